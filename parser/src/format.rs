@@ -1,0 +1,201 @@
+//! Recognising evidence by content. File names only break ties.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::framing::{BOM, lines};
+use crate::w3c::{self, Dialect};
+
+/// The evidence formats faultline reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// W3C extended access log.
+    W3c,
+    /// HTTP.sys error log.
+    Httperr,
+    /// IIS native (comma-separated) access log.
+    IisNative,
+    /// NCSA common access log.
+    Ncsa,
+    /// Failed Request Tracing XML.
+    Freb,
+    /// Binary Windows event log.
+    Evtx,
+    /// Windows events exported as XML.
+    EventXml,
+}
+
+impl Format {
+    /// Stable lower-case name, as used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::W3c => "w3c",
+            Format::Httperr => "httperr",
+            Format::IisNative => "iis-native",
+            Format::Ncsa => "ncsa",
+            Format::Freb => "freb",
+            Format::Evtx => "evtx",
+            Format::EventXml => "event-xml",
+        }
+    }
+
+    /// The text dialect, for the W3C-framed family.
+    pub fn dialect(self) -> Option<Dialect> {
+        Some(match self {
+            Format::W3c => Dialect::W3c,
+            Format::Httperr => Dialect::HttpErr,
+            Format::IisNative => Dialect::IisNative,
+            Format::Ncsa => Dialect::Ncsa,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What detection decided about one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detection {
+    /// A format we read.
+    Format(Format),
+    /// Not evidence we read, and why.
+    Skip(String),
+}
+
+/// How many leading bytes detection looks at.
+pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// Decides the format of a file from its first bytes (`head`, up to
+/// [`SNIFF_LEN`]) and, only to break ties, its name.
+pub fn detect(name: &str, head: &[u8]) -> Detection {
+    let lower = name.to_ascii_lowercase();
+    if head.is_empty() {
+        return Detection::Skip("empty file".into());
+    }
+    if head.starts_with(b"ElfFile\0") {
+        return Detection::Format(Format::Evtx);
+    }
+    if head.starts_with(b"ElfChnk\0") {
+        return Detection::Skip("a lone EVTX chunk without the file header (carved data)".into());
+    }
+    if head.iter().all(|&b| b == 0) {
+        return Detection::Skip("only NUL bytes (preallocated or zeroed file)".into());
+    }
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return Detection::Skip("UTF-16 text (re-save as UTF-8 to read it)".into());
+    }
+    if lower.ends_with(".ibl") {
+        return Detection::Skip("IIS centralized binary log (.ibl): only Log Parser decodes it".into());
+    }
+    let text = head.strip_prefix(BOM).unwrap_or(head);
+    let trimmed = text.trim_ascii_start();
+    if trimmed.starts_with(b"<") {
+        return detect_xml(trimmed);
+    }
+    let binary = text.iter().take(4096).filter(|&&b| b == 0 || (b < 0x09)).count();
+    if binary > 0 && memchr::memchr(b'\n', &text[..text.len().min(4096)]).is_none() {
+        return Detection::Skip("binary data, not a log".into());
+    }
+    detect_text(&lower, text)
+}
+
+fn detect_xml(xml: &[u8]) -> Detection {
+    let find = |needle: &[u8]| memchr::memmem::find(xml, needle).is_some();
+    if find(b"<failedRequest") {
+        Detection::Format(Format::Freb)
+    } else if find(b"<xsl:stylesheet") {
+        Detection::Skip("XSL stylesheet (freb.xsl renders FREB traces; it holds no evidence)".into())
+    } else if find(b"<Events") || find(b"<Event>") || find(b"<Event ") {
+        Detection::Format(Format::EventXml)
+    } else {
+        Detection::Skip("XML, but neither a FREB trace nor an event log export".into())
+    }
+}
+
+fn detect_text(lower_name: &str, text: &[u8]) -> Detection {
+    let mut saw_directive = false;
+    let mut rows: Vec<&[u8]> = Vec::new();
+    for line in lines(text, 0).take(400) {
+        let t = line.text;
+        if t.first() == Some(&b'#') {
+            let body = &t[1..];
+            let starts = |p: &[u8]| body.len() >= p.len() && body[..p.len()].eq_ignore_ascii_case(p);
+            if starts(b"Software: Microsoft HTTP API") {
+                return Detection::Format(Format::Httperr);
+            }
+            if starts(b"Fields:") {
+                let layout = w3c::Layout::parse(&body[7..], false);
+                return Detection::Format(if layout.is_httperr() { Format::Httperr } else { Format::W3c });
+            }
+            if starts(b"Software:") || starts(b"Version:") || starts(b"Date:") || starts(b"Start-Date:") {
+                saw_directive = true;
+            }
+        } else if !t.trim_ascii().is_empty() && rows.len() < 16 {
+            rows.push(t);
+        }
+    }
+    if rows.iter().take(4).any(|r| w3c::looks_like_iis_native(r)) {
+        return Detection::Format(Format::IisNative);
+    }
+    if rows.iter().take(4).any(|r| w3c::looks_like_ncsa(r)) {
+        return Detection::Format(Format::Ncsa);
+    }
+    let fits = |dialect| w3c::count_default_fits(text, dialect);
+    let (access, errors) = (fits(Dialect::W3c), fits(Dialect::HttpErr));
+    if access == 0 && errors == 0 {
+        return Detection::Skip(if saw_directive {
+            "W3C directives but no #Fields and no rows of a known layout".into()
+        } else {
+            "text, but not an IIS, HTTP.sys or event log".into()
+        });
+    }
+    let prefer_errors = errors > access || (errors == access && lower_name.contains("httperr"));
+    Detection::Format(if prefer_errors { Format::Httperr } else { Format::W3c })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format(name: &str, head: &[u8]) -> Option<Format> {
+        match detect(name, head) {
+            Detection::Format(f) => Some(f),
+            Detection::Skip(_) => None,
+        }
+    }
+
+    #[test]
+    fn recognises_by_content_not_name() {
+        assert_eq!(format("x.txt", b"ElfFile\0rest"), Some(Format::Evtx));
+        assert_eq!(format("notes.log", b"#Software: Microsoft HTTP API 2.0\r\n"), Some(Format::Httperr));
+        assert_eq!(format("a", b"#Fields: date time c-ip c-port s-reason\n"), Some(Format::Httperr));
+        assert_eq!(format("a", b"\xEF\xBB\xBF#Fields: date time c-ip\n"), Some(Format::W3c));
+        assert_eq!(format("a", b"<?xml version='1.0'?>\n<failedRequest url='x'>"), Some(Format::Freb));
+        assert_eq!(
+            format("a", b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"),
+            Some(Format::EventXml)
+        );
+        assert_eq!(format("a", b"<Events><Event>"), Some(Format::EventXml));
+        assert_eq!(format("freb.xsl", b"<?xml version='1.0'?><xsl:stylesheet>"), None);
+        assert_eq!(format("a.log", b""), None);
+        assert_eq!(format("a.log", b"\0\0\0\0"), None);
+        assert_eq!(format("a.log", b"hello world\nthis is prose\n"), None);
+    }
+
+    #[test]
+    fn header_less_rows_are_told_apart() {
+        let httperr =
+            b"2018-05-05 05:05:55 67.43.156.15 12345 192.168.101.101 443 HTTP/1.1 GET /x 400 - URL -\n";
+        assert_eq!(format("whatever.log", httperr), Some(Format::Httperr));
+        let w3c = b"2020-10-04 22:00:34 10.0.0.1 GET /favicon.ico - 80 - 10.0.0.2 Mozilla/5.0 - 404 0 2 0\n";
+        assert_eq!(format("whatever.log", w3c), Some(Format::W3c));
+        let native = b"192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SERVER, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\r\n";
+        assert_eq!(format("in010320.log", native), Some(Format::IisNative));
+    }
+}

@@ -1,0 +1,246 @@
+//! `.zip` and `.gz` evidence bundles, read in memory under limits: a zip bomb,
+//! an absurd size or a path trick is refused with a message, and the rest of
+//! the bundle is still read.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+use zip::ZipArchive;
+
+use super::Bytes;
+
+/// Archive formats recognised by their magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ArchiveKind {
+    Zip,
+    Gzip,
+}
+
+impl ArchiveKind {
+    pub(super) fn from_magic(magic: &[u8]) -> Option<Self> {
+        if magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06") {
+            Some(ArchiveKind::Zip)
+        } else if magic.starts_with(&[0x1f, 0x8b]) {
+            Some(ArchiveKind::Gzip)
+        } else {
+            None
+        }
+    }
+}
+
+/// Limits on what archives may expand to.
+#[derive(Clone, Copy, Debug)]
+pub struct ArchiveLimits {
+    /// Largest decompressed size of one member (or one `.gz`).
+    pub max_member_bytes: u64,
+    /// Largest total decompressed size of all members of one archive.
+    pub max_total_bytes: u64,
+    /// Largest declared compression ratio for members over 1 MiB.
+    pub max_ratio: u64,
+    /// How deeply archives may nest inside archives.
+    pub max_depth: usize,
+    /// Most members one archive may list.
+    pub max_members: usize,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_member_bytes: 4 << 30,
+            max_total_bytes: 64 << 30,
+            max_ratio: 2000,
+            max_depth: 3,
+            max_members: 1_000_000,
+        }
+    }
+}
+
+/// A cursor over shared bytes, so that one archive can be read from many
+/// threads, each with its own position.
+#[derive(Clone, Debug)]
+pub(super) struct SharedCursor {
+    bytes: Arc<Bytes>,
+    pos: u64,
+}
+
+impl Read for SharedCursor {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let data: &[u8] = &self.bytes;
+        let start = usize::try_from(self.pos).unwrap_or(usize::MAX).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedCursor {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let len = self.bytes.len() as i128;
+        let next = match to {
+            SeekFrom::Start(p) => i128::from(p),
+            SeekFrom::End(d) => len + i128::from(d),
+            SeekFrom::Current(d) => i128::from(self.pos) + i128::from(d),
+        };
+        if next < 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start"));
+        }
+        self.pos = u64::try_from(next).unwrap_or(u64::MAX);
+        Ok(self.pos)
+    }
+}
+
+/// What the central directory says about one member.
+#[derive(Debug, Clone)]
+pub(super) struct MemberInfo {
+    pub index: usize,
+    pub name: String,
+    pub size: u64,
+    pub compressed: u64,
+    pub is_dir: bool,
+    pub unsafe_path: bool,
+    pub encrypted: bool,
+    pub nested: Option<ArchiveKind>,
+}
+
+impl MemberInfo {
+    /// Why this member is refused, if it is.
+    pub(super) fn refusal(&self, limits: &ArchiveLimits) -> Option<String> {
+        if self.unsafe_path {
+            return Some("refused: the member's path is absolute or climbs out of the archive (..)".into());
+        }
+        if self.encrypted {
+            return Some("refused: the member is encrypted".into());
+        }
+        if self.size > limits.max_member_bytes {
+            return Some(format!(
+                "refused: declared size {} bytes exceeds the {}-byte limit per member",
+                self.size, limits.max_member_bytes
+            ));
+        }
+        if self.size > 1 << 20 && self.size / self.compressed.max(1) > limits.max_ratio {
+            return Some(format!(
+                "refused: compression ratio {}:1 looks like a zip bomb (limit {}:1)",
+                self.size / self.compressed.max(1),
+                limits.max_ratio
+            ));
+        }
+        None
+    }
+}
+
+/// An opened zip archive.
+#[derive(Debug)]
+pub(super) struct Archive {
+    zip: ZipArchive<SharedCursor>,
+    expanded: AtomicU64,
+}
+
+impl Archive {
+    pub(super) fn open(bytes: Arc<Bytes>) -> Result<Self, String> {
+        let zip = ZipArchive::new(SharedCursor { bytes, pos: 0 })
+            .map_err(|e| format!("unreadable zip archive: {e}"))?;
+        Ok(Archive { zip, expanded: AtomicU64::new(0) })
+    }
+
+    /// The members, in central-directory order, up to the member limit.
+    pub(super) fn members(&self) -> Vec<MemberInfo> {
+        let mut zip = self.zip.clone();
+        let mut out = Vec::new();
+        for index in 0..zip.len() {
+            let Ok(file) = zip.by_index_raw(index) else { continue };
+            let name = file.name().to_string();
+            let unsafe_path = file.enclosed_name().is_none();
+            let info = MemberInfo {
+                index,
+                name,
+                size: file.size(),
+                compressed: file.compressed_size(),
+                is_dir: file.is_dir(),
+                unsafe_path,
+                encrypted: file.encrypted(),
+                nested: None,
+            };
+            out.push(info);
+        }
+        // Peek each member's first bytes to find nested archives by content.
+        for info in &mut out {
+            if info.is_dir || info.unsafe_path || info.encrypted {
+                continue;
+            }
+            if let Ok(file) = zip.by_index(info.index) {
+                let mut magic = [0u8; 4];
+                let mut reader = file.take(4);
+                let mut filled = 0;
+                while let Ok(n) = reader.read(&mut magic[filled..]) {
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                info.nested = ArchiveKind::from_magic(&magic[..filled]);
+            }
+        }
+        out
+    }
+
+    /// Decompresses one member into memory, enforcing the limits on the bytes
+    /// actually produced (a lying header does not get past them).
+    pub(super) fn read_member(&self, index: usize, limits: &ArchiveLimits) -> Result<Vec<u8>, String> {
+        let mut zip = self.zip.clone();
+        let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
+        let declared = file.size();
+        let cap = limits.max_member_bytes.min(declared);
+        let mut data = Vec::with_capacity(usize::try_from(cap.min(1 << 30)).unwrap_or(0));
+        file.take(cap + 1).read_to_end(&mut data).map_err(|e| format!("corrupt member: {e}"))?;
+        if data.len() as u64 > cap {
+            return Err(format!(
+                "refused: the member expands beyond its declared size of {declared} bytes (zip bomb or corrupt header)"
+            ));
+        }
+        let total = self.expanded.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+        if total > limits.max_total_bytes {
+            return Err(format!(
+                "refused: the archive expands beyond {} bytes in total (zip bomb)",
+                limits.max_total_bytes
+            ));
+        }
+        Ok(data)
+    }
+}
+
+/// Decompresses a `.gz` file (all members) into memory, under the limit.
+pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    MultiGzDecoder::new(bytes)
+        .take(limits.max_member_bytes + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("corrupt gzip data: {e}"))?;
+    if data.len() as u64 > limits.max_member_bytes {
+        return Err(format!(
+            "refused: decompresses to more than {} bytes (gzip bomb)",
+            limits.max_member_bytes
+        ));
+    }
+    Ok(data)
+}
+
+/// The first `n` decompressed bytes of a `.gz` file.
+pub(super) fn gunzip_head(bytes: &[u8], n: usize) -> Result<Vec<u8>, String> {
+    let mut head = Vec::with_capacity(n);
+    MultiGzDecoder::new(bytes)
+        .take(n as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("corrupt gzip data: {e}"))?;
+    Ok(head)
+}
+
+/// The uncompressed size a `.gz` trailer declares (modulo 4 GiB).
+pub(super) fn gzip_declared_size(bytes: &[u8]) -> u64 {
+    match bytes.len().checked_sub(4) {
+        Some(p) => u64::from(u32::from_le_bytes([bytes[p], bytes[p + 1], bytes[p + 2], bytes[p + 3]])),
+        None => 0,
+    }
+}

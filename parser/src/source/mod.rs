@@ -1,0 +1,410 @@
+//! Evidence inputs: files, directories, `.zip` bundles and `.gz` files in
+//! any mix. Regular files are memory-mapped; archive members are
+//! decompressed into memory under limits that refuse zip bombs.
+
+mod archive;
+mod location;
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::ops::{Deref, Range};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+pub use archive::ArchiveLimits;
+use archive::{Archive, ArchiveKind};
+pub use location::{host_from_path, site_from_path, site_from_service_name};
+
+/// Where a piece of evidence is: a file, or a member of an archive (possibly
+/// nested), displayed as `bundle.zip!WEB01/u_ex.log`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EvidencePath {
+    /// The file on disk.
+    pub file: PathBuf,
+    /// Member names inside archives, outermost first.
+    pub members: Vec<String>,
+}
+
+impl EvidencePath {
+    /// A plain file.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        EvidencePath { file: path.into(), members: Vec::new() }
+    }
+
+    /// A member of this path (which is an archive).
+    pub fn member(&self, name: impl Into<String>) -> Self {
+        let mut members = self.members.clone();
+        members.push(name.into());
+        EvidencePath { file: self.file.clone(), members }
+    }
+
+    /// The last name component (file or innermost member).
+    pub fn file_name(&self) -> String {
+        match self.members.last() {
+            Some(m) => m.rsplit(['/', '\\']).next().unwrap_or(m).to_string(),
+            None => self.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// Path components from the file system path and the member names, with
+    /// archive file names replaced by their stems (`WEB01.zip` → `WEB01`).
+    pub fn components(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.file.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        for m in &self.members {
+            if let Some(last) = out.last_mut() {
+                *last = archive_stem(last);
+            }
+            out.extend(m.split(['/', '\\']).filter(|s| !s.is_empty()).map(str::to_string));
+        }
+        out
+    }
+}
+
+fn archive_stem(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    for ext in [".zip", ".gz"] {
+        if lower.ends_with(ext) {
+            return name[..name.len() - ext.len()].to_string();
+        }
+    }
+    name.to_string()
+}
+
+impl fmt::Display for EvidencePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        for m in &self.members {
+            write!(f, "!{m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for EvidencePath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The bytes of one source.
+#[derive(Debug)]
+pub enum Bytes {
+    /// A memory-mapped regular file.
+    Mapped(Mmap),
+    /// Data read or decompressed into memory.
+    Owned(Vec<u8>),
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl Bytes {
+    /// Tells the kernel a range of a mapping is no longer needed, so resident
+    /// memory stays flat while a large file streams through.
+    pub fn release(&self, range: Range<usize>) {
+        if let Bytes::Mapped(m) = self {
+            let page = 4096;
+            let start = range.start.div_ceil(page) * page;
+            let end = (range.end / page) * page;
+            if end > start {
+                // SAFETY: the mapping is read-only and private to us; dropping
+                // pages of a file mapping only makes later reads fault them in
+                // again from the page cache. Nothing holds references into the
+                // released range once its chunk is parsed.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                };
+            }
+        }
+    }
+}
+
+/// Files smaller than this are read rather than mapped: a read is cheaper
+/// than setting up a mapping, and FREB folders hold thousands of small files.
+const MAP_THRESHOLD: u64 = 256 * 1024;
+
+/// Why an input could not be read.
+#[derive(Debug, Error)]
+pub enum InputError {
+    /// The path does not exist.
+    #[error("no such file or directory")]
+    NotFound,
+    /// Any other I/O failure.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A directory walk failed (loop, permission).
+    #[error("{0}")]
+    Walk(String),
+    /// An archive or member was refused or unreadable.
+    #[error("{0}")]
+    Archive(String),
+}
+
+/// A problem with one input path, reported and skipped.
+#[derive(Debug)]
+pub struct InputProblem {
+    /// The input or member.
+    pub path: EvidencePath,
+    /// What went wrong.
+    pub error: InputError,
+}
+
+/// One discovered piece of evidence, not yet opened.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Where it is.
+    pub path: EvidencePath,
+    /// Size in bytes (uncompressed size for archive members, as declared).
+    pub size: u64,
+    opener: Opener,
+}
+
+#[derive(Debug, Clone)]
+enum Opener {
+    File,
+    Gzip { inner: Option<Arc<Bytes>> },
+    Member { archive: Arc<Archive>, index: usize },
+}
+
+/// An opened source: its path and bytes.
+#[derive(Debug)]
+pub struct Source {
+    /// Where it is.
+    pub path: EvidencePath,
+    /// Its content.
+    pub bytes: Bytes,
+}
+
+impl Entry {
+    /// Reads or maps the entry's bytes.
+    pub fn open(&self, limits: &ArchiveLimits) -> Result<Source, InputError> {
+        let bytes = match &self.opener {
+            Opener::File => open_file(&self.path.file)?,
+            Opener::Gzip { inner } => {
+                let compressed = match inner {
+                    Some(b) => Arc::clone(b),
+                    None => Arc::new(open_file(&self.path.file)?),
+                };
+                Bytes::Owned(archive::gunzip(&compressed, limits).map_err(InputError::Archive)?)
+            }
+            Opener::Member { archive, index } => {
+                Bytes::Owned(archive.read_member(*index, limits).map_err(InputError::Archive)?)
+            }
+        };
+        Ok(Source { path: self.path.clone(), bytes })
+    }
+}
+
+fn open_file(path: &Path) -> Result<Bytes, InputError> {
+    let mut file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::NotFound,
+        _ => InputError::Io(e),
+    })?;
+    let len = file.metadata()?.len();
+    if len < MAP_THRESHOLD {
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf)?;
+        return Ok(Bytes::Owned(buf));
+    }
+    // SAFETY: the file is opened read-only. If another process truncates it
+    // while mapped, reads past the new end would fault; evidence files are
+    // exported copies, and the hardening issue adds a read fallback.
+    let map = unsafe { Mmap::map(&file)? };
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Ok(Bytes::Mapped(map))
+}
+
+/// The result of walking the inputs.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Evidence candidates, in a deterministic order.
+    pub entries: Vec<Entry>,
+    /// Inputs that could not be read at all.
+    pub problems: Vec<InputProblem>,
+}
+
+/// Walks files, directories (recursively, following links with loop
+/// detection), `.zip` archives (nested ones too) and `.gz` files.
+pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
+    let mut out = Discovery::default();
+    for input in inputs {
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                let error = if e.kind() == std::io::ErrorKind::NotFound {
+                    InputError::NotFound
+                } else {
+                    InputError::Io(e)
+                };
+                out.problems.push(InputProblem { path: EvidencePath::file(input), error });
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let walker = walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name();
+            for item in walker {
+                match item {
+                    Ok(e) if e.file_type().is_file() => {
+                        let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                        add_file(&mut out, e.into_path(), size, limits);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
+                        let msg = if e.loop_ancestor().is_some() {
+                            "symbolic link loop; not followed".to_string()
+                        } else {
+                            e.io_error().map_or_else(|| e.to_string(), ToString::to_string)
+                        };
+                        out.problems.push(InputProblem {
+                            path: EvidencePath::file(path),
+                            error: InputError::Walk(msg),
+                        });
+                    }
+                }
+            }
+        } else {
+            add_file(&mut out, input.clone(), meta.len(), limits);
+        }
+    }
+    out
+}
+
+fn add_file(out: &mut Discovery, path: PathBuf, size: u64, limits: &ArchiveLimits) {
+    let kind = match peek_magic(&path) {
+        Ok(m) => ArchiveKind::from_magic(&m),
+        Err(e) => {
+            out.problems.push(InputProblem { path: EvidencePath::file(path), error: InputError::Io(e) });
+            return;
+        }
+    };
+    let epath = EvidencePath::file(path);
+    match kind {
+        None => out.entries.push(Entry { path: epath, size, opener: Opener::File }),
+        Some(kind) => match open_file(&epath.file) {
+            Ok(bytes) => expand_archive(out, epath, kind, Arc::new(bytes), limits, 1),
+            Err(error) => out.problems.push(InputProblem { path: epath, error }),
+        },
+    }
+}
+
+fn peek_magic(path: &Path) -> std::io::Result<[u8; 4]> {
+    let mut magic = [0u8; 4];
+    let mut f = File::open(path)?;
+    let mut filled = 0;
+    while filled < 4 {
+        let n = f.read(&mut magic[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(magic)
+}
+
+fn expand_archive(
+    out: &mut Discovery,
+    path: EvidencePath,
+    kind: ArchiveKind,
+    bytes: Arc<Bytes>,
+    limits: &ArchiveLimits,
+    depth: usize,
+) {
+    if depth > limits.max_depth {
+        out.problems.push(InputProblem {
+            path,
+            error: InputError::Archive(format!(
+                "archive nested more than {} levels deep; not opened",
+                limits.max_depth
+            )),
+        });
+        return;
+    }
+    match kind {
+        ArchiveKind::Gzip => {
+            let name = archive_stem(&path.file_name());
+            let inner = path.member(name);
+            // A gzip holding another archive is expanded now; anything else is
+            // decompressed when its entry is opened, so memory is used only
+            // while it is parsed.
+            match archive::gunzip_head(&bytes, 4) {
+                Ok(head) => match ArchiveKind::from_magic(&head) {
+                    Some(nested) => match archive::gunzip(&bytes, limits) {
+                        Ok(data) => expand_archive(
+                            out,
+                            inner,
+                            nested,
+                            Arc::new(Bytes::Owned(data)),
+                            limits,
+                            depth + 1,
+                        ),
+                        Err(e) => {
+                            out.problems.push(InputProblem { path: inner, error: InputError::Archive(e) })
+                        }
+                    },
+                    None => {
+                        let size = archive::gzip_declared_size(&bytes);
+                        let keep = if depth > 1 { Some(bytes) } else { None };
+                        out.entries.push(Entry { path: inner, size, opener: Opener::Gzip { inner: keep } });
+                    }
+                },
+                Err(e) => out.problems.push(InputProblem { path, error: InputError::Archive(e) }),
+            }
+        }
+        ArchiveKind::Zip => {
+            let archive = match Archive::open(bytes) {
+                Ok(a) => Arc::new(a),
+                Err(e) => {
+                    out.problems.push(InputProblem { path, error: InputError::Archive(e) });
+                    return;
+                }
+            };
+            for member in archive.members() {
+                let mpath = path.member(member.name.clone());
+                if let Some(reason) = member.refusal(limits) {
+                    out.problems.push(InputProblem { path: mpath, error: InputError::Archive(reason) });
+                    continue;
+                }
+                if member.is_dir {
+                    continue;
+                }
+                match member.nested {
+                    Some(nested) => match archive.read_member(member.index, limits) {
+                        Ok(data) => expand_archive(
+                            out,
+                            mpath,
+                            nested,
+                            Arc::new(Bytes::Owned(data)),
+                            limits,
+                            depth + 1,
+                        ),
+                        Err(e) => {
+                            out.problems.push(InputProblem { path: mpath, error: InputError::Archive(e) })
+                        }
+                    },
+                    None => out.entries.push(Entry {
+                        path: mpath,
+                        size: member.size,
+                        opener: Opener::Member { archive: Arc::clone(&archive), index: member.index },
+                    }),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! UTC timestamps with 100 ns precision, and the calendar arithmetic the text
+//! parsers need without going through a general date library per row.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+/// Nanoseconds per second.
+pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// A point in time, UTC, as nanoseconds since the Unix epoch.
+///
+/// Every source is normalized to this: W3C and HTTPERR carry whole seconds,
+/// FREB milliseconds and EVTX 100 ns ticks, all of which fit exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Builds a timestamp from whole seconds since the epoch plus nanoseconds.
+    pub fn from_parts(seconds: i64, nanos: i64) -> Self {
+        Timestamp(seconds.saturating_mul(NANOS_PER_SEC).saturating_add(nanos))
+    }
+
+    /// Whole seconds since the epoch (floor).
+    pub fn seconds(self) -> i64 {
+        self.0.div_euclid(NANOS_PER_SEC)
+    }
+
+    /// Converts to chrono for display and zone conversion.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp_nanos(self.0)
+    }
+
+    /// RFC 3339 in UTC with a `Z` suffix; fractional digits only when present.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+
+    /// Shifts by a signed number of seconds (clock skew, local-time fixes).
+    pub fn shifted(self, seconds: i64) -> Self {
+        Timestamp(self.0.saturating_add(seconds.saturating_mul(NANOS_PER_SEC)))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm), or `None` when the month or day is out of range.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+            if leap { 29 } else { 28 }
+        }
+    }
+}
+
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Parses `YYYY-MM-DD` into days since the epoch.
+pub fn parse_iso_date(b: &[u8]) -> Option<i64> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i64::from(two_digits(&b[0..2])? * 100 + two_digits(&b[2..4])?);
+    days_from_civil(year, two_digits(&b[5..7])?, two_digits(&b[8..10])?)
+}
+
+/// Parses `H:MM:SS` or `HH:MM:SS`, optionally followed by `.fraction`
+/// (up to 9 digits), into nanoseconds since midnight.
+pub fn parse_time_of_day(b: &[u8]) -> Option<i64> {
+    let (hms, frac) = match memchr::memchr(b'.', b) {
+        Some(dot) => (&b[..dot], Some(&b[dot + 1..])),
+        None => (b, None),
+    };
+    let (h, rest) = match hms.len() {
+        8 if hms[2] == b':' => (two_digits(&hms[0..2])?, &hms[3..]),
+        7 if hms[1] == b':' && hms[0].is_ascii_digit() => (u32::from(hms[0] - b'0'), &hms[2..]),
+        _ => return None,
+    };
+    if rest.len() != 5 || rest[2] != b':' {
+        return None;
+    }
+    let m = two_digits(&rest[0..2])?;
+    let s = two_digits(&rest[3..5])?;
+    // 60 is a leap second as some producers write it; keep it rather than reject.
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let mut nanos = (i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)) * NANOS_PER_SEC;
+    if let Some(frac) = frac {
+        if frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut value: i64 = 0;
+        for d in frac {
+            value = value * 10 + i64::from(d - b'0');
+        }
+        nanos += value * 10_i64.pow(9 - frac.len() as u32);
+    }
+    Some(nanos)
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS[.fff]` (the `#Date` and `#Start-Date` form).
+pub fn parse_date_time(b: &[u8]) -> Option<Timestamp> {
+    let b = trim_ascii(b);
+    if b.len() < 19 || b[10] != b' ' {
+        return None;
+    }
+    let days = parse_iso_date(&b[..10])?;
+    let end = b[11..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |p| p + 11);
+    let tod = parse_time_of_day(&b[11..end])?;
+    Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod))
+}
+
+/// Strips ASCII whitespace from both ends.
+pub fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+        assert_eq!(days_from_civil(2024, 2, 29), Some(19_782));
+        assert_eq!(days_from_civil(2023, 2, 29), None);
+        assert_eq!(days_from_civil(1601, 1, 1), Some(-134_774));
+    }
+
+    #[test]
+    fn date_and_time_parse() {
+        let t = parse_date_time(b"2016-02-06 01:02:03").expect("valid");
+        assert_eq!(t.to_rfc3339(), "2016-02-06T01:02:03Z");
+        let t = parse_date_time(b"2014-11-18 00:00:00.128").expect("valid");
+        assert_eq!(t.to_rfc3339(), "2014-11-18T00:00:00.128Z");
+        assert_eq!(parse_time_of_day(b"7:55:20"), Some((7 * 3600 + 55 * 60 + 20) * NANOS_PER_SEC));
+        assert_eq!(parse_time_of_day(b"24:00:00"), None);
+        assert_eq!(parse_time_of_day(b"12:00:00."), None);
+        assert_eq!(parse_iso_date(b"2016-13-01"), None);
+        assert_eq!(parse_iso_date(b"2016-1-01"), None);
+    }
+
+    #[test]
+    fn chrono_agrees_on_a_range_of_days() {
+        for days in (-200_000_i64..200_000).step_by(997) {
+            let dt = DateTime::<Utc>::from_timestamp(days * 86_400, 0).expect("in range");
+            let naive = dt.date_naive();
+            use chrono::Datelike;
+            assert_eq!(days_from_civil(i64::from(naive.year()), naive.month(), naive.day()), Some(days));
+        }
+    }
+}

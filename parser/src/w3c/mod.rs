@@ -1,0 +1,521 @@
+//! The W3C-framed text logs: IIS access logs (W3C extended, plus the IIS
+//! native and NCSA formats) and HTTP.sys error logs.
+//!
+//! Files are split into line-aligned chunks that are parsed in parallel. A
+//! cheap first pass counts lines and finds directive lines, so each chunk
+//! starts knowing its line number and the `#Fields` layout in force there;
+//! records and diagnostics are identical whatever the chunk size or thread
+//! count.
+
+pub mod layout;
+mod native;
+pub mod reason;
+pub mod record;
+mod row;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Severity, excerpt};
+use crate::framing::{BOM, count_lines, lines, plan_chunks};
+use crate::time::{NANOS_PER_SEC, parse_date_time};
+pub use layout::{Column, Field, Layout, LayoutRef};
+pub use reason::Reason;
+pub use record::{CustomFields, HttpError, Origin, Request, TimeBasis};
+use row::{BlockDate, Mapped, RowError, RowScratch, build_http_error, build_request, map_row};
+
+/// Which grammar the rows of a text log follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// W3C extended access log (`#Fields` directives).
+    W3c,
+    /// HTTP.sys error log (W3C framing, its own fields).
+    HttpErr,
+    /// IIS native format: comma-separated, fixed fields, local time.
+    IisNative,
+    /// NCSA common log format.
+    Ncsa,
+}
+
+/// Receives the records and diagnostics of one chunk, in source order.
+pub trait RecordSink {
+    /// An access-log row.
+    fn request(&mut self, _rec: &Request<'_>) {}
+    /// An HTTPERR row.
+    fn http_error(&mut self, _rec: &HttpError<'_>) {}
+    /// A problem found while reading.
+    fn diagnostic(&mut self, _diag: Diagnostic) {}
+}
+
+/// Frozen settings for text parsing.
+#[derive(Clone, Copy, Debug)]
+pub struct TextConfig {
+    /// Target chunk size in bytes for splitting one file across threads.
+    pub chunk_size: usize,
+}
+
+impl Default for TextConfig {
+    fn default() -> Self {
+        TextConfig { chunk_size: 8 << 20 }
+    }
+}
+
+/// Directive state in force at some point of a file.
+#[derive(Clone, Debug, Default)]
+struct BlockState {
+    layout: Option<LayoutRef>,
+    date: BlockDate,
+    /// `#Software: IIS Advanced Logging Module`: values may be quoted.
+    advanced: bool,
+    /// For layouts without a date column: last time of day seen in this
+    /// block and the number of midnights crossed since `#Date`.
+    last_tod: Option<i64>,
+    day_carry: i64,
+}
+
+impl BlockState {
+    /// Applies a directive line; returns a message when it is malformed.
+    fn apply(&mut self, line: &[u8]) -> Option<String> {
+        let body = &line[1..];
+        let colon = memchr::memchr(b':', body);
+        let (name, value) = match colon {
+            Some(c) => (body[..c].trim_ascii(), &body[c + 1..]),
+            None => (body.trim_ascii(), &b""[..]),
+        };
+        match name.to_ascii_lowercase().as_slice() {
+            b"fields" => {
+                let layout = Layout::parse(value, self.advanced);
+                if layout.is_empty() {
+                    return Some("#Fields directive lists no fields".into());
+                }
+                self.layout = Some(Arc::new(layout));
+            }
+            b"date" | b"start-date" => match parse_date_time(value) {
+                Some(t) => {
+                    self.date.days = Some(t.0.div_euclid(86_400 * NANOS_PER_SEC));
+                    self.last_tod = None;
+                    self.day_carry = 0;
+                }
+                None => return Some(format!("#Date: cannot read \"{}\"", excerpt(value.trim_ascii(), 40))),
+            },
+            b"software" => {
+                self.advanced = memchr::memmem::find(value, b"Advanced Logging").is_some();
+            }
+            b"version" | b"remark" | b"end-date" => {}
+            _ => return Some(format!("unknown directive \"#{}\"", excerpt(name, 40))),
+        }
+        None
+    }
+}
+
+/// Whether a line is a directive (`#...`).
+fn is_directive(text: &[u8]) -> bool {
+    text.first() == Some(&b'#')
+}
+
+/// Strips a UTF-8 BOM; returns the offset where content starts.
+fn content_start(data: &[u8]) -> usize {
+    if data.starts_with(BOM) { BOM.len() } else { 0 }
+}
+
+/// First pass over one chunk: newline count and directive line ranges.
+struct ChunkScan {
+    newlines: u64,
+    directives: Vec<Range<usize>>,
+}
+
+fn scan_chunk(data: &[u8], range: Range<usize>) -> ChunkScan {
+    let chunk = &data[range.clone()];
+    let mut directives = Vec::new();
+    let mut push = |start: usize| {
+        let end = memchr::memchr(b'\n', &data[start..range.end]).map_or(range.end, |p| start + p);
+        directives.push(start..end);
+    };
+    if chunk.first() == Some(&b'#') {
+        push(range.start);
+    }
+    for p in memchr::memmem::find_iter(chunk, b"\n#") {
+        push(range.start + p + 1);
+    }
+    ChunkScan { newlines: count_lines(chunk), directives }
+}
+
+/// Candidate layouts tried for rows that come before any `#Fields`.
+fn default_candidates(dialect: Dialect) -> &'static [&'static [Field]] {
+    match dialect {
+        Dialect::HttpErr => layout::defaults::HTTPERR_CANDIDATES,
+        _ => layout::defaults::W3C_CANDIDATES,
+    }
+}
+
+/// Builds a record only to check that a row fits a layout.
+fn row_fits(dialect: Dialect, layout: &Layout, values: &[&[u8]]) -> Result<(), RowError> {
+    let mut custom = Vec::new();
+    let block = BlockDate::default();
+    match dialect {
+        Dialect::HttpErr => {
+            build_http_error(layout, values, &mut custom, block, Origin::default()).map(|_| ())
+        }
+        _ => build_request(layout, values, &mut custom, block, Origin::default()).map(|_| ()),
+    }
+}
+
+/// For a file whose first rows come before any `#Fields`: the built-in
+/// layout (with extra trailing columns kept as custom fields) that reads
+/// the most of its first rows, if any reads at least one.
+pub fn infer_layout(data: &[u8], dialect: Dialect) -> Option<Layout> {
+    infer_layout_scored(data, dialect).map(|(_, l)| l)
+}
+
+fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)> {
+    let rows: Vec<&[u8]> = lines(&data[content_start(data)..], 0)
+        .map(|l| l.text)
+        .take_while(|t| !is_directive(t))
+        .filter(|t| !t.trim_ascii().is_empty())
+        .take(32)
+        .collect();
+    let mut best: Option<(usize, Layout)> = None;
+    for fields in default_candidates(dialect) {
+        let base = Layout::from_fields(fields);
+        let mut tokens = Vec::new();
+        // Rows may carry custom fields after the standard ones (enhanced logging).
+        let width = rows
+            .iter()
+            .filter_map(|r| row::tokenize(r, false, &mut tokens).ok().map(|()| tokens.len()))
+            .max()
+            .unwrap_or(0);
+        let mut columns = base.columns.clone();
+        for i in columns.len()..width {
+            columns.push(Column::Custom(format!("x-field{}", i + 1).into()));
+        }
+        let candidate = Layout::new(columns, false);
+        let fits = rows
+            .iter()
+            .filter(|r| {
+                let mut scratch = RowScratch::default();
+                map_row(&candidate, r, &mut scratch, |v| row_fits(dialect, &candidate, v))
+                    .and_then(|m| match m {
+                        Mapped::Exact => row_fits(dialect, &candidate, &scratch.tokens),
+                        Mapped::Repaired { .. } => Ok(()),
+                    })
+                    .is_ok()
+            })
+            .count();
+        if fits > 0 && best.as_ref().is_none_or(|(n, _)| fits > *n) {
+            best = Some((fits, candidate));
+        }
+    }
+    best
+}
+
+/// How many of a file's first header-less rows a built-in layout reads;
+/// used to tell header-less access logs from header-less HTTPERR logs.
+pub fn count_default_fits(data: &[u8], dialect: Dialect) -> usize {
+    infer_layout_scored(data, dialect).map_or(0, |(n, _)| n)
+}
+
+pub(crate) use native::{looks_like_iis_native, looks_like_ncsa};
+
+/// Parses a whole W3C-family file. Returns one sink per chunk, in source
+/// order; file-level diagnostics go to the first. `release` is called with
+/// each chunk's byte range once it is done (to drop mapped pages), and
+/// `progress` with the number of bytes just finished.
+pub fn parse_text<S, F>(
+    data: &[u8],
+    dialect: Dialect,
+    config: &TextConfig,
+    release: &(dyn Fn(Range<usize>) + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+    new_sink: F,
+) -> Vec<S>
+where
+    S: RecordSink + Send,
+    F: Fn() -> S + Sync,
+{
+    let start = content_start(data);
+    let mut ranges: Vec<Range<usize>> = plan_chunks(&data[start..], config.chunk_size)
+        .into_iter()
+        .map(|r| r.start + start..r.end + start)
+        .collect();
+    if ranges.is_empty() {
+        return vec![new_sink()];
+    }
+    let scans: Vec<ChunkScan> = ranges.par_iter().map(|r| scan_chunk(data, r.clone())).collect();
+
+    let mut file_notes = Vec::new();
+    let mut initial = BlockState::default();
+    let needs_default =
+        matches!(dialect, Dialect::W3c | Dialect::HttpErr) && first_row_precedes_fields(data, start);
+    if needs_default {
+        match infer_layout(data, dialect) {
+            Some(layout) => {
+                file_notes.push(Diagnostic::file(
+                    Severity::Warning,
+                    format!(
+                        "rows before the first #Fields directive were read with the default layout: {}",
+                        layout.describe()
+                    ),
+                ));
+                initial.layout = Some(Arc::new(layout));
+            }
+            None => file_notes.push(Diagnostic::file(
+                Severity::Warning,
+                "rows before the first #Fields directive match no default layout",
+            )),
+        }
+    }
+
+    // Rows without a date column need the previous row's time to cross
+    // midnight, which a chunk cannot know: read such files in one piece.
+    let dateless = initial.layout.as_ref().is_some_and(|l| !l.has_date())
+        || scans.iter().flat_map(|s| &s.directives).any(|d| {
+            let mut probe = BlockState::default();
+            probe.apply(&data[d.clone()]).is_none() && probe.layout.as_ref().is_some_and(|l| !l.has_date())
+        });
+    let scans = if dateless && ranges.len() > 1 {
+        ranges = vec![start..data.len()];
+        vec![scan_chunk(data, start..data.len())]
+    } else {
+        scans
+    };
+
+    // Sequential prefix: the state and line number at each chunk's start.
+    let mut starts = Vec::with_capacity(ranges.len());
+    let mut state = initial;
+    let mut line_base = 1u64;
+    for scan in &scans {
+        starts.push((state.clone(), line_base));
+        for d in &scan.directives {
+            let text = &data[d.clone()];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            state.apply(text);
+        }
+        line_base += scan.newlines;
+    }
+
+    let mut sinks: Vec<S> = ranges
+        .par_iter()
+        .zip(starts)
+        .map(|(range, (state, first_line))| {
+            let mut sink = new_sink();
+            let at_end = range.end == data.len();
+            parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink);
+            release(range.clone());
+            progress((range.end - range.start) as u64);
+            sink
+        })
+        .collect();
+    if let Some(first) = sinks.first_mut() {
+        for d in file_notes {
+            first.diagnostic(d);
+        }
+    }
+    sinks
+}
+
+fn first_row_precedes_fields(data: &[u8], start: usize) -> bool {
+    for line in lines(&data[start..], start) {
+        if is_directive(line.text) {
+            if line.text.len() > 7 && line.text[1..7].eq_ignore_ascii_case(b"fields") {
+                return false;
+            }
+        } else if !line.text.trim_ascii().is_empty() {
+            return true;
+        }
+    }
+    false
+}
+
+fn parse_chunk<S: RecordSink>(
+    data: &[u8],
+    range: Range<usize>,
+    dialect: Dialect,
+    mut state: BlockState,
+    first_line: u64,
+    at_end: bool,
+    sink: &mut S,
+) {
+    let mut scratch = RowScratch::default();
+    let mut line_no = first_line;
+    let mut nul_run: Option<(u64, u64, usize)> = None;
+    for line in lines(&data[range.clone()], range.start) {
+        let number = line_no;
+        line_no += 1;
+        let text = line.text;
+        let offset = line.offset as u64;
+        if !text.is_empty() && text.iter().all(|&b| b == 0) {
+            // A crash or a preallocated file leaves NUL padding; report a run once.
+            match &mut nul_run {
+                Some((_, _, bytes)) => *bytes += text.len() + 1,
+                None => nul_run = Some((number, offset, text.len() + 1)),
+            }
+            continue;
+        }
+        if let Some((l, o, bytes)) = nul_run.take() {
+            sink.diagnostic(nul_diagnostic(l, o, bytes));
+        }
+        if text.trim_ascii().is_empty() {
+            continue;
+        }
+        let torn = at_end && !line.terminated;
+        let origin = Origin { line: number, offset };
+        match dialect {
+            Dialect::W3c | Dialect::HttpErr => {
+                if is_directive(text) {
+                    if let Some(msg) = state.apply(text) {
+                        sink.diagnostic(Diagnostic::line(number, offset, Severity::Warning, msg));
+                    }
+                    continue;
+                }
+                parse_w3c_row(dialect, &mut state, text, origin, torn, &mut scratch, sink);
+            }
+            Dialect::IisNative | Dialect::Ncsa => {
+                let result = if dialect == Dialect::IisNative {
+                    native::parse_iis_native(text, origin)
+                } else {
+                    native::parse_ncsa(text, origin)
+                };
+                match result {
+                    Ok(rec) => {
+                        if torn {
+                            sink.diagnostic(torn_warning(origin));
+                        }
+                        sink.request(&rec);
+                    }
+                    Err(msg) => sink.diagnostic(reject(origin, torn, &msg)),
+                }
+            }
+        }
+    }
+    if let Some((l, o, bytes)) = nul_run {
+        sink.diagnostic(nul_diagnostic(l, o, bytes));
+    }
+}
+
+fn nul_diagnostic(line: u64, offset: u64, bytes: usize) -> Diagnostic {
+    Diagnostic::line(
+        line,
+        offset,
+        Severity::Error,
+        format!("{bytes} bytes of NUL padding (unwritten or zeroed log data)"),
+    )
+}
+
+fn torn_warning(origin: Origin) -> Diagnostic {
+    Diagnostic::line(
+        origin.line,
+        origin.offset,
+        Severity::Warning,
+        "last line has no line terminator: it may be incomplete (log buffer not flushed)",
+    )
+}
+
+fn reject(origin: Origin, torn: bool, msg: &dyn std::fmt::Display) -> Diagnostic {
+    let message = if torn { format!("torn last line: {msg}") } else { msg.to_string() };
+    Diagnostic::line(origin.line, origin.offset, Severity::Error, message)
+}
+
+fn parse_w3c_row<'a, S: RecordSink>(
+    dialect: Dialect,
+    state: &mut BlockState,
+    text: &'a [u8],
+    origin: Origin,
+    torn: bool,
+    scratch: &mut RowScratch<'a>,
+    sink: &mut S,
+) {
+    let Some(layout) = state.layout.clone() else {
+        sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
+        return;
+    };
+    let mapped = match map_row(&layout, text, scratch, |v| row_fits(dialect, &layout, v)) {
+        Ok(m) => m,
+        Err(e) => {
+            sink.diagnostic(reject(origin, torn, &e));
+            return;
+        }
+    };
+    let values: &[&[u8]] = match mapped {
+        Mapped::Exact => &scratch.tokens,
+        Mapped::Repaired { .. } => &scratch.values,
+    };
+    let block = state.date;
+    let result = match dialect {
+        Dialect::HttpErr => {
+            build_http_error(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
+                let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
+                rec.time.0 += shift;
+                Built::HttpErr(rec)
+            })
+        }
+        _ => build_request(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
+            let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
+            rec.time.0 += shift;
+            Built::Request(rec)
+        }),
+    };
+    match result {
+        Ok(rec) => {
+            if torn {
+                sink.diagnostic(torn_warning(origin));
+            }
+            if let Mapped::Repaired { column, extra } = mapped {
+                sink.diagnostic(Diagnostic::line(
+                    origin.line,
+                    origin.offset,
+                    Severity::Warning,
+                    format!(
+                        "{} more values than #Fields declares: the unescaped spaces were kept inside {}",
+                        extra,
+                        layout.columns[column].name()
+                    ),
+                ));
+            }
+            let win32 = match &rec {
+                Built::Request(r) => r.win32_status,
+                Built::HttpErr(_) => None,
+            };
+            if let Some(w) = win32.filter(|w| *w > u64::from(u32::MAX)) {
+                sink.diagnostic(Diagnostic::line(
+                    origin.line,
+                    origin.offset,
+                    Severity::Warning,
+                    format!("sc-win32-status {w} is larger than 32 bits: the log was edited or damaged"),
+                ));
+            }
+            match rec {
+                Built::Request(r) => sink.request(&r),
+                Built::HttpErr(r) => sink.http_error(&r),
+            }
+        }
+        Err(e) => sink.diagnostic(reject(origin, torn, &e)),
+    }
+}
+
+enum Built<'a> {
+    Request(Request<'a>),
+    HttpErr(HttpError<'a>),
+}
+
+/// For rows dated by `#Date`: detects a backwards jump of the time of day
+/// (midnight crossed within the block) and returns the shift to apply.
+fn state_midnight(state: &mut BlockState, layout: &Layout, time: i64, basis: TimeBasis) -> i64 {
+    const DAY: i64 = 86_400 * NANOS_PER_SEC;
+    const HOUR: i64 = 3_600 * NANOS_PER_SEC;
+    if basis != TimeBasis::DirectiveDate || layout.has_date() {
+        return 0;
+    }
+    let tod = time.rem_euclid(DAY);
+    if let Some(last) = state.last_tod
+        && tod + HOUR < last
+    {
+        state.day_carry += 1;
+    }
+    state.last_tod = Some(tod);
+    state.day_carry * DAY
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Normalized records of the W3C-framed logs. They borrow from the source
+//! bytes: the parser allocates nothing per row, and a consumer keeps (and
+//! interns) only what it needs.
+
+use crate::time::Timestamp;
+use crate::value::Addr;
+use crate::w3c::layout::Layout;
+use crate::w3c::reason::Reason;
+
+/// Where a record is in its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Origin {
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line's first byte.
+    pub offset: u64,
+}
+
+/// Custom (non-standard) columns of one row, by column position.
+#[derive(Clone, Copy, Debug)]
+pub struct CustomFields<'a> {
+    layout: Option<&'a Layout>,
+    values: &'a [(usize, &'a [u8])],
+}
+
+impl<'a> CustomFields<'a> {
+    pub(crate) fn new(layout: &'a Layout, values: &'a [(usize, &'a [u8])]) -> Self {
+        CustomFields { layout: Some(layout), values }
+    }
+
+    /// No custom fields (formats without a `#Fields` layout).
+    pub fn none() -> Self {
+        CustomFields { layout: None, values: &[] }
+    }
+
+    /// `(name, value)` pairs in column order; `-` values are included as is.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        let layout = self.layout;
+        self.values.iter().filter_map(move |&(col, v)| layout.map(|l| (l.columns[col].name(), v)))
+    }
+
+    /// The value of a custom field by name (ASCII case-insensitive); `None`
+    /// when the column is absent or holds the empty marker `-`.
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).and_then(|(_, v)| crate::value::present(v))
+    }
+
+    /// Number of custom values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// How a record's timestamp was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TimeBasis {
+    /// From UTC `date` and `time` columns (the IIS default).
+    #[default]
+    Utc,
+    /// The date came from the block's `#Date` directive.
+    DirectiveDate,
+    /// Local server time (IIS native, Advanced Logging `*-local`), taken as
+    /// UTC because the server's zone is not in the file.
+    LocalAssumedUtc,
+    /// Local time converted with the offset written in the row (NCSA).
+    LocalWithOffset,
+    /// The row has a date but no time of day.
+    DateOnly,
+}
+
+/// One row of a W3C access log (also the IIS native and NCSA formats).
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// When the request finished (the entry is written at the end), UTC.
+    pub time: Timestamp,
+    /// How `time` was obtained.
+    pub time_basis: TimeBasis,
+    /// Position in the source.
+    pub origin: Origin,
+    /// `s-sitename`: the service instance (`W3SVC1`) or the site name.
+    pub site_name: Option<&'a [u8]>,
+    /// `s-computername`.
+    pub computer_name: Option<&'a [u8]>,
+    /// `s-ip`.
+    pub server_ip: Option<Addr<'a>>,
+    /// `cs-method`.
+    pub method: Option<&'a [u8]>,
+    /// `cs-uri-stem`, as logged (`+` may stand for a space).
+    pub uri_stem: Option<&'a [u8]>,
+    /// `cs-uri-query`, without the `?`.
+    pub uri_query: Option<&'a [u8]>,
+    /// `s-port`.
+    pub server_port: Option<u16>,
+    /// `cs-username`; `None` for anonymous.
+    pub username: Option<&'a [u8]>,
+    /// `c-ip`: the TCP peer (a proxy or load balancer if there is one).
+    pub client_ip: Option<Addr<'a>>,
+    /// `cs-version`.
+    pub version: Option<&'a [u8]>,
+    /// `cs(User-Agent)`.
+    pub user_agent: Option<&'a [u8]>,
+    /// `cs(Cookie)`.
+    pub cookie: Option<&'a [u8]>,
+    /// `cs(Referer)`.
+    pub referer: Option<&'a [u8]>,
+    /// `cs-host`.
+    pub host: Option<&'a [u8]>,
+    /// `sc-status`.
+    pub status: Option<u16>,
+    /// `sc-substatus`.
+    pub substatus: Option<u32>,
+    /// `sc-win32-status` (decimal; values above `u32::MAX` come from damaged
+    /// logs and are flagged when parsed).
+    pub win32_status: Option<u64>,
+    /// `sc-bytes`.
+    pub bytes_sent: Option<u64>,
+    /// `cs-bytes`.
+    pub bytes_received: Option<u64>,
+    /// `time-taken` in milliseconds.
+    pub time_taken_ms: Option<u64>,
+    /// Custom fields (`X-Forwarded-For`, `x-session`, ...).
+    pub custom: CustomFields<'a>,
+}
+
+impl Request<'_> {
+    /// When the request started: the end time minus `time-taken`.
+    pub fn start(&self) -> Timestamp {
+        let taken = self.time_taken_ms.unwrap_or(0).min(i64::MAX as u64 / 1_000_000) as i64;
+        Timestamp(self.time.0.saturating_sub(taken * 1_000_000))
+    }
+}
+
+/// One row of an HTTP.sys error log.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpError<'a> {
+    /// When HTTP.sys gave up on the connection or request, UTC.
+    pub time: Timestamp,
+    /// How `time` was obtained.
+    pub time_basis: TimeBasis,
+    /// Position in the source.
+    pub origin: Origin,
+    /// `c-ip`.
+    pub client_ip: Option<Addr<'a>>,
+    /// `c-port`.
+    pub client_port: Option<u16>,
+    /// `s-ip`.
+    pub server_ip: Option<Addr<'a>>,
+    /// `s-port`.
+    pub server_port: Option<u16>,
+    /// `cs-version`.
+    pub version: Option<&'a [u8]>,
+    /// `cs-method`.
+    pub method: Option<&'a [u8]>,
+    /// `cs-uri`: path and query joined with `?`.
+    pub uri: Option<&'a [u8]>,
+    /// `streamid` (HTTP/2 and HTTP/3).
+    pub stream_id: Option<u64>,
+    /// `streamid_ex`.
+    pub stream_id_ex: Option<&'a [u8]>,
+    /// `sc-status`; `None` when HTTP.sys sent nothing (timeouts).
+    pub status: Option<u16>,
+    /// `s-siteid`.
+    pub site_id: Option<u32>,
+    /// `s-reason`.
+    pub reason: Reason<'a>,
+    /// `s-queuename`: the application pool.
+    pub queue_name: Option<&'a [u8]>,
+    /// `transport` (`TCP` or `QUIC`).
+    pub transport: Option<&'a [u8]>,
+    /// `fault-code`.
+    pub fault_code: Option<&'a [u8]>,
+    /// `extended-fault-code`.
+    pub extended_fault_code: Option<&'a [u8]>,
+    /// Any other columns.
+    pub custom: CustomFields<'a>,
+}

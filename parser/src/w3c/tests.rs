@@ -1,0 +1,399 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// Collects a readable form of everything a chunk produced.
+#[derive(Default, Debug)]
+struct Collect {
+    records: Vec<String>,
+    diagnostics: Vec<String>,
+}
+
+fn show(b: Option<&[u8]>) -> String {
+    b.map_or_else(|| "-".to_string(), |v| String::from_utf8_lossy(v).into_owned())
+}
+
+impl RecordSink for Collect {
+    fn request(&mut self, r: &Request<'_>) {
+        let custom: Vec<String> =
+            r.custom.iter().map(|(n, v)| format!("{n}={}", String::from_utf8_lossy(v))).collect();
+        self.records.push(format!(
+            "{}:{} {} {:?} site={} comp={} sip={} {} {} q={} port={:?} user={} cip={} ver={} ua={} cookie={} ref={} host={} {:?}.{:?}.{:?} sent={:?} recv={:?} taken={:?} [{}]",
+            r.origin.line,
+            r.origin.offset,
+            r.time,
+            r.time_basis,
+            show(r.site_name),
+            show(r.computer_name),
+            r.server_ip.map_or("-".into(), |a| a.to_string()),
+            show(r.method),
+            show(r.uri_stem),
+            show(r.uri_query),
+            r.server_port,
+            show(r.username),
+            r.client_ip.map_or("-".into(), |a| a.to_string()),
+            show(r.version),
+            show(r.user_agent),
+            show(r.cookie),
+            show(r.referer),
+            show(r.host),
+            r.status,
+            r.substatus,
+            r.win32_status,
+            r.bytes_sent,
+            r.bytes_received,
+            r.time_taken_ms,
+            custom.join(",")
+        ));
+    }
+    fn http_error(&mut self, r: &HttpError<'_>) {
+        self.records.push(format!(
+            "{}:{} {} {}:{:?} -> {}:{:?} {} {} {} sid={:?} {:?} site={:?} {} q={} t={} f={}/{}",
+            r.origin.line,
+            r.origin.offset,
+            r.time,
+            r.client_ip.map_or("-".into(), |a| a.to_string()),
+            r.client_port,
+            r.server_ip.map_or("-".into(), |a| a.to_string()),
+            r.server_port,
+            show(r.version),
+            show(r.method),
+            show(r.uri),
+            r.stream_id,
+            r.status,
+            r.site_id,
+            r.reason,
+            show(r.queue_name),
+            show(r.transport),
+            show(r.fault_code),
+            show(r.extended_fault_code),
+        ));
+    }
+    fn diagnostic(&mut self, d: Diagnostic) {
+        let at = match d.location {
+            crate::diagnostic::Location::Line { line, .. } => format!("line {line}"),
+            other => format!("{other:?}"),
+        };
+        self.diagnostics.push(format!("{at}: {}: {}", d.severity, d.message));
+    }
+}
+
+fn parse_with(data: &[u8], dialect: Dialect, chunk_size: usize) -> Collect {
+    let config = TextConfig { chunk_size };
+    let sinks = parse_text(data, dialect, &config, &|_| {}, &|_| {}, Collect::default);
+    let mut all = Collect::default();
+    for s in sinks {
+        all.records.extend(s.records);
+        all.diagnostics.extend(s.diagnostics);
+    }
+    all
+}
+
+fn parse(data: &[u8], dialect: Dialect) -> Collect {
+    parse_with(data, dialect, 1 << 20)
+}
+
+#[test]
+fn fields_change_mid_file_and_each_block_uses_its_own_layout() {
+    let log = b"#Software: Microsoft Internet Information Services 10.0\r\n\
+#Version: 1.0\r\n\
+#Date: 2024-03-01 00:00:01\r\n\
+#Fields: date time cs-uri-stem sc-status time-taken\r\n\
+2024-03-01 00:00:01 /a 200 15\r\n\
+#Software: Microsoft Internet Information Services 10.0\r\n\
+#Date: 2024-03-01 10:00:00\r\n\
+#Fields: date time s-computername cs-uri-stem sc-status sc-substatus sc-win32-status time-taken X-Forwarded-For\r\n\
+2024-03-01 10:00:00 WEB01 /b 500 19 13 3 203.0.113.9,+10.0.0.1\r\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.diagnostics, Vec::<String>::new());
+    assert_eq!(got.records.len(), 2);
+    assert!(
+        got.records[0].contains("2024-03-01T00:00:01Z")
+            && got.records[0].contains("/a")
+            && got.records[0].contains("taken=Some(15)")
+    );
+    assert!(got.records[1].starts_with("9:"));
+    assert!(got.records[1].contains("comp=WEB01"));
+    assert!(got.records[1].contains("Some(500).Some(19).Some(13)"));
+    assert!(got.records[1].contains("[X-Forwarded-For=203.0.113.9,+10.0.0.1]"));
+}
+
+#[test]
+fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
+    let log = b"2024-01-01 00:00:00 10.0.0.1 GET /x - 80 - 10.0.0.2 UA - 200 0 0 5\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 1);
+    assert!(got.diagnostics[0].contains("default layout"), "{:?}", got.diagnostics);
+}
+
+#[test]
+fn unescaped_spaces_are_absorbed_by_a_free_text_field() {
+    let log = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken\n\
+2024-01-01 00:00:00 /owa a=1 b=2 c 10.0.0.2 200 31\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
+    assert!(got.records[0].contains("q=a=1 b=2 c"));
+    assert!(got.diagnostics[0].contains("kept inside cs-uri-query"), "{:?}", got.diagnostics);
+}
+
+#[test]
+fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
+    let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a\n2024-01-01 00:00:00 /a abc\n2024-13-01 00:00:00 /a 200\n";
+    let got = parse(log, Dialect::W3c);
+    assert!(got.records.is_empty());
+    assert_eq!(
+        got.diagnostics,
+        [
+            "line 2: error: expected 4 fields as declared by #Fields, found 3",
+            "line 3: error: sc-status: expected an HTTP status (100-999), found \"abc\"",
+            "line 4: error: date: expected YYYY-MM-DD, found \"2024-13-01\"",
+        ]
+    );
+}
+
+#[test]
+fn torn_last_line_is_kept_when_whole_and_flagged() {
+    let whole = b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n2024-01-01 00:00:01 404";
+    let got = parse(whole, Dialect::W3c);
+    assert_eq!(got.records.len(), 2);
+    assert!(got.diagnostics[0].starts_with("line 3: warning: last line has no line terminator"));
+    let cut = b"#Fields: date time sc-status time-taken\n2024-01-01 00:00:00 200 1\n2024-01-01 00:0";
+    let got = parse(cut, Dialect::W3c);
+    assert_eq!(got.records.len(), 1);
+    assert!(got.diagnostics[0].starts_with("line 3: error: torn last line"), "{:?}", got.diagnostics);
+}
+
+#[test]
+fn nul_padding_is_one_diagnostic() {
+    let mut log = b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n".to_vec();
+    log.extend(std::iter::repeat_n(0u8, 5000));
+    let got = parse_with(&log, Dialect::W3c, 64);
+    assert_eq!(got.records.len(), 1);
+    assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].contains("NUL padding"));
+}
+
+#[test]
+fn date_comes_from_the_directive_and_midnight_is_crossed() {
+    let log = b"#Date: 2013-07-30 23:59:00\n#Fields: time c-ip cs-method cs-uri-stem sc-status\n23:59:58 1.1.1.1 GET /a 200\n00:00:02 1.1.1.1 GET /b 200\n";
+    let got = parse_with(log, Dialect::W3c, 8);
+    assert_eq!(got.records.len(), 2);
+    assert!(got.records[0].contains("2013-07-30T23:59:58Z DirectiveDate"));
+    assert!(got.records[1].contains("2013-07-31T00:00:02Z DirectiveDate"));
+}
+
+#[test]
+fn advanced_logging_quotes_and_local_time() {
+    let log = b"#Software: IIS Advanced Logging Module\n\n#Start-Date: 2014-11-18 00:00:00.128\n#Fields:   date-local time-local c-ip cs(User-Agent) sc-status TimeTakenMS\n2012-08-15 17:00:00.363 1.2.3.4 \"Mozilla/5.0 (Linux)\" 200 109\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
+    assert!(got.records[0].contains("2012-08-15T17:00:00.363Z LocalAssumedUtc"));
+    assert!(got.records[0].contains("ua=Mozilla/5.0 (Linux)"));
+}
+
+#[test]
+fn httperr_mixed_field_lists_and_typed_reasons() {
+    let log = b"#Software: Microsoft HTTP API 2.0\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\r\n\
+2015-01-15 14:11:38 fe80::1%13 5226 141.137.14.125 5357 HTTP/1.1 POST /x?y=1 503 - N/A -\r\n\
+#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid streamid_ex sc-status s-siteid s-reason s-queuename transport fault-code extended-fault-code\r\n\
+2026-10-07 12:24:54 127.0.0.1 54517 127.0.0.1 8123 HTTP/2 GET /a 3 - 503 2 QueueFull MyPool TCP 0x80070008 -\r\n\
+2026-10-07 12:24:55 ::1%0 54518 ::1%0 80 - - - - - - - Timer_ConnectionIdle - TCP - -\r\n\
+2026-10-07 12:24:56 ::1 54519 ::1 80 - - - - - - - Brand_New_Reason - TCP - -\r\n";
+    let got = parse(log, Dialect::HttpErr);
+    assert_eq!(got.diagnostics, Vec::<String>::new());
+    assert_eq!(got.records.len(), 4);
+    assert!(got.records[0].contains("fe80::1%13:Some(5226)"));
+    assert!(got.records[0].contains("Some(503) site=None N/A"));
+    assert!(
+        got.records[1].contains("sid=Some(3) Some(503) site=Some(2) QueueFull q=MyPool t=TCP f=0x80070008/-")
+    );
+    assert!(got.records[2].contains("Timer_ConnectionIdle"));
+    assert!(got.records[3].contains("Brand_New_Reason"));
+}
+
+#[test]
+fn iis_native_and_ncsa_dialects() {
+    let native = b"192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SERVER, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\r\nbroken, row\r\n";
+    let got = parse(native, Dialect::IisNative);
+    assert_eq!(got.records.len(), 1);
+    assert!(got.diagnostics[0].starts_with("line 2: error: IIS native format has 15"));
+    let ncsa = b"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.1\" 200 10\n";
+    assert_eq!(parse(ncsa, Dialect::Ncsa).records.len(), 1);
+}
+
+// --- properties ---------------------------------------------------------
+
+/// A model row with the full IIS 10 field set plus one custom field.
+#[derive(Clone, Debug)]
+struct ModelRow {
+    secs: i64,
+    stem: String,
+    query: Option<String>,
+    port: u16,
+    user: Option<String>,
+    client: [u8; 4],
+    ua: Option<String>,
+    status: u16,
+    substatus: u32,
+    win32: u32,
+    sent: u64,
+    recv: u64,
+    taken: u64,
+    xff: Option<String>,
+}
+
+const FULL_FIELDS: &str = "date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken X-Forwarded-For";
+
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9/._%=&;+()-]{1,24}".prop_filter("not the empty marker", |s| s != "-")
+}
+
+fn model_row() -> impl Strategy<Value = ModelRow> {
+    (
+        (
+            1_000_000_000i64..2_000_000_000,
+            token(),
+            proptest::option::of(token()),
+            any::<u16>(),
+            proptest::option::of(token()),
+        ),
+        (any::<[u8; 4]>(), proptest::option::of(token()), 100u16..1000, 0u32..1000, any::<u32>()),
+        (any::<u64>(), any::<u64>(), 0u64..10_000_000, proptest::option::of(token())),
+    )
+        .prop_map(
+            |(
+                (secs, stem, query, port, user),
+                (client, ua, status, substatus, win32),
+                (sent, recv, taken, xff),
+            )| {
+                ModelRow {
+                    secs,
+                    stem,
+                    query,
+                    port,
+                    user,
+                    client,
+                    ua,
+                    status,
+                    substatus,
+                    win32,
+                    sent,
+                    recv,
+                    taken,
+                    xff,
+                }
+            },
+        )
+}
+
+fn dash(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+fn render(r: &ModelRow) -> String {
+    let t = crate::time::Timestamp::from_parts(r.secs, 0).to_datetime();
+    format!(
+        "{} {} W3SVC1 WEB01 10.0.0.1 GET {} {} {} {} {}.{}.{}.{} HTTP/1.1 {} - - example.com {} {} {} {} {} {} {}",
+        t.format("%Y-%m-%d"),
+        t.format("%H:%M:%S"),
+        r.stem,
+        dash(&r.query),
+        r.port,
+        dash(&r.user),
+        r.client[0],
+        r.client[1],
+        r.client[2],
+        r.client[3],
+        dash(&r.ua),
+        r.status,
+        r.substatus,
+        r.win32,
+        r.sent,
+        r.recv,
+        r.taken,
+        dash(&r.xff)
+    )
+}
+
+#[derive(Default)]
+#[allow(clippy::type_complexity)]
+struct Typed(
+    Vec<(
+        (i64, String, Option<String>, Option<u16>, Option<String>, String, Option<String>),
+        (u16, u32, u64, u64, u64, u64, Option<String>),
+    )>,
+);
+
+impl RecordSink for Typed {
+    fn request(&mut self, r: &Request<'_>) {
+        let s = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned());
+        self.0.push((
+            (
+                r.time.seconds(),
+                s(r.uri_stem).unwrap_or_default(),
+                s(r.uri_query),
+                r.server_port,
+                s(r.username),
+                r.client_ip.map(|a| a.to_string()).unwrap_or_default(),
+                s(r.user_agent),
+            ),
+            (
+                r.status.unwrap_or(0),
+                r.substatus.unwrap_or(0),
+                r.win32_status.unwrap_or(0),
+                r.bytes_sent.unwrap_or(0),
+                r.bytes_received.unwrap_or(0),
+                r.time_taken_ms.unwrap_or(0),
+                s(r.custom.get("X-Forwarded-For")),
+            ),
+        ));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_rows_round_trip(rows in proptest::collection::vec(model_row(), 1..40)) {
+        let mut log = format!("#Software: Microsoft Internet Information Services 10.0\r\n#Fields: {FULL_FIELDS}\r\n");
+        for r in &rows {
+            log.push_str(&render(r));
+            log.push_str("\r\n");
+        }
+        let sinks = parse_text(log.as_bytes(), Dialect::W3c, &TextConfig::default(), &|_| {}, &|_| {}, Typed::default);
+        let got: Vec<_> = sinks.into_iter().flat_map(|s| s.0).collect();
+        prop_assert_eq!(got.len(), rows.len());
+        for (g, r) in got.iter().zip(&rows) {
+            let client = format!("{}.{}.{}.{}", r.client[0], r.client[1], r.client[2], r.client[3]);
+            let want = ((r.secs, r.stem.clone(), r.query.clone(), Some(r.port), r.user.clone(), client, r.ua.clone()),
+                (r.status, r.substatus, u64::from(r.win32), r.sent, r.recv, r.taken, r.xff.clone()));
+            prop_assert_eq!(g, &want);
+        }
+    }
+
+    #[test]
+    fn chunking_at_any_offset_gives_the_same_records(
+        rows in proptest::collection::vec(model_row(), 1..30),
+        breaks in proptest::collection::vec(0usize..30, 0..4),
+        chunk in 1usize..400,
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut log = String::new();
+        for (i, r) in rows.iter().enumerate() {
+            if i == 0 || breaks.contains(&i) {
+                log.push_str(&format!("#Software: Microsoft Internet Information Services 10.0{eol}#Date: 2020-01-01 00:00:00{eol}#Fields: {FULL_FIELDS}{eol}"));
+            }
+            if breaks.contains(&(i + 100)) {
+                log.push_str(&format!("garbage row{eol}"));
+            }
+            log.push_str(&render(r));
+            log.push_str(eol);
+        }
+        let whole = parse_with(log.as_bytes(), Dialect::W3c, 1 << 30);
+        let chunked = parse_with(log.as_bytes(), Dialect::W3c, chunk);
+        prop_assert_eq!(&whole.records, &chunked.records);
+        prop_assert_eq!(&whole.diagnostics, &chunked.diagnostics);
+        prop_assert_eq!(whole.records.len(), rows.len());
+    }
+}
