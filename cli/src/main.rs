@@ -1,1 +1,59 @@
-fn main() {}
+//! The `faultline` command line: argument parsing, progress, printers and
+//! exit codes. Everything that reads or reasons about evidence lives in the
+//! library crates.
+
+mod args;
+mod exit;
+mod progress;
+mod report;
+mod scan;
+mod style;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => Exit::Usage.into(),
+            };
+        }
+    };
+    if let Some(threads) = cli.global.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global() {
+            return fail(&anyhow::anyhow!("cannot start {threads} worker threads: {e}"));
+        }
+    }
+    let result = match &cli.command {
+        Command::Scan(args) => scan::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "error: {e}");
+    for cause in e.chain().skip(1) {
+        let _ = write!(err, ": {cause}");
+    }
+    let _ = writeln!(err);
+    Exit::Error.into()
+}

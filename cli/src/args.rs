@@ -1,0 +1,66 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Root-cause analysis for IIS incidents, from exported W3C, HTTPERR, FREB
+/// and Windows event logs.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that mean the same on every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no colour.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned tables for a terminal.
+    Text,
+    /// Machine-readable JSON (documented in docs/json.md).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory the evidence: one row per file with its format, host, site,
+    /// record and rejected counts and time range, then the diagnostics.
+    Scan(ScanArgs),
+}
+
+/// Arguments of `faultline scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Largest decompressed size accepted for one archive member, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub max_member_size: u64,
+    /// Target chunk size, in KiB, for splitting one large file across threads.
+    #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
+    pub chunk_size: usize,
+    /// Diagnostics listed per file in text output (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_diagnostics: usize,
+}

@@ -1,0 +1,24 @@
+//! Exit statuses: 0 success, 1 findings at or above `--fail-on`, 2 usage
+//! error or no readable input.
+
+use std::process::ExitCode;
+
+/// How the process ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything went as asked.
+    Ok,
+    /// Bad arguments.
+    Usage,
+    /// Nothing could be read, or output could not be written.
+    Error,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Usage | Exit::Error => ExitCode::from(2),
+        }
+    }
+}

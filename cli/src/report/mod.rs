@@ -1,0 +1,4 @@
+//! Printers.
+
+pub mod json;
+pub mod text;

@@ -1,0 +1,230 @@
+//! Text output for a terminal: aligned tables, most useful facts first.
+
+use std::io::Write;
+
+use faultline_analyzer::{FileStatus, FileSummary, Inventory};
+use faultline_parser::Timestamp;
+
+use crate::style::{Palette, sanitize};
+
+fn time(t: Option<Timestamp>) -> String {
+    t.map_or_else(|| "-".into(), |t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A table whose columns are sized to their widest cell.
+struct Table {
+    header: Vec<&'static str>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, bool)]) -> Self {
+        Table { header: columns.iter().map(|c| c.0).collect(), right: columns.iter().map(|c| c.1).collect(), rows: Vec::new() }
+    }
+
+    fn write(&self, out: &mut dyn Write, palette: &Palette, style: impl Fn(usize, usize, &str) -> String) -> std::io::Result<()> {
+        let widths: Vec<usize> = (0..self.header.len())
+            .map(|c| {
+                self.rows.iter().map(|r| r[c].chars().count()).chain([self.header[c].len()]).max().unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<String>, raw: &[String]| -> String {
+            let mut s = String::new();
+            for (c, cell) in cells.iter().enumerate() {
+                let pad = widths[c].saturating_sub(raw[c].chars().count());
+                let last = c + 1 == cells.len();
+                if self.right[c] {
+                    s.push_str(&" ".repeat(pad));
+                    s.push_str(cell);
+                } else {
+                    s.push_str(cell);
+                    if !last {
+                        s.push_str(&" ".repeat(pad));
+                    }
+                }
+                if !last {
+                    s.push_str("  ");
+                }
+            }
+            s
+        };
+        let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
+        writeln!(out, "{}", line(header.iter().map(|h| palette.bold(h)).collect(), &header))?;
+        for (r, row) in self.rows.iter().enumerate() {
+            let styled = row.iter().enumerate().map(|(c, cell)| style(r, c, cell)).collect();
+            writeln!(out, "{}", line(styled, row))?;
+        }
+        Ok(())
+    }
+}
+
+fn sites(f: &FileSummary) -> String {
+    if f.sites.is_empty() {
+        return "-".into();
+    }
+    let shown: Vec<&str> = f.sites.iter().take(4).map(String::as_str).collect();
+    let more = f.sites.len().saturating_sub(4);
+    if more > 0 { format!("{} +{more}", shown.join(",")) } else { shown.join(",") }
+}
+
+/// The longest directory prefix (ending in `/`) shared by all paths, so that
+/// tables show paths relative to it.
+fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> &'a str {
+    let mut prefix: Option<&str> = None;
+    for p in paths {
+        let dir = p.rfind('/').map_or("", |i| &p[..=i]);
+        prefix = Some(match prefix {
+            None => dir,
+            Some(cur) => {
+                let common = cur.bytes().zip(dir.bytes()).take_while(|(a, b)| a == b).count();
+                let cut = cur[..common].rfind('/').map_or(0, |i| i + 1);
+                &cur[..cut]
+            }
+        });
+    }
+    prefix.unwrap_or("")
+}
+
+/// `faultline scan` as text.
+pub fn write_scan(out: &mut dyn Write, inv: &Inventory, palette: &Palette, max_diagnostics: usize) -> anyhow::Result<()> {
+    let base = common_dir(inv.files.iter().map(|f| f.path.as_str()));
+    let rel = |p: &str| sanitize(p.strip_prefix(base).unwrap_or(p));
+    let read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_some()).collect();
+    let mut table = Table::new(&[
+        ("FILE", false),
+        ("FORMAT", false),
+        ("HOST", false),
+        ("SITE", false),
+        ("RECORDS", true),
+        ("REJECTED", true),
+        ("FIRST (UTC)", false),
+        ("LAST (UTC)", false),
+    ]);
+    for f in &read {
+        table.rows.push(vec![
+            rel(&f.path),
+            f.format.map_or("-", |x| x.name()).to_string(),
+            sanitize(f.host.as_deref().unwrap_or("-")),
+            sanitize(&sites(f)),
+            if f.status == FileStatus::Recognised { "-".into() } else { count(f.records) },
+            if f.status == FileStatus::Recognised { "-".into() } else { count(f.rejected) },
+            time(f.first),
+            time(f.last),
+        ]);
+    }
+    let under = if base.is_empty() { String::new() } else { format!(" under {}", sanitize(base)) };
+    writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} files read)", read.len())))?;
+    table.write(out, palette, |r, c, cell| {
+        if c == 5 && read[r].rejected > 0 {
+            palette.red(cell)
+        } else if read[r].status == FileStatus::Recognised && c >= 4 {
+            palette.dim(cell)
+        } else {
+            cell.to_string()
+        }
+    })?;
+
+    let totals = inv.totals();
+    writeln!(out)?;
+    writeln!(out, "{}", palette.bold("Totals by format"))?;
+    let mut t = Table::new(&[
+        ("FORMAT", false),
+        ("FILES", true),
+        ("BYTES", true),
+        ("RECORDS", true),
+        ("REJECTED", true),
+        ("FIRST (UTC)", false),
+        ("LAST (UTC)", false),
+    ]);
+    for (format, tot) in &totals {
+        t.rows.push(vec![
+            format.name().to_string(),
+            count(tot.files),
+            count(tot.bytes),
+            count(tot.records),
+            count(tot.rejected),
+            time(tot.first),
+            time(tot.last),
+        ]);
+    }
+    t.write(out, palette, |_, _, cell| cell.to_string())?;
+
+    let not_read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_none()).collect();
+    if !not_read.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", palette.bold(&format!("Not read ({})", not_read.len())))?;
+        for f in not_read {
+            let label = if f.status == FileStatus::Failed { palette.red("failed") } else { palette.dim("skipped") };
+            writeln!(out, "  {label} {}: {}", rel(&f.path), sanitize(f.reason.as_deref().unwrap_or("")))?;
+        }
+    }
+    let recognised: Vec<&FileSummary> = inv.files.iter().filter(|f| f.status == FileStatus::Recognised).collect();
+    if !recognised.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            palette.dim(&format!("{} file(s) recognised but not parsed by this release (FREB, EVTX, event XML).", recognised.len()))
+        )?;
+    }
+
+    let total_diags: u64 = inv.files.iter().map(|f| f.diagnostics.len() as u64 + f.diagnostics_omitted).sum();
+    if total_diags > 0 {
+        writeln!(out)?;
+        writeln!(out, "{}", palette.bold(&format!("Diagnostics ({})", count(total_diags))))?;
+        for f in inv.files.iter().filter(|f| !f.diagnostics.is_empty()) {
+            for d in f.diagnostics.iter().take(max_diagnostics) {
+                let at = match (d.line, d.record) {
+                    (Some(l), _) => format!("{}:{l}", rel(&f.path)),
+                    (_, Some(r)) => format!("{} record {r}", rel(&f.path)),
+                    _ => rel(&f.path),
+                };
+                let sev = match d.severity {
+                    faultline_parser::Severity::Error => palette.red("error"),
+                    faultline_parser::Severity::Warning => palette.yellow("warning"),
+                    faultline_parser::Severity::Info => palette.dim("info"),
+                };
+                writeln!(out, "  {at}: {sev}: {}", sanitize(&d.message))?;
+            }
+            let hidden = (f.diagnostics.len().saturating_sub(max_diagnostics)) as u64 + f.diagnostics_omitted;
+            if hidden > 0 {
+                writeln!(out, "  {}", palette.dim(&format!("{}: {} more (use --format json for the first 200)", rel(&f.path), count(hidden))))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_dir_stops_at_a_separator() {
+        assert_eq!(common_dir(["a/b/c.log", "a/b/d.log"].into_iter()), "a/b/");
+        assert_eq!(common_dir(["a/bc/x", "a/bd/y"].into_iter()), "a/");
+        assert_eq!(common_dir(["x.log"].into_iter()), "");
+        assert_eq!(common_dir(["z.zip!W/a.log", "z.zip!W/b.log"].into_iter()), "z.zip!W/");
+    }
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,67 @@
+//! `faultline scan`: the evidence inventory.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use anyhow::Context;
+use faultline_analyzer::{Inventory, Tally, summarize, summarize_problem};
+use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, discover, read_entry};
+use rayon::prelude::*;
+
+use crate::args::{GlobalArgs, OutputFormat, ScanArgs};
+use crate::exit::Exit;
+use crate::progress::bytes_bar;
+use crate::report;
+use crate::style::Palette;
+
+/// Reads every input and builds the inventory.
+pub fn inventory(paths: &[std::path::PathBuf], config: &ReadConfig, quiet: bool) -> Inventory {
+    let found = discover(paths, &config.limits);
+    let total: u64 = found.entries.iter().map(|e| e.size).sum();
+    let bar = bytes_bar(total, quiet);
+    let progress = |n: u64| bar.inc(n);
+    let mut files: Vec<_> = found
+        .entries
+        .par_iter()
+        .map(|entry| summarize(entry, read_entry(entry, config, &progress, Tally::default)))
+        .collect();
+    bar.finish_and_clear();
+    files.extend(found.problems.iter().map(summarize_problem));
+    Inventory { files }
+}
+
+pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
+    let config = ReadConfig {
+        text: TextConfig { chunk_size: args.chunk_size.max(1) * 1024 },
+        limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
+    };
+    let inventory = inventory(&args.paths, &config, global.quiet);
+
+    let mut out: Box<dyn Write> = match &global.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    match global.format {
+        OutputFormat::Json => report::json::write_scan(&mut out, &inventory)?,
+        OutputFormat::Text => {
+            let palette = Palette::detect(global.quiet, global.output.is_none());
+            report::text::write_scan(&mut out, &inventory, &palette, args.max_diagnostics)?;
+        }
+    }
+    out.flush()?;
+
+    // Unreadable paths are named on stderr whatever the output format.
+    let mut err = std::io::stderr().lock();
+    for f in inventory.files.iter().filter(|f| f.status == faultline_analyzer::FileStatus::Failed) {
+        if let Some(reason) = &f.reason {
+            writeln!(err, "error: {}: {}", crate::style::sanitize(&f.path), reason)?;
+        }
+    }
+    if !inventory.has_evidence() {
+        writeln!(err, "error: none of the inputs holds IIS evidence faultline can read")?;
+        return Ok(Exit::Error);
+    }
+    Ok(Exit::Ok)
+}
