@@ -242,7 +242,16 @@ where
     if ranges.is_empty() {
         return vec![new_sink()];
     }
-    let scans: Vec<ChunkScan> = ranges.par_iter().map(|r| scan_chunk(data, r.clone())).collect();
+    // The first pass touches every page; give them back as it goes so that
+    // resident memory stays at a few chunks whatever the file size.
+    let scans: Vec<ChunkScan> = ranges
+        .par_iter()
+        .map(|r| {
+            let scan = scan_chunk(data, r.clone());
+            release(r.clone());
+            scan
+        })
+        .collect();
 
     let mut file_notes = Vec::new();
     let mut initial = BlockState::default();
