@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
-use faultline_parser::{Diagnostic, Entry, Format, HttpError, Location, Outcome, RecordSink, Request, Severity, Timestamp};
+use faultline_parser::{
+    Diagnostic, Entry, Format, HttpError, Location, Outcome, RecordSink, Request, Severity, Timestamp,
+};
 use serde::Serialize;
 
 /// Detailed diagnostics kept per file; the rest are counted.
@@ -108,7 +110,9 @@ impl RecordSink for Tally {
         count_run(&mut self.computer_run, r.computer_name, &mut |v, n| *computers.entry(v).or_default() += n);
         self.computers = computers;
         let mut sites = std::mem::take(&mut self.sites);
-        count_run(&mut self.site_run, r.site_name, &mut |v, n| *sites.entry(site_label(&v)).or_default() += n);
+        count_run(&mut self.site_run, r.site_name, &mut |v, n| {
+            *sites.entry(site_label(&v)).or_default() += n
+        });
         self.sites = sites;
     }
 
@@ -242,7 +246,9 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
                 total.merge(s);
             }
             total.flush_runs();
-            if let Some((name, _)) = total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name))) {
+            if let Some((name, _)) =
+                total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
+            {
                 summary.host = Some(String::from_utf8_lossy(name).into_owned());
             }
             if !total.sites.is_empty() {
@@ -359,12 +365,23 @@ mod tests {
         let mut log = String::from("#Fields: date time s-sitename s-computername sc-status\n");
         for i in 0..200 {
             let comp = if i % 3 == 0 { "WEB02" } else { "WEB01" };
-            log.push_str(&format!("2024-01-01 00:{:02}:{:02} W3SVC{} {comp} 200\n", i / 60, i % 60, 1 + i % 2));
+            log.push_str(&format!(
+                "2024-01-01 00:{:02}:{:02} W3SVC{} {comp} 200\n",
+                i / 60,
+                i % 60,
+                1 + i % 2
+            ));
         }
         log.push_str("garbage\n");
         let run = |chunk| {
-            let sinks =
-                parse_text(log.as_bytes(), Dialect::W3c, &TextConfig { chunk_size: chunk }, &|_| {}, &|_| {}, Tally::default);
+            let sinks = parse_text(
+                log.as_bytes(),
+                Dialect::W3c,
+                &TextConfig { chunk_size: chunk },
+                &faultline_parser::framing::InMemory,
+                &|_| {},
+                Tally::default,
+            );
             let mut t = Tally::default();
             for s in sinks {
                 t.merge(s);

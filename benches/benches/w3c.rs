@@ -1,1 +1,63 @@
-fn main() {}
+//! W3C parsing throughput (bytes per second) on generated traffic with the
+//! full IIS 10 field set.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faultline_corpus::w3c::{TrafficSpec, write_traffic};
+use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
+use faultline_parser::{RecordSink, Request};
+
+#[derive(Default)]
+struct Count {
+    rows: u64,
+    bytes_sent: u64,
+}
+
+impl RecordSink for Count {
+    fn request(&mut self, r: &Request<'_>) {
+        self.rows += 1;
+        self.bytes_sent += r.bytes_sent.unwrap_or(0);
+    }
+}
+
+fn traffic(bytes: u64) -> Vec<u8> {
+    let spec = TrafficSpec {
+        seed: 42,
+        host: "WEB01".into(),
+        site_id: 1,
+        start: 1_763_942_400,
+        target_bytes: bytes,
+        peak_rate: 2000.0,
+    };
+    let mut out = Vec::with_capacity(bytes as usize + 4096);
+    write_traffic(&spec, &mut out).expect("in-memory write");
+    out
+}
+
+fn bench_w3c(c: &mut Criterion) {
+    let data = traffic(64 << 20);
+    let mut group = c.benchmark_group("w3c");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(10);
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        group.bench_function(format!("parse_full_fields_{threads}_threads"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let sinks = parse_text(
+                        &data,
+                        Dialect::W3c,
+                        &TextConfig::default(),
+                        &faultline_parser::framing::InMemory,
+                        &|_| {},
+                        Count::default,
+                    );
+                    sinks.iter().map(|s| s.rows + s.bytes_sent).sum::<u64>()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_w3c);
+criterion_main!(benches);

@@ -23,15 +23,17 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => Exit::Usage.into(),
             };
         }
     };
-    if let Some(threads) = cli.global.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global() {
-            return fail(&anyhow::anyhow!("cannot start {threads} worker threads: {e}"));
-        }
+    if let Some(threads) = cli.global.threads
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global()
+    {
+        return fail(&anyhow::anyhow!("cannot start {threads} worker threads: {e}"));
     }
     let result = match &cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
@@ -44,8 +46,9 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {

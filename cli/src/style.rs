@@ -15,12 +15,6 @@ impl Palette {
         Palette { enabled: !quiet && !no_color && to_terminal && std::io::stdout().is_terminal() }
     }
 
-    /// No colour at all.
-    #[cfg(test)]
-    pub fn plain() -> Self {
-        Palette { enabled: false }
-    }
-
     fn paint(&self, code: &str, text: &str) -> String {
         if self.enabled { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }

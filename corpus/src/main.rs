@@ -1,5 +1,7 @@
 //! `faultline-corpus`: writes generated evidence.
 
+#![allow(clippy::print_stderr)] // the generator reports what it wrote
+
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -32,21 +34,33 @@ enum Command {
         /// Host name.
         #[arg(long, default_value = "WEB01")]
         host: String,
+        /// Site id (`s-sitename` W3SVC<id>).
+        #[arg(long, default_value_t = 1)]
+        site: u32,
+        /// First timestamp, Unix seconds (UTC).
+        #[arg(long, default_value_t = 1_763_942_400)]
+        start: i64,
+        /// Approximate size in KiB (overrides --size-mib when given).
+        #[arg(long)]
+        size_kib: Option<u64>,
+        /// Requests per second at the daily peak.
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::W3c { out, size_mib, seed, host } => {
+        Command::W3c { out, size_mib, seed, host, site, start, size_kib, rate } => {
             let file = File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
             let spec = TrafficSpec {
                 seed,
                 host,
-                site_id: 1,
-                start: 1_763_942_400,
-                target_bytes: size_mib << 20,
-                peak_rate: 2000.0,
+                site_id: site,
+                start,
+                target_bytes: size_kib.map_or(size_mib << 20, |k| k << 10),
+                peak_rate: rate,
             };
             let rows = write_traffic(&spec, &mut w)?;
             std::io::Write::flush(&mut w)?;

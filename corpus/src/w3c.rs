@@ -42,9 +42,18 @@ const PATHS: &[(&str, u32)] = &[
 ];
 
 const AGENTS: &[(&str, u32)] = &[
-    ("Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/131.0.0.0+Safari/537.36", 45),
-    ("Mozilla/5.0+(Macintosh;+Intel+Mac+OS+X+10_15_7)+AppleWebKit/605.1.15+(KHTML,+like+Gecko)+Version/17.5+Safari/605.1.15", 15),
-    ("Mozilla/5.0+(iPhone;+CPU+iPhone+OS+17_5+like+Mac+OS+X)+AppleWebKit/605.1.15+(KHTML,+like+Gecko)+Mobile/15E148", 15),
+    (
+        "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/131.0.0.0+Safari/537.36",
+        45,
+    ),
+    (
+        "Mozilla/5.0+(Macintosh;+Intel+Mac+OS+X+10_15_7)+AppleWebKit/605.1.15+(KHTML,+like+Gecko)+Version/17.5+Safari/605.1.15",
+        15,
+    ),
+    (
+        "Mozilla/5.0+(iPhone;+CPU+iPhone+OS+17_5+like+Mac+OS+X)+AppleWebKit/605.1.15+(KHTML,+like+Gecko)+Mobile/15E148",
+        15,
+    ),
     ("Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64;+rv:132.0)+Gecko/20100101+Firefox/132.0", 10),
     ("Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)", 4),
     ("okhttp/4.12.0", 6),
@@ -92,13 +101,24 @@ pub fn write_traffic(spec: &TrafficSpec, out: &mut impl Write) -> io::Result<u64
         let path = rng.weighted(PATHS).replace("{id}", &(1 + rng.below(50_000)).to_string());
         let (status, sub, win32) = *rng.weighted(STATUSES);
         let method = if path.starts_with("/api/orders") && rng.below(4) == 0 { "POST" } else { "GET" };
-        let query = if path == "/api/search" { format!("q=item{}&page={}", rng.below(9000), 1 + rng.below(5)) } else { "-".into() };
-        let user = if status == 200 && rng.below(10) == 0 { format!("CONTOSO\\user{}", rng.below(400)) } else { "-".into() };
-        let client = format!("{}.{}.{}.{}", 20 + rng.below(180), rng.below(256), rng.below(256), 1 + rng.below(254));
+        let query = if path == "/api/search" {
+            format!("q=item{}&page={}", rng.below(9000), 1 + rng.below(5))
+        } else {
+            "-".into()
+        };
+        let user = if status == 200 && rng.below(10) == 0 {
+            format!("CONTOSO\\user{}", rng.below(400))
+        } else {
+            "-".into()
+        };
+        let client =
+            format!("{}.{}.{}.{}", 20 + rng.below(180), rng.below(256), rng.below(256), 1 + rng.below(254));
         let agent = rng.weighted(AGENTS);
-        let cookie = if rng.below(3) == 0 { format!("ASP.NET_SessionId={:016x}", rng.next_u64()) } else { "-".into() };
+        let cookie =
+            if rng.below(3) == 0 { format!("ASP.NET_SessionId={:016x}", rng.next_u64()) } else { "-".into() };
         let referer = if rng.below(2) == 0 { "https://shop.example.com/".to_string() } else { "-".into() };
-        let taken = rng.log_normal(if path.starts_with("/api") { 45.0 } else { 8.0 }, 1.1).min(120_000.0) as u64;
+        let taken =
+            rng.log_normal(if path.starts_with("/api") { 45.0 } else { 8.0 }, 1.1).min(120_000.0) as u64;
         let sent = if status == 304 { 180 } else { 300 + rng.below(40_000) };
         let recv = 250 + rng.below(1500);
         line.clear();

@@ -3,6 +3,21 @@
 
 use std::ops::Range;
 
+/// Hints about which parts of a source are being read, so a memory-mapped
+/// file can be paged in ahead and dropped behind.
+pub trait Paging: Sync {
+    /// The range is about to be read.
+    fn will_read(&self, _range: Range<usize>) {}
+    /// The range will not be read again.
+    fn done(&self, _range: Range<usize>) {}
+}
+
+/// No paging hints (in-memory data).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InMemory;
+
+impl Paging for InMemory {}
+
 /// UTF-8 byte-order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -7,7 +7,7 @@
 //! every line or record that could not be read.
 //!
 //! ```
-//! use faultline_parser::{w3c, RecordSink, Request};
+//! use faultline_parser::{framing, w3c, RecordSink, Request};
 //!
 //! #[derive(Default)]
 //! struct Count(usize);
@@ -16,7 +16,7 @@
 //! }
 //!
 //! let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-02 03:04:05 /a 200\n";
-//! let sinks = w3c::parse_text(log, w3c::Dialect::W3c, &Default::default(), &|_| {}, &|_| {}, Count::default);
+//! let sinks = w3c::parse_text(log, w3c::Dialect::W3c, &Default::default(), &framing::InMemory, &|_| {}, Count::default);
 //! assert_eq!(sinks.iter().map(|s| s.0).sum::<usize>(), 1);
 //! ```
 
@@ -83,15 +83,14 @@ where
     };
     let data: &[u8] = &source.bytes;
     let head = &data[..data.len().min(format::SNIFF_LEN)];
-    let outcome = match format::detect(&source.path.file_name(), head) {
+    match format::detect(&source.path.file_name(), head) {
         Detection::Skip(reason) => {
             progress(data.len() as u64);
             Outcome::Skipped(reason)
         }
         Detection::Format(format) => match format.dialect() {
             Some(dialect) => {
-                let release = |r: std::ops::Range<usize>| source.bytes.release(r);
-                let sinks = w3c::parse_text(data, dialect, &config.text, &release, progress, new_sink);
+                let sinks = w3c::parse_text(data, dialect, &config.text, &source.bytes, progress, new_sink);
                 Outcome::Parsed { format, sinks }
             }
             None => {
@@ -99,6 +98,5 @@ where
                 Outcome::Recognised(format)
             }
         },
-    };
-    outcome
+    }
 }

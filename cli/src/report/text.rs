@@ -15,7 +15,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -32,13 +32,27 @@ struct Table {
 
 impl Table {
     fn new(columns: &[(&'static str, bool)]) -> Self {
-        Table { header: columns.iter().map(|c| c.0).collect(), right: columns.iter().map(|c| c.1).collect(), rows: Vec::new() }
+        Table {
+            header: columns.iter().map(|c| c.0).collect(),
+            right: columns.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
     }
 
-    fn write(&self, out: &mut dyn Write, palette: &Palette, style: impl Fn(usize, usize, &str) -> String) -> std::io::Result<()> {
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        palette: &Palette,
+        style: impl Fn(usize, usize, &str) -> String,
+    ) -> std::io::Result<()> {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|c| {
-                self.rows.iter().map(|r| r[c].chars().count()).chain([self.header[c].len()]).max().unwrap_or(0)
+                self.rows
+                    .iter()
+                    .map(|r| r[c].chars().count())
+                    .chain([self.header[c].len()])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let line = |cells: Vec<String>, raw: &[String]| -> String {
@@ -99,7 +113,12 @@ fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> &'a str {
 }
 
 /// `faultline scan` as text.
-pub fn write_scan(out: &mut dyn Write, inv: &Inventory, palette: &Palette, max_diagnostics: usize) -> anyhow::Result<()> {
+pub fn write_scan(
+    out: &mut dyn Write,
+    inv: &Inventory,
+    palette: &Palette,
+    max_diagnostics: usize,
+) -> anyhow::Result<()> {
     let base = common_dir(inv.files.iter().map(|f| f.path.as_str()));
     let rel = |p: &str| sanitize(p.strip_prefix(base).unwrap_or(p));
     let read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_some()).collect();
@@ -167,17 +186,22 @@ pub fn write_scan(out: &mut dyn Write, inv: &Inventory, palette: &Palette, max_d
         writeln!(out)?;
         writeln!(out, "{}", palette.bold(&format!("Not read ({})", not_read.len())))?;
         for f in not_read {
-            let label = if f.status == FileStatus::Failed { palette.red("failed") } else { palette.dim("skipped") };
+            let label =
+                if f.status == FileStatus::Failed { palette.red("failed") } else { palette.dim("skipped") };
             writeln!(out, "  {label} {}: {}", rel(&f.path), sanitize(f.reason.as_deref().unwrap_or("")))?;
         }
     }
-    let recognised: Vec<&FileSummary> = inv.files.iter().filter(|f| f.status == FileStatus::Recognised).collect();
+    let recognised: Vec<&FileSummary> =
+        inv.files.iter().filter(|f| f.status == FileStatus::Recognised).collect();
     if !recognised.is_empty() {
         writeln!(out)?;
         writeln!(
             out,
             "{}",
-            palette.dim(&format!("{} file(s) recognised but not parsed by this release (FREB, EVTX, event XML).", recognised.len()))
+            palette.dim(&format!(
+                "{} file(s) recognised but not parsed by this release (FREB, EVTX, event XML).",
+                recognised.len()
+            ))
         )?;
     }
 
@@ -201,7 +225,15 @@ pub fn write_scan(out: &mut dyn Write, inv: &Inventory, palette: &Palette, max_d
             }
             let hidden = (f.diagnostics.len().saturating_sub(max_diagnostics)) as u64 + f.diagnostics_omitted;
             if hidden > 0 {
-                writeln!(out, "  {}", palette.dim(&format!("{}: {} more (use --format json for the first 200)", rel(&f.path), count(hidden))))?;
+                writeln!(
+                    out,
+                    "  {}",
+                    palette.dim(&format!(
+                        "{}: {} more (use --format json for the first 200)",
+                        rel(&f.path),
+                        count(hidden)
+                    ))
+                )?;
             }
         }
     }

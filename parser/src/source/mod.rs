@@ -111,10 +111,18 @@ impl Deref for Bytes {
     }
 }
 
-impl Bytes {
+impl crate::framing::Paging for Bytes {
+    /// Maps the range's pages in one call instead of one fault per page group.
+    fn will_read(&self, range: Range<usize>) {
+        if let Bytes::Mapped(m) = self {
+            // Older kernels lack MADV_POPULATE_READ; faults then do the same work.
+            let _ = m.advise_range(memmap2::Advice::PopulateRead, range.start, range.end - range.start);
+        }
+    }
+
     /// Tells the kernel a range of a mapping is no longer needed, so resident
     /// memory stays flat while a large file streams through.
-    pub fn release(&self, range: Range<usize>) {
+    fn done(&self, range: Range<usize>) {
         if let Bytes::Mapped(m) = self {
             let page = 4096;
             let start = range.start.div_ceil(page) * page;

@@ -224,7 +224,7 @@ impl Layout {
 
     /// Whether the layout has this field.
     pub fn has(&self, field: Field) -> bool {
-        self.columns.iter().any(|c| *c == Column::Known(field))
+        self.columns.contains(&Column::Known(field))
     }
 
     /// Number of columns.

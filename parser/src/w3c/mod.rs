@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity, excerpt};
-use crate::framing::{BOM, count_lines, lines, plan_chunks};
+use crate::framing::{BOM, Paging, count_lines, lines, plan_chunks};
 use crate::time::{NANOS_PER_SEC, parse_date_time};
 pub use layout::{Column, Field, Layout, LayoutRef};
 pub use reason::Reason;
@@ -219,14 +219,14 @@ pub fn count_default_fits(data: &[u8], dialect: Dialect) -> usize {
 pub(crate) use native::{looks_like_iis_native, looks_like_ncsa};
 
 /// Parses a whole W3C-family file. Returns one sink per chunk, in source
-/// order; file-level diagnostics go to the first. `release` is called with
-/// each chunk's byte range once it is done (to drop mapped pages), and
-/// `progress` with the number of bytes just finished.
+/// order; file-level diagnostics go to the first. `pages` is told which byte
+/// ranges are about to be read and which are done (to map and drop file
+/// pages), and `progress` gets the number of bytes just finished.
 pub fn parse_text<S, F>(
     data: &[u8],
     dialect: Dialect,
     config: &TextConfig,
-    release: &(dyn Fn(Range<usize>) + Sync),
+    pages: &dyn Paging,
     progress: &(dyn Fn(u64) + Sync),
     new_sink: F,
 ) -> Vec<S>
@@ -235,26 +235,16 @@ where
     F: Fn() -> S + Sync,
 {
     let start = content_start(data);
-    let mut ranges: Vec<Range<usize>> = plan_chunks(&data[start..], config.chunk_size)
+    let ranges: Vec<Range<usize>> = plan_chunks(&data[start..], config.chunk_size)
         .into_iter()
         .map(|r| r.start + start..r.end + start)
         .collect();
     if ranges.is_empty() {
         return vec![new_sink()];
     }
-    // The first pass touches every page; give them back as it goes so that
-    // resident memory stays at a few chunks whatever the file size.
-    let scans: Vec<ChunkScan> = ranges
-        .par_iter()
-        .map(|r| {
-            let scan = scan_chunk(data, r.clone());
-            release(r.clone());
-            scan
-        })
-        .collect();
 
     let mut file_notes = Vec::new();
-    let mut initial = BlockState::default();
+    let mut state = BlockState::default();
     let needs_default =
         matches!(dialect, Dialect::W3c | Dialect::HttpErr) && first_row_precedes_fields(data, start);
     if needs_default {
@@ -267,7 +257,7 @@ where
                         layout.describe()
                     ),
                 ));
-                initial.layout = Some(Arc::new(layout));
+                state.layout = Some(Arc::new(layout));
             }
             None => file_notes.push(Diagnostic::file(
                 Severity::Warning,
@@ -276,46 +266,59 @@ where
         }
     }
 
-    // Rows without a date column need the previous row's time to cross
-    // midnight, which a chunk cannot know: read such files in one piece.
-    let dateless = initial.layout.as_ref().is_some_and(|l| !l.has_date())
-        || scans.iter().flat_map(|s| &s.directives).any(|d| {
-            let mut probe = BlockState::default();
-            probe.apply(&data[d.clone()]).is_none() && probe.layout.as_ref().is_some_and(|l| !l.has_date())
-        });
-    let scans = if dateless && ranges.len() > 1 {
-        ranges = vec![start..data.len()];
-        vec![scan_chunk(data, start..data.len())]
-    } else {
-        scans
-    };
-
-    // Sequential prefix: the state and line number at each chunk's start.
-    let mut starts = Vec::with_capacity(ranges.len());
-    let mut state = initial;
+    // Chunks go in batches of a few per thread: a first pass over a batch
+    // counts lines and finds directives, a short sequential step gives each
+    // chunk its first line number and the directive state in force, then the
+    // batch is parsed in parallel. Pages are mapped once per batch and
+    // dropped after it, so memory stays flat whatever the file size.
+    let batch_len = rayon::current_num_threads().max(1) * 4;
     let mut line_base = 1u64;
-    for scan in &scans {
-        starts.push((state.clone(), line_base));
-        for d in &scan.directives {
-            let text = &data[d.clone()];
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
-            state.apply(text);
+    let mut sinks: Vec<S> = Vec::with_capacity(ranges.len());
+    for batch in ranges.chunks(batch_len) {
+        let scans: Vec<ChunkScan> = batch
+            .par_iter()
+            .map(|r| {
+                pages.will_read(r.clone());
+                scan_chunk(data, r.clone())
+            })
+            .collect();
+        let mut starts = Vec::with_capacity(batch.len());
+        // Rows without a date column need the previous row's time to cross
+        // midnight, which a chunk cannot know: such batches run in order.
+        let mut dateless = state.layout.as_ref().is_some_and(|l| !l.has_date());
+        for scan in &scans {
+            starts.push((state.clone(), line_base));
+            for d in &scan.directives {
+                let text = &data[d.clone()];
+                state.apply(text.strip_suffix(b"\r").unwrap_or(text));
+                dateless |= state.layout.as_ref().is_some_and(|l| !l.has_date());
+            }
+            line_base += scan.newlines;
         }
-        line_base += scan.newlines;
-    }
-
-    let mut sinks: Vec<S> = ranges
-        .par_iter()
-        .zip(starts)
-        .map(|(range, (state, first_line))| {
-            let mut sink = new_sink();
-            let at_end = range.end == data.len();
-            parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink);
-            release(range.clone());
+        let finish = |range: &Range<usize>| {
+            pages.done(range.clone());
             progress((range.end - range.start) as u64);
-            sink
-        })
-        .collect();
+        };
+        if dateless {
+            let mut carried = starts[0].0.clone();
+            for (range, (_, first_line)) in batch.iter().zip(starts) {
+                let mut sink = new_sink();
+                let at_end = range.end == data.len();
+                carried = parse_chunk(data, range.clone(), dialect, carried, first_line, at_end, &mut sink);
+                finish(range);
+                sinks.push(sink);
+            }
+            state = carried;
+        } else {
+            sinks.par_extend(batch.par_iter().zip(starts).map(|(range, (state, first_line))| {
+                let mut sink = new_sink();
+                let at_end = range.end == data.len();
+                parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink);
+                finish(range);
+                sink
+            }));
+        }
+    }
     if let Some(first) = sinks.first_mut() {
         for d in file_notes {
             first.diagnostic(d);
@@ -337,6 +340,8 @@ fn first_row_precedes_fields(data: &[u8], start: usize) -> bool {
     false
 }
 
+/// Parses one chunk from the directive state in force at its start; returns
+/// the state at its end.
 fn parse_chunk<S: RecordSink>(
     data: &[u8],
     range: Range<usize>,
@@ -345,13 +350,10 @@ fn parse_chunk<S: RecordSink>(
     first_line: u64,
     at_end: bool,
     sink: &mut S,
-) {
+) -> BlockState {
     let mut scratch = RowScratch::default();
-    let mut line_no = first_line;
     let mut nul_run: Option<(u64, u64, usize)> = None;
-    for line in lines(&data[range.clone()], range.start) {
-        let number = line_no;
-        line_no += 1;
+    for (number, line) in (first_line..).zip(lines(&data[range.clone()], range.start)) {
         let text = line.text;
         let offset = line.offset as u64;
         if !text.is_empty() && text.iter().all(|&b| b == 0) {
@@ -401,6 +403,7 @@ fn parse_chunk<S: RecordSink>(
     if let Some((l, o, bytes)) = nul_run {
         sink.diagnostic(nul_diagnostic(l, o, bytes));
     }
+    state
 }
 
 fn nul_diagnostic(line: u64, offset: u64, bytes: usize) -> Diagnostic {

@@ -80,7 +80,7 @@ impl RecordSink for Collect {
 
 fn parse_with(data: &[u8], dialect: Dialect, chunk_size: usize) -> Collect {
     let config = TextConfig { chunk_size };
-    let sinks = parse_text(data, dialect, &config, &|_| {}, &|_| {}, Collect::default);
+    let sinks = parse_text(data, dialect, &config, &crate::framing::InMemory, &|_| {}, Collect::default);
     let mut all = Collect::default();
     for s in sinks {
         all.records.extend(s.records);
@@ -360,7 +360,7 @@ proptest! {
             log.push_str(&render(r));
             log.push_str("\r\n");
         }
-        let sinks = parse_text(log.as_bytes(), Dialect::W3c, &TextConfig::default(), &|_| {}, &|_| {}, Typed::default);
+        let sinks = parse_text(log.as_bytes(), Dialect::W3c, &TextConfig::default(), &crate::framing::InMemory, &|_| {}, Typed::default);
         let got: Vec<_> = sinks.into_iter().flat_map(|s| s.0).collect();
         prop_assert_eq!(got.len(), rows.len());
         for (g, r) in got.iter().zip(&rows) {

@@ -1,0 +1,149 @@
+//! The `faultline` binary end to end: output snapshots, exit codes, and
+//! agreement between thread counts and between a folder and its zip.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const QUICKSTART: &str = "corpus/scenarios/quickstart";
+
+#[test]
+fn scan_text_of_the_quickstart_bundle() {
+    let out = faultline(&["scan", QUICKSTART]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn scan_json_of_the_quickstart_bundle() {
+    let out = faultline(&["scan", "--format", "json", QUICKSTART]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    insta::assert_json_snapshot!(value);
+}
+
+#[test]
+fn one_thread_and_many_give_identical_output() {
+    let mut inputs = vec![QUICKSTART.to_string()];
+    if let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") {
+        inputs.push(PathBuf::from(samples).display().to_string());
+    }
+    let run = |threads: &str, chunk: &str| {
+        let mut args = vec!["scan", "--format", "json", "--threads", threads, "--chunk-size", chunk];
+        args.extend(inputs.iter().map(String::as_str));
+        let out = faultline(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        out.stdout
+    };
+    let one = run("1", "8192");
+    assert_eq!(one, run("4", "1"));
+    assert_eq!(one, run("2", "3"));
+}
+
+#[test]
+fn a_zipped_bundle_reads_like_the_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip_path = dir.path().join("case-1234.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).expect("create"));
+    let root = workspace().join(QUICKSTART);
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() { stack.push(p) } else { files.push(p) }
+        }
+    }
+    files.sort();
+    for f in &files {
+        let name = f.strip_prefix(&root).expect("prefix").to_string_lossy().replace('\\', "/");
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).expect("start");
+        zip.write_all(&std::fs::read(f).expect("read")).expect("write");
+    }
+    zip.finish().expect("finish");
+
+    let records = |path: &str| -> Vec<(String, u64, u64, String)> {
+        let out = faultline(&["scan", "--format", "json", path]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|f| {
+                (
+                    f["host"].as_str().unwrap_or("-").to_string(),
+                    f["records"].as_u64().unwrap_or(0),
+                    f["rejected"].as_u64().unwrap_or(0),
+                    f["first"].as_str().unwrap_or("-").to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(records(&zip_path.display().to_string()), records(QUICKSTART));
+}
+
+#[test]
+fn a_missing_path_is_named_and_the_rest_is_read() {
+    let out = faultline(&["scan", QUICKSTART, "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("error: no/such/dir: no such file or directory"), "{}", stderr(&out));
+}
+
+#[test]
+fn nothing_readable_exits_2() {
+    let out = faultline(&["scan", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error: no/such/dir: no such file or directory"), "{err}");
+    assert!(err.contains("none of the inputs holds IIS evidence"), "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), "meeting notes\n").expect("write");
+    let out = faultline(&["scan", &dir.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("skipped notes.txt: text, but not an IIS, HTTP.sys or event log"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(faultline(&["scan"]).status.code(), Some(2));
+    assert_eq!(faultline(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(faultline(&["scan", "--format", "yaml", QUICKSTART]).status.code(), Some(2));
+    assert_eq!(faultline(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn hostile_bytes_in_fields_are_neutralised_on_the_terminal_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a \x1b[2J\u{202e}x\n";
+    std::fs::write(dir.path().join("u_ex\x1b[31m.log"), log).expect("write");
+    let out = faultline(&["scan", &dir.path().display().to_string()]);
+    let text = stdout(&out);
+    assert!(!text.contains('\x1b') && !text.contains('\u{202e}'), "{text}");
+    assert!(text.contains("found \"\\u{1b}[2J\\u{202e}x\""), "{text}");
+    assert!(text.contains("u_ex\\u{1b}[31m.log"), "{text}");
+}
