@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 
 use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::winevent::TimeSource;
 use faultline_parser::{
-    Diagnostic, Entry, Format, HttpError, Location, Outcome, RecordSink, Request, Severity, Timestamp,
+    Diagnostic, Entry, EventKey, Format, HttpError, Location, Outcome, RecordSink, Request, Severity,
+    Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 
@@ -28,6 +30,12 @@ pub struct Tally {
     /// Rows since the last map update, to count repeated values cheaply.
     computer_run: Option<(Vec<u8>, u64)>,
     site_run: Option<(Vec<u8>, u64)>,
+    /// Windows events per (channel, provider, event id).
+    events: BTreeMap<(String, String, u16), u64>,
+    event_run: Option<((String, String, u16), u64)>,
+    /// FREB traces per `status.substatus` and per failure reason.
+    trace_statuses: BTreeMap<String, u64>,
+    trace_reasons: BTreeMap<String, u64>,
 }
 
 fn count_run(run: &mut Option<(Vec<u8>, u64)>, value: Option<&[u8]>, flush: &mut impl FnMut(Vec<u8>, u64)) {
@@ -50,7 +58,45 @@ impl Tally {
         self.last = Some(self.last.map_or(t, |l| l.max(t)));
     }
 
+    fn saw_event(
+        &mut self,
+        channel: Option<&str>,
+        provider: &str,
+        event_id: u16,
+        time: Timestamp,
+        has_time: bool,
+    ) {
+        if has_time {
+            self.saw_time(time);
+        } else {
+            self.records += 1;
+        }
+        let channel = channel.unwrap_or("-");
+        match &mut self.event_run {
+            Some(((c, p, id), n)) if c == channel && p == provider && *id == event_id => *n += 1,
+            _ => {
+                if let Some((k, n)) = self.event_run.take() {
+                    *self.events.entry(k).or_default() += n;
+                }
+                self.event_run = Some(((channel.to_string(), provider.to_string(), event_id), 1));
+            }
+        }
+    }
+
+    fn saw_computer(&mut self, name: Option<&str>) {
+        self.saw_computer_bytes(name.map(str::as_bytes));
+    }
+
+    fn saw_computer_bytes(&mut self, name: Option<&[u8]>) {
+        let mut computers = std::mem::take(&mut self.computers);
+        count_run(&mut self.computer_run, name, &mut |v, n| *computers.entry(v).or_default() += n);
+        self.computers = computers;
+    }
+
     fn flush_runs(&mut self) {
+        if let Some((k, n)) = self.event_run.take() {
+            *self.events.entry(k).or_default() += n;
+        }
         if let Some((v, n)) = self.computer_run.take() {
             *self.computers.entry(v).or_default() += n;
         }
@@ -80,6 +126,15 @@ impl Tally {
         for (k, v) in other.sites {
             *self.sites.entry(k).or_default() += v;
         }
+        for (k, v) in other.events {
+            *self.events.entry(k).or_default() += v;
+        }
+        for (k, v) in other.trace_statuses {
+            *self.trace_statuses.entry(k).or_default() += v;
+        }
+        for (k, v) in other.trace_reasons {
+            *self.trace_reasons.entry(k).or_default() += v;
+        }
         for d in other.diagnostics {
             self.keep(d);
         }
@@ -106,9 +161,7 @@ fn site_label(v: &[u8]) -> String {
 impl RecordSink for Tally {
     fn request(&mut self, r: &Request<'_>) {
         self.saw_time(r.time);
-        let mut computers = std::mem::take(&mut self.computers);
-        count_run(&mut self.computer_run, r.computer_name, &mut |v, n| *computers.entry(v).or_default() += n);
-        self.computers = computers;
+        self.saw_computer_bytes(r.computer_name);
         let mut sites = std::mem::take(&mut self.sites);
         count_run(&mut self.site_run, r.site_name, &mut |v, n| {
             *sites.entry(site_label(&v)).or_default() += n
@@ -125,6 +178,34 @@ impl RecordSink for Tally {
                 *sites.entry(String::from_utf8_lossy(&v).into_owned()).or_default() += n
             });
             self.sites = sites;
+        }
+    }
+
+    fn event(&mut self, e: &WinEvent) {
+        let has_time = e.time_source != TimeSource::Missing;
+        self.saw_event(e.channel.as_deref(), &e.provider, e.event_id, e.time, has_time);
+        self.saw_computer(e.computer.as_deref());
+    }
+
+    fn counted_event(&mut self, k: EventKey<'_>) {
+        self.saw_event(k.channel, k.provider, k.event_id, k.time, true);
+    }
+
+    fn trace(&mut self, t: &Trace) {
+        match t.time() {
+            Some(time) => self.saw_time(time),
+            None => self.records += 1,
+        }
+        let status = match (t.status, t.substatus) {
+            (Some(s), Some(sub)) => format!("{s}.{sub}"),
+            (Some(s), None) => s.to_string(),
+            _ => "-".into(),
+        };
+        *self.trace_statuses.entry(status).or_default() += 1;
+        *self.trace_reasons.entry(t.failure_reason.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
+        self.saw_computer(t.computer.as_deref());
+        if let Some(site) = t.site_id {
+            *self.sites.entry(site.to_string()).or_default() += 1;
         }
     }
 
@@ -182,6 +263,28 @@ impl From<Diagnostic> for ReportedDiagnostic {
     }
 }
 
+/// How many events of one kind a file holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventCount {
+    /// `Channel` (`-` when the source does not say).
+    pub channel: String,
+    /// Provider name as written.
+    pub provider: String,
+    /// Event id.
+    pub event_id: u16,
+    /// Number of events.
+    pub count: u64,
+}
+
+/// FREB traces by final status and by the rule condition that fired.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TraceCounts {
+    /// Per `status.substatus`.
+    pub by_status: BTreeMap<String, u64>,
+    /// Per `failureReason`.
+    pub by_failure_reason: BTreeMap<String, u64>,
+}
+
 /// One row of the inventory.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileSummary {
@@ -215,6 +318,12 @@ pub struct FileSummary {
     pub diagnostics: Vec<ReportedDiagnostic>,
     /// Diagnostics beyond the cap (counted, not listed).
     pub diagnostics_omitted: u64,
+    /// Event logs: events per (channel, provider, event id).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventCount>,
+    /// FREB: traces per status and failure reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces: Option<TraceCounts>,
 }
 
 /// Builds the summary of one entry from what reading it produced.
@@ -237,6 +346,8 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
         last: None,
         diagnostics: Vec::new(),
         diagnostics_omitted: 0,
+        events: Vec::new(),
+        traces: None,
     };
     match outcome {
         Outcome::Parsed { format, sinks } => {
@@ -262,6 +373,22 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
             summary.last = total.last;
             summary.diagnostics = total.diagnostics.into_iter().map(Into::into).collect();
             summary.diagnostics_omitted = total.omitted;
+            summary.events = total
+                .events
+                .into_iter()
+                .map(|((channel, provider, event_id), count)| EventCount {
+                    channel,
+                    provider,
+                    event_id,
+                    count,
+                })
+                .collect();
+            if !total.trace_statuses.is_empty() {
+                summary.traces = Some(TraceCounts {
+                    by_status: total.trace_statuses,
+                    by_failure_reason: total.trace_reasons,
+                });
+            }
         }
         Outcome::Recognised(format) => {
             summary.format = Some(format);
@@ -305,6 +432,8 @@ pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
         last: None,
         diagnostics: Vec::new(),
         diagnostics_omitted: 0,
+        events: Vec::new(),
+        traces: None,
     }
 }
 

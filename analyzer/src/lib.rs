@@ -6,4 +6,7 @@
 
 pub mod inventory;
 
-pub use inventory::{FileStatus, FileSummary, FormatTotals, Inventory, Tally, summarize, summarize_problem};
+pub use inventory::{
+    EventCount, FileStatus, FileSummary, FormatTotals, Inventory, Tally, TraceCounts, summarize,
+    summarize_problem,
+};

@@ -60,6 +60,10 @@ pub struct ScanArgs {
     /// Target chunk size, in KiB, for splitting one large file across threads.
     #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
     pub chunk_size: usize,
+    /// Keep every Windows event, not only the IIS-relevant catalogue (others
+    /// are counted per channel, provider and event id either way).
+    #[arg(long)]
+    pub all_events: bool,
     /// Diagnostics listed per file in text output (all are counted).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_diagnostics: usize,

@@ -34,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
     let config = ReadConfig {
         text: TextConfig { chunk_size: args.chunk_size.max(1) * 1024 },
         limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
+        all_events: args.all_events,
     };
     let inventory = inventory(&args.paths, &config, global.quiet);
 

@@ -23,18 +23,25 @@
 #![deny(missing_docs)]
 
 pub mod diagnostic;
+pub mod eventxml;
 pub mod format;
 pub mod framing;
+pub mod freb;
+pub mod sink;
 pub mod source;
 pub mod time;
 pub mod value;
 pub mod w3c;
+pub mod winevent;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use format::{Detection, Format};
+pub use freb::Trace;
+pub use sink::RecordSink;
 pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover};
 pub use time::Timestamp;
-pub use w3c::{HttpError, RecordSink, Request, TextConfig};
+pub use w3c::{HttpError, Request, TextConfig};
+pub use winevent::{EventKey, WinEvent};
 
 /// Frozen settings for reading evidence.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,6 +50,8 @@ pub struct ReadConfig {
     pub text: TextConfig,
     /// Archive expansion limits.
     pub limits: ArchiveLimits,
+    /// Keep every Windows event, not only those in the IIS catalogue.
+    pub all_events: bool,
 }
 
 /// What happened to one entry.
@@ -94,9 +103,44 @@ where
                 Outcome::Parsed { format, sinks }
             }
             None => {
+                let outcome = match format {
+                    Format::Freb => {
+                        let mut sink = new_sink();
+                        let file = freb::parse_freb(data);
+                        sink.trace(&file.trace);
+                        file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+                        Outcome::Parsed { format, sinks: vec![sink] }
+                    }
+                    Format::EventXml => {
+                        let mut sink = new_sink();
+                        let mut file = eventxml::parse_event_xml(data);
+                        deliver_events(&mut file.events, config.all_events, &mut sink);
+                        file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+                        Outcome::Parsed { format, sinks: vec![sink] }
+                    }
+                    _ => Outcome::Recognised(format),
+                };
                 progress(data.len() as u64);
-                Outcome::Recognised(format)
+                outcome
             }
         },
+    }
+}
+
+/// Sorts events deterministically (time, record id, position) and hands
+/// them to the sink: catalogue events in full, the others as counts.
+pub fn deliver_events<S: RecordSink>(events: &mut [WinEvent], all_events: bool, sink: &mut S) {
+    events.sort_by_key(WinEvent::sort_key);
+    for e in events.iter() {
+        if all_events || winevent::is_relevant(&e.provider, e.event_id) {
+            sink.event(e);
+        } else {
+            sink.counted_event(EventKey {
+                channel: e.channel.as_deref(),
+                provider: &e.provider,
+                event_id: e.event_id,
+                time: e.time,
+            });
+        }
     }
 }

@@ -146,6 +146,38 @@ pub fn parse_date_time(b: &[u8]) -> Option<Timestamp> {
     Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod))
 }
 
+/// Parses the XML event-schema time form: `YYYY-MM-DDTHH:MM:SS`, an optional
+/// fraction of up to 9 digits, then `Z`, an offset `+hh:mm`/`-hh:mm`, or
+/// nothing (taken as UTC, as the schema stores UTC).
+pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
+    let b = b.trim_ascii();
+    if b.len() < 19 || (b[10] != b'T' && b[10] != b' ') {
+        return None;
+    }
+    let days = parse_iso_date(&b[..10])?;
+    let rest = &b[11..];
+    let zone_at =
+        rest.iter().position(|&c| c == b'Z' || c == b'z' || c == b'+' || c == b'-').unwrap_or(rest.len());
+    let tod = parse_time_of_day(&rest[..zone_at])?;
+    let offset = match &rest[zone_at..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hours = i64::from(two_digits(&[*h1, *h2])?);
+            let minutes = i64::from(two_digits(&[*m1, *m2])?);
+            let secs = hours * 3600 + minutes * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod - offset * NANOS_PER_SEC))
+}
+
+/// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp.
+pub fn from_filetime(ticks: u64) -> Timestamp {
+    const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;
+    Timestamp((ticks as i64).saturating_sub(EPOCH_DIFF_TICKS).saturating_mul(100))
+}
+
 /// Strips ASCII whitespace from both ends.
 pub fn trim_ascii(b: &[u8]) -> &[u8] {
     b.trim_ascii()
@@ -175,6 +207,27 @@ mod tests {
         assert_eq!(parse_time_of_day(b"12:00:00."), None);
         assert_eq!(parse_iso_date(b"2016-13-01"), None);
         assert_eq!(parse_iso_date(b"2016-1-01"), None);
+    }
+
+    #[test]
+    fn rfc3339_forms_in_event_xml() {
+        let t = parse_rfc3339(b"2012-09-23T23:27:14.453Z").expect("valid");
+        assert_eq!(t.to_rfc3339(), "2012-09-23T23:27:14.453Z");
+        let t = parse_rfc3339(b"2017-07-27T08:51:49.4580925Z").expect("valid");
+        assert_eq!(t.0 % NANOS_PER_SEC, 458_092_500);
+        assert_eq!(
+            parse_rfc3339(b"2020-03-18T09:40:55Z").expect("valid").to_rfc3339(),
+            "2020-03-18T09:40:55Z"
+        );
+        assert_eq!(
+            parse_rfc3339(b"2020-03-18T11:40:55+02:00").expect("valid").to_rfc3339(),
+            "2020-03-18T09:40:55Z"
+        );
+        assert_eq!(parse_rfc3339(b"2020-03-18 09:40:55"), parse_rfc3339(b"2020-03-18T09:40:55Z"));
+        assert_eq!(parse_rfc3339(b"2020-03-18T09:40"), None);
+        assert_eq!(from_filetime(116_444_736_000_000_000), Timestamp(0));
+        // 1601 is before what nanoseconds in an i64 reach; callers treat 0 as missing.
+        assert_eq!(from_filetime(0), Timestamp(i64::MIN));
     }
 
     #[test]

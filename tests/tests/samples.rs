@@ -260,3 +260,137 @@ fn spot_checked_values() {
     let f = facts(&root, "w3c-log2timeline-plaso/iis7_sqli.log", 1 << 20).1;
     assert!(f.first[3].contains("|22|80040e07|"), "ASP error appended to the query: {}", f.first[3]);
 }
+
+/// Collects owned FREB traces and Windows events.
+#[derive(Default, Debug)]
+struct Owned {
+    traces: Vec<faultline_parser::Trace>,
+    events: Vec<faultline_parser::WinEvent>,
+    counted: u64,
+    diagnostics: Vec<faultline_parser::Diagnostic>,
+}
+
+impl RecordSink for Owned {
+    fn trace(&mut self, t: &faultline_parser::Trace) {
+        self.traces.push(t.clone());
+    }
+    fn event(&mut self, e: &faultline_parser::WinEvent) {
+        self.events.push(e.clone());
+    }
+    fn counted_event(&mut self, _k: faultline_parser::EventKey<'_>) {
+        self.counted += 1;
+    }
+    fn diagnostic(&mut self, d: faultline_parser::Diagnostic) {
+        self.diagnostics.push(d);
+    }
+}
+
+fn owned(root: &std::path::Path, rel: &str, all_events: bool) -> (Format, Owned) {
+    let found = discover(&[root.join(rel)], &ArchiveLimits::default());
+    let config = ReadConfig { all_events, ..ReadConfig::default() };
+    match read_entry(&found.entries[0], &config, &|_| {}, Owned::default) {
+        Outcome::Parsed { format, sinks } => {
+            let mut all = Owned::default();
+            for s in sinks {
+                all.traces.extend(s.traces);
+                all.events.extend(s.events);
+                all.counted += s.counted;
+                all.diagnostics.extend(s.diagnostics);
+            }
+            (format, all)
+        }
+        other => panic!("{rel}: not parsed: {other:?}"),
+    }
+}
+
+#[test]
+fn freb_traces() {
+    let Some(root) = samples() else { return };
+    let count = |t: &faultline_parser::Trace, name: &str| {
+        t.events.iter().filter(|e| e.name.as_deref().is_some_and(|n| n.starts_with(name))).count()
+    };
+
+    let (format, f) = owned(&root, "freb-Mexia-AzureDemos-WebSites-ClassicAsp/fr000001.xml", false);
+    assert_eq!(format, Format::Freb);
+    assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+    let t = &f.traces[0];
+    assert_eq!(t.events.len(), 99);
+    assert_eq!((t.status, t.substatus, t.site_id), (Some(404), Some(0), Some(294_197_211)));
+    assert_eq!(t.app_pool.as_deref(), Some("DevCampClassicAspDemo"));
+    assert_eq!(t.failure_reason.as_deref(), Some("STATUS_CODE"));
+    assert_eq!(t.events[0].time.map(|x| x.to_rfc3339()).as_deref(), Some("2012-09-23T23:27:14.453Z"));
+    assert_eq!(&*t.events[0].provider, "WWW Server");
+    assert_eq!(t.events[0].provider_guid.as_deref(), Some("{3A2A4E84-4C21-4981-AE10-3FDA0D9B0F83}"));
+    let err = t.summary.first_error.as_ref().expect("error status");
+    assert_eq!(err.module, "IIS Web Core");
+    assert_eq!((err.notification, err.notification_name.as_deref()), (Some(16), Some("MAP_REQUEST_HANDLER")));
+    assert_eq!(err.error_code, Some(0x8007_0002));
+    assert!(t.summary.completed && !t.summary.truncated);
+    assert!(count(t, "FILE_CACHE_ACCESS") > 0 && count(t, "FILTER_") > 0);
+
+    let (_, f) = owned(&root, "freb-Globalync-Jilly/fr000001.xml", false);
+    let t = &f.traces[0];
+    assert_eq!(t.events.len(), 289);
+    assert_eq!((t.status, t.trigger_status, t.time_taken_ms), (Some(200), Some(200), Some(5312)));
+    assert_eq!(t.events.iter().filter(|e| &*e.provider == "ASPNET").count(), 58);
+    assert_eq!(count(t, "HANDLER_PRECONDITION_NOT_MATCH"), 61);
+
+    let (_, f) = owned(&root, "freb-Implicate-X-AluLab/fr000001.xml", false);
+    let t = &f.traces[0];
+    assert_eq!(t.events.len(), 150);
+    assert_eq!(t.summary.first_error.as_ref().and_then(|e| e.error_code), Some(0x8007_0002));
+    assert!(count(t, "URL_REWRITE_START") > 0 && count(t, "RULE_EVALUATION_END") > 0);
+    assert!(t.summary.rewrite_rules_matched.is_empty(), "no rule succeeded in this trace");
+    let custom_error = t.events.iter().find_map(|e| e.data("FileNameOrURL")).expect("custom error page");
+    assert!(custom_error.ends_with("error_docs\\not_found.html"));
+
+    let (_, f) = owned(&root, "freb-pcdccam-Nanette2022/fr000001.xml", false);
+    let t = &f.traces[0];
+    assert_eq!(t.events.len(), 842);
+    assert_eq!((t.status, t.trigger_status, t.time_taken_ms), (Some(200), Some(0), Some(61_230)));
+    assert_eq!(t.failure_reason.as_deref(), Some("TIME_TAKEN"));
+    assert_eq!(t.token_user_name.as_deref(), Some("IIS APPPOOL\\DoclinkIIS"));
+    assert!(t.summary.truncated && !t.summary.completed);
+    assert_eq!(t.summary.auth_type.as_deref(), Some("NT"));
+    assert_eq!(count(t, "ANCM_WINHTTP_CALLBACK"), 324);
+    assert_eq!(count(t, "GENERAL_READ_ENTITY_"), 214);
+    assert!(f.diagnostics.iter().any(|d| d.message.contains("LOG_FILE_MAX_SIZE_TRUNCATE")));
+}
+
+#[test]
+fn event_xml_exports() {
+    let Some(root) = samples() else { return };
+    let (format, f) =
+        owned(&root, "azure-eventlog-calendarsystems-tools.docketcalendar.com/eventlog.xml", true);
+    assert_eq!(format, Format::EventXml);
+    assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+    assert_eq!(f.events.len(), 83);
+    let count = |p: &str, id: u16| f.events.iter().filter(|e| &*e.provider == p && e.event_id == id).count();
+    assert_eq!(count("W3SVC-WP", 2303), 2);
+    assert_eq!(count("IIS AspNetCore Module V2", 1032), 27);
+    assert_eq!(count("IIS AspNetCore Module V2", 1033), 26);
+    assert_eq!(count(".NET Runtime", 1000), 28);
+    assert!(f.events.windows(2).all(|w| w[0].sort_key() <= w[1].sort_key()), "sorted");
+    assert!(f.events.iter().all(|e| e.keywords.is_none()), "Azure writes a placeholder");
+
+    let (_, f) = owned(&root, "azure-eventlog-mattroot87-testWebsiteBackup/eventlog.xml", false);
+    assert_eq!(f.events.len() as u64 + f.counted, 58);
+    let e = f.events.iter().find(|e| e.event_id == 1309).expect("ASP.NET 1309");
+    assert_eq!(&*e.provider, "ASP.NET 4.0.30319.0");
+    assert_eq!(e.data_at(0), Some("3005"));
+    // An empty <Data/> at [13] keeps its position: the process id is [14].
+    assert_eq!(e.data_at(13), Some(""));
+    assert_eq!(e.data_at(14), Some("4292"));
+    assert_eq!(e.data_at(16), Some("IIS APPPOOL\\EZT-Dummy-APP"));
+    assert_eq!(e.data_at(17), Some("InvalidOperationException"));
+    assert_eq!(e.time.to_rfc3339(), "2020-05-27T18:44:56Z");
+    assert_eq!(e.data.len(), 30);
+
+    let (_, f) = owned(&root, "evtxml-elastic-beats/application-windows-error-reporting.xml", false);
+    assert_eq!(f.events.len(), 1);
+    let e = &f.events[0];
+    assert_eq!((&*e.provider, e.event_id), ("Windows Error Reporting", 1001));
+    assert_eq!(e.time.0 % 1_000_000_000, 121_198_600, "100 ns precision");
+    assert_eq!(e.data.len(), 23);
+    assert!(e.data.iter().any(|d| d.value.contains("\r\n") || d.value.contains('\n')), "CRLF inside a value");
+}

@@ -181,6 +181,9 @@ pub fn write_scan(
     }
     t.write(out, palette, |_, _, cell| cell.to_string())?;
 
+    write_event_counts(out, inv, palette)?;
+    write_trace_counts(out, inv, palette)?;
+
     let not_read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_none()).collect();
     if !not_read.is_empty() {
         writeln!(out)?;
@@ -198,10 +201,7 @@ pub fn write_scan(
         writeln!(
             out,
             "{}",
-            palette.dim(&format!(
-                "{} file(s) recognised but not parsed by this release (FREB, EVTX, event XML).",
-                recognised.len()
-            ))
+            palette.dim(&format!("{} file(s) recognised but not parsed by this release.", recognised.len()))
         )?;
     }
 
@@ -237,6 +237,65 @@ pub fn write_scan(
             }
         }
     }
+    Ok(())
+}
+
+/// Windows events per provider and id over all event files, most frequent first.
+fn write_event_counts(out: &mut dyn Write, inv: &Inventory, palette: &Palette) -> std::io::Result<()> {
+    const SHOWN: usize = 25;
+    let mut counts: std::collections::BTreeMap<(&str, &str, u16), u64> = std::collections::BTreeMap::new();
+    for f in &inv.files {
+        for e in &f.events {
+            *counts.entry((e.provider.as_str(), e.channel.as_str(), e.event_id)).or_default() += e.count;
+        }
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    writeln!(out)?;
+    writeln!(out, "{}", palette.bold(&format!("Windows events by provider and id ({} kinds)", rows.len())))?;
+    let mut t = Table::new(&[("PROVIDER", false), ("CHANNEL", false), ("EVENT ID", true), ("COUNT", true)]);
+    for ((provider, channel, id), n) in rows.iter().take(SHOWN) {
+        t.rows.push(vec![sanitize(provider), sanitize(channel), id.to_string(), count(*n)]);
+    }
+    t.write(out, palette, |_, _, cell| cell.to_string())?;
+    if rows.len() > SHOWN {
+        writeln!(
+            out,
+            "{}",
+            palette
+                .dim(&format!("... {} more kinds (--format json lists them per file)", rows.len() - SHOWN))
+        )?;
+    }
+    Ok(())
+}
+
+/// FREB traces by final status and by failure reason, over all traces.
+fn write_trace_counts(out: &mut dyn Write, inv: &Inventory, palette: &Palette) -> std::io::Result<()> {
+    let mut by_status: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut by_reason: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for t in inv.files.iter().filter_map(|f| f.traces.as_ref()) {
+        for (k, v) in &t.by_status {
+            *by_status.entry(k.as_str()).or_default() += v;
+        }
+        for (k, v) in &t.by_failure_reason {
+            *by_reason.entry(k.as_str()).or_default() += v;
+        }
+    }
+    if by_status.is_empty() {
+        return Ok(());
+    }
+    let list = |m: &std::collections::BTreeMap<&str, u64>| {
+        let mut v: Vec<_> = m.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        v.iter().map(|(k, n)| format!("{} ×{}", sanitize(k), count(**n))).collect::<Vec<_>>().join(", ")
+    };
+    writeln!(out)?;
+    writeln!(out, "{}", palette.bold("FREB traces"))?;
+    writeln!(out, "  by status:         {}", list(&by_status))?;
+    writeln!(out, "  by failure reason: {}", list(&by_reason))?;
     Ok(())
 }
 

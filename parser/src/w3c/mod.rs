@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity, excerpt};
 use crate::framing::{BOM, Paging, count_lines, lines, plan_chunks};
+pub use crate::sink::RecordSink;
 use crate::time::{NANOS_PER_SEC, parse_date_time};
 pub use layout::{Column, Field, Layout, LayoutRef};
 pub use reason::Reason;
@@ -37,16 +38,6 @@ pub enum Dialect {
     IisNative,
     /// NCSA common log format.
     Ncsa,
-}
-
-/// Receives the records and diagnostics of one chunk, in source order.
-pub trait RecordSink {
-    /// An access-log row.
-    fn request(&mut self, _rec: &Request<'_>) {}
-    /// An HTTPERR row.
-    fn http_error(&mut self, _rec: &HttpError<'_>) {}
-    /// A problem found while reading.
-    fn diagnostic(&mut self, _diag: Diagnostic) {}
 }
 
 /// Frozen settings for text parsing.

@@ -1,0 +1,462 @@
+//! Windows events as XML: the `<Event>` element of the event schema, as
+//! `wevtutil qe /f:xml` writes it (concatenated, no root), as Event Viewer
+//! saves it (`<Events>` root, `RenderingInfo`), and as Azure App Service's
+//! `eventlog.xml` has it (no namespace, positional data, placeholder
+//! keywords). FREB traces use the same element for their events.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use quick_xml::Reader;
+use quick_xml::escape::{resolve_predefined_entity, unescape};
+use quick_xml::events::{BytesStart, Event};
+
+use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::time::{Timestamp, parse_rfc3339};
+use crate::value::parse_u64;
+use crate::winevent::{DataValue, EventOrigin, TimeSource, WinEvent};
+
+/// An `<Event>` element as read, before normalization.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawEvent {
+    /// Byte offset of the `<Event` tag.
+    pub offset: u64,
+    /// `Provider/@Name`.
+    pub provider_name: Option<String>,
+    /// `Provider/@Guid`.
+    pub provider_guid: Option<String>,
+    /// `Provider/@EventSourceName`.
+    pub event_source_name: Option<String>,
+    /// `EventID` (as written; may be a full 32-bit id).
+    pub event_id: Option<u32>,
+    /// `EventID/@Qualifiers`.
+    pub qualifiers: Option<u16>,
+    /// `Version`.
+    pub version: Option<u8>,
+    /// `Level`.
+    pub level: Option<u8>,
+    /// `Task`.
+    pub task: Option<u16>,
+    /// `Opcode`.
+    pub opcode: Option<u16>,
+    /// `Keywords` (hex); `None` for the placeholder text Azure writes.
+    pub keywords: Option<u64>,
+    /// `TimeCreated/@SystemTime`.
+    pub time_created: Option<Timestamp>,
+    /// `EventRecordID`.
+    pub record_id: Option<u64>,
+    /// `Correlation/@ActivityID`.
+    pub activity_id: Option<String>,
+    /// `Execution/@ProcessID`.
+    pub process_id: Option<u32>,
+    /// `Execution/@ThreadID`.
+    pub thread_id: Option<u32>,
+    /// `Channel`.
+    pub channel: Option<String>,
+    /// `Computer`.
+    pub computer: Option<String>,
+    /// `Security/@UserID`.
+    pub user_sid: Option<String>,
+    /// `EventData/Data` and `UserData` leaves, in order.
+    pub data: Vec<DataValue>,
+    /// `EventData/Binary`.
+    pub binary: Option<String>,
+    /// `RenderingInfo/Opcode`: the symbolic event name in FREB traces.
+    pub rendering_opcode: Option<String>,
+    /// `RenderingInfo/Keywords/Keyword`.
+    pub rendering_keywords: Vec<String>,
+    /// `RenderingInfo/freb:Description`: (`@Data` field, decoded text).
+    pub descriptions: Vec<(String, String)>,
+    /// `RenderingInfo/Message` (localized; shown, never matched on).
+    pub message: Option<String>,
+    /// `ExtendedTracingInfo/EventGuid`.
+    pub event_guid: Option<String>,
+}
+
+fn attr_value(v: &str) -> String {
+    match unescape(v) {
+        Ok(s) => s.into_owned(),
+        Err(_) => v.to_string(),
+    }
+}
+
+fn local(name: &str) -> &str {
+    name.rsplit(':').next().unwrap_or(name)
+}
+
+fn parse_hex_or_dec(v: &str) -> Option<u64> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => parse_u64(v.as_bytes()),
+    }
+}
+
+fn num<T: TryFrom<u64>>(v: &str) -> Option<T> {
+    parse_hex_or_dec(v).and_then(|n| T::try_from(n).ok())
+}
+
+/// Reads the rest of an `<Event>` element whose start tag was just read.
+/// `empty` is true for `<Event/>`.
+pub fn read_event(
+    reader: &mut Reader<&[u8]>,
+    start: &BytesStart<'_>,
+    offset: u64,
+    empty: bool,
+) -> Result<RawEvent, String> {
+    let mut ev = RawEvent { offset, ..RawEvent::default() };
+    let _ = start;
+    if empty {
+        return Ok(ev);
+    }
+    // Path of local element names below <Event>, with "has child" flags.
+    let mut path: Vec<(String, bool)> = Vec::new();
+    let mut text = String::new();
+    let mut pending_name: Option<String> = None;
+    let mut pending_desc: Option<String> = None;
+    loop {
+        let event = reader.read_event().map_err(|e| format!("malformed XML: {e}"))?;
+        match event {
+            Event::Start(e) => {
+                if let Some(last) = path.last_mut() {
+                    last.1 = true;
+                }
+                let name = local(e.name().as_ref()).to_string();
+                take_attributes(&mut ev, &path, &name, &e, &mut pending_name, &mut pending_desc);
+                path.push((name, false));
+                text.clear();
+            }
+            Event::Empty(e) => {
+                if let Some(last) = path.last_mut() {
+                    last.1 = true;
+                }
+                let name = local(e.name().as_ref()).to_string();
+                take_attributes(&mut ev, &path, &name, &e, &mut pending_name, &mut pending_desc);
+                path.push((name, false));
+                text.clear();
+                end_element(&mut ev, &path, "", &mut pending_name, &mut pending_desc);
+                path.pop();
+            }
+            Event::Text(t) => text.push_str(&t),
+            Event::CData(t) => text.push_str(&t),
+            Event::GeneralRef(r) => match r.resolve_char_ref() {
+                Ok(Some(c)) => text.push(c),
+                _ => match resolve_predefined_entity(&r) {
+                    Some(s) => text.push_str(s),
+                    None => {
+                        text.push('&');
+                        text.push_str(&r);
+                        text.push(';');
+                    }
+                },
+            },
+            Event::End(e) => {
+                // The outer reader does not check end tags (a resumed read
+                // starts inside the root), so nesting is checked here.
+                let qname = e.name();
+                let name = local(qname.as_ref());
+                let expected = path.last().map_or("Event", |(n, _)| n.as_str());
+                if name != expected {
+                    return Err(format!("malformed XML: expected </{expected}>, found </{name}>"));
+                }
+                if path.is_empty() {
+                    return Ok(ev);
+                }
+                end_element(&mut ev, &path, &text, &mut pending_name, &mut pending_desc);
+                path.pop();
+                text.clear();
+            }
+            Event::Eof => return Err("the file ends inside an <Event> element".into()),
+            _ => {}
+        }
+    }
+}
+
+fn take_attributes(
+    ev: &mut RawEvent,
+    path: &[(String, bool)],
+    name: &str,
+    e: &BytesStart<'_>,
+    pending_name: &mut Option<String>,
+    pending_desc: &mut Option<String>,
+) {
+    let parent = path.iter().map(|(n, _)| n.as_str());
+    let in_system = path.len() == 1 && path[0].0 == "System";
+    let in_event_data = path.len() == 1 && path[0].0 == "EventData";
+    let in_rendering = path.len() == 1 && path[0].0 == "RenderingInfo";
+    let _ = parent;
+    for attr in e.attributes().with_checks(false).flatten() {
+        let key = local(attr.key.as_ref());
+        let value = || attr_value(&attr.value);
+        match (name, key) {
+            ("Provider", "Name") if in_system => ev.provider_name = Some(value()),
+            ("Provider", "Guid") if in_system => ev.provider_guid = Some(value()),
+            ("Provider", "EventSourceName") if in_system => ev.event_source_name = Some(value()),
+            ("EventID", "Qualifiers") if in_system => ev.qualifiers = num(&value()),
+            ("TimeCreated", "SystemTime") if in_system => ev.time_created = parse_rfc3339(value().as_bytes()),
+            ("Correlation", "ActivityID") if in_system => ev.activity_id = Some(value()),
+            ("Execution", "ProcessID") if in_system => ev.process_id = num(&value()),
+            ("Execution", "ThreadID") if in_system => ev.thread_id = num(&value()),
+            ("Security", "UserID") if in_system => ev.user_sid = Some(value()),
+            ("Data", "Name") if in_event_data => *pending_name = Some(value()),
+            ("Description", "Data") if in_rendering => *pending_desc = Some(value()),
+            _ => {}
+        }
+    }
+}
+
+fn end_element(
+    ev: &mut RawEvent,
+    path: &[(String, bool)],
+    text: &str,
+    pending_name: &mut Option<String>,
+    pending_desc: &mut Option<String>,
+) {
+    let names: Vec<&str> = path.iter().map(|(n, _)| n.as_str()).collect();
+    let has_child = path.last().is_some_and(|(_, c)| *c);
+    let trimmed = text.trim();
+    let some = || (!trimmed.is_empty()).then(|| trimmed.to_string());
+    match names.as_slice() {
+        ["System", "EventID"] => {
+            if let Some(id) = num::<u32>(trimmed) {
+                ev.event_id = Some(id);
+            }
+        }
+        ["System", "Version"] => ev.version = num(trimmed),
+        ["System", "Level"] => ev.level = num(trimmed),
+        ["System", "Task"] => ev.task = num(trimmed),
+        ["System", "Opcode"] => ev.opcode = num(trimmed),
+        ["System", "Keywords"] => ev.keywords = parse_hex_or_dec(trimmed),
+        ["System", "EventRecordID"] => ev.record_id = num(trimmed),
+        ["System", "Channel"] => ev.channel = some(),
+        ["System", "Computer"] => ev.computer = some(),
+        ["EventData", "Data"] => {
+            ev.data.push(DataValue { name: pending_name.take().map(Into::into), value: text.to_string() });
+        }
+        ["EventData", "Binary"] => ev.binary = some(),
+        ["UserData", .., _] if !has_child && names.len() >= 3 => {
+            let leaf = names[names.len() - 1];
+            ev.data.push(DataValue { name: Some(leaf.into()), value: text.to_string() });
+        }
+        ["RenderingInfo", "Opcode"] => ev.rendering_opcode = some(),
+        ["RenderingInfo", "Keywords", "Keyword"] => {
+            if let Some(k) = some() {
+                ev.rendering_keywords.push(k);
+            }
+        }
+        ["RenderingInfo", "Description"] => {
+            if let Some(field) = pending_desc.take() {
+                ev.descriptions.push((field, text.to_string()));
+            }
+        }
+        ["RenderingInfo", "Message"] => ev.message = some(),
+        ["ExtendedTracingInfo", "EventGuid"] => ev.event_guid = some(),
+        _ => {}
+    }
+}
+
+/// Interns the few strings that repeat on every event of a file.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    strings: std::collections::HashMap<String, Arc<str>>,
+}
+
+impl Interner {
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strings.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strings.insert(s.to_string(), Arc::clone(&a));
+        a
+    }
+}
+
+impl RawEvent {
+    /// Normalizes into a [`WinEvent`].
+    pub(crate) fn into_win_event(self, origin: EventOrigin, interner: &mut Interner) -> WinEvent {
+        let full_id = self.event_id.unwrap_or(0);
+        let event_id = (full_id & 0xFFFF) as u16;
+        let qualifiers = self.qualifiers.or_else(|| (full_id > 0xFFFF).then_some((full_id >> 16) as u16));
+        let (time, time_source) = match self.time_created {
+            Some(t) => (t, TimeSource::TimeCreated),
+            None => (Timestamp(0), TimeSource::Missing),
+        };
+        let provider = interner.get(self.provider_name.as_deref().unwrap_or("-"));
+        WinEvent {
+            time,
+            time_source,
+            origin,
+            record_id: self.record_id,
+            provider,
+            provider_guid: self.provider_guid.as_deref().map(|g| interner.get(g)),
+            event_source_name: self.event_source_name.as_deref().map(|g| interner.get(g)),
+            event_id,
+            qualifiers,
+            version: self.version,
+            level: self.level,
+            task: self.task,
+            opcode: self.opcode.and_then(|o| u8::try_from(o).ok()),
+            keywords: self.keywords,
+            channel: self.channel.as_deref().map(|c| interner.get(c)),
+            computer: self.computer.as_deref().map(|c| interner.get(c)),
+            process_id: self.process_id,
+            thread_id: self.thread_id,
+            activity_id: self.activity_id.map(Into::into),
+            user_sid: self.user_sid.map(Into::into),
+            data: self.data,
+            binary: self.binary,
+        }
+    }
+}
+
+/// Makes XML text out of bytes: UTF-8 as is, anything else decoded lossily
+/// with a diagnostic.
+pub(crate) fn xml_text<'a>(data: &'a [u8], diagnostics: &mut Vec<Diagnostic>) -> Cow<'a, str> {
+    let data = data.strip_prefix(crate::framing::BOM).unwrap_or(data);
+    match std::str::from_utf8(data) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                location: Location::Offset(e.valid_up_to() as u64),
+                severity: Severity::Warning,
+                message: "invalid UTF-8 in XML: bad bytes were replaced with U+FFFD".into(),
+            });
+            String::from_utf8_lossy(data)
+        }
+    }
+}
+
+/// Line number (1-based) of a byte offset, counting forward from a known
+/// (offset, line) pair.
+pub(crate) struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(text: &'a [u8]) -> Self {
+        LineCounter { text, offset: 0, line: 1 }
+    }
+
+    pub(crate) fn line_at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.text.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += crate::framing::count_lines(&self.text[self.offset..offset]);
+        self.offset = offset;
+        self.line
+    }
+}
+
+/// Everything read from one XML export.
+#[derive(Debug, Default)]
+pub struct EventXmlFile {
+    /// Events in document order.
+    pub events: Vec<WinEvent>,
+    /// Problems found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads every `<Event>` of an XML export. After malformed XML, reading
+/// resumes at the next `<Event` tag, so one bad event costs only itself.
+pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
+    let mut out = EventXmlFile::default();
+    let text = xml_text(data, &mut out.diagnostics);
+    let bytes = text.as_bytes();
+    let mut lines = LineCounter::new(bytes);
+    let mut interner = Interner::default();
+    let mut base = 0usize;
+    'resume: while base < bytes.len() {
+        let mut reader = Reader::from_str(&text[base..]);
+        lenient(&mut reader);
+        loop {
+            let before = base + reader.buffer_position() as usize;
+            let event = match reader.read_event() {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = base + reader.error_position() as usize;
+                    let line = lines.line_at(at);
+                    out.diagnostics.push(Diagnostic::line(
+                        line,
+                        at as u64,
+                        Severity::Error,
+                        format!("malformed XML: {e}"),
+                    ));
+                    match next_event_tag(bytes, at.max(before) + 1) {
+                        Some(next) => {
+                            base = next;
+                            continue 'resume;
+                        }
+                        None => break 'resume,
+                    }
+                }
+            };
+            match event {
+                Event::Start(ref e) | Event::Empty(ref e) if local(e.name().as_ref()) == "Event" => {
+                    let empty = matches!(event, Event::Empty(_));
+                    let start = before + leading_space(&bytes[before..]);
+                    let line = lines.line_at(start);
+                    match read_event(&mut reader, e, start as u64, empty) {
+                        Ok(raw) => {
+                            let origin = EventOrigin::Xml { line, offset: start as u64 };
+                            out.events.push(raw.into_win_event(origin, &mut interner));
+                        }
+                        Err(msg) => {
+                            let at = base + reader.buffer_position() as usize;
+                            out.diagnostics.push(Diagnostic::line(
+                                line,
+                                start as u64,
+                                Severity::Error,
+                                format!("event not read: {msg} (near byte {at})"),
+                            ));
+                            match next_event_tag(bytes, start + 1) {
+                                Some(next) => {
+                                    base = next;
+                                    continue 'resume;
+                                }
+                                None => break 'resume,
+                            }
+                        }
+                    }
+                }
+                Event::Eof => break 'resume,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The outer reader only looks for `<Event>` elements: end tags are checked
+/// by [`read_event`] itself, so that reading can resume in the middle of a
+/// document, and a stray `&` in text is kept as text.
+pub(crate) fn lenient(reader: &mut Reader<&[u8]>) {
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+}
+
+fn leading_space(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_whitespace()).count()
+}
+
+/// The offset of the next `<Event` start tag (not `<Events`) at or after `from`.
+fn next_event_tag(b: &[u8], from: usize) -> Option<usize> {
+    let mut pos = from;
+    while pos < b.len() {
+        let found = memchr::memmem::find(&b[pos..], b"<Event")? + pos;
+        match b.get(found + 6) {
+            Some(c) if c.is_ascii_whitespace() || *c == b'>' || *c == b'/' => return Some(found),
+            _ => pos = found + 6,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+use super::*;
+
+const WEVTUTIL: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-WAS' Guid='{524B5D04-133C-4A62-8362-64E8EDB9CE40}' EventSourceName='WAS'/><EventID Qualifiers='32768'>5011</EventID><Version>0</Version><Level>3</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='2024-05-01T10:00:00.1234567Z'/><EventRecordID>42</EventRecordID><Correlation/><Execution ProcessID='0' ThreadID='0'/><Channel>System</Channel><Computer>WEB01.contoso.local</Computer><Security/></System><EventData><Data Name='AppPoolID'>Shop &amp; Co</Data><Data Name='ProcessID'>4242</Data><Binary>6D000780</Binary></EventData></Event>
+<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Application Error'/><EventID Qualifiers='0'>1000</EventID><Level>2</Level><Task>100</Task><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='2024-05-01T09:59:59.9Z'/><EventRecordID>7</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data>w3wp.exe</Data><Data>10.0.17763.1</Data><Data>line one&#13;&#10;line two</Data></EventData></Event>
+";
+
+#[test]
+fn wevtutil_output_without_a_root_element() {
+    let file = parse_event_xml(WEVTUTIL.as_bytes());
+    assert_eq!(file.diagnostics, []);
+    assert_eq!(file.events.len(), 2);
+    let was = &file.events[0];
+    assert_eq!(&*was.provider, "Microsoft-Windows-WAS");
+    assert_eq!(was.event_id, 5011);
+    assert_eq!(was.qualifiers, Some(32768));
+    assert_eq!(was.level, Some(3));
+    assert_eq!(was.keywords, Some(0x80000000000000));
+    assert_eq!(was.time.to_rfc3339(), "2024-05-01T10:00:00.123456700Z");
+    assert_eq!(was.record_id, Some(42));
+    assert_eq!(was.channel.as_deref(), Some("System"));
+    assert_eq!(was.data("AppPoolID"), Some("Shop & Co"));
+    assert_eq!(was.data("processid"), Some("4242"));
+    assert_eq!(was.binary.as_deref(), Some("6D000780"));
+    assert_eq!(was.event_source_name.as_deref(), Some("WAS"));
+    assert_eq!(was.origin, EventOrigin::Xml { line: 1, offset: 0 });
+    let crash = &file.events[1];
+    assert_eq!(crash.data_at(0), Some("w3wp.exe"));
+    assert_eq!(crash.data_at(2), Some("line one\r\nline two"));
+    assert!(crash.data[0].name.is_none());
+    assert_eq!(
+        crash.origin,
+        EventOrigin::Xml { line: 2, offset: WEVTUTIL.find("\n<Event").expect("second") as u64 + 1 }
+    );
+}
+
+#[test]
+fn azure_eventlog_shape_and_event_viewer_rendering_info() {
+    let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<Events>\r\n<Event><System><Provider Name=\"W3SVC-WP\"/><EventID>2303</EventID><Level>2</Level><Task>0</Task><Keywords>Keywords</Keywords><TimeCreated SystemTime=\"2020-07-02T06:55:43Z\"/><EventRecordID>1000</EventRecordID><Channel>Application</Channel><Computer>RD0003FF</Computer><Security/></System><EventData><Data>a</Data><Data></Data></EventData></Event>\r\n<Event><System><Provider Name=\"X\"/><EventID>1</EventID><TimeCreated SystemTime=\"2020-07-02T06:55:44Z\"/></System><UserData><Log xmlns=\"x\"><Param1>p1</Param1><Inner><Leaf>deep</Leaf></Inner></Log></UserData><RenderingInfo Culture=\"en-US\"><Message>Localized text</Message><Keywords><Keyword>Classic</Keyword></Keywords></RenderingInfo></Event>\r\n</Events>\r\n";
+    let file = parse_event_xml(xml.as_bytes());
+    assert_eq!(file.diagnostics, []);
+    assert_eq!(file.events.len(), 2);
+    let e = &file.events[0];
+    assert_eq!(e.keywords, None, "placeholder keywords");
+    assert_eq!(e.data.len(), 2);
+    assert_eq!(e.data_at(1), Some(""));
+    assert_eq!(e.origin, EventOrigin::Xml { line: 3, offset: xml.find("<Event>").expect("event") as u64 });
+    assert_eq!(file.events[1].data("Param1"), Some("p1"));
+    assert_eq!(file.events[1].data("Leaf"), Some("deep"));
+}
+
+#[test]
+fn malformed_events_cost_only_themselves() {
+    let xml = "<Events><Event><System><Provider Name='A'/><EventID>1</EventID></System></Event>\n<Event><System><Provider Name='B'><EventID>2</EventID></System></Event>\n<Event><System><Provider Name='C'/><EventID>3</EventID></System></Event></Events>";
+    let file = parse_event_xml(xml.as_bytes());
+    let ids: Vec<u16> = file.events.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(file.diagnostics.len(), 1, "{:?}", file.diagnostics);
+    assert_eq!(
+        file.diagnostics[0].location,
+        Location::Line { line: 2, offset: xml.find("\n<Event").expect("e") as u64 + 1 }
+    );
+    let cut = &xml[..xml.len() - 40];
+    let file = parse_event_xml(cut.as_bytes());
+    assert_eq!(file.events.len(), 1);
+    assert!(!file.diagnostics.is_empty());
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_reported() {
+    let mut xml =
+        b"<Event><System><Provider Name='A'/><EventID>1</EventID></System><EventData><Data>caf".to_vec();
+    xml.extend_from_slice(b"\xe9</Data></EventData></Event>");
+    let file = parse_event_xml(&xml);
+    assert_eq!(file.events.len(), 1);
+    assert_eq!(file.events[0].data_at(0), Some("caf\u{fffd}"));
+    assert_eq!(file.diagnostics[0].severity, Severity::Warning);
+}

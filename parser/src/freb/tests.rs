@@ -1,0 +1,157 @@
+use super::*;
+
+fn event(name: &str, time: &str, data: &[(&str, &str)], desc: &[(&str, &str)]) -> String {
+    let data: String = data.iter().map(|(n, v)| format!("  <Data Name=\"{n}\">{v}</Data>\n")).collect();
+    let desc: String = desc
+        .iter()
+        .map(|(n, v)| format!("  <freb:Description Data=\"{n}\">{v}</freb:Description>\n"))
+        .collect();
+    format!(
+        "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n <System>\n  <Provider Name=\"WWW Server\" Guid=\"{{3A2A4E84-4C21-4981-AE10-3FDA0D9B0F83}}\"/>\n  <EventID>0</EventID>\n  <Level>3</Level>\n  <Opcode>16</Opcode>\n  <TimeCreated SystemTime=\"{time}\"/>\n  <Correlation ActivityID=\"{{X}}\"/>\n  <Execution ProcessID=\"4242\" ThreadID=\"17\"/>\n  <Computer>WEB01</Computer>\n </System>\n <EventData>\n{data} </EventData>\n <RenderingInfo Culture=\"en-US\">\n  <Opcode>{name}</Opcode>\n{desc} </RenderingInfo>\n</Event>\n"
+    )
+}
+
+fn trace(events: &[String], close: bool) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<?xml-stylesheet type='text/xsl' href='freb.xsl'?>\n<failedRequest url=\"https://shop.example.com:443/web.config?a=1&amp;b=2\"\n               siteId=\"2\"\n               appPoolId=\"ShopPool\"\n               processId=\"4242\"\n               verb=\"GET\"\n               tokenUserName=\"IIS APPPOOL\\ShopPool\"\n               authenticationType=\"anonymous\"\n               activityId=\"{X}\"\n               failureReason=\"STATUS_CODE\"\n               statusCode=\"500.19\"\n               triggerStatusCode=\"500\"\n               timeTaken=\"31\"\n               xmlns:freb=\"http://schemas.microsoft.com/win/2006/06/iis/freb\"\n               >\n",
+    );
+    for e in events {
+        s.push_str(e);
+    }
+    if close {
+        s.push_str("</failedRequest>\n");
+    }
+    s
+}
+
+fn config_error_trace(close: bool, end: bool) -> String {
+    let mut events = vec![
+        event(
+            "GENERAL_REQUEST_START",
+            "2024-05-01T10:00:00.100Z",
+            &[("SiteId", "2"), ("RequestURL", "/x")],
+            &[],
+        ),
+        event(
+            "GENERAL_ENDPOINT_INFORMATION",
+            "2024-05-01T10:00:00.100Z",
+            &[("RemoteAddress", "203.0.113.7"), ("RemotePort", "50123")],
+            &[],
+        ),
+        event(
+            "NOTIFY_MODULE_START",
+            "2024-05-01T10:00:00.100Z",
+            &[("ModuleName", "ConfigurationValidationModule"), ("Notification", "1")],
+            &[("Notification", "BEGIN_REQUEST")],
+        ),
+        event(
+            "FILE_CACHE_ACCESS_START",
+            "2024-05-01T10:00:00.105Z",
+            &[("FileName", "C:\\site\\web.config"), ("UserName", "ShopPool"), ("DomainName", "IIS APPPOOL")],
+            &[],
+        ),
+        event(
+            "FILE_CACHE_ACCESS_END",
+            "2024-05-01T10:00:00.106Z",
+            &[("Successful", "false"), ("ErrorCode", "2147942405")],
+            &[],
+        ),
+        event(
+            "MODULE_SET_RESPONSE_ERROR_STATUS",
+            "2024-05-01T10:00:00.120Z",
+            &[
+                ("ModuleName", "IIS Web Core"),
+                ("Notification", "1"),
+                ("HttpStatus", "500"),
+                ("HttpReason", "Internal Server Error"),
+                ("HttpSubStatus", "19"),
+                ("ErrorCode", "2147942405"),
+                (
+                    "ConfigExceptionInfo",
+                    "\\\\?\\C:\\site\\web.config ( 0) :Cannot read configuration file due to insufficient permissions",
+                ),
+            ],
+            &[("Notification", "BEGIN_REQUEST"), ("ErrorCode", "Access is denied. (0x80070005)")],
+        ),
+        event(
+            "NOTIFY_MODULE_END",
+            "2024-05-01T10:00:00.125Z",
+            &[("ModuleName", "ConfigurationValidationModule"), ("Notification", "1")],
+            &[("Notification", "BEGIN_REQUEST")],
+        ),
+        event(
+            "GENERAL_RESPONSE_ENTITY_BUFFER",
+            "2024-05-01T10:00:00.126Z",
+            &[("Buffer", "&lt;h1&gt;HTTP Error 500.19&lt;/h1&gt;")],
+            &[],
+        ),
+    ];
+    if end {
+        events.push(event(
+            "GENERAL_REQUEST_END",
+            "2024-05-01T10:00:00.131Z",
+            &[("HttpStatus", "500"), ("HttpSubStatus", "19")],
+            &[],
+        ));
+    }
+    trace(&events, close)
+}
+
+#[test]
+fn attributes_events_and_derived_facts() {
+    let file = parse_freb(config_error_trace(true, true).as_bytes());
+    assert_eq!(file.diagnostics, []);
+    let t = &file.trace;
+    assert_eq!(t.url.as_deref(), Some("https://shop.example.com:443/web.config?a=1&b=2"));
+    assert_eq!((t.site_id, t.process_id), (Some(2), Some(4242)));
+    assert_eq!(t.app_pool.as_deref(), Some("ShopPool"));
+    assert_eq!(t.token_user_name.as_deref(), Some("IIS APPPOOL\\ShopPool"));
+    assert_eq!((t.status, t.substatus, t.trigger_status), (Some(500), Some(19), Some(500)));
+    assert_eq!(t.time_taken_ms, Some(31));
+    assert_eq!(t.computer.as_deref(), Some("WEB01"));
+    assert_eq!(t.events.len(), 9);
+    assert_eq!(t.events[0].name.as_deref(), Some("GENERAL_REQUEST_START"));
+    assert_eq!(t.events[0].line, 17);
+    assert_eq!(t.events[0].thread_id, Some(17));
+
+    let s = &t.summary;
+    assert!(s.completed && !s.truncated);
+    assert_eq!(s.start.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T10:00:00.100Z"));
+    let err = s.first_error.as_ref().expect("error status");
+    assert_eq!(err.module, "IIS Web Core");
+    assert_eq!(err.notification_name.as_deref(), Some("BEGIN_REQUEST"));
+    assert_eq!((err.status, err.substatus, err.error_code), (Some(500), Some(19), Some(0x8007_0005)));
+    assert!(err.config_exception.as_deref().is_some_and(|c| c.contains("insufficient permissions")));
+    assert_eq!(s.file_access_users, ["IIS APPPOOL\\ShopPool"]);
+    assert_eq!(s.file_access_errors, [("C:\\site\\web.config".to_string(), 0x8007_0005)]);
+    assert_eq!(s.error_page.as_deref(), Some("<h1>HTTP Error 500.19</h1>"));
+    assert_eq!(s.client.as_deref(), Some("203.0.113.7:50123"));
+    assert_eq!(s.module_times[0].module, "ConfigurationValidationModule");
+    assert_eq!(s.module_times[0].nanos, 25_000_000);
+}
+
+#[test]
+fn cut_short_traces_keep_what_was_read() {
+    let full = config_error_trace(false, false);
+    let file = parse_freb(full.as_bytes());
+    assert_eq!(file.trace.events.len(), 8);
+    assert!(!file.trace.summary.completed);
+    assert!(file.diagnostics[0].message.contains("before </failedRequest>"), "{:?}", file.diagnostics);
+
+    let cut = &full[..full.len() - 200];
+    let file = parse_freb(cut.as_bytes());
+    assert_eq!(file.trace.events.len(), 7);
+    assert_eq!(file.trace.status, Some(500));
+    assert!(
+        file.diagnostics.iter().any(|d| d.message.starts_with("trace cut short")),
+        "{:?}",
+        file.diagnostics
+    );
+}
+
+#[test]
+fn not_a_trace() {
+    let file = parse_freb(b"<html><body>nope</body></html>");
+    assert!(file.trace.events.is_empty());
+    assert!(file.diagnostics[0].message.contains("no <failedRequest>"));
+}

@@ -1,0 +1,23 @@
+//! Where parsed records go. Parsers call a [`RecordSink`] per record, in
+//! source order within a chunk; the consumer decides what to keep.
+
+use crate::diagnostic::Diagnostic;
+use crate::freb::Trace;
+use crate::w3c::{HttpError, Request};
+use crate::winevent::{EventKey, WinEvent};
+
+/// Receives the records and diagnostics of one chunk of one source.
+pub trait RecordSink {
+    /// An access-log row.
+    fn request(&mut self, _rec: &Request<'_>) {}
+    /// An HTTPERR row.
+    fn http_error(&mut self, _rec: &HttpError<'_>) {}
+    /// A FREB trace.
+    fn trace(&mut self, _trace: &Trace) {}
+    /// A Windows event from the IIS catalogue (or any event with `all_events`).
+    fn event(&mut self, _event: &WinEvent) {}
+    /// A Windows event outside the catalogue: counted, not kept.
+    fn counted_event(&mut self, _key: EventKey<'_>) {}
+    /// A problem found while reading.
+    fn diagnostic(&mut self, _diag: Diagnostic) {}
+}

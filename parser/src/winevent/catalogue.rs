@@ -1,0 +1,160 @@
+//! The providers and event ids that matter for IIS incidents
+//! (../shared/reference/formats.md §4.2). Events outside this catalogue are
+//! counted, not kept, unless every event is asked for.
+
+/// Provider families, named as an IIS engineer would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Family {
+    Was,
+    W3svc,
+    W3svcWp,
+    HttpEvent,
+    Schannel,
+    AspNet,
+    Ancm,
+    HttpPlatformHandler,
+    DotNetRuntime,
+    ApplicationError,
+    WindowsErrorReporting,
+    ApplicationHang,
+    SqlServer,
+    ServiceControlManager,
+    SecurityAuditing,
+    ResourceExhaustion,
+    Tcpip,
+    Disk,
+    Ntfs,
+    Srv,
+    EventLog,
+    User32,
+    KernelPower,
+    KernelGeneral,
+    IisConfiguration,
+    AppHostSvc,
+    IisLogging,
+    Other,
+}
+
+/// Short names (as Event Viewer and Azure's `eventlog.xml` write them) mapped
+/// to the manifest provider names.
+const ALIASES: &[(&str, &str)] = &[
+    ("WAS", "Microsoft-Windows-WAS"),
+    ("W3SVC", "Microsoft-Windows-IIS-W3SVC"),
+    ("W3SVC-WP", "Microsoft-Windows-IIS-W3SVC-WP"),
+    ("HttpEvent", "Microsoft-Windows-HttpEvent"),
+    ("HTTP", "Microsoft-Windows-HttpEvent"),
+    ("Tcpip", "Microsoft-Windows-Tcpip"),
+    ("Resource-Exhaustion-Detector", "Microsoft-Windows-Resource-Exhaustion-Detector"),
+    ("Kernel-Power", "Microsoft-Windows-Kernel-Power"),
+    ("Kernel-General", "Microsoft-Windows-Kernel-General"),
+    ("Ntfs", "Microsoft-Windows-Ntfs"),
+    ("IIS-APPHOSTSVC", "Microsoft-Windows-IIS-APPHOSTSVC"),
+    ("IIS-Logging", "Microsoft-Windows-IIS-Logging"),
+];
+
+/// The manifest name of a provider written under its short name.
+pub fn canonical_provider(name: &str) -> &str {
+    ALIASES.iter().find(|(short, _)| short.eq_ignore_ascii_case(name)).map_or(name, |(_, long)| long)
+}
+
+/// The family of a provider name (short or long form).
+pub fn family_of(provider: &str) -> Family {
+    let name = canonical_provider(provider);
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "microsoft-windows-was" => Family::Was,
+        "microsoft-windows-iis-w3svc" => Family::W3svc,
+        "microsoft-windows-iis-w3svc-wp" => Family::W3svcWp,
+        "microsoft-windows-httpevent" => Family::HttpEvent,
+        "schannel" | "microsoft-windows-schannel" => Family::Schannel,
+        "httpplatformhandler" => Family::HttpPlatformHandler,
+        ".net runtime" => Family::DotNetRuntime,
+        "application error" => Family::ApplicationError,
+        "windows error reporting" => Family::WindowsErrorReporting,
+        "application hang" => Family::ApplicationHang,
+        "service control manager" => Family::ServiceControlManager,
+        "microsoft-windows-security-auditing" => Family::SecurityAuditing,
+        "microsoft-windows-resource-exhaustion-detector" => Family::ResourceExhaustion,
+        "microsoft-windows-tcpip" | "tcpip" => Family::Tcpip,
+        "disk" => Family::Disk,
+        "microsoft-windows-ntfs" => Family::Ntfs,
+        "srv" => Family::Srv,
+        "eventlog" | "microsoft-windows-eventlog" => Family::EventLog,
+        "user32" => Family::User32,
+        "microsoft-windows-kernel-power" => Family::KernelPower,
+        "microsoft-windows-kernel-general" => Family::KernelGeneral,
+        "microsoft-windows-iis-apphostsvc" => Family::AppHostSvc,
+        "microsoft-windows-iis-logging" | "microsoft-iis-logging" => Family::IisLogging,
+        _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
+        _ if lower.starts_with("asp.net ") => Family::AspNet,
+        _ if lower.starts_with("iis aspnetcore module")
+            || lower.starts_with("iis express aspnetcore module") =>
+        {
+            Family::Ancm
+        }
+        _ if lower == "mssqlserver" || lower.starts_with("mssql$") => Family::SqlServer,
+        _ => Family::Other,
+    }
+}
+
+/// Whether an event is kept in full for the analysis.
+pub fn is_relevant(provider: &str, event_id: u16) -> bool {
+    use Family::*;
+    match family_of(provider) {
+        Was | W3svc | W3svcWp | HttpEvent | AspNet | Ancm | HttpPlatformHandler | IisConfiguration
+        | AppHostSvc | IisLogging => true,
+        Schannel => (36864..=36899).contains(&event_id),
+        DotNetRuntime => matches!(event_id, 1000 | 1022 | 1023 | 1025 | 1026),
+        ApplicationError => event_id == 1000,
+        WindowsErrorReporting => event_id == 1001,
+        ApplicationHang => event_id == 1002,
+        SqlServer => matches!(event_id, 17806 | 17836 | 18452 | 18456),
+        ServiceControlManager => {
+            matches!(
+                event_id,
+                7000 | 7001 | 7009 | 7011 | 7022 | 7023 | 7024 | 7031 | 7034 | 7036 | 7040 | 7045
+            )
+        }
+        SecurityAuditing => matches!(event_id, 1102 | 4624 | 4625 | 4648 | 4688 | 4740 | 4771 | 4776),
+        ResourceExhaustion => matches!(event_id, 1001 | 1002 | 2004),
+        Tcpip => matches!(event_id, 4227 | 4231),
+        Disk => matches!(event_id, 7 | 11 | 51 | 153),
+        Ntfs => matches!(event_id, 55 | 98 | 137 | 140),
+        Srv => event_id == 2013,
+        EventLog => matches!(event_id, 104 | 1102 | 6005 | 6006 | 6008 | 6009 | 6013),
+        User32 => event_id == 1074,
+        KernelPower => event_id == 41,
+        KernelGeneral => matches!(event_id, 12 | 13),
+        Other => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_names_are_one_family() {
+        assert_eq!(family_of("WAS"), Family::Was);
+        assert_eq!(family_of("Microsoft-Windows-WAS"), Family::Was);
+        assert_eq!(family_of("W3SVC-WP"), Family::W3svcWp);
+        assert_eq!(family_of("ASP.NET 4.0.30319.0"), Family::AspNet);
+        assert_eq!(family_of("IIS AspNetCore Module V2"), Family::Ancm);
+        assert_eq!(family_of("MSSQL$RADAR"), Family::SqlServer);
+        assert_eq!(family_of("MSSQLSERVER"), Family::SqlServer);
+        assert_eq!(family_of("Microsoft-Windows-Sysmon"), Family::Other);
+    }
+
+    #[test]
+    fn catalogue_keys_on_provider_and_id() {
+        assert!(is_relevant("Application Error", 1000));
+        assert!(is_relevant(".NET Runtime", 1026));
+        assert!(!is_relevant(".NET Runtime", 1101));
+        assert!(is_relevant("MSSQL$RADAR", 18456));
+        assert!(is_relevant("Microsoft-Windows-Security-Auditing", 4625));
+        assert!(!is_relevant("Microsoft-Windows-Security-Auditing", 4663));
+        assert!(is_relevant("Service Control Manager", 7036));
+        assert!(!is_relevant("Microsoft-Windows-DNS-Client", 1014));
+    }
+}

@@ -1,0 +1,139 @@
+//! Windows events, normalized: one type for records from EVTX files and from
+//! XML exports, keyed on (provider, event id) as the analyzer needs them.
+
+mod catalogue;
+
+use std::sync::Arc;
+
+pub use catalogue::{Family, canonical_provider, family_of, is_relevant};
+
+use crate::time::Timestamp;
+
+/// Where an event's time came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeSource {
+    /// `System/TimeCreated/@SystemTime` (the event time).
+    TimeCreated,
+    /// The EVTX record header's written time (TimeCreated was missing).
+    RecordHeader,
+    /// Neither: the time is the epoch and the record sorts first.
+    Missing,
+}
+
+/// Where an event is in its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventOrigin {
+    /// An EVTX record: its record id, and the chunk it was read from.
+    Record {
+        /// `EventRecordID` from the record header.
+        record_id: u64,
+        /// 0-based chunk index in the file.
+        chunk: u64,
+    },
+    /// An XML export: the 1-based line and byte offset of the `<Event>` tag.
+    Xml {
+        /// 1-based line.
+        line: u64,
+        /// Byte offset.
+        offset: u64,
+    },
+}
+
+/// One `<Data>` value (or a leaf of `UserData`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DataValue {
+    /// The `Name` attribute (or element name under `UserData`); `None` for
+    /// the positional `<Data>` of classic providers.
+    pub name: Option<Box<str>>,
+    /// The value as text (binary data as upper-case hex).
+    pub value: String,
+}
+
+/// A Windows event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WinEvent {
+    /// Event time, UTC, 100 ns precision.
+    pub time: Timestamp,
+    /// Where `time` came from.
+    pub time_source: TimeSource,
+    /// Position in the source.
+    pub origin: EventOrigin,
+    /// `EventRecordID` when the source has one.
+    pub record_id: Option<u64>,
+    /// `Provider/@Name` as written (short names such as `WAS` are kept; see
+    /// [`canonical_provider`]).
+    pub provider: Arc<str>,
+    /// `Provider/@Guid`.
+    pub provider_guid: Option<Arc<str>>,
+    /// `Provider/@EventSourceName`.
+    pub event_source_name: Option<Arc<str>>,
+    /// The low 16 bits of the event id.
+    pub event_id: u16,
+    /// `EventID/@Qualifiers` (classic providers), or the high 16 bits when a
+    /// full 32-bit id was written.
+    pub qualifiers: Option<u16>,
+    /// `Version`.
+    pub version: Option<u8>,
+    /// `Level` (1 critical, 2 error, 3 warning, 4 information, 5 verbose).
+    pub level: Option<u8>,
+    /// `Task`.
+    pub task: Option<u16>,
+    /// `Opcode`.
+    pub opcode: Option<u8>,
+    /// `Keywords` bit mask.
+    pub keywords: Option<u64>,
+    /// `Channel` (`System`, `Application`, `Security`...).
+    pub channel: Option<Arc<str>>,
+    /// `Computer`.
+    pub computer: Option<Arc<str>>,
+    /// `Execution/@ProcessID`.
+    pub process_id: Option<u32>,
+    /// `Execution/@ThreadID`.
+    pub thread_id: Option<u32>,
+    /// `Correlation/@ActivityID`.
+    pub activity_id: Option<Box<str>>,
+    /// `Security/@UserID`.
+    pub user_sid: Option<Box<str>>,
+    /// `EventData`/`UserData` values in document order.
+    pub data: Vec<DataValue>,
+    /// `EventData/Binary`, hex.
+    pub binary: Option<String>,
+}
+
+impl WinEvent {
+    /// A named data value.
+    pub fn data(&self, name: &str) -> Option<&str> {
+        self.data
+            .iter()
+            .find(|d| d.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .map(|d| d.value.as_str())
+    }
+
+    /// The `index`-th data value (positional data of classic providers).
+    pub fn data_at(&self, index: usize) -> Option<&str> {
+        self.data.get(index).map(|d| d.value.as_str())
+    }
+
+    /// The provider family this event belongs to.
+    pub fn family(&self) -> Family {
+        family_of(&self.provider)
+    }
+
+    /// Deterministic sort key: time, then record id, then origin.
+    pub fn sort_key(&self) -> (Timestamp, u64, EventOrigin) {
+        (self.time, self.record_id.unwrap_or(u64::MAX), self.origin)
+    }
+}
+
+/// A cheap key for events that are counted but not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventKey<'a> {
+    /// Channel, if known.
+    pub channel: Option<&'a str>,
+    /// Provider name as written.
+    pub provider: &'a str,
+    /// Event id (low 16 bits).
+    pub event_id: u16,
+    /// Event time.
+    pub time: Timestamp,
+}
