@@ -75,3 +75,25 @@ fn invalid_utf8_is_replaced_and_reported() {
     assert_eq!(file.events[0].data_at(0), Some("caf\u{fffd}"));
     assert_eq!(file.diagnostics[0].severity, Severity::Warning);
 }
+
+#[test]
+fn representative_events_of_each_provider_family() {
+    #[derive(Default)]
+    struct Kept(Vec<WinEvent>, Vec<String>);
+    impl crate::RecordSink for Kept {
+        fn event(&mut self, e: &WinEvent) {
+            self.0.push(e.clone());
+        }
+        fn counted_event(&mut self, k: crate::EventKey<'_>) {
+            self.1.push(format!("{} {}", k.provider, k.event_id));
+        }
+    }
+    let xml = include_bytes!("../../../corpus/fixtures/eventxml/families.xml");
+    let mut file = parse_event_xml(xml);
+    assert_eq!(file.diagnostics, []);
+    let mut kept = Kept::default();
+    crate::deliver_events(&mut file.events, false, &mut kept);
+    assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014"]);
+    let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();
+    insta::assert_json_snapshot!("families", (families, &kept.0));
+}

@@ -5,12 +5,14 @@ mod catalogue;
 
 use std::sync::Arc;
 
+use serde::Serialize;
+
 pub use catalogue::{Family, canonical_provider, family_of, is_relevant};
 
 use crate::time::Timestamp;
 
 /// Where an event's time came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum TimeSource {
     /// `System/TimeCreated/@SystemTime` (the event time).
     TimeCreated,
@@ -21,7 +23,8 @@ pub enum TimeSource {
 }
 
 /// Where an event is in its source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EventOrigin {
     /// An EVTX record: its record id, and the chunk it was read from.
     Record {
@@ -40,7 +43,7 @@ pub enum EventOrigin {
 }
 
 /// One `<Data>` value (or a leaf of `UserData`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct DataValue {
     /// The `Name` attribute (or element name under `UserData`); `None` for
     /// the positional `<Data>` of classic providers.
@@ -50,7 +53,7 @@ pub struct DataValue {
 }
 
 /// A Windows event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WinEvent {
     /// Event time, UTC, 100 ns precision.
     pub time: Timestamp,
