@@ -5,5 +5,6 @@
 //! set: a daily curve, a realistic status mix, many URLs, agents and clients,
 //! and a long-tailed latency distribution.
 
+pub mod freb;
 pub mod rng;
 pub mod w3c;

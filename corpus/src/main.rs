@@ -20,6 +20,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// A folder of FREB traces (`fr000001.xml`...): 500.19s, 500.0s from a
+    /// managed module and slow requests (benchmarks and demos).
+    Freb {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of traces.
+        #[arg(long, default_value_t = 10_000)]
+        count: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// One W3C access log with the full IIS 10 field set (benchmarks).
     W3c {
         /// Output file.
@@ -51,6 +64,43 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Freb { out, count, seed } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let mut rng = faultline_corpus::rng::Rng::new(seed);
+            for i in 1..=count {
+                let kind = rng.below(3);
+                let spec = faultline_corpus::freb::TraceSpec {
+                    url: format!("https://shop.example.com:443/api/orders/{}", rng.below(50_000)),
+                    site_id: 1,
+                    app_pool: "ShopPool".into(),
+                    process_id: 4000 + rng.below(900) as u32,
+                    verb: "GET".into(),
+                    client: (format!("203.0.113.{}", 1 + rng.below(250)), 49152 + rng.below(16000) as u16),
+                    status: match kind {
+                        0 => (500, 19),
+                        1 => (500, 0),
+                        _ => (200, 0),
+                    },
+                    time_taken_ms: if kind == 2 { 30_000 + rng.below(60_000) } else { 5 + rng.below(200) },
+                    start_ms: 1_763_996_400_000 + i64::from(i) * 350,
+                    error: match kind {
+                        0 => Some(("IIS Web Core".into(), 1, "BEGIN_REQUEST".into(), 0x8007_000D)),
+                        1 => Some(("ManagedPipelineHandler".into(), 128, "EXECUTE_REQUEST_HANDLER".into(), 0)),
+                        _ => None,
+                    },
+                    config_exception: (kind == 0).then(|| {
+                        "\\\\?\\C:\\inetpub\\shop\\web.config ( 12) :Unrecognized configuration section rewrite.".to_string()
+                    }),
+                    computer: "WEB01".into(),
+                    activity_id: format!("{{80000{:03X}-0001-F700-B63F-84710C7967BB}}", i % 4096),
+                };
+                std::fs::write(
+                    out.join(format!("fr{i:06}.xml")),
+                    faultline_corpus::freb::write_trace(&spec),
+                )?;
+            }
+            eprintln!("wrote {count} traces to {}", out.display());
+        }
         Command::W3c { out, size_mib, seed, host, site, start, size_kib, rate } => {
             let file = File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);

@@ -135,6 +135,10 @@ pub fn write_traffic(spec: &TrafficSpec, out: &mut impl Write) -> io::Result<u64
 }
 
 /// `YYYY-MM-DD`, `HH:MM:SS` for a Unix second.
+pub fn date_and_time(secs: i64) -> (String, String) {
+    chrono_like(secs)
+}
+
 fn chrono_like(secs: i64) -> (String, String) {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
