@@ -12,7 +12,7 @@ pub fn bytes_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "{spinner} reading evidence {bar:32} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        "{spinner} reading evidence {wide_bar} {bytes}/{total_bytes} {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
