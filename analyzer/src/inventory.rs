@@ -58,18 +58,10 @@ impl Tally {
         self.last = Some(self.last.map_or(t, |l| l.max(t)));
     }
 
-    fn saw_event(
-        &mut self,
-        channel: Option<&str>,
-        provider: &str,
-        event_id: u16,
-        time: Timestamp,
-        has_time: bool,
-    ) {
-        if has_time {
-            self.saw_time(time);
-        } else {
-            self.records += 1;
+    fn saw_event(&mut self, channel: Option<&str>, provider: &str, event_id: u16, time: Option<Timestamp>) {
+        match time {
+            Some(t) => self.saw_time(t),
+            None => self.records += 1,
         }
         let channel = channel.unwrap_or("-");
         match &mut self.event_run {
@@ -182,13 +174,14 @@ impl RecordSink for Tally {
     }
 
     fn event(&mut self, e: &WinEvent) {
-        let has_time = e.time_source != TimeSource::Missing;
-        self.saw_event(e.channel.as_deref(), &e.provider, e.event_id, e.time, has_time);
+        let time = (e.time_source != TimeSource::Missing).then_some(e.time);
+        self.saw_event(e.channel.as_deref(), &e.provider, e.event_id, time);
         self.saw_computer(e.computer.as_deref());
     }
 
     fn counted_event(&mut self, k: EventKey<'_>) {
-        self.saw_event(k.channel, k.provider, k.event_id, k.time, true);
+        self.saw_event(k.channel, k.provider, k.event_id, k.time);
+        self.saw_computer(k.computer);
     }
 
     fn trace(&mut self, t: &Trace) {

@@ -184,10 +184,19 @@ fn take_attributes(
     let in_system = path.len() == 1 && path[0].0 == "System";
     let in_event_data = path.len() == 1 && path[0].0 == "EventData";
     let in_rendering = path.len() == 1 && path[0].0 == "RenderingInfo";
+    let in_user_data = path.first().is_some_and(|(n, _)| n == "UserData");
     let _ = parent;
     for attr in e.attributes().with_checks(false).flatten() {
         let key = local(attr.key.as_ref());
         let value = || attr_value(&attr.value);
+        if in_user_data {
+            // Attributes of UserData elements are values too (`Service@name`).
+            let qualified = attr.key.as_ref();
+            if qualified != "xmlns" && !qualified.starts_with("xmlns:") {
+                ev.data.push(DataValue { name: Some(format!("{name}@{key}").into()), value: value() });
+            }
+            continue;
+        }
         match (name, key) {
             ("Provider", "Name") if in_system => ev.provider_name = Some(value()),
             ("Provider", "Guid") if in_system => ev.provider_guid = Some(value()),
@@ -234,7 +243,9 @@ fn end_element(
             ev.data.push(DataValue { name: pending_name.take().map(Into::into), value: text.to_string() });
         }
         ["EventData", "Binary"] => ev.binary = some(),
-        ["UserData", .., _] if !has_child && names.len() >= 3 => {
+        // Leaves of UserData are named by their element; empty ones carry
+        // nothing (their attributes, if any, were kept when they opened).
+        ["UserData", .., _] if !has_child && names.len() >= 3 && !text.is_empty() => {
             let leaf = names[names.len() - 1];
             ev.data.push(DataValue { name: Some(leaf.into()), value: text.to_string() });
         }

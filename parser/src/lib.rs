@@ -24,6 +24,7 @@
 
 pub mod diagnostic;
 pub mod eventxml;
+pub mod evtx;
 pub mod format;
 pub mod framing;
 pub mod freb;
@@ -114,8 +115,13 @@ where
                     Format::EventXml => {
                         let mut sink = new_sink();
                         let mut file = eventxml::parse_event_xml(data);
-                        deliver_events(&mut file.events, config.all_events, &mut sink);
+                        deliver_sorted(&mut file.events, config.all_events, &mut sink);
                         file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+                        Outcome::Parsed { format, sinks: vec![sink] }
+                    }
+                    Format::Evtx => {
+                        let mut sink = new_sink();
+                        evtx::parse_evtx(data, config.all_events, &mut sink);
                         Outcome::Parsed { format, sinks: vec![sink] }
                     }
                     _ => Outcome::Recognised(format),
@@ -129,7 +135,7 @@ where
 
 /// Sorts events deterministically (time, record id, position) and hands
 /// them to the sink: catalogue events in full, the others as counts.
-pub fn deliver_events<S: RecordSink>(events: &mut [WinEvent], all_events: bool, sink: &mut S) {
+pub fn deliver_sorted<S: RecordSink>(events: &mut [WinEvent], all_events: bool, sink: &mut S) {
     events.sort_by_key(WinEvent::sort_key);
     for e in events.iter() {
         if all_events || winevent::is_relevant(&e.provider, e.event_id) {
@@ -139,7 +145,8 @@ pub fn deliver_events<S: RecordSink>(events: &mut [WinEvent], all_events: bool, 
                 channel: e.channel.as_deref(),
                 provider: &e.provider,
                 event_id: e.event_id,
-                time: e.time,
+                time: (e.time_source != winevent::TimeSource::Missing).then_some(e.time),
+                computer: e.computer.as_deref(),
             });
         }
     }

@@ -394,3 +394,161 @@ fn event_xml_exports() {
     assert_eq!(e.data.len(), 23);
     assert!(e.data.iter().any(|d| d.value.contains("\r\n") || d.value.contains('\n')), "CRLF inside a value");
 }
+
+/// Expected (records read, records or chunks lost) per EVTX sample: the same
+/// counts as the evtx crate's own record iterator (evtx_dump) gives.
+const EVTX_EXPECTED: &[(&str, u64, u64)] = &[
+    (
+        "evtx-Yamato-Security-hayabusa-sample-evtx/ID18456-SQL Server failed login because only Windows auth.evtx",
+        6,
+        0,
+    ),
+    (
+        "evtx-Yamato-Security-hayabusa-sample-evtx/ID4625-failed login with denied access due to account restriction.evtx",
+        2,
+        0,
+    ),
+    ("evtx-Yamato-Security-hayabusa-sample-evtx/many-events-application.evtx", 2216, 0),
+    ("evtx-Yamato-Security-hayabusa-sample-evtx/smb-password-guessing-security.evtx", 3561, 0),
+    ("evtx-log2timeline-plaso/System.evtx", 5009, 0),
+    ("evtx-omerbenamram-evtx/Application_no_crc32.evtx", 17, 0),
+    ("evtx-omerbenamram-evtx/sample_with_a_bad_chunk_magic.evtx", 301, 3),
+    ("evtx-omerbenamram-evtx/system.evtx", 1881, 0),
+    ("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/CA_4624_4625_LogonType2_LogonProc_chrome.evtx", 4, 0),
+    ("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx", 6, 0),
+    ("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/LM_typical_IIS_webshell_sysmon_1_10_traces.evtx", 4, 0),
+    ("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/MSSQL_multiple_failed_logon_EventID_18456.evtx", 10, 0),
+];
+
+#[test]
+fn evtx_counts_match_the_evtx_crate_and_errors_are_reported() {
+    let Some(root) = samples() else { return };
+    for &(rel, records, lost) in EVTX_EXPECTED {
+        let (format, f) = owned(&root, rel, false);
+        assert_eq!(format, Format::Evtx);
+        let rejected = f.diagnostics.iter().filter(|d| d.is_rejection()).count() as u64;
+        assert_eq!((f.events.len() as u64 + f.counted, rejected), (records, lost), "{rel}");
+        let mut parser = evtx::EvtxParser::from_path(root.join(rel)).expect("opens");
+        let (ok, err) =
+            parser.records().fold((0, 0), |(o, e), r| if r.is_ok() { (o + 1, e) } else { (o, e + 1) });
+        assert_eq!((ok, err), (records, lost), "{rel}: the crate's own iterator");
+    }
+    let (_, f) = owned(&root, "evtx-omerbenamram-evtx/sample_with_a_bad_chunk_magic.evtx", false);
+    let messages: Vec<&str> = f.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert!(messages.iter().any(|m| m.starts_with("chunk 6 unreadable")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("chunk 10 unreadable")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("chunk 7: Failed to read the record at offset 0x2060")),
+        "{messages:?}"
+    );
+    assert!(messages.iter().any(|m| m.contains("dirty")), "{messages:?}");
+    let (_, f) = owned(&root, "evtx-omerbenamram-evtx/Application_no_crc32.evtx", false);
+    assert!(
+        f.diagnostics.iter().all(|d| !d.message.contains("CRC32")),
+        "the no-CRC flag is honoured: {:?}",
+        f.diagnostics
+    );
+}
+
+#[test]
+fn evtx_spot_checks() {
+    let Some(root) = samples() else { return };
+    let (_, f) = owned(
+        &root,
+        "evtx-Yamato-Security-hayabusa-sample-evtx/ID18456-SQL Server failed login because only Windows auth.evtx",
+        false,
+    );
+    let e = &f.events[0];
+    assert_eq!((&*e.provider, e.event_id, e.qualifiers), ("MSSQL$RADAR", 18456, Some(49152)));
+    assert_eq!(e.time.to_rfc3339(), "2020-07-15T11:31:15.673796100Z");
+    assert_eq!(e.record_id, Some(58848));
+    assert_eq!(e.data_at(0), Some("unexisting-user"));
+    assert!(e.binary.is_some());
+
+    let (_, f) =
+        owned(&root, "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx", false);
+    assert_eq!(f.events.len(), 6);
+    let zero_header =
+        f.events.iter().find(|e| e.record_id == Some(65379)).expect("record with a zero header time");
+    assert_eq!(
+        zero_header.time.to_rfc3339(),
+        "2020-09-23T16:58:24.327043200Z",
+        "TimeCreated, not the 1601 header time"
+    );
+    assert_eq!(zero_header.data("param1"), Some("TCP/IP NetBIOS Helper"));
+    assert_eq!(f.events[0].binary.as_deref(), Some("5700650072005300760063002F0034000000"));
+    assert!(f.events.windows(2).all(|w| w[0].time <= w[1].time), "sorted by time");
+
+    let (_, f) =
+        owned(&root, "evtx-Yamato-Security-hayabusa-sample-evtx/many-events-application.evtx", false);
+    let crash = f.events.iter().filter(|e| &*e.provider == "Application Error" && e.event_id == 1000).count();
+    let wer =
+        f.events.iter().filter(|e| &*e.provider == "Windows Error Reporting" && e.event_id == 1001).count();
+    assert!(crash > 0 && wer == 44, "{crash} {wer}");
+    assert!(f.events.iter().all(|e| faultline_parser::winevent::is_relevant(&e.provider, e.event_id)));
+    assert!(f.counted > 0, "irrelevant events are counted, not kept");
+    let first_crash = f.events.iter().find(|e| &*e.provider == "Application Error").expect("crash");
+    assert!(first_crash.data[0].name.is_none(), "positional data");
+}
+
+/// The binary reader and the XML reader must give the same normalized event
+/// for every record: render each record with the evtx crate's own XML
+/// renderer, read that with faultline's event-XML reader, and compare.
+#[test]
+fn evtx_extraction_agrees_with_the_crates_xml_rendering() {
+    let Some(root) = samples() else { return };
+    let norm = |s: &str| s.replace("\r\n", "\n").replace('\r', "\n");
+    let mut compared = 0;
+    for &(rel, _, _) in EVTX_EXPECTED {
+        let (_, ours) = owned(&root, rel, true);
+        let by_header_id: BTreeMap<u64, &faultline_parser::WinEvent> = ours
+            .events
+            .iter()
+            .map(|e| match e.origin {
+                faultline_parser::winevent::EventOrigin::Record { record_id, .. } => (record_id, e),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut parser = evtx::EvtxParser::from_path(root.join(rel)).expect("opens");
+        for record in parser.records().flatten() {
+            let xml = faultline_parser::eventxml::parse_event_xml(record.data.as_bytes());
+            assert_eq!(xml.events.len(), 1, "{rel}: record {}", record.event_record_id);
+            let theirs = &xml.events[0];
+            let ours = by_header_id
+                .get(&record.event_record_id)
+                .unwrap_or_else(|| panic!("{rel}: {} missing", record.event_record_id));
+            let ctx = format!("{rel} record {}", record.event_record_id);
+            assert_eq!(
+                (&ours.provider, ours.event_id, ours.qualifiers),
+                (&theirs.provider, theirs.event_id, theirs.qualifiers),
+                "{ctx}"
+            );
+            assert_eq!(
+                (ours.version, ours.level, ours.task, ours.opcode, ours.keywords),
+                (theirs.version, theirs.level, theirs.task, theirs.opcode, theirs.keywords),
+                "{ctx}"
+            );
+            if theirs.time_source == faultline_parser::winevent::TimeSource::TimeCreated {
+                assert_eq!(ours.time, theirs.time, "{ctx}");
+            }
+            // A record without EventRecordID keeps its header's record id.
+            let their_id = theirs.record_id.or(Some(record.event_record_id));
+            assert_eq!(
+                (ours.record_id, &ours.channel, &ours.computer),
+                (their_id, &theirs.channel, &theirs.computer),
+                "{ctx}"
+            );
+            assert_eq!((ours.process_id, ours.thread_id), (theirs.process_id, theirs.thread_id), "{ctx}");
+            let upper = |v: &Option<Box<str>>| v.as_deref().map(str::to_ascii_uppercase);
+            assert_eq!(upper(&ours.activity_id), upper(&theirs.activity_id), "{ctx}");
+            assert_eq!(ours.user_sid, theirs.user_sid, "{ctx}");
+            let data = |e: &faultline_parser::WinEvent| -> Vec<(Option<String>, String)> {
+                e.data.iter().map(|d| (d.name.as_deref().map(str::to_string), norm(&d.value))).collect()
+            };
+            assert_eq!(data(ours), data(theirs), "{ctx}");
+            assert_eq!(ours.binary, theirs.binary, "{ctx}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, EVTX_EXPECTED.iter().map(|e| e.1).sum::<u64>());
+}

@@ -92,7 +92,7 @@ fn representative_events_of_each_provider_family() {
     let mut file = parse_event_xml(xml);
     assert_eq!(file.diagnostics, []);
     let mut kept = Kept::default();
-    crate::deliver_events(&mut file.events, false, &mut kept);
+    crate::deliver_sorted(&mut file.events, false, &mut kept);
     assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014"]);
     let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();
     insta::assert_json_snapshot!("families", (families, &kept.0));

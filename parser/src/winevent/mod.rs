@@ -137,6 +137,8 @@ pub struct EventKey<'a> {
     pub provider: &'a str,
     /// Event id (low 16 bits).
     pub event_id: u16,
-    /// Event time.
-    pub time: Timestamp,
+    /// Event time, when the record has one.
+    pub time: Option<Timestamp>,
+    /// `Computer`, if known.
+    pub computer: Option<&'a str>,
 }

@@ -1,0 +1,298 @@
+//! Windows event logs (EVTX), read with the `evtx` crate chunk by chunk in
+//! parallel on the shared thread pool, straight from the mapped file.
+//!
+//! Each record's provider, event id, time and channel are read from its
+//! top-level template first; only records in the IIS catalogue (or every
+//! record with `all_events`) are extracted in full, and none is rendered to
+//! XML or JSON. Corrupt chunks and records cost only themselves, and checksum
+//! mismatches are reported while the data is still read.
+
+mod extract;
+
+use std::sync::Arc;
+
+use evtx::{ChunkFlags, EvtxChunk, EvtxChunkHeader, EvtxFileHeader, HeaderFlags, ParserSettings};
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::eventxml::Interner;
+use crate::time::{Timestamp, from_filetime, parse_rfc3339};
+use crate::winevent::{DataValue, EventKey, EventOrigin, TimeSource, WinEvent, is_relevant};
+use crate::{RecordSink, deliver_sorted};
+use extract::{EventFields, TemplateCache, chunk_header_crc, error_chain, extract_record, peek_system};
+
+/// Size of the file header block.
+pub const FILE_HEADER_SIZE: usize = 4096;
+/// Size of one chunk.
+pub const CHUNK_SIZE: usize = 65536;
+
+/// A record outside the catalogue: counted, with its time and position.
+#[derive(Debug, Clone)]
+struct Counted {
+    channel: Option<Arc<str>>,
+    computer: Option<Arc<str>>,
+    provider: Arc<str>,
+    event_id: u16,
+    time: Option<Timestamp>,
+    record: u64,
+}
+
+#[derive(Debug, Default)]
+struct ChunkResult {
+    kept: Vec<WinEvent>,
+    counted: Vec<Counted>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic {
+    Diagnostic { location: Location::Offset(offset as u64), severity, message }
+}
+
+/// Reads an EVTX file and hands its events to `sink`, sorted by time: the
+/// catalogue's in full, the others as counts.
+pub fn parse_evtx<S: RecordSink>(data: &[u8], all_events: bool, sink: &mut S) {
+    let mut diagnostics = Vec::new();
+    if data.len() < FILE_HEADER_SIZE {
+        sink.diagnostic(Diagnostic::file(
+            Severity::Error,
+            format!("EVTX file cut short: {} bytes, no complete header", data.len()),
+        ));
+        return;
+    }
+    match EvtxFileHeader::from_bytes(&data[..FILE_HEADER_SIZE]) {
+        Ok(h) => {
+            if h.flags.contains(HeaderFlags::DIRTY) {
+                diagnostics.push(Diagnostic::file(
+                    Severity::Info,
+                    "the log was not closed cleanly (dirty): header counts may be stale; every chunk is read",
+                ));
+            }
+            if !h.flags.contains(HeaderFlags::NO_CRC32) && !h.validate_checksum() {
+                diagnostics.push(Diagnostic::file(
+                    Severity::Warning,
+                    "file header CRC32 mismatch (header ignored; chunks read)",
+                ));
+            }
+        }
+        Err(e) => diagnostics.push(Diagnostic::file(
+            Severity::Warning,
+            format!("unreadable file header ({e}); chunks read anyway"),
+        )),
+    }
+    let body = data.len() - FILE_HEADER_SIZE;
+    let chunks = body / CHUNK_SIZE;
+    if !body.is_multiple_of(CHUNK_SIZE) {
+        diagnostics.push(offset_diag(
+            FILE_HEADER_SIZE + chunks * CHUNK_SIZE,
+            Severity::Warning,
+            format!(
+                "the file ends with {} bytes of a partial chunk (copy cut short); they are not read",
+                body % CHUNK_SIZE
+            ),
+        ));
+    }
+    let settings = Arc::new(ParserSettings::new().num_threads(1));
+    let results: Vec<ChunkResult> = (0..chunks)
+        .into_par_iter()
+        .map(|i| {
+            let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
+            read_chunk(&data[start..start + CHUNK_SIZE], i, start, &settings, all_events)
+        })
+        .collect();
+
+    let mut kept = Vec::new();
+    let mut counted = Vec::new();
+    for r in results {
+        kept.extend(r.kept);
+        counted.extend(r.counted);
+        diagnostics.extend(r.diagnostics);
+    }
+    deliver_sorted(&mut kept, true, sink);
+    counted.sort_by_key(|c| (c.time, c.record));
+    for c in &counted {
+        sink.counted_event(EventKey {
+            channel: c.channel.as_deref(),
+            provider: &c.provider,
+            event_id: c.event_id,
+            time: c.time,
+            computer: c.computer.as_deref(),
+        });
+    }
+    for d in diagnostics {
+        sink.diagnostic(d);
+    }
+}
+
+fn read_chunk(
+    bytes: &[u8],
+    index: usize,
+    offset: usize,
+    settings: &Arc<ParserSettings>,
+    all_events: bool,
+) -> ChunkResult {
+    let mut out = ChunkResult::default();
+    if bytes.iter().all(|&b| b == 0) {
+        return out;
+    }
+    let header = match EvtxChunkHeader::from_bytes(bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            out.diagnostics.push(offset_diag(
+                offset,
+                Severity::Error,
+                format!("chunk {index} unreadable, its records are lost: {e}"),
+            ));
+            return out;
+        }
+    };
+    if !header.flags.contains(ChunkFlags::NO_CRC32) {
+        if header.header_chunk_checksum != chunk_header_crc(bytes) {
+            out.diagnostics.push(offset_diag(
+                offset,
+                Severity::Warning,
+                format!("chunk {index}: header CRC32 mismatch (read anyway)"),
+            ));
+        }
+        let data_ok = bytes
+            .get(512..header.free_space_offset as usize)
+            .is_some_and(|d| evtx::checksum_ieee(d) == header.events_checksum);
+        if !data_ok {
+            out.diagnostics.push(offset_diag(
+                offset,
+                Severity::Warning,
+                format!("chunk {index}: records CRC32 mismatch (read anyway)"),
+            ));
+        }
+    }
+    let mut chunk = match EvtxChunk::new(bytes, &header, Arc::clone(settings)) {
+        Ok(c) => c,
+        Err(e) => {
+            out.diagnostics.push(offset_diag(
+                offset,
+                Severity::Error,
+                format!("chunk {index} unreadable, its records are lost: {}", error_chain(&e)),
+            ));
+            return out;
+        }
+    };
+    let mut cache = TemplateCache::default();
+    let mut interner = Interner::default();
+    for record in chunk.iter() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                out.diagnostics.push(offset_diag(
+                    offset,
+                    Severity::Error,
+                    format!("chunk {index}: {}", error_chain(&e)),
+                ));
+                continue;
+            }
+        };
+        let rid = record.event_record_id;
+        let peek = match peek_system(&record, &mut cache) {
+            Ok(p) => p,
+            Err(e) => {
+                out.diagnostics.push(Diagnostic {
+                    location: Location::Record(rid),
+                    severity: Severity::Error,
+                    message: format!("chunk {index}: record {rid}: unreadable System section: {e}"),
+                });
+                continue;
+            }
+        };
+        let provider = peek.provider.as_deref().unwrap_or("-");
+        let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
+        if all_events || is_relevant(provider, event_id) {
+            match extract_record(record, &mut cache) {
+                Ok(fields) => out.kept.push(to_win_event(fields, index as u64, &mut interner)),
+                Err(e) => out.diagnostics.push(Diagnostic {
+                    location: Location::Record(rid),
+                    severity: Severity::Error,
+                    message: format!(
+                        "chunk {index}: record {rid} ({provider} {event_id}): unsupported BinXML shape: {e}"
+                    ),
+                }),
+            }
+        } else {
+            let time = match peek.time_created {
+                Some(t) if t != 0 => Some(from_filetime(t)),
+                _ => header_time(&record),
+            };
+            out.counted.push(Counted {
+                channel: peek.channel.as_deref().map(|c| interner.get(c)),
+                computer: peek.computer.as_deref().map(|c| interner.get(c)),
+                provider: interner.get(provider),
+                event_id,
+                time,
+                record: rid,
+            });
+        }
+    }
+    out
+}
+
+/// The record header's written time, unless it is zero (1601).
+fn header_time(record: &evtx::EvtxRecord<'_>) -> Option<Timestamp> {
+    let ts = record.timestamp;
+    let secs = ts.as_second();
+    // FILETIME 0 is 1601-01-01, 11 644 473 600 s before the Unix epoch.
+    (secs > -11_644_473_600).then(|| Timestamp::from_parts(secs, i64::from(ts.subsec_nanosecond())))
+}
+
+fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent {
+    let (time, time_source) = match (f.time_created, f.time_created_text.as_deref()) {
+        (Some(t), _) if t != 0 => (from_filetime(t), TimeSource::TimeCreated),
+        (_, Some(text)) if parse_rfc3339(text.as_bytes()).is_some() => {
+            (parse_rfc3339(text.as_bytes()).unwrap_or_default(), TimeSource::TimeCreated)
+        }
+        _ if f.header_filetime != 0 => (from_filetime(f.header_filetime), TimeSource::RecordHeader),
+        _ => (Timestamp(0), TimeSource::Missing),
+    };
+    let full_id = f.event_id.unwrap_or(0);
+    let qualifiers = f
+        .qualifiers
+        .and_then(|q| u16::try_from(q).ok())
+        .or_else(|| (full_id > 0xFFFF).then_some(((full_id >> 16) & 0xFFFF) as u16));
+    let mut data: Vec<DataValue> = f
+        .event_data
+        .into_iter()
+        .map(|(name, value)| DataValue { name: name.map(Into::into), value })
+        .collect();
+    // UserData leaves are named by their element and attributes as
+    // `Element@attr`, as the XML reader names them; empty leaves carry nothing.
+    data.extend(f.user_data.into_iter().filter_map(|(label, value)| {
+        let leaf = label.rsplit('/').next().unwrap_or(&label);
+        match leaf.split_once("[@") {
+            Some((element, attr)) => Some(DataValue {
+                name: Some(format!("{element}@{}", attr.trim_end_matches(']')).into()),
+                value,
+            }),
+            None => (!value.is_empty()).then(|| DataValue { name: Some(leaf.into()), value }),
+        }
+    }));
+    WinEvent {
+        time,
+        time_source,
+        origin: EventOrigin::Record { record_id: f.record_id, chunk },
+        record_id: f.event_record_id.or(Some(f.record_id)),
+        provider: interner.get(f.provider_name.as_deref().unwrap_or("-")),
+        provider_guid: f.provider_guid.as_deref().map(|g| interner.get(&g.to_ascii_uppercase())),
+        event_source_name: f.event_source_name.as_deref().map(|s| interner.get(s)),
+        event_id: (full_id & 0xFFFF) as u16,
+        qualifiers,
+        version: f.version.and_then(|v| u8::try_from(v).ok()),
+        level: f.level.and_then(|v| u8::try_from(v).ok()),
+        task: f.task.and_then(|v| u16::try_from(v).ok()),
+        opcode: f.opcode.and_then(|v| u8::try_from(v).ok()),
+        keywords: f.keywords,
+        channel: f.channel.as_deref().map(|c| interner.get(c)),
+        computer: f.computer.as_deref().map(|c| interner.get(c)),
+        process_id: f.process_id.and_then(|v| u32::try_from(v).ok()),
+        thread_id: f.thread_id.and_then(|v| u32::try_from(v).ok()),
+        activity_id: f.activity_id.map(|a| a.to_ascii_uppercase().into()),
+        user_sid: f.user_id.map(Into::into),
+        data,
+        binary: f.binary,
+    }
+}
