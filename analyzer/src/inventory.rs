@@ -202,6 +202,11 @@ impl RecordSink for Tally {
         }
     }
 
+    /// The inventory counts events; it never needs their data.
+    fn needs_event_data(&self) -> bool {
+        false
+    }
+
     fn diagnostic(&mut self, d: Diagnostic) {
         match d.severity {
             Severity::Error if d.is_rejection() => self.rejected += 1,

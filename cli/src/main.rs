@@ -17,6 +17,11 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::exit::Exit;
 
+// Parsing event logs allocates many small values on every thread; mimalloc's
+// thread-local heaps keep that from serialising on the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

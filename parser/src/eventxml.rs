@@ -269,10 +269,24 @@ fn end_element(
 /// Interns the few strings that repeat on every event of a file.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    strings: std::collections::HashMap<String, Arc<str>>,
+    // Only looked up, never iterated: a fast hasher cannot change any output.
+    strings: ahash::AHashMap<String, Arc<str>>,
+    utf16: ahash::AHashMap<Vec<u8>, Arc<str>>,
 }
 
 impl Interner {
+    /// Interns UTF-16LE text by its raw bytes, so a repeated value costs a
+    /// lookup and no decoding.
+    pub(crate) fn get_utf16(&mut self, bytes: &[u8]) -> Arc<str> {
+        if let Some(a) = self.utf16.get(bytes) {
+            return Arc::clone(a);
+        }
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let a = self.get(&String::from_utf16_lossy(&units));
+        self.utf16.insert(bytes.to_vec(), Arc::clone(&a));
+        a
+    }
+
     pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.strings.get(s) {
             return Arc::clone(a);
@@ -315,7 +329,11 @@ impl RawEvent {
             thread_id: self.thread_id,
             activity_id: self.activity_id.map(Into::into),
             user_sid: self.user_sid.map(Into::into),
-            data: self.data,
+            data: self
+                .data
+                .into_iter()
+                .map(|d| DataValue { name: d.name.map(|n| interner.get(&n)), value: d.value })
+                .collect(),
             binary: self.binary,
         }
     }

@@ -121,7 +121,7 @@ where
                     }
                     Format::Evtx => {
                         let mut sink = new_sink();
-                        evtx::parse_evtx(data, config.all_events, &mut sink);
+                        evtx::parse_evtx(data, &source.bytes, config.all_events, &mut sink);
                         Outcome::Parsed { format, sinks: vec![sink] }
                     }
                     _ => Outcome::Recognised(format),
@@ -138,7 +138,7 @@ where
 pub fn deliver_sorted<S: RecordSink>(events: &mut [WinEvent], all_events: bool, sink: &mut S) {
     events.sort_by_key(WinEvent::sort_key);
     for e in events.iter() {
-        if all_events || winevent::is_relevant(&e.provider, e.event_id) {
+        if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(e)) {
             sink.event(e);
         } else {
             sink.counted_event(EventKey {

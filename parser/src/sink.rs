@@ -20,4 +20,10 @@ pub trait RecordSink {
     fn counted_event(&mut self, _key: EventKey<'_>) {}
     /// A problem found while reading.
     fn diagnostic(&mut self, _diag: Diagnostic) {}
+    /// Whether this sink uses the data of catalogue events. A sink that only
+    /// counts (an inventory) says no, and binary event logs are then read
+    /// without extracting event data: every record arrives as a count.
+    fn needs_event_data(&self) -> bool {
+        true
+    }
 }

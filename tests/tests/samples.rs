@@ -467,6 +467,14 @@ fn evtx_spot_checks() {
 
     let (_, f) =
         owned(&root, "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx", false);
+    let kept: Vec<Option<&str>> = f.events.iter().map(|e| e.data("param1")).collect();
+    assert_eq!(
+        (kept, f.counted),
+        (vec![Some("Windows Event Log")], 5),
+        "only the event log service matters here"
+    );
+    let (_, f) =
+        owned(&root, "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx", true);
     assert_eq!(f.events.len(), 6);
     let zero_header =
         f.events.iter().find(|e| e.record_id == Some(65379)).expect("record with a zero header time");
@@ -551,4 +559,28 @@ fn evtx_extraction_agrees_with_the_crates_xml_rendering() {
         }
     }
     assert_eq!(compared, EVTX_EXPECTED.iter().map(|e| e.1).sum::<u64>());
+}
+
+/// The inventory reads EVTX without the crate's record model (it needs no
+/// event data); both ways must find the same records and the same damage,
+/// and count the same events per provider and id.
+#[test]
+fn evtx_inventory_walk_agrees_with_the_full_read() {
+    let Some(root) = samples() else { return };
+    for &(rel, records, lost) in EVTX_EXPECTED {
+        let found = discover(&[root.join(rel)], &ArchiveLimits::default());
+        let entry = &found.entries[0];
+        let summary = summarize(entry, read_entry(entry, &ReadConfig::default(), &|_| {}, Tally::default));
+        assert_eq!((summary.records, summary.rejected), (records, lost), "{rel}");
+        let (_, full) = owned(&root, rel, true);
+        let mut by_kind: BTreeMap<(String, u16), u64> = BTreeMap::new();
+        for e in &full.events {
+            *by_kind.entry((e.provider.to_string(), e.event_id)).or_default() += 1;
+        }
+        let mut walked: BTreeMap<(String, u16), u64> = BTreeMap::new();
+        for c in &summary.events {
+            *walked.entry((c.provider.clone(), c.event_id)).or_default() += c.count;
+        }
+        assert_eq!(walked, by_kind, "{rel}");
+    }
 }

@@ -11,9 +11,12 @@
 //! left-out elements and arrays follow MS-EVEN6 and match what the crate
 //! renders (checked field by field on every record of the sample logs).
 
+use std::sync::Arc;
+
 use evtx::EvtxRecord;
+
+use crate::eventxml::Interner;
 use evtx::binxml::value_variant::BinXmlValue;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Fields we want from one record. Numeric fields are `None` when absent/NULL.
@@ -461,7 +464,7 @@ type PrefixedTemplate = (Rc<str>, Rc<Template>);
 #[derive(Default)]
 pub(crate) struct TemplateCache {
     /// def offset -> [(prefix, parsed)] (a definition is nearly always used under one prefix).
-    map: HashMap<u32, Vec<PrefixedTemplate>>,
+    map: ahash::AHashMap<u32, Vec<PrefixedTemplate>>,
     /// Scratch "element left out" flags, reused across records.
     skipped: Vec<bool>,
 }
@@ -493,41 +496,212 @@ pub(crate) fn extract_record(
 /// to decide whether to keep it, and to count it if not.
 #[derive(Debug, Default)]
 pub(crate) struct Peek {
-    pub provider: Option<String>,
+    pub provider: Option<Arc<str>>,
     pub event_id: Option<u64>,
     pub time_created: Option<u64>,
-    pub channel: Option<String>,
-    pub computer: Option<String>,
+    pub channel: Option<Arc<str>>,
+    pub computer: Option<Arc<str>>,
 }
 
-/// Cheap pre-filter: reads provider, event id, time and channel from the
-/// top-level template only, without walking EventData/UserData or building
-/// any output. Uses the same per-chunk cache as [`extract_record`].
-pub(crate) fn peek_system(record: &EvtxRecord<'_>, cache: &mut TemplateCache) -> Result<Peek, String> {
-    let instances = record.template_instances().map_err(|e| e.to_string())?;
-    let [inst] = instances.as_slice() else {
-        return Err(format!("record has {} top-level template instances", instances.len()));
-    };
-    let slot = cache.map.entry(inst.template_def_offset).or_default();
-    let tpl = match slot.iter().find(|(p, _)| p.is_empty()) {
-        Some((_, t)) => t.clone(),
-        None => {
-            let t = Rc::new(parse_template(record.chunk.data, inst.template_def_offset as usize, "")?);
-            slot.push(("".into(), t.clone()));
-            t
+/// Interned text of a site list, without building a `String` for the
+/// common cases (a literal, or one UTF-16 substitution).
+fn intern_sites(sites: &[Site], vals: &[BinXmlValue<'_>], interner: &mut Interner) -> Option<Arc<str>> {
+    match sites {
+        [Site::Lit(l)] => Some(interner.get(l)),
+        [Site::Sub(i)] => match vals.get(*i as usize) {
+            None | Some(BinXmlValue::NullType) => None,
+            Some(BinXmlValue::StringType(s)) => Some(interner.get_utf16(s.as_bytes())),
+            Some(v) => Some(interner.get(&value_text(v))),
+        },
+        _ => resolve(sites, vals).text().map(|t| interner.get(&t)),
+    }
+}
+
+/// A substitution value as stored: its type and bytes.
+type RawValue<'a> = (u8, &'a [u8]);
+
+/// The substitution values of a record's top-level template instance, read
+/// straight from the chunk (MS-EVEN6 2.2.12): the definition's offset and
+/// each value's type and bytes. `None` for any other shape.
+fn raw_instance(data: &[u8], offset: usize, size: usize) -> Option<(u32, Vec<RawValue<'_>>)> {
+    let d = data.get(..offset.checked_add(size)?)?;
+    let mut p = offset;
+    if *d.get(p)? == 0x0f {
+        p += 4; // fragment header: token, major, minor, flags
+    }
+    if *d.get(p)? != 0x0c {
+        return None;
+    }
+    p += 2; // token, unknown byte
+    p += 4; // template id
+    let def_offset = rd_u32(d, p).ok()? as usize;
+    p += 4;
+    if def_offset == p {
+        // The definition is inline here (its first use in the chunk): skip it.
+        let body = rd_u32(d, p + 20).ok()? as usize;
+        p = p.checked_add(24 + body)?;
+    }
+    let count = rd_u32(d, p).ok()? as usize;
+    p += 4;
+    if count > 4096 {
+        return None;
+    }
+    let mut sizes = Vec::with_capacity(count);
+    for _ in 0..count {
+        sizes.push((rd_u16(d, p).ok()? as usize, *d.get(p + 2)?));
+        p += 4;
+    }
+    let mut values = Vec::with_capacity(count);
+    for (len, ty) in sizes {
+        values.push((ty, d.get(p..p.checked_add(len)?)?));
+        p += len;
+    }
+    Some((u32::try_from(def_offset).ok()?, values))
+}
+
+/// A raw value as interned text (strings) or `None` (null, or another type).
+fn raw_text(value: Option<&RawValue<'_>>, interner: &mut Interner) -> Option<Arc<str>> {
+    match value? {
+        (0x00, _) => None,
+        (0x01, bytes) => {
+            let mut b = *bytes;
+            while let [rest @ .., 0, 0] = b {
+                b = rest;
+            }
+            Some(interner.get_utf16(b))
         }
+        (0x02, bytes) => Some(interner.get(&String::from_utf8_lossy(bytes))),
+        _ => None,
+    }
+}
+
+/// A raw value as an unsigned number (any integer type).
+fn raw_num(value: Option<&RawValue<'_>>) -> Option<u64> {
+    let (ty, b) = value?;
+    let le = |n: usize| -> Option<u64> {
+        let bytes = b.get(..n)?;
+        let mut buf = [0u8; 8];
+        buf[..n].copy_from_slice(bytes);
+        Some(u64::from_le_bytes(buf))
+    };
+    match ty {
+        0x03 | 0x04 => le(1),
+        0x05 | 0x06 => le(2),
+        0x07 | 0x08 | 0x14 => le(4),
+        0x09 | 0x0a | 0x15 => le(8),
+        _ => None,
+    }
+}
+
+/// Cheap pre-filter: reads provider, event id, time, channel and computer
+/// from the top-level template only, without walking EventData/UserData or
+/// building any output. Uses the same per-chunk cache as [`extract_record`].
+pub(crate) fn peek_system(
+    record: &EvtxRecord<'_>,
+    cache: &mut TemplateCache,
+    interner: &mut Interner,
+) -> Result<Peek, String> {
+    let binxml = record.binxml_offset as usize..record.binxml_offset as usize + record.binxml_size as usize;
+    match peek_raw(record.chunk.data, binxml, cache, interner) {
+        Some(peek) => peek,
+        None => peek_through_crate(record, cache, interner),
+    }
+}
+
+/// [`peek_system`] from a chunk and a record's BinXML window alone; `None`
+/// when the record is not a single template instance.
+pub(crate) fn peek_raw(
+    data: &[u8],
+    binxml: std::ops::Range<usize>,
+    cache: &mut TemplateCache,
+    interner: &mut Interner,
+) -> Option<Result<Peek, String>> {
+    let (def_offset, raw) = raw_instance(data, binxml.start, binxml.len())?;
+    let tpl = match cached_template(cache, data, def_offset) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(e)),
     };
     let mut peek = Peek::default();
+    let one = |sites: &[Site]| match sites {
+        [Site::Sub(i)] => Some(raw.get(*i as usize)),
+        _ => None,
+    };
     for el in &tpl.elems {
         match el.text_f {
-            F::EventId => peek.event_id = resolve(&el.text, &inst.values).num(),
-            F::Channel => peek.channel = resolve(&el.text, &inst.values).text(),
-            F::Computer => peek.computer = resolve(&el.text, &inst.values).text(),
+            F::EventId => {
+                peek.event_id = match one(&el.text) {
+                    Some(v) => raw_num(v),
+                    None => resolve(&el.text, &[]).num(),
+                }
+            }
+            F::Channel | F::Computer => {
+                let text = match one(&el.text) {
+                    Some(v) => raw_text(v, interner),
+                    None => resolve(&el.text, &[]).text().map(|t| interner.get(&t)),
+                };
+                if el.text_f == F::Channel {
+                    peek.channel = text;
+                } else {
+                    peek.computer = text;
+                }
+            }
             _ => {}
         }
         for a in &el.attrs {
             match a.f {
-                F::ProviderName => peek.provider = resolve(&a.sites, &inst.values).text(),
+                F::ProviderName => {
+                    peek.provider = match one(&a.sites) {
+                        Some(v) => raw_text(v, interner),
+                        None => resolve(&a.sites, &[]).text().map(|t| interner.get(&t)),
+                    }
+                }
+                F::SystemTime => {
+                    if let Some(Some((0x11, b))) = one(&a.sites) {
+                        peek.time_created = raw_num(Some(&(0x0a, *b)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(Ok(peek))
+}
+
+fn cached_template(cache: &mut TemplateCache, data: &[u8], def_offset: u32) -> Result<Rc<Template>, String> {
+    let slot = cache.map.entry(def_offset).or_default();
+    Ok(match slot.iter().find(|(p, _)| p.is_empty()) {
+        Some((_, t)) => t.clone(),
+        None => {
+            let t = Rc::new(parse_template(data, def_offset as usize, "")?);
+            slot.push(("".into(), t.clone()));
+            t
+        }
+    })
+}
+
+/// [`peek_system`] through the crate's own value decoding, for shapes the
+/// direct reader does not take.
+fn peek_through_crate(
+    record: &EvtxRecord<'_>,
+    cache: &mut TemplateCache,
+    interner: &mut Interner,
+) -> Result<Peek, String> {
+    let instances = record.template_instances().map_err(|e| e.to_string())?;
+    let [inst] = instances.as_slice() else {
+        return Err(format!("record has {} top-level template instances", instances.len()));
+    };
+    let tpl = cached_template(cache, record.chunk.data, inst.template_def_offset)?;
+    let mut peek = Peek::default();
+    for el in &tpl.elems {
+        match el.text_f {
+            F::EventId => peek.event_id = resolve(&el.text, &inst.values).num(),
+            F::Channel => peek.channel = intern_sites(&el.text, &inst.values, interner),
+            F::Computer => peek.computer = intern_sites(&el.text, &inst.values, interner),
+            _ => {}
+        }
+        for a in &el.attrs {
+            match a.f {
+                F::ProviderName => peek.provider = intern_sites(&a.sites, &inst.values, interner),
                 F::SystemTime => {
                     if let Resolved::One(BinXmlValue::FileTimeType(ft)) = resolve(&a.sites, &inst.values) {
                         peek.time_created = Some(ft.0);

@@ -8,6 +8,7 @@
 //! mismatches are reported while the data is still read.
 
 mod extract;
+mod records;
 
 use std::sync::Arc;
 
@@ -16,17 +17,20 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::eventxml::Interner;
+use crate::framing::Paging;
 use crate::time::{Timestamp, from_filetime, parse_rfc3339};
-use crate::winevent::{DataValue, EventKey, EventOrigin, TimeSource, WinEvent, is_relevant};
+use crate::winevent::{DataValue, EventKey, EventOrigin, TimeSource, WinEvent, is_relevant, keep_extracted};
 use crate::{RecordSink, deliver_sorted};
-use extract::{EventFields, TemplateCache, chunk_header_crc, error_chain, extract_record, peek_system};
+use extract::{
+    EventFields, Peek, TemplateCache, chunk_header_crc, error_chain, extract_record, peek_raw, peek_system,
+};
 
 /// Size of the file header block.
 pub const FILE_HEADER_SIZE: usize = 4096;
 /// Size of one chunk.
 pub const CHUNK_SIZE: usize = 65536;
 
-/// A record outside the catalogue: counted, with its time and position.
+/// A record outside the catalogue: counted, with its time.
 #[derive(Debug, Clone)]
 struct Counted {
     channel: Option<Arc<str>>,
@@ -34,7 +38,6 @@ struct Counted {
     provider: Arc<str>,
     event_id: u16,
     time: Option<Timestamp>,
-    record: u64,
 }
 
 #[derive(Debug, Default)]
@@ -48,9 +51,10 @@ fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic
     Diagnostic { location: Location::Offset(offset as u64), severity, message }
 }
 
-/// Reads an EVTX file and hands its events to `sink`, sorted by time: the
-/// catalogue's in full, the others as counts.
-pub fn parse_evtx<S: RecordSink>(data: &[u8], all_events: bool, sink: &mut S) {
+/// Reads an EVTX file and hands its events to `sink`: the catalogue's in
+/// full, sorted by time, and the others as counts, in file order.
+pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bool, sink: &mut S) {
+    let extract_data = sink.needs_event_data();
     let mut diagnostics = Vec::new();
     if data.len() < FILE_HEADER_SIZE {
         sink.diagnostic(Diagnostic::file(
@@ -92,32 +96,38 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], all_events: bool, sink: &mut S) {
         ));
     }
     let settings = Arc::new(ParserSettings::new().num_threads(1));
-    let results: Vec<ChunkResult> = (0..chunks)
-        .into_par_iter()
-        .map(|i| {
-            let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
-            read_chunk(&data[start..start + CHUNK_SIZE], i, start, &settings, all_events)
-        })
-        .collect();
-
+    // Chunks go in batches of a few per thread; counted records are handed
+    // over batch by batch (their order does not matter, only their counts
+    // and times), catalogue events are kept to be sorted at the end.
+    let indices: Vec<usize> = (0..chunks).collect();
+    let batch_len = rayon::current_num_threads().max(1) * 8;
     let mut kept = Vec::new();
-    let mut counted = Vec::new();
-    for r in results {
-        kept.extend(r.kept);
-        counted.extend(r.counted);
-        diagnostics.extend(r.diagnostics);
+    for batch in indices.chunks(batch_len) {
+        let results: Vec<ChunkResult> = batch
+            .par_iter()
+            .map(|&i| {
+                let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
+                let range = start..start + CHUNK_SIZE;
+                let result = read_chunk(&data[range.clone()], i, start, &settings, all_events, extract_data);
+                pages.done(range);
+                result
+            })
+            .collect();
+        for r in results {
+            for c in &r.counted {
+                sink.counted_event(EventKey {
+                    channel: c.channel.as_deref(),
+                    provider: &c.provider,
+                    event_id: c.event_id,
+                    time: c.time,
+                    computer: c.computer.as_deref(),
+                });
+            }
+            kept.extend(r.kept);
+            diagnostics.extend(r.diagnostics);
+        }
     }
     deliver_sorted(&mut kept, true, sink);
-    counted.sort_by_key(|c| (c.time, c.record));
-    for c in &counted {
-        sink.counted_event(EventKey {
-            channel: c.channel.as_deref(),
-            provider: &c.provider,
-            event_id: c.event_id,
-            time: c.time,
-            computer: c.computer.as_deref(),
-        });
-    }
     for d in diagnostics {
         sink.diagnostic(d);
     }
@@ -129,6 +139,7 @@ fn read_chunk(
     offset: usize,
     settings: &Arc<ParserSettings>,
     all_events: bool,
+    extract_data: bool,
 ) -> ChunkResult {
     let mut out = ChunkResult::default();
     if bytes.iter().all(|&b| b == 0) {
@@ -164,6 +175,11 @@ fn read_chunk(
             ));
         }
     }
+    let mut interner = Interner::default();
+    if !extract_data {
+        count_chunk(bytes, &header, index, offset, &mut interner, &mut out);
+        return out;
+    }
     let mut chunk = match EvtxChunk::new(bytes, &header, Arc::clone(settings)) {
         Ok(c) => c,
         Err(e) => {
@@ -176,7 +192,6 @@ fn read_chunk(
         }
     };
     let mut cache = TemplateCache::default();
-    let mut interner = Interner::default();
     for record in chunk.iter() {
         let record = match record {
             Ok(r) => r,
@@ -190,7 +205,7 @@ fn read_chunk(
             }
         };
         let rid = record.event_record_id;
-        let peek = match peek_system(&record, &mut cache) {
+        let peek = match peek_system(&record, &mut cache, &mut interner) {
             Ok(p) => p,
             Err(e) => {
                 out.diagnostics.push(Diagnostic {
@@ -201,11 +216,24 @@ fn read_chunk(
                 continue;
             }
         };
-        let provider = peek.provider.as_deref().unwrap_or("-");
+        let provider = peek.provider.clone().unwrap_or_else(|| interner.get("-"));
         let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
-        if all_events || is_relevant(provider, event_id) {
+        if extract_data && (all_events || is_relevant(&provider, event_id)) {
             match extract_record(record, &mut cache) {
-                Ok(fields) => out.kept.push(to_win_event(fields, index as u64, &mut interner)),
+                Ok(fields) => {
+                    let event = to_win_event(fields, index as u64, &mut interner);
+                    if all_events || keep_extracted(&event) {
+                        out.kept.push(event);
+                    } else {
+                        out.counted.push(Counted {
+                            channel: event.channel.clone(),
+                            computer: event.computer.clone(),
+                            provider: Arc::clone(&event.provider),
+                            event_id: event.event_id,
+                            time: (event.time_source != TimeSource::Missing).then_some(event.time),
+                        });
+                    }
+                }
                 Err(e) => out.diagnostics.push(Diagnostic {
                     location: Location::Record(rid),
                     severity: Severity::Error,
@@ -220,16 +248,80 @@ fn read_chunk(
                 _ => header_time(&record),
             };
             out.counted.push(Counted {
-                channel: peek.channel.as_deref().map(|c| interner.get(c)),
-                computer: peek.computer.as_deref().map(|c| interner.get(c)),
-                provider: interner.get(provider),
+                channel: peek.channel,
+                computer: peek.computer,
+                provider,
                 event_id,
                 time,
-                record: rid,
             });
         }
     }
     out
+}
+
+/// Counts a chunk's records from their `System` values alone, walking the
+/// records without the crate's record model (nothing is extracted).
+fn count_chunk(
+    bytes: &[u8],
+    header: &EvtxChunkHeader,
+    index: usize,
+    offset: usize,
+    interner: &mut Interner,
+    out: &mut ChunkResult,
+) {
+    let bounds = records::Bounds {
+        free_space_offset: header.free_space_offset,
+        last_record_offset: header.last_event_record_data_offset,
+        first_record_id: header.first_event_record_id,
+        last_record_id: header.last_event_record_id,
+    };
+    let mut cache = TemplateCache::default();
+    for record in records::walk(bytes, bounds) {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                out.diagnostics.push(offset_diag(
+                    offset,
+                    Severity::Error,
+                    format!("chunk {index}: record at offset {:#x} of the chunk: {}", e.offset, e.message),
+                ));
+                continue;
+            }
+        };
+        let peek: Peek = match peek_raw(bytes, record.binxml.clone(), &mut cache, interner) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                out.diagnostics.push(record_diag(
+                    record.id,
+                    format!("chunk {index}: record {}: unreadable System section: {e}", record.id),
+                ));
+                continue;
+            }
+            None => {
+                out.diagnostics.push(record_diag(
+                    record.id,
+                    format!("chunk {index}: record {}: not a template instance", record.id),
+                ));
+                continue;
+            }
+        };
+        let time = match peek.time_created {
+            Some(t) if t != 0 => Some(from_filetime(t)),
+            _ if record.filetime != 0 => Some(from_filetime(record.filetime)),
+            _ => None,
+        };
+        out.counted.push(Counted {
+            channel: peek.channel,
+            computer: peek.computer,
+            provider: peek.provider.unwrap_or_else(|| interner.get("-")),
+            event_id: (peek.event_id.unwrap_or(0) & 0xFFFF) as u16,
+            time,
+        });
+    }
+}
+
+fn record_diag(record: u64, message: String) -> Diagnostic {
+    Diagnostic { location: Location::Record(record), severity: Severity::Error, message }
 }
 
 /// The record header's written time, unless it is zero (1601).
@@ -257,7 +349,7 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
     let mut data: Vec<DataValue> = f
         .event_data
         .into_iter()
-        .map(|(name, value)| DataValue { name: name.map(Into::into), value })
+        .map(|(name, value)| DataValue { name: name.map(|n| interner.get(&n)), value })
         .collect();
     // UserData leaves are named by their element and attributes as
     // `Element@attr`, as the XML reader names them; empty leaves carry nothing.
@@ -265,10 +357,10 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         let leaf = label.rsplit('/').next().unwrap_or(&label);
         match leaf.split_once("[@") {
             Some((element, attr)) => Some(DataValue {
-                name: Some(format!("{element}@{}", attr.trim_end_matches(']')).into()),
+                name: Some(interner.get(&format!("{element}@{}", attr.trim_end_matches(']')))),
                 value,
             }),
-            None => (!value.is_empty()).then(|| DataValue { name: Some(leaf.into()), value }),
+            None => (!value.is_empty()).then(|| DataValue { name: Some(interner.get(leaf)), value }),
         }
     }));
     WinEvent {

@@ -130,9 +130,76 @@ pub fn is_relevant(provider: &str, event_id: u16) -> bool {
     }
 }
 
+/// A second look at kinds that are frequent and matter only for some
+/// values, once their data has been read: service state changes of services
+/// an IIS incident involves, and logons of app pool identities.
+pub fn keep_extracted(e: &super::WinEvent) -> bool {
+    match (e.family(), e.event_id) {
+        (Family::ServiceControlManager, 7036) => service_matters(e),
+        (Family::SecurityAuditing, 4624) => matches!(e.data("LogonType"), Some("4" | "5")),
+        _ => true,
+    }
+}
+
+/// Services whose state changes belong on an IIS timeline (key names).
+const SERVICES: &[&str] = &[
+    "W3SVC",
+    "WAS",
+    "IISADMIN",
+    "APPHOSTSVC",
+    "W3LOGSVC",
+    "WMSVC",
+    "FTPSVC",
+    "MSFTPSVC",
+    "HTTP",
+    "ASPNET_STATE",
+    "EVENTLOG",
+    "W32TIME",
+    "NETLOGON",
+    "MSDTC",
+];
+
+/// SCM 7036 `Binary` is UTF-16LE `"<KeyName>/<state>"`, locale-independent
+/// unlike `param1`; SQL Server instances are `MSSQLSERVER`/`MSSQL$NAME`.
+fn service_matters(e: &super::WinEvent) -> bool {
+    let Some(key) = e
+        .binary
+        .as_deref()
+        .and_then(utf16_hex)
+        .map(|s| s.split('/').next().unwrap_or("").to_ascii_uppercase())
+    else {
+        // No binary: fall back on the display name, whatever its language.
+        let name = e.data("param1").unwrap_or("").to_ascii_lowercase();
+        return ["world wide web", "windows process activation", "iis", "sql server", "http"]
+            .iter()
+            .any(|n| name.contains(n));
+    };
+    SERVICES.contains(&key.as_str())
+        || key == "MSSQLSERVER"
+        || key.starts_with("MSSQL$")
+        || key == "SQLSERVERAGENT"
+        || key.starts_with("SQLAGENT$")
+}
+
+/// Decodes hex-encoded UTF-16LE text up to its NUL.
+fn utf16_hex(hex: &str) -> Option<String> {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let units: Vec<u16> =
+        bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|&u| u != 0).collect();
+    String::from_utf16(&units).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_key_from_the_binary() {
+        assert_eq!(utf16_hex("570033005300560043002F0034000000").as_deref(), Some("W3SVC/4"));
+        assert_eq!(utf16_hex("zz"), None);
+    }
 
     #[test]
     fn short_and_long_names_are_one_family() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use catalogue::{Family, canonical_provider, family_of, is_relevant};
+pub use catalogue::{Family, canonical_provider, family_of, is_relevant, keep_extracted};
 
 use crate::time::Timestamp;
 
@@ -46,8 +46,8 @@ pub enum EventOrigin {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct DataValue {
     /// The `Name` attribute (or element name under `UserData`); `None` for
-    /// the positional `<Data>` of classic providers.
-    pub name: Option<Box<str>>,
+    /// the positional `<Data>` of classic providers. Interned: names repeat.
+    pub name: Option<Arc<str>>,
     /// The value as text (binary data as upper-case hex).
     pub value: String,
 }

@@ -1,0 +1,178 @@
+//! Walking a chunk's records without building the evtx crate's record model,
+//! for reading that needs only each record's `System` values. The walk and
+//! its resynchronisation after a damaged record follow the crate's own, so
+//! both paths find the same records.
+
+use std::ops::Range;
+
+/// Size of a chunk header; records start after it.
+const CHUNK_HEADER_SIZE: usize = 512;
+/// Size of a record header: magic, size, id, written time.
+const RECORD_HEADER_SIZE: usize = 24;
+const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
+/// FILETIME of 9999-12-31: beyond it a written time is garbage.
+const MAX_FILETIME: u64 = 2_650_467_744_000_000_000;
+
+/// One record's header values and the window of its BinXML.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRecord {
+    pub id: u64,
+    pub filetime: u64,
+    pub binxml: Range<usize>,
+}
+
+/// Why a record could not be read.
+#[derive(Debug)]
+pub(crate) struct RecordError {
+    pub offset: usize,
+    pub message: String,
+    /// Zeroes or a cut header where a record should start: the real end of
+    /// the records when the chunk header claims more.
+    blank: bool,
+}
+
+/// The chunk header values the walk needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub free_space_offset: u32,
+    pub last_record_offset: u32,
+    pub first_record_id: u64,
+    pub last_record_id: u64,
+}
+
+fn u32_at(d: &[u8], p: usize) -> Option<u32> {
+    d.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn u64_at(d: &[u8], p: usize) -> Option<u64> {
+    let b = d.get(p..p + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Some(u64::from_le_bytes(a))
+}
+
+/// The record at `start` and where it ends; `carving` also requires the
+/// trailing size copy (used when searching for a record to resync on).
+fn record_at(chunk: &[u8], start: usize, carving: bool) -> Result<(RawRecord, usize), RecordError> {
+    let err = |message: String, blank: bool| RecordError { offset: start, message, blank };
+    let Some(magic) = chunk.get(start..start + 4) else {
+        return Err(err("record header cut short".into(), true));
+    };
+    if chunk.len() < start + RECORD_HEADER_SIZE {
+        return Err(err("record header cut short".into(), true));
+    }
+    if magic != RECORD_MAGIC {
+        let blank = magic == [0, 0, 0, 0];
+        return Err(err(format!("invalid record header magic {magic:02x?}"), blank));
+    }
+    let size = u32_at(chunk, start + 4).unwrap_or(0) as usize;
+    let id = u64_at(chunk, start + 8).unwrap_or(0);
+    let filetime = u64_at(chunk, start + 16).unwrap_or(0);
+    if filetime > MAX_FILETIME {
+        return Err(err(format!("record {id}: invalid written time {filetime}"), false));
+    }
+    if size < RECORD_HEADER_SIZE + 4 {
+        return Err(err(format!("record {id}: invalid size {size}"), false));
+    }
+    let binxml = start + RECORD_HEADER_SIZE..start + size - 4;
+    if binxml.end > chunk.len() {
+        return Err(err(format!("record {id}: BinXML runs past the chunk"), false));
+    }
+    if carving && u32_at(chunk, binxml.end) != Some(size as u32) {
+        return Err(err(format!("record {id}: size copy mismatch"), false));
+    }
+    Ok((RawRecord { id, filetime, binxml }, start + size))
+}
+
+/// Walks the live records of a chunk from the first to the free space (or
+/// the last record), resyncing after a damaged one on the next record that
+/// checks out and whose id is in the chunk's range.
+pub(crate) fn walk(
+    chunk: &[u8],
+    bounds: Bounds,
+) -> impl Iterator<Item = Result<RawRecord, RecordError>> + '_ {
+    let live_end = (bounds.free_space_offset as usize).min(chunk.len());
+    let search_end = live_end.min(bounds.last_record_offset as usize + 4);
+    let ids = bounds.first_record_id..=bounds.last_record_id;
+    let find_live = move |mut from: usize| -> Option<usize> {
+        while from < search_end {
+            let hit = memchr::memmem::find(&chunk[from..search_end], RECORD_MAGIC)? + from;
+            if let Ok((raw, end)) = record_at(chunk, hit, true)
+                && end <= live_end
+                && ids.contains(&raw.id)
+            {
+                return Some(hit);
+            }
+            from = hit + 1;
+        }
+        None
+    };
+    let mut next = Some(CHUNK_HEADER_SIZE);
+    std::iter::from_fn(move || {
+        loop {
+            let offset = next?;
+            if offset >= live_end {
+                next = None;
+                return None;
+            }
+            match record_at(chunk, offset, false) {
+                Ok((raw, end)) => {
+                    next = if raw.id == bounds.last_record_id { None } else { Some(end) };
+                    return Some(Ok(raw));
+                }
+                Err(e) => {
+                    next = find_live(offset + 1);
+                    if next.is_some() || !e.blank {
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64, body: &[u8]) -> Vec<u8> {
+        let size = (RECORD_HEADER_SIZE + body.len() + 4) as u32;
+        let mut r = RECORD_MAGIC.to_vec();
+        r.extend(size.to_le_bytes());
+        r.extend(id.to_le_bytes());
+        r.extend(132_453_538_617_163_814u64.to_le_bytes());
+        r.extend(body);
+        r.extend(size.to_le_bytes());
+        r
+    }
+
+    #[test]
+    fn walks_resyncs_and_stops_at_blank_space() {
+        let mut chunk = vec![0u8; CHUNK_HEADER_SIZE];
+        let first = record(10, b"abcd");
+        let mut damaged = record(11, b"efgh");
+        damaged[0] = b'X';
+        let third = record(12, b"ijkl");
+        let last_offset = CHUNK_HEADER_SIZE + first.len() + damaged.len();
+        chunk.extend(&first);
+        chunk.extend(&damaged);
+        chunk.extend(&third);
+        let free = chunk.len();
+        chunk.resize(65536, 0);
+        let bounds = Bounds {
+            free_space_offset: free as u32,
+            last_record_offset: last_offset as u32,
+            first_record_id: 10,
+            last_record_id: 12,
+        };
+        let got: Vec<Result<u64, usize>> =
+            walk(&chunk, bounds).map(|r| r.map(|r| r.id).map_err(|e| e.offset)).collect();
+        assert_eq!(got, [Ok(10), Err(CHUNK_HEADER_SIZE + first.len()), Ok(12)]);
+
+        // A header that claims more than was written ends quietly at the zeroes.
+        let bounds =
+            Bounds { free_space_offset: 65536, last_record_offset: 65000, last_record_id: 99, ..bounds };
+        let got: Vec<bool> = walk(&chunk, bounds).map(|r| r.is_ok()).collect();
+        assert_eq!(got, [true, false, true]);
+    }
+}
