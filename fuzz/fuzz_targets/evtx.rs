@@ -1,0 +1,37 @@
+//! Any bytes after an EVTX file header, read both ways (counting from the
+//! raw records, and extracting in full through the evtx crate): no panic.
+#![no_main]
+
+use faultline_parser::framing::InMemory;
+use faultline_parser::{Diagnostic, EventKey, RecordSink, WinEvent};
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Default)]
+struct Count {
+    records: u64,
+    full: bool,
+}
+
+impl RecordSink for Count {
+    fn event(&mut self, _e: &WinEvent) {
+        self.records += 1;
+    }
+    fn counted_event(&mut self, _k: EventKey<'_>) {
+        self.records += 1;
+    }
+    fn diagnostic(&mut self, _d: Diagnostic) {}
+    fn needs_event_data(&self) -> bool {
+        self.full
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut file = b"ElfFile\0".to_vec();
+    file.resize(4096, 0);
+    file.extend_from_slice(data);
+    let mut walk = Count::default();
+    faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut walk);
+    let mut full = Count { full: true, ..Count::default() };
+    faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut full);
+    std::hint::black_box((walk.records, full.records));
+});
