@@ -358,7 +358,7 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
             if let Some((name, _)) =
                 total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
             {
-                summary.host = Some(String::from_utf8_lossy(name).into_owned());
+                summary.host = Some(short_host(&String::from_utf8_lossy(name)));
             }
             if !total.sites.is_empty() {
                 summary.sites = total.sites.keys().cloned().collect();
@@ -403,6 +403,15 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
         }
     }
     summary
+}
+
+/// The host name an analyst uses: the NetBIOS-style first label of a fully
+/// qualified `Computer` (`WEB01.contoso.local` → `WEB01`); addresses stay whole.
+pub fn short_host(name: &str) -> String {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return name.to_string();
+    }
+    name.split('.').next().unwrap_or(name).to_string()
 }
 
 fn natural_key(s: &str) -> (u8, u64, &str) {
@@ -486,6 +495,13 @@ impl Inventory {
 mod tests {
     use super::*;
     use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
+
+    #[test]
+    fn hosts_are_short_names() {
+        assert_eq!(short_host("WEB01.contoso.local"), "WEB01");
+        assert_eq!(short_host("WEB01"), "WEB01");
+        assert_eq!(short_host("10.0.0.1"), "10.0.0.1");
+    }
 
     #[test]
     fn chunk_tallies_merge_to_the_same_summary_as_one() {

@@ -5,6 +5,9 @@
 //! set: a daily curve, a realistic status mix, many URLs, agents and clients,
 //! and a long-tailed latency distribution.
 
+pub mod bundle;
+pub mod evtx;
 pub mod freb;
 pub mod rng;
+pub mod scenario;
 pub mod w3c;

@@ -1,6 +1,6 @@
 //! `faultline-corpus`: writes generated evidence.
 
-#![allow(clippy::print_stderr)] // the generator reports what it wrote
+#![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool: it reports what it wrote
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -20,6 +20,29 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// A triage bundle around a planted incident, with its answer in truth.json.
+    Generate {
+        /// Scenario name (see `list`).
+        #[arg(long)]
+        scenario: String,
+        /// Output folder (the bundle's root: one folder per host).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed; the same seed gives the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Web servers (farm scenarios use at least two).
+        #[arg(long, default_value_t = 1)]
+        hosts: usize,
+        /// Hours of evidence.
+        #[arg(long, default_value_t = 6)]
+        hours: u32,
+        /// Requests per second per site at the daily peak.
+        #[arg(long, default_value_t = 0.5)]
+        rate: f64,
+    },
+    /// The scenario names.
+    List,
     /// A folder of FREB traces (`fr000001.xml`...): 500.19s, 500.0s from a
     /// managed module and slow requests (benchmarks and demos).
     Freb {
@@ -64,6 +87,17 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Generate { scenario, out, seed, hosts, hours, rate } => {
+            let size = faultline_corpus::scenario::Size { hosts, hours, rate };
+            let truth = faultline_corpus::scenario::generate(&scenario, &out, seed, &size)
+                .with_context(|| format!("cannot generate {scenario} into {}", out.display()))?;
+            eprintln!("wrote {scenario} to {} (expected: {})", out.display(), truth.expected.join(", "));
+        }
+        Command::List => {
+            for s in faultline_corpus::scenario::SCENARIOS {
+                println!("{}", s.name);
+            }
+        }
         Command::Freb { out, count, seed } => {
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut rng = faultline_corpus::rng::Rng::new(seed);

@@ -24,7 +24,7 @@ pub struct TrafficSpec {
     pub peak_rate: f64,
 }
 
-const PATHS: &[(&str, u32)] = &[
+pub(crate) const PATHS: &[(&str, u32)] = &[
     ("/", 40),
     ("/default.aspx", 30),
     ("/api/orders", 60),
@@ -41,7 +41,7 @@ const PATHS: &[(&str, u32)] = &[
     ("/reports/monthly.aspx", 5),
 ];
 
-const AGENTS: &[(&str, u32)] = &[
+pub(crate) const AGENTS: &[(&str, u32)] = &[
     (
         "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+Chrome/131.0.0.0+Safari/537.36",
         45,
@@ -61,7 +61,7 @@ const AGENTS: &[(&str, u32)] = &[
     ("AlwaysOn", 2),
 ];
 
-const STATUSES: &[((u16, u32, u32), u32)] = &[
+pub(crate) const STATUSES: &[((u16, u32, u32), u32)] = &[
     ((200, 0, 0), 820),
     ((304, 0, 0), 70),
     ((302, 0, 0), 25),
@@ -147,7 +147,7 @@ fn chrono_like(secs: i64) -> (String, String) {
 }
 
 /// Inverse of days-from-civil (Howard Hinnant).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -1,0 +1,365 @@
+//! A triage bundle as exported from IIS servers: per host, W3C access logs
+//! per site and day, HTTPERR logs rolled at 1 MB, FREB traces, and the
+//! System, Application and Security event logs.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::evtx::{EventRecord, EvtxWriter};
+use crate::freb::{TraceSpec, write_trace};
+use crate::w3c::date_and_time;
+
+/// HTTP.sys rolls its error log at this size (the default and minimum).
+const HTTPERR_ROLL: usize = 1 << 20;
+
+/// Which fields a site logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSet {
+    /// Every standard field.
+    Full,
+    /// The IIS default selection plus `sc-bytes cs-bytes` and an
+    /// `X-Forwarded-For` custom field (a site behind a load balancer).
+    DefaultWithForwardedFor,
+}
+
+impl FieldSet {
+    fn header(self) -> &'static str {
+        match self {
+            FieldSet::Full => crate::w3c::FULL_FIELDS,
+            FieldSet::DefaultWithForwardedFor => {
+                "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken X-Forwarded-For"
+            }
+        }
+    }
+}
+
+/// One access-log row.
+#[derive(Clone, Debug)]
+pub struct AccessRow {
+    /// When the request ended, Unix milliseconds (logged to the second).
+    pub end_ms: i64,
+    /// Site id.
+    pub site: u32,
+    /// `cs-method`.
+    pub method: &'static str,
+    /// `cs-uri-stem`.
+    pub stem: String,
+    /// `cs-uri-query`.
+    pub query: Option<String>,
+    /// `s-port`.
+    pub port: u16,
+    /// `cs-username`.
+    pub user: Option<String>,
+    /// `c-ip` (the load balancer for sites behind one).
+    pub client: String,
+    /// The real client, for `X-Forwarded-For`.
+    pub forwarded_for: Option<String>,
+    /// `cs(User-Agent)`, already `+`-encoded.
+    pub agent: &'static str,
+    /// `cs(Cookie)`.
+    pub cookie: Option<String>,
+    /// `cs(Referer)`.
+    pub referer: Option<String>,
+    /// `sc-status`, `sc-substatus`, `sc-win32-status`.
+    pub status: (u16, u32, u32),
+    /// `sc-bytes`.
+    pub sent: u64,
+    /// `cs-bytes`.
+    pub received: u64,
+    /// `time-taken` in ms.
+    pub taken: u64,
+}
+
+/// One HTTPERR row.
+#[derive(Clone, Debug)]
+pub struct HttpErrRow {
+    /// When HTTP.sys gave up, Unix seconds.
+    pub time: i64,
+    /// Client address and port.
+    pub client: (String, u16),
+    /// Server address and port.
+    pub server: (String, u16),
+    /// `cs-version`, `cs-method`, `cs-uri` (None = `-`).
+    pub request: Option<(&'static str, &'static str, String)>,
+    /// `sc-status`.
+    pub status: Option<u16>,
+    /// `s-siteid`.
+    pub site: Option<u32>,
+    /// `s-reason`.
+    pub reason: &'static str,
+    /// `s-queuename`.
+    pub queue: Option<String>,
+}
+
+/// An IIS site on a host.
+#[derive(Clone, Debug)]
+pub struct SiteSpec {
+    /// Site id (`W3SVC<id>`).
+    pub id: u32,
+    /// Its application pool.
+    pub pool: String,
+    /// The fields it logs.
+    pub fields: FieldSet,
+    /// `cs-host` header.
+    pub host_header: String,
+}
+
+/// The event log a record belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Channel {
+    /// System.evtx.
+    System,
+    /// Application.evtx.
+    Application,
+    /// Security.evtx.
+    Security,
+}
+
+impl Channel {
+    /// The channel name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::System => "System",
+            Channel::Application => "Application",
+            Channel::Security => "Security",
+        }
+    }
+}
+
+/// Everything one host exports.
+#[derive(Debug, Default)]
+pub struct HostLogs {
+    /// Sites by id.
+    pub sites: BTreeMap<u32, SiteSpec>,
+    /// Access rows (any order; sorted when written).
+    pub access: Vec<AccessRow>,
+    /// W3C log file (re)opens: a new header block starts at each (Unix s).
+    pub log_reopens: Vec<i64>,
+    /// HTTPERR rows.
+    pub httperr: Vec<HttpErrRow>,
+    /// FREB traces per site.
+    pub traces: BTreeMap<u32, Vec<TraceSpec>>,
+    /// Event records per channel.
+    pub events: BTreeMap<Channel, Vec<EventRecord>>,
+    /// The access log of this site is cut at this time (damage planted on
+    /// purpose: the buffered tail was lost), Unix s.
+    pub access_cut: BTreeMap<u32, i64>,
+}
+
+/// A bundle being assembled.
+#[derive(Debug, Default)]
+pub struct Bundle {
+    /// Hosts by name.
+    pub hosts: BTreeMap<String, HostLogs>,
+}
+
+fn dash(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+impl Bundle {
+    /// The logs of a host, created on first use.
+    pub fn host(&mut self, name: &str) -> &mut HostLogs {
+        self.hosts.entry(name.to_string()).or_default()
+    }
+
+    /// Writes every file under `root`; returns the paths written.
+    pub fn write(mut self, root: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for (name, host) in &mut self.hosts {
+            let base = root.join(name);
+            written.extend(write_access(&base, name, host)?);
+            written.extend(write_httperr(&base, host)?);
+            written.extend(write_traces(&base, host)?);
+            written.extend(write_events(&base, host)?);
+        }
+        Ok(written)
+    }
+}
+
+fn create(path: &Path) -> io::Result<BufWriter<File>> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    Ok(BufWriter::with_capacity(1 << 20, File::create(path)?))
+}
+
+fn header_block(out: &mut impl Write, software: &str, secs: i64, fields: &str) -> io::Result<()> {
+    let (d, t) = date_and_time(secs);
+    write!(out, "#Software: {software}\r\n#Version: 1.0\r\n#Date: {d} {t}\r\n#Fields: {fields}\r\n")
+}
+
+fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    host.access.sort_by_key(|r| (r.site, r.end_ms));
+    let mut written = Vec::new();
+    let mut reopens = host.log_reopens.clone();
+    reopens.sort_unstable();
+    let mut current: Option<(u32, i64, BufWriter<File>, PathBuf)> = None;
+    let mut next_reopen = 0usize;
+    let mut line = String::with_capacity(1024);
+    for r in &host.access {
+        if host.access_cut.get(&r.site).is_some_and(|cut| r.end_ms / 1000 >= *cut) {
+            continue;
+        }
+        let secs = r.end_ms.div_euclid(1000);
+        let day = secs.div_euclid(86_400);
+        let site = &host.sites[&r.site];
+        let fresh = !matches!(&current, Some((s, d, _, _)) if *s == r.site && *d == day);
+        if fresh {
+            if let Some((_, _, mut w, p)) = current.take() {
+                w.flush()?;
+                written.push(p);
+            }
+            let (date, _) = date_and_time(secs);
+            let stamp = format!("{}{}{}", &date[2..4], &date[5..7], &date[8..10]);
+            let path = base.join(format!("inetpub/logs/LogFiles/W3SVC{}/u_ex{stamp}.log", r.site));
+            let mut w = create(&path)?;
+            header_block(&mut w, "Microsoft Internet Information Services 10.0", secs, site.fields.header())?;
+            next_reopen = reopens.partition_point(|t| *t <= secs);
+            current = Some((r.site, day, w, path));
+        }
+        let Some((_, _, w, _)) = current.as_mut() else { continue };
+        // HTTP.sys writes a new header block when it reopens the log file.
+        while next_reopen < reopens.len() && reopens[next_reopen] <= secs {
+            header_block(w, "Microsoft Internet Information Services 10.0", secs, site.fields.header())?;
+            next_reopen += 1;
+        }
+        let (d, t) = date_and_time(secs);
+        line.clear();
+        let (status, sub, win32) = r.status;
+        let user = dash(&r.user);
+        let query = dash(&r.query);
+        let referer = dash(&r.referer);
+        match site.fields {
+            FieldSet::Full => {
+                use std::fmt::Write as _;
+                let _ = write!(
+                    line,
+                    "{d} {t} W3SVC{} {host_name} 10.0.1.{} {} {} {query} {} {user} {} HTTP/1.1 {} {} {referer} {} {status} {sub} {win32} {} {} {}\r\n",
+                    r.site,
+                    10 + r.site,
+                    r.method,
+                    r.stem,
+                    r.port,
+                    r.client,
+                    r.agent,
+                    dash(&r.cookie),
+                    site.host_header,
+                    r.sent,
+                    r.received,
+                    r.taken
+                );
+            }
+            FieldSet::DefaultWithForwardedFor => {
+                use std::fmt::Write as _;
+                let _ = write!(
+                    line,
+                    "{d} {t} 10.0.1.{} {} {} {query} {} {user} {} {} {referer} {status} {sub} {win32} {} {} {} {}\r\n",
+                    10 + r.site,
+                    r.method,
+                    r.stem,
+                    r.port,
+                    r.client,
+                    r.agent,
+                    r.sent,
+                    r.received,
+                    r.taken,
+                    dash(&r.forwarded_for)
+                );
+            }
+        }
+        w.write_all(line.as_bytes())?;
+    }
+    if let Some((_, _, mut w, p)) = current.take() {
+        w.flush()?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+const HTTPERR_FIELDS: &str = "date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename";
+
+fn write_httperr(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    if host.httperr.is_empty() {
+        return Ok(Vec::new());
+    }
+    host.httperr.sort_by(|a, b| (a.time, &a.client).cmp(&(b.time, &b.client)));
+    let mut written = Vec::new();
+    let mut n = 1;
+    let mut buf: Vec<u8> = Vec::new();
+    let flush = |n: usize, buf: &mut Vec<u8>, written: &mut Vec<PathBuf>| -> io::Result<()> {
+        let path = base.join(format!("HTTPERR/httperr{n}.log"));
+        let mut w = create(&path)?;
+        w.write_all(buf)?;
+        w.flush()?;
+        written.push(path);
+        buf.clear();
+        Ok(())
+    };
+    for r in &host.httperr {
+        if buf.is_empty() {
+            header_block(&mut buf, "Microsoft HTTP API 2.0", r.time, HTTPERR_FIELDS)?;
+        }
+        let (d, t) = date_and_time(r.time);
+        let (version, method, uri) = match &r.request {
+            Some((v, m, u)) => (*v, *m, u.as_str()),
+            None => ("-", "-", "-"),
+        };
+        let stream = if version == "HTTP/2" { "1" } else { "-" };
+        write!(
+            buf,
+            "{d} {t} {} {} {} {} {version} {method} {uri} {stream} {} {} {} {}\r\n",
+            r.client.0,
+            r.client.1,
+            r.server.0,
+            r.server.1,
+            r.status.map_or("-".to_string(), |s| s.to_string()),
+            r.site.map_or("-".to_string(), |s| s.to_string()),
+            r.reason,
+            dash(&r.queue)
+        )?;
+        if buf.len() >= HTTPERR_ROLL {
+            flush(n, &mut buf, &mut written)?;
+            n += 1;
+        }
+    }
+    if !buf.is_empty() {
+        flush(n, &mut buf, &mut written)?;
+    }
+    Ok(written)
+}
+
+fn write_traces(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (site, traces) in &mut host.traces {
+        traces.sort_by_key(|t| t.start_ms);
+        for (i, t) in traces.iter().enumerate() {
+            let path = base.join(format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/fr{:06}.xml", i + 1));
+            let mut w = create(&path)?;
+            w.write_all(write_trace(t).as_bytes())?;
+            w.flush()?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+fn write_events(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (channel, events) in &mut host.events {
+        events.sort_by_key(|e| e.time_created);
+        let path = base.join(format!("{}.evtx", channel.name()));
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut w = EvtxWriter::new(BufWriter::with_capacity(1 << 20, File::create(&path)?))?;
+        for e in events.iter() {
+            w.append(e)?;
+        }
+        w.finish()?.flush()?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,339 @@
+//! Windows events as the providers write them (../shared/reference/formats.md
+//! §4.2): manifest providers with named data, classic ones with positional
+//! data and qualifiers.
+
+use super::Ctx;
+use crate::bundle::Channel;
+use crate::evtx::{EventData, EventRecord, Value};
+
+/// An event to be written to a host's log.
+#[derive(Debug, Clone)]
+pub struct Ev {
+    channel: Channel,
+    provider: &'static str,
+    guid: Option<&'static str>,
+    source: Option<&'static str>,
+    id: u16,
+    qualifiers: Option<u16>,
+    level: u8,
+    task: u16,
+    keywords: u64,
+    time_ms: i64,
+    pid: u32,
+    tid: u32,
+    user_sid: Option<String>,
+    data: EventData,
+    binary: Option<Vec<u8>>,
+}
+
+/// Level numbers.
+pub const ERROR: u8 = 2;
+/// Warning.
+pub const WARNING: u8 = 3;
+/// Information.
+pub const INFO: u8 = 4;
+
+fn qualifiers_for(level: u8) -> u16 {
+    match level {
+        1 | 2 => 49152,
+        3 => 32768,
+        _ => 16384,
+    }
+}
+
+/// Unix ms to FILETIME.
+pub fn filetime(ms: i64) -> u64 {
+    ((ms + 11_644_473_600_000) * 10_000) as u64
+}
+
+/// Text value.
+pub fn s(v: impl Into<String>) -> Value {
+    Value::Str(v.into())
+}
+
+impl Ev {
+    /// A WAS event (System): named data, qualifiers.
+    pub fn was(id: u16, level: u8, time_ms: i64, data: Vec<(&str, Value)>, binary: Option<Vec<u8>>) -> Ev {
+        Ev::manifest(
+            Channel::System,
+            "Microsoft-Windows-WAS",
+            "{524B5D04-133C-4A62-8362-64E8EDB9CE40}",
+            Some("WAS"),
+            id,
+            level,
+            time_ms,
+            data,
+        )
+        .qualified()
+        .with_binary(binary)
+    }
+
+    /// A manifest provider's event with named data.
+    #[allow(clippy::too_many_arguments)]
+    pub fn manifest(
+        channel: Channel,
+        provider: &'static str,
+        guid: &'static str,
+        source: Option<&'static str>,
+        id: u16,
+        level: u8,
+        time_ms: i64,
+        data: Vec<(&str, Value)>,
+    ) -> Ev {
+        Ev {
+            channel,
+            provider,
+            guid: Some(guid),
+            source,
+            id,
+            qualifiers: None,
+            level,
+            task: 0,
+            keywords: 0x8000_0000_0000_0000,
+            time_ms,
+            pid: 0,
+            tid: 0,
+            user_sid: None,
+            data: EventData::Named(data.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            binary: None,
+        }
+    }
+
+    /// A classic (non-manifest) provider's event: positional data, qualifiers.
+    pub fn classic(
+        channel: Channel,
+        provider: &'static str,
+        id: u16,
+        level: u8,
+        time_ms: i64,
+        data: Vec<Value>,
+    ) -> Ev {
+        Ev {
+            channel,
+            provider,
+            guid: None,
+            source: None,
+            id,
+            qualifiers: Some(
+                if provider == "Application Error"
+                    || provider == ".NET Runtime"
+                    || provider == "Windows Error Reporting"
+                {
+                    0
+                } else {
+                    qualifiers_for(level)
+                },
+            ),
+            level,
+            task: 0,
+            keywords: 0x0080_0000_0000_0000,
+            time_ms,
+            pid: 0,
+            tid: 0,
+            user_sid: None,
+            data: EventData::Positional(data),
+            binary: None,
+        }
+    }
+
+    /// Sets the qualifiers a legacy message id carries.
+    pub fn qualified(mut self) -> Ev {
+        self.qualifiers = Some(qualifiers_for(self.level));
+        self
+    }
+
+    /// Adds binary data.
+    pub fn with_binary(mut self, binary: Option<Vec<u8>>) -> Ev {
+        self.binary = binary;
+        self
+    }
+
+    /// Sets the writing process and thread.
+    pub fn by(mut self, pid: u32, tid: u32) -> Ev {
+        self.pid = pid;
+        self.tid = tid;
+        self
+    }
+
+    /// Sets the task.
+    pub fn task(mut self, task: u16) -> Ev {
+        self.task = task;
+        self
+    }
+
+    /// Sets the user SID.
+    pub fn user(mut self, sid: &str) -> Ev {
+        self.user_sid = Some(sid.to_string());
+        self
+    }
+
+    pub(super) fn into_record(self, host: &str) -> (Channel, EventRecord) {
+        let record = EventRecord {
+            provider: self.provider.to_string(),
+            provider_guid: self.guid.map(str::to_string),
+            event_source_name: self.source.map(str::to_string),
+            event_id: self.id,
+            qualifiers: self.qualifiers,
+            version: 0,
+            level: self.level,
+            task: self.task,
+            opcode: 0,
+            keywords: self.keywords,
+            time_created: filetime(self.time_ms),
+            process_id: self.pid,
+            thread_id: self.tid,
+            channel: self.channel.name().to_string(),
+            computer: format!("{host}.contoso.local"),
+            user_sid: self.user_sid,
+            activity_id: None,
+            data: self.data,
+            binary: self.binary,
+        };
+        (self.channel, record)
+    }
+}
+
+/// UTF-16LE with a terminating NUL, as SCM writes its `Binary`.
+pub fn utf16z(text: &str) -> Vec<u8> {
+    text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect()
+}
+
+/// Service Control Manager 7036: a service entered a state.
+pub fn service_state(time_ms: i64, display: &str, key: &str, running: bool) -> Ev {
+    let state = if running { "running" } else { "stopped" };
+    Ev::manifest(
+        Channel::System,
+        "Service Control Manager",
+        "{555908d1-a6d7-4695-8e1e-26931d2012f4}",
+        Some("Service Control Manager"),
+        7036,
+        INFO,
+        time_ms,
+        vec![("param1", s(display)), ("param2", s(state))],
+    )
+    .qualified()
+    .with_binary(Some(utf16z(&format!("{key}/{}", if running { 4 } else { 1 }))))
+    .by(720, 900)
+}
+
+/// A boot: event log started, OS version, kernel start, IIS services running.
+pub fn boot(ctx: &mut Ctx, host: &str, t: i64) {
+    ctx.event(
+        host,
+        Ev::manifest(
+            Channel::System,
+            "Microsoft-Windows-Kernel-General",
+            "{A68CA8B7-004F-D7B6-A698-07E2DE0F1F5D}",
+            None,
+            12,
+            INFO,
+            t,
+            vec![
+                ("MajorVersion", Value::U32(10)),
+                ("MinorVersion", Value::U32(0)),
+                ("BuildVersion", Value::U32(20348)),
+                ("StartTime", Value::FileTime(filetime(t - 1500))),
+            ],
+        )
+        .by(4, 8),
+    );
+    ctx.event(
+        host,
+        Ev::classic(
+            Channel::System,
+            "EventLog",
+            6009,
+            INFO,
+            t + 2_000,
+            vec![s("10.00."), s("20348"), s("Multiprocessor Free"), s("0")],
+        ),
+    );
+    ctx.event(host, Ev::classic(Channel::System, "EventLog", 6005, INFO, t + 2_100, vec![]));
+    ctx.event(host, service_state(t + 21_000, "Windows Process Activation Service", "WAS", true));
+    ctx.event(host, service_state(t + 22_500, "World Wide Web Publishing Service", "W3SVC", true));
+}
+
+/// A worker process id for a pool on a host, stable for the seed.
+pub fn pid(ctx: &mut Ctx) -> u32 {
+    4 * (500 + ctx.rng.below(6000) as u32)
+}
+
+/// The worker-crash chain of events: .NET Runtime 1026, Application Error
+/// 1000 (PID in hex), WAS 5011, WER 1001 later.
+pub fn crash(ctx: &mut Ctx, host: &str, pool: &str, at: i64, worker: u32, exception: &str) {
+    ctx.event(host, Ev::classic(Channel::Application, ".NET Runtime", 1026, ERROR, at - 40, vec![s(format!(
+        "Application: w3wp.exe\r\nFramework Version: v4.0.30319\r\nDescription: The process was terminated due to an unhandled exception.\r\nException Info: {exception}\r\n   at Shop.Orders.Sync.Run()\r\n   at System.Threading.ThreadHelper.ThreadStart()\r\n"
+    ))]));
+    ctx.event(
+        host,
+        Ev::classic(
+            Channel::Application,
+            "Application Error",
+            1000,
+            ERROR,
+            at,
+            vec![
+                s("w3wp.exe"),
+                s("10.0.20348.1"),
+                s("f3d1c1a5"),
+                s("KERNELBASE.dll"),
+                s("10.0.20348.2227"),
+                s("4b8f3a2e"),
+                s("e0434352"),
+                s("000000000005fb3c"),
+                s(format!("{worker:x}")),
+                s(format!("01dc5d{:010x}", at as u64 & 0xff_ffff_ffff)),
+                s("c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                s("C:\\Windows\\System32\\KERNELBASE.dll"),
+                s(format!("{:08x}-5d2e-4c1a-9b7e-1f2a3b4c5d6e", at as u32)),
+                s(""),
+                s(""),
+            ],
+        )
+        .task(100),
+    );
+    ctx.event(
+        host,
+        Ev::was(
+            5011,
+            WARNING,
+            at + 180,
+            vec![("AppPoolID", s(pool)), ("ProcessID", s(worker.to_string()))],
+            Some(vec![0x6D, 0x00, 0x07, 0x80]),
+        ),
+    );
+    ctx.event(
+        host,
+        Ev::classic(
+            Channel::Application,
+            "Windows Error Reporting",
+            1001,
+            INFO,
+            at + 6_500,
+            vec![
+                s("0"),
+                s("5"),
+                s("CLR20r3"),
+                s("Not available"),
+                s("0"),
+                s("w3wp.exe"),
+                s("10.0.20348.1"),
+                s("f3d1c1a5"),
+                s("mscorlib"),
+                s("4.8.9232.0"),
+                s("66f4c1b2"),
+                s("3f2d"),
+                s("a5"),
+                s(exception.split(':').next().unwrap_or(exception)),
+                s(""),
+                s("\\\\?\\C:\\ProgramData\\Microsoft\\Windows\\WER\\Temp\\WERB1C2.tmp.mdmp"),
+                s("\\\\?\\C:\\ProgramData\\Microsoft\\Windows\\WER\\ReportArchive\\AppCrash_w3wp.exe_1"),
+                s("0"),
+                s(format!("{:08x}-5d2e-4c1a-9b7e-1f2a3b4c5d6e", at as u32)),
+                s("268435456"),
+                s(""),
+                s("0"),
+            ],
+        ),
+    );
+}
