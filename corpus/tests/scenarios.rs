@@ -103,3 +103,35 @@ fn different_seeds_differ() {
     generate("worker-crash", b.path(), 2, &SMALL).expect("generates");
     assert!(files(a.path()) != files(b.path()));
 }
+
+/// The scenarios committed under corpus/scenarios are exactly what the
+/// generator writes for the seed and size in their truth.json.
+#[test]
+fn committed_scenarios_are_the_generators_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).expect("scenarios folder") {
+        let dir = entry.expect("entry").path();
+        let Ok(truth) = std::fs::read_to_string(dir.join("truth.json")) else { continue };
+        let truth: serde_json::Value = serde_json::from_str(&truth).expect("truth.json is JSON");
+        let name = truth["scenario"].as_str().expect("scenario");
+        let seed = truth["seed"].as_u64().expect("seed");
+        let size = Size {
+            hosts: truth["size"]["hosts"].as_u64().expect("hosts") as usize,
+            hours: truth["size"]["hours"].as_u64().expect("hours") as u32,
+            rate: truth["size"]["rate"].as_f64().expect("rate"),
+        };
+        let fresh = tempfile::tempdir().expect("tempdir");
+        generate(name, fresh.path(), seed, &size).expect("generates");
+        assert!(
+            files(&dir) == files(fresh.path()),
+            "{}: differs from the generator's output; regenerate it with\n  cargo run -p faultline-corpus -- generate --scenario {name} --out corpus/scenarios/{name} --seed {seed} --hosts {} --hours {} --rate {}",
+            dir.display(),
+            size.hosts,
+            size.hours,
+            size.rate
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} committed scenarios");
+}

@@ -721,10 +721,10 @@ fn crash_and_queue_full(ctx: &mut Ctx) {
     let queue = ctx.truth.clone();
     ctx.truth.expected = vec!["worker-crash", "request-queue-full"];
     ctx.truth.scope = crash.scope;
-    ctx.truth.window = Some((
-        crash.window.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
-        queue.window.as_ref().map(|w| w.1.clone()).unwrap_or_default(),
-    ));
+    ctx.truth.window = Some(super::Window {
+        start: crash.window.as_ref().map(|w| w.start.clone()).unwrap_or_default(),
+        end: queue.window.as_ref().map(|w| w.end.clone()).unwrap_or_default(),
+    });
     ctx.truth.lookalikes = vec!["rapid-fail-protection", "worker-hang", "pool-stopped"];
     ctx.truth.story = format!("Two causes at once. {} {}", crash.story, queue.story);
 }

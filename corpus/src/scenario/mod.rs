@@ -17,7 +17,7 @@ pub use events::Ev;
 pub use traffic::Traffic;
 
 /// Size controls.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Size {
     /// Number of web servers (farm scenarios put them behind a load balancer).
     pub hosts: usize,
@@ -44,6 +44,15 @@ pub struct Scope {
     pub app_pool: Option<String>,
 }
 
+/// A time window, RFC 3339 UTC.
+#[derive(Clone, Debug, Serialize)]
+pub struct Window {
+    /// Start.
+    pub start: String,
+    /// End.
+    pub end: String,
+}
+
 /// The known answer of a scenario.
 #[derive(Clone, Debug, Serialize)]
 pub struct Truth {
@@ -51,11 +60,13 @@ pub struct Truth {
     pub scenario: String,
     /// Seed it was generated with.
     pub seed: u64,
+    /// Size it was generated with (with the seed, enough to regenerate it).
+    pub size: Size,
     /// Failure-mode ids that must be found, most important first (empty for
     /// a healthy bundle).
     pub expected: Vec<&'static str>,
-    /// Incident window, RFC 3339 UTC.
-    pub window: Option<(String, String)>,
+    /// Incident window.
+    pub window: Option<Window>,
     /// Where.
     pub scope: Option<Scope>,
     /// Ids that would be wrong answers (look-alikes).
@@ -119,6 +130,7 @@ impl Ctx {
             truth: Truth {
                 scenario: name.to_string(),
                 seed,
+                size: size.clone(),
                 expected: Vec::new(),
                 window: None,
                 scope: None,
@@ -146,7 +158,7 @@ impl Ctx {
         story: &str,
     ) {
         self.truth.expected = expected.to_vec();
-        self.truth.window = Some((rfc3339(window.0), rfc3339(window.1)));
+        self.truth.window = Some(Window { start: rfc3339(window.0), end: rfc3339(window.1) });
         self.truth.scope = Some(Scope { host: host.to_string(), site, app_pool: pool.map(str::to_string) });
         self.truth.lookalikes = lookalikes.to_vec();
         self.truth.story = story.to_string();
