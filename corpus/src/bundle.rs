@@ -133,8 +133,8 @@ impl Channel {
 pub struct HostLogs {
     /// Sites by id.
     pub sites: BTreeMap<u32, SiteSpec>,
-    /// Access rows (any order; sorted when written).
-    pub access: Vec<AccessRow>,
+    /// Access rows per site (any order; sorted when written).
+    pub access: BTreeMap<u32, Vec<AccessRow>>,
     /// W3C log file (re)opens: a new header block starts at each (Unix s).
     pub log_reopens: Vec<i64>,
     /// HTTPERR rows.
@@ -167,13 +167,23 @@ impl Bundle {
 
     /// Writes every file under `root`; returns the paths written.
     pub fn write(mut self, root: &Path) -> io::Result<Vec<PathBuf>> {
+        use rayon::prelude::*;
+        // Hosts are written in parallel; each host's files in a fixed order.
+        let per_host: Vec<io::Result<Vec<PathBuf>>> = self
+            .hosts
+            .par_iter_mut()
+            .map(|(name, host)| {
+                let base = root.join(name);
+                let mut written = write_access(&base, name, host)?;
+                written.extend(write_httperr(&base, host)?);
+                written.extend(write_traces(&base, host)?);
+                written.extend(write_events(&base, host)?);
+                Ok(written)
+            })
+            .collect();
         let mut written = Vec::new();
-        for (name, host) in &mut self.hosts {
-            let base = root.join(name);
-            written.extend(write_access(&base, name, host)?);
-            written.extend(write_httperr(&base, host)?);
-            written.extend(write_traces(&base, host)?);
-            written.extend(write_events(&base, host)?);
+        for w in per_host {
+            written.extend(w?);
         }
         Ok(written)
     }
@@ -192,14 +202,16 @@ fn header_block(out: &mut impl Write, software: &str, secs: i64, fields: &str) -
 }
 
 fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
-    host.access.sort_by_key(|r| (r.site, r.end_ms));
+    for rows in host.access.values_mut() {
+        rows.sort_by_key(|r| r.end_ms);
+    }
     let mut written = Vec::new();
     let mut reopens = host.log_reopens.clone();
     reopens.sort_unstable();
     let mut current: Option<(u32, i64, BufWriter<File>, PathBuf)> = None;
     let mut next_reopen = 0usize;
     let mut line = String::with_capacity(1024);
-    for r in &host.access {
+    for r in host.access.values().flatten() {
         if host.access_cut.get(&r.site).is_some_and(|cut| r.end_ms / 1000 >= *cut) {
             continue;
         }

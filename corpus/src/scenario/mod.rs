@@ -167,6 +167,7 @@ impl Ctx {
     /// Baseline: every web server runs the shop site and the API site, with
     /// ordinary traffic, boot-time service events and idle HTTP.sys noise.
     fn baseline(&mut self) {
+        let mut plans = Vec::new();
         for host in self.web_hosts.clone() {
             let logs = self.bundle.host(&host);
             logs.sites.insert(
@@ -189,7 +190,7 @@ impl Ctx {
             );
             for (site, rate) in [(SHOP_SITE, self.size.rate), (API_SITE, self.size.rate * 0.6)] {
                 let seed = self.rng.next_u64();
-                self.traffic.push(Traffic::generate(&host, site, self.start_ms, self.end_ms, rate, seed));
+                plans.push((host.clone(), site, rate, seed));
             }
             let boot = self.start_ms - 86_400_000 + self.rng.below(3_600_000) as i64;
             events::boot(self, &host, boot);
@@ -210,8 +211,15 @@ impl Ctx {
                 });
             }
         }
+        // Each stream has its own seed: generating them in parallel gives the
+        // same rows as one after the other.
+        use rayon::prelude::*;
+        let (start, end) = (self.start_ms, self.end_ms);
+        self.traffic = plans
+            .into_par_iter()
+            .map(|(host, site, rate, seed)| Traffic::generate(&host, site, start, end, rate, seed))
+            .collect();
     }
-
     /// The traffic of one site on one host.
     pub fn traffic_mut(&mut self, host: &str, site: u32) -> &mut Traffic {
         let i = self.traffic.iter().position(|t| t.host == host && t.site == site).unwrap_or(0);
@@ -227,7 +235,7 @@ impl Ctx {
     fn finish(mut self, out: &Path) -> io::Result<Truth> {
         for t in std::mem::take(&mut self.traffic) {
             let logs = self.bundle.host(&t.host);
-            logs.access.extend(t.rows);
+            logs.access.entry(t.site).or_default().extend(t.rows);
         }
         self.bundle.write(out)?;
         let truth = self.truth;

@@ -124,10 +124,7 @@ impl Traffic {
     /// Removes the rows ending in `[from, to)` (requests that were never
     /// logged: the worker died with them, or HTTP.sys answered).
     pub fn drop_window(&mut self, from: i64, to: i64) -> Vec<AccessRow> {
-        let (gone, kept): (Vec<_>, Vec<_>) =
-            self.rows.drain(..).partition(|r| r.end_ms >= from && r.end_ms < to);
-        self.rows = kept;
-        gone
+        self.rows.extract_if(.., |r| r.end_ms >= from && r.end_ms < to).collect()
     }
 
     /// Gives a fraction of the rows in `[from, to)` matching `filter` a new
