@@ -2,11 +2,11 @@
 //! (as far as written so far), a healthy bundle, and overlapping causes. Each
 //! plants the evidence formats.md §5 describes, with the timing of §6.
 
+use super::effects::{abandoned, answered_by_httpsys, cold_start, httperr_for, traces};
 use super::events::{self, ERROR, Ev, INFO, WARNING, s};
-use super::{API_POOL, API_SITE, Ctx, SHOP_POOL, SHOP_SITE};
-use crate::bundle::{AccessRow, Channel, HttpErrRow};
+use super::{API_POOL, API_SITE, Ctx, SHOP_POOL, SHOP_SITE, platform, recycles, requests};
+use crate::bundle::Channel;
 use crate::evtx::Value;
-use crate::freb::TraceSpec;
 
 /// A named scenario.
 #[derive(Debug)]
@@ -35,74 +35,27 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "missing-logs", min_hosts: 1, plant: missing_logs },
     ScenarioDef { name: "reboot", min_hosts: 1, plant: reboot },
     ScenarioDef { name: "crash-and-queue-full", min_hosts: 2, plant: crash_and_queue_full },
+    ScenarioDef { name: "recycle-scheduled", min_hosts: 1, plant: recycles::scheduled },
+    ScenarioDef { name: "recycle-config-change", min_hosts: 1, plant: recycles::config_change },
+    ScenarioDef { name: "recycle-idle-timeout", min_hosts: 1, plant: recycles::idle_timeout },
+    ScenarioDef { name: "recycle-on-demand", min_hosts: 1, plant: recycles::on_demand },
+    ScenarioDef { name: "recycle-unhealthy", min_hosts: 1, plant: recycles::unhealthy },
+    ScenarioDef { name: "deployment", min_hosts: 1, plant: recycles::deployment },
+    ScenarioDef { name: "app-init-failure", min_hosts: 1, plant: requests::app_init_failure },
+    ScenarioDef { name: "handler-missing", min_hosts: 1, plant: requests::handler_missing },
+    ScenarioDef { name: "ancm-startup-failure", min_hosts: 1, plant: requests::ancm_startup_failure },
+    ScenarioDef { name: "backend-failure", min_hosts: 1, plant: requests::backend_failure },
+    ScenarioDef { name: "static-content-failure", min_hosts: 1, plant: requests::static_content_failure },
+    ScenarioDef { name: "slow-responses", min_hosts: 1, plant: requests::slow_responses },
+    ScenarioDef { name: "request-limits", min_hosts: 1, plant: requests::request_limits },
+    ScenarioDef { name: "rewrite-loop", min_hosts: 1, plant: requests::rewrite_loop },
+    ScenarioDef { name: "tls-handshake-failure", min_hosts: 1, plant: requests::tls_handshake_failure },
+    ScenarioDef { name: "port-exhaustion", min_hosts: 1, plant: platform::port_exhaustion },
+    ScenarioDef { name: "memory-exhaustion", min_hosts: 1, plant: platform::memory_exhaustion },
+    ScenarioDef { name: "identity-logon-failure", min_hosts: 1, plant: platform::identity_logon_failure },
+    ScenarioDef { name: "config-store-broken", min_hosts: 1, plant: platform::config_store_broken },
+    ScenarioDef { name: "binding-conflict", min_hosts: 1, plant: platform::binding_conflict },
 ];
-
-const SERVER_IP: &str = "10.0.1.11";
-
-/// Turns would-be requests into HTTP.sys answers (the pool is down): the
-/// rows leave the access log and appear in HTTPERR with `reason`.
-fn answered_by_httpsys(
-    ctx: &mut Ctx,
-    (host, site, pool): (&str, u32, &str),
-    (from, to): (i64, i64),
-    status: Option<u16>,
-    reason: &'static str,
-) {
-    let gone = ctx.traffic_mut(host, site).drop_window(from, to);
-    let logs = ctx.bundle.host(host);
-    for r in gone {
-        logs.httperr.push(httperr_for(&r, status, site, pool, reason));
-    }
-}
-
-fn httperr_for(
-    r: &AccessRow,
-    status: Option<u16>,
-    site: u32,
-    pool: &str,
-    reason: &'static str,
-) -> HttpErrRow {
-    let port = 49152 + (r.end_ms % 16000) as u16;
-    let uri = match &r.query {
-        Some(q) => format!("{}?{q}", r.stem),
-        None => r.stem.clone(),
-    };
-    HttpErrRow {
-        time: r.end_ms / 1000,
-        client: (r.client.clone(), port),
-        server: (SERVER_IP.into(), 443),
-        request: Some(("HTTP/1.1", r.method, uri)),
-        status,
-        site: Some(site),
-        reason,
-        queue: Some(pool.to_string()),
-    }
-}
-
-/// The in-flight requests of a dying worker: HTTP.sys logs them as
-/// abandoned, in the second the process went away.
-fn abandoned(ctx: &mut Ctx, host: &str, site: u32, pool: &str, at: i64, n: u64) {
-    let gone = ctx.traffic_mut(host, site).drop_window(at - 2_000, at + 6_000);
-    let logs = ctx.bundle.host(host);
-    for (i, r) in gone.iter().enumerate() {
-        let mut row = httperr_for(r, None, site, pool, "Connection_Abandoned_By_ReqQueue");
-        row.time = at / 1000;
-        row.request = if (i as u64) < n { row.request } else { None };
-        logs.httperr.push(row);
-    }
-}
-
-/// The first requests to a new worker pay the cold start.
-fn cold_start(ctx: &mut Ctx, host: &str, site: u32, after: i64) {
-    let traffic = ctx.traffic_mut(host, site);
-    let mut seen = 0;
-    for r in traffic.window(after, after + 120_000) {
-        if seen < 3 {
-            r.taken += 2_500 + (r.end_ms % 4_000) as u64;
-            seen += 1;
-        }
-    }
-}
 
 fn healthy(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
@@ -340,29 +293,15 @@ fn config_error(ctx: &mut Ctx) {
     let from = ctx.at(0.64);
     let to = from + 25 * 60_000;
     let n = ctx.traffic_mut(&host, SHOP_SITE).set_outcome(from, to, 1.0, |_| true, (500, 19, 13), (3.0, 0.4));
-    let worker = events::pid(ctx);
-    let rows: Vec<AccessRow> =
-        ctx.traffic_mut(&host, SHOP_SITE).window(from, to).take(5).map(|r| r.clone()).collect();
-    for (i, r) in rows.iter().enumerate() {
-        ctx.bundle.host(&host).traces.entry(SHOP_SITE).or_default().push(TraceSpec {
-            url: format!("https://shop.example.com:443{}", r.stem),
-            site_id: SHOP_SITE,
-            app_pool: SHOP_POOL.into(),
-            process_id: worker,
-            verb: r.method.into(),
-            client: (r.client.clone(), 50_000 + i as u16),
-            status: (500, 19),
-            time_taken_ms: r.taken,
-            start_ms: r.end_ms - r.taken as i64,
-            error: Some(("IIS Web Core".into(), 1, "BEGIN_REQUEST".into(), 0x8007_000D)),
-            config_exception: Some(
-                "\\\\?\\C:\\inetpub\\shop\\web.config ( 41) :Unrecognized configuration section rewrite."
-                    .into(),
-            ),
-            computer: host.clone(),
-            activity_id: format!("{{8000{:04X}-0001-F700-B63F-84710C7967BB}}", i),
-        });
-    }
+    traces(
+        ctx,
+        (&host, SHOP_SITE, SHOP_POOL),
+        (from, to),
+        5,
+        (500, 19),
+        Some(("IIS Web Core", 1, "BEGIN_REQUEST", 0x8007_000D)),
+        Some("\\\\?\\C:\\inetpub\\shop\\web.config ( 41) :Unrecognized configuration section rewrite."),
+    );
     ctx.answer(
         &["config-error"],
         (from, to),

@@ -2,7 +2,11 @@
 //! answer is known, recorded in `truth.json`.
 
 mod catalog;
+mod effects;
 mod events;
+mod platform;
+mod recycles;
+mod requests;
 mod traffic;
 
 use std::io;

@@ -227,3 +227,15 @@ fn scan_burst(rng: &mut Rng, rows: &mut Vec<AccessRow>, site: u32, at: i64) {
         });
     }
 }
+
+impl Traffic {
+    /// Removes the rows in `[from, to)` that match `filter`.
+    pub fn drop_window_where(
+        &mut self,
+        from: i64,
+        to: i64,
+        filter: impl Fn(&AccessRow) -> bool,
+    ) -> Vec<AccessRow> {
+        self.rows.extract_if(.., |r| r.end_ms >= from && r.end_ms < to && filter(r)).collect()
+    }
+}
