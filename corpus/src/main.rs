@@ -35,11 +35,17 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         hosts: usize,
         /// Hours of evidence.
-        #[arg(long, default_value_t = 6)]
+        #[arg(long, default_value_t = 6, conflicts_with = "days")]
         hours: u32,
+        /// Days of evidence (instead of --hours).
+        #[arg(long)]
+        days: Option<u32>,
         /// Requests per second per site at the daily peak.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.5, conflicts_with = "size_mib")]
         rate: f64,
+        /// Approximate size of the access logs in MiB (sets the rate).
+        #[arg(long)]
+        size_mib: Option<u64>,
     },
     /// The scenario names.
     List,
@@ -87,7 +93,10 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Generate { scenario, out, seed, hosts, hours, rate } => {
+        Command::Generate { scenario, out, seed, hosts, hours, days, rate, size_mib } => {
+            let hours = days.map_or(hours, |d| d * 24);
+            let rate = size_mib
+                .map_or(rate, |mib| faultline_corpus::scenario::rate_for_size(mib << 20, hosts, hours));
             let size = faultline_corpus::scenario::Size { hosts, hours, rate };
             let truth = faultline_corpus::scenario::generate(&scenario, &out, seed, &size)
                 .with_context(|| format!("cannot generate {scenario} into {}", out.display()))?;
