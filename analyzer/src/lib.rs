@@ -1,12 +1,23 @@
 //! faultline-analyzer: turns normalized IIS evidence into answers.
 //!
-//! This release holds the evidence inventory behind `faultline scan`: per
-//! file, what was read, for which host and site, over which time range, and
-//! what could not be read.
+//! Two things: the evidence inventory behind `faultline scan` (per file,
+//! what was read, for which host and site, over which time range, and what
+//! could not be read), and the root-cause analysis behind `faultline
+//! analyze` ([`analysis::Analysis`] keeps what matters from every source and
+//! runs one detector per failure-mode family over it).
 
+pub mod analysis;
+mod detect;
+pub mod evidence;
+pub mod finding;
 pub mod inventory;
+pub mod run;
 
+pub use analysis::{Analysis, AnalysisConfig};
+pub use evidence::{Collector, SourceInfo};
+pub use finding::{Finding, Severity as FindingSeverity};
 pub use inventory::{
     EventCount, FileStatus, FileSummary, FormatTotals, Inventory, Tally, TraceCounts, summarize,
     summarize_problem,
 };
+pub use run::{Report, analyze};

@@ -46,6 +46,39 @@ pub enum Command {
     /// Inventory the evidence: one row per file with its format, host, site,
     /// record and rejected counts and time range, then the diagnostics.
     Scan(ScanArgs),
+    /// Root-cause analysis: what broke, when, where and why, with the
+    /// evidence for every claim, most important finding first.
+    Analyze(AnalyzeArgs),
+}
+
+/// Arguments of `faultline analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only evidence from this time on (RFC 3339, e.g. 2025-11-24T13:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only evidence before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Clock skew of a host, added to its times: HOST=SECONDS (repeatable).
+    #[arg(long, value_name = "HOST=±SECONDS")]
+    pub skew: Vec<String>,
+    /// Exit with status 1 when a finding at or above this severity is found
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Keep every Windows event, not only the IIS-relevant catalogue.
+    #[arg(long)]
+    pub all_events: bool,
+    /// Largest decompressed size accepted for one archive member, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub max_member_size: u64,
 }
 
 /// Arguments of `faultline scan`.

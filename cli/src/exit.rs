@@ -8,6 +8,8 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Everything went as asked.
     Ok,
+    /// Findings at or above `--fail-on` were found.
+    Findings,
     /// Bad arguments.
     Usage,
     /// Nothing could be read, or output could not be written.
@@ -18,6 +20,7 @@ impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
         match e {
             Exit::Ok => ExitCode::SUCCESS,
+            Exit::Findings => ExitCode::from(1),
             Exit::Usage | Exit::Error => ExitCode::from(2),
         }
     }

@@ -2,6 +2,7 @@
 //! exit codes. Everything that reads or reasons about evidence lives in the
 //! library crates.
 
+mod analyze;
 mod args;
 mod exit;
 mod progress;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
+        Command::Analyze(args) => analyze::run(&cli.global, args),
     };
     match result {
         Ok(code) => code.into(),

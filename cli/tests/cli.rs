@@ -147,3 +147,45 @@ fn hostile_bytes_in_fields_are_neutralised_on_the_terminal_table() {
     assert!(text.contains("found \"\\u{1b}[2J\\u{202e}x\""), "{text}");
     assert!(text.contains("u_ex\\u{1b}[31m.log"), "{text}");
 }
+
+#[test]
+fn analyze_text_of_the_worker_crash_scenario() {
+    let out = faultline(&["analyze", "corpus/scenarios/worker-crash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn analyze_json_of_the_rapid_fail_scenario() {
+    let out = faultline(&["analyze", "--format", "json", "corpus/scenarios/rapid-fail-protection"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let ids: Vec<&str> =
+        value["findings"].as_array().expect("findings").iter().filter_map(|f| f["id"].as_str()).collect();
+    assert_eq!(ids, ["rapid-fail-protection", "worker-crash"]);
+    insta::assert_json_snapshot!(value);
+}
+
+#[test]
+fn analyze_exit_status_follows_fail_on() {
+    let crash = "corpus/scenarios/worker-crash";
+    assert_eq!(faultline(&["analyze", "--fail-on", "high", crash]).status.code(), Some(1));
+    assert_eq!(faultline(&["analyze", "--fail-on", "critical", crash]).status.code(), Some(0));
+    assert_eq!(
+        faultline(&["analyze", "--fail-on", "low", "corpus/scenarios/healthy"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(faultline(&["analyze", "--fail-on", "severe", crash]).status.code(), Some(2));
+}
+
+#[test]
+fn analyze_is_identical_with_one_thread_or_many_and_honours_the_time_range() {
+    let dir = "corpus/scenarios/rapid-fail-protection";
+    let one = faultline(&["analyze", "--format", "json", "--threads", "1", dir]).stdout;
+    assert_eq!(one, faultline(&["analyze", "--format", "json", "--threads", "3", dir]).stdout);
+    let before = faultline(&["analyze", "--format", "json", "--to", "2025-11-24T00:00:00Z", dir]);
+    let v: serde_json::Value = serde_json::from_slice(&before.stdout).expect("json");
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "nothing happened before the window");
+    let shown = faultline(&["analyze", "--tz", "+02:00", "corpus/scenarios/worker-crash"]);
+    assert!(stdout(&shown).contains("times in +02:00"), "{}", stdout(&shown));
+}

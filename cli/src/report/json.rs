@@ -10,3 +10,59 @@ pub fn write_scan(out: &mut dyn Write, inventory: &Inventory) -> anyhow::Result<
     writeln!(out)?;
     Ok(())
 }
+
+/// `faultline analyze --format json`: the contract of DESIGN.md.
+pub fn write_analysis(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Tool {
+        name: &'static str,
+        version: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Input<'a> {
+        path: &'a str,
+        format: Option<faultline_parser::Format>,
+        host: Option<&'a str>,
+        records: u64,
+        rejected: u64,
+        first: Option<faultline_parser::Timestamp>,
+        last: Option<faultline_parser::Timestamp>,
+    }
+    #[derive(serde::Serialize)]
+    struct Diag<'a> {
+        path: &'a str,
+        #[serde(flatten)]
+        diagnostic: &'a faultline_analyzer::inventory::ReportedDiagnostic,
+    }
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        tool: Tool,
+        inputs: Vec<Input<'a>>,
+        diagnostics: Vec<Diag<'a>>,
+        findings: &'a [faultline_analyzer::Finding],
+    }
+    let files = &report.inventory.files;
+    let doc = Doc {
+        tool: Tool { name: "faultline", version: env!("CARGO_PKG_VERSION") },
+        inputs: files
+            .iter()
+            .map(|f| Input {
+                path: &f.path,
+                format: f.format,
+                host: f.host.as_deref(),
+                records: f.records,
+                rejected: f.rejected,
+                first: f.first,
+                last: f.last,
+            })
+            .collect(),
+        diagnostics: files
+            .iter()
+            .flat_map(|f| f.diagnostics.iter().map(move |d| Diag { path: &f.path, diagnostic: d }))
+            .collect(),
+        findings: &report.findings,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,4 +1,5 @@
 //! Printers.
 
+pub mod findings;
 pub mod json;
 pub mod text;

@@ -50,7 +50,19 @@ pub(super) fn httperr_for(
 /// The in-flight requests of a dying worker: HTTP.sys logs them as
 /// abandoned, in the second the process went away.
 pub(super) fn abandoned(ctx: &mut Ctx, host: &str, site: u32, pool: &str, at: i64, n: u64) {
-    let gone = ctx.traffic_mut(host, site).drop_window(at - 2_000, at + 6_000);
+    let mut gone = ctx.traffic_mut(host, site).drop_window(at - 2_000, at + 6_000);
+    // However quiet the site, a dying worker holds a few requests.
+    let template = ctx.traffic_mut(host, site).rows.first().cloned();
+    if let Some(template) = template {
+        while (gone.len() as u64) < n {
+            let mut r = template.clone();
+            r.end_ms = at - 1_500 + gone.len() as i64 * 300;
+            r.stem =
+                ["/api/orders", "/default.aspx", "/api/search", "/account/login"][gone.len() % 4].to_string();
+            r.client = super::traffic::client_ip(ctx.traffic_mut(host, site).rng());
+            gone.push(r);
+        }
+    }
     let logs = ctx.bundle.host(host);
     for (i, r) in gone.iter().enumerate() {
         let mut row = httperr_for(r, None, site, pool, "Connection_Abandoned_By_ReqQueue");
@@ -60,7 +72,6 @@ pub(super) fn abandoned(ctx: &mut Ctx, host: &str, site: u32, pool: &str, at: i6
     }
 }
 
-/// The first requests to a new worker pay the cold start.
 pub(super) fn cold_start(ctx: &mut Ctx, host: &str, site: u32, after: i64) {
     let traffic = ctx.traffic_mut(host, site);
     let mut seen = 0;

@@ -1,0 +1,202 @@
+//! The analysis: everything kept from the evidence, merged in a fixed order,
+//! and the detectors run over it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use faultline_parser::Timestamp;
+use faultline_parser::winevent::{Family, family_of};
+
+use crate::detect;
+use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, SourceInfo, TraceRow};
+use crate::finding::{Evidence, Finding, SourceKind};
+
+/// Settings of an analysis.
+#[derive(Clone, Debug, Default)]
+pub struct AnalysisConfig {
+    /// Only evidence at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only evidence before this time.
+    pub to: Option<Timestamp>,
+    /// Clock skew per host, seconds to add to that host's times.
+    pub skew: BTreeMap<String, i64>,
+}
+
+/// Everything kept, in time order.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Sources, by index.
+    pub sources: Vec<SourceInfo>,
+    /// Requests per host, site and minute.
+    pub minutes: BTreeMap<(Arc<str>, Option<u32>, i64), Minute>,
+    /// Request rows worth citing.
+    pub requests: Vec<RequestRow>,
+    /// HTTPERR rows.
+    pub errors: Vec<ErrRow>,
+    /// Catalogue events.
+    pub events: Vec<EventRow>,
+    /// FREB traces.
+    pub traces: Vec<TraceRow>,
+}
+
+impl Analysis {
+    /// Merges the collectors of every source (in source order) and applies
+    /// clock skew and the time range.
+    pub fn new(sources: Vec<SourceInfo>, collectors: Vec<Collector>, config: &AnalysisConfig) -> Self {
+        let mut a = Analysis { sources, ..Analysis::default() };
+        let skew = |host: &str| config.skew.get(&host.to_ascii_uppercase()).copied().unwrap_or(0);
+        let keep = |t: Timestamp| config.from.is_none_or(|f| t >= f) && config.to.is_none_or(|e| t < e);
+        for c in collectors {
+            for ((host, site, minute), m) in c.minutes {
+                let shifted = minute + skew(&host) / 60;
+                if keep(Timestamp::from_parts(shifted * 60, 0)) {
+                    a.minutes.entry((host, site, shifted)).or_default().add(&m);
+                }
+            }
+            a.requests.extend(
+                c.requests
+                    .into_iter()
+                    .map(|mut r| {
+                        r.time = r.time.shifted(skew(&r.host));
+                        r
+                    })
+                    .filter(|r| keep(r.time)),
+            );
+            a.errors.extend(
+                c.errors
+                    .into_iter()
+                    .map(|mut r| {
+                        r.time = r.time.shifted(skew(&r.host));
+                        r
+                    })
+                    .filter(|r| keep(r.time)),
+            );
+            a.events.extend(
+                c.events
+                    .into_iter()
+                    .map(|mut r| {
+                        r.event.time = r.event.time.shifted(skew(&r.host));
+                        r
+                    })
+                    .filter(|r| keep(r.event.time)),
+            );
+            a.traces.extend(c.traces.into_iter().filter(|t| t.trace.time().is_none_or(keep)));
+        }
+        a.requests.sort_by_key(|x| (x.time, x.source, x.line));
+        a.errors.sort_by_key(|x| (x.time, x.source, x.line));
+        a.events.sort_by_key(|x| (x.event.sort_key(), x.source));
+        a.traces.sort_by_key(|x| (x.trace.time(), x.source));
+        a
+    }
+
+    /// Runs every detector; findings come most important first.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut findings = detect::run(self);
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then(a.start.cmp(&b.start))
+                .then(a.id.cmp(b.id))
+        });
+        findings
+    }
+
+    /// Catalogue events of a family with one of `ids`.
+    pub fn events_of<'a>(
+        &'a self,
+        family: Family,
+        ids: &'a [u16],
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events
+            .iter()
+            .filter(move |e| ids.contains(&e.event.event_id) && family_of(&e.event.provider) == family)
+    }
+
+    fn path(&self, source: u32) -> String {
+        self.sources.get(source as usize).map_or_else(|| "-".into(), |s| s.path.to_string())
+    }
+
+    fn kind(&self, source: u32) -> SourceKind {
+        self.sources.get(source as usize).map_or(SourceKind::W3c, |s| s.kind)
+    }
+
+    /// Evidence for an event.
+    pub fn cite_event(&self, e: &EventRow, summary: String) -> Evidence {
+        Evidence {
+            source: self.kind(e.source),
+            path: self.path(e.source),
+            line: match e.event.origin {
+                faultline_parser::winevent::EventOrigin::Xml { line, .. } => Some(line),
+                faultline_parser::winevent::EventOrigin::Record { .. } => None,
+            },
+            record: e.event.record_id,
+            time: e.event.time,
+            summary,
+        }
+    }
+
+    /// Evidence for a request row.
+    pub fn cite_request(&self, r: &RequestRow) -> Evidence {
+        Evidence {
+            source: SourceKind::W3c,
+            path: self.path(r.source),
+            line: Some(r.line),
+            record: None,
+            time: r.time,
+            summary: format!(
+                "{} {}.{} (win32 {}) in {} ms from {}",
+                r.stem, r.status.0, r.status.1, r.status.2, r.taken, r.client
+            ),
+        }
+    }
+
+    /// Evidence for an HTTPERR row.
+    pub fn cite_error(&self, r: &ErrRow) -> Evidence {
+        Evidence {
+            source: SourceKind::Httperr,
+            path: self.path(r.source),
+            line: Some(r.line),
+            record: None,
+            time: r.time,
+            summary: format!(
+                "HTTP.sys: {} {} for {} (queue {})",
+                r.status.map_or("-".into(), |s| s.to_string()),
+                r.reason,
+                r.uri.as_deref().unwrap_or("-"),
+                r.queue.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+
+    /// Evidence for a FREB trace.
+    pub fn cite_trace(&self, t: &TraceRow) -> Evidence {
+        let tr = &t.trace;
+        let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
+            format!(
+                ": {} set {}.{} in {} (0x{:08X}){}",
+                e.module,
+                e.status.unwrap_or(0),
+                e.substatus.unwrap_or(0),
+                e.notification_name.as_deref().unwrap_or("-"),
+                e.error_code.unwrap_or(0),
+                e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
+            )
+        });
+        Evidence {
+            source: SourceKind::Freb,
+            path: self.path(t.source),
+            line: None,
+            record: None,
+            time: tr.time().unwrap_or_default(),
+            summary: format!(
+                "FREB {} {} {}.{} in {} ms{error}",
+                tr.verb.as_deref().unwrap_or("-"),
+                tr.url.as_deref().unwrap_or("-"),
+                tr.status.unwrap_or(0),
+                tr.substatus.unwrap_or(0),
+                tr.time_taken_ms.unwrap_or(0)
+            ),
+        }
+    }
+}

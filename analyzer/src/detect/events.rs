@@ -1,0 +1,750 @@
+//! Detectors anchored on Windows events (WAS, W3SVC, HTTP.sys, Schannel,
+//! ANCM, SQL Server, security, resource and boot events).
+
+use std::collections::BTreeMap;
+
+use faultline_parser::Timestamp;
+use faultline_parser::winevent::Family;
+
+use super::{Draft, SEC, clusters, pool};
+use crate::analysis::Analysis;
+use crate::evidence::EventRow;
+use crate::finding::{Role, Severity};
+
+fn near(a: Timestamp, b: Timestamp, secs: i64) -> bool {
+    (a.0 - b.0).abs() <= secs * SEC
+}
+
+pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
+    config_store(a, out);
+    let store_broken: Vec<Timestamp> =
+        a.events_of(Family::Was, &[5172, 5189]).map(|e| e.event.time).collect();
+    rapid_fail(a, out, &store_broken);
+    crashes(a, out);
+    hangs(a, out);
+    recycles(a, out);
+    identity(a, out);
+    simple(a, out);
+}
+
+fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
+    let events: Vec<&EventRow> = a.events_of(Family::Was, &[5172, 5189]).collect();
+    for c in clusters(events, |e| e.event.time, 600) {
+        let first = c[0];
+        let mut d = Draft::new("config-store-broken", Severity::Critical, 0.95, first.event.time, c[c.len() - 1].event.time)
+            .scope(Some(&first.host), None, None)
+            .explain(
+                format!(
+                    "WAS could not read IIS's configuration ({}): the configuration store every application pool is built from stopped being valid, so no pool can start and HTTP.sys answers 503 for every site.",
+                    first.event.data("File").unwrap_or("applicationHost.config")
+                ),
+                &["Restore applicationHost.config from %SystemDrive%\\inetpub\\history\\CFGHISTORY_* (or fix the line named in WAS 5172).", "Start the application pools again (they were disabled by rapid-fail protection)."],
+            );
+        for e in &c {
+            d.cite(
+                a.cite_event(
+                    e,
+                    format!(
+                        "WAS {}: {}",
+                        e.event.event_id,
+                        e.event.data("ErrorText").or(pool(e)).unwrap_or("configuration error")
+                    ),
+                ),
+                Role::Cause,
+            );
+        }
+        for e in a.events_of(Family::Was, &[5002]).filter(|e| near(e.event.time, first.event.time, 300)) {
+            d.cite(
+                a.cite_event(e, format!("WAS 5002: pool {} disabled", pool(e).unwrap_or("-"))),
+                Role::Effect,
+            );
+        }
+        out.push(d);
+    }
+}
+
+fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
+    for e in a.events_of(Family::Was, &[5002]) {
+        if store_broken.iter().any(|t| e.event.time.0 - t.0 >= 0 && e.event.time.0 - t.0 <= 300 * SEC) {
+            continue;
+        }
+        let p = pool(e).unwrap_or("-");
+        let failures: Vec<&EventRow> = a
+            .events_of(Family::Was, &[5009, 5011, 5012])
+            .filter(|f| {
+                pool(f) == Some(p)
+                    && f.event.time <= e.event.time
+                    && e.event.time.0 - f.event.time.0 <= 10 * 60 * SEC
+            })
+            .collect();
+        let offline: Vec<_> = a
+            .errors
+            .iter()
+            .filter(|r| {
+                &*r.reason == "AppOffline"
+                    && r.queue.as_deref() == Some(p)
+                    && r.time >= Timestamp(e.event.time.0 - 2 * SEC)
+            })
+            .collect();
+        let end = offline.last().map_or(e.event.time, |r| r.time);
+        let mut d = Draft::new("rapid-fail-protection", Severity::Critical, if failures.len() >= 2 { 0.95 } else { 0.8 }, failures.first().map_or(e.event.time, |f| f.event.time), end)
+            .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
+            .explain(
+                format!(
+                    "{} worker failures of {p} in {} minutes tripped rapid-fail protection: WAS disabled the pool (5002), and from then on HTTP.sys answered 503 AppOffline itself ({} requests) until someone started the pool. The pool was assumed to restart itself; after repeated failures IIS stops trying.",
+                    failures.len(),
+                    failures.first().map_or(0, |f| (e.event.time.0 - f.event.time.0) / (60 * SEC) + 1),
+                    offline.len()
+                ),
+                &["Find why the worker keeps dying (see the worker-crash findings) and fix that first.", "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed.", "Consider rapidFailProtection settings and an alert on WAS 5002."],
+            );
+        for f in &failures {
+            d.cite(
+                a.cite_event(
+                    f,
+                    format!(
+                        "WAS {}: worker {} of {p} failed",
+                        f.event.event_id,
+                        f.event.data("ProcessID").unwrap_or("-")
+                    ),
+                ),
+                Role::Cause,
+            );
+        }
+        d.cite(a.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
+        for r in offline.iter().take(5) {
+            d.cite(a.cite_error(r), Role::Effect);
+        }
+        out.push(d);
+    }
+}
+
+/// Application Error 1000 writes the PID in hex.
+fn hex_pid(e: &EventRow) -> Option<u32> {
+    e.event.data_at(8).and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+}
+
+fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
+    let oom_context: Vec<(std::sync::Arc<str>, Timestamp)> =
+        a.events_of(Family::ResourceExhaustion, &[2004]).map(|e| (e.host.clone(), e.event.time)).collect();
+    let pings: Vec<&EventRow> = a.events_of(Family::Was, &[5010]).collect();
+    // One crash: the WAS event and what the same process left behind.
+    struct Crash<'a> {
+        was: &'a EventRow,
+        pid: Option<u32>,
+        app_errors: Vec<&'a EventRow>,
+        runtime: Vec<&'a EventRow>,
+        abandoned: Vec<&'a crate::evidence::ErrRow>,
+        wer: Vec<&'a EventRow>,
+    }
+    let mut crashes: Vec<Crash<'_>> = Vec::new();
+    for e in a.events_of(Family::Was, &[5009, 5011]) {
+        let p = pool(e).unwrap_or("-");
+        let pid: Option<u32> = e.event.data("ProcessID").and_then(|v| v.parse().ok());
+        // A worker WAS killed after a failed ping hung; it did not crash.
+        if pings.iter().any(|g| {
+            g.host == e.host
+                && pool(g) == Some(p)
+                && e.event.time.0 - g.event.time.0 >= 0
+                && e.event.time.0 - g.event.time.0 <= 120 * SEC
+        }) {
+            continue;
+        }
+        let app_errors: Vec<&EventRow> = a
+            .events_of(Family::ApplicationError, &[1000])
+            .filter(|x| {
+                x.host == e.host
+                    && near(x.event.time, e.event.time, 10)
+                    && (pid.is_none() || hex_pid(x) == pid)
+            })
+            .collect();
+        let runtime: Vec<&EventRow> = a
+            .events
+            .iter()
+            .filter(|x| {
+                matches!(x.event.family(), Family::DotNetRuntime | Family::AspNet)
+                    && matches!(x.event.event_id, 1026 | 1325)
+                    && x.host == e.host
+                    && near(x.event.time, e.event.time, 10)
+            })
+            .collect();
+        let oom =
+            runtime.iter().any(|r| r.event.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException")));
+        if oom
+            && oom_context
+                .iter()
+                .any(|(h, t)| *h == e.host && e.event.time.0 - t.0 >= 0 && e.event.time.0 - t.0 <= 3600 * SEC)
+        {
+            continue; // part of the server's memory exhaustion
+        }
+        let abandoned = a
+            .errors
+            .iter()
+            .filter(|r| {
+                r.host == e.host
+                    && r.reason.starts_with("Connection_Abandoned")
+                    && near(r.time, e.event.time, 10)
+            })
+            .collect();
+        let wer = a
+            .events_of(Family::WindowsErrorReporting, &[1001])
+            .filter(|x| {
+                x.host == e.host
+                    && x.event.time >= e.event.time
+                    && x.event.time.0 - e.event.time.0 <= 300 * SEC
+            })
+            .collect();
+        crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer });
+    }
+    // Crashes of one pool within minutes of each other are one incident.
+    let mut by_pool: BTreeMap<(std::sync::Arc<str>, String), Vec<Crash<'_>>> = BTreeMap::new();
+    for c in crashes {
+        by_pool.entry((c.was.host.clone(), pool(c.was).unwrap_or("-").to_string())).or_default().push(c);
+    }
+    for ((host, p), list) in by_pool {
+        for group in clusters(list, |c| c.was.event.time, 900) {
+            let first = &group[0];
+            let last = &group[group.len() - 1];
+            let exception = group
+                .iter()
+                .flat_map(|c| &c.runtime)
+                .filter_map(|r| r.event.data_at(0))
+                .find_map(|t| {
+                    t.lines()
+                        .find(|l| l.starts_with("Exception Info:"))
+                        .or_else(|| t.lines().find(|l| l.starts_with("Description:")))
+                })
+                .unwrap_or("")
+                .trim()
+                .trim_end_matches('.')
+                .to_string();
+            let abandoned: usize = group.iter().map(|c| c.abandoned.len()).sum();
+            let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
+            let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.event.data_at(3));
+            let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
+            let mut d = Draft::new("worker-crash", Severity::High, if confirmed { 0.9 } else { 0.7 }, Timestamp(first.was.event.time.0 - SEC), Timestamp(last.was.event.time.0 + 10 * SEC))
+                .scope(Some(&host), group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site), Some(&p))
+                .explain(
+                    format!(
+                        "The w3wp worker of {p} died unexpectedly {} (PID {}; WAS {}){}{}. Requests in flight were lost{}; each new worker started cold. The code assumed an exception on a background thread would be harmless; in IIS it terminates the process.",
+                        if group.len() == 1 { "once".to_string() } else { format!("{} times", group.len()) },
+                        pids.join(", "),
+                        first.was.event.event_id,
+                        module.map_or(String::new(), |m| format!(", faulting in {m}")),
+                        if exception.is_empty() { String::new() } else { format!(": {exception}") },
+                        if abandoned == 0 { String::new() } else { format!(" ({abandoned} abandoned by HTTP.sys)") },
+                    ),
+                    &["Read the exception in .NET Runtime 1026 / Application Error 1000 and the WER report (dump path in WER 1001).", "Catch and log exceptions on background threads and timers; avoid async void.", "Capture a crash dump (ProcDump or WER LocalDumps) if the exception is native."],
+                );
+            for c in &group {
+                for r in &c.runtime {
+                    d.cite(
+                        a.cite_event(r, format!(".NET Runtime {}: {exception}", r.event.event_id)),
+                        Role::Cause,
+                    );
+                }
+                for x in &c.app_errors {
+                    d.cite(
+                        a.cite_event(
+                            x,
+                            format!(
+                                "Application Error 1000: w3wp.exe (PID {}) faulted in {} with {}",
+                                c.pid.map_or("-".into(), |p| p.to_string()),
+                                x.event.data_at(3).unwrap_or("-"),
+                                x.event.data_at(6).unwrap_or("-")
+                            ),
+                        ),
+                        Role::Cause,
+                    );
+                }
+                d.cite(
+                    a.cite_event(
+                        c.was,
+                        format!(
+                            "WAS {}: worker {} of {p} terminated",
+                            c.was.event.event_id,
+                            c.pid.map_or("-".into(), |p| p.to_string())
+                        ),
+                    ),
+                    Role::Effect,
+                );
+                for r in c.abandoned.iter().take(3) {
+                    d.cite(a.cite_error(r), Role::Effect);
+                }
+                for w in c.wer.iter().take(1) {
+                    d.cite(
+                        a.cite_event(
+                            w,
+                            format!(
+                                "WER 1001: {} report, dump {}",
+                                w.event.data_at(2).unwrap_or("-"),
+                                w.event.data_at(15).unwrap_or("-")
+                            ),
+                        ),
+                        Role::Context,
+                    );
+                }
+            }
+            out.push(d);
+        }
+    }
+}
+
+fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
+    for e in a.events_of(Family::Was, &[5010]) {
+        let p = pool(e).unwrap_or("-");
+        let queued: Vec<_> = a
+            .errors
+            .iter()
+            .filter(|r| {
+                r.host == e.host
+                    && r.queue.as_deref() == Some(p)
+                    && matches!(&*r.reason, "Timer_AppPool" | "Timer_ReqQueue" | "QueueFull")
+                    && e.event.time.0 - r.time.0 <= 600 * SEC
+                    && r.time.0 - e.event.time.0 <= 60 * SEC
+            })
+            .collect();
+        let slow: Vec<_> = a
+            .requests
+            .iter()
+            .filter(|r| {
+                r.host == e.host
+                    && r.taken >= 10_000
+                    && e.event.time.0 - r.time.0 <= 600 * SEC
+                    && r.time <= e.event.time
+            })
+            .collect();
+        let start = slow.first().map_or(e.event.time, |r| Timestamp(r.time.0 - r.taken as i64 * 1_000_000));
+        let mut d = Draft::new("worker-hang", Severity::High, 0.9, start, Timestamp(e.event.time.0 + 10 * SEC))
+            .scope(Some(&e.host), slow.first().and_then(|r| r.site), Some(p))
+            .explain(
+                format!(
+                    "The worker of {p} stopped answering: time-taken climbed ({} requests over 10 s), requests waited in HTTP.sys's queue ({} timed out or refused), and WAS killed it for failing its health ping (5010). Completions stopped, so this is a hang or thread-pool starvation, not load.",
+                    slow.len(),
+                    queued.len()
+                ),
+                &["Take a memory dump of w3wp when time-taken climbs (DebugDiag, ProcDump -h) and look for blocked threads (sync-over-async, locks, slow dependencies).", "Check downstream calls' timeouts; do not block on async code.", "Keep pingInterval/pingResponseTime at defaults so a hung worker is replaced."],
+            );
+        for r in slow.iter().take(5) {
+            d.cite(a.cite_request(r), Role::Cause);
+        }
+        for r in queued.iter().take(5) {
+            d.cite(a.cite_error(r), Role::Effect);
+        }
+        d.cite(
+            a.cite_event(
+                e,
+                format!(
+                    "WAS 5010: worker {} of {p} failed to respond to a ping",
+                    e.event.data("ProcessID").unwrap_or("-")
+                ),
+            ),
+            Role::Effect,
+        );
+        out.push(d);
+    }
+}
+
+/// A recycle matters when requests were cut by it: aborted (995) within a
+/// few seconds of the event.
+fn had_impact(a: &Analysis, e: &EventRow) -> bool {
+    a.requests.iter().any(|r| {
+        r.host == e.host
+            && r.status.2 == 995
+            && r.time >= e.event.time
+            && r.time.0 - e.event.time.0 <= 6 * SEC
+    })
+}
+
+/// WAS event ids, failure-mode id, severity, what happened, what to do.
+type RecycleKind = (&'static [u16], &'static str, Severity, &'static str, &'static [&'static str]);
+
+fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
+    let ancm_failing = a.events.iter().any(|e| {
+        e.event.family() == Family::Ancm && matches!(e.event.event_id, 1007 | 1011 | 1018 | 1035 | 1010)
+    });
+    let kinds: &[RecycleKind] = &[
+        (
+            &[5074, 5075, 5076],
+            "recycle-scheduled",
+            Severity::Low,
+            "reached its periodic, request-count or scheduled recycle",
+            &[
+                "If the recycle hurts, schedule it outside business hours (recycling/periodicRestart/schedule) and enable overlapped recycling.",
+            ],
+        ),
+        (
+            &[5080],
+            "recycle-config-change",
+            Severity::Low,
+            "was recycled because its configuration changed",
+            &["Change pool settings outside busy hours, or set disallowRotationOnConfigChange."],
+        ),
+        (
+            &[5079],
+            "recycle-on-demand",
+            Severity::Low,
+            "was recycled on request (an administrator or a tool)",
+            &["Check who recycled it (IIS Manager, appcmd, scripts, deployment tools)."],
+        ),
+        (
+            &[5186],
+            "recycle-idle-timeout",
+            Severity::Low,
+            "was shut down after its idle timeout, so the next request paid the cold start",
+            &[
+                "Set processModel/@idleTimeout to 0 or use AlwaysRunning with Application Initialization for latency-sensitive apps.",
+            ],
+        ),
+        (
+            &[5078],
+            "recycle-unhealthy",
+            Severity::Medium,
+            "was recycled because the worker reported itself unhealthy",
+            &["Find why the application reports itself unhealthy (W3SVC-WP 2299/2262 name the reason)."],
+        ),
+    ];
+    for (ids, id, severity, what, fix) in kinds {
+        let events: Vec<&EventRow> = a
+            .events_of(Family::Was, ids)
+            .filter(|e| *id == "recycle-idle-timeout" || had_impact(a, e))
+            .collect();
+        for c in clusters(events, |e| e.event.time, 3600) {
+            if *id == "recycle-unhealthy" && ancm_failing {
+                continue;
+            }
+            let first = c[0];
+            let p = pool(first).unwrap_or("-");
+            let mut d = Draft::new(id, *severity, 0.85, first.event.time, Timestamp(c[c.len() - 1].event.time.0 + 60 * SEC))
+                .scope(Some(&first.host), None, Some(p))
+                .explain(format!("{p} {what} (WAS {}); requests in flight were aborted and the new worker started cold. A planned or automatic restart, not a crash.", first.event.event_id), fix);
+            for w in a
+                .events_of(Family::W3svcWp, &[2299, 2262, 2263])
+                .filter(|w| near(w.event.time, first.event.time, 60))
+            {
+                d.cite(
+                    a.cite_event(
+                        w,
+                        format!("W3SVC-WP {}: the application reported itself unhealthy", w.event.event_id),
+                    ),
+                    Role::Cause,
+                );
+            }
+            for e in &c {
+                d.cite(a.cite_event(e, format!("WAS {}: {p} recycled", e.event.event_id)), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+    // Memory-limit recycles: repeated, often with a resource-exhaustion warning.
+    let mem: Vec<&EventRow> = a.events_of(Family::Was, &[5077, 5117]).collect();
+    for c in clusters(mem, |e| e.event.time, 6 * 3600) {
+        let first = c[0];
+        let p = pool(first).unwrap_or("-");
+        let mut d = Draft::new("recycle-memory-limit", Severity::Medium, if c.len() >= 2 { 0.9 } else { 0.7 }, first.event.time, c[c.len() - 1].event.time)
+            .scope(Some(&first.host), None, Some(p))
+            .explain(
+                format!("{p} hit its memory limit and was recycled {} times (WAS {}): the application's memory grows until IIS restarts it, the signature of a leak.", c.len(), first.event.event_id),
+                &["Capture memory dumps as private bytes grow (DebugDiag leak rule) and find what holds memory.", "Raise the limit only as a stop-gap; schedule recycles off-peak meanwhile."],
+            );
+        for e in &c {
+            d.cite(
+                a.cite_event(e, format!("WAS {}: {p} reached its memory limit", e.event.event_id)),
+                Role::Cause,
+            );
+        }
+        out.push(d);
+    }
+}
+
+fn identity(a: &Analysis, out: &mut Vec<Draft>) {
+    let was: Vec<&EventRow> = a.events_of(Family::Was, &[5021, 5057, 5059]).collect();
+    for c in clusters(was, |e| e.event.time, 1800) {
+        let first = c[0];
+        let p = pool(first).unwrap_or("-");
+        let logons: Vec<&EventRow> = a
+            .events_of(Family::SecurityAuditing, &[4625])
+            .filter(|e| {
+                e.host == first.host
+                    && matches!(e.event.data("LogonType"), Some("4" | "5"))
+                    && near(e.event.time, first.event.time, 600)
+            })
+            .collect();
+        let account =
+            logons.first().and_then(|l| l.event.data("TargetUserName")).unwrap_or("the pool's identity");
+        let refused = a
+            .errors
+            .iter()
+            .filter(|r| r.host == first.host && r.queue.as_deref() == Some(p) && r.status == Some(503))
+            .count();
+        let mut d = Draft::new("identity-logon-failure", Severity::Critical, if logons.is_empty() { 0.8 } else { 0.95 }, first.event.time, c[c.len() - 1].event.time)
+            .scope(Some(&first.host), None, Some(p))
+            .explain(
+                format!(
+                    "{p} cannot start because its identity {account} cannot log on{}: the account's password or rights changed outside IIS, WAS disabled the pool, and HTTP.sys answered 503 ({refused} requests).",
+                    logons.first().and_then(|l| l.event.data("SubStatus")).map_or(String::new(), |s| format!(" (4625 SubStatus {s})"))
+                ),
+                &["Update the pool identity's password in IIS (or use a gMSA), or restore 'Log on as a batch job' for the account.", "Start the pool again."],
+            );
+        for l in logons.iter().take(5) {
+            d.cite(
+                a.cite_event(
+                    l,
+                    format!(
+                        "Security 4625: logon type {} failed for {}",
+                        l.event.data("LogonType").unwrap_or("-"),
+                        l.event.data("TargetUserName").unwrap_or("-")
+                    ),
+                ),
+                Role::Cause,
+            );
+        }
+        for e in &c {
+            d.cite(
+                a.cite_event(e, format!("WAS {}: {p} identity invalid / pool disabled", e.event.event_id)),
+                Role::Effect,
+            );
+        }
+        out.push(d);
+    }
+}
+
+/// Detectors whose decisive evidence is one kind of event.
+fn simple(a: &Analysis, out: &mut Vec<Draft>) {
+    struct Rule {
+        family: Family,
+        ids: &'static [u16],
+        min: usize,
+        id: &'static str,
+        severity: Severity,
+        explanation: &'static str,
+        remediation: &'static [&'static str],
+    }
+    let ancm_failure: &[u16] = &[1007, 1010, 1011, 1016, 1017, 1018, 1019, 1020, 1028, 1029, 1035];
+    let rules = [
+        Rule {
+            family: Family::Schannel,
+            ids: &[36870, 36869],
+            min: 1,
+            id: "tls-private-key-access",
+            severity: Severity::High,
+            explanation: "Schannel could not use a certificate's private key (36870): the process identity lacks read access to the key (or the key is missing), so TLS with that certificate fails. It works as an administrator and fails as the pool identity.",
+            remediation: &[
+                "Grant the pool identity (IIS APPPOOL\\<pool>) read access to the private key (certlm.msc, Manage Private Keys).",
+                "Check the key was imported with the certificate.",
+            ],
+        },
+        Rule {
+            family: Family::Schannel,
+            ids: &[36874, 36888, 36887],
+            min: 3,
+            id: "tls-handshake-failure",
+            severity: Severity::Medium,
+            explanation: "TLS handshakes failed (Schannel 36874/36888/36887): some clients and this server share no protocol or cipher suite (or SNI or the chain does not match), so those clients never reach HTTP and leave no W3C row.",
+            remediation: &[
+                "Read the alert codes: 40 handshake failure, 70 protocol version, 112 unrecognized name.",
+                "Upgrade the old clients' TLS, or agree on a common protocol and cipher.",
+            ],
+        },
+        Rule {
+            family: Family::Tcpip,
+            ids: &[4227, 4231],
+            min: 1,
+            id: "port-exhaustion",
+            severity: Severity::High,
+            explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application opens connections faster than TIME_WAIT releases them, so downstream calls fail under load.",
+            remediation: &[
+                "Reuse connections: one HttpClient per process, connection pooling on for SQL.",
+                "Widen the dynamic port range only as a stop-gap.",
+            ],
+        },
+        Rule {
+            family: Family::SqlServer,
+            ids: &[18456],
+            min: 3,
+            id: "db-login-failure",
+            severity: Severity::High,
+            explanation: "SQL Server rejected logins (18456) for the identity IIS really uses — the pool identity or the machine account, not the developer's — so every database call fails.",
+            remediation: &[
+                "Create the login (and database user) for the identity named in 18456, or change the connection string / pool identity.",
+                "Read the reason: no such login, wrong password, or Windows-only authentication.",
+            ],
+        },
+        Rule {
+            family: Family::W3svc,
+            ids: &[1004, 1007],
+            min: 1,
+            id: "binding-conflict",
+            severity: Severity::Critical,
+            explanation: "W3SVC could not register a site's URL with HTTP.sys (the address and port are taken by another site or program): the site cannot listen.",
+            remediation: &[
+                "Find what owns the port (netsh http show urlacl / servicestate) and fix the binding.",
+                "Restart the site once the binding is free.",
+            ],
+        },
+        Rule {
+            family: Family::HttpEvent,
+            ids: &[15005],
+            min: 1,
+            id: "binding-conflict",
+            severity: Severity::Critical,
+            explanation: "HTTP.sys could not bind to an address (15005): a listen address is missing or taken, so sites on it cannot answer.",
+            remediation: &["Check the IP listen list (netsh http show iplisten) and the site bindings."],
+        },
+        Rule {
+            family: Family::HttpEvent,
+            ids: &[15000, 15001, 15002, 15011, 15012, 15013],
+            min: 1,
+            id: "missing-logs",
+            severity: Severity::High,
+            explanation: "HTTP.sys could not write its logs (HttpEvent 1500x/1501x): the log volume was full or inaccessible, so the access or error log is missing for this period.",
+            remediation: &[
+                "Free space on the log volume; move logs off the system drive.",
+                "Treat the gap as missing evidence, not as an idle site.",
+            ],
+        },
+        Rule {
+            family: Family::EventLog,
+            ids: &[104, 1102],
+            min: 1,
+            id: "missing-logs",
+            severity: Severity::High,
+            explanation: "An event log was cleared: history before this point is gone.",
+            remediation: &[
+                "Find who cleared it (the event names the account).",
+                "Forward event logs off the server.",
+            ],
+        },
+        Rule {
+            family: Family::Ancm,
+            ids: ancm_failure,
+            min: 1,
+            id: "ancm-startup-failure",
+            severity: Severity::Critical,
+            explanation: "The ASP.NET Core application failed to start under the ASP.NET Core Module: the app exits during startup (its stdout, captured by ANCM, names the exception), so every request fails with 500.3x.",
+            remediation: &[
+                "Read the captured stdout in ANCM 1011/1035 (or enable stdoutLogEnabled) and fix the startup exception.",
+                "Check the hosting bundle / runtime version and the app pool's bitness.",
+            ],
+        },
+        Rule {
+            family: Family::Ancm,
+            ids: &[1012],
+            min: 1,
+            id: "deployment",
+            severity: Severity::Medium,
+            explanation: "A deployment took the application offline (app_offline.htm, ANCM 1012): requests got 503 until the file was removed.",
+            remediation: &["Deploy outside busy hours or behind a load balancer that drains the server."],
+        },
+    ];
+    for rule in rules {
+        let events: Vec<&EventRow> = a.events_of(rule.family, rule.ids).collect();
+        for c in clusters(events, |e| e.event.time, 3600) {
+            if c.len() < rule.min {
+                continue;
+            }
+            let first = c[0];
+            let end = c[c.len() - 1].event.time;
+            let mut d = Draft::new(
+                rule.id,
+                rule.severity,
+                if c.len() >= 3 { 0.9 } else { 0.8 },
+                first.event.time,
+                end,
+            )
+            .scope(Some(&first.host), None, None)
+            .explain(format!("{} ({} events)", rule.explanation, c.len()), rule.remediation);
+            for e in c.iter().take(8) {
+                d.cite(a.cite_event(e, format!("{} {}", e.event.provider, e.event.event_id)), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+    reboot(a, out);
+    memory(a, out);
+}
+
+fn reboot(a: &Analysis, out: &mut Vec<Draft>) {
+    let mut shutdowns: Vec<&EventRow> = a.events_of(Family::User32, &[1074]).collect();
+    shutdowns.extend(a.events_of(Family::EventLog, &[6006, 6008]));
+    shutdowns.extend(a.events_of(Family::KernelPower, &[41]));
+    shutdowns.sort_by_key(|e| e.event.time);
+    for c in clusters(shutdowns, |e| e.event.time, 1800) {
+        let first = c[0];
+        let boot = a
+            .events_of(Family::EventLog, &[6005])
+            .find(|b| b.host == first.host && b.event.time >= first.event.time);
+        let end = boot.map_or(c[c.len() - 1].event.time, |b| b.event.time);
+        let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
+        let mut d = Draft::new("reboot", Severity::Medium, 0.9, first.event.time, end)
+            .scope(Some(&first.host), None, None)
+            .explain(
+                format!(
+                    "The server restarted{}: IIS stopped with it, so requests in that window were refused and not logged, and the first requests after the boot paid cold starts.",
+                    if unclean { " without a clean shutdown" } else { " (planned)" }
+                ),
+                &["Patch in a maintenance window and drain the server from the load balancer first.", "For an unclean shutdown, check Kernel-Power 41 and the hardware/hypervisor logs."],
+            );
+        for e in &c {
+            d.cite(
+                a.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
+                Role::Cause,
+            );
+        }
+        if let Some(b) = boot {
+            d.cite(
+                a.cite_event(b, "EventLog 6005: the event log service started (boot)".into()),
+                Role::Effect,
+            );
+        }
+        out.push(d);
+    }
+}
+
+fn memory(a: &Analysis, out: &mut Vec<Draft>) {
+    let refused: Vec<_> = a.errors.iter().filter(|r| &*r.reason == "Connections_Refused").collect();
+    let oom: Vec<&EventRow> = a
+        .events
+        .iter()
+        .filter(|e| {
+            e.event.family() == Family::DotNetRuntime
+                && e.event.event_id == 1026
+                && e.event.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException"))
+        })
+        .collect();
+    if refused.is_empty() && oom.is_empty() {
+        return;
+    }
+    let detector = a.events_of(Family::ResourceExhaustion, &[2004]).next();
+    let start = detector
+        .map(|e| e.event.time)
+        .or(refused.first().map(|r| r.time))
+        .or(oom.first().map(|e| e.event.time))
+        .unwrap_or_default();
+    let end = refused.last().map(|r| r.time).max(oom.last().map(|e| e.event.time)).unwrap_or(start);
+    let host = detector
+        .map(|e| e.host.clone())
+        .or(refused.first().map(|r| r.host.clone()))
+        .or(oom.first().map(|e| e.host.clone()));
+    let mut d = Draft::new("memory-exhaustion", Severity::High, if detector.is_some() { 0.9 } else { 0.75 }, start, end)
+        .scope(host.as_deref(), None, None)
+        .explain(
+            format!(
+                "The server ran out of memory: {}{} workers died of OutOfMemoryException and HTTP.sys refused {} connections.",
+                if detector.is_some() { "the resource-exhaustion detector warned (2004), " } else { "" },
+                oom.len(),
+                refused.len()
+            ),
+            &["Find the process that grows (2004 names the top consumers) and cap it (pool privateMemory limit).", "Add memory or spread load until the leak is fixed."],
+        );
+    if let Some(e) = detector {
+        d.cite(a.cite_event(e, "Resource-Exhaustion-Detector 2004: low virtual memory".into()), Role::Cause);
+    }
+    for e in &oom {
+        d.cite(a.cite_event(e, ".NET Runtime 1026: OutOfMemoryException".into()), Role::Effect);
+    }
+    for r in refused.iter().take(5) {
+        d.cite(a.cite_error(r), Role::Effect);
+    }
+    out.push(d);
+}

@@ -1,0 +1,290 @@
+//! What the analysis keeps from the evidence: per-minute request counts, the
+//! rows that may matter (errors, aborts, slow requests, redirects), HTTP.sys
+//! rejections, catalogue events and FREB trace summaries. Memory grows with
+//! what is interesting, not with the input.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use faultline_parser::source::site_from_service_name;
+use faultline_parser::{Diagnostic, HttpError, RecordSink, Request, Timestamp, Trace, WinEvent};
+
+use crate::finding::SourceKind;
+
+/// Rows kept per host, site and minute at most (the rest are counted).
+const ROWS_PER_MINUTE: u32 = 200;
+
+/// Identity of one source file.
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    /// Index in the analysis' source list.
+    pub index: u32,
+    /// Display path.
+    pub path: Arc<str>,
+    /// Kind.
+    pub kind: SourceKind,
+    /// Host from the folder structure, if any.
+    pub host: Option<Arc<str>>,
+    /// Site from a `W3SVC<id>` folder, if any.
+    pub site: Option<u32>,
+}
+
+/// Requests of one host and site in one minute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Minute {
+    /// All requests.
+    pub total: u32,
+    /// By status class: 1xx..5xx at indexes 1..5.
+    pub by_class: [u32; 6],
+    /// Requests of 5 s or more that completed normally (win32 0).
+    pub slow: u32,
+    /// Sum of time-taken, ms.
+    pub taken_sum: u64,
+}
+
+impl Minute {
+    /// Adds another minute's counts.
+    pub fn add(&mut self, other: &Minute) {
+        self.total += other.total;
+        for (a, b) in self.by_class.iter_mut().zip(other.by_class) {
+            *a += b;
+        }
+        self.slow += other.slow;
+        self.taken_sum += other.taken_sum;
+    }
+}
+
+/// A request row worth citing.
+#[derive(Clone, Debug)]
+pub struct RequestRow {
+    /// End time.
+    pub time: Timestamp,
+    /// Host.
+    pub host: Arc<str>,
+    /// Site id.
+    pub site: Option<u32>,
+    /// Status, sub-status, win32.
+    pub status: (u16, u32, u64),
+    /// time-taken, ms.
+    pub taken: u64,
+    /// URI stem.
+    pub stem: Arc<str>,
+    /// Client address (the TCP peer).
+    pub client: Arc<str>,
+    /// Source and line.
+    pub source: u32,
+    /// 1-based line.
+    pub line: u64,
+}
+
+/// An HTTPERR row.
+#[derive(Clone, Debug)]
+pub struct ErrRow {
+    /// When HTTP.sys gave up.
+    pub time: Timestamp,
+    /// Host.
+    pub host: Arc<str>,
+    /// Status sent.
+    pub status: Option<u16>,
+    /// Reason phrase.
+    pub reason: Arc<str>,
+    /// Queue (app pool).
+    pub queue: Option<Arc<str>>,
+    /// Site id.
+    pub site: Option<u32>,
+    /// URI.
+    pub uri: Option<Arc<str>>,
+    /// Source.
+    pub source: u32,
+    /// Line.
+    pub line: u64,
+}
+
+/// A catalogue event.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    /// The event.
+    pub event: WinEvent,
+    /// Host (short name).
+    pub host: Arc<str>,
+    /// Source.
+    pub source: u32,
+}
+
+/// A FREB trace (its events dropped, the summary kept).
+#[derive(Clone, Debug)]
+pub struct TraceRow {
+    /// The trace.
+    pub trace: Trace,
+    /// Host.
+    pub host: Arc<str>,
+    /// Source.
+    pub source: u32,
+}
+
+/// Collects one source's evidence.
+#[derive(Debug)]
+pub struct Collector {
+    info: SourceInfo,
+    /// Per (host, site, minute since epoch).
+    pub minutes: BTreeMap<(Arc<str>, Option<u32>, i64), Minute>,
+    /// Rows kept.
+    pub requests: Vec<RequestRow>,
+    /// HTTPERR rows kept (idle-connection timers are only counted).
+    pub errors: Vec<ErrRow>,
+    /// Idle-connection timer rows.
+    pub idle_timers: u64,
+    /// Catalogue events.
+    pub events: Vec<EventRow>,
+    /// Traces.
+    pub traces: Vec<TraceRow>,
+    /// Rejected records.
+    pub rejected: u64,
+    strings: Strings,
+}
+
+/// Interns the strings rows repeat (hosts, stems, clients, reasons), so
+/// thousands of kept rows share them.
+#[derive(Debug, Default)]
+struct Strings(std::collections::HashMap<Vec<u8>, Arc<str>>);
+
+impl Strings {
+    fn get(&mut self, b: &[u8]) -> Arc<str> {
+        if let Some(a) = self.0.get(b) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(faultline_parser::value::decode_text(b).as_ref());
+        self.0.insert(b.to_vec(), Arc::clone(&a));
+        a
+    }
+}
+
+/// The short host name of a `Computer` or `s-computername` value.
+pub fn short_host(name: &str) -> &str {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return name;
+    }
+    name.split('.').next().unwrap_or(name)
+}
+
+impl Collector {
+    /// A collector for one source.
+    pub fn new(info: SourceInfo) -> Self {
+        Collector {
+            info,
+            minutes: BTreeMap::new(),
+            requests: Vec::new(),
+            errors: Vec::new(),
+            idle_timers: 0,
+            events: Vec::new(),
+            traces: Vec::new(),
+            rejected: 0,
+            strings: Strings::default(),
+        }
+    }
+
+    /// Takes over another collector's evidence (a later chunk of the same
+    /// source), keeping source order.
+    pub fn absorb(&mut self, other: Collector) {
+        for (k, m) in other.minutes {
+            self.minutes.entry(k).or_default().add(&m);
+        }
+        self.requests.extend(other.requests);
+        self.errors.extend(other.errors);
+        self.idle_timers += other.idle_timers;
+        self.events.extend(other.events);
+        self.traces.extend(other.traces);
+        self.rejected += other.rejected;
+    }
+
+    fn host(&mut self, data: Option<&[u8]>) -> Arc<str> {
+        match data {
+            Some(h) => {
+                let text = faultline_parser::value::decode_text(h);
+                self.strings.get(short_host(&text).to_ascii_uppercase().as_bytes())
+            }
+            None => match &self.info.host {
+                Some(h) => Arc::clone(h),
+                None => self.strings.get(b"-"),
+            },
+        }
+    }
+}
+
+impl RecordSink for Collector {
+    fn request(&mut self, r: &Request<'_>) {
+        let host = self.host(r.computer_name);
+        let site = r.site_name.and_then(site_from_service_name).or(self.info.site);
+        let minute = r.time.seconds().div_euclid(60);
+        let status = r.status.unwrap_or(0);
+        let win32 = r.win32_status.unwrap_or(0);
+        let taken = r.time_taken_ms.unwrap_or(0);
+        let m = self.minutes.entry((Arc::clone(&host), site, minute)).or_default();
+        m.total += 1;
+        m.by_class[usize::from(status / 100).min(5)] += 1;
+        m.taken_sum += taken;
+        if taken >= 5_000 && win32 == 0 {
+            m.slow += 1;
+        }
+        let interesting =
+            (status >= 300 && status != 304) || matches!(win32, 64 | 995 | 1236) || taken >= 5_000;
+        if interesting && m.total <= ROWS_PER_MINUTE * 4 {
+            let stem = self.strings.get(r.uri_stem.unwrap_or(b"-"));
+            let client = match r.client_ip {
+                Some(a) => self.strings.get(a.to_string().as_bytes()),
+                None => self.strings.get(b"-"),
+            };
+            self.requests.push(RequestRow {
+                time: r.time,
+                host,
+                site,
+                status: (status, r.substatus.unwrap_or(0), win32),
+                taken,
+                stem,
+                client,
+                source: self.info.index,
+                line: r.origin.line,
+            });
+        }
+    }
+
+    fn http_error(&mut self, r: &HttpError<'_>) {
+        if r.reason == faultline_parser::w3c::Reason::TimerConnectionIdle {
+            self.idle_timers += 1;
+            return;
+        }
+        let host = self.host(None);
+        let reason = self.strings.get(r.reason.as_bytes());
+        let queue = r.queue_name.map(|q| self.strings.get(q));
+        let uri = r.uri.map(|u| self.strings.get(u));
+        self.errors.push(ErrRow {
+            time: r.time,
+            host,
+            status: r.status,
+            reason,
+            queue,
+            site: r.site_id,
+            uri,
+            source: self.info.index,
+            line: r.origin.line,
+        });
+    }
+
+    fn trace(&mut self, t: &Trace) {
+        let host = self.host(t.computer.as_deref().map(str::as_bytes));
+        let mut trace = t.clone();
+        trace.events = Vec::new();
+        self.traces.push(TraceRow { trace, host, source: self.info.index });
+    }
+
+    fn event(&mut self, e: &WinEvent) {
+        let host = self.host(e.computer.as_deref().map(str::as_bytes));
+        self.events.push(EventRow { event: e.clone(), host, source: self.info.index });
+    }
+
+    fn diagnostic(&mut self, d: Diagnostic) {
+        if d.is_rejection() {
+            self.rejected += 1;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `faultline analyze`: root-cause findings.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use anyhow::{Context, bail};
+use faultline_analyzer::{AnalysisConfig, FindingSeverity, analyze};
+use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, Timestamp};
+
+use crate::args::{AnalyzeArgs, GlobalArgs, OutputFormat};
+use crate::exit::Exit;
+use crate::progress::bytes_bar;
+use crate::report;
+use crate::style::Palette;
+
+fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
+    match v {
+        None => Ok(None),
+        Some(text) => faultline_parser::time::parse_rfc3339(text.as_bytes()).map(Some).with_context(|| {
+            format!("{flag}: expected an RFC 3339 time such as 2025-11-24T13:00:00Z, got {text:?}")
+        }),
+    }
+}
+
+/// `UTC`, `Z`, or a fixed offset `+hh:mm` / `-hh:mm`, in seconds.
+pub fn parse_zone(tz: &str) -> anyhow::Result<i32> {
+    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+        return Ok(0);
+    }
+    let (sign, rest) = match tz.as_bytes().first() {
+        Some(b'+') => (1, &tz[1..]),
+        Some(b'-') => (-1, &tz[1..]),
+        _ => bail!("--tz: expected UTC or an offset such as +02:00, got {tz:?}"),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (h.parse().context("--tz hours")?, m.parse().context("--tz minutes")?);
+    if h > 14 || m > 59 {
+        bail!("--tz: offset out of range: {tz:?}");
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
+    let fail_on = match &args.fail_on {
+        Some(s) => {
+            Some(FindingSeverity::parse(s).with_context(|| format!("--fail-on: unknown severity {s:?}"))?)
+        }
+        None => None,
+    };
+    let mut skew = BTreeMap::new();
+    for s in &args.skew {
+        let (host, secs) =
+            s.split_once('=').with_context(|| format!("--skew: expected HOST=SECONDS, got {s:?}"))?;
+        let secs: i64 =
+            secs.trim_start_matches('+').parse().with_context(|| format!("--skew: bad seconds in {s:?}"))?;
+        skew.insert(host.to_ascii_uppercase(), secs);
+    }
+    let config =
+        AnalysisConfig { from: parse_time("--from", &args.from)?, to: parse_time("--to", &args.to)?, skew };
+    let offset = parse_zone(&args.tz)?;
+    let read = ReadConfig {
+        text: TextConfig::default(),
+        limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
+        all_events: args.all_events,
+    };
+    let bar = bytes_bar(0, global.quiet);
+    let progress = |n: u64| bar.inc(n);
+    let report = analyze(&args.paths, &read, &config, &progress);
+    bar.finish_and_clear();
+
+    let mut out: Box<dyn Write> = match &global.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    match global.format {
+        OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
+        OutputFormat::Text => {
+            let palette = Palette::detect(global.quiet, global.output.is_none());
+            report::findings::write(&mut out, &report, &palette, offset, &args.tz)?;
+        }
+    }
+    out.flush()?;
+    let mut err = std::io::stderr().lock();
+    for f in report.inventory.files.iter().filter(|f| f.status == faultline_analyzer::FileStatus::Failed) {
+        if let Some(reason) = &f.reason {
+            writeln!(err, "error: {}: {}", crate::style::sanitize(&f.path), reason)?;
+        }
+    }
+    if !report.inventory.has_evidence() {
+        writeln!(err, "error: none of the inputs holds IIS evidence faultline can read")?;
+        return Ok(Exit::Error);
+    }
+    if fail_on.is_some_and(|level| report.findings.iter().any(|f| f.severity >= level)) {
+        return Ok(Exit::Findings);
+    }
+    Ok(Exit::Ok)
+}

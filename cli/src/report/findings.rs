@@ -1,0 +1,100 @@
+//! `faultline analyze` as text: the most important finding first, each with
+//! its explanation, a compact timeline, the evidence an analyst can open at
+//! the right line, and what to do.
+
+use std::io::Write;
+
+use faultline_analyzer::Report;
+use faultline_analyzer::finding::{Evidence, Role};
+use faultline_parser::Timestamp;
+
+use crate::style::{Palette, sanitize};
+
+fn time(t: Timestamp, offset: i32) -> String {
+    let dt = t.to_datetime() + chrono::Duration::seconds(i64::from(offset));
+    dt.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn place(e: &Evidence) -> String {
+    match (e.line, e.record) {
+        (Some(l), _) => format!("{}:{l}", sanitize(&e.path)),
+        (None, Some(r)) => format!("{} record {r}", sanitize(&e.path)),
+        _ => sanitize(&e.path),
+    }
+}
+
+/// Writes the findings report.
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report,
+    palette: &Palette,
+    offset: i32,
+    zone: &str,
+) -> anyhow::Result<()> {
+    let files = report.inventory.files.iter().filter(|f| f.format.is_some()).count();
+    let records: u64 = report.inventory.files.iter().map(|f| f.records).sum();
+    let rejected: u64 = report.inventory.files.iter().map(|f| f.rejected).sum();
+    writeln!(
+        out,
+        "{}",
+        palette.bold(&format!(
+            "faultline: {} files, {records} records read, {rejected} rejected; times in {zone}",
+            files
+        ))
+    )?;
+    if report.findings.is_empty() {
+        writeln!(out, "\nNo findings: nothing in the evidence matches a known failure mode.")?;
+        return Ok(());
+    }
+    for (i, f) in report.findings.iter().enumerate() {
+        writeln!(out)?;
+        let sev = match f.severity {
+            faultline_analyzer::FindingSeverity::Critical | faultline_analyzer::FindingSeverity::High => {
+                palette.red(f.severity.name())
+            }
+            faultline_analyzer::FindingSeverity::Medium => palette.yellow(f.severity.name()),
+            _ => palette.dim(f.severity.name()),
+        };
+        writeln!(
+            out,
+            "{} {} [{}] {} (confidence {:.2})",
+            palette.bold(&format!("{}.", i + 1)),
+            palette.bold(f.id),
+            sev,
+            f.title,
+            f.confidence
+        )?;
+        let scope: Vec<String> =
+            [("host", &f.scope.host), ("site", &f.scope.site), ("pool", &f.scope.app_pool)]
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", sanitize(v))))
+                .collect();
+        writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope.join(", "))?;
+        writeln!(out, "   {}", sanitize(&f.explanation))?;
+        writeln!(out, "   {}", palette.bold("timeline"))?;
+        for step in f.timeline.iter().take(12) {
+            let role = match step.role {
+                Role::Cause => palette.red("cause  "),
+                Role::Effect => palette.yellow("effect "),
+                Role::Context => palette.dim("context"),
+            };
+            writeln!(out, "     {} {} {}", time(step.time, offset), role, sanitize(&step.summary))?;
+        }
+        writeln!(out, "   {}", palette.bold("evidence"))?;
+        for e in f.evidence.iter().take(8) {
+            writeln!(out, "     {}", place(e))?;
+        }
+        if f.evidence.len() > 8 {
+            writeln!(
+                out,
+                "     {}",
+                palette.dim(&format!("... {} more (--format json)", f.evidence.len() - 8))
+            )?;
+        }
+        writeln!(out, "   {}", palette.bold("what to do"))?;
+        for r in &f.remediation {
+            writeln!(out, "     - {}", sanitize(r))?;
+        }
+    }
+    Ok(())
+}

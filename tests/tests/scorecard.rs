@@ -1,0 +1,54 @@
+//! The scorecard: every corpus scenario, generated fresh, must be answered
+//! with its expected failure-mode ids first and none of its look-alikes; a
+//! healthy day must yield no findings.
+
+#![allow(clippy::print_stderr)] // the scorecard is printed for the reader
+
+use faultline_analyzer::{AnalysisConfig, analyze};
+use faultline_corpus::scenario::{SCENARIOS, Size, generate};
+use faultline_parser::ReadConfig;
+
+/// Ids in order of first appearance.
+fn distinct(ids: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for id in ids {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_scenario_is_answered_right() {
+    let size = Size { hosts: 1, hours: 3, rate: 0.3 };
+    let mut wrong = Vec::new();
+    let mut lines = Vec::new();
+    for def in SCENARIOS {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let truth = generate(def.name, dir.path(), 5, &size).expect("generates");
+        let report =
+            analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+        let found = distinct(report.findings.iter().map(|f| f.id));
+        let leads =
+            found.len() >= truth.expected.len() && found[..truth.expected.len()] == truth.expected[..];
+        let exact_healthy = !truth.expected.is_empty() || found.is_empty();
+        let lookalikes: Vec<&&str> = truth.lookalikes.iter().filter(|l| found.contains(l)).collect();
+        let right = leads && exact_healthy && lookalikes.is_empty();
+        lines.push(format!(
+            "{} {:<24} expected {:?} found {:?}",
+            if right { "ok  " } else { "FAIL" },
+            def.name,
+            truth.expected,
+            found
+        ));
+        if !right {
+            wrong.push(def.name);
+        }
+    }
+    eprintln!("scorecard: {} of {} scenarios right", SCENARIOS.len() - wrong.len(), SCENARIOS.len());
+    for l in &lines {
+        eprintln!("  {l}");
+    }
+    assert!(wrong.is_empty(), "wrong answers: {wrong:?}\n{}", lines.join("\n"));
+}
