@@ -52,3 +52,30 @@ fn every_scenario_is_answered_right() {
     }
     assert!(wrong.is_empty(), "wrong answers: {wrong:?}\n{}", lines.join("\n"));
 }
+
+/// A burst of server errors that no failure mode explains stays visible.
+#[test]
+fn unexplained_error_spikes_are_reported_with_their_evidence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("WEB09/inetpub/logs/LogFiles/W3SVC4");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..360 {
+        log.push_str(&format!("2025-11-24 10:{:02}:{:02} GET /ok 200 0 0 12\r\n", i / 6, (i % 6) * 10));
+    }
+    for i in 0..60 {
+        log.push_str(&format!("2025-11-24 11:00:{:02} GET /checkout 500 0 0 30\r\n", i));
+    }
+    std::fs::write(logs.join("u_ex251124.log"), log).expect("write");
+    let report =
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.id, "unexplained");
+    assert_eq!(f.scope.host.as_deref(), Some("WEB09"));
+    assert_eq!(f.scope.site.as_deref(), Some("4"));
+    assert!(f.evidence.iter().all(|e| e.summary.contains("/checkout 500.0")), "{:?}", f.evidence);
+    assert!(f.evidence[0].line.is_some());
+}

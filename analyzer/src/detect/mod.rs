@@ -5,6 +5,7 @@
 
 mod events;
 mod requests;
+mod unexplained;
 
 use faultline_parser::Timestamp;
 
@@ -118,5 +119,6 @@ pub(crate) fn run(a: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     events::detect(a, &mut out);
     requests::detect(a, &mut out);
+    unexplained::detect(a, &mut out);
     out.into_iter().map(Draft::finish).collect()
 }

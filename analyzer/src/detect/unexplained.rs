@@ -1,0 +1,77 @@
+//! What no detector explains: windows where a site's server errors rise
+//! well above its own baseline, or its traffic stops, and no finding covers
+//! the time. They stay visible as `unexplained`, with their evidence.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use faultline_parser::Timestamp;
+
+use super::{Draft, SEC};
+use crate::analysis::Analysis;
+use crate::finding::{Role, Severity};
+
+/// Minutes with at least this many 5xx, and this many times the site's
+/// median 5xx per minute, form an error spike.
+const MIN_ERRORS: u32 = 10;
+const SPIKE_FACTOR: u32 = 10;
+
+pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
+    let covered: Vec<(Option<String>, Timestamp, Timestamp)> = out
+        .iter()
+        .map(|d| (d.scope.host.clone(), Timestamp(d.start.0 - 120 * SEC), Timestamp(d.end.0 + 120 * SEC)))
+        .collect();
+    let mut per_site: BTreeMap<(Arc<str>, Option<u32>), Vec<(i64, u32)>> = BTreeMap::new();
+    for ((host, site, minute), m) in &a.minutes {
+        per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
+    }
+    for ((host, site), minutes) in per_site {
+        let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
+        counts.sort_unstable();
+        let baseline = counts[counts.len() / 2];
+        let threshold = MIN_ERRORS.max(baseline.saturating_mul(SPIKE_FACTOR));
+        let spikes: Vec<i64> = minutes.iter().filter(|(_, n)| *n >= threshold).map(|(m, _)| *m).collect();
+        let mut windows: Vec<(i64, i64)> = Vec::new();
+        for m in spikes {
+            match windows.last_mut() {
+                Some((_, end)) if m - *end <= 5 => *end = m,
+                _ => windows.push((m, m)),
+            }
+        }
+        for (from, to) in windows {
+            let (start, end) = (Timestamp::from_parts(from * 60, 0), Timestamp::from_parts(to * 60 + 60, 0));
+            if covered
+                .iter()
+                .any(|(h, s, e)| h.as_deref().is_none_or(|h| h == &*host) && start <= *e && end >= *s)
+            {
+                continue;
+            }
+            let rows: Vec<_> = a
+                .requests
+                .iter()
+                .filter(|r| {
+                    r.host == host && r.site == site && r.status.0 >= 500 && r.time >= start && r.time < end
+                })
+                .collect();
+            let mut by_status: BTreeMap<(u16, u32, u64), usize> = BTreeMap::new();
+            for r in &rows {
+                *by_status.entry(r.status).or_default() += 1;
+            }
+            let top = by_status
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(s, n)| format!("{}.{} (win32 {}) ×{n}", s.0, s.1, s.2))
+                .unwrap_or_default();
+            let mut d = Draft::new("unexplained", Severity::Medium, 0.5, start, end)
+                .scope(Some(&host), site, None)
+                .explain(
+                    format!("Server errors rose to {} or more a minute against a usual {baseline} ({} rows; most often {top}), and no known failure mode explains them. Look at the application's own logs for this window.", threshold, rows.len()),
+                    &["Open the first rows cited and the application's logs for the window.", "Capture FREB for 500-599 on this site to see which module sets the error."],
+                );
+            for r in rows.iter().take(8) {
+                d.cite(a.cite_request(r), Role::Effect);
+            }
+            out.push(d);
+        }
+    }
+}
