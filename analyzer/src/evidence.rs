@@ -141,6 +141,9 @@ pub struct Collector {
     /// Rejected records.
     pub rejected: u64,
     strings: Strings,
+    /// The last host name seen in the data and its normalized form: rows
+    /// repeat it, and normalizing costs more than comparing.
+    last_host: Option<(Vec<u8>, Arc<str>)>,
 }
 
 /// Interns the strings rows repeat (hosts, stems, clients, reasons), so
@@ -180,6 +183,7 @@ impl Collector {
             traces: Vec::new(),
             rejected: 0,
             strings: Strings::default(),
+            last_host: None,
         }
     }
 
@@ -200,8 +204,15 @@ impl Collector {
     fn host(&mut self, data: Option<&[u8]>) -> Arc<str> {
         match data {
             Some(h) => {
+                if let Some((raw, host)) = &self.last_host
+                    && raw.as_slice() == h
+                {
+                    return Arc::clone(host);
+                }
                 let text = faultline_parser::value::decode_text(h);
-                self.strings.get(short_host(&text).to_ascii_uppercase().as_bytes())
+                let host = self.strings.get(short_host(&text).to_ascii_uppercase().as_bytes());
+                self.last_host = Some((h.to_vec(), Arc::clone(&host)));
+                host
             }
             None => match &self.info.host {
                 Some(h) => Arc::clone(h),

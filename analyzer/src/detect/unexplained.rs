@@ -16,12 +16,15 @@ use crate::finding::{Role, Severity};
 const MIN_ERRORS: u32 = 10;
 const SPIKE_FACTOR: u32 = 10;
 
+/// Host and site.
+type SiteKey = (Arc<str>, Option<u32>);
+
 pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     let covered: Vec<(Option<String>, Timestamp, Timestamp)> = out
         .iter()
         .map(|d| (d.scope.host.clone(), Timestamp(d.start.0 - 120 * SEC), Timestamp(d.end.0 + 120 * SEC)))
         .collect();
-    let mut per_site: BTreeMap<(Arc<str>, Option<u32>), Vec<(i64, u32)>> = BTreeMap::new();
+    let mut per_site: BTreeMap<SiteKey, Vec<(i64, u32)>> = BTreeMap::new();
     for ((host, site, minute), m) in &a.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
