@@ -35,6 +35,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "missing-logs", min_hosts: 1, plant: missing_logs },
     ScenarioDef { name: "reboot", min_hosts: 1, plant: reboot },
     ScenarioDef { name: "crash-and-queue-full", min_hosts: 2, plant: crash_and_queue_full },
+    ScenarioDef { name: "deployment-and-config-error", min_hosts: 1, plant: deployment_and_config_error },
     ScenarioDef { name: "recycle-scheduled", min_hosts: 1, plant: recycles::scheduled },
     ScenarioDef { name: "recycle-config-change", min_hosts: 1, plant: recycles::config_change },
     ScenarioDef { name: "recycle-idle-timeout", min_hosts: 1, plant: recycles::idle_timeout },
@@ -666,4 +667,21 @@ fn crash_and_queue_full(ctx: &mut Ctx) {
     });
     ctx.truth.lookalikes = vec!["rapid-fail-protection", "worker-hang", "pool-stopped"];
     ctx.truth.story = format!("Two causes at once. {} {}", crash.story, queue.story);
+}
+
+/// One release, two effects: the API's deployment window, and a web.config
+/// for the shop that needs a module this server lacks.
+fn deployment_and_config_error(ctx: &mut Ctx) {
+    recycles::deployment(ctx);
+    let deployment = ctx.truth.clone();
+    config_error(ctx);
+    let config = ctx.truth.clone();
+    ctx.truth.expected = vec!["config-error", "deployment"];
+    ctx.truth.window = Some(super::Window {
+        start: deployment.window.as_ref().map(|w| w.start.clone()).unwrap_or_default(),
+        end: config.window.as_ref().map(|w| w.end.clone()).unwrap_or_default(),
+    });
+    ctx.truth.lookalikes =
+        vec!["app-init-failure", "handler-missing", "pool-stopped", "ancm-startup-failure"];
+    ctx.truth.story = format!("Two causes from one release. {} {}", config.story, deployment.story);
 }
