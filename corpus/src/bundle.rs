@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::evtx::{EventRecord, EvtxWriter};
@@ -53,15 +54,15 @@ pub struct AccessRow {
     /// `cs-username`.
     pub user: Option<String>,
     /// `c-ip` (the load balancer for sites behind one).
-    pub client: String,
+    pub client: Ipv4Addr,
     /// The real client, for `X-Forwarded-For`.
-    pub forwarded_for: Option<String>,
+    pub forwarded_for: Option<Ipv4Addr>,
     /// `cs(User-Agent)`, already `+`-encoded.
     pub agent: &'static str,
-    /// `cs(Cookie)`.
-    pub cookie: Option<String>,
-    /// `cs(Referer)`.
-    pub referer: Option<String>,
+    /// `cs(Cookie)`: the ASP.NET session id, if the client sent one.
+    pub cookie: Option<u64>,
+    /// `cs(Referer)`: whether the request came from the shop's home page.
+    pub referer: bool,
     /// `sc-status`, `sc-substatus`, `sc-win32-status`.
     pub status: (u16, u32, u32),
     /// `sc-bytes`.
@@ -243,7 +244,8 @@ fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result
         let (status, sub, win32) = r.status;
         let user = dash(&r.user);
         let query = dash(&r.query);
-        let referer = dash(&r.referer);
+        let referer = if r.referer { "https://shop.example.com/" } else { "-" };
+        let cookie = r.cookie.map_or_else(|| "-".to_string(), |c| format!("ASP.NET_SessionId={c:016x}"));
         match site.fields {
             FieldSet::Full => {
                 use std::fmt::Write as _;
@@ -257,7 +259,7 @@ fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result
                     r.port,
                     r.client,
                     r.agent,
-                    dash(&r.cookie),
+                    cookie,
                     site.host_header,
                     r.sent,
                     r.received,
@@ -278,7 +280,7 @@ fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result
                     r.sent,
                     r.received,
                     r.taken,
-                    dash(&r.forwarded_for)
+                    r.forwarded_for.map_or_else(|| "-".to_string(), |f| f.to_string())
                 );
             }
         }

@@ -37,7 +37,7 @@ pub(super) fn httperr_for(
     };
     HttpErrRow {
         time: r.end_ms / 1000,
-        client: (r.client.clone(), port),
+        client: (r.client.to_string(), port),
         server: (SERVER_IP.into(), 443),
         request: Some(("HTTP/1.1", r.method, uri)),
         status,
@@ -111,7 +111,7 @@ pub(super) fn traces(
             app_pool: pool.into(),
             process_id: worker,
             verb: r.method.into(),
-            client: (r.client.clone(), 50_000 + i as u16),
+            client: (r.client.to_string(), 50_000 + i as u16),
             status,
             time_taken_ms: r.taken,
             start_ms: r.end_ms - r.taken as i64,

@@ -214,7 +214,7 @@ impl Ctx {
                 let port = 49152 + self.rng.below(16000) as u16;
                 self.bundle.host(&host).httperr.push(crate::bundle::HttpErrRow {
                     time: t / 1000,
-                    client: (client, port),
+                    client: (client.to_string(), port),
                     server: ("10.0.1.11".into(), 443),
                     request: None,
                     status: None,

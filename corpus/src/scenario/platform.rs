@@ -119,7 +119,7 @@ pub(super) fn memory_exhaustion(ctx: &mut Ctx) {
     for r in rows.iter().step_by(2) {
         ctx.bundle.host(&host).httperr.push(HttpErrRow {
             time: r.end_ms / 1000,
-            client: (r.client.clone(), 50_000),
+            client: (r.client.to_string(), 50_000),
             server: (super::effects::SERVER_IP.into(), 443),
             request: None,
             status: None,
@@ -272,7 +272,7 @@ pub(super) fn binding_conflict(ctx: &mut Ctx) {
     for r in gone.iter().step_by(3) {
         ctx.bundle.host(&host).httperr.push(HttpErrRow {
             time: r.end_ms / 1000,
-            client: (r.client.clone(), 50_001),
+            client: (r.client.to_string(), 50_001),
             server: (super::effects::SERVER_IP.into(), 443),
             request: Some(("HTTP/1.1", r.method, r.stem.clone())),
             status: Some(404),

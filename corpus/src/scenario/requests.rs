@@ -208,7 +208,7 @@ pub(super) fn rewrite_loop(ctx: &mut Ctx) {
                 r.end_ms = t + hop * 90;
                 r.stem = "/account/login".into();
                 r.query = None;
-                r.client = client.clone();
+                r.client = client;
                 r.status = (301, 0, 0);
                 r.port = 80;
                 r.sent = 412;

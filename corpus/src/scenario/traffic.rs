@@ -1,14 +1,21 @@
 //! Baseline traffic of one site on one host, and the edits incidents make
 //! to it.
 
+use std::net::Ipv4Addr;
+
 use crate::bundle::AccessRow;
 use crate::rng::Rng;
 use crate::w3c::{AGENTS, PATHS};
 
 /// A public-looking client address (documentation and benchmark ranges are
 /// avoided on purpose: real logs are full of ordinary addresses).
-pub fn client_ip(rng: &mut Rng) -> String {
-    format!("{}.{}.{}.{}", 23 + rng.below(170), rng.below(256), rng.below(256), 1 + rng.below(254))
+pub fn client_ip(rng: &mut Rng) -> Ipv4Addr {
+    Ipv4Addr::new(
+        (23 + rng.below(170)) as u8,
+        rng.below(256) as u8,
+        rng.below(256) as u8,
+        (1 + rng.below(254)) as u8,
+    )
 }
 
 const SCANNER: &str = "Mozilla/5.0+zgrab/0.x";
@@ -102,11 +109,11 @@ impl Traffic {
                 stem: path,
                 port: 443,
                 user: None,
-                client: if behind_lb { format!("10.0.0.{}", 5 + rng.below(2)) } else { client.clone() },
+                client: if behind_lb { Ipv4Addr::new(10, 0, 0, 5 + rng.below(2) as u8) } else { client },
                 forwarded_for: behind_lb.then_some(client),
                 agent,
-                cookie: (rng.below(3) == 0).then(|| format!("ASP.NET_SessionId={:016x}", rng.next_u64())),
-                referer: (rng.below(2) == 0).then(|| "https://shop.example.com/".to_string()),
+                cookie: (rng.below(3) == 0).then(|| rng.next_u64()),
+                referer: rng.below(2) == 0,
                 status,
                 sent: if status.0 == 304 { 180 } else { 300 + rng.below(40_000) },
                 received: 250 + rng.below(1500),
@@ -172,7 +179,7 @@ fn ntlm_handshake(
     site: u32,
     at: i64,
     path: String,
-    client: String,
+    client: Ipv4Addr,
 ) {
     let agent = AGENTS[0].0;
     let user = format!("CONTOSO\\user{}", rng.below(400));
@@ -189,11 +196,11 @@ fn ntlm_handshake(
             query: None,
             port: 443,
             user: (status.0 == 200).then(|| user.clone()),
-            client: client.clone(),
+            client,
             forwarded_for: None,
             agent,
             cookie: None,
-            referer: None,
+            referer: false,
             status,
             sent: if status.0 == 401 { 1293 } else { 5000 + rng.below(50_000) },
             received: 600 + rng.below(2000),
@@ -215,11 +222,11 @@ fn scan_burst(rng: &mut Rng, rows: &mut Vec<AccessRow>, site: u32, at: i64) {
             query: None,
             port: 443,
             user: None,
-            client: client.clone(),
+            client,
             forwarded_for: None,
             agent: SCANNER,
             cookie: None,
-            referer: None,
+            referer: false,
             status: (404, 0, 2),
             sent: 1245,
             received: 180,
