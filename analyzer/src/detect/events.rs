@@ -21,6 +21,7 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
         a.events_of(Family::Was, &[5172, 5189]).map(|e| e.event.time).collect();
     rapid_fail(a, out, &store_broken);
     crashes(a, out);
+    crashes_without_event_logs(a, out);
     hangs(a, out);
     recycles(a, out);
     identity(a, out);
@@ -290,6 +291,41 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
+/// Without the host's System log, a burst of abandoned requests for one pool
+/// in the same second is still the mark of a worker that went away.
+fn crashes_without_event_logs(a: &Analysis, out: &mut Vec<Draft>) {
+    let mut bursts: BTreeMap<(std::sync::Arc<str>, std::sync::Arc<str>), Vec<&crate::evidence::ErrRow>> =
+        BTreeMap::new();
+    for r in a.errors.iter().filter(|r| r.reason.starts_with("Connection_Abandoned")) {
+        if let Some(q) = &r.queue {
+            bursts.entry((r.host.clone(), q.clone())).or_default().push(r);
+        }
+    }
+    for ((host, queue), rows) in bursts {
+        let has_system_log =
+            a.events.iter().any(|e| e.host == host && e.event.channel.as_deref() == Some("System"));
+        if has_system_log {
+            continue;
+        }
+        for c in clusters(rows, |r| r.time, 2) {
+            if c.len() < 3 {
+                continue;
+            }
+            let at = c[0].time;
+            let mut d = Draft::new("worker-crash", Severity::High, 0.55, Timestamp(at.0 - SEC), Timestamp(c[c.len() - 1].time.0 + 10 * SEC))
+                .scope(Some(&host), c[0].site, Some(&queue))
+                .explain(
+                    format!("HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process that owned them went away (crash or kill). The host's System event log is not in the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to see why.", c.len()),
+                    &["Collect the System and Application event logs of this host (WAS 5011/5009, Application Error 1000, .NET Runtime 1026).", "Then follow the worker-crash remediation."],
+                );
+            for r in c.iter().take(5) {
+                d.cite(a.cite_error(r), Role::Effect);
+            }
+            out.push(d);
+        }
+    }
+}
+
 fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
     for e in a.events_of(Family::Was, &[5010]) {
         let p = pool(e).unwrap_or("-");
@@ -405,10 +441,11 @@ fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
         ),
     ];
     for (ids, id, severity, what, fix) in kinds {
-        let events: Vec<&EventRow> = a
-            .events_of(Family::Was, ids)
-            .filter(|e| *id == "recycle-idle-timeout" || had_impact(a, e))
-            .collect();
+        // Routine recycles matter only when they cut requests; the others
+        // (on demand, configuration, idle, unhealthy) are notable in themselves.
+        let routine = *id == "recycle-scheduled";
+        let events: Vec<&EventRow> =
+            a.events_of(Family::Was, ids).filter(|e| !routine || had_impact(a, e)).collect();
         for c in clusters(events, |e| e.event.time, 3600) {
             if *id == "recycle-unhealthy" && ancm_failing {
                 continue;

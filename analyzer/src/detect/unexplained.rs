@@ -28,6 +28,9 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     for ((host, site, minute), m) in &a.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
+    for ((host, site), minutes) in &per_site {
+        traffic_stops(a, out, &covered, host, *site, minutes);
+    }
     for ((host, site), minutes) in per_site {
         let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
         counts.sort_unstable();
@@ -76,5 +79,62 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
             }
             out.push(d);
         }
+    }
+}
+
+/// Sites busy enough that a silent stretch means something: at least this
+/// many requests in a median minute with traffic.
+const BUSY_PER_MINUTE: u32 = 5;
+/// A silence this long, in minutes, on a busy site.
+const SILENCE_MINUTES: i64 = 10;
+
+/// Traffic that stops: a busy site logs nothing for a while and no finding
+/// explains it (the site may have been down, or its log lost).
+fn traffic_stops(
+    a: &Analysis,
+    out: &mut Vec<Draft>,
+    covered: &[(Option<String>, Timestamp, Timestamp)],
+    host: &Arc<str>,
+    site: Option<u32>,
+    minutes: &[(i64, u32)],
+) {
+    let mut totals: Vec<u32> = minutes
+        .iter()
+        .map(|(m, _)| a.minutes.get(&(host.clone(), site, *m)).map_or(0, |x| x.total))
+        .collect();
+    totals.sort_unstable();
+    if totals.is_empty() || totals[totals.len() / 2] < BUSY_PER_MINUTE {
+        return;
+    }
+    for pair in minutes.windows(2) {
+        let (before, after) = (pair[0].0, pair[1].0);
+        if after - before <= SILENCE_MINUTES {
+            continue;
+        }
+        let (start, end) =
+            (Timestamp::from_parts((before + 1) * 60, 0), Timestamp::from_parts(after * 60, 0));
+        if covered
+            .iter()
+            .any(|(h, s, e)| h.as_deref().is_none_or(|h| h == &**host) && start <= *e && end >= *s)
+        {
+            continue;
+        }
+        let mut d = Draft::new("unexplained", Severity::Medium, 0.4, start, end)
+            .scope(Some(host), site, None)
+            .explain(
+                format!("The site logged no request for {} minutes while it usually logs {} a minute, and no known failure mode explains the silence: the site may have been unreachable (nothing reached IIS) or its log was lost.", after - before - 1, totals[totals.len() / 2]),
+                &["Check HTTPERR, the load balancer's health checks and the System log for this window.", "Check whether the access log was written (HttpEvent 15000-15002, disk space)."],
+            );
+        for r in a
+            .requests
+            .iter()
+            .filter(|r| {
+                &r.host == host && r.site == site && (r.time == end || (r.time.0 - start.0).abs() < 60 * SEC)
+            })
+            .take(2)
+        {
+            d.cite(a.cite_request(r), Role::Context);
+        }
+        out.push(d);
     }
 }

@@ -9,8 +9,20 @@ use crate::bundle::Channel;
 /// An overlapped recycle: a handful of requests aborted (995) while the old
 /// worker drains, the next ones pay the new worker's start.
 fn recycle(ctx: &mut Ctx, host: &str, site: u32, at: i64) {
-    for r in ctx.traffic_mut(host, site).window(at, at + 3_000) {
+    let traffic = ctx.traffic_mut(host, site);
+    let mut cut = 0;
+    for r in traffic.window(at, at + 3_000) {
         r.status = (200, 0, 995);
+        cut += 1;
+    }
+    // However quiet the site, the draining worker had a request in flight.
+    if cut == 0
+        && let Some(mut r) = traffic.rows.first().cloned()
+    {
+        r.end_ms = at + 1_200;
+        r.status = (200, 0, 995);
+        r.taken += 9_000;
+        traffic.rows.push(r);
     }
     cold_start(ctx, host, site, at + 2_000);
 }
