@@ -324,29 +324,34 @@ pub struct FileSummary {
     pub traces: Option<TraceCounts>,
 }
 
+impl FileSummary {
+    /// A row for a path with nothing read yet: host and site from its folders.
+    fn empty(path: &faultline_parser::EvidencePath, bytes: u64) -> Self {
+        let components = path.components();
+        FileSummary {
+            path: path.to_string(),
+            format: None,
+            status: FileStatus::Parsed,
+            reason: None,
+            host: host_from_path(&components),
+            sites: site_from_path(&components).map(|s| s.to_string()).into_iter().collect(),
+            bytes,
+            records: 0,
+            rejected: 0,
+            warnings: 0,
+            first: None,
+            last: None,
+            diagnostics: Vec::new(),
+            diagnostics_omitted: 0,
+            events: Vec::new(),
+            traces: None,
+        }
+    }
+}
+
 /// Builds the summary of one entry from what reading it produced.
 pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
-    let components = entry.path.components();
-    let path_host = host_from_path(&components);
-    let path_site = site_from_path(&components);
-    let mut summary = FileSummary {
-        path: entry.path.to_string(),
-        format: None,
-        status: FileStatus::Parsed,
-        reason: None,
-        host: path_host.clone(),
-        sites: path_site.map(|s| s.to_string()).into_iter().collect(),
-        bytes: entry.size,
-        records: 0,
-        rejected: 0,
-        warnings: 0,
-        first: None,
-        last: None,
-        diagnostics: Vec::new(),
-        diagnostics_omitted: 0,
-        events: Vec::new(),
-        traces: None,
-    };
+    let mut summary = FileSummary::empty(&entry.path, entry.size);
     match outcome {
         Outcome::Parsed { format, sinks } => {
             summary.format = Some(format);
@@ -423,25 +428,10 @@ fn natural_key(s: &str) -> (u8, u64, &str) {
 
 /// A discovery problem as an inventory row.
 pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
-    let components = problem.path.components();
-    FileSummary {
-        path: problem.path.to_string(),
-        format: None,
-        status: FileStatus::Failed,
-        reason: Some(problem.error.to_string()),
-        host: host_from_path(&components),
-        sites: Vec::new(),
-        bytes: 0,
-        records: 0,
-        rejected: 0,
-        warnings: 0,
-        first: None,
-        last: None,
-        diagnostics: Vec::new(),
-        diagnostics_omitted: 0,
-        events: Vec::new(),
-        traces: None,
-    }
+    let mut summary = FileSummary::empty(&problem.path, 0);
+    summary.status = FileStatus::Failed;
+    summary.reason = Some(problem.error.to_string());
+    summary
 }
 
 /// Totals for one format.

@@ -326,42 +326,20 @@ fn auth_failure(ctx: &mut Ctx) {
     );
     for i in 0..n.min(400) as i64 {
         let t = from + i * (to - from) / n.max(1) as i64;
+        let target = format!("user{}", i % 37);
         ctx.event(
             &host,
-            Ev::manifest(
-                Channel::Security,
-                "Microsoft-Windows-Security-Auditing",
-                "{54849625-5478-4994-A5BA-3E3B0328C30D}",
-                None,
-                4625,
-                0,
+            events::failed_logon(
                 t,
-                vec![
-                    ("SubjectUserSid", s("S-1-0-0")),
-                    ("SubjectUserName", s("-")),
-                    ("SubjectDomainName", s("-")),
-                    ("SubjectLogonId", Value::Hex64(0)),
-                    ("TargetUserSid", s("S-1-0-0")),
-                    ("TargetUserName", s(format!("user{}", i % 37))),
-                    ("TargetDomainName", s("CONTOSO")),
-                    ("Status", Value::Hex32(0xC000_006D)),
-                    ("FailureReason", s("%%2313")),
-                    ("SubStatus", Value::Hex32(0xC000_006A)),
-                    ("LogonType", Value::U32(3)),
-                    ("LogonProcessName", s("NtLmSsp ")),
-                    ("AuthenticationPackageName", s("NTLM")),
-                    ("WorkstationName", s("-")),
-                    ("TransmittedServices", s("-")),
-                    ("LmPackageName", s("-")),
-                    ("KeyLength", Value::U32(0)),
-                    ("ProcessId", Value::Hex64(0x4)),
-                    ("ProcessName", s("-")),
-                    ("IpAddress", s("-")),
-                    ("IpPort", s("-")),
-                ],
-            )
-            .task(12544)
-            .by(684, 2220),
+                &events::FailedLogon {
+                    subject: ("S-1-0-0", "-", "-", 0),
+                    target: &target,
+                    logon_type: 3,
+                    process: ("NtLmSsp ", "NTLM"),
+                    workstation: "-",
+                    caller: (0x4, "-"),
+                },
+            ),
         );
     }
     ctx.answer(
@@ -412,46 +390,18 @@ fn tls_private_key(ctx: &mut Ctx) {
     }
     ctx.event(
         &host,
-        Ev::classic(
-            Channel::Application,
-            "ASP.NET 4.0.30319.0",
-            1309,
-            WARNING,
+        events::aspnet_1309(
             from + 500,
-            vec![
-                s("3005"),
-                s("An unhandled exception has occurred."),
-                s(""),
-                s(""),
-                s("5e4c1a2b9f8d4e7a"),
-                s("7"),
-                s("1"),
-                s("0"),
-                s(format!("/LM/W3SVC/{API_SITE}/ROOT-1-134085632051234567")),
-                s("Full"),
-                s("/"),
-                s("C:\\inetpub\\api\\"),
-                s(host.clone()),
-                s(""),
-                s("4242"),
-                s("w3wp.exe"),
-                s(format!("IIS APPPOOL\\{API_POOL}")),
-                s("CryptographicException"),
-                s("Keyset does not exist"),
-                s("https://api.example.com/api/v2/orders"),
-                s("/api/v2/orders"),
-                s("10.0.0.5"),
-                s(""),
-                s("False"),
-                s(""),
-                s(format!("IIS APPPOOL\\{API_POOL}")),
-                s("12"),
-                s(format!("IIS APPPOOL\\{API_POOL}")),
-                s("False"),
-                s("   at System.Security.Cryptography.CngKey.Open()"),
-            ],
-        )
-        .task(3),
+            &events::AspNetError {
+                host: &host,
+                site: API_SITE,
+                pool: API_POOL,
+                ids: ("5e4c1a2b9f8d4e7a", "7", "4242", "12"),
+                exception: ("CryptographicException", "Keyset does not exist"),
+                path: "/api/v2/orders",
+                frame: "   at System.Security.Cryptography.CngKey.Open()",
+            },
+        ),
     );
     ctx.answer(
         &["tls-private-key-access"],
@@ -475,48 +425,21 @@ fn db_login_failure(ctx: &mut Ctx) {
             (500, 0, 0),
             (30.0, 0.3),
         );
+        let message = format!("Login failed for user 'CONTOSO\\{host}$'.");
         ctx.event(
             host,
-            Ev::classic(
-                Channel::Application,
-                "ASP.NET 4.0.30319.0",
-                1309,
-                WARNING,
+            events::aspnet_1309(
                 from + 1_200,
-                vec![
-                    s("3005"),
-                    s("An unhandled exception has occurred."),
-                    s(""),
-                    s(""),
-                    s("0a1b2c3d4e5f6a7b"),
-                    s("3"),
-                    s("1"),
-                    s("0"),
-                    s(format!("/LM/W3SVC/{API_SITE}/ROOT-1-134085632051234567")),
-                    s("Full"),
-                    s("/"),
-                    s("C:\\inetpub\\api\\"),
-                    s(host.clone()),
-                    s(""),
-                    s("5120"),
-                    s("w3wp.exe"),
-                    s(format!("IIS APPPOOL\\{API_POOL}")),
-                    s("SqlException"),
-                    s(format!("Login failed for user 'CONTOSO\\{host}$'.")),
-                    s("https://api.example.com/api/v2/orders"),
-                    s("/api/v2/orders"),
-                    s("10.0.0.5"),
-                    s(""),
-                    s("False"),
-                    s(""),
-                    s(format!("IIS APPPOOL\\{API_POOL}")),
-                    s("14"),
-                    s(format!("IIS APPPOOL\\{API_POOL}")),
-                    s("False"),
-                    s("   at System.Data.SqlClient.SqlInternalConnectionTds..ctor()"),
-                ],
-            )
-            .task(3),
+                &events::AspNetError {
+                    host,
+                    site: API_SITE,
+                    pool: API_POOL,
+                    ids: ("0a1b2c3d4e5f6a7b", "3", "5120", "14"),
+                    exception: ("SqlException", &message),
+                    path: "/api/v2/orders",
+                    frame: "   at System.Data.SqlClient.SqlInternalConnectionTds..ctor()",
+                },
+            ),
         );
     }
     let sql = "SQL01";

@@ -337,3 +337,124 @@ pub fn crash(ctx: &mut Ctx, host: &str, pool: &str, at: i64, worker: u32, except
         ),
     );
 }
+
+/// An ASP.NET health-monitoring 1309 (event code 3005): an unhandled
+/// exception in a request, with the positional fields ASP.NET writes.
+#[derive(Debug, Clone)]
+pub struct AspNetError<'a> {
+    /// Host name (the machine field).
+    pub host: &'a str,
+    /// Site id and pool.
+    pub site: u32,
+    /// Application pool.
+    pub pool: &'a str,
+    /// Web event id, sequence, worker PID and thread id as written.
+    pub ids: (&'a str, &'a str, &'a str, &'a str),
+    /// Exception type and message.
+    pub exception: (&'a str, &'a str),
+    /// Request path (on api.example.com).
+    pub path: &'a str,
+    /// First stack frame.
+    pub frame: &'a str,
+}
+
+/// The 1309 event for an ASP.NET request error.
+pub fn aspnet_1309(time_ms: i64, e: &AspNetError<'_>) -> Ev {
+    let account = format!("IIS APPPOOL\\{}", e.pool);
+    let (event_id, sequence, pid, thread) = e.ids;
+    Ev::classic(
+        Channel::Application,
+        "ASP.NET 4.0.30319.0",
+        1309,
+        WARNING,
+        time_ms,
+        vec![
+            s("3005"),
+            s("An unhandled exception has occurred."),
+            s(""),
+            s(""),
+            s(event_id),
+            s(sequence),
+            s("1"),
+            s("0"),
+            s(format!("/LM/W3SVC/{}/ROOT-1-134085632051234567", e.site)),
+            s("Full"),
+            s("/"),
+            s("C:\\inetpub\\api\\"),
+            s(e.host),
+            s(""),
+            s(pid),
+            s("w3wp.exe"),
+            s(account.clone()),
+            s(e.exception.0),
+            s(e.exception.1),
+            s(format!("https://api.example.com{}", e.path)),
+            s(e.path),
+            s("10.0.0.5"),
+            s(""),
+            s("False"),
+            s(""),
+            s(account.clone()),
+            s(thread),
+            s(account),
+            s("False"),
+            s(e.frame),
+        ],
+    )
+    .task(3)
+}
+
+/// A Security 4625 failed logon.
+#[derive(Debug, Clone)]
+pub struct FailedLogon<'a> {
+    /// Subject: SID, user, domain, logon id.
+    pub subject: (&'a str, &'a str, &'a str, u64),
+    /// Target user name (domain CONTOSO).
+    pub target: &'a str,
+    /// Logon type (3 network, 4 batch...).
+    pub logon_type: u32,
+    /// Logon process and authentication package.
+    pub process: (&'a str, &'a str),
+    /// Workstation name.
+    pub workstation: &'a str,
+    /// Calling process id and name.
+    pub caller: (u64, &'a str),
+}
+
+/// The 4625 event for a logon that failed with a bad password (0xC000006A).
+pub fn failed_logon(time_ms: i64, l: &FailedLogon<'_>) -> Ev {
+    Ev::manifest(
+        Channel::Security,
+        "Microsoft-Windows-Security-Auditing",
+        "{54849625-5478-4994-A5BA-3E3B0328C30D}",
+        None,
+        4625,
+        0,
+        time_ms,
+        vec![
+            ("SubjectUserSid", s(l.subject.0)),
+            ("SubjectUserName", s(l.subject.1)),
+            ("SubjectDomainName", s(l.subject.2)),
+            ("SubjectLogonId", Value::Hex64(l.subject.3)),
+            ("TargetUserSid", s("S-1-0-0")),
+            ("TargetUserName", s(l.target)),
+            ("TargetDomainName", s("CONTOSO")),
+            ("Status", Value::Hex32(0xC000_006D)),
+            ("FailureReason", s("%%2313")),
+            ("SubStatus", Value::Hex32(0xC000_006A)),
+            ("LogonType", Value::U32(l.logon_type)),
+            ("LogonProcessName", s(l.process.0)),
+            ("AuthenticationPackageName", s(l.process.1)),
+            ("WorkstationName", s(l.workstation)),
+            ("TransmittedServices", s("-")),
+            ("LmPackageName", s("-")),
+            ("KeyLength", Value::U32(0)),
+            ("ProcessId", Value::Hex64(l.caller.0)),
+            ("ProcessName", s(l.caller.1)),
+            ("IpAddress", s("-")),
+            ("IpPort", s("-")),
+        ],
+    )
+    .task(12544)
+    .by(684, 2220)
+}

@@ -42,15 +42,21 @@ pub(super) fn port_exhaustion(ctx: &mut Ctx) {
         ctx.event(&host, tcpip(4231, t + 800, vec![("Protocol", s("TCP"))]).by(4, 3860));
         t += 60_000 + ctx.rng.below(30_000) as i64;
     }
-    ctx.event(&host, Ev::classic(Channel::Application, "ASP.NET 4.0.30319.0", 1309, WARNING, from + 2_000, vec![
-        s("3005"), s("An unhandled exception has occurred."), s(""), s(""), s("6c1d2e3f4a5b6c7d"), s("9"), s("1"), s("0"),
-        s(format!("/LM/W3SVC/{API_SITE}/ROOT-1-134085632051234567")), s("Full"), s("/"), s("C:\\inetpub\\api\\"), s(host.clone()), s(""),
-        s("5120"), s("w3wp.exe"), s(format!("IIS APPPOOL\\{API_POOL}")), s("SocketException"),
-        s("Only one usage of each socket address (protocol/network address/port) is normally permitted 10.0.2.20:1433"),
-        s("https://api.example.com/api/v2/orders"), s("/api/v2/orders"), s("10.0.0.5"), s(""), s("False"), s(""),
-        s(format!("IIS APPPOOL\\{API_POOL}")), s("17"), s(format!("IIS APPPOOL\\{API_POOL}")), s("False"),
-        s("   at System.Net.Sockets.Socket.DoConnect()"),
-    ]).task(3));
+    ctx.event(
+        &host,
+        events::aspnet_1309(from + 2_000, &events::AspNetError {
+            host: &host,
+            site: API_SITE,
+            pool: API_POOL,
+            ids: ("6c1d2e3f4a5b6c7d", "9", "5120", "17"),
+            exception: (
+                "SocketException",
+                "Only one usage of each socket address (protocol/network address/port) is normally permitted 10.0.2.20:1433",
+            ),
+            path: "/api/v2/orders",
+            frame: "   at System.Net.Sockets.Socket.DoConnect()",
+        }),
+    );
     ctx.answer(
         &["port-exhaustion"],
         (from, to),
@@ -143,42 +149,20 @@ pub(super) fn identity_logon_failure(ctx: &mut Ctx) {
     let restored = at + 30 * 60_000;
     let mut t = at;
     for _ in 0..5 {
+        let subject = format!("{host}$");
         ctx.event(
             &host,
-            Ev::manifest(
-                Channel::Security,
-                "Microsoft-Windows-Security-Auditing",
-                "{54849625-5478-4994-A5BA-3E3B0328C30D}",
-                None,
-                4625,
-                0,
+            events::failed_logon(
                 t,
-                vec![
-                    ("SubjectUserSid", s("S-1-5-18")),
-                    ("SubjectUserName", s(format!("{host}$"))),
-                    ("SubjectDomainName", s("CONTOSO")),
-                    ("SubjectLogonId", Value::Hex64(0x3e7)),
-                    ("TargetUserSid", s("S-1-0-0")),
-                    ("TargetUserName", s("svc-shop")),
-                    ("TargetDomainName", s("CONTOSO")),
-                    ("Status", Value::Hex32(0xC000_006D)),
-                    ("FailureReason", s("%%2313")),
-                    ("SubStatus", Value::Hex32(0xC000_006A)),
-                    ("LogonType", Value::U32(4)),
-                    ("LogonProcessName", s("Advapi  ")),
-                    ("AuthenticationPackageName", s("Negotiate")),
-                    ("WorkstationName", s(host.clone())),
-                    ("TransmittedServices", s("-")),
-                    ("LmPackageName", s("-")),
-                    ("KeyLength", Value::U32(0)),
-                    ("ProcessId", Value::Hex64(0x2d0)),
-                    ("ProcessName", s("C:\\Windows\\System32\\svchost.exe")),
-                    ("IpAddress", s("-")),
-                    ("IpPort", s("-")),
-                ],
-            )
-            .task(12544)
-            .by(684, 2220),
+                &events::FailedLogon {
+                    subject: ("S-1-5-18", &subject, "CONTOSO", 0x3e7),
+                    target: "svc-shop",
+                    logon_type: 4,
+                    process: ("Advapi  ", "Negotiate"),
+                    workstation: &host,
+                    caller: (0x2d0, "C:\\Windows\\System32\\svchost.exe"),
+                },
+            ),
         );
         ctx.event(&host, Ev::was(5021, WARNING, t + 5, vec![("AppPoolID", s(SHOP_POOL))], None));
         t += 40_000;

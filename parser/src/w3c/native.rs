@@ -10,36 +10,7 @@ use nom::sequence::delimited;
 use crate::diagnostic::excerpt;
 use crate::time::{NANOS_PER_SEC, Timestamp, days_from_civil, parse_time_of_day};
 use crate::value::{parse_addr, parse_status, parse_u64, present};
-use crate::w3c::record::{CustomFields, Origin, Request, TimeBasis};
-
-fn blank_request(time: Timestamp, time_basis: TimeBasis, origin: Origin) -> Request<'static> {
-    Request {
-        time,
-        time_basis,
-        origin,
-        site_name: None,
-        computer_name: None,
-        server_ip: None,
-        method: None,
-        uri_stem: None,
-        uri_query: None,
-        server_port: None,
-        username: None,
-        client_ip: None,
-        version: None,
-        user_agent: None,
-        cookie: None,
-        referer: None,
-        host: None,
-        status: None,
-        substatus: None,
-        win32_status: None,
-        bytes_sent: None,
-        bytes_received: None,
-        time_taken_ms: None,
-        custom: CustomFields::none(),
-    }
-}
+use crate::w3c::record::{Origin, Request, TimeBasis};
 
 /// `M/D/YY` or `M/D/YYYY`; two-digit years pivot at 70 (IIS native logs
 /// predate 2070).
@@ -81,7 +52,7 @@ pub(super) fn parse_iis_native(line: &[u8], origin: Origin) -> Result<Request<'_
             Some(v) => parse_u64(v).map(Some).ok_or_else(|| bad(name, v)),
         }
     };
-    let mut r = blank_request(time, TimeBasis::LocalAssumedUtc, origin);
+    let mut r = Request::blank(time, TimeBasis::LocalAssumedUtc, origin);
     r.client_ip = present(f[0]).map(|v| parse_addr(v).ok_or_else(|| bad("client IP", v))).transpose()?;
     r.username = present(f[1]);
     r.site_name = present(f[4]);
@@ -149,7 +120,7 @@ pub(super) fn parse_ncsa(line: &[u8], origin: Origin) -> Result<Request<'_>, Str
     let (_, (host, user, time, request, status, bytes)) =
         ncsa_line(line).map_err(|_| format!("not an NCSA common log row: \"{}\"", excerpt(line, 60)))?;
     let time = time.ok_or("NCSA timestamp: expected dd/Mon/yyyy:HH:MM:SS +zzzz")?;
-    let mut r = blank_request(time, TimeBasis::LocalWithOffset, origin);
+    let mut r = Request::blank(time, TimeBasis::LocalWithOffset, origin);
     r.client_ip = Some(parse_addr(host).ok_or_else(|| format!("client: \"{}\"", excerpt(host, 40)))?);
     r.username = present(user);
     let mut parts = request.splitn(3, |&c| c == b' ');

@@ -128,6 +128,36 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// A request with only its time and position; every field absent.
+    pub fn blank(time: Timestamp, time_basis: TimeBasis, origin: Origin) -> Request<'static> {
+        Request {
+            time,
+            time_basis,
+            origin,
+            site_name: None,
+            computer_name: None,
+            server_ip: None,
+            method: None,
+            uri_stem: None,
+            uri_query: None,
+            server_port: None,
+            username: None,
+            client_ip: None,
+            version: None,
+            user_agent: None,
+            cookie: None,
+            referer: None,
+            host: None,
+            status: None,
+            substatus: None,
+            win32_status: None,
+            bytes_sent: None,
+            bytes_received: None,
+            time_taken_ms: None,
+            custom: CustomFields::none(),
+        }
+    }
+
     /// When the request started: the end time minus `time-taken`.
     pub fn start(&self) -> Timestamp {
         let taken = self.time_taken_ms.unwrap_or(0).min(i64::MAX as u64 / 1_000_000) as i64;

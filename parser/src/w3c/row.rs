@@ -272,32 +272,7 @@ pub(crate) fn build_request<'a: 'r, 'r>(
 ) -> Result<Request<'r>, RowError> {
     custom.clear();
     let mut t = RowTime::default();
-    let mut r = Request {
-        time: Timestamp(0),
-        time_basis: TimeBasis::Utc,
-        origin,
-        site_name: None,
-        computer_name: None,
-        server_ip: None,
-        method: None,
-        uri_stem: None,
-        uri_query: None,
-        server_port: None,
-        username: None,
-        client_ip: None,
-        version: None,
-        user_agent: None,
-        cookie: None,
-        referer: None,
-        host: None,
-        status: None,
-        substatus: None,
-        win32_status: None,
-        bytes_sent: None,
-        bytes_received: None,
-        time_taken_ms: None,
-        custom: CustomFields::none(),
-    };
+    let mut r = Request::blank(Timestamp(0), TimeBasis::Utc, origin);
     for (i, (col, &v)) in layout.columns.iter().zip(values).enumerate() {
         let Column::Known(f) = col else {
             custom.push((i, v));
