@@ -352,7 +352,7 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
         if let (Some(p), Some(t)) = (previous, e.time)
             && let Some(pt) = p.time
         {
-            let gap = t.0 - pt.0;
+            let gap = t.0.saturating_sub(pt.0);
             if s.longest_gap.as_ref().is_none_or(|(g, _, _)| gap > *g) {
                 s.longest_gap = Some((gap, label(p), label(e)));
             }
@@ -456,7 +456,7 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
                     let n = e.description("Notification").or(e.data("Notification")).unwrap_or("-");
                     if let Some(pos) = open.iter().rposition(|(om, on, _)| om == m && on == n) {
                         let (om, on, st) = open.remove(pos);
-                        *times.entry((om, on)).or_default() += t.0 - st.0;
+                        *times.entry((om, on)).or_default() += t.0.saturating_sub(st.0);
                     }
                 }
             }
@@ -466,7 +466,7 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
     // Modules still open when the trace ends ran until its last event.
     if let Some(end) = s.end {
         for (m, n, st) in open {
-            *times.entry((m, n)).or_default() += end.0 - st.0;
+            *times.entry((m, n)).or_default() += end.0.saturating_sub(st.0);
         }
     }
     let mut module_times: Vec<ModuleTime> = times

@@ -55,6 +55,13 @@ impl Serialize for Timestamp {
     }
 }
 
+/// The instant `days` after the epoch plus `nanos`, if it is representable
+/// (years 1677 to 2262): dates outside that range come only from damaged or
+/// hostile input.
+pub fn instant(days: i64, nanos: i64) -> Option<Timestamp> {
+    days.checked_mul(86_400 * NANOS_PER_SEC)?.checked_add(nanos).map(Timestamp)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// algorithm), or `None` when the month or day is out of range.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
@@ -143,7 +150,7 @@ pub fn parse_date_time(b: &[u8]) -> Option<Timestamp> {
     let days = parse_iso_date(&b[..10])?;
     let end = b[11..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |p| p + 11);
     let tod = parse_time_of_day(&b[11..end])?;
-    Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod))
+    instant(days, tod)
 }
 
 /// Parses the XML event-schema time form: `YYYY-MM-DDTHH:MM:SS`, an optional
@@ -169,7 +176,7 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
         }
         _ => return None,
     };
-    Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod - offset * NANOS_PER_SEC))
+    instant(days, tod - offset * NANOS_PER_SEC)
 }
 
 /// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp.
@@ -207,6 +214,13 @@ mod tests {
         assert_eq!(parse_time_of_day(b"12:00:00."), None);
         assert_eq!(parse_iso_date(b"2016-13-01"), None);
         assert_eq!(parse_iso_date(b"2016-1-01"), None);
+    }
+
+    #[test]
+    fn dates_beyond_the_representable_range_are_refused() {
+        assert_eq!(parse_date_time(b"9999-12-31 23:59:59"), None);
+        assert_eq!(parse_rfc3339(b"1600-01-01T00:00:00Z"), None);
+        assert!(parse_date_time(b"2262-01-01 00:00:00").is_some());
     }
 
     #[test]

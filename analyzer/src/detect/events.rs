@@ -12,7 +12,7 @@ use crate::evidence::EventRow;
 use crate::finding::{Role, Severity};
 
 fn near(a: Timestamp, b: Timestamp, secs: i64) -> bool {
-    (a.0 - b.0).abs() <= secs * SEC
+    (a.0.saturating_sub(b.0)).saturating_abs() <= secs * SEC
 }
 
 pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
@@ -66,7 +66,9 @@ fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
 
 fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
     for e in a.events_of(Family::Was, &[5002]) {
-        if store_broken.iter().any(|t| e.event.time.0 - t.0 >= 0 && e.event.time.0 - t.0 <= 300 * SEC) {
+        if store_broken.iter().any(|t| {
+            e.event.time.0.saturating_sub(t.0) >= 0 && e.event.time.0.saturating_sub(t.0) <= 300 * SEC
+        }) {
             continue;
         }
         let p = pool(e).unwrap_or("-");
@@ -75,7 +77,7 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
             .filter(|f| {
                 pool(f) == Some(p)
                     && f.event.time <= e.event.time
-                    && e.event.time.0 - f.event.time.0 <= 10 * 60 * SEC
+                    && e.event.time.0.saturating_sub(f.event.time.0) <= 10 * 60 * SEC
             })
             .collect();
         let offline: Vec<_> = a
@@ -84,7 +86,7 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
             .filter(|r| {
                 &*r.reason == "AppOffline"
                     && r.queue.as_deref() == Some(p)
-                    && r.time >= Timestamp(e.event.time.0 - 2 * SEC)
+                    && r.time >= e.event.time.shifted(-2)
             })
             .collect();
         let end = offline.last().map_or(e.event.time, |r| r.time);
@@ -94,7 +96,7 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
                 format!(
                     "{} worker failures of {p} in {} minutes tripped rapid-fail protection: WAS disabled the pool (5002), and from then on HTTP.sys answered 503 AppOffline itself ({} requests) until someone started the pool. The pool was assumed to restart itself; after repeated failures IIS stops trying.",
                     failures.len(),
-                    failures.first().map_or(0, |f| (e.event.time.0 - f.event.time.0) / (60 * SEC) + 1),
+                    failures.first().map_or(0, |f| (e.event.time.0.saturating_sub(f.event.time.0)) / (60 * SEC) + 1),
                     offline.len()
                 ),
                 &["Find why the worker keeps dying (see the worker-crash findings) and fix that first.", "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed.", "Consider rapidFailProtection settings and an alert on WAS 5002."],
@@ -146,8 +148,8 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
         if pings.iter().any(|g| {
             g.host == e.host
                 && pool(g) == Some(p)
-                && e.event.time.0 - g.event.time.0 >= 0
-                && e.event.time.0 - g.event.time.0 <= 120 * SEC
+                && e.event.time.0.saturating_sub(g.event.time.0) >= 0
+                && e.event.time.0.saturating_sub(g.event.time.0) <= 120 * SEC
         }) {
             continue;
         }
@@ -172,9 +174,11 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
         let oom =
             runtime.iter().any(|r| r.event.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException")));
         if oom
-            && oom_context
-                .iter()
-                .any(|(h, t)| *h == e.host && e.event.time.0 - t.0 >= 0 && e.event.time.0 - t.0 <= 3600 * SEC)
+            && oom_context.iter().any(|(h, t)| {
+                *h == e.host
+                    && e.event.time.0.saturating_sub(t.0) >= 0
+                    && e.event.time.0.saturating_sub(t.0) <= 3600 * SEC
+            })
         {
             continue; // part of the server's memory exhaustion
         }
@@ -192,7 +196,7 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
             .filter(|x| {
                 x.host == e.host
                     && x.event.time >= e.event.time
-                    && x.event.time.0 - e.event.time.0 <= 300 * SEC
+                    && x.event.time.0.saturating_sub(e.event.time.0) <= 300 * SEC
             })
             .collect();
         crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer });
@@ -223,7 +227,7 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
             let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
             let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.event.data_at(3));
             let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
-            let mut d = Draft::new("worker-crash", Severity::High, if confirmed { 0.9 } else { 0.7 }, Timestamp(first.was.event.time.0 - SEC), Timestamp(last.was.event.time.0 + 10 * SEC))
+            let mut d = Draft::new("worker-crash", Severity::High, if confirmed { 0.9 } else { 0.7 }, first.was.event.time.shifted(-1), last.was.event.time.shifted(10))
                 .scope(Some(&host), group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site), Some(&p))
                 .explain(
                     format!(
@@ -312,7 +316,7 @@ fn crashes_without_event_logs(a: &Analysis, out: &mut Vec<Draft>) {
                 continue;
             }
             let at = c[0].time;
-            let mut d = Draft::new("worker-crash", Severity::High, 0.55, Timestamp(at.0 - SEC), Timestamp(c[c.len() - 1].time.0 + 10 * SEC))
+            let mut d = Draft::new("worker-crash", Severity::High, 0.55, at.shifted(-1), c[c.len() - 1].time.shifted(10))
                 .scope(Some(&host), c[0].site, Some(&queue))
                 .explain(
                     format!("HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process that owned them went away (crash or kill). The host's System event log is not in the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to see why.", c.len()),
@@ -336,8 +340,8 @@ fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
                 r.host == e.host
                     && r.queue.as_deref() == Some(p)
                     && matches!(&*r.reason, "Timer_AppPool" | "Timer_ReqQueue" | "QueueFull")
-                    && e.event.time.0 - r.time.0 <= 600 * SEC
-                    && r.time.0 - e.event.time.0 <= 60 * SEC
+                    && e.event.time.0.saturating_sub(r.time.0) <= 600 * SEC
+                    && r.time.0.saturating_sub(e.event.time.0) <= 60 * SEC
             })
             .collect();
         let slow: Vec<_> = a
@@ -346,12 +350,16 @@ fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
             .filter(|r| {
                 r.host == e.host
                     && r.taken >= 10_000
-                    && e.event.time.0 - r.time.0 <= 600 * SEC
+                    && e.event.time.0.saturating_sub(r.time.0) <= 600 * SEC
                     && r.time <= e.event.time
             })
             .collect();
-        let start = slow.first().map_or(e.event.time, |r| Timestamp(r.time.0 - r.taken as i64 * 1_000_000));
-        let mut d = Draft::new("worker-hang", Severity::High, 0.9, start, Timestamp(e.event.time.0 + 10 * SEC))
+        let start = slow.first().map_or(e.event.time, |r| {
+            Timestamp(
+                r.time.0.saturating_sub(i64::try_from(r.taken).unwrap_or(i64::MAX).saturating_mul(1_000_000)),
+            )
+        });
+        let mut d = Draft::new("worker-hang", Severity::High, 0.9, start, e.event.time.shifted(10))
             .scope(Some(&e.host), slow.first().and_then(|r| r.site), Some(p))
             .explain(
                 format!(
@@ -388,7 +396,7 @@ fn had_impact(a: &Analysis, e: &EventRow) -> bool {
         r.host == e.host
             && r.status.2 == 995
             && r.time >= e.event.time
-            && r.time.0 - e.event.time.0 <= 6 * SEC
+            && r.time.0.saturating_sub(e.event.time.0) <= 6 * SEC
     })
 }
 
@@ -452,7 +460,7 @@ fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
             }
             let first = c[0];
             let p = pool(first).unwrap_or("-");
-            let mut d = Draft::new(id, *severity, 0.85, first.event.time, Timestamp(c[c.len() - 1].event.time.0 + 60 * SEC))
+            let mut d = Draft::new(id, *severity, 0.85, first.event.time, c[c.len() - 1].event.time.shifted(60))
                 .scope(Some(&first.host), None, Some(p))
                 .explain(format!("{p} {what} (WAS {}); requests in flight were aborted and the new worker started cold. A planned or automatic restart, not a crash.", first.event.event_id), fix);
             for w in a

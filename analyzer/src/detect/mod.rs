@@ -102,7 +102,12 @@ pub(crate) fn clusters<T>(items: Vec<T>, time: impl Fn(&T) -> Timestamp, gap_sec
     for item in items {
         let t = time(&item);
         match out.last_mut() {
-            Some(c) if c.last().is_some_and(|l| t.0 - time(l).0 <= gap_secs * SEC) => c.push(item),
+            Some(c)
+                if c.last()
+                    .is_some_and(|l| t.0.saturating_sub(time(l).0) <= gap_secs.saturating_mul(SEC)) =>
+            {
+                c.push(item)
+            }
             _ => out.push(vec![item]),
         }
     }

@@ -27,7 +27,7 @@ fn hung(a: &Analysis, host: &str, pool: &str, t: Timestamp) -> bool {
     a.events_of(Family::Was, &[5010]).any(|e| {
         &*e.host == host
             && e.event.data("AppPoolID") == Some(pool)
-            && (e.event.time.0 - t.0).abs() <= 600 * SEC
+            && (e.event.time.0.saturating_sub(t.0)).saturating_abs() <= 600 * SEC
     })
 }
 
@@ -236,7 +236,9 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                 kind,
                 severity,
                 0.85,
-                Timestamp(first.time.0 - first.taken as i64 * 1_000_000),
+                Timestamp(first.time.0.saturating_sub(
+                    i64::try_from(first.taken).unwrap_or(i64::MAX).saturating_mul(1_000_000),
+                )),
                 last.time,
             )
             .scope(Some(&host), site, None)
@@ -310,7 +312,10 @@ fn app_init(a: &Analysis, out: &mut Vec<Draft>) {
                 r.host == first.host
                     && r.status.0 == 500
                     && r.status.1 == 0
-                    && first.trace.time().is_some_and(|t| (r.time.0 - t.0).abs() <= 1800 * SEC)
+                    && first
+                        .trace
+                        .time()
+                        .is_some_and(|t| (r.time.0.saturating_sub(t.0)).saturating_abs() <= 1800 * SEC)
             })
             .collect();
         let start = first.trace.time().unwrap_or_default();

@@ -20,10 +20,8 @@ const SPIKE_FACTOR: u32 = 10;
 type SiteKey = (Arc<str>, Option<u32>);
 
 pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
-    let covered: Vec<(Option<String>, Timestamp, Timestamp)> = out
-        .iter()
-        .map(|d| (d.scope.host.clone(), Timestamp(d.start.0 - 120 * SEC), Timestamp(d.end.0 + 120 * SEC)))
-        .collect();
+    let covered: Vec<(Option<String>, Timestamp, Timestamp)> =
+        out.iter().map(|d| (d.scope.host.clone(), d.start.shifted(-120), d.end.shifted(120))).collect();
     let mut per_site: BTreeMap<SiteKey, Vec<(i64, u32)>> = BTreeMap::new();
     for ((host, site, minute), m) in &a.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
@@ -129,7 +127,9 @@ fn traffic_stops(
             .requests
             .iter()
             .filter(|r| {
-                &r.host == host && r.site == site && (r.time == end || (r.time.0 - start.0).abs() < 60 * SEC)
+                &r.host == host
+                    && r.site == site
+                    && (r.time == end || (r.time.0.saturating_sub(start.0)).saturating_abs() < 60 * SEC)
             })
             .take(2)
         {

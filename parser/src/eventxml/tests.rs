@@ -97,3 +97,11 @@ fn representative_events_of_each_provider_family() {
     let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();
     insta::assert_json_snapshot!("families", (families, &kept.0));
 }
+
+#[test]
+fn a_time_past_2262_does_not_overflow() {
+    // Found by fuzzing: the year 4050 overflowed the i64 nanosecond clock.
+    let xml = WEVTUTIL.replace("2024-05-01T10:00:00.1234567Z", "4050-11-24T08:00:03.1000000Z");
+    let file = parse_event_xml(xml.as_bytes());
+    assert_eq!(file.events.len(), 2);
+}

@@ -155,3 +155,16 @@ fn not_a_trace() {
     assert!(file.trace.events.is_empty());
     assert!(file.diagnostics[0].message.contains("no <failedRequest>"));
 }
+
+#[test]
+fn events_centuries_apart_do_not_overflow_the_summary() {
+    // Found by fuzzing: a gap between years 1012 and 2025 overflowed i64.
+    let events = vec![
+        event("GENERAL_REQUEST_START", "1012-11-24T13:24:11.366Z", &[("SiteId", "2")], &[]),
+        event("MODULE_SET_RESPONSE_ERROR_STATUS", "2025-11-24T13:24:11.366Z", &[], &[]),
+        event("GENERAL_REQUEST_END", "2025-11-24T13:24:12.366Z", &[], &[]),
+    ];
+    let file = parse_freb(trace(&events, true).as_bytes());
+    assert_eq!(file.trace.events.len(), 3);
+    assert!(file.trace.time().is_some());
+}

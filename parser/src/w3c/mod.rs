@@ -449,13 +449,13 @@ fn parse_w3c_row<'a, S: RecordSink>(
         Dialect::HttpErr => {
             build_http_error(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
                 let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
-                rec.time.0 += shift;
+                rec.time.0 = rec.time.0.saturating_add(shift);
                 Built::HttpErr(rec)
             })
         }
         _ => build_request(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
             let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
-            rec.time.0 += shift;
+            rec.time.0 = rec.time.0.saturating_add(shift);
             Built::Request(rec)
         }),
     };
@@ -517,7 +517,7 @@ fn state_midnight(state: &mut BlockState, layout: &Layout, time: i64, basis: Tim
         state.day_carry += 1;
     }
     state.last_tod = Some(tod);
-    state.day_carry * DAY
+    state.day_carry.saturating_mul(DAY)
 }
 
 #[cfg(test)]

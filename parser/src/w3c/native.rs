@@ -8,7 +8,7 @@ use nom::character::complete::{char, space1};
 use nom::sequence::delimited;
 
 use crate::diagnostic::excerpt;
-use crate::time::{NANOS_PER_SEC, Timestamp, days_from_civil, parse_time_of_day};
+use crate::time::{NANOS_PER_SEC, Timestamp, days_from_civil, instant, parse_time_of_day};
 use crate::value::{parse_addr, parse_status, parse_u64, present};
 use crate::w3c::record::{Origin, Request, TimeBasis};
 
@@ -45,7 +45,7 @@ pub(super) fn parse_iis_native(line: &[u8], origin: Origin) -> Result<Request<'_
     let bad = |name: &str, v: &[u8]| format!("{name}: unexpected value \"{}\"", excerpt(v, 40));
     let days = parse_us_date(f[2]).ok_or_else(|| bad("date", f[2]))?;
     let tod = parse_time_of_day(f[3]).ok_or_else(|| bad("time", f[3]))?;
-    let time = Timestamp(days * 86_400 * NANOS_PER_SEC + tod);
+    let time = instant(days, tod).ok_or_else(|| bad("date", f[2]))?;
     let num = |name: &str, v: &[u8]| -> Result<Option<u64>, String> {
         match present(v) {
             None => Ok(None),
@@ -99,7 +99,7 @@ fn parse_ncsa_instant(b: &[u8]) -> Option<Timestamp> {
     let mm = parse_u64(&b[24..26])? as i64;
     let offset = sign * (hh * 3600 + mm * 60);
     let days = days_from_civil(year, mon, day)?;
-    Some(Timestamp(days * 86_400 * NANOS_PER_SEC + tod - offset * NANOS_PER_SEC))
+    instant(days, tod - offset * NANOS_PER_SEC)
 }
 
 type NcsaParts<'a> = (&'a [u8], &'a [u8], Option<Timestamp>, &'a [u8], &'a [u8], &'a [u8]);

@@ -2,7 +2,7 @@
 //! stray spaces where the fixed fields can be anchored), build typed records.
 
 use crate::diagnostic::excerpt;
-use crate::time::{NANOS_PER_SEC, Timestamp, parse_iso_date, parse_time_of_day};
+use crate::time::{Timestamp, instant, parse_iso_date, parse_time_of_day};
 use crate::value::{Addr, parse_addr, parse_port, parse_status, parse_u32, parse_u64, present};
 use crate::w3c::layout::{Column, Field, Layout};
 use crate::w3c::reason::Reason;
@@ -112,7 +112,12 @@ impl RowTime<'_> {
         } else if tod_nanos.is_none() {
             basis = TimeBasis::DateOnly;
         }
-        Ok((Timestamp(days * 86_400 * NANOS_PER_SEC + tod_nanos.unwrap_or(0)), basis))
+        let time = instant(days, tod_nanos.unwrap_or(0)).ok_or(RowError::Field {
+            field: if local_date { Field::DateLocal.name() } else { Field::Date.name() },
+            expected: "a date between 1677 and 2262",
+            found: date.map(|d| excerpt(d, 20)).unwrap_or_default(),
+        })?;
+        Ok((time, basis))
     }
 }
 

@@ -397,3 +397,22 @@ proptest! {
         prop_assert_eq!(whole.records.len(), rows.len());
     }
 }
+
+#[test]
+fn dates_outside_the_nanosecond_range_are_rejected_not_overflowed() {
+    // Found by fuzzing: year 1012 overflowed the i64 nanosecond clock.
+    let log = b"#Fields: date time s-ip cs-uri-stem sc-status\n1012-11-24 15:02:11 10.0.0.1 /a 200\n2024-01-01 00:00:00 10.0.0.1 /b 200\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 1);
+    assert_eq!(got.diagnostics.len(), 1);
+    assert!(got.diagnostics[0].starts_with("line 2: error: date"), "{:?}", got.diagnostics);
+    let native =
+        b"10.0.0.1, -, 11/24/1012, 15:02:11, W3SVC1, WEB01, 10.0.0.2, 1, 1, 1, 200, 0, GET, /a, -,\n";
+    let got = parse(native, Dialect::IisNative);
+    assert!(got.records.is_empty());
+    assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
+    let ncsa = b"10.0.0.1 - - [24/Nov/1012:15:02:11 +0000] \"GET /a HTTP/1.1\" 200 1\n";
+    let got = parse(ncsa, Dialect::Ncsa);
+    assert!(got.records.is_empty());
+    assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
+}
