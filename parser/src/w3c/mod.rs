@@ -344,17 +344,22 @@ fn parse_chunk<S: RecordSink>(
 ) -> BlockState {
     let mut scratch = RowScratch::default();
     let mut nul_run: Option<(u64, u64, usize)> = None;
+    // A run of NUL lines that crosses a chunk boundary is reported once, by
+    // the chunk where it starts, so that chunking never changes diagnostics.
+    let mut inherited_nul_run = previous_line(data, range.start).is_some_and(is_nul_padding);
     for (number, line) in (first_line..).zip(lines(&data[range.clone()], range.start)) {
         let text = line.text;
         let offset = line.offset as u64;
-        if !text.is_empty() && text.iter().all(|&b| b == 0) {
+        if is_nul_padding(text) {
             // A crash or a preallocated file leaves NUL padding; report a run once.
             match &mut nul_run {
+                _ if inherited_nul_run => {}
                 Some((_, _, bytes)) => *bytes += text.len() + 1,
                 None => nul_run = Some((number, offset, text.len() + 1)),
             }
             continue;
         }
+        inherited_nul_run = false;
         if let Some((l, o, bytes)) = nul_run.take() {
             sink.diagnostic(nul_diagnostic(l, o, bytes));
         }
@@ -391,10 +396,28 @@ fn parse_chunk<S: RecordSink>(
             }
         }
     }
-    if let Some((l, o, bytes)) = nul_run {
+    if let Some((l, o, mut bytes)) = nul_run {
+        for line in lines(&data[range.end..], range.end) {
+            if !is_nul_padding(line.text) {
+                break;
+            }
+            bytes += line.text.len() + 1;
+        }
         sink.diagnostic(nul_diagnostic(l, o, bytes));
     }
     state
+}
+
+fn is_nul_padding(text: &[u8]) -> bool {
+    !text.is_empty() && text.iter().all(|&b| b == 0)
+}
+
+/// The line that ends just before `start`, a line start.
+fn previous_line(data: &[u8], start: usize) -> Option<&[u8]> {
+    let before = data[..start].strip_suffix(b"\n")?;
+    let from = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let text = &before[from..];
+    Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
 fn nul_diagnostic(line: u64, offset: u64, bytes: usize) -> Diagnostic {

@@ -375,6 +375,8 @@ proptest! {
     fn chunking_at_any_offset_gives_the_same_records(
         rows in proptest::collection::vec(model_row(), 1..30),
         breaks in proptest::collection::vec(0usize..30, 0..4),
+        garbage in proptest::collection::vec(0usize..30, 0..3),
+        padding in proptest::collection::vec((0usize..30, 1usize..5), 0..3),
         chunk in 1usize..400,
         crlf in any::<bool>(),
     ) {
@@ -384,8 +386,11 @@ proptest! {
             if i == 0 || breaks.contains(&i) {
                 log.push_str(&format!("#Software: Microsoft Internet Information Services 10.0{eol}#Date: 2020-01-01 00:00:00{eol}#Fields: {FULL_FIELDS}{eol}"));
             }
-            if breaks.contains(&(i + 100)) {
+            if garbage.contains(&i) {
                 log.push_str(&format!("garbage row{eol}"));
+            }
+            for &(_, lines) in padding.iter().filter(|p| p.0 == i) {
+                log.push_str(&format!("\0\0\0{eol}").repeat(lines));
             }
             log.push_str(&render(r));
             log.push_str(eol);
@@ -395,6 +400,24 @@ proptest! {
         prop_assert_eq!(&whole.records, &chunked.records);
         prop_assert_eq!(&whole.diagnostics, &chunked.diagnostics);
         prop_assert_eq!(whole.records.len(), rows.len());
+    }
+}
+
+#[test]
+fn a_nul_run_across_a_chunk_boundary_is_one_diagnostic() {
+    // Found by fuzzing: each chunk reported its part of the run.
+    let log = b"\x01#\x00\n\x00\x00\n\x00\n ";
+    // File-level notes go to the first chunk's sink after its own lines, so
+    // compare the diagnostics as a set.
+    let sorted = |chunk| {
+        let mut d = parse_with(log, Dialect::W3c, chunk).diagnostics;
+        d.sort();
+        d
+    };
+    let whole = sorted(1 << 20);
+    assert_eq!(whole.iter().filter(|d| d.contains("NUL padding")).count(), 1);
+    for chunk in 1..log.len() {
+        assert_eq!(sorted(chunk), whole, "chunk {chunk}");
     }
 }
 
