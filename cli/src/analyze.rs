@@ -77,6 +77,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     };
     match global.format {
         OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
+        OutputFormat::Markdown => report::markdown::write(&mut out, &report, offset, &args.tz)?,
         OutputFormat::Text => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::findings::write(&mut out, &report, &palette, offset, &args.tz)?;

@@ -39,6 +39,8 @@ pub enum OutputFormat {
     Text,
     /// Machine-readable JSON (documented in docs/json.md).
     Json,
+    /// Markdown for tickets, chat and post-incident reviews.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

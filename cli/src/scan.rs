@@ -46,6 +46,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
     };
     match global.format {
         OutputFormat::Json => report::json::write_scan(&mut out, &inventory)?,
+        OutputFormat::Markdown => report::markdown::write_scan(&mut out, &inventory)?,
         OutputFormat::Text => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::text::write_scan(&mut out, &inventory, &palette, args.max_diagnostics)?;

@@ -156,6 +156,21 @@ fn analyze_text_of_the_worker_crash_scenario() {
 }
 
 #[test]
+fn analyze_markdown_of_the_config_error_scenario_in_a_zone() {
+    let out =
+        faultline(&["analyze", "--format", "markdown", "--tz", "+01:00", "corpus/scenarios/config-error"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn scan_markdown_of_the_quickstart_bundle() {
+    let out = faultline(&["scan", "--format", "markdown", QUICKSTART]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
 fn analyze_json_of_the_rapid_fail_scenario() {
     let out = faultline(&["analyze", "--format", "json", "corpus/scenarios/rapid-fail-protection"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

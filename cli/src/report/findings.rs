@@ -5,22 +5,33 @@
 use std::io::Write;
 
 use faultline_analyzer::Report;
-use faultline_analyzer::finding::{Evidence, Role};
+use faultline_analyzer::finding::{Evidence, Finding, Role};
 use faultline_parser::Timestamp;
 
 use crate::style::{Palette, sanitize};
 
-fn time(t: Timestamp, offset: i32) -> String {
+/// A time shown in the analyst's zone.
+pub(crate) fn time(t: Timestamp, offset: i32) -> String {
     let dt = t.to_datetime() + chrono::Duration::seconds(i64::from(offset));
     dt.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn place(e: &Evidence) -> String {
+/// Where to open the evidence: `path:line` or `path record N`.
+pub(crate) fn place(e: &Evidence) -> String {
     match (e.line, e.record) {
         (Some(l), _) => format!("{}:{l}", sanitize(&e.path)),
         (None, Some(r)) => format!("{} record {r}", sanitize(&e.path)),
         _ => sanitize(&e.path),
     }
+}
+
+/// Host, site and pool of a finding, as far as known.
+pub(crate) fn scope(f: &Finding) -> String {
+    [("host", &f.scope.host), ("site", &f.scope.site), ("pool", &f.scope.app_pool)]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", sanitize(v))))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes the findings report.
@@ -64,12 +75,7 @@ pub fn write(
             f.title,
             f.confidence
         )?;
-        let scope: Vec<String> =
-            [("host", &f.scope.host), ("site", &f.scope.site), ("pool", &f.scope.app_pool)]
-                .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", sanitize(v))))
-                .collect();
-        writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope.join(", "))?;
+        writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope(f))?;
         writeln!(out, "   {}", sanitize(&f.explanation))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;
         for step in f.timeline.iter().take(12) {

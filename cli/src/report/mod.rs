@@ -2,4 +2,5 @@
 
 pub mod findings;
 pub mod json;
+pub mod markdown;
 pub mod text;
