@@ -60,6 +60,19 @@ pub enum SourceKind {
     Eventxml,
 }
 
+impl SourceKind {
+    /// The name used in JSON and CSV output.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::W3c => "w3c",
+            SourceKind::Httperr => "httperr",
+            SourceKind::Freb => "freb",
+            SourceKind::Evtx => "evtx",
+            SourceKind::Eventxml => "eventxml",
+        }
+    }
+}
+
 /// One piece of evidence: where to open it and what it says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Evidence {

@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod finding;
 pub mod inventory;
 pub mod run;
+pub mod timeline;
 
 pub use analysis::{Analysis, AnalysisConfig};
 pub use evidence::{Collector, SourceInfo};

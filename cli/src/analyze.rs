@@ -5,10 +5,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, bail};
-use faultline_analyzer::{AnalysisConfig, FindingSeverity, analyze};
+use faultline_analyzer::{AnalysisConfig, FindingSeverity, Inventory, Report, analyze};
 use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, Timestamp};
 
-use crate::args::{AnalyzeArgs, GlobalArgs, OutputFormat};
+use crate::args::{AnalyzeArgs, EvidenceArgs, GlobalArgs, OutputFormat};
 use crate::exit::Exit;
 use crate::progress::bytes_bar;
 use crate::report;
@@ -41,13 +41,8 @@ pub fn parse_zone(tz: &str) -> anyhow::Result<i32> {
     Ok(sign * (h * 3600 + m * 60))
 }
 
-pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
-    let fail_on = match &args.fail_on {
-        Some(s) => {
-            Some(FindingSeverity::parse(s).with_context(|| format!("--fail-on: unknown severity {s:?}"))?)
-        }
-        None => None,
-    };
+/// Reads the evidence an analyzing command names and analyzes it.
+pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> anyhow::Result<Report> {
     let mut skew = BTreeMap::new();
     for s in &args.skew {
         let (host, secs) =
@@ -58,7 +53,6 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     }
     let config =
         AnalysisConfig { from: parse_time("--from", &args.from)?, to: parse_time("--to", &args.to)?, skew };
-    let offset = parse_zone(&args.tz)?;
     let read = ReadConfig {
         text: TextConfig::default(),
         limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
@@ -68,31 +62,59 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     let progress = |n: u64| bar.inc(n);
     let report = analyze(&args.paths, &read, &config, &progress);
     bar.finish_and_clear();
+    Ok(report)
+}
 
-    let mut out: Box<dyn Write> = match &global.output {
+/// The output file, or standard output.
+pub fn output(global: &GlobalArgs) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match &global.output {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    match global.format {
-        OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
-        OutputFormat::Markdown => report::markdown::write(&mut out, &report, offset, &args.tz)?,
-        OutputFormat::Text => {
-            let palette = Palette::detect(global.quiet, global.output.is_none());
-            report::findings::write(&mut out, &report, &palette, offset, &args.tz)?;
-        }
-    }
-    out.flush()?;
+    })
+}
+
+/// Names unreadable inputs on standard error; exit status 2 when nothing
+/// readable was found.
+pub fn report_unreadable(inventory: &Inventory) -> anyhow::Result<Option<Exit>> {
     let mut err = std::io::stderr().lock();
-    for f in report.inventory.files.iter().filter(|f| f.status == faultline_analyzer::FileStatus::Failed) {
+    for f in inventory.files.iter().filter(|f| f.status == faultline_analyzer::FileStatus::Failed) {
         if let Some(reason) = &f.reason {
             writeln!(err, "error: {}: {}", crate::style::sanitize(&f.path), reason)?;
         }
     }
-    if !report.inventory.has_evidence() {
+    if !inventory.has_evidence() {
         writeln!(err, "error: none of the inputs holds IIS evidence faultline can read")?;
-        return Ok(Exit::Error);
+        return Ok(Some(Exit::Error));
+    }
+    Ok(None)
+}
+
+pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
+    let fail_on = match &args.fail_on {
+        Some(s) => {
+            Some(FindingSeverity::parse(s).with_context(|| format!("--fail-on: unknown severity {s:?}"))?)
+        }
+        None => None,
+    };
+    if matches!(global.format, OutputFormat::Csv | OutputFormat::Jsonl) {
+        bail!("--format csv and jsonl are for `faultline timeline`; analyze writes text, json or markdown");
+    }
+    let offset = parse_zone(&args.evidence.tz)?;
+    let report = read_and_analyze(global, &args.evidence)?;
+    let mut out = output(global)?;
+    match global.format {
+        OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
+        OutputFormat::Markdown => report::markdown::write(&mut out, &report, offset, &args.evidence.tz)?,
+        OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl => {
+            let palette = Palette::detect(global.quiet, global.output.is_none());
+            report::findings::write(&mut out, &report, &palette, offset, &args.evidence.tz)?;
+        }
+    }
+    out.flush()?;
+    if let Some(exit) = report_unreadable(&report.inventory)? {
+        return Ok(exit);
     }
     if fail_on.is_some_and(|level| report.findings.iter().any(|f| f.severity >= level)) {
         return Ok(Exit::Findings);

@@ -41,6 +41,10 @@ pub enum OutputFormat {
     Json,
     /// Markdown for tickets, chat and post-incident reviews.
     Markdown,
+    /// Comma-separated values (`timeline`; Timesketch columns).
+    Csv,
+    /// One JSON object per line (`timeline`; Timesketch fields).
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,11 +55,33 @@ pub enum Command {
     /// Root-cause analysis: what broke, when, where and why, with the
     /// evidence for every claim, most important finding first.
     Analyze(AnalyzeArgs),
+    /// The notable super-timeline: failed, slow and cut-off requests,
+    /// HTTP.sys errors, IIS-relevant events and FREB traces from every host,
+    /// merged in time order, as CSV or JSON lines ready for Timesketch.
+    Timeline(TimelineArgs),
 }
 
 /// Arguments of `faultline analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Exit with status 1 when a finding at or above this severity is found
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+}
+
+/// Arguments of `faultline timeline`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+/// What to read and how, for the commands that analyze.
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
     /// Files, folders, .zip bundles or .gz files, in any mix.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -71,10 +97,6 @@ pub struct AnalyzeArgs {
     /// Clock skew of a host, added to its times: HOST=SECONDS (repeatable).
     #[arg(long, value_name = "HOST=±SECONDS")]
     pub skew: Vec<String>,
-    /// Exit with status 1 when a finding at or above this severity is found
-    /// (info, low, medium, high, critical).
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
     /// Keep every Windows event, not only the IIS-relevant catalogue.
     #[arg(long)]
     pub all_events: bool,

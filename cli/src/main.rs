@@ -9,6 +9,7 @@ mod progress;
 mod report;
 mod scan;
 mod style;
+mod timeline;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Analyze(args) => analyze::run(&cli.global, args),
+        Command::Timeline(args) => timeline::run(&cli.global, args),
     };
     match result {
         Ok(code) => code.into(),

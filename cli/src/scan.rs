@@ -1,13 +1,12 @@
 //! `faultline scan`: the evidence inventory.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
-use anyhow::Context;
 use faultline_analyzer::{Inventory, Tally, summarize, summarize_problem};
 use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, discover, read_entry};
 use rayon::prelude::*;
 
+use crate::analyze::{output, report_unreadable};
 use crate::args::{GlobalArgs, OutputFormat, ScanArgs};
 use crate::exit::Exit;
 use crate::progress::bytes_bar;
@@ -36,34 +35,22 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
         limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
         all_events: args.all_events,
     };
+    if matches!(global.format, OutputFormat::Csv | OutputFormat::Jsonl) {
+        anyhow::bail!(
+            "--format csv and jsonl are for `faultline timeline`; scan writes text, json or markdown"
+        );
+    }
     let inventory = inventory(&args.paths, &config, global.quiet);
 
-    let mut out: Box<dyn Write> = match &global.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = output(global)?;
     match global.format {
         OutputFormat::Json => report::json::write_scan(&mut out, &inventory)?,
         OutputFormat::Markdown => report::markdown::write_scan(&mut out, &inventory)?,
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::text::write_scan(&mut out, &inventory, &palette, args.max_diagnostics)?;
         }
     }
     out.flush()?;
-
-    // Unreadable paths are named on stderr whatever the output format.
-    let mut err = std::io::stderr().lock();
-    for f in inventory.files.iter().filter(|f| f.status == faultline_analyzer::FileStatus::Failed) {
-        if let Some(reason) = &f.reason {
-            writeln!(err, "error: {}: {}", crate::style::sanitize(&f.path), reason)?;
-        }
-    }
-    if !inventory.has_evidence() {
-        writeln!(err, "error: none of the inputs holds IIS evidence faultline can read")?;
-        return Ok(Exit::Error);
-    }
-    Ok(Exit::Ok)
+    Ok(report_unreadable(&inventory)?.unwrap_or(Exit::Ok))
 }

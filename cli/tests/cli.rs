@@ -204,3 +204,54 @@ fn analyze_is_identical_with_one_thread_or_many_and_honours_the_time_range() {
     let shown = faultline(&["analyze", "--tz", "+02:00", "corpus/scenarios/worker-crash"]);
     assert!(stdout(&shown).contains("times in +02:00"), "{}", stdout(&shown));
 }
+
+#[test]
+fn timeline_merges_every_source_in_time_order_as_csv_and_jsonl() {
+    let scenario = "corpus/scenarios/rapid-fail-protection";
+    let csv = faultline(&["timeline", "--threads", "1", scenario]);
+    assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
+    let csv = stdout(&csv);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("datetime,timestamp,timestamp_desc,message,source,host,site,path,line,record")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let stamps: Vec<i64> = rows
+        .iter()
+        .map(|r| r.split(',').nth(1).and_then(|t| t.parse().ok()).expect("a timestamp column"))
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "time order");
+    for source in [",w3c,", ",httperr,", ",evtx,"] {
+        assert!(rows.iter().any(|r| r.contains(source)), "no {source} rows");
+    }
+    assert!(rows.iter().any(|r| r.contains("Microsoft-Windows-WAS 5002")), "the pool-disabled event");
+    assert!(rows.iter().any(|r| r.contains("HTTP.sys: 503 AppOffline")), "the 503s");
+    insta::assert_snapshot!(rows[..12].join("\n"));
+
+    let many = faultline(&["timeline", "--threads", "4", scenario]);
+    assert_eq!(stdout(&many), csv, "thread count changes the timeline");
+
+    let jsonl = faultline(&["timeline", "--format", "jsonl", scenario]);
+    let objects: Vec<serde_json::Value> =
+        stdout(&jsonl).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(objects.len(), rows.len());
+    assert_eq!(objects[0]["timestamp"], stamps[0]);
+    assert!(objects.iter().all(|o| o["path"].is_string() && o["timestamp_desc"].is_string()));
+}
+
+#[test]
+fn timeline_honours_the_time_range_and_rejects_markdown() {
+    let scenario = "corpus/scenarios/rapid-fail-protection";
+    let out =
+        faultline(&["timeline", "--from", "2025-11-24T13:00:00Z", "--to", "2025-11-24T13:30:00Z", scenario]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.starts_with("2025-11-24T13:")), "{rows:?}");
+    let bad = faultline(&["timeline", "--format", "markdown", scenario]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = faultline(&["analyze", "--format", "csv", scenario]);
+    assert_eq!(bad.status.code(), Some(2));
+}

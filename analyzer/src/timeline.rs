@@ -1,0 +1,99 @@
+//! The notable super-timeline: every record the analysis kept (requests that
+//! failed, were slow or were cut off; HTTP.sys errors; catalogue events;
+//! FREB traces) from every source and host, merged in time order, each
+//! citing its file and line or record.
+
+use std::sync::Arc;
+
+use faultline_parser::Timestamp;
+
+use crate::analysis::Analysis;
+use crate::evidence::EventRow;
+use crate::finding::Evidence;
+
+/// One line of the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Host the record came from.
+    pub host: Arc<str>,
+    /// Site id, when known.
+    pub site: Option<u32>,
+    /// What the time means (Timesketch `timestamp_desc`).
+    pub time_meaning: &'static str,
+    /// Where it came from, when, and what it says.
+    pub evidence: Evidence,
+}
+
+impl Entry {
+    /// When.
+    pub fn time(&self) -> Timestamp {
+        self.evidence.time
+    }
+}
+
+/// Longest event message kept on a timeline line.
+const EVENT_TEXT: usize = 400;
+
+/// A one-line description of any Windows event: provider, id and its data.
+pub fn describe_event(e: &EventRow) -> String {
+    let ev = &e.event;
+    let mut text = format!("{} {}", ev.provider, ev.event_id);
+    let mut first = true;
+    for d in &ev.data {
+        let value = d.value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        text.push_str(if first { ": " } else { "; " });
+        first = false;
+        if let Some(name) = &d.name {
+            text.push_str(name);
+            text.push('=');
+        }
+        text.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        if text.len() > EVENT_TEXT {
+            let cut = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            text.truncate(cut);
+            text.push('…');
+            break;
+        }
+    }
+    text
+}
+
+/// The notable timeline of an analysis, in time order; ties keep a stable
+/// order by file and position so that output never depends on threads.
+pub fn notable(analysis: &Analysis) -> Vec<Entry> {
+    let mut out = Vec::with_capacity(
+        analysis.requests.len() + analysis.errors.len() + analysis.events.len() + analysis.traces.len(),
+    );
+    let entry = |host: &Arc<str>, site: Option<u32>, time_meaning, evidence| Entry {
+        host: Arc::clone(host),
+        site,
+        time_meaning,
+        evidence,
+    };
+    out.extend(
+        analysis.requests.iter().map(|r| entry(&r.host, r.site, "Request end", analysis.cite_request(r))),
+    );
+    out.extend(
+        analysis.errors.iter().map(|r| entry(&r.host, r.site, "HTTP.sys error", analysis.cite_error(r))),
+    );
+    out.extend(
+        analysis
+            .events
+            .iter()
+            .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, describe_event(e)))),
+    );
+    out.extend(
+        analysis
+            .traces
+            .iter()
+            .map(|t| entry(&t.host, t.trace.site_id, "Request traced", analysis.cite_trace(t))),
+    );
+    out.sort_by(|a, b| {
+        let (x, y) = (&a.evidence, &b.evidence);
+        (x.time, &x.path, x.line, x.record, &x.summary).cmp(&(y.time, &y.path, y.line, y.record, &y.summary))
+    });
+    out
+}

@@ -1,0 +1,132 @@
+//! `faultline timeline`: the notable super-timeline as CSV or JSON lines,
+//! with the columns Timesketch imports (`message`, `datetime`,
+//! `timestamp_desc`, `timestamp` in microseconds) plus typed fields.
+
+use std::io::Write;
+
+use anyhow::bail;
+use chrono::{FixedOffset, SecondsFormat};
+use faultline_analyzer::timeline::{Entry, notable};
+use serde::Serialize;
+
+use crate::analyze::{output, parse_zone, read_and_analyze, report_unreadable};
+use crate::args::{GlobalArgs, OutputFormat, TimelineArgs};
+use crate::exit::Exit;
+
+/// One timeline line as written; the field order is the CSV column order.
+#[derive(Serialize)]
+struct Line<'a> {
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'static str,
+    message: &'a str,
+    source: &'static str,
+    host: &'a str,
+    site: Option<u32>,
+    path: &'a str,
+    line: Option<u64>,
+    record: Option<u64>,
+}
+
+const COLUMNS: [&str; 10] = [
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "message",
+    "source",
+    "host",
+    "site",
+    "path",
+    "line",
+    "record",
+];
+
+fn line(e: &Entry, zone: FixedOffset) -> Line<'_> {
+    let t = e.time();
+    Line {
+        datetime: t.to_datetime().with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        timestamp: t.0.div_euclid(1_000),
+        timestamp_desc: e.time_meaning,
+        message: &e.evidence.summary,
+        source: e.evidence.source.name(),
+        host: &e.host,
+        site: e.site,
+        path: &e.evidence.path,
+        line: e.evidence.line,
+        record: e.evidence.record,
+    }
+}
+
+/// Quotes a CSV field when it holds a separator, a quote or a line break
+/// (RFC 4180), and defuses cells a spreadsheet would run as a formula.
+fn csv_field(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+fn optional<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+fn write_csv(out: &mut dyn Write, l: &Line<'_>) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{},{},{},{},{},{},{},{},{},{}",
+        l.datetime,
+        l.timestamp,
+        csv_field(l.timestamp_desc),
+        csv_field(l.message),
+        l.source,
+        csv_field(l.host),
+        optional(l.site),
+        csv_field(l.path),
+        optional(l.line),
+        optional(l.record)
+    )
+}
+
+pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
+    let jsonl = match global.format {
+        OutputFormat::Text | OutputFormat::Csv => false,
+        OutputFormat::Json | OutputFormat::Jsonl => true,
+        OutputFormat::Markdown => {
+            bail!("--format markdown is for scan and analyze; timeline writes csv or jsonl")
+        }
+    };
+    let zone = FixedOffset::east_opt(parse_zone(&args.evidence.tz)?).expect("offset validated by parse_zone");
+    let report = read_and_analyze(global, &args.evidence)?;
+    let entries = notable(&report.analysis);
+    let mut out = output(global)?;
+    if !jsonl {
+        writeln!(out, "{}", COLUMNS.join(","))?;
+    }
+    for e in &entries {
+        let l = line(e, zone);
+        if jsonl {
+            serde_json::to_writer(&mut out, &l)?;
+            writeln!(out)?;
+        } else {
+            write_csv(&mut out, &l)?;
+        }
+    }
+    out.flush()?;
+    Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-2,3"), "\"'-2,3\"");
+    }
+}
