@@ -1,0 +1,120 @@
+//! Damaged and hostile evidence next to a real incident: every bad file gets
+//! a diagnostic that names it (and the position, where there is one), and the
+//! incident is still found from the rest.
+
+use std::fs;
+use std::path::Path;
+
+use faultline_analyzer::{AnalysisConfig, FileStatus, FileSummary, analyze};
+use faultline_corpus::scenario::{Size, generate};
+use faultline_parser::ReadConfig;
+
+fn summary<'a>(files: &'a [FileSummary], name: &str) -> &'a FileSummary {
+    files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("{name} is not listed"))
+}
+
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.diagnostics.iter().map(|d| format!("{:?} {}", d.line, d.message)).collect()
+}
+
+fn write(dir: &Path, name: &str, data: &[u8]) {
+    fs::write(dir.join(name), data).expect("write");
+}
+
+#[test]
+fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth =
+        generate("worker-crash", dir.path(), 7, &Size { hosts: 1, hours: 2, rate: 0.3 }).expect("generates");
+    let junk = dir.path().join("WEB01").join("junk");
+    fs::create_dir_all(&junk).expect("mkdir");
+
+    write(&junk, "empty.log", b"");
+    // One line of 100 MB with no separator: rejected, with its line number.
+    let mut long = b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem sc-status\n".to_vec();
+    long.resize(long.len() + (100 << 20), b'x');
+    long.extend_from_slice(b"\n2024-01-01 00:00:00 /after 200\n");
+    write(&junk, "u_ex_long.log", &long);
+    drop(long);
+    // A log whose tail a crash left as NULs.
+    let mut padded = b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a 200\n".to_vec();
+    padded.resize(padded.len() + 65_536, 0);
+    write(&junk, "u_ex_padded.log", &padded);
+    write(&junk, "zeros.log", &vec![0u8; 1 << 20]);
+    // A FREB trace cut in the middle of an event.
+    write(
+        &junk,
+        "fr000001.xml",
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<failedRequest url=\"http://x/\" siteId=\"1\" appPoolId=\"P\" statusCode=\"500\" xmlns:freb=\"http://schemas.microsoft.com/win/2006/06/iis/freb\">\n<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"WWW Server\"/><TimeCreated SystemTime=\"2024-01-01T00:00:00.000Z\"/>",
+    );
+    // An EVTX file cut inside its first chunk.
+    write(&junk, "cut.evtx", &[b"ElfFile\0".as_slice(), &[0u8; 4088], b"ElfChnk\0", &[7u8; 3000]].concat());
+    // A file name that is not UTF-8.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"u_ex\xff\xfe.log");
+        fs::write(
+            junk.join(name),
+            b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /odd-name 200\n",
+        )
+        .expect("write");
+    }
+
+    let report =
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let files = &report.inventory.files;
+
+    let empty = summary(files, "empty.log");
+    assert_eq!(empty.status, FileStatus::Skipped, "{empty:?}");
+    assert!(empty.reason.as_deref().is_some_and(|r| r.contains("empty")), "{:?}", empty.reason);
+
+    let long = summary(files, "u_ex_long.log");
+    assert_eq!((long.records, long.rejected), (1, 1), "{:?}", messages(long));
+    assert_eq!(long.diagnostics[0].line, Some(3), "{:?}", messages(long));
+
+    let padded = summary(files, "u_ex_padded.log");
+    assert_eq!(padded.records, 1);
+    assert!(messages(padded).iter().any(|m| m.contains("NUL padding")), "{:?}", messages(padded));
+
+    let zeros = summary(files, "zeros.log");
+    assert_ne!(zeros.status, FileStatus::Parsed, "{zeros:?}");
+    assert!(zeros.reason.is_some(), "{zeros:?}");
+
+    let freb = summary(files, "fr000001.xml");
+    assert!(freb.rejected + freb.warnings > 0, "{freb:?}");
+    assert!(!freb.diagnostics.is_empty(), "{freb:?}");
+
+    let evtx = summary(files, "cut.evtx");
+    assert!(evtx.reason.is_some() || !evtx.diagnostics.is_empty(), "{evtx:?}");
+
+    #[cfg(unix)]
+    {
+        let odd = summary(files, ".log");
+        assert!(files.iter().any(|f| f.path.contains('\u{FFFD}') && f.records == 1), "{odd:?}");
+    }
+
+    // The incident is still answered from the rest of the evidence.
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+    assert_eq!(ids.first().copied(), truth.expected.first().copied(), "{ids:?}");
+}
+
+#[test]
+fn many_freb_files_in_one_folder_are_all_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = |i: usize| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<failedRequest url=\"http://x/p{i}\" siteId=\"1\" appPoolId=\"P\" statusCode=\"500\" timeTaken=\"3\" xmlns:freb=\"http://schemas.microsoft.com/win/2006/06/iis/freb\">\n<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"WWW Server\"/><EventID>0</EventID><Opcode>1</Opcode><TimeCreated SystemTime=\"2024-01-01T00:00:00.000Z\"/></System><EventData><Data Name=\"RequestURL\">/p{i}</Data></EventData><RenderingInfo Culture=\"en-US\"><Opcode>GENERAL_REQUEST_START</Opcode></RenderingInfo></Event>\n</failedRequest>\n"
+        )
+    };
+    const N: usize = 20_000;
+    for i in 0..N {
+        fs::write(dir.path().join(format!("fr{i:06}.xml")), trace(i)).expect("write");
+    }
+    let report =
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let files = &report.inventory.files;
+    assert_eq!(files.len(), N);
+    assert!(files.iter().all(|f| f.status == FileStatus::Parsed && f.records == 1));
+    assert_eq!(report.analysis.traces.len(), N);
+}
