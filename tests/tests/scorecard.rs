@@ -53,24 +53,28 @@ fn every_scenario_is_answered_right() {
     assert!(wrong.is_empty(), "wrong answers: {wrong:?}\n{}", lines.join("\n"));
 }
 
+const LOG_HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n";
+
+/// Analyzes one access log of `host`, site `site`, laid out as in a bundle.
+fn analyze_site_log(host: &str, site: u32, log: &str) -> faultline_analyzer::Report {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join(format!("{host}/inetpub/logs/LogFiles/W3SVC{site}"));
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    std::fs::write(logs.join("u_ex251124.log"), log).expect("write");
+    analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {})
+}
+
 /// A burst of server errors that no failure mode explains stays visible.
 #[test]
 fn unexplained_error_spikes_are_reported_with_their_evidence() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let logs = dir.path().join("WEB09/inetpub/logs/LogFiles/W3SVC4");
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    let mut log = String::from(
-        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n",
-    );
+    let mut log = String::from(LOG_HEADER);
     for i in 0..360 {
         log.push_str(&format!("2025-11-24 10:{:02}:{:02} GET /ok 200 0 0 12\r\n", i / 6, (i % 6) * 10));
     }
     for i in 0..60 {
         log.push_str(&format!("2025-11-24 11:00:{:02} GET /checkout 500 0 0 30\r\n", i));
     }
-    std::fs::write(logs.join("u_ex251124.log"), log).expect("write");
-    let report =
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze_site_log("WEB09", 4, &log);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
     assert_eq!(f.id, "unexplained");
@@ -78,4 +82,41 @@ fn unexplained_error_spikes_are_reported_with_their_evidence() {
     assert_eq!(f.scope.site.as_deref(), Some("4"));
     assert!(f.evidence.iter().all(|e| e.summary.contains("/checkout 500.0")), "{:?}", f.evidence);
     assert!(f.evidence[0].line.is_some());
+}
+
+/// Requests slow across a whole site, with no hang, queue or crash behind
+/// them, form an unexplained latency surge.
+#[test]
+fn unexplained_latency_surges_are_reported_with_the_slowest_requests() {
+    let mut log = String::from(LOG_HEADER);
+    // An hour at 40 ms, five minutes where every request takes 6-8 s across
+    // ten URLs, then back to normal.
+    for minute in 0..80 {
+        for i in 0..20 {
+            let taken = if (60..65).contains(&minute) { 6_000 + 100 * i } else { 40 };
+            log.push_str(&format!(
+                "2025-11-24 {}:{:02}:{:02} GET /page{} 200 0 0 {taken}\r\n",
+                10 + minute / 60,
+                minute % 60,
+                i * 3,
+                i % 10
+            ));
+        }
+    }
+    let report = analyze_site_log("WEB07", 2, &log);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.id, "unexplained");
+    assert_eq!((f.scope.host.as_deref(), f.scope.site.as_deref()), (Some("WEB07"), Some("2")));
+    assert_eq!(f.start.to_rfc3339(), "2025-11-24T11:00:00Z");
+    assert_eq!(f.end.to_rfc3339(), "2025-11-24T11:05:00Z");
+    assert!(f.explanation.contains("usual 40 ms"), "{}", f.explanation);
+    let taken =
+        |summary: &str| -> Option<u64> { summary.split(" in ").nth(1)?.split(' ').next()?.parse().ok() };
+    assert_eq!(f.evidence.len(), 8);
+    assert!(
+        f.evidence.iter().all(|e| taken(&e.summary).is_some_and(|t| t >= 7_200)),
+        "the slowest: {:?}",
+        f.evidence
+    );
 }

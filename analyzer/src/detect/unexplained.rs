@@ -27,27 +27,18 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
     for ((host, site), minutes) in &per_site {
-        traffic_stops(a, out, &covered, host, *site, minutes);
+        let s = SiteMinutes { host, site: *site, minutes };
+        traffic_stops(a, out, &covered, &s);
+        latency_surges(a, out, &covered, &s);
     }
     for ((host, site), minutes) in per_site {
         let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
         counts.sort_unstable();
         let baseline = counts[counts.len() / 2];
         let threshold = MIN_ERRORS.max(baseline.saturating_mul(SPIKE_FACTOR));
-        let spikes: Vec<i64> = minutes.iter().filter(|(_, n)| *n >= threshold).map(|(m, _)| *m).collect();
-        let mut windows: Vec<(i64, i64)> = Vec::new();
-        for m in spikes {
-            match windows.last_mut() {
-                Some((_, end)) if m - *end <= 5 => *end = m,
-                _ => windows.push((m, m)),
-            }
-        }
-        for (from, to) in windows {
-            let (start, end) = (Timestamp::from_parts(from * 60, 0), Timestamp::from_parts(to * 60 + 60, 0));
-            if covered
-                .iter()
-                .any(|(h, s, e)| h.as_deref().is_none_or(|h| h == &*host) && start <= *e && end >= *s)
-            {
+        let spikes = minutes.iter().filter(|(_, n)| *n >= threshold).map(|(m, _)| *m);
+        for (start, end) in windows(spikes) {
+            if is_covered(&covered, &host, start, end) {
                 continue;
             }
             let rows: Vec<_> = a
@@ -80,6 +71,97 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
+/// One site's minutes with traffic, and its server-error count in each.
+struct SiteMinutes<'a> {
+    host: &'a Arc<str>,
+    site: Option<u32>,
+    minutes: &'a [(i64, u32)],
+}
+
+/// Time windows already explained by a finding on the host (or farm-wide).
+type Covered = [(Option<String>, Timestamp, Timestamp)];
+
+fn is_covered(covered: &Covered, host: &str, start: Timestamp, end: Timestamp) -> bool {
+    covered.iter().any(|(h, s, e)| h.as_deref().is_none_or(|h| h == host) && start <= *e && end >= *s)
+}
+
+/// Minutes (in order) grouped into windows; gaps of up to five minutes join.
+fn windows(minutes: impl Iterator<Item = i64>) -> Vec<(Timestamp, Timestamp)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for m in minutes {
+        match out.last_mut() {
+            Some((_, end)) if m - *end <= 5 => *end = m,
+            _ => out.push((m, m)),
+        }
+    }
+    out.into_iter()
+        .map(|(from, to)| (Timestamp::from_parts(from * 60, 0), Timestamp::from_parts(to * 60 + 60, 0)))
+        .collect()
+}
+
+/// A latency surge: minutes of at least `SURGE_MIN_REQUESTS` requests where
+/// most (half or more) took 5 s or longer and completed normally; judged only
+/// on a site with `SURGE_BASELINE_MINUTES` such minutes to compare with, whose
+/// median minute has fewer than one slow request in ten. A share, not a mean,
+/// so that one long report or download does not make a surge.
+const SURGE_MIN_REQUESTS: u32 = 10;
+const SURGE_BASELINE_MINUTES: usize = 10;
+
+/// Requests slow across the site (not one URL, which `slow-responses`
+/// reports) in a window no finding explains.
+fn latency_surges(
+    a: &Analysis,
+    out: &mut Vec<Draft>,
+    covered: &Covered,
+    &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
+) {
+    // (minute, mean ms, slow share in percent)
+    let busy: Vec<(i64, u64, u32)> = minutes
+        .iter()
+        .filter_map(|(m, _)| {
+            let x = a.minutes.get(&(host.clone(), site, *m))?;
+            (x.total >= SURGE_MIN_REQUESTS)
+                .then(|| (*m, x.taken_sum / u64::from(x.total), x.slow * 100 / x.total))
+        })
+        .collect();
+    if busy.len() < SURGE_BASELINE_MINUTES {
+        return;
+    }
+    let median = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let baseline = median(busy.iter().map(|x| x.1).collect());
+    if median(busy.iter().map(|x| u64::from(x.2)).collect()) >= 10 {
+        return;
+    }
+    for (start, end) in windows(busy.iter().filter(|x| x.2 >= 50).map(|x| x.0)) {
+        if is_covered(covered, host, start, end) {
+            continue;
+        }
+        let in_window =
+            || busy.iter().filter(|(m, _, _)| (start.seconds()..end.seconds()).contains(&(m * 60)));
+        let peak = in_window().map(|x| x.1).max().unwrap_or(0);
+        let share = in_window().map(|x| x.2).max().unwrap_or(0);
+        let mut rows: Vec<_> = a
+            .requests
+            .iter()
+            .filter(|r| &r.host == host && r.site == site && r.time >= start && r.time < end)
+            .collect();
+        rows.sort_by(|x, y| y.taken.cmp(&x.taken).then(x.time.cmp(&y.time)).then(x.line.cmp(&y.line)));
+        let mut d = Draft::new("unexplained", Severity::Medium, 0.45, start, end)
+            .scope(Some(host), site, None)
+            .explain(
+                format!("Requests on this site slowed down across its URLs: in the worst minute {share}% took 5 s or more and the mean was {peak} ms, against a usual {baseline} ms, and no known failure mode explains it (no hang, queue, recycle or crash). Something the site depends on slowed down: a database, a downstream service, storage or CPU."),
+                &["Open the slowest rows cited and the application's own logs for the window.", "Capture FREB with a time-taken trigger on this site to see which module spends the time.", "Check the host's CPU and the dependencies' own monitoring for the window."],
+            );
+        for r in rows.iter().take(8) {
+            d.cite(a.cite_request(r), Role::Effect);
+        }
+        out.push(d);
+    }
+}
+
 /// Sites busy enough that a silent stretch means something: at least this
 /// many requests in a median minute with traffic.
 const BUSY_PER_MINUTE: u32 = 5;
@@ -91,10 +173,8 @@ const SILENCE_MINUTES: i64 = 10;
 fn traffic_stops(
     a: &Analysis,
     out: &mut Vec<Draft>,
-    covered: &[(Option<String>, Timestamp, Timestamp)],
-    host: &Arc<str>,
-    site: Option<u32>,
-    minutes: &[(i64, u32)],
+    covered: &Covered,
+    &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
 ) {
     let mut totals: Vec<u32> = minutes
         .iter()
@@ -111,10 +191,7 @@ fn traffic_stops(
         }
         let (start, end) =
             (Timestamp::from_parts((before + 1) * 60, 0), Timestamp::from_parts(after * 60, 0));
-        if covered
-            .iter()
-            .any(|(h, s, e)| h.as_deref().is_none_or(|h| h == &**host) && start <= *e && end >= *s)
-        {
+        if is_covered(covered, host, start, end) {
             continue;
         }
         let mut d = Draft::new("unexplained", Severity::Medium, 0.4, start, end)
