@@ -99,6 +99,7 @@ impl Analysis {
                 .then(a.start.cmp(&b.start))
                 .then(a.id.cmp(b.id))
         });
+        relate_across_hosts(&mut findings);
         findings
     }
 
@@ -198,5 +199,30 @@ impl Analysis {
                 tr.time_taken_ms.unwrap_or(0)
             ),
         }
+    }
+}
+
+/// Windows of one failure mode on several hosts, this close together, are
+/// one farm-wide incident.
+const FARM_TOLERANCE_SECS: i64 = 300;
+
+/// Marks findings of the same id on different hosts whose windows overlap
+/// (within the tolerance) as related, so that a farm-wide incident does not
+/// read as unrelated ones.
+fn relate_across_hosts(findings: &mut [Finding]) {
+    let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+    for (i, a) in findings.iter().enumerate() {
+        for (j, b) in findings.iter().enumerate().skip(i + 1) {
+            let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
+            let overlap = a.start.shifted(-FARM_TOLERANCE_SECS) <= b.end
+                && b.start.shifted(-FARM_TOLERANCE_SECS) <= a.end;
+            if a.id == b.id && other_host && overlap {
+                related[i].push(j + 1);
+                related[j].push(i + 1);
+            }
+        }
+    }
+    for (f, r) in findings.iter_mut().zip(related) {
+        f.related = r;
     }
 }

@@ -155,6 +155,10 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// From first cause to effects.
     pub timeline: Vec<Step>,
+    /// The same failure mode on other hosts in an overlapping window (one
+    /// farm-wide incident): 1-based positions in the report's findings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<usize>,
 }
 
 /// Category and title of each failure-mode id.

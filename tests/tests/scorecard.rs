@@ -55,18 +55,19 @@ fn every_scenario_is_answered_right() {
 
 const LOG_HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n";
 
-/// Analyzes one access log of `host`, site `site`, laid out as in a bundle.
-fn analyze_site_log(host: &str, site: u32, log: &str) -> faultline_analyzer::Report {
+/// Analyzes access logs, one per (host, site), laid out as in a bundle.
+fn analyze_site_logs(logs: &[(&str, u32, &str)]) -> faultline_analyzer::Report {
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = dir.path().join(format!("{host}/inetpub/logs/LogFiles/W3SVC{site}"));
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    std::fs::write(logs.join("u_ex251124.log"), log).expect("write");
+    for (host, site, log) in logs {
+        let folder = dir.path().join(format!("{host}/inetpub/logs/LogFiles/W3SVC{site}"));
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("u_ex251124.log"), log).expect("write");
+    }
     analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {})
 }
 
-/// A burst of server errors that no failure mode explains stays visible.
-#[test]
-fn unexplained_error_spikes_are_reported_with_their_evidence() {
+/// An error burst log: an hour of healthy traffic, then a minute of 500s.
+fn error_burst_log() -> String {
     let mut log = String::from(LOG_HEADER);
     for i in 0..360 {
         log.push_str(&format!("2025-11-24 10:{:02}:{:02} GET /ok 200 0 0 12\r\n", i / 6, (i % 6) * 10));
@@ -74,7 +75,13 @@ fn unexplained_error_spikes_are_reported_with_their_evidence() {
     for i in 0..60 {
         log.push_str(&format!("2025-11-24 11:00:{:02} GET /checkout 500 0 0 30\r\n", i));
     }
-    let report = analyze_site_log("WEB09", 4, &log);
+    log
+}
+
+/// A burst of server errors that no failure mode explains stays visible.
+#[test]
+fn unexplained_error_spikes_are_reported_with_their_evidence() {
+    let report = analyze_site_logs(&[("WEB09", 4, &error_burst_log())]);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
     assert_eq!(f.id, "unexplained");
@@ -103,7 +110,7 @@ fn unexplained_latency_surges_are_reported_with_the_slowest_requests() {
             ));
         }
     }
-    let report = analyze_site_log("WEB07", 2, &log);
+    let report = analyze_site_logs(&[("WEB07", 2, &log)]);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
     assert_eq!(f.id, "unexplained");
@@ -119,4 +126,20 @@ fn unexplained_latency_surges_are_reported_with_the_slowest_requests() {
         "the slowest: {:?}",
         f.evidence
     );
+}
+
+/// The same failure on several servers of a farm at the same time is one
+/// incident: the findings point at each other.
+#[test]
+fn the_same_failure_on_several_hosts_at_once_is_related() {
+    let log = error_burst_log();
+    let report = analyze_site_logs(&[("WEB01", 1, &log), ("WEB02", 1, &log), ("WEB03", 1, &log)]);
+    let hosts: Vec<Option<&str>> = report.findings.iter().map(|f| f.scope.host.as_deref()).collect();
+    assert_eq!(hosts, [Some("WEB01"), Some("WEB02"), Some("WEB03")], "{:?}", report.findings);
+    assert_eq!(report.findings[0].related, [2, 3]);
+    assert_eq!(report.findings[1].related, [1, 3]);
+    assert_eq!(report.findings[2].related, [1, 2]);
+    // One host alone relates to nothing.
+    let alone = analyze_site_logs(&[("WEB01", 1, &log)]);
+    assert!(alone.findings.iter().all(|f| f.related.is_empty()));
 }

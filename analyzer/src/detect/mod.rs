@@ -92,6 +92,7 @@ impl Draft {
             remediation: self.remediation.into_iter().map(str::to_string).collect(),
             evidence: self.evidence,
             timeline: self.timeline,
+            related: Vec::new(),
         }
     }
 }

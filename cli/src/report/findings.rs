@@ -34,6 +34,22 @@ pub(crate) fn scope(f: &Finding) -> String {
         .join(", ")
 }
 
+/// The same failure on other hosts at the same time: `#3 (WEB02), #5 (WEB03)`.
+pub(crate) fn related(report: &Report, f: &Finding) -> Option<String> {
+    if f.related.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = f
+        .related
+        .iter()
+        .map(|&n| {
+            let host = report.findings.get(n - 1).and_then(|o| o.scope.host.as_deref()).unwrap_or("-");
+            format!("#{n} ({})", sanitize(host))
+        })
+        .collect();
+    Some(list.join(", "))
+}
+
 /// Writes the findings report.
 pub fn write(
     out: &mut dyn Write,
@@ -76,6 +92,9 @@ pub fn write(
             f.confidence
         )?;
         writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope(f))?;
+        if let Some(list) = related(report, f) {
+            writeln!(out, "   same failure on other hosts at the same time: {list}")?;
+        }
         writeln!(out, "   {}", sanitize(&f.explanation))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;
         for step in f.timeline.iter().take(12) {

@@ -12,7 +12,7 @@ use faultline_analyzer::finding::Role;
 use faultline_analyzer::{FileStatus, FileSummary, Inventory, Report};
 use faultline_parser::Timestamp;
 
-use super::findings::{place, scope, time};
+use super::findings::{place, related, scope, time};
 use crate::style::sanitize;
 
 /// How many timeline steps and evidence items each finding lists; the JSON
@@ -158,6 +158,9 @@ pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> a
         let where_ = scope(f);
         if !where_.is_empty() {
             writeln!(out, "- **Where:** {}", escape(&where_))?;
+        }
+        if let Some(list) = related(report, f) {
+            writeln!(out, "- **Same failure on other hosts at the same time:** {}", escape(&list))?;
         }
         writeln!(out, "\n{}\n", escape(&f.explanation))?;
 
