@@ -184,6 +184,9 @@ impl Analysis {
                 e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
             )
         });
+        let logged = self
+            .request_of_trace(t)
+            .map_or_else(String::new, |r| format!(" (logged at {}:{})", self.path(r.source), r.line));
         Evidence {
             source: SourceKind::Freb,
             path: self.path(t.source),
@@ -191,7 +194,7 @@ impl Analysis {
             record: None,
             time: tr.time().unwrap_or_default(),
             summary: format!(
-                "FREB {} {} {}.{} in {} ms{error}",
+                "FREB {} {} {}.{} in {} ms{error}{logged}",
                 tr.verb.as_deref().unwrap_or("-"),
                 tr.url.as_deref().unwrap_or("-"),
                 tr.status.unwrap_or(0),
@@ -199,6 +202,28 @@ impl Analysis {
                 tr.time_taken_ms.unwrap_or(0)
             ),
         }
+    }
+
+    /// The access-log row of a traced request: same host, site, path,
+    /// status and client (where both know them), logged between a second
+    /// before the trace starts and two seconds after it ends (W3C times are
+    /// request ends, to the second).
+    pub fn request_of_trace(&self, t: &TraceRow) -> Option<&RequestRow> {
+        let tr = &t.trace;
+        let start = tr.time()?;
+        let path = url_path(tr.url.as_deref()?);
+        let status = tr.status?;
+        let taken = i64::try_from(tr.time_taken_ms.unwrap_or(0) / 1000).unwrap_or(i64::MAX);
+        let (from, to) = (start.shifted(-1), start.shifted(taken.saturating_add(2)));
+        let first = self.requests.partition_point(|r| r.time < from);
+        self.requests[first..].iter().take_while(|r| r.time <= to).find(|r| {
+            r.host == t.host
+                && (r.site.is_none() || tr.site_id.is_none() || r.site == tr.site_id)
+                && r.status.0 == status
+                && r.status.1 == tr.substatus.unwrap_or(0)
+                && r.stem.eq_ignore_ascii_case(path)
+                && tr.summary.client.as_deref().is_none_or(|c| &*r.client == "-" || same_client(c, &r.client))
+        })
     }
 }
 
@@ -224,5 +249,43 @@ fn relate_across_hosts(findings: &mut [Finding]) {
     }
     for (f, r) in findings.iter_mut().zip(related) {
         f.related = r;
+    }
+}
+
+/// The path of a FREB request URL (`https://host:443/a/b?q` gives `/a/b`),
+/// as W3C logs it in `cs-uri-stem`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r.find('/').map_or("/", |i| &r[i..]));
+    rest.split(['?', '#']).next().unwrap_or(rest)
+}
+
+/// Whether FREB's `RemoteAddress` (often `address:port`, IPv6 possibly in
+/// brackets) is the W3C `c-ip`.
+fn same_client(freb: &str, w3c: &str) -> bool {
+    let freb = freb.strip_prefix('[').map_or(freb, |f| f.split_once(']').map_or(f, |(a, _)| a));
+    freb.eq_ignore_ascii_case(w3c)
+        // An unbracketed IPv6 address cannot carry a port unambiguously.
+        || (!w3c.contains(':') && freb.strip_prefix(w3c).is_some_and(|port| port.starts_with(':')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{same_client, url_path};
+
+    #[test]
+    fn freb_remote_addresses_match_the_logged_client() {
+        assert!(same_client("78.70.183.201:50000", "78.70.183.201"));
+        assert!(same_client("78.70.183.201", "78.70.183.201"));
+        assert!(same_client("[2001:db8::1]:443", "2001:db8::1"));
+        assert!(!same_client("78.70.183.20:1", "78.70.183.201"));
+        assert!(!same_client("78.70.183.2011:5", "78.70.183.201"));
+        assert!(!same_client("2001:db8::1:5", "2001:db8::1"));
+    }
+
+    #[test]
+    fn freb_urls_reduce_to_the_logged_stem() {
+        assert_eq!(url_path("https://shop.example.com:443/web.config?a=1&b=2"), "/web.config");
+        assert_eq!(url_path("http://x"), "/");
+        assert_eq!(url_path("/plain/path?q"), "/plain/path");
     }
 }

@@ -143,3 +143,29 @@ fn the_same_failure_on_several_hosts_at_once_is_related() {
     let alone = analyze_site_logs(&[("WEB01", 1, &log)]);
     assert!(alone.findings.iter().all(|f| f.related.is_empty()));
 }
+
+/// Each FREB trace cited is tied to the access-log line of the same request,
+/// and that line is the request: same path and status.
+#[test]
+fn freb_traces_are_tied_to_their_access_log_lines() {
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/config-error");
+    let report = analyze(&[scenario], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let traces: Vec<&str> = report
+        .findings
+        .iter()
+        .flat_map(|f| &f.evidence)
+        .filter(|e| e.source == faultline_analyzer::finding::SourceKind::Freb)
+        .map(|e| e.summary.as_str())
+        .collect();
+    assert!(!traces.is_empty());
+    for summary in traces {
+        let (_, logged) = summary.rsplit_once(" (logged at ").expect("every trace found its log line");
+        let (path, line) = logged.trim_end_matches(')').rsplit_once(':').expect("path:line");
+        let text = std::fs::read_to_string(path).expect("the cited log");
+        let row =
+            text.lines().nth(line.parse::<usize>().expect("a line number") - 1).expect("the line exists");
+        let url = summary.split(' ').nth(2).expect("FREB verb url");
+        let stem = url.split_once("443").map_or(url, |(_, p)| p);
+        assert!(row.contains(&format!(" {stem} ")) && row.contains(" 500 19 "), "{summary}\n{row}");
+    }
+}
