@@ -107,6 +107,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     match global.format {
         OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
         OutputFormat::Markdown => report::markdown::write(&mut out, &report, offset, &args.evidence.tz)?,
+        OutputFormat::Html => report::html::write(&mut out, &report, offset, &args.evidence.tz)?,
         OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::findings::write(&mut out, &report, &palette, offset, &args.evidence.tz)?;

@@ -41,6 +41,8 @@ pub enum OutputFormat {
     Json,
     /// Markdown for tickets, chat and post-incident reviews.
     Markdown,
+    /// One self-contained HTML page with charts (`analyze`).
+    Html,
     /// Comma-separated values (`timeline`; Timesketch columns).
     Csv,
     /// One JSON object per line (`timeline`; Timesketch fields).

@@ -93,8 +93,8 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     let jsonl = match global.format {
         OutputFormat::Text | OutputFormat::Csv => false,
         OutputFormat::Json | OutputFormat::Jsonl => true,
-        OutputFormat::Markdown => {
-            bail!("--format markdown is for scan and analyze; timeline writes csv or jsonl")
+        OutputFormat::Markdown | OutputFormat::Html => {
+            bail!("timeline writes csv or jsonl (markdown is for scan and analyze, html for analyze)")
         }
     };
     let zone = FixedOffset::east_opt(parse_zone(&args.evidence.tz)?).expect("offset validated by parse_zone");

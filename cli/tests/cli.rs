@@ -255,3 +255,62 @@ fn timeline_honours_the_time_range_and_rejects_markdown() {
     let bad = faultline(&["analyze", "--format", "csv", scenario]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn analyze_html_is_one_self_contained_page_with_charts() {
+    let out = faultline(&["analyze", "--format", "html", "corpus/scenarios/config-error"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    for needle in
+        ["<svg class=\"chart\"", "class=\"requests\"", "class=\"errors\"", "class=\"window\"", "config-error"]
+    {
+        assert!(page.contains(needle), "no {needle}");
+    }
+    assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+    // Self-contained: nothing fetched, nothing run.
+    for banned in ["<script", "http-equiv", "<link", "src=\"http", "url(http", "@import"] {
+        assert!(!page.contains(banned), "{banned}");
+    }
+}
+
+/// Loads the HTML report in headless Chromium, checks that the charts are in
+/// the rendered DOM, and keeps a screenshot beside the test binaries.
+#[test]
+#[allow(clippy::print_stderr)] // a check that cannot run says so
+fn analyze_html_renders_in_a_real_browser() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        eprintln!("SKIPPED: no Chromium on this machine; the HTML report was not rendered in a browser");
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-report");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let html = dir.join("rapid-fail-protection.html");
+    let out = faultline(&[
+        "analyze",
+        "--format",
+        "html",
+        "-o",
+        html.to_str().expect("utf-8 path"),
+        "corpus/scenarios/rapid-fail-protection",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let url = format!("file://{}", html.display());
+    let headless = ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"];
+    let dom = Command::new(browser).args(headless).args(["--dump-dom", &url]).output().expect("runs");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.matches("<polyline").count() >= 4, "charts in the rendered page");
+    assert!(dom.contains("rapid-fail-protection"));
+    let png = dir.join("rapid-fail-protection.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = Command::new(browser)
+        .args(headless)
+        .args(["--window-size=1200,1400", &format!("--screenshot={}", png.display()), &url])
+        .output()
+        .expect("runs");
+    let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 20_000, "screenshot of {size} bytes: {}", String::from_utf8_lossy(&shot.stderr));
+}
