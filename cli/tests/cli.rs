@@ -304,6 +304,7 @@ fn analyze_html_renders_in_a_real_browser() {
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<polyline").count() >= 4, "charts in the rendered page");
     assert!(dom.contains("rapid-fail-protection"));
+    assert!(dom.contains("class=\"httperr\""), "the HTTP.sys 503s are charted");
     let png = dir.join("rapid-fail-protection.png");
     let _ = std::fs::remove_file(&png);
     let shot = Command::new(browser)

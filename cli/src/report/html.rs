@@ -45,10 +45,12 @@ const CHART_H: f64 = 170.0;
 const PAD_L: f64 = 48.0;
 const PAD_B: f64 = 22.0;
 
-/// One chart's series: requests and 5xx per bucket.
+/// One chart's series per bucket: requests, 5xx, and HTTP.sys error rows
+/// (requests IIS never saw, such as 503s from a stopped pool).
 struct Series {
     total: Vec<u32>,
     errors: Vec<u32>,
+    refused: Vec<u32>,
 }
 
 /// Writes the report.
@@ -165,24 +167,31 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
     let bucket = (span as f64 / CHART_W * 2.0).ceil().max(1.0) as i64;
     let buckets = usize::try_from(span.div_euclid(bucket) + 1).unwrap_or(1);
     let mut series: BTreeMap<(Arc<str>, Option<u32>), Series> = BTreeMap::new();
+    let new_series =
+        || Series { total: vec![0; buckets], errors: vec![0; buckets], refused: vec![0; buckets] };
+    let bucket_of = |minute: i64| usize::try_from((minute - first) / bucket).unwrap_or(0).min(buckets - 1);
     for ((host, site, minute), m) in minutes {
-        let s = series
-            .entry((host.clone(), *site))
-            .or_insert_with(|| Series { total: vec![0; buckets], errors: vec![0; buckets] });
-        let b = usize::try_from((minute - first) / bucket).unwrap_or(0).min(buckets - 1);
+        let s = series.entry((host.clone(), *site)).or_insert_with(new_series);
+        let b = bucket_of(*minute);
         s.total[b] += m.total;
         s.errors[b] += m.by_class[5];
+    }
+    for e in &report.analysis.errors {
+        let minute = e.time.seconds().div_euclid(60);
+        if (first..=last).contains(&minute) {
+            series.entry((e.host.clone(), e.site)).or_insert_with(new_series).refused[bucket_of(minute)] += 1;
+        }
     }
     let per = if bucket == 1 { "minute".to_string() } else { format!("{bucket} minutes") };
     let _ = writeln!(
         page,
-        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {per}, {} to {}</p>",
+        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {per}, {} to {}</p>",
         time(faultline_parser::Timestamp::from_parts(first * 60, 0), offset),
         time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0), offset)
     );
     let x_of = |minute: i64| PAD_L + (minute - first) as f64 / span as f64 * (CHART_W - PAD_L - 4.0);
     for ((host, site), s) in &series {
-        let peak = s.total.iter().copied().max().unwrap_or(0).max(1);
+        let peak = s.total.iter().chain(&s.refused).copied().max().unwrap_or(0).max(1);
         let y_of = |v: u32| (CHART_H - PAD_B) - f64::from(v) / f64::from(peak) * (CHART_H - PAD_B - 8.0);
         let points = |v: &[u32]| {
             v.iter()
@@ -228,6 +237,13 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
             points(&s.total),
             points(&s.errors)
         );
+        if s.refused.iter().any(|&n| n > 0) {
+            let _ = write!(
+                page,
+                "<polyline class=\"httperr\" fill=\"none\" stroke=\"#6a3fb5\" stroke-width=\"1.4\" points=\"{}\"/>",
+                points(&s.refused)
+            );
+        }
         let _ = write!(
             page,
             "<line x1=\"{PAD_L}\" x2=\"{CHART_W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#bbb\"/><text x=\"4\" y=\"14\" font-size=\"11\">{peak}</text><text x=\"4\" y=\"{y:.1}\" font-size=\"11\">0</text>",
