@@ -262,9 +262,14 @@ fn analyze_html_is_one_self_contained_page_with_charts() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
-    for needle in
-        ["<svg class=\"chart\"", "class=\"requests\"", "class=\"errors\"", "class=\"window\"", "config-error"]
-    {
+    for needle in [
+        "<svg class=\"chart\"",
+        "class=\"requests\"",
+        "class=\"errors\"",
+        "class=\"window\"",
+        "class=\"p95\"",
+        "config-error",
+    ] {
         assert!(page.contains(needle), "no {needle}");
     }
     assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());

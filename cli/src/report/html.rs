@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
+use faultline_analyzer::evidence::Minute;
 use faultline_analyzer::finding::Role;
 use faultline_analyzer::{Finding, Report};
 
@@ -51,6 +52,8 @@ struct Series {
     total: Vec<u32>,
     errors: Vec<u32>,
     refused: Vec<u32>,
+    /// Each bucket's minutes merged, for latency percentiles.
+    merged: Vec<Minute>,
 }
 
 /// Writes the report.
@@ -167,14 +170,19 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
     let bucket = (span as f64 / CHART_W * 2.0).ceil().max(1.0) as i64;
     let buckets = usize::try_from(span.div_euclid(bucket) + 1).unwrap_or(1);
     let mut series: BTreeMap<(Arc<str>, Option<u32>), Series> = BTreeMap::new();
-    let new_series =
-        || Series { total: vec![0; buckets], errors: vec![0; buckets], refused: vec![0; buckets] };
+    let new_series = || Series {
+        total: vec![0; buckets],
+        errors: vec![0; buckets],
+        refused: vec![0; buckets],
+        merged: vec![Minute::default(); buckets],
+    };
     let bucket_of = |minute: i64| usize::try_from((minute - first) / bucket).unwrap_or(0).min(buckets - 1);
     for ((host, site, minute), m) in minutes {
         let s = series.entry((host.clone(), *site)).or_insert_with(new_series);
         let b = bucket_of(*minute);
         s.total[b] += m.total;
         s.errors[b] += m.by_class[5];
+        s.merged[b].add(m);
     }
     for e in &report.analysis.errors {
         let minute = e.time.seconds().div_euclid(60);
@@ -250,7 +258,70 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
             y = CHART_H - PAD_B
         );
         let _ = writeln!(page, "</svg>");
+        latency_chart(page, s, &label, &x_of, first, bucket);
     }
+}
+
+const LATENCY_H: f64 = 96.0;
+
+/// Median and 95th percentile of time-taken per bucket, on a log scale.
+fn latency_chart(
+    page: &mut String,
+    s: &Series,
+    label: &str,
+    x_of: &dyn Fn(i64) -> f64,
+    first: i64,
+    bucket: i64,
+) {
+    let quantiles = |q: f64| -> Vec<(usize, u64)> {
+        s.merged.iter().enumerate().filter_map(|(i, m)| Some((i, m.latency_quantile(q)?))).collect()
+    };
+    let (p50, p95) = (quantiles(0.5), quantiles(0.95));
+    let Some(top) = p95.iter().map(|x| x.1).max() else {
+        return;
+    };
+    let decades = ((top.max(1) as f64).log10().ceil()).max(1.0);
+    let y_of = |ms: u64| (LATENCY_H - 14.0) - ((ms.max(1) as f64).log10() / decades) * (LATENCY_H - 22.0);
+    // One polyline per run of buckets with traffic: a silence is a gap,
+    // not a slope.
+    let lines = |v: &[(usize, u64)], class: &str, colour: &str| {
+        let mut svg = String::new();
+        for run in v.chunk_by(|a, b| b.0 == a.0 + 1) {
+            let points: Vec<String> = run
+                .iter()
+                .map(|(i, ms)| format!("{:.1},{:.1}", x_of(first + *i as i64 * bucket), y_of(*ms)))
+                .collect();
+            let _ = write!(
+                svg,
+                "<polyline class=\"{class}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.3\" points=\"{}\"/>",
+                points.join(" ")
+            );
+        }
+        svg
+    };
+    let _ = write!(
+        page,
+        "<svg class=\"chart latency\" role=\"img\" aria-label=\"time-taken percentiles on {}\" width=\"{CHART_W}\" height=\"{LATENCY_H}\" viewBox=\"0 0 {CHART_W} {LATENCY_H}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        esc(label)
+    );
+    for d in 0..=decades as u32 {
+        let ms = 10u64.pow(d);
+        let y = y_of(ms);
+        let text = if ms >= 1000 { format!("{} s", ms / 1000) } else { format!("{ms} ms") };
+        let _ = write!(
+            page,
+            "<line x1=\"{PAD_L}\" x2=\"{CHART_W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e4e8\"/><text x=\"4\" y=\"{:.1}\" font-size=\"10\">{text}</text>",
+            y + 3.0
+        );
+    }
+    let _ = writeln!(
+        page,
+        "{}{}<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#0b7a75\">time-taken p95 (teal) and median (blue), within a factor of two</text></svg>",
+        lines(&p50, "p50", "#7a9cc6"),
+        lines(&p95, "p95", "#0b7a75"),
+        PAD_L + 4.0,
+        LATENCY_H - 3.0
+    );
 }
 
 /// Status codes of the requests that were not plain successes, and HTTP.sys
