@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use faultline_analyzer::Report;
 use faultline_analyzer::finding::{Evidence, Finding, Role};
+use faultline_analyzer::{Inventory, Report};
 use faultline_parser::Timestamp;
 
 use crate::style::{Palette, sanitize};
@@ -14,6 +14,32 @@ use crate::style::{Palette, sanitize};
 pub(crate) fn time(t: Timestamp, offset: i32) -> String {
     let dt = t.to_datetime() + chrono::Duration::seconds(i64::from(offset));
     dt.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A time in the analyst's zone, or `-` when unknown.
+pub(crate) fn time_or_dash(t: Option<Timestamp>, offset: i32) -> String {
+    t.map_or_else(|| "-".into(), |t| time(t, offset))
+}
+
+/// Columns of the evidence-read table, by format; the first three after the
+/// format are counts.
+pub(crate) const TOTALS_HEADER: [&str; 6] = ["Format", "Files", "Records", "Rejected", "First", "Last"];
+
+/// Rows of the evidence-read table: one per format read.
+pub(crate) fn totals_rows(inv: &Inventory, offset: i32) -> Vec<[String; 6]> {
+    inv.totals()
+        .into_iter()
+        .map(|(format, t)| {
+            [
+                format.name().to_string(),
+                t.files.to_string(),
+                t.records.to_string(),
+                t.rejected.to_string(),
+                time_or_dash(t.first, offset),
+                time_or_dash(t.last, offset),
+            ]
+        })
+        .collect()
 }
 
 /// Where to open the evidence: `path:line` or `path record N`.

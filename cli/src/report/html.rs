@@ -13,7 +13,7 @@ use faultline_analyzer::evidence::Minute;
 use faultline_analyzer::finding::Role;
 use faultline_analyzer::{Finding, Report};
 
-use super::findings::{place, related, scope, time};
+use super::findings::{TOTALS_HEADER, place, related, scope, time, totals_rows};
 use crate::style::sanitize;
 
 /// Escapes text for HTML content and attribute values.
@@ -46,14 +46,12 @@ const CHART_H: f64 = 170.0;
 const PAD_L: f64 = 48.0;
 const PAD_B: f64 = 22.0;
 
-/// One chart's series per bucket: requests, 5xx, and HTTP.sys error rows
-/// (requests IIS never saw, such as 503s from a stopped pool).
+/// One chart's data per bucket: the bucket's minutes merged (requests, 5xx,
+/// latency histogram) and the HTTP.sys error rows (requests IIS never saw,
+/// such as 503s from a stopped pool).
 struct Series {
-    total: Vec<u32>,
-    errors: Vec<u32>,
-    refused: Vec<u32>,
-    /// Each bucket's minutes merged, for latency percentiles.
     merged: Vec<Minute>,
+    refused: Vec<u32>,
 }
 
 /// Writes the report.
@@ -170,18 +168,11 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
     let bucket = (span as f64 / CHART_W * 2.0).ceil().max(1.0) as i64;
     let buckets = usize::try_from(span.div_euclid(bucket) + 1).unwrap_or(1);
     let mut series: BTreeMap<(Arc<str>, Option<u32>), Series> = BTreeMap::new();
-    let new_series = || Series {
-        total: vec![0; buckets],
-        errors: vec![0; buckets],
-        refused: vec![0; buckets],
-        merged: vec![Minute::default(); buckets],
-    };
+    let new_series = || Series { refused: vec![0; buckets], merged: vec![Minute::default(); buckets] };
     let bucket_of = |minute: i64| usize::try_from((minute - first) / bucket).unwrap_or(0).min(buckets - 1);
     for ((host, site, minute), m) in minutes {
         let s = series.entry((host.clone(), *site)).or_insert_with(new_series);
         let b = bucket_of(*minute);
-        s.total[b] += m.total;
-        s.errors[b] += m.by_class[5];
         s.merged[b].add(m);
     }
     for e in &report.analysis.errors {
@@ -199,7 +190,9 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
     );
     let x_of = |minute: i64| PAD_L + (minute - first) as f64 / span as f64 * (CHART_W - PAD_L - 4.0);
     for ((host, site), s) in &series {
-        let peak = s.total.iter().chain(&s.refused).copied().max().unwrap_or(0).max(1);
+        let total: Vec<u32> = s.merged.iter().map(|m| m.total).collect();
+        let errors: Vec<u32> = s.merged.iter().map(|m| m.by_class[5]).collect();
+        let peak = total.iter().chain(&s.refused).copied().max().unwrap_or(0).max(1);
         let y_of = |v: u32| (CHART_H - PAD_B) - f64::from(v) / f64::from(peak) * (CHART_H - PAD_B - 8.0);
         let points = |v: &[u32]| {
             v.iter()
@@ -242,8 +235,8 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
         let _ = write!(
             page,
             "<polyline class=\"requests\" fill=\"none\" stroke=\"#888\" stroke-width=\"1.2\" points=\"{}\"/><polyline class=\"errors\" fill=\"none\" stroke=\"#d00\" stroke-width=\"1.4\" points=\"{}\"/>",
-            points(&s.total),
-            points(&s.errors)
+            points(&total),
+            points(&errors)
         );
         if s.refused.iter().any(|&n| n > 0) {
             let _ = write!(
@@ -363,20 +356,18 @@ fn breakdowns(page: &mut String, report: &Report) {
 }
 
 fn evidence_read(page: &mut String, report: &Report, offset: i32) {
-    page.push_str("<h2>Evidence read</h2>\n<table><tr><th>Format</th><th>Files</th><th>Records</th><th>Rejected</th><th>First</th><th>Last</th></tr>\n");
-    let shown =
-        |t: Option<faultline_parser::Timestamp>| t.map_or_else(|| "-".to_string(), |t| time(t, offset));
-    for (format, t) in report.inventory.totals() {
-        let _ = writeln!(
-            page,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-            format.name(),
-            t.files,
-            t.records,
-            t.rejected,
-            shown(t.first),
-            shown(t.last)
-        );
+    page.push_str("<h2>Evidence read</h2>\n<table><tr>");
+    for h in TOTALS_HEADER {
+        let _ = write!(page, "<th>{h}</th>");
+    }
+    page.push_str("</tr>\n");
+    for row in totals_rows(&report.inventory, offset) {
+        page.push_str("<tr>");
+        for (c, cell) in row.iter().enumerate() {
+            let class = if (1..=3).contains(&c) { " class=\"n\"" } else { "" };
+            let _ = write!(page, "<td{class}>{}</td>", esc(cell));
+        }
+        page.push_str("</tr>\n");
     }
     page.push_str("</table>\n");
 }

@@ -10,9 +10,8 @@ use std::io::Write;
 
 use faultline_analyzer::finding::Role;
 use faultline_analyzer::{FileStatus, FileSummary, Inventory, Report};
-use faultline_parser::Timestamp;
 
-use super::findings::{place, related, scope, time};
+use super::findings::{TOTALS_HEADER, place, related, scope, time, time_or_dash, totals_rows};
 use crate::style::sanitize;
 
 /// How many timeline steps and evidence items each finding lists; the JSON
@@ -59,25 +58,12 @@ fn code(text: &str) -> String {
 /// The evidence read, by format.
 fn write_totals(out: &mut dyn Write, inv: &Inventory, offset: i32) -> std::io::Result<()> {
     writeln!(out, "## Evidence read\n")?;
-    writeln!(out, "| Format | Files | Records | Rejected | First | Last |")?;
+    writeln!(out, "| {} |", TOTALS_HEADER.join(" | "))?;
     writeln!(out, "|---|---:|---:|---:|---|---|")?;
-    for (format, t) in inv.totals() {
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            format.name(),
-            t.files,
-            t.records,
-            t.rejected,
-            shown(t.first, offset),
-            shown(t.last, offset)
-        )?;
+    for row in totals_rows(inv, offset) {
+        writeln!(out, "| {} |", row.join(" | "))?;
     }
     writeln!(out)
-}
-
-fn shown(t: Option<Timestamp>, offset: i32) -> String {
-    t.map_or_else(|| "-".into(), |t| time(t, offset))
 }
 
 /// Writes the inventory as a Markdown document: totals, one row per file,
@@ -99,8 +85,8 @@ pub fn write_scan(out: &mut dyn Write, inv: &Inventory) -> anyhow::Result<()> {
             escape(f.host.as_deref().unwrap_or("-")),
             f.records,
             f.rejected,
-            shown(f.first, 0),
-            shown(f.last, 0)
+            time_or_dash(f.first, 0),
+            time_or_dash(f.last, 0)
         )?;
     }
     let not_read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_none()).collect();
