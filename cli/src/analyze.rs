@@ -98,9 +98,10 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    if matches!(global.format, OutputFormat::Csv | OutputFormat::Jsonl) {
-        bail!("--format csv and jsonl are for `faultline timeline`; analyze writes text, json or markdown");
-    }
+    global.format.require(
+        "analyze",
+        &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Markdown, OutputFormat::Html],
+    )?;
     let offset = parse_zone(&args.evidence.tz)?;
     let report = read_and_analyze(global, &args.evidence)?;
     let mut out = output(global)?;

@@ -49,6 +49,20 @@ pub enum OutputFormat {
     Jsonl,
 }
 
+impl OutputFormat {
+    /// Refuses a format that `command` does not write (a usage error), naming
+    /// the ones it does.
+    pub fn require(self, command: &str, allowed: &[OutputFormat]) -> anyhow::Result<()> {
+        if allowed.contains(&self) {
+            return Ok(());
+        }
+        let name =
+            |f: &OutputFormat| f.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+        let names: Vec<String> = allowed.iter().map(name).collect();
+        anyhow::bail!("--format {}: `faultline {command}` writes {}", name(&self), names.join(", "))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inventory the evidence: one row per file with its format, host, site,

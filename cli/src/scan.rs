@@ -35,11 +35,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
         limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
         all_events: args.all_events,
     };
-    if matches!(global.format, OutputFormat::Csv | OutputFormat::Jsonl) {
-        anyhow::bail!(
-            "--format csv and jsonl are for `faultline timeline`; scan writes text, json or markdown"
-        );
-    }
+    global.format.require("scan", &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Markdown])?;
     let inventory = inventory(&args.paths, &config, global.quiet);
 
     let mut out = output(global)?;

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use anyhow::bail;
 use chrono::{FixedOffset, SecondsFormat};
 use faultline_analyzer::timeline::{Entry, notable};
 use serde::Serialize;
@@ -90,13 +89,12 @@ fn write_csv(out: &mut dyn Write, l: &Line<'_>) -> std::io::Result<()> {
 }
 
 pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
-    let jsonl = match global.format {
-        OutputFormat::Text | OutputFormat::Csv => false,
-        OutputFormat::Json | OutputFormat::Jsonl => true,
-        OutputFormat::Markdown | OutputFormat::Html => {
-            bail!("timeline writes csv or jsonl (markdown is for scan and analyze, html for analyze)")
-        }
-    };
+    // Text means CSV and JSON means JSON lines: the forms a timeline takes.
+    global.format.require(
+        "timeline",
+        &[OutputFormat::Csv, OutputFormat::Jsonl, OutputFormat::Text, OutputFormat::Json],
+    )?;
+    let jsonl = matches!(global.format, OutputFormat::Json | OutputFormat::Jsonl);
     let zone = FixedOffset::east_opt(parse_zone(&args.evidence.tz)?).expect("offset validated by parse_zone");
     let report = read_and_analyze(global, &args.evidence)?;
     let entries = notable(&report.analysis);

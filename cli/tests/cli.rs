@@ -254,6 +254,9 @@ fn timeline_honours_the_time_range_and_rejects_markdown() {
     assert_eq!(bad.status.code(), Some(2));
     let bad = faultline(&["analyze", "--format", "csv", scenario]);
     assert_eq!(bad.status.code(), Some(2));
+    let bad = faultline(&["scan", "--format", "html", scenario]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`faultline scan` writes text, json, markdown"), "{}", stderr(&bad));
 }
 
 #[test]
