@@ -169,3 +169,78 @@ fn freb_traces_are_tied_to_their_access_log_lines() {
         assert!(row.contains(&format!(" {stem} ")) && row.contains(" 500 19 "), "{summary}\n{row}");
     }
 }
+
+/// A site with steady traffic that falls silent is reported; a site with a
+/// few visits an hour, whose gaps are its normal, is not.
+#[test]
+fn only_steady_sites_that_fall_silent_are_reported() {
+    let line = |minute: u32, second: u32| {
+        format!("2025-11-24 {:02}:{:02}:{second:02} GET /ok 200 0 0 12\r\n", 8 + minute / 60, minute % 60)
+    };
+    // Two hours at six requests a minute, with a 20-minute hole at 09:00.
+    let mut steady = String::from(LOG_HEADER);
+    for minute in (0..120).filter(|m| !(60..80).contains(m)) {
+        (0..6).for_each(|i| steady.push_str(&line(minute, i * 10)));
+    }
+    let report = analyze_site_logs(&[("WEB05", 3, &steady)]);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!((f.id, f.scope.site.as_deref()), ("unexplained", Some("3")));
+    assert_eq!(
+        (f.start.to_rfc3339().as_str(), f.end.to_rfc3339().as_str()),
+        ("2025-11-24T09:00:00Z", "2025-11-24T09:20:00Z")
+    );
+    assert!(f.explanation.contains("no request for 20 minutes"), "{}", f.explanation);
+
+    // Bursts of six requests every 25 minutes: busy minutes, but no steady
+    // traffic to fall silent.
+    let mut bursty = String::from(LOG_HEADER);
+    for minute in (0..240).step_by(25) {
+        (0..6).for_each(|i| bursty.push_str(&line(minute, i * 10)));
+    }
+    let report = analyze_site_logs(&[("WEB06", 3, &bursty)]);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+/// A burst of abandoned requests is a worker that went away when HTTP.sys
+/// names the pool; with no pool named, the queue is another program's and
+/// the burst stays `unexplained`. Scattered abandonments are no finding.
+#[test]
+fn abandoned_request_bursts_name_the_worker_only_when_the_pool_is_known() {
+    let httperr = |queue: &str, seconds: &[u32]| {
+        let mut log = String::from(
+            "#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: 2025-11-24 10:00:00\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\r\n",
+        );
+        for (i, s) in seconds.iter().enumerate() {
+            log.push_str(&format!(
+                "2025-11-24 10:{:02}:{:02} 10.0.0.{} 5{i:04} 10.0.0.1 2869 HTTP/1.1 NOTIFY /upnp/eventing/x{i} - - - - Connection_Abandoned_By_ReqQueue {queue}\r\n",
+                s / 60,
+                s % 60,
+                i + 2
+            ));
+        }
+        log
+    };
+    let analyze_httperr = |log: String| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("WEB04/HTTPERR");
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("httperr1.log"), log).expect("write");
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {})
+    };
+
+    let pooled = analyze_httperr(httperr("ShopPool", &[30, 30, 30, 31]));
+    assert_eq!(pooled.findings.len(), 1, "{:?}", pooled.findings);
+    assert_eq!(pooled.findings[0].id, "worker-crash");
+    assert_eq!(pooled.findings[0].scope.app_pool.as_deref(), Some("ShopPool"));
+
+    let foreign = analyze_httperr(httperr("-", &[30, 30, 30, 31]));
+    assert_eq!(foreign.findings.len(), 1, "{:?}", foreign.findings);
+    let f = &foreign.findings[0];
+    assert_eq!((f.id, f.scope.app_pool.as_deref()), ("unexplained", None));
+    assert!(f.explanation.contains("4 requests for /upnp"), "{}", f.explanation);
+    assert_eq!(f.evidence.len(), 4);
+
+    let scattered = analyze_httperr(httperr("-", &[30, 400, 900, 1500]));
+    assert!(scattered.findings.is_empty(), "{:?}", scattered.findings);
+}

@@ -25,7 +25,143 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     hangs(a, out);
     recycles(a, out);
     identity(a, out);
+    db_logins(a, out);
     simple(a, out);
+}
+
+/// Events clustered in time on each host separately: the same event on two
+/// servers of a farm is two findings (which `related` then ties together).
+fn host_clusters<'a>(events: impl Iterator<Item = &'a EventRow>, gap_secs: i64) -> Vec<Vec<&'a EventRow>> {
+    let mut by_host: BTreeMap<&str, Vec<&EventRow>> = BTreeMap::new();
+    for e in events {
+        by_host.entry(&e.host).or_default().push(e);
+    }
+    by_host.into_values().flat_map(|events| clusters(events, |e| e.event.time, gap_secs)).collect()
+}
+
+/// Whose login this is, as far as IIS is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Login<'a> {
+    /// `IIS APPPOOL\<pool>`: ApplicationPoolIdentity against a local SQL Server.
+    PoolIdentity(&'a str),
+    /// `DOMAIN\HOST$`: ApplicationPoolIdentity, NetworkService or
+    /// LocalSystem reaching a remote SQL Server as the machine.
+    MachineAccount,
+    /// Any other Windows account (a custom pool identity, or a user).
+    Windows,
+    /// A SQL Server login from a connection string.
+    Sql,
+}
+
+fn classify_login(name: &str) -> Login<'_> {
+    const POOL_PREFIX: &str = "IIS APPPOOL\\";
+    if name.get(..POOL_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(POOL_PREFIX)) {
+        Login::PoolIdentity(&name[POOL_PREFIX.len()..])
+    } else if name.contains('\\') && name.ends_with('$') {
+        Login::MachineAccount
+    } else if name.contains('\\') {
+        Login::Windows
+    } else {
+        Login::Sql
+    }
+}
+
+/// A burst with this many distinct logins is someone guessing, not one
+/// identity that stopped working.
+const GUESSING_LOGINS: usize = 4;
+
+/// SQL Server 18456, read for the identity that failed: the pool identity or
+/// machine account IIS really uses, a connection-string login whose password
+/// or mode changed, or a burst of many logins that is password guessing.
+fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
+    for c in host_clusters(a.events_of(Family::SqlServer, &[18456]), 3600) {
+        if c.len() < 3 {
+            continue;
+        }
+        // Positional data: login, "Reason: ...", "[CLIENT: address]".
+        let login = |e: &EventRow| e.event.data_at(0).map_or("-", str::trim).to_string();
+        let reason = |e: &EventRow| {
+            e.event
+                .data_at(1)
+                .map(|r| r.trim().trim_start_matches("Reason: ").trim_end_matches('.').to_string())
+        };
+        let client = |e: &EventRow| {
+            e.event
+                .data_at(2)
+                .map(|c| c.trim().trim_start_matches("[CLIENT:").trim_end_matches(']').trim().to_string())
+        };
+        let mut logins: BTreeMap<String, usize> = BTreeMap::new();
+        for e in &c {
+            *logins.entry(login(e)).or_default() += 1;
+        }
+        let (top, _) = logins
+            .iter()
+            .max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
+            .expect("a cluster is never empty");
+        let first = c[0];
+        let why = reason(first).map_or(String::new(), |r| format!(" ({r})"));
+        let from = client(first).map_or(String::new(), |c| format!(" from {c}"));
+        let kind = classify_login(top);
+        let (severity, confidence, text) = if logins.len() >= GUESSING_LOGINS {
+            (
+                Severity::Low,
+                0.3,
+                format!(
+                    "SQL Server rejected {} logins for {} different accounts{from} ({}): many accounts from one client looks like password guessing, not an identity IIS uses. If a web server is that client, one of its apps is misconfigured or compromised.",
+                    c.len(),
+                    logins.len(),
+                    logins.keys().take(5).map(String::as_str).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        } else {
+            let who = match kind {
+                Login::PoolIdentity(p) => format!(
+                    "{top}, the identity of app pool {p} (ApplicationPoolIdentity against a local SQL Server), has no login there"
+                ),
+                Login::MachineAccount => format!(
+                    "{top} is the web server's machine account: a pool running as ApplicationPoolIdentity, NetworkService or LocalSystem reaches a remote SQL Server as the machine, not as the developer who tested the connection string"
+                ),
+                Login::Windows => format!(
+                    "{top} is the Windows identity the app runs as (a custom pool identity, or impersonation)"
+                ),
+                Login::Sql => format!(
+                    "{top} is a SQL Server login from a connection string: its password, its state or the server's authentication mode changed"
+                ),
+            };
+            (
+                Severity::High,
+                if matches!(kind, Login::PoolIdentity(_) | Login::MachineAccount) { 0.95 } else { 0.85 },
+                format!(
+                    "SQL Server rejected {} logins{from}{why}: {who}, so every database call that uses it fails.",
+                    c.len()
+                ),
+            )
+        };
+        let pool = match kind {
+            Login::PoolIdentity(p) => Some(p),
+            _ => None,
+        };
+        let mut d = Draft::new("db-login-failure", severity, confidence, first.event.time, c[c.len() - 1].event.time)
+            .scope(Some(&first.host), None, pool)
+            .explain(
+                text,
+                &[
+                    "Create the login (and database user) for the identity named in 18456, or change the connection string / pool identity.",
+                    "Read the reason: no such login, wrong password, disabled login, or Windows-only authentication.",
+                ],
+            );
+        for e in c.iter().take(8) {
+            let summary = format!(
+                "{} 18456: login {} failed{}{}",
+                e.event.provider,
+                login(e),
+                reason(e).map_or(String::new(), |r| format!(" ({r})")),
+                client(e).map_or(String::new(), |c| format!(" from {c}"))
+            );
+            d.cite(a.cite_event(e, summary), Role::Cause);
+        }
+        out.push(d);
+    }
 }
 
 fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
@@ -296,37 +432,60 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
 }
 
 /// Without the host's System log, a burst of abandoned requests for one pool
-/// in the same second is still the mark of a worker that went away.
+/// in the same second is still the mark of a worker that went away. A burst
+/// with no queue name belongs to some other HTTP.sys consumer (a Windows
+/// service), which no IIS failure mode covers: it stays visible as
+/// `unexplained`.
 fn crashes_without_event_logs(a: &Analysis, out: &mut Vec<Draft>) {
-    let mut bursts: BTreeMap<(std::sync::Arc<str>, std::sync::Arc<str>), Vec<&crate::evidence::ErrRow>> =
-        BTreeMap::new();
+    type Burst<'a> = Vec<&'a crate::evidence::ErrRow>;
+    let mut bursts: BTreeMap<(std::sync::Arc<str>, Option<std::sync::Arc<str>>), Burst<'_>> = BTreeMap::new();
     for r in a.errors.iter().filter(|r| r.reason.starts_with("Connection_Abandoned")) {
-        if let Some(q) = &r.queue {
-            bursts.entry((r.host.clone(), q.clone())).or_default().push(r);
-        }
+        bursts.entry((r.host.clone(), r.queue.clone())).or_default().push(r);
     }
     for ((host, queue), rows) in bursts {
         let has_system_log =
             a.events.iter().any(|e| e.host == host && e.event.channel.as_deref() == Some("System"));
-        if has_system_log {
+        if has_system_log && queue.is_some() {
             continue;
         }
         for c in clusters(rows, |r| r.time, 2) {
             if c.len() < 3 {
                 continue;
             }
-            let at = c[0].time;
-            let mut d = Draft::new("worker-crash", Severity::High, 0.55, at.shifted(-1), c[c.len() - 1].time.shifted(10))
-                .scope(Some(&host), c[0].site, Some(&queue))
-                .explain(
-                    format!("HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process that owned them went away (crash or kill). The host's System event log is not in the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to see why.", c.len()),
-                    &["Collect the System and Application event logs of this host (WAS 5011/5009, Application Error 1000, .NET Runtime 1026).", "Then follow the worker-crash remediation."],
-                );
+            let (start, end) = (c[0].time.shifted(-1), c[c.len() - 1].time.shifted(10));
+            let mut d = match &queue {
+                Some(queue) => Draft::new("worker-crash", Severity::High, 0.55, start, end)
+                    .scope(Some(&host), c[0].site, Some(queue))
+                    .explain(
+                        format!("HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process that owned them went away (crash or kill). The host's System event log is not in the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to see why.", c.len()),
+                        &["Collect the System and Application event logs of this host (WAS 5011/5009, Application Error 1000, .NET Runtime 1026).", "Then follow the worker-crash remediation."],
+                    ),
+                None => {
+                    let mut paths: Vec<&str> = c.iter().filter_map(|r| r.uri.as_deref()).map(first_segment).collect();
+                    paths.sort_unstable();
+                    paths.dedup();
+                    Draft::new("unexplained", Severity::Low, 0.35, start, end)
+                        .scope(Some(&host), c[0].site, None)
+                        .explain(
+                            format!("HTTP.sys abandoned {} requests for {} in the same moment: the process that owned their request queue went away. HTTP.sys logged no app pool for them, so the queue is not an IIS worker's but another program's on HTTP.sys (a Windows service such as UPnP/WSD, WinRM or a self-hosted app).", c.len(), paths.join(", ")),
+                            &["Find the program that registered the URL (netsh http show servicestate) and read its own logs and the System log for the moment.", "If the URL should belong to an IIS site, check its binding: HTTP.sys names the pool for IIS queues."],
+                        )
+                }
+            };
             for r in c.iter().take(5) {
                 d.cite(a.cite_error(r), Role::Effect);
             }
             out.push(d);
         }
+    }
+}
+
+/// The first segment of a URL path (`/upnphost/udhisapi.dll` → `/upnphost`).
+fn first_segment(uri: &str) -> &str {
+    let path = uri.split(['?', '#']).next().unwrap_or(uri);
+    match path.get(1..).and_then(|rest| rest.find('/')) {
+        Some(i) => &path[..i + 1],
+        None => path,
     }
 }
 
@@ -604,18 +763,6 @@ fn simple(a: &Analysis, out: &mut Vec<Draft>) {
             ],
         },
         Rule {
-            family: Family::SqlServer,
-            ids: &[18456],
-            min: 3,
-            id: "db-login-failure",
-            severity: Severity::High,
-            explanation: "SQL Server rejected logins (18456) for the identity IIS really uses — the pool identity or the machine account, not the developer's — so every database call fails.",
-            remediation: &[
-                "Create the login (and database user) for the identity named in 18456, or change the connection string / pool identity.",
-                "Read the reason: no such login, wrong password, or Windows-only authentication.",
-            ],
-        },
-        Rule {
             family: Family::W3svc,
             ids: &[1004, 1007],
             min: 1,
@@ -683,8 +830,7 @@ fn simple(a: &Analysis, out: &mut Vec<Draft>) {
         },
     ];
     for rule in rules {
-        let events: Vec<&EventRow> = a.events_of(rule.family, rule.ids).collect();
-        for c in clusters(events, |e| e.event.time, 3600) {
+        for c in host_clusters(a.events_of(rule.family, rule.ids), 3600) {
             if c.len() < rule.min {
                 continue;
             }
@@ -792,4 +938,28 @@ fn memory(a: &Analysis, out: &mut Vec<Draft>) {
         d.cite(a.cite_error(r), Role::Effect);
     }
     out.push(d);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_are_classified_by_whose_identity_they_are() {
+        assert_eq!(classify_login("IIS APPPOOL\\Shop"), Login::PoolIdentity("Shop"));
+        assert_eq!(classify_login("iis apppool\\Shop"), Login::PoolIdentity("Shop"));
+        assert_eq!(classify_login("CONTOSO\\WEB01$"), Login::MachineAccount);
+        assert_eq!(classify_login("CONTOSO\\svc-shop"), Login::Windows);
+        assert_eq!(classify_login("shop_app"), Login::Sql);
+        assert_eq!(classify_login("IIS APPPOOL"), Login::Sql);
+    }
+
+    #[test]
+    fn the_first_path_segment_names_the_consumer() {
+        assert_eq!(first_segment("/upnphost/udhisapi.dll?content=uuid:1"), "/upnphost");
+        assert_eq!(first_segment("/upnp/eventing/abc"), "/upnp");
+        assert_eq!(first_segment("/"), "/");
+        assert_eq!(first_segment("/wsman"), "/wsman");
+        assert_eq!(first_segment(""), "");
+    }
 }

@@ -167,6 +167,13 @@ fn latency_surges(
 const BUSY_PER_MINUTE: u32 = 5;
 /// A silence this long, in minutes, on a busy site.
 const SILENCE_MINUTES: i64 = 10;
+/// Traffic before a silence must be steady: this many of the
+/// `STEADY_WINDOW` minutes before it logged requests. A bursty site (a few
+/// visits an hour) falls silent all the time and that means nothing.
+const STEADY_MINUTES: usize = 45;
+const STEADY_WINDOW: i64 = 60;
+/// Longer gaps are days missing from the export, not a silence.
+const SILENCE_MAX_MINUTES: i64 = 24 * 60;
 
 /// Traffic that stops: a busy site logs nothing for a while and no finding
 /// explains it (the site may have been down, or its log lost).
@@ -186,7 +193,12 @@ fn traffic_stops(
     }
     for pair in minutes.windows(2) {
         let (before, after) = (pair[0].0, pair[1].0);
-        if after - before <= SILENCE_MINUTES {
+        if after - before <= SILENCE_MINUTES || after - before > SILENCE_MAX_MINUTES {
+            continue;
+        }
+        let lead_in = minutes.partition_point(|(m, _)| *m <= before - STEADY_WINDOW);
+        let steady = minutes.partition_point(|(m, _)| *m <= before) - lead_in;
+        if steady < STEADY_MINUTES {
             continue;
         }
         let (start, end) =
