@@ -231,9 +231,11 @@ impl Analysis {
 /// one farm-wide incident.
 const FARM_TOLERANCE_SECS: i64 = 300;
 
-/// Marks findings of the same id on different hosts whose windows overlap
-/// (within the tolerance) as related, so that a farm-wide incident does not
-/// read as unrelated ones.
+/// Marks findings on different hosts whose windows overlap (within the
+/// tolerance) as related when they are the same failure mode, or different
+/// modes of the same app pool or site (one pool crashing on one server and
+/// disabled by rapid-fail on the next is one bad deployment), so that a
+/// farm-wide incident does not read as unrelated ones.
 fn relate_across_hosts(findings: &mut [Finding]) {
     let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
     for (i, a) in findings.iter().enumerate() {
@@ -241,7 +243,11 @@ fn relate_across_hosts(findings: &mut [Finding]) {
             let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
             let overlap = a.start.shifted(-FARM_TOLERANCE_SECS) <= b.end
                 && b.start.shifted(-FARM_TOLERANCE_SECS) <= a.end;
-            if a.id == b.id && other_host && overlap {
+            let shared = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
+            let same_target = a.id == b.id
+                || shared(&a.scope.app_pool, &b.scope.app_pool)
+                || shared(&a.scope.site, &b.scope.site);
+            if same_target && other_host && overlap {
                 related[i].push(j + 1);
                 related[j].push(i + 1);
             }

@@ -244,3 +244,41 @@ fn abandoned_request_bursts_name_the_worker_only_when_the_pool_is_known() {
     let scattered = analyze_httperr(httperr("-", &[30, 400, 900, 1500]));
     assert!(scattered.findings.is_empty(), "{:?}", scattered.findings);
 }
+
+/// Different failure modes of one app pool on several servers at once are
+/// one incident; the same moment on an unrelated pool is not.
+#[test]
+fn different_failures_of_one_pool_across_a_farm_are_related() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: 2025-11-24 10:00:00\r\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\r\n";
+    for (host, status, reason, pool) in [
+        ("WEB01", "-", "Connection_Abandoned_By_ReqQueue", "ShopPool"),
+        ("WEB02", "503", "Disabled", "ShopPool"),
+        ("WEB03", "503", "QueueFull", "ReportsPool"),
+    ] {
+        let mut log = String::from(header);
+        for i in 0..6 {
+            log.push_str(&format!("2025-11-24 10:00:3{} 10.0.0.9 5000{i} 10.0.0.1 80 HTTP/1.1 GET /cart{i} - {status} - {reason} {pool}\r\n", i / 3));
+        }
+        let folder = dir.path().join(host).join("HTTPERR");
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("httperr1.log"), log).expect("write");
+    }
+    let report =
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let at = |host: &str| {
+        report
+            .findings
+            .iter()
+            .position(|f| f.scope.host.as_deref() == Some(host))
+            .expect("a finding per host")
+    };
+    let (web01, web02, web03) = (at("WEB01"), at("WEB02"), at("WEB03"));
+    assert_eq!(report.findings[web01].id, "worker-crash");
+    assert_eq!(report.findings[web02].id, "pool-stopped");
+    assert_eq!(report.findings[web01].related, [web02 + 1]);
+    assert_eq!(report.findings[web02].related, [web01 + 1]);
+    assert_eq!(report.findings[web03].id, "request-queue-full");
+    assert!(report.findings[web03].related.is_empty(), "{:?}", report.findings[web03]);
+    assert_eq!(report.findings.len(), 3, "{:?}", report.findings);
+}

@@ -60,7 +60,8 @@ pub(crate) fn scope(f: &Finding) -> String {
         .join(", ")
 }
 
-/// The same failure on other hosts at the same time: `#3 (WEB02), #5 (WEB03)`.
+/// The same incident on other hosts: `#3 (WEB02), #5 (WEB03, pool-stopped)`,
+/// naming the failure mode where it differs.
 pub(crate) fn related(report: &Report, f: &Finding) -> Option<String> {
     if f.related.is_empty() {
         return None;
@@ -69,8 +70,12 @@ pub(crate) fn related(report: &Report, f: &Finding) -> Option<String> {
         .related
         .iter()
         .map(|&n| {
-            let host = report.findings.get(n - 1).and_then(|o| o.scope.host.as_deref()).unwrap_or("-");
-            format!("#{n} ({})", sanitize(host))
+            let other = report.findings.get(n - 1);
+            let host = other.and_then(|o| o.scope.host.as_deref()).unwrap_or("-");
+            match other.map(|o| o.id).filter(|id| *id != f.id) {
+                Some(id) => format!("#{n} ({}, {id})", sanitize(host)),
+                None => format!("#{n} ({})", sanitize(host)),
+            }
         })
         .collect();
     Some(list.join(", "))
@@ -119,7 +124,7 @@ pub fn write(
         )?;
         writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope(f))?;
         if let Some(list) = related(report, f) {
-            writeln!(out, "   same failure on other hosts at the same time: {list}")?;
+            writeln!(out, "   same incident on other hosts: {list}")?;
         }
         writeln!(out, "   {}", sanitize(&f.explanation))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;

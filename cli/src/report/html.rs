@@ -121,7 +121,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, offset: i3
         n = i + 1
     );
     if let Some(list) = related(report, f) {
-        let _ = writeln!(page, "<p>Same failure on other hosts at the same time: {}</p>", esc(&list));
+        let _ = writeln!(page, "<p>Same incident on other hosts: {}</p>", esc(&list));
     }
     let _ = writeln!(page, "<p>{}</p>", esc(&f.explanation));
     if !f.timeline.is_empty() {

@@ -146,7 +146,7 @@ pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> a
             writeln!(out, "- **Where:** {}", escape(&where_))?;
         }
         if let Some(list) = related(report, f) {
-            writeln!(out, "- **Same failure on other hosts at the same time:** {}", escape(&list))?;
+            writeln!(out, "- **Same incident on other hosts:** {}", escape(&list))?;
         }
         writeln!(out, "\n{}\n", escape(&f.explanation))?;
 
