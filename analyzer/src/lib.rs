@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod finding;
 pub mod inventory;
 pub mod run;
+pub mod table;
 pub mod timeline;
 
 pub use analysis::{Analysis, AnalysisConfig};

@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use faultline_parser::Timestamp;
+use faultline_parser::{Timestamp, WinEvent};
 
 use crate::analysis::Analysis;
-use crate::evidence::EventRow;
 use crate::finding::Evidence;
 
 /// One line of the timeline.
@@ -35,8 +34,7 @@ impl Entry {
 const EVENT_TEXT: usize = 400;
 
 /// A one-line description of any Windows event: provider, id and its data.
-pub fn describe_event(e: &EventRow) -> String {
-    let ev = &e.event;
+pub fn describe_event(ev: &WinEvent) -> String {
     let mut text = format!("{} {}", ev.provider, ev.event_id);
     let mut first = true;
     for d in &ev.data {
@@ -83,7 +81,7 @@ pub fn notable(analysis: &Analysis) -> Vec<Entry> {
         analysis
             .events
             .iter()
-            .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, describe_event(e)))),
+            .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, describe_event(&e.event)))),
     );
     out.extend(
         analysis

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use faultline_analyzer::{AnalysisConfig, FindingSeverity, Inventory, Report, analyze};
 use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, Timestamp};
 
-use crate::args::{AnalyzeArgs, EvidenceArgs, GlobalArgs, OutputFormat};
+use crate::args::{AnalyzeArgs, EvidenceArgs, GlobalArgs, OutputFormat, RangeArgs, ReadingArgs};
 use crate::exit::Exit;
 use crate::progress::bytes_bar;
 use crate::report;
@@ -41,23 +41,41 @@ pub fn parse_zone(tz: &str) -> anyhow::Result<i32> {
     Ok(sign * (h * 3600 + m * 60))
 }
 
-/// Reads the evidence an analyzing command names and analyzes it.
-pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> anyhow::Result<Report> {
+/// `HOST=SECONDS` flags as a map keyed by upper-case host.
+pub fn parse_skew(flags: &[String]) -> anyhow::Result<BTreeMap<String, i64>> {
     let mut skew = BTreeMap::new();
-    for s in &args.skew {
+    for s in flags {
         let (host, secs) =
             s.split_once('=').with_context(|| format!("--skew: expected HOST=SECONDS, got {s:?}"))?;
         let secs: i64 =
             secs.trim_start_matches('+').parse().with_context(|| format!("--skew: bad seconds in {s:?}"))?;
         skew.insert(host.to_ascii_uppercase(), secs);
     }
-    let config =
-        AnalysisConfig { from: parse_time("--from", &args.from)?, to: parse_time("--to", &args.to)?, skew };
-    let read = ReadConfig {
+    Ok(skew)
+}
+
+/// The time range and skew flags as the analysis takes them.
+pub fn analysis_config(range: &RangeArgs) -> anyhow::Result<AnalysisConfig> {
+    Ok(AnalysisConfig {
+        from: parse_time("--from", &range.from)?,
+        to: parse_time("--to", &range.to)?,
+        skew: parse_skew(&range.skew)?,
+    })
+}
+
+/// How to read: archive limits and which events to keep.
+pub fn read_config(reading: &ReadingArgs) -> ReadConfig {
+    ReadConfig {
         text: TextConfig::default(),
-        limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
-        all_events: args.all_events,
-    };
+        limits: ArchiveLimits { max_member_bytes: reading.max_member_size << 20, ..ArchiveLimits::default() },
+        all_events: reading.all_events,
+    }
+}
+
+/// Reads the evidence an analyzing command names and analyzes it.
+pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> anyhow::Result<Report> {
+    let config = analysis_config(&args.range)?;
+    let read = read_config(&args.reading);
     let bar = bytes_bar(0, global.quiet);
     let progress = |n: u64| bar.inc(n);
     let report = analyze(&args.paths, &read, &config, &progress);
@@ -109,7 +127,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
         OutputFormat::Json => report::json::write_analysis(&mut out, &report)?,
         OutputFormat::Markdown => report::markdown::write(&mut out, &report, offset, &args.evidence.tz)?,
         OutputFormat::Html => report::html::write(&mut out, &report, offset, &args.evidence.tz)?,
-        OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl => {
+        OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl | OutputFormat::Parquet => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::findings::write(&mut out, &report, &palette, offset, &args.evidence.tz)?;
         }

@@ -45,8 +45,11 @@ pub enum OutputFormat {
     Html,
     /// Comma-separated values (`timeline`; Timesketch columns).
     Csv,
-    /// One JSON object per line (`timeline`; Timesketch fields).
+    /// One JSON object per line (`timeline`, `query`, `export`).
+    #[value(alias = "ndjson")]
     Jsonl,
+    /// Apache Parquet files (`export`).
+    Parquet,
 }
 
 impl OutputFormat {
@@ -75,6 +78,46 @@ pub enum Command {
     /// HTTP.sys errors, IIS-relevant events and FREB traces from every host,
     /// merged in time order, as CSV or JSON lines ready for Timesketch.
     Timeline(TimelineArgs),
+    /// SQL over the normalized tables `requests`, `httperr`, `traces` and
+    /// `events` (polars SQL), or one of the classic IIS queries by name.
+    Query(QueryArgs),
+    /// Write the normalized tables as Parquet, CSV or JSON lines,
+    /// partitioned by host and day in Hive layout, for DuckDB, Spark or Trino.
+    Export(ExportArgs),
+}
+
+/// Arguments of `faultline query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required_unless_present = "list_queries", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The SQL to run (tables: requests, httperr, traces, events).
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"], required_unless_present_any = ["query", "list_queries"])]
+    pub sql: Option<String>,
+    /// A named query (see --list-queries).
+    #[arg(long, value_name = "NAME", conflicts_with = "list_queries")]
+    pub query: Option<String>,
+    /// List the named queries and their SQL.
+    #[arg(long)]
+    pub list_queries: bool,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// Arguments of `faultline export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The folder to write (new or empty): one subfolder per table.
+    #[arg(long = "to", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
 }
 
 /// Arguments of `faultline analyze`.
@@ -101,18 +144,32 @@ pub struct EvidenceArgs {
     /// Files, folders, .zip bundles or .gz files, in any mix.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// The time range and clock corrections applied to the evidence.
+#[derive(Debug, Args)]
+pub struct RangeArgs {
     /// Only evidence from this time on (RFC 3339, e.g. 2025-11-24T13:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
     /// Only evidence before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
-    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
     /// Clock skew of a host, added to its times: HOST=SECONDS (repeatable).
     #[arg(long, value_name = "HOST=±SECONDS")]
     pub skew: Vec<String>,
+}
+
+/// How the evidence is read.
+#[derive(Debug, Args)]
+pub struct ReadingArgs {
     /// Keep every Windows event, not only the IIS-relevant catalogue.
     #[arg(long)]
     pub all_events: bool,

@@ -5,7 +5,9 @@
 mod analyze;
 mod args;
 mod exit;
+mod export;
 mod progress;
+mod query;
 mod report;
 mod scan;
 mod style;
@@ -46,6 +48,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Analyze(args) => analyze::run(&cli.global, args),
         Command::Timeline(args) => timeline::run(&cli.global, args),
+        Command::Query(args) => query::run(&cli.global, args),
+        Command::Export(args) => export::run(&cli.global, args),
     };
     match result {
         Ok(code) => code.into(),

@@ -42,7 +42,11 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
     match global.format {
         OutputFormat::Json => report::json::write_scan(&mut out, &inventory)?,
         OutputFormat::Markdown => report::markdown::write_scan(&mut out, &inventory)?,
-        OutputFormat::Text | OutputFormat::Csv | OutputFormat::Jsonl | OutputFormat::Html => {
+        OutputFormat::Text
+        | OutputFormat::Csv
+        | OutputFormat::Jsonl
+        | OutputFormat::Html
+        | OutputFormat::Parquet => {
             let palette = Palette::detect(global.quiet, global.output.is_none());
             report::text::write_scan(&mut out, &inventory, &palette, args.max_diagnostics)?;
         }

@@ -323,3 +323,71 @@ fn analyze_html_renders_in_a_real_browser() {
     let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
     assert!(size > 20_000, "screenshot of {size} bytes: {}", String::from_utf8_lossy(&shot.stderr));
 }
+
+#[test]
+fn query_a_named_classic_on_the_quickstart_bundle() {
+    let out = faultline(&["query", "--query", "status-codes", QUICKSTART]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn query_output_is_the_same_at_any_thread_count() {
+    for q in ["hits-per-hour", "events-by-id", "httperr-reasons"] {
+        let run = |threads: &str| {
+            let out = faultline(&[
+                "query",
+                "--format",
+                "csv",
+                "--threads",
+                threads,
+                "--query",
+                q,
+                "corpus/scenarios/worker-crash",
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            out.stdout
+        };
+        let one = run("1");
+        assert!(one.len() > 40, "{q}: {}", String::from_utf8_lossy(&one));
+        assert_eq!(one, run("3"), "{q}");
+    }
+}
+
+#[test]
+fn query_usage_errors_exit_2_and_say_why() {
+    let unknown = faultline(&["query", "--query", "nope", QUICKSTART]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("hits-per-hour"), "{}", stderr(&unknown));
+    let bad_sql = faultline(&["query", "--sql", "SELECT nothing FROM requests", QUICKSTART]);
+    assert_eq!(bad_sql.status.code(), Some(2));
+    assert!(stderr(&bad_sql).contains("nothing"), "{}", stderr(&bad_sql));
+    assert_eq!(faultline(&["query", QUICKSTART]).status.code(), Some(2));
+    assert_eq!(
+        faultline(&["query", "--format", "html", "--query", "top-clients", QUICKSTART]).status.code(),
+        Some(2)
+    );
+    let list = faultline(&["query", "--list-queries"]);
+    assert_eq!(list.status.code(), Some(0));
+    assert!(stdout(&list).contains("failed-logins"));
+}
+
+#[test]
+fn export_writes_hive_partitioned_parquet_and_refuses_a_used_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let to = dir.path().join("out");
+    let to = to.to_str().expect("utf-8 path");
+    let out = faultline(&["export", QUICKSTART, "--to", to]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("requests"), "{}", stdout(&out));
+    let part = Path::new(to).join("requests/host=WEB01/date=2025-11-24");
+    let files: Vec<_> = std::fs::read_dir(&part).expect("the partition exists").flatten().collect();
+    assert!(!files.is_empty());
+    for f in files {
+        let bytes = std::fs::read(f.path()).expect("reads");
+        assert_eq!(&bytes[..4], b"PAR1", "{}", f.path().display());
+    }
+    let again = faultline(&["export", QUICKSTART, "--to", to]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
+}

@@ -24,7 +24,7 @@ const EVIDENCE_ITEMS: usize = 12;
 /// heading marker at the start. Line breaks become spaces so that a table
 /// cell or list item stays on its line. Punctuation that is inert mid-line
 /// (`-`, `(`, `.`) is left alone so the raw text stays readable in chat.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let text = sanitize(&text.replace(['\r', '\n'], " "));
     let mut out = String::with_capacity(text.len() + 8);
     for (i, c) in text.chars().enumerate() {

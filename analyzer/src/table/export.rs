@@ -1,0 +1,188 @@
+//! `faultline export`: the tables written as files, partitioned by host and
+//! day in Hive layout (`requests/host=WEB01/date=2025-11-24/part-00003.parquet`),
+//! so that DuckDB, Spark or Trino read a whole fleet's evidence as one table.
+//!
+//! Each source file is read, converted and written on its own (one part per
+//! source file and partition), so memory stays at one file's rows and the
+//! output never depends on the thread count.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use faultline_parser::{ReadConfig, Timestamp, discover};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::{TableError, TableName, read_frames, with_text_times};
+use crate::analysis::AnalysisConfig;
+
+/// File format of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Apache Parquet (zstd-compressed columns).
+    Parquet,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl ExportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Default)]
+pub struct ExportSummary {
+    /// Source files read.
+    pub sources: usize,
+    /// Rows written per table.
+    pub rows: BTreeMap<TableName, usize>,
+    /// Files written.
+    pub files: usize,
+    /// Records rejected while reading.
+    pub rejected: u64,
+}
+
+/// The Hive partition value for a text: kept when it is plainly safe as a
+/// folder name, else percent-encoded (a host name comes from the evidence,
+/// and evidence can be hostile: `..`, `/`, control characters).
+fn partition_value(v: &str) -> String {
+    if v.is_empty() {
+        return "__HIVE_DEFAULT_PARTITION__".into();
+    }
+    let mut out = String::with_capacity(v.len());
+    for (i, b) in v.bytes().enumerate() {
+        let plain = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0);
+        if plain {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DD` (UTC) of a timestamp column value in microseconds.
+fn day(micros: Option<i64>) -> String {
+    match micros {
+        Some(us) => Timestamp(us.saturating_mul(1_000)).to_rfc3339().chars().take(10).collect(),
+        None => "__HIVE_DEFAULT_PARTITION__".into(),
+    }
+}
+
+/// Row positions of one frame grouped by (host, day), in key order.
+fn partitions(frame: &DataFrame) -> PolarsResult<BTreeMap<(String, String), Vec<IdxSize>>> {
+    let hosts = frame.column("host_name")?.str()?;
+    let times = frame.column("timestamp")?.datetime()?.physical();
+    let mut out: BTreeMap<(String, String), Vec<IdxSize>> = BTreeMap::new();
+    for (i, (host, time)) in hosts.iter().zip(times.iter()).enumerate() {
+        let key = (partition_value(host.unwrap_or("")), day(time));
+        out.entry(key).or_default().push(i as IdxSize);
+    }
+    Ok(out)
+}
+
+fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Result<(), TableError> {
+    let io = |source| TableError::Io { path: path.to_path_buf(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let file = BufWriter::new(File::create(path).map_err(io)?);
+    match format {
+        ExportFormat::Parquet => {
+            ParquetWriter::new(file).finish(frame)?;
+        }
+        ExportFormat::Csv => {
+            CsvWriter::new(file).include_header(true).finish(&mut with_text_times(frame)?)?
+        }
+        ExportFormat::Ndjson => JsonWriter::new(file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(&mut with_text_times(frame)?)?,
+    }
+    Ok(())
+}
+
+/// Reads `paths` and writes every table under `dir` (which must be new or
+/// empty) in `format`.
+pub fn export(
+    paths: &[PathBuf],
+    read: &ReadConfig,
+    config: &AnalysisConfig,
+    dir: &Path,
+    format: ExportFormat,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ExportSummary, TableError> {
+    let occupied = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if occupied {
+        return Err(TableError::NotEmpty(dir.to_path_buf()));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
+    let found = discover(paths, &read.limits);
+    let per_file: Vec<Result<ExportSummary, TableError>> = found
+        .entries
+        .par_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let (frames, rejected) = read_frames(entry, read, config, [true; 4], progress)?;
+            let mut summary = ExportSummary { rejected, ..ExportSummary::default() };
+            for (table, frame) in TableName::ALL.into_iter().zip(frames) {
+                if frame.height() == 0 {
+                    continue;
+                }
+                *summary.rows.entry(table).or_default() += frame.height();
+                for ((host, date), rows) in partitions(&frame)? {
+                    let mut part = frame.take(&IdxCa::from_vec("rows".into(), rows))?;
+                    let path = dir
+                        .join(table.name())
+                        .join(format!("host={host}"))
+                        .join(format!("date={date}"))
+                        .join(format!("part-{index:05}.{}", format.extension()));
+                    write_part(&path, &mut part, format)?;
+                    summary.files += 1;
+                }
+            }
+            Ok(summary)
+        })
+        .collect();
+    let mut total = ExportSummary { sources: found.entries.len(), ..ExportSummary::default() };
+    for s in per_file {
+        let s = s?;
+        total.files += s.files;
+        total.rejected += s.rejected;
+        for (t, n) in s.rows {
+            *total.rows.entry(t).or_default() += n;
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_cannot_leave_their_folder() {
+        assert_eq!(partition_value("WEB01"), "WEB01");
+        assert_eq!(partition_value("web-01.contoso"), "web-01.contoso");
+        assert_eq!(partition_value(".."), "%2E.");
+        assert_eq!(partition_value("a/b\\c"), "a%2Fb%5Cc");
+        assert_eq!(partition_value("x\u{1b}[31m"), "x%1B%5B31m");
+        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
+    }
+
+    #[test]
+    fn days_are_utc_calendar_dates() {
+        assert_eq!(day(Some(1_764_028_799_000_000)), "2025-11-24");
+        assert_eq!(day(Some(1_764_028_800_000_000)), "2025-11-25");
+        assert_eq!(day(None), "__HIVE_DEFAULT_PARTITION__");
+    }
+}

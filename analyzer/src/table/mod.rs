@@ -1,0 +1,480 @@
+//! The normalized tables behind `faultline query` and `faultline export`:
+//! every record of every source as rows of `requests`, `httperr`, `traces`
+//! and `events` (schema in docs/tables.md), SQL over them with polars, the
+//! classic IIS queries by name, and a Hive-partitioned export.
+//!
+//! polars stays inside this module: callers get [`QueryResult`] and
+//! [`ExportSummary`], not frames.
+
+mod columns;
+mod export;
+mod queries;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use faultline_parser::source::{host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::value::decode_text;
+use faultline_parser::{
+    Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
+    discover, read_entry,
+};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+pub use export::{ExportFormat, ExportSummary, export};
+pub use queries::{NamedQuery, QUERIES, named_query};
+
+use crate::analysis::AnalysisConfig;
+use crate::evidence::short_host;
+use crate::timeline::describe_event;
+use columns::{Events, Httperr, Requests, Traces};
+
+/// What went wrong building, querying or writing the tables.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The SQL could not be planned or run.
+    #[error("SQL: {0}")]
+    Sql(String),
+    /// A polars operation on well-formed tables failed.
+    #[error("table operation failed: {0}")]
+    Polars(#[from] PolarsError),
+    /// Writing an output file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The export folder already holds files.
+    #[error("{0}: the export folder is not empty (choose a new or empty folder)")]
+    NotEmpty(PathBuf),
+}
+
+/// One of the four tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableName {
+    /// Access-log rows.
+    Requests,
+    /// HTTP.sys error-log rows.
+    Httperr,
+    /// FREB traces.
+    Traces,
+    /// Windows events.
+    Events,
+}
+
+impl TableName {
+    /// Every table, in schema order.
+    pub const ALL: [TableName; 4] =
+        [TableName::Requests, TableName::Httperr, TableName::Traces, TableName::Events];
+
+    /// The SQL and folder name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableName::Requests => "requests",
+            TableName::Httperr => "httperr",
+            TableName::Traces => "traces",
+            TableName::Events => "events",
+        }
+    }
+
+    /// The column names, in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            TableName::Requests => Requests::COLUMNS,
+            TableName::Httperr => Httperr::COLUMNS,
+            TableName::Traces => Traces::COLUMNS,
+            TableName::Events => Events::COLUMNS,
+        }
+    }
+
+    /// The tables a SQL text names (as whole words, any case): only those
+    /// are built.
+    pub fn named_in(sql: &str) -> Vec<TableName> {
+        let words: Vec<String> = sql
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        TableName::ALL.into_iter().filter(|t| words.iter().any(|w| w == t.name())).collect()
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The rows of one source file (or chunk of one), per table.
+struct FileFrames {
+    requests: Requests,
+    httperr: Httperr,
+    traces: Traces,
+    events: Events,
+}
+
+/// Fills the tables from one source's records; the time range and clock
+/// skew of the analysis apply, so that a query sees what `analyze` saw.
+struct TableSink<'a> {
+    wanted: [bool; 4],
+    path: Arc<str>,
+    host: Option<Arc<str>>,
+    site: Option<u32>,
+    config: &'a AnalysisConfig,
+    frames: FileFrames,
+    rejected: u64,
+}
+
+impl<'a> TableSink<'a> {
+    fn new(wanted: [bool; 4], entry: &Entry, config: &'a AnalysisConfig) -> Self {
+        let components = entry.path.components();
+        TableSink {
+            wanted,
+            path: Arc::from(entry.path.to_string()),
+            host: host_from_path(&components).map(|h| Arc::from(h.to_ascii_uppercase())),
+            site: site_from_path(&components),
+            config,
+            frames: FileFrames {
+                requests: Requests::new(),
+                httperr: Httperr::new(),
+                traces: Traces::new(),
+                events: Events::new(),
+            },
+            rejected: 0,
+        }
+    }
+
+    /// The host a record belongs to: its own computer name (short, upper
+    /// case), else the folder it came from, as the analysis resolves it.
+    fn host(&self, computer: Option<&str>) -> String {
+        match computer {
+            Some(c) => short_host(c).to_ascii_uppercase(),
+            None => self.host.as_deref().unwrap_or("-").to_string(),
+        }
+    }
+
+    /// The record's time with the host's skew applied, if in range.
+    fn time(&self, host: &str, t: Timestamp) -> Option<Timestamp> {
+        let t = t.shifted(self.config.skew.get(host).copied().unwrap_or(0));
+        let after_from = self.config.from.is_none_or(|from| t >= from);
+        let before_to = self.config.to.is_none_or(|to| t < to);
+        (after_from && before_to).then_some(t)
+    }
+}
+
+fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
+    v.map(decode_text)
+}
+
+fn int<T: TryInto<i64>>(v: Option<T>) -> Option<i64> {
+    v.and_then(|v| v.try_into().ok())
+}
+
+impl RecordSink for TableSink<'_> {
+    fn request(&mut self, r: &Request<'_>) {
+        if !self.wanted[TableName::Requests.index()] {
+            return;
+        }
+        let computer = text(r.computer_name);
+        let host = self.host(computer.as_deref());
+        let Some(time) = self.time(&host, r.time) else { return };
+        let site = r.site_name.and_then(site_from_service_name).or(self.site);
+        let t = &mut self.frames.requests;
+        t.timestamp.push(Some(time.0));
+        t.host_name.push(Some(&host));
+        t.site_id.push(site.map(i64::from));
+        t.site_name.push(text(r.site_name).as_deref());
+        t.http_request_method.push(text(r.method).as_deref());
+        t.url_path.push(text(r.uri_stem).as_deref());
+        t.url_query.push(text(r.uri_query).as_deref());
+        t.url_domain.push(text(r.host).as_deref());
+        t.http_response_status_code.push(r.status.map(i64::from));
+        t.iis_substatus.push(r.substatus.map(i64::from));
+        t.iis_win32_status.push(int(r.win32_status));
+        t.time_taken_ms.push(int(r.time_taken_ms));
+        t.source_ip.push(r.client_ip.map(|a| a.to_string()).as_deref());
+        t.destination_ip.push(r.server_ip.map(|a| a.to_string()).as_deref());
+        t.destination_port.push(r.server_port.map(i64::from));
+        t.user_name.push(text(r.username).as_deref());
+        t.user_agent_original.push(text(r.user_agent).as_deref());
+        t.http_request_referrer.push(text(r.referer).as_deref());
+        t.http_version.push(text(r.version).as_deref());
+        t.http_response_bytes.push(int(r.bytes_sent));
+        t.http_request_bytes.push(int(r.bytes_received));
+        t.log_file_path.push(Some(&self.path));
+        t.log_file_line.push(int(Some(r.origin.line)));
+        t.row_done();
+    }
+
+    fn http_error(&mut self, r: &HttpError<'_>) {
+        if !self.wanted[TableName::Httperr.index()] {
+            return;
+        }
+        let host = self.host(None);
+        let Some(time) = self.time(&host, r.time) else { return };
+        let t = &mut self.frames.httperr;
+        t.timestamp.push(Some(time.0));
+        t.host_name.push(Some(&host));
+        t.site_id.push(r.site_id.or(self.site).map(i64::from));
+        t.source_ip.push(r.client_ip.map(|a| a.to_string()).as_deref());
+        t.source_port.push(r.client_port.map(i64::from));
+        t.destination_ip.push(r.server_ip.map(|a| a.to_string()).as_deref());
+        t.destination_port.push(r.server_port.map(i64::from));
+        t.http_version.push(text(r.version).as_deref());
+        t.http_request_method.push(text(r.method).as_deref());
+        t.url_original.push(text(r.uri).as_deref());
+        t.http_response_status_code.push(r.status.map(i64::from));
+        t.httperr_reason.push(Some(&r.reason.to_string()));
+        t.app_pool.push(text(r.queue_name).as_deref());
+        t.log_file_path.push(Some(&self.path));
+        t.log_file_line.push(int(Some(r.origin.line)));
+        t.row_done();
+    }
+
+    fn trace(&mut self, tr: &Trace) {
+        if !self.wanted[TableName::Traces.index()] {
+            return;
+        }
+        let host = self.host(tr.computer.as_deref());
+        let start = tr.summary.start.or_else(|| tr.events.iter().find_map(|e| e.time));
+        let time = match start {
+            Some(t) => match self.time(&host, t) {
+                Some(t) => Some(t),
+                None => return,
+            },
+            None => None,
+        };
+        let error = tr.summary.first_error.as_ref();
+        let t = &mut self.frames.traces;
+        t.timestamp.push(time.map(|t| t.0));
+        t.host_name.push(Some(&host));
+        t.site_id.push(tr.site_id.or(self.site).map(i64::from));
+        t.app_pool.push(tr.app_pool.as_deref());
+        t.process_pid.push(tr.process_id.map(i64::from));
+        t.http_request_method.push(tr.verb.as_deref());
+        t.url_original.push(tr.url.as_deref());
+        t.http_response_status_code.push(tr.status.map(i64::from));
+        t.iis_substatus.push(tr.substatus.map(i64::from));
+        t.time_taken_ms.push(int(tr.time_taken_ms));
+        t.failure_reason.push(tr.failure_reason.as_deref());
+        t.user_name.push(tr.token_user_name.as_deref());
+        t.auth_type.push(tr.authentication_type.as_deref());
+        t.failing_module.push(error.map(|e| e.module.as_str()));
+        t.failing_notification.push(error.and_then(|e| e.notification_name.as_deref()));
+        t.error_code.push(error.and_then(|e| e.error_code).map(i64::from));
+        t.handler.push(tr.summary.handler.as_deref());
+        t.activity_id.push(tr.activity_id.as_deref());
+        t.log_file_path.push(Some(&self.path));
+        t.row_done();
+    }
+
+    fn event(&mut self, e: &WinEvent) {
+        if !self.wanted[TableName::Events.index()] {
+            return;
+        }
+        let host = self.host(e.computer.as_deref());
+        let Some(time) = self.time(&host, e.time) else { return };
+        let t = &mut self.frames.events;
+        t.timestamp.push(Some(time.0));
+        t.host_name.push(Some(&host));
+        t.event_provider.push(Some(&e.provider));
+        t.event_code.push(Some(i64::from(e.event_id)));
+        t.log_level.push(e.level.map(i64::from));
+        t.winlog_channel.push(e.channel.as_deref());
+        t.winlog_record_id.push(int(e.record_id));
+        t.process_pid.push(e.process_id.map(i64::from));
+        t.app_pool.push(e.data("AppPoolID"));
+        t.user_name.push(e.data("TargetUserName"));
+        t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
+        t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
+        t.message.push(Some(&describe_event(e)));
+        t.log_file_path.push(Some(&self.path));
+        t.row_done();
+    }
+
+    fn diagnostic(&mut self, d: Diagnostic) {
+        if d.severity == faultline_parser::diagnostic::Severity::Error && d.is_rejection() {
+            self.rejected += 1;
+        }
+    }
+}
+
+/// The tables built from one read of the evidence.
+#[derive(Debug)]
+pub struct Tables {
+    frames: [DataFrame; 4],
+    /// Source files read.
+    pub files: usize,
+    /// Records rejected while reading (the diagnostics say why; `scan` lists them).
+    pub rejected: u64,
+}
+
+/// An empty frame with a table's columns and types.
+fn empty(table: TableName) -> PolarsResult<DataFrame> {
+    match table {
+        TableName::Requests => Requests::new().finish(),
+        TableName::Httperr => Httperr::new().finish(),
+        TableName::Traces => Traces::new().finish(),
+        TableName::Events => Events::new().finish(),
+    }
+}
+
+impl FileFrames {
+    fn finish(self) -> PolarsResult<[DataFrame; 4]> {
+        Ok([self.requests.finish()?, self.httperr.finish()?, self.traces.finish()?, self.events.finish()?])
+    }
+}
+
+/// Reads one entry into per-table frames (chunks joined in source order).
+fn read_frames(
+    entry: &Entry,
+    read: &ReadConfig,
+    config: &AnalysisConfig,
+    wanted: [bool; 4],
+    progress: &(dyn Fn(u64) + Sync),
+) -> PolarsResult<([DataFrame; 4], u64)> {
+    let mut frames = TableName::ALL.map(|t| empty(t).expect("an empty frame of a fixed schema"));
+    let mut rejected = 0;
+    if let Outcome::Parsed { sinks, .. } =
+        read_entry(entry, read, progress, || TableSink::new(wanted, entry, config))
+    {
+        for sink in sinks {
+            rejected += sink.rejected;
+            for (all, part) in frames.iter_mut().zip(sink.frames.finish()?) {
+                if part.height() > 0 {
+                    all.vstack_mut_owned(part)?;
+                }
+            }
+        }
+    }
+    Ok((frames, rejected))
+}
+
+impl Tables {
+    /// Reads `paths` and builds the `wanted` tables (the others stay empty).
+    pub fn load(
+        paths: &[PathBuf],
+        read: &ReadConfig,
+        config: &AnalysisConfig,
+        wanted: &[TableName],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Tables, TableError> {
+        let wanted = TableName::ALL.map(|t| wanted.contains(&t));
+        let found = discover(paths, &read.limits);
+        let per_file: Vec<PolarsResult<([DataFrame; 4], u64)>> = found
+            .entries
+            .par_iter()
+            .map(|entry| read_frames(entry, read, config, wanted, progress))
+            .collect();
+        let mut frames = TableName::ALL.map(|t| empty(t).expect("an empty frame of a fixed schema"));
+        let mut rejected = 0;
+        for file in per_file {
+            let (parts, r) = file?;
+            rejected += r;
+            for (all, part) in frames.iter_mut().zip(parts) {
+                if part.height() > 0 {
+                    all.vstack_mut_owned(part)?;
+                }
+            }
+        }
+        for f in &mut frames {
+            f.rechunk_mut();
+        }
+        Ok(Tables { frames, files: found.entries.len(), rejected })
+    }
+
+    /// Rows in a table.
+    pub fn rows(&self, table: TableName) -> usize {
+        self.frames[table.index()].height()
+    }
+
+    /// Runs SQL over the tables (polars' SQL dialect).
+    pub fn sql(&self, sql: &str) -> Result<QueryResult, TableError> {
+        let mut ctx = polars::sql::SQLContext::new();
+        for t in TableName::ALL {
+            ctx.register(t.name(), self.frames[t.index()].clone().lazy());
+        }
+        let frame =
+            ctx.execute(sql).and_then(LazyFrame::collect).map_err(|e| TableError::Sql(e.to_string()))?;
+        Ok(QueryResult { frame })
+    }
+}
+
+/// A query's answer.
+#[derive(Debug)]
+pub struct QueryResult {
+    frame: DataFrame,
+}
+
+/// The text of one cell, as a table or Markdown shows it: empty for null,
+/// timestamps in RFC 3339 UTC.
+fn cell_text(v: AnyValue<'_>) -> String {
+    match v {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Datetime(t, unit, _) | AnyValue::DatetimeOwned(t, unit, _) => {
+            let nanos = match unit {
+                TimeUnit::Nanoseconds => t,
+                TimeUnit::Microseconds => t.saturating_mul(1_000),
+                TimeUnit::Milliseconds => t.saturating_mul(1_000_000),
+            };
+            Timestamp(nanos).to_rfc3339()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The frame with every timestamp column turned into RFC 3339 text in UTC
+/// (`2025-11-24T13:00:00.5Z`): text formats (CSV, JSON) then say which zone
+/// their times are in, which a bare `2025-11-24 13:00:00` would not.
+pub(crate) fn with_text_times(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut out = frame.clone();
+    for c in frame.columns() {
+        let DataType::Datetime(unit, _) = c.dtype() else { continue };
+        let unit = *unit;
+        let text: StringChunked = c
+            .datetime()?
+            .physical()
+            .iter()
+            .map(|v| v.map(|t| cell_text(AnyValue::Datetime(t, unit, None))))
+            .collect();
+        out.with_column(text.with_name(c.name().clone()).into_series().into())?;
+    }
+    Ok(out)
+}
+
+impl QueryResult {
+    /// Column names, in order.
+    pub fn columns(&self) -> Vec<String> {
+        self.frame.columns().iter().map(|c| c.name().to_string()).collect()
+    }
+
+    /// Number of rows.
+    pub fn height(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// Every row as display text.
+    pub fn text_rows(&self) -> Vec<Vec<String>> {
+        let columns = self.frame.columns();
+        (0..self.frame.height())
+            .map(|i| columns.iter().map(|c| c.get(i).map(cell_text).unwrap_or_default()).collect())
+            .collect()
+    }
+
+    /// Writes CSV with a header row.
+    pub fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<(), TableError> {
+        let mut frame = with_text_times(&self.frame)?;
+        CsvWriter::new(out).include_header(true).finish(&mut frame)?;
+        Ok(())
+    }
+
+    /// Writes JSON: an array of row objects, or one object per line.
+    pub fn write_json(&self, out: &mut dyn std::io::Write, lines: bool) -> Result<(), TableError> {
+        let mut frame = with_text_times(&self.frame)?;
+        let format = if lines { JsonFormat::JsonLines } else { JsonFormat::Json };
+        JsonWriter::new(out).with_json_format(format).finish(&mut frame)?;
+        Ok(())
+    }
+}

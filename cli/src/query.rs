@@ -1,0 +1,132 @@
+//! `faultline query`: SQL over the normalized tables, or a named classic.
+
+use std::io::Write;
+
+use anyhow::Context;
+use faultline_analyzer::table::{QUERIES, QueryResult, TableName, Tables, named_query};
+
+use crate::analyze::{analysis_config, output, read_config};
+use crate::args::{GlobalArgs, OutputFormat, QueryArgs};
+use crate::exit::Exit;
+use crate::progress::bytes_bar;
+use crate::style::sanitize;
+
+/// Widest cell shown in a text table; CSV and JSON keep every character.
+const CELL_WIDTH: usize = 80;
+
+fn shown(text: &str) -> String {
+    let clean = sanitize(text);
+    if clean.chars().count() <= CELL_WIDTH {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(CELL_WIDTH - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// An aligned table: header, rule, rows, and the row count.
+fn write_text(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
+    let header: Vec<String> = result.columns().iter().map(|c| shown(c)).collect();
+    let rows: Vec<Vec<String>> =
+        result.text_rows().iter().map(|r| r.iter().map(|c| shown(c)).collect()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&header))?;
+    writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })
+}
+
+/// A Markdown table, cells escaped so that evidence cannot inject markup.
+fn write_markdown(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
+    let cell = |c: &str| crate::report::markdown::escape(c);
+    let header: Vec<String> = result.columns().iter().map(|c| cell(c)).collect();
+    writeln!(out, "| {} |", header.join(" | "))?;
+    writeln!(out, "|{}|", vec!["---"; header.len()].join("|"))?;
+    for r in result.text_rows() {
+        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
+
+fn list_queries(out: &mut dyn Write) -> std::io::Result<()> {
+    for q in QUERIES {
+        writeln!(out, "{:<22} {}", q.name, q.description)?;
+        writeln!(out, "{:<22} {}", "", q.sql.split_whitespace().collect::<Vec<_>>().join(" "))?;
+    }
+    Ok(())
+}
+
+pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
+    global.format.require(
+        "query",
+        &[
+            OutputFormat::Text,
+            OutputFormat::Markdown,
+            OutputFormat::Csv,
+            OutputFormat::Json,
+            OutputFormat::Jsonl,
+        ],
+    )?;
+    let mut out = output(global)?;
+    if args.list_queries {
+        list_queries(&mut out)?;
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let sql = match (&args.sql, &args.query) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some(name)) => match named_query(name) {
+            Some(q) => q.sql.to_string(),
+            None => {
+                let names: Vec<&str> = QUERIES.iter().map(|q| q.name).collect();
+                writeln!(
+                    std::io::stderr(),
+                    "error: --query: no query named {:?}; the named queries are {}",
+                    sanitize(name),
+                    names.join(", ")
+                )?;
+                return Ok(Exit::Usage);
+            }
+        },
+        (None, None) => anyhow::bail!("give --sql, --query NAME or --list-queries"),
+    };
+    let config = analysis_config(&args.range)?;
+    let read = read_config(&args.reading);
+    let bar = bytes_bar(0, global.quiet);
+    let progress = |n: u64| bar.inc(n);
+    let tables = Tables::load(&args.paths, &read, &config, &TableName::named_in(&sql), &progress)
+        .context("reading the evidence into tables")?;
+    bar.finish_and_clear();
+    if tables.files == 0 {
+        writeln!(std::io::stderr(), "error: no evidence found in the paths given")?;
+        return Ok(Exit::Error);
+    }
+    let result = match tables.sql(&sql) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(std::io::stderr(), "error: {e}")?;
+            return Ok(Exit::Usage);
+        }
+    };
+    match global.format {
+        OutputFormat::Csv => result.write_csv(&mut out)?,
+        OutputFormat::Json => result.write_json(&mut out, false)?,
+        OutputFormat::Jsonl => result.write_json(&mut out, true)?,
+        OutputFormat::Markdown => write_markdown(&mut out, &result)?,
+        _ => write_text(&mut out, &result)?,
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
