@@ -10,6 +10,7 @@ use faultline_parser::winevent::{Family, family_of};
 use crate::detect;
 use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, SourceInfo, TraceRow};
 use crate::finding::{Evidence, Finding, SourceKind};
+use crate::timeline::{describe_http_error, describe_request, describe_trace};
 
 /// Settings of an analysis.
 #[derive(Clone, Debug, Default)]
@@ -145,10 +146,7 @@ impl Analysis {
             line: Some(r.line),
             record: None,
             time: r.time,
-            summary: format!(
-                "{} {}.{} (win32 {}) in {} ms from {}",
-                r.stem, r.status.0, r.status.1, r.status.2, r.taken, r.client
-            ),
+            summary: describe_request(&r.stem, r.status, r.taken, &r.client),
         }
     }
 
@@ -160,30 +158,13 @@ impl Analysis {
             line: Some(r.line),
             record: None,
             time: r.time,
-            summary: format!(
-                "HTTP.sys: {} {} for {} (queue {})",
-                r.status.map_or("-".into(), |s| s.to_string()),
-                r.reason,
-                r.uri.as_deref().unwrap_or("-"),
-                r.queue.as_deref().unwrap_or("-")
-            ),
+            summary: describe_http_error(r.status, &r.reason, r.uri.as_deref(), r.queue.as_deref()),
         }
     }
 
     /// Evidence for a FREB trace.
     pub fn cite_trace(&self, t: &TraceRow) -> Evidence {
         let tr = &t.trace;
-        let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
-            format!(
-                ": {} set {}.{} in {} (0x{:08X}){}",
-                e.module,
-                e.status.unwrap_or(0),
-                e.substatus.unwrap_or(0),
-                e.notification_name.as_deref().unwrap_or("-"),
-                e.error_code.unwrap_or(0),
-                e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
-            )
-        });
         let logged = self
             .request_of_trace(t)
             .map_or_else(String::new, |r| format!(" (logged at {}:{})", self.path(r.source), r.line));
@@ -193,14 +174,7 @@ impl Analysis {
             line: None,
             record: None,
             time: tr.time().unwrap_or_default(),
-            summary: format!(
-                "FREB {} {} {}.{} in {} ms{error}{logged}",
-                tr.verb.as_deref().unwrap_or("-"),
-                tr.url.as_deref().unwrap_or("-"),
-                tr.status.unwrap_or(0),
-                tr.substatus.unwrap_or(0),
-                tr.time_taken_ms.unwrap_or(0)
-            ),
+            summary: format!("{}{logged}", describe_trace(tr)),
         }
     }
 

@@ -11,6 +11,7 @@ mod detect;
 pub mod evidence;
 pub mod finding;
 pub mod inventory;
+mod records;
 pub mod run;
 pub mod table;
 pub mod timeline;

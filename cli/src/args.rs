@@ -74,9 +74,10 @@ pub enum Command {
     /// Root-cause analysis: what broke, when, where and why, with the
     /// evidence for every claim, most important finding first.
     Analyze(AnalyzeArgs),
-    /// The notable super-timeline: failed, slow and cut-off requests,
-    /// HTTP.sys errors, IIS-relevant events and FREB traces from every host,
-    /// merged in time order, as CSV or JSON lines ready for Timesketch.
+    /// The super-timeline: every record from every host and source (or with
+    /// --notable the failed, slow and cut-off requests, HTTP.sys errors,
+    /// IIS-relevant events and FREB traces), merged in time order, as CSV or
+    /// JSON lines ready for Timesketch.
     Timeline(TimelineArgs),
     /// SQL over the normalized tables `requests`, `httperr`, `traces` and
     /// `events` (polars SQL), or one of the classic IIS queries by name.
@@ -136,6 +137,10 @@ pub struct AnalyzeArgs {
 pub struct TimelineArgs {
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+    /// Only what the analysis keeps: failed, slow and cut-off requests,
+    /// HTTP.sys errors, IIS-relevant events and FREB traces.
+    #[arg(long)]
+    pub notable: bool,
 }
 
 /// What to read and how, for the commands that analyze.

@@ -1,16 +1,19 @@
-//! `faultline timeline`: the notable super-timeline as CSV or JSON lines,
-//! with the columns Timesketch imports (`message`, `datetime`,
-//! `timestamp_desc`, `timestamp` in microseconds) plus typed fields.
+//! `faultline timeline`: the super-timeline of every record (streamed from
+//! a sort on disk), or the notable one, as CSV or JSON lines with the
+//! columns Timesketch imports (`message`, `datetime`, `timestamp_desc`,
+//! `timestamp` in microseconds) plus typed fields.
 
 use std::io::Write;
 
+use anyhow::Context;
 use chrono::{FixedOffset, SecondsFormat};
-use faultline_analyzer::timeline::{Entry, notable};
+use faultline_analyzer::timeline::{Entry, full, notable};
 use serde::Serialize;
 
-use crate::analyze::{output, parse_zone, read_and_analyze, report_unreadable};
+use crate::analyze::{analysis_config, output, parse_zone, read_and_analyze, read_config, report_unreadable};
 use crate::args::{GlobalArgs, OutputFormat, TimelineArgs};
 use crate::exit::Exit;
+use crate::progress::bytes_bar;
 
 /// One timeline line as written; the field order is the CSV column order.
 #[derive(Serialize)]
@@ -88,6 +91,17 @@ fn write_csv(out: &mut dyn Write, l: &Line<'_>) -> std::io::Result<()> {
     )
 }
 
+fn write_entry(out: &mut dyn Write, e: &Entry, zone: FixedOffset, jsonl: bool) -> anyhow::Result<()> {
+    let l = line(e, zone);
+    if jsonl {
+        serde_json::to_writer(&mut *out, &l)?;
+        writeln!(out)?;
+    } else {
+        write_csv(out, &l)?;
+    }
+    Ok(())
+}
+
 pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     // Text means CSV and JSON means JSON lines: the forms a timeline takes.
     global.format.require(
@@ -96,23 +110,37 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     )?;
     let jsonl = matches!(global.format, OutputFormat::Json | OutputFormat::Jsonl);
     let zone = FixedOffset::east_opt(parse_zone(&args.evidence.tz)?).expect("offset validated by parse_zone");
-    let report = read_and_analyze(global, &args.evidence)?;
-    let entries = notable(&report.analysis);
+    if args.notable {
+        let report = read_and_analyze(global, &args.evidence)?;
+        let mut out = output(global)?;
+        if !jsonl {
+            writeln!(out, "{}", COLUMNS.join(","))?;
+        }
+        for e in &notable(&report.analysis) {
+            write_entry(&mut out, e, zone, jsonl)?;
+        }
+        out.flush()?;
+        return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
+    }
+    let config = analysis_config(&args.evidence.range)?;
+    let read = read_config(&args.evidence.reading);
+    let bar = bytes_bar(0, global.quiet);
+    let progress = |n: u64| bar.inc(n);
+    let sorted = full(&args.evidence.paths, &read, &config, &progress).context("sorting the timeline")?;
+    bar.finish_and_clear();
+    if sorted.files == 0 {
+        writeln!(std::io::stderr(), "error: none of the inputs holds IIS evidence faultline can read")?;
+        return Ok(Exit::Error);
+    }
     let mut out = output(global)?;
     if !jsonl {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
-    for e in &entries {
-        let l = line(e, zone);
-        if jsonl {
-            serde_json::to_writer(&mut out, &l)?;
-            writeln!(out)?;
-        } else {
-            write_csv(&mut out, &l)?;
-        }
+    for e in sorted.entries()? {
+        write_entry(&mut out, &e?, zone, jsonl)?;
     }
     out.flush()?;
-    Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok))
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ fn analyze_is_identical_with_one_thread_or_many_and_honours_the_time_range() {
 #[test]
 fn timeline_merges_every_source_in_time_order_as_csv_and_jsonl() {
     let scenario = "corpus/scenarios/rapid-fail-protection";
-    let csv = faultline(&["timeline", "--threads", "1", scenario]);
+    let csv = faultline(&["timeline", "--notable", "--threads", "1", scenario]);
     assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
     let csv = stdout(&csv);
     let mut lines = csv.lines();
@@ -229,15 +229,48 @@ fn timeline_merges_every_source_in_time_order_as_csv_and_jsonl() {
     assert!(rows.iter().any(|r| r.contains("HTTP.sys: 503 AppOffline")), "the 503s");
     insta::assert_snapshot!(rows[..12].join("\n"));
 
-    let many = faultline(&["timeline", "--threads", "4", scenario]);
+    let many = faultline(&["timeline", "--notable", "--threads", "4", scenario]);
     assert_eq!(stdout(&many), csv, "thread count changes the timeline");
 
-    let jsonl = faultline(&["timeline", "--format", "jsonl", scenario]);
+    let jsonl = faultline(&["timeline", "--notable", "--format", "jsonl", scenario]);
     let objects: Vec<serde_json::Value> =
         stdout(&jsonl).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     assert_eq!(objects.len(), rows.len());
     assert_eq!(objects[0]["timestamp"], stamps[0]);
     assert!(objects.iter().all(|o| o["path"].is_string() && o["timestamp_desc"].is_string()));
+}
+
+/// Without --notable, every record: as many rows as the tables hold, in
+/// time order, the same at any thread count, and every notable request,
+/// HTTP.sys and event row among them.
+#[test]
+fn timeline_of_every_record_is_complete_and_ordered() {
+    let scenario = "corpus/scenarios/worker-crash";
+    let full = faultline(&["timeline", "--threads", "1", scenario]);
+    assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
+    let full = stdout(&full);
+    let rows: Vec<&str> = full.lines().skip(1).collect();
+    let count = |table: &str| -> usize {
+        let out = faultline(&[
+            "query",
+            "--format",
+            "csv",
+            "--sql",
+            &format!("SELECT count(*) AS n FROM {table}"),
+            scenario,
+        ]);
+        stdout(&out).lines().nth(1).and_then(|n| n.parse().ok()).expect("a count")
+    };
+    let total: usize = ["requests", "httperr", "traces", "events"].into_iter().map(count).sum();
+    assert_eq!(rows.len(), total);
+    let stamps: Vec<i64> =
+        rows.iter().map(|r| r.split(',').nth(1).and_then(|t| t.parse().ok()).expect("a timestamp")).collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "time order");
+    assert_eq!(stdout(&faultline(&["timeline", "--threads", "3", scenario])), full);
+    let notable = stdout(&faultline(&["timeline", "--notable", scenario]));
+    for row in notable.lines().skip(1) {
+        assert!(rows.contains(&row), "a notable row missing from the full timeline: {row}");
+    }
 }
 
 #[test]

@@ -11,9 +11,8 @@ mod export;
 mod queries;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use faultline_parser::source::{host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::source::site_from_service_name;
 use faultline_parser::value::decode_text;
 use faultline_parser::{
     Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
@@ -26,7 +25,7 @@ pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
 use crate::analysis::AnalysisConfig;
-use crate::evidence::short_host;
+use crate::records::SourceContext;
 use crate::timeline::describe_event;
 use columns::{Events, Httperr, Requests, Traces};
 
@@ -117,23 +116,16 @@ struct FileFrames {
 /// skew of the analysis apply, so that a query sees what `analyze` saw.
 struct TableSink<'a> {
     wanted: [bool; 4],
-    path: Arc<str>,
-    host: Option<Arc<str>>,
-    site: Option<u32>,
-    config: &'a AnalysisConfig,
+    source: SourceContext<'a>,
     frames: FileFrames,
     rejected: u64,
 }
 
 impl<'a> TableSink<'a> {
     fn new(wanted: [bool; 4], entry: &Entry, config: &'a AnalysisConfig) -> Self {
-        let components = entry.path.components();
         TableSink {
             wanted,
-            path: Arc::from(entry.path.to_string()),
-            host: host_from_path(&components).map(|h| Arc::from(h.to_ascii_uppercase())),
-            site: site_from_path(&components),
-            config,
+            source: SourceContext::new(entry, config),
             frames: FileFrames {
                 requests: Requests::new(),
                 httperr: Httperr::new(),
@@ -142,23 +134,6 @@ impl<'a> TableSink<'a> {
             },
             rejected: 0,
         }
-    }
-
-    /// The host a record belongs to: its own computer name (short, upper
-    /// case), else the folder it came from, as the analysis resolves it.
-    fn host(&self, computer: Option<&str>) -> String {
-        match computer {
-            Some(c) => short_host(c).to_ascii_uppercase(),
-            None => self.host.as_deref().unwrap_or("-").to_string(),
-        }
-    }
-
-    /// The record's time with the host's skew applied, if in range.
-    fn time(&self, host: &str, t: Timestamp) -> Option<Timestamp> {
-        let t = t.shifted(self.config.skew.get(host).copied().unwrap_or(0));
-        let after_from = self.config.from.is_none_or(|from| t >= from);
-        let before_to = self.config.to.is_none_or(|to| t < to);
-        (after_from && before_to).then_some(t)
     }
 }
 
@@ -176,9 +151,9 @@ impl RecordSink for TableSink<'_> {
             return;
         }
         let computer = text(r.computer_name);
-        let host = self.host(computer.as_deref());
-        let Some(time) = self.time(&host, r.time) else { return };
-        let site = r.site_name.and_then(site_from_service_name).or(self.site);
+        let host = self.source.host(computer.as_deref());
+        let Some(time) = self.source.time(&host, r.time) else { return };
+        let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
         let t = &mut self.frames.requests;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
@@ -201,7 +176,7 @@ impl RecordSink for TableSink<'_> {
         t.http_version.push(text(r.version).as_deref());
         t.http_response_bytes.push(int(r.bytes_sent));
         t.http_request_bytes.push(int(r.bytes_received));
-        t.log_file_path.push(Some(&self.path));
+        t.log_file_path.push(Some(&self.source.path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
     }
@@ -210,12 +185,12 @@ impl RecordSink for TableSink<'_> {
         if !self.wanted[TableName::Httperr.index()] {
             return;
         }
-        let host = self.host(None);
-        let Some(time) = self.time(&host, r.time) else { return };
+        let host = self.source.host(None);
+        let Some(time) = self.source.time(&host, r.time) else { return };
         let t = &mut self.frames.httperr;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
-        t.site_id.push(r.site_id.or(self.site).map(i64::from));
+        t.site_id.push(r.site_id.or(self.source.site).map(i64::from));
         t.source_ip.push(r.client_ip.map(|a| a.to_string()).as_deref());
         t.source_port.push(r.client_port.map(i64::from));
         t.destination_ip.push(r.server_ip.map(|a| a.to_string()).as_deref());
@@ -226,7 +201,7 @@ impl RecordSink for TableSink<'_> {
         t.http_response_status_code.push(r.status.map(i64::from));
         t.httperr_reason.push(Some(&r.reason.to_string()));
         t.app_pool.push(text(r.queue_name).as_deref());
-        t.log_file_path.push(Some(&self.path));
+        t.log_file_path.push(Some(&self.source.path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
     }
@@ -235,10 +210,10 @@ impl RecordSink for TableSink<'_> {
         if !self.wanted[TableName::Traces.index()] {
             return;
         }
-        let host = self.host(tr.computer.as_deref());
+        let host = self.source.host(tr.computer.as_deref());
         let start = tr.summary.start.or_else(|| tr.events.iter().find_map(|e| e.time));
         let time = match start {
-            Some(t) => match self.time(&host, t) {
+            Some(t) => match self.source.time(&host, t) {
                 Some(t) => Some(t),
                 None => return,
             },
@@ -248,7 +223,7 @@ impl RecordSink for TableSink<'_> {
         let t = &mut self.frames.traces;
         t.timestamp.push(time.map(|t| t.0));
         t.host_name.push(Some(&host));
-        t.site_id.push(tr.site_id.or(self.site).map(i64::from));
+        t.site_id.push(tr.site_id.or(self.source.site).map(i64::from));
         t.app_pool.push(tr.app_pool.as_deref());
         t.process_pid.push(tr.process_id.map(i64::from));
         t.http_request_method.push(tr.verb.as_deref());
@@ -264,7 +239,7 @@ impl RecordSink for TableSink<'_> {
         t.error_code.push(error.and_then(|e| e.error_code).map(i64::from));
         t.handler.push(tr.summary.handler.as_deref());
         t.activity_id.push(tr.activity_id.as_deref());
-        t.log_file_path.push(Some(&self.path));
+        t.log_file_path.push(Some(&self.source.path));
         t.row_done();
     }
 
@@ -272,8 +247,8 @@ impl RecordSink for TableSink<'_> {
         if !self.wanted[TableName::Events.index()] {
             return;
         }
-        let host = self.host(e.computer.as_deref());
-        let Some(time) = self.time(&host, e.time) else { return };
+        let host = self.source.host(e.computer.as_deref());
+        let Some(time) = self.source.time(&host, e.time) else { return };
         let t = &mut self.frames.events;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
@@ -288,7 +263,7 @@ impl RecordSink for TableSink<'_> {
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
         t.message.push(Some(&describe_event(e)));
-        t.log_file_path.push(Some(&self.path));
+        t.log_file_path.push(Some(&self.source.path));
         t.row_done();
     }
 

@@ -1,11 +1,16 @@
 //! The notable super-timeline: every record the analysis kept (requests that
 //! failed, were slow or were cut off; HTTP.sys errors; catalogue events;
 //! FREB traces) from every source and host, merged in time order, each
-//! citing its file and line or record.
+//! citing its file and line or record. [`full`] streams the timeline of
+//! every record instead.
+
+mod full;
+
+pub use full::{FullTimeline, TimelineError, full};
 
 use std::sync::Arc;
 
-use faultline_parser::{Timestamp, WinEvent};
+use faultline_parser::{Timestamp, Trace, WinEvent};
 
 use crate::analysis::Analysis;
 use crate::finding::Evidence;
@@ -32,6 +37,50 @@ impl Entry {
 
 /// Longest event message kept on a timeline line.
 const EVENT_TEXT: usize = 400;
+
+/// A one-line description of an access-log row.
+pub fn describe_request(stem: &str, status: (u16, u32, u64), taken_ms: u64, client: &str) -> String {
+    format!("{stem} {}.{} (win32 {}) in {taken_ms} ms from {client}", status.0, status.1, status.2)
+}
+
+/// A one-line description of an HTTP.sys error-log row.
+pub fn describe_http_error(
+    status: Option<u16>,
+    reason: &str,
+    uri: Option<&str>,
+    queue: Option<&str>,
+) -> String {
+    format!(
+        "HTTP.sys: {} {reason} for {} (queue {})",
+        status.map_or("-".into(), |s| s.to_string()),
+        uri.unwrap_or("-"),
+        queue.unwrap_or("-")
+    )
+}
+
+/// A one-line description of a FREB trace: the request and the module that
+/// set its error.
+pub fn describe_trace(tr: &Trace) -> String {
+    let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
+        format!(
+            ": {} set {}.{} in {} (0x{:08X}){}",
+            e.module,
+            e.status.unwrap_or(0),
+            e.substatus.unwrap_or(0),
+            e.notification_name.as_deref().unwrap_or("-"),
+            e.error_code.unwrap_or(0),
+            e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
+        )
+    });
+    format!(
+        "FREB {} {} {}.{} in {} ms{error}",
+        tr.verb.as_deref().unwrap_or("-"),
+        tr.url.as_deref().unwrap_or("-"),
+        tr.status.unwrap_or(0),
+        tr.substatus.unwrap_or(0),
+        tr.time_taken_ms.unwrap_or(0)
+    )
+}
 
 /// A one-line description of any Windows event: provider, id and its data.
 pub fn describe_event(ev: &WinEvent) -> String {
