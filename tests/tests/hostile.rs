@@ -2,6 +2,8 @@
 //! a diagnostic that names it (and the position, where there is one), and the
 //! incident is still found from the rest.
 
+#![allow(clippy::print_stderr)] // tests say when a case cannot be checked here
+
 use std::fs;
 use std::path::Path;
 
@@ -117,4 +119,44 @@ fn many_freb_files_in_one_folder_are_all_read() {
     assert_eq!(files.len(), N);
     assert!(files.iter().all(|f| f.status == FileStatus::Parsed && f.records == 1));
     assert_eq!(report.analysis.traces.len(), N);
+}
+
+/// A file that cannot be read (an I/O error on read, or no permission) is
+/// named with the reason, and everything beside it is still analyzed.
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_files_are_named_and_the_rest_is_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth =
+        generate("worker-crash", dir.path(), 7, &Size { hosts: 1, hours: 2, rate: 0.3 }).expect("generates");
+    let junk = dir.path().join("WEB01").join("junk");
+    fs::create_dir_all(&junk).expect("mkdir");
+    // Reading /proc/self/mem from offset 0 fails with EIO even for root: a
+    // stand-in for a bad sector or a vanished network share.
+    std::os::unix::fs::symlink("/proc/self/mem", junk.join("u_ex_eio.log")).expect("symlink");
+    // No permission at all (not enforced for root, which CI runs as).
+    write(
+        &junk,
+        "u_ex_locked.log",
+        b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /x 200\n",
+    );
+    fs::set_permissions(junk.join("u_ex_locked.log"), fs::Permissions::from_mode(0o000)).expect("chmod");
+    let root = std::fs::read(junk.join("u_ex_locked.log")).is_ok();
+
+    let report =
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let files = &report.inventory.files;
+    let eio = summary(files, "u_ex_eio.log");
+    assert_eq!(eio.status, FileStatus::Failed, "{eio:?}");
+    assert!(eio.reason.as_deref().is_some_and(|r| !r.is_empty()), "{eio:?}");
+    let locked = summary(files, "u_ex_locked.log");
+    if root {
+        eprintln!("running as root: the permission case reads the file, as root can");
+    } else {
+        assert_eq!(locked.status, FileStatus::Failed, "{locked:?}");
+        assert!(locked.reason.as_deref().is_some_and(|r| r.contains("ermission")), "{locked:?}");
+    }
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+    assert_eq!(ids.first().copied(), truth.expected.first().copied(), "{ids:?}");
 }

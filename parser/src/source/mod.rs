@@ -3,6 +3,8 @@
 //! decompressed into memory under limits that refuse zip bombs.
 
 mod archive;
+#[cfg(target_os = "linux")]
+mod guard;
 mod location;
 
 use std::fmt;
@@ -96,16 +98,37 @@ impl Serialize for EvidencePath {
 #[derive(Debug)]
 pub enum Bytes {
     /// A memory-mapped regular file.
-    Mapped(Mmap),
+    Mapped(Mapping),
     /// Data read or decompressed into memory.
     Owned(Vec<u8>),
+}
+
+/// A mapped file and the guard that keeps a truncation from killing us.
+/// Field order is drop order: the guard is released before the unmap.
+#[derive(Debug)]
+pub struct Mapping {
+    #[cfg(target_os = "linux")]
+    guard: guard::Guard,
+    map: Mmap,
+}
+
+impl Bytes {
+    /// Whether the file shrank while mapped, so that the tail read as zeros
+    /// and the file must be read again.
+    pub fn was_cut(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Bytes::Mapped(m) => m.guard.was_cut(),
+            _ => false,
+        }
+    }
 }
 
 impl Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped(m) => &m.map,
             Bytes::Owned(v) => v,
         }
     }
@@ -114,7 +137,7 @@ impl Deref for Bytes {
 impl crate::framing::Paging for Bytes {
     /// Maps the range's pages in one call instead of one fault per page group.
     fn will_read(&self, range: Range<usize>) {
-        if let Bytes::Mapped(m) = self {
+        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
             // Older kernels lack MADV_POPULATE_READ; faults then do the same work.
             let _ = m.advise_range(memmap2::Advice::PopulateRead, range.start, range.end - range.start);
         }
@@ -123,7 +146,7 @@ impl crate::framing::Paging for Bytes {
     /// Tells the kernel a range of a mapping is no longer needed, so resident
     /// memory stays flat while a large file streams through.
     fn done(&self, range: Range<usize>) {
-        if let Bytes::Mapped(m) = self {
+        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
             let page = 4096;
             let start = range.start.div_ceil(page) * page;
             let end = (range.end / page) * page;
@@ -217,22 +240,39 @@ impl Entry {
 }
 
 fn open_file(path: &Path) -> Result<Bytes, InputError> {
-    let mut file = File::open(path).map_err(|e| match e.kind() {
+    let file = File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => InputError::NotFound,
         _ => InputError::Io(e),
     })?;
     let len = file.metadata()?.len();
-    if len < MAP_THRESHOLD {
-        let mut buf = Vec::with_capacity(len as usize);
+    let read = |mut file: File| -> Result<Bytes, InputError> {
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 30));
         file.read_to_end(&mut buf)?;
-        return Ok(Bytes::Owned(buf));
+        Ok(Bytes::Owned(buf))
+    };
+    if len < MAP_THRESHOLD {
+        return read(file);
     }
     // SAFETY: the file is opened read-only. If another process truncates it
-    // while mapped, reads past the new end would fault; evidence files are
-    // exported copies, and the hardening issue adds a read fallback.
+    // while mapped, reads past the new end fault; the guard turns that fault
+    // into zero pages and a mark, and the reader then reads the file again.
     let map = unsafe { Mmap::map(&file)? };
+    #[cfg(target_os = "linux")]
+    let Some(guard) = guard::Guard::register(map.as_ptr(), map.len()) else {
+        drop(map);
+        return read(file);
+    };
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(Bytes::Mapped(map))
+    Ok(Bytes::Mapped(Mapping {
+        #[cfg(target_os = "linux")]
+        guard,
+        map,
+    }))
+}
+
+/// The file read again into memory, after its mapping was cut short.
+pub(crate) fn reread(path: &Path) -> Result<Bytes, InputError> {
+    Ok(Bytes::Owned(std::fs::read(path)?))
 }
 
 /// The result of walking the inputs.
