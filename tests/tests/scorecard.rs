@@ -282,3 +282,29 @@ fn different_failures_of_one_pool_across_a_farm_are_related() {
     assert!(report.findings[web03].related.is_empty(), "{:?}", report.findings[web03]);
     assert_eq!(report.findings.len(), 3, "{:?}", report.findings);
 }
+
+/// A database login failure on the SQL host is tied, through the machine
+/// account it names, to the web server where the pool's identity changed:
+/// its workers' logons before and after the switch, and the application's
+/// own error, are cited with the SQL Server's 18456s.
+#[test]
+fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() {
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/db-login-failure");
+    let report = analyze(&[scenario], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let f = &report.findings[0];
+    assert_eq!(f.id, "db-login-failure");
+    assert_eq!((f.scope.host.as_deref(), f.scope.app_pool.as_deref()), (Some("SQL01"), Some("ApiPool")));
+    assert!(f.explanation.contains("logged on as CONTOSO\\svc-api"), "{}", f.explanation);
+    assert!(f.explanation.contains("switched to ApplicationPoolIdentity"), "{}", f.explanation);
+    let cited = |needle: &str| f.evidence.iter().filter(|e| e.summary.contains(needle)).collect::<Vec<_>>();
+    let before = cited("worker logon (batch) as CONTOSO\\svc-api");
+    let after = cited("worker logon (service) as IIS APPPOOL\\ApiPool");
+    let app = cited("ASP.NET 1309");
+    assert_eq!((before.len(), after.len(), app.len()), (1, 1, 1), "{:?}", f.evidence);
+    assert!(
+        before[0].path.ends_with("WEB01/Security.evtx") && after[0].path.ends_with("WEB01/Security.evtx")
+    );
+    assert!(before[0].time < after[0].time && after[0].time <= f.start, "the switch precedes the failures");
+    assert!(app[0].path.ends_with("WEB01/Application.evtx"));
+}

@@ -70,6 +70,84 @@ fn classify_login(name: &str) -> Login<'_> {
 /// identity that stopped working.
 const GUESSING_LOGINS: usize = 4;
 
+/// The web server a machine-account login names: `CONTOSO\WEB01$` → `WEB01`.
+fn machine_host(login: &str) -> Option<String> {
+    let name = login.rsplit('\\').next()?.strip_suffix('$')?;
+    (!name.is_empty()).then(|| name.to_ascii_uppercase())
+}
+
+/// The account of an ASP.NET 1309's process (`IIS APPPOOL\<pool>` for
+/// ApplicationPoolIdentity), found by its form rather than its position,
+/// which moves between ASP.NET versions.
+fn process_account(e: &EventRow) -> Option<&str> {
+    e.event.data.iter().map(|d| d.value.trim()).find(|v| matches!(classify_login(v), Login::PoolIdentity(_)))
+}
+
+/// How the identity of one app pool changed on one host before a failure:
+/// its workers' logons (Security 4624 type 4 for a custom account, type 5
+/// for ApplicationPoolIdentity), and the application's own error naming
+/// the login that failed.
+struct IdentityChange<'a> {
+    host: String,
+    pool: Option<String>,
+    /// The last logon as another account before the switch.
+    before: Option<(&'a EventRow, String)>,
+    /// The first logon as the pool's virtual account after it.
+    after: Option<&'a EventRow>,
+    /// An application error on the host that names the failed login.
+    app_error: Option<&'a EventRow>,
+}
+
+/// Reads the web server's evidence for the identity behind a failed
+/// database login that happened at `at`.
+fn identity_change<'a>(a: &'a Analysis, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
+    let on_host = |e: &&EventRow| &*e.host == host && e.event.time <= at.shifted(3600);
+    let app_error = a
+        .events
+        .iter()
+        .filter(on_host)
+        .find(|e| e.event.event_id == 1309 && e.event.data.iter().any(|d| d.value.contains(login)));
+    let pool = match classify_login(login) {
+        Login::PoolIdentity(p) => Some(p.to_string()),
+        _ => app_error.and_then(process_account).and_then(|acct| match classify_login(acct) {
+            Login::PoolIdentity(p) => Some(p.to_string()),
+            _ => None,
+        }),
+    };
+    let logons: Vec<&EventRow> = a.events_of(Family::SecurityAuditing, &[4624]).filter(on_host).collect();
+    let virtual_logon = |e: &&&EventRow| {
+        e.event.data("LogonType") == Some("5")
+            && e.event.data("TargetDomainName").is_some_and(|d| d.eq_ignore_ascii_case("IIS APPPOOL"))
+            && pool
+                .as_deref()
+                .is_none_or(|p| e.event.data("TargetUserName").is_some_and(|u| u.eq_ignore_ascii_case(p)))
+    };
+    let custom = |e: &&&EventRow| e.event.data("LogonType") == Some("4");
+    // The first virtual-account logon that follows a custom-account one.
+    let mut before = None;
+    let mut after = None;
+    for e in &logons {
+        if custom(&e) {
+            let account = format!(
+                "{}\\{}",
+                e.event.data("TargetDomainName").unwrap_or("-"),
+                e.event.data("TargetUserName").unwrap_or("-")
+            );
+            before = Some((*e, account));
+            after = None;
+        } else if virtual_logon(&e) && before.is_some() && after.is_none() {
+            after = Some(*e);
+        }
+    }
+    IdentityChange {
+        host: host.to_string(),
+        pool,
+        before: if after.is_some() { before } else { None },
+        after,
+        app_error,
+    }
+}
+
 /// SQL Server 18456, read for the identity that failed: the pool identity or
 /// machine account IIS really uses, a connection-string login whose password
 /// or mode changed, or a burst of many logins that is password guessing.
@@ -100,8 +178,19 @@ fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
             .expect("a cluster is never empty");
         let first = c[0];
         let why = reason(first).map_or(String::new(), |r| format!(" ({r})"));
-        let from = client(first).map_or(String::new(), |c| format!(" from {c}"));
+        let mut clients: Vec<String> = c.iter().filter_map(|e| client(e)).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        let from = match clients.len() {
+            0 => String::new(),
+            1..=3 => format!(" from {}", clients.join(", ")),
+            n => format!(" from {} and {} more clients", clients[..3].join(", "), n - 3),
+        };
         let kind = classify_login(top);
+        // The other accounts of the burst, named after the main one.
+        let others: Vec<&str> = logins.keys().map(String::as_str).filter(|l| l != top).take(3).collect();
+        let top_and_others =
+            if others.is_empty() { top.clone() } else { format!("{top} (and {})", others.join(", ")) };
         let (severity, confidence, text) = if logins.len() >= GUESSING_LOGINS {
             (
                 Severity::Low,
@@ -116,16 +205,16 @@ fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
         } else {
             let who = match kind {
                 Login::PoolIdentity(p) => format!(
-                    "{top}, the identity of app pool {p} (ApplicationPoolIdentity against a local SQL Server), has no login there"
+                    "{top_and_others}, the identity of app pool {p} (ApplicationPoolIdentity against a local SQL Server), has no login there"
                 ),
                 Login::MachineAccount => format!(
-                    "{top} is the web server's machine account: a pool running as ApplicationPoolIdentity, NetworkService or LocalSystem reaches a remote SQL Server as the machine, not as the developer who tested the connection string"
+                    "{top_and_others} is the web server's machine account: a pool running as ApplicationPoolIdentity, NetworkService or LocalSystem reaches a remote SQL Server as the machine, not as the developer who tested the connection string"
                 ),
                 Login::Windows => format!(
-                    "{top} is the Windows identity the app runs as (a custom pool identity, or impersonation)"
+                    "{top_and_others} is the Windows identity the app runs as (a custom pool identity, or impersonation)"
                 ),
                 Login::Sql => format!(
-                    "{top} is a SQL Server login from a connection string: its password, its state or the server's authentication mode changed"
+                    "{top_and_others} is a SQL Server login from a connection string: its password, its state or the server's authentication mode changed"
                 ),
             };
             (
@@ -137,12 +226,36 @@ fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
                 ),
             )
         };
-        let pool = match kind {
-            Login::PoolIdentity(p) => Some(p),
+        // Where the failing identity runs: the web server a machine account
+        // names, or this host for a pool identity against a local server.
+        let web_host = match kind {
+            Login::MachineAccount if logins.len() < GUESSING_LOGINS => machine_host(top),
+            Login::PoolIdentity(_) => Some(first.host.to_string()),
             _ => None,
         };
+        let change = web_host.map(|h| identity_change(a, &h, top, first.event.time));
+        let pool = change.as_ref().and_then(|c| c.pool.clone());
+        let mut text = text;
+        let mut confidence = confidence;
+        if let Some(ch) = &change {
+            let pool_name = ch.pool.as_deref().unwrap_or("the pool");
+            if let (Some((_, account)), Some(after)) = (&ch.before, ch.after) {
+                let lead = first.event.time.0.saturating_sub(after.event.time.0) / (60 * SEC);
+                text.push_str(&format!(
+                    " On {}, {pool_name}'s workers logged on as {account} and then, {lead} minute{} before the first failure, as IIS APPPOOL\\{pool_name}: the pool's identity was switched to ApplicationPoolIdentity, and that identity has no login on the SQL Server.",
+                    ch.host,
+                    if lead == 1 { "" } else { "s" }
+                ));
+                confidence = 0.97;
+            } else if ch.app_error.is_some() {
+                text.push_str(&format!(
+                    " On {}, {pool_name}'s application reports the same failed login (ASP.NET 1309).",
+                    ch.host
+                ));
+            }
+        }
         let mut d = Draft::new("db-login-failure", severity, confidence, first.event.time, c[c.len() - 1].event.time)
-            .scope(Some(&first.host), None, pool)
+            .scope(Some(&first.host), None, pool.as_deref())
             .explain(
                 text,
                 &[
@@ -159,6 +272,25 @@ fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
                 client(e).map_or(String::new(), |c| format!(" from {c}"))
             );
             d.cite(a.cite_event(e, summary), Role::Cause);
+        }
+        if let Some(ch) = change {
+            if let Some((e, account)) = ch.before {
+                d.cite(
+                    a.cite_event(e, format!("Security 4624: worker logon (batch) as {account}")),
+                    Role::Context,
+                );
+            }
+            if let Some(e) = ch.after {
+                let user = e.event.data("TargetUserName").unwrap_or("-");
+                d.cite(
+                    a.cite_event(e, format!("Security 4624: worker logon (service) as IIS APPPOOL\\{user}")),
+                    Role::Cause,
+                );
+            }
+            if let Some(e) = ch.app_error {
+                let account = process_account(e).unwrap_or("-");
+                d.cite(a.cite_event(e, format!("ASP.NET 1309: the application, running as {account}, failed to log on to SQL Server")), Role::Effect);
+            }
         }
         out.push(d);
     }

@@ -417,6 +417,11 @@ fn db_login_failure(ctx: &mut Ctx) {
     let to = from + 20 * 60_000;
     let hosts = ctx.web_hosts.clone();
     for host in &hosts {
+        // ApiPool's workers logged on as the domain account in the morning;
+        // a minute before the failures they start as ApplicationPoolIdentity.
+        let morning = ctx.at(0.05);
+        ctx.event(host, events::worker_logon(morning, host, "CONTOSO", "svc-api", 4));
+        ctx.event(host, events::worker_logon(from - 60_000, host, "IIS APPPOOL", API_POOL, 5));
         ctx.traffic_mut(host, API_SITE).set_outcome(
             from,
             to,
@@ -475,7 +480,7 @@ fn db_login_failure(ctx: &mut Ctx) {
         (from, to),
         (sql, Some(API_SITE), Some(API_POOL)),
         &["app-init-failure", "port-exhaustion"],
-        "ApiPool runs as ApplicationPoolIdentity, so it reaches the remote SQL Server as the machine account CONTOSO\\WEB01$, which has no login there: 18456 on SQL01 and SqlException 1309s on every web server.",
+        "ApiPool's identity was switched from CONTOSO\\svc-api to ApplicationPoolIdentity (Security 4624: batch logons as svc-api in the morning, a service logon as IIS APPPOOL\\ApiPool a minute before the failures), so it now reaches the remote SQL Server as the machine account CONTOSO\\WEB01$, which has no login there: 18456 on SQL01 and SqlException 1309s on every web server.",
     );
 }
 

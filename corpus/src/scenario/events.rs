@@ -382,7 +382,6 @@ pub fn aspnet_1309(time_ms: i64, e: &AspNetError<'_>) -> Ev {
             s("/"),
             s("C:\\inetpub\\api\\"),
             s(e.host),
-            s(""),
             s(pid),
             s("w3wp.exe"),
             s(account.clone()),
@@ -402,6 +401,52 @@ pub fn aspnet_1309(time_ms: i64, e: &AspNetError<'_>) -> Ev {
         ],
     )
     .task(3)
+}
+
+/// A Security 4624 logon of an app pool's worker as its identity, written
+/// when WAS starts a w3wp: logon type 5 (service) for ApplicationPoolIdentity
+/// (`IIS APPPOOL\<pool>`), type 4 (batch) for a custom account.
+pub fn worker_logon(time_ms: i64, host: &str, domain: &str, user: &str, logon_type: u32) -> Ev {
+    Ev::manifest(
+        Channel::Security,
+        "Microsoft-Windows-Security-Auditing",
+        "{54849625-5478-4994-A5BA-3E3B0328C30D}",
+        None,
+        4624,
+        0,
+        time_ms,
+        vec![
+            ("SubjectUserSid", s("S-1-5-18")),
+            ("SubjectUserName", s(format!("{host}$"))),
+            ("SubjectDomainName", s("CONTOSO")),
+            ("SubjectLogonId", Value::Hex64(0x3e7)),
+            (
+                "TargetUserSid",
+                s(if domain == "IIS APPPOOL" {
+                    "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415"
+                } else {
+                    "S-1-5-21-1004336348-1177238915-682003330-1108"
+                }),
+            ),
+            ("TargetUserName", s(user)),
+            ("TargetDomainName", s(domain)),
+            ("TargetLogonId", Value::Hex64(0x2_4f6a1)),
+            ("LogonType", Value::U32(logon_type)),
+            ("LogonProcessName", s("Advapi  ")),
+            ("AuthenticationPackageName", s("Negotiate")),
+            ("WorkstationName", s("-")),
+            ("LogonGuid", s("{00000000-0000-0000-0000-000000000000}")),
+            ("TransmittedServices", s("-")),
+            ("LmPackageName", s("-")),
+            ("KeyLength", Value::U32(0)),
+            ("ProcessId", Value::Hex64(0x2d0)),
+            ("ProcessName", s("C:\\Windows\\System32\\svchost.exe")),
+            ("IpAddress", s("-")),
+            ("IpPort", s("-")),
+        ],
+    )
+    .task(12544)
+    .by(684, 2220)
 }
 
 /// A Security 4625 failed logon.
