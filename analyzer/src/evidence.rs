@@ -318,8 +318,41 @@ impl RecordSink for Collector {
 
     fn trace(&mut self, t: &Trace) {
         let host = self.host(t.computer.as_deref().map(str::as_bytes));
-        let mut trace = t.clone();
-        trace.events = Vec::new();
+        // Keep what the detectors and citations read; the per-event detail
+        // (module timings, file accesses, rules) stays in the file, and a
+        // folder of 100,000 traces then costs a few hundred bytes each.
+        let trace = Trace {
+            url: t.url.clone(),
+            site_id: t.site_id,
+            app_pool: t.app_pool.clone(),
+            process_id: t.process_id,
+            verb: t.verb.clone(),
+            remote_user_name: t.remote_user_name.clone(),
+            user_name: t.user_name.clone(),
+            token_user_name: t.token_user_name.clone(),
+            authentication_type: t.authentication_type.clone(),
+            activity_id: t.activity_id.clone(),
+            failure_reason: t.failure_reason.clone(),
+            status: t.status,
+            substatus: t.substatus,
+            trigger_status: t.trigger_status,
+            time_taken_ms: t.time_taken_ms,
+            computer: t.computer.clone(),
+            events: Vec::new(),
+            summary: faultline_parser::freb::TraceSummary {
+                start: t.summary.start,
+                end: t.summary.end,
+                first_error: t.summary.first_error.clone(),
+                handler: t.summary.handler.clone(),
+                truncated: t.summary.truncated,
+                completed: t.summary.completed,
+                auth_type: t.summary.auth_type.clone(),
+                auth_user: t.summary.auth_user.clone(),
+                error_page: t.summary.error_page.clone(),
+                client: t.summary.client.clone(),
+                ..Default::default()
+            },
+        };
         self.traces.push(TraceRow { trace, host, source: self.info.index });
     }
 

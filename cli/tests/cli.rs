@@ -424,3 +424,42 @@ fn export_writes_hive_partitioned_parquet_and_refuses_a_used_folder() {
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
 }
+
+#[test]
+fn export_is_the_same_at_any_thread_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let read_all = |root: &Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("reads").flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    let rel = e.path().strip_prefix(root).expect("under root").to_path_buf();
+                    files.push((rel, std::fs::read(e.path()).expect("reads")));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let mut outputs = Vec::new();
+    for threads in ["1", "3"] {
+        let to = dir.path().join(threads);
+        let out = faultline(&[
+            "export",
+            "--format",
+            "csv",
+            "--threads",
+            threads,
+            "corpus/scenarios/db-login-failure",
+            "--to",
+            to.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        outputs.push(read_all(&to));
+    }
+    assert!(outputs[0].len() >= 4);
+    assert!(outputs[0] == outputs[1], "thread count changes the export");
+}

@@ -1,36 +1,58 @@
 //! The normalized tables' columns, filled record by record while a file is
-//! read, and turned into one polars frame per table and file.
+//! read. They are plain buffers (an empty one allocates nothing), appended
+//! file after file in source order, and become polars columns once: a folder
+//! of 100,000 small traces must not cost 100,000 frames.
 
 use polars::prelude::*;
 
-/// A text column.
-pub(super) struct Text(StringChunkedBuilder);
+/// A text column: the values back to back, where each ends, and which are
+/// null.
+#[derive(Default)]
+pub(super) struct Text {
+    data: String,
+    ends: Vec<usize>,
+    valid: Vec<bool>,
+}
 
 impl Text {
-    fn new(name: &str) -> Self {
-        Text(StringChunkedBuilder::new(name.into(), 0))
-    }
     pub(super) fn push(&mut self, v: Option<&str>) {
-        self.0.append_option(v);
+        if let Some(v) = v {
+            self.data.push_str(v);
+        }
+        self.ends.push(self.data.len());
+        self.valid.push(v.is_some());
     }
-    fn finish(self) -> Column {
-        self.0.finish().into_series().into()
+    fn append(&mut self, mut other: Text) {
+        let base = self.data.len();
+        self.data.push_str(&other.data);
+        self.ends.extend(other.ends.drain(..).map(|e| e + base));
+        self.valid.append(&mut other.valid);
+    }
+    fn finish(self, name: &str) -> Column {
+        let mut b = StringChunkedBuilder::new(name.into(), self.ends.len());
+        let mut start = 0;
+        for (end, valid) in self.ends.iter().zip(&self.valid) {
+            b.append_option(valid.then(|| &self.data[start..*end]));
+            start = *end;
+        }
+        b.finish().into_series().into()
     }
 }
 
 /// A 64-bit integer column (every count, code and id: what SQL engines
 /// agree on without casts).
-pub(super) struct Int(PrimitiveChunkedBuilder<Int64Type>);
+#[derive(Default)]
+pub(super) struct Int(Vec<Option<i64>>);
 
 impl Int {
-    fn new(name: &str) -> Self {
-        Int(PrimitiveChunkedBuilder::new(name.into(), 0))
-    }
     pub(super) fn push(&mut self, v: Option<i64>) {
-        self.0.append_option(v);
+        self.0.push(v);
     }
-    fn finish(self) -> Column {
-        self.0.finish().into_series().into()
+    fn append(&mut self, mut other: Int) {
+        self.0.append(&mut other.0);
+    }
+    fn finish(self, name: &str) -> Column {
+        Int64Chunked::from_iter_options(name.into(), self.0.into_iter()).into_series().into()
     }
 }
 
@@ -38,48 +60,61 @@ impl Int {
 /// zone: SQL can then compare it with a plain literal
 /// (`timestamp >= TIMESTAMP '2025-11-24 13:00:00'`), which polars SQL
 /// refuses for zoned columns, and Parquet readers (DuckDB, Spark) take it as
-/// `TIMESTAMP`. Microseconds keep the IIS precision (at best 100 ns in
-/// events, 1 ms in logs) but for event sub-microseconds.
-pub(super) struct Time(PrimitiveChunkedBuilder<Int64Type>);
+/// `TIMESTAMP`. Microseconds keep the IIS precision (1 ms in logs) but for
+/// event sub-microseconds.
+#[derive(Default)]
+pub(super) struct Time(Int);
 
 impl Time {
-    fn new(name: &str) -> Self {
-        Time(PrimitiveChunkedBuilder::new(name.into(), 0))
-    }
     /// `nanos` since the epoch.
     pub(super) fn push(&mut self, nanos: Option<i64>) {
-        self.0.append_option(nanos.map(|n| n.div_euclid(1_000)));
+        self.0.push(nanos.map(|n| n.div_euclid(1_000)));
     }
-    fn finish(self) -> Column {
-        self.0.finish().into_datetime(TimeUnit::Microseconds, None).into_series().into()
+    fn append(&mut self, other: Time) {
+        self.0.append(other.0);
+    }
+    fn finish(self, name: &str) -> Column {
+        Int64Chunked::from_iter_options(name.into(), self.0.0.into_iter())
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_series()
+            .into()
     }
 }
 
 /// Declares a table: its columns, in order, named as in the schema
-/// (docs/tables.md), and how the filled columns become a frame.
+/// (docs/tables.md), how files' rows are joined, and how the columns become
+/// a frame.
 macro_rules! table {
     ($(#[$doc:meta])* $name:ident { $($col:ident: $kind:ident),+ $(,)? }) => {
         $(#[$doc])*
+        #[derive(Default)]
         pub(super) struct $name {
             rows: usize,
             $(pub(super) $col: $kind,)+
         }
 
         impl $name {
-            pub(super) fn new() -> Self {
-                $name { rows: 0, $($col: $kind::new(stringify!($col)),)+ }
-            }
-
             /// Counts a row whose columns were all pushed.
             pub(super) fn row_done(&mut self) {
                 self.rows += 1;
             }
 
+            /// Rows held.
+            pub(super) fn rows(&self) -> usize {
+                self.rows
+            }
+
             /// The column names, in order.
             pub(super) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),+];
 
+            /// Appends another file's rows after these.
+            pub(super) fn append(&mut self, other: $name) {
+                self.rows += other.rows;
+                $(self.$col.append(other.$col);)+
+            }
+
             pub(super) fn finish(self) -> PolarsResult<DataFrame> {
-                DataFrame::new(self.rows, vec![$(self.$col.finish()),+])
+                DataFrame::new(self.rows, vec![$(self.$col.finish(stringify!($col))),+])
             }
         }
     };

@@ -2,9 +2,12 @@
 //! day in Hive layout (`requests/host=WEB01/date=2025-11-24/part-00003.parquet`),
 //! so that DuckDB, Spark or Trino read a whole fleet's evidence as one table.
 //!
-//! Each source file is read, converted and written on its own (one part per
-//! source file and partition), so memory stays at one file's rows and the
-//! output never depends on the thread count.
+//! Source files are read in batches of consecutive files (up to 64 MiB of
+//! input, or one larger file), and each batch is converted and written on
+//! its own: one part per batch and partition. Memory stays at a batch's
+//! rows, a folder of many small traces makes a few parts rather than one per
+//! file, and since batches depend only on the input, the output never
+//! depends on the thread count.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,7 +18,7 @@ use faultline_parser::{ReadConfig, Timestamp, discover};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{TableError, TableName, read_frames, with_text_times};
+use super::{Rows, TableError, TableName, batches, read_rows, with_text_times};
 use crate::analysis::AnalysisConfig;
 
 /// File format of an export.
@@ -127,18 +130,23 @@ pub fn export(
     }
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
     let found = discover(paths, &read.limits);
-    let per_file: Vec<Result<ExportSummary, TableError>> = found
-        .entries
-        .par_iter()
+    let per_batch: Vec<Result<ExportSummary, TableError>> = batches(&found.entries)
+        .into_par_iter()
         .enumerate()
-        .map(|(index, entry)| {
-            let (frames, rejected) = read_frames(entry, read, config, [true; 4], progress)?;
-            let mut summary = ExportSummary { rejected, ..ExportSummary::default() };
-            for (table, frame) in TableName::ALL.into_iter().zip(frames) {
-                if frame.height() == 0 {
+        .map(|(index, batch)| {
+            let mut rows = Rows::default();
+            let mut summary = ExportSummary::default();
+            for entry in &found.entries[batch] {
+                let (file, rejected) = read_rows(entry, read, config, [true; 4], progress);
+                summary.rejected += rejected;
+                rows.append(file);
+            }
+            let counts = rows.counts();
+            for ((table, frame), count) in TableName::ALL.into_iter().zip(rows.finish()?).zip(counts) {
+                if count == 0 {
                     continue;
                 }
-                *summary.rows.entry(table).or_default() += frame.height();
+                *summary.rows.entry(table).or_default() += count;
                 for ((host, date), rows) in partitions(&frame)? {
                     let mut part = frame.take(&IdxCa::from_vec("rows".into(), rows))?;
                     let path = dir
@@ -154,7 +162,7 @@ pub fn export(
         })
         .collect();
     let mut total = ExportSummary { sources: found.entries.len(), ..ExportSummary::default() };
-    for s in per_file {
+    for s in per_batch {
         let s = s?;
         total.files += s.files;
         total.rejected += s.rejected;

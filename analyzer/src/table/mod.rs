@@ -104,12 +104,32 @@ impl TableName {
     }
 }
 
-/// The rows of one source file (or chunk of one), per table.
-struct FileFrames {
+/// Rows of the four tables: of one chunk, one file, or many joined.
+#[derive(Default)]
+struct Rows {
     requests: Requests,
     httperr: Httperr,
     traces: Traces,
     events: Events,
+}
+
+impl Rows {
+    /// Appends `other`'s rows after these, table by table.
+    fn append(&mut self, other: Rows) {
+        self.requests.append(other.requests);
+        self.httperr.append(other.httperr);
+        self.traces.append(other.traces);
+        self.events.append(other.events);
+    }
+
+    fn counts(&self) -> [usize; 4] {
+        [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
+    }
+
+    /// The polars frames, in [`TableName::ALL`] order.
+    fn finish(self) -> PolarsResult<[DataFrame; 4]> {
+        Ok([self.requests.finish()?, self.httperr.finish()?, self.traces.finish()?, self.events.finish()?])
+    }
 }
 
 /// Fills the tables from one source's records; the time range and clock
@@ -117,23 +137,13 @@ struct FileFrames {
 struct TableSink<'a> {
     wanted: [bool; 4],
     source: SourceContext<'a>,
-    frames: FileFrames,
+    rows: Rows,
     rejected: u64,
 }
 
 impl<'a> TableSink<'a> {
     fn new(wanted: [bool; 4], entry: &Entry, config: &'a AnalysisConfig) -> Self {
-        TableSink {
-            wanted,
-            source: SourceContext::new(entry, config),
-            frames: FileFrames {
-                requests: Requests::new(),
-                httperr: Httperr::new(),
-                traces: Traces::new(),
-                events: Events::new(),
-            },
-            rejected: 0,
-        }
+        TableSink { wanted, source: SourceContext::new(entry, config), rows: Rows::default(), rejected: 0 }
     }
 }
 
@@ -154,7 +164,7 @@ impl RecordSink for TableSink<'_> {
         let host = self.source.host(computer.as_deref());
         let Some(time) = self.source.time(&host, r.time) else { return };
         let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
-        let t = &mut self.frames.requests;
+        let t = &mut self.rows.requests;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
         t.site_id.push(site.map(i64::from));
@@ -187,7 +197,7 @@ impl RecordSink for TableSink<'_> {
         }
         let host = self.source.host(None);
         let Some(time) = self.source.time(&host, r.time) else { return };
-        let t = &mut self.frames.httperr;
+        let t = &mut self.rows.httperr;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
         t.site_id.push(r.site_id.or(self.source.site).map(i64::from));
@@ -220,7 +230,7 @@ impl RecordSink for TableSink<'_> {
             None => None,
         };
         let error = tr.summary.first_error.as_ref();
-        let t = &mut self.frames.traces;
+        let t = &mut self.rows.traces;
         t.timestamp.push(time.map(|t| t.0));
         t.host_name.push(Some(&host));
         t.site_id.push(tr.site_id.or(self.source.site).map(i64::from));
@@ -249,7 +259,7 @@ impl RecordSink for TableSink<'_> {
         }
         let host = self.source.host(e.computer.as_deref());
         let Some(time) = self.source.time(&host, e.time) else { return };
-        let t = &mut self.frames.events;
+        let t = &mut self.rows.events;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
         t.event_provider.push(Some(&e.provider));
@@ -284,45 +294,50 @@ pub struct Tables {
     pub rejected: u64,
 }
 
-/// An empty frame with a table's columns and types.
-fn empty(table: TableName) -> PolarsResult<DataFrame> {
-    match table {
-        TableName::Requests => Requests::new().finish(),
-        TableName::Httperr => Httperr::new().finish(),
-        TableName::Traces => Traces::new().finish(),
-        TableName::Events => Events::new().finish(),
+/// Input per batch of files read together; a larger file is a batch of its
+/// own.
+const BATCH_BYTES: u64 = 64 << 20;
+/// Files per batch at most.
+const BATCH_FILES: usize = 4096;
+
+/// Consecutive runs of entries, cut when a run reaches the input or file
+/// budget: the unit of parallel work, so that many small files cost a few
+/// sets of columns rather than one each, and output never depends on threads.
+fn batches(entries: &[Entry]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, e) in entries.iter().enumerate() {
+        if i > start && (bytes + e.size > BATCH_BYTES || i - start >= BATCH_FILES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += e.size;
     }
+    if start < entries.len() {
+        out.push(start..entries.len());
+    }
+    out
 }
 
-impl FileFrames {
-    fn finish(self) -> PolarsResult<[DataFrame; 4]> {
-        Ok([self.requests.finish()?, self.httperr.finish()?, self.traces.finish()?, self.events.finish()?])
-    }
-}
-
-/// Reads one entry into per-table frames (chunks joined in source order).
-fn read_frames(
+/// Reads one entry into rows (its chunks joined in source order).
+fn read_rows(
     entry: &Entry,
     read: &ReadConfig,
     config: &AnalysisConfig,
     wanted: [bool; 4],
     progress: &(dyn Fn(u64) + Sync),
-) -> PolarsResult<([DataFrame; 4], u64)> {
-    let mut frames = TableName::ALL.map(|t| empty(t).expect("an empty frame of a fixed schema"));
+) -> (Rows, u64) {
+    let mut rows = Rows::default();
     let mut rejected = 0;
     if let Outcome::Parsed { sinks, .. } =
         read_entry(entry, read, progress, || TableSink::new(wanted, entry, config))
     {
         for sink in sinks {
             rejected += sink.rejected;
-            for (all, part) in frames.iter_mut().zip(sink.frames.finish()?) {
-                if part.height() > 0 {
-                    all.vstack_mut_owned(part)?;
-                }
-            }
+            rows.append(sink.rows);
         }
     }
-    Ok((frames, rejected))
+    (rows, rejected)
 }
 
 impl Tables {
@@ -336,26 +351,26 @@ impl Tables {
     ) -> Result<Tables, TableError> {
         let wanted = TableName::ALL.map(|t| wanted.contains(&t));
         let found = discover(paths, &read.limits);
-        let per_file: Vec<PolarsResult<([DataFrame; 4], u64)>> = found
-            .entries
-            .par_iter()
-            .map(|entry| read_frames(entry, read, config, wanted, progress))
-            .collect();
-        let mut frames = TableName::ALL.map(|t| empty(t).expect("an empty frame of a fixed schema"));
-        let mut rejected = 0;
-        for file in per_file {
-            let (parts, r) = file?;
-            rejected += r;
-            for (all, part) in frames.iter_mut().zip(parts) {
-                if part.height() > 0 {
-                    all.vstack_mut_owned(part)?;
+        let per_batch: Vec<(Rows, u64)> = batches(&found.entries)
+            .into_par_iter()
+            .map(|batch| {
+                let mut rows = Rows::default();
+                let mut rejected = 0;
+                for entry in &found.entries[batch] {
+                    let (file, r) = read_rows(entry, read, config, wanted, progress);
+                    rejected += r;
+                    rows.append(file);
                 }
-            }
+                (rows, rejected)
+            })
+            .collect();
+        let mut rows = Rows::default();
+        let mut rejected = 0;
+        for (batch, r) in per_batch {
+            rejected += r;
+            rows.append(batch);
         }
-        for f in &mut frames {
-            f.rechunk_mut();
-        }
-        Ok(Tables { frames, files: found.entries.len(), rejected })
+        Ok(Tables { frames: rows.finish()?, files: found.entries.len(), rejected })
     }
 
     /// Rows in a table.
@@ -451,5 +466,34 @@ impl QueryResult {
         let format = if lines { JsonFormat::JsonLines } else { JsonFormat::Json };
         JsonWriter::new(out).with_json_format(format).finish(&mut frame)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(sizes: &[u64]) -> Vec<Entry> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, _) in sizes.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i:03}.log")), b"x").expect("writes");
+        }
+        let mut found = discover(&[dir.path().to_path_buf()], &Default::default()).entries;
+        for (e, s) in found.iter_mut().zip(sizes) {
+            e.size = *s;
+        }
+        found
+    }
+
+    #[test]
+    fn batches_cut_on_input_size_and_file_count_and_cover_everything() {
+        let mb = 1 << 20;
+        assert_eq!(
+            batches(&entries(&[10 * mb, 50 * mb, 10 * mb, 200 * mb, mb])),
+            vec![0..2, 2..3, 3..4, 4..5]
+        );
+        assert_eq!(batches(&entries(&[])), Vec::<std::ops::Range<usize>>::new());
+        let many = entries(&vec![100; BATCH_FILES + 5]);
+        assert_eq!(batches(&many), vec![0..BATCH_FILES, BATCH_FILES..BATCH_FILES + 5]);
     }
 }
