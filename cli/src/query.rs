@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use faultline_analyzer::table::{QUERIES, QueryResult, TableName, Tables, named_query};
+use faultline_analyzer::table::{Projection, QUERIES, QueryResult, Tables, named_query};
 
 use crate::analyze::{analysis_config, output, read_config};
 use crate::args::{GlobalArgs, OutputFormat, QueryArgs};
@@ -106,7 +106,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     let read = read_config(&args.reading);
     let bar = bytes_bar(0, global.quiet);
     let progress = |n: u64| bar.inc(n);
-    let tables = Tables::load(&args.paths, &read, &config, &TableName::named_in(&sql), &progress)
+    let tables = Tables::load(&args.paths, &read, &config, &Projection::of_sql(&sql), &progress)
         .context("reading the evidence into tables")?;
     bar.finish_and_clear();
     if tables.files == 0 {

@@ -6,16 +6,29 @@
 use polars::prelude::*;
 
 /// A text column: the values back to back, where each ends, and which are
-/// null.
+/// null. A column the query does not name is off: pushes cost nothing.
 #[derive(Default)]
 pub(super) struct Text {
+    on: bool,
     data: String,
     ends: Vec<usize>,
     valid: Vec<bool>,
 }
 
 impl Text {
+    fn set_on(&mut self, on: bool) {
+        self.on = on;
+    }
+    /// Pushes a value computed only when the column is kept.
+    pub(super) fn push_with<S: AsRef<str>>(&mut self, v: impl FnOnce() -> Option<S>) {
+        if self.on {
+            self.push(v().as_ref().map(AsRef::as_ref));
+        }
+    }
     pub(super) fn push(&mut self, v: Option<&str>) {
+        if !self.on {
+            return;
+        }
         if let Some(v) = v {
             self.data.push_str(v);
         }
@@ -42,17 +55,25 @@ impl Text {
 /// A 64-bit integer column (every count, code and id: what SQL engines
 /// agree on without casts).
 #[derive(Default)]
-pub(super) struct Int(Vec<Option<i64>>);
+pub(super) struct Int {
+    on: bool,
+    values: Vec<Option<i64>>,
+}
 
 impl Int {
+    fn set_on(&mut self, on: bool) {
+        self.on = on;
+    }
     pub(super) fn push(&mut self, v: Option<i64>) {
-        self.0.push(v);
+        if self.on {
+            self.values.push(v);
+        }
     }
     fn append(&mut self, mut other: Int) {
-        self.0.append(&mut other.0);
+        self.values.append(&mut other.values);
     }
     fn finish(self, name: &str) -> Column {
-        Int64Chunked::from_iter_options(name.into(), self.0.into_iter()).into_series().into()
+        Int64Chunked::from_iter_options(name.into(), self.values.into_iter()).into_series().into()
     }
 }
 
@@ -66,6 +87,9 @@ impl Int {
 pub(super) struct Time(Int);
 
 impl Time {
+    fn set_on(&mut self, on: bool) {
+        self.0.on = on;
+    }
     /// `nanos` since the epoch.
     pub(super) fn push(&mut self, nanos: Option<i64>) {
         self.0.push(nanos.map(|n| n.div_euclid(1_000)));
@@ -74,7 +98,7 @@ impl Time {
         self.0.append(other.0);
     }
     fn finish(self, name: &str) -> Column {
-        Int64Chunked::from_iter_options(name.into(), self.0.0.into_iter())
+        Int64Chunked::from_iter_options(name.into(), self.0.values.into_iter())
             .into_datetime(TimeUnit::Microseconds, None)
             .into_series()
             .into()
@@ -94,6 +118,13 @@ macro_rules! table {
         }
 
         impl $name {
+            /// Columns `keep` names are filled; the others stay empty.
+            pub(super) fn projected(keep: &dyn Fn(&str) -> bool) -> Self {
+                let mut t = $name::default();
+                $(t.$col.set_on(keep(stringify!($col)));)+
+                t
+            }
+
             /// Counts a row whose columns were all pushed.
             pub(super) fn row_done(&mut self) {
                 self.rows += 1;
@@ -113,8 +144,13 @@ macro_rules! table {
                 $(self.$col.append(other.$col);)+
             }
 
-            pub(super) fn finish(self) -> PolarsResult<DataFrame> {
-                DataFrame::new(self.rows, vec![$(self.$col.finish(stringify!($col))),+])
+            /// The frame of the columns `keep` names.
+            pub(super) fn finish(self, keep: &dyn Fn(&str) -> bool) -> PolarsResult<DataFrame> {
+                let mut columns = Vec::new();
+                $(if keep(stringify!($col)) {
+                    columns.push(self.$col.finish(stringify!($col)));
+                })+
+                DataFrame::new(self.rows, columns)
             }
         }
     };

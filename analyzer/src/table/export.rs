@@ -18,7 +18,7 @@ use faultline_parser::{ReadConfig, Timestamp, discover};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{Rows, TableError, TableName, batches, read_rows, with_text_times};
+use super::{Projection, Rows, TableError, TableName, batches, read_rows, with_text_times};
 use crate::analysis::AnalysisConfig;
 
 /// File format of an export.
@@ -137,12 +137,14 @@ pub fn export(
             let mut rows = Rows::default();
             let mut summary = ExportSummary::default();
             for entry in &found.entries[batch] {
-                let (file, rejected) = read_rows(entry, read, config, [true; 4], progress);
+                let (file, rejected) = read_rows(entry, read, config, &Projection::all(), progress);
                 summary.rejected += rejected;
                 rows.append(file);
             }
             let counts = rows.counts();
-            for ((table, frame), count) in TableName::ALL.into_iter().zip(rows.finish()?).zip(counts) {
+            for ((table, frame), count) in
+                TableName::ALL.into_iter().zip(rows.finish(&Projection::all())?).zip(counts)
+            {
                 if count == 0 {
                     continue;
                 }

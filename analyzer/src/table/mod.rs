@@ -104,6 +104,47 @@ impl TableName {
     }
 }
 
+/// Which tables and columns to build: a query fills only what it names.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    tables: [bool; 4],
+    /// Column names kept; `None` keeps every column.
+    columns: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Projection {
+    /// Every table, every column (what an export writes).
+    pub fn all() -> Projection {
+        Projection { tables: [true; 4], columns: None }
+    }
+
+    /// The tables and columns a SQL text names as words; every column of
+    /// those tables when it selects `*` (a `*` not inside `count(*)`).
+    pub fn of_sql(sql: &str) -> Projection {
+        let words: std::collections::BTreeSet<String> = sql
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let mut tables = [false; 4];
+        for t in TableName::named_in(sql) {
+            tables[t.index()] = true;
+        }
+        let star = sql.char_indices().any(|(i, c)| c == '*' && !sql[..i].trim_end().ends_with('('));
+        Projection { tables, columns: (!star).then_some(words) }
+    }
+
+    fn table(&self, t: TableName) -> bool {
+        self.tables[t.index()]
+    }
+
+    /// Whether a column is kept. `timestamp` always is: it is cheap and
+    /// gives every table its height.
+    fn keeps(&self, column: &str) -> bool {
+        column == "timestamp" || self.columns.as_ref().is_none_or(|c| c.contains(column))
+    }
+}
+
 /// Rows of the four tables: of one chunk, one file, or many joined.
 #[derive(Default)]
 struct Rows {
@@ -126,24 +167,49 @@ impl Rows {
         [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
     }
 
-    /// The polars frames, in [`TableName::ALL`] order.
-    fn finish(self) -> PolarsResult<[DataFrame; 4]> {
-        Ok([self.requests.finish()?, self.httperr.finish()?, self.traces.finish()?, self.events.finish()?])
+    /// Empty rows whose pushes fill only the projected columns.
+    fn projected(p: &Projection) -> Rows {
+        let keep = |c: &str| p.keeps(c);
+        Rows {
+            requests: Requests::projected(&keep),
+            httperr: Httperr::projected(&keep),
+            traces: Traces::projected(&keep),
+            events: Events::projected(&keep),
+        }
+    }
+
+    /// The polars frames of the projected columns, in [`TableName::ALL`] order.
+    fn finish(self, p: &Projection) -> PolarsResult<[DataFrame; 4]> {
+        let keep = |c: &str| p.keeps(c);
+        Ok([
+            self.requests.finish(&keep)?,
+            self.httperr.finish(&keep)?,
+            self.traces.finish(&keep)?,
+            self.events.finish(&keep)?,
+        ])
     }
 }
 
 /// Fills the tables from one source's records; the time range and clock
 /// skew of the analysis apply, so that a query sees what `analyze` saw.
 struct TableSink<'a> {
-    wanted: [bool; 4],
+    projection: &'a Projection,
     source: SourceContext<'a>,
     rows: Rows,
     rejected: u64,
+    /// The last computer name seen in requests, and its host.
+    last_host: Option<(Vec<u8>, String)>,
 }
 
 impl<'a> TableSink<'a> {
-    fn new(wanted: [bool; 4], entry: &Entry, config: &'a AnalysisConfig) -> Self {
-        TableSink { wanted, source: SourceContext::new(entry, config), rows: Rows::default(), rejected: 0 }
+    fn new(projection: &'a Projection, entry: &Entry, config: &'a AnalysisConfig) -> Self {
+        TableSink {
+            projection,
+            source: SourceContext::new(entry, config),
+            rows: Rows::projected(projection),
+            rejected: 0,
+            last_host: None,
+        }
     }
 }
 
@@ -157,33 +223,38 @@ fn int<T: TryInto<i64>>(v: Option<T>) -> Option<i64> {
 
 impl RecordSink for TableSink<'_> {
     fn request(&mut self, r: &Request<'_>) {
-        if !self.wanted[TableName::Requests.index()] {
+        if !self.projection.table(TableName::Requests) {
             return;
         }
-        let computer = text(r.computer_name);
-        let host = self.source.host(computer.as_deref());
-        let Some(time) = self.source.time(&host, r.time) else { return };
+        // Rows repeat their computer name: resolve it once per change.
+        let raw = r.computer_name.unwrap_or_default();
+        if self.last_host.as_ref().is_none_or(|(seen, _)| seen.as_slice() != raw) {
+            let computer = text(r.computer_name);
+            self.last_host = Some((raw.to_vec(), self.source.host(computer.as_deref())));
+        }
+        let Some((_, host)) = &self.last_host else { return };
+        let Some(time) = self.source.time(host, r.time) else { return };
         let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
         let t = &mut self.rows.requests;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host));
+        t.host_name.push(Some(host));
         t.site_id.push(site.map(i64::from));
-        t.site_name.push(text(r.site_name).as_deref());
-        t.http_request_method.push(text(r.method).as_deref());
-        t.url_path.push(text(r.uri_stem).as_deref());
-        t.url_query.push(text(r.uri_query).as_deref());
-        t.url_domain.push(text(r.host).as_deref());
+        t.site_name.push_with(|| text(r.site_name));
+        t.http_request_method.push_with(|| text(r.method));
+        t.url_path.push_with(|| text(r.uri_stem));
+        t.url_query.push_with(|| text(r.uri_query));
+        t.url_domain.push_with(|| text(r.host));
         t.http_response_status_code.push(r.status.map(i64::from));
         t.iis_substatus.push(r.substatus.map(i64::from));
         t.iis_win32_status.push(int(r.win32_status));
         t.time_taken_ms.push(int(r.time_taken_ms));
-        t.source_ip.push(r.client_ip.map(|a| a.to_string()).as_deref());
-        t.destination_ip.push(r.server_ip.map(|a| a.to_string()).as_deref());
+        t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
+        t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
         t.destination_port.push(r.server_port.map(i64::from));
-        t.user_name.push(text(r.username).as_deref());
-        t.user_agent_original.push(text(r.user_agent).as_deref());
-        t.http_request_referrer.push(text(r.referer).as_deref());
-        t.http_version.push(text(r.version).as_deref());
+        t.user_name.push_with(|| text(r.username));
+        t.user_agent_original.push_with(|| text(r.user_agent));
+        t.http_request_referrer.push_with(|| text(r.referer));
+        t.http_version.push_with(|| text(r.version));
         t.http_response_bytes.push(int(r.bytes_sent));
         t.http_request_bytes.push(int(r.bytes_received));
         t.log_file_path.push(Some(&self.source.path));
@@ -192,7 +263,7 @@ impl RecordSink for TableSink<'_> {
     }
 
     fn http_error(&mut self, r: &HttpError<'_>) {
-        if !self.wanted[TableName::Httperr.index()] {
+        if !self.projection.table(TableName::Httperr) {
             return;
         }
         let host = self.source.host(None);
@@ -201,23 +272,23 @@ impl RecordSink for TableSink<'_> {
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
         t.site_id.push(r.site_id.or(self.source.site).map(i64::from));
-        t.source_ip.push(r.client_ip.map(|a| a.to_string()).as_deref());
+        t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
         t.source_port.push(r.client_port.map(i64::from));
-        t.destination_ip.push(r.server_ip.map(|a| a.to_string()).as_deref());
+        t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
         t.destination_port.push(r.server_port.map(i64::from));
-        t.http_version.push(text(r.version).as_deref());
-        t.http_request_method.push(text(r.method).as_deref());
-        t.url_original.push(text(r.uri).as_deref());
+        t.http_version.push_with(|| text(r.version));
+        t.http_request_method.push_with(|| text(r.method));
+        t.url_original.push_with(|| text(r.uri));
         t.http_response_status_code.push(r.status.map(i64::from));
-        t.httperr_reason.push(Some(&r.reason.to_string()));
-        t.app_pool.push(text(r.queue_name).as_deref());
+        t.httperr_reason.push_with(|| Some(r.reason.to_string()));
+        t.app_pool.push_with(|| text(r.queue_name));
         t.log_file_path.push(Some(&self.source.path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
     }
 
     fn trace(&mut self, tr: &Trace) {
-        if !self.wanted[TableName::Traces.index()] {
+        if !self.projection.table(TableName::Traces) {
             return;
         }
         let host = self.source.host(tr.computer.as_deref());
@@ -254,7 +325,7 @@ impl RecordSink for TableSink<'_> {
     }
 
     fn event(&mut self, e: &WinEvent) {
-        if !self.wanted[TableName::Events.index()] {
+        if !self.projection.table(TableName::Events) {
             return;
         }
         let host = self.source.host(e.computer.as_deref());
@@ -272,7 +343,7 @@ impl RecordSink for TableSink<'_> {
         t.user_name.push(e.data("TargetUserName"));
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
-        t.message.push(Some(&describe_event(e)));
+        t.message.push_with(|| Some(describe_event(e)));
         t.log_file_path.push(Some(&self.source.path));
         t.row_done();
     }
@@ -324,13 +395,13 @@ fn read_rows(
     entry: &Entry,
     read: &ReadConfig,
     config: &AnalysisConfig,
-    wanted: [bool; 4],
+    projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Rows, u64) {
     let mut rows = Rows::default();
     let mut rejected = 0;
     if let Outcome::Parsed { sinks, .. } =
-        read_entry(entry, read, progress, || TableSink::new(wanted, entry, config))
+        read_entry(entry, read, progress, || TableSink::new(projection, entry, config))
     {
         for sink in sinks {
             rejected += sink.rejected;
@@ -341,15 +412,15 @@ fn read_rows(
 }
 
 impl Tables {
-    /// Reads `paths` and builds the `wanted` tables (the others stay empty).
+    /// Reads `paths` and builds the projected tables and columns (the
+    /// other tables stay empty, the other columns absent).
     pub fn load(
         paths: &[PathBuf],
         read: &ReadConfig,
         config: &AnalysisConfig,
-        wanted: &[TableName],
+        projection: &Projection,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Tables, TableError> {
-        let wanted = TableName::ALL.map(|t| wanted.contains(&t));
         let found = discover(paths, &read.limits);
         let per_batch: Vec<(Rows, u64)> = batches(&found.entries)
             .into_par_iter()
@@ -357,7 +428,7 @@ impl Tables {
                 let mut rows = Rows::default();
                 let mut rejected = 0;
                 for entry in &found.entries[batch] {
-                    let (file, r) = read_rows(entry, read, config, wanted, progress);
+                    let (file, r) = read_rows(entry, read, config, projection, progress);
                     rejected += r;
                     rows.append(file);
                 }
@@ -370,7 +441,7 @@ impl Tables {
             rejected += r;
             rows.append(batch);
         }
-        Ok(Tables { frames: rows.finish()?, files: found.entries.len(), rejected })
+        Ok(Tables { frames: rows.finish(projection)?, files: found.entries.len(), rejected })
     }
 
     /// Rows in a table.
@@ -483,6 +554,17 @@ mod tests {
             e.size = *s;
         }
         found
+    }
+
+    #[test]
+    fn a_query_builds_the_tables_and_columns_it_names() {
+        let p = Projection::of_sql("SELECT url_path, count(*) AS n FROM requests GROUP BY url_path");
+        assert!(p.table(TableName::Requests) && !p.table(TableName::Events));
+        assert!(p.keeps("url_path") && p.keeps("timestamp") && !p.keeps("user_agent_original"));
+        let star = Projection::of_sql("SELECT * FROM httperr");
+        assert!(star.table(TableName::Httperr) && star.keeps("app_pool") && star.keeps("url_original"));
+        let quoted = Projection::of_sql("SELECT \"source_ip\", COUNT( * ) FROM REQUESTS");
+        assert!(quoted.table(TableName::Requests) && quoted.keeps("source_ip") && !quoted.keeps("url_path"));
     }
 
     #[test]
