@@ -54,10 +54,14 @@ impl Text {
 
 /// A 64-bit integer column (every count, code and id: what SQL engines
 /// agree on without casts).
+/// Values and validity apart (9 bytes a row rather than 16), handed to
+/// polars without a copy when nothing is null.
 #[derive(Default)]
 pub(super) struct Int {
     on: bool,
-    values: Vec<Option<i64>>,
+    values: Vec<i64>,
+    valid: Vec<bool>,
+    nulls: usize,
 }
 
 impl Int {
@@ -66,14 +70,26 @@ impl Int {
     }
     pub(super) fn push(&mut self, v: Option<i64>) {
         if self.on {
-            self.values.push(v);
+            self.values.push(v.unwrap_or(0));
+            self.valid.push(v.is_some());
+            self.nulls += usize::from(v.is_none());
         }
     }
     fn append(&mut self, mut other: Int) {
         self.values.append(&mut other.values);
+        self.valid.append(&mut other.valid);
+        self.nulls += other.nulls;
+    }
+    fn into_chunked(self, name: &str) -> Int64Chunked {
+        if self.nulls == 0 {
+            Int64Chunked::from_vec(name.into(), self.values)
+        } else {
+            let validity: polars_arrow::bitmap::Bitmap = self.valid.into_iter().collect();
+            Int64Chunked::from_vec_validity(name.into(), self.values, Some(validity))
+        }
     }
     fn finish(self, name: &str) -> Column {
-        Int64Chunked::from_iter_options(name.into(), self.values.into_iter()).into_series().into()
+        self.into_chunked(name).into_series().into()
     }
 }
 
@@ -98,10 +114,7 @@ impl Time {
         self.0.append(other.0);
     }
     fn finish(self, name: &str) -> Column {
-        Int64Chunked::from_iter_options(name.into(), self.0.values.into_iter())
-            .into_datetime(TimeUnit::Microseconds, None)
-            .into_series()
-            .into()
+        self.0.into_chunked(name).into_datetime(TimeUnit::Microseconds, None).into_series().into()
     }
 }
 
