@@ -35,7 +35,21 @@ impl Text {
         self.ends.push(self.data.len());
         self.valid.push(v.is_some());
     }
+    fn reserve_like<'a>(&mut self, parts: impl Iterator<Item = &'a Text>) {
+        let (mut rows, mut bytes) = (0, 0);
+        for p in parts {
+            rows += p.ends.len();
+            bytes += p.data.len();
+        }
+        self.data.reserve(bytes);
+        self.ends.reserve(rows);
+        self.valid.reserve(rows);
+    }
     fn append(&mut self, mut other: Text) {
+        if self.ends.is_empty() && self.ends.capacity() < other.ends.len() {
+            (self.data, self.ends, self.valid) = (other.data, other.ends, other.valid);
+            return;
+        }
         let base = self.data.len();
         self.data.push_str(&other.data);
         self.ends.extend(other.ends.drain(..).map(|e| e + base));
@@ -75,7 +89,16 @@ impl Int {
             self.nulls += usize::from(v.is_none());
         }
     }
+    fn reserve_like<'a>(&mut self, parts: impl Iterator<Item = &'a Int>) {
+        let rows = parts.map(|p| p.values.len()).sum();
+        self.values.reserve(rows);
+        self.valid.reserve(rows);
+    }
     fn append(&mut self, mut other: Int) {
+        if self.values.is_empty() && self.values.capacity() < other.values.len() {
+            (self.values, self.valid, self.nulls) = (other.values, other.valid, other.nulls);
+            return;
+        }
         self.values.append(&mut other.values);
         self.valid.append(&mut other.valid);
         self.nulls += other.nulls;
@@ -109,6 +132,9 @@ impl Time {
     /// `nanos` since the epoch.
     pub(super) fn push(&mut self, nanos: Option<i64>) {
         self.0.push(nanos.map(|n| n.div_euclid(1_000)));
+    }
+    fn reserve_like<'a>(&mut self, parts: impl Iterator<Item = &'a Time>) {
+        self.0.reserve_like(parts.map(|p| &p.0));
     }
     fn append(&mut self, other: Time) {
         self.0.append(other.0);
@@ -150,6 +176,12 @@ macro_rules! table {
 
             /// The column names, in order.
             pub(super) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),+];
+
+            /// Makes room for `parts`' rows, so that appending them does
+            /// not reallocate (and briefly double) each column.
+            pub(super) fn reserve_like<'a>(&mut self, parts: impl Iterator<Item = &'a $name> + Clone) {
+                $(self.$col.reserve_like(parts.clone().map(|p| &p.$col));)+
+            }
 
             /// Appends another file's rows after these.
             pub(super) fn append(&mut self, other: $name) {

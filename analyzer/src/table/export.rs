@@ -18,7 +18,7 @@ use faultline_parser::{ReadConfig, Timestamp, discover};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{Projection, Rows, TableError, TableName, batches, read_rows, with_text_times};
+use super::{Projection, TableError, TableName, batches, read_batch, with_text_times};
 use crate::analysis::AnalysisConfig;
 
 /// File format of an export.
@@ -134,13 +134,9 @@ pub fn export(
         .into_par_iter()
         .enumerate()
         .map(|(index, batch)| {
-            let mut rows = Rows::default();
-            let mut summary = ExportSummary::default();
-            for entry in &found.entries[batch] {
-                let (file, rejected) = read_rows(entry, read, config, &Projection::all(), progress);
-                summary.rejected += rejected;
-                rows.append(file);
-            }
+            let (rows, rejected) =
+                read_batch(&found.entries[batch], read, config, &Projection::all(), progress);
+            let mut summary = ExportSummary { rejected, ..ExportSummary::default() };
             let counts = rows.counts();
             for ((table, frame), count) in
                 TableName::ALL.into_iter().zip(rows.finish(&Projection::all())?).zip(counts)

@@ -163,6 +163,23 @@ impl Rows {
         self.events.append(other.events);
     }
 
+    /// Joins parts in order, each column allocated once (a single part is
+    /// moved, not copied).
+    fn join(mut parts: Vec<Rows>) -> Rows {
+        if parts.len() == 1 {
+            return parts.pop().unwrap_or_default();
+        }
+        let mut all = Rows::default();
+        all.requests.reserve_like(parts.iter().map(|p| &p.requests));
+        all.httperr.reserve_like(parts.iter().map(|p| &p.httperr));
+        all.traces.reserve_like(parts.iter().map(|p| &p.traces));
+        all.events.reserve_like(parts.iter().map(|p| &p.events));
+        for p in parts {
+            all.append(p);
+        }
+        all
+    }
+
     fn counts(&self) -> [usize; 4] {
         [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
     }
@@ -398,17 +415,27 @@ fn read_rows(
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Rows, u64) {
-    let mut rows = Rows::default();
-    let mut rejected = 0;
-    if let Outcome::Parsed { sinks, .. } =
-        read_entry(entry, read, progress, || TableSink::new(projection, entry, config))
-    {
-        for sink in sinks {
-            rejected += sink.rejected;
-            rows.append(sink.rows);
+    match read_entry(entry, read, progress, || TableSink::new(projection, entry, config)) {
+        Outcome::Parsed { sinks, .. } => {
+            let rejected = sinks.iter().map(|s| s.rejected).sum();
+            (Rows::join(sinks.into_iter().map(|s| s.rows).collect()), rejected)
         }
+        _ => (Rows::default(), 0),
     }
-    (rows, rejected)
+}
+
+/// Reads a batch of entries into one set of rows, in order.
+fn read_batch(
+    entries: &[Entry],
+    read: &ReadConfig,
+    config: &AnalysisConfig,
+    projection: &Projection,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Rows, u64) {
+    let files: Vec<(Rows, u64)> =
+        entries.iter().map(|entry| read_rows(entry, read, config, projection, progress)).collect();
+    let rejected = files.iter().map(|f| f.1).sum();
+    (Rows::join(files.into_iter().map(|f| f.0).collect()), rejected)
 }
 
 impl Tables {
@@ -424,23 +451,10 @@ impl Tables {
         let found = discover(paths, &read.limits);
         let per_batch: Vec<(Rows, u64)> = batches(&found.entries)
             .into_par_iter()
-            .map(|batch| {
-                let mut rows = Rows::default();
-                let mut rejected = 0;
-                for entry in &found.entries[batch] {
-                    let (file, r) = read_rows(entry, read, config, projection, progress);
-                    rejected += r;
-                    rows.append(file);
-                }
-                (rows, rejected)
-            })
+            .map(|batch| read_batch(&found.entries[batch], read, config, projection, progress))
             .collect();
-        let mut rows = Rows::default();
-        let mut rejected = 0;
-        for (batch, r) in per_batch {
-            rejected += r;
-            rows.append(batch);
-        }
+        let rejected = per_batch.iter().map(|b| b.1).sum();
+        let rows = Rows::join(per_batch.into_iter().map(|b| b.0).collect());
         Ok(Tables { frames: rows.finish(projection)?, files: found.entries.len(), rejected })
     }
 
