@@ -20,6 +20,11 @@ pub trait RecordSink {
     fn counted_event(&mut self, _key: EventKey<'_>) {}
     /// A problem found while reading.
     fn diagnostic(&mut self, _diag: Diagnostic) {}
+    /// Every record of this sink's chunk has been delivered. A sink that
+    /// stages records can hand them on now rather than when the whole file
+    /// is done (the sinks of a large file's chunks are all returned at the
+    /// end, so whatever they hold adds up to the file).
+    fn chunk_done(&mut self) {}
     /// Whether this sink uses the data of catalogue events. A sink that only
     /// counts (an inventory) says no, and binary event logs are then read
     /// without extracting event data: every record arrives as a count.

@@ -224,6 +224,18 @@ impl RecordSink for TimelineSink<'_> {
             self.rejected += 1;
         }
     }
+
+    /// A finished chunk's rows join the shared pool (written out as a run
+    /// when it is full), so a large file's many chunks never all hold
+    /// their rows at once.
+    fn chunk_done(&mut self) {
+        let (rows, weight) = (std::mem::take(&mut self.rows), std::mem::take(&mut self.weight));
+        if let Err(e) = self.spill.pool(rows, weight)
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
 }
 
 /// The timeline of every record, sorted and ready to be read in order.

@@ -296,6 +296,7 @@ where
                 let mut sink = new_sink();
                 let at_end = range.end == data.len();
                 carried = parse_chunk(data, range.clone(), dialect, carried, first_line, at_end, &mut sink);
+                sink.chunk_done();
                 finish(range);
                 sinks.push(sink);
             }
@@ -305,6 +306,7 @@ where
                 let mut sink = new_sink();
                 let at_end = range.end == data.len();
                 parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink);
+                sink.chunk_done();
                 finish(range);
                 sink
             }));
