@@ -145,8 +145,15 @@ pub fn export(
                     continue;
                 }
                 *summary.rows.entry(table).or_default() += count;
-                for ((host, date), rows) in partitions(&frame)? {
-                    let mut part = frame.take(&IdxCa::from_vec("rows".into(), rows))?;
+                let parts = partitions(&frame)?;
+                let whole = parts.len() == 1;
+                for ((host, date), rows) in parts {
+                    // One partition is the whole frame: written as it is, not copied.
+                    let mut part = if whole {
+                        frame.clone()
+                    } else {
+                        frame.take(&IdxCa::from_vec("rows".into(), rows))?
+                    };
                     let path = dir
                         .join(table.name())
                         .join(format!("host={host}"))
