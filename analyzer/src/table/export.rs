@@ -1,10 +1,11 @@
 //! `faultline export`: the tables written as files, partitioned by host and
-//! day in Hive layout (`requests/host=WEB01/date=2025-11-24/part-00003.parquet`),
+//! day in Hive layout (`requests/host=WEB01/date=2025-11-24/part-00003-0000.parquet`),
 //! so that DuckDB, Spark or Trino read a whole fleet's evidence as one table.
 //!
 //! Source files are read in batches of consecutive files (up to 64 MiB of
 //! input, or one larger file), and each batch is converted and written on
-//! its own: one part per batch and partition. Memory stays at a batch's
+//! its own, in parts of about a million rows (whole chunks, in order), one
+//! file per part and partition. Memory stays at a batch's
 //! rows, a folder of many small traces makes a few parts rather than one per
 //! file, and since batches depend only on the input, the output never
 //! depends on the thread count.
@@ -18,7 +19,7 @@ use faultline_parser::{ReadConfig, Timestamp, discover};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{Projection, TableError, TableName, batches, read_batch, with_text_times};
+use super::{Projection, Rows, TableError, TableName, batches, read_chunks, with_text_times};
 use crate::analysis::AnalysisConfig;
 
 /// File format of an export.
@@ -94,6 +95,48 @@ fn partitions(frame: &DataFrame) -> PolarsResult<BTreeMap<(String, String), Vec<
     Ok(out)
 }
 
+/// Rows per part file, at most about this many (a chunk is never split).
+const PART_ROWS: usize = 1 << 20;
+
+/// The file name stem of a batch's part.
+fn rows_name(batch: usize, part: usize) -> String {
+    format!("part-{batch:05}-{part:04}")
+}
+
+/// Writes one group of rows, one file per table and partition.
+fn write_rows(
+    dir: &Path,
+    format: ExportFormat,
+    name: &str,
+    rows: Rows,
+    summary: &mut ExportSummary,
+) -> Result<(), TableError> {
+    let counts = rows.counts();
+    for ((table, frame), count) in
+        TableName::ALL.into_iter().zip(rows.finish(&Projection::all())?).zip(counts)
+    {
+        if count == 0 {
+            continue;
+        }
+        *summary.rows.entry(table).or_default() += count;
+        let parts = partitions(&frame)?;
+        let whole = parts.len() == 1;
+        for ((host, date), rows) in parts {
+            // One partition is the whole frame: written as it is, not copied.
+            let mut part =
+                if whole { frame.clone() } else { frame.take(&IdxCa::from_vec("rows".into(), rows))? };
+            let path = dir
+                .join(table.name())
+                .join(format!("host={host}"))
+                .join(format!("date={date}"))
+                .join(format!("{name}.{}", format.extension()));
+            write_part(&path, &mut part, format)?;
+            summary.files += 1;
+        }
+    }
+    Ok(())
+}
+
 fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Result<(), TableError> {
     let io = |source| TableError::Io { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
@@ -134,33 +177,25 @@ pub fn export(
         .into_par_iter()
         .enumerate()
         .map(|(index, batch)| {
-            let (rows, rejected) =
-                read_batch(&found.entries[batch], read, config, &Projection::all(), progress);
-            let mut summary = ExportSummary { rejected, ..ExportSummary::default() };
-            let counts = rows.counts();
-            for ((table, frame), count) in
-                TableName::ALL.into_iter().zip(rows.finish(&Projection::all())?).zip(counts)
-            {
-                if count == 0 {
-                    continue;
-                }
-                *summary.rows.entry(table).or_default() += count;
-                let parts = partitions(&frame)?;
-                let whole = parts.len() == 1;
-                for ((host, date), rows) in parts {
-                    // One partition is the whole frame: written as it is, not copied.
-                    let mut part = if whole {
-                        frame.clone()
-                    } else {
-                        frame.take(&IdxCa::from_vec("rows".into(), rows))?
-                    };
-                    let path = dir
-                        .join(table.name())
-                        .join(format!("host={host}"))
-                        .join(format!("date={date}"))
-                        .join(format!("part-{index:05}.{}", format.extension()));
-                    write_part(&path, &mut part, format)?;
-                    summary.files += 1;
+            let mut summary = ExportSummary::default();
+            let mut chunks = Vec::new();
+            for entry in &found.entries[batch] {
+                let (file, rejected) = read_chunks(entry, read, config, &Projection::all(), progress);
+                summary.rejected += rejected;
+                chunks.extend(file);
+            }
+            // Consecutive chunks joined up to a part's worth of rows: a large
+            // file is written part by part, its chunks freed as they go.
+            let mut group = Vec::new();
+            let (mut group_rows, mut part) = (0, 0);
+            let mut chunks = chunks.into_iter().peekable();
+            while let Some(chunk) = chunks.next() {
+                group_rows += chunk.counts().iter().sum::<usize>();
+                group.push(chunk);
+                if group_rows >= PART_ROWS || chunks.peek().is_none() {
+                    let rows = Rows::join(std::mem::take(&mut group));
+                    write_rows(dir, format, &rows_name(index, part), rows, &mut summary)?;
+                    (group_rows, part) = (0, part + 1);
                 }
             }
             Ok(summary)

@@ -180,7 +180,7 @@ impl Rows {
         all
     }
 
-    fn counts(&self) -> [usize; 4] {
+    pub(super) fn counts(&self) -> [usize; 4] {
         [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
     }
 
@@ -407,6 +407,23 @@ fn batches(entries: &[Entry]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Reads one entry into rows, one set per chunk, in source order.
+fn read_chunks(
+    entry: &Entry,
+    read: &ReadConfig,
+    config: &AnalysisConfig,
+    projection: &Projection,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Rows>, u64) {
+    match read_entry(entry, read, progress, || TableSink::new(projection, entry, config)) {
+        Outcome::Parsed { sinks, .. } => {
+            let rejected = sinks.iter().map(|s| s.rejected).sum();
+            (sinks.into_iter().map(|s| s.rows).collect(), rejected)
+        }
+        _ => (Vec::new(), 0),
+    }
+}
+
 /// Reads one entry into rows (its chunks joined in source order).
 fn read_rows(
     entry: &Entry,
@@ -415,13 +432,8 @@ fn read_rows(
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Rows, u64) {
-    match read_entry(entry, read, progress, || TableSink::new(projection, entry, config)) {
-        Outcome::Parsed { sinks, .. } => {
-            let rejected = sinks.iter().map(|s| s.rejected).sum();
-            (Rows::join(sinks.into_iter().map(|s| s.rows).collect()), rejected)
-        }
-        _ => (Rows::default(), 0),
-    }
+    let (chunks, rejected) = read_chunks(entry, read, config, projection, progress);
+    (Rows::join(chunks), rejected)
 }
 
 /// Reads a batch of entries into one set of rows, in order.
