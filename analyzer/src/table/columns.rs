@@ -46,10 +46,6 @@ impl Text {
         self.valid.reserve(rows);
     }
     fn append(&mut self, mut other: Text) {
-        if self.ends.is_empty() && self.ends.capacity() < other.ends.len() {
-            (self.data, self.ends, self.valid) = (other.data, other.ends, other.valid);
-            return;
-        }
         let base = self.data.len();
         self.data.push_str(&other.data);
         self.ends.extend(other.ends.drain(..).map(|e| e + base));
@@ -95,10 +91,6 @@ impl Int {
         self.valid.reserve(rows);
     }
     fn append(&mut self, mut other: Int) {
-        if self.values.is_empty() && self.values.capacity() < other.values.len() {
-            (self.values, self.valid, self.nulls) = (other.values, other.valid, other.nulls);
-            return;
-        }
         self.values.append(&mut other.values);
         self.valid.append(&mut other.valid);
         self.nulls += other.nulls;
@@ -173,9 +165,6 @@ macro_rules! table {
             pub(super) fn rows(&self) -> usize {
                 self.rows
             }
-
-            /// The column names, in order.
-            pub(super) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),+];
 
             /// Makes room for `parts`' rows, so that appending them does
             /// not reallocate (and briefly double) each column.

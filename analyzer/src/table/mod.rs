@@ -79,29 +79,24 @@ impl TableName {
         }
     }
 
-    /// The column names, in order.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            TableName::Requests => Requests::COLUMNS,
-            TableName::Httperr => Httperr::COLUMNS,
-            TableName::Traces => Traces::COLUMNS,
-            TableName::Events => Events::COLUMNS,
-        }
-    }
-
     /// The tables a SQL text names (as whole words, any case): only those
     /// are built.
     pub fn named_in(sql: &str) -> Vec<TableName> {
-        let words: Vec<String> = sql
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map(str::to_ascii_lowercase)
-            .collect();
-        TableName::ALL.into_iter().filter(|t| words.iter().any(|w| w == t.name())).collect()
+        let words = sql_words(sql);
+        TableName::ALL.into_iter().filter(|t| words.contains(t.name())).collect()
     }
 
     fn index(self) -> usize {
         self as usize
     }
+}
+
+/// The identifiers of a SQL text, lower case: what it can name.
+fn sql_words(sql: &str) -> std::collections::BTreeSet<String> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Which tables and columns to build: a query fills only what it names.
@@ -121,11 +116,7 @@ impl Projection {
     /// The tables and columns a SQL text names as words; every column of
     /// those tables when it selects `*` (a `*` not inside `count(*)`).
     pub fn of_sql(sql: &str) -> Projection {
-        let words: std::collections::BTreeSet<String> = sql
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect();
+        let words = sql_words(sql);
         let mut tables = [false; 4];
         for t in TableName::named_in(sql) {
             tables[t.index()] = true;
@@ -163,8 +154,8 @@ impl Rows {
         self.events.append(other.events);
     }
 
-    /// Joins parts in order, each column allocated once (a single part is
-    /// moved, not copied).
+    /// Joins parts in order: a single part is moved, several are copied
+    /// into columns allocated once.
     fn join(mut parts: Vec<Rows>) -> Rows {
         if parts.len() == 1 {
             return parts.pop().unwrap_or_default();
