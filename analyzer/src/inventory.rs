@@ -30,12 +30,46 @@ pub struct Tally {
     /// Rows since the last map update, to count repeated values cheaply.
     computer_run: Option<(Vec<u8>, u64)>,
     site_run: Option<(Vec<u8>, u64)>,
-    /// Windows events per (channel, provider, event id).
-    events: BTreeMap<(String, String, u16), u64>,
-    event_run: Option<((String, String, u16), u64)>,
+    /// Windows events per kind; a hash map looked up with borrowed names,
+    /// because event logs interleave kinds and every new run of a kind
+    /// otherwise cost two allocations and an ordered-map search.
+    events: hashbrown::HashMap<EventKind, u64>,
     /// FREB traces per `status.substatus` and per failure reason.
     trace_statuses: BTreeMap<String, u64>,
     trace_reasons: BTreeMap<String, u64>,
+}
+
+/// One kind of Windows event: channel, provider and event id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EventKind {
+    channel: String,
+    provider: String,
+    event_id: u16,
+}
+
+/// [`EventKind`] borrowed from an event, to look a kind up without
+/// allocating; hashes exactly as the owned key does.
+#[derive(Hash)]
+struct EventKindRef<'a> {
+    channel: &'a str,
+    provider: &'a str,
+    event_id: u16,
+}
+
+impl EventKindRef<'_> {
+    fn to_owned(&self) -> EventKind {
+        EventKind {
+            channel: self.channel.to_string(),
+            provider: self.provider.to_string(),
+            event_id: self.event_id,
+        }
+    }
+}
+
+impl hashbrown::Equivalent<EventKind> for EventKindRef<'_> {
+    fn equivalent(&self, key: &EventKind) -> bool {
+        self.event_id == key.event_id && self.channel == key.channel && self.provider == key.provider
+    }
 }
 
 fn count_run(run: &mut Option<(Vec<u8>, u64)>, value: Option<&[u8]>, flush: &mut impl FnMut(Vec<u8>, u64)) {
@@ -63,14 +97,11 @@ impl Tally {
             Some(t) => self.saw_time(t),
             None => self.records += 1,
         }
-        let channel = channel.unwrap_or("-");
-        match &mut self.event_run {
-            Some(((c, p, id), n)) if c == channel && p == provider && *id == event_id => *n += 1,
-            _ => {
-                if let Some((k, n)) = self.event_run.take() {
-                    *self.events.entry(k).or_default() += n;
-                }
-                self.event_run = Some(((channel.to_string(), provider.to_string(), event_id), 1));
+        let kind = EventKindRef { channel: channel.unwrap_or("-"), provider, event_id };
+        match self.events.get_mut(&kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.events.insert(kind.to_owned(), 1);
             }
         }
     }
@@ -86,9 +117,6 @@ impl Tally {
     }
 
     fn flush_runs(&mut self) {
-        if let Some((k, n)) = self.event_run.take() {
-            *self.events.entry(k).or_default() += n;
-        }
         if let Some((v, n)) = self.computer_run.take() {
             *self.computers.entry(v).or_default() += n;
         }
@@ -376,16 +404,20 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
             summary.last = total.last;
             summary.diagnostics = total.diagnostics.into_iter().map(Into::into).collect();
             summary.diagnostics_omitted = total.omitted;
-            summary.events = total
+            let mut events: Vec<EventCount> = total
                 .events
                 .into_iter()
-                .map(|((channel, provider, event_id), count)| EventCount {
+                .map(|(EventKind { channel, provider, event_id }, count)| EventCount {
                     channel,
                     provider,
                     event_id,
                     count,
                 })
                 .collect();
+            events.sort_unstable_by(|a, b| {
+                (&a.channel, &a.provider, a.event_id).cmp(&(&b.channel, &b.provider, b.event_id))
+            });
+            summary.events = events;
             if !total.trace_statuses.is_empty() {
                 summary.traces = Some(TraceCounts {
                     by_status: total.trace_statuses,

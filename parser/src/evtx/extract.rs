@@ -153,6 +153,55 @@ struct TElem {
 #[derive(Debug)]
 pub(crate) struct Template {
     elems: Vec<TElem>,
+    peek: PeekPlan,
+}
+
+/// Where a template holds a `System` value: an element's text (`None`) or
+/// one of its attributes.
+type SitePos = (usize, Option<usize>);
+
+/// Where the values [`peek_raw`] reads sit in a template, found once when
+/// it is parsed rather than by walking its elements on every record. The
+/// last element of a kind wins, as in a full walk.
+#[derive(Debug, Default)]
+struct PeekPlan {
+    event_id: Option<SitePos>,
+    channel: Option<SitePos>,
+    computer: Option<SitePos>,
+    provider: Option<SitePos>,
+    time: Option<SitePos>,
+}
+
+impl PeekPlan {
+    fn of(elems: &[TElem]) -> PeekPlan {
+        let mut plan = PeekPlan::default();
+        for (e, el) in elems.iter().enumerate() {
+            match el.text_f {
+                F::EventId => plan.event_id = Some((e, None)),
+                F::Channel => plan.channel = Some((e, None)),
+                F::Computer => plan.computer = Some((e, None)),
+                _ => {}
+            }
+            for (a, attr) in el.attrs.iter().enumerate() {
+                match attr.f {
+                    F::ProviderName => plan.provider = Some((e, Some(a))),
+                    F::SystemTime => plan.time = Some((e, Some(a))),
+                    _ => {}
+                }
+            }
+        }
+        plan
+    }
+}
+
+impl Template {
+    fn sites(&self, (e, a): SitePos) -> &[Site] {
+        let el = &self.elems[e];
+        match a {
+            None => &el.text,
+            Some(a) => &el.attrs[a].sites,
+        }
+    }
 }
 
 fn rd_u16(d: &[u8], p: usize) -> Result<u16, String> {
@@ -326,7 +375,8 @@ fn parse_template(d: &[u8], def: usize, prefix: &str) -> Result<Template, String
             t => return Err(format!("unknown token {t:#x} at {}", p - 1)),
         }
     }
-    Ok(Template { elems })
+    let peek = PeekPlan::of(&elems);
+    Ok(Template { elems, peek })
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -521,9 +571,36 @@ fn intern_sites(sites: &[Site], vals: &[BinXmlValue<'_>], interner: &mut Interne
 type RawValue<'a> = (u8, &'a [u8]);
 
 /// The substitution values of a record's top-level template instance, read
-/// straight from the chunk (MS-EVEN6 2.2.12): the definition's offset and
-/// each value's type and bytes. `None` for any other shape.
-fn raw_instance(data: &[u8], offset: usize, size: usize) -> Option<(u32, Vec<RawValue<'_>>)> {
+/// straight from the chunk (MS-EVEN6 2.2.12), without copying: the value
+/// descriptors (size u16, type u8, pad) followed by the values.
+struct RawValues<'a> {
+    data: &'a [u8],
+    descriptors: usize,
+    values: usize,
+    count: usize,
+}
+
+impl<'a> RawValues<'a> {
+    /// Value `i`'s type and bytes. Every value is known to lie inside the
+    /// record (checked by [`raw_instance`]).
+    fn get(&self, i: usize) -> Option<RawValue<'a>> {
+        if i >= self.count {
+            return None;
+        }
+        let mut p = self.values;
+        for k in 0..i {
+            p += rd_u16(self.data, self.descriptors + 4 * k).ok()? as usize;
+        }
+        let d = self.descriptors + 4 * i;
+        let len = rd_u16(self.data, d).ok()? as usize;
+        Some((*self.data.get(d + 2)?, self.data.get(p..p + len)?))
+    }
+}
+
+/// The definition offset and values of a record's top-level template
+/// instance; `None` for any other shape or when a value would run past the
+/// record.
+fn raw_instance(data: &[u8], offset: usize, size: usize) -> Option<(u32, RawValues<'_>)> {
     let d = data.get(..offset.checked_add(size)?)?;
     let mut p = offset;
     if *d.get(p)? == 0x0f {
@@ -546,17 +623,16 @@ fn raw_instance(data: &[u8], offset: usize, size: usize) -> Option<(u32, Vec<Raw
     if count > 4096 {
         return None;
     }
-    let mut sizes = Vec::with_capacity(count);
-    for _ in 0..count {
-        sizes.push((rd_u16(d, p).ok()? as usize, *d.get(p + 2)?));
-        p += 4;
+    let descriptors = p;
+    let values = descriptors.checked_add(4 * count)?;
+    let mut end = values;
+    for k in 0..count {
+        end += rd_u16(d, descriptors + 4 * k).ok()? as usize;
     }
-    let mut values = Vec::with_capacity(count);
-    for (len, ty) in sizes {
-        values.push((ty, d.get(p..p.checked_add(len)?)?));
-        p += len;
+    if end > d.len() {
+        return None;
     }
-    Some((u32::try_from(def_offset).ok()?, values))
+    Some((u32::try_from(def_offset).ok()?, RawValues { data: d, descriptors, values, count }))
 }
 
 /// A raw value as interned text (strings) or `None` (null, or another type).
@@ -621,49 +697,33 @@ pub(crate) fn peek_raw(
         Ok(t) => t,
         Err(e) => return Some(Err(e)),
     };
-    let mut peek = Peek::default();
-    let one = |sites: &[Site]| match sites {
+    // A lone substitution is read from the record; anything else (literals,
+    // mixed text) is resolved from the template alone.
+    let single = |pos: SitePos| match tpl.sites(pos) {
         [Site::Sub(i)] => Some(raw.get(*i as usize)),
         _ => None,
     };
-    for el in &tpl.elems {
-        match el.text_f {
-            F::EventId => {
-                peek.event_id = match one(&el.text) {
-                    Some(v) => raw_num(v),
-                    None => resolve(&el.text, &[]).num(),
-                }
-            }
-            F::Channel | F::Computer => {
-                let text = match one(&el.text) {
-                    Some(v) => raw_text(v, interner),
-                    None => resolve(&el.text, &[]).text().map(|t| interner.get(&t)),
-                };
-                if el.text_f == F::Channel {
-                    peek.channel = text;
-                } else {
-                    peek.computer = text;
-                }
-            }
-            _ => {}
+    let text = |pos: Option<SitePos>, interner: &mut Interner| {
+        let pos = pos?;
+        match single(pos) {
+            Some(v) => raw_text(v.as_ref(), interner),
+            None => resolve(tpl.sites(pos), &[]).text().map(|t| interner.get(&t)),
         }
-        for a in &el.attrs {
-            match a.f {
-                F::ProviderName => {
-                    peek.provider = match one(&a.sites) {
-                        Some(v) => raw_text(v, interner),
-                        None => resolve(&a.sites, &[]).text().map(|t| interner.get(&t)),
-                    }
-                }
-                F::SystemTime => {
-                    if let Some(Some((0x11, b))) = one(&a.sites) {
-                        peek.time_created = raw_num(Some(&(0x0a, *b)));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    };
+    let plan = &tpl.peek;
+    let peek = Peek {
+        event_id: plan.event_id.and_then(|pos| match single(pos) {
+            Some(v) => raw_num(v.as_ref()),
+            None => resolve(tpl.sites(pos), &[]).num(),
+        }),
+        time_created: plan.time.and_then(single).and_then(|v| match v {
+            Some((0x11, b)) => raw_num(Some(&(0x0a, b))),
+            _ => None,
+        }),
+        channel: text(plan.channel, interner),
+        computer: text(plan.computer, interner),
+        provider: text(plan.provider, interner),
+    };
     Some(Ok(peek))
 }
 
