@@ -47,7 +47,8 @@ impl Analysis {
         let mut a = Analysis { sources, ..Analysis::default() };
         let skew = |host: &str| config.skew.get(&host.to_ascii_uppercase()).copied().unwrap_or(0);
         let keep = |t: Timestamp| config.from.is_none_or(|f| t >= f) && config.to.is_none_or(|e| t < e);
-        for c in collectors {
+        for mut c in collectors {
+            c.close_minute();
             for ((host, site, minute), m) in c.minutes {
                 let shifted = minute + skew(&host) / 60;
                 if keep(Timestamp::from_parts(shifted * 60, 0)) {

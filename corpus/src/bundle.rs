@@ -329,8 +329,8 @@ fn write_httperr(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
             r.client.1,
             r.server.0,
             r.server.1,
-            r.status.map_or("-".to_string(), |s| s.to_string()),
-            r.site.map_or("-".to_string(), |s| s.to_string()),
+            r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            r.site.map_or_else(|| "-".to_string(), |s| s.to_string()),
             r.reason,
             dash(&r.queue)
         )?;

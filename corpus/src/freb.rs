@@ -125,7 +125,7 @@ pub fn write_trace(spec: &TraceSpec) -> String {
     );
     let t0 = spec.start_ms;
     let end = t0 + spec.time_taken_ms as i64;
-    let path = spec.url.splitn(4, '/').nth(3).map_or("/".to_string(), |p| format!("/{p}"));
+    let path = spec.url.splitn(4, '/').nth(3).map_or_else(|| "/".to_string(), |p| format!("/{p}"));
     w.event(
         1,
         0,

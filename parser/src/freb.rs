@@ -399,14 +399,16 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
             "AUTH_SUCCEEDED" => {
                 s.auth_type = e
                     .description("AuthType")
-                    .or(e.data("AuthType"))
+                    .or_else(|| e.data("AuthType"))
                     .map(str::to_string)
-                    .or(s.auth_type.take());
+                    .or_else(|| s.auth_type.take());
                 s.auth_user = e.data("AuthUserName").filter(|u| !u.is_empty()).map(str::to_string);
             }
             "AUTH_REQUEST_AUTH_TYPE" if s.auth_type.is_none() => {
-                s.auth_type =
-                    e.description("RequestAuthType").or(e.data("RequestAuthType")).map(str::to_string);
+                s.auth_type = e
+                    .description("RequestAuthType")
+                    .or_else(|| e.data("RequestAuthType"))
+                    .map(str::to_string);
             }
             "FILE_CACHE_ACCESS_START" => {
                 if let Some(user) = e.data("UserName").filter(|u| !u.is_empty()) {
@@ -447,13 +449,13 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
             }
             "NOTIFY_MODULE_START" => {
                 if let (Some(m), Some(t)) = (e.data("ModuleName"), e.time) {
-                    let n = e.description("Notification").or(e.data("Notification")).unwrap_or("-");
+                    let n = e.description("Notification").or_else(|| e.data("Notification")).unwrap_or("-");
                     open.push((m.to_string(), n.to_string(), t));
                 }
             }
             "NOTIFY_MODULE_END" => {
                 if let (Some(m), Some(t)) = (e.data("ModuleName"), e.time) {
-                    let n = e.description("Notification").or(e.data("Notification")).unwrap_or("-");
+                    let n = e.description("Notification").or_else(|| e.data("Notification")).unwrap_or("-");
                     if let Some(pos) = open.iter().rposition(|(om, on, _)| om == m && on == n) {
                         let (om, on, st) = open.remove(pos);
                         *times.entry((om, on)).or_default() += t.0.saturating_sub(st.0);

@@ -44,9 +44,9 @@ impl RecordSink for Facts {
         self.records += 1;
         let key = format!(
             "{}.{}.{}",
-            r.status.map_or("-".into(), |s| s.to_string()),
-            r.substatus.map_or("-".into(), |s| s.to_string()),
-            r.win32_status.map_or("-".into(), |s| s.to_string())
+            r.status.map_or_else(|| "-".into(), |s| s.to_string()),
+            r.substatus.map_or_else(|| "-".into(), |s| s.to_string()),
+            r.win32_status.map_or_else(|| "-".into(), |s| s.to_string())
         );
         *self.statuses.entry(key).or_default() += 1;
         if self.first.is_empty() {
@@ -55,7 +55,7 @@ impl RecordSink for Facts {
                 text(r.method),
                 text(r.uri_stem),
                 text(r.uri_query),
-                r.client_ip.map_or("-".into(), |a| a.to_string()),
+                r.client_ip.map_or_else(|| "-".into(), |a| a.to_string()),
                 text(r.user_agent),
                 r.custom.iter().map(|(n, v)| format!("{n}={}", text(Some(v)))).collect::<Vec<_>>().join(","),
             ];
@@ -67,10 +67,10 @@ impl RecordSink for Facts {
         if self.first.is_empty() {
             self.first = vec![
                 r.time.to_rfc3339(),
-                r.client_ip.map_or("-".into(), |a| a.to_string()),
-                r.client_port.map_or("-".into(), |p| p.to_string()),
+                r.client_ip.map_or_else(|| "-".into(), |a| a.to_string()),
+                r.client_port.map_or_else(|| "-".into(), |p| p.to_string()),
                 text(r.uri),
-                r.status.map_or("-".into(), |s| s.to_string()),
+                r.status.map_or_else(|| "-".into(), |s| s.to_string()),
                 text(r.transport),
             ];
         }

@@ -316,7 +316,7 @@ fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "WAS {}: {}",
                         e.event.event_id,
-                        e.event.data("ErrorText").or(pool(e)).unwrap_or("configuration error")
+                        e.event.data("ErrorText").or_else(|| pool(e)).unwrap_or("configuration error")
                     ),
                 ),
                 Role::Cause,
@@ -522,7 +522,7 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
                             x,
                             format!(
                                 "Application Error 1000: w3wp.exe (PID {}) faulted in {} with {}",
-                                c.pid.map_or("-".into(), |p| p.to_string()),
+                                c.pid.map_or_else(|| "-".into(), |p| p.to_string()),
                                 x.event.data_at(3).unwrap_or("-"),
                                 x.event.data_at(6).unwrap_or("-")
                             ),
@@ -536,7 +536,7 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
                         format!(
                             "WAS {}: worker {} of {p} terminated",
                             c.was.event.event_id,
-                            c.pid.map_or("-".into(), |p| p.to_string())
+                            c.pid.map_or_else(|| "-".into(), |p| p.to_string())
                         ),
                     ),
                     Role::Effect,
@@ -1041,14 +1041,14 @@ fn memory(a: &Analysis, out: &mut Vec<Draft>) {
     let detector = a.events_of(Family::ResourceExhaustion, &[2004]).next();
     let start = detector
         .map(|e| e.event.time)
-        .or(refused.first().map(|r| r.time))
-        .or(oom.first().map(|e| e.event.time))
+        .or_else(|| refused.first().map(|r| r.time))
+        .or_else(|| oom.first().map(|e| e.event.time))
         .unwrap_or_default();
     let end = refused.last().map(|r| r.time).max(oom.last().map(|e| e.event.time)).unwrap_or(start);
     let host = detector
         .map(|e| e.host.clone())
-        .or(refused.first().map(|r| r.host.clone()))
-        .or(oom.first().map(|e| e.host.clone()));
+        .or_else(|| refused.first().map(|r| r.host.clone()))
+        .or_else(|| oom.first().map(|e| e.host.clone()));
     let mut d = Draft::new("memory-exhaustion", Severity::High, if detector.is_some() { 0.9 } else { 0.75 }, start, end)
         .scope(host.as_deref(), None, None)
         .explain(

@@ -52,7 +52,7 @@ pub fn describe_http_error(
 ) -> String {
     format!(
         "HTTP.sys: {} {reason} for {} (queue {})",
-        status.map_or("-".into(), |s| s.to_string()),
+        status.map_or_else(|| "-".into(), |s| s.to_string()),
         uri.unwrap_or("-"),
         queue.unwrap_or("-")
     )

@@ -112,7 +112,9 @@ impl RowTime<'_> {
         } else if tod_nanos.is_none() {
             basis = TimeBasis::DateOnly;
         }
-        let time = instant(days, tod_nanos.unwrap_or(0)).ok_or(RowError::Field {
+        // Lazily: the excerpt is a string built per row otherwise (13% of a
+        // W3C analyze's instructions under callgrind).
+        let time = instant(days, tod_nanos.unwrap_or(0)).ok_or_else(|| RowError::Field {
             field: if local_date { Field::DateLocal.name() } else { Field::Date.name() },
             expected: "a date between 1677 and 2262",
             found: date.map(|d| excerpt(d, 20)).unwrap_or_default(),
