@@ -282,31 +282,27 @@ impl RecordSink for Collector {
         let status = r.status.unwrap_or(0);
         let win32 = r.win32_status.unwrap_or(0);
         let taken = r.time_taken_ms.unwrap_or(0);
-        let mut open = match self.open_minute.take() {
-            Some(((h, s, mi), m)) if mi == minute && s == site && (Arc::ptr_eq(&h, &host) || h == host) => {
-                ((h, s, mi), m)
-            }
-            other => {
-                if let Some((k, m)) = other {
-                    self.minutes.entry(k).or_default().add(&m);
-                }
-                let key = (Arc::clone(&host), site, minute);
-                let m = self.minutes.remove(&key).unwrap_or_default();
-                (key, m)
-            }
-        };
-        let m = &mut open.1;
-        m.total += 1;
-        m.by_class[usize::from(status / 100).min(5)] += 1;
-        m.taken_sum += taken;
-        m.record_latency(taken);
-        if taken >= 5_000 && win32 == 0 {
-            m.slow += 1;
+        let same =
+            |(h, s, mi): &MinuteKey| *mi == minute && *s == site && (Arc::ptr_eq(h, &host) || *h == host);
+        if !self.open_minute.as_ref().is_some_and(|(k, _)| same(k)) {
+            self.close_minute();
+            let key = (Arc::clone(&host), site, minute);
+            let m = self.minutes.remove(&key).unwrap_or_default();
+            self.open_minute = Some((key, m));
         }
         let interesting =
             (status >= 300 && status != 304) || matches!(win32, 64 | 995 | 1236) || taken >= 5_000;
-        let keep = interesting && m.total <= ROWS_PER_MINUTE * 4;
-        self.open_minute = Some(open);
+        let mut keep = false;
+        if let Some((_, m)) = &mut self.open_minute {
+            m.total += 1;
+            m.by_class[usize::from(status / 100).min(5)] += 1;
+            m.taken_sum += taken;
+            m.record_latency(taken);
+            if taken >= 5_000 && win32 == 0 {
+                m.slow += 1;
+            }
+            keep = interesting && m.total <= ROWS_PER_MINUTE * 4;
+        }
         if keep {
             let stem = self.strings.get(r.uri_stem.unwrap_or(b"-"));
             let client = match r.client_ip {
@@ -390,8 +386,12 @@ impl RecordSink for Collector {
     }
 
     fn event(&mut self, e: &WinEvent) {
-        let host = self.host(e.computer.as_deref().map(str::as_bytes));
-        self.events.push(EventRow { event: e.clone(), host, source: self.info.index });
+        self.event_owned(e.clone());
+    }
+
+    fn event_owned(&mut self, event: WinEvent) {
+        let host = self.host(event.computer.as_deref().map(str::as_bytes));
+        self.events.push(EventRow { event, host, source: self.info.index });
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {

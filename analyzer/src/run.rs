@@ -51,6 +51,10 @@ impl RecordSink for Both {
         self.tally.event(e);
         self.collector.event(e);
     }
+    fn event_owned(&mut self, e: WinEvent) {
+        self.tally.event(&e);
+        self.collector.event_owned(e);
+    }
     fn counted_event(&mut self, k: EventKey<'_>) {
         self.tally.counted_event(k);
         self.collector.counted_event(k);

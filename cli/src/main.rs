@@ -26,7 +26,22 @@ use crate::exit::Exit;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process. mimalloc asks for them
+/// on its arenas, and with the kernel's usual `defrag=madvise` each 2 MiB
+/// fault may compact memory first: an event-log analysis spent 0.2 to 1.3 s
+/// of system time on it from run to run (0.3 s without), and no workload
+/// measured here ran slower without them.
+fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process; its
+    // arguments are plain integers and a failure leaves things as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    without_huge_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -185,12 +185,13 @@ where
 }
 
 /// Sorts events deterministically (time, record id, position) and hands
-/// them to the sink: catalogue events in full, the others as counts.
-pub fn deliver_sorted<S: RecordSink>(events: &mut [WinEvent], all_events: bool, sink: &mut S) {
+/// them to the sink: catalogue events in full, the others as counts. The
+/// events are moved out; `events` is left empty.
+pub fn deliver_sorted<S: RecordSink>(events: &mut Vec<WinEvent>, all_events: bool, sink: &mut S) {
     events.sort_by_key(WinEvent::sort_key);
-    for e in events.iter() {
-        if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(e)) {
-            sink.event(e);
+    for e in events.drain(..) {
+        if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(&e)) {
+            sink.event_owned(e);
         } else {
             sink.counted_event(EventKey {
                 channel: e.channel.as_deref(),

@@ -16,6 +16,12 @@ pub trait RecordSink {
     fn trace(&mut self, _trace: &Trace) {}
     /// A Windows event from the IIS catalogue (or any event with `all_events`).
     fn event(&mut self, _event: &WinEvent) {}
+    /// A catalogue event handed over: a sink that keeps events takes it
+    /// rather than copying it (an event log's catalogue events are all held
+    /// until sorted, so a copy doubled them).
+    fn event_owned(&mut self, event: WinEvent) {
+        self.event(&event);
+    }
     /// A Windows event outside the catalogue: counted, not kept.
     fn counted_event(&mut self, _key: EventKey<'_>) {}
     /// A problem found while reading.
