@@ -60,8 +60,14 @@ struct BlockState {
     date: BlockDate,
     /// `#Software: IIS Advanced Logging Module`: values may be quoted.
     advanced: bool,
-    /// For layouts without a date column: last time of day seen in this
-    /// block and the number of midnights crossed since `#Date`.
+    /// For layouts without a date column: midnights crossed since `#Date`.
+    midnight: Midnight,
+}
+
+/// The last time of day seen in a `#Date` block and the number of
+/// midnights crossed since its `#Date`.
+#[derive(Debug, Clone, Default)]
+struct Midnight {
     last_tod: Option<i64>,
     day_carry: i64,
 }
@@ -86,8 +92,7 @@ impl BlockState {
             b"date" | b"start-date" => match parse_date_time(value) {
                 Some(t) => {
                     self.date.days = Some(t.0.div_euclid(86_400 * NANOS_PER_SEC));
-                    self.last_tod = None;
-                    self.day_carry = 0;
+                    self.midnight = Midnight::default();
                 }
                 None => return Some(format!("#Date: cannot read \"{}\"", excerpt(value.trim_ascii(), 40))),
             },
@@ -454,11 +459,14 @@ fn parse_w3c_row<'a, S: RecordSink>(
     scratch: &mut RowScratch<'a>,
     sink: &mut S,
 ) {
-    let Some(layout) = state.layout.clone() else {
+    // Borrowed, not cloned: every chunk's state shares this Arc, and a
+    // reference count changed per row by both threads was a quarter of a
+    // two-thread scan.
+    let Some(layout) = state.layout.as_deref() else {
         sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
         return;
     };
-    let mapped = match map_row(&layout, text, scratch, |v| row_fits(dialect, &layout, v)) {
+    let mapped = match map_row(layout, text, scratch, |v| row_fits(dialect, layout, v)) {
         Ok(m) => m,
         Err(e) => {
             sink.diagnostic(reject(origin, torn, &e));
@@ -472,14 +480,14 @@ fn parse_w3c_row<'a, S: RecordSink>(
     let block = state.date;
     let result = match dialect {
         Dialect::HttpErr => {
-            build_http_error(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
-                let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
+            build_http_error(layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
+                let shift = state.midnight.shift(layout, rec.time.0, rec.time_basis);
                 rec.time.0 = rec.time.0.saturating_add(shift);
                 Built::HttpErr(rec)
             })
         }
-        _ => build_request(&layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
-            let shift = state_midnight(state, &layout, rec.time.0, rec.time_basis);
+        _ => build_request(layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
+            let shift = state.midnight.shift(layout, rec.time.0, rec.time_basis);
             rec.time.0 = rec.time.0.saturating_add(shift);
             Built::Request(rec)
         }),
@@ -527,22 +535,25 @@ enum Built<'a> {
     HttpErr(HttpError<'a>),
 }
 
-/// For rows dated by `#Date`: detects a backwards jump of the time of day
-/// (midnight crossed within the block) and returns the shift to apply.
-fn state_midnight(state: &mut BlockState, layout: &Layout, time: i64, basis: TimeBasis) -> i64 {
-    const DAY: i64 = 86_400 * NANOS_PER_SEC;
-    const HOUR: i64 = 3_600 * NANOS_PER_SEC;
-    if basis != TimeBasis::DirectiveDate || layout.has_date() {
-        return 0;
+impl Midnight {
+    /// For rows dated by `#Date`: detects a backwards jump of the time of
+    /// day (midnight crossed within the block) and returns the shift to
+    /// apply.
+    fn shift(&mut self, layout: &Layout, time: i64, basis: TimeBasis) -> i64 {
+        const DAY: i64 = 86_400 * NANOS_PER_SEC;
+        const HOUR: i64 = 3_600 * NANOS_PER_SEC;
+        if basis != TimeBasis::DirectiveDate || layout.has_date() {
+            return 0;
+        }
+        let tod = time.rem_euclid(DAY);
+        if let Some(last) = self.last_tod
+            && tod + HOUR < last
+        {
+            self.day_carry += 1;
+        }
+        self.last_tod = Some(tod);
+        self.day_carry.saturating_mul(DAY)
     }
-    let tod = time.rem_euclid(DAY);
-    if let Some(last) = state.last_tod
-        && tod + HOUR < last
-    {
-        state.day_carry += 1;
-    }
-    state.last_tod = Some(tod);
-    state.day_carry.saturating_mul(DAY)
 }
 
 #[cfg(test)]
