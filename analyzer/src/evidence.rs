@@ -213,7 +213,12 @@ pub fn short_host(name: &str) -> &str {
 
 impl Collector {
     /// A collector for one source.
-    pub fn new(info: SourceInfo) -> Self {
+    pub fn new(mut info: SourceInfo) -> Self {
+        // The chunks of a file each have a collector; a host name shared
+        // between them would have its reference count written by every
+        // thread on every row.
+        let mut strings = Strings::default();
+        info.host = info.host.map(|h| strings.get(h.as_bytes()));
         Collector {
             info,
             minutes: BTreeMap::new(),
@@ -224,7 +229,7 @@ impl Collector {
             events: Vec::new(),
             traces: Vec::new(),
             rejected: 0,
-            strings: Strings::default(),
+            strings,
             last_host: None,
         }
     }
