@@ -2,7 +2,8 @@
 //! and the detectors run over it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
@@ -38,6 +39,11 @@ pub struct Analysis {
     pub events: Vec<EventRow>,
     /// FREB traces.
     pub traces: Vec<TraceRow>,
+    /// Positions in `events` per family and event id, built on first use:
+    /// detectors ask for a kind of event inside loops, and a scan of every
+    /// event per question made an event log of millions of records take
+    /// hours.
+    kinds: OnceLock<HashMap<(Family, u16), Vec<usize>>>,
 }
 
 impl Analysis {
@@ -105,15 +111,54 @@ impl Analysis {
         findings
     }
 
-    /// Catalogue events of a family with one of `ids`.
+    /// Catalogue events of a family with one of `ids`, in time order.
     pub fn events_of<'a>(
         &'a self,
         family: Family,
         ids: &'a [u16],
     ) -> impl Iterator<Item = &'a EventRow> + 'a {
-        self.events
-            .iter()
-            .filter(move |e| ids.contains(&e.event.event_id) && family_of(&e.event.provider) == family)
+        self.events_between(family, ids, Timestamp(i64::MIN), Timestamp(i64::MAX))
+    }
+
+    /// Catalogue events of a family with one of `ids` from `from` to `to`
+    /// (both included), in time order. Detectors look around each event
+    /// they report: a window keeps that from reading every event each time.
+    pub fn events_between<'a>(
+        &'a self,
+        family: Family,
+        ids: &[u16],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        let kinds = self.kinds.get_or_init(|| {
+            let mut families: HashMap<&str, Family> = HashMap::new();
+            let mut kinds: HashMap<(Family, u16), Vec<usize>> = HashMap::new();
+            for (i, e) in self.events.iter().enumerate() {
+                let provider = &*e.event.provider;
+                let family = *families.entry(provider).or_insert_with(|| family_of(provider));
+                kinds.entry((family, e.event.event_id)).or_default().push(i);
+            }
+            kinds
+        });
+        let time = |i: usize| self.events[i].event.time;
+        let mut at: Vec<usize> = Vec::new();
+        for list in ids.iter().filter_map(|id| kinds.get(&(family, *id))) {
+            let start = list.partition_point(|&i| time(i) < from);
+            at.extend(list[start..].iter().copied().take_while(|&i| time(i) <= to));
+        }
+        if ids.len() > 1 {
+            // Back into time order, as the events are.
+            at.sort_unstable();
+            at.dedup();
+        }
+        at.into_iter().map(move |i| &self.events[i])
+    }
+
+    /// HTTPERR rows from `from` to `to` (both included), in time order.
+    pub fn errors_between(&self, from: Timestamp, to: Timestamp) -> &[ErrRow] {
+        let start = self.errors.partition_point(|r| r.time < from);
+        let end = self.errors.partition_point(|r| r.time <= to);
+        &self.errors[start..end.max(start)]
     }
 
     fn path(&self, source: u32) -> String {
@@ -213,11 +258,19 @@ const FARM_TOLERANCE_SECS: i64 = 300;
 /// farm-wide incident does not read as unrelated ones.
 fn relate_across_hosts(findings: &mut [Finding]) {
     let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
-    for (i, a) in findings.iter().enumerate() {
-        for (j, b) in findings.iter().enumerate().skip(i + 1) {
+    // In order of start, each finding is compared only with those starting
+    // before it ends (plus the tolerance), not with every other finding.
+    let mut by_start: Vec<usize> = (0..findings.len()).collect();
+    by_start.sort_by_key(|&i| (findings[i].start, i));
+    for (k, &i) in by_start.iter().enumerate() {
+        let a = &findings[i];
+        for &j in &by_start[k + 1..] {
+            let b = &findings[j];
+            if b.start.shifted(-FARM_TOLERANCE_SECS) > a.end {
+                break;
+            }
             let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
-            let overlap = a.start.shifted(-FARM_TOLERANCE_SECS) <= b.end
-                && b.start.shifted(-FARM_TOLERANCE_SECS) <= a.end;
+            let overlap = a.start.shifted(-FARM_TOLERANCE_SECS) <= b.end;
             let shared = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
             let same_target = a.id == b.id
                 || shared(&a.scope.app_pool, &b.scope.app_pool)
@@ -228,7 +281,8 @@ fn relate_across_hosts(findings: &mut [Finding]) {
             }
         }
     }
-    for (f, r) in findings.iter_mut().zip(related) {
+    for (f, mut r) in findings.iter_mut().zip(related) {
+        r.sort_unstable();
         f.related = r;
     }
 }
@@ -251,7 +305,76 @@ fn same_client(freb: &str, w3c: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{same_client, url_path};
+    use std::sync::Arc;
+
+    use faultline_parser::Timestamp;
+    use faultline_parser::winevent::{EventOrigin, Family, TimeSource, WinEvent};
+
+    use super::{Analysis, same_client, url_path};
+    use crate::evidence::EventRow;
+
+    fn event(secs: i64, provider: &str, event_id: u16, record_id: u64) -> EventRow {
+        let event = WinEvent {
+            time: Timestamp::from_parts(secs, 0),
+            time_source: TimeSource::TimeCreated,
+            origin: EventOrigin::Record { record_id, chunk: 0 },
+            record_id: Some(record_id),
+            provider: Arc::from(provider),
+            provider_guid: None,
+            event_source_name: None,
+            event_id,
+            qualifiers: None,
+            version: None,
+            level: None,
+            task: None,
+            opcode: None,
+            keywords: None,
+            channel: None,
+            computer: None,
+            process_id: None,
+            thread_id: None,
+            activity_id: None,
+            user_sid: None,
+            data: Vec::new(),
+            binary: None,
+        };
+        EventRow { event, host: Arc::from("WEB01"), source: 0 }
+    }
+
+    #[test]
+    fn event_windows_include_both_ends_and_keep_time_order() {
+        let a = Analysis {
+            events: vec![
+                event(100, "Microsoft-Windows-WAS", 5011, 1),
+                event(110, "Microsoft-Windows-WAS", 5002, 2),
+                event(120, "Microsoft-Windows-WAS", 5009, 3),
+                event(120, "Application Error", 5011, 4),
+                event(130, "WAS", 5011, 5),
+                event(200, "Microsoft-Windows-WAS", 5009, 6),
+            ],
+            ..Analysis::default()
+        };
+        let ids = |from: i64, to: i64| -> Vec<u64> {
+            a.events_between(
+                Family::Was,
+                &[5009, 5011],
+                Timestamp::from_parts(from, 0),
+                Timestamp::from_parts(to, 0),
+            )
+            .map(|e| e.event.record_id.unwrap_or(0))
+            .collect()
+        };
+        // Other ids and other families are left out; `WAS` is the same
+        // provider as `Microsoft-Windows-WAS`.
+        assert_eq!(ids(100, 130), [1, 3, 5]);
+        assert_eq!(ids(101, 129), [3]);
+        assert_eq!(ids(131, 199), Vec::<u64>::new());
+        assert_eq!(ids(0, 1000), [1, 3, 5, 6]);
+        let all: Vec<u64> =
+            a.events_of(Family::Was, &[5011, 5009, 5011]).map(|e| e.event.record_id.unwrap_or(0)).collect();
+        assert_eq!(all, [1, 3, 5, 6]);
+        assert_eq!(a.events_of(Family::ApplicationError, &[5011]).count(), 1);
+    }
 
     #[test]
     fn freb_remote_addresses_match_the_logged_client() {

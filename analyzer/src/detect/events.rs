@@ -11,10 +11,6 @@ use crate::analysis::Analysis;
 use crate::evidence::EventRow;
 use crate::finding::{Role, Severity};
 
-fn near(a: Timestamp, b: Timestamp, secs: i64) -> bool {
-    (a.0.saturating_sub(b.0)).saturating_abs() <= secs * SEC
-}
-
 pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     config_store(a, out);
     let store_broken: Vec<Timestamp> =
@@ -322,7 +318,8 @@ fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
                 Role::Cause,
             );
         }
-        for e in a.events_of(Family::Was, &[5002]).filter(|e| near(e.event.time, first.event.time, 300)) {
+        let (t, w) = (first.event.time, 300);
+        for e in a.events_between(Family::Was, &[5002], t.shifted(-w), t.shifted(w)) {
             d.cite(
                 a.cite_event(e, format!("WAS 5002: pool {} disabled", pool(e).unwrap_or("-"))),
                 Role::Effect,
@@ -333,31 +330,32 @@ fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
 }
 
 fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
-    for e in a.events_of(Family::Was, &[5002]) {
-        if store_broken.iter().any(|t| {
-            e.event.time.0.saturating_sub(t.0) >= 0 && e.event.time.0.saturating_sub(t.0) <= 300 * SEC
-        }) {
-            continue;
-        }
+    // `store_broken` is in time order: is one within the 5 minutes before?
+    let after_store_broke = |t: Timestamp| {
+        let i = store_broken.partition_point(|s| *s < t.shifted(-300));
+        store_broken.get(i).is_some_and(|s| *s <= t)
+    };
+    // One finding per pool and host for disables less than an hour apart:
+    // a pool disabled again after each restart is one incident.
+    let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
+    for e in a.events_of(Family::Was, &[5002]).filter(|e| !after_store_broke(e.event.time)) {
+        per_pool.entry((&e.host, pool(e).unwrap_or("-"))).or_default().push(e);
+    }
+    let incidents = per_pool.into_values().flat_map(|disables| clusters(disables, |e| e.event.time, 3600));
+    for disables in incidents {
+        let e = disables[0];
         let p = pool(e).unwrap_or("-");
         let failures: Vec<&EventRow> = a
-            .events_of(Family::Was, &[5009, 5011, 5012])
-            .filter(|f| {
-                pool(f) == Some(p)
-                    && f.event.time <= e.event.time
-                    && e.event.time.0.saturating_sub(f.event.time.0) <= 10 * 60 * SEC
-            })
+            .events_between(Family::Was, &[5009, 5011, 5012], e.event.time.shifted(-10 * 60), e.event.time)
+            .filter(|f| pool(f) == Some(p))
             .collect();
         let offline: Vec<_> = a
-            .errors
+            .errors_between(e.event.time.shifted(-2), Timestamp(i64::MAX))
             .iter()
-            .filter(|r| {
-                &*r.reason == "AppOffline"
-                    && r.queue.as_deref() == Some(p)
-                    && r.time >= e.event.time.shifted(-2)
-            })
+            .filter(|r| &*r.reason == "AppOffline" && r.queue.as_deref() == Some(p))
             .collect();
-        let end = offline.last().map_or(e.event.time, |r| r.time);
+        let last_disable = disables[disables.len() - 1].event.time;
+        let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
         let mut d = Draft::new("rapid-fail-protection", Severity::Critical, if failures.len() >= 2 { 0.95 } else { 0.8 }, failures.first().map_or(e.event.time, |f| f.event.time), end)
             .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
             .explain(
@@ -382,7 +380,15 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
                 Role::Cause,
             );
         }
-        d.cite(a.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
+        for e in disables.iter().take(5) {
+            d.cite(a.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
+        }
+        if disables.len() > 1 {
+            d.explanation.push_str(&format!(
+                " WAS disabled {p} {} times in this incident (each restart failed again).",
+                disables.len()
+            ));
+        }
         for r in offline.iter().take(5) {
             d.cite(a.cite_error(r), Role::Effect);
         }
@@ -398,7 +404,6 @@ fn hex_pid(e: &EventRow) -> Option<u32> {
 fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
     let oom_context: Vec<(std::sync::Arc<str>, Timestamp)> =
         a.events_of(Family::ResourceExhaustion, &[2004]).map(|e| (e.host.clone(), e.event.time)).collect();
-    let pings: Vec<&EventRow> = a.events_of(Family::Was, &[5010]).collect();
     // One crash: the WAS event and what the same process left behind.
     struct Crash<'a> {
         was: &'a EventRow,
@@ -413,32 +418,22 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
         let p = pool(e).unwrap_or("-");
         let pid: Option<u32> = e.event.data("ProcessID").and_then(|v| v.parse().ok());
         // A worker WAS killed after a failed ping hung; it did not crash.
-        if pings.iter().any(|g| {
-            g.host == e.host
-                && pool(g) == Some(p)
-                && e.event.time.0.saturating_sub(g.event.time.0) >= 0
-                && e.event.time.0.saturating_sub(g.event.time.0) <= 120 * SEC
-        }) {
+        if a.events_between(Family::Was, &[5010], e.event.time.shifted(-120), e.event.time)
+            .any(|g| g.host == e.host && pool(g) == Some(p))
+        {
             continue;
         }
+        let (from, to) = (e.event.time.shifted(-10), e.event.time.shifted(10));
         let app_errors: Vec<&EventRow> = a
-            .events_of(Family::ApplicationError, &[1000])
-            .filter(|x| {
-                x.host == e.host
-                    && near(x.event.time, e.event.time, 10)
-                    && (pid.is_none() || hex_pid(x) == pid)
-            })
+            .events_between(Family::ApplicationError, &[1000], from, to)
+            .filter(|x| x.host == e.host && (pid.is_none() || hex_pid(x) == pid))
             .collect();
-        let runtime: Vec<&EventRow> = a
-            .events
-            .iter()
-            .filter(|x| {
-                matches!(x.event.family(), Family::DotNetRuntime | Family::AspNet)
-                    && matches!(x.event.event_id, 1026 | 1325)
-                    && x.host == e.host
-                    && near(x.event.time, e.event.time, 10)
-            })
+        let mut runtime: Vec<&EventRow> = a
+            .events_between(Family::DotNetRuntime, &[1026, 1325], from, to)
+            .chain(a.events_between(Family::AspNet, &[1026, 1325], from, to))
+            .filter(|x| x.host == e.host)
             .collect();
+        runtime.sort_by_key(|x| (x.event.sort_key(), x.source));
         let oom =
             runtime.iter().any(|r| r.event.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException")));
         if oom
@@ -451,21 +446,13 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
             continue; // part of the server's memory exhaustion
         }
         let abandoned = a
-            .errors
+            .errors_between(from, to)
             .iter()
-            .filter(|r| {
-                r.host == e.host
-                    && r.reason.starts_with("Connection_Abandoned")
-                    && near(r.time, e.event.time, 10)
-            })
+            .filter(|r| r.host == e.host && r.reason.starts_with("Connection_Abandoned"))
             .collect();
         let wer = a
-            .events_of(Family::WindowsErrorReporting, &[1001])
-            .filter(|x| {
-                x.host == e.host
-                    && x.event.time >= e.event.time
-                    && x.event.time.0.saturating_sub(e.event.time.0) <= 300 * SEC
-            })
+            .events_between(Family::WindowsErrorReporting, &[1001], e.event.time, e.event.time.shifted(300))
+            .filter(|x| x.host == e.host)
             .collect();
         crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer });
     }
@@ -754,10 +741,8 @@ fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
             let mut d = Draft::new(id, *severity, 0.85, first.event.time, c[c.len() - 1].event.time.shifted(60))
                 .scope(Some(&first.host), None, Some(p))
                 .explain(format!("{p} {what} (WAS {}); requests in flight were aborted and the new worker started cold. A planned or automatic restart, not a crash.", first.event.event_id), fix);
-            for w in a
-                .events_of(Family::W3svcWp, &[2299, 2262, 2263])
-                .filter(|w| near(w.event.time, first.event.time, 60))
-            {
+            let t = first.event.time;
+            for w in a.events_between(Family::W3svcWp, &[2299, 2262, 2263], t.shifted(-60), t.shifted(60)) {
                 d.cite(
                     a.cite_event(
                         w,
@@ -798,13 +783,10 @@ fn identity(a: &Analysis, out: &mut Vec<Draft>) {
     for c in clusters(was, |e| e.event.time, 1800) {
         let first = c[0];
         let p = pool(first).unwrap_or("-");
+        let (t, w) = (first.event.time, 600);
         let logons: Vec<&EventRow> = a
-            .events_of(Family::SecurityAuditing, &[4625])
-            .filter(|e| {
-                e.host == first.host
-                    && matches!(e.event.data("LogonType"), Some("4" | "5"))
-                    && near(e.event.time, first.event.time, 600)
-            })
+            .events_between(Family::SecurityAuditing, &[4625], t.shifted(-w), t.shifted(w))
+            .filter(|e| e.host == first.host && matches!(e.event.data("LogonType"), Some("4" | "5")))
             .collect();
         let account =
             logons.first().and_then(|l| l.event.data("TargetUserName")).unwrap_or("the pool's identity");

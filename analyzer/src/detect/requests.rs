@@ -259,13 +259,8 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
             }
             if kind == "auth-failure" {
                 for e in a
-                    .events_of(Family::SecurityAuditing, &[4625])
-                    .filter(|e| {
-                        e.host == host
-                            && matches!(e.event.data("LogonType"), Some("3" | "8"))
-                            && e.event.time >= first.time
-                            && e.event.time <= last.time
-                    })
+                    .events_between(Family::SecurityAuditing, &[4625], first.time, last.time)
+                    .filter(|e| e.host == host && matches!(e.event.data("LogonType"), Some("3" | "8")))
                     .take(5)
                 {
                     d.cite(
