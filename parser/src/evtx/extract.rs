@@ -751,26 +751,19 @@ fn peek_through_crate(
         return Err(format!("record has {} top-level template instances", instances.len()));
     };
     let tpl = cached_template(cache, record.chunk.data, inst.template_def_offset)?;
-    let mut peek = Peek::default();
-    for el in &tpl.elems {
-        match el.text_f {
-            F::EventId => peek.event_id = resolve(&el.text, &inst.values).num(),
-            F::Channel => peek.channel = intern_sites(&el.text, &inst.values, interner),
-            F::Computer => peek.computer = intern_sites(&el.text, &inst.values, interner),
-            _ => {}
-        }
-        for a in &el.attrs {
-            match a.f {
-                F::ProviderName => peek.provider = intern_sites(&a.sites, &inst.values, interner),
-                F::SystemTime => {
-                    if let Resolved::One(BinXmlValue::FileTimeType(ft)) = resolve(&a.sites, &inst.values) {
-                        peek.time_created = Some(ft.0);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    let plan = &tpl.peek;
+    let vals = &inst.values;
+    let text = |pos: Option<SitePos>, interner: &mut Interner| intern_sites(tpl.sites(pos?), vals, interner);
+    let peek = Peek {
+        event_id: plan.event_id.and_then(|pos| resolve(tpl.sites(pos), vals).num()),
+        time_created: plan.time.and_then(|pos| match resolve(tpl.sites(pos), vals) {
+            Resolved::One(BinXmlValue::FileTimeType(ft)) => Some(ft.0),
+            _ => None,
+        }),
+        channel: text(plan.channel, interner),
+        computer: text(plan.computer, interner),
+        provider: text(plan.provider, interner),
+    };
     Ok(peek)
 }
 
