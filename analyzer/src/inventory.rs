@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
 use faultline_parser::winevent::TimeSource;
 use faultline_parser::{
-    Diagnostic, Entry, EventKey, Format, HttpError, Location, Outcome, RecordSink, Request, Severity,
+    CountedEvents, Diagnostic, Entry, Format, HttpError, Location, Outcome, RecordSink, Request, Severity,
     Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
@@ -72,47 +72,53 @@ impl hashbrown::Equivalent<EventKind> for EventKindRef<'_> {
     }
 }
 
-fn count_run(run: &mut Option<(Vec<u8>, u64)>, value: Option<&[u8]>, flush: &mut impl FnMut(Vec<u8>, u64)) {
+fn count_run(
+    run: &mut Option<(Vec<u8>, u64)>,
+    value: Option<&[u8]>,
+    records: u64,
+    flush: &mut impl FnMut(Vec<u8>, u64),
+) {
     let Some(v) = value else { return };
     match run {
-        Some((cur, n)) if cur.as_slice() == v => *n += 1,
+        Some((cur, n)) if cur.as_slice() == v => *n += records,
         _ => {
             if let Some((cur, n)) = run.take() {
                 flush(cur, n);
             }
-            *run = Some((v.to_vec(), 1));
+            *run = Some((v.to_vec(), records));
         }
     }
 }
 
 impl Tally {
     fn saw_time(&mut self, t: Timestamp) {
-        self.records += 1;
-        self.first = Some(self.first.map_or(t, |f| f.min(t)));
-        self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        self.saw_span(1, Some((t, t)));
     }
 
-    fn saw_event(&mut self, channel: Option<&str>, provider: &str, event_id: u16, time: Option<Timestamp>) {
-        match time {
-            Some(t) => self.saw_time(t),
-            None => self.records += 1,
+    fn saw_span(&mut self, records: u64, span: Option<(Timestamp, Timestamp)>) {
+        self.records += records;
+        if let Some((first, last)) = span {
+            self.first = Some(self.first.map_or(first, |f| f.min(first)));
+            self.last = Some(self.last.map_or(last, |l| l.max(last)));
         }
-        let kind = EventKindRef { channel: channel.unwrap_or("-"), provider, event_id };
+    }
+
+    fn saw_events(&mut self, k: CountedEvents<'_>) {
+        self.saw_span(k.records, k.span);
+        let kind =
+            EventKindRef { channel: k.channel.unwrap_or("-"), provider: k.provider, event_id: k.event_id };
         match self.events.get_mut(&kind) {
-            Some(n) => *n += 1,
+            Some(n) => *n += k.records,
             None => {
-                self.events.insert(kind.to_owned(), 1);
+                self.events.insert(kind.to_owned(), k.records);
             }
         }
+        self.saw_computers(k.computer.map(str::as_bytes), k.records);
     }
 
-    fn saw_computer(&mut self, name: Option<&str>) {
-        self.saw_computer_bytes(name.map(str::as_bytes));
-    }
-
-    fn saw_computer_bytes(&mut self, name: Option<&[u8]>) {
+    fn saw_computers(&mut self, name: Option<&[u8]>, records: u64) {
         let mut computers = std::mem::take(&mut self.computers);
-        count_run(&mut self.computer_run, name, &mut |v, n| *computers.entry(v).or_default() += n);
+        count_run(&mut self.computer_run, name, records, &mut |v, n| *computers.entry(v).or_default() += n);
         self.computers = computers;
     }
 
@@ -181,9 +187,9 @@ fn site_label(v: &[u8]) -> String {
 impl RecordSink for Tally {
     fn request(&mut self, r: &Request<'_>) {
         self.saw_time(r.time);
-        self.saw_computer_bytes(r.computer_name);
+        self.saw_computers(r.computer_name, 1);
         let mut sites = std::mem::take(&mut self.sites);
-        count_run(&mut self.site_run, r.site_name, &mut |v, n| {
+        count_run(&mut self.site_run, r.site_name, 1, &mut |v, n| {
             *sites.entry(site_label(&v)).or_default() += n
         });
         self.sites = sites;
@@ -194,7 +200,7 @@ impl RecordSink for Tally {
         if let Some(id) = r.site_id {
             let mut sites = std::mem::take(&mut self.sites);
             let id = id.to_string();
-            count_run(&mut self.site_run, Some(id.as_bytes()), &mut |v, n| {
+            count_run(&mut self.site_run, Some(id.as_bytes()), 1, &mut |v, n| {
                 *sites.entry(String::from_utf8_lossy(&v).into_owned()).or_default() += n
             });
             self.sites = sites;
@@ -202,14 +208,18 @@ impl RecordSink for Tally {
     }
 
     fn event(&mut self, e: &WinEvent) {
-        let time = (e.time_source != TimeSource::Missing).then_some(e.time);
-        self.saw_event(e.channel.as_deref(), &e.provider, e.event_id, time);
-        self.saw_computer(e.computer.as_deref());
+        self.saw_events(CountedEvents {
+            channel: e.channel.as_deref(),
+            provider: &e.provider,
+            event_id: e.event_id,
+            computer: e.computer.as_deref(),
+            records: 1,
+            span: (e.time_source != TimeSource::Missing).then_some((e.time, e.time)),
+        });
     }
 
-    fn counted_event(&mut self, k: EventKey<'_>) {
-        self.saw_event(k.channel, k.provider, k.event_id, k.time);
-        self.saw_computer(k.computer);
+    fn counted_events(&mut self, k: CountedEvents<'_>) {
+        self.saw_events(k);
     }
 
     fn trace(&mut self, t: &Trace) {
@@ -224,7 +234,7 @@ impl RecordSink for Tally {
         };
         *self.trace_statuses.entry(status).or_default() += 1;
         *self.trace_reasons.entry(t.failure_reason.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
-        self.saw_computer(t.computer.as_deref());
+        self.saw_computers(t.computer.as_deref().map(str::as_bytes), 1);
         if let Some(site) = t.site_id {
             *self.sites.entry(site.to_string()).or_default() += 1;
         }

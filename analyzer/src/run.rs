@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use faultline_parser::source::{host_from_path, site_from_path};
 use faultline_parser::{
-    Diagnostic, EventKey, Format, HttpError, ReadConfig, RecordSink, Request, Trace, WinEvent, discover,
+    CountedEvents, Diagnostic, Format, HttpError, ReadConfig, RecordSink, Request, Trace, WinEvent, discover,
     read_entry,
 };
 use rayon::prelude::*;
@@ -55,9 +55,9 @@ impl RecordSink for Both {
         self.tally.event(&e);
         self.collector.event_owned(e);
     }
-    fn counted_event(&mut self, k: EventKey<'_>) {
-        self.tally.counted_event(k);
-        self.collector.counted_event(k);
+    fn counted_events(&mut self, k: CountedEvents<'_>) {
+        self.tally.counted_events(k);
+        self.collector.counted_events(k);
     }
     fn diagnostic(&mut self, d: Diagnostic) {
         self.collector.diagnostic(d.clone());

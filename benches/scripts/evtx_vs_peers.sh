@@ -10,7 +10,7 @@ set -euo pipefail
 file=$1
 runs=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$here/../../target/release/faultline
+bin=${FAULTLINE:-$here/../../target/release/faultline}
 evtx_dump=${EVTX_DUMP:-evtx_dump}
 # shellcheck source=measure.sh
 . "$here/measure.sh"

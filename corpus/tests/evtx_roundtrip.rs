@@ -11,7 +11,7 @@ use faultline_corpus::evtx::{EventData, EventRecord, EvtxWriter, Value};
 use faultline_corpus::rng::Rng;
 use faultline_parser::time::{from_filetime, parse_rfc3339};
 use faultline_parser::winevent::TimeSource;
-use faultline_parser::{Diagnostic, EventKey, RecordSink, Timestamp, WinEvent};
+use faultline_parser::{CountedEvents, Diagnostic, RecordSink, Timestamp, WinEvent};
 
 /// The kinds of values a field takes.
 #[derive(Clone, Copy, Debug)]
@@ -367,8 +367,9 @@ fn check(reader: &str, id: u64, e: &EventRecord, got: &WinEvent) {
     assert_eq!(got.binary, e.binary.as_deref().map(hex), "{at}");
 }
 
-/// What a counted record is known by: provider, event id, time, channel, computer.
-type Counted = (String, u16, Option<Timestamp>, Option<String>, Option<String>);
+/// What counted records are known by: provider, event id, channel and
+/// computer; then how many, and the span of their times.
+type Counted = ((String, u16, Option<String>, Option<String>), u64, Option<(Timestamp, Timestamp)>);
 
 #[derive(Default)]
 struct Collect {
@@ -383,14 +384,14 @@ impl RecordSink for Collect {
         self.events.push(e.clone());
     }
 
-    fn counted_event(&mut self, k: EventKey<'_>) {
-        self.counted.push((
+    fn counted_events(&mut self, k: CountedEvents<'_>) {
+        let kind = (
             k.provider.to_string(),
             k.event_id,
-            k.time,
             k.channel.map(str::to_string),
             k.computer.map(str::to_string),
-        ));
+        );
+        self.counted.push((kind, k.records, k.span));
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
@@ -533,23 +534,56 @@ fn faultline_reads_every_record_as_written() {
         check("faultline EVTX", i as u64 + 1, e, got);
     }
 
+    assert_eq!(counted(&events), expected_counts(&events));
+    // Every record of its own kind: each one's time is checked.
+    let unique: Vec<EventRecord> =
+        events.iter().enumerate().map(|(i, e)| EventRecord { event_id: i as u16, ..e.clone() }).collect();
+    let got = counted(&unique);
+    assert!(got.iter().all(|(_, n, _)| *n == 1));
+    assert_eq!(got, expected_counts(&unique));
+}
+
+/// Reads `events`, written as EVTX, without extracting data: the counted
+/// kinds, merged across chunks and in order of first appearance.
+fn counted(events: &[EventRecord]) -> Vec<Counted> {
+    let bytes = write(events);
     let mut sink = Collect { counted_only: true, ..Collect::default() };
     faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
     assert!(sink.diagnostics.is_empty(), "{:?}", sink.diagnostics);
     assert!(sink.events.is_empty());
-    assert_eq!(sink.counted.len(), events.len());
-    // Counted records come in file order.
-    for (i, (e, got)) in events.iter().zip(&sink.counted).enumerate() {
-        let computer = (!e.computer.is_empty()).then(|| e.computer.clone());
-        let want = (
-            e.provider.clone(),
-            e.event_id,
-            Some(from_filetime(e.time_created)),
-            Some(e.channel.clone()),
-            computer,
-        );
-        assert_eq!(got, &want, "counted record {}", i + 1);
+    merge_counts(sink.counted)
+}
+
+/// What the counted kinds of `events` should be, one record per kind.
+fn expected_counts(events: &[EventRecord]) -> Vec<Counted> {
+    merge_counts(
+        events
+            .iter()
+            .map(|e| {
+                let computer = (!e.computer.is_empty()).then(|| e.computer.clone());
+                let time = from_filetime(e.time_created);
+                ((e.provider.clone(), e.event_id, Some(e.channel.clone()), computer), 1, Some((time, time)))
+            })
+            .collect(),
+    )
+}
+
+fn merge_counts(counts: Vec<Counted>) -> Vec<Counted> {
+    let mut merged: Vec<Counted> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for (kind, n, span) in counts {
+        let at = *index.entry(kind.clone()).or_insert_with(|| {
+            merged.push((kind, 0, None));
+            merged.len() - 1
+        });
+        let m = &mut merged[at];
+        m.1 += n;
+        m.2 = match (m.2, span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
     }
+    merged
 }
 
 #[test]

@@ -45,8 +45,8 @@ impl RecordSink for Count {
     fn event(&mut self, _e: &faultline_parser::WinEvent) {
         self.records += 1;
     }
-    fn counted_event(&mut self, _k: faultline_parser::EventKey<'_>) {
-        self.records += 1;
+    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) {
+        self.records += k.records;
     }
     fn diagnostic(&mut self, d: Diagnostic) {
         self.problems.push(format!("{:?} {}", d.location, d.message));

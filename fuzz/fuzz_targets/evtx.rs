@@ -3,7 +3,7 @@
 #![no_main]
 
 use faultline_parser::framing::InMemory;
-use faultline_parser::{Diagnostic, EventKey, RecordSink, WinEvent};
+use faultline_parser::{Diagnostic, CountedEvents, RecordSink, WinEvent};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Default)]
@@ -16,8 +16,8 @@ impl RecordSink for Count {
     fn event(&mut self, _e: &WinEvent) {
         self.records += 1;
     }
-    fn counted_event(&mut self, _k: EventKey<'_>) {
-        self.records += 1;
+    fn counted_events(&mut self, k: CountedEvents<'_>) {
+        self.records += k.records;
     }
     fn diagnostic(&mut self, _d: Diagnostic) {}
     fn needs_event_data(&self) -> bool {

@@ -42,7 +42,7 @@ pub use sink::RecordSink;
 pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover};
 pub use time::Timestamp;
 pub use w3c::{HttpError, Request, TextConfig};
-pub use winevent::{EventKey, WinEvent};
+pub use winevent::{CountedEvents, WinEvent};
 
 /// Frozen settings for reading evidence.
 #[derive(Clone, Copy, Debug, Default)]
@@ -193,12 +193,13 @@ pub fn deliver_sorted<S: RecordSink>(events: &mut Vec<WinEvent>, all_events: boo
         if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(&e)) {
             sink.event_owned(e);
         } else {
-            sink.counted_event(EventKey {
+            sink.counted_events(CountedEvents {
                 channel: e.channel.as_deref(),
                 provider: &e.provider,
                 event_id: e.event_id,
-                time: (e.time_source != winevent::TimeSource::Missing).then_some(e.time),
                 computer: e.computer.as_deref(),
+                records: 1,
+                span: (e.time_source != winevent::TimeSource::Missing).then_some((e.time, e.time)),
             });
         }
     }

@@ -4,7 +4,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::freb::Trace;
 use crate::w3c::{HttpError, Request};
-use crate::winevent::{EventKey, WinEvent};
+use crate::winevent::{CountedEvents, WinEvent};
 
 /// Receives the records and diagnostics of one chunk of one source.
 pub trait RecordSink {
@@ -22,8 +22,8 @@ pub trait RecordSink {
     fn event_owned(&mut self, event: WinEvent) {
         self.event(&event);
     }
-    /// A Windows event outside the catalogue: counted, not kept.
-    fn counted_event(&mut self, _key: EventKey<'_>) {}
+    /// Windows events outside the catalogue: counted, not kept.
+    fn counted_events(&mut self, _count: CountedEvents<'_>) {}
     /// A problem found while reading.
     fn diagnostic(&mut self, _diag: Diagnostic) {}
     /// Every record of this sink's chunk has been delivered. A sink that

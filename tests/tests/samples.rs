@@ -277,8 +277,8 @@ impl RecordSink for Owned {
     fn event(&mut self, e: &faultline_parser::WinEvent) {
         self.events.push(e.clone());
     }
-    fn counted_event(&mut self, _k: faultline_parser::EventKey<'_>) {
-        self.counted += 1;
+    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) {
+        self.counted += k.records;
     }
     fn diagnostic(&mut self, d: faultline_parser::Diagnostic) {
         self.diagnostics.push(d);

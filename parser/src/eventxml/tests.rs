@@ -84,8 +84,8 @@ fn representative_events_of_each_provider_family() {
         fn event(&mut self, e: &WinEvent) {
             self.0.push(e.clone());
         }
-        fn counted_event(&mut self, k: crate::EventKey<'_>) {
-            self.1.push(format!("{} {}", k.provider, k.event_id));
+        fn counted_events(&mut self, k: crate::CountedEvents<'_>) {
+            self.1.push(format!("{} {} x{}", k.provider, k.event_id, k.records));
         }
     }
     let xml = include_bytes!("../../../corpus/fixtures/eventxml/families.xml");
@@ -93,7 +93,7 @@ fn representative_events_of_each_provider_family() {
     assert_eq!(file.diagnostics, []);
     let mut kept = Kept::default();
     crate::deliver_sorted(&mut file.events, false, &mut kept);
-    assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014"]);
+    assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014 x1"]);
     let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();
     insta::assert_json_snapshot!("families", (families, &kept.0));
 }

@@ -11,11 +11,9 @@
 //! left-out elements and arrays follow MS-EVEN6 and match what the crate
 //! renders (checked field by field on every record of the sample logs).
 
-use std::sync::Arc;
-
 use evtx::EvtxRecord;
 
-use crate::eventxml::Interner;
+use crate::eventxml::{Interner, Name};
 use evtx::binxml::value_variant::BinXmlValue;
 use std::rc::Rc;
 
@@ -154,6 +152,10 @@ struct TElem {
 pub(crate) struct Template {
     elems: Vec<TElem>,
     peek: PeekPlan,
+    /// Channel, computer and provider as the template alone gives them
+    /// (when they are not one substitution), interned on first use: a
+    /// template lives in one chunk's cache, read with one interner.
+    fixed_names: std::cell::Cell<[Option<Option<Name>>; 3]>,
 }
 
 /// Where a template holds a `System` value: an element's text (`None`) or
@@ -376,7 +378,7 @@ fn parse_template(d: &[u8], def: usize, prefix: &str) -> Result<Template, String
         }
     }
     let peek = PeekPlan::of(&elems);
-    Ok(Template { elems, peek })
+    Ok(Template { elems, peek, fixed_names: Default::default() })
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -514,7 +516,7 @@ type PrefixedTemplate = (Rc<str>, Rc<Template>);
 #[derive(Default)]
 pub(crate) struct TemplateCache {
     /// def offset -> [(prefix, parsed)] (a definition is nearly always used under one prefix).
-    map: ahash::AHashMap<u32, Vec<PrefixedTemplate>>,
+    map: hashbrown::HashMap<u32, Vec<PrefixedTemplate>>,
     /// Scratch "element left out" flags, reused across records.
     skipped: Vec<bool>,
 }
@@ -546,24 +548,24 @@ pub(crate) fn extract_record(
 /// to decide whether to keep it, and to count it if not.
 #[derive(Debug, Default)]
 pub(crate) struct Peek {
-    pub provider: Option<Arc<str>>,
+    pub provider: Option<Name>,
     pub event_id: Option<u64>,
     pub time_created: Option<u64>,
-    pub channel: Option<Arc<str>>,
-    pub computer: Option<Arc<str>>,
+    pub channel: Option<Name>,
+    pub computer: Option<Name>,
 }
 
 /// Interned text of a site list, without building a `String` for the
 /// common cases (a literal, or one UTF-16 substitution).
-fn intern_sites(sites: &[Site], vals: &[BinXmlValue<'_>], interner: &mut Interner) -> Option<Arc<str>> {
+fn intern_sites(sites: &[Site], vals: &[BinXmlValue<'_>], interner: &mut Interner) -> Option<Name> {
     match sites {
-        [Site::Lit(l)] => Some(interner.get(l)),
+        [Site::Lit(l)] => Some(interner.name(l)),
         [Site::Sub(i)] => match vals.get(*i as usize) {
             None | Some(BinXmlValue::NullType) => None,
-            Some(BinXmlValue::StringType(s)) => Some(interner.get_utf16(s.as_bytes())),
-            Some(v) => Some(interner.get(&value_text(v))),
+            Some(BinXmlValue::StringType(s)) => Some(interner.name_utf16(s.as_bytes())),
+            Some(v) => Some(interner.name(&value_text(v))),
         },
-        _ => resolve(sites, vals).text().map(|t| interner.get(&t)),
+        _ => resolve(sites, vals).text().map(|t| interner.name(&t)),
     }
 }
 
@@ -576,9 +578,13 @@ type RawValue<'a> = (u8, &'a [u8]);
 struct RawValues<'a> {
     data: &'a [u8],
     descriptors: usize,
-    values: usize,
     count: usize,
+    /// Where the first values start, so reading one does not sum the
+    /// lengths before it (a `System` template has about twenty).
+    starts: [usize; INDEXED_VALUES],
 }
+
+const INDEXED_VALUES: usize = 32;
 
 impl<'a> RawValues<'a> {
     /// Value `i`'s type and bytes. Every value is known to lie inside the
@@ -587,8 +593,9 @@ impl<'a> RawValues<'a> {
         if i >= self.count {
             return None;
         }
-        let mut p = self.values;
-        for k in 0..i {
+        let from = i.min(INDEXED_VALUES - 1);
+        let mut p = self.starts[from];
+        for k in from..i {
             p += rd_u16(self.data, self.descriptors + 4 * k).ok()? as usize;
         }
         let d = self.descriptors + 4 * i;
@@ -626,17 +633,21 @@ fn raw_instance(data: &[u8], offset: usize, size: usize) -> Option<(u32, RawValu
     let descriptors = p;
     let values = descriptors.checked_add(4 * count)?;
     let mut end = values;
+    let mut starts = [0; INDEXED_VALUES];
     for k in 0..count {
+        if let Some(start) = starts.get_mut(k) {
+            *start = end;
+        }
         end += rd_u16(d, descriptors + 4 * k).ok()? as usize;
     }
     if end > d.len() {
         return None;
     }
-    Some((u32::try_from(def_offset).ok()?, RawValues { data: d, descriptors, values, count }))
+    Some((u32::try_from(def_offset).ok()?, RawValues { data: d, descriptors, count, starts }))
 }
 
 /// A raw value as interned text (strings) or `None` (null, or another type).
-fn raw_text(value: Option<&RawValue<'_>>, interner: &mut Interner) -> Option<Arc<str>> {
+fn raw_text(value: Option<&RawValue<'_>>, interner: &mut Interner) -> Option<Name> {
     match value? {
         (0x00, _) => None,
         (0x01, bytes) => {
@@ -644,9 +655,9 @@ fn raw_text(value: Option<&RawValue<'_>>, interner: &mut Interner) -> Option<Arc
             while let [rest @ .., 0, 0] = b {
                 b = rest;
             }
-            Some(interner.get_utf16(b))
+            Some(interner.name_utf16(b))
         }
-        (0x02, bytes) => Some(interner.get(&String::from_utf8_lossy(bytes))),
+        (0x02, bytes) => Some(interner.name(&String::from_utf8_lossy(bytes))),
         _ => None,
     }
 }
@@ -703,11 +714,20 @@ pub(crate) fn peek_raw(
         [Site::Sub(i)] => Some(raw.get(*i as usize)),
         _ => None,
     };
-    let text = |pos: Option<SitePos>, interner: &mut Interner| {
+    let text = |field: usize, pos: Option<SitePos>, interner: &mut Interner| {
         let pos = pos?;
         match single(pos) {
             Some(v) => raw_text(v.as_ref(), interner),
-            None => resolve(tpl.sites(pos), &[]).text().map(|t| interner.get(&t)),
+            None => {
+                let mut fixed = tpl.fixed_names.get();
+                if let Some(name) = fixed[field] {
+                    return name;
+                }
+                let name = resolve(tpl.sites(pos), &[]).text().map(|t| interner.name(&t));
+                fixed[field] = Some(name);
+                tpl.fixed_names.set(fixed);
+                name
+            }
         }
     };
     let plan = &tpl.peek;
@@ -720,9 +740,9 @@ pub(crate) fn peek_raw(
             Some((0x11, b)) => raw_num(Some(&(0x0a, b))),
             _ => None,
         }),
-        channel: text(plan.channel, interner),
-        computer: text(plan.computer, interner),
-        provider: text(plan.provider, interner),
+        channel: text(0, plan.channel, interner),
+        computer: text(1, plan.computer, interner),
+        provider: text(2, plan.provider, interner),
     };
     Some(Ok(peek))
 }
@@ -935,4 +955,37 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_are_found_past_the_indexed_ones() {
+        // A template instance (token 0x0c, its definition elsewhere) with
+        // more values than `RawValues` indexes; value k is k%5+1 bytes of k.
+        let count = INDEXED_VALUES + 8;
+        let mut d = vec![0x0c, 0x01];
+        d.extend(7u32.to_le_bytes());
+        d.extend(0x200u32.to_le_bytes());
+        d.extend((count as u32).to_le_bytes());
+        let len = |k: usize| k % 5 + 1;
+        for k in 0..count {
+            d.extend((len(k) as u16).to_le_bytes());
+            d.extend([(k % 3) as u8, 0]);
+        }
+        for k in 0..count {
+            d.extend(std::iter::repeat_n(k as u8, len(k)));
+        }
+        let (def, values) = raw_instance(&d, 0, d.len()).expect("an instance");
+        assert_eq!(def, 0x200);
+        for k in 0..count {
+            let want = vec![k as u8; len(k)];
+            assert_eq!(values.get(k), Some(((k % 3) as u8, want.as_slice())), "value {k}");
+        }
+        assert_eq!(values.get(count), None);
+        // One byte short: the last value would run past the record.
+        assert!(raw_instance(&d, 0, d.len() - 1).is_none());
+    }
 }

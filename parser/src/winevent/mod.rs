@@ -128,17 +128,21 @@ impl WinEvent {
     }
 }
 
-/// A cheap key for events that are counted but not kept.
+/// Records of one kind that are counted, not kept: how many, and the span
+/// of their times. Readers may group a kind's records (an event log groups
+/// them per chunk), so a sink must not assume one record per call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EventKey<'a> {
+pub struct CountedEvents<'a> {
     /// Channel, if known.
     pub channel: Option<&'a str>,
     /// Provider name as written.
     pub provider: &'a str,
     /// Event id (low 16 bits).
     pub event_id: u16,
-    /// Event time, when the record has one.
-    pub time: Option<Timestamp>,
     /// `Computer`, if known.
     pub computer: Option<&'a str>,
+    /// How many records.
+    pub records: u64,
+    /// The earliest and the latest time among them, when any has one.
+    pub span: Option<(Timestamp, Timestamp)>,
 }
