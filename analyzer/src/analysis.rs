@@ -9,7 +9,7 @@ use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
 
 use crate::detect;
-use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, SourceInfo, TraceRow};
+use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, SourceInfo, TraceRow, join};
 use crate::finding::{Evidence, Finding, SourceKind};
 use crate::timeline::{describe_http_error, describe_request, describe_trace};
 
@@ -61,34 +61,29 @@ impl Analysis {
                     a.minutes.entry((host, site, shifted)).or_default().add(&m);
                 }
             }
-            a.requests.extend(
-                c.requests
-                    .into_iter()
-                    .map(|mut r| {
-                        r.time = r.time.shifted(skew(&r.host));
-                        r
-                    })
-                    .filter(|r| keep(r.time)),
-            );
-            a.errors.extend(
-                c.errors
-                    .into_iter()
-                    .map(|mut r| {
-                        r.time = r.time.shifted(skew(&r.host));
-                        r
-                    })
-                    .filter(|r| keep(r.time)),
-            );
-            a.events.extend(
-                c.events
-                    .into_iter()
-                    .map(|mut r| {
-                        r.event.time = r.event.time.shifted(skew(&r.host));
-                        r
-                    })
-                    .filter(|r| keep(r.event.time)),
-            );
-            a.traces.extend(c.traces.into_iter().filter(|t| t.trace.time().is_none_or(keep)));
+            // Shifted and filtered where they lie, then moved: the rows of
+            // a large source are not copied again.
+            let mut requests = c.requests;
+            requests.retain_mut(|r| {
+                r.time = r.time.shifted(skew(&r.host));
+                keep(r.time)
+            });
+            join(&mut a.requests, requests);
+            let mut errors = c.errors;
+            errors.retain_mut(|r| {
+                r.time = r.time.shifted(skew(&r.host));
+                keep(r.time)
+            });
+            join(&mut a.errors, errors);
+            let mut events = c.events;
+            events.retain_mut(|r| {
+                r.event.time = r.event.time.shifted(skew(&r.host));
+                keep(r.event.time)
+            });
+            join(&mut a.events, events);
+            let mut traces = c.traces;
+            traces.retain(|t| t.trace.time().is_none_or(keep));
+            join(&mut a.traces, traces);
         }
         a.requests.sort_by_key(|x| (x.time, x.source, x.line));
         a.errors.sort_by_key(|x| (x.time, x.source, x.line));

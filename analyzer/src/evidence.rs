@@ -145,6 +145,16 @@ pub struct EventRow {
     pub source: u32,
 }
 
+/// Appends `more` to `all`; when `all` is empty, takes `more` whole rather
+/// than copying it (a single large source's rows are most of the memory).
+pub(crate) fn join<T>(all: &mut Vec<T>, mut more: Vec<T>) {
+    if all.is_empty() {
+        *all = more;
+    } else {
+        all.append(&mut more);
+    }
+}
+
 /// A FREB trace (its events dropped, the summary kept).
 #[derive(Clone, Debug)]
 pub struct TraceRow {
@@ -250,11 +260,11 @@ impl Collector {
         for (k, m) in other.minutes {
             self.minutes.entry(k).or_default().add(&m);
         }
-        self.requests.extend(other.requests);
-        self.errors.extend(other.errors);
+        join(&mut self.requests, other.requests);
+        join(&mut self.errors, other.errors);
         self.idle_timers += other.idle_timers;
-        self.events.extend(other.events);
-        self.traces.extend(other.traces);
+        join(&mut self.events, other.events);
+        join(&mut self.traces, other.traces);
         self.rejected += other.rejected;
     }
 
@@ -392,6 +402,10 @@ impl RecordSink for Collector {
 
     fn event(&mut self, e: &WinEvent) {
         self.event_owned(e.clone());
+    }
+
+    fn expect_events(&mut self, events: usize) {
+        self.events.reserve(events);
     }
 
     fn event_owned(&mut self, event: WinEvent) {

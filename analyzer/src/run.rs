@@ -51,6 +51,9 @@ impl RecordSink for Both {
         self.tally.event(e);
         self.collector.event(e);
     }
+    fn expect_events(&mut self, events: usize) {
+        self.collector.expect_events(events);
+    }
     fn event_owned(&mut self, e: WinEvent) {
         self.tally.event(&e);
         self.collector.event_owned(e);

@@ -189,6 +189,7 @@ where
 /// events are moved out; `events` is left empty.
 pub fn deliver_sorted<S: RecordSink>(events: &mut Vec<WinEvent>, all_events: bool, sink: &mut S) {
     events.sort_by_key(WinEvent::sort_key);
+    sink.expect_events(events.len());
     for e in events.drain(..) {
         if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(&e)) {
             sink.event_owned(e);

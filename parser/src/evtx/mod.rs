@@ -165,7 +165,10 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
     // per 64 KiB, a seventh of the run.
     let indices: Vec<usize> = (0..chunks).collect();
     let batch_len = rayon::current_num_threads().max(1) * 32;
-    let mut kept = Vec::new();
+    // Kept events stay in their chunks' vectors until the end, then are
+    // joined once at their exact size: a vector grown event by event copied
+    // and faulted in a log of millions of catalogue events several times.
+    let mut kept: Vec<Vec<WinEvent>> = Vec::new();
     for batch in indices.chunks(batch_len) {
         let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
         let span = chunk_start(batch[0])..chunk_start(batch[batch.len() - 1]) + CHUNK_SIZE;
@@ -192,11 +195,17 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
                     span: c.span,
                 });
             }
-            kept.extend(r.kept);
+            if !r.kept.is_empty() {
+                kept.push(r.kept);
+            }
             diagnostics.extend(r.diagnostics);
         }
     }
-    deliver_sorted(&mut kept, true, sink);
+    let mut events = Vec::with_capacity(kept.iter().map(Vec::len).sum());
+    for mut chunk in kept {
+        events.append(&mut chunk);
+    }
+    deliver_sorted(&mut events, true, sink);
     for d in diagnostics {
         sink.diagnostic(d);
     }
