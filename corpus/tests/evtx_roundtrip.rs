@@ -587,6 +587,33 @@ fn merge_counts(counts: Vec<Counted>) -> Vec<Counted> {
 }
 
 #[test]
+fn events_arrive_in_time_order_whatever_the_order_written() {
+    // Written in time order (chunks follow one another), backwards, and
+    // shuffled: delivered by time each way, every event once.
+    let mut events = events(3000, 5);
+    for (i, e) in events.iter_mut().enumerate() {
+        e.time_created = 134_082_457_310_000_000 + i as u64 * 10_000_000;
+    }
+    let mut backwards = events.clone();
+    backwards.reverse();
+    let mut shuffled = events.clone();
+    let mut rng = Rng::new(9);
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (label, written) in [("in order", &events), ("backwards", &backwards), ("shuffled", &shuffled)] {
+        let bytes = write(written);
+        assert!((bytes.len() - 4096) / 65536 > 3, "{label}: several chunks");
+        let mut sink = Collect::default();
+        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+        assert!(sink.diagnostics.is_empty(), "{label}: {:?}", sink.diagnostics);
+        let got: Vec<Timestamp> = sink.events.iter().map(|e| e.time).collect();
+        let want: Vec<Timestamp> = events.iter().map(|e| from_filetime(e.time_created)).collect();
+        assert_eq!(got, want, "{label}");
+    }
+}
+
+#[test]
 fn templates_are_stored_once_per_chunk() {
     // The same event many times: one definition of each template per chunk,
     // whatever the number of records.

@@ -193,7 +193,7 @@ fn take_attributes(
             // Attributes of UserData elements are values too (`Service@name`).
             let qualified = attr.key.as_ref();
             if qualified != "xmlns" && !qualified.starts_with("xmlns:") {
-                ev.data.push(DataValue { name: Some(format!("{name}@{key}").into()), value: value() });
+                ev.data.push(DataValue { name: Some(format!("{name}@{key}").into()), value: value().into() });
             }
             continue;
         }
@@ -240,14 +240,14 @@ fn end_element(
         ["System", "Channel"] => ev.channel = some(),
         ["System", "Computer"] => ev.computer = some(),
         ["EventData", "Data"] => {
-            ev.data.push(DataValue { name: pending_name.take().map(Into::into), value: text.to_string() });
+            ev.data.push(DataValue { name: pending_name.take().map(Into::into), value: text.into() });
         }
         ["EventData", "Binary"] => ev.binary = some(),
         // Leaves of UserData are named by their element; empty ones carry
         // nothing (their attributes, if any, were kept when they opened).
         ["UserData", .., _] if !has_child && names.len() >= 3 && !text.is_empty() => {
             let leaf = names[names.len() - 1];
-            ev.data.push(DataValue { name: Some(leaf.into()), value: text.to_string() });
+            ev.data.push(DataValue { name: Some(leaf.into()), value: text.into() });
         }
         ["RenderingInfo", "Opcode"] => ev.rendering_opcode = some(),
         ["RenderingInfo", "Keywords", "Keyword"] => {
@@ -286,6 +286,16 @@ impl Interner {
         Arc::clone(self.text(name))
     }
 
+    /// [`Interner::get`] of a string the caller no longer needs: a new one
+    /// becomes the key rather than a copy of it.
+    pub(crate) fn get_owned(&mut self, s: String) -> Arc<str> {
+        let name = match self.strings.get(s.as_str()) {
+            Some(&n) => n,
+            None => self.add(s),
+        };
+        Arc::clone(self.text(name))
+    }
+
     /// Interns UTF-16LE text by its raw bytes, so a repeated value costs a
     /// lookup and no decoding.
     pub(crate) fn name_utf16(&mut self, bytes: &[u8]) -> Name {
@@ -300,13 +310,17 @@ impl Interner {
 
     /// [`Interner::get`], as a [`Name`].
     pub(crate) fn name(&mut self, s: &str) -> Name {
-        if let Some(&n) = self.strings.get(s) {
-            return n;
+        match self.strings.get(s) {
+            Some(&n) => n,
+            None => self.add(s.to_string()),
         }
+    }
+
+    fn add(&mut self, s: String) -> Name {
         // More distinct names than a u32 counts cannot fit in memory first.
         let n = Name(self.names.len() as u32);
-        self.names.push(Arc::from(s));
-        self.strings.insert(s.to_string(), n);
+        self.names.push(Arc::from(s.as_str()));
+        self.strings.insert(s, n);
         n
     }
 
@@ -351,7 +365,7 @@ impl RawEvent {
             data: self
                 .data
                 .into_iter()
-                .map(|d| DataValue { name: d.name.map(|n| interner.get(&n)), value: d.value })
+                .map(|d| DataValue { name: d.name.map(|n| interner.get(&n)), value: interner.get(&d.value) })
                 .collect(),
             binary: self.binary,
         }

@@ -51,7 +51,7 @@ pub struct TraceEvent {
 impl TraceEvent {
     /// A named data value.
     pub fn data(&self, name: &str) -> Option<&str> {
-        self.data.iter().find(|d| d.name.as_deref() == Some(name)).map(|d| d.value.as_str())
+        self.data.iter().find(|d| d.name.as_deref() == Some(name)).map(|d| &*d.value)
     }
 
     /// The decoded text of a numeric field (`Notification` → `MAP_REQUEST_HANDLER`).

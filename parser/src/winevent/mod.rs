@@ -48,8 +48,10 @@ pub struct DataValue {
     /// The `Name` attribute (or element name under `UserData`); `None` for
     /// the positional `<Data>` of classic providers. Interned: names repeat.
     pub name: Option<Arc<str>>,
-    /// The value as text (binary data as upper-case hex).
-    pub value: String,
+    /// The value as text (binary data as upper-case hex). Interned by the
+    /// event log readers: an event log's values repeat (a few thousand
+    /// distinct among millions), and a kept event holds a score of them.
+    pub value: Arc<str>,
 }
 
 /// A Windows event.
@@ -109,12 +111,12 @@ impl WinEvent {
         self.data
             .iter()
             .find(|d| d.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-            .map(|d| d.value.as_str())
+            .map(|d| &*d.value)
     }
 
     /// The `index`-th data value (positional data of classic providers).
     pub fn data_at(&self, index: usize) -> Option<&str> {
-        self.data.get(index).map(|d| d.value.as_str())
+        self.data.get(index).map(|d| &*d.value)
     }
 
     /// The provider family this event belongs to.
