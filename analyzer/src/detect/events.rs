@@ -356,17 +356,22 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
             .collect();
         let last_disable = disables[disables.len() - 1].event.time;
         let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
-        let mut d = Draft::new("rapid-fail-protection", Severity::Critical, if failures.len() >= 2 { 0.95 } else { 0.8 }, failures.first().map_or(e.event.time, |f| f.event.time), end)
-            .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
-            .explain(
-                format!(
-                    "{} worker failures of {p} in {} minutes tripped rapid-fail protection: WAS disabled the pool (5002), and from then on HTTP.sys answered 503 AppOffline itself ({} requests) until someone started the pool. The pool was assumed to restart itself; after repeated failures IIS stops trying.",
-                    failures.len(),
-                    failures.first().map_or(0, |f| (e.event.time.0.saturating_sub(f.event.time.0)) / (60 * SEC) + 1),
-                    offline.len()
-                ),
-                &["Find why the worker keeps dying (see the worker-crash findings) and fix that first.", "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed.", "Consider rapidFailProtection settings and an alert on WAS 5002."],
-            );
+        let mut d = Draft::new(
+            "rapid-fail-protection",
+            Severity::Critical,
+            if failures.len() >= 2 { 0.95 } else { 0.8 },
+            failures.first().map_or(e.event.time, |f| f.event.time),
+            end,
+        )
+        .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
+        .explain(
+            rapid_fail_story(p, &failures, e.event.time, offline.len()),
+            &[
+                "Find why the worker keeps dying (see the worker-crash findings) and fix that first.",
+                "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed.",
+                "Consider rapidFailProtection settings and an alert on WAS 5002.",
+            ],
+        );
         for f in &failures {
             d.cite(
                 a.cite_event(
@@ -394,6 +399,32 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
         }
         out.push(d);
     }
+}
+
+/// What a rapid-fail finding says happened, naming what the evidence lacks
+/// rather than counting it as zero.
+fn rapid_fail_story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: usize) -> String {
+    let plural = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let tripped = match failures.first() {
+        Some(f) => format!(
+            "{} of {pool} in {} tripped rapid-fail protection: WAS disabled the pool (5002)",
+            plural(failures.len() as i64, "worker failure"),
+            plural(disabled.0.saturating_sub(f.event.time.0) / (60 * SEC) + 1, "minute")
+        ),
+        None => format!(
+            "WAS disabled {pool} under rapid-fail protection (5002); the worker failures that tripped it (WAS 5009, 5011, 5012 in the 10 minutes before) are not in the evidence"
+        ),
+    };
+    let answered = match offline {
+        0 => "; a disabled pool's requests are answered 503 AppOffline by HTTP.sys itself, and none is in the HTTPERR evidence".to_string(),
+        n => format!(
+            ", and from then on HTTP.sys answered 503 AppOffline itself ({}) until someone started the pool",
+            plural(n as i64, "request")
+        ),
+    };
+    format!(
+        "{tripped}{answered}. The pool was assumed to restart itself; after repeated failures IIS stops trying."
+    )
 }
 
 /// Application Error 1000 writes the PID in hex.
@@ -1057,6 +1088,19 @@ fn memory(a: &Analysis, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rapid_fail_story_names_what_the_evidence_lacks() {
+        let none = rapid_fail_story("Shop", &[], Timestamp(0), 0);
+        assert!(
+            none.starts_with("WAS disabled Shop under rapid-fail protection (5002); the worker failures"),
+            "{none}"
+        );
+        assert!(none.contains("none is in the HTTPERR evidence"), "{none}");
+        assert!(!none.contains(" 0 "), "{none}");
+        let one = rapid_fail_story("Shop", &[], Timestamp(0), 1);
+        assert!(one.contains("answered 503 AppOffline itself (1 request) until"), "{one}");
+    }
 
     #[test]
     fn logins_are_classified_by_whose_identity_they_are() {
