@@ -266,11 +266,13 @@ fn end_element(
     }
 }
 
-/// Interns the few strings that repeat on every event of a file.
+/// Interns the strings that repeat across a file's events: names, and the
+/// values of event data.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
     // Only looked up, never iterated: a fast hasher cannot change any output.
-    strings: hashbrown::HashMap<String, Name>,
+    // The key shares the text's allocation with `names`.
+    strings: hashbrown::HashMap<Arc<str>, Name>,
     utf16: hashbrown::HashMap<Vec<u8>, Name>,
     names: Vec<Arc<str>>,
 }
@@ -283,16 +285,6 @@ pub(crate) struct Name(u32);
 impl Interner {
     pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
         let name = self.name(s);
-        Arc::clone(self.text(name))
-    }
-
-    /// [`Interner::get`] of a string the caller no longer needs: a new one
-    /// becomes the key rather than a copy of it.
-    pub(crate) fn get_owned(&mut self, s: String) -> Arc<str> {
-        let name = match self.strings.get(s.as_str()) {
-            Some(&n) => n,
-            None => self.add(s),
-        };
         Arc::clone(self.text(name))
     }
 
@@ -310,17 +302,14 @@ impl Interner {
 
     /// [`Interner::get`], as a [`Name`].
     pub(crate) fn name(&mut self, s: &str) -> Name {
-        match self.strings.get(s) {
-            Some(&n) => n,
-            None => self.add(s.to_string()),
+        if let Some(&n) = self.strings.get(s) {
+            return n;
         }
-    }
-
-    fn add(&mut self, s: String) -> Name {
-        // More distinct names than a u32 counts cannot fit in memory first.
+        // More distinct strings than a u32 counts cannot fit in memory first.
         let n = Name(self.names.len() as u32);
-        self.names.push(Arc::from(s.as_str()));
-        self.strings.insert(s, n);
+        let text: Arc<str> = Arc::from(s);
+        self.names.push(Arc::clone(&text));
+        self.strings.insert(text, n);
         n
     }
 

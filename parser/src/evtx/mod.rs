@@ -446,7 +446,7 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
     let mut data: Vec<DataValue> = Vec::with_capacity(f.event_data.len() + f.user_data.len());
     data.extend(f.event_data.into_iter().map(|(name, value)| DataValue {
         name: name.map(|n| interner.get(&n)),
-        value: interner.get_owned(value),
+        value: interner.get(&value),
     }));
     // UserData leaves are named by their element and attributes as
     // `Element@attr`, as the XML reader names them; empty leaves carry nothing.
@@ -455,10 +455,10 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         match leaf.split_once("[@") {
             Some((element, attr)) => Some(DataValue {
                 name: Some(interner.get(&format!("{element}@{}", attr.trim_end_matches(']')))),
-                value: interner.get_owned(value),
+                value: interner.get(&value),
             }),
             None => (!value.is_empty())
-                .then(|| DataValue { name: Some(interner.get(leaf)), value: interner.get_owned(value) }),
+                .then(|| DataValue { name: Some(interner.get(leaf)), value: interner.get(&value) }),
         }
     }));
     WinEvent {
