@@ -46,6 +46,12 @@ pub struct Analysis {
     kinds: OnceLock<HashMap<(Family, u16), Vec<usize>>>,
 }
 
+/// Moves the rows `keep` accepts (it may adjust them) onto `all`.
+fn join_kept<T>(all: &mut Vec<T>, mut rows: Vec<T>, keep: impl FnMut(&mut T) -> bool) {
+    rows.retain_mut(keep);
+    join(all, rows);
+}
+
 impl Analysis {
     /// Merges the collectors of every source (in source order) and applies
     /// clock skew and the time range.
@@ -63,27 +69,14 @@ impl Analysis {
             }
             // Shifted and filtered where they lie, then moved: the rows of
             // a large source are not copied again.
-            let mut requests = c.requests;
-            requests.retain_mut(|r| {
-                r.time = r.time.shifted(skew(&r.host));
-                keep(r.time)
-            });
-            join(&mut a.requests, requests);
-            let mut errors = c.errors;
-            errors.retain_mut(|r| {
-                r.time = r.time.shifted(skew(&r.host));
-                keep(r.time)
-            });
-            join(&mut a.errors, errors);
-            let mut events = c.events;
-            events.retain_mut(|r| {
-                r.event.time = r.event.time.shifted(skew(&r.host));
-                keep(r.event.time)
-            });
-            join(&mut a.events, events);
-            let mut traces = c.traces;
-            traces.retain(|t| t.trace.time().is_none_or(keep));
-            join(&mut a.traces, traces);
+            let shifted_in_range = |host: &str, time: &mut Timestamp| {
+                *time = time.shifted(skew(host));
+                keep(*time)
+            };
+            join_kept(&mut a.requests, c.requests, |r| shifted_in_range(&r.host, &mut r.time));
+            join_kept(&mut a.errors, c.errors, |r| shifted_in_range(&r.host, &mut r.time));
+            join_kept(&mut a.events, c.events, |r| shifted_in_range(&r.host, &mut r.event.time));
+            join_kept(&mut a.traces, c.traces, |t| t.trace.time().is_none_or(keep));
         }
         a.requests.sort_by_key(|x| (x.time, x.source, x.line));
         a.errors.sort_by_key(|x| (x.time, x.source, x.line));
