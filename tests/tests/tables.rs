@@ -171,6 +171,36 @@ fn the_time_range_and_skew_apply_to_the_tables() {
 }
 
 #[test]
+fn the_time_range_and_skew_apply_to_the_analysis() {
+    // What `analyze` keeps: every kind of row shifted by its host's skew,
+    // and only rows inside the range.
+    let dir = bundle();
+    let paths = [dir.path().to_path_buf()];
+    let run = |config: &AnalysisConfig| analyze(&paths, &ReadConfig::default(), config, &|_| {}).analysis;
+    let plain = run(&AnalysisConfig::default());
+    assert!(!plain.requests.is_empty() && !plain.errors.is_empty() && !plain.events.is_empty());
+    let times = |a: &faultline_analyzer::Analysis| {
+        let mut t: Vec<_> = a.requests.iter().map(|r| r.time).collect();
+        t.extend(a.errors.iter().map(|r| r.time));
+        t.extend(a.events.iter().map(|e| e.event.time));
+        t
+    };
+
+    let skewed =
+        run(&AnalysisConfig { skew: [("WEB01".to_string(), 60)].into(), ..AnalysisConfig::default() });
+    let want: Vec<_> = times(&plain).into_iter().map(|t| t.shifted(60)).collect();
+    assert_eq!(times(&skewed), want);
+
+    let mut all = times(&plain);
+    all.sort();
+    let (from, to) = (all[all.len() / 4], all[3 * all.len() / 4]);
+    let ranged = run(&AnalysisConfig { from: Some(from), to: Some(to), ..AnalysisConfig::default() });
+    let inside = times(&ranged);
+    assert_eq!(inside.len(), all.iter().filter(|t| **t >= from && **t < to).count());
+    assert!(inside.iter().all(|t| *t >= from && *t < to));
+}
+
+#[test]
 fn exports_hold_every_row_in_hive_layout() {
     let dir = bundle();
     let tables = load(dir.path(), &AnalysisConfig::default());
