@@ -189,9 +189,12 @@ where
 /// events are moved out; `events` is left empty.
 pub fn deliver_sorted<S: RecordSink>(events: &mut Vec<WinEvent>, all_events: bool, sink: &mut S) {
     events.sort_by_key(WinEvent::sort_key);
-    sink.expect_events(events.len());
+    let kept = |e: &WinEvent| {
+        all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(e))
+    };
+    sink.expect_events(if all_events { events.len() } else { events.iter().filter(|e| kept(e)).count() });
     for e in events.drain(..) {
-        if all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(&e)) {
+        if kept(&e) {
             sink.event_owned(e);
         } else {
             sink.counted_events(CountedEvents {

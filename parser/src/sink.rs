@@ -22,8 +22,8 @@ pub trait RecordSink {
     fn event_owned(&mut self, event: WinEvent) {
         self.event(&event);
     }
-    /// At most this many events are about to be handed over: a sink that
-    /// keeps them can make room once rather than grow as they arrive.
+    /// This many events are about to be handed over: a sink that keeps
+    /// them can make room once rather than grow as they arrive.
     fn expect_events(&mut self, _events: usize) {}
     /// Windows events outside the catalogue: counted, not kept.
     fn counted_events(&mut self, _count: CountedEvents<'_>) {}

@@ -79,8 +79,11 @@ fn invalid_utf8_is_replaced_and_reported() {
 #[test]
 fn representative_events_of_each_provider_family() {
     #[derive(Default)]
-    struct Kept(Vec<WinEvent>, Vec<String>);
+    struct Kept(Vec<WinEvent>, Vec<String>, usize);
     impl crate::RecordSink for Kept {
+        fn expect_events(&mut self, events: usize) {
+            self.2 = events;
+        }
         fn event(&mut self, e: &WinEvent) {
             self.0.push(e.clone());
         }
@@ -94,6 +97,7 @@ fn representative_events_of_each_provider_family() {
     let mut kept = Kept::default();
     crate::deliver_sorted(&mut file.events, false, &mut kept);
     assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014 x1"]);
+    assert_eq!(kept.2, kept.0.len(), "the sink is told how many events follow");
     let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();
     insta::assert_json_snapshot!("families", (families, &kept.0));
 }
