@@ -290,7 +290,8 @@ impl Collector {
 }
 
 impl RecordSink for Collector {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let host = self.host(r.computer_name);
         let site = r.site_name.and_then(site_from_service_name).or(self.info.site);
         let minute = r.time.seconds().div_euclid(60);
@@ -336,12 +337,13 @@ impl RecordSink for Collector {
                 line: r.origin.line,
             });
         }
+        Ok(())
     }
 
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         if r.reason == faultline_parser::w3c::Reason::TimerConnectionIdle {
             self.idle_timers += 1;
-            return;
+            return Ok(());
         }
         let host = self.host(None);
         let reason = self.strings.get(r.reason.as_bytes());
@@ -358,9 +360,10 @@ impl RecordSink for Collector {
             source: self.info.index,
             line: r.origin.line,
         });
+        Ok(())
     }
 
-    fn trace(&mut self, t: &Trace) {
+    fn trace(&mut self, t: &Trace) -> Result<(), Self::Error> {
         let host = self.host(t.computer.as_deref().map(str::as_bytes));
         // Keep what the detectors and citations read; the per-event detail
         // (module timings, file accesses, rules) stays in the file, and a
@@ -398,19 +401,17 @@ impl RecordSink for Collector {
             },
         };
         self.traces.push(TraceRow { trace, host, source: self.info.index });
-    }
-
-    fn event(&mut self, e: &WinEvent) {
-        self.event_owned(e.clone());
+        Ok(())
     }
 
     fn expect_events(&mut self, events: usize) {
         self.events.reserve(events);
     }
 
-    fn event_owned(&mut self, event: WinEvent) {
+    fn event(&mut self, event: WinEvent) -> Result<(), Self::Error> {
         let host = self.host(event.computer.as_deref().map(str::as_bytes));
         self.events.push(EventRow { event, host, source: self.info.index });
+        Ok(())
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 
 use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
-use faultline_parser::winevent::TimeSource;
 use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, Format, HttpError, Location, Outcome, RecordSink, Request, Severity,
-    Timestamp, Trace, WinEvent,
+    CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, RecordSink,
+    Request, Severity, Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 
@@ -184,8 +183,16 @@ fn site_label(v: &[u8]) -> String {
     }
 }
 
+/// The inventory counts an event the analysis keeps without taking it.
+impl EventObserver for Tally {
+    fn observe_event(&mut self, e: &WinEvent) {
+        self.saw_events(e.as_counted());
+    }
+}
+
 impl RecordSink for Tally {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.saw_time(r.time);
         self.saw_computers(r.computer_name, 1);
         let mut sites = std::mem::take(&mut self.sites);
@@ -193,9 +200,10 @@ impl RecordSink for Tally {
             *sites.entry(site_label(&v)).or_default() += n
         });
         self.sites = sites;
+        Ok(())
     }
 
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         self.saw_time(r.time);
         if let Some(id) = r.site_id {
             let mut sites = std::mem::take(&mut self.sites);
@@ -205,24 +213,20 @@ impl RecordSink for Tally {
             });
             self.sites = sites;
         }
+        Ok(())
     }
 
-    fn event(&mut self, e: &WinEvent) {
-        self.saw_events(CountedEvents {
-            channel: e.channel.as_deref(),
-            provider: &e.provider,
-            event_id: e.event_id,
-            computer: e.computer.as_deref(),
-            records: 1,
-            span: (e.time_source != TimeSource::Missing).then_some((e.time, e.time)),
-        });
+    fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
+        self.observe_event(&e);
+        Ok(())
     }
 
-    fn counted_events(&mut self, k: CountedEvents<'_>) {
+    fn counted_events(&mut self, k: CountedEvents<'_>) -> Result<(), Self::Error> {
         self.saw_events(k);
+        Ok(())
     }
 
-    fn trace(&mut self, t: &Trace) {
+    fn trace(&mut self, t: &Trace) -> Result<(), Self::Error> {
         match t.time() {
             Some(time) => self.saw_time(time),
             None => self.records += 1,
@@ -238,6 +242,7 @@ impl RecordSink for Tally {
         if let Some(site) = t.site_id {
             *self.sites.entry(site.to_string()).or_default() += 1;
         }
+        Ok(())
     }
 
     /// The inventory counts events; it never needs their data.
@@ -261,8 +266,6 @@ impl RecordSink for Tally {
 pub enum FileStatus {
     /// Read and parsed.
     Parsed,
-    /// Recognised; this release does not parse the format yet.
-    Recognised,
     /// Not IIS evidence.
     Skipped,
     /// Could not be read (missing, unreadable, refused archive member).
@@ -435,11 +438,6 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
                 });
             }
         }
-        Outcome::Recognised(format) => {
-            summary.format = Some(format);
-            summary.status = FileStatus::Recognised;
-            summary.reason = Some(format!("{format} is recognised; this release does not parse it yet"));
-        }
         Outcome::Skipped(reason) => {
             summary.status = FileStatus::Skipped;
             summary.reason = Some(reason);
@@ -519,7 +517,7 @@ impl Inventory {
 
     /// Whether any file held evidence faultline recognises.
     pub fn has_evidence(&self) -> bool {
-        self.files.iter().any(|f| matches!(f.status, FileStatus::Parsed | FileStatus::Recognised))
+        self.files.iter().any(|f| f.status == FileStatus::Parsed)
     }
 }
 
@@ -549,7 +547,7 @@ mod tests {
         }
         log.push_str("garbage\n");
         let run = |chunk| {
-            let sinks = parse_text(
+            let Ok(sinks) = parse_text(
                 log.as_bytes(),
                 Dialect::W3c,
                 &TextConfig { chunk_size: chunk },

@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use faultline_parser::source::{host_from_path, site_from_path};
-use faultline_parser::{
-    CountedEvents, Diagnostic, Format, HttpError, ReadConfig, RecordSink, Request, Trace, WinEvent, discover,
-    read_entry,
-};
+use faultline_parser::{Format, ReadConfig, Tee, discover, read_entry};
 use rayon::prelude::*;
 
 use crate::analysis::{Analysis, AnalysisConfig};
@@ -25,47 +22,6 @@ pub struct Report {
     pub analysis: Analysis,
     /// Findings, most important first.
     pub findings: Vec<Finding>,
-}
-
-/// Feeds one pass to both the inventory and the analysis.
-#[derive(Debug)]
-struct Both {
-    tally: Tally,
-    collector: Collector,
-}
-
-impl RecordSink for Both {
-    fn request(&mut self, r: &Request<'_>) {
-        self.tally.request(r);
-        self.collector.request(r);
-    }
-    fn http_error(&mut self, r: &HttpError<'_>) {
-        self.tally.http_error(r);
-        self.collector.http_error(r);
-    }
-    fn trace(&mut self, t: &Trace) {
-        self.tally.trace(t);
-        self.collector.trace(t);
-    }
-    fn event(&mut self, e: &WinEvent) {
-        self.tally.event(e);
-        self.collector.event(e);
-    }
-    fn expect_events(&mut self, events: usize) {
-        self.collector.expect_events(events);
-    }
-    fn event_owned(&mut self, e: WinEvent) {
-        self.tally.event(&e);
-        self.collector.event_owned(e);
-    }
-    fn counted_events(&mut self, k: CountedEvents<'_>) {
-        self.tally.counted_events(k);
-        self.collector.counted_events(k);
-    }
-    fn diagnostic(&mut self, d: Diagnostic) {
-        self.collector.diagnostic(d.clone());
-        self.tally.diagnostic(d);
-    }
 }
 
 fn kind(format: Option<Format>) -> SourceKind {
@@ -99,20 +55,16 @@ pub fn analyze(
                 host: host_from_path(&components).map(|h| Arc::from(h.to_ascii_uppercase())),
                 site: site_from_path(&components),
             };
-            let outcome = read_entry(entry, read, progress, || Both {
-                tally: Tally::default(),
-                collector: Collector::new(base.clone()),
+            let Ok(outcome) = read_entry(entry, read, progress, |_| {
+                Tee::new(Tally::default(), Collector::new(base.clone()))
             });
             // Split the outcome: the tallies make the inventory row, the
             // collectors the analysis.
             let (outcome, collectors) = match outcome {
                 faultline_parser::Outcome::Parsed { format, sinks } => {
                     let (tallies, collectors): (Vec<_>, Vec<_>) =
-                        sinks.into_iter().map(|b| (b.tally, b.collector)).unzip();
+                        sinks.into_iter().map(Tee::into_parts).unzip();
                     (faultline_parser::Outcome::Parsed { format, sinks: tallies }, collectors)
-                }
-                faultline_parser::Outcome::Recognised(f) => {
-                    (faultline_parser::Outcome::Recognised(f), Vec::new())
                 }
                 faultline_parser::Outcome::Skipped(r) => (faultline_parser::Outcome::Skipped(r), Vec::new()),
                 faultline_parser::Outcome::Failed(e) => (faultline_parser::Outcome::Failed(e), Vec::new()),

@@ -19,14 +19,18 @@ struct Count {
 }
 
 impl RecordSink for Count {
-    fn http_error(&mut self, _e: &HttpError<'_>) {
+    type Error = std::convert::Infallible;
+    fn http_error(&mut self, _e: &HttpError<'_>) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn event(&mut self, _e: &WinEvent) {
+    fn event(&mut self, _e: WinEvent) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn counted_events(&mut self, c: CountedEvents<'_>) {
+    fn counted_events(&mut self, c: CountedEvents<'_>) -> Result<(), Self::Error> {
         self.records += c.records;
+        Ok(())
     }
     fn needs_event_data(&self) -> bool {
         !self.counted_only
@@ -189,7 +193,7 @@ fn bench_evtx(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut sink = Count { counted_only, ..Count::default() };
-                faultline_parser::evtx::parse_evtx(&data, &InMemory, false, &mut sink);
+                let Ok(()) = faultline_parser::evtx::parse_evtx(&data, &InMemory, false, &mut sink);
                 assert_eq!(sink.records, 120_000);
                 sink.records
             })
@@ -205,7 +209,7 @@ fn bench_httperr(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("parse", |b| {
         b.iter(|| {
-            let sinks = parse_text(
+            let Ok(sinks) = parse_text(
                 &data,
                 Dialect::HttpErr,
                 &TextConfig::default(),

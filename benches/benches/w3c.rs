@@ -13,9 +13,11 @@ struct Count {
 }
 
 impl RecordSink for Count {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.rows += 1;
         self.bytes_sent += r.bytes_sent.unwrap_or(0);
+        Ok(())
     }
 }
 
@@ -43,7 +45,7 @@ fn bench_w3c(c: &mut Criterion) {
         group.bench_function(format!("parse_full_fields_{threads}_threads"), |b| {
             b.iter(|| {
                 pool.install(|| {
-                    let sinks = parse_text(
+                    let Ok(sinks) = parse_text(
                         &data,
                         Dialect::W3c,
                         &TextConfig::default(),

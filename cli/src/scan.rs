@@ -22,7 +22,10 @@ pub fn inventory(paths: &[std::path::PathBuf], config: &ReadConfig, quiet: bool)
     let mut files: Vec<_> = found
         .entries
         .par_iter()
-        .map(|entry| summarize(entry, read_entry(entry, config, &progress, Tally::default)))
+        .map(|entry| {
+            let Ok(outcome) = read_entry(entry, config, &progress, |_| Tally::default());
+            summarize(entry, outcome)
+        })
         .collect();
     bar.finish_and_clear();
     files.extend(found.problems.iter().map(summarize_problem));

@@ -380,11 +380,13 @@ struct Collect {
 }
 
 impl RecordSink for Collect {
-    fn event(&mut self, e: &WinEvent) {
+    type Error = std::convert::Infallible;
+    fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
         self.events.push(e.clone());
+        Ok(())
     }
 
-    fn counted_events(&mut self, k: CountedEvents<'_>) {
+    fn counted_events(&mut self, k: CountedEvents<'_>) -> Result<(), Self::Error> {
         let kind = (
             k.provider.to_string(),
             k.event_id,
@@ -392,6 +394,7 @@ impl RecordSink for Collect {
             k.computer.map(str::to_string),
         );
         self.counted.push((kind, k.records, k.span));
+        Ok(())
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
@@ -525,7 +528,8 @@ fn faultline_reads_every_record_as_written() {
     let bytes = write(&events);
 
     let mut sink = Collect::default();
-    faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+    let Ok(()) =
+        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
     assert!(sink.diagnostics.is_empty(), "{:?}", sink.diagnostics);
     assert!(sink.counted.is_empty());
     assert_eq!(sink.events.len(), events.len());
@@ -548,7 +552,8 @@ fn faultline_reads_every_record_as_written() {
 fn counted(events: &[EventRecord]) -> Vec<Counted> {
     let bytes = write(events);
     let mut sink = Collect { counted_only: true, ..Collect::default() };
-    faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+    let Ok(()) =
+        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
     assert!(sink.diagnostics.is_empty(), "{:?}", sink.diagnostics);
     assert!(sink.events.is_empty());
     merge_counts(sink.counted)
@@ -605,7 +610,8 @@ fn events_arrive_in_time_order_whatever_the_order_written() {
         let bytes = write(written);
         assert!((bytes.len() - 4096) / 65536 > 3, "{label}: several chunks");
         let mut sink = Collect::default();
-        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+        let Ok(()) =
+            faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
         assert!(sink.diagnostics.is_empty(), "{label}: {:?}", sink.diagnostics);
         let got: Vec<Timestamp> = sink.events.iter().map(|e| e.time).collect();
         let want: Vec<Timestamp> = events.iter().map(|e| from_filetime(e.time_created)).collect();

@@ -33,20 +33,26 @@ struct Count {
 }
 
 impl RecordSink for Count {
-    fn request(&mut self, _r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, _r: &Request<'_>) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn http_error(&mut self, _r: &HttpError<'_>) {
+    fn http_error(&mut self, _r: &HttpError<'_>) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn trace(&mut self, _t: &faultline_parser::Trace) {
+    fn trace(&mut self, _t: &faultline_parser::Trace) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn event(&mut self, _e: &faultline_parser::WinEvent) {
+    fn event(&mut self, _e: faultline_parser::WinEvent) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) {
+    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) -> Result<(), Self::Error> {
         self.records += k.records;
+        Ok(())
     }
     fn diagnostic(&mut self, d: Diagnostic) {
         self.problems.push(format!("{:?} {}", d.location, d.message));
@@ -76,7 +82,8 @@ fn scenarios_are_deterministic_and_read_back_cleanly() {
         let mut evidence = 0;
         for entry in &found.entries {
             let name = entry.path.to_string();
-            match read_entry(entry, &ReadConfig::default(), &|_| {}, Count::default) {
+            let Ok(outcome) = read_entry(entry, &ReadConfig::default(), &|_| {}, |_| Count::default());
+            match outcome {
                 Outcome::Parsed { sinks, .. } => {
                     evidence += 1;
                     let problems: Vec<String> = sinks.iter().flat_map(|s| s.problems.clone()).collect();

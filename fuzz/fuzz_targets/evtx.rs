@@ -13,11 +13,14 @@ struct Count {
 }
 
 impl RecordSink for Count {
-    fn event(&mut self, _e: &WinEvent) {
+    type Error = std::convert::Infallible;
+    fn event(&mut self, _e: WinEvent) -> Result<(), Self::Error> {
         self.records += 1;
+        Ok(())
     }
-    fn counted_events(&mut self, k: CountedEvents<'_>) {
+    fn counted_events(&mut self, k: CountedEvents<'_>) -> Result<(), Self::Error> {
         self.records += k.records;
+        Ok(())
     }
     fn diagnostic(&mut self, _d: Diagnostic) {}
     fn needs_event_data(&self) -> bool {
@@ -30,8 +33,8 @@ fuzz_target!(|data: &[u8]| {
     file.resize(4096, 0);
     file.extend_from_slice(data);
     let mut walk = Count::default();
-    faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut walk);
+    let Ok(()) = faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut walk);
     let mut full = Count { full: true, ..Count::default() };
-    faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut full);
+    let Ok(()) = faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut full);
     std::hint::black_box((walk.records, full.records));
 });

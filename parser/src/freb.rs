@@ -10,10 +10,12 @@ use quick_xml::events::Event;
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::eventxml::{Interner, LineCounter, RawEvent, lenient, read_event, xml_text};
+use crate::intern::Interner;
 use crate::time::Timestamp;
 use crate::value::{parse_u32, parse_u64};
 use crate::winevent::DataValue;
+use crate::xml::{LineCounter, RawEvent, leading_space, lenient, local, read_event, xml_text};
+use crate::{Input, RecordSink};
 
 /// One event of a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +207,19 @@ fn split_status(v: &str) -> (Option<u16>, Option<u32>) {
     )
 }
 
+/// Reads one FREB trace file and hands its trace to one sink.
+pub fn read<S>(input: &Input<'_>, new_sink: &(dyn Fn() -> S + Sync)) -> Result<Vec<S>, S::Error>
+where
+    S: RecordSink + Send,
+{
+    let mut sink = new_sink();
+    let file = parse_freb(input.data);
+    sink.trace(&file.trace)?;
+    file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+    (input.progress)(input.data.len() as u64);
+    Ok(vec![sink])
+}
+
 /// Parses one FREB trace file.
 pub fn parse_freb(data: &[u8]) -> FrebFile {
     let mut out = FrebFile::default();
@@ -234,16 +249,15 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.name();
-                let local = name.as_ref().rsplit(':').next().unwrap_or("");
-                if local == "failedRequest" {
+                let element = local(name.as_ref());
+                if element == "failedRequest" {
                     saw_root = true;
                     read_root_attributes(&mut out.trace, e);
                     if matches!(event, Event::Empty(_)) {
                         closed = true;
                     }
-                } else if local == "Event" {
-                    let start =
-                        before + bytes[before..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+                } else if element == "Event" {
+                    let start = before + leading_space(&bytes[before..]);
                     let line = lines.line_at(start);
                     let empty = matches!(event, Event::Empty(_));
                     match read_event(&mut reader, e, start as u64, empty) {
@@ -265,9 +279,7 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
                     }
                 }
             }
-            Event::End(ref e) if e.name().as_ref().rsplit(':').next() == Some("failedRequest") => {
-                closed = true
-            }
+            Event::End(ref e) if local(e.name().as_ref()) == "failedRequest" => closed = true,
             Event::Eof => break,
             _ => {}
         }

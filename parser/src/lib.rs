@@ -2,22 +2,30 @@
 //!
 //! The flow is: [`source::discover`] walks the inputs (files, folders, `.zip`
 //! and `.gz` bundles) into [`source::Entry`]s; [`read_entry`] opens one,
-//! recognises its [`Format`] by content, and parses it in parallel chunks into
-//! typed records delivered to a [`RecordSink`], with a [`Diagnostic`] for
-//! every line or record that could not be read.
+//! recognises its [`Format`] by content, and hands it to that format's reader,
+//! which parses it (in parallel chunks where the format allows) into typed
+//! records delivered to [`RecordSink`]s, with a [`Diagnostic`] for every line
+//! or record that could not be read. Every reader has the same shape:
+//! `read(&Input, new_sink) -> Result<Vec<S>, S::Error>`, one sink per chunk
+//! in source order.
 //!
 //! ```
+//! use std::convert::Infallible;
 //! use faultline_parser::{framing, w3c, RecordSink, Request};
 //!
 //! #[derive(Default)]
 //! struct Count(usize);
 //! impl RecordSink for Count {
-//!     fn request(&mut self, _r: &Request<'_>) { self.0 += 1 }
+//!     type Error = Infallible;
+//!     fn request(&mut self, _r: &Request<'_>) -> Result<(), Infallible> {
+//!         self.0 += 1;
+//!         Ok(())
+//!     }
 //! }
 //!
 //! let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-02 03:04:05 /a 200\n";
 //! let sinks = w3c::parse_text(log, w3c::Dialect::W3c, &Default::default(), &framing::InMemory, &|_| {}, Count::default);
-//! assert_eq!(sinks.iter().map(|s| s.0).sum::<usize>(), 1);
+//! assert_eq!(sinks.unwrap().iter().map(|s| s.0).sum::<usize>(), 1);
 //! ```
 
 #![deny(missing_docs)]
@@ -28,19 +36,21 @@ pub mod evtx;
 pub mod format;
 pub mod framing;
 pub mod freb;
+mod intern;
 pub mod sink;
 pub mod source;
 pub mod time;
 pub mod value;
 pub mod w3c;
 pub mod winevent;
+mod xml;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use format::{Detection, Format};
 pub use freb::Trace;
-pub use sink::RecordSink;
+pub use sink::{EventObserver, RecordSink, Tee};
 pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover};
-pub use time::Timestamp;
+pub use time::{Span, Timestamp};
 pub use w3c::{HttpError, Request, TextConfig};
 pub use winevent::{CountedEvents, WinEvent};
 
@@ -55,6 +65,28 @@ pub struct ReadConfig {
     pub all_events: bool,
 }
 
+/// One source's bytes, as every format's reader takes them.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// The whole source.
+    pub data: &'a [u8],
+    /// What it was recognised as.
+    pub format: Format,
+    /// Told which byte ranges are about to be read and which are done, so a
+    /// mapped file's pages are brought in and dropped as the read goes.
+    pub pages: &'a dyn framing::Paging,
+    /// How to read.
+    pub config: &'a ReadConfig,
+    /// Given the number of bytes just finished.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input").field("bytes", &self.data.len()).field("format", &self.format).finish()
+    }
+}
+
 /// What happened to one entry.
 #[derive(Debug)]
 pub enum Outcome<S> {
@@ -65,36 +97,37 @@ pub enum Outcome<S> {
         /// The chunk sinks.
         sinks: Vec<S>,
     },
-    /// Recognised, but this build does not parse the format yet.
-    Recognised(Format),
     /// Not evidence faultline reads.
     Skipped(String),
     /// Could not be opened.
     Failed(InputError),
 }
 
-/// Opens an entry, recognises its format and parses it.
+/// Opens an entry, recognises its format and reads it. `new_sink` makes one
+/// sink per chunk, told the format. A sink's error stops the read and is
+/// returned instead of an outcome.
 pub fn read_entry<S, F>(
     entry: &Entry,
     config: &ReadConfig,
     progress: &(dyn Fn(u64) + Sync),
     new_sink: F,
-) -> Outcome<S>
+) -> Result<Outcome<S>, S::Error>
 where
     S: RecordSink + Send,
-    F: Fn() -> S + Sync,
+    S::Error: Send,
+    F: Fn(Format) -> S + Sync,
 {
     let source = match entry.open(&config.limits) {
         Ok(s) => s,
         Err(e) => {
             progress(entry.size);
-            return Outcome::Failed(e);
+            return Ok(Outcome::Failed(e));
         }
     };
     read_opened(source, config, progress, new_sink)
 }
 
-/// Parses an opened source. When a mapped file shrank while it was parsed
+/// Reads an opened source. When a mapped file shrank while it was parsed
 /// (its tail then read as zeros), everything it gave is thrown away and the
 /// file is read again into memory as it is now, with a warning that says so.
 pub(crate) fn read_opened<S, F>(
@@ -102,34 +135,35 @@ pub(crate) fn read_opened<S, F>(
     config: &ReadConfig,
     progress: &(dyn Fn(u64) + Sync),
     new_sink: F,
-) -> Outcome<S>
+) -> Result<Outcome<S>, S::Error>
 where
     S: RecordSink + Send,
-    F: Fn() -> S + Sync,
+    S::Error: Send,
+    F: Fn(Format) -> S + Sync,
 {
-    let outcome = parse_source(&source, config, progress, &new_sink);
+    let outcome = parse_source(&source, config, progress, &new_sink)?;
     if !source.bytes.was_cut() {
-        return outcome;
+        return Ok(outcome);
     }
     drop(outcome);
     let mapped = source.bytes.len();
     let bytes = match source::reread(&source.path.file) {
         Ok(b) => b,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Ok(Outcome::Failed(e)),
     };
     let now = bytes.len();
     let again = Source { path: source.path, bytes };
-    let mut outcome = parse_source(&again, config, progress, &new_sink);
-    if let Outcome::Parsed { sinks, .. } = &mut outcome {
+    let mut outcome = parse_source(&again, config, progress, &new_sink)?;
+    if let Outcome::Parsed { format, sinks } = &mut outcome {
         if sinks.is_empty() {
-            sinks.push(new_sink());
+            sinks.push(new_sink(*format));
         }
         sinks[0].diagnostic(Diagnostic::file(
             Severity::Warning,
             format!("the file shrank from {mapped} to {now} bytes while it was read; it was read again as it is now"),
         ));
     }
-    outcome
+    Ok(outcome)
 }
 
 fn parse_source<S, F>(
@@ -137,76 +171,30 @@ fn parse_source<S, F>(
     config: &ReadConfig,
     progress: &(dyn Fn(u64) + Sync),
     new_sink: &F,
-) -> Outcome<S>
+) -> Result<Outcome<S>, S::Error>
 where
     S: RecordSink + Send,
-    F: Fn() -> S + Sync,
+    S::Error: Send,
+    F: Fn(Format) -> S + Sync,
 {
     let data: &[u8] = &source.bytes;
     let head = &data[..data.len().min(format::SNIFF_LEN)];
-    match format::detect(&source.path.file_name(), head) {
+    let format = match format::detect(&source.path.file_name(), head) {
         Detection::Skip(reason) => {
             progress(data.len() as u64);
-            Outcome::Skipped(reason)
+            return Ok(Outcome::Skipped(reason));
         }
-        Detection::Format(format) => match format.dialect() {
-            Some(dialect) => {
-                let sinks = w3c::parse_text(data, dialect, &config.text, &source.bytes, progress, new_sink);
-                Outcome::Parsed { format, sinks }
-            }
-            None => {
-                let outcome = match format {
-                    Format::Freb => {
-                        let mut sink = new_sink();
-                        let file = freb::parse_freb(data);
-                        sink.trace(&file.trace);
-                        file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
-                        Outcome::Parsed { format, sinks: vec![sink] }
-                    }
-                    Format::EventXml => {
-                        let mut sink = new_sink();
-                        let mut file = eventxml::parse_event_xml(data);
-                        deliver_sorted(&mut file.events, config.all_events, &mut sink);
-                        file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
-                        Outcome::Parsed { format, sinks: vec![sink] }
-                    }
-                    Format::Evtx => {
-                        let mut sink = new_sink();
-                        evtx::parse_evtx(data, &source.bytes, config.all_events, &mut sink);
-                        Outcome::Parsed { format, sinks: vec![sink] }
-                    }
-                    _ => Outcome::Recognised(format),
-                };
-                progress(data.len() as u64);
-                outcome
-            }
-        },
-    }
-}
-
-/// Sorts events deterministically (time, record id, position) and hands
-/// them to the sink: catalogue events in full, the others as counts. The
-/// events are moved out; `events` is left empty.
-pub fn deliver_sorted<S: RecordSink>(events: &mut Vec<WinEvent>, all_events: bool, sink: &mut S) {
-    events.sort_by_key(WinEvent::sort_key);
-    let kept = |e: &WinEvent| {
-        all_events || (winevent::is_relevant(&e.provider, e.event_id) && winevent::keep_extracted(e))
+        Detection::Format(format) => format,
     };
-    sink.expect_events(if all_events { events.len() } else { events.iter().filter(|e| kept(e)).count() });
-    for e in events.drain(..) {
-        if kept(&e) {
-            sink.event_owned(e);
-        } else {
-            sink.counted_events(CountedEvents {
-                channel: e.channel.as_deref(),
-                provider: &e.provider,
-                event_id: e.event_id,
-                computer: e.computer.as_deref(),
-                records: 1,
-                span: (e.time_source != winevent::TimeSource::Missing).then_some((e.time, e.time)),
-            });
-        }
-    }
+    let input = Input { data, format, pages: &source.bytes, config, progress };
+    let new_sink = || new_sink(format);
+    let sinks = match format {
+        Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &new_sink)?,
+        Format::Freb => freb::read(&input, &new_sink)?,
+        Format::EventXml => eventxml::read(&input, &new_sink)?,
+        Format::Evtx => evtx::read(&input, &new_sink)?,
+    };
+    Ok(Outcome::Parsed { format, sinks })
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -220,8 +208,10 @@ mod shrink_tests {
     }
 
     impl RecordSink for Count {
-        fn request(&mut self, _r: &Request<'_>) {
+        type Error = std::convert::Infallible;
+        fn request(&mut self, _r: &Request<'_>) -> Result<(), Self::Error> {
             self.requests += 1;
+            Ok(())
         }
         fn diagnostic(&mut self, d: Diagnostic) {
             if d.severity == Severity::Warning {
@@ -254,8 +244,8 @@ mod shrink_tests {
         let file = std::fs::OpenOptions::new().write(true).open(&path).expect("opens for writing");
         file.set_len((header_len + kept_rows * row.len()) as u64).expect("truncates");
 
-        let outcome = read_opened(source, &ReadConfig::default(), &|_| {}, Count::default);
-        let Outcome::Parsed { sinks, .. } = outcome else { panic!("parsed") };
+        let outcome = read_opened(source, &ReadConfig::default(), &|_| {}, |_| Count::default());
+        let Ok(Outcome::Parsed { sinks, .. }) = outcome else { panic!("parsed") };
         assert_eq!(sinks.iter().map(|s| s.requests).sum::<usize>(), kept_rows);
         let warnings: Vec<&String> = sinks.iter().flat_map(|s| &s.warnings).collect();
         assert!(warnings.iter().any(|w| w.contains("shrank")), "{warnings:?}");

@@ -43,6 +43,70 @@ impl Timestamp {
     }
 }
 
+impl std::ops::Add<Span> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, span: Span) -> Timestamp {
+        Timestamp(self.0.saturating_add(span.0))
+    }
+}
+
+impl std::ops::Sub<Span> for Timestamp {
+    type Output = Timestamp;
+    fn sub(self, span: Span) -> Timestamp {
+        Timestamp(self.0.saturating_sub(span.0))
+    }
+}
+
+impl std::ops::Sub for Timestamp {
+    type Output = Span;
+    /// How long after `earlier` this is (negative when before it).
+    fn sub(self, earlier: Timestamp) -> Span {
+        Span(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// A signed length of time, to the nanosecond: the difference of two
+/// [`Timestamp`]s, or a tolerance around one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span(pub i64);
+
+impl Span {
+    /// Whole seconds.
+    pub const fn secs(secs: i64) -> Span {
+        Span(secs.saturating_mul(NANOS_PER_SEC))
+    }
+
+    /// Whole minutes.
+    pub const fn mins(mins: i64) -> Span {
+        Span::secs(mins.saturating_mul(60))
+    }
+
+    /// Whole hours.
+    pub const fn hours(hours: i64) -> Span {
+        Span::secs(hours.saturating_mul(3600))
+    }
+
+    /// Milliseconds, as IIS logs `time-taken` (saturating past about 292 years).
+    pub fn millis(ms: u64) -> Span {
+        Span(i64::try_from(ms).unwrap_or(i64::MAX).saturating_mul(1_000_000))
+    }
+
+    /// Whole seconds (toward zero).
+    pub const fn as_secs(self) -> i64 {
+        self.0 / NANOS_PER_SEC
+    }
+
+    /// Whole minutes (toward zero).
+    pub const fn as_mins(self) -> i64 {
+        self.as_secs() / 60
+    }
+
+    /// The length without its sign.
+    pub const fn abs(self) -> Span {
+        Span(self.0.saturating_abs())
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -242,6 +306,19 @@ mod tests {
         assert_eq!(from_filetime(116_444_736_000_000_000), Timestamp(0));
         // 1601 is before what nanoseconds in an i64 reach; callers treat 0 as missing.
         assert_eq!(from_filetime(0), Timestamp(i64::MIN));
+    }
+
+    #[test]
+    fn spans_are_differences_and_tolerances() {
+        let t = Timestamp::from_parts(1_000, 0);
+        assert_eq!(t + Span::secs(90), Timestamp::from_parts(1_090, 0));
+        assert_eq!(t - Span::mins(2), Timestamp::from_parts(880, 0));
+        assert_eq!((t - Timestamp::from_parts(1_090, 0)).as_secs(), -90);
+        assert_eq!((t - Timestamp::from_parts(1_090, 0)).abs(), Span::secs(90));
+        assert_eq!(Span::hours(2).as_mins(), 120);
+        assert_eq!(Span::millis(1_500), Span(1_500_000_000));
+        assert_eq!(Span::millis(u64::MAX), Span(i64::MAX), "saturates");
+        assert_eq!(Timestamp(i64::MAX) + Span::secs(1), Timestamp(i64::MAX), "saturates");
     }
 
     #[test]

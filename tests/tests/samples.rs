@@ -25,6 +25,15 @@ fn samples() -> Option<PathBuf> {
     }
 }
 
+/// Reads one entry into sinks that never stop a read.
+fn read<S>(entry: &Entry, config: &ReadConfig, new_sink: fn() -> S) -> Outcome<S>
+where
+    S: RecordSink<Error = std::convert::Infallible> + Send,
+{
+    let Ok(outcome) = read_entry(entry, config, &|_| {}, |_| new_sink());
+    outcome
+}
+
 /// Facts about one file, collected from every record.
 #[derive(Default, Debug)]
 struct Facts {
@@ -40,7 +49,8 @@ fn text(v: Option<&[u8]>) -> String {
 }
 
 impl RecordSink for Facts {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.records += 1;
         let key = format!(
             "{}.{}.{}",
@@ -60,8 +70,9 @@ impl RecordSink for Facts {
                 r.custom.iter().map(|(n, v)| format!("{n}={}", text(Some(v)))).collect::<Vec<_>>().join(","),
             ];
         }
+        Ok(())
     }
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         self.records += 1;
         *self.reasons.entry(r.reason.to_string()).or_default() += 1;
         if self.first.is_empty() {
@@ -74,6 +85,7 @@ impl RecordSink for Facts {
                 text(r.transport),
             ];
         }
+        Ok(())
     }
     fn diagnostic(&mut self, d: faultline_parser::Diagnostic) {
         if d.is_rejection()
@@ -89,7 +101,7 @@ fn facts(root: &std::path::Path, rel: &str, chunk_size: usize) -> (Format, Facts
     assert!(found.problems.is_empty(), "{rel}: {:?}", found.problems);
     let entry: &Entry = &found.entries[0];
     let config = ReadConfig { text: TextConfig { chunk_size }, ..ReadConfig::default() };
-    match read_entry(entry, &config, &|_| {}, Facts::default) {
+    match read(entry, &config, Facts::default) {
         Outcome::Parsed { format, sinks } => {
             let mut all = Facts::default();
             for s in sinks {
@@ -191,7 +203,7 @@ fn the_inventory_lists_every_sample_file() {
     let found = discover(std::slice::from_ref(&root), &ArchiveLimits::default());
     let config = ReadConfig::default();
     let mut files: Vec<_> =
-        found.entries.iter().map(|e| summarize(e, read_entry(e, &config, &|_| {}, Tally::default))).collect();
+        found.entries.iter().map(|e| summarize(e, read(e, &config, Tally::default))).collect();
     files.extend(found.problems.iter().map(summarize_problem));
     let inv = Inventory { files };
 
@@ -319,14 +331,18 @@ struct Owned {
 }
 
 impl RecordSink for Owned {
-    fn trace(&mut self, t: &faultline_parser::Trace) {
+    type Error = std::convert::Infallible;
+    fn trace(&mut self, t: &faultline_parser::Trace) -> Result<(), Self::Error> {
         self.traces.push(t.clone());
+        Ok(())
     }
-    fn event(&mut self, e: &faultline_parser::WinEvent) {
+    fn event(&mut self, e: faultline_parser::WinEvent) -> Result<(), Self::Error> {
         self.events.push(e.clone());
+        Ok(())
     }
-    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) {
+    fn counted_events(&mut self, k: faultline_parser::CountedEvents<'_>) -> Result<(), Self::Error> {
         self.counted += k.records;
+        Ok(())
     }
     fn diagnostic(&mut self, d: faultline_parser::Diagnostic) {
         self.diagnostics.push(d);
@@ -336,7 +352,7 @@ impl RecordSink for Owned {
 fn owned(root: &std::path::Path, rel: &str, all_events: bool) -> (Format, Owned) {
     let found = discover(&[root.join(rel)], &ArchiveLimits::default());
     let config = ReadConfig { all_events, ..ReadConfig::default() };
-    match read_entry(&found.entries[0], &config, &|_| {}, Owned::default) {
+    match read(&found.entries[0], &config, Owned::default) {
         Outcome::Parsed { format, sinks } => {
             let mut all = Owned::default();
             for s in sinks {
@@ -618,7 +634,7 @@ fn evtx_inventory_walk_agrees_with_the_full_read() {
     for &(rel, records, lost) in EVTX_EXPECTED {
         let found = discover(&[root.join(rel)], &ArchiveLimits::default());
         let entry = &found.entries[0];
-        let summary = summarize(entry, read_entry(entry, &ReadConfig::default(), &|_| {}, Tally::default));
+        let summary = summarize(entry, read(entry, &ReadConfig::default(), Tally::default));
         assert_eq!((summary.records, summary.rejected), (records, lost), "{rel}");
         let (_, full) = owned(&root, rel, true);
         let mut by_kind: BTreeMap<(String, u16), u64> = BTreeMap::new();

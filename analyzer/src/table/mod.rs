@@ -230,9 +230,10 @@ fn int<T: TryInto<i64>>(v: Option<T>) -> Option<i64> {
 }
 
 impl RecordSink for TableSink<'_> {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         if !self.projection.table(TableName::Requests) {
-            return;
+            return Ok(());
         }
         // Rows repeat their computer name: resolve it once per change.
         let raw = r.computer_name.unwrap_or_default();
@@ -240,8 +241,8 @@ impl RecordSink for TableSink<'_> {
             let computer = text(r.computer_name);
             self.last_host = Some((raw.to_vec(), self.source.host(computer.as_deref())));
         }
-        let Some((_, host)) = &self.last_host else { return };
-        let Some(time) = self.source.time(host, r.time) else { return };
+        let Some((_, host)) = &self.last_host else { return Ok(()) };
+        let Some(time) = self.source.time(host, r.time) else { return Ok(()) };
         let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
         let t = &mut self.rows.requests;
         t.timestamp.push(Some(time.0));
@@ -268,14 +269,15 @@ impl RecordSink for TableSink<'_> {
         t.log_file_path.push(Some(&self.source.path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
+        Ok(())
     }
 
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         if !self.projection.table(TableName::Httperr) {
-            return;
+            return Ok(());
         }
         let host = self.source.host(None);
-        let Some(time) = self.source.time(&host, r.time) else { return };
+        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
         let t = &mut self.rows.httperr;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
@@ -293,18 +295,19 @@ impl RecordSink for TableSink<'_> {
         t.log_file_path.push(Some(&self.source.path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
+        Ok(())
     }
 
-    fn trace(&mut self, tr: &Trace) {
+    fn trace(&mut self, tr: &Trace) -> Result<(), Self::Error> {
         if !self.projection.table(TableName::Traces) {
-            return;
+            return Ok(());
         }
         let host = self.source.host(tr.computer.as_deref());
         let start = tr.summary.start.or_else(|| tr.events.iter().find_map(|e| e.time));
         let time = match start {
             Some(t) => match self.source.time(&host, t) {
                 Some(t) => Some(t),
-                None => return,
+                None => return Ok(()),
             },
             None => None,
         };
@@ -330,14 +333,15 @@ impl RecordSink for TableSink<'_> {
         t.activity_id.push(tr.activity_id.as_deref());
         t.log_file_path.push(Some(&self.source.path));
         t.row_done();
+        Ok(())
     }
 
-    fn event(&mut self, e: &WinEvent) {
+    fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
         if !self.projection.table(TableName::Events) {
-            return;
+            return Ok(());
         }
         let host = self.source.host(e.computer.as_deref());
-        let Some(time) = self.source.time(&host, e.time) else { return };
+        let Some(time) = self.source.time(&host, e.time) else { return Ok(()) };
         let t = &mut self.rows.events;
         t.timestamp.push(Some(time.0));
         t.host_name.push(Some(&host));
@@ -351,9 +355,10 @@ impl RecordSink for TableSink<'_> {
         t.user_name.push(e.data("TargetUserName"));
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
-        t.message.push_with(|| Some(describe_event(e)));
+        t.message.push_with(|| Some(describe_event(&e)));
         t.log_file_path.push(Some(&self.source.path));
         t.row_done();
+        Ok(())
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
@@ -406,7 +411,8 @@ fn read_chunks(
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Rows>, u64) {
-    match read_entry(entry, read, progress, || TableSink::new(projection, entry, config)) {
+    let Ok(outcome) = read_entry(entry, read, progress, |_| TableSink::new(projection, entry, config));
+    match outcome {
         Outcome::Parsed { sinks, .. } => {
             let rejected = sinks.iter().map(|s| s.rejected).sum();
             (sinks.into_iter().map(|s| s.rows).collect(), rejected)

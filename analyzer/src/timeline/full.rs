@@ -157,19 +157,17 @@ struct TimelineSink<'a> {
     rows: Vec<Row>,
     weight: usize,
     rejected: u64,
-    error: Option<TimelineError>,
 }
 
 impl TimelineSink<'_> {
-    fn push(&mut self, row: Row) {
+    fn push(&mut self, row: Row) -> Result<(), TimelineError> {
         self.weight += row.weight();
         self.rows.push(row);
-        if self.weight > self.spill.budget.chunk && self.error.is_none() {
+        if self.weight > self.spill.budget.chunk {
             self.weight = 0;
-            if let Err(e) = self.spill.write_run(std::mem::take(&mut self.rows)) {
-                self.error = Some(e);
-            }
+            self.spill.write_run(std::mem::take(&mut self.rows))?;
         }
+        Ok(())
     }
 
     fn row(&self, kind: RowKind, time: Timestamp, host: String, site: Option<u32>, summary: String) -> Row {
@@ -178,45 +176,46 @@ impl TimelineSink<'_> {
 }
 
 impl RecordSink for TimelineSink<'_> {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = TimelineError;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let computer = r.computer_name.map(decode_text);
         let host = self.source.host(computer.as_deref());
-        let Some(time) = self.source.time(&host, r.time) else { return };
+        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
         let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
         let status = (r.status.unwrap_or(0), r.substatus.unwrap_or(0), r.win32_status.unwrap_or(0));
         let summary = describe_request(&stem, status, r.time_taken_ms.unwrap_or(0), &client);
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, host, site, summary) };
-        self.push(row);
+        self.push(row)
     }
 
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         let host = self.source.host(None);
-        let Some(time) = self.source.time(&host, r.time) else { return };
+        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
         let uri = r.uri.map(decode_text);
         let queue = r.queue_name.map(decode_text);
         let summary = describe_http_error(r.status, &r.reason.to_string(), uri.as_deref(), queue.as_deref());
         let site = r.site_id.or(self.source.site);
         let row =
             Row { line: Some(r.origin.line), ..self.row(RowKind::HttpError, time, host, site, summary) };
-        self.push(row);
+        self.push(row)
     }
 
-    fn trace(&mut self, tr: &Trace) {
+    fn trace(&mut self, tr: &Trace) -> Result<(), Self::Error> {
         let host = self.source.host(tr.computer.as_deref());
-        let Some(time) = self.source.time(&host, tr.time().unwrap_or_default()) else { return };
+        let Some(time) = self.source.time(&host, tr.time().unwrap_or_default()) else { return Ok(()) };
         let site = tr.site_id.or(self.source.site);
         let row = self.row(RowKind::Trace, time, host, site, describe_trace(tr));
-        self.push(row);
+        self.push(row)
     }
 
-    fn event(&mut self, e: &WinEvent) {
+    fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
         let host = self.source.host(e.computer.as_deref());
-        let Some(time) = self.source.time(&host, e.time) else { return };
+        let Some(time) = self.source.time(&host, e.time) else { return Ok(()) };
         let row =
-            Row { record: e.record_id, ..self.row(RowKind::Event, time, host, None, describe_event(e)) };
-        self.push(row);
+            Row { record: e.record_id, ..self.row(RowKind::Event, time, host, None, describe_event(&e)) };
+        self.push(row)
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
@@ -228,13 +227,9 @@ impl RecordSink for TimelineSink<'_> {
     /// A finished chunk's rows join the shared pool (written out as a run
     /// when it is full), so a large file's many chunks never all hold
     /// their rows at once.
-    fn chunk_done(&mut self) {
+    fn chunk_done(&mut self) -> Result<(), Self::Error> {
         let (rows, weight) = (std::mem::take(&mut self.rows), std::mem::take(&mut self.weight));
-        if let Err(e) = self.spill.pool(rows, weight)
-            && self.error.is_none()
-        {
-            self.error = Some(e);
-        }
+        self.spill.pool(rows, weight)
     }
 }
 
@@ -288,15 +283,14 @@ fn full_within(
         .map(|(i, entry)| {
             let source = SourceContext::new(entry, config);
             let path = Arc::clone(&source.path);
-            let outcome = read_entry(entry, read, progress, || TimelineSink {
+            let outcome = read_entry(entry, read, progress, |_| TimelineSink {
                 source: source.clone(),
                 index: i as u32,
                 spill: &spill,
                 rows: Vec::new(),
                 weight: 0,
                 rejected: 0,
-                error: None,
-            });
+            })?;
             let mut rejected = 0;
             let mut kind = SourceKind::W3c;
             if let Outcome::Parsed { format, sinks } = outcome {
@@ -309,9 +303,6 @@ fn full_within(
                 };
                 for sink in sinks {
                     rejected += sink.rejected;
-                    if let Some(e) = sink.error {
-                        return Err(e);
-                    }
                     spill.pool(sink.rows, sink.weight)?;
                 }
             }

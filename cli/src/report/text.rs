@@ -138,8 +138,8 @@ pub fn write_scan(
             f.format.map_or("-", |x| x.name()).to_string(),
             sanitize(f.host.as_deref().unwrap_or("-")),
             sanitize(&sites(f)),
-            if f.status == FileStatus::Recognised { "-".into() } else { count(f.records) },
-            if f.status == FileStatus::Recognised { "-".into() } else { count(f.rejected) },
+            count(f.records),
+            count(f.rejected),
             time(f.first),
             time(f.last),
         ]);
@@ -147,13 +147,7 @@ pub fn write_scan(
     let under = if base.is_empty() { String::new() } else { format!(" under {}", sanitize(base)) };
     writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} files read)", read.len())))?;
     table.write(out, palette, |r, c, cell| {
-        if c == 5 && read[r].rejected > 0 {
-            palette.red(cell)
-        } else if read[r].status == FileStatus::Recognised && c >= 4 {
-            palette.dim(cell)
-        } else {
-            cell.to_string()
-        }
+        if c == 5 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
     })?;
 
     let totals = inv.totals();
@@ -193,16 +187,6 @@ pub fn write_scan(
                 if f.status == FileStatus::Failed { palette.red("failed") } else { palette.dim("skipped") };
             writeln!(out, "  {label} {}: {}", rel(&f.path), sanitize(f.reason.as_deref().unwrap_or("")))?;
         }
-    }
-    let recognised: Vec<&FileSummary> =
-        inv.files.iter().filter(|f| f.status == FileStatus::Recognised).collect();
-    if !recognised.is_empty() {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            palette.dim(&format!("{} file(s) recognised but not parsed by this release.", recognised.len()))
-        )?;
     }
 
     let total_diags: u64 = inv.files.iter().map(|f| f.diagnostics.len() as u64 + f.diagnostics_omitted).sum();

@@ -1,4 +1,5 @@
 use super::*;
+use crate::diagnostic::Location;
 
 const WEVTUTIL: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-WAS' Guid='{524B5D04-133C-4A62-8362-64E8EDB9CE40}' EventSourceName='WAS'/><EventID Qualifiers='32768'>5011</EventID><Version>0</Version><Level>3</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='2024-05-01T10:00:00.1234567Z'/><EventRecordID>42</EventRecordID><Correlation/><Execution ProcessID='0' ThreadID='0'/><Channel>System</Channel><Computer>WEB01.contoso.local</Computer><Security/></System><EventData><Data Name='AppPoolID'>Shop &amp; Co</Data><Data Name='ProcessID'>4242</Data><Binary>6D000780</Binary></EventData></Event>
 <Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Application Error'/><EventID Qualifiers='0'>1000</EventID><Level>2</Level><Task>100</Task><Keywords>0x80000000000000</Keywords><TimeCreated SystemTime='2024-05-01T09:59:59.9Z'/><EventRecordID>7</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data>w3wp.exe</Data><Data>10.0.17763.1</Data><Data>line one&#13;&#10;line two</Data></EventData></Event>
@@ -81,21 +82,24 @@ fn representative_events_of_each_provider_family() {
     #[derive(Default)]
     struct Kept(Vec<WinEvent>, Vec<String>, usize);
     impl crate::RecordSink for Kept {
+        type Error = std::convert::Infallible;
         fn expect_events(&mut self, events: usize) {
             self.2 = events;
         }
-        fn event(&mut self, e: &WinEvent) {
-            self.0.push(e.clone());
+        fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
+            self.0.push(e);
+            Ok(())
         }
-        fn counted_events(&mut self, k: crate::CountedEvents<'_>) {
+        fn counted_events(&mut self, k: crate::CountedEvents<'_>) -> Result<(), Self::Error> {
             self.1.push(format!("{} {} x{}", k.provider, k.event_id, k.records));
+            Ok(())
         }
     }
     let xml = include_bytes!("../../../corpus/fixtures/eventxml/families.xml");
     let mut file = parse_event_xml(xml);
     assert_eq!(file.diagnostics, []);
     let mut kept = Kept::default();
-    crate::deliver_sorted(&mut file.events, false, &mut kept);
+    let Ok(()) = crate::winevent::deliver_sorted(&mut file.events, false, &mut kept);
     assert_eq!(kept.1, ["Microsoft-Windows-DNS-Client 1014 x1"]);
     assert_eq!(kept.2, kept.0.len(), "the sink is told how many events follow");
     let families: Vec<String> = kept.0.iter().map(|e| format!("{:?} {}", e.family(), e.event_id)).collect();

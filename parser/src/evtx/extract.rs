@@ -13,7 +13,7 @@
 
 use evtx::EvtxRecord;
 
-use crate::eventxml::{Interner, Name};
+use crate::intern::{Interner, Name};
 use evtx::binxml::value_variant::BinXmlValue;
 use std::rc::Rc;
 

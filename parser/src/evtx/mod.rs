@@ -16,13 +16,13 @@ use evtx::{ChunkFlags, EvtxChunk, EvtxChunkHeader, EvtxFileHeader, HeaderFlags, 
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
-use crate::eventxml::{Interner, Name};
 use crate::framing::Paging;
+use crate::intern::{Interner, Name};
 use crate::time::{Timestamp, from_filetime, parse_rfc3339};
 use crate::winevent::{
-    CountedEvents, DataValue, EventOrigin, TimeSource, WinEvent, is_relevant, keep_extracted,
+    CountedEvents, DataValue, EventOrigin, TimeSource, WinEvent, deliver_sorted, is_relevant, keep_extracted,
 };
-use crate::{RecordSink, deliver_sorted};
+use crate::{Input, RecordSink};
 use extract::{
     EventFields, Peek, TemplateCache, chunk_header_crc, error_chain, extract_record, peek_raw, peek_system,
 };
@@ -112,9 +112,27 @@ fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic
     Diagnostic { location: Location::Offset(offset as u64), severity, message }
 }
 
-/// Reads an EVTX file and hands its events to `sink`: the catalogue's in
+/// Reads an EVTX file and hands its events to one sink: the catalogue's in
 /// full, sorted by time, and the others as counts, in file order.
-pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bool, sink: &mut S) {
+pub fn read<S>(input: &Input<'_>, new_sink: &(dyn Fn() -> S + Sync)) -> Result<Vec<S>, S::Error>
+where
+    S: RecordSink + Send,
+{
+    let mut sink = new_sink();
+    parse_evtx(input.data, input.pages, input.config.all_events, &mut sink)?;
+    (input.progress)(input.data.len() as u64);
+    Ok(vec![sink])
+}
+
+/// Reads an EVTX file and hands its events to `sink`: the catalogue's in
+/// full, sorted by time, and the others as counts, in file order. Stops
+/// when the sink does.
+pub fn parse_evtx<S: RecordSink>(
+    data: &[u8],
+    pages: &dyn Paging,
+    all_events: bool,
+    sink: &mut S,
+) -> Result<(), S::Error> {
     let extract_data = sink.needs_event_data();
     let mut diagnostics = Vec::new();
     if data.len() < FILE_HEADER_SIZE {
@@ -122,7 +140,7 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
             Severity::Error,
             format!("EVTX file cut short: {} bytes, no complete header", data.len()),
         ));
-        return;
+        return Ok(());
     }
     match EvtxFileHeader::from_bytes(&data[..FILE_HEADER_SIZE]) {
         Ok(h) => {
@@ -192,7 +210,7 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
                     computer: c.computer.as_deref(),
                     records: c.records,
                     span: c.span,
-                });
+                })?;
             }
             if !r.kept.is_empty() {
                 kept.push(r.kept);
@@ -200,10 +218,11 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
             diagnostics.extend(r.diagnostics);
         }
     }
-    deliver_kept(kept, sink);
+    deliver_kept(kept, sink)?;
     for d in diagnostics {
         sink.diagnostic(d);
     }
+    Ok(())
 }
 
 /// Hands the chunks' kept events (each chunk's sorted) to the sink in time
@@ -212,7 +231,7 @@ pub fn parse_evtx<S: RecordSink>(data: &[u8], pages: &dyn Paging, all_events: bo
 /// chunk's memory released as it is done, rather than joined into one more
 /// copy of them all (a log of millions of catalogue events held both).
 /// Otherwise they are joined once at their exact size and sorted.
-fn deliver_kept<S: RecordSink>(chunks: Vec<Vec<WinEvent>>, sink: &mut S) {
+fn deliver_kept<S: RecordSink>(chunks: Vec<Vec<WinEvent>>, sink: &mut S) -> Result<(), S::Error> {
     let total = chunks.iter().map(Vec::len).sum();
     let in_order = chunks.windows(2).all(|w| match (w[0].last(), w[1].first()) {
         (Some(a), Some(b)) => a.sort_key() <= b.sort_key(),
@@ -221,14 +240,15 @@ fn deliver_kept<S: RecordSink>(chunks: Vec<Vec<WinEvent>>, sink: &mut S) {
     if in_order {
         sink.expect_events(total);
         for e in chunks.into_iter().flatten() {
-            sink.event_owned(e);
+            sink.event(e)?;
         }
+        Ok(())
     } else {
         let mut events = Vec::with_capacity(total);
         for mut chunk in chunks {
             events.append(&mut chunk);
         }
-        deliver_sorted(&mut events, true, sink);
+        deliver_sorted(&mut events, true, sink)
     }
 }
 

@@ -18,12 +18,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::Input;
 use crate::diagnostic::{Diagnostic, Severity, excerpt};
 use crate::framing::{BOM, Paging, count_lines, lines, plan_chunks};
 pub use crate::sink::RecordSink;
 use crate::time::{NANOS_PER_SEC, parse_date_time};
 pub use layout::{Column, Field, Layout, LayoutRef};
-pub use reason::Reason;
+pub use reason::{Reason, ReasonKind};
 pub use record::{CustomFields, HttpError, Origin, Request, TimeBasis};
 use row::{BlockDate, Mapped, RowError, RowScratch, build_http_error, build_request, map_row};
 
@@ -214,10 +215,22 @@ pub fn count_default_fits(data: &[u8], dialect: Dialect) -> usize {
 
 pub(crate) use native::{looks_like_iis_native, looks_like_ncsa};
 
+/// Reads a W3C-family file (access log, HTTPERR, IIS native, NCSA: the
+/// dialect its format names) in parallel chunks, one sink per chunk.
+pub fn read<S>(input: &Input<'_>, new_sink: &(dyn Fn() -> S + Sync)) -> Result<Vec<S>, S::Error>
+where
+    S: RecordSink + Send,
+    S::Error: Send,
+{
+    let dialect = input.format.dialect().unwrap_or(Dialect::W3c);
+    parse_text(input.data, dialect, &input.config.text, input.pages, input.progress, new_sink)
+}
+
 /// Parses a whole W3C-family file. Returns one sink per chunk, in source
 /// order; file-level diagnostics go to the first. `pages` is told which byte
 /// ranges are about to be read and which are done (to map and drop file
-/// pages), and `progress` gets the number of bytes just finished.
+/// pages), and `progress` gets the number of bytes just finished. A sink's
+/// error stops the read; the first in file order is returned.
 pub fn parse_text<S, F>(
     data: &[u8],
     dialect: Dialect,
@@ -225,9 +238,10 @@ pub fn parse_text<S, F>(
     pages: &dyn Paging,
     progress: &(dyn Fn(u64) + Sync),
     new_sink: F,
-) -> Vec<S>
+) -> Result<Vec<S>, S::Error>
 where
     S: RecordSink + Send,
+    S::Error: Send,
     F: Fn() -> S + Sync,
 {
     let start = content_start(data);
@@ -236,7 +250,7 @@ where
         .map(|r| r.start + start..r.end + start)
         .collect();
     if ranges.is_empty() {
-        return vec![new_sink()];
+        return Ok(vec![new_sink()]);
     }
 
     let mut file_notes = Vec::new();
@@ -300,21 +314,26 @@ where
             for (range, (_, first_line)) in batch.iter().zip(starts) {
                 let mut sink = new_sink();
                 let at_end = range.end == data.len();
-                carried = parse_chunk(data, range.clone(), dialect, carried, first_line, at_end, &mut sink);
-                sink.chunk_done();
+                carried = parse_chunk(data, range.clone(), dialect, carried, first_line, at_end, &mut sink)?;
+                sink.chunk_done()?;
                 finish(range);
                 sinks.push(sink);
             }
             state = carried;
         } else {
-            sinks.par_extend(batch.par_iter().zip(starts).map(|(range, (state, first_line))| {
-                let mut sink = new_sink();
-                let at_end = range.end == data.len();
-                parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink);
-                sink.chunk_done();
-                finish(range);
-                sink
-            }));
+            let parsed: Result<Vec<S>, S::Error> = batch
+                .par_iter()
+                .zip(starts)
+                .map(|(range, (state, first_line))| {
+                    let mut sink = new_sink();
+                    let at_end = range.end == data.len();
+                    parse_chunk(data, range.clone(), dialect, state, first_line, at_end, &mut sink)?;
+                    sink.chunk_done()?;
+                    finish(range);
+                    Ok(sink)
+                })
+                .collect();
+            sinks.extend(parsed?);
         }
     }
     if let Some(first) = sinks.first_mut() {
@@ -322,7 +341,7 @@ where
             first.diagnostic(d);
         }
     }
-    sinks
+    Ok(sinks)
 }
 
 fn first_row_precedes_fields(data: &[u8], start: usize) -> bool {
@@ -348,7 +367,7 @@ fn parse_chunk<S: RecordSink>(
     first_line: u64,
     at_end: bool,
     sink: &mut S,
-) -> BlockState {
+) -> Result<BlockState, S::Error> {
     let mut scratch = RowScratch::default();
     let mut nul_run: Option<(u64, u64, usize)> = None;
     // A run of NUL lines that crosses a chunk boundary is reported once, by
@@ -383,7 +402,7 @@ fn parse_chunk<S: RecordSink>(
                     }
                     continue;
                 }
-                parse_w3c_row(dialect, &mut state, text, origin, torn, &mut scratch, sink);
+                parse_w3c_row(dialect, &mut state, text, origin, torn, &mut scratch, sink)?;
             }
             Dialect::IisNative | Dialect::Ncsa => {
                 let result = if dialect == Dialect::IisNative {
@@ -396,7 +415,7 @@ fn parse_chunk<S: RecordSink>(
                         if torn {
                             sink.diagnostic(torn_warning(origin));
                         }
-                        sink.request(&rec);
+                        sink.request(&rec)?;
                     }
                     Err(msg) => sink.diagnostic(reject(origin, torn, &msg)),
                 }
@@ -412,7 +431,7 @@ fn parse_chunk<S: RecordSink>(
         }
         sink.diagnostic(nul_diagnostic(l, o, bytes));
     }
-    state
+    Ok(state)
 }
 
 fn is_nul_padding(text: &[u8]) -> bool {
@@ -458,19 +477,19 @@ fn parse_w3c_row<'a, S: RecordSink>(
     torn: bool,
     scratch: &mut RowScratch<'a>,
     sink: &mut S,
-) {
+) -> Result<(), S::Error> {
     // Borrowed, not cloned: every chunk's state shares this Arc, and a
     // reference count changed per row by both threads was a quarter of a
     // two-thread scan.
     let Some(layout) = state.layout.as_deref() else {
         sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
-        return;
+        return Ok(());
     };
     let mapped = match map_row(layout, text, scratch, |v| row_fits(dialect, layout, v)) {
         Ok(m) => m,
         Err(e) => {
             sink.diagnostic(reject(origin, torn, &e));
-            return;
+            return Ok(());
         }
     };
     let values: &[&[u8]] = match mapped {
@@ -526,7 +545,10 @@ fn parse_w3c_row<'a, S: RecordSink>(
                 Built::HttpErr(r) => sink.http_error(&r),
             }
         }
-        Err(e) => sink.diagnostic(reject(origin, torn, &e)),
+        Err(e) => {
+            sink.diagnostic(reject(origin, torn, &e));
+            Ok(())
+        }
     }
 }
 

@@ -13,7 +13,24 @@ macro_rules! reasons {
             Other(&'a [u8]),
         }
 
+        /// A [`Reason`] without the phrase of an unknown one: small, `Copy`,
+        /// and free of the borrow of the log, for rows kept after the read.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ReasonKind {
+            $(#[doc = $doc] $variant,)*
+            /// A phrase not in Microsoft's table.
+            Other,
+        }
+
         impl<'a> Reason<'a> {
+            /// The reason's kind.
+            pub fn kind(&self) -> ReasonKind {
+                match self {
+                    $(Reason::$variant => ReasonKind::$variant,)*
+                    Reason::Other(_) => ReasonKind::Other,
+                }
+            }
+
             /// Maps the logged phrase to a reason.
             pub fn parse(b: &'a [u8]) -> Reason<'a> {
                 match b {
@@ -83,7 +100,14 @@ impl Reason<'_> {
 
     /// Whether this row marks requests orphaned by a dying worker process.
     pub fn is_abandoned(&self) -> bool {
-        matches!(self, Reason::ConnectionAbandonedByAppPool | Reason::ConnectionAbandonedByReqQueue)
+        self.kind().is_abandoned()
+    }
+}
+
+impl ReasonKind {
+    /// Whether this row marks requests orphaned by a dying worker process.
+    pub fn is_abandoned(self) -> bool {
+        matches!(self, ReasonKind::ConnectionAbandonedByAppPool | ReasonKind::ConnectionAbandonedByReqQueue)
     }
 }
 
@@ -106,5 +130,7 @@ mod tests {
         assert_eq!(Reason::parse(b"QueueFull"), Reason::QueueFull);
         assert!(!Reason::parse(b"Request_Too_Large").is_known());
         assert!(Reason::parse(b"Connection_Abandoned_By_AppPool").is_abandoned());
+        assert_eq!(Reason::parse(b"QueueFull").kind(), ReasonKind::QueueFull);
+        assert_eq!(Reason::parse(b"Request_Too_Large").kind(), ReasonKind::Other);
     }
 }

@@ -14,7 +14,8 @@ fn show(b: Option<&[u8]>) -> String {
 }
 
 impl RecordSink for Collect {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let custom: Vec<String> =
             r.custom.iter().map(|(n, v)| format!("{n}={}", String::from_utf8_lossy(v))).collect();
         self.records.push(format!(
@@ -45,8 +46,9 @@ impl RecordSink for Collect {
             r.time_taken_ms,
             custom.join(",")
         ));
+        Ok(())
     }
-    fn http_error(&mut self, r: &HttpError<'_>) {
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         self.records.push(format!(
             "{}:{} {} {}:{:?} -> {}:{:?} {} {} {} sid={:?} {:?} site={:?} {} q={} t={} f={}/{}",
             r.origin.line,
@@ -68,6 +70,7 @@ impl RecordSink for Collect {
             show(r.fault_code),
             show(r.extended_fault_code),
         ));
+        Ok(())
     }
     fn diagnostic(&mut self, d: Diagnostic) {
         let at = match d.location {
@@ -80,7 +83,7 @@ impl RecordSink for Collect {
 
 fn parse_with(data: &[u8], dialect: Dialect, chunk_size: usize) -> Collect {
     let config = TextConfig { chunk_size };
-    let sinks = parse_text(data, dialect, &config, &crate::framing::InMemory, &|_| {}, Collect::default);
+    let Ok(sinks) = parse_text(data, dialect, &config, &crate::framing::InMemory, &|_| {}, Collect::default);
     let mut all = Collect::default();
     for s in sinks {
         all.records.extend(s.records);
@@ -325,7 +328,8 @@ struct Typed(
 );
 
 impl RecordSink for Typed {
-    fn request(&mut self, r: &Request<'_>) {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let s = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned());
         self.0.push((
             (
@@ -347,6 +351,7 @@ impl RecordSink for Typed {
                 s(r.custom.get("X-Forwarded-For")),
             ),
         ));
+        Ok(())
     }
 }
 
@@ -360,7 +365,7 @@ proptest! {
             log.push_str(&render(r));
             log.push_str("\r\n");
         }
-        let sinks = parse_text(log.as_bytes(), Dialect::W3c, &TextConfig::default(), &crate::framing::InMemory, &|_| {}, Typed::default);
+        let Ok(sinks) = parse_text(log.as_bytes(), Dialect::W3c, &TextConfig::default(), &crate::framing::InMemory, &|_| {}, Typed::default);
         let got: Vec<_> = sinks.into_iter().flat_map(|s| s.0).collect();
         prop_assert_eq!(got.len(), rows.len());
         for (g, r) in got.iter().zip(&rows) {

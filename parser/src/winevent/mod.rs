@@ -124,6 +124,18 @@ impl WinEvent {
         family_of(&self.provider)
     }
 
+    /// This event as one counted record of its kind.
+    pub fn as_counted(&self) -> CountedEvents<'_> {
+        CountedEvents {
+            channel: self.channel.as_deref(),
+            provider: &self.provider,
+            event_id: self.event_id,
+            computer: self.computer.as_deref(),
+            records: 1,
+            span: (self.time_source != TimeSource::Missing).then_some((self.time, self.time)),
+        }
+    }
+
     /// Deterministic sort key: time, then record id, then origin.
     pub fn sort_key(&self) -> (Timestamp, u64, EventOrigin) {
         (self.time, self.record_id.unwrap_or(u64::MAX), self.origin)
@@ -147,4 +159,25 @@ pub struct CountedEvents<'a> {
     pub records: u64,
     /// The earliest and the latest time among them, when any has one.
     pub span: Option<(Timestamp, Timestamp)>,
+}
+
+/// Sorts events deterministically (time, record id, position) and hands
+/// them to the sink: catalogue events in full, the others as counts. The
+/// events are moved out; `events` is left empty.
+pub fn deliver_sorted<S: crate::RecordSink>(
+    events: &mut Vec<WinEvent>,
+    all_events: bool,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    events.sort_by_key(WinEvent::sort_key);
+    let kept = |e: &WinEvent| all_events || (is_relevant(&e.provider, e.event_id) && keep_extracted(e));
+    sink.expect_events(if all_events { events.len() } else { events.iter().filter(|e| kept(e)).count() });
+    for e in events.drain(..) {
+        if kept(&e) {
+            sink.event(e)?;
+        } else {
+            sink.counted_events(e.as_counted())?;
+        }
+    }
+    Ok(())
 }
