@@ -9,26 +9,16 @@ use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
 
 use crate::detect;
-use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, SourceInfo, TraceRow, join};
-use crate::finding::{Evidence, Finding, SourceKind};
+use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, TraceRow, join};
+use crate::finding::{Evidence, Finding};
+use crate::resolve::{SourceFile, SourceKind};
 use crate::timeline::{describe_http_error, describe_request, describe_trace};
-
-/// Settings of an analysis.
-#[derive(Clone, Debug, Default)]
-pub struct AnalysisConfig {
-    /// Only evidence at or after this time.
-    pub from: Option<Timestamp>,
-    /// Only evidence before this time.
-    pub to: Option<Timestamp>,
-    /// Clock skew per host, seconds to add to that host's times.
-    pub skew: BTreeMap<String, i64>,
-}
 
 /// Everything kept, in time order.
 #[derive(Debug, Default)]
 pub struct Analysis {
     /// Sources, by index.
-    pub sources: Vec<SourceInfo>,
+    pub sources: Vec<SourceFile>,
     /// Requests per host, site and minute.
     pub minutes: BTreeMap<(Arc<str>, Option<u32>, i64), Minute>,
     /// Request rows worth citing.
@@ -46,37 +36,20 @@ pub struct Analysis {
     kinds: OnceLock<HashMap<(Family, u16), Vec<usize>>>,
 }
 
-/// Moves the rows `keep` accepts (it may adjust them) onto `all`.
-fn join_kept<T>(all: &mut Vec<T>, mut rows: Vec<T>, keep: impl FnMut(&mut T) -> bool) {
-    rows.retain_mut(keep);
-    join(all, rows);
-}
-
 impl Analysis {
-    /// Merges the collectors of every source (in source order) and applies
-    /// clock skew and the time range.
-    pub fn new(sources: Vec<SourceInfo>, collectors: Vec<Collector>, config: &AnalysisConfig) -> Self {
+    /// Merges the collectors of every source, in source order (each has
+    /// already placed its records: host, site, corrected time, range).
+    pub fn new(sources: Vec<SourceFile>, collectors: Vec<Collector<'_>>) -> Self {
         let mut a = Analysis { sources, ..Analysis::default() };
-        let skew = |host: &str| config.skew.get(&host.to_ascii_uppercase()).copied().unwrap_or(0);
-        let keep = |t: Timestamp| config.from.is_none_or(|f| t >= f) && config.to.is_none_or(|e| t < e);
         for mut c in collectors {
             c.close_minute();
-            for ((host, site, minute), m) in c.minutes {
-                let shifted = minute + skew(&host) / 60;
-                if keep(Timestamp::from_parts(shifted * 60, 0)) {
-                    a.minutes.entry((host, site, shifted)).or_default().add(&m);
-                }
+            for (key, m) in c.minutes {
+                a.minutes.entry(key).or_default().add(&m);
             }
-            // Shifted and filtered where they lie, then moved: the rows of
-            // a large source are not copied again.
-            let shifted_in_range = |host: &str, time: &mut Timestamp| {
-                *time = time.shifted(skew(host));
-                keep(*time)
-            };
-            join_kept(&mut a.requests, c.requests, |r| shifted_in_range(&r.host, &mut r.time));
-            join_kept(&mut a.errors, c.errors, |r| shifted_in_range(&r.host, &mut r.time));
-            join_kept(&mut a.events, c.events, |r| shifted_in_range(&r.host, &mut r.event.time));
-            join_kept(&mut a.traces, c.traces, |t| t.trace.time().is_none_or(keep));
+            join(&mut a.requests, c.requests);
+            join(&mut a.errors, c.errors);
+            join(&mut a.events, c.events);
+            join(&mut a.traces, c.traces);
         }
         a.requests.sort_by_key(|x| (x.time, x.source, x.line));
         a.errors.sort_by_key(|x| (x.time, x.source, x.line));

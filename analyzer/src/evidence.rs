@@ -6,28 +6,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use faultline_parser::source::site_from_service_name;
 use faultline_parser::{Diagnostic, HttpError, RecordSink, Request, Timestamp, Trace, WinEvent};
 
-use crate::finding::SourceKind;
+use crate::resolve::{Resolver, SourceFile};
+use crate::scope::Scope;
 
 /// Rows kept per host, site and minute at most (the rest are counted).
 const ROWS_PER_MINUTE: u32 = 200;
-
-/// Identity of one source file.
-#[derive(Clone, Debug)]
-pub struct SourceInfo {
-    /// Index in the analysis' source list.
-    pub index: u32,
-    /// Display path.
-    pub path: Arc<str>,
-    /// Kind.
-    pub kind: SourceKind,
-    /// Host from the folder structure, if any.
-    pub host: Option<Arc<str>>,
-    /// Site from a `W3SVC<id>` folder, if any.
-    pub site: Option<u32>,
-}
 
 /// Requests of one host and site in one minute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,10 +154,12 @@ pub struct TraceRow {
 /// Host, site id and minute since the epoch.
 pub type MinuteKey = (Arc<str>, Option<u32>, i64);
 
-/// Collects one source's evidence.
+/// Collects one chunk's evidence, every record placed by the resolver
+/// (host, site, and time with the host's clock skew applied; records outside
+/// the run's range are left out).
 #[derive(Debug)]
-pub struct Collector {
-    info: SourceInfo,
+pub struct Collector<'s> {
+    resolve: Resolver<'s>,
     /// Per (host, site, minute since epoch); see [`Collector::close_minute`].
     pub minutes: BTreeMap<MinuteKey, Minute>,
     /// The minute rows are being counted into, held out of the map: rows
@@ -192,9 +179,6 @@ pub struct Collector {
     /// Rejected records.
     pub rejected: u64,
     strings: Strings,
-    /// The last host name seen in the data and its normalized form: rows
-    /// repeat it, and normalizing costs more than comparing.
-    last_host: Option<(Vec<u8>, Arc<str>)>,
 }
 
 /// Interns the strings rows repeat (hosts, stems, clients, reasons), so
@@ -213,24 +197,11 @@ impl Strings {
     }
 }
 
-/// The short host name of a `Computer` or `s-computername` value.
-pub fn short_host(name: &str) -> &str {
-    if name.parse::<std::net::IpAddr>().is_ok() {
-        return name;
-    }
-    name.split('.').next().unwrap_or(name)
-}
-
-impl Collector {
-    /// A collector for one source.
-    pub fn new(mut info: SourceInfo) -> Self {
-        // The chunks of a file each have a collector; a host name shared
-        // between them would have its reference count written by every
-        // thread on every row.
-        let mut strings = Strings::default();
-        info.host = info.host.map(|h| strings.get(h.as_bytes()));
+impl<'s> Collector<'s> {
+    /// A collector for one chunk of a source.
+    pub fn new(file: SourceFile, scope: &'s Scope) -> Self {
         Collector {
-            info,
+            resolve: Resolver::new(file, scope),
             minutes: BTreeMap::new(),
             open_minute: None,
             requests: Vec::new(),
@@ -239,8 +210,7 @@ impl Collector {
             events: Vec::new(),
             traces: Vec::new(),
             rejected: 0,
-            strings,
-            last_host: None,
+            strings: Strings::default(),
         }
     }
 
@@ -254,7 +224,7 @@ impl Collector {
 
     /// Takes over another collector's evidence (a later chunk of the same
     /// source), keeping source order.
-    pub fn absorb(&mut self, mut other: Collector) {
+    pub fn absorb(&mut self, mut other: Collector<'_>) {
         self.close_minute();
         other.close_minute();
         for (k, m) in other.minutes {
@@ -267,34 +237,16 @@ impl Collector {
         join(&mut self.traces, other.traces);
         self.rejected += other.rejected;
     }
-
-    fn host(&mut self, data: Option<&[u8]>) -> Arc<str> {
-        match data {
-            Some(h) => {
-                if let Some((raw, host)) = &self.last_host
-                    && raw.as_slice() == h
-                {
-                    return Arc::clone(host);
-                }
-                let text = faultline_parser::value::decode_text(h);
-                let host = self.strings.get(short_host(&text).to_ascii_uppercase().as_bytes());
-                self.last_host = Some((h.to_vec(), Arc::clone(&host)));
-                host
-            }
-            None => match &self.info.host {
-                Some(h) => Arc::clone(h),
-                None => self.strings.get(b"-"),
-            },
-        }
-    }
 }
 
-impl RecordSink for Collector {
+impl RecordSink for Collector<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
-        let host = self.host(r.computer_name);
-        let site = r.site_name.and_then(site_from_service_name).or(self.info.site);
-        let minute = r.time.seconds().div_euclid(60);
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let host = host.name;
+        let site = self.resolve.site_named(r.site_name);
+        let minute = time.seconds().div_euclid(60);
         let status = r.status.unwrap_or(0);
         let win32 = r.win32_status.unwrap_or(0);
         let taken = r.time_taken_ms.unwrap_or(0);
@@ -326,14 +278,14 @@ impl RecordSink for Collector {
                 None => self.strings.get(b"-"),
             };
             self.requests.push(RequestRow {
-                time: r.time,
+                time,
                 host,
                 site,
                 status: (status, r.substatus.unwrap_or(0), win32),
                 taken,
                 stem,
                 client,
-                source: self.info.index,
+                source: self.resolve.file().index,
                 line: r.origin.line,
             });
         }
@@ -345,26 +297,35 @@ impl RecordSink for Collector {
             self.idle_timers += 1;
             return Ok(());
         }
-        let host = self.host(None);
+        let host = self.resolve.host(None);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let reason = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
         self.errors.push(ErrRow {
-            time: r.time,
-            host,
+            time,
+            host: host.name,
             status: r.status,
             reason,
             queue,
             site: r.site_id,
             uri,
-            source: self.info.index,
+            source: self.resolve.file().index,
             line: r.origin.line,
         });
         Ok(())
     }
 
     fn trace(&mut self, t: &Trace) -> Result<(), Self::Error> {
-        let host = self.host(t.computer.as_deref().map(str::as_bytes));
+        let host = self.resolve.host_of(t.computer.as_deref());
+        // A trace's time is its start; the same correction moves its end.
+        let (start, end) = match t.time() {
+            Some(start) => match self.resolve.time(&host, start) {
+                Some(placed) => (Some(placed), t.summary.end.map(|e| e + (placed - start))),
+                None => return Ok(()),
+            },
+            None => (None, t.summary.end),
+        };
         // Keep what the detectors and citations read; the per-event detail
         // (module timings, file accesses, rules) stays in the file, and a
         // folder of 100,000 traces then costs a few hundred bytes each.
@@ -387,8 +348,8 @@ impl RecordSink for Collector {
             computer: t.computer.clone(),
             events: Vec::new(),
             summary: faultline_parser::freb::TraceSummary {
-                start: t.summary.start,
-                end: t.summary.end,
+                start,
+                end,
                 first_error: t.summary.first_error.clone(),
                 handler: t.summary.handler.clone(),
                 truncated: t.summary.truncated,
@@ -400,7 +361,7 @@ impl RecordSink for Collector {
                 ..Default::default()
             },
         };
-        self.traces.push(TraceRow { trace, host, source: self.info.index });
+        self.traces.push(TraceRow { trace, host: host.name, source: self.resolve.file().index });
         Ok(())
     }
 
@@ -408,9 +369,11 @@ impl RecordSink for Collector {
         self.events.reserve(events);
     }
 
-    fn event(&mut self, event: WinEvent) -> Result<(), Self::Error> {
-        let host = self.host(event.computer.as_deref().map(str::as_bytes));
-        self.events.push(EventRow { event, host, source: self.info.index });
+    fn event(&mut self, mut event: WinEvent) -> Result<(), Self::Error> {
+        let host = self.resolve.host_of(event.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, event.time) else { return Ok(()) };
+        event.time = time;
+        self.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
         Ok(())
     }
 

@@ -3,6 +3,8 @@
 use faultline_parser::Timestamp;
 use serde::Serialize;
 
+pub use crate::resolve::SourceKind;
+
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,35 +42,6 @@ impl Severity {
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
-        }
-    }
-}
-
-/// Which source a piece of evidence comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    /// W3C access log.
-    W3c,
-    /// HTTP.sys error log.
-    Httperr,
-    /// FREB trace.
-    Freb,
-    /// Binary event log.
-    Evtx,
-    /// Event XML export.
-    Eventxml,
-}
-
-impl SourceKind {
-    /// The name used in JSON and CSV output.
-    pub fn name(self) -> &'static str {
-        match self {
-            SourceKind::W3c => "w3c",
-            SourceKind::Httperr => "httperr",
-            SourceKind::Freb => "freb",
-            SourceKind::Evtx => "evtx",
-            SourceKind::Eventxml => "eventxml",
         }
     }
 }

@@ -9,6 +9,8 @@ use faultline_parser::{
 };
 use serde::Serialize;
 
+use crate::resolve::host_name;
+
 /// Detailed diagnostics kept per file; the rest are counted.
 pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
 
@@ -374,7 +376,7 @@ impl FileSummary {
             format: None,
             status: FileStatus::Parsed,
             reason: None,
-            host: host_from_path(&components),
+            host: host_from_path(&components).map(|h| host_name(&h)),
             sites: site_from_path(&components).map(|s| s.to_string()).into_iter().collect(),
             bytes,
             records: 0,
@@ -404,7 +406,7 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
             if let Some((name, _)) =
                 total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
             {
-                summary.host = Some(short_host(&String::from_utf8_lossy(name)));
+                summary.host = Some(host_name(&String::from_utf8_lossy(name)));
             }
             if !total.sites.is_empty() {
                 summary.sites = total.sites.keys().cloned().collect();
@@ -448,15 +450,6 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
         }
     }
     summary
-}
-
-/// The host name an analyst uses: the NetBIOS-style first label of a fully
-/// qualified `Computer` (`WEB01.contoso.local` → `WEB01`); addresses stay whole.
-pub fn short_host(name: &str) -> String {
-    if name.parse::<std::net::IpAddr>().is_ok() {
-        return name.to_string();
-    }
-    name.split('.').next().unwrap_or(name).to_string()
 }
 
 fn natural_key(s: &str) -> (u8, u64, &str) {
@@ -525,13 +518,6 @@ impl Inventory {
 mod tests {
     use super::*;
     use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
-
-    #[test]
-    fn hosts_are_short_names() {
-        assert_eq!(short_host("WEB01.contoso.local"), "WEB01");
-        assert_eq!(short_host("WEB01"), "WEB01");
-        assert_eq!(short_host("10.0.0.1"), "10.0.0.1");
-    }
 
     #[test]
     fn chunk_tallies_merge_to_the_same_summary_as_one() {

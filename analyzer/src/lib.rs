@@ -11,16 +11,19 @@ mod detect;
 pub mod evidence;
 pub mod finding;
 pub mod inventory;
-mod records;
+pub mod resolve;
 pub mod run;
+pub mod scope;
 pub mod table;
 pub mod timeline;
 
-pub use analysis::{Analysis, AnalysisConfig};
-pub use evidence::{Collector, SourceInfo};
+pub use analysis::Analysis;
+pub use evidence::Collector;
 pub use finding::{Finding, Severity as FindingSeverity};
 pub use inventory::{
     EventCount, FileStatus, FileSummary, FormatTotals, Inventory, Tally, TraceCounts, summarize,
     summarize_problem,
 };
+pub use resolve::{SourceFile, SourceKind};
 pub use run::{Report, analyze};
+pub use scope::{Scope, Skew};

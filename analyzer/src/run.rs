@@ -2,16 +2,16 @@
 //! (inventory and analysis from the same pass), analyze.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use faultline_parser::source::{host_from_path, site_from_path};
-use faultline_parser::{Format, ReadConfig, Tee, discover, read_entry};
+use faultline_parser::{ReadConfig, Tee, discover, read_entry};
 use rayon::prelude::*;
 
-use crate::analysis::{Analysis, AnalysisConfig};
-use crate::evidence::{Collector, SourceInfo};
-use crate::finding::{Finding, SourceKind};
+use crate::analysis::Analysis;
+use crate::evidence::Collector;
+use crate::finding::Finding;
 use crate::inventory::{Inventory, Tally, summarize, summarize_problem};
+use crate::resolve::SourceFile;
+use crate::scope::Scope;
 
 /// The inventory and the analysis of one run.
 #[derive(Debug)]
@@ -24,39 +24,22 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-fn kind(format: Option<Format>) -> SourceKind {
-    match format {
-        Some(Format::Httperr) => SourceKind::Httperr,
-        Some(Format::Freb) => SourceKind::Freb,
-        Some(Format::Evtx) => SourceKind::Evtx,
-        Some(Format::EventXml) => SourceKind::Eventxml,
-        _ => SourceKind::W3c,
-    }
-}
-
 /// Reads `paths` and analyzes them.
 pub fn analyze(
     paths: &[PathBuf],
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Report {
     let found = discover(paths, &read.limits);
-    let results: Vec<(crate::inventory::FileSummary, SourceInfo, Collector)> = found
+    let results: Vec<(crate::inventory::FileSummary, SourceFile, Collector<'_>)> = found
         .entries
         .par_iter()
         .enumerate()
         .map(|(i, entry)| {
-            let components = entry.path.components();
-            let base = SourceInfo {
-                index: i as u32,
-                path: Arc::from(entry.path.to_string()),
-                kind: SourceKind::W3c,
-                host: host_from_path(&components).map(|h| Arc::from(h.to_ascii_uppercase())),
-                site: site_from_path(&components),
-            };
-            let Ok(outcome) = read_entry(entry, read, progress, |_| {
-                Tee::new(Tally::default(), Collector::new(base.clone()))
+            let base = SourceFile::new(i as u32, entry, None);
+            let Ok(outcome) = read_entry(entry, read, progress, |format| {
+                Tee::new(Tally::default(), Collector::new(base.with_format(format), scope))
             });
             // Split the outcome: the tallies make the inventory row, the
             // collectors the analysis.
@@ -70,8 +53,11 @@ pub fn analyze(
                 faultline_parser::Outcome::Failed(e) => (faultline_parser::Outcome::Failed(e), Vec::new()),
             };
             let summary = summarize(entry, outcome);
-            let info = SourceInfo { kind: kind(summary.format), ..base };
-            let mut merged = Collector::new(info.clone());
+            let info = match summary.format {
+                Some(format) => base.with_format(format),
+                None => base,
+            };
+            let mut merged = Collector::new(info.clone(), scope);
             for c in collectors {
                 merged.absorb(c);
             }
@@ -87,7 +73,7 @@ pub fn analyze(
         collectors.push(collector);
     }
     files.extend(found.problems.iter().map(summarize_problem));
-    let analysis = Analysis::new(sources, collectors, config);
+    let analysis = Analysis::new(sources, collectors);
     let findings = analysis.findings();
     Report { inventory: Inventory { files }, analysis, findings }
 }

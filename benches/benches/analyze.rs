@@ -3,7 +3,7 @@
 //! bytes of evidence per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_analyzer::{AnalysisConfig, analyze};
+use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{Size, generate, rate_for_size};
 use faultline_parser::ReadConfig;
 
@@ -28,7 +28,7 @@ fn bench_analyze(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("crash_and_queue_full_2_hosts", |b| {
         b.iter(|| {
-            let report = analyze(&paths, &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+            let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
             assert_eq!(report.findings.first().map(|f| f.id), truth.expected.first().copied());
             report.findings.len()
         })

@@ -1,13 +1,12 @@
 //! `faultline analyze`: root-cause findings.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::mem::ManuallyDrop;
 
 use anyhow::{Context, bail};
-use faultline_analyzer::{AnalysisConfig, FindingSeverity, Inventory, Report, analyze};
-use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, Timestamp};
+use faultline_analyzer::{FindingSeverity, Inventory, Report, Scope, Skew, analyze};
+use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
 
 use crate::args::{AnalyzeArgs, EvidenceArgs, GlobalArgs, OutputFormat, RangeArgs, ReadingArgs};
 use crate::exit::Exit;
@@ -42,22 +41,22 @@ pub fn parse_zone(tz: &str) -> anyhow::Result<i32> {
     Ok(sign * (h * 3600 + m * 60))
 }
 
-/// `HOST=SECONDS` flags as a map keyed by upper-case host.
-pub fn parse_skew(flags: &[String]) -> anyhow::Result<BTreeMap<String, i64>> {
-    let mut skew = BTreeMap::new();
+/// `HOST=SECONDS` flags as clock corrections.
+pub fn parse_skew(flags: &[String]) -> anyhow::Result<Skew> {
+    let mut skew = Skew::default();
     for s in flags {
         let (host, secs) =
             s.split_once('=').with_context(|| format!("--skew: expected HOST=SECONDS, got {s:?}"))?;
         let secs: i64 =
             secs.trim_start_matches('+').parse().with_context(|| format!("--skew: bad seconds in {s:?}"))?;
-        skew.insert(host.to_ascii_uppercase(), secs);
+        skew.insert(host, Span::secs(secs));
     }
     Ok(skew)
 }
 
-/// The time range and skew flags as the analysis takes them.
-pub fn analysis_config(range: &RangeArgs) -> anyhow::Result<AnalysisConfig> {
-    Ok(AnalysisConfig {
+/// The time range and skew flags as a scope.
+pub fn analysis_config(range: &RangeArgs) -> anyhow::Result<Scope> {
+    Ok(Scope {
         from: parse_time("--from", &range.from)?,
         to: parse_time("--to", &range.to)?,
         skew: parse_skew(&range.skew)?,

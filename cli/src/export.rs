@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use faultline_analyzer::AnalysisConfig;
+use faultline_analyzer::Scope;
 use faultline_analyzer::table::{ExportFormat, TableName, export};
 
 use crate::analyze::{output, read_config};
@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
     let read = read_config(&args.reading);
     let bar = bytes_bar(0, global.quiet);
     let progress = |n: u64| bar.inc(n);
-    let summary = export(&args.paths, &read, &AnalysisConfig::default(), &args.dir, format, &progress)
+    let summary = export(&args.paths, &read, &Scope::default(), &args.dir, format, &progress)
         .with_context(|| format!("exporting to {}", args.dir.display()))?;
     bar.finish_and_clear();
     let mut out = output(global)?;

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 
-use faultline_analyzer::{AnalysisConfig, FileStatus, FileSummary, analyze};
+use faultline_analyzer::{FileStatus, FileSummary, Scope, analyze};
 use faultline_corpus::scenario::{Size, generate};
 use faultline_parser::ReadConfig;
 
@@ -63,8 +63,7 @@ fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
         .expect("write");
     }
 
-    let report =
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
     let files = &report.inventory.files;
 
     let empty = summary(files, "empty.log");
@@ -113,8 +112,7 @@ fn many_freb_files_in_one_folder_are_all_read() {
     for i in 0..N {
         fs::write(dir.path().join(format!("fr{i:06}.xml")), trace(i)).expect("write");
     }
-    let report =
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
     let files = &report.inventory.files;
     assert_eq!(files.len(), N);
     assert!(files.iter().all(|f| f.status == FileStatus::Parsed && f.records == 1));
@@ -144,8 +142,7 @@ fn unreadable_files_are_named_and_the_rest_is_read() {
     fs::set_permissions(junk.join("u_ex_locked.log"), fs::Permissions::from_mode(0o000)).expect("chmod");
     let root = std::fs::read(junk.join("u_ex_locked.log")).is_ok();
 
-    let report =
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
     let files = &report.inventory.files;
     let eio = summary(files, "u_ex_eio.log");
     assert_eq!(eio.status, FileStatus::Failed, "{eio:?}");

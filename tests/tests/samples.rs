@@ -246,7 +246,7 @@ fn the_inventory_lists_every_sample_file() {
     assert!(read >= expected_records);
     let beats =
         inv.files.iter().find(|f| f.path.ends_with("test-x-forward-for-extended.log")).expect("beats");
-    assert_eq!(beats.host.as_deref(), Some("freca1"), "host from s-computername");
+    assert_eq!(beats.host.as_deref(), Some("FRECA1"), "host from s-computername, as analyze names it");
     assert_eq!(beats.sites, ["2"], "site from s-sitename W3SVC2");
     let waikolai = inv.files.iter().find(|f| f.path.ends_with("u_ex090906.log")).expect("waikolai");
     assert_eq!(waikolai.sites, ["20"], "site from the W3SVC20 folder");
@@ -657,7 +657,7 @@ fn the_real_samples_give_sensible_findings() {
     let report = faultline_analyzer::analyze(
         &[root],
         &ReadConfig::default(),
-        &faultline_analyzer::AnalysisConfig::default(),
+        &faultline_analyzer::Scope::default(),
         &|_| {},
     );
     let of = |id: &'static str| report.findings.iter().filter(move |f| f.id == id);

@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stderr)] // the scorecard is printed for the reader
 
-use faultline_analyzer::{AnalysisConfig, analyze};
+use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{SCENARIOS, Size, generate};
 use faultline_parser::ReadConfig;
 
@@ -27,8 +27,7 @@ fn every_scenario_is_answered_right() {
     for (def, seed) in SCENARIOS.iter().flat_map(|d| [5u64, 17, 29].map(|s| (d, s))) {
         let dir = tempfile::tempdir().expect("tempdir");
         let truth = generate(def.name, dir.path(), seed, &size).expect("generates");
-        let report =
-            analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+        let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
         let found = distinct(report.findings.iter().map(|f| f.id));
         let leads =
             found.len() >= truth.expected.len() && found[..truth.expected.len()] == truth.expected[..];
@@ -63,7 +62,7 @@ fn analyze_site_logs(logs: &[(&str, u32, &str)]) -> faultline_analyzer::Report {
         std::fs::create_dir_all(&folder).expect("mkdir");
         std::fs::write(folder.join("u_ex251124.log"), log).expect("write");
     }
-    analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {})
+    analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {})
 }
 
 /// An error burst log: an hour of healthy traffic, then a minute of 500s.
@@ -149,7 +148,7 @@ fn the_same_failure_on_several_hosts_at_once_is_related() {
 #[test]
 fn freb_traces_are_tied_to_their_access_log_lines() {
     let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/config-error");
-    let report = analyze(&[scenario], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[scenario], &ReadConfig::default(), &Scope::default(), &|_| {});
     let traces: Vec<&str> = report
         .findings
         .iter()
@@ -226,7 +225,7 @@ fn abandoned_request_bursts_name_the_worker_only_when_the_pool_is_known() {
         let folder = dir.path().join("WEB04/HTTPERR");
         std::fs::create_dir_all(&folder).expect("mkdir");
         std::fs::write(folder.join("httperr1.log"), log).expect("write");
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {})
+        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {})
     };
 
     let pooled = analyze_httperr(httperr("ShopPool", &[30, 30, 30, 31]));
@@ -264,8 +263,7 @@ fn different_failures_of_one_pool_across_a_farm_are_related() {
         std::fs::create_dir_all(&folder).expect("mkdir");
         std::fs::write(folder.join("httperr1.log"), log).expect("write");
     }
-    let report =
-        analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
     let at = |host: &str| {
         report
             .findings
@@ -291,7 +289,7 @@ fn different_failures_of_one_pool_across_a_farm_are_related() {
 fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() {
     let scenario =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/db-login-failure");
-    let report = analyze(&[scenario], &ReadConfig::default(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[scenario], &ReadConfig::default(), &Scope::default(), &|_| {});
     let f = &report.findings[0];
     assert_eq!(f.id, "db-login-failure");
     assert_eq!((f.scope.host.as_deref(), f.scope.app_pool.as_deref()), (Some("SQL01"), Some("ApiPool")));

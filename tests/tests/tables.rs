@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use faultline_analyzer::table::{ExportFormat, Projection, QUERIES, TableName, Tables, export};
-use faultline_analyzer::{AnalysisConfig, analyze};
+use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{Size, generate};
 use faultline_parser::{Format, ReadConfig};
 
@@ -27,8 +27,15 @@ fn all_events() -> ReadConfig {
     ReadConfig { all_events: true, ..ReadConfig::default() }
 }
 
-fn load(root: &Path, config: &AnalysisConfig) -> Tables {
+fn load(root: &Path, config: &Scope) -> Tables {
     Tables::load(&[root.to_path_buf()], &all_events(), config, &Projection::all(), &|_| {}).expect("tables")
+}
+
+/// WEB01's clock corrected by a minute.
+fn skew_web01_60() -> faultline_analyzer::Skew {
+    let mut skew = faultline_analyzer::Skew::default();
+    skew.insert("WEB01", faultline_parser::Span::secs(60));
+    skew
 }
 
 /// `SELECT count(*)`-style single numbers.
@@ -40,7 +47,7 @@ fn number(tables: &Tables, sql: &str) -> i64 {
 #[test]
 fn every_record_lands_in_its_table() {
     let dir = bundle();
-    let report = analyze(&[dir.path().to_path_buf()], &all_events(), &AnalysisConfig::default(), &|_| {});
+    let report = analyze(&[dir.path().to_path_buf()], &all_events(), &Scope::default(), &|_| {});
     let mut records: BTreeMap<TableName, u64> = BTreeMap::new();
     for f in &report.inventory.files {
         let table = match f.format {
@@ -52,7 +59,7 @@ fn every_record_lands_in_its_table() {
         };
         *records.entry(table).or_default() += f.records;
     }
-    let tables = load(dir.path(), &AnalysisConfig::default());
+    let tables = load(dir.path(), &Scope::default());
     for t in TableName::ALL {
         let expected = records.get(&t).copied().unwrap_or(0);
         assert!(expected > 0, "the bundle has {} records", t.name());
@@ -63,7 +70,7 @@ fn every_record_lands_in_its_table() {
 #[test]
 fn sql_counts_agree_with_the_raw_logs() {
     let dir = bundle();
-    let tables = load(dir.path(), &AnalysisConfig::default());
+    let tables = load(dir.path(), &Scope::default());
     // An independent count: the status field of every data line of the
     // access logs, per status.
     let mut raw: BTreeMap<String, i64> = BTreeMap::new();
@@ -114,7 +121,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn every_named_query_runs_and_answers() {
     let dir = bundle();
-    let tables = load(dir.path(), &AnalysisConfig::default());
+    let tables = load(dir.path(), &Scope::default());
     for q in QUERIES {
         let result = tables.sql(q.sql).unwrap_or_else(|e| panic!("{}: {e}", q.name));
         assert!(result.height() > 0, "{} gave no rows on a bundle with every source", q.name);
@@ -122,7 +129,7 @@ fn every_named_query_runs_and_answers() {
         let projected = Tables::load(
             &[dir.path().to_path_buf()],
             &all_events(),
-            &AnalysisConfig::default(),
+            &Scope::default(),
             &Projection::of_sql(q.sql),
             &|_| {},
         )
@@ -142,11 +149,11 @@ fn every_named_query_runs_and_answers() {
 #[test]
 fn the_time_range_and_skew_apply_to_the_tables() {
     let dir = bundle();
-    let everything = load(dir.path(), &AnalysisConfig::default());
+    let everything = load(dir.path(), &Scope::default());
     let first =
         everything.sql("SELECT min(timestamp) FROM requests").expect("runs").text_rows()[0][0].clone();
     let from = faultline_parser::time::parse_rfc3339(first.as_bytes()).expect("rfc 3339").shifted(3600);
-    let later = load(dir.path(), &AnalysisConfig { from: Some(from), ..AnalysisConfig::default() });
+    let later = load(dir.path(), &Scope { from: Some(from), ..Scope::default() });
     assert!(later.rows(TableName::Requests) < everything.rows(TableName::Requests));
     assert!(later.rows(TableName::Requests) > 0);
     let bad = number(
@@ -158,10 +165,7 @@ fn the_time_range_and_skew_apply_to_the_tables() {
     );
     assert_eq!(bad, 0);
 
-    let skewed = load(
-        dir.path(),
-        &AnalysisConfig { skew: [("WEB01".to_string(), 60)].into(), ..AnalysisConfig::default() },
-    );
+    let skewed = load(dir.path(), &Scope { skew: skew_web01_60(), ..Scope::default() });
     let shifted = skewed.sql("SELECT min(timestamp) FROM requests").expect("runs").text_rows()[0][0].clone();
     let shifted = faultline_parser::time::parse_rfc3339(shifted.as_bytes()).expect("rfc 3339");
     assert_eq!(
@@ -176,8 +180,8 @@ fn the_time_range_and_skew_apply_to_the_analysis() {
     // and only rows inside the range.
     let dir = bundle();
     let paths = [dir.path().to_path_buf()];
-    let run = |config: &AnalysisConfig| analyze(&paths, &ReadConfig::default(), config, &|_| {}).analysis;
-    let plain = run(&AnalysisConfig::default());
+    let run = |config: &Scope| analyze(&paths, &ReadConfig::default(), config, &|_| {}).analysis;
+    let plain = run(&Scope::default());
     assert!(!plain.requests.is_empty() && !plain.errors.is_empty() && !plain.events.is_empty());
     let times = |a: &faultline_analyzer::Analysis| {
         let mut t: Vec<_> = a.requests.iter().map(|r| r.time).collect();
@@ -186,35 +190,56 @@ fn the_time_range_and_skew_apply_to_the_analysis() {
         t
     };
 
-    let skewed =
-        run(&AnalysisConfig { skew: [("WEB01".to_string(), 60)].into(), ..AnalysisConfig::default() });
+    let skewed = run(&Scope { skew: skew_web01_60(), ..Scope::default() });
     let want: Vec<_> = times(&plain).into_iter().map(|t| t.shifted(60)).collect();
     assert_eq!(times(&skewed), want);
 
     let mut all = times(&plain);
     all.sort();
     let (from, to) = (all[all.len() / 4], all[3 * all.len() / 4]);
-    let ranged = run(&AnalysisConfig { from: Some(from), to: Some(to), ..AnalysisConfig::default() });
+    let ranged = run(&Scope { from: Some(from), to: Some(to), ..Scope::default() });
     let inside = times(&ranged);
     assert_eq!(inside.len(), all.iter().filter(|t| **t >= from && **t < to).count());
     assert!(inside.iter().all(|t| *t >= from && *t < to));
 }
 
+/// A skew that is not whole minutes moves each request into the minute its
+/// corrected time falls in: the analysis' per-minute counts agree with the
+/// query tables' count of requests per minute under the same skew.
+#[test]
+fn per_minute_counts_follow_a_skew_of_seconds() {
+    let dir = bundle();
+    let mut skew = faultline_analyzer::Skew::default();
+    skew.insert("WEB01", faultline_parser::Span::secs(45));
+    let scope = Scope { skew, ..Scope::default() };
+    let analysis = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &scope, &|_| {}).analysis;
+    let mut from_analysis: BTreeMap<i64, u64> = BTreeMap::new();
+    for ((_, _, minute), m) in &analysis.minutes {
+        *from_analysis.entry(*minute).or_default() += u64::from(m.total);
+    }
+    let tables = load(dir.path(), &scope);
+    let rows = tables
+        .sql("SELECT timestamp FROM requests")
+        .expect("runs")
+        .text_rows()
+        .into_iter()
+        .map(|r| faultline_parser::time::parse_rfc3339(r[0].as_bytes()).expect("rfc 3339"));
+    let mut from_tables: BTreeMap<i64, u64> = BTreeMap::new();
+    for t in rows {
+        *from_tables.entry(t.seconds().div_euclid(60)).or_default() += 1;
+    }
+    assert!(from_analysis.len() > 100);
+    assert_eq!(from_analysis, from_tables);
+}
+
 #[test]
 fn exports_hold_every_row_in_hive_layout() {
     let dir = bundle();
-    let tables = load(dir.path(), &AnalysisConfig::default());
+    let tables = load(dir.path(), &Scope::default());
     for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
         let out = tempfile::tempdir().expect("tempdir");
         let run = || {
-            export(
-                &[dir.path().to_path_buf()],
-                &all_events(),
-                &AnalysisConfig::default(),
-                out.path(),
-                format,
-                &|_| {},
-            )
+            export(&[dir.path().to_path_buf()], &all_events(), &Scope::default(), out.path(), format, &|_| {})
         };
         let summary = run().expect("exports");
         for t in TableName::ALL {
@@ -255,13 +280,13 @@ fn duckdb_reads_the_parquet_export_and_agrees_with_query() {
     export(
         &[dir.path().to_path_buf()],
         &all_events(),
-        &AnalysisConfig::default(),
+        &Scope::default(),
         out.path(),
         ExportFormat::Parquet,
         &|_| {},
     )
     .expect("exports");
-    let tables = load(dir.path(), &AnalysisConfig::default());
+    let tables = load(dir.path(), &Scope::default());
     for name in
         ["hits-per-hour", "status-codes", "server-errors-by-url", "httperr-reasons", "failing-modules"]
     {

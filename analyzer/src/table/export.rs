@@ -20,7 +20,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::{Projection, Rows, TableError, TableName, batches, read_chunks, with_text_times};
-use crate::analysis::AnalysisConfig;
+use crate::scope::Scope;
 
 /// File format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +162,7 @@ fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Resul
 pub fn export(
     paths: &[PathBuf],
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     dir: &Path,
     format: ExportFormat,
     progress: &(dyn Fn(u64) + Sync),
@@ -180,7 +180,7 @@ pub fn export(
             let mut summary = ExportSummary::default();
             let mut chunks = Vec::new();
             for entry in &found.entries[batch] {
-                let (file, rejected) = read_chunks(entry, read, config, &Projection::all(), progress);
+                let (file, rejected) = read_chunks(entry, read, scope, &Projection::all(), progress);
                 summary.rejected += rejected;
                 chunks.extend(file);
             }

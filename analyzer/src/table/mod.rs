@@ -12,7 +12,6 @@ mod queries;
 
 use std::path::PathBuf;
 
-use faultline_parser::source::site_from_service_name;
 use faultline_parser::value::decode_text;
 use faultline_parser::{
     Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
@@ -24,8 +23,8 @@ use rayon::prelude::*;
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
-use crate::analysis::AnalysisConfig;
-use crate::records::SourceContext;
+use crate::resolve::{Resolver, SourceFile};
+use crate::scope::Scope;
 use crate::timeline::describe_event;
 use columns::{Events, Httperr, Requests, Traces};
 
@@ -202,21 +201,18 @@ impl Rows {
 /// skew of the analysis apply, so that a query sees what `analyze` saw.
 struct TableSink<'a> {
     projection: &'a Projection,
-    source: SourceContext<'a>,
+    resolve: Resolver<'a>,
     rows: Rows,
     rejected: u64,
-    /// The last computer name seen in requests, and its host.
-    last_host: Option<(Vec<u8>, String)>,
 }
 
 impl<'a> TableSink<'a> {
-    fn new(projection: &'a Projection, entry: &Entry, config: &'a AnalysisConfig) -> Self {
+    fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
         TableSink {
             projection,
-            source: SourceContext::new(entry, config),
+            resolve: Resolver::new(file, scope),
             rows: Rows::projected(projection),
             rejected: 0,
-            last_host: None,
         }
     }
 }
@@ -235,18 +231,12 @@ impl RecordSink for TableSink<'_> {
         if !self.projection.table(TableName::Requests) {
             return Ok(());
         }
-        // Rows repeat their computer name: resolve it once per change.
-        let raw = r.computer_name.unwrap_or_default();
-        if self.last_host.as_ref().is_none_or(|(seen, _)| seen.as_slice() != raw) {
-            let computer = text(r.computer_name);
-            self.last_host = Some((raw.to_vec(), self.source.host(computer.as_deref())));
-        }
-        let Some((_, host)) = &self.last_host else { return Ok(()) };
-        let Some(time) = self.source.time(host, r.time) else { return Ok(()) };
-        let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let site = self.resolve.site_named(r.site_name);
         let t = &mut self.rows.requests;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(host));
+        t.host_name.push(Some(&host.name));
         t.site_id.push(site.map(i64::from));
         t.site_name.push_with(|| text(r.site_name));
         t.http_request_method.push_with(|| text(r.method));
@@ -266,7 +256,7 @@ impl RecordSink for TableSink<'_> {
         t.http_version.push_with(|| text(r.version));
         t.http_response_bytes.push(int(r.bytes_sent));
         t.http_request_bytes.push(int(r.bytes_received));
-        t.log_file_path.push(Some(&self.source.path));
+        t.log_file_path.push(Some(&self.resolve.file().path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
         Ok(())
@@ -276,12 +266,12 @@ impl RecordSink for TableSink<'_> {
         if !self.projection.table(TableName::Httperr) {
             return Ok(());
         }
-        let host = self.source.host(None);
-        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
+        let host = self.resolve.host(None);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let t = &mut self.rows.httperr;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host));
-        t.site_id.push(r.site_id.or(self.source.site).map(i64::from));
+        t.host_name.push(Some(&host.name));
+        t.site_id.push(self.resolve.site(r.site_id).map(i64::from));
         t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
         t.source_port.push(r.client_port.map(i64::from));
         t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
@@ -292,7 +282,7 @@ impl RecordSink for TableSink<'_> {
         t.http_response_status_code.push(r.status.map(i64::from));
         t.httperr_reason.push_with(|| Some(r.reason.to_string()));
         t.app_pool.push_with(|| text(r.queue_name));
-        t.log_file_path.push(Some(&self.source.path));
+        t.log_file_path.push(Some(&self.resolve.file().path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();
         Ok(())
@@ -302,10 +292,9 @@ impl RecordSink for TableSink<'_> {
         if !self.projection.table(TableName::Traces) {
             return Ok(());
         }
-        let host = self.source.host(tr.computer.as_deref());
-        let start = tr.summary.start.or_else(|| tr.events.iter().find_map(|e| e.time));
-        let time = match start {
-            Some(t) => match self.source.time(&host, t) {
+        let host = self.resolve.host_of(tr.computer.as_deref());
+        let time = match tr.time() {
+            Some(t) => match self.resolve.time(&host, t) {
                 Some(t) => Some(t),
                 None => return Ok(()),
             },
@@ -314,8 +303,8 @@ impl RecordSink for TableSink<'_> {
         let error = tr.summary.first_error.as_ref();
         let t = &mut self.rows.traces;
         t.timestamp.push(time.map(|t| t.0));
-        t.host_name.push(Some(&host));
-        t.site_id.push(tr.site_id.or(self.source.site).map(i64::from));
+        t.host_name.push(Some(&host.name));
+        t.site_id.push(self.resolve.site(tr.site_id).map(i64::from));
         t.app_pool.push(tr.app_pool.as_deref());
         t.process_pid.push(tr.process_id.map(i64::from));
         t.http_request_method.push(tr.verb.as_deref());
@@ -331,7 +320,7 @@ impl RecordSink for TableSink<'_> {
         t.error_code.push(error.and_then(|e| e.error_code).map(i64::from));
         t.handler.push(tr.summary.handler.as_deref());
         t.activity_id.push(tr.activity_id.as_deref());
-        t.log_file_path.push(Some(&self.source.path));
+        t.log_file_path.push(Some(&self.resolve.file().path));
         t.row_done();
         Ok(())
     }
@@ -340,11 +329,11 @@ impl RecordSink for TableSink<'_> {
         if !self.projection.table(TableName::Events) {
             return Ok(());
         }
-        let host = self.source.host(e.computer.as_deref());
-        let Some(time) = self.source.time(&host, e.time) else { return Ok(()) };
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return Ok(()) };
         let t = &mut self.rows.events;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host));
+        t.host_name.push(Some(&host.name));
         t.event_provider.push(Some(&e.provider));
         t.event_code.push(Some(i64::from(e.event_id)));
         t.log_level.push(e.level.map(i64::from));
@@ -356,7 +345,7 @@ impl RecordSink for TableSink<'_> {
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
         t.message.push_with(|| Some(describe_event(&e)));
-        t.log_file_path.push(Some(&self.source.path));
+        t.log_file_path.push(Some(&self.resolve.file().path));
         t.row_done();
         Ok(())
     }
@@ -407,11 +396,14 @@ fn batches(entries: &[Entry]) -> Vec<std::ops::Range<usize>> {
 fn read_chunks(
     entry: &Entry,
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Rows>, u64) {
-    let Ok(outcome) = read_entry(entry, read, progress, |_| TableSink::new(projection, entry, config));
+    let file = SourceFile::new(0, entry, None);
+    let Ok(outcome) = read_entry(entry, read, progress, |format| {
+        TableSink::new(projection, file.with_format(format), scope)
+    });
     match outcome {
         Outcome::Parsed { sinks, .. } => {
             let rejected = sinks.iter().map(|s| s.rejected).sum();
@@ -425,11 +417,11 @@ fn read_chunks(
 fn read_rows(
     entry: &Entry,
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Rows, u64) {
-    let (chunks, rejected) = read_chunks(entry, read, config, projection, progress);
+    let (chunks, rejected) = read_chunks(entry, read, scope, projection, progress);
     (Rows::join(chunks), rejected)
 }
 
@@ -437,12 +429,12 @@ fn read_rows(
 fn read_batch(
     entries: &[Entry],
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     projection: &Projection,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Rows, u64) {
     let files: Vec<(Rows, u64)> =
-        entries.iter().map(|entry| read_rows(entry, read, config, projection, progress)).collect();
+        entries.iter().map(|entry| read_rows(entry, read, scope, projection, progress)).collect();
     let rejected = files.iter().map(|f| f.1).sum();
     (Rows::join(files.into_iter().map(|f| f.0).collect()), rejected)
 }
@@ -453,14 +445,14 @@ impl Tables {
     pub fn load(
         paths: &[PathBuf],
         read: &ReadConfig,
-        config: &AnalysisConfig,
+        scope: &Scope,
         projection: &Projection,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Tables, TableError> {
         let found = discover(paths, &read.limits);
         let per_batch: Vec<(Rows, u64)> = batches(&found.entries)
             .into_par_iter()
-            .map(|batch| read_batch(&found.entries[batch], read, config, projection, progress))
+            .map(|batch| read_batch(&found.entries[batch], read, scope, projection, progress))
             .collect();
         let rejected = per_batch.iter().map(|b| b.1).sum();
         let rows = Rows::join(per_batch.into_iter().map(|b| b.0).collect());

@@ -17,19 +17,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use faultline_parser::source::site_from_service_name;
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    Diagnostic, Format, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
-    discover, read_entry,
+    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent, discover,
+    read_entry,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Entry, describe_event, describe_http_error, describe_request, describe_trace};
-use crate::analysis::AnalysisConfig;
-use crate::finding::{Evidence, SourceKind};
-use crate::records::SourceContext;
+use crate::finding::Evidence;
+use crate::resolve::{Host, Resolver, SourceFile, SourceKind};
+use crate::scope::Scope;
 
 /// How much is kept in memory, and how many files are open at once.
 #[derive(Clone, Copy, Debug)]
@@ -151,8 +150,7 @@ fn write_rows(
 
 /// Collects one chunk's rows.
 struct TimelineSink<'a> {
-    source: SourceContext<'a>,
-    index: u32,
+    resolve: Resolver<'a>,
     spill: &'a Spill,
     rows: Vec<Row>,
     weight: usize,
@@ -170,51 +168,51 @@ impl TimelineSink<'_> {
         Ok(())
     }
 
-    fn row(&self, kind: RowKind, time: Timestamp, host: String, site: Option<u32>, summary: String) -> Row {
-        Row { time: time.0, source: self.index, line: None, record: None, summary, kind, host, site }
+    fn row(&self, kind: RowKind, time: Timestamp, host: &Host, site: Option<u32>, summary: String) -> Row {
+        let (source, host) = (self.resolve.file().index, host.name.to_string());
+        Row { time: time.0, source, line: None, record: None, summary, kind, host, site }
     }
 }
 
 impl RecordSink for TimelineSink<'_> {
     type Error = TimelineError;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
-        let computer = r.computer_name.map(decode_text);
-        let host = self.source.host(computer.as_deref());
-        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
-        let site = r.site_name.and_then(site_from_service_name).or(self.source.site);
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let site = self.resolve.site_named(r.site_name);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
         let status = (r.status.unwrap_or(0), r.substatus.unwrap_or(0), r.win32_status.unwrap_or(0));
         let summary = describe_request(&stem, status, r.time_taken_ms.unwrap_or(0), &client);
-        let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, host, site, summary) };
+        let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
     }
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
-        let host = self.source.host(None);
-        let Some(time) = self.source.time(&host, r.time) else { return Ok(()) };
+        let host = self.resolve.host(None);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let uri = r.uri.map(decode_text);
         let queue = r.queue_name.map(decode_text);
         let summary = describe_http_error(r.status, &r.reason.to_string(), uri.as_deref(), queue.as_deref());
-        let site = r.site_id.or(self.source.site);
+        let site = self.resolve.site(r.site_id);
         let row =
-            Row { line: Some(r.origin.line), ..self.row(RowKind::HttpError, time, host, site, summary) };
+            Row { line: Some(r.origin.line), ..self.row(RowKind::HttpError, time, &host, site, summary) };
         self.push(row)
     }
 
     fn trace(&mut self, tr: &Trace) -> Result<(), Self::Error> {
-        let host = self.source.host(tr.computer.as_deref());
-        let Some(time) = self.source.time(&host, tr.time().unwrap_or_default()) else { return Ok(()) };
-        let site = tr.site_id.or(self.source.site);
-        let row = self.row(RowKind::Trace, time, host, site, describe_trace(tr));
+        let host = self.resolve.host_of(tr.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, tr.time().unwrap_or_default()) else { return Ok(()) };
+        let site = self.resolve.site(tr.site_id);
+        let row = self.row(RowKind::Trace, time, &host, site, describe_trace(tr));
         self.push(row)
     }
 
     fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
-        let host = self.source.host(e.computer.as_deref());
-        let Some(time) = self.source.time(&host, e.time) else { return Ok(()) };
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return Ok(()) };
         let row =
-            Row { record: e.record_id, ..self.row(RowKind::Event, time, host, None, describe_event(&e)) };
+            Row { record: e.record_id, ..self.row(RowKind::Event, time, &host, None, describe_event(&e)) };
         self.push(row)
     }
 
@@ -249,16 +247,16 @@ pub struct FullTimeline {
 pub fn full(
     paths: &[PathBuf],
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<FullTimeline, TimelineError> {
-    full_within(paths, read, config, progress, BUDGET)
+    full_within(paths, read, scope, progress, BUDGET)
 }
 
 fn full_within(
     paths: &[PathBuf],
     read: &ReadConfig,
-    config: &AnalysisConfig,
+    scope: &Scope,
     progress: &(dyn Fn(u64) + Sync),
     budget: Budget,
 ) -> Result<FullTimeline, TimelineError> {
@@ -281,11 +279,10 @@ fn full_within(
         .par_iter()
         .enumerate()
         .map(|(i, entry)| {
-            let source = SourceContext::new(entry, config);
+            let source = SourceFile::new(i as u32, entry, None);
             let path = Arc::clone(&source.path);
-            let outcome = read_entry(entry, read, progress, |_| TimelineSink {
-                source: source.clone(),
-                index: i as u32,
+            let outcome = read_entry(entry, read, progress, |format| TimelineSink {
+                resolve: Resolver::new(source.with_format(format), scope),
                 spill: &spill,
                 rows: Vec::new(),
                 weight: 0,
@@ -294,13 +291,7 @@ fn full_within(
             let mut rejected = 0;
             let mut kind = SourceKind::W3c;
             if let Outcome::Parsed { format, sinks } = outcome {
-                kind = match format {
-                    Format::Httperr => SourceKind::Httperr,
-                    Format::Freb => SourceKind::Freb,
-                    Format::Evtx => SourceKind::Evtx,
-                    Format::EventXml => SourceKind::Eventxml,
-                    _ => SourceKind::W3c,
-                };
+                kind = SourceKind::of(format);
                 for sink in sinks {
                     rejected += sink.rejected;
                     spill.pool(sink.rows, sink.weight)?;
@@ -499,7 +490,7 @@ mod tests {
     fn spilling_to_disk_does_not_change_the_timeline() {
         let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/worker-crash");
         let read = ReadConfig::default();
-        let config = AnalysisConfig::default();
+        let config = Scope::default();
         let collect = |budget: Budget| -> (Vec<String>, usize) {
             let t =
                 full_within(std::slice::from_ref(&scenario), &read, &config, &|_| {}, budget).expect("sorts");

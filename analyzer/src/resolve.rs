@@ -1,0 +1,245 @@
+//! The one place that decides where a record belongs: which kind of source
+//! it came from, which host and site it is filed under, and when it happened
+//! once the host's clock is corrected. Every consumer of the read pass (the
+//! analysis, both timelines, the tables, the export, the inventory) asks
+//! here, so they agree on every record.
+
+use std::sync::Arc;
+
+use faultline_parser::source::{host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::value::decode_text;
+use faultline_parser::{Entry, Format, Span, Timestamp};
+use serde::Serialize;
+
+use crate::scope::Scope;
+
+/// Which kind of source a piece of evidence comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// W3C access log (and the IIS native and NCSA access formats).
+    W3c,
+    /// HTTP.sys error log.
+    Httperr,
+    /// FREB trace.
+    Freb,
+    /// Binary event log.
+    Evtx,
+    /// Event XML export.
+    Eventxml,
+}
+
+impl SourceKind {
+    /// The kind of a file read in `format`.
+    pub fn of(format: Format) -> SourceKind {
+        match format {
+            Format::W3c | Format::IisNative | Format::Ncsa => SourceKind::W3c,
+            Format::Httperr => SourceKind::Httperr,
+            Format::Freb => SourceKind::Freb,
+            Format::Evtx => SourceKind::Evtx,
+            Format::EventXml => SourceKind::Eventxml,
+        }
+    }
+
+    /// The name used in JSON and CSV output.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::W3c => "w3c",
+            SourceKind::Httperr => "httperr",
+            SourceKind::Freb => "freb",
+            SourceKind::Evtx => "evtx",
+            SourceKind::Eventxml => "eventxml",
+        }
+    }
+}
+
+/// The name a host is filed under: the first label of a computer name
+/// (`web01.contoso.local` → `WEB01`), upper case, as Windows compares them;
+/// an address, or a name with no first label (`.hidden`), is kept whole.
+pub fn host_name(computer: &str) -> String {
+    let first = computer.split('.').next().unwrap_or(computer);
+    let short = if first.is_empty() || computer.parse::<std::net::IpAddr>().is_ok() { computer } else { first };
+    short.to_ascii_uppercase()
+}
+
+/// Host of a record that names none, in a file whose folders name none.
+pub const UNKNOWN_HOST: &str = "-";
+
+/// One source file as the read pass sees it: where it is, what it is, and
+/// what its folders say about its host and site.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// Position in discovery order.
+    pub index: u32,
+    /// Display path (`archive!member` inside archives).
+    pub path: Arc<str>,
+    /// What kind of source it is (access logs until the format is known).
+    pub kind: SourceKind,
+    folder_host: Option<String>,
+    folder_site: Option<u32>,
+}
+
+impl SourceFile {
+    /// A discovered entry, before or after its format is known.
+    pub fn new(index: u32, entry: &Entry, format: Option<Format>) -> SourceFile {
+        let components = entry.path.components();
+        SourceFile {
+            index,
+            path: Arc::from(entry.path.to_string()),
+            kind: format.map_or(SourceKind::W3c, SourceKind::of),
+            folder_host: host_from_path(&components).map(|h| host_name(&h)),
+            folder_site: site_from_path(&components),
+        }
+    }
+
+    /// The same file, now known to be `format`.
+    pub fn with_format(&self, format: Format) -> SourceFile {
+        SourceFile { kind: SourceKind::of(format), ..self.clone() }
+    }
+
+    /// The host its folders name, if any.
+    pub fn folder_host(&self) -> Option<&str> {
+        self.folder_host.as_deref()
+    }
+
+    /// The site its `W3SVC<id>` folder names, if any.
+    pub fn folder_site(&self) -> Option<u32> {
+        self.folder_site
+    }
+}
+
+/// A host a record is filed under, with its clock correction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// As [`host_name`] gives it.
+    pub name: Arc<str>,
+    /// Added to the host's times.
+    pub skew: Span,
+}
+
+/// Resolves the records of one chunk of one source. Each chunk has its own:
+/// the host names it hands out are its own allocations, so that threads
+/// cloning them per row never share a reference count.
+#[derive(Debug)]
+pub struct Resolver<'s> {
+    file: SourceFile,
+    scope: &'s Scope,
+    folder: Host,
+    /// The last computer name seen and its host: rows repeat it.
+    last: Option<(Vec<u8>, Host)>,
+    /// Every other computer name seen in this chunk.
+    seen: hashbrown::HashMap<Vec<u8>, Host>,
+}
+
+impl<'s> Resolver<'s> {
+    /// A resolver for one chunk of `file`.
+    pub fn new(file: SourceFile, scope: &'s Scope) -> Self {
+        let folder = host(file.folder_host.as_deref().unwrap_or(UNKNOWN_HOST), scope);
+        Resolver { file, scope, folder, last: None, seen: hashbrown::HashMap::new() }
+    }
+
+    /// The file being read.
+    pub fn file(&self) -> &SourceFile {
+        &self.file
+    }
+
+    /// The host of a record that names `computer` (`s-computername`, an
+    /// event's `Computer`, a trace's computer), else the folder's.
+    pub fn host(&mut self, computer: Option<&[u8]>) -> Host {
+        let Some(raw) = computer else { return self.folder.clone() };
+        if let Some((seen, h)) = &self.last
+            && seen.as_slice() == raw
+        {
+            return h.clone();
+        }
+        let h = match self.seen.get(raw) {
+            Some(h) => h.clone(),
+            None => {
+                let h = host(&host_name(&decode_text(raw)), self.scope);
+                self.seen.insert(raw.to_vec(), h.clone());
+                h
+            }
+        };
+        self.last = Some((raw.to_vec(), h.clone()));
+        h
+    }
+
+    /// [`Resolver::host`] of a computer name given as text.
+    pub fn host_of(&mut self, computer: Option<&str>) -> Host {
+        self.host(computer.map(str::as_bytes))
+    }
+
+    /// The site of a record that names its site id, else the folder's.
+    pub fn site(&self, own: Option<u32>) -> Option<u32> {
+        own.or(self.file.folder_site)
+    }
+
+    /// The site of an access-log row from its `s-sitename` (`W3SVC3`), else
+    /// the folder's.
+    pub fn site_named(&self, site_name: Option<&[u8]>) -> Option<u32> {
+        self.site(site_name.and_then(site_from_service_name))
+    }
+
+    /// A record's time corrected by its host's clock skew, if inside the
+    /// run's range.
+    pub fn time(&self, host: &Host, t: Timestamp) -> Option<Timestamp> {
+        self.scope.place(host.skew, t)
+    }
+}
+
+fn host(name: &str, scope: &Scope) -> Host {
+    Host { name: Arc::from(name), skew: scope.skew.of(name) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_short_upper_case_names() {
+        assert_eq!(host_name("web01.contoso.local"), "WEB01");
+        assert_eq!(host_name("WEB01"), "WEB01");
+        assert_eq!(host_name("10.0.0.1"), "10.0.0.1");
+        assert_eq!(host_name(".tmpAb12"), ".TMPAB12");
+    }
+
+    fn file(path: &str) -> SourceFile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&full, b"x").expect("write");
+        let found = faultline_parser::discover(&[dir.path().to_path_buf()], &Default::default());
+        SourceFile::new(0, &found.entries[0], Some(Format::W3c))
+    }
+
+    #[test]
+    fn a_record_names_its_host_else_the_folder_does() {
+        let mut scope = Scope::default();
+        scope.skew.insert("web02", Span::secs(-30));
+        let mut r = Resolver::new(file("web01/inetpub/logs/LogFiles/W3SVC3/u_ex251124.log"), &scope);
+        assert_eq!(&*r.host(None).name, "WEB01", "the folder, upper case");
+        let other = r.host(Some(b"web02.contoso.local"));
+        assert_eq!((&*other.name, other.skew), ("WEB02", Span::secs(-30)));
+        assert_eq!(r.host_of(Some("WEB02")).name, other.name, "one host however it is written");
+        assert_eq!(r.site(None), Some(3));
+        assert_eq!(r.site_named(Some(b"W3SVC7")), Some(7));
+        assert_eq!(r.site(Some(9)), Some(9));
+        let t = Timestamp::from_parts(100, 0);
+        assert_eq!(r.time(&other, t), Some(Timestamp::from_parts(70, 0)));
+    }
+
+    #[test]
+    fn without_a_host_folder_a_record_is_filed_under_no_host() {
+        let scope = Scope::default();
+        let bare = SourceFile {
+            index: 0,
+            path: Arc::from("u_ex251124.log"),
+            kind: SourceKind::W3c,
+            folder_host: None,
+            folder_site: None,
+        };
+        let mut r = Resolver::new(bare, &scope);
+        assert_eq!(&*r.host(None).name, UNKNOWN_HOST);
+        assert_eq!(r.site(None), None);
+    }
+}
