@@ -9,7 +9,7 @@ use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
 
 use crate::detect;
-use crate::evidence::{Collector, ErrRow, EventRow, Minute, RequestRow, TraceRow, join};
+use crate::evidence::{ErrRow, EventRow, Kept, Minute, RequestRow, TraceRow, join};
 use crate::finding::{Evidence, Finding};
 use crate::resolve::{SourceFile, SourceKind};
 use crate::timeline::{describe_http_error, describe_request, describe_trace};
@@ -39,10 +39,9 @@ pub struct Analysis {
 impl Analysis {
     /// Merges the collectors of every source, in source order (each has
     /// already placed its records: host, site, corrected time, range).
-    pub fn new(sources: Vec<SourceFile>, collectors: Vec<Collector<'_>>) -> Self {
+    pub fn new(sources: Vec<SourceFile>, kept: Vec<Kept>) -> Self {
         let mut a = Analysis { sources, ..Analysis::default() };
-        for mut c in collectors {
-            c.close_minute();
+        for c in kept {
             for (key, m) in c.minutes {
                 a.minutes.entry(key).or_default().add(&m);
             }

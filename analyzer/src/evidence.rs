@@ -154,18 +154,13 @@ pub struct TraceRow {
 /// Host, site id and minute since the epoch.
 pub type MinuteKey = (Arc<str>, Option<u32>, i64);
 
-/// Collects one chunk's evidence, every record placed by the resolver
-/// (host, site, and time with the host's clock skew applied; records outside
-/// the run's range are left out).
-#[derive(Debug)]
-pub struct Collector<'s> {
-    resolve: Resolver<'s>,
-    /// Per (host, site, minute since epoch); see [`Collector::close_minute`].
+/// What one source (or one chunk of it) leaves for the analysis: per-minute
+/// counts and the rows worth citing, every one already placed by the
+/// resolver.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// Per (host, site, minute since epoch).
     pub minutes: BTreeMap<MinuteKey, Minute>,
-    /// The minute rows are being counted into, held out of the map: rows
-    /// come in time order, so nearly every row adds to the same minute as
-    /// the one before, and a map search per row was 11% of an analyze.
-    open_minute: Option<(MinuteKey, Minute)>,
     /// Rows kept.
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows kept (idle-connection timers are only counted).
@@ -178,6 +173,35 @@ pub struct Collector<'s> {
     pub traces: Vec<TraceRow>,
     /// Rejected records.
     pub rejected: u64,
+}
+
+impl Kept {
+    /// Takes over what a later chunk of the same source kept, keeping
+    /// source order.
+    pub fn absorb(&mut self, other: Kept) {
+        for (k, m) in other.minutes {
+            self.minutes.entry(k).or_default().add(&m);
+        }
+        join(&mut self.requests, other.requests);
+        join(&mut self.errors, other.errors);
+        self.idle_timers += other.idle_timers;
+        join(&mut self.events, other.events);
+        join(&mut self.traces, other.traces);
+        self.rejected += other.rejected;
+    }
+}
+
+/// Collects one chunk's evidence, every record placed by the resolver
+/// (host, site, and time with the host's clock skew applied; records outside
+/// the run's range are left out).
+#[derive(Debug)]
+pub struct Collector<'s> {
+    resolve: Resolver<'s>,
+    /// The minute rows are being counted into, held out of the map: rows
+    /// come in time order, so nearly every row adds to the same minute as
+    /// the one before, and a map search per row was 11% of an analyze.
+    open_minute: Option<(MinuteKey, Minute)>,
+    kept: Kept,
     strings: Strings,
 }
 
@@ -202,40 +226,22 @@ impl<'s> Collector<'s> {
     pub fn new(file: SourceFile, scope: &'s Scope) -> Self {
         Collector {
             resolve: Resolver::new(file, scope),
-            minutes: BTreeMap::new(),
             open_minute: None,
-            requests: Vec::new(),
-            errors: Vec::new(),
-            idle_timers: 0,
-            events: Vec::new(),
-            traces: Vec::new(),
-            rejected: 0,
+            kept: Kept::default(),
             strings: Strings::default(),
         }
     }
 
-    /// Puts the minute being counted into [`Collector::minutes`]; done
-    /// before the minutes are merged or read.
-    pub fn close_minute(&mut self) {
-        if let Some((k, m)) = self.open_minute.take() {
-            self.minutes.entry(k).or_default().add(&m);
-        }
+    /// What the chunk kept.
+    pub fn finish(mut self) -> Kept {
+        self.close_minute();
+        self.kept
     }
 
-    /// Takes over another collector's evidence (a later chunk of the same
-    /// source), keeping source order.
-    pub fn absorb(&mut self, mut other: Collector<'_>) {
-        self.close_minute();
-        other.close_minute();
-        for (k, m) in other.minutes {
-            self.minutes.entry(k).or_default().add(&m);
+    fn close_minute(&mut self) {
+        if let Some((k, m)) = self.open_minute.take() {
+            self.kept.minutes.entry(k).or_default().add(&m);
         }
-        join(&mut self.requests, other.requests);
-        join(&mut self.errors, other.errors);
-        self.idle_timers += other.idle_timers;
-        join(&mut self.events, other.events);
-        join(&mut self.traces, other.traces);
-        self.rejected += other.rejected;
     }
 }
 
@@ -255,7 +261,7 @@ impl RecordSink for Collector<'_> {
         if !self.open_minute.as_ref().is_some_and(|(k, _)| same(k)) {
             self.close_minute();
             let key = (Arc::clone(&host), site, minute);
-            let m = self.minutes.remove(&key).unwrap_or_default();
+            let m = self.kept.minutes.remove(&key).unwrap_or_default();
             self.open_minute = Some((key, m));
         }
         let interesting =
@@ -277,7 +283,7 @@ impl RecordSink for Collector<'_> {
                 Some(a) => self.strings.get(a.to_string().as_bytes()),
                 None => self.strings.get(b"-"),
             };
-            self.requests.push(RequestRow {
+            self.kept.requests.push(RequestRow {
                 time,
                 host,
                 site,
@@ -294,7 +300,7 @@ impl RecordSink for Collector<'_> {
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         if r.reason == faultline_parser::w3c::Reason::TimerConnectionIdle {
-            self.idle_timers += 1;
+            self.kept.idle_timers += 1;
             return Ok(());
         }
         let host = self.resolve.host(None);
@@ -302,7 +308,7 @@ impl RecordSink for Collector<'_> {
         let reason = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
-        self.errors.push(ErrRow {
+        self.kept.errors.push(ErrRow {
             time,
             host: host.name,
             status: r.status,
@@ -361,25 +367,25 @@ impl RecordSink for Collector<'_> {
                 ..Default::default()
             },
         };
-        self.traces.push(TraceRow { trace, host: host.name, source: self.resolve.file().index });
+        self.kept.traces.push(TraceRow { trace, host: host.name, source: self.resolve.file().index });
         Ok(())
     }
 
     fn expect_events(&mut self, events: usize) {
-        self.events.reserve(events);
+        self.kept.events.reserve(events);
     }
 
     fn event(&mut self, mut event: WinEvent) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(event.computer.as_deref());
         let Some(time) = self.resolve.time(&host, event.time) else { return Ok(()) };
         event.time = time;
-        self.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
+        self.kept.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
         Ok(())
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
         if d.is_rejection() {
-            self.rejected += 1;
+            self.kept.rejected += 1;
         }
     }
 }

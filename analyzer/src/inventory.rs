@@ -1,15 +1,18 @@
 //! The evidence inventory: one summary per input file, totals per format.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
 
 use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
 use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, RecordSink,
-    Request, Severity, Timestamp, Trace, WinEvent,
+    CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, ReadConfig,
+    RecordSink, Request, Severity, Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 
-use crate::resolve::host_name;
+use crate::pass::{self, Consumer, Progress};
+use crate::resolve::{SourceFile, host_name};
 
 /// Detailed diagnostics kept per file; the rest are counted.
 pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
@@ -457,6 +460,44 @@ fn natural_key(s: &str) -> (u8, u64, &str) {
         Ok(n) => (0, n, s),
         Err(_) => (1, 0, s),
     }
+}
+
+/// The inventory's consumer of the pass: a row per file, from tallies alone
+/// (event logs are then read without extracting event data).
+struct Scan;
+
+impl Consumer for Scan {
+    type Error = Infallible;
+    type Sink<'c> = Tally;
+    type Part = Vec<FileSummary>;
+    type Output = Self::Part;
+
+    fn sink(&self, _file: SourceFile) -> Tally {
+        Tally::default()
+    }
+
+    fn file_read(
+        &self,
+        part: &mut Self::Part,
+        _file: SourceFile,
+        entry: &Entry,
+        read: Outcome<Tally>,
+    ) -> Result<(), Infallible> {
+        part.push(summarize(entry, read));
+        Ok(())
+    }
+
+    fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, Infallible> {
+        Ok(part)
+    }
+}
+
+/// Reads every input and builds the inventory behind `faultline scan`.
+pub fn scan(paths: &[PathBuf], read: &ReadConfig, progress: &dyn Progress) -> Inventory {
+    let Ok(pass) = pass::run(paths, read, &Scan, progress);
+    let mut files: Vec<FileSummary> = pass.outputs.into_iter().flatten().collect();
+    files.extend(pass.problems.iter().map(summarize_problem));
+    Inventory { files }
 }
 
 /// A discovery problem as an inventory row.

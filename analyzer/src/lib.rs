@@ -11,6 +11,7 @@ mod detect;
 pub mod evidence;
 pub mod finding;
 pub mod inventory;
+pub mod pass;
 pub mod resolve;
 pub mod run;
 pub mod scope;

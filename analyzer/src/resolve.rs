@@ -58,7 +58,8 @@ impl SourceKind {
 /// an address, or a name with no first label (`.hidden`), is kept whole.
 pub fn host_name(computer: &str) -> String {
     let first = computer.split('.').next().unwrap_or(computer);
-    let short = if first.is_empty() || computer.parse::<std::net::IpAddr>().is_ok() { computer } else { first };
+    let short =
+        if first.is_empty() || computer.parse::<std::net::IpAddr>().is_ok() { computer } else { first };
     short.to_ascii_uppercase()
 }
 

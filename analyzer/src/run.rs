@@ -1,15 +1,16 @@
-//! The whole job: discover the evidence, read every source once in parallel
-//! (inventory and analysis from the same pass), analyze.
+//! The whole job: read every source once (inventory and analysis from the
+//! same pass), then analyze.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::{ReadConfig, Tee, discover, read_entry};
-use rayon::prelude::*;
+use faultline_parser::{Entry, Outcome, ReadConfig, Tee};
 
 use crate::analysis::Analysis;
-use crate::evidence::Collector;
+use crate::evidence::{Collector, Kept};
 use crate::finding::Finding;
-use crate::inventory::{Inventory, Tally, summarize, summarize_problem};
+use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
+use crate::pass::{self, Consumer, Progress};
 use crate::resolve::SourceFile;
 use crate::scope::Scope;
 
@@ -24,56 +25,69 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-/// Reads `paths` and analyzes them.
-pub fn analyze(
-    paths: &[PathBuf],
-    read: &ReadConfig,
-    scope: &Scope,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Report {
-    let found = discover(paths, &read.limits);
-    let results: Vec<(crate::inventory::FileSummary, SourceFile, Collector<'_>)> = found
-        .entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            let base = SourceFile::new(i as u32, entry, None);
-            let Ok(outcome) = read_entry(entry, read, progress, |format| {
-                Tee::new(Tally::default(), Collector::new(base.with_format(format), scope))
-            });
-            // Split the outcome: the tallies make the inventory row, the
-            // collectors the analysis.
-            let (outcome, collectors) = match outcome {
-                faultline_parser::Outcome::Parsed { format, sinks } => {
-                    let (tallies, collectors): (Vec<_>, Vec<_>) =
-                        sinks.into_iter().map(Tee::into_parts).unzip();
-                    (faultline_parser::Outcome::Parsed { format, sinks: tallies }, collectors)
-                }
-                faultline_parser::Outcome::Skipped(r) => (faultline_parser::Outcome::Skipped(r), Vec::new()),
-                faultline_parser::Outcome::Failed(e) => (faultline_parser::Outcome::Failed(e), Vec::new()),
-            };
-            let summary = summarize(entry, outcome);
-            let info = match summary.format {
-                Some(format) => base.with_format(format),
-                None => base,
-            };
-            let mut merged = Collector::new(info.clone(), scope);
-            for c in collectors {
-                merged.absorb(c);
-            }
-            (summary, info, merged)
-        })
-        .collect();
-    let mut files = Vec::with_capacity(results.len());
-    let mut sources = Vec::with_capacity(results.len());
-    let mut collectors = Vec::with_capacity(results.len());
-    for (summary, info, collector) in results {
-        files.push(summary);
-        sources.push(info);
-        collectors.push(collector);
+/// The analysis' consumer of the pass: an inventory row and the kept
+/// evidence of every file.
+struct Analyze<'a> {
+    scope: &'a Scope,
+}
+
+impl Consumer for Analyze<'_> {
+    type Error = Infallible;
+    type Sink<'c>
+        = Tee<Tally, Collector<'c>>
+    where
+        Self: 'c;
+    type Part = Vec<(FileSummary, SourceFile, Kept)>;
+    type Output = Self::Part;
+
+    fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
+        Tee::new(Tally::default(), Collector::new(file, self.scope))
     }
-    files.extend(found.problems.iter().map(summarize_problem));
-    let analysis = Analysis::new(sources, collectors);
+
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Self::Part,
+        file: SourceFile,
+        entry: &Entry,
+        read: Outcome<Self::Sink<'c>>,
+    ) -> Result<(), Infallible> {
+        // The tallies make the inventory row, the collectors the evidence.
+        let mut kept = Kept::default();
+        let read = match read {
+            Outcome::Parsed { format, sinks } => {
+                let mut tallies = Vec::with_capacity(sinks.len());
+                for sink in sinks {
+                    let (tally, collector) = sink.into_parts();
+                    tallies.push(tally);
+                    kept.absorb(collector.finish());
+                }
+                Outcome::Parsed { format, sinks: tallies }
+            }
+            Outcome::Skipped(reason) => Outcome::Skipped(reason),
+            Outcome::Failed(e) => Outcome::Failed(e),
+        };
+        part.push((summarize(entry, read), file, kept));
+        Ok(())
+    }
+
+    fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, Infallible> {
+        Ok(part)
+    }
+}
+
+/// Reads `paths` and analyzes them.
+pub fn analyze(paths: &[PathBuf], read: &ReadConfig, scope: &Scope, progress: &dyn Progress) -> Report {
+    let Ok(pass) = pass::run(paths, read, &Analyze { scope }, progress);
+    let mut files = Vec::with_capacity(pass.files + pass.problems.len());
+    let mut sources = Vec::with_capacity(pass.files);
+    let mut kept = Vec::with_capacity(pass.files);
+    for (summary, source, k) in pass.outputs.into_iter().flatten() {
+        files.push(summary);
+        sources.push(source);
+        kept.push(k);
+    }
+    files.extend(pass.problems.iter().map(summarize_problem));
+    let analysis = Analysis::new(sources, kept);
     let findings = analysis.findings();
     Report { inventory: Inventory { files }, analysis, findings }
 }

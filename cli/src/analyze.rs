@@ -10,7 +10,7 @@ use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
 
 use crate::args::{AnalyzeArgs, EvidenceArgs, GlobalArgs, OutputFormat, RangeArgs, ReadingArgs};
 use crate::exit::Exit;
-use crate::progress::bytes_bar;
+use crate::progress::Bar;
 use crate::report;
 use crate::style::Palette;
 
@@ -80,10 +80,9 @@ pub fn read_config(reading: &ReadingArgs) -> ReadConfig {
 pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> anyhow::Result<ManuallyDrop<Report>> {
     let config = analysis_config(&args.range)?;
     let read = read_config(&args.reading);
-    let bar = bytes_bar(0, global.quiet);
-    let progress = |n: u64| bar.inc(n);
-    let report = analyze(&args.paths, &read, &config, &progress);
-    bar.finish_and_clear();
+    let bar = Bar::new(global.quiet);
+    let report = analyze(&args.paths, &read, &config, &bar);
+    bar.finish();
     Ok(ManuallyDrop::new(report))
 }
 

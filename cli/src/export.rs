@@ -9,7 +9,7 @@ use faultline_analyzer::table::{ExportFormat, TableName, export};
 use crate::analyze::{output, read_config};
 use crate::args::{ExportArgs, GlobalArgs, OutputFormat};
 use crate::exit::Exit;
-use crate::progress::bytes_bar;
+use crate::progress::Bar;
 
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
     // Text, the default, means Parquet: the form an export takes.
@@ -23,11 +23,10 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
         _ => ExportFormat::Parquet,
     };
     let read = read_config(&args.reading);
-    let bar = bytes_bar(0, global.quiet);
-    let progress = |n: u64| bar.inc(n);
-    let summary = export(&args.paths, &read, &Scope::default(), &args.dir, format, &progress)
+    let bar = Bar::new(global.quiet);
+    let summary = export(&args.paths, &read, &Scope::default(), &args.dir, format, &bar)
         .with_context(|| format!("exporting to {}", args.dir.display()))?;
-    bar.finish_and_clear();
+    bar.finish();
     let mut out = output(global)?;
     for table in TableName::ALL {
         let rows = summary.rows.get(&table).copied().unwrap_or(0);

@@ -8,7 +8,7 @@ use faultline_analyzer::table::{Projection, QUERIES, QueryResult, Tables, named_
 use crate::analyze::{analysis_config, output, read_config};
 use crate::args::{GlobalArgs, OutputFormat, QueryArgs};
 use crate::exit::Exit;
-use crate::progress::bytes_bar;
+use crate::progress::Bar;
 use crate::style::sanitize;
 
 /// Widest cell shown in a text table; CSV and JSON keep every character.
@@ -104,11 +104,10 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     };
     let config = analysis_config(&args.range)?;
     let read = read_config(&args.reading);
-    let bar = bytes_bar(0, global.quiet);
-    let progress = |n: u64| bar.inc(n);
-    let tables = Tables::load(&args.paths, &read, &config, &Projection::of_sql(&sql), &progress)
+    let bar = Bar::new(global.quiet);
+    let tables = Tables::load(&args.paths, &read, &config, &Projection::of_sql(&sql), &bar)
         .context("reading the evidence into tables")?;
-    bar.finish_and_clear();
+    bar.finish();
     if tables.files == 0 {
         writeln!(std::io::stderr(), "error: no evidence found in the paths given")?;
         return Ok(Exit::Error);

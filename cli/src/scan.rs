@@ -2,35 +2,15 @@
 
 use std::io::Write;
 
-use faultline_analyzer::{Inventory, Tally, summarize, summarize_problem};
-use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig, discover, read_entry};
-use rayon::prelude::*;
+use faultline_analyzer::inventory::scan;
+use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig};
 
 use crate::analyze::{output, report_unreadable};
 use crate::args::{GlobalArgs, OutputFormat, ScanArgs};
 use crate::exit::Exit;
-use crate::progress::bytes_bar;
+use crate::progress::Bar;
 use crate::report;
 use crate::style::Palette;
-
-/// Reads every input and builds the inventory.
-pub fn inventory(paths: &[std::path::PathBuf], config: &ReadConfig, quiet: bool) -> Inventory {
-    let found = discover(paths, &config.limits);
-    let total: u64 = found.entries.iter().map(|e| e.size).sum();
-    let bar = bytes_bar(total, quiet);
-    let progress = |n: u64| bar.inc(n);
-    let mut files: Vec<_> = found
-        .entries
-        .par_iter()
-        .map(|entry| {
-            let Ok(outcome) = read_entry(entry, config, &progress, |_| Tally::default());
-            summarize(entry, outcome)
-        })
-        .collect();
-    bar.finish_and_clear();
-    files.extend(found.problems.iter().map(summarize_problem));
-    Inventory { files }
-}
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
     let config = ReadConfig {
@@ -39,7 +19,9 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
         all_events: args.all_events,
     };
     global.format.require("scan", &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Markdown])?;
-    let inventory = inventory(&args.paths, &config, global.quiet);
+    let bar = Bar::new(global.quiet);
+    let inventory = scan(&args.paths, &config, &bar);
+    bar.finish();
 
     let mut out = output(global)?;
     match global.format {

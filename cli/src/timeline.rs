@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::analyze::{analysis_config, output, parse_zone, read_and_analyze, read_config, report_unreadable};
 use crate::args::{GlobalArgs, OutputFormat, TimelineArgs};
 use crate::exit::Exit;
-use crate::progress::bytes_bar;
+use crate::progress::Bar;
 
 /// One timeline line as written; the field order is the CSV column order.
 #[derive(Serialize)]
@@ -124,10 +124,9 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     }
     let config = analysis_config(&args.evidence.range)?;
     let read = read_config(&args.evidence.reading);
-    let bar = bytes_bar(0, global.quiet);
-    let progress = |n: u64| bar.inc(n);
-    let sorted = full(&args.evidence.paths, &read, &config, &progress).context("sorting the timeline")?;
-    bar.finish_and_clear();
+    let bar = Bar::new(global.quiet);
+    let sorted = full(&args.evidence.paths, &read, &config, &bar).context("sorting the timeline")?;
+    bar.finish();
     if sorted.files == 0 {
         writeln!(std::io::stderr(), "error: none of the inputs holds IIS evidence faultline can read")?;
         return Ok(Exit::Error);

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use faultline_analyzer::{FileStatus, Inventory, Tally, summarize, summarize_problem};
+use faultline_analyzer::{FileStatus, Tally, summarize};
 use faultline_parser::{
     ArchiveLimits, Entry, Format, HttpError, Outcome, ReadConfig, RecordSink, Request, TextConfig, discover,
     read_entry,
@@ -200,12 +200,8 @@ fn sample_files(root: &std::path::Path) -> Vec<String> {
 #[test]
 fn the_inventory_lists_every_sample_file() {
     let Some(root) = samples() else { return };
-    let found = discover(std::slice::from_ref(&root), &ArchiveLimits::default());
-    let config = ReadConfig::default();
-    let mut files: Vec<_> =
-        found.entries.iter().map(|e| summarize(e, read(e, &config, Tally::default))).collect();
-    files.extend(found.problems.iter().map(summarize_problem));
-    let inv = Inventory { files };
+    let inv =
+        faultline_analyzer::inventory::scan(std::slice::from_ref(&root), &ReadConfig::default(), &|_| {});
 
     let on_disk = sample_files(&root);
     let prefix = format!("{}/", root.display());

@@ -15,11 +15,12 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use faultline_parser::{ReadConfig, Timestamp, discover};
+use faultline_parser::{Entry, Outcome, ReadConfig, Timestamp};
 use polars::prelude::*;
-use rayon::prelude::*;
 
-use super::{Projection, Rows, TableError, TableName, batches, read_chunks, with_text_times};
+use super::{Chunks, GROUPED, Projection, Rows, TableError, TableName, TableSink, with_text_times};
+use crate::pass::{self, Batching, Consumer, Progress};
+use crate::resolve::SourceFile;
 use crate::scope::Scope;
 
 /// File format of an export.
@@ -112,9 +113,7 @@ fn write_rows(
     summary: &mut ExportSummary,
 ) -> Result<(), TableError> {
     let counts = rows.counts();
-    for ((table, frame), count) in
-        TableName::ALL.into_iter().zip(rows.finish(&Projection::all())?).zip(counts)
-    {
+    for ((table, frame), count) in TableName::ALL.into_iter().zip(rows.finish(ALL)?).zip(counts) {
         if count == 0 {
             continue;
         }
@@ -157,6 +156,65 @@ fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Resul
     Ok(())
 }
 
+/// The export's consumer of the pass: each group of files is written as
+/// soon as it is read.
+struct Write<'a> {
+    scope: &'a Scope,
+    dir: &'a Path,
+    format: ExportFormat,
+}
+
+impl Consumer for Write<'_> {
+    type Error = TableError;
+    type Sink<'c>
+        = TableSink<'c>
+    where
+        Self: 'c;
+    type Part = Chunks;
+    type Output = ExportSummary;
+
+    fn sink(&self, file: SourceFile) -> TableSink<'_> {
+        TableSink::new(ALL, file, self.scope)
+    }
+
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Chunks,
+        _file: SourceFile,
+        _entry: &Entry,
+        read: Outcome<TableSink<'c>>,
+    ) -> Result<(), TableError> {
+        part.take(read);
+        Ok(())
+    }
+
+    /// Consecutive chunks joined up to a part's worth of rows: a large file
+    /// is written part by part, its chunks freed as they go.
+    fn part_done(&self, index: usize, part: Chunks) -> Result<ExportSummary, TableError> {
+        let mut summary = ExportSummary { rejected: part.rejected, ..ExportSummary::default() };
+        let mut group = Vec::new();
+        let (mut group_rows, mut number) = (0, 0);
+        let mut chunks = part.rows.into_iter().peekable();
+        while let Some(chunk) = chunks.next() {
+            group_rows += chunk.counts().iter().sum::<usize>();
+            group.push(chunk);
+            if group_rows >= PART_ROWS || chunks.peek().is_none() {
+                let rows = Rows::join(std::mem::take(&mut group));
+                write_rows(self.dir, self.format, &rows_name(index, number), rows, &mut summary)?;
+                (group_rows, number) = (0, number + 1);
+            }
+        }
+        Ok(summary)
+    }
+
+    fn batching(&self) -> Batching {
+        GROUPED
+    }
+}
+
+/// Every column of every table.
+const ALL: &Projection = &Projection::ALL;
+
 /// Reads `paths` and writes every table under `dir` (which must be new or
 /// empty) in `format`.
 pub fn export(
@@ -165,45 +223,16 @@ pub fn export(
     scope: &Scope,
     dir: &Path,
     format: ExportFormat,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<ExportSummary, TableError> {
     let occupied = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false);
     if occupied {
         return Err(TableError::NotEmpty(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
-    let found = discover(paths, &read.limits);
-    let per_batch: Vec<Result<ExportSummary, TableError>> = batches(&found.entries)
-        .into_par_iter()
-        .enumerate()
-        .map(|(index, batch)| {
-            let mut summary = ExportSummary::default();
-            let mut chunks = Vec::new();
-            for entry in &found.entries[batch] {
-                let (file, rejected) = read_chunks(entry, read, scope, &Projection::all(), progress);
-                summary.rejected += rejected;
-                chunks.extend(file);
-            }
-            // Consecutive chunks joined up to a part's worth of rows: a large
-            // file is written part by part, its chunks freed as they go.
-            let mut group = Vec::new();
-            let (mut group_rows, mut part) = (0, 0);
-            let mut chunks = chunks.into_iter().peekable();
-            while let Some(chunk) = chunks.next() {
-                group_rows += chunk.counts().iter().sum::<usize>();
-                group.push(chunk);
-                if group_rows >= PART_ROWS || chunks.peek().is_none() {
-                    let rows = Rows::join(std::mem::take(&mut group));
-                    write_rows(dir, format, &rows_name(index, part), rows, &mut summary)?;
-                    (group_rows, part) = (0, part + 1);
-                }
-            }
-            Ok(summary)
-        })
-        .collect();
-    let mut total = ExportSummary { sources: found.entries.len(), ..ExportSummary::default() };
-    for s in per_batch {
-        let s = s?;
+    let pass = pass::run(paths, read, &Write { scope, dir, format }, progress)?;
+    let mut total = ExportSummary { sources: pass.files, ..ExportSummary::default() };
+    for s in pass.outputs {
         total.files += s.files;
         total.rejected += s.rejected;
         for (t, n) in s.rows {

@@ -13,16 +13,17 @@ mod queries;
 use std::path::PathBuf;
 
 use faultline_parser::value::decode_text;
+use std::convert::Infallible;
+
 use faultline_parser::{
     Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
-    discover, read_entry,
 };
 use polars::prelude::*;
-use rayon::prelude::*;
 
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
+use crate::pass::{self, Batching, Consumer, Progress};
 use crate::resolve::{Resolver, SourceFile};
 use crate::scope::Scope;
 use crate::timeline::describe_event;
@@ -48,6 +49,13 @@ pub enum TableError {
     /// The export folder already holds files.
     #[error("{0}: the export folder is not empty (choose a new or empty folder)")]
     NotEmpty(PathBuf),
+}
+
+/// Reading into tables never fails; only writing them can.
+impl From<Infallible> for TableError {
+    fn from(e: Infallible) -> TableError {
+        match e {}
+    }
 }
 
 /// One of the four tables.
@@ -108,8 +116,11 @@ pub struct Projection {
 
 impl Projection {
     /// Every table, every column (what an export writes).
+    pub const ALL: Projection = Projection { tables: [true; 4], columns: None };
+
+    /// Every table, every column.
     pub fn all() -> Projection {
-        Projection { tables: [true; 4], columns: None }
+        Projection::ALL
     }
 
     /// The tables and columns a SQL text names as words; every column of
@@ -199,7 +210,7 @@ impl Rows {
 
 /// Fills the tables from one source's records; the time range and clock
 /// skew of the analysis apply, so that a query sees what `analyze` saw.
-struct TableSink<'a> {
+pub(super) struct TableSink<'a> {
     projection: &'a Projection,
     resolve: Resolver<'a>,
     rows: Rows,
@@ -207,7 +218,7 @@ struct TableSink<'a> {
 }
 
 impl<'a> TableSink<'a> {
-    fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
+    pub(super) fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
         TableSink {
             projection,
             resolve: Resolver::new(file, scope),
@@ -367,76 +378,67 @@ pub struct Tables {
     pub rejected: u64,
 }
 
-/// Input per batch of files read together; a larger file is a batch of its
-/// own.
-const BATCH_BYTES: u64 = 64 << 20;
-/// Files per batch at most.
-const BATCH_FILES: usize = 4096;
+/// Files are read in groups of consecutive files up to this much input (a
+/// larger file is a group of its own) or this many files: many small files
+/// then cost a few sets of columns rather than one each.
+pub(super) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
 
-/// Consecutive runs of entries, cut when a run reaches the input or file
-/// budget: the unit of parallel work, so that many small files cost a few
-/// sets of columns rather than one each, and output never depends on threads.
-fn batches(entries: &[Entry]) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0u64);
-    for (i, e) in entries.iter().enumerate() {
-        if i > start && (bytes + e.size > BATCH_BYTES || i - start >= BATCH_FILES) {
-            out.push(start..i);
-            (start, bytes) = (i, 0);
+/// A group of files' rows, chunk by chunk in source order, and their
+/// rejected records.
+#[derive(Default)]
+pub(super) struct Chunks {
+    rows: Vec<Rows>,
+    rejected: u64,
+}
+
+impl Chunks {
+    pub(super) fn take(&mut self, read: Outcome<TableSink<'_>>) {
+        if let Outcome::Parsed { sinks, .. } = read {
+            for sink in sinks {
+                self.rejected += sink.rejected;
+                self.rows.push(sink.rows);
+            }
         }
-        bytes += e.size;
-    }
-    if start < entries.len() {
-        out.push(start..entries.len());
-    }
-    out
-}
-
-/// Reads one entry into rows, one set per chunk, in source order.
-fn read_chunks(
-    entry: &Entry,
-    read: &ReadConfig,
-    scope: &Scope,
-    projection: &Projection,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Rows>, u64) {
-    let file = SourceFile::new(0, entry, None);
-    let Ok(outcome) = read_entry(entry, read, progress, |format| {
-        TableSink::new(projection, file.with_format(format), scope)
-    });
-    match outcome {
-        Outcome::Parsed { sinks, .. } => {
-            let rejected = sinks.iter().map(|s| s.rejected).sum();
-            (sinks.into_iter().map(|s| s.rows).collect(), rejected)
-        }
-        _ => (Vec::new(), 0),
     }
 }
 
-/// Reads one entry into rows (its chunks joined in source order).
-fn read_rows(
-    entry: &Entry,
-    read: &ReadConfig,
-    scope: &Scope,
-    projection: &Projection,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Rows, u64) {
-    let (chunks, rejected) = read_chunks(entry, read, scope, projection, progress);
-    (Rows::join(chunks), rejected)
+/// The tables' consumer of the pass: the projected columns of every record.
+struct Load<'a> {
+    scope: &'a Scope,
+    projection: &'a Projection,
 }
 
-/// Reads a batch of entries into one set of rows, in order.
-fn read_batch(
-    entries: &[Entry],
-    read: &ReadConfig,
-    scope: &Scope,
-    projection: &Projection,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Rows, u64) {
-    let files: Vec<(Rows, u64)> =
-        entries.iter().map(|entry| read_rows(entry, read, scope, projection, progress)).collect();
-    let rejected = files.iter().map(|f| f.1).sum();
-    (Rows::join(files.into_iter().map(|f| f.0).collect()), rejected)
+impl Consumer for Load<'_> {
+    type Error = Infallible;
+    type Sink<'c>
+        = TableSink<'c>
+    where
+        Self: 'c;
+    type Part = Chunks;
+    type Output = (Rows, u64);
+
+    fn sink(&self, file: SourceFile) -> TableSink<'_> {
+        TableSink::new(self.projection, file, self.scope)
+    }
+
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Chunks,
+        _file: SourceFile,
+        _entry: &Entry,
+        read: Outcome<TableSink<'c>>,
+    ) -> Result<(), Infallible> {
+        part.take(read);
+        Ok(())
+    }
+
+    fn part_done(&self, _index: usize, part: Chunks) -> Result<(Rows, u64), Infallible> {
+        Ok((Rows::join(part.rows), part.rejected))
+    }
+
+    fn batching(&self) -> Batching {
+        GROUPED
+    }
 }
 
 impl Tables {
@@ -447,16 +449,12 @@ impl Tables {
         read: &ReadConfig,
         scope: &Scope,
         projection: &Projection,
-        progress: &(dyn Fn(u64) + Sync),
+        progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
-        let found = discover(paths, &read.limits);
-        let per_batch: Vec<(Rows, u64)> = batches(&found.entries)
-            .into_par_iter()
-            .map(|batch| read_batch(&found.entries[batch], read, scope, projection, progress))
-            .collect();
-        let rejected = per_batch.iter().map(|b| b.1).sum();
-        let rows = Rows::join(per_batch.into_iter().map(|b| b.0).collect());
-        Ok(Tables { frames: rows.finish(projection)?, files: found.entries.len(), rejected })
+        let Ok(pass) = pass::run(paths, read, &Load { scope, projection }, progress);
+        let rejected = pass.outputs.iter().map(|b| b.1).sum();
+        let rows = Rows::join(pass.outputs.into_iter().map(|b| b.0).collect());
+        Ok(Tables { frames: rows.finish(projection)?, files: pass.files, rejected })
     }
 
     /// Rows in a table.
@@ -559,18 +557,6 @@ impl QueryResult {
 mod tests {
     use super::*;
 
-    fn entries(sizes: &[u64]) -> Vec<Entry> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (i, _) in sizes.iter().enumerate() {
-            std::fs::write(dir.path().join(format!("f{i:03}.log")), b"x").expect("writes");
-        }
-        let mut found = discover(&[dir.path().to_path_buf()], &Default::default()).entries;
-        for (e, s) in found.iter_mut().zip(sizes) {
-            e.size = *s;
-        }
-        found
-    }
-
     #[test]
     fn a_query_builds_the_tables_and_columns_it_names() {
         let p = Projection::of_sql("SELECT url_path, count(*) AS n FROM requests GROUP BY url_path");
@@ -580,17 +566,5 @@ mod tests {
         assert!(star.table(TableName::Httperr) && star.keeps("app_pool") && star.keeps("url_original"));
         let quoted = Projection::of_sql("SELECT \"source_ip\", COUNT( * ) FROM REQUESTS");
         assert!(quoted.table(TableName::Requests) && quoted.keeps("source_ip") && !quoted.keeps("url_path"));
-    }
-
-    #[test]
-    fn batches_cut_on_input_size_and_file_count_and_cover_everything() {
-        let mb = 1 << 20;
-        assert_eq!(
-            batches(&entries(&[10 * mb, 50 * mb, 10 * mb, 200 * mb, mb])),
-            vec![0..2, 2..3, 3..4, 4..5]
-        );
-        assert_eq!(batches(&entries(&[])), Vec::<std::ops::Range<usize>>::new());
-        let many = entries(&vec![100; BATCH_FILES + 5]);
-        assert_eq!(batches(&many), vec![0..BATCH_FILES, BATCH_FILES..BATCH_FILES + 5]);
     }
 }

@@ -19,14 +19,13 @@ use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent, discover,
-    read_entry,
+    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
 };
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Entry, describe_event, describe_http_error, describe_request, describe_trace};
 use crate::finding::Evidence;
+use crate::pass::{self, Consumer, Progress};
 use crate::resolve::{Host, Resolver, SourceFile, SourceKind};
 use crate::scope::Scope;
 
@@ -248,16 +247,65 @@ pub fn full(
     paths: &[PathBuf],
     read: &ReadConfig,
     scope: &Scope,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<FullTimeline, TimelineError> {
     full_within(paths, read, scope, progress, BUDGET)
+}
+
+/// The full timeline's consumer of the pass: every chunk's rows go to the
+/// spill; each file leaves its path, kind and rejected count.
+struct Sort<'a> {
+    scope: &'a Scope,
+    spill: Spill,
+}
+
+impl Consumer for Sort<'_> {
+    type Error = TimelineError;
+    type Sink<'c>
+        = TimelineSink<'c>
+    where
+        Self: 'c;
+    type Part = Vec<(Arc<str>, SourceKind, u64)>;
+    type Output = Self::Part;
+
+    fn sink(&self, file: SourceFile) -> TimelineSink<'_> {
+        TimelineSink {
+            resolve: Resolver::new(file, self.scope),
+            spill: &self.spill,
+            rows: Vec::new(),
+            weight: 0,
+            rejected: 0,
+        }
+    }
+
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Self::Part,
+        file: SourceFile,
+        _entry: &faultline_parser::Entry,
+        read: Outcome<TimelineSink<'c>>,
+    ) -> Result<(), TimelineError> {
+        let mut rejected = 0;
+        if let Outcome::Parsed { sinks, .. } = read {
+            for sink in sinks {
+                rejected += sink.rejected;
+                self.spill.pool(sink.rows, sink.weight)?;
+            }
+        }
+        part.push((file.path, file.kind, rejected));
+        Ok(())
+    }
+
+    fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, TimelineError> {
+        Ok(part)
+    }
 }
 
 fn full_within(
     paths: &[PathBuf],
     read: &ReadConfig,
     scope: &Scope,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
     budget: Budget,
 ) -> Result<FullTimeline, TimelineError> {
     let dir = tempfile::Builder::new()
@@ -271,46 +319,19 @@ fn full_within(
         runs: Mutex::new(Vec::new()),
         pool: Mutex::new((Vec::new(), 0)),
     };
-    let found = discover(paths, &read.limits);
-    // Per file: its path, what it is, and its rejected records.
-    type FileRead = (Arc<str>, SourceKind, u64);
-    let per_file: Vec<Result<FileRead, TimelineError>> = found
-        .entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            let source = SourceFile::new(i as u32, entry, None);
-            let path = Arc::clone(&source.path);
-            let outcome = read_entry(entry, read, progress, |format| TimelineSink {
-                resolve: Resolver::new(source.with_format(format), scope),
-                spill: &spill,
-                rows: Vec::new(),
-                weight: 0,
-                rejected: 0,
-            })?;
-            let mut rejected = 0;
-            let mut kind = SourceKind::W3c;
-            if let Outcome::Parsed { format, sinks } = outcome {
-                kind = SourceKind::of(format);
-                for sink in sinks {
-                    rejected += sink.rejected;
-                    spill.pool(sink.rows, sink.weight)?;
-                }
-            }
-            Ok((path, kind, rejected))
-        })
-        .collect();
-    let mut sources = Vec::with_capacity(per_file.len());
+    let sort = Sort { scope, spill };
+    let pass = pass::run(paths, read, &sort, progress)?;
+    let Sort { spill, .. } = sort;
+    let mut sources = Vec::with_capacity(pass.files);
     let mut rejected = 0;
-    for file in per_file {
-        let (path, kind, r) = file?;
+    for (path, kind, r) in pass.outputs.into_iter().flatten() {
         rejected += r;
         sources.push((path, kind));
     }
     let mut memory =
         std::mem::take(&mut spill.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0);
     memory.sort_unstable();
-    Ok(FullTimeline { spill, memory, sources, files: found.entries.len(), rejected })
+    Ok(FullTimeline { spill, memory, sources, files: pass.files, rejected })
 }
 
 /// Reads one run file back, row by row.

@@ -1,0 +1,178 @@
+//! The one read of the evidence. Every command (scan, analyze, both
+//! timelines, query, export) finds its files, reads each once in parallel and
+//! hands what the readers give to its own [`Consumer`]; only what a consumer
+//! keeps differs. Files are read in tasks of one or more consecutive files
+//! (a consumer that builds columns groups small files, so that a folder of
+//! 100,000 traces is not 100,000 sets of columns), and the tasks' outputs come
+//! back in discovery order whatever the thread count.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use faultline_parser::source::InputProblem;
+use faultline_parser::{Entry, Outcome, ReadConfig, RecordSink, discover, read_entry};
+use rayon::prelude::*;
+
+use crate::resolve::SourceFile;
+
+/// What one read of the evidence is for: a sink per chunk, and what is made
+/// of each file's sinks.
+pub trait Consumer: Sync {
+    /// Why the consumer stops the read (`Infallible` when it never does).
+    type Error: Send;
+    /// Receives one chunk's records; its error stops the read too.
+    type Sink<'c>: RecordSink<Error: Into<Self::Error> + Send> + Send
+    where
+        Self: 'c;
+    /// What a task gathers from the files it reads, one after another.
+    type Part: Default + Send;
+    /// What a task leaves once its files are read.
+    type Output: Send;
+
+    /// A sink for one chunk of `file` (whose format is known by then).
+    fn sink(&self, file: SourceFile) -> Self::Sink<'_>;
+
+    /// Takes what reading one file gave: its chunks' sinks when it was
+    /// parsed, else why it was skipped or failed.
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Self::Part,
+        file: SourceFile,
+        entry: &Entry,
+        read: Outcome<Self::Sink<'c>>,
+    ) -> Result<(), Self::Error>;
+
+    /// Ends a task: `index` is its place among the tasks.
+    fn part_done(&self, index: usize, part: Self::Part) -> Result<Self::Output, Self::Error>;
+
+    /// How files are grouped into tasks.
+    fn batching(&self) -> Batching {
+        Batching::PerFile
+    }
+}
+
+/// How files are grouped into the tasks that read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batching {
+    /// Every file is a task of its own.
+    PerFile,
+    /// Consecutive files up to this much input, or this many files, per
+    /// task; a larger file is a task of its own.
+    Grouped {
+        /// Input per task, at most (unless one file is larger).
+        bytes: u64,
+        /// Files per task, at most.
+        files: usize,
+    },
+}
+
+/// Told how the read goes: the input's size once the files are found, then
+/// each stretch of bytes as it is done. A plain `Fn(u64)` hears the stretches.
+pub trait Progress: Sync {
+    /// The total input, in bytes (archive members by their declared size).
+    fn total(&self, _bytes: u64) {}
+    /// This many more bytes are read.
+    fn advance(&self, bytes: u64);
+}
+
+impl<F: Fn(u64) + Sync> Progress for F {
+    fn advance(&self, bytes: u64) {
+        self(bytes);
+    }
+}
+
+/// What the read gave.
+#[derive(Debug)]
+pub struct Pass<O> {
+    /// One output per task, in discovery order.
+    pub outputs: Vec<O>,
+    /// Files found (archive members included).
+    pub files: usize,
+    /// Inputs that could not be read at all (a missing path, an unreadable
+    /// folder or archive).
+    pub problems: Vec<InputProblem>,
+}
+
+/// Finds the evidence under `paths` and reads every file once.
+pub fn run<C: Consumer>(
+    paths: &[PathBuf],
+    read: &ReadConfig,
+    consumer: &C,
+    progress: &dyn Progress,
+) -> Result<Pass<C::Output>, C::Error> {
+    let found = discover(paths, &read.limits);
+    progress.total(found.entries.iter().map(|e| e.size).sum());
+    let advance = |bytes: u64| progress.advance(bytes);
+    let outputs = tasks(&found.entries, consumer.batching())
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, files)| {
+            let mut part = C::Part::default();
+            for i in files {
+                let entry = &found.entries[i];
+                let file = SourceFile::new(i as u32, entry, None);
+                let outcome =
+                    read_entry(entry, read, &advance, |format| consumer.sink(file.with_format(format)))
+                        .map_err(Into::into)?;
+                let file = match &outcome {
+                    Outcome::Parsed { format, .. } => file.with_format(*format),
+                    _ => file,
+                };
+                consumer.file_read(&mut part, file, entry, outcome)?;
+            }
+            consumer.part_done(index, part)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Pass { outputs, files: found.entries.len(), problems: found.problems })
+}
+
+/// Consecutive runs of entries, one per task: the unit of parallel work,
+/// which depends only on the input, so output never depends on threads.
+fn tasks(entries: &[Entry], batching: Batching) -> Vec<Range<usize>> {
+    let Batching::Grouped { bytes: budget, files } = batching else {
+        return (0..entries.len()).map(|i| i..i + 1).collect();
+    };
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, e) in entries.iter().enumerate() {
+        if i > start && (bytes + e.size > budget || i - start >= files) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += e.size;
+    }
+    if start < entries.len() {
+        out.push(start..entries.len());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(sizes: &[u64]) -> Vec<Entry> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, _) in sizes.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i:03}.log")), b"x").expect("writes");
+        }
+        let mut found = discover(&[dir.path().to_path_buf()], &Default::default()).entries;
+        for (e, s) in found.iter_mut().zip(sizes) {
+            e.size = *s;
+        }
+        found
+    }
+
+    #[test]
+    fn grouped_tasks_cut_on_input_size_and_file_count_and_cover_everything() {
+        let mb = 1 << 20;
+        let grouped = |files| Batching::Grouped { bytes: 64 * mb, files };
+        assert_eq!(
+            tasks(&entries(&[10 * mb, 50 * mb, 10 * mb, 200 * mb, mb]), grouped(4096)),
+            vec![0..2, 2..3, 3..4, 4..5]
+        );
+        assert_eq!(tasks(&entries(&[]), grouped(4096)), Vec::<Range<usize>>::new());
+        assert_eq!(tasks(&entries(&[100; 7]), grouped(3)), vec![0..3, 3..6, 6..7]);
+        assert_eq!(tasks(&entries(&[100; 3]), Batching::PerFile), vec![0..1, 1..2, 2..3]);
+    }
+}
