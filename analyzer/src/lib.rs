@@ -1,12 +1,14 @@
 //! faultline-analyzer: turns normalized IIS evidence into answers.
 //!
-//! Two things: the evidence inventory behind `faultline scan` (per file,
-//! what was read, for which host and site, over which time range, and what
-//! could not be read), and the root-cause analysis behind `faultline
-//! analyze` ([`analysis::Analysis`] keeps what matters from every source and
-//! runs one detector per failure-mode family over it).
+//! Every command reads the evidence once through [`pass::run`], each record
+//! placed by [`resolve`] (host, site, corrected time) within a [`Scope`].
+//! What is kept depends on the command: the inventory behind `faultline
+//! scan` ([`inventory`]), the evidence [`Store`] behind `faultline analyze`
+//! (over which one detector per failure-mode family runs), and the
+//! timelines ([`timeline`]).
 
-pub mod analysis;
+mod correlate;
+pub mod describe;
 mod detect;
 pub mod evidence;
 pub mod finding;
@@ -18,8 +20,7 @@ pub mod scope;
 pub mod table;
 pub mod timeline;
 
-pub use analysis::Analysis;
-pub use evidence::Collector;
+pub use evidence::{Collector, Store};
 pub use finding::{Finding, Severity as FindingSeverity};
 pub use inventory::{
     EventCount, FileStatus, FileSummary, FormatTotals, Inventory, Tally, TraceCounts, summarize,

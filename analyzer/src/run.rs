@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use faultline_parser::{Entry, Outcome, ReadConfig, Tee};
 
-use crate::analysis::Analysis;
-use crate::evidence::{Collector, Kept};
+use crate::correlate::relate_across_hosts;
+use crate::detect;
+use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
@@ -20,7 +21,7 @@ pub struct Report {
     /// What was read.
     pub inventory: Inventory,
     /// What was kept.
-    pub analysis: Analysis,
+    pub store: Store,
     /// Findings, most important first.
     pub findings: Vec<Finding>,
 }
@@ -87,7 +88,22 @@ pub fn analyze(paths: &[PathBuf], read: &ReadConfig, scope: &Scope, progress: &d
         kept.push(k);
     }
     files.extend(pass.problems.iter().map(summarize_problem));
-    let analysis = Analysis::new(sources, kept);
-    let findings = analysis.findings();
-    Report { inventory: Inventory { files }, analysis, findings }
+    let store = Store::new(sources, kept);
+    let findings = findings(&store);
+    Report { inventory: Inventory { files }, store, findings }
+}
+
+/// Runs every detector; findings come most important first, and those on
+/// several hosts that are one incident name each other.
+fn findings(store: &Store) -> Vec<Finding> {
+    let mut findings = detect::run(store);
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.confidence.total_cmp(&a.confidence))
+            .then(a.start.cmp(&b.start))
+            .then(a.id.cmp(b.id))
+    });
+    relate_across_hosts(&mut findings);
+    findings
 }

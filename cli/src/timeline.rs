@@ -116,7 +116,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         if !jsonl {
             writeln!(out, "{}", COLUMNS.join(","))?;
         }
-        for e in &notable(&report.analysis) {
+        for e in &notable(&report.store) {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;

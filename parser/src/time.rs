@@ -96,6 +96,11 @@ impl Span {
         self.0 / NANOS_PER_SEC
     }
 
+    /// Whole milliseconds (toward zero).
+    pub const fn as_millis(self) -> i64 {
+        self.0 / 1_000_000
+    }
+
     /// Whole minutes (toward zero).
     pub const fn as_mins(self) -> i64 {
         self.as_secs() / 60
@@ -317,6 +322,7 @@ mod tests {
         assert_eq!((t - Timestamp::from_parts(1_090, 0)).abs(), Span::secs(90));
         assert_eq!(Span::hours(2).as_mins(), 120);
         assert_eq!(Span::millis(1_500), Span(1_500_000_000));
+        assert_eq!(Span::millis(1_500).as_millis(), 1_500);
         assert_eq!(Span::millis(u64::MAX), Span(i64::MAX), "saturates");
         assert_eq!(Timestamp(i64::MAX) + Span::secs(1), Timestamp(i64::MAX), "saturates");
     }

@@ -116,7 +116,7 @@ fn many_freb_files_in_one_folder_are_all_read() {
     let files = &report.inventory.files;
     assert_eq!(files.len(), N);
     assert!(files.iter().all(|f| f.status == FileStatus::Parsed && f.records == 1));
-    assert_eq!(report.analysis.traces.len(), N);
+    assert_eq!(report.store.traces.len(), N);
 }
 
 /// A file that cannot be read (an I/O error on read, or no permission) is

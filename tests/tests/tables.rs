@@ -180,10 +180,10 @@ fn the_time_range_and_skew_apply_to_the_analysis() {
     // and only rows inside the range.
     let dir = bundle();
     let paths = [dir.path().to_path_buf()];
-    let run = |config: &Scope| analyze(&paths, &ReadConfig::default(), config, &|_| {}).analysis;
+    let run = |config: &Scope| analyze(&paths, &ReadConfig::default(), config, &|_| {}).store;
     let plain = run(&Scope::default());
     assert!(!plain.requests.is_empty() && !plain.errors.is_empty() && !plain.events.is_empty());
-    let times = |a: &faultline_analyzer::Analysis| {
+    let times = |a: &faultline_analyzer::Store| {
         let mut t: Vec<_> = a.requests.iter().map(|r| r.time).collect();
         t.extend(a.errors.iter().map(|r| r.time));
         t.extend(a.events.iter().map(|e| e.event.time));
@@ -212,7 +212,7 @@ fn per_minute_counts_follow_a_skew_of_seconds() {
     let mut skew = faultline_analyzer::Skew::default();
     skew.insert("WEB01", faultline_parser::Span::secs(45));
     let scope = Scope { skew, ..Scope::default() };
-    let analysis = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &scope, &|_| {}).analysis;
+    let analysis = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &scope, &|_| {}).store;
     let mut from_analysis: BTreeMap<i64, u64> = BTreeMap::new();
     for ((_, _, minute), m) in &analysis.minutes {
         *from_analysis.entry(*minute).or_default() += u64::from(m.total);

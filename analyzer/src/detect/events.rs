@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use faultline_parser::Timestamp;
+use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::Family;
+use faultline_parser::{Span, Timestamp};
 
 use super::{Draft, SEC, clusters, pool};
-use crate::analysis::Analysis;
 use crate::evidence::EventRow;
+use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
     config_store(a, out);
     let store_broken: Vec<Timestamp> =
         a.events_of(Family::Was, &[5172, 5189]).map(|e| e.event.time).collect();
@@ -96,7 +97,7 @@ struct IdentityChange<'a> {
 
 /// Reads the web server's evidence for the identity behind a failed
 /// database login that happened at `at`.
-fn identity_change<'a>(a: &'a Analysis, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
+fn identity_change<'a>(a: &'a Store, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
     let on_host = |e: &&EventRow| &*e.host == host && e.event.time <= at.shifted(3600);
     let app_error = a
         .events
@@ -147,7 +148,7 @@ fn identity_change<'a>(a: &'a Analysis, host: &str, login: &str, at: Timestamp) 
 /// SQL Server 18456, read for the identity that failed: the pool identity or
 /// machine account IIS really uses, a connection-string login whose password
 /// or mode changed, or a burst of many logins that is password guessing.
-fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
+fn db_logins(a: &Store, out: &mut Vec<Draft>) {
     for c in host_clusters(a.events_of(Family::SqlServer, &[18456]), 3600) {
         if c.len() < 3 {
             continue;
@@ -292,7 +293,7 @@ fn db_logins(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
-fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
+fn config_store(a: &Store, out: &mut Vec<Draft>) {
     let events: Vec<&EventRow> = a.events_of(Family::Was, &[5172, 5189]).collect();
     for c in clusters(events, |e| e.event.time, 600) {
         let first = c[0];
@@ -329,7 +330,7 @@ fn config_store(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
-fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
+fn rapid_fail(a: &Store, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
     // `store_broken` is in time order: is one within the 5 minutes before?
     let after_store_broke = |t: Timestamp| {
         let i = store_broken.partition_point(|s| *s < t.shifted(-300));
@@ -352,7 +353,7 @@ fn rapid_fail(a: &Analysis, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
         let offline: Vec<_> = a
             .errors_between(e.event.time.shifted(-2), Timestamp(i64::MAX))
             .iter()
-            .filter(|r| &*r.reason == "AppOffline" && r.queue.as_deref() == Some(p))
+            .filter(|r| r.reason == ReasonKind::AppOffline && r.queue.as_deref() == Some(p))
             .collect();
         let last_disable = disables[disables.len() - 1].event.time;
         let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
@@ -432,7 +433,7 @@ fn hex_pid(e: &EventRow) -> Option<u32> {
     e.event.data_at(8).and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
 }
 
-fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
+fn crashes(a: &Store, out: &mut Vec<Draft>) {
     let oom_context: Vec<(std::sync::Arc<str>, Timestamp)> =
         a.events_of(Family::ResourceExhaustion, &[2004]).map(|e| (e.host.clone(), e.event.time)).collect();
     // One crash: the WAS event and what the same process left behind.
@@ -479,7 +480,7 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
         let abandoned = a
             .errors_between(from, to)
             .iter()
-            .filter(|r| r.host == e.host && r.reason.starts_with("Connection_Abandoned"))
+            .filter(|r| r.host == e.host && r.reason.is_abandoned())
             .collect();
         let wer = a
             .events_between(Family::WindowsErrorReporting, &[1001], e.event.time, e.event.time.shifted(300))
@@ -586,10 +587,10 @@ fn crashes(a: &Analysis, out: &mut Vec<Draft>) {
 /// with no queue name belongs to some other HTTP.sys consumer (a Windows
 /// service), which no IIS failure mode covers: it stays visible as
 /// `unexplained`.
-fn crashes_without_event_logs(a: &Analysis, out: &mut Vec<Draft>) {
+fn crashes_without_event_logs(a: &Store, out: &mut Vec<Draft>) {
     type Burst<'a> = Vec<&'a crate::evidence::ErrRow>;
     let mut bursts: BTreeMap<(std::sync::Arc<str>, Option<std::sync::Arc<str>>), Burst<'_>> = BTreeMap::new();
-    for r in a.errors.iter().filter(|r| r.reason.starts_with("Connection_Abandoned")) {
+    for r in a.errors.iter().filter(|r| r.reason.is_abandoned()) {
         bursts.entry((r.host.clone(), r.queue.clone())).or_default().push(r);
     }
     for ((host, queue), rows) in bursts {
@@ -639,7 +640,7 @@ fn first_segment(uri: &str) -> &str {
     }
 }
 
-fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
+fn hangs(a: &Store, out: &mut Vec<Draft>) {
     for e in a.events_of(Family::Was, &[5010]) {
         let p = pool(e).unwrap_or("-");
         let queued: Vec<_> = a
@@ -648,7 +649,10 @@ fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
             .filter(|r| {
                 r.host == e.host
                     && r.queue.as_deref() == Some(p)
-                    && matches!(&*r.reason, "Timer_AppPool" | "Timer_ReqQueue" | "QueueFull")
+                    && matches!(
+                        r.reason,
+                        ReasonKind::TimerAppPool | ReasonKind::TimerReqQueue | ReasonKind::QueueFull
+                    )
                     && e.event.time.0.saturating_sub(r.time.0) <= 600 * SEC
                     && r.time.0.saturating_sub(e.event.time.0) <= 60 * SEC
             })
@@ -658,16 +662,12 @@ fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
             .iter()
             .filter(|r| {
                 r.host == e.host
-                    && r.taken >= 10_000
+                    && r.taken >= Span::secs(10)
                     && e.event.time.0.saturating_sub(r.time.0) <= 600 * SEC
                     && r.time <= e.event.time
             })
             .collect();
-        let start = slow.first().map_or(e.event.time, |r| {
-            Timestamp(
-                r.time.0.saturating_sub(i64::try_from(r.taken).unwrap_or(i64::MAX).saturating_mul(1_000_000)),
-            )
-        });
+        let start = slow.first().map_or(e.event.time, |r| r.start());
         let mut d = Draft::new("worker-hang", Severity::High, 0.9, start, e.event.time.shifted(10))
             .scope(Some(&e.host), slow.first().and_then(|r| r.site), Some(p))
             .explain(
@@ -700,10 +700,10 @@ fn hangs(a: &Analysis, out: &mut Vec<Draft>) {
 
 /// A recycle matters when requests were cut by it: aborted (995) within a
 /// few seconds of the event.
-fn had_impact(a: &Analysis, e: &EventRow) -> bool {
+fn had_impact(a: &Store, e: &EventRow) -> bool {
     a.requests.iter().any(|r| {
         r.host == e.host
-            && r.status.2 == 995
+            && r.status.win32 == 995
             && r.time >= e.event.time
             && r.time.0.saturating_sub(e.event.time.0) <= 6 * SEC
     })
@@ -712,7 +712,7 @@ fn had_impact(a: &Analysis, e: &EventRow) -> bool {
 /// WAS event ids, failure-mode id, severity, what happened, what to do.
 type RecycleKind = (&'static [u16], &'static str, Severity, &'static str, &'static [&'static str]);
 
-fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
+fn recycles(a: &Store, out: &mut Vec<Draft>) {
     let ancm_failing = a.events.iter().any(|e| {
         e.event.family() == Family::Ancm && matches!(e.event.event_id, 1007 | 1011 | 1018 | 1035 | 1010)
     });
@@ -809,7 +809,7 @@ fn recycles(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
-fn identity(a: &Analysis, out: &mut Vec<Draft>) {
+fn identity(a: &Store, out: &mut Vec<Draft>) {
     let was: Vec<&EventRow> = a.events_of(Family::Was, &[5021, 5057, 5059]).collect();
     for c in clusters(was, |e| e.event.time, 1800) {
         let first = c[0];
@@ -859,7 +859,7 @@ fn identity(a: &Analysis, out: &mut Vec<Draft>) {
 }
 
 /// Detectors whose decisive evidence is one kind of event.
-fn simple(a: &Analysis, out: &mut Vec<Draft>) {
+fn simple(a: &Store, out: &mut Vec<Draft>) {
     struct Rule {
         family: Family,
         ids: &'static [u16],
@@ -1000,7 +1000,7 @@ fn simple(a: &Analysis, out: &mut Vec<Draft>) {
     memory(a, out);
 }
 
-fn reboot(a: &Analysis, out: &mut Vec<Draft>) {
+fn reboot(a: &Store, out: &mut Vec<Draft>) {
     let mut shutdowns: Vec<&EventRow> = a.events_of(Family::User32, &[1074]).collect();
     shutdowns.extend(a.events_of(Family::EventLog, &[6006, 6008]));
     shutdowns.extend(a.events_of(Family::KernelPower, &[41]));
@@ -1037,8 +1037,8 @@ fn reboot(a: &Analysis, out: &mut Vec<Draft>) {
     }
 }
 
-fn memory(a: &Analysis, out: &mut Vec<Draft>) {
-    let refused: Vec<_> = a.errors.iter().filter(|r| &*r.reason == "Connections_Refused").collect();
+fn memory(a: &Store, out: &mut Vec<Draft>) {
+    let refused: Vec<_> = a.errors.iter().filter(|r| r.reason == ReasonKind::ConnectionsRefused).collect();
     let oom: Vec<&EventRow> = a
         .events
         .iter()

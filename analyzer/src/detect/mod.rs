@@ -9,8 +9,8 @@ mod unexplained;
 
 use faultline_parser::Timestamp;
 
-use crate::analysis::Analysis;
 use crate::evidence::EventRow;
+use crate::evidence::Store;
 use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step, describe};
 
 /// Seconds as nanoseconds.
@@ -121,7 +121,7 @@ pub(crate) fn pool(e: &EventRow) -> Option<&str> {
 }
 
 /// Runs every detector.
-pub(crate) fn run(a: &Analysis) -> Vec<Finding> {
+pub(crate) fn run(a: &Store) -> Vec<Finding> {
     let mut out = Vec::new();
     events::detect(a, &mut out);
     requests::detect(a, &mut out);

@@ -7,15 +7,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use faultline_parser::Timestamp;
+use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::Family;
+use faultline_parser::{Span, Timestamp};
 
 use super::{Draft, SEC, clusters};
-use crate::analysis::Analysis;
-use crate::evidence::{ErrRow, RequestRow};
+use crate::evidence::Store;
+use crate::evidence::{ErrRow, RequestRow, Status};
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
     httperr(a, out);
     statuses(a, out);
     app_init(a, out);
@@ -23,7 +24,7 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
     rewrite_loops(a, out);
 }
 
-fn hung(a: &Analysis, host: &str, pool: &str, t: Timestamp) -> bool {
+fn hung(a: &Store, host: &str, pool: &str, t: Timestamp) -> bool {
     a.events_of(Family::Was, &[5010]).any(|e| {
         &*e.host == host
             && e.event.data("AppPoolID") == Some(pool)
@@ -31,13 +32,16 @@ fn hung(a: &Analysis, host: &str, pool: &str, t: Timestamp) -> bool {
     })
 }
 
-fn httperr(a: &Analysis, out: &mut Vec<Draft>) {
+fn httperr(a: &Store, out: &mut Vec<Draft>) {
     let mut by_key: BTreeMap<(Arc<str>, Option<Arc<str>>, &str), Vec<&ErrRow>> = BTreeMap::new();
     for r in &a.errors {
-        let kind = match &*r.reason {
-            "Disabled" => "pool-stopped",
-            "QueueFull" | "ConnLimit" => "request-queue-full",
-            "FieldLength" | "RequestLength" | "URL_Length" | "EntityTooLarge" => "request-limits",
+        let kind = match r.reason {
+            ReasonKind::Disabled => "pool-stopped",
+            ReasonKind::QueueFull | ReasonKind::ConnLimit => "request-queue-full",
+            ReasonKind::FieldLength
+            | ReasonKind::RequestLength
+            | ReasonKind::UrlLength
+            | ReasonKind::EntityTooLarge => "request-limits",
             _ => continue,
         };
         by_key.entry((r.host.clone(), r.queue.clone(), kind)).or_default().push(r);
@@ -88,7 +92,7 @@ fn httperr(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "HTTP.sys rejected {} requests for exceeding its size limits ({}) before IIS saw them, typically Kerberos tokens of users in many groups or large cookies.",
                         c.len(),
-                        first.reason
+                        first.phrase
                     ),
                     &[
                         "Raise MaxFieldLength/MaxRequestBytes under HKLM\\SYSTEM\\CurrentControlSet\\Services\\HTTP\\Parameters, or reduce the users' group memberships/cookie sizes.",
@@ -121,11 +125,11 @@ fn is_static(stem: &str) -> bool {
     .any(|e| stem.to_ascii_lowercase().ends_with(e))
 }
 
-fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
+fn statuses(a: &Store, out: &mut Vec<Draft>) {
     let ancm_events = a.events.iter().any(|e| e.event.family() == Family::Ancm);
     let mut by_key: BTreeMap<(Arc<str>, Option<u32>, &str), Vec<&RequestRow>> = BTreeMap::new();
     for r in &a.requests {
-        let (status, sub, win32) = r.status;
+        let Status { code: status, sub, win32 } = r.status;
         let kind = match (status, sub) {
             (500, 19) => "config-error",
             (500, 21..=24) | (404, 17) | (404, 4) => "handler-missing",
@@ -151,7 +155,7 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests failed with 500.19 (win32 {}): IIS cannot read or parse the configuration of this path — typically a web.config section for a module that is not installed, a locked section, or an ACL the pool identity cannot read.",
                         c.len(),
-                        first.status.2
+                        first.status.win32
                     ),
                     &[
                         "Open the file and line FREB's ConfigExceptionInfo names (or the detailed error page).",
@@ -163,8 +167,8 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests failed with {}.{}: the handler mapping points to a module that is not installed or registered (or dynamic content is mapped to the static handler).",
                         c.len(),
-                        first.status.0,
-                        first.status.1
+                        first.status.code,
+                        first.status.sub
                     ),
                     &[
                         "Install or register the module (ASP.NET 4.x: Windows feature / aspnet_regiis; ASP.NET Core: hosting bundle).",
@@ -176,8 +180,8 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests failed with {}.{}: the ASP.NET Core application did not start under ANCM.",
                         c.len(),
-                        first.status.0,
-                        first.status.1
+                        first.status.code,
+                        first.status.sub
                     ),
                     &[
                         "Enable stdoutLogEnabled in web.config and read the startup exception; check the runtime and hosting bundle.",
@@ -188,7 +192,7 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests failed with 502.3 (WinHTTP {}): the backend behind ANCM or ARR did not answer in time or refused the connection.",
                         c.len(),
-                        first.status.2
+                        first.status.win32
                     ),
                     &[
                         "12002 is a timeout (raise requestTimeout or fix the slow backend); 12029/12030 mean the backend is down or recycling.",
@@ -199,8 +203,8 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests for static files failed with {}.{} while dynamic requests worked: static files are read by the anonymous identity (IUSR), not the pool identity, or their handler/MIME map is missing.",
                         c.len(),
-                        first.status.0,
-                        first.status.1
+                        first.status.code,
+                        first.status.sub
                     ),
                     &[
                         "401.3 / 0x80070005: grant IUSR (or the anonymous user) read on the content folder.",
@@ -212,7 +216,7 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests failed authentication with 401.1 (win32 {}): credentials were presented and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake.",
                         c.len(),
-                        first.status.2
+                        first.status.win32
                     ),
                     &[
                         "Match the failures with Security 4625 on the server (logon type 3 or 8) for the accounts and reasons.",
@@ -224,29 +228,21 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
                     format!(
                         "{} requests were rejected by IIS request limits ({}.{}).",
                         c.len(),
-                        first.status.0,
-                        first.status.1
+                        first.status.code,
+                        first.status.sub
                     ),
                     &[
                         "Raise requestFiltering/requestLimits (maxAllowedContentLength, maxUrl, maxQueryString) if the requests are legitimate.",
                     ],
                 ),
             };
-            let mut d = Draft::new(
-                kind,
-                severity,
-                0.85,
-                Timestamp(first.time.0.saturating_sub(
-                    i64::try_from(first.taken).unwrap_or(i64::MAX).saturating_mul(1_000_000),
-                )),
-                last.time,
-            )
-            .scope(Some(&host), site, None)
-            .explain(text, fix);
+            let mut d = Draft::new(kind, severity, 0.85, first.start(), last.time)
+                .scope(Some(&host), site, None)
+                .explain(text, fix);
             for r in c.iter().take(5) {
                 d.cite(a.cite_request(r), Role::Effect);
             }
-            let code = |s: u16, sub: u32| (first.status.0, first.status.1) == (s, sub);
+            let code = |s: u16, sub: u32| (first.status.code, first.status.sub) == (s, sub);
             for t in a
                 .traces
                 .iter()
@@ -284,7 +280,7 @@ fn statuses(a: &Analysis, out: &mut Vec<Draft>) {
 
 /// 500s raised before the application's own code ran: FREB names a module
 /// that failed at the start of the pipeline.
-fn app_init(a: &Analysis, out: &mut Vec<Draft>) {
+fn app_init(a: &Store, out: &mut Vec<Draft>) {
     const INIT_MODULES: &[&str] = &["AspNetInitializationExceptionModule", "IsapiModule", "FastCgiModule"];
     let traces: Vec<_> = a
         .traces
@@ -305,8 +301,8 @@ fn app_init(a: &Analysis, out: &mut Vec<Draft>) {
             .iter()
             .filter(|r| {
                 r.host == first.host
-                    && r.status.0 == 500
-                    && r.status.1 == 0
+                    && r.status.code == 500
+                    && r.status.sub == 0
                     && first
                         .trace
                         .time()
@@ -333,9 +329,11 @@ fn app_init(a: &Analysis, out: &mut Vec<Draft>) {
 
 /// Server-side slowness: long requests that completed normally (win32 0),
 /// concentrated on some URLs, not explained by a hang.
-fn slow(a: &Analysis, out: &mut Vec<Draft>) {
+fn slow(a: &Store, out: &mut Vec<Draft>) {
     let mut by_stem: BTreeMap<(Arc<str>, Option<u32>, Arc<str>), Vec<&RequestRow>> = BTreeMap::new();
-    for r in a.requests.iter().filter(|r| r.taken >= 5_000 && r.status.2 == 0 && r.status.0 < 400) {
+    for r in
+        a.requests.iter().filter(|r| r.taken >= Span::secs(5) && r.status.win32 == 0 && r.status.code < 400)
+    {
         by_stem.entry((r.host.clone(), r.site, r.stem.clone())).or_default().push(r);
     }
     let hangs: Vec<(Option<String>, Timestamp, Timestamp)> = out
@@ -352,7 +350,7 @@ fn slow(a: &Analysis, out: &mut Vec<Draft>) {
             if hangs.iter().any(|(h, s, e)| h.as_deref() == Some(&*host) && start <= *e && end >= *s) {
                 continue;
             }
-            let mut sorted: Vec<u64> = c.iter().map(|r| r.taken).collect();
+            let mut sorted: Vec<i64> = c.iter().map(|r| r.taken.as_millis()).collect();
             sorted.sort_unstable();
             let median = sorted[sorted.len() / 2];
             let mut d = Draft::new("slow-responses", Severity::Medium, 0.75, start, end)
@@ -378,9 +376,9 @@ fn slow(a: &Analysis, out: &mut Vec<Draft>) {
 }
 
 /// Redirect loops: one client sent round the same redirect again and again.
-fn rewrite_loops(a: &Analysis, out: &mut Vec<Draft>) {
+fn rewrite_loops(a: &Store, out: &mut Vec<Draft>) {
     let mut chains: BTreeMap<(Arc<str>, Arc<str>, Arc<str>), Vec<&RequestRow>> = BTreeMap::new();
-    for r in a.requests.iter().filter(|r| matches!(r.status.0, 301 | 302 | 307 | 308)) {
+    for r in a.requests.iter().filter(|r| matches!(r.status.code, 301 | 302 | 307 | 308)) {
         chains.entry((r.host.clone(), r.client.clone(), r.stem.clone())).or_default().push(r);
     }
     let mut loops: BTreeMap<(Arc<str>, Option<u32>), Vec<&RequestRow>> = BTreeMap::new();

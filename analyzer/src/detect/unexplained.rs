@@ -8,7 +8,7 @@ use std::sync::Arc;
 use faultline_parser::Timestamp;
 
 use super::{Draft, SEC};
-use crate::analysis::Analysis;
+use crate::evidence::{Status, Store};
 use crate::finding::{Role, Severity};
 
 /// Minutes with at least this many 5xx, and this many times the site's
@@ -19,7 +19,7 @@ const SPIKE_FACTOR: u32 = 10;
 /// Host and site.
 type SiteKey = (Arc<str>, Option<u32>);
 
-pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
     let covered: Vec<(Option<String>, Timestamp, Timestamp)> =
         out.iter().map(|d| (d.scope.host.clone(), d.start.shifted(-120), d.end.shifted(120))).collect();
     let mut per_site: BTreeMap<SiteKey, Vec<(i64, u32)>> = BTreeMap::new();
@@ -45,17 +45,21 @@ pub(super) fn detect(a: &Analysis, out: &mut Vec<Draft>) {
                 .requests
                 .iter()
                 .filter(|r| {
-                    r.host == host && r.site == site && r.status.0 >= 500 && r.time >= start && r.time < end
+                    r.host == host
+                        && r.site == site
+                        && r.status.code >= 500
+                        && r.time >= start
+                        && r.time < end
                 })
                 .collect();
-            let mut by_status: BTreeMap<(u16, u32, u64), usize> = BTreeMap::new();
+            let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
             for r in &rows {
                 *by_status.entry(r.status).or_default() += 1;
             }
             let top = by_status
                 .iter()
                 .max_by_key(|(_, n)| **n)
-                .map(|(s, n)| format!("{}.{} (win32 {}) ×{n}", s.0, s.1, s.2))
+                .map(|(s, n)| format!("{s} ×{n}"))
                 .unwrap_or_default();
             let mut d = Draft::new("unexplained", Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
@@ -110,7 +114,7 @@ const SURGE_BASELINE_MINUTES: usize = 10;
 /// Requests slow across the site (not one URL, which `slow-responses`
 /// reports) in a window no finding explains.
 fn latency_surges(
-    a: &Analysis,
+    a: &Store,
     out: &mut Vec<Draft>,
     covered: &Covered,
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
@@ -178,7 +182,7 @@ const SILENCE_MAX_MINUTES: i64 = 24 * 60;
 /// Traffic that stops: a busy site logs nothing for a while and no finding
 /// explains it (the site may have been down, or its log lost).
 fn traffic_stops(
-    a: &Analysis,
+    a: &Store,
     out: &mut Vec<Draft>,
     covered: &Covered,
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,

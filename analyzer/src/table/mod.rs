@@ -23,10 +23,10 @@ use polars::prelude::*;
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
+use crate::describe::describe_event;
 use crate::pass::{self, Batching, Consumer, Progress};
 use crate::resolve::{Resolver, SourceFile};
 use crate::scope::Scope;
-use crate::timeline::describe_event;
 use columns::{Events, Httperr, Requests, Traces};
 
 /// What went wrong building, querying or writing the tables.

@@ -19,11 +19,13 @@ use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
+    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, describe_event, describe_http_error, describe_request, describe_trace};
+use super::Entry;
+use crate::describe::{describe_event, describe_http_error, describe_request, describe_trace};
+use crate::evidence::Status;
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::{Host, Resolver, SourceFile, SourceKind};
@@ -181,8 +183,12 @@ impl RecordSink for TimelineSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
-        let status = (r.status.unwrap_or(0), r.substatus.unwrap_or(0), r.win32_status.unwrap_or(0));
-        let summary = describe_request(&stem, status, r.time_taken_ms.unwrap_or(0), &client);
+        let status = Status {
+            code: r.status.unwrap_or(0),
+            sub: r.substatus.unwrap_or(0),
+            win32: r.win32_status.unwrap_or(0),
+        };
+        let summary = describe_request(&stem, status, Span::millis(r.time_taken_ms.unwrap_or(0)), &client);
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
     }

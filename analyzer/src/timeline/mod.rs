@@ -10,9 +10,10 @@ pub use full::{FullTimeline, TimelineError, full};
 
 use std::sync::Arc;
 
-use faultline_parser::{Timestamp, Trace, WinEvent};
+use faultline_parser::Timestamp;
 
-use crate::analysis::Analysis;
+use crate::describe::describe_event;
+use crate::evidence::Store;
 use crate::finding::Evidence;
 
 /// One line of the timeline.
@@ -35,82 +36,9 @@ impl Entry {
     }
 }
 
-/// Longest event message kept on a timeline line.
-const EVENT_TEXT: usize = 400;
-
-/// A one-line description of an access-log row.
-pub fn describe_request(stem: &str, status: (u16, u32, u64), taken_ms: u64, client: &str) -> String {
-    format!("{stem} {}.{} (win32 {}) in {taken_ms} ms from {client}", status.0, status.1, status.2)
-}
-
-/// A one-line description of an HTTP.sys error-log row.
-pub fn describe_http_error(
-    status: Option<u16>,
-    reason: &str,
-    uri: Option<&str>,
-    queue: Option<&str>,
-) -> String {
-    format!(
-        "HTTP.sys: {} {reason} for {} (queue {})",
-        status.map_or_else(|| "-".into(), |s| s.to_string()),
-        uri.unwrap_or("-"),
-        queue.unwrap_or("-")
-    )
-}
-
-/// A one-line description of a FREB trace: the request and the module that
-/// set its error.
-pub fn describe_trace(tr: &Trace) -> String {
-    let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
-        format!(
-            ": {} set {}.{} in {} (0x{:08X}){}",
-            e.module,
-            e.status.unwrap_or(0),
-            e.substatus.unwrap_or(0),
-            e.notification_name.as_deref().unwrap_or("-"),
-            e.error_code.unwrap_or(0),
-            e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
-        )
-    });
-    format!(
-        "FREB {} {} {}.{} in {} ms{error}",
-        tr.verb.as_deref().unwrap_or("-"),
-        tr.url.as_deref().unwrap_or("-"),
-        tr.status.unwrap_or(0),
-        tr.substatus.unwrap_or(0),
-        tr.time_taken_ms.unwrap_or(0)
-    )
-}
-
-/// A one-line description of any Windows event: provider, id and its data.
-pub fn describe_event(ev: &WinEvent) -> String {
-    let mut text = format!("{} {}", ev.provider, ev.event_id);
-    let mut first = true;
-    for d in &ev.data {
-        let value = d.value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        text.push_str(if first { ": " } else { "; " });
-        first = false;
-        if let Some(name) = &d.name {
-            text.push_str(name);
-            text.push('=');
-        }
-        text.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
-        if text.len() > EVENT_TEXT {
-            let cut = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-            text.truncate(cut);
-            text.push('…');
-            break;
-        }
-    }
-    text
-}
-
 /// The notable timeline of an analysis, in time order; ties keep a stable
 /// order by file and position so that output never depends on threads.
-pub fn notable(analysis: &Analysis) -> Vec<Entry> {
+pub fn notable(analysis: &Store) -> Vec<Entry> {
     let mut out = Vec::with_capacity(
         analysis.requests.len() + analysis.errors.len() + analysis.events.len() + analysis.traces.len(),
     );

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
-use faultline_analyzer::evidence::Minute;
+use faultline_analyzer::evidence::{Minute, Status};
 use faultline_analyzer::finding::Role;
 use faultline_analyzer::{Finding, Report};
 
@@ -159,7 +159,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, offset: i3
 /// bucket of minutes, the windows of the findings on that host shaded, and
 /// their causes marked.
 fn charts(page: &mut String, report: &Report, offset: i32) {
-    let minutes = &report.analysis.minutes;
+    let minutes = &report.store.minutes;
     let (Some(first), Some(last)) = (minutes.keys().map(|k| k.2).min(), minutes.keys().map(|k| k.2).max())
     else {
         return;
@@ -175,7 +175,7 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
         let b = bucket_of(*minute);
         s.merged[b].add(m);
     }
-    for e in &report.analysis.errors {
+    for e in &report.store.errors {
         let minute = e.time.seconds().div_euclid(60);
         if (first..=last).contains(&minute) {
             series.entry((e.host.clone(), e.site)).or_insert_with(new_series).refused[bucket_of(minute)] += 1;
@@ -320,22 +320,21 @@ fn latency_chart(
 /// Status codes of the requests that were not plain successes, and HTTP.sys
 /// reasons, most frequent first.
 fn breakdowns(page: &mut String, report: &Report) {
-    let a = &report.analysis;
-    let mut statuses: BTreeMap<(u16, u32, u64), u64> = BTreeMap::new();
+    let a = &report.store;
+    let mut statuses: BTreeMap<Status, u64> = BTreeMap::new();
     for r in &a.requests {
         *statuses.entry(r.status).or_default() += 1;
     }
     let mut reasons: BTreeMap<(Arc<str>, String), u64> = BTreeMap::new();
     for e in &a.errors {
-        *reasons.entry((e.reason.clone(), e.queue.as_deref().unwrap_or("-").to_string())).or_default() += 1;
+        *reasons.entry((e.phrase.clone(), e.queue.as_deref().unwrap_or("-").to_string())).or_default() += 1;
     }
     if !statuses.is_empty() {
         page.push_str("<h2>Status codes</h2>\n<p>Requests kept for analysis (errors, redirects, slow or cut-off requests).</p>\n<table><tr><th>Status</th><th>Win32</th><th>Requests</th></tr>\n");
         let mut rows: Vec<_> = statuses.into_iter().collect();
         rows.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-        for ((status, sub, win32), n) in rows.into_iter().take(30) {
-            let _ =
-                writeln!(page, "<tr><td>{status}.{sub}</td><td>{win32}</td><td class=\"n\">{n}</td></tr>");
+        for (Status { code, sub, win32 }, n) in rows.into_iter().take(30) {
+            let _ = writeln!(page, "<tr><td>{code}.{sub}</td><td>{win32}</td><td class=\"n\">{n}</td></tr>");
         }
         page.push_str("</table>\n");
     }

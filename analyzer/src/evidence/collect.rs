@@ -1,158 +1,21 @@
-//! What the analysis keeps from the evidence: per-minute request counts, the
-//! rows that may matter (errors, aborts, slow requests, redirects), HTTP.sys
-//! rejections, catalogue events and FREB trace summaries. Memory grows with
+//! The collector: the read pass' sink for the analysis. It keeps what
+//! matters from every record (per-minute counts; the rows that may be cited:
+//! errors, aborts, slow requests, redirects, HTTP.sys rejections, catalogue
+//! events, FREB summaries), each placed by the resolver. Memory grows with
 //! what is interesting, not with the input.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use faultline_parser::{Diagnostic, HttpError, RecordSink, Request, Timestamp, Trace, WinEvent};
+use faultline_parser::w3c::ReasonKind;
+use faultline_parser::{Diagnostic, HttpError, RecordSink, Request, Span, Trace, WinEvent};
 
+use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow, join};
 use crate::resolve::{Resolver, SourceFile};
 use crate::scope::Scope;
 
 /// Rows kept per host, site and minute at most (the rest are counted).
 const ROWS_PER_MINUTE: u32 = 200;
-
-/// Requests of one host and site in one minute.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Minute {
-    /// All requests.
-    pub total: u32,
-    /// By status class: 1xx..5xx at indexes 1..5.
-    pub by_class: [u32; 6],
-    /// Requests of 5 s or more that completed normally (win32 0).
-    pub slow: u32,
-    /// Sum of time-taken, ms.
-    pub taken_sum: u64,
-    /// Time-taken histogram: bucket 0 holds 0 ms, bucket `i` holds
-    /// `2^(i-1)..2^i` ms, the last everything longer. Enough for percentiles
-    /// within a factor of two, in 80 bytes a minute.
-    pub latency: [u32; LATENCY_BUCKETS],
-}
-
-/// Buckets of [`Minute::latency`]; the last starts at 2^18 ms (about 4 min).
-pub const LATENCY_BUCKETS: usize = 20;
-
-impl Minute {
-    /// Adds another minute's counts.
-    pub fn add(&mut self, other: &Minute) {
-        self.total += other.total;
-        for (a, b) in self.by_class.iter_mut().zip(other.by_class) {
-            *a += b;
-        }
-        self.slow += other.slow;
-        self.taken_sum += other.taken_sum;
-        for (a, b) in self.latency.iter_mut().zip(other.latency) {
-            *a += b;
-        }
-    }
-
-    /// Counts one request's time-taken.
-    pub fn record_latency(&mut self, ms: u64) {
-        let bucket = (u64::BITS - ms.leading_zeros()) as usize;
-        self.latency[bucket.min(LATENCY_BUCKETS - 1)] += 1;
-    }
-
-    /// The `q` quantile (0 to 1) of time-taken, as the upper bound of its
-    /// histogram bucket in ms; `None` without requests.
-    pub fn latency_quantile(&self, q: f64) -> Option<u64> {
-        let total: u64 = self.latency.iter().map(|&n| u64::from(n)).sum();
-        if total == 0 {
-            return None;
-        }
-        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
-        let mut seen = 0;
-        for (i, &n) in self.latency.iter().enumerate() {
-            seen += u64::from(n);
-            if seen >= rank {
-                return Some(if i == 0 { 0 } else { (1u64 << i) - 1 });
-            }
-        }
-        None
-    }
-}
-
-/// A request row worth citing.
-#[derive(Clone, Debug)]
-pub struct RequestRow {
-    /// End time.
-    pub time: Timestamp,
-    /// Host.
-    pub host: Arc<str>,
-    /// Site id.
-    pub site: Option<u32>,
-    /// Status, sub-status, win32.
-    pub status: (u16, u32, u64),
-    /// time-taken, ms.
-    pub taken: u64,
-    /// URI stem.
-    pub stem: Arc<str>,
-    /// Client address (the TCP peer).
-    pub client: Arc<str>,
-    /// Source and line.
-    pub source: u32,
-    /// 1-based line.
-    pub line: u64,
-}
-
-/// An HTTPERR row.
-#[derive(Clone, Debug)]
-pub struct ErrRow {
-    /// When HTTP.sys gave up.
-    pub time: Timestamp,
-    /// Host.
-    pub host: Arc<str>,
-    /// Status sent.
-    pub status: Option<u16>,
-    /// Reason phrase.
-    pub reason: Arc<str>,
-    /// Queue (app pool).
-    pub queue: Option<Arc<str>>,
-    /// Site id.
-    pub site: Option<u32>,
-    /// URI.
-    pub uri: Option<Arc<str>>,
-    /// Source.
-    pub source: u32,
-    /// Line.
-    pub line: u64,
-}
-
-/// A catalogue event.
-#[derive(Clone, Debug)]
-pub struct EventRow {
-    /// The event.
-    pub event: WinEvent,
-    /// Host (short name).
-    pub host: Arc<str>,
-    /// Source.
-    pub source: u32,
-}
-
-/// Appends `more` to `all`; when `all` is empty, takes `more` whole rather
-/// than copying it (a single large source's rows are most of the memory).
-pub(crate) fn join<T>(all: &mut Vec<T>, mut more: Vec<T>) {
-    if all.is_empty() {
-        *all = more;
-    } else {
-        all.append(&mut more);
-    }
-}
-
-/// A FREB trace (its events dropped, the summary kept).
-#[derive(Clone, Debug)]
-pub struct TraceRow {
-    /// The trace.
-    pub trace: Trace,
-    /// Host.
-    pub host: Arc<str>,
-    /// Source.
-    pub source: u32,
-}
-
-/// Host, site id and minute since the epoch.
-pub type MinuteKey = (Arc<str>, Option<u32>, i64);
 
 /// What one source (or one chunk of it) leaves for the analysis: per-minute
 /// counts and the rows worth citing, every one already placed by the
@@ -253,8 +116,11 @@ impl RecordSink for Collector<'_> {
         let host = host.name;
         let site = self.resolve.site_named(r.site_name);
         let minute = time.seconds().div_euclid(60);
-        let status = r.status.unwrap_or(0);
-        let win32 = r.win32_status.unwrap_or(0);
+        let status = Status {
+            code: r.status.unwrap_or(0),
+            sub: r.substatus.unwrap_or(0),
+            win32: r.win32_status.unwrap_or(0),
+        };
         let taken = r.time_taken_ms.unwrap_or(0);
         let same =
             |(h, s, mi): &MinuteKey| *mi == minute && *s == site && (Arc::ptr_eq(h, &host) || *h == host);
@@ -265,14 +131,14 @@ impl RecordSink for Collector<'_> {
             self.open_minute = Some((key, m));
         }
         let interesting =
-            (status >= 300 && status != 304) || matches!(win32, 64 | 995 | 1236) || taken >= 5_000;
+            (status.code >= 300 && status.code != 304) || status.is_client_abort() || taken >= 5_000;
         let mut keep = false;
         if let Some((_, m)) = &mut self.open_minute {
             m.total += 1;
-            m.by_class[usize::from(status / 100).min(5)] += 1;
+            m.by_class[usize::from(status.code / 100).min(5)] += 1;
             m.taken_sum += taken;
             m.record_latency(taken);
-            if taken >= 5_000 && win32 == 0 {
+            if taken >= 5_000 && status.win32 == 0 {
                 m.slow += 1;
             }
             keep = interesting && m.total <= ROWS_PER_MINUTE * 4;
@@ -287,8 +153,8 @@ impl RecordSink for Collector<'_> {
                 time,
                 host,
                 site,
-                status: (status, r.substatus.unwrap_or(0), win32),
-                taken,
+                status,
+                taken: Span::millis(taken),
                 stem,
                 client,
                 source: self.resolve.file().index,
@@ -299,13 +165,14 @@ impl RecordSink for Collector<'_> {
     }
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
-        if r.reason == faultline_parser::w3c::Reason::TimerConnectionIdle {
+        let reason = r.reason.kind();
+        if reason == ReasonKind::TimerConnectionIdle {
             self.kept.idle_timers += 1;
             return Ok(());
         }
         let host = self.resolve.host(None);
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
-        let reason = self.strings.get(r.reason.as_bytes());
+        let phrase = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
         self.kept.errors.push(ErrRow {
@@ -313,6 +180,7 @@ impl RecordSink for Collector<'_> {
             host: host.name,
             status: r.status,
             reason,
+            phrase,
             queue,
             site: r.site_id,
             uri,
@@ -387,27 +255,5 @@ impl RecordSink for Collector<'_> {
         if d.is_rejection() {
             self.kept.rejected += 1;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Minute;
-
-    #[test]
-    fn latency_quantiles_come_within_a_factor_of_two() {
-        let mut m = Minute::default();
-        for ms in [0, 3, 12, 15, 40, 41, 42, 45, 900, 70_000] {
-            m.record_latency(ms);
-        }
-        assert_eq!(m.latency_quantile(0.0), Some(0));
-        assert_eq!(m.latency_quantile(0.5), Some(63)); // 41 ms lies in 32..64
-        assert_eq!(m.latency_quantile(0.9), Some(1023));
-        assert_eq!(m.latency_quantile(1.0), Some(131_071));
-        let mut n = Minute::default();
-        n.record_latency(u64::MAX);
-        m.add(&n);
-        assert_eq!(m.latency_quantile(1.0), Some((1 << 19) - 1));
-        assert_eq!(Minute::default().latency_quantile(0.5), None);
     }
 }

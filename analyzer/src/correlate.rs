@@ -1,0 +1,110 @@
+//! Correlation across sources and hosts: a FREB trace to the access-log row
+//! of the same request, and findings on several servers of a farm that are
+//! one incident.
+
+use faultline_parser::Span;
+
+use crate::evidence::{RequestRow, Store, TraceRow};
+use crate::finding::Finding;
+
+impl Store {
+    /// The access-log row of a traced request: same host, site, path,
+    /// status and client (where both know them), logged between a second
+    /// before the trace starts and two seconds after it ends (W3C times are
+    /// request ends, to the second).
+    pub fn request_of_trace(&self, t: &TraceRow) -> Option<&RequestRow> {
+        let tr = &t.trace;
+        let start = tr.time()?;
+        let path = url_path(tr.url.as_deref()?);
+        let status = tr.status?;
+        // Whole seconds, as W3C rounds them.
+        let taken = Span::millis(tr.time_taken_ms.unwrap_or(0) / 1000 * 1000);
+        let (from, to) = (start - Span::secs(1), start + taken + Span::secs(2));
+        let first = self.requests.partition_point(|r| r.time < from);
+        self.requests[first..].iter().take_while(|r| r.time <= to).find(|r| {
+            r.host == t.host
+                && (r.site.is_none() || tr.site_id.is_none() || r.site == tr.site_id)
+                && r.status.is(status, tr.substatus.unwrap_or(0))
+                && r.stem.eq_ignore_ascii_case(path)
+                && tr.summary.client.as_deref().is_none_or(|c| &*r.client == "-" || same_client(c, &r.client))
+        })
+    }
+}
+
+/// Windows of one failure mode on several hosts, this close together, are
+/// one farm-wide incident.
+const FARM_TOLERANCE: Span = Span::mins(5);
+
+/// Marks findings on different hosts whose windows overlap (within the
+/// tolerance) as related when they are the same failure mode, or different
+/// modes of the same app pool or site (one pool crashing on one server and
+/// disabled by rapid-fail on the next is one bad deployment), so that a
+/// farm-wide incident does not read as unrelated ones.
+pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
+    let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+    // In order of start, each finding is compared only with those starting
+    // before it ends (plus the tolerance), not with every other finding.
+    let mut by_start: Vec<usize> = (0..findings.len()).collect();
+    by_start.sort_by_key(|&i| (findings[i].start, i));
+    for (k, &i) in by_start.iter().enumerate() {
+        let a = &findings[i];
+        for &j in &by_start[k + 1..] {
+            let b = &findings[j];
+            if b.start - FARM_TOLERANCE > a.end {
+                break;
+            }
+            let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
+            let overlap = a.start - FARM_TOLERANCE <= b.end;
+            let shared = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
+            let same_target = a.id == b.id
+                || shared(&a.scope.app_pool, &b.scope.app_pool)
+                || shared(&a.scope.site, &b.scope.site);
+            if same_target && other_host && overlap {
+                related[i].push(j + 1);
+                related[j].push(i + 1);
+            }
+        }
+    }
+    for (f, mut r) in findings.iter_mut().zip(related) {
+        r.sort_unstable();
+        f.related = r;
+    }
+}
+
+/// The path of a FREB request URL (`https://host:443/a/b?q` gives `/a/b`),
+/// as W3C logs it in `cs-uri-stem`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r.find('/').map_or("/", |i| &r[i..]));
+    rest.split(['?', '#']).next().unwrap_or(rest)
+}
+
+/// Whether FREB's `RemoteAddress` (often `address:port`, IPv6 possibly in
+/// brackets) is the W3C `c-ip`.
+fn same_client(freb: &str, w3c: &str) -> bool {
+    let freb = freb.strip_prefix('[').map_or(freb, |f| f.split_once(']').map_or(f, |(a, _)| a));
+    freb.eq_ignore_ascii_case(w3c)
+        // An unbracketed IPv6 address cannot carry a port unambiguously.
+        || (!w3c.contains(':') && freb.strip_prefix(w3c).is_some_and(|port| port.starts_with(':')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{same_client, url_path};
+
+    #[test]
+    fn freb_remote_addresses_match_the_logged_client() {
+        assert!(same_client("78.70.183.201:50000", "78.70.183.201"));
+        assert!(same_client("78.70.183.201", "78.70.183.201"));
+        assert!(same_client("[2001:db8::1]:443", "2001:db8::1"));
+        assert!(!same_client("78.70.183.20:1", "78.70.183.201"));
+        assert!(!same_client("78.70.183.2011:5", "78.70.183.201"));
+        assert!(!same_client("2001:db8::1:5", "2001:db8::1"));
+    }
+
+    #[test]
+    fn freb_urls_reduce_to_the_logged_stem() {
+        assert_eq!(url_path("https://shop.example.com:443/web.config?a=1&b=2"), "/web.config");
+        assert_eq!(url_path("http://x"), "/");
+        assert_eq!(url_path("/plain/path?q"), "/plain/path");
+    }
+}

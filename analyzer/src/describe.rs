@@ -1,0 +1,139 @@
+//! One-line descriptions of records, and citations: every claim a finding
+//! or a timeline makes names its evidence by file and line or record, with
+//! a summary of what it says.
+
+use faultline_parser::{Span, Trace, WinEvent};
+
+use crate::evidence::{ErrRow, EventRow, RequestRow, Status, Store, TraceRow};
+use crate::finding::Evidence;
+use crate::resolve::SourceKind;
+
+/// Longest event message kept on a timeline line.
+const EVENT_TEXT: usize = 400;
+
+/// A one-line description of an access-log row.
+pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -> String {
+    format!("{stem} {status} in {} ms from {client}", taken.as_millis())
+}
+
+/// A one-line description of an HTTP.sys error-log row.
+pub fn describe_http_error(
+    status: Option<u16>,
+    reason: &str,
+    uri: Option<&str>,
+    queue: Option<&str>,
+) -> String {
+    format!(
+        "HTTP.sys: {} {reason} for {} (queue {})",
+        status.map_or_else(|| "-".into(), |s| s.to_string()),
+        uri.unwrap_or("-"),
+        queue.unwrap_or("-")
+    )
+}
+
+/// A one-line description of a FREB trace: the request and the module that
+/// set its error.
+pub fn describe_trace(tr: &Trace) -> String {
+    let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
+        format!(
+            ": {} set {}.{} in {} (0x{:08X}){}",
+            e.module,
+            e.status.unwrap_or(0),
+            e.substatus.unwrap_or(0),
+            e.notification_name.as_deref().unwrap_or("-"),
+            e.error_code.unwrap_or(0),
+            e.config_exception.as_deref().map_or_else(String::new, |c| format!(" [{}]", c.trim()))
+        )
+    });
+    format!(
+        "FREB {} {} {}.{} in {} ms{error}",
+        tr.verb.as_deref().unwrap_or("-"),
+        tr.url.as_deref().unwrap_or("-"),
+        tr.status.unwrap_or(0),
+        tr.substatus.unwrap_or(0),
+        tr.time_taken_ms.unwrap_or(0)
+    )
+}
+
+/// A one-line description of any Windows event: provider, id and its data.
+pub fn describe_event(ev: &WinEvent) -> String {
+    let mut text = format!("{} {}", ev.provider, ev.event_id);
+    let mut first = true;
+    for d in &ev.data {
+        let value = d.value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        text.push_str(if first { ": " } else { "; " });
+        first = false;
+        if let Some(name) = &d.name {
+            text.push_str(name);
+            text.push('=');
+        }
+        text.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        if text.len() > EVENT_TEXT {
+            let cut = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            text.truncate(cut);
+            text.push('…');
+            break;
+        }
+    }
+    text
+}
+
+impl Store {
+    /// Evidence for an event.
+    pub fn cite_event(&self, e: &EventRow, summary: String) -> Evidence {
+        Evidence {
+            source: self.kind(e.source),
+            path: self.path(e.source),
+            line: match e.event.origin {
+                faultline_parser::winevent::EventOrigin::Xml { line, .. } => Some(line),
+                faultline_parser::winevent::EventOrigin::Record { .. } => None,
+            },
+            record: e.event.record_id,
+            time: e.event.time,
+            summary,
+        }
+    }
+
+    /// Evidence for a request row.
+    pub fn cite_request(&self, r: &RequestRow) -> Evidence {
+        Evidence {
+            source: SourceKind::W3c,
+            path: self.path(r.source),
+            line: Some(r.line),
+            record: None,
+            time: r.time,
+            summary: describe_request(&r.stem, r.status, r.taken, &r.client),
+        }
+    }
+
+    /// Evidence for an HTTPERR row.
+    pub fn cite_error(&self, r: &ErrRow) -> Evidence {
+        Evidence {
+            source: SourceKind::Httperr,
+            path: self.path(r.source),
+            line: Some(r.line),
+            record: None,
+            time: r.time,
+            summary: describe_http_error(r.status, &r.phrase, r.uri.as_deref(), r.queue.as_deref()),
+        }
+    }
+
+    /// Evidence for a FREB trace.
+    pub fn cite_trace(&self, t: &TraceRow) -> Evidence {
+        let tr = &t.trace;
+        let logged = self
+            .request_of_trace(t)
+            .map_or_else(String::new, |r| format!(" (logged at {}:{})", self.path(r.source), r.line));
+        Evidence {
+            source: SourceKind::Freb,
+            path: self.path(t.source),
+            line: None,
+            record: None,
+            time: tr.time().unwrap_or_default(),
+            summary: format!("{}{logged}", describe_trace(tr)),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! What the analysis keeps from the evidence: the typed rows
+//! ([`rows`]), the read pass' sink that collects them ([`collect`]), and the
+//! store the detectors ask ([`store`]).
+
+pub mod collect;
+pub mod rows;
+pub mod store;
+
+pub use collect::{Collector, Kept};
+pub use rows::{ErrRow, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status, TraceRow};
+pub use store::Store;

@@ -1,0 +1,232 @@
+//! The rows the analysis keeps, typed: a request's status is a [`Status`],
+//! an HTTP.sys rejection's reason a [`ReasonKind`], a time taken a [`Span`].
+
+use std::sync::Arc;
+
+use faultline_parser::w3c::ReasonKind;
+use faultline_parser::{Span, Timestamp, Trace, WinEvent};
+
+/// Requests of one host and site in one minute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Minute {
+    /// All requests.
+    pub total: u32,
+    /// By status class: 1xx..5xx at indexes 1..5.
+    pub by_class: [u32; 6],
+    /// Requests of 5 s or more that completed normally (win32 0).
+    pub slow: u32,
+    /// Sum of time-taken, ms.
+    pub taken_sum: u64,
+    /// Time-taken histogram: bucket 0 holds 0 ms, bucket `i` holds
+    /// `2^(i-1)..2^i` ms, the last everything longer. Enough for percentiles
+    /// within a factor of two, in 80 bytes a minute.
+    pub latency: [u32; LATENCY_BUCKETS],
+}
+
+/// Buckets of [`Minute::latency`]; the last starts at 2^18 ms (about 4 min).
+pub const LATENCY_BUCKETS: usize = 20;
+
+impl Minute {
+    /// Adds another minute's counts.
+    pub fn add(&mut self, other: &Minute) {
+        self.total += other.total;
+        for (a, b) in self.by_class.iter_mut().zip(other.by_class) {
+            *a += b;
+        }
+        self.slow += other.slow;
+        self.taken_sum += other.taken_sum;
+        for (a, b) in self.latency.iter_mut().zip(other.latency) {
+            *a += b;
+        }
+    }
+
+    /// Counts one request's time-taken.
+    pub fn record_latency(&mut self, ms: u64) {
+        let bucket = (u64::BITS - ms.leading_zeros()) as usize;
+        self.latency[bucket.min(LATENCY_BUCKETS - 1)] += 1;
+    }
+
+    /// The `q` quantile (0 to 1) of time-taken, as the upper bound of its
+    /// histogram bucket in ms; `None` without requests.
+    pub fn latency_quantile(&self, q: f64) -> Option<u64> {
+        let total: u64 = self.latency.iter().map(|&n| u64::from(n)).sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, &n) in self.latency.iter().enumerate() {
+            seen += u64::from(n);
+            if seen >= rank {
+                return Some(if i == 0 { 0 } else { (1u64 << i) - 1 });
+            }
+        }
+        None
+    }
+}
+
+/// What IIS answered: status, sub-status and the Win32 (or NTSTATUS,
+/// HRESULT, WinHTTP) code behind it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Status {
+    /// `sc-status`.
+    pub code: u16,
+    /// `sc-substatus`.
+    pub sub: u32,
+    /// `sc-win32-status`.
+    pub win32: u64,
+}
+
+impl Status {
+    /// Whether the status is `code.sub`.
+    pub fn is(self, code: u16, sub: u32) -> bool {
+        self.code == code && self.sub == sub
+    }
+
+    /// A 5xx.
+    pub fn is_server_error(self) -> bool {
+        self.code >= 500
+    }
+
+    /// The client went away before the response was sent (64: the network
+    /// name is no longer available; 995: the I/O was aborted; 1236: the
+    /// connection was aborted by the local system).
+    pub fn is_client_abort(self) -> bool {
+        matches!(self.win32, 64 | 995 | 1236)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{} (win32 {})", self.code, self.sub, self.win32)
+    }
+}
+
+/// A request row worth citing.
+#[derive(Clone, Debug)]
+pub struct RequestRow {
+    /// End time.
+    pub time: Timestamp,
+    /// Host.
+    pub host: Arc<str>,
+    /// Site id.
+    pub site: Option<u32>,
+    /// What IIS answered.
+    pub status: Status,
+    /// `time-taken`.
+    pub taken: Span,
+    /// URI stem.
+    pub stem: Arc<str>,
+    /// Client address (the TCP peer).
+    pub client: Arc<str>,
+    /// Source and line.
+    pub source: u32,
+    /// 1-based line.
+    pub line: u64,
+}
+
+impl RequestRow {
+    /// When the request started: W3C logs a request when it ends.
+    pub fn start(&self) -> Timestamp {
+        self.time - self.taken
+    }
+}
+
+/// An HTTPERR row.
+#[derive(Clone, Debug)]
+pub struct ErrRow {
+    /// When HTTP.sys gave up.
+    pub time: Timestamp,
+    /// Host.
+    pub host: Arc<str>,
+    /// Status sent.
+    pub status: Option<u16>,
+    /// Why.
+    pub reason: ReasonKind,
+    /// The reason as HTTP.sys wrote it.
+    pub phrase: Arc<str>,
+    /// Queue (app pool).
+    pub queue: Option<Arc<str>>,
+    /// Site id.
+    pub site: Option<u32>,
+    /// URI.
+    pub uri: Option<Arc<str>>,
+    /// Source.
+    pub source: u32,
+    /// Line.
+    pub line: u64,
+}
+
+/// A catalogue event.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    /// The event (its time corrected by the host's skew).
+    pub event: WinEvent,
+    /// Host (short name).
+    pub host: Arc<str>,
+    /// Source.
+    pub source: u32,
+}
+
+impl EventRow {
+    /// When it happened.
+    pub fn time(&self) -> Timestamp {
+        self.event.time
+    }
+
+    /// An event data value by name.
+    pub fn data(&self, name: &str) -> Option<&str> {
+        self.event.data(name)
+    }
+
+    /// The `index`-th data value (positional data of classic providers).
+    pub fn data_at(&self, index: usize) -> Option<&str> {
+        self.event.data_at(index)
+    }
+}
+
+/// A FREB trace (its events dropped, the summary kept).
+#[derive(Clone, Debug)]
+pub struct TraceRow {
+    /// The trace.
+    pub trace: Trace,
+    /// Host.
+    pub host: Arc<str>,
+    /// Source.
+    pub source: u32,
+}
+
+/// Host, site id and minute since the epoch.
+pub type MinuteKey = (Arc<str>, Option<u32>, i64);
+
+/// Appends `more` to `all`; when `all` is empty, takes `more` whole rather
+/// than copying it (a single large source's rows are most of the memory).
+pub(crate) fn join<T>(all: &mut Vec<T>, mut more: Vec<T>) {
+    if all.is_empty() {
+        *all = more;
+    } else {
+        all.append(&mut more);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Minute;
+
+    #[test]
+    fn latency_quantiles_come_within_a_factor_of_two() {
+        let mut m = Minute::default();
+        for ms in [0, 3, 12, 15, 40, 41, 42, 45, 900, 70_000] {
+            m.record_latency(ms);
+        }
+        assert_eq!(m.latency_quantile(0.0), Some(0));
+        assert_eq!(m.latency_quantile(0.5), Some(63)); // 41 ms lies in 32..64
+        assert_eq!(m.latency_quantile(0.9), Some(1023));
+        assert_eq!(m.latency_quantile(1.0), Some(131_071));
+        let mut n = Minute::default();
+        n.record_latency(u64::MAX);
+        m.add(&n);
+        assert_eq!(m.latency_quantile(1.0), Some((1 << 19) - 1));
+        assert_eq!(Minute::default().latency_quantile(0.5), None);
+    }
+}

@@ -1,0 +1,190 @@
+//! The store: everything the analysis kept from every source, merged in
+//! source order and sorted by time, and the lookups detectors ask of it
+//! (events of a kind in a time window, HTTPERR rows in a window).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use faultline_parser::Timestamp;
+use faultline_parser::winevent::{Family, family_of};
+
+use super::collect::Kept;
+use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, TraceRow, join};
+use crate::resolve::{SourceFile, SourceKind};
+
+/// Everything the analysis kept, merged in source order and sorted by time,
+/// with the lookups the detectors ask.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Sources, by index.
+    pub sources: Vec<SourceFile>,
+    /// Requests per host, site and minute.
+    pub minutes: BTreeMap<MinuteKey, Minute>,
+    /// Request rows worth citing.
+    pub requests: Vec<RequestRow>,
+    /// HTTPERR rows.
+    pub errors: Vec<ErrRow>,
+    /// Catalogue events.
+    pub events: Vec<EventRow>,
+    /// FREB traces.
+    pub traces: Vec<TraceRow>,
+    /// Positions in `events` per family and event id, built on first use:
+    /// detectors ask for a kind of event inside loops, and a scan of every
+    /// event per question made an event log of millions of records take
+    /// hours.
+    kinds: OnceLock<HashMap<(Family, u16), Vec<usize>>>,
+}
+
+impl Store {
+    /// Merges the collectors of every source, in source order (each has
+    /// already placed its records: host, site, corrected time, range).
+    pub fn new(sources: Vec<SourceFile>, kept: Vec<Kept>) -> Self {
+        let mut a = Store { sources, ..Store::default() };
+        for c in kept {
+            for (key, m) in c.minutes {
+                a.minutes.entry(key).or_default().add(&m);
+            }
+            join(&mut a.requests, c.requests);
+            join(&mut a.errors, c.errors);
+            join(&mut a.events, c.events);
+            join(&mut a.traces, c.traces);
+        }
+        a.requests.sort_by_key(|x| (x.time, x.source, x.line));
+        a.errors.sort_by_key(|x| (x.time, x.source, x.line));
+        a.events.sort_by_key(|x| (x.event.sort_key(), x.source));
+        a.traces.sort_by_key(|x| (x.trace.time(), x.source));
+        a
+    }
+
+    /// Catalogue events of a family with one of `ids`, in time order.
+    pub fn events_of<'a>(
+        &'a self,
+        family: Family,
+        ids: &'a [u16],
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events_between(family, ids, Timestamp(i64::MIN), Timestamp(i64::MAX))
+    }
+
+    /// Catalogue events of a family with one of `ids` from `from` to `to`
+    /// (both included), in time order. Detectors look around each event
+    /// they report: a window keeps that from reading every event each time.
+    pub fn events_between<'a>(
+        &'a self,
+        family: Family,
+        ids: &[u16],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        let kinds = self.kinds.get_or_init(|| {
+            let mut families: HashMap<&str, Family> = HashMap::new();
+            let mut kinds: HashMap<(Family, u16), Vec<usize>> = HashMap::new();
+            for (i, e) in self.events.iter().enumerate() {
+                let provider = &*e.event.provider;
+                let family = *families.entry(provider).or_insert_with(|| family_of(provider));
+                kinds.entry((family, e.event.event_id)).or_default().push(i);
+            }
+            kinds
+        });
+        let time = |i: usize| self.events[i].event.time;
+        let mut at: Vec<usize> = Vec::new();
+        for list in ids.iter().filter_map(|id| kinds.get(&(family, *id))) {
+            let start = list.partition_point(|&i| time(i) < from);
+            at.extend(list[start..].iter().copied().take_while(|&i| time(i) <= to));
+        }
+        if ids.len() > 1 {
+            // Back into time order, as the events are.
+            at.sort_unstable();
+            at.dedup();
+        }
+        at.into_iter().map(move |i| &self.events[i])
+    }
+
+    /// HTTPERR rows from `from` to `to` (both included), in time order.
+    pub fn errors_between(&self, from: Timestamp, to: Timestamp) -> &[ErrRow] {
+        let start = self.errors.partition_point(|r| r.time < from);
+        let end = self.errors.partition_point(|r| r.time <= to);
+        &self.errors[start..end.max(start)]
+    }
+
+    pub(crate) fn path(&self, source: u32) -> String {
+        self.sources.get(source as usize).map_or_else(|| "-".into(), |s| s.path.to_string())
+    }
+
+    pub(crate) fn kind(&self, source: u32) -> SourceKind {
+        self.sources.get(source as usize).map_or(SourceKind::W3c, |s| s.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use faultline_parser::Timestamp;
+    use faultline_parser::winevent::{EventOrigin, Family, TimeSource, WinEvent};
+
+    use super::Store;
+    use crate::evidence::EventRow;
+
+    fn event(secs: i64, provider: &str, event_id: u16, record_id: u64) -> EventRow {
+        let event = WinEvent {
+            time: Timestamp::from_parts(secs, 0),
+            time_source: TimeSource::TimeCreated,
+            origin: EventOrigin::Record { record_id, chunk: 0 },
+            record_id: Some(record_id),
+            provider: Arc::from(provider),
+            provider_guid: None,
+            event_source_name: None,
+            event_id,
+            qualifiers: None,
+            version: None,
+            level: None,
+            task: None,
+            opcode: None,
+            keywords: None,
+            channel: None,
+            computer: None,
+            process_id: None,
+            thread_id: None,
+            activity_id: None,
+            user_sid: None,
+            data: Vec::new(),
+            binary: None,
+        };
+        EventRow { event, host: Arc::from("WEB01"), source: 0 }
+    }
+
+    #[test]
+    fn event_windows_include_both_ends_and_keep_time_order() {
+        let a = Store {
+            events: vec![
+                event(100, "Microsoft-Windows-WAS", 5011, 1),
+                event(110, "Microsoft-Windows-WAS", 5002, 2),
+                event(120, "Microsoft-Windows-WAS", 5009, 3),
+                event(120, "Application Error", 5011, 4),
+                event(130, "WAS", 5011, 5),
+                event(200, "Microsoft-Windows-WAS", 5009, 6),
+            ],
+            ..Store::default()
+        };
+        let ids = |from: i64, to: i64| -> Vec<u64> {
+            a.events_between(
+                Family::Was,
+                &[5009, 5011],
+                Timestamp::from_parts(from, 0),
+                Timestamp::from_parts(to, 0),
+            )
+            .map(|e| e.event.record_id.unwrap_or(0))
+            .collect()
+        };
+        // Other ids and other families are left out; `WAS` is the same
+        // provider as `Microsoft-Windows-WAS`.
+        assert_eq!(ids(100, 130), [1, 3, 5]);
+        assert_eq!(ids(101, 129), [3]);
+        assert_eq!(ids(131, 199), Vec::<u64>::new());
+        assert_eq!(ids(0, 1000), [1, 3, 5, 6]);
+        let all: Vec<u64> =
+            a.events_of(Family::Was, &[5011, 5009, 5011]).map(|e| e.event.record_id.unwrap_or(0)).collect();
+        assert_eq!(all, [1, 3, 5, 6]);
+        assert_eq!(a.events_of(Family::ApplicationError, &[5011]).count(), 1);
+    }
+}
