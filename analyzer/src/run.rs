@@ -102,7 +102,7 @@ fn findings(store: &Store) -> Vec<Finding> {
             .cmp(&a.severity)
             .then(b.confidence.total_cmp(&a.confidence))
             .then(a.start.cmp(&b.start))
-            .then(a.id.cmp(b.id))
+            .then(a.id.id().cmp(b.id.id()))
     });
     relate_across_hosts(&mut findings);
     findings

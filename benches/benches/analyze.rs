@@ -29,7 +29,7 @@ fn bench_analyze(c: &mut Criterion) {
     group.bench_function("crash_and_queue_full_2_hosts", |b| {
         b.iter(|| {
             let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
-            assert_eq!(report.findings.first().map(|f| f.id), truth.expected.first().copied());
+            assert_eq!(report.findings.first().map(|f| f.id.id()), truth.expected.first().copied());
             report.findings.len()
         })
     });

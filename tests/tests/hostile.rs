@@ -96,7 +96,7 @@ fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
     }
 
     // The incident is still answered from the rest of the evidence.
-    let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id.id()).collect();
     assert_eq!(ids.first().copied(), truth.expected.first().copied(), "{ids:?}");
 }
 
@@ -154,6 +154,6 @@ fn unreadable_files_are_named_and_the_rest_is_read() {
         assert_eq!(locked.status, FileStatus::Failed, "{locked:?}");
         assert!(locked.reason.as_deref().is_some_and(|r| r.contains("ermission")), "{locked:?}");
     }
-    let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id.id()).collect();
     assert_eq!(ids.first().copied(), truth.expected.first().copied(), "{ids:?}");
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use faultline_analyzer::finding::FailureMode;
 use faultline_analyzer::{FileStatus, Tally, summarize};
 use faultline_parser::{
     ArchiveLimits, Entry, Format, HttpError, Outcome, ReadConfig, RecordSink, Request, TextConfig, discover,
@@ -656,34 +657,34 @@ fn the_real_samples_give_sensible_findings() {
         &faultline_analyzer::Scope::default(),
         &|_| {},
     );
-    let of = |id: &'static str| report.findings.iter().filter(move |f| f.id == id);
+    let of = |id: FailureMode| report.findings.iter().filter(move |f| f.id == id);
     let listing: Vec<String> =
         report.findings.iter().map(|f| format!("{} {}", f.id, f.explanation)).collect();
 
     // SQL Server in Windows-only mode refusing a SQL login: the connection
     // string's login, named, at high severity.
     let windows_only: Vec<_> =
-        of("db-login-failure").filter(|f| f.explanation.contains("unexisting-user")).collect();
+        of(FailureMode::DbLoginFailure).filter(|f| f.explanation.contains("unexisting-user")).collect();
     assert_eq!(windows_only.len(), 1, "{listing:#?}");
     assert!(windows_only[0].explanation.contains("Windows authentication only"));
     assert_eq!(windows_only[0].severity, faultline_analyzer::finding::Severity::High);
     // Ten different logins from one client in one second is guessing, not
     // an IIS identity: reported low.
     let guessing: Vec<_> =
-        of("db-login-failure").filter(|f| f.explanation.contains("password guessing")).collect();
+        of(FailureMode::DbLoginFailure).filter(|f| f.explanation.contains("password guessing")).collect();
     assert_eq!(guessing.len(), 1, "{listing:#?}");
     assert_eq!(guessing[0].severity, faultline_analyzer::finding::Severity::Low);
     assert!(guessing[0].explanation.contains("from 10.0.2.17"));
 
     // The cleared System log and the planned restarts in the System logs.
-    assert!(of("missing-logs").any(|f| f.explanation.contains("cleared")), "{listing:#?}");
-    assert!(of("reboot").count() >= 3, "{listing:#?}");
+    assert!(of(FailureMode::MissingLogs).any(|f| f.explanation.contains("cleared")), "{listing:#?}");
+    assert!(of(FailureMode::Reboot).count() >= 3, "{listing:#?}");
 
     // rundll32 faulting is not an IIS worker crash; a site with a few
     // visits an hour going quiet is not an outage; the scattered abandoned
     // UPnP requests in the HTTPERR log are not a burst.
-    assert_eq!(of("worker-crash").count(), 0, "{listing:#?}");
-    assert_eq!(of("unexplained").count(), 0, "{listing:#?}");
+    assert_eq!(of(FailureMode::WorkerCrash).count(), 0, "{listing:#?}");
+    assert_eq!(of(FailureMode::Unexplained).count(), 0, "{listing:#?}");
     // Every citation names a file that exists.
     for e in report.findings.iter().flat_map(|f| &f.evidence) {
         assert!(std::path::Path::new(&e.path).is_file(), "{}", e.path);

@@ -4,6 +4,7 @@
 
 #![allow(clippy::print_stderr)] // the scorecard is printed for the reader
 
+use faultline_analyzer::finding::FailureMode;
 use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{SCENARIOS, Size, generate};
 use faultline_parser::ReadConfig;
@@ -28,7 +29,7 @@ fn every_scenario_is_answered_right() {
         let dir = tempfile::tempdir().expect("tempdir");
         let truth = generate(def.name, dir.path(), seed, &size).expect("generates");
         let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
-        let found = distinct(report.findings.iter().map(|f| f.id));
+        let found = distinct(report.findings.iter().map(|f| f.id.id()));
         let leads =
             found.len() >= truth.expected.len() && found[..truth.expected.len()] == truth.expected[..];
         let exact_healthy = !truth.expected.is_empty() || found.is_empty();
@@ -83,7 +84,7 @@ fn unexplained_error_spikes_are_reported_with_their_evidence() {
     let report = analyze_site_logs(&[("WEB09", 4, &error_burst_log())]);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
-    assert_eq!(f.id, "unexplained");
+    assert_eq!(f.id, FailureMode::Unexplained);
     assert_eq!(f.scope.host.as_deref(), Some("WEB09"));
     assert_eq!(f.scope.site.as_deref(), Some("4"));
     assert!(f.evidence.iter().all(|e| e.summary.contains("/checkout 500.0")), "{:?}", f.evidence);
@@ -112,7 +113,7 @@ fn unexplained_latency_surges_are_reported_with_the_slowest_requests() {
     let report = analyze_site_logs(&[("WEB07", 2, &log)]);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
-    assert_eq!(f.id, "unexplained");
+    assert_eq!(f.id, FailureMode::Unexplained);
     assert_eq!((f.scope.host.as_deref(), f.scope.site.as_deref()), (Some("WEB07"), Some("2")));
     assert_eq!(f.start.to_rfc3339(), "2025-11-24T11:00:00Z");
     assert_eq!(f.end.to_rfc3339(), "2025-11-24T11:05:00Z");
@@ -184,7 +185,7 @@ fn only_steady_sites_that_fall_silent_are_reported() {
     let report = analyze_site_logs(&[("WEB05", 3, &steady)]);
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
-    assert_eq!((f.id, f.scope.site.as_deref()), ("unexplained", Some("3")));
+    assert_eq!((f.id, f.scope.site.as_deref()), (FailureMode::Unexplained, Some("3")));
     assert_eq!(
         (f.start.to_rfc3339().as_str(), f.end.to_rfc3339().as_str()),
         ("2025-11-24T09:00:00Z", "2025-11-24T09:20:00Z")
@@ -230,13 +231,13 @@ fn abandoned_request_bursts_name_the_worker_only_when_the_pool_is_known() {
 
     let pooled = analyze_httperr(httperr("ShopPool", &[30, 30, 30, 31]));
     assert_eq!(pooled.findings.len(), 1, "{:?}", pooled.findings);
-    assert_eq!(pooled.findings[0].id, "worker-crash");
+    assert_eq!(pooled.findings[0].id, FailureMode::WorkerCrash);
     assert_eq!(pooled.findings[0].scope.app_pool.as_deref(), Some("ShopPool"));
 
     let foreign = analyze_httperr(httperr("-", &[30, 30, 30, 31]));
     assert_eq!(foreign.findings.len(), 1, "{:?}", foreign.findings);
     let f = &foreign.findings[0];
-    assert_eq!((f.id, f.scope.app_pool.as_deref()), ("unexplained", None));
+    assert_eq!((f.id, f.scope.app_pool.as_deref()), (FailureMode::Unexplained, None));
     assert!(f.explanation.contains("4 requests for /upnp"), "{}", f.explanation);
     assert_eq!(f.evidence.len(), 4);
 
@@ -272,11 +273,11 @@ fn different_failures_of_one_pool_across_a_farm_are_related() {
             .expect("a finding per host")
     };
     let (web01, web02, web03) = (at("WEB01"), at("WEB02"), at("WEB03"));
-    assert_eq!(report.findings[web01].id, "worker-crash");
-    assert_eq!(report.findings[web02].id, "pool-stopped");
+    assert_eq!(report.findings[web01].id, FailureMode::WorkerCrash);
+    assert_eq!(report.findings[web02].id, FailureMode::PoolStopped);
     assert_eq!(report.findings[web01].related, [web02 + 1]);
     assert_eq!(report.findings[web02].related, [web01 + 1]);
-    assert_eq!(report.findings[web03].id, "request-queue-full");
+    assert_eq!(report.findings[web03].id, FailureMode::RequestQueueFull);
     assert!(report.findings[web03].related.is_empty(), "{:?}", report.findings[web03]);
     assert_eq!(report.findings.len(), 3, "{:?}", report.findings);
 }
@@ -291,7 +292,7 @@ fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() 
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/scenarios/db-login-failure");
     let report = analyze(&[scenario], &ReadConfig::default(), &Scope::default(), &|_| {});
     let f = &report.findings[0];
-    assert_eq!(f.id, "db-login-failure");
+    assert_eq!(f.id, FailureMode::DbLoginFailure);
     assert_eq!((f.scope.host.as_deref(), f.scope.app_pool.as_deref()), (Some("SQL01"), Some("ApiPool")));
     assert!(f.explanation.contains("logged on as CONTOSO\\svc-api"), "{}", f.explanation);
     assert!(f.explanation.contains("switched to ApplicationPoolIdentity"), "{}", f.explanation);

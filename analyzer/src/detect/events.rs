@@ -7,7 +7,7 @@ use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::Family;
 use faultline_parser::{Span, Timestamp};
 
-use super::{Draft, SEC, clusters, pool};
+use super::{Draft, FailureMode, SEC, clusters, pool};
 use crate::evidence::EventRow;
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
@@ -251,7 +251,7 @@ fn db_logins(a: &Store, out: &mut Vec<Draft>) {
                 ));
             }
         }
-        let mut d = Draft::new("db-login-failure", severity, confidence, first.event.time, c[c.len() - 1].event.time)
+        let mut d = Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.event.time, c[c.len() - 1].event.time)
             .scope(Some(&first.host), None, pool.as_deref())
             .explain(
                 text,
@@ -297,7 +297,7 @@ fn config_store(a: &Store, out: &mut Vec<Draft>) {
     let events: Vec<&EventRow> = a.events_of(Family::Was, &[5172, 5189]).collect();
     for c in clusters(events, |e| e.event.time, 600) {
         let first = c[0];
-        let mut d = Draft::new("config-store-broken", Severity::Critical, 0.95, first.event.time, c[c.len() - 1].event.time)
+        let mut d = Draft::new(FailureMode::ConfigStoreBroken, Severity::Critical, 0.95, first.event.time, c[c.len() - 1].event.time)
             .scope(Some(&first.host), None, None)
             .explain(
                 format!(
@@ -358,7 +358,7 @@ fn rapid_fail(a: &Store, out: &mut Vec<Draft>, store_broken: &[Timestamp]) {
         let last_disable = disables[disables.len() - 1].event.time;
         let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
         let mut d = Draft::new(
-            "rapid-fail-protection",
+            FailureMode::RapidFailProtection,
             Severity::Critical,
             if failures.len() >= 2 { 0.95 } else { 0.8 },
             failures.first().map_or(e.event.time, |f| f.event.time),
@@ -514,7 +514,7 @@ fn crashes(a: &Store, out: &mut Vec<Draft>) {
             let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
             let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.event.data_at(3));
             let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
-            let mut d = Draft::new("worker-crash", Severity::High, if confirmed { 0.9 } else { 0.7 }, first.was.event.time.shifted(-1), last.was.event.time.shifted(10))
+            let mut d = Draft::new(FailureMode::WorkerCrash, Severity::High, if confirmed { 0.9 } else { 0.7 }, first.was.event.time.shifted(-1), last.was.event.time.shifted(10))
                 .scope(Some(&host), group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site), Some(&p))
                 .explain(
                     format!(
@@ -605,7 +605,7 @@ fn crashes_without_event_logs(a: &Store, out: &mut Vec<Draft>) {
             }
             let (start, end) = (c[0].time.shifted(-1), c[c.len() - 1].time.shifted(10));
             let mut d = match &queue {
-                Some(queue) => Draft::new("worker-crash", Severity::High, 0.55, start, end)
+                Some(queue) => Draft::new(FailureMode::WorkerCrash, Severity::High, 0.55, start, end)
                     .scope(Some(&host), c[0].site, Some(queue))
                     .explain(
                         format!("HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process that owned them went away (crash or kill). The host's System event log is not in the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to see why.", c.len()),
@@ -615,7 +615,7 @@ fn crashes_without_event_logs(a: &Store, out: &mut Vec<Draft>) {
                     let mut paths: Vec<&str> = c.iter().filter_map(|r| r.uri.as_deref()).map(first_segment).collect();
                     paths.sort_unstable();
                     paths.dedup();
-                    Draft::new("unexplained", Severity::Low, 0.35, start, end)
+                    Draft::new(FailureMode::Unexplained, Severity::Low, 0.35, start, end)
                         .scope(Some(&host), c[0].site, None)
                         .explain(
                             format!("HTTP.sys abandoned {} requests for {} in the same moment: the process that owned their request queue went away. HTTP.sys logged no app pool for them, so the queue is not an IIS worker's but another program's on HTTP.sys (a Windows service such as UPnP/WSD, WinRM or a self-hosted app).", c.len(), paths.join(", ")),
@@ -668,7 +668,7 @@ fn hangs(a: &Store, out: &mut Vec<Draft>) {
             })
             .collect();
         let start = slow.first().map_or(e.event.time, |r| r.start());
-        let mut d = Draft::new("worker-hang", Severity::High, 0.9, start, e.event.time.shifted(10))
+        let mut d = Draft::new(FailureMode::WorkerHang, Severity::High, 0.9, start, e.event.time.shifted(10))
             .scope(Some(&e.host), slow.first().and_then(|r| r.site), Some(p))
             .explain(
                 format!(
@@ -710,7 +710,7 @@ fn had_impact(a: &Store, e: &EventRow) -> bool {
 }
 
 /// WAS event ids, failure-mode id, severity, what happened, what to do.
-type RecycleKind = (&'static [u16], &'static str, Severity, &'static str, &'static [&'static str]);
+type RecycleKind = (&'static [u16], FailureMode, Severity, &'static str, &'static [&'static str]);
 
 fn recycles(a: &Store, out: &mut Vec<Draft>) {
     let ancm_failing = a.events.iter().any(|e| {
@@ -719,7 +719,7 @@ fn recycles(a: &Store, out: &mut Vec<Draft>) {
     let kinds: &[RecycleKind] = &[
         (
             &[5074, 5075, 5076],
-            "recycle-scheduled",
+            FailureMode::RecycleScheduled,
             Severity::Low,
             "reached its periodic, request-count or scheduled recycle",
             &[
@@ -728,21 +728,21 @@ fn recycles(a: &Store, out: &mut Vec<Draft>) {
         ),
         (
             &[5080],
-            "recycle-config-change",
+            FailureMode::RecycleConfigChange,
             Severity::Low,
             "was recycled because its configuration changed",
             &["Change pool settings outside busy hours, or set disallowRotationOnConfigChange."],
         ),
         (
             &[5079],
-            "recycle-on-demand",
+            FailureMode::RecycleOnDemand,
             Severity::Low,
             "was recycled on request (an administrator or a tool)",
             &["Check who recycled it (IIS Manager, appcmd, scripts, deployment tools)."],
         ),
         (
             &[5186],
-            "recycle-idle-timeout",
+            FailureMode::RecycleIdleTimeout,
             Severity::Low,
             "was shut down after its idle timeout, so the next request paid the cold start",
             &[
@@ -751,7 +751,7 @@ fn recycles(a: &Store, out: &mut Vec<Draft>) {
         ),
         (
             &[5078],
-            "recycle-unhealthy",
+            FailureMode::RecycleUnhealthy,
             Severity::Medium,
             "was recycled because the worker reported itself unhealthy",
             &["Find why the application reports itself unhealthy (W3SVC-WP 2299/2262 name the reason)."],
@@ -760,16 +760,16 @@ fn recycles(a: &Store, out: &mut Vec<Draft>) {
     for (ids, id, severity, what, fix) in kinds {
         // Routine recycles matter only when they cut requests; the others
         // (on demand, configuration, idle, unhealthy) are notable in themselves.
-        let routine = *id == "recycle-scheduled";
+        let routine = *id == FailureMode::RecycleScheduled;
         let events: Vec<&EventRow> =
             a.events_of(Family::Was, ids).filter(|e| !routine || had_impact(a, e)).collect();
         for c in clusters(events, |e| e.event.time, 3600) {
-            if *id == "recycle-unhealthy" && ancm_failing {
+            if *id == FailureMode::RecycleUnhealthy && ancm_failing {
                 continue;
             }
             let first = c[0];
             let p = pool(first).unwrap_or("-");
-            let mut d = Draft::new(id, *severity, 0.85, first.event.time, c[c.len() - 1].event.time.shifted(60))
+            let mut d = Draft::new(*id, *severity, 0.85, first.event.time, c[c.len() - 1].event.time.shifted(60))
                 .scope(Some(&first.host), None, Some(p))
                 .explain(format!("{p} {what} (WAS {}); requests in flight were aborted and the new worker started cold. A planned or automatic restart, not a crash.", first.event.event_id), fix);
             let t = first.event.time;
@@ -793,7 +793,7 @@ fn recycles(a: &Store, out: &mut Vec<Draft>) {
     for c in clusters(mem, |e| e.event.time, 6 * 3600) {
         let first = c[0];
         let p = pool(first).unwrap_or("-");
-        let mut d = Draft::new("recycle-memory-limit", Severity::Medium, if c.len() >= 2 { 0.9 } else { 0.7 }, first.event.time, c[c.len() - 1].event.time)
+        let mut d = Draft::new(FailureMode::RecycleMemoryLimit, Severity::Medium, if c.len() >= 2 { 0.9 } else { 0.7 }, first.event.time, c[c.len() - 1].event.time)
             .scope(Some(&first.host), None, Some(p))
             .explain(
                 format!("{p} hit its memory limit and was recycled {} times (WAS {}): the application's memory grows until IIS restarts it, the signature of a leak.", c.len(), first.event.event_id),
@@ -826,7 +826,7 @@ fn identity(a: &Store, out: &mut Vec<Draft>) {
             .iter()
             .filter(|r| r.host == first.host && r.queue.as_deref() == Some(p) && r.status == Some(503))
             .count();
-        let mut d = Draft::new("identity-logon-failure", Severity::Critical, if logons.is_empty() { 0.8 } else { 0.95 }, first.event.time, c[c.len() - 1].event.time)
+        let mut d = Draft::new(FailureMode::IdentityLogonFailure, Severity::Critical, if logons.is_empty() { 0.8 } else { 0.95 }, first.event.time, c[c.len() - 1].event.time)
             .scope(Some(&first.host), None, Some(p))
             .explain(
                 format!(
@@ -864,7 +864,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
         family: Family,
         ids: &'static [u16],
         min: usize,
-        id: &'static str,
+        id: FailureMode,
         severity: Severity,
         explanation: &'static str,
         remediation: &'static [&'static str],
@@ -875,7 +875,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::Schannel,
             ids: &[36870, 36869],
             min: 1,
-            id: "tls-private-key-access",
+            id: FailureMode::TlsPrivateKeyAccess,
             severity: Severity::High,
             explanation: "Schannel could not use a certificate's private key (36870): the process identity lacks read access to the key (or the key is missing), so TLS with that certificate fails. It works as an administrator and fails as the pool identity.",
             remediation: &[
@@ -887,7 +887,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::Schannel,
             ids: &[36874, 36888, 36887],
             min: 3,
-            id: "tls-handshake-failure",
+            id: FailureMode::TlsHandshakeFailure,
             severity: Severity::Medium,
             explanation: "TLS handshakes failed (Schannel 36874/36888/36887): some clients and this server share no protocol or cipher suite (or SNI or the chain does not match), so those clients never reach HTTP and leave no W3C row.",
             remediation: &[
@@ -899,7 +899,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::Tcpip,
             ids: &[4227, 4231],
             min: 1,
-            id: "port-exhaustion",
+            id: FailureMode::PortExhaustion,
             severity: Severity::High,
             explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application opens connections faster than TIME_WAIT releases them, so downstream calls fail under load.",
             remediation: &[
@@ -911,7 +911,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::W3svc,
             ids: &[1004, 1007],
             min: 1,
-            id: "binding-conflict",
+            id: FailureMode::BindingConflict,
             severity: Severity::Critical,
             explanation: "W3SVC could not register a site's URL with HTTP.sys (the address and port are taken by another site or program): the site cannot listen.",
             remediation: &[
@@ -923,7 +923,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::HttpEvent,
             ids: &[15005],
             min: 1,
-            id: "binding-conflict",
+            id: FailureMode::BindingConflict,
             severity: Severity::Critical,
             explanation: "HTTP.sys could not bind to an address (15005): a listen address is missing or taken, so sites on it cannot answer.",
             remediation: &["Check the IP listen list (netsh http show iplisten) and the site bindings."],
@@ -932,7 +932,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::HttpEvent,
             ids: &[15000, 15001, 15002, 15011, 15012, 15013],
             min: 1,
-            id: "missing-logs",
+            id: FailureMode::MissingLogs,
             severity: Severity::High,
             explanation: "HTTP.sys could not write its logs (HttpEvent 1500x/1501x): the log volume was full or inaccessible, so the access or error log is missing for this period.",
             remediation: &[
@@ -944,7 +944,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::EventLog,
             ids: &[104, 1102],
             min: 1,
-            id: "missing-logs",
+            id: FailureMode::MissingLogs,
             severity: Severity::High,
             explanation: "An event log was cleared: history before this point is gone.",
             remediation: &[
@@ -956,7 +956,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::Ancm,
             ids: ancm_failure,
             min: 1,
-            id: "ancm-startup-failure",
+            id: FailureMode::AncmStartupFailure,
             severity: Severity::Critical,
             explanation: "The ASP.NET Core application failed to start under the ASP.NET Core Module: the app exits during startup (its stdout, captured by ANCM, names the exception), so every request fails with 500.3x.",
             remediation: &[
@@ -968,7 +968,7 @@ fn simple(a: &Store, out: &mut Vec<Draft>) {
             family: Family::Ancm,
             ids: &[1012],
             min: 1,
-            id: "deployment",
+            id: FailureMode::Deployment,
             severity: Severity::Medium,
             explanation: "A deployment took the application offline (app_offline.htm, ANCM 1012): requests got 503 until the file was removed.",
             remediation: &["Deploy outside busy hours or behind a load balancer that drains the server."],
@@ -1012,7 +1012,7 @@ fn reboot(a: &Store, out: &mut Vec<Draft>) {
             .find(|b| b.host == first.host && b.event.time >= first.event.time);
         let end = boot.map_or(c[c.len() - 1].event.time, |b| b.event.time);
         let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
-        let mut d = Draft::new("reboot", Severity::Medium, 0.9, first.event.time, end)
+        let mut d = Draft::new(FailureMode::Reboot, Severity::Medium, 0.9, first.event.time, end)
             .scope(Some(&first.host), None, None)
             .explain(
                 format!(
@@ -1062,7 +1062,7 @@ fn memory(a: &Store, out: &mut Vec<Draft>) {
         .map(|e| e.host.clone())
         .or_else(|| refused.first().map(|r| r.host.clone()))
         .or_else(|| oom.first().map(|e| e.host.clone()));
-    let mut d = Draft::new("memory-exhaustion", Severity::High, if detector.is_some() { 0.9 } else { 0.75 }, start, end)
+    let mut d = Draft::new(FailureMode::MemoryExhaustion, Severity::High, if detector.is_some() { 0.9 } else { 0.75 }, start, end)
         .scope(host.as_deref(), None, None)
         .explain(
             format!(

@@ -4,6 +4,7 @@
 //! never on message text.
 
 mod events;
+pub mod mode;
 mod requests;
 mod unexplained;
 
@@ -11,14 +12,15 @@ use faultline_parser::Timestamp;
 
 use crate::evidence::EventRow;
 use crate::evidence::Store;
-use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step, describe};
+use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step};
+pub use mode::FailureMode;
 
 /// Seconds as nanoseconds.
 pub(crate) const SEC: i64 = 1_000_000_000;
 
 /// A finding being built.
 pub(crate) struct Draft {
-    pub id: &'static str,
+    pub id: FailureMode,
     pub severity: Severity,
     pub confidence: f64,
     pub start: Timestamp,
@@ -32,7 +34,7 @@ pub(crate) struct Draft {
 
 impl Draft {
     pub fn new(
-        id: &'static str,
+        id: FailureMode,
         severity: Severity,
         confidence: f64,
         start: Timestamp,
@@ -76,13 +78,12 @@ impl Draft {
     }
 
     pub fn finish(mut self) -> Finding {
-        let (category, title) = describe(self.id);
         self.timeline.sort_by_key(|a| (a.time, a.role));
         self.evidence.sort_by(|a, b| (a.time, &a.path, a.line).cmp(&(b.time, &b.path, b.line)));
         Finding {
             id: self.id,
-            category,
-            title,
+            category: self.id.category(),
+            title: self.id.title(),
             confidence: (self.confidence * 100.0).round() / 100.0,
             severity: self.severity,
             start: self.start,

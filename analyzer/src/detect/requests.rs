@@ -11,7 +11,7 @@ use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::Family;
 use faultline_parser::{Span, Timestamp};
 
-use super::{Draft, SEC, clusters};
+use super::{Draft, FailureMode, SEC, clusters};
 use crate::evidence::Store;
 use crate::evidence::{ErrRow, RequestRow, Status};
 use crate::finding::{Role, Severity};
@@ -33,28 +33,28 @@ fn hung(a: &Store, host: &str, pool: &str, t: Timestamp) -> bool {
 }
 
 fn httperr(a: &Store, out: &mut Vec<Draft>) {
-    let mut by_key: BTreeMap<(Arc<str>, Option<Arc<str>>, &str), Vec<&ErrRow>> = BTreeMap::new();
+    let mut by_key: BTreeMap<(Arc<str>, Option<Arc<str>>, FailureMode), Vec<&ErrRow>> = BTreeMap::new();
     for r in &a.errors {
         let kind = match r.reason {
-            ReasonKind::Disabled => "pool-stopped",
-            ReasonKind::QueueFull | ReasonKind::ConnLimit => "request-queue-full",
+            ReasonKind::Disabled => FailureMode::PoolStopped,
+            ReasonKind::QueueFull | ReasonKind::ConnLimit => FailureMode::RequestQueueFull,
             ReasonKind::FieldLength
             | ReasonKind::RequestLength
             | ReasonKind::UrlLength
-            | ReasonKind::EntityTooLarge => "request-limits",
+            | ReasonKind::EntityTooLarge => FailureMode::RequestLimits,
             _ => continue,
         };
         by_key.entry((r.host.clone(), r.queue.clone(), kind)).or_default().push(r);
     }
     for ((host, queue, kind), rows) in by_key {
         for c in clusters(rows, |r| r.time, 900) {
-            let min = if kind == "pool-stopped" { 3 } else { 5 };
+            let min = if kind == FailureMode::PoolStopped { 3 } else { 5 };
             if c.len() < min {
                 continue;
             }
             let first = c[0];
             let pool = queue.as_deref();
-            if kind == "request-queue-full" && pool.is_some_and(|p| hung(a, &host, p, first.time)) {
+            if kind == FailureMode::RequestQueueFull && pool.is_some_and(|p| hung(a, &host, p, first.time)) {
                 continue; // a hang disguised as load
             }
             let completed = a
@@ -63,7 +63,7 @@ fn httperr(a: &Store, out: &mut Vec<Draft>) {
                 .filter(|r| r.host == host && r.time >= first.time && r.time <= c[c.len() - 1].time)
                 .count();
             let (severity, text, fix): (Severity, String, &[&'static str]) = match kind {
-                "pool-stopped" => (
+                FailureMode::PoolStopped => (
                     Severity::High,
                     format!(
                         "{} was stopped: HTTP.sys answered {} requests with 503 Disabled and no worker failure preceded it, so an operator, a script or a deployment tool stopped the pool.",
@@ -75,7 +75,7 @@ fn httperr(a: &Store, out: &mut Vec<Draft>) {
                         "Start the pool, and keep autoStart on.",
                     ],
                 ),
-                "request-queue-full" => (
+                FailureMode::RequestQueueFull => (
                     Severity::High,
                     format!(
                         "{}'s HTTP.sys queue was full: {} requests were turned away with 503 QueueFull while the requests that got in completed normally, so this is load beyond capacity, not a hang.",
@@ -102,7 +102,7 @@ fn httperr(a: &Store, out: &mut Vec<Draft>) {
             let mut d = Draft::new(
                 kind,
                 severity,
-                if kind == "request-queue-full" && completed == 0 { 0.6 } else { 0.8 },
+                if kind == FailureMode::RequestQueueFull && completed == 0 { 0.6 } else { 0.8 },
                 first.time,
                 c[c.len() - 1].time,
             )
@@ -127,17 +127,17 @@ fn is_static(stem: &str) -> bool {
 
 fn statuses(a: &Store, out: &mut Vec<Draft>) {
     let ancm_events = a.events.iter().any(|e| e.event.family() == Family::Ancm);
-    let mut by_key: BTreeMap<(Arc<str>, Option<u32>, &str), Vec<&RequestRow>> = BTreeMap::new();
+    let mut by_key: BTreeMap<(Arc<str>, Option<u32>, FailureMode), Vec<&RequestRow>> = BTreeMap::new();
     for r in &a.requests {
         let Status { code: status, sub, win32 } = r.status;
         let kind = match (status, sub) {
-            (500, 19) => "config-error",
-            (500, 21..=24) | (404, 17) | (404, 4) => "handler-missing",
-            (500, 30..=38) | (502, 5) if !ancm_events => "ancm-startup-failure",
-            (502, 3) => "backend-failure",
-            (401, 3) | (404, 3) | (403, 1 | 2) if is_static(&r.stem) => "static-content-failure",
-            (401, 1) if win32 == 2_148_074_252 || win32 == 1326 => "auth-failure",
-            (404, 13..=15) | (413, _) => "request-limits",
+            (500, 19) => FailureMode::ConfigError,
+            (500, 21..=24) | (404, 17) | (404, 4) => FailureMode::HandlerMissing,
+            (500, 30..=38) | (502, 5) if !ancm_events => FailureMode::AncmStartupFailure,
+            (502, 3) => FailureMode::BackendFailure,
+            (401, 3) | (404, 3) | (403, 1 | 2) if is_static(&r.stem) => FailureMode::StaticContentFailure,
+            (401, 1) if win32 == 2_148_074_252 || win32 == 1326 => FailureMode::AuthFailure,
+            (404, 13..=15) | (413, _) => FailureMode::RequestLimits,
             _ => continue,
         };
         by_key.entry((r.host.clone(), r.site, kind)).or_default().push(r);
@@ -150,7 +150,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
             let first = c[0];
             let last = c[c.len() - 1];
             let (severity, text, fix): (Severity, String, &[&'static str]) = match kind {
-                "config-error" => (
+                FailureMode::ConfigError => (
                     Severity::High,
                     format!(
                         "{} requests failed with 500.19 (win32 {}): IIS cannot read or parse the configuration of this path — typically a web.config section for a module that is not installed, a locked section, or an ACL the pool identity cannot read.",
@@ -162,7 +162,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
                         "Install the missing module (URL Rewrite, ASP.NET Core hosting bundle) or remove the section; 0x80070005 means grant IIS_IUSRS read access.",
                     ],
                 ),
-                "handler-missing" => (
+                FailureMode::HandlerMissing => (
                     Severity::High,
                     format!(
                         "{} requests failed with {}.{}: the handler mapping points to a module that is not installed or registered (or dynamic content is mapped to the static handler).",
@@ -175,7 +175,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
                         "Check the handler mappings and their preconditions (bitness, managedHandler).",
                     ],
                 ),
-                "ancm-startup-failure" => (
+                FailureMode::AncmStartupFailure => (
                     Severity::Critical,
                     format!(
                         "{} requests failed with {}.{}: the ASP.NET Core application did not start under ANCM.",
@@ -187,7 +187,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
                         "Enable stdoutLogEnabled in web.config and read the startup exception; check the runtime and hosting bundle.",
                     ],
                 ),
-                "backend-failure" => (
+                FailureMode::BackendFailure => (
                     Severity::High,
                     format!(
                         "{} requests failed with 502.3 (WinHTTP {}): the backend behind ANCM or ARR did not answer in time or refused the connection.",
@@ -198,7 +198,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
                         "12002 is a timeout (raise requestTimeout or fix the slow backend); 12029/12030 mean the backend is down or recycling.",
                     ],
                 ),
-                "static-content-failure" => (
+                FailureMode::StaticContentFailure => (
                     Severity::Medium,
                     format!(
                         "{} requests for static files failed with {}.{} while dynamic requests worked: static files are read by the anonymous identity (IUSR), not the pool identity, or their handler/MIME map is missing.",
@@ -211,7 +211,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
                         "404.3: add the MIME map; 404.4: restore the StaticFile handler.",
                     ],
                 ),
-                "auth-failure" => (
+                FailureMode::AuthFailure => (
                     Severity::Medium,
                     format!(
                         "{} requests failed authentication with 401.1 (win32 {}): credentials were presented and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake.",
@@ -253,7 +253,7 @@ fn statuses(a: &Store, out: &mut Vec<Draft>) {
             {
                 d.cite(a.cite_trace(t), Role::Cause);
             }
-            if kind == "auth-failure" {
+            if kind == FailureMode::AuthFailure {
                 for e in a
                     .events_between(Family::SecurityAuditing, &[4625], first.time, last.time)
                     .filter(|e| e.host == host && matches!(e.event.data("LogonType"), Some("3" | "8")))
@@ -311,7 +311,7 @@ fn app_init(a: &Store, out: &mut Vec<Draft>) {
             .collect();
         let start = first.trace.time().unwrap_or_default();
         let end = rows.last().map_or(start, |r| r.time);
-        let mut d = Draft::new("app-init-failure", Severity::High, 0.85, start, end)
+        let mut d = Draft::new(FailureMode::AppInitFailure, Severity::High, 0.85, start, end)
             .scope(Some(&first.host), first.trace.site_id, first.trace.app_pool.as_deref())
             .explain(
                 format!("{} requests got 500.0 before the application's own code ran: FREB shows {module} setting the error at {}. The application failed to initialize (a missing assembly, configuration value or dependency at startup), so its own logging never ran.", rows.len(), first.trace.summary.first_error.as_ref().and_then(|e| e.notification_name.as_deref()).unwrap_or("the start of the pipeline")),
@@ -338,7 +338,7 @@ fn slow(a: &Store, out: &mut Vec<Draft>) {
     }
     let hangs: Vec<(Option<String>, Timestamp, Timestamp)> = out
         .iter()
-        .filter(|d| d.id == "worker-hang")
+        .filter(|d| d.id == FailureMode::WorkerHang)
         .map(|d| (d.scope.host.clone(), d.start, d.end))
         .collect();
     for ((host, site, stem), rows) in by_stem {
@@ -353,7 +353,7 @@ fn slow(a: &Store, out: &mut Vec<Draft>) {
             let mut sorted: Vec<i64> = c.iter().map(|r| r.taken.as_millis()).collect();
             sorted.sort_unstable();
             let median = sorted[sorted.len() / 2];
-            let mut d = Draft::new("slow-responses", Severity::Medium, 0.75, start, end)
+            let mut d = Draft::new(FailureMode::SlowResponses, Severity::Medium, 0.75, start, end)
                 .scope(Some(&host), site, None)
                 .explain(
                     format!("{} requests to {stem} took {} ms (median) and completed normally (win32 0): the server was slow, not the clients, which would show aborts (64, 995) and large responses.", c.len(), median),
@@ -392,7 +392,7 @@ fn rewrite_loops(a: &Store, out: &mut Vec<Draft>) {
     for ((host, site), mut rows) in loops {
         rows.sort_by_key(|r| (r.time, r.source, r.line));
         let clients: std::collections::BTreeSet<&str> = rows.iter().map(|r| &*r.client).collect();
-        let mut d = Draft::new("rewrite-loop", Severity::Medium, 0.85, rows[0].time, rows[rows.len() - 1].time)
+        let mut d = Draft::new(FailureMode::RewriteLoop, Severity::Medium, 0.85, rows[0].time, rows[rows.len() - 1].time)
             .scope(Some(&host), site, None)
             .explain(
                 format!("{} clients were redirected round the same URL ({}) ten times or more in seconds ({} redirects): a rewrite rule keeps matching its own result, typically an HTTP-to-HTTPS rule behind a TLS-offloading load balancer.", clients.len(), rows[0].stem, rows.len()),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use faultline_parser::Timestamp;
 
-use super::{Draft, SEC};
+use super::{Draft, FailureMode, SEC};
 use crate::evidence::{Status, Store};
 use crate::finding::{Role, Severity};
 
@@ -61,7 +61,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 .max_by_key(|(_, n)| **n)
                 .map(|(s, n)| format!("{s} ×{n}"))
                 .unwrap_or_default();
-            let mut d = Draft::new("unexplained", Severity::Medium, 0.5, start, end)
+            let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
                 .explain(
                     format!("Server errors rose to {} or more a minute against a usual {baseline} ({} rows; most often {top}), and no known failure mode explains them. Look at the application's own logs for this window.", threshold, rows.len()),
@@ -153,7 +153,7 @@ fn latency_surges(
             .filter(|r| &r.host == host && r.site == site && r.time >= start && r.time < end)
             .collect();
         rows.sort_by(|x, y| y.taken.cmp(&x.taken).then(x.time.cmp(&y.time)).then(x.line.cmp(&y.line)));
-        let mut d = Draft::new("unexplained", Severity::Medium, 0.45, start, end)
+        let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.45, start, end)
             .scope(Some(host), site, None)
             .explain(
                 format!("Requests on this site slowed down across its URLs: in the worst minute {share}% took 5 s or more and the mean was {peak} ms, against a usual {baseline} ms, and no known failure mode explains it (no hang, queue, recycle or crash). Something the site depends on slowed down: a database, a downstream service, storage or CPU."),
@@ -210,7 +210,7 @@ fn traffic_stops(
         if is_covered(covered, host, start, end) {
             continue;
         }
-        let mut d = Draft::new("unexplained", Severity::Medium, 0.4, start, end)
+        let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.4, start, end)
             .scope(Some(host), site, None)
             .explain(
                 format!("The site logged no request for {} minutes while it usually logs {} a minute, and no known failure mode explains the silence: the site may have been unreachable (nothing reached IIS) or its log was lost.", after - before - 1, totals[totals.len() / 2]),

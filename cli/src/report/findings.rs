@@ -117,7 +117,7 @@ pub fn write(
             out,
             "{} {} [{}] {} (confidence {:.2})",
             palette.bold(&format!("{}.", i + 1)),
-            palette.bold(f.id),
+            palette.bold(f.id.id()),
             sev,
             f.title,
             f.confidence

@@ -103,7 +103,7 @@ fn findings_summary(page: &mut String, report: &Report, offset: i32) {
 /// window and scope.
 fn headline(f: &Finding, offset: i32) -> [String; 7] {
     [
-        esc(f.id),
+        esc(f.id.id()),
         esc(f.title),
         f.severity.name().to_string(),
         format!("{:.2}", f.confidence),
@@ -220,7 +220,7 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
                 "<rect class=\"window\" x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#f5a623\" fill-opacity=\"0.22\"><title>{}</title></rect>",
                 (x1 - x0).max(2.0),
                 CHART_H - PAD_B,
-                esc(f.id)
+                esc(f.id.id())
             );
             for step in f.timeline.iter().filter(|s| s.role == Role::Cause) {
                 let x = x_of(step.time.seconds().div_euclid(60));

@@ -127,7 +127,7 @@ pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> a
             out,
             "| {} | {} {} | {} | {:.2} | {} | {} | {} |",
             i + 1,
-            code(f.id),
+            code(f.id.id()),
             escape(f.title),
             f.severity.name(),
             f.confidence,
@@ -138,7 +138,7 @@ pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> a
     }
 
     for (i, f) in report.findings.iter().enumerate() {
-        writeln!(out, "\n### {}. {} {}\n", i + 1, code(f.id), escape(f.title))?;
+        writeln!(out, "\n### {}. {} {}\n", i + 1, code(f.id.id()), escape(f.title))?;
         writeln!(out, "- **Severity:** {} (confidence {:.2})", f.severity.name(), f.confidence)?;
         writeln!(out, "- **When:** {} to {}", time(f.start, offset), time(f.end, offset))?;
         let where_ = scope(f);
