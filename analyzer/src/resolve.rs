@@ -93,6 +93,12 @@ impl SourceFile {
         }
     }
 
+    /// A file that was never discovered, for tests of what reads it.
+    #[cfg(test)]
+    pub(crate) fn synthetic(index: u32, path: &str, kind: SourceKind) -> SourceFile {
+        SourceFile { index, path: Arc::from(path), kind, folder_host: None, folder_site: None }
+    }
+
     /// The same file, now known to be `format`.
     pub fn with_format(&self, format: Format) -> SourceFile {
         SourceFile { kind: SourceKind::of(format), ..self.clone() }
@@ -232,13 +238,7 @@ mod tests {
     #[test]
     fn without_a_host_folder_a_record_is_filed_under_no_host() {
         let scope = Scope::default();
-        let bare = SourceFile {
-            index: 0,
-            path: Arc::from("u_ex251124.log"),
-            kind: SourceKind::W3c,
-            folder_host: None,
-            folder_site: None,
-        };
+        let bare = SourceFile::synthetic(0, "u_ex251124.log", SourceKind::W3c);
         let mut r = Resolver::new(bare, &scope);
         assert_eq!(&*r.host(None).name, UNKNOWN_HOST);
         assert_eq!(r.site(None), None);

@@ -67,7 +67,7 @@ impl TraceEvent {
 }
 
 /// The module that set the error status (`MODULE_SET_RESPONSE_ERROR_STATUS`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ModuleError {
     /// `ModuleName` (`IIS Web Core`, `AspNetCoreModuleV2`, `FastCgiModule`...).
     pub module: String,

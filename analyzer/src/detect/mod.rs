@@ -1,22 +1,45 @@
-//! Detectors: one function per failure-mode family, each building findings
-//! from the evidence that discriminates it (formats.md §5) and ruling out its
-//! look-alikes. Matching is on (provider, event id), statuses and reasons,
-//! never on message text.
+//! Detectors: one file per failure-mode family, each building findings from
+//! the evidence that tells its mode apart and ruling out its look-alikes.
+//! Matching is on event kinds ([`kinds`]), statuses and reasons, never on
+//! message text.
+//!
+//! To add a failure mode: declare it in [`mode`] (the table will not compile
+//! without its id, category, title and remediation), write its detector in a
+//! file of its own here with unit tests over a hand-built store (the case
+//! that must fire and the look-alike that must not), call it from [`run`],
+//! and describe it in docs/failure-modes.md.
 
-mod events;
+mod app_init;
+mod config_store;
+mod crash;
+mod database;
+mod event_rules;
+mod hang;
+mod httperr;
+mod identity;
+pub mod kinds;
+mod memory;
 pub mod mode;
-mod requests;
+mod rapid_fail;
+mod reboot;
+mod recycle;
+mod rewrite;
+mod slow;
+mod status;
+#[cfg(test)]
+mod testing;
 mod unexplained;
 
-use faultline_parser::Timestamp;
+use std::collections::BTreeMap;
 
-use crate::evidence::EventRow;
-use crate::evidence::Store;
+use faultline_parser::{Span, Timestamp};
+
+use crate::evidence::{EventRow, Store};
 use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step};
 pub use mode::FailureMode;
 
-/// Seconds as nanoseconds.
-pub(crate) const SEC: i64 = 1_000_000_000;
+/// Evidence cited per finding at most.
+const MAX_CITED: usize = 25;
 
 /// A finding being built.
 pub(crate) struct Draft {
@@ -27,12 +50,13 @@ pub(crate) struct Draft {
     pub end: Timestamp,
     pub scope: Scope,
     pub explanation: String,
-    pub remediation: Vec<&'static str>,
+    pub remediation: &'static [&'static str],
     pub evidence: Vec<Evidence>,
     pub timeline: Vec<Step>,
 }
 
 impl Draft {
+    /// A finding of `id` over `start..=end`, with the mode's remediation.
     pub fn new(
         id: FailureMode,
         severity: Severity,
@@ -48,12 +72,13 @@ impl Draft {
             end,
             scope: Scope::default(),
             explanation: String::new(),
-            remediation: Vec::new(),
+            remediation: id.remediation(),
             evidence: Vec::new(),
             timeline: Vec::new(),
         }
     }
 
+    /// Where the broken assumption lives.
     pub fn scope(mut self, host: Option<&str>, site: Option<u32>, pool: Option<&str>) -> Draft {
         self.scope = Scope {
             host: host.map(str::to_string),
@@ -63,18 +88,36 @@ impl Draft {
         self
     }
 
-    pub fn explain(mut self, text: String, remediation: &[&'static str]) -> Draft {
+    /// What happened, naming the assumption that stopped holding.
+    pub fn explain(mut self, text: String) -> Draft {
         self.explanation = text;
-        self.remediation = remediation.to_vec();
+        self
+    }
+
+    /// Steps more specific to this evidence than the mode's own.
+    pub fn remedy(mut self, steps: &'static [&'static str]) -> Draft {
+        self.remediation = steps;
         self
     }
 
     /// Adds evidence and the matching timeline step.
     pub fn cite(&mut self, e: Evidence, role: Role) {
-        if self.evidence.len() < 25 {
+        if self.evidence.len() < MAX_CITED {
             self.timeline.push(Step { time: e.time, role, source: e.source, summary: e.summary.clone() });
             self.evidence.push(e);
         }
+    }
+
+    /// Adds each piece of evidence in the same role.
+    pub fn cite_all(&mut self, evidence: impl IntoIterator<Item = Evidence>, role: Role) {
+        for e in evidence {
+            self.cite(e, role);
+        }
+    }
+
+    /// The window, as covered by this finding.
+    fn window(&self) -> Window {
+        Window { host: self.scope.host.clone(), start: self.start, end: self.end }
     }
 
     pub fn finish(mut self) -> Finding {
@@ -90,7 +133,7 @@ impl Draft {
             end: self.end,
             scope: self.scope,
             explanation: self.explanation,
-            remediation: self.remediation.into_iter().map(str::to_string).collect(),
+            remediation: self.remediation.iter().map(|s| s.to_string()).collect(),
             evidence: self.evidence,
             timeline: self.timeline,
             related: Vec::new(),
@@ -98,34 +141,140 @@ impl Draft {
     }
 }
 
+/// A stretch of time on a host (every host when `None`) that a finding
+/// explains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub host: Option<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// Whether this window, widened by `margin` on each side, meets
+    /// `start..=end` on `host`.
+    pub fn covers(&self, host: &str, start: Timestamp, end: Timestamp, margin: Span) -> bool {
+        self.host.as_deref().is_none_or(|h| h == host)
+            && start <= self.end + margin
+            && end >= self.start - margin
+    }
+}
+
 /// Groups items (in time order) into clusters separated by more than `gap`.
-pub(crate) fn clusters<T>(items: Vec<T>, time: impl Fn(&T) -> Timestamp, gap_secs: i64) -> Vec<Vec<T>> {
+pub(crate) fn clusters<T>(items: Vec<T>, time: impl Fn(&T) -> Timestamp, gap: Span) -> Vec<Vec<T>> {
     let mut out: Vec<Vec<T>> = Vec::new();
     for item in items {
         let t = time(&item);
         match out.last_mut() {
-            Some(c)
-                if c.last()
-                    .is_some_and(|l| t.0.saturating_sub(time(l).0) <= gap_secs.saturating_mul(SEC)) =>
-            {
-                c.push(item)
-            }
+            Some(c) if c.last().is_some_and(|l| t - time(l) <= gap) => c.push(item),
             _ => out.push(vec![item]),
         }
     }
     out
 }
 
-/// An event's pool (`AppPoolID`).
-pub(crate) fn pool(e: &EventRow) -> Option<&str> {
-    e.event.data("AppPoolID")
+/// Items grouped by a key, each group in the items' order, groups in key
+/// order (so findings come out the same on every run).
+pub(crate) fn grouped<K: Ord, T>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> BTreeMap<K, Vec<T>> {
+    let mut groups: BTreeMap<K, Vec<T>> = BTreeMap::new();
+    for item in items {
+        groups.entry(key(&item)).or_default().push(item);
+    }
+    groups
 }
 
-/// Runs every detector.
-pub(crate) fn run(a: &Store) -> Vec<Finding> {
+/// Events clustered in time on each host separately: the same event on two
+/// servers of a farm is two findings (which `related` then ties together).
+pub(crate) fn host_clusters<'a>(
+    events: impl Iterator<Item = &'a EventRow>,
+    gap: Span,
+) -> Vec<Vec<&'a EventRow>> {
+    let mut by_host: BTreeMap<&str, Vec<&EventRow>> = BTreeMap::new();
+    for e in events {
+        by_host.entry(&e.host).or_default().push(e);
+    }
+    by_host.into_values().flat_map(|events| clusters(events, |e| e.time(), gap)).collect()
+}
+
+/// An event's pool (`AppPoolID`).
+pub(crate) fn pool(e: &EventRow) -> Option<&str> {
+    e.data("AppPoolID")
+}
+
+/// Runs every detector. What the others explain is handed to the two that
+/// report only what is left: server-side slowness outside hangs, and
+/// `unexplained` outside every other finding.
+pub(crate) fn run(store: &Store) -> Vec<Finding> {
     let mut out = Vec::new();
-    events::detect(a, &mut out);
-    requests::detect(a, &mut out);
-    unexplained::detect(a, &mut out);
+    config_store::detect(store, &mut out);
+    rapid_fail::detect(store, &mut out);
+    crash::detect(store, &mut out);
+    hang::detect(store, &mut out);
+    recycle::detect(store, &mut out);
+    identity::detect(store, &mut out);
+    database::detect(store, &mut out);
+    event_rules::detect(store, &mut out);
+    reboot::detect(store, &mut out);
+    memory::detect(store, &mut out);
+    httperr::detect(store, &mut out);
+    status::detect(store, &mut out);
+    app_init::detect(store, &mut out);
+    let hangs: Vec<Window> =
+        out.iter().filter(|d| d.id == FailureMode::WorkerHang).map(Draft::window).collect();
+    slow::detect(store, &hangs, &mut out);
+    rewrite::detect(store, &mut out);
+    let covered: Vec<Window> = out.iter().map(Draft::window).collect();
+    unexplained::detect(store, &covered, &mut out);
     out.into_iter().map(Draft::finish).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{Evidence, at, modes};
+    use super::*;
+
+    /// An hour of healthy traffic on WEB01 site 1, a minute a request.
+    fn healthy_hour() -> Evidence {
+        let mut e = Evidence::new();
+        for minute in 0..60 {
+            e = e.requests(12, "WEB01", 1, minute * 60, "/", (200, 0, 0), 30);
+        }
+        e
+    }
+
+    #[test]
+    fn a_spike_no_detector_explains_is_unexplained() {
+        let e = healthy_hour().requests(40, "WEB01", 1, 3_600, "/checkout", (500, 0, 0), 30);
+        assert_eq!(modes(&e.findings()), [FailureMode::Unexplained]);
+    }
+
+    #[test]
+    fn a_spike_inside_another_findings_window_is_left_to_it() {
+        let e = healthy_hour()
+            .requests(40, "WEB01", 1, 3_600, "/checkout", (500, 0, 0), 30)
+            .event("WEB01", 3_590, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "1")])
+            .positional("WEB01", 3_589, ".NET Runtime", 1026, &["Exception Info: System.Exception: x"])
+            .in_channel("WEB01", 0, "Service Control Manager", 7036, "System");
+        assert_eq!(modes(&e.findings()), [FailureMode::WorkerCrash]);
+    }
+
+    #[test]
+    fn windows_cover_their_host_or_every_host_with_a_margin() {
+        let w = Window { host: Some("WEB01".into()), start: at(100), end: at(200) };
+        assert!(w.covers("WEB01", at(250), at(300), Span::secs(60)));
+        assert!(!w.covers("WEB01", at(261), at(300), Span::secs(60)));
+        assert!(!w.covers("WEB02", at(150), at(160), Span::secs(60)));
+        let farm = Window { host: None, ..w };
+        assert!(farm.covers("WEB02", at(150), at(160), Span::default()));
+    }
+
+    #[test]
+    fn clusters_break_on_gaps_longer_than_asked() {
+        let times = [0, 5, 10, 100, 104, 300];
+        let got = clusters(times.to_vec(), |s| at(*s), Span::secs(10));
+        assert_eq!(got, [vec![0, 5, 10], vec![100, 104], vec![300]]);
+    }
 }

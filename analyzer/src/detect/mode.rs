@@ -99,7 +99,8 @@ failure_modes! {
     WorkerCrash => "worker-crash", Runtime,
         "Worker process crashed; in-flight requests abandoned",
         [
-            "Read the exception in .NET Runtime 1026 / Application Error 1000 and the WER report (dump path in WER 1001).",
+            "Read the exception in .NET Runtime 1026 / Application Error 1000 and the WER report (dump path \
+                in WER 1001).",
             "Catch and log exceptions on background threads and timers; avoid async void.",
             "Capture a crash dump (ProcDump or WER LocalDumps) if the exception is native.",
         ];
@@ -115,14 +116,16 @@ failure_modes! {
     PoolStopped => "pool-stopped", Operations,
         "App pool, site or service stopped by an operator, script or iisreset",
         [
-            "Find who stopped it (IIS Manager, appcmd, PowerShell, deployment scripts; Security 4688 if process auditing is on).",
+            "Find who stopped it (IIS Manager, appcmd, PowerShell, deployment scripts; Security 4688 if \
+                process auditing is on).",
             "Start the pool, and keep autoStart on.",
         ];
     /// A periodic, request-count or scheduled recycle that cut requests.
     RecycleScheduled => "recycle-scheduled", Operations,
         "Periodic, scheduled or request-count recycle",
         [
-            "If the recycle hurts, schedule it outside business hours (recycling/periodicRestart/schedule) and enable overlapped recycling.",
+            "If the recycle hurts, schedule it outside business hours (recycling/periodicRestart/schedule) \
+                and enable overlapped recycling.",
         ];
     /// Recycles on the private or virtual memory limit: a leak.
     RecycleMemoryLimit => "recycle-memory-limit", Capacity,
@@ -139,7 +142,8 @@ failure_modes! {
     RecycleIdleTimeout => "recycle-idle-timeout", Operations,
         "Idle-timeout shutdown; next requests pay the cold start",
         [
-            "Set processModel/@idleTimeout to 0 or use AlwaysRunning with Application Initialization for latency-sensitive apps.",
+            "Set processModel/@idleTimeout to 0 or use AlwaysRunning with Application Initialization for \
+                latency-sensitive apps.",
         ];
     /// A recycle an administrator or a tool asked for.
     RecycleOnDemand => "recycle-on-demand", Operations,
@@ -153,7 +157,8 @@ failure_modes! {
     WorkerHang => "worker-hang", Runtime,
         "Worker hung or starved; ping failure; requests pile up",
         [
-            "Take a memory dump of w3wp when time-taken climbs (DebugDiag, ProcDump -h) and look for blocked threads (sync-over-async, locks, slow dependencies).",
+            "Take a memory dump of w3wp when time-taken climbs (DebugDiag, ProcDump -h) and look for blocked \
+                threads (sync-over-async, locks, slow dependencies).",
             "Check downstream calls' timeouts; do not block on async code.",
             "Keep pingInterval/pingResponseTime at defaults so a hung worker is replaced.",
         ];
@@ -175,35 +180,41 @@ failure_modes! {
     AppInitFailure => "app-init-failure", Runtime,
         "HTTP 500 raised before the app's own logging runs (module or startup failure)",
         [
-            "Read the error page FREB kept (GENERAL_RESPONSE_ENTITY_BUFFER) or browse locally for the detailed error.",
-            "Check what changed in the deployment: bin folder, web.config, dependencies reachable at startup.",
+            "Read the error page FREB kept (GENERAL_RESPONSE_ENTITY_BUFFER) or browse locally for the \
+                detailed error.",
+            "Check what changed in the deployment: bin folder, web.config, dependencies reachable at \
+                startup.",
         ];
     /// 500.19: the configuration of a path cannot be read or parsed.
     ConfigError => "config-error", Boundary,
         "500.19: configuration cannot be read or parsed",
         [
             "Open the file and line FREB's ConfigExceptionInfo names (or the detailed error page).",
-            "Install the missing module (URL Rewrite, ASP.NET Core hosting bundle) or remove the section; 0x80070005 means grant IIS_IUSRS read access.",
+            "Install the missing module (URL Rewrite, ASP.NET Core hosting bundle) or remove the section; \
+                0x80070005 means grant IIS_IUSRS read access.",
         ];
     /// 500.21-500.24, 404.17, 404.4: a handler or module missing or not registered.
     HandlerMissing => "handler-missing", Runtime,
         "Handler or module missing or not registered",
         [
-            "Install or register the module (ASP.NET 4.x: Windows feature / aspnet_regiis; ASP.NET Core: hosting bundle).",
+            "Install or register the module (ASP.NET 4.x: Windows feature / aspnet_regiis; ASP.NET Core: \
+                hosting bundle).",
             "Check the handler mappings and their preconditions (bitness, managedHandler).",
         ];
     /// An ASP.NET Core application failed to start under ANCM (500.30-500.38, 502.5).
     AncmStartupFailure => "ancm-startup-failure", Runtime,
         "ASP.NET Core app failed to start (500.30–500.38, 502.5)",
         [
-            "Read the captured stdout in ANCM 1011/1035 (or enable stdoutLogEnabled) and fix the startup exception.",
+            "Read the captured stdout in ANCM 1011/1035 (or enable stdoutLogEnabled) and fix the startup \
+                exception.",
             "Check the hosting bundle / runtime version and the app pool's bitness.",
         ];
     /// 502.3: the backend behind ANCM or ARR timed out or refused.
     BackendFailure => "backend-failure", Runtime,
         "502.3: backend (ANCM out-of-process, ARR) timed out or refused",
         [
-            "12002 is a timeout (raise requestTimeout or fix the slow backend); 12029/12030 mean the backend is down or recycling.",
+            "12002 is a timeout (raise requestTimeout or fix the slow backend); 12029/12030 mean the backend \
+                is down or recycling.",
         ];
     /// Static files fail while dynamic endpoints work.
     StaticContentFailure => "static-content-failure", Permission,
@@ -216,7 +227,8 @@ failure_modes! {
     AuthFailure => "auth-failure", Protocol,
         "Authentication failures (401.1 / 401.2 / 401.3), beyond the normal handshake",
         [
-            "Match the failures with Security 4625 on the server (logon type 3 or 8) for the accounts and reasons.",
+            "Match the failures with Security 4625 on the server (logon type 3 or 8) for the accounts and \
+                reasons.",
             "Check for changed passwords, locked accounts, or SPN problems for Kerberos.",
         ];
     /// TLS handshakes fail for some clients (Schannel 36874/36888/36887).
@@ -230,28 +242,32 @@ failure_modes! {
     TlsPrivateKeyAccess => "tls-private-key-access", Permission,
         "The process identity cannot open a certificate's private key",
         [
-            "Grant the pool identity (IIS APPPOOL\\<pool>) read access to the private key (certlm.msc, Manage Private Keys).",
+            "Grant the pool identity (IIS APPPOOL\\<pool>) read access to the private key (certlm.msc, \
+                Manage Private Keys).",
             "Check the key was imported with the certificate.",
         ];
     /// SQL Server rejects the login of the identity actually used (18456).
     DbLoginFailure => "db-login-failure", Permission,
         "Database login fails for the identity actually used",
         [
-            "Create the login (and database user) for the identity named in 18456, or change the connection string / pool identity.",
+            "Create the login (and database user) for the identity named in 18456, or change the connection \
+                string / pool identity.",
             "Read the reason: no such login, wrong password, disabled login, or Windows-only authentication.",
         ];
     /// The pool identity cannot log on, so the pool cannot start (WAS 5021/5057/5059).
     IdentityLogonFailure => "identity-logon-failure", Permission,
         "App pool identity cannot log on; the pool cannot start",
         [
-            "Update the pool identity's password in IIS (or use a gMSA), or restore 'Log on as a batch job' for the account.",
+            "Update the pool identity's password in IIS (or use a gMSA), or restore 'Log on as a batch job' \
+                for the account.",
             "Start the pool again.",
         ];
     /// applicationHost.config or the generated pool configuration is broken (WAS 5172/5189).
     ConfigStoreBroken => "config-store-broken", Boundary,
         "applicationHost.config or generated pool config broken; every pool down",
         [
-            "Restore applicationHost.config from %SystemDrive%\\inetpub\\history\\CFGHISTORY_* (or fix the line named in WAS 5172).",
+            "Restore applicationHost.config from %SystemDrive%\\inetpub\\history\\CFGHISTORY_* (or fix the \
+                line named in WAS 5172).",
             "Start the application pools again (they were disabled by rapid-fail protection).",
         ];
     /// A site's binding or URL registration conflicts; it cannot listen.
@@ -265,7 +281,8 @@ failure_modes! {
     RewriteLoop => "rewrite-loop", Protocol,
         "URL Rewrite redirect loop or rewrite rule error",
         [
-            "Make the rule's condition see the original scheme ({HTTP_X_FORWARDED_PROTO}) or remove it where the load balancer redirects.",
+            "Make the rule's condition see the original scheme ({HTTP_X_FORWARDED_PROTO}) or remove it where \
+                the load balancer redirects.",
             "FREB with the Rewrite area shows which rule matched.",
         ];
     /// A log is empty, cut short, cleared or was not written for the window.
@@ -279,13 +296,15 @@ failure_modes! {
     SlowResponses => "slow-responses", Runtime,
         "Server-side slowness (distinguished from slow or vanishing clients)",
         [
-            "Profile the endpoint (FREB TIME_TAKEN traces show where the time goes), and check its dependencies (queries, downstream calls).",
+            "Profile the endpoint (FREB TIME_TAKEN traces show where the time goes), and check its \
+                dependencies (queries, downstream calls).",
         ];
     /// Requests rejected for their size, URL or headers.
     RequestLimits => "request-limits", Protocol,
         "Request size, URL or header limits reject requests",
         [
-            "Raise requestFiltering/requestLimits (maxAllowedContentLength, maxUrl, maxQueryString) if the requests are legitimate.",
+            "Raise requestFiltering/requestLimits (maxAllowedContentLength, maxUrl, maxQueryString) if the \
+                requests are legitimate.",
         ];
     /// A deployment or app_offline window.
     Deployment => "deployment", Operations,
@@ -295,7 +314,8 @@ failure_modes! {
     MemoryExhaustion => "memory-exhaustion", Capacity,
         "Server memory exhaustion",
         [
-            "Find the process that grows (2004 names the top consumers) and cap it (pool privateMemory limit).",
+            "Find the process that grows (2004 names the top consumers) and cap it (pool privateMemory \
+                limit).",
             "Add memory or spread load until the leak is fixed.",
         ];
     /// The server restarted.

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use faultline_parser::Timestamp;
+use faultline_parser::{Span, Timestamp};
 
-use super::{Draft, FailureMode, SEC};
+use super::{Draft, FailureMode, Window};
 use crate::evidence::{Status, Store};
 use crate::finding::{Role, Severity};
 
@@ -19,17 +19,18 @@ const SPIKE_FACTOR: u32 = 10;
 /// Host and site.
 type SiteKey = (Arc<str>, Option<u32>);
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    let covered: Vec<(Option<String>, Timestamp, Timestamp)> =
-        out.iter().map(|d| (d.scope.host.clone(), d.start.shifted(-120), d.end.shifted(120))).collect();
+/// A window no further than this from a finding's is explained by it.
+const COVER_MARGIN: Span = Span::mins(2);
+
+pub(super) fn detect(a: &Store, covered: &[Window], out: &mut Vec<Draft>) {
     let mut per_site: BTreeMap<SiteKey, Vec<(i64, u32)>> = BTreeMap::new();
     for ((host, site, minute), m) in &a.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
     for ((host, site), minutes) in &per_site {
         let s = SiteMinutes { host, site: *site, minutes };
-        traffic_stops(a, out, &covered, &s);
-        latency_surges(a, out, &covered, &s);
+        traffic_stops(a, out, covered, &s);
+        latency_surges(a, out, covered, &s);
     }
     for ((host, site), minutes) in per_site {
         let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
@@ -38,7 +39,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
         let threshold = MIN_ERRORS.max(baseline.saturating_mul(SPIKE_FACTOR));
         let spikes = minutes.iter().filter(|(_, n)| *n >= threshold).map(|(m, _)| *m);
         for (start, end) in windows(spikes) {
-            if is_covered(&covered, &host, start, end) {
+            if is_covered(covered, &host, start, end) {
                 continue;
             }
             let rows: Vec<_> = a
@@ -63,13 +64,13 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 .unwrap_or_default();
             let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
-                .explain(
-                    format!("Server errors rose to {} or more a minute against a usual {baseline} ({} rows; most often {top}), and no known failure mode explains them. Look at the application's own logs for this window.", threshold, rows.len()),
-                    &["Open the first rows cited and the application's logs for the window.", "Capture FREB for 500-599 on this site to see which module sets the error."],
-                );
-            for r in rows.iter().take(8) {
-                d.cite(a.cite_request(r), Role::Effect);
-            }
+                .explain(format!(
+                    "Server errors rose to {threshold} or more a minute against a usual \
+                    {baseline} ({} rows; most often {top}), and no known failure mode explains them. Look at \
+                    the application's own logs for this window.",
+                    rows.len()
+                ));
+            d.cite_all(rows.iter().take(8).map(|r| a.cite_request(r)), Role::Effect);
             out.push(d);
         }
     }
@@ -82,11 +83,9 @@ struct SiteMinutes<'a> {
     minutes: &'a [(i64, u32)],
 }
 
-/// Time windows already explained by a finding on the host (or farm-wide).
-type Covered = [(Option<String>, Timestamp, Timestamp)];
-
-fn is_covered(covered: &Covered, host: &str, start: Timestamp, end: Timestamp) -> bool {
-    covered.iter().any(|(h, s, e)| h.as_deref().is_none_or(|h| h == host) && start <= *e && end >= *s)
+/// Whether a finding on the host (or farm-wide) already explains the window.
+fn is_covered(covered: &[Window], host: &str, start: Timestamp, end: Timestamp) -> bool {
+    covered.iter().any(|w| w.covers(host, start, end, COVER_MARGIN))
 }
 
 /// Minutes (in order) grouped into windows; gaps of up to five minutes join.
@@ -116,7 +115,7 @@ const SURGE_BASELINE_MINUTES: usize = 10;
 fn latency_surges(
     a: &Store,
     out: &mut Vec<Draft>,
-    covered: &Covered,
+    covered: &[Window],
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
 ) {
     // (minute, mean ms, slow share in percent)
@@ -155,13 +154,18 @@ fn latency_surges(
         rows.sort_by(|x, y| y.taken.cmp(&x.taken).then(x.time.cmp(&y.time)).then(x.line.cmp(&y.line)));
         let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.45, start, end)
             .scope(Some(host), site, None)
-            .explain(
-                format!("Requests on this site slowed down across its URLs: in the worst minute {share}% took 5 s or more and the mean was {peak} ms, against a usual {baseline} ms, and no known failure mode explains it (no hang, queue, recycle or crash). Something the site depends on slowed down: a database, a downstream service, storage or CPU."),
-                &["Open the slowest rows cited and the application's own logs for the window.", "Capture FREB with a time-taken trigger on this site to see which module spends the time.", "Check the host's CPU and the dependencies' own monitoring for the window."],
-            );
-        for r in rows.iter().take(8) {
-            d.cite(a.cite_request(r), Role::Effect);
-        }
+            .explain(format!(
+                "Requests on this site slowed down across its URLs: in the worst minute \
+                {share}% took 5 s or more and the mean was {peak} ms, against a usual {baseline} ms, and no \
+                known failure mode explains it (no hang, queue, recycle or crash). Something the site \
+                depends on slowed down: a database, a downstream service, storage or CPU."
+            ))
+            .remedy(&[
+                "Open the slowest rows cited and the application's own logs for the window.",
+                "Capture FREB with a time-taken trigger on this site to see which module spends the time.",
+                "Check the host's CPU and the dependencies' own monitoring for the window.",
+            ]);
+        d.cite_all(rows.iter().take(8).map(|r| a.cite_request(r)), Role::Effect);
         out.push(d);
     }
 }
@@ -184,7 +188,7 @@ const SILENCE_MAX_MINUTES: i64 = 24 * 60;
 fn traffic_stops(
     a: &Store,
     out: &mut Vec<Draft>,
-    covered: &Covered,
+    covered: &[Window],
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
 ) {
     let mut totals: Vec<u32> = minutes
@@ -212,22 +216,86 @@ fn traffic_stops(
         }
         let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.4, start, end)
             .scope(Some(host), site, None)
-            .explain(
-                format!("The site logged no request for {} minutes while it usually logs {} a minute, and no known failure mode explains the silence: the site may have been unreachable (nothing reached IIS) or its log was lost.", after - before - 1, totals[totals.len() / 2]),
-                &["Check HTTPERR, the load balancer's health checks and the System log for this window.", "Check whether the access log was written (HttpEvent 15000-15002, disk space)."],
-            );
+            .explain(format!(
+                "The site logged no request for {} minutes while it usually logs {} a minute, \
+                and no known failure mode explains the silence: the site may have been unreachable (nothing \
+                reached IIS) or its log was lost.",
+                after - before - 1,
+                totals[totals.len() / 2]
+            ))
+            .remedy(&[
+                "Check HTTPERR, the load balancer's health checks and the System log for this window.",
+                "Check whether the access log was written (HttpEvent 15000-15002, disk space).",
+            ]);
         for r in a
             .requests
             .iter()
             .filter(|r| {
-                &r.host == host
-                    && r.site == site
-                    && (r.time == end || (r.time.0.saturating_sub(start.0)).saturating_abs() < 60 * SEC)
+                &r.host == host && r.site == site && (r.time == end || (r.time - start).abs() < Span::mins(1))
             })
             .take(2)
         {
             d.cite(a.cite_request(r), Role::Context);
         }
         out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Evidence, at};
+
+    fn drafts(evidence: Evidence, covered: &[Window]) -> Vec<Draft> {
+        let mut out = Vec::new();
+        detect(&evidence.store(), covered, &mut out);
+        out
+    }
+
+    /// `minutes` minutes of steady traffic on WEB01 site 1, 12 requests a
+    /// minute taking `ms` each.
+    fn steady(mut e: Evidence, from_minute: i64, minutes: i64, ms: u64) -> Evidence {
+        for m in from_minute..from_minute + minutes {
+            e = e.requests(12, "WEB01", 1, m * 60, "/", (200, 0, 0), ms);
+        }
+        e
+    }
+
+    #[test]
+    fn a_spike_of_server_errors_is_reported_unless_covered() {
+        let e = || {
+            steady(Evidence::new(), 0, 60, 30).requests(40, "WEB01", 1, 3_600, "/checkout", (500, 0, 0), 30)
+        };
+        let found = drafts(e(), &[]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].explanation.contains("most often 500.0 (win32 0) ×40"), "{}", found[0].explanation);
+        let crash = Window { host: Some("WEB01".into()), start: at(3_500), end: at(3_580) };
+        assert!(drafts(e(), &[crash]).is_empty(), "two minutes before the spike is close enough");
+    }
+
+    #[test]
+    fn a_site_wide_slowdown_is_a_latency_surge() {
+        let e = steady(steady(steady(Evidence::new(), 0, 30, 40), 30, 5, 7_000), 35, 30, 40);
+        let found = drafts(e, &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].start, found[0].end), (at(1_800), at(2_100)));
+        assert!(found[0].explanation.contains("usual 40 ms"), "{}", found[0].explanation);
+    }
+
+    #[test]
+    fn a_busy_site_falling_silent_is_reported_and_a_quiet_one_is_not() {
+        let busy = steady(steady(Evidence::new(), 0, 60, 30), 90, 10, 30);
+        let found = drafts(busy, &[]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].explanation.starts_with("The site logged no request for 30 minutes"),
+            "{}",
+            found[0].explanation
+        );
+        let mut quiet = Evidence::new();
+        for m in (0..100).step_by(7) {
+            quiet = quiet.requests(2, "WEB01", 1, m * 60, "/", (200, 0, 0), 30);
+        }
+        assert!(drafts(quiet, &[]).is_empty(), "a few visits an hour fall silent all the time");
     }
 }

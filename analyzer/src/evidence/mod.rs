@@ -7,5 +7,7 @@ pub mod rows;
 pub mod store;
 
 pub use collect::{Collector, Kept};
-pub use rows::{ErrRow, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status, TraceRow};
+pub use rows::{
+    ErrRow, EventKind, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status, TraceRow,
+};
 pub use store::Store;

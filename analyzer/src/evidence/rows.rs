@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use faultline_parser::w3c::ReasonKind;
+use faultline_parser::winevent::Family;
 use faultline_parser::{Span, Timestamp, Trace, WinEvent};
 
 /// Requests of one host and site in one minute.
@@ -182,6 +183,22 @@ impl EventRow {
     /// The `index`-th data value (positional data of classic providers).
     pub fn data_at(&self, index: usize) -> Option<&str> {
         self.event.data_at(index)
+    }
+}
+
+/// A kind of Windows event: who writes it and its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventKind {
+    /// The provider family.
+    pub family: Family,
+    /// The event id.
+    pub id: u16,
+}
+
+impl EventKind {
+    /// The kind of `id` written by `family`.
+    pub const fn new(family: Family, id: u16) -> EventKind {
+        EventKind { family, id }
     }
 }
 

@@ -9,7 +9,7 @@ use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
 
 use super::collect::Kept;
-use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, TraceRow, join};
+use super::rows::{ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, TraceRow, join};
 use crate::resolve::{SourceFile, SourceKind};
 
 /// Everything the analysis kept, merged in source order and sorted by time,
@@ -32,7 +32,7 @@ pub struct Store {
     /// detectors ask for a kind of event inside loops, and a scan of every
     /// event per question made an event log of millions of records take
     /// hours.
-    kinds: OnceLock<HashMap<(Family, u16), Vec<usize>>>,
+    kinds: OnceLock<HashMap<EventKind, Vec<usize>>>,
 }
 
 impl Store {
@@ -56,47 +56,59 @@ impl Store {
         a
     }
 
-    /// Catalogue events of a family with one of `ids`, in time order.
-    pub fn events_of<'a>(
-        &'a self,
-        family: Family,
-        ids: &'a [u16],
-    ) -> impl Iterator<Item = &'a EventRow> + 'a {
-        self.events_between(family, ids, Timestamp(i64::MIN), Timestamp(i64::MAX))
+    /// Catalogue events of any of `kinds`, in time order.
+    pub fn events_of<'a>(&'a self, kinds: &[EventKind]) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events_between(kinds, Timestamp(i64::MIN), Timestamp(i64::MAX))
     }
 
-    /// Catalogue events of a family with one of `ids` from `from` to `to`
-    /// (both included), in time order. Detectors look around each event
-    /// they report: a window keeps that from reading every event each time.
+    /// Catalogue events of any of `kinds` from `from` to `to` (both
+    /// included), in time order. Detectors look around each event they
+    /// report: a window keeps that from reading every event each time.
     pub fn events_between<'a>(
         &'a self,
-        family: Family,
-        ids: &[u16],
+        kinds: &[EventKind],
         from: Timestamp,
         to: Timestamp,
     ) -> impl Iterator<Item = &'a EventRow> + 'a {
-        let kinds = self.kinds.get_or_init(|| {
+        let index = self.kinds.get_or_init(|| {
             let mut families: HashMap<&str, Family> = HashMap::new();
-            let mut kinds: HashMap<(Family, u16), Vec<usize>> = HashMap::new();
+            let mut index: HashMap<EventKind, Vec<usize>> = HashMap::new();
             for (i, e) in self.events.iter().enumerate() {
                 let provider = &*e.event.provider;
                 let family = *families.entry(provider).or_insert_with(|| family_of(provider));
-                kinds.entry((family, e.event.event_id)).or_default().push(i);
+                index.entry(EventKind::new(family, e.event.event_id)).or_default().push(i);
             }
-            kinds
+            index
         });
         let time = |i: usize| self.events[i].event.time;
         let mut at: Vec<usize> = Vec::new();
-        for list in ids.iter().filter_map(|id| kinds.get(&(family, *id))) {
+        for list in kinds.iter().filter_map(|k| index.get(k)) {
             let start = list.partition_point(|&i| time(i) < from);
             at.extend(list[start..].iter().copied().take_while(|&i| time(i) <= to));
         }
-        if ids.len() > 1 {
+        if kinds.len() > 1 {
             // Back into time order, as the events are.
             at.sort_unstable();
             at.dedup();
         }
         at.into_iter().map(move |i| &self.events[i])
+    }
+
+    /// Whether any catalogue event of `family` was kept.
+    pub fn has_family(&self, family: Family) -> bool {
+        self.events.iter().any(|e| e.event.family() == family)
+    }
+
+    /// Whether any catalogue event of `kinds` was kept.
+    pub fn has_event(&self, kinds: &[EventKind]) -> bool {
+        self.events_of(kinds).next().is_some()
+    }
+
+    /// Request rows from `from` to `to` (both included), in time order.
+    pub fn requests_between(&self, from: Timestamp, to: Timestamp) -> &[RequestRow] {
+        let start = self.requests.partition_point(|r| r.time < from);
+        let end = self.requests.partition_point(|r| r.time <= to);
+        &self.requests[start..end.max(start)]
     }
 
     /// HTTPERR rows from `from` to `to` (both included), in time order.
@@ -123,6 +135,11 @@ mod tests {
     use faultline_parser::winevent::{EventOrigin, Family, TimeSource, WinEvent};
 
     use super::Store;
+    use crate::evidence::EventKind;
+
+    fn was(id: u16) -> EventKind {
+        EventKind::new(Family::Was, id)
+    }
     use crate::evidence::EventRow;
 
     fn event(secs: i64, provider: &str, event_id: u16, record_id: u64) -> EventRow {
@@ -132,23 +149,8 @@ mod tests {
             origin: EventOrigin::Record { record_id, chunk: 0 },
             record_id: Some(record_id),
             provider: Arc::from(provider),
-            provider_guid: None,
-            event_source_name: None,
             event_id,
-            qualifiers: None,
-            version: None,
-            level: None,
-            task: None,
-            opcode: None,
-            keywords: None,
-            channel: None,
-            computer: None,
-            process_id: None,
-            thread_id: None,
-            activity_id: None,
-            user_sid: None,
-            data: Vec::new(),
-            binary: None,
+            ..WinEvent::default()
         };
         EventRow { event, host: Arc::from("WEB01"), source: 0 }
     }
@@ -168,8 +170,7 @@ mod tests {
         };
         let ids = |from: i64, to: i64| -> Vec<u64> {
             a.events_between(
-                Family::Was,
-                &[5009, 5011],
+                &[EventKind::new(Family::Was, 5009), EventKind::new(Family::Was, 5011)],
                 Timestamp::from_parts(from, 0),
                 Timestamp::from_parts(to, 0),
             )
@@ -183,8 +184,8 @@ mod tests {
         assert_eq!(ids(131, 199), Vec::<u64>::new());
         assert_eq!(ids(0, 1000), [1, 3, 5, 6]);
         let all: Vec<u64> =
-            a.events_of(Family::Was, &[5011, 5009, 5011]).map(|e| e.event.record_id.unwrap_or(0)).collect();
+            a.events_of(&[was(5011), was(5009), was(5011)]).map(|e| e.event.record_id.unwrap_or(0)).collect();
         assert_eq!(all, [1, 3, 5, 6]);
-        assert_eq!(a.events_of(Family::ApplicationError, &[5011]).count(), 1);
+        assert_eq!(a.events_of(&[EventKind::new(Family::ApplicationError, 5011)]).count(), 1);
     }
 }

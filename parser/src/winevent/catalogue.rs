@@ -100,8 +100,13 @@ pub fn family_of(provider: &str) -> Family {
 
 /// Whether an event is kept in full for the analysis.
 pub fn is_relevant(provider: &str, event_id: u16) -> bool {
+    keeps(family_of(provider), event_id)
+}
+
+/// Whether events of this family and id are kept in full for the analysis.
+pub fn keeps(family: Family, event_id: u16) -> bool {
     use Family::*;
-    match family_of(provider) {
+    match family {
         Was | W3svc | W3svcWp | HttpEvent | AspNet | Ancm | HttpPlatformHandler | IisConfiguration
         | AppHostSvc | IisLogging => true,
         Schannel => (36864..=36899).contains(&event_id),

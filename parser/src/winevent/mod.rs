@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use catalogue::{Family, canonical_provider, family_of, is_relevant, keep_extracted};
+pub use catalogue::{Family, canonical_provider, family_of, is_relevant, keep_extracted, keeps};
 
 use crate::time::Timestamp;
 
@@ -103,6 +103,36 @@ pub struct WinEvent {
     pub data: Vec<DataValue>,
     /// `EventData/Binary`, hex.
     pub binary: Option<String>,
+}
+
+/// An event with no time, provider, id or data: a base for building one.
+impl Default for WinEvent {
+    fn default() -> Self {
+        WinEvent {
+            time: Timestamp::default(),
+            time_source: TimeSource::Missing,
+            origin: EventOrigin::Record { record_id: 0, chunk: 0 },
+            record_id: None,
+            provider: Arc::from(""),
+            provider_guid: None,
+            event_source_name: None,
+            event_id: 0,
+            qualifiers: None,
+            version: None,
+            level: None,
+            task: None,
+            opcode: None,
+            keywords: None,
+            channel: None,
+            computer: None,
+            process_id: None,
+            thread_id: None,
+            activity_id: None,
+            user_sid: None,
+            data: Vec::new(),
+            binary: None,
+        }
+    }
 }
 
 impl WinEvent {

@@ -1,0 +1,349 @@
+//! `worker-crash`: a w3wp worker died (WAS 5011/5009) and took its requests
+//! in flight with it; confirmed by what the same process left behind
+//! (Application Error 1000 for its PID, .NET Runtime 1026 or ASP.NET 1325,
+//! the WER report) and by the requests HTTP.sys abandoned. Without the
+//! host's System log, a burst of abandoned requests for one pool still marks
+//! a worker that went away.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use faultline_parser::Span;
+
+use super::kinds::{
+    APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED, WORKER_DIED, WORKER_PING_FAILED,
+};
+use super::{Draft, FailureMode, clusters, grouped, pool};
+use crate::evidence::{ErrRow, EventRow, Store};
+use crate::finding::{Role, Severity};
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    confirmed_by_events(a, out);
+    from_abandoned_requests(a, out);
+}
+
+/// One crash: the WAS event and what the same process left behind.
+struct Crash<'a> {
+    was: &'a EventRow,
+    pid: Option<u32>,
+    app_errors: Vec<&'a EventRow>,
+    runtime: Vec<&'a EventRow>,
+    abandoned: Vec<&'a ErrRow>,
+    wer: Vec<&'a EventRow>,
+}
+
+/// Application Error 1000 writes the PID in hex.
+fn hex_pid(e: &EventRow) -> Option<u32> {
+    e.data_at(8).and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+}
+
+fn is_out_of_memory(e: &EventRow) -> bool {
+    e.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException"))
+}
+
+/// The crashes WAS reports, with their evidence; none for a worker killed
+/// after a failed ping (it hung) or one that ran out of memory while the
+/// server did (that is the server's memory exhaustion).
+fn crashes(a: &Store) -> Vec<Crash<'_>> {
+    let low_memory: Vec<(Arc<str>, faultline_parser::Timestamp)> =
+        a.events_of(LOW_MEMORY).map(|e| (e.host.clone(), e.time())).collect();
+    let mut crashes = Vec::new();
+    for e in a.events_of(WORKER_DIED) {
+        let p = pool(e).unwrap_or("-");
+        let pid: Option<u32> = e.data("ProcessID").and_then(|v| v.parse().ok());
+        let pinged = a
+            .events_between(WORKER_PING_FAILED, e.time() - Span::mins(2), e.time())
+            .any(|g| g.host == e.host && pool(g) == Some(p));
+        if pinged {
+            continue;
+        }
+        let (from, to) = (e.time() - Span::secs(10), e.time() + Span::secs(10));
+        let app_errors: Vec<&EventRow> = a
+            .events_between(APPLICATION_FAULT, from, to)
+            .filter(|x| x.host == e.host && (pid.is_none() || hex_pid(x) == pid))
+            .collect();
+        let runtime: Vec<&EventRow> =
+            a.events_between(RUNTIME_TERMINATED, from, to).filter(|x| x.host == e.host).collect();
+        let server_out_of_memory = low_memory.iter().any(|(h, t)| {
+            let since = e.time() - *t;
+            *h == e.host && since >= Span::default() && since <= Span::hours(1)
+        });
+        if server_out_of_memory && runtime.iter().any(|r| is_out_of_memory(r)) {
+            continue;
+        }
+        let abandoned = a
+            .errors_between(from, to)
+            .iter()
+            .filter(|r| r.host == e.host && r.reason.is_abandoned())
+            .collect();
+        let wer = a
+            .events_between(ERROR_REPORT, e.time(), e.time() + Span::mins(5))
+            .filter(|x| x.host == e.host)
+            .collect();
+        crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer });
+    }
+    crashes
+}
+
+/// The first line of an exception report that names it.
+fn exception_of(group: &[Crash<'_>]) -> String {
+    group
+        .iter()
+        .flat_map(|c| &c.runtime)
+        .filter_map(|r| r.data_at(0))
+        .find_map(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Exception Info:"))
+                .or_else(|| t.lines().find(|l| l.starts_with("Description:")))
+        })
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('.')
+        .to_string()
+}
+
+fn confirmed_by_events(a: &Store, out: &mut Vec<Draft>) {
+    // Crashes of one pool within minutes of each other are one incident.
+    let mut by_pool: BTreeMap<(Arc<str>, String), Vec<Crash<'_>>> = BTreeMap::new();
+    for c in crashes(a) {
+        by_pool.entry((c.was.host.clone(), pool(c.was).unwrap_or("-").to_string())).or_default().push(c);
+    }
+    for ((host, p), list) in by_pool {
+        for group in clusters(list, |c| c.was.time(), Span::mins(15)) {
+            out.push(finding(a, &host, &p, &group));
+        }
+    }
+}
+
+fn finding(a: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
+    let (first, last) = (&group[0], &group[group.len() - 1]);
+    let exception = exception_of(group);
+    let abandoned: usize = group.iter().map(|c| c.abandoned.len()).sum();
+    let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
+    let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.data_at(3));
+    let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
+    let times = if group.len() == 1 { "once".to_string() } else { format!("{} times", group.len()) };
+    let site = group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site);
+    let mut d = Draft::new(
+        FailureMode::WorkerCrash,
+        Severity::High,
+        if confirmed { 0.9 } else { 0.7 },
+        first.was.time() - Span::secs(1),
+        last.was.time() + Span::secs(10),
+    )
+    .scope(Some(host), site, Some(p))
+    .explain(format!(
+        "The w3wp worker of {p} died unexpectedly {times} (PID {}; WAS {}){}{}. Requests in flight were \
+            lost{}; each new worker started cold. The code assumed an exception on a background thread would \
+            be harmless; in IIS it terminates the process.",
+        pids.join(", "),
+        first.was.event.event_id,
+        module.map_or(String::new(), |m| format!(", faulting in {m}")),
+        if exception.is_empty() { String::new() } else { format!(": {exception}") },
+        if abandoned == 0 { String::new() } else { format!(" ({abandoned} abandoned by HTTP.sys)") },
+    ));
+    for c in group {
+        let pid = c.pid.map_or_else(|| "-".into(), |p| p.to_string());
+        for r in &c.runtime {
+            d.cite(a.cite_event(r, format!(".NET Runtime {}: {exception}", r.event.event_id)), Role::Cause);
+        }
+        for x in &c.app_errors {
+            let summary = format!(
+                "Application Error 1000: w3wp.exe (PID {pid}) faulted in {} with {}",
+                x.data_at(3).unwrap_or("-"),
+                x.data_at(6).unwrap_or("-")
+            );
+            d.cite(a.cite_event(x, summary), Role::Cause);
+        }
+        let summary = format!("WAS {}: worker {pid} of {p} terminated", c.was.event.event_id);
+        d.cite(a.cite_event(c.was, summary), Role::Effect);
+        d.cite_all(c.abandoned.iter().take(3).map(|r| a.cite_error(r)), Role::Effect);
+        for w in c.wer.iter().take(1) {
+            let summary = format!(
+                "WER 1001: {} report, dump {}",
+                w.data_at(2).unwrap_or("-"),
+                w.data_at(15).unwrap_or("-")
+            );
+            d.cite(a.cite_event(w, summary), Role::Context);
+        }
+    }
+    d
+}
+
+/// Without the host's System log, a burst of abandoned requests for one pool
+/// in the same second is still the mark of a worker that went away. A burst
+/// with no queue name belongs to some other HTTP.sys consumer (a Windows
+/// service), which no IIS failure mode covers: it stays visible as
+/// `unexplained`.
+fn from_abandoned_requests(a: &Store, out: &mut Vec<Draft>) {
+    let abandoned = a.errors.iter().filter(|r| r.reason.is_abandoned());
+    let bursts = grouped(abandoned, |r| (r.host.clone(), r.queue.clone()));
+    for ((host, queue), rows) in bursts {
+        let has_system_log =
+            a.events.iter().any(|e| e.host == host && e.event.channel.as_deref() == Some("System"));
+        if has_system_log && queue.is_some() {
+            continue;
+        }
+        for c in clusters(rows, |r| r.time, Span::secs(2)) {
+            if c.len() < 3 {
+                continue;
+            }
+            let (start, end) = (c[0].time - Span::secs(1), c[c.len() - 1].time + Span::secs(10));
+            let mut d = match &queue {
+                Some(queue) => Draft::new(FailureMode::WorkerCrash, Severity::High, 0.55, start, end)
+                    .scope(Some(&host), c[0].site, Some(queue))
+                    .explain(format!(
+                        "HTTP.sys abandoned {} requests of {queue} in the same moment: the worker process \
+                            that owned them went away (crash or kill). The host's System event log is not in \
+                            the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to \
+                            see why.",
+                        c.len()
+                    ))
+                    .remedy(&[
+                        "Collect the System and Application event logs of this host (WAS 5011/5009, \
+                            Application Error 1000, .NET Runtime 1026).",
+                        "Then follow the worker-crash remediation.",
+                    ]),
+                None => {
+                    let mut paths: Vec<&str> =
+                        c.iter().filter_map(|r| r.uri.as_deref()).map(first_segment).collect();
+                    paths.sort_unstable();
+                    paths.dedup();
+                    Draft::new(FailureMode::Unexplained, Severity::Low, 0.35, start, end)
+                        .scope(Some(&host), c[0].site, None)
+                        .explain(format!(
+                            "HTTP.sys abandoned {} requests for {} in the same moment: the process that \
+                                owned their request queue went away. HTTP.sys logged no app pool for them, \
+                                so the queue is not an IIS worker's but another program's on HTTP.sys (a \
+                                Windows service such as UPnP/WSD, WinRM or a self-hosted app).",
+                            c.len(),
+                            paths.join(", ")
+                        ))
+                        .remedy(&[
+                            "Find the program that registered the URL (netsh http show servicestate) and \
+                                read its own logs and the System log for the moment.",
+                            "If the URL should belong to an IIS site, check its binding: HTTP.sys names the \
+                                pool for IIS queues.",
+                        ])
+                }
+            };
+            d.cite_all(c.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+            out.push(d);
+        }
+    }
+}
+
+/// The first segment of a URL path (`/upnphost/udhisapi.dll` → `/upnphost`).
+fn first_segment(uri: &str) -> &str {
+    let path = uri.split(['?', '#']).next().unwrap_or(uri);
+    match path.get(1..).and_then(|rest| rest.find('/')) {
+        Some(i) => &path[..i + 1],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faultline_parser::w3c::ReasonKind;
+
+    use super::*;
+    use crate::detect::testing::{Evidence, at};
+
+    fn crash(e: Evidence, host: &str, secs: i64) -> Evidence {
+        e.event(host, secs, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "5816")])
+            .positional(
+                host,
+                secs - 1,
+                "Application Error",
+                1000,
+                &["w3wp.exe", "10.0", "0", "KERNELBASE.dll", "10.0", "0", "e0434352", "0x1", "16b8"],
+            )
+            .positional(
+                host,
+                secs - 2,
+                ".NET Runtime",
+                1026,
+                &["Application: w3wp.exe\nException Info: System.InvalidOperationException: boom.\n   at \
+                    Worker.Run()"],
+            )
+            .in_channel(host, secs - 100, "Service Control Manager", 7036, "System")
+    }
+
+    #[test]
+    fn a_worker_that_died_is_a_crash_with_its_exception() {
+        let e = crash(Evidence::new(), "WEB01", 100).errors(
+            3,
+            "WEB01",
+            99,
+            503,
+            ReasonKind::ConnectionAbandonedByReqQueue,
+            Some("ShopPool"),
+        );
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1, "the abandoned requests are part of the crash, not a second finding");
+        let d = &found[0];
+        assert_eq!((d.id, d.severity, d.confidence), (FailureMode::WorkerCrash, Severity::High, 0.9));
+        assert_eq!((d.start, d.end), (at(99), at(110)));
+        assert!(
+            d.explanation.contains(
+                "(PID 5816; WAS 5011), faulting in KERNELBASE.dll: Exception Info: \
+            System.InvalidOperationException: boom"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("(3 abandoned by HTTP.sys)"), "{}", d.explanation);
+        assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"));
+    }
+
+    #[test]
+    fn a_worker_killed_after_a_failed_ping_hung_rather_than_crashed() {
+        let e = crash(Evidence::new(), "WEB01", 100).event(
+            "WEB01",
+            90,
+            "WAS",
+            5010,
+            &[("AppPoolID", "ShopPool")],
+        );
+        assert!(e.detected(detect).is_empty());
+    }
+
+    #[test]
+    fn abandoned_requests_without_a_system_log_still_mark_a_crash() {
+        let e = Evidence::new().errors(
+            3,
+            "WEB02",
+            10,
+            503,
+            ReasonKind::ConnectionAbandonedByReqQueue,
+            Some("ApiPool"),
+        );
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].confidence), (FailureMode::WorkerCrash, 0.55));
+        assert_eq!(found[0].remediation[1], "Then follow the worker-crash remediation.");
+    }
+
+    #[test]
+    fn scattered_or_queueless_abandons_are_no_worker_crash() {
+        let scattered = Evidence::new()
+            .error("WEB02", 10, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"))
+            .error("WEB02", 20, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"))
+            .error("WEB02", 30, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"));
+        assert!(scattered.detected(detect).is_empty());
+        let foreign =
+            Evidence::new().errors(3, "WEB02", 10, 503, ReasonKind::ConnectionAbandonedByReqQueue, None);
+        let found = foreign.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::Unexplained, Severity::Low));
+    }
+
+    #[test]
+    fn the_first_path_segment_names_the_consumer() {
+        assert_eq!(first_segment("/upnphost/udhisapi.dll?content=uuid:1"), "/upnphost");
+        assert_eq!(first_segment("/upnp/eventing/abc"), "/upnp");
+        assert_eq!(first_segment("/"), "/");
+        assert_eq!(first_segment("/wsman"), "/wsman");
+        assert_eq!(first_segment(""), "");
+    }
+}

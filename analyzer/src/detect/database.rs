@@ -1,0 +1,353 @@
+//! `db-login-failure`: SQL Server 18456, read for the identity that failed.
+//! The pool identity or machine account IIS really uses (not the developer
+//! who tested the connection string), a connection-string login whose
+//! password or mode changed, or a burst of many logins that is password
+//! guessing. On the web server, Security 4624 shows when a pool's identity
+//! was switched, and ASP.NET 1309 the application's side of the failure.
+
+use std::collections::BTreeMap;
+
+use faultline_parser::{Span, Timestamp};
+
+use super::kinds::{ASPNET_REQUEST_FAILED, LOGON, SQL_LOGIN_FAILED};
+use super::{Draft, FailureMode, host_clusters};
+use crate::evidence::{EventRow, Store};
+use crate::finding::{Role, Severity};
+
+/// Whose login this is, as far as IIS is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Login<'a> {
+    /// `IIS APPPOOL\<pool>`: ApplicationPoolIdentity against a local SQL Server.
+    PoolIdentity(&'a str),
+    /// `DOMAIN\HOST$`: ApplicationPoolIdentity, NetworkService or
+    /// LocalSystem reaching a remote SQL Server as the machine.
+    MachineAccount,
+    /// Any other Windows account (a custom pool identity, or a user).
+    Windows,
+    /// A SQL Server login from a connection string.
+    Sql,
+}
+
+fn classify_login(name: &str) -> Login<'_> {
+    const POOL_PREFIX: &str = "IIS APPPOOL\\";
+    if name.get(..POOL_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(POOL_PREFIX)) {
+        Login::PoolIdentity(&name[POOL_PREFIX.len()..])
+    } else if name.contains('\\') && name.ends_with('$') {
+        Login::MachineAccount
+    } else if name.contains('\\') {
+        Login::Windows
+    } else {
+        Login::Sql
+    }
+}
+
+/// A burst with this many distinct logins is someone guessing, not one
+/// identity that stopped working.
+const GUESSING_LOGINS: usize = 4;
+
+/// The web server a machine-account login names: `CONTOSO\WEB01$` → `WEB01`.
+fn machine_host(login: &str) -> Option<String> {
+    let name = login.rsplit('\\').next()?.strip_suffix('$')?;
+    (!name.is_empty()).then(|| name.to_ascii_uppercase())
+}
+
+/// The account of an ASP.NET 1309's process (`IIS APPPOOL\<pool>` for
+/// ApplicationPoolIdentity), found by its form rather than its position,
+/// which moves between ASP.NET versions.
+fn process_account(e: &EventRow) -> Option<&str> {
+    e.event.data.iter().map(|d| d.value.trim()).find(|v| matches!(classify_login(v), Login::PoolIdentity(_)))
+}
+
+// 18456's positional data: login, "Reason: ...", "[CLIENT: address]".
+
+fn login_of(e: &EventRow) -> String {
+    e.data_at(0).map_or("-", str::trim).to_string()
+}
+
+fn reason_of(e: &EventRow) -> Option<String> {
+    e.data_at(1).map(|r| r.trim().trim_start_matches("Reason: ").trim_end_matches('.').to_string())
+}
+
+fn client_of(e: &EventRow) -> Option<String> {
+    e.data_at(2).map(|c| c.trim().trim_start_matches("[CLIENT:").trim_end_matches(']').trim().to_string())
+}
+
+/// How the identity of one app pool changed on one host before a failure:
+/// its workers' logons (Security 4624 type 4 for a custom account, type 5
+/// for ApplicationPoolIdentity), and the application's own error naming
+/// the login that failed.
+struct IdentityChange<'a> {
+    host: String,
+    pool: Option<String>,
+    /// The last logon as another account before the switch.
+    before: Option<(&'a EventRow, String)>,
+    /// The first logon as the pool's virtual account after it.
+    after: Option<&'a EventRow>,
+    /// An application error on the host that names the failed login.
+    app_error: Option<&'a EventRow>,
+}
+
+/// Reads the web server's evidence for the identity behind a failed
+/// database login that happened at `at`.
+fn identity_change<'a>(a: &'a Store, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
+    let on_host = |e: &&EventRow| &*e.host == host && e.time() <= at + Span::hours(1);
+    let app_error = a
+        .events_of(ASPNET_REQUEST_FAILED)
+        .filter(on_host)
+        .find(|e| e.event.data.iter().any(|d| d.value.contains(login)));
+    let pool = match classify_login(login) {
+        Login::PoolIdentity(p) => Some(p.to_string()),
+        _ => app_error.and_then(process_account).and_then(|acct| match classify_login(acct) {
+            Login::PoolIdentity(p) => Some(p.to_string()),
+            _ => None,
+        }),
+    };
+    let virtual_logon = |e: &EventRow| {
+        e.data("LogonType") == Some("5")
+            && e.data("TargetDomainName").is_some_and(|d| d.eq_ignore_ascii_case("IIS APPPOOL"))
+            && pool
+                .as_deref()
+                .is_none_or(|p| e.data("TargetUserName").is_some_and(|u| u.eq_ignore_ascii_case(p)))
+    };
+    // The first virtual-account logon that follows a custom-account one.
+    let mut before = None;
+    let mut after = None;
+    for e in a.events_of(LOGON).filter(on_host) {
+        if e.data("LogonType") == Some("4") {
+            let account = format!(
+                "{}\\{}",
+                e.data("TargetDomainName").unwrap_or("-"),
+                e.data("TargetUserName").unwrap_or("-")
+            );
+            before = Some((e, account));
+            after = None;
+        } else if virtual_logon(e) && before.is_some() && after.is_none() {
+            after = Some(e);
+        }
+    }
+    IdentityChange {
+        host: host.to_string(),
+        pool,
+        before: if after.is_some() { before } else { None },
+        after,
+        app_error,
+    }
+}
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(a.events_of(SQL_LOGIN_FAILED), Span::hours(1)) {
+        if c.len() >= 3 {
+            out.push(finding(a, &c));
+        }
+    }
+}
+
+/// The burst's explanation: who failed to log on, and why that matters.
+fn explain(c: &[&EventRow], logins: &BTreeMap<String, usize>, top: &str) -> (Severity, f64, String) {
+    let first = c[0];
+    let why = reason_of(first).map_or(String::new(), |r| format!(" ({r})"));
+    let mut clients: Vec<String> = c.iter().filter_map(|e| client_of(e)).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    let from = match clients.len() {
+        0 => String::new(),
+        1..=3 => format!(" from {}", clients.join(", ")),
+        n => format!(" from {} and {} more clients", clients[..3].join(", "), n - 3),
+    };
+    if logins.len() >= GUESSING_LOGINS {
+        let names = logins.keys().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+        return (
+            Severity::Low,
+            0.3,
+            format!(
+                "SQL Server rejected {} logins for {} different accounts{from} ({names}): many accounts from \
+                    one client looks like password guessing, not an identity IIS uses. If a web server is \
+                    that client, one of its apps is misconfigured or compromised.",
+                c.len(),
+                logins.len(),
+            ),
+        );
+    }
+    // The other accounts of the burst, named after the main one.
+    let others: Vec<&str> = logins.keys().map(String::as_str).filter(|l| *l != top).take(3).collect();
+    let top_and_others =
+        if others.is_empty() { top.to_string() } else { format!("{top} (and {})", others.join(", ")) };
+    let kind = classify_login(top);
+    let who = match kind {
+        Login::PoolIdentity(p) => format!(
+            "{top_and_others}, the identity of app pool {p} (ApplicationPoolIdentity against a local SQL \
+                Server), has no login there"
+        ),
+        Login::MachineAccount => format!(
+            "{top_and_others} is the web server's machine account: a pool running as \
+                ApplicationPoolIdentity, NetworkService or LocalSystem reaches a remote SQL Server as the \
+                machine, not as the developer who tested the connection string"
+        ),
+        Login::Windows => {
+            format!(
+                "{top_and_others} is the Windows identity the app runs as (a custom pool identity, or \
+                    impersonation)"
+            )
+        }
+        Login::Sql => format!(
+            "{top_and_others} is a SQL Server login from a connection string: its password, its state or the \
+                server's authentication mode changed"
+        ),
+    };
+    let confidence = if matches!(kind, Login::PoolIdentity(_) | Login::MachineAccount) { 0.95 } else { 0.85 };
+    let text = format!(
+        "SQL Server rejected {} logins{from}{why}: {who}, so every database call that uses it fails.",
+        c.len()
+    );
+    (Severity::High, confidence, text)
+}
+
+fn finding(a: &Store, c: &[&EventRow]) -> Draft {
+    let first = c[0];
+    let mut logins: BTreeMap<String, usize> = BTreeMap::new();
+    for e in c {
+        *logins.entry(login_of(e)).or_default() += 1;
+    }
+    let top = logins
+        .iter()
+        .max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
+        .map_or_else(String::new, |(name, _)| name.clone());
+    let (severity, mut confidence, mut text) = explain(c, &logins, &top);
+    // Where the failing identity runs: the web server a machine account
+    // names, or this host for a pool identity against a local server.
+    let web_host = match classify_login(&top) {
+        Login::MachineAccount if logins.len() < GUESSING_LOGINS => machine_host(&top),
+        Login::PoolIdentity(_) => Some(first.host.to_string()),
+        _ => None,
+    };
+    let change = web_host.map(|h| identity_change(a, &h, &top, first.time()));
+    let pool = change.as_ref().and_then(|c| c.pool.clone());
+    if let Some(ch) = &change {
+        let pool_name = ch.pool.as_deref().unwrap_or("the pool");
+        if let (Some((_, account)), Some(after)) = (&ch.before, ch.after) {
+            let lead = (first.time() - after.time()).as_mins();
+            text.push_str(&format!(
+                " On {}, {pool_name}'s workers logged on as {account} and then, {lead} minute{} before the \
+                    first failure, as IIS APPPOOL\\{pool_name}: the pool's identity was switched to \
+                    ApplicationPoolIdentity, and that identity has no login on the SQL Server.",
+                ch.host,
+                if lead == 1 { "" } else { "s" }
+            ));
+            confidence = 0.97;
+        } else if ch.app_error.is_some() {
+            text.push_str(&format!(
+                " On {}, {pool_name}'s application reports the same failed login (ASP.NET 1309).",
+                ch.host
+            ));
+        }
+    }
+    let mut d =
+        Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
+            .scope(Some(&first.host), None, pool.as_deref())
+            .explain(text);
+    for e in c.iter().take(8) {
+        let summary = format!(
+            "{} 18456: login {} failed{}{}",
+            e.event.provider,
+            login_of(e),
+            reason_of(e).map_or(String::new(), |r| format!(" ({r})")),
+            client_of(e).map_or(String::new(), |c| format!(" from {c}"))
+        );
+        d.cite(a.cite_event(e, summary), Role::Cause);
+    }
+    if let Some(ch) = change {
+        if let Some((e, account)) = ch.before {
+            d.cite(
+                a.cite_event(e, format!("Security 4624: worker logon (batch) as {account}")),
+                Role::Context,
+            );
+        }
+        if let Some(e) = ch.after {
+            let user = e.data("TargetUserName").unwrap_or("-");
+            let summary = format!("Security 4624: worker logon (service) as IIS APPPOOL\\{user}");
+            d.cite(a.cite_event(e, summary), Role::Cause);
+        }
+        if let Some(e) = ch.app_error {
+            let account = process_account(e).unwrap_or("-");
+            let summary = format!(
+                "ASP.NET 1309: the application, running as {account}, failed to log on to SQL Server"
+            );
+            d.cite(a.cite_event(e, summary), Role::Effect);
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::Evidence;
+
+    fn failed(e: Evidence, secs: i64, login: &str) -> Evidence {
+        e.positional(
+            "SQL01",
+            secs,
+            "MSSQLSERVER",
+            18456,
+            &[login, "Reason: Could not find a login matching the name provided.", "[CLIENT: 10.0.0.21]"],
+        )
+    }
+
+    #[test]
+    fn logins_are_classified_by_whose_identity_they_are() {
+        assert_eq!(classify_login("IIS APPPOOL\\Shop"), Login::PoolIdentity("Shop"));
+        assert_eq!(classify_login("iis apppool\\Shop"), Login::PoolIdentity("Shop"));
+        assert_eq!(classify_login("CONTOSO\\WEB01$"), Login::MachineAccount);
+        assert_eq!(classify_login("CONTOSO\\svc-shop"), Login::Windows);
+        assert_eq!(classify_login("shop_app"), Login::Sql);
+        assert_eq!(classify_login("IIS APPPOOL"), Login::Sql);
+        assert_eq!(machine_host("CONTOSO\\web01$").as_deref(), Some("WEB01"));
+    }
+
+    #[test]
+    fn a_machine_account_login_is_traced_to_the_identity_switch_on_its_web_server() {
+        let mut e = Evidence::new()
+            .event(
+                "WEB01",
+                0,
+                "Microsoft-Windows-Security-Auditing",
+                4624,
+                &[("LogonType", "4"), ("TargetDomainName", "CONTOSO"), ("TargetUserName", "svc-shop")],
+            )
+            .event(
+                "WEB01",
+                600,
+                "Microsoft-Windows-Security-Auditing",
+                4624,
+                &[("LogonType", "5"), ("TargetDomainName", "IIS APPPOOL"), ("TargetUserName", "ShopPool")],
+            );
+        for i in 0..3 {
+            e = failed(e, 900 + i, "CONTOSO\\WEB01$");
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity, d.confidence), (FailureMode::DbLoginFailure, Severity::High, 0.97));
+        assert!(d.explanation.contains("web server's machine account"), "{}", d.explanation);
+        assert!(d.explanation.contains("5 minutes before the first failure"), "{}", d.explanation);
+        assert_eq!(d.scope.host.as_deref(), Some("SQL01"));
+    }
+
+    #[test]
+    fn many_accounts_from_one_client_are_guessing_not_an_identity() {
+        let mut e = Evidence::new();
+        for (i, login) in ["sa", "admin", "root", "test", "sa"].iter().enumerate() {
+            e = failed(e, i as i64, login);
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].severity, found[0].confidence), (Severity::Low, 0.3));
+        assert!(found[0].explanation.contains("password guessing"));
+    }
+
+    #[test]
+    fn two_failed_logins_are_not_an_incident() {
+        let e = failed(failed(Evidence::new(), 0, "shop_app"), 5, "shop_app");
+        assert!(e.detected(detect).is_empty());
+    }
+}

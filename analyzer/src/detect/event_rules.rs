@@ -1,0 +1,205 @@
+//! Failure modes whose decisive evidence is one kind of event: a table of
+//! rules (the kinds, how many make an incident, the mode and what it means),
+//! not code per mode. TLS key access and handshakes, ephemeral ports, site
+//! bindings, HTTP.sys logging, cleared event logs, ASP.NET Core startup and
+//! app_offline deployments.
+
+use faultline_parser::Span;
+
+use super::kinds::{
+    ANCM_START_FAILED, APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, LOG_CLEARED, PORTS_EXHAUSTED,
+    SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+};
+use super::{Draft, FailureMode, host_clusters};
+use crate::evidence::{EventKind, Store};
+use crate::finding::{Role, Severity};
+
+/// One rule: events of `kinds`, at least `min` of them on a host within an
+/// hour, are a finding of `mode`.
+struct Rule {
+    kinds: &'static [EventKind],
+    min: usize,
+    mode: FailureMode,
+    severity: Severity,
+    explanation: &'static str,
+    /// Steps more specific than the mode's own, when these events say more.
+    remedy: Option<&'static [&'static str]>,
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        kinds: TLS_KEY_UNREADABLE,
+        min: 1,
+        mode: FailureMode::TlsPrivateKeyAccess,
+        severity: Severity::High,
+        explanation: "Schannel could not use a certificate's private key (36870): the process identity lacks \
+            read access to the key (or the key is missing), so TLS with that certificate fails. It works as \
+            an administrator and fails as the pool identity.",
+        remedy: None,
+    },
+    Rule {
+        kinds: TLS_HANDSHAKE_FAILED,
+        min: 3,
+        mode: FailureMode::TlsHandshakeFailure,
+        severity: Severity::Medium,
+        explanation: "TLS handshakes failed (Schannel 36874/36888/36887): some clients and this server share \
+            no protocol or cipher suite (or SNI or the chain does not match), so those clients never reach \
+            HTTP and leave no W3C row.",
+        remedy: None,
+    },
+    Rule {
+        kinds: PORTS_EXHAUSTED,
+        min: 1,
+        mode: FailureMode::PortExhaustion,
+        severity: Severity::High,
+        explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application \
+            opens connections faster than TIME_WAIT releases them, so downstream calls fail under load.",
+        remedy: None,
+    },
+    Rule {
+        kinds: SITE_URL_CONFLICT,
+        min: 1,
+        mode: FailureMode::BindingConflict,
+        severity: Severity::Critical,
+        explanation: "W3SVC could not register a site's URL with HTTP.sys (the address and port are taken by \
+            another site or program): the site cannot listen.",
+        remedy: None,
+    },
+    Rule {
+        kinds: HTTP_BIND_FAILED,
+        min: 1,
+        mode: FailureMode::BindingConflict,
+        severity: Severity::Critical,
+        explanation: "HTTP.sys could not bind to an address (15005): a listen address is missing or taken, \
+            so sites on it cannot answer.",
+        remedy: Some(&["Check the IP listen list (netsh http show iplisten) and the site bindings."]),
+    },
+    Rule {
+        kinds: HTTP_LOG_WRITE_FAILED,
+        min: 1,
+        mode: FailureMode::MissingLogs,
+        severity: Severity::High,
+        explanation: "HTTP.sys could not write its logs (HttpEvent 1500x/1501x): the log volume was full or \
+            inaccessible, so the access or error log is missing for this period.",
+        remedy: None,
+    },
+    Rule {
+        kinds: LOG_CLEARED,
+        min: 1,
+        mode: FailureMode::MissingLogs,
+        severity: Severity::High,
+        explanation: "An event log was cleared: history before this point is gone.",
+        remedy: Some(&[
+            "Find who cleared it (the event names the account).",
+            "Forward event logs off the server.",
+        ]),
+    },
+    Rule {
+        kinds: ANCM_START_FAILED,
+        min: 1,
+        mode: FailureMode::AncmStartupFailure,
+        severity: Severity::Critical,
+        explanation: "The ASP.NET Core application failed to start under the ASP.NET Core Module: the app \
+            exits during startup (its stdout, captured by ANCM, names the exception), so every request fails \
+            with 500.3x.",
+        remedy: None,
+    },
+    Rule {
+        kinds: APP_OFFLINE,
+        min: 1,
+        mode: FailureMode::Deployment,
+        severity: Severity::Medium,
+        explanation: "A deployment took the application offline (app_offline.htm, ANCM 1012): requests got \
+            503 until the file was removed.",
+        remedy: None,
+    },
+];
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    for rule in RULES {
+        for c in host_clusters(a.events_of(rule.kinds), Span::hours(1)) {
+            if c.len() < rule.min {
+                continue;
+            }
+            let first = c[0];
+            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
+            let mut d = Draft::new(rule.mode, rule.severity, confidence, first.time(), c[c.len() - 1].time())
+                .scope(Some(&first.host), None, None)
+                .explain(format!("{} ({} events)", rule.explanation, c.len()));
+            if let Some(steps) = rule.remedy {
+                d = d.remedy(steps);
+            }
+            for e in c.iter().take(8) {
+                d.cite(a.cite_event(e, format!("{} {}", e.event.provider, e.event.event_id)), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::Evidence;
+
+    #[test]
+    fn one_decisive_event_is_a_finding_on_its_own_host() {
+        let e = Evidence::new().event("WEB01", 0, "Schannel", 36870, &[]).event(
+            "WEB02",
+            0,
+            "Microsoft-Windows-Tcpip",
+            4227,
+            &[],
+        );
+        let found: Vec<_> = e.detected(detect).into_iter().map(|d| (d.id, d.scope.host)).collect();
+        assert_eq!(
+            found,
+            [
+                (FailureMode::TlsPrivateKeyAccess, Some("WEB01".to_string())),
+                (FailureMode::PortExhaustion, Some("WEB02".to_string()))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_few_handshake_failures_are_noise() {
+        let two = Evidence::new().event("WEB01", 0, "Schannel", 36874, &[]).event(
+            "WEB01",
+            5,
+            "Schannel",
+            36874,
+            &[],
+        );
+        assert!(two.detected(detect).is_empty(), "every server sees a failed handshake now and then");
+        let three = Evidence::new()
+            .event("WEB01", 0, "Schannel", 36874, &[])
+            .event("WEB01", 5, "Schannel", 36888, &[])
+            .event("WEB01", 9, "Schannel", 36887, &[]);
+        let found = three.detected(detect);
+        assert_eq!(
+            (found.len(), found[0].id, found[0].confidence),
+            (1, FailureMode::TlsHandshakeFailure, 0.9)
+        );
+    }
+
+    #[test]
+    fn a_cleared_log_has_its_own_remedy() {
+        let found =
+            (Evidence::new().event("WEB01", 0, "Microsoft-Windows-Eventlog", 1102, &[])).detected(detect);
+        assert_eq!(found[0].id, FailureMode::MissingLogs);
+        assert_eq!(found[0].remediation[0], "Find who cleared it (the event names the account).");
+    }
+
+    #[test]
+    fn an_ancm_event_that_is_not_a_startup_failure_is_not_one() {
+        // 1032/1033: the app restarted, or stopped on app_offline; healthy apps log them.
+        let e = Evidence::new().event("WEB01", 0, "IIS AspNetCore Module V2", 1032, &[]).event(
+            "WEB01",
+            5,
+            "IIS AspNetCore Module V2",
+            1033,
+            &[],
+        );
+        assert!(e.detected(detect).is_empty());
+    }
+}

@@ -1,0 +1,113 @@
+//! The Windows events the detectors ask for, by name: a provider family and
+//! an event id. Every kind here must be one the parser's catalogue keeps
+//! (a test checks it), or the question could never be answered.
+
+use faultline_parser::winevent::Family;
+
+use crate::evidence::EventKind;
+
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $name:ident = [$($family:ident $id:literal),+ $(,)?];)+) => {
+        $($(#[$doc])* pub const $name: &[EventKind] = &[$(EventKind::new(Family::$family, $id)),+];)+
+
+        /// Every list above.
+        #[cfg(test)]
+        const ALL: &[&[EventKind]] = &[$($name),+];
+    };
+}
+
+kinds! {
+    /// WAS 5002: rapid-fail protection disabled a pool.
+    POOL_DISABLED = [Was 5002];
+    /// WAS 5009 (terminated unexpectedly), 5011 (fatal communication error),
+    /// 5012 (failed to respond in time): a worker failed.
+    WORKER_FAILED = [Was 5009, Was 5011, Was 5012];
+    /// WAS 5009 and 5011: a worker died.
+    WORKER_DIED = [Was 5009, Was 5011];
+    /// WAS 5010: a worker failed its health ping and was killed.
+    WORKER_PING_FAILED = [Was 5010];
+    /// WAS 5172 and 5189: the configuration store could not be read.
+    CONFIG_STORE_BROKEN = [Was 5172, Was 5189];
+    /// WAS 5021, 5057, 5059: a pool's identity is invalid; the pool is disabled.
+    POOL_IDENTITY_INVALID = [Was 5021, Was 5057, Was 5059];
+    /// WAS 5074, 5075, 5076: periodic, request-count and scheduled recycles.
+    RECYCLE_SCHEDULED = [Was 5074, Was 5075, Was 5076];
+    /// WAS 5077 and 5117: recycles on the private or virtual memory limit.
+    RECYCLE_MEMORY_LIMIT = [Was 5077, Was 5117];
+    /// WAS 5078: a recycle because the worker reported itself unhealthy.
+    RECYCLE_UNHEALTHY = [Was 5078];
+    /// WAS 5079: a recycle on request.
+    RECYCLE_ON_DEMAND = [Was 5079];
+    /// WAS 5080: a recycle because the pool's configuration changed.
+    RECYCLE_CONFIG_CHANGE = [Was 5080];
+    /// WAS 5186: an idle-timeout shutdown.
+    RECYCLE_IDLE_TIMEOUT = [Was 5186];
+    /// W3SVC-WP 2299, 2262, 2263: why a worker called itself unhealthy.
+    WORKER_UNHEALTHY = [W3svcWp 2299, W3svcWp 2262, W3svcWp 2263];
+    /// W3SVC 1004 and 1007: a site's URL could not be registered with HTTP.sys.
+    SITE_URL_CONFLICT = [W3svc 1004, W3svc 1007];
+    /// HttpEvent 15005: HTTP.sys could not bind to an address.
+    HTTP_BIND_FAILED = [HttpEvent 15005];
+    /// HttpEvent 15000-15002 and 15011-15013: HTTP.sys could not write its logs.
+    HTTP_LOG_WRITE_FAILED = [
+        HttpEvent 15000, HttpEvent 15001, HttpEvent 15002, HttpEvent 15011, HttpEvent 15012, HttpEvent 15013,
+    ];
+    /// Schannel 36870 and 36869: a certificate's private key could not be used.
+    TLS_KEY_UNREADABLE = [Schannel 36870, Schannel 36869];
+    /// Schannel 36874, 36888, 36887: handshakes failed.
+    TLS_HANDSHAKE_FAILED = [Schannel 36874, Schannel 36888, Schannel 36887];
+    /// Tcpip 4227 and 4231: ephemeral ports ran out.
+    PORTS_EXHAUSTED = [Tcpip 4227, Tcpip 4231];
+    /// EventLog 104 and 1102: an event log was cleared.
+    LOG_CLEARED = [EventLog 104, EventLog 1102];
+    /// EventLog 6005: the event log service started (the machine booted).
+    BOOTED = [EventLog 6005];
+    /// User32 1074 (a planned restart), EventLog 6006 (clean stop) and 6008
+    /// (unexpected stop), Kernel-Power 41 (the system rebooted without a clean
+    /// shutdown).
+    SHUT_DOWN = [User32 1074, EventLog 6006, EventLog 6008, KernelPower 41];
+    /// ANCM events that mean the application did not start: process start
+    /// failures (1007, 1010, 1011), in-process start failures and exceptions
+    /// (1016-1020), and their out-of-process and shim forms (1028, 1029, 1035).
+    ANCM_START_FAILED = [
+        Ancm 1007, Ancm 1010, Ancm 1011, Ancm 1016, Ancm 1017, Ancm 1018, Ancm 1019, Ancm 1020, Ancm 1028,
+        Ancm 1029, Ancm 1035,
+    ];
+    /// ANCM 1012: app_offline.htm took the application offline.
+    APP_OFFLINE = [Ancm 1012];
+    /// Application Error 1000: a process faulted.
+    APPLICATION_FAULT = [ApplicationError 1000];
+    /// .NET Runtime 1026 (an unhandled exception ended the process) and
+    /// ASP.NET 1325 (an unhandled exception ended the application's process).
+    RUNTIME_TERMINATED = [DotNetRuntime 1026, AspNet 1325];
+    /// .NET Runtime 1026 alone.
+    DOTNET_TERMINATED = [DotNetRuntime 1026];
+    /// ASP.NET 1309: an unhandled exception in a request.
+    ASPNET_REQUEST_FAILED = [AspNet 1309];
+    /// Windows Error Reporting 1001: a fault report (names the dump).
+    ERROR_REPORT = [WindowsErrorReporting 1001];
+    /// Resource-Exhaustion-Detector 2004: virtual memory ran low.
+    LOW_MEMORY = [ResourceExhaustion 2004];
+    /// SQL Server 18456: a login failed.
+    SQL_LOGIN_FAILED = [SqlServer 18456];
+    /// Security 4624: a logon.
+    LOGON = [SecurityAuditing 4624];
+    /// Security 4625: a failed logon.
+    LOGON_FAILED = [SecurityAuditing 4625];
+}
+
+#[cfg(test)]
+mod tests {
+    use faultline_parser::winevent::keeps;
+
+    use super::*;
+
+    /// A detector asking for a kind the parser never keeps would never
+    /// match (the crash detector once asked for .NET Runtime 1325).
+    #[test]
+    fn every_kind_is_kept_by_the_parsers_catalogue() {
+        for kind in ALL.iter().flat_map(|k| k.iter()) {
+            assert!(keeps(kind.family, kind.id), "{kind:?} is never kept");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `rapid-fail-protection`: repeated worker failures made WAS disable a pool
+//! (5002), after which HTTP.sys answers its requests 503 AppOffline itself.
+
+use std::collections::BTreeMap;
+
+use faultline_parser::w3c::ReasonKind;
+use faultline_parser::{Span, Timestamp};
+
+use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_FAILED};
+use super::{Draft, FailureMode, clusters, pool};
+use crate::evidence::{EventRow, Store};
+use crate::finding::{Role, Severity};
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    // Pools disabled within five minutes after the configuration store
+    // broke are that finding's effects, not rapid-fail incidents.
+    let store_broken: Vec<Timestamp> = a.events_of(CONFIG_STORE_BROKEN).map(EventRow::time).collect();
+    let after_store_broke = |t: Timestamp| {
+        let i = store_broken.partition_point(|s| *s < t - Span::mins(5));
+        store_broken.get(i).is_some_and(|s| *s <= t)
+    };
+    // One finding per pool and host for disables less than an hour apart:
+    // a pool disabled again after each restart is one incident.
+    let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
+    for e in a.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e.time())) {
+        per_pool.entry((&e.host, pool(e).unwrap_or("-"))).or_default().push(e);
+    }
+    let incidents =
+        per_pool.into_values().flat_map(|disables| clusters(disables, |e| e.time(), Span::hours(1)));
+    for disables in incidents {
+        let e = disables[0];
+        let p = pool(e).unwrap_or("-");
+        let failures: Vec<&EventRow> = a
+            .events_between(WORKER_FAILED, e.time() - Span::mins(10), e.time())
+            .filter(|f| f.host == e.host && pool(f) == Some(p))
+            .collect();
+        let offline: Vec<_> = a
+            .errors_between(e.time() - Span::secs(2), Timestamp(i64::MAX))
+            .iter()
+            .filter(|r| {
+                r.host == e.host && r.reason == ReasonKind::AppOffline && r.queue.as_deref() == Some(p)
+            })
+            .collect();
+        let last_disable = disables[disables.len() - 1].time();
+        let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
+        let start = failures.first().unwrap_or(&e).time();
+        let confidence = if failures.len() >= 2 { 0.95 } else { 0.8 };
+        let mut d = Draft::new(FailureMode::RapidFailProtection, Severity::Critical, confidence, start, end)
+            .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
+            .explain(story(p, &failures, e.time(), offline.len()));
+        for f in &failures {
+            let pid = f.data("ProcessID").unwrap_or("-");
+            d.cite(
+                a.cite_event(f, format!("WAS {}: worker {pid} of {p} failed", f.event.event_id)),
+                Role::Cause,
+            );
+        }
+        for e in disables.iter().take(5) {
+            d.cite(a.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
+        }
+        if disables.len() > 1 {
+            d.explanation.push_str(&format!(
+                " WAS disabled {p} {} times in this incident (each restart failed again).",
+                disables.len()
+            ));
+        }
+        d.cite_all(offline.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+        out.push(d);
+    }
+}
+
+/// What a rapid-fail finding says happened, naming what the evidence lacks
+/// rather than counting it as zero.
+fn story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: usize) -> String {
+    let plural = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let tripped = match failures.first() {
+        Some(f) => format!(
+            "{} of {pool} in {} tripped rapid-fail protection: WAS disabled the pool (5002)",
+            plural(failures.len() as i64, "worker failure"),
+            plural((disabled - f.time()).as_mins() + 1, "minute")
+        ),
+        None => format!(
+            "WAS disabled {pool} under rapid-fail protection (5002); the worker failures that tripped it \
+                (WAS 5009, 5011, 5012 in the 10 minutes before) are not in the evidence"
+        ),
+    };
+    let answered = match offline {
+        0 => "; a disabled pool's requests are answered 503 AppOffline by HTTP.sys itself, and none is in \
+            the HTTPERR evidence"
+            .to_string(),
+        n => format!(
+            ", and from then on HTTP.sys answered 503 AppOffline itself ({}) until someone started the pool",
+            plural(n as i64, "request")
+        ),
+    };
+    format!(
+        "{tripped}{answered}. The pool was assumed to restart itself; after repeated failures IIS stops \
+            trying."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Evidence, at};
+
+    fn failures(mut e: Evidence, host: &str, pool: &str) -> Evidence {
+        for (i, pid) in ["4711", "4712", "4713", "4714", "4715"].iter().enumerate() {
+            e = e.event(host, 10 * i as i64, "WAS", 5011, &[("AppPoolID", pool), ("ProcessID", pid)]);
+        }
+        e
+    }
+
+    #[test]
+    fn repeated_failures_then_a_disable_are_rapid_fail_protection() {
+        let e = failures(Evidence::new(), "WEB01", "ShopPool")
+            .event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .errors(4, "WEB01", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            // The same pool name on another server is another story.
+            .event("WEB02", 5, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "99")]);
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!(
+            (d.id, d.severity, d.confidence),
+            (FailureMode::RapidFailProtection, Severity::Critical, 0.95)
+        );
+        assert_eq!((d.start, d.end), (at(0), at(53)));
+        assert!(
+            d.explanation.starts_with("5 worker failures of ShopPool in 1 minute tripped"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("(4 requests)"), "{}", d.explanation);
+        assert!(!d.evidence.iter().any(|e| e.summary.contains("worker 99")), "WEB02's failure is not cited");
+    }
+
+    #[test]
+    fn a_disable_right_after_the_config_store_broke_is_not_rapid_fail() {
+        let e = Evidence::new().event("WEB01", 0, "WAS", 5189, &[]).event(
+            "WEB01",
+            60,
+            "WAS",
+            5002,
+            &[("AppPoolID", "ShopPool")],
+        );
+        assert!(e.detected(detect).is_empty());
+    }
+
+    #[test]
+    fn a_story_names_what_the_evidence_lacks() {
+        let none = story("Shop", &[], Timestamp(0), 0);
+        assert!(
+            none.starts_with("WAS disabled Shop under rapid-fail protection (5002); the worker failures"),
+            "{none}"
+        );
+        assert!(none.contains("none is in the HTTPERR evidence"), "{none}");
+        assert!(!none.contains(" 0 "), "{none}");
+        let one = story("Shop", &[], Timestamp(0), 1);
+        assert!(one.contains("answered 503 AppOffline itself (1 request) until"), "{one}");
+    }
+}

@@ -1,0 +1,64 @@
+//! `reboot`: the server shut down (planned, User32 1074 and EventLog 6006;
+//! or not, EventLog 6008 and Kernel-Power 41) until the event log service
+//! started again (6005).
+
+use faultline_parser::Span;
+
+use super::kinds::{BOOTED, SHUT_DOWN};
+use super::{Draft, FailureMode, host_clusters};
+use crate::evidence::Store;
+use crate::finding::{Role, Severity};
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(a.events_of(SHUT_DOWN), Span::mins(30)) {
+        let first = c[0];
+        let boot = a.events_of(BOOTED).find(|b| b.host == first.host && b.time() >= first.time());
+        let end = boot.unwrap_or(c[c.len() - 1]).time();
+        let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
+        let mut d = Draft::new(FailureMode::Reboot, Severity::Medium, 0.9, first.time(), end)
+            .scope(Some(&first.host), None, None)
+            .explain(format!(
+                "The server restarted{}: IIS stopped with it, so requests in that window were refused and \
+                    not logged, and the first requests after the boot paid cold starts.",
+                if unclean { " without a clean shutdown" } else { " (planned)" }
+            ));
+        for e in &c {
+            d.cite(
+                a.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
+                Role::Cause,
+            );
+        }
+        if let Some(b) = boot {
+            d.cite(
+                a.cite_event(b, "EventLog 6005: the event log service started (boot)".into()),
+                Role::Effect,
+            );
+        }
+        out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Evidence, at};
+
+    #[test]
+    fn a_restart_runs_from_the_shutdown_to_the_boot() {
+        let e = Evidence::new()
+            .event("WEB01", 0, "User32", 1074, &[])
+            .event("WEB01", 20, "EventLog", 6006, &[])
+            .event("WEB01", 200, "EventLog", 6005, &[])
+            .event("WEB02", 50, "EventLog", 6008, &[]);
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 2, "one per server");
+        assert_eq!((found[0].start, found[0].end), (at(0), at(200)));
+        assert!(found[0].explanation.contains("(planned)"));
+        assert!(found[1].explanation.contains("without a clean shutdown"));
+    }
+
+    #[test]
+    fn a_boot_alone_is_no_restart_finding() {
+        assert!((Evidence::new().event("WEB01", 200, "EventLog", 6005, &[])).detected(detect).is_empty());
+    }
+}

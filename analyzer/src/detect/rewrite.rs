@@ -1,0 +1,74 @@
+//! `rewrite-loop`: clients sent round the same redirect again and again, a
+//! rewrite rule matching its own result (typically an HTTP-to-HTTPS rule
+//! behind a TLS-offloading load balancer).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use faultline_parser::Span;
+
+use super::{Draft, FailureMode, clusters, grouped};
+use crate::evidence::{RequestRow, Store};
+use crate::finding::{Role, Severity};
+
+/// Redirects of one client to one URL, this close together, this many
+/// times, are a loop.
+const LOOP_GAP: Span = Span::secs(10);
+const LOOP_REDIRECTS: usize = 10;
+
+pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+    let redirects = a.requests.iter().filter(|r| matches!(r.status.code, 301 | 302 | 307 | 308));
+    let chains = grouped(redirects, |r| (r.host.clone(), r.client.clone(), r.stem.clone()));
+    let mut loops: BTreeMap<(Arc<str>, Option<u32>), Vec<&RequestRow>> = BTreeMap::new();
+    for ((host, _, _), rows) in chains {
+        for c in clusters(rows, |r| r.time, LOOP_GAP) {
+            if c.len() >= LOOP_REDIRECTS {
+                loops.entry((host.clone(), c[0].site)).or_default().extend(c);
+            }
+        }
+    }
+    for ((host, site), mut rows) in loops {
+        rows.sort_by_key(|r| (r.time, r.source, r.line));
+        let clients: BTreeSet<&str> = rows.iter().map(|r| &*r.client).collect();
+        let mut d = Draft::new(
+            FailureMode::RewriteLoop,
+            Severity::Medium,
+            0.85,
+            rows[0].time,
+            rows[rows.len() - 1].time,
+        )
+        .scope(Some(&host), site, None)
+        .explain(format!(
+            "{} clients were redirected round the same URL ({}) ten times or more in seconds ({} \
+                    redirects): a rewrite rule keeps matching its own result, typically an HTTP-to-HTTPS \
+                    rule behind a TLS-offloading load balancer.",
+            clients.len(),
+            rows[0].stem,
+            rows.len()
+        ));
+        d.cite_all(rows.iter().take(6).map(|r| a.cite_request(r)), Role::Effect);
+        out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::Evidence;
+
+    #[test]
+    fn a_client_redirected_again_and_again_is_a_loop() {
+        let found =
+            (Evidence::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1)).detected(detect);
+        assert_eq!((found.len(), found[0].id), (1, FailureMode::RewriteLoop));
+    }
+
+    #[test]
+    fn redirects_spread_over_time_are_ordinary() {
+        let mut e = Evidence::new();
+        for i in 0..12 {
+            e = e.request("WEB01", 1, 100 + 60 * i, "/login", (302, 0, 0), 1);
+        }
+        assert!(e.detected(detect).is_empty());
+    }
+}

@@ -1,0 +1,242 @@
+//! Small hand-built stores for the detectors' unit tests: a few events,
+//! requests, HTTP.sys rows and traces, each at a time given in seconds after
+//! a fixed start, on the host and source the test names.
+
+use std::sync::Arc;
+
+use faultline_parser::freb::{ModuleError, TraceSummary};
+use faultline_parser::w3c::ReasonKind;
+use faultline_parser::winevent::{DataValue, EventOrigin, TimeSource, WinEvent};
+use faultline_parser::{Span, Timestamp, Trace};
+
+use super::{FailureMode, run};
+use crate::evidence::{ErrRow, EventRow, Kept, RequestRow, Status, Store, TraceRow};
+use crate::finding::Finding;
+use crate::resolve::{SourceFile, SourceKind};
+
+/// 2025-11-24 10:00:00 UTC: every test's time zero.
+pub const T0: i64 = 1_763_978_400;
+
+/// The time `secs` after [`T0`].
+pub fn at(secs: i64) -> Timestamp {
+    Timestamp::from_parts(T0 + secs, 0)
+}
+
+/// Sources the builder files rows under, by kind.
+const SOURCES: [(SourceKind, &str); 4] = [
+    (SourceKind::W3c, "WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex251124.log"),
+    (SourceKind::Httperr, "WEB01/HTTPERR/httperr1.log"),
+    (SourceKind::Freb, "WEB01/inetpub/logs/FailedReqLogFiles/W3SVC1/fr000001.xml"),
+    (SourceKind::Evtx, "WEB01/System.evtx"),
+];
+
+/// Builds a store row by row.
+#[derive(Default)]
+pub struct Evidence {
+    kept: Kept,
+    records: u64,
+}
+
+impl Evidence {
+    /// An empty store.
+    pub fn new() -> Self {
+        Evidence::default()
+    }
+
+    /// A Windows event with named data.
+    pub fn event(mut self, host: &str, secs: i64, provider: &str, id: u16, data: &[(&str, &str)]) -> Self {
+        let data = data.iter().map(|(n, v)| DataValue { name: Some(Arc::from(*n)), value: Arc::from(*v) });
+        self.push_event(host, secs, provider, id, data.collect(), None);
+        self
+    }
+
+    /// A Windows event with positional data (classic providers).
+    pub fn positional(mut self, host: &str, secs: i64, provider: &str, id: u16, data: &[&str]) -> Self {
+        let data = data.iter().map(|v| DataValue { name: None, value: Arc::from(*v) });
+        self.push_event(host, secs, provider, id, data.collect(), None);
+        self
+    }
+
+    /// A Windows event in a named channel.
+    pub fn in_channel(mut self, host: &str, secs: i64, provider: &str, id: u16, channel: &str) -> Self {
+        self.push_event(host, secs, provider, id, Vec::new(), Some(channel));
+        self
+    }
+
+    fn push_event(
+        &mut self,
+        host: &str,
+        secs: i64,
+        provider: &str,
+        id: u16,
+        data: Vec<DataValue>,
+        channel: Option<&str>,
+    ) {
+        self.records += 1;
+        let event = WinEvent {
+            time: at(secs),
+            time_source: TimeSource::TimeCreated,
+            origin: EventOrigin::Record { record_id: self.records, chunk: 0 },
+            record_id: Some(self.records),
+            provider: Arc::from(provider),
+            event_id: id,
+            channel: channel.map(Arc::from),
+            computer: Some(Arc::from(host)),
+            data,
+            ..WinEvent::default()
+        };
+        self.kept.events.push(EventRow { event, host: Arc::from(host), source: 3 });
+    }
+
+    /// An access-log row (kept whatever its status, and counted in its
+    /// minute).
+    pub fn request(
+        mut self,
+        host: &str,
+        site: u32,
+        secs: i64,
+        stem: &str,
+        (code, sub, win32): (u16, u32, u64),
+        taken_ms: u64,
+    ) -> Self {
+        self.records += 1;
+        let status = Status { code, sub, win32 };
+        let time = at(secs);
+        let key = (Arc::from(host), Some(site), time.seconds().div_euclid(60));
+        let minute = self.kept.minutes.entry(key).or_default();
+        minute.total += 1;
+        minute.by_class[usize::from(code / 100).min(5)] += 1;
+        minute.taken_sum += taken_ms;
+        minute.record_latency(taken_ms);
+        if taken_ms >= 5_000 && win32 == 0 {
+            minute.slow += 1;
+        }
+        self.kept.requests.push(RequestRow {
+            time,
+            host: Arc::from(host),
+            site: Some(site),
+            status,
+            taken: Span::millis(taken_ms),
+            stem: Arc::from(stem),
+            client: Arc::from("203.0.113.7"),
+            source: 0,
+            line: self.records,
+        });
+        self
+    }
+
+    /// The same request `count` times, a second apart from `secs` on.
+    #[allow(clippy::too_many_arguments)] // `request`'s fields, and how many
+    pub fn requests(
+        mut self,
+        count: i64,
+        host: &str,
+        site: u32,
+        secs: i64,
+        stem: &str,
+        status: (u16, u32, u64),
+        taken_ms: u64,
+    ) -> Self {
+        for i in 0..count {
+            self = self.request(host, site, secs + i, stem, status, taken_ms);
+        }
+        self
+    }
+
+    /// An HTTPERR row.
+    pub fn error(
+        mut self,
+        host: &str,
+        secs: i64,
+        status: u16,
+        reason: ReasonKind,
+        queue: Option<&str>,
+    ) -> Self {
+        self.records += 1;
+        self.kept.errors.push(ErrRow {
+            time: at(secs),
+            host: Arc::from(host),
+            status: Some(status),
+            reason,
+            phrase: Arc::from(format!("{reason:?}")),
+            queue: queue.map(Arc::from),
+            site: Some(1),
+            uri: Some(Arc::from("/")),
+            source: 1,
+            line: self.records,
+        });
+        self
+    }
+
+    /// The same HTTPERR row `count` times, a second apart from `secs` on.
+    pub fn errors(
+        mut self,
+        count: i64,
+        host: &str,
+        secs: i64,
+        status: u16,
+        reason: ReasonKind,
+        queue: Option<&str>,
+    ) -> Self {
+        for i in 0..count {
+            self = self.error(host, secs + i, status, reason, queue);
+        }
+        self
+    }
+
+    /// A FREB trace whose first error was set by `module`.
+    pub fn trace(
+        mut self,
+        host: &str,
+        secs: i64,
+        url: &str,
+        (status, sub): (u16, u32),
+        module: &str,
+    ) -> Self {
+        let trace = Trace {
+            url: Some(url.to_string()),
+            site_id: Some(1),
+            app_pool: Some("ShopPool".to_string()),
+            status: Some(status),
+            substatus: Some(sub),
+            time_taken_ms: Some(15),
+            summary: TraceSummary {
+                start: Some(at(secs)),
+                first_error: Some(ModuleError {
+                    module: module.to_string(),
+                    status: Some(status),
+                    substatus: Some(sub),
+                    ..ModuleError::default()
+                }),
+                ..TraceSummary::default()
+            },
+            ..Trace::default()
+        };
+        self.kept.traces.push(TraceRow { trace, host: Arc::from(host), source: 2 });
+        self
+    }
+
+    /// The store, rows sorted as the analysis sorts them.
+    pub fn store(self) -> Store {
+        let sources =
+            SOURCES.iter().enumerate().map(|(i, (kind, path))| SourceFile::synthetic(i as u32, path, *kind));
+        Store::new(sources.collect(), vec![self.kept])
+    }
+
+    /// What one detector makes of this evidence.
+    pub fn detected(self, detect: fn(&Store, &mut Vec<super::Draft>)) -> Vec<super::Draft> {
+        let mut out = Vec::new();
+        detect(&self.store(), &mut out);
+        out
+    }
+
+    /// Every finding the detectors give for this evidence.
+    pub fn findings(self) -> Vec<Finding> {
+        run(&self.store())
+    }
+}
+
+/// The modes of `findings`, in order.
+pub fn modes(findings: &[Finding]) -> Vec<FailureMode> {
+    findings.iter().map(|f| f.id).collect()
+}
