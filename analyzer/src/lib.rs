@@ -17,7 +17,6 @@ pub mod pass;
 pub mod resolve;
 pub mod run;
 pub mod scope;
-pub mod table;
 pub mod timeline;
 
 pub use evidence::{Collector, Store};

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use faultline_analyzer::Scope;
-use faultline_analyzer::table::{ExportFormat, TableName, export};
+use faultline_tables::{ExportFormat, TableName, export};
 
 use crate::analyze::{output, read_config};
 use crate::args::{ExportArgs, GlobalArgs, OutputFormat};

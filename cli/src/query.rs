@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use faultline_analyzer::table::{Projection, QUERIES, QueryResult, Tables, named_query};
+use faultline_tables::{Projection, QUERIES, QueryResult, Tables, named_query};
 
 use crate::analyze::{analysis_config, output, read_config};
 use crate::args::{GlobalArgs, OutputFormat, QueryArgs};

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use faultline_analyzer::table::{ExportFormat, Projection, QUERIES, TableName, Tables, export};
 use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{Size, generate};
 use faultline_parser::{Format, ReadConfig};
+use faultline_tables::{ExportFormat, Projection, QUERIES, TableName, Tables, export};
 
 /// A bundle with every source kind: W3C, HTTPERR, EVTX (with 4625s) and FREB.
 fn bundle() -> tempfile::TempDir {
@@ -134,7 +134,7 @@ fn every_named_query_runs_and_answers() {
             &|_| {},
         )
         .expect("tables");
-        let csv = |r: &faultline_analyzer::table::QueryResult| {
+        let csv = |r: &faultline_tables::QueryResult| {
             let mut out = Vec::new();
             r.write_csv(&mut out).expect("csv");
             out
@@ -290,7 +290,7 @@ fn duckdb_reads_the_parquet_export_and_agrees_with_query() {
     for name in
         ["hits-per-hour", "status-codes", "server-errors-by-url", "httperr-reasons", "failing-modules"]
     {
-        let q = faultline_analyzer::table::named_query(name).expect("a named query");
+        let q = faultline_tables::named_query(name).expect("a named query");
         let mut ours = Vec::new();
         tables.sql(q.sql).expect("runs").write_csv(&mut ours).expect("csv");
         let script = format!(

@@ -15,13 +15,13 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use faultline_parser::{Entry, Outcome, ReadConfig, Timestamp};
+use faultline_parser::{ReadConfig, Timestamp};
 use polars::prelude::*;
 
-use super::{Chunks, GROUPED, Projection, Rows, TableError, TableName, TableSink, with_text_times};
-use crate::pass::{self, Batching, Consumer, Progress};
-use crate::resolve::SourceFile;
-use crate::scope::Scope;
+use faultline_analyzer::pass::{self, Progress};
+use faultline_analyzer::scope::Scope;
+
+use crate::{Chunks, Columns, Finish, Projection, Rows, TableError, TableName, with_text_times};
 
 /// File format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,41 +156,19 @@ fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Resul
     Ok(())
 }
 
-/// The export's consumer of the pass: each group of files is written as
-/// soon as it is read.
+/// Each group of files written as soon as it is read.
 struct Write<'a> {
-    scope: &'a Scope,
     dir: &'a Path,
     format: ExportFormat,
 }
 
-impl Consumer for Write<'_> {
-    type Error = TableError;
-    type Sink<'c>
-        = TableSink<'c>
-    where
-        Self: 'c;
-    type Part = Chunks;
+impl Finish for Write<'_> {
     type Output = ExportSummary;
-
-    fn sink(&self, file: SourceFile) -> TableSink<'_> {
-        TableSink::new(ALL, file, self.scope)
-    }
-
-    fn file_read<'c>(
-        &'c self,
-        part: &mut Chunks,
-        _file: SourceFile,
-        _entry: &Entry,
-        read: Outcome<TableSink<'c>>,
-    ) -> Result<(), TableError> {
-        part.take(read);
-        Ok(())
-    }
+    type Error = TableError;
 
     /// Consecutive chunks joined up to a part's worth of rows: a large file
     /// is written part by part, its chunks freed as they go.
-    fn part_done(&self, index: usize, part: Chunks) -> Result<ExportSummary, TableError> {
+    fn finish(&self, index: usize, part: Chunks) -> Result<ExportSummary, TableError> {
         let mut summary = ExportSummary { rejected: part.rejected, ..ExportSummary::default() };
         let mut group = Vec::new();
         let (mut group_rows, mut number) = (0, 0);
@@ -205,10 +183,6 @@ impl Consumer for Write<'_> {
             }
         }
         Ok(summary)
-    }
-
-    fn batching(&self) -> Batching {
-        GROUPED
     }
 }
 
@@ -230,7 +204,8 @@ pub fn export(
         return Err(TableError::NotEmpty(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
-    let pass = pass::run(paths, read, &Write { scope, dir, format }, progress)?;
+    let write = Columns { scope, projection: ALL, finish: Write { dir, format } };
+    let pass = pass::run(paths, read, &write, progress)?;
     let mut total = ExportSummary { sources: pass.files, ..ExportSummary::default() };
     for s in pass.outputs {
         total.files += s.files;

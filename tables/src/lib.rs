@@ -1,10 +1,12 @@
-//! The normalized tables behind `faultline query` and `faultline export`:
-//! every record of every source as rows of `requests`, `httperr`, `traces`
-//! and `events` (schema in docs/tables.md), SQL over them with polars, the
-//! classic IIS queries by name, and a Hive-partitioned export.
+//! faultline-tables: the normalized tables behind `faultline query` and
+//! `faultline export`. Every record of every source becomes a row of
+//! `requests`, `httperr`, `traces` or `events` (schema in docs/tables.md),
+//! read through the analyzer's one pass and resolver so that a query sees
+//! what `analyze` saw; SQL runs over them with polars, the classic IIS
+//! questions are named queries, and an export writes them Hive-partitioned.
 //!
-//! polars stays inside this module: callers get [`QueryResult`] and
-//! [`ExportSummary`], not frames.
+//! polars stays inside this crate (the analysis builds without it): callers
+//! get [`QueryResult`] and [`ExportSummary`], not frames.
 
 mod columns;
 mod export;
@@ -23,11 +25,11 @@ use polars::prelude::*;
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
-use crate::describe::describe_event;
-use crate::pass::{self, Batching, Consumer, Progress};
-use crate::resolve::{Resolver, SourceFile};
-use crate::scope::Scope;
 use columns::{Events, Httperr, Requests, Traces};
+use faultline_analyzer::describe::describe_event;
+use faultline_analyzer::pass::{self, Batching, Consumer, Progress};
+use faultline_analyzer::resolve::{Resolver, SourceFile};
+use faultline_analyzer::scope::Scope;
 
 /// What went wrong building, querying or writing the tables.
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +183,7 @@ impl Rows {
         all
     }
 
-    pub(super) fn counts(&self) -> [usize; 4] {
+    pub(crate) fn counts(&self) -> [usize; 4] {
         [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
     }
 
@@ -210,7 +212,7 @@ impl Rows {
 
 /// Fills the tables from one source's records; the time range and clock
 /// skew of the analysis apply, so that a query sees what `analyze` saw.
-pub(super) struct TableSink<'a> {
+pub(crate) struct TableSink<'a> {
     projection: &'a Projection,
     resolve: Resolver<'a>,
     rows: Rows,
@@ -218,7 +220,7 @@ pub(super) struct TableSink<'a> {
 }
 
 impl<'a> TableSink<'a> {
-    pub(super) fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
+    pub(crate) fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
         TableSink {
             projection,
             resolve: Resolver::new(file, scope),
@@ -381,18 +383,18 @@ pub struct Tables {
 /// Files are read in groups of consecutive files up to this much input (a
 /// larger file is a group of its own) or this many files: many small files
 /// then cost a few sets of columns rather than one each.
-pub(super) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
+pub(crate) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
 
 /// A group of files' rows, chunk by chunk in source order, and their
 /// rejected records.
 #[derive(Default)]
-pub(super) struct Chunks {
+pub(crate) struct Chunks {
     rows: Vec<Rows>,
     rejected: u64,
 }
 
 impl Chunks {
-    pub(super) fn take(&mut self, read: Outcome<TableSink<'_>>) {
+    pub(crate) fn take(&mut self, read: Outcome<TableSink<'_>>) {
         if let Outcome::Parsed { sinks, .. } = read {
             for sink in sinks {
                 self.rejected += sink.rejected;
@@ -402,20 +404,33 @@ impl Chunks {
     }
 }
 
-/// The tables' consumer of the pass: the projected columns of every record.
-struct Load<'a> {
-    scope: &'a Scope,
-    projection: &'a Projection,
+/// What a group of files' rows becomes once read: tables kept in memory
+/// for a query, or files written by an export.
+pub(crate) trait Finish: Sync {
+    /// What a group leaves.
+    type Output: Send;
+    /// Why it could not be made.
+    type Error: From<Infallible> + Send;
+    /// Ends the group at `index` among the groups.
+    fn finish(&self, index: usize, chunks: Chunks) -> Result<Self::Output, Self::Error>;
 }
 
-impl Consumer for Load<'_> {
-    type Error = Infallible;
+/// The tables' consumer of the pass: the projected columns of every
+/// record, read in groups of files, each group finished as `F` says.
+pub(crate) struct Columns<'a, F> {
+    pub(crate) scope: &'a Scope,
+    pub(crate) projection: &'a Projection,
+    pub(crate) finish: F,
+}
+
+impl<F: Finish> Consumer for Columns<'_, F> {
+    type Error = F::Error;
     type Sink<'c>
         = TableSink<'c>
     where
         Self: 'c;
     type Part = Chunks;
-    type Output = (Rows, u64);
+    type Output = F::Output;
 
     fn sink(&self, file: SourceFile) -> TableSink<'_> {
         TableSink::new(self.projection, file, self.scope)
@@ -427,17 +442,29 @@ impl Consumer for Load<'_> {
         _file: SourceFile,
         _entry: &Entry,
         read: Outcome<TableSink<'c>>,
-    ) -> Result<(), Infallible> {
+    ) -> Result<(), F::Error> {
         part.take(read);
         Ok(())
     }
 
-    fn part_done(&self, _index: usize, part: Chunks) -> Result<(Rows, u64), Infallible> {
-        Ok((Rows::join(part.rows), part.rejected))
+    fn part_done(&self, index: usize, part: Chunks) -> Result<F::Output, F::Error> {
+        self.finish.finish(index, part)
     }
 
     fn batching(&self) -> Batching {
         GROUPED
+    }
+}
+
+/// A group's rows joined, for a query.
+struct Join;
+
+impl Finish for Join {
+    type Output = (Rows, u64);
+    type Error = Infallible;
+
+    fn finish(&self, _index: usize, chunks: Chunks) -> Result<(Rows, u64), Infallible> {
+        Ok((Rows::join(chunks.rows), chunks.rejected))
     }
 }
 
@@ -451,7 +478,7 @@ impl Tables {
         projection: &Projection,
         progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
-        let Ok(pass) = pass::run(paths, read, &Load { scope, projection }, progress);
+        let Ok(pass) = pass::run(paths, read, &Columns { scope, projection, finish: Join }, progress);
         let rejected = pass.outputs.iter().map(|b| b.1).sum();
         let rows = Rows::join(pass.outputs.into_iter().map(|b| b.0).collect());
         Ok(Tables { frames: rows.finish(projection)?, files: pass.files, rejected })
