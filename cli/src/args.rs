@@ -1,8 +1,14 @@
-//! Command-line arguments.
+//! Command-line arguments, as clap parses them; every flag with a meaning
+//! beyond text is parsed here into its type (see config.rs). Each command
+//! has its own `--format`, naming only what that command writes.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use faultline_analyzer::FindingSeverity;
+use faultline_parser::Timestamp;
+
+use crate::config::{HostSkew, Zone, parse_severity, parse_skew, parse_time, parse_zone};
 
 /// Root-cause analysis for IIS incidents, from exported W3C, HTTPERR, FREB
 /// and Windows event logs.
@@ -18,9 +24,6 @@ pub struct Cli {
 /// Flags that mean the same on every command.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
     /// Write the output to this file instead of standard output.
     #[arg(short, long, global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -30,40 +33,6 @@ pub struct GlobalArgs {
     /// Worker threads (default: one per core).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-}
-
-/// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned tables for a terminal.
-    Text,
-    /// Machine-readable JSON (documented in docs/json.md).
-    Json,
-    /// Markdown for tickets, chat and post-incident reviews.
-    Markdown,
-    /// One self-contained HTML page with charts (`analyze`).
-    Html,
-    /// Comma-separated values (`timeline`; Timesketch columns).
-    Csv,
-    /// One JSON object per line (`timeline`, `query`, `export`).
-    #[value(alias = "ndjson")]
-    Jsonl,
-    /// Apache Parquet files (`export`).
-    Parquet,
-}
-
-impl OutputFormat {
-    /// Refuses a format that `command` does not write (a usage error), naming
-    /// the ones it does.
-    pub fn require(self, command: &str, allowed: &[OutputFormat]) -> anyhow::Result<()> {
-        if allowed.contains(&self) {
-            return Ok(());
-        }
-        let name =
-            |f: &OutputFormat| f.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-        let names: Vec<String> = allowed.iter().map(name).collect();
-        anyhow::bail!("--format {}: `faultline {command}` writes {}", name(&self), names.join(", "))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,12 +56,129 @@ pub enum Command {
     Export(ExportArgs),
 }
 
+/// What `faultline scan` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Aligned tables for a terminal.
+    Text,
+    /// One object per file (documented in docs/json.md).
+    Json,
+    /// Markdown tables for tickets and reviews.
+    Markdown,
+}
+
+/// What `faultline analyze` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    /// The findings for a terminal.
+    Text,
+    /// The JSON contract (docs/json.md).
+    Json,
+    /// A document for tickets, chat and post-incident reviews.
+    Markdown,
+    /// One self-contained page with charts.
+    Html,
+}
+
+/// What `faultline timeline` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// Comma-separated values with Timesketch's columns.
+    Csv,
+    /// One JSON object per line.
+    #[value(alias = "json", alias = "ndjson")]
+    Jsonl,
+}
+
+/// What `faultline query` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned table for a terminal.
+    Text,
+    /// A Markdown table.
+    Markdown,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// An array of row objects.
+    Json,
+    /// One row object per line.
+    #[value(alias = "ndjson")]
+    Jsonl,
+}
+
+/// What `faultline export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet (zstd-compressed columns).
+    Parquet,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per line.
+    #[value(alias = "ndjson")]
+    Jsonl,
+}
+
+/// Arguments of `faultline scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// Largest decompressed size accepted for one archive member, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub max_member_size: u64,
+    /// Target chunk size, in KiB, for splitting one large file across threads.
+    #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
+    pub chunk_size: usize,
+    /// Keep every Windows event, not only the IIS-relevant catalogue (others
+    /// are counted per channel, provider and event id either way).
+    #[arg(long)]
+    pub all_events: bool,
+    /// Diagnostics listed per file in text output (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_diagnostics: usize,
+}
+
+/// Arguments of `faultline analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
+    /// Exit with status 1 when a finding at or above this severity is found
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<FindingSeverity>,
+}
+
+/// Arguments of `faultline timeline`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Csv)]
+    pub format: TimelineFormat,
+    /// Only what the analysis keeps: failed, slow and cut-off requests,
+    /// HTTP.sys errors, IIS-relevant events and FREB traces.
+    #[arg(long)]
+    pub notable: bool,
+}
+
 /// Arguments of `faultline query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// Files, folders, .zip bundles or .gz files, in any mix.
     #[arg(required_unless_present = "list_queries", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    pub format: QueryFormat,
     /// The SQL to run (tables: requests, httperr, traces, events).
     #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"], required_unless_present_any = ["query", "list_queries"])]
     pub sql: Option<String>,
@@ -117,30 +203,11 @@ pub struct ExportArgs {
     /// The folder to write (new or empty): one subfolder per table.
     #[arg(long = "to", value_name = "DIR")]
     pub dir: PathBuf,
+    /// File format of the tables.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
     #[command(flatten)]
     pub reading: ReadingArgs,
-}
-
-/// Arguments of `faultline analyze`.
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    #[command(flatten)]
-    pub evidence: EvidenceArgs,
-    /// Exit with status 1 when a finding at or above this severity is found
-    /// (info, low, medium, high, critical).
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
-}
-
-/// Arguments of `faultline timeline`.
-#[derive(Debug, Args)]
-pub struct TimelineArgs {
-    #[command(flatten)]
-    pub evidence: EvidenceArgs,
-    /// Only what the analysis keeps: failed, slow and cut-off requests,
-    /// HTTP.sys errors, IIS-relevant events and FREB traces.
-    #[arg(long)]
-    pub notable: bool,
 }
 
 /// What to read and how, for the commands that analyze.
@@ -152,8 +219,8 @@ pub struct EvidenceArgs {
     #[command(flatten)]
     pub range: RangeArgs,
     /// Show times in this zone: UTC, or a fixed offset such as +02:00.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub tz: Zone,
     #[command(flatten)]
     pub reading: ReadingArgs,
 }
@@ -162,14 +229,14 @@ pub struct EvidenceArgs {
 #[derive(Debug, Args)]
 pub struct RangeArgs {
     /// Only evidence from this time on (RFC 3339, e.g. 2025-11-24T13:00:00Z).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<Timestamp>,
     /// Only evidence before this time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<Timestamp>,
     /// Clock skew of a host, added to its times: HOST=SECONDS (repeatable).
-    #[arg(long, value_name = "HOST=±SECONDS")]
-    pub skew: Vec<String>,
+    #[arg(long, value_name = "HOST=±SECONDS", value_parser = parse_skew)]
+    pub skew: Vec<HostSkew>,
 }
 
 /// How the evidence is read.
@@ -181,25 +248,4 @@ pub struct ReadingArgs {
     /// Largest decompressed size accepted for one archive member, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     pub max_member_size: u64,
-}
-
-/// Arguments of `faultline scan`.
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// Files, folders, .zip bundles or .gz files, in any mix.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Largest decompressed size accepted for one archive member, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 4096)]
-    pub max_member_size: u64,
-    /// Target chunk size, in KiB, for splitting one large file across threads.
-    #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
-    pub chunk_size: usize,
-    /// Keep every Windows event, not only the IIS-relevant catalogue (others
-    /// are counted per channel, provider and event id either way).
-    #[arg(long)]
-    pub all_events: bool,
-    /// Diagnostics listed per file in text output (all are counted).
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub max_diagnostics: usize,
 }

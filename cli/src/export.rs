@@ -4,30 +4,25 @@ use std::io::Write;
 
 use anyhow::Context;
 use faultline_analyzer::Scope;
-use faultline_tables::{ExportFormat, TableName, export};
+use faultline_tables::{TableName, export};
 
-use crate::analyze::{output, read_config};
-use crate::args::{ExportArgs, GlobalArgs, OutputFormat};
+use crate::args::{ExportArgs, ExportFormat, GlobalArgs};
+use crate::config::{output, read_config};
 use crate::exit::Exit;
 use crate::progress::Bar;
 
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
-    // Text, the default, means Parquet: the form an export takes.
-    global.format.require(
-        "export",
-        &[OutputFormat::Parquet, OutputFormat::Csv, OutputFormat::Jsonl, OutputFormat::Text],
-    )?;
-    let format = match global.format {
-        OutputFormat::Csv => ExportFormat::Csv,
-        OutputFormat::Jsonl => ExportFormat::Ndjson,
-        _ => ExportFormat::Parquet,
+    let format = match args.format {
+        ExportFormat::Parquet => faultline_tables::ExportFormat::Parquet,
+        ExportFormat::Csv => faultline_tables::ExportFormat::Csv,
+        ExportFormat::Jsonl => faultline_tables::ExportFormat::Ndjson,
     };
     let read = read_config(&args.reading);
     let bar = Bar::new(global.quiet);
     let summary = export(&args.paths, &read, &Scope::default(), &args.dir, format, &bar)
         .with_context(|| format!("exporting to {}", args.dir.display()))?;
     bar.finish();
-    let mut out = output(global)?;
+    let mut out = output(global.output.as_ref())?;
     for table in TableName::ALL {
         let rows = summary.rows.get(&table).copied().unwrap_or(0);
         writeln!(out, "{:<9} {rows} rows", table.name())?;

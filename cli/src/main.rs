@@ -4,14 +4,16 @@
 
 mod analyze;
 mod args;
+mod config;
 mod exit;
 mod export;
+mod markdown;
 mod progress;
 mod query;
-mod report;
 mod scan;
 mod style;
 mod timeline;
+mod totals;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -5,8 +5,8 @@ use std::io::Write;
 use anyhow::Context;
 use faultline_tables::{Projection, QUERIES, QueryResult, Tables, named_query};
 
-use crate::analyze::{analysis_config, output, read_config};
-use crate::args::{GlobalArgs, OutputFormat, QueryArgs};
+use crate::args::{GlobalArgs, QueryArgs, QueryFormat};
+use crate::config::{output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::sanitize;
@@ -49,7 +49,7 @@ fn write_text(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> 
 
 /// A Markdown table, cells escaped so that evidence cannot inject markup.
 fn write_markdown(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
-    let cell = |c: &str| crate::report::markdown::escape(c);
+    let cell = |c: &str| crate::markdown::escape(c);
     let header: Vec<String> = result.columns().iter().map(|c| cell(c)).collect();
     writeln!(out, "| {} |", header.join(" | "))?;
     writeln!(out, "|{}|", vec!["---"; header.len()].join("|"))?;
@@ -69,17 +69,7 @@ fn list_queries(out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
-    global.format.require(
-        "query",
-        &[
-            OutputFormat::Text,
-            OutputFormat::Markdown,
-            OutputFormat::Csv,
-            OutputFormat::Json,
-            OutputFormat::Jsonl,
-        ],
-    )?;
-    let mut out = output(global)?;
+    let mut out = output(global.output.as_ref())?;
     if args.list_queries {
         list_queries(&mut out)?;
         out.flush()?;
@@ -102,11 +92,11 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
         },
         (None, None) => anyhow::bail!("give --sql, --query NAME or --list-queries"),
     };
-    let config = analysis_config(&args.range)?;
-    let read = read_config(&args.reading);
     let bar = Bar::new(global.quiet);
-    let tables = Tables::load(&args.paths, &read, &config, &Projection::of_sql(&sql), &bar)
-        .context("reading the evidence into tables")?;
+    let projection = Projection::of_sql(&sql);
+    let tables =
+        Tables::load(&args.paths, &read_config(&args.reading), &scope(&args.range), &projection, &bar)
+            .context("reading the evidence into tables")?;
     bar.finish();
     if tables.files == 0 {
         writeln!(std::io::stderr(), "error: no evidence found in the paths given")?;
@@ -119,12 +109,12 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Usage);
         }
     };
-    match global.format {
-        OutputFormat::Csv => result.write_csv(&mut out)?,
-        OutputFormat::Json => result.write_json(&mut out, false)?,
-        OutputFormat::Jsonl => result.write_json(&mut out, true)?,
-        OutputFormat::Markdown => write_markdown(&mut out, &result)?,
-        _ => write_text(&mut out, &result)?,
+    match args.format {
+        QueryFormat::Csv => result.write_csv(&mut out)?,
+        QueryFormat::Json => result.write_json(&mut out, false)?,
+        QueryFormat::Jsonl => result.write_json(&mut out, true)?,
+        QueryFormat::Markdown => write_markdown(&mut out, &result)?,
+        QueryFormat::Text => write_text(&mut out, &result)?,
     }
     out.flush()?;
     Ok(Exit::Ok)

@@ -6,12 +6,12 @@
 use std::io::Write;
 
 use anyhow::Context;
-use chrono::{FixedOffset, SecondsFormat};
 use faultline_analyzer::timeline::{Entry, full, notable};
 use serde::Serialize;
 
-use crate::analyze::{analysis_config, output, parse_zone, read_and_analyze, read_config, report_unreadable};
-use crate::args::{GlobalArgs, OutputFormat, TimelineArgs};
+use crate::analyze::{read_and_analyze, report_unreadable};
+use crate::args::{GlobalArgs, TimelineArgs, TimelineFormat};
+use crate::config::{Zone, output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
 
@@ -43,10 +43,10 @@ const COLUMNS: [&str; 10] = [
     "record",
 ];
 
-fn line(e: &Entry, zone: FixedOffset) -> Line<'_> {
+fn line<'a>(e: &'a Entry, zone: &Zone) -> Line<'a> {
     let t = e.time();
     Line {
-        datetime: t.to_datetime().with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        datetime: zone.rfc3339(t),
         timestamp: t.0.div_euclid(1_000),
         timestamp_desc: e.time_meaning,
         message: &e.evidence.summary,
@@ -91,7 +91,7 @@ fn write_csv(out: &mut dyn Write, l: &Line<'_>) -> std::io::Result<()> {
     )
 }
 
-fn write_entry(out: &mut dyn Write, e: &Entry, zone: FixedOffset, jsonl: bool) -> anyhow::Result<()> {
+fn write_entry(out: &mut dyn Write, e: &Entry, zone: &Zone, jsonl: bool) -> anyhow::Result<()> {
     let l = line(e, zone);
     if jsonl {
         serde_json::to_writer(&mut *out, &l)?;
@@ -103,16 +103,11 @@ fn write_entry(out: &mut dyn Write, e: &Entry, zone: FixedOffset, jsonl: bool) -
 }
 
 pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
-    // Text means CSV and JSON means JSON lines: the forms a timeline takes.
-    global.format.require(
-        "timeline",
-        &[OutputFormat::Csv, OutputFormat::Jsonl, OutputFormat::Text, OutputFormat::Json],
-    )?;
-    let jsonl = matches!(global.format, OutputFormat::Json | OutputFormat::Jsonl);
-    let zone = FixedOffset::east_opt(parse_zone(&args.evidence.tz)?).expect("offset validated by parse_zone");
+    let jsonl = args.format == TimelineFormat::Jsonl;
+    let zone = &args.evidence.tz;
     if args.notable {
-        let report = read_and_analyze(global, &args.evidence)?;
-        let mut out = output(global)?;
+        let report = read_and_analyze(global, &args.evidence);
+        let mut out = output(global.output.as_ref())?;
         if !jsonl {
             writeln!(out, "{}", COLUMNS.join(","))?;
         }
@@ -122,16 +117,16 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
-    let config = analysis_config(&args.evidence.range)?;
-    let read = read_config(&args.evidence.reading);
     let bar = Bar::new(global.quiet);
-    let sorted = full(&args.evidence.paths, &read, &config, &bar).context("sorting the timeline")?;
+    let sorted =
+        full(&args.evidence.paths, &read_config(&args.evidence.reading), &scope(&args.evidence.range), &bar)
+            .context("sorting the timeline")?;
     bar.finish();
     if sorted.files == 0 {
         writeln!(std::io::stderr(), "error: none of the inputs holds IIS evidence faultline can read")?;
         return Ok(Exit::Error);
     }
-    let mut out = output(global)?;
+    let mut out = output(global.output.as_ref())?;
     if !jsonl {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }

@@ -113,7 +113,7 @@ fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> &'a str {
 }
 
 /// `faultline scan` as text.
-pub fn write_scan(
+pub fn write(
     out: &mut dyn Write,
     inv: &Inventory,
     palette: &Palette,

@@ -4,43 +4,11 @@
 
 use std::io::Write;
 
+use faultline_analyzer::Report;
 use faultline_analyzer::finding::{Evidence, Finding, Role};
-use faultline_analyzer::{Inventory, Report};
-use faultline_parser::Timestamp;
 
+use crate::config::Zone;
 use crate::style::{Palette, sanitize};
-
-/// A time shown in the analyst's zone.
-pub(crate) fn time(t: Timestamp, offset: i32) -> String {
-    let dt = t.to_datetime() + chrono::Duration::seconds(i64::from(offset));
-    dt.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// A time in the analyst's zone, or `-` when unknown.
-pub(crate) fn time_or_dash(t: Option<Timestamp>, offset: i32) -> String {
-    t.map_or_else(|| "-".into(), |t| time(t, offset))
-}
-
-/// Columns of the evidence-read table, by format; the first three after the
-/// format are counts.
-pub(crate) const TOTALS_HEADER: [&str; 6] = ["Format", "Files", "Records", "Rejected", "First", "Last"];
-
-/// Rows of the evidence-read table: one per format read.
-pub(crate) fn totals_rows(inv: &Inventory, offset: i32) -> Vec<[String; 6]> {
-    inv.totals()
-        .into_iter()
-        .map(|(format, t)| {
-            [
-                format.name().to_string(),
-                t.files.to_string(),
-                t.records.to_string(),
-                t.rejected.to_string(),
-                time_or_dash(t.first, offset),
-                time_or_dash(t.last, offset),
-            ]
-        })
-        .collect()
-}
 
 /// Where to open the evidence: `path:line` or `path record N`.
 pub(crate) fn place(e: &Evidence) -> String {
@@ -82,13 +50,7 @@ pub(crate) fn related(report: &Report, f: &Finding) -> Option<String> {
 }
 
 /// Writes the findings report.
-pub fn write(
-    out: &mut dyn Write,
-    report: &Report,
-    palette: &Palette,
-    offset: i32,
-    zone: &str,
-) -> anyhow::Result<()> {
+pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zone) -> anyhow::Result<()> {
     let files = report.inventory.files.iter().filter(|f| f.format.is_some()).count();
     let records: u64 = report.inventory.files.iter().map(|f| f.records).sum();
     let rejected: u64 = report.inventory.files.iter().map(|f| f.rejected).sum();
@@ -96,8 +58,9 @@ pub fn write(
         out,
         "{}",
         palette.bold(&format!(
-            "faultline: {} files, {records} records read, {rejected} rejected; times in {zone}",
-            files
+            "faultline: {} files, {records} records read, {rejected} rejected; times in {}",
+            files,
+            zone.name()
         ))
     )?;
     if report.findings.is_empty() {
@@ -122,7 +85,7 @@ pub fn write(
             f.title,
             f.confidence
         )?;
-        writeln!(out, "   {} → {}   {}", time(f.start, offset), time(f.end, offset), scope(f))?;
+        writeln!(out, "   {} → {}   {}", zone.time(f.start), zone.time(f.end), scope(f))?;
         if let Some(list) = related(report, f) {
             writeln!(out, "   same incident on other hosts: {list}")?;
         }
@@ -134,7 +97,7 @@ pub fn write(
                 Role::Effect => palette.yellow("effect "),
                 Role::Context => palette.dim("context"),
             };
-            writeln!(out, "     {} {} {}", time(step.time, offset), role, sanitize(&step.summary))?;
+            writeln!(out, "     {} {} {}", zone.time(step.time), role, sanitize(&step.summary))?;
         }
         writeln!(out, "   {}", palette.bold("evidence"))?;
         for e in f.evidence.iter().take(8) {

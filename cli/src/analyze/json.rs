@@ -1,18 +1,10 @@
-//! JSON output. The shapes are a public contract: fields are only ever added.
+//! `faultline analyze --format json`. The shape is a public contract
+//! (docs/json.md): fields are only ever added.
 
 use std::io::Write;
 
-use faultline_analyzer::Inventory;
-
-/// `faultline scan --format json`: an array with one object per file.
-pub fn write_scan(out: &mut dyn Write, inventory: &Inventory) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &inventory.files)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-/// `faultline analyze --format json`: the contract of DESIGN.md.
-pub fn write_analysis(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow::Result<()> {
+/// The report as the JSON contract of docs/json.md.
+pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow::Result<()> {
     #[derive(serde::Serialize)]
     struct Tool {
         name: &'static str,

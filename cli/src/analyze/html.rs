@@ -13,8 +13,10 @@ use faultline_analyzer::evidence::{Minute, Status};
 use faultline_analyzer::finding::Role;
 use faultline_analyzer::{Finding, Report};
 
-use super::findings::{TOTALS_HEADER, place, related, scope, time, totals_rows};
+use super::text::{place, related, scope};
+use crate::config::Zone;
 use crate::style::sanitize;
+use crate::totals::{TOTALS_HEADER, totals_rows};
 
 /// Escapes text for HTML content and attribute values.
 fn esc(text: &str) -> String {
@@ -55,7 +57,7 @@ struct Series {
 }
 
 /// Writes the report.
-pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> anyhow::Result<()> {
+pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Result<()> {
     let mut page = String::with_capacity(64 * 1024);
     let inv = &report.inventory;
     let read = inv.files.iter().filter(|f| f.format.is_some()).count();
@@ -66,22 +68,22 @@ pub fn write(out: &mut dyn Write, report: &Report, offset: i32, zone: &str) -> a
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>faultline analysis</title>\
          <meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style></head><body>\n\
          <h1>faultline analysis</h1>\n<p>{read} files read, {records} records, {rejected} rejected. Times are in {}.</p>\n",
-        esc(zone)
+        esc(zone.name())
     );
 
-    findings_summary(&mut page, report, offset);
-    charts(&mut page, report, offset);
+    findings_summary(&mut page, report, zone);
+    charts(&mut page, report, zone);
     for (i, f) in report.findings.iter().enumerate() {
-        finding(&mut page, report, i, f, offset);
+        finding(&mut page, report, i, f, zone);
     }
     breakdowns(&mut page, report);
-    evidence_read(&mut page, report, offset);
+    evidence_read(&mut page, report, zone);
     page.push_str("</body></html>\n");
     out.write_all(page.as_bytes())?;
     Ok(())
 }
 
-fn findings_summary(page: &mut String, report: &Report, offset: i32) {
+fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
     page.push_str("<h2>Findings</h2>\n");
     if report.findings.is_empty() {
         page.push_str("<p>No findings: nothing in the evidence matches a known failure mode.</p>\n");
@@ -89,7 +91,7 @@ fn findings_summary(page: &mut String, report: &Report, offset: i32) {
     }
     page.push_str("<table><tr><th>#</th><th>Finding</th><th>Severity</th><th>Confidence</th><th>From</th><th>To</th><th>Where</th></tr>\n");
     for (i, f) in report.findings.iter().enumerate() {
-        let [id, title, sev, confidence, start, end, scope] = headline(f, offset);
+        let [id, title, sev, confidence, start, end, scope] = headline(f, zone);
         let _ = writeln!(
             page,
             "<tr><td class=\"n\"><a href=\"#f{n}\">{n}</a></td><td><code>{id}</code> {title}</td><td class=\"{sev}\">{sev}</td><td class=\"n\">{confidence}</td><td>{start}</td><td>{end}</td><td>{scope}</td></tr>",
@@ -101,20 +103,20 @@ fn findings_summary(page: &mut String, report: &Report, offset: i32) {
 
 /// The escaped facts that head a finding: id, title, severity, confidence,
 /// window and scope.
-fn headline(f: &Finding, offset: i32) -> [String; 7] {
+fn headline(f: &Finding, zone: &Zone) -> [String; 7] {
     [
         esc(f.id.id()),
         esc(f.title),
         f.severity.name().to_string(),
         format!("{:.2}", f.confidence),
-        time(f.start, offset),
-        time(f.end, offset),
+        zone.time(f.start),
+        zone.time(f.end),
         esc(&scope(f)),
     ]
 }
 
-fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, offset: i32) {
-    let [id, title, sev, confidence, start, end, scope] = headline(f, offset);
+fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zone) {
+    let [id, title, sev, confidence, start, end, scope] = headline(f, zone);
     let _ = writeln!(
         page,
         "<h3 id=\"f{n}\">{n}. <code>{id}</code> {title}</h3>\n<p><span class=\"{sev}\">{sev}</span>, confidence {confidence}; {start} to {end}; {scope}</p>",
@@ -135,7 +137,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, offset: i3
             let _ = writeln!(
                 page,
                 "<tr><td>{}</td><td class=\"{role}\">{role}</td><td>{}</td></tr>",
-                time(step.time, offset),
+                zone.time(step.time),
                 esc(&step.summary)
             );
         }
@@ -158,7 +160,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, offset: i3
 /// A chart per host and site: requests (grey) and server errors (red) per
 /// bucket of minutes, the windows of the findings on that host shaded, and
 /// their causes marked.
-fn charts(page: &mut String, report: &Report, offset: i32) {
+fn charts(page: &mut String, report: &Report, zone: &Zone) {
     let minutes = &report.store.minutes;
     let (Some(first), Some(last)) = (minutes.keys().map(|k| k.2).min(), minutes.keys().map(|k| k.2).max())
     else {
@@ -185,8 +187,8 @@ fn charts(page: &mut String, report: &Report, offset: i32) {
     let _ = writeln!(
         page,
         "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {per}, {} to {}</p>",
-        time(faultline_parser::Timestamp::from_parts(first * 60, 0), offset),
-        time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0), offset)
+        zone.time(faultline_parser::Timestamp::from_parts(first * 60, 0)),
+        zone.time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0))
     );
     let x_of = |minute: i64| PAD_L + (minute - first) as f64 / span as f64 * (CHART_W - PAD_L - 4.0);
     for ((host, site), s) in &series {
@@ -354,13 +356,13 @@ fn breakdowns(page: &mut String, report: &Report) {
     }
 }
 
-fn evidence_read(page: &mut String, report: &Report, offset: i32) {
+fn evidence_read(page: &mut String, report: &Report, zone: &Zone) {
     page.push_str("<h2>Evidence read</h2>\n<table><tr>");
     for h in TOTALS_HEADER {
         let _ = write!(page, "<th>{h}</th>");
     }
     page.push_str("</tr>\n");
-    for row in totals_rows(&report.inventory, offset) {
+    for row in totals_rows(&report.inventory, zone) {
         page.push_str("<tr>");
         for (c, cell) in row.iter().enumerate() {
             let class = if (1..=3).contains(&c) { " class=\"n\"" } else { "" };

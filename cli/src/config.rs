@@ -1,0 +1,156 @@
+//! Flags as typed values, parsed once at the boundary (clap calls the
+//! parsers here), and the frozen settings the commands run with: the scope
+//! of the evidence, how to read it, the zone times are shown in, and where
+//! output goes.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{FixedOffset, Offset, SecondsFormat};
+use faultline_analyzer::{FindingSeverity, Scope, Skew};
+use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
+
+use crate::args::{RangeArgs, ReadingArgs};
+
+/// `--from`/`--to`: an RFC 3339 time.
+pub fn parse_time(text: &str) -> Result<Timestamp, String> {
+    faultline_parser::time::parse_rfc3339(text.as_bytes())
+        .ok_or_else(|| format!("expected an RFC 3339 time such as 2025-11-24T13:00:00Z, got {text:?}"))
+}
+
+/// `--fail-on`: a finding severity.
+pub fn parse_severity(text: &str) -> Result<FindingSeverity, String> {
+    FindingSeverity::parse(text)
+        .ok_or_else(|| format!("unknown severity {text:?} (info, low, medium, high, critical)"))
+}
+
+/// `--skew HOST=±SECONDS`: one host's clock correction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostSkew {
+    /// The host, as written.
+    pub host: String,
+    /// Added to its times.
+    pub by: Span,
+}
+
+/// Parses `HOST=SECONDS` (the sign optional).
+pub fn parse_skew(text: &str) -> Result<HostSkew, String> {
+    let (host, secs) = text.split_once('=').ok_or_else(|| format!("expected HOST=SECONDS, got {text:?}"))?;
+    let secs: i64 = secs.trim_start_matches('+').parse().map_err(|_| format!("bad seconds in {text:?}"))?;
+    if host.is_empty() {
+        return Err(format!("no host in {text:?}"));
+    }
+    Ok(HostSkew { host: host.to_string(), by: Span::secs(secs) })
+}
+
+/// The zone times are shown in (`--tz`); evidence stays in UTC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    /// As the user wrote it, for labels.
+    name: String,
+    offset: FixedOffset,
+}
+
+impl Zone {
+    /// Coordinated Universal Time.
+    pub fn utc() -> Zone {
+        Zone { name: "UTC".into(), offset: chrono::Utc.fix() }
+    }
+
+    /// The zone's name as given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A time in this zone, to the second: `2025-11-24 13:20:22`.
+    pub fn time(&self, t: Timestamp) -> String {
+        t.to_datetime().with_timezone(&self.offset).format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    /// [`Zone::time`], or `-` when unknown.
+    pub fn time_or_dash(&self, t: Option<Timestamp>) -> String {
+        t.map_or_else(|| "-".into(), |t| self.time(t))
+    }
+
+    /// A time in this zone in RFC 3339, with as many fractional digits as
+    /// the source has.
+    pub fn rfc3339(&self, t: Timestamp) -> String {
+        t.to_datetime().with_timezone(&self.offset).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+}
+
+/// `--tz`: `UTC`, `Z`, or a fixed offset `+hh:mm` / `-hh:mm`.
+pub fn parse_zone(text: &str) -> Result<Zone, String> {
+    let name = text.to_string();
+    if text.eq_ignore_ascii_case("utc") || text == "Z" {
+        return Ok(Zone { name, ..Zone::utc() });
+    }
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(format!("expected UTC or an offset such as +02:00, got {text:?}")),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let number = |v: &str, what: &str| v.parse::<i32>().map_err(|_| format!("bad {what} in {text:?}"));
+    let (h, m) = (number(h, "hours")?, number(m, "minutes")?);
+    if h > 14 || m > 59 {
+        return Err(format!("offset out of range: {text:?}"));
+    }
+    let offset =
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(|| format!("bad offset {text:?}"))?;
+    Ok(Zone { name, offset })
+}
+
+/// The time range and clock corrections as a scope.
+pub fn scope(range: &RangeArgs) -> Scope {
+    let mut skew = Skew::default();
+    for s in &range.skew {
+        skew.insert(&s.host, s.by);
+    }
+    Scope { from: range.from, to: range.to, skew }
+}
+
+/// How to read: archive limits and which events to keep.
+pub fn read_config(reading: &ReadingArgs) -> ReadConfig {
+    ReadConfig {
+        text: TextConfig::default(),
+        limits: ArchiveLimits { max_member_bytes: reading.max_member_size << 20, ..ArchiveLimits::default() },
+        all_events: reading.all_events,
+    }
+}
+
+/// The output file, or standard output.
+pub fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_are_utc_or_fixed_offsets() {
+        let t = Timestamp::from_parts(1_763_990_422, 0);
+        assert_eq!(parse_zone("UTC").map(|z| z.time(t)), Ok("2025-11-24 13:20:22".to_string()));
+        let berlin = parse_zone("+01:00").expect("offset");
+        assert_eq!((berlin.name(), berlin.time(t)), ("+01:00", "2025-11-24 14:20:22".to_string()));
+        assert_eq!(parse_zone("-05:30").map(|z| z.rfc3339(t)), Ok("2025-11-24T07:50:22-05:30".to_string()));
+        assert!(parse_zone("+15:00").is_err() && parse_zone("Mars").is_err() && parse_zone("+1x").is_err());
+    }
+
+    #[test]
+    fn skews_and_times_are_checked_when_given() {
+        assert_eq!(parse_skew("web01=-90"), Ok(HostSkew { host: "web01".into(), by: Span::secs(-90) }));
+        assert_eq!(parse_skew("WEB02=+5").map(|s| s.by), Ok(Span::secs(5)));
+        assert!(parse_skew("WEB01").is_err() && parse_skew("=5").is_err() && parse_skew("WEB01=x").is_err());
+        assert!(parse_time("2025-11-24T13:00:00Z").is_ok() && parse_time("yesterday").is_err());
+        assert_eq!(parse_severity("HIGH"), Ok(FindingSeverity::High));
+    }
+}

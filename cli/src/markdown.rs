@@ -1,0 +1,58 @@
+//! What every Markdown printer shares: text from the evidence escaped, so
+//! that a crafted URL or event message cannot inject links, images or HTML
+//! into the page that renders a report, and the evidence-read table.
+
+use std::io::Write;
+
+use faultline_analyzer::Inventory;
+
+use crate::config::Zone;
+use crate::style::sanitize;
+use crate::totals::{TOTALS_HEADER, totals_rows};
+
+/// Escapes what Markdown and inline HTML would interpret inside a line:
+/// emphasis, code, links, table pipes, tags and entities, and a list or
+/// heading marker at the start. Line breaks become spaces so that a table
+/// cell or list item stays on its line. Punctuation that is inert mid-line
+/// (`-`, `(`, `.`) is left alone so the raw text stays readable in chat.
+pub(crate) fn escape(text: &str) -> String {
+    let text = sanitize(&text.replace(['\r', '\n'], " "));
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '>' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that holds any text: the fence is one backtick longer than the
+/// longest run of backticks inside.
+pub(crate) fn code(text: &str) -> String {
+    let text = sanitize(&text.replace(['\r', '\n'], " "));
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// The evidence read, by format.
+pub(crate) fn write_totals(out: &mut dyn Write, inv: &Inventory, zone: &Zone) -> std::io::Result<()> {
+    writeln!(out, "## Evidence read\n")?;
+    writeln!(out, "| {} |", TOTALS_HEADER.join(" | "))?;
+    writeln!(out, "|---|---:|---:|---:|---|---|")?;
+    for row in totals_rows(inv, zone) {
+        writeln!(out, "| {} |", row.join(" | "))?;
+    }
+    writeln!(out)
+}
