@@ -1,4 +1,5 @@
-//! Findings: the answer faultline gives, in the JSON contract of DESIGN.md.
+//! Findings: the answer faultline gives, in the JSON contract of
+//! docs/json.md.
 
 use faultline_parser::Timestamp;
 use serde::Serialize;

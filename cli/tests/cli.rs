@@ -297,20 +297,31 @@ fn timeline_honours_the_time_range_and_rejects_markdown() {
 fn each_command_offers_only_its_own_formats() {
     let formats = |command: &str| -> String {
         let help = stdout(&faultline(&[command, "--help"]));
-        let line = help.lines().skip_while(|l| !l.contains("--format")).take(12).collect::<Vec<_>>().join("\n");
-        line
+        help.lines().skip_while(|l| !l.contains("--format")).take(12).collect::<Vec<_>>().join("\n")
     };
     let scan = formats("scan");
     assert!(scan.contains("markdown") && !scan.contains("html") && !scan.contains("parquet"), "{scan}");
     let analyze = formats("analyze");
-    assert!(analyze.contains("html") && !analyze.contains("csv") && !analyze.contains("parquet"), "{analyze}");
+    assert!(
+        analyze.contains("html") && !analyze.contains("csv") && !analyze.contains("parquet"),
+        "{analyze}"
+    );
     let timeline = formats("timeline");
-    assert!(timeline.contains("csv") && timeline.contains("jsonl") && !timeline.contains("html"), "{timeline}");
+    assert!(
+        timeline.contains("csv") && timeline.contains("jsonl") && !timeline.contains("html"),
+        "{timeline}"
+    );
     let export = formats("export");
     assert!(export.contains("parquet") && !export.contains("markdown"), "{export}");
-    assert_eq!(faultline(&["analyze", "--tz", "Mars/Olympus", "corpus/scenarios/healthy"]).status.code(), Some(2));
+    assert_eq!(
+        faultline(&["analyze", "--tz", "Mars/Olympus", "corpus/scenarios/healthy"]).status.code(),
+        Some(2)
+    );
     assert_eq!(faultline(&["analyze", "--skew", "WEB01", "corpus/scenarios/healthy"]).status.code(), Some(2));
-    assert_eq!(faultline(&["analyze", "--fail-on", "dire", "corpus/scenarios/healthy"]).status.code(), Some(2));
+    assert_eq!(
+        faultline(&["analyze", "--fail-on", "dire", "corpus/scenarios/healthy"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]

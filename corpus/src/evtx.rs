@@ -1,5 +1,5 @@
 //! An EVTX writer: Windows event logs laid out as Windows writes them
-//! (../shared/reference/formats.md §4.3, MS-EVEN6).
+//! (docs/formats.md; Microsoft's MS-EVEN6 specifies the BinXML).
 //!
 //! The file is a 4 KiB header then 64 KiB chunks. Every record is a BinXML
 //! fragment holding one template instance: a reference to a template

@@ -651,7 +651,8 @@ fn templates_are_stored_once_per_chunk() {
     assert!(chunks > 1);
 }
 
-/// The samples folder (see ../shared/samples/SOURCES.md); a relative
+/// The real samples folder (`FAULTLINE_SAMPLES`; its SOURCES.md says what
+/// each file holds); a relative
 /// `FAULTLINE_SAMPLES` is taken from the workspace root.
 fn samples() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("FAULTLINE_SAMPLES")?;

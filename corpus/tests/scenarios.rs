@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use faultline_analyzer::finding::FailureMode;
 use faultline_corpus::scenario::{SCENARIOS, Size, generate};
 use faultline_parser::{
     ArchiveLimits, Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, discover, read_entry,
@@ -143,56 +144,26 @@ fn committed_scenarios_are_the_generators_output() {
     assert!(checked >= 5, "only {checked} committed scenarios");
 }
 
-/// The stable failure-mode ids (../shared/reference/failure-modes.md).
-const FAILURE_MODES: &[&str] = &[
-    "worker-crash",
-    "rapid-fail-protection",
-    "pool-stopped",
-    "recycle-scheduled",
-    "recycle-memory-limit",
-    "recycle-config-change",
-    "recycle-idle-timeout",
-    "recycle-on-demand",
-    "recycle-unhealthy",
-    "worker-hang",
-    "request-queue-full",
-    "port-exhaustion",
-    "app-init-failure",
-    "config-error",
-    "handler-missing",
-    "ancm-startup-failure",
-    "backend-failure",
-    "static-content-failure",
-    "auth-failure",
-    "tls-handshake-failure",
-    "tls-private-key-access",
-    "db-login-failure",
-    "identity-logon-failure",
-    "config-store-broken",
-    "binding-conflict",
-    "rewrite-loop",
-    "missing-logs",
-    "slow-responses",
-    "request-limits",
-    "deployment",
-    "memory-exhaustion",
-    "reboot",
-];
+/// Every failure mode the analyzer can name, but `unexplained` (which is
+/// what is left when none fits).
+fn failure_modes() -> impl Iterator<Item = &'static str> {
+    FailureMode::ALL.iter().filter(|m| **m != FailureMode::Unexplained).map(|m| m.id())
+}
 
 #[test]
 fn every_failure_mode_has_a_scenario_that_leads_with_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for id in FAILURE_MODES {
-        let def = SCENARIOS.iter().find(|s| s.name == *id).unwrap_or_else(|| panic!("no scenario for {id}"));
+    for id in failure_modes() {
+        let def = SCENARIOS.iter().find(|s| s.name == id).unwrap_or_else(|| panic!("no scenario for {id}"));
         let out = dir.path().join(id);
         let truth = generate(def.name, &out, 3, &SMALL).expect("generates");
-        assert_eq!(truth.expected.first(), Some(id), "{id}");
-        assert!(!truth.lookalikes.contains(id), "{id} is its own look-alike");
+        assert_eq!(truth.expected.first(), Some(&id), "{id}");
+        assert!(!truth.lookalikes.contains(&id), "{id} is its own look-alike");
         assert!(
-            truth.lookalikes.iter().all(|l| FAILURE_MODES.contains(l)),
+            truth.lookalikes.iter().all(|l| FailureMode::from_id(l).is_some()),
             "{id}: unknown look-alike in {:?}",
             truth.lookalikes
         );
-        assert!(truth.expected.iter().all(|e| FAILURE_MODES.contains(e)), "{id}");
+        assert!(truth.expected.iter().all(|e| FailureMode::from_id(e).is_some()), "{id}");
     }
 }

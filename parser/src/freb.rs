@@ -1,6 +1,6 @@
 //! Failed Request Tracing (FREB) traces: one XML document per traced
 //! request, `<failedRequest>` attributes and ETW-shaped `<Event>` children
-//! (../shared/reference/formats.md §3).
+//! (docs/formats.md).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

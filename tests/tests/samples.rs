@@ -1,6 +1,6 @@
-//! The parsers against the real public samples in `$FAULTLINE_SAMPLES`
-//! (see ../shared/samples/SOURCES.md): exact record and rejected counts per
-//! file, and spot-checked values.
+//! The parsers against the real public samples in `$FAULTLINE_SAMPLES` (its
+//! SOURCES.md says what each file holds): exact record and rejected counts
+//! per file, and spot-checked values.
 
 #![allow(clippy::print_stderr)] // tests say loudly when they were skipped
 

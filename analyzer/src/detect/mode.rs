@@ -370,4 +370,20 @@ mod tests {
         }
         assert_eq!(FailureMode::from_id("worker-crashed"), None, "a typo is no mode");
     }
+
+    /// docs/failure-modes.md describes every mode, under its id and title,
+    /// and no other.
+    #[test]
+    fn the_catalogue_page_lists_every_mode() {
+        let page = include_str!("../../../docs/failure-modes.md");
+        let mut documented: Vec<(&str, &str)> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix("### `"))
+            .filter_map(|l| l.split_once("`: "))
+            .collect();
+        documented.sort_unstable();
+        let mut known: Vec<(&str, &str)> = FailureMode::ALL.iter().map(|m| (m.id(), m.title())).collect();
+        known.sort_unstable();
+        assert_eq!(documented, known);
+    }
 }

@@ -1,6 +1,7 @@
-//! The scenarios: one per failure mode of ../shared/reference/failure-modes.md
-//! (as far as written so far), a healthy bundle, and overlapping causes. Each
-//! plants the evidence formats.md §5 describes, with the timing of §6.
+//! The scenarios: one per failure mode (docs/failure-modes.md), a healthy
+//! bundle, and overlapping causes. Each plants the evidence that tells its
+//! mode apart, with the timing real servers show (W3C times are request ends,
+//! the runtime's event precedes WAS's).
 
 use super::effects::{abandoned, answered_by_httpsys, cold_start, httperr_for, traces};
 use super::events::{self, ERROR, Ev, INFO, WARNING, s};

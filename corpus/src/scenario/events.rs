@@ -1,6 +1,6 @@
-//! Windows events as the providers write them (../shared/reference/formats.md
-//! §4.2): manifest providers with named data, classic ones with positional
-//! data and qualifiers.
+//! Windows events as the providers write them (docs/formats.md): manifest
+//! providers with named data, classic ones with positional data and
+//! qualifiers.
 
 use super::Ctx;
 use crate::bundle::Channel;

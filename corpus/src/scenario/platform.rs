@@ -1,5 +1,5 @@
 //! Failures of the platform under IIS: ports, memory, identities, the
-//! configuration store and bindings (formats.md §5.7, §5.18–5.20, §5.26).
+//! configuration store and bindings (docs/failure-modes.md).
 
 use super::effects::{answered_by_httpsys, cold_start};
 use super::events::{self, ERROR, Ev, INFO, WARNING, s};

@@ -1,5 +1,5 @@
 //! Recycles and deployments: planned or automatic restarts of a worker, each
-//! with the WAS or ANCM event that names its reason (formats.md §5.4, §5.25).
+//! with the WAS or ANCM event that names its reason (docs/failure-modes.md).
 
 use super::effects::cold_start;
 use super::events::{self, Ev, INFO, WARNING, s};

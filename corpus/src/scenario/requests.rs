@@ -1,6 +1,6 @@
 //! Failures that show in the requests themselves: startup and module
 //! failures, backends, static files, slowness, limits, rewrites and TLS
-//! (formats.md §5.8–5.15, §5.21, §5.23, §5.24).
+//! (docs/failure-modes.md says what each looks like in the evidence).
 
 use super::effects::{httperr_for, traces};
 use super::events::{self, ERROR, Ev, WARNING, s};

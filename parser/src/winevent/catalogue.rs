@@ -1,5 +1,5 @@
 //! The providers and event ids that matter for IIS incidents
-//! (../shared/reference/formats.md §4.2). Events outside this catalogue are
+//! (docs/formats.md lists them). Events outside this catalogue are
 //! counted, not kept, unless every event is asked for.
 
 /// Provider families, named as an IIS engineer would.
