@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::source::{InputProblem, host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::source::{InputProblem, site_from_service_name};
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, ReadConfig,
     RecordSink, Request, Severity, Timestamp, Trace, WinEvent,
@@ -373,14 +373,14 @@ pub struct FileSummary {
 impl FileSummary {
     /// A row for a path with nothing read yet: host and site from its folders.
     fn empty(path: &faultline_parser::EvidencePath, bytes: u64) -> Self {
-        let components = path.components();
+        let file = SourceFile::at(path);
         FileSummary {
-            path: path.to_string(),
+            path: file.path.to_string(),
             format: None,
             status: FileStatus::Parsed,
             reason: None,
-            host: host_from_path(&components).map(|h| host_name(&h)),
-            sites: site_from_path(&components).map(|s| s.to_string()).into_iter().collect(),
+            host: file.folder_host().map(str::to_string),
+            sites: file.folder_site().map(|s| s.to_string()).into_iter().collect(),
             bytes,
             records: 0,
             rejected: 0,

@@ -10,7 +10,10 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use faultline_parser::source::InputProblem;
-use faultline_parser::{Entry, Outcome, ReadConfig, RecordSink, discover, read_entry};
+use faultline_parser::{
+    CountedEvents, Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Trace, WinEvent,
+    discover, read_entry,
+};
 use rayon::prelude::*;
 
 use crate::resolve::SourceFile;
@@ -86,12 +89,79 @@ impl<F: Fn(u64) + Sync> Progress for F {
 pub struct Pass<O> {
     /// One output per task, in discovery order.
     pub outputs: Vec<O>,
-    /// Files found (archive members included).
-    pub files: usize,
     /// Inputs that could not be read at all (a missing path, an unreadable
-    /// folder or archive).
+    /// folder or archive), as discovery found them.
     pub problems: Vec<InputProblem>,
+    /// How the read went, for commands that report it without an inventory.
+    pub reading: Reading,
 }
+
+/// How a read went: files found, read, and not readable (with why), and
+/// the records rejected on the way (diagnostics say why; `scan` lists them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Files found (archive members included).
+    pub found: usize,
+    /// Files read in a format faultline knows.
+    pub parsed: usize,
+    /// Records that could not be read.
+    pub rejected: u64,
+    /// Inputs and files that could not be read, and why, in discovery order.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Reading {
+    fn add(&mut self, other: Reading) {
+        self.parsed += other.parsed;
+        self.rejected += other.rejected;
+        self.unreadable.extend(other.unreadable);
+    }
+}
+
+/// A consumer's sink, with its rejected records counted: every consumer's
+/// read reports them the same way.
+struct Counted<S> {
+    sink: S,
+    rejected: u64,
+}
+
+impl<S: RecordSink> RecordSink for Counted<S> {
+    type Error = S::Error;
+
+    fn request(&mut self, rec: &Request<'_>) -> Result<(), S::Error> {
+        self.sink.request(rec)
+    }
+    fn http_error(&mut self, rec: &HttpError<'_>) -> Result<(), S::Error> {
+        self.sink.http_error(rec)
+    }
+    fn trace(&mut self, trace: &Trace) -> Result<(), S::Error> {
+        self.sink.trace(trace)
+    }
+    fn event(&mut self, event: WinEvent) -> Result<(), S::Error> {
+        self.sink.event(event)
+    }
+    fn counted_events(&mut self, count: CountedEvents<'_>) -> Result<(), S::Error> {
+        self.sink.counted_events(count)
+    }
+    fn expect_events(&mut self, events: usize) {
+        self.sink.expect_events(events);
+    }
+    fn diagnostic(&mut self, diag: Diagnostic) {
+        if diag.is_rejection() {
+            self.rejected += 1;
+        }
+        self.sink.diagnostic(diag);
+    }
+    fn chunk_done(&mut self) -> Result<(), S::Error> {
+        self.sink.chunk_done()
+    }
+    fn needs_event_data(&self) -> bool {
+        self.sink.needs_event_data()
+    }
+}
+
+/// What one task leaves, and how its read went.
+type TaskResult<C> = Result<(<C as Consumer>::Output, Reading), <C as Consumer>::Error>;
 
 /// Finds the evidence under `paths` and reads every file once.
 pub fn run<C: Consumer>(
@@ -103,27 +173,50 @@ pub fn run<C: Consumer>(
     let found = discover(paths, &read.limits);
     progress.total(found.entries.iter().map(|e| e.size).sum());
     let advance = |bytes: u64| progress.advance(bytes);
-    let outputs = tasks(&found.entries, consumer.batching())
+    // Every task runs to its end; the first error in discovery order is the
+    // one returned, so which error is reported never depends on threads.
+    let tasks: Vec<TaskResult<C>> = tasks(&found.entries, consumer.batching())
         .into_par_iter()
         .enumerate()
         .map(|(index, files)| {
             let mut part = C::Part::default();
+            let mut reading = Reading::default();
             for i in files {
                 let entry = &found.entries[i];
                 let file = SourceFile::new(i as u32, entry, None);
-                let outcome =
-                    read_entry(entry, read, &advance, |format| consumer.sink(file.with_format(format)))
-                        .map_err(Into::into)?;
-                let file = match &outcome {
-                    Outcome::Parsed { format, .. } => file.with_format(*format),
-                    _ => file,
+                let new_sink =
+                    |format| Counted { sink: consumer.sink(file.with_format(format)), rejected: 0 };
+                let outcome = read_entry(entry, read, &advance, new_sink).map_err(Into::into)?;
+                let (file, outcome) = match outcome {
+                    Outcome::Parsed { format, sinks } => {
+                        reading.parsed += 1;
+                        reading.rejected += sinks.iter().map(|s| s.rejected).sum::<u64>();
+                        let sinks = sinks.into_iter().map(|s| s.sink).collect();
+                        (file.with_format(format), Outcome::Parsed { format, sinks })
+                    }
+                    Outcome::Skipped(reason) => (file, Outcome::Skipped(reason)),
+                    Outcome::Failed(e) => {
+                        reading.unreadable.push((file.path.to_string(), e.to_string()));
+                        (file, Outcome::Failed(e))
+                    }
                 };
                 consumer.file_read(&mut part, file, entry, outcome)?;
             }
-            consumer.part_done(index, part)
+            Ok((consumer.part_done(index, part)?, reading))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Pass { outputs, files: found.entries.len(), problems: found.problems })
+        .collect();
+    let mut reading = Reading {
+        found: found.entries.len(),
+        unreadable: found.problems.iter().map(|p| (p.path.to_string(), p.error.to_string())).collect(),
+        ..Reading::default()
+    };
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (output, read) = task?;
+        outputs.push(output);
+        reading.add(read);
+    }
+    Ok(Pass { outputs, problems: found.problems, reading })
 }
 
 /// Consecutive runs of entries, one per task: the unit of parallel work,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use faultline_parser::source::{host_from_path, site_from_path, site_from_service_name};
 use faultline_parser::value::decode_text;
-use faultline_parser::{Entry, Format, Span, Timestamp};
+use faultline_parser::{Entry, EvidencePath, Format, Span, Timestamp};
 use serde::Serialize;
 
 use crate::scope::Scope;
@@ -63,6 +63,13 @@ pub fn host_name(computer: &str) -> String {
     short.to_ascii_uppercase()
 }
 
+/// The name a host folder is filed under: upper case, whole. Folder names
+/// are not computer names (`case-2025.11.24`, `10.0.0.5_export`), so they
+/// are not cut at the first dot.
+fn folder_host_name(folder: &str) -> String {
+    folder.to_ascii_uppercase()
+}
+
 /// Host of a record that names none, in a file whose folders name none.
 pub const UNKNOWN_HOST: &str = "-";
 
@@ -83,12 +90,21 @@ pub struct SourceFile {
 impl SourceFile {
     /// A discovered entry, before or after its format is known.
     pub fn new(index: u32, entry: &Entry, format: Option<Format>) -> SourceFile {
-        let components = entry.path.components();
         SourceFile {
             index,
-            path: Arc::from(entry.path.to_string()),
             kind: format.map_or(SourceKind::W3c, SourceKind::of),
-            folder_host: host_from_path(&components).map(|h| host_name(&h)),
+            ..SourceFile::at(&entry.path)
+        }
+    }
+
+    /// A path found or named (an entry, or an input that could not be read).
+    pub fn at(path: &EvidencePath) -> SourceFile {
+        let components = path.components();
+        SourceFile {
+            index: 0,
+            path: Arc::from(path.to_string()),
+            kind: SourceKind::W3c,
+            folder_host: host_from_path(&components).map(|h| folder_host_name(&h)),
             folder_site: site_from_path(&components),
         }
     }
@@ -153,7 +169,7 @@ impl<'s> Resolver<'s> {
     /// The host of a record that names `computer` (`s-computername`, an
     /// event's `Computer`, a trace's computer), else the folder's.
     pub fn host(&mut self, computer: Option<&[u8]>) -> Host {
-        let Some(raw) = computer else { return self.folder.clone() };
+        let Some(raw) = computer.filter(|c| !c.trim_ascii().is_empty()) else { return self.folder.clone() };
         if let Some((seen, h)) = &self.last
             && seen.as_slice() == raw
         {
@@ -231,8 +247,16 @@ mod tests {
         assert_eq!(r.site(None), Some(3));
         assert_eq!(r.site_named(Some(b"W3SVC7")), Some(7));
         assert_eq!(r.site(Some(9)), Some(9));
+        assert_eq!(&*r.host(Some(b" ")).name, "WEB01", "an empty computer name names nothing");
         let t = Timestamp::from_parts(100, 0);
         assert_eq!(r.time(&other, t), Some(Timestamp::from_parts(70, 0)));
+    }
+
+    #[test]
+    fn folder_names_are_not_cut_at_their_dots() {
+        let scope = Scope::default();
+        let mut r = Resolver::new(file("case-2025.11.24/u_ex251124.log"), &scope);
+        assert_eq!(&*r.host(None).name, "CASE-2025.11.24");
     }
 
     #[test]

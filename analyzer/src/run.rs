@@ -79,9 +79,9 @@ impl Consumer for Analyze<'_> {
 /// Reads `paths` and analyzes them.
 pub fn analyze(paths: &[PathBuf], read: &ReadConfig, scope: &Scope, progress: &dyn Progress) -> Report {
     let Ok(pass) = pass::run(paths, read, &Analyze { scope }, progress);
-    let mut files = Vec::with_capacity(pass.files + pass.problems.len());
-    let mut sources = Vec::with_capacity(pass.files);
-    let mut kept = Vec::with_capacity(pass.files);
+    let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
+    let mut sources = Vec::with_capacity(pass.reading.found);
+    let mut kept = Vec::with_capacity(pass.reading.found);
     for (summary, source, k) in pass.outputs.into_iter().flatten() {
         files.push(summary);
         sources.push(source);

@@ -127,16 +127,11 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
-    /// Largest decompressed size accepted for one archive member, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 4096)]
-    pub max_member_size: u64,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
     /// Target chunk size, in KiB, for splitting one large file across threads.
     #[arg(long, value_name = "KIB", default_value_t = 8192, hide = true)]
     pub chunk_size: usize,
-    /// Keep every Windows event, not only the IIS-relevant catalogue (others
-    /// are counted per channel, provider and event id either way).
-    #[arg(long)]
-    pub all_events: bool,
     /// Diagnostics listed per file in text output (all are counted).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_diagnostics: usize,
@@ -242,7 +237,8 @@ pub struct RangeArgs {
 /// How the evidence is read.
 #[derive(Debug, Args)]
 pub struct ReadingArgs {
-    /// Keep every Windows event, not only the IIS-relevant catalogue.
+    /// Keep every Windows event, not only the IIS-relevant catalogue (the
+    /// others are counted per channel, provider and event id either way).
     #[arg(long)]
     pub all_events: bool,
     /// Largest decompressed size accepted for one archive member, in MiB.

@@ -10,6 +10,7 @@ use crate::args::{ExportArgs, ExportFormat, GlobalArgs};
 use crate::config::{output, read_config};
 use crate::exit::Exit;
 use crate::progress::Bar;
+use crate::unreadable::report_reading;
 
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
     let format = match args.format {
@@ -32,13 +33,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
         "{} files written under {} from {} sources ({} records rejected; `faultline scan` says why)",
         summary.files,
         args.dir.display(),
-        summary.sources,
-        summary.rejected
+        summary.reading.parsed,
+        summary.reading.rejected
     )?;
     out.flush()?;
-    if summary.sources == 0 {
-        writeln!(std::io::stderr(), "error: no evidence found in the paths given")?;
-        return Ok(Exit::Error);
-    }
-    Ok(Exit::Ok)
+    Ok(report_reading(&summary.reading)?.unwrap_or(Exit::Ok))
 }

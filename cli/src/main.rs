@@ -14,6 +14,7 @@ mod scan;
 mod style;
 mod timeline;
 mod totals;
+mod unreadable;
 
 use std::io::Write;
 use std::process::ExitCode;

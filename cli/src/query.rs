@@ -10,6 +10,7 @@ use crate::config::{output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::sanitize;
+use crate::unreadable::report_reading;
 
 /// Widest cell shown in a text table; CSV and JSON keep every character.
 const CELL_WIDTH: usize = 80;
@@ -98,9 +99,8 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
         Tables::load(&args.paths, &read_config(&args.reading), &scope(&args.range), &projection, &bar)
             .context("reading the evidence into tables")?;
     bar.finish();
-    if tables.files == 0 {
-        writeln!(std::io::stderr(), "error: no evidence found in the paths given")?;
-        return Ok(Exit::Error);
+    if let Some(exit) = report_reading(&tables.reading)? {
+        return Ok(exit);
     }
     let result = match tables.sql(&sql) {
         Ok(r) => r,

@@ -9,11 +9,12 @@ use anyhow::Context;
 use faultline_analyzer::timeline::{Entry, full, notable};
 use serde::Serialize;
 
-use crate::analyze::{read_and_analyze, report_unreadable};
+use crate::analyze::read_and_analyze;
 use crate::args::{GlobalArgs, TimelineArgs, TimelineFormat};
 use crate::config::{Zone, output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
+use crate::unreadable::{report_reading, report_unreadable};
 
 /// One timeline line as written; the field order is the CSV column order.
 #[derive(Serialize)]
@@ -122,9 +123,8 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         full(&args.evidence.paths, &read_config(&args.evidence.reading), &scope(&args.evidence.range), &bar)
             .context("sorting the timeline")?;
     bar.finish();
-    if sorted.files == 0 {
-        writeln!(std::io::stderr(), "error: none of the inputs holds IIS evidence faultline can read")?;
-        return Ok(Exit::Error);
+    if let Some(exit) = report_reading(&sorted.reading)? {
+        return Ok(exit);
     }
     let mut out = output(global.output.as_ref())?;
     if !jsonl {

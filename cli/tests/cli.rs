@@ -128,6 +128,43 @@ fn nothing_readable_exits_2() {
     );
 }
 
+/// Every command names what it could not read and reads the rest; with
+/// nothing readable it exits 2, as `scan` and `analyze` do.
+#[test]
+fn every_command_names_unreadable_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), "meeting notes\n").expect("write");
+    let notes = dir.path().display().to_string();
+    let export_to = dir.path().join("out").display().to_string();
+    let commands: [Vec<&str>; 3] = [
+        vec!["timeline"],
+        vec!["query", "--query", "status-codes"],
+        vec!["export", "--to", export_to.as_str()],
+    ];
+    for command in commands {
+        let mut args = command.clone();
+        args.extend([QUICKSTART, "no/such/dir"]);
+        let out = faultline(&args);
+        assert_eq!(out.status.code(), Some(0), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("error: no/such/dir: no such file or directory"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+        let _ = std::fs::remove_dir_all(&export_to);
+        let mut args = command.clone();
+        args.extend(["no/such/dir", notes.as_str()]);
+        let out = faultline(&args);
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr(&out).contains("none of the inputs holds IIS evidence"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+        let _ = std::fs::remove_dir_all(&export_to);
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(faultline(&["scan"]).status.code(), Some(2));

@@ -75,6 +75,7 @@ where
     let mut file = parse_event_xml(input.data);
     deliver_sorted(&mut file.events, input.config.all_events, &mut sink)?;
     file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+    sink.chunk_done()?;
     (input.progress)(input.data.len() as u64);
     Ok(vec![sink])
 }

@@ -216,6 +216,7 @@ where
     let file = parse_freb(input.data);
     sink.trace(&file.trace)?;
     file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+    sink.chunk_done()?;
     (input.progress)(input.data.len() as u64);
     Ok(vec![sink])
 }

@@ -130,6 +130,9 @@ where
 /// Reads an opened source. When a mapped file shrank while it was parsed
 /// (its tail then read as zeros), everything it gave is thrown away and the
 /// file is read again into memory as it is now, with a warning that says so.
+/// A sink that handed records on before its chunk ended (the full
+/// timeline's spilled runs) has then handed on the first attempt's too: a
+/// file cut while faultline reads it is rare enough that this is accepted.
 pub(crate) fn read_opened<S, F>(
     source: Source,
     config: &ReadConfig,

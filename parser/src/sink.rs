@@ -93,8 +93,9 @@ impl<S: RecordSink + ?Sized> RecordSink for &mut S {
 }
 
 /// Two sinks fed by one read: every record goes to the first, then to the
-/// second. Events are handed over whole: the first looks at each (it is an
-/// [`EventObserver`]), the second takes it. The first's error must convert
+/// second. Events are handed over whole: the first only looks at each
+/// through [`EventObserver::observe_event`] (its `RecordSink::event` is
+/// never called), and the second takes it. The first's error must convert
 /// into the second's (an infallible first half converts into anything that
 /// implements `From<Infallible>`).
 #[derive(Debug, Default)]
@@ -177,14 +178,15 @@ mod tests {
     use crate::framing::InMemory;
     use crate::w3c::{Dialect, TextConfig, parse_text};
 
-    /// Counts rows and events; refuses to go past `limit` rows.
+    /// Counts rows and events; stops the read at the rows on `fail_on`
+    /// lines, naming the line.
     #[derive(Debug, Default)]
     struct Counting {
         rows: u64,
         events: Vec<u16>,
         observed: Vec<u16>,
         diagnostics: u64,
-        limit: Option<u64>,
+        fail_on: Vec<u64>,
     }
 
     #[derive(Debug, PartialEq, Eq)]
@@ -198,12 +200,9 @@ mod tests {
 
     impl RecordSink for Counting {
         type Error = Full;
-        fn request(&mut self, _rec: &Request<'_>) -> Result<(), Full> {
+        fn request(&mut self, rec: &Request<'_>) -> Result<(), Full> {
             self.rows += 1;
-            match self.limit {
-                Some(limit) if self.rows > limit => Err(Full(self.rows)),
-                _ => Ok(()),
-            }
+            if self.fail_on.contains(&rec.origin.line) { Err(Full(rec.origin.line)) } else { Ok(()) }
         }
         fn event(&mut self, event: WinEvent) -> Result<(), Full> {
             self.events.push(event.event_id);
@@ -276,18 +275,22 @@ mod tests {
     }
 
     #[test]
-    fn a_sink_error_stops_the_read_and_comes_back() {
+    fn a_sink_error_stops_the_read_and_the_first_in_file_order_comes_back() {
         let text = log(500);
+        // Rows on lines 120 and 400 (in different chunks when chunks are
+        // small) each stop their chunk; the error of line 120 comes back.
         let read = |chunk_size| {
             parse_text(text.as_bytes(), Dialect::W3c, &TextConfig { chunk_size }, &InMemory, &|_| {}, || {
-                Counting { limit: Some(3), ..Counting::default() }
+                Counting { fail_on: vec![120, 400], ..Counting::default() }
             })
         };
-        assert_eq!(read(1 << 20).err(), Some(Full(4)));
-        assert!(matches!(read(256), Err(Full(4))), "one chunk's error ends the whole read");
+        assert_eq!(read(1 << 20).err(), Some(Full(120)));
+        for chunk_size in [256, 97, 4096] {
+            assert_eq!(read(chunk_size).err(), Some(Full(120)), "chunk size {chunk_size}");
+        }
         let whole =
             parse_text(text.as_bytes(), Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, || {
-                Counting { limit: Some(500), ..Counting::default() }
+                Counting::default()
             });
         assert_eq!(whole.map(|s| s.iter().map(|c| c.rows).sum::<u64>()), Ok(500));
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use faultline_parser::{ReadConfig, Timestamp};
 use polars::prelude::*;
 
-use faultline_analyzer::pass::{self, Progress};
+use faultline_analyzer::pass::{self, Progress, Reading};
 use faultline_analyzer::scope::Scope;
 
 use crate::{Chunks, Columns, Finish, Projection, Rows, TableError, TableName, with_text_times};
@@ -47,14 +47,12 @@ impl ExportFormat {
 /// What an export wrote.
 #[derive(Debug, Default)]
 pub struct ExportSummary {
-    /// Source files read.
-    pub sources: usize,
+    /// How the read went.
+    pub reading: Reading,
     /// Rows written per table.
     pub rows: BTreeMap<TableName, usize>,
     /// Files written.
     pub files: usize,
-    /// Records rejected while reading.
-    pub rejected: u64,
 }
 
 /// The Hive partition value for a text: kept when it is plainly safe as a
@@ -169,7 +167,7 @@ impl Finish for Write<'_> {
     /// Consecutive chunks joined up to a part's worth of rows: a large file
     /// is written part by part, its chunks freed as they go.
     fn finish(&self, index: usize, part: Chunks) -> Result<ExportSummary, TableError> {
-        let mut summary = ExportSummary { rejected: part.rejected, ..ExportSummary::default() };
+        let mut summary = ExportSummary::default();
         let mut group = Vec::new();
         let (mut group_rows, mut number) = (0, 0);
         let mut chunks = part.rows.into_iter().peekable();
@@ -206,10 +204,9 @@ pub fn export(
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
     let write = Columns { scope, projection: ALL, finish: Write { dir, format } };
     let pass = pass::run(paths, read, &write, progress)?;
-    let mut total = ExportSummary { sources: pass.files, ..ExportSummary::default() };
+    let mut total = ExportSummary { reading: pass.reading, ..ExportSummary::default() };
     for s in pass.outputs {
         total.files += s.files;
-        total.rejected += s.rejected;
         for (t, n) in s.rows {
             *total.rows.entry(t).or_default() += n;
         }

@@ -18,7 +18,7 @@ use faultline_parser::value::decode_text;
 use std::convert::Infallible;
 
 use faultline_parser::{
-    Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
+    Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
 };
 use polars::prelude::*;
 
@@ -27,7 +27,7 @@ pub use queries::{NamedQuery, QUERIES, named_query};
 
 use columns::{Events, Httperr, Requests, Traces};
 use faultline_analyzer::describe::describe_event;
-use faultline_analyzer::pass::{self, Batching, Consumer, Progress};
+use faultline_analyzer::pass::{self, Batching, Consumer, Progress, Reading};
 use faultline_analyzer::resolve::{Resolver, SourceFile};
 use faultline_analyzer::scope::Scope;
 
@@ -120,11 +120,6 @@ impl Projection {
     /// Every table, every column (what an export writes).
     pub const ALL: Projection = Projection { tables: [true; 4], columns: None };
 
-    /// Every table, every column.
-    pub fn all() -> Projection {
-        Projection::ALL
-    }
-
     /// The tables and columns a SQL text names as words; every column of
     /// those tables when it selects `*` (a `*` not inside `count(*)`).
     pub fn of_sql(sql: &str) -> Projection {
@@ -216,17 +211,11 @@ pub(crate) struct TableSink<'a> {
     projection: &'a Projection,
     resolve: Resolver<'a>,
     rows: Rows,
-    rejected: u64,
 }
 
 impl<'a> TableSink<'a> {
     pub(crate) fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
-        TableSink {
-            projection,
-            resolve: Resolver::new(file, scope),
-            rows: Rows::projected(projection),
-            rejected: 0,
-        }
+        TableSink { projection, resolve: Resolver::new(file, scope), rows: Rows::projected(projection) }
     }
 }
 
@@ -362,22 +351,15 @@ impl RecordSink for TableSink<'_> {
         t.row_done();
         Ok(())
     }
-
-    fn diagnostic(&mut self, d: Diagnostic) {
-        if d.severity == faultline_parser::diagnostic::Severity::Error && d.is_rejection() {
-            self.rejected += 1;
-        }
-    }
 }
 
 /// The tables built from one read of the evidence.
 #[derive(Debug)]
 pub struct Tables {
     frames: [DataFrame; 4],
-    /// Source files read.
-    pub files: usize,
-    /// Records rejected while reading (the diagnostics say why; `scan` lists them).
-    pub rejected: u64,
+    /// How the read went (rejected records: the diagnostics say why; `scan`
+    /// lists them).
+    pub reading: Reading,
 }
 
 /// Files are read in groups of consecutive files up to this much input (a
@@ -385,19 +367,16 @@ pub struct Tables {
 /// then cost a few sets of columns rather than one each.
 pub(crate) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
 
-/// A group of files' rows, chunk by chunk in source order, and their
-/// rejected records.
+/// A group of files' rows, chunk by chunk in source order.
 #[derive(Default)]
 pub(crate) struct Chunks {
     rows: Vec<Rows>,
-    rejected: u64,
 }
 
 impl Chunks {
     pub(crate) fn take(&mut self, read: Outcome<TableSink<'_>>) {
         if let Outcome::Parsed { sinks, .. } = read {
             for sink in sinks {
-                self.rejected += sink.rejected;
                 self.rows.push(sink.rows);
             }
         }
@@ -460,11 +439,11 @@ impl<F: Finish> Consumer for Columns<'_, F> {
 struct Join;
 
 impl Finish for Join {
-    type Output = (Rows, u64);
+    type Output = Rows;
     type Error = Infallible;
 
-    fn finish(&self, _index: usize, chunks: Chunks) -> Result<(Rows, u64), Infallible> {
-        Ok((Rows::join(chunks.rows), chunks.rejected))
+    fn finish(&self, _index: usize, chunks: Chunks) -> Result<Rows, Infallible> {
+        Ok(Rows::join(chunks.rows))
     }
 }
 
@@ -479,9 +458,8 @@ impl Tables {
         progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
         let Ok(pass) = pass::run(paths, read, &Columns { scope, projection, finish: Join }, progress);
-        let rejected = pass.outputs.iter().map(|b| b.1).sum();
-        let rows = Rows::join(pass.outputs.into_iter().map(|b| b.0).collect());
-        Ok(Tables { frames: rows.finish(projection)?, files: pass.files, rejected })
+        let rows = Rows::join(pass.outputs);
+        Ok(Tables { frames: rows.finish(projection)?, reading: pass.reading })
     }
 
     /// Rows in a table.

@@ -205,7 +205,7 @@ fn the_inventory_lists_every_sample_file() {
         faultline_analyzer::inventory::scan(std::slice::from_ref(&root), &ReadConfig::default(), &|_| {});
 
     let on_disk = sample_files(&root);
-    let prefix = format!("{}/", root.display());
+    let prefix = format!("{}/", root.display().to_string().trim_end_matches('/'));
     let mut listed: Vec<String> = inv
         .files
         .iter()
@@ -220,6 +220,22 @@ fn the_inventory_lists_every_sample_file() {
             FileStatus::Skipped => assert!(f.reason.is_some(), "{}: skipped without a reason", f.path),
             _ => panic!("{}: {:?} ({:?})", f.path, f.status, f.reason),
         }
+    }
+    // Files whose names say they are evidence are all read: a sniffing
+    // change that skips one fails here.
+    for f in &inv.files {
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path).to_ascii_lowercase();
+        let evidence_name = name.ends_with(".evtx")
+            || name.ends_with(".log")
+            || (name.starts_with("fr") && name.ends_with(".xml"))
+            || (name.starts_with("eventlog") && name.ends_with(".xml"));
+        assert!(
+            !evidence_name || f.status == FileStatus::Parsed,
+            "{}: {:?} {:?}",
+            f.path,
+            f.status,
+            f.reason
+        );
     }
     // Binary event logs and FREB traces are known by their names too: every
     // one is read as what it is.

@@ -28,7 +28,7 @@ fn all_events() -> ReadConfig {
 }
 
 fn load(root: &Path, config: &Scope) -> Tables {
-    Tables::load(&[root.to_path_buf()], &all_events(), config, &Projection::all(), &|_| {}).expect("tables")
+    Tables::load(&[root.to_path_buf()], &all_events(), config, &Projection::ALL, &|_| {}).expect("tables")
 }
 
 /// WEB01's clock corrected by a minute.
@@ -183,10 +183,12 @@ fn the_time_range_and_skew_apply_to_the_analysis() {
     let run = |config: &Scope| analyze(&paths, &ReadConfig::default(), config, &|_| {}).store;
     let plain = run(&Scope::default());
     assert!(!plain.requests.is_empty() && !plain.errors.is_empty() && !plain.events.is_empty());
+    assert!(!plain.traces.is_empty());
     let times = |a: &faultline_analyzer::Store| {
         let mut t: Vec<_> = a.requests.iter().map(|r| r.time).collect();
         t.extend(a.errors.iter().map(|r| r.time));
         t.extend(a.events.iter().map(|e| e.event.time));
+        t.extend(a.traces.iter().filter_map(|t| t.trace.time()));
         t
     };
 

@@ -4,13 +4,12 @@
 use faultline_parser::Span;
 
 use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED};
-use super::{Draft, FailureMode, clusters, pool};
-use crate::evidence::{EventRow, Store};
+use super::{Draft, FailureMode, host_clusters, pool};
+use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    let events: Vec<&EventRow> = a.events_of(CONFIG_STORE_BROKEN).collect();
-    for c in clusters(events, |e| e.time(), Span::mins(10)) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(CONFIG_STORE_BROKEN), Span::mins(10)) {
         let first = c[0];
         let file = first.data("File").unwrap_or("applicationHost.config");
         let mut d = Draft::new(
@@ -28,12 +27,12 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
         ));
         for e in &c {
             let what = e.data("ErrorText").or_else(|| pool(e)).unwrap_or("configuration error");
-            d.cite(a.cite_event(e, format!("WAS {}: {what}", e.event.event_id)), Role::Cause);
+            d.cite(store.cite_event(e, format!("WAS {}: {what}", e.event.event_id)), Role::Cause);
         }
         let (t, w) = (first.time(), Span::mins(5));
-        for e in a.events_between(POOL_DISABLED, t - w, t + w) {
+        for e in store.events_between(POOL_DISABLED, t - w, t + w).filter(|e| e.host == first.host) {
             d.cite(
-                a.cite_event(e, format!("WAS 5002: pool {} disabled", pool(e).unwrap_or("-"))),
+                store.cite_event(e, format!("WAS 5002: pool {} disabled", pool(e).unwrap_or("-"))),
                 Role::Effect,
             );
         }
@@ -44,11 +43,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn an_unreadable_config_store_takes_every_pool_down() {
-        let found = Evidence::new()
+        let found = Given::new()
             .event(
                 "WEB01",
                 0,
@@ -58,19 +57,20 @@ mod tests {
             )
             .event("WEB01", 2, "WAS", 5002, &[("AppPoolID", "ShopPool")])
             .event("WEB01", 3, "WAS", 5002, &[("AppPoolID", "ApiPool")])
+            .event("WEB02", 3, "WAS", 5002, &[("AppPoolID", "ApiPool")])
             .detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert_eq!((d.id, d.severity), (FailureMode::ConfigStoreBroken, Severity::Critical));
         assert!(d.explanation.contains("applicationHost.config"), "{}", d.explanation);
         let effects = d.timeline.iter().filter(|s| s.role == Role::Effect).count();
-        assert_eq!(effects, 2, "both disabled pools are its effects");
+        assert_eq!(effects, 2, "both disabled pools are its effects, and not WEB02's");
     }
 
     #[test]
     fn pools_disabled_without_a_config_error_are_not_a_broken_store() {
         let found =
-            (Evidence::new().event("WEB01", 2, "WAS", 5002, &[("AppPoolID", "ShopPool")])).detected(detect);
+            (Given::new().event("WEB01", 2, "WAS", 5002, &[("AppPoolID", "ShopPool")])).detected(detect);
         assert!(found.is_empty());
     }
 }

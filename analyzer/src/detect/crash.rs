@@ -17,9 +17,9 @@ use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    confirmed_by_events(a, out);
-    from_abandoned_requests(a, out);
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    confirmed_by_events(store, out);
+    from_abandoned_requests(store, out);
 }
 
 /// One crash: the WAS event and what the same process left behind.
@@ -44,26 +44,26 @@ fn is_out_of_memory(e: &EventRow) -> bool {
 /// The crashes WAS reports, with their evidence; none for a worker killed
 /// after a failed ping (it hung) or one that ran out of memory while the
 /// server did (that is the server's memory exhaustion).
-fn crashes(a: &Store) -> Vec<Crash<'_>> {
+fn crashes(store: &Store) -> Vec<Crash<'_>> {
     let low_memory: Vec<(Arc<str>, faultline_parser::Timestamp)> =
-        a.events_of(LOW_MEMORY).map(|e| (e.host.clone(), e.time())).collect();
+        store.events_of(LOW_MEMORY).map(|e| (e.host.clone(), e.time())).collect();
     let mut crashes = Vec::new();
-    for e in a.events_of(WORKER_DIED) {
+    for e in store.events_of(WORKER_DIED) {
         let p = pool(e).unwrap_or("-");
         let pid: Option<u32> = e.data("ProcessID").and_then(|v| v.parse().ok());
-        let pinged = a
+        let pinged = store
             .events_between(WORKER_PING_FAILED, e.time() - Span::mins(2), e.time())
             .any(|g| g.host == e.host && pool(g) == Some(p));
         if pinged {
             continue;
         }
         let (from, to) = (e.time() - Span::secs(10), e.time() + Span::secs(10));
-        let app_errors: Vec<&EventRow> = a
+        let app_errors: Vec<&EventRow> = store
             .events_between(APPLICATION_FAULT, from, to)
             .filter(|x| x.host == e.host && (pid.is_none() || hex_pid(x) == pid))
             .collect();
         let runtime: Vec<&EventRow> =
-            a.events_between(RUNTIME_TERMINATED, from, to).filter(|x| x.host == e.host).collect();
+            store.events_between(RUNTIME_TERMINATED, from, to).filter(|x| x.host == e.host).collect();
         let server_out_of_memory = low_memory.iter().any(|(h, t)| {
             let since = e.time() - *t;
             *h == e.host && since >= Span::default() && since <= Span::hours(1)
@@ -71,12 +71,12 @@ fn crashes(a: &Store) -> Vec<Crash<'_>> {
         if server_out_of_memory && runtime.iter().any(|r| is_out_of_memory(r)) {
             continue;
         }
-        let abandoned = a
+        let abandoned = store
             .errors_between(from, to)
             .iter()
             .filter(|r| r.host == e.host && r.reason.is_abandoned())
             .collect();
-        let wer = a
+        let wer = store
             .events_between(ERROR_REPORT, e.time(), e.time() + Span::mins(5))
             .filter(|x| x.host == e.host)
             .collect();
@@ -102,20 +102,20 @@ fn exception_of(group: &[Crash<'_>]) -> String {
         .to_string()
 }
 
-fn confirmed_by_events(a: &Store, out: &mut Vec<Draft>) {
+fn confirmed_by_events(store: &Store, out: &mut Vec<Draft>) {
     // Crashes of one pool within minutes of each other are one incident.
     let mut by_pool: BTreeMap<(Arc<str>, String), Vec<Crash<'_>>> = BTreeMap::new();
-    for c in crashes(a) {
+    for c in crashes(store) {
         by_pool.entry((c.was.host.clone(), pool(c.was).unwrap_or("-").to_string())).or_default().push(c);
     }
     for ((host, p), list) in by_pool {
         for group in clusters(list, |c| c.was.time(), Span::mins(15)) {
-            out.push(finding(a, &host, &p, &group));
+            out.push(finding(store, &host, &p, &group));
         }
     }
 }
 
-fn finding(a: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
+fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     let (first, last) = (&group[0], &group[group.len() - 1]);
     let exception = exception_of(group);
     let abandoned: usize = group.iter().map(|c| c.abandoned.len()).sum();
@@ -145,7 +145,10 @@ fn finding(a: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     for c in group {
         let pid = c.pid.map_or_else(|| "-".into(), |p| p.to_string());
         for r in &c.runtime {
-            d.cite(a.cite_event(r, format!(".NET Runtime {}: {exception}", r.event.event_id)), Role::Cause);
+            d.cite(
+                store.cite_event(r, format!(".NET Runtime {}: {exception}", r.event.event_id)),
+                Role::Cause,
+            );
         }
         for x in &c.app_errors {
             let summary = format!(
@@ -153,18 +156,18 @@ fn finding(a: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
                 x.data_at(3).unwrap_or("-"),
                 x.data_at(6).unwrap_or("-")
             );
-            d.cite(a.cite_event(x, summary), Role::Cause);
+            d.cite(store.cite_event(x, summary), Role::Cause);
         }
         let summary = format!("WAS {}: worker {pid} of {p} terminated", c.was.event.event_id);
-        d.cite(a.cite_event(c.was, summary), Role::Effect);
-        d.cite_all(c.abandoned.iter().take(3).map(|r| a.cite_error(r)), Role::Effect);
+        d.cite(store.cite_event(c.was, summary), Role::Effect);
+        d.cite_all(c.abandoned.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
         for w in c.wer.iter().take(1) {
             let summary = format!(
                 "WER 1001: {} report, dump {}",
                 w.data_at(2).unwrap_or("-"),
                 w.data_at(15).unwrap_or("-")
             );
-            d.cite(a.cite_event(w, summary), Role::Context);
+            d.cite(store.cite_event(w, summary), Role::Context);
         }
     }
     d
@@ -175,12 +178,12 @@ fn finding(a: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
 /// with no queue name belongs to some other HTTP.sys consumer (a Windows
 /// service), which no IIS failure mode covers: it stays visible as
 /// `unexplained`.
-fn from_abandoned_requests(a: &Store, out: &mut Vec<Draft>) {
-    let abandoned = a.errors.iter().filter(|r| r.reason.is_abandoned());
+fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
+    let abandoned = store.errors.iter().filter(|r| r.reason.is_abandoned());
     let bursts = grouped(abandoned, |r| (r.host.clone(), r.queue.clone()));
     for ((host, queue), rows) in bursts {
         let has_system_log =
-            a.events.iter().any(|e| e.host == host && e.event.channel.as_deref() == Some("System"));
+            store.events.iter().any(|e| e.host == host && e.event.channel.as_deref() == Some("System"));
         if has_system_log && queue.is_some() {
             continue;
         }
@@ -227,7 +230,7 @@ fn from_abandoned_requests(a: &Store, out: &mut Vec<Draft>) {
                         ])
                 }
             };
-            d.cite_all(c.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+            d.cite_all(c.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
             out.push(d);
         }
     }
@@ -247,9 +250,9 @@ mod tests {
     use faultline_parser::w3c::ReasonKind;
 
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
-    fn crash(e: Evidence, host: &str, secs: i64) -> Evidence {
+    fn crash(e: Given, host: &str, secs: i64) -> Given {
         e.event(host, secs, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "5816")])
             .positional(
                 host,
@@ -271,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_worker_that_died_is_a_crash_with_its_exception() {
-        let e = crash(Evidence::new(), "WEB01", 100).errors(
+        let e = crash(Given::new(), "WEB01", 100).errors(
             3,
             "WEB01",
             99,
@@ -298,19 +301,14 @@ mod tests {
 
     #[test]
     fn a_worker_killed_after_a_failed_ping_hung_rather_than_crashed() {
-        let e = crash(Evidence::new(), "WEB01", 100).event(
-            "WEB01",
-            90,
-            "WAS",
-            5010,
-            &[("AppPoolID", "ShopPool")],
-        );
+        let e =
+            crash(Given::new(), "WEB01", 100).event("WEB01", 90, "WAS", 5010, &[("AppPoolID", "ShopPool")]);
         assert!(e.detected(detect).is_empty());
     }
 
     #[test]
     fn abandoned_requests_without_a_system_log_still_mark_a_crash() {
-        let e = Evidence::new().errors(
+        let e = Given::new().errors(
             3,
             "WEB02",
             10,
@@ -326,13 +324,13 @@ mod tests {
 
     #[test]
     fn scattered_or_queueless_abandons_are_no_worker_crash() {
-        let scattered = Evidence::new()
+        let scattered = Given::new()
             .error("WEB02", 10, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"))
             .error("WEB02", 20, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"))
             .error("WEB02", 30, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"));
         assert!(scattered.detected(detect).is_empty());
         let foreign =
-            Evidence::new().errors(3, "WEB02", 10, 503, ReasonKind::ConnectionAbandonedByReqQueue, None);
+            Given::new().errors(3, "WEB02", 10, 503, ReasonKind::ConnectionAbandonedByReqQueue, None);
         let found = foreign.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::Unexplained, Severity::Low));

@@ -89,9 +89,9 @@ struct IdentityChange<'a> {
 
 /// Reads the web server's evidence for the identity behind a failed
 /// database login that happened at `at`.
-fn identity_change<'a>(a: &'a Store, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
+fn identity_change<'a>(store: &'a Store, host: &str, login: &str, at: Timestamp) -> IdentityChange<'a> {
     let on_host = |e: &&EventRow| &*e.host == host && e.time() <= at + Span::hours(1);
-    let app_error = a
+    let app_error = store
         .events_of(ASPNET_REQUEST_FAILED)
         .filter(on_host)
         .find(|e| e.event.data.iter().any(|d| d.value.contains(login)));
@@ -112,7 +112,7 @@ fn identity_change<'a>(a: &'a Store, host: &str, login: &str, at: Timestamp) -> 
     // The first virtual-account logon that follows a custom-account one.
     let mut before = None;
     let mut after = None;
-    for e in a.events_of(LOGON).filter(on_host) {
+    for e in store.events_of(LOGON).filter(on_host) {
         if e.data("LogonType") == Some("4") {
             let account = format!(
                 "{}\\{}",
@@ -134,10 +134,10 @@ fn identity_change<'a>(a: &'a Store, host: &str, login: &str, at: Timestamp) -> 
     }
 }
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(a.events_of(SQL_LOGIN_FAILED), Span::hours(1)) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(SQL_LOGIN_FAILED), Span::hours(1)) {
         if c.len() >= 3 {
-            out.push(finding(a, &c));
+            out.push(finding(store, &c));
         }
     }
 }
@@ -202,7 +202,7 @@ fn explain(c: &[&EventRow], logins: &BTreeMap<String, usize>, top: &str) -> (Sev
     (Severity::High, confidence, text)
 }
 
-fn finding(a: &Store, c: &[&EventRow]) -> Draft {
+fn finding(store: &Store, c: &[&EventRow]) -> Draft {
     let first = c[0];
     let mut logins: BTreeMap<String, usize> = BTreeMap::new();
     for e in c {
@@ -220,7 +220,7 @@ fn finding(a: &Store, c: &[&EventRow]) -> Draft {
         Login::PoolIdentity(_) => Some(first.host.to_string()),
         _ => None,
     };
-    let change = web_host.map(|h| identity_change(a, &h, &top, first.time()));
+    let change = web_host.map(|h| identity_change(store, &h, &top, first.time()));
     let pool = change.as_ref().and_then(|c| c.pool.clone());
     if let Some(ch) = &change {
         let pool_name = ch.pool.as_deref().unwrap_or("the pool");
@@ -253,26 +253,26 @@ fn finding(a: &Store, c: &[&EventRow]) -> Draft {
             reason_of(e).map_or(String::new(), |r| format!(" ({r})")),
             client_of(e).map_or(String::new(), |c| format!(" from {c}"))
         );
-        d.cite(a.cite_event(e, summary), Role::Cause);
+        d.cite(store.cite_event(e, summary), Role::Cause);
     }
     if let Some(ch) = change {
         if let Some((e, account)) = ch.before {
             d.cite(
-                a.cite_event(e, format!("Security 4624: worker logon (batch) as {account}")),
+                store.cite_event(e, format!("Security 4624: worker logon (batch) as {account}")),
                 Role::Context,
             );
         }
         if let Some(e) = ch.after {
             let user = e.data("TargetUserName").unwrap_or("-");
             let summary = format!("Security 4624: worker logon (service) as IIS APPPOOL\\{user}");
-            d.cite(a.cite_event(e, summary), Role::Cause);
+            d.cite(store.cite_event(e, summary), Role::Cause);
         }
         if let Some(e) = ch.app_error {
             let account = process_account(e).unwrap_or("-");
             let summary = format!(
                 "ASP.NET 1309: the application, running as {account}, failed to log on to SQL Server"
             );
-            d.cite(a.cite_event(e, summary), Role::Effect);
+            d.cite(store.cite_event(e, summary), Role::Effect);
         }
     }
     d
@@ -281,9 +281,9 @@ fn finding(a: &Store, c: &[&EventRow]) -> Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
-    fn failed(e: Evidence, secs: i64, login: &str) -> Evidence {
+    fn failed(e: Given, secs: i64, login: &str) -> Given {
         e.positional(
             "SQL01",
             secs,
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_machine_account_login_is_traced_to_the_identity_switch_on_its_web_server() {
-        let mut e = Evidence::new()
+        let mut e = Given::new()
             .event(
                 "WEB01",
                 0,
@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn many_accounts_from_one_client_are_guessing_not_an_identity() {
-        let mut e = Evidence::new();
+        let mut e = Given::new();
         for (i, login) in ["sa", "admin", "root", "test", "sa"].iter().enumerate() {
             e = failed(e, i as i64, login);
         }
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn two_failed_logins_are_not_an_incident() {
-        let e = failed(failed(Evidence::new(), 0, "shop_app"), 5, "shop_app");
+        let e = failed(failed(Given::new(), 0, "shop_app"), 5, "shop_app");
         assert!(e.detected(detect).is_empty());
     }
 }

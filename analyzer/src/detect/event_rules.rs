@@ -115,9 +115,9 @@ const RULES: &[Rule] = &[
     },
 ];
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     for rule in RULES {
-        for c in host_clusters(a.events_of(rule.kinds), Span::hours(1)) {
+        for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
                 continue;
             }
@@ -130,7 +130,10 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 d = d.remedy(steps);
             }
             for e in c.iter().take(8) {
-                d.cite(a.cite_event(e, format!("{} {}", e.event.provider, e.event.event_id)), Role::Cause);
+                d.cite(
+                    store.cite_event(e, format!("{} {}", e.event.provider, e.event.event_id)),
+                    Role::Cause,
+                );
             }
             out.push(d);
         }
@@ -140,11 +143,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn one_decisive_event_is_a_finding_on_its_own_host() {
-        let e = Evidence::new().event("WEB01", 0, "Schannel", 36870, &[]).event(
+        let e = Given::new().event("WEB01", 0, "Schannel", 36870, &[]).event(
             "WEB02",
             0,
             "Microsoft-Windows-Tcpip",
@@ -163,15 +166,10 @@ mod tests {
 
     #[test]
     fn a_few_handshake_failures_are_noise() {
-        let two = Evidence::new().event("WEB01", 0, "Schannel", 36874, &[]).event(
-            "WEB01",
-            5,
-            "Schannel",
-            36874,
-            &[],
-        );
+        let two =
+            Given::new().event("WEB01", 0, "Schannel", 36874, &[]).event("WEB01", 5, "Schannel", 36874, &[]);
         assert!(two.detected(detect).is_empty(), "every server sees a failed handshake now and then");
-        let three = Evidence::new()
+        let three = Given::new()
             .event("WEB01", 0, "Schannel", 36874, &[])
             .event("WEB01", 5, "Schannel", 36888, &[])
             .event("WEB01", 9, "Schannel", 36887, &[]);
@@ -185,7 +183,7 @@ mod tests {
     #[test]
     fn a_cleared_log_has_its_own_remedy() {
         let found =
-            (Evidence::new().event("WEB01", 0, "Microsoft-Windows-Eventlog", 1102, &[])).detected(detect);
+            (Given::new().event("WEB01", 0, "Microsoft-Windows-Eventlog", 1102, &[])).detected(detect);
         assert_eq!(found[0].id, FailureMode::MissingLogs);
         assert_eq!(found[0].remediation[0], "Find who cleared it (the event names the account).");
     }
@@ -193,7 +191,7 @@ mod tests {
     #[test]
     fn an_ancm_event_that_is_not_a_startup_failure_is_not_one() {
         // 1032/1033: the app restarted, or stopped on app_offline; healthy apps log them.
-        let e = Evidence::new().event("WEB01", 0, "IIS AspNetCore Module V2", 1032, &[]).event(
+        let e = Given::new().event("WEB01", 0, "IIS AspNetCore Module V2", 1032, &[]).event(
             "WEB01",
             5,
             "IIS AspNetCore Module V2",

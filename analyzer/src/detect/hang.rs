@@ -15,11 +15,11 @@ use crate::finding::{Role, Severity};
 /// caught in the hang.
 const HUNG_REQUEST: Span = Span::secs(10);
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    for e in a.events_of(WORKER_PING_FAILED) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for e in store.events_of(WORKER_PING_FAILED) {
         let p = pool(e).unwrap_or("-");
         let t = e.time();
-        let queued: Vec<_> = a
+        let queued: Vec<_> = store
             .errors_between(t - Span::mins(10), t + Span::mins(1))
             .iter()
             .filter(|r| {
@@ -31,7 +31,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                     )
             })
             .collect();
-        let slow: Vec<_> = a
+        let slow: Vec<_> = store
             .requests_between(t - Span::mins(10), t)
             .iter()
             .filter(|r| r.host == e.host && r.taken >= HUNG_REQUEST)
@@ -47,11 +47,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 slow.len(),
                 queued.len()
             ));
-        d.cite_all(slow.iter().take(5).map(|r| a.cite_request(r)), Role::Cause);
-        d.cite_all(queued.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+        d.cite_all(slow.iter().take(5).map(|r| store.cite_request(r)), Role::Cause);
+        d.cite_all(queued.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
         let pid = e.data("ProcessID").unwrap_or("-");
         d.cite(
-            a.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping")),
+            store.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping")),
             Role::Effect,
         );
         out.push(d);
@@ -61,11 +61,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
     #[test]
     fn a_failed_ping_after_climbing_time_taken_is_a_hang() {
-        let e = Evidence::new()
+        let e = Given::new()
             .requests(6, "WEB01", 1, 100, "/checkout", (200, 0, 0), 30_000)
             .requests(3, "WEB01", 1, 110, "/fast", (200, 0, 0), 40)
             .errors(4, "WEB01", 200, 503, ReasonKind::TimerReqQueue, Some("ShopPool"))
@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn slow_requests_without_a_failed_ping_are_not_a_hang() {
-        let e = Evidence::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 30_000);
+        let e = Given::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 30_000);
         assert!(e.detected(detect).is_empty());
     }
 }

@@ -25,13 +25,14 @@ fn mode_of(reason: ReasonKind) -> Option<FailureMode> {
 
 /// Whether the pool's worker failed its health ping within ten minutes of
 /// `t`: a full queue then is a hang, not load.
-fn hung(a: &Store, host: &str, p: &str, t: Timestamp) -> bool {
-    a.events_between(WORKER_PING_FAILED, t - Span::mins(10), t + Span::mins(10))
+fn hung(store: &Store, host: &str, p: &str, t: Timestamp) -> bool {
+    store
+        .events_between(WORKER_PING_FAILED, t - Span::mins(10), t + Span::mins(10))
         .any(|e| &*e.host == host && pool(e) == Some(p))
 }
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    let rejected = a.errors.iter().filter_map(|r| mode_of(r.reason).map(|mode| (mode, r)));
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    let rejected = store.errors.iter().filter_map(|r| mode_of(r.reason).map(|mode| (mode, r)));
     for ((host, queue, mode), rows) in grouped(rejected, |(mode, r)| (r.host.clone(), r.queue.clone(), *mode))
     {
         let rows: Vec<&ErrRow> = rows.into_iter().map(|(_, r)| r).collect();
@@ -42,11 +43,13 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
             }
             let (first, last) = (c[0], c[c.len() - 1]);
             let pool = queue.as_deref();
-            if mode == FailureMode::RequestQueueFull && pool.is_some_and(|p| hung(a, &host, p, first.time)) {
+            if mode == FailureMode::RequestQueueFull
+                && pool.is_some_and(|p| hung(store, &host, p, first.time))
+            {
                 continue; // a hang disguised as load
             }
             let completed =
-                a.requests_between(first.time, last.time).iter().filter(|r| r.host == host).count();
+                store.requests_between(first.time, last.time).iter().filter(|r| r.host == host).count();
             let confidence = if mode == FailureMode::RequestQueueFull && completed == 0 { 0.6 } else { 0.8 };
             let d = Draft::new(mode, Severity::High, confidence, first.time, last.time).scope(
                 Some(&host),
@@ -82,7 +85,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                     d
                 }
             };
-            d.cite_all(c.iter().take(6).map(|r| a.cite_error(r)), Role::Effect);
+            d.cite_all(c.iter().take(6).map(|r| store.cite_error(r)), Role::Effect);
             out.push(d);
         }
     }
@@ -91,13 +94,19 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn a_full_queue_while_requests_complete_is_load() {
-        let e = Evidence::new()
-            .errors(8, "WEB01", 100, 503, ReasonKind::QueueFull, Some("ShopPool"))
-            .requests(5, "WEB01", 1, 100, "/", (200, 0, 0), 40);
+        let e = Given::new().errors(8, "WEB01", 100, 503, ReasonKind::QueueFull, Some("ShopPool")).requests(
+            5,
+            "WEB01",
+            1,
+            100,
+            "/",
+            (200, 0, 0),
+            40,
+        );
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].confidence), (FailureMode::RequestQueueFull, 0.8));
@@ -105,7 +114,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_of_a_pool_that_failed_its_ping_is_a_hang_not_load() {
-        let e = Evidence::new().errors(8, "WEB01", 100, 503, ReasonKind::QueueFull, Some("ShopPool")).event(
+        let e = Given::new().errors(8, "WEB01", 100, 503, ReasonKind::QueueFull, Some("ShopPool")).event(
             "WEB01",
             200,
             "WAS",
@@ -117,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_stopped_pool_and_oversized_requests_are_told_apart() {
-        let e = Evidence::new().errors(3, "WEB01", 100, 503, ReasonKind::Disabled, Some("ShopPool")).errors(
+        let e = Given::new().errors(3, "WEB01", 100, 503, ReasonKind::Disabled, Some("ShopPool")).errors(
             5,
             "WEB01",
             100,
@@ -135,7 +144,7 @@ mod tests {
 
     #[test]
     fn a_few_rejections_are_not_an_incident() {
-        let e = Evidence::new().errors(2, "WEB01", 100, 503, ReasonKind::Disabled, Some("ShopPool")).errors(
+        let e = Given::new().errors(2, "WEB01", 100, 503, ReasonKind::Disabled, Some("ShopPool")).errors(
             4,
             "WEB01",
             100,

@@ -5,17 +5,17 @@
 use faultline_parser::Span;
 
 use super::kinds::{LOGON_FAILED, POOL_IDENTITY_INVALID};
-use super::{Draft, FailureMode, host_clusters, pool};
+use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(a.events_of(POOL_IDENTITY_INVALID), Span::mins(30)) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for c in pool_clusters(store.events_of(POOL_IDENTITY_INVALID), Span::mins(30)) {
         let first = c[0];
         let p = pool(first).unwrap_or("-");
         let (t, w) = (first.time(), Span::mins(10));
         // Batch (4) and service (5) logons are how a worker starts.
-        let logons: Vec<_> = a
+        let logons: Vec<_> = store
             .events_between(LOGON_FAILED, t - w, t + w)
             .filter(|e| e.host == first.host && matches!(e.data("LogonType"), Some("4" | "5")))
             .collect();
@@ -24,7 +24,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
             .first()
             .and_then(|l| l.data("SubStatus"))
             .map_or(String::new(), |s| format!(" (4625 SubStatus {s})"));
-        let refused = a
+        let refused = store
             .errors
             .iter()
             .filter(|r| r.host == first.host && r.queue.as_deref() == Some(p) && r.status == Some(503))
@@ -49,11 +49,12 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 l.data("LogonType").unwrap_or("-"),
                 l.data("TargetUserName").unwrap_or("-")
             );
-            d.cite(a.cite_event(l, summary), Role::Cause);
+            d.cite(store.cite_event(l, summary), Role::Cause);
         }
         for e in &c {
             d.cite(
-                a.cite_event(e, format!("WAS {}: {p} identity invalid / pool disabled", e.event.event_id)),
+                store
+                    .cite_event(e, format!("WAS {}: {p} identity invalid / pool disabled", e.event.event_id)),
                 Role::Effect,
             );
         }
@@ -66,11 +67,11 @@ mod tests {
     use faultline_parser::w3c::ReasonKind;
 
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn a_pool_whose_identity_cannot_log_on_names_the_account() {
-        let e = Evidence::new()
+        let e = Given::new()
             .event(
                 "WEB01",
                 95,
@@ -102,8 +103,21 @@ mod tests {
     }
 
     #[test]
+    fn two_pools_failing_on_two_hosts_are_four_findings() {
+        let mut e = Given::new();
+        for (host, pool) in
+            [("WEB01", "ShopPool"), ("WEB01", "ApiPool"), ("WEB02", "ShopPool"), ("WEB02", "ApiPool")]
+        {
+            e = e.event(host, 100, "WAS", 5057, &[("AppPoolID", pool)]);
+        }
+        let found = e.detected(detect);
+        let scopes: Vec<_> = found.iter().map(|d| (d.scope.host.clone(), d.scope.app_pool.clone())).collect();
+        assert_eq!(scopes.len(), 4, "{scopes:?}");
+    }
+
+    #[test]
     fn failed_logons_alone_are_not_a_pool_identity_failure() {
-        let e = Evidence::new().event(
+        let e = Given::new().event(
             "WEB01",
             95,
             "Microsoft-Windows-Security-Auditing",

@@ -19,18 +19,18 @@ struct Exhaustion<'a> {
     refused: Vec<&'a ErrRow>,
 }
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let mut hosts: BTreeMap<&str, Exhaustion<'_>> = BTreeMap::new();
-    for r in a.errors.iter().filter(|r| r.reason == ReasonKind::ConnectionsRefused) {
+    for r in store.errors.iter().filter(|r| r.reason == ReasonKind::ConnectionsRefused) {
         hosts.entry(&r.host).or_default().refused.push(r);
     }
-    let oom = a
+    let oom = store
         .events_of(DOTNET_TERMINATED)
         .filter(|e| e.data_at(0).is_some_and(|t| t.contains("OutOfMemoryException")));
     for e in oom {
         hosts.entry(&e.host).or_default().out_of_memory.push(e);
     }
-    for e in a.events_of(LOW_MEMORY) {
+    for e in store.events_of(LOW_MEMORY) {
         if let Some(h) = hosts.get_mut(&*e.host) {
             h.warning = h.warning.or(Some(e));
         }
@@ -54,14 +54,14 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
             ));
         if let Some(e) = warning {
             d.cite(
-                a.cite_event(e, "Resource-Exhaustion-Detector 2004: low virtual memory".into()),
+                store.cite_event(e, "Resource-Exhaustion-Detector 2004: low virtual memory".into()),
                 Role::Cause,
             );
         }
         for e in &out_of_memory {
-            d.cite(a.cite_event(e, ".NET Runtime 1026: OutOfMemoryException".into()), Role::Effect);
+            d.cite(store.cite_event(e, ".NET Runtime 1026: OutOfMemoryException".into()), Role::Effect);
         }
-        d.cite_all(refused.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+        d.cite_all(refused.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
         out.push(d);
     }
 }
@@ -69,11 +69,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn workers_dying_of_out_of_memory_and_refused_connections_are_memory_exhaustion() {
-        let e = Evidence::new()
+        let e = Given::new()
             .event("WEB01", 0, "Microsoft-Windows-Resource-Exhaustion-Detector", 2004, &[])
             .positional("WEB01", 30, ".NET Runtime", 1026, &["Exception Info: System.OutOfMemoryException"])
             .errors(3, "WEB01", 40, 503, ReasonKind::ConnectionsRefused, None);
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_low_memory_warning_alone_or_another_exception_is_not_exhaustion() {
-        let e = Evidence::new()
+        let e = Given::new()
             .event("WEB01", 0, "Microsoft-Windows-Resource-Exhaustion-Detector", 2004, &[])
             .positional(
                 "WEB01",

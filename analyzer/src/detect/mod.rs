@@ -199,6 +199,16 @@ pub(crate) fn host_clusters<'a>(
     by_host.into_values().flat_map(|events| clusters(events, |e| e.time(), gap)).collect()
 }
 
+/// Events clustered in time per host and app pool: two pools recycling in
+/// the same hour are two findings, each naming its own pool.
+pub(crate) fn pool_clusters<'a>(
+    events: impl Iterator<Item = &'a EventRow>,
+    gap: Span,
+) -> Vec<Vec<&'a EventRow>> {
+    let by_pool = grouped(events, |e| (e.host.clone(), pool(e).map(str::to_string)));
+    by_pool.into_values().flat_map(|events| clusters(events, |e| e.time(), gap)).collect()
+}
+
 /// An event's pool (`AppPoolID`).
 pub(crate) fn pool(e: &EventRow) -> Option<&str> {
     e.data("AppPoolID")
@@ -233,12 +243,12 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{Evidence, at, modes};
+    use super::testing::{Given, at, modes};
     use super::*;
 
     /// An hour of healthy traffic on WEB01 site 1, a minute a request.
-    fn healthy_hour() -> Evidence {
-        let mut e = Evidence::new();
+    fn healthy_hour() -> Given {
+        let mut e = Given::new();
         for minute in 0..60 {
             e = e.requests(12, "WEB01", 1, minute * 60, "/", (200, 0, 0), 30);
         }

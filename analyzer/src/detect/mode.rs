@@ -371,6 +371,53 @@ mod tests {
         assert_eq!(FailureMode::from_id("worker-crashed"), None, "a typo is no mode");
     }
 
+    /// The ids released so far: a public contract (scripts key on them), so
+    /// none may disappear or change its spelling. New modes are added here
+    /// when they ship.
+    const RELEASED: &[&str] = &[
+        "worker-crash",
+        "rapid-fail-protection",
+        "pool-stopped",
+        "recycle-scheduled",
+        "recycle-memory-limit",
+        "recycle-config-change",
+        "recycle-idle-timeout",
+        "recycle-on-demand",
+        "recycle-unhealthy",
+        "worker-hang",
+        "request-queue-full",
+        "port-exhaustion",
+        "app-init-failure",
+        "config-error",
+        "handler-missing",
+        "ancm-startup-failure",
+        "backend-failure",
+        "static-content-failure",
+        "auth-failure",
+        "tls-handshake-failure",
+        "tls-private-key-access",
+        "db-login-failure",
+        "identity-logon-failure",
+        "config-store-broken",
+        "binding-conflict",
+        "rewrite-loop",
+        "missing-logs",
+        "slow-responses",
+        "request-limits",
+        "deployment",
+        "memory-exhaustion",
+        "reboot",
+        "unexplained",
+    ];
+
+    #[test]
+    fn every_released_id_is_still_a_mode() {
+        for id in RELEASED {
+            assert!(FailureMode::from_id(id).is_some(), "{id} was released and must stay");
+        }
+        assert_eq!(FailureMode::ALL.len(), RELEASED.len(), "a new mode: add its id to RELEASED");
+    }
+
     /// docs/failure-modes.md describes every mode, under its id and title,
     /// and no other.
     #[test]

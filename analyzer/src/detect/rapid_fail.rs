@@ -11,18 +11,18 @@ use super::{Draft, FailureMode, clusters, pool};
 use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    // Pools disabled within five minutes after the configuration store
-    // broke are that finding's effects, not rapid-fail incidents.
-    let store_broken: Vec<Timestamp> = a.events_of(CONFIG_STORE_BROKEN).map(EventRow::time).collect();
-    let after_store_broke = |t: Timestamp| {
-        let i = store_broken.partition_point(|s| *s < t - Span::mins(5));
-        store_broken.get(i).is_some_and(|s| *s <= t)
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    // Pools disabled within five minutes after the host's configuration
+    // store broke are that finding's effects, not rapid-fail incidents.
+    let after_store_broke = |e: &EventRow| {
+        store
+            .events_between(CONFIG_STORE_BROKEN, e.time() - Span::mins(5), e.time())
+            .any(|s| s.host == e.host)
     };
     // One finding per pool and host for disables less than an hour apart:
     // a pool disabled again after each restart is one incident.
     let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
-    for e in a.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e.time())) {
+    for e in store.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e)) {
         per_pool.entry((&e.host, pool(e).unwrap_or("-"))).or_default().push(e);
     }
     let incidents =
@@ -30,11 +30,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
     for disables in incidents {
         let e = disables[0];
         let p = pool(e).unwrap_or("-");
-        let failures: Vec<&EventRow> = a
+        let failures: Vec<&EventRow> = store
             .events_between(WORKER_FAILED, e.time() - Span::mins(10), e.time())
             .filter(|f| f.host == e.host && pool(f) == Some(p))
             .collect();
-        let offline: Vec<_> = a
+        let offline: Vec<_> = store
             .errors_between(e.time() - Span::secs(2), Timestamp(i64::MAX))
             .iter()
             .filter(|r| {
@@ -51,12 +51,12 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
         for f in &failures {
             let pid = f.data("ProcessID").unwrap_or("-");
             d.cite(
-                a.cite_event(f, format!("WAS {}: worker {pid} of {p} failed", f.event.event_id)),
+                store.cite_event(f, format!("WAS {}: worker {pid} of {p} failed", f.event.event_id)),
                 Role::Cause,
             );
         }
         for e in disables.iter().take(5) {
-            d.cite(a.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
+            d.cite(store.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
         }
         if disables.len() > 1 {
             d.explanation.push_str(&format!(
@@ -64,7 +64,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                 disables.len()
             ));
         }
-        d.cite_all(offline.iter().take(5).map(|r| a.cite_error(r)), Role::Effect);
+        d.cite_all(offline.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
         out.push(d);
     }
 }
@@ -102,9 +102,9 @@ fn story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
-    fn failures(mut e: Evidence, host: &str, pool: &str) -> Evidence {
+    fn failures(mut e: Given, host: &str, pool: &str) -> Given {
         for (i, pid) in ["4711", "4712", "4713", "4714", "4715"].iter().enumerate() {
             e = e.event(host, 10 * i as i64, "WAS", 5011, &[("AppPoolID", pool), ("ProcessID", pid)]);
         }
@@ -113,9 +113,10 @@ mod tests {
 
     #[test]
     fn repeated_failures_then_a_disable_are_rapid_fail_protection() {
-        let e = failures(Evidence::new(), "WEB01", "ShopPool")
+        let e = failures(Given::new(), "WEB01", "ShopPool")
             .event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")])
             .errors(4, "WEB01", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            .errors(9, "WEB02", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
             // The same pool name on another server is another story.
             .event("WEB02", 5, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "99")]);
         let found = e.detected(detect);
@@ -137,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_disable_right_after_the_config_store_broke_is_not_rapid_fail() {
-        let e = Evidence::new().event("WEB01", 0, "WAS", 5189, &[]).event(
+        let e = Given::new().event("WEB01", 0, "WAS", 5189, &[]).event(
             "WEB01",
             60,
             "WAS",

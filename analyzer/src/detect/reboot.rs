@@ -9,10 +9,10 @@ use super::{Draft, FailureMode, host_clusters};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(a.events_of(SHUT_DOWN), Span::mins(30)) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(SHUT_DOWN), Span::mins(30)) {
         let first = c[0];
-        let boot = a.events_of(BOOTED).find(|b| b.host == first.host && b.time() >= first.time());
+        let boot = store.events_of(BOOTED).find(|b| b.host == first.host && b.time() >= first.time());
         let end = boot.unwrap_or(c[c.len() - 1]).time();
         let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
         let mut d = Draft::new(FailureMode::Reboot, Severity::Medium, 0.9, first.time(), end)
@@ -24,13 +24,13 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
             ));
         for e in &c {
             d.cite(
-                a.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
+                store.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
                 Role::Cause,
             );
         }
         if let Some(b) = boot {
             d.cite(
-                a.cite_event(b, "EventLog 6005: the event log service started (boot)".into()),
+                store.cite_event(b, "EventLog 6005: the event log service started (boot)".into()),
                 Role::Effect,
             );
         }
@@ -41,11 +41,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
     #[test]
     fn a_restart_runs_from_the_shutdown_to_the_boot() {
-        let e = Evidence::new()
+        let e = Given::new()
             .event("WEB01", 0, "User32", 1074, &[])
             .event("WEB01", 20, "EventLog", 6006, &[])
             .event("WEB01", 200, "EventLog", 6005, &[])
@@ -59,6 +59,6 @@ mod tests {
 
     #[test]
     fn a_boot_alone_is_no_restart_finding() {
-        assert!((Evidence::new().event("WEB01", 200, "EventLog", 6005, &[])).detected(detect).is_empty());
+        assert!((Given::new().event("WEB01", 200, "EventLog", 6005, &[])).detected(detect).is_empty());
     }
 }

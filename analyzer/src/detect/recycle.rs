@@ -9,7 +9,7 @@ use super::kinds::{
     ANCM_START_FAILED, RECYCLE_CONFIG_CHANGE, RECYCLE_IDLE_TIMEOUT, RECYCLE_MEMORY_LIMIT, RECYCLE_ON_DEMAND,
     RECYCLE_SCHEDULED, RECYCLE_UNHEALTHY, WORKER_UNHEALTHY,
 };
-use super::{Draft, FailureMode, host_clusters, pool};
+use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::{EventKind, EventRow, Store};
 use crate::finding::{Role, Severity};
 
@@ -57,26 +57,28 @@ const RECYCLES: &[Recycle] = &[
 
 /// A recycle matters when requests were cut by it: aborted (995) within a
 /// few seconds of the event.
-fn cut_requests(a: &Store, e: &EventRow) -> bool {
-    a.requests_between(e.time(), e.time() + Span::secs(6))
+fn cut_requests(store: &Store, e: &EventRow) -> bool {
+    store
+        .requests_between(e.time(), e.time() + Span::secs(6))
         .iter()
         .any(|r| r.host == e.host && r.status.win32 == 995)
 }
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // An ASP.NET Core app that cannot start calls itself unhealthy too:
-    // that is the startup failure's finding.
-    let ancm_failing = a.has_event(ANCM_START_FAILED);
+    // on a host where one failed to start, that is the startup failure's
+    // finding.
+    let ancm_failing = |host: &str| store.events_of(ANCM_START_FAILED).any(|e| &*e.host == host);
     for kind in RECYCLES {
-        if kind.mode == FailureMode::RecycleUnhealthy && ancm_failing {
-            continue;
-        }
         // Routine recycles matter only when they cut requests; the others
         // (on demand, configuration, idle, unhealthy) are notable in themselves.
         let routine = kind.mode == FailureMode::RecycleScheduled;
-        let events = a.events_of(kind.events).filter(|e| !routine || cut_requests(a, e));
-        for c in host_clusters(events, Span::hours(1)) {
+        let events = store.events_of(kind.events).filter(|e| !routine || cut_requests(store, e));
+        for c in pool_clusters(events, Span::hours(1)) {
             let first = c[0];
+            if kind.mode == FailureMode::RecycleUnhealthy && ancm_failing(&first.host) {
+                continue;
+            }
             let p = pool(first).unwrap_or("-");
             let end = c[c.len() - 1].time() + Span::mins(1);
             let mut d = Draft::new(kind.mode, kind.severity, 0.85, first.time(), end)
@@ -87,26 +89,26 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                     kind.what, first.event.event_id
                 ));
             let t = first.time();
-            for w in a
+            for w in store
                 .events_between(WORKER_UNHEALTHY, t - Span::mins(1), t + Span::mins(1))
                 .filter(|w| w.host == first.host)
             {
                 let summary =
                     format!("W3SVC-WP {}: the application reported itself unhealthy", w.event.event_id);
-                d.cite(a.cite_event(w, summary), Role::Cause);
+                d.cite(store.cite_event(w, summary), Role::Cause);
             }
             for e in &c {
-                d.cite(a.cite_event(e, format!("WAS {}: {p} recycled", e.event.event_id)), Role::Cause);
+                d.cite(store.cite_event(e, format!("WAS {}: {p} recycled", e.event.event_id)), Role::Cause);
             }
             out.push(d);
         }
     }
-    memory_limit(a, out);
+    memory_limit(store, out);
 }
 
 /// Memory-limit recycles: repeated, the signature of a leak.
-fn memory_limit(a: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(a.events_of(RECYCLE_MEMORY_LIMIT), Span::hours(6)) {
+fn memory_limit(store: &Store, out: &mut Vec<Draft>) {
+    for c in pool_clusters(store.events_of(RECYCLE_MEMORY_LIMIT), Span::hours(6)) {
         let first = c[0];
         let p = pool(first).unwrap_or("-");
         let confidence = if c.len() >= 2 { 0.9 } else { 0.7 };
@@ -126,7 +128,7 @@ fn memory_limit(a: &Store, out: &mut Vec<Draft>) {
         ));
         for e in &c {
             d.cite(
-                a.cite_event(e, format!("WAS {}: {p} reached its memory limit", e.event.event_id)),
+                store.cite_event(e, format!("WAS {}: {p} reached its memory limit", e.event.event_id)),
                 Role::Cause,
             );
         }
@@ -137,13 +139,13 @@ fn memory_limit(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn a_scheduled_recycle_matters_only_when_it_cuts_requests() {
-        let quiet = Evidence::new().event("WEB01", 100, "WAS", 5074, &[("AppPoolID", "ShopPool")]);
+        let quiet = Given::new().event("WEB01", 100, "WAS", 5074, &[("AppPoolID", "ShopPool")]);
         assert!(quiet.detected(detect).is_empty(), "a recycle nobody noticed");
-        let cut = Evidence::new().event("WEB01", 100, "WAS", 5074, &[("AppPoolID", "ShopPool")]).request(
+        let cut = Given::new().event("WEB01", 100, "WAS", 5074, &[("AppPoolID", "ShopPool")]).request(
             "WEB01",
             1,
             102,
@@ -158,7 +160,7 @@ mod tests {
 
     #[test]
     fn recycles_on_request_and_on_configuration_change_are_told_apart() {
-        let e = Evidence::new().event("WEB01", 100, "WAS", 5079, &[("AppPoolID", "ShopPool")]).event(
+        let e = Given::new().event("WEB01", 100, "WAS", 5079, &[("AppPoolID", "ShopPool")]).event(
             "WEB02",
             100,
             "WAS",
@@ -178,7 +180,7 @@ mod tests {
 
     #[test]
     fn an_unhealthy_recycle_of_an_app_that_cannot_start_is_left_to_the_startup_failure() {
-        let unhealthy = Evidence::new().event("WEB01", 95, "W3SVC-WP", 2299, &[]).event(
+        let unhealthy = Given::new().event("WEB01", 95, "W3SVC-WP", 2299, &[]).event(
             "WEB01",
             100,
             "WAS",
@@ -188,7 +190,7 @@ mod tests {
         let found = unhealthy.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].timeline.len(), 2, "the worker's own report is its cause");
-        let starting = Evidence::new().event("WEB01", 90, "IIS AspNetCore Module V2", 1011, &[]).event(
+        let starting = Given::new().event("WEB01", 90, "IIS AspNetCore Module V2", 1011, &[]).event(
             "WEB01",
             100,
             "WAS",
@@ -199,8 +201,29 @@ mod tests {
     }
 
     #[test]
+    fn recycles_of_two_pools_or_two_hosts_are_findings_of_their_own() {
+        let e = Given::new()
+            .event("WEB01", 100, "WAS", 5079, &[("AppPoolID", "ShopPool")])
+            .event("WEB01", 200, "WAS", 5079, &[("AppPoolID", "ApiPool")])
+            .event("WEB02", 300, "WAS", 5079, &[("AppPoolID", "ShopPool")]);
+        let found: Vec<_> = e
+            .detected(detect)
+            .into_iter()
+            .map(|d| (d.scope.host.unwrap_or_default(), d.scope.app_pool))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("WEB01".to_string(), Some("ApiPool".to_string())),
+                ("WEB01".to_string(), Some("ShopPool".to_string())),
+                ("WEB02".to_string(), Some("ShopPool".to_string())),
+            ]
+        );
+    }
+
+    #[test]
     fn repeated_memory_limit_recycles_are_a_leak() {
-        let e = Evidence::new().event("WEB01", 0, "WAS", 5117, &[("AppPoolID", "ShopPool")]).event(
+        let e = Given::new().event("WEB01", 0, "WAS", 5117, &[("AppPoolID", "ShopPool")]).event(
             "WEB01",
             3_600,
             "WAS",

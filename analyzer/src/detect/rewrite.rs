@@ -16,8 +16,8 @@ use crate::finding::{Role, Severity};
 const LOOP_GAP: Span = Span::secs(10);
 const LOOP_REDIRECTS: usize = 10;
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    let redirects = a.requests.iter().filter(|r| matches!(r.status.code, 301 | 302 | 307 | 308));
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    let redirects = store.requests.iter().filter(|r| matches!(r.status.code, 301 | 302 | 307 | 308));
     let chains = grouped(redirects, |r| (r.host.clone(), r.client.clone(), r.stem.clone()));
     let mut loops: BTreeMap<(Arc<str>, Option<u32>), Vec<&RequestRow>> = BTreeMap::new();
     for ((host, _, _), rows) in chains {
@@ -46,7 +46,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
             rows[0].stem,
             rows.len()
         ));
-        d.cite_all(rows.iter().take(6).map(|r| a.cite_request(r)), Role::Effect);
+        d.cite_all(rows.iter().take(6).map(|r| store.cite_request(r)), Role::Effect);
         out.push(d);
     }
 }
@@ -54,18 +54,17 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Evidence;
+    use crate::detect::testing::Given;
 
     #[test]
     fn a_client_redirected_again_and_again_is_a_loop() {
-        let found =
-            (Evidence::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1)).detected(detect);
+        let found = (Given::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1)).detected(detect);
         assert_eq!((found.len(), found[0].id), (1, FailureMode::RewriteLoop));
     }
 
     #[test]
     fn redirects_spread_over_time_are_ordinary() {
-        let mut e = Evidence::new();
+        let mut e = Given::new();
         for i in 0..12 {
             e = e.request("WEB01", 1, 100 + 60 * i, "/login", (302, 0, 0), 1);
         }

@@ -13,8 +13,9 @@ const SLOW: Span = Span::secs(5);
 /// Slow requests to one URL within a quarter of an hour that make a finding.
 const MIN_SLOW: usize = 15;
 
-pub(super) fn detect(a: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
-    let slow = a.requests.iter().filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400);
+pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
+    let slow =
+        store.requests.iter().filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400);
     for ((host, site, stem), rows) in grouped(slow, |r| (r.host.clone(), r.site, r.stem.clone())) {
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             if c.len() < MIN_SLOW {
@@ -35,13 +36,13 @@ pub(super) fn detect(a: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
                         responses.",
                     c.len()
                 ));
-            d.cite_all(c.iter().take(5).map(|r| a.cite_request(r)), Role::Effect);
-            let timed = a
+            d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+            let timed = store
                 .traces
                 .iter()
                 .filter(|t| t.host == host && t.trace.failure_reason.as_deref() == Some("TIME_TAKEN"));
             for t in timed.take(3) {
-                d.cite(a.cite_trace(t), Role::Cause);
+                d.cite(store.cite_trace(t), Role::Cause);
             }
             out.push(d);
         }
@@ -51,9 +52,9 @@ pub(super) fn detect(a: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
-    fn drafts(evidence: Evidence, hangs: &[Window]) -> Vec<Draft> {
+    fn drafts(evidence: Given, hangs: &[Window]) -> Vec<Draft> {
         let mut out = Vec::new();
         detect(&evidence.store(), hangs, &mut out);
         out
@@ -61,7 +62,7 @@ mod tests {
 
     #[test]
     fn many_slow_completions_on_one_url_are_server_side_slowness() {
-        let e = Evidence::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 9_000);
+        let e = Given::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 9_000);
         let found = drafts(e, &[]);
         assert_eq!(found.len(), 1);
         assert!(found[0].explanation.starts_with("20 requests to /report took 9000 ms (median)"));
@@ -69,9 +70,9 @@ mod tests {
 
     #[test]
     fn slow_clients_and_hangs_are_not_slow_responses() {
-        let aborted = Evidence::new().requests(20, "WEB01", 1, 100, "/download", (200, 0, 995), 9_000);
+        let aborted = Given::new().requests(20, "WEB01", 1, 100, "/download", (200, 0, 995), 9_000);
         assert!(drafts(aborted, &[]).is_empty(), "aborted by the client");
-        let hung = Evidence::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 9_000);
+        let hung = Given::new().requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 9_000);
         let hang = Window { host: Some("WEB01".into()), start: at(90), end: at(130) };
         assert!(drafts(hung, &[hang]).is_empty(), "the hang explains them");
     }

@@ -6,9 +6,10 @@
 //! traces of the same status name the module that set it.
 
 use faultline_parser::Span;
-use faultline_parser::winevent::Family;
 
-use super::kinds::LOGON_FAILED;
+use std::collections::BTreeSet;
+
+use super::kinds::{ANCM_START_FAILED, LOGON_FAILED};
 use super::{Draft, FailureMode, clusters, grouped};
 use crate::evidence::{RequestRow, Status, Store};
 use crate::finding::{Role, Severity};
@@ -26,13 +27,14 @@ fn is_static(stem: &str) -> bool {
     .any(|e| stem.to_ascii_lowercase().ends_with(e))
 }
 
-/// The failure mode a request's status names, if any.
-fn mode_of(r: &RequestRow, ancm_events: bool) -> Option<FailureMode> {
+/// The failure mode a request's status names, if any (`ancm_failed`: ANCM
+/// logged the startup failure on the request's host).
+fn mode_of(r: &RequestRow, ancm_failed: bool) -> Option<FailureMode> {
     let Status { code, sub, win32 } = r.status;
     Some(match (code, sub) {
         (500, 19) => FailureMode::ConfigError,
         (500, 21..=24) | (404, 17) | (404, 4) => FailureMode::HandlerMissing,
-        (500, 30..=38) | (502, 5) if !ancm_events => FailureMode::AncmStartupFailure,
+        (500, 30..=38) | (502, 5) if !ancm_failed => FailureMode::AncmStartupFailure,
         (502, 3) => FailureMode::BackendFailure,
         (401, 3) | (404, 3) | (403, 1 | 2) if is_static(&r.stem) => FailureMode::StaticContentFailure,
         (401, 1) if CREDENTIALS_REJECTED.contains(&win32) => FailureMode::AuthFailure,
@@ -93,11 +95,15 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
     }
 }
 
-pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
-    // With ANCM's own events at hand, the event detector names the startup
-    // failure and its exception; the status alone says less.
-    let ancm_events = a.has_family(Family::Ancm);
-    let failed = a.requests.iter().filter_map(|r| mode_of(r, ancm_events).map(|mode| (mode, r)));
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    // Where ANCM logged the startup failure itself, its event names the
+    // failure and the exception (event_rules reports it); the status alone
+    // says less. ANCM's routine events (restarts, app_offline) do not count.
+    let ancm_failed: BTreeSet<&str> = store.events_of(ANCM_START_FAILED).map(|e| &*e.host).collect();
+    let failed = store
+        .requests
+        .iter()
+        .filter_map(|r| mode_of(r, ancm_failed.contains(&*r.host)).map(|mode| (mode, r)));
     for ((host, site, mode), rows) in grouped(failed, |(mode, r)| (r.host.clone(), r.site, *mode)) {
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
@@ -115,16 +121,16 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                         and hosting bundle.",
                 ]);
             }
-            d.cite_all(c.iter().take(5).map(|r| a.cite_request(r)), Role::Effect);
+            d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
             let same_status = |t: &&crate::evidence::TraceRow| {
                 t.host == host
                     && t.trace.status.is_some_and(|s| first.status.is(s, t.trace.substatus.unwrap_or(0)))
             };
-            for t in a.traces.iter().filter(same_status).take(3) {
-                d.cite(a.cite_trace(t), Role::Cause);
+            for t in store.traces.iter().filter(same_status).take(3) {
+                d.cite(store.cite_trace(t), Role::Cause);
             }
             if mode == FailureMode::AuthFailure {
-                let logons = a
+                let logons = store
                     .events_between(LOGON_FAILED, first.time, last.time)
                     .filter(|e| e.host == host && matches!(e.data("LogonType"), Some("3" | "8")));
                 for e in logons.take(5) {
@@ -134,7 +140,7 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
                         e.data("TargetUserName").unwrap_or("-"),
                         e.data("SubStatus").unwrap_or("-")
                     );
-                    d.cite(a.cite_event(e, summary), Role::Cause);
+                    d.cite(store.cite_event(e, summary), Role::Cause);
                 }
             }
             out.push(d);
@@ -145,11 +151,11 @@ pub(super) fn detect(a: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
     #[test]
     fn a_burst_of_500_19_is_a_config_error_with_the_module_freb_names() {
-        let e = Evidence::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).trace(
+        let e = Given::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).trace(
             "WEB01",
             100,
             "http://shop/app",
@@ -168,7 +174,7 @@ mod tests {
     #[test]
     fn the_ntlm_handshake_is_not_an_authentication_failure() {
         // 401.2 then 401.1 with 0x8009030E (SEC_E_NO_CREDENTIALS) then 200.
-        let mut e = Evidence::new();
+        let mut e = Given::new();
         for i in 0..10 {
             e = e
                 .request("WEB01", 1, 100 + 3 * i, "/intranet", (401, 2, 5), 1)
@@ -176,24 +182,24 @@ mod tests {
                 .request("WEB01", 1, 102 + 3 * i, "/intranet", (200, 0, 0), 20);
         }
         assert!(e.detected(detect).is_empty());
-        let rejected = Evidence::new().requests(6, "WEB01", 1, 100, "/intranet", (401, 1, 1326), 3);
+        let rejected = Given::new().requests(6, "WEB01", 1, 100, "/intranet", (401, 1, 1326), 3);
         assert_eq!(rejected.detected(detect)[0].id, FailureMode::AuthFailure);
     }
 
     #[test]
     fn static_file_denials_are_not_dynamic_ones() {
-        let dynamic = Evidence::new().requests(6, "WEB01", 1, 100, "/api/orders", (401, 3, 5), 3);
+        let dynamic = Given::new().requests(6, "WEB01", 1, 100, "/api/orders", (401, 3, 5), 3);
         assert!(dynamic.detected(detect).is_empty());
-        let css = Evidence::new().requests(6, "WEB01", 1, 100, "/site.css", (401, 3, 5), 3);
+        let css = Given::new().requests(6, "WEB01", 1, 100, "/site.css", (401, 3, 5), 3);
         assert_eq!(css.detected(detect)[0].id, FailureMode::StaticContentFailure);
     }
 
     #[test]
     fn a_startup_status_is_left_to_ancm_events_when_there_are_any() {
-        let statuses = Evidence::new().requests(6, "WEB01", 1, 100, "/", (500, 30, 0), 3);
+        let statuses = Given::new().requests(6, "WEB01", 1, 100, "/", (500, 30, 0), 3);
         let found = statuses.detected(detect);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::AncmStartupFailure, Severity::Critical));
-        let with_events = Evidence::new().requests(6, "WEB01", 1, 100, "/", (500, 30, 0), 3).event(
+        let with_events = Given::new().requests(6, "WEB01", 1, 100, "/", (500, 30, 0), 3).event(
             "WEB01",
             99,
             "IIS AspNetCore Module V2",
@@ -206,7 +212,7 @@ mod tests {
     #[test]
     fn four_failures_are_not_a_cluster() {
         assert!(
-            (Evidence::new().requests(4, "WEB01", 1, 100, "/", (502, 3, 12_002), 30_000))
+            (Given::new().requests(4, "WEB01", 1, 100, "/", (502, 3, 12_002), 30_000))
                 .detected(detect)
                 .is_empty()
         );

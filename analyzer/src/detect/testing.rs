@@ -30,17 +30,17 @@ const SOURCES: [(SourceKind, &str); 4] = [
     (SourceKind::Evtx, "WEB01/System.evtx"),
 ];
 
-/// Builds a store row by row.
+/// The evidence a test is given, built row by row into a store.
 #[derive(Default)]
-pub struct Evidence {
+pub struct Given {
     kept: Kept,
     records: u64,
 }
 
-impl Evidence {
+impl Given {
     /// An empty store.
     pub fn new() -> Self {
-        Evidence::default()
+        Given::default()
     }
 
     /// A Windows event with named data.

@@ -22,15 +22,15 @@ type SiteKey = (Arc<str>, Option<u32>);
 /// A window no further than this from a finding's is explained by it.
 const COVER_MARGIN: Span = Span::mins(2);
 
-pub(super) fn detect(a: &Store, covered: &[Window], out: &mut Vec<Draft>) {
+pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
     let mut per_site: BTreeMap<SiteKey, Vec<(i64, u32)>> = BTreeMap::new();
-    for ((host, site, minute), m) in &a.minutes {
+    for ((host, site, minute), m) in &store.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
     for ((host, site), minutes) in &per_site {
         let s = SiteMinutes { host, site: *site, minutes };
-        traffic_stops(a, out, covered, &s);
-        latency_surges(a, out, covered, &s);
+        traffic_stops(store, out, covered, &s);
+        latency_surges(store, out, covered, &s);
     }
     for ((host, site), minutes) in per_site {
         let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
@@ -42,13 +42,13 @@ pub(super) fn detect(a: &Store, covered: &[Window], out: &mut Vec<Draft>) {
             if is_covered(covered, &host, start, end) {
                 continue;
             }
-            let rows: Vec<_> = a
+            let rows: Vec<_> = store
                 .requests
                 .iter()
                 .filter(|r| {
                     r.host == host
                         && r.site == site
-                        && r.status.code >= 500
+                        && r.status.is_server_error()
                         && r.time >= start
                         && r.time < end
                 })
@@ -70,7 +70,7 @@ pub(super) fn detect(a: &Store, covered: &[Window], out: &mut Vec<Draft>) {
                     the application's own logs for this window.",
                     rows.len()
                 ));
-            d.cite_all(rows.iter().take(8).map(|r| a.cite_request(r)), Role::Effect);
+            d.cite_all(rows.iter().take(8).map(|r| store.cite_request(r)), Role::Effect);
             out.push(d);
         }
     }
@@ -113,7 +113,7 @@ const SURGE_BASELINE_MINUTES: usize = 10;
 /// Requests slow across the site (not one URL, which `slow-responses`
 /// reports) in a window no finding explains.
 fn latency_surges(
-    a: &Store,
+    store: &Store,
     out: &mut Vec<Draft>,
     covered: &[Window],
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
@@ -122,7 +122,7 @@ fn latency_surges(
     let busy: Vec<(i64, u64, u32)> = minutes
         .iter()
         .filter_map(|(m, _)| {
-            let x = a.minutes.get(&(host.clone(), site, *m))?;
+            let x = store.minutes.get(&(host.clone(), site, *m))?;
             (x.total >= SURGE_MIN_REQUESTS)
                 .then(|| (*m, x.taken_sum / u64::from(x.total), x.slow * 100 / x.total))
         })
@@ -146,7 +146,7 @@ fn latency_surges(
             || busy.iter().filter(|(m, _, _)| (start.seconds()..end.seconds()).contains(&(m * 60)));
         let peak = in_window().map(|x| x.1).max().unwrap_or(0);
         let share = in_window().map(|x| x.2).max().unwrap_or(0);
-        let mut rows: Vec<_> = a
+        let mut rows: Vec<_> = store
             .requests
             .iter()
             .filter(|r| &r.host == host && r.site == site && r.time >= start && r.time < end)
@@ -165,7 +165,7 @@ fn latency_surges(
                 "Capture FREB with a time-taken trigger on this site to see which module spends the time.",
                 "Check the host's CPU and the dependencies' own monitoring for the window.",
             ]);
-        d.cite_all(rows.iter().take(8).map(|r| a.cite_request(r)), Role::Effect);
+        d.cite_all(rows.iter().take(8).map(|r| store.cite_request(r)), Role::Effect);
         out.push(d);
     }
 }
@@ -186,14 +186,14 @@ const SILENCE_MAX_MINUTES: i64 = 24 * 60;
 /// Traffic that stops: a busy site logs nothing for a while and no finding
 /// explains it (the site may have been down, or its log lost).
 fn traffic_stops(
-    a: &Store,
+    store: &Store,
     out: &mut Vec<Draft>,
     covered: &[Window],
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
 ) {
     let mut totals: Vec<u32> = minutes
         .iter()
-        .map(|(m, _)| a.minutes.get(&(host.clone(), site, *m)).map_or(0, |x| x.total))
+        .map(|(m, _)| store.minutes.get(&(host.clone(), site, *m)).map_or(0, |x| x.total))
         .collect();
     totals.sort_unstable();
     if totals.is_empty() || totals[totals.len() / 2] < BUSY_PER_MINUTE {
@@ -227,7 +227,7 @@ fn traffic_stops(
                 "Check HTTPERR, the load balancer's health checks and the System log for this window.",
                 "Check whether the access log was written (HttpEvent 15000-15002, disk space).",
             ]);
-        for r in a
+        for r in store
             .requests
             .iter()
             .filter(|r| {
@@ -235,7 +235,7 @@ fn traffic_stops(
             })
             .take(2)
         {
-            d.cite(a.cite_request(r), Role::Context);
+            d.cite(store.cite_request(r), Role::Context);
         }
         out.push(d);
     }
@@ -244,9 +244,9 @@ fn traffic_stops(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Evidence, at};
+    use crate::detect::testing::{Given, at};
 
-    fn drafts(evidence: Evidence, covered: &[Window]) -> Vec<Draft> {
+    fn drafts(evidence: Given, covered: &[Window]) -> Vec<Draft> {
         let mut out = Vec::new();
         detect(&evidence.store(), covered, &mut out);
         out
@@ -254,7 +254,7 @@ mod tests {
 
     /// `minutes` minutes of steady traffic on WEB01 site 1, 12 requests a
     /// minute taking `ms` each.
-    fn steady(mut e: Evidence, from_minute: i64, minutes: i64, ms: u64) -> Evidence {
+    fn steady(mut e: Given, from_minute: i64, minutes: i64, ms: u64) -> Given {
         for m in from_minute..from_minute + minutes {
             e = e.requests(12, "WEB01", 1, m * 60, "/", (200, 0, 0), ms);
         }
@@ -263,9 +263,8 @@ mod tests {
 
     #[test]
     fn a_spike_of_server_errors_is_reported_unless_covered() {
-        let e = || {
-            steady(Evidence::new(), 0, 60, 30).requests(40, "WEB01", 1, 3_600, "/checkout", (500, 0, 0), 30)
-        };
+        let e =
+            || steady(Given::new(), 0, 60, 30).requests(40, "WEB01", 1, 3_600, "/checkout", (500, 0, 0), 30);
         let found = drafts(e(), &[]);
         assert_eq!(found.len(), 1);
         assert!(found[0].explanation.contains("most often 500.0 (win32 0) ×40"), "{}", found[0].explanation);
@@ -275,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_site_wide_slowdown_is_a_latency_surge() {
-        let e = steady(steady(steady(Evidence::new(), 0, 30, 40), 30, 5, 7_000), 35, 30, 40);
+        let e = steady(steady(steady(Given::new(), 0, 30, 40), 30, 5, 7_000), 35, 30, 40);
         let found = drafts(e, &[]);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].start, found[0].end), (at(1_800), at(2_100)));
@@ -284,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_busy_site_falling_silent_is_reported_and_a_quiet_one_is_not() {
-        let busy = steady(steady(Evidence::new(), 0, 60, 30), 90, 10, 30);
+        let busy = steady(steady(Given::new(), 0, 60, 30), 90, 10, 30);
         let found = drafts(busy, &[]);
         assert_eq!(found.len(), 1);
         assert!(
@@ -292,7 +291,7 @@ mod tests {
             "{}",
             found[0].explanation
         );
-        let mut quiet = Evidence::new();
+        let mut quiet = Given::new();
         for m in (0..100).step_by(7) {
             quiet = quiet.requests(2, "WEB01", 1, m * 60, "/", (200, 0, 0), 30);
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use faultline_parser::w3c::ReasonKind;
-use faultline_parser::{Diagnostic, HttpError, RecordSink, Request, Span, Trace, WinEvent};
+use faultline_parser::{HttpError, RecordSink, Request, Span, Trace, WinEvent};
 
 use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow, join};
 use crate::resolve::{Resolver, SourceFile};
@@ -28,14 +28,10 @@ pub struct Kept {
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows kept (idle-connection timers are only counted).
     pub errors: Vec<ErrRow>,
-    /// Idle-connection timer rows.
-    pub idle_timers: u64,
     /// Catalogue events.
     pub events: Vec<EventRow>,
     /// Traces.
     pub traces: Vec<TraceRow>,
-    /// Rejected records.
-    pub rejected: u64,
 }
 
 impl Kept {
@@ -47,10 +43,8 @@ impl Kept {
         }
         join(&mut self.requests, other.requests);
         join(&mut self.errors, other.errors);
-        self.idle_timers += other.idle_timers;
         join(&mut self.events, other.events);
         join(&mut self.traces, other.traces);
-        self.rejected += other.rejected;
     }
 }
 
@@ -68,7 +62,7 @@ pub struct Collector<'s> {
     strings: Strings,
 }
 
-/// Interns the strings rows repeat (hosts, stems, clients, reasons), so
+/// Interns the strings rows repeat (stems, clients, reasons, queues), so
 /// thousands of kept rows share them.
 #[derive(Debug, Default)]
 struct Strings(std::collections::HashMap<Vec<u8>, Arc<str>>);
@@ -116,11 +110,7 @@ impl RecordSink for Collector<'_> {
         let host = host.name;
         let site = self.resolve.site_named(r.site_name);
         let minute = time.seconds().div_euclid(60);
-        let status = Status {
-            code: r.status.unwrap_or(0),
-            sub: r.substatus.unwrap_or(0),
-            win32: r.win32_status.unwrap_or(0),
-        };
+        let status = Status::of(r);
         let taken = r.time_taken_ms.unwrap_or(0);
         let same =
             |(h, s, mi): &MinuteKey| *mi == minute && *s == site && (Arc::ptr_eq(h, &host) || *h == host);
@@ -166,8 +156,9 @@ impl RecordSink for Collector<'_> {
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Self::Error> {
         let reason = r.reason.kind();
+        // Idle keep-alive connections expiring are the normal life of a
+        // server: counted by the inventory, not kept.
         if reason == ReasonKind::TimerConnectionIdle {
-            self.kept.idle_timers += 1;
             return Ok(());
         }
         let host = self.resolve.host(None);
@@ -182,7 +173,7 @@ impl RecordSink for Collector<'_> {
             reason,
             phrase,
             queue,
-            site: r.site_id,
+            site: self.resolve.site(r.site_id),
             uri,
             source: self.resolve.file().index,
             line: r.origin.line,
@@ -205,7 +196,7 @@ impl RecordSink for Collector<'_> {
         // folder of 100,000 traces then costs a few hundred bytes each.
         let trace = Trace {
             url: t.url.clone(),
-            site_id: t.site_id,
+            site_id: self.resolve.site(t.site_id),
             app_pool: t.app_pool.clone(),
             process_id: t.process_id,
             verb: t.verb.clone(),
@@ -249,11 +240,5 @@ impl RecordSink for Collector<'_> {
         event.time = time;
         self.kept.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
         Ok(())
-    }
-
-    fn diagnostic(&mut self, d: Diagnostic) {
-        if d.is_rejection() {
-            self.kept.rejected += 1;
-        }
     }
 }

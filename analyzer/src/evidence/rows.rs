@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::Family;
-use faultline_parser::{Span, Timestamp, Trace, WinEvent};
+use faultline_parser::{Request, Span, Timestamp, Trace, WinEvent};
 
 /// Requests of one host and site in one minute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,6 +79,15 @@ pub struct Status {
 }
 
 impl Status {
+    /// What an access-log row says IIS answered (`-` fields count as 0).
+    pub fn of(r: &Request<'_>) -> Status {
+        Status {
+            code: r.status.unwrap_or(0),
+            sub: r.substatus.unwrap_or(0),
+            win32: r.win32_status.unwrap_or(0),
+        }
+    }
+
     /// Whether the status is `code.sub`.
     pub fn is(self, code: u16, sub: u32) -> bool {
         self.code == code && self.sub == sub

@@ -94,16 +94,6 @@ impl Store {
         at.into_iter().map(move |i| &self.events[i])
     }
 
-    /// Whether any catalogue event of `family` was kept.
-    pub fn has_family(&self, family: Family) -> bool {
-        self.events.iter().any(|e| e.event.family() == family)
-    }
-
-    /// Whether any catalogue event of `kinds` was kept.
-    pub fn has_event(&self, kinds: &[EventKind]) -> bool {
-        self.events_of(kinds).next().is_some()
-    }
-
     /// Request rows from `from` to `to` (both included), in time order.
     pub fn requests_between(&self, from: Timestamp, to: Timestamp) -> &[RequestRow] {
         let start = self.requests.partition_point(|r| r.time < from);

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    Diagnostic, HttpError, Outcome, ReadConfig, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
+    HttpError, Outcome, ReadConfig, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ use super::Entry;
 use crate::describe::{describe_event, describe_http_error, describe_request, describe_trace};
 use crate::evidence::Status;
 use crate::finding::Evidence;
-use crate::pass::{self, Consumer, Progress};
+use crate::pass::{self, Consumer, Progress, Reading};
 use crate::resolve::{Host, Resolver, SourceFile, SourceKind};
 use crate::scope::Scope;
 
@@ -155,7 +155,6 @@ struct TimelineSink<'a> {
     spill: &'a Spill,
     rows: Vec<Row>,
     weight: usize,
-    rejected: u64,
 }
 
 impl TimelineSink<'_> {
@@ -183,12 +182,8 @@ impl RecordSink for TimelineSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
-        let status = Status {
-            code: r.status.unwrap_or(0),
-            sub: r.substatus.unwrap_or(0),
-            win32: r.win32_status.unwrap_or(0),
-        };
-        let summary = describe_request(&stem, status, Span::millis(r.time_taken_ms.unwrap_or(0)), &client);
+        let summary =
+            describe_request(&stem, Status::of(r), Span::millis(r.time_taken_ms.unwrap_or(0)), &client);
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
     }
@@ -221,12 +216,6 @@ impl RecordSink for TimelineSink<'_> {
         self.push(row)
     }
 
-    fn diagnostic(&mut self, d: Diagnostic) {
-        if d.severity == faultline_parser::Severity::Error && d.is_rejection() {
-            self.rejected += 1;
-        }
-    }
-
     /// A finished chunk's rows join the shared pool (written out as a run
     /// when it is full), so a large file's many chunks never all hold
     /// their rows at once.
@@ -242,10 +231,8 @@ pub struct FullTimeline {
     spill: Spill,
     memory: Vec<Row>,
     sources: Vec<(Arc<str>, SourceKind)>,
-    /// Source files read.
-    pub files: usize,
-    /// Records rejected while reading (`scan` lists why).
-    pub rejected: u64,
+    /// How the read went.
+    pub reading: Reading,
 }
 
 /// Reads `paths` and sorts every record into a timeline.
@@ -259,7 +246,7 @@ pub fn full(
 }
 
 /// The full timeline's consumer of the pass: every chunk's rows go to the
-/// spill; each file leaves its path, kind and rejected count.
+/// spill; each file leaves its path and kind.
 struct Sort<'a> {
     scope: &'a Scope,
     spill: Spill,
@@ -271,7 +258,7 @@ impl Consumer for Sort<'_> {
         = TimelineSink<'c>
     where
         Self: 'c;
-    type Part = Vec<(Arc<str>, SourceKind, u64)>;
+    type Part = Vec<(Arc<str>, SourceKind)>;
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> TimelineSink<'_> {
@@ -280,7 +267,6 @@ impl Consumer for Sort<'_> {
             spill: &self.spill,
             rows: Vec::new(),
             weight: 0,
-            rejected: 0,
         }
     }
 
@@ -291,14 +277,12 @@ impl Consumer for Sort<'_> {
         _entry: &faultline_parser::Entry,
         read: Outcome<TimelineSink<'c>>,
     ) -> Result<(), TimelineError> {
-        let mut rejected = 0;
         if let Outcome::Parsed { sinks, .. } = read {
             for sink in sinks {
-                rejected += sink.rejected;
                 self.spill.pool(sink.rows, sink.weight)?;
             }
         }
-        part.push((file.path, file.kind, rejected));
+        part.push((file.path, file.kind));
         Ok(())
     }
 
@@ -328,16 +312,11 @@ fn full_within(
     let sort = Sort { scope, spill };
     let pass = pass::run(paths, read, &sort, progress)?;
     let Sort { spill, .. } = sort;
-    let mut sources = Vec::with_capacity(pass.files);
-    let mut rejected = 0;
-    for (path, kind, r) in pass.outputs.into_iter().flatten() {
-        rejected += r;
-        sources.push((path, kind));
-    }
+    let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =
         std::mem::take(&mut spill.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0);
     memory.sort_unstable();
-    Ok(FullTimeline { spill, memory, sources, files: pass.files, rejected })
+    Ok(FullTimeline { spill, memory, sources, reading: pass.reading })
 }
 
 /// Reads one run file back, row by row.

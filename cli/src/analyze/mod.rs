@@ -8,13 +8,14 @@ pub(crate) mod text;
 use std::io::Write;
 use std::mem::ManuallyDrop;
 
-use faultline_analyzer::{FileStatus, Inventory, Report, analyze};
+use faultline_analyzer::{Report, analyze};
 
 use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
 use crate::config::{output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
-use crate::style::{Palette, sanitize};
+use crate::style::Palette;
+use crate::unreadable::report_unreadable;
 
 /// Reads the evidence an analyzing command names and analyzes it.
 ///
@@ -26,22 +27,6 @@ pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> ManuallyDro
     let report = analyze(&args.paths, &read_config(&args.reading), &scope(&args.range), &bar);
     bar.finish();
     ManuallyDrop::new(report)
-}
-
-/// Names unreadable inputs on standard error; exit status 2 when nothing
-/// readable was found.
-pub fn report_unreadable(inventory: &Inventory) -> anyhow::Result<Option<Exit>> {
-    let mut err = std::io::stderr().lock();
-    for f in inventory.files.iter().filter(|f| f.status == FileStatus::Failed) {
-        if let Some(reason) = &f.reason {
-            writeln!(err, "error: {}: {}", sanitize(&f.path), reason)?;
-        }
-    }
-    if !inventory.has_evidence() {
-        writeln!(err, "error: none of the inputs holds IIS evidence faultline can read")?;
-        return Ok(Some(Exit::Error));
-    }
-    Ok(None)
 }
 
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {

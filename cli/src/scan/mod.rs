@@ -7,20 +7,19 @@ mod text;
 use std::io::Write;
 
 use faultline_analyzer::inventory::scan;
-use faultline_parser::{ArchiveLimits, ReadConfig, TextConfig};
+use faultline_parser::{ReadConfig, TextConfig};
 
-use crate::analyze::report_unreadable;
 use crate::args::{GlobalArgs, ScanArgs, ScanFormat};
-use crate::config::output;
+use crate::config::{output, read_config};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::Palette;
+use crate::unreadable::report_unreadable;
 
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
     let config = ReadConfig {
         text: TextConfig { chunk_size: args.chunk_size.max(1) * 1024 },
-        limits: ArchiveLimits { max_member_bytes: args.max_member_size << 20, ..ArchiveLimits::default() },
-        all_events: args.all_events,
+        ..read_config(&args.reading)
     };
     let bar = Bar::new(global.quiet);
     let inventory = scan(&args.paths, &config, &bar);

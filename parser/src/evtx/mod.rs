@@ -120,6 +120,7 @@ where
 {
     let mut sink = new_sink();
     parse_evtx(input.data, input.pages, input.config.all_events, &mut sink)?;
+    sink.chunk_done()?;
     (input.progress)(input.data.len() as u64);
     Ok(vec![sink])
 }

@@ -321,7 +321,10 @@ where
             }
             state = carried;
         } else {
-            let parsed: Result<Vec<S>, S::Error> = batch
+            // Each chunk of the batch runs to its end, then the first error
+            // in file order stops the read: which error is returned never
+            // depends on which thread got there first.
+            let parsed: Vec<Result<S, S::Error>> = batch
                 .par_iter()
                 .zip(starts)
                 .map(|(range, (state, first_line))| {
@@ -333,7 +336,9 @@ where
                     Ok(sink)
                 })
                 .collect();
-            sinks.extend(parsed?);
+            for sink in parsed {
+                sinks.push(sink?);
+            }
         }
     }
     if let Some(first) = sinks.first_mut() {
