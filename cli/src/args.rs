@@ -242,6 +242,6 @@ pub struct ReadingArgs {
     #[arg(long)]
     pub all_events: bool,
     /// Largest decompressed size accepted for one archive member, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    #[arg(long, value_name = "MIB", default_value_t = 65536)]
     pub max_member_size: u64,
 }

@@ -532,3 +532,103 @@ fn export_is_the_same_at_any_thread_count() {
     assert!(outputs[0].len() >= 4);
     assert!(outputs[0] == outputs[1], "thread count changes the export");
 }
+
+/// A W3C log of `rows` rows (about 100 bytes each) for WEB01, site 1.
+#[cfg(target_os = "linux")]
+fn large_log(rows: usize) -> Vec<u8> {
+    let mut log = b"#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-sitename s-computername cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n".to_vec();
+    for i in 0..rows {
+        log.extend_from_slice(
+            format!(
+                "2025-11-24 10:{:02}:{:02} W3SVC1 WEB01 GET /shop/cart/item.aspx 200 0 0 {}\r\n",
+                (i / 60) % 60,
+                i % 60,
+                i % 997
+            )
+            .as_bytes(),
+        );
+    }
+    log
+}
+
+/// A zip holding `members` stored uncompressed (so that writing it is fast).
+#[cfg(target_os = "linux")]
+fn stored_zip(path: &Path, members: &[(&str, &[u8])]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).expect("create"));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(true);
+    for (name, data) in members {
+        zip.start_file(*name, opts).expect("start");
+        zip.write_all(data).expect("write");
+    }
+    zip.finish().expect("finish");
+}
+
+/// Runs faultline with a resource limit set in the child.
+#[cfg(target_os = "linux")]
+fn faultline_limited(args: &[&str], resource: libc::__rlimit_resource_t, bytes: u64) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_faultline"));
+    command.args(args).current_dir(workspace()).env("NO_COLOR", "1");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            // A write past RLIMIT_FSIZE raises SIGXFSZ; ignored, the write
+            // fails with EFBIG instead, as a full disk would fail it.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(resource, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.output().expect("runs")
+}
+
+/// A member larger than the heap the process may have is read completely:
+/// it goes to a mapped temporary file (file mappings do not count against
+/// RLIMIT_DATA), not into memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_archive_member_larger_than_the_heap_allows_is_read_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("case.zip");
+    let rows = 2_100_000;
+    let log = large_log(rows);
+    assert!(log.len() > 140 << 20, "{} bytes", log.len());
+    stored_zip(&zip, &[("WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex251124.log", &log)]);
+    drop(log);
+    let zip = zip.display().to_string();
+    let out = faultline_limited(&["scan", "--format", "json", &zip], libc::RLIMIT_DATA, 64 << 20);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(files[0]["records"].as_u64(), Some(rows as u64), "{files}");
+    assert_eq!(files[0]["status"], "parsed");
+}
+
+/// A member the temporary folder cannot hold is reported with its path and
+/// why; the rest of the bundle is read.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_member_that_does_not_fit_on_disk_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("case.zip");
+    let big = large_log(600_000);
+    let small = large_log(100);
+    stored_zip(
+        &zip,
+        &[
+            ("WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex251124.log", &big),
+            ("WEB01/HTTPERR/u_ex251125.log", &small),
+        ],
+    );
+    let zip = zip.display().to_string();
+    // Room for 8 MiB of temporary file: far less than the big member.
+    let out = faultline_limited(&["scan", &zip], libc::RLIMIT_FSIZE, 8 << 20);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("u_ex251124.log: the temporary copy of the member could not be written"), "{err}");
+    assert!(stdout(&out).contains("u_ex251125.log"), "{}", stdout(&out));
+}

@@ -88,7 +88,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
         return Detection::Skip("only NUL bytes (preallocated or zeroed file)".into());
     }
     if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
-        return Detection::Skip("UTF-16 text (re-save as UTF-8 to read it)".into());
+        // The readers transcode UTF-16 before detection; this is only what
+        // detection says of raw UTF-16 bytes given to it directly.
+        return Detection::Skip("UTF-16 text".into());
     }
     if lower.ends_with(".ibl") {
         return Detection::Skip("IIS centralized binary log (.ibl): only Log Parser decodes it".into());

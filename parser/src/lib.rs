@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod diagnostic;
+pub mod encoding;
 pub mod eventxml;
 pub mod evtx;
 pub mod format;
@@ -180,7 +181,26 @@ where
     S::Error: Send,
     F: Fn(Format) -> S + Sync,
 {
-    let data: &[u8] = &source.bytes;
+    let original: &[u8] = &source.bytes;
+    // UTF-16 text is read as the UTF-8 it transcodes to; the progress still
+    // counts the file's own bytes.
+    let transcoded = match encoding::utf16_bom(original) {
+        Some(order) => match encoding::transcode(original, order) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                progress(original.len() as u64);
+                return Ok(Outcome::Failed(InputError::Io(std::io::Error::other(
+                    e.describe("the UTF-8 copy of this UTF-16 file"),
+                ))));
+            }
+        },
+        None => None,
+    };
+    let bytes = transcoded.as_ref().unwrap_or(&source.bytes);
+    let data: &[u8] = bytes;
+    if let Some(shrunk) = original.len().checked_sub(data.len()).filter(|_| transcoded.is_some()) {
+        progress(shrunk as u64);
+    }
     let head = &data[..data.len().min(format::SNIFF_LEN)];
     let format = match format::detect(&source.path.file_name(), head) {
         Detection::Skip(reason) => {
@@ -189,7 +209,7 @@ where
         }
         Detection::Format(format) => format,
     };
-    let input = Input { data, format, pages: &source.bytes, config, progress };
+    let input = Input { data, format, pages: bytes, config, progress };
     let new_sink = || new_sink(format);
     let sinks = match format {
         Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &new_sink)?,

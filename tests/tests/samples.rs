@@ -706,3 +706,71 @@ fn the_real_samples_give_sensible_findings() {
         assert!(std::path::Path::new(&e.path).is_file(), "{}", e.path);
     }
 }
+
+/// The file's text as PowerShell's `>` would save it: UTF-16LE with a
+/// byte-order mark (each line decoded as the parsers decode it: UTF-8, or
+/// Windows-1252 when it is not).
+fn utf16_copy(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.extend(u16::from(b'\n').to_le_bytes());
+        }
+        for unit in faultline_parser::value::decode_text(line).encode_utf16() {
+            out.extend(unit.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Every W3C-family and event-XML sample saved again as UTF-16 gives the same
+/// records, rejected lines and values as the original.
+#[test]
+fn utf16_copies_of_the_text_samples_read_as_the_originals() {
+    let Some(root) = samples() else { return };
+    let copies = tempfile::tempdir().expect("tempdir");
+    let copy = |rel: &str| {
+        let to = copies.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&to, utf16_copy(&std::fs::read(root.join(rel)).expect("reads"))).expect("writes");
+    };
+    for &(rel, format, records, _) in EXPECTED {
+        copy(rel);
+        for chunk in [1 << 20, 97] {
+            let (f1, a) = facts(&root, rel, chunk);
+            let (f2, b) = facts(copies.path(), rel, chunk);
+            assert_eq!((f1, f2), (format, format), "{rel}");
+            assert_eq!(
+                (a.records, &a.statuses, &a.reasons, &a.first),
+                (b.records, &b.statuses, &b.reasons, &b.first),
+                "{rel}"
+            );
+            assert_eq!(a.rejected_lines, b.rejected_lines, "{rel}: line numbers are kept");
+            assert_eq!(b.records, records, "{rel}");
+        }
+    }
+    let xml = [
+        "azure-eventlog-calendarsystems-tools.docketcalendar.com/eventlog.xml",
+        "azure-eventlog-mattroot87-testWebsiteBackup/eventlog.xml",
+        "evtxml-elastic-beats/application-windows-error-reporting.xml",
+    ];
+    for rel in xml {
+        copy(rel);
+        let (f1, a) = owned(&root, rel, true);
+        let (f2, b) = owned(copies.path(), rel, true);
+        assert_eq!((f1, f2), (Format::EventXml, Format::EventXml), "{rel}");
+        let key = |e: &faultline_parser::WinEvent| {
+            let line = match e.origin {
+                faultline_parser::winevent::EventOrigin::Xml { line, .. } => line,
+                faultline_parser::winevent::EventOrigin::Record { record_id, .. } => record_id,
+            };
+            (line, e.time, e.provider.clone(), e.event_id, e.computer.clone(), e.data.clone())
+        };
+        assert_eq!(
+            a.events.iter().map(key).collect::<Vec<_>>(),
+            b.events.iter().map(key).collect::<Vec<_>>(),
+            "{rel}"
+        );
+        assert!(!b.events.is_empty());
+    }
+}

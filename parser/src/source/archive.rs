@@ -1,6 +1,7 @@
-//! `.zip` and `.gz` evidence bundles, read in memory under limits: a zip bomb,
-//! an absurd size or a path trick is refused with a message, and the rest of
-//! the bundle is still read.
+//! `.zip` and `.gz` evidence bundles, read under limits: a zip bomb, an
+//! absurd size or a path trick is refused with a message, and the rest of
+//! the bundle is still read. Members are decompressed into memory when small
+//! and into a mapped temporary file when large.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use flate2::read::MultiGzDecoder;
 use zip::ZipArchive;
 
 use super::Bytes;
+use super::spool::{IN_MEMORY, SpoolError, spool};
 
 /// Archive formats recognised by their magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,16 +45,22 @@ pub struct ArchiveLimits {
     pub max_depth: usize,
     /// Most members one archive may list.
     pub max_members: usize,
+    /// Decompressed bytes kept in memory; a larger member goes to a mapped
+    /// temporary file.
+    pub in_memory_bytes: u64,
 }
 
 impl Default for ArchiveLimits {
     fn default() -> Self {
         ArchiveLimits {
-            max_member_bytes: 4 << 30,
-            max_total_bytes: 64 << 30,
+            // Large members are streamed to disk, so the cap is a guard
+            // against bombs that still fits the biggest real logs.
+            max_member_bytes: 64 << 30,
+            max_total_bytes: 1 << 40,
             max_ratio: 2000,
             max_depth: 3,
             max_members: 1_000_000,
+            in_memory_bytes: IN_MEMORY,
         }
     }
 }
@@ -186,20 +194,19 @@ impl Archive {
         out
     }
 
-    /// Decompresses one member into memory, enforcing the limits on the bytes
-    /// actually produced (a lying header does not get past them).
-    pub(super) fn read_member(&self, index: usize, limits: &ArchiveLimits) -> Result<Vec<u8>, String> {
+    /// Decompresses one member, enforcing the limits on the bytes actually
+    /// produced (a lying header does not get past them).
+    pub(super) fn read_member(&self, index: usize, limits: &ArchiveLimits) -> Result<Bytes, String> {
         let mut zip = self.zip.clone();
         let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
         let declared = file.size();
         let cap = limits.max_member_bytes.min(declared);
-        let mut data = Vec::with_capacity(usize::try_from(cap.min(1 << 30)).unwrap_or(0));
-        file.take(cap + 1).read_to_end(&mut data).map_err(|e| format!("corrupt member: {e}"))?;
-        if data.len() as u64 > cap {
-            return Err(format!(
+        let data = spool(file, cap, limits.in_memory_bytes, declared).map_err(|e| match e {
+            SpoolError::TooLarge(_) => format!(
                 "refused: the member expands beyond its declared size of {declared} bytes (zip bomb or corrupt header)"
-            ));
-        }
+            ),
+            other => other.describe("the member"),
+        })?;
         let total = self.expanded.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
         if total > limits.max_total_bytes {
             return Err(format!(
@@ -211,20 +218,18 @@ impl Archive {
     }
 }
 
-/// Decompresses a `.gz` file (all members) into memory, under the limit.
-pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<Vec<u8>, String> {
-    let mut data = Vec::new();
-    MultiGzDecoder::new(bytes)
-        .take(limits.max_member_bytes + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| format!("corrupt gzip data: {e}"))?;
-    if data.len() as u64 > limits.max_member_bytes {
-        return Err(format!(
-            "refused: decompresses to more than {} bytes (gzip bomb)",
-            limits.max_member_bytes
-        ));
-    }
-    Ok(data)
+/// Decompresses a `.gz` file (all members), under the limit.
+pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<Bytes, String> {
+    let expected = gzip_declared_size(bytes);
+    spool(MultiGzDecoder::new(bytes), limits.max_member_bytes, limits.in_memory_bytes, expected).map_err(
+        |e| match e {
+            SpoolError::TooLarge(limit) => {
+                format!("refused: decompresses to more than {limit} bytes (gzip bomb)")
+            }
+            SpoolError::Read(e) => format!("corrupt gzip data: {e}"),
+            other => other.describe("the decompressed data"),
+        },
+    )
 }
 
 /// The first `n` decompressed bytes of a `.gz` file.

@@ -1,11 +1,13 @@
 //! Evidence inputs: files, directories, `.zip` bundles and `.gz` files in
 //! any mix. Regular files are memory-mapped; archive members are
-//! decompressed into memory under limits that refuse zip bombs.
+//! decompressed under limits that refuse zip bombs, into memory when small
+//! and into a mapped temporary file when large ([`spool`]).
 
 mod archive;
 #[cfg(target_os = "linux")]
 mod guard;
 mod location;
+pub mod spool;
 
 use std::fmt;
 use std::fs::File;
@@ -101,6 +103,9 @@ pub enum Bytes {
     Mapped(Mapping),
     /// Data read or decompressed into memory.
     Owned(Vec<u8>),
+    /// Data decompressed or transcoded into an unnamed temporary file,
+    /// mapped (see [`spool`]).
+    Spooled(Mmap),
 }
 
 /// A mapped file and the guard that keeps a truncation from killing us.
@@ -124,12 +129,24 @@ impl Bytes {
     }
 }
 
+impl Bytes {
+    /// The mapping behind these bytes, if they are mapped.
+    fn mapping(&self) -> Option<&Mmap> {
+        match self {
+            Bytes::Mapped(m) => Some(&m.map),
+            Bytes::Spooled(m) => Some(m),
+            Bytes::Owned(_) => None,
+        }
+    }
+}
+
 impl Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
             Bytes::Mapped(m) => &m.map,
             Bytes::Owned(v) => v,
+            Bytes::Spooled(m) => m,
         }
     }
 }
@@ -137,7 +154,7 @@ impl Deref for Bytes {
 impl crate::framing::Paging for Bytes {
     /// Maps the range's pages in one call instead of one fault per page group.
     fn will_read(&self, range: Range<usize>) {
-        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
+        if let Some(m) = self.mapping() {
             // Older kernels lack MADV_POPULATE_READ; faults then do the same work.
             let _ = m.advise_range(memmap2::Advice::PopulateRead, range.start, range.end - range.start);
         }
@@ -146,7 +163,7 @@ impl crate::framing::Paging for Bytes {
     /// Tells the kernel a range of a mapping is no longer needed, so resident
     /// memory stays flat while a large file streams through.
     fn done(&self, range: Range<usize>) {
-        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
+        if let Some(m) = self.mapping() {
             let page = 4096;
             let start = range.start.div_ceil(page) * page;
             let end = (range.end / page) * page;
@@ -229,10 +246,10 @@ impl Entry {
                     Some(b) => Arc::clone(b),
                     None => Arc::new(open_file(&self.path.file)?),
                 };
-                Bytes::Owned(archive::gunzip(&compressed, limits).map_err(InputError::Archive)?)
+                archive::gunzip(&compressed, limits).map_err(InputError::Archive)?
             }
             Opener::Member { archive, index } => {
-                Bytes::Owned(archive.read_member(*index, limits).map_err(InputError::Archive)?)
+                archive.read_member(*index, limits).map_err(InputError::Archive)?
             }
         };
         Ok(Source { path: self.path.clone(), bytes })
@@ -391,14 +408,7 @@ fn expand_archive(
             match archive::gunzip_head(&bytes, 4) {
                 Ok(head) => match ArchiveKind::from_magic(&head) {
                     Some(nested) => match archive::gunzip(&bytes, limits) {
-                        Ok(data) => expand_archive(
-                            out,
-                            inner,
-                            nested,
-                            Arc::new(Bytes::Owned(data)),
-                            limits,
-                            depth + 1,
-                        ),
+                        Ok(data) => expand_archive(out, inner, nested, Arc::new(data), limits, depth + 1),
                         Err(e) => {
                             out.problems.push(InputProblem { path: inner, error: InputError::Archive(e) })
                         }
@@ -431,14 +441,7 @@ fn expand_archive(
                 }
                 match member.nested {
                     Some(nested) => match archive.read_member(member.index, limits) {
-                        Ok(data) => expand_archive(
-                            out,
-                            mpath,
-                            nested,
-                            Arc::new(Bytes::Owned(data)),
-                            limits,
-                            depth + 1,
-                        ),
+                        Ok(data) => expand_archive(out, mpath, nested, Arc::new(data), limits, depth + 1),
                         Err(e) => {
                             out.problems.push(InputProblem { path: mpath, error: InputError::Archive(e) })
                         }
