@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::source::{InputProblem, site_from_service_name};
+use faultline_parser::source::{InputProblem, Layout, site_from_service_name};
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, ReadConfig,
     RecordSink, Request, Severity, Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 
+use crate::identity::{HostOverrides, HostSource, full_name};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::{SourceFile, host_name};
 
@@ -341,9 +342,19 @@ pub struct FileSummary {
     /// Why it was skipped or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Host: from the data (`s-computername`) when present, else from the
-    /// bundle's folder structure.
+    /// Host: from the file's own records (`s-computername`, an event's
+    /// `Computer`) when they name one, else as the collection's identity
+    /// gives it (see `host_source`).
     pub host: Option<String>,
+    /// Where the host comes from: `override`, `metadata`, `record`,
+    /// `sibling` or `folder`.
+    pub host_source: Option<HostSource>,
+    /// The host's fully qualified name, when the evidence gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_fqdn: Option<String>,
+    /// How the file's collection was made (`server-folders`, `drive-copy`,
+    /// `velociraptor`, `app-service`, `loose`).
+    pub layout: Layout,
     /// Site ids (from `s-sitename`/`s-siteid`, else the `W3SVC<id>` folder).
     pub sites: Vec<String>,
     /// Size in bytes (decompressed for archive members).
@@ -371,15 +382,19 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
-    /// A row for a path with nothing read yet: host and site from its folders.
-    fn empty(path: &faultline_parser::EvidencePath, bytes: u64) -> Self {
-        let file = SourceFile::at(path);
+    /// A row for a file with nothing read yet: host as its identity gives
+    /// it, site from its folders.
+    fn empty(file: &SourceFile, bytes: u64) -> Self {
+        let identity = file.host();
         FileSummary {
             path: file.path.to_string(),
             format: None,
             status: FileStatus::Parsed,
             reason: None,
-            host: file.folder_host().map(str::to_string),
+            host: identity.host.as_ref().map(|h| h.name.clone()),
+            host_source: identity.source,
+            host_fqdn: identity.host.as_ref().and_then(|h| h.fqdn.clone()),
+            layout: identity.layout,
             sites: file.folder_site().map(|s| s.to_string()).into_iter().collect(),
             bytes,
             records: 0,
@@ -396,8 +411,8 @@ impl FileSummary {
 }
 
 /// Builds the summary of one entry from what reading it produced.
-pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
-    let mut summary = FileSummary::empty(&entry.path, entry.size);
+pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
+    let mut summary = FileSummary::empty(file, entry.size);
     match outcome {
         Outcome::Parsed { format, sinks } => {
             summary.format = Some(format);
@@ -406,10 +421,18 @@ pub fn summarize(entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
                 total.merge(s);
             }
             total.flush_runs();
-            if let Some((name, _)) =
-                total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)))
-            {
-                summary.host = Some(host_name(&String::from_utf8_lossy(name)));
+            let own = total.computers.iter().max_by_key(|(name, n)| (**n, std::cmp::Reverse(*name)));
+            if let Some((name, _)) = own.filter(|_| file.host().records_name_host) {
+                let name = String::from_utf8_lossy(name);
+                let host = host_name(&name);
+                if summary.host.as_deref() != Some(host.as_str()) {
+                    summary.host_fqdn = None;
+                }
+                if let Some(fqdn) = full_name(&name) {
+                    summary.host_fqdn = Some(fqdn);
+                }
+                summary.host = Some(host);
+                summary.host_source = Some(HostSource::Record);
             }
             if !total.sites.is_empty() {
                 summary.sites = total.sites.keys().cloned().collect();
@@ -479,11 +502,11 @@ impl Consumer for Scan {
     fn file_read(
         &self,
         part: &mut Self::Part,
-        _file: SourceFile,
+        file: SourceFile,
         entry: &Entry,
         read: Outcome<Tally>,
     ) -> Result<(), Infallible> {
-        part.push(summarize(entry, read));
+        part.push(summarize(&file, entry, read));
         Ok(())
     }
 
@@ -493,8 +516,13 @@ impl Consumer for Scan {
 }
 
 /// Reads every input and builds the inventory behind `faultline scan`.
-pub fn scan(paths: &[PathBuf], read: &ReadConfig, progress: &dyn Progress) -> Inventory {
-    let Ok(pass) = pass::run(paths, read, &Scan, progress);
+pub fn scan(
+    paths: &[PathBuf],
+    read: &ReadConfig,
+    hosts: &HostOverrides,
+    progress: &dyn Progress,
+) -> Inventory {
+    let Ok(pass) = pass::run(paths, read, hosts, &Scan, progress);
     let mut files: Vec<FileSummary> = pass.outputs.into_iter().flatten().collect();
     files.extend(pass.problems.iter().map(summarize_problem));
     Inventory { files }
@@ -502,7 +530,7 @@ pub fn scan(paths: &[PathBuf], read: &ReadConfig, progress: &dyn Progress) -> In
 
 /// A discovery problem as an inventory row.
 pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
-    let mut summary = FileSummary::empty(&problem.path, 0);
+    let mut summary = FileSummary::empty(&SourceFile::at(&problem.path), 0);
     summary.status = FileStatus::Failed;
     summary.reason = Some(problem.error.to_string());
     summary

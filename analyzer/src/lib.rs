@@ -12,6 +12,7 @@ pub mod describe;
 mod detect;
 pub mod evidence;
 pub mod finding;
+pub mod identity;
 pub mod inventory;
 pub mod pass;
 pub mod resolve;

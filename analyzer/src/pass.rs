@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use faultline_parser::source::InputProblem;
 use faultline_parser::{
@@ -16,6 +17,7 @@ use faultline_parser::{
 };
 use rayon::prelude::*;
 
+use crate::identity::{FileHost, HostOverrides, identify};
 use crate::resolve::SourceFile;
 
 /// What one read of the evidence is for: a sink per chunk, and what is made
@@ -163,14 +165,17 @@ impl<S: RecordSink> RecordSink for Counted<S> {
 /// What one task leaves, and how its read went.
 type TaskResult<C> = Result<(<C as Consumer>::Output, Reading), <C as Consumer>::Error>;
 
-/// Finds the evidence under `paths` and reads every file once.
+/// Finds the evidence under `paths`, decides each file's host
+/// ([`identify`], with the analyst's `hosts`) and reads every file once.
 pub fn run<C: Consumer>(
     paths: &[PathBuf],
     read: &ReadConfig,
+    hosts: &HostOverrides,
     consumer: &C,
     progress: &dyn Progress,
 ) -> Result<Pass<C::Output>, C::Error> {
     let found = discover(paths, &read.limits);
+    let identities: Vec<Arc<FileHost>> = identify(&found, read, hosts).into_iter().map(Arc::new).collect();
     progress.total(found.entries.iter().map(|e| e.size).sum());
     let advance = |bytes: u64| progress.advance(bytes);
     // Every task runs to its end; the first error in discovery order is the
@@ -183,7 +188,7 @@ pub fn run<C: Consumer>(
             let mut reading = Reading::default();
             for i in files {
                 let entry = &found.entries[i];
-                let file = SourceFile::new(i as u32, entry, None);
+                let file = SourceFile::new(i as u32, entry, None, Arc::clone(&identities[i]));
                 let new_sink =
                     |format| Counted { sink: consumer.sink(file.with_format(format)), rejected: 0 };
                 let outcome = read_entry(entry, read, &advance, new_sink).map_err(Into::into)?;

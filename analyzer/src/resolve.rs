@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
-use faultline_parser::source::{host_from_path, site_from_path, site_from_service_name};
+use faultline_parser::source::site_from_service_name;
 use faultline_parser::value::decode_text;
 use faultline_parser::{Entry, EvidencePath, Format, Span, Timestamp};
 use serde::Serialize;
 
+use crate::identity::FileHost;
 use crate::scope::Scope;
 
 /// Which kind of source a piece of evidence comes from.
@@ -63,18 +64,11 @@ pub fn host_name(computer: &str) -> String {
     short.to_ascii_uppercase()
 }
 
-/// The name a host folder is filed under: upper case, whole. Folder names
-/// are not computer names (`case-2025.11.24`, `10.0.0.5_export`), so they
-/// are not cut at the first dot.
-fn folder_host_name(folder: &str) -> String {
-    folder.to_ascii_uppercase()
-}
-
 /// Host of a record that names none, in a file whose folders name none.
 pub const UNKNOWN_HOST: &str = "-";
 
-/// One source file as the read pass sees it: where it is, what it is, and
-/// what its folders say about its host and site.
+/// One source file as the read pass sees it: where it is, what it is, which
+/// host its records belong to when they name none, and its site folder.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     /// Position in discovery order.
@@ -83,36 +77,45 @@ pub struct SourceFile {
     pub path: Arc<str>,
     /// What kind of source it is (access logs until the format is known).
     pub kind: SourceKind,
-    folder_host: Option<String>,
+    host: Arc<FileHost>,
     folder_site: Option<u32>,
 }
 
 impl SourceFile {
-    /// A discovered entry, before or after its format is known.
-    pub fn new(index: u32, entry: &Entry, format: Option<Format>) -> SourceFile {
+    /// A discovered entry, before or after its format is known, with the
+    /// host [`crate::identity::identify`] gave it.
+    pub fn new(index: u32, entry: &Entry, format: Option<Format>, host: Arc<FileHost>) -> SourceFile {
         SourceFile {
             index,
+            path: Arc::from(entry.path.to_string()),
             kind: format.map_or(SourceKind::W3c, SourceKind::of),
-            ..SourceFile::at(&entry.path)
+            host,
+            folder_site: entry.path.placement().site,
         }
     }
 
-    /// A path found or named (an entry, or an input that could not be read).
+    /// A path found or named (an input that could not be read), placed by
+    /// its path alone.
     pub fn at(path: &EvidencePath) -> SourceFile {
-        let components = path.components();
         SourceFile {
             index: 0,
             path: Arc::from(path.to_string()),
             kind: SourceKind::W3c,
-            folder_host: host_from_path(&components).map(|h| folder_host_name(&h)),
-            folder_site: site_from_path(&components),
+            host: Arc::new(FileHost::from_path(path)),
+            folder_site: path.placement().site,
         }
     }
 
     /// A file that was never discovered, for tests of what reads it.
     #[cfg(test)]
     pub(crate) fn synthetic(index: u32, path: &str, kind: SourceKind) -> SourceFile {
-        SourceFile { index, path: Arc::from(path), kind, folder_host: None, folder_site: None }
+        SourceFile {
+            index,
+            path: Arc::from(path),
+            kind,
+            host: Arc::new(FileHost::unknown()),
+            folder_site: None,
+        }
     }
 
     /// The same file, now known to be `format`.
@@ -120,9 +123,9 @@ impl SourceFile {
         SourceFile { kind: SourceKind::of(format), ..self.clone() }
     }
 
-    /// The host its folders name, if any.
-    pub fn folder_host(&self) -> Option<&str> {
-        self.folder_host.as_deref()
+    /// The host its records belong to when they name none, and why.
+    pub fn host(&self) -> &FileHost {
+        &self.host
     }
 
     /// The site its `W3SVC<id>` folder names, if any.
@@ -147,7 +150,10 @@ pub struct Host {
 pub struct Resolver<'s> {
     file: SourceFile,
     scope: &'s Scope,
-    folder: Host,
+    /// The host of records that name none (or whose names do not count).
+    fallback: Host,
+    /// Whether a record's computer name names its host.
+    records_name_host: bool,
     /// The last computer name seen and its host: rows repeat it.
     last: Option<(Vec<u8>, Host)>,
     /// Every other computer name seen in this chunk.
@@ -157,8 +163,9 @@ pub struct Resolver<'s> {
 impl<'s> Resolver<'s> {
     /// A resolver for one chunk of `file`.
     pub fn new(file: SourceFile, scope: &'s Scope) -> Self {
-        let folder = host(file.folder_host.as_deref().unwrap_or(UNKNOWN_HOST), scope);
-        Resolver { file, scope, folder, last: None, seen: hashbrown::HashMap::new() }
+        let fallback = host(file.host.host.as_ref().map_or(UNKNOWN_HOST, |h| h.name.as_str()), scope);
+        let records_name_host = file.host.records_name_host;
+        Resolver { file, scope, fallback, records_name_host, last: None, seen: hashbrown::HashMap::new() }
     }
 
     /// The file being read.
@@ -167,9 +174,10 @@ impl<'s> Resolver<'s> {
     }
 
     /// The host of a record that names `computer` (`s-computername`, an
-    /// event's `Computer`, a trace's computer), else the folder's.
+    /// event's `Computer`, a trace's computer), else the file's.
     pub fn host(&mut self, computer: Option<&[u8]>) -> Host {
-        let Some(raw) = computer.filter(|c| !c.trim_ascii().is_empty()) else { return self.folder.clone() };
+        let named = computer.filter(|c| self.records_name_host && !c.trim_ascii().is_empty());
+        let Some(raw) = named else { return self.fallback.clone() };
         if let Some((seen, h)) = &self.last
             && seen.as_slice() == raw
         {
@@ -232,7 +240,8 @@ mod tests {
         std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
         std::fs::write(&full, b"x").expect("write");
         let found = faultline_parser::discover(&[dir.path().to_path_buf()], &Default::default());
-        SourceFile::new(0, &found.entries[0], Some(Format::W3c))
+        let hosts = crate::identity::identify(&found, &Default::default(), &Default::default());
+        SourceFile::new(0, &found.entries[0], Some(Format::W3c), Arc::new(hosts[0].clone()))
     }
 
     #[test]
@@ -257,6 +266,25 @@ mod tests {
         let scope = Scope::default();
         let mut r = Resolver::new(file("case-2025.11.24/u_ex251124.log"), &scope);
         assert_eq!(&*r.host(None).name, "CASE-2025.11.24");
+    }
+
+    #[test]
+    fn where_records_name_workers_the_file_host_stands() {
+        use crate::identity::{HostId, HostSource};
+        let scope = Scope::default();
+        let site = FileHost {
+            host: Some(HostId { name: "STAYBOT-API".into(), fqdn: None }),
+            source: Some(HostSource::Record),
+            records_name_host: false,
+            ..FileHost::unknown()
+        };
+        let file = SourceFile {
+            host: Arc::new(site),
+            ..SourceFile::synthetic(0, "eventlog.xml", SourceKind::Eventxml)
+        };
+        let mut r = Resolver::new(file, &scope);
+        assert_eq!(&*r.host(Some(b"DW1SDWK000M1R")).name, "STAYBOT-API");
+        assert_eq!(&*r.host(None).name, "STAYBOT-API");
     }
 
     #[test]

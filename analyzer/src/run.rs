@@ -67,7 +67,7 @@ impl Consumer for Analyze<'_> {
             Outcome::Skipped(reason) => Outcome::Skipped(reason),
             Outcome::Failed(e) => Outcome::Failed(e),
         };
-        part.push((summarize(entry, read), file, kept));
+        part.push((summarize(&file, entry, read), file, kept));
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl Consumer for Analyze<'_> {
 
 /// Reads `paths` and analyzes them.
 pub fn analyze(paths: &[PathBuf], read: &ReadConfig, scope: &Scope, progress: &dyn Progress) -> Report {
-    let Ok(pass) = pass::run(paths, read, &Analyze { scope }, progress);
+    let Ok(pass) = pass::run(paths, read, &scope.hosts, &Analyze { scope }, progress);
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);
     let mut kept = Vec::with_capacity(pass.reading.found);

@@ -1,5 +1,6 @@
-//! What part of the evidence a run looks at: a time range, and the clock
-//! corrections of hosts whose clocks were off. Every command applies the same
+//! What part of the evidence a run looks at: a time range, and the
+//! analyst's corrections: the clocks of hosts whose clocks were off, and the
+//! hosts of paths whose evidence does not say. Every command applies the same
 //! scope to every record (through [`crate::resolve::Resolver`]), so a query,
 //! a timeline and an analysis of the same evidence agree.
 
@@ -7,6 +8,7 @@ use std::collections::BTreeMap;
 
 use faultline_parser::{Span, Timestamp};
 
+use crate::identity::HostOverrides;
 use crate::resolve::host_name;
 
 /// The time range and clock corrections of a run.
@@ -18,6 +20,8 @@ pub struct Scope {
     pub to: Option<Timestamp>,
     /// Clock corrections per host.
     pub skew: Skew,
+    /// Hosts the analyst named for paths.
+    pub hosts: HostOverrides,
 }
 
 impl Scope {

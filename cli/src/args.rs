@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultline_analyzer::FindingSeverity;
 use faultline_parser::Timestamp;
 
-use crate::config::{HostSkew, Zone, parse_severity, parse_skew, parse_time, parse_zone};
+use crate::config::{
+    HostPath, HostSkew, Zone, parse_host_path, parse_severity, parse_skew, parse_time, parse_zone,
+};
 
 /// Root-cause analysis for IIS incidents, from exported W3C, HTTPERR, FREB
 /// and Windows event logs.
@@ -244,4 +246,8 @@ pub struct ReadingArgs {
     /// Largest decompressed size accepted for one archive member, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 65536)]
     pub max_member_size: u64,
+    /// The host of the evidence at or under PATH, whatever the evidence
+    /// says (repeatable): e.g. --host WEB01=collection/
+    #[arg(long = "host", value_name = "NAME=PATH", value_parser = parse_host_path)]
+    pub hosts: Vec<HostPath>,
 }

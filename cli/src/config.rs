@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{FixedOffset, Offset, SecondsFormat};
+use faultline_analyzer::identity::HostOverrides;
 use faultline_analyzer::{FindingSeverity, Scope, Skew};
 use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
 
@@ -43,6 +44,24 @@ pub fn parse_skew(text: &str) -> Result<HostSkew, String> {
         return Err(format!("no host in {text:?}"));
     }
     Ok(HostSkew { host: host.to_string(), by: Span::secs(secs) })
+}
+
+/// `--host NAME=PATH`: the host of the evidence at or under a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPath {
+    /// The host, as written.
+    pub host: String,
+    /// The file, folder or archive it holds.
+    pub path: PathBuf,
+}
+
+/// Parses `NAME=PATH`.
+pub fn parse_host_path(text: &str) -> Result<HostPath, String> {
+    let (host, path) = text.split_once('=').ok_or_else(|| format!("expected NAME=PATH, got {text:?}"))?;
+    if host.trim().is_empty() || path.is_empty() {
+        return Err(format!("expected NAME=PATH, got {text:?}"));
+    }
+    Ok(HostPath { host: host.trim().to_string(), path: PathBuf::from(path) })
 }
 
 /// The zone times are shown in (`--tz`); evidence stays in UTC.
@@ -103,13 +122,22 @@ pub fn parse_zone(text: &str) -> Result<Zone, String> {
     Ok(Zone { name, offset })
 }
 
-/// The time range and clock corrections as a scope.
-pub fn scope(range: &RangeArgs) -> Scope {
+/// The time range and the analyst's corrections as a scope.
+pub fn scope(range: &RangeArgs, reading: &ReadingArgs) -> Scope {
     let mut skew = Skew::default();
     for s in &range.skew {
         skew.insert(&s.host, s.by);
     }
-    Scope { from: range.from, to: range.to, skew }
+    Scope { from: range.from, to: range.to, skew, hosts: host_overrides(reading) }
+}
+
+/// The hosts named for paths (`--host`).
+pub fn host_overrides(reading: &ReadingArgs) -> HostOverrides {
+    let mut hosts = HostOverrides::default();
+    for h in &reading.hosts {
+        hosts.insert(&h.host, h.path.clone());
+    }
+    hosts
 }
 
 /// How to read: archive limits and which events to keep.
@@ -152,5 +180,14 @@ mod tests {
         assert!(parse_skew("WEB01").is_err() && parse_skew("=5").is_err() && parse_skew("WEB01=x").is_err());
         assert!(parse_time("2025-11-24T13:00:00Z").is_ok() && parse_time("yesterday").is_err());
         assert_eq!(parse_severity("HIGH"), Ok(FindingSeverity::High));
+        assert_eq!(
+            parse_host_path("WEB01=collection/"),
+            Ok(HostPath { host: "WEB01".into(), path: PathBuf::from("collection/") })
+        );
+        assert!(
+            parse_host_path("WEB01").is_err()
+                && parse_host_path("=x").is_err()
+                && parse_host_path("W=").is_err()
+        );
     }
 }

@@ -7,7 +7,7 @@ use faultline_analyzer::Scope;
 use faultline_tables::{TableName, export};
 
 use crate::args::{ExportArgs, ExportFormat, GlobalArgs};
-use crate::config::{output, read_config};
+use crate::config::{host_overrides, output, read_config};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::unreadable::report_reading;
@@ -20,8 +20,15 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
     };
     let read = read_config(&args.reading);
     let bar = Bar::new(global.quiet);
-    let summary = export(&args.paths, &read, &Scope::default(), &args.dir, format, &bar)
-        .with_context(|| format!("exporting to {}", args.dir.display()))?;
+    let summary = export(
+        &args.paths,
+        &read,
+        &Scope { hosts: host_overrides(&args.reading), ..Scope::default() },
+        &args.dir,
+        format,
+        &bar,
+    )
+    .with_context(|| format!("exporting to {}", args.dir.display()))?;
     bar.finish();
     let mut out = output(global.output.as_ref())?;
     for table in TableName::ALL {

@@ -95,9 +95,14 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     };
     let bar = Bar::new(global.quiet);
     let projection = Projection::of_sql(&sql);
-    let tables =
-        Tables::load(&args.paths, &read_config(&args.reading), &scope(&args.range), &projection, &bar)
-            .context("reading the evidence into tables")?;
+    let tables = Tables::load(
+        &args.paths,
+        &read_config(&args.reading),
+        &scope(&args.range, &args.reading),
+        &projection,
+        &bar,
+    )
+    .context("reading the evidence into tables")?;
     bar.finish();
     if let Some(exit) = report_reading(&tables.reading)? {
         return Ok(exit);

@@ -119,9 +119,13 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
     let bar = Bar::new(global.quiet);
-    let sorted =
-        full(&args.evidence.paths, &read_config(&args.evidence.reading), &scope(&args.evidence.range), &bar)
-            .context("sorting the timeline")?;
+    let sorted = full(
+        &args.evidence.paths,
+        &read_config(&args.evidence.reading),
+        &scope(&args.evidence.range, &args.evidence.reading),
+        &bar,
+    )
+    .context("sorting the timeline")?;
     bar.finish();
     if let Some(exit) = report_reading(&sorted.reading)? {
         return Ok(exit);

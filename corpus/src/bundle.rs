@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::evtx::{EventRecord, EvtxWriter};
 use crate::freb::{TraceSpec, write_trace};
+use crate::layout::{HostDir, Kind, Layout, write_event_xml};
 use crate::w3c::date_and_time;
 
 /// HTTP.sys rolls its error log at this size (the default and minimum).
@@ -166,20 +167,25 @@ impl Bundle {
         self.hosts.entry(name.to_string()).or_default()
     }
 
-    /// Writes every file under `root`; returns the paths written.
-    pub fn write(mut self, root: &Path) -> io::Result<Vec<PathBuf>> {
+    /// Writes every file under `root` in `layout`; returns the paths written
+    /// (the archives, for zipped layouts).
+    pub fn write(mut self, root: &Path, layout: Layout) -> io::Result<Vec<PathBuf>> {
         use rayon::prelude::*;
+        let hosts = self.hosts.len();
         // Hosts are written in parallel; each host's files in a fixed order.
         let per_host: Vec<io::Result<Vec<PathBuf>>> = self
             .hosts
-            .par_iter_mut()
-            .map(|(name, host)| {
-                let base = root.join(name);
-                let mut written = write_access(&base, name, host)?;
-                written.extend(write_httperr(&base, host)?);
-                written.extend(write_traces(&base, host)?);
-                written.extend(write_events(&base, host)?);
-                Ok(written)
+            .iter_mut()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .enumerate()
+            .map(|(index, (name, host))| {
+                let dir = HostDir::new(layout, root, name, index, hosts);
+                let mut written = write_access(&dir, name, host)?;
+                written.extend(write_httperr(&dir, host)?);
+                written.extend(write_traces(&dir, host)?);
+                written.extend(write_events(&dir, host)?);
+                dir.finish(written)
             })
             .collect();
         let mut written = Vec::new();
@@ -202,7 +208,7 @@ fn header_block(out: &mut impl Write, software: &str, secs: i64, fields: &str) -
     write!(out, "#Software: {software}\r\n#Version: 1.0\r\n#Date: {d} {t}\r\n#Fields: {fields}\r\n")
 }
 
-fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+fn write_access(dir: &HostDir, host_name: &str, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     for rows in host.access.values_mut() {
         rows.sort_by_key(|r| r.end_ms);
     }
@@ -227,7 +233,8 @@ fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result
             }
             let (date, _) = date_and_time(secs);
             let stamp = format!("{}{}{}", &date[2..4], &date[5..7], &date[8..10]);
-            let path = base.join(format!("inetpub/logs/LogFiles/W3SVC{}/u_ex{stamp}.log", r.site));
+            let name = format!("u_ex{stamp}.log");
+            let Some(path) = dir.path(Kind::Access(r.site, &name)) else { continue };
             let mut w = create(&path)?;
             header_block(&mut w, "Microsoft Internet Information Services 10.0", secs, site.fields.header())?;
             next_reopen = reopens.partition_point(|t| *t <= secs);
@@ -295,8 +302,8 @@ fn write_access(base: &Path, host_name: &str, host: &mut HostLogs) -> io::Result
 
 const HTTPERR_FIELDS: &str = "date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename";
 
-fn write_httperr(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
-    if host.httperr.is_empty() {
+fn write_httperr(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    if host.httperr.is_empty() || dir.path(Kind::Httperr("httperr1.log")).is_none() {
         return Ok(Vec::new());
     }
     host.httperr.sort_by(|a, b| (a.time, &a.client).cmp(&(b.time, &b.client)));
@@ -304,7 +311,7 @@ fn write_httperr(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     let mut n = 1;
     let mut buf: Vec<u8> = Vec::new();
     let flush = |n: usize, buf: &mut Vec<u8>, written: &mut Vec<PathBuf>| -> io::Result<()> {
-        let path = base.join(format!("HTTPERR/httperr{n}.log"));
+        let Some(path) = dir.path(Kind::Httperr(&format!("httperr{n}.log"))) else { return Ok(()) };
         let mut w = create(&path)?;
         w.write_all(buf)?;
         w.flush()?;
@@ -345,12 +352,12 @@ fn write_httperr(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-fn write_traces(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+fn write_traces(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (site, traces) in &mut host.traces {
         traces.sort_by_key(|t| t.start_ms);
         for (i, t) in traces.iter().enumerate() {
-            let path = base.join(format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/fr{:06}.xml", i + 1));
+            let Some(path) = dir.path(Kind::Trace(*site, &format!("fr{:06}.xml", i + 1))) else { continue };
             let mut w = create(&path)?;
             w.write_all(write_trace(t).as_bytes())?;
             w.flush()?;
@@ -360,11 +367,25 @@ fn write_traces(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-fn write_events(base: &Path, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+fn write_events(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    if dir.events_as_xml() {
+        // One file for every channel, in time order, as App Service keeps it.
+        let mut all: Vec<&EventRecord> = host.events.values().flatten().collect();
+        if all.is_empty() {
+            return Ok(written);
+        }
+        all.sort_by_key(|e| e.time_created);
+        let Some(path) = dir.path(Kind::Events(Channel::Application)) else { return Ok(written) };
+        let mut w = create(&path)?;
+        write_event_xml(&mut w, &all)?;
+        w.flush()?;
+        written.push(path);
+        return Ok(written);
+    }
     for (channel, events) in &mut host.events {
         events.sort_by_key(|e| e.time_created);
-        let path = base.join(format!("{}.evtx", channel.name()));
+        let Some(path) = dir.path(Kind::Events(*channel)) else { continue };
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)?;
         }

@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod evtx;
 pub mod freb;
+pub mod layout;
 pub mod rng;
 pub mod scenario;
 pub mod w3c;

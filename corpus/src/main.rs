@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use faultline_corpus::layout::Layout;
 use faultline_corpus::w3c::{TrafficSpec, write_traffic};
 
 /// Seeded generator of IIS evidence with known content.
@@ -46,6 +47,10 @@ enum Command {
         /// Approximate size of the access logs in MiB (sets the rate).
         #[arg(long)]
         size_mib: Option<u64>,
+        /// How the evidence is laid out: bundle, kape, kape-rootless,
+        /// velociraptor, cylr or appservice.
+        #[arg(long, default_value = "bundle")]
+        layout: Layout,
     },
     /// The scenario names.
     List,
@@ -93,14 +98,19 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Generate { scenario, out, seed, hosts, hours, days, rate, size_mib } => {
+        Command::Generate { scenario, out, seed, hosts, hours, days, rate, size_mib, layout } => {
             let hours = days.map_or(hours, |d| d * 24);
             let rate = size_mib
                 .map_or(rate, |mib| faultline_corpus::scenario::rate_for_size(mib << 20, hosts, hours));
             let size = faultline_corpus::scenario::Size { hosts, hours, rate };
-            let truth = faultline_corpus::scenario::generate(&scenario, &out, seed, &size)
+            let truth = faultline_corpus::scenario::generate_in(&scenario, &out, seed, &size, layout)
                 .with_context(|| format!("cannot generate {scenario} into {}", out.display()))?;
-            eprintln!("wrote {scenario} to {} (expected: {})", out.display(), truth.expected.join(", "));
+            eprintln!(
+                "wrote {scenario} to {} as {} (expected: {})",
+                out.display(),
+                layout.name(),
+                truth.expected.join(", ")
+            );
         }
         Command::List => {
             for s in faultline_corpus::scenario::SCENARIOS {

@@ -37,6 +37,7 @@ pub mod evtx;
 pub mod format;
 pub mod framing;
 pub mod freb;
+pub mod glimpse;
 mod intern;
 pub mod sink;
 pub mod source;
@@ -170,7 +171,7 @@ where
     Ok(outcome)
 }
 
-fn parse_source<S, F>(
+pub(crate) fn parse_source<S, F>(
     source: &Source,
     config: &ReadConfig,
     progress: &(dyn Fn(u64) + Sync),

@@ -457,7 +457,8 @@ impl Tables {
         projection: &Projection,
         progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
-        let Ok(pass) = pass::run(paths, read, &Columns { scope, projection, finish: Join }, progress);
+        let Ok(pass) =
+            pass::run(paths, read, &scope.hosts, &Columns { scope, projection, finish: Join }, progress);
         let rows = Rows::join(pass.outputs);
         Ok(Tables { frames: rows.finish(projection)?, reading: pass.reading })
     }

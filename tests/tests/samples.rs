@@ -5,7 +5,7 @@
 #![allow(clippy::print_stderr)] // tests say loudly when they were skipped
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use faultline_analyzer::finding::FailureMode;
 use faultline_analyzer::{FileStatus, Tally, summarize};
@@ -194,6 +194,60 @@ fn sample_files(root: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// `faultline scan` of a folder, as the library gives it.
+fn inventory(root: &Path) -> faultline_analyzer::Inventory {
+    faultline_analyzer::inventory::scan(
+        &[root.to_path_buf()],
+        &ReadConfig::default(),
+        &Default::default(),
+        &|_| {},
+    )
+}
+
+/// Hosts as an IIS engineer names them: an App Service download is filed
+/// under its site (named by `s-sitename` or by IIS configuration paths in
+/// its events), never under the worker that wrote a record nor an Azure
+/// Functions placeholder; a folder of several servers' logs files a log that
+/// names no server under its folder, not under one of them.
+#[test]
+fn sample_files_are_filed_under_their_real_hosts() {
+    use faultline_analyzer::identity::{HostSource, is_app_service_worker};
+    let Some(root) = samples() else { return };
+    let inv = inventory(&root);
+    let host_of = |rel: &str| -> (String, Option<HostSource>) {
+        let f = inv.files.iter().find(|f| f.path.ends_with(rel)).expect(rel);
+        (f.host.clone().unwrap_or_default(), f.host_source)
+    };
+    let record = Some(HostSource::Record);
+    assert_eq!(
+        host_of("azure-eventlog-tshekom8206-staybotplatform/eventlog.xml"),
+        ("STAYBOT-API".into(), record)
+    );
+    assert_eq!(host_of("azure-eventlog-tshekom8206-staybotplatform/eventlog.prev.xml").0, "STAYBOT-API");
+    assert_eq!(host_of("azure-eventlog-baselAhmed2-deployvercel/eventlog.xml").0, "TKTSYS-BASEL-487");
+    assert_eq!(host_of("azure-eventlog-calendarsystems-tools.docketcalendar.com/eventlog.xml").0, "TOOLSDC");
+    assert_eq!(
+        host_of("azure-rawlogs-anton-bot-azure-iis-log-analyzer-online/sample-data.txt").0,
+        "MY-SERVER"
+    );
+    // Workers only, no site name anywhere: the download's folder.
+    assert_eq!(
+        host_of("azure-eventlog-erinjmackey-WineDraw/eventlog.xml"),
+        ("AZURE-EVENTLOG-ERINJMACKEY-WINEDRAW".into(), Some(HostSource::Folder))
+    );
+    assert_eq!(host_of("evtx-log2timeline-plaso/System.evtx"), ("DC1".into(), record));
+    // Two logs beside it name two different servers: this one names none.
+    assert_eq!(
+        host_of("w3c-brianary-scripts/ex031118.log"),
+        ("W3C-BRIANARY-SCRIPTS".into(), Some(HostSource::Folder))
+    );
+    assert_eq!(host_of("w3c-brianary-scripts/ex010320.log"), ("SERVER".into(), record));
+    for f in inv.files.iter().filter(|f| f.format.is_some()) {
+        let host = f.host.as_deref().unwrap_or("-");
+        assert!(!is_app_service_worker(host) && !host.starts_with("MAWSFNPLACEHOLDER"), "{}: {host}", f.path);
+    }
+}
+
 /// The inventory accounts for every sample file exactly once, each either
 /// read in a format faultline knows or skipped with a reason; nothing
 /// fails. Counts come from the folder itself, so adding samples does not
@@ -201,8 +255,7 @@ fn sample_files(root: &std::path::Path) -> Vec<String> {
 #[test]
 fn the_inventory_lists_every_sample_file() {
     let Some(root) = samples() else { return };
-    let inv =
-        faultline_analyzer::inventory::scan(std::slice::from_ref(&root), &ReadConfig::default(), &|_| {});
+    let inv = inventory(&root);
 
     let on_disk = sample_files(&root);
     let prefix = format!("{}/", root.display().to_string().trim_end_matches('/'));
@@ -647,7 +700,8 @@ fn evtx_inventory_walk_agrees_with_the_full_read() {
     for &(rel, records, lost) in EVTX_EXPECTED {
         let found = discover(&[root.join(rel)], &ArchiveLimits::default());
         let entry = &found.entries[0];
-        let summary = summarize(entry, read(entry, &ReadConfig::default(), Tally::default));
+        let file = faultline_analyzer::SourceFile::at(&entry.path);
+        let summary = summarize(&file, entry, read(entry, &ReadConfig::default(), Tally::default));
         assert_eq!((summary.records, summary.rejected), (records, lost), "{rel}");
         let (_, full) = owned(&root, rel, true);
         let mut by_kind: BTreeMap<(String, u16), u64> = BTreeMap::new();

@@ -310,7 +310,7 @@ fn full_within(
         pool: Mutex::new((Vec::new(), 0)),
     };
     let sort = Sort { scope, spill };
-    let pass = pass::run(paths, read, &sort, progress)?;
+    let pass = pass::run(paths, read, &scope.hosts, &sort, progress)?;
     let Sort { spill, .. } = sort;
     let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =

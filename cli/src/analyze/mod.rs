@@ -24,7 +24,7 @@ use crate::unreadable::report_unreadable;
 /// event-heavy run that the end of the process does at once.
 pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> ManuallyDrop<Report> {
     let bar = Bar::new(global.quiet);
-    let report = analyze(&args.paths, &read_config(&args.reading), &scope(&args.range), &bar);
+    let report = analyze(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &bar);
     bar.finish();
     ManuallyDrop::new(report)
 }

@@ -15,16 +15,20 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> anyhow::Result<()> {
     writeln!(out, "# faultline evidence inventory\n")?;
     write_totals(out, inv, &utc)?;
     writeln!(out, "## Files\n")?;
-    writeln!(out, "| File | Format | Host | Sites | Records | Rejected | First (UTC) | Last (UTC) |")?;
-    writeln!(out, "|---|---|---|---|---:|---:|---|---|")?;
+    writeln!(
+        out,
+        "| File | Format | Host | Host from | Sites | Records | Rejected | First (UTC) | Last (UTC) |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---:|---:|---|---|")?;
     for f in inv.files.iter().filter(|f| f.format.is_some()) {
         let sites = if f.sites.is_empty() { "-".to_string() } else { escape(&f.sites.join(", ")) };
         writeln!(
             out,
-            "| {} | {} | {} | {sites} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {sites} | {} | {} | {} | {} |",
             code(&f.path),
             f.format.map_or("-", |x| x.name()),
             escape(f.host.as_deref().unwrap_or("-")),
+            f.host_source.map_or("-", |s| s.name()),
             f.records,
             f.rejected,
             utc.time_or_dash(f.first),

@@ -126,6 +126,7 @@ pub fn write(
         ("FILE", false),
         ("FORMAT", false),
         ("HOST", false),
+        ("FROM", false),
         ("SITE", false),
         ("RECORDS", true),
         ("REJECTED", true),
@@ -137,6 +138,7 @@ pub fn write(
             rel(&f.path),
             f.format.map_or("-", |x| x.name()).to_string(),
             sanitize(f.host.as_deref().unwrap_or("-")),
+            f.host_source.map_or("-", |s| s.name()).to_string(),
             sanitize(&sites(f)),
             count(f.records),
             count(f.rejected),
@@ -147,8 +149,9 @@ pub fn write(
     let under = if base.is_empty() { String::new() } else { format!(" under {}", sanitize(base)) };
     writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} files read)", read.len())))?;
     table.write(out, palette, |r, c, cell| {
-        if c == 5 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
+        if c == 6 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
     })?;
+    write_hosts(out, &read, palette)?;
 
     let totals = inv.totals();
     writeln!(out)?;
@@ -222,6 +225,52 @@ pub fn write(
         }
     }
     Ok(())
+}
+
+/// One row per host: its full name, its files, where its name comes from
+/// and how its evidence was collected.
+fn write_hosts(out: &mut dyn Write, read: &[&FileSummary], palette: &Palette) -> std::io::Result<()> {
+    use std::collections::{BTreeMap, BTreeSet};
+    #[derive(Default)]
+    struct Row<'a> {
+        fqdn: BTreeSet<&'a str>,
+        files: u64,
+        from: BTreeSet<&'static str>,
+        layouts: BTreeSet<&'static str>,
+    }
+    let mut hosts: BTreeMap<&str, Row> = BTreeMap::new();
+    for f in read {
+        let row = hosts.entry(f.host.as_deref().unwrap_or("-")).or_default();
+        row.files += 1;
+        row.fqdn.extend(f.host_fqdn.as_deref());
+        row.from.extend(f.host_source.map(|s| s.name()));
+        row.layouts.insert(f.layout.name());
+    }
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", palette.bold(&format!("Hosts ({})", hosts.len())))?;
+    let mut t = Table::new(&[
+        ("HOST", false),
+        ("FULL NAME", false),
+        ("FILES", true),
+        ("NAMED BY", false),
+        ("COLLECTION", false),
+    ]);
+    let join = |s: &BTreeSet<&str>| {
+        if s.is_empty() { "-".to_string() } else { s.iter().copied().collect::<Vec<_>>().join(", ") }
+    };
+    for (host, row) in &hosts {
+        t.rows.push(vec![
+            sanitize(host),
+            sanitize(&join(&row.fqdn)),
+            count(row.files),
+            join(&row.from),
+            join(&row.layouts),
+        ]);
+    }
+    t.write(out, palette, |_, _, cell| cell.to_string())
 }
 
 /// Windows events per provider and id over all event files, most frequent first.

@@ -15,6 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::bundle::{Bundle, FieldSet, SiteSpec};
+use crate::layout::Layout;
 use crate::rng::Rng;
 pub use catalog::{SCENARIOS, ScenarioDef};
 pub use events::Ev;
@@ -245,12 +246,12 @@ impl Ctx {
         self.bundle.host(host).events.entry(channel).or_default().push(record);
     }
 
-    fn finish(mut self, out: &Path) -> io::Result<Truth> {
+    fn finish(mut self, out: &Path, layout: Layout) -> io::Result<Truth> {
         for t in std::mem::take(&mut self.traffic) {
             let logs = self.bundle.host(&t.host);
             logs.access.entry(t.site).or_default().extend(t.rows);
         }
-        self.bundle.write(out)?;
+        self.bundle.write(out, layout)?;
         let truth = self.truth;
         let json = serde_json::to_string_pretty(&truth).map_err(io::Error::other)?;
         std::fs::write(out.join("truth.json"), json + "\n")?;
@@ -258,8 +259,13 @@ impl Ctx {
     }
 }
 
-/// Generates a scenario into `out`.
+/// Generates a scenario into `out`, one folder per host.
 pub fn generate(name: &str, out: &Path, seed: u64, size: &Size) -> io::Result<Truth> {
+    generate_in(name, out, seed, size, Layout::Bundle)
+}
+
+/// Generates a scenario into `out` in `layout`.
+pub fn generate_in(name: &str, out: &Path, seed: u64, size: &Size, layout: Layout) -> io::Result<Truth> {
     let def = SCENARIOS
         .iter()
         .find(|s| s.name == name)
@@ -270,5 +276,5 @@ pub fn generate(name: &str, out: &Path, seed: u64, size: &Size) -> io::Result<Tr
     ctx.baseline();
     (def.plant)(&mut ctx);
     std::fs::create_dir_all(out)?;
-    ctx.finish(out)
+    ctx.finish(out, layout)
 }

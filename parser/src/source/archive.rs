@@ -216,6 +216,21 @@ impl Archive {
         }
         Ok(data)
     }
+
+    /// The first `n` decompressed bytes of one member.
+    pub(super) fn read_member_head(
+        &self,
+        index: usize,
+        limits: &ArchiveLimits,
+        n: usize,
+    ) -> Result<Vec<u8>, String> {
+        let mut zip = self.zip.clone();
+        let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
+        let cap = limits.max_member_bytes.min(file.size()).min(n as u64);
+        let mut head = Vec::with_capacity(usize::try_from(cap).unwrap_or(n));
+        file.take(cap).read_to_end(&mut head).map_err(|e| format!("unreadable member: {e}"))?;
+        Ok(head)
+    }
 }
 
 /// Decompresses a `.gz` file (all members), under the limit.

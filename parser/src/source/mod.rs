@@ -6,7 +6,7 @@
 mod archive;
 #[cfg(target_os = "linux")]
 mod guard;
-mod location;
+mod layout;
 pub mod spool;
 
 use std::fmt;
@@ -22,7 +22,9 @@ use thiserror::Error;
 
 pub use archive::ArchiveLimits;
 use archive::{Archive, ArchiveKind};
-pub use location::{host_from_path, site_from_path, site_from_service_name};
+pub use layout::{
+    Layout, Part, Placement, is_volume, percent_decoded, plausible_host, site_from_service_name,
+};
 
 /// Where a piece of evidence is: a file, or a member of an archive (possibly
 /// nested), displayed as `bundle.zip!WEB01/u_ex.log`.
@@ -55,18 +57,30 @@ impl EvidencePath {
         }
     }
 
-    /// Path components from the file system path and the member names, with
-    /// archive file names replaced by their stems (`WEB01.zip` → `WEB01`).
-    pub fn components(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.file.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    /// Path parts from the file system path and the member names, with
+    /// archives named by their stems (`WEB01.zip` → `WEB01`).
+    pub fn parts(&self) -> Vec<Part> {
+        let mut out: Vec<Part> = self
+            .file
+            .components()
+            .map(|c| Part { name: c.as_os_str().to_string_lossy().into_owned(), archive: false })
+            .collect();
         for m in &self.members {
             if let Some(last) = out.last_mut() {
-                *last = archive_stem(last);
+                *last = Part { name: archive_stem(&last.name), archive: true };
             }
-            out.extend(m.split(['/', '\\']).filter(|s| !s.is_empty()).map(str::to_string));
+            out.extend(
+                m.split(['/', '\\'])
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Part { name: s.to_string(), archive: false }),
+            );
         }
         out
+    }
+
+    /// Where the file sits in its collection ([`layout::place`]).
+    pub fn placement(&self) -> Placement {
+        layout::place(&self.parts())
     }
 }
 
@@ -253,6 +267,31 @@ impl Entry {
             }
         };
         Ok(Source { path: self.path.clone(), bytes })
+    }
+
+    /// The entry's first `n` bytes (decompressed), without reading the rest.
+    pub fn head(&self, limits: &ArchiveLimits, n: usize) -> Result<Vec<u8>, InputError> {
+        match &self.opener {
+            Opener::File => {
+                let file = File::open(&self.path.file).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => InputError::NotFound,
+                    _ => InputError::Io(e),
+                })?;
+                let mut head = Vec::with_capacity(n.min(usize::try_from(self.size).unwrap_or(n)));
+                file.take(n as u64).read_to_end(&mut head)?;
+                Ok(head)
+            }
+            Opener::Gzip { inner } => {
+                let compressed = match inner {
+                    Some(b) => Arc::clone(b),
+                    None => Arc::new(open_file(&self.path.file)?),
+                };
+                archive::gunzip_head(&compressed, n).map_err(InputError::Archive)
+            }
+            Opener::Member { archive, index } => {
+                archive.read_member_head(*index, limits, n).map_err(InputError::Archive)
+            }
+        }
     }
 }
 

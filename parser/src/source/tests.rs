@@ -63,8 +63,8 @@ fn discovers_files_archives_and_nested_archives_in_order() {
         found.entries.iter().map(|e| e.open(&limits).expect("opens").bytes.to_vec()).collect();
     assert_eq!(opened[2], b"hello");
     assert_eq!(opened[3], b"#Fields: date\n");
-    assert_eq!(host_from_path(&found.entries[1].path.components()).as_deref(), Some("WEB02"));
-    assert_eq!(site_from_path(&found.entries[1].path.components()), Some(2));
+    let placed = found.entries[1].path.placement();
+    assert_eq!((placed.folder_host.as_deref(), placed.site), (Some("WEB02"), Some(2)));
 }
 
 #[test]

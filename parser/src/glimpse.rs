@@ -1,0 +1,213 @@
+//! A glance at the first records of a source before it is read: the
+//! computer and site names it gives. Evidence that names no host (a W3C log
+//! without `s-computername`) takes the host of the evidence beside it, so the
+//! hosts of a collection are known before any file is read in full.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
+use memchr::memmem;
+
+use crate::source::Bytes;
+use crate::{
+    CountedEvents, Entry, Format, HttpError, InputError, Outcome, ReadConfig, RecordSink, Request, Source,
+    TextConfig, Trace, WinEvent, encoding, evtx,
+};
+
+/// How much of a source is looked at: the first records of any log, and the
+/// whole of an App Service `eventlog.xml` (which rolls over at 1 MB).
+pub const GLIMPSE_BYTES: usize = 2 << 20;
+
+/// Names kept of each kind, at most.
+const MAX_NAMES: usize = 16;
+
+/// What the first records of a source name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Glimpse {
+    /// The format, when recognised.
+    pub format: Option<Format>,
+    /// Computer names (`s-computername`, an event's `Computer`, a trace's
+    /// computer), each once, in order of first appearance.
+    pub computers: Vec<String>,
+    /// `s-sitename` values, each once.
+    pub site_names: Vec<String>,
+    /// Sites named by IIS configuration paths in event text
+    /// (`MACHINE/WEBROOT/APPHOST/<SITE>`), each once.
+    pub config_sites: Vec<String>,
+}
+
+/// Looks at the first [`GLIMPSE_BYTES`] of an entry.
+pub fn glimpse(entry: &Entry, config: &ReadConfig) -> Result<Glimpse, InputError> {
+    let head = entry.head(&config.limits, GLIMPSE_BYTES)?;
+    let mut out = Glimpse { config_sites: config_sites(&head), ..Glimpse::default() };
+    let data = match crate::format::detect(
+        &entry.path.file_name(),
+        &head[..head.len().min(crate::format::SNIFF_LEN)],
+    ) {
+        crate::Detection::Format(Format::Evtx) => {
+            // The file header and the first chunk are enough.
+            let end = (evtx::FILE_HEADER_SIZE + evtx::CHUNK_SIZE).min(head.len());
+            head[..end].to_vec()
+        }
+        _ => head,
+    };
+    let config = ReadConfig { text: TextConfig { chunk_size: usize::MAX }, ..*config };
+    let source = Source { path: entry.path.clone(), bytes: Bytes::Owned(data) };
+    let Ok(outcome) = crate::parse_source(&source, &config, &|_| {}, &|_| Names::default());
+    if let Outcome::Parsed { format, sinks } = outcome {
+        out.format = Some(format);
+        let mut computers = Seen::default();
+        let mut sites = Seen::default();
+        for sink in sinks {
+            computers.extend(sink.computers.names);
+            sites.extend(sink.site_names.names);
+        }
+        out.computers = computers.names;
+        out.site_names = sites.names;
+    }
+    Ok(out)
+}
+
+/// Distinct names in order of first appearance, up to [`MAX_NAMES`].
+#[derive(Debug, Default)]
+struct Seen {
+    names: Vec<String>,
+    set: BTreeSet<String>,
+}
+
+impl Seen {
+    fn add(&mut self, name: &[u8]) {
+        let name = String::from_utf8_lossy(name.trim_ascii());
+        if name.is_empty() || name == "-" || self.names.len() >= MAX_NAMES || self.set.contains(name.as_ref())
+        {
+            return;
+        }
+        self.set.insert(name.to_string());
+        self.names.push(name.into_owned());
+    }
+
+    fn extend(&mut self, names: Vec<String>) {
+        for n in names {
+            self.add(n.as_bytes());
+        }
+    }
+}
+
+/// Collects the names a chunk's records give.
+#[derive(Debug, Default)]
+struct Names {
+    computers: Seen,
+    site_names: Seen,
+}
+
+impl RecordSink for Names {
+    type Error = Infallible;
+
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
+        if let Some(c) = r.computer_name {
+            self.computers.add(c);
+        }
+        if let Some(s) = r.site_name {
+            self.site_names.add(s);
+        }
+        Ok(())
+    }
+
+    fn http_error(&mut self, _r: &HttpError<'_>) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
+        if let Some(c) = &t.computer {
+            self.computers.add(c.as_bytes());
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, e: WinEvent) -> Result<(), Infallible> {
+        if let Some(c) = &e.computer {
+            self.computers.add(c.as_bytes());
+        }
+        Ok(())
+    }
+
+    fn counted_events(&mut self, k: CountedEvents<'_>) -> Result<(), Infallible> {
+        if let Some(c) = k.computer {
+            self.computers.add(c.as_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// Site names from `MACHINE/WEBROOT/APPHOST/<SITE>` configuration paths,
+/// which ANCM, ASP.NET and WAS events quote (UTF-16 text is transcoded first).
+fn config_sites(head: &[u8]) -> Vec<String> {
+    let transcoded;
+    let text: &[u8] = match encoding::utf16_bom(head) {
+        Some(order) => match encoding::transcode(head, order) {
+            Ok(t) => {
+                transcoded = t;
+                &transcoded
+            }
+            Err(_) => return Vec::new(),
+        },
+        None => head,
+    };
+    const PREFIX: &[u8] = b"MACHINE/WEBROOT/APPHOST/";
+    let mut seen = Seen::default();
+    for at in memmem::find_iter(text, PREFIX) {
+        let rest = &text[at + PREFIX.len()..];
+        let len = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'~' | b'.'))
+            .count();
+        seen.add(&rest[..len]);
+    }
+    seen.names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ArchiveLimits, discover};
+
+    fn glimpse_of(name: &str, data: &[u8]) -> Glimpse {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("writes");
+        let found = discover(&[path], &ArchiveLimits::default());
+        glimpse(&found.entries[0], &ReadConfig::default()).expect("reads")
+    }
+
+    #[test]
+    fn access_logs_give_computer_and_site_names() {
+        let log = b"#Fields: date time s-sitename s-computername cs-uri-stem sc-status\r\n\
+            2025-11-24 10:00:00 W3SVC1 WEB01 / 200\r\n2025-11-24 10:00:01 W3SVC1 WEB01 /a 200\r\n\
+            2025-11-24 10:00:02 W3SVC2 web02.corp.example /b 200\r\n";
+        let g = glimpse_of("u_ex251124.log", log);
+        assert_eq!(g.format, Some(Format::W3c));
+        assert_eq!(g.computers, ["WEB01", "web02.corp.example"]);
+        assert_eq!(g.site_names, ["W3SVC1", "W3SVC2"]);
+    }
+
+    #[test]
+    fn event_exports_give_their_computer_and_configuration_paths() {
+        let xml = "<Events><Event><System><Provider Name=\"IIS AspNetCore Module V2\"/><EventID>1005</EventID>\
+            <TimeCreated SystemTime=\"2025-10-05T08:19:35Z\"/><Computer>DW1SDWK000M1R</Computer></System>\
+            <EventData><Data>Failed to start application '/LM/W3SVC/1234/ROOT', ErrorCode '0x8007023e'.</Data>\
+            <Data>MACHINE/WEBROOT/APPHOST/STAYBOT-API</Data></EventData></Event></Events>";
+        let g = glimpse_of("eventlog.xml", xml.as_bytes());
+        assert_eq!(g.format, Some(Format::EventXml));
+        assert_eq!(g.computers, ["DW1SDWK000M1R"]);
+        assert_eq!(g.config_sites, ["STAYBOT-API"]);
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(glimpse_of("eventlog.xml", &utf16), g, "UTF-16 reads the same");
+    }
+
+    #[test]
+    fn what_is_not_evidence_names_nothing() {
+        let g = glimpse_of("readme.txt", b"hello");
+        assert_eq!(g, Glimpse::default());
+    }
+}

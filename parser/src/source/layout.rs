@@ -1,0 +1,482 @@
+//! Where a piece of evidence sits in what was handed over: the collection it
+//! belongs to (its root), how that collection was made, and what the folder
+//! and archive names say about its host and site. Layouts are recognised by
+//! their structure (a drive folder, a Velociraptor `uploads` tree, the IIS and
+//! Windows folders, an App Service `LogFiles` tree), wherever they sit.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+/// How a collection was made, as its structure shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Files in a folder, with no server structure around them.
+    Loose,
+    /// A copy of the server's own folders (`inetpub/...`, `Windows/...`,
+    /// `LogFiles/...`, `HTTPERR/...`), with or without a host folder above.
+    ServerFolders,
+    /// A drive captured as a folder (`C/...`), as KAPE and CyLR write it.
+    DriveCopy,
+    /// A Velociraptor collection (`uploads/<accessor>/C%3A/...`).
+    Velociraptor,
+    /// An Azure App Service log download (`LogFiles/http/RawLogs`,
+    /// `LogFiles/DetailedErrors`, `LogFiles/eventlog.xml`, ...).
+    AppService,
+}
+
+impl Layout {
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Loose => "loose",
+            Layout::ServerFolders => "server-folders",
+            Layout::DriveCopy => "drive-copy",
+            Layout::Velociraptor => "velociraptor",
+            Layout::AppService => "app-service",
+        }
+    }
+}
+
+/// One component of an evidence path: a folder, a file, or an archive
+/// (named by its stem, `WEB01.zip` → `WEB01`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// The name.
+    pub name: String,
+    /// Whether it is an archive the evidence was found in.
+    pub archive: bool,
+}
+
+/// Where one file sits in its collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// The collection root, as a path: every file under one root belongs to
+    /// one host unless its own records say otherwise.
+    pub root: String,
+    /// How the collection was made.
+    pub layout: Layout,
+    /// The root's own name, when it could be a host's (`WEB01`; never
+    /// `collection`, `C`, `uploads` or `LogFiles`).
+    pub folder_host: Option<String>,
+    /// The host the collection is named after: a Velociraptor
+    /// `Collection-<host>-<time>` (zipped or unpacked), or a `<host>.zip`
+    /// whose top is a drive folder (CyLR).
+    pub named_host: Option<String>,
+    /// The IIS site id of a `W3SVC<id>` folder above the file.
+    pub site: Option<u32>,
+}
+
+/// Places a file given as path parts (the last is the file itself).
+pub fn place(parts: &[Part]) -> Placement {
+    let dirs = parts.split_last().map_or(&[][..], |(_, d)| d);
+    let file = parts.last().map(|p| p.name.as_str()).unwrap_or_default();
+    let (anchor, layout) = match (0..dirs.len()).find_map(|i| anchor(dirs, i, file).map(|l| (i, l))) {
+        Some((i, layout)) => (i, layout),
+        None => (dirs.len(), Layout::Loose),
+    };
+    let before = &dirs[..anchor];
+    let root_len = before.iter().rposition(|p| !is_structural(&p.name)).map_or(0, |i| i + 1);
+    let root = &before[..root_len];
+    let top = root.last();
+    let named_host = top.and_then(|p| match collection_host(&p.name) {
+        Some(host) => Some(host),
+        // A drive folder at the very top of an archive: the archive is the
+        // collection, named after its host.
+        None if p.archive && layout == Layout::DriveCopy && root_len == anchor => {
+            plausible_host(&p.name).then(|| p.name.clone())
+        }
+        None => None,
+    });
+    let folder_host = top.filter(|p| named_host.is_none() && plausible_host(&p.name)).map(|p| p.name.clone());
+    Placement {
+        root: root.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("/"),
+        layout,
+        folder_host,
+        named_host,
+        site: dirs.iter().rev().find_map(|p| service_instance(&p.name.to_ascii_lowercase()).flatten()),
+    }
+}
+
+/// The layout that starts at `dirs[i]`, if one does.
+fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
+    let name = dirs[i].name.as_str();
+    let lower = name.to_ascii_lowercase();
+    let next = dirs.get(i + 1).map(|p| p.name.to_ascii_lowercase());
+    if lower == "uploads" && dirs.get(i + 2).is_some_and(|p| is_volume(&p.name)) {
+        return Some(Layout::Velociraptor);
+    }
+    if is_volume(name) && next.is_some() {
+        return Some(Layout::DriveCopy);
+    }
+    if lower == "logfiles" && is_app_service_log(next.as_deref(), file) {
+        return Some(Layout::AppService);
+    }
+    is_server_folder(&lower).then_some(Layout::ServerFolders)
+}
+
+/// What App Service keeps under `LogFiles` and an IIS server does not.
+fn is_app_service_log(child: Option<&str>, file: &str) -> bool {
+    match child {
+        Some(c) => matches!(c, "http" | "detailederrors" | "kudu" | "application" | "sitediagnostics"),
+        None => {
+            let f = file.to_ascii_lowercase();
+            f == "eventlog.xml" || f == "eventlog.prev.xml"
+        }
+    }
+}
+
+/// Folders of the IIS and Windows layout that only appear at or below a
+/// host's own folder.
+fn is_server_folder(lower: &str) -> bool {
+    matches!(lower, "inetpub" | "logfiles" | "httperr" | "failedreqlogfiles" | "windows" | "winevt")
+        || service_instance(lower).is_some()
+}
+
+/// A drive or volume as collection tools name it: `C` (KAPE, CyLR), `C:`,
+/// `C$`, `C%3A` and `%5C%5C.%5CC%3A` (Velociraptor's `auto` and `ntfs`
+/// accessors), or a shadow copy (`\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1`).
+pub fn is_volume(name: &str) -> bool {
+    let decoded = percent_decoded(name);
+    let bare = decoded.trim_start_matches(['\\', '.', '?']);
+    let bytes = bare.as_bytes();
+    let letter = |rest: &[u8]| matches!(rest, [] | [b':'] | [b'$'] | [b':', b'\\'] | [b':', b'/']);
+    match bytes {
+        [d, rest @ ..] if d.is_ascii_alphabetic() && letter(rest) => true,
+        _ => {
+            let lower = bare.to_ascii_lowercase();
+            lower.starts_with("globalroot\\device\\harddiskvolume")
+                || lower == "c_drive"
+                || lower == "d_drive"
+        }
+    }
+}
+
+/// `%XX` escapes decoded, as Velociraptor writes path components; a name
+/// without a valid escape is returned as it is.
+pub fn percent_decoded(name: &str) -> Cow<'_, str> {
+    if !name.contains('%') {
+        return Cow::Borrowed(name);
+    }
+    let b = name.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(name),
+    }
+}
+
+/// The host a Velociraptor collection archive is named after:
+/// `Collection-<host>-<YYYY-MM-DDTHH_MM_SSZ>` (the offline collector's
+/// default name).
+fn collection_host(stem: &str) -> Option<String> {
+    let rest = stem.strip_prefix("Collection-").or_else(|| stem.strip_prefix("collection-"))?;
+    // The timestamp starts at the last `-YYYY-`.
+    let cut = rest.char_indices().rev().find_map(|(i, c)| {
+        let tail = &rest[i + 1..];
+        (c == '-'
+            && tail.len() >= 10
+            && tail.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && tail.as_bytes()[4] == b'-')
+            .then_some(i)
+    });
+    let host = cut.map_or(rest, |i| &rest[..i]);
+    plausible_host(host).then(|| host.to_string())
+}
+
+/// Folder names that are part of the IIS and Windows layout.
+fn is_structural(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "inetpub"
+            | "logfiles"
+            | "httperr"
+            | "failedreqlogfiles"
+            | "windows"
+            | "system32"
+            | "winevt"
+            | "logs"
+            | "wwwroot"
+            | "temp"
+            | "history"
+            | "home"
+            | "logfiles_http"
+    ) || service_instance(&lower).is_some()
+        || is_volume(name)
+}
+
+/// Names collections and exports are commonly given, never a server's.
+fn is_container(lower: &str) -> bool {
+    matches!(
+        lower,
+        "collection"
+            | "collections"
+            | "evidence"
+            | "export"
+            | "exports"
+            | "exported"
+            | "triage"
+            | "output"
+            | "out"
+            | "results"
+            | "uploads"
+            | "auto"
+            | "ntfs"
+            | "kape"
+            | "tout"
+            | "cylr"
+            | "velociraptor"
+            | "case"
+            | "cases"
+            | "data"
+            | "tmp"
+            | "files"
+            | "artifacts"
+            | "download"
+            | "downloads"
+            | "dump"
+            | "bundle"
+            | "bundles"
+            | "incident"
+            | "deployments"
+    )
+}
+
+/// Whether a folder or archive name could be a server's name: letters,
+/// digits, `-`, `_` and `.`, not a number or a date, not a drive, not a
+/// standard folder and not what collections are commonly called.
+pub fn plausible_host(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let b = name.as_bytes();
+    !name.is_empty()
+        && name.len() <= 255
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && !b[0].is_ascii_punctuation()
+        && !looks_like_date(b)
+        && !is_structural(name)
+        && !is_container(&lower)
+}
+
+/// `2026-01-05...`, `20260105...`: a timestamped output folder.
+fn looks_like_date(b: &[u8]) -> bool {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    digits >= 8 || (digits == 4 && b.get(4) == Some(&b'-') && b.get(5).is_some_and(u8::is_ascii_digit))
+}
+
+/// `W3SVC<n>`/`FTPSVC<n>` folder names; `Some(None)` for a bare `W3SVC`
+/// (centralized logging).
+fn service_instance(lower: &str) -> Option<Option<u32>> {
+    let digits = lower.strip_prefix("w3svc").or_else(|| lower.strip_prefix("ftpsvc"))?;
+    if digits.is_empty() {
+        return Some(None);
+    }
+    digits.parse().ok().map(Some)
+}
+
+/// The site id from an `s-sitename` value such as `W3SVC3`.
+pub fn site_from_service_name(name: &[u8]) -> Option<u32> {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    service_instance(&lower).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts of a path; `name.zip` marks an archive.
+    fn parts(p: &str) -> Vec<Part> {
+        p.split('/')
+            .map(|s| match s.strip_suffix(".zip") {
+                Some(stem) => Part { name: stem.to_string(), archive: true },
+                None => Part { name: s.to_string(), archive: false },
+            })
+            .collect()
+    }
+
+    fn at(p: &str) -> Placement {
+        place(&parts(p))
+    }
+
+    #[test]
+    fn host_bundles_name_their_host_folder() {
+        let p = at("case/WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex.log");
+        assert_eq!(
+            (p.root.as_str(), p.layout, p.folder_host.as_deref()),
+            ("case/WEB01", Layout::ServerFolders, Some("WEB01"))
+        );
+        assert_eq!(p.site, Some(1));
+        assert_eq!(at("WEB02/HTTPERR/httperr1.log").folder_host.as_deref(), Some("WEB02"));
+        let loose = at("bundle/SQL01/System.evtx");
+        assert_eq!(
+            (loose.root.as_str(), loose.layout, loose.folder_host.as_deref()),
+            ("bundle/SQL01", Layout::Loose, Some("SQL01"))
+        );
+        assert_eq!(at("inetpub/logs/LogFiles/W3SVC1/u_ex.log").folder_host, None);
+        assert_eq!(at("u_ex.log").folder_host, None);
+        assert_eq!(at("u_ex.log").root, "");
+        assert_eq!(at("case-2025.11.24/u_ex251124.log").folder_host.as_deref(), Some("case-2025.11.24"));
+    }
+
+    #[test]
+    fn a_server_bundle_and_its_loose_event_logs_share_a_root() {
+        let web = at("bundle/WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex.log");
+        let evtx = at("bundle/WEB01/System.evtx");
+        let logs = at("bundle/WEB01/Logs/System.evtx");
+        assert_eq!(web.root, evtx.root);
+        assert_eq!(web.root, logs.root, "a structural folder is not a root of its own");
+    }
+
+    #[test]
+    fn kape_with_and_without_a_host_folder() {
+        let with = at("out/WEB03/C/Windows/System32/winevt/Logs/System.evtx");
+        assert_eq!(
+            (with.layout, with.folder_host.as_deref(), with.root.as_str()),
+            (Layout::DriveCopy, Some("WEB03"), "out/WEB03")
+        );
+        let without = at("collection/C/inetpub/logs/LogFiles/W3SVC2/u_ex251124.log");
+        assert_eq!(
+            (without.layout, without.folder_host, without.root.as_str()),
+            (Layout::DriveCopy, None, "collection")
+        );
+        assert_eq!(at("collection/C/Windows/System32/LogFiles/HTTPERR/httperr1.log").root, "collection");
+        assert_eq!(
+            at("2026-01-05T101407_triage/D/inetpub/logs/u.log").folder_host,
+            None,
+            "a timestamp is not a host"
+        );
+    }
+
+    #[test]
+    fn velociraptor_collections_zipped_or_not() {
+        let zipped = at(
+            "Collection-web01.corp.example-2026-01-05T10_14_07Z.zip/uploads/auto/C%3A/inetpub/logs/LogFiles/W3SVC1/u_ex.log",
+        );
+        assert_eq!(zipped.layout, Layout::Velociraptor);
+        assert_eq!(zipped.named_host.as_deref(), Some("web01.corp.example"));
+        assert_eq!(zipped.folder_host, None);
+        assert_eq!(zipped.root, "Collection-web01.corp.example-2026-01-05T10_14_07Z");
+        let ntfs = at(
+            "Collection-WEB01-2026-01-05T10_14_07Z/uploads/ntfs/%5C%5C.%5CC%3A/Windows/System32/winevt/Logs/System.evtx",
+        );
+        assert_eq!(
+            (ntfs.layout, ntfs.root.as_str()),
+            (Layout::Velociraptor, "Collection-WEB01-2026-01-05T10_14_07Z")
+        );
+        assert_eq!(ntfs.named_host.as_deref(), Some("WEB01"), "unpacked, the folder keeps the name");
+        assert_eq!(ntfs.folder_host, None);
+        let info = at("Collection-WEB01-2026-01-05T10_14_07Z/client_info.json");
+        assert_eq!(info.root, ntfs.root, "the metadata sits at the root");
+        let uploads = at("WEB05/uploads/u_ex.log");
+        assert_eq!(
+            (uploads.layout, uploads.folder_host.as_deref()),
+            (Layout::Loose, None),
+            "a folder named uploads is not a host"
+        );
+    }
+
+    #[test]
+    fn cylr_archives_are_named_after_their_host() {
+        let p = at("cases/WEB04.zip/C/Windows/System32/winevt/Logs/System.evtx");
+        assert_eq!(
+            (p.layout, p.named_host.as_deref(), p.root.as_str()),
+            (Layout::DriveCopy, Some("WEB04"), "cases/WEB04")
+        );
+        assert_eq!(at("cases/evidence.zip/C/Windows/x.evtx").named_host, None);
+        assert_eq!(
+            at("cases/WEB04.zip/stuff/C/Windows/x.evtx").named_host,
+            None,
+            "only a drive at the archive's top"
+        );
+    }
+
+    #[test]
+    fn app_service_downloads() {
+        for path in [
+            "site-logs/LogFiles/http/RawLogs/2026_01_05_lw0sdwk000abc_http.log",
+            "site-logs/LogFiles/eventlog.xml",
+            "site-logs/LogFiles/DetailedErrors/ErrorPage00001.htm",
+            "site-logs/LogFiles/kudu/trace/x.xml",
+        ] {
+            let p = at(path);
+            assert_eq!((p.layout, p.root.as_str()), (Layout::AppService, "site-logs"), "{path}");
+        }
+        assert_eq!(at("WEB01/LogFiles/W3SVC1/u_ex.log").layout, Layout::ServerFolders);
+        assert_eq!(at("WEB01/C/inetpub/logs/LogFiles/http/x.log").layout, Layout::DriveCopy);
+    }
+
+    #[test]
+    fn never_host_names() {
+        for name in [
+            "C",
+            "c$",
+            "C%3A",
+            "uploads",
+            "auto",
+            "ntfs",
+            "LogFiles",
+            "inetpub",
+            "logs",
+            "collection",
+            "20260105",
+            "2026-01-05T10",
+            "my logs",
+            "W3SVC1",
+            "-x",
+            "123",
+        ] {
+            assert!(!plausible_host(name), "{name}");
+        }
+        for name in ["WEB01", "web01.corp.example", "sql-02", "IIS_FRONT"] {
+            assert!(plausible_host(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn volumes_and_escapes() {
+        for v in [
+            "C",
+            "d",
+            "C:",
+            "C$",
+            "C%3A",
+            "%5C%5C.%5CC%3A",
+            "\\\\.\\C:",
+            "%5C%5C%3F%5CGLOBALROOT%5CDevice%5CHarddiskVolumeShadowCopy3",
+        ] {
+            assert!(is_volume(v), "{v}");
+        }
+        for v in ["CD", "Windows", "C%3", "%ZZ"] {
+            assert!(!is_volume(v), "{v}");
+        }
+        assert_eq!(
+            percent_decoded("Microsoft-Windows-IIS%4Operational.evtx"),
+            "Microsoft-Windows-IIS%4Operational.evtx"
+        );
+        assert_eq!(percent_decoded("C%3A"), "C:");
+    }
+
+    #[test]
+    fn site_from_folders_and_names() {
+        assert_eq!(at("WEB01/inetpub/logs/LogFiles/W3SVC12/u_ex.log").site, Some(12));
+        assert_eq!(at("WEB01/LogFiles/W3SVC/u_ex.log").site, None);
+        assert_eq!(site_from_service_name(b"W3SVC294197211"), Some(294_197_211));
+        assert_eq!(site_from_service_name(b"Default Web Site"), None);
+    }
+}
