@@ -34,6 +34,9 @@ pub fn describe_http_error(
 /// A one-line description of a FREB trace: the request and the module that
 /// set its error.
 pub fn describe_trace(tr: &Trace) -> String {
+    if tr.summary.time_of_file {
+        return describe_error_page(tr);
+    }
     let error = tr.summary.first_error.as_ref().map_or_else(String::new, |e| {
         format!(
             ": {} set {}.{} in {} (0x{:08X}){}",
@@ -53,6 +56,40 @@ pub fn describe_trace(tr: &Trace) -> String {
         tr.substatus.unwrap_or(0),
         tr.time_taken_ms.unwrap_or(0)
     )
+}
+
+/// An IIS detailed error page: status, URL, the module, notification and
+/// handler that failed, the error code, the configuration error if any, and
+/// where its time comes from.
+fn describe_error_page(tr: &Trace) -> String {
+    let mut text = format!(
+        "error page {}.{} {}",
+        tr.status.unwrap_or(0),
+        tr.substatus.unwrap_or(0),
+        tr.url.as_deref().unwrap_or("-")
+    );
+    if let Some(e) = &tr.summary.first_error {
+        if !e.module.is_empty() {
+            text.push_str(&format!(": module {}", e.module));
+        }
+        if let Some(n) = &e.notification_name {
+            text.push_str(&format!(" in {n}"));
+        }
+        if let Some(h) = &tr.summary.handler {
+            text.push_str(&format!(", handler {h}"));
+        }
+        if let Some(code) = e.error_code {
+            text.push_str(&format!(", error 0x{code:08X}"));
+        }
+        if let Some(c) = &e.config_exception {
+            text.push_str(&format!(" [{}]", c.trim()));
+        }
+    }
+    if let Some(p) = &tr.summary.physical_path {
+        text.push_str(&format!("; path {p}"));
+    }
+    text.push_str("; time: the file's modification time (the page holds none)");
+    text
 }
 
 /// A one-line description of any Windows event: provider, id and its data.
@@ -128,7 +165,7 @@ impl Store {
             .request_of_trace(t)
             .map_or_else(String::new, |r| format!(" (logged at {}:{})", self.path(r.source), r.line));
         Evidence {
-            source: SourceKind::Freb,
+            source: self.kind(t.source),
             path: self.path(t.source),
             line: None,
             record: None,

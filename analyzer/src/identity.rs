@@ -240,7 +240,7 @@ fn glimpse_candidates(entries: &[Entry], files: &[usize]) -> Vec<usize> {
                 0
             } else if name.ends_with(".evtx") {
                 1
-            } else if name.ends_with(".xml") {
+            } else if name.ends_with(".xml") || name.ends_with(".htm") || name.ends_with(".html") {
                 2
             } else if name.ends_with(".log") || name.ends_with(".txt") {
                 3
@@ -284,7 +284,9 @@ impl Collection<'_> {
             glimpses.iter().flat_map(|(_, g)| g.computers.iter().map(String::as_str)).collect();
         let app_service = layout == Layout::AppService
             || (!computers.is_empty() && computers.iter().all(|c| is_app_service_worker(c)))
-            || glimpses.iter().any(|(_, g)| g.site_names.iter().any(|s| app_service_site(s).is_some()));
+            || glimpses.iter().any(|(_, g)| {
+                !g.hosted_sites.is_empty() || g.site_names.iter().any(|s| app_service_site(s).is_some())
+            });
         let verdict = |host: Option<HostId>, source, named_by| Verdict {
             host,
             source,
@@ -306,6 +308,7 @@ impl Collection<'_> {
                     .iter()
                     .filter_map(|s| app_service_site(s))
                     .chain(g.config_sites.iter().filter_map(|s| config_site(s)))
+                    .chain(g.hosted_sites.iter().cloned())
                     .next()
             };
             let Some(name) = glimpses.iter().find_map(|(_, g)| site(g)) else { return fallback() };

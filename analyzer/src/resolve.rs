@@ -28,6 +28,8 @@ pub enum SourceKind {
     Evtx,
     /// Event XML export.
     Eventxml,
+    /// IIS detailed error page.
+    Errorpage,
 }
 
 impl SourceKind {
@@ -39,6 +41,7 @@ impl SourceKind {
             Format::Freb => SourceKind::Freb,
             Format::Evtx => SourceKind::Evtx,
             Format::EventXml => SourceKind::Eventxml,
+            Format::ErrorPage => SourceKind::Errorpage,
         }
     }
 
@@ -50,6 +53,7 @@ impl SourceKind {
             SourceKind::Freb => "freb",
             SourceKind::Evtx => "evtx",
             SourceKind::Eventxml => "eventxml",
+            SourceKind::Errorpage => "errorpage",
         }
     }
 }

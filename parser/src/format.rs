@@ -25,6 +25,8 @@ pub enum Format {
     Evtx,
     /// Windows events exported as XML.
     EventXml,
+    /// An IIS detailed error page (`HTTP Error 500.19 - ...`).
+    ErrorPage,
 }
 
 impl Format {
@@ -38,6 +40,7 @@ impl Format {
             Format::Freb => "freb",
             Format::Evtx => "evtx",
             Format::EventXml => "event-xml",
+            Format::ErrorPage => "error-page",
         }
     }
 
@@ -115,8 +118,12 @@ fn detect_xml(xml: &[u8]) -> Detection {
         Detection::Skip("XSL stylesheet (freb.xsl renders FREB traces; it holds no evidence)".into())
     } else if find(b"<Events") || find(b"<Event>") || find(b"<Event ") {
         Detection::Format(Format::EventXml)
+    } else if crate::errorpage::looks_like_error_page(xml) {
+        Detection::Format(Format::ErrorPage)
     } else {
-        Detection::Skip("XML, but neither a FREB trace nor an event log export".into())
+        Detection::Skip(
+            "XML or HTML, but neither a FREB trace, an event log export nor an IIS error page".into(),
+        )
     }
 }
 
@@ -185,6 +192,9 @@ mod tests {
         );
         assert_eq!(format("a", b"<Events><Event>"), Some(Format::EventXml));
         assert_eq!(format("freb.xsl", b"<?xml version='1.0'?><xsl:stylesheet>"), None);
+        let page = b"<!DOCTYPE html>\n<html><title>IIS Detailed Error - 500.30</title><a href='x?IIS70Error=500,30,0x8007023e,20348'>";
+        assert_eq!(format("ErrorPage000027.htm", page), Some(Format::ErrorPage));
+        assert_eq!(format("index.htm", b"<!DOCTYPE html><html><body>Welcome</body></html>"), None);
         assert_eq!(format("a.log", b""), None);
         assert_eq!(format("a.log", b"\0\0\0\0"), None);
         assert_eq!(format("a.log", b"hello world\nthis is prose\n"), None);

@@ -137,6 +137,11 @@ pub struct TraceSummary {
     pub client: Option<String>,
     /// The longest pause between consecutive events: (nanos, event before, event after).
     pub longest_gap: Option<(i64, String, String)>,
+    /// The physical path the request mapped to (error pages).
+    pub physical_path: Option<String>,
+    /// The source holds no time of its own: `start` is the file's
+    /// modification time (error pages).
+    pub time_of_file: bool,
 }
 
 /// One FREB trace.

@@ -34,6 +34,10 @@ pub struct Glimpse {
     /// Sites named by IIS configuration paths in event text
     /// (`MACHINE/WEBROOT/APPHOST/<SITE>`), each once.
     pub config_sites: Vec<String>,
+    /// Sites an App Service request names: the host of the requested URL of
+    /// a request served from `…\home\site\wwwroot` (App Service's content
+    /// folder), as its error pages show it.
+    pub hosted_sites: Vec<String>,
 }
 
 /// Looks at the first [`GLIMPSE_BYTES`] of an entry.
@@ -52,18 +56,21 @@ pub fn glimpse(entry: &Entry, config: &ReadConfig) -> Result<Glimpse, InputError
         _ => head,
     };
     let config = ReadConfig { text: TextConfig { chunk_size: usize::MAX }, ..*config };
-    let source = Source { path: entry.path.clone(), bytes: Bytes::Owned(data) };
+    let source = Source { path: entry.path.clone(), bytes: Bytes::Owned(data), modified: entry.modified };
     let Ok(outcome) = crate::parse_source(&source, &config, &|_| {}, &|_| Names::default());
     if let Outcome::Parsed { format, sinks } = outcome {
         out.format = Some(format);
         let mut computers = Seen::default();
         let mut sites = Seen::default();
+        let mut hosted = Seen::default();
         for sink in sinks {
             computers.extend(sink.computers.names);
             sites.extend(sink.site_names.names);
+            hosted.extend(sink.hosted_sites.names);
         }
         out.computers = computers.names;
         out.site_names = sites.names;
+        out.hosted_sites = hosted.names;
     }
     Ok(out)
 }
@@ -98,6 +105,7 @@ impl Seen {
 struct Names {
     computers: Seen,
     site_names: Seen,
+    hosted_sites: Seen,
 }
 
 impl RecordSink for Names {
@@ -121,6 +129,14 @@ impl RecordSink for Names {
         if let Some(c) = &t.computer {
             self.computers.add(c.as_bytes());
         }
+        let in_app_service = t
+            .summary
+            .physical_path
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().replace('/', "\\").contains("\\home\\site\\wwwroot"));
+        if let Some(host) = t.url.as_deref().and_then(url_host).filter(|_| in_app_service) {
+            self.hosted_sites.add(host.as_bytes());
+        }
         Ok(())
     }
 
@@ -137,6 +153,20 @@ impl RecordSink for Names {
         }
         Ok(())
     }
+}
+
+/// The host of a URL (`https://shop-api:80/x` → `shop-api`), unless it is
+/// the machine itself (`localhost`, a loopback address).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    let local = host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
+    (!host.is_empty() && !local).then_some(host)
 }
 
 /// Site names from `MACHINE/WEBROOT/APPHOST/<SITE>` configuration paths,
@@ -203,6 +233,33 @@ mod tests {
         let mut utf16 = vec![0xFF, 0xFE];
         utf16.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
         assert_eq!(glimpse_of("eventlog.xml", &utf16), g, "UTF-16 reads the same");
+    }
+
+    #[test]
+    fn an_app_service_error_page_names_its_site() {
+        let page = |url: &str, path: &str| {
+            format!(
+                "<html><h3>HTTP Error 500.30 - Internal Server Error</h3><table>\
+                 <tr><th>Module</th><td>AspNetCoreModuleV2</td></tr>\
+                 <tr><th>Requested URL</th><td>{url}</td></tr><tr><th>Physical Path</th><td>{path}</td></tr>\
+                 </table><a href='x?IIS70Error=500,30,0x8007023e,20348'>more</a></html>"
+            )
+        };
+        let g = glimpse_of(
+            "ErrorPage000027.htm",
+            page("https://smartstudy-api:80/api/exam/list", "C:\\home\\site\\wwwroot\\api").as_bytes(),
+        );
+        assert_eq!(
+            (g.format, g.hosted_sites.as_slice()),
+            (Some(Format::ErrorPage), &["smartstudy-api".to_string()][..])
+        );
+        let local = glimpse_of(
+            "ErrorPage000001.htm",
+            page("http://localhost:80/", "C:\\home\\site\\wwwroot").as_bytes(),
+        );
+        assert!(local.hosted_sites.is_empty(), "localhost is no site name");
+        let on_prem = glimpse_of("e.htm", page("http://shop.example.com/", "C:\\inetpub\\shop").as_bytes());
+        assert!(on_prem.hosted_sites.is_empty(), "only App Service's content folder says so");
     }
 
     #[test]

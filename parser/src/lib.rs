@@ -32,6 +32,7 @@
 
 pub mod diagnostic;
 pub mod encoding;
+pub mod errorpage;
 pub mod eventxml;
 pub mod evtx;
 pub mod format;
@@ -81,6 +82,8 @@ pub struct Input<'a> {
     pub config: &'a ReadConfig,
     /// Given the number of bytes just finished.
     pub progress: &'a (dyn Fn(u64) + Sync),
+    /// When the source was last modified (for formats that hold no time).
+    pub modified: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for Input<'_> {
@@ -157,7 +160,7 @@ where
         Err(e) => return Ok(Outcome::Failed(e)),
     };
     let now = bytes.len();
-    let again = Source { path: source.path, bytes };
+    let again = Source { path: source.path, bytes, modified: source.modified };
     let mut outcome = parse_source(&again, config, progress, &new_sink)?;
     if let Outcome::Parsed { format, sinks } = &mut outcome {
         if sinks.is_empty() {
@@ -210,13 +213,14 @@ where
         }
         Detection::Format(format) => format,
     };
-    let input = Input { data, format, pages: bytes, config, progress };
+    let input = Input { data, format, pages: bytes, config, progress, modified: source.modified };
     let new_sink = || new_sink(format);
     let sinks = match format {
         Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &new_sink)?,
         Format::Freb => freb::read(&input, &new_sink)?,
         Format::EventXml => eventxml::read(&input, &new_sink)?,
         Format::Evtx => evtx::read(&input, &new_sink)?,
+        Format::ErrorPage => errorpage::read(&input, &new_sink)?,
     };
     Ok(Outcome::Parsed { format, sinks })
 }

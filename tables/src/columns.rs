@@ -241,7 +241,8 @@ table! {
 }
 
 table! {
-    /// `traces`: one row per Failed Request Tracing file.
+    /// `traces`: one row per Failed Request Tracing file or IIS detailed
+    /// error page (`trace_source` says which).
     Traces {
         timestamp: Time,
         host_name: Text,
@@ -261,6 +262,9 @@ table! {
         error_code: Int,
         handler: Text,
         activity_id: Text,
+        physical_path: Text,
+        config_error: Text,
+        trace_source: Text,
         log_file_path: Text,
     }
 }

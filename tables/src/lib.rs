@@ -315,13 +315,16 @@ impl RecordSink for TableSink<'_> {
         t.iis_substatus.push(tr.substatus.map(i64::from));
         t.time_taken_ms.push(int(tr.time_taken_ms));
         t.failure_reason.push(tr.failure_reason.as_deref());
-        t.user_name.push(tr.token_user_name.as_deref());
-        t.auth_type.push(tr.authentication_type.as_deref());
+        t.user_name.push(tr.token_user_name.as_deref().or(tr.summary.auth_user.as_deref()));
+        t.auth_type.push(tr.authentication_type.as_deref().or(tr.summary.auth_type.as_deref()));
         t.failing_module.push(error.map(|e| e.module.as_str()));
         t.failing_notification.push(error.and_then(|e| e.notification_name.as_deref()));
         t.error_code.push(error.and_then(|e| e.error_code).map(i64::from));
         t.handler.push(tr.summary.handler.as_deref());
         t.activity_id.push(tr.activity_id.as_deref());
+        t.physical_path.push(tr.summary.physical_path.as_deref());
+        t.config_error.push(error.and_then(|e| e.config_exception.as_deref()));
+        t.trace_source.push(Some(self.resolve.file().kind.name()));
         t.log_file_path.push(Some(&self.resolve.file().path));
         t.row_done();
         Ok(())

@@ -828,3 +828,71 @@ fn utf16_copies_of_the_text_samples_read_as_the_originals() {
         assert!(!b.events.is_empty());
     }
 }
+
+/// Every real detailed error page is read as IIS wrote it: status, module,
+/// notification, handler and error code, as SOURCES.md §6b lists them.
+#[test]
+fn detailed_error_pages_give_their_failing_module_and_code() {
+    let Some(root) = samples() else { return };
+    /// Path, status and sub-status, module, handler, error code.
+    type Page<'a> = (&'a str, (u16, u32), &'a str, Option<&'a str>, u32);
+    let pages: &[Page<'_>] = &[
+        (
+            "azure-detailederrors-spaarke-dev-spaarke/DetailedErrors/ErrorPage000019.htm",
+            (503, 0),
+            "AspNetCoreModuleV2",
+            Some("aspNetCore"),
+            0x8007_045B,
+        ),
+        (
+            "azure-detailederrors-spaarke-dev-spaarke/DetailedErrors/ErrorPage000017.htm",
+            (400, 0),
+            "AspNetCoreModuleV2",
+            Some("aspNetCore"),
+            0,
+        ),
+        (
+            "azure-detailederrors-sadabyakod-school-ai-chatbot/DetailedErrors/ErrorPage000027.htm",
+            (500, 30),
+            "AspNetCoreModuleV2",
+            Some("aspNetCore"),
+            0x8007_023E,
+        ),
+        (
+            "azure-detailederrors-sadabyakod-school-ai-chatbot/DetailedErrors/ErrorPage000018.htm",
+            (503, 0),
+            "AspNetCoreModuleV2",
+            Some("aspNetCore"),
+            0x8007_04E7,
+        ),
+        (
+            "azure-detailederrors-tshekom8206-staybotplatform/DetailedErrors/ErrorPage000001.htm",
+            (500, 31),
+            "AspNetCoreModuleV2",
+            Some("aspNetCore"),
+            0x8000_FFFF,
+        ),
+        (
+            "azure-detailederrors-thinkwhale-MyTakeOnQuotes/DetailedErrors/ErrorPage000002.htm",
+            (500, 1001),
+            "iisnode",
+            Some("iisnode"),
+            2,
+        ),
+    ];
+    for &(rel, status, module, handler, code) in pages {
+        let (format, owned) = owned(&root, rel, false);
+        assert_eq!(format, Format::ErrorPage, "{rel}");
+        assert_eq!(owned.traces.len(), 1, "{rel}");
+        let t = &owned.traces[0];
+        assert_eq!((t.status, t.substatus), (Some(status.0), Some(status.1)), "{rel}");
+        let e = t.summary.first_error.as_ref().expect(rel);
+        assert_eq!(
+            (e.module.as_str(), t.summary.handler.as_deref(), e.error_code),
+            (module, handler, Some(code)),
+            "{rel}"
+        );
+        assert!(t.summary.time_of_file && t.time().is_some(), "{rel}: timed by the file");
+        assert!(owned.diagnostics.is_empty(), "{rel}: {:?}", owned.diagnostics);
+    }
+}

@@ -427,6 +427,12 @@ impl FullTimeline {
     }
 }
 
+/// What a request-detail record's time means: a FREB trace's request
+/// start, an error page's file time (the page holds none).
+pub(crate) fn trace_time_meaning(kind: SourceKind) -> &'static str {
+    if kind == SourceKind::Errorpage { "Error page written" } else { "Request traced" }
+}
+
 fn entry(r: Row, sources: &[(Arc<str>, SourceKind)]) -> Entry {
     let (path, file_kind) = sources
         .get(r.source as usize)
@@ -434,7 +440,7 @@ fn entry(r: Row, sources: &[(Arc<str>, SourceKind)]) -> Entry {
     let (time_meaning, source) = match r.kind {
         RowKind::Request => ("Request end", SourceKind::W3c),
         RowKind::HttpError => ("HTTP.sys error", SourceKind::Httperr),
-        RowKind::Trace => ("Request traced", SourceKind::Freb),
+        RowKind::Trace => (trace_time_meaning(file_kind), file_kind),
         RowKind::Event => ("Event created", file_kind),
     };
     Entry {

@@ -60,12 +60,10 @@ pub fn notable(analysis: &Store) -> Vec<Entry> {
             .iter()
             .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, describe_event(&e.event)))),
     );
-    out.extend(
-        analysis
-            .traces
-            .iter()
-            .map(|t| entry(&t.host, t.trace.site_id, "Request traced", analysis.cite_trace(t))),
-    );
+    out.extend(analysis.traces.iter().map(|t| {
+        let evidence = analysis.cite_trace(t);
+        entry(&t.host, t.trace.site_id, full::trace_time_meaning(evidence.source), evidence)
+    }));
     out.sort_by(|a, b| {
         let (x, y) = (&a.evidence, &b.evidence);
         (x.time, &x.path, x.line, x.record, &x.summary).cmp(&(y.time, &y.path, y.line, y.record, &y.summary))

@@ -12,6 +12,7 @@ use zip::ZipArchive;
 
 use super::Bytes;
 use super::spool::{IN_MEMORY, SpoolError, spool};
+use crate::Timestamp;
 
 /// Archive formats recognised by their magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +112,8 @@ pub(super) struct MemberInfo {
     pub unsafe_path: bool,
     pub encrypted: bool,
     pub nested: Option<ArchiveKind>,
+    /// The entry's time (DOS time, no zone: read as UTC).
+    pub modified: Option<Timestamp>,
 }
 
 impl MemberInfo {
@@ -170,6 +173,16 @@ impl Archive {
                 unsafe_path,
                 encrypted: file.encrypted(),
                 nested: None,
+                modified: file.last_modified().and_then(|t| {
+                    let date = chrono::NaiveDate::from_ymd_opt(
+                        i32::from(t.year()),
+                        u32::from(t.month()),
+                        u32::from(t.day()),
+                    )?;
+                    let at =
+                        date.and_hms_opt(u32::from(t.hour()), u32::from(t.minute()), u32::from(t.second()))?;
+                    Some(Timestamp::from_parts(at.and_utc().timestamp(), 0))
+                }),
             };
             out.push(info);
         }

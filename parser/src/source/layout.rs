@@ -110,7 +110,9 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
     if is_volume(name) && next.is_some() {
         return Some(Layout::DriveCopy);
     }
-    if lower == "logfiles" && is_app_service_log(next.as_deref(), file) {
+    // Folders only App Service writes: its error pages, its raw HTTP logs.
+    let app_service_folder = matches!(lower.as_str(), "detailederrors" | "rawlogs");
+    if app_service_folder || (lower == "logfiles" && is_app_service_log(next.as_deref(), file)) {
         return Some(Layout::AppService);
     }
     is_server_folder(&lower).then_some(Layout::ServerFolders)
@@ -217,6 +219,8 @@ fn is_structural(name: &str) -> bool {
             | "history"
             | "home"
             | "logfiles_http"
+            | "detailederrors"
+            | "rawlogs"
     ) || service_instance(&lower).is_some()
         || is_volume(name)
 }
@@ -418,6 +422,11 @@ mod tests {
             assert_eq!((p.layout, p.root.as_str()), (Layout::AppService, "site-logs"), "{path}");
         }
         assert_eq!(at("WEB01/LogFiles/W3SVC1/u_ex.log").layout, Layout::ServerFolders);
+        let pages = at("azure-detailederrors-x/DetailedErrors/ErrorPage000027.htm");
+        assert_eq!(
+            (pages.layout, pages.root.as_str(), pages.folder_host.as_deref()),
+            (Layout::AppService, "azure-detailederrors-x", Some("azure-detailederrors-x"))
+        );
         assert_eq!(at("WEB01/C/inetpub/logs/LogFiles/http/x.log").layout, Layout::DriveCopy);
     }
 

@@ -22,6 +22,8 @@ use thiserror::Error;
 
 pub use archive::ArchiveLimits;
 use archive::{Archive, ArchiveKind};
+
+use crate::Timestamp;
 pub use layout::{
     Layout, Part, Placement, is_volume, percent_decoded, plausible_host, site_from_service_name,
 };
@@ -231,6 +233,9 @@ pub struct Entry {
     pub path: EvidencePath,
     /// Size in bytes (uncompressed size for archive members, as declared).
     pub size: u64,
+    /// When the file was last modified (an archive member's entry time,
+    /// read as UTC: zip times carry no zone).
+    pub modified: Option<Timestamp>,
     opener: Opener,
 }
 
@@ -248,6 +253,8 @@ pub struct Source {
     pub path: EvidencePath,
     /// Its content.
     pub bytes: Bytes,
+    /// When it was last modified.
+    pub modified: Option<Timestamp>,
 }
 
 impl Entry {
@@ -266,7 +273,7 @@ impl Entry {
                 archive.read_member(*index, limits).map_err(InputError::Archive)?
             }
         };
-        Ok(Source { path: self.path.clone(), bytes })
+        Ok(Source { path: self.path.clone(), bytes, modified: self.modified })
     }
 
     /// The entry's first `n` bytes (decompressed), without reading the rest.
@@ -362,8 +369,9 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
             for item in walker {
                 match item {
                     Ok(e) if e.file_type().is_file() => {
-                        let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                        add_file(&mut out, e.into_path(), size, limits);
+                        let meta = e.metadata().ok();
+                        let size = meta.as_ref().map_or(0, std::fs::Metadata::len);
+                        add_file(&mut out, e.into_path(), size, modified(meta.as_ref()), limits);
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -381,13 +389,25 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                 }
             }
         } else {
-            add_file(&mut out, input.clone(), meta.len(), limits);
+            add_file(&mut out, input.clone(), meta.len(), modified(Some(&meta)), limits);
         }
     }
     out
 }
 
-fn add_file(out: &mut Discovery, path: PathBuf, size: u64, limits: &ArchiveLimits) {
+/// A file's modification time.
+fn modified(meta: Option<&std::fs::Metadata>) -> Option<Timestamp> {
+    let since = meta?.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(Timestamp::from_parts(i64::try_from(since.as_secs()).ok()?, i64::from(since.subsec_nanos())))
+}
+
+fn add_file(
+    out: &mut Discovery,
+    path: PathBuf,
+    size: u64,
+    modified: Option<Timestamp>,
+    limits: &ArchiveLimits,
+) {
     let kind = match peek_magic(&path) {
         Ok(m) => ArchiveKind::from_magic(&m),
         Err(e) => {
@@ -397,9 +417,9 @@ fn add_file(out: &mut Discovery, path: PathBuf, size: u64, limits: &ArchiveLimit
     };
     let epath = EvidencePath::file(path);
     match kind {
-        None => out.entries.push(Entry { path: epath, size, opener: Opener::File }),
+        None => out.entries.push(Entry { path: epath, size, modified, opener: Opener::File }),
         Some(kind) => match open_file(&epath.file) {
-            Ok(bytes) => expand_archive(out, epath, kind, Arc::new(bytes), limits, 1),
+            Ok(bytes) => expand_archive(out, epath, kind, Arc::new(bytes), modified, limits, 1),
             Err(error) => out.problems.push(InputProblem { path: epath, error }),
         },
     }
@@ -424,6 +444,7 @@ fn expand_archive(
     path: EvidencePath,
     kind: ArchiveKind,
     bytes: Arc<Bytes>,
+    modified: Option<Timestamp>,
     limits: &ArchiveLimits,
     depth: usize,
 ) {
@@ -447,7 +468,9 @@ fn expand_archive(
             match archive::gunzip_head(&bytes, 4) {
                 Ok(head) => match ArchiveKind::from_magic(&head) {
                     Some(nested) => match archive::gunzip(&bytes, limits) {
-                        Ok(data) => expand_archive(out, inner, nested, Arc::new(data), limits, depth + 1),
+                        Ok(data) => {
+                            expand_archive(out, inner, nested, Arc::new(data), modified, limits, depth + 1)
+                        }
                         Err(e) => {
                             out.problems.push(InputProblem { path: inner, error: InputError::Archive(e) })
                         }
@@ -455,7 +478,12 @@ fn expand_archive(
                     None => {
                         let size = archive::gzip_declared_size(&bytes);
                         let keep = if depth > 1 { Some(bytes) } else { None };
-                        out.entries.push(Entry { path: inner, size, opener: Opener::Gzip { inner: keep } });
+                        out.entries.push(Entry {
+                            path: inner,
+                            size,
+                            modified,
+                            opener: Opener::Gzip { inner: keep },
+                        });
                     }
                 },
                 Err(e) => out.problems.push(InputProblem { path, error: InputError::Archive(e) }),
@@ -480,7 +508,15 @@ fn expand_archive(
                 }
                 match member.nested {
                     Some(nested) => match archive.read_member(member.index, limits) {
-                        Ok(data) => expand_archive(out, mpath, nested, Arc::new(data), limits, depth + 1),
+                        Ok(data) => expand_archive(
+                            out,
+                            mpath,
+                            nested,
+                            Arc::new(data),
+                            member.modified,
+                            limits,
+                            depth + 1,
+                        ),
                         Err(e) => {
                             out.problems.push(InputProblem { path: mpath, error: InputError::Archive(e) })
                         }
@@ -488,6 +524,7 @@ fn expand_archive(
                     None => out.entries.push(Entry {
                         path: mpath,
                         size: member.size,
+                        modified: member.modified,
                         opener: Opener::Member { archive: Arc::clone(&archive), index: member.index },
                     }),
                 }
