@@ -92,6 +92,115 @@ fn describe_error_page(tr: &Trace) -> String {
     text
 }
 
+/// What an event says, in one line an analyst can act on: provider and id,
+/// then its decisive text. ANCM's message (and the exception in the stdout
+/// it captured), a crash report's process and exception, ASP.NET's event
+/// code, exception and URL, the ASP.NET Core logger's category and message,
+/// a faulting application's module and code; other events as
+/// [`describe_event`] gives them. Control characters are replaced and the
+/// line is cut, so nothing from the evidence reaches a terminal raw.
+pub fn headline(ev: &WinEvent) -> String {
+    use faultline_parser::winevent::Family;
+    let head = format!("{} {}", ev.provider, ev.event_id);
+    let text = |i: usize| ev.data_at(i).map(str::trim).filter(|t| !t.is_empty());
+    let exception = |t: &str| crate::exception::find(t).map(|e| format!("{}: {}", e.type_name, e.message));
+    let parts: Vec<String> = match (ev.family(), ev.event_id) {
+        (Family::Ancm, _) => {
+            let message = text(0).unwrap_or_default();
+            let said = message.split("First 30KB").next().unwrap_or(message);
+            let said = said.split("Last 30KB").next().unwrap_or(said);
+            let mut parts = vec![one_line(said)];
+            parts.extend(exception(message));
+            parts
+        }
+        (Family::DotNetRuntime, 1000) => {
+            let t = text(0).unwrap_or_default();
+            let field = |k: &str| t.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
+            let body = t
+                .split_once(
+                    "
+
+",
+                )
+                .or_else(|| {
+                    t.split_once(
+                        "
+
+",
+                    )
+                })
+                .map_or(t, |(_, b)| b);
+            let first = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+            let mut parts = vec![format!(
+                "{} (EventId {}): {}",
+                field("Category:").unwrap_or("-"),
+                field("EventId:").unwrap_or("-"),
+                one_line(first)
+            )];
+            if let Some((_, ex)) = body.split_once("Exception:") {
+                parts.extend(exception(ex));
+            }
+            parts
+        }
+        (Family::DotNetRuntime, _) => {
+            let t = text(0).unwrap_or_default();
+            let app = t
+                .lines()
+                .find_map(|l| l.strip_prefix("Application:"))
+                .map(|a| format!("process {}", a.trim()));
+            let info = t.lines().find_map(|l| l.strip_prefix("Exception Info:")).map(one_line);
+            let description = t.lines().find_map(|l| l.strip_prefix("Description:")).map(one_line);
+            app.into_iter().chain(info.or(description)).collect()
+        }
+        (Family::AspNet, 1309 | 1310) => {
+            let code = text(0).map(|c| format!("event code {c}"));
+            let thrown = match (text(17), text(18)) {
+                (Some(t), m) => {
+                    Some(format!("{t}: {}", one_line(m.unwrap_or_default().lines().next().unwrap_or(""))))
+                }
+                _ => None,
+            };
+            let url = text(19).map(|u| format!("URL {}", one_line(u)));
+            code.into_iter().chain(thrown).chain(url).collect()
+        }
+        (Family::AspNet, 1325) => {
+            let t = text(0).unwrap_or_default();
+            let field = |k: &str| t.lines().find_map(|l| l.trim().strip_prefix(k)).map(one_line);
+            field("Exception:").into_iter().chain(field("Message:")).collect()
+        }
+        (Family::ApplicationError, 1000) => vec![format!(
+            "{} faulted in {} with exception code {}",
+            one_line(text(0).unwrap_or("-")),
+            one_line(text(3).unwrap_or("-")),
+            one_line(text(6).unwrap_or("-"))
+        )],
+        _ => return describe_event(ev),
+    };
+    let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return describe_event(ev);
+    }
+    cut(format!("{head}: {}", parts.join("; ")))
+}
+
+/// Text on one line: control characters become spaces, runs of spaces one.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A line cut to [`EVENT_TEXT`] characters' worth of bytes.
+fn cut(mut text: String) -> String {
+    if text.len() > EVENT_TEXT {
+        let end = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// A one-line description of any Windows event: provider, id and its data.
 pub fn describe_event(ev: &WinEvent) -> String {
     let mut text = format!("{} {}", ev.provider, ev.event_id);

@@ -11,6 +11,7 @@ mod correlate;
 pub mod describe;
 mod detect;
 pub mod evidence;
+pub mod exception;
 pub mod finding;
 pub mod identity;
 pub mod inventory;

@@ -11,6 +11,7 @@ use super::kinds::{
     SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
+use crate::describe::headline;
 use crate::evidence::{EventKind, Store};
 use crate::finding::{Role, Severity};
 
@@ -130,10 +131,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 d = d.remedy(steps);
             }
             for e in c.iter().take(8) {
-                d.cite(
-                    store.cite_event(e, format!("{} {}", e.event.provider, e.event.event_id)),
-                    Role::Cause,
-                );
+                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
             }
             out.push(d);
         }

@@ -24,7 +24,7 @@ use faultline_parser::{
 use serde::{Deserialize, Serialize};
 
 use super::Entry;
-use crate::describe::{describe_event, describe_http_error, describe_request, describe_trace};
+use crate::describe::{describe_http_error, describe_request, describe_trace, headline};
 use crate::evidence::Status;
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress, Reading};
@@ -211,8 +211,7 @@ impl RecordSink for TimelineSink<'_> {
     fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return Ok(()) };
-        let row =
-            Row { record: e.record_id, ..self.row(RowKind::Event, time, &host, None, describe_event(&e)) };
+        let row = Row { record: e.record_id, ..self.row(RowKind::Event, time, &host, None, headline(&e)) };
         self.push(row)
     }
 

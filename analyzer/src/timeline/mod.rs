@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use faultline_parser::Timestamp;
 
-use crate::describe::describe_event;
+use crate::describe::headline;
 use crate::evidence::Store;
 use crate::finding::Evidence;
 
@@ -58,7 +58,7 @@ pub fn notable(analysis: &Store) -> Vec<Entry> {
         analysis
             .events
             .iter()
-            .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, describe_event(&e.event)))),
+            .map(|e| entry(&e.host, None, "Event created", analysis.cite_event(e, headline(&e.event)))),
     );
     out.extend(analysis.traces.iter().map(|t| {
         let evidence = analysis.cite_trace(t);

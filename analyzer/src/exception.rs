@@ -1,0 +1,261 @@
+//! Application exceptions, classified by the tokens that do not change with
+//! the server's language: exception type names, SQL Server error numbers,
+//! PostgreSQL SQLSTATE codes, Winsock and .NET host codes. The prose around
+//! them is localized and is only quoted, never matched (the one exception:
+//! the account a SQL login failure names, taken from its quotes).
+//!
+//! The text comes from .NET Runtime 1026 (`Exception Info:`), ANCM's
+//! captured stdout (`Unhandled exception.`), the ASP.NET Core event-log
+//! logger (`.NET Runtime` 1000, `Exception:`), ASP.NET 1309/1310 (exception
+//! type and message fields) and ASP.NET 1325.
+
+/// What an exception says went wrong, as far as the stable tokens tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The database refused the login (SQL Server 18456/18452/18470/18486-18488,
+    /// 4060; PostgreSQL 28P01/28000/3D000): the account, when named.
+    DbLogin {
+        /// The account in the error, when the text names it.
+        account: Option<String>,
+    },
+    /// A dependency did not answer: a database unreachable or timed out, a
+    /// socket refused, timed out or unresolved, an HTTP call failed.
+    Backend,
+    /// Outbound ephemeral ports ran out (Winsock 10055).
+    PortExhaustion,
+    /// The application's own files or assemblies are missing or do not fit
+    /// (a bad publish): file or assembly not found, bad image format, type
+    /// or method missing, the .NET host's missing-framework codes.
+    Deployment,
+    /// The application's configuration is wrong (`ConfigurationErrorsException`,
+    /// options validation, a missing connection string).
+    Configuration,
+    /// Memory ran out.
+    OutOfMemory,
+    /// Anything else the application threw.
+    Other,
+}
+
+/// An exception found in event text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppException {
+    /// The outermost exception type (`Microsoft.Data.SqlClient.SqlException`).
+    pub type_name: String,
+    /// Its message's first line, cut to a line's length.
+    pub message: String,
+    /// What the tokens say it means.
+    pub cause: Cause,
+}
+
+/// Longest message quoted.
+const MESSAGE: usize = 200;
+
+/// The exception an event's text reports, if any: the first type name that
+/// ends in `Exception` (or a known .NET host code), classified over the
+/// whole chain of inner exceptions.
+pub fn find(text: &str) -> Option<AppException> {
+    let (at, type_name) = exception_types(text).next()?;
+    let after = &text[at + type_name.len()..];
+    let message = after
+        .trim_start_matches([' ', '('])
+        .split_once(':')
+        .filter(|(code, _)| code.len() <= 12 && !code.contains('\n'))
+        .map_or(after, |(_, m)| m)
+        .trim_start_matches(':')
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("at "))
+        .unwrap_or("");
+    let message = clip(message);
+    let chain: Vec<&str> = exception_types(text).map(|(_, t)| t).collect();
+    Some(AppException { type_name: type_name.to_string(), message, cause: classify(text, &chain) })
+}
+
+/// An exception named by its type alone (ASP.NET 1309 gives the short type
+/// name and the message in separate fields).
+pub fn from_parts(type_name: &str, message: &str) -> AppException {
+    let text = format!("{type_name}: {message}");
+    let chain: Vec<&str> = exception_types(&text).map(|(_, t)| t).collect();
+    let chain = if chain.is_empty() { vec![type_name] } else { chain };
+    AppException {
+        type_name: type_name.to_string(),
+        message: clip(message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")),
+        cause: classify(&text, &chain),
+    }
+}
+
+fn clip(line: &str) -> String {
+    let line: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if line.chars().count() <= MESSAGE {
+        return line;
+    }
+    let mut cut: String = line.chars().take(MESSAGE).collect();
+    cut.push('…');
+    cut
+}
+
+/// The exception type names in a text, in order, with their offsets:
+/// dotted identifiers ending in `Exception`.
+fn exception_types(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'`';
+    memchr::memmem::find_iter(bytes, b"Exception").filter_map(move |at| {
+        let end = at + "Exception".len();
+        if bytes.get(end).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+            return None;
+        }
+        let start = (0..at).rev().take_while(|&i| ident(bytes[i])).last().unwrap_or(at);
+        let name = text.get(start..end)?.trim_start_matches('.');
+        // `Exception` alone is prose ("Exception message:"), unless it is the
+        // base type itself (`System.Exception`).
+        (name.len() > "Exception".len() && name.as_bytes()[0].is_ascii_uppercase())
+            .then(|| (end - name.len(), name))
+    })
+}
+
+fn short(type_name: &str) -> &str {
+    type_name.rsplit('.').next().unwrap_or(type_name)
+}
+
+/// A number after `marker` (`Error Number:18456`).
+fn number_after(text: &str, marker: &str) -> Option<i64> {
+    let at = text.find(marker)? + marker.len();
+    let rest = text[at..].trim_start();
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The text between the first pair of quotes after `marker`.
+fn quoted_after<'t>(text: &'t str, marker: &str) -> Option<&'t str> {
+    let at = text.find(marker)? + marker.len();
+    let rest = &text[at..];
+    let open = rest.find(['\'', '"'])?;
+    let quote = rest.as_bytes()[open] as char;
+    let inner = &rest[open + 1..];
+    let close = inner.find(quote)?;
+    let account = &inner[..close];
+    (!account.is_empty() && account.len() <= 128).then_some(account)
+}
+
+fn classify(text: &str, chain: &[&str]) -> Cause {
+    let has = |name: &str| chain.iter().any(|t| short(t) == name);
+    let sql = has("SqlException");
+    let sql_number = number_after(text, "Error Number:");
+    let postgres = has("PostgresException") || has("NpgsqlException");
+    let sqlstate = |code: &str| postgres && text.contains(code);
+    if sql && matches!(sql_number, Some(18456 | 18452 | 18470 | 18486 | 18487 | 18488 | 4060)) {
+        return Cause::DbLogin { account: quoted_after(text, "Login failed for user").map(str::to_string) };
+    }
+    if sqlstate("28P01") || sqlstate("28000") || sqlstate("3D000") {
+        return Cause::DbLogin { account: quoted_after(text, "for user").map(str::to_string) };
+    }
+    if has("OutOfMemoryException") || has("InsufficientExecutionStackException") {
+        return Cause::OutOfMemory;
+    }
+    let winsock = chain
+        .iter()
+        .any(|t| short(t) == "SocketException")
+        .then(|| number_after(text, "SocketException (").or_else(|| number_after(text, "SocketException: ")))
+        .flatten();
+    if winsock == Some(10055) {
+        return Cause::PortExhaustion;
+    }
+    if matches!(
+        chain.first().map(|t| short(t)),
+        Some("FileNotFoundException" | "FileLoadException" | "BadImageFormatException" | "TypeLoadException")
+            | Some("MissingMethodException" | "MissingFieldException" | "ReflectionTypeLoadException")
+    ) || ["0x80008083", "0x80008096", "0x8000809b", "0x8000808c", "0x80008094"]
+        .iter()
+        .any(|c| text.contains(c))
+    {
+        return Cause::Deployment;
+    }
+    if has("ConfigurationErrorsException")
+        || has("OptionsValidationException")
+        || has("ConfigurationException")
+    {
+        return Cause::Configuration;
+    }
+    let sql_backend = sql
+        && matches!(
+            sql_number,
+            Some(-2 | 2 | 53 | 40 | 10060 | 10061 | 40613 | 40501 | 40197 | 10928 | 10929)
+        );
+    let postgres_backend = ["57P01", "57P03", "53300", "08001", "08006"].iter().any(|c| sqlstate(c));
+    let socket_backend = matches!(winsock, Some(10060 | 10061 | 11001 | 10054 | 10065));
+    if sql_backend
+        || postgres_backend
+        || socket_backend
+        || has("HttpRequestException")
+        || has("TimeoutException")
+        || (postgres && has("NpgsqlException") && !has("PostgresException"))
+    {
+        return Cause::Backend;
+    }
+    Cause::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sql_login_failure_names_its_account_in_any_wrapping() {
+        let text = "Application: w3wp.exe\nDescription: The process was terminated due to an unhandled exception.\n\
+            Exception Info: Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'IIS APPPOOL\\Shop'.\n   \
+            at Microsoft.Data.SqlClient.SqlInternalConnection.OnError()\nClientConnectionId:5f1c\nError Number:18456,State:1,Class:14";
+        let e = find(text).expect("an exception");
+        assert_eq!(e.type_name, "Microsoft.Data.SqlClient.SqlException");
+        assert_eq!(e.message, "Login failed for user 'IIS APPPOOL\\Shop'.");
+        assert_eq!(e.cause, Cause::DbLogin { account: Some("IIS APPPOOL\\Shop".into()) });
+        // The same number in another language: the account is not taken from prose we cannot read.
+        let german =
+            "System.Data.SqlClient.SqlException: Fehler bei der Anmeldung.\nError Number:18456,State:1";
+        assert_eq!(find(german).map(|e| e.cause), Some(Cause::DbLogin { account: None }));
+    }
+
+    #[test]
+    fn postgres_and_sockets_by_their_codes() {
+        let pg = "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"staybot\"";
+        assert_eq!(find(pg).map(|e| e.cause), Some(Cause::DbLogin { account: Some("staybot".into()) }));
+        let refused = "System.Net.Http.HttpRequestException: Connection refused\n ---> System.Net.Sockets.SocketException (10061): Connection refused";
+        assert_eq!(
+            find(refused).map(|e| (e.type_name, e.cause)),
+            Some(("System.Net.Http.HttpRequestException".into(), Cause::Backend))
+        );
+        let ports =
+            "System.Net.Sockets.SocketException (10055): An operation on a socket could not be performed";
+        assert_eq!(find(ports).map(|e| e.cause), Some(Cause::PortExhaustion));
+        let aborted = "System.Net.Sockets.SocketException (995): The I/O operation has been aborted";
+        assert_eq!(
+            find(aborted).map(|e| e.cause),
+            Some(Cause::Other),
+            "a cancellation is no backend failure"
+        );
+    }
+
+    #[test]
+    fn deployment_configuration_and_memory() {
+        let missing = "Unhandled exception. System.IO.FileNotFoundException: Could not load file or assembly 'System.Runtime, Version=9.0.0.0'.";
+        assert_eq!(find(missing).map(|e| e.cause), Some(Cause::Deployment));
+        let config = "Exception: System.Configuration.ConfigurationErrorsException\nMessage: Couldn't find type for class X";
+        assert_eq!(find(config).map(|e| e.cause), Some(Cause::Configuration));
+        assert_eq!(
+            find("System.OutOfMemoryException: Insufficient memory").map(|e| e.cause),
+            Some(Cause::OutOfMemory)
+        );
+        let schema = "Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid column name 'X'.\nError Number:207,State:1";
+        assert_eq!(find(schema).map(|e| e.cause), Some(Cause::Other));
+    }
+
+    #[test]
+    fn prose_is_not_an_exception() {
+        assert_eq!(
+            find("failed to load coreclr. Exception message:\nCLR worker thread exited prematurely"),
+            None
+        );
+        assert_eq!(find("no exceptions here"), None);
+        let parts = from_parts("SqlException", "Login failed for user 'app'.\n   at X");
+        assert_eq!(parts.cause, Cause::Other, "no error number: not decisive");
+    }
+}
