@@ -116,20 +116,7 @@ pub fn headline(ev: &WinEvent) -> String {
         (Family::DotNetRuntime, 1000) => {
             let t = text(0).unwrap_or_default();
             let field = |k: &str| t.lines().find_map(|l| l.strip_prefix(k)).map(str::trim);
-            let body = t
-                .split_once(
-                    "
-
-",
-                )
-                .or_else(|| {
-                    t.split_once(
-                        "
-
-",
-                    )
-                })
-                .map_or(t, |(_, b)| b);
+            let body = t.split_once("\r\n\r\n").or_else(|| t.split_once("\n\n")).map_or(t, |(_, b)| b);
             let first = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
             let mut parts = vec![format!(
                 "{} (EventId {}): {}",
@@ -153,14 +140,11 @@ pub fn headline(ev: &WinEvent) -> String {
             app.into_iter().chain(info.or(description)).collect()
         }
         (Family::AspNet, 1309 | 1310) => {
-            let code = text(0).map(|c| format!("event code {c}"));
-            let thrown = match (text(17), text(18)) {
-                (Some(t), m) => {
-                    Some(format!("{t}: {}", one_line(m.unwrap_or_default().lines().next().unwrap_or(""))))
-                }
-                _ => None,
-            };
-            let url = text(19).map(|u| format!("URL {}", one_line(u)));
+            let values: Vec<&str> = ev.data.iter().map(|d| &*d.value).collect();
+            let web = crate::exception::WebEvent::read(&values);
+            let code = web.code.map(|c| format!("event code {c}"));
+            let thrown = web.exception().map(|x| format!("{}: {}", x.type_name, x.message));
+            let url = web.url.map(|u| format!("URL {}", one_line(u)));
             code.into_iter().chain(thrown).chain(url).collect()
         }
         (Family::AspNet, 1325) => {
@@ -281,5 +265,15 @@ impl Store {
             time: tr.time().unwrap_or_default(),
             summary: format!("{}{logged}", describe_trace(tr)),
         }
+    }
+}
+
+/// A span as an analyst reads it: `45 s`, `12 min`, `3 h 5 min`.
+pub fn duration(span: Span) -> String {
+    let secs = span.as_secs().max(0);
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7_200 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3_600, secs % 3_600 / 60),
     }
 }

@@ -732,28 +732,36 @@ fn the_real_samples_give_sensible_findings() {
         report.findings.iter().map(|f| format!("{} {}", f.id, f.explanation)).collect();
 
     // SQL Server in Windows-only mode refusing a SQL login: the connection
-    // string's login, named, at high severity.
+    // string's login, named; no web server in the evidence uses it, so it
+    // is SQL Server's record, not a web outage (info).
     let windows_only: Vec<_> =
         of(FailureMode::DbLoginFailure).filter(|f| f.explanation.contains("unexisting-user")).collect();
     assert_eq!(windows_only.len(), 1, "{listing:#?}");
     assert!(windows_only[0].explanation.contains("Windows authentication only"));
-    assert_eq!(windows_only[0].severity, faultline_analyzer::finding::Severity::High);
+    assert_eq!(windows_only[0].severity, faultline_analyzer::finding::Severity::Info);
     // Ten different logins from one client in one second is guessing, not
-    // an IIS identity: reported low.
+    // an IIS identity.
     let guessing: Vec<_> =
         of(FailureMode::DbLoginFailure).filter(|f| f.explanation.contains("password guessing")).collect();
     assert_eq!(guessing.len(), 1, "{listing:#?}");
-    assert_eq!(guessing[0].severity, faultline_analyzer::finding::Severity::Low);
+    assert!(guessing[0].severity <= faultline_analyzer::finding::Severity::Low);
     assert!(guessing[0].explanation.contains("from 10.0.2.17"));
 
     // The cleared System log and the planned restarts in the System logs.
     assert!(of(FailureMode::MissingLogs).any(|f| f.explanation.contains("cleared")), "{listing:#?}");
     assert!(of(FailureMode::Reboot).count() >= 3, "{listing:#?}");
 
-    // rundll32 faulting is not an IIS worker crash; a site with a few
-    // visits an hour going quiet is not an outage; the scattered abandoned
-    // UPnP requests in the HTTPERR log are not a burst.
-    assert_eq!(of(FailureMode::WorkerCrash).count(), 0, "{listing:#?}");
+    // rundll32 faulting is not an IIS worker crash, nor are the .NET crash
+    // reports of dotnet.exe or a console app, nor w3wp's 1026 in the second
+    // of an ANCM start failure; a site with a few visits an hour going quiet
+    // is not an outage; the scattered abandoned UPnP requests in the HTTPERR
+    // log are not a burst. The one real w3wp crash: ASP.NET 1325 and .NET
+    // Runtime 1026 of a trace listener that is not deployed; and the crash of
+    // an app being taken offline for a deployment, at medium.
+    let crashes: Vec<_> = of(FailureMode::WorkerCrash).collect();
+    assert_eq!(crashes.len(), 2, "{listing:#?}");
+    assert!(crashes[0].explanation.contains("DiagnosticMonitorTraceListener"), "{listing:#?}");
+    assert!(crashes[1].explanation.contains("taken offline for a deployment"), "{listing:#?}");
     assert_eq!(of(FailureMode::Unexplained).count(), 0, "{listing:#?}");
     // Every citation names a file that exists.
     for e in report.findings.iter().flat_map(|f| &f.evidence) {

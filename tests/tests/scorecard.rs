@@ -293,7 +293,9 @@ fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() 
     let report = analyze(&[scenario], &ReadConfig::default(), &Scope::default(), &|_| {});
     let f = &report.findings[0];
     assert_eq!(f.id, FailureMode::DbLoginFailure);
-    assert_eq!((f.scope.host.as_deref(), f.scope.app_pool.as_deref()), (Some("SQL01"), Some("ApiPool")));
+    // The scope is the web server whose identity SQL Server refused; the SQL
+    // host that logged it is in the evidence.
+    assert_eq!((f.scope.host.as_deref(), f.scope.app_pool.as_deref()), (Some("WEB01"), Some("ApiPool")));
     assert!(f.explanation.contains("logged on as CONTOSO\\svc-api"), "{}", f.explanation);
     assert!(f.explanation.contains("switched to ApplicationPoolIdentity"), "{}", f.explanation);
     let cited = |needle: &str| f.evidence.iter().filter(|e| e.summary.contains(needle)).collect::<Vec<_>>();

@@ -1,7 +1,8 @@
 //! `app-init-failure`: 500s raised before the application's own code ran.
 //! FREB names a module at the start of the pipeline (ASP.NET's
-//! initialization module, ISAPI, FastCGI) that set the error, so the
-//! application's own logging never ran.
+//! initialization module, ISAPI, FastCGI, iisnode) that set the error, so
+//! the application's own logging never ran. A detailed error page naming
+//! such a module is the same evidence (timed by its file).
 
 use faultline_parser::Span;
 
@@ -10,7 +11,24 @@ use crate::evidence::{Store, TraceRow};
 use crate::finding::{Role, Severity};
 
 /// Modules that fail before the application's code runs.
-const INIT_MODULES: &[&str] = &["AspNetInitializationExceptionModule", "IsapiModule", "FastCgiModule"];
+const INIT_MODULES: &[&str] =
+    &["AspNetInitializationExceptionModule", "IsapiModule", "FastCgiModule", "iisnode"];
+
+/// What the module failing says, beyond "before the app ran".
+fn module_meaning(module: &str, sub: u32) -> &'static str {
+    match (module, sub) {
+        ("iisnode", 1000..=1002) => {
+            " iisnode could not start node.exe or reach it over its named pipe (500.1000-500.1002): the Node \
+                app crashed while starting or does not listen on process.env.PORT; iisnode's \
+                logging-errors.txt and the app's stderr say why."
+        }
+        ("iisnode", _) => " iisnode failed the request before the Node app answered it.",
+        ("FastCgiModule", _) => {
+            " The FastCGI process (PHP, Python) exited or could not start; its own error output says why."
+        }
+        _ => "",
+    }
+}
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let traces: Vec<&TraceRow> = store
@@ -37,18 +55,39 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             Some(t) => store
                 .requests_between(t - Span::mins(30), t + Span::mins(30))
                 .iter()
-                .filter(|r| r.host == first.host && r.status.is(500, 0))
+                .filter(|r| {
+                    r.host == first.host
+                        && r.status.code == 500
+                        && r.status.sub == first.trace.substatus.unwrap_or(0)
+                })
                 .collect(),
             None => Vec::new(),
         };
         let end = rows.last().map_or(start, |r| r.time);
+        let status = format!("500.{}", first.trace.substatus.unwrap_or(0));
+        let pages = c.iter().all(|t| store.kind(t.source) == crate::resolve::SourceKind::Errorpage);
+        let seen = match (pages, rows.len()) {
+            (true, 0) => format!(
+                "{} detailed error page{} show{} {status} set by {module} at {at}",
+                c.len(),
+                if c.len() == 1 { "" } else { "s" },
+                if c.len() == 1 { "s" } else { "" }
+            ),
+            (false, 0) => format!("FREB shows {module} setting {status} at {at}"),
+            (_, n) => format!("{n} requests got 500 while FREB shows {module} setting {status} at {at}"),
+        };
         let mut d = Draft::new(FailureMode::AppInitFailure, Severity::High, 0.85, start, end)
             .scope(Some(&first.host), first.trace.site_id, first.trace.app_pool.as_deref())
             .explain(format!(
-                "{} requests got 500.0 before the application's own code ran: FREB shows {module} setting \
-                    the error at {at}. The application failed to initialize (a missing assembly, \
-                    configuration value or dependency at startup), so its own logging never ran.",
-                rows.len()
+                "{seen}: the request failed before the application's own code ran. The application failed \
+                    to initialize (a missing assembly, configuration value or dependency at startup), so its \
+                    own logging never ran.{}{}",
+                module_meaning(module, first.trace.substatus.unwrap_or(0)),
+                if pages {
+                    " (Times are the page files' modification times: a page holds none.)"
+                } else {
+                    ""
+                }
             ));
         d.cite_all(c.iter().take(3).map(|t| store.cite_trace(t)), Role::Cause);
         d.cite_all(rows.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
@@ -69,7 +108,11 @@ mod tests {
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id, FailureMode::AppInitFailure);
-        assert!(found[0].explanation.starts_with("7 requests got 500.0"), "{}", found[0].explanation);
+        assert!(
+            found[0].explanation.starts_with("7 requests got 500 while FREB shows"),
+            "{}",
+            found[0].explanation
+        );
     }
 
     #[test]

@@ -3,7 +3,12 @@
 //! (Application Error 1000 for its PID, .NET Runtime 1026 or ASP.NET 1325,
 //! the WER report) and by the requests HTTP.sys abandoned. Without the
 //! host's System log, a burst of abandoned requests for one pool still marks
-//! a worker that went away.
+//! a worker that went away. Without WAS at all (Azure App Service writes no
+//! System log), the process's own report proves the crash: ASP.NET 1325,
+//! .NET Runtime 1026 or Application Error 1000 of w3wp.exe, unless ANCM
+//! reports a failed start in the same seconds (then the app never ran: that
+//! is `ancm-startup-failure`). Reports of other programs (`dotnet.exe`, a
+//! console app) are not IIS workers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +16,8 @@ use std::sync::Arc;
 use faultline_parser::Span;
 
 use super::kinds::{
-    APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED, WORKER_DIED, WORKER_PING_FAILED,
+    ANCM_START_FAILED, APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED,
+    WORKER_DIED, WORKER_PING_FAILED,
 };
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
@@ -19,7 +25,117 @@ use crate::finding::{Role, Severity};
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     confirmed_by_events(store, out);
+    from_process_reports(store, out);
     from_abandoned_requests(store, out);
+}
+
+/// Whether a crash report (ASP.NET 1325, .NET Runtime 1026, Application
+/// Error 1000) is an IIS worker's: ASP.NET 1325 only runs inside one; the
+/// others name their process.
+pub(super) fn is_worker_process(e: &EventRow) -> bool {
+    use faultline_parser::winevent::Family;
+    match e.event.family() {
+        Family::AspNet => true,
+        Family::ApplicationError => e.data_at(0).is_some_and(|a| a.trim().eq_ignore_ascii_case("w3wp.exe")),
+        _ => e.data_at(0).is_some_and(|t| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("Application:"))
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case("w3wp.exe"))
+        }),
+    }
+}
+
+/// What a report says the process was: its PID (1325's `Process ID:`).
+fn reported_pid(e: &EventRow) -> Option<u32> {
+    let text = e.data_at(0)?;
+    let line = text.lines().find_map(|l| l.trim().strip_prefix("Process ID:"))?;
+    line.trim().parse().ok()
+}
+
+/// Crashes proven by the worker's own reports where WAS said nothing: no
+/// System log in the evidence (App Service), or WAS silent about them.
+fn from_process_reports(store: &Store, out: &mut Vec<Draft>) {
+    let reports = store.events_of(RUNTIME_TERMINATED).chain(store.events_of(APPLICATION_FAULT));
+    let reports: Vec<&EventRow> = reports
+        .filter(|e| is_worker_process(e))
+        .filter(|e| {
+            let (from, to) = (e.time() - Span::secs(30), e.time() + Span::secs(30));
+            let was_saw_it = store.events_between(WORKER_DIED, from, to).any(|w| w.host == e.host);
+            let start_failed = store
+                .events_between(ANCM_START_FAILED, e.time() - Span::secs(5), e.time() + Span::secs(5))
+                .any(|a| a.host == e.host && a.event.event_id != 1018);
+            !was_saw_it && !start_failed
+        })
+        .collect();
+    let mut sorted = reports;
+    sorted.sort_by_key(|e| (e.host.clone(), e.time()));
+    for (host, list) in grouped(sorted, |e| e.host.clone()) {
+        // One crash leaves several reports in the same seconds.
+        for group in clusters(list, |e| e.time(), Span::mins(15)) {
+            out.push(reported_crash(store, &host, &group));
+        }
+    }
+}
+
+fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
+    let (first, last) = (group[0], group[group.len() - 1]);
+    let crashes = clusters(group.to_vec(), |e| e.time(), Span::secs(5)).len();
+    let thrown = group.iter().find_map(|e| e.data_at(0).and_then(reported_exception));
+    let faulting = group
+        .iter()
+        .filter(|e| e.event.family() == faultline_parser::winevent::Family::ApplicationError)
+        .find_map(|e| e.data_at(3).map(|m| format!(" in {}", m.trim())));
+    let mut pids: Vec<String> = group.iter().filter_map(|e| reported_pid(e).map(|p| p.to_string())).collect();
+    pids.dedup();
+    // An app that was being taken down for a deployment or recycle when it
+    // threw lost no requests that a restart would not have cut anyway.
+    let shutting_down = store
+        .events_between(APP_OFFLINE, first.time() - Span::mins(2), first.time())
+        .any(|a| &*a.host == host);
+    let times = if crashes == 1 { "once".to_string() } else { format!("{crashes} times") };
+    let mut text = format!(
+        "The w3wp worker on {host} was terminated by an unhandled exception {times}{}{}",
+        if pids.is_empty() { String::new() } else { format!(" (PID {})", pids.join(", ")) },
+        faulting.unwrap_or_default(),
+    );
+    match &thrown {
+        Some(x) => text.push_str(&format!(": {}: {}.", x.type_name, x.message.trim_end_matches('.'))),
+        None => text.push('.'),
+    }
+    text.push_str(
+        " The process's own crash reports prove it (WAS is not in the evidence or said nothing). Requests \
+            in flight were lost and the next request started a cold worker. In IIS an exception no code \
+            catches (on a timer or background thread too) ends the process.",
+    );
+    if shutting_down {
+        text.push_str(" It happened while the app was being taken offline for a deployment.");
+    }
+    let severity = if shutting_down { Severity::Medium } else { Severity::High };
+    let mut d =
+        Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time() - Span::secs(1), last.time())
+            .scope(Some(host), site_of_report(first), None)
+            .explain(text);
+    for e in group.iter().take(8) {
+        d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
+    }
+    d
+}
+
+/// The exception a crash report names: ASP.NET 1325 gives the type and the
+/// message on lines of their own, the others in the text.
+fn reported_exception(text: &str) -> Option<crate::exception::AppException> {
+    let line = |k: &str| text.lines().find_map(|l| l.trim().strip_prefix(k)).map(str::trim);
+    match (line("Exception:"), line("Message:")) {
+        (Some(t), Some(m)) => Some(crate::exception::from_parts(t, m)),
+        _ => crate::exception::find(text),
+    }
+}
+
+/// `Application ID: /LM/W3SVC/<id>/ROOT` in ASP.NET's report names the site.
+fn site_of_report(e: &EventRow) -> Option<u32> {
+    let text = e.data_at(0)?;
+    let at = text.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
+    text[at..].split('/').next()?.parse().ok()
 }
 
 /// One crash: the WAS event and what the same process left behind.
@@ -334,6 +450,52 @@ mod tests {
         let found = foreign.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::Unexplained, Severity::Low));
+    }
+
+    const TERMINATED: &str = "An unhandled exception occurred and the process was terminated.\n\nApplication \
+        ID: /LM/W3SVC/1983179991/ROOT\n\nProcess ID: 6852\n\nException: \
+        System.Configuration.ConfigurationErrorsException\n\nMessage: Couldn't find type for class X.";
+
+    #[test]
+    fn the_workers_own_reports_prove_a_crash_without_was() {
+        let e = Given::new().positional("APP", 100, "ASP.NET 4.0.30319.0", 1325, &[TERMINATED]).positional(
+            "APP",
+            100,
+            ".NET Runtime",
+            1026,
+            &["Application: w3wp.exe\nDescription: The process was terminated due to an unhandled \
+                exception.\nException Info: System.Configuration.ConfigurationErrorsException"],
+        );
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1, "two reports of one crash");
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::WorkerCrash, Severity::High));
+        assert_eq!(d.scope.site.as_deref(), Some("1983179991"));
+        assert!(d.explanation.contains("once (PID 6852)"), "{}", d.explanation);
+        assert!(d.explanation.contains("ConfigurationErrorsException"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn other_programs_and_failed_starts_are_not_worker_crashes() {
+        let console = Given::new().positional(
+            "APP",
+            100,
+            ".NET Runtime",
+            1026,
+            &["Application: dotnet.exe\nException Info: System.IO.FileNotFoundException: subjects.json"],
+        );
+        assert!(console.detected(detect).is_empty(), "not an IIS worker");
+        let start = Given::new()
+            .positional(
+                "APP",
+                100,
+                ".NET Runtime",
+                1026,
+                &["Application: w3wp.exe\nException Info: System.Exception"],
+            )
+            .positional("APP", 100, "IIS AspNetCore Module V2", 1018, &["hit unexpected managed exception"])
+            .positional("APP", 101, "IIS AspNetCore Module V2", 1007, &["failed to load coreclr"]);
+        assert!(start.detected(detect).is_empty(), "the app never started: ANCM's finding");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{ASPNET_REQUEST_FAILED, LOGON, SQL_LOGIN_FAILED};
+use super::kinds::{APP_ERRORS, ASPNET_REQUEST_FAILED, LOGON, SQL_LOGIN_FAILED};
 use super::{Draft, FailureMode, host_clusters};
 use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
@@ -241,9 +241,32 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
             ));
         }
     }
+    // Tied to a web server in the evidence: the login is a web server's
+    // identity, the SQL Server runs on one, or an application there names
+    // the login in its errors. Otherwise it is a SQL Server's own trouble
+    // (a probe, another client), not a web application's outage.
+    let app_names_login = store.events_of(APP_ERRORS).any(|e| {
+        store.serves_web(&e.host)
+            && e.event.data.iter().any(|d| logins.keys().any(|l| d.value.contains(l.as_str())))
+    });
+    let tied = change.as_ref().is_some_and(|ch| store.serves_web(&ch.host))
+        || store.serves_web(&first.host)
+        || app_names_login;
+    let severity = if tied {
+        severity
+    } else {
+        text.push_str(
+            " No web server in the evidence uses this login (no IIS host's pool identity, machine account \
+                or application error names it): SQL Server's own record, not a web application's outage.",
+        );
+        Severity::Info
+    };
+    // The scope is the web server whose identity was refused, when known;
+    // the SQL Server that logged it is in the evidence.
+    let scope_host = change.as_ref().filter(|ch| store.serves_web(&ch.host)).map(|ch| ch.host.clone());
     let mut d =
         Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
-            .scope(Some(&first.host), None, pool.as_deref())
+            .scope(Some(scope_host.as_deref().unwrap_or(&first.host)), None, pool.as_deref())
             .explain(text);
     for e in c.iter().take(8) {
         let summary = format!(
@@ -307,6 +330,7 @@ mod tests {
     #[test]
     fn a_machine_account_login_is_traced_to_the_identity_switch_on_its_web_server() {
         let mut e = Given::new()
+            .requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10)
             .event(
                 "WEB01",
                 0,
@@ -330,7 +354,7 @@ mod tests {
         assert_eq!((d.id, d.severity, d.confidence), (FailureMode::DbLoginFailure, Severity::High, 0.97));
         assert!(d.explanation.contains("web server's machine account"), "{}", d.explanation);
         assert!(d.explanation.contains("5 minutes before the first failure"), "{}", d.explanation);
-        assert_eq!(d.scope.host.as_deref(), Some("SQL01"));
+        assert_eq!(d.scope.host.as_deref(), Some("WEB01"), "the web server whose identity was refused");
     }
 
     #[test]
@@ -341,8 +365,30 @@ mod tests {
         }
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].severity, found[0].confidence), (Severity::Low, 0.3));
+        assert_eq!((found[0].severity, found[0].confidence), (Severity::Info, 0.3));
         assert!(found[0].explanation.contains("password guessing"));
+        assert!(found[0].explanation.contains("No web server in the evidence uses this login"));
+    }
+
+    #[test]
+    fn a_login_the_web_application_names_is_its_outage() {
+        let mut e = Given::new().requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10).positional(
+            "WEB01",
+            5,
+            ".NET Runtime",
+            1000,
+            &["Category: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware\nEventId: 1\n\nException: \
+                Microsoft.Data.SqlClient.SqlException: Login failed for user 'shop_app'."],
+        );
+        for i in 0..3 {
+            e = failed(e, i, "shop_app");
+        }
+        assert_eq!(e.detected(detect)[0].severity, Severity::High);
+        let mut alone = Given::new();
+        for i in 0..3 {
+            alone = failed(alone, i, "shop_app");
+        }
+        assert_eq!(alone.detected(detect)[0].severity, Severity::Info, "no web server uses it");
     }
 
     #[test]

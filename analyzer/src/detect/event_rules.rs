@@ -1,14 +1,13 @@
 //! Failure modes whose decisive evidence is one kind of event: a table of
 //! rules (the kinds, how many make an incident, the mode and what it means),
 //! not code per mode. TLS key access and handshakes, ephemeral ports, site
-//! bindings, HTTP.sys logging, cleared event logs, ASP.NET Core startup and
-//! app_offline deployments.
+//! bindings, HTTP.sys logging, cleared event logs, app_offline deployments.
 
 use faultline_parser::Span;
 
 use super::kinds::{
-    ANCM_START_FAILED, APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, LOG_CLEARED, PORTS_EXHAUSTED,
-    SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, LOG_CLEARED, PORTS_EXHAUSTED, SITE_URL_CONFLICT,
+    TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -85,38 +84,19 @@ const RULES: &[Rule] = &[
         remedy: None,
     },
     Rule {
-        kinds: LOG_CLEARED,
-        min: 1,
-        mode: FailureMode::MissingLogs,
-        severity: Severity::High,
-        explanation: "An event log was cleared: history before this point is gone.",
-        remedy: Some(&[
-            "Find who cleared it (the event names the account).",
-            "Forward event logs off the server.",
-        ]),
-    },
-    Rule {
-        kinds: ANCM_START_FAILED,
-        min: 1,
-        mode: FailureMode::AncmStartupFailure,
-        severity: Severity::Critical,
-        explanation: "The ASP.NET Core application failed to start under the ASP.NET Core Module: the app \
-            exits during startup (its stdout, captured by ANCM, names the exception), so every request fails \
-            with 500.3x.",
-        remedy: None,
-    },
-    Rule {
         kinds: APP_OFFLINE,
         min: 1,
         mode: FailureMode::Deployment,
-        severity: Severity::Medium,
+        severity: Severity::Low,
         explanation: "A deployment took the application offline (app_offline.htm, ANCM 1012): requests got \
-            503 until the file was removed.",
+            503 until the file was removed. Planned, and short when the app starts again; a failed start \
+            after it is reported on its own.",
         remedy: None,
     },
 ];
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    cleared_logs(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
@@ -135,6 +115,53 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             }
             out.push(d);
         }
+    }
+}
+
+/// Channels whose history an IIS investigation reads.
+fn matters_to_iis(channel: &str) -> bool {
+    let c = channel.to_ascii_lowercase();
+    matches!(c.as_str(), "system" | "application" | "security")
+        || c.starts_with("microsoft-iis")
+        || c.starts_with("microsoft-windows-iis")
+        || c.starts_with("microsoft-windows-httpevent")
+}
+
+/// Each cleared log is its own finding, weighed by what it erased: the
+/// System, Application and Security logs (WAS, W3SVC, crashes, logons) and
+/// IIS's own channels matter, on a web server most; a Sysmon or PowerShell
+/// channel cleared on a workstation is background.
+fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
+    for e in store.events_of(LOG_CLEARED) {
+        // 1102 is the Security log clearing itself; 104 names the channel.
+        let channel = match e.event.event_id {
+            1102 => "Security".to_string(),
+            _ => e.data("Channel").or(e.event.channel.as_deref()).unwrap_or("-").to_string(),
+        };
+        let by = e.data("SubjectUserName").map_or(String::new(), |u| {
+            let domain = e.data("SubjectDomainName").map_or(String::new(), |d| format!("{d}\\"));
+            format!(" by {domain}{u}")
+        });
+        let (severity, weight) = match (matters_to_iis(&channel), store.serves_web(&e.host)) {
+            (true, true) => (Severity::High, "on a web server: WAS, W3SVC, crash and logon history is gone"),
+            (true, false) => (
+                Severity::Medium,
+                "its service, crash and logon history is gone (no IIS evidence on this host in the collection)",
+            ),
+            (false, _) => {
+                (Severity::Info, "a channel IIS does not write; nothing an IIS case reads was erased")
+            }
+        };
+        let mut d = Draft::new(FailureMode::MissingLogs, severity, 0.9, e.time(), e.time())
+            .scope(Some(&e.host), None, None)
+            .explain(format!(
+                "The {channel} event log was cleared{by} ({} {}): {weight}. History before this point is missing \
+                    from the evidence.",
+                e.event.provider, e.event.event_id
+            ))
+            .remedy(&["Find who cleared it (the event names the account).", "Forward event logs off the server."]);
+        d.cite(store.cite_event(e, format!("{channel} log cleared{by}")), Role::Cause);
+        out.push(d);
     }
 }
 
@@ -187,15 +214,31 @@ mod tests {
     }
 
     #[test]
-    fn an_ancm_event_that_is_not_a_startup_failure_is_not_one() {
-        // 1032/1033: the app restarted, or stopped on app_offline; healthy apps log them.
-        let e = Given::new().event("WEB01", 0, "IIS AspNetCore Module V2", 1032, &[]).event(
-            "WEB01",
-            5,
-            "IIS AspNetCore Module V2",
-            1033,
-            &[],
+    fn a_cleared_log_weighs_what_it_erased() {
+        let sysmon = Given::new().event(
+            "PC01",
+            0,
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("Channel", "Microsoft-Windows-Sysmon/Operational")],
         );
-        assert!(e.detected(detect).is_empty());
+        assert_eq!(sysmon.detected(detect)[0].severity, Severity::Info);
+        let web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
+            "WEB01",
+            10,
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("Channel", "System"), ("SubjectUserName", "bob"), ("SubjectDomainName", "CONTOSO")],
+        );
+        let d = &web.detected(detect)[0];
+        assert_eq!(d.severity, Severity::High);
+        assert!(
+            d.explanation.starts_with("The System event log was cleared by CONTOSO\\bob"),
+            "{}",
+            d.explanation
+        );
+        let workstation =
+            Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 104, &[("Channel", "System")]);
+        assert_eq!(workstation.detected(detect)[0].severity, Severity::Medium);
     }
 }

@@ -66,13 +66,18 @@ kinds! {
     /// (unexpected stop), Kernel-Power 41 (the system rebooted without a clean
     /// shutdown).
     SHUT_DOWN = [User32 1074, EventLog 6006, EventLog 6008, KernelPower 41];
-    /// ANCM events that mean the application did not start: process start
-    /// failures (1007, 1010, 1011), in-process start failures and exceptions
-    /// (1016-1020), and their out-of-process and shim forms (1028, 1029, 1035).
+    /// ANCM events that mean the application did not start: in-process
+    /// start failures (1007, 1011, 1018 with one of those, 1035), the shim's
+    /// (1010, 1027, 1031), handler and hosting-model errors (1008, 1009, 1028,
+    /// 1029, 1034), out-of-process start failures (1020; 1000 from ANCM v1)
+    /// and the rapid-fail cut-off (1003).
     ANCM_START_FAILED = [
-        Ancm 1007, Ancm 1010, Ancm 1011, Ancm 1016, Ancm 1017, Ancm 1018, Ancm 1019, Ancm 1020, Ancm 1028,
-        Ancm 1029, Ancm 1035,
+        Ancm 1000, Ancm 1003, Ancm 1007, Ancm 1008, Ancm 1009, Ancm 1010, Ancm 1011, Ancm 1018, Ancm 1020,
+        Ancm 1027, Ancm 1028, Ancm 1029, Ancm 1031, Ancm 1034, Ancm 1035,
     ];
+    /// ANCM 1032 (in-process app started) and 1001 (out-of-process backend
+    /// started and listening).
+    ANCM_STARTED = [Ancm 1032, Ancm 1001];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
     /// Application Error 1000: a process faulted.
@@ -84,6 +89,16 @@ kinds! {
     DOTNET_TERMINATED = [DotNetRuntime 1026];
     /// ASP.NET 1309: an unhandled exception in a request.
     ASPNET_REQUEST_FAILED = [AspNet 1309];
+    /// ASP.NET 1310: a web error event (parser, compilation or configuration
+    /// error of the application).
+    ASPNET_WEB_ERROR = [AspNet 1310];
+    /// .NET Runtime 1000: what the ASP.NET Core event-log logger writes
+    /// (category, event id, message and exception in one text).
+    APP_LOGGER = [DotNetRuntime 1000];
+    /// Where an application reports its errors: ASP.NET 1309, the ASP.NET
+    /// Core logger (.NET Runtime 1000) and process-ending exceptions (.NET
+    /// Runtime 1026).
+    APP_ERRORS = [AspNet 1309, DotNetRuntime 1000, DotNetRuntime 1026];
     /// Windows Error Reporting 1001: a fault report (names the dump).
     ERROR_REPORT = [WindowsErrorReporting 1001];
     /// Resource-Exhaustion-Detector 2004: virtual memory ran low.

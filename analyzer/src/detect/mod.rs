@@ -9,6 +9,8 @@
 //! that must fire and the look-alike that must not), call it from [`run`],
 //! and describe it in docs/failure-modes.md.
 
+mod ancm;
+mod app_exception;
 mod app_init;
 mod config_store;
 mod crash;
@@ -214,9 +216,10 @@ pub(crate) fn pool(e: &EventRow) -> Option<&str> {
     e.data("AppPoolID")
 }
 
-/// Runs every detector. What the others explain is handed to the two that
-/// report only what is left: server-side slowness outside hangs, and
-/// `unexplained` outside every other finding.
+/// Runs every detector. What the others explain is handed to the three
+/// that report only what is left: server-side slowness outside hangs,
+/// application exceptions outside every named cause, and `unexplained`
+/// outside every other finding.
 pub(crate) fn run(store: &Store) -> Vec<Finding> {
     let mut out = Vec::new();
     config_store::detect(store, &mut out);
@@ -227,6 +230,7 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
     identity::detect(store, &mut out);
     database::detect(store, &mut out);
     event_rules::detect(store, &mut out);
+    ancm::detect(store, &mut out);
     reboot::detect(store, &mut out);
     memory::detect(store, &mut out);
     httperr::detect(store, &mut out);
@@ -236,6 +240,15 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
         out.iter().filter(|d| d.id == FailureMode::WorkerHang).map(Draft::window).collect();
     slow::detect(store, &hangs, &mut out);
     rewrite::detect(store, &mut out);
+    // Causes that explain an application's exceptions; planned operations
+    // and background facts do not.
+    let explained: Vec<Window> = out
+        .iter()
+        .filter(|d| d.severity >= Severity::Medium)
+        .filter(|d| !matches!(d.id.category(), mode::Category::Operations | mode::Category::Evidence))
+        .map(Draft::window)
+        .collect();
+    app_exception::detect(store, &explained, &mut out);
     let covered: Vec<Window> = out.iter().map(Draft::window).collect();
     unexplained::detect(store, &covered, &mut out);
     out.into_iter().map(Draft::finish).collect()

@@ -332,6 +332,15 @@ failure_modes! {
             "Open the first rows cited and the application's logs for the window.",
             "Capture FREB for 500-599 on this site to see which module sets the error.",
         ];
+    /// Unhandled application exceptions behind 500s that no boundary
+    /// failure explains: the application's own code threw.
+    AppException => "app-exception", Runtime,
+        "Unhandled application exception behind HTTP 500s",
+        [
+            "Read the exception and stack cited; reproduce the endpoint named and fix the code or its input.",
+            "If it started after a deployment, compare the deployed views, assemblies and configuration \
+                with the previous release.",
+        ];
 }
 
 impl FailureMode {
@@ -408,6 +417,7 @@ mod tests {
         "memory-exhaustion",
         "reboot",
         "unexplained",
+        "app-exception",
     ];
 
     #[test]

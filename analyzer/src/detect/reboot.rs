@@ -15,13 +15,29 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let boot = store.events_of(BOOTED).find(|b| b.host == first.host && b.time() >= first.time());
         let end = boot.unwrap_or(c[c.len() - 1]).time();
         let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
-        let mut d = Draft::new(FailureMode::Reboot, Severity::Medium, 0.9, first.time(), end)
+        let how = if unclean { " without a clean shutdown" } else { " (planned)" };
+        // A machine with no IIS evidence (a workstation, a domain controller
+        // in the same collection) restarting is background to an IIS case.
+        let (severity, text) = if store.serves_web(&first.host) {
+            (
+                Severity::Medium,
+                format!(
+                    "The server restarted{how}: IIS stopped with it, so requests in that window were refused \
+                        and not logged, and the first requests after the boot paid cold starts."
+                ),
+            )
+        } else {
+            (
+                Severity::Info,
+                format!(
+                    "The machine restarted{how}. Nothing in the evidence shows IIS on it (no web logs, no IIS \
+                        events), so no site went down with it."
+                ),
+            )
+        };
+        let mut d = Draft::new(FailureMode::Reboot, severity, 0.9, first.time(), end)
             .scope(Some(&first.host), None, None)
-            .explain(format!(
-                "The server restarted{}: IIS stopped with it, so requests in that window were refused and \
-                    not logged, and the first requests after the boot paid cold starts.",
-                if unclean { " without a clean shutdown" } else { " (planned)" }
-            ));
+            .explain(text);
         for e in &c {
             d.cite(
                 store.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
@@ -55,6 +71,15 @@ mod tests {
         assert_eq!((found[0].start, found[0].end), (at(0), at(200)));
         assert!(found[0].explanation.contains("(planned)"));
         assert!(found[1].explanation.contains("without a clean shutdown"));
+        assert_eq!(found[0].severity, Severity::Info, "no IIS evidence on WEB01");
+        let web = Given::new().requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10).event(
+            "WEB01",
+            10,
+            "EventLog",
+            6006,
+            &[],
+        );
+        assert_eq!(web.detected(detect)[0].severity, Severity::Medium, "a web server went down");
     }
 
     #[test]

@@ -1,18 +1,27 @@
 //! Failure modes an access log's status and sub-status name outright:
-//! 500.19 (configuration), 500.21-500.24 and 404.17/404.4 (handler or
-//! module), 500.30-500.38 and 502.5 (ASP.NET Core startup, when no ANCM
-//! event says more), 502.3 (backend), 401.3/404.3/403.1-2 on static files,
-//! 401.1 with rejected credentials, 404.13-15 and 413 (request limits). FREB
-//! traces of the same status name the module that set it.
+//! 500.19 (configuration), 500.21-500.24, 500.0 with a module-load failure
+//! code, and 404.17/404.4 (handler or module), 500.30-500.38 and 502.5
+//! (ASP.NET Core startup, when no ANCM event says more), 502.3 (backend),
+//! 401.3/404.3/403.1-2 on static files, 401.1 with rejected credentials,
+//! 404.13-15 and 413 (request limits). FREB traces of the same status name
+//! the module that set it.
+//!
+//! Some statuses are never normal: one such row (or one detailed error
+//! page) is a finding, because a small site may log a few requests a day.
+//! Fewer rows lower severity and confidence, and a success after them ends
+//! the window. The ambiguous statuses still need a burst.
 
-use faultline_parser::Span;
+use std::sync::Arc;
+
+use faultline_parser::{Span, Timestamp};
 
 use std::collections::BTreeSet;
 
 use super::kinds::{ANCM_START_FAILED, LOGON_FAILED};
 use super::{Draft, FailureMode, clusters, grouped};
-use crate::evidence::{RequestRow, Status, Store};
+use crate::evidence::{RequestRow, Status, Store, TraceRow};
 use crate::finding::{Role, Severity};
+use crate::resolve::SourceKind;
 
 /// `SEC_E_LOGON_DENIED` (0x8009030C) and `ERROR_LOGON_FAILURE` (1326):
 /// credentials were presented and rejected.
@@ -27,30 +36,88 @@ fn is_static(stem: &str) -> bool {
     .any(|e| stem.to_ascii_lowercase().ends_with(e))
 }
 
-/// The failure mode a request's status names, if any (`ancm_failed`: ANCM
-/// logged the startup failure on the request's host).
-fn mode_of(r: &RequestRow, ancm_failed: bool) -> Option<FailureMode> {
-    let Status { code, sub, win32 } = r.status;
+/// Codes that say a DLL or module could not be found or loaded, as Win32
+/// errors (126 module not found, 127 procedure not found, 193 bad image
+/// format, 1114 DLL initialisation failed, 14001 side-by-side
+/// configuration), as their HRESULTs, and as NTSTATUS (0xC0000135 DLL not
+/// found, 0xC000007B bad image format).
+const LOAD_FAILURES: [u64; 12] = [
+    126,
+    127,
+    193,
+    1114,
+    14001,
+    0x8007_007E,
+    0x8007_007F,
+    0x8007_00C1,
+    0x8007_045A,
+    0x8007_36B1,
+    0xC000_0135,
+    0xC000_007B,
+];
+
+/// The failure mode a response's status names, if any (`ancm_failed`: ANCM
+/// logged the startup failure on the host).
+fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode> {
+    let Status { code, sub, win32 } = status;
     Some(match (code, sub) {
         (500, 19) => FailureMode::ConfigError,
         (500, 21..=24) | (404, 17) | (404, 4) => FailureMode::HandlerMissing,
+        (500, 0) if LOAD_FAILURES.contains(&win32) => FailureMode::HandlerMissing,
         (500, 30..=38) | (502, 5) if !ancm_failed => FailureMode::AncmStartupFailure,
         (502, 3) => FailureMode::BackendFailure,
-        (401, 3) | (404, 3) | (403, 1 | 2) if is_static(&r.stem) => FailureMode::StaticContentFailure,
+        (401, 3) | (404, 3) | (403, 1 | 2) if is_static(stem) => FailureMode::StaticContentFailure,
         (401, 1) if CREDENTIALS_REJECTED.contains(&win32) => FailureMode::AuthFailure,
         (404, 13..=15) | (413, _) => FailureMode::RequestLimits,
         _ => return None,
     })
 }
 
+/// Whether one response with this status is a finding on its own: the
+/// statuses IIS returns only when something is broken, never under normal
+/// load (404.17/404.4 answer scanners too, so they need a burst).
+fn is_decisive(mode: FailureMode, status: Status) -> bool {
+    match mode {
+        FailureMode::ConfigError | FailureMode::AncmStartupFailure => true,
+        FailureMode::HandlerMissing => status.code == 500,
+        _ => false,
+    }
+}
+
+/// Responses of a burst that make a finding of the ambiguous statuses.
+const BURST: usize = 5;
+
+/// Severity and confidence for `n` responses: a burst as the mode says; a
+/// few never-normal ones one step lower and less sure, still worth naming.
+fn weight(severity: Severity, n: usize) -> (Severity, f64) {
+    if n >= BURST {
+        return (severity, 0.85);
+    }
+    let lower = match severity {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        other => other,
+    };
+    (lower, 0.6 + 0.05 * n as f64)
+}
+
 /// What `n` requests failing with `first`'s status mean.
 fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
     let Status { code, sub, win32 } = first;
+    let n = if n == 1 { "1 request".to_string() } else { format!("{n} requests") };
     match mode {
+        FailureMode::HandlerMissing if code == 500 && sub == 0 => (
+            Severity::High,
+            format!(
+                "{n} failed with 500.0 and code {win32:#X}: a DLL or module could not be found or loaded \
+                    (a native module or ISAPI/FastCGI handler missing, of the wrong bitness, or missing \
+                    its own dependencies)."
+            ),
+        ),
         FailureMode::ConfigError => (
             Severity::High,
             format!(
-                "{n} requests failed with 500.19 (win32 {win32}): IIS cannot read or parse the configuration \
+                "{n} failed with 500.19 (win32 {win32}): IIS cannot read or parse the configuration \
                     of this path — typically a web.config section for a module that is not installed, a \
                     locked section, or an ACL the pool identity cannot read."
             ),
@@ -58,28 +125,28 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
         FailureMode::HandlerMissing => (
             Severity::High,
             format!(
-                "{n} requests failed with {code}.{sub}: the handler mapping points to a module that is not \
+                "{n} failed with {code}.{sub}: the handler mapping points to a module that is not \
                     installed or registered (or dynamic content is mapped to the static handler)."
             ),
         ),
         FailureMode::AncmStartupFailure => (
             Severity::Critical,
             format!(
-                "{n} requests failed with {code}.{sub}: the ASP.NET Core application did not start under \
+                "{n} failed with {code}.{sub}: the ASP.NET Core application did not start under \
                     ANCM."
             ),
         ),
         FailureMode::BackendFailure => (
             Severity::High,
             format!(
-                "{n} requests failed with 502.3 (WinHTTP {win32}): the backend behind ANCM or ARR did not \
+                "{n} failed with 502.3 (WinHTTP {win32}): the backend behind ANCM or ARR did not \
                     answer in time or refused the connection."
             ),
         ),
         FailureMode::StaticContentFailure => (
             Severity::Medium,
             format!(
-                "{n} requests for static files failed with {code}.{sub} while dynamic requests worked: \
+                "{n} for static files failed with {code}.{sub} while dynamic requests worked: \
                     static files are read by the anonymous identity (IUSR), not the pool identity, or their \
                     handler/MIME map is missing."
             ),
@@ -91,28 +158,45 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
                     and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake."
             ),
         ),
-        _ => (Severity::Medium, format!("{n} requests were rejected by IIS request limits ({code}.{sub}).")),
+        _ => (Severity::Medium, format!("{n} were rejected by IIS request limits ({code}.{sub}).")),
     }
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // Where ANCM logged the startup failure itself, its event names the
-    // failure and the exception (event_rules reports it); the status alone
-    // says less. ANCM's routine events (restarts, app_offline) do not count.
+    // failure and the exception (the ancm detector reports it); the status
+    // alone says less. ANCM's routine events (restarts, app_offline) do not
+    // count.
     let ancm_failed: BTreeSet<&str> = store.events_of(ANCM_START_FAILED).map(|e| &*e.host).collect();
+    from_requests(store, &ancm_failed, out);
+    from_error_pages(store, &ancm_failed, out);
+}
+
+fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
     let failed = store
         .requests
         .iter()
-        .filter_map(|r| mode_of(r, ancm_failed.contains(&*r.host)).map(|mode| (mode, r)));
+        .filter_map(|r| mode_of(r.status, &r.stem, ancm_failed.contains(&*r.host)).map(|mode| (mode, r)));
     for ((host, site, mode), rows) in grouped(failed, |(mode, r)| (r.host.clone(), r.site, *mode)) {
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
-            if c.len() < 5 {
+            let (first, last) = (c[0], c[c.len() - 1]);
+            if c.len() < BURST && !is_decisive(mode, first.status) {
                 continue;
             }
-            let (first, last) = (c[0], c[c.len() - 1]);
-            let (severity, text) = explain(mode, c.len(), first.status);
-            let mut d = Draft::new(mode, severity, 0.85, first.start(), last.time)
+            let (severity, mut text) = explain(mode, c.len(), first.status);
+            let (severity, confidence) = weight(severity, c.len());
+            // The site answering again ends the incident: the first minute
+            // after the last failure in which it served successes.
+            let recovered = recovery(store, &host, site, last.time);
+            if let Some(ok) = recovered {
+                text.push_str(&format!(
+                    " The site served successes again within {} of the last failure.",
+                    crate::describe::duration(ok + Span::secs(60) - last.time)
+                ));
+            }
+            let end = recovered.unwrap_or(last.time);
+            let mut d = Draft::new(mode, severity, confidence, first.start(), end)
                 .scope(Some(&host), site, None)
                 .explain(text);
             if mode == FailureMode::AncmStartupFailure {
@@ -122,7 +206,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 ]);
             }
             d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
-            let same_status = |t: &&crate::evidence::TraceRow| {
+            let same_status = |t: &&TraceRow| {
                 t.host == host
                     && t.trace.status.is_some_and(|s| first.status.is(s, t.trace.substatus.unwrap_or(0)))
             };
@@ -145,6 +229,74 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             }
             out.push(d);
         }
+    }
+}
+
+/// The start of the first minute after `after` (within a day) in which
+/// `host`'s site served successes (2xx, 3xx).
+fn recovery(store: &Store, host: &Arc<str>, site: Option<u32>, after: Timestamp) -> Option<Timestamp> {
+    let minute = after.seconds().div_euclid(60);
+    let range = (host.clone(), site, minute + 1)..(host.clone(), site, minute + 1_440);
+    store
+        .minutes
+        .range(range)
+        .find(|(_, m)| m.by_class[2] + m.by_class[3] > 0)
+        .map(|((_, _, m), _)| Timestamp::from_parts(m * 60, 0))
+}
+
+/// What a detailed error page answered: its status and the error code it
+/// shows (an HRESULT, compared as the Win32 status would be).
+fn page_status(t: &TraceRow) -> Option<Status> {
+    let code = t.trace.status?;
+    let error = t.trace.summary.first_error.as_ref();
+    Some(Status {
+        code,
+        sub: t.trace.substatus.unwrap_or(0),
+        win32: error.and_then(|e| e.error_code).map_or(0, u64::from),
+    })
+}
+
+/// The path of a page's requested URL.
+fn url_path(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
+}
+
+/// Detailed error pages (App Service `DetailedErrors`, or saved by hand)
+/// are responses too: a never-normal status on one page is a finding. The
+/// page holds no time, so its window is the file's modification time and
+/// the explanation says so.
+fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
+    let pages = store.traces.iter().filter(|t| store.kind(t.source) == SourceKind::Errorpage);
+    let failed = pages.filter_map(|t| {
+        let status = page_status(t)?;
+        let stem = url_path(t.trace.url.as_deref().unwrap_or("/"));
+        let mode = mode_of(status, stem, ancm_failed.contains(&*t.host))?;
+        is_decisive(mode, status).then_some((mode, status, t))
+    });
+    for ((host, mode), pages) in grouped(failed, |(mode, _, t)| (t.host.clone(), *mode)) {
+        let (_, status, first) = pages[0];
+        let (severity, text) = explain(mode, pages.len(), status);
+        let (severity, confidence) = weight(severity, pages.len());
+        let error = first.trace.summary.first_error.as_ref();
+        let module = error.map_or("-", |e| e.module.as_str());
+        let at = error.and_then(|e| e.notification_name.as_deref()).unwrap_or("-");
+        let text = format!(
+            "{} The detailed error page{} name{} module {module} at {at}{}. (Times are the page files' \
+                modification times: a page holds none.)",
+            text.replacen("request", "detailed error page", 1).replacen("failed", "showed a failure", 1),
+            if pages.len() == 1 { "" } else { "s" },
+            if pages.len() == 1 { "s" } else { "" },
+            first.trace.url.as_deref().map_or(String::new(), |u| format!(" for {u}")),
+        );
+        let times: Vec<_> = pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect();
+        let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
+        let mut d =
+            Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
+                .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
+                .explain(text);
+        d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
+        out.push(d);
     }
 }
 

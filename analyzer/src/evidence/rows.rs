@@ -209,6 +209,11 @@ impl EventKind {
     pub const fn new(family: Family, id: u16) -> EventKind {
         EventKind { family, id }
     }
+
+    /// Whether `e` is of this kind.
+    pub fn matches(self, e: &WinEvent) -> bool {
+        self.id == e.event_id && self.family == e.family()
+    }
 }
 
 /// A FREB trace (its events dropped, the summary kept).

@@ -2,8 +2,8 @@
 //! source order and sorted by time, and the lookups detectors ask of it
 //! (events of a kind in a time window, HTTPERR rows in a window).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
@@ -33,6 +33,8 @@ pub struct Store {
     /// event per question made an event log of millions of records take
     /// hours.
     kinds: OnceLock<HashMap<EventKind, Vec<usize>>>,
+    /// Hosts with evidence of running IIS, built on first use.
+    web_hosts: OnceLock<BTreeSet<Arc<str>>>,
 }
 
 impl Store {
@@ -106,6 +108,39 @@ impl Store {
         let start = self.errors.partition_point(|r| r.time < from);
         let end = self.errors.partition_point(|r| r.time <= to);
         &self.errors[start..end.max(start)]
+    }
+
+    /// Whether `host` runs IIS by its evidence: it logged requests, HTTP.sys
+    /// errors or traces, or IIS's own components (WAS, W3SVC, the worker,
+    /// ASP.NET, ANCM, IIS configuration) wrote events. A workstation or a
+    /// domain controller in the same collection has none, and its reboots
+    /// and cleared logs are background, not an IIS incident. HTTP.sys alone
+    /// (HttpEvent) does not count: every Windows machine has it.
+    pub fn serves_web(&self, host: &str) -> bool {
+        self.web_hosts
+            .get_or_init(|| {
+                let mut hosts: BTreeSet<Arc<str>> = BTreeSet::new();
+                hosts.extend(self.minutes.keys().map(|(h, _, _)| h.clone()));
+                hosts.extend(self.errors.iter().map(|r| r.host.clone()));
+                hosts.extend(self.traces.iter().map(|t| t.host.clone()));
+                let iis = |e: &&super::rows::EventRow| {
+                    matches!(
+                        e.event.family(),
+                        Family::Was
+                            | Family::W3svc
+                            | Family::W3svcWp
+                            | Family::AspNet
+                            | Family::Ancm
+                            | Family::HttpPlatformHandler
+                            | Family::IisConfiguration
+                            | Family::AppHostSvc
+                            | Family::IisLogging
+                    )
+                };
+                hosts.extend(self.events.iter().filter(iis).map(|e| e.host.clone()));
+                hosts
+            })
+            .contains(host)
     }
 
     pub(crate) fn path(&self, source: u32) -> String {

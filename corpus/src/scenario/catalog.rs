@@ -57,6 +57,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "identity-logon-failure", min_hosts: 1, plant: platform::identity_logon_failure },
     ScenarioDef { name: "config-store-broken", min_hosts: 1, plant: platform::config_store_broken },
     ScenarioDef { name: "binding-conflict", min_hosts: 1, plant: platform::binding_conflict },
+    ScenarioDef { name: "app-exception", min_hosts: 1, plant: app_exception },
 ];
 
 fn healthy(ctx: &mut Ctx) {
@@ -313,6 +314,52 @@ fn config_error(ctx: &mut Ctx) {
     );
 }
 
+fn app_exception(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.55);
+    let to = from + 18 * 60_000;
+    let n = ctx.traffic_mut(&host, API_SITE).set_outcome(
+        from,
+        to,
+        0.7,
+        |r| r.stem.starts_with("/api/v2/orders"),
+        (500, 0, 0),
+        (40.0, 0.4),
+    );
+    // Health monitoring writes a 1309 per unhandled exception (throttled).
+    let mut t = from + 2_000;
+    let mut k = 0;
+    while t < to {
+        ctx.event(
+            &host,
+            events::aspnet_1309(
+                t,
+                &events::AspNetError {
+                    host: &host,
+                    site: API_SITE,
+                    pool: API_POOL,
+                    ids: ("9f8e7d6c5b4a3921", "11", "6144", "9"),
+                    exception: (
+                        "NullReferenceException",
+                        "Object reference not set to an instance of an object.",
+                    ),
+                    path: "/api/v2/orders",
+                    frame: "   at Shop.Api.OrdersController.Post(OrderRequest request)",
+                },
+            ),
+        );
+        t += 60_000 + ctx.rng.below(30_000) as i64;
+        k += 1;
+    }
+    ctx.answer(
+        &["app-exception"],
+        (from, to),
+        (&host, Some(API_SITE), Some(API_POOL)),
+        &["unexplained", "app-init-failure", "worker-crash", "db-login-failure"],
+        &format!("A release of the orders API throws NullReferenceException in OrdersController.Post when a field the new client omits is missing: {n} order requests got 500.0 (win32 0) and ASP.NET logged {k} 1309s naming the exception; nothing at the IIS, identity or database boundary changed."),
+    );
+}
+
 fn auth_failure(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let from = ctx.at(0.5);
@@ -479,7 +526,7 @@ fn db_login_failure(ctx: &mut Ctx) {
     ctx.answer(
         &["db-login-failure"],
         (from, to),
-        (sql, Some(API_SITE), Some(API_POOL)),
+        (&hosts[0], Some(API_SITE), Some(API_POOL)),
         &["app-init-failure", "port-exhaustion"],
         "ApiPool's identity was switched from CONTOSO\\svc-api to ApplicationPoolIdentity (Security 4624: batch logons as svc-api in the morning, a service logon as IIS APPPOOL\\ApiPool a minute before the failures), so it now reaches the remote SQL Server as the machine account CONTOSO\\WEB01$, which has no login there: 18456 on SQL01 and SqlException 1309s on every web server.",
     );

@@ -1,0 +1,437 @@
+//! `ancm-startup-failure`: the ASP.NET Core Module could not start the
+//! application. Decisive on its own, without W3C or WAS: ANCM's start
+//! failures (in-process 1007/1011/1018/1035, shim 1010/1027/1031, handler and
+//! hosting-model errors 1008/1009/1028/1029/1034, out-of-process 1020 and
+//! v1 1000, the rapid-fail cut-off 1003). One episode runs from the first
+//! failure to the next successful start (1032, or 1001 out of process) of
+//! the same application, or stays open when none follows. The exception
+//! that stopped the app comes from the .NET Runtime 1026 of the same second,
+//! the stdout ANCM captured (1018) or the shim's own message, and is
+//! classified by its stable tokens: a database that refused the login is
+//! also a `db-login-failure` naming the account.
+
+use std::sync::Arc;
+
+use faultline_parser::{Span, Timestamp};
+
+use super::kinds::{ANCM_START_FAILED, ANCM_STARTED, DOTNET_TERMINATED, WORKER_UNHEALTHY};
+use super::{Draft, FailureMode};
+use crate::describe::headline;
+use crate::evidence::{EventRow, Store};
+use crate::exception::{self, AppException, Cause};
+use crate::finding::{Role, Severity};
+
+/// Failures further apart than this without a start between them are two
+/// episodes (a weekend of silence is not one outage).
+const EPISODE_GAP: Span = Span::hours(6);
+
+/// Events of one failed start attempt lie within this of each other.
+const ATTEMPT: Span = Span::secs(5);
+
+/// The application an ANCM event names by its physical path (`C:\home\site\wwwroot\`):
+/// restarts of another application on the host (a site extension, the SCM
+/// site) do not end this one's outage.
+fn physical_path(e: &EventRow) -> Option<String> {
+    let text = e.data_at(0)?;
+    text.split('\'')
+        .find(|part| part.len() > 2 && part.as_bytes()[1] == b':' && part.contains('\\'))
+        .map(|p| p.trim_end_matches('\\').to_ascii_lowercase())
+}
+
+/// ANCM v1 and HttpPlatformHandler log 1000 as the final start failure; V2
+/// logs it as a warning for each retry and ends with 1020.
+fn is_final(e: &EventRow) -> bool {
+    e.event.event_id != 1000 || !e.event.provider.to_ascii_uppercase().ends_with("V2")
+}
+
+/// 1018 without a start failure beside it is an in-process app that threw
+/// after it had started: a crash, which the crash detector reads.
+fn is_start_failure(store: &Store, e: &EventRow) -> bool {
+    if e.event.event_id != 1018 {
+        return is_final(e);
+    }
+    store
+        .events_between(ANCM_START_FAILED, e.time() - ATTEMPT, e.time() + ATTEMPT)
+        .any(|o| o.host == e.host && matches!(o.event.event_id, 1007 | 1010 | 1011 | 1035))
+}
+
+/// One application's failed starts until it started again.
+struct Episode<'a> {
+    failures: Vec<&'a EventRow>,
+    recovered: Option<&'a EventRow>,
+}
+
+/// Failures and successful starts of each host, in time order, cut into
+/// episodes.
+fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
+    let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
+    let mut by_host: std::collections::BTreeMap<Arc<str>, Vec<&EventRow>> = Default::default();
+    let failures = store.events_of(ANCM_START_FAILED).filter(|e| is_start_failure(store, e));
+    for e in failures.chain(store.events_of(ANCM_STARTED)) {
+        by_host.entry(e.host.clone()).or_default().push(e);
+    }
+    for (host, mut events) in by_host {
+        events.sort_by_key(|e| (e.time(), e.event.record_id));
+        let mut open: Option<Episode<'_>> = None;
+        for e in events {
+            let failed = ANCM_START_FAILED.iter().any(|k| k.matches(&e.event));
+            match (&mut open, failed) {
+                (Some(ep), true) if e.time() - ep.failures[ep.failures.len() - 1].time() <= EPISODE_GAP => {
+                    ep.failures.push(e)
+                }
+                (_, true) => {
+                    if let Some(done) = open.take() {
+                        out.push((host.clone(), done));
+                    }
+                    open = Some(Episode { failures: vec![e], recovered: None });
+                }
+                (Some(ep), false) => {
+                    let app = ep.failures.iter().find_map(|f| physical_path(f));
+                    let same_app = match (app, physical_path(e)) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    if same_app {
+                        ep.recovered = Some(e);
+                        out.push((host.clone(), open.take().expect("an open episode")));
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+        if let Some(done) = open {
+            out.push((host.clone(), done));
+        }
+    }
+    out
+}
+
+/// The exceptions behind an episode's attempts, distinct, in order: the
+/// .NET Runtime 1026 of w3wp in the attempt's seconds, else what the ANCM
+/// event itself quotes (1018's captured stdout, 1007/1027/1031's message).
+fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Vec<(AppException, &'a EventRow)> {
+    let mut out: Vec<(AppException, &EventRow)> = Vec::new();
+    for f in &ep.failures {
+        let runtime = store
+            .events_between(DOTNET_TERMINATED, f.time() - ATTEMPT, f.time() + ATTEMPT)
+            .filter(|r| r.host == f.host && super::crash::is_worker_process(r));
+        let found = runtime
+            .filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)))
+            .next()
+            .or_else(|| f.data_at(0).and_then(exception::find).map(|x| (x, *f)));
+        if let Some((x, e)) = found
+            && !out.iter().any(|(o, _)| o.type_name == x.type_name && o.message == x.message)
+        {
+            out.push((x, e));
+        }
+    }
+    out
+}
+
+/// What the cause means for the startup, in a sentence.
+fn meaning(cause: &Cause) -> String {
+    match cause {
+        Cause::DbLogin { account } => format!(
+            "the database refused the login{} the app uses at startup (its migrations or seeding)",
+            account.as_deref().map_or(String::new(), |a| format!(" of {a}"))
+        ),
+        Cause::Backend => "a dependency the app calls at startup did not answer".into(),
+        Cause::PortExhaustion => "outbound ports ran out while the app started".into(),
+        Cause::Deployment => {
+            "the published app does not fit what the server has (an assembly, a framework or a runtime \
+                version is missing)"
+                .into()
+        }
+        Cause::Configuration => "configuration the app requires at startup is missing or invalid".into(),
+        Cause::OutOfMemory => "memory ran out while the app started".into(),
+        Cause::Other => "the app threw while starting (its Program.Main or host builder)".into(),
+    }
+}
+
+/// What an ANCM start-failure event itself says broke, and the sub-status
+/// clients saw; more specific ids first.
+fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
+    let text = e.data_at(0).unwrap_or_default();
+    match e.event.event_id {
+        1027 | 1028 => (
+            1,
+            "the .NET runtime, framework or in-process request handler the app targets is not installed \
+            (500.31-500.33)",
+        ),
+        1029 => (1, "the out-of-process request handler is not installed (500.36)"),
+        1031 => (1, "web.config's processPath/arguments do not say how to run the app (500.30/500.38)"),
+        1034 => (1, "the aspNetCore section of web.config cannot be read (500.0/500.30)"),
+        1008 => (1, "a second in-process app was put into a pool that can host only one (500.35)"),
+        1009 => (1, "apps of both hosting models were put into one pool (500.34)"),
+        1007 if text.contains("didn't initialize") => {
+            (2, "the app did not finish starting within startupTimeLimit (500.37)")
+        }
+        1007 if text.contains("Return code") => (
+            2,
+            "the .NET host could not run the app (hostfxr: a framework or hostpolicy is missing) (500.31)",
+        ),
+        1020 | 1000 => (2, "the backend process did not start or listen on its port (502.5)"),
+        1003 => (3, "ANCM stopped starting the backend after too many rapid failures (502.5/503)"),
+        _ => (4, "the app exited during startup (500.30)"),
+    }
+}
+
+pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for (host, ep) in episodes(store) {
+        out.extend(finding(store, &host, &ep));
+    }
+}
+
+fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
+    let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
+    let thrown = exceptions(store, ep);
+    let start = first.time() - Span::secs(1);
+    let end = ep.recovered.map_or_else(|| last.time() + Span::secs(1), |r| r.time());
+    let attempts = attempts(ep);
+    let mut text = format!(
+        "The ASP.NET Core application did not start under the ASP.NET Core Module ({} failed start{}){}",
+        attempts,
+        if attempts == 1 { "" } else { "s" },
+        physical_path(first).map_or(String::new(), |p| format!(" at {p}")),
+    );
+    match thrown.first() {
+        Some((x, _)) => text.push_str(&format!(
+            ": {}. It threw {}: {}.",
+            meaning(&x.cause),
+            x.type_name,
+            x.message.trim_end_matches('.')
+        )),
+        None => {
+            let decisive = ep.failures.iter().min_by_key(|f| ancm_meaning(f).0).unwrap_or(&first);
+            text.push_str(&format!(
+                ": {}. {}.",
+                ancm_meaning(decisive).1,
+                headline(&decisive.event).trim_end_matches('.')
+            ))
+        }
+    }
+    for (x, _) in thrown.iter().skip(1).take(2) {
+        text.push_str(&format!(
+            " Later attempts threw {}: {}.",
+            x.type_name,
+            x.message.trim_end_matches('.')
+        ));
+    }
+    text.push_str(match ep.recovered {
+        Some(_) => " It started again at the end of the window; every request until then failed (500.3x).",
+        None => " No successful start follows in the evidence: every request fails with 500.3x.",
+    });
+    let mut d = Draft::new(
+        FailureMode::AncmStartupFailure,
+        Severity::Critical,
+        if thrown.is_empty() { 0.9 } else { 0.95 },
+        start,
+        end,
+    )
+    .scope(Some(host), site_id(first), None)
+    .explain(text);
+    // The first attempt in full, the exceptions of the others, the last.
+    let first_attempt =
+        ep.failures.iter().take_while(|f| f.time() - first.time() <= ATTEMPT).take(4).copied();
+    for f in first_attempt {
+        d.cite(store.cite_event(f, headline(&f.event)), Role::Cause);
+    }
+    for (_, e) in &thrown {
+        d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+    }
+    if last.time() - first.time() > ATTEMPT {
+        d.cite(store.cite_event(last, headline(&last.event)), Role::Cause);
+    }
+    let escalated =
+        store.events_between(WORKER_UNHEALTHY, start, end + Span::mins(10)).find(|w| &*w.host == host);
+    if let Some(w) = escalated {
+        d.cite(store.cite_event(w, headline(&w.event)), Role::Effect);
+    }
+    let failed_requests = store.requests_between(start, end).iter().filter(|r| {
+        &*r.host == host
+            && (r.status.is(502, 5) || (r.status.code == 500 && (30..=38).contains(&r.status.sub)))
+    });
+    d.cite_all(failed_requests.take(5).map(|r| store.cite_request(r)), Role::Effect);
+    if let Some(r) = ep.recovered {
+        d.cite(store.cite_event(r, format!("{}: started again", headline(&r.event))), Role::Context);
+    }
+    let mut drafts = vec![d];
+    if let Some((x, e)) = thrown.iter().find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. })) {
+        drafts.push(db_login(store, host, ep, x, e, start, end));
+    }
+    drafts
+}
+
+/// Attempts: failures more than [`ATTEMPT`] apart.
+fn attempts(ep: &Episode<'_>) -> usize {
+    let times = ep.failures.iter().map(|f| f.time()).collect();
+    super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
+}
+
+/// `/LM/W3SVC/<id>/ROOT` in ANCM's message names the site.
+fn site_id(e: &EventRow) -> Option<u32> {
+    let text = e.data_at(0)?;
+    let at = text.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The login the database refused, seen only in the app's exception.
+fn db_login(
+    store: &Store,
+    host: &str,
+    ep: &Episode<'_>,
+    x: &AppException,
+    e: &EventRow,
+    start: Timestamp,
+    end: Timestamp,
+) -> Draft {
+    let account = match &x.cause {
+        Cause::DbLogin { account: Some(a) } => a.clone(),
+        _ => "its account".into(),
+    };
+    let mut d = Draft::new(FailureMode::DbLoginFailure, Severity::High, 0.85, start, end)
+        .scope(Some(host), site_id(ep.failures[0]), None)
+        .explain(format!(
+            "The database refused the application's login {account} ({}: {}), so the app could not start. \
+                No database server log is in the evidence; the application's exception names the account: \
+                its password, its state or the server's authentication settings changed.",
+            x.type_name,
+            x.message.trim_end_matches('.')
+        ));
+    d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+    d.cite(store.cite_event(ep.failures[0], headline(&ep.failures[0].event)), Role::Effect);
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Given, at};
+
+    const V2: &str = "IIS AspNetCore Module V2";
+
+    fn failed_start(e: Given, secs: i64, exception: &str) -> Given {
+        e.positional(
+            "APP",
+            secs,
+            ".NET Runtime",
+            1026,
+            &[&format!(
+                "Application: w3wp.exe\nCoreCLR Version: 8.0.22\nDescription: The process was terminated due \
+                    to an unhandled exception.\nException Info: {exception}\n   at Program.<Main>$(String[] \
+                    args)"
+            )],
+        )
+        .positional(
+            "APP",
+            secs,
+            V2,
+            1018,
+            &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
+            'C:\\home\\site\\wwwroot\\' hit unexpected managed exception, exception code = '0xe0434352'."],
+        )
+        .positional(
+            "APP",
+            secs,
+            V2,
+            1007,
+            &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
+            'C:\\home\\site\\wwwroot\\' failed to load coreclr. Exception message:\r\nCLR worker thread \
+            exited prematurely"],
+        )
+    }
+
+    fn started(e: Given, secs: i64) -> Given {
+        e.positional(
+            "APP",
+            secs,
+            V2,
+            1032,
+            &["Application 'C:\\home\\site\\wwwroot\\' started successfully."],
+        )
+    }
+
+    #[test]
+    fn a_failed_start_runs_until_the_app_starts_again_and_quotes_the_exception() {
+        let e = failed_start(
+            Given::new(),
+            100,
+            "System.InvalidOperationException: CORS configuration is missing",
+        );
+        let e = started(
+            failed_start(e, 400, "System.InvalidOperationException: CORS configuration is missing"),
+            900,
+        );
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::AncmStartupFailure, Severity::Critical));
+        assert_eq!((d.start, d.end), (at(99), at(900)), "to the successful start");
+        assert_eq!(d.scope.site.as_deref(), Some("1300063693"));
+        assert!(d.explanation.contains("2 failed starts"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains("System.InvalidOperationException: CORS configuration is missing"),
+            "{}",
+            d.explanation
+        );
+    }
+
+    #[test]
+    fn a_refused_database_login_at_startup_is_also_a_db_login_failure() {
+        let e = failed_start(
+            Given::new(),
+            100,
+            "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"staybot_admin\"",
+        );
+        let found = e.detected(detect);
+        let modes: Vec<_> = found.iter().map(|d| d.id).collect();
+        assert_eq!(modes, [FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]);
+        assert!(found[1].explanation.contains("staybot_admin"), "{}", found[1].explanation);
+        assert_eq!(found[0].end, at(101), "no recovery: the window ends at the last failure");
+    }
+
+    #[test]
+    fn restarts_of_a_healthy_app_and_a_lone_1018_are_not_startup_failures() {
+        let healthy = started(Given::new(), 100)
+            .positional("APP", 200, V2, 1033, &["Application 'MACHINE/WEBROOT/APPHOST/APP' has shutdown."])
+            .positional(
+                "APP",
+                300,
+                V2,
+                1012,
+                &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+            );
+        assert!(healthy.detected(detect).is_empty());
+        let crashed_after_start = started(Given::new(), 100).positional(
+            "APP",
+            500,
+            V2,
+            1018,
+            &["Application '/LM/W3SVC/1/ROOT' hit unexpected managed exception, exception code = '0xe0434352'."],
+        );
+        assert!(crashed_after_start.detected(detect).is_empty(), "a crash after a good start is a crash");
+        let retry = Given::new().positional(
+            "APP",
+            100,
+            V2,
+            1000,
+            &["Application ... failed to start process with commandline ..."],
+        );
+        assert!(retry.detected(detect).is_empty(), "V2 retries once per 1000 and reports 1020 if all fail");
+    }
+
+    #[test]
+    fn another_apps_start_does_not_end_the_outage() {
+        let e = failed_start(Given::new(), 100, "System.Exception: boom").positional(
+            "APP",
+            200,
+            V2,
+            1032,
+            &["Application 'C:\\Program Files (x86)\\SiteExtensions\\ApplicationInsightsAgent\\' started successfully."],
+        );
+        let e = started(e, 700);
+        let found = e.detected(detect);
+        assert_eq!(found[0].end, at(700));
+    }
+}

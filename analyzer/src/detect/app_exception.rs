@@ -1,0 +1,358 @@
+//! `app-exception`: the application's own code threw on requests, and no
+//! boundary failure (identity, database login, certificate key, startup,
+//! crash) explains it. Read from ASP.NET 1309 (an unhandled exception in a
+//! request) and 1310 (a view that does not parse or compile), and from the
+//! ASP.NET Core event-log logger (.NET Runtime 1000) where the exception
+//! handler, the IIS server or Kestrel report an unhandled request exception.
+//!
+//! What is not an application failure stays out: request validation
+//! rejecting a scanner's URL (`HttpException`, answered 400/404), the client
+//! going away (0x800704CD, cancellations, connection resets), and the
+//! deployment site (`.scm.`), whose exceptions are Kudu's, not the app's.
+//! It runs after the other detectors and reports only outside their
+//! windows: an exception that a named cause explains is evidence of that
+//! cause, not a second finding.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use faultline_parser::{Span, Timestamp};
+
+use super::kinds::{APP_LOGGER, ASPNET_REQUEST_FAILED, ASPNET_WEB_ERROR};
+use super::{Draft, FailureMode, Window, clusters, grouped};
+use crate::describe::headline;
+use crate::evidence::{EventRow, Store};
+use crate::exception::{self, AppException, WebEvent};
+use crate::finding::{Role, Severity};
+
+/// The ASP.NET Core logger categories (and event ids) that report an
+/// exception no code caught while executing a request.
+const REQUEST_FAILED_CATEGORIES: &[(&str, &str)] = &[
+    ("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "1"),
+    ("Microsoft.AspNetCore.Diagnostics.DeveloperExceptionPageMiddleware", "1"),
+    ("Microsoft.AspNetCore.Server.IIS.Core.IISHttpServer", "2"),
+    ("Microsoft.AspNetCore.Server.Kestrel", "13"),
+];
+
+/// Exceptions that mean the client went away or the request was refused,
+/// not that the application failed.
+const NOT_FAILURES: &[&str] = &[
+    "HttpException",
+    "HttpRequestValidationException",
+    "OperationCanceledException",
+    "TaskCanceledException",
+    "ConnectionResetException",
+    "ConnectionAbortedException",
+    "BadHttpRequestException",
+];
+
+/// HRESULT 0x800704CD (the remote host closed the connection) in a message.
+const CLIENT_GONE: &str = "0x800704CD";
+
+/// One application exception on one request.
+struct Thrown<'a> {
+    event: &'a EventRow,
+    exception: AppException,
+    path: Option<String>,
+    account: Option<String>,
+}
+
+fn is_failure(x: &AppException, text: &str) -> bool {
+    let short = x.type_name.rsplit('.').next().unwrap_or(&x.type_name);
+    !NOT_FAILURES.contains(&short) && !text.contains(CLIENT_GONE)
+}
+
+/// An ASP.NET 1309/1310 as an application exception.
+fn from_web_event(e: &EventRow) -> Option<Thrown<'_>> {
+    let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
+    let web = WebEvent::read(&values);
+    if web.url.is_some_and(|u| u.to_ascii_lowercase().contains(".scm.")) {
+        return None;
+    }
+    let exception = web.exception()?;
+    is_failure(&exception, web.message.unwrap_or_default()).then(|| Thrown {
+        event: e,
+        exception,
+        path: web.path.map(str::to_string),
+        account: web.account.map(str::to_string),
+    })
+}
+
+/// A logger entry (`Category: ...`, `EventId: ...`, `RequestPath: ...`,
+/// the message, then the exception) as an application exception.
+fn from_logger<'a>(store: &Store, e: &'a EventRow) -> Option<Thrown<'a>> {
+    let text = e.data_at(0)?;
+    let field = |k: &str| text.lines().find_map(|l| l.trim().strip_prefix(k)).map(str::trim);
+    let (category, id) = (field("Category:")?, field("EventId:")?);
+    if !REQUEST_FAILED_CATEGORIES.iter().any(|(c, i)| *c == category && *i == id) {
+        return None;
+    }
+    let body = text.split_once("\r\n\r\n").or_else(|| text.split_once("\n\n")).map_or(text, |(_, b)| b);
+    let exception = exception::find(body)?;
+    let answered_client_error = field("RequestId:").is_some_and(|id| answered_4xx(store, e, id));
+    (is_failure(&exception, body) && !answered_client_error).then(|| Thrown {
+        event: e,
+        exception,
+        path: field("RequestPath:").map(str::to_string),
+        account: None,
+    })
+}
+
+/// Whether the application's own log says, for the same request, that it
+/// answered a client error (`Request failed with 409 ...`, `status code
+/// 404`): an exception it mapped to a 4xx is its way of saying no, not a
+/// failure.
+fn answered_4xx(store: &Store, e: &EventRow, request_id: &str) -> bool {
+    let around = store.events_between(APP_LOGGER, e.time() - Span::secs(2), e.time() + Span::secs(10));
+    around.filter(|o| o.host == e.host && !std::ptr::eq(*o, e)).any(|o| {
+        let Some(text) = o.data_at(0) else { return false };
+        let same_request =
+            text.lines().any(|l| l.trim().strip_prefix("RequestId:").map(str::trim) == Some(request_id));
+        same_request && says_client_error(text)
+    })
+}
+
+/// A 4xx status named as one: after `with`, `status` or `status code`.
+fn says_client_error(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["with ", "status ", "status code ", "statuscode: ", "status code: "].iter().any(|lead| {
+        lower.match_indices(lead).any(|(at, _)| {
+            let rest = &lower.as_bytes()[at + lead.len()..];
+            rest.len() >= 3
+                && rest[0] == b'4'
+                && rest[1..3].iter().all(u8::is_ascii_digit)
+                && rest.get(3).is_none_or(|b| !b.is_ascii_digit())
+        })
+    })
+}
+
+pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
+    let web = store.events_of(ASPNET_REQUEST_FAILED).chain(store.events_of(ASPNET_WEB_ERROR));
+    let mut thrown: Vec<Thrown<'_>> = web
+        .filter_map(from_web_event)
+        .chain(store.events_of(APP_LOGGER).filter_map(|e| from_logger(store, e)))
+        .filter(|t| {
+            !covered.iter().any(|w| w.covers(&t.event.host, t.event.time(), t.event.time(), Span::mins(10)))
+        })
+        .collect();
+    thrown.sort_by_key(|t| (t.event.time(), t.event.event.record_id));
+    for (host, list) in grouped(thrown, |t| t.event.host.clone()) {
+        for c in clusters(list, |t| t.event.time(), Span::hours(2)) {
+            out.push(finding(store, &host, &c));
+        }
+    }
+}
+
+fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
+    let (first, last) = (&c[0], &c[c.len() - 1]);
+    let types: BTreeSet<&str> = c.iter().map(|t| t.exception.type_name.as_str()).collect();
+    let mut paths: Vec<&str> = c.iter().filter_map(|t| t.path.as_deref()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let pool = c.iter().filter_map(|t| t.account.as_deref()).find_map(|a| {
+        a.get(..12).filter(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\")).map(|_| a[12..].to_string())
+    });
+    let site = c.iter().find_map(|t| {
+        t.event.event.data.iter().find_map(|d| {
+            let at = d.value.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
+            d.value[at..].split('/').next()?.parse::<u32>().ok()
+        })
+    });
+    let failed = failed_requests(store, host, first.event.time(), last.event.time(), &paths);
+    // Many exceptions, or many failed requests behind them, hurt users; a
+    // handful on a developer's site is worth knowing.
+    let severity = if c.len() >= 10 || failed.len() >= 20 { Severity::Medium } else { Severity::Low };
+    let n = if c.len() == 1 { "1 request".to_string() } else { format!("{} requests", c.len()) };
+    let mut text = format!(
+        "The application's own code threw on {n}{}: {}: {}.",
+        match paths.len() {
+            0 => String::new(),
+            1..=3 => format!(" ({})", paths.join(", ")),
+            more => format!(" ({} and {} more endpoints)", paths[..3].join(", "), more - 3),
+        },
+        first.exception.type_name,
+        first.exception.message.trim_end_matches('.')
+    );
+    if types.len() > 1 {
+        let others: Vec<&str> = types.iter().copied().filter(|t| *t != first.exception.type_name).collect();
+        text.push_str(&format!(" Also thrown: {}.", others.join(", ")));
+    }
+    text.push_str(
+        " Each such request failed with 500; no IIS, identity, database-login or startup failure explains \
+            it, so the fault is in the application (its code, its views or what it was given).",
+    );
+    let mut d = Draft::new(
+        FailureMode::AppException,
+        severity,
+        if c.len() >= 3 { 0.7 } else { 0.6 },
+        first.event.time() - Span::secs(1),
+        last.event.time(),
+    )
+    .scope(Some(host), site, pool.as_deref())
+    .explain(text);
+    for t in c.iter().take(6) {
+        d.cite(store.cite_event(t.event, headline(&t.event.event)), Role::Cause);
+    }
+    d.cite_all(failed.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+    d
+}
+
+/// The 500s the access log holds for the same endpoints at the time.
+fn failed_requests<'a>(
+    store: &'a Store,
+    host: &str,
+    from: Timestamp,
+    to: Timestamp,
+    paths: &[&str],
+) -> Vec<&'a crate::evidence::RequestRow> {
+    let rows = store.requests_between(from - Span::mins(5), to + Span::mins(5)).iter().filter(|r| {
+        &*r.host == host
+            && r.status.code == 500
+            && (paths.is_empty() || paths.iter().any(|p| p.eq_ignore_ascii_case(&r.stem)))
+    });
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Given, at};
+
+    fn web_event(e: Given, secs: i64, code: &str, thrown: (&str, &str), url: &str, path: &str) -> Given {
+        let mut data = vec![code, "An unhandled exception has occurred."];
+        data.extend([
+            "",
+            "",
+            "id",
+            "1",
+            "1",
+            "0",
+            "/LM/W3SVC/1/ROOT-1-1",
+            "Full",
+            "/",
+            "D:\\home\\site\\wwwroot\\",
+        ]);
+        data.extend(["RD0001", "4242", "w3wp.exe", "IIS APPPOOL\\winedraw", thrown.0, thrown.1, url, path]);
+        e.positional("APP", secs, "ASP.NET 4.0.30319.0", 1309, &data)
+    }
+
+    #[test]
+    fn exceptions_the_code_threw_are_one_finding_per_burst_naming_type_and_endpoint() {
+        let e = web_event(
+            Given::new(),
+            100,
+            "3007",
+            ("HttpCompileException", "error BC30203"),
+            "https://w/Home/Teams",
+            "/Home/Teams",
+        );
+        let e = web_event(
+            e,
+            400,
+            "3005",
+            ("IOException", "The process cannot access the file"),
+            "https://w/Home/Party",
+            "/Home/Party",
+        );
+        let found = e.detected(|s, out| detect(s, &[], out));
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::AppException, Severity::Low));
+        assert_eq!((d.start, d.end), (at(99), at(400)));
+        assert_eq!(d.scope.app_pool.as_deref(), Some("winedraw"));
+        assert!(
+            d.explanation.contains("2 requests (/Home/Party, /Home/Teams): HttpCompileException"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("Also thrown: IOException"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn scanners_disconnects_and_the_deployment_site_are_not_application_failures() {
+        let e = web_event(
+            Given::new(),
+            100,
+            "3005",
+            ("HttpException", "A potentially dangerous Request.Path value was detected from the client (:)."),
+            "https://w/view-source:",
+            "/view-source:",
+        );
+        let e = web_event(
+            e,
+            200,
+            "3005",
+            ("InvalidOperationException", "Repository url 'x' is invalid."),
+            "https://w.scm.azurewebsites.net:443/deploy",
+            "/deploy",
+        );
+        let e = web_event(
+            e,
+            300,
+            "3005",
+            ("COMException", "The remote host closed the connection. The error code is 0x800704CD."),
+            "https://w/logstream",
+            "/logstream",
+        );
+        assert!(e.detected(|s, out| detect(s, &[], out)).is_empty());
+    }
+
+    #[test]
+    fn the_aspnet_core_exception_handler_names_the_path_and_the_exception() {
+        let text = "Category: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware\r\nEventId: 1\r\nRequestPath: \
+            /office/health\r\n\r\nAn unhandled exception has occurred while executing the request.\r\n\r\nException: \
+            \r\nSystem.InvalidOperationException: Unable to resolve service for type 'IConnectionMultiplexer'\r\n   at X.Y()";
+        let warning = "Category: Microsoft.AspNetCore.Server.IIS.Core.IISHttpServer\r\nEventId: 0\r\n\r\nIncreasing the \
+            MaxRequestBodySize conflicts with the max value for IIS limit maxAllowedContentLength.";
+        let e = Given::new().positional("APP", 100, ".NET Runtime", 1000, &[text]).positional(
+            "APP",
+            200,
+            ".NET Runtime",
+            1000,
+            &[warning],
+        );
+        let found = e.detected(|s, out| detect(s, &[], out));
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].explanation.contains("1 request (/office/health): System.InvalidOperationException"),
+            "{}",
+            found[0].explanation
+        );
+    }
+
+    #[test]
+    fn an_exception_the_app_answered_with_a_client_error_is_not_a_failure() {
+        let thrown = "Category: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware\nEventId: 1\nRequestId: \
+            4000-1\nRequestPath: /api/documents/1/view-url\n\nAn unhandled exception has occurred.\n\nException: \
+            \nSprk.SdapProblemException: mapping_missing_drive";
+        let answered = "Category: Program\nEventId: 0\nRequestId: 4000-1\n\nRequest failed with 409 \
+            mapping_missing_drive";
+        let e = Given::new().positional("APP", 100, ".NET Runtime", 1000, &[thrown]).positional(
+            "APP",
+            100,
+            ".NET Runtime",
+            1000,
+            &[answered],
+        );
+        assert!(e.detected(|s, out| detect(s, &[], out)).is_empty());
+        assert!(says_client_error("request failed with 404 not found"));
+        assert!(!says_client_error("request failed with 500 server_error"));
+        assert!(!says_client_error("status 4000"));
+    }
+
+    #[test]
+    fn an_exception_another_finding_explains_is_left_to_it() {
+        let e = web_event(
+            Given::new(),
+            100,
+            "3005",
+            ("SqlException", "Login failed for user 'CONTOSO\\WEB01$'."),
+            "https://w/api",
+            "/api",
+        );
+        let found = e.detected(|s, out| {
+            detect(s, &[Window { host: Some("APP".into()), start: at(0), end: at(90) }], out)
+        });
+        assert!(found.is_empty());
+    }
+}

@@ -1,0 +1,303 @@
+//! The real-evidence scorecard: each folder of `$FAULTLINE_SAMPLES`,
+//! analyzed on its own as an analyst would receive it, against the verdict
+//! of an IIS engineer who read the files. Per folder: the finding that must
+//! come first (its id and host), or none above info for healthy evidence and
+//! for evidence of machines that do not run IIS, and the look-alikes that
+//! must not be reported above info. Each verdict says why, citing the
+//! records (`#n` is the n-th event of an `eventlog.xml`, `L` a line).
+
+#![allow(clippy::print_stderr)] // the scorecard is printed for the reader
+
+use std::path::PathBuf;
+
+use faultline_analyzer::finding::{FailureMode, Severity};
+use faultline_analyzer::{Scope, analyze};
+use faultline_parser::ReadConfig;
+
+struct Verdict {
+    folder: &'static str,
+    /// The first finding's id and host; `None`: nothing above info.
+    first: Option<(&'static str, &'static str)>,
+    /// Modes that must not be reported above info.
+    never: &'static [&'static str],
+}
+
+const VERDICTS: &[Verdict] = &[
+    // eventlog.xml #1 ASP.NET 1325 "the process was terminated", Process ID
+    // 6852, ConfigurationErrorsException for a DiagnosticMonitorTraceListener
+    // that is not deployed; #2 .NET Runtime 1026 "Application: w3wp.exe".
+    // No WAS on App Service: the worker's own reports prove the crash.
+    Verdict {
+        folder: "azure-eventlog-mmravec-myWeatherRespons",
+        first: Some(("worker-crash", "AZURE-EVENTLOG-MMRAVEC-MYWEATHERRESPONS")),
+        never: &["config-error", "app-exception", "ancm-startup-failure"],
+    },
+    // #1 1026 w3wp InvalidOperationException "Changing the URL is not
+    // supported" at Program.Main, #2 ANCM 1018, #3 1007 "CLR worker thread
+    // exited prematurely", the same second; again at 18:44:43 (#4-#6).
+    Verdict {
+        folder: "azure-eventlog-alazhar98-school-hall-booking",
+        first: Some(("ancm-startup-failure", "AZURE-EVENTLOG-ALAZHAR98-SCHOOL-HALL-BOOKING")),
+        never: &["worker-crash", "app-exception", "config-error"],
+    },
+    // kudu/trace: a zipdeploy POST whose client disconnected (L11), 500 on
+    // the SCM site; the application was not affected.
+    Verdict { folder: "azure-kudu-alazhar98-school-hall-booking", first: None, never: &[] },
+    // eventlog.prev.xml #4 1026 "CORS configuration is missing", #5 1018, #6
+    // 1007; started again at #9 (1032). app_offline deployments (1012) are
+    // low; ObjectDisposedException "BackgroundService failed" entries while
+    // the app stops are not crashes; the SdapProblemException rows were
+    // answered 409 by the app ("Request failed with 409").
+    Verdict {
+        folder: "azure-eventlog-spaarke-dev-spaarke",
+        first: Some(("ancm-startup-failure", "SPE-API-DEV-67E2XZ")),
+        never: &["worker-crash", "auth-failure", "recycle-unhealthy"],
+    },
+    // ErrorPage000019: 503.0 from AspNetCoreModuleV2 with 0x8007045B (the app
+    // was shutting down for a deployment); ErrorPage000017: a 400.0 the app
+    // answered. Neither is a stopped pool nor a failure of the server.
+    Verdict {
+        folder: "azure-detailederrors-spaarke-dev-spaarke",
+        first: None,
+        never: &["pool-stopped", "rapid-fail-protection", "request-queue-full", "ancm-startup-failure"],
+    },
+    // #141 1026 FileNotFoundException Microsoft.Extensions.Logging.Abstractions
+    // 9.0.0.0 on .NET 8, #142 1018, #143 1007; 1032 at #146 after a redeploy.
+    // W3SVC-WP 2303 preload warnings (#12-#13) are not app-init failures.
+    Verdict {
+        folder: "azure-eventlog-sadabyakod-school-ai-chatbot",
+        first: Some(("ancm-startup-failure", "SMARTSTUDY-API")),
+        never: &["app-init-failure", "recycle-unhealthy"],
+    },
+    // ErrorPage000027: 500.30, AspNetCoreModuleV2, 0x8007023E: one is enough.
+    // ErrorPage000018: 503.0 0x800704E7 during shutdown, not a stopped pool.
+    Verdict {
+        folder: "azure-detailederrors-sadabyakod-school-ai-chatbot",
+        first: Some(("ancm-startup-failure", "SMARTSTUDY-API")),
+        never: &["pool-stopped", "rapid-fail-protection", "request-queue-full", "worker-crash"],
+    },
+    // prev #5 1026 Npgsql 28P01 password authentication failed for user
+    // "staybot_admin", #6 1018, #7 1007; recurring start failures for three
+    // months (1031/1010, 1027 framework missing, hostpolicy.dll). The 1026s
+    // of dotnet.exe and Hostr.Api.exe are not IIS workers; 2299 "Startup
+    // Failures" is the same failure; the 1309s are Kudu's log stream
+    // (0x800704CD).
+    Verdict {
+        folder: "azure-eventlog-tshekom8206-staybotplatform",
+        first: Some(("ancm-startup-failure", "STAYBOT-API")),
+        never: &["worker-crash", "recycle-unhealthy", "app-exception", "app-init-failure", "missing-logs"],
+    },
+    // ErrorPage000001: 500.31, AspNetCoreModuleV2, 0x8000FFFF, for
+    // http://localhost:80/ (the page names no site).
+    Verdict {
+        folder: "azure-detailederrors-tshekom8206-staybotplatform",
+        first: Some(("ancm-startup-failure", "AZURE-DETAILEDERRORS-TSHEKOM8206-STAYBOTPLATFORM")),
+        never: &["handler-missing", "config-error", "worker-crash"],
+    },
+    // #3 1026 "Unable to resolve service for type TelemetryClient", #4 1018,
+    // #5 1007; 22 paired 1026s; 2299 escalations; 2303 preload pairs.
+    Verdict {
+        folder: "azure-eventlog-BandaruDheeraj-DeadlockDemoDotNet",
+        first: Some(("ancm-startup-failure", "DEADLOCK-DEMO-APP")),
+        never: &["worker-crash", "recycle-unhealthy", "app-init-failure", "app-exception"],
+    },
+    // #17 1026 EF PendingModelChangesWarning, #18 1018, #19 1007; later SQL
+    // 40613 (database unavailable) and 1785 (schema): not login failures.
+    Verdict {
+        folder: "azure-eventlog-ArasaniRohithReddy-college-attendance",
+        first: Some(("ancm-startup-failure", "COLLEGE-ATTENDANCE-API-ARASANIROHITH")),
+        never: &["db-login-failure", "worker-crash", "app-exception"],
+    },
+    // All 67 1026s are dotnet.exe or TiketApp.Api.exe (a Functions worker),
+    // no ANCM failure, no w3wp: not an IIS incident.
+    Verdict {
+        folder: "azure-eventlog-baselAhmed2-deployvercel",
+        first: None,
+        never: &["worker-crash", "db-login-failure", "ancm-startup-failure", "app-exception"],
+    },
+    // ZipFS run-from-package failures and a 1005/1032 restart loop on Functions
+    // placeholders: no catalogue signature.
+    Verdict {
+        folder: "azure-eventlog-vedprakash-m-vcarpool",
+        first: None,
+        never: &["ancm-startup-failure", "worker-crash", "rapid-fail-protection"],
+    },
+    // #1001 1310 HttpParseException on /Home/Partyapp, #1002/#1005 1310
+    // HttpCompileException (.vbhtml BC30203), #1004 1309 IOException: Razor
+    // views edited live, each hit a 500. The "potentially dangerous
+    // Request.Path" 1309s are scanners (400), the .NET Runtime 1022 profiler
+    // warnings and HttpPlatformHandler 2000 chatter are nothing.
+    Verdict {
+        folder: "azure-eventlog-erinjmackey-WineDraw",
+        first: Some(("app-exception", "AZURE-EVENTLOG-ERINJMACKEY-WINEDRAW")),
+        never: &["worker-crash", "app-init-failure", "config-error"],
+    },
+    // #1/#3 1309 request validation on Ghost slugs with ':' (400), #2 1301,
+    // PowerShell from the Kudu console: healthy.
+    Verdict {
+        folder: "azure-eventlog-thinkwhale-MyTakeOnQuotes",
+        first: None,
+        never: &["app-exception", "worker-crash", "missing-logs"],
+    },
+    // ErrorPage000002: 500.1001 set by iisnode, 0x2: node.exe is not listening.
+    Verdict {
+        folder: "azure-detailederrors-thinkwhale-MyTakeOnQuotes",
+        first: Some(("app-init-failure", "MYTAKEONQUOTES")),
+        never: &["worker-crash", "ancm-startup-failure", "handler-missing", "config-error"],
+    },
+    // ErrorPage000056: 500.1000 set by iisnode, 0x407: node.exe failed to start.
+    Verdict {
+        folder: "azure-detailederrors-HelixAutomations-instruct-pitch",
+        first: Some(("app-init-failure", "INSTRUCT-HELIXLAW-PITCH")),
+        never: &["worker-crash", "ancm-startup-failure", "app-exception"],
+    },
+    // Application Insights agent 1032/1033, MaxRequestBodySize warnings, one
+    // Kudu 1309 on the .scm. site: healthy.
+    Verdict {
+        folder: "azure-eventlog-mattroot87-testWebsiteBackup",
+        first: None,
+        never: &["app-exception", "ancm-startup-failure"],
+    },
+    // Routine 1032/1033, warnings, 2303 preload pairs (#38/#39): healthy.
+    Verdict {
+        folder: "azure-eventlog-calendarsystems-tools.docketcalendar.com",
+        first: None,
+        never: &["app-init-failure", "unexplained"],
+    },
+    // 200 and 302 only (the 302s are AlwaysOn pings five minutes apart).
+    Verdict {
+        folder: "azure-rawlogs-anton-bot-azure-iis-log-analyzer-online",
+        first: None,
+        never: &["rewrite-loop"],
+    },
+    // A WordPress install: two 500.0 win32 0 among 237 rows, one 404.3 on a
+    // .php URL, one 404.17 from a scanner: none of them decisive.
+    Verdict {
+        folder: "w3c-know-it-peru-WebKnowIT",
+        first: None,
+        never: &["handler-missing", "static-content-failure", "app-exception", "slow-responses"],
+    },
+    Verdict { folder: "w3c-bherila-waikolai", first: None, never: &["unexplained", "slow-responses"] },
+    Verdict { folder: "w3c-tstack-lnav", first: None, never: &[] },
+    // Two 500s from SQL injection probes (iis7_sqli.log L5-L6): security, not
+    // an outage.
+    Verdict {
+        folder: "w3c-log2timeline-plaso",
+        first: None,
+        never: &["app-exception", "db-login-failure", "unexplained"],
+    },
+    Verdict { folder: "w3c-brianary-scripts", first: None, never: &[] },
+    Verdict { folder: "w3c-elastic-beats", first: None, never: &[] },
+    // UPnP/WSD traffic on ports 2869/5357: abandoned requests without a queue.
+    Verdict {
+        folder: "httperr-koytze-learn_python",
+        first: None,
+        never: &["worker-crash", "pool-stopped", "request-queue-full", "request-limits"],
+    },
+    Verdict { folder: "httperr-log2timeline-plaso", first: None, never: &["request-limits"] },
+    Verdict { folder: "httperr-elastic-integrations", first: None, never: &["request-limits"] },
+    Verdict { folder: "httperr-elastic-beats", first: None, never: &[] },
+    Verdict { folder: "freb-Mexia-AzureDemos-WebSites-ClassicAsp", first: None, never: &[] },
+    Verdict { folder: "freb-Globalync-Jilly", first: None, never: &["slow-responses"] },
+    Verdict { folder: "freb-Implicate-X-AluLab", first: None, never: &["rewrite-loop"] },
+    Verdict {
+        folder: "freb-pcdccam-Nanette2022",
+        first: None,
+        never: &["slow-responses", "worker-hang", "backend-failure"],
+    },
+    // A workstation's System log: planned reboots and a cleared Sysmon
+    // channel (ERID 1847/1848); no IIS on it, so all of it is background.
+    Verdict { folder: "evtx-omerbenamram-evtx", first: None, never: &["worker-crash"] },
+    // A domain controller's reboots, one unclean (ERID 1041 6008): no IIS.
+    Verdict { folder: "evtx-log2timeline-plaso", first: None, never: &[] },
+    // HttpEvent 15007 URL reservations added, a reboot: no IIS.
+    Verdict { folder: "evtx-Menna-Islam-Zeus", first: None, never: &["binding-conflict", "missing-logs"] },
+    // MSSQL01 refusing `unexisting-user` (Windows authentication only) with no
+    // web server in the evidence; SMB password guessing; rundll32 faults.
+    Verdict {
+        folder: "evtx-Yamato-Security-hayabusa-sample-evtx",
+        first: None,
+        never: &["db-login-failure", "worker-crash", "auth-failure", "identity-logon-failure"],
+    },
+    // DE_104_system_log_cleared.evtx ERID 27736: the System log of PC01
+    // cleared by EXAMPLE\user01 (medium: no IIS evidence on PC01); the
+    // Security log cleared too. The web-shell samples are security, not an
+    // outage; the 18456 guessing burst has no web server behind it.
+    Verdict {
+        folder: "evtx-sbousseaden-EVTX-ATTACK-SAMPLES",
+        first: Some(("missing-logs", "PC01")),
+        never: &["worker-crash", "unexplained", "auth-failure", "db-login-failure"],
+    },
+    // One WER 1001 servicing report: not a w3wp crash.
+    Verdict { folder: "evtxml-elastic-beats", first: None, never: &["worker-crash"] },
+];
+
+fn samples() -> Option<PathBuf> {
+    match std::env::var_os("FAULTLINE_SAMPLES") {
+        Some(dir) => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)),
+        None => {
+            eprintln!("SKIPPED: FAULTLINE_SAMPLES is not set, so the real-evidence scorecard did not run");
+            None
+        }
+    }
+}
+
+#[test]
+fn every_real_sample_gets_the_verdict_of_an_iis_engineer() {
+    let Some(root) = samples() else { return };
+    let mut lines = Vec::new();
+    let mut wrong = Vec::new();
+    for v in VERDICTS {
+        let report = analyze(&[root.join(v.folder)], &ReadConfig::default(), &Scope::default(), &|_| {});
+        let above_info: Vec<_> = report.findings.iter().filter(|f| f.severity > Severity::Info).collect();
+        let got = above_info.first().map(|f| (f.id.id(), f.scope.host.as_deref().unwrap_or("-")));
+        let forbidden: Vec<&str> =
+            above_info.iter().map(|f| f.id.id()).filter(|id| v.never.contains(id)).collect();
+        let right = got == v.first && forbidden.is_empty();
+        lines.push(format!(
+            "{} {:<58} expected {:?} got {:?}{}",
+            if right { "ok  " } else { "FAIL" },
+            v.folder,
+            v.first,
+            got,
+            if forbidden.is_empty() { String::new() } else { format!(" and never-modes {forbidden:?}") }
+        ));
+        if !right {
+            wrong.push(v.folder);
+        }
+    }
+    eprintln!("real-evidence scorecard: {} of {} right", VERDICTS.len() - wrong.len(), VERDICTS.len());
+    for l in &lines {
+        eprintln!("  {l}");
+    }
+    assert!(wrong.is_empty(), "{}", lines.join("\n"));
+}
+
+/// Every sample folder has a verdict: a new sample must be judged.
+#[test]
+fn every_sample_folder_has_a_verdict() {
+    let Some(root) = samples() else { return };
+    let mut folders: Vec<String> = std::fs::read_dir(&root)
+        .expect("samples folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let judged: Vec<&str> = VERDICTS.iter().map(|v| v.folder).collect();
+    // The iisnode log (logging-errors.txt) is not a format faultline reads;
+    // that folder's verdict waits for it.
+    let missing: Vec<&String> = folders
+        .iter()
+        .filter(|f| {
+            !judged.contains(&f.as_str()) && *f != "azure-application-HelixAutomations-instruct-pitch"
+        })
+        .collect();
+    assert!(missing.is_empty(), "sample folders without a verdict: {missing:?}");
+    let modes: Vec<&str> = FailureMode::ALL.iter().map(|m| m.id()).collect();
+    for v in VERDICTS {
+        for id in v.first.iter().map(|(id, _)| *id).chain(v.never.iter().copied()) {
+            assert!(modes.contains(&id), "{}: {id} is not a failure mode", v.folder);
+        }
+    }
+}
