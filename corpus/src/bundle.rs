@@ -370,8 +370,10 @@ fn write_traces(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> 
 fn write_events(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     if dir.events_as_xml() {
-        // One file for every channel, in time order, as App Service keeps it.
-        let mut all: Vec<&EventRecord> = host.events.values().flatten().collect();
+        // App Service keeps the Application channel only (no System log,
+        // so no WAS, no service control manager), in one file, in time order.
+        let mut all: Vec<&EventRecord> =
+            host.events.iter().filter(|(c, _)| **c == Channel::Application).flat_map(|(_, e)| e).collect();
         if all.is_empty() {
             return Ok(written);
         }

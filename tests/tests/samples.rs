@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use faultline_analyzer::finding::FailureMode;
 use faultline_analyzer::{FileStatus, Tally, summarize};
 use faultline_parser::{
@@ -14,16 +16,8 @@ use faultline_parser::{
     read_entry,
 };
 
-/// The samples folder; a relative `FAULTLINE_SAMPLES` is taken from the
-/// workspace root, where the README's test command runs.
 fn samples() -> Option<PathBuf> {
-    match std::env::var_os("FAULTLINE_SAMPLES") {
-        Some(dir) => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)),
-        None => {
-            eprintln!("SKIPPED: FAULTLINE_SAMPLES is not set, so the real-sample tests did not run");
-            None
-        }
-    }
+    common::samples("the real-sample tests")
 }
 
 /// Reads one entry into sinks that never stop a read.

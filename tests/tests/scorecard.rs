@@ -6,7 +6,8 @@
 
 use faultline_analyzer::finding::FailureMode;
 use faultline_analyzer::{Scope, analyze};
-use faultline_corpus::scenario::{SCENARIOS, Size, generate};
+use faultline_corpus::layout::Layout;
+use faultline_corpus::scenario::{SCENARIOS, Size, generate_in};
 use faultline_parser::ReadConfig;
 
 /// Ids in order of first appearance.
@@ -20,33 +21,86 @@ fn distinct(ids: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
     out
 }
 
-#[test]
-fn every_scenario_is_answered_right() {
+/// Whether the first finding is where the truth says: the right host, the
+/// right pool when it names one, and a window that overlaps the truth's.
+fn strictly_right(
+    report: &faultline_analyzer::Report,
+    truth: &faultline_corpus::scenario::Truth,
+) -> Result<(), String> {
+    let (Some(first), Some(scope)) = (report.findings.first(), truth.scope.as_ref()) else { return Ok(()) };
+    if first.scope.host.as_deref() != Some(scope.host.as_str()) {
+        return Err(format!("host {:?}, truth {}", first.scope.host, scope.host));
+    }
+    if let (Some(found), Some(want)) = (&first.scope.app_pool, &scope.app_pool)
+        && found != want
+    {
+        return Err(format!("pool {found}, truth {want}"));
+    }
+    if let Some(w) = &truth.window {
+        let at =
+            |t: &str| faultline_parser::time::parse_rfc3339(t.as_bytes()).expect("truth times are RFC 3339");
+        let margin = faultline_parser::Span::mins(1);
+        if first.start > at(&w.end) + margin || first.end < at(&w.start) - margin {
+            return Err(format!(
+                "window {}..{} misses the truth's {}..{}",
+                first.start, first.end, w.start, w.end
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs every scenario in `layout` at three seeds; returns the lines of the
+/// scorecard and the wrong answers.
+fn score(names: &[&'static str], layout: Layout) -> (Vec<String>, Vec<String>) {
     let size = Size { hosts: 1, hours: 3, rate: 0.3 };
     let mut wrong = Vec::new();
     let mut lines = Vec::new();
-    for (def, seed) in SCENARIOS.iter().flat_map(|d| [5u64, 17, 29].map(|s| (d, s))) {
+    for (name, seed) in names.iter().flat_map(|n| [5u64, 17, 29].map(|s| (*n, s))) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let truth = generate(def.name, dir.path(), seed, &size).expect("generates");
+        let truth = generate_in(name, dir.path(), seed, &size, layout).expect("generates");
         let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
         let found = distinct(report.findings.iter().map(|f| f.id.id()));
         let leads =
             found.len() >= truth.expected.len() && found[..truth.expected.len()] == truth.expected[..];
         let exact_healthy = !truth.expected.is_empty() || found.is_empty();
         let lookalikes: Vec<&&str> = truth.lookalikes.iter().filter(|l| found.contains(l)).collect();
-        let right = leads && exact_healthy && lookalikes.is_empty();
+        let strict = strictly_right(&report, &truth);
+        let right = leads && exact_healthy && lookalikes.is_empty() && strict.is_ok();
         lines.push(format!(
-            "{} {:<28} seed {seed:<3} expected {:?} found {:?}",
+            "{} {:<28} {:<10} seed {seed:<3} expected {:?} found {:?}{}",
             if right { "ok  " } else { "FAIL" },
-            def.name,
+            name,
+            layout.name(),
             truth.expected,
-            found
+            found,
+            strict.err().map_or(String::new(), |e| format!(" ({e})"))
         ));
         if !right {
-            wrong.push((def.name, seed));
+            wrong.push(format!("{name} {} {seed}", layout.name()));
         }
     }
+    (lines, wrong)
+}
+
+#[test]
+fn every_scenario_is_answered_right() {
+    let names: Vec<&'static str> = SCENARIOS.iter().map(|d| d.name).collect();
+    let (lines, wrong) = score(&names, Layout::Bundle);
     eprintln!("scorecard: {} of {} generated scenarios right", lines.len() - wrong.len(), lines.len());
+    for l in &lines {
+        eprintln!("  {l}");
+    }
+    assert!(wrong.is_empty(), "wrong answers: {wrong:?}\n{}", lines.join("\n"));
+}
+
+/// Azure App Service keeps no System log and no HTTP.sys log: the worker's
+/// own reports, ANCM and ASP.NET events must still name the cause.
+#[test]
+fn app_service_scenarios_are_answered_right() {
+    let names = ["ancm-startup-failure", "worker-crash", "app-exception", "config-error", "deployment"];
+    let (lines, wrong) = score(&names, Layout::AppService);
+    eprintln!("App Service scorecard: {} of {} right", lines.len() - wrong.len(), lines.len());
     for l in &lines {
         eprintln!("  {l}");
     }

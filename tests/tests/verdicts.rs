@@ -10,6 +10,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use faultline_analyzer::finding::{FailureMode, Severity};
 use faultline_analyzer::{Scope, analyze};
 use faultline_parser::ReadConfig;
@@ -233,13 +235,7 @@ const VERDICTS: &[Verdict] = &[
 ];
 
 fn samples() -> Option<PathBuf> {
-    match std::env::var_os("FAULTLINE_SAMPLES") {
-        Some(dir) => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)),
-        None => {
-            eprintln!("SKIPPED: FAULTLINE_SAMPLES is not set, so the real-evidence scorecard did not run");
-            None
-        }
-    }
+    common::samples("the real-evidence scorecard")
 }
 
 #[test]

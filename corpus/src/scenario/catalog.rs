@@ -58,6 +58,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "config-store-broken", min_hosts: 1, plant: platform::config_store_broken },
     ScenarioDef { name: "binding-conflict", min_hosts: 1, plant: platform::binding_conflict },
     ScenarioDef { name: "app-exception", min_hosts: 1, plant: app_exception },
+    ScenarioDef { name: "small-site-config-error", min_hosts: 1, plant: small_site_config_error },
 ];
 
 fn healthy(ctx: &mut Ctx) {
@@ -357,6 +358,39 @@ fn app_exception(ctx: &mut Ctx) {
         (&host, Some(API_SITE), Some(API_POOL)),
         &["unexplained", "app-init-failure", "worker-crash", "db-login-failure"],
         &format!("A release of the orders API throws NullReferenceException in OrdersController.Post when a field the new client omits is missing: {n} order requests got 500.0 (win32 0) and ASP.NET logged {k} 1309s naming the exception; nothing at the IIS, identity or database boundary changed."),
+    );
+}
+
+/// A developer's box or a small intranet site: a few dozen requests a day.
+/// Two 500.19s ninety seconds apart, then the site works again: one row of
+/// a never-normal status is already the finding.
+fn small_site_config_error(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let at = ctx.at(0.6);
+    for site in [API_SITE, SHOP_SITE] {
+        let mut k = 0;
+        ctx.traffic_mut(&host, site).rows.retain(|_| {
+            k += 1;
+            k % 150 == 0
+        });
+    }
+    let traffic = ctx.traffic_mut(&host, SHOP_SITE);
+    let Some(template) = traffic.rows.first().cloned() else { return };
+    for (offset, status) in [(0, (500, 19, 13)), (90_000, (500, 19, 13)), (150_000, (200, 0, 0))] {
+        let mut row = template.clone();
+        row.end_ms = at + offset;
+        row.stem = "/".into();
+        row.status = status;
+        row.taken = 4;
+        traffic.rows.push(row);
+    }
+    traffic.rows.sort_by_key(|r| r.end_ms);
+    ctx.answer(
+        &["config-error"],
+        (at, at + 150_000),
+        (&host, Some(SHOP_SITE), None),
+        &["unexplained", "handler-missing", "app-init-failure"],
+        "A small site with a few dozen requests a day: a web.config edit broke it (two 500.19 with 0x8007000D, ninety seconds apart) and the next edit fixed it (a 200 a minute later).",
     );
 }
 
