@@ -4,6 +4,7 @@
 //! automatic restarts, told apart from crashes by WAS's own reason.
 
 use faultline_parser::Span;
+use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::{
     ANCM_START_FAILED, RECYCLE_CONFIG_CHANGE, RECYCLE_IDLE_TIMEOUT, RECYCLE_MEMORY_LIMIT, RECYCLE_ON_DEMAND,
@@ -55,13 +56,20 @@ const RECYCLES: &[Recycle] = &[
     },
 ];
 
-/// A recycle matters when requests were cut by it: aborted (995) within a
-/// few seconds of the event.
+/// A recycle matters when requests were cut by it: aborted (995) in the
+/// access log within a few seconds of the event, or, where only HTTP.sys
+/// saw it, requests of the pool it answered `503 AppShutdown` or abandoned
+/// (the access log of a worker that is going away may never get the row).
 fn cut_requests(store: &Store, e: &EventRow) -> bool {
-    store
-        .requests_between(e.time(), e.time() + Span::secs(6))
-        .iter()
-        .any(|r| r.host == e.host && r.status.win32 == 995)
+    let (from, to) = (e.time() - Span::secs(1), e.time() + Span::secs(6));
+    let aborted = store.requests_between(from, to).iter().any(|r| r.host == e.host && r.status.win32 == 995);
+    let p = pool(e);
+    let refused = store.errors_between(from, to).iter().any(|r| {
+        r.host == e.host
+            && (r.reason == ReasonKind::AppShutdown || r.reason.is_abandoned())
+            && (p.is_none() || r.queue.as_deref() == p)
+    });
+    aborted || refused
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -156,6 +164,21 @@ mod tests {
         let found = cut.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::RecycleScheduled, Severity::Low));
+    }
+
+    #[test]
+    fn a_recycle_that_only_http_sys_saw_cutting_requests_still_matters() {
+        let recycle = |e: Given| e.event("WEB01", 100, "WAS", 5074, &[("AppPoolID", "ShopPool")]);
+        let shut = recycle(Given::new()).error("WEB01", 101, 503, ReasonKind::AppShutdown, Some("ShopPool"));
+        assert_eq!(shut.detected(detect).len(), 1);
+        let other_pool = recycle(Given::new()).error(
+            "WEB01",
+            101,
+            503,
+            ReasonKind::ConnectionAbandonedByReqQueue,
+            Some("ApiPool"),
+        );
+        assert!(other_pool.detected(detect).is_empty(), "another pool's requests");
     }
 
     #[test]
