@@ -175,6 +175,12 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// Text from the evidence as one safe line: control characters replaced,
+/// cut to a line's length.
+pub fn cut_line(text: String) -> String {
+    cut(one_line(&text))
+}
+
 /// A line cut to [`EVENT_TEXT`] characters' worth of bytes.
 fn cut(mut text: String) -> String {
     if text.len() > EVENT_TEXT {

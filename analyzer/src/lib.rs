@@ -13,6 +13,7 @@ mod detect;
 pub mod evidence;
 pub mod exception;
 pub mod finding;
+pub mod hunting;
 pub mod identity;
 pub mod inventory;
 pub mod pass;

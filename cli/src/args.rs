@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultline_analyzer::FindingSeverity;
+use faultline_hunt::Level;
 use faultline_parser::Timestamp;
 
 use crate::config::{
@@ -56,6 +57,82 @@ pub enum Command {
     /// Write the normalized tables as Parquet, CSV or JSON lines,
     /// partitioned by host and day in Hive layout, for DuckDB, Spark or Trino.
     Export(ExportArgs),
+    /// The security lens: Sigma rules (the bundled pack and your own) over
+    /// the W3C, HTTP.sys and Windows event records, detections grouped by
+    /// level and rule.
+    Hunt(HuntArgs),
+}
+
+/// What `faultline hunt` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HuntFormat {
+    /// Detections grouped by level and rule, for a terminal.
+    Text,
+    /// An object with the load report and every detection (docs/json.md).
+    Json,
+    /// One detection per line.
+    #[value(alias = "ndjson")]
+    Jsonl,
+    /// One detection per row.
+    Csv,
+    /// A table per level for tickets and reviews.
+    Markdown,
+}
+
+/// Which rules a hunt runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulePack {
+    /// Only the folders given with --rules.
+    Off,
+    /// The project's bundled pack (and any --rules).
+    Bundled,
+}
+
+/// Arguments of `faultline hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Files, folders, .zip bundles or .gz files, in any mix.
+    #[arg(required_unless_present = "list_rules", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// A folder (or file) of Sigma rules, e.g. a SigmaHQ checkout's rules/
+    /// (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// The bundled pack on or off.
+    #[arg(long, value_enum, default_value_t = RulePack::Bundled)]
+    pub pack: RulePack,
+    /// Also load rules under deprecated/ and unsupported/ folders.
+    #[arg(long)]
+    pub with_deprecated: bool,
+    /// Only detections at or above this level (informational, low, medium,
+    /// high, critical).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level, default_value = "informational")]
+    pub min_level: Level,
+    /// Exit with status 1 when a detection at or above this level is found.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub fail_on: Option<Level>,
+    /// List the rules that load (and, with --verbose, those skipped and why).
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Say why each skipped rule was skipped.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HuntFormat::Text)]
+    pub format: HuntFormat,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub tz: Zone,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// A rule level by name.
+fn parse_level(text: &str) -> Result<Level, String> {
+    Level::from_name(text)
+        .ok_or_else(|| format!("unknown level {text:?} (informational, low, medium, high, critical)"))
 }
 
 /// What `faultline scan` writes.

@@ -7,6 +7,7 @@ mod args;
 mod config;
 mod exit;
 mod export;
+mod hunt;
 mod markdown;
 mod progress;
 mod query;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         Command::Timeline(args) => timeline::run(&cli.global, args),
         Command::Query(args) => query::run(&cli.global, args),
         Command::Export(args) => export::run(&cli.global, args),
+        Command::Hunt(args) => hunt::run(&cli.global, args),
     };
     match result {
         Ok(code) => code.into(),

@@ -1,0 +1,329 @@
+//! The security lens over the one read: every W3C row, HTTP.sys row and
+//! Windows event goes through the rules of a [`faultline_hunt::Engine`]
+//! while the file is read, placed on its host and time like any record,
+//! and each hit becomes a [`Detection`] citing its file and line or record.
+//! Detections are a list of their own, never findings: the root cause of an
+//! outage stays first and a healthy day stays quiet.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use faultline_hunt::rule::{Meta, Search};
+use faultline_hunt::{Engine, Rule, View};
+use faultline_parser::winevent::EventOrigin;
+use faultline_parser::{
+    CountedEvents, Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace,
+    WinEvent,
+};
+use serde::Serialize;
+
+use crate::finding::Evidence;
+use crate::pass::{self, Consumer, Progress};
+use crate::resolve::{Resolver, SourceFile};
+use crate::scope::Scope;
+
+/// What a detection says about its rule (the Detection Rule License asks
+/// that a hit from a SigmaHQ rule show its author).
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleInfo {
+    /// The rule's own metadata.
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// The fields its searches read (lower-case).
+    #[serde(skip)]
+    fields: Vec<String>,
+}
+
+impl RuleInfo {
+    fn of(rule: &Rule) -> RuleInfo {
+        let mut fields = BTreeSet::new();
+        for s in &rule.searches {
+            if let Search::Selections(maps) = s {
+                fields.extend(maps.iter().flatten().map(|t| t.field.clone()));
+            }
+        }
+        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect() }
+    }
+}
+
+/// One rule matching one record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Detection {
+    /// The rule.
+    pub rule: Arc<RuleInfo>,
+    /// When (UTC, the host's skew applied).
+    pub time: Timestamp,
+    /// The host.
+    pub host: String,
+    /// The IIS site id, when the record names one.
+    pub site: Option<String>,
+    /// The app pool, when the record names one.
+    pub app_pool: Option<String>,
+    /// The record.
+    pub evidence: Evidence,
+    /// The record's values of the fields the rule reads.
+    pub matched: Vec<(String, String)>,
+}
+
+/// The rules of a hunt, ready to go through a read.
+#[derive(Debug)]
+pub struct Hunt {
+    engine: Engine,
+    rules: Vec<Arc<RuleInfo>>,
+}
+
+impl Hunt {
+    /// A hunt with `engine`'s rules.
+    pub fn new(engine: Engine) -> Hunt {
+        let rules = engine.rules().iter().map(|r| Arc::new(RuleInfo::of(r))).collect();
+        Hunt { engine, rules }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Arc<RuleInfo>] {
+        &self.rules
+    }
+
+    /// Whether a rule reads Windows events (every event must then be
+    /// parsed, not only the IIS catalogue's).
+    pub fn wants_events(&self) -> bool {
+        self.engine.wants_events()
+    }
+}
+
+/// Detections of one chunk.
+#[derive(Debug)]
+pub struct HuntSink<'a> {
+    hunt: &'a Hunt,
+    resolve: Resolver<'a>,
+    view: View,
+    hits: Vec<usize>,
+    found: Vec<Detection>,
+}
+
+impl<'a> HuntSink<'a> {
+    /// A sink for one chunk of `file`.
+    pub fn new(hunt: &'a Hunt, file: SourceFile, scope: &'a Scope) -> HuntSink<'a> {
+        HuntSink {
+            hunt,
+            resolve: Resolver::new(file, scope),
+            view: View::default(),
+            hits: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    /// The detections.
+    pub fn finish(self) -> Vec<Detection> {
+        self.found
+    }
+
+    #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
+    fn record(
+        &mut self,
+        computer: Option<&[u8]>,
+        time: Timestamp,
+        site: Option<u32>,
+        pool: Option<&str>,
+        line: Option<u64>,
+        record: Option<u64>,
+        summary: &dyn Fn() -> String,
+    ) {
+        if self.hits.is_empty() {
+            return;
+        }
+        let host = self.resolve.host(computer);
+        let Some(time) = self.resolve.time(&host, time) else {
+            self.hits.clear();
+            return;
+        };
+        let file = self.resolve.file();
+        let evidence = Evidence {
+            source: file.kind,
+            path: file.path.to_string(),
+            line,
+            record,
+            time,
+            summary: summary(),
+        };
+        for i in self.hits.drain(..) {
+            let rule = Arc::clone(&self.hunt.rules[i]);
+            let matched = rule
+                .fields
+                .iter()
+                .flat_map(|f| self.view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
+                .collect();
+            self.found.push(Detection {
+                rule,
+                time,
+                host: host.name.to_string(),
+                site: site.map(|s| s.to_string()),
+                app_pool: pool.map(str::to_string),
+                evidence: evidence.clone(),
+                matched,
+            });
+        }
+    }
+}
+
+impl RecordSink for HuntSink<'_> {
+    type Error = Infallible;
+
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
+        if !self.hunt.engine.wants_web() {
+            return Ok(());
+        }
+        self.view.request(r);
+        self.hunt.engine.matches(&self.view, &mut self.hits);
+        let site = self.resolve.site_named(r.site_name);
+        let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let summary = || {
+            let query =
+                r.uri_query.filter(|q| *q != b"-").map(|q| format!("?{}", String::from_utf8_lossy(q)));
+            crate::describe::cut_line(format!(
+                "{} {}{} {} from {}",
+                text(r.method),
+                text(r.uri_stem),
+                query.unwrap_or_default(),
+                r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+                r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string())
+            ))
+        };
+        self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+        Ok(())
+    }
+
+    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Infallible> {
+        if !self.hunt.engine.wants_web() {
+            return Ok(());
+        }
+        self.view.http_error(r);
+        self.hunt.engine.matches(&self.view, &mut self.hits);
+        let site = self.resolve.site(r.site_id);
+        let pool = r.queue_name.map(|q| String::from_utf8_lossy(q).into_owned());
+        let summary = || {
+            crate::describe::cut_line(format!(
+                "HTTP.sys {} {} {}",
+                r.method.map(String::from_utf8_lossy).unwrap_or_default(),
+                r.uri.map(String::from_utf8_lossy).unwrap_or_default(),
+                r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            ))
+        };
+        self.record(None, r.time, site, pool.as_deref(), Some(r.origin.line), None, &summary);
+        Ok(())
+    }
+
+    fn trace(&mut self, _t: &Trace) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn event(&mut self, e: WinEvent) -> Result<(), Infallible> {
+        if !self.hunt.engine.wants_events() {
+            return Ok(());
+        }
+        self.view.event(&e);
+        self.hunt.engine.matches(&self.view, &mut self.hits);
+        let line = match e.origin {
+            EventOrigin::Xml { line, .. } => Some(line),
+            EventOrigin::Record { .. } => None,
+        };
+        let pool = e.data("AppPoolID").map(str::to_string);
+        let summary = || crate::describe::headline(&e);
+        self.record(
+            e.computer.as_deref().map(str::as_bytes),
+            e.time,
+            None,
+            pool.as_deref(),
+            line,
+            e.record_id,
+            &summary,
+        );
+        Ok(())
+    }
+
+    fn counted_events(&mut self, _k: CountedEvents<'_>) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn diagnostic(&mut self, _d: Diagnostic) {}
+}
+
+/// The hunt's consumer of the pass.
+struct Hunting<'a> {
+    hunt: &'a Hunt,
+    scope: &'a Scope,
+}
+
+/// What a hunt over the evidence gave.
+#[derive(Debug, Default)]
+pub struct HuntReport {
+    /// Every detection, in time order (then file, line, record, rule).
+    pub detections: Vec<Detection>,
+    /// How the read went (files found, parsed, unreadable and why).
+    pub reading: crate::pass::Reading,
+}
+
+impl Consumer for Hunting<'_> {
+    type Error = Infallible;
+    type Sink<'c>
+        = HuntSink<'c>
+    where
+        Self: 'c;
+    type Part = Vec<Detection>;
+    type Output = Self::Part;
+
+    fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
+        HuntSink::new(self.hunt, file, self.scope)
+    }
+
+    fn file_read<'c>(
+        &'c self,
+        part: &mut Self::Part,
+        _file: SourceFile,
+        _entry: &Entry,
+        read: Outcome<Self::Sink<'c>>,
+    ) -> Result<(), Infallible> {
+        if let Outcome::Parsed { sinks, .. } = read {
+            for s in sinks {
+                part.extend(s.finish());
+            }
+        }
+        Ok(())
+    }
+
+    fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, Infallible> {
+        Ok(part)
+    }
+}
+
+/// Sorts detections so that the same evidence gives the same list.
+pub fn sort(detections: &mut [Detection]) {
+    detections.sort_by(|a, b| {
+        (a.time, &a.evidence.path, a.evidence.line, a.evidence.record, &a.rule.meta.id).cmp(&(
+            b.time,
+            &b.evidence.path,
+            b.evidence.line,
+            b.evidence.record,
+            &b.rule.meta.id,
+        ))
+    });
+}
+
+/// Reads `paths` through the rules of `hunt`.
+pub fn hunt(
+    paths: &[PathBuf],
+    read: &ReadConfig,
+    scope: &Scope,
+    hunt: &Hunt,
+    progress: &dyn Progress,
+) -> HuntReport {
+    let mut read = *read;
+    read.all_events |= hunt.wants_events();
+    let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
+    let mut report =
+        HuntReport { detections: pass.outputs.into_iter().flatten().collect(), reading: pass.reading };
+    sort(&mut report.detections);
+    report
+}

@@ -1,0 +1,260 @@
+//! `faultline hunt`: Sigma rules over the evidence, detections grouped by
+//! level and rule, with the load report that says which rules run and why
+//! the others do not.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use faultline_analyzer::hunting::{Detection, Hunt, HuntReport, hunt};
+use faultline_hunt::{Engine, Level, LoadReport};
+use serde::Serialize;
+
+use crate::args::{GlobalArgs, HuntArgs, HuntFormat, RulePack};
+use crate::config::{Zone, output, read_config, scope};
+use crate::exit::Exit;
+use crate::progress::Bar;
+use crate::unreadable::report_reading;
+
+/// The rules `args` name, with what was skipped.
+fn load(args: &HuntArgs) -> anyhow::Result<LoadReport> {
+    let mut report = LoadReport::default();
+    if args.pack == RulePack::Bundled {
+        report.add_bundled();
+    }
+    for dir in &args.rules {
+        report.add_path(dir, args.with_deprecated)?;
+    }
+    Ok(report)
+}
+
+pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
+    let loaded = load(args)?;
+    let mut out = output(global.output.as_ref())?;
+    if args.list_rules {
+        list(&mut out, &loaded, args.verbose)?;
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let skipped = loaded.skipped.clone();
+    let rules = Hunt::new(Engine::new(loaded.rules));
+    let bar = Bar::new(global.quiet);
+    let mut report =
+        hunt(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &rules, &bar);
+    bar.finish();
+    report.detections.retain(|d| d.rule.meta.level >= args.min_level);
+    let load = Loaded { loaded: rules.rules().len(), skipped: &skipped };
+    match args.format {
+        HuntFormat::Text => text(&mut out, &report, &load, args, &args.tz)?,
+        HuntFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &Json { rules: &load, detections: &report.detections })?;
+            writeln!(out)?;
+        }
+        HuntFormat::Jsonl => {
+            for d in &report.detections {
+                serde_json::to_writer(&mut out, d)?;
+                writeln!(out)?;
+            }
+        }
+        HuntFormat::Csv => csv(&mut out, &report.detections)?,
+        HuntFormat::Markdown => markdown(&mut out, &report.detections, &args.tz)?,
+    }
+    out.flush()?;
+    if let Some(exit) = report_reading(&report.reading)? {
+        return Ok(exit);
+    }
+    if args.fail_on.is_some_and(|level| report.detections.iter().any(|d| d.rule.meta.level >= level)) {
+        return Ok(Exit::Findings);
+    }
+    Ok(Exit::Ok)
+}
+
+/// The load report as JSON gives it.
+#[derive(Serialize)]
+struct Loaded<'a> {
+    loaded: usize,
+    #[serde(serialize_with = "skipped_json")]
+    skipped: &'a [faultline_hunt::Skipped],
+}
+
+fn skipped_json<S: serde::Serializer>(list: &&[faultline_hunt::Skipped], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        path: String,
+        title: Option<&'a str>,
+        reason: &'a str,
+    }
+    s.collect_seq(list.iter().map(|k| Row {
+        path: k.path.to_string_lossy().into_owned(),
+        title: k.title.as_deref(),
+        reason: &k.reason,
+    }))
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    rules: &'a Loaded<'a>,
+    detections: &'a [Detection],
+}
+
+fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool) -> anyhow::Result<()> {
+    for r in &loaded.rules {
+        writeln!(
+            out,
+            "{:<13} {:<46} {}  [{}]  by {}",
+            r.meta.level.name(),
+            r.meta.id,
+            crate::style::sanitize(&r.meta.title),
+            r.meta.techniques.join(", "),
+            r.meta.author.as_deref().unwrap_or("-")
+        )?;
+    }
+    writeln!(out, "\nloaded {}, skipped {}", loaded.rules.len(), loaded.skipped.len())?;
+    if verbose {
+        for k in &loaded.skipped {
+            writeln!(
+                out,
+                "  skipped {} ({}): {}",
+                k.path.display(),
+                k.title.as_deref().map_or_else(|| "-".to_string(), crate::style::sanitize),
+                k.reason
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn text(
+    out: &mut dyn Write,
+    report: &HuntReport,
+    load: &Loaded<'_>,
+    args: &HuntArgs,
+    zone: &Zone,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "faultline hunt: {} rules loaded, {} skipped{}; {} files read; times in {}",
+        load.loaded,
+        load.skipped.len(),
+        if load.skipped.is_empty() || args.verbose { "" } else { " (--verbose says why)" },
+        report.reading.parsed,
+        zone.name()
+    )?;
+    if args.verbose {
+        for k in load.skipped {
+            writeln!(out, "  skipped {}: {}", k.path.display(), k.reason)?;
+        }
+    }
+    if report.detections.is_empty() {
+        writeln!(out, "\nNo detections.")?;
+        return Ok(());
+    }
+    // Level (highest first), then rule, in order of first appearance.
+    let mut groups: BTreeMap<(std::cmp::Reverse<Level>, String), Vec<&Detection>> = BTreeMap::new();
+    for d in &report.detections {
+        groups.entry((std::cmp::Reverse(d.rule.meta.level), d.rule.meta.id.clone())).or_default().push(d);
+    }
+    let mut level = None;
+    for ((std::cmp::Reverse(l), _), list) in &groups {
+        if level != Some(*l) {
+            writeln!(out, "\n{}", l.name().to_uppercase())?;
+            level = Some(*l);
+        }
+        let (first, last) = (list[0], list[list.len() - 1]);
+        let mut hosts: Vec<&str> = list.iter().map(|d| d.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let rule = &first.rule;
+        writeln!(
+            out,
+            "  {}  [{}]  by {}",
+            crate::style::sanitize(&rule.meta.title),
+            rule.meta.techniques.join(", "),
+            crate::style::sanitize(rule.meta.author.as_deref().unwrap_or("-"))
+        )?;
+        writeln!(
+            out,
+            "    {} detection{} on {} from {} to {}",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            hosts.join(", "),
+            zone.time(first.time),
+            zone.time(last.time)
+        )?;
+        for (what, d) in
+            [("first", first), ("last", last)].into_iter().take(if list.len() == 1 { 1 } else { 2 })
+        {
+            writeln!(out, "    {what}: {}  {}", place(d), crate::style::sanitize(&d.evidence.summary))?;
+        }
+    }
+    Ok(())
+}
+
+/// `path:line` or `path#record`.
+fn place(d: &Detection) -> String {
+    match (d.evidence.line, d.evidence.record) {
+        (Some(l), _) => format!("{}:{l}", d.evidence.path),
+        (None, Some(r)) => format!("{}#{r}", d.evidence.path),
+        _ => d.evidence.path.clone(),
+    }
+}
+
+fn csv(out: &mut dyn Write, detections: &[Detection]) -> anyhow::Result<()> {
+    let field = |v: &str| {
+        let v = crate::style::sanitize(v);
+        if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+    };
+    writeln!(out, "time,level,rule_id,title,author,techniques,host,site,app_pool,path,line,record,summary")?;
+    for d in detections {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            d.time.to_rfc3339(),
+            d.rule.meta.level.name(),
+            field(&d.rule.meta.id),
+            field(&d.rule.meta.title),
+            field(d.rule.meta.author.as_deref().unwrap_or("")),
+            field(&d.rule.meta.techniques.join(" ")),
+            field(&d.host),
+            field(d.site.as_deref().unwrap_or("")),
+            field(d.app_pool.as_deref().unwrap_or("")),
+            field(&d.evidence.path),
+            d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
+            d.evidence.record.map(|r| r.to_string()).unwrap_or_default(),
+            field(&d.evidence.summary),
+        )?;
+    }
+    Ok(())
+}
+
+fn markdown(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
+    writeln!(out, "# Detections\n")?;
+    if detections.is_empty() {
+        writeln!(out, "No detections.")?;
+        return Ok(());
+    }
+    let cell = |v: &str| crate::style::sanitize(v).replace('|', "\\|");
+    for level in Level::ALL.iter().rev() {
+        let at: Vec<&Detection> = detections.iter().filter(|d| d.rule.meta.level == *level).collect();
+        if at.is_empty() {
+            continue;
+        }
+        writeln!(out, "## {}\n", level.name())?;
+        writeln!(out, "| time ({}) | rule | author | techniques | host | evidence |", zone.name())?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for d in at {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | `{}` {} |",
+                zone.time(d.time),
+                cell(&d.rule.meta.title),
+                cell(d.rule.meta.author.as_deref().unwrap_or("-")),
+                d.rule.meta.techniques.join(", "),
+                cell(&d.host),
+                cell(&place(d)),
+                cell(&d.evidence.summary)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! A Sigma `condition`: search identifiers joined by `and`, `or`, `not`,
+//! parentheses, and `1 of` / `all of` over a name pattern or `them`.
+
+use crate::rule::Unsupported;
+
+/// A parsed condition, its searches referred to by index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// One search.
+    Search(usize),
+    /// Every one.
+    And(Vec<Condition>),
+    /// Any one.
+    Or(Vec<Condition>),
+    /// Not.
+    Not(Box<Condition>),
+}
+
+impl Condition {
+    /// Evaluates with `search(i)` telling whether the i-th search matched.
+    pub fn eval(&self, search: &mut impl FnMut(usize) -> bool) -> bool {
+        match self {
+            Condition::Search(i) => search(*i),
+            Condition::And(all) => all.iter().all(|c| c.eval(search)),
+            Condition::Or(any) => any.iter().any(|c| c.eval(search)),
+            Condition::Not(c) => !c.eval(search),
+        }
+    }
+
+    /// Parses `text` over the named searches.
+    pub fn parse(text: &str, names: &[String]) -> Result<Condition, Unsupported> {
+        if text.contains('|') {
+            return Err(Unsupported::Condition(
+                "aggregation (`| count()`), replaced by correlation rules".into(),
+            ));
+        }
+        let tokens = tokenize(text);
+        let mut p = Parser { tokens: &tokens, at: 0, names };
+        let c = p.or()?;
+        if p.at != tokens.len() {
+            return Err(Unsupported::Condition(format!("unexpected `{}`", tokens[p.at])));
+        }
+        Ok(c)
+    }
+}
+
+fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        match c {
+            '(' | ')' => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                out.push(c.to_string());
+            }
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+struct Parser<'a> {
+    tokens: &'a [String],
+    at: usize,
+    names: &'a [String],
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&str> {
+        self.tokens.get(self.at).map(String::as_str)
+    }
+
+    fn next(&mut self) -> Option<&str> {
+        let t = self.tokens.get(self.at)?;
+        self.at += 1;
+        Some(t)
+    }
+
+    fn or(&mut self) -> Result<Condition, Unsupported> {
+        let mut parts = vec![self.and()?];
+        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("or")) {
+            self.at += 1;
+            parts.push(self.and()?);
+        }
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::Or(parts) })
+    }
+
+    fn and(&mut self) -> Result<Condition, Unsupported> {
+        let mut parts = vec![self.not()?];
+        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("and")) {
+            self.at += 1;
+            parts.push(self.not()?);
+        }
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::And(parts) })
+    }
+
+    fn not(&mut self) -> Result<Condition, Unsupported> {
+        if self.peek().is_some_and(|t| t.eq_ignore_ascii_case("not")) {
+            self.at += 1;
+            return Ok(Condition::Not(Box::new(self.not()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Condition, Unsupported> {
+        let token = self.next().ok_or_else(|| Unsupported::Condition("ends too early".into()))?.to_string();
+        if token == "(" {
+            let c = self.or()?;
+            return match self.next() {
+                Some(")") => Ok(c),
+                _ => Err(Unsupported::Condition("a `(` is not closed".into())),
+            };
+        }
+        let quantifier = token.to_ascii_lowercase();
+        if matches!(quantifier.as_str(), "1" | "any" | "all")
+            && self.peek().is_some_and(|t| t.eq_ignore_ascii_case("of"))
+        {
+            self.at += 1;
+            let target = self.next().ok_or_else(|| Unsupported::Condition("`of` what?".into()))?.to_string();
+            let chosen: Vec<Condition> = self
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| target == "them" && !n.starts_with('_') || glob_name(&target, n))
+                .map(|(i, _)| Condition::Search(i))
+                .collect();
+            if chosen.is_empty() {
+                return Err(Unsupported::Condition(format!("no search matches `{target}`")));
+            }
+            return Ok(if quantifier == "all" { Condition::And(chosen) } else { Condition::Or(chosen) });
+        }
+        match self.names.iter().position(|n| *n == token) {
+            Some(i) => Ok(Condition::Search(i)),
+            None => Err(Unsupported::Condition(format!("no search named `{token}`"))),
+        }
+    }
+}
+
+/// `selection_*` against a search name.
+fn glob_name(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((head, tail)) => {
+            name.len() >= head.len() + tail.len() && name.starts_with(head) && name.ends_with(tail)
+        }
+        None => pattern == name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(text: &str, n: &[&str], truth: &[bool]) -> bool {
+        Condition::parse(text, &names(n)).expect("parses").eval(&mut |i| truth[i])
+    }
+
+    #[test]
+    fn precedence_quantifiers_and_parentheses() {
+        let n = ["selection", "filter_main_a", "filter_main_b", "keywords"];
+        assert!(run("selection and not 1 of filter_main_*", &n, &[true, false, false, false]));
+        assert!(!run("selection and not 1 of filter_main_*", &n, &[true, false, true, false]));
+        assert!(run("selection or keywords and filter_main_a", &n, &[true, false, false, false]));
+        assert!(!run("(selection or keywords) and filter_main_a", &n, &[true, false, false, false]));
+        assert!(run("all of filter_main_*", &n, &[false, true, true, false]));
+        assert!(run("1 of them", &n, &[false, false, false, true]));
+        assert!(Condition::parse("selection | count() > 5", &names(&n)).is_err());
+        assert!(Condition::parse("selektion", &names(&n)).is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! How one Sigma value is compared with one field value: the value's
+//! wildcards and the field's modifiers (`contains`, `startswith`,
+//! `endswith`, `re`, `cidr`, `exists`, `windash`, `cased`, `gt`...) turned
+//! into a matcher once, when the rule is loaded.
+
+use std::net::IpAddr;
+
+use regex::Regex;
+
+use crate::rule::Unsupported;
+
+/// A compiled comparison. Strings compare case-insensitively (Sigma's
+/// default) unless the rule says `cased`: needles are kept lower-case and
+/// values are lower-cased once per record.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// The whole value.
+    Equals(String),
+    /// Anywhere in the value.
+    Contains(String),
+    /// At the start.
+    StartsWith(String),
+    /// At the end.
+    EndsWith(String),
+    /// A regular expression (or a wildcard pattern compiled to one).
+    Regex(Regex),
+    /// An address inside a network.
+    Cidr(IpAddr, u8),
+    /// The field is present (or absent).
+    Exists(bool),
+    /// The field is absent or empty (`null` in the rule).
+    Null,
+    /// A number compared with the value.
+    Number(Compare, f64),
+}
+
+/// A numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `gt`.
+    Greater,
+    /// `gte`.
+    GreaterOrEqual,
+    /// `lt`.
+    Less,
+    /// `lte`.
+    LessOrEqual,
+}
+
+/// The modifiers of one field, parsed from `field|mod|mod`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Modifiers {
+    contains: bool,
+    starts: bool,
+    ends: bool,
+    regex: bool,
+    regex_insensitive: bool,
+    cidr: bool,
+    exists: bool,
+    windash: bool,
+    cased: bool,
+    compare: Option<Compare>,
+    /// Every value must match (`all`), not any.
+    pub all: bool,
+}
+
+impl Modifiers {
+    /// Reads the modifiers after a field name.
+    pub fn parse<'a>(names: impl Iterator<Item = &'a str>) -> Result<Modifiers, Unsupported> {
+        let mut m = Modifiers::default();
+        for name in names {
+            match name {
+                "contains" => m.contains = true,
+                "startswith" => m.starts = true,
+                "endswith" => m.ends = true,
+                "all" => m.all = true,
+                "re" => m.regex = true,
+                "i" => m.regex_insensitive = true,
+                "m" | "s" => {}
+                "cidr" => m.cidr = true,
+                "exists" => m.exists = true,
+                "windash" => m.windash = true,
+                "cased" => m.cased = true,
+                "gt" => m.compare = Some(Compare::Greater),
+                "gte" => m.compare = Some(Compare::GreaterOrEqual),
+                "lt" => m.compare = Some(Compare::Less),
+                "lte" => m.compare = Some(Compare::LessOrEqual),
+                other => return Err(Unsupported::Modifier(other.to_string())),
+            }
+        }
+        Ok(m)
+    }
+
+    /// Whether values must be compared with their case.
+    pub fn cased(self) -> bool {
+        self.cased || self.regex
+    }
+
+    /// The patterns one rule value stands for (`windash` gives several).
+    pub fn compile(self, value: &SigmaValue) -> Result<Vec<Pattern>, Unsupported> {
+        let text = match value {
+            SigmaValue::Null => return Ok(vec![Pattern::Null]),
+            SigmaValue::Bool(b) if self.exists => return Ok(vec![Pattern::Exists(*b)]),
+            SigmaValue::Bool(b) => b.to_string(),
+            SigmaValue::Number(n) => {
+                if let Some(c) = self.compare {
+                    return Ok(vec![Pattern::Number(c, *n)]);
+                }
+                number_text(*n)
+            }
+            SigmaValue::Text(t) => t.clone(),
+        };
+        if let Some(c) = self.compare {
+            let n = text.trim().parse().map_err(|_| Unsupported::Value(text.clone()))?;
+            return Ok(vec![Pattern::Number(c, n)]);
+        }
+        if self.regex {
+            let source = if self.regex_insensitive { format!("(?i){text}") } else { text };
+            let re = Regex::new(&source).map_err(|e| Unsupported::Regex(e.to_string()))?;
+            return Ok(vec![Pattern::Regex(re)]);
+        }
+        if self.cidr {
+            let (ip, bits) = text.split_once('/').unwrap_or((&text, ""));
+            let ip: IpAddr = ip.trim().parse().map_err(|_| Unsupported::Value(text.clone()))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = if bits.is_empty() {
+                max
+            } else {
+                bits.parse().map_err(|_| Unsupported::Value(text.clone()))?
+            };
+            return Ok(vec![Pattern::Cidr(ip, bits.min(max))]);
+        }
+        let variants = if self.windash { windash(&text) } else { vec![text] };
+        variants.into_iter().map(|v| self.wildcard(&v)).collect()
+    }
+
+    /// A plain value with Sigma's wildcards (`*`, `?`, `\` escapes) under
+    /// this field's position modifiers.
+    fn wildcard(self, value: &str) -> Result<Pattern, Unsupported> {
+        let (mut head, mut tail) = (self.starts || self.contains, self.ends || self.contains);
+        let mut core = value;
+        // Leading and trailing `*` are the cheap forms of contains.
+        if !self.contains {
+            if let Some(rest) = core.strip_prefix('*').filter(|r| !r.ends_with('\\')) {
+                core = rest;
+                tail = true;
+            }
+            if core.ends_with('*') && !core.ends_with("\\*") {
+                core = &core[..core.len() - 1];
+                head = true;
+            }
+        }
+        let has_wildcard = core.chars().any(|c| matches!(c, '*' | '?'));
+        let literal = unescape(core);
+        let literal = if self.cased() { literal } else { literal.map(|l| l.to_lowercase()) };
+        if !has_wildcard || literal.is_none() {
+            let text = match literal {
+                Some(t) => t,
+                None => return self.glob_regex(value),
+            };
+            return Ok(match (head, tail) {
+                (true, true) => Pattern::Contains(text),
+                (true, false) => Pattern::StartsWith(text),
+                (false, true) => Pattern::EndsWith(text),
+                (false, false) => Pattern::Equals(text),
+            });
+        }
+        self.glob_regex(value)
+    }
+
+    /// A wildcard value as an anchored regular expression.
+    fn glob_regex(self, value: &str) -> Result<Pattern, Unsupported> {
+        let mut re = String::from(if self.cased() { "" } else { "(?i)" });
+        if !(self.contains || self.ends) {
+            re.push('^');
+        }
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => {
+                    re.push_str(&regex::escape(&chars.next().unwrap_or('\\').to_string()));
+                }
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                other => re.push_str(&regex::escape(&other.to_string())),
+            }
+        }
+        if !(self.contains || self.starts) {
+            re.push('$');
+        }
+        Regex::new(&re).map(Pattern::Regex).map_err(|e| Unsupported::Regex(e.to_string()))
+    }
+}
+
+/// `\*`, `\?` and `\\` unescaped; `None` when an unescaped wildcard is left.
+fn unescape(value: &str) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => out.push(chars.next()?),
+            '*' | '?' => return None,
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+/// The dash forms Windows command lines accept for a `-flag`.
+fn windash(value: &str) -> Vec<String> {
+    const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+    if !value.contains('-') {
+        return vec![value.to_string()];
+    }
+    DASHES.iter().map(|d| value.replace('-', &d.to_string())).collect()
+}
+
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { n.to_string() }
+}
+
+/// A value as a rule writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SigmaValue {
+    /// A string.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`.
+    Null,
+}
+
+impl Pattern {
+    /// Whether `value` (lower-cased unless the field is `cased`) matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Pattern::Equals(n) => value == n,
+            Pattern::Contains(n) => memchr::memmem::find(value.as_bytes(), n.as_bytes()).is_some(),
+            Pattern::StartsWith(n) => value.starts_with(n.as_str()),
+            Pattern::EndsWith(n) => value.ends_with(n.as_str()),
+            Pattern::Regex(re) => re.is_match(value),
+            Pattern::Cidr(net, bits) => {
+                value.trim().parse::<IpAddr>().is_ok_and(|ip| in_network(ip, *net, *bits))
+            }
+            Pattern::Exists(want) => *want,
+            Pattern::Null => value.is_empty() || value == "-",
+            Pattern::Number(c, n) => value.trim().parse::<f64>().is_ok_and(|v| match c {
+                Compare::Greater => v > *n,
+                Compare::GreaterOrEqual => v >= *n,
+                Compare::Less => v < *n,
+                Compare::LessOrEqual => v <= *n,
+            }),
+        }
+    }
+
+    /// What the pattern says when the field is missing from the record.
+    pub fn matches_missing(&self) -> bool {
+        matches!(self, Pattern::Exists(false) | Pattern::Null)
+    }
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(mods: &[&str], value: &str) -> Vec<Pattern> {
+        Modifiers::parse(mods.iter().copied())
+            .and_then(|m| m.compile(&SigmaValue::Text(value.into())))
+            .expect("compiles")
+    }
+
+    fn any(p: &[Pattern], v: &str) -> bool {
+        p.iter().any(|p| p.matches(v))
+    }
+
+    #[test]
+    fn wildcards_and_position_modifiers() {
+        assert!(any(&compile(&[], "*\\cmd.exe"), "c:\\windows\\system32\\cmd.exe"));
+        assert!(!any(&compile(&[], "*\\cmd.exe"), "c:\\windows\\system32\\cmd.exe.bak"));
+        assert!(any(&compile(&["contains"], "../etc/"), "/x/../../etc/passwd"));
+        assert!(any(&compile(&["startswith"], "/ECP/"), "/ecp/default.flt"));
+        assert!(any(&compile(&[], "a?c*"), "abcdef"));
+        assert!(!any(&compile(&[], "a\\*c"), "abbc"));
+        assert!(any(&compile(&[], "a\\*c"), "a*c"));
+        assert!(any(&compile(&["windash", "contains"], " -enc "), "powershell /enc abc"));
+    }
+
+    #[test]
+    fn regex_cidr_numbers_and_presence() {
+        assert!(any(&compile(&["re"], "^/[a-z]+\\.aspx$"), "/shell.aspx"));
+        assert!(any(&compile(&["cidr"], "10.0.0.0/8"), "10.1.2.3"));
+        assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "11.1.2.3"));
+        assert!(any(&compile(&["gte"], "400"), "401"));
+        assert!(
+            Modifiers::parse(["base64offset"].into_iter()).is_err(),
+            "not supported: the rule is skipped"
+        );
+        let exists = Modifiers::parse(["exists"].into_iter()).expect("mods");
+        assert!(exists.compile(&SigmaValue::Bool(false)).expect("compiles")[0].matches_missing());
+    }
+}
