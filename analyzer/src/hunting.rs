@@ -10,8 +10,9 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use faultline_hunt::correlation::{Correlation, Match};
 use faultline_hunt::rule::{Meta, Search};
-use faultline_hunt::{Engine, Rule, View};
+use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace,
@@ -31,20 +32,27 @@ pub struct RuleInfo {
     /// The rule's own metadata.
     #[serde(flatten)]
     pub meta: Meta,
-    /// The fields its searches read (lower-case).
+    /// The fields its searches read, and those correlations over it group
+    /// or count by (lower-case).
     #[serde(skip)]
     fields: Vec<String>,
+    /// Its index among the loaded rules (correlations after the rules).
+    #[serde(skip)]
+    index: usize,
 }
 
 impl RuleInfo {
-    fn of(rule: &Rule) -> RuleInfo {
+    fn of(index: usize, rule: &Rule, correlations: &[Correlation]) -> RuleInfo {
         let mut fields = BTreeSet::new();
         for s in &rule.searches {
             if let Search::Selections(maps) = s {
                 fields.extend(maps.iter().flatten().map(|t| t.field.clone()));
             }
         }
-        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect() }
+        for c in correlations.iter().filter(|c| c.rules.contains(&index)) {
+            fields.extend(c.fields().map(str::to_string));
+        }
+        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index }
     }
 }
 
@@ -72,13 +80,79 @@ pub struct Detection {
 pub struct Hunt {
     engine: Engine,
     rules: Vec<Arc<RuleInfo>>,
+    correlations: Vec<(Correlation, Arc<RuleInfo>)>,
 }
 
 impl Hunt {
-    /// A hunt with `engine`'s rules.
-    pub fn new(engine: Engine) -> Hunt {
-        let rules = engine.rules().iter().map(|r| Arc::new(RuleInfo::of(r))).collect();
-        Hunt { engine, rules }
+    /// A hunt with the rules and correlations of a finished load.
+    pub fn new(loaded: LoadReport) -> Hunt {
+        let LoadReport { rules, correlations, .. } = loaded;
+        let infos =
+            rules.iter().enumerate().map(|(i, r)| Arc::new(RuleInfo::of(i, r, &correlations))).collect();
+        let correlations = correlations
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let info =
+                    RuleInfo { meta: c.meta.clone(), fields: c.group_by.clone(), index: rules.len() + i };
+                (c, Arc::new(info))
+            })
+            .collect();
+        Hunt { engine: Engine::new(rules), rules: infos, correlations }
+    }
+
+    /// The correlation rules.
+    pub fn correlations(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
+        self.correlations.iter().map(|(_, i)| i)
+    }
+
+    /// Detections of the correlations over `detections` (in time order),
+    /// and `detections` without the matches of rules that correlations read
+    /// and that do not report on their own.
+    fn correlate(&self, detections: Vec<Detection>) -> Vec<Detection> {
+        if self.correlations.is_empty() {
+            return detections;
+        }
+        let matches: Vec<Match<'_>> = detections
+            .iter()
+            .map(|d| Match { rule: d.rule.index, time: d.time.seconds(), values: &d.matched })
+            .collect();
+        let mut out = Vec::new();
+        for (i, (c, info)) in self.correlations.iter().enumerate() {
+            for fired in c.evaluate(i, &matches) {
+                let first = &detections[fired.matches[0]];
+                let last = &detections[fired.matches[fired.matches.len() - 1]];
+                let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
+                let mut evidence = first.evidence.clone();
+                evidence.summary = crate::describe::cut_line(format!(
+                    "{} matches of {} within {} s{}{}; first: {}",
+                    fired.matches.len(),
+                    c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
+                    last.time.seconds() - first.time.seconds(),
+                    if group.is_empty() { "" } else { " from " },
+                    group.join(", "),
+                    first.evidence.summary
+                ));
+                out.push(Detection {
+                    rule: Arc::clone(info),
+                    time: first.time,
+                    host: first.host.clone(),
+                    site: first.site.clone(),
+                    app_pool: first.app_pool.clone(),
+                    evidence,
+                    matched: fired.group,
+                });
+            }
+        }
+        let silent: BTreeSet<usize> = self
+            .correlations
+            .iter()
+            .filter(|(c, _)| !c.generate)
+            .flat_map(|(c, _)| c.rules.iter().copied())
+            .filter(|r| !self.correlations.iter().any(|(c, _)| c.generate && c.rules.contains(r)))
+            .collect();
+        out.extend(detections.into_iter().filter(|d| !silent.contains(&d.rule.index)));
+        out
     }
 
     /// The rules.
@@ -322,8 +396,9 @@ pub fn hunt(
     let mut read = *read;
     read.all_events |= hunt.wants_events();
     let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
-    let mut report =
-        HuntReport { detections: pass.outputs.into_iter().flatten().collect(), reading: pass.reading };
+    let mut detections: Vec<Detection> = pass.outputs.into_iter().flatten().collect();
+    sort(&mut detections);
+    let mut report = HuntReport { detections: hunt.correlate(detections), reading: pass.reading };
     sort(&mut report.detections);
     report
 }

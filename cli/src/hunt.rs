@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use faultline_analyzer::hunting::{Detection, Hunt, HuntReport, hunt};
-use faultline_hunt::{Engine, Level, LoadReport};
+use faultline_hunt::{Level, LoadReport};
 use serde::Serialize;
 
 use crate::args::{GlobalArgs, HuntArgs, HuntFormat, RulePack};
@@ -24,7 +24,7 @@ fn load(args: &HuntArgs) -> anyhow::Result<LoadReport> {
     for dir in &args.rules {
         report.add_path(dir, args.with_deprecated)?;
     }
-    Ok(report)
+    Ok(report.finish())
 }
 
 pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
@@ -36,13 +36,13 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let skipped = loaded.skipped.clone();
-    let rules = Hunt::new(Engine::new(loaded.rules));
+    let rules = Hunt::new(loaded);
     let bar = Bar::new(global.quiet);
     let mut report =
         hunt(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &rules, &bar);
     bar.finish();
     report.detections.retain(|d| d.rule.meta.level >= args.min_level);
-    let load = Loaded { loaded: rules.rules().len(), skipped: &skipped };
+    let load = Loaded { loaded: rules.rules().len() + rules.correlations().count(), skipped: &skipped };
     match args.format {
         HuntFormat::Text => text(&mut out, &report, &load, args, &args.tz)?,
         HuntFormat::Json => {
@@ -97,18 +97,23 @@ struct Json<'a> {
 }
 
 fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool) -> anyhow::Result<()> {
-    for r in &loaded.rules {
+    for r in loaded.rules.iter().map(|r| &r.meta).chain(loaded.correlations.iter().map(|c| &c.meta)) {
         writeln!(
             out,
             "{:<13} {:<46} {}  [{}]  by {}",
-            r.meta.level.name(),
-            r.meta.id,
-            crate::style::sanitize(&r.meta.title),
-            r.meta.techniques.join(", "),
-            r.meta.author.as_deref().unwrap_or("-")
+            r.level.name(),
+            r.id,
+            crate::style::sanitize(&r.title),
+            r.techniques.join(", "),
+            r.author.as_deref().unwrap_or("-")
         )?;
     }
-    writeln!(out, "\nloaded {}, skipped {}", loaded.rules.len(), loaded.skipped.len())?;
+    writeln!(
+        out,
+        "\nloaded {}, skipped {}",
+        loaded.rules.len() + loaded.correlations.len(),
+        loaded.skipped.len()
+    )?;
     if verbose {
         for k in &loaded.skipped {
             writeln!(

@@ -7,6 +7,7 @@
 //! of each record, whose field mapping says what IIS logs mean.
 
 pub mod condition;
+pub mod correlation;
 pub mod engine;
 pub mod load;
 pub mod pack;

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use yaml_rust2::YamlLoader;
+use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::correlation::Correlation;
 use crate::pack::BUNDLED;
 use crate::rule::{Rule, Unsupported};
 
@@ -26,8 +27,13 @@ pub struct Skipped {
 pub struct LoadReport {
     /// Rules ready to evaluate.
     pub rules: Vec<Rule>,
+    /// Correlation rules over them.
+    pub correlations: Vec<Correlation>,
     /// Rules left out.
     pub skipped: Vec<Skipped>,
+    /// Correlation rules read, resolved by [`LoadReport::finish`] once every
+    /// rule they may name is loaded.
+    pending: Vec<(Yaml, PathBuf)>,
 }
 
 /// A rules folder that cannot be read at all.
@@ -59,6 +65,10 @@ impl LoadReport {
         };
         for doc in docs.iter().filter(|d| !d.is_null()) {
             let title = doc["title"].as_str().map(str::to_string);
+            if !doc["correlation"].is_badvalue() {
+                self.pending.push((doc.clone(), origin.to_path_buf()));
+                continue;
+            }
             let rule = if doc["action"].is_badvalue() {
                 Rule::from_yaml(doc, origin)
             } else {
@@ -73,6 +83,20 @@ impl LoadReport {
                 }),
             }
         }
+    }
+
+    /// Resolves the correlation rules against every loaded rule; those
+    /// naming a rule that is not loaded are skipped, and so is the
+    /// own output of rules a correlation reads (unless it says `generate`).
+    pub fn finish(mut self) -> LoadReport {
+        for (doc, origin) in std::mem::take(&mut self.pending) {
+            let title = doc["title"].as_str().map(str::to_string);
+            match Correlation::from_yaml(&doc, &origin.to_string_lossy(), &self.rules) {
+                Ok(c) => self.correlations.push(c),
+                Err(reason) => self.skipped.push(Skipped { path: origin, title, reason: reason.to_string() }),
+            }
+        }
+        self
     }
 
     /// The project's own pack.

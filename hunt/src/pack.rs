@@ -10,10 +10,12 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("proc_appcmd_module_or_logging.yml", include_str!("../rules/proc_appcmd_module_or_logging.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
+    ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
     ("web_exchange_proxyshell.yml", include_str!("../rules/web_exchange_proxyshell.yml")),
     ("web_known_webshell_names.yml", include_str!("../rules/web_known_webshell_names.yml")),
     ("web_log4shell.yml", include_str!("../rules/web_log4shell.yml")),
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
+    ("web_scanner_burst.yml", include_str!("../rules/web_scanner_burst.yml")),
     ("web_sql_injection.yml", include_str!("../rules/web_sql_injection.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
 ];
@@ -24,6 +26,7 @@ mod tests {
 
     use faultline_parser::winevent::{DataValue, WinEvent};
 
+    use crate::correlation::Match;
     use crate::record::{View, WebRow};
     use crate::{Engine, LoadReport};
 
@@ -187,12 +190,85 @@ mod tests {
             ),
         ];
         let mut names: Vec<&str> = super::BUNDLED.iter().map(|(n, _)| *n).collect();
+        // The correlations are tested below.
+        names.retain(|n| !["web_scanner_burst.yml", "web_auth_brute_force.yml"].contains(n));
         for (rule, fires, quiet) in &cases {
             assert!(fired(&e, fires).iter().any(|f| f == rule), "{rule} must fire");
             assert!(!fired(&e, quiet).iter().any(|f| f == rule), "{rule} must not fire on its look-alike");
             names.retain(|n| n != rule);
         }
         assert!(names.is_empty(), "bundled rules without a test: {names:?}");
+    }
+
+    /// A record's (field, value) pairs.
+    type Fields = Vec<(String, String)>;
+
+    /// The titles of the bundled correlations that fire over these
+    /// (second, record) pairs.
+    fn correlated(records: &[(i64, View)]) -> Vec<String> {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        let loaded = loaded.finish();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let engine = Engine::new(loaded.rules.clone());
+        let mut rows: Vec<(usize, i64, Fields)> = Vec::new();
+        for (t, v) in records {
+            let mut hits = Vec::new();
+            engine.matches(v, &mut hits);
+            let values: Vec<(String, String)> =
+                v.fields().map(|(f, x)| (f.to_string(), x.to_string())).collect();
+            rows.extend(hits.into_iter().map(|h| (h, *t, values.clone())));
+        }
+        let matches: Vec<Match<'_>> =
+            rows.iter().map(|(rule, time, values)| Match { rule: *rule, time: *time, values }).collect();
+        let mut out = Vec::new();
+        for (i, c) in loaded.correlations.iter().enumerate() {
+            out.extend(c.evaluate(i, &matches).into_iter().map(|_| c.meta.title.clone()));
+        }
+        out
+    }
+
+    fn answered(client: &str, stem: &str, status: &str, sub: &str, win32: &str) -> View {
+        web(WebRow {
+            method: Some("GET"),
+            stem: Some(stem),
+            client_ip: Some(client),
+            status: Some(status),
+            substatus: Some(sub),
+            win32: Some(win32),
+            ..WebRow::default()
+        })
+    }
+
+    #[test]
+    fn a_scanner_is_many_missing_paths_from_one_client_in_minutes() {
+        let scan: Vec<(i64, View)> = (0..30)
+            .map(|i| (i * 3, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2")))
+            .collect();
+        assert_eq!(correlated(&scan), ["Scanner Burst From One Client"]);
+        let crowd: Vec<(i64, View)> = (0..30)
+            .map(|i| (i * 3, answered(&format!("198.51.100.{i}"), &format!("/p{i}"), "404", "0", "2")))
+            .collect();
+        assert!(correlated(&crowd).is_empty(), "thirty visitors with one broken link each");
+        let slow: Vec<(i64, View)> = (0..30)
+            .map(|i| (i * 60, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2")))
+            .collect();
+        assert!(correlated(&slow).is_empty(), "thirty minutes is not a burst");
+    }
+
+    #[test]
+    fn password_guessing_is_many_rejected_credentials_from_one_client() {
+        let guess: Vec<(i64, View)> =
+            (0..20).map(|i| (i * 5, answered("203.0.113.7", "/owa/auth.owa", "401", "1", "1326"))).collect();
+        assert_eq!(correlated(&guess), ["Password Guessing Against The Site"]);
+        // The Windows-authentication handshake: 401.2, then 401.1 with
+        // SEC_E_NO_CREDENTIALS, then 200; never rejected credentials.
+        let handshake: Vec<(i64, View)> = (0..40)
+            .map(|i| {
+                (i, answered("10.0.0.5", "/reports", "401", if i % 2 == 0 { "2" } else { "1" }, "2148074254"))
+            })
+            .collect();
+        assert!(correlated(&handshake).is_empty());
     }
 
     #[test]

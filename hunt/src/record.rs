@@ -42,6 +42,8 @@ pub struct WebRow<'a> {
     pub status: Option<&'a str>,
     /// `sc-substatus`.
     pub substatus: Option<&'a str>,
+    /// `sc-win32-status`.
+    pub win32: Option<&'a str>,
     /// `s-port`.
     pub port: Option<&'a str>,
 }
@@ -146,6 +148,7 @@ impl View {
             r.substatus.map(|s| s.to_string()),
             r.server_port.map(|p| p.to_string()),
         );
+        let win32 = r.win32_status.map(|w| w.to_string());
         self.web(&WebRow {
             method: method.as_deref(),
             stem: stem.as_deref(),
@@ -160,6 +163,7 @@ impl View {
             server_ip: server.as_deref(),
             status: status.as_deref(),
             substatus: sub.as_deref(),
+            win32: win32.as_deref(),
             port: port.as_deref(),
         });
     }
@@ -206,6 +210,7 @@ impl View {
         put(self, "s-ip", r.server_ip);
         put(self, "sc-status", r.status);
         put(self, "sc-substatus", r.substatus);
+        put(self, "sc-win32-status", r.win32);
         put(self, "s-port", r.port);
     }
 

@@ -75,7 +75,7 @@ pub enum Unsupported {
     #[error("log source {0} is not in the evidence faultline reads")]
     LogSource(String),
     /// A Sigma correlation rule.
-    #[error("correlation rules are not evaluated yet")]
+    #[error("a correlation rule, not a detection rule")]
     Correlation,
     /// The rule's YAML lacks what every rule has.
     #[error("not a Sigma rule: {0}")]
@@ -172,6 +172,8 @@ pub struct Meta {
 pub struct Rule {
     /// Its metadata.
     pub meta: Meta,
+    /// `name`, by which correlation rules may refer to it.
+    pub name: Option<String>,
     /// What it applies to.
     pub target: Target,
     /// Search names, in order.
@@ -247,7 +249,7 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
 }
 
 /// The techniques of `attack.t1505.003`-style tags.
-fn techniques(tags: &Yaml) -> Vec<String> {
+pub(crate) fn techniques(tags: &Yaml) -> Vec<String> {
     let Yaml::Array(list) = tags else { return Vec::new() };
     list.iter()
         .filter_map(text)
@@ -301,6 +303,7 @@ impl Rule {
                 techniques: techniques(&doc["tags"]),
                 origin: origin.to_string_lossy().into_owned(),
             },
+            name: text(&doc["name"]),
             target,
             names,
             searches,

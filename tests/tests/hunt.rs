@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use faultline_analyzer::Scope;
 use faultline_analyzer::hunting::{Hunt, HuntReport, hunt};
-use faultline_hunt::{Engine, Level, LoadReport};
+use faultline_hunt::{Level, LoadReport};
 use faultline_parser::ReadConfig;
 
 /// The SigmaHQ fixtures beside the samples.
@@ -21,7 +21,7 @@ fn sigma() -> Option<PathBuf> {
 }
 
 fn run(paths: &[PathBuf], rules: LoadReport) -> HuntReport {
-    let engine = Hunt::new(Engine::new(rules.rules));
+    let engine = Hunt::new(rules.finish());
     hunt(paths, &ReadConfig::default(), &Scope::default(), &engine, &|_| {})
 }
 

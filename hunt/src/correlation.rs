@@ -1,0 +1,262 @@
+//! Sigma correlation rules (`correlation:` with `type` event_count,
+//! value_count, temporal or temporal_ordered, `rules`, `group-by`,
+//! `timespan` and `condition`), evaluated over the matches of the rules
+//! they name once the read is done.
+
+use std::collections::BTreeMap;
+
+use yaml_rust2::Yaml;
+
+use crate::pattern::Compare;
+use crate::rule::{Level, Meta, Rule, Unsupported};
+
+/// What a correlation counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Matches of the named rules.
+    EventCount,
+    /// Distinct values of a field among them.
+    ValueCount,
+    /// Every named rule matched within the span (any order).
+    Temporal,
+    /// Every named rule matched within the span, in the order named.
+    TemporalOrdered,
+}
+
+/// A correlation rule, its references resolved to rule indexes.
+#[derive(Clone, Debug)]
+pub struct Correlation {
+    /// Its metadata.
+    pub meta: Meta,
+    /// What it counts.
+    pub kind: Kind,
+    /// The rules it reads, by index in the loaded rules.
+    pub rules: Vec<usize>,
+    /// Fields the matches are grouped by (lower-case).
+    pub group_by: Vec<String>,
+    /// The window, in seconds.
+    pub timespan: i64,
+    /// The count's comparison and threshold.
+    pub condition: (Compare, f64),
+    /// The field whose distinct values `value_count` counts (lower-case).
+    pub field: Option<String>,
+    /// Whether the named rules still report their own matches.
+    pub generate: bool,
+}
+
+/// A rule's match as a correlation reads it.
+#[derive(Clone, Debug)]
+pub struct Match<'a> {
+    /// The rule (index in the loaded rules).
+    pub rule: usize,
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// The record's (field, value) pairs; the fields the correlation reads
+    /// among them.
+    pub values: &'a [(String, String)],
+}
+
+impl Match<'_> {
+    fn value(&self, field: &str) -> Option<String> {
+        self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.to_ascii_lowercase())
+    }
+}
+
+/// A group whose matches met a correlation's condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired {
+    /// The correlation (index in the loaded correlations).
+    pub correlation: usize,
+    /// The matches that made it, by their index in the input.
+    pub matches: Vec<usize>,
+    /// The group's values, as `field=value`.
+    pub group: Vec<(String, String)>,
+}
+
+/// `5m`, `1h`, `30s`, `2d` in seconds.
+fn span(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = n.parse().ok()?;
+    Some(
+        n * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => return None,
+        },
+    )
+}
+
+fn text(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+impl Correlation {
+    /// A correlation from its YAML document, resolving the rules it names
+    /// (by `id` or `name`) among `rules`.
+    pub fn from_yaml(doc: &Yaml, origin: &str, rules: &[Rule]) -> Result<Correlation, Unsupported> {
+        let c = &doc["correlation"];
+        let kind = match text(&c["type"]).as_deref() {
+            Some("event_count") => Kind::EventCount,
+            Some("value_count") => Kind::ValueCount,
+            Some("temporal") => Kind::Temporal,
+            Some("temporal_ordered") => Kind::TemporalOrdered,
+            other => return Err(Unsupported::Condition(format!("correlation type {other:?}"))),
+        };
+        let names: Vec<String> = match &c["rules"] {
+            Yaml::Array(list) => list.iter().filter_map(text).collect(),
+            other => text(other).into_iter().collect(),
+        };
+        let mut refs = Vec::new();
+        for n in &names {
+            let at = rules.iter().position(|r| r.meta.id == *n || r.name.as_deref() == Some(n.as_str()));
+            refs.push(at.ok_or_else(|| Unsupported::Condition(format!("no loaded rule named `{n}`")))?);
+        }
+        let group_by = match &c["group-by"] {
+            Yaml::Array(list) => list.iter().filter_map(text).map(|f| f.to_ascii_lowercase()).collect(),
+            other => text(other).into_iter().map(|f| f.to_ascii_lowercase()).collect(),
+        };
+        let timespan = text(&c["timespan"])
+            .as_deref()
+            .and_then(span)
+            .ok_or_else(|| Unsupported::Condition("no usable timespan".into()))?;
+        let (condition, field) = match &c["condition"] {
+            Yaml::Hash(map) => {
+                let mut cond = None;
+                let mut field = None;
+                for (k, v) in map {
+                    let (k, v) = (text(k).unwrap_or_default(), text(v).unwrap_or_default());
+                    let compare = match k.as_str() {
+                        "gt" => Compare::Greater,
+                        "gte" => Compare::GreaterOrEqual,
+                        "lt" => Compare::Less,
+                        "lte" => Compare::LessOrEqual,
+                        "eq" => Compare::GreaterOrEqual,
+                        "field" => {
+                            field = Some(v.to_ascii_lowercase());
+                            continue;
+                        }
+                        other => {
+                            return Err(Unsupported::Condition(format!("correlation condition `{other}`")));
+                        }
+                    };
+                    cond = Some((compare, v.parse().map_err(|_| Unsupported::Value(v.clone()))?));
+                }
+                (cond.unwrap_or((Compare::GreaterOrEqual, names.len() as f64)), field)
+            }
+            Yaml::BadValue if matches!(kind, Kind::Temporal | Kind::TemporalOrdered) => {
+                ((Compare::GreaterOrEqual, names.len() as f64), None)
+            }
+            _ => return Err(Unsupported::Condition("no correlation condition".into())),
+        };
+        if kind == Kind::ValueCount && field.is_none() {
+            return Err(Unsupported::Condition("value_count without a field".into()));
+        }
+        let title = text(&doc["title"]).ok_or_else(|| Unsupported::Malformed("no title".into()))?;
+        let tags = crate::rule::techniques(&doc["tags"]);
+        let meta = Meta {
+            id: text(&doc["id"]).unwrap_or_else(|| title.clone()),
+            title,
+            author: text(&doc["author"]),
+            level: text(&doc["level"]).and_then(|l| Level::from_name(&l)).unwrap_or(Level::Medium),
+            status: text(&doc["status"]),
+            license: text(&doc["license"]),
+            techniques: tags,
+            origin: origin.to_string(),
+        };
+        let generate = matches!(c["generate"], Yaml::Boolean(true));
+        Ok(Correlation { meta, kind, rules: refs, group_by, timespan, condition, field, generate })
+    }
+
+    /// The fields a match of one of its rules must keep.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.group_by.iter().chain(&self.field).map(String::as_str)
+    }
+
+    fn met(&self, n: f64) -> bool {
+        let (c, want) = self.condition;
+        match c {
+            Compare::Greater => n > want,
+            Compare::GreaterOrEqual => n >= want,
+            Compare::Less => n < want,
+            Compare::LessOrEqual => n <= want,
+        }
+    }
+
+    /// Evaluates over matches in time order: one [`Fired`] per stretch of a
+    /// group that met the condition (the window starts again after it).
+    pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
+        let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
+            let key = self.group_by.iter().map(|f| m.value(f).unwrap_or_default()).collect();
+            groups.entry(key).or_default().push(i);
+        }
+        let mut out = Vec::new();
+        for (key, list) in groups {
+            let mut start = 0;
+            for end in 0..list.len() {
+                while matches[list[end]].time - matches[list[start]].time > self.timespan {
+                    start += 1;
+                }
+                let window = &list[start..=end];
+                let n = match self.kind {
+                    Kind::EventCount => window.len() as f64,
+                    Kind::ValueCount => {
+                        let field = self.field.as_deref().unwrap_or_default();
+                        let mut values: Vec<String> =
+                            window.iter().filter_map(|&i| matches[i].value(field)).collect();
+                        values.sort_unstable();
+                        values.dedup();
+                        values.len() as f64
+                    }
+                    Kind::Temporal => {
+                        self.rules.iter().filter(|r| window.iter().any(|&i| matches[i].rule == **r)).count()
+                            as f64
+                    }
+                    Kind::TemporalOrdered => {
+                        let mut next = 0;
+                        for &i in window {
+                            if self.rules.get(next) == Some(&matches[i].rule) {
+                                next += 1;
+                            }
+                        }
+                        next as f64
+                    }
+                };
+                // `lt`/`lte` conditions are met by any small group: they are
+                // judged on whole windows only, so skip them until the end.
+                let upper_bound = matches!(self.condition.0, Compare::Less | Compare::LessOrEqual);
+                if !upper_bound && self.met(n) {
+                    out.push(Fired {
+                        correlation: index,
+                        matches: window.to_vec(),
+                        group: self.group_by.iter().cloned().zip(key.iter().cloned()).collect(),
+                    });
+                    start = end + 1;
+                }
+            }
+        }
+        out.sort_by_key(|f| f.matches.first().copied());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_as_sigma_writes_them() {
+        assert_eq!(span("5m"), Some(300));
+        assert_eq!(span("1h"), Some(3_600));
+        assert_eq!(span("30s"), Some(30));
+        assert_eq!(span("soon"), None);
+    }
+}
