@@ -15,8 +15,8 @@ use faultline_hunt::rule::{Meta, Search};
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
 use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace,
-    WinEvent,
+    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp,
+    Trace, WinEvent,
 };
 use serde::Serialize;
 
@@ -101,6 +101,11 @@ impl Hunt {
         Hunt { engine: Engine::new(rules), rules: infos, correlations }
     }
 
+    /// A hunt with no rules: reads nothing, finds nothing.
+    pub fn none() -> Hunt {
+        Hunt::new(LoadReport::default())
+    }
+
     /// The correlation rules.
     pub fn correlations(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
         self.correlations.iter().map(|(_, i)| i)
@@ -109,7 +114,7 @@ impl Hunt {
     /// Detections of the correlations over `detections` (in time order),
     /// and `detections` without the matches of rules that correlations read
     /// and that do not report on their own.
-    fn correlate(&self, detections: Vec<Detection>) -> Vec<Detection> {
+    pub(crate) fn correlate(&self, detections: Vec<Detection>) -> Vec<Detection> {
         if self.correlations.is_empty() {
             return detections;
         }
@@ -294,17 +299,31 @@ impl RecordSink for HuntSink<'_> {
     }
 
     fn event(&mut self, e: WinEvent) -> Result<(), Infallible> {
+        self.observe_event(&e);
+        Ok(())
+    }
+
+    fn counted_events(&mut self, _k: CountedEvents<'_>) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn diagnostic(&mut self, _d: Diagnostic) {}
+}
+
+/// Beside the analysis, the hunt only looks at each event.
+impl EventObserver for HuntSink<'_> {
+    fn observe_event(&mut self, e: &WinEvent) {
         if !self.hunt.engine.wants_events() {
-            return Ok(());
+            return;
         }
-        self.view.event(&e);
+        self.view.event(e);
         self.hunt.engine.matches(&self.view, &mut self.hits);
         let line = match e.origin {
             EventOrigin::Xml { line, .. } => Some(line),
             EventOrigin::Record { .. } => None,
         };
         let pool = e.data("AppPoolID").map(str::to_string);
-        let summary = || crate::describe::headline(&e);
+        let summary = || crate::describe::headline(e);
         self.record(
             e.computer.as_deref().map(str::as_bytes),
             e.time,
@@ -314,14 +333,7 @@ impl RecordSink for HuntSink<'_> {
             e.record_id,
             &summary,
         );
-        Ok(())
     }
-
-    fn counted_events(&mut self, _k: CountedEvents<'_>) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn diagnostic(&mut self, _d: Diagnostic) {}
 }
 
 /// The hunt's consumer of the pass.

@@ -10,6 +10,7 @@ use crate::correlate::relate_across_hosts;
 use crate::detect;
 use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
+use crate::hunting::{self, Detection, Hunt, HuntSink};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::SourceFile;
@@ -24,25 +25,29 @@ pub struct Report {
     pub store: Store,
     /// Findings, most important first.
     pub findings: Vec<Finding>,
+    /// What the security lens found, in time order; never findings.
+    pub detections: Vec<Detection>,
 }
 
 /// The analysis' consumer of the pass: an inventory row and the kept
 /// evidence of every file.
 struct Analyze<'a> {
     scope: &'a Scope,
+    hunt: &'a Hunt,
 }
 
 impl Consumer for Analyze<'_> {
     type Error = Infallible;
     type Sink<'c>
-        = Tee<Tally, Collector<'c>>
+        = Tee<HuntSink<'c>, Tee<Tally, Collector<'c>>>
     where
         Self: 'c;
-    type Part = Vec<(FileSummary, SourceFile, Kept)>;
+    type Part = Vec<(FileSummary, SourceFile, Kept, Vec<Detection>)>;
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
-        Tee::new(Tally::default(), Collector::new(file, self.scope))
+        let hunting = HuntSink::new(self.hunt, file.clone(), self.scope);
+        Tee::new(hunting, Tee::new(Tally::default(), Collector::new(file, self.scope)))
     }
 
     fn file_read<'c>(
@@ -54,11 +59,14 @@ impl Consumer for Analyze<'_> {
     ) -> Result<(), Infallible> {
         // The tallies make the inventory row, the collectors the evidence.
         let mut kept = Kept::default();
+        let mut detections = Vec::new();
         let read = match read {
             Outcome::Parsed { format, sinks } => {
                 let mut tallies = Vec::with_capacity(sinks.len());
                 for sink in sinks {
-                    let (tally, collector) = sink.into_parts();
+                    let (hunting, analysis) = sink.into_parts();
+                    let (tally, collector) = analysis.into_parts();
+                    detections.extend(hunting.finish());
                     tallies.push(tally);
                     kept.absorb(collector.finish());
                 }
@@ -67,7 +75,7 @@ impl Consumer for Analyze<'_> {
             Outcome::Skipped(reason) => Outcome::Skipped(reason),
             Outcome::Failed(e) => Outcome::Failed(e),
         };
-        part.push((summarize(&file, entry, read), file, kept));
+        part.push((summarize(&file, entry, read), file, kept, detections));
         Ok(())
     }
 
@@ -78,19 +86,36 @@ impl Consumer for Analyze<'_> {
 
 /// Reads `paths` and analyzes them.
 pub fn analyze(paths: &[PathBuf], read: &ReadConfig, scope: &Scope, progress: &dyn Progress) -> Report {
-    let Ok(pass) = pass::run(paths, read, &scope.hosts, &Analyze { scope }, progress);
+    analyze_and_hunt(paths, read, scope, &Hunt::none(), progress)
+}
+
+/// Reads `paths` once: analyzes them, and hunts them with `hunt`'s rules
+/// (the security lens, whose detections never become findings).
+pub fn analyze_and_hunt(
+    paths: &[PathBuf],
+    read: &ReadConfig,
+    scope: &Scope,
+    hunt: &Hunt,
+    progress: &dyn Progress,
+) -> Report {
+    let Ok(pass) = pass::run(paths, read, &scope.hosts, &Analyze { scope, hunt }, progress);
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);
     let mut kept = Vec::with_capacity(pass.reading.found);
-    for (summary, source, k) in pass.outputs.into_iter().flatten() {
+    let mut detections = Vec::new();
+    for (summary, source, k, d) in pass.outputs.into_iter().flatten() {
         files.push(summary);
         sources.push(source);
         kept.push(k);
+        detections.extend(d);
     }
     files.extend(pass.problems.iter().map(summarize_problem));
     let store = Store::new(sources, kept);
     let findings = findings(&store);
-    Report { inventory: Inventory { files }, store, findings }
+    hunting::sort(&mut detections);
+    let mut detections = hunt.correlate(detections);
+    hunting::sort(&mut detections);
+    Report { inventory: Inventory { files }, store, findings, detections }
 }
 
 /// Runs every detector; findings come most important first, and those on

@@ -228,6 +228,26 @@ pub struct AnalyzeArgs {
     /// (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<FindingSeverity>,
+    /// The security lens beside the root causes: off, the bundled pack, or
+    /// all (the bundled pack, the --rules folders, and every Windows event
+    /// read so that their rules can match).
+    #[arg(long, value_enum, default_value_t = Security::Bundled)]
+    pub security: Security,
+    /// A folder (or file) of Sigma rules for --security all (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// What the security lens of `analyze` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Security {
+    /// No security lens.
+    Off,
+    /// The project's bundled pack over the catalogue's events and every
+    /// access-log row.
+    Bundled,
+    /// The bundled pack and the --rules folders, over every event.
+    All,
 }
 
 /// Arguments of `faultline timeline`.

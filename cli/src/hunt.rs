@@ -153,9 +153,15 @@ fn text(
         writeln!(out, "\nNo detections.")?;
         return Ok(());
     }
+    groups(out, &report.detections, zone)
+}
+
+/// Detections grouped by level (highest first) and rule: count, hosts,
+/// first and last evidence.
+pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
     // Level (highest first), then rule, in order of first appearance.
     let mut groups: BTreeMap<(std::cmp::Reverse<Level>, String), Vec<&Detection>> = BTreeMap::new();
-    for d in &report.detections {
+    for d in detections {
         groups.entry((std::cmp::Reverse(d.rule.meta.level), d.rule.meta.id.clone())).or_default().push(d);
     }
     let mut level = None;

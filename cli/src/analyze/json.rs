@@ -32,6 +32,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         inputs: Vec<Input<'a>>,
         diagnostics: Vec<Diag<'a>>,
         findings: &'a [faultline_analyzer::Finding],
+        detections: &'a [faultline_analyzer::hunting::Detection],
     }
     let files = &report.inventory.files;
     let doc = Doc {
@@ -53,6 +54,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
             .flat_map(|f| f.diagnostics.iter().map(move |d| Diag { path: &f.path, diagnostic: d }))
             .collect(),
         findings: &report.findings,
+        detections: &report.detections,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;

@@ -8,9 +8,11 @@ pub(crate) mod text;
 use std::io::Write;
 use std::mem::ManuallyDrop;
 
-use faultline_analyzer::{Report, analyze};
+use faultline_analyzer::hunting::Hunt;
+use faultline_analyzer::{Report, analyze_and_hunt};
+use faultline_hunt::LoadReport;
 
-use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
+use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs, Security};
 use crate::config::{output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
@@ -23,14 +25,38 @@ use crate::unreadable::report_unreadable;
 /// ends once it is written, and freeing them one by one took a tenth of an
 /// event-heavy run that the end of the process does at once.
 pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> ManuallyDrop<Report> {
+    read_analyze_and_hunt(global, args, &Hunt::none(), false)
+}
+
+/// [`read_and_analyze`] with the security lens's rules in the same read.
+fn read_analyze_and_hunt(global: &GlobalArgs, args: &EvidenceArgs, hunt: &Hunt, every_event: bool) -> ManuallyDrop<Report> {
     let bar = Bar::new(global.quiet);
-    let report = analyze(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &bar);
+    let mut read = read_config(&args.reading);
+    read.all_events |= every_event;
+    let report = analyze_and_hunt(&args.paths, &read, &scope(&args.range, &args.reading), hunt, &bar);
     bar.finish();
     ManuallyDrop::new(report)
 }
 
+/// The rules `--security` and `--rules` name.
+fn security_rules(args: &AnalyzeArgs) -> anyhow::Result<Hunt> {
+    let mut loaded = LoadReport::default();
+    if args.security != Security::Off {
+        loaded.add_bundled();
+    }
+    if args.security == Security::All {
+        for dir in &args.rules {
+            loaded.add_path(dir, false)?;
+        }
+    } else if !args.rules.is_empty() {
+        anyhow::bail!("--rules needs --security all");
+    }
+    Ok(Hunt::new(loaded.finish()))
+}
+
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
-    let report = read_and_analyze(global, &args.evidence);
+    let hunt = security_rules(args)?;
+    let report = read_analyze_and_hunt(global, &args.evidence, &hunt, args.security == Security::All);
     let zone = &args.evidence.tz;
     let mut out = output(global.output.as_ref())?;
     match args.format {

@@ -65,7 +65,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
     )?;
     if report.findings.is_empty() {
         writeln!(out, "\nNo findings: nothing in the evidence matches a known failure mode.")?;
-        return Ok(());
+        return security(out, report, palette, zone);
     }
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
@@ -115,5 +115,18 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             writeln!(out, "     - {}", sanitize(r))?;
         }
     }
-    Ok(())
+    security(out, report, palette, zone)
+}
+
+/// The security lens's detections, after the root causes.
+fn security(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zone) -> anyhow::Result<()> {
+    if report.detections.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n{}",
+        palette.bold(&format!("Security lens: {} detections (faultline hunt for more)", report.detections.len()))
+    )?;
+    crate::hunt::groups(out, &report.detections, zone)
 }

@@ -33,6 +33,7 @@ pub enum Family {
     IisConfiguration,
     AppHostSvc,
     IisLogging,
+    Sysmon,
     Other,
 }
 
@@ -86,6 +87,7 @@ pub fn family_of(provider: &str) -> Family {
         "microsoft-windows-kernel-general" => Family::KernelGeneral,
         "microsoft-windows-iis-apphostsvc" => Family::AppHostSvc,
         "microsoft-windows-iis-logging" | "microsoft-iis-logging" => Family::IisLogging,
+        "microsoft-windows-sysmon" => Family::Sysmon,
         _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
         _ if lower.starts_with("asp.net ") => Family::AspNet,
         _ if lower.starts_with("iis aspnetcore module")
@@ -131,6 +133,8 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         User32 => event_id == 1074,
         KernelPower => event_id == 41,
         KernelGeneral => matches!(event_id, 12 | 13),
+        // Process creation: what a web shell running commands leaves.
+        Sysmon => event_id == 1,
         Other => false,
     }
 }
@@ -215,7 +219,8 @@ mod tests {
         assert_eq!(family_of("IIS AspNetCore Module V2"), Family::Ancm);
         assert_eq!(family_of("MSSQL$RADAR"), Family::SqlServer);
         assert_eq!(family_of("MSSQLSERVER"), Family::SqlServer);
-        assert_eq!(family_of("Microsoft-Windows-Sysmon"), Family::Other);
+        assert_eq!(family_of("Microsoft-Windows-Sysmon"), Family::Sysmon);
+        assert_eq!(family_of("Microsoft-Windows-Security-SPP"), Family::Other);
     }
 
     #[test]
@@ -223,6 +228,8 @@ mod tests {
         assert!(is_relevant("Application Error", 1000));
         assert!(is_relevant(".NET Runtime", 1026));
         assert!(!is_relevant(".NET Runtime", 1101));
+        assert!(is_relevant("Microsoft-Windows-Sysmon", 1), "process creation: a web shell's commands");
+        assert!(!is_relevant("Microsoft-Windows-Sysmon", 3));
         assert!(is_relevant("MSSQL$RADAR", 18456));
         assert!(is_relevant("Microsoft-Windows-Security-Auditing", 4625));
         assert!(!is_relevant("Microsoft-Windows-Security-Auditing", 4663));
