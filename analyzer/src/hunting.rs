@@ -15,8 +15,8 @@ use faultline_hunt::rule::{Meta, Search};
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
 use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp,
-    Trace, WinEvent,
+    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordSink, Request,
+    Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 

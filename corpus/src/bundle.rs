@@ -117,6 +117,10 @@ pub enum Channel {
     Application,
     /// Security.evtx.
     Security,
+    /// Microsoft-Windows-Sysmon%4Operational.evtx.
+    Sysmon,
+    /// Microsoft-IIS-Configuration%4Operational.evtx.
+    IisConfiguration,
 }
 
 impl Channel {
@@ -126,7 +130,15 @@ impl Channel {
             Channel::System => "System",
             Channel::Application => "Application",
             Channel::Security => "Security",
+            Channel::Sysmon => "Microsoft-Windows-Sysmon/Operational",
+            Channel::IisConfiguration => "Microsoft-IIS-Configuration/Operational",
         }
+    }
+
+    /// The `.evtx` file's name without the extension, as Windows names it
+    /// (`/` written `%4`).
+    pub fn file_stem(self) -> String {
+        self.name().replace('/', "%4")
     }
 }
 

@@ -125,7 +125,7 @@ impl HostDir {
                     Kind::Access(site, f) => format!("inetpub/logs/LogFiles/W3SVC{site}/{f}"),
                     Kind::Httperr(f) => format!("HTTPERR/{f}"),
                     Kind::Trace(site, f) => format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/{f}"),
-                    Kind::Events(c) => format!("{}.evtx", c.name()),
+                    Kind::Events(c) => format!("{}.evtx", c.file_stem()),
                 }));
             }
             Layout::AppService => {
@@ -148,7 +148,7 @@ impl HostDir {
             Kind::Access(site, f) => format!("inetpub/logs/LogFiles/W3SVC{site}/{f}"),
             Kind::Httperr(f) => format!("Windows/System32/LogFiles/HTTPERR/{f}"),
             Kind::Trace(site, f) => format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/{f}"),
-            Kind::Events(c) => format!("Windows/System32/winevt/Logs/{}.evtx", c.name()),
+            Kind::Events(c) => format!("Windows/System32/winevt/Logs/{}.evtx", c.file_stem()),
         }))
     }
 

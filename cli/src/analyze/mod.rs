@@ -29,7 +29,12 @@ pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> ManuallyDro
 }
 
 /// [`read_and_analyze`] with the security lens's rules in the same read.
-fn read_analyze_and_hunt(global: &GlobalArgs, args: &EvidenceArgs, hunt: &Hunt, every_event: bool) -> ManuallyDrop<Report> {
+fn read_analyze_and_hunt(
+    global: &GlobalArgs,
+    args: &EvidenceArgs,
+    hunt: &Hunt,
+    every_event: bool,
+) -> ManuallyDrop<Report> {
     let bar = Bar::new(global.quiet);
     let mut read = read_config(&args.reading);
     read.all_events |= every_event;

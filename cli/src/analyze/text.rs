@@ -126,7 +126,10 @@ fn security(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zone
     writeln!(
         out,
         "\n{}",
-        palette.bold(&format!("Security lens: {} detections (faultline hunt for more)", report.detections.len()))
+        palette.bold(&format!(
+            "Security lens: {} detections (faultline hunt for more)",
+            report.detections.len()
+        ))
     )?;
     crate::hunt::groups(out, &report.detections, zone)
 }

@@ -5,7 +5,7 @@
 
 use super::effects::{abandoned, answered_by_httpsys, cold_start, httperr_for, traces};
 use super::events::{self, ERROR, Ev, INFO, WARNING, s};
-use super::{API_POOL, API_SITE, Ctx, SHOP_POOL, SHOP_SITE, platform, recycles, requests};
+use super::{API_POOL, API_SITE, Ctx, SHOP_POOL, SHOP_SITE, attacks, platform, recycles, requests};
 use crate::bundle::Channel;
 use crate::evtx::Value;
 
@@ -59,6 +59,11 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "binding-conflict", min_hosts: 1, plant: platform::binding_conflict },
     ScenarioDef { name: "app-exception", min_hosts: 1, plant: app_exception },
     ScenarioDef { name: "small-site-config-error", min_hosts: 1, plant: small_site_config_error },
+    ScenarioDef { name: "web-shell", min_hosts: 1, plant: attacks::web_shell },
+    ScenarioDef { name: "scanner", min_hosts: 1, plant: attacks::scanner },
+    ScenarioDef { name: "password-guessing", min_hosts: 1, plant: attacks::password_guessing },
+    ScenarioDef { name: "backdoor-module", min_hosts: 1, plant: attacks::backdoor_module },
+    ScenarioDef { name: "log-clearing", min_hosts: 1, plant: attacks::log_clearing },
 ];
 
 fn healthy(ctx: &mut Ctx) {
@@ -70,9 +75,10 @@ fn healthy(ctx: &mut Ctx) {
         &host,
         Ev::was(5074, INFO, t, vec![("ProcessID", s(old.to_string())), ("AppPoolID", s(SHOP_POOL))], None),
     );
+    attacks::benign_lookalikes(ctx);
     ctx.truth.lookalikes =
         vec!["worker-crash", "recycle-scheduled", "auth-failure", "slow-responses", "request-queue-full"];
-    ctx.truth.story = "An ordinary day: 404s from a scanner, the Windows-authentication handshake (401.2, 401.1, 200) on the reports pages, client aborts, and a periodic recycle that cost nothing.".into();
+    ctx.truth.story = "An ordinary day: 404s from a scanner, the Windows-authentication handshake (401.2, 401.1, 200) on the reports pages, client aborts, a periodic recycle that cost nothing, a search sorted with `order by` and an administrator listing pools with appcmd.".into();
 }
 
 fn worker_crash(ctx: &mut Ctx) {

@@ -1,6 +1,7 @@
 //! Scenarios: a bundle of realistic evidence around a planted incident whose
 //! answer is known, recorded in `truth.json`.
 
+mod attacks;
 mod catalog;
 mod effects;
 mod events;
@@ -89,6 +90,9 @@ pub struct Truth {
     pub damage: Vec<String>,
     /// What happened, in an IIS engineer's words.
     pub story: String,
+    /// ATT&CK techniques the security lens must report (attack scenarios).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub techniques: Vec<&'static str>,
 }
 
 /// The state a scenario builds on.
@@ -151,6 +155,7 @@ impl Ctx {
                 lookalikes: Vec::new(),
                 damage: Vec::new(),
                 story: String::new(),
+                techniques: Vec::new(),
             },
             size: size.clone(),
         }

