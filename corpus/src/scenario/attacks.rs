@@ -87,6 +87,29 @@ fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
     );
 }
 
+/// An appcmd.exe run started from cmd.exe by `user`, as Security 4688 records it.
+fn appcmd(ctx: &mut Ctx, host: &str, at: i64, user: &str, arguments: &str) {
+    let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
+    ctx.event(
+        host,
+        Ev::manifest(
+            Channel::Security,
+            "Microsoft-Windows-Security-Auditing",
+            SECURITY_GUID,
+            None,
+            4688,
+            INFO,
+            at,
+            vec![
+                ("SubjectUserName", s(user)),
+                ("NewProcessName", s(appcmd)),
+                ("CommandLine", s(format!("{appcmd} {arguments}"))),
+                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
+            ],
+        ),
+    );
+}
+
 /// What a healthy day holds that looks like an attack and is not: a search
 /// whose query says `order by`, an administrator recycling a pool with
 /// appcmd.
@@ -102,25 +125,7 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
         traffic.rows.push(r);
         traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
     }
-    let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
-    ctx.event(
-        &host,
-        Ev::manifest(
-            Channel::Security,
-            "Microsoft-Windows-Security-Auditing",
-            SECURITY_GUID,
-            None,
-            4688,
-            INFO,
-            at + 60_000,
-            vec![
-                ("SubjectUserName", s("adm-web")),
-                ("NewProcessName", s(appcmd)),
-                ("CommandLine", s(format!("{appcmd} list apppools /state:Started"))),
-                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
-            ],
-        ),
-    );
+    appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
 }
 
 /// A web shell dropped in `/aspnet_client/` takes POSTs (never a GET) and
@@ -223,27 +228,12 @@ pub(super) fn password_guessing(ctx: &mut Ctx) {
 pub(super) fn backdoor_module(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let at = ctx.at(0.6);
-    let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
-    ctx.event(
+    appcmd(
+        ctx,
         &host,
-        Ev::manifest(
-            Channel::Security,
-            "Microsoft-Windows-Security-Auditing",
-            SECURITY_GUID,
-            None,
-            4688,
-            INFO,
-            at,
-            vec![
-                ("SubjectUserName", s("adm-backup")),
-                ("NewProcessName", s(appcmd)),
-                (
-                    "CommandLine",
-                    s(format!("{appcmd} install module /name:SharedModule /image:C:\\Windows\\Temp\\sm.dll")),
-                ),
-                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
-            ],
-        ),
+        at,
+        "adm-backup",
+        "install module /name:SharedModule /image:C:\\Windows\\Temp\\sm.dll",
     );
     ctx.event(
         &host,
@@ -265,24 +255,7 @@ pub(super) fn backdoor_module(ctx: &mut Ctx) {
         ),
     );
     // An administrator's routine appcmd: not a detection.
-    ctx.event(
-        &host,
-        Ev::manifest(
-            Channel::Security,
-            "Microsoft-Windows-Security-Auditing",
-            SECURITY_GUID,
-            None,
-            4688,
-            INFO,
-            at - 3_600_000,
-            vec![
-                ("SubjectUserName", s("adm-web")),
-                ("NewProcessName", s(appcmd)),
-                ("CommandLine", s(format!("{appcmd} recycle apppool /apppool.name:{SHOP_POOL}"))),
-                ("ParentProcessName", s("C:\\Windows\\System32\\cmd.exe")),
-            ],
-        ),
-    );
+    appcmd(ctx, &host, at - 3_600_000, "adm-web", &format!("recycle apppool /apppool.name:{SHOP_POOL}"));
     ctx.truth.window =
         Some(super::Window { start: super::rfc3339(at - 1_000), end: super::rfc3339(at + 2_000) });
     ctx.truth.lookalikes = vec!["recycle-on-demand", "recycle-config-change", "config-error"];
