@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use faultline_hunt::correlation::{Correlation, Match};
+use faultline_hunt::engine::Found;
+use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Search};
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
@@ -81,6 +83,8 @@ pub struct Hunt {
     engine: Engine,
     rules: Vec<Arc<RuleInfo>>,
     correlations: Vec<(Correlation, Arc<RuleInfo>)>,
+    /// Clients whose requests are never detections (an authorised scanner).
+    allowed: Vec<(std::net::IpAddr, u8)>,
 }
 
 impl Hunt {
@@ -98,7 +102,18 @@ impl Hunt {
                 (c, Arc::new(info))
             })
             .collect();
-        Hunt { engine: Engine::new(rules), rules: infos, correlations }
+        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new() }
+    }
+
+    /// Requests from these networks (`--allow-client`) are never
+    /// detections: an authorised scanner is not an attack.
+    pub fn allow_clients(mut self, networks: Vec<(std::net::IpAddr, u8)>) -> Hunt {
+        self.allowed = networks;
+        self
+    }
+
+    fn allowed(&self, client: Option<std::net::IpAddr>) -> bool {
+        client.is_some_and(|ip| self.allowed.iter().any(|(net, bits)| in_network(ip, *net, *bits)))
     }
 
     /// A hunt with no rules: reads nothing, finds nothing.
@@ -178,6 +193,7 @@ pub struct HuntSink<'a> {
     hunt: &'a Hunt,
     resolve: Resolver<'a>,
     view: View,
+    needles: Found,
     hits: Vec<usize>,
     found: Vec<Detection>,
 }
@@ -185,10 +201,12 @@ pub struct HuntSink<'a> {
 impl<'a> HuntSink<'a> {
     /// A sink for one chunk of `file`.
     pub fn new(hunt: &'a Hunt, file: SourceFile, scope: &'a Scope) -> HuntSink<'a> {
+        let fields = hunt.rules.iter().flat_map(|r| r.fields.iter().cloned());
         HuntSink {
             hunt,
             resolve: Resolver::new(file, scope),
-            view: View::default(),
+            view: View::only(fields, hunt.engine.has_keywords()),
+            needles: Found::default(),
             hits: Vec::new(),
             found: Vec::new(),
         }
@@ -251,11 +269,11 @@ impl RecordSink for HuntSink<'_> {
     type Error = Infallible;
 
     fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
-        if !self.hunt.engine.wants_web() {
+        if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
         self.view.request(r);
-        self.hunt.engine.matches(&self.view, &mut self.hits);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         let site = self.resolve.site_named(r.site_name);
         let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let summary = || {
@@ -275,11 +293,11 @@ impl RecordSink for HuntSink<'_> {
     }
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Infallible> {
-        if !self.hunt.engine.wants_web() {
+        if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
         self.view.http_error(r);
-        self.hunt.engine.matches(&self.view, &mut self.hits);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         let site = self.resolve.site(r.site_id);
         let pool = r.queue_name.map(|q| String::from_utf8_lossy(q).into_owned());
         let summary = || {
@@ -317,7 +335,7 @@ impl EventObserver for HuntSink<'_> {
             return;
         }
         self.view.event(e);
-        self.hunt.engine.matches(&self.view, &mut self.hits);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         let line = match e.origin {
             EventOrigin::Xml { line, .. } => Some(line),
             EventOrigin::Record { .. } => None,

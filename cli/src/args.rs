@@ -104,6 +104,10 @@ pub struct HuntArgs {
     /// Also load rules under deprecated/ and unsupported/ folders.
     #[arg(long)]
     pub with_deprecated: bool,
+    /// Requests from this network are never detections, e.g. an authorised
+    /// scanner (CIDR or one address; repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub allow_client: Vec<(std::net::IpAddr, u8)>,
     /// Only detections at or above this level (informational, low, medium,
     /// high, critical).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level, default_value = "informational")]
@@ -127,6 +131,12 @@ pub struct HuntArgs {
     pub tz: Zone,
     #[command(flatten)]
     pub reading: ReadingArgs,
+}
+
+/// A network in CIDR notation.
+fn parse_network(text: &str) -> Result<(std::net::IpAddr, u8), String> {
+    faultline_hunt::pattern::parse_cidr(text)
+        .ok_or_else(|| format!("expected an address or a network such as 10.0.0.0/8, got {text:?}"))
 }
 
 /// A rule level by name.
@@ -236,6 +246,10 @@ pub struct AnalyzeArgs {
     /// A folder (or file) of Sigma rules for --security all (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// Requests from this network are never detections, e.g. an authorised
+    /// scanner (CIDR or one address; repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub allow_client: Vec<(std::net::IpAddr, u8)>,
 }
 
 /// What the security lens of `analyze` runs.

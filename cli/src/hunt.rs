@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let skipped = loaded.skipped.clone();
-    let rules = Hunt::new(loaded);
+    let rules = Hunt::new(loaded).allow_clients(args.allow_client.clone());
     let bar = Bar::new(global.quiet);
     let mut report =
         hunt(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &rules, &bar);
@@ -156,44 +156,71 @@ fn text(
     groups(out, &report.detections, zone)
 }
 
+/// The detections of one rule.
+pub struct RuleHits<'a> {
+    /// In time order.
+    pub list: Vec<&'a Detection>,
+    /// The hosts, sorted.
+    pub hosts: Vec<&'a str>,
+}
+
+impl<'a> RuleHits<'a> {
+    /// The first detection.
+    pub fn first(&self) -> &'a Detection {
+        self.list[0]
+    }
+
+    /// The last detection.
+    pub fn last(&self) -> &'a Detection {
+        self.list[self.list.len() - 1]
+    }
+}
+
+/// Detections per rule, by level (highest first), then rule id.
+pub fn by_rule(detections: &[Detection]) -> Vec<RuleHits<'_>> {
+    let mut groups: BTreeMap<(std::cmp::Reverse<Level>, &str), Vec<&Detection>> = BTreeMap::new();
+    for d in detections {
+        groups.entry((std::cmp::Reverse(d.rule.meta.level), d.rule.meta.id.as_str())).or_default().push(d);
+    }
+    groups
+        .into_values()
+        .map(|list| {
+            let mut hosts: Vec<&str> = list.iter().map(|d| d.host.as_str()).collect();
+            hosts.sort_unstable();
+            hosts.dedup();
+            RuleHits { list, hosts }
+        })
+        .collect()
+}
+
 /// Detections grouped by level (highest first) and rule: count, hosts,
 /// first and last evidence.
 pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
-    // Level (highest first), then rule, in order of first appearance.
-    let mut groups: BTreeMap<(std::cmp::Reverse<Level>, String), Vec<&Detection>> = BTreeMap::new();
-    for d in detections {
-        groups.entry((std::cmp::Reverse(d.rule.meta.level), d.rule.meta.id.clone())).or_default().push(d);
-    }
     let mut level = None;
-    for ((std::cmp::Reverse(l), _), list) in &groups {
-        if level != Some(*l) {
-            writeln!(out, "\n{}", l.name().to_uppercase())?;
-            level = Some(*l);
+    for hits in by_rule(detections) {
+        let (first, last) = (hits.first(), hits.last());
+        let rule = &first.rule.meta;
+        if level != Some(rule.level) {
+            writeln!(out, "\n{}", rule.level.name().to_uppercase())?;
+            level = Some(rule.level);
         }
-        let (first, last) = (list[0], list[list.len() - 1]);
-        let mut hosts: Vec<&str> = list.iter().map(|d| d.host.as_str()).collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        let rule = &first.rule;
         writeln!(
             out,
             "  {}  [{}]  by {}",
-            crate::style::sanitize(&rule.meta.title),
-            rule.meta.techniques.join(", "),
-            crate::style::sanitize(rule.meta.author.as_deref().unwrap_or("-"))
+            crate::style::sanitize(&rule.title),
+            rule.techniques.join(", "),
+            crate::style::sanitize(rule.author.as_deref().unwrap_or("-"))
         )?;
+        let n = hits.list.len();
         writeln!(
             out,
-            "    {} detection{} on {} from {} to {}",
-            list.len(),
-            if list.len() == 1 { "" } else { "s" },
-            hosts.join(", "),
+            "    {n} detection{} on {} from {} to {}",
+            if n == 1 { "" } else { "s" },
+            hits.hosts.join(", "),
             zone.time(first.time),
             zone.time(last.time)
         )?;
-        for (what, d) in
-            [("first", first), ("last", last)].into_iter().take(if list.len() == 1 { 1 } else { 2 })
-        {
+        for (what, d) in [("first", first), ("last", last)].into_iter().take(if n == 1 { 1 } else { 2 }) {
             writeln!(out, "    {what}: {}  {}", place(d), crate::style::sanitize(&d.evidence.summary))?;
         }
     }
@@ -201,7 +228,7 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
 }
 
 /// `path:line` or `path#record`.
-fn place(d: &Detection) -> String {
+pub fn place(d: &Detection) -> String {
     match (d.evidence.line, d.evidence.record) {
         (Some(l), _) => format!("{}:{l}", d.evidence.path),
         (None, Some(r)) => format!("{}#{r}", d.evidence.path),

@@ -39,8 +39,9 @@ mod tests {
 
     /// The file names of the bundled rules the view matches.
     fn fired(engine: &Engine, view: &View) -> Vec<String> {
+        let mut view = view.clone();
         let mut hits = Vec::new();
-        engine.matches(view, &mut hits);
+        engine.matches(&mut view, &mut hits);
         hits.iter().map(|&i| engine.rules()[i].meta.origin.replace("bundled:", "")).collect()
     }
 
@@ -214,7 +215,8 @@ mod tests {
         let mut rows: Vec<(usize, i64, Fields)> = Vec::new();
         for (t, v) in records {
             let mut hits = Vec::new();
-            engine.matches(v, &mut hits);
+            let mut v = v.clone();
+            engine.matches(&mut v, &mut hits);
             let values: Vec<(String, String)> =
                 v.fields().map(|(f, x)| (f.to_string(), x.to_string())).collect();
             rows.extend(hits.into_iter().map(|h| (h, *t, values.clone())));

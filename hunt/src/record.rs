@@ -10,8 +10,22 @@
 //! (`EventID`, `Channel`, `Provider_Name`, the `EventData` names); Security
 //! 4688 gives the Sysmon names (`Image`, `ParentImage`) too.
 
+use hashbrown::HashSet;
+
 use faultline_parser::source::percent_decoded;
 use faultline_parser::{HttpError, Request, WinEvent};
+
+/// Appends `value` lower-cased: byte-wise for ASCII (nearly every log
+/// value), through Unicode's tables otherwise.
+fn lower_into(out: &mut String, value: &str) {
+    if value.is_ascii() {
+        let start = out.len();
+        out.push_str(value);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend(value.chars().flat_map(char::to_lowercase));
+    }
+}
 
 /// A web access as text fields (`None`: not logged).
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,11 +85,32 @@ pub struct View {
     values: Vec<(String, String, String)>,
     used: usize,
     keywords: String,
+    /// Whether the lower-cased values and keyword text are made yet: they
+    /// are made only for records some rule may match.
+    lowered: bool,
+    /// Only these fields are filled (`None`: every field).
+    only: Option<HashSet<String>>,
+    /// Whether keyword searches read this view.
+    with_keywords: bool,
+    /// Numbers written as text, reused.
+    scratch: [String; 7],
+    /// `path?query`, reused.
+    whole: String,
 }
 
 impl Default for View {
     fn default() -> Self {
-        View { kind: Kind::Web, values: Vec::new(), used: 0, keywords: String::new() }
+        View {
+            kind: Kind::Web,
+            values: Vec::new(),
+            used: 0,
+            keywords: String::new(),
+            lowered: false,
+            only: None,
+            with_keywords: true,
+            scratch: Default::default(),
+            whole: String::new(),
+        }
     }
 }
 
@@ -89,10 +124,58 @@ impl View {
         self.kind = kind;
         self.used = 0;
         self.keywords.clear();
+        self.lowered = false;
     }
 
-    /// Adds one value of `field` (lower-case name).
+    /// Makes the lower-cased values (and the keyword text) that rules
+    /// compare with; until then only the values as written exist.
+    pub fn lower(&mut self) {
+        if self.lowered {
+            return;
+        }
+        self.lowered = true;
+        for slot in &mut self.values[..self.used] {
+            slot.2.clear();
+            lower_into(&mut slot.2, &slot.1);
+        }
+        if self.with_keywords {
+            self.keywords.clear();
+            for (i, slot) in self.values[..self.used].iter().enumerate() {
+                if i > 0 {
+                    self.keywords.push(' ');
+                }
+                self.keywords.push_str(&slot.2);
+            }
+        }
+    }
+
+    /// The values of `field` as written.
+    pub fn raw_values<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values[..self.used].iter().filter(move |(f, _, _)| f == field).map(|(_, v, _)| v.as_str())
+    }
+
+    /// Every value as written (what keyword needles are looked for in,
+    /// without case).
+    pub fn raw_all(&self) -> impl Iterator<Item = &str> {
+        self.values[..self.used].iter().map(|(_, v, _)| v.as_str())
+    }
+
+    /// A view that fills only `fields` (and the keyword text only when
+    /// `keywords`): what a hunt's rules read, so that a row costs only
+    /// what they ask.
+    pub fn only(fields: impl IntoIterator<Item = String>, keywords: bool) -> View {
+        View { only: Some(fields.into_iter().collect()), with_keywords: keywords, ..View::default() }
+    }
+
+    /// Whether the rules read `field`.
+    fn wants(&self, field: &str) -> bool {
+        self.with_keywords || self.only.as_ref().is_none_or(|o| o.contains(field))
+    }
+
     fn push(&mut self, field: &str, value: &str) {
+        if !self.wants(field) {
+            return;
+        }
         if self.used == self.values.len() {
             self.values.push(Default::default());
         }
@@ -101,13 +184,7 @@ impl View {
         slot.0.push_str(field);
         slot.1.clear();
         slot.1.push_str(value);
-        slot.2.clear();
-        slot.2.extend(value.chars().flat_map(char::to_lowercase));
         self.used += 1;
-        if !self.keywords.is_empty() {
-            self.keywords.push(' ');
-        }
-        self.keywords.extend(value.chars().flat_map(char::to_lowercase));
     }
 
     fn push_bytes(&mut self, field: &str, value: Option<&[u8]>) {
@@ -116,7 +193,8 @@ impl View {
         }
     }
 
-    /// The values of `field` (lower-case name): as written, lower-cased.
+    /// The values of `field` (lower-case name): as written, lower-cased
+    /// (after [`View::lower`]).
     pub fn values<'a>(&'a self, field: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.values[..self.used]
             .iter()
@@ -124,7 +202,8 @@ impl View {
             .map(|(_, v, l)| (v.as_str(), l.as_str()))
     }
 
-    /// Every value, lower-cased, joined: what keyword searches look in.
+    /// Every value, lower-cased, joined: what keyword searches look in
+    /// (after [`View::lower`]).
     pub fn keywords(&self) -> &str {
         &self.keywords
     }
@@ -136,20 +215,35 @@ impl View {
 
     /// A W3C access row.
     pub fn request(&mut self, r: &Request<'_>) {
-        let text = |v: Option<&[u8]>| {
-            v.filter(|v| !v.is_empty() && *v != b"-").map(|v| String::from_utf8_lossy(v).into_owned())
-        };
+        fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
+            v.filter(|v| !v.is_empty() && *v != b"-").map(|v| match std::str::from_utf8(v) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(v),
+            })
+        }
         let (method, stem, query) = (text(r.method), text(r.uri_stem), text(r.uri_query));
         let (agent, referer, host) = (text(r.user_agent), text(r.referer), text(r.host));
         let (user, cookie, version) = (text(r.username), text(r.cookie), text(r.version));
-        let (client, server) = (r.client_ip.map(|a| a.to_string()), r.server_ip.map(|a| a.to_string()));
-        let (status, sub, port) = (
-            r.status.map(|s| s.to_string()),
-            r.substatus.map(|s| s.to_string()),
-            r.server_port.map(|p| p.to_string()),
-        );
-        let win32 = r.win32_status.map(|w| w.to_string());
-        self.web(&WebRow {
+        // Numbers and addresses are written only for rules that read them.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut number = |i: usize, field: &str, v: Option<&dyn std::fmt::Display>| -> bool {
+            use std::fmt::Write as _;
+            scratch[i].clear();
+            match v {
+                Some(v) if self.wants(field) => write!(scratch[i], "{v}").is_ok(),
+                _ => false,
+            }
+        };
+        let have = [
+            number(0, "c-ip", r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
+            number(1, "s-ip", r.server_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
+            number(2, "sc-status", r.status.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(3, "sc-substatus", r.substatus.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(4, "s-port", r.server_port.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(5, "sc-win32-status", r.win32_status.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        ];
+        let at = |i: usize| have[i].then(|| scratch[i].as_str());
+        let row = WebRow {
             method: method.as_deref(),
             stem: stem.as_deref(),
             query: query.as_deref(),
@@ -159,13 +253,15 @@ impl View {
             username: user.as_deref(),
             cookie: cookie.as_deref(),
             version: version.as_deref(),
-            client_ip: client.as_deref(),
-            server_ip: server.as_deref(),
-            status: status.as_deref(),
-            substatus: sub.as_deref(),
-            win32: win32.as_deref(),
-            port: port.as_deref(),
-        });
+            client_ip: at(0),
+            server_ip: at(1),
+            status: at(2),
+            substatus: at(3),
+            port: at(4),
+            win32: at(5),
+        };
+        self.web(&row);
+        self.scratch = scratch;
     }
 
     /// A web access from its fields.
@@ -179,23 +275,30 @@ impl View {
         put(self, "cs-method", r.method);
         put(self, "cs-uri-stem", r.stem);
         put(self, "cs-uri-query", r.query);
-        if let Some(stem) = r.stem {
-            let whole = match r.query {
-                Some(q) => format!("{stem}?{q}"),
-                None => stem.to_string(),
-            };
+        let combined = ["cs-uri-query", "cs-uri", "c-uri", "cs-uri-stem"].iter().any(|f| self.wants(f));
+        if let Some(stem) = r.stem.filter(|_| combined) {
+            let mut whole = std::mem::take(&mut self.whole);
+            whole.clear();
+            whole.push_str(stem);
+            if let Some(q) = r.query {
+                whole.push('?');
+                whole.push_str(q);
+            }
             // Rules written for logs that keep path and query together.
             self.push("cs-uri-query", &whole);
             self.push("cs-uri", &whole);
             self.push("c-uri", &whole);
-            let decoded = percent_decoded(&whole);
-            if decoded != whole.as_str() {
-                self.push("cs-uri-query", &decoded);
-                self.push("cs-uri", &decoded);
-                self.push("cs-uri-stem", &percent_decoded(stem));
+            if whole.contains('%') {
+                let decoded = percent_decoded(&whole);
+                if decoded != whole.as_str() {
+                    self.push("cs-uri-query", &decoded);
+                    self.push("cs-uri", &decoded);
+                    self.push("cs-uri-stem", &percent_decoded(stem));
+                }
             }
+            self.whole = whole;
         }
-        if let Some(ua) = r.user_agent {
+        if let Some(ua) = r.user_agent.filter(|_| self.wants("c-useragent")) {
             self.push("c-useragent", ua);
             if ua.contains('+') {
                 self.push("c-useragent", &ua.replace('+', " "));

@@ -130,3 +130,20 @@ fn detections_are_the_same_whatever_the_thread_count() {
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool").install(once);
     assert_eq!(many, one);
 }
+
+#[test]
+fn an_allow_listed_scanner_is_not_an_attack() {
+    let Some(samples) = common::samples("the SigmaHQ fixture tests") else { return };
+    let log = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log");
+    let loaded = bundled().finish();
+    let hunt_with = |allowed: Vec<(std::net::IpAddr, u8)>| {
+        let h = Hunt::new(bundled().finish()).allow_clients(allowed);
+        hunt(std::slice::from_ref(&log), &ReadConfig::default(), &Scope::default(), &h, &|_| {})
+            .detections
+            .len()
+    };
+    assert!(!loaded.rules.is_empty());
+    assert!(hunt_with(Vec::new()) > 0, "the tunnel is found");
+    let net = faultline_hunt::pattern::parse_cidr("10.0.2.0/24").expect("a network");
+    assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
+}

@@ -76,11 +76,41 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     for (i, f) in report.findings.iter().enumerate() {
         finding(&mut page, report, i, f, zone);
     }
+    security(&mut page, report, zone);
     breakdowns(&mut page, report);
     evidence_read(&mut page, report, zone);
     page.push_str("</body></html>\n");
     out.write_all(page.as_bytes())?;
     Ok(())
+}
+
+/// The security lens's detections, one row per rule.
+fn security(page: &mut String, report: &Report, zone: &Zone) {
+    if report.detections.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h2>Security lens</h2>\n<table><tr><th>Level</th><th>Rule</th><th>Author</th><th>Techniques</th>\
+         <th>Detections</th><th>Hosts</th><th>First</th><th>First evidence</th></tr>\n",
+    );
+    for hits in crate::hunt::by_rule(&report.detections) {
+        let first = hits.first();
+        let rule = &first.rule.meta;
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code> {}</td></tr>",
+            rule.level.name(),
+            esc(&rule.title),
+            esc(rule.author.as_deref().unwrap_or("-")),
+            esc(&rule.techniques.join(", ")),
+            hits.list.len(),
+            esc(&hits.hosts.join(", ")),
+            esc(&zone.time(first.time)),
+            esc(&crate::hunt::place(first)),
+            esc(&first.evidence.summary)
+        );
+    }
+    page.push_str("</table>\n");
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {

@@ -38,7 +38,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing in the evidence matches a known failure mode.")?;
-        return Ok(());
+        return security(out, report, zone);
     }
     writeln!(out, "| # | Finding | Severity | Confidence | From | To | Where |")?;
     writeln!(out, "|---:|---|---|---:|---|---|---|")?;
@@ -102,6 +102,34 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
                 writeln!(out, "- {}", escape(r))?;
             }
         }
+    }
+    security(out, report, zone)
+}
+
+/// The security lens's detections, one row per rule, after the findings.
+fn security(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Result<()> {
+    if report.detections.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n## Security lens\n")?;
+    writeln!(out, "| Level | Rule | Author | Techniques | Detections | Hosts | First | First evidence |")?;
+    writeln!(out, "|---|---|---|---|---:|---|---|---|")?;
+    for hits in crate::hunt::by_rule(&report.detections) {
+        let first = hits.first();
+        let rule = &first.rule.meta;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} {} |",
+            rule.level.name(),
+            escape(&rule.title),
+            escape(rule.author.as_deref().unwrap_or("-")),
+            rule.techniques.join(", "),
+            hits.list.len(),
+            escape(&hits.hosts.join(", ")),
+            zone.time(first.time),
+            code(&crate::hunt::place(first)),
+            escape(&first.evidence.summary)
+        )?;
     }
     Ok(())
 }

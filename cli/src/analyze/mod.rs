@@ -56,7 +56,7 @@ fn security_rules(args: &AnalyzeArgs) -> anyhow::Result<Hunt> {
     } else if !args.rules.is_empty() {
         anyhow::bail!("--rules needs --security all");
     }
-    Ok(Hunt::new(loaded.finish()))
+    Ok(Hunt::new(loaded.finish()).allow_clients(args.allow_client.clone()))
 }
 
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {

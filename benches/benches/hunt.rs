@@ -1,0 +1,103 @@
+//! The security lens's cost on W3C: parsing alone against parsing with the
+//! bundled pack (and SigmaHQ's webserver rules, when `FAULTLINE_SIGMA` names
+//! a rules folder) evaluated on every row, bytes per second.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faultline_corpus::w3c::{TrafficSpec, write_traffic};
+use faultline_hunt::engine::Found;
+use faultline_hunt::{Engine, LoadReport, View};
+use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
+use faultline_parser::{RecordSink, Request};
+
+/// Runs every rule on every row.
+struct Hunting<'a> {
+    engine: &'a Engine,
+    view: View,
+    found: Found,
+    hits: Vec<usize>,
+    rows: u64,
+}
+
+impl RecordSink for Hunting<'_> {
+    type Error = std::convert::Infallible;
+    fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+        self.rows += 1;
+        self.view.request(r);
+        self.engine.matches_with(&mut self.view, &mut self.found, &mut self.hits);
+        self.hits.clear();
+        Ok(())
+    }
+}
+
+fn traffic(bytes: u64) -> Vec<u8> {
+    let spec = TrafficSpec {
+        seed: 42,
+        host: "WEB01".into(),
+        site_id: 1,
+        start: 1_763_942_400,
+        target_bytes: bytes,
+        peak_rate: 2000.0,
+    };
+    let mut out = Vec::with_capacity(bytes as usize + 4096);
+    write_traffic(&spec, &mut out).expect("in-memory write");
+    out
+}
+
+fn rules(with_sigma: bool) -> Engine {
+    let mut loaded = LoadReport::default();
+    loaded.add_bundled();
+    if with_sigma && let Some(dir) = std::env::var_os("FAULTLINE_SIGMA") {
+        loaded.add_path(std::path::Path::new(&dir), false).expect("rules folder reads");
+    }
+    let loaded = loaded.finish();
+    Engine::new(loaded.rules)
+}
+
+fn bench_hunt(c: &mut Criterion) {
+    let data = traffic(64 << 20);
+    let mut group = c.benchmark_group("hunt_w3c");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(10);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+    for (name, engine) in [("bundled", rules(false)), ("bundled_and_sigma", rules(true))] {
+        let fields: Vec<String> = engine
+            .rules()
+            .iter()
+            .flat_map(|r| r.searches.iter())
+            .filter_map(|s| match s {
+                faultline_hunt::rule::Search::Selections(maps) => Some(maps),
+                faultline_hunt::rule::Search::Keywords(_) => None,
+            })
+            .flatten()
+            .flatten()
+            .map(|t| t.field.clone())
+            .collect();
+        let keywords = engine.has_keywords();
+        group.bench_function(format!("{name}_{}_rules_2_threads", engine.rules().len()), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let new_sink = || Hunting {
+                        engine: &engine,
+                        view: View::only(fields.iter().cloned(), keywords),
+                        found: Found::default(),
+                        hits: Vec::new(),
+                        rows: 0,
+                    };
+                    let Ok(sinks) = parse_text(
+                        &data,
+                        Dialect::W3c,
+                        &TextConfig::default(),
+                        &faultline_parser::framing::InMemory,
+                        &|_| {},
+                        new_sink,
+                    );
+                    sinks.iter().map(|s| s.rows).sum::<u64>()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_hunt);
+criterion_main!(benches);
