@@ -134,4 +134,9 @@ pub struct Finding {
     /// farm-wide incident): 1-based positions in the report's findings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<usize>,
+    /// Security detections (medium or above) on the same host in the hour
+    /// before the finding or during it, which may explain it (a backdoor
+    /// module before crashes): 1-based positions in the report's detections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detections: Vec<usize>,
 }

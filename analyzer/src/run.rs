@@ -115,7 +115,29 @@ pub fn analyze_and_hunt(
     hunting::sort(&mut detections);
     let mut detections = hunt.correlate(detections);
     hunting::sort(&mut detections);
+    let mut findings = findings;
+    relate_detections(&mut findings, &detections);
     Report { inventory: Inventory { files }, store, findings, detections }
+}
+
+/// Ties each finding to the detections (medium or above) on its host from
+/// an hour before it to its end: an intrusion that may explain an outage.
+fn relate_detections(findings: &mut [Finding], detections: &[Detection]) {
+    for f in findings.iter_mut() {
+        let Some(host) = f.scope.host.as_deref() else { continue };
+        let from = f.start - faultline_parser::Span::hours(1);
+        f.detections = detections
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.host == host
+                    && d.time >= from
+                    && d.time <= f.end
+                    && d.rule.meta.level >= faultline_hunt::Level::Medium
+            })
+            .map(|(i, _)| i + 1)
+            .collect();
+    }
 }
 
 /// Runs every detector; findings come most important first, and those on

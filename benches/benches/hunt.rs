@@ -3,7 +3,6 @@
 //! a rules folder) evaluated on every row, bytes per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_corpus::w3c::{TrafficSpec, write_traffic};
 use faultline_hunt::engine::Found;
 use faultline_hunt::{Engine, LoadReport, View};
 use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
@@ -29,20 +28,6 @@ impl RecordSink for Hunting<'_> {
     }
 }
 
-fn traffic(bytes: u64) -> Vec<u8> {
-    let spec = TrafficSpec {
-        seed: 42,
-        host: "WEB01".into(),
-        site_id: 1,
-        start: 1_763_942_400,
-        target_bytes: bytes,
-        peak_rate: 2000.0,
-    };
-    let mut out = Vec::with_capacity(bytes as usize + 4096);
-    write_traffic(&spec, &mut out).expect("in-memory write");
-    out
-}
-
 fn rules(with_sigma: bool) -> Engine {
     let mut loaded = LoadReport::default();
     loaded.add_bundled();
@@ -54,7 +39,7 @@ fn rules(with_sigma: bool) -> Engine {
 }
 
 fn bench_hunt(c: &mut Criterion) {
-    let data = traffic(64 << 20);
+    let data = faultline_benches::w3c_traffic(64 << 20);
     let mut group = c.benchmark_group("hunt_w3c");
     group.throughput(Throughput::Bytes(data.len() as u64));
     group.sample_size(10);

@@ -2,7 +2,6 @@
 //! full IIS 10 field set.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_corpus::w3c::{TrafficSpec, write_traffic};
 use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
 use faultline_parser::{RecordSink, Request};
 
@@ -21,22 +20,8 @@ impl RecordSink for Count {
     }
 }
 
-fn traffic(bytes: u64) -> Vec<u8> {
-    let spec = TrafficSpec {
-        seed: 42,
-        host: "WEB01".into(),
-        site_id: 1,
-        start: 1_763_942_400,
-        target_bytes: bytes,
-        peak_rate: 2000.0,
-    };
-    let mut out = Vec::with_capacity(bytes as usize + 4096);
-    write_traffic(&spec, &mut out).expect("in-memory write");
-    out
-}
-
 fn bench_w3c(c: &mut Criterion) {
-    let data = traffic(64 << 20);
+    let data = faultline_benches::w3c_traffic(64 << 20);
     let mut group = c.benchmark_group("w3c");
     group.throughput(Throughput::Bytes(data.len() as u64));
     group.sample_size(10);

@@ -276,6 +276,10 @@ pub struct TimelineArgs {
     /// HTTP.sys errors, IIS-relevant events and FREB traces.
     #[arg(long)]
     pub notable: bool,
+    /// Detections of the bundled security pack as rows of their own
+    /// (`timestamp_desc` Detection), or off.
+    #[arg(long, value_enum, default_value_t = Security::Bundled)]
+    pub security: Security,
 }
 
 /// Arguments of `faultline query`.

@@ -6,11 +6,13 @@
 use std::io::Write;
 
 use anyhow::Context;
+use faultline_analyzer::hunting::{Detection, Hunt, hunt};
 use faultline_analyzer::timeline::{Entry, full, notable};
+use faultline_hunt::LoadReport;
 use serde::Serialize;
 
-use crate::analyze::read_and_analyze;
-use crate::args::{GlobalArgs, TimelineArgs, TimelineFormat};
+use crate::analyze::read_analyze_and_hunt;
+use crate::args::{GlobalArgs, Security, TimelineArgs, TimelineFormat};
 use crate::config::{Zone, output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
@@ -106,18 +108,39 @@ fn write_entry(out: &mut dyn Write, e: &Entry, zone: &Zone, jsonl: bool) -> anyh
 pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     let jsonl = args.format == TimelineFormat::Jsonl;
     let zone = &args.evidence.tz;
+    let lens = || -> Hunt {
+        let mut loaded = LoadReport::default();
+        if args.security != Security::Off {
+            loaded.add_bundled();
+        }
+        Hunt::new(loaded.finish())
+    };
     if args.notable {
-        let report = read_and_analyze(global, &args.evidence);
+        let report = read_analyze_and_hunt(global, &args.evidence, &lens(), false);
         let mut out = output(global.output.as_ref())?;
         if !jsonl {
             writeln!(out, "{}", COLUMNS.join(","))?;
         }
-        for e in &notable(&report.store) {
+        let mut entries = notable(&report.store);
+        entries.extend(detection_entries(&report.detections));
+        entries.sort_by_key(Entry::time);
+        for e in &entries {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
+    // The detections come from a read of their own, merged in time order
+    // into the sorted stream.
+    let hunted = lens();
+    let detections = if args.security == Security::Off {
+        Vec::new()
+    } else {
+        let read = read_config(&args.evidence.reading);
+        let scope = scope(&args.evidence.range, &args.evidence.reading);
+        detection_entries(&hunt(&args.evidence.paths, &read, &scope, &hunted, &|_| {}).detections)
+    };
+    let mut detections = detections.into_iter().peekable();
     let bar = Bar::new(global.quiet);
     let sorted = full(
         &args.evidence.paths,
@@ -135,10 +158,48 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
     for e in sorted.entries()? {
-        write_entry(&mut out, &e?, zone, jsonl)?;
+        let e = e?;
+        while let Some(d) = detections.next_if(|d| d.time() <= e.time()) {
+            write_entry(&mut out, &d, zone, jsonl)?;
+        }
+        write_entry(&mut out, &e, zone, jsonl)?;
+    }
+    for d in detections {
+        write_entry(&mut out, &d, zone, jsonl)?;
     }
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+/// Detections as timeline rows of their own kind: the rule, its level,
+/// techniques and author, then what the record says.
+fn detection_entries(detections: &[Detection]) -> Vec<Entry> {
+    detections
+        .iter()
+        .map(|d| {
+            let rule = &d.rule.meta;
+            let mut evidence = d.evidence.clone();
+            evidence.summary = format!(
+                "{} [{}] {}{} by {}: {}",
+                "detection",
+                rule.level.name(),
+                rule.title,
+                if rule.techniques.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", rule.techniques.join(", "))
+                },
+                rule.author.as_deref().unwrap_or("-"),
+                d.evidence.summary
+            );
+            Entry {
+                host: std::sync::Arc::from(d.host.as_str()),
+                site: d.site.as_deref().and_then(|s| s.parse().ok()),
+                time_meaning: "Detection",
+                evidence,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

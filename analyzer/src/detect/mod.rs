@@ -139,6 +139,7 @@ impl Draft {
             evidence: self.evidence,
             timeline: self.timeline,
             related: Vec::new(),
+            detections: Vec::new(),
         }
     }
 }

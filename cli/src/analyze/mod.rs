@@ -19,17 +19,13 @@ use crate::progress::Bar;
 use crate::style::Palette;
 use crate::unreadable::report_unreadable;
 
-/// Reads the evidence an analyzing command names and analyzes it.
+/// Reads the evidence an analyzing command names, analyzes it and hunts it
+/// with `hunt`'s rules in the same read.
 ///
 /// The report is never dropped: it can hold millions of events, the command
 /// ends once it is written, and freeing them one by one took a tenth of an
 /// event-heavy run that the end of the process does at once.
-pub fn read_and_analyze(global: &GlobalArgs, args: &EvidenceArgs) -> ManuallyDrop<Report> {
-    read_analyze_and_hunt(global, args, &Hunt::none(), false)
-}
-
-/// [`read_and_analyze`] with the security lens's rules in the same read.
-fn read_analyze_and_hunt(
+pub(crate) fn read_analyze_and_hunt(
     global: &GlobalArgs,
     args: &EvidenceArgs,
     hunt: &Hunt,

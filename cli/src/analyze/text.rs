@@ -89,6 +89,20 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
         if let Some(list) = related(report, f) {
             writeln!(out, "   same incident on other hosts: {list}")?;
         }
+        if !f.detections.is_empty() {
+            let mut rules: Vec<&str> = f
+                .detections
+                .iter()
+                .filter_map(|&i| report.detections.get(i - 1))
+                .map(|d| d.rule.meta.title.as_str())
+                .collect();
+            rules.dedup();
+            writeln!(
+                out,
+                "   security detections on this host before or during it: {}",
+                sanitize(&rules.join("; "))
+            )?;
+        }
         writeln!(out, "   {}", sanitize(&f.explanation))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;
         for step in f.timeline.iter().take(12) {
