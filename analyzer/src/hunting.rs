@@ -135,7 +135,7 @@ impl Hunt {
         }
         let matches: Vec<Match<'_>> = detections
             .iter()
-            .map(|d| Match { rule: d.rule.index, time: d.time.seconds(), values: &d.matched })
+            .map(|d| Match { rule: d.rule.index, time: d.time.seconds(), values: &d.matched, host: &d.host })
             .collect();
         let mut out = Vec::new();
         for (i, (c, info)) in self.correlations.iter().enumerate() {

@@ -54,11 +54,16 @@ pub struct Match<'a> {
     /// The record's (field, value) pairs; the fields the correlation reads
     /// among them.
     pub values: &'a [(String, String)],
+    /// The host the record is placed on: `group-by: host` groups by it,
+    /// whatever the record's own fields are called (a W3C row and a Sysmon
+    /// event of one server).
+    pub host: &'a str,
 }
 
 impl Match<'_> {
     fn value(&self, field: &str) -> Option<String> {
-        self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.to_ascii_lowercase())
+        let own = self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.to_ascii_lowercase());
+        own.or_else(|| (field == "host").then(|| self.host.to_ascii_lowercase()))
     }
 }
 

@@ -4,6 +4,8 @@
 
 /// (file name, YAML) of every bundled rule.
 pub const BUNDLED: &[(&str, &str)] = &[
+    ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
+    ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("iis_config_module_added.yml", include_str!("../rules/iis_config_module_added.yml")),
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
@@ -192,7 +194,15 @@ mod tests {
         ];
         let mut names: Vec<&str> = super::BUNDLED.iter().map(|(n, _)| *n).collect();
         // The correlations are tested below.
-        names.retain(|n| !["web_scanner_burst.yml", "web_auth_brute_force.yml"].contains(n));
+        names.retain(|n| {
+            ![
+                "web_scanner_burst.yml",
+                "web_auth_brute_force.yml",
+                "chain_aspnet_client_shell.yml",
+                "chain_webshell_name_shell.yml",
+            ]
+            .contains(n)
+        });
         for (rule, fires, quiet) in &cases {
             assert!(fired(&e, fires).iter().any(|f| f == rule), "{rule} must fire");
             assert!(!fired(&e, quiet).iter().any(|f| f == rule), "{rule} must not fire on its look-alike");
@@ -221,8 +231,10 @@ mod tests {
                 v.fields().map(|(f, x)| (f.to_string(), x.to_string())).collect();
             rows.extend(hits.into_iter().map(|h| (h, *t, values.clone())));
         }
-        let matches: Vec<Match<'_>> =
-            rows.iter().map(|(rule, time, values)| Match { rule: *rule, time: *time, values }).collect();
+        let matches: Vec<Match<'_>> = rows
+            .iter()
+            .map(|(rule, time, values)| Match { rule: *rule, time: *time, values, host: "WEB01" })
+            .collect();
         let mut out = Vec::new();
         for (i, c) in loaded.correlations.iter().enumerate() {
             out.extend(c.evaluate(i, &matches).into_iter().map(|_| c.meta.title.clone()));
@@ -271,6 +283,33 @@ mod tests {
             })
             .collect();
         assert!(correlated(&handshake).is_empty());
+    }
+
+    #[test]
+    fn a_web_shell_request_then_a_shell_from_w3wp_is_one_chain() {
+        let child = || {
+            event(
+                "Microsoft-Windows-Sysmon/Operational",
+                "Microsoft-Windows-Sysmon",
+                1,
+                &[
+                    ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                    ("ParentImage", "C:\\Windows\\System32\\inetsrv\\w3wp.exe"),
+                ],
+            )
+        };
+        let shell = || {
+            web(WebRow {
+                method: Some("POST"),
+                stem: Some("/aspnet_client/x.aspx"),
+                status: Some("200"),
+                ..WebRow::default()
+            })
+        };
+        assert_eq!(correlated(&[(0, shell()), (30, child())]), ["Web Shell In aspnet_client Runs Commands"]);
+        assert!(correlated(&[(0, shell()), (900, child())]).is_empty(), "fifteen minutes apart: two events");
+        let named = web(WebRow { method: Some("POST"), stem: Some("/upload/cmd.aspx"), ..WebRow::default() });
+        assert_eq!(correlated(&[(0, named), (5, child())]), ["Known Web Shell Page Runs Commands"]);
     }
 
     #[test]
