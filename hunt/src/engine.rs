@@ -48,6 +48,10 @@ enum Guard {
     Needles(Vec<usize>),
     /// The field equals one of these (lower-case) values, without case.
     Equals(String, Vec<String>),
+    /// The field starts with one of these, without case.
+    Prefix(String, Vec<String>),
+    /// The field ends with one of these, without case.
+    Suffix(String, Vec<String>),
     /// Any of these.
     Any(Vec<Guard>),
 }
@@ -59,6 +63,16 @@ impl Guard {
             Guard::Equals(field, values) => {
                 view.raw_values(field).any(|v| values.iter().any(|w| v.eq_ignore_ascii_case(w)))
             }
+            Guard::Prefix(field, values) => view.raw_values(field).any(|v| {
+                values
+                    .iter()
+                    .any(|w| v.len() >= w.len() && v.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
+            }),
+            Guard::Suffix(field, values) => view.raw_values(field).any(|v| {
+                values.iter().any(|w| {
+                    v.len() >= w.len() && v.as_bytes()[v.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+                })
+            }),
             Guard::Any(guards) => guards.iter().any(|g| g.holds(view, found)),
         }
     }
@@ -243,35 +257,47 @@ fn needles_of(patterns: &[Pattern]) -> Option<Vec<usize>> {
         .collect()
 }
 
-/// The exact values of a test made only of `Equals` patterns.
-fn equals_of(patterns: &[Pattern]) -> Option<Vec<String>> {
-    patterns
-        .iter()
-        .map(|p| match p {
-            Pattern::Equals(v) if v.is_ascii() => Some(v.clone()),
-            _ => None,
-        })
-        .collect()
+/// A guard on the values as written from a test made only of exact,
+/// prefix or suffix patterns of one kind.
+fn literal_guard(t: &FieldTest) -> Option<Guard> {
+    let texts = |want: fn(&Pattern) -> Option<&String>| -> Option<Vec<String>> {
+        t.patterns.iter().map(|p| want(p).filter(|v| v.is_ascii()).cloned()).collect()
+    };
+    let field = t.field.clone();
+    if let Some(v) = texts(|p| if let Pattern::Equals(v) = p { Some(v) } else { None }) {
+        return Some(Guard::Equals(field, v));
+    }
+    if let Some(v) = texts(|p| if let Pattern::StartsWith(v) = p { Some(v) } else { None }) {
+        return Some(Guard::Prefix(field, v));
+    }
+    texts(|p| if let Pattern::EndsWith(v) = p { Some(v) } else { None }).map(|v| Guard::Suffix(field, v))
 }
 
 /// What a search cannot match without: per map, one test made only of
 /// indexed needles (any one of which must be found); or, for a single map,
-/// a test of exact values.
+/// a test of exact values, prefixes or suffixes.
 fn search_guard(s: &Search) -> Option<Guard> {
     match s {
         Search::Keywords(patterns) => needles_of(patterns).map(Guard::Needles),
         Search::Selections(maps) => {
-            let plain = |t: &&FieldTest| !t.all && !t.cased && !t.patterns.is_empty();
+            // Any needle of an `all` test is necessary too.
+            let plain = |t: &&FieldTest| !t.cased && !t.patterns.is_empty();
             let mut all = Vec::new();
             for tests in maps {
                 match tests.iter().filter(plain).find_map(|t| needles_of(&t.patterns)) {
                     Some(bits) => all.extend(bits),
                     None if maps.len() == 1 => {
-                        let (field, values) = tests
-                            .iter()
-                            .filter(plain)
-                            .find_map(|t| Some((t.field.clone(), equals_of(&t.patterns)?)))?;
-                        return Some(Guard::Equals(field, values));
+                        // Exact values before prefixes and suffixes (a
+                        // status is checked without a scan), the method last.
+                        let mut literal: Vec<Guard> =
+                            tests.iter().filter(plain).filter_map(literal_guard).collect();
+                        literal.sort_by_key(|g| match g {
+                            Guard::Equals(f, _) if f == "cs-method" => 3,
+                            Guard::Equals(..) => 0,
+                            Guard::Prefix(..) => 1,
+                            _ => 2,
+                        });
+                        return literal.into_iter().next();
                     }
                     None => return None,
                 }
