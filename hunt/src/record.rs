@@ -15,6 +15,45 @@ use hashbrown::HashSet;
 use faultline_parser::source::percent_decoded;
 use faultline_parser::{HttpError, Request, WinEvent};
 
+/// The web fields, by the index a web row's values are pushed with (a
+/// hash lookup of the name per value was a tenth of a hunt).
+const WEB_FIELDS: [&str; 17] = [
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "cs-uri",
+    "c-uri",
+    "c-useragent",
+    "cs-referer",
+    "cs-host",
+    "cs-username",
+    "cs-cookie",
+    "cs-version",
+    "c-ip",
+    "s-ip",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "s-port",
+];
+const W_CS_METHOD: usize = 0;
+const W_CS_URI_STEM: usize = 1;
+const W_CS_URI_QUERY: usize = 2;
+const W_CS_URI: usize = 3;
+const W_C_URI: usize = 4;
+const W_C_USERAGENT: usize = 5;
+const W_CS_REFERER: usize = 6;
+const W_CS_HOST: usize = 7;
+const W_CS_USERNAME: usize = 8;
+const W_CS_COOKIE: usize = 9;
+const W_CS_VERSION: usize = 10;
+const W_C_IP: usize = 11;
+const W_S_IP: usize = 12;
+const W_SC_STATUS: usize = 13;
+const W_SC_SUBSTATUS: usize = 14;
+const W_SC_WIN32_STATUS: usize = 15;
+const W_S_PORT: usize = 16;
+
 /// Appends `value` lower-cased: byte-wise for ASCII (nearly every log
 /// value), through Unicode's tables otherwise.
 fn lower_into(out: &mut String, value: &str) {
@@ -92,6 +131,8 @@ pub struct View {
     only: Option<HashSet<String>>,
     /// Whether keyword searches read this view.
     with_keywords: bool,
+    /// Whether each of [`WEB_FIELDS`] is read.
+    web_wanted: [bool; WEB_FIELDS.len()],
     /// Numbers written as text, reused.
     scratch: [String; 7],
     /// `path?query`, reused.
@@ -108,6 +149,7 @@ impl Default for View {
             lowered: false,
             only: None,
             with_keywords: true,
+            web_wanted: [true; WEB_FIELDS.len()],
             scratch: Default::default(),
             whole: String::new(),
         }
@@ -164,7 +206,16 @@ impl View {
     /// `keywords`): what a hunt's rules read, so that a row costs only
     /// what they ask.
     pub fn only(fields: impl IntoIterator<Item = String>, keywords: bool) -> View {
-        View { only: Some(fields.into_iter().collect()), with_keywords: keywords, ..View::default() }
+        let only: HashSet<String> = fields.into_iter().collect();
+        let web_wanted = WEB_FIELDS.map(|f| keywords || only.contains(f));
+        View { only: Some(only), with_keywords: keywords, web_wanted, ..View::default() }
+    }
+
+    /// Pushes a value of the `i`-th web field, if the rules read it.
+    fn push_web(&mut self, i: usize, value: &str) {
+        if self.web_wanted[i] {
+            self.store(WEB_FIELDS[i], value);
+        }
     }
 
     /// Whether the rules read `field`.
@@ -173,9 +224,12 @@ impl View {
     }
 
     fn push(&mut self, field: &str, value: &str) {
-        if !self.wants(field) {
-            return;
+        if self.wants(field) {
+            self.store(field, value);
         }
+    }
+
+    fn store(&mut self, field: &str, value: &str) {
         if self.used == self.values.len() {
             self.values.push(Default::default());
         }
@@ -226,21 +280,22 @@ impl View {
         let (user, cookie, version) = (text(r.username), text(r.cookie), text(r.version));
         // Numbers and addresses are written only for rules that read them.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut number = |i: usize, field: &str, v: Option<&dyn std::fmt::Display>| -> bool {
+        let wanted = self.web_wanted;
+        let mut number = |i: usize, field: usize, v: Option<&dyn std::fmt::Display>| -> bool {
             use std::fmt::Write as _;
             scratch[i].clear();
             match v {
-                Some(v) if self.wants(field) => write!(scratch[i], "{v}").is_ok(),
+                Some(v) if wanted[field] => write!(scratch[i], "{v}").is_ok(),
                 _ => false,
             }
         };
         let have = [
-            number(0, "c-ip", r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
-            number(1, "s-ip", r.server_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
-            number(2, "sc-status", r.status.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(3, "sc-substatus", r.substatus.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(4, "s-port", r.server_port.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(5, "sc-win32-status", r.win32_status.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(0, W_C_IP, r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
+            number(1, W_S_IP, r.server_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
+            number(2, W_SC_STATUS, r.status.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(3, W_SC_SUBSTATUS, r.substatus.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(4, W_S_PORT, r.server_port.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            number(5, W_SC_WIN32_STATUS, r.win32_status.as_ref().map(|v| v as &dyn std::fmt::Display)),
         ];
         let at = |i: usize| have[i].then(|| scratch[i].as_str());
         let row = WebRow {
@@ -267,15 +322,15 @@ impl View {
     /// A web access from its fields.
     pub fn web(&mut self, r: &WebRow<'_>) {
         self.start(Kind::Web);
-        let put = |view: &mut View, field: &str, v: Option<&str>| {
+        let put = |view: &mut View, field: usize, v: Option<&str>| {
             if let Some(v) = v {
-                view.push(field, v);
+                view.push_web(field, v);
             }
         };
-        put(self, "cs-method", r.method);
-        put(self, "cs-uri-stem", r.stem);
-        put(self, "cs-uri-query", r.query);
-        let combined = ["cs-uri-query", "cs-uri", "c-uri", "cs-uri-stem"].iter().any(|f| self.wants(f));
+        put(self, W_CS_METHOD, r.method);
+        put(self, W_CS_URI_STEM, r.stem);
+        put(self, W_CS_URI_QUERY, r.query);
+        let combined = [W_CS_URI_QUERY, W_CS_URI, W_C_URI, W_CS_URI_STEM].iter().any(|&f| self.web_wanted[f]);
         if let Some(stem) = r.stem.filter(|_| combined) {
             let mut whole = std::mem::take(&mut self.whole);
             whole.clear();
@@ -285,36 +340,36 @@ impl View {
                 whole.push_str(q);
             }
             // Rules written for logs that keep path and query together.
-            self.push("cs-uri-query", &whole);
-            self.push("cs-uri", &whole);
-            self.push("c-uri", &whole);
+            self.push_web(W_CS_URI_QUERY, &whole);
+            self.push_web(W_CS_URI, &whole);
+            self.push_web(W_C_URI, &whole);
             if whole.contains('%') {
                 let decoded = percent_decoded(&whole);
                 if decoded != whole.as_str() {
-                    self.push("cs-uri-query", &decoded);
-                    self.push("cs-uri", &decoded);
-                    self.push("cs-uri-stem", &percent_decoded(stem));
+                    self.push_web(W_CS_URI_QUERY, &decoded);
+                    self.push_web(W_CS_URI, &decoded);
+                    self.push_web(W_CS_URI_STEM, &percent_decoded(stem));
                 }
             }
             self.whole = whole;
         }
-        if let Some(ua) = r.user_agent.filter(|_| self.wants("c-useragent")) {
-            self.push("c-useragent", ua);
+        if let Some(ua) = r.user_agent.filter(|_| self.web_wanted[W_C_USERAGENT]) {
+            self.push_web(W_C_USERAGENT, ua);
             if ua.contains('+') {
-                self.push("c-useragent", &ua.replace('+', " "));
+                self.push_web(W_C_USERAGENT, &ua.replace('+', " "));
             }
         }
-        put(self, "cs-referer", r.referer);
-        put(self, "cs-host", r.host);
-        put(self, "cs-username", r.username);
-        put(self, "cs-cookie", r.cookie);
-        put(self, "cs-version", r.version);
-        put(self, "c-ip", r.client_ip);
-        put(self, "s-ip", r.server_ip);
-        put(self, "sc-status", r.status);
-        put(self, "sc-substatus", r.substatus);
-        put(self, "sc-win32-status", r.win32);
-        put(self, "s-port", r.port);
+        put(self, W_CS_REFERER, r.referer);
+        put(self, W_CS_HOST, r.host);
+        put(self, W_CS_USERNAME, r.username);
+        put(self, W_CS_COOKIE, r.cookie);
+        put(self, W_CS_VERSION, r.version);
+        put(self, W_C_IP, r.client_ip);
+        put(self, W_S_IP, r.server_ip);
+        put(self, W_SC_STATUS, r.status);
+        put(self, W_SC_SUBSTATUS, r.substatus);
+        put(self, W_SC_WIN32_STATUS, r.win32);
+        put(self, W_S_PORT, r.port);
     }
 
     /// An HTTP.sys error row: the fields a web rule can share with it.
