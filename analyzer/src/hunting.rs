@@ -5,7 +5,7 @@
 //! Detections are a list of their own, never findings: the root cause of an
 //! outage stays first and a healthy day stays quiet.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,7 +85,47 @@ pub struct Hunt {
     correlations: Vec<(Correlation, Arc<RuleInfo>)>,
     /// Clients whose requests are never detections (an authorised scanner).
     allowed: Vec<(std::net::IpAddr, u8)>,
+    /// The native POST-only-script detector, on with the bundled pack.
+    post_only: Option<Arc<RuleInfo>>,
 }
+
+/// Scripts asked for with POST and answered 200, and the paths asked for
+/// with GET, per host (hashed): a script that only ever takes POSTs and
+/// answers is how a dropped web shell looks from the access log.
+#[derive(Debug, Default)]
+pub struct Scripts {
+    gets: hashbrown::HashSet<u64>,
+    posts: Vec<(u64, Detection)>,
+}
+
+impl Scripts {
+    pub(crate) fn absorb(&mut self, other: Scripts) {
+        self.gets.extend(other.gets);
+        self.posts.extend(other.posts);
+    }
+}
+
+/// Extensions of pages that run code. Not `.asmx`: SOAP services take
+/// only POSTs by design (Exchange's EWS among them).
+const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
+
+fn is_script(stem: &[u8]) -> bool {
+    SCRIPTS.iter().any(|e| stem.len() >= e.len() && stem[stem.len() - e.len()..].eq_ignore_ascii_case(e))
+}
+
+/// The key of a host and a path, without case.
+fn script_key(host: &str, stem: &[u8], buf: &mut Vec<u8>) -> u64 {
+    use std::hash::BuildHasher;
+    buf.clear();
+    buf.extend_from_slice(host.as_bytes());
+    buf.push(0);
+    buf.extend(stem.iter().map(u8::to_ascii_lowercase));
+    SCRIPT_KEYS.hash_one(&buf[..])
+}
+
+/// One hasher for every sink, so that keys agree across chunks.
+static SCRIPT_KEYS: std::sync::LazyLock<hashbrown::DefaultHashBuilder> =
+    std::sync::LazyLock::new(hashbrown::DefaultHashBuilder::default);
 
 impl Hunt {
     /// A hunt with the rules and correlations of a finished load.
@@ -102,7 +142,50 @@ impl Hunt {
                 (c, Arc::new(info))
             })
             .collect();
-        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new() }
+        let post_only = rules.iter().any(|r| r.meta.origin.starts_with("bundled:")).then(|| {
+            Arc::new(RuleInfo {
+                meta: Meta {
+                    id: "faultline-native-post-only-script".into(),
+                    title: "Script Answering POSTs That Nobody Asks For With GET".into(),
+                    author: Some("faultline".into()),
+                    level: faultline_hunt::Level::Medium,
+                    status: Some("experimental".into()),
+                    license: None,
+                    techniques: vec!["T1505.003".into()],
+                    origin: "native:post-only-script".into(),
+                },
+                fields: Vec::new(),
+                index: usize::MAX,
+            })
+        });
+        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new(), post_only }
+    }
+
+    /// The POST-only scripts of the whole read: one detection per host and
+    /// path that answered POSTs with 200 and that no GET ever asked for.
+    pub(crate) fn post_only(&self, scripts: Scripts) -> Vec<Detection> {
+        let mut by_key: BTreeMap<u64, Vec<Detection>> = BTreeMap::new();
+        for (key, d) in scripts.posts {
+            if !scripts.gets.contains(&key) {
+                by_key.entry(key).or_default().push(d);
+            }
+        }
+        let mut out: Vec<Detection> = by_key
+            .into_values()
+            .filter_map(|mut list| {
+                sort(&mut list);
+                let n = list.len();
+                let mut first = list.into_iter().next()?;
+                first.evidence.summary = crate::describe::cut_line(format!(
+                    "{n} POST{} answered 200, never asked for with GET; first: {}",
+                    if n == 1 { "" } else { "s" },
+                    first.evidence.summary
+                ));
+                Some(first)
+            })
+            .collect();
+        sort(&mut out);
+        out
     }
 
     /// Requests from these networks (`--allow-client`) are never
@@ -196,6 +279,8 @@ pub struct HuntSink<'a> {
     needles: Found,
     hits: Vec<usize>,
     found: Vec<Detection>,
+    scripts: Scripts,
+    key: Vec<u8>,
 }
 
 impl<'a> HuntSink<'a> {
@@ -209,12 +294,56 @@ impl<'a> HuntSink<'a> {
             needles: Found::default(),
             hits: Vec::new(),
             found: Vec::new(),
+            scripts: Scripts::default(),
+            key: Vec::new(),
         }
     }
 
-    /// The detections.
-    pub fn finish(self) -> Vec<Detection> {
-        self.found
+    /// The detections, and what the POST-only-script detector needs from
+    /// the whole read.
+    pub fn finish(self) -> (Vec<Detection>, Scripts) {
+        (self.found, self.scripts)
+    }
+
+    /// Notes a GET of a path, or keeps a POST to a script answered 200.
+    fn note_script(&mut self, r: &Request<'_>, summary: &dyn Fn() -> String) {
+        let (Some(rule), Some(stem), Some(method)) = (&self.hunt.post_only, r.uri_stem, r.method) else {
+            return;
+        };
+        let get = method.eq_ignore_ascii_case(b"GET") || method.eq_ignore_ascii_case(b"HEAD");
+        // The server calling itself (WordPress's wp-cron.php from 127.0.0.1)
+        // is not a visitor.
+        let local = r.client_ip.and_then(|a| a.ip()).is_some_and(|ip| ip.is_loopback());
+        let post = method.eq_ignore_ascii_case(b"POST") && r.status == Some(200) && is_script(stem) && !local;
+        if !get && !post {
+            return;
+        }
+        let host = self.resolve.host(r.computer_name);
+        let key = script_key(&host.name, stem, &mut self.key);
+        if get {
+            self.scripts.gets.insert(key);
+            return;
+        }
+        let Some(time) = self.resolve.time(&host, r.time) else { return };
+        let file = self.resolve.file();
+        let evidence = Evidence {
+            source: file.kind,
+            path: file.path.to_string(),
+            line: Some(r.origin.line),
+            record: None,
+            time,
+            summary: summary(),
+        };
+        let detection = Detection {
+            rule: Arc::clone(rule),
+            time,
+            host: host.name.to_string(),
+            site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
+            app_pool: None,
+            evidence,
+            matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
+        };
+        self.scripts.posts.push((key, detection));
     }
 
     #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
@@ -289,6 +418,7 @@ impl RecordSink for HuntSink<'_> {
             ))
         };
         self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+        self.note_script(r, &summary);
         Ok(())
     }
 
@@ -375,7 +505,7 @@ impl Consumer for Hunting<'_> {
         = HuntSink<'c>
     where
         Self: 'c;
-    type Part = Vec<Detection>;
+    type Part = (Vec<Detection>, Scripts);
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
@@ -391,7 +521,9 @@ impl Consumer for Hunting<'_> {
     ) -> Result<(), Infallible> {
         if let Outcome::Parsed { sinks, .. } = read {
             for s in sinks {
-                part.extend(s.finish());
+                let (found, scripts) = s.finish();
+                part.0.extend(found);
+                part.1.absorb(scripts);
             }
         }
         Ok(())
@@ -426,7 +558,13 @@ pub fn hunt(
     let mut read = *read;
     read.all_events |= hunt.wants_events();
     let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
-    let mut detections: Vec<Detection> = pass.outputs.into_iter().flatten().collect();
+    let mut detections = Vec::new();
+    let mut scripts = Scripts::default();
+    for (found, s) in pass.outputs {
+        detections.extend(found);
+        scripts.absorb(s);
+    }
+    detections.extend(hunt.post_only(scripts));
     sort(&mut detections);
     let mut report = HuntReport { detections: hunt.correlate(detections), reading: pass.reading };
     sort(&mut report.detections);

@@ -10,7 +10,7 @@ use crate::correlate::relate_across_hosts;
 use crate::detect;
 use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
-use crate::hunting::{self, Detection, Hunt, HuntSink};
+use crate::hunting::{self, Detection, Hunt, HuntSink, Scripts};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::SourceFile;
@@ -42,7 +42,7 @@ impl Consumer for Analyze<'_> {
         = Tee<HuntSink<'c>, Tee<Tally, Collector<'c>>>
     where
         Self: 'c;
-    type Part = Vec<(FileSummary, SourceFile, Kept, Vec<Detection>)>;
+    type Part = Vec<(FileSummary, SourceFile, Kept, (Vec<Detection>, Scripts))>;
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
@@ -59,14 +59,16 @@ impl Consumer for Analyze<'_> {
     ) -> Result<(), Infallible> {
         // The tallies make the inventory row, the collectors the evidence.
         let mut kept = Kept::default();
-        let mut detections = Vec::new();
+        let mut detections = (Vec::new(), Scripts::default());
         let read = match read {
             Outcome::Parsed { format, sinks } => {
                 let mut tallies = Vec::with_capacity(sinks.len());
                 for sink in sinks {
                     let (hunting, analysis) = sink.into_parts();
                     let (tally, collector) = analysis.into_parts();
-                    detections.extend(hunting.finish());
+                    let (found, scripts) = hunting.finish();
+                    detections.0.extend(found);
+                    detections.1.absorb(scripts);
                     tallies.push(tally);
                     kept.absorb(collector.finish());
                 }
@@ -103,12 +105,15 @@ pub fn analyze_and_hunt(
     let mut sources = Vec::with_capacity(pass.reading.found);
     let mut kept = Vec::with_capacity(pass.reading.found);
     let mut detections = Vec::new();
-    for (summary, source, k, d) in pass.outputs.into_iter().flatten() {
+    let mut scripts = Scripts::default();
+    for (summary, source, k, (d, s)) in pass.outputs.into_iter().flatten() {
         files.push(summary);
         sources.push(source);
         kept.push(k);
         detections.extend(d);
+        scripts.absorb(s);
     }
+    detections.extend(hunt.post_only(scripts));
     files.extend(pass.problems.iter().map(summarize_problem));
     let store = Store::new(sources, kept);
     let findings = findings(&store);

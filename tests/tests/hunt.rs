@@ -147,3 +147,22 @@ fn an_allow_listed_scanner_is_not_an_attack() {
     let net = faultline_hunt::pattern::parse_cidr("10.0.2.0/24").expect("a network");
     assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
 }
+
+/// A script that only ever takes POSTs and answers them is how a dropped
+/// web shell looks from the access log; EWS's SOAP service and WordPress
+/// calling its own cron are not.
+#[test]
+fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
+    faultline_corpus::scenario::generate("web-shell", dir.path(), 5, &size).expect("generates");
+    let report = run(&[dir.path().to_path_buf()], bundled());
+    let native: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
+    assert_eq!(native.len(), 1, "{native:#?}");
+    assert!(native[0].evidence.summary.starts_with("4 POSTs answered 200"), "{}", native[0].evidence.summary);
+    let Some(samples) = common::samples("the SigmaHQ fixture tests") else { return };
+    let real =
+        run(&[samples.join("w3c-log2timeline-plaso"), samples.join("w3c-know-it-peru-WebKnowIT")], bundled());
+    assert!(!real.detections.iter().any(|d| d.rule.meta.origin == "native:post-only-script"));
+}
