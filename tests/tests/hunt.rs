@@ -1,5 +1,5 @@
-//! The security lens end to end: SigmaHQ's rules (test fixtures in
-//! `../shared/sigma`, never shipped) load with a reasoned skip list and
+//! The security lens end to end: SigmaHQ's rules (test fixtures in the
+//! folder `FAULTLINE_SIGMA` names, never shipped) load with a reasoned skip list and
 //! fire on the real attack captures; the bundled pack fires on them too and
 //! stays quiet on a healthy generated day.
 
@@ -14,10 +14,9 @@ use faultline_analyzer::hunting::{Hunt, HuntReport, hunt};
 use faultline_hunt::{Level, LoadReport};
 use faultline_parser::ReadConfig;
 
-/// The SigmaHQ fixtures beside the samples.
+/// The SigmaHQ fixtures.
 fn sigma() -> Option<PathBuf> {
-    let samples = common::samples("the SigmaHQ fixture tests")?;
-    Some(samples.join("../sigma"))
+    common::sigma("the SigmaHQ fixture tests")
 }
 
 fn run(paths: &[PathBuf], rules: LoadReport) -> HuntReport {
@@ -62,7 +61,9 @@ fn sigmahq_rules_load_with_reasoned_skips() {
 
 #[test]
 fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
-    let (Some(dir), Some(samples)) = (sigma(), common::samples("the SigmaHQ fixture tests")) else { return };
+    let (Some(dir), Some(samples)) = (sigma(), common::samples("the real-capture hunt tests")) else {
+        return;
+    };
     let mut rules = bundled();
     rules.add_path(&dir, false).expect("reads");
     let captures = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
@@ -117,7 +118,7 @@ fn a_healthy_day_gives_nothing_of_medium_or_above() {
 
 #[test]
 fn detections_are_the_same_whatever_the_thread_count() {
-    let Some(samples) = common::samples("the SigmaHQ fixture tests") else { return };
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
     let paths = [samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES")];
     let once = || {
         let r = run(&paths, bundled());
@@ -133,7 +134,7 @@ fn detections_are_the_same_whatever_the_thread_count() {
 
 #[test]
 fn an_allow_listed_scanner_is_not_an_attack() {
-    let Some(samples) = common::samples("the SigmaHQ fixture tests") else { return };
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
     let log = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log");
     let loaded = bundled().finish();
     let hunt_with = |allowed: Vec<(std::net::IpAddr, u8)>| {
@@ -161,7 +162,7 @@ fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
         report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
     assert_eq!(native.len(), 1, "{native:#?}");
     assert!(native[0].evidence.summary.starts_with("4 POSTs answered 200"), "{}", native[0].evidence.summary);
-    let Some(samples) = common::samples("the SigmaHQ fixture tests") else { return };
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
     let real =
         run(&[samples.join("w3c-log2timeline-plaso"), samples.join("w3c-know-it-peru-WebKnowIT")], bundled());
     assert!(!real.detections.iter().any(|d| d.rule.meta.origin == "native:post-only-script"));
