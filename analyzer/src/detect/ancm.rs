@@ -55,6 +55,20 @@ fn is_start_failure(store: &Store, e: &EventRow) -> bool {
         .any(|o| o.host == e.host && matches!(o.event.event_id, 1007 | 1010 | 1011 | 1035))
 }
 
+/// The ANCM events that mean an application failed to start (what this
+/// detector reports; the others defer to it), in time order.
+pub(super) fn start_failures(store: &Store) -> impl Iterator<Item = &EventRow> {
+    store.events_of(ANCM_START_FAILED).filter(|e| is_start_failure(store, e))
+}
+
+/// Whether ANCM reports a failed start on `host` within seconds of `at`:
+/// a crash report then belongs to the start failure.
+pub(super) fn start_failed_near(store: &Store, host: &str, at: Timestamp) -> bool {
+    store
+        .events_between(ANCM_START_FAILED, at - ATTEMPT, at + ATTEMPT)
+        .any(|e| &*e.host == host && is_start_failure(store, e))
+}
+
 /// One application's failed starts until it started again.
 struct Episode<'a> {
     failures: Vec<&'a EventRow>,
@@ -66,7 +80,7 @@ struct Episode<'a> {
 fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
     let mut by_host: std::collections::BTreeMap<Arc<str>, Vec<&EventRow>> = Default::default();
-    let failures = store.events_of(ANCM_START_FAILED).filter(|e| is_start_failure(store, e));
+    let failures = start_failures(store);
     for e in failures.chain(store.events_of(ANCM_STARTED)) {
         by_host.entry(e.host.clone()).or_default().push(e);
     }
@@ -228,7 +242,7 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
         start,
         end,
     )
-    .scope(Some(host), site_id(first), None)
+    .scope(Some(host), first.metabase_site(), None)
     .explain(text);
     // The first attempt in full, the exceptions of the others, the last.
     let first_attempt =
@@ -268,14 +282,6 @@ fn attempts(ep: &Episode<'_>) -> usize {
     super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
 }
 
-/// `/LM/W3SVC/<id>/ROOT` in ANCM's message names the site.
-fn site_id(e: &EventRow) -> Option<u32> {
-    let text = e.data_at(0)?;
-    let at = text.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// The login the database refused, seen only in the app's exception.
 fn db_login(
     store: &Store,
@@ -291,7 +297,7 @@ fn db_login(
         _ => "its account".into(),
     };
     let mut d = Draft::new(FailureMode::DbLoginFailure, Severity::High, 0.85, start, end)
-        .scope(Some(host), site_id(ep.failures[0]), None)
+        .scope(Some(host), ep.failures[0].metabase_site(), None)
         .explain(format!(
             "The database refused the application's login {account} ({}: {}), so the app could not start. \
                 No database server log is in the evidence; the application's exception names the account: \

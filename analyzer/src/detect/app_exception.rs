@@ -152,12 +152,7 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     let pool = c.iter().filter_map(|t| t.account.as_deref()).find_map(|a| {
         a.get(..12).filter(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\")).map(|_| a[12..].to_string())
     });
-    let site = c.iter().find_map(|t| {
-        t.event.event.data.iter().find_map(|d| {
-            let at = d.value.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
-            d.value[at..].split('/').next()?.parse::<u32>().ok()
-        })
-    });
+    let site = c.iter().find_map(|t| t.event.metabase_site());
     let failed = failed_requests(store, host, first.event.time(), last.event.time(), &paths);
     // Many exceptions, or many failed requests behind them, hurt users; a
     // handful on a developer's site is worth knowing.

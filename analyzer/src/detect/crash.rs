@@ -16,8 +16,8 @@ use std::sync::Arc;
 use faultline_parser::Span;
 
 use super::kinds::{
-    ANCM_START_FAILED, APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED,
-    WORKER_DIED, WORKER_PING_FAILED,
+    APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED, WORKER_DIED,
+    WORKER_PING_FAILED,
 };
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
@@ -61,9 +61,7 @@ fn from_process_reports(store: &Store, out: &mut Vec<Draft>) {
         .filter(|e| {
             let (from, to) = (e.time() - Span::secs(30), e.time() + Span::secs(30));
             let was_saw_it = store.events_between(WORKER_DIED, from, to).any(|w| w.host == e.host);
-            let start_failed = store
-                .events_between(ANCM_START_FAILED, e.time() - Span::secs(5), e.time() + Span::secs(5))
-                .any(|a| a.host == e.host && a.event.event_id != 1018);
+            let start_failed = super::ancm::start_failed_near(store, &e.host, e.time());
             !was_saw_it && !start_failed
         })
         .collect();
@@ -113,7 +111,7 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     let severity = if shutting_down { Severity::Medium } else { Severity::High };
     let mut d =
         Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time() - Span::secs(1), last.time())
-            .scope(Some(host), site_of_report(first), None)
+            .scope(Some(host), first.metabase_site(), None)
             .explain(text);
     for e in group.iter().take(8) {
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
@@ -129,13 +127,6 @@ fn reported_exception(text: &str) -> Option<crate::exception::AppException> {
         (Some(t), Some(m)) => Some(crate::exception::from_parts(t, m)),
         _ => crate::exception::find(text),
     }
-}
-
-/// `Application ID: /LM/W3SVC/<id>/ROOT` in ASP.NET's report names the site.
-fn site_of_report(e: &EventRow) -> Option<u32> {
-    let text = e.data_at(0)?;
-    let at = text.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
-    text[at..].split('/').next()?.parse().ok()
 }
 
 /// One crash: the WAS event and what the same process left behind.

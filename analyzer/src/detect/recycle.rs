@@ -7,8 +7,8 @@ use faultline_parser::Span;
 use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::{
-    ANCM_START_FAILED, RECYCLE_CONFIG_CHANGE, RECYCLE_IDLE_TIMEOUT, RECYCLE_MEMORY_LIMIT, RECYCLE_ON_DEMAND,
-    RECYCLE_SCHEDULED, RECYCLE_UNHEALTHY, WORKER_UNHEALTHY,
+    RECYCLE_CONFIG_CHANGE, RECYCLE_IDLE_TIMEOUT, RECYCLE_MEMORY_LIMIT, RECYCLE_ON_DEMAND, RECYCLE_SCHEDULED,
+    RECYCLE_UNHEALTHY, WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::{EventKind, EventRow, Store};
@@ -76,7 +76,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // An ASP.NET Core app that cannot start calls itself unhealthy too:
     // on a host where one failed to start, that is the startup failure's
     // finding.
-    let ancm_failing = |host: &str| store.events_of(ANCM_START_FAILED).any(|e| &*e.host == host);
+    let ancm_failing = |host: &str| super::ancm::start_failures(store).any(|e| &*e.host == host);
     for kind in RECYCLES {
         // Routine recycles matter only when they cut requests; the others
         // (on demand, configuration, idle, unhealthy) are notable in themselves.

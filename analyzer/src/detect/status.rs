@@ -17,7 +17,7 @@ use faultline_parser::{Span, Timestamp};
 
 use std::collections::BTreeSet;
 
-use super::kinds::{ANCM_START_FAILED, LOGON_FAILED};
+use super::kinds::LOGON_FAILED;
 use super::{Draft, FailureMode, clusters, grouped};
 use crate::evidence::{RequestRow, Status, Store, TraceRow};
 use crate::finding::{Role, Severity};
@@ -167,7 +167,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // failure and the exception (the ancm detector reports it); the status
     // alone says less. ANCM's routine events (restarts, app_offline) do not
     // count.
-    let ancm_failed: BTreeSet<&str> = store.events_of(ANCM_START_FAILED).map(|e| &*e.host).collect();
+    let ancm_failed: BTreeSet<&str> = super::ancm::start_failures(store).map(|e| &*e.host).collect();
     from_requests(store, &ancm_failed, out);
     from_error_pages(store, &ancm_failed, out);
 }
