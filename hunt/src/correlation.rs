@@ -143,7 +143,7 @@ impl Correlation {
                         "gte" => Compare::GreaterOrEqual,
                         "lt" => Compare::Less,
                         "lte" => Compare::LessOrEqual,
-                        "eq" => Compare::GreaterOrEqual,
+                        "eq" => Compare::Equal,
                         "field" => {
                             field = Some(v.to_ascii_lowercase());
                             continue;
@@ -192,6 +192,7 @@ impl Correlation {
             Compare::GreaterOrEqual => n >= want,
             Compare::Less => n < want,
             Compare::LessOrEqual => n <= want,
+            Compare::Equal => n == want,
         }
     }
 
@@ -256,6 +257,19 @@ impl Correlation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_eq_condition_wants_exactly_that_many() {
+        let c = |n: &str| {
+            let doc = &yaml_rust2::YamlLoader::load_from_str(&format!(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: []\n  timespan: 1m\n  condition:\n    {n}: 3\n"
+            ))
+            .expect("yaml")[0];
+            Correlation::from_yaml(doc, "x", &[]).expect("loads")
+        };
+        assert!(c("eq").met(3.0) && !c("eq").met(4.0));
+        assert!(c("gte").met(4.0));
+    }
 
     #[test]
     fn spans_read_as_sigma_writes_them() {

@@ -72,6 +72,8 @@ pub enum Compare {
     Less,
     /// `lte`.
     LessOrEqual,
+    /// `eq` (correlation conditions).
+    Equal,
 }
 
 /// The modifiers of one field, parsed from `field|mod|mod`.
@@ -282,6 +284,7 @@ impl Pattern {
                 Compare::GreaterOrEqual => v >= *n,
                 Compare::Less => v < *n,
                 Compare::LessOrEqual => v <= *n,
+                Compare::Equal => v == *n,
             }),
         }
     }
