@@ -898,3 +898,19 @@ fn detailed_error_pages_give_their_failing_module_and_code() {
         assert!(owned.diagnostics.is_empty(), "{rel}: {:?}", owned.diagnostics);
     }
 }
+
+/// A detailed error page cited by a finding says it is an error page and
+/// that its time is the file's, not a FREB trace's.
+#[test]
+fn findings_cite_error_pages_as_error_pages() {
+    let Some(root) = samples() else { return };
+    let report = faultline_analyzer::analyze(
+        &[root.join("azure-detailederrors-sadabyakod-school-ai-chatbot")],
+        &ReadConfig::default(),
+        &faultline_analyzer::Scope::default(),
+        &|_| {},
+    );
+    let cited = &report.findings[0].evidence[0].summary;
+    assert!(cited.starts_with("error page 500.30 https://smartstudy-api:80/api/exam/list"), "{cited}");
+    assert!(cited.contains("the file's modification time"), "{cited}");
+}

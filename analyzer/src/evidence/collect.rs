@@ -223,6 +223,8 @@ impl RecordSink for Collector<'_> {
                 auth_user: t.summary.auth_user.clone(),
                 error_page: t.summary.error_page.clone(),
                 client: t.summary.client.clone(),
+                physical_path: t.summary.physical_path.clone(),
+                time_of_file: t.summary.time_of_file,
                 ..Default::default()
             },
         };
