@@ -14,6 +14,7 @@ use faultline_hunt::correlation::{Correlation, Match};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Search};
+use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
 use faultline_parser::{
@@ -195,6 +196,13 @@ impl Hunt {
         self
     }
 
+    /// The same hunt with every web row evaluated in full (no screen): what
+    /// tests and benchmarks compare the screened hunt with.
+    pub fn unscreened(mut self) -> Hunt {
+        self.engine = self.engine.unscreened();
+        self
+    }
+
     fn allowed(&self, client: Option<std::net::IpAddr>) -> bool {
         client.is_some_and(|ip| self.allowed.iter().any(|(net, bits)| in_network(ip, *net, *bits)))
     }
@@ -277,6 +285,7 @@ pub struct HuntSink<'a> {
     resolve: Resolver<'a>,
     view: View,
     needles: Found,
+    screening: Screening,
     hits: Vec<usize>,
     found: Vec<Detection>,
     scripts: Scripts,
@@ -292,6 +301,7 @@ impl<'a> HuntSink<'a> {
             resolve: Resolver::new(file, scope),
             view: View::only(fields, hunt.engine.has_keywords()),
             needles: Found::default(),
+            screening: Screening::default(),
             hits: Vec::new(),
             found: Vec::new(),
             scripts: Scripts::default(),
@@ -310,11 +320,14 @@ impl<'a> HuntSink<'a> {
         let (Some(rule), Some(stem), Some(method)) = (&self.hunt.post_only, r.uri_stem, r.method) else {
             return;
         };
+        if !is_script(stem) {
+            return;
+        }
         let get = method.eq_ignore_ascii_case(b"GET") || method.eq_ignore_ascii_case(b"HEAD");
         // The server calling itself (WordPress's wp-cron.php from 127.0.0.1)
         // is not a visitor.
         let local = r.client_ip.and_then(|a| a.ip()).is_some_and(|ip| ip.is_loopback());
-        let post = method.eq_ignore_ascii_case(b"POST") && r.status == Some(200) && is_script(stem) && !local;
+        let post = method.eq_ignore_ascii_case(b"POST") && r.status == Some(200) && !local;
         if !get && !post {
             return;
         }
@@ -401,9 +414,10 @@ impl RecordSink for HuntSink<'_> {
         if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
-        self.view.request(r);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        let site = self.resolve.site_named(r.site_name);
+        if self.hunt.engine.may_match(r, &mut self.screening) {
+            self.view.request(r);
+            self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+        }
         let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let summary = || {
             let query =
@@ -417,7 +431,10 @@ impl RecordSink for HuntSink<'_> {
                 r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string())
             ))
         };
-        self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+        if !self.hits.is_empty() {
+            let site = self.resolve.site_named(r.site_name);
+            self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+        }
         self.note_script(r, &summary);
         Ok(())
     }

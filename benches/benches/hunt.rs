@@ -4,6 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faultline_hunt::engine::Found;
+use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, View};
 use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
 use faultline_parser::{RecordSink, Request};
@@ -13,6 +14,7 @@ struct Hunting<'a> {
     engine: &'a Engine,
     view: View,
     found: Found,
+    screening: Screening,
     hits: Vec<usize>,
     rows: u64,
 }
@@ -21,6 +23,9 @@ impl RecordSink for Hunting<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.rows += 1;
+        if !self.engine.may_match(r, &mut self.screening) {
+            return Ok(());
+        }
         self.view.request(r);
         self.engine.matches_with(&mut self.view, &mut self.found, &mut self.hits);
         self.hits.clear();
@@ -51,7 +56,7 @@ fn bench_hunt(c: &mut Criterion) {
             .flat_map(|r| r.searches.iter())
             .filter_map(|s| match s {
                 faultline_hunt::rule::Search::Selections(maps) => Some(maps),
-                faultline_hunt::rule::Search::Keywords(_) => None,
+                faultline_hunt::rule::Search::Keywords { .. } => None,
             })
             .flatten()
             .flatten()
@@ -65,6 +70,7 @@ fn bench_hunt(c: &mut Criterion) {
                         engine: &engine,
                         view: View::only(fields.iter().cloned(), keywords),
                         found: Found::default(),
+                        screening: Screening::default(),
                         hits: Vec::new(),
                         rows: 0,
                     };

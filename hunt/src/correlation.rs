@@ -125,9 +125,12 @@ impl Correlation {
             refs.push(at.ok_or_else(|| Unsupported::Condition(format!("no loaded rule named `{n}`")))?);
         }
         let group_by = match &c["group-by"] {
-            Yaml::Array(list) => list.iter().filter_map(text).map(|f| f.to_ascii_lowercase()).collect(),
-            other => text(other).into_iter().map(|f| f.to_ascii_lowercase()).collect(),
+            Yaml::Array(list) => list.iter().filter_map(text).map(|f| field_name(&f)).collect(),
+            other => text(other).into_iter().map(|f| field_name(&f)).collect(),
         };
+        fn field_name(f: &str) -> String {
+            crate::record::canonical_field(&f.to_ascii_lowercase()).to_string()
+        }
         let timespan = text(&c["timespan"])
             .as_deref()
             .and_then(span)
@@ -145,7 +148,7 @@ impl Correlation {
                         "lte" => Compare::LessOrEqual,
                         "eq" => Compare::Equal,
                         "field" => {
-                            field = Some(v.to_ascii_lowercase());
+                            field = Some(field_name(&v));
                             continue;
                         }
                         other => {

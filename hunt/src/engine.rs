@@ -11,9 +11,12 @@ use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+use faultline_parser::Request;
+
 use crate::pattern::Pattern;
 use crate::record::{Kind, View};
 use crate::rule::{FieldTest, Rule, Search, Target};
+use crate::screen::{RawWeb, Screen, Screening};
 
 /// One field's needles, searched at once.
 #[derive(Debug, Clone)]
@@ -32,20 +35,85 @@ const KEYWORDS: &str = " keywords";
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     rules: Vec<Rule>,
-    web: Vec<usize>,
-    events: Vec<usize>,
+    web: Candidates,
+    events: Candidates,
     needles: Vec<FieldNeedles>,
     bits: usize,
     /// Per rule: what must be in the record for the rule to match at all
     /// (`None`: the rule is always evaluated).
     guards: Vec<Option<Guard>>,
+    /// The web rules' needles at once, for rows not worth a view.
+    screen: Option<Screen>,
+}
+
+/// The rules of one kind of record, by what lets them be tried: a record
+/// is tried against the rules it has a necessary needle of (a few, found
+/// through the needles the record holds) and those without one, instead
+/// of every rule's guard on every record.
+#[derive(Debug, Clone, Default)]
+struct Candidates {
+    /// Rules with no necessary needle.
+    always: Vec<usize>,
+    /// Per needle bit, the rules it is a necessary needle of.
+    by_needle: Vec<Vec<usize>>,
+    /// How many rules.
+    count: usize,
+}
+
+impl Candidates {
+    fn new(rules: impl Iterator<Item = usize>, guards: &[Option<Guard>], bits: usize) -> Candidates {
+        let mut c = Candidates { always: Vec::new(), by_needle: vec![Vec::new(); bits], count: 0 };
+        for i in rules {
+            c.count += 1;
+            match guards[i].as_ref().and_then(Guard::necessary) {
+                Some(needles) => needles.into_iter().for_each(|b| c.by_needle[b].push(i)),
+                None => c.always.push(i),
+            }
+        }
+        c
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The rules a record with the `found` needles may match, in order.
+    fn of(&self, found: &Found, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.always);
+        for (w, &word) in found.words.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let b = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(rules) = self.by_needle.get(b) {
+                    out.extend_from_slice(rules);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// Where a guard reads a record's values as written.
+pub(crate) trait FieldValues {
+    /// Whether a value of `field` passes `test` (or may: a screen that
+    /// cannot know answers yes).
+    fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool;
+}
+
+impl FieldValues for View {
+    fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
+        self.raw_values(field).any(|v| test(v.as_bytes()))
+    }
 }
 
 /// A cheap test on the values as written that a rule cannot match without.
 #[derive(Debug, Clone)]
 enum Guard {
     /// One of these needles was found.
-    Needles(Vec<usize>),
+    Needles(Mask),
     /// The field equals one of these (lower-case) values, without case.
     Equals(String, Vec<String>),
     /// The field starts with one of these, without case.
@@ -54,27 +122,98 @@ enum Guard {
     Suffix(String, Vec<String>),
     /// Any of these.
     Any(Vec<Guard>),
+    /// Every one of these, cheapest first.
+    All(Vec<Guard>),
 }
 
 impl Guard {
-    fn holds(&self, view: &View, found: &Found) -> bool {
-        match self {
-            Guard::Needles(bits) => bits.iter().any(|&b| found.has(b)),
-            Guard::Equals(field, values) => {
-                view.raw_values(field).any(|v| values.iter().any(|w| v.eq_ignore_ascii_case(w)))
-            }
-            Guard::Prefix(field, values) => view.raw_values(field).any(|v| {
-                values
-                    .iter()
-                    .any(|w| v.len() >= w.len() && v.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
-            }),
-            Guard::Suffix(field, values) => view.raw_values(field).any(|v| {
-                values.iter().any(|w| {
-                    v.len() >= w.len() && v.as_bytes()[v.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
-                })
-            }),
-            Guard::Any(guards) => guards.iter().any(|g| g.holds(view, found)),
+    /// Whether the guard holds on a record whose values `fields` gives
+    /// and in which the `found` needles are.
+    pub(crate) fn holds(&self, fields: &impl FieldValues, found: &Found) -> bool {
+        fn starts(v: &[u8], w: &str) -> bool {
+            v.len() >= w.len() && v[..w.len()].eq_ignore_ascii_case(w.as_bytes())
         }
+        fn ends(v: &[u8], w: &str) -> bool {
+            v.len() >= w.len() && v[v.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+        }
+        match self {
+            Guard::Needles(mask) => found.any(mask),
+            Guard::Equals(field, values) => {
+                fields.any(field, &|v| values.iter().any(|w| v.eq_ignore_ascii_case(w.as_bytes())))
+            }
+            Guard::Prefix(field, values) => fields.any(field, &|v| values.iter().any(|w| starts(v, w))),
+            Guard::Suffix(field, values) => fields.any(field, &|v| values.iter().any(|w| ends(v, w))),
+            Guard::Any(guards) => guards.iter().any(|g| g.holds(fields, found)),
+            Guard::All(guards) => guards.iter().all(|g| g.holds(fields, found)),
+        }
+    }
+
+    /// Every one of `guards` (`None` when there is none), the cheapest
+    /// and most telling first: found needles are a bit test, a method is
+    /// nearly always GET or POST.
+    fn all(guards: Vec<Guard>) -> Option<Guard> {
+        let mut guards: Vec<Guard> = guards
+            .into_iter()
+            .flat_map(|g| match g {
+                Guard::All(inner) => inner,
+                other => vec![other],
+            })
+            .collect();
+        guards.sort_by_key(Guard::rank);
+        match guards.len() {
+            0 => None,
+            1 => guards.pop(),
+            _ => Some(Guard::All(guards)),
+        }
+    }
+
+    /// Any one of `guards` (one guard alone as itself).
+    fn any(mut guards: Vec<Guard>) -> Option<Guard> {
+        match guards.len() {
+            0 => None,
+            1 => guards.pop(),
+            _ => Some(Guard::Any(guards)),
+        }
+    }
+
+    /// Needles one of which a record must hold for the guard to hold.
+    fn necessary(&self) -> Option<Vec<usize>> {
+        match self {
+            Guard::Needles(mask) => Some(mask.bits().collect()),
+            Guard::All(guards) => guards.iter().find_map(Guard::necessary),
+            Guard::Any(guards) => {
+                guards.iter().map(Guard::necessary).collect::<Option<Vec<_>>>().map(|v| v.concat())
+            }
+            Guard::Equals(..) | Guard::Prefix(..) | Guard::Suffix(..) => None,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Guard::Needles(_) => 0,
+            Guard::Equals(f, _) if f == "cs-method" => 4,
+            Guard::Equals(..) => 1,
+            Guard::Prefix(..) | Guard::Suffix(..) => 2,
+            Guard::Any(_) | Guard::All(_) => 3,
+        }
+    }
+}
+
+/// A set of needles, as the words of [`Found`] they are in.
+#[derive(Debug, Clone)]
+struct Mask(Vec<(usize, u64)>);
+
+impl Mask {
+    fn of(bits: impl IntoIterator<Item = usize>) -> Mask {
+        let mut words: BTreeMap<usize, u64> = BTreeMap::new();
+        for b in bits {
+            *words.entry(b / 64).or_default() |= 1 << (b % 64);
+        }
+        Mask(words.into_iter().collect())
+    }
+
+    fn bits(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().flat_map(|&(w, m)| (0..64).filter(move |b| m & (1 << b) != 0).map(move |b| w * 64 + b))
     }
 }
 
@@ -82,16 +221,22 @@ impl Guard {
 #[derive(Debug, Default)]
 pub struct Found {
     words: Vec<u64>,
+    /// The rules tried on the record, reused.
+    tried: Vec<usize>,
 }
 
 impl Found {
-    fn reset(&mut self, bits: usize) {
+    pub(crate) fn reset(&mut self, bits: usize) {
         self.words.clear();
         self.words.resize(bits.div_ceil(64), 0);
     }
 
-    fn set(&mut self, bit: usize) {
+    pub(crate) fn set(&mut self, bit: usize) {
         self.words[bit / 64] |= 1 << (bit % 64);
+    }
+
+    fn any(&self, mask: &Mask) -> bool {
+        mask.0.iter().any(|&(w, m)| self.words.get(w).is_some_and(|x| x & m != 0))
     }
 
     fn has(&self, bit: usize) -> bool {
@@ -105,12 +250,17 @@ impl Engine {
         // Number every `contains` needle of a named field, per field.
         let mut per_field: BTreeMap<String, Vec<(Vec<u8>, usize)>> = BTreeMap::new();
         let mut bits = 0;
+        let mut web_needles = Vec::new();
         for rule in &mut rules {
+            let web = rule.target == Target::Web;
             for search in &mut rule.searches {
                 let mut number = |field: &str, p: &mut Pattern| {
-                    if let Pattern::Contains(n) = p {
+                    if let Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) = p {
                         n.id = Some(bits);
                         per_field.entry(field.to_string()).or_default().push((n.text().to_vec(), bits));
+                        if web {
+                            web_needles.push((n.text().to_vec(), bits));
+                        }
                         bits += 1;
                     }
                 };
@@ -122,7 +272,7 @@ impl Engine {
                             }
                         }
                     }
-                    Search::Keywords(patterns) => {
+                    Search::Keywords { patterns, .. } => {
                         for p in patterns {
                             number(KEYWORDS, p);
                         }
@@ -130,7 +280,7 @@ impl Engine {
                 }
             }
         }
-        let guards = rules.iter().map(guard).collect();
+        let guards: Vec<Option<Guard>> = rules.iter().map(guard).collect();
         let needles = per_field
             .into_iter()
             .filter_map(|(field, list)| {
@@ -146,14 +296,19 @@ impl Engine {
                 Some(FieldNeedles { field, automaton, bits: list.iter().map(|(_, b)| *b).collect() })
             })
             .collect();
-        let web = rules.iter().enumerate().filter(|(_, r)| r.target == Target::Web).map(|(i, _)| i).collect();
-        let events = rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.target, Target::Events(_)))
-            .map(|(i, _)| i)
-            .collect();
-        Engine { rules, web, events, needles, bits, guards }
+        let of = |web: bool| rules.iter().enumerate().filter(move |(_, r)| (r.target == Target::Web) == web);
+        let web = Candidates::new(of(true).map(|(i, _)| i), &guards, bits);
+        let events = Candidates::new(of(false).map(|(i, _)| i), &guards, bits);
+        let keywords = rules.iter().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
+        let screen = Screen::new(&web_needles, keywords);
+        Engine { rules, web, events, needles, bits, guards, screen }
+    }
+
+    /// The same engine without its screen: every web row is evaluated in
+    /// full (what the screened engine is compared with).
+    pub fn unscreened(mut self) -> Engine {
+        self.screen = None;
+        self
     }
 
     /// The rules, in load order.
@@ -173,13 +328,29 @@ impl Engine {
 
     /// Whether any rule has a keyword search (which reads every field).
     pub fn has_keywords(&self) -> bool {
-        self.rules.iter().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords(_))))
+        self.rules.iter().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })))
     }
 
     /// Adds to `out` the index of every rule the record in `view` matches.
     pub fn matches(&self, view: &mut View, out: &mut Vec<usize>) {
         let mut found = Found::default();
         self.matches_with(view, &mut found, out);
+    }
+
+    /// Whether some web rule may match the row `r`: `false` means none
+    /// does, and the row needs no [`View`] (see [`crate::screen`]).
+    pub fn may_match(&self, r: &Request<'_>, s: &mut Screening) -> bool {
+        if self.web.is_empty() {
+            return false;
+        }
+        let Some(screen) = &self.screen else { return true };
+        screen.search(r, s, self.bits);
+        let mut tried = std::mem::take(&mut s.tried);
+        self.web.of(&s.found, &mut tried);
+        let raw = RawWeb::new(r, s);
+        let may = tried.iter().any(|&i| self.guards[i].as_ref().is_none_or(|g| g.holds(&raw, &s.found)));
+        s.tried = tried;
+        may
     }
 
     /// [`Engine::matches`] reusing `found` from record to record. Needles
@@ -207,7 +378,9 @@ impl Engine {
             }
         }
         let mut lowered = false;
-        for &i in candidates {
+        let mut tried = std::mem::take(&mut found.tried);
+        candidates.of(found, &mut tried);
+        for &i in &tried {
             let rule = &self.rules[i];
             if !applies(&rule.target, view.kind())
                 || self.guards[i].as_ref().is_some_and(|g| !g.holds(view, found))
@@ -223,6 +396,7 @@ impl Engine {
                 out.push(i);
             }
         }
+        found.tried = tried;
     }
 }
 
@@ -239,10 +413,21 @@ fn applies(target: &Target, kind: &Kind) -> bool {
 fn search(s: &Search, view: &View, found: &Found) -> bool {
     match s {
         Search::Selections(maps) => maps.iter().any(|tests| tests.iter().all(|t| test(t, view, found))),
-        Search::Keywords(patterns) => patterns.iter().any(|p| match p {
-            Pattern::Contains(n) if n.id.is_some() => n.id.is_some_and(|b| found.has(b)),
-            other => other.matches(view.keywords()),
-        }),
+        Search::Keywords { patterns, all } => {
+            let one = |p: &Pattern| indexed(p, found).unwrap_or_else(|| p.matches(view.keywords()));
+            if *all { patterns.iter().all(one) } else { patterns.iter().any(one) }
+        }
+    }
+}
+
+/// What the found needles say about a pattern: `Some(answer)` when they
+/// decide it (a `contains` needle; a wildcard value whose literal run is
+/// absent), `None` when the value must be looked at.
+fn indexed(p: &Pattern, found: &Found) -> Option<bool> {
+    match p {
+        Pattern::Contains(n) => n.id.map(|b| found.has(b)),
+        Pattern::Wildcard(_, Some(n)) => n.id.filter(|&b| !found.has(b)).map(|_| false),
+        _ => None,
     }
 }
 
@@ -251,7 +436,7 @@ fn needles_of(patterns: &[Pattern]) -> Option<Vec<usize>> {
     patterns
         .iter()
         .map(|p| match p {
-            Pattern::Contains(n) => n.id,
+            Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) => n.id,
             _ => None,
         })
         .collect()
@@ -273,36 +458,34 @@ fn literal_guard(t: &FieldTest) -> Option<Guard> {
     texts(|p| if let Pattern::EndsWith(v) = p { Some(v) } else { None }).map(|v| Guard::Suffix(field, v))
 }
 
-/// What a search cannot match without: per map, one test made only of
-/// indexed needles (any one of which must be found); or, for a single map,
-/// a test of exact values, prefixes or suffixes.
+/// What one field test cannot match without: one of its needles (every
+/// one for `all`), or one of its exact values, prefixes or suffixes.
+fn test_guard(t: &FieldTest) -> Option<Guard> {
+    if t.cased || t.patterns.is_empty() {
+        return None;
+    }
+    match needles_of(&t.patterns) {
+        Some(bits) if t.all => Guard::all(bits.into_iter().map(|b| Guard::Needles(Mask::of([b]))).collect()),
+        Some(bits) => Some(Guard::Needles(Mask::of(bits))),
+        None => literal_guard(t),
+    }
+}
+
+/// What a search cannot match without: per map, every test's guard; any
+/// map's, when there are several.
 fn search_guard(s: &Search) -> Option<Guard> {
     match s {
-        Search::Keywords(patterns) => needles_of(patterns).map(Guard::Needles),
+        Search::Keywords { patterns, all: false } => {
+            needles_of(patterns).map(|b| Guard::Needles(Mask::of(b)))
+        }
+        Search::Keywords { patterns, all: true } => {
+            let bits = needles_of(patterns)?;
+            Guard::all(bits.into_iter().map(|b| Guard::Needles(Mask::of([b]))).collect())
+        }
         Search::Selections(maps) => {
-            // Any needle of an `all` test is necessary too.
-            let plain = |t: &&FieldTest| !t.cased && !t.patterns.is_empty();
-            let mut all = Vec::new();
-            for tests in maps {
-                match tests.iter().filter(plain).find_map(|t| needles_of(&t.patterns)) {
-                    Some(bits) => all.extend(bits),
-                    None if maps.len() == 1 => {
-                        // Exact values before prefixes and suffixes (a
-                        // status is checked without a scan), the method last.
-                        let mut literal: Vec<Guard> =
-                            tests.iter().filter(plain).filter_map(literal_guard).collect();
-                        literal.sort_by_key(|g| match g {
-                            Guard::Equals(f, _) if f == "cs-method" => 3,
-                            Guard::Equals(..) => 0,
-                            Guard::Prefix(..) => 1,
-                            _ => 2,
-                        });
-                        return literal.into_iter().next();
-                    }
-                    None => return None,
-                }
-            }
-            (!all.is_empty()).then_some(Guard::Needles(all))
+            let per_map: Option<Vec<Guard>> =
+                maps.iter().map(|tests| Guard::all(tests.iter().filter_map(test_guard).collect())).collect();
+            Guard::any(per_map?)
         }
     }
 }
@@ -318,9 +501,9 @@ fn condition_guard(c: &crate::condition::Condition, rule: &Rule) -> Option<Guard
     use crate::condition::Condition;
     match c {
         Condition::Search(i) => search_guard(&rule.searches[*i]),
-        Condition::And(parts) => parts.iter().find_map(|p| condition_guard(p, rule)),
+        Condition::And(parts) => Guard::all(parts.iter().filter_map(|p| condition_guard(p, rule)).collect()),
         Condition::Or(parts) => {
-            parts.iter().map(|p| condition_guard(p, rule)).collect::<Option<Vec<_>>>().map(Guard::Any)
+            Guard::any(parts.iter().map(|p| condition_guard(p, rule)).collect::<Option<_>>()?)
         }
         Condition::Not(_) => None,
     }
@@ -339,9 +522,8 @@ fn test(t: &FieldTest, view: &View, found: &Found) -> bool {
         };
     }
     // A needle the field's automaton found is a match in some value.
-    let one = |p: &Pattern| match p {
-        Pattern::Contains(n) if n.id.is_some() => n.id.is_some_and(|b| found.has(b)),
-        other => view.values(&t.field).any(|v| other.matches(pick(t.cased, v))),
+    let one = |p: &Pattern| {
+        indexed(p, found).unwrap_or_else(|| view.values(&t.field).any(|v| p.matches(pick(t.cased, v))))
     };
     if t.all { t.patterns.iter().all(one) } else { t.patterns.iter().any(one) }
 }

@@ -14,6 +14,7 @@ pub mod pack;
 pub mod pattern;
 pub mod record;
 pub mod rule;
+pub mod screen;
 
 pub use engine::Engine;
 pub use load::{LoadError, LoadReport, Skipped};

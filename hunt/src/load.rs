@@ -51,7 +51,7 @@ pub enum LoadError {
 
 impl LoadReport {
     /// Adds the rules of one YAML text.
-    fn add_text(&mut self, text: &str, origin: &Path) {
+    pub(crate) fn add_text(&mut self, text: &str, origin: &Path) {
         let docs = match YamlLoader::load_from_str(text) {
             Ok(docs) => docs,
             Err(e) => {

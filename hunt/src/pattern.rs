@@ -22,8 +22,12 @@ pub enum Pattern {
     StartsWith(String),
     /// At the end.
     EndsWith(String),
-    /// A regular expression (or a wildcard pattern compiled to one).
+    /// A regular expression (`re`).
     Regex(Regex),
+    /// A value with wildcards inside, compiled to a regular expression,
+    /// with its longest literal run: a value the run is not in cannot
+    /// match, which is checked first (and lets an engine skip the record).
+    Wildcard(Regex, Option<Box<Needle>>),
     /// An address inside a network.
     Cidr(IpAddr, u8),
     /// The field is present (or absent).
@@ -210,7 +214,10 @@ impl Modifiers {
         if !(self.contains || self.starts) {
             re.push('$');
         }
-        Regex::new(&re).map(Pattern::Regex).map_err(|e| Unsupported::Regex(e.to_string()))
+        let regex = Regex::new(&re).map_err(|e| Unsupported::Regex(e.to_string()))?;
+        let run = literal_runs(value).into_iter().max_by_key(|r| r.len()).filter(|r| r.len() >= 3);
+        let run = if self.cased() { run } else { run.map(|r| r.to_lowercase()) };
+        Ok(Pattern::Wildcard(regex, run.map(|r| Box::new(Needle::new(r)))))
     }
 }
 
@@ -226,6 +233,23 @@ fn unescape(value: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The literal runs between a value's unescaped wildcards, unescaped.
+fn literal_runs(value: &str) -> Vec<String> {
+    let mut runs = vec![String::new()];
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => {
+                runs.last_mut().into_iter().for_each(|r| r.extend(chars.next()));
+            }
+            '*' | '?' => runs.push(String::new()),
+            other => runs.last_mut().into_iter().for_each(|r| r.push(other)),
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
 }
 
 /// The dash forms Windows command lines accept for a `-flag`.
@@ -274,6 +298,9 @@ impl Pattern {
             Pattern::StartsWith(n) => value.starts_with(n.as_str()),
             Pattern::EndsWith(n) => value.ends_with(n.as_str()),
             Pattern::Regex(re) => re.is_match(value),
+            Pattern::Wildcard(re, run) => {
+                run.as_ref().is_none_or(|n| n.finder.find(value.as_bytes()).is_some()) && re.is_match(value)
+            }
             Pattern::Cidr(net, bits) => {
                 value.trim().parse::<IpAddr>().is_ok_and(|ip| in_network(ip, *net, *bits))
             }
@@ -334,6 +361,13 @@ mod tests {
         assert!(!any(&compile(&[], "a\\*c"), "abbc"));
         assert!(any(&compile(&[], "a\\*c"), "a*c"));
         assert!(any(&compile(&["windash", "contains"], " -enc "), "powershell /enc abc"));
+        // The literal run is a necessary part, not the whole test.
+        let p = compile(&[], "*/config/keystore/*.js*");
+        assert!(matches!(&p[0], Pattern::Wildcard(_, Some(n)) if n.text() == b"/config/keystore/"));
+        assert!(any(&p, "/ws_utc/resources/setting/config/keystore/x.jsp"));
+        assert!(!any(&p, "/config/keystore/x.css"));
+        assert!(literal_runs("?doas=`").contains(&"doas=`".to_string()));
+        assert_eq!(literal_runs("a\\*b*c"), ["a*b", "c"]);
     }
 
     #[test]

@@ -54,6 +54,23 @@ const W_SC_SUBSTATUS: usize = 14;
 const W_SC_WIN32_STATUS: usize = 15;
 const W_S_PORT: usize = 16;
 
+/// The name the view gives a field that rules spell in several ways
+/// (SigmaHQ's web rules write `cs-user-agent`, IIS's header writes
+/// `cs(User-Agent)`, both for what the view calls `c-useragent`).
+pub fn canonical_field(name: &str) -> &str {
+    match name {
+        "cs-user-agent" | "cs(user-agent)" | "c-user-agent" | "cs-useragent" => "c-useragent",
+        "cs(referer)" | "cs-referrer" => "cs-referer",
+        "cs(cookie)" => "cs-cookie",
+        other => other,
+    }
+}
+
+/// Whether `name` is a field the view gives web rows.
+pub(crate) fn is_web_field(name: &str) -> bool {
+    WEB_FIELDS.contains(&name)
+}
+
 /// Appends `value` lower-cased: byte-wise for ASCII (nearly every log
 /// value), through Unicode's tables otherwise.
 fn lower_into(out: &mut String, value: &str) {

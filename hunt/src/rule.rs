@@ -142,8 +142,13 @@ pub struct FieldTest {
 pub enum Search {
     /// Maps (any of them) whose field tests must all hold.
     Selections(Vec<Vec<FieldTest>>),
-    /// Any of these anywhere in the record.
-    Keywords(Vec<Pattern>),
+    /// Any of these (every one, when `all`) anywhere in the record.
+    Keywords {
+        /// The keywords.
+        patterns: Vec<Pattern>,
+        /// Every keyword must be found (`'|all':` in the rule).
+        all: bool,
+    },
 }
 
 /// What a rule says about itself; every hit carries it.
@@ -207,16 +212,22 @@ fn value(y: &Yaml) -> Result<SigmaValue, Unsupported> {
 fn field_test(key: &str, v: &Yaml) -> Result<FieldTest, Unsupported> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let field = crate::record::canonical_field(&field).to_string();
     let mods = Modifiers::parse(parts)?;
+    Ok(FieldTest { field, cased: mods.cased(), all: mods.all, patterns: patterns(mods, v)? })
+}
+
+/// The patterns of one value or a list of values.
+fn patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupported> {
     let values: Vec<&Yaml> = match v {
         Yaml::Array(list) => list.iter().collect(),
         other => vec![other],
     };
-    let mut patterns = Vec::new();
+    let mut out = Vec::new();
     for v in values {
-        patterns.extend(mods.compile(&value(v)?)?);
+        out.extend(mods.compile(&value(v)?)?);
     }
-    Ok(FieldTest { field, cased: mods.cased(), all: mods.all, patterns })
+    Ok(out)
 }
 
 fn selection(map: &yaml_rust2::yaml::Hash) -> Result<Vec<FieldTest>, Unsupported> {
@@ -231,20 +242,23 @@ fn selection(map: &yaml_rust2::yaml::Hash) -> Result<Vec<FieldTest>, Unsupported
 fn search(y: &Yaml) -> Result<Search, Unsupported> {
     let contains = Modifiers::parse(["contains"].into_iter())?;
     match y {
+        // `'|all': [...]`: keywords under modifiers, not a field.
+        Yaml::Hash(map)
+            if map.len() == 1 && map.keys().all(|k| text(k).is_some_and(|k| k.starts_with('|'))) =>
+        {
+            let (key, values) =
+                map.iter().next().ok_or_else(|| Unsupported::Malformed("empty keywords".into()))?;
+            let key = text(key).unwrap_or_default();
+            let mods = Modifiers::parse(std::iter::once("contains").chain(key.split('|').skip(1)))?;
+            Ok(Search::Keywords { patterns: patterns(mods, values)?, all: mods.all })
+        }
         Yaml::Hash(map) => Ok(Search::Selections(vec![selection(map)?])),
         Yaml::Array(list) if list.iter().all(|i| matches!(i, Yaml::Hash(_))) => Ok(Search::Selections(
             list.iter()
                 .filter_map(|i| if let Yaml::Hash(m) = i { Some(selection(m)) } else { None })
                 .collect::<Result<_, _>>()?,
         )),
-        Yaml::Array(list) => {
-            let mut patterns = Vec::new();
-            for i in list {
-                patterns.extend(contains.compile(&value(i)?)?);
-            }
-            Ok(Search::Keywords(patterns))
-        }
-        other => Ok(Search::Keywords(contains.compile(&value(other)?)?)),
+        other => Ok(Search::Keywords { patterns: patterns(contains, other)?, all: false }),
     }
 }
 

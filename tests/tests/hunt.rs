@@ -106,6 +106,34 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
     assert_eq!(tunnel.evidence.line, Some(7));
 }
 
+/// The screen that spares most rows a full evaluation changes nothing:
+/// over every real sample, with SigmaHQ's rules and the pack, the hunt
+/// finds the same detections with it and without it.
+#[test]
+fn the_row_screen_changes_no_detection_on_real_evidence() {
+    let (Some(dir), Some(samples)) = (sigma(), common::samples("the row-screen comparison")) else {
+        return;
+    };
+    let rules = || {
+        let mut r = bundled();
+        r.add_path(&dir, false).expect("reads");
+        r.finish()
+    };
+    let read = |engine: &Hunt| {
+        hunt(std::slice::from_ref(&samples), &ReadConfig::default(), &Scope::default(), engine, &|_| {})
+    };
+    let screened = read(&Hunt::new(rules()));
+    let full = read(&Hunt::new(rules()).unscreened());
+    let web = |r: &HuntReport| {
+        r.detections
+            .iter()
+            .map(|d| (d.rule.meta.title.clone(), d.evidence.path.clone(), d.evidence.line, d.evidence.record))
+            .collect::<Vec<_>>()
+    };
+    assert!(web(&full).iter().filter(|d| d.2.is_some()).count() > 20, "the samples hold web attacks");
+    assert_eq!(web(&screened), web(&full));
+}
+
 #[test]
 fn a_healthy_day_gives_nothing_of_medium_or_above() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,430 @@
+//! A screen on a W3C row's bytes as parsed, before any [`View`] is built:
+//! nearly every row of a day's traffic matches no rule, and building the
+//! view (copies, the `path?query` forms, lower-casing) for each cost more
+//! than the rules themselves.
+//!
+//! The screen answers "no rule can match" or "some rule may": every needle
+//! of every web rule is searched at once in the row's texts joined (the
+//! same forms the view gives: `path?query`, percent-decoded, the agent
+//! with spaces), without regard to which field it was found in, so a
+//! needle the view would find is found here too; then the rules those
+//! needles lead to, and the rules without a necessary needle, have their
+//! guards checked on the raw fields, a field the screen cannot read
+//! exactly counting as a match. A row the screen lets through is
+//! evaluated in full, so the screen changes how fast, never what matches.
+//!
+//! [`View`]: crate::View
+
+use std::fmt::Write as _;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use faultline_parser::Request;
+use faultline_parser::source::percent_decoded;
+
+use crate::engine::{FieldValues, Found};
+
+/// Every web rule's needles in one automaton.
+#[derive(Debug, Clone)]
+pub(crate) struct Screen {
+    automaton: AhoCorasick,
+    /// Per pattern of the automaton, the needle bits it stands for.
+    bits: Vec<Vec<usize>>,
+    /// Whether keyword searches (which read every value) are among the
+    /// rules: numbers and addresses are then searched too.
+    keywords: bool,
+}
+
+/// What a screen reuses from row to row.
+#[derive(Debug, Default)]
+pub struct Screening {
+    text: Vec<u8>,
+    /// The length of `path?query` at the start of `text`.
+    whole: usize,
+    /// The user agent with `+` read as spaces (empty: no `+`).
+    spaced_agent: Vec<u8>,
+    number: String,
+    pub(crate) found: Found,
+    pub(crate) tried: Vec<usize>,
+}
+
+impl Screen {
+    /// A screen over `needles` (lower-case text, bit), or `None` when
+    /// there are none or they do not compile.
+    pub(crate) fn new(needles: &[(Vec<u8>, usize)], keywords: bool) -> Option<Screen> {
+        // IIS writes a space in the user agent as `+`: a needle with a
+        // space is looked for with `+` too, so the agent is searched once,
+        // as logged.
+        let mut variants: Vec<(Vec<u8>, usize)> = needles.to_vec();
+        for (t, b) in needles.iter().filter(|(t, _)| t.contains(&b' ')) {
+            variants.push((t.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect(), *b));
+        }
+        let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _)| t.as_slice()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        let bits = texts
+            .iter()
+            .map(|t| variants.iter().filter(|(n, _)| n.as_slice() == *t).map(|(_, b)| *b).collect())
+            .collect();
+        let build = |kind| AhoCorasick::builder().match_kind(MatchKind::Standard).kind(kind).build(&texts);
+        let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
+        Some(Screen { automaton, bits, keywords })
+    }
+
+    /// Sets in `s.found` every needle bit whose text is in one of the
+    /// row's values, in any field.
+    pub(crate) fn search(&self, r: &Request<'_>, s: &mut Screening, bits: usize) {
+        let text = &mut s.text;
+        text.clear();
+        fn value(v: Option<&[u8]>) -> Option<&[u8]> {
+            v.filter(|v| !v.is_empty() && *v != b"-")
+        }
+        let (stem, query) = (value(r.uri_stem), value(r.uri_query));
+        text.extend_from_slice(stem.unwrap_or_default());
+        if let Some(q) = query {
+            text.push(b'?');
+            text.extend_from_slice(q);
+        }
+        s.whole = text.len();
+        if text.contains(&b'%') {
+            let decoded = percent_decoded(&String::from_utf8_lossy(text)).into_owned();
+            text.push(b'\n');
+            text.extend_from_slice(decoded.as_bytes());
+        }
+        s.spaced_agent.clear();
+        if let Some(ua) = value(r.user_agent) {
+            text.push(b'\n');
+            text.extend_from_slice(ua);
+            if ua.contains(&b'+') {
+                s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
+            }
+        }
+        for v in [r.method, r.referer, r.host, r.username, r.cookie, r.version].into_iter().filter_map(value)
+        {
+            text.push(b'\n');
+            text.extend_from_slice(v);
+        }
+        if self.keywords {
+            let n = &mut s.number;
+            n.clear();
+            for v in [
+                r.status.map(u64::from),
+                r.substatus.map(u64::from),
+                r.win32_status,
+                r.server_port.map(u64::from),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let _ = write!(n, "\n{v}");
+            }
+            for a in [r.client_ip, r.server_ip].into_iter().flatten() {
+                let _ = write!(n, "\n{a}");
+            }
+            text.extend_from_slice(n.as_bytes());
+        }
+        s.found.reset(bits);
+        // Needles are lower-case: an automaton over lower-cased text can
+        // use SIMD prefilters that one ignoring case cannot; and most rows
+        // hold no needle at all, which a search that may skip ahead says
+        // faster than one that reports every overlap.
+        text.make_ascii_lowercase();
+        if !self.automaton.is_match(text.as_slice()) {
+            return;
+        }
+        for m in self.automaton.find_overlapping_iter(text.as_slice()) {
+            for &b in &self.bits[m.pattern().as_usize()] {
+                s.found.set(b);
+            }
+        }
+    }
+}
+
+/// A row's raw fields as a guard reads them: exactly where the view's
+/// values are the raw bytes, "may match" where they are derived.
+pub(crate) struct RawWeb<'r, 'a> {
+    pub(crate) row: &'r Request<'a>,
+    /// `path?query`, as the screen searched it.
+    pub(crate) whole: &'r [u8],
+    /// The user agent with `+` read as spaces (empty: no `+`).
+    pub(crate) spaced_agent: &'r [u8],
+}
+
+impl<'r, 'a> RawWeb<'r, 'a> {
+    pub(crate) fn new(row: &'r Request<'a>, s: &'r Screening) -> RawWeb<'r, 'a> {
+        RawWeb { row, whole: &s.text[..s.whole], spaced_agent: &s.spaced_agent }
+    }
+}
+
+impl FieldValues for RawWeb<'_, '_> {
+    fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
+        let r = self.row;
+        let raw = |v: Option<&[u8]>| v.filter(|v| !v.is_empty() && *v != b"-").is_some_and(test);
+        let number = |v: Option<u64>| v.is_some_and(|v| test(v.to_string().as_bytes()));
+        let encoded = |v: Option<&[u8]>| v.is_some_and(|v| v.contains(&b'%'));
+        match field {
+            "cs-method" => raw(r.method),
+            "cs-uri-stem" | "cs-uri-query" | "cs-uri" | "c-uri"
+                if encoded(r.uri_stem) || encoded(r.uri_query) =>
+            {
+                true
+            }
+            "cs-uri-stem" => raw(r.uri_stem),
+            "cs-uri-query" => raw(r.uri_query) || (r.uri_stem.is_some() && test(self.whole)),
+            "cs-uri" | "c-uri" => r.uri_stem.is_some() && test(self.whole),
+            "c-useragent" => raw(r.user_agent) || (!self.spaced_agent.is_empty() && test(self.spaced_agent)),
+            "cs-referer" => raw(r.referer),
+            "cs-host" => raw(r.host),
+            "cs-username" => raw(r.username),
+            "cs-cookie" => raw(r.cookie),
+            "cs-version" => raw(r.version),
+            "sc-status" => number(r.status.map(u64::from)),
+            "sc-substatus" => number(r.substatus.map(u64::from)),
+            "sc-win32-status" => number(r.win32_status),
+            "s-port" => number(r.server_port.map(u64::from)),
+            // Derived or formatted: may match.
+            other => crate::record::is_web_field(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use faultline_parser::RecordSink;
+    use faultline_parser::framing::InMemory;
+    use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
+    use proptest::prelude::*;
+
+    use super::Screening;
+    use crate::pattern::Pattern;
+    use crate::rule::Search;
+    use crate::{Engine, LoadReport, View};
+
+    /// Rules whose shapes the screen must read right: wildcards inside a
+    /// value, keywords under `|all`, SigmaHQ's `cs-user-agent`, exact
+    /// and suffix tests on the derived `path?query`.
+    const SHAPES: &str = "
+title: wildcard inside
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-uri-query: '*/config/key?tore/*.js*'
+    condition: selection
+---
+title: all keywords
+logsource: {category: webserver}
+detection:
+    keywords:
+        '|all':
+            - 'POST'
+            - 200
+            - 'schema=Reset'
+    condition: keywords
+---
+title: agent with a space
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-user-agent: 'evil scanner'
+    condition: selection
+---
+title: agent containing a space
+logsource: {category: webserver}
+detection:
+    selection:
+        c-useragent|contains: 'bad bot'
+    condition: selection
+---
+title: whole uri
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-uri-query: '/ui/upload?x=1'
+    condition: selection
+---
+title: contains with separators
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-uri-query|contains: '/private/../'
+    condition: selection
+---
+title: uri suffix and method
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-uri-query|endswith: '/util/bash'
+        cs-method: POST
+    condition: selection
+";
+
+    fn engine(bundled: bool) -> Engine {
+        let mut loaded = LoadReport::default();
+        if bundled {
+            loaded.add_bundled();
+        }
+        loaded.add_text(SHAPES, Path::new("shapes.yml"));
+        let loaded = loaded.finish();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        Engine::new(loaded.rules)
+    }
+
+    /// Every literal the rules hold: what rows are made of.
+    fn literals(engine: &Engine) -> Vec<String> {
+        literals_of(engine.rules())
+    }
+
+    fn literals_of(rules: &[crate::Rule]) -> Vec<String> {
+        let mut out = Vec::new();
+        for rule in rules {
+            for search in &rule.searches {
+                let patterns: Vec<&Pattern> = match search {
+                    Search::Selections(maps) => maps.iter().flatten().flat_map(|t| &t.patterns).collect(),
+                    Search::Keywords { patterns, .. } => patterns.iter().collect(),
+                };
+                for p in patterns {
+                    match p {
+                        Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) => {
+                            out.push(String::from_utf8_lossy(n.text()).into_owned())
+                        }
+                        Pattern::Equals(t) | Pattern::StartsWith(t) | Pattern::EndsWith(t) => {
+                            out.push(t.clone())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Rows the screen turned away that the full evaluation matches.
+    struct Check<'e> {
+        engine: &'e Engine,
+        screening: Screening,
+        view: View,
+        missed: Vec<(u64, Vec<usize>)>,
+        rows: u64,
+    }
+
+    impl RecordSink for Check<'_> {
+        type Error = std::convert::Infallible;
+        fn request(&mut self, r: &faultline_parser::Request<'_>) -> Result<(), Self::Error> {
+            self.rows += 1;
+            let may = self.engine.may_match(r, &mut self.screening);
+            self.view.request(r);
+            let mut hits = Vec::new();
+            self.engine.matches(&mut self.view, &mut hits);
+            if !may && !hits.is_empty() {
+                self.missed.push((r.origin.line, hits));
+            }
+            Ok(())
+        }
+    }
+
+    fn field(literals: &[String]) -> impl Strategy<Value = String> {
+        let literal = proptest::sample::select(literals.to_vec());
+        let junk = |re: &'static str| prop_oneof![Just(String::new()), re];
+        (literal, junk("[a-z0-9/._=?%-]{1,6}"), junk("[a-z0-9/._=%-]{1,6}"), any::<bool>(), any::<bool>())
+            .prop_map(|(lit, before, after, upper, encode)| {
+                // Encoded, the literal is found only in the decoded forms.
+                let lit = if encode {
+                    lit.bytes()
+                        .map(|b| {
+                            if b.is_ascii_alphanumeric() {
+                                (b as char).to_string()
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                        })
+                        .collect()
+                } else {
+                    lit
+                };
+                let mut v = format!("{before}{lit}{after}");
+                if upper {
+                    v = v.to_ascii_uppercase();
+                }
+                // W3C fields have no spaces; IIS writes `+`.
+                let v = v.replace(' ', "+");
+                if v.is_empty() { "-".to_string() } else { v }
+            })
+    }
+
+    /// The pack with the shapes, and the shapes alone (where no other
+    /// rule's needle lets a row through that the screen should have).
+    static ENGINES: std::sync::LazyLock<[Engine; 2]> =
+        std::sync::LazyLock::new(|| [engine(true), engine(false)]);
+
+    static LITERALS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let mut literals = literals(&ENGINES[0]);
+        // The shapes' literals as often as all the pack's together.
+        let mut shapes = LoadReport::default();
+        shapes.add_text(SHAPES, Path::new("shapes.yml"));
+        let mut shapes = literals_of(&shapes.finish().rules);
+        // Whole values a wildcard value matches.
+        shapes.extend(["/ws/config/keystore/a.jsp".to_string(), "/x/config/keyStore/y.JSON".to_string()]);
+        for _ in 0..literals.len() / shapes.len().max(1) {
+            literals.extend(shapes.iter().cloned());
+        }
+        literals
+    });
+
+    fn row() -> impl Strategy<Value = String> {
+        let methods = ["GET", "POST", "HEAD", "get", "post", "PUT", "-"];
+        let statuses = ["200", "401", "404", "500", "207"];
+        let value = || prop_oneof![1 => Just("-".to_string()), 4 => field(&LITERALS)];
+        (
+            proptest::sample::select(methods.to_vec()),
+            proptest::sample::select(statuses.to_vec()),
+            proptest::collection::vec(value(), 6),
+            0..255u8,
+        )
+            .prop_map(|(method, status, mut v, ip)| {
+                // A literal with `?` split where IIS splits it.
+                if let Some((stem, query)) = v[0].clone().split_once('?') {
+                    v[0] = stem.to_string();
+                    v[1] = if query.is_empty() { "-".to_string() } else { query.to_string() };
+                }
+                let stem = format!("/{}", v[0].trim_start_matches('/'));
+                format!(
+                    "2025-01-01 00:00:00 {method} {stem} {} {} {} {} {} {status} 10.0.0.{ip}\n",
+                    v[1], v[2], v[3], v[4], v[5]
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// The screen only ever saves work: a row it turns away is one no
+        /// rule matches.
+        #[test]
+        fn a_row_the_screen_turns_away_matches_no_rule(
+            rows in proptest::collection::vec(row(), 1..64),
+            which in 0..2usize,
+        ) {
+            let engine = &ENGINES[which];
+            let text = format!(
+                "#Fields: date time cs-method cs-uri-stem cs-uri-query cs(User-Agent) cs(Referer) cs(Cookie) \
+                 cs-host sc-status c-ip\n{}",
+                rows.concat()
+            );
+            let new_sink = || Check {
+                engine,
+                screening: Screening::default(),
+                view: View::default(),
+                missed: Vec::new(),
+                rows: 0,
+            };
+            let sinks = parse_text(text.as_bytes(), Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink)
+                .expect("parses");
+            prop_assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), rows.len() as u64);
+            let missed: Vec<_> = sinks.iter().flat_map(|s| s.missed.iter()).collect();
+            prop_assert!(missed.is_empty(), "turned away but matched: {:?}\n{}", missed, text);
+        }
+    }
+}
