@@ -206,7 +206,16 @@ pub fn describe_event(ev: &WinEvent) -> String {
             text.push_str(name);
             text.push('=');
         }
-        text.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        // Line breaks in event data (a WER report's file list) shown as
+        // the escapes `\r\n`, once: the text stays one line and a printer
+        // has no control character left to escape again.
+        for c in value.chars() {
+            if c.is_control() {
+                text.extend(c.escape_default());
+            } else {
+                text.push(c);
+            }
+        }
         if text.len() > EVENT_TEXT {
             let cut = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
             text.truncate(cut);
@@ -281,5 +290,28 @@ pub fn duration(span: Span) -> String {
         0..120 => format!("{secs} s"),
         120..7_200 => format!("{} min", secs / 60),
         _ => format!("{} h {} min", secs / 3_600, secs % 3_600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use faultline_parser::winevent::{DataValue, WinEvent};
+
+    use super::describe_event;
+
+    #[test]
+    fn line_breaks_in_event_data_are_shown_as_escapes_once() {
+        let files = "C:\\ProgramData\\WER\\Report.wer\r\nC:\\Windows\\memory.hdmp\u{1b}[2J";
+        let e = WinEvent {
+            provider: Arc::from("Windows Error Reporting"),
+            event_id: 1001,
+            data: vec![DataValue { name: None, value: Arc::from(files) }],
+            ..WinEvent::default()
+        };
+        let text = describe_event(&e);
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.ends_with("Report.wer\\r\\nC:\\Windows\\memory.hdmp\\u{1b}[2J"), "{text}");
     }
 }

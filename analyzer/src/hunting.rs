@@ -575,6 +575,7 @@ pub fn hunt(
     let mut read = *read;
     read.all_events |= hunt.wants_events();
     let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
+    progress.phase("correlating detections");
     let mut detections = Vec::new();
     let mut scripts = Scripts::default();
     for (found, s) in pass.outputs {

@@ -78,6 +78,9 @@ pub trait Progress: Sync {
     fn total(&self, _bytes: u64) {}
     /// This many more bytes are read.
     fn advance(&self, bytes: u64);
+    /// Reading is done; the command now does `name` (analysing, sorting,
+    /// writing).
+    fn phase(&self, _name: &str) {}
 }
 
 impl<F: Fn(u64) + Sync> Progress for F {

@@ -101,6 +101,7 @@ pub fn analyze_and_hunt(
     progress: &dyn Progress,
 ) -> Report {
     let Ok(pass) = pass::run(paths, read, &scope.hosts, &Analyze { scope, hunt }, progress);
+    progress.phase("analysing");
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);
     let mut kept = Vec::with_capacity(pass.reading.found);

@@ -16,7 +16,7 @@ use crate::config::{
 /// Root-cause analysis for IIS incidents, from exported W3C, HTTPERR, FREB
 /// and Windows event logs.
 #[derive(Debug, Parser)]
-#[command(name = "faultline", version, about, propagate_version = true)]
+#[command(name = "faultline", version = env!("FAULTLINE_VERSION"), about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -61,6 +61,19 @@ pub enum Command {
     /// the W3C, HTTP.sys and Windows event records, detections grouped by
     /// level and rule.
     Hunt(HuntArgs),
+    /// A shell completion script (bash, zsh, fish, powershell, elvish) on
+    /// standard output: `faultline completions bash > /etc/bash_completion.d/faultline`.
+    Completions(CompletionsArgs),
+    /// The manual page (roff) on standard output: `faultline man > faultline.1`.
+    Man,
+}
+
+/// `faultline completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// What `faultline hunt` writes.

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::{FixedOffset, Offset, SecondsFormat};
+use chrono::{DateTime, FixedOffset, Offset, SecondsFormat};
 use faultline_analyzer::identity::HostOverrides;
 use faultline_analyzer::{FindingSeverity, Scope, Skew};
 use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
@@ -69,13 +69,22 @@ pub fn parse_host_path(text: &str) -> Result<HostPath, String> {
 pub struct Zone {
     /// As the user wrote it, for labels.
     name: String,
-    offset: FixedOffset,
+    rule: ZoneRule,
+}
+
+/// How a zone's offset is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ZoneRule {
+    /// Always the same offset.
+    Fixed(FixedOffset),
+    /// An IANA zone: the offset in force at each instant (daylight saving).
+    Named(chrono_tz::Tz),
 }
 
 impl Zone {
     /// Coordinated Universal Time.
     pub fn utc() -> Zone {
-        Zone { name: "UTC".into(), offset: chrono::Utc.fix() }
+        Zone { name: "UTC".into(), rule: ZoneRule::Fixed(chrono::Utc.fix()) }
     }
 
     /// The zone's name as given.
@@ -83,9 +92,17 @@ impl Zone {
         &self.name
     }
 
+    /// The instant as a local time with the offset in force then.
+    pub fn local(&self, t: Timestamp) -> DateTime<FixedOffset> {
+        match self.rule {
+            ZoneRule::Fixed(offset) => t.to_datetime().with_timezone(&offset),
+            ZoneRule::Named(tz) => t.to_datetime().with_timezone(&tz).fixed_offset(),
+        }
+    }
+
     /// A time in this zone, to the second: `2025-11-24 13:20:22`.
     pub fn time(&self, t: Timestamp) -> String {
-        t.to_datetime().with_timezone(&self.offset).format("%Y-%m-%d %H:%M:%S").to_string()
+        self.local(t).format("%Y-%m-%d %H:%M:%S").to_string()
     }
 
     /// [`Zone::time`], or `-` when unknown.
@@ -93,14 +110,15 @@ impl Zone {
         t.map_or_else(|| "-".into(), |t| self.time(t))
     }
 
-    /// A time in this zone in RFC 3339, with as many fractional digits as
-    /// the source has.
+    /// A time in this zone in RFC 3339 with nine fractional digits: one
+    /// length for every row, so text order is time order.
     pub fn rfc3339(&self, t: Timestamp) -> String {
-        t.to_datetime().with_timezone(&self.offset).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        self.local(t).to_rfc3339_opts(SecondsFormat::Nanos, true)
     }
 }
 
-/// `--tz`: `UTC`, `Z`, or a fixed offset `+hh:mm` / `-hh:mm`.
+/// `--tz`: `UTC`, `Z`, a fixed offset `+hh:mm` / `-hh:mm`, or an IANA zone
+/// name (`Europe/Berlin`, `America/New_York`), daylight saving included.
 pub fn parse_zone(text: &str) -> Result<Zone, String> {
     let name = text.to_string();
     if text.eq_ignore_ascii_case("utc") || text == "Z" {
@@ -109,7 +127,15 @@ pub fn parse_zone(text: &str) -> Result<Zone, String> {
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'+') => (1, &text[1..]),
         Some(b'-') => (-1, &text[1..]),
-        _ => return Err(format!("expected UTC or an offset such as +02:00, got {text:?}")),
+        _ => {
+            return text.parse::<chrono_tz::Tz>().map(|tz| Zone { name, rule: ZoneRule::Named(tz) }).map_err(
+                |_| {
+                    format!(
+                        "expected UTC, an offset such as +02:00 or a zone such as Europe/Berlin, got {text:?}"
+                    )
+                },
+            );
+        }
     };
     let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
     let number = |v: &str, what: &str| v.parse::<i32>().map_err(|_| format!("bad {what} in {text:?}"));
@@ -119,7 +145,7 @@ pub fn parse_zone(text: &str) -> Result<Zone, String> {
     }
     let offset =
         FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(|| format!("bad offset {text:?}"))?;
-    Ok(Zone { name, offset })
+    Ok(Zone { name, rule: ZoneRule::Fixed(offset) })
 }
 
 /// The time range and the analyst's corrections as a scope.
@@ -169,8 +195,25 @@ mod tests {
         assert_eq!(parse_zone("UTC").map(|z| z.time(t)), Ok("2025-11-24 13:20:22".to_string()));
         let berlin = parse_zone("+01:00").expect("offset");
         assert_eq!((berlin.name(), berlin.time(t)), ("+01:00", "2025-11-24 14:20:22".to_string()));
-        assert_eq!(parse_zone("-05:30").map(|z| z.rfc3339(t)), Ok("2025-11-24T07:50:22-05:30".to_string()));
+        assert_eq!(
+            parse_zone("-05:30").map(|z| z.rfc3339(t)),
+            Ok("2025-11-24T07:50:22.000000000-05:30".to_string())
+        );
         assert!(parse_zone("+15:00").is_err() && parse_zone("Mars").is_err() && parse_zone("+1x").is_err());
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving() {
+        let berlin = parse_zone("Europe/Berlin").expect("an IANA zone");
+        // Winter: UTC+1; summer: UTC+2.
+        let winter = Timestamp::from_parts(1_763_990_422, 0);
+        let summer = Timestamp::from_parts(1_751_372_422, 0);
+        assert_eq!(berlin.time(winter), "2025-11-24 14:20:22");
+        assert_eq!(berlin.rfc3339(summer), "2025-07-01T14:20:22.000000000+02:00");
+        let new_york = parse_zone("America/New_York").expect("an IANA zone");
+        assert_eq!(new_york.time(winter), "2025-11-24 08:20:22");
+        assert_eq!(new_york.name(), "America/New_York");
+        assert!(parse_zone("Europe/Atlantis").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod config;
 mod exit;
 mod export;
 mod hunt;
+mod manual;
 mod markdown;
 mod progress;
 mod query;
@@ -70,6 +71,10 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(&cli.global, args),
         Command::Export(args) => export::run(&cli.global, args),
         Command::Hunt(args) => hunt::run(&cli.global, args),
+        Command::Completions(args) => {
+            config::output(cli.global.output.as_ref()).and_then(|mut out| manual::completions(&mut out, args))
+        }
+        Command::Man => config::output(cli.global.output.as_ref()).and_then(|mut out| manual::man(&mut out)),
     };
     match result {
         Ok(code) => code.into(),

@@ -415,6 +415,26 @@ fn analyze_html_renders_in_a_real_browser() {
     assert!(dom.matches("<polyline").count() >= 4, "charts in the rendered page");
     assert!(dom.contains("rapid-fail-protection"));
     assert!(dom.contains("class=\"httperr\""), "the HTTP.sys 503s are charted");
+    assert!(dom.contains("class=\"summary\""), "the summary comes first");
+    // Every chart, overview, latency and zoomed, has a time axis with
+    // hh:mm labels and the zone.
+    let charts: Vec<&str> = dom.split("<svg").skip(1).filter(|c| c.contains("class=\"chart")).collect();
+    assert!(charts.len() >= 5, "{} charts", charts.len());
+    for chart in &charts {
+        let labels: Vec<&str> = chart
+            .split("class=\"tick\"")
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert!(labels.len() >= 3, "a chart without time labels: {:.300}", chart);
+        assert!(
+            labels.iter().all(|l| l.len() >= 5 && l.as_bytes()[l.len() - 3] == b':'),
+            "hh:mm labels: {labels:?}"
+        );
+        assert!(chart.contains("class=\"zone\"") && chart.contains(">UTC</text>"), "the zone is named");
+    }
+    // The finding's own chart is zoomed on its window, with evidence lanes.
+    assert!(dom.contains("class=\"lane\"") && dom.contains("class=\"recovery\""));
     let png = dir.join("rapid-fail-protection.png");
     let _ = std::fs::remove_file(&png);
     let shot = Command::new(browser)
@@ -631,4 +651,83 @@ fn a_member_that_does_not_fit_on_disk_is_reported_not_fatal() {
     let err = stderr(&out);
     assert!(err.contains("u_ex251124.log: the temporary copy of the member could not be written"), "{err}");
     assert!(stdout(&out).contains("u_ex251125.log"), "{}", stdout(&out));
+}
+
+#[test]
+fn completions_are_generated_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef faultline"),
+        ("fish", "complete -c faultline"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = faultline(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script:.300}");
+        // Every command and a command's own flags are offered.
+        for word in ["analyze", "hunt", "timeline", "security", "min-level"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
+    assert_eq!(faultline(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_manual_page_covers_every_command() {
+    let out = faultline(&["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "roff: {page:.200}");
+    assert!(page.contains(".TH faultline 1"), "{page:.400}");
+    for section in ["SCAN", "ANALYZE", "TIMELINE", "QUERY", "EXPORT", "HUNT", "COMPLETIONS"] {
+        assert!(page.contains(&format!(".SH \"{section}\"")), "section {section}");
+    }
+    // A command's own flags with their help.
+    assert!(page.contains("\\-\\-allow\\-client"), "hunt's flags are listed");
+    assert!(!page.lines().any(|l| l.starts_with(". ")), "no body line is read as a request");
+}
+
+#[test]
+fn the_version_names_the_commit_built_from() {
+    let out = faultline(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let version = stdout(&out);
+    assert!(version.starts_with(&format!("faultline {}", env!("CARGO_PKG_VERSION"))), "{version}");
+    let head =
+        Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(workspace()).output();
+    if let Ok(head) = head
+        && head.status.success()
+    {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(version.contains(&format!("(commit {head})")), "{version} is not from {head}");
+    }
+}
+
+/// Sorting the timeline as text sorts it by time: every `datetime` has the
+/// same length whatever its source's precision (W3C seconds, event logs'
+/// 100 ns), in CSV and JSON lines, in UTC and in a named zone.
+#[test]
+fn every_timeline_datetime_has_the_same_length() {
+    for (format, tz) in [("csv", "UTC"), ("jsonl", "Europe/Berlin")] {
+        let out = faultline(&["timeline", "--format", format, "--tz", tz, "corpus/scenarios/worker-crash"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let datetimes: Vec<String> = if format == "csv" {
+            text.lines().skip(1).filter_map(|l| l.split(',').next().map(str::to_string)).collect()
+        } else {
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+                .map(|v| v["datetime"].as_str().expect("datetime").to_string())
+                .collect()
+        };
+        assert!(datetimes.len() > 100, "{format}: {} rows", datetimes.len());
+        let len = datetimes[0].len();
+        assert!(datetimes.iter().all(|d| d.len() == len), "{format}: {:?}", &datetimes[..5]);
+        let mut sorted = datetimes.clone();
+        sorted.sort();
+        if tz == "UTC" {
+            assert_eq!(sorted, datetimes, "text order is time order");
+        }
+    }
 }

@@ -32,9 +32,11 @@ impl Timestamp {
         DateTime::<Utc>::from_timestamp_nanos(self.0)
     }
 
-    /// RFC 3339 in UTC with a `Z` suffix; fractional digits only when present.
+    /// RFC 3339 in UTC with a `Z` suffix and always nine fractional digits
+    /// (whatever the source's precision), so that sorting the text sorts
+    /// by time and no digit of a 100 ns Windows time is lost.
     pub fn to_rfc3339(self) -> String {
-        self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        self.to_datetime().to_rfc3339_opts(SecondsFormat::Nanos, true)
     }
 
     /// Shifts by a signed number of seconds (clock skew, local-time fixes).
@@ -275,9 +277,9 @@ mod tests {
     #[test]
     fn date_and_time_parse() {
         let t = parse_date_time(b"2016-02-06 01:02:03").expect("valid");
-        assert_eq!(t.to_rfc3339(), "2016-02-06T01:02:03Z");
+        assert_eq!(t.to_rfc3339(), "2016-02-06T01:02:03.000000000Z");
         let t = parse_date_time(b"2014-11-18 00:00:00.128").expect("valid");
-        assert_eq!(t.to_rfc3339(), "2014-11-18T00:00:00.128Z");
+        assert_eq!(t.to_rfc3339(), "2014-11-18T00:00:00.128000000Z");
         assert_eq!(parse_time_of_day(b"7:55:20"), Some((7 * 3600 + 55 * 60 + 20) * NANOS_PER_SEC));
         assert_eq!(parse_time_of_day(b"24:00:00"), None);
         assert_eq!(parse_time_of_day(b"12:00:00."), None);
@@ -295,16 +297,16 @@ mod tests {
     #[test]
     fn rfc3339_forms_in_event_xml() {
         let t = parse_rfc3339(b"2012-09-23T23:27:14.453Z").expect("valid");
-        assert_eq!(t.to_rfc3339(), "2012-09-23T23:27:14.453Z");
+        assert_eq!(t.to_rfc3339(), "2012-09-23T23:27:14.453000000Z");
         let t = parse_rfc3339(b"2017-07-27T08:51:49.4580925Z").expect("valid");
         assert_eq!(t.0 % NANOS_PER_SEC, 458_092_500);
         assert_eq!(
             parse_rfc3339(b"2020-03-18T09:40:55Z").expect("valid").to_rfc3339(),
-            "2020-03-18T09:40:55Z"
+            "2020-03-18T09:40:55.000000000Z"
         );
         assert_eq!(
             parse_rfc3339(b"2020-03-18T11:40:55+02:00").expect("valid").to_rfc3339(),
-            "2020-03-18T09:40:55Z"
+            "2020-03-18T09:40:55.000000000Z"
         );
         assert_eq!(parse_rfc3339(b"2020-03-18 09:40:55"), parse_rfc3339(b"2020-03-18T09:40:55Z"));
         assert_eq!(parse_rfc3339(b"2020-03-18T09:40"), None);

@@ -204,6 +204,7 @@ pub fn export(
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
     let write = Columns { scope, projection: ALL, finish: Write { dir, format } };
     let pass = pass::run(paths, read, &scope.hosts, &write, progress)?;
+    progress.phase("finishing the export");
     let mut total = ExportSummary { reading: pass.reading, ..ExportSummary::default() };
     for s in pass.outputs {
         total.files += s.files;

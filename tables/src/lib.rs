@@ -462,6 +462,7 @@ impl Tables {
     ) -> Result<Tables, TableError> {
         let Ok(pass) =
             pass::run(paths, read, &scope.hosts, &Columns { scope, projection, finish: Join }, progress);
+        progress.phase("building the tables");
         let rows = Rows::join(pass.outputs);
         Ok(Tables { frames: rows.finish(projection)?, reading: pass.reading })
     }

@@ -347,7 +347,7 @@ fn spot_checked_values() {
     assert_eq!(
         f.first,
         [
-            "2015-01-15T14:11:38Z",
+            "2015-01-15T14:11:38.000000000Z",
             "137.58.77.243",
             "5226",
             "/11abc6a7-b92d-4dfe-8808-84d2aa2be72c",
@@ -366,15 +366,15 @@ fn spot_checked_values() {
     assert_eq!(f.first[1], "::1%0");
 
     let f = facts(&root, "w3c-log2timeline-plaso/iis_without_date.log", 1 << 20).1;
-    assert_eq!(f.first[0], "2013-07-30T00:00:00Z");
+    assert_eq!(f.first[0], "2013-07-30T00:00:00.000000000Z");
     let f = facts(&root, "w3c-tstack-lnav/logfile_w3c.2", 1 << 20).1;
-    assert_eq!(f.first[..3], ["2000-10-09T16:44:49Z", "[2]USER", "anonymous"]);
+    assert_eq!(f.first[..3], ["2000-10-09T16:44:49.000000000Z", "[2]USER", "anonymous"]);
     let f = facts(&root, "w3c-elastic-beats/test-x-forward-for-extended.log", 1 << 20).1;
     assert_eq!(f.first[6], "x-field23=116.189.86.89");
     let f = facts(&root, "w3c-tstack-lnav/logfile_w3c.6", 1 << 20).1;
     assert!(f.first[5].starts_with("ÄÖÜäöü"), "{}", f.first[5]);
     let f = facts(&root, "w3c-brianary-scripts/ex010320.log", 1 << 20).1;
-    assert_eq!(f.first[..3], ["2001-03-20T07:55:20Z", "GET", "/DeptLogo.gif"]);
+    assert_eq!(f.first[..3], ["2001-03-20T07:55:20.000000000Z", "GET", "/DeptLogo.gif"]);
     let f = facts(&root, "w3c-brianary-scripts/ex031118.log", 1 << 20).1;
     assert_eq!(f.rejected_lines, [7]);
     let f = facts(&root, "w3c-log2timeline-plaso/iis7_sqli.log", 1 << 20).1;
@@ -442,7 +442,7 @@ fn freb_traces() {
     assert_eq!((t.status, t.substatus, t.site_id), (Some(404), Some(0), Some(294_197_211)));
     assert_eq!(t.app_pool.as_deref(), Some("DevCampClassicAspDemo"));
     assert_eq!(t.failure_reason.as_deref(), Some("STATUS_CODE"));
-    assert_eq!(t.events[0].time.map(|x| x.to_rfc3339()).as_deref(), Some("2012-09-23T23:27:14.453Z"));
+    assert_eq!(t.events[0].time.map(|x| x.to_rfc3339()).as_deref(), Some("2012-09-23T23:27:14.453000000Z"));
     assert_eq!(&*t.events[0].provider, "WWW Server");
     assert_eq!(t.events[0].provider_guid.as_deref(), Some("{3A2A4E84-4C21-4981-AE10-3FDA0D9B0F83}"));
     let err = t.summary.first_error.as_ref().expect("error status");
@@ -507,7 +507,7 @@ fn event_xml_exports() {
     assert_eq!(e.data_at(14), Some("4292"));
     assert_eq!(e.data_at(16), Some("IIS APPPOOL\\EZT-Dummy-APP"));
     assert_eq!(e.data_at(17), Some("InvalidOperationException"));
-    assert_eq!(e.time.to_rfc3339(), "2020-05-27T18:44:56Z");
+    assert_eq!(e.time.to_rfc3339(), "2020-05-27T18:44:56.000000000Z");
     assert_eq!(e.data.len(), 30);
 
     let (_, f) = owned(&root, "evtxml-elastic-beats/application-windows-error-reporting.xml", false);

@@ -169,8 +169,8 @@ fn unexplained_latency_surges_are_reported_with_the_slowest_requests() {
     let f = &report.findings[0];
     assert_eq!(f.id, FailureMode::Unexplained);
     assert_eq!((f.scope.host.as_deref(), f.scope.site.as_deref()), (Some("WEB07"), Some("2")));
-    assert_eq!(f.start.to_rfc3339(), "2025-11-24T11:00:00Z");
-    assert_eq!(f.end.to_rfc3339(), "2025-11-24T11:05:00Z");
+    assert_eq!(f.start.to_rfc3339(), "2025-11-24T11:00:00.000000000Z");
+    assert_eq!(f.end.to_rfc3339(), "2025-11-24T11:05:00.000000000Z");
     assert!(f.explanation.contains("usual 40 ms"), "{}", f.explanation);
     let taken =
         |summary: &str| -> Option<u64> { summary.split(" in ").nth(1)?.split(' ').next()?.parse().ok() };
@@ -242,7 +242,7 @@ fn only_steady_sites_that_fall_silent_are_reported() {
     assert_eq!((f.id, f.scope.site.as_deref()), (FailureMode::Unexplained, Some("3")));
     assert_eq!(
         (f.start.to_rfc3339().as_str(), f.end.to_rfc3339().as_str()),
-        ("2025-11-24T09:00:00Z", "2025-11-24T09:20:00Z")
+        ("2025-11-24T09:00:00.000000000Z", "2025-11-24T09:20:00.000000000Z")
     );
     assert!(f.explanation.contains("no request for 20 minutes"), "{}", f.explanation);
 

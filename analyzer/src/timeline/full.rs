@@ -310,6 +310,7 @@ fn full_within(
     };
     let sort = Sort { scope, spill };
     let pass = pass::run(paths, read, &scope.hosts, &sort, progress)?;
+    progress.phase("sorting the timeline");
     let Sort { spill, .. } = sort;
     let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =

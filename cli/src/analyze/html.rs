@@ -1,25 +1,31 @@
 //! `faultline analyze --format html`: one self-contained page (inline CSS
-//! and SVG, no script, no network) to attach to a post-incident review:
-//! the findings, a chart per host and site of requests and server errors per
-//! minute with the incident windows shaded and the causes marked, the status
-//! and HTTP.sys reason breakdowns, and what was read.
+//! and SVG, no script, no network, a print stylesheet) to attach to a
+//! post-incident review: a summary of the answer, the findings, a chart per
+//! host and site of requests and server errors over the evidence with the
+//! incident windows shaded and the causes marked, each finding's own chart
+//! zoomed on its window with lanes of its evidence by source, every chart
+//! with a time axis in the reader's zone; the status and HTTP.sys reason
+//! breakdowns, and what was read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
-use faultline_analyzer::evidence::{Minute, Status};
+use faultline_analyzer::evidence::Status;
 use faultline_analyzer::finding::Role;
+use faultline_analyzer::inventory::FileStatus;
 use faultline_analyzer::{Finding, Report};
+use faultline_hunt::Level;
 
+use super::chart::{self, Marks, Series, Window};
 use super::text::{place, related, scope};
 use crate::config::Zone;
 use crate::style::sanitize;
 use crate::totals::{TOTALS_HEADER, totals_rows};
 
 /// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let text = sanitize(text);
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -41,20 +47,11 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f4f4f6}td.n{text-align:right}code{font-size:12px;word-break:break-all}\
 .critical,.high{color:#b00020;font-weight:600}.medium{color:#a15c00;font-weight:600}.low,.info{color:#555}\
 .cause{color:#b00020;font-weight:600}.effect{color:#a15c00}.context{color:#666}\
-svg.chart{background:#fbfbfd;border:1px solid #ddd;margin:6px 0}.legend span{margin-right:14px}";
-
-const CHART_W: f64 = 1000.0;
-const CHART_H: f64 = 170.0;
-const PAD_L: f64 = 48.0;
-const PAD_B: f64 = 22.0;
-
-/// One chart's data per bucket: the bucket's minutes merged (requests, 5xx,
-/// latency histogram) and the HTTP.sys error rows (requests IIS never saw,
-/// such as 503s from a stopped pool).
-struct Series {
-    merged: Vec<Minute>,
-    refused: Vec<u32>,
-}
+svg.chart{background:#fbfbfd;border:1px solid #ddd;margin:6px 0;max-width:100%;height:auto}.legend span{margin-right:14px}\
+.summary{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}.summary div{border:1px solid #ddd;border-radius:6px;padding:8px 12px;background:#fbfbfd}\
+.summary b{display:block;font-size:20px}\
+@media print{body{max-width:none;margin:0;padding:0;font-size:11px}svg.chart{width:100%;break-inside:avoid}\
+h2,h3{break-after:avoid}tr,li{break-inside:avoid}a{color:inherit;text-decoration:none}.summary div{background:none}}";
 
 /// Writes the report.
 pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Result<()> {
@@ -71,6 +68,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
         esc(zone.name())
     );
 
+    summary(&mut page, report, zone);
     findings_summary(&mut page, report, zone);
     charts(&mut page, report, zone);
     for (i, f) in report.findings.iter().enumerate() {
@@ -111,6 +109,55 @@ fn security(page: &mut String, report: &Report, zone: &Zone) {
         );
     }
     page.push_str("</table>\n");
+}
+
+/// The answer first: how many incidents, where, how bad, over what span,
+/// and what could not be read.
+fn summary(page: &mut String, report: &Report, zone: &Zone) {
+    let findings = &report.findings;
+    // Findings whose windows overlap are one incident (a crash and the
+    // rapid-fail protection it trips; the same failure on several hosts).
+    let mut windows: Vec<(i64, i64)> =
+        findings.iter().map(|f| (f.start.seconds(), f.end.seconds())).collect();
+    windows.sort_unstable();
+    let mut incidents = 0;
+    let mut open_until = None;
+    for (start, end) in windows {
+        match open_until {
+            Some(until) if start <= until => open_until = Some(end.max(until)),
+            _ => {
+                incidents += 1;
+                open_until = Some(end);
+            }
+        }
+    }
+    let hosts: BTreeSet<&str> = findings.iter().filter_map(|f| f.scope.host.as_deref()).collect();
+    let worst = findings.iter().map(|f| f.severity).max();
+    let files = &report.inventory.files;
+    let first = files.iter().filter_map(|f| f.first).min();
+    let last = files.iter().filter_map(|f| f.last).max();
+    let unreadable = files.iter().filter(|f| f.status == FileStatus::Failed).count();
+    let rejected: u64 = files.iter().map(|f| f.rejected).sum();
+    let serious = report.detections.iter().filter(|d| d.rule.meta.level >= Level::Medium).count();
+    let cell = |page: &mut String, value: &str, what: &str, class: &str| {
+        let _ = write!(page, "<div class=\"{class}\"><b>{}</b>{}</div>", esc(value), esc(what));
+    };
+    page.push_str("<section class=\"summary\" aria-label=\"summary\">");
+    cell(page, &incidents.to_string(), if incidents == 1 { "incident" } else { "incidents" }, "");
+    cell(page, &findings.len().to_string(), "findings", "");
+    let host_list =
+        if hosts.is_empty() { "-".to_string() } else { hosts.iter().copied().collect::<Vec<_>>().join(", ") };
+    cell(page, &host_list, if hosts.len() == 1 { "host affected" } else { "hosts affected" }, "");
+    let worst_name = worst.map_or("none", |w| w.name());
+    cell(page, worst_name, "worst severity", worst_name);
+    let span = match (first, last) {
+        (Some(a), Some(b)) => format!("{} to {}", zone.time(a), zone.time(b)),
+        _ => "-".to_string(),
+    };
+    cell(page, &span, "span of the evidence read", "");
+    cell(page, &format!("{unreadable} files, {rejected} records"), "could not be read", "");
+    cell(page, &serious.to_string(), "security detections (medium or above)", "");
+    page.push_str("</section>\n");
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
@@ -156,6 +203,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zon
         let _ = writeln!(page, "<p>Same incident on other hosts: {}</p>", esc(&list));
     }
     let _ = writeln!(page, "<p>{}</p>", esc(&f.explanation));
+    zoomed_chart(page, report, f, zone);
     if !f.timeline.is_empty() {
         page.push_str("<table><tr><th>Time</th><th>Role</th><th>What</th></tr>\n");
         for step in &f.timeline {
@@ -187,166 +235,57 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zon
     }
 }
 
-/// A chart per host and site: requests (grey) and server errors (red) per
-/// bucket of minutes, the windows of the findings on that host shaded, and
-/// their causes marked.
+/// A chart per host and site over the whole evidence: requests (grey) and
+/// server errors (red) per bucket of minutes, the windows of the findings
+/// on that host shaded and their causes marked, a time axis.
 fn charts(page: &mut String, report: &Report, zone: &Zone) {
     let minutes = &report.store.minutes;
     let (Some(first), Some(last)) = (minutes.keys().map(|k| k.2).min(), minutes.keys().map(|k| k.2).max())
     else {
         return;
     };
-    let span = last - first + 1;
-    let bucket = (span as f64 / CHART_W * 2.0).ceil().max(1.0) as i64;
-    let buckets = usize::try_from(span.div_euclid(bucket) + 1).unwrap_or(1);
-    let mut series: BTreeMap<(Arc<str>, Option<u32>), Series> = BTreeMap::new();
-    let new_series = || Series { refused: vec![0; buckets], merged: vec![Minute::default(); buckets] };
-    let bucket_of = |minute: i64| usize::try_from((minute - first) / bucket).unwrap_or(0).min(buckets - 1);
-    for ((host, site, minute), m) in minutes {
-        let s = series.entry((host.clone(), *site)).or_insert_with(new_series);
-        let b = bucket_of(*minute);
-        s.merged[b].add(m);
-    }
-    for e in &report.store.errors {
-        let minute = e.time.seconds().div_euclid(60);
-        if (first..=last).contains(&minute) {
-            series.entry((e.host.clone(), e.site)).or_insert_with(new_series).refused[bucket_of(minute)] += 1;
-        }
-    }
-    let per = if bucket == 1 { "minute".to_string() } else { format!("{bucket} minutes") };
+    let window = Window::new(first, last);
+    let places: BTreeSet<(Arc<str>, Option<u32>)> = minutes
+        .keys()
+        .map(|k| (k.0.clone(), k.1))
+        .chain(report.store.errors.iter().map(|e| (e.host.clone(), e.site)))
+        .collect();
     let _ = writeln!(
         page,
-        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {per}, {} to {}</p>",
+        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {}, {} to {}</p>",
+        window.per(),
         zone.time(faultline_parser::Timestamp::from_parts(first * 60, 0)),
         zone.time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0))
     );
-    let x_of = |minute: i64| PAD_L + (minute - first) as f64 / span as f64 * (CHART_W - PAD_L - 4.0);
-    for ((host, site), s) in &series {
-        let total: Vec<u32> = s.merged.iter().map(|m| m.total).collect();
-        let errors: Vec<u32> = s.merged.iter().map(|m| m.by_class[5]).collect();
-        let peak = total.iter().chain(&s.refused).copied().max().unwrap_or(0).max(1);
-        let y_of = |v: u32| (CHART_H - PAD_B) - f64::from(v) / f64::from(peak) * (CHART_H - PAD_B - 8.0);
-        let points = |v: &[u32]| {
-            v.iter()
-                .enumerate()
-                .map(|(i, &n)| format!("{:.1},{:.1}", x_of(first + i as i64 * bucket), y_of(n)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+    for (host, site) in &places {
+        let series = Series::of(report, &window, host, *site);
         let label = format!("{host}, site {}", site.map_or("-".to_string(), |s| s.to_string()));
         let _ = writeln!(page, "<h3>{}</h3>", esc(&label));
-        let _ = write!(
-            page,
-            "<svg class=\"chart\" role=\"img\" aria-label=\"requests and server errors per {per} on {}\" width=\"{CHART_W}\" height=\"{CHART_H}\" viewBox=\"0 0 {CHART_W} {CHART_H}\" xmlns=\"http://www.w3.org/2000/svg\">",
-            esc(&label)
-        );
         let this_site = site.map(|s| s.to_string());
-        let shown = |f: &&Finding| {
-            f.scope.host.as_deref().is_none_or(|h| h == &**host)
-                && (f.scope.site.is_none() || f.scope.site == this_site)
-        };
-        for f in report.findings.iter().filter(shown) {
-            let (x0, x1) = (x_of(f.start.seconds().div_euclid(60)), x_of(f.end.seconds().div_euclid(60)));
-            let _ = write!(
-                page,
-                "<rect class=\"window\" x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#f5a623\" fill-opacity=\"0.22\"><title>{}</title></rect>",
-                (x1 - x0).max(2.0),
-                CHART_H - PAD_B,
-                esc(f.id.id())
-            );
-            for step in f.timeline.iter().filter(|s| s.role == Role::Cause) {
-                let x = x_of(step.time.seconds().div_euclid(60));
-                let _ = write!(
-                    page,
-                    "<line class=\"cause\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"0\" y2=\"{:.1}\" stroke=\"#b00020\" stroke-width=\"1\"><title>{}</title></line>",
-                    CHART_H - PAD_B,
-                    esc(&step.summary)
-                );
-            }
-        }
-        let _ = write!(
-            page,
-            "<polyline class=\"requests\" fill=\"none\" stroke=\"#888\" stroke-width=\"1.2\" points=\"{}\"/><polyline class=\"errors\" fill=\"none\" stroke=\"#d00\" stroke-width=\"1.4\" points=\"{}\"/>",
-            points(&total),
-            points(&errors)
-        );
-        if s.refused.iter().any(|&n| n > 0) {
-            let _ = write!(
-                page,
-                "<polyline class=\"httperr\" fill=\"none\" stroke=\"#6a3fb5\" stroke-width=\"1.4\" points=\"{}\"/>",
-                points(&s.refused)
-            );
-        }
-        let _ = write!(
-            page,
-            "<line x1=\"{PAD_L}\" x2=\"{CHART_W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#bbb\"/><text x=\"4\" y=\"14\" font-size=\"11\">{peak}</text><text x=\"4\" y=\"{y:.1}\" font-size=\"11\">0</text>",
-            y = CHART_H - PAD_B
-        );
-        let _ = writeln!(page, "</svg>");
-        latency_chart(page, s, &label, &x_of, first, bucket);
+        let shown: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.scope.host.as_deref().is_none_or(|h| h == &**host)
+                    && (f.scope.site.is_none() || f.scope.site == this_site)
+            })
+            .collect();
+        chart::draw(page, &window, &series, &Marks::Findings(shown), &label, zone);
+        chart::latency(page, &series, &label, &window, zone);
     }
 }
 
-const LATENCY_H: f64 = 96.0;
-
-/// Median and 95th percentile of time-taken per bucket, on a log scale.
-fn latency_chart(
-    page: &mut String,
-    s: &Series,
-    label: &str,
-    x_of: &dyn Fn(i64) -> f64,
-    first: i64,
-    bucket: i64,
-) {
-    let quantiles = |q: f64| -> Vec<(usize, u64)> {
-        s.merged.iter().enumerate().filter_map(|(i, m)| Some((i, m.latency_quantile(q)?))).collect()
-    };
-    let (p50, p95) = (quantiles(0.5), quantiles(0.95));
-    let Some(top) = p95.iter().map(|x| x.1).max() else {
-        return;
-    };
-    let decades = ((top.max(1) as f64).log10().ceil()).max(1.0);
-    let y_of = |ms: u64| (LATENCY_H - 14.0) - ((ms.max(1) as f64).log10() / decades) * (LATENCY_H - 22.0);
-    // One polyline per run of buckets with traffic: a silence is a gap,
-    // not a slope.
-    let lines = |v: &[(usize, u64)], class: &str, colour: &str| {
-        let mut svg = String::new();
-        for run in v.chunk_by(|a, b| b.0 == a.0 + 1) {
-            let points: Vec<String> = run
-                .iter()
-                .map(|(i, ms)| format!("{:.1},{:.1}", x_of(first + *i as i64 * bucket), y_of(*ms)))
-                .collect();
-            let _ = write!(
-                svg,
-                "<polyline class=\"{class}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.3\" points=\"{}\"/>",
-                points.join(" ")
-            );
-        }
-        svg
-    };
-    let _ = write!(
-        page,
-        "<svg class=\"chart latency\" role=\"img\" aria-label=\"time-taken percentiles on {}\" width=\"{CHART_W}\" height=\"{LATENCY_H}\" viewBox=\"0 0 {CHART_W} {LATENCY_H}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        esc(label)
-    );
-    for d in 0..=decades as u32 {
-        let ms = 10u64.pow(d);
-        let y = y_of(ms);
-        let text = if ms >= 1000 { format!("{} s", ms / 1000) } else { format!("{ms} ms") };
-        let _ = write!(
-            page,
-            "<line x1=\"{PAD_L}\" x2=\"{CHART_W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e4e8\"/><text x=\"4\" y=\"{:.1}\" font-size=\"10\">{text}</text>",
-            y + 3.0
-        );
-    }
-    let _ = writeln!(
-        page,
-        "{}{}<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#0b7a75\">time-taken p95 (teal) and median (blue), within a factor of two</text></svg>",
-        lines(&p50, "p50", "#7a9cc6"),
-        lines(&p95, "p95", "#0b7a75"),
-        PAD_L + 4.0,
-        LATENCY_H - 3.0
-    );
+/// A finding's own chart: its host (and site) from before it started to
+/// after it ended, per minute, with lanes of its evidence by source.
+fn zoomed_chart(page: &mut String, report: &Report, f: &Finding, zone: &Zone) {
+    let Some(host) = f.scope.host.as_deref() else { return };
+    let (start, end) = (f.start.seconds().div_euclid(60), f.end.seconds().div_euclid(60));
+    let context = ((end - start) / 2).max(10);
+    let window = Window::new(start - context, end + context);
+    let site = f.scope.site.as_deref().and_then(|s| s.parse().ok());
+    let series = Series::of(report, &window, host, site);
+    let label = format!("{host}, {} to {}", zone.time(f.start), zone.time(f.end));
+    chart::draw(page, &window, &series, &Marks::Zoom(f), &label, zone);
 }
 
 /// Status codes of the requests that were not plain successes, and HTTP.sys

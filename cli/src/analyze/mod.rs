@@ -1,5 +1,6 @@
 //! `faultline analyze`: root-cause findings, as text, JSON, Markdown or HTML.
 
+mod chart;
 mod html;
 mod json;
 mod markdown;

@@ -116,7 +116,7 @@ fn attributes_events_and_derived_facts() {
 
     let s = &t.summary;
     assert!(s.completed && !s.truncated);
-    assert_eq!(s.start.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T10:00:00.100Z"));
+    assert_eq!(s.start.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T10:00:00.100000000Z"));
     let err = s.first_error.as_ref().expect("error status");
     assert_eq!(err.module, "IIS Web Core");
     assert_eq!(err.notification_name.as_deref(), Some("BEGIN_REQUEST"));

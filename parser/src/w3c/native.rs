@@ -163,7 +163,7 @@ mod tests {
             Origin::default(),
         )
         .expect("parses");
-        assert_eq!(r.time.to_rfc3339(), "2001-03-20T07:55:20Z");
+        assert_eq!(r.time.to_rfc3339(), "2001-03-20T07:55:20.000000000Z");
         assert_eq!(r.status, Some(200));
         assert_eq!(r.time_taken_ms, Some(4502));
         assert_eq!(r.bytes_sent, Some(3223));
@@ -178,7 +178,7 @@ mod tests {
             Origin::default(),
         )
         .expect("parses");
-        assert_eq!(r.time.to_rfc3339(), "2000-10-10T20:55:36Z");
+        assert_eq!(r.time.to_rfc3339(), "2000-10-10T20:55:36.000000000Z");
         assert_eq!(r.uri_query, Some(&b"x=1"[..]));
         assert_eq!(r.version, Some(&b"HTTP/1.0"[..]));
         assert!(parse_ncsa(b"2016-01-01 00:00:00 GET / 200", Origin::default()).is_err());
