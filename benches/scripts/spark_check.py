@@ -15,6 +15,7 @@ compared as numbers. Prints one line per query and the Spark version; exits
 Not part of .ci/run: Spark's start-up alone takes most of a minute.
 """
 
+import datetime
 import math
 import re
 import subprocess
@@ -23,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 TABLES = ["requests", "httperr", "traces", "events"]
+SCENARIOS = [("crash-and-queue-full", "3"), ("config-error", "1"), ("auth-failure", "1"), ("handler-missing", "1")]
 
 
 def named_queries(faultline):
@@ -56,6 +58,10 @@ def normal(value):
     polars' floats print differently), nulls as empty."""
     if value is None:
         return ""
+    if isinstance(value, datetime.datetime):
+        # The export's timestamps are UTC without a zone; faultline writes
+        # them in RFC 3339 with nine fractional digits.
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
     text = str(value)
     try:
         n = float(text)
@@ -82,18 +88,25 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="faultline-spark-"))
     bundle, export = work / "bundle", work / "export"
-    subprocess.run(
-        [corpus, "generate", "--scenario", "crash-and-queue-full", "--out", str(bundle), "--hosts", "3", "--hours", "6"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run([faultline, "export", "-q", "--all-events", "--to", str(export), str(bundle)], check=True)
+    # A farm incident on three hosts, and scenarios that give FREB traces
+    # and failed logons, so that every table has rows.
+    for scenario, hosts in SCENARIOS:
+        subprocess.run(
+            [corpus, "generate", "--scenario", scenario, "--out", str(bundle / scenario), "--hosts", hosts, "--hours", "6"],
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run([faultline, "export", "-q", "--all-events", "--to", str(export), str(bundle)], check=True, capture_output=True)
     spark = SparkSession.builder.master("local[2]").appName("faultline-spark-check").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     for table in TABLES:
         if (export / table).exists():
             spark.read.option("basePath", str(export / table)).parquet(str(export / table)).createOrReplaceTempView(table)
-    print(f"Spark {spark.version}, pyspark local[2]; bundle: crash-and-queue-full, 3 hosts, 6 hours")
+    names = ", ".join(f"{s} ({h} hosts)" for s, h in SCENARIOS)
+    print(f"Spark {spark.version}, pyspark local[2]; 6 hours each of {names}")
+    missing = [t for t in TABLES if not (export / t).exists()]
+    if missing:
+        print(f"not exported (no rows): {', '.join(missing)}")
     failed = 0
     for name, sql in named_queries(faultline):
         ours = subprocess.run(

@@ -29,7 +29,7 @@ struct FieldNeedles {
 
 /// The field name under which keyword needles are indexed (no real field
 /// has spaces).
-const KEYWORDS: &str = " keywords";
+pub(crate) const KEYWORDS: &str = " keywords";
 
 /// The rules of one hunt, indexed by the records they apply to.
 #[derive(Debug, Clone, Default)]
@@ -259,7 +259,7 @@ impl Engine {
                         n.id = Some(bits);
                         per_field.entry(field.to_string()).or_default().push((n.text().to_vec(), bits));
                         if web {
-                            web_needles.push((n.text().to_vec(), bits));
+                            web_needles.push((field.to_string(), n.text().to_vec(), bits));
                         }
                         bits += 1;
                     }
@@ -299,8 +299,7 @@ impl Engine {
         let of = |web: bool| rules.iter().enumerate().filter(move |(_, r)| (r.target == Target::Web) == web);
         let web = Candidates::new(of(true).map(|(i, _)| i), &guards, bits);
         let events = Candidates::new(of(false).map(|(i, _)| i), &guards, bits);
-        let keywords = rules.iter().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
-        let screen = Screen::new(&web_needles, keywords);
+        let screen = Screen::new(&web_needles);
         Engine { rules, web, events, needles, bits, guards, screen }
     }
 

@@ -3,11 +3,11 @@
 //! view (copies, the `path?query` forms, lower-casing) for each cost more
 //! than the rules themselves.
 //!
-//! The screen answers "no rule can match" or "some rule may": every needle
-//! of every web rule is searched at once in the row's texts joined (the
-//! same forms the view gives: `path?query`, percent-decoded, the agent
-//! with spaces), without regard to which field it was found in, so a
-//! needle the view would find is found here too; then the rules those
+//! The screen answers "no rule can match" or "some rule may": the needles
+//! of every web rule are searched in the raw text their fields come from
+//! (the same forms the view gives: `path?query`, percent-decoded, the
+//! agent with spaces; every text for keyword searches), so a needle the
+//! view would find is found here too; then the rules those
 //! needles lead to, and the rules without a necessary needle, have their
 //! guards checked on the raw fields, a field the screen cannot read
 //! exactly counting as a match. A row the screen lets through is
@@ -23,22 +23,80 @@ use faultline_parser::source::percent_decoded;
 
 use crate::engine::{FieldValues, Found};
 
-/// Every web rule's needles in one automaton.
+/// Where in a row a field's needles can be found: a source of raw text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    /// `path?query` and its percent-decoded form (the URI fields).
+    Uri,
+    Agent,
+    Referer,
+    Cookie,
+    Host,
+    User,
+    Method,
+    Version,
+    /// Status codes, port and addresses written as text.
+    Numbers,
+}
+
+const SOURCES: [Source; 9] = [
+    Source::Uri,
+    Source::Agent,
+    Source::Referer,
+    Source::Cookie,
+    Source::Host,
+    Source::User,
+    Source::Method,
+    Source::Version,
+    Source::Numbers,
+];
+
+impl Source {
+    /// The sources a field's values come from; keyword searches read
+    /// every one; a field web rows do not have, none.
+    fn of(field: &str) -> &'static [Source] {
+        match field {
+            "cs-uri-stem" | "cs-uri-query" | "cs-uri" | "c-uri" => &[Source::Uri],
+            "c-useragent" => &[Source::Agent],
+            "cs-referer" => &[Source::Referer],
+            "cs-cookie" => &[Source::Cookie],
+            "cs-host" => &[Source::Host],
+            "cs-username" => &[Source::User],
+            "cs-method" => &[Source::Method],
+            "cs-version" => &[Source::Version],
+            "c-ip" | "s-ip" | "sc-status" | "sc-substatus" | "sc-win32-status" | "s-port" => {
+                &[Source::Numbers]
+            }
+            crate::engine::KEYWORDS => &SOURCES,
+            _ => &[],
+        }
+    }
+}
+
+/// The needles one source can hold, in one automaton.
 #[derive(Debug, Clone)]
-pub(crate) struct Screen {
+struct Searcher {
+    source: Source,
     automaton: AhoCorasick,
     /// Per pattern of the automaton, the needle bits it stands for.
     bits: Vec<Vec<usize>>,
-    /// Whether keyword searches (which read every value) are among the
-    /// rules: numbers and addresses are then searched too.
-    keywords: bool,
+}
+
+/// Every web rule's needles, one automaton per source of text: a source
+/// is searched only for the needles of the fields it gives (and keyword
+/// searches'), so the user agent, most of a row's bytes, meets only the
+/// few needles rules look for in agents.
+#[derive(Debug, Clone)]
+pub(crate) struct Screen {
+    searchers: Vec<Searcher>,
 }
 
 /// What a screen reuses from row to row.
 #[derive(Debug, Default)]
 pub struct Screening {
-    text: Vec<u8>,
-    /// The length of `path?query` at the start of `text`.
+    /// `path?query`, then its percent-decoded form when it differs.
+    uri: Vec<u8>,
+    /// The length of `path?query` at the start of `uri`.
     whole: usize,
     /// The user agent with `+` read as spaces (empty: no `+`).
     spaced_agent: Vec<u8>,
@@ -48,92 +106,113 @@ pub struct Screening {
 }
 
 impl Screen {
-    /// A screen over `needles` (lower-case text, bit), or `None` when
-    /// there are none or they do not compile.
-    pub(crate) fn new(needles: &[(Vec<u8>, usize)], keywords: bool) -> Option<Screen> {
-        // IIS writes a space in the user agent as `+`: a needle with a
-        // space is looked for with `+` too, so the agent is searched once,
-        // as logged.
-        let mut variants: Vec<(Vec<u8>, usize)> = needles.to_vec();
-        for (t, b) in needles.iter().filter(|(t, _)| t.contains(&b' ')) {
-            variants.push((t.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect(), *b));
+    /// A screen over `needles` (field, lower-case text, bit), or `None`
+    /// when one does not compile.
+    pub(crate) fn new(needles: &[(String, Vec<u8>, usize)]) -> Option<Screen> {
+        let mut searchers = Vec::new();
+        for source in SOURCES {
+            let mut variants: Vec<(Vec<u8>, usize)> = needles
+                .iter()
+                .filter(|(field, _, _)| Source::of(field).contains(&source))
+                .map(|(_, t, b)| (t.clone(), *b))
+                .collect();
+            if variants.is_empty() {
+                continue;
+            }
+            // IIS writes a space in the user agent as `+`: a needle with
+            // a space is looked for with `+` too, so the agent is searched
+            // as logged.
+            if source == Source::Agent {
+                let spaced: Vec<(Vec<u8>, usize)> = variants
+                    .iter()
+                    .filter(|(t, _)| t.contains(&b' '))
+                    .map(|(t, b)| (t.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect(), *b))
+                    .collect();
+                variants.extend(spaced);
+            }
+            let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _)| t.as_slice()).collect();
+            texts.sort_unstable();
+            texts.dedup();
+            let bits = texts
+                .iter()
+                .map(|t| variants.iter().filter(|(n, _)| n.as_slice() == *t).map(|(_, b)| *b).collect())
+                .collect();
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .kind(kind)
+                    .build(&texts)
+            };
+            let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
+            searchers.push(Searcher { source, automaton, bits });
         }
-        let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _)| t.as_slice()).collect();
-        texts.sort_unstable();
-        texts.dedup();
-        let bits = texts
-            .iter()
-            .map(|t| variants.iter().filter(|(n, _)| n.as_slice() == *t).map(|(_, b)| *b).collect())
-            .collect();
-        let build = |kind| AhoCorasick::builder().match_kind(MatchKind::Standard).kind(kind).build(&texts);
-        let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
-        Some(Screen { automaton, bits, keywords })
+        Some(Screen { searchers })
     }
 
-    /// Sets in `s.found` every needle bit whose text is in one of the
-    /// row's values, in any field.
+    /// Sets in `s.found` every needle bit whose text is in a value its
+    /// field (or a keyword search) reads.
     pub(crate) fn search(&self, r: &Request<'_>, s: &mut Screening, bits: usize) {
-        let text = &mut s.text;
-        text.clear();
         fn value(v: Option<&[u8]>) -> Option<&[u8]> {
             v.filter(|v| !v.is_empty() && *v != b"-")
         }
+        let uri = &mut s.uri;
+        uri.clear();
         let (stem, query) = (value(r.uri_stem), value(r.uri_query));
-        text.extend_from_slice(stem.unwrap_or_default());
+        uri.extend_from_slice(stem.unwrap_or_default());
         if let Some(q) = query {
-            text.push(b'?');
-            text.extend_from_slice(q);
+            uri.push(b'?');
+            uri.extend_from_slice(q);
         }
-        s.whole = text.len();
-        if text.contains(&b'%') {
-            let decoded = percent_decoded(&String::from_utf8_lossy(text)).into_owned();
-            text.push(b'\n');
-            text.extend_from_slice(decoded.as_bytes());
+        s.whole = uri.len();
+        if uri.contains(&b'%') {
+            let decoded = percent_decoded(&String::from_utf8_lossy(uri)).into_owned();
+            uri.push(b'\n');
+            uri.extend_from_slice(decoded.as_bytes());
         }
         s.spaced_agent.clear();
-        if let Some(ua) = value(r.user_agent) {
-            text.push(b'\n');
-            text.extend_from_slice(ua);
-            if ua.contains(&b'+') {
-                s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
-            }
-        }
-        for v in [r.method, r.referer, r.host, r.username, r.cookie, r.version].into_iter().filter_map(value)
-        {
-            text.push(b'\n');
-            text.extend_from_slice(v);
-        }
-        if self.keywords {
-            let n = &mut s.number;
-            n.clear();
-            for v in [
-                r.status.map(u64::from),
-                r.substatus.map(u64::from),
-                r.win32_status,
-                r.server_port.map(u64::from),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let _ = write!(n, "\n{v}");
-            }
-            for a in [r.client_ip, r.server_ip].into_iter().flatten() {
-                let _ = write!(n, "\n{a}");
-            }
-            text.extend_from_slice(n.as_bytes());
+        let agent = value(r.user_agent);
+        if let Some(ua) = agent.filter(|ua| ua.contains(&b'+')) {
+            s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
         }
         s.found.reset(bits);
-        // Needles are lower-case: an automaton over lower-cased text can
-        // use SIMD prefilters that one ignoring case cannot; and most rows
-        // hold no needle at all, which a search that may skip ahead says
-        // faster than one that reports every overlap.
-        text.make_ascii_lowercase();
-        if !self.automaton.is_match(text.as_slice()) {
-            return;
-        }
-        for m in self.automaton.find_overlapping_iter(text.as_slice()) {
-            for &b in &self.bits[m.pattern().as_usize()] {
-                s.found.set(b);
+        for searcher in &self.searchers {
+            let text: &[u8] = match searcher.source {
+                Source::Uri => &s.uri,
+                Source::Agent => agent.unwrap_or_default(),
+                Source::Referer => value(r.referer).unwrap_or_default(),
+                Source::Cookie => value(r.cookie).unwrap_or_default(),
+                Source::Host => value(r.host).unwrap_or_default(),
+                Source::User => value(r.username).unwrap_or_default(),
+                Source::Method => value(r.method).unwrap_or_default(),
+                Source::Version => value(r.version).unwrap_or_default(),
+                Source::Numbers => {
+                    let n = &mut s.number;
+                    n.clear();
+                    let numbers = [
+                        r.status.map(u64::from),
+                        r.substatus.map(u64::from),
+                        r.win32_status,
+                        r.server_port.map(u64::from),
+                    ];
+                    for v in numbers.into_iter().flatten() {
+                        let _ = writeln!(n, "{v}");
+                    }
+                    for a in [r.client_ip, r.server_ip].into_iter().flatten() {
+                        let _ = writeln!(n, "{a}");
+                    }
+                    n.as_bytes()
+                }
+            };
+            // Most values hold no needle at all, which a search that may
+            // skip ahead says faster than one reporting every overlap.
+            if text.is_empty() || !searcher.automaton.is_match(text) {
+                continue;
+            }
+            for m in searcher.automaton.find_overlapping_iter(text) {
+                for &b in &searcher.bits[m.pattern().as_usize()] {
+                    s.found.set(b);
+                }
             }
         }
     }
@@ -151,7 +230,7 @@ pub(crate) struct RawWeb<'r, 'a> {
 
 impl<'r, 'a> RawWeb<'r, 'a> {
     pub(crate) fn new(row: &'r Request<'a>, s: &'r Screening) -> RawWeb<'r, 'a> {
-        RawWeb { row, whole: &s.text[..s.whole], spaced_agent: &s.spaced_agent }
+        RawWeb { row, whole: &s.uri[..s.whole], spaced_agent: &s.spaced_agent }
     }
 }
 
