@@ -731,3 +731,23 @@ fn every_timeline_datetime_has_the_same_length() {
         }
     }
 }
+
+/// Security detections are marked on the traffic chart of their host, in a
+/// lane of their own (the Tunna tunnel through an IIS page, a real capture).
+#[test]
+#[allow(clippy::print_stderr)] // a check that cannot run says so
+fn detections_have_a_lane_on_their_hosts_chart() {
+    let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") else {
+        eprintln!(
+            "SKIPPED: FAULTLINE_SAMPLES is not set; the detection lane was not checked on a real capture"
+        );
+        return;
+    };
+    let log = PathBuf::from(samples).join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log");
+    let out = faultline(&["analyze", "--format", "html", log.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    let lane = page.split("class=\"lane security\"").nth(1).expect("a security lane");
+    let lane = lane.split("</g>").next().unwrap_or_default();
+    assert!(lane.contains("Tunna Or reGeorg Tunnel Through A Web Page"), "{lane:.300}");
+}

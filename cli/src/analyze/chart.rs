@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use faultline_analyzer::Report;
 use faultline_analyzer::evidence::Minute;
 use faultline_analyzer::finding::{Finding, Role};
+use faultline_analyzer::hunting::Detection;
 use faultline_analyzer::resolve::SourceKind;
+use faultline_hunt::Level;
 use faultline_parser::Timestamp;
 
 use super::html::esc;
@@ -154,8 +156,9 @@ fn axis(svg: &mut String, window: &Window, zone: &Zone, y: f64) {
 
 /// What to mark on a chart beside its counts.
 pub enum Marks<'a> {
-    /// The windows and causes of these findings (the overview).
-    Findings(Vec<&'a Finding>),
+    /// The windows and causes of these findings, and a lane of these
+    /// security detections (the overview).
+    Findings(Vec<&'a Finding>, Vec<&'a Detection>),
     /// One finding zoomed: its window, its recovery, and lanes of its
     /// evidence by source.
     Zoom(&'a Finding),
@@ -187,7 +190,8 @@ pub fn draw(
                     || f.timeline.iter().any(|s| kinds.contains(&s.source))
             })
             .collect(),
-        Marks::Findings(_) => Vec::new(),
+        Marks::Findings(_, detections) if !detections.is_empty() => vec![("security", &[][..])],
+        Marks::Findings(..) => Vec::new(),
     };
     let lanes_h = lanes.len() as f64 * LANE_H;
     let height = PLOT_H + lanes_h + AXIS_H;
@@ -229,12 +233,15 @@ pub fn draw(
         );
     };
     match marks {
-        Marks::Findings(findings) => {
+        Marks::Findings(findings, detections) => {
             for f in findings {
                 shade(page, f);
                 for step in f.timeline.iter().filter(|s| s.role == Role::Cause) {
                     line(page, window.x_of(step.time), "cause", "#b00020", &step.summary);
                 }
+            }
+            if !detections.is_empty() {
+                security_lane(page, window, detections);
             }
         }
         Marks::Zoom(f) => {
@@ -299,6 +306,26 @@ fn lanes_of(page: &mut String, window: &Window, f: &Finding, lanes: &[(&str, &[S
         }
         page.push_str("</g>");
     }
+}
+
+/// A lane of security detections under the plot, each at its time,
+/// coloured by level.
+fn security_lane(page: &mut String, window: &Window, detections: &[&Detection]) {
+    let y = PLOT_H;
+    let _ = write!(
+        page,
+        "<g class=\"lane security\"><line x1=\"{PAD_L}\" x2=\"{CHART_W}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e4e8\"/><text x=\"4\" y=\"{:.1}\" font-size=\"9\" fill=\"#555\">security</text>",
+        y + 11.0
+    );
+    for d in detections {
+        let colour = match d.rule.meta.level {
+            Level::Critical | Level::High => "#7b1fa2",
+            _ => "#e07b00",
+        };
+        let title = format!("{} ({}): {}", d.rule.meta.title, d.rule.meta.level.name(), d.evidence.summary);
+        mark(page, window.x_of(d.time), y, colour, &title);
+    }
+    page.push_str("</g>");
 }
 
 fn mark(page: &mut String, x: f64, y: f64, colour: &str, title: &str) {

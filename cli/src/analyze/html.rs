@@ -252,7 +252,7 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
         .collect();
     let _ = writeln!(
         page,
-        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span> per {}, {} to {}</p>",
+        "<h2>Traffic</h2>\n<p class=\"legend\"><span style=\"color:#888\">■ requests</span><span style=\"color:#d00\">■ server errors (5xx)</span><span style=\"color:#6a3fb5\">■ HTTP.sys errors</span><span style=\"color:#f5a623\">■ incident window</span><span style=\"color:#b00020\">| cause</span><span style=\"color:#7b1fa2\">▮ security detection</span> per {}, {} to {}</p>",
         window.per(),
         zone.time(faultline_parser::Timestamp::from_parts(first * 60, 0)),
         zone.time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0))
@@ -270,7 +270,16 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
                     && (f.scope.site.is_none() || f.scope.site == this_site)
             })
             .collect();
-        chart::draw(page, &window, &series, &Marks::Findings(shown), &label, zone);
+        // Detections of medium or above on this host (and site, when they
+        // name one) within the chart.
+        let detections: Vec<_> = report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.level >= Level::Medium && d.host == **host)
+            .filter(|d| d.site.is_none() || d.site == this_site)
+            .filter(|d| (first..=last).contains(&d.time.seconds().div_euclid(60)))
+            .collect();
+        chart::draw(page, &window, &series, &Marks::Findings(shown, detections), &label, zone);
         chart::latency(page, &series, &label, &window, zone);
     }
 }
