@@ -16,9 +16,16 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FAULTLINE_COMMIT");
     let commit = std::env::var("FAULTLINE_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| {
         let dir = git(&["rev-parse", "--absolute-git-dir"])?;
-        // A new commit or a checkout moves HEAD's log.
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!("cargo:rerun-if-changed={dir}/logs/HEAD");
+        // A checkout moves HEAD; a commit moves the branch HEAD names (its
+        // file, or packed-refs once packed). Only files that exist are
+        // watched: a missing one would rerun this on every build.
+        let mut watched = vec![format!("{dir}/HEAD"), format!("{dir}/packed-refs")];
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(format!("{dir}/{branch}"));
+        }
+        for file in watched.iter().filter(|f| std::path::Path::new(f).exists()) {
+            println!("cargo:rerun-if-changed={file}");
+        }
         git(&["rev-parse", "--short=12", "HEAD"])
     });
     let full = match commit {

@@ -111,7 +111,8 @@ impl Zone {
     }
 
     /// A time in this zone in RFC 3339 with nine fractional digits: one
-    /// length for every row, so text order is time order.
+    /// length for every row, so text order is time order in UTC or a fixed
+    /// offset (in a named zone, not across the hour a clock goes back).
     pub fn rfc3339(&self, t: Timestamp) -> String {
         self.local(t).to_rfc3339_opts(SecondsFormat::Nanos, true)
     }

@@ -70,7 +70,7 @@ impl Progress for Bar {
         let step = |done: u64| Some(done.saturating_add(bytes).min(total));
         let previous = self.done.fetch_update(Ordering::Relaxed, Ordering::Relaxed, step).unwrap_or_default();
         let now = previous.saturating_add(bytes).min(total);
-        self.bar.inc(now - previous);
+        self.bar.inc(now.saturating_sub(previous));
     }
 
     fn phase(&self, name: &str) {
@@ -78,6 +78,8 @@ impl Progress for Bar {
             ProgressStyle::with_template(PHASE).unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         self.bar.set_message(name.to_string());
+        // The phase's own time, not the read's.
+        self.bar.reset_elapsed();
         self.bar.enable_steady_tick(Duration::from_millis(120));
     }
 }

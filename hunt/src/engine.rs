@@ -273,7 +273,10 @@ impl Engine {
                         }
                     }
                     Search::Keywords { patterns, .. } => {
-                        for p in patterns {
+                        // A wildcard keyword may span values (the keyword
+                        // text is every value joined): only its regex on
+                        // that text decides.
+                        for p in patterns.iter_mut().filter(|p| matches!(p, Pattern::Contains(_))) {
                             number(KEYWORDS, p);
                         }
                     }

@@ -215,7 +215,13 @@ impl Modifiers {
             re.push('$');
         }
         let regex = Regex::new(&re).map_err(|e| Unsupported::Regex(e.to_string()))?;
-        let run = literal_runs(value).into_iter().max_by_key(|r| r.len()).filter(|r| r.len() >= 3);
+        // An ASCII run only: needles are found without ASCII case, and a
+        // run lower-cased through Unicode's tables could miss its value.
+        let run = literal_runs(value)
+            .into_iter()
+            .filter(|r| r.is_ascii())
+            .max_by_key(|r| r.len())
+            .filter(|r| r.len() >= 3);
         let run = if self.cased() { run } else { run.map(|r| r.to_lowercase()) };
         Ok(Pattern::Wildcard(regex, run.map(|r| Box::new(Needle::new(r)))))
     }

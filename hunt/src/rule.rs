@@ -250,6 +250,10 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
                 map.iter().next().ok_or_else(|| Unsupported::Malformed("empty keywords".into()))?;
             let key = text(key).unwrap_or_default();
             let mods = Modifiers::parse(std::iter::once("contains").chain(key.split('|').skip(1)))?;
+            if mods.cased() {
+                // Keyword text is compared lower-cased.
+                return Err(Unsupported::Modifier(format!("{key} on keywords")));
+            }
             Ok(Search::Keywords { patterns: patterns(mods, values)?, all: mods.all })
         }
         Yaml::Hash(map) => Ok(Search::Selections(vec![selection(map)?])),

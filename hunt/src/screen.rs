@@ -204,14 +204,21 @@ impl Screen {
                     n.as_bytes()
                 }
             };
-            // Most values hold no needle at all, which a search that may
-            // skip ahead says faster than one reporting every overlap.
-            if text.is_empty() || !searcher.automaton.is_match(text) {
-                continue;
-            }
-            for m in searcher.automaton.find_overlapping_iter(text) {
-                for &b in &searcher.bits[m.pattern().as_usize()] {
-                    s.found.set(b);
+            // An agent with real spaces (a quoted Advanced Logging field)
+            // and `+` too matches a needle only in the form with `+` read
+            // as spaces: that form is searched as well.
+            let spaced = if searcher.source == Source::Agent { s.spaced_agent.as_slice() } else { &[] };
+            for text in [text, spaced] {
+                // Most values hold no needle at all, which a search that
+                // may skip ahead says faster than one reporting every
+                // overlap.
+                if text.is_empty() || !searcher.automaton.is_match(text) {
+                    continue;
+                }
+                for m in searcher.automaton.find_overlapping_iter(text) {
+                    for &b in &searcher.bits[m.pattern().as_usize()] {
+                        s.found.set(b);
+                    }
                 }
             }
         }
@@ -387,6 +394,7 @@ detection:
         view: View,
         missed: Vec<(u64, Vec<usize>)>,
         rows: u64,
+        matched: u64,
     }
 
     impl RecordSink for Check<'_> {
@@ -397,6 +405,7 @@ detection:
             self.view.request(r);
             let mut hits = Vec::new();
             self.engine.matches(&mut self.view, &mut hits);
+            self.matched += u64::from(!hits.is_empty());
             if !may && !hits.is_empty() {
                 self.missed.push((r.origin.line, hits));
             }
@@ -431,6 +440,32 @@ detection:
                 let v = v.replace(' ', "+");
                 if v.is_empty() { "-".to_string() } else { v }
             })
+    }
+
+    /// An agent with real spaces (Advanced Logging quotes it) and `+`
+    /// matches in its `+`-as-space form only; the screen must see that.
+    #[test]
+    fn an_agent_with_spaces_and_plus_signs_is_searched_in_both_forms() {
+        let mut loaded = LoadReport::default();
+        let rule = "title: agent\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+                    c-useragent|contains: 'compatible; foo bar'\n    condition: selection\n";
+        loaded.add_text(rule, Path::new("agent.yml"));
+        let engine = Engine::new(loaded.finish().rules);
+        let log = b"#Software: IIS Advanced Logging Module\n#Fields: date-local time-local c-ip cs(User-Agent) sc-status\n\
+                    2024-01-01 00:00:00.000 1.2.3.4 \"Mozilla/5.0 (compatible; Foo+Bar/1.0)\" 200\n";
+        let new_sink = || Check {
+            engine: &engine,
+            screening: Screening::default(),
+            view: View::default(),
+            missed: Vec::new(),
+            rows: 0,
+            matched: 0,
+        };
+        let sinks = parse_text(log, Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink)
+            .expect("parses");
+        assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 1);
+        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1, "the full evaluation matches it");
+        assert!(sinks.iter().all(|s| s.missed.is_empty()), "the screen turned the row away");
     }
 
     /// The pack with the shapes, and the shapes alone (where no other
@@ -498,6 +533,7 @@ detection:
                 view: View::default(),
                 missed: Vec::new(),
                 rows: 0,
+                matched: 0,
             };
             let sinks = parse_text(text.as_bytes(), Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink)
                 .expect("parses");

@@ -69,6 +69,15 @@ impl Window {
     }
 }
 
+/// Which of a host's sites a chart counts.
+#[derive(Clone, Copy, Debug)]
+pub enum Sites {
+    /// This site (`None`: the rows that name no site).
+    Exactly(Option<u32>),
+    /// Every site of the host.
+    All,
+}
+
 /// One chart's counts per bucket: requests merged (totals, 5xx, latency)
 /// and HTTP.sys error rows (requests IIS never saw).
 pub struct Series {
@@ -77,12 +86,17 @@ pub struct Series {
 }
 
 impl Series {
-    /// The counts of `host` (and `site`, when given; all its sites when
-    /// not) within the window.
-    pub fn of(report: &Report, window: &Window, host: &str, site: Option<u32>) -> Series {
+    /// The counts of `host` on the sites `sites` picks within the window.
+    pub fn of(report: &Report, window: &Window, host: &str, sites: Sites) -> Series {
         let mut s =
             Series { merged: vec![Minute::default(); window.buckets()], refused: vec![0; window.buckets()] };
-        let wanted = |h: &str, s: Option<u32>| h == host && (site.is_none() || s == site);
+        let wanted = |h: &str, s: Option<u32>| {
+            h == host
+                && match sites {
+                    Sites::Exactly(site) => s == site,
+                    Sites::All => true,
+                }
+        };
         for ((h, s_id, minute), m) in &report.store.minutes {
             if let Some(b) = window.bucket_of(*minute).filter(|_| wanted(h, *s_id)) {
                 s.merged[b].add(m);
@@ -99,31 +113,37 @@ impl Series {
     }
 }
 
-/// Ticks every `step` minutes of local time, `step` chosen so that a
-/// window has at most eight of them.
+/// Ticks on round local times (every `step` minutes, `step` chosen for
+/// about eight ticks), each aligned with the offset in force at it, so a
+/// daylight-saving change does not shift the labels off the hour.
 fn ticks(window: &Window, zone: &Zone) -> Vec<(i64, String)> {
-    const STEPS: [i64; 14] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080];
+    const STEPS: [i64; 13] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880];
     let span = window.last - window.first + 1;
-    let step = STEPS.into_iter().find(|s| span / s <= 8).unwrap_or(10080);
+    let step = STEPS.into_iter().find(|s| span / s <= 8).unwrap_or_else(|| (span / 8 / 1440 + 1) * 1440);
     let at = |minute: i64| zone.local(Timestamp::from_parts(minute * 60, 0));
-    let offset = i64::from(at(window.first).offset().local_minus_utc()) / 60;
-    // The first tick on a multiple of the step in local time.
-    let local_first = window.first + offset;
-    let mut minute = local_first + (step - local_first.rem_euclid(step)) % step - offset;
     let days = at(window.first).date_naive() != at(window.last).date_naive();
+    let years = at(window.first).format("%Y").to_string() != at(window.last).format("%Y").to_string();
     let mut out = Vec::new();
     let mut last_day = None;
-    while minute <= window.last + 1 {
-        let local = at(minute);
+    let mut minute = window.first;
+    while minute <= window.last + 1 && out.len() < 64 {
+        let offset = i64::from(at(minute).offset().local_minus_utc()) / 60;
+        let r = (minute + offset).rem_euclid(step);
+        let tick = if r == 0 { minute } else { minute + step - r };
+        if tick > window.last + 1 {
+            break;
+        }
+        let local = at(tick);
         let day = local.date_naive();
-        let label = if days && last_day != Some(day) || step >= 1440 {
-            local.format("%m-%d %H:%M").to_string()
-        } else {
-            local.format("%H:%M").to_string()
+        let format = match (step >= 1440, years, days && last_day != Some(day)) {
+            (true, true, _) => "%Y-%m-%d",
+            (true, false, _) => "%m-%d",
+            (false, _, true) => "%m-%d %H:%M",
+            (false, _, false) => "%H:%M",
         };
         last_day = Some(day);
-        out.push((minute, label));
-        minute += step;
+        out.push((tick, local.format(format).to_string()));
+        minute = tick + step;
     }
     out
 }
@@ -413,5 +433,19 @@ mod tests {
         // Over two days the date is shown where the day changes.
         let w = Window::new(29_399_827, 29_399_827 + 2 * 1440);
         assert!(ticks(&w, &Zone::utc()).iter().any(|(_, l)| l.contains('-')));
+        // Across Europe's spring change (2025-03-30 01:00 UTC) the labels
+        // stay on the local hour.
+        let berlin = parse_zone("Europe/Berlin").expect("zone");
+        let w = Window::new(29_053_440, 29_053_440 + 2 * 1440);
+        let t = ticks(&w, &berlin);
+        assert!(
+            t.iter().all(|(_, l)| ["00:00", "06:00", "12:00", "18:00"].iter().any(|h| l.ends_with(h))),
+            "{t:?}"
+        );
+        // A year of evidence (or one row with a wrong clock): few labels,
+        // with the year.
+        let w = Window::new(29_399_827 - 400 * 1440, 29_399_827);
+        let t = ticks(&w, &Zone::utc());
+        assert!(t.len() <= 10 && t[0].1.starts_with("202"), "{t:?}");
     }
 }

@@ -18,7 +18,7 @@ use faultline_analyzer::inventory::FileStatus;
 use faultline_analyzer::{Finding, Report};
 use faultline_hunt::Level;
 
-use super::chart::{self, Marks, Series, Window};
+use super::chart::{self, Marks, Series, Sites, Window};
 use super::text::{place, related, scope};
 use crate::config::Zone;
 use crate::style::sanitize;
@@ -258,7 +258,7 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
         zone.time(faultline_parser::Timestamp::from_parts(last * 60 + 60, 0))
     );
     for (host, site) in &places {
-        let series = Series::of(report, &window, host, *site);
+        let series = Series::of(report, &window, host, Sites::Exactly(*site));
         let label = format!("{host}, site {}", site.map_or("-".to_string(), |s| s.to_string()));
         let _ = writeln!(page, "<h3>{}</h3>", esc(&label));
         let this_site = site.map(|s| s.to_string());
@@ -291,8 +291,9 @@ fn zoomed_chart(page: &mut String, report: &Report, f: &Finding, zone: &Zone) {
     let (start, end) = (f.start.seconds().div_euclid(60), f.end.seconds().div_euclid(60));
     let context = ((end - start) / 2).max(10);
     let window = Window::new(start - context, end + context);
-    let site = f.scope.site.as_deref().and_then(|s| s.parse().ok());
-    let series = Series::of(report, &window, host, site);
+    let sites =
+        f.scope.site.as_deref().and_then(|s| s.parse().ok()).map_or(Sites::All, |s| Sites::Exactly(Some(s)));
+    let series = Series::of(report, &window, host, sites);
     let label = format!("{host}, {} to {}", zone.time(f.start), zone.time(f.end));
     chart::draw(page, &window, &series, &Marks::Zoom(f), &label, zone);
 }
