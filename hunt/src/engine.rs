@@ -273,10 +273,9 @@ impl Engine {
                         }
                     }
                     Search::Keywords { patterns, .. } => {
-                        // A wildcard keyword may span values (the keyword
-                        // text is every value joined): only its regex on
-                        // that text decides.
-                        for p in patterns.iter_mut().filter(|p| matches!(p, Pattern::Contains(_))) {
+                        // Keyword needles have no space (see
+                        // `Pattern::for_keywords`): each lies in one value.
+                        for p in patterns {
                             number(KEYWORDS, p);
                         }
                     }

@@ -296,6 +296,33 @@ pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
 }
 
 impl Pattern {
+    /// The pattern as a keyword search reads it: keyword text is every
+    /// value joined by spaces, so a needle with a space may span two
+    /// values. Such a needle becomes a literal regular expression over
+    /// that text, with its longest space-free stretch as the needle that
+    /// must be in one value; a wildcard value's run is cut at spaces too.
+    pub fn for_keywords(self) -> Pattern {
+        fn stretch(text: &[u8]) -> Option<Box<Needle>> {
+            let longest = text.split(|&b| b == b' ').max_by_key(|s| s.len()).filter(|s| s.len() >= 3)?;
+            Some(Box::new(Needle::new(String::from_utf8_lossy(longest).into_owned())))
+        }
+        match self {
+            Pattern::Contains(n) if n.text().contains(&b' ') => {
+                let text = String::from_utf8_lossy(n.text()).into_owned();
+                match Regex::new(&regex::escape(&text)) {
+                    Ok(re) => Pattern::Wildcard(re, stretch(n.text())),
+                    Err(_) => Pattern::Contains(n),
+                }
+            }
+            Pattern::Wildcard(re, Some(run)) if run.text().contains(&b' ') => {
+                Pattern::Wildcard(re, stretch(run.text()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl Pattern {
     /// Whether `value` (lower-cased unless the field is `cased`) matches.
     pub fn matches(&self, value: &str) -> bool {
         match self {
@@ -374,6 +401,17 @@ mod tests {
         assert!(!any(&p, "/config/keystore/x.css"));
         assert!(literal_runs("?doas=`").contains(&"doas=`".to_string()));
         assert_eq!(literal_runs("a\\*b*c"), ["a*b", "c"]);
+    }
+
+    #[test]
+    fn keyword_needles_with_spaces_may_span_values() {
+        // "get /admin" spans the method and the path in keyword text.
+        let p = compile(&["contains"], "GET /admin").remove(0).for_keywords();
+        assert!(matches!(&p, Pattern::Wildcard(_, Some(n)) if n.text() == b"/admin"));
+        assert!(p.matches("get /admin/users 200"));
+        assert!(!p.matches("post /admin get"));
+        let p = compile(&["contains"], "whoami").remove(0).for_keywords();
+        assert!(matches!(p, Pattern::Contains(_)), "a needle without a space stays one");
     }
 
     #[test]

@@ -230,6 +230,11 @@ fn patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupported> {
     Ok(out)
 }
 
+/// [`patterns`] as keyword searches read them ([`Pattern::for_keywords`]).
+fn keyword_patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupported> {
+    Ok(patterns(mods, v)?.into_iter().map(Pattern::for_keywords).collect())
+}
+
 fn selection(map: &yaml_rust2::yaml::Hash) -> Result<Vec<FieldTest>, Unsupported> {
     map.iter()
         .map(|(k, v)| {
@@ -254,7 +259,7 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
                 // Keyword text is compared lower-cased.
                 return Err(Unsupported::Modifier(format!("{key} on keywords")));
             }
-            Ok(Search::Keywords { patterns: patterns(mods, values)?, all: mods.all })
+            Ok(Search::Keywords { patterns: keyword_patterns(mods, values)?, all: mods.all })
         }
         Yaml::Hash(map) => Ok(Search::Selections(vec![selection(map)?])),
         Yaml::Array(list) if list.iter().all(|i| matches!(i, Yaml::Hash(_))) => Ok(Search::Selections(
@@ -262,7 +267,7 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
                 .filter_map(|i| if let Yaml::Hash(m) = i { Some(selection(m)) } else { None })
                 .collect::<Result<_, _>>()?,
         )),
-        other => Ok(Search::Keywords { patterns: patterns(contains, other)?, all: false }),
+        other => Ok(Search::Keywords { patterns: keyword_patterns(contains, other)?, all: false }),
     }
 }
 
