@@ -225,6 +225,20 @@ impl Screen {
     }
 }
 
+/// `v` in decimal, written into `buf` (no allocation: status guards are
+/// checked on most rows).
+fn digits(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 /// A row's raw fields as a guard reads them: exactly where the view's
 /// values are the raw bytes, "may match" where they are derived.
 pub(crate) struct RawWeb<'r, 'a> {
@@ -245,7 +259,7 @@ impl FieldValues for RawWeb<'_, '_> {
     fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
         let r = self.row;
         let raw = |v: Option<&[u8]>| v.filter(|v| !v.is_empty() && *v != b"-").is_some_and(test);
-        let number = |v: Option<u64>| v.is_some_and(|v| test(v.to_string().as_bytes()));
+        let number = |v: Option<u64>| v.is_some_and(|v| test(digits(v, &mut [0; 20])));
         let encoded = |v: Option<&[u8]>| v.is_some_and(|v| v.contains(&b'%'));
         match field {
             "cs-method" => raw(r.method),
@@ -440,6 +454,13 @@ detection:
                 let v = v.replace(' ', "+");
                 if v.is_empty() { "-".to_string() } else { v }
             })
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for v in [0, 7, 404, 1_000_000, u64::MAX] {
+            assert_eq!(super::digits(v, &mut [0; 20]), v.to_string().as_bytes());
+        }
     }
 
     /// An agent with real spaces (Advanced Logging quotes it) and `+`
