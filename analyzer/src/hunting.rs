@@ -13,7 +13,7 @@ use std::sync::Arc;
 use faultline_hunt::correlation::{Correlation, Match};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
-use faultline_hunt::rule::{Meta, Search};
+use faultline_hunt::rule::Meta;
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::winevent::EventOrigin;
@@ -46,12 +46,7 @@ pub struct RuleInfo {
 
 impl RuleInfo {
     fn of(index: usize, rule: &Rule, correlations: &[Correlation]) -> RuleInfo {
-        let mut fields = BTreeSet::new();
-        for s in &rule.searches {
-            if let Search::Selections(maps) = s {
-                fields.extend(maps.iter().flatten().map(|t| t.field.clone()));
-            }
-        }
+        let mut fields: BTreeSet<String> = rule.fields().map(str::to_string).collect();
         for c in correlations.iter().filter(|c| c.rules.contains(&index)) {
             fields.extend(c.fields().map(str::to_string));
         }
@@ -295,11 +290,11 @@ pub struct HuntSink<'a> {
 impl<'a> HuntSink<'a> {
     /// A sink for one chunk of `file`.
     pub fn new(hunt: &'a Hunt, file: SourceFile, scope: &'a Scope) -> HuntSink<'a> {
-        let fields = hunt.rules.iter().flat_map(|r| r.fields.iter().cloned());
+        let grouped = hunt.correlations.iter().flat_map(|(c, _)| c.fields().map(str::to_string));
         HuntSink {
             hunt,
             resolve: Resolver::new(file, scope),
-            view: View::only(fields, hunt.engine.has_keywords()),
+            view: hunt.engine.view(grouped.collect::<Vec<_>>()),
             needles: Found::default(),
             screening: Screening::default(),
             hits: Vec::new(),

@@ -6,7 +6,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faultline_hunt::engine::Found;
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, View};
-use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
 use faultline_parser::{RecordSink, Request};
 
 /// Runs every rule on every row.
@@ -50,39 +49,18 @@ fn bench_hunt(c: &mut Criterion) {
     group.sample_size(10);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
     for (name, engine) in [("bundled", rules(false)), ("bundled_and_sigma", rules(true))] {
-        let fields: Vec<String> = engine
-            .rules()
-            .iter()
-            .flat_map(|r| r.searches.iter())
-            .filter_map(|s| match s {
-                faultline_hunt::rule::Search::Selections(maps) => Some(maps),
-                faultline_hunt::rule::Search::Keywords { .. } => None,
-            })
-            .flatten()
-            .flatten()
-            .map(|t| t.field.clone())
-            .collect();
-        let keywords = engine.has_keywords();
         group.bench_function(format!("{name}_{}_rules_2_threads", engine.rules().len()), |b| {
             b.iter(|| {
                 pool.install(|| {
                     let new_sink = || Hunting {
                         engine: &engine,
-                        view: View::only(fields.iter().cloned(), keywords),
+                        view: engine.view(Vec::new()),
                         found: Found::default(),
                         screening: Screening::default(),
                         hits: Vec::new(),
                         rows: 0,
                     };
-                    let Ok(sinks) = parse_text(
-                        &data,
-                        Dialect::W3c,
-                        &TextConfig::default(),
-                        &faultline_parser::framing::InMemory,
-                        &|_| {},
-                        new_sink,
-                    );
-                    sinks.iter().map(|s| s.rows).sum::<u64>()
+                    faultline_benches::parse_w3c(&data, new_sink).iter().map(|s| s.rows).sum::<u64>()
                 })
             })
         });

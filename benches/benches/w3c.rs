@@ -2,7 +2,6 @@
 //! full IIS 10 field set.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
 use faultline_parser::{RecordSink, Request};
 
 #[derive(Default)]
@@ -30,15 +29,10 @@ fn bench_w3c(c: &mut Criterion) {
         group.bench_function(format!("parse_full_fields_{threads}_threads"), |b| {
             b.iter(|| {
                 pool.install(|| {
-                    let Ok(sinks) = parse_text(
-                        &data,
-                        Dialect::W3c,
-                        &TextConfig::default(),
-                        &faultline_parser::framing::InMemory,
-                        &|_| {},
-                        Count::default,
-                    );
-                    sinks.iter().map(|s| s.rows + s.bytes_sent).sum::<u64>()
+                    faultline_benches::parse_w3c(&data, Count::default)
+                        .iter()
+                        .map(|s| s.rows + s.bytes_sent)
+                        .sum::<u64>()
                 })
             })
         });

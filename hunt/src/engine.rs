@@ -312,6 +312,13 @@ impl Engine {
         self
     }
 
+    /// A view filling only the fields these rules read, and `extra` (the
+    /// fields correlations over them group by).
+    pub fn view(&self, extra: impl IntoIterator<Item = String>) -> View {
+        let fields = self.rules.iter().flat_map(Rule::fields).map(str::to_string);
+        View::only(fields.chain(extra), self.has_keywords())
+    }
+
     /// The rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

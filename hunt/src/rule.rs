@@ -285,6 +285,19 @@ pub(crate) fn techniques(tags: &Yaml) -> Vec<String> {
 
 impl Rule {
     /// A rule from one YAML document.
+    /// The fields its selections name (keyword searches name none).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.searches
+            .iter()
+            .filter_map(|s| match s {
+                Search::Selections(maps) => Some(maps),
+                Search::Keywords { .. } => None,
+            })
+            .flatten()
+            .flatten()
+            .map(|t| t.field.as_str())
+    }
+
     pub fn from_yaml(doc: &Yaml, origin: &Path) -> Result<Rule, Unsupported> {
         if !doc["correlation"].is_badvalue() {
             return Err(Unsupported::Correlation);
