@@ -157,7 +157,14 @@ mod tests {
         assert!(reading.contains("left"), "time left is shown: {reading}");
         assert!(!drawn.iter().any(|l| l.contains("/0 B")), "{drawn:?}");
         bar.phase("analysing");
-        std::thread::sleep(Duration::from_millis(300));
+        // The spinner draws on its own thread: wait for it (at most 5 s on
+        // a loaded machine) rather than a fixed time.
+        for _ in 0..100 {
+            if screen.lines().iter().any(|l| l.contains("analysing")) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         assert!(screen.lines().iter().any(|l| l.contains("analysing")), "{:?}", screen.lines());
         bar.finish();
     }

@@ -144,7 +144,7 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
     };
     page.push_str("<section class=\"summary\" aria-label=\"summary\">");
     cell(page, &incidents.to_string(), if incidents == 1 { "incident" } else { "incidents" }, "");
-    cell(page, &findings.len().to_string(), "findings", "");
+    cell(page, &findings.len().to_string(), if findings.len() == 1 { "finding" } else { "findings" }, "");
     let host_list =
         if hosts.is_empty() { "-".to_string() } else { hosts.iter().copied().collect::<Vec<_>>().join(", ") };
     cell(page, &host_list, if hosts.len() == 1 { "host affected" } else { "hosts affected" }, "");
