@@ -266,6 +266,23 @@ impl Hunt {
         &self.rules
     }
 
+    /// The detections of a whole read from its parts: the POST-only-script
+    /// detector and the correlations run over all of them, and the list
+    /// comes in [`sort`] order.
+    pub fn conclude(&self, parts: impl IntoIterator<Item = (Vec<Detection>, Scripts)>) -> Vec<Detection> {
+        let mut detections = Vec::new();
+        let mut scripts = Scripts::default();
+        for (found, s) in parts {
+            detections.extend(found);
+            scripts.absorb(s);
+        }
+        detections.extend(self.post_only(scripts));
+        sort(&mut detections);
+        let mut detections = self.correlate(detections);
+        sort(&mut detections);
+        detections
+    }
+
     /// Whether a rule reads Windows events (every event must then be
     /// parsed, not only the IIS catalogue's).
     pub fn wants_events(&self) -> bool {
@@ -571,15 +588,5 @@ pub fn hunt(
     read.all_events |= hunt.wants_events();
     let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
     progress.phase("correlating detections");
-    let mut detections = Vec::new();
-    let mut scripts = Scripts::default();
-    for (found, s) in pass.outputs {
-        detections.extend(found);
-        scripts.absorb(s);
-    }
-    detections.extend(hunt.post_only(scripts));
-    sort(&mut detections);
-    let mut report = HuntReport { detections: hunt.correlate(detections), reading: pass.reading };
-    sort(&mut report.detections);
-    report
+    HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading }
 }

@@ -10,7 +10,7 @@ use crate::correlate::relate_across_hosts;
 use crate::detect;
 use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
-use crate::hunting::{self, Detection, Hunt, HuntSink, Scripts};
+use crate::hunting::{Detection, Hunt, HuntSink, Scripts};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::SourceFile;
@@ -105,23 +105,17 @@ pub fn analyze_and_hunt(
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);
     let mut kept = Vec::with_capacity(pass.reading.found);
-    let mut detections = Vec::new();
-    let mut scripts = Scripts::default();
-    for (summary, source, k, (d, s)) in pass.outputs.into_iter().flatten() {
+    let mut found = Vec::new();
+    for (summary, source, k, d) in pass.outputs.into_iter().flatten() {
         files.push(summary);
         sources.push(source);
         kept.push(k);
-        detections.extend(d);
-        scripts.absorb(s);
+        found.push(d);
     }
-    detections.extend(hunt.post_only(scripts));
     files.extend(pass.problems.iter().map(summarize_problem));
     let store = Store::new(sources, kept);
-    let findings = findings(&store);
-    hunting::sort(&mut detections);
-    let mut detections = hunt.correlate(detections);
-    hunting::sort(&mut detections);
-    let mut findings = findings;
+    let mut findings = findings(&store);
+    let detections = hunt.conclude(found);
     relate_detections(&mut findings, &detections);
     Report { inventory: Inventory { files }, store, findings, detections }
 }

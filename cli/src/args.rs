@@ -251,9 +251,17 @@ pub struct AnalyzeArgs {
     /// (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<FindingSeverity>,
-    /// The security lens beside the root causes: off, the bundled pack, or
-    /// all (the bundled pack, the --rules folders, and every Windows event
-    /// read so that their rules can match).
+    #[command(flatten)]
+    pub lens: LensArgs,
+}
+
+/// The security lens of the commands that read evidence for other ends
+/// (`analyze`, `timeline`, `query`, `export`).
+#[derive(Debug, Args)]
+pub struct LensArgs {
+    /// The security lens: off, the bundled pack, or all (the bundled pack,
+    /// the --rules folders, and every Windows event read so that their
+    /// rules can match).
     #[arg(long, value_enum, default_value_t = Security::Bundled)]
     pub security: Security,
     /// A folder (or file) of Sigma rules for --security all (repeatable).
@@ -289,10 +297,9 @@ pub struct TimelineArgs {
     /// HTTP.sys errors, IIS-relevant events and FREB traces.
     #[arg(long)]
     pub notable: bool,
-    /// Detections of the bundled security pack as rows of their own
-    /// (`timestamp_desc` Detection), or off.
-    #[arg(long, value_enum, default_value_t = Security::Bundled)]
-    pub security: Security,
+    /// Detections as rows of their own (`timestamp_desc` Detection).
+    #[command(flatten)]
+    pub lens: LensArgs,
 }
 
 /// Arguments of `faultline query`.
@@ -304,7 +311,8 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
     pub format: QueryFormat,
-    /// The SQL to run (tables: requests, httperr, traces, events).
+    /// The SQL to run (tables: requests, httperr, traces, events,
+    /// detections).
     #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"], required_unless_present_any = ["query", "list_queries"])]
     pub sql: Option<String>,
     /// A named query (see --list-queries).
@@ -317,6 +325,10 @@ pub struct QueryArgs {
     pub range: RangeArgs,
     #[command(flatten)]
     pub reading: ReadingArgs,
+    /// The rules behind the `detections` table (hunted only when the SQL
+    /// names it).
+    #[command(flatten)]
+    pub lens: LensArgs,
 }
 
 /// Arguments of `faultline export`.
@@ -333,6 +345,9 @@ pub struct ExportArgs {
     pub format: ExportFormat,
     #[command(flatten)]
     pub reading: ReadingArgs,
+    /// The rules behind the `detections` table.
+    #[command(flatten)]
+    pub lens: LensArgs,
 }
 
 /// What to read and how, for the commands that analyze.

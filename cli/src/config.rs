@@ -13,7 +13,7 @@ use faultline_analyzer::identity::HostOverrides;
 use faultline_analyzer::{FindingSeverity, Scope, Skew};
 use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
 
-use crate::args::{RangeArgs, ReadingArgs};
+use crate::args::{LensArgs, RangeArgs, ReadingArgs, Security};
 
 /// `--from`/`--to`: an RFC 3339 time.
 pub fn parse_time(text: &str) -> Result<Timestamp, String> {
@@ -184,6 +184,31 @@ pub fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
+}
+
+impl LensArgs {
+    /// The rules `--security` and `--rules` name.
+    pub fn hunt(&self) -> anyhow::Result<faultline_analyzer::hunting::Hunt> {
+        let mut loaded = faultline_hunt::LoadReport::default();
+        if self.security != Security::Off {
+            loaded.add_bundled();
+        }
+        if self.security == Security::All {
+            for dir in &self.rules {
+                loaded.add_path(dir, false)?;
+            }
+        } else if !self.rules.is_empty() {
+            anyhow::bail!("--rules needs --security all");
+        }
+        let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
+        Ok(hunt.allow_clients(self.allow_client.clone()))
+    }
+
+    /// Whether every Windows event must be read (the user's rules may
+    /// match any).
+    pub fn every_event(&self) -> bool {
+        self.security == Security::All
+    }
 }
 
 #[cfg(test)]

@@ -18,12 +18,15 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
         ExportFormat::Csv => faultline_tables::ExportFormat::Csv,
         ExportFormat::Jsonl => faultline_tables::ExportFormat::Ndjson,
     };
-    let read = read_config(&args.reading);
+    let mut read = read_config(&args.reading);
+    read.all_events |= args.lens.every_event();
+    let hunt = args.lens.hunt()?;
     let bar = Bar::new(global.quiet);
     let summary = export(
         &args.paths,
         &read,
         &Scope { hosts: host_overrides(&args.reading), ..Scope::default() },
+        &hunt,
         &args.dir,
         format,
         &bar,
@@ -33,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
     let mut out = output(global.output.as_ref())?;
     for table in TableName::ALL {
         let rows = summary.rows.get(&table).copied().unwrap_or(0);
-        writeln!(out, "{:<9} {rows} rows", table.name())?;
+        writeln!(out, "{:<10} {rows} rows", table.name())?;
     }
     writeln!(
         out,

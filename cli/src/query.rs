@@ -95,11 +95,14 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     };
     let bar = Bar::new(global.quiet);
     let projection = Projection::of_sql(&sql);
+    let mut read = read_config(&args.reading);
+    read.all_events |= projection.hunts() && args.lens.every_event();
     let tables = Tables::load(
         &args.paths,
-        &read_config(&args.reading),
+        &read,
         &scope(&args.range, &args.reading),
         &projection,
+        &args.lens.hunt()?,
         &bar,
     )
     .context("reading the evidence into tables")?;

@@ -6,9 +6,8 @@
 use std::io::Write;
 
 use anyhow::Context;
-use faultline_analyzer::hunting::{Detection, Hunt, hunt};
+use faultline_analyzer::hunting::{Detection, hunt};
 use faultline_analyzer::timeline::{Entry, full, notable};
-use faultline_hunt::LoadReport;
 use serde::Serialize;
 
 use crate::analyze::read_analyze_and_hunt;
@@ -108,15 +107,9 @@ fn write_entry(out: &mut dyn Write, e: &Entry, zone: &Zone, jsonl: bool) -> anyh
 pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     let jsonl = args.format == TimelineFormat::Jsonl;
     let zone = &args.evidence.tz;
-    let lens = || -> Hunt {
-        let mut loaded = LoadReport::default();
-        if args.security != Security::Off {
-            loaded.add_bundled();
-        }
-        Hunt::new(loaded.finish())
-    };
+    let hunted = args.lens.hunt()?;
     if args.notable {
-        let report = read_analyze_and_hunt(global, &args.evidence, &lens(), false);
+        let report = read_analyze_and_hunt(global, &args.evidence, &hunted, args.lens.every_event());
         let mut out = output(global.output.as_ref())?;
         if !jsonl {
             writeln!(out, "{}", COLUMNS.join(","))?;
@@ -132,8 +125,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     }
     // The detections come from a read of their own, merged in time order
     // into the sorted stream.
-    let hunted = lens();
-    let detections = if args.security == Security::Off {
+    let detections = if args.lens.security == Security::Off {
         Vec::new()
     } else {
         let read = read_config(&args.evidence.reading);

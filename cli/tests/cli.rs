@@ -477,6 +477,20 @@ fn query_output_is_the_same_at_any_thread_count() {
 }
 
 #[test]
+fn query_reads_the_security_lens_as_the_detections_table() {
+    let sql = "SELECT rule_title, rule_author, log_file_line FROM detections";
+    let on = faultline(&["query", "--format", "csv", "--sql", sql, QUICKSTART]);
+    assert_eq!(on.status.code(), Some(0), "{}", stderr(&on));
+    // The quickstart bundle's HTTP.sys log holds an internet probe for win.ini.
+    assert!(stdout(&on).contains("Path Traversal Attempt,faultline,12"), "{}", stdout(&on));
+    let off = faultline(&["query", "--format", "csv", "--security", "off", "--sql", sql, QUICKSTART]);
+    assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
+    assert_eq!(stdout(&off).trim(), "rule_title,rule_author,log_file_line");
+    let bad = faultline(&["query", "--rules", "x", "--sql", sql, QUICKSTART]);
+    assert!(stderr(&bad).contains("--rules needs --security all"), "{}", stderr(&bad));
+}
+
+#[test]
 fn query_usage_errors_exit_2_and_say_why() {
     let unknown = faultline(&["query", "--query", "nope", QUICKSTART]);
     assert_eq!(unknown.status.code(), Some(2));

@@ -289,3 +289,28 @@ table! {
         log_file_path: Text,
     }
 }
+
+table! {
+    /// `detections`: one row per detection of the security lens (after its
+    /// correlations), in time order.
+    Detections {
+        timestamp: Time,
+        host_name: Text,
+        site_id: Int,
+        app_pool: Text,
+        rule_id: Text,
+        rule_title: Text,
+        rule_level: Text,
+        rule_status: Text,
+        rule_author: Text,
+        rule_license: Text,
+        rule_file: Text,
+        threat_technique_id: Text,
+        matched: Text,
+        evidence_source: Text,
+        message: Text,
+        log_file_path: Text,
+        log_file_line: Int,
+        winlog_record_id: Int,
+    }
+}

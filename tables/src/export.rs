@@ -18,10 +18,14 @@ use std::path::{Path, PathBuf};
 use faultline_parser::{ReadConfig, Timestamp};
 use polars::prelude::*;
 
+use faultline_analyzer::hunting::Hunt;
 use faultline_analyzer::pass::{self, Progress, Reading};
 use faultline_analyzer::scope::Scope;
 
-use crate::{Chunks, Columns, Finish, Projection, Rows, TableError, TableName, with_text_times};
+use crate::{
+    Chunks, Columns, Finish, Hunted, Projection, Rows, TableError, TableName, concluded, lens,
+    with_text_times,
+};
 
 /// File format of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,11 +192,13 @@ impl Finish for Write<'_> {
 const ALL: &Projection = &Projection::ALL;
 
 /// Reads `paths` and writes every table under `dir` (which must be new or
-/// empty) in `format`.
+/// empty) in `format`; `detections` holds what `hunt`'s rules find, written
+/// once the whole read is concluded (correlations span files).
 pub fn export(
     paths: &[PathBuf],
     read: &ReadConfig,
     scope: &Scope,
+    hunt: &Hunt,
     dir: &Path,
     format: ExportFormat,
     progress: &dyn Progress,
@@ -202,11 +208,17 @@ pub fn export(
         return Err(TableError::NotEmpty(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
-    let write = Columns { scope, projection: ALL, finish: Write { dir, format } };
+    let none = Hunt::none();
+    let hunt = lens(ALL, hunt, &none);
+    let write = Columns { scope, projection: ALL, hunt, finish: Write { dir, format } };
     let pass = pass::run(paths, read, &scope.hosts, &write, progress)?;
     progress.phase("finishing the export");
+    let (summaries, hunted): (Vec<ExportSummary>, Vec<Hunted>) = pass.outputs.into_iter().unzip();
     let mut total = ExportSummary { reading: pass.reading, ..ExportSummary::default() };
-    for s in pass.outputs {
+    // The detections come after every batch, as the batch numbered next.
+    let detections = concluded(ALL, hunt, hunted);
+    write_rows(dir, format, &rows_name(summaries.len(), 0), detections, &mut total)?;
+    for s in summaries {
         total.files += s.files;
         for (t, n) in s.rows {
             *total.rows.entry(t).or_default() += n;

@@ -1,7 +1,8 @@
 //! faultline-tables: the normalized tables behind `faultline query` and
 //! `faultline export`. Every record of every source becomes a row of
-//! `requests`, `httperr`, `traces` or `events` (schema in docs/tables.md),
-//! read through the analyzer's one pass and resolver so that a query sees
+//! `requests`, `httperr`, `traces` or `events`, and every detection of the
+//! security lens a row of `detections` (schema in docs/tables.md), read
+//! through the analyzer's one pass, resolver and hunt so that a query sees
 //! what `analyze` saw; SQL runs over them with polars, the classic IIS
 //! questions are named queries, and an export writes them Hive-partitioned.
 //!
@@ -18,15 +19,16 @@ use faultline_parser::value::decode_text;
 use std::convert::Infallible;
 
 use faultline_parser::{
-    Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Timestamp, Trace, WinEvent,
+    Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Tee, Timestamp, Trace, WinEvent,
 };
 use polars::prelude::*;
 
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 
-use columns::{Events, Httperr, Requests, Traces};
+use columns::{Detections, Events, Httperr, Requests, Traces};
 use faultline_analyzer::describe::describe_event;
+use faultline_analyzer::hunting::{Detection, Hunt, HuntSink, Scripts};
 use faultline_analyzer::pass::{self, Batching, Consumer, Progress, Reading};
 use faultline_analyzer::resolve::{Resolver, SourceFile};
 use faultline_analyzer::scope::Scope;
@@ -60,7 +62,7 @@ impl From<Infallible> for TableError {
     }
 }
 
-/// One of the four tables.
+/// One of the five tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TableName {
     /// Access-log rows.
@@ -71,12 +73,19 @@ pub enum TableName {
     Traces,
     /// Windows events.
     Events,
+    /// The security lens's detections.
+    Detections,
 }
 
 impl TableName {
     /// Every table, in schema order.
-    pub const ALL: [TableName; 4] =
-        [TableName::Requests, TableName::Httperr, TableName::Traces, TableName::Events];
+    pub const ALL: [TableName; 5] = [
+        TableName::Requests,
+        TableName::Httperr,
+        TableName::Traces,
+        TableName::Events,
+        TableName::Detections,
+    ];
 
     /// The SQL and folder name.
     pub fn name(self) -> &'static str {
@@ -85,6 +94,7 @@ impl TableName {
             TableName::Httperr => "httperr",
             TableName::Traces => "traces",
             TableName::Events => "events",
+            TableName::Detections => "detections",
         }
     }
 
@@ -111,20 +121,20 @@ fn sql_words(sql: &str) -> std::collections::BTreeSet<String> {
 /// Which tables and columns to build: a query fills only what it names.
 #[derive(Clone, Debug)]
 pub struct Projection {
-    tables: [bool; 4],
+    tables: [bool; 5],
     /// Column names kept; `None` keeps every column.
     columns: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Projection {
     /// Every table, every column (what an export writes).
-    pub const ALL: Projection = Projection { tables: [true; 4], columns: None };
+    pub const ALL: Projection = Projection { tables: [true; 5], columns: None };
 
     /// The tables and columns a SQL text names as words; every column of
     /// those tables when it selects `*` (a `*` not inside `count(*)`).
     pub fn of_sql(sql: &str) -> Projection {
         let words = sql_words(sql);
-        let mut tables = [false; 4];
+        let mut tables = [false; 5];
         for t in TableName::named_in(sql) {
             tables[t.index()] = true;
         }
@@ -136,6 +146,12 @@ impl Projection {
         self.tables[t.index()]
     }
 
+    /// Whether the `detections` table is wanted: only then is the evidence
+    /// hunted.
+    pub fn hunts(&self) -> bool {
+        self.table(TableName::Detections)
+    }
+
     /// Whether a column is kept. `timestamp` always is: it is cheap and
     /// gives every table its height.
     fn keeps(&self, column: &str) -> bool {
@@ -143,13 +159,15 @@ impl Projection {
     }
 }
 
-/// Rows of the four tables: of one chunk, one file, or many joined.
+/// Rows of the five tables: of one chunk, one file, or many joined
+/// (detections only once the whole read is hunted).
 #[derive(Default)]
 struct Rows {
     requests: Requests,
     httperr: Httperr,
     traces: Traces,
     events: Events,
+    detections: Detections,
 }
 
 impl Rows {
@@ -159,6 +177,7 @@ impl Rows {
         self.httperr.append(other.httperr);
         self.traces.append(other.traces);
         self.events.append(other.events);
+        self.detections.append(other.detections);
     }
 
     /// Joins parts in order: a single part is moved, several are copied
@@ -172,14 +191,21 @@ impl Rows {
         all.httperr.reserve_like(parts.iter().map(|p| &p.httperr));
         all.traces.reserve_like(parts.iter().map(|p| &p.traces));
         all.events.reserve_like(parts.iter().map(|p| &p.events));
+        all.detections.reserve_like(parts.iter().map(|p| &p.detections));
         for p in parts {
             all.append(p);
         }
         all
     }
 
-    pub(crate) fn counts(&self) -> [usize; 4] {
-        [self.requests.rows(), self.httperr.rows(), self.traces.rows(), self.events.rows()]
+    pub(crate) fn counts(&self) -> [usize; 5] {
+        [
+            self.requests.rows(),
+            self.httperr.rows(),
+            self.traces.rows(),
+            self.events.rows(),
+            self.detections.rows(),
+        ]
     }
 
     /// Empty rows whose pushes fill only the projected columns.
@@ -190,17 +216,52 @@ impl Rows {
             httperr: Httperr::projected(&keep),
             traces: Traces::projected(&keep),
             events: Events::projected(&keep),
+            detections: Detections::projected(&keep),
         }
     }
 
+    /// Rows holding only `detections`, as projected.
+    fn of_detections(p: &Projection, detections: &[Detection]) -> Rows {
+        let mut rows = Rows::projected(p);
+        if !p.hunts() {
+            return rows;
+        }
+        let t = &mut rows.detections;
+        for d in detections {
+            let rule = &d.rule.meta;
+            t.timestamp.push(Some(d.time.0));
+            t.host_name.push(Some(&d.host));
+            t.site_id.push(d.site.as_deref().and_then(|s| s.parse().ok()));
+            t.app_pool.push(d.app_pool.as_deref());
+            t.rule_id.push(Some(&rule.id));
+            t.rule_title.push(Some(&rule.title));
+            t.rule_level.push(Some(rule.level.name()));
+            t.rule_status.push(rule.status.as_deref());
+            t.rule_author.push(rule.author.as_deref());
+            t.rule_license.push(rule.license.as_deref());
+            t.rule_file.push(Some(&rule.origin));
+            t.threat_technique_id
+                .push_with(|| (!rule.techniques.is_empty()).then(|| rule.techniques.join(",")));
+            t.matched.push_with(|| Some(matched_text(&d.matched)));
+            t.evidence_source.push(Some(d.evidence.source.name()));
+            t.message.push(Some(&d.evidence.summary));
+            t.log_file_path.push(Some(&d.evidence.path));
+            t.log_file_line.push(int(d.evidence.line));
+            t.winlog_record_id.push(int(d.evidence.record));
+            t.row_done();
+        }
+        rows
+    }
+
     /// The polars frames of the projected columns, in [`TableName::ALL`] order.
-    fn finish(self, p: &Projection) -> PolarsResult<[DataFrame; 4]> {
+    fn finish(self, p: &Projection) -> PolarsResult<[DataFrame; 5]> {
         let keep = |c: &str| p.keeps(c);
         Ok([
             self.requests.finish(&keep)?,
             self.httperr.finish(&keep)?,
             self.traces.finish(&keep)?,
             self.events.finish(&keep)?,
+            self.detections.finish(&keep)?,
         ])
     }
 }
@@ -225,6 +286,17 @@ fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
 
 fn int<T: TryInto<i64>>(v: Option<T>) -> Option<i64> {
     v.and_then(|v| v.try_into().ok())
+}
+
+/// A detection's matched fields as one JSON object (`{"cs-uri-stem":"/x"}`;
+/// a field with several values keeps the first): one text cell that every
+/// SQL engine can still pick apart (`json_extract`).
+fn matched_text(matched: &[(String, String)]) -> String {
+    let mut object = std::collections::BTreeMap::new();
+    for (field, value) in matched {
+        object.entry(field.as_str()).or_insert(value.as_str());
+    }
+    serde_json::to_string(&object).unwrap_or_default()
 }
 
 impl RecordSink for TableSink<'_> {
@@ -359,7 +431,7 @@ impl RecordSink for TableSink<'_> {
 /// The tables built from one read of the evidence.
 #[derive(Debug)]
 pub struct Tables {
-    frames: [DataFrame; 4],
+    frames: [DataFrame; 5],
     /// How the read went (rejected records: the diagnostics say why; `scan`
     /// lists them).
     pub reading: Reading,
@@ -370,17 +442,25 @@ pub struct Tables {
 /// then cost a few sets of columns rather than one each.
 pub(crate) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
 
-/// A group of files' rows, chunk by chunk in source order.
+/// What the hunt of a group of files leaves for the whole read's
+/// conclusion (correlations run over every file).
+pub(crate) type Hunted = Vec<(Vec<Detection>, Scripts)>;
+
+/// A group of files' rows, chunk by chunk in source order, and their
+/// detections.
 #[derive(Default)]
 pub(crate) struct Chunks {
     rows: Vec<Rows>,
+    hunted: Hunted,
 }
 
 impl Chunks {
-    pub(crate) fn take(&mut self, read: Outcome<TableSink<'_>>) {
+    pub(crate) fn take(&mut self, read: Outcome<Tee<HuntSink<'_>, TableSink<'_>>>) {
         if let Outcome::Parsed { sinks, .. } = read {
             for sink in sinks {
-                self.rows.push(sink.rows);
+                let (hunting, table) = sink.into_parts();
+                self.rows.push(table.rows);
+                self.hunted.push(hunting.finish());
             }
         }
     }
@@ -398,24 +478,29 @@ pub(crate) trait Finish: Sync {
 }
 
 /// The tables' consumer of the pass: the projected columns of every
-/// record, read in groups of files, each group finished as `F` says.
+/// record, read in groups of files, each group finished as `F` says, and
+/// the records hunted with `hunt`'s rules in the same read.
 pub(crate) struct Columns<'a, F> {
     pub(crate) scope: &'a Scope,
     pub(crate) projection: &'a Projection,
+    pub(crate) hunt: &'a Hunt,
     pub(crate) finish: F,
 }
 
 impl<F: Finish> Consumer for Columns<'_, F> {
     type Error = F::Error;
     type Sink<'c>
-        = TableSink<'c>
+        = Tee<HuntSink<'c>, TableSink<'c>>
     where
         Self: 'c;
     type Part = Chunks;
-    type Output = F::Output;
+    type Output = (F::Output, Hunted);
 
-    fn sink(&self, file: SourceFile) -> TableSink<'_> {
-        TableSink::new(self.projection, file, self.scope)
+    fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
+        Tee::new(
+            HuntSink::new(self.hunt, file.clone(), self.scope),
+            TableSink::new(self.projection, file, self.scope),
+        )
     }
 
     fn file_read<'c>(
@@ -423,14 +508,15 @@ impl<F: Finish> Consumer for Columns<'_, F> {
         part: &mut Chunks,
         _file: SourceFile,
         _entry: &Entry,
-        read: Outcome<TableSink<'c>>,
+        read: Outcome<Self::Sink<'c>>,
     ) -> Result<(), F::Error> {
         part.take(read);
         Ok(())
     }
 
-    fn part_done(&self, index: usize, part: Chunks) -> Result<F::Output, F::Error> {
-        self.finish.finish(index, part)
+    fn part_done(&self, index: usize, mut part: Chunks) -> Result<Self::Output, F::Error> {
+        let hunted = std::mem::take(&mut part.hunted);
+        Ok((self.finish.finish(index, part)?, hunted))
     }
 
     fn batching(&self) -> Batching {
@@ -450,20 +536,38 @@ impl Finish for Join {
     }
 }
 
+/// The rules a read runs: `hunt`'s when the projection wants detections,
+/// none otherwise (the records are then not hunted at all).
+fn lens<'a>(projection: &Projection, hunt: &'a Hunt, none: &'a Hunt) -> &'a Hunt {
+    if projection.hunts() { hunt } else { none }
+}
+
+/// The rows of the whole read's detections, concluded from every group's.
+fn concluded(projection: &Projection, hunt: &Hunt, hunted: Vec<Hunted>) -> Rows {
+    let detections = hunt.conclude(hunted.into_iter().flatten());
+    Rows::of_detections(projection, &detections)
+}
+
 impl Tables {
     /// Reads `paths` and builds the projected tables and columns (the
-    /// other tables stay empty, the other columns absent).
+    /// other tables stay empty, the other columns absent); `detections`
+    /// holds what `hunt`'s rules find, when the projection names it.
     pub fn load(
         paths: &[PathBuf],
         read: &ReadConfig,
         scope: &Scope,
         projection: &Projection,
+        hunt: &Hunt,
         progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
-        let Ok(pass) =
-            pass::run(paths, read, &scope.hosts, &Columns { scope, projection, finish: Join }, progress);
+        let none = Hunt::none();
+        let hunt = lens(projection, hunt, &none);
+        let columns = Columns { scope, projection, hunt, finish: Join };
+        let Ok(pass) = pass::run(paths, read, &scope.hosts, &columns, progress);
         progress.phase("building the tables");
-        let rows = Rows::join(pass.outputs);
+        let (parts, hunted): (Vec<Rows>, Vec<Hunted>) = pass.outputs.into_iter().unzip();
+        let mut rows = Rows::join(parts);
+        rows.append(concluded(projection, hunt, hunted));
         Ok(Tables { frames: rows.finish(projection)?, reading: pass.reading })
     }
 

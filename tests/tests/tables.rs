@@ -8,16 +8,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use faultline_analyzer::hunting::{Hunt, hunt};
 use faultline_analyzer::{Scope, analyze};
 use faultline_corpus::scenario::{Size, generate};
 use faultline_parser::{Format, ReadConfig};
 use faultline_tables::{ExportFormat, Projection, QUERIES, TableName, Tables, export};
 
-/// A bundle with every source kind: W3C, HTTPERR, EVTX (with 4625s) and FREB.
+/// A bundle with every source kind: W3C, HTTPERR, EVTX (with 4625s) and
+/// FREB, and a web shell for the security lens.
 fn bundle() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let size = Size { hosts: 1, hours: 2, rate: 0.3 };
-    for name in ["worker-crash", "config-error", "identity-logon-failure", "request-queue-full"] {
+    for name in ["worker-crash", "config-error", "identity-logon-failure", "request-queue-full", "web-shell"]
+    {
         generate(name, &dir.path().join(name), 7, &size).expect("generates");
     }
     dir
@@ -27,8 +30,16 @@ fn all_events() -> ReadConfig {
     ReadConfig { all_events: true, ..ReadConfig::default() }
 }
 
+/// The security lens's bundled pack.
+fn bundled() -> Hunt {
+    let mut loaded = faultline_hunt::LoadReport::default();
+    loaded.add_bundled();
+    Hunt::new(loaded.finish())
+}
+
 fn load(root: &Path, config: &Scope) -> Tables {
-    Tables::load(&[root.to_path_buf()], &all_events(), config, &Projection::ALL, &|_| {}).expect("tables")
+    Tables::load(&[root.to_path_buf()], &all_events(), config, &Projection::ALL, &bundled(), &|_| {})
+        .expect("tables")
 }
 
 /// WEB01's clock corrected by a minute.
@@ -60,7 +71,8 @@ fn every_record_lands_in_its_table() {
         *records.entry(table).or_default() += f.records;
     }
     let tables = load(dir.path(), &Scope::default());
-    for t in TableName::ALL {
+    // Detections are not records: the next test holds them to `hunt`'s.
+    for t in TableName::ALL.into_iter().filter(|t| *t != TableName::Detections) {
         let expected = records.get(&t).copied().unwrap_or(0);
         assert!(expected > 0, "the bundle has {} records", t.name());
         assert_eq!(tables.rows(t) as u64, expected, "{}", t.name());
@@ -131,6 +143,7 @@ fn every_named_query_runs_and_answers() {
             &all_events(),
             &Scope::default(),
             &Projection::of_sql(q.sql),
+            &bundled(),
             &|_| {},
         )
         .expect("tables");
@@ -241,7 +254,8 @@ fn exports_hold_every_row_in_hive_layout() {
     for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
         let out = tempfile::tempdir().expect("tempdir");
         let run = || {
-            export(&[dir.path().to_path_buf()], &all_events(), &Scope::default(), out.path(), format, &|_| {})
+            let (read, scope) = (all_events(), Scope::default());
+            export(&[dir.path().to_path_buf()], &read, &scope, &bundled(), out.path(), format, &|_| {})
         };
         let summary = run().expect("exports");
         for t in TableName::ALL {
@@ -283,6 +297,7 @@ fn duckdb_reads_the_parquet_export_and_agrees_with_query() {
         &[dir.path().to_path_buf()],
         &all_events(),
         &Scope::default(),
+        &bundled(),
         out.path(),
         ExportFormat::Parquet,
         &|_| {},
@@ -330,4 +345,60 @@ fn duckdb_reads_the_parquet_export_and_agrees_with_query() {
         assert!(!a.is_empty(), "{name}");
         assert_eq!(a, b, "{name}: faultline and DuckDB disagree");
     }
+}
+
+/// The `detections` table holds what `hunt` finds on the same evidence, row
+/// for row (rule, file, line, time), and only when a query names it is the
+/// evidence hunted.
+#[test]
+fn the_detections_table_is_what_hunt_finds() {
+    let dir = bundle();
+    let paths = [dir.path().to_path_buf()];
+    let hunted = hunt(&paths, &all_events(), &Scope::default(), &bundled(), &|_| {});
+    let expected: Vec<Vec<String>> = hunted
+        .detections
+        .iter()
+        .map(|d| {
+            vec![
+                d.rule.meta.id.clone(),
+                d.rule.meta.level.name().to_string(),
+                d.evidence.path.clone(),
+                d.evidence.line.map(|l| l.to_string()).unwrap_or_default(),
+                d.time.to_rfc3339(),
+            ]
+        })
+        .collect();
+    assert!(
+        hunted.detections.iter().any(|d| d.rule.meta.techniques.iter().any(|t| t == "T1505.003")),
+        "the web shell scenario gives a web-shell detection"
+    );
+    let sql = "SELECT rule_id, rule_level, log_file_path, log_file_line, timestamp FROM detections";
+    let projection = Projection::of_sql(sql);
+    assert!(projection.hunts());
+    let tables = Tables::load(&paths, &all_events(), &Scope::default(), &projection, &bundled(), &|_| {})
+        .expect("tables");
+    let rows = tables.sql(sql).expect("runs").text_rows();
+    assert_eq!(rows, expected);
+    // Techniques and matched fields are there for SQL to pick apart.
+    let shells = number(
+        &tables_all(&paths),
+        "SELECT count(*) FROM detections WHERE threat_technique_id LIKE '%T1505.003%' AND matched LIKE '{%}'",
+    );
+    assert!(shells > 0);
+    // A query that does not name the table reads without hunting.
+    let plain = Tables::load(
+        &paths,
+        &all_events(),
+        &Scope::default(),
+        &Projection::of_sql("SELECT count(*) FROM requests"),
+        &bundled(),
+        &|_| {},
+    )
+    .expect("tables");
+    assert_eq!(plain.rows(TableName::Detections), 0);
+}
+
+fn tables_all(paths: &[PathBuf]) -> Tables {
+    Tables::load(paths, &all_events(), &Scope::default(), &Projection::ALL, &bundled(), &|_| {})
+        .expect("tables")
 }

@@ -11,9 +11,8 @@ use std::mem::ManuallyDrop;
 
 use faultline_analyzer::hunting::Hunt;
 use faultline_analyzer::{Report, analyze_and_hunt};
-use faultline_hunt::LoadReport;
 
-use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs, Security};
+use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
 use crate::config::{output, read_config, scope};
 use crate::exit::Exit;
 use crate::progress::Bar;
@@ -40,25 +39,9 @@ pub(crate) fn read_analyze_and_hunt(
     ManuallyDrop::new(report)
 }
 
-/// The rules `--security` and `--rules` name.
-fn security_rules(args: &AnalyzeArgs) -> anyhow::Result<Hunt> {
-    let mut loaded = LoadReport::default();
-    if args.security != Security::Off {
-        loaded.add_bundled();
-    }
-    if args.security == Security::All {
-        for dir in &args.rules {
-            loaded.add_path(dir, false)?;
-        }
-    } else if !args.rules.is_empty() {
-        anyhow::bail!("--rules needs --security all");
-    }
-    Ok(Hunt::new(loaded.finish()).allow_clients(args.allow_client.clone()))
-}
-
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
-    let hunt = security_rules(args)?;
-    let report = read_analyze_and_hunt(global, &args.evidence, &hunt, args.security == Security::All);
+    let hunt = args.lens.hunt()?;
+    let report = read_analyze_and_hunt(global, &args.evidence, &hunt, args.lens.every_event());
     let zone = &args.evidence.tz;
     let mut out = output(global.output.as_ref())?;
     match args.format {
