@@ -23,6 +23,8 @@ use faultline_parser::{
 };
 use serde::Serialize;
 
+mod modules;
+
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::{Resolver, SourceFile};
@@ -81,24 +83,81 @@ pub struct Hunt {
     correlations: Vec<(Correlation, Arc<RuleInfo>)>,
     /// Clients whose requests are never detections (an authorised scanner).
     allowed: Vec<(std::net::IpAddr, u8)>,
-    /// The native POST-only-script detector, on with the bundled pack.
-    post_only: Option<Arc<RuleInfo>>,
+    /// The native detectors, on with the bundled pack.
+    natives: Option<Natives>,
 }
 
-/// Scripts asked for with POST and answered 200, and the paths asked for
-/// with GET, per host (hashed): a script that only ever takes POSTs and
-/// answers is how a dropped web shell looks from the access log.
+/// The detectors written in code because no single record says what they
+/// find: each needs the whole read.
+#[derive(Debug)]
+struct Natives {
+    /// A script answering POSTs that no one asks for with GET.
+    post_only: Arc<RuleInfo>,
+    /// A module outside Microsoft's and common vendors' set in a FREB
+    /// trace's pipeline, proven native by the trace.
+    native_module: Arc<RuleInfo>,
+    /// The same, where the trace cannot tell native from managed code.
+    unknown_module: Arc<RuleInfo>,
+}
+
+/// The metadata of a native detector.
+fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) -> Arc<RuleInfo> {
+    Arc::new(RuleInfo {
+        meta: Meta {
+            id: format!("faultline-native-{id}"),
+            title: title.into(),
+            author: Some("faultline".into()),
+            level,
+            status: Some("experimental".into()),
+            license: None,
+            techniques: vec![technique.into()],
+            origin: format!("native:{id}"),
+        },
+        fields: Vec::new(),
+        index: usize::MAX,
+    })
+}
+
+/// What the native detectors need from the whole read, per host (hashed):
+/// scripts asked for with POST and answered 200, and the paths asked for
+/// with GET (a script that only ever takes POSTs and answers is how a
+/// dropped web shell looks from the access log); unknown pipeline modules
+/// by host and name.
 #[derive(Debug, Default)]
-pub struct Scripts {
+pub struct Pending {
     gets: hashbrown::HashSet<u64>,
     posts: Vec<(u64, Detection)>,
+    modules: Vec<(u64, Detection)>,
 }
 
-impl Scripts {
-    pub(crate) fn absorb(&mut self, other: Scripts) {
+impl Pending {
+    pub(crate) fn absorb(&mut self, other: Pending) {
         self.gets.extend(other.gets);
         self.posts.extend(other.posts);
+        self.modules.extend(other.modules);
     }
+}
+
+/// One detection per key, the first in [`sort`] order, its summary saying
+/// how many the key had (`what(n)`), in [`sort`] order.
+fn first_of_each(keyed: Vec<(u64, Detection)>, what: impl Fn(usize) -> String) -> Vec<Detection> {
+    let mut by_key: BTreeMap<u64, Vec<Detection>> = BTreeMap::new();
+    for (key, d) in keyed {
+        by_key.entry(key).or_default().push(d);
+    }
+    let mut out: Vec<Detection> = by_key
+        .into_values()
+        .filter_map(|mut list| {
+            sort(&mut list);
+            let n = list.len();
+            let mut first = list.into_iter().next()?;
+            first.evidence.summary =
+                crate::describe::cut_line(format!("{}; first: {}", what(n), first.evidence.summary));
+            Some(first)
+        })
+        .collect();
+    sort(&mut out);
+    out
 }
 
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
@@ -138,49 +197,42 @@ impl Hunt {
                 (c, Arc::new(info))
             })
             .collect();
-        let post_only = rules.iter().any(|r| r.meta.origin.starts_with("bundled:")).then(|| {
-            Arc::new(RuleInfo {
-                meta: Meta {
-                    id: "faultline-native-post-only-script".into(),
-                    title: "Script Answering POSTs That Nobody Asks For With GET".into(),
-                    author: Some("faultline".into()),
-                    level: faultline_hunt::Level::Medium,
-                    status: Some("experimental".into()),
-                    license: None,
-                    techniques: vec!["T1505.003".into()],
-                    origin: "native:post-only-script".into(),
-                },
-                fields: Vec::new(),
-                index: usize::MAX,
-            })
+        use faultline_hunt::Level;
+        let natives = rules.iter().any(|r| r.meta.origin.starts_with("bundled:")).then(|| Natives {
+            post_only: native(
+                "post-only-script",
+                "Script Answering POSTs That Nobody Asks For With GET",
+                Level::Medium,
+                "T1505.003",
+            ),
+            native_module: native(
+                "unknown-native-module",
+                "Native Module Outside Microsoft's Set In The IIS Pipeline",
+                Level::High,
+                "T1505.004",
+            ),
+            unknown_module: native(
+                "unknown-module",
+                "Module Outside Microsoft's Set In The IIS Pipeline",
+                Level::Low,
+                "T1505.004",
+            ),
         });
-        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new(), post_only }
+        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new(), natives }
     }
 
-    /// The POST-only scripts of the whole read: one detection per host and
-    /// path that answered POSTs with 200 and that no GET ever asked for.
-    pub(crate) fn post_only(&self, scripts: Scripts) -> Vec<Detection> {
-        let mut by_key: BTreeMap<u64, Vec<Detection>> = BTreeMap::new();
-        for (key, d) in scripts.posts {
-            if !scripts.gets.contains(&key) {
-                by_key.entry(key).or_default().push(d);
-            }
-        }
-        let mut out: Vec<Detection> = by_key
-            .into_values()
-            .filter_map(|mut list| {
-                sort(&mut list);
-                let n = list.len();
-                let mut first = list.into_iter().next()?;
-                first.evidence.summary = crate::describe::cut_line(format!(
-                    "{n} POST{} answered 200, never asked for with GET; first: {}",
-                    if n == 1 { "" } else { "s" },
-                    first.evidence.summary
-                ));
-                Some(first)
-            })
-            .collect();
-        sort(&mut out);
+    /// The native detectors over the whole read: one detection per host
+    /// and path that answered POSTs with 200 and that no GET ever asked
+    /// for, and one per host and unknown pipeline module.
+    fn natives(&self, pending: Pending) -> Vec<Detection> {
+        let Pending { gets, posts, modules } = pending;
+        let posts = posts.into_iter().filter(|(key, _)| !gets.contains(key)).collect();
+        let mut out = first_of_each(posts, |n| {
+            format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" })
+        });
+        out.extend(first_of_each(modules, |n| {
+            format!("in the pipeline of {n} trace{}", if n == 1 { "" } else { "s" })
+        }));
         out
     }
 
@@ -269,14 +321,14 @@ impl Hunt {
     /// The detections of a whole read from its parts: the POST-only-script
     /// detector and the correlations run over all of them, and the list
     /// comes in [`sort`] order.
-    pub fn conclude(&self, parts: impl IntoIterator<Item = (Vec<Detection>, Scripts)>) -> Vec<Detection> {
+    pub fn conclude(&self, parts: impl IntoIterator<Item = (Vec<Detection>, Pending)>) -> Vec<Detection> {
         let mut detections = Vec::new();
-        let mut scripts = Scripts::default();
-        for (found, s) in parts {
+        let mut pending = Pending::default();
+        for (found, p) in parts {
             detections.extend(found);
-            scripts.absorb(s);
+            pending.absorb(p);
         }
-        detections.extend(self.post_only(scripts));
+        detections.extend(self.natives(pending));
         sort(&mut detections);
         let mut detections = self.correlate(detections);
         sort(&mut detections);
@@ -300,7 +352,7 @@ pub struct HuntSink<'a> {
     screening: Screening,
     hits: Vec<usize>,
     found: Vec<Detection>,
-    scripts: Scripts,
+    pending: Pending,
     key: Vec<u8>,
 }
 
@@ -316,20 +368,20 @@ impl<'a> HuntSink<'a> {
             screening: Screening::default(),
             hits: Vec::new(),
             found: Vec::new(),
-            scripts: Scripts::default(),
+            pending: Pending::default(),
             key: Vec::new(),
         }
     }
 
-    /// The detections, and what the POST-only-script detector needs from
-    /// the whole read.
-    pub fn finish(self) -> (Vec<Detection>, Scripts) {
-        (self.found, self.scripts)
+    /// The detections, and what the native detectors need from the whole
+    /// read.
+    pub fn finish(self) -> (Vec<Detection>, Pending) {
+        (self.found, self.pending)
     }
 
     /// Notes a GET of a path, or keeps a POST to a script answered 200.
     fn note_script(&mut self, r: &Request<'_>, summary: &dyn Fn() -> String) {
-        let (Some(rule), Some(stem), Some(method)) = (&self.hunt.post_only, r.uri_stem, r.method) else {
+        let (Some(natives), Some(stem), Some(method)) = (&self.hunt.natives, r.uri_stem, r.method) else {
             return;
         };
         if !is_script(stem) {
@@ -346,7 +398,7 @@ impl<'a> HuntSink<'a> {
         let host = self.resolve.host(r.computer_name);
         let key = script_key(&host.name, stem, &mut self.key);
         if get {
-            self.scripts.gets.insert(key);
+            self.pending.gets.insert(key);
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
@@ -360,7 +412,7 @@ impl<'a> HuntSink<'a> {
             summary: summary(),
         };
         let detection = Detection {
-            rule: Arc::clone(rule),
+            rule: Arc::clone(&natives.post_only),
             time,
             host: host.name.to_string(),
             site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
@@ -368,7 +420,7 @@ impl<'a> HuntSink<'a> {
             evidence,
             matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
         };
-        self.scripts.posts.push((key, detection));
+        self.pending.posts.push((key, detection));
     }
 
     #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
@@ -471,7 +523,47 @@ impl RecordSink for HuntSink<'_> {
         Ok(())
     }
 
-    fn trace(&mut self, _t: &Trace) -> Result<(), Infallible> {
+    fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
+        let Some(natives) = &self.hunt.natives else { return Ok(()) };
+        let unknown = modules::unknown_modules(t);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let host = self.resolve.host_of(t.computer.as_deref());
+        let Some(time) = t.time().and_then(|time| self.resolve.time(&host, time)) else { return Ok(()) };
+        let file = self.resolve.file();
+        let request = format!(
+            "{} {} {}",
+            t.verb.as_deref().unwrap_or("-"),
+            t.url.as_deref().unwrap_or("-"),
+            t.status.map_or_else(|| "-".to_string(), |s| s.to_string())
+        );
+        for u in unknown {
+            let rule = if u.native { &natives.native_module } else { &natives.unknown_module };
+            let kind = if u.native { "native module" } else { "module" };
+            let evidence = Evidence {
+                source: file.kind,
+                path: file.path.to_string(),
+                line: Some(u.line),
+                record: None,
+                time,
+                summary: crate::describe::cut_line(format!("{kind} {} ran for {request}", u.name)),
+            };
+            let mut key = script_key(&host.name, u.name.as_bytes(), &mut self.key);
+            key ^= u64::from(u.native);
+            self.pending.modules.push((
+                key,
+                Detection {
+                    rule: Arc::clone(rule),
+                    time,
+                    host: host.name.to_string(),
+                    site: self.resolve.site(t.site_id).map(|s| s.to_string()),
+                    app_pool: t.app_pool.clone(),
+                    evidence,
+                    matched: vec![("ModuleName".into(), u.name.to_string())],
+                },
+            ));
+        }
         Ok(())
     }
 
@@ -534,7 +626,7 @@ impl Consumer for Hunting<'_> {
         = HuntSink<'c>
     where
         Self: 'c;
-    type Part = (Vec<Detection>, Scripts);
+    type Part = (Vec<Detection>, Pending);
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {

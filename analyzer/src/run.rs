@@ -10,7 +10,7 @@ use crate::correlate::relate_across_hosts;
 use crate::detect;
 use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
-use crate::hunting::{Detection, Hunt, HuntSink, Scripts};
+use crate::hunting::{Detection, Hunt, HuntSink, Pending};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::SourceFile;
@@ -42,7 +42,7 @@ impl Consumer for Analyze<'_> {
         = Tee<HuntSink<'c>, Tee<Tally, Collector<'c>>>
     where
         Self: 'c;
-    type Part = Vec<(FileSummary, SourceFile, Kept, (Vec<Detection>, Scripts))>;
+    type Part = Vec<(FileSummary, SourceFile, Kept, (Vec<Detection>, Pending))>;
     type Output = Self::Part;
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
@@ -59,7 +59,7 @@ impl Consumer for Analyze<'_> {
     ) -> Result<(), Infallible> {
         // The tallies make the inventory row, the collectors the evidence.
         let mut kept = Kept::default();
-        let mut detections = (Vec::new(), Scripts::default());
+        let mut detections = (Vec::new(), Pending::default());
         let read = match read {
             Outcome::Parsed { format, sinks } => {
                 let mut tallies = Vec::with_capacity(sinks.len());

@@ -143,6 +143,7 @@ fn freb_trace(i: u64) -> Vec<u8> {
         config_exception: Some("Cannot read configuration file due to insufficient permissions".into()),
         computer: "WEB01".into(),
         activity_id: format!("{{00000000-0000-0000-{:04X}-0080000000F7}}", i % 0xFFFF),
+        modules: Vec::new(),
     })
     .into_bytes()
 }

@@ -37,6 +37,9 @@ pub struct TraceSpec {
     pub computer: String,
     /// Activity id GUID text (with braces).
     pub activity_id: String,
+    /// Further native modules the pipeline runs at BEGIN_REQUEST, after
+    /// request filtering (a vendor's, or a backdoor's).
+    pub modules: Vec<String>,
 }
 
 fn iso_ms(ms: i64) -> String {
@@ -158,12 +161,15 @@ pub fn write_trace(spec: &TraceSpec) -> String {
         &[],
         GENERAL,
     );
-    let stages: [(u32, &str, &str); 4] = [
+    let mut stages: Vec<(u32, &str, &str)> = vec![
         (1, "BEGIN_REQUEST", "RequestFilteringModule"),
         (2, "AUTHENTICATE_REQUEST", "AnonymousAuthenticationModule"),
         (16, "MAP_REQUEST_HANDLER", "IIS Web Core"),
         (128, "EXECUTE_REQUEST_HANDLER", "ManagedPipelineHandler"),
     ];
+    for (i, m) in spec.modules.iter().enumerate() {
+        stages.insert(1 + i, (1, "BEGIN_REQUEST", m.as_str()));
+    }
     let step = (spec.time_taken_ms as i64 / 6).max(0);
     let mut now = t0;
     for (n, (number, name, module)) in stages.iter().enumerate() {
@@ -276,11 +282,13 @@ mod tests {
             ),
             computer: "WEB01".into(),
             activity_id: "{80000012-0001-F700-B63F-84710C7967BB}".into(),
+            modules: vec!["SharedModule".into()],
         };
         let xml = write_trace(&spec);
         assert!(xml.contains("statusCode=\"500.19\""));
         assert!(xml.contains("<Opcode>MODULE_SET_RESPONSE_ERROR_STATUS</Opcode>"));
         assert!(xml.contains("x=1&amp;y=2"));
+        assert!(xml.contains("<Data Name=\"ModuleName\">SharedModule</Data>"));
         assert!(xml.ends_with("</failedRequest>\n"));
     }
 }

@@ -146,6 +146,7 @@ fn main() -> anyhow::Result<()> {
                     }),
                     computer: "WEB01".into(),
                     activity_id: format!("{{80000{:03X}-0001-F700-B63F-84710C7967BB}}", i % 4096),
+                    modules: Vec::new(),
                 };
                 std::fs::write(
                     out.join(format!("fr{i:06}.xml")),

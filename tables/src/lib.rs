@@ -28,7 +28,7 @@ pub use queries::{NamedQuery, QUERIES, named_query};
 
 use columns::{Detections, Events, Httperr, Requests, Traces};
 use faultline_analyzer::describe::describe_event;
-use faultline_analyzer::hunting::{Detection, Hunt, HuntSink, Scripts};
+use faultline_analyzer::hunting::{Detection, Hunt, HuntSink, Pending};
 use faultline_analyzer::pass::{self, Batching, Consumer, Progress, Reading};
 use faultline_analyzer::resolve::{Resolver, SourceFile};
 use faultline_analyzer::scope::Scope;
@@ -444,7 +444,7 @@ pub(crate) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files:
 
 /// What the hunt of a group of files leaves for the whole read's
 /// conclusion (correlations run over every file).
-pub(crate) type Hunted = Vec<(Vec<Detection>, Scripts)>;
+pub(crate) type Hunted = Vec<(Vec<Detection>, Pending)>;
 
 /// A group of files' rows, chunk by chunk in source order, and their
 /// detections.

@@ -30,6 +30,14 @@ fn bundled() -> LoadReport {
     r
 }
 
+/// The bundled pack's hunt of three hours of a generated scenario.
+fn hunt_scenario(name: &str) -> HuntReport {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
+    faultline_corpus::scenario::generate(name, dir.path(), 5, &size).expect("generates");
+    run(&[dir.path().to_path_buf()], bundled())
+}
+
 /// (rule title, host) of each detection, distinct, in order.
 fn hits(report: &HuntReport) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -182,10 +190,7 @@ fn an_allow_listed_scanner_is_not_an_attack() {
 /// calling its own cron are not.
 #[test]
 fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
-    faultline_corpus::scenario::generate("web-shell", dir.path(), 5, &size).expect("generates");
-    let report = run(&[dir.path().to_path_buf()], bundled());
+    let report = hunt_scenario("web-shell");
     let native: Vec<_> =
         report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
     assert_eq!(native.len(), 1, "{native:#?}");
@@ -194,4 +199,31 @@ fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
     let real =
         run(&[samples.join("w3c-log2timeline-plaso"), samples.join("w3c-know-it-peru-WebKnowIT")], bundled());
     assert!(!real.detections.iter().any(|d| d.rule.meta.origin == "native:post-only-script"));
+}
+
+/// A module installed behind IIS shows in every trace IIS saves afterwards:
+/// the backdoor scenario's traces name it, and no real trace's pipeline
+/// (URL Rewrite, ANCM, ARR, ModSecurity, SiteMinder, App Service's modules)
+/// is taken for one.
+#[test]
+fn a_module_outside_microsofts_set_in_a_trace_is_a_backdoor_sign() {
+    let report = hunt_scenario("backdoor-module");
+    let modules: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.origin.starts_with("native:unknown")).collect();
+    assert_eq!(modules.len(), 1, "{modules:#?}");
+    let d = modules[0];
+    assert_eq!(d.matched, [("ModuleName".to_string(), "SharedModule".to_string())]);
+    assert!(d.evidence.path.ends_with("fr000001.xml") && d.evidence.line.is_some(), "{:?}", d.evidence);
+    assert_eq!(d.app_pool.as_deref(), Some("ShopPool"));
+    assert!(d.evidence.summary.starts_with("in the pipeline of 2 traces"), "{}", d.evidence.summary);
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
+    let traces: Vec<PathBuf> = std::fs::read_dir(&samples)
+        .expect("samples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("freb-")))
+        .collect();
+    assert!(traces.len() >= 4);
+    let real = run(&traces, bundled());
+    assert!(!real.detections.iter().any(|d| d.rule.meta.origin.starts_with("native:unknown")));
 }

@@ -254,13 +254,29 @@ pub(super) fn backdoor_module(ctx: &mut Ctx) {
             ],
         ),
     );
+    // A slow-request tracing rule saves traces after the install: each
+    // names the new module among those that ran for the request.
+    super::effects::traces(
+        ctx,
+        (&host, SHOP_SITE, SHOP_POOL),
+        (at + 60_000, at + 3_600_000),
+        2,
+        (200, 0),
+        None,
+        None,
+    );
+    if let Some(saved) = ctx.bundle.host(&host).traces.get_mut(&SHOP_SITE) {
+        for t in saved.iter_mut().rev().take(2) {
+            t.modules = vec!["SharedModule".into()];
+        }
+    }
     // An administrator's routine appcmd: not a detection.
     appcmd(ctx, &host, at - 3_600_000, "adm-web", &format!("recycle apppool /apppool.name:{SHOP_POOL}"));
     ctx.truth.window =
         Some(super::Window { start: super::rfc3339(at - 1_000), end: super::rfc3339(at + 2_000) });
     ctx.truth.lookalikes = vec!["recycle-on-demand", "recycle-config-change", "config-error"];
     ctx.truth.techniques = vec!["T1505.004"];
-    ctx.truth.story = "adm-backup installs a native module from C:\\Windows\\Temp with appcmd, and IIS-Configuration 29 records it in globalModules: every worker now loads it. An hour earlier adm-web recycled ShopPool with appcmd, which is routine.".into();
+    ctx.truth.story = "adm-backup installs a native module from C:\\Windows\\Temp with appcmd, and IIS-Configuration 29 records it in globalModules: every worker now loads it, and the traces IIS saves for slow requests afterwards name it among the modules that ran. An hour earlier adm-web recycled ShopPool with appcmd, which is routine.".into();
 }
 
 /// The intruder clears the Security and System logs.

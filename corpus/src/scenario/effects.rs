@@ -119,6 +119,7 @@ pub(super) fn traces(
             config_exception: config_exception.map(str::to_string),
             computer: host.to_string(),
             activity_id: format!("{{8000{i:04X}-0001-F700-B63F-84710C7967BB}}"),
+            modules: Vec::new(),
         });
     }
 }
