@@ -98,6 +98,9 @@ struct Natives {
     native_module: Arc<RuleInfo>,
     /// The same, where the trace cannot tell native from managed code.
     unknown_module: Arc<RuleInfo>,
+    /// Access logging switched off, and the access log then silent on a
+    /// host that was logging.
+    logging_off: Arc<RuleInfo>,
 }
 
 /// The metadata of a native detector.
@@ -122,12 +125,15 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
 /// scripts asked for with POST and answered 200, and the paths asked for
 /// with GET (a script that only ever takes POSTs and answers is how a
 /// dropped web shell looks from the access log); unknown pipeline modules
-/// by host and name.
+/// by host and name; the minutes each host logged requests in, and the
+/// changes that switched its logging off.
 #[derive(Debug, Default)]
 pub struct Pending {
     gets: hashbrown::HashSet<u64>,
     posts: Vec<(u64, Detection)>,
     modules: Vec<(u64, Detection)>,
+    logged: BTreeSet<(u64, i64)>,
+    switched_off: Vec<(u64, Detection)>,
 }
 
 impl Pending {
@@ -135,7 +141,66 @@ impl Pending {
         self.gets.extend(other.gets);
         self.posts.extend(other.posts);
         self.modules.extend(other.modules);
+        self.logged.extend(other.logged);
+        self.switched_off.extend(other.switched_off);
     }
+}
+
+/// Minutes since the epoch.
+fn minute(t: Timestamp) -> i64 {
+    t.0.div_euclid(60_000_000_000)
+}
+
+/// A host was logging before a switch-off: this many of the
+/// `LOGGING_BEFORE` minutes before it have rows.
+const LOGGING_MINUTES: usize = 10;
+const LOGGING_BEFORE: i64 = 30;
+/// The silence after it, in minutes, at least; and more than twice the
+/// longest silence of the `USUAL_SILENCE_OVER` minutes before it.
+const SILENCE_MINUTES: i64 = 15;
+const USUAL_SILENCE_OVER: i64 = 180;
+
+/// The switch-offs whose host then logged nothing for a while, each with
+/// the silence in its summary. The access logs' last minute stands for the
+/// end of a silence that lasts to the end of the evidence.
+fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection)>) -> Vec<Detection> {
+    let last = logged.iter().map(|(_, m)| *m).max();
+    let mut out: Vec<(u64, i64, Detection)> = Vec::new();
+    for (host, mut d) in switched_off {
+        let at = minute(d.time);
+        let before: Vec<i64> =
+            logged.range((host, at - USUAL_SILENCE_OVER)..=(host, at)).map(|(_, m)| *m).collect();
+        let recent = before.iter().filter(|m| **m >= at - LOGGING_BEFORE).count();
+        if recent < LOGGING_MINUTES {
+            continue;
+        }
+        let usual = before.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let next = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m);
+        let (end, until) = match (next, last) {
+            (Some(n), _) => {
+                let when = Timestamp(n.saturating_mul(60_000_000_000)).to_rfc3339();
+                (n, format!("until {} UTC", when.get(..16).unwrap_or_default().replace('T', " ")))
+            }
+            (None, Some(l)) => (l, "to the end of the access logs read".to_string()),
+            (None, None) => continue,
+        };
+        let silence = end - at;
+        if silence < SILENCE_MINUTES || silence <= 2 * usual {
+            continue;
+        }
+        d.evidence.summary = crate::describe::cut_line(format!(
+            "no access-log row on {} for {silence} min {until} after: {}",
+            d.host, d.evidence.summary
+        ));
+        out.push((host, end, d));
+    }
+    // The appcmd and the configuration change it made are one switch: the
+    // first of those before one silence stands for them.
+    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| order(&a.2, &b.2)));
+    out.dedup_by_key(|(host, end, _)| (*host, *end));
+    let mut out: Vec<Detection> = out.into_iter().map(|(_, _, d)| d).collect();
+    sort(&mut out);
+    out
 }
 
 /// One detection per key, the first in [`sort`] order, its summary saying
@@ -217,6 +282,12 @@ impl Hunt {
                 Level::Low,
                 "T1505.004",
             ),
+            logging_off: native(
+                "logging-switched-off",
+                "Access Log Silent After Logging Is Switched Off",
+                Level::High,
+                "T1562.002",
+            ),
         });
         Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new(), natives }
     }
@@ -225,7 +296,7 @@ impl Hunt {
     /// and path that answered POSTs with 200 and that no GET ever asked
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending { gets, posts, modules } = pending;
+        let Pending { gets, posts, modules, logged, switched_off } = pending;
         let posts = posts.into_iter().filter(|(key, _)| !gets.contains(key)).collect();
         let mut out = first_of_each(posts, |n| {
             format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" })
@@ -233,6 +304,7 @@ impl Hunt {
         out.extend(first_of_each(modules, |n| {
             format!("in the pipeline of {n} trace{}", if n == 1 { "" } else { "s" })
         }));
+        out.extend(logging_gaps(&logged, switched_off));
         out
     }
 
@@ -354,6 +426,8 @@ pub struct HuntSink<'a> {
     found: Vec<Detection>,
     pending: Pending,
     key: Vec<u8>,
+    /// The computer name and minute of the last access-log row noted.
+    last_logged: (Vec<u8>, i64),
 }
 
 impl<'a> HuntSink<'a> {
@@ -370,6 +444,7 @@ impl<'a> HuntSink<'a> {
             found: Vec::new(),
             pending: Pending::default(),
             key: Vec::new(),
+            last_logged: (Vec::new(), i64::MIN),
         }
     }
 
@@ -377,6 +452,67 @@ impl<'a> HuntSink<'a> {
     /// read.
     pub fn finish(self) -> (Vec<Detection>, Pending) {
         (self.found, self.pending)
+    }
+
+    /// Notes the minute of an access-log row on its host (once per minute
+    /// and computer name: rows come in time order).
+    fn note_logged(&mut self, r: &Request<'_>) {
+        if self.hunt.natives.is_none() {
+            return;
+        }
+        let raw = minute(r.time);
+        let computer = r.computer_name.unwrap_or_default();
+        if self.last_logged.1 == raw && self.last_logged.0 == computer {
+            return;
+        }
+        self.last_logged.0.clear();
+        self.last_logged.0.extend_from_slice(computer);
+        self.last_logged.1 = raw;
+        let host = self.resolve.host(r.computer_name);
+        if let Some(time) = self.resolve.time(&host, r.time) {
+            let key = script_key(&host.name, b"", &mut self.key);
+            self.pending.logged.insert((key, minute(time)));
+        }
+    }
+
+    /// Keeps an event that switches access logging off.
+    fn note_switch(&mut self, e: &WinEvent) {
+        let Some(natives) = &self.hunt.natives else { return };
+        if crate::logging_switch::logging_switch(e) != Some(crate::logging_switch::Switch::Off) {
+            return;
+        }
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return };
+        let file = self.resolve.file();
+        let line = match e.origin {
+            EventOrigin::Xml { line, .. } => Some(line),
+            EventOrigin::Record { .. } => None,
+        };
+        let evidence = Evidence {
+            source: file.kind,
+            path: file.path.to_string(),
+            line,
+            record: e.record_id,
+            time,
+            summary: crate::describe::headline(e),
+        };
+        let matched = ["Configuration", "NewValue", "CommandLine"]
+            .into_iter()
+            .filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string())))
+            .collect();
+        let key = script_key(&host.name, b"", &mut self.key);
+        self.pending.switched_off.push((
+            key,
+            Detection {
+                rule: Arc::clone(&natives.logging_off),
+                time,
+                host: host.name.to_string(),
+                site: None,
+                app_pool: None,
+                evidence,
+                matched,
+            },
+        ));
     }
 
     /// Notes a GET of a path, or keeps a POST to a script answered 200.
@@ -475,6 +611,7 @@ impl RecordSink for HuntSink<'_> {
     type Error = Infallible;
 
     fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
+        self.note_logged(r);
         if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
@@ -582,6 +719,7 @@ impl RecordSink for HuntSink<'_> {
 /// Beside the analysis, the hunt only looks at each event.
 impl EventObserver for HuntSink<'_> {
     fn observe_event(&mut self, e: &WinEvent) {
+        self.note_switch(e);
         if !self.hunt.engine.wants_events() {
             return;
         }
@@ -657,15 +795,18 @@ impl Consumer for Hunting<'_> {
 
 /// Sorts detections so that the same evidence gives the same list.
 pub fn sort(detections: &mut [Detection]) {
-    detections.sort_by(|a, b| {
-        (a.time, &a.evidence.path, a.evidence.line, a.evidence.record, &a.rule.meta.id).cmp(&(
-            b.time,
-            &b.evidence.path,
-            b.evidence.line,
-            b.evidence.record,
-            &b.rule.meta.id,
-        ))
-    });
+    detections.sort_by(order);
+}
+
+/// The order of [`sort`]: time, then file, line, record and rule.
+fn order(a: &Detection, b: &Detection) -> std::cmp::Ordering {
+    (a.time, &a.evidence.path, a.evidence.line, a.evidence.record, &a.rule.meta.id).cmp(&(
+        b.time,
+        &b.evidence.path,
+        b.evidence.line,
+        b.evidence.record,
+        &b.rule.meta.id,
+    ))
 }
 
 /// Reads `paths` through the rules of `hunt`.
@@ -681,4 +822,75 @@ pub fn hunt(
     let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
     progress.phase("correlating detections");
     HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::SourceKind;
+
+    const MINUTE: i64 = 60_000_000_000;
+
+    fn switched_off(host: u64, at: i64) -> (u64, Detection) {
+        let time = Timestamp(at * MINUTE);
+        let evidence = Evidence {
+            source: SourceKind::Evtx,
+            path: "Security.evtx".into(),
+            line: None,
+            record: Some(7),
+            time,
+            summary: "appcmd set config /section:httpLogging /dontLog:True".into(),
+        };
+        let rule = native("logging-switched-off", "t", faultline_hunt::Level::High, "T1562.002");
+        let d = Detection {
+            rule,
+            time,
+            host: "WEB01".into(),
+            site: None,
+            app_pool: None,
+            evidence,
+            matched: Vec::new(),
+        };
+        (host, d)
+    }
+
+    /// Minutes `from..to` logged by `host`.
+    fn logging(logged: &mut BTreeSet<(u64, i64)>, host: u64, from: i64, to: i64) {
+        logged.extend((from..to).map(|m| (host, m)));
+    }
+
+    #[test]
+    fn a_switch_off_followed_by_silence_on_a_logging_host_is_a_gap() {
+        let mut logged = BTreeSet::new();
+        logging(&mut logged, 1, 0, 100);
+        logging(&mut logged, 1, 140, 200);
+        // Another host goes on logging: its minutes are not this host's.
+        logging(&mut logged, 2, 0, 200);
+        let found = logging_gaps(&logged, vec![switched_off(1, 100)]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].evidence.summary.starts_with("no access-log row on WEB01 for 40 min until"),
+            "{}",
+            found[0].evidence.summary
+        );
+        // Silent to the end of what was read.
+        let mut cut = BTreeSet::new();
+        logging(&mut cut, 1, 0, 100);
+        logging(&mut cut, 2, 0, 200);
+        let found = logging_gaps(&cut, vec![switched_off(1, 100)]);
+        assert!(found[0].evidence.summary.contains("for 99 min to the end of the access logs read"));
+    }
+
+    #[test]
+    fn a_switch_off_with_no_silence_or_on_a_quiet_host_is_not_a_gap() {
+        // Logging went on (the change did not take, or another site logs).
+        let mut logged = BTreeSet::new();
+        logging(&mut logged, 1, 0, 200);
+        assert!(logging_gaps(&logged, vec![switched_off(1, 100)]).is_empty());
+        // A host that logs a row now and then falls silent all the time.
+        let sparse: BTreeSet<(u64, i64)> = (0..200).step_by(20).map(|m| (1, m)).collect();
+        assert!(logging_gaps(&sparse, vec![switched_off(1, 100)]).is_empty());
+        // A host with no access log at all.
+        assert!(logging_gaps(&BTreeSet::new(), vec![switched_off(1, 100)]).is_empty());
+    }
 }

@@ -16,6 +16,7 @@ pub mod finding;
 pub mod hunting;
 pub mod identity;
 pub mod inventory;
+pub mod logging_switch;
 pub mod pass;
 pub mod resolve;
 pub mod run;

@@ -376,10 +376,17 @@ fn attack_scenarios_yield_their_techniques() {
     loaded.add_bundled();
     let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
     let mut wrong = Vec::new();
-    for (name, seed) in
-        ["web-shell", "scanner", "password-guessing", "backdoor-module", "log-clearing", "healthy"]
-            .iter()
-            .flat_map(|n| [5u64, 17, 29].map(|s| (*n, s)))
+    for (name, seed) in [
+        "web-shell",
+        "scanner",
+        "password-guessing",
+        "backdoor-module",
+        "log-clearing",
+        "logging-off",
+        "healthy",
+    ]
+    .iter()
+    .flat_map(|n| [5u64, 17, 29].map(|s| (*n, s)))
     {
         let dir = tempfile::tempdir().expect("tempdir");
         let truth = generate_in(name, dir.path(), seed, &size, Layout::Bundle).expect("generates");
@@ -403,9 +410,10 @@ fn attack_scenarios_yield_their_techniques() {
             .count();
         let loud =
             report.detections.iter().filter(|d| d.rule.meta.level >= faultline_hunt::Level::Medium).count();
-        // The cleared logs are both a finding and a detection, tied together.
-        let tied =
-            name != "log-clearing" || report.findings.first().is_some_and(|f| !f.detections.is_empty());
+        // The cleared logs and the logging switched off are both a finding
+        // and a detection, tied together.
+        let tied = !matches!(name, "log-clearing" | "logging-off")
+            || report.findings.first().is_some_and(|f| !f.detections.is_empty());
         let right = missing.is_empty() && uncited == 0 && (name != "healthy" || loud == 0) && tied;
         if !right {
             wrong.push(format!(

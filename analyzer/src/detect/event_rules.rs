@@ -1,18 +1,20 @@
 //! Failure modes whose decisive evidence is one kind of event: a table of
 //! rules (the kinds, how many make an incident, the mode and what it means),
 //! not code per mode. TLS key access and handshakes, ephemeral ports, site
-//! bindings, HTTP.sys logging, cleared event logs, app_offline deployments.
+//! bindings, HTTP.sys logging, cleared event logs, HTTP logging switched
+//! off, app_offline deployments.
 
-use faultline_parser::Span;
+use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, LOG_CLEARED, PORTS_EXHAUSTED, SITE_URL_CONFLICT,
-    TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PORTS_EXHAUSTED,
+    PROCESS_STARTED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
-use crate::evidence::{EventKind, Store};
+use crate::evidence::{EventKind, EventRow, Store};
 use crate::finding::{Role, Severity};
+use crate::logging_switch::{Switch, logging_switch};
 
 /// One rule: events of `kinds`, at least `min` of them on a host within an
 /// hour, are a finding of `mode`.
@@ -97,6 +99,7 @@ const RULES: &[Rule] = &[
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
+    logging_switched_off(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
@@ -165,10 +168,79 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
+/// The first minute after `at` in which `host` logged a request, any site.
+fn next_logged_minute(store: &Store, host: &str, at: Timestamp) -> Option<Timestamp> {
+    let after = at.0.div_euclid(MINUTE_NANOS) + 1;
+    store
+        .minutes
+        .keys()
+        .filter(|(h, _, m)| &**h == host && *m >= after)
+        .map(|(_, _, m)| *m)
+        .min()
+        .map(|m| Timestamp(m.saturating_mul(MINUTE_NANOS)))
+}
+
+const MINUTE_NANOS: i64 = 60_000_000_000;
+
+/// HTTP logging switched off (an IIS-Configuration change of `dontLog` or
+/// a site's `logFile/@enabled`): the access log of the stretch until it is
+/// back on is missing, which a silence must not be taken for (the sites
+/// did not go quiet). The `appcmd` that made the change, when the process
+/// log has it, names who.
+fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
+    let changes: Vec<(&EventRow, Switch)> = store
+        .events_of(IIS_CONFIG_CHANGED)
+        .filter_map(|e| logging_switch(&e.event).map(|s| (e, s)))
+        .collect();
+    for (i, (e, switch)) in changes.iter().enumerate() {
+        if *switch != Switch::Off {
+            continue;
+        }
+        let back =
+            changes[i + 1..].iter().find(|(b, s)| *s == Switch::On && b.host == e.host).map(|(b, _)| *b);
+        let next_row = next_logged_minute(store, &e.host, e.time());
+        let end = back.map(EventRow::time).or(next_row).unwrap_or_else(|| e.time());
+        let near = Span::mins(2);
+        let by = store
+            .events_between(PROCESS_STARTED, e.time() - near, e.time() + near)
+            .find(|p| p.host == e.host && logging_switch(&p.event) == Some(Switch::Off));
+        let who = by
+            .and_then(|p| p.data("SubjectUserName").or_else(|| p.data("User")))
+            .map_or(String::new(), |u| format!(" by {u} with appcmd"));
+        let setting = e.data("Configuration").unwrap_or("-");
+        let until = match back {
+            Some(b) => format!("until it was switched back on at {}", b.time().to_rfc3339()),
+            None => "and nothing in the evidence switches it back on".to_string(),
+        };
+        let minutes = ((end - e.time()).as_secs() + 30) / 60;
+        let mut d = Draft::new(FailureMode::MissingLogs, Severity::High, 0.9, e.time(), end)
+            .scope(Some(&e.host), None, None)
+            .explain(format!(
+                "HTTP logging was switched off{who} (IIS-Configuration 29: {setting} = {}) {until}: IIS wrote no \
+                    access-log row for about {minutes} minutes after it, so the requests of that stretch are \
+                    missing from the evidence. The sites did not go quiet; what happened then is only in \
+                    HTTPERR, FREB and the event logs.",
+                e.data("NewValue").unwrap_or("-")
+            ))
+            .remedy(&[
+                "Read HTTPERR, FREB traces and the event logs for the silent stretch: the access log cannot tell.",
+                "Find who switched logging off (the appcmd process event names the account) and why.",
+            ]);
+        d.cite(store.cite_event(e, format!("HTTP logging switched off: {setting}")), Role::Cause);
+        if let Some(p) = by {
+            d.cite(store.cite_event(p, headline(&p.event)), Role::Context);
+        }
+        if let Some(b) = back {
+            d.cite(store.cite_event(b, format!("HTTP logging switched back on: {setting}")), Role::Effect);
+        }
+        out.push(d);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Given;
+    use crate::detect::testing::{Given, at};
 
     #[test]
     fn one_decisive_event_is_a_finding_on_its_own_host() {
@@ -240,5 +312,54 @@ mod tests {
         let workstation =
             Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 104, &[("Channel", "System")]);
         assert_eq!(workstation.detected(detect)[0].severity, Severity::Medium);
+    }
+
+    const DONT_LOG: &str = "/system.webServer/httpLogging/@dontLog";
+
+    fn logging(on: bool) -> [(&'static str, &'static str); 2] {
+        [("Configuration", DONT_LOG), ("NewValue", if on { "false" } else { "true" })]
+    }
+
+    #[test]
+    fn http_logging_switched_off_is_missing_logs_until_it_is_back_on() {
+        let appcmd = [
+            ("SubjectUserName", "adm-backup"),
+            (
+                "CommandLine",
+                "C:\\Windows\\System32\\inetsrv\\appcmd.exe set config /section:httpLogging /dontLog:True",
+            ),
+        ];
+        let given = Given::new()
+            .requests(5, "WEB01", 1, 0, "/", (200, 0, 0), 5)
+            .event("WEB01", 60, "Microsoft-Windows-Security-Auditing", 4688, &appcmd)
+            .event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &logging(false))
+            .event("WEB01", 2_761, "Microsoft-IIS-Configuration", 29, &logging(true))
+            .requests(5, "WEB01", 1, 2_770, "/", (200, 0, 0), 5);
+        let found = given.detected(detect);
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!(
+            (f.id, f.severity, f.start, f.end),
+            (FailureMode::MissingLogs, Severity::High, at(61), at(2_761))
+        );
+        assert!(f.explanation.contains("by adm-backup with appcmd"), "{}", f.explanation);
+        assert!(f.explanation.contains("about 45 minutes"), "{}", f.explanation);
+        assert_eq!(f.evidence.len(), 3);
+        // Never switched back on: missing until the next row logged.
+        let open = Given::new()
+            .event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &logging(false))
+            .requests(2, "WEB01", 1, 661, "/", (200, 0, 0), 5)
+            .detected(detect);
+        assert_eq!((open[0].start, open[0].end), (at(61), at(660)));
+    }
+
+    #[test]
+    fn switching_logging_on_or_tuning_it_is_not_missing_logs() {
+        let on = Given::new().event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &logging(true));
+        assert!(on.detected(detect).is_empty());
+        let selective =
+            [("Configuration", "/system.webServer/httpLogging/@selectiveLogging"), ("NewValue", "LogError")];
+        let tuned = Given::new().event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &selective);
+        assert!(tuned.detected(detect).is_empty());
     }
 }

@@ -60,6 +60,10 @@ kinds! {
     PORTS_EXHAUSTED = [Tcpip 4227, Tcpip 4231];
     /// EventLog 104 and 1102: an event log was cleared.
     LOG_CLEARED = [EventLog 104, EventLog 1102];
+    /// IIS-Configuration 29: a configuration setting changed.
+    IIS_CONFIG_CHANGED = [IisConfiguration 29];
+    /// Security 4688 and Sysmon 1: a process started.
+    PROCESS_STARTED = [SecurityAuditing 4688, Sysmon 1];
     /// EventLog 6005: the event log service started (the machine booted).
     BOOTED = [EventLog 6005];
     /// User32 1074 (a planned restart), EventLog 6006 (clean stop) and 6008

@@ -235,25 +235,8 @@ pub(super) fn backdoor_module(ctx: &mut Ctx) {
         "adm-backup",
         "install module /name:SharedModule /image:C:\\Windows\\Temp\\sm.dll",
     );
-    ctx.event(
-        &host,
-        Ev::manifest(
-            Channel::IisConfiguration,
-            "Microsoft-IIS-Configuration",
-            IIS_CONFIG_GUID,
-            None,
-            29,
-            INFO,
-            at + 800,
-            vec![
-                ("PID", s("4424")),
-                ("EffectiveLocation", s("MACHINE/WEBROOT/APPHOST")),
-                ("Configuration", s("/system.webServer/globalModules/add[@name='SharedModule']")),
-                ("OldValue", s("")),
-                ("NewValue", s("C:\\Windows\\Temp\\sm.dll")),
-            ],
-        ),
-    );
+    let module = "/system.webServer/globalModules/add[@name='SharedModule']";
+    config_change(ctx, &host, at + 800, "4424", module, "", "C:\\Windows\\Temp\\sm.dll");
     // A slow-request tracing rule saves traces after the install: each
     // names the new module among those that ran for the request.
     super::effects::traces(
@@ -277,6 +260,55 @@ pub(super) fn backdoor_module(ctx: &mut Ctx) {
     ctx.truth.lookalikes = vec!["recycle-on-demand", "recycle-config-change", "config-error"];
     ctx.truth.techniques = vec!["T1505.004"];
     ctx.truth.story = "adm-backup installs a native module from C:\\Windows\\Temp with appcmd, and IIS-Configuration 29 records it in globalModules: every worker now loads it, and the traces IIS saves for slow requests afterwards name it among the modules that ran. An hour earlier adm-web recycled ShopPool with appcmd, which is routine.".into();
+}
+
+/// An IIS-Configuration 29 change of one setting.
+fn config_change(ctx: &mut Ctx, host: &str, at: i64, pid: &str, path: &str, old: &str, new: &str) {
+    ctx.event(
+        host,
+        Ev::manifest(
+            Channel::IisConfiguration,
+            "Microsoft-IIS-Configuration",
+            IIS_CONFIG_GUID,
+            None,
+            29,
+            INFO,
+            at,
+            vec![
+                ("PID", s(pid)),
+                ("EffectiveLocation", s("MACHINE/WEBROOT/APPHOST")),
+                ("Configuration", s(path)),
+                ("OldValue", s(old)),
+                ("NewValue", s(new)),
+            ],
+        ),
+    );
+}
+
+/// The intruder switches HTTP logging off with appcmd: every site of the
+/// server stops writing its access log until an administrator switches it
+/// back on in IIS Manager 45 minutes later. The outage side must say the
+/// requests are missing (not that the sites went quiet); the security lens
+/// ties the silence to the change.
+pub(super) fn logging_off(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let at = ctx.at(0.5);
+    let back = at + 45 * 60_000;
+    appcmd(ctx, &host, at, "adm-backup", "set config /section:httpLogging /dontLog:True");
+    let setting = "/system.webServer/httpLogging/@dontLog";
+    config_change(ctx, &host, at + 400, "5120", setting, "false", "true");
+    for site in [SHOP_SITE, super::API_SITE] {
+        ctx.traffic_mut(&host, site).drop_window(at + 400, back);
+    }
+    config_change(ctx, &host, back, "6388", setting, "true", "false");
+    ctx.answer(
+        &["missing-logs"],
+        (at, back),
+        (&host, None, None),
+        &["unexplained"],
+        "CONTOSO\\adm-backup runs appcmd to set httpLogging dontLog to true (4688), IIS-Configuration 29 records the change, and neither site writes an access-log row until an administrator sets it back 45 minutes later: the requests of that stretch are missing from the evidence, the sites did not go quiet.",
+    );
+    ctx.truth.techniques = vec!["T1562.002"];
 }
 
 /// The intruder clears the Security and System logs.
