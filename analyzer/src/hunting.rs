@@ -146,6 +146,30 @@ impl Pending {
     }
 }
 
+/// The app pool an event names: WAS's `AppPoolID`, or the `-ap "<pool>"`
+/// of the w3wp.exe a process event shows (the worker itself starting, or
+/// the parent of what it started).
+fn worker_pool(e: &WinEvent) -> Option<String> {
+    if let Some(pool) = e.data("AppPoolID") {
+        return Some(pool.to_string());
+    }
+    let is_worker = |image: Option<&str>| image.is_some_and(|i| i.to_ascii_lowercase().ends_with("w3wp.exe"));
+    let line = if is_worker(e.data("Image").or_else(|| e.data("NewProcessName"))) {
+        e.data("CommandLine")
+    } else if is_worker(e.data("ParentImage").or_else(|| e.data("ParentProcessName"))) {
+        e.data("ParentCommandLine")
+    } else {
+        None
+    }?;
+    let after = &line[line.find("-ap ")? + 4..];
+    let after = after.trim_start();
+    let pool = match after.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => after.split_whitespace().next()?,
+    };
+    (!pool.is_empty()).then(|| pool.to_string())
+}
+
 /// Minutes since the epoch.
 fn minute(t: Timestamp) -> i64 {
     t.0.div_euclid(60_000_000_000)
@@ -363,12 +387,15 @@ impl Hunt {
                     group.join(", "),
                     first.evidence.summary
                 ));
+                // A web request names the site, the worker's process event
+                // its app pool: the chain has both.
+                let members = || fired.matches.iter().map(|&m| &detections[m]);
                 out.push(Detection {
                     rule: Arc::clone(info),
                     time: first.time,
                     host: first.host.clone(),
-                    site: first.site.clone(),
-                    app_pool: first.app_pool.clone(),
+                    site: members().find_map(|d| d.site.clone()),
+                    app_pool: members().find_map(|d| d.app_pool.clone()),
                     evidence,
                     matched: fired.group,
                 });
@@ -729,7 +756,7 @@ impl EventObserver for HuntSink<'_> {
             EventOrigin::Xml { line, .. } => Some(line),
             EventOrigin::Record { .. } => None,
         };
-        let pool = e.data("AppPoolID").map(str::to_string);
+        let pool = worker_pool(e);
         let summary = || crate::describe::headline(e);
         self.record(
             e.computer.as_deref().map(str::as_bytes),
@@ -879,6 +906,40 @@ mod tests {
         logging(&mut cut, 2, 0, 200);
         let found = logging_gaps(&cut, vec![switched_off(1, 100)]);
         assert!(found[0].evidence.summary.contains("for 99 min to the end of the access logs read"));
+    }
+
+    fn process(data: &[(&str, &str)]) -> WinEvent {
+        let data = data
+            .iter()
+            .map(|(n, v)| faultline_parser::winevent::DataValue {
+                name: Some(Arc::from(*n)),
+                value: Arc::from(*v),
+            })
+            .collect();
+        WinEvent { provider: Arc::from("Microsoft-Windows-Sysmon"), event_id: 1, data, ..WinEvent::default() }
+    }
+
+    #[test]
+    fn the_app_pool_of_a_workers_child_comes_from_the_workers_command_line() {
+        let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
+        let child = process(&[
+            ("Image", "C:\\Windows\\System32\\cmd.exe"),
+            ("ParentImage", w3wp),
+            (
+                "ParentCommandLine",
+                "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"Shop Pool\" -v \"v4.0\" -h x",
+            ),
+        ]);
+        assert_eq!(worker_pool(&child).as_deref(), Some("Shop Pool"));
+        let worker = process(&[("NewProcessName", w3wp), ("CommandLine", "w3wp.exe -ap ApiPool -v v4.0")]);
+        assert_eq!(worker_pool(&worker).as_deref(), Some("ApiPool"));
+        // `-ap` in another program's command line names no pool.
+        let other = process(&[
+            ("Image", "C:\\Windows\\System32\\cmd.exe"),
+            ("ParentImage", "C:\\Tools\\run.exe"),
+            ("ParentCommandLine", "run.exe -ap \"Shop Pool\""),
+        ]);
+        assert_eq!(worker_pool(&other), None);
     }
 
     #[test]

@@ -191,6 +191,14 @@ fn an_allow_listed_scanner_is_not_an_attack() {
 #[test]
 fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
     let report = hunt_scenario("web-shell");
+    // The chain of a request to the shell and w3wp starting a shell names
+    // the site (from the request) and the app pool (from the worker).
+    let chain = report
+        .detections
+        .iter()
+        .find(|d| d.rule.meta.level == Level::Critical)
+        .expect("the web shell's chain is found");
+    assert_eq!((chain.site.as_deref(), chain.app_pool.as_deref()), (Some("1"), Some("ShopPool")));
     let native: Vec<_> =
         report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
     assert_eq!(native.len(), 1, "{native:#?}");
