@@ -212,6 +212,13 @@ impl Mask {
         Mask(words.into_iter().collect())
     }
 
+    /// The one needle of a mask of one.
+    fn single(&self) -> Option<usize> {
+        let mut bits = self.bits();
+        let first = bits.next()?;
+        bits.next().is_none().then_some(first)
+    }
+
     fn bits(&self) -> impl Iterator<Item = usize> + '_ {
         self.0.iter().flat_map(|&(w, m)| (0..64).filter(move |b| m & (1 << b) != 0).map(move |b| w * 64 + b))
     }
@@ -255,7 +262,12 @@ impl Engine {
             let web = rule.target == Target::Web;
             for search in &mut rule.searches {
                 let mut number = |field: &str, p: &mut Pattern| {
-                    if let Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) = p {
+                    let needles: Vec<&mut Box<crate::pattern::Needle>> = match p {
+                        Pattern::Contains(n) => vec![n],
+                        Pattern::Wildcard(_, runs) => runs.iter_mut().collect(),
+                        _ => Vec::new(),
+                    };
+                    for n in needles {
                         n.id = Some(bits);
                         per_field.entry(field.to_string()).or_default().push((n.text().to_vec(), bits));
                         if web {
@@ -434,20 +446,45 @@ fn search(s: &Search, view: &View, found: &Found) -> bool {
 fn indexed(p: &Pattern, found: &Found) -> Option<bool> {
     match p {
         Pattern::Contains(n) => n.id.map(|b| found.has(b)),
-        Pattern::Wildcard(_, Some(n)) => n.id.filter(|&b| !found.has(b)).map(|_| false),
+        Pattern::Wildcard(_, runs) => {
+            runs.iter().any(|n| n.id.is_some_and(|b| !found.has(b))).then_some(false)
+        }
         _ => None,
     }
 }
 
-/// The indexed needles of a pattern list, when every pattern is one.
-fn needles_of(patterns: &[Pattern]) -> Option<Vec<usize>> {
-    patterns
+/// What a pattern cannot match without: its needle, or every literal run
+/// of a wildcard value.
+fn pattern_guard(p: &Pattern) -> Option<Guard> {
+    let needle = |n: &crate::pattern::Needle| n.id.map(|b| Guard::Needles(Mask::of([b])));
+    match p {
+        Pattern::Contains(n) => needle(n),
+        Pattern::Wildcard(_, runs) if !runs.is_empty() => {
+            Guard::all(runs.iter().map(|n| needle(n)).collect::<Option<Vec<_>>>()?)
+        }
+        _ => None,
+    }
+}
+
+/// What a list of patterns cannot match without (every one of them for
+/// `all`, else one), when every pattern has a needle guard; patterns of one
+/// needle each share one mask.
+fn patterns_guard(patterns: &[Pattern], all: bool) -> Option<Guard> {
+    let guards: Vec<Guard> = patterns.iter().map(pattern_guard).collect::<Option<_>>()?;
+    if all {
+        return Guard::all(guards);
+    }
+    let single: Option<Vec<usize>> = guards
         .iter()
-        .map(|p| match p {
-            Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) => n.id,
+        .map(|g| match g {
+            Guard::Needles(mask) => mask.single(),
             _ => None,
         })
-        .collect()
+        .collect();
+    match single {
+        Some(bits) => Some(Guard::Needles(Mask::of(bits))),
+        None => Guard::any(guards),
+    }
 }
 
 /// A guard on the values as written from a test made only of exact,
@@ -472,24 +509,14 @@ fn test_guard(t: &FieldTest) -> Option<Guard> {
     if t.cased || t.patterns.is_empty() {
         return None;
     }
-    match needles_of(&t.patterns) {
-        Some(bits) if t.all => Guard::all(bits.into_iter().map(|b| Guard::Needles(Mask::of([b]))).collect()),
-        Some(bits) => Some(Guard::Needles(Mask::of(bits))),
-        None => literal_guard(t),
-    }
+    patterns_guard(&t.patterns, t.all).or_else(|| literal_guard(t))
 }
 
 /// What a search cannot match without: per map, every test's guard; any
 /// map's, when there are several.
 fn search_guard(s: &Search) -> Option<Guard> {
     match s {
-        Search::Keywords { patterns, all: false } => {
-            needles_of(patterns).map(|b| Guard::Needles(Mask::of(b)))
-        }
-        Search::Keywords { patterns, all: true } => {
-            let bits = needles_of(patterns)?;
-            Guard::all(bits.into_iter().map(|b| Guard::Needles(Mask::of([b]))).collect())
-        }
+        Search::Keywords { patterns, all } => patterns_guard(patterns, *all),
         Search::Selections(maps) => {
             let per_map: Option<Vec<Guard>> =
                 maps.iter().map(|tests| Guard::all(tests.iter().filter_map(test_guard).collect())).collect();

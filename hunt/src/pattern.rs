@@ -25,9 +25,10 @@ pub enum Pattern {
     /// A regular expression (`re`).
     Regex(Regex),
     /// A value with wildcards inside, compiled to a regular expression,
-    /// with its longest literal run: a value the run is not in cannot
-    /// match, which is checked first (and lets an engine skip the record).
-    Wildcard(Regex, Option<Box<Needle>>),
+    /// with literal runs every match holds, each within one value (the
+    /// longest first): a value a run is not in cannot match, which is
+    /// checked first (and lets an engine skip the record).
+    Wildcard(Regex, Vec<Box<Needle>>),
     /// An address inside a network.
     Cidr(IpAddr, u8),
     /// The field is present (or absent).
@@ -223,7 +224,7 @@ impl Modifiers {
             .max_by_key(|r| r.len())
             .filter(|r| r.len() >= 3);
         let run = if self.cased() { run } else { run.map(|r| r.to_lowercase()) };
-        Ok(Pattern::Wildcard(regex, run.map(|r| Box::new(Needle::new(r)))))
+        Ok(Pattern::Wildcard(regex, run.map(|r| Box::new(Needle::new(r))).into_iter().collect()))
     }
 }
 
@@ -299,23 +300,31 @@ impl Pattern {
     /// The pattern as a keyword search reads it: keyword text is every
     /// value joined by spaces, so a needle with a space may span two
     /// values. Such a needle becomes a literal regular expression over
-    /// that text, with its longest space-free stretch as the needle that
-    /// must be in one value; a wildcard value's run is cut at spaces too.
+    /// that text, with its space-free stretches (two characters or more,
+    /// the longest first) as needles that must each be in one value
+    /// (`order by ` needs `order` and `by`, and `order` alone is in every
+    /// `/api/orders` request); a wildcard value's run is cut at spaces too.
     pub fn for_keywords(self) -> Pattern {
-        fn stretch(text: &[u8]) -> Option<Box<Needle>> {
-            let longest = text.split(|&b| b == b' ').max_by_key(|s| s.len()).filter(|s| s.len() >= 3)?;
-            Some(Box::new(Needle::new(String::from_utf8_lossy(longest).into_owned())))
+        fn stretches(text: &[u8]) -> Vec<Box<Needle>> {
+            let mut parts: Vec<&[u8]> = text.split(|&b| b == b' ').filter(|s| s.len() >= 2).collect();
+            parts.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            parts.dedup();
+            parts
+                .into_iter()
+                .map(|p| Box::new(Needle::new(String::from_utf8_lossy(p).into_owned())))
+                .collect()
         }
         match self {
             Pattern::Contains(n) if n.text().contains(&b' ') => {
                 let text = String::from_utf8_lossy(n.text()).into_owned();
                 match Regex::new(&regex::escape(&text)) {
-                    Ok(re) => Pattern::Wildcard(re, stretch(n.text())),
+                    Ok(re) => Pattern::Wildcard(re, stretches(n.text())),
                     Err(_) => Pattern::Contains(n),
                 }
             }
-            Pattern::Wildcard(re, Some(run)) if run.text().contains(&b' ') => {
-                Pattern::Wildcard(re, stretch(run.text()))
+            Pattern::Wildcard(re, runs) if runs.iter().any(|r| r.text().contains(&b' ')) => {
+                let runs = runs.iter().flat_map(|r| stretches(r.text())).collect();
+                Pattern::Wildcard(re, runs)
             }
             other => other,
         }
@@ -331,8 +340,8 @@ impl Pattern {
             Pattern::StartsWith(n) => value.starts_with(n.as_str()),
             Pattern::EndsWith(n) => value.ends_with(n.as_str()),
             Pattern::Regex(re) => re.is_match(value),
-            Pattern::Wildcard(re, run) => {
-                run.as_ref().is_none_or(|n| n.finder.find(value.as_bytes()).is_some()) && re.is_match(value)
+            Pattern::Wildcard(re, runs) => {
+                runs.iter().all(|n| n.finder.find(value.as_bytes()).is_some()) && re.is_match(value)
             }
             Pattern::Cidr(net, bits) => {
                 value.trim().parse::<IpAddr>().is_ok_and(|ip| in_network(ip, *net, *bits))
@@ -396,7 +405,7 @@ mod tests {
         assert!(any(&compile(&["windash", "contains"], " -enc "), "powershell /enc abc"));
         // The literal run is a necessary part, not the whole test.
         let p = compile(&[], "*/config/keystore/*.js*");
-        assert!(matches!(&p[0], Pattern::Wildcard(_, Some(n)) if n.text() == b"/config/keystore/"));
+        assert!(matches!(&p[0], Pattern::Wildcard(_, runs) if runs[0].text() == b"/config/keystore/"));
         assert!(any(&p, "/ws_utc/resources/setting/config/keystore/x.jsp"));
         assert!(!any(&p, "/config/keystore/x.css"));
         assert!(literal_runs("?doas=`").contains(&"doas=`".to_string()));
@@ -407,9 +416,16 @@ mod tests {
     fn keyword_needles_with_spaces_may_span_values() {
         // "get /admin" spans the method and the path in keyword text.
         let p = compile(&["contains"], "GET /admin").remove(0).for_keywords();
-        assert!(matches!(&p, Pattern::Wildcard(_, Some(n)) if n.text() == b"/admin"));
+        assert!(
+            matches!(&p, Pattern::Wildcard(_, runs) if runs[0].text() == b"/admin" && runs[1].text() == b"get")
+        );
         assert!(p.matches("get /admin/users 200"));
         assert!(!p.matches("post /admin get"));
+        // Every stretch of two characters or more must be in some value.
+        let p = compile(&["contains"], "order by ").remove(0).for_keywords();
+        assert!(matches!(&p, Pattern::Wildcard(_, runs) if runs.len() == 2));
+        assert!(p.matches("get /list?sort=name order by date 200"));
+        assert!(!p.matches("get /api/orders 200"));
         let p = compile(&["contains"], "whoami").remove(0).for_keywords();
         assert!(matches!(p, Pattern::Contains(_)), "a needle without a space stays one");
     }

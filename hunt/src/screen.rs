@@ -385,8 +385,9 @@ detection:
                 };
                 for p in patterns {
                     match p {
-                        Pattern::Contains(n) | Pattern::Wildcard(_, Some(n)) => {
-                            out.push(String::from_utf8_lossy(n.text()).into_owned())
+                        Pattern::Contains(n) => out.push(String::from_utf8_lossy(n.text()).into_owned()),
+                        Pattern::Wildcard(_, runs) => {
+                            out.extend(runs.iter().map(|n| String::from_utf8_lossy(n.text()).into_owned()))
                         }
                         Pattern::Equals(t) | Pattern::StartsWith(t) | Pattern::EndsWith(t) => {
                             out.push(t.clone())
