@@ -262,8 +262,8 @@ impl Engine {
             let web = rule.target == Target::Web;
             for search in &mut rule.searches {
                 let mut number = |field: &str, p: &mut Pattern| {
-                    let needles: Vec<&mut Box<crate::pattern::Needle>> = match p {
-                        Pattern::Contains(n) => vec![n],
+                    let needles: Vec<&mut crate::pattern::Needle> = match p {
+                        Pattern::Contains(n) => vec![&mut **n],
                         Pattern::Wildcard(_, runs) => runs.iter_mut().collect(),
                         _ => Vec::new(),
                     };
@@ -460,7 +460,7 @@ fn pattern_guard(p: &Pattern) -> Option<Guard> {
     match p {
         Pattern::Contains(n) => needle(n),
         Pattern::Wildcard(_, runs) if !runs.is_empty() => {
-            Guard::all(runs.iter().map(|n| needle(n)).collect::<Option<Vec<_>>>()?)
+            Guard::all(runs.iter().map(needle).collect::<Option<Vec<_>>>()?)
         }
         _ => None,
     }

@@ -28,7 +28,7 @@ pub enum Pattern {
     /// with literal runs every match holds, each within one value (the
     /// longest first): a value a run is not in cannot match, which is
     /// checked first (and lets an engine skip the record).
-    Wildcard(Regex, Vec<Box<Needle>>),
+    Wildcard(Regex, Vec<Needle>),
     /// An address inside a network.
     Cidr(IpAddr, u8),
     /// The field is present (or absent).
@@ -224,7 +224,7 @@ impl Modifiers {
             .max_by_key(|r| r.len())
             .filter(|r| r.len() >= 3);
         let run = if self.cased() { run } else { run.map(|r| r.to_lowercase()) };
-        Ok(Pattern::Wildcard(regex, run.map(|r| Box::new(Needle::new(r))).into_iter().collect()))
+        Ok(Pattern::Wildcard(regex, run.map(Needle::new).into_iter().collect()))
     }
 }
 
@@ -305,14 +305,11 @@ impl Pattern {
     /// (`order by ` needs `order` and `by`, and `order` alone is in every
     /// `/api/orders` request); a wildcard value's run is cut at spaces too.
     pub fn for_keywords(self) -> Pattern {
-        fn stretches(text: &[u8]) -> Vec<Box<Needle>> {
+        fn stretches(text: &[u8]) -> Vec<Needle> {
             let mut parts: Vec<&[u8]> = text.split(|&b| b == b' ').filter(|s| s.len() >= 2).collect();
             parts.sort_by_key(|s| std::cmp::Reverse(s.len()));
             parts.dedup();
-            parts
-                .into_iter()
-                .map(|p| Box::new(Needle::new(String::from_utf8_lossy(p).into_owned())))
-                .collect()
+            parts.into_iter().map(|p| Needle::new(String::from_utf8_lossy(p).into_owned())).collect()
         }
         match self {
             Pattern::Contains(n) if n.text().contains(&b' ') => {
