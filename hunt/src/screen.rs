@@ -15,7 +15,7 @@
 //!
 //! [`View`]: crate::View
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use faultline_parser::Request;
@@ -73,22 +73,42 @@ impl Source {
     }
 }
 
-/// The needles one source can hold, in one automaton.
+/// The groups of sources searched by one automaton each: the URI and the
+/// agent (most of a row's bytes, and the needles rules look for in them)
+/// alone, the short fields together (one call for a few bytes each cost
+/// more than its bytes).
+const GROUPS: [&[Source]; 3] = [
+    &[Source::Uri],
+    &[Source::Agent],
+    &[
+        Source::Referer,
+        Source::Cookie,
+        Source::Host,
+        Source::User,
+        Source::Method,
+        Source::Version,
+        Source::Numbers,
+    ],
+];
+
+/// The needles of a group of sources in one automaton, searched once per
+/// row over the group's sources laid end to end. A needle counts only
+/// where its field's source holds it: a match sets the bits of the
+/// needles that pattern stands for in the source it lies in.
 #[derive(Debug, Clone)]
-struct Searcher {
-    source: Source,
+struct Group {
     automaton: AhoCorasick,
-    /// Per pattern of the automaton, the needle bits it stands for.
-    bits: Vec<Vec<usize>>,
+    /// Per pattern of the automaton, the (source, needle bit) pairs it
+    /// stands for.
+    bits: Vec<Vec<(Source, usize)>>,
+    /// The group's sources some needle is looked for in.
+    sources: Vec<Source>,
 }
 
-/// Every web rule's needles, one automaton per source of text: a source
-/// is searched only for the needles of the fields it gives (and keyword
-/// searches'), so the user agent, most of a row's bytes, meets only the
-/// few needles rules look for in agents.
+/// Every web rule's needles, one automaton per group of sources.
 #[derive(Debug, Clone)]
 pub(crate) struct Screen {
-    searchers: Vec<Searcher>,
+    groups: Vec<Group>,
 }
 
 /// What a screen reuses from row to row.
@@ -100,43 +120,64 @@ pub struct Screening {
     whole: usize,
     /// The user agent with `+` read as spaces (empty: no `+`).
     spaced_agent: Vec<u8>,
-    number: String,
+    /// The sources searched, end to end, each closed by a line break.
+    text: Vec<u8>,
+    /// Where each source in `text` ends, and which it is.
+    ends: Vec<(usize, Source)>,
     pub(crate) found: Found,
     pub(crate) tried: Vec<usize>,
+}
+
+impl Screening {
+    /// Adds a source's text (nothing when it is empty).
+    fn push(&mut self, source: Source, value: &[u8]) {
+        if !value.is_empty() {
+            self.text.extend_from_slice(value);
+            self.text.push(b'\n');
+            self.ends.push((self.text.len(), source));
+        }
+    }
+
+    /// The source of the text at `at`.
+    fn source_at(&self, at: usize) -> Option<Source> {
+        self.ends.iter().find(|(end, _)| at < *end).map(|(_, s)| *s)
+    }
 }
 
 impl Screen {
     /// A screen over `needles` (field, lower-case text, bit), or `None`
     /// when one does not compile.
     pub(crate) fn new(needles: &[(String, Vec<u8>, usize)]) -> Option<Screen> {
-        let mut searchers = Vec::new();
-        for source in SOURCES {
-            let mut variants: Vec<(Vec<u8>, usize)> = needles
-                .iter()
-                .filter(|(field, _, _)| Source::of(field).contains(&source))
-                .map(|(_, t, b)| (t.clone(), *b))
-                .collect();
+        let mut variants: Vec<(Vec<u8>, Source, usize)> = Vec::new();
+        for (field, text, bit) in needles {
+            for &source in Source::of(field) {
+                variants.push((text.clone(), source, *bit));
+                // IIS writes a space in the user agent as `+`: a needle
+                // with a space is looked for with `+` too, so the agent is
+                // searched as logged.
+                if source == Source::Agent && text.contains(&b' ') {
+                    let plus = text.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect();
+                    variants.push((plus, source, *bit));
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        for group in GROUPS {
+            let variants: Vec<&(Vec<u8>, Source, usize)> =
+                variants.iter().filter(|(_, s, _)| group.contains(s)).collect();
             if variants.is_empty() {
                 continue;
             }
-            // IIS writes a space in the user agent as `+`: a needle with
-            // a space is looked for with `+` too, so the agent is searched
-            // as logged.
-            if source == Source::Agent {
-                let spaced: Vec<(Vec<u8>, usize)> = variants
-                    .iter()
-                    .filter(|(t, _)| t.contains(&b' '))
-                    .map(|(t, b)| (t.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect(), *b))
-                    .collect();
-                variants.extend(spaced);
-            }
-            let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _)| t.as_slice()).collect();
+            let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _, _)| t.as_slice()).collect();
             texts.sort_unstable();
             texts.dedup();
             let bits = texts
                 .iter()
-                .map(|t| variants.iter().filter(|(n, _)| n.as_slice() == *t).map(|(_, b)| *b).collect())
+                .map(|t| {
+                    variants.iter().filter(|(n, _, _)| n.as_slice() == *t).map(|(_, s, b)| (*s, *b)).collect()
+                })
                 .collect();
+            let sources = group.iter().copied().filter(|s| variants.iter().any(|(_, v, _)| v == s)).collect();
             let build = |kind| {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
@@ -145,9 +186,9 @@ impl Screen {
                     .build(&texts)
             };
             let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
-            searchers.push(Searcher { source, automaton, bits });
+            groups.push(Group { automaton, bits, sources });
         }
-        Some(Screen { searchers })
+        Some(Screen { groups })
     }
 
     /// Sets in `s.found` every needle bit whose text is in a value its
@@ -172,23 +213,63 @@ impl Screen {
         }
         s.spaced_agent.clear();
         let agent = value(r.user_agent);
+        // An agent with real spaces (a quoted Advanced Logging field) and
+        // `+` too matches a needle only in the form with `+` read as
+        // spaces: that form is searched as well. The guards read it too.
         if let Some(ua) = agent.filter(|ua| ua.contains(&b'+')) {
             s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
         }
         s.found.reset(bits);
-        for searcher in &self.searchers {
-            let text: &[u8] = match searcher.source {
-                Source::Uri => &s.uri,
-                Source::Agent => agent.unwrap_or_default(),
-                Source::Referer => value(r.referer).unwrap_or_default(),
-                Source::Cookie => value(r.cookie).unwrap_or_default(),
-                Source::Host => value(r.host).unwrap_or_default(),
-                Source::User => value(r.username).unwrap_or_default(),
-                Source::Method => value(r.method).unwrap_or_default(),
-                Source::Version => value(r.version).unwrap_or_default(),
+        for group in &self.groups {
+            s.text.clear();
+            s.ends.clear();
+            s.write(group, r, agent);
+            // Most rows hold no needle at all, which a search that may
+            // skip ahead says faster than one reporting every overlap.
+            if s.text.is_empty() || !group.automaton.is_match(&s.text) {
+                continue;
+            }
+            for m in group.automaton.find_overlapping_iter(&s.text) {
+                let Some(at) = s.source_at(m.start()) else { continue };
+                for &(source, b) in &group.bits[m.pattern().as_usize()] {
+                    if source == at {
+                        s.found.set(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Screening {
+    /// Lays a group's sources of `r` end to end in `text`.
+    fn write(&mut self, group: &Group, r: &Request<'_>, agent: Option<&[u8]>) {
+        fn value(v: Option<&[u8]>) -> Option<&[u8]> {
+            v.filter(|v| !v.is_empty() && *v != b"-")
+        }
+        let s = self;
+        for &source in &group.sources {
+            match source {
+                Source::Uri => {
+                    let uri = std::mem::take(&mut s.uri);
+                    s.push(source, &uri);
+                    s.uri = uri;
+                }
+                Source::Agent => {
+                    s.push(source, agent.unwrap_or_default());
+                    if agent.is_some_and(|a| a.contains(&b' ')) {
+                        let spaced = std::mem::take(&mut s.spaced_agent);
+                        s.push(source, &spaced);
+                        s.spaced_agent = spaced;
+                    }
+                }
+                Source::Referer => s.push(source, value(r.referer).unwrap_or_default()),
+                Source::Cookie => s.push(source, value(r.cookie).unwrap_or_default()),
+                Source::Host => s.push(source, value(r.host).unwrap_or_default()),
+                Source::User => s.push(source, value(r.username).unwrap_or_default()),
+                Source::Method => s.push(source, value(r.method).unwrap_or_default()),
+                Source::Version => s.push(source, value(r.version).unwrap_or_default()),
                 Source::Numbers => {
-                    let n = &mut s.number;
-                    n.clear();
                     let numbers = [
                         r.status.map(u64::from),
                         r.substatus.map(u64::from),
@@ -196,31 +277,34 @@ impl Screen {
                         r.server_port.map(u64::from),
                     ];
                     for v in numbers.into_iter().flatten() {
-                        let _ = writeln!(n, "{v}");
+                        s.push(source, digits(v, &mut [0; 20]));
                     }
                     for a in [r.client_ip, r.server_ip].into_iter().flatten() {
-                        let _ = writeln!(n, "{a}");
-                    }
-                    n.as_bytes()
-                }
-            };
-            // An agent with real spaces (a quoted Advanced Logging field)
-            // and `+` too matches a needle only in the form with `+` read
-            // as spaces: that form is searched as well.
-            let spaced = if searcher.source == Source::Agent { s.spaced_agent.as_slice() } else { &[] };
-            for text in [text, spaced] {
-                // Most values hold no needle at all, which a search that
-                // may skip ahead says faster than one reporting every
-                // overlap.
-                if text.is_empty() || !searcher.automaton.is_match(text) {
-                    continue;
-                }
-                for m in searcher.automaton.find_overlapping_iter(text) {
-                    for &b in &searcher.bits[m.pattern().as_usize()] {
-                        s.found.set(b);
+                        write_addr(&mut s.text, &a);
+                        s.text.push(b'\n');
+                        s.ends.push((s.text.len(), source));
                     }
                 }
             }
+        }
+    }
+}
+
+/// An address as its `Display` writes it, an IPv4 address without the
+/// formatting machinery (two of them on every row).
+fn write_addr(out: &mut Vec<u8>, a: &faultline_parser::value::Addr<'_>) {
+    use faultline_parser::value::Addr;
+    match a {
+        Addr::Ip { ip: std::net::IpAddr::V4(v4), zone: None } => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(digits(u64::from(octet), &mut [0; 20]));
+            }
+        }
+        other => {
+            let _ = write!(out, "{other}");
         }
     }
 }
