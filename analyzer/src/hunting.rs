@@ -489,7 +489,10 @@ impl<'a> HuntSink<'a> {
         }
         let raw = minute(r.time);
         let computer = r.computer_name.unwrap_or_default();
-        if self.last_logged.1 == raw && self.last_logged.0 == computer {
+        // Compared in line: a call to memcmp per row for a few bytes cost
+        // more than the rest of the noting.
+        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
+        if self.last_logged.1 == raw && same(&self.last_logged.0, computer) {
             return;
         }
         self.last_logged.0.clear();

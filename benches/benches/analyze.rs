@@ -1,9 +1,10 @@
 //! `analyze` end to end (discovery, parallel parsing of every source,
 //! correlation, detectors) over a generated two-host incident bundle, in
-//! bytes of evidence per second.
+//! bytes of evidence per second; without and with the security lens.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_analyzer::{Scope, analyze};
+use faultline_analyzer::hunting::Hunt;
+use faultline_analyzer::{Scope, analyze, analyze_and_hunt};
 use faultline_corpus::scenario::{Size, generate, rate_for_size};
 use faultline_parser::ReadConfig;
 
@@ -29,6 +30,18 @@ fn bench_analyze(c: &mut Criterion) {
     group.bench_function("crash_and_queue_full_2_hosts", |b| {
         b.iter(|| {
             let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
+            assert_eq!(report.findings.first().map(|f| f.id.id()), truth.expected.first().copied());
+            report.findings.len()
+        })
+    });
+    // The same with the security lens's bundled pack in the same read, as
+    // `analyze` runs by default: what the lens costs.
+    let mut loaded = faultline_hunt::LoadReport::default();
+    loaded.add_bundled();
+    let hunt = Hunt::new(loaded.finish());
+    group.bench_function("crash_and_queue_full_2_hosts_with_the_lens", |b| {
+        b.iter(|| {
+            let report = analyze_and_hunt(&paths, &ReadConfig::default(), &Scope::default(), &hunt, &|_| {});
             assert_eq!(report.findings.first().map(|f| f.id.id()), truth.expected.first().copied());
             report.findings.len()
         })

@@ -3,7 +3,7 @@
 //! `timespan` and `condition`), evaluated over the matches of the rules
 //! they name once the read is done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use yaml_rust2::Yaml;
 
@@ -208,23 +208,36 @@ impl Correlation {
             groups.entry(key).or_default().push(i);
         }
         let mut out = Vec::new();
+        let field = self.field.as_deref().unwrap_or_default();
         for (key, list) in groups {
+            // `value_count`: the window's distinct values, counted as the
+            // window slides (a scanner's thousand 404s in five minutes made
+            // a re-count per match quadratic).
+            let values: Vec<Option<String>> = match self.kind {
+                Kind::ValueCount => list.iter().map(|&i| matches[i].value(field)).collect(),
+                _ => Vec::new(),
+            };
+            let mut distinct: HashMap<&str, usize> = HashMap::new();
             let mut start = 0;
             for end in 0..list.len() {
+                if let Some(Some(v)) = values.get(end) {
+                    *distinct.entry(v.as_str()).or_default() += 1;
+                }
                 while matches[list[end]].time - matches[list[start]].time > self.timespan {
+                    if let Some(Some(v)) = values.get(start)
+                        && let Some(n) = distinct.get_mut(v.as_str())
+                    {
+                        *n -= 1;
+                        if *n == 0 {
+                            distinct.remove(v.as_str());
+                        }
+                    }
                     start += 1;
                 }
                 let window = &list[start..=end];
                 let n = match self.kind {
                     Kind::EventCount => window.len() as f64,
-                    Kind::ValueCount => {
-                        let field = self.field.as_deref().unwrap_or_default();
-                        let mut values: Vec<String> =
-                            window.iter().filter_map(|&i| matches[i].value(field)).collect();
-                        values.sort_unstable();
-                        values.dedup();
-                        values.len() as f64
-                    }
+                    Kind::ValueCount => distinct.len() as f64,
                     Kind::Temporal => {
                         self.rules.iter().filter(|r| window.iter().any(|&i| matches[i].rule == **r)).count()
                             as f64
@@ -249,6 +262,7 @@ impl Correlation {
                         group: self.group_by.iter().cloned().zip(key.iter().cloned()).collect(),
                     });
                     start = end + 1;
+                    distinct.clear();
                 }
             }
         }

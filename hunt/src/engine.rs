@@ -101,6 +101,13 @@ pub(crate) trait FieldValues {
     /// Whether a value of `field` passes `test` (or may: a screen that
     /// cannot know answers yes).
     fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool;
+
+    /// A numeric field's value as a number, when it is known exactly
+    /// (`Some(None)`: the record has no value); `None` when the values must
+    /// be read as text.
+    fn number(&self, _field: &str) -> Option<Option<u64>> {
+        None
+    }
 }
 
 impl FieldValues for View {
@@ -116,6 +123,10 @@ enum Guard {
     Needles(Mask),
     /// The field equals one of these (lower-case) values, without case.
     Equals(String, Vec<String>),
+    /// A numeric field (a status, a port) equals one of these numbers,
+    /// written in decimal as the rule wrote them: compared as numbers
+    /// where the record's value is one (every row's status is checked).
+    Number(String, Vec<u64>, Vec<String>),
     /// The field starts with one of these, without case.
     Prefix(String, Vec<String>),
     /// The field ends with one of these, without case.
@@ -141,6 +152,10 @@ impl Guard {
             Guard::Equals(field, values) => {
                 fields.any(field, &|v| values.iter().any(|w| v.eq_ignore_ascii_case(w.as_bytes())))
             }
+            Guard::Number(field, numbers, texts) => match fields.number(field) {
+                Some(value) => value.is_some_and(|v| numbers.contains(&v)),
+                None => fields.any(field, &|v| texts.iter().any(|w| v == w.as_bytes())),
+            },
             Guard::Prefix(field, values) => fields.any(field, &|v| values.iter().any(|w| starts(v, w))),
             Guard::Suffix(field, values) => fields.any(field, &|v| values.iter().any(|w| ends(v, w))),
             Guard::Any(guards) => guards.iter().any(|g| g.holds(fields, found)),
@@ -184,7 +199,7 @@ impl Guard {
             Guard::Any(guards) => {
                 guards.iter().map(Guard::necessary).collect::<Option<Vec<_>>>().map(|v| v.concat())
             }
-            Guard::Equals(..) | Guard::Prefix(..) | Guard::Suffix(..) => None,
+            Guard::Equals(..) | Guard::Number(..) | Guard::Prefix(..) | Guard::Suffix(..) => None,
         }
     }
 
@@ -192,7 +207,7 @@ impl Guard {
         match self {
             Guard::Needles(_) => 0,
             Guard::Equals(f, _) if f == "cs-method" => 4,
-            Guard::Equals(..) => 1,
+            Guard::Equals(..) | Guard::Number(..) => 1,
             Guard::Prefix(..) | Guard::Suffix(..) => 2,
             Guard::Any(_) | Guard::All(_) => 3,
         }
@@ -495,6 +510,13 @@ fn literal_guard(t: &FieldTest) -> Option<Guard> {
     };
     let field = t.field.clone();
     if let Some(v) = texts(|p| if let Pattern::Equals(v) = p { Some(v) } else { None }) {
+        // Decimal as a number writes it (no sign, no leading zero): equal
+        // as text exactly when equal as numbers.
+        let numbers: Option<Vec<u64>> =
+            v.iter().map(|w| w.parse::<u64>().ok().filter(|n| n.to_string() == *w)).collect();
+        if let Some(numbers) = numbers.filter(|_| crate::record::is_numeric_field(&field)) {
+            return Some(Guard::Number(field, numbers, v));
+        }
         return Some(Guard::Equals(field, v));
     }
     if let Some(v) = texts(|p| if let Pattern::StartsWith(v) = p { Some(v) } else { None }) {

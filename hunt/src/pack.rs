@@ -268,6 +268,19 @@ mod tests {
             .map(|i| (i * 60, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2")))
             .collect();
         assert!(correlated(&slow).is_empty(), "thirty minutes is not a burst");
+        let same: Vec<(i64, View)> =
+            (0..60).map(|i| (i * 3, answered("203.0.113.9", "/favicon.ico", "404", "0", "2"))).collect();
+        assert!(correlated(&same).is_empty(), "one missing page asked for again and again");
+        // 29 distinct paths, then the first one's repeats slide out of the
+        // window and a 30th distinct path arrives inside it.
+        let mut sliding: Vec<(i64, View)> = (0..29)
+            .map(|i| (200 + i * 3, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2")))
+            .collect();
+        sliding.insert(0, (0, answered("203.0.113.9", "/probe0.php", "404", "0", "2")));
+        sliding.push((290, answered("203.0.113.9", "/probe29.php", "404", "0", "2")));
+        assert_eq!(correlated(&sliding), ["Scanner Burst From One Client"]);
+        sliding.pop();
+        assert!(correlated(&sliding).is_empty(), "29 distinct paths are not 30");
     }
 
     #[test]

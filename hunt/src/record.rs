@@ -71,6 +71,12 @@ pub(crate) fn is_web_field(name: &str) -> bool {
     WEB_FIELDS.contains(&name)
 }
 
+/// Whether a web field is a number (a status, a port): its guards compare
+/// numbers.
+pub(crate) fn is_numeric_field(name: &str) -> bool {
+    matches!(name, "sc-status" | "sc-substatus" | "sc-win32-status" | "s-port")
+}
+
 /// Appends `value` lower-cased: byte-wise for ASCII (nearly every log
 /// value), through Unicode's tables otherwise.
 fn lower_into(out: &mut String, value: &str) {

@@ -369,6 +369,17 @@ impl FieldValues for RawWeb<'_, '_> {
             other => crate::record::is_web_field(other),
         }
     }
+
+    fn number(&self, field: &str) -> Option<Option<u64>> {
+        let r = self.row;
+        match field {
+            "sc-status" => Some(r.status.map(u64::from)),
+            "sc-substatus" => Some(r.substatus.map(u64::from)),
+            "sc-win32-status" => Some(r.win32_status),
+            "s-port" => Some(r.server_port.map(u64::from)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
