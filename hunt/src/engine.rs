@@ -203,6 +203,17 @@ impl Guard {
         }
     }
 
+    /// Whether the guard reads a field's values.
+    fn reads(&self, field: &str) -> bool {
+        match self {
+            Guard::Needles(_) => false,
+            Guard::Equals(f, _) | Guard::Number(f, ..) | Guard::Prefix(f, _) | Guard::Suffix(f, _) => {
+                f == field
+            }
+            Guard::Any(guards) | Guard::All(guards) => guards.iter().any(|g| g.reads(field)),
+        }
+    }
+
     fn rank(&self) -> u8 {
         match self {
             Guard::Needles(_) => 0,
@@ -328,7 +339,8 @@ impl Engine {
         let of = |web: bool| rules.iter().enumerate().filter(move |(_, r)| (r.target == Target::Web) == web);
         let web = Candidates::new(of(true).map(|(i, _)| i), &guards, bits);
         let events = Candidates::new(of(false).map(|(i, _)| i), &guards, bits);
-        let screen = Screen::new(&web_needles);
+        let agent_guarded = guards.iter().flatten().any(|g| g.reads("c-useragent"));
+        let screen = Screen::new(&web_needles, agent_guarded);
         Engine { rules, web, events, needles, bits, guards, screen }
     }
 

@@ -109,6 +109,8 @@ struct Group {
 #[derive(Debug, Clone)]
 pub(crate) struct Screen {
     groups: Vec<Group>,
+    /// Some guard reads the user agent, and so its form with spaces.
+    agent_guarded: bool,
 }
 
 /// What a screen reuses from row to row.
@@ -147,7 +149,7 @@ impl Screening {
 impl Screen {
     /// A screen over `needles` (field, lower-case text, bit), or `None`
     /// when one does not compile.
-    pub(crate) fn new(needles: &[(String, Vec<u8>, usize)]) -> Option<Screen> {
+    pub(crate) fn new(needles: &[(String, Vec<u8>, usize)], agent_guarded: bool) -> Option<Screen> {
         let mut variants: Vec<(Vec<u8>, Source, usize)> = Vec::new();
         for (field, text, bit) in needles {
             for &source in Source::of(field) {
@@ -188,7 +190,7 @@ impl Screen {
             let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
             groups.push(Group { automaton, bits, sources });
         }
-        Some(Screen { groups })
+        Some(Screen { groups, agent_guarded })
     }
 
     /// Sets in `s.found` every needle bit whose text is in a value its
@@ -215,12 +217,31 @@ impl Screen {
         let agent = value(r.user_agent);
         // An agent with real spaces (a quoted Advanced Logging field) and
         // `+` too matches a needle only in the form with `+` read as
-        // spaces: that form is searched as well. The guards read it too.
-        if let Some(ua) = agent.filter(|ua| ua.contains(&b'+')) {
+        // spaces: that form is searched as well; guards on the agent read
+        // it too. Otherwise nothing needs it (a needle with a space is
+        // looked for with `+` in the agent as logged).
+        let spaced = |ua: &&[u8]| ua.contains(&b'+') && (self.agent_guarded || ua.contains(&b' '));
+        if let Some(ua) = agent.filter(spaced) {
             s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
         }
         s.found.reset(bits);
         for group in &self.groups {
+            // A group of one text is searched where it is, not copied.
+            let single: Option<(Source, &[u8])> = match group.sources.as_slice() {
+                [Source::Uri] => Some((Source::Uri, &s.uri)),
+                [Source::Agent] if !agent.is_some_and(|a| a.contains(&b' ')) => {
+                    Some((Source::Agent, agent.unwrap_or_default()))
+                }
+                _ => None,
+            };
+            if let Some((source, text)) = single {
+                if !text.is_empty() && group.automaton.is_match(text) {
+                    for m in group.automaton.find_overlapping_iter(text) {
+                        set_found(&mut s.found, &group.bits[m.pattern().as_usize()], source);
+                    }
+                }
+                continue;
+            }
             s.text.clear();
             s.ends.clear();
             s.write(group, r, agent);
@@ -230,13 +251,19 @@ impl Screen {
                 continue;
             }
             for m in group.automaton.find_overlapping_iter(&s.text) {
-                let Some(at) = s.source_at(m.start()) else { continue };
-                for &(source, b) in &group.bits[m.pattern().as_usize()] {
-                    if source == at {
-                        s.found.set(b);
-                    }
+                if let Some(at) = s.source_at(m.start()) {
+                    set_found(&mut s.found, &group.bits[m.pattern().as_usize()], at);
                 }
             }
+        }
+    }
+}
+
+/// Sets the needle bits a pattern stands for in the source it was found in.
+fn set_found(found: &mut Found, bits: &[(Source, usize)], at: Source) {
+    for &(source, b) in bits {
+        if source == at {
+            found.set(b);
         }
     }
 }
