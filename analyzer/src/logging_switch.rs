@@ -57,6 +57,11 @@ fn command_line(line: &str) -> Option<Switch> {
 
 /// Whether an event switches access logging off or on.
 pub fn logging_switch(e: &WinEvent) -> Option<Switch> {
+    // The id first: it rules out nearly every event without reading the
+    // provider's name (the hunt asks this of every event it reads).
+    if !matches!(e.event_id, 29 | 4688 | 1) {
+        return None;
+    }
     match (e.family(), e.event_id) {
         (Family::IisConfiguration, 29) => configuration(e.data("Configuration")?, e.data("NewValue")?),
         (Family::SecurityAuditing, 4688) | (Family::Sysmon, 1) => command_line(e.data("CommandLine")?),
