@@ -115,8 +115,16 @@ fn main() {
     }
     let mib = text.len() as f64 / (1024.0 * 1024.0);
     println!("{} rows, {mib:.0} MiB", events.len());
-    println!("convert to JSON events: {:.2} s ({:.0} MiB/s, one thread)", convert.as_secs_f64(), mib / convert.as_secs_f64());
-    println!("evaluate (2 threads): {:.2} s ({:.0} MiB/s)", evaluate.as_secs_f64(), mib / evaluate.as_secs_f64());
+    println!(
+        "convert to JSON events: {:.2} s ({:.0} MiB/s, one thread)",
+        convert.as_secs_f64(),
+        mib / convert.as_secs_f64()
+    );
+    println!(
+        "evaluate (2 threads): {:.2} s ({:.0} MiB/s)",
+        evaluate.as_secs_f64(),
+        mib / evaluate.as_secs_f64()
+    );
     for (rule, n) in hits {
         println!("{n:>9}  {rule}");
     }
