@@ -320,7 +320,34 @@ impl Engine {
                 }
             }
         }
-        let guards: Vec<Option<Guard>> = rules.iter().map(guard).collect();
+        // The literal values of web rules' text fields are needles too: a
+        // row without one of a test's texts cannot match it, so such rules
+        // are tried only on rows that hold one (the method is left out:
+        // every row holds GET or POST).
+        let mut literals = Literals::new();
+        for rule in rules.iter().filter(|r| r.target == Target::Web) {
+            for search in &rule.searches {
+                let Search::Selections(maps) = search else { continue };
+                for t in maps.iter().flatten().filter(|t| !t.cased && literal_needle_field(&t.field)) {
+                    for p in &t.patterns {
+                        let (Pattern::Equals(v) | Pattern::StartsWith(v) | Pattern::EndsWith(v)) = p else {
+                            continue;
+                        };
+                        if v.is_ascii()
+                            && v.len() >= 3
+                            && !literals.contains_key(&(t.field.clone(), v.clone()))
+                        {
+                            literals.insert((t.field.clone(), v.clone()), bits);
+                            per_field.entry(t.field.clone()).or_default().push((v.as_bytes().to_vec(), bits));
+                            web_needles.push((t.field.clone(), v.as_bytes().to_vec(), bits));
+                            bits += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let guards: Vec<Option<Guard>> =
+            rules.iter().map(|r| guard(r, (r.target == Target::Web).then_some(&literals))).collect();
         let needles = per_field
             .into_iter()
             .filter_map(|(field, list)| {
@@ -514,9 +541,41 @@ fn patterns_guard(patterns: &[Pattern], all: bool) -> Option<Guard> {
     }
 }
 
+/// The needle bit of each literal value (field, lower-case text) of the
+/// web rules.
+type Literals = BTreeMap<(String, String), usize>;
+
+/// Whether a field's literal values are searched as needles: a text field
+/// of web rows other than the method.
+fn literal_needle_field(field: &str) -> bool {
+    crate::record::is_web_field(field) && !crate::record::is_numeric_field(field) && field != "cs-method"
+}
+
 /// A guard on the values as written from a test made only of exact,
-/// prefix or suffix patterns of one kind.
-fn literal_guard(t: &FieldTest) -> Option<Guard> {
+/// prefix or suffix patterns of one kind; with the needles of its values
+/// first when every value has one.
+fn literal_guard(t: &FieldTest, literals: Option<&Literals>) -> Option<Guard> {
+    let guard = literal_value_guard(t)?;
+    let needles: Option<Vec<usize>> = literals.and_then(|l| {
+        t.patterns
+            .iter()
+            .map(|p| match p {
+                Pattern::Equals(v) | Pattern::StartsWith(v) | Pattern::EndsWith(v) => {
+                    l.get(&(t.field.clone(), v.clone())).copied()
+                }
+                _ => None,
+            })
+            .collect()
+    });
+    match needles {
+        Some(bits) if !bits.is_empty() => Guard::all(vec![Guard::Needles(Mask::of(bits)), guard]),
+        _ => Some(guard),
+    }
+}
+
+/// The exact, prefix or suffix guard of a test made only of such patterns
+/// of one kind.
+fn literal_value_guard(t: &FieldTest) -> Option<Guard> {
     let texts = |want: fn(&Pattern) -> Option<&String>| -> Option<Vec<String>> {
         t.patterns.iter().map(|p| want(p).filter(|v| v.is_ascii()).cloned()).collect()
     };
@@ -539,21 +598,23 @@ fn literal_guard(t: &FieldTest) -> Option<Guard> {
 
 /// What one field test cannot match without: one of its needles (every
 /// one for `all`), or one of its exact values, prefixes or suffixes.
-fn test_guard(t: &FieldTest) -> Option<Guard> {
+fn test_guard(t: &FieldTest, literals: Option<&Literals>) -> Option<Guard> {
     if t.cased || t.patterns.is_empty() {
         return None;
     }
-    patterns_guard(&t.patterns, t.all).or_else(|| literal_guard(t))
+    patterns_guard(&t.patterns, t.all).or_else(|| literal_guard(t, literals))
 }
 
 /// What a search cannot match without: per map, every test's guard; any
 /// map's, when there are several.
-fn search_guard(s: &Search) -> Option<Guard> {
+fn search_guard(s: &Search, literals: Option<&Literals>) -> Option<Guard> {
     match s {
         Search::Keywords { patterns, all } => patterns_guard(patterns, *all),
         Search::Selections(maps) => {
-            let per_map: Option<Vec<Guard>> =
-                maps.iter().map(|tests| Guard::all(tests.iter().filter_map(test_guard).collect())).collect();
+            let per_map: Option<Vec<Guard>> = maps
+                .iter()
+                .map(|tests| Guard::all(tests.iter().filter_map(|t| test_guard(t, literals)).collect()))
+                .collect();
             Guard::any(per_map?)
         }
     }
@@ -562,17 +623,23 @@ fn search_guard(s: &Search) -> Option<Guard> {
 /// What a rule cannot match without: what the searches its condition
 /// requires positively cannot match without (`selection`, `selection and
 /// not filter`, `1 of selection_*` when each has a guard).
-fn guard(rule: &Rule) -> Option<Guard> {
-    condition_guard(&rule.condition, rule)
+fn guard(rule: &Rule, literals: Option<&Literals>) -> Option<Guard> {
+    condition_guard(&rule.condition, rule, literals)
 }
 
-fn condition_guard(c: &crate::condition::Condition, rule: &Rule) -> Option<Guard> {
+fn condition_guard(
+    c: &crate::condition::Condition,
+    rule: &Rule,
+    literals: Option<&Literals>,
+) -> Option<Guard> {
     use crate::condition::Condition;
     match c {
-        Condition::Search(i) => search_guard(&rule.searches[*i]),
-        Condition::And(parts) => Guard::all(parts.iter().filter_map(|p| condition_guard(p, rule)).collect()),
+        Condition::Search(i) => search_guard(&rule.searches[*i], literals),
+        Condition::And(parts) => {
+            Guard::all(parts.iter().filter_map(|p| condition_guard(p, rule, literals)).collect())
+        }
         Condition::Or(parts) => {
-            Guard::any(parts.iter().map(|p| condition_guard(p, rule)).collect::<Option<_>>()?)
+            Guard::any(parts.iter().map(|p| condition_guard(p, rule, literals)).collect::<Option<_>>()?)
         }
         Condition::Not(_) => None,
     }
