@@ -649,18 +649,31 @@ impl RecordSink for HuntSink<'_> {
             self.view.request(r);
             self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         }
-        let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        // Written into one string (a hit on a correlation's base rule, a
+        // 404, is common enough that a string per part showed).
         let summary = || {
-            let query =
-                r.uri_query.filter(|q| *q != b"-").map(|q| format!("?{}", String::from_utf8_lossy(q)));
-            crate::describe::cut_line(format!(
-                "{} {}{} {} from {}",
-                text(r.method),
-                text(r.uri_stem),
-                query.unwrap_or_default(),
-                r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
-                r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string())
-            ))
+            use std::fmt::Write as _;
+            fn text(v: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
+                String::from_utf8_lossy(v.unwrap_or_default())
+            }
+            let mut line = String::with_capacity(96);
+            let _ = write!(line, "{} {}", text(r.method), text(r.uri_stem));
+            if let Some(q) = r.uri_query.filter(|q| *q != b"-") {
+                let _ = write!(line, "?{}", String::from_utf8_lossy(q));
+            }
+            match r.status {
+                Some(status) => {
+                    let _ = write!(line, " {status}");
+                }
+                None => line.push_str(" -"),
+            }
+            match r.client_ip {
+                Some(a) => {
+                    let _ = write!(line, " from {a}");
+                }
+                None => line.push_str(" from -"),
+            }
+            crate::describe::cut_line(line)
         };
         if !self.hits.is_empty() {
             let site = self.resolve.site_named(r.site_name);
