@@ -184,11 +184,12 @@ const LOGGING_BEFORE: i64 = 30;
 const SILENCE_MINUTES: i64 = 15;
 const USUAL_SILENCE_OVER: i64 = 180;
 
-/// The switch-offs whose host then logged nothing for a while, each with
-/// the silence in its summary. The access logs' last minute stands for the
-/// end of a silence that lasts to the end of the evidence.
+/// The switch-offs whose host then logged nothing for a while, until its
+/// access log resumed, each with the silence in its summary. A silence to
+/// the end of what the host's log holds is not one: the collection may end
+/// there (the switch itself is the configuration rules' detection, and the
+/// analysis reports the missing log).
 fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection)>) -> Vec<Detection> {
-    let last = logged.iter().map(|(_, m)| *m).max();
     let mut out: Vec<(u64, i64, Detection)> = Vec::new();
     for (host, mut d) in switched_off {
         let at = minute(d.time);
@@ -199,15 +200,11 @@ fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection
             continue;
         }
         let usual = before.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-        let next = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m);
-        let (end, until) = match (next, last) {
-            (Some(n), _) => {
-                let when = Timestamp(n.saturating_mul(60_000_000_000)).to_rfc3339();
-                (n, format!("until {} UTC", when.get(..16).unwrap_or_default().replace('T', " ")))
-            }
-            (None, Some(l)) => (l, "to the end of the access logs read".to_string()),
-            (None, None) => continue,
+        let Some(end) = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m) else {
+            continue;
         };
+        let when = Timestamp(end.saturating_mul(60_000_000_000)).to_rfc3339();
+        let until = format!("until {} UTC", when.get(..16).unwrap_or_default().replace('T', " "));
         let silence = end - at;
         if silence < SILENCE_MINUTES || silence <= 2 * usual {
             continue;
@@ -495,13 +492,19 @@ impl<'a> HuntSink<'a> {
         if self.last_logged.1 == raw && same(&self.last_logged.0, computer) {
             return;
         }
+        let host = self.resolve.host(r.computer_name);
+        // A row outside the time range notes nothing, and the next row of
+        // its minute asks again.
+        let Some(time) = self.resolve.time(&host, r.time) else { return };
         self.last_logged.0.clear();
         self.last_logged.0.extend_from_slice(computer);
         self.last_logged.1 = raw;
-        let host = self.resolve.host(r.computer_name);
-        if let Some(time) = self.resolve.time(&host, r.time) {
-            let key = script_key(&host.name, b"", &mut self.key);
-            self.pending.logged.insert((key, minute(time)));
+        let key = script_key(&host.name, b"", &mut self.key);
+        self.pending.logged.insert((key, minute(time)));
+        // A skew of part of a minute spreads one logged minute over two.
+        let last = Timestamp(raw.saturating_mul(60_000_000_000).saturating_add(59_999_999_999));
+        if let Some(end) = self.resolve.time(&host, last) {
+            self.pending.logged.insert((key, minute(end)));
         }
     }
 
@@ -916,12 +919,12 @@ mod tests {
             "{}",
             found[0].evidence.summary
         );
-        // Silent to the end of what was read.
+        // Silent to the end of its own log, while another host logs on:
+        // the collection of this host may end there.
         let mut cut = BTreeSet::new();
         logging(&mut cut, 1, 0, 100);
         logging(&mut cut, 2, 0, 200);
-        let found = logging_gaps(&cut, vec![switched_off(1, 100)]);
-        assert!(found[0].evidence.summary.contains("for 99 min to the end of the access logs read"));
+        assert!(logging_gaps(&cut, vec![switched_off(1, 100)]).is_empty());
     }
 
     fn process(data: &[(&str, &str)]) -> WinEvent {

@@ -180,13 +180,36 @@ fn next_logged_minute(store: &Store, host: &str, at: Timestamp) -> Option<Timest
         .map(|m| Timestamp(m.saturating_mul(MINUTE_NANOS)))
 }
 
+/// The last time the evidence of `host` speaks of: its last access-log
+/// minute, HTTP.sys row or event.
+fn host_evidence_end(store: &Store, host: &str) -> Option<Timestamp> {
+    let minutes = store
+        .minutes
+        .keys()
+        .filter(|(h, _, _)| &**h == host)
+        .map(|(_, _, m)| Timestamp(m.saturating_mul(MINUTE_NANOS).saturating_add(MINUTE_NANOS - 1)));
+    let errors = store.errors.iter().filter(|r| &*r.host == host).map(|r| r.time);
+    let events = store.events.iter().filter(|e| &*e.host == host).map(EventRow::time);
+    minutes.chain(errors).chain(events).max()
+}
+
 const MINUTE_NANOS: i64 = 60_000_000_000;
+
+/// Whether a logging change applies to one site only: a site's
+/// `logFile`, or a setting made at a site's location.
+fn one_site(e: &EventRow) -> bool {
+    let path = e.data("Configuration").unwrap_or_default().to_ascii_lowercase();
+    let location = e.data("EffectiveLocation").unwrap_or_default().trim_end_matches('/').to_ascii_lowercase();
+    path.contains("/site[") || (!location.is_empty() && location != "machine/webroot/apphost")
+}
 
 /// HTTP logging switched off (an IIS-Configuration change of `dontLog` or
 /// a site's `logFile/@enabled`): the access log of the stretch until it is
 /// back on is missing, which a silence must not be taken for (the sites
-/// did not go quiet). The `appcmd` that made the change, when the process
-/// log has it, names who.
+/// did not go quiet). The stretch ends at the change that switches the
+/// same setting back on; else, for a server-wide switch, where the access
+/// log resumes; else at the end of the host's evidence. The `appcmd` that
+/// made the change, when the process log has it, names who.
 fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
     let changes: Vec<(&EventRow, Switch)> = store
         .events_of(IIS_CONFIG_CHANGED)
@@ -196,10 +219,23 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
         if *switch != Switch::Off {
             continue;
         }
-        let back =
-            changes[i + 1..].iter().find(|(b, s)| *s == Switch::On && b.host == e.host).map(|(b, _)| *b);
-        let next_row = next_logged_minute(store, &e.host, e.time());
-        let end = back.map(EventRow::time).or(next_row).unwrap_or_else(|| e.time());
+        let setting = e.data("Configuration").unwrap_or("-");
+        let same = |b: &EventRow| {
+            b.host == e.host
+                && b.data("Configuration") == e.data("Configuration")
+                && b.data("EffectiveLocation") == e.data("EffectiveLocation")
+        };
+        let back = changes[i + 1..].iter().find(|(b, s)| *s == Switch::On && same(b)).map(|(b, _)| *b);
+        let resumed = if one_site(e) { None } else { next_logged_minute(store, &e.host, e.time()) };
+        let (end, until) = match (back, resumed) {
+            (Some(b), _) => (b.time(), format!("until it was switched back on at {}", b.time().to_rfc3339())),
+            (None, Some(r)) => (r, format!("until the access log resumes at {}", r.to_rfc3339())),
+            (None, None) => {
+                let end =
+                    host_evidence_end(store, &e.host).filter(|t| *t > e.time()).unwrap_or_else(|| e.time());
+                (end, "and nothing in the evidence switches it back on".to_string())
+            }
+        };
         let near = Span::mins(2);
         let by = store
             .events_between(PROCESS_STARTED, e.time() - near, e.time() + near)
@@ -207,19 +243,19 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
         let who = by
             .and_then(|p| p.data("SubjectUserName").or_else(|| p.data("User")))
             .map_or(String::new(), |u| format!(" by {u} with appcmd"));
-        let setting = e.data("Configuration").unwrap_or("-");
-        let until = match back {
-            Some(b) => format!("until it was switched back on at {}", b.time().to_rfc3339()),
-            None => "and nothing in the evidence switches it back on".to_string(),
-        };
         let minutes = ((end - e.time()).as_secs() + 30) / 60;
+        let stretch = if minutes > 0 {
+            format!("IIS wrote no access-log row for about {minutes} minutes after it")
+        } else {
+            "the host's evidence ends there".to_string()
+        };
+        let which = if one_site(e) { "a site's" } else { "the server's" };
         let mut d = Draft::new(FailureMode::MissingLogs, Severity::High, 0.9, e.time(), end)
             .scope(Some(&e.host), None, None)
             .explain(format!(
-                "HTTP logging was switched off{who} (IIS-Configuration 29: {setting} = {}) {until}: IIS wrote no \
-                    access-log row for about {minutes} minutes after it, so the requests of that stretch are \
-                    missing from the evidence. The sites did not go quiet; what happened then is only in \
-                    HTTPERR, FREB and the event logs.",
+                "HTTP logging was switched off{who} for {which} requests (IIS-Configuration 29: {setting} = {}) \
+                    {until}: {stretch}, so the requests of that stretch are missing from the evidence. The \
+                    sites did not go quiet; what happened then is only in HTTPERR, FREB and the event logs.",
                 e.data("NewValue").unwrap_or("-")
             ))
             .remedy(&[
@@ -351,6 +387,27 @@ mod tests {
             .requests(2, "WEB01", 1, 661, "/", (200, 0, 0), 5)
             .detected(detect);
         assert_eq!((open[0].start, open[0].end), (at(61), at(660)));
+    }
+
+    #[test]
+    fn one_sites_log_switched_off_is_not_closed_by_another_sites_rows() {
+        let shop = "/system.applicationHost/sites/site[@name='Shop']/logFile/@enabled";
+        let off = [("Configuration", shop), ("NewValue", "false")];
+        let found = Given::new()
+            .event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &off)
+            // The other site logs on; the host's evidence goes on to 3,000 s.
+            .requests(5, "WEB01", 2, 120, "/", (200, 0, 0), 5)
+            .event("WEB01", 3_000, "Microsoft-Windows-Eventlog", 6005, &[])
+            .detected(detect);
+        let f = found.iter().find(|f| f.id == FailureMode::MissingLogs).expect("a missing-logs finding");
+        assert_eq!((f.start, f.end), (at(61), at(3_000)));
+        assert!(f.explanation.contains("for a site's requests"), "{}", f.explanation);
+        // Switched off as the collection ends: no stretch to speak of, said so.
+        let last = Given::new()
+            .event("WEB01", 61, "Microsoft-IIS-Configuration", 29, &logging(false))
+            .detected(detect);
+        assert_eq!((last[0].start, last[0].end), (at(61), at(61)));
+        assert!(last[0].explanation.contains("the host's evidence ends there"), "{}", last[0].explanation);
     }
 
     #[test]

@@ -121,22 +121,24 @@ pub(super) fn unknown_modules(trace: &Trace) -> Vec<Unknown<'_>> {
     let mut unknown: Vec<Unknown<'_>> = Vec::new();
     let mut managed: Vec<&str> = Vec::new();
     let mut aspnet_traced = false;
-    let mut running: Option<&str> = None;
+    // Notifications nest (a child request inside a module's): the
+    // innermost running module is the one ASP.NET's steps belong to.
+    let mut running: Vec<&str> = Vec::new();
     for e in &trace.events {
         match e.name.as_deref() {
             Some("NOTIFY_MODULE_START") => {
-                running = e.data("ModuleName");
-                if let Some(name) = running
-                    && !known(name)
-                    && !unknown.iter().any(|u| u.name == name)
-                {
+                let name = e.data("ModuleName").unwrap_or_default();
+                running.push(name);
+                if !name.is_empty() && !known(name) && !unknown.iter().any(|u| u.name == name) {
                     unknown.push(Unknown { name, native: false, line: e.line });
                 }
             }
-            Some("NOTIFY_MODULE_END") => running = None,
+            Some("NOTIFY_MODULE_END") => {
+                running.pop();
+            }
             Some("AspNetPipelineEnter") => {
                 aspnet_traced = true;
-                managed.extend(running);
+                managed.extend(running.last());
             }
             _ => {}
         }
@@ -152,27 +154,39 @@ mod tests {
     use super::*;
     use faultline_parser::freb::parse_freb;
 
+    fn event(provider: &str, name: &str, data: &str) -> String {
+        format!(
+            "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"{provider}\"/><EventID>0</EventID><Opcode>1</Opcode><TimeCreated SystemTime=\"2025-11-24T13:00:00.000Z\"/></System><EventData>{data}</EventData><RenderingInfo Culture=\"en-US\"><Opcode>{name}</Opcode></RenderingInfo></Event>\n"
+        )
+    }
+
+    fn module(name: &str, start: bool) -> String {
+        let which = if start { "NOTIFY_MODULE_START" } else { "NOTIFY_MODULE_END" };
+        event("WWW Server", which, &format!("<Data Name=\"ModuleName\">{name}</Data>"))
+    }
+
+    fn aspnet_step() -> String {
+        event("ASPNET", "AspNetPipelineEnter", "<Data Name=\"Data1\">Contoso.Web.AuditModule</Data>")
+    }
+
+    fn doc(events: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<failedRequest url=\"http://x:80/a.aspx\" siteId=\"1\" appPoolId=\"Shop\" verb=\"GET\" statusCode=\"500\">\n{events}</failedRequest>\n"
+        )
+    }
+
     /// A trace whose pipeline runs `modules` in order; `(name, managed)`:
     /// a managed one runs an ASP.NET pipeline step inside its notification.
     fn trace(modules: &[(&str, bool)], aspnet: bool) -> String {
         let mut events = String::new();
-        let event = |provider: &str, name: &str, data: &str| {
-            format!(
-                "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"{provider}\"/><EventID>0</EventID><Opcode>1</Opcode><TimeCreated SystemTime=\"2025-11-24T13:00:00.000Z\"/></System><EventData>{data}</EventData><RenderingInfo Culture=\"en-US\"><Opcode>{name}</Opcode></RenderingInfo></Event>\n"
-            )
-        };
         for (name, is_managed) in modules {
-            let data = format!("<Data Name=\"ModuleName\">{name}</Data>");
-            events.push_str(&event("WWW Server", "NOTIFY_MODULE_START", &data));
+            events.push_str(&module(name, true));
             if *is_managed && aspnet {
-                let step = "<Data Name=\"Data1\">Contoso.Web.AuditModule</Data>";
-                events.push_str(&event("ASPNET", "AspNetPipelineEnter", step));
+                events.push_str(&aspnet_step());
             }
-            events.push_str(&event("WWW Server", "NOTIFY_MODULE_END", &data));
+            events.push_str(&module(name, false));
         }
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<failedRequest url=\"http://x:80/a.aspx\" siteId=\"1\" appPoolId=\"Shop\" verb=\"GET\" statusCode=\"500\">\n{events}</failedRequest>\n"
-        )
+        doc(&events)
     }
 
     fn unknown(xml: &str) -> Vec<(String, bool)> {
@@ -198,6 +212,24 @@ mod tests {
             unknown(&trace(&pipeline, false)),
             [("SharedModule".to_string(), false), ("AuditModule".to_string(), false)]
         );
+    }
+
+    #[test]
+    fn a_step_after_a_nested_notification_belongs_to_the_outer_module() {
+        // AuditModule's notification runs a child request's module, then
+        // ASP.NET's step: AuditModule is managed, not native.
+        let events = [
+            module("RequestFilteringModule", true),
+            aspnet_step(),
+            module("RequestFilteringModule", false),
+            module("AuditModule", true),
+            module("StaticFileModule", true),
+            module("StaticFileModule", false),
+            aspnet_step(),
+            module("AuditModule", false),
+        ]
+        .concat();
+        assert_eq!(unknown(&doc(&events)), [("AuditModule".to_string(), false)]);
     }
 
     #[test]
