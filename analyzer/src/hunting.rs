@@ -130,8 +130,8 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
 #[derive(Debug, Default)]
 pub struct Pending {
     gets: hashbrown::HashSet<u64>,
-    posts: Vec<(u64, Detection)>,
-    modules: Vec<(u64, Detection)>,
+    posts: Firsts,
+    modules: Firsts,
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
 }
@@ -139,8 +139,8 @@ pub struct Pending {
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
         self.gets.extend(other.gets);
-        self.posts.extend(other.posts);
-        self.modules.extend(other.modules);
+        self.posts.absorb(other.posts);
+        self.modules.absorb(other.modules);
         self.logged.extend(other.logged);
         self.switched_off.extend(other.switched_off);
     }
@@ -224,26 +224,50 @@ fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection
     out
 }
 
-/// One detection per key, the first in [`sort`] order, its summary saying
-/// how many the key had (`what(n)`), in [`sort`] order.
-fn first_of_each(keyed: Vec<(u64, Detection)>, what: impl Fn(usize) -> String) -> Vec<Detection> {
-    let mut by_key: BTreeMap<u64, Vec<Detection>> = BTreeMap::new();
-    for (key, d) in keyed {
-        by_key.entry(key).or_default().push(d);
+/// Per key (a host and a path, a host and a module), the first detection
+/// in [`sort`] order and how many there were: what a native detector
+/// reports, held in memory that grows with the keys, not the rows.
+#[derive(Debug, Default)]
+pub(crate) struct Firsts(BTreeMap<u64, (Detection, usize)>);
+
+impl Firsts {
+    fn add(&mut self, key: u64, d: Detection, n: usize) {
+        match self.0.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((d, n));
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let (first, count) = o.get_mut();
+                *count += n;
+                if order(&d, first).is_lt() {
+                    *first = d;
+                }
+            }
+        }
     }
-    let mut out: Vec<Detection> = by_key
-        .into_values()
-        .filter_map(|mut list| {
-            sort(&mut list);
-            let n = list.len();
-            let mut first = list.into_iter().next()?;
-            first.evidence.summary =
-                crate::describe::cut_line(format!("{}; first: {}", what(n), first.evidence.summary));
-            Some(first)
-        })
-        .collect();
-    sort(&mut out);
-    out
+
+    fn absorb(&mut self, other: Firsts) {
+        for (key, (d, n)) in other.0 {
+            self.add(key, d, n);
+        }
+    }
+
+    /// One detection per key `keep` keeps, its summary saying how many the
+    /// key had (`what(n)`), in [`sort`] order.
+    fn report(self, keep: impl Fn(u64) -> bool, what: impl Fn(usize) -> String) -> Vec<Detection> {
+        let mut out: Vec<Detection> = self
+            .0
+            .into_iter()
+            .filter(|(key, _)| keep(*key))
+            .map(|(_, (mut first, n))| {
+                first.evidence.summary =
+                    crate::describe::cut_line(format!("{}; first: {}", what(n), first.evidence.summary));
+                first
+            })
+            .collect();
+        sort(&mut out);
+        out
+    }
 }
 
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
@@ -318,13 +342,16 @@ impl Hunt {
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
         let Pending { gets, posts, modules, logged, switched_off } = pending;
-        let posts = posts.into_iter().filter(|(key, _)| !gets.contains(key)).collect();
-        let mut out = first_of_each(posts, |n| {
-            format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" })
-        });
-        out.extend(first_of_each(modules, |n| {
-            format!("in the pipeline of {n} trace{}", if n == 1 { "" } else { "s" })
-        }));
+        let mut out = posts.report(
+            |key| !gets.contains(&key),
+            |n| format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" }),
+        );
+        out.extend(
+            modules.report(
+                |_| true,
+                |n| format!("in the pipeline of {n} trace{}", if n == 1 { "" } else { "s" }),
+            ),
+        );
         out.extend(logging_gaps(&logged, switched_off));
         out
     }
@@ -589,7 +616,7 @@ impl<'a> HuntSink<'a> {
             evidence,
             matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
         };
-        self.pending.posts.push((key, detection));
+        self.pending.posts.add(key, detection, 1);
     }
 
     #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
@@ -734,7 +761,7 @@ impl RecordSink for HuntSink<'_> {
             };
             let mut key = script_key(&host.name, u.name.as_bytes(), &mut self.key);
             key ^= u64::from(u.native);
-            self.pending.modules.push((
+            self.pending.modules.add(
                 key,
                 Detection {
                     rule: Arc::clone(rule),
@@ -745,7 +772,8 @@ impl RecordSink for HuntSink<'_> {
                     evidence,
                     matched: vec![("ModuleName".into(), u.name.to_string())],
                 },
-            ));
+                1,
+            );
         }
         Ok(())
     }

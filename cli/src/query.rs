@@ -102,7 +102,8 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
         &read,
         &scope(&args.range, &args.reading),
         &projection,
-        &args.lens.hunt()?,
+        // Rules are read only for a query of the detections.
+        &if projection.hunts() { args.lens.hunt()? } else { faultline_analyzer::hunting::Hunt::none() },
         &bar,
     )
     .context("reading the evidence into tables")?;
