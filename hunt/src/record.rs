@@ -71,6 +71,12 @@ pub(crate) fn is_web_field(name: &str) -> bool {
     WEB_FIELDS.contains(&name)
 }
 
+/// A W3C field's value as logged, unless it is empty or `-` (W3C's empty
+/// field).
+pub(crate) fn logged(v: Option<&[u8]>) -> Option<&[u8]> {
+    v.filter(|v| !v.is_empty() && *v != b"-")
+}
+
 /// Whether a web field is a number (a status, a port): its guards compare
 /// numbers.
 pub(crate) fn is_numeric_field(name: &str) -> bool {
@@ -293,7 +299,7 @@ impl View {
     /// A W3C access row.
     pub fn request(&mut self, r: &Request<'_>) {
         fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
-            v.filter(|v| !v.is_empty() && *v != b"-").map(|v| match std::str::from_utf8(v) {
+            logged(v).map(|v| match std::str::from_utf8(v) {
                 Ok(t) => std::borrow::Cow::Borrowed(t),
                 Err(_) => String::from_utf8_lossy(v),
             })

@@ -22,6 +22,7 @@ use faultline_parser::Request;
 use faultline_parser::source::percent_decoded;
 
 use crate::engine::{FieldValues, Found};
+use crate::record::logged;
 
 /// Where in a row a field's needles can be found: a source of raw text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,6 +40,7 @@ enum Source {
     Numbers,
 }
 
+/// Every source, the URI and the agent first (see [`GROUPS`]).
 const SOURCES: [Source; 9] = [
     Source::Uri,
     Source::Agent,
@@ -77,19 +79,11 @@ impl Source {
 /// agent (most of a row's bytes, and the needles rules look for in them)
 /// alone, the short fields together (one call for a few bytes each cost
 /// more than its bytes).
-const GROUPS: [&[Source]; 3] = [
-    &[Source::Uri],
-    &[Source::Agent],
-    &[
-        Source::Referer,
-        Source::Cookie,
-        Source::Host,
-        Source::User,
-        Source::Method,
-        Source::Version,
-        Source::Numbers,
-    ],
-];
+const GROUPS: [&[Source]; 3] = {
+    let (uri, rest) = SOURCES.split_at(1);
+    let (agent, short) = rest.split_at(1);
+    [uri, agent, short]
+};
 
 /// The needles of a group of sources in one automaton, searched once per
 /// row over the group's sources laid end to end. A needle counts only
@@ -196,12 +190,9 @@ impl Screen {
     /// Sets in `s.found` every needle bit whose text is in a value its
     /// field (or a keyword search) reads.
     pub(crate) fn search(&self, r: &Request<'_>, s: &mut Screening, bits: usize) {
-        fn value(v: Option<&[u8]>) -> Option<&[u8]> {
-            v.filter(|v| !v.is_empty() && *v != b"-")
-        }
         let uri = &mut s.uri;
         uri.clear();
-        let (stem, query) = (value(r.uri_stem), value(r.uri_query));
+        let (stem, query) = (logged(r.uri_stem), logged(r.uri_query));
         uri.extend_from_slice(stem.unwrap_or_default());
         if let Some(q) = query {
             uri.push(b'?');
@@ -214,7 +205,7 @@ impl Screen {
             uri.extend_from_slice(decoded.as_bytes());
         }
         s.spaced_agent.clear();
-        let agent = value(r.user_agent);
+        let agent = logged(r.user_agent);
         // An agent with real spaces (a quoted Advanced Logging field) and
         // `+` too matches a needle only in the form with `+` read as
         // spaces: that form is searched as well; guards on the agent read
@@ -271,9 +262,6 @@ fn set_found(found: &mut Found, bits: &[(Source, usize)], at: Source) {
 impl Screening {
     /// Lays a group's sources of `r` end to end in `text`.
     fn write(&mut self, group: &Group, r: &Request<'_>, agent: Option<&[u8]>) {
-        fn value(v: Option<&[u8]>) -> Option<&[u8]> {
-            v.filter(|v| !v.is_empty() && *v != b"-")
-        }
         let s = self;
         for &source in &group.sources {
             match source {
@@ -290,12 +278,12 @@ impl Screening {
                         s.spaced_agent = spaced;
                     }
                 }
-                Source::Referer => s.push(source, value(r.referer).unwrap_or_default()),
-                Source::Cookie => s.push(source, value(r.cookie).unwrap_or_default()),
-                Source::Host => s.push(source, value(r.host).unwrap_or_default()),
-                Source::User => s.push(source, value(r.username).unwrap_or_default()),
-                Source::Method => s.push(source, value(r.method).unwrap_or_default()),
-                Source::Version => s.push(source, value(r.version).unwrap_or_default()),
+                Source::Referer => s.push(source, logged(r.referer).unwrap_or_default()),
+                Source::Cookie => s.push(source, logged(r.cookie).unwrap_or_default()),
+                Source::Host => s.push(source, logged(r.host).unwrap_or_default()),
+                Source::User => s.push(source, logged(r.username).unwrap_or_default()),
+                Source::Method => s.push(source, logged(r.method).unwrap_or_default()),
+                Source::Version => s.push(source, logged(r.version).unwrap_or_default()),
                 Source::Numbers => {
                     let numbers = [
                         r.status.map(u64::from),
@@ -369,7 +357,7 @@ impl<'r, 'a> RawWeb<'r, 'a> {
 impl FieldValues for RawWeb<'_, '_> {
     fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
         let r = self.row;
-        let raw = |v: Option<&[u8]>| v.filter(|v| !v.is_empty() && *v != b"-").is_some_and(test);
+        let raw = |v: Option<&[u8]>| logged(v).is_some_and(test);
         let number = |v: Option<u64>| v.is_some_and(|v| test(digits(v, &mut [0; 20])));
         let encoded = |v: Option<&[u8]>| v.is_some_and(|v| v.contains(&b'%'));
         match field {
