@@ -232,10 +232,7 @@ impl Store {
         Evidence {
             source: self.kind(e.source),
             path: self.path(e.source),
-            line: match e.event.origin {
-                faultline_parser::winevent::EventOrigin::Xml { line, .. } => Some(line),
-                faultline_parser::winevent::EventOrigin::Record { .. } => None,
-            },
+            line: e.event.origin.line(),
             record: e.event.record_id,
             time: e.event.time,
             summary,

@@ -67,6 +67,18 @@ pub struct Evidence {
     pub summary: String,
 }
 
+impl Evidence {
+    /// Evidence at `line` or `record` of `file`.
+    pub fn in_file(
+        file: &crate::resolve::SourceFile,
+        (line, record): (Option<u64>, Option<u64>),
+        time: Timestamp,
+        summary: String,
+    ) -> Evidence {
+        Evidence { source: file.kind, path: file.path.to_string(), line, record, time, summary }
+    }
+}
+
 /// Where a finding applies.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Scope {

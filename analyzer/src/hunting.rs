@@ -16,7 +16,6 @@ use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::Meta;
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
-use faultline_parser::winevent::EventOrigin;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordSink, Request,
     Timestamp, Trace, WinEvent,
@@ -170,11 +169,6 @@ fn worker_pool(e: &WinEvent) -> Option<String> {
     (!pool.is_empty()).then(|| pool.to_string())
 }
 
-/// Minutes since the epoch.
-fn minute(t: Timestamp) -> i64 {
-    t.0.div_euclid(60_000_000_000)
-}
-
 /// A host was logging before a switch-off: this many of the
 /// `LOGGING_BEFORE` minutes before it have rows.
 const LOGGING_MINUTES: usize = 10;
@@ -192,7 +186,7 @@ const USUAL_SILENCE_OVER: i64 = 180;
 fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection)>) -> Vec<Detection> {
     let mut out: Vec<(u64, i64, Detection)> = Vec::new();
     for (host, mut d) in switched_off {
-        let at = minute(d.time);
+        let at = d.time.minute();
         let before: Vec<i64> =
             logged.range((host, at - USUAL_SILENCE_OVER)..=(host, at)).map(|(_, m)| *m).collect();
         let recent = before.iter().filter(|m| **m >= at - LOGGING_BEFORE).count();
@@ -203,7 +197,7 @@ fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection
         let Some(end) = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m) else {
             continue;
         };
-        let when = Timestamp(end.saturating_mul(60_000_000_000)).to_rfc3339();
+        let when = Timestamp::of_minute(end).to_rfc3339();
         let until = format!("until {} UTC", when.get(..16).unwrap_or_default().replace('T', " "));
         let silence = end - at;
         if silence < SILENCE_MINUTES || silence <= 2 * usual {
@@ -511,7 +505,7 @@ impl<'a> HuntSink<'a> {
         if self.hunt.natives.is_none() {
             return;
         }
-        let raw = minute(r.time);
+        let raw = r.time.minute();
         let computer = r.computer_name.unwrap_or_default();
         // Compared in line: a call to memcmp per row for a few bytes cost
         // more than the rest of the noting.
@@ -527,11 +521,11 @@ impl<'a> HuntSink<'a> {
         self.last_logged.0.extend_from_slice(computer);
         self.last_logged.1 = raw;
         let key = script_key(&host.name, b"", &mut self.key);
-        self.pending.logged.insert((key, minute(time)));
+        self.pending.logged.insert((key, time.minute()));
         // A skew of part of a minute spreads one logged minute over two.
-        let last = Timestamp(raw.saturating_mul(60_000_000_000).saturating_add(59_999_999_999));
+        let last = Timestamp::last_of_minute(raw);
         if let Some(end) = self.resolve.time(&host, last) {
-            self.pending.logged.insert((key, minute(end)));
+            self.pending.logged.insert((key, end.minute()));
         }
     }
 
@@ -543,19 +537,8 @@ impl<'a> HuntSink<'a> {
         }
         let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return };
-        let file = self.resolve.file();
-        let line = match e.origin {
-            EventOrigin::Xml { line, .. } => Some(line),
-            EventOrigin::Record { .. } => None,
-        };
-        let evidence = Evidence {
-            source: file.kind,
-            path: file.path.to_string(),
-            line,
-            record: e.record_id,
-            time,
-            summary: crate::describe::headline(e),
-        };
+        let place = (e.origin.line(), e.record_id);
+        let evidence = Evidence::in_file(self.resolve.file(), place, time, crate::describe::headline(e));
         let matched = ["Configuration", "NewValue", "CommandLine"]
             .into_iter()
             .filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string())))
@@ -598,15 +581,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
-        let file = self.resolve.file();
-        let evidence = Evidence {
-            source: file.kind,
-            path: file.path.to_string(),
-            line: Some(r.origin.line),
-            record: None,
-            time,
-            summary: summary(),
-        };
+        let evidence = Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary());
         let detection = Detection {
             rule: Arc::clone(&natives.post_only),
             time,
@@ -638,15 +613,7 @@ impl<'a> HuntSink<'a> {
             self.hits.clear();
             return;
         };
-        let file = self.resolve.file();
-        let evidence = Evidence {
-            source: file.kind,
-            path: file.path.to_string(),
-            line,
-            record,
-            time,
-            summary: summary(),
-        };
+        let evidence = Evidence::in_file(self.resolve.file(), (line, record), time, summary());
         for i in self.hits.drain(..) {
             let rule = Arc::clone(&self.hunt.rules[i]);
             let matched = rule
@@ -751,14 +718,8 @@ impl RecordSink for HuntSink<'_> {
         for u in unknown {
             let rule = if u.native { &natives.native_module } else { &natives.unknown_module };
             let kind = if u.native { "native module" } else { "module" };
-            let evidence = Evidence {
-                source: file.kind,
-                path: file.path.to_string(),
-                line: Some(u.line),
-                record: None,
-                time,
-                summary: crate::describe::cut_line(format!("{kind} {} ran for {request}", u.name)),
-            };
+            let summary = crate::describe::cut_line(format!("{kind} {} ran for {request}", u.name));
+            let evidence = Evidence::in_file(file, (Some(u.line), None), time, summary);
             let mut key = script_key(&host.name, u.name.as_bytes(), &mut self.key);
             key ^= u64::from(u.native);
             self.pending.modules.add(
@@ -799,10 +760,7 @@ impl EventObserver for HuntSink<'_> {
         }
         self.view.event(e);
         self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        let line = match e.origin {
-            EventOrigin::Xml { line, .. } => Some(line),
-            EventOrigin::Record { .. } => None,
-        };
+        let line = e.origin.line();
         let pool = worker_pool(e);
         let summary = || crate::describe::headline(e);
         self.record(

@@ -27,6 +27,22 @@ impl Timestamp {
         self.0.div_euclid(NANOS_PER_SEC)
     }
 
+    /// The minute since the epoch it falls in: what per-minute counts
+    /// are keyed by.
+    pub fn minute(self) -> i64 {
+        self.seconds().div_euclid(60)
+    }
+
+    /// The start of a minute since the epoch.
+    pub fn of_minute(minute: i64) -> Self {
+        Timestamp::from_parts(minute.saturating_mul(60), 0)
+    }
+
+    /// The last instant of a minute since the epoch.
+    pub fn last_of_minute(minute: i64) -> Self {
+        Timestamp(Timestamp::of_minute(minute.saturating_add(1)).0.saturating_sub(1))
+    }
+
     /// Converts to chrono for display and zone conversion.
     pub fn to_datetime(self) -> DateTime<Utc> {
         DateTime::<Utc>::from_timestamp_nanos(self.0)
@@ -264,6 +280,16 @@ pub fn trim_ascii(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minutes_floor_and_bound_their_instants() {
+        let t = Timestamp::from_parts(125, 7);
+        assert_eq!(t.minute(), 2);
+        assert_eq!(Timestamp::from_parts(-1, 0).minute(), -1);
+        assert_eq!(Timestamp::of_minute(2), Timestamp::from_parts(120, 0));
+        assert_eq!(Timestamp::last_of_minute(2), Timestamp::from_parts(179, 999_999_999));
+        assert_eq!(Timestamp::last_of_minute(2).minute(), 2);
+    }
 
     #[test]
     fn civil_days_match_known_dates() {

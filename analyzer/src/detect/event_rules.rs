@@ -170,30 +170,25 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
 
 /// The first minute after `at` in which `host` logged a request, any site.
 fn next_logged_minute(store: &Store, host: &str, at: Timestamp) -> Option<Timestamp> {
-    let after = at.0.div_euclid(MINUTE_NANOS) + 1;
+    let after = at.minute() + 1;
     store
         .minutes
         .keys()
         .filter(|(h, _, m)| &**h == host && *m >= after)
         .map(|(_, _, m)| *m)
         .min()
-        .map(|m| Timestamp(m.saturating_mul(MINUTE_NANOS)))
+        .map(Timestamp::of_minute)
 }
 
 /// The last time the evidence of `host` speaks of: its last access-log
 /// minute, HTTP.sys row or event.
 fn host_evidence_end(store: &Store, host: &str) -> Option<Timestamp> {
-    let minutes = store
-        .minutes
-        .keys()
-        .filter(|(h, _, _)| &**h == host)
-        .map(|(_, _, m)| Timestamp(m.saturating_mul(MINUTE_NANOS).saturating_add(MINUTE_NANOS - 1)));
+    let minutes =
+        store.minutes.keys().filter(|(h, _, _)| &**h == host).map(|(_, _, m)| Timestamp::last_of_minute(*m));
     let errors = store.errors.iter().filter(|r| &*r.host == host).map(|r| r.time);
     let events = store.events.iter().filter(|e| &*e.host == host).map(EventRow::time);
     minutes.chain(errors).chain(events).max()
 }
-
-const MINUTE_NANOS: i64 = 60_000_000_000;
 
 /// Whether a logging change applies to one site only: a site's
 /// `logFile`, or a setting made at a site's location.

@@ -235,7 +235,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
 /// The start of the first minute after `after` (within a day) in which
 /// `host`'s site served successes (2xx, 3xx).
 fn recovery(store: &Store, host: &Arc<str>, site: Option<u32>, after: Timestamp) -> Option<Timestamp> {
-    let minute = after.seconds().div_euclid(60);
+    let minute = after.minute();
     let range = (host.clone(), site, minute + 1)..(host.clone(), site, minute + 1_440);
     store
         .minutes

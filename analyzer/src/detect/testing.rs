@@ -102,7 +102,7 @@ impl Given {
         self.records += 1;
         let status = Status { code, sub, win32 };
         let time = at(secs);
-        let key = (Arc::from(host), Some(site), time.seconds().div_euclid(60));
+        let key = (Arc::from(host), Some(site), time.minute());
         let minute = self.kept.minutes.entry(key).or_default();
         minute.total += 1;
         minute.by_class[usize::from(code / 100).min(5)] += 1;

@@ -109,7 +109,7 @@ impl RecordSink for Collector<'_> {
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let host = host.name;
         let site = self.resolve.site_named(r.site_name);
-        let minute = time.seconds().div_euclid(60);
+        let minute = time.minute();
         let status = Status::of(r);
         let taken = r.time_taken_ms.unwrap_or(0);
         let same =

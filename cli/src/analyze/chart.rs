@@ -103,9 +103,7 @@ impl Series {
             }
         }
         for e in &report.store.errors {
-            if let Some(b) =
-                window.bucket_of(e.time.seconds().div_euclid(60)).filter(|_| wanted(&e.host, e.site))
-            {
+            if let Some(b) = window.bucket_of(e.time.minute()).filter(|_| wanted(&e.host, e.site)) {
                 s.refused[b] += 1;
             }
         }

@@ -277,7 +277,7 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
             .iter()
             .filter(|d| d.rule.meta.level >= Level::Medium && d.host == **host)
             .filter(|d| d.site.is_none() || d.site == this_site)
-            .filter(|d| (first..=last).contains(&d.time.seconds().div_euclid(60)))
+            .filter(|d| (first..=last).contains(&d.time.minute()))
             .collect();
         chart::draw(page, &window, &series, &Marks::Findings(shown, detections), &label, zone);
         chart::latency(page, &series, &label, &window, zone);
@@ -288,7 +288,7 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
 /// after it ended, per minute, with lanes of its evidence by source.
 fn zoomed_chart(page: &mut String, report: &Report, f: &Finding, zone: &Zone) {
     let Some(host) = f.scope.host.as_deref() else { return };
-    let (start, end) = (f.start.seconds().div_euclid(60), f.end.seconds().div_euclid(60));
+    let (start, end) = (f.start.minute(), f.end.minute());
     let context = ((end - start) / 2).max(10);
     let window = Window::new(start - context, end + context);
     let sites =

@@ -42,6 +42,16 @@ pub enum EventOrigin {
     },
 }
 
+impl EventOrigin {
+    /// The line of an XML export's event (an EVTX record has none).
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            EventOrigin::Xml { line, .. } => Some(*line),
+            EventOrigin::Record { .. } => None,
+        }
+    }
+}
+
 /// One `<Data>` value (or a leaf of `UserData`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct DataValue {
