@@ -749,6 +749,10 @@ impl RecordSink for HuntSink<'_> {
     }
 
     fn diagnostic(&mut self, _d: Diagnostic) {}
+
+    fn access_log_text(&mut self, text: &[u8], offset: u64) {
+        self.hunt.engine.mark_lines(text, offset, &mut self.screening);
+    }
 }
 
 /// Beside the analysis, the hunt only looks at each event.

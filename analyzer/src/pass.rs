@@ -157,6 +157,9 @@ impl<S: RecordSink> RecordSink for Counted<S> {
         }
         self.sink.diagnostic(diag);
     }
+    fn access_log_text(&mut self, text: &[u8], offset: u64) {
+        self.sink.access_log_text(text, offset);
+    }
     fn chunk_done(&mut self) -> Result<(), S::Error> {
         self.sink.chunk_done()
     }

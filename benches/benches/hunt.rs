@@ -30,6 +30,9 @@ impl RecordSink for Hunting<'_> {
         self.hits.clear();
         Ok(())
     }
+    fn access_log_text(&mut self, text: &[u8], offset: u64) {
+        self.engine.mark_lines(text, offset, &mut self.screening);
+    }
 }
 
 fn rules(with_sigma: bool) -> Engine {

@@ -16,7 +16,7 @@ use faultline_parser::Request;
 use crate::pattern::Pattern;
 use crate::record::{Kind, View};
 use crate::rule::{FieldTest, Rule, Search, Target};
-use crate::screen::{RawWeb, Screen, Screening};
+use crate::screen::{LineFilter, RawWeb, Screen, Screening};
 
 /// One field's needles, searched at once.
 #[derive(Debug, Clone)]
@@ -26,6 +26,10 @@ struct FieldNeedles {
     /// The engine-wide bit of each of the automaton's patterns.
     bits: Vec<usize>,
 }
+
+/// The web fields whose raw values a guard reads in a form the screen
+/// makes (`path?query`, the agent with spaces).
+const DERIVED: [&str; 4] = ["cs-uri-query", "cs-uri", "c-uri", "c-useragent"];
 
 /// The field name under which keyword needles are indexed (no real field
 /// has spaces).
@@ -44,6 +48,9 @@ pub struct Engine {
     guards: Vec<Option<Guard>>,
     /// The web rules' needles at once, for rows not worth a view.
     screen: Option<Screen>,
+    /// The web rules' necessary needles, searched once per chunk of an
+    /// access log.
+    pub(crate) lines: Option<LineFilter>,
 }
 
 /// The rules of one kind of record, by what lets them be tried: a record
@@ -61,11 +68,11 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn new(rules: impl Iterator<Item = usize>, guards: &[Option<Guard>], bits: usize) -> Candidates {
-        let mut c = Candidates { always: Vec::new(), by_needle: vec![Vec::new(); bits], count: 0 };
+    fn new(rules: impl Iterator<Item = usize>, guards: &[Option<Guard>], rarity: &[usize]) -> Candidates {
+        let mut c = Candidates { always: Vec::new(), by_needle: vec![Vec::new(); rarity.len()], count: 0 };
         for i in rules {
             c.count += 1;
-            match guards[i].as_ref().and_then(Guard::necessary) {
+            match guards[i].as_ref().and_then(|g| g.necessary(rarity)) {
                 Some(needles) => needles.into_iter().for_each(|b| c.by_needle[b].push(i)),
                 None => c.always.push(i),
             }
@@ -191,13 +198,20 @@ impl Guard {
         }
     }
 
-    /// Needles one of which a record must hold for the guard to hold.
-    fn necessary(&self) -> Option<Vec<usize>> {
+    /// Needles one of which a record must hold for the guard to hold;
+    /// of several such sets (a guard of every one of some), the rarest:
+    /// the one whose commonest needle has the highest `rarity` (by needle
+    /// bit), then the smallest.
+    fn necessary(&self, rarity: &[usize]) -> Option<Vec<usize>> {
+        let rank = |set: &Vec<usize>| {
+            let rarest = set.iter().map(|&b| rarity.get(b).copied().unwrap_or(0)).min().unwrap_or(0);
+            (rarest, std::cmp::Reverse(set.len()))
+        };
         match self {
             Guard::Needles(mask) => Some(mask.bits().collect()),
-            Guard::All(guards) => guards.iter().find_map(Guard::necessary),
+            Guard::All(guards) => guards.iter().filter_map(|g| g.necessary(rarity)).max_by_key(rank),
             Guard::Any(guards) => {
-                guards.iter().map(Guard::necessary).collect::<Option<Vec<_>>>().map(|v| v.concat())
+                guards.iter().map(|g| g.necessary(rarity)).collect::<Option<Vec<_>>>().map(|v| v.concat())
             }
             Guard::Equals(..) | Guard::Number(..) | Guard::Prefix(..) | Guard::Suffix(..) => None,
         }
@@ -266,6 +280,12 @@ impl Found {
 
     pub(crate) fn set(&mut self, bit: usize) {
         self.words[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// The needles of `words` found, and no other.
+    pub(crate) fn assign(&mut self, words: &[u64]) {
+        self.words.clear();
+        self.words.extend_from_slice(words);
     }
 
     fn any(&self, mask: &Mask) -> bool {
@@ -346,6 +366,19 @@ impl Engine {
                 }
             }
         }
+        // How rare a needle is, for choosing which needles to index a rule
+        // by: the longer, the rarer; a web needle by the shortest form a
+        // line holds it in (none: it cannot be searched in lines).
+        let mut rarity = vec![0; bits];
+        for list in per_field.values() {
+            for (text, b) in list {
+                rarity[*b] = text.len();
+            }
+        }
+        for (field, text, b) in &web_needles {
+            rarity[*b] = crate::screen::line_forms(field, text)
+                .map_or(0, |forms| forms.iter().map(Vec::len).min().unwrap_or(usize::MAX));
+        }
         let guards: Vec<Option<Guard>> =
             rules.iter().map(|r| guard(r, (r.target == Target::Web).then_some(&literals))).collect();
         let needles = per_field
@@ -364,18 +397,38 @@ impl Engine {
             })
             .collect();
         let of = |web: bool| rules.iter().enumerate().filter(move |(_, r)| (r.target == Target::Web) == web);
-        let web = Candidates::new(of(true).map(|(i, _)| i), &guards, bits);
-        let events = Candidates::new(of(false).map(|(i, _)| i), &guards, bits);
+        let web = Candidates::new(of(true).map(|(i, _)| i), &guards, &rarity);
+        let events = Candidates::new(of(false).map(|(i, _)| i), &guards, &rarity);
         let agent_guarded = guards.iter().flatten().any(|g| g.reads("c-useragent"));
         let screen = Screen::new(&web_needles, agent_guarded);
-        Engine { rules, web, events, needles, bits, guards, screen }
+        let indexed: Vec<usize> = (0..bits).filter(|&b| !web.by_needle[b].is_empty()).collect();
+        let lines = LineFilter::new(&web_needles, &indexed, bits.div_ceil(64)).map(|mut filter| {
+            let clear = Found { words: filter.clear.clone(), tried: Vec::new() };
+            web.of(&clear, &mut filter.tried);
+            filter.reads_derived = filter
+                .tried
+                .iter()
+                .any(|&i| guards[i].as_ref().is_some_and(|g| DERIVED.iter().any(|f| g.reads(f))));
+            filter
+        });
+        Engine { rules, web, events, needles, bits, guards, screen, lines }
     }
 
     /// The same engine without its screen: every web row is evaluated in
     /// full (what the screened engine is compared with).
     pub fn unscreened(mut self) -> Engine {
         self.screen = None;
+        self.lines = None;
         self
+    }
+
+    /// Searches a chunk of an access log (`text`, at `offset` in the read's
+    /// data) once for the web rules' necessary needles, so that rows whose
+    /// line holds none skip the screen's own search.
+    pub fn mark_lines(&self, text: &[u8], offset: u64, s: &mut Screening) {
+        if let Some(filter) = self.lines.as_ref().filter(|_| !self.web.is_empty()) {
+            filter.mark(text, offset, s);
+        }
     }
 
     /// A view filling only the fields these rules read, and `extra` (the
@@ -418,6 +471,19 @@ impl Engine {
             return false;
         }
         let Some(screen) = &self.screen else { return true };
+        if let Some(filter) = &self.lines
+            && filter.clears(r, s)
+        {
+            if filter.reads_derived {
+                screen.prepare(r, s);
+            }
+            s.found.assign(&filter.clear);
+            let raw = RawWeb::new(r, s);
+            return filter
+                .tried
+                .iter()
+                .any(|&i| self.guards[i].as_ref().is_none_or(|g| g.holds(&raw, &s.found)));
+        }
         screen.search(r, s, self.bits);
         let mut tried = std::mem::take(&mut s.tried);
         self.web.of(&s.found, &mut tried);

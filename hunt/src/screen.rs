@@ -15,6 +15,7 @@
 //!
 //! [`View`]: crate::View
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -122,6 +123,39 @@ pub struct Screening {
     ends: Vec<(usize, Source)>,
     pub(crate) found: Found,
     pub(crate) tried: Vec<usize>,
+    /// The lines of the current chunk that hold a line filter's text.
+    marks: Marks,
+    /// A window of the chunk, lower-cased.
+    lowered: Vec<u8>,
+}
+
+/// The lines of one chunk of an access log that hold some text of a
+/// [`LineFilter`], by the offset of their first byte.
+#[derive(Debug, Default)]
+struct Marks {
+    /// The offsets the chunk covers (empty: no chunk was searched).
+    covers: std::ops::Range<u64>,
+    lines: Vec<u64>,
+    /// The first mark not before the last line asked about (rows come in
+    /// line order).
+    next: usize,
+}
+
+impl Marks {
+    /// Whether the line at `offset` was searched and holds no text of the
+    /// filter.
+    fn clear(&mut self, offset: u64) -> bool {
+        if !self.covers.contains(&offset) {
+            return false;
+        }
+        if self.next > 0 && self.lines[self.next - 1] >= offset {
+            self.next = self.lines.partition_point(|&l| l < offset);
+        }
+        while self.lines.get(self.next).is_some_and(|&l| l < offset) {
+            self.next += 1;
+        }
+        self.lines.get(self.next) != Some(&offset)
+    }
 }
 
 impl Screening {
@@ -190,31 +224,8 @@ impl Screen {
     /// Sets in `s.found` every needle bit whose text is in a value its
     /// field (or a keyword search) reads.
     pub(crate) fn search(&self, r: &Request<'_>, s: &mut Screening, bits: usize) {
-        let uri = &mut s.uri;
-        uri.clear();
-        let (stem, query) = (logged(r.uri_stem), logged(r.uri_query));
-        uri.extend_from_slice(stem.unwrap_or_default());
-        if let Some(q) = query {
-            uri.push(b'?');
-            uri.extend_from_slice(q);
-        }
-        s.whole = uri.len();
-        if uri.contains(&b'%') {
-            let decoded = percent_decoded(&String::from_utf8_lossy(uri)).into_owned();
-            uri.push(b'\n');
-            uri.extend_from_slice(decoded.as_bytes());
-        }
-        s.spaced_agent.clear();
+        self.prepare(r, s);
         let agent = logged(r.user_agent);
-        // An agent with real spaces (a quoted Advanced Logging field) and
-        // `+` too matches a needle only in the form with `+` read as
-        // spaces: that form is searched as well; guards on the agent read
-        // it too. Otherwise nothing needs it (a needle with a space is
-        // looked for with `+` in the agent as logged).
-        let spaced = |ua: &&[u8]| ua.contains(&b'+') && (self.agent_guarded || ua.contains(&b' '));
-        if let Some(ua) = agent.filter(spaced) {
-            s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
-        }
         s.found.reset(bits);
         for group in &self.groups {
             // A group of one text is searched where it is, not copied.
@@ -246,6 +257,225 @@ impl Screen {
                     set_found(&mut s.found, &group.bits[m.pattern().as_usize()], at);
                 }
             }
+        }
+    }
+}
+
+/// The texts a row's line holds, as written, wherever the screen finds
+/// `text` (a needle of `field`) in the row's values; `None` when the line
+/// may hold the needle in no form a search can name. Searching a part of a
+/// needle finds every line the needle is in: a needle across the `?` that
+/// joins path and query is looked for by its longest part.
+pub(crate) fn line_forms(field: &str, text: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // A line break is never inside a line, and `""` in a quoted field
+    // stands for the `"` a needle would hold.
+    if text.iter().any(|c| matches!(c, b'\n' | b'\r' | b'"')) {
+        return None;
+    }
+    let mut forms = Vec::new();
+    for &source in Source::of(field) {
+        match source {
+            Source::Uri => {
+                let part = text.split(|&c| c == b'?').max_by_key(|p| p.len()).unwrap_or_default();
+                if part.is_empty() {
+                    return None;
+                }
+                forms.push(part.to_vec());
+            }
+            Source::Agent if text.contains(&b' ') => {
+                forms.push(text.to_vec());
+                forms.push(text.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect());
+            }
+            _ => forms.push(text.to_vec()),
+        }
+    }
+    forms.sort_unstable();
+    forms.dedup();
+    Some(forms)
+}
+
+/// Whether every value the screen searches in `r` lies in its line as
+/// written: not when the URI is percent-encoded (the decoded form is
+/// searched too), the agent holds both spaces and `+` (read as spaces), or,
+/// when `addresses`, an address is written otherwise than as logged (an
+/// IPv6 address in its canonical form).
+fn line_has_values(r: &Request<'_>, addresses: bool) -> bool {
+    use faultline_parser::value::Addr;
+    let encoded = |v: Option<&[u8]>| v.is_some_and(|v| memchr::memchr(b'%', v).is_some());
+    if encoded(r.uri_stem) || encoded(r.uri_query) {
+        return false;
+    }
+    if let Some(agent) = r.user_agent
+        && memchr::memchr(b'+', agent).is_some()
+        && memchr::memchr(b' ', agent).is_some()
+    {
+        return false;
+    }
+    let as_logged = |a: &Option<Addr<'_>>| {
+        matches!(a, None | Some(Addr::Name(_)) | Some(Addr::Ip { ip: std::net::IpAddr::V4(_), zone: None }))
+    };
+    !addresses || (as_logged(&r.client_ip) && as_logged(&r.server_ip))
+}
+
+/// The texts of the web rules' necessary needles in the forms a line holds
+/// them, searched once over a whole chunk of an access log: a row whose
+/// line holds none of them can match only the rules that have no such
+/// needle, and the screen's per-row search is skipped. The chunk is
+/// lower-cased a window at a time and searched with a packed (SIMD)
+/// searcher, several times faster than an automaton over every byte; a
+/// set of texts too large for it gets no filter.
+#[derive(Debug, Clone)]
+pub(crate) struct LineFilter {
+    searcher: aho_corasick::packed::Searcher,
+    /// Some text is looked for in addresses (a keyword search).
+    addresses: bool,
+    /// The needles of a row whose line holds no text: the filter's are
+    /// absent, every other may be there.
+    pub(crate) clear: Vec<u64>,
+    /// The rules tried on such a row.
+    pub(crate) tried: Vec<usize>,
+    /// Whether their guards read the joined URI or the agent read with
+    /// spaces, which must then be made.
+    pub(crate) reads_derived: bool,
+}
+
+/// The most texts a packed searcher takes.
+const PACKED: usize = 64;
+
+/// Fewer texts than `texts` (at most [`PACKED`]) such that each of
+/// `texts` holds one: parts several texts share, taken greedily, the part
+/// in most texts first. A part must be long or hold a byte rare in logs
+/// (a `$`, a quote, a bracket), or it would be in most lines; `None` when
+/// no such set is small enough.
+fn shared_parts(texts: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    let plain = |c: &u8| c.is_ascii_alphanumeric() || b"/.-_=&+:, ".contains(c);
+    let telling = |p: &[u8]| p.len() >= 6 || (p.len() >= 4 && !p.iter().all(plain));
+    let mut holders: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, t) in texts.iter().enumerate() {
+        for len in 3..=t.len().min(8) {
+            for part in t.windows(len).filter(|p| telling(p)) {
+                let list = holders.entry(part).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+    }
+    let mut covered = vec![false; texts.len()];
+    let mut parts = Vec::new();
+    loop {
+        let best = holders
+            .iter()
+            .map(|(part, list)| (list.iter().filter(|&&i| !covered[i]).count(), part.len(), *part))
+            .filter(|(n, _, _)| *n >= 2)
+            .max_by_key(|&(n, len, part)| (n, len, std::cmp::Reverse(part)));
+        let Some((_, _, part)) = best else { break };
+        for &i in &holders[part] {
+            covered[i] = true;
+        }
+        parts.push(part.to_vec());
+        if parts.len() > PACKED {
+            return None;
+        }
+    }
+    parts.extend(texts.iter().zip(&covered).filter(|(_, c)| !**c).map(|(t, _)| t.clone()));
+    (parts.len() <= PACKED).then_some(parts)
+}
+
+/// How much of a chunk is lower-cased and searched at once (then the
+/// window's text is still in the cache when searched).
+const WINDOW: usize = 64 << 10;
+
+impl LineFilter {
+    /// A filter over the needle `bits` (with their fields and texts), or
+    /// `None` when one has no form a line holds or the texts are too many
+    /// for a packed searcher.
+    pub(crate) fn new(
+        needles: &[(String, Vec<u8>, usize)],
+        bits: &[usize],
+        words: usize,
+    ) -> Option<LineFilter> {
+        let mut texts = Vec::new();
+        let mut addresses = false;
+        let mut clear = vec![u64::MAX; words];
+        for (field, text, bit) in needles.iter().filter(|(_, _, b)| bits.contains(b)) {
+            // A needle no line form names stays "may be there".
+            let Some(forms) = line_forms(field, text) else { continue };
+            texts.extend(forms);
+            addresses |= Source::of(field).contains(&Source::Numbers);
+            clear[bit / 64] &= !(1 << (bit % 64));
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        if texts.len() > PACKED {
+            texts = shared_parts(&texts)?;
+        }
+        let searcher = aho_corasick::packed::Config::new().builder().extend(&texts).build()?;
+        Some(LineFilter { searcher, addresses, clear, tried: Vec::new(), reads_derived: true })
+    }
+
+    /// Marks the lines of `text` (at `offset` in the read's data) that
+    /// hold one of the filter's texts.
+    pub(crate) fn mark(&self, text: &[u8], offset: u64, s: &mut Screening) {
+        let marks = &mut s.marks;
+        marks.covers = offset..offset + text.len() as u64;
+        marks.lines.clear();
+        marks.next = 0;
+        let lower = &mut s.lowered;
+        let mut start = 0;
+        while start < text.len() {
+            // Whole lines only: a window ends after a line break.
+            let end = (start + WINDOW).min(text.len());
+            let end = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |p| end + p + 1);
+            lower.clear();
+            lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
+            let mut at = 0;
+            while at < lower.len() {
+                let Some(m) = self.searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
+                    break;
+                };
+                let line = memchr::memrchr(b'\n', &lower[..m.start()]).map_or(0, |p| p + 1);
+                marks.lines.push(offset + (start + line) as u64);
+                at = memchr::memchr(b'\n', &lower[m.end()..]).map_or(lower.len(), |p| m.end() + p + 1);
+            }
+            start = end;
+        }
+    }
+
+    /// Whether the filter says the row `r` holds none of its needles.
+    pub(crate) fn clears(&self, r: &Request<'_>, s: &mut Screening) -> bool {
+        s.marks.clear(r.origin.offset) && line_has_values(r, self.addresses)
+    }
+}
+
+impl Screen {
+    /// Makes the derived forms of `r`'s values a search and the guards
+    /// read: `path?query` (and its decoded form), the agent with spaces.
+    pub(crate) fn prepare(&self, r: &Request<'_>, s: &mut Screening) {
+        let uri = &mut s.uri;
+        uri.clear();
+        let (stem, query) = (logged(r.uri_stem), logged(r.uri_query));
+        uri.extend_from_slice(stem.unwrap_or_default());
+        if let Some(q) = query {
+            uri.push(b'?');
+            uri.extend_from_slice(q);
+        }
+        s.whole = uri.len();
+        if uri.contains(&b'%') {
+            let decoded = percent_decoded(&String::from_utf8_lossy(uri)).into_owned();
+            uri.push(b'\n');
+            uri.extend_from_slice(decoded.as_bytes());
+        }
+        s.spaced_agent.clear();
+        let agent = logged(r.user_agent);
+        // An agent with real spaces (a quoted Advanced Logging field) and
+        // `+` too matches a needle only in the form with `+` read as
+        // spaces: that form is searched as well; guards on the agent read
+        // it too. Otherwise nothing needs it (a needle with a space is
+        // looked for with `+` in the agent as logged).
+        let spaced = |ua: &&[u8]| ua.contains(&b'+') && (self.agent_guarded || ua.contains(&b' '));
+        if let Some(ua) = agent.filter(spaced) {
+            s.spaced_agent.extend(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }));
         }
     }
 }
@@ -536,6 +766,9 @@ detection:
             }
             Ok(())
         }
+        fn access_log_text(&mut self, text: &[u8], offset: u64) {
+            self.engine.mark_lines(text, offset, &mut self.screening);
+        }
     }
 
     fn field(literals: &[String]) -> impl Strategy<Value = String> {
@@ -565,6 +798,68 @@ detection:
                 let v = v.replace(' ', "+");
                 if v.is_empty() { "-".to_string() } else { v }
             })
+    }
+
+    /// A chunk is searched once: the line holding a rule's necessary
+    /// needle is marked, a plain line is cleared without the row's own
+    /// search, and a line whose values the screen reads in another form
+    /// (percent-encoded) is never cleared by its line alone.
+    #[test]
+    fn only_lines_holding_a_necessary_needle_are_screened_row_by_row() {
+        let engine = engine(true);
+        let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status c-ip\n\
+                   2025-01-01 00:00:00 GET /index.html - 200 10.0.0.1\n\
+                   2025-01-01 00:00:01 GET /aspnet_client/X.ASPX cmd=whoami 200 10.0.0.2\n\
+                   2025-01-01 00:00:02 GET /a%2Fb - 200 10.0.0.3\n";
+        let rows: Vec<(u64, u64)> = {
+            let mut at = 0;
+            log.split_inclusive('\n')
+                .map(|l| {
+                    let r = (at, l.len() as u64);
+                    at += r.1;
+                    r
+                })
+                .collect()
+        };
+        let mut s = Screening::default();
+        engine.mark_lines(log.as_bytes(), 0, &mut s);
+        assert_eq!(s.marks.lines, [rows[2].0], "only the drop's line holds a needle");
+        let filter = engine.lines.as_ref().expect("the pack's needles fit a line filter");
+        let row = |line: usize, stem: &'static [u8]| {
+            let origin = faultline_parser::w3c::Origin { line: line as u64 + 1, offset: rows[line].0 };
+            let mut r = faultline_parser::Request::blank(
+                faultline_parser::Timestamp(0),
+                faultline_parser::w3c::TimeBasis::Utc,
+                origin,
+            );
+            r.uri_stem = Some(stem);
+            r
+        };
+        assert!(filter.clears(&row(1, b"/index.html"), &mut s));
+        assert!(!filter.clears(&row(2, b"/aspnet_client/X.ASPX"), &mut s));
+        assert!(!filter.clears(&row(3, b"/a%2Fb"), &mut s), "an encoded path is searched decoded");
+        // A row of another chunk than the one searched is screened itself.
+        let mut other = row(1, b"/index.html");
+        other.origin.offset += 10_000;
+        assert!(!filter.clears(&other, &mut s));
+    }
+
+    /// Too many texts for a packed searcher are searched by parts they
+    /// share: every text holds one, none is a common word.
+    #[test]
+    fn many_texts_are_searched_by_the_parts_they_share() {
+        let mut texts: Vec<Vec<u8>> = (0..80).map(|i| format!("/shell{i}.aspx").into_bytes()).collect();
+        texts.extend((0..10).map(|i| format!("${{jndi:{i}").into_bytes()));
+        texts.push(b"port=".to_vec());
+        let parts = super::shared_parts(&texts).expect("shared parts fit");
+        assert!(parts.len() <= super::PACKED, "{parts:?}");
+        for t in &texts {
+            assert!(parts.iter().any(|p| t.windows(p.len()).any(|w| w == p.as_slice())), "{t:?} in none");
+        }
+        assert!(!parts.contains(&b".aspx".to_vec()), "a common ending is no part: {parts:?}");
+        // Texts with nothing telling in common stay too many.
+        let distinct: Vec<Vec<u8>> = (0..100).map(|i| format!("w{i:03}q").into_bytes()).collect();
+        assert_eq!(super::shared_parts(&distinct), None);
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub trait RecordSink {
     fn expect_events(&mut self, _events: usize) {}
     /// A problem found while reading.
     fn diagnostic(&mut self, _diag: Diagnostic) {}
+    /// The text of the access-log chunk whose rows come next, which starts
+    /// at `offset` in the read's data (where [`Origin::offset`] counts
+    /// from): a sink that looks for words in whole lines can search the
+    /// chunk once rather than each row's fields.
+    ///
+    /// [`Origin::offset`]: crate::w3c::Origin::offset
+    fn access_log_text(&mut self, _text: &[u8], _offset: u64) {}
     /// Every record of this sink's chunk has been delivered. A sink that
     /// stages records can hand them on now rather than when the whole file
     /// is done (the sinks of a large file's chunks are all returned at the
@@ -83,6 +90,9 @@ impl<S: RecordSink + ?Sized> RecordSink for &mut S {
     }
     fn diagnostic(&mut self, diag: Diagnostic) {
         (**self).diagnostic(diag);
+    }
+    fn access_log_text(&mut self, text: &[u8], offset: u64) {
+        (**self).access_log_text(text, offset);
     }
     fn chunk_done(&mut self) -> Result<(), Self::Error> {
         (**self).chunk_done()
@@ -160,6 +170,10 @@ where
     fn diagnostic(&mut self, diag: Diagnostic) {
         self.first.diagnostic(diag.clone());
         self.second.diagnostic(diag);
+    }
+    fn access_log_text(&mut self, text: &[u8], offset: u64) {
+        self.first.access_log_text(text, offset);
+        self.second.access_log_text(text, offset);
     }
     fn chunk_done(&mut self) -> Result<(), Self::Error> {
         self.first.chunk_done().map_err(Into::into)?;

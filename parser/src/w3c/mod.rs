@@ -378,6 +378,9 @@ fn parse_chunk<S: RecordSink>(
     // A run of NUL lines that crosses a chunk boundary is reported once, by
     // the chunk where it starts, so that chunking never changes diagnostics.
     let mut inherited_nul_run = previous_line(data, range.start).is_some_and(is_nul_padding);
+    if dialect != Dialect::HttpErr {
+        sink.access_log_text(&data[range.clone()], range.start as u64);
+    }
     for (number, line) in (first_line..).zip(lines(&data[range.clone()], range.start)) {
         let text = line.text;
         let offset = line.offset as u64;
