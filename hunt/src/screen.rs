@@ -541,12 +541,7 @@ fn write_addr(out: &mut Vec<u8>, a: &faultline_parser::value::Addr<'_>) {
     use faultline_parser::value::Addr;
     match a {
         Addr::Ip { ip: std::net::IpAddr::V4(v4), zone: None } => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                out.extend_from_slice(digits(u64::from(octet), &mut [0; 20]));
-            }
+            out.extend_from_slice(faultline_parser::value::dotted_quad(*v4, &mut [0; 15]).as_bytes());
         }
         other => {
             let _ = write!(out, "{other}");

@@ -81,25 +81,7 @@ impl Addr<'_> {
 impl fmt::Display for Addr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // A dotted quad by hand: through the formatting machinery it
-            // showed in profiles of every row that names its client.
-            Addr::Ip { ip: IpAddr::V4(v4), zone: None } => {
-                let mut buf = [0u8; 15];
-                let mut n = 0;
-                for (i, o) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        buf[n] = b'.';
-                        n += 1;
-                    }
-                    for (d, at_least) in [(o / 100, 100), ((o / 10) % 10, 10), (o % 10, 0)] {
-                        if o >= at_least {
-                            buf[n] = b'0' + d;
-                            n += 1;
-                        }
-                    }
-                }
-                f.pad(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
-            }
+            Addr::Ip { ip: IpAddr::V4(v4), zone: None } => f.pad(dotted_quad(*v4, &mut [0; 15])),
             Addr::Ip { ip, zone: None } => write!(f, "{ip}"),
             Addr::Ip { ip, zone: Some(z) } => write!(f, "{ip}%{}", String::from_utf8_lossy(z)),
             Addr::Name(n) => f.write_str(&String::from_utf8_lossy(n)),
@@ -111,6 +93,26 @@ impl Serialize for Addr<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// An IPv4 address as `Display` writes it, into `buf`: by hand, since
+/// through the formatting machinery it showed in profiles of every row that
+/// names its client.
+pub fn dotted_quad(v4: Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+    let mut n = 0;
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        for (digit, shown_from) in [(o / 100, 100), (o / 10 % 10, 10), (o % 10, 0)] {
+            if o >= shown_from {
+                buf[n] = b'0' + digit;
+                n += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 /// Parses an address token. Returns `None` for tokens that are neither an
