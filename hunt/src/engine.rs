@@ -402,14 +402,12 @@ impl Engine {
         let agent_guarded = guards.iter().flatten().any(|g| g.reads("c-useragent"));
         let screen = Screen::new(&web_needles, agent_guarded);
         let indexed: Vec<usize> = (0..bits).filter(|&b| !web.by_needle[b].is_empty()).collect();
-        let lines = LineFilter::new(&web_needles, &indexed, bits.div_ceil(64)).map(|mut filter| {
-            let clear = Found { words: filter.clear.clone(), tried: Vec::new() };
-            web.of(&clear, &mut filter.tried);
-            filter.reads_derived = filter
-                .tried
-                .iter()
-                .any(|&i| guards[i].as_ref().is_some_and(|g| DERIVED.iter().any(|f| g.reads(f))));
-            filter
+        let lines = LineFilter::new(&web_needles, &indexed, bits.div_ceil(64), |clear| {
+            let mut tried = Vec::new();
+            web.of(&Found { words: clear.to_vec(), tried: Vec::new() }, &mut tried);
+            let derived =
+                tried.iter().any(|&i| guards[i].as_ref().is_some_and(|g| DERIVED.iter().any(|f| g.reads(f))));
+            (tried, derived)
         });
         Engine { rules, web, events, needles, bits, guards, screen, lines }
     }

@@ -352,7 +352,7 @@ fn shared_parts(texts: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     let telling = |p: &[u8]| p.len() >= 6 || (p.len() >= 4 && !p.iter().all(plain));
     let mut holders: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
     for (i, t) in texts.iter().enumerate() {
-        for len in 3..=t.len().min(8) {
+        for len in 4..=t.len().min(8) {
             for part in t.windows(len).filter(|p| telling(p)) {
                 let list = holders.entry(part).or_default();
                 if list.last() != Some(&i) {
@@ -388,18 +388,20 @@ const WINDOW: usize = 64 << 10;
 
 impl LineFilter {
     /// A filter over the needle `bits` (with their fields and texts), or
-    /// `None` when one has no form a line holds or the texts are too many
-    /// for a packed searcher.
+    /// `None` when their texts are too many for a packed searcher; a
+    /// needle no line form names stays "may be there" on a clear row.
+    /// `clear_rows` says which rules a clear row is tried on, and whether
+    /// their guards read a derived form.
     pub(crate) fn new(
         needles: &[(String, Vec<u8>, usize)],
         bits: &[usize],
         words: usize,
+        clear_rows: impl FnOnce(&[u64]) -> (Vec<usize>, bool),
     ) -> Option<LineFilter> {
         let mut texts = Vec::new();
         let mut addresses = false;
         let mut clear = vec![u64::MAX; words];
         for (field, text, bit) in needles.iter().filter(|(_, _, b)| bits.contains(b)) {
-            // A needle no line form names stays "may be there".
             let Some(forms) = line_forms(field, text) else { continue };
             texts.extend(forms);
             addresses |= Source::of(field).contains(&Source::Numbers);
@@ -411,7 +413,8 @@ impl LineFilter {
             texts = shared_parts(&texts)?;
         }
         let searcher = aho_corasick::packed::Config::new().builder().extend(&texts).build()?;
-        Some(LineFilter { searcher, addresses, clear, tried: Vec::new(), reads_derived: true })
+        let (tried, reads_derived) = clear_rows(&clear);
+        Some(LineFilter { searcher, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
