@@ -271,8 +271,8 @@ mod tests {
         let same: Vec<(i64, View)> =
             (0..60).map(|i| (i * 3, answered("203.0.113.9", "/favicon.ico", "404", "0", "2"))).collect();
         assert!(correlated(&same).is_empty(), "one missing page asked for again and again");
-        // 29 distinct paths, then the first one's repeats slide out of the
-        // window and a 30th distinct path arrives inside it.
+        // 29 distinct paths, the first also asked for long before (a
+        // repeat counts once), then a 30th distinct path.
         let mut sliding: Vec<(i64, View)> = (0..29)
             .map(|i| (200 + i * 3, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2")))
             .collect();
@@ -281,6 +281,18 @@ mod tests {
         assert_eq!(correlated(&sliding), ["Scanner Burst From One Client"]);
         sliding.pop();
         assert!(correlated(&sliding).is_empty(), "29 distinct paths are not 30");
+        // A path asked for once, more than the window (five minutes)
+        // before 29 others, has left the window when they come: the
+        // distinct count slides down, and only a 30th path inside the
+        // window makes a burst.
+        let mut expired: Vec<(i64, View)> = vec![(0, answered("203.0.113.9", "/early.php", "404", "0", "2"))];
+        expired.extend(
+            (0..29)
+                .map(|i| (400 + i * 3, answered("203.0.113.9", &format!("/probe{i}.php"), "404", "0", "2"))),
+        );
+        assert!(correlated(&expired).is_empty(), "a path that left the window still counted");
+        expired.push((500, answered("203.0.113.9", "/probe29.php", "404", "0", "2")));
+        assert_eq!(correlated(&expired), ["Scanner Burst From One Client"]);
     }
 
     #[test]
