@@ -307,7 +307,8 @@ impl Pattern {
     pub fn for_keywords(self) -> Pattern {
         fn stretches(text: &[u8]) -> Vec<Needle> {
             let mut parts: Vec<&[u8]> = text.split(|&b| b == b' ').filter(|s| s.len() >= 2).collect();
-            parts.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            // Equal stretches side by side, so that each is kept once.
+            parts.sort_by_key(|s| (std::cmp::Reverse(s.len()), *s));
             parts.dedup();
             parts.into_iter().map(|p| Needle::new(String::from_utf8_lossy(p).into_owned())).collect()
         }
@@ -425,6 +426,9 @@ mod tests {
         assert!(!p.matches("get /api/orders 200"));
         let p = compile(&["contains"], "whoami").remove(0).for_keywords();
         assert!(matches!(p, Pattern::Contains(_)), "a needle without a space stays one");
+        // A stretch written twice is one needle.
+        let p = compile(&["contains"], "a bc de bc").remove(0).for_keywords();
+        assert!(matches!(&p, Pattern::Wildcard(_, runs) if runs.len() == 2), "{p:?}");
     }
 
     #[test]
