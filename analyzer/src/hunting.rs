@@ -764,6 +764,9 @@ impl EventObserver for HuntSink<'_> {
         }
         self.view.event(e);
         self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
         let line = e.origin.line();
         let pool = worker_pool(e);
         let summary = || crate::describe::headline(e);

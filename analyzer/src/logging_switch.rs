@@ -39,10 +39,11 @@ fn configuration(path: &str, value: &str) -> Option<Switch> {
 /// What an `appcmd` command line does to logging (`/dontLog:True`,
 /// `/logFile.enabled:false`, either quoted).
 fn command_line(line: &str) -> Option<Switch> {
-    let line: String = line.to_ascii_lowercase().chars().filter(|c| *c != '"' && *c != '\'').collect();
-    if !line.contains("appcmd") {
+    // Most process starts are not appcmd's: ruled out before any copy.
+    if !line.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"appcmd")) {
         return None;
     }
+    let line: String = line.to_ascii_lowercase().chars().filter(|c| *c != '"' && *c != '\'').collect();
     for (setting, off) in [("dontlog:", "true"), ("logfile.enabled:", "false")] {
         if let Some(at) = line.find(setting) {
             let value: String =

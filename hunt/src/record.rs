@@ -271,7 +271,7 @@ impl View {
     }
 
     fn push_bytes(&mut self, field: &str, value: Option<&[u8]>) {
-        if let Some(v) = value.filter(|v| !v.is_empty() && *v != b"-") {
+        if let Some(v) = logged(value) {
             self.push(field, &String::from_utf8_lossy(v));
         }
     }

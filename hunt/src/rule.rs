@@ -284,7 +284,6 @@ pub(crate) fn techniques(tags: &Yaml) -> Vec<String> {
 }
 
 impl Rule {
-    /// A rule from one YAML document.
     /// The fields its selections name (keyword searches name none).
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.searches
@@ -298,6 +297,7 @@ impl Rule {
             .map(|t| t.field.as_str())
     }
 
+    /// A rule from one YAML document.
     pub fn from_yaml(doc: &Yaml, origin: &Path) -> Result<Rule, Unsupported> {
         if !doc["correlation"].is_badvalue() {
             return Err(Unsupported::Correlation);
