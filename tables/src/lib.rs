@@ -220,12 +220,11 @@ impl Rows {
         }
     }
 
-    /// Rows holding only `detections`, as projected.
+    /// Rows holding only `detections`, as projected (none when the
+    /// projection does not want them: the read then hunted with no rules,
+    /// see [`lens`]).
     fn of_detections(p: &Projection, detections: &[Detection]) -> Rows {
         let mut rows = Rows::projected(p);
-        if !p.hunts() {
-            return rows;
-        }
         let t = &mut rows.detections;
         for d in detections {
             let rule = &d.rule.meta;
