@@ -13,7 +13,7 @@ use std::sync::Arc;
 use faultline_hunt::correlation::{Correlation, Match};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
-use faultline_hunt::rule::Meta;
+use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::{
@@ -302,7 +302,7 @@ impl Hunt {
             })
             .collect();
         use faultline_hunt::Level;
-        let natives = rules.iter().any(|r| r.meta.origin.starts_with("bundled:")).then(|| Natives {
+        let natives = rules.iter().any(Rule::is_bundled).then(|| Natives {
             post_only: native(
                 "post-only-script",
                 "Script Answering POSTs That Nobody Asks For With GET",
@@ -452,10 +452,17 @@ impl Hunt {
         detections
     }
 
-    /// Whether a rule reads Windows events (every event must then be
-    /// parsed, not only the IIS catalogue's).
+    /// Whether a rule reads Windows events.
     pub fn wants_events(&self) -> bool {
         self.engine.wants_events()
+    }
+
+    /// `read`, reading every Windows event when a rule of the user's may
+    /// match one outside the IIS catalogue (the bundled pack's event rules
+    /// read catalogue events only, which every read extracts).
+    pub fn reading(&self, read: &ReadConfig) -> ReadConfig {
+        let every = self.engine.rules().iter().any(|r| !r.is_bundled() && r.target != Target::Web);
+        ReadConfig { all_events: read.all_events || every, ..*read }
     }
 }
 
@@ -856,9 +863,7 @@ pub fn hunt(
     hunt: &Hunt,
     progress: &dyn Progress,
 ) -> HuntReport {
-    let mut read = *read;
-    read.all_events |= hunt.wants_events();
-    let Ok(pass) = pass::run(paths, &read, &scope.hosts, &Hunting { hunt, scope }, progress);
+    let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &Hunting { hunt, scope }, progress);
     progress.phase("correlating detections");
     HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading }
 }

@@ -100,7 +100,7 @@ pub fn analyze_and_hunt(
     hunt: &Hunt,
     progress: &dyn Progress,
 ) -> Report {
-    let Ok(pass) = pass::run(paths, read, &scope.hosts, &Analyze { scope, hunt }, progress);
+    let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &Analyze { scope, hunt }, progress);
     progress.phase("analysing");
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);

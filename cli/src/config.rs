@@ -203,12 +203,6 @@ impl LensArgs {
         let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
         Ok(hunt.allow_clients(self.allow_client.clone()))
     }
-
-    /// Whether every Windows event must be read (the user's rules may
-    /// match any).
-    pub fn every_event(&self) -> bool {
-        self.security == Security::All
-    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Exit> {
         ExportFormat::Csv => faultline_tables::ExportFormat::Csv,
         ExportFormat::Jsonl => faultline_tables::ExportFormat::Ndjson,
     };
-    let mut read = read_config(&args.reading);
-    read.all_events |= args.lens.every_event();
+    let read = read_config(&args.reading);
     let hunt = args.lens.hunt()?;
     let bar = Bar::new(global.quiet);
     let summary = export(

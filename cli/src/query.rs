@@ -95,8 +95,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     };
     let bar = Bar::new(global.quiet);
     let projection = Projection::of_sql(&sql);
-    let mut read = read_config(&args.reading);
-    read.all_events |= projection.hunts() && args.lens.every_event();
+    let read = read_config(&args.reading);
     let tables = Tables::load(
         &args.paths,
         &read,

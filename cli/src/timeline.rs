@@ -109,7 +109,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     let zone = &args.evidence.tz;
     let hunted = args.lens.hunt()?;
     if args.notable {
-        let report = read_analyze_and_hunt(global, &args.evidence, &hunted, args.lens.every_event());
+        let report = read_analyze_and_hunt(global, &args.evidence, &hunted);
         let mut out = output(global.output.as_ref())?;
         if !jsonl {
             writeln!(out, "{}", COLUMNS.join(","))?;

@@ -102,7 +102,7 @@ impl LoadReport {
     /// The project's own pack.
     pub fn add_bundled(&mut self) {
         for (name, text) in BUNDLED {
-            self.add_text(text, &PathBuf::from(format!("bundled:{name}")));
+            self.add_text(text, &PathBuf::from(format!("{}{name}", crate::pack::BUNDLED_ORIGIN)));
         }
     }
 

@@ -2,6 +2,9 @@
 //! namespace, `author: faultline`), compiled into the binary. Each has a
 //! test that fires and one that does not (`tests` below).
 
+/// How a bundled rule's origin starts (its file name follows).
+pub const BUNDLED_ORIGIN: &str = "bundled:";
+
 /// (file name, YAML) of every bundled rule.
 pub const BUNDLED: &[(&str, &str)] = &[
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
@@ -44,7 +47,7 @@ mod tests {
         let mut view = view.clone();
         let mut hits = Vec::new();
         engine.matches(&mut view, &mut hits);
-        hits.iter().map(|&i| engine.rules()[i].meta.origin.replace("bundled:", "")).collect()
+        hits.iter().map(|&i| engine.rules()[i].meta.origin.replace(super::BUNDLED_ORIGIN, "")).collect()
     }
 
     fn web(row: WebRow<'_>) -> View {

@@ -284,6 +284,11 @@ pub(crate) fn techniques(tags: &Yaml) -> Vec<String> {
 }
 
 impl Rule {
+    /// Whether the rule is one of the project's own pack.
+    pub fn is_bundled(&self) -> bool {
+        self.meta.origin.starts_with(crate::pack::BUNDLED_ORIGIN)
+    }
+
     /// The fields its selections name (keyword searches name none).
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.searches

@@ -211,7 +211,7 @@ pub fn export(
     let none = Hunt::none();
     let hunt = lens(ALL, hunt, &none);
     let write = Columns { scope, projection: ALL, hunt, finish: Write { dir, format } };
-    let pass = pass::run(paths, read, &scope.hosts, &write, progress)?;
+    let pass = pass::run(paths, &hunt.reading(read), &scope.hosts, &write, progress)?;
     progress.phase("finishing the export");
     let (summaries, hunted): (Vec<ExportSummary>, Vec<Hunted>) = pass.outputs.into_iter().unzip();
     let mut total = ExportSummary { reading: pass.reading, ..ExportSummary::default() };

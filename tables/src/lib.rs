@@ -562,7 +562,7 @@ impl Tables {
         let none = Hunt::none();
         let hunt = lens(projection, hunt, &none);
         let columns = Columns { scope, projection, hunt, finish: Join };
-        let Ok(pass) = pass::run(paths, read, &scope.hosts, &columns, progress);
+        let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &columns, progress);
         progress.phase("building the tables");
         let (parts, hunted): (Vec<Rows>, Vec<Hunted>) = pass.outputs.into_iter().unzip();
         let mut rows = Rows::join(parts);

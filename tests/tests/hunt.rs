@@ -148,6 +148,43 @@ fn the_row_screen_changes_no_detection_on_real_evidence() {
     assert_eq!(web(&screened), web(&full));
 }
 
+/// The bundled pack's event rules read only events of the IIS catalogue,
+/// which every read extracts: over every real sample its hunt finds the
+/// same with every event read as without, and a user's event rule makes
+/// the read take every event.
+#[test]
+fn the_pack_needs_no_event_outside_the_catalogue() {
+    let Some(samples) = common::samples("the event-catalogue comparison") else { return };
+    let pack = Hunt::new(bundled().finish());
+    assert!(!pack.reading(&ReadConfig::default()).all_events);
+    let read = |all_events: bool| {
+        let read = ReadConfig { all_events, ..ReadConfig::default() };
+        let report = hunt(std::slice::from_ref(&samples), &read, &Scope::default(), &pack, &|_| {});
+        report
+            .detections
+            .iter()
+            .map(|d| (d.rule.meta.title.clone(), d.evidence.path.clone(), d.evidence.line, d.evidence.record))
+            .collect::<Vec<_>>()
+    };
+    let catalogue = read(false);
+    assert!(catalogue.iter().filter(|d| d.3.is_some()).count() > 10, "the samples hold event detections");
+    assert_eq!(catalogue, read(true));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = |name: &str, rule: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, rule).expect("writes");
+        let mut rules = bundled();
+        rules.add_path(&path, false).expect("reads");
+        Hunt::new(rules.finish())
+    };
+    let rule = "title: any logon\nlogsource: {product: windows, service: security}\ndetection:\n    \
+                selection: {EventID: 4634}\n    condition: selection\n";
+    assert!(with("logoff.yml", rule).reading(&ReadConfig::default()).all_events);
+    let rule = "title: a page\nlogsource: {category: webserver}\ndetection:\n    \
+                selection: {cs-uri-stem: '/x'}\n    condition: selection\n";
+    assert!(!with("page.yml", rule).reading(&ReadConfig::default()).all_events);
+}
+
 #[test]
 fn a_healthy_day_gives_nothing_of_medium_or_above() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -29,11 +29,9 @@ pub(crate) fn read_analyze_and_hunt(
     global: &GlobalArgs,
     args: &EvidenceArgs,
     hunt: &Hunt,
-    every_event: bool,
 ) -> ManuallyDrop<Report> {
     let bar = Bar::new(global.quiet);
-    let mut read = read_config(&args.reading);
-    read.all_events |= every_event;
+    let read = read_config(&args.reading);
     let report = analyze_and_hunt(&args.paths, &read, &scope(&args.range, &args.reading), hunt, &bar);
     bar.finish();
     ManuallyDrop::new(report)
@@ -41,7 +39,7 @@ pub(crate) fn read_analyze_and_hunt(
 
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     let hunt = args.lens.hunt()?;
-    let report = read_analyze_and_hunt(global, &args.evidence, &hunt, args.lens.every_event());
+    let report = read_analyze_and_hunt(global, &args.evidence, &hunt);
     let zone = &args.evidence.tz;
     let mut out = output(global.output.as_ref())?;
     match args.format {
