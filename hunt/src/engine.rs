@@ -7,7 +7,7 @@
 //! run once over the field's values per record, and a `contains` test is
 //! then a bit lookup.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -217,6 +217,15 @@ impl Guard {
         }
     }
 
+    /// Adds the needles the guard tests to `out`.
+    fn needle_bits(&self, out: &mut BTreeSet<usize>) {
+        match self {
+            Guard::Needles(mask) => out.extend(mask.bits()),
+            Guard::Any(guards) | Guard::All(guards) => guards.iter().for_each(|g| g.needle_bits(out)),
+            Guard::Equals(..) | Guard::Number(..) | Guard::Prefix(..) | Guard::Suffix(..) => {}
+        }
+    }
+
     /// Whether the guard reads a field's values.
     fn reads(&self, field: &str) -> bool {
         match self {
@@ -358,13 +367,24 @@ impl Engine {
                             && !literals.contains_key(&(t.field.clone(), v.clone()))
                         {
                             literals.insert((t.field.clone(), v.clone()), bits);
-                            per_field.entry(t.field.clone()).or_default().push((v.as_bytes().to_vec(), bits));
-                            web_needles.push((t.field.clone(), v.as_bytes().to_vec(), bits));
                             bits += 1;
                         }
                     }
                 }
             }
+        }
+        let guards: Vec<Option<Guard>> =
+            rules.iter().map(|r| guard(r, (r.target == Target::Web).then_some(&literals))).collect();
+        // Only the literal values a guard reads are searched: a test whose
+        // values are not all literals, or one under `not`, needs none, and
+        // a common one (a `.js` a filter leaves out) would hold up rows.
+        let mut read = BTreeSet::new();
+        for g in guards.iter().flatten() {
+            g.needle_bits(&mut read);
+        }
+        for ((field, value), &bit) in literals.iter().filter(|(_, b)| read.contains(*b)) {
+            per_field.entry(field.clone()).or_default().push((value.as_bytes().to_vec(), bit));
+            web_needles.push((field.clone(), value.as_bytes().to_vec(), bit));
         }
         // How rare a needle is, for choosing which needles to index a rule
         // by: the longer, the rarer; a web needle by the shortest form a
@@ -379,8 +399,6 @@ impl Engine {
             rarity[*b] = crate::screen::line_forms(field, text)
                 .map_or(0, |forms| forms.iter().map(Vec::len).min().unwrap_or(usize::MAX));
         }
-        let guards: Vec<Option<Guard>> =
-            rules.iter().map(|r| guard(r, (r.target == Target::Web).then_some(&literals))).collect();
         let needles = per_field
             .into_iter()
             .filter_map(|(field, list)| {
