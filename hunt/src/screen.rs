@@ -584,9 +584,11 @@ impl<'r, 'a> RawWeb<'r, 'a> {
 
 impl FieldValues for RawWeb<'_, '_> {
     fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
+        if let Some(number) = self.number(field) {
+            return number.is_some_and(|v| test(digits(v, &mut [0; 20])));
+        }
         let r = self.row;
         let raw = |v: Option<&[u8]>| logged(v).is_some_and(test);
-        let number = |v: Option<u64>| v.is_some_and(|v| test(digits(v, &mut [0; 20])));
         let encoded = |v: Option<&[u8]>| v.is_some_and(|v| v.contains(&b'%'));
         match field {
             "cs-method" => raw(r.method),
@@ -604,10 +606,6 @@ impl FieldValues for RawWeb<'_, '_> {
             "cs-username" => raw(r.username),
             "cs-cookie" => raw(r.cookie),
             "cs-version" => raw(r.version),
-            "sc-status" => number(r.status.map(u64::from)),
-            "sc-substatus" => number(r.substatus.map(u64::from)),
-            "sc-win32-status" => number(r.win32_status),
-            "s-port" => number(r.server_port.map(u64::from)),
             // Derived or formatted: may match.
             other => crate::record::is_web_field(other),
         }

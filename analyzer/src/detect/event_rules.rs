@@ -221,7 +221,8 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
                 && b.data("EffectiveLocation") == e.data("EffectiveLocation")
         };
         let back = changes[i + 1..].iter().find(|(b, s)| *s == Switch::On && same(b)).map(|(b, _)| *b);
-        let resumed = if one_site(e) { None } else { next_logged_minute(store, &e.host, e.time()) };
+        let site_only = one_site(e);
+        let resumed = if site_only { None } else { next_logged_minute(store, &e.host, e.time()) };
         let (end, until) = match (back, resumed) {
             (Some(b), _) => (b.time(), format!("until it was switched back on at {}", b.time().to_rfc3339())),
             (None, Some(r)) => (r, format!("until the access log resumes at {}", r.to_rfc3339())),
@@ -244,7 +245,7 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
         } else {
             "the host's evidence ends there".to_string()
         };
-        let which = if one_site(e) { "a site's" } else { "the server's" };
+        let which = if site_only { "a site's" } else { "the server's" };
         let mut d = Draft::new(FailureMode::MissingLogs, Severity::High, 0.9, e.time(), end)
             .scope(Some(&e.host), None, None)
             .explain(format!(
