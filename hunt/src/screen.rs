@@ -264,30 +264,23 @@ impl Screen {
 /// The texts a row's line holds, as written, wherever the screen finds
 /// `text` (a needle of `field`) in the row's values; `None` when the line
 /// may hold the needle in no form a search can name. Searching a part of a
-/// needle finds every line the needle is in: a needle across the `?` that
-/// joins path and query is looked for by its longest part.
+/// needle finds every line the needle is in: a needle across a byte the
+/// line may write otherwise is looked for by its longest part between
+/// such bytes (the `?` that joins path and query; a `"`, which a quoted
+/// field doubles; a line break, found only in a decoded value).
 pub(crate) fn line_forms(field: &str, text: &[u8]) -> Option<Vec<Vec<u8>>> {
-    // A line break is never inside a line, and `""` in a quoted field
-    // stands for the `"` a needle would hold.
-    if text.iter().any(|c| matches!(c, b'\n' | b'\r' | b'"')) {
-        return None;
-    }
+    let longest = |apart: &dyn Fn(u8) -> bool| {
+        let part = text.split(|&c| matches!(c, b'\n' | b'\r' | b'"') || apart(c)).max_by_key(|p| p.len());
+        part.filter(|p| !p.is_empty()).map(<[u8]>::to_vec)
+    };
     let mut forms = Vec::new();
     for &source in Source::of(field) {
-        match source {
-            Source::Uri => {
-                let part = text.split(|&c| c == b'?').max_by_key(|p| p.len()).unwrap_or_default();
-                if part.is_empty() {
-                    return None;
-                }
-                forms.push(part.to_vec());
-            }
-            Source::Agent if text.contains(&b' ') => {
-                forms.push(text.to_vec());
-                forms.push(text.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect());
-            }
-            _ => forms.push(text.to_vec()),
+        let part = if source == Source::Uri { longest(&|c| c == b'?')? } else { longest(&|_| false)? };
+        // IIS writes the agent's spaces as `+`.
+        if source == Source::Agent && part.contains(&b' ') {
+            forms.push(part.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect());
         }
+        forms.push(part);
     }
     forms.sort_unstable();
     forms.dedup();
@@ -321,12 +314,16 @@ fn line_has_values(r: &Request<'_>, addresses: bool) -> bool {
 /// them, searched once over a whole chunk of an access log: a row whose
 /// line holds none of them can match only the rules that have no such
 /// needle, and the screen's per-row search is skipped. The chunk is
-/// lower-cased a window at a time and searched with a packed (SIMD)
-/// searcher, several times faster than an automaton over every byte; a
-/// set of texts too large for it gets no filter.
+/// lower-cased a window at a time and searched with packed (SIMD)
+/// searchers, several times faster than an automaton over every byte; a
+/// set of texts too large for a few of them gets no filter.
 #[derive(Debug, Clone)]
 pub(crate) struct LineFilter {
-    searcher: aho_corasick::packed::Searcher,
+    /// The long texts, by some of their four-byte grams.
+    grams: Option<Grams>,
+    /// The short texts: a packed searcher takes at most [`PACKED`], and a
+    /// larger set is split over several, each searching the window.
+    searchers: Vec<aho_corasick::packed::Searcher>,
     /// Some text is looked for in addresses (a keyword search).
     addresses: bool,
     /// The needles of a row whose line holds no text: the filter's are
@@ -342,14 +339,39 @@ pub(crate) struct LineFilter {
 /// The most texts a packed searcher takes.
 const PACKED: usize = 64;
 
-/// Fewer texts than `texts` (at most [`PACKED`]) such that each of
+/// The most packed searchers a filter runs over each window: past that,
+/// searching the window costs more than the per-row search it saves.
+const SEARCHERS: usize = 4;
+
+/// What ordinary requests are made of (lower-case, as IIS logs them): the
+/// user agents of browsers and crawlers, the paths and names of an
+/// ASP.NET site. A part of a rule's text found here would mark most lines
+/// of a day's traffic (rules name attack tools by agents that start like
+/// a browser's).
+const ORDINARY: &str = "mozilla/5.0+(windows+nt+10.0;+win64;+x64)+applewebkit/537.36+(khtml,+like+gecko)+\
+    chrome/131.0.0.0+safari/537.36+edg/131.0.0.0 mozilla/5.0 (windows nt 6.1; wow64; trident/7.0; rv:11.0) like gecko \
+    mozilla/5.0+(macintosh;+intel+mac+os+x+10_15_7)+version/17.1+mobile/15e148+firefox/132.0+gecko/20100101 \
+    mozilla/5.0+(iphone;+cpu+iphone+os+17_1+like+mac+os+x)+(linux;+android+14;+k) \
+    mozilla/5.0+(compatible;+googlebot/2.1;++http://www.google.com/bot.html)+msie+9.0;+windows+nt+ \
+    mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm) okhttp/4.12.0 python-requests/2.31 \
+    curl/8.4.0 java/17 microsoft office/16.0 https://www.example.com/default.aspx?returnurl=%2f \
+    /scripts/jquery.min.js /content/site.css /bundles/modernizr /images/logo.png /favicon.ico /robots.txt \
+    /webresource.axd?d= /scriptresource.axd?d= /api/orders/ /api/customers/ /account/login /home/index \
+    /reports/report.aspx?id= /services/service.svc /version /search?q= &page= &sort=name&order=asc \
+    asp.net_sessionid= .aspxauth= __requestverificationtoken http/1.1 http/2 \
+    2025-01-31 23:59:59 w3svc1 web01 get post head - 443 80 - contoso\\user12 \
+    /products/item /product/ /users/profile /static/ /assets/ /uploads/ /admin/ /login.aspx /logout \
+    /index.html /downloads/ ?id=1&page=2&lang=en-us 200 0 0 304 0 0 404 0 2 500 0 64 ";
+
+/// Fewer texts than `texts` (at most `limit`) such that each of
 /// `texts` holds one: parts several texts share, taken greedily, the part
 /// in most texts first. A part must be long or hold a byte rare in logs
-/// (a `$`, a quote, a bracket), or it would be in most lines; `None` when
-/// no such set is small enough.
-fn shared_parts(texts: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+/// (a `$`, a quote, a bracket), and be no part of ordinary requests, or it
+/// would be in most lines; `None` when no such set is small enough.
+fn shared_parts(texts: &[Vec<u8>], limit: usize) -> Option<Vec<Vec<u8>>> {
     let plain = |c: &u8| c.is_ascii_alphanumeric() || b"/.-_=&+:, ".contains(c);
-    let telling = |p: &[u8]| p.len() >= 6 || (p.len() >= 4 && !p.iter().all(plain));
+    let ordinary = |p: &[u8]| memchr::memmem::find(ORDINARY.as_bytes(), p).is_some();
+    let telling = |p: &[u8]| (p.len() >= 6 || (p.len() >= 4 && !p.iter().all(plain))) && !ordinary(p);
     let mut holders: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
     for (i, t) in texts.iter().enumerate() {
         for len in 4..=t.len().min(8) {
@@ -374,12 +396,147 @@ fn shared_parts(texts: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
             covered[i] = true;
         }
         parts.push(part.to_vec());
-        if parts.len() > PACKED {
+        if parts.len() > limit {
             return None;
         }
     }
     parts.extend(texts.iter().zip(&covered).filter(|(_, c)| !**c).map(|(t, _)| t.clone()));
-    (parts.len() <= PACKED).then_some(parts)
+    (parts.len() <= limit).then_some(parts)
+}
+
+/// The bytes of a gram.
+const GRAM: usize = 4;
+
+/// How far apart a line's bytes are probed for a gram: a text of at
+/// least `GRAM + STRIDE - 1` bytes has `STRIDE` grams starting at
+/// consecutive bytes, one of which a probe meets wherever the text lies.
+const STRIDE: usize = 5;
+
+/// Long texts found by sampling: a line's four-byte grams are looked up
+/// every [`STRIDE`] bytes in a bit table of the texts' grams, without
+/// case. A text is registered by `STRIDE` consecutive grams, so a line
+/// holding it has a probe on one of them; a probe that finds its bit set
+/// marks the line, which the row's own search then decides (a gram of a
+/// text elsewhere in the line, or another gram of the same hash, only
+/// costs that search). One pass, however many texts, and a fifth of the
+/// bytes looked at.
+#[derive(Debug, Clone)]
+struct Grams {
+    bits: Vec<u64>,
+    /// The table holds `1 << shift` fewer bits than a `u32` hash has
+    /// values: `hash >> shift` is a bit's index.
+    shift: u32,
+    key: u32,
+}
+
+impl Grams {
+    /// A table over the texts of `texts` (lower-case) that have a run of
+    /// `STRIDE` grams none of which is found in ordinary requests (a rule
+    /// naming a tool's agent starts like a browser's, whose grams would
+    /// mark every line): each is registered by its first such run. The
+    /// texts without one are returned, to be searched whole.
+    fn new(texts: Vec<Vec<u8>>) -> (Option<Grams>, Vec<Vec<u8>>) {
+        let grams_of = |t: &[u8]| -> Vec<u32> {
+            t.windows(GRAM).map(|g| fold(u32::from_le_bytes([g[0], g[1], g[2], g[3]]))).collect()
+        };
+        let ordinary: std::collections::HashSet<u32> = grams_of(ORDINARY.as_bytes()).into_iter().collect();
+        // A gram of letters alone is likelier in a line than one with a
+        // digit or a sign; one with a space is found between any two fields.
+        let cost = |w: &u32| {
+            let b = w.to_le_bytes();
+            if ordinary.contains(w) {
+                None
+            } else if b.contains(&b' ') {
+                Some(4)
+            } else {
+                Some(u32::from(b.iter().all(u8::is_ascii_lowercase)))
+            }
+        };
+        let mut chosen = Vec::new();
+        let mut rest = Vec::new();
+        for t in texts {
+            let grams = grams_of(&t);
+            let best = grams
+                .windows(STRIDE)
+                .filter_map(|run| Some((run.iter().map(cost).sum::<Option<u32>>()?, run)))
+                .min_by_key(|(c, _)| *c);
+            match best {
+                Some((_, run)) => chosen.extend_from_slice(run),
+                None => rest.push(t),
+            }
+        }
+        if chosen.is_empty() {
+            return (None, rest);
+        }
+        // About one bit in a thousand set: a line of 250 bytes, probed
+        // fifty times, is marked by chance once in twenty; the bundled
+        // pack's table fits the first-level cache.
+        let size = (chosen.len() * 1024).next_power_of_two().clamp(1 << 16, 1 << 22);
+        let shift = 32 - size.trailing_zeros();
+        // An ordinary gram whose bit a text's gram sets would mark most
+        // lines: of a few hash keys, the first under which none does.
+        let table = |key: u32| {
+            let mut bits = vec![0u64; size / 64];
+            for &w in &chosen {
+                let b = hash(w, key) >> shift;
+                bits[b as usize / 64] |= 1 << (b % 64);
+            }
+            Grams { bits, shift, key }
+        };
+        let tables = KEYS.iter().map(|&key| table(key));
+        let mut tables = tables.map(|g| {
+            let hits = ordinary.iter().filter(|&&w| g.holds(w)).count();
+            (hits, g)
+        });
+        let mut best = tables.next().expect("hash keys");
+        for t in tables {
+            if best.0 == 0 {
+                break;
+            }
+            if t.0 < best.0 {
+                best = t;
+            }
+        }
+        (Some(best.1), rest)
+    }
+
+    /// Whether a (folded) gram's bit is set.
+    fn holds(&self, w: u32) -> bool {
+        let b = hash(w, self.key) >> self.shift;
+        self.bits[b as usize / 64] & (1 << (b % 64)) != 0
+    }
+
+    /// Pushes onto `lines` the offset of each line of `text` (at `offset`
+    /// in the read's data, starting a line) that a probe marks.
+    fn mark(&self, text: &[u8], offset: u64, lines: &mut Vec<u64>) {
+        let mut at = 0;
+        while let Some(gram) = text.get(at..at + GRAM) {
+            let Ok(gram) = <[u8; GRAM]>::try_from(gram) else { break };
+            if !self.holds(fold(u32::from_le_bytes(gram))) {
+                at += STRIDE;
+                continue;
+            }
+            let line = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+            lines.push(offset + line as u64);
+            at = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1);
+        }
+    }
+}
+
+/// Four bytes with bit 5 set in each: a letter in lower case, and the
+/// same gram whatever the case of its letters (other bytes may meet each
+/// other's gram, which only costs a false mark).
+fn fold(w: u32) -> u32 {
+    w | 0x2020_2020
+}
+
+/// Odd multipliers for [`hash`].
+const KEYS: [u32; 6] = [0x9E37_79B1, 0x85EB_CA77, 0xC2B2_AE3D, 0x27D4_EB2F, 0x1656_67B1, 0xD3A2_646D];
+
+/// A gram's hash under `key`, its high bits the best mixed
+/// (multiplicative hashing).
+fn hash(w: u32, key: u32) -> u32 {
+    w.wrapping_mul(key)
 }
 
 /// How much of a chunk is lower-cased and searched at once (then the
@@ -388,7 +545,7 @@ const WINDOW: usize = 64 << 10;
 
 impl LineFilter {
     /// A filter over the needle `bits` (with their fields and texts), or
-    /// `None` when their texts are too many for a packed searcher; a
+    /// `None` when their texts are too many for a few packed searchers; a
     /// needle no line form names stays "may be there" on a clear row.
     /// `clear_rows` says which rules a clear row is tried on, and whether
     /// their guards read a derived form.
@@ -409,12 +566,20 @@ impl LineFilter {
         }
         texts.sort_unstable();
         texts.dedup();
-        if texts.len() > PACKED {
-            texts = shared_parts(&texts)?;
+        let (long, mut short): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+            texts.into_iter().partition(|t| t.len() >= GRAM + STRIDE - 1);
+        let (grams, plain) = Grams::new(long);
+        short.extend(plain);
+        if short.len() > PACKED {
+            // Fewer searchers pay more than fewer false marks.
+            short = shared_parts(&short, PACKED * SEARCHERS)?;
         }
-        let searcher = aho_corasick::packed::Config::new().builder().extend(&texts).build()?;
+        let searchers = short
+            .chunks(PACKED)
+            .map(|set| aho_corasick::packed::Config::new().builder().extend(set).build())
+            .collect::<Option<Vec<_>>>()?;
         let (tried, reads_derived) = clear_rows(&clear);
-        Some(LineFilter { searcher, addresses, clear, tried, reads_derived })
+        Some(LineFilter { grams, searchers, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
@@ -430,16 +595,35 @@ impl LineFilter {
             // Whole lines only: a window ends after a line break.
             let end = (start + WINDOW).min(text.len());
             let end = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |p| end + p + 1);
+            let first = marks.lines.len();
+            if let Some(grams) = &self.grams {
+                grams.mark(&text[start..end], offset + start as u64, &mut marks.lines);
+            }
             lower.clear();
-            lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
-            let mut at = 0;
-            while at < lower.len() {
-                let Some(m) = self.searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
-                    break;
-                };
-                let line = memchr::memrchr(b'\n', &lower[..m.start()]).map_or(0, |p| p + 1);
-                marks.lines.push(offset + (start + line) as u64);
-                at = memchr::memchr(b'\n', &lower[m.end()..]).map_or(lower.len(), |p| m.end() + p + 1);
+            if !self.searchers.is_empty() {
+                lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
+            }
+            for searcher in &self.searchers {
+                let mut at = 0;
+                while at < lower.len() {
+                    let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
+                        break;
+                    };
+                    let line = memchr::memrchr(b'\n', &lower[..m.start()]).map_or(0, |p| p + 1);
+                    marks.lines.push(offset + (start + line) as u64);
+                    at = memchr::memchr(b'\n', &lower[m.end()..]).map_or(lower.len(), |p| m.end() + p + 1);
+                }
+            }
+            if self.searchers.len() + usize::from(self.grams.is_some()) > 1 {
+                marks.lines[first..].sort_unstable();
+                let mut kept = first;
+                for i in first..marks.lines.len() {
+                    if kept == first || marks.lines[kept - 1] != marks.lines[i] {
+                        marks.lines[kept] = marks.lines[i];
+                        kept += 1;
+                    }
+                }
+                marks.lines.truncate(kept);
             }
             start = end;
         }
@@ -847,7 +1031,7 @@ detection:
         let mut texts: Vec<Vec<u8>> = (0..80).map(|i| format!("/shell{i}.aspx").into_bytes()).collect();
         texts.extend((0..10).map(|i| format!("${{jndi:{i}").into_bytes()));
         texts.push(b"port=".to_vec());
-        let parts = super::shared_parts(&texts).expect("shared parts fit");
+        let parts = super::shared_parts(&texts, super::PACKED).expect("shared parts fit");
         assert!(parts.len() <= super::PACKED, "{parts:?}");
         for t in &texts {
             assert!(parts.iter().any(|p| t.windows(p.len()).any(|w| w == p.as_slice())), "{t:?} in none");
@@ -855,7 +1039,32 @@ detection:
         assert!(!parts.contains(&b".aspx".to_vec()), "a common ending is no part: {parts:?}");
         // Texts with nothing telling in common stay too many.
         let distinct: Vec<Vec<u8>> = (0..100).map(|i| format!("w{i:03}q").into_bytes()).collect();
-        assert_eq!(super::shared_parts(&distinct), None);
+        assert_eq!(super::shared_parts(&distinct, super::PACKED), None);
+    }
+
+    /// A long text is found by its grams wherever it lies in a line and
+    /// whatever the case of its letters; a line of ordinary traffic is not
+    /// marked; a text made only of ordinary grams is left to be searched
+    /// whole.
+    #[test]
+    fn long_texts_are_found_by_sampled_grams_at_any_alignment() {
+        let texts =
+            vec![b"/aspnet_client/".to_vec(), b"${jndi:ldap".to_vec(), b"mozilla/5.0+(windows".to_vec()];
+        let (grams, rest) = super::Grams::new(texts);
+        let grams = grams.expect("grams");
+        assert_eq!(rest, [b"mozilla/5.0+(windows".to_vec()], "a browser's agent has no telling gram");
+        let plain =
+            "2025-01-01 00:00:00 GET /index.html - 443 - 10.0.0.1 Mozilla/5.0+(Windows+NT+10.0) 200\n";
+        for text in ["/ASPNET_CLIENT/", "${JNDI:ldap"] {
+            for pad in 0..super::STRIDE + 2 {
+                let line = format!("{}GET {}{text}x 200\n", " ".repeat(pad), "a".repeat(pad));
+                let log = format!("{plain}{line}{plain}");
+                let mut lines = Vec::new();
+                grams.mark(log.as_bytes(), 100, &mut lines);
+                assert!(lines.contains(&(100 + plain.len() as u64)), "{text} after {pad} bytes: {lines:?}");
+                assert!(!lines.contains(&100), "a plain line marked: {lines:?}");
+            }
+        }
     }
 
     #[test]
