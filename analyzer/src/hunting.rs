@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use faultline_hunt::correlation::{Correlation, Match};
+use faultline_hunt::correlation::{Correlation, Fired, Match};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
@@ -389,9 +389,14 @@ impl Hunt {
             .iter()
             .map(|d| Match { rule: d.rule.index, time: d.time.seconds(), values: &d.matched, host: &d.host })
             .collect();
+        // Each correlation on its own thread (the read is done, the other
+        // core idle); their results in correlation order.
+        use rayon::prelude::*;
+        let fired: Vec<Vec<Fired>> =
+            self.correlations.par_iter().enumerate().map(|(i, (c, _))| c.evaluate(i, &matches)).collect();
         let mut out = Vec::new();
-        for (i, (c, info)) in self.correlations.iter().enumerate() {
-            for fired in c.evaluate(i, &matches) {
+        for ((c, info), fired) in self.correlations.iter().zip(fired) {
+            for fired in fired {
                 let first = &detections[fired.matches[0]];
                 let last = &detections[fired.matches[fired.matches.len() - 1]];
                 let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();

@@ -3,6 +3,7 @@
 //! `timespan` and `condition`), evaluated over the matches of the rules
 //! they name once the read is done.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use yaml_rust2::Yaml;
@@ -61,9 +62,18 @@ pub struct Match<'a> {
 }
 
 impl Match<'_> {
-    fn value(&self, field: &str) -> Option<String> {
-        let own = self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.to_ascii_lowercase());
-        own.or_else(|| (field == "host").then(|| self.host.to_ascii_lowercase()))
+    fn value(&self, field: &str) -> Option<Cow<'_, str>> {
+        // Copied only when it has capitals: most group keys (a client
+        // address, a lower-case path) have none.
+        fn lower(v: &str) -> Cow<'_, str> {
+            if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(v.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(v)
+            }
+        }
+        let own = self.values.iter().find(|(f, _)| f == field).map(|(_, v)| lower(v));
+        own.or_else(|| (field == "host").then(|| lower(self.host)))
     }
 }
 
@@ -202,7 +212,7 @@ impl Correlation {
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition (the window starts again after it).
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
-        let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<Vec<Cow<'_, str>>, Vec<usize>> = BTreeMap::new();
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
             let key = self.group_by.iter().map(|f| m.value(f).unwrap_or_default()).collect();
             groups.entry(key).or_default().push(i);
@@ -213,7 +223,7 @@ impl Correlation {
             // `value_count`: the window's distinct values, counted as the
             // window slides (a scanner's thousand 404s in five minutes made
             // a re-count per match quadratic).
-            let values: Vec<Option<String>> = match self.kind {
+            let values: Vec<Option<Cow<'_, str>>> = match self.kind {
                 Kind::ValueCount => list.iter().map(|&i| matches[i].value(field)).collect(),
                 _ => Vec::new(),
             };
@@ -221,15 +231,15 @@ impl Correlation {
             let mut start = 0;
             for end in 0..list.len() {
                 if let Some(Some(v)) = values.get(end) {
-                    *distinct.entry(v.as_str()).or_default() += 1;
+                    *distinct.entry(v.as_ref()).or_default() += 1;
                 }
                 while matches[list[end]].time - matches[list[start]].time > self.timespan {
                     if let Some(Some(v)) = values.get(start)
-                        && let Some(n) = distinct.get_mut(v.as_str())
+                        && let Some(n) = distinct.get_mut(v.as_ref())
                     {
                         *n -= 1;
                         if *n == 0 {
-                            distinct.remove(v.as_str());
+                            distinct.remove(v.as_ref());
                         }
                     }
                     start += 1;
@@ -259,7 +269,7 @@ impl Correlation {
                     out.push(Fired {
                         correlation: index,
                         matches: window.to_vec(),
-                        group: self.group_by.iter().cloned().zip(key.iter().cloned()).collect(),
+                        group: self.group_by.iter().cloned().zip(key.iter().map(|k| k.to_string())).collect(),
                     });
                     start = end + 1;
                     distinct.clear();
