@@ -566,8 +566,14 @@ impl LineFilter {
         }
         texts.sort_unstable();
         texts.dedup();
-        let (long, mut short): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
-            texts.into_iter().partition(|t| t.len() >= GRAM + STRIDE - 1);
+        // A set one packed searcher takes is searched whole: the bundled
+        // pack's 60 texts ran 2-4% faster whole process that way than
+        // split between grams and a searcher of the 13 short ones.
+        let (long, mut short): (Vec<Vec<u8>>, Vec<Vec<u8>>) = if texts.len() <= PACKED {
+            (Vec::new(), texts)
+        } else {
+            texts.into_iter().partition(|t| t.len() >= GRAM + STRIDE - 1)
+        };
         let (grams, plain) = Grams::new(long);
         short.extend(plain);
         if short.len() > PACKED {
