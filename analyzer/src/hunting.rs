@@ -37,21 +37,29 @@ pub struct RuleInfo {
     #[serde(flatten)]
     pub meta: Meta,
     /// The fields its searches read, and those correlations over it group
-    /// or count by (lower-case).
+    /// or count by (lower-case); of a silent rule, only the latter.
     #[serde(skip)]
     fields: Vec<String>,
     /// Its index among the loaded rules (correlations after the rules).
     #[serde(skip)]
     index: usize,
+    /// Its matches only feed correlations, none of which reports them
+    /// (`generate`): they are never shown (a 404 feeding the scanner
+    /// burst), so they keep only what the correlations read.
+    #[serde(skip)]
+    silent: bool,
 }
 
 impl RuleInfo {
     fn of(index: usize, rule: &Rule, correlations: &[Correlation]) -> RuleInfo {
-        let mut fields: BTreeSet<String> = rule.fields().map(str::to_string).collect();
-        for c in correlations.iter().filter(|c| c.rules.contains(&index)) {
+        let over: Vec<&Correlation> = correlations.iter().filter(|c| c.rules.contains(&index)).collect();
+        let silent = !over.is_empty() && over.iter().all(|c| !c.generate);
+        let mut fields: BTreeSet<String> =
+            if silent { BTreeSet::new() } else { rule.fields().map(str::to_string).collect() };
+        for c in over {
             fields.extend(c.fields().map(str::to_string));
         }
-        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index }
+        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index, silent }
     }
 }
 
@@ -117,6 +125,7 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
         },
         fields: Vec::new(),
         index: usize::MAX,
+        silent: false,
     })
 }
 
@@ -240,6 +249,20 @@ impl Firsts {
         }
     }
 
+    /// Counts one more for `key` without its detection when the key's
+    /// first is earlier than `time` (rows come in time order, so most
+    /// repeats are later: no detection need be built for them); `false`
+    /// when the detection must be added.
+    fn later(&mut self, key: u64, time: Timestamp) -> bool {
+        match self.0.get_mut(&key) {
+            Some((first, count)) if first.time < time => {
+                *count += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn absorb(&mut self, other: Firsts) {
         for (key, (d, n)) in other.0 {
             self.add(key, d, n);
@@ -296,8 +319,12 @@ impl Hunt {
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let info =
-                    RuleInfo { meta: c.meta.clone(), fields: c.group_by.clone(), index: rules.len() + i };
+                let info = RuleInfo {
+                    meta: c.meta.clone(),
+                    fields: c.group_by.clone(),
+                    index: rules.len() + i,
+                    silent: false,
+                };
                 (c, Arc::new(info))
             })
             .collect();
@@ -424,14 +451,7 @@ impl Hunt {
                 });
             }
         }
-        let silent: BTreeSet<usize> = self
-            .correlations
-            .iter()
-            .filter(|(c, _)| !c.generate)
-            .flat_map(|(c, _)| c.rules.iter().copied())
-            .filter(|r| !self.correlations.iter().any(|(c, _)| c.generate && c.rules.contains(r)))
-            .collect();
-        out.extend(detections.into_iter().filter(|d| !silent.contains(&d.rule.index)));
+        out.extend(detections.into_iter().filter(|d| !d.rule.silent));
         out
     }
 
@@ -593,6 +613,9 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
+        if self.pending.posts.later(key, time) {
+            return;
+        }
         let evidence = Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary());
         let detection = Detection {
             rule: Arc::clone(&natives.post_only),
@@ -962,6 +985,52 @@ mod tests {
             ("ParentCommandLine", "run.exe -ap \"Shop Pool\""),
         ]);
         assert_eq!(worker_pool(&other), None);
+    }
+
+    /// A repeat of a key later than its first is counted without its
+    /// detection; one at the same time must still be compared in full.
+    #[test]
+    fn a_later_repeat_is_counted_without_its_detection() {
+        let mut firsts = Firsts::default();
+        let (_, first) = switched_off(1, 10);
+        firsts.add(7, first, 1);
+        assert!(firsts.later(7, Timestamp(20 * MINUTE)));
+        assert!(!firsts.later(7, Timestamp(10 * MINUTE)), "a tie is decided by the whole order");
+        assert!(!firsts.later(8, Timestamp(20 * MINUTE)), "a new key needs its detection");
+        let (_, earlier) = switched_off(1, 5);
+        firsts.add(7, earlier, 1);
+        let reported = firsts.report(|_| true, |n| format!("{n} times"));
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].time, Timestamp(5 * MINUTE), "the earliest is kept");
+        assert!(reported[0].evidence.summary.starts_with("3 times;"), "{}", reported[0].evidence.summary);
+    }
+
+    /// The bundled 404 base of the scanner burst only feeds a correlation
+    /// that does not report it: its matches keep only the fields the
+    /// correlation reads; a rule that reports keeps its own.
+    #[test]
+    fn a_silent_base_rule_keeps_only_what_its_correlations_read() {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        let hunt = Hunt::new(loaded.finish());
+        let silent: Vec<&Arc<RuleInfo>> = hunt.rules.iter().filter(|r| r.silent).collect();
+        assert!(!silent.is_empty(), "the pack has correlation bases");
+        for r in &silent {
+            assert!(!r.fields.contains(&"sc-status".to_string()), "{}: {:?}", r.meta.title, r.fields);
+            let read: BTreeSet<&str> = hunt
+                .correlations
+                .iter()
+                .filter(|(c, _)| c.rules.contains(&r.index))
+                .flat_map(|(c, _)| c.fields())
+                .collect();
+            assert_eq!(
+                r.fields.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+                read,
+                "{}",
+                r.meta.title
+            );
+        }
+        assert!(hunt.rules.iter().any(|r| !r.silent && !r.fields.is_empty()));
     }
 
     #[test]
