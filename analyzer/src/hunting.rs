@@ -10,6 +10,8 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use faultline_hunt::correlation::{Correlation, Fired, Match};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
@@ -418,7 +420,6 @@ impl Hunt {
             .collect();
         // Each correlation on its own thread (the read is done, the other
         // core idle); their results in correlation order.
-        use rayon::prelude::*;
         let fired: Vec<Vec<Fired>> =
             self.correlations.par_iter().enumerate().map(|(i, (c, _))| c.evaluate(i, &matches)).collect();
         let mut out = Vec::new();
@@ -451,7 +452,8 @@ impl Hunt {
                 });
             }
         }
-        out.extend(detections.into_iter().filter(|d| !d.rule.silent));
+        // Dropped on both cores: a day's 404s are many detections.
+        out.par_extend(detections.into_par_iter().filter(|d| !d.rule.silent));
         out
     }
 
@@ -869,7 +871,10 @@ impl Consumer for Hunting<'_> {
 
 /// Sorts detections so that the same evidence gives the same list.
 pub fn sort(detections: &mut [Detection]) {
-    detections.sort_by(order);
+    // Stable, so the same order as one thread's whatever the pool: the
+    // correlations' base matches (every 404 of a day) are sorted once the
+    // read is done, when the other core would idle.
+    detections.par_sort_by(order);
 }
 
 /// The order of [`sort`]: time, then file, line, record and rule.

@@ -4,7 +4,6 @@
 //! they name once the read is done.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
 
 use yaml_rust2::Yaml;
 
@@ -76,6 +75,10 @@ impl Match<'_> {
         own.or_else(|| (field == "host").then(|| lower(self.host)))
     }
 }
+
+/// One group's matches (indexes, in time order) and, for `value_count`,
+/// each one's counted value.
+type Group<'a> = (Vec<usize>, Vec<Option<Cow<'a, str>>>);
 
 /// A group whose matches met a correlation's condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,22 +215,27 @@ impl Correlation {
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition (the window starts again after it).
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
-        let mut groups: BTreeMap<Vec<Cow<'_, str>>, Vec<usize>> = BTreeMap::new();
+        // Hashed, not ordered: what fires is sorted by its first match
+        // below, and a day's 404s are many matches.
+        // The counted value (`value_count`) is read with the key, in one
+        // pass in match order: read again per group, the matches' values
+        // were fetched out of order, a cache miss each.
+        let mut groups: hashbrown::HashMap<Vec<Cow<'_, str>>, Group<'_>> = hashbrown::HashMap::new();
+        let field = self.field.as_deref().unwrap_or_default();
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
             let key = self.group_by.iter().map(|f| m.value(f).unwrap_or_default()).collect();
-            groups.entry(key).or_default().push(i);
+            let (list, values) = groups.entry(key).or_default();
+            list.push(i);
+            if self.kind == Kind::ValueCount {
+                values.push(m.value(field));
+            }
         }
         let mut out = Vec::new();
-        let field = self.field.as_deref().unwrap_or_default();
-        for (key, list) in groups {
+        for (key, (list, values)) in groups {
             // `value_count`: the window's distinct values, counted as the
             // window slides (a scanner's thousand 404s in five minutes made
             // a re-count per match quadratic).
-            let values: Vec<Option<Cow<'_, str>>> = match self.kind {
-                Kind::ValueCount => list.iter().map(|&i| matches[i].value(field)).collect(),
-                _ => Vec::new(),
-            };
-            let mut distinct: HashMap<&str, usize> = HashMap::new();
+            let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             for end in 0..list.len() {
                 if let Some(Some(v)) = values.get(end) {
