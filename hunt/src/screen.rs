@@ -433,8 +433,9 @@ impl Grams {
     /// A table over the texts of `texts` (lower-case) that have a run of
     /// `STRIDE` grams none of which is found in ordinary requests (a rule
     /// naming a tool's agent starts like a browser's, whose grams would
-    /// mark every line): each is registered by its first such run. The
-    /// texts without one are returned, to be searched whole.
+    /// mark every line): each is registered by such a run, one without a
+    /// space or a gram of letters alone where it has one. The texts
+    /// without one are returned, to be searched whole.
     fn new(texts: Vec<Vec<u8>>) -> (Option<Grams>, Vec<Vec<u8>>) {
         let grams_of = |t: &[u8]| -> Vec<u32> {
             t.windows(GRAM).map(|g| fold(u32::from_le_bytes([g[0], g[1], g[2], g[3]]))).collect()
@@ -483,21 +484,18 @@ impl Grams {
             }
             Grams { bits, shift, key }
         };
-        let tables = KEYS.iter().map(|&key| table(key));
-        let mut tables = tables.map(|g| {
-            let hits = ordinary.iter().filter(|&&w| g.holds(w)).count();
-            (hits, g)
-        });
-        let mut best = tables.next().expect("hash keys");
-        for t in tables {
-            if best.0 == 0 {
+        let mut best: Option<(usize, Grams)> = None;
+        for &key in &KEYS {
+            let grams = table(key);
+            let hits = ordinary.iter().filter(|&&w| grams.holds(w)).count();
+            if best.as_ref().is_none_or(|(fewest, _)| hits < *fewest) {
+                best = Some((hits, grams));
+            }
+            if hits == 0 {
                 break;
             }
-            if t.0 < best.0 {
-                best = t;
-            }
         }
-        (Some(best.1), rest)
+        (best.map(|(_, grams)| grams), rest)
     }
 
     /// Whether a (folded) gram's bit is set.
