@@ -76,9 +76,9 @@ impl Match<'_> {
     }
 }
 
-/// One group's matches (indexes, in time order) and, for `value_count`,
-/// each one's counted value.
-type Group<'a> = (Vec<usize>, Vec<Option<Cow<'a, str>>>);
+/// One group's matches (indexes, in time order), their times and, for
+/// `value_count`, each one's counted value.
+type Group<'a> = (Vec<usize>, Vec<i64>, Vec<Option<Cow<'a, str>>>);
 
 /// A group whose matches met a correlation's condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,21 +217,22 @@ impl Correlation {
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
         // Hashed, not ordered: what fires is sorted by its first match
         // below, and a day's 404s are many matches.
-        // The counted value (`value_count`) is read with the key, in one
-        // pass in match order: read again per group, the matches' values
-        // were fetched out of order, a cache miss each.
+        // The time and the counted value (`value_count`) are read with the
+        // key, in one pass in match order: read again per group, they were
+        // fetched out of order, a cache miss each.
         let mut groups: hashbrown::HashMap<Vec<Cow<'_, str>>, Group<'_>> = hashbrown::HashMap::new();
         let field = self.field.as_deref().unwrap_or_default();
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
             let key = self.group_by.iter().map(|f| m.value(f).unwrap_or_default()).collect();
-            let (list, values) = groups.entry(key).or_default();
+            let (list, times, values) = groups.entry(key).or_default();
             list.push(i);
+            times.push(m.time);
             if self.kind == Kind::ValueCount {
                 values.push(m.value(field));
             }
         }
         let mut out = Vec::new();
-        for (key, (list, values)) in groups {
+        for (key, (list, times, values)) in groups {
             // `value_count`: the window's distinct values, counted as the
             // window slides (a scanner's thousand 404s in five minutes made
             // a re-count per match quadratic).
@@ -241,7 +242,7 @@ impl Correlation {
                 if let Some(Some(v)) = values.get(end) {
                     *distinct.entry(v.as_ref()).or_default() += 1;
                 }
-                while matches[list[end]].time - matches[list[start]].time > self.timespan {
+                while times[end] - times[start] > self.timespan {
                     if let Some(Some(v)) = values.get(start)
                         && let Some(n) = distinct.get_mut(v.as_ref())
                     {
