@@ -157,8 +157,15 @@ impl Correlation {
                     let compare = match k.as_str() {
                         "gt" => Compare::Greater,
                         "gte" => Compare::GreaterOrEqual,
-                        "lt" => Compare::Less,
-                        "lte" => Compare::LessOrEqual,
+                        // A count below a bound is met by every quiet
+                        // stretch of a group: which windows to judge is
+                        // not settled, so such a rule is refused with its
+                        // reason rather than loaded and never met.
+                        "lt" | "lte" => {
+                            return Err(Unsupported::Condition(format!(
+                                "correlation condition `{k}` (a count below a bound) is not evaluated"
+                            )));
+                        }
                         "eq" => Compare::Equal,
                         "field" => {
                             field = Some(field_name(&v));
@@ -271,10 +278,7 @@ impl Correlation {
                         next as f64
                     }
                 };
-                // `lt`/`lte` conditions are met by any small group: they are
-                // judged on whole windows only, so skip them until the end.
-                let upper_bound = matches!(self.condition.0, Compare::Less | Compare::LessOrEqual);
-                if !upper_bound && self.met(n) {
+                if self.met(n) {
                     out.push(Fired {
                         correlation: index,
                         matches: window.to_vec(),
@@ -305,6 +309,20 @@ mod tests {
         };
         assert!(c("eq").met(3.0) && !c("eq").met(4.0));
         assert!(c("gte").met(4.0));
+    }
+
+    /// An upper bound used to load and then never be judged: it is now
+    /// refused, with the reason in the load report.
+    #[test]
+    fn an_upper_bound_is_refused_with_its_reason() {
+        for k in ["lt", "lte"] {
+            let doc = &yaml_rust2::YamlLoader::load_from_str(&format!(
+                "title: t\ncorrelation:\n  type: event_count\n  rules: []\n  timespan: 1h\n  condition:\n    {k}: 3\n"
+            ))
+            .expect("yaml")[0];
+            let refused = Correlation::from_yaml(doc, "x", &[]).expect_err("refused");
+            assert!(refused.to_string().contains(&format!("`{k}`")), "{refused}");
+        }
     }
 
     #[test]
