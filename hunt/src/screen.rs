@@ -135,6 +135,8 @@ pub struct Screening {
 struct Marks {
     /// The offsets the chunk covers (empty: no chunk was searched).
     covers: std::ops::Range<u64>,
+    /// In order; a line two searches marked is there twice, which
+    /// [`Marks::clear`] reads the same as once.
     lines: Vec<u64>,
     /// The first mark not before the last line asked about (rows come in
     /// line order).
@@ -315,8 +317,10 @@ fn line_has_values(r: &Request<'_>, addresses: bool) -> bool {
 /// line holds none of them can match only the rules that have no such
 /// needle, and the screen's per-row search is skipped. The chunk is
 /// lower-cased a window at a time and searched with packed (SIMD)
-/// searchers, several times faster than an automaton over every byte; a
-/// set of texts too large for a few of them gets no filter.
+/// searchers, several times faster than an automaton over every byte; of
+/// a set larger than one searcher takes, the long texts are found by
+/// sampled grams instead ([`Grams`]). A set of short texts too large for
+/// a few searchers gets no filter.
 #[derive(Debug, Clone)]
 pub(crate) struct LineFilter {
     /// The long texts, by some of their four-byte grams.
@@ -470,8 +474,8 @@ impl Grams {
             return (None, rest);
         }
         // About one bit in a thousand set: a line of 250 bytes, probed
-        // fifty times, is marked by chance once in twenty; the bundled
-        // pack's table fits the first-level cache.
+        // fifty times, is marked by chance once in twenty (SigmaHQ's web
+        // rules: 2 Mbit, 256 KiB, in the second-level cache).
         let size = (chosen.len() * 1024).next_power_of_two().clamp(1 << 16, 1 << 22);
         let shift = 32 - size.trailing_zeros();
         // An ordinary gram whose bit a text's gram sets would mark most
@@ -514,11 +518,18 @@ impl Grams {
                 at += STRIDE;
                 continue;
             }
-            let line = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-            lines.push(offset + line as u64);
-            at = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1);
+            at = mark_line(text, at, offset, lines);
         }
     }
+}
+
+/// Marks the line of `text` (at `offset` in the read's data) holding the
+/// byte at `at`, and returns where the next line starts (the rest of the
+/// line need not be searched).
+fn mark_line(text: &[u8], at: usize, offset: u64, lines: &mut Vec<u64>) -> usize {
+    let line = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    lines.push(offset + line as u64);
+    memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1)
 }
 
 /// Four bytes with bit 5 set in each: a letter in lower case, and the
@@ -613,22 +624,11 @@ impl LineFilter {
                     let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
                         break;
                     };
-                    let line = memchr::memrchr(b'\n', &lower[..m.start()]).map_or(0, |p| p + 1);
-                    marks.lines.push(offset + (start + line) as u64);
-                    at = memchr::memchr(b'\n', &lower[m.end()..]).map_or(lower.len(), |p| m.end() + p + 1);
+                    at = mark_line(lower, m.start(), offset + start as u64, &mut marks.lines);
                 }
             }
-            if self.searchers.len() + usize::from(self.grams.is_some()) > 1 {
-                marks.lines[first..].sort_unstable();
-                let mut kept = first;
-                for i in first..marks.lines.len() {
-                    if kept == first || marks.lines[kept - 1] != marks.lines[i] {
-                        marks.lines[kept] = marks.lines[i];
-                        kept += 1;
-                    }
-                }
-                marks.lines.truncate(kept);
-            }
+            // Several searches mark the window each in its own order.
+            marks.lines[first..].sort_unstable();
             start = end;
         }
     }
