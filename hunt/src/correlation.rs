@@ -222,11 +222,11 @@ impl Correlation {
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition (the window starts again after it).
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
-        // Hashed, not ordered: what fires is sorted by its first match
-        // below, and a day's 404s are many matches.
-        // The time and the counted value (`value_count`) are read with the
-        // key, in one pass in match order: read again per group, they were
-        // fetched out of order, a cache miss each.
+        // Groups are hashed, not ordered (what fires is sorted by its first
+        // match below), and each match's time and counted value are read
+        // with its key, in one pass in match order: read again per group,
+        // they were fetched out of order, a cache miss each (a day's 404s
+        // are many matches).
         let mut groups: hashbrown::HashMap<Vec<Cow<'_, str>>, Group<'_>> = hashbrown::HashMap::new();
         let field = self.field.as_deref().unwrap_or_default();
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
