@@ -16,7 +16,7 @@ use faultline_parser::Request;
 use crate::pattern::Pattern;
 use crate::record::{Kind, View};
 use crate::rule::{FieldTest, Rule, Search, Target};
-use crate::screen::{LineFilter, RawWeb, Screen, Screening};
+use crate::screen::{LineFilter, LineForm, RawWeb, Screen, Screening, WebNeedle};
 
 /// One field's needles, searched at once.
 #[derive(Debug, Clone)]
@@ -326,7 +326,12 @@ impl Engine {
                         n.id = Some(bits);
                         per_field.entry(field.to_string()).or_default().push((n.text().to_vec(), bits));
                         if web {
-                            web_needles.push((field.to_string(), n.text().to_vec(), bits));
+                            web_needles.push(WebNeedle {
+                                field: field.to_string(),
+                                text: n.text().to_vec(),
+                                bit: bits,
+                                space_after: n.space_after(),
+                            });
                         }
                         bits += 1;
                     }
@@ -384,7 +389,12 @@ impl Engine {
         }
         for ((field, value), &bit) in literals.iter().filter(|(_, b)| read.contains(*b)) {
             per_field.entry(field.clone()).or_default().push((value.as_bytes().to_vec(), bit));
-            web_needles.push((field.clone(), value.as_bytes().to_vec(), bit));
+            web_needles.push(WebNeedle {
+                field: field.clone(),
+                text: value.as_bytes().to_vec(),
+                bit,
+                space_after: false,
+            });
         }
         // How rare a needle is, for choosing which needles to index a rule
         // by: the longer, the rarer; a web needle by the shortest form a
@@ -395,9 +405,9 @@ impl Engine {
                 rarity[*b] = text.len();
             }
         }
-        for (field, text, b) in &web_needles {
-            rarity[*b] = crate::screen::line_forms(field, text)
-                .map_or(0, |forms| forms.iter().map(Vec::len).min().unwrap_or(usize::MAX));
+        for n in &web_needles {
+            rarity[n.bit] = crate::screen::line_forms(n)
+                .map_or(0, |forms| forms.iter().map(LineForm::rarity).min().unwrap_or(usize::MAX));
         }
         let needles = per_field
             .into_iter()

@@ -47,11 +47,23 @@ pub struct Needle {
     /// Its number among the engine's needles for its field, once an engine
     /// has indexed it (then one automaton per field finds them all at once).
     pub id: Option<usize>,
+    /// A stretch of a keyword needle that a space follows there: where it
+    /// lies in keyword text, it ends a value or a space follows it.
+    space_after: bool,
 }
 
 impl Needle {
     fn new(text: String) -> Needle {
-        Needle { finder: memchr::memmem::Finder::new(text.as_bytes()).into_owned(), id: None }
+        Needle {
+            finder: memchr::memmem::Finder::new(text.as_bytes()).into_owned(),
+            id: None,
+            space_after: false,
+        }
+    }
+
+    /// Whether a space follows this stretch in its keyword needle.
+    pub fn space_after(&self) -> bool {
+        self.space_after
     }
 
     /// The text searched for.
@@ -306,11 +318,23 @@ impl Pattern {
     /// `/api/orders` request); a wildcard value's run is cut at spaces too.
     pub fn for_keywords(self) -> Pattern {
         fn stretches(text: &[u8]) -> Vec<Needle> {
-            let mut parts: Vec<&[u8]> = text.split(|&b| b == b' ').filter(|s| s.len() >= 2).collect();
-            // Equal stretches side by side, so that each is kept once.
-            parts.sort_by_key(|s| (std::cmp::Reverse(s.len()), *s));
-            parts.dedup();
-            parts.into_iter().map(|p| Needle::new(String::from_utf8_lossy(p).into_owned())).collect()
+            let split: Vec<&[u8]> = text.split(|&b| b == b' ').collect();
+            let last = split.len() - 1;
+            let mut parts: Vec<(&[u8], bool)> = split
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (s, i < last))
+                .filter(|(s, _)| s.len() >= 2)
+                .collect();
+            // Equal stretches side by side, so that each is kept once: as
+            // followed by a space if one of them is.
+            parts.sort_by_key(|&(s, after)| (std::cmp::Reverse(s.len()), s, !after));
+            parts.dedup_by_key(|(s, _)| *s);
+            let needle = |(p, space_after): (&[u8], bool)| Needle {
+                space_after,
+                ..Needle::new(String::from_utf8_lossy(p).into_owned())
+            };
+            parts.into_iter().map(needle).collect()
         }
         match self {
             Pattern::Contains(n) if n.text().contains(&b' ') => {
@@ -414,14 +438,18 @@ mod tests {
     fn keyword_needles_with_spaces_may_span_values() {
         // "get /admin" spans the method and the path in keyword text.
         let p = compile(&["contains"], "GET /admin").remove(0).for_keywords();
-        assert!(
-            matches!(&p, Pattern::Wildcard(_, runs) if runs[0].text() == b"/admin" && runs[1].text() == b"get")
-        );
+        assert!(matches!(&p, Pattern::Wildcard(_, runs)
+            if runs[0].text() == b"/admin" && !runs[0].space_after() && runs[1].text() == b"get"));
         assert!(p.matches("get /admin/users 200"));
         assert!(!p.matches("post /admin get"));
         // Every stretch of two characters or more must be in some value.
         let p = compile(&["contains"], "order by ").remove(0).for_keywords();
-        assert!(matches!(&p, Pattern::Wildcard(_, runs) if runs.len() == 2));
+        let Pattern::Wildcard(_, runs) = &p else { panic!("{p:?}") };
+        // Both are followed by a space; "get /admin"'s last stretch is not.
+        assert_eq!(
+            runs.iter().map(|r| (r.text(), r.space_after())).collect::<Vec<_>>(),
+            [(&b"order"[..], true), (&b"by"[..], true)]
+        );
         assert!(p.matches("get /list?sort=name order by date 200"));
         assert!(!p.matches("get /api/orders 200"));
         let p = compile(&["contains"], "whoami").remove(0).for_keywords();
@@ -429,6 +457,10 @@ mod tests {
         // A stretch written twice is one needle.
         let p = compile(&["contains"], "a bc de bc").remove(0).for_keywords();
         assert!(matches!(&p, Pattern::Wildcard(_, runs) if runs.len() == 2), "{p:?}");
+        // As followed by a space: one of its places is.
+        let p = compile(&["contains"], "bc de bc").remove(0).for_keywords();
+        let Pattern::Wildcard(_, runs) = &p else { panic!("{p:?}") };
+        assert!(runs.iter().all(|r| r.space_after()), "{runs:?}");
     }
 
     #[test]

@@ -179,9 +179,9 @@ impl Screening {
 impl Screen {
     /// A screen over `needles` (field, lower-case text, bit), or `None`
     /// when one does not compile.
-    pub(crate) fn new(needles: &[(String, Vec<u8>, usize)], agent_guarded: bool) -> Option<Screen> {
+    pub(crate) fn new(needles: &[WebNeedle], agent_guarded: bool) -> Option<Screen> {
         let mut variants: Vec<(Vec<u8>, Source, usize)> = Vec::new();
-        for (field, text, bit) in needles {
+        for WebNeedle { field, text, bit, .. } in needles {
             for &source in Source::of(field) {
                 variants.push((text.clone(), source, *bit));
                 // IIS writes a space in the user agent as `+`: a needle
@@ -263,26 +263,67 @@ impl Screen {
     }
 }
 
+/// A web rule's necessary needle, as the screen and the line filter
+/// search for it.
+#[derive(Debug)]
+pub(crate) struct WebNeedle {
+    pub(crate) field: String,
+    /// In lower case.
+    pub(crate) text: Vec<u8>,
+    pub(crate) bit: usize,
+    /// A stretch of a keyword needle that a space follows there
+    /// ([`crate::pattern::Needle::space_after`]).
+    pub(crate) space_after: bool,
+}
+
+/// What a line may hold right after a value: the field separator, the
+/// blanks a row's end is trimmed of, a quoted field's closing quote, or
+/// (in the agent, whose spaces IIS writes so) a `+`. A value may also end
+/// the data (the unended last line of a file).
+const AFTER_VALUE: [u8; 7] = [b' ', b'\t', b'\n', b'\x0c', b'\r', b'"', b'+'];
+
+/// A text a line holds where a row holds a needle.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LineForm {
+    pub(crate) text: Vec<u8>,
+    /// The text is followed by what follows a value ([`AFTER_VALUE`]) or
+    /// by the end of the data.
+    pub(crate) ends_value: bool,
+}
+
+impl LineForm {
+    /// How rare the form is in lines: the longer, the rarer.
+    pub(crate) fn rarity(&self) -> usize {
+        self.text.len() + usize::from(self.ends_value)
+    }
+}
+
 /// The texts a row's line holds, as written, wherever the screen finds
-/// `text` (a needle of `field`) in the row's values; `None` when the line
-/// may hold the needle in no form a search can name. Searching a part of a
-/// needle finds every line the needle is in: a needle across a byte the
-/// line may write otherwise is looked for by its longest part between
-/// such bytes (the `?` that joins path and query; a `"`, which a quoted
-/// field doubles; a line break, found only in a decoded value).
-pub(crate) fn line_forms(field: &str, text: &[u8]) -> Option<Vec<Vec<u8>>> {
+/// the needle in the row's values; `None` when the line may hold it in no
+/// form a search can name. Searching a part of a needle finds every line
+/// the needle is in: a needle across a byte the line may write otherwise
+/// is looked for by its longest part between such bytes (the `?` that
+/// joins path and query; a `"`, which a quoted field doubles; a line
+/// break, found only in a decoded value). A keyword stretch a space
+/// follows ends a value where it lies, or a space follows it there:
+/// `order` of `order by ` is in every `/api/orders` line, but ends a
+/// value in few.
+pub(crate) fn line_forms(needle: &WebNeedle) -> Option<Vec<LineForm>> {
+    let text = needle.text.as_slice();
     let longest = |apart: &dyn Fn(u8) -> bool| {
         let part = text.split(|&c| matches!(c, b'\n' | b'\r' | b'"') || apart(c)).max_by_key(|p| p.len());
         part.filter(|p| !p.is_empty()).map(<[u8]>::to_vec)
     };
     let mut forms = Vec::new();
-    for &source in Source::of(field) {
+    for &source in Source::of(&needle.field) {
         let part = if source == Source::Uri { longest(&|c| c == b'?')? } else { longest(&|_| false)? };
         // IIS writes the agent's spaces as `+`.
         if source == Source::Agent && part.contains(&b' ') {
-            forms.push(part.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect());
+            let text = part.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect();
+            forms.push(LineForm { text, ends_value: false });
         }
-        forms.push(part);
+        let ends_value = needle.space_after && part == text;
+        forms.push(LineForm { text: part, ends_value });
     }
     forms.sort_unstable();
     forms.dedup();
@@ -330,6 +371,9 @@ pub(crate) struct LineFilter {
     searchers: Vec<aho_corasick::packed::Searcher>,
     /// Some text is looked for in addresses (a keyword search).
     addresses: bool,
+    /// Per searcher, per text: whether it counts only where it ends a
+    /// value ([`LineForm::ends_value`]).
+    ends_value: Vec<Vec<bool>>,
     /// The needles of a row whose line holds no text: the filter's are
     /// absent, every other may be there.
     pub(crate) clear: Vec<u64>,
@@ -372,12 +416,12 @@ const ORDINARY: &str = "mozilla/5.0+(windows+nt+10.0;+win64;+x64)+applewebkit/53
 /// in most texts first. A part must be long or hold a byte rare in logs
 /// (a `$`, a quote, a bracket), and be no part of ordinary requests, or it
 /// would be in most lines; `None` when no such set is small enough.
-fn shared_parts(texts: &[Vec<u8>], limit: usize) -> Option<Vec<Vec<u8>>> {
+fn shared_parts(forms: &[LineForm], limit: usize) -> Option<Vec<LineForm>> {
     let plain = |c: &u8| c.is_ascii_alphanumeric() || b"/.-_=&+:, ".contains(c);
     let ordinary = |p: &[u8]| memchr::memmem::find(ORDINARY.as_bytes(), p).is_some();
     let telling = |p: &[u8]| (p.len() >= 6 || (p.len() >= 4 && !p.iter().all(plain))) && !ordinary(p);
     let mut holders: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
-    for (i, t) in texts.iter().enumerate() {
+    for (i, LineForm { text: t, .. }) in forms.iter().enumerate() {
         for len in 4..=t.len().min(8) {
             for part in t.windows(len).filter(|p| telling(p)) {
                 let list = holders.entry(part).or_default();
@@ -387,7 +431,7 @@ fn shared_parts(texts: &[Vec<u8>], limit: usize) -> Option<Vec<Vec<u8>>> {
             }
         }
     }
-    let mut covered = vec![false; texts.len()];
+    let mut covered = vec![false; forms.len()];
     let mut parts = Vec::new();
     loop {
         let best = holders
@@ -399,12 +443,13 @@ fn shared_parts(texts: &[Vec<u8>], limit: usize) -> Option<Vec<Vec<u8>>> {
         for &i in &holders[part] {
             covered[i] = true;
         }
-        parts.push(part.to_vec());
+        // A part found anywhere stands for the texts it is in.
+        parts.push(LineForm { text: part.to_vec(), ends_value: false });
         if parts.len() > limit {
             return None;
         }
     }
-    parts.extend(texts.iter().zip(&covered).filter(|(_, c)| !**c).map(|(t, _)| t.clone()));
+    parts.extend(forms.iter().zip(&covered).filter(|(_, c)| !**c).map(|(f, _)| f.clone()));
     (parts.len() <= limit).then_some(parts)
 }
 
@@ -559,42 +604,47 @@ impl LineFilter {
     /// `clear_rows` says which rules a clear row is tried on, and whether
     /// their guards read a derived form.
     pub(crate) fn new(
-        needles: &[(String, Vec<u8>, usize)],
+        needles: &[WebNeedle],
         bits: &[usize],
         words: usize,
         clear_rows: impl FnOnce(&[u64]) -> (Vec<usize>, bool),
     ) -> Option<LineFilter> {
-        let mut texts = Vec::new();
+        let mut forms = Vec::new();
         let mut addresses = false;
         let mut clear = vec![u64::MAX; words];
-        for (field, text, bit) in needles.iter().filter(|(_, _, b)| bits.contains(b)) {
-            let Some(forms) = line_forms(field, text) else { continue };
-            texts.extend(forms);
+        for needle @ WebNeedle { field, bit, .. } in needles.iter().filter(|n| bits.contains(&n.bit)) {
+            let Some(of) = line_forms(needle) else { continue };
+            forms.extend(of);
             addresses |= Source::of(field).contains(&Source::Numbers);
             clear[bit / 64] &= !(1 << (bit % 64));
         }
-        texts.sort_unstable();
-        texts.dedup();
+        // A text wanted both anywhere and ending a value is wanted anywhere.
+        forms.sort_unstable();
+        forms.dedup_by(|later, first| later.text == first.text);
         // A set one packed searcher takes is searched whole: the bundled
         // pack's 60 texts ran 2-4% faster whole process that way than
-        // split between grams and a searcher of the 13 short ones.
-        let (long, mut short): (Vec<Vec<u8>>, Vec<Vec<u8>>) = if texts.len() <= PACKED {
-            (Vec::new(), texts)
+        // split between grams and a searcher of the 13 short ones. Grams
+        // take a text anywhere (a mark too many costs only a search).
+        let (long, mut short): (Vec<LineForm>, Vec<LineForm>) = if forms.len() <= PACKED {
+            (Vec::new(), forms)
         } else {
-            texts.into_iter().partition(|t| t.len() >= GRAM + STRIDE - 1)
+            forms.into_iter().partition(|f| f.text.len() >= GRAM + STRIDE - 1)
         };
-        let (grams, plain) = Grams::new(long);
-        short.extend(plain);
+        let (grams, plain) = Grams::new(long.into_iter().map(|f| f.text).collect());
+        short.extend(plain.into_iter().map(|text| LineForm { text, ends_value: false }));
         if short.len() > PACKED {
             // Fewer searchers pay more than fewer false marks.
             short = shared_parts(&short, PACKED * SEARCHERS)?;
         }
         let searchers = short
             .chunks(PACKED)
-            .map(|set| aho_corasick::packed::Config::new().builder().extend(set).build())
+            .map(|set| {
+                aho_corasick::packed::Config::new().builder().extend(set.iter().map(|f| &f.text)).build()
+            })
             .collect::<Option<Vec<_>>>()?;
+        let ends_value = short.chunks(PACKED).map(|set| set.iter().map(|f| f.ends_value).collect()).collect();
         let (tried, reads_derived) = clear_rows(&clear);
-        Some(LineFilter { grams, searchers, addresses, clear, tried, reads_derived })
+        Some(LineFilter { grams, searchers, ends_value, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
@@ -618,12 +668,17 @@ impl LineFilter {
             if !self.searchers.is_empty() {
                 lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
             }
-            for searcher in &self.searchers {
+            for (searcher, ends_value) in self.searchers.iter().zip(&self.ends_value) {
                 let mut at = 0;
                 while at < lower.len() {
                     let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
                         break;
                     };
+                    if ends_value[m.pattern()] && lower.get(m.end()).is_some_and(|b| !AFTER_VALUE.contains(b))
+                    {
+                        at = m.start() + 1;
+                        continue;
+                    }
                     at = mark_line(lower, m.start(), offset + start as u64, &mut marks.lines);
                 }
             }
@@ -874,6 +929,14 @@ detection:
         cs-uri-query|contains: '/private/../'
     condition: selection
 ---
+title: keywords across values
+logsource: {category: webserver}
+detection:
+    keywords:
+        - 'order by '
+        - 'union all select'
+    condition: keywords
+---
 title: uri suffix and method
 logsource: {category: webserver}
 detection:
@@ -955,6 +1018,19 @@ detection:
         }
     }
 
+    /// The access log `log` read through `engine` with [`Check`].
+    fn checked<'e>(engine: &'e Engine, log: &[u8]) -> Vec<Check<'e>> {
+        let new_sink = || Check {
+            engine,
+            screening: Screening::default(),
+            view: View::default(),
+            missed: Vec::new(),
+            rows: 0,
+            matched: 0,
+        };
+        parse_text(log, Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink).expect("parses")
+    }
+
     fn field(literals: &[String]) -> impl Strategy<Value = String> {
         let literal = proptest::sample::select(literals.to_vec());
         let junk = |re: &'static str| prop_oneof![Just(String::new()), re];
@@ -1032,17 +1108,27 @@ detection:
     /// share: every text holds one, none is a common word.
     #[test]
     fn many_texts_are_searched_by_the_parts_they_share() {
-        let mut texts: Vec<Vec<u8>> = (0..80).map(|i| format!("/shell{i}.aspx").into_bytes()).collect();
-        texts.extend((0..10).map(|i| format!("${{jndi:{i}").into_bytes()));
-        texts.push(b"port=".to_vec());
-        let parts = super::shared_parts(&texts, super::PACKED).expect("shared parts fit");
+        let form = |text: String, ends_value| super::LineForm { text: text.into_bytes(), ends_value };
+        let mut forms: Vec<super::LineForm> =
+            (0..80).map(|i| form(format!("/shell{i}.aspx"), false)).collect();
+        // A text that must end a value keeps that, alone; a shared part of
+        // such texts is found anywhere.
+        forms.extend((0..10).map(|i| form(format!("${{jndi:{i}"), true)));
+        forms.push(form("port=".into(), false));
+        forms.push(form("order".into(), true));
+        let parts = super::shared_parts(&forms, super::PACKED).expect("shared parts fit");
         assert!(parts.len() <= super::PACKED, "{parts:?}");
-        for t in &texts {
-            assert!(parts.iter().any(|p| t.windows(p.len()).any(|w| w == p.as_slice())), "{t:?} in none");
+        for f in &forms {
+            let in_part = |p: &super::LineForm| {
+                f.text.windows(p.text.len()).any(|w| w == p.text.as_slice())
+                    && (f.ends_value || !p.ends_value)
+            };
+            assert!(parts.iter().any(in_part), "{f:?} in none");
         }
-        assert!(!parts.contains(&b".aspx".to_vec()), "a common ending is no part: {parts:?}");
+        assert!(parts.contains(&form("order".into(), true)), "{parts:?}");
+        assert!(!parts.iter().any(|p| p.text == b".aspx"), "a common ending is no part: {parts:?}");
         // Texts with nothing telling in common stay too many.
-        let distinct: Vec<Vec<u8>> = (0..100).map(|i| format!("w{i:03}q").into_bytes()).collect();
+        let distinct: Vec<super::LineForm> = (0..100).map(|i| form(format!("w{i:03}q"), false)).collect();
         assert_eq!(super::shared_parts(&distinct, super::PACKED), None);
     }
 
@@ -1072,6 +1158,38 @@ detection:
     }
 
     #[test]
+    fn a_keyword_stretch_a_space_follows_marks_lines_where_a_value_ends_in_it() {
+        let mut loaded = LoadReport::default();
+        loaded.add_text(
+            "title: across values\nlogsource: {category: webserver}\n\
+             detection:\n    keywords:\n        - 'order by '\n    condition: keywords\n",
+            Path::new("k.yml"),
+        );
+        let engine = Engine::new(loaded.finish().rules);
+        // The query comes after the path in keyword text: `by` follows
+        // `/api/order` there, though not in the line (the needle ends in a
+        // space, so `by` must end a value too).
+        let lines = [
+            "#Fields: date time cs-method cs-uri-query cs(User-Agent) cs-uri-stem\n",
+            "2025-01-01 00:00:00 GET by - /api/orders\n",
+            "2025-01-01 00:00:01 GET by - /api/ORDER\r\n",
+            "2025-01-01 00:00:02 GET - x+ORDER+by+y /\n",
+            "2025-01-01 00:00:03 GET by - /last/order",
+        ];
+        let log = lines.concat();
+        let mut s = Screening::default();
+        engine.mark_lines(log.as_bytes(), 0, &mut s);
+        let starts: Vec<u64> =
+            lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
+        assert_eq!(s.marks.lines, starts[2..], "`/api/orders` is not marked; a file's unended last line is");
+        // Each marked row matches the rule; the unmarked one does not.
+        let sinks = checked(&engine, log.as_bytes());
+        assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 4);
+        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 3);
+        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+    }
+
+    #[test]
     fn numbers_are_written_in_decimal() {
         for v in [0, 7, 404, 1_000_000, u64::MAX] {
             assert_eq!(super::digits(v, &mut [0; 20]), v.to_string().as_bytes());
@@ -1089,16 +1207,7 @@ detection:
         let engine = Engine::new(loaded.finish().rules);
         let log = b"#Software: IIS Advanced Logging Module\n#Fields: date-local time-local c-ip cs(User-Agent) sc-status\n\
                     2024-01-01 00:00:00.000 1.2.3.4 \"Mozilla/5.0 (compatible; Foo+Bar/1.0)\" 200\n";
-        let new_sink = || Check {
-            engine: &engine,
-            screening: Screening::default(),
-            view: View::default(),
-            missed: Vec::new(),
-            rows: 0,
-            matched: 0,
-        };
-        let sinks = parse_text(log, Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink)
-            .expect("parses");
+        let sinks = checked(&engine, log);
         assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 1);
         assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1, "the full evaluation matches it");
         assert!(sinks.iter().all(|s| s.missed.is_empty()), "the screen turned the row away");
@@ -1163,16 +1272,7 @@ detection:
                  cs-host sc-status c-ip\n{}",
                 rows.concat()
             );
-            let new_sink = || Check {
-                engine,
-                screening: Screening::default(),
-                view: View::default(),
-                missed: Vec::new(),
-                rows: 0,
-                matched: 0,
-            };
-            let sinks = parse_text(text.as_bytes(), Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink)
-                .expect("parses");
+            let sinks = checked(engine, text.as_bytes());
             prop_assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), rows.len() as u64);
             let missed: Vec<_> = sinks.iter().flat_map(|s| s.missed.iter()).collect();
             prop_assert!(missed.is_empty(), "turned away but matched: {:?}\n{}", missed, text);
