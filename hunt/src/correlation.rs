@@ -78,8 +78,6 @@ impl Match<'_> {
 
 /// One group's matches (indexes, in time order), their times and, for
 /// `value_count`, each one's counted value.
-type Group<'a> = (Vec<usize>, Vec<i64>, Vec<Option<Cow<'a, str>>>);
-
 /// A group whose matches met a correlation's condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fired {
@@ -219,30 +217,62 @@ impl Correlation {
         }
     }
 
+    /// The fewest matches a window must hold to meet the condition: every
+    /// count (matches, distinct values, rules seen) is at most that many.
+    fn least(&self) -> usize {
+        let (c, want) = self.condition;
+        let least = if c == Compare::Greater { want.floor() + 1.0 } else { want.ceil() };
+        // `as` saturates: NaN and negative thresholds give 0.
+        (least as usize).max(1)
+    }
+
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition (the window starts again after it).
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
-        // Groups are hashed, not ordered (what fires is sorted by its first
-        // match below), and each match's time and counted value are read
-        // with its key, in one pass in match order: read again per group,
-        // they were fetched out of order, a cache miss each (a day's 404s
-        // are many matches).
-        let mut groups: hashbrown::HashMap<Vec<Cow<'_, str>>, Group<'_>> = hashbrown::HashMap::new();
-        let field = self.field.as_deref().unwrap_or_default();
+        // Each match is given its group's number in one pass in match
+        // order (a key is copied only for a new group); groups too small
+        // to meet the condition are never slid over. A day's 404s are many
+        // matches in many groups of one or two (a map of per-group lists
+        // made this the read's serial tail).
+        let mut numbers: hashbrown::HashMap<Vec<Cow<'_, str>>, usize> = hashbrown::HashMap::new();
+        let mut key = Vec::new();
+        let mut members = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
-            let key = self.group_by.iter().map(|f| m.value(f).unwrap_or_default()).collect();
-            let (list, times, values) = groups.entry(key).or_default();
-            list.push(i);
-            times.push(m.time);
-            if self.kind == Kind::ValueCount {
-                values.push(m.value(field));
-            }
+            key.clear();
+            key.extend(self.group_by.iter().map(|f| m.value(f).unwrap_or_default()));
+            let group = match numbers.get(key.as_slice()) {
+                Some(&g) => g,
+                None => {
+                    numbers.insert(key.clone(), sizes.len());
+                    sizes.push(0);
+                    sizes.len() - 1
+                }
+            };
+            sizes[group] += 1;
+            members.push((group, i));
         }
+        let least = self.least();
+        members.retain(|&(g, _)| sizes[g] >= least);
+        // Each group's matches together, in match order.
+        members.sort_unstable();
+        let mut keys = vec![Vec::new(); sizes.len()];
+        for (k, g) in numbers {
+            keys[g] = k;
+        }
+        let field = self.field.as_deref().unwrap_or_default();
+        let (mut list, mut times, mut values) = (Vec::new(), Vec::new(), Vec::new());
         let mut out = Vec::new();
-        for (key, (list, times, values)) in groups {
-            // `value_count`: the window's distinct values, counted as the
-            // window slides (a scanner's thousand 404s in five minutes made
-            // a re-count per match quadratic).
+        for run in members.chunk_by(|a, b| a.0 == b.0) {
+            list.clear();
+            list.extend(run.iter().map(|&(_, i)| i));
+            times.clear();
+            times.extend(list.iter().map(|&i| matches[i].time));
+            values.clear();
+            if self.kind == Kind::ValueCount {
+                values.extend(list.iter().map(|&i| matches[i].value(field)));
+            }
+            let key = &keys[run[0].0];
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             for end in 0..list.len() {
@@ -309,6 +339,32 @@ mod tests {
         };
         assert!(c("eq").met(3.0) && !c("eq").met(4.0));
         assert!(c("gte").met(4.0));
+        // No window of fewer matches can meet it.
+        assert_eq!([c("gt").least(), c("gte").least(), c("eq").least()], [4, 3, 3]);
+    }
+
+    #[test]
+    fn a_group_is_judged_only_when_it_holds_enough_matches() {
+        let doc = &yaml_rust2::YamlLoader::load_from_str(
+            "title: t\ncorrelation:\n  type: value_count\n  rules: []\n  group-by: [c-ip]\n  timespan: 1m\n  \
+             condition:\n    gte: 2\n    field: cs-uri-stem\n",
+        )
+        .expect("yaml")[0];
+        let mut c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
+        c.rules = vec![0];
+        let row = |ip: &str, stem: &str| {
+            vec![("c-ip".to_string(), ip.to_string()), ("cs-uri-stem".into(), stem.into())]
+        };
+        let rows = [row("1.1.1.1", "/a"), row("2.2.2.2", "/a"), row("1.1.1.1", "/b"), row("3.3.3.3", "/c")];
+        let matches: Vec<Match<'_>> = rows
+            .iter()
+            .enumerate()
+            .map(|(t, v)| Match { rule: 0, time: t as i64, values: v, host: "WEB" })
+            .collect();
+        let fired = c.evaluate(0, &matches);
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        assert_eq!(fired[0].matches, [0, 2]);
+        assert_eq!(fired[0].group, [("c-ip".to_string(), "1.1.1.1".to_string())]);
     }
 
     /// An upper bound used to load and then never be judged: it is now
