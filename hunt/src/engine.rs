@@ -51,6 +51,9 @@ pub struct Engine {
     /// The web rules' necessary needles, searched once per chunk of an
     /// access log.
     pub(crate) lines: Option<LineFilter>,
+    /// The statuses a row the line filter clears must have for a rule
+    /// tried on it to match (`None`: any status may do).
+    pub(crate) clear_statuses: Option<Vec<u64>>,
 }
 
 /// The rules of one kind of record, by what lets them be tried: a record
@@ -234,6 +237,20 @@ impl Guard {
                 f == field
             }
             Guard::Any(guards) | Guard::All(guards) => guards.iter().any(|g| g.reads(field)),
+        }
+    }
+
+    /// The statuses a record must have for the guard to hold (`None`:
+    /// it may hold whatever the status).
+    fn statuses(&self) -> Option<Vec<u64>> {
+        match self {
+            Guard::Number(field, numbers, _) if field == "sc-status" => Some(numbers.clone()),
+            Guard::All(guards) => guards.iter().find_map(Guard::statuses),
+            Guard::Any(guards) => guards.iter().map(Guard::statuses).try_fold(Vec::new(), |mut all, s| {
+                all.extend(s?);
+                Some(all)
+            }),
+            _ => None,
         }
     }
 
@@ -437,7 +454,16 @@ impl Engine {
                 tried.iter().any(|&i| guards[i].as_ref().is_some_and(|g| DERIVED.iter().any(|f| g.reads(f))));
             (tried, derived)
         });
-        Engine { rules, web, events, needles, bits, guards, screen, lines }
+        // Of a day's rows nearly all are cleared, and only the rules
+        // without a necessary needle are tried on them (a 404, a 401):
+        // a row of another status is turned away before its guards.
+        let clear_statuses = lines.as_ref().and_then(|f| {
+            f.tried.iter().map(|&i| guards[i].as_ref()?.statuses()).try_fold(Vec::new(), |mut all, s| {
+                all.extend(s?);
+                Some(all)
+            })
+        });
+        Engine { rules, web, events, needles, bits, guards, screen, lines, clear_statuses }
     }
 
     /// The same engine without its screen: every web row is evaluated in
@@ -500,6 +526,11 @@ impl Engine {
         if let Some(filter) = &self.lines
             && filter.clears(r, s)
         {
+            if let Some(statuses) = &self.clear_statuses
+                && !r.status.is_some_and(|status| statuses.contains(&u64::from(status)))
+            {
+                return false;
+            }
             if filter.reads_derived {
                 screen.prepare(r, s);
             }

@@ -1206,6 +1206,29 @@ detection:
     }
 
     #[test]
+    fn a_cleared_row_is_turned_away_by_its_status_when_every_rule_tried_on_it_needs_one() {
+        let mut statuses = engine(true).clear_statuses.expect("the pack's needle-less rules read sc-status");
+        statuses.sort_unstable();
+        statuses.dedup();
+        assert_eq!(statuses, [401, 404]);
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        loaded.add_text(
+            "title: puts\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-method: PUT\n    condition: selection\n",
+            Path::new("put.yml"),
+        );
+        let engine = Engine::new(loaded.finish().rules);
+        assert_eq!(engine.clear_statuses, None, "a rule tried on cleared rows reads no status");
+        let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
+                   2025-01-01 00:00:00 PUT /a 200\n\
+                   2025-01-01 00:00:01 GET /b 404\n";
+        let sinks = checked(&engine, log.as_bytes());
+        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 2);
+        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+    }
+
+    #[test]
     fn numbers_are_written_in_decimal() {
         for v in [0, 7, 404, 1_000_000, u64::MAX] {
             assert_eq!(super::digits(v, &mut [0; 20]), v.to_string().as_bytes());
