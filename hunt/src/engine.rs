@@ -16,7 +16,7 @@ use faultline_parser::Request;
 use crate::pattern::Pattern;
 use crate::record::{Kind, View};
 use crate::rule::{FieldTest, Rule, Search, Target};
-use crate::screen::{LineFilter, LineForm, RawWeb, Screen, Screening, WebNeedle};
+use crate::screen::{LineFilter, RawWeb, Screen, Screening, WebNeedle};
 
 /// One field's needles, searched at once.
 #[derive(Debug, Clone)]
@@ -423,8 +423,7 @@ impl Engine {
             }
         }
         for n in &web_needles {
-            rarity[n.bit] = crate::screen::line_forms(n)
-                .map_or(0, |forms| forms.iter().map(LineForm::rarity).min().unwrap_or(usize::MAX));
+            rarity[n.bit] = n.rarity();
         }
         let needles = per_field
             .into_iter()

@@ -276,6 +276,24 @@ pub(crate) struct WebNeedle {
     pub(crate) space_after: bool,
 }
 
+impl WebNeedle {
+    /// How rare the needle is in lines, for choosing which needles index
+    /// a rule: the length of the shortest form a line holds it in (0: it
+    /// cannot be searched in lines). A site sees few user agents, each in
+    /// many rows, so an agent's text counts as no rarer than
+    /// [`AGENT_RARITY`] however long it is: a crawler's whole agent is
+    /// common, the path a rule asks of it with that agent is not.
+    pub(crate) fn rarity(&self) -> usize {
+        let Some(forms) = line_forms(self) else { return 0 };
+        let rarity = forms.iter().map(LineForm::rarity).min().unwrap_or(usize::MAX);
+        if Source::of(&self.field) == [Source::Agent] { rarity.min(AGENT_RARITY) } else { rarity }
+    }
+}
+
+/// The most an agent's text counts as rare ([`WebNeedle::rarity`]): a
+/// tool's name and version (`sqlmap/1.`), no more.
+const AGENT_RARITY: usize = 8;
+
 /// What a line may hold right after a value: the field separator, the
 /// blanks a row's end is trimmed of, a quoted field's closing quote, or
 /// (in the agent, whose spaces IIS writes so) a `+`. A value may also end
@@ -963,11 +981,17 @@ detection:
 ";
 
     fn engine(bundled: bool) -> Engine {
+        engine_of(bundled, SHAPES)
+    }
+
+    /// An engine over `rules` (and the pack when `bundled`), every rule
+    /// loaded.
+    fn engine_of(bundled: bool, rules: &str) -> Engine {
         let mut loaded = LoadReport::default();
         if bundled {
             loaded.add_bundled();
         }
-        loaded.add_text(SHAPES, Path::new("shapes.yml"));
+        loaded.add_text(rules, Path::new("rules.yml"));
         let loaded = loaded.finish();
         assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
         Engine::new(loaded.rules)
@@ -1032,6 +1056,16 @@ detection:
         fn access_log_text(&mut self, text: &[u8], offset: u64) {
             self.engine.mark_lines(text, offset, &mut self.screening);
         }
+    }
+
+    /// The log of `lines`, and which of them the line filter marks.
+    fn marked_lines(engine: &Engine, lines: &[&str]) -> (String, Vec<usize>) {
+        let log = lines.concat();
+        let mut s = Screening::default();
+        engine.mark_lines(log.as_bytes(), 0, &mut s);
+        let starts: Vec<u64> =
+            lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
+        (log, s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| s == m)).collect())
     }
 
     /// The access log `log` read through `engine` with [`Check`].
@@ -1175,13 +1209,11 @@ detection:
 
     #[test]
     fn a_keyword_stretch_a_space_follows_marks_lines_where_a_value_ends_in_it() {
-        let mut loaded = LoadReport::default();
-        loaded.add_text(
+        let engine = engine_of(
+            false,
             "title: across values\nlogsource: {category: webserver}\n\
              detection:\n    keywords:\n        - 'order by '\n    condition: keywords\n",
-            Path::new("k.yml"),
         );
-        let engine = Engine::new(loaded.finish().rules);
         // The query comes after the path in keyword text: `by` follows
         // `/api/order` there, though not in the line (the needle ends in a
         // space, so `by` must end a value too).
@@ -1192,12 +1224,8 @@ detection:
             "2025-01-01 00:00:02 GET - x+ORDER+by+y /\n",
             "2025-01-01 00:00:03 GET by - /last/order",
         ];
-        let log = lines.concat();
-        let mut s = Screening::default();
-        engine.mark_lines(log.as_bytes(), 0, &mut s);
-        let starts: Vec<u64> =
-            lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
-        assert_eq!(s.marks.lines, starts[2..], "`/api/orders` is not marked; a file's unended last line is");
+        let (log, marked) = marked_lines(&engine, &lines);
+        assert_eq!(marked, [2, 3, 4], "`/api/orders` is not marked; a file's unended last line is");
         // Each marked row matches the rule; the unmarked one does not.
         let sinks = checked(&engine, log.as_bytes());
         assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 4);
@@ -1211,20 +1239,37 @@ detection:
         statuses.sort_unstable();
         statuses.dedup();
         assert_eq!(statuses, [401, 404]);
-        let mut loaded = LoadReport::default();
-        loaded.add_bundled();
-        loaded.add_text(
+        let engine = engine_of(
+            true,
             "title: puts\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
              cs-method: PUT\n    condition: selection\n",
-            Path::new("put.yml"),
         );
-        let engine = Engine::new(loaded.finish().rules);
         assert_eq!(engine.clear_statuses, None, "a rule tried on cleared rows reads no status");
         let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
                    2025-01-01 00:00:00 PUT /a 200\n\
                    2025-01-01 00:00:01 GET /b 404\n";
         let sinks = checked(&engine, log.as_bytes());
         assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 2);
+        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+    }
+
+    #[test]
+    fn a_rule_asking_for_a_path_and_a_crawlers_agent_is_searched_by_the_path() {
+        let engine = engine_of(
+            false,
+            "title: crawler posting to owa\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-method: POST\n        cs-uri-query|contains: '/owa/auth/Current/'\n        cs-user-agent:\n            \
+             - 'Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)'\n    condition: selection\n",
+        );
+        let lines = [
+            "#Fields: date time cs-method cs-uri-stem cs(User-Agent)\n",
+            "2025-01-01 00:00:00 GET /robots.txt Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)\n",
+            "2025-01-01 00:00:01 POST /owa/auth/Current/x.aspx Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)\n",
+        ];
+        let (log, marked) = marked_lines(&engine, &lines);
+        assert_eq!(marked, [2], "the crawler's every line is not marked, its post to OWA is");
+        let sinks = checked(&engine, log.as_bytes());
+        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1);
         assert!(sinks.iter().all(|s| s.missed.is_empty()));
     }
 
