@@ -681,7 +681,12 @@ impl RecordSink for HuntSink<'_> {
         }
         if self.hunt.engine.may_match(r, &mut self.screening) {
             self.view.request(r);
-            self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+            self.hunt.engine.matches_screened(
+                &mut self.view,
+                &mut self.needles,
+                &mut self.hits,
+                &self.screening,
+            );
         }
         // Written into one string (a hit on a correlation's base rule, a
         // 404, is common enough that a string per part showed).

@@ -26,7 +26,7 @@ impl RecordSink for Hunting<'_> {
             return Ok(());
         }
         self.view.request(r);
-        self.engine.matches_with(&mut self.view, &mut self.found, &mut self.hits);
+        self.engine.matches_screened(&mut self.view, &mut self.found, &mut self.hits, &self.screening);
         self.hits.clear();
         Ok(())
     }

@@ -54,6 +54,8 @@ pub struct Engine {
     /// The statuses a row the line filter clears must have for a rule
     /// tried on it to match (`None`: any status may do).
     pub(crate) clear_statuses: Option<Vec<u64>>,
+    /// Which of `needles` the rules tried on a cleared row read.
+    clear_needles: Vec<usize>,
 }
 
 /// The rules of one kind of record, by what lets them be tried: a record
@@ -425,7 +427,7 @@ impl Engine {
         for n in &web_needles {
             rarity[n.bit] = n.rarity();
         }
-        let needles = per_field
+        let needles: Vec<FieldNeedles> = per_field
             .into_iter()
             .filter_map(|(field, list)| {
                 // Needles are lower-case; the values are searched as written.
@@ -462,7 +464,17 @@ impl Engine {
                 Some(all)
             })
         });
-        Engine { rules, web, events, needles, bits, guards, screen, lines, clear_statuses }
+        let clear_needles = lines.as_ref().map_or_else(Vec::new, |f| {
+            let read: BTreeSet<&str> = f.tried.iter().flat_map(|&i| rules[i].fields()).collect();
+            let keywords = f
+                .tried
+                .iter()
+                .any(|&i| rules[i].searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
+            let wanted =
+                |n: &FieldNeedles| read.contains(n.field.as_str()) || (keywords && n.field == KEYWORDS);
+            (0..needles.len()).filter(|&i| wanted(&needles[i])).collect()
+        });
+        Engine { rules, web, events, needles, bits, guards, screen, lines, clear_statuses, clear_needles }
     }
 
     /// The same engine without its screen: every web row is evaluated in
@@ -521,10 +533,12 @@ impl Engine {
         if self.web.is_empty() {
             return false;
         }
+        s.cleared = false;
         let Some(screen) = &self.screen else { return true };
         if let Some(filter) = &self.lines
             && filter.clears(r, s)
         {
+            s.cleared = true;
             if let Some(statuses) = &self.clear_statuses
                 && !r.status.is_some_and(|status| statuses.contains(&u64::from(status)))
             {
@@ -553,6 +567,35 @@ impl Engine {
     /// are looked for in the values as written, and the values are
     /// lower-cased only when some rule may still match.
     pub fn matches_with(&self, view: &mut View, found: &mut Found, out: &mut Vec<usize>) {
+        self.evaluate(view, found, out, self.needles.iter(), None);
+    }
+
+    /// [`Engine::matches_with`] for a web row that [`Engine::may_match`]
+    /// let through with `s`. A row the line filter cleared is tried only on
+    /// the rules tried on such rows, and only the fields they read are
+    /// searched for needles (SigmaHQ's many needles were searched in every
+    /// 404 row to try the one rule that asks for a 404).
+    pub fn matches_screened(&self, view: &mut View, found: &mut Found, out: &mut Vec<usize>, s: &Screening) {
+        match &self.lines {
+            Some(filter) if s.cleared => {
+                let needles = self.clear_needles.iter().map(|&i| &self.needles[i]);
+                self.evaluate(view, found, out, needles, Some(&filter.tried));
+            }
+            _ => self.matches_with(view, found, out),
+        }
+    }
+
+    /// Adds to `out` the rules the record in `view` matches, of `rules`
+    /// (`None`: those its needles lead to), searching its values for the
+    /// needles of `needles`.
+    fn evaluate<'n>(
+        &self,
+        view: &mut View,
+        found: &mut Found,
+        out: &mut Vec<usize>,
+        needles: impl Iterator<Item = &'n FieldNeedles>,
+        rules: Option<&[usize]>,
+    ) {
         let candidates = match view.kind() {
             Kind::Web => &self.web,
             Kind::Event { .. } => &self.events,
@@ -561,7 +604,7 @@ impl Engine {
             return;
         }
         found.reset(self.bits);
-        for n in &self.needles {
+        for n in needles {
             let mut scan = |value: &str| {
                 for m in n.automaton.find_overlapping_iter(value) {
                     found.set(n.bits[m.pattern().as_usize()]);
@@ -575,7 +618,13 @@ impl Engine {
         }
         let mut lowered = false;
         let mut tried = std::mem::take(&mut found.tried);
-        candidates.of(found, &mut tried);
+        match rules {
+            Some(rules) => {
+                tried.clear();
+                tried.extend_from_slice(rules);
+            }
+            None => candidates.of(found, &mut tried),
+        }
         for &i in &tried {
             let rule = &self.rules[i];
             if !applies(&rule.target, view.kind())

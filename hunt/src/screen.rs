@@ -127,6 +127,9 @@ pub struct Screening {
     marks: Marks,
     /// A window of the chunk, lower-cased.
     lowered: Vec<u8>,
+    /// The last row [`crate::Engine::may_match`] let through was cleared
+    /// by the line filter.
+    pub(crate) cleared: bool,
 }
 
 /// The lines of one chunk of an access log that hold some text of a
@@ -1048,7 +1051,18 @@ detection:
             let mut hits = Vec::new();
             self.engine.matches(&mut self.view, &mut hits);
             self.matched += u64::from(!hits.is_empty());
-            if !may && !hits.is_empty() {
+            // What the screened evaluation of a row let through finds.
+            let mut screened = Vec::new();
+            if may {
+                self.view.request(r);
+                self.engine.matches_screened(
+                    &mut self.view,
+                    &mut crate::engine::Found::default(),
+                    &mut screened,
+                    &self.screening,
+                );
+            }
+            if screened != hits {
                 self.missed.push((r.origin.line, hits));
             }
             Ok(())
@@ -1271,6 +1285,29 @@ detection:
         let sinks = checked(&engine, log.as_bytes());
         assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1);
         assert!(sinks.iter().all(|s| s.missed.is_empty()));
+    }
+
+    #[test]
+    fn a_cleared_row_is_searched_for_the_needles_of_the_rules_tried_on_it() {
+        // No needle is necessary to the rule (a 404 will do), so it is
+        // tried on rows the line filter clears, and its path must still be
+        // looked for there.
+        let engine = engine_of(
+            true,
+            "title: missing or odd\nlogsource: {category: webserver}\ndetection:\n    missing:\n        \
+             sc-status: 404\n    odd:\n        cs-uri-stem|contains: '/odd-path/'\n    condition: missing or odd\n",
+        );
+        let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
+                   2025-01-01 00:00:00 GET /odd-path/a 200\n\
+                   2025-01-01 00:00:01 GET /b 404\n\
+                   2025-01-01 00:00:02 GET /c 200\n";
+        let sinks = checked(&engine, log.as_bytes());
+        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 2);
+        assert!(
+            sinks.iter().all(|s| s.missed.is_empty()),
+            "{:?}",
+            sinks.iter().map(|s| &s.missed).collect::<Vec<_>>()
+        );
     }
 
     #[test]
