@@ -1082,6 +1082,16 @@ detection:
         (log, s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| s == m)).collect())
     }
 
+    /// The rows of `log` and how many of them `engine` matches, once no
+    /// row the screen turned away or its screened evaluation read otherwise
+    /// matched.
+    fn screened(engine: &Engine, log: &[u8]) -> (u64, u64) {
+        let sinks = checked(engine, log);
+        let missed: Vec<_> = sinks.iter().flat_map(|s| &s.missed).collect();
+        assert!(missed.is_empty(), "{missed:?}");
+        (sinks.iter().map(|s| s.rows).sum(), sinks.iter().map(|s| s.matched).sum())
+    }
+
     /// The access log `log` read through `engine` with [`Check`].
     fn checked<'e>(engine: &'e Engine, log: &[u8]) -> Vec<Check<'e>> {
         let new_sink = || Check {
@@ -1241,10 +1251,7 @@ detection:
         let (log, marked) = marked_lines(&engine, &lines);
         assert_eq!(marked, [2, 3, 4], "`/api/orders` is not marked; a file's unended last line is");
         // Each marked row matches the rule; the unmarked one does not.
-        let sinks = checked(&engine, log.as_bytes());
-        assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 4);
-        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 3);
-        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+        assert_eq!(screened(&engine, log.as_bytes()), (4, 3));
     }
 
     #[test]
@@ -1262,9 +1269,7 @@ detection:
         let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
                    2025-01-01 00:00:00 PUT /a 200\n\
                    2025-01-01 00:00:01 GET /b 404\n";
-        let sinks = checked(&engine, log.as_bytes());
-        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 2);
-        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+        assert_eq!(screened(&engine, log.as_bytes()).1, 2);
     }
 
     #[test]
@@ -1282,9 +1287,7 @@ detection:
         ];
         let (log, marked) = marked_lines(&engine, &lines);
         assert_eq!(marked, [2], "the crawler's every line is not marked, its post to OWA is");
-        let sinks = checked(&engine, log.as_bytes());
-        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1);
-        assert!(sinks.iter().all(|s| s.missed.is_empty()));
+        assert_eq!(screened(&engine, log.as_bytes()).1, 1);
     }
 
     #[test]
@@ -1301,13 +1304,32 @@ detection:
                    2025-01-01 00:00:00 GET /odd-path/a 200\n\
                    2025-01-01 00:00:01 GET /b 404\n\
                    2025-01-01 00:00:02 GET /c 200\n";
-        let sinks = checked(&engine, log.as_bytes());
-        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 2);
-        assert!(
-            sinks.iter().all(|s| s.missed.is_empty()),
-            "{:?}",
-            sinks.iter().map(|s| &s.missed).collect::<Vec<_>>()
+        assert_eq!(screened(&engine, log.as_bytes()).1, 2);
+    }
+
+    #[test]
+    fn letters_whose_lower_case_is_ascii_match_as_the_screen_finds_them() {
+        let engine = engine_of(
+            false,
+            "title: cgi\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-uri-stem|startswith: '/cgi'\n    condition: selection\n---\n\
+             title: work\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-uri-stem|endswith: '/work'\n    condition: selection\n---\n\
+             title: umlaut\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-uri-stem: '*/ärger/*.aspx'\n    condition: selection\n",
         );
+        // `İ` and the Kelvin sign lower-case to ASCII letters through
+        // Unicode's tables, but a rule with an ASCII needle or literal is
+        // guarded by its search without ASCII case, in the evaluation as in
+        // the screen: neither reads them so. Other letters still match
+        // without case.
+        let log = "#Fields: date time cs-method cs-uri-stem\n\
+                   2025-01-01 00:00:00 GET /CG\u{130}-BIN/x\n\
+                   2025-01-01 00:00:01 GET /WOR\u{212A}\n\
+                   2025-01-01 00:00:02 GET /CGI-BIN/x\n\
+                   2025-01-01 00:00:03 GET /a/WORK\n\
+                   2025-01-01 00:00:04 GET /\u{c4}RGER/a.aspx\n";
+        assert_eq!(screened(&engine, log.as_bytes()).1, 3);
     }
 
     #[test]
@@ -1321,17 +1343,14 @@ detection:
     /// matches in its `+`-as-space form only; the screen must see that.
     #[test]
     fn an_agent_with_spaces_and_plus_signs_is_searched_in_both_forms() {
-        let mut loaded = LoadReport::default();
         let rule = "title: agent\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
                     c-useragent|contains: 'compatible; foo bar'\n    condition: selection\n";
-        loaded.add_text(rule, Path::new("agent.yml"));
-        let engine = Engine::new(loaded.finish().rules);
+        let engine = engine_of(false, rule);
         let log = b"#Software: IIS Advanced Logging Module\n#Fields: date-local time-local c-ip cs(User-Agent) sc-status\n\
                     2024-01-01 00:00:00.000 1.2.3.4 \"Mozilla/5.0 (compatible; Foo+Bar/1.0)\" 200\n";
-        let sinks = checked(&engine, log);
-        assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), 1);
-        assert_eq!(sinks.iter().map(|s| s.matched).sum::<u64>(), 1, "the full evaluation matches it");
-        assert!(sinks.iter().all(|s| s.missed.is_empty()), "the screen turned the row away");
+        // The full evaluation matches it, and the screen does not turn it
+        // away.
+        assert_eq!(screened(&engine, log), (1, 1));
     }
 
     /// The pack with the shapes, and the shapes alone (where no other
