@@ -76,8 +76,6 @@ impl Match<'_> {
     }
 }
 
-/// One group's matches (indexes, in time order), their times and, for
-/// `value_count`, each one's counted value.
 /// A group whose matches met a correlation's condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fired {
