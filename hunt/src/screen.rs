@@ -392,9 +392,8 @@ pub(crate) struct LineFilter {
     searchers: Vec<aho_corasick::packed::Searcher>,
     /// Some text is looked for in addresses (a keyword search).
     addresses: bool,
-    /// Per searcher, per text: whether it counts only where it ends a
-    /// value ([`LineForm::ends_value`]).
-    ends_value: Vec<Vec<bool>>,
+    /// Per searcher, its texts, in its patterns' order.
+    forms: Vec<Vec<LineForm>>,
     /// The needles of a row whose line holds no text: the filter's are
     /// absent, every other may be there.
     pub(crate) clear: Vec<u64>,
@@ -678,10 +677,9 @@ impl LineFilter {
                 aho_corasick::packed::Config::new().builder().extend(set.iter().map(|f| &f.text)).build()
             })
             .collect::<Option<Vec<_>>>()?;
-        let ends_value =
-            short.chunks(per_searcher).map(|set| set.iter().map(|f| f.ends_value).collect()).collect();
+        let forms = short.chunks(per_searcher).map(<[LineForm]>::to_vec).collect();
         let (tried, reads_derived) = clear_rows(&clear);
-        Some(LineFilter { grams, searchers, ends_value, addresses, clear, tried, reads_derived })
+        Some(LineFilter { grams, searchers, forms, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
@@ -705,14 +703,22 @@ impl LineFilter {
             if !self.searchers.is_empty() {
                 lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
             }
-            for (searcher, ends_value) in self.searchers.iter().zip(&self.ends_value) {
+            for (searcher, forms) in self.searchers.iter().zip(&self.forms) {
                 let mut at = 0;
                 while at < lower.len() {
                     let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
                         break;
                     };
-                    if ends_value[m.pattern()] && lower.get(m.end()).is_some_and(|b| !AFTER_VALUE.contains(b))
-                    {
+                    // The searcher gives one text of those starting here:
+                    // when it does not end a value, another may be here.
+                    let here = |f: &LineForm| {
+                        lower[m.start()..].starts_with(&f.text)
+                            && (!f.ends_value
+                                || lower
+                                    .get(m.start() + f.text.len())
+                                    .is_none_or(|b| AFTER_VALUE.contains(b)))
+                    };
+                    if forms[m.pattern()].ends_value && !forms.iter().any(here) {
                         at = m.start() + 1;
                         continue;
                     }
@@ -1252,6 +1258,27 @@ detection:
         assert_eq!(marked, [2, 3, 4], "`/api/orders` is not marked; a file's unended last line is");
         // Each marked row matches the rule; the unmarked one does not.
         assert_eq!(screened(&engine, log.as_bytes()), (4, 3));
+    }
+
+    #[test]
+    fn a_text_starting_where_a_stretch_does_not_end_a_value_is_still_found() {
+        // `order` (which must end a value) and `orders.php` start at the
+        // same byte; the searcher reports one of them.
+        let engine = engine_of(
+            false,
+            "title: across values\nlogsource: {category: webserver}\ndetection:\n    keywords:\n        \
+             - 'order by '\n    condition: keywords\n---\n\
+             title: orders script\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+             cs-uri-stem|contains: 'orders.php'\n    condition: selection\n",
+        );
+        let lines = [
+            "#Fields: date time cs-method cs-uri-stem\n",
+            "2025-01-01 00:00:00 GET /api/orders\n",
+            "2025-01-01 00:00:01 GET /shop/orders.php\n",
+        ];
+        let (log, marked) = marked_lines(&engine, &lines);
+        assert_eq!(marked, [2]);
+        assert_eq!(screened(&engine, log.as_bytes()), (2, 1));
     }
 
     #[test]
