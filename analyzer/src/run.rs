@@ -114,8 +114,9 @@ pub fn analyze_and_hunt(
     }
     files.extend(pass.problems.iter().map(summarize_problem));
     let store = Store::new(sources, kept);
-    let mut findings = findings(&store);
-    let detections = hunt.conclude(found);
+    // The detectors run on one core; the lens's correlations and sorts,
+    // done in the meantime, take the other.
+    let (mut findings, detections) = rayon::join(|| findings(&store), || hunt.conclude(found));
     relate_detections(&mut findings, &detections);
     Report { inventory: Inventory { files }, store, findings, detections }
 }
