@@ -1078,6 +1078,17 @@ detection:
         }
     }
 
+    /// A web rule in YAML: its title, and the lines of its `detection`.
+    fn web_rule(title: &str, detection: &[&str]) -> String {
+        let mut rule = format!("title: {title}\nlogsource: {{category: webserver}}\ndetection:\n");
+        for line in detection {
+            rule.push_str("    ");
+            rule.push_str(line);
+            rule.push('\n');
+        }
+        rule
+    }
+
     /// The log of `lines`, and which of them the line filter marks.
     fn marked_lines(engine: &Engine, lines: &[&str]) -> (String, Vec<usize>) {
         let log = lines.concat();
@@ -1241,8 +1252,7 @@ detection:
     fn a_keyword_stretch_a_space_follows_marks_lines_where_a_value_ends_in_it() {
         let engine = engine_of(
             false,
-            "title: across values\nlogsource: {category: webserver}\n\
-             detection:\n    keywords:\n        - 'order by '\n    condition: keywords\n",
+            &web_rule("across values", &["keywords:", "    - 'order by '", "condition: keywords"]),
         );
         // The query comes after the path in keyword text: `by` follows
         // `/api/order` there, though not in the line (the needle ends in a
@@ -1266,10 +1276,14 @@ detection:
         // same byte; the searcher reports one of them.
         let engine = engine_of(
             false,
-            "title: across values\nlogsource: {category: webserver}\ndetection:\n    keywords:\n        \
-             - 'order by '\n    condition: keywords\n---\n\
-             title: orders script\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-uri-stem|contains: 'orders.php'\n    condition: selection\n",
+            &[
+                web_rule("across values", &["keywords:", "    - 'order by '", "condition: keywords"]),
+                web_rule(
+                    "orders script",
+                    &["selection:", "    cs-uri-stem|contains: 'orders.php'", "condition: selection"],
+                ),
+            ]
+            .join("---\n"),
         );
         let lines = [
             "#Fields: date time cs-method cs-uri-stem\n",
@@ -1287,11 +1301,8 @@ detection:
         statuses.sort_unstable();
         statuses.dedup();
         assert_eq!(statuses, [401, 404]);
-        let engine = engine_of(
-            true,
-            "title: puts\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-method: PUT\n    condition: selection\n",
-        );
+        let engine =
+            engine_of(true, &web_rule("puts", &["selection:", "    cs-method: PUT", "condition: selection"]));
         assert_eq!(engine.clear_statuses, None, "a rule tried on cleared rows reads no status");
         let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
                    2025-01-01 00:00:00 PUT /a 200\n\
@@ -1303,9 +1314,17 @@ detection:
     fn a_rule_asking_for_a_path_and_a_crawlers_agent_is_searched_by_the_path() {
         let engine = engine_of(
             false,
-            "title: crawler posting to owa\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-method: POST\n        cs-uri-query|contains: '/owa/auth/Current/'\n        cs-user-agent:\n            \
-             - 'Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)'\n    condition: selection\n",
+            &web_rule(
+                "crawler posting to owa",
+                &[
+                    "selection:",
+                    "    cs-method: POST",
+                    "    cs-uri-query|contains: '/owa/auth/Current/'",
+                    "    cs-user-agent:",
+                    "        - 'Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm)'",
+                    "condition: selection",
+                ],
+            ),
         );
         let lines = [
             "#Fields: date time cs-method cs-uri-stem cs(User-Agent)\n",
@@ -1324,8 +1343,16 @@ detection:
         // looked for there.
         let engine = engine_of(
             true,
-            "title: missing or odd\nlogsource: {category: webserver}\ndetection:\n    missing:\n        \
-             sc-status: 404\n    odd:\n        cs-uri-stem|contains: '/odd-path/'\n    condition: missing or odd\n",
+            &web_rule(
+                "missing or odd",
+                &[
+                    "missing:",
+                    "    sc-status: 404",
+                    "odd:",
+                    "    cs-uri-stem|contains: '/odd-path/'",
+                    "condition: missing or odd",
+                ],
+            ),
         );
         let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
                    2025-01-01 00:00:00 GET /odd-path/a 200\n\
@@ -1338,12 +1365,21 @@ detection:
     fn letters_whose_lower_case_is_ascii_match_as_the_screen_finds_them() {
         let engine = engine_of(
             false,
-            "title: cgi\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-uri-stem|startswith: '/cgi'\n    condition: selection\n---\n\
-             title: work\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-uri-stem|endswith: '/work'\n    condition: selection\n---\n\
-             title: umlaut\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-             cs-uri-stem: '*/ärger/*.aspx'\n    condition: selection\n",
+            &[
+                web_rule(
+                    "cgi",
+                    &["selection:", "    cs-uri-stem|startswith: '/cgi'", "condition: selection"],
+                ),
+                web_rule(
+                    "work",
+                    &["selection:", "    cs-uri-stem|endswith: '/work'", "condition: selection"],
+                ),
+                web_rule(
+                    "umlaut",
+                    &["selection:", "    cs-uri-stem: '*/ärger/*.aspx'", "condition: selection"],
+                ),
+            ]
+            .join("---\n"),
         );
         // `İ` and the Kelvin sign lower-case to ASCII letters through
         // Unicode's tables, but a rule with an ASCII needle or literal is
@@ -1370,9 +1406,11 @@ detection:
     /// matches in its `+`-as-space form only; the screen must see that.
     #[test]
     fn an_agent_with_spaces_and_plus_signs_is_searched_in_both_forms() {
-        let rule = "title: agent\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
-                    c-useragent|contains: 'compatible; foo bar'\n    condition: selection\n";
-        let engine = engine_of(false, rule);
+        let rule = web_rule(
+            "agent",
+            &["selection:", "    c-useragent|contains: 'compatible; foo bar'", "condition: selection"],
+        );
+        let engine = engine_of(false, &rule);
         let log = b"#Software: IIS Advanced Logging Module\n#Fields: date-local time-local c-ip cs(User-Agent) sc-status\n\
                     2024-01-01 00:00:00.000 1.2.3.4 \"Mozilla/5.0 (compatible; Foo+Bar/1.0)\" 200\n";
         // The full evaluation matches it, and the screen does not turn it
