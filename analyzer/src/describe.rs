@@ -178,6 +178,17 @@ fn one_line(text: &str) -> String {
 /// Text from the evidence as one safe line: control characters replaced,
 /// cut to a line's length.
 pub fn cut_line(text: String) -> String {
+    // Most summaries already are one line of printable ASCII with single
+    // spaces: kept as they are (a request's summary is made for every
+    // 404 of a day).
+    let bytes = text.as_bytes();
+    let plain = bytes.first().is_none_or(|b| *b != b' ')
+        && bytes.last().is_none_or(|b| *b != b' ')
+        && !bytes.windows(2).any(|w| w == b"  ")
+        && bytes.iter().all(|b| (b' '..=b'~').contains(b));
+    if plain {
+        return cut(text);
+    }
     cut(one_line(&text))
 }
 
@@ -296,7 +307,31 @@ mod tests {
 
     use faultline_parser::winevent::{DataValue, WinEvent};
 
-    use super::describe_event;
+    use super::{cut, cut_line, describe_event, one_line};
+
+    /// The plain-line shortcut gives what the full cleaning gives.
+    #[test]
+    fn a_line_already_clean_is_kept_and_any_other_is_cleaned() {
+        let long = "GET /".to_string() + &"a".repeat(400);
+        for text in [
+            "GET /shop/cart.aspx?id=1 404 from 10.0.0.1",
+            "",
+            " leading",
+            "trailing ",
+            "two  spaces",
+            "tab\there",
+            "line\nbreak",
+            "nbsp\u{a0}between",
+            "caf\u{e9} 200",
+            "bell\u{7}",
+            "del\u{7f}",
+            long.as_str(),
+        ] {
+            assert_eq!(cut_line(text.to_string()), cut(one_line(text)), "{text:?}");
+        }
+        assert_eq!(cut_line("GET / 404".into()), "GET / 404");
+        assert_eq!(cut_line("a \t b".into()), "a b");
+    }
 
     #[test]
     fn line_breaks_in_event_data_are_shown_as_escapes_once() {

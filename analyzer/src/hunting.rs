@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,6 +85,126 @@ pub struct Detection {
     pub matched: Vec<(String, String)>,
 }
 
+/// A match of a silent rule, kept as what its correlations read and what
+/// the detection of a correlation it starts is made of: a day's 404s feed
+/// the scanner burst, and a whole [`Detection`] each (the host, the file,
+/// the field names as strings of their own) was a sixth of a hunt's time.
+#[derive(Debug)]
+struct Quiet {
+    /// The rule's index among the loaded rules.
+    rule: usize,
+    time: Timestamp,
+    host: Arc<str>,
+    site: Option<u32>,
+    app_pool: Option<String>,
+    line: Option<u64>,
+    record: Option<u64>,
+    /// Its summary in [`Quiets::text`].
+    summary: Range<usize>,
+    /// Its values in [`Quiets::values`].
+    values: Range<usize>,
+}
+
+/// The silent rules' matches in one chunk of one file, their text end to
+/// end (none of them holds a string of its own).
+#[derive(Debug)]
+struct Quiets {
+    source: crate::resolve::SourceKind,
+    path: Arc<str>,
+    text: String,
+    /// Per value, the index of its field in [`RuleInfo::fields`], and the
+    /// value in `text`.
+    values: Vec<(usize, Range<usize>)>,
+    matches: Vec<Quiet>,
+}
+
+/// The order of [`sort`] over both kinds of match: time, then file, line,
+/// record and rule.
+type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<u64>, &'a str);
+
+impl Detection {
+    fn key(&self) -> OrderKey<'_> {
+        (self.time, &self.evidence.path, self.evidence.line, self.evidence.record, &self.rule.meta.id)
+    }
+}
+
+/// A silent rule's match, with the chunk that holds its text.
+#[derive(Clone, Copy)]
+struct QuietMatch<'a> {
+    of: &'a Quiets,
+    m: &'a Quiet,
+}
+
+impl<'a> QuietMatch<'a> {
+    fn key(&self, rules: &'a [Arc<RuleInfo>]) -> OrderKey<'a> {
+        (self.m.time, &self.of.path, self.m.line, self.m.record, &rules[self.m.rule].meta.id)
+    }
+
+    /// Its (field, value) pairs.
+    fn values(&self, rules: &'a [Arc<RuleInfo>]) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let fields = &rules[self.m.rule].fields;
+        self.of.values[self.m.values.clone()]
+            .iter()
+            .map(|(f, at)| (fields[*f].as_str(), &self.of.text[at.clone()]))
+    }
+
+    /// The evidence a detection built from it cites.
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            source: self.of.source,
+            path: self.of.path.to_string(),
+            line: self.m.line,
+            record: self.m.record,
+            time: self.m.time,
+            summary: self.of.text[self.m.summary.clone()].to_string(),
+        }
+    }
+}
+
+/// A match a correlation reads: a detection, or a silent rule's match.
+#[derive(Clone, Copy)]
+enum Member<'a> {
+    Shown(&'a Detection),
+    Quiet(QuietMatch<'a>),
+}
+
+impl Member<'_> {
+    fn time(&self) -> Timestamp {
+        match self {
+            Member::Shown(d) => d.time,
+            Member::Quiet(q) => q.m.time,
+        }
+    }
+
+    fn host(&self) -> &str {
+        match self {
+            Member::Shown(d) => &d.host,
+            Member::Quiet(q) => &q.m.host,
+        }
+    }
+
+    fn evidence(&self) -> Evidence {
+        match self {
+            Member::Shown(d) => d.evidence.clone(),
+            Member::Quiet(q) => q.evidence(),
+        }
+    }
+
+    fn site(&self) -> Option<String> {
+        match self {
+            Member::Shown(d) => d.site.clone(),
+            Member::Quiet(q) => q.m.site.map(|s| s.to_string()),
+        }
+    }
+
+    fn app_pool(&self) -> Option<String> {
+        match self {
+            Member::Shown(d) => d.app_pool.clone(),
+            Member::Quiet(q) => q.m.app_pool.clone(),
+        }
+    }
+}
+
 /// The rules of a hunt, ready to go through a read.
 #[derive(Debug)]
 pub struct Hunt {
@@ -144,10 +265,12 @@ pub struct Pending {
     modules: Firsts,
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
+    quiet: Vec<Quiets>,
 }
 
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
+        self.quiet.extend(other.quiet);
         self.gets.extend(other.gets);
         self.posts.absorb(other.posts);
         self.modules.absorb(other.modules);
@@ -364,7 +487,7 @@ impl Hunt {
     /// and path that answered POSTs with 200 and that no GET ever asked
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending { gets, posts, modules, logged, switched_off } = pending;
+        let Pending { gets, posts, modules, logged, switched_off, quiet: _ } = pending;
         let mut out = posts.report(
             |key| !gets.contains(&key),
             |n| format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" }),
@@ -407,16 +530,52 @@ impl Hunt {
         self.correlations.iter().map(|(_, i)| i)
     }
 
-    /// Detections of the correlations over `detections` (in time order),
-    /// and `detections` without the matches of rules that correlations read
-    /// and that do not report on their own.
-    pub(crate) fn correlate(&self, detections: Vec<Detection>) -> Vec<Detection> {
+    /// `detections` (in [`sort`] order) and the detections of the
+    /// correlations over them and over the silent rules' matches `quiet`
+    /// (in the same order).
+    fn correlate(&self, mut detections: Vec<Detection>, quiet: &[QuietMatch<'_>]) -> Vec<Detection> {
         if self.correlations.is_empty() {
             return detections;
         }
-        let matches: Vec<Match<'_>> = detections
+        // Both lists merged into the one order the correlations read.
+        let mut members = Vec::with_capacity(detections.len() + quiet.len());
+        let (mut shown, mut silent) = (detections.iter().peekable(), quiet.iter().peekable());
+        loop {
+            let quiet_first = match (shown.peek(), silent.peek()) {
+                (Some(d), Some(q)) => q.key(&self.rules) < d.key(),
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (None, None) => break,
+            };
+            members.extend(if quiet_first {
+                silent.next().map(|q| Member::Quiet(*q))
+            } else {
+                shown.next().map(Member::Shown)
+            });
+        }
+        // Every member's (field, value) pairs in one list, each member's a
+        // stretch of it.
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut ends = Vec::with_capacity(members.len());
+        for member in &members {
+            match member {
+                Member::Shown(d) => pairs.extend(d.matched.iter().map(|(f, v)| (f.as_str(), v.as_str()))),
+                Member::Quiet(q) => pairs.extend(q.values(&self.rules)),
+            }
+            ends.push(pairs.len());
+        }
+        let matches: Vec<Match<'_>> = members
             .iter()
-            .map(|d| Match { rule: d.rule.index, time: d.time.seconds(), values: &d.matched, host: &d.host })
+            .zip(&ends)
+            .scan(0, |start, (member, &end)| {
+                let values = &pairs[*start..end];
+                *start = end;
+                let rule = match member {
+                    Member::Shown(d) => d.rule.index,
+                    Member::Quiet(q) => q.m.rule,
+                };
+                Some(Match { rule, time: member.time().seconds(), values, host: member.host() })
+            })
             .collect();
         // Each correlation on its own thread (the read is done, the other
         // core idle); their results in correlation order.
@@ -425,36 +584,35 @@ impl Hunt {
         let mut out = Vec::new();
         for ((c, info), fired) in self.correlations.iter().zip(fired) {
             for fired in fired {
-                let first = &detections[fired.matches[0]];
-                let last = &detections[fired.matches[fired.matches.len() - 1]];
+                let first = members[fired.matches[0]];
+                let last = members[fired.matches[fired.matches.len() - 1]];
                 let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
-                let mut evidence = first.evidence.clone();
+                let mut evidence = first.evidence();
                 evidence.summary = crate::describe::cut_line(format!(
                     "{} matches of {} within {} s{}{}; first: {}",
                     fired.matches.len(),
                     c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
-                    last.time.seconds() - first.time.seconds(),
+                    last.time().seconds() - first.time().seconds(),
                     if group.is_empty() { "" } else { " from " },
                     group.join(", "),
-                    first.evidence.summary
+                    evidence.summary
                 ));
                 // A web request names the site, the worker's process event
                 // its app pool: the chain has both.
-                let members = || fired.matches.iter().map(|&m| &detections[m]);
+                let of = || fired.matches.iter().map(|&m| members[m]);
                 out.push(Detection {
                     rule: Arc::clone(info),
-                    time: first.time,
-                    host: first.host.clone(),
-                    site: members().find_map(|d| d.site.clone()),
-                    app_pool: members().find_map(|d| d.app_pool.clone()),
+                    time: first.time(),
+                    host: first.host().to_string(),
+                    site: of().find_map(|m| m.site()),
+                    app_pool: of().find_map(|m| m.app_pool()),
                     evidence,
                     matched: fired.group,
                 });
             }
         }
-        // Dropped on both cores: a day's 404s are many detections.
-        out.par_extend(detections.into_par_iter().filter(|d| !d.rule.silent));
-        out
+        detections.append(&mut out);
+        detections
     }
 
     /// The rules.
@@ -472,9 +630,16 @@ impl Hunt {
             detections.extend(found);
             pending.absorb(p);
         }
+        let parts = std::mem::take(&mut pending.quiet);
         detections.extend(self.natives(pending));
-        sort(&mut detections);
-        let mut detections = self.correlate(detections);
+        let mut quiet: Vec<QuietMatch<'_>> =
+            parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
+        // Stable, as [`sort`]: the same order whatever the pool.
+        rayon::join(
+            || sort(&mut detections),
+            || quiet.par_sort_by(|a, b| a.key(&self.rules).cmp(&b.key(&self.rules))),
+        );
+        let mut detections = self.correlate(detections, &quiet);
         sort(&mut detections);
         detections
     }
@@ -504,6 +669,8 @@ pub struct HuntSink<'a> {
     hits: Vec<usize>,
     found: Vec<Detection>,
     pending: Pending,
+    /// The silent rules' matches.
+    quiets: Option<Quiets>,
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
@@ -522,6 +689,7 @@ impl<'a> HuntSink<'a> {
             hits: Vec::new(),
             found: Vec::new(),
             pending: Pending::default(),
+            quiets: None,
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
         }
@@ -529,7 +697,8 @@ impl<'a> HuntSink<'a> {
 
     /// The detections, and what the native detectors need from the whole
     /// read.
-    pub fn finish(self) -> (Vec<Detection>, Pending) {
+    pub fn finish(mut self) -> (Vec<Detection>, Pending) {
+        self.pending.quiet.extend(self.quiets);
         (self.found, self.pending)
     }
 
@@ -650,7 +819,53 @@ impl<'a> HuntSink<'a> {
             self.hits.clear();
             return;
         };
-        let evidence = Evidence::in_file(self.resolve.file(), (line, record), time, summary());
+        let summary = summary();
+        let file = self.resolve.file();
+        // Silent rules' matches first, each as little as the correlations
+        // read; the evidence is made once the rest need it.
+        let mut shown = 0;
+        for n in 0..self.hits.len() {
+            let i = self.hits[n];
+            let rule = &self.hunt.rules[i];
+            if !rule.silent {
+                self.hits[shown] = i;
+                shown += 1;
+                continue;
+            }
+            let quiets = self.quiets.get_or_insert_with(|| Quiets {
+                source: file.kind,
+                path: Arc::clone(&file.path),
+                text: String::new(),
+                values: Vec::new(),
+                matches: Vec::new(),
+            });
+            let first = quiets.values.len();
+            for (f, name) in rule.fields.iter().enumerate() {
+                for (v, _) in self.view.values(name) {
+                    let at = quiets.text.len();
+                    quiets.text.push_str(v);
+                    quiets.values.push((f, at..quiets.text.len()));
+                }
+            }
+            let at = quiets.text.len();
+            quiets.text.push_str(&summary);
+            quiets.matches.push(Quiet {
+                rule: i,
+                time,
+                host: Arc::clone(&host.name),
+                site,
+                app_pool: pool.map(str::to_string),
+                line,
+                record,
+                summary: at..quiets.text.len(),
+                values: first..quiets.values.len(),
+            });
+        }
+        self.hits.truncate(shown);
+        if self.hits.is_empty() {
+            return;
+        }
+        let evidence = Evidence::in_file(file, (line, record), time, summary);
         for i in self.hits.drain(..) {
             let rule = Arc::clone(&self.hunt.rules[i]);
             let matched = rule
@@ -884,13 +1099,7 @@ pub fn sort(detections: &mut [Detection]) {
 
 /// The order of [`sort`]: time, then file, line, record and rule.
 fn order(a: &Detection, b: &Detection) -> std::cmp::Ordering {
-    (a.time, &a.evidence.path, a.evidence.line, a.evidence.record, &a.rule.meta.id).cmp(&(
-        b.time,
-        &b.evidence.path,
-        b.evidence.line,
-        b.evidence.record,
-        &b.rule.meta.id,
-    ))
+    a.key().cmp(&b.key())
 }
 
 /// Reads `paths` through the rules of `hunt`.

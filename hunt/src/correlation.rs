@@ -53,7 +53,7 @@ pub struct Match<'a> {
     pub time: i64,
     /// The record's (field, value) pairs; the fields the correlation reads
     /// among them.
-    pub values: &'a [(String, String)],
+    pub values: &'a [(&'a str, &'a str)],
     /// The host the record is placed on: `group-by: host` groups by it,
     /// whatever the record's own fields are called (a W3C row and a Sysmon
     /// event of one server).
@@ -71,7 +71,7 @@ impl Match<'_> {
                 Cow::Borrowed(v)
             }
         }
-        let own = self.values.iter().find(|(f, _)| f == field).map(|(_, v)| lower(v));
+        let own = self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| lower(v));
         own.or_else(|| (field == "host").then(|| lower(self.host)))
     }
 }
@@ -232,21 +232,22 @@ impl Correlation {
         // to meet the condition are never slid over. A day's 404s are many
         // matches in many groups of one or two (a map of per-group lists
         // made this the read's serial tail).
-        let mut numbers: hashbrown::HashMap<Vec<Cow<'_, str>>, usize> = hashbrown::HashMap::new();
+        let read = |m: &&Match<'_>| self.rules.contains(&m.rule);
+        // Sized once: most of a day's 404s come from clients of their own,
+        // and growing the map by doubling rehashed them again and again.
+        let count = matches.iter().filter(read).count();
+        let mut numbers: hashbrown::HashMap<Vec<Cow<'_, str>>, usize> =
+            hashbrown::HashMap::with_capacity(count);
         let mut key = Vec::new();
-        let mut members = Vec::new();
-        let mut sizes: Vec<usize> = Vec::new();
-        for (i, m) in matches.iter().enumerate().filter(|(_, m)| self.rules.contains(&m.rule)) {
+        let mut members = Vec::with_capacity(count);
+        let mut sizes: Vec<usize> = Vec::with_capacity(count);
+        for (i, m) in matches.iter().enumerate().filter(|(_, m)| read(m)) {
             key.clear();
             key.extend(self.group_by.iter().map(|f| m.value(f).unwrap_or_default()));
-            let group = match numbers.get(key.as_slice()) {
-                Some(&g) => g,
-                None => {
-                    numbers.insert(key.clone(), sizes.len());
-                    sizes.push(0);
-                    sizes.len() - 1
-                }
-            };
+            let group = *numbers.entry_ref(key.as_slice()).or_insert_with(|| {
+                sizes.push(0);
+                sizes.len() - 1
+            });
             sizes[group] += 1;
             members.push((group, i));
         }
@@ -350,9 +351,7 @@ mod tests {
         .expect("yaml")[0];
         let mut c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
         c.rules = vec![0];
-        let row = |ip: &str, stem: &str| {
-            vec![("c-ip".to_string(), ip.to_string()), ("cs-uri-stem".into(), stem.into())]
-        };
+        let row = |ip: &'static str, stem: &'static str| vec![("c-ip", ip), ("cs-uri-stem", stem)];
         let rows = [row("1.1.1.1", "/a"), row("2.2.2.2", "/a"), row("1.1.1.1", "/b"), row("3.3.3.3", "/c")];
         let matches: Vec<Match<'_>> = rows
             .iter()

@@ -234,9 +234,14 @@ mod tests {
                 v.fields().map(|(f, x)| (f.to_string(), x.to_string())).collect();
             rows.extend(hits.into_iter().map(|h| (h, *t, values.clone())));
         }
+        let pairs: Vec<Vec<(&str, &str)>> = rows
+            .iter()
+            .map(|(_, _, values)| values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect())
+            .collect();
         let matches: Vec<Match<'_>> = rows
             .iter()
-            .map(|(rule, time, values)| Match { rule: *rule, time: *time, values, host: "WEB01" })
+            .zip(&pairs)
+            .map(|((rule, time, _), values)| Match { rule: *rule, time: *time, values, host: "WEB01" })
             .collect();
         let mut out = Vec::new();
         for (i, c) in loaded.correlations.iter().enumerate() {

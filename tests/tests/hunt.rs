@@ -279,3 +279,44 @@ fn a_module_outside_microsofts_set_in_a_trace_is_a_backdoor_sign() {
     let real = run(&traces, bundled());
     assert!(!real.detections.iter().any(|d| d.rule.meta.origin.starts_with("native:unknown")));
 }
+
+/// A 404 feeds the scanner burst and is never shown alone: the burst's
+/// detection cites the first 404 of the first window that meets the
+/// condition (thirty paths: its line, its request), names the site, and
+/// counts within its own client; the other client's few 404s make nothing.
+#[test]
+fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-sitename \
+         s-computername cs-method cs-uri-stem cs-uri-query sc-status c-ip cs(User-Agent)\n",
+    );
+    for i in 0..3 {
+        log.push_str(&format!(
+            "2026-11-24 10:00:0{i} W3SVC2 WEB01 GET /old{i}.html - 404 10.0.0.9 Mozilla/5.0\n"
+        ));
+    }
+    for i in 0..40 {
+        log.push_str(&format!(
+            "2026-11-24 10:01:{:02} W3SVC2 WEB01 GET /probe/{i}.php q={i} 404 203.0.113.7 scan/1.0\n",
+            i
+        ));
+    }
+    std::fs::write(dir.path().join("u_ex261124.log"), log).expect("writes");
+    let report = run(&[dir.path().to_path_buf()], bundled());
+    let titles: Vec<&str> = report.detections.iter().map(|d| d.rule.meta.title.as_str()).collect();
+    assert_eq!(titles, ["Scanner Burst From One Client"], "{report:#?}");
+    let burst = &report.detections[0];
+    assert_eq!((burst.host.as_str(), burst.site.as_deref()), ("WEB01", Some("2")));
+    assert_eq!(burst.evidence.line, Some(6), "the first 404 of the burst, after the three others");
+    assert_eq!(burst.matched, [("c-ip".to_string(), "203.0.113.7".to_string())]);
+    assert!(
+        burst
+            .evidence
+            .summary
+            .starts_with("30 matches of Web Response Not Found within 29 s from c-ip=203.0.113.7")
+            && burst.evidence.summary.ends_with("; first: GET /probe/0.php?q=0 404 from 203.0.113.7"),
+        "{}",
+        burst.evidence.summary
+    );
+}
