@@ -182,10 +182,12 @@ pub fn cut_line(text: String) -> String {
     // spaces: kept as they are (a request's summary is made for every
     // 404 of a day).
     let bytes = text.as_bytes();
-    let plain = bytes.first().is_none_or(|b| *b != b' ')
-        && bytes.last().is_none_or(|b| *b != b' ')
-        && !bytes.windows(2).any(|w| w == b"  ")
-        && bytes.iter().all(|b| (b' '..=b'~').contains(b));
+    let mut last = b' ';
+    let plain = bytes.iter().all(|&b| {
+        let keep = (b'!'..=b'~').contains(&b) || (b == b' ' && last != b' ');
+        last = b;
+        keep
+    }) && last != b' ';
     if plain {
         return cut(text);
     }
