@@ -487,11 +487,12 @@ const STRIDE: usize = 5;
 /// Long texts found by sampling: a line's four-byte grams are looked up
 /// every [`STRIDE`] bytes in a bit table of the texts' grams, without
 /// case. A text is registered by `STRIDE` consecutive grams, so a line
-/// holding it has a probe on one of them; a probe that finds its bit set
-/// marks the line, which the row's own search then decides (a gram of a
-/// text elsewhere in the line, or another gram of the same hash, only
-/// costs that search). One pass, however many texts, and a fifth of the
-/// bytes looked at.
+/// holding it has a probe on one of them, and the gram before or after
+/// that one is registered too; a probe that finds its bit set and its
+/// neighbour's marks the line, which the row's own search then decides (a
+/// gram of a text elsewhere in the line, or another gram of the same hash,
+/// only costs that search). One pass, however many texts, and a fifth of
+/// the bytes looked at.
 #[derive(Debug, Clone)]
 struct Grams {
     bits: Vec<u64>,
@@ -579,10 +580,17 @@ impl Grams {
     /// Pushes onto `lines` the offset of each line of `text` (at `offset`
     /// in the read's data, starting a line) that a probe marks.
     fn mark(&self, text: &[u8], offset: u64, lines: &mut Vec<u64>) {
+        let gram_at = |at: usize| {
+            let gram: [u8; GRAM] = text.get(at..at + GRAM)?.try_into().ok()?;
+            Some(fold(u32::from_le_bytes(gram)))
+        };
         let mut at = 0;
-        while let Some(gram) = text.get(at..at + GRAM) {
-            let Ok(gram) = <[u8; GRAM]>::try_from(gram) else { break };
-            if !self.holds(fold(u32::from_le_bytes(gram))) {
+        while let Some(gram) = gram_at(at) {
+            // A text's registered grams are consecutive: a probe on one of
+            // them has a registered neighbour before or after it. Asking
+            // for one turns away most probes that met a bit by chance.
+            let held = |at: Option<usize>| at.and_then(gram_at).is_some_and(|g| self.holds(g));
+            if !self.holds(gram) || !(held(at.checked_sub(1)) || held(Some(at + 1))) {
                 at += STRIDE;
                 continue;
             }
@@ -1227,6 +1235,29 @@ detection:
     /// whatever the case of its letters; a line of ordinary traffic is not
     /// marked; a text made only of ordinary grams is left to be searched
     /// whole.
+    /// A probe meeting one registered gram whose neighbours are not (a
+    /// bit met by chance, or a text's piece alone) marks nothing; the text
+    /// itself still marks its line wherever it lies.
+    #[test]
+    fn a_probe_on_a_lone_gram_marks_nothing() {
+        let text = "zq#k@x!j";
+        assert_eq!(text.len(), super::GRAM + super::STRIDE - 1, "one run of grams, all registered");
+        let (grams, rest) = super::Grams::new(vec![text.as_bytes().to_vec()]);
+        let grams = grams.expect("grams");
+        assert!(rest.is_empty());
+        for gram in 0..super::STRIDE {
+            // The probe at the line's start meets the gram alone.
+            let piece = &text[gram..gram + super::GRAM];
+            let alone = format!("{piece}-------------------- 404\n");
+            let mut lines = Vec::new();
+            grams.mark(alone.as_bytes(), 0, &mut lines);
+            assert!(lines.is_empty(), "{piece} alone: {lines:?}");
+            let whole = format!("{}{text} 404\n", "-".repeat(gram));
+            grams.mark(whole.as_bytes(), 0, &mut lines);
+            assert_eq!(lines, [0], "{text} after {gram} bytes");
+        }
+    }
+
     #[test]
     fn long_texts_are_found_by_sampled_grams_at_any_alignment() {
         let texts =
