@@ -411,8 +411,8 @@ const PACKED: usize = 64;
 /// searching the window costs more than the per-row search it saves.
 const SEARCHERS: usize = 4;
 
-/// The fewest texts a searcher of a split set takes.
-const SMALL_SEARCHER: usize = 20;
+/// How many of a split set's shortest texts share a searcher of their own.
+const SHORTEST: usize = 20;
 
 /// What ordinary requests are made of (lower-case, as IIS logs them): the
 /// user agents of browsers and crawlers, the paths and names of an
@@ -665,27 +665,33 @@ impl LineFilter {
         short.extend(plain.into_iter().map(|text| LineForm { text, ends_value: false }));
         if short.len() > PACKED {
             // Fewer searchers pay more than fewer false marks.
-            short = shared_parts(&short, PACKED * SEARCHERS)?;
+            short = shared_parts(&short, SHORTEST + PACKED * (SEARCHERS - 1))?;
         }
-        // More than one searcher takes: they are made smaller, the shortest
-        // texts together. A searcher's fingerprint is as long as its
-        // shortest text, and the fewer texts share one, the fewer
-        // candidates it checks in full (SigmaHQ's 75 short texts: two
-        // searchers of 64 and 11 in 2.45 s of a hunt, four of 20 sorted
-        // by length in 2.25 s; the bundled pack's 60, split, ran slower).
-        let per_searcher = if short.len() <= PACKED {
-            PACKED
+        // More than one searcher takes: the shortest texts get a small one
+        // of their own, the rest are shared evenly by as few as take them.
+        // A searcher's fingerprint is as long as its shortest text, and a
+        // short fingerprint shared by many texts gives many candidates to
+        // check in full; a fat searcher (more than 32 texts) steps half as
+        // far as a slim one, but one costs less than two (SigmaHQ's 74
+        // short texts in a hunt: four searchers of 20 sorted by length
+        // 1.50-1.57 s, the 20 shortest and one of the other 54 1.44-1.48 s,
+        // the 16 shortest and 58 1.52-1.53 s; the bundled pack's 60, split,
+        // ran slower).
+        let sets: Vec<&[LineForm]> = if short.len() <= PACKED {
+            vec![&short[..]]
         } else {
             short.sort_by_key(|f| f.text.len());
-            short.len().div_ceil(SEARCHERS).max(SMALL_SEARCHER)
+            let (shortest, rest) = short.split_at(SHORTEST);
+            let each = rest.len().div_ceil(rest.len().div_ceil(PACKED));
+            std::iter::once(shortest).chain(rest.chunks(each)).collect()
         };
-        let searchers = short
-            .chunks(per_searcher)
+        let searchers = sets
+            .iter()
             .map(|set| {
                 aho_corasick::packed::Config::new().builder().extend(set.iter().map(|f| &f.text)).build()
             })
             .collect::<Option<Vec<_>>>()?;
-        let forms = short.chunks(per_searcher).map(<[LineForm]>::to_vec).collect();
+        let forms = sets.iter().map(|set| set.to_vec()).collect();
         let (tried, reads_derived) = clear_rows(&clear);
         Some(LineFilter { grams, searchers, forms, addresses, clear, tried, reads_derived })
     }
@@ -1205,6 +1211,29 @@ detection:
 
     /// Too many texts for a packed searcher are searched by parts they
     /// share: every text holds one, none is a common word.
+    /// A set of short texts too large for one searcher: the shortest get
+    /// one of their own and the rest share another; every text still
+    /// marks the lines that hold it, and nothing else is marked.
+    #[test]
+    fn a_large_set_of_short_texts_is_split_by_length_and_each_found() {
+        let texts: Vec<String> = (0..74).map(|i| format!("w{i:02}q{}", "k".repeat(i % 3))).collect();
+        let mut detection = vec!["selection:".to_string(), "    cs-uri-query|contains:".to_string()];
+        detection.extend(texts.iter().map(|t| format!("        - '{t}'")));
+        detection.push("condition: selection".to_string());
+        let detection: Vec<&str> = detection.iter().map(String::as_str).collect();
+        let engine = engine_of(false, &web_rule("many short texts", &detection));
+        let filter = engine.lines.as_ref().expect("a line filter");
+        let sizes: Vec<usize> = filter.forms.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [super::SHORTEST, 74 - super::SHORTEST]);
+        assert!(filter.forms[0].iter().all(|f| f.text.len() == 4), "the shortest together");
+        let mut lines = vec!["#Fields: date time cs-method cs-uri-stem cs-uri-query\n".to_string()];
+        lines.extend(texts.iter().map(|t| format!("2025-01-01 00:00:00 GET /a.aspx id=1&{t}\n")));
+        lines.push("2025-01-01 00:00:00 GET /a.aspx id=1&w1q\n".to_string());
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (_, marked) = marked_lines(&engine, &lines);
+        assert_eq!(marked, (1..=74).collect::<Vec<_>>());
+    }
+
     #[test]
     fn many_texts_are_searched_by_the_parts_they_share() {
         let form = |text: String, ends_value| super::LineForm { text: text.into_bytes(), ends_value };
