@@ -1,6 +1,8 @@
-//! The security lens's cost on W3C: parsing alone against parsing with the
-//! bundled pack (and SigmaHQ's webserver rules, when `FAULTLINE_SIGMA` names
-//! a rules folder) evaluated on every row, bytes per second.
+//! The security lens's cost on W3C: parsing with the bundled pack (and
+//! SigmaHQ's webserver rules, when `FAULTLINE_SIGMA` names a rules folder)
+//! evaluated on every row, bytes per second; and the library's whole hunt
+//! of the same text as a file (read, detections, correlations), which is
+//! what the command runs.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faultline_hunt::engine::Found;
@@ -35,14 +37,17 @@ impl RecordSink for Hunting<'_> {
     }
 }
 
-fn rules(with_sigma: bool) -> Engine {
+fn loaded(with_sigma: bool) -> LoadReport {
     let mut loaded = LoadReport::default();
     loaded.add_bundled();
     if with_sigma && let Some(dir) = std::env::var_os("FAULTLINE_SIGMA") {
         loaded.add_path(std::path::Path::new(&dir), false).expect("rules folder reads");
     }
-    let loaded = loaded.finish();
-    Engine::new(loaded.rules)
+    loaded.finish()
+}
+
+fn rules(with_sigma: bool) -> Engine {
+    Engine::new(loaded(with_sigma).rules)
 }
 
 fn bench_hunt(c: &mut Criterion) {
@@ -71,5 +76,30 @@ fn bench_hunt(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_hunt);
+/// `faultline_analyzer::hunting::hunt` over the traffic written to a file:
+/// the engine's work above plus placing every hit, the native detectors,
+/// the correlations over the day's 404s and the sort.
+fn bench_hunt_file(c: &mut Criterion) {
+    let data = faultline_benches::w3c_traffic(64 << 20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("u_ex251124.log");
+    std::fs::write(&path, &data).expect("writes");
+    let paths = [path];
+    let mut group = c.benchmark_group("hunt_file");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(10);
+    let scope = faultline_analyzer::Scope::default();
+    let read = faultline_parser::ReadConfig::default();
+    for (name, with_sigma) in [("bundled", false), ("bundled_and_sigma", true)] {
+        let hunt = faultline_analyzer::hunting::Hunt::new(loaded(with_sigma));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                faultline_analyzer::hunting::hunt(&paths, &read, &scope, &hunt, &|_| {}).detections.len()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_hunt, bench_hunt_file);
 criterion_main!(benches);
