@@ -1091,9 +1091,8 @@ impl Consumer for Hunting<'_> {
 
 /// Sorts detections so that the same evidence gives the same list.
 pub fn sort(detections: &mut [Detection]) {
-    // Stable, so the same order as one thread's whatever the pool: the
-    // correlations' base matches (every 404 of a day) are sorted once the
-    // read is done, when the other core would idle.
+    // Stable, so the same order as one thread's whatever the pool; on
+    // both cores, since the read is done and the other would idle.
     detections.par_sort_by(order);
 }
 
