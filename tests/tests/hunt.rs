@@ -320,3 +320,40 @@ fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
         burst.evidence.summary
     );
 }
+
+/// A correlation over a rule that reports (another correlation generates
+/// it) and one that only feeds it reads both in one time order: a 404
+/// followed by a login from the same client fires, the login before the
+/// 404 does not, and the first match's line is the evidence.
+#[test]
+fn a_correlation_reads_reported_and_silent_matches_in_time_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = "title: Login\nname: t_login\nlogsource:\n    category: webserver\ndetection:\n    \
+                 selection:\n        cs-uri-stem: /login.aspx\n    condition: selection\nlevel: low\n---\n\
+                 title: Missing\nname: t_missing\nlogsource:\n    category: webserver\ndetection:\n    \
+                 selection:\n        sc-status: 404\n    condition: selection\nlevel: low\n---\n\
+                 title: Every Login\ncorrelation:\n    type: event_count\n    rules: [t_login]\n    \
+                 timespan: 1h\n    condition:\n        gte: 1\n    generate: true\nlevel: low\n---\n\
+                 title: Missing Then Login\ncorrelation:\n    type: temporal_ordered\n    \
+                 rules: [t_missing, t_login]\n    group-by: [c-ip]\n    timespan: 1m\nlevel: medium\n";
+    let rule_file = dir.path().join("rules.yml");
+    std::fs::write(&rule_file, rules).expect("writes");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let log = "#Fields: date time cs-method cs-uri-stem sc-status c-ip\n\
+               2026-11-24 10:00:00 GET /login.aspx 200 10.0.0.1\n\
+               2026-11-24 10:00:05 GET /gone.aspx 404 10.0.0.1\n\
+               2026-11-24 10:00:06 GET /gone.aspx 404 10.0.0.2\n\
+               2026-11-24 10:00:07 GET /login.aspx 200 10.0.0.2\n";
+    std::fs::write(logs.join("u_ex261124.log"), log).expect("writes");
+    let mut loaded = LoadReport::default();
+    loaded.add_path(&rule_file, false).expect("rules load");
+    let report = run(&[logs], loaded);
+    let fired: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.title == "Missing Then Login").collect();
+    assert_eq!(fired.len(), 1, "{:#?}", report.detections);
+    assert_eq!(fired[0].matched, [("c-ip".to_string(), "10.0.0.2".to_string())]);
+    assert_eq!(fired[0].evidence.line, Some(4), "the 404 of 10.0.0.2");
+    assert!(!report.detections.iter().any(|d| d.rule.meta.title == "Missing"), "the 404s only feed");
+    assert_eq!(report.detections.iter().filter(|d| d.rule.meta.title == "Login").count(), 2);
+}
