@@ -1209,8 +1209,6 @@ detection:
         assert!(!filter.clears(&other, &mut s));
     }
 
-    /// Too many texts for a packed searcher are searched by parts they
-    /// share: every text holds one, none is a common word.
     /// A set of short texts too large for one searcher: the shortest get
     /// one of their own and the rest share another; every text still
     /// marks the lines that hold it, and nothing else is marked.
@@ -1234,6 +1232,8 @@ detection:
         assert_eq!(marked, (1..=74).collect::<Vec<_>>());
     }
 
+    /// Too many texts for a packed searcher are searched by parts they
+    /// share: every text holds one, none is a common word.
     #[test]
     fn many_texts_are_searched_by_the_parts_they_share() {
         let form = |text: String, ends_value| super::LineForm { text: text.into_bytes(), ends_value };
@@ -1260,10 +1260,6 @@ detection:
         assert_eq!(super::shared_parts(&distinct, super::PACKED), None);
     }
 
-    /// A long text is found by its grams wherever it lies in a line and
-    /// whatever the case of its letters; a line of ordinary traffic is not
-    /// marked; a text made only of ordinary grams is left to be searched
-    /// whole.
     /// A probe meeting one registered gram whose neighbours are not (a
     /// bit met by chance, or a text's piece alone) marks nothing; the text
     /// itself still marks its line wherever it lies.
@@ -1287,6 +1283,10 @@ detection:
         }
     }
 
+    /// A long text is found by its grams wherever it lies in a line and
+    /// whatever the case of its letters; a line of ordinary traffic is not
+    /// marked; a text made only of ordinary grams is left to be searched
+    /// whole.
     #[test]
     fn long_texts_are_found_by_sampled_grams_at_any_alignment() {
         let texts =
