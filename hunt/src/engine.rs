@@ -248,10 +248,9 @@ impl Guard {
         match self {
             Guard::Number(field, numbers, _) if field == "sc-status" => Some(numbers.clone()),
             Guard::All(guards) => guards.iter().find_map(Guard::statuses),
-            Guard::Any(guards) => guards.iter().map(Guard::statuses).try_fold(Vec::new(), |mut all, s| {
-                all.extend(s?);
-                Some(all)
-            }),
+            Guard::Any(guards) => {
+                guards.iter().map(Guard::statuses).collect::<Option<Vec<_>>>().map(|v| v.concat())
+            }
             _ => None,
         }
     }
@@ -459,10 +458,11 @@ impl Engine {
         // without a necessary needle are tried on them (a 404, a 401):
         // a row of another status is turned away before its guards.
         let clear_statuses = lines.as_ref().and_then(|f| {
-            f.tried.iter().map(|&i| guards[i].as_ref()?.statuses()).try_fold(Vec::new(), |mut all, s| {
-                all.extend(s?);
-                Some(all)
-            })
+            f.tried
+                .iter()
+                .map(|&i| guards[i].as_ref()?.statuses())
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.concat())
         });
         let clear_needles = lines.as_ref().map_or_else(Vec::new, |f| {
             let read: BTreeSet<&str> = f.tried.iter().flat_map(|&i| rules[i].fields()).collect();
