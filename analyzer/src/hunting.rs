@@ -588,8 +588,22 @@ impl Hunt {
                 let last = members[fired.matches[fired.matches.len() - 1]];
                 let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
                 let mut evidence = first.evidence();
+                // A value count says how many values it counted: an episode
+                // holds repeats too.
+                let distinct = match (&c.kind, &c.field) {
+                    (faultline_hunt::correlation::Kind::ValueCount, Some(field)) => {
+                        let values: BTreeSet<String> = fired
+                            .matches
+                            .iter()
+                            .filter_map(|&m| matches[m].values.iter().find(|(f, _)| f == field))
+                            .map(|(_, v)| v.to_ascii_lowercase())
+                            .collect();
+                        format!(" ({} distinct {field})", values.len())
+                    }
+                    _ => String::new(),
+                };
                 evidence.summary = crate::describe::cut_line(format!(
-                    "{} matches of {} within {} s{}{}; first: {}",
+                    "{} matches of {}{distinct} within {} s{}{}; first: {}",
                     fired.matches.len(),
                     c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
                     last.time().seconds() - first.time().seconds(),

@@ -224,8 +224,18 @@ impl Correlation {
         (least as usize).max(1)
     }
 
+    /// Whether windows of one group that fire one after the other are one
+    /// episode: counts, whose every window of a long burst fires again;
+    /// not the temporal kinds, whose every firing is a chain of its own.
+    fn merges_episodes(&self) -> bool {
+        matches!(self.kind, Kind::EventCount | Kind::ValueCount)
+    }
+
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
-    /// group that met the condition (the window starts again after it).
+    /// group that met the condition (the window starts again after it); of
+    /// a count, stretches that fire within the timespan of the previous
+    /// one's last match are one [`Fired`] holding every match from the
+    /// first stretch's first to the last one's last.
     pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
         // Each match is given its group's number in one pass in match
         // order (a key is copied only for a new group); groups too small
@@ -261,7 +271,7 @@ impl Correlation {
         }
         let field = self.field.as_deref().unwrap_or_default();
         let (mut list, mut times, mut values) = (Vec::new(), Vec::new(), Vec::new());
-        let mut out = Vec::new();
+        let mut out: Vec<Fired> = Vec::new();
         for run in members.chunk_by(|a, b| a.0 == b.0) {
             list.clear();
             list.extend(run.iter().map(|&(_, i)| i));
@@ -274,6 +284,9 @@ impl Correlation {
             let key = &keys[run[0].0];
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
+            // The group's last firing: its place in `out` and its last
+            // match's position in `list`.
+            let mut last: Option<(usize, usize)> = None;
             for end in 0..list.len() {
                 if let Some(Some(v)) = values.get(end) {
                     *distinct.entry(v.as_ref()).or_default() += 1;
@@ -308,11 +321,30 @@ impl Correlation {
                     }
                 };
                 if self.met(n) {
-                    out.push(Fired {
-                        correlation: index,
-                        matches: window.to_vec(),
-                        group: self.group_by.iter().cloned().zip(key.iter().map(|k| k.to_string())).collect(),
-                    });
+                    match last {
+                        // The same episode: a count keeps firing while the
+                        // client keeps going. A scanner walking 700 paths
+                        // is one detection of 700 matches, not 23 of 30.
+                        Some((at, before))
+                            if self.merges_episodes() && times[start] - times[before] <= self.timespan =>
+                        {
+                            out[at].matches.extend_from_slice(&list[before + 1..=end]);
+                            last = Some((at, end));
+                        }
+                        _ => {
+                            out.push(Fired {
+                                correlation: index,
+                                matches: window.to_vec(),
+                                group: self
+                                    .group_by
+                                    .iter()
+                                    .cloned()
+                                    .zip(key.iter().map(|k| k.to_string()))
+                                    .collect(),
+                            });
+                            last = Some((out.len() - 1, end));
+                        }
+                    }
                     start = end + 1;
                     distinct.clear();
                 }
@@ -342,15 +374,22 @@ mod tests {
         assert_eq!([c("gt").least(), c("gte").least(), c("eq").least()], [4, 3, 3]);
     }
 
-    #[test]
-    fn a_group_is_judged_only_when_it_holds_enough_matches() {
-        let doc = &yaml_rust2::YamlLoader::load_from_str(
+    /// A value count of the paths per client within a minute, at least
+    /// `least` of them, over rule 0.
+    fn paths_per_client(least: u32) -> Correlation {
+        let doc = &yaml_rust2::YamlLoader::load_from_str(&format!(
             "title: t\ncorrelation:\n  type: value_count\n  rules: []\n  group-by: [c-ip]\n  timespan: 1m\n  \
-             condition:\n    gte: 2\n    field: cs-uri-stem\n",
-        )
+             condition:\n    gte: {least}\n    field: cs-uri-stem\n"
+        ))
         .expect("yaml")[0];
         let mut c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
         c.rules = vec![0];
+        c
+    }
+
+    #[test]
+    fn a_group_is_judged_only_when_it_holds_enough_matches() {
+        let c = paths_per_client(2);
         let row = |ip: &'static str, stem: &'static str| vec![("c-ip", ip), ("cs-uri-stem", stem)];
         let rows = [row("1.1.1.1", "/a"), row("2.2.2.2", "/a"), row("1.1.1.1", "/b"), row("3.3.3.3", "/c")];
         let matches: Vec<Match<'_>> = rows
@@ -362,6 +401,29 @@ mod tests {
         assert_eq!(fired.len(), 1, "{fired:?}");
         assert_eq!(fired[0].matches, [0, 2]);
         assert_eq!(fired[0].group, [("c-ip".to_string(), "1.1.1.1".to_string())]);
+    }
+
+    /// A scanner that keeps going is one episode, however many windows of
+    /// it meet the condition; a pause longer than the timespan starts the
+    /// next one.
+    #[test]
+    fn windows_of_one_group_that_keep_firing_are_one_episode() {
+        let c = paths_per_client(3);
+        let paths: Vec<String> = (0..20).map(|i| format!("/p{i}")).collect();
+        // Ten paths a second apart, then, after a pause of two minutes, ten more.
+        let times: Vec<i64> = (0..10).chain(130..140).collect();
+        let rows: Vec<[(&str, &str); 2]> =
+            paths.iter().map(|p| [("c-ip", "1.1.1.1"), ("cs-uri-stem", p.as_str())]).collect();
+        let matches: Vec<Match<'_>> = rows
+            .iter()
+            .zip(&times)
+            .map(|(v, &time)| Match { rule: 0, time, values: v, host: "WEB" })
+            .collect();
+        let fired = c.evaluate(0, &matches);
+        let episodes: Vec<&[usize]> = fired.iter().map(|f| f.matches.as_slice()).collect();
+        // Windows fire at every third path: the first nine of each burst are
+        // its episode; the tenth, which no window completes, is not cited.
+        assert_eq!(episodes, [(0..9).collect::<Vec<_>>(), (10..19).collect::<Vec<_>>()], "{fired:?}");
     }
 
     /// An upper bound used to load and then never be judged: it is now

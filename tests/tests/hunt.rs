@@ -229,6 +229,42 @@ fn an_allow_listed_scanner_is_not_an_attack() {
     assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
 }
 
+/// The real web-attack capture (an access log in the common format) holds
+/// two scanners walking the site, 192.168.105.83 from 06:31 UTC (L24 its
+/// first 404) and 192.168.105.64 from 07:30 (L1308), hundreds of missing
+/// paths each; lnav's W3C sample one, 183.60.244.30 asking for editor and
+/// admin paths (L59): an analyst reads three scanning episodes, not one
+/// detection per thirty paths.
+#[test]
+fn each_real_scanner_is_one_episode() {
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
+    let report = run(
+        &[
+            samples.join(
+                "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/web_attack_and_isp_webshell_localhost_access_log.txt",
+            ),
+            samples.join("w3c-tstack-lnav"),
+        ],
+        bundled(),
+    );
+    let bursts: Vec<(String, Option<u64>, usize)> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Scanner Burst From One Client")
+        .map(|d| {
+            let count = d.evidence.summary.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            (d.matched[0].1.clone(), d.evidence.line, count)
+        })
+        .collect();
+    let clients: Vec<(&str, Option<u64>)> = bursts.iter().map(|(c, line, _)| (c.as_str(), *line)).collect();
+    assert_eq!(
+        clients,
+        [("183.60.244.30", Some(59)), ("192.168.105.83", Some(24)), ("192.168.105.64", Some(1308))],
+        "{bursts:?}"
+    );
+    assert!(bursts.iter().all(|(_, _, n)| *n > 100), "each episode counts the whole walk: {bursts:?}");
+}
+
 /// A script that only ever takes POSTs and answers them is how a dropped
 /// web shell looks from the access log; EWS's SOAP service and WordPress
 /// calling its own cron are not.
@@ -284,6 +320,8 @@ fn a_module_outside_microsofts_set_in_a_trace_is_a_backdoor_sign() {
 /// detection cites the first 404 of the first window that meets the
 /// condition (thirty paths: its line, its request), names the site, and
 /// counts within its own client; the other client's few 404s make nothing.
+/// A scanner that keeps going is one detection: its second window of
+/// thirty paths extends the first, and the summary counts both.
 #[test]
 fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -296,10 +334,11 @@ fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
             "2026-11-24 10:00:0{i} W3SVC2 WEB01 GET /old{i}.html - 404 10.0.0.9 Mozilla/5.0\n"
         ));
     }
-    for i in 0..40 {
+    for i in 0..70 {
         log.push_str(&format!(
-            "2026-11-24 10:01:{:02} W3SVC2 WEB01 GET /probe/{i}.php q={i} 404 203.0.113.7 scan/1.0\n",
-            i
+            "2026-11-24 10:{:02}:{:02} W3SVC2 WEB01 GET /probe/{i}.php q={i} 404 203.0.113.7 scan/1.0\n",
+            1 + i / 60,
+            i % 60
         ));
     }
     std::fs::write(dir.path().join("u_ex261124.log"), log).expect("writes");
@@ -311,11 +350,9 @@ fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
     assert_eq!(burst.evidence.line, Some(6), "the first 404 of the burst, after the three others");
     assert_eq!(burst.matched, [("c-ip".to_string(), "203.0.113.7".to_string())]);
     assert!(
-        burst
-            .evidence
-            .summary
-            .starts_with("30 matches of Web Response Not Found within 29 s from c-ip=203.0.113.7")
-            && burst.evidence.summary.ends_with("; first: GET /probe/0.php?q=0 404 from 203.0.113.7"),
+        burst.evidence.summary.starts_with(
+            "60 matches of Web Response Not Found (60 distinct cs-uri-stem) within 59 s from c-ip=203.0.113.7"
+        ) && burst.evidence.summary.ends_with("; first: GET /probe/0.php?q=0 404 from 203.0.113.7"),
         "{}",
         burst.evidence.summary
     );
