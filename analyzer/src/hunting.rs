@@ -678,6 +678,9 @@ pub struct HuntSink<'a> {
     hunt: &'a Hunt,
     resolve: Resolver<'a>,
     view: View,
+    /// The view of rows the line filter clears (see
+    /// [`Engine::cleared_view`]), swapped in for such a row.
+    cleared_view: Option<View>,
     needles: Found,
     screening: Screening,
     hits: Vec<usize>,
@@ -693,11 +696,12 @@ pub struct HuntSink<'a> {
 impl<'a> HuntSink<'a> {
     /// A sink for one chunk of `file`.
     pub fn new(hunt: &'a Hunt, file: SourceFile, scope: &'a Scope) -> HuntSink<'a> {
-        let grouped = hunt.correlations.iter().flat_map(|(c, _)| c.fields().map(str::to_string));
+        let grouped = || hunt.correlations.iter().flat_map(|(c, _)| c.fields().map(str::to_string));
         HuntSink {
             hunt,
             resolve: Resolver::new(file, scope),
-            view: hunt.engine.view(grouped.collect::<Vec<_>>()),
+            view: hunt.engine.view(grouped()),
+            cleared_view: hunt.engine.cleared_view(grouped()),
             needles: Found::default(),
             screening: Screening::default(),
             hits: Vec::new(),
@@ -908,7 +912,15 @@ impl RecordSink for HuntSink<'_> {
         if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
+        // A cleared row is read through the smaller view, until its hits
+        // are placed.
+        let mut light = None;
         if self.hunt.engine.may_match(r, &mut self.screening) {
+            if self.screening.cleared()
+                && let Some(view) = self.cleared_view.take()
+            {
+                light = Some(std::mem::replace(&mut self.view, view));
+            }
             self.view.request(r);
             self.hunt.engine.matches_screened(
                 &mut self.view,
@@ -948,6 +960,9 @@ impl RecordSink for HuntSink<'_> {
             self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
         }
         self.note_script(r, &summary);
+        if let Some(full) = light {
+            self.cleared_view = Some(std::mem::replace(&mut self.view, full));
+        }
         Ok(())
     }
 

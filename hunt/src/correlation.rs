@@ -4,6 +4,7 @@
 //! they name once the read is done.
 
 use std::borrow::Cow;
+use std::hash::BuildHasher as _;
 
 use yaml_rust2::Yaml;
 
@@ -236,39 +237,49 @@ impl Correlation {
     /// a count, stretches that fire within the timespan of the previous
     /// one's last match are one [`Fired`] holding every match from the
     /// first stretch's first to the last one's last.
-    pub fn evaluate(&self, index: usize, matches: &[Match<'_>]) -> Vec<Fired> {
+    pub fn evaluate<'a>(&self, index: usize, matches: &'a [Match<'a>]) -> Vec<Fired> {
         // Each match is given its group's number in one pass in match
-        // order (a key is copied only for a new group); groups too small
-        // to meet the condition are never slid over. A day's 404s are many
-        // matches in many groups of one or two (a map of per-group lists
-        // made this the read's serial tail).
+        // order; groups too small to meet the condition are never slid
+        // over. A day's 404s are many matches in many groups of one or two
+        // (a map of per-group lists made this the read's serial tail, and a
+        // key copied per group, a list of strings, was most of what a storm
+        // of 404s from many clients left to allocate): a group is known by
+        // its key's hash and its first match, whose key is read again to
+        // tell groups of one hash apart.
         let read = |m: &&Match<'_>| self.rules.contains(&m.rule);
         // Sized once: most of a day's 404s come from clients of their own,
-        // and growing the map by doubling rehashed them again and again.
+        // and growing the table by doubling rehashed them again and again.
         let count = matches.iter().filter(read).count();
-        let mut numbers: hashbrown::HashMap<Vec<Cow<'_, str>>, usize> =
-            hashbrown::HashMap::with_capacity(count);
-        let mut key = Vec::new();
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut groups: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(count);
+        // Per group: its first match and its key's hash.
+        let mut firsts: Vec<(usize, u64)> = Vec::with_capacity(count);
+        let key_of = |m: &'a Match<'a>| self.group_by.iter().map(|f| m.value(f).unwrap_or_default());
+        let mut key: Vec<Cow<'_, str>> = Vec::new();
         let mut members = Vec::with_capacity(count);
         let mut sizes: Vec<usize> = Vec::with_capacity(count);
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| read(m)) {
             key.clear();
-            key.extend(self.group_by.iter().map(|f| m.value(f).unwrap_or_default()));
-            let group = *numbers.entry_ref(key.as_slice()).or_insert_with(|| {
-                sizes.push(0);
-                sizes.len() - 1
-            });
+            key.extend(key_of(m));
+            let hash = hasher.hash_one(&key);
+            let same = |g: &usize| key_of(&matches[firsts[*g].0]).eq(key.iter().cloned());
+            let group = match groups.find(hash, same) {
+                Some(&g) => g,
+                None => {
+                    firsts.push((i, hash));
+                    sizes.push(0);
+                    groups.insert_unique(hash, firsts.len() - 1, |g| firsts[*g].1);
+                    firsts.len() - 1
+                }
+            };
             sizes[group] += 1;
             members.push((group, i));
         }
+        drop(groups);
         let least = self.least();
         members.retain(|&(g, _)| sizes[g] >= least);
         // Each group's matches together, in match order.
         members.sort_unstable();
-        let mut keys = vec![Vec::new(); sizes.len()];
-        for (k, g) in numbers {
-            keys[g] = k;
-        }
         let field = self.field.as_deref().unwrap_or_default();
         let (mut list, mut times, mut values) = (Vec::new(), Vec::new(), Vec::new());
         let mut out: Vec<Fired> = Vec::new();
@@ -281,7 +292,7 @@ impl Correlation {
             if self.kind == Kind::ValueCount {
                 values.extend(list.iter().map(|&i| matches[i].value(field)));
             }
-            let key = &keys[run[0].0];
+            let key: Vec<Cow<'_, str>> = key_of(&matches[firsts[run[0].0].0]).collect();
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             // The group's last firing: its place in `out` and its last

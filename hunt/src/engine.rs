@@ -501,6 +501,18 @@ impl Engine {
         View::only(fields.chain(extra), self.has_keywords())
     }
 
+    /// A view for the rows the line filter clears, filling only the fields
+    /// of the rules tried on them and `extra`: most such rows are 404s
+    /// feeding a correlation, whose user agent, referer and cookie no rule
+    /// tried on them reads. `None` without a line filter.
+    pub fn cleared_view(&self, extra: impl IntoIterator<Item = String>) -> Option<View> {
+        let filter = self.lines.as_ref()?;
+        let tried = || filter.tried.iter().map(|&i| &self.rules[i]);
+        let fields = tried().flat_map(Rule::fields).map(str::to_string);
+        let keywords = tried().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
+        Some(View::only(fields.chain(extra), keywords))
+    }
+
     /// The rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

@@ -297,19 +297,25 @@ impl View {
     }
 
     /// A W3C access row.
-    pub fn request(&mut self, r: &Request<'_>) {
+    pub fn request<'b>(&mut self, r: &Request<'b>) {
         fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
             logged(v).map(|v| match std::str::from_utf8(v) {
                 Ok(t) => std::borrow::Cow::Borrowed(t),
                 Err(_) => String::from_utf8_lossy(v),
             })
         }
-        let (method, stem, query) = (text(r.method), text(r.uri_stem), text(r.uri_query));
-        let (agent, referer, host) = (text(r.user_agent), text(r.referer), text(r.host));
-        let (user, cookie, version) = (text(r.username), text(r.cookie), text(r.version));
+        // Only the fields the rules read are made text (checked UTF-8): a
+        // view for 404s reads three of them.
+        let wanted = self.web_wanted;
+        let uri = [W_CS_URI_STEM, W_CS_URI_QUERY, W_CS_URI, W_C_URI].iter().any(|&f| wanted[f]);
+        let read = |field: usize, v: Option<&'b [u8]>| if wanted[field] { text(v) } else { None };
+        let (method, agent) = (read(W_CS_METHOD, r.method), read(W_C_USERAGENT, r.user_agent));
+        let (stem, query) = if uri { (text(r.uri_stem), text(r.uri_query)) } else { (None, None) };
+        let (referer, host) = (read(W_CS_REFERER, r.referer), read(W_CS_HOST, r.host));
+        let (user, cookie) = (read(W_CS_USERNAME, r.username), read(W_CS_COOKIE, r.cookie));
+        let version = read(W_CS_VERSION, r.version);
         // Numbers and addresses are written only for rules that read them.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let wanted = self.web_wanted;
         let mut number = |i: usize, field: usize, v: Option<&dyn std::fmt::Display>| -> bool {
             use std::fmt::Write as _;
             scratch[i].clear();

@@ -164,6 +164,13 @@ impl Marks {
 }
 
 impl Screening {
+    /// Whether the last row [`crate::Engine::may_match`] let through was
+    /// cleared by the line filter (read it through
+    /// [`crate::Engine::cleared_view`]).
+    pub fn cleared(&self) -> bool {
+        self.cleared
+    }
+
     /// Adds a source's text (nothing when it is empty).
     fn push(&mut self, source: Source, value: &[u8]) {
         if !value.is_empty() {
@@ -1052,11 +1059,14 @@ detection:
         out
     }
 
-    /// Rows the screen turned away that the full evaluation matches.
+    /// Rows the screen turned away that the full evaluation matches, or
+    /// whose screened evaluation (a cleared row through the cleared view)
+    /// found other rules or read a hit's fields otherwise.
     struct Check<'e> {
         engine: &'e Engine,
         screening: Screening,
         view: View,
+        cleared_view: Option<View>,
         missed: Vec<(u64, Vec<usize>)>,
         rows: u64,
         matched: u64,
@@ -1073,16 +1083,29 @@ detection:
             self.matched += u64::from(!hits.is_empty());
             // What the screened evaluation of a row let through finds.
             let mut screened = Vec::new();
+            let mut read_otherwise = false;
             if may {
-                self.view.request(r);
+                let view = match self.cleared_view.as_mut().filter(|_| self.screening.cleared()) {
+                    Some(view) => view,
+                    None => &mut self.view,
+                };
+                view.request(r);
                 self.engine.matches_screened(
-                    &mut self.view,
+                    view,
                     &mut crate::engine::Found::default(),
                     &mut screened,
                     &self.screening,
                 );
+                let view = if self.screening.cleared() { self.cleared_view.as_ref() } else { None };
+                let values = |v: &View, f: &str| v.values(f).map(|(v, _)| v.to_string()).collect::<Vec<_>>();
+                read_otherwise = view.is_some_and(|view| {
+                    screened.iter().flat_map(|&i| self.engine.rules()[i].fields()).any(|f| {
+                        self.view.request(r);
+                        values(view, f) != values(&self.view, f)
+                    })
+                });
             }
-            if screened != hits {
+            if screened != hits || read_otherwise {
                 self.missed.push((r.origin.line, hits));
             }
             Ok(())
@@ -1129,6 +1152,7 @@ detection:
             engine,
             screening: Screening::default(),
             view: View::default(),
+            cleared_view: engine.cleared_view(Vec::new()),
             missed: Vec::new(),
             rows: 0,
             matched: 0,
