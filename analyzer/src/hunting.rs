@@ -128,24 +128,18 @@ impl Detection {
     }
 }
 
-/// A silent rule's match, with the chunk that holds its text.
-#[derive(Clone, Copy)]
+/// A silent rule's match, with the chunk that holds its text and the
+/// fields its values are of.
+#[derive(Clone, Copy, Debug)]
 struct QuietMatch<'a> {
     of: &'a Quiets,
     m: &'a Quiet,
+    fields: &'a [String],
 }
 
 impl<'a> QuietMatch<'a> {
     fn key(&self, rules: &'a [Arc<RuleInfo>]) -> OrderKey<'a> {
         (self.m.time, &self.of.path, self.m.line, self.m.record, &rules[self.m.rule].meta.id)
-    }
-
-    /// Its (field, value) pairs.
-    fn values(&self, rules: &'a [Arc<RuleInfo>]) -> impl Iterator<Item = (&'a str, &'a str)> {
-        let fields = &rules[self.m.rule].fields;
-        self.of.values[self.m.values.clone()]
-            .iter()
-            .map(|(f, at)| (fields[*f].as_str(), &self.of.text[at.clone()]))
     }
 
     /// The evidence a detection built from it cites.
@@ -162,10 +156,22 @@ impl<'a> QuietMatch<'a> {
 }
 
 /// A match a correlation reads: a detection, or a silent rule's match.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Member<'a> {
     Shown(&'a Detection),
     Quiet(QuietMatch<'a>),
+}
+
+impl faultline_hunt::correlation::Values for Member<'_> {
+    fn value(&self, field: &str) -> Option<&str> {
+        match self {
+            Member::Shown(d) => d.matched.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str()),
+            Member::Quiet(q) => q.of.values[q.m.values.clone()]
+                .iter()
+                .find(|(f, _)| q.fields[*f] == field)
+                .map(|(_, at)| &q.of.text[at.clone()]),
+        }
+    }
 }
 
 impl Member<'_> {
@@ -533,7 +539,7 @@ impl Hunt {
     /// `detections` (in [`sort`] order) and the detections of the
     /// correlations over them and over the silent rules' matches `quiet`
     /// (in the same order).
-    fn correlate(&self, mut detections: Vec<Detection>, quiet: &[QuietMatch<'_>]) -> Vec<Detection> {
+    fn correlate(&self, mut detections: Vec<Detection>, quiet: Vec<QuietMatch<'_>>) -> Vec<Detection> {
         if self.correlations.is_empty() {
             return detections;
         }
@@ -553,28 +559,16 @@ impl Hunt {
                 shown.next().map(Member::Shown)
             });
         }
-        // Every member's (field, value) pairs in one list, each member's a
-        // stretch of it.
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        let mut ends = Vec::with_capacity(members.len());
-        for member in &members {
-            match member {
-                Member::Shown(d) => pairs.extend(d.matched.iter().map(|(f, v)| (f.as_str(), v.as_str()))),
-                Member::Quiet(q) => pairs.extend(q.values(&self.rules)),
-            }
-            ends.push(pairs.len());
-        }
+        drop(quiet);
+        // Each member is its own values: a day of 404s is read in place.
         let matches: Vec<Match<'_>> = members
             .iter()
-            .zip(&ends)
-            .scan(0, |start, (member, &end)| {
-                let values = &pairs[*start..end];
-                *start = end;
+            .map(|member| {
                 let rule = match member {
                     Member::Shown(d) => d.rule.index,
                     Member::Quiet(q) => q.m.rule,
                 };
-                Some(Match { rule, time: member.time().seconds(), values, host: member.host() })
+                Match { rule, time: member.time().seconds(), values: member, host: member.host() }
             })
             .collect();
         // Each correlation on its own thread (the read is done, the other
@@ -595,8 +589,8 @@ impl Hunt {
                         let values: BTreeSet<String> = fired
                             .matches
                             .iter()
-                            .filter_map(|&m| matches[m].values.iter().find(|(f, _)| f == field))
-                            .map(|(_, v)| v.to_ascii_lowercase())
+                            .filter_map(|&m| matches[m].values.value(field))
+                            .map(str::to_ascii_lowercase)
                             .collect();
                         format!(" ({} distinct {field})", values.len())
                     }
@@ -646,14 +640,18 @@ impl Hunt {
         }
         let parts = std::mem::take(&mut pending.quiet);
         detections.extend(self.natives(pending));
-        let mut quiet: Vec<QuietMatch<'_>> =
-            parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
+        let mut quiet: Vec<QuietMatch<'_>> = parts
+            .iter()
+            .flat_map(|of| {
+                of.matches.iter().map(move |m| QuietMatch { of, m, fields: &self.rules[m.rule].fields })
+            })
+            .collect();
         // Stable, as [`sort`]: the same order whatever the pool.
         rayon::join(
             || sort(&mut detections),
             || quiet.par_sort_by(|a, b| a.key(&self.rules).cmp(&b.key(&self.rules))),
         );
-        let mut detections = self.correlate(detections, &quiet);
+        let mut detections = self.correlate(detections, quiet);
         sort(&mut detections);
         detections
     }
