@@ -276,33 +276,41 @@ impl Correlation {
         // and growing the table by doubling rehashed them again and again.
         let count = matches.iter().filter(read).count();
         let hasher = hashbrown::DefaultHashBuilder::default();
-        let mut groups: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(count);
-        // Per group: its first match and its key's hash.
-        let mut firsts: Vec<(usize, u64)> = Vec::with_capacity(count);
         let key_of = |m: &'a Match<'a>| self.group_by.iter().map(|f| m.value(f).unwrap_or_default());
+        // Numbers as u32: a storm of 404s is millions of matches, and these
+        // lists were most of the fresh memory the pass after the read
+        // faulted in (four billion matches would not fit in memory first).
+        let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let mut groups: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(count);
+        // Per group: its first match.
+        let mut firsts: Vec<u32> = Vec::with_capacity(count);
         let mut key: Vec<Cow<'_, str>> = Vec::new();
-        let mut members = Vec::with_capacity(count);
-        let mut sizes: Vec<usize> = Vec::with_capacity(count);
+        let mut members: Vec<(u32, u32)> = Vec::with_capacity(count);
+        let mut sizes: Vec<u32> = Vec::with_capacity(count);
         for (i, m) in matches.iter().enumerate().filter(|(_, m)| read(m)) {
             key.clear();
             key.extend(key_of(m));
             let hash = hasher.hash_one(&key);
-            let same = |g: &usize| key_of(&matches[firsts[*g].0]).eq(key.iter().cloned());
-            let group = match groups.find(hash, same) {
+            let first = |firsts: &[u32], g: u32| &matches[firsts[g as usize] as usize];
+            let group = match groups.find(hash, |&g| key_of(first(&firsts, g)).eq(key.iter().cloned())) {
                 Some(&g) => g,
                 None => {
-                    firsts.push((i, hash));
+                    let g = at(firsts.len());
+                    firsts.push(at(i));
                     sizes.push(0);
-                    groups.insert_unique(hash, firsts.len() - 1, |g| firsts[*g].1);
-                    firsts.len() - 1
+                    // Sized for every match: the table never grows, and
+                    // a group's hash is made again only if it did.
+                    let rehash = |&g: &u32| hasher.hash_one(key_of(first(&firsts, g)).collect::<Vec<_>>());
+                    groups.insert_unique(hash, g, rehash);
+                    g
                 }
             };
-            sizes[group] += 1;
-            members.push((group, i));
+            sizes[group as usize] += 1;
+            members.push((group, at(i)));
         }
         drop(groups);
         let least = self.least();
-        members.retain(|&(g, _)| sizes[g] >= least);
+        members.retain(|&(g, _)| sizes[g as usize] as usize >= least);
         // Each group's matches together, in match order.
         members.sort_unstable();
         let field = self.field.as_deref().unwrap_or_default();
@@ -310,14 +318,14 @@ impl Correlation {
         let mut out: Vec<Fired> = Vec::new();
         for run in members.chunk_by(|a, b| a.0 == b.0) {
             list.clear();
-            list.extend(run.iter().map(|&(_, i)| i));
+            list.extend(run.iter().map(|&(_, i)| i as usize));
             times.clear();
             times.extend(list.iter().map(|&i| matches[i].time));
             values.clear();
             if self.kind == Kind::ValueCount {
                 values.extend(list.iter().map(|&i| matches[i].value(field)));
             }
-            let key: Vec<Cow<'_, str>> = key_of(&matches[firsts[run[0].0].0]).collect();
+            let key: Vec<Cow<'_, str>> = key_of(&matches[firsts[run[0].0 as usize] as usize]).collect();
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             // The group's last firing: its place in `out` and its last
