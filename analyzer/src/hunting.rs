@@ -92,21 +92,23 @@ pub struct Detection {
 #[derive(Debug)]
 struct Quiet {
     /// The rule's index among the loaded rules.
-    rule: usize,
+    rule: u32,
     time: Timestamp,
     host: Arc<str>,
     site: Option<u32>,
-    app_pool: Option<String>,
+    app_pool: Option<Arc<str>>,
     line: Option<u64>,
     record: Option<u64>,
     /// Its summary in [`Quiets::text`].
-    summary: Range<usize>,
+    summary: Range<u32>,
     /// Its values in [`Quiets::values`].
-    values: Range<usize>,
+    values: Range<u32>,
 }
 
 /// The silent rules' matches in one chunk of one file, their text end to
-/// end (none of them holds a string of its own).
+/// end (none of them holds a string of its own). Offsets are 32-bit (a
+/// storm of 404s is millions of matches): a chunk's store that reaches
+/// [`Quiets::FULL`] is set aside and another begun.
 #[derive(Debug)]
 struct Quiets {
     source: crate::resolve::SourceKind,
@@ -114,8 +116,28 @@ struct Quiets {
     text: String,
     /// Per value, the index of its field in [`RuleInfo::fields`], and the
     /// value in `text`.
-    values: Vec<(usize, Range<usize>)>,
+    values: Vec<(u32, Range<u32>)>,
     matches: Vec<Quiet>,
+}
+
+impl Quiets {
+    /// Half the offsets 32 bits hold: no record's values come near the rest.
+    const FULL: usize = 1 << 31;
+
+    fn full(&self) -> bool {
+        self.text.len() >= Self::FULL || self.values.len() >= Self::FULL
+    }
+}
+
+/// An offset into a [`Quiets`] (below [`Quiets::FULL`], or the store is
+/// set aside first).
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+/// A stretch of a [`Quiets`] as indexes.
+fn wide(r: &Range<u32>) -> Range<usize> {
+    r.start as usize..r.end as usize
 }
 
 /// The order of [`sort`] over both kinds of match: time, then file, line,
@@ -139,7 +161,7 @@ struct QuietMatch<'a> {
 
 impl<'a> QuietMatch<'a> {
     fn key(&self, rules: &'a [Arc<RuleInfo>]) -> OrderKey<'a> {
-        (self.m.time, &self.of.path, self.m.line, self.m.record, &rules[self.m.rule].meta.id)
+        (self.m.time, &self.of.path, self.m.line, self.m.record, &rules[self.m.rule as usize].meta.id)
     }
 
     /// The evidence a detection built from it cites.
@@ -150,7 +172,7 @@ impl<'a> QuietMatch<'a> {
             line: self.m.line,
             record: self.m.record,
             time: self.m.time,
-            summary: self.of.text[self.m.summary.clone()].to_string(),
+            summary: self.of.text[wide(&self.m.summary)].to_string(),
         }
     }
 }
@@ -166,10 +188,10 @@ impl faultline_hunt::correlation::Values for Member<'_> {
     fn value(&self, field: &str) -> Option<&str> {
         match self {
             Member::Shown(d) => d.matched.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str()),
-            Member::Quiet(q) => q.of.values[q.m.values.clone()]
+            Member::Quiet(q) => q.of.values[wide(&q.m.values)]
                 .iter()
-                .find(|(f, _)| q.fields[*f] == field)
-                .map(|(_, at)| &q.of.text[at.clone()]),
+                .find(|(f, _)| q.fields[*f as usize] == field)
+                .map(|(_, at)| &q.of.text[wide(at)]),
         }
     }
 }
@@ -206,7 +228,7 @@ impl Member<'_> {
     fn app_pool(&self) -> Option<String> {
         match self {
             Member::Shown(d) => d.app_pool.clone(),
-            Member::Quiet(q) => q.m.app_pool.clone(),
+            Member::Quiet(q) => q.m.app_pool.as_deref().map(str::to_string),
         }
     }
 }
@@ -566,7 +588,7 @@ impl Hunt {
             .map(|member| {
                 let rule = match member {
                     Member::Shown(d) => d.rule.index,
-                    Member::Quiet(q) => q.m.rule,
+                    Member::Quiet(q) => q.m.rule as usize,
                 };
                 Match { rule, time: member.time().seconds(), values: member, host: member.host() }
             })
@@ -643,7 +665,11 @@ impl Hunt {
         let mut quiet: Vec<QuietMatch<'_>> = parts
             .iter()
             .flat_map(|of| {
-                of.matches.iter().map(move |m| QuietMatch { of, m, fields: &self.rules[m.rule].fields })
+                of.matches.iter().map(move |m| QuietMatch {
+                    of,
+                    m,
+                    fields: &self.rules[m.rule as usize].fields,
+                })
             })
             .collect();
         // Stable, as [`sort`]: the same order whatever the pool.
@@ -848,6 +874,9 @@ impl<'a> HuntSink<'a> {
                 shown += 1;
                 continue;
             }
+            if let Some(full) = self.quiets.take_if(|q| q.full()) {
+                self.pending.quiet.push(full);
+            }
             let quiets = self.quiets.get_or_insert_with(|| Quiets {
                 source: file.kind,
                 path: Arc::clone(&file.path),
@@ -855,26 +884,26 @@ impl<'a> HuntSink<'a> {
                 values: Vec::new(),
                 matches: Vec::new(),
             });
-            let first = quiets.values.len();
+            let first = offset(quiets.values.len());
             for (f, name) in rule.fields.iter().enumerate() {
                 for (v, _) in self.view.values(name) {
-                    let at = quiets.text.len();
+                    let at = offset(quiets.text.len());
                     quiets.text.push_str(v);
-                    quiets.values.push((f, at..quiets.text.len()));
+                    quiets.values.push((offset(f), at..offset(quiets.text.len())));
                 }
             }
-            let at = quiets.text.len();
+            let at = offset(quiets.text.len());
             quiets.text.push_str(&summary);
             quiets.matches.push(Quiet {
-                rule: i,
+                rule: offset(i),
                 time,
                 host: Arc::clone(&host.name),
                 site,
-                app_pool: pool.map(str::to_string),
+                app_pool: pool.map(Arc::from),
                 line,
                 record,
-                summary: at..quiets.text.len(),
-                values: first..quiets.values.len(),
+                summary: at..offset(quiets.text.len()),
+                values: first..offset(quiets.values.len()),
             });
         }
         self.hits.truncate(shown);
