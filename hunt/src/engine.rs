@@ -466,10 +466,7 @@ impl Engine {
         });
         let clear_needles = lines.as_ref().map_or_else(Vec::new, |f| {
             let read: BTreeSet<&str> = f.tried.iter().flat_map(|&i| rules[i].fields()).collect();
-            let keywords = f
-                .tried
-                .iter()
-                .any(|&i| rules[i].searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
+            let keywords = f.tried.iter().any(|&i| rules[i].has_keywords());
             let wanted =
                 |n: &FieldNeedles| read.contains(n.field.as_str()) || (keywords && n.field == KEYWORDS);
             (0..needles.len()).filter(|&i| wanted(&needles[i])).collect()
@@ -497,8 +494,7 @@ impl Engine {
     /// A view filling only the fields these rules read, and `extra` (the
     /// fields correlations over them group by).
     pub fn view(&self, extra: impl IntoIterator<Item = String>) -> View {
-        let fields = self.rules.iter().flat_map(Rule::fields).map(str::to_string);
-        View::only(fields.chain(extra), self.has_keywords())
+        view_over(self.rules.iter(), extra)
     }
 
     /// A view for the rows the line filter clears, filling only the fields
@@ -507,10 +503,7 @@ impl Engine {
     /// tried on them reads. `None` without a line filter.
     pub fn cleared_view(&self, extra: impl IntoIterator<Item = String>) -> Option<View> {
         let filter = self.lines.as_ref()?;
-        let tried = || filter.tried.iter().map(|&i| &self.rules[i]);
-        let fields = tried().flat_map(Rule::fields).map(str::to_string);
-        let keywords = tried().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })));
-        Some(View::only(fields.chain(extra), keywords))
+        Some(view_over(filter.tried.iter().map(|&i| &self.rules[i]), extra))
     }
 
     /// The rules, in load order.
@@ -530,7 +523,7 @@ impl Engine {
 
     /// Whether any rule has a keyword search (which reads every field).
     pub fn has_keywords(&self) -> bool {
-        self.rules.iter().any(|r| r.searches.iter().any(|s| matches!(s, Search::Keywords { .. })))
+        self.rules.iter().any(Rule::has_keywords)
     }
 
     /// Adds to `out` the index of every rule the record in `view` matches.
@@ -655,6 +648,15 @@ impl Engine {
         }
         found.tried = tried;
     }
+}
+
+/// A view filling only the fields `rules` read, and `extra`.
+fn view_over<'r>(
+    rules: impl Iterator<Item = &'r Rule> + Clone,
+    extra: impl IntoIterator<Item = String>,
+) -> View {
+    let keywords = rules.clone().any(Rule::has_keywords);
+    View::only(rules.flat_map(Rule::fields).map(str::to_string).chain(extra), keywords)
 }
 
 fn applies(target: &Target, kind: &Kind) -> bool {

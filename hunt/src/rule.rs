@@ -289,6 +289,11 @@ impl Rule {
         self.meta.origin.starts_with(crate::pack::BUNDLED_ORIGIN)
     }
 
+    /// Whether it has a keyword search (which reads every field).
+    pub fn has_keywords(&self) -> bool {
+        self.searches.iter().any(|s| matches!(s, Search::Keywords { .. }))
+    }
+
     /// The fields its selections name (keyword searches name none).
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.searches
