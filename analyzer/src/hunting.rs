@@ -604,16 +604,12 @@ impl Hunt {
                 let last = members[fired.matches[fired.matches.len() - 1]];
                 let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
                 let mut evidence = first.evidence();
-                // A value count says how many values it counted: an episode
-                // holds repeats too.
+                // A value count says how many values it counted (as it
+                // compares them): an episode holds repeats too.
                 let distinct = match (&c.kind, &c.field) {
                     (faultline_hunt::correlation::Kind::ValueCount, Some(field)) => {
-                        let values: BTreeSet<String> = fired
-                            .matches
-                            .iter()
-                            .filter_map(|&m| matches[m].values.value(field))
-                            .map(str::to_ascii_lowercase)
-                            .collect();
+                        let values: BTreeSet<_> =
+                            fired.matches.iter().filter_map(|&m| matches[m].value(field)).collect();
                         format!(" ({} distinct {field})", values.len())
                     }
                     _ => String::new(),

@@ -87,7 +87,10 @@ pub struct Match<'a> {
 }
 
 impl Match<'_> {
-    fn value(&self, field: &str) -> Option<Cow<'_, str>> {
+    /// The value of `field` as the correlation compares it: lower-cased,
+    /// and `host` the host the record is placed on when it has no such
+    /// field.
+    pub fn value(&self, field: &str) -> Option<Cow<'_, str>> {
         // Copied only when it has capitals: most group keys (a client
         // address, a lower-case path) have none.
         fn lower(v: &str) -> Cow<'_, str> {
