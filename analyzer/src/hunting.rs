@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use faultline_hunt::correlation::{Correlation, Fired, Match};
+use faultline_hunt::correlation::{Correlation, Fired, Matched as _};
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
@@ -93,16 +93,43 @@ pub struct Detection {
 struct Quiet {
     /// The rule's index among the loaded rules.
     rule: u32,
+    /// Its host in [`Quiets::hosts`].
+    host: u32,
+    /// The IIS site id, or [`Quiet::NONE`] (a site numbered `u32::MAX`
+    /// reads as none).
+    site: u32,
+    /// Its app pool in [`Quiets::pools`], or [`Quiet::NONE`].
+    pool: u32,
     time: Timestamp,
-    host: Arc<str>,
-    site: Option<u32>,
-    app_pool: Option<Arc<str>>,
-    line: Option<u64>,
-    record: Option<u64>,
+    /// The line, or [`Quiet::NO_PLACE`].
+    line: u64,
+    /// The event record, or [`Quiet::NO_PLACE`].
+    record: u64,
     /// Its summary in [`Quiets::text`].
     summary: Range<u32>,
     /// Its values in [`Quiets::values`].
     values: Range<u32>,
+}
+
+impl Quiet {
+    /// No site or app pool: numbers and indexes instead of options and
+    /// shared strings make a match 56 bytes instead of 104 (a storm of 404s
+    /// is millions of them).
+    const NONE: u32 = u32::MAX;
+    /// No line or record.
+    const NO_PLACE: u64 = u64::MAX;
+
+    fn line(&self) -> Option<u64> {
+        (self.line != Self::NO_PLACE).then_some(self.line)
+    }
+
+    fn record(&self) -> Option<u64> {
+        (self.record != Self::NO_PLACE).then_some(self.record)
+    }
+
+    fn site(&self) -> Option<u32> {
+        (self.site != Self::NONE).then_some(self.site)
+    }
 }
 
 /// The silent rules' matches in one chunk of one file, their text end to
@@ -118,6 +145,11 @@ struct Quiets {
     /// value in `text`.
     values: Vec<(u32, Range<u32>)>,
     matches: Vec<Quiet>,
+    /// The loaded rules, whose fields its values are of.
+    rules: Arc<[Arc<RuleInfo>]>,
+    /// The hosts and app pools its matches name (a chunk names a few).
+    hosts: Vec<Arc<str>>,
+    pools: Vec<Arc<str>>,
 }
 
 impl Quiets {
@@ -126,6 +158,15 @@ impl Quiets {
 
     fn full(&self) -> bool {
         self.text.len() >= Self::FULL || self.values.len() >= Self::FULL
+    }
+
+    /// The index of `name` in `names`, added when it is not there.
+    fn named(names: &mut Vec<Arc<str>>, name: &str) -> u32 {
+        let at = names.iter().rposition(|n| **n == *name).unwrap_or_else(|| {
+            names.push(Arc::from(name));
+            names.len() - 1
+        });
+        offset(at)
     }
 }
 
@@ -156,12 +197,11 @@ impl Detection {
 struct QuietMatch<'a> {
     of: &'a Quiets,
     m: &'a Quiet,
-    fields: &'a [String],
 }
 
 impl<'a> QuietMatch<'a> {
     fn key(&self, rules: &'a [Arc<RuleInfo>]) -> OrderKey<'a> {
-        (self.m.time, &self.of.path, self.m.line, self.m.record, &rules[self.m.rule as usize].meta.id)
+        (self.m.time, &self.of.path, self.m.line(), self.m.record(), &rules[self.m.rule as usize].meta.id)
     }
 
     /// The evidence a detection built from it cites.
@@ -169,8 +209,8 @@ impl<'a> QuietMatch<'a> {
         Evidence {
             source: self.of.source,
             path: self.of.path.to_string(),
-            line: self.m.line,
-            record: self.m.record,
+            line: self.m.line(),
+            record: self.m.record(),
             time: self.m.time,
             summary: self.of.text[wide(&self.m.summary)].to_string(),
         }
@@ -184,13 +224,31 @@ enum Member<'a> {
     Quiet(QuietMatch<'a>),
 }
 
-impl faultline_hunt::correlation::Values for Member<'_> {
-    fn value(&self, field: &str) -> Option<&str> {
+impl faultline_hunt::correlation::Matched for Member<'_> {
+    fn rule(&self) -> usize {
+        match self {
+            Member::Shown(d) => d.rule.index,
+            Member::Quiet(q) => q.m.rule as usize,
+        }
+    }
+
+    fn seconds(&self) -> i64 {
+        self.time().seconds()
+    }
+
+    fn host(&self) -> &str {
+        match self {
+            Member::Shown(d) => &d.host,
+            Member::Quiet(q) => &q.of.hosts[q.m.host as usize],
+        }
+    }
+
+    fn written(&self, field: &str) -> Option<&str> {
         match self {
             Member::Shown(d) => d.matched.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str()),
             Member::Quiet(q) => q.of.values[wide(&q.m.values)]
                 .iter()
-                .find(|(f, _)| q.fields[*f as usize] == field)
+                .find(|(f, _)| q.of.rules[q.m.rule as usize].fields[*f as usize] == field)
                 .map(|(_, at)| &q.of.text[wide(at)]),
         }
     }
@@ -204,13 +262,6 @@ impl Member<'_> {
         }
     }
 
-    fn host(&self) -> &str {
-        match self {
-            Member::Shown(d) => &d.host,
-            Member::Quiet(q) => &q.m.host,
-        }
-    }
-
     fn evidence(&self) -> Evidence {
         match self {
             Member::Shown(d) => d.evidence.clone(),
@@ -221,14 +272,14 @@ impl Member<'_> {
     fn site(&self) -> Option<String> {
         match self {
             Member::Shown(d) => d.site.clone(),
-            Member::Quiet(q) => q.m.site.map(|s| s.to_string()),
+            Member::Quiet(q) => q.m.site().map(|s| s.to_string()),
         }
     }
 
     fn app_pool(&self) -> Option<String> {
         match self {
             Member::Shown(d) => d.app_pool.clone(),
-            Member::Quiet(q) => q.m.app_pool.as_deref().map(str::to_string),
+            Member::Quiet(q) => q.of.pools.get(q.m.pool as usize).map(|p| p.to_string()),
         }
     }
 }
@@ -237,7 +288,7 @@ impl Member<'_> {
 #[derive(Debug)]
 pub struct Hunt {
     engine: Engine,
-    rules: Vec<Arc<RuleInfo>>,
+    rules: Arc<[Arc<RuleInfo>]>,
     correlations: Vec<(Correlation, Arc<RuleInfo>)>,
     /// Clients whose requests are never detections (an authorised scanner).
     allowed: Vec<(std::net::IpAddr, u8)>,
@@ -582,21 +633,11 @@ impl Hunt {
             });
         }
         drop(quiet);
-        // Each member is its own values: a day of 404s is read in place.
-        let matches: Vec<Match<'_>> = members
-            .iter()
-            .map(|member| {
-                let rule = match member {
-                    Member::Shown(d) => d.rule.index,
-                    Member::Quiet(q) => q.m.rule as usize,
-                };
-                Match { rule, time: member.time().seconds(), values: member, host: member.host() }
-            })
-            .collect();
         // Each correlation on its own thread (the read is done, the other
-        // core idle); their results in correlation order.
+        // core idle), reading the members in place; their results in
+        // correlation order.
         let fired: Vec<Vec<Fired>> =
-            self.correlations.par_iter().enumerate().map(|(i, (c, _))| c.evaluate(i, &matches)).collect();
+            self.correlations.par_iter().enumerate().map(|(i, (c, _))| c.evaluate(i, &members)).collect();
         let mut out = Vec::new();
         for ((c, info), fired) in self.correlations.iter().zip(fired) {
             for fired in fired {
@@ -609,7 +650,7 @@ impl Hunt {
                 let distinct = match (&c.kind, &c.field) {
                     (faultline_hunt::correlation::Kind::ValueCount, Some(field)) => {
                         let values: BTreeSet<_> =
-                            fired.matches.iter().filter_map(|&m| matches[m].value(field)).collect();
+                            fired.matches.iter().filter_map(|&m| members[m].value(field)).collect();
                         format!(" ({} distinct {field})", values.len())
                     }
                     _ => String::new(),
@@ -658,16 +699,8 @@ impl Hunt {
         }
         let parts = std::mem::take(&mut pending.quiet);
         detections.extend(self.natives(pending));
-        let mut quiet: Vec<QuietMatch<'_>> = parts
-            .iter()
-            .flat_map(|of| {
-                of.matches.iter().map(move |m| QuietMatch {
-                    of,
-                    m,
-                    fields: &self.rules[m.rule as usize].fields,
-                })
-            })
-            .collect();
+        let mut quiet: Vec<QuietMatch<'_>> =
+            parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
         // Stable, as [`sort`]: the same order whatever the pool.
         rayon::join(
             || sort(&mut detections),
@@ -879,26 +912,40 @@ impl<'a> HuntSink<'a> {
                 text: String::new(),
                 values: Vec::new(),
                 matches: Vec::new(),
+                rules: Arc::clone(&self.hunt.rules),
+                hosts: Vec::new(),
+                pools: Vec::new(),
             });
+            let at = quiets.text.len();
+            quiets.text.push_str(&summary);
+            let said = at..quiets.text.len();
+            // A value the summary holds (the path, the client of a 404) is
+            // read there: a storm of 404s kept each twice.
             let first = offset(quiets.values.len());
             for (f, name) in rule.fields.iter().enumerate() {
                 for (v, _) in self.view.values(name) {
-                    let at = offset(quiets.text.len());
-                    quiets.text.push_str(v);
-                    quiets.values.push((offset(f), at..offset(quiets.text.len())));
+                    let found = memchr::memmem::find(quiets.text[said.clone()].as_bytes(), v.as_bytes());
+                    let start = match found {
+                        Some(p) => at + p,
+                        None => {
+                            quiets.text.push_str(v);
+                            quiets.text.len() - v.len()
+                        }
+                    };
+                    quiets.values.push((offset(f), offset(start)..offset(start + v.len())));
                 }
             }
-            let at = offset(quiets.text.len());
-            quiets.text.push_str(&summary);
+            let host = Quiets::named(&mut quiets.hosts, &host.name);
+            let pool = pool.map_or(Quiet::NONE, |p| Quiets::named(&mut quiets.pools, p));
             quiets.matches.push(Quiet {
                 rule: offset(i),
+                host,
+                site: site.unwrap_or(Quiet::NONE),
+                pool,
                 time,
-                host: Arc::clone(&host.name),
-                site,
-                app_pool: pool.map(Arc::from),
-                line,
-                record,
-                summary: at..offset(quiets.text.len()),
+                line: line.unwrap_or(Quiet::NO_PLACE),
+                record: record.unwrap_or(Quiet::NO_PLACE),
+                summary: offset(said.start)..offset(said.end),
                 values: first..offset(quiets.values.len()),
             });
         }

@@ -86,11 +86,25 @@ pub struct Match<'a> {
     pub host: &'a str,
 }
 
-impl Match<'_> {
+/// A rule's match as a correlation reads it: a [`Match`], or the caller's
+/// own record read in place (a storm of 404s is millions of matches, and a
+/// list of them made for the correlations alone was a sixth of the memory
+/// the pass after the read held).
+pub trait Matched: Sync {
+    /// The rule (index in the loaded rules).
+    fn rule(&self) -> usize;
+    /// Seconds since the epoch.
+    fn seconds(&self) -> i64;
+    /// The host the record is placed on: `group-by: host` groups by it,
+    /// whatever the record's own fields are called.
+    fn host(&self) -> &str;
+    /// The value of `field` (a lower-case name) as written.
+    fn written(&self, field: &str) -> Option<&str>;
+
     /// The value of `field` as the correlation compares it: lower-cased,
     /// and `host` the host the record is placed on when it has no such
     /// field.
-    pub fn value(&self, field: &str) -> Option<Cow<'_, str>> {
+    fn value(&self, field: &str) -> Option<Cow<'_, str>> {
         // Copied only when it has capitals: most group keys (a client
         // address, a lower-case path) have none.
         fn lower(v: &str) -> Cow<'_, str> {
@@ -100,8 +114,26 @@ impl Match<'_> {
                 Cow::Borrowed(v)
             }
         }
-        let own = self.values.value(field).map(lower);
-        own.or_else(|| (field == "host").then(|| lower(self.host)))
+        let own = self.written(field).map(lower);
+        own.or_else(|| (field == "host").then(|| lower(self.host())))
+    }
+}
+
+impl Matched for Match<'_> {
+    fn rule(&self) -> usize {
+        self.rule
+    }
+
+    fn seconds(&self) -> i64 {
+        self.time
+    }
+
+    fn host(&self) -> &str {
+        self.host
+    }
+
+    fn written(&self, field: &str) -> Option<&str> {
+        self.values.value(field)
     }
 }
 
@@ -265,7 +297,7 @@ impl Correlation {
     /// a count, stretches that fire within the timespan of the previous
     /// one's last match are one [`Fired`] holding every match from the
     /// first stretch's first to the last one's last.
-    pub fn evaluate<'a>(&self, index: usize, matches: &'a [Match<'a>]) -> Vec<Fired> {
+    pub fn evaluate<'a, M: Matched>(&self, index: usize, matches: &'a [M]) -> Vec<Fired> {
         // Each match is given its group's number in one pass in match
         // order; groups too small to meet the condition are never slid
         // over. A day's 404s are many matches in many groups of one or two
@@ -274,12 +306,12 @@ impl Correlation {
         // of 404s from many clients left to allocate): a group is known by
         // its key's hash and its first match, whose key is read again to
         // tell groups of one hash apart.
-        let read = |m: &&Match<'_>| self.rules.contains(&m.rule);
+        let read = |m: &&M| self.rules.contains(&m.rule());
         // Sized once: most of a day's 404s come from clients of their own,
         // and growing the table by doubling rehashed them again and again.
         let count = matches.iter().filter(read).count();
         let hasher = hashbrown::DefaultHashBuilder::default();
-        let key_of = |m: &'a Match<'a>| self.group_by.iter().map(|f| m.value(f).unwrap_or_default());
+        let key_of = |m: &'a M| self.group_by.iter().map(|f| m.value(f).unwrap_or_default());
         // Numbers as u32: a storm of 404s is millions of matches, and these
         // lists were most of the fresh memory the pass after the read
         // faulted in (four billion matches would not fit in memory first).
@@ -323,7 +355,7 @@ impl Correlation {
             list.clear();
             list.extend(run.iter().map(|&(_, i)| i as usize));
             times.clear();
-            times.extend(list.iter().map(|&i| matches[i].time));
+            times.extend(list.iter().map(|&i| matches[i].seconds()));
             values.clear();
             if self.kind == Kind::ValueCount {
                 values.extend(list.iter().map(|&i| matches[i].value(field)));
@@ -354,13 +386,13 @@ impl Correlation {
                     Kind::EventCount => window.len() as f64,
                     Kind::ValueCount => distinct.len() as f64,
                     Kind::Temporal => {
-                        self.rules.iter().filter(|r| window.iter().any(|&i| matches[i].rule == **r)).count()
+                        self.rules.iter().filter(|r| window.iter().any(|&i| matches[i].rule() == **r)).count()
                             as f64
                     }
                     Kind::TemporalOrdered => {
                         let mut next = 0;
                         for &i in window {
-                            if self.rules.get(next) == Some(&matches[i].rule) {
+                            if self.rules.get(next) == Some(&matches[i].rule()) {
                                 next += 1;
                             }
                         }

@@ -358,6 +358,37 @@ fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
     );
 }
 
+/// A 404's values are read from its one-line summary where it holds them:
+/// paths that differ only past the summary's cut are still counted apart,
+/// and each client is still its own group.
+#[test]
+fn values_past_the_summary_cut_are_still_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from("#Fields: date time cs-method cs-uri-stem sc-status c-ip\n");
+    let long = "/a".repeat(300);
+    for i in 0..30 {
+        for client in ["203.0.113.7", "203.0.113.8"] {
+            log.push_str(&format!("2026-11-24 10:00:{i:02} GET {long}/{i}.php 404 {client}\n"));
+        }
+    }
+    std::fs::write(dir.path().join("u_ex261124.log"), log).expect("writes");
+    let report = run(&[dir.path().to_path_buf()], bundled());
+    let bursts: Vec<(&str, &str)> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Scanner Burst From One Client")
+        .map(|d| (d.matched[0].1.as_str(), d.evidence.summary.as_str()))
+        .collect();
+    assert_eq!(bursts.len(), 2, "{report:#?}");
+    for ((client, summary), expected) in bursts.iter().zip(["203.0.113.7", "203.0.113.8"]) {
+        assert_eq!(*client, expected);
+        assert!(
+            summary.starts_with("30 matches of Web Response Not Found (30 distinct cs-uri-stem)"),
+            "{summary}"
+        );
+    }
+}
+
 /// A correlation over a rule that reports (another correlation generates
 /// it) and one that only feeds it reads both in one time order: a 404
 /// followed by a login from the same client fires, the login before the
