@@ -45,41 +45,17 @@ pub struct Correlation {
     pub generate: bool,
 }
 
-/// A match's values, read by field: a list of (field, value) pairs, or the
-/// caller's own record, so that a day's matches need no list of pairs
-/// made for the correlations alone.
-pub trait Values: std::fmt::Debug + Sync {
-    /// The value of `field` (a lower-case name) as written.
-    fn value(&self, field: &str) -> Option<&str>;
-}
-
-impl Values for [(&str, &str)] {
-    fn value(&self, field: &str) -> Option<&str> {
-        self.iter().find(|(f, _)| *f == field).map(|(_, v)| *v)
-    }
-}
-
-impl Values for Vec<(&str, &str)> {
-    fn value(&self, field: &str) -> Option<&str> {
-        self.as_slice().value(field)
-    }
-}
-
-impl<const N: usize> Values for [(&str, &str); N] {
-    fn value(&self, field: &str) -> Option<&str> {
-        self.as_slice().value(field)
-    }
-}
-
-/// A rule's match as a correlation reads it.
+/// A rule's match as a correlation reads it, its values a list of
+/// (field, value) pairs.
 #[derive(Clone, Debug)]
 pub struct Match<'a> {
     /// The rule (index in the loaded rules).
     pub rule: usize,
     /// Seconds since the epoch.
     pub time: i64,
-    /// The record's values; the fields the correlation reads among them.
-    pub values: &'a dyn Values,
+    /// The record's values (lower-case field names); the fields the
+    /// correlation reads among them.
+    pub values: &'a [(&'a str, &'a str)],
     /// The host the record is placed on: `group-by: host` groups by it,
     /// whatever the record's own fields are called (a W3C row and a Sysmon
     /// event of one server).
@@ -133,7 +109,7 @@ impl Matched for Match<'_> {
     }
 
     fn written(&self, field: &str) -> Option<&str> {
-        self.values.value(field)
+        self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| *v)
     }
 }
 
