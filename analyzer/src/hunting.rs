@@ -130,6 +130,11 @@ impl Quiet {
     fn site(&self) -> Option<u32> {
         (self.site != Self::NONE).then_some(self.site)
     }
+
+    /// Its app pool's index in [`Quiets::pools`].
+    fn pool(&self) -> Option<usize> {
+        (self.pool != Self::NONE).then_some(self.pool as usize)
+    }
 }
 
 /// The silent rules' matches in one chunk of one file, their text end to
@@ -191,8 +196,8 @@ impl Detection {
     }
 }
 
-/// A silent rule's match, with the chunk that holds its text and the
-/// fields its values are of.
+/// A silent rule's match, with the chunk that holds its text, its host
+/// and app pool, and the rules whose fields its values are of.
 #[derive(Clone, Copy, Debug)]
 struct QuietMatch<'a> {
     of: &'a Quiets,
@@ -279,7 +284,7 @@ impl Member<'_> {
     fn app_pool(&self) -> Option<String> {
         match self {
             Member::Shown(d) => d.app_pool.clone(),
-            Member::Quiet(q) => q.of.pools.get(q.m.pool as usize).map(|p| p.to_string()),
+            Member::Quiet(q) => q.m.pool().map(|p| q.of.pools[p].to_string()),
         }
     }
 }
