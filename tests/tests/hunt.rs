@@ -265,6 +265,32 @@ fn each_real_scanner_is_one_episode() {
     assert!(bursts.iter().all(|(_, _, n)| *n > 100), "each episode counts the whole walk: {bursts:?}");
 }
 
+/// A correlation over a rule that only feeds it takes its app pool from
+/// those matches: the worker's children on the generated web-shell day
+/// name the pool of the w3wp.exe that started them.
+#[test]
+fn a_correlation_over_silent_process_events_names_their_app_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
+    let evidence = dir.path().join("evidence");
+    faultline_corpus::scenario::generate("web-shell", &evidence, 5, &size).expect("generates");
+    let rules = "title: Worker Child\nname: t_child\nlogsource:\n    category: process_creation\n    \
+                 product: windows\ndetection:\n    selection:\n        ParentImage|endswith: '\\w3wp.exe'\n    \
+                 condition: selection\nlevel: low\n---\ntitle: Worker Children\ncorrelation:\n    \
+                 type: event_count\n    rules: [t_child]\n    group-by: [host]\n    timespan: 1h\n    \
+                 condition:\n        gte: 1\nlevel: medium\n";
+    let rule_file = dir.path().join("rules.yml");
+    std::fs::write(&rule_file, rules).expect("writes");
+    let mut loaded = LoadReport::default();
+    loaded.add_path(&rule_file, false).expect("loads");
+    let report = run(&[evidence], loaded);
+    let titles: Vec<&str> = report.detections.iter().map(|d| d.rule.meta.title.as_str()).collect();
+    assert!(!titles.is_empty() && titles.iter().all(|t| *t == "Worker Children"), "{titles:?}");
+    for d in &report.detections {
+        assert_eq!(d.app_pool.as_deref(), Some("ShopPool"), "{d:#?}");
+    }
+}
+
 /// A script that only ever takes POSTs and answers them is how a dropped
 /// web shell looks from the access log; EWS's SOAP service and WordPress
 /// calling its own cron are not.
