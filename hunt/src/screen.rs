@@ -401,6 +401,11 @@ pub(crate) struct LineFilter {
     addresses: bool,
     /// Per searcher, its texts, in its patterns' order.
     forms: Vec<Vec<LineForm>>,
+    /// Per searcher and pattern, the other patterns a match of it may
+    /// start along with (one text begins the other): the searcher gives
+    /// one, and when that one does not end a value there, only these are
+    /// asked (`order` of `order by ` is in every `/api/orders` line).
+    rivals: Vec<Vec<Vec<usize>>>,
     /// The needles of a row whose line holds no text: the filter's are
     /// absent, every other may be there.
     pub(crate) clear: Vec<u64>,
@@ -698,9 +703,21 @@ impl LineFilter {
                 aho_corasick::packed::Config::new().builder().extend(set.iter().map(|f| &f.text)).build()
             })
             .collect::<Option<Vec<_>>>()?;
-        let forms = sets.iter().map(|set| set.to_vec()).collect();
+        let forms: Vec<Vec<LineForm>> = sets.iter().map(|set| set.to_vec()).collect();
+        let rivals = forms
+            .iter()
+            .map(|set| {
+                let of = |a: &LineForm| {
+                    (0..set.len())
+                        .filter(|&b| set[b].text != a.text)
+                        .filter(|&b| set[b].text.starts_with(&a.text) || a.text.starts_with(&set[b].text))
+                        .collect()
+                };
+                set.iter().map(of).collect()
+            })
+            .collect();
         let (tried, reads_derived) = clear_rows(&clear);
-        Some(LineFilter { grams, searchers, forms, addresses, clear, tried, reads_derived })
+        Some(LineFilter { grams, searchers, forms, rivals, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
@@ -724,7 +741,7 @@ impl LineFilter {
             if !self.searchers.is_empty() {
                 lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
             }
-            for (searcher, forms) in self.searchers.iter().zip(&self.forms) {
+            for ((searcher, forms), rivals) in self.searchers.iter().zip(&self.forms).zip(&self.rivals) {
                 let mut at = 0;
                 while at < lower.len() {
                     let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
@@ -739,7 +756,11 @@ impl LineFilter {
                                     .get(m.start() + f.text.len())
                                     .is_none_or(|b| AFTER_VALUE.contains(b)))
                     };
-                    if forms[m.pattern()].ends_value && !forms.iter().any(here) {
+                    let pattern = m.pattern().as_usize();
+                    if forms[pattern].ends_value
+                        && !here(&forms[pattern])
+                        && !rivals[pattern].iter().any(|&r| here(&forms[r]))
+                    {
                         at = m.start() + 1;
                         continue;
                     }
