@@ -6,6 +6,7 @@
 //! [`rule`] compiles one, [`engine`] evaluates them over a [`record::View`]
 //! of each record, whose field mapping says what IIS logs mean.
 
+pub mod audit;
 pub mod condition;
 pub mod correlation;
 pub mod engine;

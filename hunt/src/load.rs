@@ -50,8 +50,9 @@ pub enum LoadError {
 }
 
 impl LoadReport {
-    /// Adds the rules of one YAML text.
-    pub(crate) fn add_text(&mut self, text: &str, origin: &Path) {
+    /// Adds the rules of one YAML text (`origin` names it in the
+    /// report).
+    pub fn add_text(&mut self, text: &str, origin: &Path) {
         let docs = match YamlLoader::load_from_str(text) {
             Ok(docs) => docs,
             Err(e) => {

@@ -955,15 +955,13 @@ impl FieldValues for RawWeb<'_, '_> {
 mod tests {
     use std::path::Path;
 
-    use faultline_parser::RecordSink;
-    use faultline_parser::framing::InMemory;
-    use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
     use proptest::prelude::*;
 
     use super::Screening;
+    use crate::audit::audit;
     use crate::pattern::Pattern;
     use crate::rule::Search;
-    use crate::{Engine, LoadReport, View};
+    use crate::{Engine, LoadReport};
 
     /// Rules whose shapes the screen must read right: wildcards inside a
     /// value, keywords under `|all`, SigmaHQ's `cs-user-agent`, exact
@@ -1080,64 +1078,6 @@ detection:
         out
     }
 
-    /// Rows the screen turned away that the full evaluation matches, or
-    /// whose screened evaluation (a cleared row through the cleared view)
-    /// found other rules or read a hit's fields otherwise.
-    struct Check<'e> {
-        engine: &'e Engine,
-        screening: Screening,
-        view: View,
-        cleared_view: Option<View>,
-        missed: Vec<(u64, Vec<usize>)>,
-        rows: u64,
-        matched: u64,
-    }
-
-    impl RecordSink for Check<'_> {
-        type Error = std::convert::Infallible;
-        fn request(&mut self, r: &faultline_parser::Request<'_>) -> Result<(), Self::Error> {
-            self.rows += 1;
-            let may = self.engine.may_match(r, &mut self.screening);
-            self.view.request(r);
-            let mut hits = Vec::new();
-            self.engine.matches(&mut self.view, &mut hits);
-            self.matched += u64::from(!hits.is_empty());
-            // What the screened evaluation of a row let through finds.
-            let mut screened = Vec::new();
-            let mut read_otherwise = false;
-            if may {
-                let view = match self.cleared_view.as_mut().filter(|_| self.screening.cleared()) {
-                    Some(view) => view,
-                    None => &mut self.view,
-                };
-                view.request(r);
-                self.engine.matches_screened(
-                    view,
-                    &mut crate::engine::Found::default(),
-                    &mut screened,
-                    &self.screening,
-                );
-                let view = if self.screening.cleared() { self.cleared_view.as_ref() } else { None };
-                let values = |v: &View, f: &str| v.values(f).map(|(v, _)| v.to_string()).collect::<Vec<_>>();
-                // The full view still holds this row when the cleared one
-                // was read.
-                read_otherwise = view.is_some_and(|view| {
-                    screened
-                        .iter()
-                        .flat_map(|&i| self.engine.rules()[i].fields())
-                        .any(|f| values(view, f) != values(&self.view, f))
-                });
-            }
-            if screened != hits || read_otherwise {
-                self.missed.push((r.origin.line, hits));
-            }
-            Ok(())
-        }
-        fn access_log_text(&mut self, text: &[u8], offset: u64) {
-            self.engine.mark_lines(text, offset, &mut self.screening);
-        }
-    }
-
     /// A web rule in YAML: its title, and the lines of its `detection`.
     fn web_rule(title: &str, detection: &[&str]) -> String {
         let mut rule = format!("title: {title}\nlogsource: {{category: webserver}}\ndetection:\n");
@@ -1163,24 +1103,9 @@ detection:
     /// row the screen turned away or its screened evaluation read otherwise
     /// matched.
     fn screened(engine: &Engine, log: &[u8]) -> (u64, u64) {
-        let sinks = checked(engine, log);
-        let missed: Vec<_> = sinks.iter().flat_map(|s| &s.missed).collect();
-        assert!(missed.is_empty(), "{missed:?}");
-        (sinks.iter().map(|s| s.rows).sum(), sinks.iter().map(|s| s.matched).sum())
-    }
-
-    /// The access log `log` read through `engine` with [`Check`].
-    fn checked<'e>(engine: &'e Engine, log: &[u8]) -> Vec<Check<'e>> {
-        let new_sink = || Check {
-            engine,
-            screening: Screening::default(),
-            view: View::default(),
-            cleared_view: engine.cleared_view(Vec::new()),
-            missed: Vec::new(),
-            rows: 0,
-            matched: 0,
-        };
-        parse_text(log, Dialect::W3c, &TextConfig::default(), &InMemory, &|_| {}, new_sink).expect("parses")
+        let audit = audit(engine, log);
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        (audit.rows, audit.matched)
     }
 
     fn field(literals: &[String]) -> impl Strategy<Value = String> {
@@ -1584,10 +1509,14 @@ detection:
                  cs-host sc-status c-ip\n{}",
                 rows.concat()
             );
-            let sinks = checked(engine, text.as_bytes());
-            prop_assert_eq!(sinks.iter().map(|s| s.rows).sum::<u64>(), rows.len() as u64);
-            let missed: Vec<_> = sinks.iter().flat_map(|s| s.missed.iter()).collect();
-            prop_assert!(missed.is_empty(), "turned away but matched: {:?}\n{}", missed, text);
+            let audit = audit(engine, text.as_bytes());
+            prop_assert_eq!(audit.rows, rows.len() as u64);
+            prop_assert!(
+                audit.disagreements.is_empty(),
+                "screened otherwise: {:?}\n{}",
+                audit.disagreements,
+                text
+            );
         }
     }
 }
