@@ -35,7 +35,7 @@ impl Condition {
             ));
         }
         let tokens = tokenize(text);
-        let mut p = Parser { tokens: &tokens, at: 0, names };
+        let mut p = Parser { tokens: &tokens, at: 0, names, depth: 0 };
         let c = p.or()?;
         if p.at != tokens.len() {
             return Err(Unsupported::Condition(format!("unexpected `{}`", tokens[p.at])));
@@ -69,13 +69,35 @@ fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
+/// How deep parentheses and `not`s may nest. SigmaHQ's conditions nest a
+/// few levels; a rule file nesting thousands overflowed the stack (the
+/// parser, evaluation and drop all recurse once per level) and aborted the
+/// run.
+const DEEPEST: usize = 64;
+
 struct Parser<'a> {
     tokens: &'a [String],
     at: usize,
     names: &'a [String],
+    /// Parentheses and `not`s open around the token at `at`.
+    depth: usize,
 }
 
 impl Parser<'_> {
+    /// Parses `inner` one level deeper, refused past [`DEEPEST`].
+    fn nested(
+        &mut self,
+        inner: impl FnOnce(&mut Self) -> Result<Condition, Unsupported>,
+    ) -> Result<Condition, Unsupported> {
+        if self.depth == DEEPEST {
+            return Err(Unsupported::Condition(format!("nested more than {DEEPEST} levels deep")));
+        }
+        self.depth += 1;
+        let c = inner(self);
+        self.depth -= 1;
+        c
+    }
+
     fn peek(&self) -> Option<&str> {
         self.tokens.get(self.at).map(String::as_str)
     }
@@ -107,7 +129,7 @@ impl Parser<'_> {
     fn not(&mut self) -> Result<Condition, Unsupported> {
         if self.peek().is_some_and(|t| t.eq_ignore_ascii_case("not")) {
             self.at += 1;
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            return self.nested(|p| Ok(Condition::Not(Box::new(p.not()?))));
         }
         self.primary()
     }
@@ -115,11 +137,13 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Condition, Unsupported> {
         let token = self.next().ok_or_else(|| Unsupported::Condition("ends too early".into()))?.to_string();
         if token == "(" {
-            let c = self.or()?;
-            return match self.next() {
-                Some(")") => Ok(c),
-                _ => Err(Unsupported::Condition("a `(` is not closed".into())),
-            };
+            return self.nested(|p| {
+                let c = p.or()?;
+                match p.next() {
+                    Some(")") => Ok(c),
+                    _ => Err(Unsupported::Condition("a `(` is not closed".into())),
+                }
+            });
         }
         let quantifier = token.to_ascii_lowercase();
         if matches!(quantifier.as_str(), "1" | "any" | "all")
@@ -179,5 +203,28 @@ mod tests {
         assert!(run("1 of them", &n, &[false, false, false, true]));
         assert!(Condition::parse("selection | count() > 5", &names(&n)).is_err());
         assert!(Condition::parse("selektion", &names(&n)).is_err());
+    }
+
+    /// A hostile rule nesting its condition thousands deep is refused with
+    /// its reason: it overflowed the stack, which aborts the whole run.
+    #[test]
+    fn a_condition_nested_past_the_limit_is_refused_not_overflowed() {
+        let n = names(&["selection"]);
+        let deep = |levels: usize| {
+            (
+                format!("{}selection{}", "(".repeat(levels), ")".repeat(levels)),
+                format!("{}selection", "not ".repeat(levels)),
+                format!("{}selection{}", "( not ".repeat(levels / 2), ")".repeat(levels / 2)),
+            )
+        };
+        let (parens, nots, mixed) = deep(DEEPEST);
+        assert!(run(&parens, &["selection"], &[true]));
+        assert!(run(&nots, &["selection"], &[true]));
+        assert!(run(&mixed, &["selection"], &[true]));
+        let (parens, nots, mixed) = deep(200_000);
+        for text in [parens, nots, mixed] {
+            let refused = Condition::parse(&text, &n).expect_err("too deep");
+            assert!(refused.to_string().contains("nested more than 64 levels deep"), "{refused}");
+        }
     }
 }
