@@ -129,16 +129,16 @@ fn span(text: &str) -> Option<i64> {
     let text = text.trim();
     let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
     let n: i64 = n.parse().ok()?;
-    Some(
-        n * match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 604_800,
-            _ => return None,
-        },
-    )
+    // Checked: a span of more seconds than an i64 holds wrapped to a
+    // negative one, whose windows ended before they began.
+    n.checked_mul(match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    })
 }
 
 fn text(y: &Yaml) -> Option<String> {
@@ -501,5 +501,8 @@ mod tests {
         assert_eq!(span("1h"), Some(3_600));
         assert_eq!(span("30s"), Some(30));
         assert_eq!(span("soon"), None);
+        // Past what an i64 holds in seconds: no span, not a wrapped one.
+        assert_eq!(span("200000000000000d"), None);
+        assert_eq!(span("9223372036854775807s"), Some(i64::MAX));
     }
 }
