@@ -108,36 +108,115 @@ impl LoadReport {
     }
 
     /// Every rule file under `path` (a file or a folder, walked in name
-    /// order so that the same rules load in the same order).
+    /// order so that the same rules load in the same order). A folder
+    /// reached again through a link (a loop, or a second way into one
+    /// folder) is read once, and an entry that cannot be read is reported
+    /// as skipped; only `path` itself unreadable is an error.
     pub fn add_path(&mut self, path: &Path, with_deprecated: bool) -> Result<(), LoadError> {
         let unreadable = |source| LoadError::Unreadable { path: path.to_path_buf(), source };
         let meta = std::fs::metadata(path).map_err(unreadable)?;
         if meta.is_file() {
-            match std::fs::read_to_string(path) {
-                Ok(text) => self.add_text(&text, path),
-                Err(e) => self.skipped.push(Skipped {
-                    path: path.to_path_buf(),
-                    title: None,
-                    reason: e.to_string(),
-                }),
-            }
+            self.add_file(path);
             return Ok(());
         }
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path).map_err(unreadable)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for entry in entries {
+        let mut read = std::collections::HashSet::new();
+        let listed = self.list(path, &mut read).map_err(unreadable)?;
+        // Walked with a list of folders still to read, not by recursion:
+        // a deep tree cannot overflow the stack.
+        let mut folders = vec![listed.into_iter()];
+        while let Some(entries) = folders.last_mut() {
+            let Some(entry) = entries.next() else {
+                folders.pop();
+                continue;
+            };
             let name =
                 entry.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
             if entry.is_dir() {
                 if !with_deprecated && matches!(name.as_str(), "deprecated" | "unsupported") {
                     continue;
                 }
-                self.add_path(&entry, with_deprecated)?;
+                match self.list(&entry, &mut read) {
+                    Ok(entries) => folders.push(entries.into_iter()),
+                    Err(e) => self.skip(&entry, e.to_string()),
+                }
             } else if name.ends_with(".yml") || name.ends_with(".yaml") {
-                self.add_path(&entry, with_deprecated)?;
+                self.add_file(&entry);
             }
         }
         Ok(())
+    }
+
+    /// The entries of the folder `path` in name order; none when `read`
+    /// already holds it (then it is reported as skipped).
+    fn list(
+        &mut self,
+        path: &Path,
+        read: &mut std::collections::HashSet<PathBuf>,
+    ) -> std::io::Result<Vec<PathBuf>> {
+        let real = std::fs::canonicalize(path)?;
+        if read.contains(&real) {
+            self.skip(path, format!("the folder {} is read once (a link leads to it again)", real.display()));
+            return Ok(Vec::new());
+        }
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        read.insert(real);
+        Ok(entries)
+    }
+
+    /// The rules of one file.
+    fn add_file(&mut self, path: &Path) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.add_text(&text, path),
+            Err(e) => self.skip(path, e.to_string()),
+        }
+    }
+
+    /// Reports `path` as skipped, for `reason`.
+    fn skip(&mut self, path: &Path, reason: String) {
+        self.skipped.push(Skipped { path: path.to_path_buf(), title: None, reason });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = "title: t\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+                        cs-uri-stem|contains: '/x'\n    condition: selection\n";
+
+    /// A rules folder with a link back to itself was walked until the
+    /// stack overflowed, which aborted the run.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_linked_back_to_is_read_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(rules.join("web")).expect("folders");
+        std::fs::write(rules.join("web/a.yml"), RULE).expect("rule");
+        std::os::unix::fs::symlink("..", rules.join("web/up")).expect("link");
+        std::os::unix::fs::symlink(".", rules.join("here")).expect("link");
+        let mut report = LoadReport::default();
+        report.add_path(&rules, false).expect("reads");
+        assert_eq!(report.rules.len(), 1);
+        let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons.iter().all(|r| r.contains("is read once")), "{reasons:?}");
+    }
+
+    /// An entry that cannot be read is skipped with its reason; the rest
+    /// still load.
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_entry_is_skipped_and_the_rest_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.yml"), RULE).expect("rule");
+        std::os::unix::fs::symlink("nowhere", dir.path().join("b.yml")).expect("link");
+        let mut report = LoadReport::default();
+        report.add_path(dir.path(), false).expect("reads");
+        assert_eq!(report.rules.len(), 1);
+        assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+        assert!(report.skipped[0].path.ends_with("b.yml"));
     }
 }
