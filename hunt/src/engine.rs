@@ -324,6 +324,26 @@ impl Found {
     }
 }
 
+/// The most bytes of needles searched by a DFA: past that, the
+/// automaton the crate picks for the size. A DFA is the fastest to search,
+/// but a rule of 200,000 indicator values made DFAs of gigabytes.
+const DFA_NEEDLE_BYTES: usize = 1 << 16;
+
+/// One automaton over lower-case `needles`, searching values as written
+/// (ASCII case ignored); `None` when they do not compile.
+pub(crate) fn needle_automaton<'n>(needles: impl Iterator<Item = &'n [u8]> + Clone) -> Option<AhoCorasick> {
+    let bytes: usize = needles.clone().map(<[u8]>::len).sum();
+    let build = |kind| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .kind(kind)
+            .build(needles.clone())
+    };
+    let dfa = (bytes <= DFA_NEEDLE_BYTES).then(|| build(Some(AhoCorasickKind::DFA)).ok()).flatten();
+    dfa.or_else(|| build(None).ok())
+}
+
 impl Engine {
     /// An engine over `rules`.
     pub fn new(mut rules: Vec<Rule>) -> Engine {
@@ -429,15 +449,7 @@ impl Engine {
         let needles: Vec<FieldNeedles> = per_field
             .into_iter()
             .filter_map(|(field, list)| {
-                // Needles are lower-case; the values are searched as written.
-                let build = |kind| {
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::Standard)
-                        .ascii_case_insensitive(true)
-                        .kind(kind)
-                        .build(list.iter().map(|(t, _)| t))
-                };
-                let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
+                let automaton = needle_automaton(list.iter().map(|(t, _)| t.as_slice()))?;
                 Some(FieldNeedles { field, automaton, bits: list.iter().map(|(_, b)| *b).collect() })
             })
             .collect();
@@ -847,4 +859,43 @@ fn test(t: &FieldTest, view: &View, found: &Found) -> bool {
         indexed(p, found).unwrap_or_else(|| view.values(&t.field).any(|v| p.matches(pick(t.cased, v))))
     };
     if t.all { t.patterns.iter().all(one) } else { t.patterns.iter().any(one) }
+}
+
+#[cfg(test)]
+mod tests {
+    use aho_corasick::AhoCorasickKind;
+
+    use super::*;
+
+    /// A rule of many indicator values: past [`DFA_NEEDLE_BYTES`] its
+    /// needles get the automaton the crate picks (a DFA of them took
+    /// gigabytes), and the rule still matches what it names, screened and
+    /// in full alike.
+    #[test]
+    fn a_rule_of_many_values_is_searched_without_a_dfa_and_still_matches() {
+        let values: Vec<String> = (0..20_000).map(|i| format!("/ioc/{i:06}.aspx")).collect();
+        let small = needle_automaton(values[..10].iter().map(|v| v.as_bytes())).expect("builds");
+        assert_eq!(small.kind(), AhoCorasickKind::DFA);
+        let large = needle_automaton(values.iter().map(|v| v.as_bytes())).expect("builds");
+        assert_ne!(large.kind(), AhoCorasickKind::DFA);
+
+        let mut rule = String::from(
+            "title: indicators\nlogsource: {category: webserver}\ndetection:\n    selection:\n        cs-uri-stem|contains:\n",
+        );
+        for v in &values {
+            rule.push_str(&format!("            - '{v}'\n"));
+        }
+        rule.push_str("    condition: selection\n");
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(&rule, std::path::Path::new("iocs.yml"));
+        let engine = Engine::new(loaded.finish().rules);
+        let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
+                   2025-01-01 00:00:00 GET /IOC/019999.ASPX 200\n\
+                   2025-01-01 00:00:01 GET /ioc/020000.aspx 200\n\
+                   2025-01-01 00:00:02 GET /shop/ioc/000007.aspx 404\n";
+        let audit = crate::audit::audit(&engine, log.as_bytes());
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        assert_eq!(lines, [2, 4]);
+    }
 }

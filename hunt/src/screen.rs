@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 use faultline_parser::Request;
 use faultline_parser::source::percent_decoded;
 
@@ -210,24 +210,16 @@ impl Screen {
             if variants.is_empty() {
                 continue;
             }
-            let mut texts: Vec<&[u8]> = variants.iter().map(|(t, _, _)| t.as_slice()).collect();
-            texts.sort_unstable();
-            texts.dedup();
-            let bits = texts
-                .iter()
-                .map(|t| {
-                    variants.iter().filter(|(n, _, _)| n.as_slice() == *t).map(|(_, s, b)| (*s, *b)).collect()
-                })
-                .collect();
+            // Each text once, with the needles it stands for (by a map: a
+            // rule of 200,000 values was compared with every other).
+            let mut by_text: BTreeMap<&[u8], Vec<(Source, usize)>> = BTreeMap::new();
+            for (t, s, b) in &variants {
+                by_text.entry(t.as_slice()).or_default().push((*s, *b));
+            }
+            let texts: Vec<&[u8]> = by_text.keys().copied().collect();
+            let bits = by_text.into_values().collect();
             let sources = group.iter().copied().filter(|s| variants.iter().any(|(_, v, _)| v == s)).collect();
-            let build = |kind| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(true)
-                    .kind(kind)
-                    .build(&texts)
-            };
-            let automaton = build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)).ok()?;
+            let automaton = crate::engine::needle_automaton(texts.iter().copied())?;
             groups.push(Group { automaton, bits, sources });
         }
         Some(Screen { groups, agent_guarded })
@@ -641,7 +633,7 @@ fn hash(w: u32, key: u32) -> u32 {
 const WINDOW: usize = 64 << 10;
 
 impl LineFilter {
-    /// A filter over the needle `bits` (with their fields and texts), or
+    /// A filter over the needle `bits` (in order, with their fields and texts), or
     /// `None` when their texts are too many for a few packed searchers; a
     /// needle no line form names stays "may be there" on a clear row.
     /// `clear_rows` says which rules a clear row is tried on, and whether
@@ -655,7 +647,11 @@ impl LineFilter {
         let mut forms = Vec::new();
         let mut addresses = false;
         let mut clear = vec![u64::MAX; words];
-        for needle @ WebNeedle { field, bit, .. } in needles.iter().filter(|n| bits.contains(&n.bit)) {
+        // `bits` is in order: searched by halves (a rule of 200,000 values
+        // asked for each needle through every bit).
+        for needle @ WebNeedle { field, bit, .. } in
+            needles.iter().filter(|n| bits.binary_search(&n.bit).is_ok())
+        {
             let Some(of) = line_forms(needle) else { continue };
             forms.extend(of);
             addresses |= Source::of(field).contains(&Source::Numbers);
