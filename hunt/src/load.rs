@@ -49,10 +49,88 @@ pub enum LoadError {
     },
 }
 
+/// How many nodes a text's YAML aliases may add once expanded: the loader
+/// copies an anchored node for each alias, and a few hundred bytes of
+/// aliases of aliases stood for billions of nodes (the run never ended).
+const ALIAS_NODES: u64 = 1_000_000;
+
+/// The nodes of a YAML text as written and as its aliases expand them.
+#[derive(Default)]
+struct Expansion {
+    /// Per anchor, the nodes its node stands for.
+    anchored: std::collections::HashMap<usize, u64>,
+    /// The collections open, with their anchor and the nodes so far.
+    open: Vec<(usize, u64)>,
+    written: u64,
+    expanded: u64,
+}
+
+impl Expansion {
+    /// The nodes `text` adds through aliases; `None` when it does not parse
+    /// (the loader then says why).
+    fn added(text: &str) -> Option<u64> {
+        let mut e = Expansion::default();
+        yaml_rust2::parser::Parser::new_from_str(text).load(&mut e, true).ok()?;
+        Some(e.expanded.saturating_sub(e.written))
+    }
+
+    fn add(&mut self, nodes: u64) {
+        match self.open.last_mut() {
+            Some((_, n)) => *n = n.saturating_add(nodes),
+            None => self.expanded = self.expanded.saturating_add(nodes),
+        }
+    }
+}
+
+impl yaml_rust2::parser::EventReceiver for Expansion {
+    fn on_event(&mut self, ev: yaml_rust2::parser::Event) {
+        use yaml_rust2::parser::Event;
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                self.written += 1;
+                if anchor > 0 {
+                    self.anchored.insert(anchor, 1);
+                }
+                self.add(1);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.written += 1;
+                self.open.push((anchor, 1));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, n)) = self.open.pop() {
+                    if anchor > 0 {
+                        self.anchored.insert(anchor, n);
+                    }
+                    self.add(n);
+                }
+            }
+            Event::Alias(anchor) => {
+                self.written += 1;
+                let n = self.anchored.get(&anchor).copied().unwrap_or(1);
+                self.add(n);
+            }
+            _ => {}
+        }
+    }
+}
+
 impl LoadReport {
     /// Adds the rules of one YAML text (`origin` names it in the
     /// report).
     pub fn add_text(&mut self, text: &str, origin: &Path) {
+        // Only a text with an anchor (`&`) and an alias (`*`) can expand.
+        if text.contains('&')
+            && text.contains('*')
+            && let Some(added) = Expansion::added(text)
+            && added > ALIAS_NODES
+        {
+            self.skip(
+                origin,
+                format!("YAML: its aliases expand to {added} more nodes (at most {ALIAS_NODES})"),
+            );
+            return;
+        }
         let docs = match YamlLoader::load_from_str(text) {
             Ok(docs) => docs,
             Err(e) => {
@@ -203,6 +281,32 @@ mod tests {
         let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons.iter().all(|r| r.contains("is read once")), "{reasons:?}");
+    }
+
+    /// A few hundred bytes of aliases of aliases stood for billions of
+    /// nodes, which the YAML loader copies: such a file is refused with its
+    /// reason, and aliases used as YAML means them still load.
+    #[test]
+    fn aliases_expanding_past_the_limit_are_refused() {
+        let mut bomb = vec!["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]".to_string()];
+        for i in 1..9 {
+            bomb.push(format!("a{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 10].join(", ")));
+        }
+        let bomb = format!("{}\n{RULE}", bomb.join("\n"));
+        let mut report = LoadReport::default();
+        report.add_text(&bomb, Path::new("bomb.yml"));
+        assert!(report.rules.is_empty());
+        assert_eq!(report.skipped.len(), 1);
+        assert!(
+            report.skipped[0].reason.contains("aliases expand to 1234567800 more nodes"),
+            "{:?}",
+            report.skipped
+        );
+
+        let reused = "title: t\nlogsource: {category: webserver}\ndetection:\n    a:\n        cs-uri-stem|contains: &paths ['/x', '/y*']\n    b:\n        cs-uri-query|contains: *paths\n    condition: a or b\n";
+        let mut report = LoadReport::default();
+        report.add_text(reused, Path::new("reused.yml"));
+        assert_eq!(report.rules.len(), 1, "{:?}", report.skipped);
     }
 
     /// An entry that cannot be read is skipped with its reason; the rest
