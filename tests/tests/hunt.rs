@@ -291,6 +291,61 @@ fn a_correlation_over_silent_process_events_names_their_app_pool() {
     }
 }
 
+/// Hostile rule files beside the pack (a YAML bomb, a condition nested
+/// thousands deep, a timespan past 64 bits, a folder linking back to
+/// itself) each aborted or hung the run: now each is skipped with its
+/// reason, and the web-shell day gives the pack's detections unchanged.
+#[cfg(unix)]
+#[test]
+fn hostile_rule_files_are_skipped_with_reasons_and_the_hunt_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
+    let evidence = dir.path().join("evidence");
+    faultline_corpus::scenario::generate("web-shell", &evidence, 5, &size).expect("generates");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    let rule = |condition: &str| {
+        format!(
+            "title: t\nname: t\nlogsource: {{category: webserver}}\ndetection:\n    selection:\n        \
+             cs-uri-stem|contains: '/x'\n    condition: {condition}\n"
+        )
+    };
+    let mut bomb = vec!["a0: &a0 [l, l, l, l, l, l, l, l, l, l]".to_string()];
+    for i in 1..9 {
+        bomb.push(format!("a{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 10].join(", ")));
+    }
+    std::fs::write(rules.join("bomb.yml"), format!("{}\n{}", bomb.join("\n"), rule("selection")))
+        .expect("writes");
+    let deep = format!("{}selection{}", "(".repeat(100_000), ")".repeat(100_000));
+    std::fs::write(rules.join("deep.yml"), rule(&deep)).expect("writes");
+    let forever = format!(
+        "{}---\ntitle: c\ncorrelation:\n    type: event_count\n    rules: [t]\n    timespan: 200000000000000d\n    \
+         condition:\n        gte: 2\n",
+        rule("selection")
+    );
+    std::fs::write(rules.join("forever.yml"), forever).expect("writes");
+    std::os::unix::fs::symlink("..", rules.join("up")).expect("links");
+
+    let mut loaded = bundled();
+    loaded.add_path(&rules, false).expect("reads");
+    let loaded = loaded.finish();
+    let reasons: Vec<String> =
+        loaded.skipped.iter().map(|s| format!("{}: {}", s.path.display(), s.reason)).collect();
+    for (file, why) in [
+        ("bomb.yml", "aliases expand to"),
+        ("deep.yml", "nested more than 64 levels deep"),
+        ("forever.yml", "no usable timespan"),
+        ("up", "is read once"),
+    ] {
+        assert!(reasons.iter().any(|r| r.contains(file) && r.contains(why)), "{file}: {reasons:#?}");
+    }
+    let with_hostile = run(std::slice::from_ref(&evidence), loaded);
+    let pack_alone = run(&[evidence], bundled());
+    let titles = |r: &HuntReport| r.detections.iter().map(|d| d.rule.meta.title.clone()).collect::<Vec<_>>();
+    assert!(!titles(&pack_alone).is_empty());
+    assert_eq!(titles(&with_hostile), titles(&pack_alone));
+}
+
 /// A script that only ever takes POSTs and answers them is how a dropped
 /// web shell looks from the access log; EWS's SOAP service and WordPress
 /// calling its own cron are not.
