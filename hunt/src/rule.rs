@@ -93,6 +93,12 @@ pub enum Target {
     Events(Vec<(String, Option<u16>)>),
 }
 
+/// Sysmon's channel.
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+
+/// PowerShell's own channel (module and script block logging).
+const POWERSHELL: &str = "Microsoft-Windows-PowerShell/Operational";
+
 /// The evidence a `logsource` stands for.
 fn target(
     category: Option<&str>,
@@ -108,16 +114,42 @@ fn target(
         return Err(Unsupported::LogSource(describe()));
     }
     let channel = |c: &str, id: Option<u16>| (c.to_ascii_lowercase(), id);
+    // Sysmon's event ids for the categories of SigmaHQ's taxonomy; the
+    // rules name Sysmon's own fields (`Image`, `TargetFilename`,
+    // `DestinationPort`...), which the events carry as they are.
+    let sysmon = |ids: &[u16]| ids.iter().map(|&id| channel(SYSMON, Some(id))).collect::<Vec<_>>();
     let pairs = match (category, service) {
-        (Some("process_creation"), _) => {
-            vec![channel("Microsoft-Windows-Sysmon/Operational", Some(1)), channel("Security", Some(4688))]
-        }
+        (Some("process_creation"), _) => vec![channel(SYSMON, Some(1)), channel("Security", Some(4688))],
+        (Some("file_change"), _) => sysmon(&[2]),
+        (Some("network_connection"), _) => sysmon(&[3]),
+        (Some("sysmon_status"), _) => sysmon(&[4, 16]),
+        (Some("process_termination"), _) => sysmon(&[5]),
+        (Some("driver_load"), _) => sysmon(&[6]),
+        (Some("image_load"), _) => sysmon(&[7]),
+        (Some("create_remote_thread"), _) => sysmon(&[8]),
+        (Some("raw_access_thread"), _) => sysmon(&[9]),
+        (Some("process_access"), _) => sysmon(&[10]),
+        (Some("file_event"), _) => sysmon(&[11]),
+        (Some("registry_add" | "registry_delete"), _) => sysmon(&[12]),
+        (Some("registry_set"), _) => sysmon(&[13]),
+        (Some("registry_rename"), _) => sysmon(&[14]),
+        (Some("registry_event"), _) => sysmon(&[12, 13, 14]),
+        (Some("create_stream_hash"), _) => sysmon(&[15]),
+        (Some("pipe_created"), _) => sysmon(&[17, 18]),
+        (Some("wmi_event"), _) => sysmon(&[19, 20, 21]),
+        (Some("dns_query"), _) => sysmon(&[22]),
+        (Some("file_delete"), _) => sysmon(&[23, 26]),
+        (Some("clipboard_capture"), _) => sysmon(&[24]),
+        (Some("process_tampering"), _) => sysmon(&[25]),
+        (Some("file_executable_detected"), _) => sysmon(&[29]),
+        (Some("ps_module"), _) => vec![channel(POWERSHELL, Some(4103))],
+        (Some("ps_script"), _) => vec![channel(POWERSHELL, Some(4104))],
         (None, Some("security")) => vec![channel("Security", None)],
         (None, Some("system")) => vec![channel("System", None)],
         (None, Some("application")) => vec![channel("Application", None)],
         (None, Some("iis-configuration")) => vec![channel("Microsoft-IIS-Configuration/Operational", None)],
-        (None, Some("sysmon")) => vec![channel("Microsoft-Windows-Sysmon/Operational", None)],
-        (None, Some("powershell")) => vec![channel("Microsoft-Windows-PowerShell/Operational", None)],
+        (None, Some("sysmon")) => vec![channel(SYSMON, None)],
+        (None, Some("powershell")) => vec![channel(POWERSHELL, None)],
         (None, None) => Vec::new(),
         _ => return Err(Unsupported::LogSource(describe())),
     };

@@ -291,6 +291,69 @@ fn a_correlation_over_silent_process_events_names_their_app_pool() {
     }
 }
 
+/// Sigma's Sysmon categories (network connections, remote threads,
+/// process access, file events...) map onto Sysmon's event ids, so a
+/// responder's own rules fire on the real captures: Tunna's w3wp talking to
+/// RDP and SMB over loopback, and a web shell's w3wp injecting a thread
+/// into notepad (Rotten Potato).
+#[test]
+fn rules_of_sysmon_categories_fire_on_the_real_captures() {
+    let Some(samples) = common::samples("the Sysmon category rules") else { return };
+    let attacks = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
+    let rule = |title: &str, category: &str, selection: &str| {
+        format!(
+            "title: {title}\nlogsource: {{product: windows, category: {category}}}\ndetection:\n    \
+             selection:\n{selection}    condition: selection\nlevel: high\n"
+        )
+    };
+    let rules = [
+        rule(
+            "worker to a local service",
+            "network_connection",
+            "        Image|endswith: '\\w3wp.exe'\n        Initiated: 'true'\n        DestinationPort: [3389, 445]\n",
+        ),
+        rule("worker thread in another process", "create_remote_thread", "        SourceImage|endswith: '\\w3wp.exe'\n"),
+        rule(
+            "worker opens a process in full",
+            "process_access",
+            "        SourceImage|endswith: '\\w3wp.exe'\n        GrantedAccess: '0x1fffff'\n",
+        ),
+        rule("script written by the worker", "file_event", "        Image|endswith: '\\w3wp.exe'\n"),
+    ]
+    .join("---\n");
+    let mut loaded = LoadReport::default();
+    loaded.add_text(&rules, std::path::Path::new("sysmon.yml"));
+    assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+    let report = run(&[attacks], loaded);
+    let mut got: Vec<(String, String, u64)> = report
+        .detections
+        .iter()
+        .map(|d| {
+            let file = d.evidence.path.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+            (d.rule.meta.title.clone(), file, d.evidence.record.unwrap_or_default())
+        })
+        .collect();
+    got.sort();
+    let tunna = "tunna_iis_rdp_smb_tunneling_sysmon_3.evtx";
+    let potato = "privesc_rotten_potato_from_webshell_metasploit_sysmon_1_8_3.evtx";
+    // The process access right after a process creation is the worker
+    // opening the child it started (cmd.exe in the web-shell capture).
+    let shell = "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx";
+    let want: Vec<(String, String, u64)> = [
+        ("worker opens a process in full", shell, 1045),
+        ("worker opens a process in full", potato, 5409),
+        ("worker thread in another process", potato, 5411),
+        ("worker to a local service", tunna, 35076),
+        ("worker to a local service", tunna, 35079),
+        ("worker to a local service", tunna, 35202),
+        ("worker to a local service", tunna, 35205),
+    ]
+    .iter()
+    .map(|(t, f, r)| (t.to_string(), f.to_string(), *r))
+    .collect();
+    assert_eq!(got, want);
+}
+
 /// Hostile rule files beside the pack (a YAML bomb, a condition nested
 /// thousands deep, a timespan past 64 bits, a folder linking back to
 /// itself) each aborted or hung the run: now each is skipped with its
