@@ -105,7 +105,7 @@ pub enum RulePack {
 #[derive(Debug, Args)]
 pub struct HuntArgs {
     /// Files, folders, .zip bundles or .gz files, in any mix.
-    #[arg(required_unless_present = "list_rules", value_name = "PATH")]
+    #[arg(required_unless_present_any = ["list_rules", "show_mapping"], value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A folder (or file) of Sigma rules, e.g. a SigmaHQ checkout's rules/
     /// (repeatable).
@@ -131,6 +131,10 @@ pub struct HuntArgs {
     /// List the rules that load (and, with --verbose, those skipped and why).
     #[arg(long)]
     pub list_rules: bool,
+    /// Print how rule fields read IIS's records (W3C and HTTP.sys rows) and
+    /// which Windows events each log source reads, then exit.
+    #[arg(long)]
+    pub show_mapping: bool,
     /// Say why each skipped rule was skipped.
     #[arg(short, long)]
     pub verbose: bool,

@@ -28,6 +28,12 @@ fn load(args: &HuntArgs) -> anyhow::Result<LoadReport> {
 }
 
 pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
+    if args.show_mapping {
+        let mut out = output(global.output.as_ref())?;
+        mapping(&mut out)?;
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
     let loaded = load(args)?;
     let mut out = output(global.output.as_ref())?;
     if args.list_rules {
@@ -66,6 +72,54 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Findings);
     }
     Ok(Exit::Ok)
+}
+
+/// The field mapping, from the tables the rules are read with.
+fn mapping(out: &mut impl Write) -> std::io::Result<()> {
+    use faultline_hunt::record::{SECURITY_PROCESS_NAMES, WEB_MAPPING};
+    use faultline_hunt::rule::LOG_SOURCES;
+    writeln!(out, "Web server rules (logsource category webserver): W3C and HTTP.sys error rows")?;
+    writeln!(out)?;
+    let width = WEB_MAPPING.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in &WEB_MAPPING {
+        writeln!(out, "  {:width$}  W3C: {}", f.name, f.w3c)?;
+        writeln!(out, "  {:width$}  HTTP.sys: {}", "", f.httperr.unwrap_or("not given"))?;
+        if !f.spellings.is_empty() {
+            writeln!(out, "  {:width$}  also spelled {}", "", f.spellings.join(", "))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "Windows rules (product windows), by log source: the events read")?;
+    writeln!(out)?;
+    let named = |s: &faultline_hunt::rule::LogSource| match (s.category, s.service) {
+        (Some(c), _) => format!("category {c}"),
+        (None, Some(s)) => format!("service {s}"),
+        (None, None) => String::new(),
+    };
+    let width = LOG_SOURCES.iter().map(|s| named(s).len()).max().unwrap_or(0);
+    for s in LOG_SOURCES {
+        // One channel once, with its ids.
+        let mut events: Vec<(&str, Vec<String>)> = Vec::new();
+        for (channel, id) in s.events {
+            let id = id.map_or_else(|| "every event".to_string(), |id| id.to_string());
+            match events.iter_mut().find(|(c, _)| c == channel) {
+                Some((_, ids)) => ids.push(id),
+                None => events.push((channel, vec![id])),
+            }
+        }
+        let events: Vec<String> = events.iter().map(|(c, ids)| format!("{c}: {}", ids.join(", "))).collect();
+        writeln!(out, "  {:width$}  {}", named(s), events.join("; "))?;
+    }
+    writeln!(out, "  {:width$}  every event", "(neither)")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Every event gives EventID, Channel, Provider_Name, Computer and its EventData and UserData names;"
+    )?;
+    let aliases: Vec<String> =
+        SECURITY_PROCESS_NAMES.iter().map(|(security, sysmon)| format!("{security} as {sysmon}")).collect();
+    writeln!(out, "Security 4688 also gives {} (field names are read without case).", aliases.join(", "))?;
+    Ok(())
 }
 
 /// The load report as JSON gives it.

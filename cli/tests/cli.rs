@@ -718,6 +718,15 @@ fn the_version_names_the_commit_built_from() {
     }
 }
 
+/// `hunt --show-mapping` prints the mapping the rules are read with, and
+/// needs no evidence.
+#[test]
+fn hunt_shows_its_field_mapping() {
+    let out = faultline(&["hunt", "--show-mapping"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
 /// Sorting the timeline as text sorts it by time: every `datetime` has the
 /// same length whatever its source's precision (W3C seconds, event logs'
 /// 100 ns), in CSV and JSON lines, in UTC and in a named zone.

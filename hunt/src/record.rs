@@ -15,27 +15,71 @@ use hashbrown::HashSet;
 use faultline_parser::source::percent_decoded;
 use faultline_parser::{HttpError, Request, WinEvent};
 
+/// How one field of web server rules is read from IIS's records.
+#[derive(Clone, Copy, Debug)]
+pub struct WebField {
+    /// The name rules and the view give it.
+    pub name: &'static str,
+    /// Other spellings rules use for it (read as `name`).
+    pub spellings: &'static [&'static str],
+    /// The values a W3C row gives it.
+    pub w3c: &'static str,
+    /// The values an HTTP.sys error row gives it (`None`: not logged there).
+    pub httperr: Option<&'static str>,
+}
+
+const fn web(
+    name: &'static str,
+    spellings: &'static [&'static str],
+    w3c: &'static str,
+    httperr: Option<&'static str>,
+) -> WebField {
+    WebField { name, spellings, w3c, httperr }
+}
+
 /// The web fields, by the index a web row's values are pushed with (a
-/// hash lookup of the name per value was a tenth of a hunt).
-const WEB_FIELDS: [&str; 17] = [
-    "cs-method",
-    "cs-uri-stem",
-    "cs-uri-query",
-    "cs-uri",
-    "c-uri",
-    "c-useragent",
-    "cs-referer",
-    "cs-host",
-    "cs-username",
-    "cs-cookie",
-    "cs-version",
-    "c-ip",
-    "s-ip",
-    "sc-status",
-    "sc-substatus",
-    "sc-win32-status",
-    "s-port",
+/// hash lookup of the name per value was a tenth of a hunt): the mapping
+/// `--show-mapping` prints.
+pub const WEB_MAPPING: [WebField; 17] = [
+    web("cs-method", &[], "as logged", Some("as logged")),
+    web("cs-uri-stem", &[], "the path, and percent-decoded", Some("the path")),
+    web(
+        "cs-uri-query",
+        &[],
+        "the query; path?query; both percent-decoded",
+        Some("the query; path?query, and percent-decoded"),
+    ),
+    web("cs-uri", &[], "path?query, and percent-decoded", Some("path?query")),
+    web("c-uri", &[], "path?query, and percent-decoded", None),
+    web(
+        "c-useragent",
+        &["cs-user-agent", "cs(user-agent)", "c-user-agent", "cs-useragent"],
+        "as logged, and with + read as spaces",
+        None,
+    ),
+    web("cs-referer", &["cs(referer)", "cs-referrer"], "as logged", None),
+    web("cs-host", &[], "as logged", None),
+    web("cs-username", &[], "as logged", None),
+    web("cs-cookie", &["cs(cookie)"], "as logged", None),
+    web("cs-version", &[], "as logged", Some("as logged")),
+    web("c-ip", &[], "as logged", Some("as logged")),
+    web("s-ip", &[], "as logged", None),
+    web("sc-status", &[], "as logged, compared as a number", Some("as logged")),
+    web("sc-substatus", &[], "as logged, compared as a number", None),
+    web("sc-win32-status", &[], "as logged, compared as a number", None),
+    web("s-port", &[], "as logged, compared as a number", None),
 ];
+
+/// The names of [`WEB_MAPPING`], by index.
+const WEB_FIELDS: [&str; WEB_MAPPING.len()] = {
+    let mut names = [""; WEB_MAPPING.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = WEB_MAPPING[i].name;
+        i += 1;
+    }
+    names
+};
 const W_CS_METHOD: usize = 0;
 const W_CS_URI_STEM: usize = 1;
 const W_CS_URI_QUERY: usize = 2;
@@ -56,15 +100,16 @@ const W_S_PORT: usize = 16;
 
 /// The name the view gives a field that rules spell in several ways
 /// (SigmaHQ's web rules write `cs-user-agent`, IIS's header writes
-/// `cs(User-Agent)`, both for what the view calls `c-useragent`).
+/// `cs(User-Agent)`, both for what the view calls `c-useragent`). Read
+/// once per rule field, never per record.
 pub fn canonical_field(name: &str) -> &str {
-    match name {
-        "cs-user-agent" | "cs(user-agent)" | "c-user-agent" | "cs-useragent" => "c-useragent",
-        "cs(referer)" | "cs-referrer" => "cs-referer",
-        "cs(cookie)" => "cs-cookie",
-        other => other,
-    }
+    WEB_MAPPING.iter().find(|f| f.spellings.contains(&name)).map_or(name, |f| f.name)
 }
+
+/// The fields Security 4688 also gives under Sysmon's names, so that one
+/// process-creation rule reads both.
+pub const SECURITY_PROCESS_NAMES: [(&str, &str); 3] =
+    [("newprocessname", "image"), ("parentprocessname", "parentimage"), ("subjectusername", "user")];
 
 /// Whether `name` is a field the view gives web rows.
 pub(crate) fn is_web_field(name: &str) -> bool {
@@ -455,13 +500,11 @@ impl View {
             };
             let name = name.to_ascii_lowercase();
             self.push(&name, &d.value);
-            if security_process {
-                match name.as_str() {
-                    "newprocessname" => self.push("image", &d.value),
-                    "parentprocessname" => self.push("parentimage", &d.value),
-                    "subjectusername" => self.push("user", &d.value),
-                    _ => {}
-                }
+            if security_process
+                && let Some((_, sysmon)) =
+                    SECURITY_PROCESS_NAMES.iter().find(|(security, _)| *security == name)
+            {
+                self.push(sysmon, &d.value);
             }
         }
     }

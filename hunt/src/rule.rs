@@ -99,6 +99,66 @@ const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 /// PowerShell's own channel (module and script block logging).
 const POWERSHELL: &str = "Microsoft-Windows-PowerShell/Operational";
 
+/// A Windows `logsource` faultline reads, and the events it stands for.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSource {
+    /// `category:` (with `product: windows`).
+    pub category: Option<&'static str>,
+    /// `service:` (read when the rule names no category).
+    pub service: Option<&'static str>,
+    /// The (channel, event id) pairs it reads (`None`: any id).
+    pub events: &'static [(&'static str, Option<u16>)],
+}
+
+const fn category(name: &'static str, events: &'static [(&'static str, Option<u16>)]) -> LogSource {
+    LogSource { category: Some(name), service: None, events }
+}
+
+const fn service(name: &'static str, events: &'static [(&'static str, Option<u16>)]) -> LogSource {
+    LogSource { category: None, service: Some(name), events }
+}
+
+/// Every Windows log source faultline reads: process creation from Sysmon
+/// and Security 4688, the other categories of Sigma's taxonomy that Sysmon
+/// logs by their event ids (the rules name Sysmon's own fields, which the
+/// events carry as they are), PowerShell's module and script-block
+/// logging, and services by their channels. The mapping `--show-mapping`
+/// prints.
+pub const LOG_SOURCES: &[LogSource] = &[
+    category("process_creation", &[(SYSMON, Some(1)), ("Security", Some(4688))]),
+    category("file_change", &[(SYSMON, Some(2))]),
+    category("network_connection", &[(SYSMON, Some(3))]),
+    category("sysmon_status", &[(SYSMON, Some(4)), (SYSMON, Some(16))]),
+    category("process_termination", &[(SYSMON, Some(5))]),
+    category("driver_load", &[(SYSMON, Some(6))]),
+    category("image_load", &[(SYSMON, Some(7))]),
+    category("create_remote_thread", &[(SYSMON, Some(8))]),
+    category("raw_access_thread", &[(SYSMON, Some(9))]),
+    category("process_access", &[(SYSMON, Some(10))]),
+    category("file_event", &[(SYSMON, Some(11))]),
+    category("registry_add", &[(SYSMON, Some(12))]),
+    category("registry_delete", &[(SYSMON, Some(12))]),
+    category("registry_set", &[(SYSMON, Some(13))]),
+    category("registry_rename", &[(SYSMON, Some(14))]),
+    category("registry_event", &[(SYSMON, Some(12)), (SYSMON, Some(13)), (SYSMON, Some(14))]),
+    category("create_stream_hash", &[(SYSMON, Some(15))]),
+    category("pipe_created", &[(SYSMON, Some(17)), (SYSMON, Some(18))]),
+    category("wmi_event", &[(SYSMON, Some(19)), (SYSMON, Some(20)), (SYSMON, Some(21))]),
+    category("dns_query", &[(SYSMON, Some(22))]),
+    category("file_delete", &[(SYSMON, Some(23)), (SYSMON, Some(26))]),
+    category("clipboard_capture", &[(SYSMON, Some(24))]),
+    category("process_tampering", &[(SYSMON, Some(25))]),
+    category("file_executable_detected", &[(SYSMON, Some(29))]),
+    category("ps_module", &[(POWERSHELL, Some(4103))]),
+    category("ps_script", &[(POWERSHELL, Some(4104))]),
+    service("security", &[("Security", None)]),
+    service("system", &[("System", None)]),
+    service("application", &[("Application", None)]),
+    service("iis-configuration", &[("Microsoft-IIS-Configuration/Operational", None)]),
+    service("sysmon", &[(SYSMON, None)]),
+    service("powershell", &[(POWERSHELL, None)]),
+];
+
 /// The evidence a `logsource` stands for.
 fn target(
     category: Option<&str>,
@@ -113,47 +173,15 @@ fn target(
     if product != Some("windows") {
         return Err(Unsupported::LogSource(describe()));
     }
-    let channel = |c: &str, id: Option<u16>| (c.to_ascii_lowercase(), id);
-    // Sysmon's event ids for the categories of SigmaHQ's taxonomy; the
-    // rules name Sysmon's own fields (`Image`, `TargetFilename`,
-    // `DestinationPort`...), which the events carry as they are.
-    let sysmon = |ids: &[u16]| ids.iter().map(|&id| channel(SYSMON, Some(id))).collect::<Vec<_>>();
-    let pairs = match (category, service) {
-        (Some("process_creation"), _) => vec![channel(SYSMON, Some(1)), channel("Security", Some(4688))],
-        (Some("file_change"), _) => sysmon(&[2]),
-        (Some("network_connection"), _) => sysmon(&[3]),
-        (Some("sysmon_status"), _) => sysmon(&[4, 16]),
-        (Some("process_termination"), _) => sysmon(&[5]),
-        (Some("driver_load"), _) => sysmon(&[6]),
-        (Some("image_load"), _) => sysmon(&[7]),
-        (Some("create_remote_thread"), _) => sysmon(&[8]),
-        (Some("raw_access_thread"), _) => sysmon(&[9]),
-        (Some("process_access"), _) => sysmon(&[10]),
-        (Some("file_event"), _) => sysmon(&[11]),
-        (Some("registry_add" | "registry_delete"), _) => sysmon(&[12]),
-        (Some("registry_set"), _) => sysmon(&[13]),
-        (Some("registry_rename"), _) => sysmon(&[14]),
-        (Some("registry_event"), _) => sysmon(&[12, 13, 14]),
-        (Some("create_stream_hash"), _) => sysmon(&[15]),
-        (Some("pipe_created"), _) => sysmon(&[17, 18]),
-        (Some("wmi_event"), _) => sysmon(&[19, 20, 21]),
-        (Some("dns_query"), _) => sysmon(&[22]),
-        (Some("file_delete"), _) => sysmon(&[23, 26]),
-        (Some("clipboard_capture"), _) => sysmon(&[24]),
-        (Some("process_tampering"), _) => sysmon(&[25]),
-        (Some("file_executable_detected"), _) => sysmon(&[29]),
-        (Some("ps_module"), _) => vec![channel(POWERSHELL, Some(4103))],
-        (Some("ps_script"), _) => vec![channel(POWERSHELL, Some(4104))],
-        (None, Some("security")) => vec![channel("Security", None)],
-        (None, Some("system")) => vec![channel("System", None)],
-        (None, Some("application")) => vec![channel("Application", None)],
-        (None, Some("iis-configuration")) => vec![channel("Microsoft-IIS-Configuration/Operational", None)],
-        (None, Some("sysmon")) => vec![channel(SYSMON, None)],
-        (None, Some("powershell")) => vec![channel(POWERSHELL, None)],
-        (None, None) => Vec::new(),
-        _ => return Err(Unsupported::LogSource(describe())),
-    };
-    Ok(Target::Events(pairs))
+    if category.is_none() && service.is_none() {
+        return Ok(Target::Events(Vec::new()));
+    }
+    let source = LOG_SOURCES.iter().find(|s| match category {
+        Some(_) => s.category == category,
+        None => s.service == service,
+    });
+    let source = source.ok_or_else(|| Unsupported::LogSource(describe()))?;
+    Ok(Target::Events(source.events.iter().map(|(c, id)| (c.to_ascii_lowercase(), *id)).collect()))
 }
 
 /// One field's test in a selection.
