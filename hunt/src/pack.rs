@@ -9,10 +9,13 @@ pub const BUNDLED_ORIGIN: &str = "bundled:";
 pub const BUNDLED: &[(&str, &str)] = &[
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
+    ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
     ("iis_config_module_added.yml", include_str!("../rules/iis_config_module_added.yml")),
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
+    ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_module_or_logging.yml", include_str!("../rules/proc_appcmd_module_or_logging.yml")),
+    ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
@@ -74,6 +77,13 @@ mod tests {
         let mut v = View::default();
         v.event(&e);
         v
+    }
+
+    /// The IIS worker's image, as Sysmon names it.
+    const W3WP: &str = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+
+    fn sysmon(id: u16, data: &[(&str, &str)]) -> View {
+        event("Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon", id, data)
     }
 
     /// Each rule, a record it must fire on and its look-alike that must not.
@@ -193,6 +203,54 @@ mod tests {
                 "new_service_installed.yml",
                 event("System", "Service Control Manager", 7045, &[("ServiceName", "tunnel")]),
                 event("System", "Service Control Manager", 7036, &[("param1", "tunnel")]),
+            ),
+            (
+                "proc_w3wp_remote_thread.yml",
+                sysmon(8, &[("SourceImage", W3WP), ("TargetImage", "C:\\Windows\\System32\\notepad.exe")]),
+                sysmon(
+                    8,
+                    &[
+                        ("SourceImage", "C:\\Windows\\System32\\csrss.exe"),
+                        ("TargetImage", "C:\\Windows\\System32\\inetsrv\\w3wp.exe"),
+                    ],
+                ),
+            ),
+            (
+                "net_w3wp_local_service_tunnel.yml",
+                sysmon(
+                    3,
+                    &[
+                        ("Image", W3WP),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "127.0.0.1"),
+                        ("DestinationPort", "3389"),
+                    ],
+                ),
+                // The database elsewhere, and a content share on a file server.
+                sysmon(
+                    3,
+                    &[
+                        ("Image", W3WP),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "10.0.0.5"),
+                        ("DestinationPort", "445"),
+                    ],
+                ),
+            ),
+            (
+                "file_w3wp_writes_script.yml",
+                sysmon(11, &[("Image", W3WP), ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\x.aspx")]),
+                sysmon(
+                    11,
+                    &[
+                        ("Image", W3WP),
+                        (
+                            "TargetFilename",
+                            "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\Temporary ASP.NET \
+                             Files\\root\\1a2b\\3c4d\\default.aspx",
+                        ),
+                    ],
+                ),
             ),
         ];
         let mut names: Vec<&str> = super::BUNDLED.iter().map(|(n, _)| *n).collect();

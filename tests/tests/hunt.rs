@@ -291,6 +291,40 @@ fn a_correlation_over_silent_process_events_names_their_app_pool() {
     }
 }
 
+/// The pack on the real captures a web shell left in Sysmon beyond process
+/// creation: Tunna's w3wp relaying RDP and SMB over loopback (four
+/// connections of two worker processes), and Rotten Potato's w3wp injecting
+/// a thread into the notepad it started. Both gave no detection before.
+#[test]
+fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
+    let Some(samples) = common::samples("the worker's Sysmon activity") else { return };
+    let attacks = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
+    let report = run(
+        &[
+            attacks.join("tunna_iis_rdp_smb_tunneling_sysmon_3.evtx"),
+            attacks.join("privesc_rotten_potato_from_webshell_metasploit_sysmon_1_8_3.evtx"),
+        ],
+        bundled(),
+    );
+    let got: Vec<(&str, &str, Option<u64>)> = report
+        .detections
+        .iter()
+        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
+        .collect();
+    let tunnel = "IIS Worker Connects To This Server's Own Remote Desktop, SMB Or RPC";
+    let inject = "IIS Worker Injects A Thread Into Another Process";
+    assert_eq!(
+        got,
+        [
+            (inject, "IEWIN7", Some(5411)),
+            (tunnel, "MSEDGEWIN10", Some(35076)),
+            (tunnel, "MSEDGEWIN10", Some(35079)),
+            (tunnel, "MSEDGEWIN10", Some(35202)),
+            (tunnel, "MSEDGEWIN10", Some(35205)),
+        ]
+    );
+}
+
 /// Sigma's Sysmon categories (network connections, remote threads,
 /// process access, file events...) map onto Sysmon's event ids, so a
 /// responder's own rules fire on the real captures: Tunna's w3wp talking to

@@ -133,8 +133,10 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         User32 => event_id == 1074,
         KernelPower => event_id == 41,
         KernelGeneral => matches!(event_id, 12 | 13),
-        // Process creation: what a web shell running commands leaves.
-        Sysmon => event_id == 1,
+        // Process creation: what a web shell running commands leaves; the
+        // worker's own network connections, remote threads and files
+        // (kept only when the worker made them: [`keep_extracted`]).
+        Sysmon => matches!(event_id, 1 | 3 | 8 | 11),
         Other => false,
     }
 }
@@ -146,8 +148,18 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
     match (e.family(), e.event_id) {
         (Family::ServiceControlManager, 7036) => service_matters(e),
         (Family::SecurityAuditing, 4624) => matches!(e.data("LogonType"), Some("4" | "5")),
+        // Of a busy server's connections and files, only the IIS worker's
+        // tell of a web shell (a tunnel, an injected thread, a dropped page).
+        (Family::Sysmon, 3 | 11) => e.data("Image").is_some_and(is_worker),
+        (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker),
         _ => true,
     }
+}
+
+/// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
+fn is_worker(image: &str) -> bool {
+    let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
+    name.eq_ignore_ascii_case("w3wp.exe")
 }
 
 /// Services whose state changes belong on an IIS timeline (key names).
@@ -223,13 +235,38 @@ mod tests {
         assert_eq!(family_of("Microsoft-Windows-Security-SPP"), Family::Other);
     }
 
+    /// Sysmon's connections, remote threads and file writes are kept only
+    /// when the IIS worker made them.
+    #[test]
+    fn sysmon_activity_is_kept_when_the_worker_made_it() {
+        use std::sync::Arc;
+        let event = |id: u16, name: &str, image: &str| super::super::WinEvent {
+            provider: Arc::from("Microsoft-Windows-Sysmon"),
+            event_id: id,
+            data: vec![super::super::DataValue { name: Some(Arc::from(name)), value: Arc::from(image) }],
+            ..super::super::WinEvent::default()
+        };
+        let worker = "C:\\Windows\\System32\\inetsrv\\W3WP.EXE";
+        let other = "C:\\Windows\\System32\\svchost.exe";
+        assert!(keep_extracted(&event(3, "Image", worker)));
+        assert!(keep_extracted(&event(11, "Image", worker)));
+        assert!(keep_extracted(&event(8, "SourceImage", worker)));
+        assert!(!keep_extracted(&event(3, "Image", other)));
+        assert!(!keep_extracted(&event(11, "Image", other)));
+        assert!(!keep_extracted(&event(8, "SourceImage", other)));
+        // A thread injected into the worker is another process's doing.
+        assert!(!keep_extracted(&event(8, "TargetImage", worker)));
+        assert!(!keep_extracted(&event(3, "Image", "C:\\tools\\notw3wp.exe")));
+    }
+
     #[test]
     fn catalogue_keys_on_provider_and_id() {
         assert!(is_relevant("Application Error", 1000));
         assert!(is_relevant(".NET Runtime", 1026));
         assert!(!is_relevant(".NET Runtime", 1101));
         assert!(is_relevant("Microsoft-Windows-Sysmon", 1), "process creation: a web shell's commands");
-        assert!(!is_relevant("Microsoft-Windows-Sysmon", 3));
+        assert!(is_relevant("Microsoft-Windows-Sysmon", 3), "the worker's connections: a tunnel");
+        assert!(!is_relevant("Microsoft-Windows-Sysmon", 7));
         assert!(is_relevant("MSSQL$RADAR", 18456));
         assert!(is_relevant("Microsoft-Windows-Security-Auditing", 4625));
         assert!(!is_relevant("Microsoft-Windows-Security-Auditing", 4663));
