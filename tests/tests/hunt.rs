@@ -443,6 +443,34 @@ fn hostile_rule_files_are_skipped_with_reasons_and_the_hunt_goes_on() {
     assert_eq!(titles(&with_hostile), titles(&pack_alone));
 }
 
+/// The generated web-shell day's drop: w3wp writes the page two minutes
+/// before its first POST (Sysmon 11), and that write is its own detection;
+/// the healthy day's worker saving an upload and asking its database is
+/// none.
+#[test]
+fn the_worker_writing_the_shell_is_found_and_its_ordinary_files_are_not() {
+    let report = hunt_scenario("web-shell");
+    let wrote: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.title == "IIS Worker Writes A Script File").collect();
+    assert_eq!(wrote.len(), 1, "{wrote:#?}");
+    assert!(wrote[0].evidence.path.ends_with("Microsoft-Windows-Sysmon%4Operational.evtx"));
+    assert!(wrote[0].matched.iter().any(|(f, v)| f == "targetfilename" && v.ends_with("\\update.aspx")));
+    let first_post = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Script Requested Under aspnet_client")
+        .map(|d| d.time)
+        .min()
+        .expect("the shell's requests are found");
+    assert_eq!(first_post.seconds() - wrote[0].time.seconds(), 120);
+    let healthy = hunt_scenario("healthy");
+    let worker_rules = [
+        "IIS Worker Writes A Script File",
+        "IIS Worker Connects To This Server's Own Remote Desktop, SMB Or RPC",
+    ];
+    assert!(!healthy.detections.iter().any(|d| worker_rules.contains(&d.rule.meta.title.as_str())));
+}
+
 /// A script that only ever takes POSTs and answers them is how a dropped
 /// web shell looks from the access log; EWS's SOAP service and WordPress
 /// calling its own cron are not.

@@ -45,9 +45,23 @@ fn sort_rows(ctx: &mut Ctx, host: &str) {
     ctx.traffic_mut(host, SHOP_SITE).rows.sort_by_key(|r: &AccessRow| r.end_ms);
 }
 
+/// The IIS worker's image.
+const W3WP: &str = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+
+/// Something the IIS worker did, as Sysmon records it (3: a connection, 11:
+/// a file created), as the shop pool's identity.
+fn w3wp_sysmon(ctx: &mut Ctx, host: &str, at: i64, id: u16, data: Vec<(&'static str, String)>) {
+    let mut fields = vec![("Image", s(W3WP)), ("User", s(format!("IIS APPPOOL\\{SHOP_POOL}")))];
+    fields.extend(data.into_iter().map(|(k, v)| (k, s(v))));
+    ctx.event(
+        host,
+        Ev::manifest(Channel::Sysmon, "Microsoft-Windows-Sysmon", SYSMON_GUID, None, id, INFO, at, fields),
+    );
+}
+
 /// A process w3wp started, as Sysmon and Security 4688 record it.
 fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
-    let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+    let w3wp = W3WP;
     ctx.event(
         host,
         Ev::manifest(
@@ -111,8 +125,8 @@ fn appcmd(ctx: &mut Ctx, host: &str, at: i64, user: &str, arguments: &str) {
 }
 
 /// What a healthy day holds that looks like an attack and is not: a search
-/// whose query says `order by`, an administrator recycling a pool with
-/// appcmd.
+/// whose query says `order by`, an administrator listing pools with
+/// appcmd, the worker saving an upload and connecting to its database.
 pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let at = ctx.at(0.3);
@@ -126,6 +140,26 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
         traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
+    // The worker saving an upload and asking its database: what it does
+    // all day, unlike a page it writes or a tunnel to the server itself.
+    w3wp_sysmon(
+        ctx,
+        &host,
+        at + 90_000,
+        11,
+        vec![("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\avatar-1234.png".into())],
+    );
+    w3wp_sysmon(
+        ctx,
+        &host,
+        at + 95_000,
+        3,
+        vec![
+            ("Initiated", "true".into()),
+            ("DestinationIp", "10.0.2.20".into()),
+            ("DestinationPort", "1433".into()),
+        ],
+    );
 }
 
 /// A web shell dropped in `/aspnet_client/` takes POSTs (never a GET) and
@@ -143,6 +177,9 @@ pub(super) fn web_shell(ctx: &mut Ctx) {
             "powershell -nop -w hidden -enc SQBFAFgA",
         ),
     ];
+    // Dropped through the worker (an upload flaw) two minutes before use.
+    let dropped = "C:\\inetpub\\wwwroot\\aspnet_client\\system_web\\4_0_30319\\update.aspx";
+    w3wp_sysmon(ctx, &host, from - 120_000, 11, vec![("TargetFilename", dropped.into())]);
     for (i, (image, command)) in commands.iter().enumerate() {
         let at = from + i as i64 * 90_000;
         row(ctx, &host, at, "POST", shell, None, (200, 0, 0));
@@ -150,11 +187,11 @@ pub(super) fn web_shell(ctx: &mut Ctx) {
     }
     sort_rows(ctx, &host);
     ctx.truth.window =
-        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 300_000) });
+        Some(super::Window { start: super::rfc3339(from - 121_000), end: super::rfc3339(from + 300_000) });
     ctx.truth.lookalikes = vec!["worker-crash", "app-exception", "unexplained"];
     ctx.truth.techniques = vec!["T1505.003", "T1059.003"];
     ctx.truth.story = format!(
-        "A web shell dropped at {shell} takes POSTs from {ATTACKER} (never a GET) and runs whoami, net user and an encoded PowerShell as {SHOP_POOL}: Sysmon 1 and Security 4688 show w3wp.exe as their parent."
+        "w3wp.exe writes a web shell to {shell} (Sysmon 11); it takes POSTs from {ATTACKER} (never a GET) and runs whoami, net user and an encoded PowerShell as {SHOP_POOL}: Sysmon 1 and Security 4688 show w3wp.exe as their parent."
     );
 }
 
