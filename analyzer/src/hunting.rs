@@ -350,6 +350,9 @@ pub struct Pending {
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
     quiet: Vec<Quiets>,
+    /// Web rules' detections on traced requests, with the second the
+    /// request ended: shown unless the access log shows the same request.
+    traced: Vec<(Detection, i64)>,
 }
 
 impl Pending {
@@ -360,7 +363,33 @@ impl Pending {
         self.modules.absorb(other.modules);
         self.logged.extend(other.logged);
         self.switched_off.extend(other.switched_off);
+        self.traced.extend(other.traced);
     }
+}
+
+/// The traced requests' detections the access log does not show already:
+/// a request logged and traced matches one rule in both, and is shown once,
+/// from the log (the same rule on the same host between the trace's start
+/// and its end, a second either side).
+fn traced_only(shown: &[Detection], traced: Vec<(Detection, i64)>) -> Vec<Detection> {
+    let logged: hashbrown::HashMap<(&str, &str), Vec<i64>> = shown
+        .iter()
+        .filter(|d| d.evidence.source == crate::resolve::SourceKind::W3c)
+        .fold(hashbrown::HashMap::new(), |mut m, d| {
+            m.entry((d.rule.meta.id.as_str(), d.host.as_str()))
+                .or_insert_with(Vec::new)
+                .push(d.time.seconds());
+            m
+        });
+    traced
+        .into_iter()
+        .filter(|(d, end)| {
+            let start = d.time.seconds();
+            let times = logged.get(&(d.rule.meta.id.as_str(), d.host.as_str()));
+            !times.is_some_and(|t| t.iter().any(|&at| at >= start - 1 && at <= end + 1))
+        })
+        .map(|(d, _)| d)
+        .collect()
 }
 
 /// The app pool an event names: WAS's `AppPoolID`, or the `-ap "<pool>"`
@@ -571,7 +600,7 @@ impl Hunt {
     /// and path that answered POSTs with 200 and that no GET ever asked
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending { gets, posts, modules, logged, switched_off, quiet: _ } = pending;
+        let Pending { gets, posts, modules, logged, switched_off, quiet: _, traced: _ } = pending;
         let mut out = posts.report(
             |key| !gets.contains(&key),
             |n| format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" }),
@@ -703,6 +732,8 @@ impl Hunt {
             pending.absorb(p);
         }
         let parts = std::mem::take(&mut pending.quiet);
+        let traced = traced_only(&detections, std::mem::take(&mut pending.traced));
+        detections.extend(traced);
         detections.extend(self.natives(pending));
         let mut quiet: Vec<QuietMatch<'_>> =
             parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
@@ -874,6 +905,110 @@ impl<'a> HuntSink<'a> {
             matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
         };
         self.pending.posts.add(key, detection, 1);
+    }
+
+    /// The web rules over a traced request: the fields a FREB trace holds
+    /// (verb, URL, status, client, user, and the agent, referer, host and
+    /// cookie of its request headers). Silent rules are left out: the access
+    /// log's rows feed the correlations, and a request both logged and traced
+    /// would count twice.
+    fn traced_request(&mut self, t: &Trace) {
+        if !self.hunt.engine.wants_web() {
+            return;
+        }
+        let Some(url) = t.url.as_deref() else { return };
+        let (authority, path) = match url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..])),
+            None => ("", url),
+        };
+        let (stem, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        let client = t.summary.client.as_deref().map(|c| match c.strip_prefix('[') {
+            Some(bracketed) => bracketed.split_once(']').map_or(bracketed, |(a, _)| a),
+            // One colon: address and port; more: an IPv6 address alone.
+            None if c.matches(':').count() == 1 => c.split_once(':').map_or(c, |(a, _)| a),
+            None => c,
+        });
+        if self.hunt.allowed(client.and_then(|c| c.parse().ok())) {
+            return;
+        }
+        let headers = t.events.iter().find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_HEADERS"));
+        let header = |name: &str| {
+            headers.and_then(|e| e.data("Headers")).and_then(|h| {
+                h.lines().find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                })
+            })
+        };
+        // As IIS logs an agent, `+` for a space: the view gives both forms.
+        let agent = header("User-Agent").map(|a| a.replace(' ', "+"));
+        let (referer, host, cookie) = (header("Referer"), header("Host"), header("Cookie"));
+        let status = t.status.map(|s| s.to_string());
+        let substatus = t.substatus.map(|s| s.to_string());
+        let user = t.user_name.as_deref().filter(|u| !u.is_empty());
+        let row = faultline_hunt::record::WebRow {
+            method: t.verb.as_deref(),
+            stem: Some(stem),
+            query,
+            user_agent: agent.as_deref(),
+            referer: referer.as_deref(),
+            host: host.as_deref().or_else(|| Some(authority).filter(|a| !a.is_empty())),
+            username: user,
+            cookie: cookie.as_deref(),
+            client_ip: client,
+            status: status.as_deref(),
+            substatus: substatus.as_deref(),
+            ..faultline_hunt::record::WebRow::default()
+        };
+        self.view.web(&row);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+        let rules = &self.hunt.rules;
+        self.hits.retain(|&i| !rules[i].silent);
+        if self.hits.is_empty() {
+            return;
+        }
+        let host = self.resolve.host_of(t.computer.as_deref());
+        let (Some(start), Some(time)) = (t.time(), t.time().and_then(|at| self.resolve.time(&host, at)))
+        else {
+            self.hits.clear();
+            return;
+        };
+        let taken = t.time_taken_ms.map_or(0, |ms| i64::try_from(ms / 1_000).unwrap_or(i64::MAX));
+        let ended =
+            t.summary.end.map_or_else(|| start.seconds(), Timestamp::seconds).max(start.seconds() + taken);
+        let end = time.seconds().saturating_add(ended - start.seconds());
+        let line = t
+            .events
+            .iter()
+            .find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_START"))
+            .or_else(|| t.events.first())
+            .map_or(1, |e| e.line);
+        let summary = crate::describe::cut_line(format!(
+            "traced {} {url} {} from {}",
+            t.verb.as_deref().unwrap_or("-"),
+            t.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            client.unwrap_or("-"),
+        ));
+        let evidence = Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary);
+        let site = self.resolve.site(t.site_id).map(|s| s.to_string());
+        for i in self.hits.drain(..) {
+            let rule = Arc::clone(&self.hunt.rules[i]);
+            let matched = rule
+                .fields
+                .iter()
+                .flat_map(|f| self.view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
+                .collect();
+            let detection = Detection {
+                rule,
+                time,
+                host: host.name.to_string(),
+                site: site.clone(),
+                app_pool: t.app_pool.clone(),
+                evidence: evidence.clone(),
+                matched,
+            };
+            self.pending.traced.push((detection, end));
+        }
     }
 
     #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
@@ -1062,6 +1197,7 @@ impl RecordSink for HuntSink<'_> {
     }
 
     fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
+        self.traced_request(t);
         let Some(natives) = &self.hunt.natives else { return Ok(()) };
         let unknown = modules::unknown_modules(t);
         if unknown.is_empty() {

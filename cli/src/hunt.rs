@@ -78,12 +78,16 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
 fn mapping(out: &mut impl Write) -> std::io::Result<()> {
     use faultline_hunt::record::{SECURITY_PROCESS_NAMES, WEB_MAPPING};
     use faultline_hunt::rule::LOG_SOURCES;
-    writeln!(out, "Web server rules (logsource category webserver): W3C and HTTP.sys error rows")?;
+    writeln!(
+        out,
+        "Web server rules (logsource category webserver): W3C rows, HTTP.sys error rows, FREB traces"
+    )?;
     writeln!(out)?;
     let width = WEB_MAPPING.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for f in &WEB_MAPPING {
         writeln!(out, "  {:width$}  W3C: {}", f.name, f.w3c)?;
         writeln!(out, "  {:width$}  HTTP.sys: {}", "", f.httperr.unwrap_or("not given"))?;
+        writeln!(out, "  {:width$}  FREB: {}", "", f.freb.unwrap_or("not given"))?;
         if !f.spellings.is_empty() {
             writeln!(out, "  {:width$}  also spelled {}", "", f.spellings.join(", "))?;
         }

@@ -26,48 +26,68 @@ pub struct WebField {
     pub w3c: &'static str,
     /// The values an HTTP.sys error row gives it (`None`: not logged there).
     pub httperr: Option<&'static str>,
+    /// The values a FREB trace's request gives it (`None`: not traced).
+    pub freb: Option<&'static str>,
 }
 
 const fn web(
     name: &'static str,
     spellings: &'static [&'static str],
     w3c: &'static str,
-    httperr: Option<&'static str>,
+    [httperr, freb]: [Option<&'static str>; 2],
 ) -> WebField {
-    WebField { name, spellings, w3c, httperr }
+    WebField { name, spellings, w3c, httperr, freb }
 }
 
 /// The web fields, by the index a web row's values are pushed with (a
 /// hash lookup of the name per value was a tenth of a hunt): the mapping
 /// `--show-mapping` prints.
 pub const WEB_MAPPING: [WebField; 17] = [
-    web("cs-method", &[], "as logged", Some("as logged")),
-    web("cs-uri-stem", &[], "the path, and percent-decoded", Some("the path")),
+    web("cs-method", &[], "as logged", [Some("as logged"), Some("the verb")]),
+    web(
+        "cs-uri-stem",
+        &[],
+        "the path, and percent-decoded",
+        [Some("the path"), Some("the URL's path, and percent-decoded")],
+    ),
     web(
         "cs-uri-query",
         &[],
         "the query; path?query; both percent-decoded",
-        Some("the query; path?query, and percent-decoded"),
+        [
+            Some("the query; path?query, and percent-decoded"),
+            Some("the URL's query; path?query; both percent-decoded"),
+        ],
     ),
-    web("cs-uri", &[], "path?query, and percent-decoded", Some("path?query")),
-    web("c-uri", &[], "path?query, and percent-decoded", None),
+    web(
+        "cs-uri",
+        &[],
+        "path?query, and percent-decoded",
+        [Some("path?query"), Some("path?query, and percent-decoded")],
+    ),
+    web("c-uri", &[], "path?query, and percent-decoded", [None, Some("path?query, and percent-decoded")]),
     web(
         "c-useragent",
         &["cs-user-agent", "cs(user-agent)", "c-user-agent", "cs-useragent"],
         "as logged, and with + read as spaces",
-        None,
+        [None, Some("the User-Agent request header, with spaces and with + for them")],
     ),
-    web("cs-referer", &["cs(referer)", "cs-referrer"], "as logged", None),
-    web("cs-host", &[], "as logged", None),
-    web("cs-username", &[], "as logged", None),
-    web("cs-cookie", &["cs(cookie)"], "as logged", None),
-    web("cs-version", &[], "as logged", Some("as logged")),
-    web("c-ip", &[], "as logged", Some("as logged")),
-    web("s-ip", &[], "as logged", None),
-    web("sc-status", &[], "as logged, compared as a number", Some("as logged")),
-    web("sc-substatus", &[], "as logged, compared as a number", None),
-    web("sc-win32-status", &[], "as logged, compared as a number", None),
-    web("s-port", &[], "as logged, compared as a number", None),
+    web(
+        "cs-referer",
+        &["cs(referer)", "cs-referrer"],
+        "as logged",
+        [None, Some("the Referer request header")],
+    ),
+    web("cs-host", &[], "as logged", [None, Some("the Host request header, else the URL's host")]),
+    web("cs-username", &[], "as logged", [None, Some("the authenticated user")]),
+    web("cs-cookie", &["cs(cookie)"], "as logged", [None, Some("the Cookie request header")]),
+    web("cs-version", &[], "as logged", [Some("as logged"), None]),
+    web("c-ip", &[], "as logged", [Some("as logged"), Some("the remote address, without its port")]),
+    web("s-ip", &[], "as logged", [None, None]),
+    web("sc-status", &[], "as logged, compared as a number", [Some("as logged"), Some("the status")]),
+    web("sc-substatus", &[], "as logged, compared as a number", [None, Some("the substatus")]),
+    web("sc-win32-status", &[], "as logged, compared as a number", [None, None]),
+    web("s-port", &[], "as logged, compared as a number", [None, None]),
 ];
 
 /// The names of [`WEB_MAPPING`], by index.

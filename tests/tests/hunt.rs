@@ -443,6 +443,92 @@ fn hostile_rule_files_are_skipped_with_reasons_and_the_hunt_goes_on() {
     assert_eq!(titles(&with_hostile), titles(&pack_alone));
 }
 
+/// A FREB trace's request, as web rules read it.
+fn freb_trace(url: &str, agent: &str) -> String {
+    let event = |name: &str, data: &str| {
+        format!(
+            "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n <System>\n  \
+             <Provider Name=\"WWW Server\" Guid=\"{{3A2A4E84-4C21-4981-AE10-3FDA0D9B0F83}}\"/>\n  \
+             <EventID>0</EventID>\n  <Level>4</Level>\n  <Opcode>1</Opcode>\n  \
+             <TimeCreated SystemTime=\"2025-03-01T10:00:00.100Z\"/>\n  <Computer>WEB01</Computer>\n \
+             </System>\n <EventData>\n{data} </EventData>\n <RenderingInfo Culture=\"en-US\">\n  \
+             <Opcode>{name}</Opcode>\n </RenderingInfo>\n</Event>\n"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<failedRequest url=\"{url}\" siteId=\"1\" \
+         appPoolId=\"ShopPool\" verb=\"GET\" statusCode=\"500.0\" timeTaken=\"1200\" \
+         xmlns:freb=\"http://schemas.microsoft.com/win/2006/06/iis/freb\">\n{}{}{}</failedRequest>\n",
+        event("GENERAL_REQUEST_START", "  <Data Name=\"SiteId\">1</Data>\n"),
+        event(
+            "GENERAL_ENDPOINT_INFORMATION",
+            "  <Data Name=\"RemoteAddress\">203.0.113.9</Data>\n  <Data Name=\"RemotePort\">50123</Data>\n"
+        ),
+        event(
+            "GENERAL_REQUEST_HEADERS",
+            &format!("  <Data Name=\"Headers\">Host: shop.example.com\r\nUser-Agent: {agent}\r\n</Data>\n")
+        ),
+    )
+}
+
+/// Web rules read FREB traces too (the URL's path and query, the verb,
+/// status and client, the request headers' agent): a traced SQL injection
+/// is found when only the trace holds it, and shown once, from the access
+/// log, when the log holds the same request. An ordinary traced failure is
+/// nothing.
+#[test]
+fn web_rules_read_traced_requests_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = dir.path().join("WEB01");
+    let traces = web.join("FailedReqLogFiles").join("W3SVC1");
+    std::fs::create_dir_all(&traces).expect("mkdir");
+    std::fs::write(
+        traces.join("fr000001.xml"),
+        freb_trace(
+            "https://shop.example.com:443/products.aspx?id=1%20UNION%20SELECT%20name,password%20FROM%20users--",
+            "sqlmap/1.7",
+        ),
+    )
+    .expect("writes");
+    std::fs::write(
+        traces.join("fr000002.xml"),
+        freb_trace("https://shop.example.com:443/products.aspx?id=12", "Mozilla/5.0 (Windows NT 10.0)"),
+    )
+    .expect("writes");
+    let sqli = |r: &HuntReport| -> Vec<(String, String, Option<u64>)> {
+        r.detections
+            .iter()
+            .filter(|d| d.rule.meta.title.starts_with("SQL Injection"))
+            .map(|d| {
+                (
+                    d.host.clone(),
+                    d.evidence.path.rsplit('/').next().unwrap_or_default().to_string(),
+                    d.evidence.line,
+                )
+            })
+            .collect()
+    };
+    let traced_only = run(std::slice::from_ref(&web), bundled());
+    assert_eq!(sqli(&traced_only), [("WEB01".to_string(), "fr000001.xml".to_string(), Some(3))]);
+    assert!(traced_only.detections.iter().all(|d| d.evidence.path.ends_with("fr000001.xml")));
+    let d = &traced_only.detections[0];
+    assert_eq!((d.site.as_deref(), d.app_pool.as_deref()), (Some("1"), Some("ShopPool")));
+    assert!(d.evidence.summary.contains("from 203.0.113.9"), "{}", d.evidence.summary);
+
+    let logs = web.join("LogFiles").join("W3SVC1");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    std::fs::write(
+        logs.join("u_ex250301.log"),
+        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-computername cs-method \
+         cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\n\
+         2025-03-01 10:00:01 WEB01 GET /products.aspx id=1%20UNION%20SELECT%20name,password%20FROM%20users-- \
+         203.0.113.9 sqlmap/1.7 500 0 0 1200\n",
+    )
+    .expect("writes");
+    let both = run(&[web], bundled());
+    assert_eq!(sqli(&both), [("WEB01".to_string(), "u_ex250301.log".to_string(), Some(3))]);
+}
+
 /// The generated web-shell day's drop: w3wp writes the page two minutes
 /// before its first POST (Sysmon 11), and that write is its own detection;
 /// the healthy day's worker saving an upload and asking its database is
