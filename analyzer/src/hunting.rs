@@ -372,20 +372,19 @@ impl Pending {
 /// from the log (the same rule on the same host between the trace's start
 /// and its end, a second either side).
 fn traced_only(shown: &[Detection], traced: Vec<(Detection, i64)>) -> Vec<Detection> {
-    let logged: hashbrown::HashMap<(&str, &str), Vec<i64>> = shown
+    // Rules by identity: ids may be missing, and titles repeat.
+    let logged: hashbrown::HashMap<(*const RuleInfo, &str), Vec<i64>> = shown
         .iter()
         .filter(|d| d.evidence.source == crate::resolve::SourceKind::W3c)
         .fold(hashbrown::HashMap::new(), |mut m, d| {
-            m.entry((d.rule.meta.id.as_str(), d.host.as_str()))
-                .or_insert_with(Vec::new)
-                .push(d.time.seconds());
+            m.entry((Arc::as_ptr(&d.rule), d.host.as_str())).or_insert_with(Vec::new).push(d.time.seconds());
             m
         });
     traced
         .into_iter()
         .filter(|(d, end)| {
             let start = d.time.seconds();
-            let times = logged.get(&(d.rule.meta.id.as_str(), d.host.as_str()));
+            let times = logged.get(&(Arc::as_ptr(&d.rule), d.host.as_str()));
             !times.is_some_and(|t| t.iter().any(|&at| at >= start - 1 && at <= end + 1))
         })
         .map(|(d, _)| d)
@@ -913,7 +912,9 @@ impl<'a> HuntSink<'a> {
     /// log's rows feed the correlations, and a request both logged and traced
     /// would count twice.
     fn traced_request(&mut self, t: &Trace) {
-        if !self.hunt.engine.wants_web() {
+        // An error page is a response read as a trace, timed by its file's
+        // modification time: no request a rule could place.
+        if !self.hunt.engine.wants_web() || t.summary.time_of_file {
             return;
         }
         let Some(url) = t.url.as_deref() else { return };
@@ -922,12 +923,14 @@ impl<'a> HuntSink<'a> {
             None => ("", url),
         };
         let (stem, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
-        let client = t.summary.client.as_deref().map(|c| match c.strip_prefix('[') {
-            Some(bracketed) => bracketed.split_once(']').map_or(bracketed, |(a, _)| a),
-            // One colon: address and port; more: an IPv6 address alone.
-            None if c.matches(':').count() == 1 => c.split_once(':').map_or(c, |(a, _)| a),
-            None => c,
-        });
+        // The address as traced, without the port the summary joins to it
+        // (which an IPv6 address cannot be told from).
+        let client = t
+            .events
+            .iter()
+            .find(|e| e.name.as_deref() == Some("GENERAL_ENDPOINT_INFORMATION"))
+            .and_then(|e| e.data("RemoteAddress"))
+            .map(|a| a.trim().trim_start_matches('[').trim_end_matches(']'));
         if self.hunt.allowed(client.and_then(|c| c.parse().ok())) {
             return;
         }

@@ -82,7 +82,7 @@ pub const WEB_MAPPING: [WebField; 17] = [
     web("cs-username", &[], "as logged", [None, Some("the authenticated user")]),
     web("cs-cookie", &["cs(cookie)"], "as logged", [None, Some("the Cookie request header")]),
     web("cs-version", &[], "as logged", [Some("as logged"), None]),
-    web("c-ip", &[], "as logged", [Some("as logged"), Some("the remote address, without its port")]),
+    web("c-ip", &[], "as logged", [Some("as logged"), Some("the remote address")]),
     web("s-ip", &[], "as logged", [None, None]),
     web("sc-status", &[], "as logged, compared as a number", [Some("as logged"), Some("the status")]),
     web("sc-substatus", &[], "as logged, compared as a number", [None, Some("the substatus")]),

@@ -311,7 +311,7 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         .iter()
         .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
         .collect();
-    let tunnel = "IIS Worker Connects To This Server's Own Remote Desktop, SMB Or RPC";
+    let tunnel = "IIS Worker Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH";
     let inject = "IIS Worker Injects A Thread Into Another Process";
     assert_eq!(
         got,
@@ -444,7 +444,7 @@ fn hostile_rule_files_are_skipped_with_reasons_and_the_hunt_goes_on() {
 }
 
 /// A FREB trace's request, as web rules read it.
-fn freb_trace(url: &str, agent: &str) -> String {
+fn freb_trace(url: &str, agent: &str, client: &str) -> String {
     let event = |name: &str, data: &str| {
         format!(
             "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n <System>\n  \
@@ -462,7 +462,9 @@ fn freb_trace(url: &str, agent: &str) -> String {
         event("GENERAL_REQUEST_START", "  <Data Name=\"SiteId\">1</Data>\n"),
         event(
             "GENERAL_ENDPOINT_INFORMATION",
-            "  <Data Name=\"RemoteAddress\">203.0.113.9</Data>\n  <Data Name=\"RemotePort\">50123</Data>\n"
+            &format!(
+                "  <Data Name=\"RemoteAddress\">{client}</Data>\n  <Data Name=\"RemotePort\">50123</Data>\n"
+            )
         ),
         event(
             "GENERAL_REQUEST_HEADERS",
@@ -487,12 +489,17 @@ fn web_rules_read_traced_requests_once() {
         freb_trace(
             "https://shop.example.com:443/products.aspx?id=1%20UNION%20SELECT%20name,password%20FROM%20users--",
             "sqlmap/1.7",
+            "203.0.113.9",
         ),
     )
     .expect("writes");
     std::fs::write(
         traces.join("fr000002.xml"),
-        freb_trace("https://shop.example.com:443/products.aspx?id=12", "Mozilla/5.0 (Windows NT 10.0)"),
+        freb_trace(
+            "https://shop.example.com:443/products.aspx?id=12",
+            "Mozilla/5.0 (Windows NT 10.0)",
+            "203.0.113.9",
+        ),
     )
     .expect("writes");
     let sqli = |r: &HuntReport| -> Vec<(String, String, Option<u64>)> {
@@ -514,6 +521,26 @@ fn web_rules_read_traced_requests_once() {
     let d = &traced_only.detections[0];
     assert_eq!((d.site.as_deref(), d.app_pool.as_deref()), (Some("1"), Some("ShopPool")));
     assert!(d.evidence.summary.contains("from 203.0.113.9"), "{}", d.evidence.summary);
+    // An allow-listed client is no attack, traced from an IPv6 address too
+    // (whose port the trace's summary joins without brackets).
+    let ipv6 = dir.path().join("v6");
+    std::fs::create_dir_all(&ipv6).expect("mkdir");
+    std::fs::write(
+        ipv6.join("fr000003.xml"),
+        freb_trace(
+            "https://shop.example.com/products.aspx?id=1%20UNION%20SELECT%20a%20FROM%20b--",
+            "x",
+            "2001:db8::10",
+        ),
+    )
+    .expect("writes");
+    let allowed = |networks: Vec<(std::net::IpAddr, u8)>| {
+        let engine = Hunt::new(bundled().finish()).allow_clients(networks);
+        hunt(std::slice::from_ref(&ipv6), &ReadConfig::default(), &Scope::default(), &engine, &|_| {})
+    };
+    assert_eq!(allowed(Vec::new()).detections.len(), 1);
+    let network = ("2001:db8::".parse().expect("an address"), 32);
+    assert!(allowed(vec![network]).detections.is_empty());
 
     let logs = web.join("LogFiles").join("W3SVC1");
     std::fs::create_dir_all(&logs).expect("mkdir");
@@ -552,7 +579,7 @@ fn the_worker_writing_the_shell_is_found_and_its_ordinary_files_are_not() {
     let healthy = hunt_scenario("healthy");
     let worker_rules = [
         "IIS Worker Writes A Script File",
-        "IIS Worker Connects To This Server's Own Remote Desktop, SMB Or RPC",
+        "IIS Worker Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH",
     ];
     assert!(!healthy.detections.iter().any(|d| worker_rules.contains(&d.rule.meta.title.as_str())));
 }
