@@ -324,9 +324,9 @@ impl Found {
     }
 }
 
-/// The most bytes of needles searched by a DFA: past that, the
-/// automaton the crate picks for the size. A DFA is the fastest to search,
-/// but a rule of 200,000 indicator values made DFAs of gigabytes.
+/// The most bytes of needles searched by a DFA: past that, a contiguous
+/// NFA. A DFA is the fastest to search, but a rule of 200,000 indicator
+/// values made DFAs of gigabytes.
 const DFA_NEEDLE_BYTES: usize = 1 << 16;
 
 /// One automaton over lower-case `needles`, searching values as written
@@ -340,8 +340,10 @@ pub(crate) fn needle_automaton<'n>(needles: impl Iterator<Item = &'n [u8]> + Clo
             .kind(kind)
             .build(needles.clone())
     };
-    let dfa = (bytes <= DFA_NEEDLE_BYTES).then(|| build(Some(AhoCorasickKind::DFA)).ok()).flatten();
-    dfa.or_else(|| build(None).ok())
+    // Past the limit, a contiguous NFA: left to choose, the crate still
+    // builds a DFA for a hundred patterns or fewer, however long.
+    let kind = if bytes <= DFA_NEEDLE_BYTES { AhoCorasickKind::DFA } else { AhoCorasickKind::ContiguousNFA };
+    build(Some(kind)).or_else(|_| build(None)).ok()
 }
 
 impl Engine {
@@ -878,6 +880,10 @@ mod tests {
         assert_eq!(small.kind(), AhoCorasickKind::DFA);
         let large = needle_automaton(values.iter().map(|v| v.as_bytes())).expect("builds");
         assert_ne!(large.kind(), AhoCorasickKind::DFA);
+        // One long value too: few patterns, but bytes enough for a huge DFA.
+        let long = "x".repeat(DFA_NEEDLE_BYTES + 1);
+        let long = needle_automaton(std::iter::once(long.as_bytes())).expect("builds");
+        assert_eq!(long.kind(), AhoCorasickKind::ContiguousNFA);
 
         let mut rule = String::from(
             "title: indicators\nlogsource: {category: webserver}\ndetection:\n    selection:\n        cs-uri-stem|contains:\n",

@@ -49,35 +49,75 @@ pub enum LoadError {
     },
 }
 
-/// How many nodes a text's YAML aliases may add once expanded: the loader
-/// copies an anchored node for each alias, and a few hundred bytes of
-/// aliases of aliases stood for billions of nodes (the run never ended).
+/// How many nodes, and bytes of text, a text's YAML aliases may add once
+/// expanded: the loader copies an anchored node for each alias, and a few
+/// hundred bytes of aliases of aliases stood for billions of nodes (the run
+/// never ended), or a few aliases of a long string for gigabytes.
 const ALIAS_NODES: u64 = 1_000_000;
+const ALIAS_BYTES: u64 = 64 << 20;
 
-/// The nodes of a YAML text as written and as its aliases expand them.
+/// How far into a line its indentation and block indicators (`- `, `? `,
+/// `: `) may reach: the YAML parser recurses once per level of block
+/// nesting, and a line of 200,000 `- ` overflowed the stack (about 1,000
+/// levels already do on a test thread). Rules indent a few levels.
+const DEEPEST_LINE_START: usize = 128;
+
+/// How far `line`'s indentation and block indicators reach.
+fn line_start(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        let indicator = matches!(b, b'-' | b'?' | b':') && matches!(bytes.get(at + 1), Some(b' ' | b'\t'));
+        if !(b == b' ' || b == b'\t' || indicator) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// Nodes and bytes of scalar text.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: u64,
+    bytes: u64,
+}
+
+impl Size {
+    const NODE: Size = Size { nodes: 1, bytes: 0 };
+
+    fn plus(self, other: Size) -> Size {
+        Size { nodes: self.nodes.saturating_add(other.nodes), bytes: self.bytes.saturating_add(other.bytes) }
+    }
+}
+
+/// The size of a YAML text as written and as its aliases expand it.
 #[derive(Default)]
 struct Expansion {
-    /// Per anchor, the nodes its node stands for.
-    anchored: std::collections::HashMap<usize, u64>,
-    /// The collections open, with their anchor and the nodes so far.
-    open: Vec<(usize, u64)>,
-    written: u64,
-    expanded: u64,
+    /// Per anchor, the size of its node.
+    anchored: std::collections::HashMap<usize, Size>,
+    /// The collections open, with their anchor and their size so far.
+    open: Vec<(usize, Size)>,
+    written: Size,
+    expanded: Size,
 }
 
 impl Expansion {
-    /// The nodes `text` adds through aliases; `None` when it does not parse
-    /// (the loader then says why).
-    fn added(text: &str) -> Option<u64> {
+    /// What `text`'s aliases add; `None` when it does not parse (the loader
+    /// then says why).
+    fn added(text: &str) -> Option<Size> {
         let mut e = Expansion::default();
         yaml_rust2::parser::Parser::new_from_str(text).load(&mut e, true).ok()?;
-        Some(e.expanded.saturating_sub(e.written))
+        Some(Size {
+            nodes: e.expanded.nodes.saturating_sub(e.written.nodes),
+            bytes: e.expanded.bytes.saturating_sub(e.written.bytes),
+        })
     }
 
-    fn add(&mut self, nodes: u64) {
+    fn add(&mut self, size: Size) {
         match self.open.last_mut() {
-            Some((_, n)) => *n = n.saturating_add(nodes),
-            None => self.expanded = self.expanded.saturating_add(nodes),
+            Some((_, open)) => *open = open.plus(size),
+            None => self.expanded = self.expanded.plus(size),
         }
     }
 }
@@ -86,29 +126,30 @@ impl yaml_rust2::parser::EventReceiver for Expansion {
     fn on_event(&mut self, ev: yaml_rust2::parser::Event) {
         use yaml_rust2::parser::Event;
         match ev {
-            Event::Scalar(_, _, anchor, _) => {
-                self.written += 1;
+            Event::Scalar(text, _, anchor, _) => {
+                let size = Size { nodes: 1, bytes: text.len() as u64 };
+                self.written = self.written.plus(size);
                 if anchor > 0 {
-                    self.anchored.insert(anchor, 1);
+                    self.anchored.insert(anchor, size);
                 }
-                self.add(1);
+                self.add(size);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                self.written += 1;
-                self.open.push((anchor, 1));
+                self.written = self.written.plus(Size::NODE);
+                self.open.push((anchor, Size::NODE));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((anchor, n)) = self.open.pop() {
+                if let Some((anchor, size)) = self.open.pop() {
                     if anchor > 0 {
-                        self.anchored.insert(anchor, n);
+                        self.anchored.insert(anchor, size);
                     }
-                    self.add(n);
+                    self.add(size);
                 }
             }
             Event::Alias(anchor) => {
-                self.written += 1;
-                let n = self.anchored.get(&anchor).copied().unwrap_or(1);
-                self.add(n);
+                self.written = self.written.plus(Size::NODE);
+                let size = self.anchored.get(&anchor).copied().unwrap_or(Size::NODE);
+                self.add(size);
             }
             _ => {}
         }
@@ -119,16 +160,25 @@ impl LoadReport {
     /// Adds the rules of one YAML text (`origin` names it in the
     /// report).
     pub fn add_text(&mut self, text: &str, origin: &Path) {
+        if let Some(n) = text.lines().position(|l| line_start(l) > DEEPEST_LINE_START) {
+            let reason = format!(
+                "YAML: line {} nests more than {DEEPEST_LINE_START} levels of indentation and block indicators",
+                n + 1
+            );
+            self.skip(origin, reason);
+            return;
+        }
         // Only a text with an anchor (`&`) and an alias (`*`) can expand.
         if text.contains('&')
             && text.contains('*')
             && let Some(added) = Expansion::added(text)
-            && added > ALIAS_NODES
+            && (added.nodes > ALIAS_NODES || added.bytes > ALIAS_BYTES)
         {
-            self.skip(
-                origin,
-                format!("YAML: its aliases expand to {added} more nodes (at most {ALIAS_NODES})"),
+            let reason = format!(
+                "YAML: its aliases expand to {} more nodes and {} more bytes (at most {ALIAS_NODES} and {ALIAS_BYTES})",
+                added.nodes, added.bytes
             );
+            self.skip(origin, reason);
             return;
         }
         let docs = match YamlLoader::load_from_str(text) {
@@ -303,10 +353,42 @@ mod tests {
             report.skipped
         );
 
+        // Few nodes, but a long string copied ten thousand times.
+        let long = "x".repeat(1 << 20);
+        let mut copies = vec![format!("a: &a '{long}'")];
+        for (name, of) in [("b", "a"), ("c", "b"), ("d", "c")] {
+            copies.push(format!("{name}: &{name} [{}]", vec![format!("*{of}"); 10].join(", ")));
+        }
+        copies.push(format!("e: [{}]", ["*d"; 10].join(", ")));
+        let mut report = LoadReport::default();
+        report.add_text(&format!("{}\n{RULE}", copies.join("\n")), Path::new("long.yml"));
+        assert!(report.rules.is_empty());
+        assert!(report.skipped[0].reason.contains("more bytes"), "{:?}", report.skipped);
+
         let reused = "title: t\nlogsource: {category: webserver}\ndetection:\n    a:\n        cs-uri-stem|contains: &paths ['/x', '/y*']\n    b:\n        cs-uri-query|contains: *paths\n    condition: a or b\n";
         let mut report = LoadReport::default();
         report.add_text(reused, Path::new("reused.yml"));
         assert_eq!(report.rules.len(), 1, "{:?}", report.skipped);
+    }
+
+    /// A line of 200,000 `- ` overflowed the YAML parser's stack: refused
+    /// with its reason, while a rule's own indentation and a long line of
+    /// dashes in a description load.
+    #[test]
+    fn block_nesting_past_the_limit_is_refused() {
+        for text in
+            [format!("{}x\n", "- ".repeat(200_000)), format!("title: t\nx:\n{}- x\n", " ".repeat(300))]
+        {
+            let mut report = LoadReport::default();
+            report.add_text(&text, Path::new("deep.yml"));
+            assert!(report.rules.is_empty());
+            assert!(report.skipped[0].reason.contains("levels of indentation"), "{:?}", report.skipped);
+        }
+        let dashes = RULE.replace("title: t", &format!("title: t\ndescription: |\n    {}", "-".repeat(400)));
+        let mut report = LoadReport::default();
+        report.add_text(&dashes, Path::new("dashes.yml"));
+        assert_eq!(report.rules.len(), 1, "{:?}", report.skipped);
+        assert_eq!(line_start("      - - key: value"), 10);
     }
 
     /// An entry that cannot be read is skipped with its reason; the rest
