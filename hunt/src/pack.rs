@@ -240,16 +240,10 @@ mod tests {
             (
                 "file_w3wp_writes_script.yml",
                 sysmon(11, &[("Image", W3WP), ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\x.aspx")]),
+                // An upload saved, its name ending otherwise.
                 sysmon(
                     11,
-                    &[
-                        ("Image", W3WP),
-                        (
-                            "TargetFilename",
-                            "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\Temporary ASP.NET \
-                             Files\\root\\1a2b\\3c4d\\default.aspx",
-                        ),
-                    ],
+                    &[("Image", W3WP), ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\x.aspx.png")],
                 ),
             ),
         ];
