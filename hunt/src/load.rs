@@ -236,61 +236,45 @@ impl LoadReport {
     }
 
     /// Every rule file under `path` (a file or a folder, walked in name
-    /// order so that the same rules load in the same order). A folder
-    /// reached again through a link (a loop, or a second way into one
-    /// folder) is read once, and an entry that cannot be read is reported
-    /// as skipped; only `path` itself unreadable is an error.
+    /// order so that the same rules load in the same order, links
+    /// followed). A link back to a folder above it is not followed and is
+    /// reported, and so is an entry that cannot be read; only `path` itself
+    /// unreadable is an error.
     pub fn add_path(&mut self, path: &Path, with_deprecated: bool) -> Result<(), LoadError> {
-        let unreadable = |source| LoadError::Unreadable { path: path.to_path_buf(), source };
-        let meta = std::fs::metadata(path).map_err(unreadable)?;
+        let meta = std::fs::metadata(path)
+            .map_err(|source| LoadError::Unreadable { path: path.to_path_buf(), source })?;
         if meta.is_file() {
             self.add_file(path);
             return Ok(());
         }
-        let mut read = std::collections::HashSet::new();
-        let listed = self.list(path, &mut read).map_err(unreadable)?;
-        // Walked with a list of folders still to read, not by recursion:
-        // a deep tree cannot overflow the stack.
-        let mut folders = vec![listed.into_iter()];
-        while let Some(entries) = folders.last_mut() {
-            let Some(entry) = entries.next() else {
-                folders.pop();
-                continue;
-            };
-            let name =
-                entry.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-            if entry.is_dir() {
-                if !with_deprecated && matches!(name.as_str(), "deprecated" | "unsupported") {
-                    continue;
+        let lower = |e: &walkdir::DirEntry| e.file_name().to_string_lossy().to_ascii_lowercase();
+        let walker = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name().into_iter();
+        let kept = walker.filter_entry(|e| {
+            with_deprecated
+                || e.depth() == 0
+                || !e.file_type().is_dir()
+                || !matches!(lower(e).as_str(), "deprecated" | "unsupported")
+        });
+        for entry in kept {
+            match entry {
+                Ok(e)
+                    if e.file_type().is_file()
+                        && (lower(&e).ends_with(".yml") || lower(&e).ends_with(".yaml")) =>
+                {
+                    self.add_file(e.path());
                 }
-                match self.list(&entry, &mut read) {
-                    Ok(entries) => folders.push(entries.into_iter()),
-                    Err(e) => self.skip(&entry, e.to_string()),
+                Ok(_) => {}
+                Err(e) => {
+                    let at = e.path().unwrap_or(path).to_path_buf();
+                    let reason = match e.loop_ancestor() {
+                        Some(above) => format!("a link back to {}: the folder is read once", above.display()),
+                        None => e.io_error().map_or_else(|| e.to_string(), ToString::to_string),
+                    };
+                    self.skip(&at, reason);
                 }
-            } else if name.ends_with(".yml") || name.ends_with(".yaml") {
-                self.add_file(&entry);
             }
         }
         Ok(())
-    }
-
-    /// The entries of the folder `path` in name order; none when `read`
-    /// already holds it (then it is reported as skipped).
-    fn list(
-        &mut self,
-        path: &Path,
-        read: &mut std::collections::HashSet<PathBuf>,
-    ) -> std::io::Result<Vec<PathBuf>> {
-        let real = std::fs::canonicalize(path)?;
-        if read.contains(&real) {
-            self.skip(path, format!("the folder {} is read once (a link leads to it again)", real.display()));
-            return Ok(Vec::new());
-        }
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        read.insert(real);
-        Ok(entries)
     }
 
     /// The rules of one file.
