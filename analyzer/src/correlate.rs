@@ -74,8 +74,22 @@ pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
 /// The path of a FREB request URL (`https://host:443/a/b?q` gives `/a/b`),
 /// as W3C logs it in `cs-uri-stem`.
 fn url_path(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r.find('/').map_or("/", |i| &r[i..]));
-    rest.split(['?', '#']).next().unwrap_or(rest)
+    url_parts(url).1
+}
+
+/// A traced URL in its parts, (authority, path, query): `scheme://authority/
+/// path?query`, or all path and query without a scheme; a fragment is no
+/// part of either.
+pub(crate) fn url_parts(url: &str) -> (&str, &str, Option<&str>) {
+    let (authority, target) = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..])),
+        None => ("", url),
+    };
+    let target = target.split('#').next().unwrap_or(target);
+    match target.split_once('?') {
+        Some((path, query)) => (authority, path, Some(query)),
+        None => (authority, target, None),
+    }
 }
 
 /// Whether FREB's `RemoteAddress` (often `address:port`, IPv6 possibly in

@@ -85,6 +85,37 @@ pub struct Detection {
     pub matched: Vec<(String, String)>,
 }
 
+/// Where and when a record that rules matched was: what each of its
+/// detections shares.
+struct Placed {
+    time: Timestamp,
+    host: String,
+    site: Option<String>,
+    app_pool: Option<String>,
+    evidence: Evidence,
+}
+
+impl Placed {
+    /// The detection of `rule` on the record `view` holds, with the values
+    /// of the fields the rule reads.
+    fn detection(&self, rule: &Arc<RuleInfo>, view: &View) -> Detection {
+        let matched = rule
+            .fields
+            .iter()
+            .flat_map(|f| view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
+            .collect();
+        Detection {
+            rule: Arc::clone(rule),
+            time: self.time,
+            host: self.host.clone(),
+            site: self.site.clone(),
+            app_pool: self.app_pool.clone(),
+            evidence: self.evidence.clone(),
+            matched,
+        }
+    }
+}
+
 /// A match of a silent rule, kept as what its correlations read and what
 /// the detection of a correlation it starts is made of: a day's 404s feed
 /// the scanner burst, and a whole [`Detection`] each (the host, the file,
@@ -918,11 +949,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(url) = t.url.as_deref() else { return };
-        let (authority, path) = match url.split_once("://") {
-            Some((_, rest)) => rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..])),
-            None => ("", url),
-        };
-        let (stem, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        let (authority, stem, query) = crate::correlate::url_parts(url);
         // The address as traced, without the port the summary joins to it
         // (which an IPv6 address cannot be told from).
         let client = t
@@ -992,25 +1019,15 @@ impl<'a> HuntSink<'a> {
             t.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
             client.unwrap_or("-"),
         ));
-        let evidence = Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary);
-        let site = self.resolve.site(t.site_id).map(|s| s.to_string());
+        let placed = Placed {
+            time,
+            host: host.name.to_string(),
+            site: self.resolve.site(t.site_id).map(|s| s.to_string()),
+            app_pool: t.app_pool.clone(),
+            evidence: Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary),
+        };
         for i in self.hits.drain(..) {
-            let rule = Arc::clone(&self.hunt.rules[i]);
-            let matched = rule
-                .fields
-                .iter()
-                .flat_map(|f| self.view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
-                .collect();
-            let detection = Detection {
-                rule,
-                time,
-                host: host.name.to_string(),
-                site: site.clone(),
-                app_pool: t.app_pool.clone(),
-                evidence: evidence.clone(),
-                matched,
-            };
-            self.pending.traced.push((detection, end));
+            self.pending.traced.push((placed.detection(&self.hunt.rules[i], &self.view), end));
         }
     }
 
@@ -1096,23 +1113,15 @@ impl<'a> HuntSink<'a> {
         if self.hits.is_empty() {
             return;
         }
-        let evidence = Evidence::in_file(file, (line, record), time, summary);
+        let placed = Placed {
+            time,
+            host: host.name.to_string(),
+            site: site.map(|s| s.to_string()),
+            app_pool: pool.map(str::to_string),
+            evidence: Evidence::in_file(file, (line, record), time, summary),
+        };
         for i in self.hits.drain(..) {
-            let rule = Arc::clone(&self.hunt.rules[i]);
-            let matched = rule
-                .fields
-                .iter()
-                .flat_map(|f| self.view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
-                .collect();
-            self.found.push(Detection {
-                rule,
-                time,
-                host: host.name.to_string(),
-                site: site.map(|s| s.to_string()),
-                app_pool: pool.map(str::to_string),
-                evidence: evidence.clone(),
-                matched,
-            });
+            self.found.push(placed.detection(&self.hunt.rules[i], &self.view));
         }
     }
 }
