@@ -429,7 +429,7 @@ fn worker_pool(e: &WinEvent) -> Option<String> {
     if let Some(pool) = e.data("AppPoolID") {
         return Some(pool.to_string());
     }
-    let is_worker = |image: Option<&str>| image.is_some_and(|i| i.to_ascii_lowercase().ends_with("w3wp.exe"));
+    let is_worker = |image: Option<&str>| image.is_some_and(faultline_parser::winevent::is_worker_image);
     let line = if is_worker(e.data("Image").or_else(|| e.data("NewProcessName"))) {
         e.data("CommandLine")
     } else if is_worker(e.data("ParentImage").or_else(|| e.data("ParentProcessName"))) {

@@ -150,14 +150,14 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
         (Family::SecurityAuditing, 4624) => matches!(e.data("LogonType"), Some("4" | "5")),
         // Of a busy server's connections and files, only the IIS worker's
         // tell of a web shell (a tunnel, an injected thread, a dropped page).
-        (Family::Sysmon, 3 | 11) => e.data("Image").is_some_and(is_worker),
-        (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker),
+        (Family::Sysmon, 3 | 11) => e.data("Image").is_some_and(is_worker_image),
+        (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker_image),
         _ => true,
     }
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
-fn is_worker(image: &str) -> bool {
+pub fn is_worker_image(image: &str) -> bool {
     let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
     name.eq_ignore_ascii_case("w3wp.exe")
 }

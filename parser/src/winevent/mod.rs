@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use catalogue::{Family, canonical_provider, family_of, is_relevant, keep_extracted, keeps};
+pub use catalogue::{
+    Family, canonical_provider, family_of, is_relevant, is_worker_image, keep_extracted, keeps,
+};
 
 use crate::time::Timestamp;
 
