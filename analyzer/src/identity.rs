@@ -347,6 +347,13 @@ impl Collection<'_> {
                     .collect();
                 verdict(Some(one.clone()), HostSource::Record, named_by)
             }
+            // A folder of several servers is no server of its own, unless
+            // it is named after one of them (its own logs beside forwarded
+            // ones).
+            ([_, _, ..], None) => match folder {
+                Some(f) if hosts.iter().any(|h| h.name == folder_host(f).name) => fallback(),
+                _ => verdict(None, HostSource::Folder, Vec::new()),
+            },
             _ => fallback(),
         }
     }
@@ -533,7 +540,18 @@ mod tests {
             ],
             &[],
         );
-        assert_eq!((got[2].1.as_str(), got[2].2), ("WEBFARM", Some(HostSource::Folder)));
+        assert_eq!(
+            got[2],
+            ("WEBFARM/u.log".into(), "-".into(), None),
+            "a folder whose records name other servers is not a server"
+        );
+        // A server's folder holding events forwarded from others is still
+        // that server's.
+        let got = hosts_of(
+            &[("WEB01/a.xml", a.as_bytes()), ("WEB01/b.xml", b.as_bytes()), ("WEB01/u.log", LOG.as_bytes())],
+            &[],
+        );
+        assert_eq!((got[2].1.as_str(), got[2].2), ("WEB01", Some(HostSource::Folder)));
     }
 
     #[test]

@@ -89,8 +89,9 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
         // Sysmon ERID 1044: w3wp.exe -ap "DefaultAppPool" starting cmd.exe /c net user.
         ("Suspicious Process By Web Server Process", "IEWIN7"),
         ("IIS Worker Starts A Shell Or Recon Tool", "IEWIN7"),
-        // Tunna_rdp_tunnel_IIS.log L7: /erp/conn.aspx?proxy&port=3389&ip=127.0.0.1.
-        ("Tunna Or reGeorg Tunnel Through A Web Page", "EVTX-SBOUSSEADEN-EVTX-ATTACK-SAMPLES"),
+        // Tunna_rdp_tunnel_IIS.log L7: /erp/conn.aspx?proxy&port=3389&ip=127.0.0.1. The log
+        // names no server, and its folder holds captures of several: no host.
+        ("Tunna Or reGeorg Tunnel Through A Web Page", "-"),
         // ERID 27736: the System log cleared by EXAMPLE\user01.
         ("Important Windows Eventlog Cleared", "PC01"),
         ("Windows Event Log Cleared", "PC01"),

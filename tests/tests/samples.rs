@@ -202,7 +202,8 @@ fn inventory(root: &Path) -> faultline_analyzer::Inventory {
 /// under its site (named by `s-sitename` or by IIS configuration paths in
 /// its events), never under the worker that wrote a record nor an Azure
 /// Functions placeholder; a folder of several servers' logs files a log that
-/// names no server under its folder, not under one of them.
+/// names no server under no host: neither under one of them nor under the
+/// folder, which is no server.
 #[test]
 fn sample_files_are_filed_under_their_real_hosts() {
     use faultline_analyzer::identity::{HostSource, is_app_service_worker};
@@ -231,9 +232,11 @@ fn sample_files_are_filed_under_their_real_hosts() {
     );
     assert_eq!(host_of("evtx-log2timeline-plaso/System.evtx"), ("DC1".into(), record));
     // Two logs beside it name two different servers: this one names none.
+    assert_eq!(host_of("w3c-brianary-scripts/ex031118.log"), (String::new(), None));
+    // Attack captures from several machines; the Tunna access log names none.
     assert_eq!(
-        host_of("w3c-brianary-scripts/ex031118.log"),
-        ("W3C-BRIANARY-SCRIPTS".into(), Some(HostSource::Folder))
+        host_of("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log"),
+        (String::new(), None)
     );
     assert_eq!(host_of("w3c-brianary-scripts/ex010320.log"), ("SERVER".into(), record));
     for f in inv.files.iter().filter(|f| f.format.is_some()) {
