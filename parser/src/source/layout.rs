@@ -294,10 +294,14 @@ fn service_instance(lower: &str) -> Option<Option<u32>> {
     digits.parse().ok().map(Some)
 }
 
-/// The site id from an `s-sitename` value such as `W3SVC3`.
+/// The site id from an `s-sitename` value such as `W3SVC3`. Read for
+/// every access-log row, so it neither copies nor lower-cases the value.
 pub fn site_from_service_name(name: &[u8]) -> Option<u32> {
-    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-    service_instance(&lower).flatten()
+    let after = |prefix: &[u8]| {
+        name.get(..prefix.len()).filter(|p| p.eq_ignore_ascii_case(prefix)).map(|_| &name[prefix.len()..])
+    };
+    let digits = after(b"w3svc").or_else(|| after(b"ftpsvc"))?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -487,5 +491,10 @@ mod tests {
         assert_eq!(at("WEB01/LogFiles/W3SVC/u_ex.log").site, None);
         assert_eq!(site_from_service_name(b"W3SVC294197211"), Some(294_197_211));
         assert_eq!(site_from_service_name(b"Default Web Site"), None);
+        assert_eq!(site_from_service_name(b"w3svc2"), Some(2));
+        assert_eq!(site_from_service_name(b"FTPSvc7"), Some(7));
+        assert_eq!(site_from_service_name(b"W3SVC"), None, "centralized logging names no site");
+        assert_eq!(site_from_service_name(b"W3SVC1x"), None);
+        assert_eq!(site_from_service_name(b"W3S\xff"), None);
     }
 }
