@@ -336,7 +336,14 @@ impl Correlation {
             if self.kind == Kind::ValueCount {
                 values.extend(list.iter().map(|&i| matches[i].value(field)));
             }
-            let key: Vec<Cow<'_, str>> = key_of(&matches[firsts[run[0].0 as usize] as usize]).collect();
+            // Shown as the group's first match writes it (`WEB01`, not the
+            // `web01` it is compared as).
+            let first = &matches[firsts[run[0].0 as usize] as usize];
+            let key: Vec<&str> = self
+                .group_by
+                .iter()
+                .map(|f| first.written(f).or_else(|| (f == "host").then(|| first.host())).unwrap_or_default())
+                .collect();
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             // The group's last firing: its place in `out` and its last
@@ -456,6 +463,34 @@ mod tests {
         assert_eq!(fired.len(), 1, "{fired:?}");
         assert_eq!(fired[0].matches, [0, 2]);
         assert_eq!(fired[0].group, [("c-ip".to_string(), "1.1.1.1".to_string())]);
+    }
+
+    /// A group is compared lower-cased and shown as its first match writes
+    /// it: the host `WEB01`, a user `CONTOSO\\Admin`.
+    #[test]
+    fn a_group_is_shown_as_written() {
+        let mut c = paths_per_client(2);
+        c.group_by = vec!["host".into(), "cs-username".into()];
+        let rows = [
+            vec![("cs-username", "CONTOSO\\Admin"), ("cs-uri-stem", "/a")],
+            vec![("cs-username", "contoso\\admin"), ("cs-uri-stem", "/b")],
+        ];
+        let hosts = ["WEB01", "web01"];
+        let matches: Vec<Match<'_>> = rows
+            .iter()
+            .zip(hosts)
+            .enumerate()
+            .map(|(t, (v, host))| Match { rule: 0, time: t as i64, values: v, host })
+            .collect();
+        let fired = c.evaluate(0, &matches);
+        assert_eq!(fired.len(), 1, "one group: {fired:?}");
+        assert_eq!(
+            fired[0].group,
+            [
+                ("host".to_string(), "WEB01".to_string()),
+                ("cs-username".to_string(), "CONTOSO\\Admin".to_string())
+            ]
+        );
     }
 
     /// A scanner that keeps going is one episode, however many windows of
