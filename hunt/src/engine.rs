@@ -904,4 +904,26 @@ mod tests {
         let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
         assert_eq!(lines, [2, 4]);
     }
+
+    /// A web rule on an encoded value: the screen's lower-cased search
+    /// passes the row on to the cased comparison, which alone decides
+    /// (the same encoded text in other letters is another payload).
+    #[test]
+    fn an_encoded_web_value_is_screened_as_read_in_full() {
+        let rule = "title: encoded\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+                    cs-uri-query|base64offset|contains: 'whoami'\n    condition: selection\n";
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(rule, std::path::Path::new("encoded.yml"));
+        let engine = Engine::new(loaded.finish().rules);
+        // `cmd /c whoami` and `whoami /all` in Base64, then the first in
+        // lower case.
+        let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status\n\
+                   2025-01-01 00:00:00 POST /up.aspx c=Y21kIC9jIHdob2FtaQ== 200\n\
+                   2025-01-01 00:00:01 POST /up.aspx c=d2hvYW1pIC9hbGw= 200\n\
+                   2025-01-01 00:00:02 POST /up.aspx c=y21kic9jihdob2ftaq== 200\n";
+        let audit = crate::audit::audit(&engine, log.as_bytes());
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        assert_eq!(lines, [2, 3]);
+    }
 }

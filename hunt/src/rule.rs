@@ -59,7 +59,7 @@ impl Level {
 /// Why a rule is not evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
-    /// A modifier faultline does not implement (`base64offset`, `utf16le`...).
+    /// A modifier faultline does not implement (`expand`, `fieldref`...).
     #[error("unsupported modifier `{0}`")]
     Modifier(String),
     /// A condition faultline cannot parse or evaluate.

