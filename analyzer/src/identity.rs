@@ -350,10 +350,10 @@ impl Collection<'_> {
             // A folder of several servers is no server of its own, unless
             // it is named after one of them (its own logs beside forwarded
             // ones).
-            ([_, _, ..], None) => match folder {
-                Some(f) if hosts.iter().any(|h| h.name == folder_host(f).name) => fallback(),
-                _ => verdict(None, HostSource::Folder, Vec::new()),
-            },
+            ([_, _, ..], None) => {
+                let named = folder.and_then(|f| hosts.iter().find(|h| h.name == host_name(f)));
+                verdict(named.cloned(), HostSource::Folder, Vec::new())
+            }
             _ => fallback(),
         }
     }
@@ -546,12 +546,15 @@ mod tests {
             "a folder whose records name other servers is not a server"
         );
         // A server's folder holding events forwarded from others is still
-        // that server's.
-        let got = hosts_of(
-            &[("WEB01/a.xml", a.as_bytes()), ("WEB01/b.xml", b.as_bytes()), ("WEB01/u.log", LOG.as_bytes())],
-            &[],
-        );
-        assert_eq!((got[2].1.as_str(), got[2].2), ("WEB01", Some(HostSource::Folder)));
+        // that server's, named short or in full.
+        for folder in ["WEB01", "web01.corp.example"] {
+            let at = |f: &str| format!("{folder}/{f}");
+            let got = hosts_of(
+                &[(&at("a.xml"), a.as_bytes()), (&at("b.xml"), b.as_bytes()), (&at("u.log"), LOG.as_bytes())],
+                &[],
+            );
+            assert_eq!((got[2].1.as_str(), got[2].2), ("WEB01", Some(HostSource::Folder)), "{folder}");
+        }
     }
 
     #[test]
