@@ -926,4 +926,37 @@ mod tests {
         let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
         assert_eq!(lines, [2, 3]);
     }
+
+    /// `all` asks for every value, each in any one of its forms: the forms
+    /// `windash` and `base64offset` give one value are alternatives (a
+    /// command line holds `/nop` or `-nop`, not both; encoded text holds a
+    /// value at one offset).
+    #[test]
+    fn all_wants_every_value_in_one_of_its_forms() {
+        let rule = "title: all forms\nlogsource: {category: webserver}\ndetection:\n    dash:\n        \
+                    cs-uri-query|windash|contains|all: ['-nop', '-enc']\n    encoded:\n        \
+                    cs-uri-query|base64offset|contains|all: ['whoami', 'net user']\n    condition: dash or encoded\n";
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(rule, std::path::Path::new("all.yml"));
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let engine = Engine::new(loaded.finish().rules);
+        // `x;whoami && net user` and `x;whoami && dir` in Base64.
+        let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status\n\
+                   2025-01-01 00:00:00 GET /run.aspx c=powershell+/nop+-enc+SQBFAFgA 200\n\
+                   2025-01-01 00:00:01 GET /run.aspx c=powershell+/nop+/w+hidden 200\n\
+                   2025-01-01 00:00:02 POST /up.aspx c=eDt3aG9hbWkgJiYgbmV0IHVzZXI= 200\n\
+                   2025-01-01 00:00:03 POST /up.aspx c=eDt3aG9hbWkgJiYgZGly 200\n";
+        let audit = crate::audit::audit(&engine, log.as_bytes());
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        assert_eq!(lines, [2, 4]);
+        // Keyword lists have one list for all forms: refused, not misread.
+        let mut keywords = crate::LoadReport::default();
+        keywords.add_text(
+            "title: k\nlogsource: {category: webserver}\ndetection:\n    words:\n        \
+             '|windash|all': ['-nop', '-enc']\n    condition: words\n",
+            std::path::Path::new("k.yml"),
+        );
+        assert_eq!(keywords.skipped.len(), 1, "{:?}", keywords.skipped);
+    }
 }

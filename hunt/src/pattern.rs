@@ -163,6 +163,10 @@ impl Modifiers {
                 "lte" => m.compare = Some(Compare::LessOrEqual),
                 "base64" => m.encoding = Some(Encoding::Base64),
                 "base64offset" => m.encoding = Some(Encoding::Base64Offset),
+                // A text form is chosen before it is encoded.
+                "utf16le" | "wide" | "utf16be" | "utf16" if m.encoding.is_some() => {
+                    return Err(Unsupported::Modifier(format!("{name} after base64")));
+                }
                 "utf16le" | "wide" => m.utf16 = Some(Utf16::Le),
                 "utf16be" => m.utf16 = Some(Utf16::Be),
                 "utf16" => m.utf16 = Some(Utf16::Bom),
@@ -170,9 +174,13 @@ impl Modifiers {
             }
         }
         // Fields are read as text: a UTF-16 form means something only
-        // encoded as Base64.
+        // encoded as Base64, and an encoded value is text to look for,
+        // not an expression, a network, a number or a presence.
         if m.utf16.is_some() && m.encoding.is_none() {
             return Err(Unsupported::Modifier("utf16 without base64 or base64offset".to_string()));
+        }
+        if m.encoding.is_some() && (m.regex || m.cidr || m.exists || m.compare.is_some()) {
+            return Err(Unsupported::Modifier("base64 with re, cidr, exists or a comparison".to_string()));
         }
         Ok(m)
     }
@@ -312,7 +320,8 @@ impl Utf16 {
 }
 
 impl Encoding {
-    /// The texts an encoded value is looked for as (none of them empty).
+    /// The texts an encoded value is looked for as (of `base64offset`,
+    /// none empty).
     fn forms(self, bytes: &[u8]) -> Vec<String> {
         match self {
             Encoding::Base64 => vec![base64(bytes)],
@@ -622,10 +631,16 @@ mod tests {
         assert!(any(&compile(&["cidr"], "10.0.0.0/8"), "10.1.2.3"));
         assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "11.1.2.3"));
         assert!(any(&compile(&["gte"], "400"), "401"));
-        assert!(
-            Modifiers::parse(["utf16le", "contains"].into_iter()).is_err(),
-            "values are read as text: a UTF-16 form alone is never in one"
-        );
+        for refused in [
+            &["utf16le", "contains"][..],
+            &["base64", "utf16le"],
+            &["base64", "re"],
+            &["base64offset", "cidr"],
+            &["base64", "gte"],
+            &["base64", "exists"],
+        ] {
+            assert!(Modifiers::parse(refused.iter().copied()).is_err(), "{refused:?}");
+        }
         let exists = Modifiers::parse(["exists"].into_iter()).expect("mods");
         assert!(exists.compile(&SigmaValue::Bool(false)).expect("compiles")[0].matches_missing());
     }

@@ -269,25 +269,34 @@ fn value(y: &Yaml) -> Result<SigmaValue, Unsupported> {
     })
 }
 
-fn field_test(key: &str, v: &Yaml) -> Result<FieldTest, Unsupported> {
+/// The tests of one `field|modifiers: values` entry: one, or under `all`
+/// one per value when a value stands for several forms (`windash`,
+/// `base64offset`): every value must match, in any one of its forms.
+fn field_tests(key: &str, v: &Yaml) -> Result<Vec<FieldTest>, Unsupported> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let field = crate::record::canonical_field(&field).to_string();
     let mods = Modifiers::parse(parts)?;
-    Ok(FieldTest { field, cased: mods.cased(), all: mods.all, patterns: patterns(mods, v)? })
+    let per_value = value_patterns(mods, v)?;
+    let test = |all, patterns| FieldTest { field: field.clone(), cased: mods.cased(), all, patterns };
+    if mods.all && per_value.iter().any(|forms| forms.len() > 1) {
+        return Ok(per_value.into_iter().map(|forms| test(false, forms)).collect());
+    }
+    Ok(vec![test(mods.all, per_value.into_iter().flatten().collect())])
 }
 
-/// The patterns of one value or a list of values.
-fn patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupported> {
+/// The patterns of each of one value or a list of values.
+fn value_patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Vec<Pattern>>, Unsupported> {
     let values: Vec<&Yaml> = match v {
         Yaml::Array(list) => list.iter().collect(),
         other => vec![other],
     };
-    let mut out = Vec::new();
-    for v in values {
-        out.extend(mods.compile(&value(v)?)?);
-    }
-    Ok(out)
+    values.into_iter().map(|v| mods.compile(&value(v)?)).collect()
+}
+
+/// The patterns of one value or a list of values, end to end.
+fn patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupported> {
+    Ok(value_patterns(mods, v)?.into_iter().flatten().collect())
 }
 
 /// [`patterns`] as keyword searches read them ([`Pattern::for_keywords`]).
@@ -296,12 +305,12 @@ fn keyword_patterns(mods: Modifiers, v: &Yaml) -> Result<Vec<Pattern>, Unsupport
 }
 
 fn selection(map: &yaml_rust2::yaml::Hash) -> Result<Vec<FieldTest>, Unsupported> {
-    map.iter()
-        .map(|(k, v)| {
-            let key = text(k).ok_or_else(|| Unsupported::Malformed("a field name is not text".into()))?;
-            field_test(&key, v)
-        })
-        .collect()
+    let mut tests = Vec::new();
+    for (k, v) in map {
+        let key = text(k).ok_or_else(|| Unsupported::Malformed("a field name is not text".into()))?;
+        tests.extend(field_tests(&key, v)?);
+    }
+    Ok(tests)
 }
 
 fn search(y: &Yaml) -> Result<Search, Unsupported> {
@@ -319,7 +328,14 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
                 // Keyword text is compared lower-cased.
                 return Err(Unsupported::Modifier(format!("{key} on keywords")));
             }
-            Ok(Search::Keywords { patterns: keyword_patterns(mods, values)?, all: mods.all })
+            let per_value = value_patterns(mods, values)?;
+            if mods.all && per_value.iter().any(|forms| forms.len() > 1) {
+                // One keyword search holds one list: every form of every
+                // value, or any of them.
+                return Err(Unsupported::Modifier(format!("{key} on keywords with several forms a value")));
+            }
+            let patterns = per_value.into_iter().flatten().map(Pattern::for_keywords).collect();
+            Ok(Search::Keywords { patterns, all: mods.all })
         }
         Yaml::Hash(map) => Ok(Search::Selections(vec![selection(map)?])),
         Yaml::Array(list) if list.iter().all(|i| matches!(i, Yaml::Hash(_))) => Ok(Search::Selections(
