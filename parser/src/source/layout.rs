@@ -495,6 +495,6 @@ mod tests {
         assert_eq!(site_from_service_name(b"FTPSvc7"), Some(7));
         assert_eq!(site_from_service_name(b"W3SVC"), None, "centralized logging names no site");
         assert_eq!(site_from_service_name(b"W3SVC1x"), None);
-        assert_eq!(site_from_service_name(b"W3S\xff"), None);
+        assert_eq!(site_from_service_name(b"W3SVC1\xff"), None);
     }
 }
