@@ -381,9 +381,31 @@ pub struct Pending {
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
     quiet: Vec<Quiets>,
-    /// Web rules' detections on traced requests, with the second the
-    /// request ended: shown unless the access log shows the same request.
-    traced: Vec<(Detection, i64)>,
+    /// Web rules' detections on traced requests: shown unless the access
+    /// log shows the same request.
+    traced: Vec<Traced>,
+    /// Web rules' detections on access-log rows, as traced requests are
+    /// compared with them.
+    logged_requests: Vec<Requested>,
+}
+
+/// A web rule's detection on a traced request.
+#[derive(Debug)]
+struct Traced {
+    detection: Detection,
+    /// The second the request ended.
+    end: i64,
+    client: Option<std::net::IpAddr>,
+}
+
+/// A web rule's detection on an access-log row, as [`traced_only`] reads
+/// it: the rule (by identity), host, second and client.
+#[derive(Debug)]
+struct Requested {
+    rule: usize,
+    host: String,
+    second: i64,
+    client: Option<std::net::IpAddr>,
 }
 
 impl Pending {
@@ -395,30 +417,38 @@ impl Pending {
         self.logged.extend(other.logged);
         self.switched_off.extend(other.switched_off);
         self.traced.extend(other.traced);
+        self.logged_requests.extend(other.logged_requests);
     }
+}
+
+/// A rule's identity: ids may be missing, and titles repeat.
+fn rule_identity(rule: &Arc<RuleInfo>) -> usize {
+    Arc::as_ptr(rule) as usize
 }
 
 /// The traced requests' detections the access log does not show already:
 /// a request logged and traced matches one rule in both, and is shown once,
 /// from the log (the same rule on the same host between the trace's start
-/// and its end, a second either side).
-fn traced_only(shown: &[Detection], traced: Vec<(Detection, i64)>) -> Vec<Detection> {
-    // Rules by identity: ids may be missing, and titles repeat.
-    let logged: hashbrown::HashMap<(*const RuleInfo, &str), Vec<i64>> = shown
-        .iter()
-        .filter(|d| d.evidence.source == crate::resolve::SourceKind::W3c)
-        .fold(hashbrown::HashMap::new(), |mut m, d| {
-            m.entry((Arc::as_ptr(&d.rule), d.host.as_str())).or_insert_with(Vec::new).push(d.time.seconds());
-            m
-        });
+/// and its end, a second either side, from the same client when both name
+/// theirs).
+fn traced_only(logged: &[Requested], traced: Vec<Traced>) -> Vec<Detection> {
+    let mut by_rule: hashbrown::HashMap<(usize, &str), Vec<&Requested>> = hashbrown::HashMap::new();
+    for r in logged {
+        by_rule.entry((r.rule, r.host.as_str())).or_default().push(r);
+    }
     traced
         .into_iter()
-        .filter(|(d, end)| {
-            let start = d.time.seconds();
-            let times = logged.get(&(Arc::as_ptr(&d.rule), d.host.as_str()));
-            !times.is_some_and(|t| t.iter().any(|&at| at >= start - 1 && at <= end + 1))
+        .filter(|t| {
+            let start = t.detection.time.seconds();
+            let seen = by_rule.get(&(rule_identity(&t.detection.rule), t.detection.host.as_str()));
+            let same = |r: &&Requested| {
+                r.second >= start - 1
+                    && r.second <= t.end + 1
+                    && (r.client.is_none() || t.client.is_none() || r.client == t.client)
+            };
+            !seen.is_some_and(|s| s.iter().any(same))
         })
-        .map(|(d, _)| d)
+        .map(|t| t.detection)
         .collect()
 }
 
@@ -630,7 +660,8 @@ impl Hunt {
     /// and path that answered POSTs with 200 and that no GET ever asked
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending { gets, posts, modules, logged, switched_off, quiet: _, traced: _ } = pending;
+        let Pending { gets, posts, modules, logged, switched_off, quiet: _, traced: _, logged_requests: _ } =
+            pending;
         let mut out = posts.report(
             |key| !gets.contains(&key),
             |n| format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" }),
@@ -762,7 +793,7 @@ impl Hunt {
             pending.absorb(p);
         }
         let parts = std::mem::take(&mut pending.quiet);
-        let traced = traced_only(&detections, std::mem::take(&mut pending.traced));
+        let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
         let mut quiet: Vec<QuietMatch<'_>> =
@@ -958,9 +989,11 @@ impl<'a> HuntSink<'a> {
             .find(|e| e.name.as_deref() == Some("GENERAL_ENDPOINT_INFORMATION"))
             .and_then(|e| e.data("RemoteAddress"))
             .map(|a| a.trim().trim_start_matches('[').trim_end_matches(']'));
-        if self.hunt.allowed(client.and_then(|c| c.parse().ok())) {
+        let client_ip = client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
+        if self.hunt.allowed(client_ip) {
             return;
         }
+        let client_ip = client_ip.map(|ip| ip.to_canonical());
         let headers = t.events.iter().find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_HEADERS"));
         let header = |name: &str| {
             headers.and_then(|e| e.data("Headers")).and_then(|h| {
@@ -1027,7 +1060,8 @@ impl<'a> HuntSink<'a> {
             evidence: Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary),
         };
         for i in self.hits.drain(..) {
-            self.pending.traced.push((placed.detection(&self.hunt.rules[i], &self.view), end));
+            let detection = placed.detection(&self.hunt.rules[i], &self.view);
+            self.pending.traced.push(Traced { detection, end, client: client_ip });
         }
     }
 
@@ -1179,7 +1213,18 @@ impl RecordSink for HuntSink<'_> {
         };
         if !self.hits.is_empty() {
             let site = self.resolve.site_named(r.site_name);
+            let before = self.found.len();
             self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+            // What a traced request's detections are compared with.
+            let client = r.client_ip.and_then(|a| a.ip()).map(|ip| ip.to_canonical());
+            for d in &self.found[before..] {
+                self.pending.logged_requests.push(Requested {
+                    rule: rule_identity(&d.rule),
+                    host: d.host.clone(),
+                    second: d.time.seconds(),
+                    client,
+                });
+            }
         }
         self.note_script(r, &summary);
         if let Some(full) = light {

@@ -523,8 +523,8 @@ fn freb_trace(url: &str, agent: &str, client: &str) -> String {
 /// Web rules read FREB traces too (the URL's path and query, the verb,
 /// status and client, the request headers' agent): a traced SQL injection
 /// is found when only the trace holds it, and shown once, from the access
-/// log, when the log holds the same request. An ordinary traced failure is
-/// nothing.
+/// log, when the log holds the same request (and twice when the log's is
+/// another client's). An ordinary traced failure is nothing.
 #[test]
 fn web_rules_read_traced_requests_once() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -591,16 +591,30 @@ fn web_rules_read_traced_requests_once() {
 
     let logs = web.join("LogFiles").join("W3SVC1");
     std::fs::create_dir_all(&logs).expect("mkdir");
-    std::fs::write(
-        logs.join("u_ex250301.log"),
-        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-computername cs-method \
-         cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\n\
-         2025-03-01 10:00:01 WEB01 GET /products.aspx id=1%20UNION%20SELECT%20name,password%20FROM%20users-- \
-         203.0.113.9 sqlmap/1.7 500 0 0 1200\n",
-    )
-    .expect("writes");
-    let both = run(&[web], bundled());
+    // The access log: the same injection, in the trace's second, from `client`.
+    let logged_from = |client: &str| {
+        let log = format!(
+            "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-computername \
+             cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status \
+             time-taken\n2025-03-01 10:00:01 WEB01 GET /products.aspx \
+             id=1%20UNION%20SELECT%20name,password%20FROM%20users-- {client} sqlmap/1.7 500 0 0 1200\n"
+        );
+        std::fs::write(logs.join("u_ex250301.log"), log).expect("writes");
+    };
+    logged_from("203.0.113.9");
+    let both = run(std::slice::from_ref(&web), bundled());
     assert_eq!(sqli(&both), [("WEB01".to_string(), "u_ex250301.log".to_string(), Some(3))]);
+    // The log's injection came from another client in the same second: the
+    // traced one is another request, and is shown too.
+    logged_from("198.51.100.7");
+    let two = run(&[web], bundled());
+    assert_eq!(
+        sqli(&two),
+        [
+            ("WEB01".to_string(), "fr000001.xml".to_string(), Some(3)),
+            ("WEB01".to_string(), "u_ex250301.log".to_string(), Some(3))
+        ]
+    );
 }
 
 /// The generated web-shell day's drop: w3wp writes the page two minutes
