@@ -351,7 +351,12 @@ impl Collection<'_> {
             // it is named after one of them (its own logs beside forwarded
             // ones).
             ([_, _, ..], None) => {
-                let named = folder.and_then(|f| hosts.iter().find(|h| h.name == host_name(f)));
+                // By its whole name, or the full name the records give it
+                // (a folder `web01.old` is not WEB01's).
+                let named = folder.and_then(|f| {
+                    let fqdn = full_name(f);
+                    hosts.iter().find(|h| h.name == folder_host(f).name || (fqdn.is_some() && h.fqdn == fqdn))
+                });
                 verdict(named.cloned(), HostSource::Folder, Vec::new())
             }
             _ => fallback(),
@@ -546,14 +551,25 @@ mod tests {
             "a folder whose records name other servers is not a server"
         );
         // A server's folder holding events forwarded from others is still
-        // that server's, named short or in full.
-        for folder in ["WEB01", "web01.corp.example"] {
+        // that server's, named short or in full; a folder named after it
+        // and something more is not.
+        let full = events("web01.corp.example");
+        for (folder, first, host) in [
+            ("WEB01", &a, "WEB01"),
+            ("web01.corp.example", &full, "WEB01"),
+            ("web01.corp.example", &a, "-"),
+            ("web01.old", &full, "-"),
+        ] {
             let at = |f: &str| format!("{folder}/{f}");
             let got = hosts_of(
-                &[(&at("a.xml"), a.as_bytes()), (&at("b.xml"), b.as_bytes()), (&at("u.log"), LOG.as_bytes())],
+                &[
+                    (&at("a.xml"), first.as_bytes()),
+                    (&at("b.xml"), b.as_bytes()),
+                    (&at("u.log"), LOG.as_bytes()),
+                ],
                 &[],
             );
-            assert_eq!((got[2].1.as_str(), got[2].2), ("WEB01", Some(HostSource::Folder)), "{folder}");
+            assert_eq!(got[2].1, host, "{folder}, first events from {first}");
         }
     }
 
