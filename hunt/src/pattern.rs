@@ -517,7 +517,15 @@ pub fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
             let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
             u128::from(a) & mask == u128::from(b) & mask
         }
-        _ => false,
+        // A dual-stack server logs an IPv4 client as `::ffff:10.1.2.3`: the
+        // same address as `10.1.2.3`, in either family's network.
+        (IpAddr::V6(a), IpAddr::V4(_)) => {
+            a.to_ipv4_mapped().is_some_and(|a| in_network(IpAddr::V4(a), net, bits))
+        }
+        (IpAddr::V4(_), IpAddr::V6(b)) => match b.to_ipv4_mapped() {
+            Some(b) if bits >= 96 => in_network(ip, IpAddr::V4(b), bits - 96),
+            _ => false,
+        },
     }
 }
 
@@ -630,6 +638,12 @@ mod tests {
         assert!(any(&compile(&["re"], "^/[a-z]+\\.aspx$"), "/shell.aspx"));
         assert!(any(&compile(&["cidr"], "10.0.0.0/8"), "10.1.2.3"));
         assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "11.1.2.3"));
+        // An IPv4 client as a dual-stack server logs it, and the other way round.
+        assert!(any(&compile(&["cidr"], "10.0.0.0/8"), "::ffff:10.1.2.3"));
+        assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "::ffff:11.1.2.3"));
+        assert!(!any(&compile(&["cidr"], "10.0.0.0/8"), "2001:db8::a01:203"), "not a mapped address");
+        assert!(any(&compile(&["cidr"], "::ffff:10.0.0.0/104"), "10.1.2.3"));
+        assert!(!any(&compile(&["cidr"], "::ffff:10.0.0.0/104"), "11.1.2.3"));
         assert!(any(&compile(&["gte"], "400"), "401"));
         for refused in [
             &["utf16le", "contains"][..],
