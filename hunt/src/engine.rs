@@ -857,8 +857,11 @@ fn test(t: &FieldTest, view: &View, found: &Found) -> bool {
         };
     }
     // A needle the field's automaton found is a match in some value.
-    let one = |p: &Pattern| {
-        indexed(p, found).unwrap_or_else(|| view.values(&t.field).any(|v| p.matches(pick(t.cased, v))))
+    let one = |p: &Pattern| match p {
+        Pattern::FieldRef(other) => {
+            view.values(&t.field).any(|v| view.values(other).any(|o| pick(t.cased, v) == pick(t.cased, o)))
+        }
+        _ => indexed(p, found).unwrap_or_else(|| view.values(&t.field).any(|v| p.matches(pick(t.cased, v)))),
     };
     if t.all { t.patterns.iter().all(one) } else { t.patterns.iter().any(one) }
 }
@@ -958,5 +961,30 @@ mod tests {
             std::path::Path::new("k.yml"),
         );
         assert_eq!(keywords.skipped.len(), 1, "{:?}", keywords.skipped);
+    }
+
+    /// `fieldref` compares a field with another of the same row: a request
+    /// the server made to itself (client address = server address).
+    #[test]
+    fn a_field_reference_compares_two_fields_of_one_row() {
+        let rule = "title: self\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+                    c-ip|fieldref: s-ip\n    condition: selection\n";
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(rule, std::path::Path::new("self.yml"));
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let engine = Engine::new(loaded.finish().rules);
+        let log = "#Fields: date time s-ip cs-method cs-uri-stem c-ip sc-status\n\
+                   2025-01-01 00:00:00 10.0.0.5 GET /health 10.0.0.5 200\n\
+                   2025-01-01 00:00:01 10.0.0.5 GET /health 10.0.0.6 200\n\
+                   2025-01-01 00:00:02 10.0.0.5 GET /health - 200\n";
+        let audit = crate::audit::audit(&engine, log.as_bytes());
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        assert_eq!(lines, [2]);
+        for refused in ["c-ip|fieldref|contains: s-ip", "c-ip|fieldref|base64: s-ip"] {
+            let mut r = crate::LoadReport::default();
+            r.add_text(&rule.replace("c-ip|fieldref: s-ip", refused), std::path::Path::new("r.yml"));
+            assert_eq!(r.skipped.len(), 1, "{refused}");
+        }
     }
 }

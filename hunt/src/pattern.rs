@@ -1,7 +1,7 @@
 //! How one Sigma value is compared with one field value: the value's
 //! wildcards and the field's modifiers (`contains`, `startswith`,
 //! `endswith`, `re`, `cidr`, `exists`, `windash`, `cased`, `gt`, `base64`,
-//! `base64offset`, `utf16le`...) turned
+//! `base64offset`, `utf16le`, `fieldref`...) turned
 //! into a matcher once, when the rule is loaded.
 
 use std::net::IpAddr;
@@ -38,6 +38,10 @@ pub enum Pattern {
     Null,
     /// A number compared with the value.
     Number(Compare, f64),
+    /// The value equals a value of another field of the same record
+    /// (`fieldref`; the lower-case name of that field), read by the engine,
+    /// which holds the record.
+    FieldRef(String),
 }
 
 /// A substring and its searcher, built once when the rule loads (building
@@ -112,6 +116,8 @@ pub struct Modifiers {
     encoding: Option<Encoding>,
     /// The text form encoded (`utf16le`, `wide`...); UTF-8 when none.
     utf16: Option<Utf16>,
+    /// The value names another field of the record (`fieldref`).
+    field_ref: bool,
     /// Every value must match (`all`), not any.
     pub all: bool,
 }
@@ -167,6 +173,7 @@ impl Modifiers {
                 "utf16le" | "wide" | "utf16be" | "utf16" if m.encoding.is_some() => {
                     return Err(Unsupported::Modifier(format!("{name} after base64")));
                 }
+                "fieldref" => m.field_ref = true,
                 "utf16le" | "wide" => m.utf16 = Some(Utf16::Le),
                 "utf16be" => m.utf16 = Some(Utf16::Be),
                 "utf16" => m.utf16 = Some(Utf16::Bom),
@@ -181,6 +188,13 @@ impl Modifiers {
         }
         if m.encoding.is_some() && (m.regex || m.cidr || m.exists || m.compare.is_some()) {
             return Err(Unsupported::Modifier("base64 with re, cidr, exists or a comparison".to_string()));
+        }
+        // A reference compares two values whole, as they are written.
+        let transformed = m.encoding.is_some() || m.windash || m.regex || m.cidr || m.exists;
+        if m.field_ref && (transformed || m.contains || m.starts || m.ends || m.compare.is_some()) {
+            return Err(Unsupported::Modifier(
+                "fieldref with another modifier than cased or all".to_string(),
+            ));
         }
         Ok(m)
     }
@@ -205,6 +219,10 @@ impl Modifiers {
             }
             SigmaValue::Text(t) => t.clone(),
         };
+        if self.field_ref {
+            let name = crate::record::canonical_field(&text.trim().to_ascii_lowercase()).to_string();
+            return Ok(vec![Pattern::FieldRef(name)]);
+        }
         if let Some(c) = self.compare {
             let n = text.trim().parse().map_err(|_| Unsupported::Value(text.clone()))?;
             return Ok(vec![Pattern::Number(c, n)]);
@@ -489,6 +507,8 @@ impl Pattern {
                 value.trim().parse::<IpAddr>().is_ok_and(|ip| in_network(ip, *net, *bits))
             }
             Pattern::Exists(want) => *want,
+            // Decided by the engine, which holds the record.
+            Pattern::FieldRef(_) => false,
             Pattern::Null => value.is_empty() || value == "-",
             Pattern::Number(c, n) => value.trim().parse::<f64>().is_ok_and(|v| match c {
                 Compare::Greater => v > *n,

@@ -59,7 +59,7 @@ impl Level {
 /// Why a rule is not evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
-    /// A modifier faultline does not implement (`expand`, `fieldref`...).
+    /// A modifier faultline does not implement (`expand`...).
     #[error("unsupported modifier `{0}`")]
     Modifier(String),
     /// A condition faultline cannot parse or evaluate.
@@ -324,8 +324,8 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
                 map.iter().next().ok_or_else(|| Unsupported::Malformed("empty keywords".into()))?;
             let key = text(key).unwrap_or_default();
             let mods = Modifiers::parse(std::iter::once("contains").chain(key.split('|').skip(1)))?;
-            if mods.cased() {
-                // Keyword text is compared lower-cased.
+            if mods.cased() || key.split('|').any(|m| m == "fieldref") {
+                // Keyword text is compared lower-cased, and names no field.
                 return Err(Unsupported::Modifier(format!("{key} on keywords")));
             }
             let per_value = value_patterns(mods, values)?;
@@ -380,7 +380,14 @@ impl Rule {
             })
             .flatten()
             .flatten()
-            .map(|t| t.field.as_str())
+            .flat_map(|t| {
+                // A field a `fieldref` compares with is read too.
+                let referenced = t.patterns.iter().filter_map(|p| match p {
+                    Pattern::FieldRef(other) => Some(other.as_str()),
+                    _ => None,
+                });
+                std::iter::once(t.field.as_str()).chain(referenced)
+            })
     }
 
     /// A rule from one YAML document.

@@ -338,6 +338,44 @@ fn a_base64offset_rule_finds_the_encoded_cradle_and_not_its_look_alike() {
     assert_eq!(found, [("CobaltStrike Service Installations - System", Some(1))]);
 }
 
+/// `fieldref` on events: a process whose image is its parent's (compared
+/// without case, as Sigma does unless `cased`), and not another parent's.
+#[test]
+fn a_field_reference_compares_two_values_of_one_event() {
+    let process = |record: u32, image: &str, parent: &str| {
+        format!(
+            "<Event><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>1</EventID>\
+             <TimeCreated SystemTime=\"2025-11-24T10:0{record}:00Z\"/><EventRecordID>{record}</EventRecordID>\
+             <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System>\
+             <EventData><Data Name=\"Image\">{image}</Data><Data Name=\"ParentImage\">{parent}</Data>\
+             <Data Name=\"CommandLine\">x</Data></EventData></Event>"
+        )
+    };
+    let cmd = "C:\\Windows\\System32\\cmd.exe";
+    let events = format!(
+        "<Events>{}{}</Events>",
+        process(1, cmd, &cmd.to_ascii_lowercase()),
+        process(2, cmd, "C:\\Windows\\explorer.exe"),
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("Sysmon.xml");
+    std::fs::write(&file, events).expect("writes");
+    let found = |modifiers: &str| {
+        let rule = format!(
+            "title: Itself\nlogsource:\n    category: process_creation\n    product: windows\n\
+             detection:\n    selection:\n        Image|fieldref{modifiers}: ParentImage\n    \
+             condition: selection\nlevel: low\n"
+        );
+        let mut rules = LoadReport::default();
+        rules.add_text(&rule, std::path::Path::new("itself.yml"));
+        assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
+        let report = run(std::slice::from_ref(&file), rules);
+        report.detections.iter().map(|d| d.evidence.record).collect::<Vec<_>>()
+    };
+    assert_eq!(found(""), [Some(1)]);
+    assert!(found("|cased").is_empty(), "cased: the parent is written in lower case");
+}
+
 /// The pack on the real captures a web shell left in Sysmon beyond process
 /// creation: Tunna's w3wp relaying RDP and SMB over loopback (four
 /// connections of two worker processes), and Rotten Potato's w3wp injecting
