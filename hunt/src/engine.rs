@@ -858,8 +858,12 @@ fn test(t: &FieldTest, view: &View, found: &Found) -> bool {
     }
     // A needle the field's automaton found is a match in some value.
     let one = |p: &Pattern| match p {
+        // Two unset values (empty, or `-` as logs write them) are not equal.
         Pattern::FieldRef(other) => {
-            view.values(&t.field).any(|v| view.values(other).any(|o| pick(t.cased, v) == pick(t.cased, o)))
+            let set = |v: &(&str, &str)| !v.0.is_empty() && v.0 != "-";
+            view.values(&t.field)
+                .filter(set)
+                .any(|v| view.values(other).filter(set).any(|o| pick(t.cased, v) == pick(t.cased, o)))
         }
         _ => indexed(p, found).unwrap_or_else(|| view.values(&t.field).any(|v| p.matches(pick(t.cased, v)))),
     };
@@ -973,15 +977,26 @@ mod tests {
         loaded.add_text(rule, std::path::Path::new("self.yml"));
         assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
         let engine = Engine::new(loaded.finish().rules);
+        // The last row has neither address.
         let log = "#Fields: date time s-ip cs-method cs-uri-stem c-ip sc-status\n\
                    2025-01-01 00:00:00 10.0.0.5 GET /health 10.0.0.5 200\n\
                    2025-01-01 00:00:01 10.0.0.5 GET /health 10.0.0.6 200\n\
-                   2025-01-01 00:00:02 10.0.0.5 GET /health - 200\n";
+                   2025-01-01 00:00:02 10.0.0.5 GET /health - 200\n\
+                   2025-01-01 00:00:03 - GET /health - 200\n";
         let audit = crate::audit::audit(&engine, log.as_bytes());
         assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
         let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
         assert_eq!(lines, [2]);
-        for refused in ["c-ip|fieldref|contains: s-ip", "c-ip|fieldref|base64: s-ip"] {
+        // A path or agent is also read in forms the log did not write (the
+        // path with its query, decoded; the agent with spaces), which a
+        // reference would compare; a null reference is no field.
+        for refused in [
+            "c-ip|fieldref|contains: s-ip",
+            "c-ip|fieldref|base64: s-ip",
+            "cs-uri-stem|fieldref: cs-uri-query",
+            "cs-referer|fieldref: cs-user-agent",
+            "c-ip|fieldref: null",
+        ] {
             let mut r = crate::LoadReport::default();
             r.add_text(&rule.replace("c-ip|fieldref: s-ip", refused), std::path::Path::new("r.yml"));
             assert_eq!(r.skipped.len(), 1, "{refused}");

@@ -208,6 +208,7 @@ impl Modifiers {
     /// The patterns one rule value stands for (`windash` gives several).
     pub fn compile(self, value: &SigmaValue) -> Result<Vec<Pattern>, Unsupported> {
         let text = match value {
+            SigmaValue::Null if self.field_ref => return Err(Unsupported::Value("null".to_string())),
             SigmaValue::Null => return Ok(vec![Pattern::Null]),
             SigmaValue::Bool(b) if self.exists => return Ok(vec![Pattern::Exists(*b)]),
             SigmaValue::Bool(b) => b.to_string(),

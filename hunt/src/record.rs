@@ -131,6 +131,13 @@ pub fn canonical_field(name: &str) -> &str {
 pub const SECURITY_PROCESS_NAMES: [(&str, &str); 3] =
     [("newprocessname", "image"), ("parentprocessname", "parentimage"), ("subjectusername", "user")];
 
+/// Whether the view gives a web field in forms the log did not write too
+/// (the path with its query, decoded, the agent with spaces): a field a
+/// `fieldref` cannot compare as logged.
+pub(crate) fn has_derived_forms(name: &str) -> bool {
+    matches!(name, "cs-uri-query" | "cs-uri" | "c-uri" | "cs-uri-stem" | "c-useragent")
+}
+
 /// Whether `name` is a field the view gives web rows.
 pub(crate) fn is_web_field(name: &str) -> bool {
     WEB_FIELDS.contains(&name)

@@ -278,6 +278,17 @@ fn field_tests(key: &str, v: &Yaml) -> Result<Vec<FieldTest>, Unsupported> {
     let field = crate::record::canonical_field(&field).to_string();
     let mods = Modifiers::parse(parts)?;
     let per_value = value_patterns(mods, v)?;
+    let referenced: Vec<&str> = per_value
+        .iter()
+        .flatten()
+        .filter_map(|p| if let Pattern::FieldRef(other) = p { Some(other.as_str()) } else { None })
+        .collect();
+    if !referenced.is_empty()
+        && let Some(derived) =
+            referenced.iter().copied().chain([field.as_str()]).find(|f| crate::record::has_derived_forms(f))
+    {
+        return Err(Unsupported::Modifier(format!("fieldref on {derived}, also read in derived forms")));
+    }
     let test = |all, patterns| FieldTest { field: field.clone(), cased: mods.cased(), all, patterns };
     if mods.all && per_value.iter().any(|forms| forms.len() > 1) {
         return Ok(per_value.into_iter().map(|forms| test(false, forms)).collect());
@@ -323,9 +334,13 @@ fn search(y: &Yaml) -> Result<Search, Unsupported> {
             let (key, values) =
                 map.iter().next().ok_or_else(|| Unsupported::Malformed("empty keywords".into()))?;
             let key = text(key).unwrap_or_default();
+            // Keyword text names no field.
+            if key.split('|').any(|m| m == "fieldref") {
+                return Err(Unsupported::Modifier(format!("{key} on keywords")));
+            }
             let mods = Modifiers::parse(std::iter::once("contains").chain(key.split('|').skip(1)))?;
-            if mods.cased() || key.split('|').any(|m| m == "fieldref") {
-                // Keyword text is compared lower-cased, and names no field.
+            if mods.cased() {
+                // Keyword text is compared lower-cased.
                 return Err(Unsupported::Modifier(format!("{key} on keywords")));
             }
             let per_value = value_patterns(mods, values)?;

@@ -352,10 +352,12 @@ fn a_field_reference_compares_two_values_of_one_event() {
         )
     };
     let cmd = "C:\\Windows\\System32\\cmd.exe";
+    // The third: both unset, which is no equality.
     let events = format!(
-        "<Events>{}{}</Events>",
+        "<Events>{}{}{}</Events>",
         process(1, cmd, &cmd.to_ascii_lowercase()),
         process(2, cmd, "C:\\Windows\\explorer.exe"),
+        process(3, "-", "-"),
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("Sysmon.xml");
