@@ -354,8 +354,8 @@ impl Collection<'_> {
                 // By its whole name, or the full name the records give it
                 // (a folder `web01.old` is not WEB01's).
                 let named = folder.and_then(|f| {
-                    let fqdn = full_name(f);
-                    hosts.iter().find(|h| h.name == folder_host(f).name || (fqdn.is_some() && h.fqdn == fqdn))
+                    let (whole, fqdn) = (folder_host(f).name, full_name(f));
+                    hosts.iter().find(|h| h.name == whole || (fqdn.is_some() && h.fqdn == fqdn))
                 });
                 verdict(named.cloned(), HostSource::Folder, Vec::new())
             }

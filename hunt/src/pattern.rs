@@ -246,8 +246,10 @@ impl Modifiers {
                     // Wildcards cannot be encoded: an encoded `*` is no
                     // longer one.
                     let literal = unescape(&v).ok_or_else(|| Unsupported::Value(v.clone()))?;
-                    let bytes =
-                        self.utf16.map_or_else(|| literal.clone().into_bytes(), |u| u.bytes(&literal));
+                    let bytes = match self.utf16 {
+                        Some(u) => u.bytes(&literal),
+                        None => literal.into_bytes(),
+                    };
                     for form in encoding.forms(&bytes) {
                         out.push(self.wildcard(&form)?);
                     }
@@ -518,6 +520,14 @@ impl Pattern {
                 Compare::LessOrEqual => v <= *n,
                 Compare::Equal => v == *n,
             }),
+        }
+    }
+
+    /// The other field a `fieldref` compares with.
+    pub fn referenced_field(&self) -> Option<&str> {
+        match self {
+            Pattern::FieldRef(other) => Some(other),
+            _ => None,
         }
     }
 

@@ -278,11 +278,8 @@ fn field_tests(key: &str, v: &Yaml) -> Result<Vec<FieldTest>, Unsupported> {
     let field = crate::record::canonical_field(&field).to_string();
     let mods = Modifiers::parse(parts)?;
     let per_value = value_patterns(mods, v)?;
-    let referenced: Vec<&str> = per_value
-        .iter()
-        .flatten()
-        .filter_map(|p| if let Pattern::FieldRef(other) = p { Some(other.as_str()) } else { None })
-        .collect();
+    let referenced: Vec<&str> = per_value.iter().flatten().filter_map(Pattern::referenced_field).collect();
+    // A reference compares values as logged.
     if !referenced.is_empty()
         && let Some(derived) =
             referenced.iter().copied().chain([field.as_str()]).find(|f| crate::record::has_derived_forms(f))
@@ -395,13 +392,10 @@ impl Rule {
             })
             .flatten()
             .flatten()
+            // A field a `fieldref` compares with is read too.
             .flat_map(|t| {
-                // A field a `fieldref` compares with is read too.
-                let referenced = t.patterns.iter().filter_map(|p| match p {
-                    Pattern::FieldRef(other) => Some(other.as_str()),
-                    _ => None,
-                });
-                std::iter::once(t.field.as_str()).chain(referenced)
+                std::iter::once(t.field.as_str())
+                    .chain(t.patterns.iter().filter_map(Pattern::referenced_field))
             })
     }
 
