@@ -876,6 +876,22 @@ mod tests {
 
     use super::*;
 
+    /// Rules from one YAML text.
+    fn loaded(rules: &str) -> crate::LoadReport {
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(rules, std::path::Path::new("rules.yml"));
+        loaded
+    }
+
+    /// The lines of `log` the rules match, each row read both screened and
+    /// in full, which must agree.
+    fn screened_lines(loaded: crate::LoadReport, log: &str) -> Vec<u64> {
+        let engine = Engine::new(loaded.finish().rules);
+        let audit = crate::audit::audit(&engine, log.as_bytes());
+        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
+        audit.hits.iter().map(|h| h.line).collect()
+    }
+
     /// A rule of many indicator values: past [`DFA_NEEDLE_BYTES`] its
     /// needles get the automaton the crate picks (a DFA of them took
     /// gigabytes), and the rule still matches what it names, screened and
@@ -899,16 +915,11 @@ mod tests {
             rule.push_str(&format!("            - '{v}'\n"));
         }
         rule.push_str("    condition: selection\n");
-        let mut loaded = crate::LoadReport::default();
-        loaded.add_text(&rule, std::path::Path::new("iocs.yml"));
-        let engine = Engine::new(loaded.finish().rules);
         let log = "#Fields: date time cs-method cs-uri-stem sc-status\n\
                    2025-01-01 00:00:00 GET /IOC/019999.ASPX 200\n\
                    2025-01-01 00:00:01 GET /ioc/020000.aspx 200\n\
                    2025-01-01 00:00:02 GET /shop/ioc/000007.aspx 404\n";
-        let audit = crate::audit::audit(&engine, log.as_bytes());
-        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
-        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        let lines = screened_lines(loaded(&rule), log);
         assert_eq!(lines, [2, 4]);
     }
 
@@ -919,18 +930,13 @@ mod tests {
     fn an_encoded_web_value_is_screened_as_read_in_full() {
         let rule = "title: encoded\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
                     cs-uri-query|base64offset|contains: 'whoami'\n    condition: selection\n";
-        let mut loaded = crate::LoadReport::default();
-        loaded.add_text(rule, std::path::Path::new("encoded.yml"));
-        let engine = Engine::new(loaded.finish().rules);
         // `cmd /c whoami` and `whoami /all` in Base64, then the first in
         // lower case.
         let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status\n\
                    2025-01-01 00:00:00 POST /up.aspx c=Y21kIC9jIHdob2FtaQ== 200\n\
                    2025-01-01 00:00:01 POST /up.aspx c=d2hvYW1pIC9hbGw= 200\n\
                    2025-01-01 00:00:02 POST /up.aspx c=y21kic9jihdob2ftaq== 200\n";
-        let audit = crate::audit::audit(&engine, log.as_bytes());
-        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
-        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        let lines = screened_lines(loaded(rule), log);
         assert_eq!(lines, [2, 3]);
     }
 
@@ -943,26 +949,20 @@ mod tests {
         let rule = "title: all forms\nlogsource: {category: webserver}\ndetection:\n    dash:\n        \
                     cs-uri-query|windash|contains|all: ['-nop', '-enc']\n    encoded:\n        \
                     cs-uri-query|base64offset|contains|all: ['whoami', 'net user']\n    condition: dash or encoded\n";
-        let mut loaded = crate::LoadReport::default();
-        loaded.add_text(rule, std::path::Path::new("all.yml"));
-        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
-        let engine = Engine::new(loaded.finish().rules);
+        let rules = loaded(rule);
+        assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
         // `x;whoami && net user` and `x;whoami && dir` in Base64.
         let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status\n\
                    2025-01-01 00:00:00 GET /run.aspx c=powershell+/nop+-enc+SQBFAFgA 200\n\
                    2025-01-01 00:00:01 GET /run.aspx c=powershell+/nop+/w+hidden 200\n\
                    2025-01-01 00:00:02 POST /up.aspx c=eDt3aG9hbWkgJiYgbmV0IHVzZXI= 200\n\
                    2025-01-01 00:00:03 POST /up.aspx c=eDt3aG9hbWkgJiYgZGly 200\n";
-        let audit = crate::audit::audit(&engine, log.as_bytes());
-        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
-        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        let lines = screened_lines(rules, log);
         assert_eq!(lines, [2, 4]);
         // Keyword lists have one list for all forms: refused, not misread.
-        let mut keywords = crate::LoadReport::default();
-        keywords.add_text(
+        let keywords = loaded(
             "title: k\nlogsource: {category: webserver}\ndetection:\n    words:\n        \
              '|windash|all': ['-nop', '-enc']\n    condition: words\n",
-            std::path::Path::new("k.yml"),
         );
         assert_eq!(keywords.skipped.len(), 1, "{:?}", keywords.skipped);
     }
@@ -973,19 +973,15 @@ mod tests {
     fn a_field_reference_compares_two_fields_of_one_row() {
         let rule = "title: self\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
                     c-ip|fieldref: s-ip\n    condition: selection\n";
-        let mut loaded = crate::LoadReport::default();
-        loaded.add_text(rule, std::path::Path::new("self.yml"));
-        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
-        let engine = Engine::new(loaded.finish().rules);
+        let rules = loaded(rule);
+        assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
         // The last row has neither address.
         let log = "#Fields: date time s-ip cs-method cs-uri-stem c-ip sc-status\n\
                    2025-01-01 00:00:00 10.0.0.5 GET /health 10.0.0.5 200\n\
                    2025-01-01 00:00:01 10.0.0.5 GET /health 10.0.0.6 200\n\
                    2025-01-01 00:00:02 10.0.0.5 GET /health - 200\n\
                    2025-01-01 00:00:03 - GET /health - 200\n";
-        let audit = crate::audit::audit(&engine, log.as_bytes());
-        assert!(audit.disagreements.is_empty(), "{:?}", audit.disagreements);
-        let lines: Vec<u64> = audit.hits.iter().map(|h| h.line).collect();
+        let lines = screened_lines(rules, log);
         assert_eq!(lines, [2]);
         // A path or agent is also read in forms the log did not write (the
         // path with its query, decoded; the agent with spaces), which a
@@ -997,8 +993,7 @@ mod tests {
             "cs-referer|fieldref: cs-user-agent",
             "c-ip|fieldref: null",
         ] {
-            let mut r = crate::LoadReport::default();
-            r.add_text(&rule.replace("c-ip|fieldref: s-ip", refused), std::path::Path::new("r.yml"));
+            let r = loaded(&rule.replace("c-ip|fieldref: s-ip", refused));
             assert_eq!(r.skipped.len(), 1, "{refused}");
         }
     }
