@@ -696,3 +696,55 @@ fn the_system_template_is_byte_for_byte_the_one_windows_writes() {
         }
     }
 }
+
+#[test]
+fn a_large_log_is_read_in_stretches_each_whole_sorted_and_the_same_whatever_the_pool() {
+    use faultline_parser::evtx::{CHUNK_SIZE, CHUNKS_PER_SINK, FILE_HEADER_SIZE};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    // Events of 8 KB, a few to a chunk, written in no order: a log of more
+    // than one stretch, whose stretches are each out of order.
+    let mut events = events(2000, 11);
+    for (i, e) in events.iter_mut().enumerate() {
+        e.time_created = 134_082_457_310_000_000 + i as u64 * 10_000_000;
+        e.data = EventData::Positional(vec![Value::Str(format!("{i:05}").repeat(800))]);
+    }
+    let want: Vec<Timestamp> = events.iter().map(|e| from_filetime(e.time_created)).collect();
+    let mut rng = Rng::new(3);
+    for i in (1..events.len()).rev() {
+        events.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let bytes = write(&events);
+    let chunks = (bytes.len() - FILE_HEADER_SIZE) / CHUNK_SIZE;
+    assert!(chunks > CHUNKS_PER_SINK, "{chunks} chunks");
+    let config = faultline_parser::ReadConfig { all_events: true, ..Default::default() };
+    let read = |threads: usize| {
+        let progressed = AtomicU64::new(0);
+        let progress = |n: u64| {
+            progressed.fetch_add(n, Relaxed);
+        };
+        let input = faultline_parser::Input {
+            data: &bytes,
+            format: faultline_parser::Format::Evtx,
+            pages: &faultline_parser::framing::InMemory,
+            config: &config,
+            progress: &progress,
+            modified: None,
+        };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let Ok(sinks) = pool.install(|| faultline_parser::evtx::read(&input, &Collect::default));
+        assert_eq!(progressed.load(Relaxed), bytes.len() as u64, "every byte counted once");
+        for s in &sinks {
+            assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        }
+        sinks.iter().map(|s| s.events.iter().map(|e| e.time).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
+    let one = read(1);
+    assert_eq!(one.len(), chunks.div_ceil(CHUNKS_PER_SINK), "a sink per stretch");
+    for stretch in &one {
+        assert!(stretch.is_sorted(), "each stretch's events in time order");
+    }
+    let mut all: Vec<Timestamp> = one.iter().flatten().copied().collect();
+    all.sort();
+    assert_eq!(all, want, "every event once");
+    assert_eq!(read(2), one, "the same stretches on two threads");
+}

@@ -112,17 +112,66 @@ fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic
     Diagnostic { location: Location::Offset(offset as u64), severity, message }
 }
 
-/// Reads an EVTX file and hands its events to one sink: the catalogue's in
-/// full, sorted by time, and the others as counts, in file order.
+/// Chunks per sink when a log is read for the pipeline: a large log is read
+/// as stretches of this many chunks (16 MiB), each handed to a sink of its
+/// own as soon as it is parsed. Its events are then never all held at once
+/// (a hunt kept a whole log's events to the end, about the file's size),
+/// and the sinks' work runs on every core instead of one thread after the
+/// parse. A count fixed by the file, not by the pool, keeps the output the
+/// same whatever the number of threads.
+pub const CHUNKS_PER_SINK: usize = 256;
+
+/// Reads an EVTX file for the pipeline: one sink per stretch of
+/// [`CHUNKS_PER_SINK`] chunks, in file order, each given that stretch's
+/// catalogue events in full, sorted by time, and the others as counts; the
+/// file's own diagnostics go to the first.
 pub fn read<S>(input: &Input<'_>, new_sink: &(dyn Fn() -> S + Sync)) -> Result<Vec<S>, S::Error>
 where
     S: RecordSink + Send,
+    S::Error: Send,
 {
-    let mut sink = new_sink();
-    parse_evtx(input.data, input.pages, input.config.all_events, &mut sink)?;
-    sink.chunk_done()?;
-    (input.progress)(input.data.len() as u64);
-    Ok(vec![sink])
+    let data = input.data;
+    let mut first = new_sink();
+    let extract_data = first.needs_event_data();
+    let mut diagnostics = Vec::new();
+    let Some(chunks) = layout(data, &mut diagnostics).filter(|&chunks| chunks > 0) else {
+        for d in diagnostics {
+            first.diagnostic(d);
+        }
+        first.chunk_done()?;
+        (input.progress)(data.len() as u64);
+        return Ok(vec![first]);
+    };
+    let stretches = stretches(chunks);
+    let mut sinks = Vec::with_capacity(stretches.len().max(1));
+    sinks.push(first);
+    sinks.extend((1..stretches.len()).map(|_| new_sink()));
+    let all_events = input.config.all_events;
+    // The header and a partial chunk at the end count as read now.
+    (input.progress)((data.len() - chunks * CHUNK_SIZE) as u64);
+    let mut file_diagnostics = Some(diagnostics);
+    let work: Vec<_> = sinks
+        .into_iter()
+        .zip(stretches)
+        .map(|(sink, stretch)| (sink, stretch, file_diagnostics.take().unwrap_or_default()))
+        .collect();
+    let done: Vec<Result<S, S::Error>> = work
+        .into_par_iter()
+        .map(|(mut sink, stretch, mut diagnostics)| {
+            let bytes = (stretch.len() * CHUNK_SIZE) as u64;
+            let read = read_stretch(data, input.pages, stretch, all_events, extract_data);
+            hand_counted(&read.counted, &mut sink)?;
+            deliver_kept(read.kept, &mut sink)?;
+            diagnostics.extend(read.diagnostics);
+            for d in diagnostics {
+                sink.diagnostic(d);
+            }
+            sink.chunk_done()?;
+            (input.progress)(bytes);
+            Ok(sink)
+        })
+        .collect();
+    done.into_iter().collect()
 }
 
 /// Reads an EVTX file and hands its events to `sink`: the catalogue's in
@@ -136,12 +185,34 @@ pub fn parse_evtx<S: RecordSink>(
 ) -> Result<(), S::Error> {
     let extract_data = sink.needs_event_data();
     let mut diagnostics = Vec::new();
+    if let Some(chunks) = layout(data, &mut diagnostics) {
+        // Kept events stay in their chunks' vectors, each sorted, until the
+        // end (see `deliver_kept`).
+        let mut kept: Vec<Vec<WinEvent>> = Vec::new();
+        for stretch in stretches(chunks) {
+            let read = read_stretch(data, pages, stretch, all_events, extract_data);
+            hand_counted(&read.counted, sink)?;
+            kept.extend(read.kept);
+            diagnostics.extend(read.diagnostics);
+        }
+        deliver_kept(kept, sink)?;
+    }
+    for d in diagnostics {
+        sink.diagnostic(d);
+    }
+    Ok(())
+}
+
+/// Checks the file header and returns how many whole chunks follow it, or
+/// `None` when the file is too short to hold a header; what is wrong goes
+/// to `diagnostics`.
+fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
     if data.len() < FILE_HEADER_SIZE {
-        sink.diagnostic(Diagnostic::file(
+        diagnostics.push(Diagnostic::file(
             Severity::Error,
             format!("EVTX file cut short: {} bytes, no complete header", data.len()),
         ));
-        return Ok(());
+        return None;
     }
     match EvtxFileHeader::from_bytes(&data[..FILE_HEADER_SIZE]) {
         Ok(h) => {
@@ -175,53 +246,73 @@ pub fn parse_evtx<S: RecordSink>(
             ),
         ));
     }
+    Some(chunks)
+}
+
+/// The chunks of a file of `chunks` in stretches of [`CHUNKS_PER_SINK`].
+fn stretches(chunks: usize) -> Vec<std::ops::Range<usize>> {
+    (0..chunks).step_by(CHUNKS_PER_SINK).map(|start| start..(start + CHUNKS_PER_SINK).min(chunks)).collect()
+}
+
+/// What a stretch of chunks gave, in chunk order.
+#[derive(Debug, Default)]
+struct StretchRead {
+    kept: Vec<Vec<WinEvent>>,
+    counted: Vec<Counted>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses the chunks of `stretch` on the shared pool. Each worker maps its
+/// chunk's pages, and they are released once the stretch is read:
+/// releasing them chunk by chunk cost one TLB shootdown across cores per
+/// 64 KiB, a seventh of the run.
+fn read_stretch(
+    data: &[u8],
+    pages: &dyn Paging,
+    stretch: std::ops::Range<usize>,
+    all_events: bool,
+    extract_data: bool,
+) -> StretchRead {
     let settings = Arc::new(ParserSettings::new().num_threads(1));
-    // Chunks go in batches of a few per thread; counted records are handed
-    // over batch by batch (their order does not matter, only their counts
-    // and times), catalogue events are kept to be sorted at the end.
-    // Each worker maps its chunk's pages; they are released a batch at a
-    // time: releasing them chunk by chunk cost one TLB shootdown across cores
-    // per 64 KiB, a seventh of the run.
-    let indices: Vec<usize> = (0..chunks).collect();
-    let batch_len = rayon::current_num_threads().max(1) * 32;
-    // Kept events stay in their chunks' vectors, each sorted, until the end
-    // (see `deliver_kept`).
-    let mut kept: Vec<Vec<WinEvent>> = Vec::new();
-    for batch in indices.chunks(batch_len) {
-        let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
-        let span = chunk_start(batch[0])..chunk_start(batch[batch.len() - 1]) + CHUNK_SIZE;
-        // An interner lives as long as a worker's share of the batch, so the
-        // names every chunk repeats are decoded once, not once per chunk.
-        let results: Vec<ChunkResult> = batch
-            .par_iter()
-            .map_init(Interner::default, |interner, &i| {
-                let start = chunk_start(i);
-                pages.will_read(start..start + CHUNK_SIZE);
-                let bytes = &data[start..start + CHUNK_SIZE];
-                read_chunk(bytes, i, start, &settings, all_events, extract_data, interner)
-            })
-            .collect();
-        pages.done(span);
-        for r in results {
-            for c in &r.counted {
-                sink.counted_events(CountedEvents {
-                    channel: c.channel.as_deref(),
-                    provider: &c.provider,
-                    event_id: c.event_id,
-                    computer: c.computer.as_deref(),
-                    records: c.records,
-                    span: c.span,
-                })?;
-            }
-            if !r.kept.is_empty() {
-                kept.push(r.kept);
-            }
-            diagnostics.extend(r.diagnostics);
+    let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
+    let span = chunk_start(stretch.start)..chunk_start(stretch.end);
+    // An interner lives as long as a worker's share of the stretch, so the
+    // names every chunk repeats are decoded once, not once per chunk.
+    let results: Vec<ChunkResult> = stretch
+        .into_par_iter()
+        .map_init(Interner::default, |interner, i| {
+            let start = chunk_start(i);
+            pages.will_read(start..start + CHUNK_SIZE);
+            let bytes = &data[start..start + CHUNK_SIZE];
+            read_chunk(bytes, i, start, &settings, all_events, extract_data, interner)
+        })
+        .collect();
+    pages.done(span);
+    let mut out = StretchRead::default();
+    for r in results {
+        // Counted records are handed over as counts (their order does not
+        // matter, only their counts and times); catalogue events are kept
+        // to be sorted.
+        out.counted.extend(r.counted);
+        if !r.kept.is_empty() {
+            out.kept.push(r.kept);
         }
+        out.diagnostics.extend(r.diagnostics);
     }
-    deliver_kept(kept, sink)?;
-    for d in diagnostics {
-        sink.diagnostic(d);
+    out
+}
+
+/// Hands a stretch's counted records to `sink`.
+fn hand_counted<S: RecordSink>(counted: &[Counted], sink: &mut S) -> Result<(), S::Error> {
+    for c in counted {
+        sink.counted_events(CountedEvents {
+            channel: c.channel.as_deref(),
+            provider: &c.provider,
+            event_id: c.event_id,
+            computer: c.computer.as_deref(),
+            records: c.records,
+            span: c.span,
+        })?;
     }
     Ok(())
 }
