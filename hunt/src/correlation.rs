@@ -269,10 +269,10 @@ impl Correlation {
     }
 
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
-    /// group that met the condition (the window starts again after it); of
-    /// a count, stretches that fire within the timespan of the previous
-    /// one's last match are one [`Fired`] holding every match from the
-    /// first stretch's first to the last one's last.
+    /// group that met the condition. A temporal chain's window starts again
+    /// after it; a count's slides on, and windows that fire within the
+    /// timespan of the previous one's last match are one [`Fired`] holding
+    /// every match from the first window's first to the last one's last.
     pub fn evaluate<'a, M: Matched>(&self, index: usize, matches: &'a [M]) -> Vec<Fired> {
         // Each match is given its group's number in one pass in match
         // order; groups too small to meet the condition are never slid
@@ -407,8 +407,14 @@ impl Correlation {
                             last = Some((out.len() - 1, end));
                         }
                     }
-                    start = end + 1;
-                    distinct.clear();
+                    // A count's window slides on, so an episode ends with
+                    // the last match a window that fires still holds (25
+                    // rejected logins against a threshold of 20 are 25,
+                    // not 20); a temporal chain starts again.
+                    if !self.merges_episodes() {
+                        start = end + 1;
+                        distinct.clear();
+                    }
                 }
             }
         }
@@ -511,9 +517,33 @@ mod tests {
             .collect();
         let fired = c.evaluate(0, &matches);
         let episodes: Vec<&[usize]> = fired.iter().map(|f| f.matches.as_slice()).collect();
-        // Windows fire at every third path: the first nine of each burst are
-        // its episode; the tenth, which no window completes, is not cited.
-        assert_eq!(episodes, [(0..9).collect::<Vec<_>>(), (10..19).collect::<Vec<_>>()], "{fired:?}");
+        // The window slides: from the third path on, every window holds
+        // three, so each burst is one episode of all ten (the old window,
+        // started again after each firing, left out the tenth).
+        assert_eq!(episodes, [(0..10).collect::<Vec<_>>(), (10..20).collect::<Vec<_>>()], "{fired:?}");
+    }
+
+    /// Every match of a burst is counted, not the threshold's multiple: 25
+    /// rejected logins in a minute against a threshold of 20 are one
+    /// episode of 25; a match the last firing window does not hold is left
+    /// out.
+    #[test]
+    fn an_episode_holds_every_match_its_firing_windows_hold() {
+        let doc = &yaml_rust2::YamlLoader::load_from_str(
+            "title: t\ncorrelation:\n  type: event_count\n  rules: []\n  group-by: [c-ip]\n  timespan: 1m\n  \
+             condition:\n    gte: 20\n",
+        )
+        .expect("yaml")[0];
+        let mut c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
+        c.rules = vec![0];
+        let row = [("c-ip", "1.1.1.1")];
+        // 25 logins two seconds apart, then one more five minutes later.
+        let times: Vec<i64> = (0..25).map(|i| i * 2).chain([350]).collect();
+        let matches: Vec<Match<'_>> =
+            times.iter().map(|&time| Match { rule: 0, time, values: &row, host: "WEB" }).collect();
+        let fired = c.evaluate(0, &matches);
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        assert_eq!(fired[0].matches, (0..25).collect::<Vec<_>>());
     }
 
     /// An upper bound used to load and then never be judged: it is now

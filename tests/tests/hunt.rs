@@ -751,8 +751,8 @@ fn a_module_outside_microsofts_set_in_a_trace_is_a_backdoor_sign() {
 /// detection cites the first 404 of the first window that meets the
 /// condition (thirty paths: its line, its request), names the site, and
 /// counts within its own client; the other client's few 404s make nothing.
-/// A scanner that keeps going is one detection: its second window of
-/// thirty paths extends the first, and the summary counts both.
+/// A scanner that keeps going is one detection: every window of thirty
+/// paths after the first extends it, and the summary counts all seventy.
 #[test]
 fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -782,7 +782,7 @@ fn a_scanner_burst_cites_its_first_404_and_no_404_is_shown_alone() {
     assert_eq!(burst.matched, [("c-ip".to_string(), "203.0.113.7".to_string())]);
     assert!(
         burst.evidence.summary.starts_with(
-            "60 matches of Web Response Not Found (60 distinct cs-uri-stem) within 59 s from c-ip=203.0.113.7"
+            "70 matches of Web Response Not Found (70 distinct cs-uri-stem) within 69 s from c-ip=203.0.113.7"
         ) && burst.evidence.summary.ends_with("; first: GET /probe/0.php?q=0 404 from 203.0.113.7"),
         "{}",
         burst.evidence.summary
