@@ -102,7 +102,7 @@ impl Placed {
         let matched = rule
             .fields
             .iter()
-            .flat_map(|f| view.values(f).map(move |(v, _)| (f.clone(), v.to_string())))
+            .flat_map(|f| view.given_values(f).map(move |v| (f.clone(), v.to_string())))
             .collect();
         Detection {
             rule: Arc::clone(rule),

@@ -923,6 +923,23 @@ mod tests {
         assert_eq!(lines, [2, 4]);
     }
 
+    /// A query's spaces come as `+` (form encoding): a rule written with
+    /// spaces matches them, screened (the line holds `union+select`) and in
+    /// full alike, and a query that only shares a word does not.
+    #[test]
+    fn a_query_is_read_with_plus_as_a_space() {
+        let rule = "title: union\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
+                    cs-uri-query|contains: 'union select'\n    condition: selection\n";
+        let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status\n\
+                   2025-01-01 00:00:00 GET /p.aspx id=1+UNION+SELECT+1,2-- 200\n\
+                   2025-01-01 00:00:01 GET /p.aspx id=1%20union%20select%201 200\n\
+                   2025-01-01 00:00:02 GET /s q=european+union+news 200\n\
+                   2025-01-01 00:00:03 GET /union+select.aspx - 200\n";
+        let lines = screened_lines(loaded(rule), log);
+        // The path keeps its `+`: only a query is form-encoded.
+        assert_eq!(lines, [2, 3]);
+    }
+
     /// A web rule on an encoded value: the screen's lower-cased search
     /// passes the row on to the cased comparison, which alone decides
     /// (the same encoded text in other letters is another payload).

@@ -53,19 +53,11 @@ pub const WEB_MAPPING: [WebField; 17] = [
     web(
         "cs-uri-query",
         &[],
-        "the query; path?query; both percent-decoded",
-        [
-            Some("the query; path?query, and percent-decoded"),
-            Some("the URL's query; path?query; both percent-decoded"),
-        ],
+        "the query; path?query; both decoded (percent escapes, + in the query as a space)",
+        [Some("the query; path?query, and decoded"), Some("the URL's query; path?query; both decoded")],
     ),
-    web(
-        "cs-uri",
-        &[],
-        "path?query, and percent-decoded",
-        [Some("path?query"), Some("path?query, and percent-decoded")],
-    ),
-    web("c-uri", &[], "path?query, and percent-decoded", [None, Some("path?query, and percent-decoded")]),
+    web("cs-uri", &[], "path?query, and decoded", [Some("path?query"), Some("path?query, and decoded")]),
+    web("c-uri", &[], "path?query, and decoded", [None, Some("path?query, and decoded")]),
     web(
         "c-useragent",
         &["cs-user-agent", "cs(user-agent)", "c-user-agent", "cs-useragent"],
@@ -83,11 +75,11 @@ pub const WEB_MAPPING: [WebField; 17] = [
     web("cs-cookie", &["cs(cookie)"], "as logged", [None, Some("the Cookie request header")]),
     web("cs-version", &[], "as logged", [Some("as logged"), None]),
     web("c-ip", &[], "as logged", [Some("as logged"), Some("the remote address")]),
-    web("s-ip", &[], "as logged", [None, None]),
+    web("s-ip", &[], "as logged", [Some("as logged"), None]),
     web("sc-status", &[], "as logged, compared as a number", [Some("as logged"), Some("the status")]),
     web("sc-substatus", &[], "as logged, compared as a number", [None, Some("the substatus")]),
     web("sc-win32-status", &[], "as logged, compared as a number", [None, None]),
-    web("s-port", &[], "as logged, compared as a number", [None, None]),
+    web("s-port", &[], "as logged, compared as a number", [Some("as logged"), None]),
 ];
 
 /// The names of [`WEB_MAPPING`], by index.
@@ -223,6 +215,10 @@ pub struct View {
     kind: Kind,
     /// (field, value as written, value lower-cased).
     values: Vec<(String, String, String)>,
+    /// Per value, whether it is another form of a value the record gives
+    /// (the query joined to its path, a URI decoded, an agent with spaces):
+    /// matched, not shown as what the record holds.
+    derived: Vec<bool>,
     used: usize,
     keywords: String,
     /// Whether the lower-cased values and keyword text are made yet: they
@@ -245,6 +241,7 @@ impl Default for View {
         View {
             kind: Kind::Web,
             values: Vec::new(),
+            derived: Vec::new(),
             used: 0,
             keywords: String::new(),
             lowered: false,
@@ -297,6 +294,16 @@ impl View {
         self.values[..self.used].iter().filter(move |(f, _, _)| f == field).map(|(_, v, _)| v.as_str())
     }
 
+    /// The values of `field` the record gives, without the other forms
+    /// rules also match (what a detection shows as matched).
+    pub fn given_values<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values[..self.used]
+            .iter()
+            .zip(&self.derived)
+            .filter(move |((f, _, _), derived)| f == field && !**derived)
+            .map(|((_, v, _), _)| v.as_str())
+    }
+
     /// Every value as written (what keyword needles are looked for in,
     /// without case).
     pub fn raw_all(&self) -> impl Iterator<Item = &str> {
@@ -330,10 +337,20 @@ impl View {
         }
     }
 
+    /// Another form of a value already given, if the rules read `i`.
+    fn push_web_form(&mut self, i: usize, value: &str) {
+        if self.web_wanted[i] {
+            self.store(WEB_FIELDS[i], value);
+            self.derived[self.used - 1] = true;
+        }
+    }
+
     fn store(&mut self, field: &str, value: &str) {
         if self.used == self.values.len() {
             self.values.push(Default::default());
+            self.derived.push(false);
         }
+        self.derived[self.used] = false;
         let slot = &mut self.values[self.used];
         slot.0.clear();
         slot.0.push_str(field);
@@ -447,15 +464,15 @@ impl View {
                 whole.push_str(q);
             }
             // Rules written for logs that keep path and query together.
-            self.push_web(W_CS_URI_QUERY, &whole);
+            self.push_web_form(W_CS_URI_QUERY, &whole);
             self.push_web(W_CS_URI, &whole);
             self.push_web(W_C_URI, &whole);
-            if whole.contains('%') {
-                let decoded = percent_decoded(&whole);
-                if decoded != whole.as_str() {
-                    self.push_web(W_CS_URI_QUERY, &decoded);
-                    self.push_web(W_CS_URI, &decoded);
-                    self.push_web(W_CS_URI_STEM, &percent_decoded(stem));
+            if let Some(decoded) = decoded_uri(&whole) {
+                self.push_web_form(W_CS_URI_QUERY, &decoded);
+                self.push_web_form(W_CS_URI, &decoded);
+                let stem_decoded = percent_decoded(stem);
+                if stem_decoded != stem {
+                    self.push_web_form(W_CS_URI_STEM, &stem_decoded);
                 }
             }
             self.whole = whole;
@@ -463,7 +480,7 @@ impl View {
         if let Some(ua) = r.user_agent.filter(|_| self.web_wanted[W_C_USERAGENT]) {
             self.push_web(W_C_USERAGENT, ua);
             if ua.contains('+') {
-                self.push_web(W_C_USERAGENT, &ua.replace('+', " "));
+                self.push_web_form(W_C_USERAGENT, &ua.replace('+', " "));
             }
         }
         put(self, W_CS_REFERER, r.referer);
@@ -491,13 +508,18 @@ impl View {
             }
             self.push("cs-uri-query", &uri);
             self.push("cs-uri", &uri);
-            let decoded = percent_decoded(&uri);
-            if decoded != *uri {
+            if let Some(decoded) = decoded_uri(&uri) {
                 self.push("cs-uri-query", &decoded);
             }
         }
         if let Some(ip) = r.client_ip {
             self.push("c-ip", &ip.to_string());
+        }
+        if let Some(ip) = r.server_ip {
+            self.push("s-ip", &ip.to_string());
+        }
+        if let Some(port) = r.server_port {
+            self.push("s-port", &port.to_string());
         }
         if let Some(s) = r.status {
             self.push("sc-status", &s.to_string());
@@ -535,4 +557,24 @@ impl View {
             }
         }
     }
+}
+
+/// The URI as the application reads it, when that differs from `whole`
+/// (`path?query` as logged): `%XX` escapes decoded, and in the query `+`
+/// read as the space a form encodes, so `id=1+union+select` is matched as
+/// `id=1 union select` (browsers and tools send a query's spaces as `+`).
+pub(crate) fn decoded_uri(whole: &str) -> Option<String> {
+    let (stem, query) = match whole.split_once('?') {
+        Some((stem, query)) => (stem, Some(query)),
+        None => (whole, None),
+    };
+    if !whole.contains('%') && !query.is_some_and(|q| q.contains('+')) {
+        return None;
+    }
+    let mut out = percent_decoded(stem).into_owned();
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&percent_decoded(&query.replace('+', " ")));
+    }
+    (out != whole).then_some(out)
 }

@@ -20,7 +20,6 @@ use std::io::Write as _;
 
 use aho_corasick::AhoCorasick;
 use faultline_parser::Request;
-use faultline_parser::source::percent_decoded;
 
 use crate::engine::{FieldValues, Found};
 use crate::record::logged;
@@ -337,8 +336,8 @@ pub(crate) fn line_forms(needle: &WebNeedle) -> Option<Vec<LineForm>> {
     let mut forms = Vec::new();
     for &source in Source::of(&needle.field) {
         let part = if source == Source::Uri { longest(&|c| c == b'?')? } else { longest(&|_| false)? };
-        // IIS writes the agent's spaces as `+`.
-        if source == Source::Agent && part.contains(&b' ') {
+        // IIS writes the agent's spaces as `+`, and a query's come as `+`.
+        if matches!(source, Source::Agent | Source::Uri) && part.contains(&b' ') {
             let text = part.iter().map(|&c| if c == b' ' { b'+' } else { c }).collect();
             forms.push(LineForm { text, ends_value: false });
         }
@@ -788,8 +787,9 @@ impl Screen {
             uri.extend_from_slice(q);
         }
         s.whole = uri.len();
-        if uri.contains(&b'%') {
-            let decoded = percent_decoded(&String::from_utf8_lossy(uri)).into_owned();
+        if (uri.contains(&b'%') || query.is_some_and(|q| q.contains(&b'+')))
+            && let Some(decoded) = crate::record::decoded_uri(&String::from_utf8_lossy(uri))
+        {
             uri.push(b'\n');
             uri.extend_from_slice(decoded.as_bytes());
         }
