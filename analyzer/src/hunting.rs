@@ -377,6 +377,9 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
 pub struct Pending {
     gets: hashbrown::HashSet<u64>,
     posts: Firsts,
+    /// Per script POSTed, the clients that POSTed to it (a few, up to one
+    /// more than [`POST_ONLY_CLIENTS`]).
+    post_clients: hashbrown::HashMap<u64, Vec<std::net::IpAddr>>,
     modules: Firsts,
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
@@ -413,11 +416,31 @@ impl Pending {
         self.quiet.extend(other.quiet);
         self.gets.extend(other.gets);
         self.posts.absorb(other.posts);
+        for (key, clients) in other.post_clients {
+            for ip in clients {
+                note_client(&mut self.post_clients, key, ip);
+            }
+        }
         self.modules.absorb(other.modules);
         self.logged.extend(other.logged);
         self.switched_off.extend(other.switched_off);
         self.traced.extend(other.traced);
         self.logged_requests.extend(other.logged_requests);
+    }
+}
+
+/// The most clients a script that only takes POSTs is seen from and still
+/// reported: a dropped web shell is driven by its operator from an address
+/// or a few, while a script the application's pages POST to (an AJAX
+/// handler) is POSTed by its visitors.
+const POST_ONLY_CLIENTS: usize = 3;
+
+/// Notes that `ip` POSTed to the script `key` (up to one client more than
+/// [`POST_ONLY_CLIENTS`]: past that the number no longer matters).
+fn note_client(clients: &mut hashbrown::HashMap<u64, Vec<std::net::IpAddr>>, key: u64, ip: std::net::IpAddr) {
+    let seen = clients.entry(key).or_default();
+    if seen.len() <= POST_ONLY_CLIENTS && !seen.contains(&ip) {
+        seen.push(ip);
     }
 }
 
@@ -569,14 +592,14 @@ impl Firsts {
 
     /// One detection per key `keep` keeps, its summary saying how many the
     /// key had (`what(n)`), in [`sort`] order.
-    fn report(self, keep: impl Fn(u64) -> bool, what: impl Fn(usize) -> String) -> Vec<Detection> {
+    fn report(self, keep: impl Fn(u64) -> bool, what: impl Fn(u64, usize) -> String) -> Vec<Detection> {
         let mut out: Vec<Detection> = self
             .0
             .into_iter()
             .filter(|(key, _)| keep(*key))
-            .map(|(_, (mut first, n))| {
+            .map(|(key, (mut first, n))| {
                 first.evidence.summary =
-                    crate::describe::cut_line(format!("{}; first: {}", what(n), first.evidence.summary));
+                    crate::describe::cut_line(format!("{}; first: {}", what(key, n), first.evidence.summary));
                 first
             })
             .collect();
@@ -660,18 +683,30 @@ impl Hunt {
     /// and path that answered POSTs with 200 and that no GET ever asked
     /// for, and one per host and unknown pipeline module.
     fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending { gets, posts, modules, logged, switched_off, quiet: _, traced: _, logged_requests: _ } =
-            pending;
+        let Pending {
+            gets,
+            posts,
+            post_clients,
+            modules,
+            logged,
+            switched_off,
+            quiet: _,
+            traced: _,
+            logged_requests: _,
+        } = pending;
+        let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut out = posts.report(
-            |key| !gets.contains(&key),
-            |n| format!("{n} POST{} answered 200, never asked for with GET", if n == 1 { "" } else { "s" }),
+            |key| !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS,
+            |key, n| {
+                let from = match clients(key) {
+                    0 => String::new(),
+                    c => format!(" from {c} client{}", plural(c)),
+                };
+                format!("{n} POST{} answered 200{from}, never asked for with GET", plural(n))
+            },
         );
-        out.extend(
-            modules.report(
-                |_| true,
-                |n| format!("in the pipeline of {n} trace{}", if n == 1 { "" } else { "s" }),
-            ),
-        );
+        out.extend(modules.report(|_| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
         out.extend(logging_gaps(&logged, switched_off));
         out
     }
@@ -952,6 +987,9 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
+        if let Some(ip) = r.client_ip.and_then(|a| a.ip()) {
+            note_client(&mut self.pending.post_clients, key, ip.to_canonical());
+        }
         if self.pending.posts.later(key, time) {
             return;
         }
@@ -1514,7 +1552,7 @@ mod tests {
         assert!(!firsts.later(8, Timestamp(20 * MINUTE)), "a new key needs its detection");
         let (_, earlier) = switched_off(1, 5);
         firsts.add(7, earlier, 1);
-        let reported = firsts.report(|_| true, |n| format!("{n} times"));
+        let reported = firsts.report(|_| true, |_, n| format!("{n} times"));
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].time, Timestamp(5 * MINUTE), "the earliest is kept");
         assert!(reported[0].evidence.summary.starts_with("3 times;"), "{}", reported[0].evidence.summary);

