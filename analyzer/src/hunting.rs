@@ -734,6 +734,12 @@ impl Hunt {
         Hunt::new(LoadReport::default())
     }
 
+    /// The native detectors (on with the bundled pack): what no single
+    /// record says, written in code.
+    pub fn native_detectors(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
+        self.natives.iter().flat_map(|n| [&n.post_only, &n.native_module, &n.unknown_module, &n.logging_off])
+    }
+
     /// The correlation rules.
     pub fn correlations(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
         self.correlations.iter().map(|(_, i)| i)

@@ -125,7 +125,8 @@ pub struct HuntArgs {
     /// high, critical).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level, default_value = "informational")]
     pub min_level: Level,
-    /// Exit with status 1 when a detection at or above this level is found.
+    /// Exit with status 1 when a detection at or above this level is found
+    /// (shown or not: `--min-level` only chooses what is printed).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     pub fail_on: Option<Level>,
     /// List the rules that load (and, with --verbose, those skipped and why).

@@ -47,6 +47,10 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     let mut report =
         hunt(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &rules, &bar);
     bar.finish();
+    // Judged on everything found: `--min-level` chooses what is shown, not
+    // what a batch job fails on.
+    let failed =
+        args.fail_on.is_some_and(|level| report.detections.iter().any(|d| d.rule.meta.level >= level));
     report.detections.retain(|d| d.rule.meta.level >= args.min_level);
     let load = Loaded { loaded: rules.rules().len() + rules.correlations().count(), skipped: &skipped };
     match args.format {
@@ -61,14 +65,14 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
                 writeln!(out)?;
             }
         }
-        HuntFormat::Csv => csv(&mut out, &report.detections)?,
+        HuntFormat::Csv => csv(&mut out, &report.detections, &args.tz)?,
         HuntFormat::Markdown => markdown(&mut out, &report.detections, &args.tz)?,
     }
     out.flush()?;
     if let Some(exit) = report_reading(&report.reading)? {
         return Ok(exit);
     }
-    if args.fail_on.is_some_and(|level| report.detections.iter().any(|d| d.rule.meta.level >= level)) {
+    if failed {
         return Ok(Exit::Findings);
     }
     Ok(Exit::Ok)
@@ -154,8 +158,15 @@ struct Json<'a> {
     detections: &'a [Detection],
 }
 
+/// The rules, then the native detectors the bundled pack brings (written
+/// in code, each named `native:` in a detection's origin), then the load
+/// report.
 fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool) -> anyhow::Result<()> {
-    for r in loaded.rules.iter().map(|r| &r.meta).chain(loaded.correlations.iter().map(|c| &c.meta)) {
+    let hunt = Hunt::new(loaded.clone());
+    let natives = hunt.native_detectors().map(|r| &r.meta);
+    for r in
+        loaded.rules.iter().map(|r| &r.meta).chain(loaded.correlations.iter().map(|c| &c.meta)).chain(natives)
+    {
         writeln!(
             out,
             "{:<13} {:<46} {}  [{}]  by {}",
@@ -168,9 +179,10 @@ fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool) -> anyhow::Resu
     }
     writeln!(
         out,
-        "\nloaded {}, skipped {}",
+        "\nloaded {}, skipped {}; {} native detectors",
         loaded.rules.len() + loaded.correlations.len(),
-        loaded.skipped.len()
+        loaded.skipped.len(),
+        hunt.native_detectors().count()
     )?;
     if verbose {
         for k in &loaded.skipped {
@@ -294,7 +306,9 @@ pub fn place(d: &Detection) -> String {
     }
 }
 
-fn csv(out: &mut dyn Write, detections: &[Detection]) -> anyhow::Result<()> {
+/// One row per detection, its time in the zone asked for (`--tz`) with its
+/// offset, as the timeline's CSV writes it.
+fn csv(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
     let field = |v: &str| {
         let v = crate::style::sanitize(v);
         if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
@@ -304,7 +318,7 @@ fn csv(out: &mut dyn Write, detections: &[Detection]) -> anyhow::Result<()> {
         writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            d.time.to_rfc3339(),
+            zone.rfc3339(d.time),
             d.rule.meta.level.name(),
             field(&d.rule.meta.id),
             field(&d.rule.meta.title),

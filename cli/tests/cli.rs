@@ -774,3 +774,23 @@ fn detections_have_a_lane_on_their_hosts_chart() {
     let lane = lane.split("</g>").next().unwrap_or_default();
     assert!(lane.contains("Tunna Or reGeorg Tunnel Through A Web Page"), "{lane:.300}");
 }
+
+/// `hunt --format csv` writes times in the zone `--tz` asks for, as the
+/// timeline's CSV does.
+#[test]
+fn hunt_csv_times_follow_tz() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("u_ex250101.log");
+    std::fs::write(
+        &log,
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n\
+         2025-01-01 10:00:00 10.0.0.1 GET /item.aspx id=1+union+select+1,2-- 203.0.113.9 200\r\n",
+    )
+    .expect("writes");
+    let path = log.to_string_lossy();
+    let out = faultline(&["hunt", "--format", "csv", "--tz", "+02:00", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = text.lines().nth(1).unwrap_or_else(|| panic!("a detection: {text}"));
+    assert!(row.starts_with("2025-01-01T12:00:00.000000000+02:00,"), "{row}");
+}

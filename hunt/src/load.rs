@@ -298,6 +298,26 @@ mod tests {
     const RULE: &str = "title: t\nlogsource: {category: webserver}\ndetection:\n    selection:\n        \
                         cs-uri-stem|contains: '/x'\n    condition: selection\n";
 
+    /// A rule whose level is no Sigma level, or whose regular expression
+    /// does not compile, is skipped with its reason on one line (the
+    /// engine draws the fault under the expression over several).
+    #[test]
+    fn a_bad_level_or_regex_is_skipped_with_a_one_line_reason() {
+        let mut loaded = LoadReport::default();
+        loaded.add_text(&format!("{RULE}level: extreme\n"), Path::new("level.yml"));
+        loaded.add_text(&RULE.replace("|contains: '/x'", "|re: '(abc'"), Path::new("re.yml"));
+        loaded.add_text(&format!("{RULE}level: High\n"), Path::new("ok.yml"));
+        let reasons: Vec<&str> = loaded.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "not a Sigma rule: level `extreme` is none of informational, low, medium, high, critical",
+                "regular expression: unclosed group"
+            ]
+        );
+        assert_eq!(loaded.rules.len(), 1);
+    }
+
     /// A rules folder with a link back to itself was walked until the
     /// stack overflowed, which aborted the run.
     #[cfg(unix)]

@@ -230,7 +230,7 @@ impl Modifiers {
         }
         if self.regex {
             let source = if self.regex_insensitive { format!("(?i){text}") } else { text };
-            let re = Regex::new(&source).map_err(|e| Unsupported::Regex(e.to_string()))?;
+            let re = Regex::new(&source).map_err(regex_refused)?;
             return Ok(vec![Pattern::Regex(re)]);
         }
         if self.cidr {
@@ -316,7 +316,7 @@ impl Modifiers {
         if !(self.contains || self.starts) {
             re.push('$');
         }
-        let regex = Regex::new(&re).map_err(|e| Unsupported::Regex(e.to_string()))?;
+        let regex = Regex::new(&re).map_err(regex_refused)?;
         // An ASCII run only: needles are found without ASCII case, and a
         // run lower-cased through Unicode's tables could miss its value.
         let run = literal_runs(value)
@@ -558,6 +558,18 @@ pub fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
             _ => false,
         },
     }
+}
+
+/// Why a regular expression was refused, on one line: the engine's message
+/// draws the expression with a caret under the fault over several lines,
+/// which a load report would show as lines of its own.
+fn regex_refused(e: regex::Error) -> Unsupported {
+    let text = e.to_string();
+    let reason = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_string);
+    Unsupported::Regex(reason)
 }
 
 #[cfg(test)]

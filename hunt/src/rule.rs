@@ -429,7 +429,16 @@ impl Rule {
             names.push(name);
         }
         let condition = Condition::parse(&condition, &names)?;
-        let level = text(&doc["level"]).and_then(|l| Level::from_name(&l)).unwrap_or(Level::Medium);
+        // A rule without a level is read as medium; one whose level is no
+        // level Sigma names is refused, not read as some other.
+        let level = match text(&doc["level"]) {
+            None => Level::Medium,
+            Some(l) => Level::from_name(&l).ok_or_else(|| {
+                Unsupported::Malformed(format!(
+                    "level `{l}` is none of informational, low, medium, high, critical"
+                ))
+            })?,
+        };
         Ok(Rule {
             meta: Meta {
                 id: text(&doc["id"]).unwrap_or_else(|| title.clone()),
