@@ -775,19 +775,39 @@ fn detections_have_a_lane_on_their_hosts_chart() {
     assert!(lane.contains("Tunna Or reGeorg Tunnel Through A Web Page"), "{lane:.300}");
 }
 
-/// `hunt --format csv` writes times in the zone `--tz` asks for, as the
-/// timeline's CSV does.
-#[test]
-fn hunt_csv_times_follow_tz() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("u_ex250101.log");
+/// A W3C log of one SQL injection (a medium detection), in `dir`.
+fn one_injection(dir: &Path) -> PathBuf {
+    let log = dir.join("u_ex250101.log");
     std::fs::write(
         &log,
         "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n\
          2025-01-01 10:00:00 10.0.0.1 GET /item.aspx id=1+union+select+1,2-- 203.0.113.9 200\r\n",
     )
     .expect("writes");
-    let path = log.to_string_lossy();
+    log
+}
+
+/// `--fail-on` judges every detection found: `--min-level` only chooses
+/// what is printed, so a batch job's gate does not open because of it.
+#[test]
+fn hunt_fail_on_sees_detections_min_level_hides() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = one_injection(dir.path());
+    let path = path.to_string_lossy();
+    let out = faultline(&["hunt", "--min-level", "critical", "--fail-on", "medium", &path]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("No detections"), "{}", stdout(&out));
+    let out = faultline(&["hunt", "--fail-on", "high", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+/// `hunt --format csv` writes times in the zone `--tz` asks for, as the
+/// timeline's CSV does.
+#[test]
+fn hunt_csv_times_follow_tz() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = one_injection(dir.path());
+    let path = path.to_string_lossy();
     let out = faultline(&["hunt", "--format", "csv", "--tz", "+02:00", &path]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
