@@ -116,6 +116,11 @@ pub fn read_event(
         let event = reader.read_event().map_err(|e| format!("malformed XML: {e}"))?;
         match event {
             Event::Start(e) => {
+                if path.len() >= DEEPEST_IN_EVENT {
+                    return Err(format!(
+                        "malformed XML: elements nested more than {DEEPEST_IN_EVENT} deep inside an <Event>"
+                    ));
+                }
                 if let Some(last) = path.last_mut() {
                     last.1 = true;
                 }
@@ -169,6 +174,12 @@ pub fn read_event(
         }
     }
 }
+
+/// The deepest an event's elements nest: Windows writes a few levels (a
+/// `UserData` leaf is about five down). Past it the text is no event, and
+/// reading on cost time with the square of the depth (a 3 MB file of
+/// elements nested 200,000 deep ran for minutes).
+const DEEPEST_IN_EVENT: usize = 64;
 
 fn take_attributes(
     ev: &mut RawEvent,

@@ -66,6 +66,26 @@ fn malformed_events_cost_only_themselves() {
     assert!(!file.diagnostics.is_empty());
 }
 
+/// Elements nested far deeper than any event's are refused where they
+/// pass the limit, with the line, and the events around them are read (the
+/// depth was copied at every end tag: 200,000 levels ran for minutes).
+#[test]
+fn elements_nested_past_any_event_are_refused_and_the_rest_read() {
+    let n = 20_000;
+    let xml = format!(
+        "<Events><Event><System><Provider Name='A'/><EventID>1</EventID></System></Event>\n<Event>{}{}</Event>\n\
+         <Event><System><Provider Name='C'/><EventID>3</EventID></System></Event></Events>",
+        "<x>".repeat(n),
+        "</x>".repeat(n)
+    );
+    let file = parse_event_xml(xml.as_bytes());
+    let ids: Vec<u16> = file.events.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(file.diagnostics.len(), 1, "{:?}", file.diagnostics);
+    assert!(file.diagnostics[0].message.contains("nested more than 64 deep"), "{:?}", file.diagnostics);
+    assert!(matches!(file.diagnostics[0].location, Location::Line { line: 2, .. }), "{:?}", file.diagnostics);
+}
+
 #[test]
 fn invalid_utf8_is_replaced_and_reported() {
     let mut xml =
