@@ -56,7 +56,12 @@ pub fn glimpse(entry: &Entry, config: &ReadConfig) -> Result<Glimpse, InputError
         _ => head,
     };
     let config = ReadConfig { text: TextConfig { chunk_size: usize::MAX }, ..*config };
-    let source = Source { path: entry.path.clone(), bytes: Bytes::Owned(data), modified: entry.modified };
+    let source = Source {
+        path: entry.path.clone(),
+        bytes: Bytes::Owned(data),
+        modified: entry.modified,
+        damage: None,
+    };
     let Ok(outcome) = crate::parse_source(&source, &config, &|_| {}, &|_| Names::default());
     if let Outcome::Parsed { format, sinks } = outcome {
         out.format = Some(format);

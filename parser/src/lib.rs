@@ -149,7 +149,16 @@ where
     S::Error: Send,
     F: Fn(Format) -> S + Sync,
 {
-    let outcome = parse_source(&source, config, progress, &new_sink)?;
+    let mut outcome = parse_source(&source, config, progress, &new_sink)?;
+    if let (Some(damage), Outcome::Parsed { format, sinks }) = (&source.damage, &mut outcome) {
+        if sinks.is_empty() {
+            sinks.push(new_sink(*format));
+        }
+        sinks[0].diagnostic(Diagnostic::file(
+            Severity::Warning,
+            format!("{damage}; the data before it was read, the rest is lost"),
+        ));
+    }
     if !source.bytes.was_cut() {
         return Ok(outcome);
     }
@@ -160,7 +169,7 @@ where
         Err(e) => return Ok(Outcome::Failed(e)),
     };
     let now = bytes.len();
-    let again = Source { path: source.path, bytes, modified: source.modified };
+    let again = Source { path: source.path, bytes, modified: source.modified, damage: None };
     let mut outcome = parse_source(&again, config, progress, &new_sink)?;
     if let Outcome::Parsed { format, sinks } = &mut outcome {
         if sinks.is_empty() {

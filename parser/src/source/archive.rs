@@ -246,10 +246,14 @@ impl Archive {
     }
 }
 
-/// Decompresses a `.gz` file (all members), under the limit.
-pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<Bytes, String> {
+/// Decompresses a `.gz` file (all members), under the limit. Data that
+/// turns out damaged (cut short, a checksum that does not match, junk
+/// after the last member) ends the data there: what came before is kept,
+/// as `gzip -d` keeps it, with why it ended.
+pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<(Bytes, Option<String>), String> {
     let expected = gzip_declared_size(bytes);
-    spool(MultiGzDecoder::new(bytes), limits.max_member_bytes, limits.in_memory_bytes, expected).map_err(
+    let mut reader = UntilDamaged { inner: MultiGzDecoder::new(bytes), damage: None };
+    let data = spool(&mut reader, limits.max_member_bytes, limits.in_memory_bytes, expected).map_err(
         |e| match e {
             SpoolError::TooLarge(limit) => {
                 format!("refused: decompresses to more than {limit} bytes (gzip bomb)")
@@ -257,7 +261,34 @@ pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<Bytes, Stri
             SpoolError::Read(e) => format!("corrupt gzip data: {e}"),
             other => other.describe("the decompressed data"),
         },
-    )
+    )?;
+    let damage = reader.damage.map(|e| format!("damaged gzip data after {} bytes: {e}", data.len()));
+    Ok((data, damage))
+}
+
+/// A reader that ends, rather than fails, where its source's data turns
+/// out damaged, and keeps why.
+struct UntilDamaged<R> {
+    inner: R,
+    damage: Option<io::Error>,
+}
+
+impl<R: Read> Read for UntilDamaged<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.damage.is_some() {
+            return Ok(0);
+        }
+        loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.damage = Some(e);
+                    return Ok(0);
+                }
+                done => return done,
+            }
+        }
+    }
 }
 
 /// The first `n` decompressed bytes of a `.gz` file.

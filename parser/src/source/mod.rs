@@ -68,7 +68,16 @@ impl EvidencePath {
             .map(|c| Part { name: c.as_os_str().to_string_lossy().into_owned(), archive: false })
             .collect();
         for m in &self.members {
-            if let Some(last) = out.last_mut() {
+            // A `.gz` of one named file (`httperr2.log.gz`, `System.evtx.gz`)
+            // is that file compressed, not a folder: its member takes its
+            // place. One named like a folder (`WEB01.gz`) still counts as one.
+            let compressed_file = out.last().is_some_and(|last| {
+                last.name.to_ascii_lowercase().ends_with(".gz")
+                    && Path::new(&archive_stem(&last.name)).extension().is_some()
+            });
+            if compressed_file {
+                out.pop();
+            } else if let Some(last) = out.last_mut() {
                 *last = Part { name: archive_stem(&last.name), archive: true };
             }
             out.extend(
@@ -215,6 +224,14 @@ pub enum InputError {
     /// An archive or member was refused or unreadable.
     #[error("{0}")]
     Archive(String),
+    /// A file found again (a link to it, a path given twice, a folder
+    /// inside another given): read once, at its first path.
+    #[error("the same file as {0}; read once")]
+    Again(String),
+    /// A device, pipe or socket: its bytes have no end, or can be read
+    /// once only (the format is recognised by reading its first bytes).
+    #[error("not a regular file (a device, pipe or socket); not read: save it to a file and give that")]
+    NotRegular,
 }
 
 /// A problem with one input path, reported and skipped.
@@ -255,6 +272,9 @@ pub struct Source {
     pub bytes: Bytes,
     /// When it was last modified.
     pub modified: Option<Timestamp>,
+    /// Why its content ends early: compressed data found damaged, whose
+    /// bytes before the damage are the content.
+    pub damage: Option<String>,
 }
 
 impl Entry {
@@ -267,13 +287,14 @@ impl Entry {
                     Some(b) => Arc::clone(b),
                     None => Arc::new(open_file(&self.path.file)?),
                 };
-                archive::gunzip(&compressed, limits).map_err(InputError::Archive)?
+                let (bytes, damage) = archive::gunzip(&compressed, limits).map_err(InputError::Archive)?;
+                return Ok(Source { path: self.path.clone(), bytes, modified: self.modified, damage });
             }
             Opener::Member { archive, index } => {
                 archive.read_member(*index, limits).map_err(InputError::Archive)?
             }
         };
-        Ok(Source { path: self.path.clone(), bytes, modified: self.modified })
+        Ok(Source { path: self.path.clone(), bytes, modified: self.modified, damage: None })
     }
 
     /// The entry's first `n` bytes (decompressed), without reading the rest.
@@ -351,6 +372,21 @@ pub struct Discovery {
 /// detection), `.zip` archives (nested ones too) and `.gz` files.
 pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
     let mut out = Discovery::default();
+    // Each file once, by its identity on disk: a link to a file beside it,
+    // or a folder given with one inside it, read it twice and counted every
+    // record, request and detection twice.
+    let mut seen = FilesSeen::default();
+    let mut add = |out: &mut Discovery, path: PathBuf, meta: Option<&std::fs::Metadata>| {
+        if let Some(first) = meta.and_then(|m| seen.again(m, &path)) {
+            out.problems.push(InputProblem {
+                path: EvidencePath::file(path),
+                error: InputError::Again(first.display().to_string()),
+            });
+            return;
+        }
+        let size = meta.map_or(0, std::fs::Metadata::len);
+        add_file(out, path, size, modified(meta), limits);
+    };
     for input in inputs {
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
@@ -370,9 +406,12 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                 match item {
                     Ok(e) if e.file_type().is_file() => {
                         let meta = e.metadata().ok();
-                        let size = meta.as_ref().map_or(0, std::fs::Metadata::len);
-                        add_file(&mut out, e.into_path(), size, modified(meta.as_ref()), limits);
+                        add(&mut out, e.into_path(), meta.as_ref());
                     }
+                    Ok(e) if !e.file_type().is_dir() => out.problems.push(InputProblem {
+                        path: EvidencePath::file(e.into_path()),
+                        error: InputError::NotRegular,
+                    }),
                     Ok(_) => {}
                     Err(e) => {
                         let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
@@ -388,11 +427,52 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                     }
                 }
             }
+        } else if meta.is_file() {
+            add(&mut out, input.clone(), Some(&meta));
         } else {
-            add_file(&mut out, input.clone(), meta.len(), modified(Some(&meta)), limits);
+            out.problems
+                .push(InputProblem { path: EvidencePath::file(input), error: InputError::NotRegular });
         }
     }
     out
+}
+
+/// The files discovery has found, by their identity on disk, with the
+/// path each was first found at.
+#[derive(Default)]
+struct FilesSeen(std::collections::HashMap<FileKey, PathBuf>);
+
+/// A file's identity: its device and inode.
+#[cfg(unix)]
+type FileKey = (u64, u64);
+
+/// A file's identity: its canonical path.
+#[cfg(not(unix))]
+type FileKey = PathBuf;
+
+#[cfg(unix)]
+fn file_key(meta: &std::fs::Metadata, _path: &Path) -> FileKey {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_key(_meta: &std::fs::Metadata, path: &Path) -> FileKey {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl FilesSeen {
+    /// The path a file was first found at, when `meta` (of `path`) is one
+    /// found before; otherwise notes it.
+    fn again(&mut self, meta: &std::fs::Metadata, path: &Path) -> Option<PathBuf> {
+        match self.0.entry(file_key(meta, path)) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(first.get().clone()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(path.to_path_buf());
+                None
+            }
+        }
+    }
 }
 
 /// A file's modification time.
@@ -468,7 +548,9 @@ fn expand_archive(
             match archive::gunzip_head(&bytes, 4) {
                 Ok(head) => match ArchiveKind::from_magic(&head) {
                     Some(nested) => match archive::gunzip(&bytes, limits) {
-                        Ok(data) => {
+                        // A damaged archive inside is cut short: its own
+                        // reader says what of it cannot be read.
+                        Ok((data, _)) => {
                             expand_archive(out, inner, nested, Arc::new(data), modified, limits, depth + 1)
                         }
                         Err(e) => {

@@ -96,3 +96,96 @@ fn symlink_loops_are_reported_not_followed_forever() {
     assert_eq!(found.entries.len(), 1);
     assert!(found.problems.iter().any(|p| p.error.to_string().contains("loop")));
 }
+
+/// A file is read once, however it is found again: a link to it beside
+/// it, a folder given along with one inside it. The second finding is
+/// reported with the first path.
+#[cfg(unix)]
+#[test]
+fn a_file_found_again_is_read_once_and_said_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = dir.path().join("WEB01");
+    std::fs::create_dir(&web).expect("mkdir");
+    std::fs::write(web.join("u_ex1.log"), b"x").expect("write");
+    std::os::unix::fs::symlink(web.join("u_ex1.log"), web.join("u_ex2.log")).expect("symlink");
+    let found = discover(&[dir.path().to_path_buf(), web.clone()], &ArchiveLimits::default());
+    let paths: Vec<String> = found.entries.iter().map(|e| e.path.to_string()).collect();
+    assert_eq!(paths, [web.join("u_ex1.log").display().to_string()]);
+    let again: Vec<String> = found.problems.iter().map(|p| format!("{}: {}", p.path, p.error)).collect();
+    let first = web.join("u_ex1.log").display().to_string();
+    assert_eq!(
+        again,
+        [
+            format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
+            format!("{}: the same file as {first}; read once", web.join("u_ex1.log").display()),
+            format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
+        ]
+    );
+}
+
+/// A pipe or a device is not read (its bytes may never end, or be read
+/// only once while the format is recognised from its first ones), and
+/// says why.
+#[cfg(unix)]
+#[test]
+fn a_device_or_pipe_is_not_read_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.log");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let inputs = if made.is_ok_and(|s| s.success()) {
+        vec![dir.path().to_path_buf(), PathBuf::from("/dev/zero")]
+    } else {
+        vec![PathBuf::from("/dev/zero")]
+    };
+    let found = discover(&inputs, &ArchiveLimits::default());
+    assert!(found.entries.is_empty());
+    assert_eq!(found.problems.len(), inputs.len());
+    for p in &found.problems {
+        assert!(p.error.to_string().starts_with("not a regular file"), "{}", p.error);
+    }
+}
+
+/// A `.gz` of one named file is that file, not a folder a host could be
+/// named after; one named like a folder still is one, as a `.zip` is.
+#[test]
+fn a_gz_of_one_file_is_no_folder() {
+    let names = |p: EvidencePath| p.parts().into_iter().map(|p| (p.name, p.archive)).collect::<Vec<_>>();
+    let log = EvidencePath::file(PathBuf::from("case/WEB02/httperr2.log.gz")).member("httperr2.log");
+    assert_eq!(names(log), [("case".into(), false), ("WEB02".into(), false), ("httperr2.log".into(), false)]);
+    let folder = EvidencePath::file(PathBuf::from("case/WEB01.gz")).member("WEB01");
+    assert_eq!(names(folder), [("case".into(), false), ("WEB01".into(), true), ("WEB01".into(), false)]);
+    let nested = EvidencePath::file(PathBuf::from("case/WEB03.zip.gz")).member("WEB03.zip");
+    let nested = nested.member("u_ex1.log");
+    assert_eq!(names(nested), [("case".into(), false), ("WEB03".into(), true), ("u_ex1.log".into(), false)]);
+}
+
+/// A damaged `.gz` (cut short, a wrong checksum, junk after it) keeps what
+/// it held before the damage, as `gzip -d` does, and says why it ends.
+#[test]
+fn a_damaged_gz_keeps_what_came_before_the_damage() {
+    let log: Vec<u8> =
+        (0..2000).flat_map(|i| format!("2025-01-01 00:00:00 GET /p{i}.aspx 200\n").into_bytes()).collect();
+    let whole = gz_bytes(&log);
+    let mut bad_crc = whole.clone();
+    let crc = bad_crc.len() - 8;
+    bad_crc[crc] ^= 0xff;
+    let mut junk = whole.clone();
+    junk.extend_from_slice(b"not gzip at all");
+    let cut = whole[..whole.len() * 2 / 3].to_vec();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, bytes, all) in
+        [("crc.log.gz", bad_crc, true), ("junk.log.gz", junk, true), ("cut.log.gz", cut, false)]
+    {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+        let found = discover(&[dir.path().join(name)], &ArchiveLimits::default());
+        let source = found.entries[0].open(&ArchiveLimits::default()).expect("opens");
+        let read: &[u8] = &source.bytes;
+        assert!(!read.is_empty() && log.starts_with(read), "{name}");
+        assert_eq!(read.len() == log.len(), all, "{name}: {} of {} bytes", read.len(), log.len());
+        let damage = source.damage.unwrap_or_default();
+        assert!(damage.starts_with("damaged gzip data after "), "{name}: {damage}");
+    }
+    std::fs::write(dir.path().join("ok.log.gz"), &whole).expect("write");
+    let found = discover(&[dir.path().join("ok.log.gz")], &ArchiveLimits::default());
+    assert_eq!(found.entries[0].open(&ArchiveLimits::default()).expect("opens").damage, None);
+}
