@@ -748,3 +748,30 @@ fn a_large_log_is_read_in_stretches_each_whole_sorted_and_the_same_whatever_the_
     assert_eq!(all, want, "every event once");
     assert_eq!(read(2), one, "the same stretches on two threads");
 }
+
+/// A chunk of zeros before chunks that hold records was wiped (a log
+/// never leaves one): it is reported at its offset, and the others are
+/// read. Zeros after the last record are a log's unused space, and quiet.
+#[test]
+fn a_wiped_chunk_is_reported_and_the_rest_read() {
+    use faultline_parser::evtx::{CHUNK_SIZE, FILE_HEADER_SIZE};
+    let events = events(3000, 21);
+    let mut bytes = write(&events);
+    let chunks = (bytes.len() - FILE_HEADER_SIZE) / CHUNK_SIZE;
+    assert!(chunks > 3, "{chunks} chunks");
+    let wiped = FILE_HEADER_SIZE + CHUNK_SIZE;
+    bytes[wiped..wiped + CHUNK_SIZE].fill(0);
+    bytes.extend(std::iter::repeat_n(0u8, 2 * CHUNK_SIZE));
+    let mut sink = Collect::default();
+    let Ok(()) =
+        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+    let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["chunk 1 holds only zeros while later chunks hold records: whatever it held is lost (wiped?)"],
+        "{:?}",
+        sink.diagnostics
+    );
+    assert_eq!(sink.diagnostics[0].location, faultline_parser::Location::Offset(wiped as u64));
+    assert!(!sink.events.is_empty() && sink.events.len() < events.len());
+}

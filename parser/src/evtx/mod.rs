@@ -106,6 +106,8 @@ struct ChunkResult {
     kept: Vec<WinEvent>,
     counted: Vec<Counted>,
     diagnostics: Vec<Diagnostic>,
+    /// The chunk holds only zeros.
+    zeroed: bool,
 }
 
 fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic {
@@ -143,6 +145,7 @@ where
         return Ok(vec![first]);
     };
     let stretches = stretches(chunks);
+    let last_used = last_used_chunk(data, chunks);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
     sinks.extend((1..stretches.len()).map(|_| new_sink()));
@@ -159,7 +162,7 @@ where
         .into_par_iter()
         .map(|(mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let read = read_stretch(data, input.pages, stretch, all_events, extract_data);
+            let read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -189,8 +192,9 @@ pub fn parse_evtx<S: RecordSink>(
         // Kept events stay in their chunks' vectors, each sorted, until the
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
+        let last_used = last_used_chunk(data, chunks);
         for stretch in stretches(chunks) {
-            let read = read_stretch(data, pages, stretch, all_events, extract_data);
+            let read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -249,6 +253,14 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
     Some(chunks)
 }
 
+/// The last of the file's `chunks` that begins as a chunk does.
+fn last_used_chunk(data: &[u8], chunks: usize) -> Option<usize> {
+    (0..chunks).rev().find(|&i| {
+        let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
+        data.get(start..start + 8) == Some(b"ElfChnk\0".as_slice())
+    })
+}
+
 /// The chunks of a file of `chunks` in stretches of [`CHUNKS_PER_SINK`].
 fn stretches(chunks: usize) -> Vec<std::ops::Range<usize>> {
     (0..chunks).step_by(CHUNKS_PER_SINK).map(|start| start..(start + CHUNKS_PER_SINK).min(chunks)).collect()
@@ -270,12 +282,14 @@ fn read_stretch(
     data: &[u8],
     pages: &dyn Paging,
     stretch: std::ops::Range<usize>,
+    last_used: Option<usize>,
     all_events: bool,
     extract_data: bool,
 ) -> StretchRead {
     let settings = Arc::new(ParserSettings::new().num_threads(1));
     let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
     let span = chunk_start(stretch.start)..chunk_start(stretch.end);
+    let first = stretch.start;
     // An interner lives as long as a worker's share of the stretch, so the
     // names every chunk repeats are decoded once, not once per chunk.
     let results: Vec<ChunkResult> = stretch
@@ -289,7 +303,17 @@ fn read_stretch(
         .collect();
     pages.done(span);
     let mut out = StretchRead::default();
-    for r in results {
+    for (i, r) in (first..).zip(results) {
+        // A log fills its chunks in order and overwrites the oldest when
+        // full: it never leaves zeros before a chunk it wrote. Such a
+        // chunk was wiped, and whatever it held is gone.
+        if r.zeroed && last_used.is_some_and(|last| i < last) {
+            out.diagnostics.push(offset_diag(
+                chunk_start(i),
+                Severity::Warning,
+                format!("chunk {i} holds only zeros while later chunks hold records: whatever it held is lost (wiped?)"),
+            ));
+        }
         // Counted records are handed over as counts (their order does not
         // matter, only their counts and times); catalogue events are kept
         // to be sorted.
@@ -355,6 +379,7 @@ fn read_chunk(
 ) -> ChunkResult {
     let mut out = ChunkResult::default();
     if bytes.iter().all(|&b| b == 0) {
+        out.zeroed = true;
         return out;
     }
     let header = match EvtxChunkHeader::from_bytes(bytes) {
