@@ -102,7 +102,7 @@ impl Placed {
         let matched = rule
             .fields
             .iter()
-            .flat_map(|f| view.given_values(f).map(move |v| (f.clone(), v.to_string())))
+            .flat_map(|f| view.given_values(f).map(move |v| (f.clone(), matched_value(v))))
             .collect();
         Detection {
             rule: Arc::clone(rule),
@@ -114,6 +114,20 @@ impl Placed {
             matched,
         }
     }
+}
+
+/// The longest value a detection shows as matched, in bytes: past it the
+/// value is cut, and `…` ends it (a 4 MB query shown whole in each of its
+/// detections made a hunt's JSON 500 MB, and its memory grew with it).
+const MATCHED_VALUE: usize = 4096;
+
+/// `value` as a detection shows it: cut past [`MATCHED_VALUE`] bytes.
+fn matched_value(value: &str) -> String {
+    if value.len() <= MATCHED_VALUE {
+        return value.to_string();
+    }
+    let end = (0..=MATCHED_VALUE).rev().find(|&i| value.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &value[..end])
 }
 
 /// A match of a silent rule, kept as what its correlations read and what

@@ -773,6 +773,27 @@ fn a_detection_shows_the_values_the_record_gives() {
     );
 }
 
+/// A value past 4 KiB is shown cut, ending with `…`: a detection of a
+/// megabyte-long injection does not carry the megabyte.
+#[test]
+fn a_long_matched_value_is_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let query = format!("id=1+union+select+{}", "a".repeat(100_000));
+    let log = format!(
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n\
+         2025-01-01 10:00:00 GET /item.aspx {query} 203.0.113.7 200\r\n"
+    );
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let injection =
+        report.detections.iter().find(|d| d.rule.meta.title.contains("SQL Injection")).expect("detected");
+    let (field, value) = &injection.matched[0];
+    assert_eq!(field, "cs-uri-query");
+    assert!(value.starts_with("id=1+union+select+aaa") && value.ends_with('…'), "{}", &value[..40]);
+    assert_eq!(value.len(), 4096 + '…'.len_utf8());
+}
+
 /// A module installed behind IIS shows in every trace IIS saves afterwards:
 /// the backdoor scenario's traces name it, and no real trace's pipeline
 /// (URL Rewrite, ANCM, ARR, ModSecurity, SiteMinder, App Service's modules)
