@@ -22,6 +22,9 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Why a rule path that is a device, pipe or socket is not read.
+const NOT_REGULAR: &str = "not a regular file (a device, pipe or socket); not read";
+
 /// What loading gave.
 #[derive(Clone, Debug, Default)]
 pub struct LoadReport {
@@ -39,13 +42,15 @@ pub struct LoadReport {
 /// A rules folder that cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The path does not exist or cannot be listed.
-    #[error("cannot read rules at {path}: {source}")]
+    /// The path does not exist or cannot be listed. The reason is part of
+    /// the message and not a source of its own, which a caller printing
+    /// the chain would show twice.
+    #[error("cannot read rules at {path}: {reason}")]
     Unreadable {
         /// The path.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -192,6 +197,10 @@ impl LoadReport {
                 return;
             }
         };
+        if docs.iter().all(|d| d.is_null()) {
+            self.skip(origin, "no rule in the file: it is empty, or YAML with no document".into());
+            return;
+        }
         for doc in docs.iter().filter(|d| !d.is_null()) {
             let title = doc["title"].as_str().map(str::to_string);
             if !doc["correlation"].is_badvalue() {
@@ -242,9 +251,13 @@ impl LoadReport {
     /// unreadable is an error.
     pub fn add_path(&mut self, path: &Path, with_deprecated: bool) -> Result<(), LoadError> {
         let meta = std::fs::metadata(path)
-            .map_err(|source| LoadError::Unreadable { path: path.to_path_buf(), source })?;
+            .map_err(|reason| LoadError::Unreadable { path: path.to_path_buf(), reason })?;
         if meta.is_file() {
             self.add_file(path);
+            return Ok(());
+        }
+        if !meta.is_dir() {
+            self.skip(path, NOT_REGULAR.into());
             return Ok(());
         }
         let lower = |e: &walkdir::DirEntry| e.file_name().to_string_lossy().to_ascii_lowercase();
@@ -262,6 +275,12 @@ impl LoadReport {
                         && (lower(&e).ends_with(".yml") || lower(&e).ends_with(".yaml")) =>
                 {
                     self.add_file(e.path());
+                }
+                Ok(e)
+                    if !e.file_type().is_dir()
+                        && (lower(&e).ends_with(".yml") || lower(&e).ends_with(".yaml")) =>
+                {
+                    self.skip(e.path(), NOT_REGULAR.into());
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -316,6 +335,27 @@ mod tests {
             ]
         );
         assert_eq!(loaded.rules.len(), 1);
+    }
+
+    /// A rule file with no rule in it, or a rules path that is a device,
+    /// is skipped with its reason rather than passed over in silence; a
+    /// path that cannot be read says why once.
+    #[test]
+    fn an_empty_rule_file_or_a_device_is_skipped_with_its_reason() {
+        let mut loaded = LoadReport::default();
+        loaded.add_text("", Path::new("empty.yml"));
+        loaded.add_text("---\n...\n", Path::new("markers.yml"));
+        #[cfg(unix)]
+        loaded.add_path(Path::new("/dev/null"), false).expect("a device is skipped, not an error");
+        let reasons: Vec<&str> = loaded.skipped.iter().map(|s| s.reason.as_str()).collect();
+        let mut want = vec!["no rule in the file: it is empty, or YAML with no document"; 2];
+        if cfg!(unix) {
+            want.push(NOT_REGULAR);
+        }
+        assert_eq!(reasons, want);
+        let missing = loaded.add_path(Path::new("/nonexistent/rules"), false).expect_err("cannot be read");
+        assert!(std::error::Error::source(&missing).is_none(), "{missing}");
+        assert!(missing.to_string().starts_with("cannot read rules at /nonexistent/rules: "), "{missing}");
     }
 
     /// A rules folder with a link back to itself was walked until the
