@@ -33,9 +33,9 @@ pub struct GlobalArgs {
     /// No progress bar and no colour.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, global = true, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads (default: one per core; 1 to 1024).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

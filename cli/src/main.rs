@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(threads) = cli.global.threads
-        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global()
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(usize::from(threads)).build_global()
     {
         return fail(&anyhow::anyhow!("cannot start {threads} worker threads: {e}"));
     }

@@ -170,6 +170,10 @@ fn usage_errors_exit_2() {
     assert_eq!(faultline(&["scan"]).status.code(), Some(2));
     assert_eq!(faultline(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(faultline(&["scan", "--format", "yaml", QUICKSTART]).status.code(), Some(2));
+    // A pool of a hundred thousand threads ran past a minute before reading.
+    for threads in ["0", "5000"] {
+        assert_eq!(faultline(&["--threads", threads, "scan", QUICKSTART]).status.code(), Some(2));
+    }
     assert_eq!(faultline(&["--help"]).status.code(), Some(0));
 }
 
