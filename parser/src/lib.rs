@@ -156,7 +156,7 @@ where
         }
         sinks[0].diagnostic(Diagnostic::file(
             Severity::Warning,
-            format!("{damage}; the data before it was read, the rest is lost"),
+            format!("{damage}; the data before it was read"),
         ));
     }
     if !source.bytes.was_cut() {
