@@ -200,7 +200,19 @@ impl LensArgs {
         } else if !self.rules.is_empty() {
             anyhow::bail!("--rules needs --security all");
         }
-        let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
+        let loaded = loaded.finish();
+        // The lens's own report has no load report: a rule of the user's
+        // skipped must not vanish unsaid.
+        if !loaded.skipped.is_empty() {
+            use std::io::Write as _;
+            let total = loaded.rules.len() + loaded.correlations.len() + loaded.skipped.len();
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {} of {total} rules skipped; `faultline hunt --list-rules --verbose --rules DIR` says why",
+                loaded.skipped.len()
+            );
+        }
+        let hunt = faultline_analyzer::hunting::Hunt::new(loaded);
         Ok(hunt.allow_clients(self.allow_client.clone()))
     }
 }

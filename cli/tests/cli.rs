@@ -818,3 +818,17 @@ fn hunt_csv_times_follow_tz() {
     let row = text.lines().nth(1).unwrap_or_else(|| panic!("a detection: {text}"));
     assert!(row.starts_with("2025-01-01T12:00:00.000000000+02:00,"), "{row}");
 }
+
+/// A rule of the user's that `analyze` skips is said on standard error
+/// (its report has no load report), with where to read why.
+#[test]
+fn analyze_says_when_a_rule_of_the_users_is_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.yml"), "title: bad\nlevel: extreme\nlogsource: {category: webserver}\ndetection:\n    s:\n        cs-uri-stem: /x\n    condition: s\n")
+        .expect("writes");
+    let rules = dir.path().to_string_lossy();
+    let out = faultline(&["analyze", "--security", "all", "--rules", &rules, "corpus/scenarios/healthy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning: 1 of "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rules skipped"), "{}", stderr(&out));
+}
