@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     let loaded = load(args)?;
     let mut out = output(global.output.as_ref())?;
     if args.list_rules {
-        list(&mut out, &loaded, args.verbose)?;
+        list(&mut out, &loaded, args.verbose, args.format)?;
         out.flush()?;
         return Ok(Exit::Ok);
     }
@@ -161,12 +161,35 @@ struct Json<'a> {
 /// The rules, then the native detectors the bundled pack brings (written
 /// in code, each named `native:` in a detection's origin), then the load
 /// report.
-fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool) -> anyhow::Result<()> {
+/// With `--format json`, one object: the rules' metadata as detections
+/// carry it, and every skipped rule with why; with `jsonl`, a rule a line.
+fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool, format: HuntFormat) -> anyhow::Result<()> {
     let hunt = Hunt::new(loaded.clone());
     let natives = hunt.native_detectors().map(|r| &r.meta);
-    for r in
-        loaded.rules.iter().map(|r| &r.meta).chain(loaded.correlations.iter().map(|c| &c.meta)).chain(natives)
-    {
+    let rules = loaded.rules.iter().map(|r| &r.meta).chain(loaded.correlations.iter().map(|c| &c.meta));
+    let all: Vec<&faultline_hunt::rule::Meta> = rules.chain(natives).collect();
+    match format {
+        HuntFormat::Json => {
+            #[derive(Serialize)]
+            struct Listing<'a> {
+                rules: &'a [&'a faultline_hunt::rule::Meta],
+                #[serde(serialize_with = "skipped_json")]
+                skipped: &'a [faultline_hunt::Skipped],
+            }
+            serde_json::to_writer_pretty(&mut *out, &Listing { rules: &all, skipped: &loaded.skipped })?;
+            writeln!(out)?;
+            return Ok(());
+        }
+        HuntFormat::Jsonl => {
+            for r in &all {
+                serde_json::to_writer(&mut *out, r)?;
+                writeln!(out)?;
+            }
+            return Ok(());
+        }
+        HuntFormat::Text | HuntFormat::Csv | HuntFormat::Markdown => {}
+    }
+    for r in all {
         writeln!(
             out,
             "{:<13} {:<46} {}  [{}]  by {}",

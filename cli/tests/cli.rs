@@ -832,3 +832,17 @@ fn analyze_says_when_a_rule_of_the_users_is_skipped() {
     assert!(stderr(&out).contains("warning: 1 of "), "{}", stderr(&out));
     assert!(stderr(&out).contains("rules skipped"), "{}", stderr(&out));
 }
+
+/// `hunt --list-rules --format json` is JSON: every rule's metadata, the
+/// native detectors among them, and the skipped rules with why.
+#[test]
+fn hunt_lists_rules_as_json() {
+    let out = faultline(&["hunt", "--list-rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<&str> =
+        listing["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert!(ids.contains(&"faultline-native-post-only-script"), "{ids:?}");
+    assert!(ids.len() > 20, "{ids:?}");
+    assert_eq!(listing["skipped"], serde_json::json!([]));
+}
