@@ -150,14 +150,8 @@ where
     F: Fn(Format) -> S + Sync,
 {
     let mut outcome = parse_source(&source, config, progress, &new_sink)?;
-    if let (Some(damage), Outcome::Parsed { format, sinks }) = (&source.damage, &mut outcome) {
-        if sinks.is_empty() {
-            sinks.push(new_sink(*format));
-        }
-        sinks[0].diagnostic(Diagnostic::file(
-            Severity::Warning,
-            format!("{damage}; the data before it was read"),
-        ));
+    if let Some(damage) = &source.damage {
+        warn_file(&mut outcome, &new_sink, format!("{damage}; the data before it was read"));
     }
     if !source.bytes.was_cut() {
         return Ok(outcome);
@@ -171,16 +165,25 @@ where
     let now = bytes.len();
     let again = Source { path: source.path, bytes, modified: source.modified, damage: None };
     let mut outcome = parse_source(&again, config, progress, &new_sink)?;
-    if let Outcome::Parsed { format, sinks } = &mut outcome {
+    warn_file(
+        &mut outcome,
+        &new_sink,
+        format!(
+            "the file shrank from {mapped} to {now} bytes while it was read; it was read again as it is now"
+        ),
+    );
+    Ok(outcome)
+}
+
+/// Gives a parsed source's first sink (made when it has none) a warning
+/// about the whole file.
+fn warn_file<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, message: String) {
+    if let Outcome::Parsed { format, sinks } = outcome {
         if sinks.is_empty() {
             sinks.push(new_sink(*format));
         }
-        sinks[0].diagnostic(Diagnostic::file(
-            Severity::Warning,
-            format!("the file shrank from {mapped} to {now} bytes while it was read; it was read again as it is now"),
-        ));
+        sinks[0].diagnostic(Diagnostic::file(Severity::Warning, message));
     }
-    Ok(outcome)
 }
 
 pub(crate) fn parse_source<S, F>(
