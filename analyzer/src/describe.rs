@@ -195,13 +195,18 @@ pub fn cut_line(text: String) -> String {
 }
 
 /// A line cut to [`EVENT_TEXT`] characters' worth of bytes.
-fn cut(mut text: String) -> String {
-    if text.len() > EVENT_TEXT {
-        let end = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-        text.truncate(end);
-        text.push('…');
+fn cut(text: String) -> String {
+    if text.len() > EVENT_TEXT { cut_to(&text, EVENT_TEXT) } else { text }
+}
+
+/// `text` as it is when it holds at most `limit` bytes; otherwise its
+/// first `limit` bytes' worth of characters, ended with `…`.
+pub fn cut_to(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
     }
-    text
+    let end = (0..=limit).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &text[..end])
 }
 
 /// A one-line description of any Windows event: provider, id and its data.

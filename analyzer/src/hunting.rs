@@ -132,11 +132,7 @@ const MATCHED_VALUE: usize = 4096;
 
 /// `value` as a detection shows it: cut past [`MATCHED_VALUE`] bytes.
 fn matched_value(value: &str) -> String {
-    if value.len() <= MATCHED_VALUE {
-        return value.to_string();
-    }
-    let end = (0..=MATCHED_VALUE).rev().find(|&i| value.is_char_boundary(i)).unwrap_or(0);
-    format!("{}…", &value[..end])
+    crate::describe::cut_to(value, MATCHED_VALUE)
 }
 
 /// A match of a silent rule, kept as what its correlations read and what
