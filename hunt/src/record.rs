@@ -340,9 +340,20 @@ impl View {
     /// Another form of a value already given, if the rules read `i`.
     fn push_web_form(&mut self, i: usize, value: &str) {
         if self.web_wanted[i] {
-            self.store(WEB_FIELDS[i], value);
-            self.derived[self.used - 1] = true;
+            self.store_form(WEB_FIELDS[i], value);
         }
+    }
+
+    /// Another form of a value already given, if the rules read `field`.
+    fn push_form(&mut self, field: &str, value: &str) {
+        if self.wants(field) {
+            self.store_form(field, value);
+        }
+    }
+
+    fn store_form(&mut self, field: &str, value: &str) {
+        self.store(field, value);
+        self.derived[self.used - 1] = true;
     }
 
     fn store(&mut self, field: &str, value: &str) {
@@ -506,10 +517,10 @@ impl View {
             if !query.is_empty() {
                 self.push("cs-uri-query", query);
             }
-            self.push("cs-uri-query", &uri);
+            self.push_form("cs-uri-query", &uri);
             self.push("cs-uri", &uri);
             if let Some(decoded) = decoded_uri(&uri) {
-                self.push("cs-uri-query", &decoded);
+                self.push_form("cs-uri-query", &decoded);
             }
         }
         if let Some(ip) = r.client_ip {

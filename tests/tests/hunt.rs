@@ -785,6 +785,18 @@ fn a_detection_shows_the_values_the_record_gives() {
         traversal.matched,
         [("cs-uri-query".to_string(), "/scripts/..%c1%1c../winnt/system32/cmd.exe".to_string())]
     );
+    // An HTTP.sys row gives its query as logged, once: not again joined to
+    // its path, nor decoded.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Software: Microsoft HTTP API 2.0\r\n#Version: 1.0\r\n#Date: 2025-01-01 10:00:00\r\n\
+               #Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\r\n\
+               2025-01-01 10:00:00 203.0.113.7 50000 10.0.0.1 443 HTTP/1.1 GET /get.aspx?f=..%2f..%2fwin.ini - 400 - BadRequest -\r\n";
+    let path = dir.path().join("httperr1.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let traversal =
+        report.detections.iter().find(|d| d.rule.meta.title.contains("Traversal")).expect("detected");
+    assert_eq!(traversal.matched, [("cs-uri-query".to_string(), "f=..%2f..%2fwin.ini".to_string())]);
 }
 
 /// A value past 4 KiB is shown cut, ending with `…`: a detection of a
