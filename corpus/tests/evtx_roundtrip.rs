@@ -762,9 +762,13 @@ fn a_wiped_chunk_is_reported_and_the_rest_read() {
     let wiped = FILE_HEADER_SIZE + CHUNK_SIZE;
     bytes[wiped..wiped + CHUNK_SIZE].fill(0);
     bytes.extend(std::iter::repeat_n(0u8, 2 * CHUNK_SIZE));
-    let mut sink = Collect::default();
-    let Ok(()) =
-        faultline_parser::evtx::parse_evtx(&bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+    let read = |bytes: &[u8]| {
+        let mut sink = Collect::default();
+        let Ok(()) =
+            faultline_parser::evtx::parse_evtx(bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+        sink
+    };
+    let sink = read(&bytes);
     let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
         messages,
@@ -774,4 +778,12 @@ fn a_wiped_chunk_is_reported_and_the_rest_read() {
     );
     assert_eq!(sink.diagnostics[0].location, faultline_parser::Location::Offset(wiped as u64));
     assert!(!sink.events.is_empty() && sink.events.len() < events.len());
+    // Two wiped side by side are one warning.
+    bytes[wiped + CHUNK_SIZE..wiped + 2 * CHUNK_SIZE].fill(0);
+    let sink = read(&bytes);
+    let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["chunks 1-2 hold only zeros while later chunks hold records: whatever they held is lost (wiped?)"]
+    );
 }

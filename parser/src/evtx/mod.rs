@@ -289,7 +289,7 @@ fn read_stretch(
     let settings = Arc::new(ParserSettings::new().num_threads(1));
     let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
     let span = chunk_start(stretch.start)..chunk_start(stretch.end);
-    let first = stretch.start;
+    let (first, stretch_end) = (stretch.start, stretch.end);
     // An interner lives as long as a worker's share of the stretch, so the
     // names every chunk repeats are decoded once, not once per chunk.
     let results: Vec<ChunkResult> = stretch
@@ -303,16 +303,29 @@ fn read_stretch(
         .collect();
     pages.done(span);
     let mut out = StretchRead::default();
+    // A log fills its chunks in order and overwrites the oldest when full:
+    // it never leaves zeros before a chunk it wrote. Such chunks were
+    // wiped, and whatever they held is gone: one warning per run of them.
+    let wiped = |from: usize, to: usize| {
+        let (which, held) = if from == to {
+            (format!("chunk {from} holds"), "it")
+        } else {
+            (format!("chunks {from}-{to} hold"), "they")
+        };
+        offset_diag(
+            chunk_start(from),
+            Severity::Warning,
+            format!(
+                "{which} only zeros while later chunks hold records: whatever {held} held is lost (wiped?)"
+            ),
+        )
+    };
+    let mut wiped_from: Option<usize> = None;
     for (i, r) in (first..).zip(results) {
-        // A log fills its chunks in order and overwrites the oldest when
-        // full: it never leaves zeros before a chunk it wrote. Such a
-        // chunk was wiped, and whatever it held is gone.
         if r.zeroed && last_used.is_some_and(|last| i < last) {
-            out.diagnostics.push(offset_diag(
-                chunk_start(i),
-                Severity::Warning,
-                format!("chunk {i} holds only zeros while later chunks hold records: whatever it held is lost (wiped?)"),
-            ));
+            wiped_from.get_or_insert(i);
+        } else if let Some(from) = wiped_from.take() {
+            out.diagnostics.push(wiped(from, i - 1));
         }
         // Counted records are handed over as counts (their order does not
         // matter, only their counts and times); catalogue events are kept
@@ -322,6 +335,9 @@ fn read_stretch(
             out.kept.push(r.kept);
         }
         out.diagnostics.extend(r.diagnostics);
+    }
+    if let Some(from) = wiped_from {
+        out.diagnostics.push(wiped(from, stretch_end - 1));
     }
     out
 }
