@@ -9,7 +9,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::correlation::Correlation;
 use crate::pack::BUNDLED;
-use crate::rule::{Rule, Unsupported};
+use crate::rule::{Meta, Rule, Unsupported};
 
 /// A rule left out, and why.
 #[derive(Clone, Debug)]
@@ -37,6 +37,8 @@ pub struct LoadReport {
     /// Correlation rules read, resolved by [`LoadReport::finish`] once every
     /// rule they may name is loaded.
     pending: Vec<(Yaml, PathBuf)>,
+    /// The file each rule id given so far came from.
+    ids: std::collections::HashMap<String, String>,
 }
 
 /// A rules folder that cannot be read at all.
@@ -212,7 +214,7 @@ impl LoadReport {
             } else {
                 Err(Unsupported::Malformed("rule collections (`action:`) are not read".into()))
             };
-            match rule {
+            match rule.and_then(|rule| self.first_with_id(doc, &rule.meta).map_or(Ok(rule), Err)) {
                 Ok(rule) => self.rules.push(rule),
                 Err(reason) => self.skipped.push(Skipped {
                     path: origin.to_path_buf(),
@@ -229,7 +231,9 @@ impl LoadReport {
     pub fn finish(mut self) -> LoadReport {
         for (doc, origin) in std::mem::take(&mut self.pending) {
             let title = doc["title"].as_str().map(str::to_string);
-            match Correlation::from_yaml(&doc, &origin.to_string_lossy(), &self.rules) {
+            let correlation = Correlation::from_yaml(&doc, &origin.to_string_lossy(), &self.rules)
+                .and_then(|c| self.first_with_id(&doc, &c.meta).map_or(Ok(c), Err));
+            match correlation {
                 Ok(c) => self.correlations.push(c),
                 Err(reason) => self.skipped.push(Skipped { path: origin, title, reason: reason.to_string() }),
             }
@@ -305,6 +309,21 @@ impl LoadReport {
     }
 
     /// Reports `path` as skipped, for `reason`.
+    /// Why a rule is not loaded when a rule with the id `doc` gives was
+    /// loaded before it (the same folder named twice, a copy of the bundled
+    /// pack): its hits would be counted twice, and a correlation naming
+    /// the id could not say which it means. The id is noted otherwise.
+    fn first_with_id(&mut self, doc: &Yaml, meta: &Meta) -> Option<Unsupported> {
+        doc["id"].as_str()?;
+        match self.ids.get(&meta.id) {
+            Some(first) => Some(Unsupported::SameId(first.clone())),
+            None => {
+                self.ids.insert(meta.id.clone(), meta.origin.clone());
+                None
+            }
+        }
+    }
+
     fn skip(&mut self, path: &Path, reason: String) {
         self.skipped.push(Skipped { path: path.to_path_buf(), title: None, reason });
     }
@@ -335,6 +354,34 @@ mod tests {
             ]
         );
         assert_eq!(loaded.rules.len(), 1);
+    }
+
+    /// A rule whose id a loaded rule has is skipped, naming where the first
+    /// came from (the same folder given twice, a copy of the bundled pack);
+    /// rules without an id are never taken for one another.
+    #[test]
+    fn a_second_rule_with_the_same_id_is_skipped() {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        let bundled = loaded.rules.len();
+        let with_id = format!("{RULE}id: 5d3c9b0e-0000-4000-8000-000000000001\n");
+        loaded.add_text(&with_id, Path::new("a/x.yml"));
+        loaded.add_text(&with_id, Path::new("b/x.yml"));
+        loaded.add_text(RULE, Path::new("c/untitled.yml"));
+        loaded.add_text(RULE, Path::new("d/untitled.yml"));
+        let copy = BUNDLED.iter().find(|(name, _)| *name == "log_cleared.yml").expect("in the pack").1;
+        loaded.add_text(copy, Path::new("mine/log_cleared.yml"));
+        let loaded = loaded.finish();
+        assert_eq!(loaded.rules.len(), bundled + 3);
+        let reasons: Vec<String> =
+            loaded.skipped.iter().map(|s| format!("{}: {}", s.path.display(), s.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                "b/x.yml: a rule with the same id was loaded first, from a/x.yml; read once",
+                "mine/log_cleared.yml: a rule with the same id was loaded first, from bundled:log_cleared.yml; read once",
+            ]
+        );
     }
 
     /// A rule file with no rule in it, or a rules path that is a device,

@@ -80,6 +80,9 @@ pub enum Unsupported {
     /// The rule's YAML lacks what every rule has.
     #[error("not a Sigma rule: {0}")]
     Malformed(String),
+    /// A rule whose id a rule loaded before it has (its origin).
+    #[error("a rule with the same id was loaded first, from {0}; read once")]
+    SameId(String),
 }
 
 /// Which records a rule applies to.
