@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::read::MultiGzDecoder;
 use zip::ZipArchive;
 
-use super::Bytes;
+use super::{ByteSize, Bytes};
 use super::spool::{IN_MEMORY, SpoolError, spool};
 use crate::Timestamp;
 
@@ -127,8 +127,9 @@ impl MemberInfo {
         }
         if self.size > limits.max_member_bytes {
             return Some(format!(
-                "refused: declared size {} bytes exceeds the {}-byte limit per member",
-                self.size, limits.max_member_bytes
+                "refused: its declared size, {}, is over the limit of {} per member",
+                ByteSize(self.size),
+                ByteSize(limits.max_member_bytes)
             ));
         }
         if self.size > 1 << 20 && self.size / self.compressed.max(1) > limits.max_ratio {
@@ -216,15 +217,16 @@ impl Archive {
         let cap = limits.max_member_bytes.min(declared);
         let data = spool(file, cap, limits.in_memory_bytes, declared).map_err(|e| match e {
             SpoolError::TooLarge(_) => format!(
-                "refused: the member expands beyond its declared size of {declared} bytes (zip bomb or corrupt header)"
+                "refused: the member expands beyond its declared size of {} (zip bomb or corrupt header)",
+                ByteSize(declared)
             ),
             other => other.describe("the member"),
         })?;
         let total = self.expanded.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
         if total > limits.max_total_bytes {
             return Err(format!(
-                "refused: the archive expands beyond {} bytes in total (zip bomb)",
-                limits.max_total_bytes
+                "refused: the archive expands beyond {} in total (zip bomb)",
+                ByteSize(limits.max_total_bytes)
             ));
         }
         Ok(data)
@@ -256,7 +258,7 @@ pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<(Bytes, Opt
     let data = spool(&mut reader, limits.max_member_bytes, limits.in_memory_bytes, expected).map_err(
         |e| match e {
             SpoolError::TooLarge(limit) => {
-                format!("refused: decompresses to more than {limit} bytes (gzip bomb)")
+                format!("refused: decompresses to more than {} (gzip bomb)", ByteSize(limit))
             }
             SpoolError::Read(e) => format!("corrupt gzip data: {e}"),
             other => other.describe("the decompressed data"),

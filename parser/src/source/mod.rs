@@ -7,6 +7,7 @@ mod archive;
 #[cfg(target_os = "linux")]
 mod guard;
 mod layout;
+mod size;
 pub mod spool;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 pub use archive::ArchiveLimits;
 use archive::{Archive, ArchiveKind};
+pub use size::ByteSize;
 
 use crate::Timestamp;
 pub use layout::{

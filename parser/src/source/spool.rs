@@ -33,7 +33,9 @@ impl SpoolError {
     /// The message for a member that could not be extracted, with what to do.
     pub(crate) fn describe(&self, what: &str) -> String {
         match self {
-            SpoolError::TooLarge(limit) => format!("refused: {what} expands beyond {limit} bytes"),
+            SpoolError::TooLarge(limit) => {
+                format!("refused: {what} expands beyond {}", super::ByteSize(*limit))
+            }
             SpoolError::Read(e) => format!("corrupt {what}: {e}"),
             SpoolError::Write(e, written) if e.kind() == io::ErrorKind::StorageFull => format!(
                 "no space left in the temporary folder (TMPDIR) after {written} bytes of {what}; \

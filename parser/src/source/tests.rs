@@ -77,7 +77,7 @@ fn bombs_and_oversized_members_are_refused_and_the_rest_is_read() {
     let limits = ArchiveLimits { max_ratio: 100, max_member_bytes: 4 << 20, ..ArchiveLimits::default() };
     let found = discover(&[dir.path().to_path_buf()], &limits);
     let messages: Vec<String> = found.problems.iter().map(|p| p.error.to_string()).collect();
-    assert!(messages.iter().any(|m| m.contains("exceeds the 4194304-byte limit")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("is over the limit of 4 MiB per member")), "{messages:?}");
     let names: Vec<String> = found.entries.iter().map(|e| e.path.file_name()).collect();
     assert_eq!(names, ["ok.log", "big"]);
     let gz = found.entries.iter().find(|e| e.path.file_name() == "big").expect("gz entry");
