@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::read::MultiGzDecoder;
 use zip::ZipArchive;
 
-use super::{ByteSize, Bytes};
 use super::spool::{IN_MEMORY, SpoolError, spool};
+use super::{ByteSize, Bytes};
 use crate::Timestamp;
 
 /// Archive formats recognised by their magic bytes.
@@ -143,6 +143,35 @@ impl MemberInfo {
     }
 }
 
+/// A member's name with `/` between its folders. Zips written by some
+/// Windows tools separate folders with `\`, and a host's or a site's
+/// folder (`WEB01\W3SVC2\u_ex...`) is only found component by component.
+fn member_name(raw: &str) -> String {
+    raw.replace('\\', "/")
+}
+
+/// Whether a member name (with `/` separators) is absolute, names a drive,
+/// or climbs above the archive's root: the zip crate judges the name by
+/// the platform's separator, so `..\..\x` is one harmless name on Linux.
+fn climbs_out(name: &str) -> bool {
+    let drive = name.as_bytes().get(1) == Some(&b':') && name.as_bytes()[0].is_ascii_alphabetic();
+    if name.starts_with('/') || drive || name.contains('\0') {
+        return true;
+    }
+    let mut depth = 0usize;
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 /// An opened zip archive.
 #[derive(Debug)]
 pub(super) struct Archive {
@@ -163,8 +192,8 @@ impl Archive {
         let mut out = Vec::new();
         for index in 0..zip.len() {
             let Ok(file) = zip.by_index_raw(index) else { continue };
-            let name = file.name().to_string();
-            let unsafe_path = file.enclosed_name().is_none();
+            let name = member_name(file.name());
+            let unsafe_path = file.enclosed_name().is_none() || climbs_out(&name);
             let info = MemberInfo {
                 index,
                 name,

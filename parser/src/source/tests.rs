@@ -67,6 +67,37 @@ fn discovers_files_archives_and_nested_archives_in_order() {
     assert_eq!((placed.folder_host.as_deref(), placed.site), (Some("WEB02"), Some(2)));
 }
 
+/// Zips written by some Windows tools separate folders with `\`: the host
+/// and site folders are still found, and a name climbing out with `..\` is
+/// refused as `../` is.
+#[test]
+fn backslash_member_names_are_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = zip_bytes(&[
+        ("WEB07\\inetpub\\logs\\LogFiles\\W3SVC3\\u_ex240101.log", b"#Fields: date time\n"),
+        ("..\\..\\Windows\\win.ini", b"x"),
+        ("C:\\inetpub\\x.log", b"x"),
+    ]);
+    std::fs::write(dir.path().join("bundle.zip"), bundle).expect("write");
+    let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
+    assert_eq!(
+        found.entries.len(),
+        1,
+        "{:?}",
+        found.entries.iter().map(|e| e.path.to_string()).collect::<Vec<_>>()
+    );
+    assert!(
+        found.entries[0]
+            .path
+            .to_string()
+            .ends_with("bundle.zip!WEB07/inetpub/logs/LogFiles/W3SVC3/u_ex240101.log")
+    );
+    let placed = found.entries[0].path.placement();
+    assert_eq!((placed.folder_host.as_deref(), placed.site), (Some("WEB07"), Some(3)));
+    let refused = found.problems.iter().filter(|p| p.error.to_string().contains("climbs out")).count();
+    assert_eq!(refused, 2, "{:?}", found.problems.iter().map(|p| p.error.to_string()).collect::<Vec<_>>());
+}
+
 #[test]
 fn bombs_and_oversized_members_are_refused_and_the_rest_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
