@@ -242,6 +242,10 @@ fn text(
             writeln!(out, "  skipped {}: {}", k.path.display(), k.reason)?;
         }
     }
+    if report.reading.parsed == 0 {
+        writeln!(out, "\n{}", crate::analyze::NOTHING_READ)?;
+        return Ok(());
+    }
     if report.detections.is_empty() {
         writeln!(out, "\nNo detections.")?;
         return Ok(());
@@ -359,8 +363,13 @@ fn csv(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Re
     Ok(())
 }
 
-fn markdown(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
+fn markdown(out: &mut dyn Write, report: &HuntReport, zone: &Zone) -> anyhow::Result<()> {
     writeln!(out, "# Detections\n")?;
+    let detections = &report.detections;
+    if report.reading.parsed == 0 {
+        writeln!(out, "{}", crate::analyze::NOTHING_READ)?;
+        return Ok(());
+    }
     if detections.is_empty() {
         writeln!(out, "No detections.")?;
         return Ok(());

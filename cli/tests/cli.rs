@@ -126,6 +126,22 @@ fn nothing_readable_exits_2() {
         "{}",
         stdout(&out)
     );
+    // A report over nothing must not read like a healthy server's.
+    for command in ["analyze", "hunt"] {
+        for format in ["text", "markdown"] {
+            let out = faultline(&[command, "--format", format, &dir.path().display().to_string()]);
+            assert_eq!(out.status.code(), Some(2), "{command} {format}");
+            let said = stdout(&out);
+            assert!(
+                said.contains("Nothing to judge: none of the inputs holds evidence"),
+                "{command} {format}: {said}"
+            );
+            assert!(
+                !said.contains("No findings") && !said.contains("No detections"),
+                "{command} {format}: {said}"
+            );
+        }
+    }
 }
 
 /// Every command names what it could not read and reads the rest; with

@@ -163,7 +163,7 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
     page.push_str("<h2>Findings</h2>\n");
     if report.findings.is_empty() {
-        page.push_str("<p>No findings: nothing in the evidence matches a known failure mode.</p>\n");
+        let _ = writeln!(page, "<p>{}</p>", super::no_findings(report));
         return;
     }
     page.push_str("<table><tr><th>#</th><th>Finding</th><th>Severity</th><th>Confidence</th><th>From</th><th>To</th><th>Where</th></tr>\n");

@@ -37,7 +37,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
 
     writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {
-        writeln!(out, "No findings: nothing in the evidence matches a known failure mode.")?;
+        writeln!(out, "{}", super::no_findings(report))?;
         return security(out, report, zone);
     }
     writeln!(out, "| # | Finding | Severity | Confidence | From | To | Where |")?;

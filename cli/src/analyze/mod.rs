@@ -60,3 +60,18 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
     }
     Ok(Exit::Ok)
 }
+
+/// The line a report without findings shows: a report over nothing readable
+/// must not read like a healthy server.
+pub(crate) fn no_findings(report: &Report) -> &'static str {
+    if report.inventory.has_evidence() {
+        "No findings: nothing in the evidence matches a known failure mode."
+    } else {
+        NOTHING_READ
+    }
+}
+
+/// What a report says in place of its findings or detections when none of
+/// the inputs could be read.
+pub(crate) const NOTHING_READ: &str =
+    "Nothing to judge: none of the inputs holds evidence faultline can read.";

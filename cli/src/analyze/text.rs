@@ -64,7 +64,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
         ))
     )?;
     if report.findings.is_empty() {
-        writeln!(out, "\nNo findings: nothing in the evidence matches a known failure mode.")?;
+        writeln!(out, "\n{}", super::no_findings(report))?;
         return security(out, report, palette, zone);
     }
     for (i, f) in report.findings.iter().enumerate() {
