@@ -5,6 +5,8 @@
 //! a timeline and an analysis of the same evidence agree.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use faultline_parser::{Span, Timestamp};
 
@@ -40,23 +42,43 @@ impl Scope {
 /// How far each host's clock was off: the span added to its times. Hosts are
 /// named as the resolver names them (`web01.contoso.local` and `WEB01` are
 /// the same host).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Skew(BTreeMap<String, Span>);
+#[derive(Clone, Debug, Default)]
+pub struct Skew(BTreeMap<String, Correction>);
+
+/// One host's correction, and whether any evidence of that host asked for
+/// it: a correction for a host the evidence does not have is a typo the
+/// analyst should hear about, not a silent no-op.
+#[derive(Clone, Debug, Default)]
+struct Correction {
+    by: Span,
+    asked: Arc<AtomicBool>,
+}
 
 impl Skew {
     /// Corrects `host`'s times by `by`.
     pub fn insert(&mut self, host: &str, by: Span) {
-        self.0.insert(host_name(host), by);
+        self.0.insert(host_name(host), Correction { by, asked: Arc::default() });
     }
 
     /// The correction for a host (as the resolver names it); none if unknown.
     pub fn of(&self, host: &str) -> Span {
-        self.0.get(host).copied().unwrap_or_default()
+        match self.0.get(host) {
+            Some(c) => {
+                c.asked.store(true, Ordering::Relaxed);
+                c.by
+            }
+            None => Span::default(),
+        }
     }
 
     /// Whether no host is corrected.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The corrected hosts no evidence read so far belongs to, in name order.
+    pub fn unused(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter(|(_, c)| !c.asked.load(Ordering::Relaxed)).map(|(h, _)| h.as_str())
     }
 }
 
@@ -81,5 +103,7 @@ mod tests {
             Some(Timestamp::from_parts(1_000, 0))
         );
         assert_eq!(scope.skew.of("WEB02"), Span::default());
+        scope.skew.insert("web09", Span::secs(5));
+        assert_eq!(scope.skew.unused().collect::<Vec<_>>(), ["WEB09"], "WEB01 was asked for, WEB09 never");
     }
 }

@@ -158,6 +158,19 @@ pub fn scope(range: &RangeArgs, reading: &ReadingArgs) -> Scope {
     Scope { from: range.from, to: range.to, skew, hosts: host_overrides(reading) }
 }
 
+/// Warns, on standard error, about each `--skew` host that no evidence read
+/// belongs to: a misspelt host would otherwise change nothing, silently.
+pub fn warn_unused_skew(scope: &Scope) {
+    let mut err = std::io::stderr().lock();
+    for host in scope.skew.unused() {
+        let _ = writeln!(
+            err,
+            "warning: --skew {}: no evidence read belongs to that host; its correction changed nothing",
+            crate::style::sanitize(host)
+        );
+    }
+}
+
 /// The hosts named for paths (`--host`).
 pub fn host_overrides(reading: &ReadingArgs) -> HostOverrides {
     let mut hosts = HostOverrides::default();

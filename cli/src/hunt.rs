@@ -10,7 +10,7 @@ use faultline_hunt::{Level, LoadReport};
 use serde::Serialize;
 
 use crate::args::{GlobalArgs, HuntArgs, HuntFormat, RulePack};
-use crate::config::{Zone, output, read_config, scope};
+use crate::config::{Zone, output, read_config, scope, warn_unused_skew};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::unreadable::report_reading;
@@ -44,9 +44,10 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     let skipped = loaded.skipped.clone();
     let rules = Hunt::new(loaded).allow_clients(args.allow_client.clone());
     let bar = Bar::new(global.quiet);
-    let mut report =
-        hunt(&args.paths, &read_config(&args.reading), &scope(&args.range, &args.reading), &rules, &bar);
+    let scope = scope(&args.range, &args.reading);
+    let mut report = hunt(&args.paths, &read_config(&args.reading), &scope, &rules, &bar);
     bar.finish();
+    warn_unused_skew(&scope);
     // Judged on everything found: `--min-level` chooses what is shown, not
     // what a batch job fails on.
     let failed =
@@ -66,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
             }
         }
         HuntFormat::Csv => csv(&mut out, &report.detections, &args.tz)?,
-        HuntFormat::Markdown => markdown(&mut out, &report.detections, &args.tz)?,
+        HuntFormat::Markdown => markdown(&mut out, &report, &args.tz)?,
     }
     out.flush()?;
     if let Some(exit) = report_reading(&report.reading)? {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use faultline_tables::{Projection, QUERIES, QueryResult, Tables, named_query};
 
 use crate::args::{GlobalArgs, QueryArgs, QueryFormat};
-use crate::config::{output, read_config, scope};
+use crate::config::{output, read_config, scope, warn_unused_skew};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::sanitize;
@@ -96,10 +96,11 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     let bar = Bar::new(global.quiet);
     let projection = Projection::of_sql(&sql);
     let read = read_config(&args.reading);
+    let scope = scope(&args.range, &args.reading);
     let tables = Tables::load(
         &args.paths,
         &read,
-        &scope(&args.range, &args.reading),
+        &scope,
         &projection,
         // Rules are read only for a query of the detections.
         &if projection.hunts() { args.lens.hunt()? } else { faultline_analyzer::hunting::Hunt::none() },
@@ -107,6 +108,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     )
     .context("reading the evidence into tables")?;
     bar.finish();
+    warn_unused_skew(&scope);
     if let Some(exit) = report_reading(&tables.reading)? {
         return Ok(exit);
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::analyze::read_analyze_and_hunt;
 use crate::args::{GlobalArgs, Security, TimelineArgs, TimelineFormat};
-use crate::config::{Zone, output, read_config, scope};
+use crate::config::{Zone, output, read_config, scope, warn_unused_skew};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::unreadable::{report_reading, report_unreadable};
@@ -134,14 +134,11 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     };
     let mut detections = detections.into_iter().peekable();
     let bar = Bar::new(global.quiet);
-    let sorted = full(
-        &args.evidence.paths,
-        &read_config(&args.evidence.reading),
-        &scope(&args.evidence.range, &args.evidence.reading),
-        &bar,
-    )
-    .context("sorting the timeline")?;
+    let scope = scope(&args.evidence.range, &args.evidence.reading);
+    let sorted = full(&args.evidence.paths, &read_config(&args.evidence.reading), &scope, &bar)
+        .context("sorting the timeline")?;
     bar.finish();
+    warn_unused_skew(&scope);
     if let Some(exit) = report_reading(&sorted.reading)? {
         return Ok(exit);
     }

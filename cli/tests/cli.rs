@@ -375,6 +375,19 @@ fn each_command_offers_only_its_own_formats() {
         Some(2)
     );
     assert_eq!(faultline(&["analyze", "--skew", "WEB01", "corpus/scenarios/healthy"]).status.code(), Some(2));
+    // A correction for a host the evidence does not have is named, not
+    // silently applied to nothing; one for a host it has is not.
+    for command in ["analyze", "hunt", "timeline"] {
+        let out =
+            faultline(&[command, "--skew", "WEB10=+30", "--skew", "web01=-5", "corpus/scenarios/healthy"]);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("warning: --skew WEB10: no evidence read belongs to that host"),
+            "{command}: {err}"
+        );
+        assert!(!err.contains("--skew WEB01"), "{command}: {err}");
+    }
     assert_eq!(
         faultline(&["analyze", "--fail-on", "dire", "corpus/scenarios/healthy"]).status.code(),
         Some(2)

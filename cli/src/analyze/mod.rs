@@ -13,7 +13,7 @@ use faultline_analyzer::hunting::Hunt;
 use faultline_analyzer::{Report, analyze_and_hunt};
 
 use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
-use crate::config::{output, read_config, scope};
+use crate::config::{output, read_config, scope, warn_unused_skew};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::Palette;
@@ -32,8 +32,10 @@ pub(crate) fn read_analyze_and_hunt(
 ) -> ManuallyDrop<Report> {
     let bar = Bar::new(global.quiet);
     let read = read_config(&args.reading);
-    let report = analyze_and_hunt(&args.paths, &read, &scope(&args.range, &args.reading), hunt, &bar);
+    let scope = scope(&args.range, &args.reading);
+    let report = analyze_and_hunt(&args.paths, &read, &scope, hunt, &bar);
     bar.finish();
+    warn_unused_skew(&scope);
     ManuallyDrop::new(report)
 }
 
