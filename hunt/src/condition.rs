@@ -35,7 +35,8 @@ impl Condition {
             ));
         }
         let tokens = tokenize(text);
-        let mut p = Parser { tokens: &tokens, at: 0, names, depth: 0 };
+        let index = names.iter().enumerate().rev().map(|(i, n)| (n.as_str(), i)).collect();
+        let mut p = Parser { tokens: &tokens, at: 0, names, index, depth: 0, scanned: 0 };
         let c = p.or()?;
         if p.at != tokens.len() {
             return Err(Unsupported::Condition(format!("unexpected `{}`", tokens[p.at])));
@@ -75,12 +76,23 @@ fn tokenize(text: &str) -> Vec<String> {
 /// run.
 const DEEPEST: usize = 64;
 
+/// How many search names the `of` quantifiers of one condition may look
+/// through in all: each looks through every name, so a generated rule of
+/// 100,000 searches and as many quantifiers would take 10^10 steps.
+const MOST_NAMES_SCANNED: usize = 50_000_000;
+
 struct Parser<'a> {
     tokens: &'a [String],
     at: usize,
     names: &'a [String],
+    /// Each name's index (the first, should a name repeat): a condition
+    /// naming each of 100,000 searches once looked each up in the list, for
+    /// 32 seconds.
+    index: std::collections::HashMap<&'a str, usize>,
     /// Parentheses and `not`s open around the token at `at`.
     depth: usize,
+    /// Names the `of` quantifiers looked through so far.
+    scanned: usize,
 }
 
 impl Parser<'_> {
@@ -151,6 +163,12 @@ impl Parser<'_> {
         {
             self.at += 1;
             let target = self.next().ok_or_else(|| Unsupported::Condition("`of` what?".into()))?.to_string();
+            self.scanned += self.names.len();
+            if self.scanned > MOST_NAMES_SCANNED {
+                return Err(Unsupported::Condition(format!(
+                    "its `of` quantifiers would look through more than {MOST_NAMES_SCANNED} search names"
+                )));
+            }
             let chosen: Vec<Condition> = self
                 .names
                 .iter()
@@ -163,8 +181,8 @@ impl Parser<'_> {
             }
             return Ok(if quantifier == "all" { Condition::And(chosen) } else { Condition::Or(chosen) });
         }
-        match self.names.iter().position(|n| *n == token) {
-            Some(i) => Ok(Condition::Search(i)),
+        match self.index.get(token.as_str()) {
+            Some(&i) => Ok(Condition::Search(i)),
             None => Err(Unsupported::Condition(format!("no search named `{token}`"))),
         }
     }
@@ -203,6 +221,27 @@ mod tests {
         assert!(run("1 of them", &n, &[false, false, false, true]));
         assert!(Condition::parse("selection | count() > 5", &names(&n)).is_err());
         assert!(Condition::parse("selektion", &names(&n)).is_err());
+    }
+
+    /// A generated rule of 100,000 searches, each named once in its
+    /// condition, parses to the right searches; as many `of` quantifiers over
+    /// as many names are refused with the reason.
+    #[test]
+    fn a_condition_over_many_searches_parses_and_many_quantifiers_are_refused() {
+        let n: Vec<String> = (0..100_000).map(|i| format!("s{i}")).collect();
+        let text = n.iter().map(String::as_str).collect::<Vec<_>>().join(" or ");
+        let c = Condition::parse(&text, &n).expect("parses");
+        let mut asked = Vec::new();
+        assert!(!c.eval(&mut |i| {
+            asked.push(i);
+            false
+        }));
+        assert!(asked.iter().copied().eq(0..100_000), "each search once, in order");
+        assert!(c.eval(&mut |i| i == 99_999));
+        let quantified = vec!["1 of s*"; 1_000].join(" or ");
+        let refused = Condition::parse(&quantified, &n).expect_err("too many names looked through");
+        assert!(refused.to_string().contains("would look through more than"), "{refused}");
+        assert!(Condition::parse(&vec!["1 of s*"; 100].join(" or "), &n).is_ok());
     }
 
     /// A hostile rule nesting its condition thousands deep is refused with
