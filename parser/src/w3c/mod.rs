@@ -88,7 +88,14 @@ impl BlockState {
                 if layout.is_empty() {
                     return Some("#Fields directive lists no fields".into());
                 }
+                let repeated = layout.repeated();
                 self.layout = Some(Arc::new(layout));
+                if let Some((name, first, again, read)) = repeated {
+                    return Some(format!(
+                        "#Fields lists {} twice (columns {first} and {again}): its value is read from column {read}",
+                        excerpt(name.as_bytes(), 40)
+                    ));
+                }
             }
             b"date" | b"start-date" => match parse_date_time(value) {
                 Some(t) => {

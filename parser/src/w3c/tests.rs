@@ -121,6 +121,28 @@ fn fields_change_mid_file_and_each_block_uses_its_own_layout() {
     assert!(got.records[1].contains("[X-Forwarded-For=203.0.113.9,+10.0.0.1]"));
 }
 
+/// A `#Fields` line naming a field twice loses one of the two values per
+/// row: the warning says which column is read, for a known field (the
+/// later) and a custom one (looked up by name: the earlier).
+#[test]
+fn a_field_named_twice_is_a_warning_naming_the_column_read() {
+    let log = b"#Fields: date time cs-uri-stem sc-status CS-URI-STEM\n\
+2024-01-01 00:00:00 /first 200 /second\n\
+#Fields: date time X-Forwarded-For sc-status x-forwarded-for\n\
+2024-01-01 00:00:01 203.0.113.9 200 10.0.0.1\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(
+        got.diagnostics,
+        [
+            "line 1: warning: #Fields lists cs-uri-stem twice (columns 3 and 5): its value is read from column 5",
+            "line 3: warning: #Fields lists x-forwarded-for twice (columns 3 and 5): its value is read from column 3",
+        ]
+    );
+    assert_eq!(got.records.len(), 2);
+    assert!(got.records[0].contains("/second") && !got.records[0].contains("/first"), "{}", got.records[0]);
+    assert!(got.records[1].contains("X-Forwarded-For=203.0.113.9"), "{}", got.records[1]);
+}
+
 #[test]
 fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
     let log = b"2024-01-01 00:00:00 10.0.0.1 GET /x - 80 - 10.0.0.2 UA - 200 0 0 5\n";
