@@ -395,14 +395,14 @@ fn parse_chunk<S: RecordSink>(
             // A crash or a preallocated file leaves NUL padding; report a run once.
             match &mut nul_run {
                 _ if inherited_nul_run => {}
-                Some((_, _, bytes)) => *bytes += text.len() + 1,
-                None => nul_run = Some((number, offset, text.len() + 1)),
+                Some((_, _, bytes)) => *bytes += text.len(),
+                None => nul_run = Some((number, offset, text.len())),
             }
             continue;
         }
         inherited_nul_run = false;
         if let Some((l, o, bytes)) = nul_run.take() {
-            sink.diagnostic(nul_diagnostic(l, o, bytes));
+            sink.diagnostic(nul_diagnostic(l, o, bytes, Some(number)));
         }
         if text.trim_ascii().is_empty() {
             continue;
@@ -438,13 +438,17 @@ fn parse_chunk<S: RecordSink>(
         }
     }
     if let Some((l, o, mut bytes)) = nul_run {
-        for line in lines(&data[range.end..], range.end) {
+        let mut resumes = None;
+        for (number, line) in
+            (first_line + count_lines(&data[range.clone()])..).zip(lines(&data[range.end..], range.end))
+        {
             if !is_nul_padding(line.text) {
+                resumes = Some(number);
                 break;
             }
-            bytes += line.text.len() + 1;
+            bytes += line.text.len();
         }
-        sink.diagnostic(nul_diagnostic(l, o, bytes));
+        sink.diagnostic(nul_diagnostic(l, o, bytes, resumes));
     }
     Ok(state)
 }
@@ -461,13 +465,22 @@ fn previous_line(data: &[u8], start: usize) -> Option<&[u8]> {
     Some(text.strip_suffix(b"\r").unwrap_or(text))
 }
 
-fn nul_diagnostic(line: u64, offset: u64, bytes: usize) -> Diagnostic {
-    Diagnostic::line(
-        line,
-        offset,
-        Severity::Error,
-        format!("{bytes} bytes of NUL padding (unwritten or zeroed log data)"),
-    )
+/// A run of `bytes` NULs from `line`; `resumes` is the line the log goes on
+/// at, if it does. At the end of a file the run is the room a log writer
+/// set aside and never filled (the server stopped before flushing); inside
+/// one, rows were lost or zeroed and the log was written again after it.
+fn nul_diagnostic(line: u64, offset: u64, bytes: usize, resumes: Option<u64>) -> Diagnostic {
+    let message = match resumes {
+        None => format!(
+            "{bytes} bytes of NUL padding to the end of the file: log data never written \
+             (the server stopped before flushing) or zeroed"
+        ),
+        Some(next) => format!(
+            "{bytes} bytes of NUL padding, the log going on at line {next}: rows lost or zeroed, \
+             as when a server stops without flushing and logs on after its restart"
+        ),
+    };
+    Diagnostic::line(line, offset, Severity::Error, message)
 }
 
 fn torn_warning(origin: Origin) -> Diagnostic {

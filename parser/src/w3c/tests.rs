@@ -195,7 +195,30 @@ fn nul_padding_is_one_diagnostic() {
     let got = parse_with(&log, Dialect::W3c, 64);
     assert_eq!(got.records.len(), 1);
     assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
-    assert!(got.diagnostics[0].contains("NUL padding"));
+    assert!(
+        got.diagnostics[0].starts_with("line 3: error: 5000 bytes of NUL padding to the end of the file"),
+        "every NUL counted, nothing more: {:?}",
+        got.diagnostics
+    );
+}
+
+/// A block of NULs inside a file (a crash, then the restarted server
+/// logging on) says where the log goes on, however the file is chunked.
+#[test]
+fn a_nul_block_inside_a_file_says_where_the_log_goes_on() {
+    let mut log = b"#Fields: date time sc-status\r\n2024-01-01 00:00:00 200\r\n".to_vec();
+    log.extend(std::iter::repeat_n(0u8, 3000));
+    log.extend_from_slice(b"\r\n\0\0\r\n#Fields: date time sc-status\r\n2024-01-01 00:05:00 500\r\n");
+    for chunk in [64, 1 << 20] {
+        let got = parse_with(&log, Dialect::W3c, chunk);
+        assert_eq!(got.records.len(), 2, "chunk {chunk}");
+        assert_eq!(
+            got.diagnostics,
+            ["line 3: error: 3002 bytes of NUL padding, the log going on at line 5: rows lost or zeroed, \
+              as when a server stops without flushing and logs on after its restart"],
+            "chunk {chunk}"
+        );
+    }
 }
 
 #[test]
