@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::source::{InputProblem, Layout, site_from_service_name};
+use faultline_parser::source::{InputError, InputProblem, Layout, site_from_service_name};
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, ReadConfig,
     RecordSink, Request, Severity, Timestamp, Trace, WinEvent,
@@ -533,6 +533,11 @@ pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
     let mut summary = FileSummary::empty(&SourceFile::at(&problem.path), 0);
     summary.status = FileStatus::Failed;
     summary.reason = Some(problem.error.to_string());
+    // A path that does not exist belongs to no host: its folder names
+    // (`no/such/dir` gave a host SUCH) say nothing about a server.
+    if matches!(problem.error, InputError::NotFound) {
+        (summary.host, summary.host_source, summary.host_fqdn) = (None, None, None);
+    }
     summary
 }
 

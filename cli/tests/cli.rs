@@ -107,6 +107,22 @@ fn a_missing_path_is_named_and_the_rest_is_read() {
     let out = faultline(&["scan", QUICKSTART, "no/such/dir"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("error: no/such/dir: no such file or directory"), "{}", stderr(&out));
+    // In JSON, the missing input is failed, with why, and on no host (its
+    // folder names gave one called SUCH).
+    for command in ["scan", "analyze"] {
+        let out = faultline(&[command, "--format", "json", QUICKSTART, "no/such/dir"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let inputs = if command == "scan" { &doc } else { &doc["inputs"] };
+        let missing = inputs
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["path"] == "no/such/dir"))
+            .unwrap_or_else(|| panic!("{command}: {doc}"));
+        assert_eq!(missing["status"], "failed", "{command}: {missing}");
+        assert_eq!(missing["reason"], "no such file or directory", "{command}: {missing}");
+        assert!(missing["host"].is_null(), "{command}: {missing}");
+        let read = inputs.as_array().map_or(0, |a| a.iter().filter(|f| f["status"] == "parsed").count());
+        assert_eq!(read, 3, "{command}: {doc}");
+    }
 }
 
 #[test]

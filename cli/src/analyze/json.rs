@@ -14,6 +14,9 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
     struct Input<'a> {
         path: &'a str,
         format: Option<faultline_parser::Format>,
+        status: &'a faultline_analyzer::FileStatus,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
         host: Option<&'a str>,
         records: u64,
         rejected: u64,
@@ -42,6 +45,8 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
             .map(|f| Input {
                 path: &f.path,
                 format: f.format,
+                status: &f.status,
+                reason: f.reason.as_deref(),
                 host: f.host.as_deref(),
                 records: f.records,
                 rejected: f.rejected,
