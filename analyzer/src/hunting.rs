@@ -73,6 +73,11 @@ pub struct Detection {
     pub rule: Arc<RuleInfo>,
     /// When (UTC, the host's skew applied).
     pub time: Timestamp,
+    /// When the last of the records it stands for was, for a detection of
+    /// many (a correlation's window, a native detector's repeats); absent
+    /// for one record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<Timestamp>,
     /// The host.
     pub host: String,
     /// The IIS site id, when the record names one.
@@ -116,6 +121,7 @@ impl Placed {
         Detection {
             rule: Arc::clone(rule),
             time: self.time,
+            end: None,
             host: self.host.clone(),
             site: self.site.clone(),
             app_pool: self.app_pool.clone(),
@@ -574,7 +580,7 @@ fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection
 pub(crate) struct Firsts(BTreeMap<u64, (Detection, usize)>);
 
 impl Firsts {
-    fn add(&mut self, key: u64, d: Detection, n: usize) {
+    fn add(&mut self, key: u64, mut d: Detection, n: usize) {
         match self.0.entry(key) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert((d, n));
@@ -582,9 +588,11 @@ impl Firsts {
             std::collections::btree_map::Entry::Occupied(mut o) => {
                 let (first, count) = o.get_mut();
                 *count += n;
+                let last = first.end.unwrap_or(first.time).max(d.end.unwrap_or(d.time));
                 if order(&d, first).is_lt() {
-                    *first = d;
+                    std::mem::swap(first, &mut d);
                 }
+                first.end = (last > first.time).then_some(last);
             }
         }
     }
@@ -597,6 +605,7 @@ impl Firsts {
         match self.0.get_mut(&key) {
             Some((first, count)) if first.time < time => {
                 *count += 1;
+                first.end = first.end.max(Some(time));
                 true
             }
             _ => false,
@@ -825,6 +834,7 @@ impl Hunt {
                 out.push(Detection {
                     rule: Arc::clone(info),
                     time: first.time(),
+                    end: Some(last.time()),
                     host: first.host().to_string(),
                     site: of().find_map(|m| m.site()),
                     app_pool: of().find_map(|m| m.app_pool()),
@@ -980,6 +990,7 @@ impl<'a> HuntSink<'a> {
             Detection {
                 rule: Arc::clone(&natives.logging_off),
                 time,
+                end: None,
                 host: host.name.to_string(),
                 site: None,
                 app_pool: None,
@@ -1022,6 +1033,7 @@ impl<'a> HuntSink<'a> {
         let detection = Detection {
             rule: Arc::clone(&natives.post_only),
             time,
+            end: None,
             host: host.name.to_string(),
             site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
             app_pool: None,
@@ -1344,6 +1356,7 @@ impl RecordSink for HuntSink<'_> {
                 Detection {
                     rule: Arc::clone(rule),
                     time,
+                    end: None,
                     host: host.name.to_string(),
                     site: self.resolve.site(t.site_id).map(|s| s.to_string()),
                     app_pool: t.app_pool.clone(),
@@ -1495,6 +1508,7 @@ mod tests {
         let d = Detection {
             rule,
             time,
+            end: None,
             host: "WEB01".into(),
             site: None,
             app_pool: None,
@@ -1580,6 +1594,7 @@ mod tests {
         let reported = firsts.report(|_| true, |_, n| format!("{n} times"));
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].time, Timestamp(5 * MINUTE), "the earliest is kept");
+        assert_eq!(reported[0].end, Some(Timestamp(20 * MINUTE)), "and the latest is its end");
         assert!(reported[0].evidence.summary.starts_with("3 times;"), "{}", reported[0].evidence.summary);
     }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use faultline_analyzer::Scope;
 use faultline_analyzer::hunting::{Hunt, HuntReport, hunt};
 use faultline_hunt::{Level, LoadReport};
-use faultline_parser::ReadConfig;
+use faultline_parser::{ReadConfig, Timestamp};
 
 /// The SigmaHQ fixtures.
 fn sigma() -> Option<PathBuf> {
@@ -289,6 +289,16 @@ fn each_real_scanner_is_one_episode() {
         "{bursts:?}"
     );
     assert!(bursts.iter().all(|(_, _, n)| *n > 100), "each episode counts the whole walk: {bursts:?}");
+    let spans: Vec<(Timestamp, Option<Timestamp>)> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Scanner Burst From One Client")
+        .map(|d| (d.time, d.end))
+        .collect();
+    assert!(
+        spans.iter().all(|(from, end)| end.is_some_and(|end| end > *from)),
+        "each ends at its last 404: {spans:?}"
+    );
 }
 
 /// A correlation over a rule that only feeds it takes its app pool from
