@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::read::MultiGzDecoder;
 use zip::ZipArchive;
 
+use super::salvage;
 use super::spool::{IN_MEMORY, SpoolError, spool};
 use super::{ByteSize, Bytes};
 use crate::Timestamp;
@@ -175,20 +176,88 @@ fn climbs_out(name: &str) -> bool {
 /// An opened zip archive.
 #[derive(Debug)]
 pub(super) struct Archive {
-    zip: ZipArchive<SharedCursor>,
+    directory: Directory,
     expanded: AtomicU64,
 }
 
+/// Where an archive's members are listed.
+#[derive(Debug)]
+enum Directory {
+    /// Its central directory.
+    Central(ZipArchive<SharedCursor>),
+    /// Its local headers, walked from the start: the central directory
+    /// could not be read.
+    Local { bytes: Arc<Bytes>, members: Vec<salvage::Found> },
+}
+
 impl Archive {
-    pub(super) fn open(bytes: Arc<Bytes>) -> Result<Self, String> {
-        let zip = ZipArchive::new(SharedCursor { bytes, pos: 0 })
-            .map_err(|e| format!("unreadable zip archive: {e}"))?;
-        Ok(Archive { zip, expanded: AtomicU64::new(0) })
+    /// Opens a zip from its central directory, else from its members' local
+    /// headers, with a note saying so (and why the walk stopped, if it did
+    /// before the end): a copy cut short keeps every member before the cut.
+    pub(super) fn open(bytes: Arc<Bytes>, limits: &ArchiveLimits) -> Result<(Self, Option<String>), String> {
+        let error = match ZipArchive::new(SharedCursor { bytes: Arc::clone(&bytes), pos: 0 }) {
+            Ok(zip) => {
+                return Ok((
+                    Archive { directory: Directory::Central(zip), expanded: AtomicU64::new(0) },
+                    None,
+                ));
+            }
+            Err(e) => e,
+        };
+        let found = salvage::walk(&bytes, limits.max_members, limits.max_member_bytes);
+        if found.members.is_empty() {
+            let why = found.stopped.map_or_else(String::new, |s| format!("; from the start: {s}"));
+            return Err(format!("unreadable zip archive: {error}{why}"));
+        }
+        let n = found.members.len();
+        let note = format!(
+            "damaged zip archive ({error}): {n} member{} read from {} local header{}{}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "its" } else { "their" },
+            if n == 1 { "" } else { "s" },
+            found.stopped.map_or_else(String::new, |s| format!("; after them, {s}"))
+        );
+        let directory = Directory::Local { bytes, members: found.members };
+        Ok((Archive { directory, expanded: AtomicU64::new(0) }, Some(note)))
     }
 
-    /// The members, in central-directory order, up to the member limit.
-    pub(super) fn members(&self) -> Vec<MemberInfo> {
-        let mut zip = self.zip.clone();
+    /// The members, in directory order, up to the member limit.
+    pub(super) fn members(&self, limits: &ArchiveLimits) -> Vec<MemberInfo> {
+        let mut out = match &self.directory {
+            Directory::Central(zip) => Self::listed(zip),
+            Directory::Local { members, .. } => members
+                .iter()
+                .enumerate()
+                .map(|(index, m)| {
+                    let name = member_name(&m.name);
+                    MemberInfo {
+                        index,
+                        unsafe_path: climbs_out(&name),
+                        is_dir: name.ends_with('/'),
+                        name,
+                        size: m.size,
+                        compressed: m.data.len() as u64,
+                        encrypted: m.encrypted,
+                        nested: None,
+                        modified: m.modified,
+                    }
+                })
+                .collect(),
+        };
+        // Peek each member's first bytes to find nested archives by content.
+        for info in &mut out {
+            if info.is_dir || info.unsafe_path || info.encrypted {
+                continue;
+            }
+            if let Ok(magic) = self.read_member_head(info.index, limits, 4) {
+                info.nested = ArchiveKind::from_magic(&magic);
+            }
+        }
+        out
+    }
+
+    fn listed(zip: &ZipArchive<SharedCursor>) -> Vec<MemberInfo> {
+        let mut zip = zip.clone();
         let mut out = Vec::new();
         for index in 0..zip.len() {
             let Ok(file) = zip.by_index_raw(index) else { continue };
@@ -216,41 +285,67 @@ impl Archive {
             };
             out.push(info);
         }
-        // Peek each member's first bytes to find nested archives by content.
-        for info in &mut out {
-            if info.is_dir || info.unsafe_path || info.encrypted {
-                continue;
-            }
-            if let Ok(file) = zip.by_index(info.index) {
-                let mut magic = [0u8; 4];
-                let mut reader = file.take(4);
-                let mut filled = 0;
-                while let Ok(n) = reader.read(&mut magic[filled..]) {
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                info.nested = ArchiveKind::from_magic(&magic[..filled]);
-            }
-        }
         out
     }
 
+    /// A reader of a member found from its local header.
+    fn local_reader<'a>(bytes: &'a [u8], m: &salvage::Found) -> Result<Box<dyn Read + 'a>, String> {
+        let data = &bytes[m.data.clone()];
+        match m.method {
+            salvage::Method::Stored => Ok(Box::new(data)),
+            salvage::Method::Deflated => Ok(Box::new(flate2::read::DeflateDecoder::new(data))),
+            salvage::Method::Other(n) => Err(format!("refused: compression method {n} is not read")),
+        }
+    }
+
     /// Decompresses one member, enforcing the limits on the bytes actually
-    /// produced (a lying header does not get past them).
-    pub(super) fn read_member(&self, index: usize, limits: &ArchiveLimits) -> Result<Bytes, String> {
-        let mut zip = self.zip.clone();
-        let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
-        let declared = file.size();
-        let cap = limits.max_member_bytes.min(declared);
-        let data = spool(file, cap, limits.in_memory_bytes, declared).map_err(|e| match e {
-            SpoolError::TooLarge(_) => format!(
-                "refused: the member expands beyond its declared size of {} (zip bomb or corrupt header)",
-                ByteSize(declared)
-            ),
-            other => other.describe("the member"),
-        })?;
+    /// produced (a lying header does not get past them). A member the copy
+    /// ends inside (found from its local header) gives what it holds up to
+    /// there, with why it ends.
+    pub(super) fn read_member(
+        &self,
+        index: usize,
+        limits: &ArchiveLimits,
+    ) -> Result<(Bytes, Option<String>), String> {
+        let (data, damage) = match &self.directory {
+            Directory::Central(zip) => {
+                let mut zip = zip.clone();
+                let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
+                let declared = file.size();
+                let cap = limits.max_member_bytes.min(declared);
+                let data = spool(file, cap, limits.in_memory_bytes, declared).map_err(|e| match e {
+                    SpoolError::TooLarge(_) => format!(
+                        "refused: the member expands beyond its declared size of {} (zip bomb or corrupt header)",
+                        ByteSize(declared)
+                    ),
+                    other => other.describe("the member"),
+                })?;
+                (data, None)
+            }
+            Directory::Local { bytes, members } => {
+                let m = members.get(index).ok_or("unreadable member: no such member")?;
+                let mut reader = UntilDamaged { inner: Self::local_reader(bytes, m)?, damage: None };
+                let cap = limits.max_member_bytes.min(m.size);
+                let data = spool(&mut reader, cap, limits.in_memory_bytes, m.size).map_err(|e| match e {
+                    SpoolError::TooLarge(_) => format!(
+                        "refused: the member expands beyond its size of {} (zip bomb or corrupt header)",
+                        ByteSize(m.size)
+                    ),
+                    other => other.describe("the member"),
+                })?;
+                let damage = match (reader.damage, m.cut) {
+                    (Some(e), _) => {
+                        Some(format!("damaged zip member data after {}: {e}", ByteSize(data.len() as u64)))
+                    }
+                    (None, true) => Some(format!(
+                        "the zip ends inside this member: its first {} are read",
+                        ByteSize(data.len() as u64)
+                    )),
+                    (None, false) => None,
+                };
+                (data, damage)
+            }
+        };
         let total = self.expanded.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
         if total > limits.max_total_bytes {
             return Err(format!(
@@ -258,7 +353,7 @@ impl Archive {
                 ByteSize(limits.max_total_bytes)
             ));
         }
-        Ok(data)
+        Ok((data, damage))
     }
 
     /// The first `n` decompressed bytes of one member.
@@ -268,11 +363,21 @@ impl Archive {
         limits: &ArchiveLimits,
         n: usize,
     ) -> Result<Vec<u8>, String> {
-        let mut zip = self.zip.clone();
-        let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
-        let cap = limits.max_member_bytes.min(file.size()).min(n as u64);
-        let mut head = Vec::with_capacity(usize::try_from(cap).unwrap_or(n));
-        file.take(cap).read_to_end(&mut head).map_err(|e| format!("unreadable member: {e}"))?;
+        let mut head = Vec::with_capacity(n);
+        match &self.directory {
+            Directory::Central(zip) => {
+                let mut zip = zip.clone();
+                let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
+                let cap = limits.max_member_bytes.min(file.size()).min(n as u64);
+                file.take(cap).read_to_end(&mut head).map_err(|e| format!("unreadable member: {e}"))?;
+            }
+            Directory::Local { bytes, members } => {
+                let m = members.get(index).ok_or("unreadable member: no such member")?;
+                let cap = limits.max_member_bytes.min(m.size).min(n as u64);
+                let reader = UntilDamaged { inner: Self::local_reader(bytes, m)?, damage: None };
+                reader.take(cap).read_to_end(&mut head).map_err(|e| format!("unreadable member: {e}"))?;
+            }
+        }
         Ok(head)
     }
 }

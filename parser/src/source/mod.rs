@@ -7,6 +7,7 @@ mod archive;
 #[cfg(target_os = "linux")]
 mod guard;
 mod layout;
+mod salvage;
 mod size;
 pub mod spool;
 
@@ -293,7 +294,8 @@ impl Entry {
                 return Ok(Source { path: self.path.clone(), bytes, modified: self.modified, damage });
             }
             Opener::Member { archive, index } => {
-                archive.read_member(*index, limits).map_err(InputError::Archive)?
+                let (bytes, damage) = archive.read_member(*index, limits).map_err(InputError::Archive)?;
+                return Ok(Source { path: self.path.clone(), bytes, modified: self.modified, damage });
             }
         };
         Ok(Source { path: self.path.clone(), bytes, modified: self.modified, damage: None })
@@ -574,14 +576,20 @@ fn expand_archive(
             }
         }
         ArchiveKind::Zip => {
-            let archive = match Archive::open(bytes) {
-                Ok(a) => Arc::new(a),
+            let archive = match Archive::open(bytes, limits) {
+                Ok((a, note)) => {
+                    if let Some(note) = note {
+                        out.problems
+                            .push(InputProblem { path: path.clone(), error: InputError::Archive(note) });
+                    }
+                    Arc::new(a)
+                }
                 Err(e) => {
                     out.problems.push(InputProblem { path, error: InputError::Archive(e) });
                     return;
                 }
             };
-            for member in archive.members() {
+            for member in archive.members(limits) {
                 let mpath = path.member(member.name.clone());
                 if let Some(reason) = member.refusal(limits) {
                     out.problems.push(InputProblem { path: mpath, error: InputError::Archive(reason) });
@@ -592,7 +600,9 @@ fn expand_archive(
                 }
                 match member.nested {
                     Some(nested) => match archive.read_member(member.index, limits) {
-                        Ok(data) => expand_archive(
+                        // A nested archive cut short is read as far as its
+                        // own reader can.
+                        Ok((data, _)) => expand_archive(
                             out,
                             mpath,
                             nested,

@@ -2,7 +2,8 @@ use std::io::Write;
 
 use super::*;
 
-fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
+/// A zip of `members`, as a seekable writer makes it (sizes in each header).
+pub(super) fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
@@ -65,6 +66,52 @@ fn discovers_files_archives_and_nested_archives_in_order() {
     assert_eq!(opened[3], b"#Fields: date\n");
     let placed = found.entries[1].path.placement();
     assert_eq!((placed.folder_host.as_deref(), placed.site), (Some("WEB02"), Some(2)));
+}
+
+/// A zip cut short (a copy or an upload stopped halfway) has lost its
+/// central directory, written last: the members before the cut are read
+/// from their local headers, the one cut through up to the cut with a
+/// warning, and the archive is reported as damaged, saying so.
+#[test]
+fn a_zip_cut_short_keeps_its_members_before_the_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = |n: usize| -> Vec<u8> {
+        let mut log = b"#Fields: date time cs-uri-stem sc-status\n".to_vec();
+        for i in 0..n {
+            log.extend(
+                format!("2024-01-01 00:{:02}:{:02} /p{i}.aspx 200\n", i / 60 % 60, i % 60).into_bytes(),
+            );
+        }
+        log
+    };
+    let (first, second) = (rows(500), rows(20_000));
+    let whole =
+        zip_bytes(&[("WEB01/W3SVC1/u_ex240101.log", &first), ("WEB01/W3SVC1/u_ex240102.log", &second)]);
+    std::fs::write(dir.path().join("case.zip"), &whole[..whole.len() * 2 / 3]).expect("write");
+    let limits = ArchiveLimits::default();
+    let found = discover(&[dir.path().to_path_buf()], &limits);
+    let names: Vec<String> = found.entries.iter().map(|e| e.path.file_name()).collect();
+    assert_eq!(names, ["u_ex240101.log", "u_ex240102.log"]);
+    let problems: Vec<String> = found.problems.iter().map(|p| p.error.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("damaged zip archive (")
+            && problems[0].contains("2 members read from their local headers"),
+        "{problems:?}"
+    );
+    let whole_member = found.entries[0].open(&limits).expect("opens");
+    assert_eq!(whole_member.bytes.to_vec(), first);
+    assert_eq!(whole_member.damage, None);
+    let cut = found.entries[1].open(&limits).expect("opens");
+    assert!(!cut.bytes.is_empty() && cut.bytes.len() < second.len(), "{}", cut.bytes.len());
+    assert_eq!(cut.bytes.to_vec(), second[..cut.bytes.len()].to_vec(), "the start of the member, as written");
+    assert!(
+        cut.damage.as_deref().is_some_and(|d| d.starts_with("damaged zip member data after ")
+            || d.starts_with("the zip ends inside this member")),
+        "{:?}",
+        cut.damage
+    );
+    assert_eq!(found.entries[1].head(&limits, 8).expect("head"), second[..8].to_vec());
 }
 
 /// Zips written by some Windows tools separate folders with `\`: the host
