@@ -84,6 +84,11 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
     if head.starts_with(b"ElfFile\0") {
         return Detection::Format(Format::Evtx);
     }
+    // A header overwritten or zeroed, its chunks intact: the reader reads
+    // the chunks whatever the header says.
+    if head.get(crate::evtx::FILE_HEADER_SIZE..).is_some_and(|h| h.starts_with(crate::evtx::CHUNK_MAGIC)) {
+        return Detection::Format(Format::Evtx);
+    }
     if head.starts_with(b"ElfChnk\0") {
         return Detection::Skip("a lone EVTX chunk without the file header (carved data)".into());
     }
@@ -182,6 +187,9 @@ mod tests {
     #[test]
     fn recognises_by_content_not_name() {
         assert_eq!(format("x.txt", b"ElfFile\0rest"), Some(Format::Evtx));
+        let mut damaged = vec![0u8; 4096];
+        damaged.extend_from_slice(b"ElfChnk\0 and the rest of a chunk");
+        assert_eq!(format("System.evtx", &damaged), Some(Format::Evtx), "a zeroed header, its chunks intact");
         assert_eq!(format("notes.log", b"#Software: Microsoft HTTP API 2.0\r\n"), Some(Format::Httperr));
         assert_eq!(format("a", b"#Fields: date time c-ip c-port s-reason\n"), Some(Format::Httperr));
         assert_eq!(format("a", b"\xEF\xBB\xBF#Fields: date time c-ip\n"), Some(Format::W3c));

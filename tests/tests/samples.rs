@@ -577,6 +577,49 @@ fn evtx_counts_match_the_evtx_crate_and_errors_are_reported() {
     );
 }
 
+/// A real log copied short (cut 20,000 bytes into its third chunk), and the
+/// same log with its header zeroed: the cut chunk's records before the cut
+/// are read and counted, with one warning naming it; a log without its
+/// header is still a log, every record read.
+#[test]
+fn an_evtx_cut_short_or_without_its_header_keeps_its_records() {
+    let Some(root) = samples() else { return };
+    let log = std::fs::read(root.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chunks = |n: usize| 4096 + n * 65_536;
+    let copies: [(&str, Vec<u8>); 4] = [
+        ("two.evtx", log[..chunks(2)].to_vec()),
+        ("three.evtx", log[..chunks(3)].to_vec()),
+        ("cut.evtx", log[..chunks(2) + 20_000].to_vec()),
+        ("headless.evtx", [vec![0u8; 4096].as_slice(), &log[4096..]].concat()),
+    ];
+    for (name, bytes) in &copies {
+        std::fs::write(dir.path().join(name), bytes).expect("writes");
+    }
+    let inventory = inventory(dir.path());
+    let file = |name: &str| {
+        inventory.files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("{name} listed"))
+    };
+    let (two, three, cut) = (file("two.evtx").records, file("three.evtx").records, file("cut.evtx").records);
+    assert!(two < cut && cut < three, "the cut chunk's first records: {two} < {cut} < {three}");
+    let cut = file("cut.evtx");
+    assert_eq!(cut.rejected, 0, "{:?}", cut.diagnostics);
+    let said: Vec<&str> = cut.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    let want = format!(
+        "the file ends 20000 bytes into chunk 2 (copy cut short): {} records before the cut read, the rest of the chunk lost",
+        cut.records - two
+    );
+    assert!(said.contains(&want.as_str()), "{said:?}");
+    let headless = file("headless.evtx");
+    assert_eq!(headless.status, FileStatus::Parsed, "{headless:?}");
+    assert_eq!(headless.records, 5_009, "{:?}", headless.diagnostics);
+    assert!(
+        headless.diagnostics.iter().any(|d| d.message.starts_with("unreadable file header")),
+        "{:?}",
+        headless.diagnostics
+    );
+}
+
 #[test]
 fn evtx_spot_checks() {
     let Some(root) = samples() else { return };

@@ -31,6 +31,10 @@ use extract::{
 pub const FILE_HEADER_SIZE: usize = 4096;
 /// Size of one chunk.
 pub const CHUNK_SIZE: usize = 65536;
+/// Size of a chunk's header, before its records.
+const CHUNK_HEADER_SIZE: usize = 512;
+/// How a chunk begins.
+pub const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
 
 /// A chunk's records of one kind outside the catalogue: how many, and the
 /// span of their times.
@@ -136,7 +140,7 @@ where
     let mut first = new_sink();
     let extract_data = first.needs_event_data();
     let mut diagnostics = Vec::new();
-    let Some(chunks) = layout(data, &mut diagnostics).filter(|&chunks| chunks > 0) else {
+    let Some(chunks) = layout(data, &mut diagnostics) else {
         for d in diagnostics {
             first.diagnostic(d);
         }
@@ -145,6 +149,7 @@ where
         return Ok(vec![first]);
     };
     let stretches = stretches(chunks);
+    let last_stretch = stretches.len() - 1;
     let last_used = last_used_chunk(data, chunks);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
@@ -156,13 +161,19 @@ where
     let work: Vec<_> = sinks
         .into_iter()
         .zip(stretches)
-        .map(|(sink, stretch)| (sink, stretch, file_diagnostics.take().unwrap_or_default()))
+        .enumerate()
+        .map(|(i, (sink, stretch))| (i, sink, stretch, file_diagnostics.take().unwrap_or_default()))
         .collect();
     let done: Vec<Result<S, S::Error>> = work
         .into_par_iter()
-        .map(|(mut sink, stretch, mut diagnostics)| {
+        .map(|(i, mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
+            let mut read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
+            if i == last_stretch
+                && let Some(partial) = read_partial(data, chunks, all_events, extract_data)
+            {
+                read.absorb(partial);
+            }
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -193,8 +204,15 @@ pub fn parse_evtx<S: RecordSink>(
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
         let last_used = last_used_chunk(data, chunks);
-        for stretch in stretches(chunks) {
-            let read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
+        let stretches = stretches(chunks);
+        let last_stretch = stretches.len() - 1;
+        for (i, stretch) in stretches.into_iter().enumerate() {
+            let mut read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
+            if i == last_stretch
+                && let Some(partial) = read_partial(data, chunks, all_events, extract_data)
+            {
+                read.absorb(partial);
+            }
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -238,31 +256,63 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
             format!("unreadable file header ({e}); chunks read anyway"),
         )),
     }
-    let body = data.len() - FILE_HEADER_SIZE;
-    let chunks = body / CHUNK_SIZE;
-    if !body.is_multiple_of(CHUNK_SIZE) {
-        diagnostics.push(offset_diag(
-            FILE_HEADER_SIZE + chunks * CHUNK_SIZE,
+    Some((data.len() - FILE_HEADER_SIZE) / CHUNK_SIZE)
+}
+
+/// The chunk a copy cut short ends inside, after the file's `chunks` whole
+/// ones: read as far as the copy goes (its string and template tables come
+/// first, so its records before the cut read as any other's), with one
+/// warning saying how many there were. A tail that is not a chunk's start
+/// is only reported.
+fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool) -> Option<ChunkResult> {
+    let start = FILE_HEADER_SIZE + chunks * CHUNK_SIZE;
+    let tail = data.get(start..).filter(|t| !t.is_empty())?;
+    let mut out = ChunkResult::default();
+    if tail.len() < CHUNK_HEADER_SIZE || !tail.starts_with(CHUNK_MAGIC) {
+        out.diagnostics.push(offset_diag(
+            start,
             Severity::Warning,
             format!(
-                "the file ends with {} bytes of a partial chunk (copy cut short); they are not read",
-                body % CHUNK_SIZE
+                "the file ends with {} bytes of a partial chunk (copy cut short) that do not begin as a chunk does; they are not read",
+                tail.len()
             ),
         ));
+        return Some(out);
     }
-    Some(chunks)
+    let mut whole = vec![0u8; CHUNK_SIZE];
+    whole[..tail.len()].copy_from_slice(tail);
+    let settings = Arc::new(ParserSettings::new().num_threads(1));
+    out = read_chunk(&whole, chunks, start, &settings, all_events, extract_data, &mut Interner::default());
+    let records = out.kept.len() as u64 + out.counted.iter().map(|c| c.records).sum::<u64>();
+    // Its checksums cannot match and its last record is cut: what the
+    // chunk's reader said of it is this one fact.
+    out.diagnostics = vec![offset_diag(
+        start,
+        Severity::Warning,
+        format!(
+            "the file ends {} bytes into chunk {chunks} (copy cut short): {records} record{} before the cut read, the rest of the chunk lost",
+            tail.len(),
+            if records == 1 { "" } else { "s" }
+        ),
+    )];
+    Some(out)
 }
 
 /// The last of the file's `chunks` that begins as a chunk does.
 fn last_used_chunk(data: &[u8], chunks: usize) -> Option<usize> {
     (0..chunks).rev().find(|&i| {
         let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
-        data.get(start..start + 8) == Some(b"ElfChnk\0".as_slice())
+        data.get(start..start + 8) == Some(CHUNK_MAGIC.as_slice())
     })
 }
 
-/// The chunks of a file of `chunks` in stretches of [`CHUNKS_PER_SINK`].
+/// The chunks of a file of `chunks` in stretches of [`CHUNKS_PER_SINK`]; one
+/// empty stretch for none, which a chunk cut short may follow.
 fn stretches(chunks: usize) -> Vec<std::ops::Range<usize>> {
+    if chunks == 0 {
+        // An empty range, not a range of chunks to make: the one stretch.
+        return std::iter::once(0..0).collect();
+    }
     (0..chunks).step_by(CHUNKS_PER_SINK).map(|start| start..(start + CHUNKS_PER_SINK).min(chunks)).collect()
 }
 
@@ -272,6 +322,17 @@ struct StretchRead {
     kept: Vec<Vec<WinEvent>>,
     counted: Vec<Counted>,
     diagnostics: Vec<Diagnostic>,
+}
+
+impl StretchRead {
+    /// Adds a chunk read after the stretch's.
+    fn absorb(&mut self, chunk: ChunkResult) {
+        self.counted.extend(chunk.counted);
+        if !chunk.kept.is_empty() {
+            self.kept.push(chunk.kept);
+        }
+        self.diagnostics.extend(chunk.diagnostics);
+    }
 }
 
 /// Parses the chunks of `stretch` on the shared pool. Each worker maps its
@@ -330,11 +391,7 @@ fn read_stretch(
         // Counted records are handed over as counts (their order does not
         // matter, only their counts and times); catalogue events are kept
         // to be sorted.
-        out.counted.extend(r.counted);
-        if !r.kept.is_empty() {
-            out.kept.push(r.kept);
-        }
-        out.diagnostics.extend(r.diagnostics);
+        out.absorb(r);
     }
     if let Some(from) = wiped_from {
         out.diagnostics.push(wiped(from, stretch_end - 1));
