@@ -88,6 +88,103 @@ pub struct Detection {
     pub evidence: Evidence,
     /// The record's values of the fields the rule reads.
     pub matched: Vec<(String, String)>,
+    /// The process start its event logs, to find the same start logged by
+    /// both Sysmon and Security auditing.
+    #[serde(skip)]
+    process: Option<ProcessStart>,
+}
+
+/// A process start as an event logs it: Sysmon 1 or Security 4688.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ProcessStart {
+    /// Its process id (Sysmon writes it in decimal, Security in hex).
+    pid: u64,
+    /// Its image, lower case.
+    image: String,
+    /// Logged by Sysmon (else by Security auditing).
+    sysmon: bool,
+}
+
+impl ProcessStart {
+    /// The start `e` logs, if it is a process start.
+    fn of(e: &WinEvent) -> Option<ProcessStart> {
+        use faultline_parser::winevent::Family;
+        let (pid, image, sysmon) = match (e.event_id, e.family()) {
+            (1, Family::Sysmon) => (e.data("ProcessId")?.trim().parse().ok()?, e.data("Image")?, true),
+            (4688, Family::SecurityAuditing) => {
+                let hex = e.data("NewProcessId")?.trim();
+                let hex = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X")).unwrap_or(hex);
+                (u64::from_str_radix(hex, 16).ok()?, e.data("NewProcessName")?, false)
+            }
+            _ => return None,
+        };
+        Some(ProcessStart { pid, image: image.to_lowercase(), sysmon })
+    }
+}
+
+/// How far apart Sysmon's and Security's records of one process start may
+/// be: both are written as the process is created, each by its own writer.
+const SAME_START: i64 = 2;
+
+/// Folds a detection of a process start that Security auditing logged
+/// into the same rule's detection of the same start that Sysmon logged
+/// (same host, process id and image, within [`SAME_START`] seconds): a
+/// server auditing both would otherwise show every shell its worker
+/// started twice. The Sysmon record stays the evidence (it has the
+/// hashes and the parent); its summary names the Security record too.
+/// `detections` are in [`sort`] order, and stay so.
+fn fold_double_logged(detections: &mut Vec<Detection>) {
+    let (folded, also) = double_logged(detections);
+    if also.is_empty() {
+        return;
+    }
+    for (j, places) in also {
+        let summary = &mut detections[j].evidence.summary;
+        *summary =
+            crate::describe::cut_line(format!("{summary} (also in Security 4688: {})", places.join(", ")));
+    }
+    let mut i = 0;
+    detections.retain(|_| {
+        i += 1;
+        !folded[i - 1]
+    });
+}
+
+/// The rule, host, process id and image of a detection of a process start.
+type StartKey<'a> = (&'a str, &'a str, u64, &'a str);
+
+fn start_key(d: &Detection) -> Option<(StartKey<'_>, bool)> {
+    let p = d.process.as_ref()?;
+    Some(((d.rule.meta.id.as_str(), d.host.as_str(), p.pid, p.image.as_str()), p.sysmon))
+}
+
+/// Which detections are Security's record of a start Sysmon's detection
+/// holds, and per Sysmon detection the places of those records.
+fn double_logged(detections: &[Detection]) -> (Vec<bool>, BTreeMap<usize, Vec<String>>) {
+    let mut by_sysmon: std::collections::HashMap<StartKey<'_>, Vec<usize>> = std::collections::HashMap::new();
+    for (i, d) in detections.iter().enumerate() {
+        if let Some((k, true)) = start_key(d) {
+            by_sysmon.entry(k).or_default().push(i);
+        }
+    }
+    let mut folded = vec![false; detections.len()];
+    let mut also: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    if by_sysmon.is_empty() {
+        return (folded, also);
+    }
+    for (i, d) in detections.iter().enumerate() {
+        let Some((k, false)) = start_key(d) else { continue };
+        let close = |j: &&usize| (detections[**j].time.seconds() - d.time.seconds()).abs() <= SAME_START;
+        if let Some(&j) = by_sysmon.get(&k).and_then(|list| list.iter().find(close)) {
+            folded[i] = true;
+            let place = d
+                .evidence
+                .record
+                .map_or_else(|| d.evidence.path.clone(), |r| format!("{}#{r}", d.evidence.path));
+            also.entry(j).or_default().push(place);
+        }
+    }
+    (folded, also)
 }
 
 /// Where and when a record that rules matched was: what each of its
@@ -98,6 +195,7 @@ struct Placed {
     site: Option<String>,
     app_pool: Option<String>,
     evidence: Evidence,
+    process: Option<ProcessStart>,
 }
 
 impl Placed {
@@ -127,6 +225,7 @@ impl Placed {
             app_pool: self.app_pool.clone(),
             evidence: self.evidence.clone(),
             matched,
+            process: self.process.clone(),
         }
     }
 }
@@ -840,6 +939,7 @@ impl Hunt {
                     app_pool: of().find_map(|m| m.app_pool()),
                     evidence,
                     matched: fired.group,
+                    process: None,
                 });
             }
         }
@@ -875,6 +975,7 @@ impl Hunt {
         );
         let mut detections = self.correlate(detections, quiet);
         sort(&mut detections);
+        fold_double_logged(&mut detections);
         detections
     }
 
@@ -911,6 +1012,8 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
+    /// The process start the event being matched logs.
+    process: Option<ProcessStart>,
 }
 
 impl<'a> HuntSink<'a> {
@@ -930,6 +1033,7 @@ impl<'a> HuntSink<'a> {
             quiets: None,
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
+            process: None,
         }
     }
 
@@ -996,6 +1100,7 @@ impl<'a> HuntSink<'a> {
                 app_pool: None,
                 evidence,
                 matched,
+                process: None,
             },
         ));
     }
@@ -1039,6 +1144,7 @@ impl<'a> HuntSink<'a> {
             app_pool: None,
             evidence,
             matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
+            process: None,
         };
         self.pending.posts.add(key, detection, 1);
     }
@@ -1133,6 +1239,7 @@ impl<'a> HuntSink<'a> {
             site: self.resolve.site(t.site_id).map(|s| s.to_string()),
             app_pool: t.app_pool.clone(),
             evidence: Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary),
+            process: None,
         };
         for i in self.hits.drain(..) {
             let detection = placed.detection(&self.hunt.rules[i], &self.view);
@@ -1228,6 +1335,7 @@ impl<'a> HuntSink<'a> {
             site: site.map(|s| s.to_string()),
             app_pool: pool.map(str::to_string),
             evidence: Evidence::in_file(file, (line, record), time, summary),
+            process: self.process.take(),
         };
         for i in self.hits.drain(..) {
             self.found.push(placed.detection(&self.hunt.rules[i], &self.view));
@@ -1362,6 +1470,7 @@ impl RecordSink for HuntSink<'_> {
                     app_pool: t.app_pool.clone(),
                     evidence,
                     matched: vec![("ModuleName".into(), u.name.to_string())],
+                    process: None,
                 },
                 1,
             );
@@ -1400,6 +1509,7 @@ impl EventObserver for HuntSink<'_> {
         let line = e.origin.line();
         let pool = worker_pool(e);
         let summary = || crate::describe::headline(e);
+        self.process = ProcessStart::of(e);
         self.record(
             e.computer.as_deref().map(str::as_bytes),
             e.time,
@@ -1491,6 +1601,7 @@ pub fn hunt(
 mod tests {
     use super::*;
     use crate::resolve::SourceKind;
+    use faultline_parser::winevent::EventOrigin;
 
     const MINUTE: i64 = 60_000_000_000;
 
@@ -1514,6 +1625,7 @@ mod tests {
             app_pool: None,
             evidence,
             matched: Vec::new(),
+            process: None,
         };
         (host, d)
     }
@@ -1554,6 +1666,71 @@ mod tests {
             })
             .collect();
         WinEvent { provider: Arc::from("Microsoft-Windows-Sysmon"), event_id: 1, data, ..WinEvent::default() }
+    }
+
+    /// One shell the worker started, logged by Sysmon (1) and by Security
+    /// auditing (4688, its id in hex) a second apart: one detection, naming
+    /// both records. Another shell (another id) in the Security log alone
+    /// is its own detection.
+    #[test]
+    fn a_process_start_logged_by_sysmon_and_security_is_one_detection() {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        let hunt = Hunt::new(loaded.finish());
+        let scope = Scope::default();
+        let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
+        let event = |sysmon: bool, pid: &str, second: i64, record: u64| {
+            let (image, parent) =
+                if sysmon { ("Image", "ParentImage") } else { ("NewProcessName", "ParentProcessName") };
+            let mut e = process(&[
+                (image, "C:\\Windows\\System32\\cmd.exe"),
+                (parent, w3wp),
+                (if sysmon { "ProcessId" } else { "NewProcessId" }, pid),
+                ("CommandLine", "cmd.exe /c whoami"),
+            ]);
+            if !sysmon {
+                e.provider = Arc::from("Microsoft-Windows-Security-Auditing");
+                e.event_id = 4688;
+            }
+            e.channel =
+                Some(Arc::from(if sysmon { "Microsoft-Windows-Sysmon/Operational" } else { "Security" }));
+            e.computer = Some(Arc::from("WEB01"));
+            e.time = Timestamp::from_parts(1_700_000_000 + second, 0);
+            e.record_id = Some(record);
+            e.origin = EventOrigin::Record { record_id: record, chunk: 0 };
+            e
+        };
+        let found = |events: Vec<WinEvent>| {
+            let file = SourceFile::synthetic(0, "logs.evtx", SourceKind::Evtx);
+            let mut sink = HuntSink::new(&hunt, file, &scope);
+            for e in events {
+                let Ok(()) = sink.event(e);
+            }
+            let shells: Vec<Detection> = hunt
+                .conclude([sink.finish()])
+                .into_iter()
+                .filter(|d| d.rule.meta.title.contains("Shell"))
+                .collect();
+            shells
+        };
+        let both = found(vec![event(true, "4242", 0, 10), event(false, "0x1092", 1, 77)]);
+        assert_eq!(both.len(), 1, "{both:#?}");
+        assert_eq!(both[0].evidence.record, Some(10), "Sysmon's record is the evidence");
+        assert!(
+            both[0].evidence.summary.ends_with("(also in Security 4688: logs.evtx#77)"),
+            "{}",
+            both[0].evidence.summary
+        );
+        let apart = found(vec![
+            event(true, "4242", 0, 10),
+            event(false, "0x1093", 1, 77),
+            event(false, "0x1092", 30, 78),
+        ]);
+        assert_eq!(
+            apart.len(),
+            3,
+            "another process, or the same id much later, is another start: {apart:#?}"
+        );
     }
 
     #[test]
