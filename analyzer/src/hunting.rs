@@ -856,6 +856,13 @@ impl Hunt {
         client.is_some_and(|ip| self.allowed.iter().any(|(net, bits)| in_network(ip, *net, *bits)))
     }
 
+    /// Whether a request's client is allow-listed: behind a proxy, the
+    /// client its X-Forwarded-For names (an authorised scanner reaching
+    /// the server through the load balancer is still that scanner).
+    fn allows_request(&self, r: &Request<'_>) -> bool {
+        !self.allowed.is_empty() && self.allowed(request_client(r))
+    }
+
     /// A hunt with no rules: reads nothing, finds nothing.
     pub fn none() -> Hunt {
         Hunt::new(LoadReport::default())
@@ -1128,7 +1135,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
-        if let Some(ip) = r.client_ip.and_then(|a| a.ip()) {
+        if let Some(ip) = request_client(r) {
             note_client(&mut self.pending.post_clients, key, ip.to_canonical());
         }
         if self.pending.posts.later(key, time) {
@@ -1348,7 +1355,7 @@ impl RecordSink for HuntSink<'_> {
 
     fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
         self.note_logged(r);
-        if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
+        if !self.hunt.engine.wants_web() || self.hunt.allows_request(r) {
             return Ok(());
         }
         // A cleared row is read through the smaller view, until its hits
@@ -1386,11 +1393,14 @@ impl RecordSink for HuntSink<'_> {
                 }
                 None => line.push_str(" -"),
             }
-            match r.client_ip {
-                Some(a) => {
+            match (r.forwarded_client(), r.client_ip) {
+                (Some(client), Some(proxy)) => {
+                    let _ = write!(line, " from {client} via {proxy}");
+                }
+                (_, Some(a)) => {
                     let _ = write!(line, " from {a}");
                 }
-                None => line.push_str(" from -"),
+                (_, None) => line.push_str(" from -"),
             }
             crate::describe::cut_line(line)
         };
@@ -1570,6 +1580,12 @@ impl Consumer for Hunting<'_> {
     fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, Infallible> {
         Ok(part)
     }
+}
+
+/// The client a request came from: behind a proxy, the one its
+/// X-Forwarded-For names; else its `c-ip`.
+fn request_client(r: &Request<'_>) -> Option<std::net::IpAddr> {
+    r.forwarded_client().or_else(|| r.client_ip.and_then(|a| a.ip()))
 }
 
 /// Sorts detections so that the same evidence gives the same list.

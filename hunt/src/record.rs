@@ -74,7 +74,12 @@ pub const WEB_MAPPING: [WebField; 17] = [
     web("cs-username", &[], "as logged", [None, Some("the authenticated user")]),
     web("cs-cookie", &["cs(cookie)"], "as logged", [None, Some("the Cookie request header")]),
     web("cs-version", &[], "as logged", [Some("as logged"), None]),
-    web("c-ip", &[], "as logged", [Some("as logged"), Some("the remote address")]),
+    web(
+        "c-ip",
+        &[],
+        "as logged; behind a proxy (a private c-ip and an X-Forwarded-For field), the client it names, and the proxy's address as a form",
+        [Some("as logged"), Some("the remote address")],
+    ),
     web("s-ip", &[], "as logged", [Some("as logged"), None]),
     web("sc-status", &[], "as logged, compared as a number", [Some("as logged"), Some("the status")]),
     web("sc-substatus", &[], "as logged, compared as a number", [None, Some("the substatus")]),
@@ -424,8 +429,15 @@ impl View {
                 _ => false,
             }
         };
+        // Behind a proxy, the client is the one the row's X-Forwarded-For
+        // names; the proxy's address stays a form of it.
+        let forwarded = if wanted[W_C_IP] { r.forwarded_client() } else { None };
+        let client = match &forwarded {
+            Some(ip) => Some(ip as &dyn std::fmt::Display),
+            None => r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display),
+        };
         let have = [
-            number(0, W_C_IP, r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
+            number(0, W_C_IP, client),
             number(1, W_S_IP, r.server_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
             number(2, W_SC_STATUS, r.status.as_ref().map(|v| v as &dyn std::fmt::Display)),
             number(3, W_SC_SUBSTATUS, r.substatus.as_ref().map(|v| v as &dyn std::fmt::Display)),
@@ -452,6 +464,9 @@ impl View {
         };
         self.web(&row);
         self.scratch = scratch;
+        if let (Some(_), Some(peer)) = (forwarded, r.client_ip) {
+            self.push_web_form(W_C_IP, &peer.to_string());
+        }
     }
 
     /// A web access from its fields.

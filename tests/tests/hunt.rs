@@ -301,6 +301,50 @@ fn each_real_scanner_is_one_episode() {
     );
 }
 
+/// Behind a load balancer every row's `c-ip` is the balancer's: two
+/// visitors missing twenty paths each are not one scanner missing forty, and
+/// a scanner walking the site through it is the scanner it forwards (and
+/// is passed over when allow-listed).
+#[test]
+fn behind_a_proxy_clients_are_the_forwarded_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("u_ex240101.log");
+    let mut text = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken X-Forwarded-For\n",
+    );
+    let mut row = |second: usize, path: String, client: &str| {
+        text.push_str(&format!(
+            "2024-01-01 10:{:02}:{:02} 10.0.0.10 GET {path} - 443 - 10.0.0.4 Mozilla/5.0 404 0 2 3 {client}\n",
+            second / 60,
+            second % 60
+        ));
+    };
+    for i in 0..20 {
+        row(i, format!("/visitor-a/{i}.html"), "198.51.100.7");
+        row(i, format!("/visitor-b/{i}.html"), "192.0.2.44,+203.0.113.20");
+    }
+    for i in 0..35 {
+        row(100 + i, format!("/admin{i}.php"), "203.0.113.99:51000");
+    }
+    std::fs::write(&log, text).expect("write");
+    let bursts = |allowed: Vec<(std::net::IpAddr, u8)>| -> Vec<String> {
+        let h = Hunt::new(bundled().finish()).allow_clients(allowed);
+        hunt(std::slice::from_ref(&log), &ReadConfig::default(), &Scope::default(), &h, &|_| {})
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.title == "Scanner Burst From One Client")
+            .map(|d| format!("{:?} {}", d.matched, d.evidence.summary))
+            .collect()
+    };
+    let found = bursts(Vec::new());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("(\"c-ip\", \"203.0.113.99\")"), "{found:#?}");
+    assert!(found[0].contains("from 203.0.113.99 via 10.0.0.4"), "{found:#?}");
+    let scanner = faultline_hunt::pattern::parse_cidr("203.0.113.99/32").expect("a network");
+    assert!(bursts(vec![scanner]).is_empty(), "the allow-listed scanner, behind the proxy");
+}
+
 /// A correlation over a rule that only feeds it takes its app pool from
 /// those matches: the worker's children on the generated web-shell day
 /// name the pool of the w3wp.exe that started them.

@@ -2,6 +2,8 @@
 //! bytes: the parser allocates nothing per row, and a consumer keeps (and
 //! interns) only what it needs.
 
+use std::net::IpAddr;
+
 use crate::time::Timestamp;
 use crate::value::Addr;
 use crate::w3c::layout::Layout;
@@ -162,6 +164,57 @@ impl Request<'_> {
     pub fn start(&self) -> Timestamp {
         let taken = self.time_taken_ms.unwrap_or(0).min(i64::MAX as u64 / 1_000_000) as i64;
         Timestamp(self.time.0.saturating_sub(taken * 1_000_000))
+    }
+
+    /// The client a request behind a proxy came from, when the row says:
+    /// `c-ip` is a private, loopback or link-local address (a load
+    /// balancer, ARR, an application gateway) and the row logs the
+    /// `X-Forwarded-For` header (an IIS custom field). Each proxy appends
+    /// the address it took the request from, so the entries are read from
+    /// the right: the first public one (those to its left are the client's
+    /// to forge), else the left-most (a client inside the network).
+    pub fn forwarded_client(&self) -> Option<IpAddr> {
+        let peer = self.client_ip.as_ref()?.ip()?;
+        if !is_internal(peer) {
+            return None;
+        }
+        let header = FORWARDED_FOR.iter().find_map(|name| self.custom.get(name))?;
+        let chain: Vec<IpAddr> = header.split(|&b| b == b',').filter_map(forwarded_address).collect();
+        chain.iter().rev().find(|ip| !is_internal(**ip)).or_else(|| chain.first()).copied()
+    }
+}
+
+/// The names IIS custom fields for the forwarding header are given.
+const FORWARDED_FOR: [&str; 2] = ["X-Forwarded-For", "cs(X-Forwarded-For)"];
+
+/// One entry of an `X-Forwarded-For` value as IIS logs it (spaces as `+`):
+/// an address, perhaps with a port (`203.0.113.9:51234`, `[2001:db8::1]:443`).
+fn forwarded_address(entry: &[u8]) -> Option<IpAddr> {
+    let text =
+        std::str::from_utf8(entry).ok()?.trim_matches(|c: char| c == '+' || c == '"' || c.is_whitespace());
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    if let Some(v6) = text.strip_prefix('[') {
+        return v6.split(']').next()?.parse().ok();
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// Private, loopback, link-local or shared (carrier NAT) space: where a
+/// proxy in front of IIS sits, and no internet client is seen from.
+fn is_internal(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_loopback() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
     }
 }
 

@@ -143,6 +143,55 @@ fn a_field_named_twice_is_a_warning_naming_the_column_read() {
     assert!(got.records[1].contains("X-Forwarded-For=203.0.113.9"), "{}", got.records[1]);
 }
 
+/// Behind a proxy, the client is read from the right of `X-Forwarded-For`:
+/// the first public address (a forged one to its left is passed over),
+/// else the left-most; a row from a public peer is its own client.
+#[test]
+fn a_forwarded_client_is_read_from_the_right_of_the_header() {
+    #[derive(Default)]
+    struct Clients(Vec<Option<String>>);
+    impl RecordSink for Clients {
+        type Error = std::convert::Infallible;
+        fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+            self.0.push(r.forwarded_client().map(|ip| ip.to_string()));
+            Ok(())
+        }
+        fn http_error(&mut self, _: &HttpError<'_>) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn diagnostic(&mut self, _: Diagnostic) {}
+    }
+    let log = b"#Fields: date time c-ip cs-uri-stem sc-status X-Forwarded-For\n\
+2024-01-01 00:00:00 10.0.0.4 /a 200 203.0.113.9\n\
+2024-01-01 00:00:00 10.0.0.4 /b 200 198.51.100.1,+203.0.113.9\n\
+2024-01-01 00:00:00 10.0.0.4 /c 200 203.0.113.9:51234,+10.1.1.1\n\
+2024-01-01 00:00:00 ::ffff:10.0.0.4 /d 200 [2001:db8::7]:443\n\
+2024-01-01 00:00:00 10.0.0.4 /e 200 10.9.9.9,+10.1.1.1\n\
+2024-01-01 00:00:00 10.0.0.4 /f 200 unknown\n\
+2024-01-01 00:00:00 198.51.100.50 /g 200 203.0.113.9\n\
+2024-01-01 00:00:00 10.0.0.4 /h 200 -\n";
+    let Ok(sinks) = parse_text(
+        log,
+        Dialect::W3c,
+        &TextConfig::default(),
+        &crate::framing::InMemory,
+        &|_| {},
+        Clients::default,
+    );
+    let got: Vec<Option<String>> = sinks.into_iter().flat_map(|s| s.0).collect();
+    let want = [
+        Some("203.0.113.9"),
+        Some("203.0.113.9"),
+        Some("203.0.113.9"),
+        Some("2001:db8::7"),
+        Some("10.9.9.9"),
+        None,
+        None,
+        None,
+    ];
+    assert_eq!(got, want.map(|w| w.map(str::to_string)));
+}
+
 #[test]
 fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
     let log = b"2024-01-01 00:00:00 10.0.0.1 GET /x - 80 - 10.0.0.2 UA - 200 0 0 5\n";
