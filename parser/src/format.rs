@@ -103,6 +103,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
     if lower.ends_with(".ibl") {
         return Detection::Skip("IIS centralized binary log (.ibl): only Log Parser decodes it".into());
     }
+    if let Some(what) = container(head) {
+        return Detection::Skip(what.into());
+    }
     let text = head.strip_prefix(BOM).unwrap_or(head);
     let trimmed = text.trim_ascii_start();
     if trimmed.starts_with(b"<") {
@@ -113,6 +116,35 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
         return Detection::Skip("binary data, not a log".into());
     }
     detect_text(&lower, text)
+}
+
+/// What a triage bundle also holds that faultline does not open, told by
+/// its magic, with what to do: a skip that only says "binary" leaves the
+/// analyst to guess that the logs are inside.
+fn container(head: &[u8]) -> Option<&'static str> {
+    const KNOWN: [(usize, &[u8], &str); 9] = [
+        (0, b"vhdxfile", "a VHDX disk image (a KAPE target): mount it and give faultline the mounted folder"),
+        (0, b"conectix", "a VHD disk image: mount it and give faultline the mounted folder"),
+        (
+            0,
+            b"EVF\x09\x0d\x0a\xff\x00",
+            "an E01 forensic image: mount it (ewfmount) and give faultline the mounted folder",
+        ),
+        (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it and give faultline the folder"),
+        (0, b"Rar!\x1a\x07", "a RAR archive: extract it and give faultline the folder"),
+        (0, b"BZh", "bzip2-compressed data: decompress it (bunzip2) and give faultline the result"),
+        (0, b"\xfd7zXZ\x00", "xz-compressed data: decompress it (unxz) and give faultline the result"),
+        (
+            0,
+            b"\x28\xb5\x2f\xfd",
+            "zstd-compressed data: decompress it (unzstd) and give faultline the result",
+        ),
+        (257, b"ustar", "a tar archive: extract it (tar -xf) and give faultline the folder"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(at, magic, _)| head.get(*at..).is_some_and(|h| h.starts_with(magic)))
+        .map(|(_, _, what)| *what)
 }
 
 fn detect_xml(xml: &[u8]) -> Detection {
@@ -182,6 +214,23 @@ mod tests {
             Detection::Format(f) => Some(f),
             Detection::Skip(_) => None,
         }
+    }
+
+    /// Disk images, other archives and compressors are named, with what to
+    /// do, not skipped as "binary data".
+    #[test]
+    fn containers_faultline_does_not_open_are_named() {
+        let said = |head: &[u8]| match detect("bundle.bin", head) {
+            Detection::Skip(why) => why,
+            Detection::Format(f) => panic!("read as {f:?}"),
+        };
+        assert!(said(b"vhdxfile\0\0\0\0").starts_with("a VHDX disk image (a KAPE target): mount it"));
+        assert!(said(b"7z\xbc\xaf\x27\x1c\0\x04").starts_with("a 7-Zip archive"));
+        let mut tar = vec![0u8; 512];
+        tar[..9].copy_from_slice(b"u_ex1.log");
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert!(said(&tar).starts_with("a tar archive: extract it"));
+        assert_eq!(said(b"\x01\x02\x03\x00\x05"), "binary data, not a log");
     }
 
     #[test]
