@@ -452,6 +452,8 @@ pub struct Hunt {
     correlations: Vec<(Correlation, Arc<RuleInfo>)>,
     /// Clients whose requests are never detections (an authorised scanner).
     allowed: Vec<(std::net::IpAddr, u8)>,
+    /// The proxies in front of IIS, when the analyst names them.
+    proxies: Vec<(std::net::IpAddr, u8)>,
     /// The native detectors, on with the bundled pack.
     natives: Option<Natives>,
 }
@@ -803,7 +805,14 @@ impl Hunt {
                 "T1562.002",
             ),
         });
-        Hunt { engine: Engine::new(rules), rules: infos, correlations, allowed: Vec::new(), natives }
+        Hunt {
+            engine: Engine::new(rules),
+            rules: infos,
+            correlations,
+            allowed: Vec::new(),
+            proxies: Vec::new(),
+            natives,
+        }
     }
 
     /// The native detectors over the whole read: one detection per host
@@ -845,6 +854,29 @@ impl Hunt {
         self
     }
 
+    /// The same hunt, the proxies in front of IIS named: a row from one is
+    /// read as from the client its X-Forwarded-For names past them.
+    pub fn trust_proxies(mut self, networks: Vec<(std::net::IpAddr, u8)>) -> Hunt {
+        self.proxies = networks;
+        self
+    }
+
+    /// The client a row behind a proxy came from (see
+    /// [`Request::forwarded_client`]).
+    fn forwarded(&self, r: &Request<'_>) -> Option<std::net::IpAddr> {
+        if self.proxies.is_empty() {
+            return r.forwarded_client(None);
+        }
+        let named = |ip: std::net::IpAddr| self.proxies.iter().any(|(net, bits)| in_network(ip, *net, *bits));
+        r.forwarded_client(Some(&named))
+    }
+
+    /// The client a request came from: behind a proxy, the one its
+    /// X-Forwarded-For names; else its `c-ip`.
+    fn client(&self, r: &Request<'_>) -> Option<std::net::IpAddr> {
+        self.forwarded(r).or_else(|| r.client_ip.and_then(|a| a.ip()))
+    }
+
     /// The same hunt with every web row evaluated in full (no screen): what
     /// tests and benchmarks compare the screened hunt with.
     pub fn unscreened(mut self) -> Hunt {
@@ -860,7 +892,7 @@ impl Hunt {
     /// client its X-Forwarded-For names (an authorised scanner reaching
     /// the server through the load balancer is still that scanner).
     fn allows_request(&self, r: &Request<'_>) -> bool {
-        !self.allowed.is_empty() && self.allowed(request_client(r))
+        !self.allowed.is_empty() && self.allowed(self.client(r))
     }
 
     /// A hunt with no rules: reads nothing, finds nothing.
@@ -1135,7 +1167,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
-        if let Some(ip) = request_client(r) {
+        if let Some(ip) = self.hunt.client(r) {
             note_client(&mut self.pending.post_clients, key, ip.to_canonical());
         }
         if self.pending.posts.later(key, time) {
@@ -1367,7 +1399,7 @@ impl RecordSink for HuntSink<'_> {
             {
                 light = Some(std::mem::replace(&mut self.view, view));
             }
-            self.view.request(r);
+            self.view.request_via(r, self.hunt.forwarded(r));
             self.hunt.engine.matches_screened(
                 &mut self.view,
                 &mut self.needles,
@@ -1393,7 +1425,7 @@ impl RecordSink for HuntSink<'_> {
                 }
                 None => line.push_str(" -"),
             }
-            match (r.forwarded_client(), r.client_ip) {
+            match (self.hunt.forwarded(r), r.client_ip) {
                 (Some(client), Some(proxy)) => {
                     let _ = write!(line, " from {client} via {proxy}");
                 }
@@ -1580,12 +1612,6 @@ impl Consumer for Hunting<'_> {
     fn part_done(&self, _index: usize, part: Self::Part) -> Result<Self::Part, Infallible> {
         Ok(part)
     }
-}
-
-/// The client a request came from: behind a proxy, the one its
-/// X-Forwarded-For names; else its `c-ip`.
-fn request_client(r: &Request<'_>) -> Option<std::net::IpAddr> {
-    r.forwarded_client().or_else(|| r.client_ip.and_then(|a| a.ip()))
 }
 
 /// Sorts detections so that the same evidence gives the same list.

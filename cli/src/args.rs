@@ -121,6 +121,12 @@ pub struct HuntArgs {
     /// scanner (CIDR or one address; repeatable).
     #[arg(long, value_name = "CIDR", value_parser = parse_network)]
     pub allow_client: Vec<(std::net::IpAddr, u8)>,
+    /// The proxies in front of IIS (load balancer, ARR, gateway; CIDR or one
+    /// address; repeatable): a row from one is read as from the client its
+    /// X-Forwarded-For names past them. Without it, a private c-ip is taken
+    /// for one proxy and the header's right-most entry for the client.
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub trusted_proxy: Vec<(std::net::IpAddr, u8)>,
     /// Only detections at or above this level (informational, low, medium,
     /// high, critical).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level, default_value = "informational")]
@@ -276,6 +282,12 @@ pub struct LensArgs {
     /// scanner (CIDR or one address; repeatable).
     #[arg(long, value_name = "CIDR", value_parser = parse_network)]
     pub allow_client: Vec<(std::net::IpAddr, u8)>,
+    /// The proxies in front of IIS (load balancer, ARR, gateway; CIDR or one
+    /// address; repeatable): a row from one is read as from the client its
+    /// X-Forwarded-For names past them. Without it, a private c-ip is taken
+    /// for one proxy and the header's right-most entry for the client.
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub trusted_proxy: Vec<(std::net::IpAddr, u8)>,
 }
 
 /// What the security lens of `analyze` runs.

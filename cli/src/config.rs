@@ -226,7 +226,7 @@ impl LensArgs {
             );
         }
         let hunt = faultline_analyzer::hunting::Hunt::new(loaded);
-        Ok(hunt.allow_clients(self.allow_client.clone()))
+        Ok(hunt.allow_clients(self.allow_client.clone()).trust_proxies(self.trusted_proxy.clone()))
     }
 }
 

@@ -402,7 +402,15 @@ impl View {
     }
 
     /// A W3C access row.
-    pub fn request<'b>(&mut self, r: &Request<'b>) {
+    /// A W3C row, its client read as [`Request::forwarded_client`] reads it
+    /// when no proxies are named.
+    pub fn request(&mut self, r: &Request<'_>) {
+        self.request_via(r, r.forwarded_client(None));
+    }
+
+    /// A W3C row whose client, behind a proxy, is `forwarded` (its `c-ip`
+    /// then a form of the value).
+    pub fn request_via<'b>(&mut self, r: &Request<'b>, forwarded: Option<std::net::IpAddr>) {
         fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
             logged(v).map(|v| match std::str::from_utf8(v) {
                 Ok(t) => std::borrow::Cow::Borrowed(t),
@@ -431,7 +439,7 @@ impl View {
         };
         // Behind a proxy, the client is the one the row's X-Forwarded-For
         // names; the proxy's address stays a form of it.
-        let forwarded = if wanted[W_C_IP] { r.forwarded_client() } else { None };
+        let forwarded = forwarded.filter(|_| wanted[W_C_IP]);
         let client = match &forwarded {
             Some(ip) => Some(ip as &dyn std::fmt::Display),
             None => r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display),

@@ -324,8 +324,10 @@ fn behind_a_proxy_clients_are_the_forwarded_ones() {
         row(i, format!("/visitor-a/{i}.html"), "198.51.100.7");
         row(i, format!("/visitor-b/{i}.html"), "192.0.2.44,+203.0.113.20");
     }
+    // The scanner forges an entry of its own on each request, to the left
+    // of the one the balancer appends.
     for i in 0..35 {
-        row(100 + i, format!("/admin{i}.php"), "203.0.113.99:51000");
+        row(100 + i, format!("/admin{i}.php"), &format!("198.51.100.{i},+203.0.113.99:51000"));
     }
     std::fs::write(&log, text).expect("write");
     let bursts = |allowed: Vec<(std::net::IpAddr, u8)>| -> Vec<String> {
@@ -343,6 +345,8 @@ fn behind_a_proxy_clients_are_the_forwarded_ones() {
     assert!(found[0].contains("from 203.0.113.99 via 10.0.0.4"), "{found:#?}");
     let scanner = faultline_hunt::pattern::parse_cidr("203.0.113.99/32").expect("a network");
     assert!(bursts(vec![scanner]).is_empty(), "the allow-listed scanner, behind the proxy");
+    let forged = faultline_hunt::pattern::parse_cidr("198.51.100.0/24").expect("a network");
+    assert_eq!(bursts(vec![forged]).len(), 1, "a forged entry allow-lists nothing");
 }
 
 /// A correlation over a rule that only feeds it takes its app pool from

@@ -167,20 +167,29 @@ impl Request<'_> {
     }
 
     /// The client a request behind a proxy came from, when the row says:
-    /// `c-ip` is a private, loopback or link-local address (a load
-    /// balancer, ARR, an application gateway) and the row logs the
-    /// `X-Forwarded-For` header (an IIS custom field). Each proxy appends
-    /// the address it took the request from, so the entries are read from
-    /// the right: the first public one (those to its left are the client's
-    /// to forge), else the left-most (a client inside the network).
-    pub fn forwarded_client(&self) -> Option<IpAddr> {
+    /// its `c-ip` is a proxy's and the row logs the `X-Forwarded-For`
+    /// header (an IIS custom field). Each proxy appends the address it took
+    /// the request from, and everything to the left of that is the
+    /// client's own to forge, so only what proxies appended is believed.
+    /// With no proxies named (`trusted` `None`), a private, loopback,
+    /// link-local or carrier-NAT `c-ip` is taken for one proxy and the
+    /// right-most entry is the client. With proxies named, `c-ip` must be
+    /// one of them, and entries are read from the right past the named
+    /// proxies: the first other address is the client.
+    pub fn forwarded_client(&self, trusted: Option<&dyn Fn(IpAddr) -> bool>) -> Option<IpAddr> {
         let peer = self.client_ip.as_ref()?.ip()?;
-        if !is_internal(peer) {
+        let is_proxy = |ip: IpAddr| trusted.map_or_else(|| is_internal(ip), |f| f(ip));
+        if !is_proxy(peer) {
             return None;
         }
         let header = FORWARDED_FOR.iter().find_map(|name| self.custom.get(name))?;
-        let chain: Vec<IpAddr> = header.split(|&b| b == b',').filter_map(forwarded_address).collect();
-        chain.iter().rev().find(|ip| !is_internal(**ip)).or_else(|| chain.first()).copied()
+        let mut chain = header.rsplit(|&b| b == b',').map(forwarded_address);
+        match trusted {
+            None => chain.next().flatten(),
+            // An entry that is no address ends the walk: what is left of
+            // it cannot be placed.
+            Some(_) => chain.map_while(|ip| ip).find(|ip| !is_proxy(*ip)),
+        }
     }
 }
 

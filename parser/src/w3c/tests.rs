@@ -143,17 +143,20 @@ fn a_field_named_twice_is_a_warning_naming_the_column_read() {
     assert!(got.records[1].contains("X-Forwarded-For=203.0.113.9"), "{}", got.records[1]);
 }
 
-/// Behind a proxy, the client is read from the right of `X-Forwarded-For`:
-/// the first public address (a forged one to its left is passed over),
-/// else the left-most; a row from a public peer is its own client.
+/// Behind a proxy, only what the proxies appended to `X-Forwarded-For` is
+/// believed: with none named, the right-most entry (a forged one to its left
+/// is passed over); with proxies named, the first entry from the right that
+/// is not one of them. A row from a peer that is no proxy is its own client.
 #[test]
 fn a_forwarded_client_is_read_from_the_right_of_the_header() {
     #[derive(Default)]
-    struct Clients(Vec<Option<String>>);
+    struct Clients(Vec<(Option<String>, Option<String>)>);
     impl RecordSink for Clients {
         type Error = std::convert::Infallible;
         fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
-            self.0.push(r.forwarded_client().map(|ip| ip.to_string()));
+            let named = |ip: std::net::IpAddr| matches!(ip, std::net::IpAddr::V4(v4) if v4.octets()[0] == 10);
+            let show = |ip: Option<std::net::IpAddr>| ip.map(|ip| ip.to_string());
+            self.0.push((show(r.forwarded_client(None)), show(r.forwarded_client(Some(&named)))));
             Ok(())
         }
         fn http_error(&mut self, _: &HttpError<'_>) -> Result<(), Self::Error> {
@@ -178,18 +181,18 @@ fn a_forwarded_client_is_read_from_the_right_of_the_header() {
         &|_| {},
         Clients::default,
     );
-    let got: Vec<Option<String>> = sinks.into_iter().flat_map(|s| s.0).collect();
+    let got: Vec<(Option<String>, Option<String>)> = sinks.into_iter().flat_map(|s| s.0).collect();
     let want = [
-        Some("203.0.113.9"),
-        Some("203.0.113.9"),
-        Some("203.0.113.9"),
-        Some("2001:db8::7"),
-        Some("10.9.9.9"),
-        None,
-        None,
-        None,
+        (Some("203.0.113.9"), Some("203.0.113.9")),
+        (Some("203.0.113.9"), Some("203.0.113.9")),
+        (Some("10.1.1.1"), Some("203.0.113.9")),
+        (Some("2001:db8::7"), None),
+        (Some("10.1.1.1"), None),
+        (None, None),
+        (None, None),
+        (None, None),
     ];
-    assert_eq!(got, want.map(|w| w.map(str::to_string)));
+    assert_eq!(got, want.map(|(a, b)| (a.map(str::to_string), b.map(str::to_string))));
 }
 
 #[test]
