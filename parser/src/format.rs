@@ -132,7 +132,7 @@ fn container(head: &[u8]) -> Option<&'static str> {
         ),
         (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it and give faultline the folder"),
         (0, b"Rar!\x1a\x07", "a RAR archive: extract it and give faultline the folder"),
-        (0, b"BZh", "bzip2-compressed data: decompress it (bunzip2) and give faultline the result"),
+        (4, b"1AY&SY", "bzip2-compressed data: decompress it (bunzip2) and give faultline the result"),
         (0, b"\xfd7zXZ\x00", "xz-compressed data: decompress it (unxz) and give faultline the result"),
         (
             0,
@@ -141,9 +141,17 @@ fn container(head: &[u8]) -> Option<&'static str> {
         ),
         (257, b"ustar", "a tar archive: extract it (tar -xf) and give faultline the folder"),
     ];
+    // Each magic with what must come with it: a tar's `ustar` ends in NUL
+    // or two spaces (a log with "mustard" at byte 257 is no tar), bzip2's
+    // block magic follows `BZh` and a level.
+    let with = |magic: &[u8]| match magic {
+        b"ustar" => matches!(head.get(262), Some(0 | b' ')),
+        b"1AY&SY" => head.starts_with(b"BZh") && head.get(3).is_some_and(|l| (b'1'..=b'9').contains(l)),
+        _ => true,
+    };
     KNOWN
         .iter()
-        .find(|(at, magic, _)| head.get(*at..).is_some_and(|h| h.starts_with(magic)))
+        .find(|(at, magic, _)| head.get(*at..).is_some_and(|h| h.starts_with(magic)) && with(magic))
         .map(|(_, _, what)| *what)
 }
 
@@ -228,8 +236,11 @@ mod tests {
         assert!(said(b"7z\xbc\xaf\x27\x1c\0\x04").starts_with("a 7-Zip archive"));
         let mut tar = vec![0u8; 512];
         tar[..9].copy_from_slice(b"u_ex1.log");
-        tar[257..263].copy_from_slice(b"ustar\0");
+        tar[257..265].copy_from_slice(b"ustar\x0000");
         assert!(said(&tar).starts_with("a tar archive: extract it"));
+        tar[257..265].copy_from_slice(b"ustard a");
+        assert!(!said(&tar).starts_with("a tar archive"), "a word at byte 257 is no tar");
+        assert!(said(b"BZh91AY&SY\x01\x02").starts_with("bzip2-compressed data"));
         assert_eq!(said(b"\x01\x02\x03\x00\x05"), "binary data, not a log");
     }
 

@@ -236,7 +236,7 @@ impl Archive {
                         is_dir: name.ends_with('/'),
                         name,
                         size: m.size,
-                        compressed: m.data.len() as u64,
+                        compressed: m.compressed,
                         encrypted: m.encrypted,
                         nested: None,
                         modified: m.modified,

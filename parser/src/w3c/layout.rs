@@ -252,17 +252,13 @@ impl Layout {
         &self.free_text
     }
 
-    /// The first name the layout lists twice: the name, both columns and
-    /// the one whose value a row's field is read from (columns from 1). A
-    /// known field takes the later column's value; a custom one is looked
-    /// up by name and finds the earlier (both are kept).
-    pub fn repeated(&self) -> Option<(String, usize, usize, usize)> {
+    /// The first name the layout lists twice, with both columns (from 1).
+    pub fn repeated(&self) -> Option<(String, usize, usize)> {
         let mut seen = std::collections::HashMap::new();
         for (i, c) in self.columns.iter().enumerate() {
             let name = c.name().to_ascii_lowercase();
             if let Some(&first) = seen.get(&name) {
-                let read = if matches!(c, Column::Known(_)) { i } else { first };
-                return Some((c.name().to_string(), first + 1, i + 1, read + 1));
+                return Some((c.name().to_string(), first + 1, i + 1));
             }
             seen.insert(name, i);
         }

@@ -90,9 +90,9 @@ impl BlockState {
                 }
                 let repeated = layout.repeated();
                 self.layout = Some(Arc::new(layout));
-                if let Some((name, first, again, read)) = repeated {
+                if let Some((name, first, again)) = repeated {
                     return Some(format!(
-                        "#Fields lists {} twice (columns {first} and {again}): its value is read from column {read}",
+                        "#Fields lists {} twice (columns {first} and {again}): one of the two values is lost on every row",
                         excerpt(name.as_bytes(), 40)
                     ));
                 }
