@@ -972,7 +972,7 @@ impl Hunt {
                 out.push(Detection {
                     rule: Arc::clone(info),
                     time: first.time(),
-                    end: Some(last.time()),
+                    end: (last.time() > first.time()).then(|| last.time()),
                     host: first.host().to_string(),
                     site: of().find_map(|m| m.site()),
                     app_pool: of().find_map(|m| m.app_pool()),
@@ -1012,9 +1012,10 @@ impl Hunt {
             || sort(&mut detections),
             || quiet.par_sort_by(|a, b| a.key(&self.rules).cmp(&b.key(&self.rules))),
         );
+        // Before the correlations, which would count a start twice.
+        fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
         sort(&mut detections);
-        fold_double_logged(&mut detections);
         detections
     }
 

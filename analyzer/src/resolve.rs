@@ -156,6 +156,10 @@ pub struct Resolver<'s> {
     scope: &'s Scope,
     /// The host of records that name none (or whose names do not count).
     fallback: Host,
+    /// Whether a record was filed under `fallback` yet (its skew then
+    /// counts as asked for: a folder's host whose records all name
+    /// another was never used).
+    fallback_used: bool,
     /// Whether a record's computer name names its host.
     records_name_host: bool,
     /// The last computer name seen and its host: rows repeat it.
@@ -167,9 +171,18 @@ pub struct Resolver<'s> {
 impl<'s> Resolver<'s> {
     /// A resolver for one chunk of `file`.
     pub fn new(file: SourceFile, scope: &'s Scope) -> Self {
-        let fallback = host(file.host.host.as_ref().map_or(UNKNOWN_HOST, |h| h.name.as_str()), scope);
+        let name = file.host.host.as_ref().map_or(UNKNOWN_HOST, |h| h.name.as_str());
+        let fallback = Host { name: Arc::from(name), skew: scope.skew.peek(name) };
         let records_name_host = file.host.records_name_host;
-        Resolver { file, scope, fallback, records_name_host, last: None, seen: hashbrown::HashMap::new() }
+        Resolver {
+            file,
+            scope,
+            fallback,
+            fallback_used: false,
+            records_name_host,
+            last: None,
+            seen: hashbrown::HashMap::new(),
+        }
     }
 
     /// The file being read.
@@ -181,7 +194,13 @@ impl<'s> Resolver<'s> {
     /// event's `Computer`, a trace's computer), else the file's.
     pub fn host(&mut self, computer: Option<&[u8]>) -> Host {
         let named = computer.filter(|c| self.records_name_host && !c.trim_ascii().is_empty());
-        let Some(raw) = named else { return self.fallback.clone() };
+        let Some(raw) = named else {
+            if !self.fallback_used {
+                self.fallback_used = true;
+                self.scope.skew.of(&self.fallback.name);
+            }
+            return self.fallback.clone();
+        };
         if let Some((seen, h)) = &self.last
             && seen.as_slice() == raw
         {
@@ -263,6 +282,20 @@ mod tests {
         assert_eq!(&*r.host(Some(b" ")).name, "WEB01", "an empty computer name names nothing");
         let t = Timestamp::from_parts(100, 0);
         assert_eq!(r.time(&other, t), Some(Timestamp::from_parts(70, 0)));
+    }
+
+    /// A folder's host counts as used by a `--skew` only once a record is
+    /// filed under it: one whose records all name another host was not.
+    #[test]
+    fn a_folder_host_is_asked_for_only_when_a_record_is_filed_under_it() {
+        let mut scope = Scope::default();
+        scope.skew.insert("web01", Span::secs(5));
+        scope.skew.insert("web02", Span::secs(5));
+        let mut r = Resolver::new(file("web01/u_ex251124.log"), &scope);
+        r.host(Some(b"WEB02"));
+        assert_eq!(scope.skew.unused().collect::<Vec<_>>(), ["WEB01"]);
+        assert_eq!(r.host(None).skew, Span::secs(5), "its correction applies all the same");
+        assert_eq!(scope.skew.unused().count(), 0);
     }
 
     #[test]

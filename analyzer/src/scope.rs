@@ -71,6 +71,12 @@ impl Skew {
         }
     }
 
+    /// The correction for a host, without counting it as asked for: a
+    /// file's own host, which only counts once a record is filed under it.
+    pub fn peek(&self, host: &str) -> Span {
+        self.0.get(host).map(|c| c.by).unwrap_or_default()
+    }
+
     /// Whether no host is corrected.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
