@@ -17,6 +17,11 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("proc_appcmd_module_or_logging.yml", include_str!("../rules/proc_appcmd_module_or_logging.yml")),
     ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
+    (
+        "proc_w3wp_unexpected_windows_program.yml",
+        include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
+    ),
+    ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
     ("web_exchange_proxyshell.yml", include_str!("../rules/web_exchange_proxyshell.yml")),
@@ -177,6 +182,69 @@ mod tests {
                         ("NewProcessName", "C:\\Windows\\System32\\inetsrv\\appcmd.exe"),
                         ("CommandLine", "appcmd.exe recycle apppool /apppool.name:ShopPool"),
                     ],
+                ),
+            ),
+            (
+                "proc_appcmd_module_or_logging.yml",
+                event(
+                    "Microsoft-Windows-Sysmon/Operational",
+                    "Microsoft-Windows-Sysmon",
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                        (
+                            "CommandLine",
+                            "cmd.exe /c \"C:\\Windows\\System32\\inetsrv\\appcmd.exe set config \" \"Default /section:httplogging /dontLog:true\"",
+                        ),
+                    ],
+                ),
+                event(
+                    "Microsoft-Windows-Sysmon/Operational",
+                    "Microsoft-Windows-Sysmon",
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                        ("CommandLine", "cmd.exe /c appcmd list site"),
+                    ],
+                ),
+            ),
+            (
+                "proc_w3wp_unexpected_windows_program.yml",
+                event(
+                    "Microsoft-Windows-Sysmon/Operational",
+                    "Microsoft-Windows-Sysmon",
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                        ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                    ],
+                ),
+                event(
+                    "Microsoft-Windows-Sysmon/Operational",
+                    "Microsoft-Windows-Sysmon",
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\csc.exe"),
+                        ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                    ],
+                ),
+            ),
+            (
+                "sec_w3wp_explicit_credentials.yml",
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4648,
+                    &[
+                        ("TargetUserName", "IEUser"),
+                        ("ProcessName", "C:\\Windows\\System32\\inetsrv\\w3wp.exe"),
+                    ],
+                ),
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4648,
+                    &[("TargetUserName", "IEUser"), ("ProcessName", "C:\\Windows\\System32\\consent.exe")],
                 ),
             ),
             (

@@ -451,8 +451,11 @@ fn a_field_reference_compares_two_values_of_one_event() {
 
 /// The pack on the real captures a web shell left in Sysmon beyond process
 /// creation: Tunna's w3wp relaying RDP and SMB over loopback (four
-/// connections of two worker processes), and Rotten Potato's w3wp injecting
-/// a thread into the notepad it started. Both gave no detection before.
+/// connections of two worker processes), Rotten Potato's w3wp starting
+/// notepad (ERID 5408) and injecting a thread into it (5411), a web shell
+/// running as another user through runas (Security 4648 by w3wp, ERID
+/// 161472), and Atomic Red Team's cmd.exe running appcmd to switch HTTP
+/// logging off (ERID 4076). None gave a detection before.
 #[test]
 fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let Some(samples) = common::samples("the worker's Sysmon activity") else { return };
@@ -461,9 +464,18 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         &[
             attacks.join("tunna_iis_rdp_smb_tunneling_sysmon_3.evtx"),
             attacks.join("privesc_rotten_potato_from_webshell_metasploit_sysmon_1_8_3.evtx"),
+            attacks.join("Runas_4624_4648_Webshell_CreateProcessAsUserA.evtx"),
         ],
         bundled(),
     );
+    let panache = run(&[attacks.join("PanacheSysmon_vs_AtomicRedTeam01.evtx")], bundled());
+    let appcmd: Vec<Option<u64>> = panache
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Appcmd Installs A Module Or Turns Off Logging")
+        .map(|d| d.evidence.record)
+        .collect();
+    assert!(appcmd.contains(&Some(4076)), "{appcmd:?}");
     let got: Vec<(&str, &str, Option<u64>)> = report
         .detections
         .iter()
@@ -471,14 +483,20 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         .collect();
     let tunnel = "IIS Worker Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH";
     let inject = "IIS Worker Injects A Thread Into Another Process";
+    let unexpected = "IIS Worker Starts A Windows Program It Has No Use For";
+    let runas = "IIS Worker Logs On With Explicit Credentials";
     assert_eq!(
         got,
         [
+            (unexpected, "IEWIN7", Some(5408)),
             (inject, "IEWIN7", Some(5411)),
             (tunnel, "MSEDGEWIN10", Some(35076)),
             (tunnel, "MSEDGEWIN10", Some(35079)),
             (tunnel, "MSEDGEWIN10", Some(35202)),
             (tunnel, "MSEDGEWIN10", Some(35205)),
+            // The runas capture clears the Security log first.
+            ("Windows Event Log Cleared", "MSEDGEWIN10", Some(161471)),
+            (runas, "MSEDGEWIN10", Some(161472)),
         ]
     );
 }
