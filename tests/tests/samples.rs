@@ -144,6 +144,14 @@ const EXPECTED: &[(&str, Format, u64, u64)] = &[
     ("w3c-log2timeline-plaso/iis7_sqli.log", Format::W3c, 2, 0),
     ("w3c-log2timeline-plaso/iis_without_date.log", Format::W3c, 11, 0),
     ("w3c-brianary-scripts/ex010320.log", Format::IisNative, 2, 0),
+    // Tomcat's access log of a web attack; lines 879 and 1508 hold a quote
+    // inside the request (an XSS probe) and are rows like any other.
+    (
+        "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/web_attack_and_isp_webshell_localhost_access_log.txt",
+        Format::Ncsa,
+        2661,
+        0,
+    ),
     ("w3c-brianary-scripts/ex031118.log", Format::W3c, 3, 1),
     ("w3c-brianary-scripts/ex960101.log", Format::W3c, 5, 0),
     ("w3c-elastic-beats/test-x-forward-for-extended.log", Format::W3c, 6, 0),

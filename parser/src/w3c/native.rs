@@ -102,13 +102,29 @@ fn parse_ncsa_instant(b: &[u8]) -> Option<Timestamp> {
     instant(days, tod - offset * NANOS_PER_SEC)
 }
 
+/// The quoted request line: up to the first quote followed by a status
+/// (` 404 `). Tomcat and Apache write a quote inside the request as is
+/// (`GET /a?x="><script>... HTTP/1.1`), so the first quote need not end it.
+fn quoted_request(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (rest, _) = char('"').parse(input)?;
+    let ends = |q: usize| {
+        rest.get(q + 1) == Some(&b' ')
+            && rest.get(q + 2..q + 5).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+            && matches!(rest.get(q + 5), None | Some(b' '))
+    };
+    match memchr::memchr_iter(b'"', rest).find(|&q| ends(q)) {
+        Some(q) if q > 0 => Ok((&rest[q + 1..], &rest[..q])),
+        _ => Err(nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Char))),
+    }
+}
+
 type NcsaParts<'a> = (&'a [u8], &'a [u8], Option<Timestamp>, &'a [u8], &'a [u8], &'a [u8]);
 
 fn ncsa_line(input: &[u8]) -> IResult<&[u8], NcsaParts<'_>> {
     let token = || take_till1(|c| c == b' ');
     let (input, (host, _, _ident, _, user, _, time, _)) =
         (token(), space1, token(), space1, token(), space1, ncsa_time, space1).parse(input)?;
-    let (input, request) = delimited(char('"'), take_till1(|c| c == b'"'), char('"')).parse(input)?;
+    let (input, request) = quoted_request(input)?;
     let (input, (_, status, _, bytes)) =
         (space1, take_while_m_n(3, 3, |c: u8| c.is_ascii_digit()), space1, token()).parse(input)?;
     Ok((input, (host, user, time, request, status, bytes)))
@@ -155,6 +171,24 @@ pub(crate) fn looks_like_ncsa(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A quote inside the request, as Tomcat writes an XSS probe's, does
+    /// not end it; a row whose request never ends is still refused.
+    #[test]
+    fn a_quote_inside_the_request_does_not_end_it() {
+        let row = b"192.168.105.83 - - [11/Jul/2018:09:32:27 +0300] \"GET /WebID/IISWebAgentIF.dll?postdata=\"><script>foo</script> HTTP/1.1\" 404 997";
+        let r = parse_ncsa(row, Origin::default()).expect("parses");
+        assert_eq!(r.uri_stem, Some(&b"/WebID/IISWebAgentIF.dll"[..]));
+        assert_eq!(r.uri_query, Some(&b"postdata=\"><script>foo</script>"[..]));
+        assert_eq!((r.version, r.status, r.bytes_sent), (Some(&b"HTTP/1.1"[..]), Some(404), Some(997)));
+        assert!(
+            parse_ncsa(
+                b"10.0.0.1 - - [11/Jul/2018:09:32:27 +0300] \"GET /a\"b HTTP/1.1 404 997",
+                Origin::default()
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn iis_native_row() {
