@@ -221,13 +221,16 @@ const VERDICTS: &[Verdict] = &[
         first: None,
         never: &["db-login-failure", "worker-crash", "auth-failure", "identity-logon-failure"],
     },
-    // DE_104_system_log_cleared.evtx ERID 27736: the System log of PC01
-    // cleared by EXAMPLE\user01 (medium: no IIS evidence on PC01); the
-    // Security log cleared too. The web-shell samples are security, not an
-    // outage; the 18456 guessing burst has no web server behind it.
+    // Runas_4624_4648_Webshell_CreateProcessAsUserA.evtx ERID 161471: the
+    // Security log of MSEDGEWIN10 cleared by IEUser, on the machine whose
+    // w3wp the Sysmon captures show tunnelling and running shells: high, and
+    // first. DE_104_system_log_cleared.evtx ERID 27736: the System log of
+    // PC01 cleared by EXAMPLE\user01 (medium: no IIS on PC01); the Security
+    // log cleared too. The web-shell samples are security, not an outage;
+    // the 18456 guessing burst has no web server's logs behind it.
     Verdict {
         folder: "evtx-sbousseaden-EVTX-ATTACK-SAMPLES",
-        first: Some(("missing-logs", "PC01")),
+        first: Some(("missing-logs", "MSEDGEWIN10")),
         never: &["worker-crash", "unexplained", "auth-failure", "db-login-failure"],
     },
     // One WER 1001 servicing report: not a w3wp crash.

@@ -145,7 +145,8 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
             let domain = e.data("SubjectDomainName").map_or(String::new(), |d| format!("{d}\\"));
             format!(" by {domain}{u}")
         });
-        let (severity, weight) = match (matters_to_iis(&channel), store.serves_web(&e.host)) {
+        let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
+        let (severity, weight) = match (matters_to_iis(&channel), web) {
             (true, true) => (Severity::High, "on a web server: WAS, W3SVC, crash and logon history is gone"),
             (true, false) => (
                 Severity::Medium,
@@ -344,6 +345,23 @@ mod tests {
         let workstation =
             Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 104, &[("Channel", "System")]);
         assert_eq!(workstation.detected(detect)[0].severity, Severity::Medium);
+        // No IIS log in the collection, but its IIS worker in a process
+        // event: a web server.
+        let worker = Given::new()
+            .event(
+                "MSEDGEWIN10",
+                0,
+                "Microsoft-Windows-Sysmon",
+                1,
+                &[
+                    ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                    ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                ],
+            )
+            .event("MSEDGEWIN10", 10, "Microsoft-Windows-Eventlog", 104, &[("Channel", "System")]);
+        let cleared = worker.detected(detect);
+        let cleared = cleared.iter().find(|d| d.id == FailureMode::MissingLogs).expect("found");
+        assert_eq!(cleared.severity, Severity::High, "{}", cleared.explanation);
     }
 
     const DONT_LOG: &str = "/system.webServer/httpLogging/@dontLog";

@@ -143,6 +143,17 @@ impl Store {
             .contains(host)
     }
 
+    /// Whether a process event (Sysmon, Security auditing) shows an IIS
+    /// worker on `host`: it ran IIS, though the collection holds none of
+    /// its IIS logs (an attack capture of Sysmon alone).
+    pub fn ran_iis_worker(&self, host: &str) -> bool {
+        const PROCESS_FIELDS: [&str; 6] =
+            ["Image", "ParentImage", "ProcessName", "NewProcessName", "ParentProcessName", "SourceImage"];
+        self.events.iter().filter(|e| &*e.host == host).any(|e| {
+            PROCESS_FIELDS.iter().any(|f| e.data(f).is_some_and(faultline_parser::winevent::is_worker_image))
+        })
+    }
+
     pub(crate) fn path(&self, source: u32) -> String {
         self.sources.get(source as usize).map_or_else(|| "-".into(), |s| s.path.to_string())
     }
