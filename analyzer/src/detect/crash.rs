@@ -16,8 +16,8 @@ use std::sync::Arc;
 use faultline_parser::Span;
 
 use super::kinds::{
-    APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY, RUNTIME_TERMINATED, WORKER_DIED,
-    WORKER_PING_FAILED,
+    ANCM_SHUT_DOWN, ANCM_STARTED, APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY,
+    RUNTIME_TERMINATED, WORKER_DIED, WORKER_PING_FAILED,
 };
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
@@ -90,6 +90,13 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     let shutting_down = store
         .events_between(APP_OFFLINE, first.time() - Span::mins(2), first.time())
         .any(|a| &*a.host == host);
+    // A worker that threw as it shut down for a restart, after ANCM had
+    // started its successor (1033, then 1032, then the crash): the new
+    // worker had the requests, and the old one's end cost nothing.
+    let handed_over = store
+        .events_between(ANCM_SHUT_DOWN, first.time() - Span::mins(2), first.time())
+        .filter(|s| &*s.host == host)
+        .any(|s| store.events_between(ANCM_STARTED, s.time(), first.time()).any(|a| &*a.host == host));
     let times = if crashes == 1 { "once".to_string() } else { format!("{crashes} times") };
     let mut text = format!(
         "The w3wp worker on {host} was terminated by an unhandled exception {times}{}{}",
@@ -108,7 +115,17 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     if shutting_down {
         text.push_str(" It happened while the app was being taken offline for a deployment.");
     }
-    let severity = if shutting_down { Severity::Medium } else { Severity::High };
+    if handed_over {
+        text.push_str(
+            " It happened in the old worker as it shut down, after ANCM had started the new one (1033, then \
+                1032): the new worker was serving, and the old one lost at most the requests it was finishing.",
+        );
+    }
+    let severity = match (handed_over, shutting_down) {
+        (true, _) => Severity::Low,
+        (false, true) => Severity::Medium,
+        (false, false) => Severity::High,
+    };
     let mut d =
         Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time() - Span::secs(1), last.time())
             .scope(Some(host), first.metabase_site(), None)
@@ -464,6 +481,38 @@ mod tests {
         assert_eq!(d.scope.site.as_deref(), Some("1983179991"));
         assert!(d.explanation.contains("once (PID 6852)"), "{}", d.explanation);
         assert!(d.explanation.contains("ConfigurationErrorsException"), "{}", d.explanation);
+    }
+
+    /// A worker that threw as it shut down, after ANCM had started its
+    /// successor (sadabyakod's #70 1033, #71 1032, #72 1026 a second later):
+    /// low. The same crash with no restart around it stays high.
+    #[test]
+    fn a_crash_of_a_worker_already_replaced_is_low() {
+        let crash = &[
+            "Application: w3wp.exe\nException Info: System.ObjectDisposedException: Cannot access a disposed object.",
+        ];
+        let restart = Given::new()
+            .positional("APP", 100, "IIS AspNetCore Module V2", 1033, &["Application 'X' has shutdown."])
+            .positional(
+                "APP",
+                125,
+                "IIS AspNetCore Module V2",
+                1032,
+                &["Application 'X' started successfully."],
+            )
+            .positional("APP", 126, ".NET Runtime", 1026, crash);
+        let found = restart.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Low, "{}", found[0].explanation);
+        assert!(
+            found[0].explanation.contains("after ANCM had started the new one"),
+            "{}",
+            found[0].explanation
+        );
+        let alone = Given::new()
+            .positional("APP", 100, "IIS AspNetCore Module V2", 1033, &["Application 'X' has shutdown."])
+            .positional("APP", 126, ".NET Runtime", 1026, crash);
+        assert_eq!(alone.detected(detect)[0].severity, Severity::High, "shut down, but no successor started");
     }
 
     #[test]

@@ -84,6 +84,8 @@ kinds! {
     ANCM_STARTED = [Ancm 1032, Ancm 1001];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
+    /// ANCM 1033: the application shut down (a restart, a recycle).
+    ANCM_SHUT_DOWN = [Ancm 1033];
     /// Application Error 1000: a process faulted.
     APPLICATION_FAULT = [ApplicationError 1000];
     /// .NET Runtime 1026 (an unhandled exception ended the process) and
