@@ -242,6 +242,12 @@ impl Layout {
         self.has(Field::Reason)
     }
 
+    /// Whether rows are timed only by the server's local clock
+    /// (`time-local` without `time`).
+    pub fn local_time_only(&self) -> bool {
+        self.has(Field::TimeLocal) && !self.has(Field::Time)
+    }
+
     /// Whether rows carry their own date (otherwise it comes from `#Date`).
     pub fn has_date(&self) -> bool {
         self.has(Field::Date) || self.has(Field::DateLocal)

@@ -290,6 +290,8 @@ where
     // dropped after it, so memory stays flat whatever the file size.
     let batch_len = rayon::current_num_threads().max(1) * 4;
     let mut line_base = 1u64;
+    // Whether some rows are timed by the server's local clock alone.
+    let mut local_only = dialect == Dialect::IisNative;
     let mut sinks: Vec<S> = Vec::with_capacity(ranges.len());
     for batch in ranges.chunks(batch_len) {
         let scans: Vec<ChunkScan> = batch
@@ -303,12 +305,14 @@ where
         // Rows without a date column need the previous row's time to cross
         // midnight, which a chunk cannot know: such batches run in order.
         let mut dateless = state.layout.as_ref().is_some_and(|l| !l.has_date());
+        local_only |= state.layout.as_ref().is_some_and(|l| l.local_time_only());
         for scan in &scans {
             starts.push((state.clone(), line_base));
             for d in &scan.directives {
                 let text = &data[d.clone()];
                 state.apply(text.strip_suffix(b"\r").unwrap_or(text));
                 dateless |= state.layout.as_ref().is_some_and(|l| !l.has_date());
+                local_only |= state.layout.as_ref().is_some_and(|l| l.local_time_only());
             }
             line_base += scan.newlines;
         }
@@ -347,6 +351,14 @@ where
                 sinks.push(sink?);
             }
         }
+    }
+    if local_only {
+        file_notes.push(Diagnostic::file(
+            Severity::Warning,
+            "times are the server's local time (the IIS native format, or time-local without time), in a zone \
+             the file does not name: they are read as UTC, off by the server's UTC offset; correct them with \
+             --skew HOST=SECONDS",
+        ));
     }
     if let Some(first) = sinks.first_mut() {
         for d in file_notes {

@@ -289,6 +289,16 @@ fn advanced_logging_quotes_and_local_time() {
     assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
     assert!(got.records[0].contains("2012-08-15T17:00:00.363000000Z LocalAssumedUtc"));
     assert!(got.records[0].contains("ua=Mozilla/5.0 (Linux)"));
+    // Read as UTC, and said so once for the file; a UTC log says nothing.
+    let local: Vec<&String> =
+        got.diagnostics.iter().filter(|d| d.contains("times are the server's local time")).collect();
+    assert_eq!(local.len(), 1, "{:?}", got.diagnostics);
+    assert!(local[0].starts_with("File: warning:"), "{local:?}");
+    let utc = parse(
+        b"#Fields: date time date-local time-local sc-status\n2024-01-01 00:00:00 2024-01-01 01:00:00 200\n",
+        Dialect::W3c,
+    );
+    assert!(utc.diagnostics.is_empty(), "{:?}", utc.diagnostics);
 }
 
 #[test]
@@ -535,7 +545,9 @@ fn dates_outside_the_nanosecond_range_are_rejected_not_overflowed() {
         b"10.0.0.1, -, 11/24/1012, 15:02:11, W3SVC1, WEB01, 10.0.0.2, 1, 1, 1, 200, 0, GET, /a, -,\n";
     let got = parse(native, Dialect::IisNative);
     assert!(got.records.is_empty());
-    assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
+    // The rejection, and the file's note that its times are local.
+    assert_eq!(got.diagnostics.len(), 2, "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].starts_with("line 1: error: date"), "{:?}", got.diagnostics);
     let ncsa = b"10.0.0.1 - - [24/Nov/1012:15:02:11 +0000] \"GET /a HTTP/1.1\" 200 1\n";
     let got = parse(ncsa, Dialect::Ncsa);
     assert!(got.records.is_empty());
