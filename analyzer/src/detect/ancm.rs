@@ -231,6 +231,24 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             x.message.trim_end_matches('.')
         ));
     }
+    // Attempts that failed before any app code ran (a web.config that does
+    // not say how to run the app, a missing runtime) are a cause of their
+    // own beside an exception another attempt threw.
+    let mut before_code: Vec<&EventRow> = Vec::new();
+    if !thrown.is_empty() {
+        for f in ep.failures.iter().filter(|f| ancm_meaning(f).0 == 1) {
+            if before_code.len() < 2 && !before_code.iter().any(|b| ancm_meaning(b).1 == ancm_meaning(f).1) {
+                before_code.push(f);
+            }
+        }
+    }
+    for f in &before_code {
+        text.push_str(&format!(
+            " Other attempts failed before the app ran: {} ({}).",
+            ancm_meaning(f).1,
+            headline(&f.event).trim_end_matches('.')
+        ));
+    }
     text.push_str(match ep.recovered {
         Some(_) => " It started again at the end of the window; every request until then failed (500.3x).",
         None => " No successful start follows in the evidence: every request fails with 500.3x.",
@@ -252,6 +270,9 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     }
     for (_, e) in &thrown {
         d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+    }
+    for f in &before_code {
+        d.cite(store.cite_event(f, headline(&f.event)), Role::Cause);
     }
     if last.time() - first.time() > ATTEMPT {
         d.cite(store.cite_event(last, headline(&last.event)), Role::Cause);
@@ -381,6 +402,42 @@ mod tests {
             "{}",
             d.explanation
         );
+    }
+
+    /// An episode whose first attempt threw, and whose later attempts
+    /// failed before any app code ran (1031: web.config's processPath names
+    /// a .dll): both causes are named, the exception first.
+    #[test]
+    fn a_cause_before_the_app_ran_is_named_beside_the_exception() {
+        let e = failed_start(
+            Given::new(),
+            100,
+            "System.InvalidOperationException: CORS configuration is missing",
+        );
+        let e = e.positional(
+            "APP",
+            3_700,
+            V2,
+            1031,
+            &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start. Process path '.\\Hostr.Api.dll' doesn't have '.exe' extension."],
+        );
+        let found = e.detected(detect);
+        let d = found.iter().find(|d| d.id == FailureMode::AncmStartupFailure).expect("found");
+        assert!(d.explanation.contains("CORS configuration is missing"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(
+                "Other attempts failed before the app ran: web.config's processPath/arguments do not say how to run the app"
+            ),
+            "{}",
+            d.explanation
+        );
+        let alone = failed_start(
+            Given::new(),
+            100,
+            "System.InvalidOperationException: CORS configuration is missing",
+        );
+        let d = &alone.detected(detect)[0];
+        assert!(!d.explanation.contains("Other attempts"), "{}", d.explanation);
     }
 
     #[test]
