@@ -96,7 +96,11 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     let handed_over = store
         .events_between(ANCM_SHUT_DOWN, first.time() - Span::mins(2), first.time())
         .filter(|s| &*s.host == host)
-        .any(|s| store.events_between(ANCM_STARTED, s.time(), first.time()).any(|a| &*a.host == host));
+        .find_map(|s| {
+            let started =
+                store.events_between(ANCM_STARTED, s.time(), first.time()).find(|a| &*a.host == host);
+            started.map(|a| (s, a))
+        });
     let times = if crashes == 1 { "once".to_string() } else { format!("{crashes} times") };
     let mut text = format!(
         "The w3wp worker on {host} was terminated by an unhandled exception {times}{}{}",
@@ -107,21 +111,21 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         Some(x) => text.push_str(&format!(": {}: {}.", x.type_name, x.message.trim_end_matches('.'))),
         None => text.push('.'),
     }
+    text.push_str(" The process's own crash reports prove it (WAS is not in the evidence or said nothing).");
+    text.push_str(match handed_over {
+        Some(_) => {
+            " It happened in the old worker as it shut down, after ANCM had started the new one (1033, then \
+                1032): the new worker was serving, and the old one lost at most the requests it was finishing."
+        }
+        None => " Requests in flight were lost and the next request started a cold worker.",
+    });
     text.push_str(
-        " The process's own crash reports prove it (WAS is not in the evidence or said nothing). Requests \
-            in flight were lost and the next request started a cold worker. In IIS an exception no code \
-            catches (on a timer or background thread too) ends the process.",
+        " In IIS an exception no code catches (on a timer or background thread too) ends the process.",
     );
     if shutting_down {
         text.push_str(" It happened while the app was being taken offline for a deployment.");
     }
-    if handed_over {
-        text.push_str(
-            " It happened in the old worker as it shut down, after ANCM had started the new one (1033, then \
-                1032): the new worker was serving, and the old one lost at most the requests it was finishing.",
-        );
-    }
-    let severity = match (handed_over, shutting_down) {
+    let severity = match (handed_over.is_some(), shutting_down) {
         (true, _) => Severity::Low,
         (false, true) => Severity::Medium,
         (false, false) => Severity::High,
@@ -132,6 +136,9 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
             .explain(text);
     for e in group.iter().take(8) {
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
+    }
+    for e in handed_over.into_iter().flat_map(|(shut, started)| [shut, started]) {
+        d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Context);
     }
     d
 }
