@@ -1052,8 +1052,6 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
-    /// The process start the event being matched logs.
-    process: Option<ProcessStart>,
 }
 
 impl<'a> HuntSink<'a> {
@@ -1073,7 +1071,6 @@ impl<'a> HuntSink<'a> {
             quiets: None,
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
-            process: None,
         }
     }
 
@@ -1294,8 +1291,8 @@ impl<'a> HuntSink<'a> {
         time: Timestamp,
         site: Option<u32>,
         pool: Option<&str>,
-        line: Option<u64>,
-        record: Option<u64>,
+        (line, record): (Option<u64>, Option<u64>),
+        process: Option<ProcessStart>,
         summary: &dyn Fn() -> String,
     ) {
         if self.hits.is_empty() {
@@ -1375,7 +1372,7 @@ impl<'a> HuntSink<'a> {
             site: site.map(|s| s.to_string()),
             app_pool: pool.map(str::to_string),
             evidence: Evidence::in_file(file, (line, record), time, summary),
-            process: self.process.take(),
+            process,
         };
         for i in self.hits.drain(..) {
             self.found.push(placed.detection(&self.hunt.rules[i], &self.view));
@@ -1440,7 +1437,7 @@ impl RecordSink for HuntSink<'_> {
         if !self.hits.is_empty() {
             let site = self.resolve.site_named(r.site_name);
             let before = self.found.len();
-            self.record(r.computer_name, r.time, site, None, Some(r.origin.line), None, &summary);
+            self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
             // What a traced request's detections are compared with.
             let client = r.client_ip.and_then(|a| a.ip()).map(|ip| ip.to_canonical());
             for d in &self.found[before..] {
@@ -1475,7 +1472,7 @@ impl RecordSink for HuntSink<'_> {
                 r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
             ))
         };
-        self.record(None, r.time, site, pool.as_deref(), Some(r.origin.line), None, &summary);
+        self.record(None, r.time, site, pool.as_deref(), (Some(r.origin.line), None), None, &summary);
         Ok(())
     }
 
@@ -1552,14 +1549,13 @@ impl EventObserver for HuntSink<'_> {
         let line = e.origin.line();
         let pool = worker_pool(e);
         let summary = || crate::describe::headline(e);
-        self.process = ProcessStart::of(e);
         self.record(
             e.computer.as_deref().map(str::as_bytes),
             e.time,
             None,
             pool.as_deref(),
-            line,
-            e.record_id,
+            (line, e.record_id),
+            ProcessStart::of(e),
             &summary,
         );
     }
