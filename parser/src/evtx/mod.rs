@@ -149,7 +149,6 @@ where
         return Ok(vec![first]);
     };
     let stretches = stretches(chunks);
-    let last_stretch = stretches.len() - 1;
     let last_used = last_used_chunk(data, chunks);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
@@ -161,19 +160,13 @@ where
     let work: Vec<_> = sinks
         .into_iter()
         .zip(stretches)
-        .enumerate()
-        .map(|(i, (sink, stretch))| (i, sink, stretch, file_diagnostics.take().unwrap_or_default()))
+        .map(|(sink, stretch)| (sink, stretch, file_diagnostics.take().unwrap_or_default()))
         .collect();
     let done: Vec<Result<S, S::Error>> = work
         .into_par_iter()
-        .map(|(i, mut sink, stretch, mut diagnostics)| {
+        .map(|(mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let mut read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
-            if i == last_stretch
-                && let Some(partial) = read_partial(data, chunks, all_events, extract_data)
-            {
-                read.absorb(partial);
-            }
+            let read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -204,15 +197,8 @@ pub fn parse_evtx<S: RecordSink>(
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
         let last_used = last_used_chunk(data, chunks);
-        let stretches = stretches(chunks);
-        let last_stretch = stretches.len() - 1;
-        for (i, stretch) in stretches.into_iter().enumerate() {
-            let mut read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
-            if i == last_stretch
-                && let Some(partial) = read_partial(data, chunks, all_events, extract_data)
-            {
-                read.absorb(partial);
-            }
+        for stretch in stretches(chunks) {
+            let read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -395,6 +381,12 @@ fn read_stretch(
     }
     if let Some(from) = wiped_from {
         out.diagnostics.push(wiped(from, stretch_end - 1));
+    }
+    // The file's last stretch: the chunk a copy cut short ends inside.
+    if chunk_start(stretch_end) + CHUNK_SIZE > data.len()
+        && let Some(partial) = read_partial(data, stretch_end, all_events, extract_data)
+    {
+        out.absorb(partial);
     }
     out
 }
