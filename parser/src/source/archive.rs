@@ -144,6 +144,27 @@ impl MemberInfo {
     }
 }
 
+/// A zip entry's time (DOS time, no zone: read as UTC).
+pub(super) fn zip_time(t: zip::DateTime) -> Option<Timestamp> {
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::from(t.year()), u32::from(t.month()), u32::from(t.day()))?;
+    let at = date.and_hms_opt(u32::from(t.hour()), u32::from(t.minute()), u32::from(t.second()))?;
+    Some(Timestamp::from_parts(at.and_utc().timestamp(), 0))
+}
+
+/// Spools a member's data under the limits; `size` is what its header says
+/// it holds, which the data may not pass.
+fn spool_member(reader: impl Read, size: u64, limits: &ArchiveLimits) -> Result<Bytes, String> {
+    let cap = limits.max_member_bytes.min(size);
+    spool(reader, cap, limits.in_memory_bytes, size).map_err(|e| match e {
+        SpoolError::TooLarge(_) => format!(
+            "refused: the member expands beyond its declared size of {} (zip bomb or corrupt header)",
+            ByteSize(size)
+        ),
+        other => other.describe("the member"),
+    })
+}
+
 /// A member's name with `/` between its folders. Zips written by some
 /// Windows tools separate folders with `\`, and a host's or a site's
 /// folder (`WEB01\W3SVC2\u_ex...`) is only found component by component.
@@ -272,16 +293,7 @@ impl Archive {
                 unsafe_path,
                 encrypted: file.encrypted(),
                 nested: None,
-                modified: file.last_modified().and_then(|t| {
-                    let date = chrono::NaiveDate::from_ymd_opt(
-                        i32::from(t.year()),
-                        u32::from(t.month()),
-                        u32::from(t.day()),
-                    )?;
-                    let at =
-                        date.and_hms_opt(u32::from(t.hour()), u32::from(t.minute()), u32::from(t.second()))?;
-                    Some(Timestamp::from_parts(at.and_utc().timestamp(), 0))
-                }),
+                modified: file.last_modified().and_then(zip_time),
             };
             out.push(info);
         }
@@ -311,28 +323,13 @@ impl Archive {
             Directory::Central(zip) => {
                 let mut zip = zip.clone();
                 let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
-                let declared = file.size();
-                let cap = limits.max_member_bytes.min(declared);
-                let data = spool(file, cap, limits.in_memory_bytes, declared).map_err(|e| match e {
-                    SpoolError::TooLarge(_) => format!(
-                        "refused: the member expands beyond its declared size of {} (zip bomb or corrupt header)",
-                        ByteSize(declared)
-                    ),
-                    other => other.describe("the member"),
-                })?;
-                (data, None)
+                let size = file.size();
+                (spool_member(file, size, limits)?, None)
             }
             Directory::Local { bytes, members } => {
                 let m = members.get(index).ok_or("unreadable member: no such member")?;
                 let mut reader = UntilDamaged { inner: Self::local_reader(bytes, m)?, damage: None };
-                let cap = limits.max_member_bytes.min(m.size);
-                let data = spool(&mut reader, cap, limits.in_memory_bytes, m.size).map_err(|e| match e {
-                    SpoolError::TooLarge(_) => format!(
-                        "refused: the member expands beyond its size of {} (zip bomb or corrupt header)",
-                        ByteSize(m.size)
-                    ),
-                    other => other.describe("the member"),
-                })?;
+                let data = spool_member(&mut reader, m.size, limits)?;
                 let damage = match (reader.damage, m.cut) {
                     (Some(e), _) => {
                         Some(format!("damaged zip member data after {}: {e}", ByteSize(data.len() as u64)))

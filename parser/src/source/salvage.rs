@@ -70,18 +70,6 @@ fn signature_at(b: &[u8], at: usize) -> Option<&[u8]> {
     b.get(at..at + 4)
 }
 
-/// A DOS date and time (no zone: read as UTC, as the directory's are).
-fn dos_time(date: u16, time: u16) -> Option<Timestamp> {
-    let day = chrono::NaiveDate::from_ymd_opt(
-        1980 + i32::from(date >> 9),
-        u32::from((date >> 5) & 0x0f),
-        u32::from(date & 0x1f),
-    )?;
-    let at =
-        day.and_hms_opt(u32::from(time >> 11), u32::from((time >> 5) & 0x3f), u32::from(time & 0x1f) * 2)?;
-    Some(Timestamp::from_parts(at.and_utc().timestamp(), 0))
-}
-
 /// Walks the local headers from the start of `bytes`, up to `max_members`.
 /// A member whose end is only found by inflating it is inflated (its output
 /// counted, not kept) up to `max_size` bytes: past that its end is unknown
@@ -166,7 +154,9 @@ impl LocalHeader {
             8 => Method::Deflated,
             other => Method::Other(other),
         };
-        let modified = dos_time(u16_at(b, at + 12)?, u16_at(b, at + 10)?);
+        let modified = zip::DateTime::try_from_msdos(u16_at(b, at + 12)?, u16_at(b, at + 10)?)
+            .ok()
+            .and_then(super::archive::zip_time);
         let mut compressed = u64::from(u32_at(b, at + 18)?);
         let mut size = u64::from(u32_at(b, at + 22)?);
         let name_len = usize::from(u16_at(b, at + 26)?);
@@ -205,34 +195,42 @@ impl LocalHeader {
         })
     }
 
+    /// Its sizes follow its data, in a descriptor (bit 3).
+    fn streamed(&self) -> bool {
+        self.flags & 0x08 != 0
+    }
+
+    /// Bit 0.
+    fn encrypted(&self) -> bool {
+        self.flags & 1 != 0
+    }
+
     fn found(&self, b: &[u8], start: usize, len: usize, size: u64) -> Found {
         let end = start.saturating_add(len);
-        let streamed = self.flags & 0x08 != 0;
         Found {
             name: self.name.clone(),
             method: self.method,
             data: start.min(b.len())..end.min(b.len()),
             size,
-            compressed: if streamed {
+            compressed: if self.streamed() {
                 end.min(b.len()).saturating_sub(start) as u64
             } else {
                 self.compressed
             },
-            encrypted: self.flags & 1 != 0,
+            encrypted: self.encrypted(),
             modified: self.modified,
             cut: end > b.len(),
         }
     }
 
     fn data_len(&self, b: &[u8], max_size: u64) -> DataLen {
-        let streamed = self.flags & 0x08 != 0;
-        if !streamed {
+        if !self.streamed() {
             return match usize::try_from(self.compressed) {
                 Ok(len) => DataLen::Known { len, size: self.size },
                 Err(_) => DataLen::Unknown("its size does not fit in memory".into()),
             };
         }
-        if self.flags & 1 != 0 {
+        if self.encrypted() {
             return DataLen::Unknown("it is encrypted, and its end is only found by reading it".into());
         }
         let data = &b[self.data_start.min(b.len())..];
