@@ -101,6 +101,22 @@ pub enum RulePack {
     Bundled,
 }
 
+/// Who a web request came from, for the security lens (`hunt` and every
+/// command that runs the lens).
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Requests from this network are never detections, e.g. an authorised
+    /// scanner (CIDR or one address; repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub allow_client: Vec<(std::net::IpAddr, u8)>,
+    /// The proxies in front of IIS (load balancer, ARR, gateway; CIDR or one
+    /// address; repeatable): a row from one is read as from the client its
+    /// X-Forwarded-For names past them. Without it, a private c-ip is taken
+    /// for one proxy and the header's right-most entry for the client.
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub trusted_proxy: Vec<(std::net::IpAddr, u8)>,
+}
+
 /// Arguments of `faultline hunt`.
 #[derive(Debug, Args)]
 pub struct HuntArgs {
@@ -117,16 +133,8 @@ pub struct HuntArgs {
     /// Also load rules under deprecated/ and unsupported/ folders.
     #[arg(long)]
     pub with_deprecated: bool,
-    /// Requests from this network are never detections, e.g. an authorised
-    /// scanner (CIDR or one address; repeatable).
-    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
-    pub allow_client: Vec<(std::net::IpAddr, u8)>,
-    /// The proxies in front of IIS (load balancer, ARR, gateway; CIDR or one
-    /// address; repeatable): a row from one is read as from the client its
-    /// X-Forwarded-For names past them. Without it, a private c-ip is taken
-    /// for one proxy and the header's right-most entry for the client.
-    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
-    pub trusted_proxy: Vec<(std::net::IpAddr, u8)>,
+    #[command(flatten)]
+    pub clients: ClientArgs,
     /// Only detections at or above this level (informational, low, medium,
     /// high, critical).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level, default_value = "informational")]
@@ -278,16 +286,8 @@ pub struct LensArgs {
     /// A folder (or file) of Sigma rules for --security all (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
-    /// Requests from this network are never detections, e.g. an authorised
-    /// scanner (CIDR or one address; repeatable).
-    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
-    pub allow_client: Vec<(std::net::IpAddr, u8)>,
-    /// The proxies in front of IIS (load balancer, ARR, gateway; CIDR or one
-    /// address; repeatable): a row from one is read as from the client its
-    /// X-Forwarded-For names past them. Without it, a private c-ip is taken
-    /// for one proxy and the header's right-most entry for the client.
-    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
-    pub trusted_proxy: Vec<(std::net::IpAddr, u8)>,
+    #[command(flatten)]
+    pub clients: ClientArgs,
 }
 
 /// What the security lens of `analyze` runs.

@@ -13,7 +13,7 @@ use faultline_analyzer::identity::HostOverrides;
 use faultline_analyzer::{FindingSeverity, Scope, Skew};
 use faultline_parser::{ArchiveLimits, ReadConfig, Span, TextConfig, Timestamp};
 
-use crate::args::{LensArgs, RangeArgs, ReadingArgs, Security};
+use crate::args::{ClientArgs, LensArgs, RangeArgs, ReadingArgs, Security};
 
 /// `--from`/`--to`: an RFC 3339 time.
 pub fn parse_time(text: &str) -> Result<Timestamp, String> {
@@ -226,7 +226,14 @@ impl LensArgs {
             );
         }
         let hunt = faultline_analyzer::hunting::Hunt::new(loaded);
-        Ok(hunt.allow_clients(self.allow_client.clone()).trust_proxies(self.trusted_proxy.clone()))
+        Ok(self.clients.apply(hunt))
+    }
+}
+
+impl ClientArgs {
+    /// `hunt` with the allow-listed clients and the named proxies.
+    pub fn apply(&self, hunt: faultline_analyzer::hunting::Hunt) -> faultline_analyzer::hunting::Hunt {
+        hunt.allow_clients(self.allow_client.clone()).trust_proxies(self.trusted_proxy.clone())
     }
 }
 

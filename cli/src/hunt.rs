@@ -42,8 +42,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let skipped = loaded.skipped.clone();
-    let rules =
-        Hunt::new(loaded).allow_clients(args.allow_client.clone()).trust_proxies(args.trusted_proxy.clone());
+    let rules = args.clients.apply(Hunt::new(loaded));
     let bar = Bar::new(global.quiet);
     let scope = scope(&args.range, &args.reading);
     let mut report = hunt(&args.paths, &read_config(&args.reading), &scope, &rules, &bar);
