@@ -314,7 +314,10 @@ impl LoadReport {
     /// pack): its hits would be counted twice, and a correlation naming
     /// the id could not say which it means. The id is noted otherwise.
     fn first_with_id(&mut self, doc: &Yaml, meta: &Meta) -> Option<Unsupported> {
-        doc["id"].as_str()?;
+        // A rule without an id is known by its title, which two rules may share.
+        if doc["id"].is_badvalue() || doc["id"].is_null() {
+            return None;
+        }
         match self.ids.get(&meta.id) {
             Some(first) => Some(Unsupported::SameId(first.clone())),
             None => {
