@@ -310,13 +310,15 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
             crate::style::sanitize(rule.author.as_deref().unwrap_or("-"))
         )?;
         let n = hits.list.len();
+        // A correlation's detection stands for the records up to its end.
+        let until = hits.list.iter().map(|d| d.end.unwrap_or(d.time)).max().unwrap_or(last.time);
         writeln!(
             out,
             "    {n} detection{} on {} from {} to {}",
             if n == 1 { "" } else { "s" },
             hits.hosts.join(", "),
             zone.time(first.time),
-            zone.time(last.time)
+            zone.time(until)
         )?;
         for (what, d) in [("first", first), ("last", last)].into_iter().take(if n == 1 { 1 } else { 2 }) {
             writeln!(out, "    {what}: {}  {}", place(d), crate::style::sanitize(&d.evidence.summary))?;

@@ -21,6 +21,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "proc_w3wp_unexpected_windows_program.yml",
         include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
     ),
+    ("sec_logon_password_guessing.yml", include_str!("../rules/sec_logon_password_guessing.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
@@ -321,6 +322,7 @@ mod tests {
             ![
                 "web_scanner_burst.yml",
                 "web_auth_brute_force.yml",
+                "sec_logon_password_guessing.yml",
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
             ]
@@ -479,6 +481,34 @@ mod tests {
             })
             .collect();
         assert!(correlated(&handshake).is_empty());
+    }
+
+    fn failed_logon(logon_type: &str, address: &str) -> View {
+        event(
+            "Security",
+            "Microsoft-Windows-Security-Auditing",
+            4625,
+            &[("TargetUserName", "Administrator"), ("LogonType", logon_type), ("IpAddress", address)],
+        )
+    }
+
+    #[test]
+    fn password_guessing_is_many_rejected_logons_from_one_address() {
+        let smb: Vec<(i64, View)> = (0..20).map(|i| (i * 10, failed_logon("3", "192.0.2.44"))).collect();
+        assert_eq!(correlated(&smb), ["Password Guessing Against Windows Logons"]);
+        let rdp: Vec<(i64, View)> = (0..25).map(|i| (i * 5, failed_logon("10", "198.51.100.3"))).collect();
+        assert_eq!(correlated(&rdp), ["Password Guessing Against Windows Logons"]);
+        // IIS logging its own clients on with a stale password: no address.
+        let iis: Vec<(i64, View)> = (0..400).map(|i| (i, failed_logon("3", "-"))).collect();
+        assert!(correlated(&iis).is_empty(), "logons IIS makes carry no address");
+        // An app pool whose identity's password changed: batch logons.
+        let pool: Vec<(i64, View)> = (0..40).map(|i| (i, failed_logon("4", "-"))).collect();
+        assert!(correlated(&pool).is_empty());
+        let spread: Vec<(i64, View)> = (0..20).map(|i| (i * 60, failed_logon("3", "192.0.2.44"))).collect();
+        assert!(correlated(&spread).is_empty(), "twenty in twenty minutes is not a burst");
+        let crowd: Vec<(i64, View)> =
+            (0..30).map(|i| (i, failed_logon("3", &format!("10.0.0.{i}")))).collect();
+        assert!(correlated(&crowd).is_empty(), "one typo each from thirty machines");
     }
 
     #[test]

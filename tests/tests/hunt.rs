@@ -501,6 +501,38 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     );
 }
 
+/// DeepBlueCLI's SMB password guessing (hayabusa's samples): 3,561
+/// network logons rejected from 192.168.198.149 in under three minutes are
+/// one detection, cited by its first record and ending at its last; two RDP
+/// logons refused for an account restriction, and a console logon typed
+/// wrong, are not guessing.
+#[test]
+fn password_guessing_over_smb_is_one_detection_and_a_few_refusals_are_none() {
+    let Some(samples) = common::samples("the password-guessing capture") else { return };
+    let hayabusa = samples.join("evtx-Yamato-Security-hayabusa-sample-evtx");
+    let report = run(&[hayabusa.join("smb-password-guessing-security.evtx")], bundled());
+    let got: Vec<(&str, &str, Option<u64>)> = report
+        .detections
+        .iter()
+        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
+        .collect();
+    assert_eq!(got, [("Password Guessing Against Windows Logons", "DESKTOP-M5SN04R", Some(2455))]);
+    let d = &report.detections[0];
+    assert!(d.evidence.summary.contains("3561 matches"), "{}", d.evidence.summary);
+    assert!(d.evidence.summary.contains("192.168.198.149"), "{}", d.evidence.summary);
+    let end = d.end.expect("a correlation's detection ends at its last member");
+    assert_eq!(end.to_string(), "2016-09-19T16:52:49.399674600Z");
+    let quiet = run(
+        &[
+            hayabusa.join("ID4625-failed login with denied access due to account restriction.evtx"),
+            samples
+                .join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/CA_4624_4625_LogonType2_LogonProc_chrome.evtx"),
+        ],
+        bundled(),
+    );
+    assert!(quiet.detections.is_empty(), "{:?}", hits(&quiet));
+}
+
 /// Sigma's Sysmon categories (network connections, remote threads,
 /// process access, file events...) map onto Sysmon's event ids, so a
 /// responder's own rules fire on the real captures: Tunna's w3wp talking to
