@@ -30,6 +30,10 @@ pub enum Cause {
     /// The application's configuration is wrong (`ConfigurationErrorsException`,
     /// options validation, a missing connection string).
     Configuration,
+    /// The database's schema does not have what the code asks for (SQL
+    /// Server 207 invalid column, 208 invalid object; PostgreSQL 42703,
+    /// 42P01): a migration not applied.
+    DbSchema,
     /// Memory ran out.
     OutOfMemory,
     /// Anything else the application threw.
@@ -198,6 +202,9 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     if sqlstate("28P01") || sqlstate("28000") || sqlstate("3D000") {
         return Cause::DbLogin { account: quoted_after(text, "for user").map(str::to_string) };
     }
+    if (sql && matches!(sql_number, Some(207 | 208))) || sqlstate("42703") || sqlstate("42P01") {
+        return Cause::DbSchema;
+    }
     if has("OutOfMemoryException") || has("InsufficientExecutionStackException") {
         return Cause::OutOfMemory;
     }
@@ -249,6 +256,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_column_or_table_the_database_lacks_is_a_schema_behind_the_code() {
+        let sql = "Exception Info: Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid column name 'NotificationEmail'.\n   \
+            at Microsoft.Data.SqlClient.SqlCommand.ExecuteReader()\nError Number:207,State:1,Class:16";
+        assert_eq!(find(sql).expect("found").cause, Cause::DbSchema);
+        let pg = "Npgsql.PostgresException (0x80004005): 42P01: relation \"orders\" does not exist";
+        assert_eq!(find(pg).expect("found").cause, Cause::DbSchema);
+        // A syntax error in the app's own SQL is not the schema.
+        let syntax = "Microsoft.Data.SqlClient.SqlException (0x80131904): Incorrect syntax near 'FROM'.\nError Number:102,State:1";
+        assert_eq!(find(syntax).expect("found").cause, Cause::Other);
+    }
+
+    #[test]
     fn a_sql_login_failure_names_its_account_in_any_wrapping() {
         let text = "Application: w3wp.exe\nDescription: The process was terminated due to an unhandled exception.\n\
             Exception Info: Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'IIS APPPOOL\\Shop'.\n   \
@@ -293,8 +312,6 @@ mod tests {
             find("System.OutOfMemoryException: Insufficient memory").map(|e| e.cause),
             Some(Cause::OutOfMemory)
         );
-        let schema = "Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid column name 'X'.\nError Number:207,State:1";
-        assert_eq!(find(schema).map(|e| e.cause), Some(Cause::Other));
     }
 
     #[test]

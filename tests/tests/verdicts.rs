@@ -110,12 +110,19 @@ const VERDICTS: &[Verdict] = &[
         first: Some(("ancm-startup-failure", "COLLEGE-ATTENDANCE-API-ARASANIROHITH")),
         never: &["db-login-failure", "worker-crash", "app-exception"],
     },
-    // All 67 1026s are dotnet.exe or TiketApp.Api.exe (a Functions worker),
-    // no ANCM failure, no w3wp: not an IIS incident.
+    // All 67 1026s are the site's own out-of-process app (dotnet.exe, later
+    // its apphost TiketApp.Api.exe) throwing out of TiketOnlyMe.Program.Main
+    // in triplets seconds apart (ANCM's retries): #4 (line 65) SqlException
+    // error 40 against server '.', from #26 (line 509) subjects.json not
+    // published, from #192 (line 1144, 22:05) "Invalid column name
+    // 'NotificationEmail'" (207, a migration not applied). ANCM 1033 and
+    // 1005 name the site TKTSYS-BASEL-487; the 1032s between the crashes are
+    // a Functions host from the site extensions, not the app starting. Not a
+    // database login, not w3wp.
     Verdict {
         folder: "azure-eventlog-baselAhmed2-deployvercel",
-        first: None,
-        never: &["worker-crash", "db-login-failure", "ancm-startup-failure", "app-exception"],
+        first: Some(("ancm-startup-failure", "TKTSYS-BASEL-487")),
+        never: &["worker-crash", "db-login-failure", "app-exception"],
     },
     // ZipFS run-from-package failures and a 1005/1032 restart loop on Functions
     // placeholders: no catalogue signature.

@@ -9,12 +9,18 @@
 //! the stdout ANCM captured (1018) or the shim's own message, and is
 //! classified by its stable tokens: a database that refused the login is
 //! also a `db-login-failure` naming the account.
+//!
+//! An out-of-process app (its own `dotnet.exe` or apphost, not w3wp) that
+//! throws out of its `Program.Main` leaves no ANCM event per attempt on App
+//! Service: the runtime's 1026 is the evidence. Such crashes count as failed
+//! starts on a host whose ANCM events name an application of the customer's
+//! (or whose stack runs through ASP.NET Core), when they repeat.
 
 use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{ANCM_START_FAILED, ANCM_STARTED, DOTNET_TERMINATED, WORKER_UNHEALTHY};
+use super::kinds::{ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, DOTNET_TERMINATED, WORKER_UNHEALTHY};
 use super::{Draft, FailureMode};
 use crate::describe::headline;
 use crate::evidence::{EventRow, Store};
@@ -36,6 +42,64 @@ fn physical_path(e: &EventRow) -> Option<String> {
     text.split('\'')
         .find(|part| part.len() > 2 && part.as_bytes()[1] == b':' && part.contains('\\'))
         .map(|p| p.trim_end_matches('\\').to_ascii_lowercase())
+}
+
+/// A site extension's own app (`C:\Program Files (x86)\SiteExtensions\Functions\…`,
+/// the Application Insights agent): never the customer's application.
+fn is_site_extension(path: &str) -> bool {
+    path.contains("\\siteextensions\\")
+}
+
+/// Whether an ANCM event names an application of the customer's: a
+/// physical root outside the site extensions, or a site in
+/// `MACHINE/WEBROOT/APPHOST/<SITE>` that is not an Azure Functions
+/// placeholder.
+fn names_customer_app(e: &EventRow) -> bool {
+    if let Some(path) = physical_path(e) {
+        return !is_site_extension(&path);
+    }
+    let Some(text) = e.data_at(0) else { return false };
+    text.split('\'').filter_map(|part| part.strip_prefix("MACHINE/WEBROOT/APPHOST/")).any(|site| {
+        let site = site.strip_prefix("~1").unwrap_or(site);
+        !site.is_empty() && !site.get(..17).is_some_and(|p| p.eq_ignore_ascii_case("MAWSFNPLACEHOLDER"))
+    })
+}
+
+/// A .NET Runtime 1026 of a process other than w3wp whose unhandled
+/// exception ran out through the app's own `Program.Main` (the last frame of
+/// the outer stack, outside `System.` and `Microsoft.`): the process died
+/// while it started.
+fn died_in_main(e: &EventRow) -> bool {
+    if super::crash::is_worker_process(e) {
+        return false;
+    }
+    let Some(text) = e.data_at(0) else { return false };
+    let outermost = text.lines().rev().map(str::trim).find_map(|l| l.strip_prefix("at "));
+    outermost.is_some_and(|frame| {
+        let name = frame.split('(').next().unwrap_or(frame).trim();
+        !name.starts_with("System.")
+            && !name.starts_with("Microsoft.")
+            && (name.ends_with(".Main") || name.ends_with(".<Main>") || name.ends_with(".<Main>$"))
+    })
+}
+
+/// The out-of-process start crashes of each host that runs a customer's
+/// app under ANCM (or whose crash runs through ASP.NET Core).
+fn main_crashes(store: &Store) -> impl Iterator<Item = &EventRow> {
+    let ancm_hosts: std::collections::BTreeSet<&str> = store
+        .events_of(ANCM_STARTED)
+        .chain(store.events_of(ANCM_SHUT_DOWN))
+        .chain(store.events_of(ANCM_START_FAILED))
+        .filter(|e| names_customer_app(e))
+        .map(|e| &*e.host)
+        .collect();
+    store.events_of(DOTNET_TERMINATED).filter(move |e| {
+        died_in_main(e)
+            && (ancm_hosts.contains(&*e.host)
+                || e.data_at(0).is_some_and(|t| {
+                    t.contains("Microsoft.AspNetCore.") || t.contains("Microsoft.Extensions.Hosting.")
+                }))
+    })
 }
 
 /// ANCM v1 and HttpPlatformHandler log 1000 as the final start failure; V2
@@ -70,6 +134,7 @@ pub(super) fn start_failed_near(store: &Store, host: &str, at: Timestamp) -> boo
 }
 
 /// One application's failed starts until it started again.
+#[derive(Debug)]
 struct Episode<'a> {
     failures: Vec<&'a EventRow>,
     recovered: Option<&'a EventRow>,
@@ -80,7 +145,7 @@ struct Episode<'a> {
 fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
     let mut by_host: std::collections::BTreeMap<Arc<str>, Vec<&EventRow>> = Default::default();
-    let failures = start_failures(store);
+    let failures = start_failures(store).chain(main_crashes(store));
     for e in failures.chain(store.events_of(ANCM_STARTED)) {
         by_host.entry(e.host.clone()).or_default().push(e);
     }
@@ -88,7 +153,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
         events.sort_by_key(|e| (e.time(), e.event.record_id));
         let mut open: Option<Episode<'_>> = None;
         for e in events {
-            let failed = ANCM_START_FAILED.iter().any(|k| k.matches(&e.event));
+            let failed = !ANCM_STARTED.iter().any(|k| k.matches(&e.event));
             match (&mut open, failed) {
                 (Some(ep), true) if e.time() - ep.failures[ep.failures.len() - 1].time() <= EPISODE_GAP => {
                     ep.failures.push(e)
@@ -103,6 +168,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
                     let app = ep.failures.iter().find_map(|f| physical_path(f));
                     let same_app = match (app, physical_path(e)) {
                         (Some(a), Some(b)) => a == b,
+                        (None, Some(b)) => !is_site_extension(&b),
                         _ => true,
                     };
                     if same_app {
@@ -117,7 +183,18 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
             out.push((host.clone(), done));
         }
     }
+    // A lone crash through Program.Main may be a tool run once; a loop of
+    // them is the app failing to start.
+    out.retain(|(_, ep)| !ep.out_of_process() || attempts(ep) >= 2);
     out
+}
+
+impl Episode<'_> {
+    /// Whether only the runtime's crash reports of an out-of-process app
+    /// make the episode (no ANCM failure event).
+    fn out_of_process(&self) -> bool {
+        self.failures.iter().all(|f| DOTNET_TERMINATED.iter().any(|k| k.matches(&f.event)))
+    }
 }
 
 /// The exceptions behind an episode's attempts, distinct, in order: the
@@ -152,8 +229,12 @@ fn meaning(cause: &Cause) -> String {
         Cause::Backend => "a dependency the app calls at startup did not answer".into(),
         Cause::PortExhaustion => "outbound ports ran out while the app started".into(),
         Cause::Deployment => {
-            "the published app does not fit what the server has (an assembly, a framework or a runtime \
-                version is missing)"
+            "the published app does not fit what the server has (a file it reads, an assembly, a framework \
+                or a runtime version is missing)"
+                .into()
+        }
+        Cause::DbSchema => {
+            "the database's schema is behind the code the app runs at startup (a migration not applied)"
                 .into()
         }
         Cause::Configuration => "configuration the app requires at startup is missing or invalid".into(),
@@ -249,14 +330,21 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             headline(&f.event).trim_end_matches('.')
         ));
     }
-    text.push_str(match ep.recovered {
-        Some(_) => " It started again at the end of the window; every request until then failed (500.3x).",
-        None => " No successful start follows in the evidence: every request fails with 500.3x.",
+    let status = if ep.out_of_process() { "502.5" } else { "500.3x" };
+    text.push_str(&match ep.recovered {
+        Some(_) => {
+            format!(" It started again at the end of the window; every request until then failed ({status}).")
+        }
+        None => format!(" No successful start follows in the evidence: every request fails with {status}."),
     });
     let mut d = Draft::new(
         FailureMode::AncmStartupFailure,
         Severity::Critical,
-        if thrown.is_empty() { 0.9 } else { 0.95 },
+        match (ep.out_of_process(), thrown.is_empty()) {
+            (true, _) => 0.8,
+            (false, true) => 0.9,
+            (false, false) => 0.95,
+        },
         start,
         end,
     )
@@ -265,10 +353,13 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     // The first attempt in full, the exceptions of the others, the last.
     let first_attempt =
         ep.failures.iter().take_while(|f| f.time() - first.time() <= ATTEMPT).take(4).copied();
-    for f in first_attempt {
+    let first_attempt: Vec<&EventRow> = first_attempt.collect();
+    for f in &first_attempt {
         d.cite(store.cite_event(f, headline(&f.event)), Role::Cause);
     }
-    for (_, e) in &thrown {
+    // An out-of-process attempt's exception is its own crash report, cited
+    // once.
+    for (_, e) in thrown.iter().filter(|(_, e)| !first_attempt.iter().any(|f| std::ptr::eq(*f, *e))) {
         d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
     }
     for f in &before_code {
@@ -339,34 +430,24 @@ mod tests {
     const V2: &str = "IIS AspNetCore Module V2";
 
     fn failed_start(e: Given, secs: i64, exception: &str) -> Given {
-        e.positional(
-            "APP",
-            secs,
-            ".NET Runtime",
-            1026,
-            &[&format!(
-                "Application: w3wp.exe\nCoreCLR Version: 8.0.22\nDescription: The process was terminated due \
-                    to an unhandled exception.\nException Info: {exception}\n   at Program.<Main>$(String[] \
-                    args)"
-            )],
-        )
-        .positional(
-            "APP",
-            secs,
-            V2,
-            1018,
-            &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
+        crashed(e, secs, "w3wp.exe", exception, "Program.<Main>$")
+            .positional(
+                "APP",
+                secs,
+                V2,
+                1018,
+                &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
             'C:\\home\\site\\wwwroot\\' hit unexpected managed exception, exception code = '0xe0434352'."],
-        )
-        .positional(
-            "APP",
-            secs,
-            V2,
-            1007,
-            &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
+            )
+            .positional(
+                "APP",
+                secs,
+                V2,
+                1007,
+                &["Application '/LM/W3SVC/1300063693/ROOT' with physical root \
             'C:\\home\\site\\wwwroot\\' failed to load coreclr. Exception message:\r\nCLR worker thread \
             exited prematurely"],
-        )
+            )
     }
 
     fn started(e: Given, secs: i64) -> Given {
@@ -482,6 +563,105 @@ mod tests {
             &["Application ... failed to start process with commandline ..."],
         );
         assert!(retry.detected(detect).is_empty(), "V2 retries once per 1000 and reports 1020 if all fail");
+    }
+
+    /// A .NET Runtime 1026 of the out-of-process app's own process, its
+    /// exception thrown out of `outermost`.
+    fn crashed(e: Given, secs: i64, process: &str, exception: &str, outermost: &str) -> Given {
+        e.positional(
+            "APP",
+            secs,
+            ".NET Runtime",
+            1026,
+            &[&format!(
+                "Application: {process}\nCoreCLR Version: 10.0.326.7603\nDescription: The process was terminated \
+                    due to an unhandled exception.\nException Info: {exception}\n   at \
+                    Tickets.Data.Seed.RunAsync() in G:\\src\\Seed.cs:line 49\n   at {outermost}(String[] args)"
+            )],
+        )
+    }
+
+    /// ANCM 1033 naming the customer's site, and a Functions host's 1032 from
+    /// the site extensions, as App Service logs them.
+    fn app_service(e: Given) -> Given {
+        e.positional("APP", 1, V2, 1033, &["Application 'MACHINE/WEBROOT/APPHOST/TKTSYS' has shutdown."])
+    }
+
+    fn functions_host_started(e: Given, secs: i64) -> Given {
+        e.positional(
+            "APP",
+            secs,
+            V2,
+            1032,
+            &["Application 'C:\\Program Files (x86)\\SiteExtensions\\Functions\\4.1047.100\\64bit\\' started successfully."],
+        )
+    }
+
+    /// baselAhmed2's App Service: the app's own process crashed out of
+    /// Program.Main in triplets (ANCM's retries), a minute apart, while a
+    /// Functions host on the worker started between them.
+    #[test]
+    fn an_out_of_process_app_dying_in_main_again_and_again_is_a_failed_start() {
+        let mut e = app_service(Given::new());
+        for (i, at) in [100, 160, 220].into_iter().enumerate() {
+            for k in 0..3 {
+                e = crashed(
+                    e,
+                    at + 2 * k,
+                    "TiketApp.Api.exe",
+                    "Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid column name 'NotificationEmail'.\nError Number:207,State:1,Class:16",
+                    "   at TiketOnlyMe.Program.<Main>",
+                );
+            }
+            e = functions_host_started(e, at + 30 + i as i64);
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!(d.id, FailureMode::AncmStartupFailure);
+        assert!(d.explanation.contains("3 failed starts"), "{}", d.explanation);
+        assert!(d.explanation.contains("schema is behind the code"), "{}", d.explanation);
+        assert!(d.explanation.contains("502.5"), "{}", d.explanation);
+        assert_eq!(d.end, at(225), "a Functions host starting is not the app starting");
+        let cited: Vec<_> = d.evidence.iter().map(|c| c.record).collect();
+        let mut distinct = cited.clone();
+        distinct.dedup();
+        assert_eq!(cited, distinct, "each crash report cited once");
+    }
+
+    #[test]
+    fn crashes_that_are_not_a_web_apps_failed_start_are_not_reported_here() {
+        let exception =
+            "System.IO.FileNotFoundException: Could not find subjects.json in expected locations.";
+        // One crash: a tool run once, or a start that the next attempt got past.
+        let once =
+            crashed(app_service(Given::new()), 100, "dotnet.exe", exception, "TiketOnlyMe.Program.Main");
+        assert!(once.detected(detect).is_empty());
+        // A loop of them on a host whose only ANCM app is a Functions host:
+        // nothing says a web app of the customer's runs there.
+        let mut tool = functions_host_started(Given::new(), 1);
+        for at in [100, 200, 300] {
+            tool = crashed(tool, at, "dotnet.exe", exception, "Tool.Program.Main");
+        }
+        assert!(tool.detected(detect).is_empty());
+        // The Functions worker's own code, not the app's Main.
+        let mut worker = app_service(Given::new());
+        for at in [100, 200, 300] {
+            worker = crashed(
+                worker,
+                at,
+                "dotnet.exe",
+                exception,
+                "Microsoft.Azure.Functions.Worker.WorkerHost.Main",
+            );
+        }
+        assert!(worker.detected(detect).is_empty());
+        // An app that started and threw later, in a request.
+        let mut request = app_service(Given::new());
+        for at in [100, 200, 300] {
+            request = crashed(request, at, "dotnet.exe", exception, "Tickets.Api.Controllers.Orders.Get");
+        }
+        assert!(request.detected(detect).is_empty());
     }
 
     #[test]
