@@ -45,6 +45,16 @@ fn classify_login(name: &str) -> Login<'_> {
 /// identity that stopped working.
 const GUESSING_LOGINS: usize = 4;
 
+/// What to do about logins someone guessed: never create them.
+const GUESSING_REMEDY: [&str; 3] = [
+    "Do not create the logins tried: find who owns the client address, and block it at the firewall if \
+        it is not yours.",
+    "Look for a login that succeeded from the same client (SQL Server 18453/18454, or the ERRORLOG), \
+        disable or rename sa, and require Windows authentication where the apps allow it.",
+    "If the client is one of your web servers, look there for a web shell or a compromised app (the \
+        security lens's detections on that host).",
+];
+
 /// The web server a machine-account login names: `CONTOSO\WEB01$` → `WEB01`.
 fn machine_host(login: &str) -> Option<String> {
     let name = login.rsplit('\\').next()?.strip_suffix('$')?;
@@ -268,6 +278,11 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
         Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
             .scope(Some(scope_host.as_deref().unwrap_or(&first.host)), None, pool.as_deref())
             .explain(text);
+    if logins.len() >= GUESSING_LOGINS {
+        // The mode's own advice (create the login) would create the
+        // accounts someone guessed.
+        d = d.remedy(&GUESSING_REMEDY);
+    }
     for e in c.iter().take(8) {
         let summary = format!(
             "{} 18456: login {} failed{}{}",
@@ -368,6 +383,17 @@ mod tests {
         assert_eq!((found[0].severity, found[0].confidence), (Severity::Info, 0.3));
         assert!(found[0].explanation.contains("password guessing"));
         assert!(found[0].explanation.contains("No web server in the evidence uses this login"));
+        assert!(
+            found[0].remediation[0].starts_with("Do not create the logins tried"),
+            "{:?}",
+            found[0].remediation
+        );
+        // One identity failing keeps the mode's own advice.
+        let mut one = Given::new();
+        for i in 0..3 {
+            one = failed(one, i, "shop_app");
+        }
+        assert!(one.detected(detect)[0].remediation[0].starts_with("Create the login"));
     }
 
     #[test]
