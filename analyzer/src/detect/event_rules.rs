@@ -130,6 +130,16 @@ fn matters_to_iis(channel: &str) -> bool {
         || c.starts_with("microsoft-windows-httpevent")
 }
 
+/// What an IIS investigation reads in a channel, which clearing it erased.
+fn erased_history(channel: &str) -> &'static str {
+    match channel.to_ascii_lowercase().as_str() {
+        "security" => "its logon, process-start and audit-policy history",
+        "system" => "its WAS, W3SVC, HTTP.sys, service and boot history",
+        "application" => "its crash and application-error history (.NET Runtime, ASP.NET, ANCM)",
+        _ => "IIS's own history in that channel",
+    }
+}
+
 /// Each cleared log is its own finding, weighed by what it erased: the
 /// System, Application and Security logs (WAS, W3SVC, crashes, logons) and
 /// IIS's own channels matter, on a web server most; a Sysmon or PowerShell
@@ -146,14 +156,15 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
             format!(" by {domain}{u}")
         });
         let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
+        let erased = erased_history(&channel);
         let (severity, weight) = match (matters_to_iis(&channel), web) {
-            (true, true) => (Severity::High, "on a web server: WAS, W3SVC, crash and logon history is gone"),
+            (true, true) => (Severity::High, format!("on a web server: {erased} is gone")),
             (true, false) => (
                 Severity::Medium,
-                "its service, crash and logon history is gone (no IIS evidence on this host in the collection)",
+                format!("{erased} is gone (no IIS evidence on this host in the collection)"),
             ),
             (false, _) => {
-                (Severity::Info, "a channel IIS does not write; nothing an IIS case reads was erased")
+                (Severity::Info, "a channel IIS does not write; nothing an IIS case reads was erased".into())
             }
         };
         let mut d = Draft::new(FailureMode::MissingLogs, severity, 0.9, e.time(), e.time())
@@ -342,6 +353,16 @@ mod tests {
             "{}",
             d.explanation
         );
+        assert!(
+            d.explanation.contains("WAS, W3SVC, HTTP.sys, service and boot history"),
+            "{}",
+            d.explanation
+        );
+        assert!(!d.explanation.contains("logon"), "logons are in the Security log: {}", d.explanation);
+        let security =
+            Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 1102, &[]).detected(detect);
+        assert!(security[0].explanation.contains("logon, process-start"), "{}", security[0].explanation);
+        assert!(!security[0].explanation.contains("W3SVC"), "{}", security[0].explanation);
         let workstation =
             Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 104, &[("Channel", "System")]);
         assert_eq!(workstation.detected(detect)[0].severity, Severity::Medium);
