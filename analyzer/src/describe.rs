@@ -211,9 +211,17 @@ pub fn cut_to(text: &str, limit: usize) -> String {
 
 /// A one-line description of any Windows event: provider, id and its data.
 pub fn describe_event(ev: &WinEvent) -> String {
+    describe_event_leading(ev, &|_| false)
+}
+
+/// [`describe_event`] with the data values whose names `leading` picks
+/// first (what a rule matched, before the line is cut).
+pub fn describe_event_leading(ev: &WinEvent, leading: &dyn Fn(&str) -> bool) -> String {
     let mut text = format!("{} {}", ev.provider, ev.event_id);
     let mut first = true;
-    for d in &ev.data {
+    let leads = |d: &&faultline_parser::winevent::DataValue| d.name.as_deref().is_some_and(leading);
+    let ordered = ev.data.iter().filter(leads).chain(ev.data.iter().filter(|d| !leads(d)));
+    for d in ordered {
         let value = d.value.trim();
         if value.is_empty() {
             continue;

@@ -230,6 +230,29 @@ impl Placed {
     }
 }
 
+/// A record's one-line summary, given the (field, value) pairs the
+/// reported rules matched, to show where the line would not.
+type Summary<'a> = dyn Fn(&[(&str, &str)]) -> String + 'a;
+
+/// A logged value as text (none: empty).
+fn text(v: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(v.unwrap_or_default())
+}
+
+/// Appends to a request's summary the values the reported rules matched
+/// in fields it does not show (the user agent, the referer), each once.
+fn with_matched(line: &mut String, shown: &[(&str, &str)]) {
+    const SHOWN: [&str; 5] = ["cs-method", "cs-uri-stem", "cs-uri-query", "sc-status", "c-ip"];
+    let mut added: Vec<&str> = Vec::new();
+    for &(field, value) in shown {
+        if SHOWN.contains(&field) || added.contains(&field) || value.is_empty() || line.contains(value) {
+            continue;
+        }
+        added.push(field);
+        line.push_str(&format!("; {field}={}", crate::describe::cut_to(value, 200)));
+    }
+}
+
 /// The longest value a detection shows as matched, in bytes: past it the
 /// value is cut, and `…` ends it (a 4 MB query shown whole in each of its
 /// detections made a hunt's JSON 500 MB, and its memory grew with it).
@@ -1293,7 +1316,7 @@ impl<'a> HuntSink<'a> {
         pool: Option<&str>,
         (line, record): (Option<u64>, Option<u64>),
         process: Option<ProcessStart>,
-        summary: &dyn Fn() -> String,
+        summary: &Summary<'_>,
     ) {
         if self.hits.is_empty() {
             return;
@@ -1303,7 +1326,19 @@ impl<'a> HuntSink<'a> {
             self.hits.clear();
             return;
         };
-        let summary = summary();
+        // What the reported rules matched, for the summary to show first
+        // (a Sysmon event's data runs past the line before its ParentImage).
+        let shown: Vec<(&str, &str)> = self
+            .hits
+            .iter()
+            .map(|&i| &self.hunt.rules[i])
+            .filter(|rule| !rule.silent)
+            .flat_map(|rule| {
+                rule.fields.iter().flat_map(|f| self.view.given_values(f).map(move |v| (f.as_str(), v)))
+            })
+            .collect();
+        let summary = summary(&shown);
+        drop(shown);
         let file = self.resolve.file();
         // Silent rules' matches first, each as little as the correlations
         // read; the evidence is made once the rest need it.
@@ -1407,11 +1442,8 @@ impl RecordSink for HuntSink<'_> {
         }
         // Written into one string (a hit on a correlation's base rule, a
         // 404, is common enough that a string per part showed).
-        let summary = || {
+        let summary = |shown: &[(&str, &str)]| {
             use std::fmt::Write as _;
-            fn text(v: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
-                String::from_utf8_lossy(v.unwrap_or_default())
-            }
             let mut line = String::with_capacity(96);
             let _ = write!(line, "{} {}", text(r.method), text(r.uri_stem));
             if let Some(q) = r.uri_query.filter(|q| *q != b"-") {
@@ -1432,6 +1464,7 @@ impl RecordSink for HuntSink<'_> {
                 }
                 (_, None) => line.push_str(" from -"),
             }
+            with_matched(&mut line, shown);
             crate::describe::cut_line(line)
         };
         if !self.hits.is_empty() {
@@ -1449,7 +1482,7 @@ impl RecordSink for HuntSink<'_> {
                 });
             }
         }
-        self.note_script(r, &summary);
+        self.note_script(r, &|| summary(&[]));
         if let Some(full) = light {
             self.cleared_view = Some(std::mem::replace(&mut self.view, full));
         }
@@ -1464,13 +1497,20 @@ impl RecordSink for HuntSink<'_> {
         self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         let site = self.resolve.site(r.site_id);
         let pool = r.queue_name.map(|q| String::from_utf8_lossy(q).into_owned());
-        let summary = || {
-            crate::describe::cut_line(format!(
-                "HTTP.sys {} {} {}",
-                r.method.map(String::from_utf8_lossy).unwrap_or_default(),
-                r.uri.map(String::from_utf8_lossy).unwrap_or_default(),
+        let summary = |shown: &[(&str, &str)]| {
+            let mut line = format!(
+                "HTTP.sys {} {} {} from {}",
+                text(r.method),
+                text(r.uri),
                 r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
-            ))
+                r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string()),
+            );
+            let reason = r.reason.as_bytes();
+            if !reason.is_empty() && reason != b"-" {
+                line.push_str(&format!(" ({})", String::from_utf8_lossy(reason)));
+            }
+            with_matched(&mut line, shown);
+            crate::describe::cut_line(line)
         };
         self.record(None, r.time, site, pool.as_deref(), (Some(r.origin.line), None), None, &summary);
         Ok(())
@@ -1548,7 +1588,12 @@ impl EventObserver for HuntSink<'_> {
         }
         let line = e.origin.line();
         let pool = worker_pool(e);
-        let summary = || crate::describe::headline(e);
+        let summary = |shown: &[(&str, &str)]| match shown {
+            [] => crate::describe::headline(e),
+            _ => crate::describe::describe_event_leading(e, &|name| {
+                shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name))
+            }),
+        };
         self.record(
             e.computer.as_deref().map(str::as_bytes),
             e.time,
