@@ -52,10 +52,12 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     // what a batch job fails on.
     let failed =
         args.fail_on.is_some_and(|level| report.detections.iter().any(|d| d.rule.meta.level >= level));
+    let before = report.detections.len();
     report.detections.retain(|d| d.rule.meta.level >= args.min_level);
+    let hidden = before - report.detections.len();
     let load = Loaded { loaded: rules.rules().len() + rules.correlations().count(), skipped: &skipped };
     match args.format {
-        HuntFormat::Text => text(&mut out, &report, &load, args, &args.tz)?,
+        HuntFormat::Text => text(&mut out, &report, &load, (args, hidden), &args.tz)?,
         HuntFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &Json { rules: &load, detections: &report.detections })?;
             writeln!(out)?;
@@ -222,36 +224,67 @@ fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool, format: HuntFor
     Ok(())
 }
 
+/// `hidden`: detections `--min-level` left out.
 fn text(
     out: &mut dyn Write,
     report: &HuntReport,
     load: &Loaded<'_>,
-    args: &HuntArgs,
+    (args, hidden): (&HuntArgs, usize),
     zone: &Zone,
 ) -> anyhow::Result<()> {
+    let reading = &report.reading;
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    // Records that could not be read are evidence a rule never saw.
+    let rejected = match reading.rejected {
+        0 => String::new(),
+        n => format!(", {n} record{} unreadable (`faultline scan` names them)", plural(n)),
+    };
     writeln!(
         out,
-        "faultline hunt: {} rules loaded, {} skipped{}; {} files read; times in {}",
+        "faultline hunt: {} rules loaded, {} skipped{}; {} file{} read{rejected}; times in {}",
         load.loaded,
         load.skipped.len(),
         if load.skipped.is_empty() || args.verbose { "" } else { " (--verbose says why)" },
-        report.reading.parsed,
+        reading.parsed,
+        plural(reading.parsed as u64),
         zone.name()
     )?;
     if args.verbose {
         for k in load.skipped {
-            writeln!(out, "  skipped {}: {}", k.path.display(), k.reason)?;
+            let title =
+                k.title.as_deref().map_or(String::new(), |t| format!(" ({})", crate::style::sanitize(t)));
+            writeln!(out, "  skipped {}{title}: {}", k.path.display(), k.reason)?;
         }
     }
-    if report.reading.parsed == 0 {
+    if reading.parsed == 0 {
         writeln!(out, "\n{}", crate::analyze::NOTHING_READ)?;
         return Ok(());
     }
+    let not_shown = match hidden {
+        0 => String::new(),
+        n => format!(" ({n} detection{} below {} not shown)", plural(n as u64), args.min_level.name()),
+    };
     if report.detections.is_empty() {
-        writeln!(out, "\nNo detections.")?;
+        match hidden {
+            0 => writeln!(out, "\nNo detections.")?,
+            _ => writeln!(out, "\nNo detections at {} or above{not_shown}.", args.min_level.name())?,
+        }
         return Ok(());
     }
-    groups(out, &report.detections, zone)
+    groups(out, &report.detections, zone)?;
+    writeln!(out, "\n{}{not_shown}", totals(&report.detections))?;
+    Ok(())
+}
+
+/// `12 detections: 1 critical, 3 high, 8 medium`.
+fn totals(detections: &[Detection]) -> String {
+    let mut by_level: BTreeMap<std::cmp::Reverse<Level>, usize> = BTreeMap::new();
+    for d in detections {
+        *by_level.entry(std::cmp::Reverse(d.rule.meta.level)).or_default() += 1;
+    }
+    let levels: Vec<String> = by_level.iter().map(|(l, n)| format!("{n} {}", l.0.name())).collect();
+    let n = detections.len();
+    format!("{n} detection{}: {}", if n == 1 { "" } else { "s" }, levels.join(", "))
 }
 
 /// The detections of one rule.
@@ -312,14 +345,26 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
         let n = hits.list.len();
         // A correlation's detection stands for the records up to its end.
         let until = hits.list.iter().map(|d| d.end.unwrap_or(d.time)).max().unwrap_or(last.time);
-        writeln!(
-            out,
-            "    {n} detection{} on {} from {} to {}",
-            if n == 1 { "" } else { "s" },
-            hits.hosts.join(", "),
-            zone.time(first.time),
-            zone.time(until)
-        )?;
+        let when = if until == first.time {
+            format!("at {}", zone.time(first.time))
+        } else {
+            format!("from {} to {}", zone.time(first.time), zone.time(until))
+        };
+        // Per host when several: which host the first and last lines are on
+        // is then not the whole story.
+        let hosts = if hits.hosts.len() == 1 {
+            hits.hosts.join("")
+        } else {
+            let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+            for d in &hits.list {
+                *per.entry(d.host.as_str()).or_default() += 1;
+            }
+            let shown: Vec<String> = per.iter().take(6).map(|(h, k)| format!("{h} ({k})")).collect();
+            let more = per.len().saturating_sub(6);
+            let more = if more > 0 { format!(" and {more} more hosts") } else { String::new() };
+            format!("{}{more}", shown.join(", "))
+        };
+        writeln!(out, "    {n} detection{} on {hosts} {when}", if n == 1 { "" } else { "s" })?;
         for (what, d) in [("first", first), ("last", last)].into_iter().take(if n == 1 { 1 } else { 2 }) {
             writeln!(out, "    {what}: {}  {}", place(d), crate::style::sanitize(&d.evidence.summary))?;
         }
