@@ -845,9 +845,18 @@ fn hunt_fail_on_sees_detections_min_level_hides() {
     let path = path.to_string_lossy();
     let out = faultline(&["hunt", "--min-level", "critical", "--fail-on", "medium", &path]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("No detections"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("No detections at critical or above (1 detection below critical not shown)."),
+        "{}",
+        stdout(&out)
+    );
     let out = faultline(&["hunt", "--fail-on", "high", &path]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("1 file read; times in UTC"), "{text}");
+    assert!(text.contains("1 detection on "), "{text}");
+    assert!(text.contains(" at 2025-01-01 10:00:00"), "one moment: {text}");
+    assert!(text.trim_end().ends_with("1 detection: 1 medium"), "{text}");
 }
 
 /// `hunt --format csv` writes times in the zone `--tz` asks for, as the

@@ -135,6 +135,13 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
         shell.matched
     );
     assert_eq!(shell.rule.meta.techniques, ["T1505.003", "T1059.001", "T1059.003"]);
+    // What the rules matched leads the summary, before the line is cut.
+    let summary = &shell.evidence.summary;
+    assert!(
+        summary.starts_with("Microsoft-Windows-Sysmon 1: Image=C:\\Windows\\System32\\cmd.exe; "),
+        "{summary}"
+    );
+    assert!(summary.contains("; ParentImage=C:\\Windows\\System32\\inetsrv\\w3wp.exe; "), "{summary}");
     let tunnel =
         report.detections.iter().find(|d| d.rule.meta.title.starts_with("Tunna")).expect("found above");
     assert_eq!(tunnel.evidence.line, Some(7));
@@ -469,6 +476,16 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         bundled(),
     );
     let panache = run(&[attacks.join("PanacheSysmon_vs_AtomicRedTeam01.evtx")], bundled());
+    let ports: Vec<bool> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title.starts_with("IIS Worker Connects Over Loopback"))
+        .map(|d| {
+            d.evidence.summary.contains("DestinationPort=3389")
+                || d.evidence.summary.contains("DestinationPort=445")
+        })
+        .collect();
+    assert_eq!(ports, [true; 4], "which service each tunnel reached is in its line");
     let appcmd: Vec<Option<u64>> = panache
         .detections
         .iter()
