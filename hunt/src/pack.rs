@@ -14,7 +14,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
     ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
-    ("proc_appcmd_module_or_logging.yml", include_str!("../rules/proc_appcmd_module_or_logging.yml")),
+    ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
+    ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
     (
@@ -31,6 +32,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
     ("web_scanner_burst.yml", include_str!("../rules/web_scanner_burst.yml")),
     ("web_sql_injection.yml", include_str!("../rules/web_sql_injection.yml")),
+    (
+        "web_sql_injection_reached_database.yml",
+        include_str!("../rules/web_sql_injection_reached_database.yml"),
+    ),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
 ];
 
@@ -165,7 +170,7 @@ mod tests {
                 ),
             ),
             (
-                "proc_appcmd_module_or_logging.yml",
+                "proc_appcmd_module_install.yml",
                 event(
                     "Security",
                     "Microsoft-Windows-Security-Auditing",
@@ -186,7 +191,7 @@ mod tests {
                 ),
             ),
             (
-                "proc_appcmd_module_or_logging.yml",
+                "proc_appcmd_logging_off.yml",
                 event(
                     "Microsoft-Windows-Sysmon/Operational",
                     "Microsoft-Windows-Sysmon",
@@ -205,7 +210,7 @@ mod tests {
                     1,
                     &[
                         ("Image", "C:\\Windows\\System32\\cmd.exe"),
-                        ("CommandLine", "cmd.exe /c appcmd list site"),
+                        ("CommandLine", "cmd.exe /c appcmd list config /section:httplogging"),
                     ],
                 ),
             ),
@@ -303,6 +308,45 @@ mod tests {
                         ("Initiated", "true"),
                         ("DestinationIp", "10.0.0.5"),
                         ("DestinationPort", "445"),
+                    ],
+                ),
+            ),
+            (
+                "web_sql_injection_reached_database.yml",
+                get(
+                    "/foo/baz.asp",
+                    Some(
+                        "ID=1%27%20or%201%3D%40%40version--|22|80040e07|[Microsoft][ODBC_SQL_Server_Driver][SQL_Server]Conversion_failed_when_converting_the_nvarchar_value",
+                    ),
+                ),
+                // The database timing out under an ordinary request.
+                get(
+                    "/orders.asp",
+                    Some("id=42|45|80040e31|[Microsoft][ODBC_SQL_Server_Driver]Query_timeout_expired"),
+                ),
+            ),
+            (
+                "net_w3wp_local_service_tunnel.yml",
+                // Rotten Potato: the worker's child, still the pool's
+                // identity, reaching RPC over loopback.
+                sysmon(
+                    3,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                        ("User", "IIS APPPOOL\\DefaultAppPool"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "127.0.0.1"),
+                        ("DestinationPort", "135"),
+                    ],
+                ),
+                sysmon(
+                    3,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\svchost.exe"),
+                        ("User", "NT AUTHORITY\\NETWORK SERVICE"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "127.0.0.1"),
+                        ("DestinationPort", "135"),
                     ],
                 ),
             ),

@@ -122,6 +122,9 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
         ("Windows Event Log Cleared", "PC01"),
         // iis7_sqli.log L5-L6: SQL injection probes.
         ("SQL Injection Strings In URI", "W3C-LOG2TIMELINE-PLASO"),
+        // iis7_sqli.log L5: the probe's query ends with the ODBC error that
+        // leaked the server's version.
+        ("SQL Injection Reached The Database", "W3C-LOG2TIMELINE-PLASO"),
     ] {
         assert!(found.contains(&(title.to_string(), host.to_string())), "{title} on {host}: {found:#?}");
     }
@@ -479,17 +482,18 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let ports: Vec<bool> = report
         .detections
         .iter()
-        .filter(|d| d.rule.meta.title.starts_with("IIS Worker Connects Over Loopback"))
+        .filter(|d| d.rule.meta.title.starts_with("IIS Worker Or Its Identity Connects Over Loopback"))
         .map(|d| {
-            d.evidence.summary.contains("DestinationPort=3389")
-                || d.evidence.summary.contains("DestinationPort=445")
+            ["3389", "445", "135"]
+                .iter()
+                .any(|p| d.evidence.summary.contains(&format!("DestinationPort={p};")))
         })
         .collect();
-    assert_eq!(ports, [true; 4], "which service each tunnel reached is in its line");
+    assert_eq!(ports, [true; 7], "which service each tunnel reached is in its line");
     let appcmd: Vec<Option<u64>> = panache
         .detections
         .iter()
-        .filter(|d| d.rule.meta.title == "Appcmd Installs A Module Or Turns Off Logging")
+        .filter(|d| d.rule.meta.title == "Appcmd Turns IIS Logging Off")
         .map(|d| d.evidence.record)
         .collect();
     assert!(appcmd.contains(&Some(4076)), "{appcmd:?}");
@@ -498,7 +502,8 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         .iter()
         .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
         .collect();
-    let tunnel = "IIS Worker Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH";
+    let tunnel =
+        "IIS Worker Or Its Identity Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH";
     let inject = "IIS Worker Injects A Thread Into Another Process";
     let unexpected = "IIS Worker Starts A Windows Program It Has No Use For";
     let runas = "IIS Worker Logs On With Explicit Credentials";
@@ -507,6 +512,11 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         [
             (unexpected, "IEWIN7", Some(5408)),
             (inject, "IEWIN7", Some(5411)),
+            // The injected notepad, still IIS APPPOOL\DefaultAppPool,
+            // reaching RPC over loopback: the Potato's NTLM relay.
+            (tunnel, "IEWIN7", Some(5412)),
+            (tunnel, "IEWIN7", Some(5415)),
+            (tunnel, "IEWIN7", Some(5417)),
             (tunnel, "MSEDGEWIN10", Some(35076)),
             (tunnel, "MSEDGEWIN10", Some(35079)),
             (tunnel, "MSEDGEWIN10", Some(35202)),

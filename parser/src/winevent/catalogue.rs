@@ -149,11 +149,20 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
         (Family::ServiceControlManager, 7036) => service_matters(e),
         (Family::SecurityAuditing, 4624) => matches!(e.data("LogonType"), Some("4" | "5")),
         // Of a busy server's connections and files, only the IIS worker's
-        // tell of a web shell (a tunnel, an injected thread, a dropped page).
-        (Family::Sysmon, 3 | 11) => e.data("Image").is_some_and(is_worker_image),
+        // tell of a web shell (a tunnel, an injected thread, a dropped page),
+        // and those of programs it started still running as its pool's
+        // identity (Rotten Potato's notepad).
+        (Family::Sysmon, 3 | 11) => {
+            e.data("Image").is_some_and(is_worker_image) || e.data("User").is_some_and(is_pool_identity)
+        }
         (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker_image),
         _ => true,
     }
+}
+
+/// Whether an account is an app pool's virtual account (`IIS APPPOOL\\<pool>`).
+pub fn is_pool_identity(account: &str) -> bool {
+    account.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\"))
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
@@ -257,6 +266,8 @@ mod tests {
         // A thread injected into the worker is another process's doing.
         assert!(!keep_extracted(&event(8, "TargetImage", worker)));
         assert!(!keep_extracted(&event(3, "Image", "C:\\tools\\notw3wp.exe")));
+        assert!(keep_extracted(&event(3, "User", "IIS APPPOOL\\DefaultAppPool")));
+        assert!(!keep_extracted(&event(3, "User", "NT AUTHORITY\\SYSTEM")));
     }
 
     #[test]
