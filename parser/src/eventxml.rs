@@ -53,6 +53,7 @@ impl RawEvent {
                 .collect(),
             binary: self.binary,
         }
+        .timed_by_action()
     }
 }
 

@@ -490,6 +490,12 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         })
         .collect();
     assert_eq!(ports, [true; 7], "which service each tunnel reached is in its line");
+    let first = report.detections.iter().find(|d| d.evidence.record == Some(35076)).expect("found above");
+    assert_eq!(
+        first.time.to_string(),
+        "2019-09-03T11:04:05.797000000Z",
+        "when w3wp connected (UtcTime), the second of Tunna's request in its W3C log, not when Sysmon wrote it"
+    );
     let appcmd: Vec<Option<u64>> = panache
         .detections
         .iter()
@@ -511,10 +517,13 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         got,
         [
             (unexpected, "IEWIN7", Some(5408)),
-            (inject, "IEWIN7", Some(5411)),
-            // The injected notepad, still IIS APPPOOL\DefaultAppPool,
-            // reaching RPC over loopback: the Potato's NTLM relay.
+            // The notepad w3wp started, still IIS APPPOOL\DefaultAppPool,
+            // reaching RPC over loopback: the Potato's NTLM relay. In the
+            // order things happened (Sysmon's UtcTime): the connection at
+            // 15:47:57.111, the thread injected at .628, though Sysmon wrote
+            // the connection last.
             (tunnel, "IEWIN7", Some(5412)),
+            (inject, "IEWIN7", Some(5411)),
             (tunnel, "IEWIN7", Some(5415)),
             (tunnel, "IEWIN7", Some(5417)),
             (tunnel, "MSEDGEWIN10", Some(35076)),

@@ -133,3 +133,29 @@ fn a_time_past_2262_does_not_overflow() {
     let file = parse_event_xml(xml.as_bytes());
     assert_eq!(file.events.len(), 2);
 }
+
+/// A Sysmon event is timed by its `UtcTime` (when the connection was made),
+/// not by when Sysmon wrote it; another provider's `UtcTime`, or one that
+/// does not parse, changes nothing.
+#[test]
+fn sysmon_events_are_timed_by_when_their_action_happened() {
+    let event = |provider: &str, utc: &str| {
+        format!(
+            "<Event><System><Provider Name='{provider}'/><EventID>3</EventID><TimeCreated SystemTime='2019-09-03T11:04:07.2070493Z'/><EventRecordID>35076</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>MSEDGEWIN10</Computer></System><EventData><Data Name='UtcTime'>{utc}</Data><Data Name='Image'>C:\\Windows\\System32\\inetsrv\\w3wp.exe</Data></EventData></Event>\n"
+        )
+    };
+    let xml = event("Microsoft-Windows-Sysmon", "2019-09-03 11:04:05.797")
+        + &event("Some-Other-Provider", "2019-09-03 11:04:05.797")
+        + &event("Microsoft-Windows-Sysmon", "not a time");
+    let file = parse_event_xml(xml.as_bytes());
+    let times: Vec<(String, TimeSource)> =
+        file.events.iter().map(|e| (e.time.to_rfc3339(), e.time_source)).collect();
+    assert_eq!(
+        times,
+        [
+            ("2019-09-03T11:04:05.797000000Z".to_string(), TimeSource::UtcTime),
+            ("2019-09-03T11:04:07.207049300Z".to_string(), TimeSource::TimeCreated),
+            ("2019-09-03T11:04:07.207049300Z".to_string(), TimeSource::TimeCreated),
+        ]
+    );
+}

@@ -687,4 +687,5 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         data,
         binary: f.binary,
     }
+    .timed_by_action()
 }

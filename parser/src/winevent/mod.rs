@@ -18,6 +18,10 @@ use crate::time::Timestamp;
 pub enum TimeSource {
     /// `System/TimeCreated/@SystemTime` (the event time).
     TimeCreated,
+    /// Sysmon's `UtcTime`: when the process started, the connection was
+    /// made or the file written. Sysmon logs some events, its network
+    /// connections most, seconds after (TimeCreated is when it wrote them).
+    UtcTime,
     /// The EVTX record header's written time (TimeCreated was missing).
     RecordHeader,
     /// Neither: the time is the epoch and the record sorts first.
@@ -148,6 +152,18 @@ impl Default for WinEvent {
 }
 
 impl WinEvent {
+    /// The event timed by when its action happened, where the event says
+    /// so apart from when it was written: Sysmon's `UtcTime`.
+    pub(crate) fn timed_by_action(mut self) -> WinEvent {
+        if self.provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
+            && let Some(at) = self.data("UtcTime").and_then(|t| crate::time::parse_date_time(t.as_bytes()))
+        {
+            self.time = at;
+            self.time_source = TimeSource::UtcTime;
+        }
+        self
+    }
+
     /// A named data value.
     pub fn data(&self, name: &str) -> Option<&str> {
         self.data
