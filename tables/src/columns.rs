@@ -285,6 +285,11 @@ table! {
         user_name: Text,
         source_ip: Text,
         logon_type: Int,
+        process_executable: Text,
+        process_command_line: Text,
+        process_parent_executable: Text,
+        destination_ip: Text,
+        destination_port: Int,
         message: Text,
         log_file_path: Text,
     }

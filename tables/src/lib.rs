@@ -417,9 +417,16 @@ impl RecordSink for TableSink<'_> {
         t.winlog_record_id.push(int(e.record_id));
         t.process_pid.push(e.process_id.map(i64::from));
         t.app_pool.push(e.data("AppPoolID"));
-        t.user_name.push(e.data("TargetUserName"));
+        t.user_name.push(e.data("TargetUserName").or_else(|| e.data("User")));
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
+        // A process tree, from Sysmon or Security 4688 alike (the message
+        // is cut to a line).
+        t.process_executable.push(e.data("Image").or_else(|| e.data("NewProcessName")));
+        t.process_command_line.push(e.data("CommandLine"));
+        t.process_parent_executable.push(e.data("ParentImage").or_else(|| e.data("ParentProcessName")));
+        t.destination_ip.push(e.data("DestinationIp"));
+        t.destination_port.push(e.data("DestinationPort").and_then(|v| v.trim().parse().ok()));
         t.message.push_with(|| Some(describe_event(&e)));
         t.log_file_path.push(Some(&self.resolve.file().path));
         t.row_done();

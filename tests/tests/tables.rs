@@ -402,3 +402,24 @@ fn tables_all(paths: &[PathBuf]) -> Tables {
     Tables::load(paths, &all_events(), &Scope::default(), &Projection::ALL, &bundled(), &|_| {})
         .expect("tables")
 }
+
+/// The web shell's process tree is a query over columns: the processes
+/// w3wp started, from Sysmon and Security 4688 alike, as many as the
+/// events whose data name w3wp as the parent.
+#[test]
+fn the_worker_s_children_are_a_query_over_process_columns() {
+    let dir = bundle();
+    let tables = load(dir.path(), &Scope::default());
+    let children = number(
+        &tables,
+        "SELECT count(*) FROM events WHERE lower(process_parent_executable) LIKE '%\\w3wp.exe' \
+         AND process_executable IS NOT NULL",
+    );
+    let in_data = number(
+        &tables,
+        "SELECT count(*) FROM events WHERE lower(message) LIKE '%parentimage=%\\w3wp.exe%' \
+         OR lower(message) LIKE '%parentprocessname=%\\w3wp.exe%'",
+    );
+    assert!(children > 0, "the web shell started processes");
+    assert_eq!(children, in_data);
+}
