@@ -7,8 +7,9 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    APP_OFFLINE, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PORTS_EXHAUSTED,
-    PROCESS_STARTED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED,
+    PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED,
+    TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -99,6 +100,7 @@ const RULES: &[Rule] = &[
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
+    event_log_restarted(store, out);
     logging_switched_off(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
@@ -176,6 +178,59 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
             ))
             .remedy(&["Find who cleared it (the event names the account).", "Forward event logs off the server."]);
         d.cite(store.cite_event(e, format!("{channel} log cleared{by}")), Role::Cause);
+        out.push(d);
+    }
+}
+
+/// The event log service is started by the boot: a boot's marks lie this
+/// close to its start.
+const BOOT_NEAR: Span = Span::mins(10);
+
+/// The Windows Event Log service entering the running state with no boot
+/// beside it: it had stopped or crashed (stopping or crashing it is a known
+/// way to keep actions out of the logs), and whatever happened while it was
+/// down was never logged. The last event the host logged before bounds the
+/// gap.
+fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
+    let started = store.events_of(SERVICE_CHANGED).filter(|e| {
+        faultline_parser::winevent::service_change(&e.event)
+            .is_some_and(|(key, running)| running && (key == "EVENTLOG" || key == "WINDOWS EVENT LOG"))
+    });
+    for e in started {
+        let booted = store
+            .events_between(BOOT_MARKS, e.time() - BOOT_NEAR, e.time() + BOOT_NEAR)
+            .any(|b| b.host == e.host);
+        if booted {
+            continue;
+        }
+        let before =
+            store.events.iter().filter(|b| b.host == e.host && b.time() < e.time()).map(EventRow::time).max();
+        let since = before.map_or_else(
+            || "no earlier event of the host read in full bounds the gap".to_string(),
+            |b| format!("the host's last event before it is at {}", b.to_rfc3339()),
+        );
+        let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
+        let mut d = Draft::new(
+            FailureMode::MissingLogs,
+            if web { Severity::Medium } else { Severity::Low },
+            0.7,
+            before.unwrap_or_else(|| e.time()),
+            e.time(),
+        )
+        .scope(Some(&e.host), None, None)
+        .explain(format!(
+            "The Windows Event Log service started at {} without a boot beside it (Service Control Manager \
+                7036, no EventLog 6005 or kernel start within ten minutes): it had been stopped or had \
+                crashed, and nothing was logged while it was down; {since}. Stopping or crashing the \
+                service is a known way to act unlogged.",
+            e.time().to_rfc3339()
+        ))
+        .remedy(&[
+            "Look for who stopped it (Security 4688 or Sysmon 1 of sc.exe, net.exe, taskkill or PowerShell \
+                just before; System 7034/7031 if it crashed) and what ran in the gap (other sources' logs).",
+            "Forward event logs off the server, so a stopped service cannot hide a stretch of time.",
+        ]);
+        d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
         out.push(d);
     }
 }
@@ -319,6 +374,30 @@ mod tests {
             (found.len(), found[0].id, found[0].confidence),
             (1, FailureMode::TlsHandshakeFailure, 0.9)
         );
+    }
+
+    /// SCM 7036 of the Windows Event Log service entering the running
+    /// state, as its binary data says (`EventLog/4`).
+    fn event_log_running(e: Given, host: &str, secs: i64) -> Given {
+        e.in_channel(host, secs, "Service Control Manager", 7036, "System")
+            .binary("4500760065006E0074004C006F0067002F0034000000")
+    }
+
+    #[test]
+    fn the_event_log_service_starting_outside_a_boot_is_a_gap() {
+        let restarted = event_log_running(
+            Given::new().in_channel("PC01", 0, "Service Control Manager", 7036, "System"),
+            "PC01",
+            32,
+        );
+        let found = restarted.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::MissingLogs, Severity::Low));
+        assert!(found[0].explanation.contains("without a boot beside it"), "{}", found[0].explanation);
+        assert_eq!(found[0].start, at(0), "the gap from the host's last event before");
+        // At boot the service starts beside EventLog 6005.
+        let boot = event_log_running(Given::new().event("PC01", 0, "EventLog", 6005, &[]), "PC01", 20);
+        assert!(boot.detected(detect).is_empty());
     }
 
     #[test]

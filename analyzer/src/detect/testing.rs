@@ -63,6 +63,14 @@ impl Given {
         self
     }
 
+    /// The binary data (upper-case hex) of the event given last.
+    pub fn binary(mut self, hex: &str) -> Self {
+        if let Some(e) = self.kept.events.last_mut() {
+            e.event.binary = Some(hex.into());
+        }
+        self
+    }
+
     fn push_event(
         &mut self,
         host: &str,

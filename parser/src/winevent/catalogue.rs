@@ -211,6 +211,19 @@ fn service_matters(e: &super::WinEvent) -> bool {
         || key.starts_with("SQLAGENT$")
 }
 
+/// A service's state change (SCM 7036): its key name (upper case) and
+/// whether it entered the running state, read from the locale-independent
+/// `Binary` (`"<KeyName>/<state>"`, 4 running), else from an English
+/// `param1`/`param2` (the display name stands for the key).
+pub fn service_change(e: &super::WinEvent) -> Option<(String, bool)> {
+    if let Some(text) = e.binary.as_deref().and_then(utf16_hex) {
+        let (key, state) = text.split_once('/')?;
+        return Some((key.to_ascii_uppercase(), state.trim() == "4"));
+    }
+    let name = e.data("param1")?.trim().to_ascii_uppercase();
+    Some((name, e.data("param2")?.trim().eq_ignore_ascii_case("running")))
+}
+
 /// Decodes hex-encoded UTF-16LE text up to its NUL.
 fn utf16_hex(hex: &str) -> Option<String> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
@@ -229,6 +242,13 @@ mod tests {
     fn service_key_from_the_binary() {
         assert_eq!(utf16_hex("570033005300560043002F0034000000").as_deref(), Some("W3SVC/4"));
         assert_eq!(utf16_hex("zz"), None);
+        let mut e = crate::winevent::WinEvent {
+            binary: Some("4500760065006E0074004C006F0067002F0034000000".into()),
+            ..crate::winevent::WinEvent::default()
+        };
+        assert_eq!(service_change(&e), Some(("EVENTLOG".into(), true)));
+        e.binary = Some("4500760065006E0074004C006F0067002F0031000000".into());
+        assert_eq!(service_change(&e), Some(("EVENTLOG".into(), false)));
     }
 
     #[test]

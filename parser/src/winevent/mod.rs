@@ -9,6 +9,7 @@ use serde::Serialize;
 
 pub use catalogue::{
     Family, canonical_provider, family_of, is_relevant, is_worker_image, keep_extracted, keeps,
+    service_change,
 };
 
 use crate::time::Timestamp;
