@@ -233,8 +233,10 @@ const VERDICTS: &[Verdict] = &[
     // w3wp the Sysmon captures show tunnelling and running shells: high, and
     // first. DE_104_system_log_cleared.evtx ERID 27736: the System log of
     // PC01 cleared by EXAMPLE\user01 (medium: no IIS on PC01); the Security
-    // log cleared too. The web-shell samples are security, not an outage;
-    // the 18456 guessing burst has no web server's logs behind it.
+    // log cleared too. DE_WinEventLogSvc_Crash_System_7036.evtx ERID 65377:
+    // the Event Log service running again on 01566S-WIN16-IR with no boot:
+    // a gap (low, no IIS there). The web-shell samples are security, not an
+    // outage; the 18456 guessing burst has no web server's logs behind it.
     Verdict {
         folder: "evtx-sbousseaden-EVTX-ATTACK-SAMPLES",
         first: Some(("missing-logs", "MSEDGEWIN10")),
@@ -277,6 +279,20 @@ fn every_real_sample_gets_the_verdict_of_an_iis_engineer() {
         eprintln!("  {l}");
     }
     assert!(wrong.is_empty(), "{}", lines.join("\n"));
+}
+
+/// The Event Log service crashed and started again without a boot
+/// (sbousseaden's capture, ERID 65377): what happened while it was down
+/// was never logged.
+#[test]
+fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
+    let Some(root) = samples() else { return };
+    let file = root.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx");
+    let report = analyze(&[file], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let got: Vec<(&str, Option<&str>, Severity)> =
+        report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref(), f.severity)).collect();
+    assert_eq!(got, [("missing-logs", Some("01566S-WIN16-IR"), Severity::Low)]);
+    assert_eq!(report.findings[0].evidence[0].record, Some(65377));
 }
 
 /// Every sample folder has a verdict: a new sample must be judged.
