@@ -141,8 +141,9 @@ fn security(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zone
         out,
         "\n{}",
         palette.bold(&format!(
-            "Security lens: {} detections (faultline hunt for more)",
-            report.detections.len()
+            "Security lens: {} detection{} (faultline hunt for more)",
+            report.detections.len(),
+            if report.detections.len() == 1 { "" } else { "s" }
         ))
     )?;
     crate::hunt::groups(out, &report.detections, zone)
