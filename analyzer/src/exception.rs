@@ -226,6 +226,12 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     {
         return Cause::Deployment;
     }
+    // A SQL Server client that reached for Named Pipes was given a local
+    // server ('.', a bare machine name): the connection string, not the
+    // network (on App Service there is no local server at all).
+    if sql && matches!(sql_number, Some(2 | 40 | 53)) && text.contains("Named Pipes Provider") {
+        return Cause::Configuration;
+    }
     if has("ConfigurationErrorsException")
         || has("OptionsValidationException")
         || has("ConfigurationException")

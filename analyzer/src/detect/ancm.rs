@@ -138,18 +138,30 @@ pub(super) fn start_failed_near(store: &Store, host: &str, at: Timestamp) -> boo
 struct Episode<'a> {
     failures: Vec<&'a EventRow>,
     recovered: Option<&'a EventRow>,
+    /// The first start of the application on another instance of the
+    /// host (an App Service site's other worker), which may have served
+    /// meanwhile.
+    elsewhere: Option<&'a EventRow>,
+}
+
+/// The machine an event was logged on, as it names itself.
+fn instance(e: &EventRow) -> Option<&str> {
+    e.event.computer.as_deref()
 }
 
 /// Failures and successful starts of each host, in time order, cut into
 /// episodes.
 fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
-    let mut by_host: std::collections::BTreeMap<Arc<str>, Vec<&EventRow>> = Default::default();
+    // Each instance of a host apart: App Service files a site's workers
+    // under the site, and one worker starting is not another's recovery.
+    let mut by_instance: std::collections::BTreeMap<(Arc<str>, Option<&str>), Vec<&EventRow>> =
+        Default::default();
     let failures = start_failures(store).chain(main_crashes(store));
     for e in failures.chain(store.events_of(ANCM_STARTED)) {
-        by_host.entry(e.host.clone()).or_default().push(e);
+        by_instance.entry((e.host.clone(), instance(e))).or_default().push(e);
     }
-    for (host, mut events) in by_host {
+    for ((host, _), mut events) in by_instance {
         events.sort_by_key(|e| (e.time(), e.event.record_id));
         let mut open: Option<Episode<'_>> = None;
         for e in events {
@@ -162,7 +174,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
                     if let Some(done) = open.take() {
                         out.push((host.clone(), done));
                     }
-                    open = Some(Episode { failures: vec![e], recovered: None });
+                    open = Some(Episode { failures: vec![e], recovered: None, elsewhere: None });
                 }
                 (Some(ep), false) => {
                     let app = ep.failures.iter().find_map(|f| physical_path(f));
@@ -183,13 +195,61 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
             out.push((host.clone(), done));
         }
     }
+    let mut out = merged(out);
+    // A start on another instance the episode's failures were not on,
+    // before the episode ended: that instance may have served meanwhile.
+    for (host, ep) in &mut out {
+        let failed_on: Vec<Option<&str>> = ep.failures.iter().map(|f| instance(f)).collect();
+        let (first, end) =
+            (ep.failures[0].time(), ep.recovered.map_or_else(|| ep.last().time(), |r| r.time()));
+        ep.elsewhere = store
+            .events_of(ANCM_STARTED)
+            .filter(|s| s.host == *host && !failed_on.contains(&instance(s)) && instance(s).is_some())
+            .filter(|s| s.time() <= end && first - s.time() <= EPISODE_GAP)
+            .filter(|s| physical_path(s).is_none_or(|p| !is_site_extension(&p)))
+            .max_by_key(|s| (s.time(), s.event.record_id));
+    }
     // A lone crash through Program.Main may be a tool run once; a loop of
     // them is the app failing to start.
     out.retain(|(_, ep)| !ep.out_of_process() || attempts(ep) >= 2);
     out
 }
 
+/// One host's instance episodes that ran on without a recovery joined
+/// with the next of the host (an App Service site failing on one worker,
+/// moved to another, failing there): one outage of the site. Episodes that
+/// ended in a start stay apart.
+fn merged(mut episodes: Vec<(Arc<str>, Episode<'_>)>) -> Vec<(Arc<str>, Episode<'_>)> {
+    episodes.sort_by(|(a, x), (b, y)| {
+        (a, x.failures[0].time(), x.failures[0].event.record_id).cmp(&(
+            b,
+            y.failures[0].time(),
+            y.failures[0].event.record_id,
+        ))
+    });
+    let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
+    for (host, ep) in episodes {
+        if let Some((last_host, last)) = out.last_mut()
+            && *last_host == host
+            && last.recovered.is_none()
+            && ep.failures[0].time() - last.last().time() <= EPISODE_GAP
+        {
+            last.failures.extend(ep.failures);
+            last.failures.sort_by_key(|f| (f.time(), f.event.record_id));
+            last.recovered = ep.recovered;
+            continue;
+        }
+        out.push((host, ep));
+    }
+    out
+}
+
 impl Episode<'_> {
+    /// The last failure.
+    fn last(&self) -> &EventRow {
+        self.failures[self.failures.len() - 1]
+    }
+
     /// Whether only the runtime's crash reports of an out-of-process app
     /// make the episode (no ANCM failure event).
     fn out_of_process(&self) -> bool {
@@ -237,10 +297,50 @@ fn meaning(cause: &Cause) -> String {
             "the database's schema is behind the code the app runs at startup (a migration not applied)"
                 .into()
         }
-        Cause::Configuration => "configuration the app requires at startup is missing or invalid".into(),
+        Cause::Configuration => {
+            "configuration the app requires at startup is missing or invalid (a setting, or a connection \
+                string naming a server that is not there)"
+                .into()
+        }
         Cause::OutOfMemory => "memory ran out while the app started".into(),
         Cause::Other => "the app threw while starting (its Program.Main or host builder)".into(),
     }
+}
+
+/// What to do about what the app threw while it started, when the cause
+/// says more than the mode's own steps.
+fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
+    Some(match cause {
+        Cause::DbLogin { .. } => &[
+            "Fix the database login the app's connection string uses (its password, or the login or role on \
+                the database server), in the app's settings (App Service: Configuration > Connection strings).",
+            "Read the app's output ANCM captured (1018) for the whole exception.",
+        ],
+        Cause::Backend => &[
+            "Check that the server the app calls while starting is reachable from this host (its name, port, \
+                firewall, private endpoint): the exception names it.",
+            "Let the app start without it when it can (connect on first use, retry with a limit).",
+        ],
+        Cause::Deployment => &[
+            "Publish again, completely: the file or assembly the exception names must be in the site's folder, \
+                and the app's target framework must be a runtime the host has (a net9.0 app fails where only \
+                .NET 8 is installed).",
+        ],
+        Cause::Configuration => &[
+            "Set the setting or connection string the exception names where the app reads it (App Service: \
+                Configuration > Application settings; on premises: appsettings.json or the environment); a \
+                connection string naming a local server ('.', localhost, named pipes) has no server on App \
+                Service.",
+        ],
+        Cause::DbSchema => {
+            &["Apply the database migrations the deployed code expects (the column or table the exception \
+                names), or deploy the code that matches the database."]
+        }
+        Cause::OutOfMemory => {
+            &["Find what the app loads while starting; raise the plan's memory or the pool's limit."]
+        }
+        Cause::PortExhaustion | Cause::Other => return None,
+    })
 }
 
 /// What an ANCM start-failure event itself says broke, and the sub-status
@@ -248,6 +348,11 @@ fn meaning(cause: &Cause) -> String {
 fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
     let text = e.data_at(0).unwrap_or_default();
     match e.event.event_id {
+        1027 if text.contains("deps.json") => (
+            0,
+            "a package the app's deps.json lists is missing from the published folder: an incomplete \
+            publish (500.31)",
+        ),
         1027 | 1028 => (
             1,
             "the .NET runtime, framework or in-process request handler the app targets is not installed \
@@ -317,7 +422,7 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     // own beside an exception another attempt threw.
     let mut before_code: Vec<&EventRow> = Vec::new();
     if !thrown.is_empty() {
-        for f in ep.failures.iter().filter(|f| ancm_meaning(f).0 == 1) {
+        for f in ep.failures.iter().filter(|f| ancm_meaning(f).0 <= 1) {
             if before_code.len() < 2 && !before_code.iter().any(|b| ancm_meaning(b).1 == ancm_meaning(f).1) {
                 before_code.push(f);
             }
@@ -331,11 +436,29 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
         ));
     }
     let status = if ep.out_of_process() { "502.5" } else { "500.3x" };
-    text.push_str(&match ep.recovered {
-        Some(_) => {
+    let served = match ep.elsewhere {
+        Some(o) => format!(
+            " Another instance of the site ({}) had started at {} and may have served requests meanwhile.",
+            instance(o).unwrap_or("-"),
+            o.time().to_rfc3339()
+        ),
+        None => String::new(),
+    };
+    text.push_str(&match (ep.recovered, ep.elsewhere) {
+        (Some(_), None) => {
             format!(" It started again at the end of the window; every request until then failed ({status}).")
         }
-        None => format!(" No successful start follows in the evidence: every request fails with {status}."),
+        (Some(_), Some(_)) => format!(
+            " It started again at the end of the window; requests the failing instance took until then \
+                failed ({status}).{served}"
+        ),
+        (None, None) => {
+            format!(" No successful start follows in the evidence: every request fails with {status}.")
+        }
+        (None, Some(_)) => format!(
+            " No successful start of the failing instance follows in the evidence: requests it takes fail \
+                with {status}.{served}"
+        ),
     });
     let mut d = Draft::new(
         FailureMode::AncmStartupFailure,
@@ -350,6 +473,9 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     )
     .scope(Some(host), first.metabase_site(), None)
     .explain(text);
+    if let Some(steps) = thrown.first().and_then(|(x, _)| remedy(&x.cause)) {
+        d = d.remedy(steps);
+    }
     // The first attempt in full, the exceptions of the others, the last.
     let first_attempt =
         ep.failures.iter().take_while(|f| f.time() - first.time() <= ATTEMPT).take(4).copied();
@@ -417,6 +543,15 @@ fn db_login(
             x.type_name,
             x.message.trim_end_matches('.')
         ));
+    // The mode's own steps are SQL Server's (18456, logins).
+    if x.type_name.contains("Npgsql") || x.type_name.contains("Postgres") {
+        d = d.remedy(&[
+            "Set the PostgreSQL role's password the connection string uses again (ALTER ROLE ... PASSWORD), \
+                or update the connection string or app setting to the current one.",
+            "Check the role exists, may log in (LOGIN) and is allowed from this host (pg_hba.conf, or the \
+                server's firewall and its Azure authentication settings).",
+        ]);
+    }
     d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
     d.cite(store.cite_event(ep.failures[0], headline(&ep.failures[0].event)), Role::Effect);
     d
@@ -662,6 +797,93 @@ mod tests {
             request = crashed(request, at, "dotnet.exe", exception, "Tickets.Api.Controllers.Orders.Get");
         }
         assert!(request.detected(detect).is_empty());
+    }
+
+    /// An App Service site's two workers filed under one host: the app
+    /// failing on one is not recovered by the other starting (staybot's
+    /// dw1sdwk000MOP and dw0sdwk000J2H), and the finding says the other may
+    /// have served.
+    #[test]
+    fn one_instance_starting_is_not_anothers_recovery() {
+        let ok = |e: Given, secs: i64, on: &str| started(e, secs).instance(on);
+        let failing = |e: Given, secs: i64| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1027,
+                &["Could not find 'aspnetcorev2_inprocess.dll'. Exception message:\nError:\n  An assembly \
+                    specified in the application dependencies manifest (Hostr.Api.deps.json) was not found:\n    \
+                    package: 'Microsoft.Win32.SystemEvents', version: '6.0.0'"],
+            )
+            .instance("MOP")
+        };
+        let e = ok(failing(Given::new(), 100), 200, "J2H");
+        let e = ok(failing(e, 400), 900, "MOP");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.start, d.end), (at(99), at(900)), "to MOP's own start, not J2H's");
+        assert!(d.explanation.contains("incomplete publish"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains("Another instance of the site (J2H) had started at"),
+            "{}",
+            d.explanation
+        );
+        // The same failures with no start of MOP: still open.
+        let open = ok(failing(failing(Given::new(), 100), 400), 200, "J2H");
+        let d = &open.detected(detect)[0];
+        assert!(
+            d.explanation.contains("No successful start of the failing instance follows"),
+            "{}",
+            d.explanation
+        );
+    }
+
+    /// A site that fails on one worker, is moved to another and fails
+    /// there too (baselAhmed2's five workers) is one outage.
+    #[test]
+    fn a_site_failing_on_worker_after_worker_is_one_episode() {
+        let mut e = app_service(Given::new());
+        for (at, on) in [(100, "W1"), (160, "W1"), (600, "W2"), (660, "W2")] {
+            e = crashed(
+                e,
+                at,
+                "dotnet.exe",
+                "System.IO.FileNotFoundException: Could not find subjects.json.",
+                "App.Program.Main",
+            )
+            .instance(on);
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].explanation.contains("4 failed starts"), "{}", found[0].explanation);
+    }
+
+    #[test]
+    fn the_advice_follows_what_the_app_threw() {
+        let postgres = failed_start(
+            Given::new(),
+            100,
+            "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"staybot_admin\"",
+        );
+        let found = postgres.detected(detect);
+        assert!(found[0].remediation[0].starts_with("Fix the database login"), "{:?}", found[0].remediation);
+        assert!(found[1].remediation[0].contains("PostgreSQL role"), "{:?}", found[1].remediation);
+        let pipes = failed_start(
+            Given::new(),
+            100,
+            "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error \
+                occurred while establishing a connection to SQL Server. (provider: Named Pipes Provider, error: \
+                40 - Could not open a connection to SQL Server)\nError Number:2,State:0,Class:20",
+        );
+        let d = &pipes.detected(detect)[0];
+        assert!(
+            d.explanation.contains("a connection string naming a server that is not there"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation[0].contains("has no server on App Service"), "{:?}", d.remediation);
     }
 
     #[test]

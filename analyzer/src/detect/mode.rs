@@ -205,9 +205,10 @@ failure_modes! {
     AncmStartupFailure => "ancm-startup-failure", Runtime,
         "ASP.NET Core app failed to start (500.30–500.38, 502.5)",
         [
-            "Read the captured stdout in ANCM 1011/1035 (or enable stdoutLogEnabled) and fix the startup \
-                exception.",
-            "Check the hosting bundle / runtime version and the app pool's bitness.",
+            "Read the app's output ANCM captured (1018, 1011, 1035; or set stdoutLogEnabled=\"true\" in \
+                web.config) and fix what stopped the start.",
+            "On premises, check the ASP.NET Core hosting bundle matches the app's runtime version, and the \
+                app pool's bitness.",
         ];
     /// 502.3: the backend behind ANCM or ARR timed out or refused.
     BackendFailure => "backend-failure", Runtime,

@@ -63,6 +63,15 @@ impl Given {
         self
     }
 
+    /// The machine the event given last names itself by (`Computer`), when
+    /// it is not the host it is filed under (an App Service site's worker).
+    pub fn instance(mut self, computer: &str) -> Self {
+        if let Some(e) = self.kept.events.last_mut() {
+            e.event.computer = Some(Arc::from(computer));
+        }
+        self
+    }
+
     /// The binary data (upper-case hex) of the event given last.
     pub fn binary(mut self, hex: &str) -> Self {
         if let Some(e) = self.kept.events.last_mut() {
