@@ -586,13 +586,7 @@ mod tests {
     }
 
     fn started(e: Given, secs: i64) -> Given {
-        e.positional(
-            "APP",
-            secs,
-            V2,
-            1032,
-            &["Application 'C:\\home\\site\\wwwroot\\' started successfully."],
-        )
+        e.app_started("APP", secs)
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED,
-    PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED,
+    ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED,
+    LOG_CLEARED, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED,
     TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
@@ -86,21 +86,12 @@ const RULES: &[Rule] = &[
             inaccessible, so the access or error log is missing for this period.",
         remedy: None,
     },
-    Rule {
-        kinds: APP_OFFLINE,
-        min: 1,
-        mode: FailureMode::Deployment,
-        severity: Severity::Low,
-        explanation: "A deployment took the application offline (app_offline.htm, ANCM 1012): requests got \
-            503 until the file was removed. Planned, and short when the app starts again; a failed start \
-            after it is reported on its own.",
-        remedy: None,
-    },
 ];
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
     event_log_restarted(store, out);
+    deployments(store, out);
     logging_switched_off(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
@@ -178,6 +169,69 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
             ))
             .remedy(&["Find who cleared it (the event names the account).", "Forward event logs off the server."]);
         d.cite(store.cite_event(e, format!("{channel} log cleared{by}")), Role::Cause);
+        out.push(d);
+    }
+}
+
+/// How long after app_offline.htm a start of the app still ends that
+/// deployment's offline stretch.
+const REDEPLOYED: Span = Span::mins(30);
+
+/// Deployments that took the app offline (app_offline.htm, ANCM 1012), an
+/// hour's worth per host as one finding: each offline stretch runs from
+/// its 1012 to the app's next start on the same machine (1032, 1001),
+/// which is cited beside it.
+fn deployments(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(APP_OFFLINE), Span::hours(1)) {
+        let stretches: Vec<(&EventRow, Option<&EventRow>)> = c
+            .iter()
+            .map(|&e| {
+                let back = store
+                    .events_between(ANCM_STARTED, e.time(), e.time() + REDEPLOYED)
+                    .find(|s| s.host == e.host && s.event.computer == e.event.computer);
+                (e, back)
+            })
+            .collect();
+        let first = c[0];
+        let end = stretches
+            .iter()
+            .map(|(e, b)| b.map_or_else(|| e.time(), |b| b.time()))
+            .max()
+            .unwrap_or_else(|| first.time());
+        let listed: Vec<String> = stretches
+            .iter()
+            .take(5)
+            .map(|(e, back)| match back {
+                Some(b) => format!("{} for {} s", e.time().to_rfc3339(), (b.time() - e.time()).as_secs()),
+                None => format!("{} (no start within 30 minutes in the evidence)", e.time().to_rfc3339()),
+            })
+            .collect();
+        let more = match stretches.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        let n = stretches.len();
+        let mut d = Draft::new(
+            FailureMode::Deployment,
+            Severity::Low,
+            if n >= 3 { 0.9 } else { 0.8 },
+            first.time(),
+            end,
+        )
+        .scope(Some(&first.host), None, None)
+        .explain(format!(
+            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012, until the app \
+                started again): {}{more}. Requests got 503 while the file was there. Planned, and short when \
+                the app starts again; a failed start after it is reported on its own.",
+            if n == 1 { "" } else { "s" },
+            listed.join("; ")
+        ));
+        for (e, back) in &stretches {
+            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+            if let Some(b) = back {
+                d.cite(store.cite_event(b, format!("{}: started again", headline(&b.event))), Role::Context);
+            }
+        }
         out.push(d);
     }
 }
@@ -398,6 +452,34 @@ mod tests {
         // At boot the service starts beside EventLog 6005.
         let boot = event_log_running(Given::new().event("PC01", 0, "EventLog", 6005, &[]), "PC01", 20);
         assert!(boot.detected(detect).is_empty());
+    }
+
+    /// spaarke's afternoon: app_offline.htm dropped and removed twice, the
+    /// app starting again each time; the second 1012's restart is on
+    /// another worker's log only, which does not end it.
+    #[test]
+    fn each_deployment_runs_to_the_apps_next_start_on_its_machine() {
+        const V2: &str = "IIS AspNetCore Module V2";
+        let offline = |e: Given, secs: i64| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1012,
+                &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+            )
+        };
+        let started = |e: Given, secs: i64| e.app_started("APP", secs);
+        let e = started(offline(Given::new(), 0), 38);
+        let e = started(offline(e, 1_000), 1_027).instance("OTHER");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.start, d.end), (FailureMode::Deployment, at(0), at(1_000)));
+        assert!(d.explanation.contains("offline 2 times"), "{}", d.explanation);
+        assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_rfc3339())), "{}", d.explanation);
+        assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
+        assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
     }
 
     #[test]

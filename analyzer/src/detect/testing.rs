@@ -63,6 +63,17 @@ impl Given {
         self
     }
 
+    /// ANCM V2 1032: the app at `C:\\home\\site\\wwwroot\\` started.
+    pub fn app_started(self, host: &str, secs: i64) -> Self {
+        self.positional(
+            host,
+            secs,
+            "IIS AspNetCore Module V2",
+            1032,
+            &["Application 'C:\\home\\site\\wwwroot\\' started successfully."],
+        )
+    }
+
     /// The machine the event given last names itself by (`Computer`), when
     /// it is not the host it is filed under (an App Service site's worker).
     pub fn instance(mut self, computer: &str) -> Self {
