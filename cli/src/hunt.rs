@@ -372,10 +372,11 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
     Ok(())
 }
 
-/// `path:line` or `path#record`.
+/// `path:line`, `path#record`, or `path:line#record` for an exported event.
 pub fn place(d: &Detection) -> String {
     match (d.evidence.line, d.evidence.record) {
-        (Some(l), _) => format!("{}:{l}", d.evidence.path),
+        (Some(l), Some(r)) => format!("{}:{l}#{r}", d.evidence.path),
+        (Some(l), None) => format!("{}:{l}", d.evidence.path),
         (None, Some(r)) => format!("{}#{r}", d.evidence.path),
         _ => d.evidence.path.clone(),
     }

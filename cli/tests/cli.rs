@@ -900,3 +900,28 @@ fn hunt_lists_rules_as_json() {
     assert!(ids.len() > 20, "{ids:?}");
     assert_eq!(listing["skipped"], serde_json::json!([]));
 }
+
+/// An exported event is cited by its line and its record id (App Service
+/// writes many events on a line, and ids past 2^31 as negative numbers,
+/// read as the id they wrap), in analyze's text, the timeline and hunt.
+#[test]
+fn an_exported_event_is_cited_by_line_and_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("eventlog.xml");
+    let event = |id: &str, secs: u32| {
+        format!(
+            "<Event><System><Provider Name=\"Microsoft-Windows-Eventlog\"/><EventID>1102</EventID><Level>4</Level>\
+             <TimeCreated SystemTime=\"2025-12-12T16:10:{secs:02}Z\"/><EventRecordID>{id}</EventRecordID>\
+             <Channel>Security</Channel><Computer>WEB01</Computer></System></Event>"
+        )
+    };
+    std::fs::write(&log, format!("<Events>{}{}</Events>\n", event("-1807887546", 8), event("17", 9)))
+        .expect("writes");
+    let path = log.to_string_lossy();
+    let text = stdout(&faultline(&["analyze", "--quiet", &path]));
+    assert!(text.contains("eventlog.xml:1 record 2487079750"), "{text}");
+    let timeline = stdout(&faultline(&["timeline", "--quiet", &path]));
+    assert!(timeline.lines().any(|l| l.ends_with(",1,2487079750")), "{timeline}");
+    let hunt = stdout(&faultline(&["hunt", "--quiet", &path]));
+    assert!(hunt.contains("eventlog.xml:1#2487079750"), "{hunt}");
+}

@@ -94,6 +94,14 @@ fn num<T: TryFrom<u64>>(v: &str) -> Option<T> {
     parse_hex_or_dec(v).and_then(|n| T::try_from(n).ok())
 }
 
+/// An `EventRecordID`. App Service's `eventlog.xml` writes it as a signed
+/// 32-bit number, so ids past 2^31 come out negative: such an id is read as
+/// the unsigned value it wraps (−1807887546 is 2487079750), which keeps ids
+/// distinct and in order.
+fn record_id(v: &str) -> Option<u64> {
+    num(v).or_else(|| v.parse::<i32>().ok().filter(|n| *n < 0).map(|n| u64::from(n as u32)))
+}
+
 /// Reads the rest of an `<Event>` element whose start tag was just read.
 /// `empty` is true for `<Event/>`.
 pub fn read_event(
@@ -245,7 +253,7 @@ fn end_element(
         ["System", "Task"] => ev.task = num(trimmed),
         ["System", "Opcode"] => ev.opcode = num(trimmed),
         ["System", "Keywords"] => ev.keywords = parse_hex_or_dec(trimmed),
-        ["System", "EventRecordID"] => ev.record_id = num(trimmed),
+        ["System", "EventRecordID"] => ev.record_id = record_id(trimmed),
         ["System", "Channel"] => ev.channel = some(),
         ["System", "Computer"] => ev.computer = some(),
         ["EventData", "Data"] => {

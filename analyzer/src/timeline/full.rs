@@ -211,7 +211,13 @@ impl RecordSink for TimelineSink<'_> {
     fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return Ok(()) };
-        let row = Row { record: e.record_id, ..self.row(RowKind::Event, time, &host, None, headline(&e)) };
+        // An exported event's line as well as its record id: an App Service
+        // eventlog.xml holds many events per line, and some ids only there.
+        let row = Row {
+            record: e.record_id,
+            line: e.origin.line(),
+            ..self.row(RowKind::Event, time, &host, None, headline(&e))
+        };
         self.push(row)
     }
 

@@ -10,10 +10,12 @@ use faultline_analyzer::finding::{Evidence, Finding, Role};
 use crate::config::Zone;
 use crate::style::{Palette, sanitize};
 
-/// Where to open the evidence: `path:line` or `path record N`.
+/// Where to open the evidence: `path:line`, `path record N`, or both for
+/// an exported event (an App Service eventlog.xml holds many on a line).
 pub(crate) fn place(e: &Evidence) -> String {
     match (e.line, e.record) {
-        (Some(l), _) => format!("{}:{l}", sanitize(&e.path)),
+        (Some(l), Some(r)) => format!("{}:{l} record {r}", sanitize(&e.path)),
+        (Some(l), None) => format!("{}:{l}", sanitize(&e.path)),
         (None, Some(r)) => format!("{} record {r}", sanitize(&e.path)),
         _ => sanitize(&e.path),
     }

@@ -159,3 +159,13 @@ fn sysmon_events_are_timed_by_when_their_action_happened() {
         ]
     );
 }
+
+/// App Service writes EventRecordID as a signed 32-bit number: a negative
+/// one is the unsigned id it wraps, not a missing id.
+#[test]
+fn a_negative_record_id_is_the_unsigned_id_it_wraps() {
+    let xml = "<Events><Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:08Z'/><EventRecordID>-1807887546</EventRecordID></System></Event>\n<Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:09Z'/><EventRecordID>-99999999999</EventRecordID></System></Event></Events>\n";
+    let file = parse_event_xml(xml.as_bytes());
+    let ids: Vec<Option<u64>> = file.events.iter().map(|e| e.record_id).collect();
+    assert_eq!(ids, [Some(2_487_079_750), None], "past 32 bits it is no wrapped id");
+}
