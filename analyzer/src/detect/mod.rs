@@ -123,6 +123,17 @@ impl Draft {
     }
 
     pub fn finish(mut self) -> Finding {
+        // A detailed error page holds no time: say where the window's came
+        // from, lest a copy's date read as the incident's.
+        if !self.evidence.is_empty()
+            && self.evidence.iter().all(|e| e.source == crate::resolve::SourceKind::Errorpage)
+            && !self.explanation.contains("modification time")
+        {
+            self.explanation.push_str(
+                " The error pages hold no time of their own: the window is their files' modification time \
+                    (an archive's entry time), which copying the files resets.",
+            );
+        }
         self.timeline.sort_by_key(|a| (a.time, a.role));
         self.evidence.sort_by(|a, b| (a.time, &a.path, a.line).cmp(&(b.time, &b.path, b.line)));
         Finding {
@@ -259,6 +270,31 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
 mod tests {
     use super::testing::{Given, at, modes};
     use super::*;
+
+    /// A finding resting on detailed error pages only says where its time
+    /// came from; one that also cites a log does not.
+    #[test]
+    fn a_window_from_error_pages_says_it_is_their_files_time() {
+        let cite = |source| Evidence {
+            source,
+            path: "ErrorPage00001.htm".into(),
+            line: None,
+            record: None,
+            time: at(0),
+            summary: "error page 500.30".into(),
+        };
+        let draft = |sources: &[crate::resolve::SourceKind]| {
+            let mut d = Draft::new(FailureMode::AncmStartupFailure, Severity::High, 0.65, at(0), at(0))
+                .explain("The app did not start.".into());
+            for &s in sources {
+                d.cite(cite(s), Role::Cause);
+            }
+            d.finish().explanation
+        };
+        use crate::resolve::SourceKind::{Errorpage, W3c};
+        assert!(draft(&[Errorpage, Errorpage]).contains("which copying the files resets"));
+        assert_eq!(draft(&[Errorpage, W3c]), "The app did not start.");
+    }
 
     /// An hour of healthy traffic on WEB01 site 1, a minute a request.
     fn healthy_hour() -> Given {
