@@ -14,6 +14,27 @@ use crate::finding::{Role, Severity};
 const INIT_MODULES: &[&str] =
     &["AspNetInitializationExceptionModule", "IsapiModule", "FastCgiModule", "iisnode"];
 
+/// What to do when the failing module runs another runtime's process: the
+/// mode's own steps are ASP.NET's (its bin folder, its detailed error).
+fn module_remedy(module: &str) -> Option<&'static [&'static str]> {
+    match module {
+        "iisnode" => Some(&[
+            "Read iisnode's logging-errors.txt and the app's stdout/stderr logs (iisnode's logDirectory; on App \
+                Service under LogFiles\\Application or the site's iisnode folder): they say why node.exe exited.",
+            "Check the Node version the site runs (WEBSITE_NODE_DEFAULT_VERSION, or iisnode's \
+                nodeProcessCommandLine), the entry script web.config names, and that the app listens on \
+                process.env.PORT.",
+        ]),
+        "FastCgiModule" => Some(&[
+            "Run the FastCGI executable (php-cgi.exe, python.exe) by hand with the site's settings: its own \
+                error output says why it exits.",
+            "Check the handler mapping's executable path and arguments, and that the pool identity can read and \
+                run them.",
+        ]),
+        _ => None,
+    }
+}
+
 /// What the module failing says, beyond "before the app ran".
 fn module_meaning(module: &str, sub: u32) -> &'static str {
     match (module, sub) {
@@ -80,8 +101,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .scope(Some(&first.host), first.trace.site_id, first.trace.app_pool.as_deref())
             .explain(format!(
                 "{seen}: the request failed before the application's own code ran. The application failed \
-                    to initialize (a missing assembly, configuration value or dependency at startup), so its \
-                    own logging never ran.{}{}",
+                    to initialize ({}), so its own logging never ran.{}{}",
+                match module {
+                    "iisnode" | "FastCgiModule" => "its process exited or never started",
+                    _ => "a missing assembly, configuration value or dependency at startup",
+                },
                 module_meaning(module, first.trace.substatus.unwrap_or(0)),
                 if pages {
                     " (Times are the page files' modification times: a page holds none.)"
@@ -89,6 +113,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     ""
                 }
             ));
+        if let Some(steps) = module_remedy(module) {
+            d = d.remedy(steps);
+        }
         d.cite_all(c.iter().take(3).map(|t| store.cite_trace(t)), Role::Cause);
         d.cite_all(rows.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
         out.push(d);
@@ -113,6 +140,28 @@ mod tests {
             "{}",
             found[0].explanation
         );
+    }
+
+    /// iisnode's failure is a Node process's: its steps are Node's, not
+    /// ASP.NET's bin folder.
+    #[test]
+    fn a_node_app_that_did_not_start_gets_nodes_steps() {
+        let e = Given::new().trace("WEB01", 100, "http://shop/", (500, 1001), "iisnode").requests(
+            3,
+            "WEB01",
+            1,
+            100,
+            "/",
+            (500, 1001, 0),
+            20,
+        );
+        let d = &e.detected(detect)[0];
+        assert!(d.explanation.contains("its process exited or never started"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("logging-errors.txt"), "{:?}", d.remediation);
+        let asp = Given::new()
+            .trace("WEB01", 100, "http://shop/", (500, 0), "AspNetInitializationExceptionModule")
+            .detected(detect);
+        assert!(asp[0].remediation[1].contains("bin folder"), "{:?}", asp[0].remediation);
     }
 
     #[test]

@@ -134,6 +134,9 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time() - Span::secs(1), last.time())
             .scope(Some(host), first.metabase_site(), None)
             .explain(text);
+    if let Some(steps) = thrown.as_ref().and_then(|x| cause_remedy(&x.cause)) {
+        d = d.remedy(steps);
+    }
     for e in group.iter().take(8) {
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
     }
@@ -141,6 +144,26 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Context);
     }
     d
+}
+
+/// What to do when the exception says the crash is the deployment's or the
+/// configuration's, not code that forgot to catch (mmravec's worker died
+/// reading a web.config listener whose assembly was never deployed).
+fn cause_remedy(cause: &crate::exception::Cause) -> Option<&'static [&'static str]> {
+    use crate::exception::Cause;
+    match cause {
+        Cause::Configuration => Some(&[
+            "Fix the configuration the exception names (the web.config section, and the type it loads; App \
+                Service: the app settings): the worker dies each time it is read.",
+            "Read the whole exception in ASP.NET 1325 or .NET Runtime 1026 for the section, file and line.",
+        ]),
+        Cause::Deployment => Some(&[
+            "Deploy the file or assembly the exception names, or remove what references it (a web.config \
+                listener, module or handler), then recycle the pool.",
+            "Read the whole exception in ASP.NET 1325 or .NET Runtime 1026 for the version asked for.",
+        ]),
+        _ => None,
+    }
 }
 
 /// The exception a crash report names: ASP.NET 1325 gives the type and the
@@ -488,6 +511,11 @@ mod tests {
         assert_eq!(d.scope.site.as_deref(), Some("1983179991"));
         assert!(d.explanation.contains("once (PID 6852)"), "{}", d.explanation);
         assert!(d.explanation.contains("ConfigurationErrorsException"), "{}", d.explanation);
+        assert!(
+            d.remediation[0].starts_with("Fix the configuration the exception names"),
+            "{:?}",
+            d.remediation
+        );
     }
 
     /// A worker that threw as it shut down, after ANCM had started its
