@@ -124,11 +124,14 @@ const VERDICTS: &[Verdict] = &[
         first: Some(("ancm-startup-failure", "TKTSYS-BASEL-487")),
         never: &["worker-crash", "db-login-failure", "app-exception"],
     },
-    // ZipFS run-from-package failures and a 1005/1032 restart loop on Functions
-    // placeholders: no catalogue signature.
+    // #1-#3 (23:55:07) ZipFS, Level 1: "ZipFS setup failed. Error:
+    // 0x80070003", "Failed to copy zip from remote source", a failure zip
+    // mounted: the site's run-from-package zip could not be fetched, so it
+    // served the failure package (a deployment that failed, high). The
+    // 1005/1032 loop after it is a Functions placeholder's: not the app.
     Verdict {
         folder: "azure-eventlog-vedprakash-m-vcarpool",
-        first: None,
+        first: Some(("deployment", "AZURE-EVENTLOG-VEDPRAKASH-M-VCARPOOL")),
         never: &["ancm-startup-failure", "worker-crash", "rapid-fail-protection"],
     },
     // #1001 1310 HttpParseException on /Home/Partyapp, #1002/#1005 1310

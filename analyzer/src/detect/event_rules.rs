@@ -8,8 +8,8 @@ use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
     ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED,
-    LOG_CLEARED, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED,
-    TLS_KEY_UNREADABLE,
+    LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT,
+    TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -92,6 +92,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
     event_log_restarted(store, out);
     deployments(store, out);
+    package_not_mounted(store, out);
     logging_switched_off(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
@@ -232,6 +233,41 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 d.cite(store.cite_event(b, format!("{}: started again", headline(&b.event))), Role::Context);
             }
         }
+        out.push(d);
+    }
+}
+
+/// App Service could not mount the site's package (run from package):
+/// ZipFS set up failed, the zip could not be copied, a failure package was
+/// mounted in its place. The site serves that instead of the app until the
+/// package is reachable and the site restarts.
+fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
+    let failed = |e: &&EventRow| {
+        e.data_at(0).is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            ["setup failed", "failed to copy zip", "failure zip file"].iter().any(|m| t.contains(m))
+        })
+    };
+    for c in host_clusters(store.events_of(PACKAGE_MOUNT).filter(failed), Span::hours(1)) {
+        let (first, last) = (c[0], c[c.len() - 1]);
+        let said: Vec<String> = c.iter().take(3).map(|e| headline(&e.event)).collect();
+        let mut d = Draft::new(FailureMode::Deployment, Severity::High, 0.85, first.time(), last.time())
+            .scope(Some(&first.host), None, None)
+            .explain(format!(
+                "App Service could not mount the site's package (run from package): {}. The site served the \
+                    platform's failure package instead of the app, so its requests fail until the package is \
+                    reachable and the site restarts. The package comes from WEBSITE_RUN_FROM_PACKAGE: a URL \
+                    (whose SAS token may have expired, or whose blob was removed), or 1 with \
+                    d:\\home\\data\\SitePackages\\packagename.txt naming the zip.",
+                said.join("; ")
+            ))
+            .remedy(&[
+                "Check WEBSITE_RUN_FROM_PACKAGE: a URL must still be readable from the site (the SAS token's \
+                    expiry, the blob and its container); with 1, packagename.txt in d:\\home\\data\\SitePackages \
+                    must name a zip that is there.",
+                "Deploy the package again, then restart the site.",
+            ]);
+        d.cite_all(c.iter().take(8).map(|e| store.cite_event(e, headline(&e.event))), Role::Cause);
         out.push(d);
     }
 }
@@ -480,6 +516,22 @@ mod tests {
         assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_rfc3339())), "{}", d.explanation);
         assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
+    }
+
+    /// vcarpool's App Service: the run-from-package zip could not be
+    /// copied; the read-only file system complaint later is not that.
+    #[test]
+    fn a_package_app_service_could_not_mount_is_a_failed_deployment() {
+        let zipfs = |e: Given, secs: i64, text: &str| e.positional("SITE", secs, "ZipFS", 0, &[text]);
+        let e =
+            zipfs(Given::new(), 0, "Failed to open siteversion.txt. ZipFS setup failed. Error: 0x80070003");
+        let e = zipfs(e, 0, "Failed to copy zip from remote source.");
+        let e = zipfs(e, 9_000, "Invalid operation on Read Only File System: Create New File");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::Deployment, Severity::High));
+        assert!(found[0].explanation.contains("WEBSITE_RUN_FROM_PACKAGE"), "{}", found[0].explanation);
+        assert_eq!(found[0].evidence.len(), 2);
     }
 
     #[test]

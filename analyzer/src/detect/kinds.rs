@@ -89,6 +89,9 @@ kinds! {
     /// ANCM 1032 (in-process app started) and 1001 (out-of-process backend
     /// started and listening).
     ANCM_STARTED = [Ancm 1032, Ancm 1001];
+    /// ZipFS 0: App Service's run-from-package file system reporting on the
+    /// site's package (it writes only when something fails).
+    PACKAGE_MOUNT = [ZipFs 0];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
     /// ANCM 1033: the application shut down (a restart, a recycle).

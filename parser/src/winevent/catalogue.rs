@@ -34,6 +34,8 @@ pub enum Family {
     AppHostSvc,
     IisLogging,
     Sysmon,
+    /// App Service's run-from-package file system (`ZipFS`).
+    ZipFs,
     Other,
 }
 
@@ -88,6 +90,7 @@ pub fn family_of(provider: &str) -> Family {
         "microsoft-windows-iis-apphostsvc" => Family::AppHostSvc,
         "microsoft-windows-iis-logging" | "microsoft-iis-logging" => Family::IisLogging,
         "microsoft-windows-sysmon" => Family::Sysmon,
+        "zipfs" => Family::ZipFs,
         _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
         _ if lower.starts_with("asp.net ") => Family::AspNet,
         _ if lower.starts_with("iis aspnetcore module")
@@ -137,6 +140,8 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         // worker's own network connections, remote threads and files
         // (kept only when the worker made them: [`keep_extracted`]).
         Sysmon => matches!(event_id, 1 | 3 | 8 | 11),
+        // App Service mounting the site's package: written when it fails.
+        ZipFs => true,
         Other => false,
     }
 }
