@@ -279,6 +279,30 @@ fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Vec<(AppException, &'a 
     out
 }
 
+/// The .NET major version a framework assembly the app could not load
+/// names (`System.Runtime, Version=9.0.0.0`), against the runtime that ran
+/// it (`CoreCLR Version: 8.0.22` in the crash report): an app published for
+/// a newer .NET than the host runs.
+fn runtime_mismatch(x: &AppException, e: &EventRow) -> Option<String> {
+    let framework = ["'System.Runtime, Version=", "'Microsoft.AspNetCore", "'Microsoft.Extensions."];
+    let at = framework.iter().find_map(|f| x.message.find(f))?;
+    let version = x.message[at..].split("Version=").nth(1)?;
+    let built: u32 = version.split('.').next()?.parse().ok()?;
+    let ran: Option<u32> = e
+        .data_at(0)?
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CoreCLR Version:"))
+        .and_then(|v| v.trim().split('.').next()?.parse().ok());
+    Some(match ran {
+        Some(ran) if ran < built => format!(
+            " The app was built for .NET {built} and the runtime that ran it is .NET {ran}: publish it for \
+                .NET {ran}, or run it on .NET {built}."
+        ),
+        Some(_) => return None,
+        None => format!(" The app was built for .NET {built}, which this host may not have."),
+    })
+}
+
 /// What the cause means for the startup, in a sentence.
 fn meaning(cause: &Cause) -> String {
     match cause {
@@ -395,11 +419,12 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
         physical_path(first).map_or(String::new(), |p| format!(" at {p}")),
     );
     match thrown.first() {
-        Some((x, _)) => text.push_str(&format!(
-            ": {}. It threw {}: {}.",
+        Some((x, e)) => text.push_str(&format!(
+            ": {}. It threw {}: {}.{}",
             meaning(&x.cause),
             x.type_name,
-            x.message.trim_end_matches('.')
+            x.message.trim_end_matches('.'),
+            runtime_mismatch(x, e).unwrap_or_default()
         )),
         None => {
             let decisive = ep.failures.iter().min_by_key(|f| ancm_meaning(f).0).unwrap_or(&first);
@@ -410,11 +435,12 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             ))
         }
     }
-    for (x, _) in thrown.iter().skip(1).take(2) {
+    for (x, e) in thrown.iter().skip(1).take(2) {
         text.push_str(&format!(
-            " Later attempts threw {}: {}.",
+            " Later attempts threw {}: {}.{}",
             x.type_name,
-            x.message.trim_end_matches('.')
+            x.message.trim_end_matches('.'),
+            runtime_mismatch(x, e).unwrap_or_default()
         ));
     }
     // Attempts that failed before any app code ran (a web.config that does
@@ -878,6 +904,38 @@ mod tests {
             d.explanation
         );
         assert!(d.remediation[0].contains("has no server on App Service"), "{:?}", d.remediation);
+    }
+
+    /// BandaruDheeraj's app asked for System.Runtime 9.0.0.0 from CoreCLR
+    /// 8.0: published for a newer .NET than the host runs.
+    #[test]
+    fn an_app_built_for_a_newer_dotnet_than_ran_it_is_named_so() {
+        let crash = |runtime: &str| {
+            Given::new()
+                .positional(
+                    "APP",
+                    100,
+                    ".NET Runtime",
+                    1026,
+                    &[&format!(
+                        "Application: w3wp.exe\nCoreCLR Version: {runtime}\nDescription: The process was \
+                            terminated due to an unhandled exception.\nException Info: \
+                            System.IO.FileNotFoundException: Could not load file or assembly 'System.Runtime, \
+                            Version=9.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a'.\n   at \
+                            Program.<Main>$(String[] args)"
+                    )],
+                )
+                .positional("APP", 100, V2, 1007, &["Application '/LM/W3SVC/1/ROOT' failed to load coreclr."])
+                .detected(detect)
+        };
+        let older = crash("8.0.2025.41914");
+        assert!(
+            older[0].explanation.contains("built for .NET 9 and the runtime that ran it is .NET 8"),
+            "{}",
+            older[0].explanation
+        );
+        let same = crash("9.0.1");
+        assert!(!same[0].explanation.contains("built for"), "{}", same[0].explanation);
     }
 
     #[test]
