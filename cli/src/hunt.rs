@@ -59,7 +59,12 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     match args.format {
         HuntFormat::Text => text(&mut out, &report, &load, (args, hidden), &args.tz)?,
         HuntFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &Json { rules: &load, detections: &report.detections })?;
+            let json = Json {
+                rules: &load,
+                reading: ReadingJson::of(&report.reading),
+                detections: &report.detections,
+            };
+            serde_json::to_writer_pretty(&mut out, &json)?;
             writeln!(out)?;
         }
         HuntFormat::Jsonl => {
@@ -158,7 +163,33 @@ fn skipped_json<S: serde::Serializer>(list: &&[faultline_hunt::Skipped], s: S) -
 #[derive(Serialize)]
 struct Json<'a> {
     rules: &'a Loaded<'a>,
+    /// What was read: evidence a rule never saw shows here.
+    reading: ReadingJson<'a>,
     detections: &'a [Detection],
+}
+
+/// The read's counts in hunt's JSON.
+#[derive(Serialize)]
+struct ReadingJson<'a> {
+    files: usize,
+    rejected: u64,
+    unreadable: Vec<Unreadable<'a>>,
+}
+
+#[derive(Serialize)]
+struct Unreadable<'a> {
+    path: &'a str,
+    reason: &'a str,
+}
+
+impl<'a> ReadingJson<'a> {
+    fn of(r: &'a faultline_analyzer::pass::Reading) -> Self {
+        ReadingJson {
+            files: r.parsed,
+            rejected: r.rejected,
+            unreadable: r.unreadable.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
+        }
+    }
 }
 
 /// The rules, then the native detectors the bundled pack brings (written

@@ -925,3 +925,19 @@ fn an_exported_event_is_cited_by_line_and_record() {
     let hunt = stdout(&faultline(&["hunt", "--quiet", &path]));
     assert!(hunt.contains("eventlog.xml:1#2487079750"), "{hunt}");
 }
+
+/// hunt's JSON says what the rules could not see: a row that could not be
+/// read is counted beside the detections.
+#[test]
+fn hunt_json_counts_what_could_not_be_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = one_injection(dir.path());
+    let mut text = std::fs::read_to_string(&log).expect("reads");
+    text.push_str("2025-01-01 10:00:01 only three\r\n");
+    std::fs::write(&log, text).expect("writes");
+    let out = faultline(&["hunt", "--quiet", "--format", "json", &log.to_string_lossy()]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(json["reading"]["files"], 1);
+    assert_eq!(json["reading"]["rejected"], 1, "{json}");
+    assert_eq!(json["detections"].as_array().map(Vec::len), Some(1));
+}
