@@ -319,6 +319,23 @@ mod tests {
                         "ID=1%27%20or%201%3D%40%40version--|22|80040e07|[Microsoft][ODBC_SQL_Server_Driver][SQL_Server]Conversion_failed_when_converting_the_nvarchar_value",
                     ),
                 ),
+                // An ordinary insert hitting a key, whose error quotes the
+                // constraint's name.
+                get(
+                    "/orders.asp",
+                    Some(
+                        "id=42|45|80040e2f|[Microsoft][ODBC_SQL_Server_Driver][SQL_Server]Violation_of_PRIMARY_KEY_constraint_'PK_Orders'",
+                    ),
+                ),
+            ),
+            (
+                "web_sql_injection_reached_database.yml",
+                get(
+                    "/foo/baz.asp",
+                    Some(
+                        "ID=1%27%20or%201%3D%40%40version--|22|80040e07|[Microsoft][ODBC_SQL_Server_Driver][SQL_Server]Conversion_failed",
+                    ),
+                ),
                 // The database timing out under an ordinary request.
                 get(
                     "/orders.asp",
