@@ -13,8 +13,8 @@
 //! An out-of-process app (its own `dotnet.exe` or apphost, not w3wp) that
 //! throws out of its `Program.Main` leaves no ANCM event per attempt on App
 //! Service: the runtime's 1026 is the evidence. Such crashes count as failed
-//! starts on a host whose ANCM events name an application of the customer's
-//! (or whose stack runs through ASP.NET Core), when they repeat.
+//! starts on a host whose ANCM events name an application of the
+//! customer's, when they repeat.
 
 use std::sync::Arc;
 
@@ -37,7 +37,12 @@ const ATTEMPT: Span = Span::secs(5);
 /// The application an ANCM event names by its physical path (`C:\home\site\wwwroot\`):
 /// restarts of another application on the host (a site extension, the SCM
 /// site) do not end this one's outage.
-fn physical_path(e: &EventRow) -> Option<String> {
+pub(super) fn physical_path(e: &EventRow) -> Option<String> {
+    // An exception's text quotes files too (appsettings.json): only ANCM
+    // names its application this way.
+    if e.event.family() != faultline_parser::winevent::Family::Ancm {
+        return None;
+    }
     let text = e.data_at(0)?;
     text.split('\'')
         .find(|part| part.len() > 2 && part.as_bytes()[1] == b':' && part.contains('\\'))
@@ -46,7 +51,7 @@ fn physical_path(e: &EventRow) -> Option<String> {
 
 /// A site extension's own app (`C:\Program Files (x86)\SiteExtensions\Functions\…`,
 /// the Application Insights agent): never the customer's application.
-fn is_site_extension(path: &str) -> bool {
+pub(super) fn is_site_extension(path: &str) -> bool {
     path.contains("\\siteextensions\\")
 }
 
@@ -84,7 +89,8 @@ fn died_in_main(e: &EventRow) -> bool {
 }
 
 /// The out-of-process start crashes of each host that runs a customer's
-/// app under ANCM (or whose crash runs through ASP.NET Core).
+/// app under ANCM (a Generic Host service crashing in its Main on a
+/// machine without ANCM is no web app's failed start).
 fn main_crashes(store: &Store) -> impl Iterator<Item = &EventRow> {
     let ancm_hosts: std::collections::BTreeSet<&str> = store
         .events_of(ANCM_STARTED)
@@ -93,13 +99,7 @@ fn main_crashes(store: &Store) -> impl Iterator<Item = &EventRow> {
         .filter(|e| names_customer_app(e))
         .map(|e| &*e.host)
         .collect();
-    store.events_of(DOTNET_TERMINATED).filter(move |e| {
-        died_in_main(e)
-            && (ancm_hosts.contains(&*e.host)
-                || e.data_at(0).is_some_and(|t| {
-                    t.contains("Microsoft.AspNetCore.") || t.contains("Microsoft.Extensions.Hosting.")
-                }))
-    })
+    store.events_of(DOTNET_TERMINATED).filter(move |e| died_in_main(e) && ancm_hosts.contains(&*e.host))
 }
 
 /// ANCM v1 and HttpPlatformHandler log 1000 as the final start failure; V2
@@ -138,9 +138,10 @@ pub(super) fn start_failed_near(store: &Store, host: &str, at: Timestamp) -> boo
 struct Episode<'a> {
     failures: Vec<&'a EventRow>,
     recovered: Option<&'a EventRow>,
-    /// The first start of the application on another instance of the
-    /// host (an App Service site's other worker), which may have served
-    /// meanwhile.
+    /// The latest start of the application on another instance of the
+    /// host (an App Service site's other worker) before the episode ended
+    /// and at most [`EPISODE_GAP`] before it began: that worker may have
+    /// served meanwhile.
     elsewhere: Option<&'a EventRow>,
 }
 
@@ -216,9 +217,10 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
 }
 
 /// One host's instance episodes that ran on without a recovery joined
-/// with the next of the host (an App Service site failing on one worker,
-/// moved to another, failing there): one outage of the site. Episodes that
-/// ended in a start stay apart.
+/// with the next of the host that begins after it (an App Service site
+/// failing on one worker, moved to another, failing there): one outage of
+/// the site. Episodes that ended in a start, or that overlap (two workers
+/// failing at once, one recovering), stay apart.
 fn merged(mut episodes: Vec<(Arc<str>, Episode<'_>)>) -> Vec<(Arc<str>, Episode<'_>)> {
     episodes.sort_by(|(a, x), (b, y)| {
         (a, x.failures[0].time(), x.failures[0].event.record_id).cmp(&(
@@ -232,6 +234,7 @@ fn merged(mut episodes: Vec<(Arc<str>, Episode<'_>)>) -> Vec<(Arc<str>, Episode<
         if let Some((last_host, last)) = out.last_mut()
             && *last_host == host
             && last.recovered.is_none()
+            && ep.failures[0].time() > last.last().time()
             && ep.failures[0].time() - last.last().time() <= EPISODE_GAP
         {
             last.failures.extend(ep.failures);
@@ -284,22 +287,25 @@ fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Vec<(AppException, &'a 
 /// it (`CoreCLR Version: 8.0.22` in the crash report): an app published for
 /// a newer .NET than the host runs.
 fn runtime_mismatch(x: &AppException, e: &EventRow) -> Option<String> {
-    let framework = ["'System.Runtime, Version=", "'Microsoft.AspNetCore", "'Microsoft.Extensions."];
-    let at = framework.iter().find_map(|f| x.message.find(f))?;
-    let version = x.message[at..].split("Version=").nth(1)?;
-    let built: u32 = version.split('.').next()?.parse().ok()?;
-    let ran: Option<u32> = e
+    // Only System.Runtime follows the runtime's version, and only from .NET 5
+    // on (Microsoft.Extensions packages of 9.0 run on .NET 8; .NET Core 3.1
+    // reports CoreCLR 4.700).
+    let at = x.message.find("'System.Runtime, Version=")?;
+    let built: u32 = x.message[at..].split("Version=").nth(1)?.split('.').next()?.parse().ok()?;
+    let ran: u32 = e
         .data_at(0)?
         .lines()
-        .find_map(|l| l.trim().strip_prefix("CoreCLR Version:"))
-        .and_then(|v| v.trim().split('.').next()?.parse().ok());
-    Some(match ran {
-        Some(ran) if ran < built => format!(
+        .find_map(|l| l.trim().strip_prefix("CoreCLR Version:"))?
+        .trim()
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
+    (built >= 5 && ran >= 5 && ran < built).then(|| {
+        format!(
             " The app was built for .NET {built} and the runtime that ran it is .NET {ran}: publish it for \
                 .NET {ran}, or run it on .NET {built}."
-        ),
-        Some(_) => return None,
-        None => format!(" The app was built for .NET {built}, which this host may not have."),
+        )
     })
 }
 
@@ -372,11 +378,16 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
 fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
     let text = e.data_at(0).unwrap_or_default();
     match e.event.event_id {
-        1027 if text.contains("deps.json") => (
-            0,
-            "a package the app's deps.json lists is missing from the published folder: an incomplete \
-            publish (500.31)",
-        ),
+        1027 if text.contains("deps.json")
+            && !text.contains("runtime store")
+            && !text.contains("target manifest") =>
+        {
+            (
+                0,
+                "a package the app's deps.json lists is missing from the published folder: an incomplete \
+                publish (500.31)",
+            )
+        }
         1027 | 1028 => (
             1,
             "the .NET runtime, framework or in-process request handler the app targets is not installed \
@@ -765,7 +776,7 @@ mod tests {
                     at + 2 * k,
                     "TiketApp.Api.exe",
                     "Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid column name 'NotificationEmail'.\nError Number:207,State:1,Class:16",
-                    "   at TiketOnlyMe.Program.<Main>",
+                    "TiketOnlyMe.Program.<Main>",
                 );
             }
             e = functions_host_started(e, at + 30 + i as i64);
@@ -792,6 +803,19 @@ mod tests {
         let once =
             crashed(app_service(Given::new()), 100, "dotnet.exe", exception, "TiketOnlyMe.Program.Main");
         assert!(once.detected(detect).is_empty());
+        // A Generic Host service crashing in its Main on a machine without
+        // ANCM, its stack through Microsoft.Extensions.Hosting.
+        let mut service = Given::new();
+        for at in [100, 200, 300] {
+            service = crashed(
+                service,
+                at,
+                "Worker.exe",
+                "System.InvalidOperationException: at Microsoft.Extensions.Hosting.Internal.Host.StartAsync",
+                "Worker.Program.Main",
+            );
+        }
+        assert!(service.detected(detect).is_empty());
         // A loop of them on a host whose only ANCM app is a Functions host:
         // nothing says a web app of the customer's runs there.
         let mut tool = functions_host_started(Given::new(), 1);
@@ -936,6 +960,46 @@ mod tests {
         );
         let same = crash("9.0.1");
         assert!(!same[0].explanation.contains("built for"), "{}", same[0].explanation);
+    }
+
+    /// An exception quoting a file under the site is not the app's path:
+    /// the app's own start still ends the episode.
+    #[test]
+    fn a_file_an_exception_names_is_not_the_application() {
+        let mut e = app_service(Given::new());
+        for at in [100, 160] {
+            e = crashed(
+                e,
+                at,
+                "dotnet.exe",
+                "System.IO.FileNotFoundException: Could not find file 'C:\\home\\site\\wwwroot\\appsettings.json'.",
+                "App.Program.Main",
+            );
+        }
+        let d = &started(e, 400).detected(detect)[0];
+        assert_eq!(d.end, at(400), "{}", d.explanation);
+    }
+
+    /// Two workers failing at once, one recovering: two episodes, the one
+    /// still failing not said to have started again.
+    #[test]
+    fn overlapping_workers_episodes_stay_apart() {
+        let failing = |e: Given, secs: i64, on: &str| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1031,
+                &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start."],
+            )
+            .instance(on)
+        };
+        let e = failing(failing(failing(Given::new(), 100, "A"), 150, "B"), 500, "A");
+        let e = started(e, 300).instance("B");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 2);
+        let a = found.iter().find(|d| d.start == at(99)).expect("A's episode");
+        assert!(a.explanation.contains("No successful start of the failing instance"), "{}", a.explanation);
     }
 
     #[test]
