@@ -187,9 +187,17 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         let stretches: Vec<(&EventRow, Option<&EventRow>)> = c
             .iter()
             .map(|&e| {
+                // The same app on the same machine: not a Functions host
+                // or a site extension starting, nor another site.
+                let app = super::ancm::physical_path(e);
                 let back = store
                     .events_between(ANCM_STARTED, e.time(), e.time() + REDEPLOYED)
-                    .find(|s| s.host == e.host && s.event.computer == e.event.computer);
+                    .filter(|s| s.host == e.host && s.event.computer == e.event.computer)
+                    .find(|s| match (&app, super::ancm::physical_path(s)) {
+                        (Some(a), Some(b)) => *a == b,
+                        (None, Some(b)) => !super::ancm::is_site_extension(&b),
+                        (_, None) => true,
+                    });
                 (e, back)
             })
             .collect();
@@ -304,7 +312,9 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
             FailureMode::MissingLogs,
             if web { Severity::Medium } else { Severity::Low },
             0.7,
-            before.unwrap_or_else(|| e.time()),
+            // The restart itself: the last event kept may be days before,
+            // and IIS's own logs went on meanwhile.
+            e.time(),
             e.time(),
         )
         .scope(Some(&e.host), None, None)
@@ -484,10 +494,19 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::MissingLogs, Severity::Low));
         assert!(found[0].explanation.contains("without a boot beside it"), "{}", found[0].explanation);
-        assert_eq!(found[0].start, at(0), "the gap from the host's last event before");
-        // At boot the service starts beside EventLog 6005.
-        let boot = event_log_running(Given::new().event("PC01", 0, "EventLog", 6005, &[]), "PC01", 20);
+        assert_eq!(found[0].start, at(32), "the restart's moment, not the last event kept");
+        assert!(
+            found[0].explanation.contains("the host's last event before it is at"),
+            "{}",
+            found[0].explanation
+        );
+        // At boot the service starts beside the OS version EventLog logs
+        // (6009) and the kernel's start.
+        let boot = event_log_running(Given::new().event("PC01", 0, "EventLog", 6009, &[]), "PC01", 20);
         assert!(boot.detected(detect).is_empty());
+        // 6005 alone is the service saying it started, whatever started it.
+        let restart = event_log_running(Given::new().event("PC01", 0, "EventLog", 6005, &[]), "PC01", 20);
+        assert_eq!(restart.detected(detect).len(), 1);
     }
 
     /// spaarke's afternoon: app_offline.htm dropped and removed twice, the
@@ -506,7 +525,18 @@ mod tests {
             )
         };
         let started = |e: Given, secs: i64| e.app_started("APP", secs);
-        let e = started(offline(Given::new(), 0), 38);
+        // A Functions host from the site extensions starting in between is
+        // not the app.
+        let functions = |e: Given, secs: i64| {
+            e.positional(
+                "APP",
+                secs,
+                "IIS AspNetCore Module V2",
+                1032,
+                &["Application 'C:\\Program Files (x86)\\SiteExtensions\\Functions\\4.1\\64bit\\' started successfully."],
+            )
+        };
+        let e = started(functions(offline(Given::new(), 0), 10), 38);
         let e = started(offline(e, 1_000), 1_027).instance("OTHER");
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);

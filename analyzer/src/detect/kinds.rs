@@ -66,9 +66,10 @@ kinds! {
     PROCESS_STARTED = [SecurityAuditing 4688, Sysmon 1];
     /// EventLog 6005: the event log service started (the machine booted).
     BOOTED = [EventLog 6005];
-    /// EventLog 6005, 6009 (the OS version logged at boot) and
-    /// Kernel-General 12 (the operating system started): a boot.
-    BOOT_MARKS = [EventLog 6005, EventLog 6009, KernelGeneral 12];
+    /// EventLog 6009 (the OS version, logged at boot) and Kernel-General 12
+    /// (the operating system started): a boot. Not 6005, which the event
+    /// log service writes whenever it starts.
+    BOOT_MARKS = [EventLog 6009, KernelGeneral 12];
     /// Service Control Manager 7036: a service entered the running or
     /// stopped state (the catalogue keeps those of IIS, SQL Server and the
     /// event log).

@@ -205,7 +205,7 @@ fn service_matters(e: &super::WinEvent) -> bool {
     else {
         // No binary: fall back on the display name, whatever its language.
         let name = e.data("param1").unwrap_or("").to_ascii_lowercase();
-        return ["world wide web", "windows process activation", "iis", "sql server", "http"]
+        return ["world wide web", "windows process activation", "iis", "sql server", "http", "event log"]
             .iter()
             .any(|n| name.contains(n));
     };
