@@ -9,7 +9,7 @@ use crate::finding::Evidence;
 use crate::resolve::SourceKind;
 
 /// Longest event message kept on a timeline line.
-const EVENT_TEXT: usize = 400;
+pub(crate) const EVENT_TEXT: usize = 400;
 
 /// A one-line description of an access-log row.
 pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -> String {

@@ -239,18 +239,21 @@ fn text(v: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(v.unwrap_or_default())
 }
 
-/// Appends to a request's summary the values the reported rules matched
-/// in fields it does not show (the user agent, the referer), each once.
-fn with_matched(line: &mut String, shown: &[(&str, &str)]) {
+/// What to append to a request's summary `line`: the values the reported
+/// rules matched in fields it does not show (the user agent, the referer),
+/// each once.
+fn matched_suffix(line: &str, shown: &[(&str, &str)]) -> String {
     const SHOWN: [&str; 5] = ["cs-method", "cs-uri-stem", "cs-uri-query", "sc-status", "c-ip"];
     let mut added: Vec<&str> = Vec::new();
+    let mut suffix = String::new();
     for &(field, value) in shown {
         if SHOWN.contains(&field) || added.contains(&field) || value.is_empty() || line.contains(value) {
             continue;
         }
         added.push(field);
-        line.push_str(&format!("; {field}={}", crate::describe::cut_to(value, 200)));
+        suffix.push_str(&format!("; {field}={}", crate::describe::cut_to(value, 200)));
     }
+    suffix
 }
 
 /// The longest value a detection shows as matched, in bytes: past it the
@@ -1446,8 +1449,10 @@ impl RecordSink for HuntSink<'_> {
             use std::fmt::Write as _;
             let mut line = String::with_capacity(96);
             let _ = write!(line, "{} {}", text(r.method), text(r.uri_stem));
-            if let Some(q) = r.uri_query.filter(|q| *q != b"-") {
-                let _ = write!(line, "?{}", String::from_utf8_lossy(q));
+            let query = r.uri_query.filter(|q| *q != b"-").map(String::from_utf8_lossy);
+            let at_query = line.len();
+            if let Some(q) = &query {
+                let _ = write!(line, "?{q}");
             }
             match r.status {
                 Some(status) => {
@@ -1464,7 +1469,15 @@ impl RecordSink for HuntSink<'_> {
                 }
                 (_, None) => line.push_str(" from -"),
             }
-            with_matched(&mut line, shown);
+            let extra = matched_suffix(&line, shown);
+            // A long query gives way to what the rules matched elsewhere,
+            // which the line's cut would otherwise drop.
+            if let Some(q) = query.filter(|_| line.len() + extra.len() > crate::describe::EVENT_TEXT) {
+                let kept = line.len() - q.len() + extra.len() + '…'.len_utf8();
+                let room = crate::describe::EVENT_TEXT.saturating_sub(kept).max(40);
+                line.replace_range(at_query + 1..at_query + 1 + q.len(), &crate::describe::cut_to(&q, room));
+            }
+            line.push_str(&extra);
             crate::describe::cut_line(line)
         };
         if !self.hits.is_empty() {
@@ -1509,7 +1522,7 @@ impl RecordSink for HuntSink<'_> {
             if !reason.is_empty() && reason != b"-" {
                 line.push_str(&format!(" ({})", String::from_utf8_lossy(reason)));
             }
-            with_matched(&mut line, shown);
+            line.push_str(&matched_suffix(&line, shown));
             crate::describe::cut_line(line)
         };
         self.record(None, r.time, site, pool.as_deref(), (Some(r.origin.line), None), None, &summary);

