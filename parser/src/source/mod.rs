@@ -65,8 +65,18 @@ impl EvidencePath {
     /// Path parts from the file system path and the member names, with
     /// archives named by their stems (`WEB01.zip` → `WEB01`).
     pub fn parts(&self) -> Vec<Part> {
-        let mut out: Vec<Part> = self
+        // A path given from `.` or `..` (`faultline hunt .` inside a host's
+        // folder) names its folders as the same path typed in full does.
+        let relative_to_here = self
             .file
+            .components()
+            .next()
+            .is_some_and(|c| matches!(c, std::path::Component::CurDir | std::path::Component::ParentDir));
+        let file = match relative_to_here {
+            true => std::path::absolute(&self.file).map_or_else(|_| self.file.clone(), |p| lexical(&p)),
+            false => self.file.clone(),
+        };
+        let mut out: Vec<Part> = file
             .components()
             .map(|c| Part { name: c.as_os_str().to_string_lossy().into_owned(), archive: false })
             .collect();
@@ -96,6 +106,22 @@ impl EvidencePath {
     pub fn placement(&self) -> Placement {
         layout::place(&self.parts())
     }
+}
+
+/// `path` with `.` dropped and each `..` taking away the folder before it,
+/// without asking the file system (a link is not followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 fn archive_stem(name: &str) -> String {

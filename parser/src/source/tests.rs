@@ -273,3 +273,22 @@ fn a_damaged_gz_keeps_what_came_before_the_damage() {
     let found = discover(&[dir.path().join("ok.log.gz")], &ArchiveLimits::default());
     assert_eq!(found.entries[0].open(&ArchiveLimits::default()).expect("opens").damage, None);
 }
+
+/// `faultline hunt .` inside a host's folder names the folder as the same
+/// path typed in full does.
+#[test]
+fn a_path_from_here_names_the_folders_it_lies_in() {
+    let here = std::env::current_dir().expect("a working directory");
+    let name = here.file_name().expect("a folder name").to_string_lossy().into_owned();
+    let parts = |p: &str| EvidencePath::file(p).parts().into_iter().map(|p| p.name).collect::<Vec<_>>();
+    let from_here = parts("./u_ex251124.log");
+    assert_eq!(from_here[from_here.len() - 2..], [name.clone(), "u_ex251124.log".to_string()]);
+    let from_below = parts("../x/../u_ex251124.log");
+    let parent = here.parent().and_then(|p| p.file_name()).expect("a parent").to_string_lossy().into_owned();
+    assert_eq!(from_below[from_below.len() - 2..], [parent, "u_ex251124.log".to_string()]);
+    assert_eq!(
+        parts("WEB07/u_ex251124.log"),
+        ["WEB07", "u_ex251124.log"],
+        "a path typed in full is as typed"
+    );
+}
