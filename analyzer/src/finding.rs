@@ -151,4 +151,8 @@ pub struct Finding {
     /// module before crashes): 1-based positions in the report's detections.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detections: Vec<usize>,
+    /// The failure was still going on where the evidence ends (an app that
+    /// never started again): ranked before its severity's recovered ones.
+    #[serde(skip)]
+    pub ongoing: bool,
 }

@@ -148,6 +148,7 @@ fn findings(store: &Store) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
+            .then(b.ongoing.cmp(&a.ongoing))
             .then(b.confidence.total_cmp(&a.confidence))
             .then(a.start.cmp(&b.start))
             .then(a.id.id().cmp(b.id.id()))

@@ -298,6 +298,25 @@ fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
     assert_eq!(report.findings[0].evidence[0].record, Some(65377));
 }
 
+/// staybot's App Service failed to start thirteen times over three months;
+/// the episode still failing where the evidence ends (2026-01-08, a
+/// package missing from the publish) comes first, before the recovered
+/// ones of its severity.
+#[test]
+fn the_failure_still_going_on_comes_first() {
+    let Some(root) = samples() else { return };
+    let report = analyze(
+        &[root.join("azure-eventlog-tshekom8206-staybotplatform")],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &|_| {},
+    );
+    let first = &report.findings[0];
+    assert_eq!(first.id.id(), "ancm-startup-failure");
+    assert_eq!(first.start.to_string(), "2026-01-08T07:59:13.000000000Z");
+    assert!(first.explanation.contains("No successful start follows"), "{}", first.explanation);
+}
+
 /// Every sample folder has a verdict: a new sample must be judged.
 #[test]
 fn every_sample_folder_has_a_verdict() {

@@ -412,8 +412,17 @@ fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    for (host, ep) in episodes(store) {
-        out.extend(finding(store, &host, &ep));
+    let episodes = episodes(store);
+    for (i, (host, ep)) in episodes.iter().enumerate() {
+        let mut drafts = finding(store, host, ep);
+        // The host's last episode, never recovered and no other worker
+        // serving: the app is still down where the evidence ends.
+        let later =
+            episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
+        if let Some(d) = drafts.first_mut() {
+            d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && !later;
+        }
+        out.extend(drafts);
     }
 }
 
@@ -1000,6 +1009,19 @@ mod tests {
         assert_eq!(found.len(), 2);
         let a = found.iter().find(|d| d.start == at(99)).expect("A's episode");
         assert!(a.explanation.contains("No successful start of the failing instance"), "{}", a.explanation);
+    }
+
+    /// Only the host's last episode, never recovered, is still going on:
+    /// an earlier one that no start closed was followed by later failures.
+    #[test]
+    fn the_last_unrecovered_episode_is_the_one_still_going_on() {
+        let e = failed_start(Given::new(), 100, "System.Exception: first");
+        let e = failed_start(e, 100 + 7 * 3_600, "System.Exception: second");
+        let found = e.detected(detect);
+        let ongoing: Vec<bool> = found.iter().map(|d| d.ongoing).collect();
+        assert_eq!(ongoing, [false, true]);
+        let recovered = started(failed_start(Given::new(), 100, "System.Exception: x"), 400);
+        assert!(!recovered.detected(detect)[0].ongoing);
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub(crate) struct Draft {
     pub remediation: &'static [&'static str],
     pub evidence: Vec<Evidence>,
     pub timeline: Vec<Step>,
+    /// Still failing where the evidence ends ([`Finding::ongoing`]).
+    pub ongoing: bool,
 }
 
 impl Draft {
@@ -77,6 +79,7 @@ impl Draft {
             remediation: id.remediation(),
             evidence: Vec::new(),
             timeline: Vec::new(),
+            ongoing: false,
         }
     }
 
@@ -151,6 +154,7 @@ impl Draft {
             timeline: self.timeline,
             related: Vec::new(),
             detections: Vec::new(),
+            ongoing: self.ongoing,
         }
     }
 }
