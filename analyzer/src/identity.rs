@@ -423,7 +423,7 @@ pub fn app_service_site(site_name: &str) -> Option<String> {
 /// site's Kudu companion, the same site). Azure Functions keeps pre-warmed
 /// placeholder sites (`MAWSFNPLACEHOLDER…`) on its workers; they are not the
 /// customer's site.
-fn config_site(name: &str) -> Option<String> {
+pub(crate) fn config_site(name: &str) -> Option<String> {
     let name = name.strip_prefix("~1").unwrap_or(name);
     (!name.is_empty() && !is_placeholder(name)).then(|| name.to_string())
 }

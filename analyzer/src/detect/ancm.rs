@@ -51,7 +51,7 @@ pub(super) fn physical_path(e: &EventRow) -> Option<String> {
 
 /// A site extension's own app (`C:\Program Files (x86)\SiteExtensions\Functions\…`,
 /// the Application Insights agent): never the customer's application.
-pub(super) fn is_site_extension(path: &str) -> bool {
+fn is_site_extension(path: &str) -> bool {
     path.contains("\\siteextensions\\")
 }
 
@@ -64,10 +64,21 @@ fn names_customer_app(e: &EventRow) -> bool {
         return !is_site_extension(&path);
     }
     let Some(text) = e.data_at(0) else { return false };
-    text.split('\'').filter_map(|part| part.strip_prefix("MACHINE/WEBROOT/APPHOST/")).any(|site| {
-        let site = site.strip_prefix("~1").unwrap_or(site);
-        !site.is_empty() && !site.get(..17).is_some_and(|p| p.eq_ignore_ascii_case("MAWSFNPLACEHOLDER"))
-    })
+    text.split('\'')
+        .filter_map(|part| part.strip_prefix("MACHINE/WEBROOT/APPHOST/"))
+        .any(|site| crate::identity::config_site(site).is_some())
+}
+
+/// Whether the ANCM start `start` is a start of the application `app`
+/// names (its physical path, when its events gave one): not another
+/// application's, nor a site extension's (a Functions host) when the app is
+/// not named.
+pub(super) fn starts_app(app: Option<&str>, start: &EventRow) -> bool {
+    match (app, physical_path(start)) {
+        (Some(a), Some(b)) => a == b,
+        (None, Some(b)) => !is_site_extension(&b),
+        (_, None) => true,
+    }
 }
 
 /// A .NET Runtime 1026 of a process other than w3wp whose unhandled
@@ -168,9 +179,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
         for e in events {
             let failed = !ANCM_STARTED.iter().any(|k| k.matches(&e.event));
             match (&mut open, failed) {
-                (Some(ep), true) if e.time() - ep.failures[ep.failures.len() - 1].time() <= EPISODE_GAP => {
-                    ep.failures.push(e)
-                }
+                (Some(ep), true) if e.time() - ep.last().time() <= EPISODE_GAP => ep.failures.push(e),
                 (_, true) => {
                     if let Some(done) = open.take() {
                         out.push((host.clone(), done));
@@ -179,12 +188,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
                 }
                 (Some(ep), false) => {
                     let app = ep.failures.iter().find_map(|f| physical_path(f));
-                    let same_app = match (app, physical_path(e)) {
-                        (Some(a), Some(b)) => a == b,
-                        (None, Some(b)) => !is_site_extension(&b),
-                        _ => true,
-                    };
-                    if same_app {
+                    if starts_app(app.as_deref(), e) {
                         ep.recovered = Some(e);
                         out.push((host.clone(), open.take().expect("an open episode")));
                     }
@@ -201,13 +205,14 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     // before the episode ended: that instance may have served meanwhile.
     for (host, ep) in &mut out {
         let failed_on: Vec<Option<&str>> = ep.failures.iter().map(|f| instance(f)).collect();
+        let app = ep.failures.iter().find_map(|f| physical_path(f));
         let (first, end) =
             (ep.failures[0].time(), ep.recovered.map_or_else(|| ep.last().time(), |r| r.time()));
         ep.elsewhere = store
             .events_of(ANCM_STARTED)
             .filter(|s| s.host == *host && !failed_on.contains(&instance(s)) && instance(s).is_some())
             .filter(|s| s.time() <= end && first - s.time() <= EPISODE_GAP)
-            .filter(|s| physical_path(s).is_none_or(|p| !is_site_extension(&p)))
+            .filter(|s| starts_app(app.as_deref(), s))
             .max_by_key(|s| (s.time(), s.event.record_id));
     }
     // A lone crash through Program.Main may be a tool run once; a loop of

@@ -193,11 +193,7 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 let back = store
                     .events_between(ANCM_STARTED, e.time(), e.time() + REDEPLOYED)
                     .filter(|s| s.host == e.host && s.event.computer == e.event.computer)
-                    .find(|s| match (&app, super::ancm::physical_path(s)) {
-                        (Some(a), Some(b)) => *a == b,
-                        (None, Some(b)) => !super::ancm::is_site_extension(&b),
-                        (_, None) => true,
-                    });
+                    .find(|s| super::ancm::starts_app(app.as_deref(), s));
                 (e, back)
             })
             .collect();
@@ -320,7 +316,7 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
         .scope(Some(&e.host), None, None)
         .explain(format!(
             "The Windows Event Log service started at {} without a boot beside it (Service Control Manager \
-                7036, no EventLog 6005 or kernel start within ten minutes): it had been stopped or had \
+                7036, no EventLog 6009 or kernel start within ten minutes): it had been stopped or had \
                 crashed, and nothing was logged while it was down; {since}. Stopping or crashing the \
                 service is a known way to act unlogged.",
             e.time().to_rfc3339()
