@@ -195,14 +195,17 @@ const SERVICES: &[&str] = &[
 ];
 
 /// SCM 7036 `Binary` is UTF-16LE `"<KeyName>/<state>"`, locale-independent
-/// unlike `param1`; SQL Server instances are `MSSQLSERVER`/`MSSQL$NAME`.
+/// unlike `param1`: the key (upper case) and the state as written.
+fn binary_service(e: &super::WinEvent) -> Option<(String, String)> {
+    let text = e.binary.as_deref().and_then(utf16_hex)?;
+    let (key, state) = text.split_once('/').unwrap_or((&text, ""));
+    Some((key.to_ascii_uppercase(), state.trim().to_string()))
+}
+
+/// Whether a 7036 concerns a service an IIS incident involves; SQL Server
+/// instances are `MSSQLSERVER`/`MSSQL$NAME`.
 fn service_matters(e: &super::WinEvent) -> bool {
-    let Some(key) = e
-        .binary
-        .as_deref()
-        .and_then(utf16_hex)
-        .map(|s| s.split('/').next().unwrap_or("").to_ascii_uppercase())
-    else {
+    let Some((key, _)) = binary_service(e) else {
         // No binary: fall back on the display name, whatever its language.
         let name = e.data("param1").unwrap_or("").to_ascii_lowercase();
         return ["world wide web", "windows process activation", "iis", "sql server", "http", "event log"]
@@ -221,9 +224,8 @@ fn service_matters(e: &super::WinEvent) -> bool {
 /// `Binary` (`"<KeyName>/<state>"`, 4 running), else from an English
 /// `param1`/`param2` (the display name stands for the key).
 pub fn service_change(e: &super::WinEvent) -> Option<(String, bool)> {
-    if let Some(text) = e.binary.as_deref().and_then(utf16_hex) {
-        let (key, state) = text.split_once('/')?;
-        return Some((key.to_ascii_uppercase(), state.trim() == "4"));
+    if let Some((key, state)) = binary_service(e) {
+        return (!state.is_empty()).then(|| (key, state == "4"));
     }
     let name = e.data("param1")?.trim().to_ascii_uppercase();
     Some((name, e.data("param2")?.trim().eq_ignore_ascii_case("running")))
