@@ -586,6 +586,21 @@ impl Inventory {
     pub fn has_evidence(&self) -> bool {
         self.files.iter().any(|f| f.status == FileStatus::Parsed)
     }
+
+    /// The hosts known only by the name of the folder their files lie in:
+    /// no record, collection metadata or analyst names the server (a
+    /// folder may be named after a case, a ticket or a sample), sorted.
+    pub fn folder_named_hosts(&self) -> Vec<&str> {
+        let mut hosts: Vec<&str> = self
+            .files
+            .iter()
+            .filter(|f| f.status == FileStatus::Parsed && f.host_source == Some(HostSource::Folder))
+            .filter_map(|f| f.host.as_deref())
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use faultline_parser::{
 };
 use rayon::prelude::*;
 
-use crate::identity::{FileHost, HostOverrides, identify};
+use crate::identity::{FileHost, HostOverrides, HostSource, identify};
 use crate::resolve::SourceFile;
 
 /// What one read of the evidence is for: a sink per chunk, and what is made
@@ -113,6 +113,9 @@ pub struct Reading {
     pub rejected: u64,
     /// Inputs and files that could not be read, and why, in discovery order.
     pub unreadable: Vec<(String, String)>,
+    /// The hosts of files read that are known only by their folder's name
+    /// (see [`crate::inventory::Inventory::folder_named_hosts`]).
+    pub folder_named_hosts: std::collections::BTreeSet<String>,
 }
 
 impl Reading {
@@ -120,6 +123,7 @@ impl Reading {
         self.parsed += other.parsed;
         self.rejected += other.rejected;
         self.unreadable.extend(other.unreadable);
+        self.folder_named_hosts.extend(other.folder_named_hosts);
     }
 }
 
@@ -202,6 +206,11 @@ pub fn run<C: Consumer>(
                     Outcome::Parsed { format, sinks } => {
                         reading.parsed += 1;
                         reading.rejected += sinks.iter().map(|s| s.rejected).sum::<u64>();
+                        if let FileHost { host: Some(host), source: Some(HostSource::Folder), .. } =
+                            &*identities[i]
+                        {
+                            reading.folder_named_hosts.insert(host.name.clone());
+                        }
                         let sinks = sinks.into_iter().map(|s| s.sink).collect();
                         (file.with_format(format), Outcome::Parsed { format, sinks })
                     }

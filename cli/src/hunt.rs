@@ -174,6 +174,8 @@ struct ReadingJson<'a> {
     files: usize,
     rejected: u64,
     unreadable: Vec<Unreadable<'a>>,
+    /// Hosts known only by their folder's name.
+    folder_named_hosts: &'a std::collections::BTreeSet<String>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +190,7 @@ impl<'a> ReadingJson<'a> {
             files: r.parsed,
             rejected: r.rejected,
             unreadable: r.unreadable.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
+            folder_named_hosts: &r.folder_named_hosts,
         }
     }
 }
@@ -280,6 +283,10 @@ fn text(
         plural(reading.parsed as u64),
         zone.name()
     )?;
+    let folder_named: Vec<&str> = reading.folder_named_hosts.iter().map(String::as_str).collect();
+    if let Some(note) = crate::analyze::folder_named(&folder_named) {
+        writeln!(out, "{}", crate::style::sanitize(&note))?;
+    }
     if args.verbose {
         for k in load.skipped {
             let title =

@@ -134,12 +134,16 @@ impl RecordSink for Names {
         if let Some(c) = &t.computer {
             self.computers.add(c.as_bytes());
         }
-        let in_app_service = t
-            .summary
-            .physical_path
-            .as_deref()
-            .is_some_and(|p| p.to_ascii_lowercase().replace('/', "\\").contains("\\home\\site\\wwwroot"));
-        if let Some(host) = t.url.as_deref().and_then(url_host).filter(|_| in_app_service) {
+        // App Service's content folder: `…\home\site\wwwroot`, or on the
+        // first Azure Web Sites `…\DWASFiles\Sites\<site>\…\site\wwwroot`.
+        let in_app_service = t.summary.physical_path.as_deref().is_some_and(|p| {
+            let p = p.to_ascii_lowercase().replace('/', "\\");
+            p.contains("\\home\\site\\wwwroot") || p.contains("\\dwasfiles\\sites\\")
+        });
+        let url = t.url.as_deref();
+        if let Some(host) =
+            url.and_then(url_host).filter(|_| in_app_service).or_else(|| url.and_then(app_service_host))
+        {
             self.hosted_sites.add(host.as_bytes());
         }
         Ok(())
@@ -148,6 +152,20 @@ impl RecordSink for Names {
     fn event(&mut self, e: WinEvent) -> Result<(), Infallible> {
         if let Some(c) = &e.computer {
             self.computers.add(c.as_bytes());
+        }
+        // The URL of a request an event names as a value of its own
+        // (ASP.NET's request events do), on App Service's own domain: the
+        // site served it. A URL quoted inside a message may be one the app
+        // called.
+        for v in &e.data {
+            let value = v.value.trim();
+            // ASP.NET writes the URL as requested, spaces and all; a
+            // message runs over lines.
+            let whole_url = (value.starts_with("http://") || value.starts_with("https://"))
+                && !value.contains(['\n', '\r']);
+            if let Some(host) = Some(value).filter(|_| whole_url).and_then(app_service_host) {
+                self.hosted_sites.add(host.as_bytes());
+            }
         }
         Ok(())
     }
@@ -172,6 +190,16 @@ fn url_host(url: &str) -> Option<&str> {
     };
     let local = host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
     (!host.is_empty() && !local).then_some(host)
+}
+
+/// The host of a URL on App Service's own domain
+/// (`https://shop.azurewebsites.net/`, its Kudu `shop.scm.azurewebsites.net`):
+/// only App Service serves those names.
+fn app_service_host(url: &str) -> Option<&str> {
+    let host = url_host(url)?;
+    let cut = host.len().checked_sub(".azurewebsites.net".len())?;
+    let site = host.get(..cut).filter(|_| host[cut..].eq_ignore_ascii_case(".azurewebsites.net"))?;
+    (!site.is_empty() && !site.starts_with('.')).then_some(host)
 }
 
 /// Site names from `MACHINE/WEBROOT/APPHOST/<SITE>` configuration paths,
@@ -265,6 +293,52 @@ mod tests {
         assert!(local.hosted_sites.is_empty(), "localhost is no site name");
         let on_prem = glimpse_of("e.htm", page("http://shop.example.com/", "C:\\inetpub\\shop").as_bytes());
         assert!(on_prem.hosted_sites.is_empty(), "only App Service's content folder says so");
+    }
+
+    #[test]
+    fn a_request_url_on_app_services_domain_names_the_site() {
+        let event = |data: &str| {
+            format!(
+                "<Events><Event><System><Provider Name=\"ASP.NET 4.0.30319.0\"/><EventID>1309</EventID>\
+                 <TimeCreated SystemTime=\"2021-12-13T17:18:17Z\"/><Computer>RD00155DE0E6B3</Computer>\
+                 </System><EventData><Data>3005</Data>{data}</EventData></Event></Events>"
+            )
+        };
+        let g = glimpse_of(
+            "eventlog.xml",
+            event("<Data>https://shop.azurewebsites.net:443/Home/Index</Data><Data>/Home/Index</Data>")
+                .as_bytes(),
+        );
+        assert_eq!(g.hosted_sites, ["shop.azurewebsites.net"]);
+        let kudu = glimpse_of(
+            "eventlog.xml",
+            event("<Data>https://shop.scm.azurewebsites.net/api</Data>").as_bytes(),
+        );
+        assert_eq!(kudu.hosted_sites, ["shop.scm.azurewebsites.net"]);
+        let spaced = glimpse_of(
+            "eventlog.xml",
+            event("<Data>https://shop.azurewebsites.net/post/Right Time</Data>").as_bytes(),
+        );
+        assert_eq!(spaced.hosted_sites, ["shop.azurewebsites.net"], "the URL as requested, unencoded");
+        for other in [
+            // A URL the app called, quoted in its exception.
+            "<Data>HttpRequestException: https://billing.azurewebsites.net/api failed</Data>",
+            "<Data>https://shop.example.com/</Data>",
+            "<Data>https://billing.azurewebsites.net/api\n   at Shop.Pay()</Data>",
+            "<Data>https://.azurewebsites.net/</Data>",
+            "<Data>https://notazurewebsites.net/</Data>",
+        ] {
+            assert!(glimpse_of("eventlog.xml", event(other).as_bytes()).hosted_sites.is_empty(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_trace_of_an_azure_web_sites_request_names_its_site() {
+        let trace = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n\
+            <failedRequest url=\"http://demo.azurewebsites.net:80/favicon.ico\" siteId=\"5\" \
+            appPoolId=\"Demo\" processId=\"7\" verb=\"GET\" statusCode=\"404\" timeTaken=\"3\">\n\
+            </failedRequest>\n";
+        assert_eq!(glimpse_of("fr000001.xml", trace.as_bytes()).hosted_sites, ["demo.azurewebsites.net"]);
     }
 
     #[test]

@@ -233,10 +233,25 @@ fn sample_files_are_filed_under_their_real_hosts() {
         host_of("azure-rawlogs-anton-bot-azure-iis-log-analyzer-online/sample-data.txt").0,
         "MY-SERVER"
     );
-    // Workers only, no site name anywhere: the download's folder.
+    // Workers only and no configuration path: the site is the host of the
+    // URLs ASP.NET's request events name (mackeywinedraw.azurewebsites.net),
+    // or of a trace's request on the first Azure Web Sites.
     assert_eq!(
         host_of("azure-eventlog-erinjmackey-WineDraw/eventlog.xml"),
-        ("AZURE-EVENTLOG-ERINJMACKEY-WINEDRAW".into(), Some(HostSource::Folder))
+        ("MACKEYWINEDRAW".into(), record)
+    );
+    assert_eq!(
+        host_of("azure-eventlog-thinkwhale-MyTakeOnQuotes/eventlog.xml"),
+        ("MYTAKEONQUOTES".into(), record)
+    );
+    assert_eq!(
+        host_of("freb-Mexia-AzureDemos-WebSites-ClassicAsp/fr000001.xml"),
+        ("DEVCAMPCLASSICASPDEMO".into(), record)
+    );
+    // Workers only, no site name anywhere: the download's folder.
+    assert_eq!(
+        host_of("azure-eventlog-alazhar98-school-hall-booking/eventlog.xml"),
+        ("AZURE-EVENTLOG-ALAZHAR98-SCHOOL-HALL-BOOKING".into(), Some(HostSource::Folder))
     );
     assert_eq!(host_of("evtx-log2timeline-plaso/System.evtx"), ("DC1".into(), record));
     // Two logs beside it name two different servers: this one names none.

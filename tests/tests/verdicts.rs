@@ -141,7 +141,7 @@ const VERDICTS: &[Verdict] = &[
     // warnings and HttpPlatformHandler 2000 chatter are nothing.
     Verdict {
         folder: "azure-eventlog-erinjmackey-WineDraw",
-        first: Some(("app-exception", "AZURE-EVENTLOG-ERINJMACKEY-WINEDRAW")),
+        first: Some(("app-exception", "MACKEYWINEDRAW")),
         never: &["worker-crash", "app-init-failure", "config-error"],
     },
     // #1/#3 1309 request validation on Ghost slugs with ':' (400), #2 1301,

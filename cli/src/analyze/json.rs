@@ -18,6 +18,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<&'a str>,
         host: Option<&'a str>,
+        host_source: Option<faultline_analyzer::identity::HostSource>,
         records: u64,
         rejected: u64,
         first: Option<faultline_parser::Timestamp>,
@@ -48,6 +49,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
                 status: &f.status,
                 reason: f.reason.as_deref(),
                 host: f.host.as_deref(),
+                host_source: f.host_source,
                 records: f.records,
                 rejected: f.rejected,
                 first: f.first,

@@ -73,6 +73,21 @@ pub(crate) fn no_findings(report: &Report) -> &'static str {
     }
 }
 
+/// What the header says of hosts known only by their folder's name, which
+/// may be a case's or a sample's rather than a server's.
+pub(crate) fn folder_named(hosts: &[&str]) -> Option<String> {
+    match hosts {
+        [] => None,
+        [one] => Some(format!(
+            "host {one} is its folder's name: no record names the server or App Service site (name it with --host NAME=PATH)"
+        )),
+        many => Some(format!(
+            "hosts {} are their folders' names: no record names the servers or App Service sites (name them with --host NAME=PATH)",
+            many.join(", ")
+        )),
+    }
+}
+
 /// What a report says in place of its findings or detections when none of
 /// the inputs could be read.
 pub(crate) const NOTHING_READ: &str =

@@ -65,6 +65,9 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             zone.name()
         ))
     )?;
+    if let Some(note) = super::folder_named(&report.inventory.folder_named_hosts()) {
+        writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "\n{}", super::no_findings(report))?;
         return security(out, report, palette, zone);
