@@ -141,6 +141,25 @@ fn folder_host(folder: &str) -> HostId {
     HostId { name: folder.to_ascii_uppercase(), fqdn: None }
 }
 
+/// A host known only by the name of the folder its files lie in (a folder
+/// may be named after a case, a ticket or a sample rather than a server).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FolderNamedHost {
+    /// The name, as hosts are named.
+    pub name: String,
+    /// An App Service download: its records name only the workers that
+    /// served it, never the site.
+    pub app_service: bool,
+}
+
+impl FileHost {
+    /// The host, when only its folder names it.
+    pub fn folder_named(&self) -> Option<FolderNamedHost> {
+        let host = self.host.as_ref().filter(|_| self.source == Some(HostSource::Folder))?;
+        Some(FolderNamedHost { name: host.name.clone(), app_service: self.layout == Layout::AppService })
+    }
+}
+
 /// The hosts the analyst named for paths (`--host WEB01=collection/`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostOverrides(Vec<(PathBuf, String)>);

@@ -11,7 +11,7 @@ use faultline_parser::{
 };
 use serde::Serialize;
 
-use crate::identity::{HostOverrides, HostSource, full_name};
+use crate::identity::{FolderNamedHost, HostOverrides, HostSource, full_name};
 use crate::pass::{self, Consumer, Progress};
 use crate::resolve::{SourceFile, host_name};
 
@@ -590,12 +590,15 @@ impl Inventory {
     /// The hosts known only by the name of the folder their files lie in:
     /// no record, collection metadata or analyst names the server (a
     /// folder may be named after a case, a ticket or a sample), sorted.
-    pub fn folder_named_hosts(&self) -> Vec<&str> {
-        let mut hosts: Vec<&str> = self
+    pub fn folder_named_hosts(&self) -> Vec<FolderNamedHost> {
+        let mut hosts: Vec<FolderNamedHost> = self
             .files
             .iter()
             .filter(|f| f.status == FileStatus::Parsed && f.host_source == Some(HostSource::Folder))
-            .filter_map(|f| f.host.as_deref())
+            .filter_map(|f| {
+                let name = f.host.clone()?;
+                Some(FolderNamedHost { name, app_service: f.layout == Layout::AppService })
+            })
             .collect();
         hosts.sort_unstable();
         hosts.dedup();

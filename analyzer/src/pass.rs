@@ -17,7 +17,7 @@ use faultline_parser::{
 };
 use rayon::prelude::*;
 
-use crate::identity::{FileHost, HostOverrides, HostSource, identify};
+use crate::identity::{FileHost, FolderNamedHost, HostOverrides, identify};
 use crate::resolve::SourceFile;
 
 /// What one read of the evidence is for: a sink per chunk, and what is made
@@ -115,7 +115,7 @@ pub struct Reading {
     pub unreadable: Vec<(String, String)>,
     /// The hosts of files read that are known only by their folder's name
     /// (see [`crate::inventory::Inventory::folder_named_hosts`]).
-    pub folder_named_hosts: std::collections::BTreeSet<String>,
+    pub folder_named_hosts: std::collections::BTreeSet<FolderNamedHost>,
 }
 
 impl Reading {
@@ -206,11 +206,7 @@ pub fn run<C: Consumer>(
                     Outcome::Parsed { format, sinks } => {
                         reading.parsed += 1;
                         reading.rejected += sinks.iter().map(|s| s.rejected).sum::<u64>();
-                        if let FileHost { host: Some(host), source: Some(HostSource::Folder), .. } =
-                            &*identities[i]
-                        {
-                            reading.folder_named_hosts.insert(host.name.clone());
-                        }
+                        reading.folder_named_hosts.extend(identities[i].folder_named());
                         let sinks = sinks.into_iter().map(|s| s.sink).collect();
                         (file.with_format(format), Outcome::Parsed { format, sinks })
                     }

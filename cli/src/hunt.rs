@@ -175,7 +175,7 @@ struct ReadingJson<'a> {
     rejected: u64,
     unreadable: Vec<Unreadable<'a>>,
     /// Hosts known only by their folder's name.
-    folder_named_hosts: &'a std::collections::BTreeSet<String>,
+    folder_named_hosts: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -190,7 +190,7 @@ impl<'a> ReadingJson<'a> {
             files: r.parsed,
             rejected: r.rejected,
             unreadable: r.unreadable.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
-            folder_named_hosts: &r.folder_named_hosts,
+            folder_named_hosts: r.folder_named_hosts.iter().map(|h| h.name.as_str()).collect(),
         }
     }
 }
@@ -283,7 +283,7 @@ fn text(
         plural(reading.parsed as u64),
         zone.name()
     )?;
-    let folder_named: Vec<&str> = reading.folder_named_hosts.iter().map(String::as_str).collect();
+    let folder_named: Vec<_> = reading.folder_named_hosts.iter().cloned().collect();
     if let Some(note) = crate::analyze::folder_named(&folder_named) {
         writeln!(out, "{}", crate::style::sanitize(&note))?;
     }

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::mem::ManuallyDrop;
 
 use faultline_analyzer::hunting::Hunt;
+use faultline_analyzer::identity::FolderNamedHost;
 use faultline_analyzer::{Report, analyze_and_hunt};
 
 use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
@@ -75,20 +76,49 @@ pub(crate) fn no_findings(report: &Report) -> &'static str {
 
 /// What the header says of hosts known only by their folder's name, which
 /// may be a case's or a sample's rather than a server's.
-pub(crate) fn folder_named(hosts: &[&str]) -> Option<String> {
-    match hosts {
+pub(crate) fn folder_named(hosts: &[FolderNamedHost]) -> Option<String> {
+    let names = |app_service: bool| -> Vec<&str> {
+        hosts.iter().filter(|h| h.app_service == app_service).map(|h| h.name.as_str()).collect()
+    };
+    let said = |names: Vec<&str>, why: &str| match names.as_slice() {
         [] => None,
-        [one] => Some(format!(
-            "host {one} is its folder's name: no record names the server or App Service site (name it with --host NAME=PATH)"
-        )),
-        many => Some(format!(
-            "hosts {} are their folders' names: no record names the servers or App Service sites (name them with --host NAME=PATH)",
-            many.join(", ")
-        )),
-    }
+        [one] => Some(format!("host {one} is its folder's name: {why}")),
+        many => Some(format!("hosts {} are their folders' names: {why}", many.join(", "))),
+    };
+    let lines: Vec<String> = [
+        said(names(false), "no record names the server"),
+        said(names(true), "the records name App Service's workers, never the site"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!lines.is_empty()).then(|| format!("{} (--host NAME=PATH names it)", lines.join("; ")))
 }
 
 /// What a report says in place of its findings or detections when none of
 /// the inputs could be read.
 pub(crate) const NOTHING_READ: &str =
     "Nothing to judge: none of the inputs holds evidence faultline can read.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_named_after_folders_are_said_so_with_what_the_records_name() {
+        let host = |name: &str, app_service| FolderNamedHost { name: name.to_string(), app_service };
+        assert_eq!(folder_named(&[]), None);
+        assert_eq!(
+            folder_named(&[host("CASE-4711", false)]).as_deref(),
+            Some("host CASE-4711 is its folder's name: no record names the server (--host NAME=PATH names it)")
+        );
+        let both = folder_named(&[host("A", false), host("B", false), host("SHOP-LOGS", true)]);
+        assert_eq!(
+            both.as_deref(),
+            Some(
+                "hosts A, B are their folders' names: no record names the server; host SHOP-LOGS is its \
+                 folder's name: the records name App Service's workers, never the site (--host NAME=PATH names it)"
+            )
+        );
+    }
+}
