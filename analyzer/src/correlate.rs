@@ -39,7 +39,9 @@ const FARM_TOLERANCE: Span = Span::mins(5);
 /// tolerance) as related when they are the same failure mode, or different
 /// modes of the same app pool or site (one pool crashing on one server and
 /// disabled by rapid-fail on the next is one bad deployment), so that a
-/// farm-wide incident does not read as unrelated ones.
+/// farm-wide incident does not read as unrelated ones. A finding timed by
+/// its files' copy ([`Finding::timed_by_files`]) is related to none: error
+/// pages of two sites copied in the same second are no one incident.
 pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
     let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
     // In order of start, each finding is compared only with those starting
@@ -52,6 +54,9 @@ pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
             let b = &findings[j];
             if b.start - FARM_TOLERANCE > a.end {
                 break;
+            }
+            if a.timed_by_files() || b.timed_by_files() {
+                continue;
             }
             let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
             let overlap = a.start - FARM_TOLERANCE <= b.end;
@@ -120,5 +125,45 @@ mod tests {
         assert_eq!(url_path("https://shop.example.com:443/web.config?a=1&b=2"), "/web.config");
         assert_eq!(url_path("http://x"), "/");
         assert_eq!(url_path("/plain/path?q"), "/plain/path");
+    }
+}
+
+#[cfg(test)]
+mod farm_tests {
+    use super::relate_across_hosts;
+    use crate::detect::Draft;
+    use crate::detect::testing::at;
+    use crate::finding::{Evidence, FailureMode, Role, Severity};
+    use crate::resolve::SourceKind;
+
+    /// The same failure on two hosts in the same minutes is one farm-wide
+    /// incident; error pages copied in the same second are not, whatever
+    /// their files' times say.
+    #[test]
+    fn findings_timed_by_their_files_copy_are_related_to_none() {
+        let finding = |host: &str, source: SourceKind| {
+            let mut d = Draft::new(FailureMode::AncmStartupFailure, Severity::High, 0.9, at(0), at(60))
+                .scope(Some(host), None, None)
+                .explain("The app did not start.".into());
+            let cite = Evidence {
+                source,
+                path: format!("{host}/e.log"),
+                line: Some(1),
+                record: None,
+                time: at(0),
+                summary: "500.30".into(),
+            };
+            d.cite(cite, Role::Cause);
+            d.finish()
+        };
+        let mut logged = [finding("WEB01", SourceKind::W3c), finding("WEB02", SourceKind::W3c)];
+        relate_across_hosts(&mut logged);
+        assert_eq!((logged[0].related.clone(), logged[1].related.clone()), (vec![2], vec![1]));
+        let mut pages = [finding("SHOP", SourceKind::Errorpage), finding("QUOTES", SourceKind::Errorpage)];
+        relate_across_hosts(&mut pages);
+        assert!(pages.iter().all(|f| f.related.is_empty()));
+        let mut mixed = [finding("WEB01", SourceKind::W3c), finding("QUOTES", SourceKind::Errorpage)];
+        relate_across_hosts(&mut mixed);
+        assert!(mixed.iter().all(|f| f.related.is_empty()));
     }
 }

@@ -156,3 +156,18 @@ pub struct Finding {
     #[serde(skip)]
     pub ongoing: bool,
 }
+
+impl Finding {
+    /// Whether the window comes from files' modification times rather than
+    /// from the evidence: every piece is a detailed error page, which holds
+    /// no time of its own (a copy's date is no incident's).
+    pub fn timed_by_files(&self) -> bool {
+        timed_by_files(&self.evidence)
+    }
+}
+
+/// Whether every piece of `evidence` (some at least) is a detailed error
+/// page: see [`Finding::timed_by_files`].
+pub(crate) fn timed_by_files(evidence: &[Evidence]) -> bool {
+    !evidence.is_empty() && evidence.iter().all(|e| e.source == crate::resolve::SourceKind::Errorpage)
+}

@@ -679,8 +679,8 @@ fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection
         let Some(end) = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m) else {
             continue;
         };
-        let when = Timestamp::of_minute(end).to_rfc3339();
-        let until = format!("until {} UTC", when.get(..16).unwrap_or_default().replace('T', " "));
+        let when = Timestamp::of_minute(end).to_prose();
+        let until = format!("until {}", when.replacen(":00 UTC", " UTC", 1));
         let silence = end - at;
         if silence < SILENCE_MINUTES || silence <= 2 * usual {
             continue;

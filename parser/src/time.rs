@@ -55,6 +55,13 @@ impl Timestamp {
         self.to_datetime().to_rfc3339_opts(SecondsFormat::Nanos, true)
     }
 
+    /// The time as a report's prose names it: UTC to the second
+    /// (`2025-12-13 19:44:16 UTC`), which a reader compares with a log line
+    /// at a glance.
+    pub fn to_prose(self) -> String {
+        self.to_datetime().format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+
     /// Shifts by a signed number of seconds (clock skew, local-time fixes).
     pub fn shifted(self, seconds: i64) -> Self {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(NANOS_PER_SEC)))

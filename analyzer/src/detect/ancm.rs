@@ -491,7 +491,7 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
         Some(o) => format!(
             " Another instance of the site ({}) had started at {} and may have served requests meanwhile.",
             instance(o).unwrap_or("-"),
-            o.time().to_rfc3339()
+            o.time().to_prose()
         ),
         None => String::new(),
     };
@@ -545,8 +545,15 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     if last.time() - first.time() > ATTEMPT {
         d.cite(store.cite_event(last, headline(&last.event)), Role::Cause);
     }
-    let escalated =
-        store.events_between(WORKER_UNHEALTHY, start, end + Span::mins(10)).find(|w| &*w.host == host);
+    // The worker that failed to start asking to be recycled: on its own
+    // machine (another App Service instance's request is its own story).
+    let same_machine = |w: &EventRow| match (instance(w), instance(first)) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    };
+    let escalated = store
+        .events_between(WORKER_UNHEALTHY, start, end + Span::mins(10))
+        .find(|w| &*w.host == host && same_machine(w));
     if let Some(w) = escalated {
         d.cite(store.cite_event(w, headline(&w.event)), Role::Effect);
     }
@@ -888,6 +895,15 @@ mod tests {
             "{}",
             d.explanation
         );
+        // Another worker asking to be recycled is that worker's story, not
+        // an effect of MOP's failure; MOP's own is.
+        let unhealthy =
+            |e: Given, secs: i64, on: &str| e.event("APP", secs, "W3SVC-WP", 2299, &[]).instance(on);
+        let e = || ok(failing(failing(Given::new(), 100), 400), 900, "MOP");
+        let other = &unhealthy(e(), 950, "J2H").detected(detect)[0];
+        assert!(other.timeline.iter().all(|s| s.role != Role::Effect), "{:?}", other.timeline);
+        let own = &unhealthy(e(), 950, "MOP").detected(detect)[0];
+        assert_eq!(own.timeline.iter().filter(|s| s.role == Role::Effect).count(), 1);
         // The same failures with no start of MOP: still open.
         let open = ok(failing(failing(Given::new(), 100), 400), 200, "J2H");
         let d = &open.detected(detect)[0];

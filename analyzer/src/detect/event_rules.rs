@@ -184,7 +184,7 @@ const REDEPLOYED: Span = Span::mins(30);
 /// which is cited beside it.
 fn deployments(store: &Store, out: &mut Vec<Draft>) {
     for c in host_clusters(store.events_of(APP_OFFLINE), Span::hours(1)) {
-        let stretches: Vec<(&EventRow, Option<&EventRow>)> = c
+        let mut stretches: Vec<(&EventRow, Option<&EventRow>)> = c
             .iter()
             .map(|&e| {
                 // The same app on the same machine: not a Functions host
@@ -197,6 +197,12 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 (e, back)
             })
             .collect();
+        // ANCM may note one app_offline.htm twice (two 1012s of one
+        // process in one second): the app was offline once, until the one
+        // start that followed both.
+        stretches.dedup_by(|later, first| {
+            later.1.is_some() && later.1.map(std::ptr::from_ref) == first.1.map(std::ptr::from_ref)
+        });
         let first = c[0];
         let end = stretches
             .iter()
@@ -207,8 +213,10 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             .iter()
             .take(5)
             .map(|(e, back)| match back {
-                Some(b) => format!("{} for {} s", e.time().to_rfc3339(), (b.time() - e.time()).as_secs()),
-                None => format!("{} (no start within 30 minutes in the evidence)", e.time().to_rfc3339()),
+                Some(b) => {
+                    format!("{} for {}", e.time().to_prose(), crate::describe::duration(b.time() - e.time()))
+                }
+                None => format!("{} (no start within 30 minutes in the evidence)", e.time().to_prose()),
             })
             .collect();
         let more = match stretches.len() {
@@ -301,7 +309,7 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
             store.events.iter().filter(|b| b.host == e.host && b.time() < e.time()).map(EventRow::time).max();
         let since = before.map_or_else(
             || "no earlier event of the host read in full bounds the gap".to_string(),
-            |b| format!("the host's last event before it is at {}", b.to_rfc3339()),
+            |b| format!("the host's last event before it is at {}", b.to_prose()),
         );
         let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
         let mut d = Draft::new(
@@ -319,7 +327,7 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
                 7036, no EventLog 6009 or kernel start within ten minutes): it had been stopped or had \
                 crashed, and nothing was logged while it was down; {since}. Stopping or crashing the \
                 service is a known way to act unlogged.",
-            e.time().to_rfc3339()
+            e.time().to_prose()
         ))
         .remedy(&[
             "Look for who stopped it (Security 4688 or Sysmon 1 of sc.exe, net.exe, taskkill or PowerShell \
@@ -387,8 +395,8 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
         let site_only = one_site(e);
         let resumed = if site_only { None } else { next_logged_minute(store, &e.host, e.time()) };
         let (end, until) = match (back, resumed) {
-            (Some(b), _) => (b.time(), format!("until it was switched back on at {}", b.time().to_rfc3339())),
-            (None, Some(r)) => (r, format!("until the access log resumes at {}", r.to_rfc3339())),
+            (Some(b), _) => (b.time(), format!("until it was switched back on at {}", b.time().to_prose())),
+            (None, Some(r)) => (r, format!("until the access log resumes at {}", r.to_prose())),
             (None, None) => {
                 let end =
                     host_evidence_end(store, &e.host).filter(|t| *t > e.time()).unwrap_or_else(|| e.time());
@@ -539,9 +547,31 @@ mod tests {
         let d = &found[0];
         assert_eq!((d.id, d.start, d.end), (FailureMode::Deployment, at(0), at(1_000)));
         assert!(d.explanation.contains("offline 2 times"), "{}", d.explanation);
-        assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_rfc3339())), "{}", d.explanation);
+        assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_prose())), "{}", d.explanation);
         assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
+    }
+
+    /// sadabyakod's App Service: two 1012s of one process in one second,
+    /// then one start, are one offline stretch, listed and cited once.
+    #[test]
+    fn an_app_offline_noted_twice_is_one_stretch() {
+        let offline = |e: Given, secs: i64| {
+            e.positional(
+                "APP",
+                secs,
+                "IIS AspNetCore Module V2",
+                1012,
+                &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+            )
+        };
+        let e = offline(offline(Given::new(), 0), 0).app_started("APP", 45);
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert!(d.explanation.contains("offline 1 time "), "{}", d.explanation);
+        assert!(d.explanation.contains(&format!("{} for 45 s.", at(0).to_prose())), "{}", d.explanation);
+        assert_eq!(d.evidence.len(), 2, "the 1012 and the restart, once each");
     }
 
     /// vcarpool's App Service: the run-from-package zip could not be

@@ -29,7 +29,7 @@ mod rewrite;
 mod slow;
 mod status;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod unexplained;
 
 use std::collections::BTreeMap;
@@ -128,10 +128,7 @@ impl Draft {
     pub fn finish(mut self) -> Finding {
         // A detailed error page holds no time: say where the window's came
         // from, lest a copy's date read as the incident's.
-        if !self.evidence.is_empty()
-            && self.evidence.iter().all(|e| e.source == crate::resolve::SourceKind::Errorpage)
-            && !self.explanation.contains("modification time")
-        {
+        if crate::finding::timed_by_files(&self.evidence) && !self.explanation.contains("modification time") {
             self.explanation.push_str(
                 " The error pages hold no time of their own: the window is their files' modification time \
                     (an archive's entry time), which copying the files resets.",

@@ -268,6 +268,21 @@ fn url_path(url: &str) -> &str {
 /// the explanation says so.
 fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
     let pages = store.traces.iter().filter(|t| store.kind(t.source) == SourceKind::Errorpage);
+    // A page showing the startup failure ANCM's events name is that
+    // failure's too: cited in the host's last ANCM finding (a page holds no
+    // time to place it in an earlier one), not dropped.
+    let explained = pages.clone().filter(|t| {
+        ancm_failed.contains(&*t.host)
+            && page_status(t).is_some_and(|s| mode_of(s, "/", false) == Some(FailureMode::AncmStartupFailure))
+    });
+    for (host, pages) in grouped(explained, |t| t.host.clone()) {
+        let last = out
+            .iter_mut()
+            .filter(|d| d.id == FailureMode::AncmStartupFailure && d.scope.host.as_deref() == Some(&*host))
+            .max_by_key(|d| d.end);
+        let Some(d) = last else { continue };
+        d.cite_all(pages.iter().take(3).map(|t| store.cite_trace(t)), Role::Context);
+    }
     let failed = pages.filter_map(|t| {
         let status = page_status(t)?;
         let stem = url_path(t.trace.url.as_deref().unwrap_or("/"));
@@ -303,7 +318,8 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{Given, at};
+    use crate::detect::testing::{Given, at, modes};
+    use crate::finding::Finding;
 
     #[test]
     fn a_burst_of_500_19_is_a_config_error_with_the_module_freb_names() {
@@ -321,6 +337,31 @@ mod tests {
         assert_eq!(d.start, at(100) - Span::millis(15), "from the first request's start");
         assert!(d.explanation.starts_with("6 requests failed with 500.19 (win32 13)"), "{}", d.explanation);
         assert_eq!(d.timeline.iter().filter(|s| s.role == Role::Cause).count(), 1, "the trace is the cause");
+    }
+
+    /// sadabyakod's App Service: the 500.30 page the ANCM events explain
+    /// is cited in their finding, not dropped, and makes none of its own.
+    #[test]
+    fn an_error_page_of_the_startup_failure_ancm_names_is_cited_in_its_finding() {
+        let page =
+            |e: Given| e.error_page("APP", 9_000, "https://shop:80/api", (500, 30), "AspNetCoreModuleV2");
+        let failed = |e: Given| {
+            e.positional(
+                "APP",
+                100,
+                "IIS AspNetCore Module V2",
+                1010,
+                &["Failed to start application '/LM/W3SVC/1/ROOT', ErrorCode '0x8000ffff'."],
+            )
+        };
+        let found = page(failed(Given::new())).findings();
+        assert_eq!(modes(&found), [FailureMode::AncmStartupFailure]);
+        let cited = |f: &Finding| f.evidence.iter().any(|e| e.path.ends_with("ErrorPage00001.htm"));
+        assert!(cited(&found[0]), "{:?}", found[0].evidence);
+        // Alone, the page is a finding of its own.
+        let alone = page(Given::new()).findings();
+        assert_eq!(modes(&alone), [FailureMode::AncmStartupFailure]);
+        assert!(cited(&alone[0]) && alone[0].timed_by_files());
     }
 
     #[test]

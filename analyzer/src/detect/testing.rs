@@ -23,11 +23,12 @@ pub fn at(secs: i64) -> Timestamp {
 }
 
 /// Sources the builder files rows under, by kind.
-const SOURCES: [(SourceKind, &str); 4] = [
+const SOURCES: [(SourceKind, &str); 5] = [
     (SourceKind::W3c, "WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex251124.log"),
     (SourceKind::Httperr, "WEB01/HTTPERR/httperr1.log"),
     (SourceKind::Freb, "WEB01/inetpub/logs/FailedReqLogFiles/W3SVC1/fr000001.xml"),
     (SourceKind::Evtx, "WEB01/System.evtx"),
+    (SourceKind::Errorpage, "APP/LogFiles/DetailedErrors/ErrorPage00001.htm"),
 ];
 
 /// The evidence a test is given, built row by row into a store.
@@ -242,6 +243,16 @@ impl Given {
         };
         self.kept.traces.push(TraceRow { trace, host: Arc::from(host), source: 2 });
         self
+    }
+
+    /// A detailed error page: a trace of the error page source, timed by
+    /// its file.
+    pub fn error_page(self, host: &str, secs: i64, url: &str, status: (u16, u32), module: &str) -> Self {
+        let mut given = self.trace(host, secs, url, status, module);
+        if let Some(t) = given.kept.traces.last_mut() {
+            t.source = 4;
+        }
+        given
     }
 
     /// The store, rows sorted as the analysis sorts them.

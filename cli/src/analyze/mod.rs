@@ -110,7 +110,9 @@ mod tests {
         assert_eq!(folder_named(&[]), None);
         assert_eq!(
             folder_named(&[host("CASE-4711", false)]).as_deref(),
-            Some("host CASE-4711 is its folder's name: no record names the server (--host NAME=PATH names it)")
+            Some(
+                "host CASE-4711 is its folder's name: no record names the server (--host NAME=PATH names it)"
+            )
         );
         let both = folder_named(&[host("A", false), host("B", false), host("SHOP-LOGS", true)]);
         assert_eq!(
