@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, DOTNET_TERMINATED, WORKER_UNHEALTHY};
+use super::kinds::{
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DOTNET_TERMINATED, WORKER_UNHEALTHY,
+};
 use super::{Draft, FailureMode};
 use crate::describe::headline;
 use crate::evidence::{EventRow, Store};
@@ -154,6 +156,10 @@ struct Episode<'a> {
     /// and at most [`EPISODE_GAP`] before it began: that worker may have
     /// served meanwhile.
     elsewhere: Option<&'a EventRow>,
+    /// For an episode no start ends: the first request the app's own log
+    /// says it handled afterwards, before the host's next failure (an app
+    /// out of process may start with no ANCM event saying so).
+    served: Option<&'a EventRow>,
 }
 
 /// The machine an event was logged on, as it names itself.
@@ -184,7 +190,8 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
                     if let Some(done) = open.take() {
                         out.push((host.clone(), done));
                     }
-                    open = Some(Episode { failures: vec![e], recovered: None, elsewhere: None });
+                    open =
+                        Some(Episode { failures: vec![e], recovered: None, elsewhere: None, served: None });
                 }
                 (Some(ep), false) => {
                     let app = ep.failures.iter().find_map(|f| physical_path(f));
@@ -218,7 +225,33 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     // A lone crash through Program.Main may be a tool run once; a loop of
     // them is the app failing to start.
     out.retain(|(_, ep)| !ep.out_of_process() || attempts(ep) >= 2);
+    // The app serving a request after an episode no start ended: it was up
+    // again by then.
+    for i in 0..out.len() {
+        let (host, ep) = &out[i];
+        if ep.recovered.is_some() {
+            continue;
+        }
+        let after = ep.last().time();
+        let next = out
+            .iter()
+            .filter(|(h, e)| h == host && e.failures[0].time() > after)
+            .map(|(_, e)| e.failures[0].time())
+            .min();
+        let served = store
+            .events_of(APP_LOGGER)
+            .filter(|e| e.host == *host && e.time() > after && next.is_none_or(|n| e.time() < n))
+            .find(|e| handled_request(e));
+        out[i].1.served = served;
+    }
     out
+}
+
+/// Whether an ASP.NET Core log event (the event-log logger's text) was
+/// written while the app handled a request: it names the request's id and
+/// path, so the app was running.
+fn handled_request(e: &EventRow) -> bool {
+    e.event.data.first().is_some_and(|d| d.value.contains("RequestId:") && d.value.contains("RequestPath:"))
 }
 
 /// One host's instance episodes that ran on without a recovery joined
@@ -425,7 +458,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let later =
             episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
         if let Some(d) = drafts.first_mut() {
-            d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && !later;
+            d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && ep.served.is_none() && !later;
         }
         out.extend(drafts);
     }
@@ -503,9 +536,17 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             " It started again at the end of the window; requests the failing instance took until then \
                 failed ({status}).{served}"
         ),
-        (None, None) => {
-            format!(" No successful start follows in the evidence: every request fails with {status}.")
-        }
+        (None, None) => match ep.served {
+            Some(r) => format!(
+                " No start event follows, but the app's own log has it handling a request at {}{}: it was \
+                    running again by then.",
+                r.time().to_prose(),
+                instance(r).map_or(String::new(), |i| format!(" on {i}"))
+            ),
+            None => {
+                format!(" No successful start follows in the evidence: every request fails with {status}.")
+            }
+        },
         (None, Some(_)) => format!(
             " No successful start of the failing instance follows in the evidence: requests it takes fail \
                 with {status}.{served}"
@@ -564,6 +605,12 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     d.cite_all(failed_requests.take(5).map(|r| store.cite_request(r)), Role::Effect);
     if let Some(r) = ep.recovered {
         d.cite(store.cite_event(r, format!("{}: started again", headline(&r.event))), Role::Context);
+    }
+    if let Some(r) = ep.served {
+        d.cite(
+            store.cite_event(r, format!("{}: the app handling a request", headline(&r.event))),
+            Role::Context,
+        );
     }
     let mut drafts = vec![d];
     if let Some((x, e)) = thrown.iter().find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. })) {
@@ -814,6 +861,47 @@ mod tests {
         let mut distinct = cited.clone();
         distinct.dedup();
         assert_eq!(cited, distinct, "each crash report cited once");
+    }
+
+    /// baselAhmed2's second outage: no ANCM event says the app started
+    /// again, but hours later its own log has it handling a request (the
+    /// HTTPS redirection warning names the request); a log line with no
+    /// request says nothing of it.
+    #[test]
+    fn the_app_handling_a_request_after_a_crash_loop_ends_it() {
+        let looping = || {
+            let mut e = app_service(Given::new());
+            for at in [100, 160, 220] {
+                e = crashed(
+                    e,
+                    at,
+                    "dotnet.exe",
+                    "System.IO.FileNotFoundException: x",
+                    "TiketOnlyMe.Program.Main",
+                );
+            }
+            e
+        };
+        let logged =
+            |e: Given, text: &str| e.positional("APP", 5_000, ".NET Runtime", 1000, &[text]).instance("W2");
+        let served = logged(
+            looping(),
+            "Category: Microsoft.AspNetCore.HttpsPolicy.HttpsRedirectionMiddleware\nEventId: 3\nRequestId: \
+                0HNKPKAE9R5VF:00000001\nRequestPath: /\n\nFailed to determine the https port for redirect.",
+        );
+        let d = &served.detected(detect)[0];
+        assert!(!d.ongoing);
+        assert!(
+            d.explanation.contains(&format!("handling a request at {} on W2", at(5_000).to_prose())),
+            "{}",
+            d.explanation
+        );
+        let quiet = logged(
+            looping(),
+            "Category: Microsoft.Hosting.Lifetime\nEventId: 0\n\nApplication is shutting down...",
+        );
+        let d = &quiet.detected(detect)[0];
+        assert!(d.ongoing && d.explanation.contains("No successful start follows"), "{}", d.explanation);
     }
 
     #[test]

@@ -199,6 +199,11 @@ fn explain(c: &[&EventRow], logins: &BTreeMap<String, usize>, top: &str) -> (Sev
                     impersonation)"
             )
         }
+        Login::Sql if reason_of(first).is_some_and(|r| r.contains("Windows authentication only")) => format!(
+            "{top_and_others} is a SQL Server login, and the server accepts Windows authentication only: it \
+                refuses every SQL login whatever its password (its authentication mode was changed, or this \
+                client never got in)"
+        ),
         Login::Sql => format!(
             "{top_and_others} is a SQL Server login from a connection string: its password, its state or the \
                 server's authentication mode changed"
@@ -278,9 +283,9 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
         Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
             .scope(Some(scope_host.as_deref().unwrap_or(&first.host)), None, pool.as_deref())
             .explain(text);
-    if logins.len() >= GUESSING_LOGINS {
+    if logins.len() >= GUESSING_LOGINS || !tied {
         // The mode's own advice (create the login) would create the
-        // accounts someone guessed.
+        // accounts someone guessed, or one no app of ours asked for.
         d = d.remedy(&GUESSING_REMEDY);
     }
     for e in c.iter().take(8) {
@@ -388,12 +393,43 @@ mod tests {
             "{:?}",
             found[0].remediation
         );
-        // One identity failing keeps the mode's own advice.
-        let mut one = Given::new();
+        // One identity failing on a server that serves the web keeps the
+        // mode's own advice; with no web server in the evidence, an
+        // unknown client's login is not created either.
+        let mut one = Given::new().requests(3, "SQL01", 1, 0, "/", (200, 0, 0), 10);
         for i in 0..3 {
             one = failed(one, i, "shop_app");
         }
         assert!(one.detected(detect)[0].remediation[0].starts_with("Create the login"));
+        let mut probe = Given::new();
+        for i in 0..3 {
+            probe = failed(probe, i, "unexisting-user");
+        }
+        assert!(probe.detected(detect)[0].remediation[0].starts_with("Do not create the logins tried"));
+    }
+
+    /// hayabusa's MSSQL01: SQL logins refused because the server takes
+    /// Windows authentication only; no password or login state explains it.
+    #[test]
+    fn windows_only_authentication_is_named_as_the_reason() {
+        let mut e = Given::new();
+        for i in 0..3 {
+            e = e.positional(
+                "SQL01",
+                i,
+                "MSSQL$RADAR",
+                18456,
+                &[
+                    "unexisting-user",
+                    "Reason: An attempt to login using SQL authentication failed. Server is configured for \
+                        Windows authentication only.",
+                    "[CLIENT: 10.23.23.9]",
+                ],
+            );
+        }
+        let d = &e.detected(detect)[0];
+        assert!(d.explanation.contains("accepts Windows authentication only"), "{}", d.explanation);
+        assert!(!d.explanation.contains("its password, its state"), "{}", d.explanation);
     }
 
     #[test]
