@@ -1445,29 +1445,34 @@ impl RecordSink for HuntSink<'_> {
         }
         // Written into one string (a hit on a correlation's base rule, a
         // 404, is common enough that a string per part showed).
+        // Built by hand: a storm of 404s makes one per row, and the
+        // formatting machinery showed in its profile.
         let summary = |shown: &[(&str, &str)]| {
-            use std::fmt::Write as _;
+            use faultline_parser::value::{Addr, decimal};
             let mut line = String::with_capacity(96);
-            let _ = write!(line, "{} {}", text(r.method), text(r.uri_stem));
+            line.push_str(&text(r.method));
+            line.push(' ');
+            line.push_str(&text(r.uri_stem));
             let query = r.uri_query.filter(|q| *q != b"-").map(String::from_utf8_lossy);
             let at_query = line.len();
             if let Some(q) = &query {
-                let _ = write!(line, "?{q}");
+                line.push('?');
+                line.push_str(q);
             }
+            line.push(' ');
             match r.status {
-                Some(status) => {
-                    let _ = write!(line, " {status}");
-                }
-                None => line.push_str(" -"),
+                Some(status) => line.push_str(decimal(status.into(), &mut [0; 20])),
+                None => line.push('-'),
             }
+            line.push_str(" from ");
             match (self.hunt.forwarded(r), r.client_ip) {
                 (Some(client), Some(proxy)) => {
-                    let _ = write!(line, " from {client} via {proxy}");
+                    Addr::Ip { ip: client, zone: None }.with_text(|t| line.push_str(t));
+                    line.push_str(" via ");
+                    proxy.with_text(|t| line.push_str(t));
                 }
-                (_, Some(a)) => {
-                    let _ = write!(line, " from {a}");
-                }
-                (_, None) => line.push_str(" from -"),
+                (_, Some(a)) => a.with_text(|t| line.push_str(t)),
+                (_, None) => line.push('-'),
             }
             let extra = matched_suffix(&line, shown);
             // A long query gives way to what the rules matched elsewhere,

@@ -427,30 +427,41 @@ impl View {
         let (referer, host) = (read(W_CS_REFERER, r.referer), read(W_CS_HOST, r.host));
         let (user, cookie) = (read(W_CS_USERNAME, r.username), read(W_CS_COOKIE, r.cookie));
         let version = read(W_CS_VERSION, r.version);
-        // Numbers and addresses are written only for rules that read them.
+        // Numbers and addresses are written only for rules that read them,
+        // by hand (through the formatting machinery they showed in profiles
+        // of a storm of 404s).
+        use faultline_parser::value::{Addr, decimal};
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut number = |i: usize, field: usize, v: Option<&dyn std::fmt::Display>| -> bool {
-            use std::fmt::Write as _;
+        let mut number = |i: usize, field: usize, v: Option<u64>| -> bool {
             scratch[i].clear();
-            match v {
-                Some(v) if wanted[field] => write!(scratch[i], "{v}").is_ok(),
-                _ => false,
-            }
+            let Some(v) = v.filter(|_| wanted[field]) else { return false };
+            scratch[i].push_str(decimal(v, &mut [0; 20]));
+            true
+        };
+        let have_numbers = [
+            number(2, W_SC_STATUS, r.status.map(u64::from)),
+            number(3, W_SC_SUBSTATUS, r.substatus.map(u64::from)),
+            number(4, W_S_PORT, r.server_port.map(u64::from)),
+            number(5, W_SC_WIN32_STATUS, r.win32_status),
+        ];
+        let mut address = |i: usize, field: usize, a: Option<Addr<'_>>| -> bool {
+            scratch[i].clear();
+            let Some(a) = a.filter(|_| wanted[field]) else { return false };
+            a.with_text(|t| scratch[i].push_str(t));
+            true
         };
         // Behind a proxy, the client is the one the row's X-Forwarded-For
         // names; the proxy's address stays a form of it.
         let forwarded = forwarded.filter(|_| wanted[W_C_IP]);
-        let client = match &forwarded {
-            Some(ip) => Some(ip as &dyn std::fmt::Display),
-            None => r.client_ip.as_ref().map(|a| a as &dyn std::fmt::Display),
-        };
+        let client = forwarded.map(|ip| Addr::Ip { ip, zone: None }).or(r.client_ip);
+        let have_addresses = [address(0, W_C_IP, client), address(1, W_S_IP, r.server_ip)];
         let have = [
-            number(0, W_C_IP, client),
-            number(1, W_S_IP, r.server_ip.as_ref().map(|a| a as &dyn std::fmt::Display)),
-            number(2, W_SC_STATUS, r.status.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(3, W_SC_SUBSTATUS, r.substatus.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(4, W_S_PORT, r.server_port.as_ref().map(|v| v as &dyn std::fmt::Display)),
-            number(5, W_SC_WIN32_STATUS, r.win32_status.as_ref().map(|v| v as &dyn std::fmt::Display)),
+            have_addresses[0],
+            have_addresses[1],
+            have_numbers[0],
+            have_numbers[1],
+            have_numbers[2],
+            have_numbers[3],
         ];
         let at = |i: usize| have[i].then(|| scratch[i].as_str());
         let row = WebRow {

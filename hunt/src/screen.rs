@@ -16,10 +16,10 @@
 //! [`View`]: crate::View
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 use aho_corasick::AhoCorasick;
 use faultline_parser::Request;
+use faultline_parser::value::decimal;
 
 use crate::engine::{FieldValues, Found};
 use crate::record::logged;
@@ -849,43 +849,15 @@ impl Screening {
                         r.server_port.map(u64::from),
                     ];
                     for v in numbers.into_iter().flatten() {
-                        s.push(source, digits(v, &mut [0; 20]));
+                        s.push(source, decimal(v, &mut [0; 20]).as_bytes());
                     }
                     for a in [r.client_ip, r.server_ip].into_iter().flatten() {
-                        write_addr(&mut s.text, &a);
+                        a.with_text(|t| s.text.extend_from_slice(t.as_bytes()));
                         s.text.push(b'\n');
                         s.ends.push((s.text.len(), source));
                     }
                 }
             }
-        }
-    }
-}
-
-/// An address as its `Display` writes it, an IPv4 address without the
-/// formatting machinery (two of them on every row).
-fn write_addr(out: &mut Vec<u8>, a: &faultline_parser::value::Addr<'_>) {
-    use faultline_parser::value::Addr;
-    match a {
-        Addr::Ip { ip: std::net::IpAddr::V4(v4), zone: None } => {
-            out.extend_from_slice(faultline_parser::value::dotted_quad(*v4, &mut [0; 15]).as_bytes());
-        }
-        other => {
-            let _ = write!(out, "{other}");
-        }
-    }
-}
-
-/// `v` in decimal, written into `buf` (no allocation: status guards are
-/// checked on most rows).
-fn digits(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return &buf[at..];
         }
     }
 }
@@ -909,7 +881,7 @@ impl<'r, 'a> RawWeb<'r, 'a> {
 impl FieldValues for RawWeb<'_, '_> {
     fn any(&self, field: &str, test: &dyn Fn(&[u8]) -> bool) -> bool {
         if let Some(number) = self.number(field) {
-            return number.is_some_and(|v| test(digits(v, &mut [0; 20])));
+            return number.is_some_and(|v| test(decimal(v, &mut [0; 20]).as_bytes()));
         }
         let r = self.row;
         let raw = |v: Option<&[u8]>| logged(v).is_some_and(test);
@@ -1426,7 +1398,7 @@ detection:
     #[test]
     fn numbers_are_written_in_decimal() {
         for v in [0, 7, 404, 1_000_000, u64::MAX] {
-            assert_eq!(super::digits(v, &mut [0; 20]), v.to_string().as_bytes());
+            assert_eq!(faultline_parser::value::decimal(v, &mut [0; 20]), v.to_string());
         }
     }
 

@@ -76,6 +76,16 @@ impl Addr<'_> {
             Addr::Name(_) => None,
         }
     }
+
+    /// Hands `f` the address as `Display` writes it, an IPv4 address
+    /// without the formatting machinery (a request summary or a rule's
+    /// value names one per row).
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Addr::Ip { ip: IpAddr::V4(v4), zone: None } => f(dotted_quad(*v4, &mut [0; 15])),
+            other => f(&other.to_string()),
+        }
+    }
 }
 
 impl fmt::Display for Addr<'_> {
@@ -113,6 +123,21 @@ pub fn dotted_quad(v4: Ipv4Addr, buf: &mut [u8; 15]) -> &str {
         }
     }
     std::str::from_utf8(&buf[..n]).unwrap_or_default()
+}
+
+/// `v` in decimal, written into `buf` (no allocation and no formatting
+/// machinery: a status or a port is written for many rows).
+pub fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 /// Parses an address token. Returns `None` for tokens that are neither an
