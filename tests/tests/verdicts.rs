@@ -317,6 +317,57 @@ fn the_failure_still_going_on_comes_first() {
     assert!(first.explanation.contains("No successful start follows"), "{}", first.explanation);
 }
 
+/// baselAhmed2's second outage (15:06-15:29, the app dying in Program.Main
+/// on worker after worker) has no ANCM start after it, but the app's own
+/// log has it handling a request at 21:21:22 (HttpsRedirectionMiddleware,
+/// RequestPath /): it is over, and the outage still going on is the last
+/// one (22:05, "Invalid column name").
+#[test]
+fn an_outage_the_apps_own_request_log_ends_is_not_still_going_on() {
+    let Some(root) = samples() else { return };
+    let report = analyze(
+        &[root.join("azure-eventlog-baselAhmed2-deployvercel")],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &|_| {},
+    );
+    let ancm: Vec<_> = report.findings.iter().filter(|f| f.id.id() == "ancm-startup-failure").collect();
+    assert_eq!(ancm.len(), 2);
+    assert!(ancm[0].explanation.contains("Invalid column name"), "{}", ancm[0].explanation);
+    assert!(
+        ancm[1].explanation.contains("handling a request at 2026-04-13 21:21:22 UTC on 10-30-0-128"),
+        "{}",
+        ancm[1].explanation
+    );
+}
+
+/// A site's detailed error pages read with its event log: the 500.30 page
+/// (ErrorPage000027.htm) is cited in the ANCM finding its events make;
+/// and pages of different sites, timed only by their files' copy, are
+/// never one incident across hosts.
+#[test]
+fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
+    let Some(root) = samples() else { return };
+    let both = [
+        root.join("azure-detailederrors-sadabyakod-school-ai-chatbot"),
+        root.join("azure-eventlog-sadabyakod-school-ai-chatbot"),
+    ];
+    let report = analyze(&both, &ReadConfig::default(), &Scope::default(), &|_| {});
+    let ancm =
+        report.findings.iter().find(|f| f.id.id() == "ancm-startup-failure").expect("the failed start");
+    assert!(ancm.evidence.iter().any(|e| e.path.ends_with("ErrorPage000027.htm")), "{:?}", ancm.evidence);
+    let pages = [
+        root.join("azure-detailederrors-HelixAutomations-instruct-pitch"),
+        root.join("azure-detailederrors-thinkwhale-MyTakeOnQuotes"),
+    ];
+    let report = analyze(&pages, &ReadConfig::default(), &Scope::default(), &|_| {});
+    assert!(report.findings.len() >= 2);
+    assert!(
+        report.findings.iter().all(|f| f.related.is_empty()),
+        "copied in the same second, no one incident"
+    );
+}
+
 /// Every sample folder has a verdict: a new sample must be judged.
 #[test]
 fn every_sample_folder_has_a_verdict() {
