@@ -30,6 +30,8 @@ pub enum SourceKind {
     Eventxml,
     /// IIS detailed error page.
     Errorpage,
+    /// iisnode's log of a Node app's uncaught exceptions, read as events.
+    Iisnode,
 }
 
 impl SourceKind {
@@ -42,6 +44,7 @@ impl SourceKind {
             Format::Evtx => SourceKind::Evtx,
             Format::EventXml => SourceKind::Eventxml,
             Format::ErrorPage => SourceKind::Errorpage,
+            Format::IisnodeLog => SourceKind::Iisnode,
         }
     }
 
@@ -54,6 +57,7 @@ impl SourceKind {
             SourceKind::Evtx => "evtx",
             SourceKind::Eventxml => "eventxml",
             SourceKind::Errorpage => "errorpage",
+            SourceKind::Iisnode => "iisnode",
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Format {
     EventXml,
     /// An IIS detailed error page (`HTTP Error 500.19 - ...`).
     ErrorPage,
+    /// iisnode's log of a Node.js application's uncaught exceptions
+    /// (`logging-errors.txt`).
+    IisnodeLog,
 }
 
 impl Format {
@@ -41,6 +44,7 @@ impl Format {
             Format::Evtx => "evtx",
             Format::EventXml => "event-xml",
             Format::ErrorPage => "error-page",
+            Format::IisnodeLog => "iisnode-log",
         }
     }
 
@@ -173,6 +177,9 @@ fn detect_xml(xml: &[u8]) -> Detection {
 }
 
 fn detect_text(lower_name: &str, text: &[u8]) -> Detection {
+    if crate::iisnode::looks_like_iisnode_log(text) {
+        return Detection::Format(Format::IisnodeLog);
+    }
     let mut saw_directive = false;
     let mut rows: Vec<&[u8]> = Vec::new();
     for line in lines(text, 0).take(400) {

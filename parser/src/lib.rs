@@ -39,6 +39,7 @@ pub mod format;
 pub mod framing;
 pub mod freb;
 pub mod glimpse;
+pub mod iisnode;
 mod intern;
 pub mod sink;
 pub mod source;
@@ -233,6 +234,7 @@ where
         Format::EventXml => eventxml::read(&input, &new_sink)?,
         Format::Evtx => evtx::read(&input, &new_sink)?,
         Format::ErrorPage => errorpage::read(&input, &new_sink)?,
+        Format::IisnodeLog => iisnode::read(&input, &new_sink)?,
     };
     Ok(Outcome::Parsed { format, sinks })
 }

@@ -6,6 +6,7 @@
 
 use faultline_parser::Span;
 
+use super::kinds::NODE_APP_CRASHED;
 use super::{Draft, FailureMode, clusters, grouped};
 use crate::evidence::{Store, TraceRow};
 use crate::finding::{Role, Severity};
@@ -51,7 +52,107 @@ fn module_meaning(module: &str, sub: u32) -> &'static str {
     }
 }
 
+/// What to do when node.exe runs an older Node than the app was written
+/// for.
+const OLD_NODE_REMEDY: &[&str] = &[
+    "Set the Node.js version the app needs (App Service: the WEBSITE_NODE_DEFAULT_VERSION setting, such as \
+        ~20; on premises: iisnode's nodeProcessCommandLine in web.config or iisnode.yml) and restart the site.",
+    "Run the entry script with that version by hand (node server.js): the same error shows, or the app starts.",
+];
+
+/// The exception an iisnode log entry names, after iisnode's own words
+/// (`SyntaxError: Unexpected token >`).
+fn node_exception(text: &str) -> &str {
+    text.lines()
+        .skip_while(|l| l.contains("Application has thrown an uncaught exception"))
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("an uncaught exception")
+}
+
+/// iisnode's log of node.exe ending on an uncaught exception: named in the
+/// host's iisnode finding its pages or traces made, or a finding of its own.
+fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
+    for c in super::host_clusters(store.events_of(NODE_APP_CRASHED), Span::mins(30)) {
+        let (first, last) = (c[0], c[c.len() - 1]);
+        let text = first.event.data.first().map_or("", |d| &*d.value);
+        let exception = node_exception(text);
+        // Node's module loader was `module.js` before Node 10
+        // (`internal/modules/cjs/loader.js` since).
+        let old_node = text.contains("(module.js:");
+        let meaning = match (exception.starts_with("SyntaxError"), old_node) {
+            (true, true) => {
+                " The app's code does not parse, and the stack runs through module.js, the module loader of \
+                    Node.js before version 10: the site runs an older Node than the app was written for (App \
+                    Service's default when WEBSITE_NODE_DEFAULT_VERSION is not set), which does not know the \
+                    syntax."
+            }
+            (true, false) => {
+                " The app's code does not parse under the Node.js the site runs (a syntax error in the \
+                    deployed code, or syntax newer than that Node)."
+            }
+            _ => " iisnode starts node.exe again; requests fail with 500.1000-500.1002 meanwhile.",
+        };
+        let said = format!(
+            "iisnode's log has node.exe ending on an uncaught exception {} time{} ({} to {}): {exception}.{meaning}",
+            c.len(),
+            if c.len() == 1 { "" } else { "s" },
+            first.time().to_prose(),
+            last.time().to_prose(),
+        );
+        let remedy: &'static [&'static str] =
+            if old_node { OLD_NODE_REMEDY } else { module_remedy("iisnode").unwrap_or_default() };
+        let pages = out.iter_mut().find(|d| {
+            d.id == FailureMode::AppInitFailure
+                && d.scope.host.as_deref() == Some(&*first.host)
+                && d.explanation.contains("iisnode")
+        });
+        let d = match pages {
+            Some(d) => {
+                d.explanation.push(' ');
+                d.explanation.push_str(&said);
+                d
+            }
+            None => {
+                let severity = if c.len() >= 3 { Severity::High } else { Severity::Medium };
+                out.push(
+                    Draft::new(FailureMode::AppInitFailure, severity, 0.8, first.time(), last.time())
+                        .scope(Some(&first.host), None, None)
+                        .explain(format!(
+                            "The Node.js application failed before it could answer: {said} Requests get \
+                                500.1000-500.1002 from iisnode while node.exe is down."
+                        )),
+                );
+                out.last_mut().expect("just pushed")
+            }
+        };
+        d.remediation = remedy;
+        let cited = if c.len() > 1 { vec![first, last] } else { vec![first] };
+        for e in cited {
+            d.cite(
+                store.cite_event(
+                    e,
+                    format!(
+                        "iisnode: node.exe ended: {}",
+                        node_exception(e.event.data.first().map_or("", |d| &*d.value))
+                    ),
+                ),
+                Role::Cause,
+            );
+        }
+    }
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    let found = out.len();
+    traced(store, out);
+    // Only this detector's drafts are extended with iisnode's log.
+    let mut mine = out.split_off(found);
+    node_crashes(store, &mut mine);
+    out.append(&mut mine);
+}
+
+fn traced(store: &Store, out: &mut Vec<Draft>) {
     let traces: Vec<&TraceRow> = store
         .traces
         .iter()
@@ -126,6 +227,50 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 mod tests {
     use super::*;
     use crate::detect::testing::Given;
+
+    /// HelixAutomations' iisnode log: node.exe ending again and again on a
+    /// SyntaxError whose stack runs through module.js (Node before 10).
+    fn node_crashed(e: Given, secs: i64, exception: &str) -> Given {
+        e.positional(
+            "SITE",
+            secs,
+            "iisnode",
+            1000,
+            &[&format!(
+                "Application has thrown an uncaught exception and is terminated:\n{exception}\n    at \
+                    Module._compile (module.js:434:25)\n    at Object..js (module.js:464:10)"
+            )],
+        )
+    }
+
+    #[test]
+    fn iisnodes_log_names_why_node_exe_ended() {
+        let mut e = Given::new();
+        for at in [100, 101, 160] {
+            e = node_crashed(e, at, "SyntaxError: Unexpected token >");
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::AppInitFailure, Severity::High));
+        assert!(d.explanation.contains("3 times"), "{}", d.explanation);
+        assert!(d.explanation.contains("SyntaxError: Unexpected token >"), "{}", d.explanation);
+        assert!(d.explanation.contains("older Node than the app was written for"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("WEBSITE_NODE_DEFAULT_VERSION"));
+        // Once, and not a syntax error: a crash, named as such, at medium.
+        let once = node_crashed(Given::new(), 100, "Error: listen EADDRINUSE :::8080").detected(detect);
+        assert_eq!(once[0].severity, Severity::Medium);
+        assert!(!once[0].explanation.contains("older Node"), "{}", once[0].explanation);
+        // With the error page iisnode served, one finding that says both.
+        let both = node_crashed(Given::new(), 100, "SyntaxError: Unexpected token >")
+            .error_page("SITE", 100, "https://site:80/server.js", (500, 1000), "iisnode")
+            .detected(detect);
+        assert_eq!(both.len(), 1);
+        assert!(
+            both[0].explanation.contains("detailed error page")
+                && both[0].explanation.contains("SyntaxError")
+        );
+    }
 
     #[test]
     fn a_500_set_by_an_initialization_module_is_an_init_failure() {

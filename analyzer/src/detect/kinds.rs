@@ -93,6 +93,9 @@ kinds! {
     /// ZipFS 0: App Service's run-from-package file system reporting on the
     /// site's package (it writes only when something fails).
     PACKAGE_MOUNT = [ZipFs 0];
+    /// iisnode's log: node.exe ended on an uncaught exception (read from
+    /// `logging-errors.txt`).
+    NODE_APP_CRASHED = [Iisnode 1000];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
     /// ANCM 1033: the application shut down (a restart, a recycle).

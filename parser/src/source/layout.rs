@@ -221,6 +221,9 @@ fn is_structural(name: &str) -> bool {
             | "logfiles_http"
             | "detailederrors"
             | "rawlogs"
+            // App Service's `LogFiles/Application` (iisnode's log, the app's
+            // own files).
+            | "application"
     ) || service_instance(&lower).is_some()
         || is_volume(name)
 }
@@ -444,6 +447,7 @@ mod tests {
             "auto",
             "ntfs",
             "LogFiles",
+            "Application",
             "inetpub",
             "logs",
             "collection",

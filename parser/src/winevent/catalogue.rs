@@ -36,6 +36,9 @@ pub enum Family {
     Sysmon,
     /// App Service's run-from-package file system (`ZipFS`).
     ZipFs,
+    /// iisnode's log of a Node.js app's uncaught exceptions (read from
+    /// `logging-errors.txt` as events).
+    Iisnode,
     Other,
 }
 
@@ -91,6 +94,7 @@ pub fn family_of(provider: &str) -> Family {
         "microsoft-windows-iis-logging" | "microsoft-iis-logging" => Family::IisLogging,
         "microsoft-windows-sysmon" => Family::Sysmon,
         "zipfs" => Family::ZipFs,
+        "iisnode" => Family::Iisnode,
         _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
         _ if lower.starts_with("asp.net ") => Family::AspNet,
         _ if lower.starts_with("iis aspnetcore module")
@@ -142,6 +146,8 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         Sysmon => matches!(event_id, 1 | 3 | 8 | 11),
         // App Service mounting the site's package: written when it fails.
         ZipFs => true,
+        // A Node app's process ending on an exception.
+        Iisnode => true,
         Other => false,
     }
 }
