@@ -378,6 +378,33 @@ fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
     );
 }
 
+/// HelixAutomations' download as App Service writes it, its two folders
+/// under one `LogFiles`: the error page (500.1000 from iisnode) names the
+/// site, iisnode's log why node.exe ended (30 times, SyntaxError:
+/// Unexpected token >, through module.js): one finding, dated by the log.
+#[test]
+fn iisnodes_log_and_its_error_page_are_one_finding_dated_by_the_log() {
+    let Some(root) = samples() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("LogFiles");
+    for (from, to) in [
+        ("azure-application-HelixAutomations-instruct-pitch/Application", "Application"),
+        ("azure-detailederrors-HelixAutomations-instruct-pitch/DetailedErrors", "DetailedErrors"),
+    ] {
+        std::fs::create_dir_all(logs.join(to)).expect("folder");
+        for f in std::fs::read_dir(root.join(from)).expect("sample").filter_map(Result::ok) {
+            std::fs::copy(f.path(), logs.join(to).join(f.file_name())).expect("copy");
+        }
+    }
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let got: Vec<_> = report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref())).collect();
+    assert_eq!(got, [("app-init-failure", Some("INSTRUCT-HELIXLAW-PITCH"))]);
+    let f = &report.findings[0];
+    assert!(f.explanation.contains("30 times") && f.explanation.contains("SyntaxError: Unexpected token >"));
+    assert!(f.explanation.contains("older Node than the app was written for"), "{}", f.explanation);
+    assert_eq!(f.start.to_string(), "2025-08-15T22:55:52.000000000Z");
+}
+
 /// Every sample folder has a verdict: a new sample must be judged.
 #[test]
 fn every_sample_folder_has_a_verdict() {

@@ -111,6 +111,10 @@ fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
             Some(d) => {
                 d.explanation.push(' ');
                 d.explanation.push_str(&said);
+                // Pages hold no time: the log's entries date the failure.
+                if crate::finding::timed_by_files(&d.evidence) {
+                    (d.start, d.end) = (first.time(), last.time());
+                }
                 d
             }
             None => {
@@ -226,7 +230,7 @@ fn traced(store: &Store, out: &mut Vec<Draft>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::Given;
+    use crate::detect::testing::{Given, at};
 
     /// HelixAutomations' iisnode log: node.exe ending again and again on a
     /// SyntaxError whose stack runs through module.js (Node before 10).
@@ -263,13 +267,14 @@ mod tests {
         assert!(!once[0].explanation.contains("older Node"), "{}", once[0].explanation);
         // With the error page iisnode served, one finding that says both.
         let both = node_crashed(Given::new(), 100, "SyntaxError: Unexpected token >")
-            .error_page("SITE", 100, "https://site:80/server.js", (500, 1000), "iisnode")
+            .error_page("SITE", 9_000, "https://site:80/server.js", (500, 1000), "iisnode")
             .detected(detect);
         assert_eq!(both.len(), 1);
         assert!(
             both[0].explanation.contains("detailed error page")
                 && both[0].explanation.contains("SyntaxError")
         );
+        assert_eq!((both[0].start, both[0].end), (at(100), at(100)), "dated by the log, not the page's file");
     }
 
     #[test]
