@@ -32,6 +32,8 @@ pub enum SourceKind {
     Errorpage,
     /// iisnode's log of a Node app's uncaught exceptions, read as events.
     Iisnode,
+    /// A request App Service's Kudu site traced, read as an event.
+    Kudu,
 }
 
 impl SourceKind {
@@ -45,6 +47,7 @@ impl SourceKind {
             Format::EventXml => SourceKind::Eventxml,
             Format::ErrorPage => SourceKind::Errorpage,
             Format::IisnodeLog => SourceKind::Iisnode,
+            Format::KuduTrace => SourceKind::Kudu,
         }
     }
 
@@ -58,6 +61,7 @@ impl SourceKind {
             SourceKind::Eventxml => "eventxml",
             SourceKind::Errorpage => "errorpage",
             SourceKind::Iisnode => "iisnode",
+            SourceKind::Kudu => "kudu",
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum Format {
     /// iisnode's log of a Node.js application's uncaught exceptions
     /// (`logging-errors.txt`).
     IisnodeLog,
+    /// A request App Service's Kudu site traced (`LogFiles/kudu/trace`).
+    KuduTrace,
 }
 
 impl Format {
@@ -45,6 +47,7 @@ impl Format {
             Format::EventXml => "event-xml",
             Format::ErrorPage => "error-page",
             Format::IisnodeLog => "iisnode-log",
+            Format::KuduTrace => "kudu-trace",
         }
     }
 
@@ -169,6 +172,8 @@ fn detect_xml(xml: &[u8]) -> Detection {
         Detection::Format(Format::EventXml)
     } else if crate::errorpage::looks_like_error_page(xml) {
         Detection::Format(Format::ErrorPage)
+    } else if crate::kudu::looks_like_kudu_trace(xml) {
+        Detection::Format(Format::KuduTrace)
     } else {
         Detection::Skip(
             "XML or HTML, but neither a FREB trace, an event log export nor an IIS error page".into(),

@@ -153,6 +153,12 @@ impl RecordSink for Names {
         if let Some(c) = &e.computer {
             self.computers.add(c.as_bytes());
         }
+        // Kudu names the site a deployment was for.
+        if e.provider.eq_ignore_ascii_case(crate::kudu::PROVIDER)
+            && let Some(site) = e.data("Site")
+        {
+            self.hosted_sites.add(site.as_bytes());
+        }
         // The URL of a request an event names as a value of its own
         // (ASP.NET's request events do), on App Service's own domain: the
         // site served it. A URL quoted inside a message may be one the app

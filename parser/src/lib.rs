@@ -41,6 +41,7 @@ pub mod freb;
 pub mod glimpse;
 pub mod iisnode;
 mod intern;
+pub mod kudu;
 pub mod sink;
 pub mod source;
 pub mod time;
@@ -235,6 +236,7 @@ where
         Format::Evtx => evtx::read(&input, &new_sink)?,
         Format::ErrorPage => errorpage::read(&input, &new_sink)?,
         Format::IisnodeLog => iisnode::read(&input, &new_sink)?,
+        Format::KuduTrace => kudu::read(&input, &source.path.file_name(), &new_sink)?,
     };
     Ok(Outcome::Parsed { format, sinks })
 }

@@ -43,8 +43,13 @@ const VERDICTS: &[Verdict] = &[
         never: &["worker-crash", "app-exception", "config-error"],
     },
     // kudu/trace: a zipdeploy POST whose client disconnected (L11), 500 on
-    // the SCM site; the application was not affected.
-    Verdict { folder: "azure-kudu-alazhar98-school-hall-booking", first: None, never: &[] },
+    // the SCM site of school-booking-app (X-SITE-DEPLOYMENT-ID): a failed
+    // deployment, low (the application kept what it ran); no outage.
+    Verdict {
+        folder: "azure-kudu-alazhar98-school-hall-booking",
+        first: Some(("deployment", "SCHOOL-BOOKING-APP")),
+        never: &["ancm-startup-failure", "worker-crash", "app-exception"],
+    },
     // eventlog.prev.xml #4 1026 "CORS configuration is missing", #5 1018, #6
     // 1007; started again at #9 (1032). app_offline deployments (1012) are
     // low; ObjectDisposedException "BackgroundService failed" entries while

@@ -8,8 +8,8 @@ use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
     ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED,
-    LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT,
-    TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED,
+    SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -93,6 +93,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     event_log_restarted(store, out);
     deployments(store, out);
     package_not_mounted(store, out);
+    kudu_deployment_failed(store, out);
     logging_switched_off(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
@@ -244,6 +245,71 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             if let Some(b) = back {
                 d.cite(store.cite_event(b, format!("{}: started again", headline(&b.event))), Role::Context);
             }
+        }
+        out.push(d);
+    }
+}
+
+/// Kudu's endpoints that deploy a site: zip, war and one deploy, the
+/// publish API, the zip API's PUT and Web Deploy.
+const DEPLOY_PATHS: &[&str] = &[
+    "/api/zipdeploy",
+    "/api/wardeploy",
+    "/api/onedeploy",
+    "/api/publish",
+    "/deploy",
+    "/api/zip/",
+    "/msdeploy.axd",
+];
+
+/// A deployment Kudu traced as failing (an error status, or an error step):
+/// the site keeps what was deployed before, or a folder half written.
+fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
+    let failed = |e: &&EventRow| {
+        let path =
+            e.data("Url").unwrap_or_default().split('?').next().unwrap_or_default().to_ascii_lowercase();
+        let deploys = DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)));
+        let status = e.data("Status").and_then(|s| s.parse::<u16>().ok());
+        deploys && (status.is_some_and(|s| s >= 400) || e.data("Error").is_some())
+    };
+    for c in host_clusters(store.events_of(KUDU_REQUEST).filter(failed), Span::hours(1)) {
+        let (first, last) = (c[0], c[c.len() - 1]);
+        let said: Vec<String> = c
+            .iter()
+            .take(3)
+            .map(|e| {
+                let field = |k| e.data(k).unwrap_or("-");
+                let took = e.data("Seconds").map_or(String::new(), |s| format!(" after {s} s"));
+                let why = e.data("Error").map_or(String::new(), |w| format!(": {}", w.trim_end_matches('.')));
+                format!(
+                    "{} {} answered {}{took}{why}, from {}",
+                    field("Method"),
+                    field("Url"),
+                    field("Status"),
+                    e.data("Client").unwrap_or("an unknown client")
+                )
+            })
+            .collect();
+        let site = first.data("Site").map_or(String::new(), |s| format!(" of site {s}"));
+        // Low: a failed deployment changes nothing by itself; a failed
+        // start after it is reported on its own.
+        let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.time(), last.time())
+            .scope(Some(&first.host), None, None)
+            .explain(format!(
+                "A deployment{site} through Kudu failed{}: {}. The site keeps what was deployed before, or a \
+                    folder the deployment had begun to write: a failed start after it may be this.",
+                if c.len() == 1 { String::new() } else { format!(" {} times", c.len()) },
+                said.join("; ")
+            ))
+            .remedy(&[
+                "Read the deployment's own log (Kudu's /api/deployments, or LogFiles/kudu/deployment) and deploy \
+                    again; a client that disconnected mid-upload (a large package over a slow link) needs a retry \
+                    or an upload from closer (a pipeline in Azure).",
+                "After a failed deployment, check what the site folder holds (Kudu's console) before trusting the \
+                    next start.",
+            ]);
+        for e in c.iter().take(5) {
+            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
         }
         out.push(d);
     }
@@ -550,6 +616,37 @@ mod tests {
         assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_prose())), "{}", d.explanation);
         assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
+    }
+
+    /// alazhar98's Kudu trace: a zipdeploy whose client disconnected, 500;
+    /// a deployment that succeeded, and another request Kudu traced with
+    /// a 500, are not failed deployments.
+    #[test]
+    fn a_deployment_kudu_traced_as_failing_is_named() {
+        let traced = |e: Given, secs: i64, url: &str, status: &str, error: Option<&str>| {
+            let mut data = vec![("Method", "POST"), ("Url", url), ("Status", status), ("Seconds", "28")];
+            data.extend(error.map(|w| ("Error", w)));
+            data.push(("Client", "5.162.109.55:61010"));
+            data.push(("Site", "shop"));
+            e.event("SHOP", secs, "Kudu", 1, &data)
+        };
+        let e =
+            traced(Given::new(), 0, "/api/zipdeploy?isAsync=true", "500", Some("The client disconnected."));
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::Deployment, Severity::Low));
+        assert!(
+            d.explanation.contains(
+                "A deployment of site shop through Kudu failed: POST /api/zipdeploy?isAsync=true answered 500 \
+                    after 28 s: The client disconnected, from 5.162.109.55:61010."
+            ),
+            "{}",
+            d.explanation
+        );
+        let fine = traced(Given::new(), 0, "/api/zipdeploy", "202", None);
+        let other = traced(fine, 60, "/api/vfs/site/wwwroot/", "500", Some("Access denied"));
+        assert!(other.detected(detect).is_empty());
     }
 
     /// sadabyakod's App Service: two 1012s of one process in one second,

@@ -39,6 +39,9 @@ pub enum Family {
     /// iisnode's log of a Node.js app's uncaught exceptions (read from
     /// `logging-errors.txt` as events).
     Iisnode,
+    /// Kudu, App Service's deployment site: a request it traced (read from
+    /// `LogFiles/kudu/trace` as events).
+    Kudu,
     Other,
 }
 
@@ -95,6 +98,7 @@ pub fn family_of(provider: &str) -> Family {
         "microsoft-windows-sysmon" => Family::Sysmon,
         "zipfs" => Family::ZipFs,
         "iisnode" => Family::Iisnode,
+        "kudu" => Family::Kudu,
         _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
         _ if lower.starts_with("asp.net ") => Family::AspNet,
         _ if lower.starts_with("iis aspnetcore module")
@@ -148,6 +152,9 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         ZipFs => true,
         // A Node app's process ending on an exception.
         Iisnode => true,
+        // A deployment or management request, traced because it was slow
+        // or failed.
+        Kudu => true,
         Other => false,
     }
 }
