@@ -390,17 +390,13 @@ fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
 #[test]
 fn iisnodes_log_and_its_error_page_are_one_finding_dated_by_the_log() {
     let Some(root) = samples() else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let logs = dir.path().join("LogFiles");
-    for (from, to) in [
-        ("azure-application-HelixAutomations-instruct-pitch/Application", "Application"),
-        ("azure-detailederrors-HelixAutomations-instruct-pitch/DetailedErrors", "DetailedErrors"),
-    ] {
-        std::fs::create_dir_all(logs.join(to)).expect("folder");
-        for f in std::fs::read_dir(root.join(from)).expect("sample").filter_map(Result::ok) {
-            std::fs::copy(f.path(), logs.join(to).join(f.file_name())).expect("copy");
-        }
-    }
+    let dir = app_service_download(
+        &root,
+        &[
+            ("azure-application-HelixAutomations-instruct-pitch/Application", "Application"),
+            ("azure-detailederrors-HelixAutomations-instruct-pitch/DetailedErrors", "DetailedErrors"),
+        ],
+    );
     let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
     let got: Vec<_> = report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref())).collect();
     assert_eq!(got, [("app-init-failure", Some("INSTRUCT-HELIXLAW-PITCH"))]);
@@ -408,6 +404,49 @@ fn iisnodes_log_and_its_error_page_are_one_finding_dated_by_the_log() {
     assert!(f.explanation.contains("30 times") && f.explanation.contains("SyntaxError: Unexpected token >"));
     assert!(f.explanation.contains("older Node than the app was written for"), "{}", f.explanation);
     assert_eq!(f.start.to_string(), "2025-08-15T22:55:52.000000000Z");
+}
+
+/// Sample folders split by kind, put back under one `LogFiles` as App
+/// Service's download holds them: (sample folder, folder under LogFiles).
+fn app_service_download(root: &std::path::Path, parts: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("LogFiles");
+    for (from, to) in parts {
+        std::fs::create_dir_all(logs.join(to)).expect("folder");
+        for f in std::fs::read_dir(root.join(from)).expect("sample").filter_map(Result::ok) {
+            std::fs::copy(f.path(), logs.join(to).join(f.file_name())).expect("copy");
+        }
+    }
+    dir
+}
+
+/// alazhar98's download whole: its Kudu trace names the site
+/// (school-booking-app), and the zipdeploy whose upload was cut off at
+/// 17:38 is named in the failed start six minutes later.
+#[test]
+fn a_failed_deployment_is_named_in_the_failed_start_after_it() {
+    let Some(root) = samples() else { return };
+    let dir = app_service_download(
+        &root,
+        &[
+            ("azure-eventlog-alazhar98-school-hall-booking", ""),
+            ("azure-kudu-alazhar98-school-hall-booking/kudu/trace", "kudu/trace"),
+        ],
+    );
+    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let first = &report.findings[0];
+    assert_eq!(
+        (first.id.id(), first.scope.host.as_deref()),
+        ("ancm-startup-failure", Some("SCHOOL-BOOKING-APP"))
+    );
+    assert!(
+        first.explanation.contains(
+            "A deployment through Kudu failed 6 min before (POST /api/zipdeploy?isAsync=true answered 500: The \
+                client disconnected)"
+        ),
+        "{}",
+        first.explanation
+    );
 }
 
 /// Every sample folder has a verdict: a new sample must be judged.

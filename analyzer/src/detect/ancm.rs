@@ -21,7 +21,8 @@ use std::sync::Arc;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DOTNET_TERMINATED, WORKER_UNHEALTHY,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DOTNET_TERMINATED, KUDU_REQUEST,
+    WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode};
 use crate::describe::headline;
@@ -606,6 +607,24 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     if let Some(r) = ep.recovered {
         d.cite(store.cite_event(r, format!("{}: started again", headline(&r.event))), Role::Context);
     }
+    // A deployment that failed in the half hour before: what the failed
+    // start may be running.
+    let deployed = store
+        .events_between(KUDU_REQUEST, first.time() - Span::mins(30), first.time())
+        .filter(|k| k.host == first.host && super::event_rules::failed_deployment(k))
+        .last();
+    if let Some(k) = deployed {
+        d.explanation.push_str(&format!(
+            " A deployment through Kudu failed {} before ({} {} answered {}{}): whether the app runs what was \
+                meant to be deployed is in question.",
+            crate::describe::duration(first.time() - k.time()),
+            k.data("Method").unwrap_or("-"),
+            k.data("Url").unwrap_or("-"),
+            k.data("Status").unwrap_or("-"),
+            k.data("Error").map_or(String::new(), |w| format!(": {}", w.trim_end_matches('.'))),
+        ));
+        d.cite(store.cite_event(k, headline(&k.event)), Role::Context);
+    }
     if let Some(r) = ep.served {
         d.cite(
             store.cite_event(r, format!("{}: the app handling a request", headline(&r.event))),
@@ -902,6 +921,31 @@ mod tests {
         );
         let d = &quiet.detected(detect)[0];
         assert!(d.ongoing && d.explanation.contains("No successful start follows"), "{}", d.explanation);
+    }
+
+    /// alazhar98's download read whole: a zipdeploy that failed six
+    /// minutes before the failed start is named in it; one two hours
+    /// before is another story.
+    #[test]
+    fn a_deployment_that_failed_just_before_a_failed_start_is_named_in_it() {
+        let deploy = |e: Given, secs: i64| {
+            e.event(
+                "APP",
+                secs,
+                "Kudu",
+                1,
+                &[("Method", "POST"), ("Url", "/api/zipdeploy?isAsync=true"), ("Status", "500")],
+            )
+        };
+        let start = |e: Given| failed_start(e, 1_000, "System.Exception: x");
+        let d = &start(deploy(Given::new(), 640)).detected(detect)[0];
+        assert!(
+            d.explanation.contains("A deployment through Kudu failed 6 min before (POST /api/zipdeploy?isAsync=true answered 500)"),
+            "{}",
+            d.explanation
+        );
+        let d = &start(deploy(Given::new(), -7_000)).detected(detect)[0];
+        assert!(!d.explanation.contains("Kudu"), "{}", d.explanation);
     }
 
     #[test]

@@ -262,17 +262,19 @@ const DEPLOY_PATHS: &[&str] = &[
     "/msdeploy.axd",
 ];
 
+/// Whether a request Kudu traced is a deployment that failed (an error
+/// status, or an error step).
+pub(super) fn failed_deployment(e: &EventRow) -> bool {
+    let path = e.data("Url").unwrap_or_default().split('?').next().unwrap_or_default().to_ascii_lowercase();
+    let deploys = DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)));
+    let status = e.data("Status").and_then(|s| s.parse::<u16>().ok());
+    deploys && (status.is_some_and(|s| s >= 400) || e.data("Error").is_some())
+}
+
 /// A deployment Kudu traced as failing (an error status, or an error step):
 /// the site keeps what was deployed before, or a folder half written.
 fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
-    let failed = |e: &&EventRow| {
-        let path =
-            e.data("Url").unwrap_or_default().split('?').next().unwrap_or_default().to_ascii_lowercase();
-        let deploys = DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)));
-        let status = e.data("Status").and_then(|s| s.parse::<u16>().ok());
-        deploys && (status.is_some_and(|s| s >= 400) || e.data("Error").is_some())
-    };
-    for c in host_clusters(store.events_of(KUDU_REQUEST).filter(failed), Span::hours(1)) {
+    for c in host_clusters(store.events_of(KUDU_REQUEST).filter(|e| failed_deployment(e)), Span::hours(1)) {
         let (first, last) = (c[0], c[c.len() - 1]);
         let said: Vec<String> = c
             .iter()
