@@ -178,4 +178,20 @@ mod tests {
         assert!(parse_trace(cut.as_bytes(), NAME).is_ok_and(|e| e.data("Error").is_none()));
         assert_eq!(named_outcome("x.xml"), (None, None));
     }
+
+    proptest::proptest! {
+        /// Any bytes, and a trace cut anywhere: no panic, and a trace read
+        /// is the request's, timed by its date.
+        #[test]
+        fn any_cut_reads_the_request_or_says_why(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            cut in 0..TRACE.len(),
+        ) {
+            let _ = parse_trace(&noise, NAME);
+            let _ = looks_like_kudu_trace(&noise);
+            if let Ok(e) = parse_trace(&TRACE.as_bytes()[..cut], NAME) {
+                proptest::prop_assert_eq!(e.time.to_rfc3339(), "2025-09-13T17:38:29.270000000Z");
+            }
+        }
+    }
 }
