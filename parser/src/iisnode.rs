@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::framing::lines;
-use crate::time::{days_from_civil, instant};
+use crate::time::{NANOS_PER_SEC, days_from_civil, instant, month_number, parse_time_of_day, zone_offset};
 use crate::winevent::{DataValue, EventOrigin, TimeSource, WinEvent};
 use crate::{Input, RecordSink, Timestamp};
 
@@ -54,35 +54,18 @@ fn entry_start(line: &[u8]) -> Option<(Timestamp, &[u8])> {
     };
     let mut words = text.splitn(6, ' ');
     let _weekday = words.next().filter(|w| w.len() == 3)?;
-    let month = words.next()?;
+    let month = month_number(words.next()?.as_bytes())?;
     let day: u32 = words.next()?.parse().ok()?;
     let year: i64 = words.next()?.parse().ok()?;
-    let clock = words.next()?;
-    let rest = words.next()?;
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
-    let mut hms = clock.split(':').map(|p| p.parse::<i64>().ok().filter(|_| p.len() == 2));
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // `GMT+0200 (Central European Summer Time): ...`: the offset is the
-    // server's; the time is its local time.
-    let zone = rest.strip_prefix("GMT")?;
-    let (sign, digits) = match zone.as_bytes().first()? {
-        b'+' => (1, &zone[1..]),
-        b'-' => (-1, &zone[1..]),
-        _ => return None,
-    };
-    let offset = digits.get(..4)?;
-    let (oh, om): (i64, i64) = (offset[..2].parse().ok()?, offset[2..].parse().ok()?);
-    let after_zone = &digits[4..];
-    let close = after_zone.find("): ").or_else(|| after_zone.find("):"))?;
+    let clock = parse_time_of_day(words.next()?.as_bytes())?;
+    // `GMT+0200 (Central European Summer Time): ...`: the time is the
+    // server's local time, the offset its own.
+    let zone = words.next()?.strip_prefix("GMT")?;
+    let offset = zone_offset(zone.get(..5)?.as_bytes())?;
+    let after_zone = &zone[5..];
+    let close = after_zone.find("):")?;
     let said = after_zone[close + 2..].trim_start();
-    let local = (h * 3600 + m * 60 + s) * 1_000_000_000;
-    let utc = local - sign * (oh * 3600 + om * 60) * 1_000_000_000;
-    let time = instant(days_from_civil(year, month, day)?, utc)?;
+    let time = instant(days_from_civil(year, month, day)?, clock - offset * NANOS_PER_SEC)?;
     // `said` ends where `text` does, a prefix of the line.
     let at = text.len() - said.len();
     Some((time, &line[at..]))

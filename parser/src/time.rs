@@ -200,6 +200,26 @@ pub fn parse_iso_date(b: &[u8]) -> Option<i64> {
     days_from_civil(year, two_digits(&b[5..7])?, two_digits(&b[8..10])?)
 }
 
+/// A month's English abbreviation (`Oct`, any case) as its number.
+pub fn month_number(b: &[u8]) -> Option<u32> {
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    MONTHS.iter().position(|m| m.eq_ignore_ascii_case(b)).map(|p| p as u32 + 1)
+}
+
+/// A UTC offset written `+hhmm` or `-hhmm` (NCSA's `-0700`, JavaScript's
+/// `GMT+0200`), in seconds.
+pub fn zone_offset(b: &[u8]) -> Option<i64> {
+    let sign = match b.first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = b.get(1..5).filter(|d| b.len() == 5 && d.iter().all(u8::is_ascii_digit))?;
+    let (hh, mm) = (i64::from(two_digits(&digits[..2])?), i64::from(two_digits(&digits[2..])?));
+    Some(sign * (hh * 3600 + mm * 60))
+}
+
 /// Parses `H:MM:SS` or `HH:MM:SS`, optionally followed by `.fraction`
 /// (up to 9 digits), into nanoseconds since midnight.
 pub fn parse_time_of_day(b: &[u8]) -> Option<i64> {

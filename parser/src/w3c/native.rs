@@ -8,7 +8,9 @@ use nom::character::complete::{char, space1};
 use nom::sequence::delimited;
 
 use crate::diagnostic::excerpt;
-use crate::time::{NANOS_PER_SEC, Timestamp, days_from_civil, instant, parse_time_of_day};
+use crate::time::{
+    NANOS_PER_SEC, Timestamp, days_from_civil, instant, month_number, parse_time_of_day, zone_offset,
+};
 use crate::value::{parse_addr, parse_status, parse_u64, present};
 use crate::w3c::record::{Origin, Request, TimeBasis};
 
@@ -69,12 +71,6 @@ pub(super) fn parse_iis_native(line: &[u8], origin: Origin) -> Result<Request<'_
     Ok(r)
 }
 
-fn month(b: &[u8]) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] =
-        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-    MONTHS.iter().position(|m| m.eq_ignore_ascii_case(b)).map(|p| p as u32 + 1)
-}
-
 /// `[10/Oct/2000:13:55:36 -0700]` → UTC.
 fn ncsa_time(input: &[u8]) -> IResult<&[u8], Option<Timestamp>> {
     let (rest, inner) = delimited(char('['), take_till1(|c| c == b']'), char(']')).parse(input)?;
@@ -87,17 +83,10 @@ fn parse_ncsa_instant(b: &[u8]) -> Option<Timestamp> {
         return None;
     }
     let day = u32::try_from(parse_u64(&b[0..2])?).ok()?;
-    let mon = month(&b[3..6])?;
+    let mon = month_number(&b[3..6])?;
     let year = parse_u64(&b[7..11])? as i64;
     let tod = parse_time_of_day(&b[12..20])?;
-    let sign = match b[21] {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let hh = parse_u64(&b[22..24])? as i64;
-    let mm = parse_u64(&b[24..26])? as i64;
-    let offset = sign * (hh * 3600 + mm * 60);
+    let offset = zone_offset(&b[21..26])?;
     let days = days_from_civil(year, mon, day)?;
     instant(days, tod - offset * NANOS_PER_SEC)
 }
