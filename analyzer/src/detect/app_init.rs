@@ -61,21 +61,22 @@ const OLD_NODE_REMEDY: &[&str] = &[
 ];
 
 /// The exception an iisnode log entry names, after iisnode's own words
-/// (`SyntaxError: Unexpected token >`).
+/// (`SyntaxError: Unexpected token >`), without a closing full stop.
 fn node_exception(text: &str) -> &str {
     text.lines()
         .skip_while(|l| l.contains("Application has thrown an uncaught exception"))
-        .map(str::trim)
+        .map(|l| l.trim().trim_end_matches('.'))
         .find(|l| !l.is_empty())
         .unwrap_or("an uncaught exception")
 }
 
 /// iisnode's log of node.exe ending on an uncaught exception: named in the
-/// host's iisnode finding its pages or traces made, or a finding of its own.
-fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
+/// host's iisnode finding its pages or traces made (pages, undated, or
+/// traces of the same half hour), or a finding of its own.
+fn node_crashes(store: &Store, out: &mut Vec<(Draft, &str)>) {
     for c in super::host_clusters(store.events_of(NODE_APP_CRASHED), Span::mins(30)) {
         let (first, last) = (c[0], c[c.len() - 1]);
-        let text = first.event.data.first().map_or("", |d| &*d.value);
+        let text = first.data_at(0).unwrap_or_default();
         let exception = node_exception(text);
         // Node's module loader was `module.js` before Node 10
         // (`internal/modules/cjs/loader.js` since).
@@ -102,12 +103,14 @@ fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
         );
         let remedy: &'static [&'static str] =
             if old_node { OLD_NODE_REMEDY } else { module_remedy("iisnode").unwrap_or_default() };
-        let pages = out.iter_mut().find(|d| {
-            d.id == FailureMode::AppInitFailure
-                && d.scope.host.as_deref() == Some(&*first.host)
-                && d.explanation.contains("iisnode")
+        let near = |d: &Draft| {
+            crate::finding::timed_by_files(&d.evidence)
+                || (d.start - Span::mins(30) <= last.time() && first.time() <= d.end + Span::mins(30))
+        };
+        let traced = out.iter_mut().find(|(d, module)| {
+            *module == "iisnode" && d.scope.host.as_deref() == Some(&*first.host) && near(d)
         });
-        let d = match pages {
+        let d = match traced.map(|(d, _)| d) {
             Some(d) => {
                 d.explanation.push(' ');
                 d.explanation.push_str(&said);
@@ -119,15 +122,14 @@ fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
             }
             None => {
                 let severity = if c.len() >= 3 { Severity::High } else { Severity::Medium };
-                out.push(
-                    Draft::new(FailureMode::AppInitFailure, severity, 0.8, first.time(), last.time())
-                        .scope(Some(&first.host), None, None)
-                        .explain(format!(
-                            "The Node.js application failed before it could answer: {said} Requests get \
-                                500.1000-500.1002 from iisnode while node.exe is down."
-                        )),
-                );
-                out.last_mut().expect("just pushed")
+                let d = Draft::new(FailureMode::AppInitFailure, severity, 0.8, first.time(), last.time())
+                    .scope(Some(&first.host), None, None)
+                    .explain(format!(
+                        "The Node.js application failed before it could answer: {said} Requests get \
+                            500.1000-500.1002 from iisnode while node.exe is down."
+                    ));
+                out.push((d, "iisnode"));
+                &mut out.last_mut().expect("just pushed").0
             }
         };
         d.remediation = remedy;
@@ -136,10 +138,7 @@ fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
             d.cite(
                 store.cite_event(
                     e,
-                    format!(
-                        "iisnode: node.exe ended: {}",
-                        node_exception(e.event.data.first().map_or("", |d| &*d.value))
-                    ),
+                    format!("iisnode: node.exe ended: {}", node_exception(e.data_at(0).unwrap_or_default())),
                 ),
                 Role::Cause,
             );
@@ -148,15 +147,15 @@ fn node_crashes(store: &Store, out: &mut Vec<Draft>) {
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    let found = out.len();
-    traced(store, out);
-    // Only this detector's drafts are extended with iisnode's log.
-    let mut mine = out.split_off(found);
-    node_crashes(store, &mut mine);
-    out.append(&mut mine);
+    let mut drafts = traced(store);
+    node_crashes(store, &mut drafts);
+    out.extend(drafts.into_iter().map(|(d, _)| d));
 }
 
-fn traced(store: &Store, out: &mut Vec<Draft>) {
+/// The findings traces and error pages make, each with the module that set
+/// the error.
+fn traced(store: &Store) -> Vec<(Draft, &str)> {
+    let mut out = Vec::new();
     let traces: Vec<&TraceRow> = store
         .traces
         .iter()
@@ -223,8 +222,9 @@ fn traced(store: &Store, out: &mut Vec<Draft>) {
         }
         d.cite_all(c.iter().take(3).map(|t| store.cite_trace(t)), Role::Cause);
         d.cite_all(rows.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
-        out.push(d);
+        out.push((d, module));
     }
+    out
 }
 
 #[cfg(test)]
@@ -245,6 +245,19 @@ mod tests {
                     Module._compile (module.js:434:25)\n    at Object..js (module.js:464:10)"
             )],
         )
+    }
+
+    /// A FREB trace of iisnode a day after the log's crashes is another
+    /// failure: each its own finding.
+    #[test]
+    fn iisnodes_log_joins_only_the_iisnode_finding_of_its_time() {
+        let found = node_crashed(Given::new(), 100, "SyntaxError: Unexpected token >")
+            .trace("SITE", 86_400, "https://site:80/server.js", (500, 1002), "iisnode")
+            .detected(detect);
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().any(
+            |d| d.explanation.starts_with("FREB shows iisnode") && !d.explanation.contains("SyntaxError")
+        ));
     }
 
     #[test]
