@@ -56,6 +56,12 @@ const LOAD_FAILURES: [u64; 12] = [
     0xC000_007B,
 ];
 
+/// The statuses of an ASP.NET Core app that did not start (500.30-500.38
+/// in process, 502.5 out of process).
+fn ancm_status(Status { code, sub, .. }: Status) -> bool {
+    matches!((code, sub), (500, 30..=38) | (502, 5))
+}
+
 /// The failure mode a response's status names, if any (`ancm_failed`: ANCM
 /// logged the startup failure on the host).
 fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode> {
@@ -64,7 +70,7 @@ fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode>
         (500, 19) => FailureMode::ConfigError,
         (500, 21..=24) | (404, 17) | (404, 4) => FailureMode::HandlerMissing,
         (500, 0) if LOAD_FAILURES.contains(&win32) => FailureMode::HandlerMissing,
-        (500, 30..=38) | (502, 5) if !ancm_failed => FailureMode::AncmStartupFailure,
+        _ if ancm_status(status) && !ancm_failed => FailureMode::AncmStartupFailure,
         (502, 3) => FailureMode::BackendFailure,
         (401, 3) | (404, 3) | (403, 1 | 2) if is_static(stem) => FailureMode::StaticContentFailure,
         (401, 1) if CREDENTIALS_REJECTED.contains(&win32) => FailureMode::AuthFailure,
@@ -271,10 +277,8 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
     // A page showing the startup failure ANCM's events name is that
     // failure's too: cited in the host's last ANCM finding (a page holds no
     // time to place it in an earlier one), not dropped.
-    let explained = pages.clone().filter(|t| {
-        ancm_failed.contains(&*t.host)
-            && page_status(t).is_some_and(|s| mode_of(s, "/", false) == Some(FailureMode::AncmStartupFailure))
-    });
+    let explained =
+        pages.clone().filter(|t| ancm_failed.contains(&*t.host) && page_status(t).is_some_and(ancm_status));
     for (host, pages) in grouped(explained, |t| t.host.clone()) {
         let last = out
             .iter_mut()
