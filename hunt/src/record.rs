@@ -431,37 +431,30 @@ impl View {
         // by hand (through the formatting machinery they showed in profiles
         // of a storm of 404s).
         use faultline_parser::value::{Addr, decimal};
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let mut number = |i: usize, field: usize, v: Option<u64>| -> bool {
-            scratch[i].clear();
+        let number = |out: &mut String, field: usize, v: Option<u64>| {
+            out.clear();
             let Some(v) = v.filter(|_| wanted[field]) else { return false };
-            scratch[i].push_str(decimal(v, &mut [0; 20]));
+            out.push_str(decimal(v, &mut [0; 20]));
             true
         };
-        let have_numbers = [
-            number(2, W_SC_STATUS, r.status.map(u64::from)),
-            number(3, W_SC_SUBSTATUS, r.substatus.map(u64::from)),
-            number(4, W_S_PORT, r.server_port.map(u64::from)),
-            number(5, W_SC_WIN32_STATUS, r.win32_status),
-        ];
-        let mut address = |i: usize, field: usize, a: Option<Addr<'_>>| -> bool {
-            scratch[i].clear();
+        let address = |out: &mut String, field: usize, a: Option<Addr<'_>>| {
+            out.clear();
             let Some(a) = a.filter(|_| wanted[field]) else { return false };
-            a.with_text(|t| scratch[i].push_str(t));
+            a.with_text(|t| out.push_str(t));
             true
         };
         // Behind a proxy, the client is the one the row's X-Forwarded-For
         // names; the proxy's address stays a form of it.
         let forwarded = forwarded.filter(|_| wanted[W_C_IP]);
         let client = forwarded.map(|ip| Addr::Ip { ip, zone: None }).or(r.client_ip);
-        let have_addresses = [address(0, W_C_IP, client), address(1, W_S_IP, r.server_ip)];
+        let mut scratch = std::mem::take(&mut self.scratch);
         let have = [
-            have_addresses[0],
-            have_addresses[1],
-            have_numbers[0],
-            have_numbers[1],
-            have_numbers[2],
-            have_numbers[3],
+            address(&mut scratch[0], W_C_IP, client),
+            address(&mut scratch[1], W_S_IP, r.server_ip),
+            number(&mut scratch[2], W_SC_STATUS, r.status.map(u64::from)),
+            number(&mut scratch[3], W_SC_SUBSTATUS, r.substatus.map(u64::from)),
+            number(&mut scratch[4], W_S_PORT, r.server_port.map(u64::from)),
+            number(&mut scratch[5], W_SC_WIN32_STATUS, r.win32_status),
         ];
         let at = |i: usize| have[i].then(|| scratch[i].as_str());
         let row = WebRow {
