@@ -1443,10 +1443,9 @@ impl RecordSink for HuntSink<'_> {
                 &self.screening,
             );
         }
-        // Written into one string (a hit on a correlation's base rule, a
-        // 404, is common enough that a string per part showed).
-        // Built by hand: a storm of 404s makes one per row, and the
-        // formatting machinery showed in its profile.
+        // Written into one string by hand: a hit on a correlation's base
+        // rule, a 404, comes once per row of a storm, and a string per part
+        // and the formatting machinery both showed in its profiles.
         let summary = |shown: &[(&str, &str)]| {
             use faultline_parser::value::{Addr, decimal};
             let mut line = String::with_capacity(96);

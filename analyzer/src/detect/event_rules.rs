@@ -198,9 +198,9 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 (e, back)
             })
             .collect();
-        // ANCM may note one app_offline.htm twice (two 1012s of one
-        // process in one second): the app was offline once, until the one
-        // start that followed both.
+        // 1012s with no start of the app between them (ANCM noting one
+        // app_offline.htm twice, in one second or minutes apart) are one
+        // offline stretch, until the one start that followed them all.
         stretches.dedup_by(|later, first| {
             later.1.is_some() && later.1.map(std::ptr::from_ref) == first.1.map(std::ptr::from_ref)
         });
