@@ -1,7 +1,7 @@
 //! Findings: the answer faultline gives, in the JSON contract of
 //! docs/json.md.
 
-use faultline_parser::Timestamp;
+use faultline_parser::{RecordId, Timestamp};
 use serde::Serialize;
 
 pub use crate::detect::mode::{Category, FailureMode};
@@ -58,9 +58,9 @@ pub struct Evidence {
     /// 1-based line, for text sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// Record id, for event logs.
+    /// Record id, for event logs, as the log wrote it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<u64>,
+    pub record: Option<RecordId>,
     /// When.
     pub time: Timestamp,
     /// What it says, in one line.
@@ -71,7 +71,7 @@ impl Evidence {
     /// Evidence at `line` or `record` of `file`.
     pub fn in_file(
         file: &crate::resolve::SourceFile,
-        (line, record): (Option<u64>, Option<u64>),
+        (line, record): (Option<u64>, Option<RecordId>),
         time: Timestamp,
         summary: String,
     ) -> Evidence {

@@ -20,8 +20,8 @@ use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
 use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordSink, Request,
-    Timestamp, Trace, WinEvent,
+    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordId, RecordSink,
+    Request, Timestamp, Trace, WinEvent,
 };
 use serde::Serialize;
 
@@ -304,8 +304,8 @@ impl Quiet {
         (self.line != Self::NO_PLACE).then_some(self.line)
     }
 
-    fn record(&self) -> Option<u64> {
-        (self.record != Self::NO_PLACE).then_some(self.record)
+    fn record(&self) -> Option<RecordId> {
+        (self.record != Self::NO_PLACE).then_some(RecordId::from_key(self.record))
     }
 
     fn site(&self) -> Option<u32> {
@@ -369,7 +369,7 @@ fn wide(r: &Range<u32>) -> Range<usize> {
 
 /// The order of [`sort`] over both kinds of match: time, then file, line,
 /// record and rule.
-type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<u64>, &'a str);
+type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<RecordId>, &'a str);
 
 impl Detection {
     fn key(&self) -> OrderKey<'_> {
@@ -1317,7 +1317,7 @@ impl<'a> HuntSink<'a> {
         time: Timestamp,
         site: Option<u32>,
         pool: Option<&str>,
-        (line, record): (Option<u64>, Option<u64>),
+        (line, record): (Option<u64>, Option<RecordId>),
         process: Option<ProcessStart>,
         summary: &Summary<'_>,
     ) {
@@ -1395,7 +1395,7 @@ impl<'a> HuntSink<'a> {
                 pool,
                 time,
                 line: line.unwrap_or(Quiet::NO_PLACE),
-                record: record.unwrap_or(Quiet::NO_PLACE),
+                record: record.map_or(Quiet::NO_PLACE, RecordId::key),
                 summary: offset(said.start)..offset(said.end),
                 values: first..offset(quiets.values.len()),
             });
@@ -1712,7 +1712,7 @@ mod tests {
             source: SourceKind::Evtx,
             path: "Security.evtx".into(),
             line: None,
-            record: Some(7),
+            record: Some(RecordId::new(7)),
             time,
             summary: "appcmd set config /section:httpLogging /dontLog:True".into(),
         };
@@ -1797,7 +1797,7 @@ mod tests {
                 Some(Arc::from(if sysmon { "Microsoft-Windows-Sysmon/Operational" } else { "Security" }));
             e.computer = Some(Arc::from("WEB01"));
             e.time = Timestamp::from_parts(1_700_000_000 + second, 0);
-            e.record_id = Some(record);
+            e.record_id = Some(RecordId::new(record));
             e.origin = EventOrigin::Record { record_id: record, chunk: 0 };
             e
         };
@@ -1816,7 +1816,7 @@ mod tests {
         };
         let both = found(vec![event(true, "4242", 0, 10), event(false, "0x1092", 1, 77)]);
         assert_eq!(both.len(), 1, "{both:#?}");
-        assert_eq!(both[0].evidence.record, Some(10), "Sysmon's record is the evidence");
+        assert_eq!(both[0].evidence.record, Some(RecordId::new(10)), "Sysmon's record is the evidence");
         assert!(
             both[0].evidence.summary.ends_with("(also in Security 4688: logs.evtx#77)"),
             "{}",

@@ -29,7 +29,7 @@ struct Line<'a> {
     site: Option<u32>,
     path: &'a str,
     line: Option<u64>,
-    record: Option<u64>,
+    record: Option<faultline_parser::RecordId>,
 }
 
 const COLUMNS: [&str; 10] = [

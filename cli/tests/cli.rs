@@ -903,7 +903,8 @@ fn hunt_lists_rules_as_json() {
 
 /// An exported event is cited by its line and its record id (App Service
 /// writes many events on a line, and ids past 2^31 as negative numbers,
-/// read as the id they wrap), in analyze's text, the timeline and hunt.
+/// cited as written), in analyze's text, the timeline (CSV and JSON) and
+/// hunt.
 #[test]
 fn an_exported_event_is_cited_by_line_and_record() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -919,11 +920,13 @@ fn an_exported_event_is_cited_by_line_and_record() {
         .expect("writes");
     let path = log.to_string_lossy();
     let text = stdout(&faultline(&["analyze", "--quiet", &path]));
-    assert!(text.contains("eventlog.xml:1 record 2487079750"), "{text}");
+    assert!(text.contains("eventlog.xml:1 record -1807887546"), "{text}");
     let timeline = stdout(&faultline(&["timeline", "--quiet", &path]));
-    assert!(timeline.lines().any(|l| l.ends_with(",1,2487079750")), "{timeline}");
+    assert!(timeline.lines().any(|l| l.ends_with(",1,-1807887546")), "{timeline}");
+    let jsonl = stdout(&faultline(&["timeline", "--quiet", "--format", "jsonl", &path]));
+    assert!(jsonl.contains(r#""record":-1807887546"#), "{jsonl}");
     let hunt = stdout(&faultline(&["hunt", "--quiet", &path]));
-    assert!(hunt.contains("eventlog.xml:1#2487079750"), "{hunt}");
+    assert!(hunt.contains("eventlog.xml:1#-1807887546"), "{hunt}");
 }
 
 /// hunt's JSON says what the rules could not see: a row that could not be

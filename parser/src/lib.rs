@@ -57,7 +57,7 @@ pub use sink::{EventObserver, RecordSink, Tee};
 pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover};
 pub use time::{Span, Timestamp};
 pub use w3c::{HttpError, Request, TextConfig};
-pub use winevent::{CountedEvents, WinEvent};
+pub use winevent::{CountedEvents, RecordId, WinEvent};
 
 /// Frozen settings for reading evidence.
 #[derive(Clone, Copy, Debug, Default)]

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::time::{Timestamp, parse_rfc3339};
 use crate::value::parse_u64;
-use crate::winevent::DataValue;
+use crate::winevent::{DataValue, RecordId};
 
 /// An `<Event>` element as read, before normalization.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub struct RawEvent {
     /// `TimeCreated/@SystemTime`.
     pub time_created: Option<Timestamp>,
     /// `EventRecordID`.
-    pub record_id: Option<u64>,
+    pub record_id: Option<RecordId>,
     /// `Correlation/@ActivityID`.
     pub activity_id: Option<String>,
     /// `Execution/@ProcessID`.
@@ -95,11 +95,12 @@ fn num<T: TryFrom<u64>>(v: &str) -> Option<T> {
 }
 
 /// An `EventRecordID`. App Service's `eventlog.xml` writes it as a signed
-/// 32-bit number, so ids past 2^31 come out negative: such an id is read as
-/// the unsigned value it wraps (−1807887546 is 2487079750), which keeps ids
-/// distinct and in order.
-fn record_id(v: &str) -> Option<u64> {
-    num(v).or_else(|| v.parse::<i32>().ok().filter(|n| *n < 0).map(|n| u64::from(n as u32)))
+/// 32-bit number, so ids past 2^31 come out negative: such an id is kept
+/// as written, in the log's order ([`RecordId::written_negative`]).
+fn record_id(v: &str) -> Option<RecordId> {
+    num(v)
+        .map(RecordId::new)
+        .or_else(|| v.parse::<i32>().ok().filter(|n| *n < 0).map(RecordId::written_negative))
 }
 
 /// Reads the rest of an `<Event>` element whose start tag was just read.

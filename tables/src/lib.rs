@@ -19,7 +19,7 @@ use faultline_parser::value::decode_text;
 use std::convert::Infallible;
 
 use faultline_parser::{
-    Entry, HttpError, Outcome, ReadConfig, RecordSink, Request, Tee, Timestamp, Trace, WinEvent,
+    Entry, HttpError, Outcome, ReadConfig, RecordId, RecordSink, Request, Tee, Timestamp, Trace, WinEvent,
 };
 use polars::prelude::*;
 
@@ -246,7 +246,7 @@ impl Rows {
             t.message.push(Some(&d.evidence.summary));
             t.log_file_path.push(Some(&d.evidence.path));
             t.log_file_line.push(int(d.evidence.line));
-            t.winlog_record_id.push(int(d.evidence.record));
+            t.winlog_record_id.push(d.evidence.record.map(RecordId::as_written));
             t.row_done();
         }
         rows
@@ -414,7 +414,7 @@ impl RecordSink for TableSink<'_> {
         t.event_code.push(Some(i64::from(e.event_id)));
         t.log_level.push(e.level.map(i64::from));
         t.winlog_channel.push(e.channel.as_deref());
-        t.winlog_record_id.push(int(e.record_id));
+        t.winlog_record_id.push(e.record_id.map(RecordId::as_written));
         t.process_pid.push(e.process_id.map(i64::from));
         t.app_pool.push(e.data("AppPoolID"));
         t.user_name.push(e.data("TargetUserName").or_else(|| e.data("User")));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use faultline_analyzer::Scope;
 use faultline_analyzer::hunting::{Hunt, HuntReport, hunt};
 use faultline_hunt::{Level, LoadReport};
-use faultline_parser::{ReadConfig, Timestamp};
+use faultline_parser::{ReadConfig, RecordId, Timestamp};
 
 /// The SigmaHQ fixtures.
 fn sigma() -> Option<PathBuf> {
@@ -131,7 +131,7 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
     let shell =
         report.detections.iter().find(|d| d.rule.meta.title == "IIS Worker Starts A Shell Or Recon Tool");
     let shell = shell.expect("found above");
-    assert_eq!(shell.evidence.record, Some(1044));
+    assert_eq!(shell.evidence.record.map(RecordId::as_written), Some(1044));
     assert!(
         shell.matched.iter().any(|(f, v)| f == "parentimage" && v.ends_with("w3wp.exe")),
         "{:?}",
@@ -423,8 +423,11 @@ fn a_base64offset_rule_finds_the_encoded_cradle_and_not_its_look_alike() {
     rules.add_path(&rule, false).expect("reads");
     assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
     let report = hunt_events("System.xml", &events, rules);
-    let found: Vec<(&str, Option<u64>)> =
-        report.detections.iter().map(|d| (d.rule.meta.title.as_str(), d.evidence.record)).collect();
+    let found: Vec<(&str, Option<i64>)> = report
+        .detections
+        .iter()
+        .map(|d| (d.rule.meta.title.as_str(), d.evidence.record.map(RecordId::as_written)))
+        .collect();
     assert_eq!(found, [("CobaltStrike Service Installations - System", Some(1))]);
 }
 
@@ -453,7 +456,7 @@ fn a_field_reference_compares_two_values_of_one_event() {
         rules.add_text(&rule, Path::new("itself.yml"));
         assert!(rules.skipped.is_empty(), "{:?}", rules.skipped);
         let report = hunt_events("Sysmon.xml", &events, rules);
-        report.detections.iter().map(|d| d.evidence.record).collect::<Vec<_>>()
+        report.detections.iter().map(|d| d.evidence.record.map(RecordId::as_written)).collect::<Vec<_>>()
     };
     assert_eq!(found(""), [Some(1)]);
     assert!(found("|cased").is_empty(), "cased: the parent is written in lower case");
@@ -490,23 +493,27 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         })
         .collect();
     assert_eq!(ports, [true; 7], "which service each tunnel reached is in its line");
-    let first = report.detections.iter().find(|d| d.evidence.record == Some(35076)).expect("found above");
+    let first = report
+        .detections
+        .iter()
+        .find(|d| d.evidence.record.map(RecordId::as_written) == Some(35076))
+        .expect("found above");
     assert_eq!(
         first.time.to_string(),
         "2019-09-03T11:04:05.797000000Z",
         "when w3wp connected (UtcTime), the second of Tunna's request in its W3C log, not when Sysmon wrote it"
     );
-    let appcmd: Vec<Option<u64>> = panache
+    let appcmd: Vec<Option<i64>> = panache
         .detections
         .iter()
         .filter(|d| d.rule.meta.title == "Appcmd Turns IIS Logging Off")
-        .map(|d| d.evidence.record)
+        .map(|d| d.evidence.record.map(RecordId::as_written))
         .collect();
     assert!(appcmd.contains(&Some(4076)), "{appcmd:?}");
-    let got: Vec<(&str, &str, Option<u64>)> = report
+    let got: Vec<(&str, &str, Option<i64>)> = report
         .detections
         .iter()
-        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
+        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record.map(RecordId::as_written)))
         .collect();
     let tunnel =
         "IIS Worker Or Its Identity Connects Over Loopback To Remote Desktop, SMB, RPC, WinRM Or SSH";
@@ -547,10 +554,10 @@ fn password_guessing_over_smb_is_one_detection_and_a_few_refusals_are_none() {
     let Some(samples) = common::samples("the password-guessing capture") else { return };
     let hayabusa = samples.join("evtx-Yamato-Security-hayabusa-sample-evtx");
     let report = run(&[hayabusa.join("smb-password-guessing-security.evtx")], bundled());
-    let got: Vec<(&str, &str, Option<u64>)> = report
+    let got: Vec<(&str, &str, Option<i64>)> = report
         .detections
         .iter()
-        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record))
+        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.record.map(RecordId::as_written)))
         .collect();
     assert_eq!(got, [("Password Guessing Against Windows Logons", "DESKTOP-M5SN04R", Some(2455))]);
     let d = &report.detections[0];
@@ -603,12 +610,12 @@ fn rules_of_sysmon_categories_fire_on_the_real_captures() {
     loaded.add_text(&rules, Path::new("sysmon.yml"));
     assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
     let report = run(&[attacks], loaded);
-    let mut got: Vec<(String, String, u64)> = report
+    let mut got: Vec<(String, String, i64)> = report
         .detections
         .iter()
         .map(|d| {
             let file = d.evidence.path.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
-            (d.rule.meta.title.clone(), file, d.evidence.record.unwrap_or_default())
+            (d.rule.meta.title.clone(), file, d.evidence.record.map(RecordId::as_written).unwrap_or_default())
         })
         .collect();
     got.sort();
@@ -617,7 +624,7 @@ fn rules_of_sysmon_categories_fire_on_the_real_captures() {
     // The process access right after a process creation is the worker
     // opening the child it started (cmd.exe in the web-shell capture).
     let shell = "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx";
-    let want: Vec<(String, String, u64)> = [
+    let want: Vec<(String, String, i64)> = [
         ("worker opens a process in full", shell, 1045),
         ("worker opens a process in full", potato, 5409),
         ("worker thread in another process", potato, 5411),

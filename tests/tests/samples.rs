@@ -654,7 +654,7 @@ fn evtx_spot_checks() {
     let e = &f.events[0];
     assert_eq!((&*e.provider, e.event_id, e.qualifiers), ("MSSQL$RADAR", 18456, Some(49152)));
     assert_eq!(e.time.to_rfc3339(), "2020-07-15T11:31:15.673796100Z");
-    assert_eq!(e.record_id, Some(58848));
+    assert_eq!(e.record_id, Some(faultline_parser::RecordId::new(58848)));
     assert_eq!(e.data_at(0), Some("unexisting-user"));
     assert!(e.binary.is_some());
 
@@ -669,8 +669,11 @@ fn evtx_spot_checks() {
     let (_, f) =
         owned(&root, "evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx", true);
     assert_eq!(f.events.len(), 6);
-    let zero_header =
-        f.events.iter().find(|e| e.record_id == Some(65379)).expect("record with a zero header time");
+    let zero_header = f
+        .events
+        .iter()
+        .find(|e| e.record_id == Some(faultline_parser::RecordId::new(65379)))
+        .expect("record with a zero header time");
     assert_eq!(
         zero_header.time.to_rfc3339(),
         "2020-09-23T16:58:24.327043200Z",
@@ -733,7 +736,9 @@ fn evtx_extraction_agrees_with_the_crates_xml_rendering() {
                 assert_eq!(ours.time, theirs.time, "{ctx}");
             }
             // A record without EventRecordID keeps its header's record id.
-            let their_id = theirs.record_id.or(Some(record.event_record_id));
+            let their_id = Some(
+                theirs.record_id.unwrap_or_else(|| faultline_parser::RecordId::new(record.event_record_id)),
+            );
             assert_eq!(
                 (ours.record_id, &ours.channel, &ours.computer),
                 (their_id, &theirs.channel, &theirs.computer),

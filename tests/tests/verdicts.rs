@@ -310,7 +310,7 @@ fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
     let got: Vec<(&str, Option<&str>, Severity)> =
         report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref(), f.severity)).collect();
     assert_eq!(got, [("missing-logs", Some("01566S-WIN16-IR"), Severity::Low)]);
-    assert_eq!(report.findings[0].evidence[0].record, Some(65377));
+    assert_eq!(report.findings[0].evidence[0].record, Some(faultline_parser::RecordId::new(65377)));
 }
 
 /// staybot's App Service failed to start thirteen times over three months;

@@ -183,7 +183,7 @@ mod tests {
             time: Timestamp::from_parts(secs, 0),
             time_source: TimeSource::TimeCreated,
             origin: EventOrigin::Record { record_id, chunk: 0 },
-            record_id: Some(record_id),
+            record_id: Some(faultline_parser::RecordId::new(record_id)),
             provider: Arc::from(provider),
             event_id,
             ..WinEvent::default()
@@ -210,7 +210,7 @@ mod tests {
                 Timestamp::from_parts(from, 0),
                 Timestamp::from_parts(to, 0),
             )
-            .map(|e| e.event.record_id.unwrap_or(0))
+            .map(|e| e.event.record_id.map_or(0, faultline_parser::RecordId::key))
             .collect()
         };
         // Other ids and other families are left out; `WAS` is the same
@@ -219,8 +219,10 @@ mod tests {
         assert_eq!(ids(101, 129), [3]);
         assert_eq!(ids(131, 199), Vec::<u64>::new());
         assert_eq!(ids(0, 1000), [1, 3, 5, 6]);
-        let all: Vec<u64> =
-            a.events_of(&[was(5011), was(5009), was(5011)]).map(|e| e.event.record_id.unwrap_or(0)).collect();
+        let all: Vec<u64> = a
+            .events_of(&[was(5011), was(5009), was(5011)])
+            .map(|e| e.event.record_id.map_or(0, faultline_parser::RecordId::key))
+            .collect();
         assert_eq!(all, [1, 3, 5, 6]);
         assert_eq!(a.events_of(&[EventKind::new(Family::ApplicationError, 5011)]).count(), 1);
     }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    HttpError, Outcome, ReadConfig, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
+    HttpError, Outcome, ReadConfig, RecordId, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,7 @@ struct Row {
     time: i64,
     source: u32,
     line: Option<u64>,
+    /// The record id's [`RecordId::key`].
     record: Option<u64>,
     summary: String,
     kind: RowKind,
@@ -214,7 +215,7 @@ impl RecordSink for TimelineSink<'_> {
         // An exported event's line as well as its record id: an App Service
         // eventlog.xml holds many events per line, and some ids only there.
         let row = Row {
-            record: e.record_id,
+            record: e.record_id.map(RecordId::key),
             line: e.origin.line(),
             ..self.row(RowKind::Event, time, &host, None, headline(&e))
         };
@@ -457,7 +458,7 @@ fn entry(r: Row, sources: &[(Arc<str>, SourceKind)]) -> Entry {
             source,
             path: path.to_string(),
             line: r.line,
-            record: r.record,
+            record: r.record.map(RecordId::from_key),
             time: Timestamp(r.time),
             summary: r.summary,
         },

@@ -17,7 +17,7 @@ fn wevtutil_output_without_a_root_element() {
     assert_eq!(was.level, Some(3));
     assert_eq!(was.keywords, Some(0x80000000000000));
     assert_eq!(was.time.to_rfc3339(), "2024-05-01T10:00:00.123456700Z");
-    assert_eq!(was.record_id, Some(42));
+    assert_eq!(was.record_id, Some(crate::RecordId::new(42)));
     assert_eq!(was.channel.as_deref(), Some("System"));
     assert_eq!(was.data("AppPoolID"), Some("Shop & Co"));
     assert_eq!(was.data("processid"), Some("4242"));
@@ -161,11 +161,26 @@ fn sysmon_events_are_timed_by_when_their_action_happened() {
 }
 
 /// App Service writes EventRecordID as a signed 32-bit number: a negative
-/// one is the unsigned id it wraps, not a missing id.
+/// one is cited as written (a search of the file for it finds the event),
+/// and negative ones sort as they count, after the positive ones; past 32
+/// bits it is no such id.
 #[test]
-fn a_negative_record_id_is_the_unsigned_id_it_wraps() {
-    let xml = "<Events><Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:08Z'/><EventRecordID>-1807887546</EventRecordID></System></Event>\n<Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:09Z'/><EventRecordID>-99999999999</EventRecordID></System></Event></Events>\n";
+fn a_negative_record_id_is_cited_as_written_and_sorts_after_the_positive_ones() {
+    let event = |id: &str| {
+        format!(
+            "<Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:08Z'/><EventRecordID>{id}</EventRecordID></System></Event>"
+        )
+    };
+    let ids = ["2147483647", "-2147483648", "-1807887546", "-1", "-99999999999", "7"];
+    let xml = format!("<Events>{}</Events>\n", ids.map(event).concat());
     let file = parse_event_xml(xml.as_bytes());
-    let ids: Vec<Option<u64>> = file.events.iter().map(|e| e.record_id).collect();
-    assert_eq!(ids, [Some(2_487_079_750), None], "past 32 bits it is no wrapped id");
+    let cited: Vec<Option<String>> = file.events.iter().map(|e| e.record_id.map(|r| r.to_string())).collect();
+    let written = ["2147483647", "-2147483648", "-1807887546", "-1"].map(|s| Some(s.to_string()));
+    assert_eq!(cited, [&written[..], &[None, Some("7".to_string())]].concat());
+    let json: Vec<String> =
+        file.events.iter().filter_map(|e| serde_json::to_string(&e.record_id?).ok()).collect();
+    assert_eq!(json, ["2147483647", "-2147483648", "-1807887546", "-1", "7"]);
+    let order: Vec<_> = file.events.iter().filter_map(|e| e.record_id).collect();
+    assert!(order[..4].is_sorted(), "negative ids follow the largest positive one and count up: {order:?}");
+    assert!(order[4] < order[0], "a small positive id sorts first");
 }

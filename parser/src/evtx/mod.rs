@@ -20,7 +20,8 @@ use crate::framing::Paging;
 use crate::intern::{Interner, Name};
 use crate::time::{Timestamp, from_filetime, parse_rfc3339};
 use crate::winevent::{
-    CountedEvents, DataValue, EventOrigin, TimeSource, WinEvent, deliver_sorted, is_relevant, keep_extracted,
+    CountedEvents, DataValue, EventOrigin, RecordId, TimeSource, WinEvent, deliver_sorted, is_relevant,
+    keep_extracted,
 };
 use crate::{Input, RecordSink};
 use extract::{
@@ -667,7 +668,7 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         time,
         time_source,
         origin: EventOrigin::Record { record_id: f.record_id, chunk },
-        record_id: f.event_record_id.or(Some(f.record_id)),
+        record_id: Some(RecordId::new(f.event_record_id.unwrap_or(f.record_id))),
         provider: interner.get(f.provider_name.as_deref().unwrap_or("-")),
         provider_guid: f.provider_guid.as_deref().map(|g| interner.get(&g.to_ascii_uppercase())),
         event_source_name: f.event_source_name.as_deref().map(|s| interner.get(s)),

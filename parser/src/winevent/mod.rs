@@ -29,6 +29,70 @@ pub enum TimeSource {
     Missing,
 }
 
+/// An `EventRecordID`, shown as the log wrote it. App Service's
+/// `eventlog.xml` writes the id as a signed 32-bit number, which turns
+/// negative past 2^31 and counts up to -1 before it reaches 0 again: such an
+/// id is cited negative, as written, so that a search of the file for the
+/// cited id finds its event. Ids order events of one instant only (events
+/// sort by time first): negative ones after every positive one, and among
+/// themselves as they count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId(u64);
+
+impl RecordId {
+    /// Marks an id written as a negative 32-bit number; its low 32 bits
+    /// hold the number's bits, so negative ids sort among themselves as
+    /// their unsigned forms do (-2147483648 first, -1 last).
+    const WRITTEN_NEGATIVE: u64 = 1 << 63;
+
+    /// An id read as an unsigned number (EVTX, an export from Windows).
+    pub const fn new(id: u64) -> RecordId {
+        RecordId(id)
+    }
+
+    /// An id written as a 32-bit number that came out negative.
+    pub const fn written_negative(id: i32) -> RecordId {
+        RecordId(Self::WRITTEN_NEGATIVE | id as u32 as u64)
+    }
+
+    /// The id as written: negative for one written so.
+    pub const fn as_written(self) -> i64 {
+        if self.0 & Self::WRITTEN_NEGATIVE != 0 && self.0 & !Self::WRITTEN_NEGATIVE <= u32::MAX as u64 {
+            self.0 as u32 as i32 as i64
+        } else {
+            self.0 as i64
+        }
+    }
+
+    /// A number standing for the id in the same order (for compact stores).
+    pub const fn key(self) -> u64 {
+        self.0
+    }
+
+    /// The id [`RecordId::key`] gave.
+    pub const fn from_key(key: u64) -> RecordId {
+        RecordId(key)
+    }
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_written() {
+            n if n < 0 => write!(f, "{n}"),
+            _ => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Serialize for RecordId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.as_written() {
+            n if n < 0 => s.serialize_i64(n),
+            _ => s.serialize_u64(self.0),
+        }
+    }
+}
+
 /// Where an event is in its source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,7 +145,7 @@ pub struct WinEvent {
     /// Position in the source.
     pub origin: EventOrigin,
     /// `EventRecordID` when the source has one.
-    pub record_id: Option<u64>,
+    pub record_id: Option<RecordId>,
     /// `Provider/@Name` as written (short names such as `WAS` are kept; see
     /// [`canonical_provider`]).
     pub provider: Arc<str>,
@@ -197,7 +261,7 @@ impl WinEvent {
 
     /// Deterministic sort key: time, then record id, then origin.
     pub fn sort_key(&self) -> (Timestamp, u64, EventOrigin) {
-        (self.time, self.record_id.unwrap_or(u64::MAX), self.origin)
+        (self.time, self.record_id.map_or(u64::MAX, RecordId::key), self.origin)
     }
 }
 
