@@ -306,13 +306,14 @@ impl Store {
     }
 }
 
-/// A span as an analyst reads it: `45 s`, `12 min`, `3 h 5 min`.
+/// A span as an analyst reads it: `45 s`, `12 min`, `3 h 5 min`, `4 d 2 h`.
 pub fn duration(span: Span) -> String {
     let secs = span.as_secs().max(0);
     match secs {
         0..120 => format!("{secs} s"),
         120..7_200 => format!("{} min", secs / 60),
-        _ => format!("{} h {} min", secs / 3_600, secs % 3_600 / 60),
+        7_200..172_800 => format!("{} h {} min", secs / 3_600, secs % 3_600 / 60),
+        _ => format!("{} d {} h", secs / 86_400, secs % 86_400 / 3_600),
     }
 }
 

@@ -7,6 +7,7 @@
 //! (over which one detector per failure-mode family runs), and the
 //! timelines ([`timeline`]).
 
+pub mod clock;
 mod correlate;
 pub mod describe;
 mod detect;

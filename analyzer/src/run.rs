@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use faultline_parser::{Entry, Outcome, ReadConfig, Tee};
 
+use crate::clock::{ClockStep, clock_steps, doubt_findings};
 use crate::correlate::relate_across_hosts;
 use crate::detect;
 use crate::evidence::{Collector, Kept, Store};
@@ -27,6 +28,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What the security lens found, in time order; never findings.
     pub detections: Vec<Detection>,
+    /// Steps of the hosts' clocks, in time order: the times they make
+    /// doubtful are said in the findings they touch.
+    pub clock_steps: Vec<ClockStep>,
 }
 
 /// The analysis' consumer of the pass: an inventory row and the kept
@@ -118,7 +122,9 @@ pub fn analyze_and_hunt(
     // done in the meantime, take the other.
     let (mut findings, detections) = rayon::join(|| findings(&store), || hunt.conclude(found));
     relate_detections(&mut findings, &detections);
-    Report { inventory: Inventory { files }, store, findings, detections }
+    let clock_steps = clock_steps(&store);
+    doubt_findings(&mut findings, &clock_steps);
+    Report { inventory: Inventory { files }, store, findings, detections, clock_steps }
 }
 
 /// Ties each finding to the detections (medium or above) on its host from

@@ -313,6 +313,48 @@ fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
     assert_eq!(report.findings[0].evidence[0].record, Some(faultline_parser::RecordId::new(65377)));
 }
 
+/// plaso's System.evtx: two virtual machines whose hardware clocks keep a
+/// local time. WIN-NBRJP24VCHB's clock was set back nine hours at
+/// 09:12:25 (Kernel-General 1, record 389), DC1's two hours at each of two
+/// boots (records 967 and 1056): the restarts timed in the hours used twice
+/// (WIN-NBRJP24VCHB's unclean one at 18:08, DC1's Kernel-Power 41 at 15:40,
+/// really 13:40) say their times may come from the clock before the step,
+/// and cite it; DC1's restart of September, far from any step, does not.
+#[test]
+fn clocks_set_back_at_boot_are_named_and_the_restarts_they_time_say_so() {
+    let Some(root) = samples() else { return };
+    let report =
+        analyze(&[root.join("evtx-log2timeline-plaso")], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let steps: Vec<(&str, i64, bool, Vec<String>)> = report
+        .clock_steps
+        .iter()
+        .map(|s| {
+            let records = s.evidence.iter().filter_map(|e| e.record.map(|r| r.to_string())).collect();
+            (s.host.as_str(), s.step_seconds / 60, s.local_hardware_clock, records)
+        })
+        .collect();
+    let records = |r: &str| vec![r.to_string()];
+    assert_eq!(
+        steps,
+        [
+            ("WIN-NBRJP24VCHB", -539, true, records("389")),
+            ("DC1", -119, true, records("967")),
+            ("DC1", -119, true, records("1056")),
+        ]
+    );
+    let doubted = |host: &str, start: &str| {
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.scope.host.as_deref() == Some(host) && f.start.to_rfc3339().starts_with(start))
+            .unwrap_or_else(|| panic!("a finding on {host} at {start}"));
+        f.explanation.contains("clock was set back")
+    };
+    assert!(doubted("WIN-NBRJP24VCHB", "2015-08-08T18:08:30"));
+    assert!(doubted("DC1", "2015-08-25T15:40:40"));
+    assert!(!doubted("DC1", "2015-09-18T07:58:00"));
+}
+
 /// staybot's App Service failed to start thirteen times over three months;
 /// the episode still failing where the evidence ends (2026-01-08, a
 /// package missing from the publish) comes first, before the recovered

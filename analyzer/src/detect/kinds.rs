@@ -128,6 +128,9 @@ kinds! {
     LOW_MEMORY = [ResourceExhaustion 2004];
     /// SQL Server 18456: a login failed.
     SQL_LOGIN_FAILED = [SqlServer 18456];
+    /// Kernel-General 1 (the clock was set) and Security 4616 (the system
+    /// time was changed); the parser keeps steps of two minutes or more.
+    CLOCK_SET = [KernelGeneral 1, SecurityAuditing 4616];
     /// Security 4624: a logon.
     LOGON = [SecurityAuditing 4624];
     /// Security 4625: a failed logon.

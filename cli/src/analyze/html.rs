@@ -161,6 +161,9 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
+    for note in faultline_analyzer::clock::notes(&report.clock_steps, &|t| zone.time(t)) {
+        let _ = writeln!(page, "<p class=\"legend\">{}</p>", esc(&note));
+    }
     page.push_str("<h2>Findings</h2>\n");
     if report.findings.is_empty() {
         let _ = writeln!(page, "<p>{}</p>", super::no_findings(report));

@@ -37,6 +37,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         diagnostics: Vec<Diag<'a>>,
         findings: &'a [faultline_analyzer::Finding],
         detections: &'a [faultline_analyzer::hunting::Detection],
+        clock_steps: &'a [faultline_analyzer::clock::ClockStep],
     }
     let files = &report.inventory.files;
     let doc = Doc {
@@ -62,6 +63,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
             .collect(),
         findings: &report.findings,
         detections: &report.detections,
+        clock_steps: &report.clock_steps,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;

@@ -34,6 +34,9 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     )?;
 
     write_totals(out, inv, zone)?;
+    for note in faultline_analyzer::clock::notes(&report.clock_steps, &|t| zone.time(t)) {
+        writeln!(out, "> {}\n", escape(&note))?;
+    }
 
     writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {

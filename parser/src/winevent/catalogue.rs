@@ -2,6 +2,7 @@
 //! (docs/formats.md lists them). Events outside this catalogue are
 //! counted, not kept, unless every event is asked for.
 
+use crate::time::{Span, Timestamp};
 /// Provider families, named as an IIS engineer would.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(missing_docs)]
@@ -134,7 +135,7 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
                 7000 | 7001 | 7009 | 7011 | 7022 | 7023 | 7024 | 7031 | 7034 | 7036 | 7040 | 7045
             )
         }
-        SecurityAuditing => matches!(event_id, 1102 | 4624 | 4625 | 4648 | 4688 | 4740 | 4771 | 4776),
+        SecurityAuditing => matches!(event_id, 1102 | 4616 | 4624 | 4625 | 4648 | 4688 | 4740 | 4771 | 4776),
         ResourceExhaustion => matches!(event_id, 1001 | 1002 | 2004),
         Tcpip => matches!(event_id, 4227 | 4231),
         Disk => matches!(event_id, 7 | 11 | 51 | 153),
@@ -143,7 +144,8 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         EventLog => matches!(event_id, 104 | 1102 | 6005 | 6006 | 6008 | 6009 | 6013),
         User32 => event_id == 1074,
         KernelPower => event_id == 41,
-        KernelGeneral => matches!(event_id, 12 | 13),
+        // 12 and 13: the system started and stopped; 1: its clock was set.
+        KernelGeneral => matches!(event_id, 1 | 12 | 13),
         // Process creation: what a web shell running commands leaves; the
         // worker's own network connections, remote threads and files
         // (kept only when the worker made them: [`keep_extracted`]).
@@ -174,8 +176,47 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
             e.data("Image").is_some_and(is_worker_image) || e.data("User").is_some_and(is_pool_identity)
         }
         (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker_image),
+        // The clock is set at every boot and time sync, mostly by a
+        // fraction of a second: only a step that moves times on the
+        // timeline is kept.
+        (Family::KernelGeneral, 1) | (Family::SecurityAuditing, 4616) => {
+            clock_set(e).is_some_and(|c| c.step().abs() >= CLOCK_STEP)
+        }
         _ => true,
     }
+}
+
+/// The smallest step of a clock that is kept: two minutes, past which the
+/// order of events on a timeline and across hosts changes (Kerberos
+/// tolerates five).
+pub const CLOCK_STEP: Span = Span::mins(2);
+
+/// A setting of the system clock (Kernel-General 1, Security 4616).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSet {
+    /// The time the clock showed.
+    pub from: Timestamp,
+    /// The time it was set to.
+    pub to: Timestamp,
+}
+
+impl ClockSet {
+    /// How far the clock moved: negative when set back.
+    pub fn step(&self) -> Span {
+        self.to - self.from
+    }
+}
+
+/// The clock setting an event records: Kernel-General 1 (`OldTime`,
+/// `NewTime`) or Security 4616 (`PreviousTime`, `NewTime`).
+pub fn clock_set(e: &super::WinEvent) -> Option<ClockSet> {
+    let old = match (e.family(), e.event_id) {
+        (Family::KernelGeneral, 1) => "OldTime",
+        (Family::SecurityAuditing, 4616) => "PreviousTime",
+        _ => return None,
+    };
+    let time = |name: &str| e.data(name).and_then(|v| crate::time::parse_rfc3339(v.as_bytes()));
+    Some(ClockSet { from: time(old)?, to: time("NewTime")? })
 }
 
 /// Whether an account is an app pool's virtual account (`IIS APPPOOL\\<pool>`).

@@ -1,0 +1,322 @@
+//! Steps of a host's clock (Kernel-General 1, Security 4616): the events a
+//! host timed around a step are not in the order they happened, nor in
+//! step with other hosts'. A clock set back times events again in a
+//! stretch it already used: what it timed there may have been written
+//! before the step, by the clock as it was. A virtual machine whose
+//! hardware clock keeps local time is set back (or forward) by its zone's
+//! offset at every boot, and its restarts then read twice.
+
+use faultline_parser::winevent::{CLOCK_STEP, clock_set};
+use faultline_parser::{Span, Timestamp};
+use serde::Serialize;
+
+use crate::describe::duration;
+use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET};
+use crate::evidence::Store;
+use crate::finding::{Evidence, Finding};
+
+/// How close two events recording one setting of the clock are (Windows
+/// writes Kernel-General 1 and, when audited, Security 4616 for each).
+const SAME_SETTING: Span = Span::secs(2);
+
+/// How long after a boot Windows sets the clock from the time service.
+const BOOT_TO_SETTING: Span = Span::mins(10);
+
+/// One step of one host's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClockStep {
+    /// The host, as findings name it.
+    pub host: String,
+    /// When the clock was set, by the clock as set.
+    pub time: Timestamp,
+    /// The time the clock showed.
+    pub from: Timestamp,
+    /// The time it was set to.
+    pub to: Timestamp,
+    /// How far it moved, in seconds (negative: set back).
+    pub step_seconds: i64,
+    /// The program (and account) that set it, when the event names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Set within minutes of a boot by a whole time zone's offset: the
+    /// machine's hardware clock likely keeps a local time, not UTC (a
+    /// virtual machine given its host's).
+    pub local_hardware_clock: bool,
+    /// The events recording it.
+    pub evidence: Vec<Evidence>,
+}
+
+impl ClockStep {
+    /// How far the clock moved (negative: set back).
+    pub fn step(&self) -> Span {
+        self.to - self.from
+    }
+
+    /// The stretch of times a clock set back used twice: events timed in it
+    /// may have been written before the step or after it. `None` for a
+    /// clock set forward, which leaves a gap instead.
+    pub fn timed_twice(&self) -> Option<(Timestamp, Timestamp)> {
+        (self.to < self.from).then_some((self.to, self.from))
+    }
+
+    /// The step in a sentence, times as `time` writes them.
+    pub fn prose(&self, time: &dyn Fn(Timestamp) -> String) -> String {
+        let by = self.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        // To the minute: a clock set back nine hours reads so, not as
+        // 8 h 59 min because the events are a second apart.
+        let how_far = duration(Span::mins((self.step().abs().as_secs() + 30) / 60));
+        let by = if self.local_hardware_clock {
+            format!(
+                "{by}, at boot and by a whole time zone's offset (its hardware clock likely keeps a local time, not UTC)"
+            )
+        } else {
+            by
+        };
+        match self.timed_twice() {
+            Some((from, to)) => format!(
+                "{}'s clock was set back {how_far} at {}{by}: events it timed from {} to {} may have been \
+                 written before then, by the clock as it was.",
+                self.host,
+                time(self.time),
+                time(from),
+                time(to)
+            ),
+            None => format!(
+                "{}'s clock was set forward {how_far} at {}{by}: the machine slept or was paused (a virtual \
+                 machine), or its clock was behind; it timed nothing from {} to {}.",
+                self.host,
+                time(self.time),
+                time(self.from),
+                time(self.to),
+            ),
+        }
+    }
+
+    /// Whether a finding on this host from `start` to `end` rests on times
+    /// the step makes doubtful: a window in the stretch a clock set back
+    /// used twice, or one across a step forward.
+    fn doubts(&self, start: Timestamp, end: Timestamp) -> bool {
+        match self.timed_twice() {
+            Some((from, to)) => start <= to && end > from,
+            None => start < self.time && end >= self.time,
+        }
+    }
+}
+
+/// How many steps forward of one host the notes list one by one; more are
+/// summed up in one note (a laptop steps forward at every wake).
+const LISTED_FORWARD: usize = 3;
+
+/// The steps as notes for a report's header, times as `time` writes them:
+/// every step back, and the steps forward of a host one by one when they
+/// are few, else in one note.
+pub fn notes(steps: &[ClockStep], time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut summed: Vec<&str> = Vec::new();
+    for s in steps {
+        let forward: Vec<&ClockStep> =
+            steps.iter().filter(|o| o.host == s.host && o.timed_twice().is_none()).collect();
+        if s.timed_twice().is_some() || forward.len() <= LISTED_FORWARD {
+            notes.push(s.prose(time));
+        } else if !summed.contains(&s.host.as_str()) {
+            summed.push(&s.host);
+            let shortest = forward.iter().map(|o| o.step()).min().unwrap_or_default();
+            let longest = forward.iter().map(|o| o.step()).max().unwrap_or_default();
+            notes.push(format!(
+                "{}'s clock was set forward {} times from {} to {}, by {} to {}: a machine that sleeps or is \
+                 paused, or a clock that falls behind (the JSON report lists them).",
+                s.host,
+                forward.len(),
+                time(forward[0].time),
+                time(forward[forward.len() - 1].time),
+                duration(shortest),
+                duration(longest)
+            ));
+        }
+    }
+    notes
+}
+
+/// Every step of two minutes or more of every host's clock, in time order.
+pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
+    let mut steps: Vec<ClockStep> = Vec::new();
+    for e in store.events_of(CLOCK_SET) {
+        let Some(set) = clock_set(&e.event).filter(|s| s.step().abs() >= CLOCK_STEP) else { continue };
+        let how = if e.event.event_id == 1 { "the clock was set" } else { "the system time was changed" };
+        let cited = store.cite_event(
+            e,
+            format!(
+                "{} {how}: {} to {}",
+                crate::describe::headline(&e.event),
+                set.from.to_prose(),
+                set.to.to_prose()
+            ),
+        );
+        let process = e.event.data("ProcessName").filter(|p| !p.is_empty() && *p != "-");
+        let account = e.event.data("SubjectUserName").filter(|u| !u.is_empty() && *u != "-");
+        let by = match (process, account) {
+            (Some(p), Some(a)) => Some(format!("{p} ({a})")),
+            (Some(p), None) => Some(p.to_string()),
+            (None, Some(a)) => Some(a.to_string()),
+            (None, None) => None,
+        };
+        let same = |s: &ClockStep| {
+            *s.host == *e.host
+                && (e.time() - s.time).abs() <= SAME_SETTING
+                && Span(set.step().0.saturating_sub(s.step().0)).abs() <= SAME_SETTING
+        };
+        if let Some(s) = steps.iter_mut().rev().find(|s| same(s)) {
+            s.evidence.push(cited);
+            s.by = s.by.take().or(by);
+            continue;
+        }
+        // The boot's own events are timed by the clock before the step
+        // (the kernel's start) or after it (the event log's).
+        let booted = |at: Timestamp| {
+            [BOOTED, BOOT_MARKS].iter().any(|kinds| {
+                store
+                    .events_between(kinds, at - BOOT_TO_SETTING, at + BOOT_TO_SETTING)
+                    .any(|b| b.host == e.host)
+            })
+        };
+        let minutes = (set.step().abs().as_secs() + 30) / 60;
+        let zone_offset = minutes % 15 == 0 && minutes <= 14 * 60;
+        steps.push(ClockStep {
+            host: e.host.to_string(),
+            time: e.time(),
+            from: set.from,
+            to: set.to,
+            step_seconds: set.step().as_secs(),
+            by,
+            local_hardware_clock: zone_offset && (booted(set.from) || booted(e.time())),
+            evidence: vec![cited],
+        });
+    }
+    steps
+}
+
+/// Says in each finding whose times a step of its host's clock makes
+/// doubtful which step, and cites it.
+pub fn doubt_findings(findings: &mut [Finding], steps: &[ClockStep]) {
+    for f in findings.iter_mut() {
+        let Some(host) = f.scope.host.as_deref() else { continue };
+        for s in steps.iter().filter(|s| s.host == host && s.doubts(f.start, f.end)) {
+            f.explanation.push(' ');
+            f.explanation.push_str(&s.prose(&|t| t.to_prose()));
+            f.evidence.extend(s.evidence.iter().cloned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{Given, at};
+
+    const KERNEL: &str = "Microsoft-Windows-Kernel-General";
+    const SECURITY: &str = "Microsoft-Windows-Security-Auditing";
+
+    fn rfc(secs: i64) -> String {
+        at(secs).to_rfc3339()
+    }
+
+    /// A clock set back nine hours at boot (a virtual machine whose
+    /// hardware clock keeps local time) is one step, cited by both events
+    /// that record it, with the program that set it; a time sync of a
+    /// fraction of a second, and one of a minute, are no step.
+    #[test]
+    fn a_clock_set_back_is_one_step_and_a_sync_is_none() {
+        let back = -9 * 3600;
+        let store = Given::new()
+            .event("WEB01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(-back))])
+            .event(
+                "WEB01",
+                1,
+                SECURITY,
+                4616,
+                &[
+                    ("SubjectUserName", "LOCAL SERVICE"),
+                    ("PreviousTime", &rfc(-back)),
+                    ("NewTime", &rfc(1)),
+                    ("ProcessName", "C:\\Windows\\System32\\svchost.exe"),
+                ],
+            )
+            .event("WEB01", 600, KERNEL, 1, &[("NewTime", &rfc(600)), ("OldTime", &rfc(599))])
+            .event("WEB01", 900, KERNEL, 1, &[("NewTime", &rfc(900)), ("OldTime", &rfc(960))])
+            .store();
+        let steps = clock_steps(&store);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        let s = &steps[0];
+        assert_eq!((s.host.as_str(), s.step_seconds, s.evidence.len()), ("WEB01", back, 2));
+        assert_eq!(s.by.as_deref(), Some("C:\\Windows\\System32\\svchost.exe (LOCAL SERVICE)"));
+        assert_eq!(s.timed_twice(), Some((at(0), at(-back))));
+        let prose = s.prose(&|t| t.to_prose());
+        assert!(
+            prose.starts_with("WEB01's clock was set back 9 h 0 min at 2025-11-24 10:00:00 UTC by"),
+            "{prose}"
+        );
+        assert!(prose.contains("from 2025-11-24 10:00:00 UTC to 2025-11-24 19:00:00 UTC"), "{prose}");
+    }
+
+    /// A finding on the host inside the stretch a clock set back used twice
+    /// says so and cites the step; one after that stretch, and one on
+    /// another host, do not.
+    #[test]
+    fn a_finding_in_the_stretch_timed_twice_says_so() {
+        let store = Given::new()
+            .event("WEB01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(7200))])
+            .positional("WEB01", 3000, "User32", 1074, &["restart"])
+            .positional("WEB01", 3030, "EventLog", 6006, &[])
+            .positional("WEB01", 3060, "EventLog", 6005, &[])
+            .positional("WEB01", 9000, "User32", 1074, &["restart"])
+            .positional("WEB01", 9060, "EventLog", 6005, &[])
+            .positional("DB01", 3000, "User32", 1074, &["restart"])
+            .positional("DB01", 3060, "EventLog", 6005, &[])
+            .store();
+        let steps = clock_steps(&store);
+        let mut findings = crate::detect::run(&store);
+        doubt_findings(&mut findings, &steps);
+        let doubted: Vec<(&str, Timestamp, bool)> = findings
+            .iter()
+            .map(|f| (f.scope.host.as_deref().unwrap_or("-"), f.start, f.explanation.contains("set back")))
+            .collect();
+        assert!(doubted.contains(&("WEB01", at(3000), true)), "{doubted:?}");
+        assert!(doubted.contains(&("WEB01", at(9000), false)), "{doubted:?}");
+        assert!(doubted.contains(&("DB01", at(3000), false)), "{doubted:?}");
+    }
+
+    /// A clock set forward leaves a gap: a finding across the step says
+    /// so, one before it does not.
+    #[test]
+    fn a_clock_set_forward_doubts_only_a_finding_across_it() {
+        let store = Given::new()
+            .event("WEB01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(-3600))])
+            .store();
+        let steps = clock_steps(&store);
+        assert_eq!(steps[0].timed_twice(), None);
+        assert!(steps[0].doubts(at(-60), at(60)));
+        assert!(!steps[0].doubts(at(-600), at(-60)));
+        assert!(steps[0].prose(&|t| t.to_prose()).contains("set forward 60 min"));
+    }
+
+    /// A host whose clock steps forward at every wake gets one note for
+    /// them all; a step back is always said.
+    #[test]
+    fn many_steps_forward_are_one_note() {
+        let mut given =
+            Given::new().event("PC", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(3600))]);
+        for i in 1..=5 {
+            let at = i * 10_000;
+            given =
+                given.event("PC", at, KERNEL, 1, &[("NewTime", &rfc(at)), ("OldTime", &rfc(at - 300 * i))]);
+        }
+        let steps = clock_steps(&given.store());
+        let notes = notes(&steps, &|t| t.to_prose());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("set back 60 min"), "{notes:?}");
+        assert!(
+            notes[1].contains("set forward 5 times") && notes[1].contains("by 5 min to 25 min"),
+            "{notes:?}"
+        );
+    }
+}
