@@ -23,6 +23,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
     ),
     ("sec_logon_password_guessing.yml", include_str!("../rules/sec_logon_password_guessing.yml")),
+    ("sec_system_time_changed.yml", include_str!("../rules/sec_system_time_changed.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
@@ -251,6 +252,31 @@ mod tests {
                     "Microsoft-Windows-Security-Auditing",
                     4648,
                     &[("TargetUserName", "IEUser"), ("ProcessName", "C:\\Windows\\System32\\consent.exe")],
+                ),
+            ),
+            (
+                "sec_system_time_changed.yml",
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4616,
+                    &[
+                        ("SubjectUserName", "Administrator"),
+                        ("PreviousTime", "2025-11-24T10:00:00.0000000Z"),
+                        ("NewTime", "2025-11-20T10:00:00.0000000Z"),
+                        ("ProcessName", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"),
+                    ],
+                ),
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4616,
+                    &[
+                        ("SubjectUserName", "LOCAL SERVICE"),
+                        ("PreviousTime", "2025-11-24T12:00:00.0000000Z"),
+                        ("NewTime", "2025-11-24T10:00:00.0000000Z"),
+                        ("ProcessName", "C:\\Windows\\System32\\svchost.exe"),
+                    ],
                 ),
             ),
             (
