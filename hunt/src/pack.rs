@@ -98,6 +98,22 @@ mod tests {
         event("Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon", id, data)
     }
 
+    /// A PHP or JSP shell's name fires when the server answered it (the
+    /// JSP shell of sbousseaden's Tomcat capture, `/error/cmd.jsp`), not
+    /// when it was a probe answered 404; an ASP.NET shell's name fires
+    /// either way.
+    #[test]
+    fn another_engines_shell_name_fires_only_when_answered() {
+        let e = engine();
+        let with_status = |stem: &str, status: &str| {
+            web(WebRow { method: Some("POST"), stem: Some(stem), status: Some(status), ..WebRow::default() })
+        };
+        let names = "web_known_webshell_names.yml".to_string();
+        assert!(fired(&e, &with_status("/error/cmd.jsp", "200")).contains(&names));
+        assert!(!fired(&e, &with_status("/wso.php", "404")).contains(&names));
+        assert!(fired(&e, &with_status("/cmd.aspx", "404")).contains(&names));
+    }
+
     /// Each rule, a record it must fire on and its look-alike that must not.
     #[test]
     fn every_bundled_rule_fires_on_its_case_and_not_on_the_look_alike() {
