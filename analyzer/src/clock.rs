@@ -3,8 +3,9 @@
 //! step with other hosts'. A clock set back times events again in a
 //! stretch it already used: what it timed there may have been written
 //! before the step, by the clock as it was. A virtual machine whose
-//! hardware clock keeps local time is set back (or forward) by its zone's
-//! offset at every boot, and its restarts then read twice.
+//! hardware clock keeps another time zone's time than Windows (its host's)
+//! is set by whole hours minutes after every boot, and what it logged
+//! since the boot is that many hours off.
 
 use faultline_parser::winevent::{CLOCK_STEP, clock_set};
 use faultline_parser::{Span, Timestamp};
@@ -19,8 +20,14 @@ use crate::finding::{Evidence, Finding};
 /// writes Kernel-General 1 and, when audited, Security 4616 for each).
 const SAME_SETTING: Span = Span::secs(2);
 
-/// How long after a boot Windows sets the clock from the time service.
+/// How long after a boot the clock is set right (by the time service, or
+/// a virtual machine's guest tools).
 const BOOT_TO_SETTING: Span = Span::mins(10);
+
+/// How far from whole quarter hours a step at boot may be and still be a
+/// hardware clock kept in another time zone: the events recording it are
+/// a second or two apart from the step itself.
+const ZONE_SLACK: i64 = 5;
 
 /// One step of one host's clock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -38,10 +45,15 @@ pub struct ClockStep {
     /// The program (and account) that set it, when the event names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
-    /// Set within minutes of a boot by a whole time zone's offset: the
-    /// machine's hardware clock likely keeps a local time, not UTC (a
-    /// virtual machine given its host's).
-    pub local_hardware_clock: bool,
+    /// For a clock set back minutes after a boot: the boot, by the clock
+    /// as it was. What the host timed from then to `from` came from that
+    /// clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
+    /// Set minutes after a boot by whole quarter hours: the hardware clock
+    /// likely keeps another time zone's time than Windows does (a virtual
+    /// machine given its host's clock).
+    pub hardware_clock_in_another_zone: bool,
     /// The events recording it.
     pub evidence: Vec<Evidence>,
 }
@@ -52,11 +64,13 @@ impl ClockStep {
         self.to - self.from
     }
 
-    /// The stretch of times a clock set back used twice: events timed in it
-    /// may have been written before the step or after it. `None` for a
-    /// clock set forward, which leaves a gap instead.
-    pub fn timed_twice(&self) -> Option<(Timestamp, Timestamp)> {
-        (self.to < self.from).then_some((self.to, self.from))
+    /// The times a clock set back may have given events before the step:
+    /// from the boot it ran since, when the step came minutes after one,
+    /// else from the time it was set to (events timed from then on may
+    /// have been written before the step or after it). `None` for a clock
+    /// set forward, which leaves a gap instead.
+    pub fn timed_before(&self) -> Option<(Timestamp, Timestamp)> {
+        (self.to < self.from).then_some((self.since.unwrap_or(self.to), self.from))
     }
 
     /// The step in a sentence, times as `time` writes them.
@@ -65,27 +79,32 @@ impl ClockStep {
         // To the minute: a clock set back nine hours reads so, not as
         // 8 h 59 min because the events are a second apart.
         let how_far = duration(Span::mins((self.step().abs().as_secs() + 30) / 60));
-        let by = if self.local_hardware_clock {
+        let by = if self.hardware_clock_in_another_zone {
             format!(
-                "{by}, at boot and by a whole time zone's offset (its hardware clock likely keeps a local time, not UTC)"
+                "{by}, minutes after a boot and by whole hours (its hardware clock likely keeps another time \
+                 zone's time than Windows, as a virtual machine given its host's clock does)"
             )
         } else {
             by
         };
-        match self.timed_twice() {
-            Some((from, to)) => format!(
-                "{}'s clock was set back {how_far} at {}{by}: events it timed from {} to {} may have been \
-                 written before then, by the clock as it was.",
-                self.host,
-                time(self.time),
-                time(from),
-                time(to)
+        let host = &self.host;
+        let at = time(self.time);
+        match (self.timed_before(), self.since) {
+            (Some((since, until)), Some(_)) => format!(
+                "{host}'s clock was set back {how_far} at {at}{by}: what it timed from {} to {} (since the \
+                 boot) came from the clock as it was, {how_far} ahead.",
+                time(since),
+                time(until)
             ),
-            None => format!(
-                "{}'s clock was set forward {how_far} at {}{by}: the machine slept or was paused (a virtual \
-                 machine), or its clock was behind; it timed nothing from {} to {}.",
-                self.host,
-                time(self.time),
+            (Some((from, until)), None) => format!(
+                "{host}'s clock was set back {how_far} at {at}{by}: events it timed from {} to {} may have \
+                 been written before then, by the clock as it was.",
+                time(from),
+                time(until)
+            ),
+            (None, _) => format!(
+                "{host}'s clock was set forward {how_far} at {at}{by}: it timed nothing from {} to {} (the \
+                 machine slept or was paused, or its clock was behind).",
                 time(self.from),
                 time(self.to),
             ),
@@ -93,11 +112,11 @@ impl ClockStep {
     }
 
     /// Whether a finding on this host from `start` to `end` rests on times
-    /// the step makes doubtful: a window in the stretch a clock set back
-    /// used twice, or one across a step forward.
+    /// the step makes doubtful: a window meeting the times a clock set
+    /// back may have given before the step, or one across a step forward.
     fn doubts(&self, start: Timestamp, end: Timestamp) -> bool {
-        match self.timed_twice() {
-            Some((from, to)) => start <= to && end > from,
+        match self.timed_before() {
+            Some((from, until)) => start <= until && end >= from,
             None => start < self.time && end >= self.time,
         }
     }
@@ -115,8 +134,8 @@ pub fn notes(steps: &[ClockStep], time: &dyn Fn(Timestamp) -> String) -> Vec<Str
     let mut summed: Vec<&str> = Vec::new();
     for s in steps {
         let forward: Vec<&ClockStep> =
-            steps.iter().filter(|o| o.host == s.host && o.timed_twice().is_none()).collect();
-        if s.timed_twice().is_some() || forward.len() <= LISTED_FORWARD {
+            steps.iter().filter(|o| o.host == s.host && o.timed_before().is_none()).collect();
+        if s.timed_before().is_some() || forward.len() <= LISTED_FORWARD {
             notes.push(s.prose(time));
         } else if !summed.contains(&s.host.as_str()) {
             summed.push(&s.host);
@@ -146,10 +165,10 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
         let cited = store.cite_event(
             e,
             format!(
-                "{} {how}: {} to {}",
-                crate::describe::headline(&e.event),
+                "{how} from {} to {}: {}",
                 set.from.to_prose(),
-                set.to.to_prose()
+                set.to.to_prose(),
+                crate::describe::headline(&e.event)
             ),
         );
         let process = e.event.data("ProcessName").filter(|p| !p.is_empty() && *p != "-");
@@ -171,16 +190,35 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             continue;
         }
         // The boot's own events are timed by the clock before the step
-        // (the kernel's start) or after it (the event log's).
-        let booted = |at: Timestamp| {
-            [BOOTED, BOOT_MARKS].iter().any(|kinds| {
-                store
-                    .events_between(kinds, at - BOOT_TO_SETTING, at + BOOT_TO_SETTING)
-                    .any(|b| b.host == e.host)
-            })
+        // (the kernel's start: the boot the old clock timed) or after it
+        // (the event log's, written once the clock was set).
+        let boot = |kinds: &[_], from: Timestamp, to: Timestamp| {
+            store.events_between(kinds, from, to).filter(|b| b.host == e.host).map(|b| b.time()).next()
         };
-        let minutes = (set.step().abs().as_secs() + 30) / 60;
-        let zone_offset = minutes % 15 == 0 && minutes <= 14 * 60;
+        // Written before the step: earlier in the same log, where the log
+        // numbers its records (a boot on the clock as set may fall in the
+        // same minutes when the step is small).
+        let written_before = |b: &crate::evidence::EventRow| {
+            b.host == e.host
+                && match (b.event.record_id, e.event.record_id) {
+                    (Some(rb), Some(re)) if b.source == e.source => rb < re,
+                    _ => true,
+                }
+        };
+        let since = [BOOT_MARKS, BOOTED]
+            .iter()
+            .filter_map(|kinds| {
+                store.events_between(kinds, set.from - BOOT_TO_SETTING, set.from).find(|b| written_before(b))
+            })
+            .map(|b| b.time())
+            .min()
+            .filter(|_| set.step() < Span(0));
+        let near = (e.time() - BOOT_TO_SETTING, e.time() + BOOT_TO_SETTING);
+        let after_boot =
+            since.is_some() || [BOOT_MARKS, BOOTED].iter().any(|k| boot(k, near.0, near.1).is_some());
+        let off_quarter = set.step().abs().as_secs() % 900;
+        let whole_quarters = (off_quarter <= ZONE_SLACK || off_quarter >= 900 - ZONE_SLACK)
+            && set.step().abs() <= Span::secs(14 * 3600 + ZONE_SLACK);
         steps.push(ClockStep {
             host: e.host.to_string(),
             time: e.time(),
@@ -188,22 +226,34 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             to: set.to,
             step_seconds: set.step().as_secs(),
             by,
-            local_hardware_clock: zone_offset && (booted(set.from) || booted(e.time())),
+            since,
+            hardware_clock_in_another_zone: whole_quarters && after_boot,
             evidence: vec![cited],
         });
     }
     steps
 }
 
+/// How many steps a finding names one by one; more are counted.
+const NAMED_IN_FINDING: usize = 2;
+
 /// Says in each finding whose times a step of its host's clock makes
-/// doubtful which step, and cites it.
+/// doubtful which step, and cites it (a finding over days of a laptop's
+/// wakes names two and counts the rest).
 pub fn doubt_findings(findings: &mut [Finding], steps: &[ClockStep]) {
     for f in findings.iter_mut() {
         let Some(host) = f.scope.host.as_deref() else { continue };
-        for s in steps.iter().filter(|s| s.host == host && s.doubts(f.start, f.end)) {
+        let doubting: Vec<&ClockStep> =
+            steps.iter().filter(|s| s.host == host && s.doubts(f.start, f.end)).collect();
+        for s in doubting.iter().take(NAMED_IN_FINDING) {
             f.explanation.push(' ');
             f.explanation.push_str(&s.prose(&|t| t.to_prose()));
             f.evidence.extend(s.evidence.iter().cloned());
+        }
+        if let Some(more) = doubting.len().checked_sub(NAMED_IN_FINDING).filter(|&n| n > 0) {
+            f.explanation.push_str(&format!(
+                " Its clock was set {more} more times in this window (clock_steps in the JSON report lists them)."
+            ));
         }
     }
 }
@@ -249,7 +299,7 @@ mod tests {
         let s = &steps[0];
         assert_eq!((s.host.as_str(), s.step_seconds, s.evidence.len()), ("WEB01", back, 2));
         assert_eq!(s.by.as_deref(), Some("C:\\Windows\\System32\\svchost.exe (LOCAL SERVICE)"));
-        assert_eq!(s.timed_twice(), Some((at(0), at(-back))));
+        assert_eq!((s.since, s.timed_before()), (None, Some((at(0), at(-back)))));
         let prose = s.prose(&|t| t.to_prose());
         assert!(
             prose.starts_with("WEB01's clock was set back 9 h 0 min at 2025-11-24 10:00:00 UTC by"),
@@ -262,7 +312,7 @@ mod tests {
     /// says so and cites the step; one after that stretch, and one on
     /// another host, do not.
     #[test]
-    fn a_finding_in_the_stretch_timed_twice_says_so() {
+    fn a_finding_in_the_stretch_timed_again_says_so() {
         let store = Given::new()
             .event("WEB01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(7200))])
             .positional("WEB01", 3000, "User32", 1074, &["restart"])
@@ -285,6 +335,56 @@ mod tests {
         assert!(doubted.contains(&("DB01", at(3000), false)), "{doubted:?}");
     }
 
+    /// A clock set back minutes after a boot (Kernel-General 12 and
+    /// Kernel-Power 41 timed by the clock as it was, before the step in the
+    /// log) gave its times from that boot on only: the unclean restart it
+    /// timed says so, a restart written after the step does not; the step
+    /// by whole hours names the hardware clock kept in another zone.
+    #[test]
+    fn a_step_after_a_boot_doubts_what_was_logged_since_the_boot() {
+        let store = Given::new()
+            .event("VM01", 6900, KERNEL, 12, &[])
+            .event("VM01", 6910, "Microsoft-Windows-Kernel-Power", 41, &[])
+            .event("VM01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(7201))])
+            .positional("VM01", 5, "EventLog", 6005, &[])
+            .positional("VM01", 3000, "User32", 1074, &["restart"])
+            .positional("VM01", 3030, "EventLog", 6006, &[])
+            .positional("VM01", 3060, "EventLog", 6005, &[])
+            .store();
+        let steps = clock_steps(&store);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!((steps[0].since, steps[0].hardware_clock_in_another_zone), (Some(at(6900)), true));
+        assert_eq!(steps[0].timed_before(), Some((at(6900), at(7201))));
+        let mut findings = crate::detect::run(&store);
+        doubt_findings(&mut findings, &steps);
+        let doubted: Vec<(Timestamp, bool)> = findings
+            .iter()
+            .map(|f| (f.start, f.explanation.contains("came from the clock as it was")))
+            .collect();
+        assert!(doubted.contains(&(at(6910), true)), "{doubted:?}");
+        assert!(doubted.contains(&(at(3000), false)), "{doubted:?}");
+    }
+
+    /// A step of whole hours but for a minute is no zone's, nor one far
+    /// from any boot.
+    #[test]
+    fn a_zone_step_is_whole_quarter_hours_minutes_after_a_boot() {
+        let step = |host: &str, back: i64| {
+            Given::new()
+                .event(host, -60, KERNEL, 12, &[])
+                .event(host, 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(back))])
+                .store()
+        };
+        let zone = |store: &Store| clock_steps(store)[0].hardware_clock_in_another_zone;
+        assert!(zone(&step("A", 3 * 3600 + 2)));
+        assert!(!zone(&step("B", 3 * 3600 + 60)), "a minute off");
+        let far = Given::new()
+            .event("C", -7200, KERNEL, 12, &[])
+            .event("C", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(3600))])
+            .store();
+        assert!(!zone(&far), "no boot within minutes");
+    }
+
     /// A clock set forward leaves a gap: a finding across the step says
     /// so, one before it does not.
     #[test]
@@ -293,7 +393,7 @@ mod tests {
             .event("WEB01", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(-3600))])
             .store();
         let steps = clock_steps(&store);
-        assert_eq!(steps[0].timed_twice(), None);
+        assert_eq!(steps[0].timed_before(), None);
         assert!(steps[0].doubts(at(-60), at(60)));
         assert!(!steps[0].doubts(at(-600), at(-60)));
         assert!(steps[0].prose(&|t| t.to_prose()).contains("set forward 60 min"));

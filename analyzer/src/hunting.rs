@@ -1712,7 +1712,7 @@ mod tests {
             source: SourceKind::Evtx,
             path: "Security.evtx".into(),
             line: None,
-            record: Some(RecordId::new(7)),
+            record: RecordId::new(7),
             time,
             summary: "appcmd set config /section:httpLogging /dontLog:True".into(),
         };
@@ -1797,7 +1797,7 @@ mod tests {
                 Some(Arc::from(if sysmon { "Microsoft-Windows-Sysmon/Operational" } else { "Security" }));
             e.computer = Some(Arc::from("WEB01"));
             e.time = Timestamp::from_parts(1_700_000_000 + second, 0);
-            e.record_id = Some(RecordId::new(record));
+            e.record_id = RecordId::new(record);
             e.origin = EventOrigin::Record { record_id: record, chunk: 0 };
             e
         };
@@ -1816,7 +1816,7 @@ mod tests {
         };
         let both = found(vec![event(true, "4242", 0, 10), event(false, "0x1092", 1, 77)]);
         assert_eq!(both.len(), 1, "{both:#?}");
-        assert_eq!(both[0].evidence.record, Some(RecordId::new(10)), "Sysmon's record is the evidence");
+        assert_eq!(both[0].evidence.record, RecordId::new(10), "Sysmon's record is the evidence");
         assert!(
             both[0].evidence.summary.ends_with("(also in Security 4688: logs.evtx#77)"),
             "{}",

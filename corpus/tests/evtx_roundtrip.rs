@@ -334,7 +334,7 @@ fn same_text(want: Option<&str>, got: Option<&str>) -> bool {
 /// Every field of `got` against the event written with record id `id`.
 fn check(reader: &str, id: u64, e: &EventRecord, got: &WinEvent) {
     let at = format!("{reader}: record {id}");
-    assert_eq!(got.record_id, Some(faultline_parser::RecordId::new(id)), "{at}");
+    assert_eq!(got.record_id, faultline_parser::RecordId::new(id), "{at}");
     assert_eq!(&*got.provider, e.provider, "{at}");
     assert!(same_text(e.provider_guid.as_deref(), got.provider_guid.as_deref()), "{at}: guid {got:?}");
     assert_eq!(got.event_source_name.as_deref(), e.event_source_name.as_deref(), "{at}");

@@ -114,6 +114,29 @@ mod tests {
         assert!(fired(&e, &with_status("/cmd.aspx", "404")).contains(&names));
     }
 
+    /// The time service's exclusion holds only for the system's own
+    /// svchost.exe as LOCAL SERVICE: a copy of svchost.exe elsewhere, or
+    /// the real one as another account, setting the clock fires.
+    #[test]
+    fn a_clock_set_by_a_svchost_look_alike_fires() {
+        let e = engine();
+        let set = |process: &str, sid: &str| {
+            event(
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4616,
+                &[("SubjectUserSid", sid), ("ProcessName", process)],
+            )
+        };
+        let rule = "sec_system_time_changed.yml".to_string();
+        assert!(!fired(&e, &set("C:\\Windows\\System32\\svchost.exe", "S-1-5-19")).contains(&rule));
+        assert!(fired(&e, &set("C:\\Users\\Public\\svchost.exe", "S-1-5-19")).contains(&rule));
+        assert!(fired(&e, &set("C:\\Windows\\System32\\svchost.exe", "S-1-5-21-1-2-3-500")).contains(&rule));
+        let old_windows =
+            event("Security", "Microsoft-Windows-Security-Auditing", 4616, &[("SubjectUserSid", "S-1-5-19")]);
+        assert!(!fired(&e, &old_windows).contains(&rule), "Windows before 7 names no process");
+    }
+
     /// Each rule, a record it must fire on and its look-alike that must not.
     #[test]
     fn every_bundled_rule_fires_on_its_case_and_not_on_the_look_alike() {
@@ -288,6 +311,7 @@ mod tests {
                     "Microsoft-Windows-Security-Auditing",
                     4616,
                     &[
+                        ("SubjectUserSid", "S-1-5-19"),
                         ("SubjectUserName", "LOCAL SERVICE"),
                         ("PreviousTime", "2025-11-24T12:00:00.0000000Z"),
                         ("NewTime", "2025-11-24T10:00:00.0000000Z"),

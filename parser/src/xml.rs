@@ -99,7 +99,7 @@ fn num<T: TryFrom<u64>>(v: &str) -> Option<T> {
 /// as written, in the log's order ([`RecordId::written_negative`]).
 fn record_id(v: &str) -> Option<RecordId> {
     num(v)
-        .map(RecordId::new)
+        .and_then(RecordId::new)
         .or_else(|| v.parse::<i32>().ok().filter(|n| *n < 0).map(RecordId::written_negative))
 }
 

@@ -654,7 +654,7 @@ fn evtx_spot_checks() {
     let e = &f.events[0];
     assert_eq!((&*e.provider, e.event_id, e.qualifiers), ("MSSQL$RADAR", 18456, Some(49152)));
     assert_eq!(e.time.to_rfc3339(), "2020-07-15T11:31:15.673796100Z");
-    assert_eq!(e.record_id, Some(faultline_parser::RecordId::new(58848)));
+    assert_eq!(e.record_id, faultline_parser::RecordId::new(58848));
     assert_eq!(e.data_at(0), Some("unexisting-user"));
     assert!(e.binary.is_some());
 
@@ -672,7 +672,7 @@ fn evtx_spot_checks() {
     let zero_header = f
         .events
         .iter()
-        .find(|e| e.record_id == Some(faultline_parser::RecordId::new(65379)))
+        .find(|e| e.record_id == faultline_parser::RecordId::new(65379))
         .expect("record with a zero header time");
     assert_eq!(
         zero_header.time.to_rfc3339(),
@@ -736,9 +736,8 @@ fn evtx_extraction_agrees_with_the_crates_xml_rendering() {
                 assert_eq!(ours.time, theirs.time, "{ctx}");
             }
             // A record without EventRecordID keeps its header's record id.
-            let their_id = Some(
-                theirs.record_id.unwrap_or_else(|| faultline_parser::RecordId::new(record.event_record_id)),
-            );
+            let their_id =
+                theirs.record_id.or_else(|| faultline_parser::RecordId::new(record.event_record_id));
             assert_eq!(
                 (ours.record_id, &ours.channel, &ours.computer),
                 (their_id, &theirs.channel, &theirs.computer),

@@ -106,7 +106,7 @@ impl Given {
             time: at(secs),
             time_source: TimeSource::TimeCreated,
             origin: EventOrigin::Record { record_id: self.records, chunk: 0 },
-            record_id: Some(faultline_parser::RecordId::new(self.records)),
+            record_id: faultline_parser::RecordId::new(self.records),
             provider: Arc::from(provider),
             event_id: id,
             channel: channel.map(Arc::from),

@@ -183,7 +183,7 @@ mod tests {
             time: Timestamp::from_parts(secs, 0),
             time_source: TimeSource::TimeCreated,
             origin: EventOrigin::Record { record_id, chunk: 0 },
-            record_id: Some(faultline_parser::RecordId::new(record_id)),
+            record_id: faultline_parser::RecordId::new(record_id),
             provider: Arc::from(provider),
             event_id,
             ..WinEvent::default()

@@ -17,7 +17,7 @@ fn wevtutil_output_without_a_root_element() {
     assert_eq!(was.level, Some(3));
     assert_eq!(was.keywords, Some(0x80000000000000));
     assert_eq!(was.time.to_rfc3339(), "2024-05-01T10:00:00.123456700Z");
-    assert_eq!(was.record_id, Some(crate::RecordId::new(42)));
+    assert_eq!(was.record_id, crate::RecordId::new(42));
     assert_eq!(was.channel.as_deref(), Some("System"));
     assert_eq!(was.data("AppPoolID"), Some("Shop & Co"));
     assert_eq!(was.data("processid"), Some("4242"));
@@ -163,7 +163,7 @@ fn sysmon_events_are_timed_by_when_their_action_happened() {
 /// App Service writes EventRecordID as a signed 32-bit number: a negative
 /// one is cited as written (a search of the file for it finds the event),
 /// and negative ones sort as they count, after the positive ones; past 32
-/// bits it is no such id.
+/// bits it is no such id, nor is an unsigned one past 2^63 - 1.
 #[test]
 fn a_negative_record_id_is_cited_as_written_and_sorts_after_the_positive_ones() {
     let event = |id: &str| {
@@ -171,12 +171,16 @@ fn a_negative_record_id_is_cited_as_written_and_sorts_after_the_positive_ones() 
             "<Event><System><Provider Name='X'/><EventID>1</EventID><TimeCreated SystemTime='2025-12-12T16:10:08Z'/><EventRecordID>{id}</EventRecordID></System></Event>"
         )
     };
-    let ids = ["2147483647", "-2147483648", "-1807887546", "-1", "-99999999999", "7"];
+    let ids = ["2147483647", "-2147483648", "-1807887546", "-1", "-99999999999", "18446744073709551615", "7"];
     let xml = format!("<Events>{}</Events>\n", ids.map(event).concat());
     let file = parse_event_xml(xml.as_bytes());
     let cited: Vec<Option<String>> = file.events.iter().map(|e| e.record_id.map(|r| r.to_string())).collect();
     let written = ["2147483647", "-2147483648", "-1807887546", "-1"].map(|s| Some(s.to_string()));
-    assert_eq!(cited, [&written[..], &[None, Some("7".to_string())]].concat());
+    assert_eq!(
+        cited,
+        [&written[..], &[None, None, Some("7".to_string())]].concat(),
+        "no id past 2^63 - 1 reads as -1"
+    );
     let json: Vec<String> =
         file.events.iter().filter_map(|e| serde_json::to_string(&e.record_id?).ok()).collect();
     assert_eq!(json, ["2147483647", "-2147483648", "-1807887546", "-1", "7"]);

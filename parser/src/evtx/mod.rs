@@ -668,7 +668,7 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         time,
         time_source,
         origin: EventOrigin::Record { record_id: f.record_id, chunk },
-        record_id: Some(RecordId::new(f.event_record_id.unwrap_or(f.record_id))),
+        record_id: RecordId::new(f.event_record_id.unwrap_or(f.record_id)),
         provider: interner.get(f.provider_name.as_deref().unwrap_or("-")),
         provider_guid: f.provider_guid.as_deref().map(|g| interner.get(&g.to_ascii_uppercase())),
         event_source_name: f.event_source_name.as_deref().map(|s| interner.get(s)),

@@ -45,9 +45,11 @@ impl RecordId {
     /// their unsigned forms do (-2147483648 first, -1 last).
     const WRITTEN_NEGATIVE: u64 = 1 << 63;
 
-    /// An id read as an unsigned number (EVTX, an export from Windows).
-    pub const fn new(id: u64) -> RecordId {
-        RecordId(id)
+    /// An id read as an unsigned number (EVTX, an export from Windows);
+    /// `None` past 2^63 - 1, which no log numbers its records up to (a
+    /// damaged record), and whose top bit marks the ids written negative.
+    pub const fn new(id: u64) -> Option<RecordId> {
+        if id & Self::WRITTEN_NEGATIVE == 0 { Some(RecordId(id)) } else { None }
     }
 
     /// An id written as a 32-bit number that came out negative.
@@ -57,11 +59,7 @@ impl RecordId {
 
     /// The id as written: negative for one written so.
     pub const fn as_written(self) -> i64 {
-        if self.0 & Self::WRITTEN_NEGATIVE != 0 && self.0 & !Self::WRITTEN_NEGATIVE <= u32::MAX as u64 {
-            self.0 as u32 as i32 as i64
-        } else {
-            self.0 as i64
-        }
+        if self.0 & Self::WRITTEN_NEGATIVE != 0 { self.0 as u32 as i32 as i64 } else { self.0 as i64 }
     }
 
     /// A number standing for the id in the same order (for compact stores).
@@ -69,7 +67,8 @@ impl RecordId {
         self.0
     }
 
-    /// The id [`RecordId::key`] gave.
+    /// The id [`RecordId::key`] gave (a key no id gave: whatever id its
+    /// bits make).
     pub const fn from_key(key: u64) -> RecordId {
         RecordId(key)
     }
