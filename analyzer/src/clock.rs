@@ -12,7 +12,7 @@ use faultline_parser::{Span, Timestamp};
 use serde::Serialize;
 
 use crate::describe::duration;
-use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET};
+use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET, TIME_SERVICE_SET};
 use crate::evidence::Store;
 use crate::finding::{Evidence, Finding};
 
@@ -177,7 +177,9 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             (Some(p), Some(a)) => Some(format!("{p} ({a})")),
             (Some(p), None) => Some(p.to_string()),
             (None, Some(a)) => Some(a.to_string()),
-            (None, None) => None,
+            // Kernel-General names no setter: Windows Time logging its sync
+            // in the same seconds does.
+            (None, None) => time_service(store, e),
         };
         let same = |s: &ClockStep| {
             *s.host == *e.host
@@ -232,6 +234,24 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
         });
     }
     steps
+}
+
+/// Windows Time, when it logged synchronizing or setting the clock on the
+/// event's host within seconds of it, with the source it named.
+fn time_service(store: &Store, e: &crate::evidence::EventRow) -> Option<String> {
+    let mut near = store
+        .events_between(TIME_SERVICE_SET, e.time() - SAME_SETTING, e.time() + SAME_SETTING)
+        .filter(|t| t.host == e.host);
+    let first = near.next()?;
+    let source = std::iter::once(first)
+        .chain(near)
+        .find_map(|t| t.event.data("TimeSource"))
+        .and_then(|s| s.split([',', ' ']).next())
+        .filter(|s| !s.is_empty());
+    Some(match source {
+        Some(source) => format!("the Windows Time service (from {source})"),
+        None => "the Windows Time service".to_string(),
+    })
 }
 
 /// How many steps a finding names one by one; more are counted.
@@ -333,6 +353,29 @@ mod tests {
         assert!(doubted.contains(&("WEB01", at(3000), true)), "{doubted:?}");
         assert!(doubted.contains(&("WEB01", at(9000), false)), "{doubted:?}");
         assert!(doubted.contains(&("DB01", at(3000), false)), "{doubted:?}");
+    }
+
+    /// Kernel-General names no setter: Windows Time's sync logged in the
+    /// same second does, with its source; one on another host does not.
+    #[test]
+    fn the_time_service_syncing_in_the_same_second_set_the_clock() {
+        let step = |host: &str| {
+            Given::new()
+                .event(
+                    "WEB01",
+                    0,
+                    "Microsoft-Windows-Time-Service",
+                    35,
+                    &[("TimeSource", "time.windows.com,0x9 (ntp.m)")],
+                )
+                .event(host, 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(3600))])
+                .store()
+        };
+        assert_eq!(
+            clock_steps(&step("WEB01"))[0].by.as_deref(),
+            Some("the Windows Time service (from time.windows.com)")
+        );
+        assert_eq!(clock_steps(&step("WEB02"))[0].by, None);
     }
 
     /// A clock set back minutes after a boot (Kernel-General 12 and

@@ -131,6 +131,9 @@ kinds! {
     /// Kernel-General 1 (the clock was set) and Security 4616 (the system
     /// time was changed); the parser keeps steps of two minutes or more.
     CLOCK_SET = [KernelGeneral 1, SecurityAuditing 4616];
+    /// Windows Time 35 (synchronizing from a source) and 52 (the clock set
+    /// by an offset).
+    TIME_SERVICE_SET = [TimeService 35, TimeService 52];
     /// Security 4624: a logon.
     LOGON = [SecurityAuditing 4624];
     /// Security 4625: a failed logon.

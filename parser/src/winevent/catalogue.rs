@@ -31,6 +31,8 @@ pub enum Family {
     User32,
     KernelPower,
     KernelGeneral,
+    /// Windows Time (`W32Time`).
+    TimeService,
     IisConfiguration,
     AppHostSvc,
     IisLogging,
@@ -58,6 +60,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("Resource-Exhaustion-Detector", "Microsoft-Windows-Resource-Exhaustion-Detector"),
     ("Kernel-Power", "Microsoft-Windows-Kernel-Power"),
     ("Kernel-General", "Microsoft-Windows-Kernel-General"),
+    ("Time-Service", "Microsoft-Windows-Time-Service"),
     ("Ntfs", "Microsoft-Windows-Ntfs"),
     ("IIS-APPHOSTSVC", "Microsoft-Windows-IIS-APPHOSTSVC"),
     ("IIS-Logging", "Microsoft-Windows-IIS-Logging"),
@@ -94,6 +97,7 @@ pub fn family_of(provider: &str) -> Family {
         "user32" => Family::User32,
         "microsoft-windows-kernel-power" => Family::KernelPower,
         "microsoft-windows-kernel-general" => Family::KernelGeneral,
+        "microsoft-windows-time-service" | "w32time" => Family::TimeService,
         "microsoft-windows-iis-apphostsvc" => Family::AppHostSvc,
         "microsoft-windows-iis-logging" | "microsoft-iis-logging" => Family::IisLogging,
         "microsoft-windows-sysmon" => Family::Sysmon,
@@ -146,6 +150,9 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         KernelPower => event_id == 41,
         // 12 and 13: the system started and stopped; 1: its clock was set.
         KernelGeneral => matches!(event_id, 1 | 12 | 13),
+        // Windows Time synchronizing from a source (35), setting the clock
+        // by an offset (52): what set a clock that stepped.
+        TimeService => matches!(event_id, 35 | 52),
         // Process creation: what a web shell running commands leaves; the
         // worker's own network connections, remote threads and files
         // (kept only when the worker made them: [`keep_extracted`]).
