@@ -54,9 +54,31 @@ pub struct ClockStep {
     /// likely keeps another time zone's time than Windows does (a virtual
     /// machine given its host's clock).
     pub hardware_clock_in_another_zone: bool,
+    /// Set back (or forward) by about as much within the hour, by the
+    /// clock as this step set it: when, and the time the clock showed
+    /// then. What the host timed from `to` to that time is off by this
+    /// step against the times before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone: Option<Undone>,
+    /// This step undoes the one at this time (which names both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<Timestamp>,
     /// The events recording it.
     pub evidence: Vec<Evidence>,
 }
+
+/// The step that undid one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Undone {
+    /// When, by the clock as set right.
+    pub time: Timestamp,
+    /// The time the clock showed before it was set right.
+    pub from: Timestamp,
+}
+
+/// How long a wrong setting may last and still be paired with the step
+/// that undoes it, by the wrong clock.
+const UNDONE_WITHIN: Span = Span::hours(1);
 
 impl ClockStep {
     /// How far the clock moved (negative: set back).
@@ -70,7 +92,17 @@ impl ClockStep {
     /// have been written before the step or after it). `None` for a clock
     /// set forward, which leaves a gap instead.
     pub fn timed_before(&self) -> Option<(Timestamp, Timestamp)> {
-        (self.to < self.from).then_some((self.since.unwrap_or(self.to), self.from))
+        (self.to < self.from && self.undone.is_none()).then_some((self.since.unwrap_or(self.to), self.from))
+    }
+
+    /// The times the host gave events while its clock was off: from the
+    /// boot to a step back that set it right, or, for a step undone
+    /// within the hour, from this step to the one that undid it.
+    fn off(&self) -> Option<(Timestamp, Timestamp)> {
+        match &self.undone {
+            Some(u) => Some((self.to.min(u.from), self.to.max(u.from))),
+            None => self.timed_before(),
+        }
     }
 
     /// The step in a sentence, times as `time` writes them.
@@ -89,6 +121,20 @@ impl ClockStep {
         };
         let host = &self.host;
         let at = time(self.time);
+        if let Some(u) = &self.undone {
+            let (set, again, off) = if self.step() < Span(0) {
+                ("back", "forward", "behind")
+            } else {
+                ("forward", "back", "ahead of")
+            };
+            return format!(
+                "{host}'s clock was set {set} {how_far} at {at}{by}, and {again} again at {} (by the clock as \
+                 set right): what it timed from {} to {} is about {how_far} {off} the times before and after.",
+                time(u.time),
+                time(self.to),
+                time(u.from)
+            );
+        }
         match (self.timed_before(), self.since) {
             (Some((since, until)), Some(_)) => format!(
                 "{host}'s clock was set back {how_far} at {at}{by}: what it timed from {} to {} (since the \
@@ -115,9 +161,9 @@ impl ClockStep {
     /// the step makes doubtful: a window meeting the times a clock set
     /// back may have given before the step, or one across a step forward.
     fn doubts(&self, start: Timestamp, end: Timestamp) -> bool {
-        match self.timed_before() {
+        match self.off() {
             Some((from, until)) => start <= until && end >= from,
-            None => start < self.time && end >= self.time,
+            None => self.undoes.is_none() && start < self.time && end >= self.time,
         }
     }
 }
@@ -132,10 +178,12 @@ const LISTED_FORWARD: usize = 3;
 pub fn notes(steps: &[ClockStep], time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
     let mut notes = Vec::new();
     let mut summed: Vec<&str> = Vec::new();
-    for s in steps {
+    // A step another undid is said with it.
+    let steps: Vec<&ClockStep> = steps.iter().filter(|s| s.undoes.is_none()).collect();
+    for s in steps.iter().copied() {
         let forward: Vec<&ClockStep> =
-            steps.iter().filter(|o| o.host == s.host && o.timed_before().is_none()).collect();
-        if s.timed_before().is_some() || forward.len() <= LISTED_FORWARD {
+            steps.iter().copied().filter(|o| o.host == s.host && o.off().is_none()).collect();
+        if s.off().is_some() || forward.len() <= LISTED_FORWARD {
             notes.push(s.prose(time));
         } else if !summed.contains(&s.host.as_str()) {
             summed.push(&s.host);
@@ -230,10 +278,44 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             by,
             since,
             hardware_clock_in_another_zone: whole_quarters && after_boot,
+            undone: None,
+            undoes: None,
             evidence: vec![cited],
         });
     }
+    pair_undone(&mut steps);
     steps
+}
+
+/// Pairs each step with the next of its host that undoes it: the other
+/// way, by about as much (a tenth of it, or five minutes), within the
+/// hour by the clock the first set. Such a step set the clock wrong, not
+/// right: it is no boot's correction, and the times between the two are
+/// the wrong ones.
+fn pair_undone(steps: &mut [ClockStep]) {
+    for a in 0..steps.len() {
+        if steps[a].undoes.is_some() {
+            continue;
+        }
+        let first = &steps[a];
+        let close = Span(first.step().abs().0 / 10).max(Span::mins(5));
+        let undoes = |b: &ClockStep| {
+            b.host == first.host
+                && b.undoes.is_none()
+                && (b.step() < Span(0)) != (first.step() < Span(0))
+                && Span(b.step().0.saturating_add(first.step().0)).abs() <= close
+                && b.from >= first.to
+                && b.from - first.to <= UNDONE_WITHIN
+        };
+        let Some(b) = (a + 1..steps.len()).find(|&b| undoes(&steps[b])) else { continue };
+        let (time, from) = (steps[b].time, steps[b].from);
+        let first_time = steps[a].time;
+        steps[b].undoes = Some(first_time);
+        let first = &mut steps[a];
+        first.undone = Some(Undone { time, from });
+        first.since = None;
+        first.hardware_clock_in_another_zone = false;
+    }
 }
 
 /// Windows Time, when it logged synchronizing or setting the clock on the
@@ -269,6 +351,8 @@ pub fn doubt_findings(findings: &mut [Finding], steps: &[ClockStep]) {
             f.explanation.push(' ');
             f.explanation.push_str(&s.prose(&|t| t.to_prose()));
             f.evidence.extend(s.evidence.iter().cloned());
+            let undid = steps.iter().filter(|u| u.host == s.host && u.undoes == Some(s.time));
+            f.evidence.extend(undid.flat_map(|u| u.evidence.iter().cloned()));
         }
         if let Some(more) = doubting.len().checked_sub(NAMED_IN_FINDING).filter(|&n| n > 0) {
             f.explanation.push_str(&format!(
@@ -376,6 +460,36 @@ mod tests {
             Some("the Windows Time service (from time.windows.com)")
         );
         assert_eq!(clock_steps(&step("WEB02"))[0].by, None);
+    }
+
+    /// A clock set back ten hours and forward again seventeen minutes
+    /// later (by the wrong clock) was wrong between the two, whatever boot
+    /// came before: one note names both, and a finding timed between
+    /// them says so and cites both steps.
+    #[test]
+    fn a_step_undone_within_the_hour_is_one_wrong_stretch() {
+        let store = Given::new()
+            .event("PC", -36_100, KERNEL, 12, &[])
+            .event("PC", 0, KERNEL, 1, &[("NewTime", &rfc(0)), ("OldTime", &rfc(36_000))])
+            .positional("PC", 600, "EventLog", 6008, &["crash"])
+            .positional("PC", 610, "EventLog", 6005, &[])
+            .event("PC", 36_100, KERNEL, 1, &[("NewTime", &rfc(36_100)), ("OldTime", &rfc(1_000))])
+            .store();
+        let steps = clock_steps(&store);
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert_eq!(steps[0].undone, Some(Undone { time: at(36_100), from: at(1_000) }));
+        assert_eq!((steps[0].since, steps[1].undoes), (None, Some(at(0))));
+        let notes = notes(&steps, &|t| t.to_prose());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("and forward again") && notes[0].contains("10 h 0 min behind"),
+            "{notes:?}"
+        );
+        let mut findings = crate::detect::run(&store);
+        doubt_findings(&mut findings, &steps);
+        let f = findings.iter().find(|f| f.start == at(600)).expect("the restart");
+        assert!(f.explanation.contains("forward again"), "{}", f.explanation);
+        assert_eq!(f.evidence.iter().filter(|e| e.summary.contains("the clock was set")).count(), 2);
     }
 
     /// A clock set back minutes after a boot (Kernel-General 12 and

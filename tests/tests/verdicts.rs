@@ -364,6 +364,34 @@ fn clocks_set_back_at_boot_are_named_and_the_restarts_they_time_say_so() {
     }
 }
 
+/// omerbenamram's system.evtx: Windows Time set DESKTOP-2KGM189's clock
+/// back ten hours at record 218 (17:18:24 to 07:18:24) and something set
+/// it forward again at record 296 (07:35:10 to 17:19:49): the ten hours
+/// were wrong between the two, not before them. One note says so, and the
+/// step forward is not counted among the laptop's wakes.
+#[test]
+fn a_clock_set_wrong_and_set_right_within_the_hour_is_one_stretch() {
+    let Some(root) = samples() else { return };
+    let report =
+        analyze(&[root.join("evtx-omerbenamram-evtx")], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let back = &report.clock_steps[0];
+    let records = |s: &faultline_analyzer::clock::ClockStep| -> Vec<String> {
+        s.evidence.iter().filter_map(|e| e.record.map(|r| r.to_string())).collect()
+    };
+    assert_eq!(
+        (back.host.as_str(), back.step_seconds, records(back)),
+        ("DESKTOP-2KGM189", -35_999, vec!["218".to_string()])
+    );
+    let undone = back.undone.as_ref().expect("set right again");
+    assert_eq!(undone.from.to_rfc3339(), "2017-07-12T07:35:10.844291200Z");
+    let again =
+        report.clock_steps.iter().find(|s| s.undoes == Some(back.time)).expect("the step that undid it");
+    assert_eq!(records(again), ["296"]);
+    let notes = faultline_analyzer::clock::notes(&report.clock_steps, &|t| t.to_prose());
+    assert!(notes[0].contains("and forward again"), "{notes:?}");
+    assert!(notes[1].contains("set forward 159 times"), "{notes:?}");
+}
+
 /// staybot's App Service failed to start thirteen times over three months;
 /// the episode still failing where the evidence ends (2026-01-08, a
 /// package missing from the publish) comes first, before the recovered
