@@ -21,6 +21,11 @@ pub enum Cause {
     /// A dependency did not answer: a database unreachable or timed out, a
     /// socket refused, timed out or unresolved, an HTTP call failed.
     Backend,
+    /// The Azure SQL database was there but not taking connections (SQL
+    /// Server 40613 not available, 40501 busy, 40197 a failover, 10928 and
+    /// 10929 its resource limits, 49918-49920 too many operations): a
+    /// serverless database resuming from auto-pause answers 40613.
+    DbUnavailable,
     /// Outbound ephemeral ports ran out (Winsock 10055).
     PortExhaustion,
     /// The application's own files or assemblies are missing or do not fit
@@ -238,11 +243,10 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     {
         return Cause::Configuration;
     }
-    let sql_backend = sql
-        && matches!(
-            sql_number,
-            Some(-2 | 2 | 53 | 40 | 10060 | 10061 | 40613 | 40501 | 40197 | 10928 | 10929)
-        );
+    if sql && matches!(sql_number, Some(40613 | 40501 | 40197 | 10928 | 10929 | 49918 | 49919 | 49920)) {
+        return Cause::DbUnavailable;
+    }
+    let sql_backend = sql && matches!(sql_number, Some(-2 | 2 | 53 | 40 | 10060 | 10061));
     let postgres_backend = ["57P01", "57P03", "53300", "08001", "08006"].iter().any(|c| sqlstate(c));
     let socket_backend = matches!(winsock, Some(10060 | 10061 | 11001 | 10054 | 10065));
     if sql_backend
@@ -260,6 +264,18 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ArasaniRohithReddy's failed start: EF Core's retry hint over an
+    /// Azure SQL database that was not available (40613), not one that
+    /// could not be reached.
+    #[test]
+    fn an_azure_sql_database_not_available_is_not_an_unreachable_server() {
+        let text = "System.InvalidOperationException: An exception has been raised that is likely due to a transient failure.\n             ---> Microsoft.Data.SqlClient.SqlException (0x80131904): Database 'attendance' on server 'x.database.windows.net' is not currently available.\n\
+            ClientConnectionId:ec57\nError Number:40613,State:1,Class:20";
+        assert_eq!(find(text).map(|e| e.cause), Some(Cause::DbUnavailable));
+        let timeout = "Microsoft.Data.SqlClient.SqlException (0x80131904): Connection Timeout Expired.\nError Number:-2,State:0,Class:11";
+        assert_eq!(find(timeout).map(|e| e.cause), Some(Cause::Backend));
+    }
 
     #[test]
     fn a_column_or_table_the_database_lacks_is_a_schema_behind_the_code() {

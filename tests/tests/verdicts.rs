@@ -392,6 +392,34 @@ fn a_clock_set_wrong_and_set_right_within_the_hour_is_one_stretch() {
     assert!(notes[1].contains("set forward 159 times"), "{notes:?}");
 }
 
+/// ArasaniRohithReddy's App Service: six failed starts from 14:12 to 15:04
+/// (a pending EF migration, then a cascade-path schema error) are the
+/// outage; the one failed start the file ends with (17:19:30, #137-#139:
+/// the Azure SQL database not available, 40613) is not said to go on, comes
+/// after it, and asks for retries and auto-pause settings, not a firewall.
+#[test]
+fn one_failed_start_the_file_ends_with_comes_after_the_outage() {
+    let Some(root) = samples() else { return };
+    let report = analyze(
+        &[root.join("azure-eventlog-ArasaniRohithReddy-college-attendance")],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &|_| {},
+    );
+    assert!(
+        report.findings[0].start.to_rfc3339().starts_with("2026-03-29T14:12"),
+        "{:?}",
+        report.findings[0]
+    );
+    let last = report
+        .findings
+        .iter()
+        .find(|f| f.start.to_rfc3339().starts_with("2026-03-29T17:19"))
+        .expect("the last failed start");
+    assert!(!last.ongoing && last.explanation.contains("The evidence ends with it"), "{}", last.explanation);
+    assert!(last.remediation.iter().any(|r| r.contains("auto-pause")), "{:?}", last.remediation);
+}
+
 /// staybot's App Service failed to start thirteen times over three months;
 /// the episode still failing where the evidence ends (2026-01-08, a
 /// package missing from the publish) comes first, before the recovered

@@ -356,6 +356,11 @@ fn meaning(cause: &Cause) -> String {
             account.as_deref().map_or(String::new(), |a| format!(" of {a}"))
         ),
         Cause::Backend => "a dependency the app calls at startup did not answer".into(),
+        Cause::DbUnavailable => {
+            "the Azure SQL database the app opens at startup was not taking connections (not available, busy, \
+                failing over or at its limits)"
+                .into()
+        }
         Cause::PortExhaustion => "outbound ports ran out while the app started".into(),
         Cause::Deployment => {
             "the published app does not fit what the server has (a file it reads, an assembly, a framework \
@@ -389,6 +394,13 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
             "Check that the server the app calls while starting is reachable from this host (its name, port, \
                 firewall, private endpoint): the exception names it.",
             "Let the app start without it when it can (connect on first use, retry with a limit).",
+        ],
+        Cause::DbUnavailable => &[
+            "Retry the database's transient errors while starting, with a limit (EF Core: EnableRetryOnFailure \
+                on UseSqlServer), rather than let one failed connection end the start.",
+            "A serverless database that auto-pauses answers 40613 while it resumes after idling: turn auto-pause \
+                off where the app must start at any time; for 40501, 10928 or 10929 raise the database's tier or \
+                limits.",
         ],
         Cause::Deployment => &[
             "Publish again, completely: the file or assembly the exception names must be in the site's folder, \
@@ -459,7 +471,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let later =
             episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
         if let Some(d) = drafts.first_mut() {
-            d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && ep.served.is_none() && !later;
+            d.ongoing = ep.recovered.is_none()
+                && ep.elsewhere.is_none()
+                && ep.served.is_none()
+                && !later
+                && !ends_the_evidence(store, host, ep);
         }
         out.extend(drafts);
     }
@@ -544,6 +560,10 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
                 r.time().to_prose(),
                 instance(r).map_or(String::new(), |i| format!(" on {i}"))
             ),
+            None if ends_the_evidence(store, host, ep) => {
+                " The evidence ends with it: whether the next start succeeded is not in the evidence."
+                    .to_string()
+            }
             None => {
                 format!(" No successful start follows in the evidence: every request fails with {status}.")
             }
@@ -639,6 +659,21 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
 }
 
 /// Attempts: failures more than [`ATTEMPT`] apart.
+/// Whether the episode is one failed start the host's evidence ends with:
+/// nothing says whether the next start (the next request's) succeeded,
+/// and one failure is no failing application (a database that did not
+/// answer once).
+fn ends_the_evidence(store: &Store, host: &str, ep: &Episode<'_>) -> bool {
+    if attempts(ep) > 1 || ep.recovered.is_some() || ep.served.is_some() {
+        return false;
+    }
+    let after = ep.last().time() + ATTEMPT;
+    let from = store.events.partition_point(|e| e.time() <= after);
+    let more_events = store.events[from..].iter().any(|e| *e.host == *host);
+    let more_requests = store.requests_between(after, Timestamp(i64::MAX)).iter().any(|r| *r.host == *host);
+    !more_events && !more_requests
+}
+
 fn attempts(ep: &Episode<'_>) -> usize {
     let times = ep.failures.iter().map(|f| f.time()).collect();
     super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
@@ -741,6 +776,28 @@ mod tests {
     /// An episode whose first attempt threw, and whose later attempts
     /// failed before any app code ran (1031: web.config's processPath names
     /// a .dll): both causes are named, the exception first.
+    /// One failed start the evidence ends with (ArasaniRohithReddy's last
+    /// event: the Azure SQL database not available once) is no outage
+    /// going on: nothing says the next start failed. Two failed starts,
+    /// or one the host's evidence goes on past, are.
+    #[test]
+    fn one_failed_start_the_evidence_ends_with_is_not_said_to_go_on() {
+        let unavailable = "System.InvalidOperationException: An exception has been raised that is likely due to a \
+            transient failure.\n ---> Microsoft.Data.SqlClient.SqlException (0x80131904): Database 'a' is not \
+            currently available.\nError Number:40613,State:1,Class:20";
+        let once = failed_start(Given::new(), 100, unavailable).detected(detect);
+        assert!(!once[0].ongoing, "{}", once[0].explanation);
+        assert!(once[0].explanation.contains("The evidence ends with it"), "{}", once[0].explanation);
+        assert!(once[0].remediation[0].contains("EnableRetryOnFailure"), "{:?}", once[0].remediation);
+        let twice =
+            failed_start(failed_start(Given::new(), 100, unavailable), 400, unavailable).detected(detect);
+        assert!(twice[0].ongoing && twice[0].explanation.contains("No successful start follows"));
+        let goes_on = failed_start(Given::new(), 100, unavailable)
+            .positional("APP", 900, "EventLog", 6005, &[])
+            .detected(detect);
+        assert!(goes_on[0].ongoing, "{}", goes_on[0].explanation);
+    }
+
     #[test]
     fn a_cause_before_the_app_ran_is_named_beside_the_exception() {
         let e = failed_start(
@@ -1164,12 +1221,14 @@ mod tests {
         assert!(a.explanation.contains("No successful start of the failing instance"), "{}", a.explanation);
     }
 
-    /// Only the host's last episode, never recovered, is still going on:
-    /// an earlier one that no start closed was followed by later failures.
+    /// Only the host's last episode, never recovered, is still going on
+    /// (failing twice): an earlier one that no start closed was followed by
+    /// later failures.
     #[test]
     fn the_last_unrecovered_episode_is_the_one_still_going_on() {
         let e = failed_start(Given::new(), 100, "System.Exception: first");
         let e = failed_start(e, 100 + 7 * 3_600, "System.Exception: second");
+        let e = failed_start(e, 400 + 7 * 3_600, "System.Exception: second");
         let found = e.detected(detect);
         let ongoing: Vec<bool> = found.iter().map(|d| d.ongoing).collect();
         assert_eq!(ongoing, [false, true]);
