@@ -24,6 +24,11 @@ struct Verdict {
     never: &'static [&'static str],
 }
 
+/// What `analyze` reports on `paths` with the default settings.
+fn analyzed(paths: &[PathBuf]) -> faultline_analyzer::Report {
+    analyze(paths, &ReadConfig::default(), &Scope::default(), &|_| {})
+}
+
 const VERDICTS: &[Verdict] = &[
     // eventlog.xml #1 ASP.NET 1325 "the process was terminated", Process ID
     // 6852, ConfigurationErrorsException for a DiagnosticMonitorTraceListener
@@ -274,7 +279,7 @@ fn every_real_sample_gets_the_verdict_of_an_iis_engineer() {
     let mut lines = Vec::new();
     let mut wrong = Vec::new();
     for v in VERDICTS {
-        let report = analyze(&[root.join(v.folder)], &ReadConfig::default(), &Scope::default(), &|_| {});
+        let report = analyzed(&[root.join(v.folder)]);
         let above_info: Vec<_> = report.findings.iter().filter(|f| f.severity > Severity::Info).collect();
         let got = above_info.first().map(|f| (f.id.id(), f.scope.host.as_deref().unwrap_or("-")));
         let forbidden: Vec<&str> =
@@ -306,7 +311,7 @@ fn every_real_sample_gets_the_verdict_of_an_iis_engineer() {
 fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
     let Some(root) = samples() else { return };
     let file = root.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx");
-    let report = analyze(&[file], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&[file]);
     let got: Vec<(&str, Option<&str>, Severity)> =
         report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref(), f.severity)).collect();
     assert_eq!(got, [("missing-logs", Some("01566S-WIN16-IR"), Severity::Low)]);
@@ -325,8 +330,7 @@ fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
 #[test]
 fn clocks_set_back_at_boot_are_named_and_the_restarts_they_time_say_so() {
     let Some(root) = samples() else { return };
-    let report =
-        analyze(&[root.join("evtx-log2timeline-plaso")], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&[root.join("evtx-log2timeline-plaso")]);
     let steps: Vec<(&str, i64, bool, Vec<String>)> = report
         .clock_steps
         .iter()
@@ -372,8 +376,7 @@ fn clocks_set_back_at_boot_are_named_and_the_restarts_they_time_say_so() {
 #[test]
 fn a_clock_set_wrong_and_set_right_within_the_hour_is_one_stretch() {
     let Some(root) = samples() else { return };
-    let report =
-        analyze(&[root.join("evtx-omerbenamram-evtx")], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&[root.join("evtx-omerbenamram-evtx")]);
     let back = &report.clock_steps[0];
     let records = |s: &faultline_analyzer::clock::ClockStep| -> Vec<String> {
         s.evidence.iter().filter_map(|e| e.record.map(|r| r.to_string())).collect()
@@ -400,12 +403,7 @@ fn a_clock_set_wrong_and_set_right_within_the_hour_is_one_stretch() {
 #[test]
 fn one_failed_start_the_file_ends_with_comes_after_the_outage() {
     let Some(root) = samples() else { return };
-    let report = analyze(
-        &[root.join("azure-eventlog-ArasaniRohithReddy-college-attendance")],
-        &ReadConfig::default(),
-        &Scope::default(),
-        &|_| {},
-    );
+    let report = analyzed(&[root.join("azure-eventlog-ArasaniRohithReddy-college-attendance")]);
     assert!(
         report.findings[0].start.to_rfc3339().starts_with("2026-03-29T14:12"),
         "{:?}",
@@ -427,12 +425,7 @@ fn one_failed_start_the_file_ends_with_comes_after_the_outage() {
 #[test]
 fn the_failure_still_going_on_comes_first() {
     let Some(root) = samples() else { return };
-    let report = analyze(
-        &[root.join("azure-eventlog-tshekom8206-staybotplatform")],
-        &ReadConfig::default(),
-        &Scope::default(),
-        &|_| {},
-    );
+    let report = analyzed(&[root.join("azure-eventlog-tshekom8206-staybotplatform")]);
     let first = &report.findings[0];
     assert_eq!(first.id.id(), "ancm-startup-failure");
     assert_eq!(first.start.to_string(), "2026-01-08T07:59:13.000000000Z");
@@ -447,12 +440,7 @@ fn the_failure_still_going_on_comes_first() {
 #[test]
 fn an_outage_the_apps_own_request_log_ends_is_not_still_going_on() {
     let Some(root) = samples() else { return };
-    let report = analyze(
-        &[root.join("azure-eventlog-baselAhmed2-deployvercel")],
-        &ReadConfig::default(),
-        &Scope::default(),
-        &|_| {},
-    );
+    let report = analyzed(&[root.join("azure-eventlog-baselAhmed2-deployvercel")]);
     let ancm: Vec<_> = report.findings.iter().filter(|f| f.id.id() == "ancm-startup-failure").collect();
     assert_eq!(ancm.len(), 2);
     assert!(ancm[0].explanation.contains("Invalid column name"), "{}", ancm[0].explanation);
@@ -474,7 +462,7 @@ fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
         root.join("azure-detailederrors-sadabyakod-school-ai-chatbot"),
         root.join("azure-eventlog-sadabyakod-school-ai-chatbot"),
     ];
-    let report = analyze(&both, &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&both);
     let ancm =
         report.findings.iter().find(|f| f.id.id() == "ancm-startup-failure").expect("the failed start");
     assert!(ancm.evidence.iter().any(|e| e.path.ends_with("ErrorPage000027.htm")), "{:?}", ancm.evidence);
@@ -482,7 +470,7 @@ fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
         root.join("azure-detailederrors-HelixAutomations-instruct-pitch"),
         root.join("azure-detailederrors-thinkwhale-MyTakeOnQuotes"),
     ];
-    let report = analyze(&pages, &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&pages);
     assert!(report.findings.len() >= 2);
     assert!(
         report.findings.iter().all(|f| f.related.is_empty()),
@@ -504,7 +492,7 @@ fn iisnodes_log_and_its_error_page_are_one_finding_dated_by_the_log() {
             ("azure-detailederrors-HelixAutomations-instruct-pitch/DetailedErrors", "DetailedErrors"),
         ],
     );
-    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&[dir.path().to_path_buf()]);
     let got: Vec<_> = report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref())).collect();
     assert_eq!(got, [("app-init-failure", Some("INSTRUCT-HELIXLAW-PITCH"))]);
     let f = &report.findings[0];
@@ -540,7 +528,7 @@ fn a_failed_deployment_is_named_in_the_failed_start_after_it() {
             ("azure-kudu-alazhar98-school-hall-booking/kudu/trace", "kudu/trace"),
         ],
     );
-    let report = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &Scope::default(), &|_| {});
+    let report = analyzed(&[dir.path().to_path_buf()]);
     let first = &report.findings[0];
     assert_eq!(
         (first.id.id(), first.scope.host.as_deref()),
