@@ -7,9 +7,9 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED,
-    KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED,
-    SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED,
+    IIS_CONFIG_CHANGED, KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED,
+    SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -179,45 +179,85 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
 /// deployment's offline stretch.
 const REDEPLOYED: Span = Span::mins(30);
 
+/// How far apart ANCM notes one app_offline.htm (once per process of the
+/// app, or twice by one): one deployment.
+const NOTED_TOGETHER: Span = Span::secs(5);
+
+/// How an offline stretch ended.
+enum Back<'a> {
+    /// The app started again (1032, 1001).
+    Started(&'a EventRow),
+    /// The file went and the app's start failed (reported on its own).
+    Failed(&'a EventRow),
+    /// Another deployment came first.
+    Redeployed(Timestamp),
+    /// Nothing within [`REDEPLOYED`] in the evidence.
+    Unknown,
+}
+
 /// Deployments that took the app offline (app_offline.htm, ANCM 1012), an
-/// hour's worth per host as one finding: each offline stretch runs from
-/// its 1012 to the app's next start on the same machine (1032, 1001),
-/// which is cited beside it.
+/// hour's worth per host as one finding. The 1012s of one app_offline.htm
+/// (seconds apart) are one deployment, whose offline stretch runs to the
+/// first of the app's next start on the same machine (1032, 1001, cited
+/// beside it), its next failed start, or the next deployment.
 fn deployments(store: &Store, out: &mut Vec<Draft>) {
     for c in host_clusters(store.events_of(APP_OFFLINE), Span::hours(1)) {
-        let mut stretches: Vec<(&EventRow, Option<&EventRow>)> = c
+        let mut placed: Vec<Vec<&EventRow>> = Vec::new();
+        for &e in &c {
+            match placed.last_mut() {
+                Some(p) if e.time() - p[p.len() - 1].time() <= NOTED_TOGETHER => p.push(e),
+                _ => placed.push(vec![e]),
+            }
+        }
+        let stretches: Vec<(&[&EventRow], Back<'_>)> = placed
             .iter()
-            .map(|&e| {
+            .enumerate()
+            .map(|(i, p)| {
+                let e = p[0];
                 // The same app on the same machine: not a Functions host
                 // or a site extension starting, nor another site.
                 let app = super::ancm::physical_path(e);
-                let back = store
-                    .events_between(ANCM_STARTED, e.time(), e.time() + REDEPLOYED)
-                    .filter(|s| s.host == e.host && s.event.computer == e.event.computer)
-                    .find(|s| super::ancm::starts_app(app.as_deref(), s));
-                (e, back)
+                let ours = |s: &&EventRow| {
+                    s.host == e.host
+                        && p.iter().any(|o| o.event.computer == s.event.computer)
+                        && super::ancm::starts_app(app.as_deref(), s)
+                };
+                let after = p[p.len() - 1].time();
+                let within = |kinds| store.events_between(kinds, after, e.time() + REDEPLOYED).find(ours);
+                let next = placed.get(i + 1).map(|n| n[0].time()).filter(|&t| t <= e.time() + REDEPLOYED);
+                let ends = [
+                    within(ANCM_STARTED).map(Back::Started),
+                    within(ANCM_START_FAILED).map(Back::Failed),
+                    next.map(Back::Redeployed),
+                ];
+                let back = ends.into_iter().flatten().min_by_key(|b| b.time()).unwrap_or(Back::Unknown);
+                (p.as_slice(), back)
             })
             .collect();
-        // 1012s with no start of the app between them (ANCM noting one
-        // app_offline.htm twice, in one second or minutes apart) are one
-        // offline stretch, until the one start that followed them all.
-        stretches.dedup_by(|later, first| {
-            later.1.is_some() && later.1.map(std::ptr::from_ref) == first.1.map(std::ptr::from_ref)
-        });
         let first = c[0];
         let end = stretches
             .iter()
-            .map(|(e, b)| b.map_or_else(|| e.time(), |b| b.time()))
+            .map(|(p, b)| b.time().unwrap_or_else(|| p[0].time()))
             .max()
             .unwrap_or_else(|| first.time());
         let listed: Vec<String> = stretches
             .iter()
             .take(5)
-            .map(|(e, back)| match back {
-                Some(b) => {
-                    format!("{} for {}", e.time().to_prose(), crate::describe::duration(b.time() - e.time()))
+            .map(|(p, back)| {
+                let at = p[0].time();
+                let took = |t: Timestamp| crate::describe::duration(t - at);
+                match back {
+                    Back::Started(b) => format!("{} for {}", at.to_prose(), took(b.time())),
+                    Back::Failed(f) => {
+                        format!("{}, {} until a start that failed", at.to_prose(), took(f.time()))
+                    }
+                    Back::Redeployed(t) => {
+                        format!("{}, until the next deployment {} later", at.to_prose(), took(*t))
+                    }
+                    Back::Unknown => {
+                        format!("{} (no start within 30 minutes in the evidence)", at.to_prose())
+                    }
                 }
-                None => format!("{} (no start within 30 minutes in the evidence)", e.time().to_prose()),
             })
             .collect();
         let more = match stretches.len() {
@@ -240,13 +280,37 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             if n == 1 { "" } else { "s" },
             listed.join("; ")
         ));
-        for (e, back) in &stretches {
-            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
-            if let Some(b) = back {
-                d.cite(store.cite_event(b, format!("{}: started again", headline(&b.event))), Role::Context);
+        for (p, back) in &stretches {
+            // One app_offline.htm, cited once however many processes noted it.
+            d.cite(store.cite_event(p[0], headline(&p[0].event)), Role::Cause);
+            match back {
+                Back::Started(b) => {
+                    d.cite(
+                        store.cite_event(b, format!("{}: started again", headline(&b.event))),
+                        Role::Context,
+                    );
+                }
+                Back::Failed(f) => {
+                    d.cite(
+                        store.cite_event(f, format!("{}: the start failed", headline(&f.event))),
+                        Role::Context,
+                    );
+                }
+                Back::Redeployed(_) | Back::Unknown => {}
             }
         }
         out.push(d);
+    }
+}
+
+impl Back<'_> {
+    /// When the stretch ended, if the evidence says.
+    fn time(&self) -> Option<Timestamp> {
+        match self {
+            Back::Started(e) | Back::Failed(e) => Some(e.time()),
+            Back::Redeployed(t) => Some(*t),
+            Back::Unknown => None,
+        }
     }
 }
 
@@ -671,6 +735,47 @@ mod tests {
         assert!(d.explanation.contains("offline 1 time "), "{}", d.explanation);
         assert!(d.explanation.contains(&format!("{} for 45 s.", at(0).to_prose())), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 2, "the 1012 and the restart, once each");
+    }
+
+    /// BandaruDheeraj's evening: each app_offline.htm noted by two
+    /// processes in a second, the start after it failing, until the last
+    /// deployment's start succeeded: three deployments, each ended by what
+    /// came next, none said to have found no start.
+    #[test]
+    fn each_deployment_ends_at_its_failed_start_or_the_next_one() {
+        const V2: &str = "IIS AspNetCore Module V2";
+        let offline = |e: Given, secs: i64| {
+            let text =
+                ["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."];
+            e.positional("APP", secs, V2, 1012, &text).positional("APP", secs + 1, V2, 1012, &text)
+        };
+        let failed = |e: Given, secs: i64| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1007,
+                &["Application '/LM/W3SVC/1/ROOT' with physical root 'C:\\home\\site\\wwwroot\\' failed to load coreclr."],
+            )
+        };
+        let e = failed(offline(Given::new(), 0), 19);
+        let e = offline(offline(e, 600), 700).app_started("APP", 720);
+        let found = e.detected(detect);
+        let d = found.iter().find(|d| d.id == FailureMode::Deployment).expect("the deployments");
+        assert!(d.explanation.contains("offline 3 times"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(&format!("{}, 19 s until a start that failed", at(0).to_prose())),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation.contains(&format!("{}, until the next deployment 100 s later", at(600).to_prose())),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains(&format!("{} for 20 s", at(700).to_prose())), "{}", d.explanation);
+        assert!(!d.explanation.contains("no start within"), "{}", d.explanation);
+        assert_eq!(d.end, at(720));
     }
 
     /// vcarpool's App Service: the run-from-package zip could not be
