@@ -586,7 +586,11 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     )
     .scope(Some(host), first.metabase_site(), None)
     .explain(text);
-    if let Some(steps) = thrown.first().and_then(|(x, _)| remedy(&x.cause)) {
+    // A runtime the app was not built for stops every later start, whatever
+    // an earlier one threw: its steps come first (BandaruDheeraj's app,
+    // built for .NET 9, failing on .NET 8 after a DI error was fixed).
+    let decisive = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some()).or_else(|| thrown.first());
+    if let Some(steps) = decisive.and_then(|(x, _)| remedy(&x.cause)) {
         d = d.remedy(steps);
     }
     // The first attempt in full, the exceptions of the others, the last.
@@ -744,21 +748,19 @@ mod tests {
             )
     }
 
+    /// Two failed starts, at 100 and 400, throwing `first` and `second`.
+    fn failing_twice(first: &str, second: &str) -> Given {
+        failed_start(failed_start(Given::new(), 100, first), 400, second)
+    }
+
     fn started(e: Given, secs: i64) -> Given {
         e.app_started("APP", secs)
     }
 
     #[test]
     fn a_failed_start_runs_until_the_app_starts_again_and_quotes_the_exception() {
-        let e = failed_start(
-            Given::new(),
-            100,
-            "System.InvalidOperationException: CORS configuration is missing",
-        );
-        let e = started(
-            failed_start(e, 400, "System.InvalidOperationException: CORS configuration is missing"),
-            900,
-        );
+        let cors = "System.InvalidOperationException: CORS configuration is missing";
+        let e = started(failing_twice(cors, cors), 900);
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
@@ -789,13 +791,26 @@ mod tests {
         assert!(!once[0].ongoing, "{}", once[0].explanation);
         assert!(once[0].explanation.contains("The evidence ends with it"), "{}", once[0].explanation);
         assert!(once[0].remediation[0].contains("EnableRetryOnFailure"), "{:?}", once[0].remediation);
-        let twice =
-            failed_start(failed_start(Given::new(), 100, unavailable), 400, unavailable).detected(detect);
+        let twice = failing_twice(unavailable, unavailable).detected(detect);
         assert!(twice[0].ongoing && twice[0].explanation.contains("No successful start follows"));
         let goes_on = failed_start(Given::new(), 100, unavailable)
             .positional("APP", 900, "EventLog", 6005, &[])
             .detected(detect);
         assert!(goes_on[0].ongoing, "{}", goes_on[0].explanation);
+    }
+
+    /// A DI error first, then the app published for a newer .NET than the
+    /// site runs (BandaruDheeraj's evening): the runtime's steps, not none.
+    #[test]
+    fn a_runtime_mismatch_in_a_later_attempt_gives_the_steps() {
+        let e = failing_twice(
+            "System.InvalidOperationException: Unable to resolve service for type 'X'",
+            "System.IO.FileNotFoundException: Could not load file or assembly 'System.Runtime, Version=11.0.0.0, \
+                Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a'. The system cannot find the file specified.",
+        );
+        let d = &started(e, 900).detected(detect)[0];
+        assert!(d.explanation.contains("built for .NET 11"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("target framework"), "{:?}", d.remediation);
     }
 
     #[test]
