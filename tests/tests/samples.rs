@@ -396,7 +396,7 @@ fn spot_checked_values() {
     let f = facts(&root, "w3c-tstack-lnav/logfile_w3c.2", 1 << 20).1;
     assert_eq!(f.first[..3], ["2000-10-09T16:44:49.000000000Z", "[2]USER", "anonymous"]);
     let f = facts(&root, "w3c-elastic-beats/test-x-forward-for-extended.log", 1 << 20).1;
-    assert_eq!(f.first[6], "x-field23=116.189.86.89");
+    assert_eq!(f.first[6], "X-Forwarded-For=116.189.86.89");
     let f = facts(&root, "w3c-tstack-lnav/logfile_w3c.6", 1 << 20).1;
     assert!(f.first[5].starts_with("ÄÖÜäöü"), "{}", f.first[5]);
     let f = facts(&root, "w3c-brianary-scripts/ex010320.log", 1 << 20).1;

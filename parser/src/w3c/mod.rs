@@ -191,8 +191,15 @@ fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)>
             .max()
             .unwrap_or(0);
         let mut columns = base.columns.clone();
+        let mut forwarded_named = false;
         for i in columns.len()..width {
-            columns.push(Column::Custom(format!("x-field{}", i + 1).into()));
+            let name = if !forwarded_named && holds_forwarded_for(&rows, i) {
+                forwarded_named = true;
+                "X-Forwarded-For".to_string()
+            } else {
+                format!("x-field{}", i + 1)
+            };
+            columns.push(Column::Custom(name.into()));
         }
         let candidate = Layout::new(columns, false);
         let fits = rows
@@ -212,6 +219,28 @@ fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)>
         }
     }
     best
+}
+
+/// Whether the `i`-th token of every row that has one is a list of
+/// addresses (or `-`), one at least: in a log no `#Fields` names, a
+/// trailing column of client addresses behind the server's own is the
+/// X-Forwarded-For header administrators add behind a load balancer, and
+/// is named so that the client is read from it.
+fn holds_forwarded_for(rows: &[&[u8]], i: usize) -> bool {
+    let mut tokens = Vec::new();
+    let mut addresses = 0;
+    for r in rows {
+        if row::tokenize(r, false, &mut tokens).is_err() {
+            continue;
+        }
+        match tokens.get(i) {
+            None => {}
+            Some(&b"-") => {}
+            Some(v) if record::forwarded_list(v) => addresses += 1,
+            Some(_) => return false,
+        }
+    }
+    addresses > 0
 }
 
 /// How many of a file's first header-less rows a built-in layout reads;

@@ -196,6 +196,11 @@ impl Request<'_> {
 /// The names IIS custom fields for the forwarding header are given.
 const FORWARDED_FOR: [&str; 2] = ["X-Forwarded-For", "cs(X-Forwarded-For)"];
 
+/// Whether a value is an `X-Forwarded-For` list: addresses, comma-separated.
+pub(crate) fn forwarded_list(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').all(|entry| forwarded_address(entry).is_some())
+}
+
 /// One entry of an `X-Forwarded-For` value as IIS logs it (spaces as `+`):
 /// an address, perhaps with a port (`203.0.113.9:51234`, `[2001:db8::1]:443`).
 fn forwarded_address(entry: &[u8]) -> Option<IpAddr> {

@@ -203,6 +203,28 @@ fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
     assert!(got.diagnostics[0].contains("default layout"), "{:?}", got.diagnostics);
 }
 
+/// elastic/beats' header-less log behind a load balancer: the column after
+/// the standard ones holds the clients' addresses, and is read as the
+/// X-Forwarded-For field; a trailing column of anything else keeps a
+/// made-up name.
+#[test]
+fn a_header_less_trailing_column_of_addresses_is_x_forwarded_for() {
+    let row = |extra: &str| {
+        format!(
+            "2020-10-05 21:40:30 W3SVC2 web1 10.24.129.162 GET /robots.txt - 80 - 10.24.136.240 HTTP/1.1 \
+             Twitterbot/1.0 - - www.example.com 200 0 0 346 306 0 {extra}\n"
+        )
+    };
+    let layout = |rows: &[&str]| {
+        let log: String = rows.iter().map(|r| row(r)).collect();
+        infer_layout(log.as_bytes(), Dialect::W3c).expect("a layout").describe()
+    };
+    assert!(
+        layout(&["119.16.157.180", "-", "203.0.113.9,+10.1.1.1"]).ends_with("time-taken X-Forwarded-For")
+    );
+    assert!(layout(&["119.16.157.180", "session-7"]).ends_with("time-taken x-field23"));
+}
+
 #[test]
 fn unescaped_spaces_are_absorbed_by_a_free_text_field() {
     let log = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken\n\
