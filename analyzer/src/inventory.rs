@@ -42,6 +42,8 @@ pub struct Tally {
     /// FREB traces per `status.substatus` and per failure reason.
     trace_statuses: BTreeMap<String, u64>,
     trace_reasons: BTreeMap<String, u64>,
+    /// Some row was timed by the server's local clock, read as UTC.
+    local_time: bool,
 }
 
 /// One kind of Windows event: channel, provider and event id.
@@ -141,6 +143,7 @@ impl Tally {
         other.flush_runs();
         self.flush_runs();
         self.records += other.records;
+        self.local_time |= other.local_time;
         self.rejected += other.rejected;
         self.warnings += other.warnings;
         self.first = match (self.first, other.first) {
@@ -200,6 +203,7 @@ impl RecordSink for Tally {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.saw_time(r.time);
+        self.local_time |= r.time_basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc;
         self.saw_computers(r.computer_name, 1);
         let mut sites = std::mem::take(&mut self.sites);
         count_run(&mut self.site_run, r.site_name, 1, &mut |v, n| {
@@ -379,6 +383,10 @@ pub struct FileSummary {
     /// FREB: traces per status and failure reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traces: Option<TraceCounts>,
+    /// Its times are the server's local time, read as UTC (the IIS native
+    /// format): off by the server's UTC offset.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub local_time: bool,
 }
 
 impl FileSummary {
@@ -406,6 +414,7 @@ impl FileSummary {
             diagnostics_omitted: 0,
             events: Vec::new(),
             traces: None,
+            local_time: false,
         }
     }
 }
@@ -443,6 +452,7 @@ pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> F
             summary.warnings = total.warnings;
             summary.first = total.first;
             summary.last = total.last;
+            summary.local_time = total.local_time;
             summary.diagnostics = total.diagnostics.into_iter().map(Into::into).collect();
             summary.diagnostics_omitted = total.omitted;
             let mut events: Vec<EventCount> = total
@@ -585,6 +595,11 @@ impl Inventory {
     /// Whether any file held evidence faultline recognises.
     pub fn has_evidence(&self) -> bool {
         self.files.iter().any(|f| f.status == FileStatus::Parsed)
+    }
+
+    /// The files whose times are the server's local time, read as UTC.
+    pub fn local_time_files(&self) -> Vec<&FileSummary> {
+        self.files.iter().filter(|f| f.local_time).collect()
     }
 
     /// The hosts known only by the name of the folder their files lie in:

@@ -76,6 +76,24 @@ pub(crate) fn no_findings(report: &Report) -> &'static str {
 
 /// What the header says of hosts known only by their folder's name, which
 /// may be a case's or a sample's rather than a server's.
+/// A note for files whose times are the server's local time, read as UTC.
+pub(crate) fn local_time(files: &[&faultline_analyzer::inventory::FileSummary]) -> Option<String> {
+    let first = files.first()?;
+    let name = |f: &faultline_analyzer::inventory::FileSummary| {
+        let host = f.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{}{host}", f.path.rsplit(['/', '\\']).next().unwrap_or(&f.path))
+    };
+    let more = match files.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    Some(format!(
+        "{}{more}: times are the server's local time (the IIS native format), read as UTC and off by its UTC \
+         offset; --skew HOST=±SECONDS corrects them.",
+        name(first)
+    ))
+}
+
 pub(crate) fn folder_named(hosts: &[FolderNamedHost]) -> Option<String> {
     let names = |app_service: bool| -> Vec<&str> {
         hosts.iter().filter(|h| h.app_service == app_service).map(|h| h.name.as_str()).collect()
@@ -103,6 +121,28 @@ pub(crate) const NOTHING_READ: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// brianary's ex010320.log is in IIS's native format, timed by the
+    /// server's clock: the header says its times are off by the server's
+    /// offset, and how to correct them.
+    #[test]
+    fn files_in_local_time_are_said_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("ex010320.log"),
+            "10.0.0.5, -, 3/20/01, 7:55:20, W3SVC1, SERVER, 10.0.0.1, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n",
+        )
+        .expect("writes");
+        let report = faultline_analyzer::analyze(
+            &[dir.path().to_path_buf()],
+            &faultline_parser::ReadConfig::default(),
+            &faultline_analyzer::Scope::default(),
+            &|_| {},
+        );
+        let note = local_time(&report.inventory.local_time_files()).expect("a note");
+        assert!(note.starts_with("ex010320.log (SERVER): times are the server's local time"), "{note}");
+        assert_eq!(local_time(&[]), None);
+    }
 
     #[test]
     fn hosts_named_after_folders_are_said_so_with_what_the_records_name() {

@@ -68,6 +68,9 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
     if let Some(note) = super::folder_named(&report.inventory.folder_named_hosts()) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
+    if let Some(note) = super::local_time(&report.inventory.local_time_files()) {
+        writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
+    }
     for note in faultline_analyzer::clock::notes(&report.clock_steps, &|t| zone.time(t)) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
