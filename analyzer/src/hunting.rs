@@ -498,6 +498,10 @@ struct Natives {
     /// Access logging switched off, and the access log then silent on a
     /// host that was logging.
     logging_off: Arc<RuleInfo>,
+    /// A process running as SYSTEM started by a program that ran as an
+    /// app pool identity: a web shell's privilege escalation (the Potato
+    /// exploits).
+    pool_escalation: Arc<RuleInfo>,
 }
 
 /// The metadata of a native detector.
@@ -542,6 +546,13 @@ pub struct Pending {
     /// Web rules' detections on access-log rows, as traced requests are
     /// compared with them.
     logged_requests: Vec<Requested>,
+    /// Per host and process (hashed), the app pool identity a process ran
+    /// as (Sysmon 1).
+    pool_processes: hashbrown::HashMap<u64, String>,
+    /// Processes started as SYSTEM by a program outside the system's own
+    /// service hosts, by host and parent process (hashed): escalations if
+    /// the parent ran as an app pool identity.
+    system_starts: Vec<(u64, Detection)>,
 }
 
 /// A web rule's detection on a traced request.
@@ -578,6 +589,8 @@ impl Pending {
         self.switched_off.extend(other.switched_off);
         self.traced.extend(other.traced);
         self.logged_requests.extend(other.logged_requests);
+        self.pool_processes.extend(other.pool_processes);
+        self.system_starts.extend(other.system_starts);
     }
 }
 
@@ -763,6 +776,51 @@ impl Firsts {
     }
 }
 
+/// A native detector's detection of the event `e`, with the values of
+/// `fields` it has as what matched.
+fn event_detection(
+    rule: &Arc<RuleInfo>,
+    e: &WinEvent,
+    host: &str,
+    (time, evidence): (Timestamp, Evidence),
+    fields: &[&str],
+) -> Detection {
+    Detection {
+        rule: Arc::clone(rule),
+        time,
+        end: None,
+        host: host.to_string(),
+        site: None,
+        app_pool: None,
+        evidence,
+        matched: fields.iter().filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string()))).collect(),
+        process: None,
+    }
+}
+
+/// The system's own service hosts and installers, which start programs as
+/// SYSTEM all day: no parent an app pool's program could be.
+const SERVICE_HOSTS: [&str; 12] = [
+    "services.exe",
+    "svchost.exe",
+    "wininit.exe",
+    "smss.exe",
+    "csrss.exe",
+    "winlogon.exe",
+    "lsass.exe",
+    "wmiprvse.exe",
+    "taskeng.exe",
+    "msiexec.exe",
+    "trustedinstaller.exe",
+    "tiworker.exe",
+];
+
+/// Whether a Sysmon `User` is the system account (`NT AUTHORITY\SYSTEM`,
+/// in any language's authority name).
+fn runs_as_system(user: &str) -> bool {
+    user.rsplit('\\').next().is_some_and(|name| name.eq_ignore_ascii_case("SYSTEM") || name == "Système")
+}
+
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
 /// only POSTs by design (Exchange's EWS among them).
 const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
@@ -830,6 +888,12 @@ impl Hunt {
                 Level::High,
                 "T1562.002",
             ),
+            pool_escalation: native(
+                "pool-identity-escalation",
+                "Process Running As SYSTEM Started By A Program Running As An App Pool Identity",
+                Level::Critical,
+                "T1134.001",
+            ),
         });
         Hunt {
             engine: Engine::new(rules),
@@ -855,6 +919,8 @@ impl Hunt {
             quiet: _,
             traced: _,
             logged_requests: _,
+            pool_processes,
+            system_starts,
         } = pending;
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
@@ -870,6 +936,20 @@ impl Hunt {
         );
         out.extend(modules.report(|_| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
         out.extend(logging_gaps(&logged, switched_off));
+        let mut escalated: Vec<Detection> = system_starts
+            .into_iter()
+            .filter_map(|(parent, mut d)| {
+                let identity = pool_processes.get(&parent)?;
+                d.evidence.summary = crate::describe::cut_line(format!(
+                    "started as SYSTEM by a program running as {identity}: {}",
+                    d.evidence.summary
+                ));
+                d.matched.push(("ParentUser".into(), identity.clone()));
+                Some(d)
+            })
+            .collect();
+        sort(&mut escalated);
+        out.extend(escalated);
         out
     }
 
@@ -929,7 +1009,9 @@ impl Hunt {
     /// The native detectors (on with the bundled pack): what no single
     /// record says, written in code.
     pub fn native_detectors(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
-        self.natives.iter().flat_map(|n| [&n.post_only, &n.native_module, &n.unknown_module, &n.logging_off])
+        self.natives.iter().flat_map(|n| {
+            [&n.post_only, &n.native_module, &n.unknown_module, &n.logging_off, &n.pool_escalation]
+        })
     }
 
     /// The correlation rules.
@@ -1147,25 +1229,49 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, e.time) else { return };
         let place = (e.origin.line(), e.record_id);
         let evidence = Evidence::in_file(self.resolve.file(), place, time, crate::describe::headline(e));
-        let matched = ["Configuration", "NewValue", "CommandLine"]
-            .into_iter()
-            .filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string())))
-            .collect();
         let key = script_key(&host.name, b"", &mut self.key);
-        self.pending.switched_off.push((
-            key,
-            Detection {
-                rule: Arc::clone(&natives.logging_off),
-                time,
-                end: None,
-                host: host.name.to_string(),
-                site: None,
-                app_pool: None,
-                evidence,
-                matched,
-                process: None,
-            },
-        ));
+        let fields = ["Configuration", "NewValue", "CommandLine"];
+        let d = event_detection(&natives.logging_off, e, &host.name, (time, evidence), &fields);
+        self.pending.switched_off.push((key, d));
+    }
+
+    /// Notes a process start (Sysmon 1) an escalation may be made of: one
+    /// running as an app pool identity, or one running as SYSTEM whose
+    /// parent is no service host of the system's (its parent's identity
+    /// is known once the whole read is).
+    fn note_process(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::{Family, is_pool_identity};
+        let Some(natives) = &self.hunt.natives else { return };
+        if (e.family(), e.event_id) != (Family::Sysmon, 1) {
+            return;
+        }
+        let (Some(user), Some(guid)) = (e.data("User"), e.data("ProcessGuid")) else { return };
+        let host = self.resolve.host_of(e.computer.as_deref());
+        if is_pool_identity(user) {
+            let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+            self.pending.pool_processes.insert(key, user.to_string());
+            return;
+        }
+        let parent_image = e.data("ParentImage").unwrap_or_default();
+        let parent_name =
+            parent_image.rsplit(['\\', '/']).next().unwrap_or(parent_image).to_ascii_lowercase();
+        if !runs_as_system(user) || SERVICE_HOSTS.contains(&parent_name.as_str()) {
+            return;
+        }
+        let Some(parent) = e.data("ParentProcessGuid") else { return };
+        let Some(time) = self.resolve.time(&host, e.time) else { return };
+        let leading = |name: &str| matches!(name, "Image" | "User" | "ParentImage" | "CommandLine");
+        let summary = crate::describe::describe_event_leading(e, &leading);
+        let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
+        let key = script_key(&host.name, parent.as_bytes(), &mut self.key);
+        let fields = ["Image", "User", "ParentImage", "CommandLine"];
+        let mut d = event_detection(&natives.pool_escalation, e, &host.name, (time, evidence), &fields);
+        d.process = ProcessStart::of(e);
+        // Sysmon 13.3 on names the parent's account itself.
+        if let Some(identity) = e.data("ParentUser").filter(|p| is_pool_identity(p)) {
+            self.pending.pool_processes.insert(key, identity.to_string());
+        }
+        self.pending.system_starts.push((key, d));
     }
 
     /// Notes a GET of a path, or keeps a POST to a script answered 200.
@@ -1595,6 +1701,7 @@ impl RecordSink for HuntSink<'_> {
 impl EventObserver for HuntSink<'_> {
     fn observe_event(&mut self, e: &WinEvent) {
         self.note_switch(e);
+        self.note_process(e);
         if !self.hunt.engine.wants_events() {
             return;
         }
@@ -1758,6 +1865,13 @@ mod tests {
         assert!(logging_gaps(&cut, vec![switched_off(1, 100)]).is_empty());
     }
 
+    /// A hunt with the bundled pack.
+    fn bundled_hunt() -> Hunt {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        Hunt::new(loaded.finish())
+    }
+
     fn process(data: &[(&str, &str)]) -> WinEvent {
         let data = data
             .iter()
@@ -1775,9 +1889,7 @@ mod tests {
     /// is its own detection.
     #[test]
     fn a_process_start_logged_by_sysmon_and_security_is_one_detection() {
-        let mut loaded = LoadReport::default();
-        loaded.add_bundled();
-        let hunt = Hunt::new(loaded.finish());
+        let hunt = bundled_hunt();
         let scope = Scope::default();
         let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
         let event = |sysmon: bool, pid: &str, second: i64, record: u64| {
@@ -1834,6 +1946,62 @@ mod tests {
         );
     }
 
+    /// Rotten Potato from a web shell (sbousseaden's capture, ERID 5408 and
+    /// 5418): notepad as the app pool's identity, then a notepad it started
+    /// as SYSTEM: one critical detection, in whichever order the chunks
+    /// came. A SYSTEM program started by a user's program, or by a service
+    /// host, is none.
+    #[test]
+    fn a_system_process_an_app_pools_program_started_is_an_escalation() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let start = |guid: &str, user: &str, parent_guid: &str, parent: &str, record: u64| {
+            let mut e = process(&[
+                ("ProcessGuid", guid),
+                ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                ("User", user),
+                ("ParentProcessGuid", parent_guid),
+                ("ParentImage", parent),
+            ]);
+            e.computer = Some(Arc::from("IEWIN7"));
+            e.time = Timestamp::from_parts(1_700_000_000 + record as i64, 0);
+            e.record_id = RecordId::new(record);
+            e
+        };
+        let escalations = |chunks: Vec<Vec<WinEvent>>| {
+            let sinks = chunks.into_iter().map(|events| {
+                let mut sink =
+                    HuntSink::new(&hunt, SourceFile::synthetic(0, "sysmon.evtx", SourceKind::Evtx), &scope);
+                for e in events {
+                    let Ok(()) = sink.event(e);
+                }
+                sink.finish()
+            });
+            hunt.conclude(sinks)
+                .into_iter()
+                .filter(|d| d.rule.meta.id.ends_with("pool-identity-escalation"))
+                .collect::<Vec<_>>()
+        };
+        let notepad = "C:\\Windows\\System32\\notepad.exe";
+        let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+        let pool = start("{A}", "IIS APPPOOL\\DefaultAppPool", "{W}", w3wp, 5408);
+        let system = start("{B}", "NT AUTHORITY\\SYSTEM", "{A}", notepad, 5418);
+        let found = escalations(vec![vec![system.clone()], vec![pool.clone()]]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].rule.meta.level, faultline_hunt::Level::Critical);
+        assert_eq!(found[0].evidence.record, RecordId::new(5418));
+        let summary = &found[0].evidence.summary;
+        assert!(
+            summary.starts_with("started as SYSTEM by a program running as IIS APPPOOL\\DefaultAppPool"),
+            "{summary}"
+        );
+        let user = start("{A}", "CONTOSO\\alice", "{X}", "C:\\Windows\\explorer.exe", 1);
+        assert!(escalations(vec![vec![user, system.clone()]]).is_empty(), "a user's program");
+        let service =
+            start("{C}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\Windows\\System32\\services.exe", 5419);
+        assert!(escalations(vec![vec![pool, service]]).is_empty(), "a service host");
+    }
+
     #[test]
     fn the_app_pool_of_a_workers_child_comes_from_the_workers_command_line() {
         let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
@@ -1881,9 +2049,7 @@ mod tests {
     /// correlation reads; a rule that reports keeps its own.
     #[test]
     fn a_silent_base_rule_keeps_only_what_its_correlations_read() {
-        let mut loaded = LoadReport::default();
-        loaded.add_bundled();
-        let hunt = Hunt::new(loaded.finish());
+        let hunt = bundled_hunt();
         let silent: Vec<&Arc<RuleInfo>> = hunt.rules.iter().filter(|r| r.silent).collect();
         assert!(!silent.is_empty(), "the pack has correlation bases");
         for r in &silent {

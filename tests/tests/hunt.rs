@@ -265,6 +265,31 @@ fn an_allow_listed_scanner_is_not_an_attack() {
     assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
 }
 
+/// sbousseaden's Rotten Potato capture: the IIS worker started notepad
+/// as its app pool's identity (ERID 5408), which started a notepad as
+/// SYSTEM (5418): the escalation is one critical detection, citing 5418
+/// and naming the identity it came from.
+#[test]
+fn the_rotten_potato_escalation_is_critical() {
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
+    let report = run(
+        &[samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/privesc_rotten_potato_from_webshell_metasploit_sysmon_1_8_3.evtx")],
+        bundled(),
+    );
+    let escalations: Vec<_> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.id == "faultline-native-pool-identity-escalation")
+        .collect();
+    assert_eq!(escalations.len(), 1, "{escalations:#?}");
+    let d = escalations[0];
+    assert_eq!(
+        (d.rule.meta.level, d.evidence.record.map(RecordId::as_written)),
+        (Level::Critical, Some(5418))
+    );
+    assert!(d.evidence.summary.contains("IIS APPPOOL\\DefaultAppPool"), "{}", d.evidence.summary);
+}
+
 /// The same capture ends with the JSP web shell `/error/cmd.jsp`, used from
 /// 192.168.105.76: 5 GETs and 16 POSTs, all answered 200, lines 2634 to
 /// 2660 (the capture holds no probe for a shell's name answered 404: the
@@ -548,6 +573,7 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let inject = "IIS Worker Injects A Thread Into Another Process";
     let unexpected = "IIS Worker Starts A Windows Program It Has No Use For";
     let runas = "IIS Worker Logs On With Explicit Credentials";
+    let escalation = "Process Running As SYSTEM Started By A Program Running As An App Pool Identity";
     assert_eq!(
         got,
         [
@@ -561,6 +587,8 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
             (inject, "IEWIN7", Some(5411)),
             (tunnel, "IEWIN7", Some(5415)),
             (tunnel, "IEWIN7", Some(5417)),
+            // Then a notepad started as SYSTEM by that one: the escalation.
+            (escalation, "IEWIN7", Some(5418)),
             (tunnel, "MSEDGEWIN10", Some(35076)),
             (tunnel, "MSEDGEWIN10", Some(35079)),
             (tunnel, "MSEDGEWIN10", Some(35202)),
