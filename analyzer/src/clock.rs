@@ -54,10 +54,10 @@ pub struct ClockStep {
     /// likely keeps another time zone's time than Windows does (a virtual
     /// machine given its host's clock).
     pub hardware_clock_in_another_zone: bool,
-    /// Set back (or forward) by about as much within the hour, by the
-    /// clock as this step set it: when, and the time the clock showed
-    /// then. What the host timed from `to` to that time is off by this
-    /// step against the times before and after.
+    /// The step that set the clock about as far the other way within the
+    /// hour (by the clock this step set): this step set it wrong, and what
+    /// the host timed from `to` to [`Undone::from`] is off by it against
+    /// the times before and after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undone: Option<Undone>,
     /// This step undoes the one at this time (which names both).
