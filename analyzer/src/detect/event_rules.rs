@@ -195,13 +195,17 @@ enum Back<'a> {
     Unknown,
 }
 
-/// Deployments that took the app offline (app_offline.htm, ANCM 1012), an
-/// hour's worth per host as one finding. The 1012s of one app_offline.htm
+/// A session of deployments: those less than this apart on a host are one
+/// finding (a developer's afternoon of publishes is one, not a dozen).
+const DEPLOYMENT_SESSION: Span = Span::hours(6);
+
+/// Deployments that took the app offline (app_offline.htm, ANCM 1012), a
+/// session's worth per host as one finding. The 1012s of one app_offline.htm
 /// (seconds apart) are one deployment, whose offline stretch runs to the
 /// first of the app's next start on the same machine (1032, 1001, cited
 /// beside it), its next failed start, or the next deployment.
 fn deployments(store: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(store.events_of(APP_OFFLINE), Span::hours(1)) {
+    for c in host_clusters(store.events_of(APP_OFFLINE), DEPLOYMENT_SESSION) {
         let mut placed: Vec<Vec<&EventRow>> = Vec::new();
         for &e in &c {
             match placed.last_mut() {
@@ -650,16 +654,7 @@ mod tests {
     /// another worker's log only, which does not end it.
     #[test]
     fn each_deployment_runs_to_the_apps_next_start_on_its_machine() {
-        const V2: &str = "IIS AspNetCore Module V2";
-        let offline = |e: Given, secs: i64| {
-            e.positional(
-                "APP",
-                secs,
-                V2,
-                1012,
-                &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
-            )
-        };
+        let offline = app_offline;
         let started = |e: Given, secs: i64| e.app_started("APP", secs);
         // A Functions host from the site extensions starting in between is
         // not the app.
@@ -715,19 +710,23 @@ mod tests {
         assert!(other.detected(detect).is_empty());
     }
 
+    /// ANCM 1012 for the site's app at `secs`: app_offline.htm took it
+    /// offline.
+    fn app_offline(e: Given, secs: i64) -> Given {
+        e.positional(
+            "APP",
+            secs,
+            "IIS AspNetCore Module V2",
+            1012,
+            &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+        )
+    }
+
     /// sadabyakod's App Service: two 1012s of one process in one second,
     /// then one start, are one offline stretch, listed and cited once.
     #[test]
     fn an_app_offline_noted_twice_is_one_stretch() {
-        let offline = |e: Given, secs: i64| {
-            e.positional(
-                "APP",
-                secs,
-                "IIS AspNetCore Module V2",
-                1012,
-                &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
-            )
-        };
+        let offline = app_offline;
         let e = offline(offline(Given::new(), 0), 0).app_started("APP", 45);
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
@@ -744,11 +743,7 @@ mod tests {
     #[test]
     fn each_deployment_ends_at_its_failed_start_or_the_next_one() {
         const V2: &str = "IIS AspNetCore Module V2";
-        let offline = |e: Given, secs: i64| {
-            let text =
-                ["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."];
-            e.positional("APP", secs, V2, 1012, &text).positional("APP", secs + 1, V2, 1012, &text)
-        };
+        let offline = |e: Given, secs: i64| app_offline(app_offline(e, secs), secs + 1);
         let failed = |e: Given, secs: i64| {
             e.positional(
                 "APP",
@@ -776,6 +771,20 @@ mod tests {
         assert!(d.explanation.contains(&format!("{} for 20 s", at(700).to_prose())), "{}", d.explanation);
         assert!(!d.explanation.contains("no start within"), "{}", d.explanation);
         assert_eq!(d.end, at(720));
+    }
+
+    /// A developer's afternoon of publishes is one finding; the next
+    /// morning's is another.
+    #[test]
+    fn deployments_hours_apart_are_one_session_and_a_nights_apart_two() {
+        let offline = |e: Given, secs: i64| app_offline(e, secs).app_started("APP", secs + 30);
+        let e = offline(offline(offline(Given::new(), 0), 3 * 3600), 5 * 3600);
+        let e = offline(e, 20 * 3600);
+        let found: Vec<_> =
+            e.detected(detect).into_iter().filter(|d| d.id == FailureMode::Deployment).collect();
+        let windows: Vec<_> = found.iter().map(|d| (d.start, d.end)).collect();
+        assert_eq!(windows, [(at(0), at(5 * 3600 + 30)), (at(20 * 3600), at(20 * 3600 + 30))]);
+        assert!(found[0].explanation.contains("offline 3 times"), "{}", found[0].explanation);
     }
 
     /// vcarpool's App Service: the run-from-package zip could not be
