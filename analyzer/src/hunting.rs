@@ -798,8 +798,10 @@ fn event_detection(
     }
 }
 
-/// The system's own service hosts and installers, which start programs as
-/// SYSTEM all day: no parent an app pool's program could be.
+/// The system's own service hosts and installers (in System32), which
+/// start programs as SYSTEM all day: no parent an app pool's program
+/// could be. By full path: a Potato binary named svchost.exe in a site's
+/// folder is not one.
 const SERVICE_HOSTS: [&str; 12] = [
     "services.exe",
     "svchost.exe",
@@ -808,17 +810,28 @@ const SERVICE_HOSTS: [&str; 12] = [
     "csrss.exe",
     "winlogon.exe",
     "lsass.exe",
-    "wmiprvse.exe",
+    "wbem\\wmiprvse.exe",
     "taskeng.exe",
     "msiexec.exe",
-    "trustedinstaller.exe",
-    "tiworker.exe",
+    "taskhostw.exe",
+    "wbem\\wmiapsrv.exe",
 ];
 
-/// Whether a Sysmon `User` is the system account (`NT AUTHORITY\SYSTEM`,
-/// in any language's authority name).
-fn runs_as_system(user: &str) -> bool {
-    user.rsplit('\\').next().is_some_and(|name| name.eq_ignore_ascii_case("SYSTEM") || name == "Système")
+/// Whether an image is one of [`SERVICE_HOSTS`] in the system's folder.
+fn is_service_host(image: &str) -> bool {
+    let lower = image.to_ascii_lowercase();
+    let Some(name) = lower.strip_prefix("c:\\windows\\system32\\") else { return false };
+    SERVICE_HOSTS.contains(&name)
+}
+
+/// Whether a Sysmon 1 start runs as the system account: its logon session
+/// is SYSTEM's (0x3e7), or, where Sysmon names no session, its `User` is
+/// `...\SYSTEM`.
+fn runs_as_system(e: &WinEvent, user: &str) -> bool {
+    match e.data("LogonId") {
+        Some(id) => id.trim().eq_ignore_ascii_case("0x3e7"),
+        None => user.rsplit('\\').next().is_some_and(|name| name.eq_ignore_ascii_case("SYSTEM")),
+    }
 }
 
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
@@ -1253,18 +1266,18 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let parent_image = e.data("ParentImage").unwrap_or_default();
-        let parent_name =
-            parent_image.rsplit(['\\', '/']).next().unwrap_or(parent_image).to_ascii_lowercase();
-        if !runs_as_system(user) || SERVICE_HOSTS.contains(&parent_name.as_str()) {
+        if !runs_as_system(e, user) || is_service_host(parent_image) {
             return;
         }
         let Some(parent) = e.data("ParentProcessGuid") else { return };
         let Some(time) = self.resolve.time(&host, e.time) else { return };
+        // Kept until the whole read says whether the parent ran as an app
+        // pool: a line's summary, and the fields that say what ran.
         let leading = |name: &str| matches!(name, "Image" | "User" | "ParentImage" | "CommandLine");
-        let summary = crate::describe::describe_event_leading(e, &leading);
+        let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &leading));
         let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
         let key = script_key(&host.name, parent.as_bytes(), &mut self.key);
-        let fields = ["Image", "User", "ParentImage", "CommandLine"];
+        let fields = ["Image", "User", "ParentImage"];
         let mut d = event_detection(&natives.pool_escalation, e, &host.name, (time, evidence), &fields);
         d.process = ProcessStart::of(e);
         // Sysmon 13.3 on names the parent's account itself.
@@ -1999,7 +2012,10 @@ mod tests {
         assert!(escalations(vec![vec![user, system.clone()]]).is_empty(), "a user's program");
         let service =
             start("{C}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\Windows\\System32\\services.exe", 5419);
-        assert!(escalations(vec![vec![pool, service]]).is_empty(), "a service host");
+        assert!(escalations(vec![vec![pool.clone(), service]]).is_empty(), "a service host");
+        let disguised =
+            start("{D}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\inetpub\\wwwroot\\svchost.exe", 5420);
+        assert_eq!(escalations(vec![vec![pool, disguised]]).len(), 1, "a service host's name elsewhere");
     }
 
     #[test]

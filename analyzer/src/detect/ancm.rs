@@ -662,13 +662,18 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
     drafts
 }
 
-/// Attempts: failures more than [`ATTEMPT`] apart.
-/// Whether the episode is one failed start the host's evidence ends with:
-/// nothing says whether the next start (the next request's) succeeded,
-/// and one failure is no failing application (a database that did not
-/// answer once).
+/// Whether the episode is one failed start the host's evidence ends with,
+/// on a dependency that may answer the next time (a database not taking
+/// connections, a server that did not answer, ports run out): nothing
+/// says whether the next start (the next request's) succeeded. A start
+/// that failed on the app itself (a missing file, a setting) fails again.
 fn ends_the_evidence(store: &Store, host: &str, ep: &Episode<'_>) -> bool {
     if attempts(ep) > 1 || ep.recovered.is_some() || ep.served.is_some() {
+        return false;
+    }
+    let passing = |c: &Cause| matches!(c, Cause::DbUnavailable | Cause::Backend | Cause::PortExhaustion);
+    let thrown = exceptions(store, ep);
+    if thrown.is_empty() || !thrown.iter().all(|(x, _)| passing(&x.cause)) {
         return false;
     }
     let after = ep.last().time() + ATTEMPT;
@@ -678,6 +683,7 @@ fn ends_the_evidence(store: &Store, host: &str, ep: &Episode<'_>) -> bool {
     !more_events && !more_requests
 }
 
+/// Attempts: failures more than [`ATTEMPT`] apart.
 fn attempts(ep: &Episode<'_>) -> usize {
     let times = ep.failures.iter().map(|f| f.time()).collect();
     super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
@@ -775,13 +781,11 @@ mod tests {
         );
     }
 
-    /// An episode whose first attempt threw, and whose later attempts
-    /// failed before any app code ran (1031: web.config's processPath names
-    /// a .dll): both causes are named, the exception first.
     /// One failed start the evidence ends with (ArasaniRohithReddy's last
     /// event: the Azure SQL database not available once) is no outage
     /// going on: nothing says the next start failed. Two failed starts,
-    /// or one the host's evidence goes on past, are.
+    /// one the host's evidence goes on past, or one on the app itself (a
+    /// missing file fails again), are.
     #[test]
     fn one_failed_start_the_evidence_ends_with_is_not_said_to_go_on() {
         let unavailable = "System.InvalidOperationException: An exception has been raised that is likely due to a \
@@ -797,6 +801,10 @@ mod tests {
             .positional("APP", 900, "EventLog", 6005, &[])
             .detected(detect);
         assert!(goes_on[0].ongoing, "{}", goes_on[0].explanation);
+        let missing =
+            "System.IO.FileNotFoundException: Could not find file 'C:\\home\\site\\wwwroot\\subjects.json'.";
+        let app_itself = failed_start(Given::new(), 100, missing).detected(detect);
+        assert!(app_itself[0].ongoing, "{}", app_itself[0].explanation);
     }
 
     /// A DI error first, then the app published for a newer .NET than the
@@ -813,6 +821,9 @@ mod tests {
         assert!(d.remediation[0].contains("target framework"), "{:?}", d.remediation);
     }
 
+    /// An episode whose first attempt threw, and whose later attempts
+    /// failed before any app code ran (1031: web.config's processPath names
+    /// a .dll): both causes are named, the exception first.
     #[test]
     fn a_cause_before_the_app_ran_is_named_beside_the_exception() {
         let e = failed_start(

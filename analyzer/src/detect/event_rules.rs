@@ -183,6 +183,15 @@ const REDEPLOYED: Span = Span::mins(30);
 /// app, or twice by one): one deployment.
 const NOTED_TOGETHER: Span = Span::secs(5);
 
+/// Whether two events were logged on one machine (App Service writes a
+/// worker's name in either case).
+fn same_machine(a: &EventRow, b: &EventRow) -> bool {
+    match (a.event.computer.as_deref(), b.event.computer.as_deref()) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (x, y) => x == y,
+    }
+}
+
 /// How an offline stretch ended.
 enum Back<'a> {
     /// The app started again (1032, 1001).
@@ -195,7 +204,7 @@ enum Back<'a> {
     Unknown,
 }
 
-/// A session of deployments: those less than this apart on a host are one
+/// A session of deployments: those at most this far apart on a host are one
 /// finding (a developer's afternoon of publishes is one, not a dozen).
 const DEPLOYMENT_SESSION: Span = Span::hours(6);
 
@@ -223,7 +232,7 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 let app = super::ancm::physical_path(e);
                 let ours = |s: &&EventRow| {
                     s.host == e.host
-                        && p.iter().any(|o| o.event.computer == s.event.computer)
+                        && p.iter().any(|o| same_machine(o, s))
                         && super::ancm::starts_app(app.as_deref(), s)
                 };
                 let after = p[p.len() - 1].time();
@@ -278,8 +287,7 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         )
         .scope(Some(&first.host), None, None)
         .explain(format!(
-            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012, until the app \
-                started again): {}{more}. Requests got 503 while the file was there. Planned, and short when \
+            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012): {}{more}. Requests got 503 while the file was there. Planned, and short when \
                 the app starts again; a failed start after it is reported on its own.",
             if n == 1 { "" } else { "s" },
             listed.join("; ")

@@ -74,8 +74,6 @@ pub(crate) fn no_findings(report: &Report) -> &'static str {
     }
 }
 
-/// What the header says of hosts known only by their folder's name, which
-/// may be a case's or a sample's rather than a server's.
 /// A note for files whose times are the server's local time, read as UTC.
 pub(crate) fn local_time(files: &[&faultline_analyzer::inventory::FileSummary]) -> Option<String> {
     let first = files.first()?;
@@ -88,12 +86,15 @@ pub(crate) fn local_time(files: &[&faultline_analyzer::inventory::FileSummary]) 
         n => format!(" and {} more", n - 1),
     };
     Some(format!(
-        "{}{more}: times are the server's local time (the IIS native format), read as UTC and off by its UTC \
-         offset; --skew HOST=±SECONDS corrects them.",
+        "{}{more}: times are the server's local time (the IIS native format, or local-time fields), read as \
+         UTC and off by its UTC offset; --skew HOST=SECONDS with minus that offset corrects them (-28800 for a \
+         server at UTC+8).",
         name(first)
     ))
 }
 
+/// What the header says of hosts known only by their folder's name, which
+/// may be a case's or a sample's rather than a server's.
 pub(crate) fn folder_named(hosts: &[FolderNamedHost]) -> Option<String> {
     let names = |app_service: bool| -> Vec<&str> {
         hosts.iter().filter(|h| h.app_service == app_service).map(|h| h.name.as_str()).collect()

@@ -193,7 +193,7 @@ fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)>
         let mut columns = base.columns.clone();
         let mut forwarded_named = false;
         for i in columns.len()..width {
-            let name = if !forwarded_named && holds_forwarded_for(&rows, i) {
+            let name = if !forwarded_named && holds_forwarded_for(&rows, &base.columns, i) {
                 forwarded_named = true;
                 "X-Forwarded-For".to_string()
             } else {
@@ -221,26 +221,38 @@ fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)>
     best
 }
 
-/// Whether the `i`-th token of every row that has one is a list of
-/// addresses (or `-`), one at least: in a log no `#Fields` names, a
-/// trailing column of client addresses behind the server's own is the
-/// X-Forwarded-For header administrators add behind a load balancer, and
-/// is named so that the client is read from it.
-fn holds_forwarded_for(rows: &[&[u8]], i: usize) -> bool {
+/// Whether the `i`-th token of the rows (past the standard `columns`) is
+/// the X-Forwarded-For header administrators add behind a load balancer:
+/// in every row that has one a list of addresses (or `-`), none the row's
+/// own `c-ip` or `s-ip`, in rows whose `c-ip` is internal (the balancer's),
+/// one address at least public or a list. A log no `#Fields` names then
+/// reads the client from it; another column of addresses (the server's
+/// own, a port) keeps a made-up name.
+fn holds_forwarded_for(rows: &[&[u8]], columns: &[Column], i: usize) -> bool {
+    let at = |field: layout::Field| columns.iter().position(|c| *c == Column::Known(field));
+    let (Some(client), server) = (at(layout::Field::ClientIp), at(layout::Field::ServerIp)) else {
+        return false;
+    };
     let mut tokens = Vec::new();
-    let mut addresses = 0;
+    let mut telling = false;
     for r in rows {
         if row::tokenize(r, false, &mut tokens).is_err() {
             continue;
         }
-        match tokens.get(i) {
-            None => {}
-            Some(&b"-") => {}
-            Some(v) if record::forwarded_list(v) => addresses += 1,
-            Some(_) => return false,
+        let Some(&value) = tokens.get(i) else { continue };
+        if value == b"-" {
+            continue;
         }
+        let peer =
+            tokens.get(client).and_then(|c| std::str::from_utf8(c).ok()?.parse::<std::net::IpAddr>().ok());
+        let own =
+            |v: &[u8]| tokens.get(client) == Some(&v) || server.is_some_and(|s| tokens.get(s) == Some(&v));
+        if !record::forwarded_list(value) || own(value) || !peer.is_some_and(record::is_internal) {
+            return false;
+        }
+        telling |= value.contains(&b',') || !record::forwarded_list_internal(value);
     }
-    addresses > 0
+    telling
 }
 
 /// How many of a file's first header-less rows a built-in layout reads;

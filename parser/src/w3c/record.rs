@@ -201,6 +201,11 @@ pub(crate) fn forwarded_list(value: &[u8]) -> bool {
     value.split(|&b| b == b',').all(|entry| forwarded_address(entry).is_some())
 }
 
+/// Whether every address of an `X-Forwarded-For` list is internal.
+pub(crate) fn forwarded_list_internal(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').all(|entry| forwarded_address(entry).is_some_and(is_internal))
+}
+
 /// One entry of an `X-Forwarded-For` value as IIS logs it (spaces as `+`):
 /// an address, perhaps with a port (`203.0.113.9:51234`, `[2001:db8::1]:443`).
 fn forwarded_address(entry: &[u8]) -> Option<IpAddr> {
@@ -219,7 +224,7 @@ fn forwarded_address(entry: &[u8]) -> Option<IpAddr> {
 
 /// Private, loopback, link-local or shared (carrier NAT) space: where a
 /// proxy in front of IIS sits, and no internet client is seen from.
-fn is_internal(ip: IpAddr) -> bool {
+pub(crate) fn is_internal(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();

@@ -205,8 +205,8 @@ fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
 
 /// elastic/beats' header-less log behind a load balancer: the column after
 /// the standard ones holds the clients' addresses, and is read as the
-/// X-Forwarded-For field; a trailing column of anything else keeps a
-/// made-up name.
+/// X-Forwarded-For field; a trailing column of anything else, or of the
+/// server's own address, keeps a made-up name.
 #[test]
 fn a_header_less_trailing_column_of_addresses_is_x_forwarded_for() {
     let row = |extra: &str| {
@@ -223,6 +223,9 @@ fn a_header_less_trailing_column_of_addresses_is_x_forwarded_for() {
         layout(&["119.16.157.180", "-", "203.0.113.9,+10.1.1.1"]).ends_with("time-taken X-Forwarded-For")
     );
     assert!(layout(&["119.16.157.180", "session-7"]).ends_with("time-taken x-field23"));
+    // The server's own address, or only internal ones: not a client's.
+    assert!(layout(&["10.24.129.162"]).ends_with("time-taken x-field23"));
+    assert!(layout(&["10.9.9.9"]).ends_with("time-taken x-field23"));
 }
 
 #[test]
