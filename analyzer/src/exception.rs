@@ -111,6 +111,8 @@ pub struct WebEvent<'a> {
     pub url: Option<&'a str>,
     /// The request path.
     pub path: Option<&'a str>,
+    /// The client's address (`User host address`).
+    pub client: Option<&'a str>,
 }
 
 impl<'a> WebEvent<'a> {
@@ -132,6 +134,10 @@ impl<'a> WebEvent<'a> {
             message: at_type.and_then(|i| data.get(i + 1)).map(|m| m.trim()),
             url: at_url.map(|i| data[i].trim()),
             path: at_url.and_then(|i| data.get(i + 1)).map(|p| p.trim()).filter(|p| p.starts_with('/')),
+            client: at_url
+                .and_then(|i| data.get(i + 2))
+                .map(|c| c.trim())
+                .filter(|c| c.parse::<std::net::IpAddr>().is_ok()),
         }
     }
 

@@ -1386,11 +1386,7 @@ impl<'a> HuntSink<'a> {
             substatus: substatus.as_deref(),
             ..faultline_hunt::record::WebRow::default()
         };
-        self.view.web(&row);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        let rules = &self.hunt.rules;
-        self.hits.retain(|&i| !rules[i].silent);
-        if self.hits.is_empty() {
+        if !self.reported_hits(&row) {
             return;
         }
         let host = self.resolve.host_of(t.computer.as_deref());
@@ -1423,9 +1419,71 @@ impl<'a> HuntSink<'a> {
             evidence: Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary),
             process: None,
         };
+        self.trace_hits(&placed, end, client_ip);
+    }
+
+    /// The request an ASP.NET error event names (1309: its URL, path and
+    /// client), read by the web rules as a traced request's: shown unless
+    /// the access log shows the same request (an App Service download
+    /// often holds the event log alone, and a probe that threw is there).
+    fn event_request(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::Family;
+        if !self.hunt.engine.wants_web() || (e.family(), e.event_id) != (Family::AspNet, 1309) {
+            return;
+        }
+        let values: Vec<&str> = e.data.iter().map(|d| &*d.value).collect();
+        let web = crate::exception::WebEvent::read(&values);
+        let Some(url) = web.url else { return };
+        let (authority, stem, query) = crate::correlate::url_parts(url);
+        let client_ip = web.client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
+        if self.hunt.allowed(client_ip) {
+            return;
+        }
+        let row = faultline_hunt::record::WebRow {
+            stem: Some(web.path.unwrap_or(stem)),
+            query,
+            host: Some(authority).filter(|a| !a.is_empty()),
+            client_ip: web.client,
+            ..faultline_hunt::record::WebRow::default()
+        };
+        if !self.reported_hits(&row) {
+            return;
+        }
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else {
+            self.hits.clear();
+            return;
+        };
+        let summary =
+            crate::describe::cut_line(format!("ASP.NET 1309: {url} from {}", web.client.unwrap_or("-")));
+        let placed = Placed {
+            time,
+            host: host.name.to_string(),
+            site: None,
+            app_pool: None,
+            evidence: Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary),
+            process: None,
+        };
+        self.trace_hits(&placed, time.seconds(), client_ip.map(|ip| ip.to_canonical()));
+    }
+
+    /// Reads a request not in an access log (a trace's, an error event's)
+    /// with the web rules: whether a rule that reports matched it (its
+    /// hits then wait in `hits`).
+    fn reported_hits(&mut self, row: &faultline_hunt::record::WebRow<'_>) -> bool {
+        self.view.web(row);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+        let rules = &self.hunt.rules;
+        self.hits.retain(|&i| !rules[i].silent);
+        !self.hits.is_empty()
+    }
+
+    /// Keeps the hits [`HuntSink::reported_hits`] left, placed, as
+    /// detections shown unless the access log shows the same request.
+    fn trace_hits(&mut self, placed: &Placed, end: i64, client: Option<std::net::IpAddr>) {
         for i in self.hits.drain(..) {
             let detection = placed.detection(&self.hunt.rules[i], &self.view);
-            self.pending.traced.push(Traced { detection, end, client: client_ip });
+            self.pending.traced.push(Traced { detection, end, client });
         }
     }
 
@@ -1715,6 +1773,7 @@ impl EventObserver for HuntSink<'_> {
     fn observe_event(&mut self, e: &WinEvent) {
         self.note_switch(e);
         self.note_process(e);
+        self.event_request(e);
         if !self.hunt.engine.wants_events() {
             return;
         }
@@ -2016,6 +2075,54 @@ mod tests {
         let disguised =
             start("{D}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\inetpub\\wwwroot\\svchost.exe", 5420);
         assert_eq!(escalations(vec![vec![pool, disguised]]).len(), 1, "a service host's name elsewhere");
+    }
+
+    /// WineDraw's App Service download holds the event log alone: the
+    /// request an ASP.NET 1309 names (`/assets/file:/etc/passwd` from
+    /// 165.232.37.75, line 1158) is read by the web rules; an ordinary
+    /// page that threw is not a detection.
+    #[test]
+    fn the_request_an_aspnet_error_names_is_hunted() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let error = |url: &str, path: &str| {
+            let data = [
+                "3005",
+                "An unhandled exception has occurred.",
+                "HttpException",
+                "A potentially dangerous Request.Path value was detected.",
+                url,
+                path,
+                "165.232.37.75",
+            ];
+            WinEvent {
+                provider: Arc::from("ASP.NET 4.0.30319.0"),
+                event_id: 1309,
+                computer: Some(Arc::from("webwk000002")),
+                time: Timestamp::from_parts(1_748_776_984, 0),
+                record_id: RecordId::new(1_294_590_062),
+                data: data
+                    .iter()
+                    .map(|v| faultline_parser::winevent::DataValue { name: None, value: Arc::from(*v) })
+                    .collect(),
+                ..WinEvent::default()
+            }
+        };
+        let found = |e: WinEvent| {
+            let mut sink =
+                HuntSink::new(&hunt, SourceFile::synthetic(0, "eventlog.xml", SourceKind::Eventxml), &scope);
+            let Ok(()) = sink.event(e);
+            hunt.conclude([sink.finish()])
+        };
+        let probe = found(error(
+            "https://shop.azurewebsites.net:443/assets/file:/etc/passwd",
+            "/assets/file:/etc/passwd",
+        ));
+        let titles: Vec<&str> = probe.iter().map(|d| d.rule.meta.title.as_str()).collect();
+        assert_eq!(titles, ["Path Traversal Attempt"]);
+        assert_eq!(probe[0].evidence.record, RecordId::new(1_294_590_062));
+        assert!(probe[0].evidence.summary.ends_with("from 165.232.37.75"), "{}", probe[0].evidence.summary);
+        assert!(found(error("https://shop.azurewebsites.net/Home/Index", "/Home/Index")).is_empty());
     }
 
     #[test]

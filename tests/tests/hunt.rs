@@ -265,6 +265,21 @@ fn an_allow_listed_scanner_is_not_an_attack() {
     assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
 }
 
+/// erinjmackey's WineDraw download holds the event log alone: the probe
+/// for `/assets/file:/etc/passwd` that threw (ASP.NET 1309, line 1158) is
+/// found from the request the event names, on the App Service site.
+#[test]
+fn a_probe_an_aspnet_error_names_is_found_without_an_access_log() {
+    let Some(samples) = common::samples("the real-capture hunt tests") else { return };
+    let report = run(&[samples.join("azure-eventlog-erinjmackey-WineDraw")], bundled());
+    let got: Vec<(&str, &str, Option<u64>)> = report
+        .detections
+        .iter()
+        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.line))
+        .collect();
+    assert_eq!(got, [("Path Traversal Attempt", "MACKEYWINEDRAW", Some(1158))]);
+}
+
 /// sbousseaden's Rotten Potato capture: the IIS worker started notepad
 /// as its app pool's identity (ERID 5408), which started a notepad as
 /// SYSTEM (5418): the escalation is one critical detection, citing 5418
