@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::{Entry, Outcome, ReadConfig, Tee};
+use faultline_parser::{Entry, Outcome, ReadConfig, Span, Tee};
 
 use crate::clock::{ClockStep, clock_steps, doubt_findings};
 use crate::correlate::relate_across_hosts;
@@ -81,7 +81,11 @@ impl Consumer for Analyze<'_> {
             Outcome::Skipped(reason) => Outcome::Skipped(reason),
             Outcome::Failed(e) => Outcome::Failed(e),
         };
-        part.push((summarize(&file, entry, read), file, kept, detections));
+        let mut summary = summarize(&file, entry, read);
+        // A host whose clock the analyst corrected is no longer in local time.
+        summary.local_time &=
+            summary.host.as_deref().is_none_or(|h| self.scope.skew.peek(h) == Span::default());
+        part.push((summary, file, kept, detections));
         Ok(())
     }
 

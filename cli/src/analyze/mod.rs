@@ -143,6 +143,16 @@ mod tests {
         let note = local_time(&report.inventory.local_time_files()).expect("a note");
         assert!(note.starts_with("ex010320.log (SERVER): times are the server's local time"), "{note}");
         assert_eq!(local_time(&[]), None);
+        // Once the analyst corrects the host's clock, there is nothing to say.
+        let mut scope = faultline_analyzer::Scope::default();
+        scope.skew.insert("SERVER", faultline_parser::Span::hours(-8));
+        let corrected = faultline_analyzer::analyze(
+            &[dir.path().to_path_buf()],
+            &faultline_parser::ReadConfig::default(),
+            &scope,
+            &|_| {},
+        );
+        assert!(corrected.inventory.local_time_files().is_empty());
     }
 
     #[test]
