@@ -232,7 +232,7 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
         let same = |s: &ClockStep| {
             *s.host == *e.host
                 && (e.time() - s.time).abs() <= SAME_SETTING
-                && Span(set.step().0.saturating_sub(s.step().0)).abs() <= SAME_SETTING
+                && (set.step() - s.step()).abs() <= SAME_SETTING
         };
         if let Some(s) = steps.iter_mut().rev().find(|s| same(s)) {
             s.evidence.push(cited);
@@ -268,7 +268,7 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             since.is_some() || [BOOT_MARKS, BOOTED].iter().any(|k| boot(k, near.0, near.1).is_some());
         let off_quarter = set.step().abs().as_secs() % 900;
         let whole_quarters = (off_quarter <= ZONE_SLACK || off_quarter >= 900 - ZONE_SLACK)
-            && set.step().abs() <= Span::secs(14 * 3600 + ZONE_SLACK);
+            && set.step().abs() <= Span::hours(14) + Span::secs(ZONE_SLACK);
         steps.push(ClockStep {
             host: e.host.to_string(),
             time: e.time(),
@@ -303,7 +303,7 @@ fn pair_undone(steps: &mut [ClockStep]) {
             b.host == first.host
                 && b.undoes.is_none()
                 && (b.step() < Span(0)) != (first.step() < Span(0))
-                && Span(b.step().0.saturating_add(first.step().0)).abs() <= close
+                && (b.step() + first.step()).abs() <= close
                 && b.from >= first.to
                 && b.from - first.to <= UNDONE_WITHIN
         };

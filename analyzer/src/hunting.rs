@@ -1259,8 +1259,8 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let (Some(user), Some(guid)) = (e.data("User"), e.data("ProcessGuid")) else { return };
-        let host = self.resolve.host_of(e.computer.as_deref());
         if is_pool_identity(user) {
+            let host = self.resolve.host_of(e.computer.as_deref());
             let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
             self.pending.pool_processes.insert(key, user.to_string());
             return;
@@ -1270,6 +1270,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let Some(parent) = e.data("ParentProcessGuid") else { return };
+        let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return };
         // Kept until the whole read says whether the parent ran as an app
         // pool: a line's summary, and the fields that say what ran.

@@ -475,7 +475,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 && ep.elsewhere.is_none()
                 && ep.served.is_none()
                 && !later
-                && !ends_the_evidence(store, host, ep);
+                && !ends_the_evidence(store, host, ep, &exceptions(store, ep));
         }
         out.extend(drafts);
     }
@@ -560,7 +560,7 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
                 r.time().to_prose(),
                 instance(r).map_or(String::new(), |i| format!(" on {i}"))
             ),
-            None if ends_the_evidence(store, host, ep) => {
+            None if ends_the_evidence(store, host, ep, &thrown) => {
                 " The evidence ends with it: whether the next start succeeded is not in the evidence."
                     .to_string()
             }
@@ -667,12 +667,16 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
 /// connections, a server that did not answer, ports run out): nothing
 /// says whether the next start (the next request's) succeeded. A start
 /// that failed on the app itself (a missing file, a setting) fails again.
-fn ends_the_evidence(store: &Store, host: &str, ep: &Episode<'_>) -> bool {
+fn ends_the_evidence(
+    store: &Store,
+    host: &str,
+    ep: &Episode<'_>,
+    thrown: &[(AppException, &EventRow)],
+) -> bool {
     if attempts(ep) > 1 || ep.recovered.is_some() || ep.served.is_some() {
         return false;
     }
     let passing = |c: &Cause| matches!(c, Cause::DbUnavailable | Cause::Backend | Cause::PortExhaustion);
-    let thrown = exceptions(store, ep);
     if thrown.is_empty() || !thrown.iter().all(|(x, _)| passing(&x.cause)) {
         return false;
     }

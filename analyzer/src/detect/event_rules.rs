@@ -215,13 +215,7 @@ const DEPLOYMENT_SESSION: Span = Span::hours(6);
 /// beside it), its next failed start, or the next deployment.
 fn deployments(store: &Store, out: &mut Vec<Draft>) {
     for c in host_clusters(store.events_of(APP_OFFLINE), DEPLOYMENT_SESSION) {
-        let mut placed: Vec<Vec<&EventRow>> = Vec::new();
-        for &e in &c {
-            match placed.last_mut() {
-                Some(p) if e.time() - p[p.len() - 1].time() <= NOTED_TOGETHER => p.push(e),
-                _ => placed.push(vec![e]),
-            }
-        }
+        let placed = super::clusters(c.clone(), |e| e.time(), NOTED_TOGETHER);
         let stretches: Vec<(&[&EventRow], Back<'_>)> = placed
             .iter()
             .enumerate()
@@ -287,8 +281,9 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         )
         .scope(Some(&first.host), None, None)
         .explain(format!(
-            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012): {}{more}. Requests got 503 while the file was there. Planned, and short when \
-                the app starts again; a failed start after it is reported on its own.",
+            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012): {}{more}. \
+                Requests got 503 while the file was there. Planned, and short when the app starts again; a \
+                failed start after it is reported on its own.",
             if n == 1 { "" } else { "s" },
             listed.join("; ")
         ));
