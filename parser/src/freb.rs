@@ -311,9 +311,7 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
 
 fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) {
     for attr in e.attributes().with_checks(false).flatten() {
-        let value = quick_xml::escape::unescape(&attr.value)
-            .map(|v| v.into_owned())
-            .unwrap_or_else(|_| attr.value.to_string());
+        let value = crate::xml::attr_value(&attr.value);
         let opt = || (!value.is_empty()).then(|| value.clone());
         match attr.key.as_ref() {
             "url" => t.url = opt(),

@@ -128,12 +128,7 @@ fn attributes(s: &BytesStart<'_>) -> Vec<(String, String)> {
     s.attributes()
         .with_checks(false)
         .flatten()
-        .map(|a| {
-            let value = quick_xml::escape::unescape(&a.value)
-                .map(|v| v.into_owned())
-                .unwrap_or_else(|_| a.value.to_string());
-            (a.key.as_ref().to_string(), value)
-        })
+        .map(|a| (a.key.as_ref().to_string(), crate::xml::attr_value(&a.value)))
         .collect()
 }
 

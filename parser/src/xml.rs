@@ -71,7 +71,8 @@ pub struct RawEvent {
     pub event_guid: Option<String>,
 }
 
-fn attr_value(v: &str) -> String {
+/// An attribute's value unescaped, or as written when it cannot be.
+pub(crate) fn attr_value(v: &str) -> String {
     match unescape(v) {
         Ok(s) => s.into_owned(),
         Err(_) => v.to_string(),
