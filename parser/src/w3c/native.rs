@@ -125,6 +125,12 @@ pub(super) fn parse_ncsa(line: &[u8], origin: Origin) -> Result<Request<'_>, Str
     let (_, (host, user, time, request, status, bytes)) =
         ncsa_line(line).map_err(|_| format!("not an NCSA common log row: \"{}\"", excerpt(line, 60)))?;
     let time = time.ok_or("NCSA timestamp: expected dd/Mon/yyyy:HH:MM:SS +zzzz")?;
+    // Tomcat logs a request it could not read at the epoch in its own zone
+    // (`[01/Jan/1970:03:00:00 +0300] "-" 400 -`): no time, and read as one
+    // it made 1970 the log's first.
+    if time.seconds() == 0 && request == b"-" {
+        return Err("no time: 1970-01-01 is the server's placeholder for a request it could not read".into());
+    }
     let mut r = Request::blank(time, TimeBasis::LocalWithOffset, origin);
     r.client_ip = Some(parse_addr(host).ok_or_else(|| format!("client: \"{}\"", excerpt(host, 40)))?);
     r.username = present(user);
@@ -177,6 +183,17 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// Tomcat's row for a request it could not read is dated at the epoch;
+    /// it is refused as timeless, a real request at that time is not.
+    #[test]
+    fn a_request_the_server_could_not_read_has_no_time() {
+        let placeholder = b"192.168.105.83 - - [01/Jan/1970:03:00:00 +0300] \"-\" 400 -";
+        let refused = parse_ncsa(placeholder, Origin::default()).expect_err("refused");
+        assert!(refused.contains("placeholder"), "{refused}");
+        let real = b"192.168.105.83 - - [01/Jan/1970:03:00:00 +0300] \"GET / HTTP/1.0\" 400 -";
+        assert!(parse_ncsa(real, Origin::default()).is_ok());
     }
 
     #[test]
