@@ -28,6 +28,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
     ("web_exchange_proxyshell.yml", include_str!("../rules/web_exchange_proxyshell.yml")),
+    ("web_iis_short_name_probe.yml", include_str!("../rules/web_iis_short_name_probe.yml")),
     ("web_known_webshell_names.yml", include_str!("../rules/web_known_webshell_names.yml")),
     ("web_log4shell.yml", include_str!("../rules/web_log4shell.yml")),
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
@@ -147,6 +148,7 @@ mod tests {
                 get("/aspnet_client/system_web/4_0_30319/update.aspx", None),
                 get("/aspnet_client/system_web/4_0_30319/WebUIValidation.js", None),
             ),
+            ("web_iis_short_name_probe.yml", get("/*~1*/.aspx", None), get("/.htaccess.~1~", None)),
             (
                 "web_known_webshell_names.yml",
                 get("/uploads/ASPXSpy.aspx", None),
@@ -488,6 +490,11 @@ mod tests {
                 "web_sql_injection.yml",
                 get("/item.aspx", Some("id=1'+or+1=@@version--")),
                 get("/s", Some("q=version+history")),
+            ),
+            (
+                "web_iis_short_name_probe.yml",
+                get("/app/%2a~1%2a/a.aspx", None),
+                get("/docs/PROGRA~1/readme.txt", None),
             ),
             (
                 "web_path_traversal.yml",

@@ -266,8 +266,9 @@ fn an_allow_listed_scanner_is_not_an_attack() {
 }
 
 /// erinjmackey's WineDraw download holds the event log alone: the probe
-/// for `/assets/file:/etc/passwd` that threw (ASP.NET 1309, line 1158) is
-/// found from the request the event names, on the App Service site.
+/// for `/assets/file:/etc/passwd` that threw (ASP.NET 1309, line 1158) and
+/// four short-name probes (`/*~1*/.aspx`) are found from the requests the
+/// events name, on the App Service site.
 #[test]
 fn a_probe_an_aspnet_error_names_is_found_without_an_access_log() {
     let Some(samples) = common::samples("the real-capture hunt tests") else { return };
@@ -277,7 +278,17 @@ fn a_probe_an_aspnet_error_names_is_found_without_an_access_log() {
         .iter()
         .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.line))
         .collect();
-    assert_eq!(got, [("Path Traversal Attempt", "MACKEYWINEDRAW", Some(1158))]);
+    let probe = |line| ("IIS Short Name Probe", "MACKEYWINEDRAW", Some(line));
+    assert_eq!(
+        got,
+        [
+            probe(1064),
+            probe(1090),
+            probe(1096),
+            probe(1132),
+            ("Path Traversal Attempt", "MACKEYWINEDRAW", Some(1158))
+        ]
+    );
 }
 
 /// sbousseaden's Rotten Potato capture: the IIS worker started notepad
