@@ -281,10 +281,13 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         )
         .scope(Some(&first.host), None, None)
         .explain(format!(
-            "A deployment took the application offline {n} time{} (app_offline.htm, ANCM 1012): {}{more}. \
+            "A deployment took the application offline {} (app_offline.htm, ANCM 1012): {}{more}. \
                 Requests got 503 while the file was there. Planned, and short when the app starts again; a \
                 failed start after it is reported on its own.",
-            if n == 1 { "" } else { "s" },
+            match n {
+                1 => "once".to_string(),
+                n => format!("{n} times in {}", crate::describe::duration(end - first.time())),
+            },
             listed.join("; ")
         ));
         for (p, back) in &stretches {
@@ -734,7 +737,7 @@ mod tests {
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
-        assert!(d.explanation.contains("offline 1 time "), "{}", d.explanation);
+        assert!(d.explanation.contains("offline once "), "{}", d.explanation);
         assert!(d.explanation.contains(&format!("{} for 45 s.", at(0).to_prose())), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 2, "the 1012 and the restart, once each");
     }
