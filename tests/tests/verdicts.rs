@@ -66,11 +66,12 @@ const VERDICTS: &[Verdict] = &[
         never: &["worker-crash", "auth-failure", "recycle-unhealthy"],
     },
     // ErrorPage000019: 503.0 from AspNetCoreModuleV2 with 0x8007045B (the app
-    // was shutting down for a deployment); ErrorPage000017: a 400.0 the app
-    // answered. Neither is a stopped pool nor a failure of the server.
+    // was shutting down for a deployment): a restart under way, low, not a
+    // stopped pool; ErrorPage000017: a 400.0 the app answered, no failure
+    // of the server.
     Verdict {
         folder: "azure-detailederrors-spaarke-dev-spaarke",
-        first: None,
+        first: Some(("recycle-on-demand", "SPE-API-DEV-67E2XZ")),
         never: &["pool-stopped", "rapid-fail-protection", "request-queue-full", "ancm-startup-failure"],
     },
     // #141 1026 FileNotFoundException Microsoft.Extensions.Logging.Abstractions
@@ -82,7 +83,8 @@ const VERDICTS: &[Verdict] = &[
         never: &["app-init-failure", "recycle-unhealthy"],
     },
     // ErrorPage000027: 500.30, AspNetCoreModuleV2, 0x8007023E: one is enough.
-    // ErrorPage000018: 503.0 0x800704E7 during shutdown, not a stopped pool.
+    // ErrorPage000018: 503.0 0x800704E7 during shutdown, a restart under way
+    // (low, after the startup failure), not a stopped pool.
     Verdict {
         folder: "azure-detailederrors-sadabyakod-school-ai-chatbot",
         first: Some(("ancm-startup-failure", "SMARTSTUDY-API")),

@@ -56,6 +56,12 @@ const LOAD_FAILURES: [u64; 12] = [
     0xC000_007B,
 ];
 
+/// `ERROR_SHUTDOWN_IN_PROGRESS` (1115) and `ERROR_SERVER_SHUTDOWN_IN_PROGRESS`
+/// (1255), as Win32 codes and as HRESULTs: a 503 with one of them was
+/// refused by an application shutting down (ANCM's "Server has been
+/// shutdown" page).
+const SHUTTING_DOWN: [u64; 4] = [1115, 1255, 0x8007_045B, 0x8007_04E7];
+
 /// The statuses of an ASP.NET Core app that did not start (500.30-500.38
 /// in process, 502.5 out of process).
 fn ancm_status(Status { code, sub, .. }: Status) -> bool {
@@ -75,16 +81,21 @@ fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode>
         (401, 3) | (404, 3) | (403, 1 | 2) if is_static(stem) => FailureMode::StaticContentFailure,
         (401, 1) if CREDENTIALS_REJECTED.contains(&win32) => FailureMode::AuthFailure,
         (404, 13..=15) | (413, _) => FailureMode::RequestLimits,
+        (503, _) if SHUTTING_DOWN.contains(&win32) => FailureMode::RecycleOnDemand,
         _ => return None,
     })
 }
 
 /// Whether one response with this status is a finding on its own: the
 /// statuses IIS returns only when something is broken, never under normal
-/// load (404.17/404.4 answer scanners too, so they need a burst).
-fn is_decisive(mode: FailureMode, status: Status) -> bool {
+/// load (404.17/404.4 answer scanners too, so they need a burst). A
+/// detailed error page of an application shutting down is one too: a
+/// user was shown it, and it names a restart the evidence may hold
+/// nothing else of.
+fn is_decisive(mode: FailureMode, status: Status, page: bool) -> bool {
     match mode {
         FailureMode::ConfigError | FailureMode::AncmStartupFailure => true,
+        FailureMode::RecycleOnDemand => page,
         FailureMode::HandlerMissing => status.code == 500,
         _ => false,
     }
@@ -110,6 +121,7 @@ fn weight(severity: Severity, n: usize) -> (Severity, f64) {
 /// What `n` requests failing with `first`'s status mean.
 fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
     let Status { code, sub, win32 } = first;
+    let many = n >= BURST;
     let n = if n == 1 { "1 request".to_string() } else { format!("{n} requests") };
     match mode {
         FailureMode::HandlerMissing if code == 500 && sub == 0 => (
@@ -164,6 +176,16 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
                     and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake."
             ),
         ),
+        FailureMode::RecycleOnDemand => (
+            if many { Severity::Medium } else { Severity::Low },
+            format!(
+                "{n} failed with {code}.{sub} and code {win32:#X} (shutdown in progress): the request \
+                    reached an application that was shutting down, its worker recycling or the site \
+                    restarting (a deployment, a configuration change, a scale-in, a platform restart or \
+                    the Restart button). A few during a restart are routine; more mean requests were lost \
+                    to it."
+            ),
+        ),
         _ => (Severity::Medium, format!("{n} were rejected by IIS request limits ({code}.{sub}).")),
     }
 }
@@ -187,7 +209,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             let (first, last) = (c[0], c[c.len() - 1]);
-            if c.len() < BURST && !is_decisive(mode, first.status) {
+            if c.len() < BURST && !is_decisive(mode, first.status, false) {
                 continue;
             }
             let (severity, mut text) = explain(mode, c.len(), first.status);
@@ -205,11 +227,8 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let mut d = Draft::new(mode, severity, confidence, first.start(), end)
                 .scope(Some(&host), site, None)
                 .explain(text);
-            if mode == FailureMode::AncmStartupFailure {
-                d = d.remedy(&[
-                    "Enable stdoutLogEnabled in web.config and read the startup exception; check the runtime \
-                        and hosting bundle.",
-                ]);
+            if let Some(steps) = remedy(mode) {
+                d = d.remedy(steps);
             }
             d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
             let same_status = |t: &&TraceRow| {
@@ -236,6 +255,25 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             out.push(d);
         }
     }
+}
+
+/// What to do about a failure a status names, where the status says enough.
+fn remedy(mode: FailureMode) -> Option<&'static [&'static str]> {
+    Some(match mode {
+        FailureMode::AncmStartupFailure => {
+            &["Enable stdoutLogEnabled in web.config and read the startup exception; check the runtime and \
+                hosting bundle."]
+        }
+        FailureMode::RecycleOnDemand => &[
+            "Find what restarted the application then: a deployment (app_offline.htm, ANCM 1012), a \
+                configuration change, a recycle (WAS 5074-5080), or on App Service the platform (the \
+                Activity log, Diagnose and solve problems).",
+            "Keep requests off a shutting-down worker: overlapped recycling left on (disallowOverlappingRotation \
+                false), App Service's health check with more than one instance, and a shutdownTimeLimit long \
+                enough for requests in flight.",
+        ],
+        _ => return None,
+    })
 }
 
 /// The start of the first minute after `after` (within a day) in which
@@ -291,7 +329,7 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         let status = page_status(t)?;
         let stem = url_path(t.trace.url.as_deref().unwrap_or("/"));
         let mode = mode_of(status, stem, ancm_failed.contains(&*t.host))?;
-        is_decisive(mode, status).then_some((mode, status, t))
+        is_decisive(mode, status, true).then_some((mode, status, t))
     });
     for ((host, mode), pages) in grouped(failed, |(mode, _, t)| (t.host.clone(), *mode)) {
         let (_, status, first) = pages[0];
@@ -314,6 +352,9 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
+        if let Some(steps) = remedy(mode) {
+            d = d.remedy(steps);
+        }
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
         out.push(d);
     }
@@ -341,6 +382,35 @@ mod tests {
         assert_eq!(d.start, at(100) - Span::millis(15), "from the first request's start");
         assert!(d.explanation.starts_with("6 requests failed with 500.19 (win32 13)"), "{}", d.explanation);
         assert_eq!(d.timeline.iter().filter(|s| s.role == Role::Cause).count(), 1, "the trace is the cause");
+    }
+
+    /// spaarke's and sadabyakod's App Service pages: a 503.0 ANCM showed
+    /// because the app was shutting down (0x8007045B, 0x800704E7) names a
+    /// restart, low; a 503.0 of another code is no such page, and a single
+    /// such row of an access log is a restart's routine.
+    #[test]
+    fn a_page_of_an_application_shutting_down_names_a_restart() {
+        let page = |code| {
+            Given::new()
+                .error_page("APP", 9_000, "https://shop:80/office/jobs/1", (503, 0), "AspNetCoreModuleV2")
+                .error_code(code)
+                .detected(detect)
+        };
+        let found = page(0x8007_045B);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::RecycleOnDemand, Severity::Low));
+        assert!(d.explanation.contains("shutting down"), "{}", d.explanation);
+        assert!(d.remediation.iter().any(|r| r.contains("restarted")), "{:?}", d.remediation);
+        assert_eq!(page(0x8007_04E7).len(), 1);
+        assert!(page(0x8007_0005).is_empty(), "503.0 with access denied is another story");
+        let one_row = Given::new().requests(1, "APP", 1, 100, "/api", (503, 0, 1115), 15);
+        assert!(one_row.detected(detect).is_empty());
+        let burst = Given::new().requests(5, "APP", 1, 100, "/api", (503, 0, 1115), 15).detected(detect);
+        assert_eq!(
+            burst.iter().map(|d| (d.id, d.severity)).collect::<Vec<_>>(),
+            [(FailureMode::RecycleOnDemand, Severity::Medium)]
+        );
     }
 
     /// sadabyakod's App Service: the 500.30 page the ANCM events explain

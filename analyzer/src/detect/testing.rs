@@ -255,6 +255,15 @@ impl Given {
         given
     }
 
+    /// The last trace or page with the error code its module set.
+    pub fn error_code(mut self, code: u32) -> Self {
+        let error = self.kept.traces.last_mut().and_then(|t| t.trace.summary.first_error.as_mut());
+        if let Some(error) = error {
+            error.error_code = Some(code);
+        }
+        self
+    }
+
     /// The store, rows sorted as the analysis sorts them.
     pub fn store(self) -> Store {
         let sources =
