@@ -16,6 +16,7 @@
 //! starts on a host whose ANCM events name an application of the
 //! customer's, when they repeat.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
@@ -174,8 +175,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     let mut out: Vec<(Arc<str>, Episode<'_>)> = Vec::new();
     // Each instance of a host apart: App Service files a site's workers
     // under the site, and one worker starting is not another's recovery.
-    let mut by_instance: std::collections::BTreeMap<(Arc<str>, Option<&str>), Vec<&EventRow>> =
-        Default::default();
+    let mut by_instance: BTreeMap<(Arc<str>, Option<&str>), Vec<&EventRow>> = Default::default();
     let failures = start_failures(store).chain(main_crashes(store));
     for e in failures.chain(store.events_of(ANCM_STARTED)) {
         by_instance.entry((e.host.clone(), instance(e))).or_default().push(e);
@@ -462,26 +462,52 @@ fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
     }
 }
 
+/// An exception's message as a clause of a sentence: without its final
+/// stop, and cut before a parenthesis its first line left open (an
+/// AggregateException's `... logger(s). (Cannot access a disposed object.`
+/// goes on with the inner exception on the next line).
+fn sentence(message: &str) -> &str {
+    let mut open = Vec::new();
+    for (i, c) in message.char_indices() {
+        match c {
+            '(' => open.push(i),
+            ')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    let whole = open.first().map_or(message, |&i| &message[..i]);
+    whole.trim_end().trim_end_matches('.')
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let episodes = episodes(store);
+    let mut refusals: BTreeMap<(&str, String), Vec<Refusal<'_>>> = BTreeMap::new();
     for (i, (host, ep)) in episodes.iter().enumerate() {
-        let mut drafts = finding(store, host, ep);
+        let (mut d, refused) = finding(store, host, ep);
         // The host's last episode, never recovered and no other worker
         // serving: the app is still down where the evidence ends.
         let later =
             episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
-        if let Some(d) = drafts.first_mut() {
-            d.ongoing = ep.recovered.is_none()
-                && ep.elsewhere.is_none()
-                && ep.served.is_none()
-                && !later
-                && !ends_the_evidence(store, host, ep, &exceptions(store, ep));
+        d.ongoing = ep.recovered.is_none()
+            && ep.elsewhere.is_none()
+            && ep.served.is_none()
+            && !later
+            && !ends_the_evidence(store, host, ep, &exceptions(store, ep));
+        out.push(d);
+        if let Some(r) = refused {
+            refusals.entry((&**host, r.account())).or_default().push(r);
         }
-        out.extend(drafts);
+    }
+    for ((host, _), mut refused) in refusals {
+        refused.sort_by_key(|r| r.start);
+        out.push(db_login(store, host, &refused));
     }
 }
 
-fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
+/// The episode's finding, and the login the database refused in it.
+fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
     let thrown = exceptions(store, ep);
     let start = first.time() - Span::secs(1);
@@ -498,7 +524,7 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             ": {}. It threw {}: {}.{}",
             meaning(&x.cause),
             x.type_name,
-            x.message.trim_end_matches('.'),
+            sentence(&x.message),
             runtime_mismatch(x, e).unwrap_or_default()
         )),
         None => {
@@ -510,13 +536,13 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             ))
         }
     }
-    for (x, e) in thrown.iter().skip(1).take(2) {
-        text.push_str(&format!(
-            " Later attempts threw {}: {}.{}",
-            x.type_name,
-            x.message.trim_end_matches('.'),
-            runtime_mismatch(x, e).unwrap_or_default()
-        ));
+    let later = &thrown[thrown.len().min(1)..thrown.len().min(3)];
+    if !later.is_empty() {
+        let threw: Vec<String> =
+            later.iter().map(|(x, _)| format!("{}: {}", x.type_name, sentence(&x.message))).collect();
+        text.push_str(&format!(" Later attempts threw {}.", threw.join("; then ")));
+        let mismatch = later.iter().find_map(|(x, e)| runtime_mismatch(x, e));
+        text.push_str(&mismatch.unwrap_or_default());
     }
     // Attempts that failed before any app code ran (a web.config that does
     // not say how to run the app, a missing runtime) are a cause of their
@@ -655,11 +681,32 @@ fn finding(store: &Store, host: &str, ep: &Episode<'_>) -> Vec<Draft> {
             Role::Context,
         );
     }
-    let mut drafts = vec![d];
-    if let Some((x, e)) = thrown.iter().find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. })) {
-        drafts.push(db_login(store, host, ep, x, e, start, end));
+    let refused = thrown
+        .iter()
+        .find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
+        .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, start, end });
+    (d, refused)
+}
+
+/// A startup the database refused the app's login at.
+struct Refusal<'s> {
+    exception: AppException,
+    /// The event that reported the exception.
+    event: &'s EventRow,
+    /// The episode's first failed start.
+    failed: &'s EventRow,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl Refusal<'_> {
+    /// The account refused, as the exception names it.
+    fn account(&self) -> String {
+        match &self.exception.cause {
+            Cause::DbLogin { account: Some(a) } => a.clone(),
+            _ => "its account".into(),
+        }
     }
-    drafts
 }
 
 /// Whether the episode is one failed start the host's evidence ends with,
@@ -693,28 +740,30 @@ fn attempts(ep: &Episode<'_>) -> usize {
     super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
 }
 
-/// The login the database refused, seen only in the app's exception.
-fn db_login(
-    store: &Store,
-    host: &str,
-    ep: &Episode<'_>,
-    x: &AppException,
-    e: &EventRow,
-    start: Timestamp,
-    end: Timestamp,
-) -> Draft {
-    let account = match &x.cause {
-        Cause::DbLogin { account: Some(a) } => a.clone(),
-        _ => "its account".into(),
+/// The login the database refused, seen only in the app's exceptions: one
+/// finding per host and account, however many of the host's failed starts
+/// it stopped (each of them is its own startup failure).
+fn db_login(store: &Store, host: &str, refused: &[Refusal<'_>]) -> Draft {
+    let first = &refused[0];
+    let x = &first.exception;
+    let account = first.account();
+    let start = refused.iter().map(|r| r.start).min().unwrap_or(first.start);
+    let end = refused.iter().map(|r| r.end).max().unwrap_or(first.end);
+    let times = match refused.len() {
+        1 => "so the app could not start".to_string(),
+        n => format!(
+            "and the app could not start {n} times: {}",
+            refused.iter().map(|r| r.start.to_prose()).collect::<Vec<_>>().join(", ")
+        ),
     };
     let mut d = Draft::new(FailureMode::DbLoginFailure, Severity::High, 0.85, start, end)
-        .scope(Some(host), ep.failures[0].metabase_site(), None)
+        .scope(Some(host), first.failed.metabase_site(), None)
         .explain(format!(
-            "The database refused the application's login {account} ({}: {}), so the app could not start. \
-                No database server log is in the evidence; the application's exception names the account: \
-                its password, its state or the server's authentication settings changed.",
+            "The database refused the application's login {account} ({}: {}), {times}. No database \
+                server log is in the evidence; the application's exception names the account: its \
+                password, its state or the server's authentication settings changed.",
             x.type_name,
-            x.message.trim_end_matches('.')
+            sentence(&x.message)
         ));
     // The mode's own steps are SQL Server's (18456, logins).
     if x.type_name.contains("Npgsql") || x.type_name.contains("Postgres") {
@@ -725,8 +774,10 @@ fn db_login(
                 server's firewall and its Azure authentication settings).",
         ]);
     }
-    d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
-    d.cite(store.cite_event(ep.failures[0], headline(&ep.failures[0].event)), Role::Effect);
+    for r in refused {
+        d.cite(store.cite_event(r.event, headline(&r.event.event)), Role::Cause);
+        d.cite(store.cite_event(r.failed, headline(&r.failed.event)), Role::Effect);
+    }
     d
 }
 
@@ -736,6 +787,19 @@ mod tests {
     use crate::detect::testing::{Given, at};
 
     const V2: &str = "IIS AspNetCore Module V2";
+
+    /// BandaruDheeraj's AggregateException: its first line opens the inner
+    /// exception's parenthesis and the next line closes it.
+    #[test]
+    fn a_message_is_cut_before_a_parenthesis_its_line_left_open() {
+        let aggregate = "An error occurred while writing to logger(s). (Cannot access a disposed object.";
+        assert_eq!(sentence(aggregate), "An error occurred while writing to logger(s)");
+        assert_eq!(
+            sentence("Value cannot be null. (Parameter 'key')."),
+            "Value cannot be null. (Parameter 'key')"
+        );
+        assert_eq!(sentence("Login failed for user 'app'."), "Login failed for user 'app'");
+    }
 
     fn failed_start(e: Given, secs: i64, exception: &str) -> Given {
         crashed(e, secs, "w3wp.exe", exception, "Program.<Main>$")
@@ -873,6 +937,31 @@ mod tests {
         assert_eq!(modes, [FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]);
         assert!(found[1].explanation.contains("staybot_admin"), "{}", found[1].explanation);
         assert_eq!(found[0].end, at(101), "no recovery: the window ends at the last failure");
+    }
+
+    /// tshekom's app: the same login refused at five startups over two
+    /// months is five startup failures and one login failure naming them.
+    #[test]
+    fn a_login_refused_at_several_startups_is_one_db_login_failure() {
+        let refused = "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"staybot_admin\"";
+        let e = failed_start(failed_start(Given::new(), 100, refused), 86_400, refused);
+        let found = e.detected(detect);
+        let modes: Vec<_> = found.iter().map(|d| d.id).collect();
+        assert_eq!(
+            modes,
+            [FailureMode::AncmStartupFailure, FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]
+        );
+        let login = &found[2];
+        assert!(login.explanation.contains("could not start 2 times"), "{}", login.explanation);
+        assert_eq!((login.start, login.end), (found[0].start, found[1].end));
+        let other = failed_start(
+            failed_start(Given::new(), 100, refused),
+            86_400,
+            "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"reporting\"",
+        );
+        let logins =
+            other.detected(detect).into_iter().filter(|d| d.id == FailureMode::DbLoginFailure).count();
+        assert_eq!(logins, 2, "two accounts refused are two failures");
     }
 
     #[test]
