@@ -19,6 +19,7 @@ pub mod identity;
 pub mod inventory;
 pub mod logging_switch;
 pub mod pass;
+pub mod renames;
 pub mod resolve;
 pub mod run;
 pub mod scope;

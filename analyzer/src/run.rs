@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
-use faultline_parser::{Entry, Outcome, ReadConfig, Span, Tee};
+use faultline_parser::{Entry, Outcome, ReadConfig, Span, Tee, Timestamp};
 
 use crate::clock::{ClockStep, clock_steps, doubt_findings};
 use crate::correlate::relate_across_hosts;
@@ -14,6 +14,7 @@ use crate::finding::Finding;
 use crate::hunting::{Detection, Hunt, HuntSink, Pending};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
 use crate::pass::{self, Consumer, Progress};
+use crate::renames::{Rename, renames};
 use crate::resolve::SourceFile;
 use crate::scope::Scope;
 
@@ -31,6 +32,19 @@ pub struct Report {
     /// Steps of the hosts' clocks, in time order: the times they make
     /// doubtful are said in the findings they touch.
     pub clock_steps: Vec<ClockStep>,
+    /// Machines renamed, in time order: one machine's names.
+    pub renames: Vec<Rename>,
+}
+
+impl Report {
+    /// What a reader needs before the findings, one line each: which
+    /// hosts are one machine renamed, and which clocks stepped (times as
+    /// `time` writes them).
+    pub fn header_notes(&self, time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
+        let mut notes = crate::renames::notes(&self.renames, time);
+        notes.extend(crate::clock::notes(&self.clock_steps, time));
+        notes
+    }
 }
 
 /// The analysis' consumer of the pass: an inventory row and the kept
@@ -128,7 +142,8 @@ pub fn analyze_and_hunt(
     relate_detections(&mut findings, &detections);
     let clock_steps = clock_steps(&store);
     doubt_findings(&mut findings, &clock_steps);
-    Report { inventory: Inventory { files }, store, findings, detections, clock_steps }
+    let renames = renames(&store);
+    Report { inventory: Inventory { files }, store, findings, detections, clock_steps, renames }
 }
 
 /// Ties each finding to the detections (medium or above) on its host from

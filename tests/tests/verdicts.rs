@@ -370,6 +370,45 @@ fn clocks_set_back_at_boot_are_named_and_the_restarts_they_time_say_so() {
     }
 }
 
+/// Machines renamed at first boot (EventLog 6011): plaso's DC1 was
+/// 37L4247F27-26 (record 2), then WIN-NBRJP24VCHB (record 732); Zeus's
+/// PROACTIVE-PC was 37L4247F27-25, then WIN-CMUL35D0HFB; omerbenamram's
+/// DESKTOP-2KGM189 was WIN-P4SIAA0SQCO. Each machine is one line under
+/// the report's header, under its last name.
+#[test]
+fn machines_renamed_at_first_boot_are_one_machine_under_their_last_name() {
+    let Some(root) = samples() else { return };
+    for (folder, machine, records, earlier) in [
+        (
+            "evtx-log2timeline-plaso",
+            "DC1",
+            vec!["2", "732"],
+            "WIN-NBRJP24VCHB (renamed by 2015-08-08 09:39:54 UTC) and 37L4247F27-26",
+        ),
+        (
+            "evtx-Menna-Islam-Zeus",
+            "PROACTIVE-PC",
+            vec!["1", "493"],
+            "WIN-CMUL35D0HFB (renamed by 2024-12-18 09:13:36 UTC) and 37L4247F27-25",
+        ),
+        (
+            "evtx-omerbenamram-evtx",
+            "DESKTOP-2KGM189",
+            vec!["174"],
+            "WIN-P4SIAA0SQCO (renamed by 2017-07-12 17:18:17 UTC),",
+        ),
+    ] {
+        let report = analyzed(&[root.join(folder)]);
+        let cited: Vec<String> =
+            report.renames.iter().filter_map(|r| r.evidence.record.map(|r| r.to_string())).collect();
+        assert_eq!(cited, records, "{folder}");
+        let notes = report.header_notes(&|t| t.to_prose());
+        let note =
+            notes.iter().find(|n| n.starts_with(machine)).unwrap_or_else(|| panic!("{folder}: {notes:?}"));
+        assert!(note.starts_with(&format!("{machine} was earlier named {earlier}")), "{note}");
+    }
+}
+
 /// omerbenamram's system.evtx: Windows Time set DESKTOP-2KGM189's clock
 /// back ten hours at record 218 (17:18:24 to 07:18:24) and something set
 /// it forward again at record 296 (07:35:10 to 17:19:49): the ten hours

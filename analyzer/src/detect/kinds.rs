@@ -66,6 +66,8 @@ kinds! {
     PROCESS_STARTED = [SecurityAuditing 4688, Sysmon 1];
     /// EventLog 6005: the event log service started (the machine booted).
     BOOTED = [EventLog 6005];
+    /// EventLog 6011: the machine's NetBIOS and DNS names were changed.
+    RENAMED = [EventLog 6011];
     /// EventLog 6009 (the OS version, logged at boot) and Kernel-General 12
     /// (the operating system started): a boot. Not 6005, which the event
     /// log service writes whenever it starts.

@@ -38,6 +38,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         findings: &'a [faultline_analyzer::Finding],
         detections: &'a [faultline_analyzer::hunting::Detection],
         clock_steps: &'a [faultline_analyzer::clock::ClockStep],
+        renames: &'a [faultline_analyzer::renames::Rename],
     }
     let files = &report.inventory.files;
     let doc = Doc {
@@ -64,6 +65,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         findings: &report.findings,
         detections: &report.detections,
         clock_steps: &report.clock_steps,
+        renames: &report.renames,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;

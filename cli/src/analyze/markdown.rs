@@ -34,7 +34,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     )?;
 
     write_totals(out, inv, zone)?;
-    for note in faultline_analyzer::clock::notes(&report.clock_steps, &|t| zone.time(t)) {
+    for note in report.header_notes(&|t| zone.time(t)) {
         writeln!(out, "> {}\n", escape(&note))?;
     }
 

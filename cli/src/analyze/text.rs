@@ -71,7 +71,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
     if let Some(note) = super::local_time(&report.inventory.local_time_files()) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
-    for note in faultline_analyzer::clock::notes(&report.clock_steps, &|t| zone.time(t)) {
+    for note in report.header_notes(&|t| zone.time(t)) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
     if report.findings.is_empty() {

@@ -145,7 +145,8 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         Disk => matches!(event_id, 7 | 11 | 51 | 153),
         Ntfs => matches!(event_id, 55 | 98 | 137 | 140),
         Srv => event_id == 2013,
-        EventLog => matches!(event_id, 104 | 1102 | 6005 | 6006 | 6008 | 6009 | 6013),
+        // 6011: the machine was renamed (its events name it anew).
+        EventLog => matches!(event_id, 104 | 1102 | 6005 | 6006 | 6008 | 6009 | 6011 | 6013),
         User32 => event_id == 1074,
         KernelPower => event_id == 41,
         // 12 and 13: the system started and stopped; 1: its clock was set.
