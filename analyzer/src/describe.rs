@@ -135,7 +135,10 @@ pub fn headline(ev: &WinEvent) -> String {
                 .lines()
                 .find_map(|l| l.strip_prefix("Application:"))
                 .map(|a| format!("process {}", a.trim()));
-            let info = t.lines().find_map(|l| l.strip_prefix("Exception Info:")).map(one_line);
+            let info = t
+                .lines()
+                .find_map(|l| l.strip_prefix("Exception Info:"))
+                .map(|l| one_line(crate::exception::unclosed_cut(l)));
             let description = t.lines().find_map(|l| l.strip_prefix("Description:")).map(one_line);
             app.into_iter().chain(info.or(description)).collect()
         }

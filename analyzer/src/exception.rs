@@ -149,13 +149,30 @@ impl<'a> WebEvent<'a> {
 }
 
 fn clip(line: &str) -> String {
-    let line: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let line: String = unclosed_cut(line).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if line.chars().count() <= MESSAGE {
         return line;
     }
     let mut cut: String = line.chars().take(MESSAGE).collect();
     cut.push('…');
     cut
+}
+
+/// A message's first line cut before a parenthesis it leaves open: an
+/// AggregateException's `... logger(s). (Cannot access a disposed object.`
+/// goes on with the inner exception on the next line.
+pub(crate) fn unclosed_cut(line: &str) -> &str {
+    let mut open = Vec::new();
+    for (i, c) in line.char_indices() {
+        match c {
+            '(' => open.push(i),
+            ')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.first().map_or(line, |&i| line[..i].trim_end())
 }
 
 /// The exception type names in a text, in order, with their offsets:
@@ -243,9 +260,17 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     if sql && matches!(sql_number, Some(2 | 40 | 53)) && text.contains("Named Pipes Provider") {
         return Cause::Configuration;
     }
+    // A connection string that is not set reaches the client as null or
+    // empty: `ArgumentNullException (Parameter 'connectionString')`,
+    // Npgsql's `Host can't be null`.
+    let argument = has("ArgumentNullException") || has("ArgumentException");
+    let unset_connection = (argument
+        && (text.contains("'connectionString'") || text.contains("Host can't be null")))
+        || text.contains("The ConnectionString property has not been initialized");
     if has("ConfigurationErrorsException")
         || has("OptionsValidationException")
         || has("ConfigurationException")
+        || unset_connection
     {
         return Cause::Configuration;
     }
@@ -270,6 +295,37 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// tshekom's app: a connection string not set reaches the client as
+    /// null (`Parameter 'connectionString'`, Npgsql's `Host can't be
+    /// null`): configuration, not the app's own fault.
+    #[test]
+    fn a_connection_string_not_set_is_configuration() {
+        for text in [
+            "System.ArgumentNullException: Value cannot be null. (Parameter 'connectionString')",
+            "System.ArgumentException: Host can't be null\r\n   at Npgsql.NpgsqlConnectionStringBuilder.PostProcessAndValidate()",
+        ] {
+            assert_eq!(find(text).map(|x| x.cause), Some(Cause::Configuration), "{text}");
+        }
+        let other = "System.ArgumentNullException: Value cannot be null. (Parameter 'source')";
+        assert_eq!(find(other).map(|x| x.cause), Some(Cause::Other));
+    }
+
+    /// BandaruDheeraj's and sadabyakod's AggregateException: its first
+    /// line opens the inner exception's parenthesis, the next closes it.
+    #[test]
+    fn a_message_is_cut_before_a_parenthesis_its_line_left_open() {
+        let aggregate = "System.AggregateException: An error occurred while writing to logger(s). (Cannot access a disposed object.\r\nObject name: 'EventLogInternal'.)";
+        assert_eq!(
+            find(aggregate).map(|x| x.message).as_deref(),
+            Some("An error occurred while writing to logger(s).")
+        );
+        let balanced = "System.ArgumentNullException: Value cannot be null. (Parameter 'key')";
+        assert_eq!(
+            find(balanced).map(|x| x.message).as_deref(),
+            Some("Value cannot be null. (Parameter 'key')")
+        );
+    }
 
     /// ArasaniRohithReddy's failed start: EF Core's retry hint over an
     /// Azure SQL database that was not available (40613), not one that

@@ -248,6 +248,16 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
     out
 }
 
+/// Whether the host runs an Azure Functions app: ANCM started the
+/// Functions host (`SiteExtensions\Functions\`) there, so a .NET process
+/// dying beside it is the app's isolated worker, not an app ANCM ran.
+fn functions_host(store: &Store, host: &str) -> bool {
+    store.events_of(ANCM_STARTED).any(|e| {
+        *e.host == *host
+            && e.data_at(0).is_some_and(|t| t.to_ascii_lowercase().contains("\\siteextensions\\functions\\"))
+    })
+}
+
 /// Whether an ASP.NET Core log event (the event-log logger's text) was
 /// written while the app handled a request: it names the request's id and
 /// path, so the app was running.
@@ -426,6 +436,16 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
 
 /// What an ANCM start-failure event itself says broke, and the sub-status
 /// clients saw; more specific ids first.
+/// What to do about a publish the .NET host cannot run (a package or the
+/// framework missing from the app's own files).
+const INCOMPLETE_PUBLISH: &[&str] = &[
+    "Publish again, completely, from a clean build: the deps.json and runtimeconfig.json in the site's folder \
+        must be the build's own, with every package they list beside them.",
+    "Let the deployment finish before the app starts: deploy to a staging slot and swap, or run from a \
+        package (App Service: WEBSITE_RUN_FROM_PACKAGE), which replaces the files at once; app_offline.htm \
+        holds requests off while files are copied.",
+];
+
 fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
     let text = e.data_at(0).unwrap_or_default();
     match e.event.event_id {
@@ -439,6 +459,12 @@ fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
                 publish (500.31)",
             )
         }
+        1007 if text.contains("did not specify a framework") => (
+            0,
+            "the app's runtimeconfig.json names no framework, so the .NET host ran it as self-contained and \
+            found no hostpolicy.dll beside it: an incomplete publish, or the app started while a deployment \
+            was still writing its files (500.31)",
+        ),
         1027 | 1028 => (
             1,
             "the .NET runtime, framework or in-process request handler the app targets is not installed \
@@ -463,22 +489,9 @@ fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
 }
 
 /// An exception's message as a clause of a sentence: without its final
-/// stop, and cut before a parenthesis its first line left open (an
-/// AggregateException's `... logger(s). (Cannot access a disposed object.`
-/// goes on with the inner exception on the next line).
+/// stop.
 fn sentence(message: &str) -> &str {
-    let mut open = Vec::new();
-    for (i, c) in message.char_indices() {
-        match c {
-            '(' => open.push(i),
-            ')' => {
-                open.pop();
-            }
-            _ => {}
-        }
-    }
-    let whole = open.first().map_or(message, |&i| &message[..i]);
-    whole.trim_end().trim_end_matches('.')
+    message.trim_end().trim_end_matches('.')
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -513,8 +526,21 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     let start = first.time() - Span::secs(1);
     let end = ep.recovered.map_or_else(|| last.time() + Span::secs(1), |r| r.time());
     let attempts = attempts(ep);
+    let functions = ep.out_of_process() && functions_host(store, host);
+    let what = if functions {
+        let process = first
+            .data_at(0)
+            .and_then(|t| t.lines().find_map(|l| l.trim().strip_prefix("Application:")))
+            .map_or(String::new(), |p| format!(" ({})", p.trim()));
+        format!(
+            "The Azure Functions app's .NET isolated worker{process} did not start: the Functions host, which \
+                the ASP.NET Core Module started, ran it and it exited"
+        )
+    } else {
+        "The ASP.NET Core application did not start under the ASP.NET Core Module".to_string()
+    };
     let mut text = format!(
-        "The ASP.NET Core application did not start under the ASP.NET Core Module ({} failed start{}){}",
+        "{what} ({} failed start{}){}",
         attempts,
         if attempts == 1 { "" } else { "s" },
         physical_path(first).map_or(String::new(), |p| format!(" at {p}")),
@@ -557,12 +583,16 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     }
     for f in &before_code {
         text.push_str(&format!(
-            " Other attempts failed before the app ran: {} ({}).",
+            " Other attempts failed before the app ran: {}; {}.",
             ancm_meaning(f).1,
             headline(&f.event).trim_end_matches('.')
         ));
     }
-    let status = if ep.out_of_process() { "502.5" } else { "500.3x" };
+    let status = match (functions, ep.out_of_process()) {
+        (true, _) => "500 or 503 (the Functions host's answer while its worker is down)",
+        (false, true) => "502.5",
+        (false, false) => "500.3x",
+    };
     let served = match ep.elsewhere {
         Some(o) => format!(
             " Another instance of the site ({}) had started at {} and may have served requests meanwhile.",
@@ -614,10 +644,27 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     .explain(text);
     // A runtime the app was not built for stops every later start, whatever
     // an earlier one threw: its steps come first (BandaruDheeraj's app,
-    // built for .NET 9, failing on .NET 8 after a DI error was fixed).
-    let decisive = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some()).or_else(|| thrown.first());
-    if let Some(steps) = decisive.and_then(|(x, _)| remedy(&x.cause)) {
-        d = d.remedy(steps);
+    // built for .NET 9, failing on .NET 8 after a DI error was fixed); then
+    // those of the first and the last cause thrown (a redeploy between
+    // attempts changes what stops the start: baselAhmed2's connection
+    // string, then a data file missing from the publish).
+    let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
+    let mut causes: Vec<&Cause> = Vec::new();
+    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(thrown.last()) {
+        if !causes.contains(&&x.cause) {
+            causes.push(&x.cause);
+        }
+    }
+    let mut steps = causes.into_iter().filter_map(remedy);
+    if let Some(first) = steps.next() {
+        d = d.remedy(first);
+    }
+    for more in steps {
+        d = d.also(more);
+    }
+    // Without an exception, ANCM's own words: a publish the host cannot run.
+    if thrown.is_empty() && ep.failures.iter().any(|f| ancm_meaning(f).0 == 0) {
+        d = d.remedy(INCOMPLETE_PUBLISH);
     }
     // The first attempt in full, the exceptions of the others, the last.
     let first_attempt =
@@ -684,7 +731,7 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     let refused = thrown
         .iter()
         .find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
-        .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, start, end });
+        .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, attempts, start, end });
     (d, refused)
 }
 
@@ -695,6 +742,8 @@ struct Refusal<'s> {
     event: &'s EventRow,
     /// The episode's first failed start.
     failed: &'s EventRow,
+    /// The episode's failed starts.
+    attempts: usize,
     start: Timestamp,
     end: Timestamp,
 }
@@ -752,7 +801,8 @@ fn db_login(store: &Store, host: &str, refused: &[Refusal<'_>]) -> Draft {
     let times = match refused.len() {
         1 => "so the app could not start".to_string(),
         n => format!(
-            "and the app could not start {n} times: {}",
+            "and the app could not start in {n} outages ({} failed starts) beginning {}",
+            refused.iter().map(|r| r.attempts).sum::<usize>(),
             refused.iter().map(|r| r.start.to_prose()).collect::<Vec<_>>().join(", ")
         ),
     };
@@ -787,19 +837,6 @@ mod tests {
     use crate::detect::testing::{Given, at};
 
     const V2: &str = "IIS AspNetCore Module V2";
-
-    /// BandaruDheeraj's AggregateException: its first line opens the inner
-    /// exception's parenthesis and the next line closes it.
-    #[test]
-    fn a_message_is_cut_before_a_parenthesis_its_line_left_open() {
-        let aggregate = "An error occurred while writing to logger(s). (Cannot access a disposed object.";
-        assert_eq!(sentence(aggregate), "An error occurred while writing to logger(s)");
-        assert_eq!(
-            sentence("Value cannot be null. (Parameter 'key')."),
-            "Value cannot be null. (Parameter 'key')"
-        );
-        assert_eq!(sentence("Login failed for user 'app'."), "Login failed for user 'app'");
-    }
 
     fn failed_start(e: Given, secs: i64, exception: &str) -> Given {
         crashed(e, secs, "w3wp.exe", exception, "Program.<Main>$")
@@ -952,7 +989,11 @@ mod tests {
             [FailureMode::AncmStartupFailure, FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]
         );
         let login = &found[2];
-        assert!(login.explanation.contains("could not start 2 times"), "{}", login.explanation);
+        assert!(
+            login.explanation.contains("could not start in 2 outages (2 failed starts)"),
+            "{}",
+            login.explanation
+        );
         assert_eq!((login.start, login.end), (found[0].start, found[1].end));
         let other = failed_start(
             failed_start(Given::new(), 100, refused),
@@ -1050,12 +1091,37 @@ mod tests {
         assert_eq!(d.id, FailureMode::AncmStartupFailure);
         assert!(d.explanation.contains("3 failed starts"), "{}", d.explanation);
         assert!(d.explanation.contains("schema is behind the code"), "{}", d.explanation);
-        assert!(d.explanation.contains("502.5"), "{}", d.explanation);
+        assert!(d.explanation.contains("isolated worker (TiketApp.Api.exe)"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains("500 or 503") && !d.explanation.contains("502.5"),
+            "{}",
+            d.explanation
+        );
         assert_eq!(d.end, at(225), "a Functions host starting is not the app starting");
         let cited: Vec<_> = d.evidence.iter().map(|c| c.record).collect();
         let mut distinct = cited.clone();
         distinct.dedup();
         assert_eq!(cited, distinct, "each crash report cited once");
+    }
+
+    /// An out-of-process app on a site with no Functions host is one ANCM
+    /// ran: its requests fail with 502.5.
+    #[test]
+    fn an_out_of_process_app_without_a_functions_host_fails_with_502_5() {
+        let mut e = app_service(Given::new());
+        for at in [100, 160, 220] {
+            e = crashed(
+                e,
+                at,
+                "Shop.Api.exe",
+                "System.InvalidOperationException: boom",
+                "Shop.Program.<Main>",
+            );
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].explanation.starts_with("The ASP.NET Core application did not start"));
+        assert!(found[0].explanation.contains("502.5"), "{}", found[0].explanation);
     }
 
     /// baselAhmed2's second outage: no ANCM event says the app started

@@ -132,7 +132,7 @@ fn node_crashes(store: &Store, out: &mut Vec<(Draft, &str)>) {
                 &mut out.last_mut().expect("just pushed").0
             }
         };
-        d.remediation = remedy;
+        d.remediation = remedy.to_vec();
         let cited = if c.len() > 1 { vec![first, last] } else { vec![first] };
         for e in cited {
             d.cite(

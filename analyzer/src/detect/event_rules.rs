@@ -268,7 +268,7 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             })
             .collect();
         let more = match stretches.len() {
-            n if n > 5 => format!(" and {} more", n - 5),
+            n if n > 5 => format!("; and {} more", n - 5),
             _ => String::new(),
         };
         let n = stretches.len();

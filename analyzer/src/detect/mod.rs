@@ -52,7 +52,7 @@ pub(crate) struct Draft {
     pub end: Timestamp,
     pub scope: Scope,
     pub explanation: String,
-    pub remediation: &'static [&'static str],
+    pub remediation: Vec<&'static str>,
     pub evidence: Vec<Evidence>,
     pub timeline: Vec<Step>,
     /// Still failing where the evidence ends ([`Finding::ongoing`]).
@@ -76,7 +76,7 @@ impl Draft {
             end,
             scope: Scope::default(),
             explanation: String::new(),
-            remediation: id.remediation(),
+            remediation: id.remediation().to_vec(),
             evidence: Vec::new(),
             timeline: Vec::new(),
             ongoing: false,
@@ -101,7 +101,17 @@ impl Draft {
 
     /// Steps more specific to this evidence than the mode's own.
     pub fn remedy(mut self, steps: &'static [&'static str]) -> Draft {
-        self.remediation = steps;
+        self.remediation = steps.to_vec();
+        self
+    }
+
+    /// Steps of a second cause after the first's (those not given yet).
+    pub fn also(mut self, steps: &'static [&'static str]) -> Draft {
+        for step in steps {
+            if !self.remediation.contains(step) {
+                self.remediation.push(step);
+            }
+        }
         self
     }
 
