@@ -26,6 +26,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("sec_system_time_changed.yml", include_str!("../rules/sec_system_time_changed.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
+    ("web_aspnet_diagnostics_probe.yml", include_str!("../rules/web_aspnet_diagnostics_probe.yml")),
+    ("web_command_injection.yml", include_str!("../rules/web_command_injection.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
     ("web_exchange_proxyshell.yml", include_str!("../rules/web_exchange_proxyshell.yml")),
     ("web_iis_short_name_probe.yml", include_str!("../rules/web_iis_short_name_probe.yml")),
@@ -39,6 +41,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../rules/web_sql_injection_reached_database.yml"),
     ),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
+    ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
 
 #[cfg(test)]
@@ -149,6 +152,21 @@ mod tests {
                 get("/aspnet_client/system_web/4_0_30319/WebUIValidation.js", None),
             ),
             ("web_iis_short_name_probe.yml", get("/*~1*/.aspx", None), get("/.htaccess.~1~", None)),
+            (
+                "web_command_injection.yml",
+                get("/foo/bar/baz.asp", Some("ID=ERROR[`cat%20passwd|echo`]")),
+                get("/search", Some("q=cat+pictures&sort=name|asc")),
+            ),
+            (
+                "web_xss_probe.yml",
+                get("/search", Some("q=%3Cscript%3Ealert(1)%3C/script%3E")),
+                get("/scripts/app.js", Some("v=2&q=javascript+tutorial")),
+            ),
+            (
+                "web_aspnet_diagnostics_probe.yml",
+                get("/Trace.axd", None),
+                get("/ScriptResource.axd", Some("d=abc")),
+            ),
             (
                 "web_known_webshell_names.yml",
                 get("/uploads/ASPXSpy.aspx", None),
@@ -495,6 +513,16 @@ mod tests {
                 "web_iis_short_name_probe.yml",
                 get("/app/%2a~1%2a/a.aspx", None),
                 get("/docs/PROGRA~1/readme.txt", None),
+            ),
+            (
+                "web_command_injection.yml",
+                get("/cgi-bin/status", Some("host=127.0.0.1;cat+/etc/passwd")),
+                get("/api/items", Some("filter=a;b&sort=id")),
+            ),
+            (
+                "web_xss_probe.yml",
+                get("/u001B]8;;https:/interact.sh\"/onmouseover=\"alert(1)/u0007example", None),
+                get("/blog/onload-events-explained", None),
             ),
             (
                 "web_path_traversal.yml",

@@ -125,6 +125,9 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
         // iis7_sqli.log L5: the probe's query ends with the ODBC error that
         // leaked the server's version.
         ("SQL Injection Reached The Database", "W3C-LOG2TIMELINE-PLASO"),
+        // iis6.log L16: ID=ERROR[`cat%20passwd|echo`], from the client of
+        // the SQL injection, answered 500.
+        ("OS Command Injection Attempt", "W3C-LOG2TIMELINE-PLASO"),
     ] {
         assert!(found.contains(&(title.to_string(), host.to_string())), "{title} on {host}: {found:#?}");
     }
@@ -265,30 +268,29 @@ fn an_allow_listed_scanner_is_not_an_attack() {
     assert_eq!(hunt_with(vec![net]), 0, "the tunnel's client is allow-listed");
 }
 
-/// erinjmackey's WineDraw download holds the event log alone: the probe
-/// for `/assets/file:/etc/passwd` that threw (ASP.NET 1309, line 1158) and
-/// four short-name probes (`/*~1*/.aspx`) are found from the requests the
-/// events name, on the App Service site.
+/// erinjmackey's WineDraw download holds the event log alone: the probes
+/// that threw (ASP.NET 1309) are found from the requests the events name,
+/// on the App Service site: `/assets/file:/etc/passwd` (line 1158), four
+/// short-name probes (`/*~1*/.aspx`), eight for `Trace.axd` and a
+/// terminal-escape link carrying `onmouseover="alert(1)` (line 1164).
 #[test]
 fn a_probe_an_aspnet_error_names_is_found_without_an_access_log() {
     let Some(samples) = common::samples("the real-capture hunt tests") else { return };
     let report = run(&[samples.join("azure-eventlog-erinjmackey-WineDraw")], bundled());
-    let got: Vec<(&str, &str, Option<u64>)> = report
-        .detections
-        .iter()
-        .map(|d| (d.rule.meta.title.as_str(), d.host.as_str(), d.evidence.line))
-        .collect();
-    let probe = |line| ("IIS Short Name Probe", "MACKEYWINEDRAW", Some(line));
-    assert_eq!(
-        got,
-        [
-            probe(1064),
-            probe(1090),
-            probe(1096),
-            probe(1132),
-            ("Path Traversal Attempt", "MACKEYWINEDRAW", Some(1158))
-        ]
-    );
+    assert!(report.detections.iter().all(|d| d.host == "MACKEYWINEDRAW"));
+    let lines = |title: &str| -> Vec<u64> {
+        report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.title == title)
+            .filter_map(|d| d.evidence.line)
+            .collect()
+    };
+    assert_eq!(lines("Path Traversal Attempt"), [1158]);
+    assert_eq!(lines("IIS Short Name Probe"), [1064, 1090, 1096, 1132]);
+    assert_eq!(lines("ASP.NET Diagnostics Page Probe"), [1054, 1070, 1080, 1102, 1112, 1122, 1138, 1148]);
+    assert_eq!(lines("Cross-Site Scripting Probe"), [1164]);
+    assert_eq!(report.detections.len(), 14);
 }
 
 /// sbousseaden's Rotten Potato capture: the IIS worker started notepad
