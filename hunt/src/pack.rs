@@ -516,7 +516,7 @@ mod tests {
             ),
             (
                 "web_command_injection.yml",
-                get("/cgi-bin/status", Some("host=127.0.0.1;cat+/etc/passwd")),
+                get("/cgi-bin/status", Some("host=127.0.0.1$(cat%20/etc/passwd)")),
                 get("/api/items", Some("filter=a;b&sort=id")),
             ),
             (
