@@ -254,7 +254,10 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 let at = p[0].time();
                 let took = |t: Timestamp| crate::describe::duration(t - at);
                 match back {
-                    Back::Started(b) => format!("{} for {}", at.to_prose(), took(b.time())),
+                    // The app starts again with the next request once the
+                    // file is gone: the time to that start bounds the
+                    // offline stretch, it need not be it.
+                    Back::Started(b) => format!("{}, started again {} later", at.to_prose(), took(b.time())),
                     Back::Failed(f) => {
                         format!("{}, {} until a start that failed", at.to_prose(), took(f.time()))
                     }
@@ -369,7 +372,14 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
         let site = first.data("Site").map_or(String::new(), |s| format!(" of site {s}"));
         // Low: a failed deployment changes nothing by itself; a failed
         // start after it is reported on its own.
-        let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.time(), last.time())
+        // The window runs to the last request's answer, as long as it took.
+        let answered = |e: &EventRow| {
+            let took =
+                e.data("Seconds").and_then(|s| s.parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0);
+            e.time() + took.map_or(Span(0), |s| Span::millis((s * 1000.0) as u64))
+        };
+        let end = c.iter().map(|e| answered(e)).max().unwrap_or_else(|| last.time());
+        let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.time(), end)
             .scope(Some(&first.host), None, None)
             .explain(format!(
                 "A deployment{site} through Kudu failed{}: {}. The site keeps what was deployed before, or a \
@@ -680,7 +690,11 @@ mod tests {
         let d = &found[0];
         assert_eq!((d.id, d.start, d.end), (FailureMode::Deployment, at(0), at(1_000)));
         assert!(d.explanation.contains("offline 2 times"), "{}", d.explanation);
-        assert!(d.explanation.contains(&format!("{} for 38 s;", at(0).to_prose())), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(&format!("{}, started again 38 s later;", at(0).to_prose())),
+            "{}",
+            d.explanation
+        );
         assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
     }
@@ -703,6 +717,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert_eq!((d.id, d.severity), (FailureMode::Deployment, Severity::Low));
+        assert_eq!((d.start, d.end), (at(0), at(28)), "to the answer, 28 s later");
         assert!(
             d.explanation.contains(
                 "A deployment of site shop through Kudu failed: POST /api/zipdeploy?isAsync=true answered 500 \
@@ -738,7 +753,11 @@ mod tests {
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert!(d.explanation.contains("offline once "), "{}", d.explanation);
-        assert!(d.explanation.contains(&format!("{} for 45 s.", at(0).to_prose())), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(&format!("{}, started again 45 s later.", at(0).to_prose())),
+            "{}",
+            d.explanation
+        );
         assert_eq!(d.evidence.len(), 2, "the 1012 and the restart, once each");
     }
 
@@ -774,7 +793,11 @@ mod tests {
             "{}",
             d.explanation
         );
-        assert!(d.explanation.contains(&format!("{} for 20 s", at(700).to_prose())), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(&format!("{}, started again 20 s later", at(700).to_prose())),
+            "{}",
+            d.explanation
+        );
         assert!(!d.explanation.contains("no start within"), "{}", d.explanation);
         assert_eq!(d.end, at(720));
     }
