@@ -7,9 +7,9 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED,
-    IIS_CONFIG_CHANGED, KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED,
-    SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED,
+    HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
+    PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -414,14 +414,40 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
     };
     for c in host_clusters(store.events_of(PACKAGE_MOUNT).filter(failed), Span::hours(1)) {
         let (first, last) = (c[0], c[c.len() - 1]);
-        let said: Vec<String> = c.iter().take(3).map(|e| headline(&e.event)).collect();
-        let mut d = Draft::new(FailureMode::Deployment, Severity::High, 0.85, first.time(), last.time())
+        let said: Vec<String> =
+            c.iter().take(3).map(|e| headline(&e.event).trim_end_matches('.').to_string()).collect();
+        // The site starting and shutting down again and again on the same
+        // machine right after, each within minutes of the last: it kept
+        // restarting on the failure package (vcarpool: 12 cycles in 10
+        // minutes).
+        let mut cycles: Vec<&EventRow> = Vec::new();
+        let mut until = last.time() + RESTARTING;
+        let same_machine = |e: &EventRow| e.host == first.host && e.event.computer == first.event.computer;
+        for e in
+            store.events_between(ANCM_CYCLE, last.time(), Timestamp(i64::MAX)).filter(|e| same_machine(e))
+        {
+            if e.time() > until {
+                break;
+            }
+            cycles.push(e);
+            until = e.time() + RESTARTING;
+        }
+        let end = cycles.last().map_or_else(|| last.time(), |e| e.time());
+        let restarting = match cycles.len() {
+            0 | 1 => String::new(),
+            n => format!(
+                " On the same machine the site then started or shut down {n} times in {}, each within minutes of \
+                    the last: it kept restarting on the failure package.",
+                crate::describe::duration(end - last.time())
+            ),
+        };
+        let mut d = Draft::new(FailureMode::Deployment, Severity::High, 0.85, first.time(), end)
             .scope(Some(&first.host), None, None)
             .explain(format!(
                 "App Service could not mount the site's package (run from package): {}. The site served the \
                     platform's failure package instead of the app, so its requests fail until the package is \
-                    reachable and the site restarts. The package comes from WEBSITE_RUN_FROM_PACKAGE: a URL \
-                    (whose SAS token may have expired, or whose blob was removed), or 1 with \
+                    reachable and the site restarts.{restarting} The package comes from WEBSITE_RUN_FROM_PACKAGE: \
+                    a URL (whose SAS token may have expired, or whose blob was removed), or 1 with \
                     d:\\home\\data\\SitePackages\\packagename.txt naming the zip.",
                 said.join("; ")
             ))
@@ -432,9 +458,21 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
                 "Deploy the package again, then restart the site.",
             ]);
         d.cite_all(c.iter().take(8).map(|e| store.cite_event(e, headline(&e.event))), Role::Cause);
+        if cycles.len() > 1 {
+            for e in [cycles[0], cycles[cycles.len() - 1]] {
+                d.cite(store.cite_event(e, headline(&e.event)), Role::Effect);
+            }
+        }
         out.push(d);
     }
 }
+
+/// ANCM's starts and shutdowns of a site: a site cycling through them.
+const ANCM_CYCLE: &[EventKind] = &[ANCM_STARTED[0], ANCM_STARTED[1], ANCM_SHUT_DOWN[0]];
+
+/// How soon after the last a start or shutdown still counts as the site
+/// restarting over and over.
+const RESTARTING: Span = Span::mins(5);
 
 /// The event log service is started by the boot: a boot's marks lie this
 /// close to its start.
@@ -830,6 +868,27 @@ mod tests {
         assert_eq!((found[0].id, found[0].severity), (FailureMode::Deployment, Severity::High));
         assert!(found[0].explanation.contains("WEBSITE_RUN_FROM_PACKAGE"), "{}", found[0].explanation);
         assert_eq!(found[0].evidence.len(), 2);
+        assert_eq!(found[0].end, at(0), "no restarts after it: one instant");
+    }
+
+    /// vcarpool's worker: after the failed mount, the site started and
+    /// shut down every 45 s or so for ten minutes: the window runs to the
+    /// last of them, a start much later is not one.
+    #[test]
+    fn a_site_restarting_on_the_failure_package_extends_its_window() {
+        let zipfs = |e: Given, secs: i64, text: &str| e.positional("SITE", secs, "ZipFS", 0, &[text]);
+        let ancm = |e: Given, secs: i64, id: u16| {
+            e.positional("SITE", secs, "IIS AspNetCore Module V2", id, &["Application 'x'."])
+        };
+        let mut e = zipfs(Given::new(), 0, "Failed to copy zip from remote source.");
+        for (secs, id) in [(40, 1032), (80, 1033), (130, 1032), (170, 1033), (900, 1032)] {
+            e = ancm(e, secs, id);
+        }
+        let found = e.detected(detect);
+        let d = found.iter().find(|d| d.id == FailureMode::Deployment).expect("the failed mount");
+        assert_eq!(d.end, at(170));
+        assert!(d.explanation.contains("started or shut down 4 times in 2 min,"), "{}", d.explanation);
+        assert!(d.explanation.contains("remote source. The site served"), "{}", d.explanation);
     }
 
     #[test]
