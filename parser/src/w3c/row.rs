@@ -374,6 +374,12 @@ pub(crate) fn build_http_error<'a: 'r, 'r>(
             Field::Status => r.status = typed(*f, v, parse_status, "an HTTP status (100-999)")?,
             Field::SiteId => r.site_id = typed(*f, v, parse_u32, "a site id")?,
             Field::Reason => reason = v,
+            // A layout without a transport column (the header-less
+            // default) whose queue column says TCP or QUIC was written with
+            // the transport there: no app pool is named so.
+            Field::QueueName if matches!(v, b"TCP" | b"QUIC") && !layout.has(Field::Transport) => {
+                r.transport = Some(v);
+            }
             Field::QueueName => r.queue_name = present(v),
             Field::Transport => r.transport = present(v),
             Field::FaultCode => r.fault_code = present(v),

@@ -346,6 +346,18 @@ fn httperr_mixed_field_lists_and_typed_reasons() {
     assert!(got.records[3].contains("Brand_New_Reason"));
 }
 
+/// elastic's HTTPERR test file: header-less rows read with the classic
+/// fields, one of which ends in the transport where the queue would be.
+#[test]
+fn a_header_less_httperr_row_ending_in_its_transport_names_no_queue() {
+    let log = b"2018-05-05 05:05:55 67.43.156.15 12345 192.168.101.101 443 HTTP/1.1 GET /a 403 - Forbidden MyPool\r\n\
+2026-05-25 05:21:53 67.43.156.15 51517 10.10.0.16 8181 HTTP/1.1 M-POST /CIMListener/mydll 403 - Forbidden TCP\r\n";
+    let got = parse(log, Dialect::HttpErr);
+    assert_eq!(got.records.len(), 2);
+    assert!(got.records[0].contains("q=MyPool t=-"), "{}", got.records[0]);
+    assert!(got.records[1].contains("q=- t=TCP"), "{}", got.records[1]);
+}
+
 #[test]
 fn iis_native_and_ncsa_dialects() {
     let native = b"192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SERVER, 172.21.13.45, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\r\nbroken, row\r\n";
