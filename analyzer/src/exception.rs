@@ -1,8 +1,10 @@
 //! Application exceptions, classified by the tokens that do not change with
 //! the server's language: exception type names, SQL Server error numbers,
 //! PostgreSQL SQLSTATE codes, Winsock and .NET host codes. The prose around
-//! them is localized and is only quoted, never matched (the one exception:
-//! the account a SQL login failure names, taken from its quotes).
+//! them is localized and is only quoted, never matched (the exceptions: the
+//! account a SQL login failure names, taken from its quotes; a parameter's
+//! name, `'connectionString'`; and Npgsql's messages, which it does not
+//! translate).
 //!
 //! The text comes from .NET Runtime 1026 (`Exception Info:`), ANCM's
 //! captured stdout (`Unhandled exception.`), the ASP.NET Core event-log
@@ -172,7 +174,8 @@ pub(crate) fn unclosed_cut(line: &str) -> &str {
             _ => {}
         }
     }
-    open.first().map_or(line, |&i| line[..i].trim_end())
+    // A message that opens with its parenthesis is kept whole.
+    open.first().map(|&i| line[..i].trim_end()).filter(|cut| !cut.is_empty()).unwrap_or(line)
 }
 
 /// The exception type names in a text, in order, with their offsets:
@@ -264,9 +267,8 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     // empty: `ArgumentNullException (Parameter 'connectionString')`,
     // Npgsql's `Host can't be null`.
     let argument = has("ArgumentNullException") || has("ArgumentException");
-    let unset_connection = (argument
-        && (text.contains("'connectionString'") || text.contains("Host can't be null")))
-        || text.contains("The ConnectionString property has not been initialized");
+    let unset_connection =
+        argument && (text.contains("'connectionString'") || text.contains("Host can't be null"));
     if has("ConfigurationErrorsException")
         || has("OptionsValidationException")
         || has("ConfigurationException")

@@ -4,14 +4,15 @@
 //! it joined the domain) reads as several hosts. The analysis keeps each
 //! name as logged, and says which names are one machine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use faultline_parser::Timestamp;
+use faultline_parser::{Span, Timestamp};
 use serde::Serialize;
 
 use crate::detect::kinds::RENAMED;
 use crate::evidence::Store;
 use crate::finding::Evidence;
+use crate::resolve::host_name;
 
 /// One renaming of one machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -20,34 +21,43 @@ pub struct Rename {
     pub from: String,
     /// The name after.
     pub to: String,
-    /// When it was renamed (the event is written at the first boot under
-    /// the new name).
+    /// When the event was written: when the name was changed, which the
+    /// next boot makes good (or at that boot).
     pub time: Timestamp,
     /// The event that says so.
     pub evidence: Evidence,
 }
 
-/// Every renaming the evidence records, in time order (one per old and
-/// new name: a machine's logs may each hold the event).
+/// How far apart two events recording one renaming may lie (each of a
+/// machine's logs may hold it, written at the same boot).
+const SAME_RENAMING: Span = Span::mins(2);
+
+/// The most renamings a machine's chain of names is followed through.
+const CHAIN: usize = 64;
+
+/// Every renaming the evidence records, in time order, names as hosts are
+/// filed ([`host_name`]); one renaming recorded by several logs is one.
 pub fn renames(store: &Store) -> Vec<Rename> {
     let mut out: Vec<Rename> = Vec::new();
+    // The last time each (from, to) was kept: a name given back and given
+    // again later is a renaming of its own.
+    let mut kept: HashMap<(String, String), Timestamp> = HashMap::new();
     for e in store.events_of(RENAMED) {
         let (Some(from), Some(to)) = (e.data_at(0).map(str::trim), e.data_at(1).map(str::trim)) else {
             continue;
         };
-        if from.is_empty() || to.is_empty() || from.eq_ignore_ascii_case(to) {
+        let (from, to) = (host_name(from), host_name(to));
+        if from.is_empty() || to.is_empty() || from == to {
             continue;
         }
-        if out.iter().any(|r| r.from.eq_ignore_ascii_case(from) && r.to.eq_ignore_ascii_case(to)) {
+        let key = (from, to);
+        if kept.get(&key).is_some_and(|&t| (e.time() - t).abs() <= SAME_RENAMING) {
             continue;
         }
+        kept.insert(key.clone(), e.time());
+        let (from, to) = key;
         let summary = format!("EventLog 6011: the machine's name was changed from {from} to {to}");
-        out.push(Rename {
-            from: from.to_uppercase(),
-            to: to.to_uppercase(),
-            time: e.time(),
-            evidence: store.cite_event(e, summary),
-        });
+        out.push(Rename { evidence: store.cite_event(e, summary), from, to, time: e.time() });
     }
     out
 }
@@ -55,36 +65,48 @@ pub fn renames(store: &Store) -> Vec<Rename> {
 /// One line per machine renamed, under its last name: the names it had
 /// before, each with when it lost it.
 pub fn notes(renames: &[Rename], time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
-    // The last name a renaming led to: the renamings after it followed
-    // to their end (a name given back leads back).
-    let last = |first: &Rename| {
-        let (mut name, mut at) = (first.to.clone(), first.time);
-        let mut seen = vec![name.clone()];
-        while let Some(r) = renames.iter().find(|r| r.from == name && r.time > at) {
-            if seen.contains(&r.to) {
-                name = r.to.clone();
-                break;
-            }
-            (name, at) = (r.to.clone(), r.time);
-            seen.push(name.clone());
+    // Each name's renamings away from it, in time order.
+    let mut away: BTreeMap<&str, Vec<&Rename>> = BTreeMap::new();
+    for r in renames {
+        away.entry(r.from.as_str()).or_default().push(r);
+    }
+    for list in away.values_mut() {
+        list.sort_by_key(|r| r.time);
+    }
+    // The last name a renaming led to: the renamings after it followed to
+    // their end (a name given back leads back).
+    fn last<'r>(away: &BTreeMap<&str, Vec<&'r Rename>>, first: &'r Rename) -> &'r str {
+        let (mut name, mut at) = (first.to.as_str(), first.time);
+        for _ in 0..CHAIN {
+            let next = away.get(name).and_then(|list| list.get(list.partition_point(|r| r.time <= at)));
+            let Some(r) = next else { break };
+            (name, at) = (r.to.as_str(), r.time);
         }
         name
-    };
-    let mut machines: BTreeMap<String, Vec<&Rename>> = BTreeMap::new();
+    }
+    let mut machines: BTreeMap<&str, Vec<&Rename>> = BTreeMap::new();
     for r in renames {
-        machines.entry(last(r)).or_default().push(r);
+        machines.entry(last(&away, r)).or_default().push(r);
     }
     machines
         .into_iter()
-        .map(|(name, mut steps)| {
+        .filter_map(|(name, mut steps)| {
             steps.sort_by_key(|r| std::cmp::Reverse(r.time));
-            let earlier: Vec<String> =
-                steps.iter().map(|r| format!("{} (renamed by {})", r.from, time(r.time))).collect();
-            format!(
-                "{name} was earlier named {}, EventLog 6011: what the evidence says under {} is this machine's.",
-                earlier.join(" and "),
-                if earlier.len() == 1 { "that name" } else { "those names" }
-            )
+            // The machine's own last name is no earlier one (a name given
+            // back).
+            let earlier: Vec<String> = steps
+                .iter()
+                .filter(|r| r.from != name)
+                .map(|r| format!("{} (renamed by {})", r.from, time(r.time)))
+                .collect();
+            (!earlier.is_empty()).then(|| {
+                format!(
+                    "{name} was earlier named {}, EventLog 6011: what the evidence says under {} is this \
+                        machine's.",
+                    earlier.join(" and "),
+                    if earlier.len() == 1 { "that name" } else { "those names" }
+                )
+            })
         })
         .collect()
 }

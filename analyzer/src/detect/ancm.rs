@@ -315,20 +315,25 @@ impl Episode<'_> {
 fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Vec<(AppException, &'a EventRow)> {
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
     for f in &ep.failures {
-        let runtime = store
-            .events_between(DOTNET_TERMINATED, f.time() - ATTEMPT, f.time() + ATTEMPT)
-            .filter(|r| r.host == f.host && super::crash::is_worker_process(r));
-        let found = runtime
-            .filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)))
-            .next()
-            .or_else(|| f.data_at(0).and_then(exception::find).map(|x| (x, *f)));
-        if let Some((x, e)) = found
+        if let Some((x, e)) = thrown_at(store, f)
             && !out.iter().any(|(o, _)| o.type_name == x.type_name && o.message == x.message)
         {
             out.push((x, e));
         }
     }
     out
+}
+
+/// The exception a failed start threw: the worker's crash report in the
+/// same seconds, or the failure event's own text.
+fn thrown_at<'a>(store: &'a Store, f: &'a EventRow) -> Option<(AppException, &'a EventRow)> {
+    let runtime = store
+        .events_between(DOTNET_TERMINATED, f.time() - ATTEMPT, f.time() + ATTEMPT)
+        .filter(|r| r.host == f.host && super::crash::is_worker_process(r));
+    runtime
+        .filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)))
+        .next()
+        .or_else(|| f.data_at(0).and_then(exception::find).map(|x| (x, f)))
 }
 
 /// The .NET major version a framework assembly the app could not load
@@ -434,8 +439,6 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
     })
 }
 
-/// What an ANCM start-failure event itself says broke, and the sub-status
-/// clients saw; more specific ids first.
 /// What to do about a publish the .NET host cannot run (a package or the
 /// framework missing from the app's own files).
 const INCOMPLETE_PUBLISH: &[&str] = &[
@@ -446,6 +449,8 @@ const INCOMPLETE_PUBLISH: &[&str] = &[
         holds requests off while files are copied.",
 ];
 
+/// What an ANCM start-failure event itself says broke, and the sub-status
+/// clients saw; more specific ids first.
 fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
     let text = e.data_at(0).unwrap_or_default();
     match e.event.event_id {
@@ -649,8 +654,11 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     // attempts changes what stops the start: baselAhmed2's connection
     // string, then a data file missing from the publish).
     let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
+    // What the last attempt threw (the list holds each exception once, in
+    // the order first thrown).
+    let last_thrown = ep.failures.iter().rev().find_map(|f| thrown_at(store, f));
     let mut causes: Vec<&Cause> = Vec::new();
-    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(thrown.last()) {
+    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(last_thrown.as_ref()) {
         if !causes.contains(&&x.cause) {
             causes.push(&x.cause);
         }
@@ -735,6 +743,9 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     (d, refused)
 }
 
+/// How many outages a login failure lists by their times.
+const LISTED: usize = 5;
+
 /// A startup the database refused the app's login at.
 struct Refusal<'s> {
     exception: AppException,
@@ -796,17 +807,19 @@ fn db_login(store: &Store, host: &str, refused: &[Refusal<'_>]) -> Draft {
     let first = &refused[0];
     let x = &first.exception;
     let account = first.account();
-    let start = refused.iter().map(|r| r.start).min().unwrap_or(first.start);
-    let end = refused.iter().map(|r| r.end).max().unwrap_or(first.end);
+    // The window is the first outage's, when the login stopped working
+    // (one of months would relate every detection of those months to it);
+    // the others are listed and cited.
     let times = match refused.len() {
         1 => "so the app could not start".to_string(),
         n => format!(
-            "and the app could not start in {n} outages ({} failed starts) beginning {}",
+            "and the app could not start in {n} outages ({} failed starts) beginning {}{}",
             refused.iter().map(|r| r.attempts).sum::<usize>(),
-            refused.iter().map(|r| r.start.to_prose()).collect::<Vec<_>>().join(", ")
+            refused.iter().take(LISTED).map(|r| r.failed.time().to_prose()).collect::<Vec<_>>().join(", "),
+            if n > LISTED { format!("; and {} more", n - LISTED) } else { String::new() }
         ),
     };
-    let mut d = Draft::new(FailureMode::DbLoginFailure, Severity::High, 0.85, start, end)
+    let mut d = Draft::new(FailureMode::DbLoginFailure, Severity::High, 0.85, first.start, first.end)
         .scope(Some(host), first.failed.metabase_site(), None)
         .explain(format!(
             "The database refused the application's login {account} ({}: {}), {times}. No database \
@@ -994,7 +1007,7 @@ mod tests {
             "{}",
             login.explanation
         );
-        assert_eq!((login.start, login.end), (found[0].start, found[1].end));
+        assert_eq!((login.start, login.end), (found[0].start, found[0].end), "the first outage's window");
         let other = failed_start(
             failed_start(Given::new(), 100, refused),
             86_400,

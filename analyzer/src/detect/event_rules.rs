@@ -373,10 +373,10 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
         // Low: a failed deployment changes nothing by itself; a failed
         // start after it is reported on its own.
         // The window runs to the last request's answer, as long as it took.
+        // The trace's file name gives whole seconds; an hour at most.
         let answered = |e: &EventRow| {
-            let took =
-                e.data("Seconds").and_then(|s| s.parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0);
-            e.time() + took.map_or(Span(0), |s| Span::millis((s * 1000.0) as u64))
+            let took = e.data("Seconds").and_then(|s| s.parse::<u32>().ok());
+            e.time() + took.map_or(Span(0), |s| Span::secs(i64::from(s)).min(Span::hours(1)))
         };
         let end = c.iter().map(|e| answered(e)).max().unwrap_or_else(|| last.time());
         let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.time(), end)
@@ -422,15 +422,17 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
         // minutes).
         let mut cycles: Vec<&EventRow> = Vec::new();
         let mut until = last.time() + RESTARTING;
-        let same_machine = |e: &EventRow| e.host == first.host && e.event.computer == first.event.computer;
-        for e in
-            store.events_between(ANCM_CYCLE, last.time(), Timestamp(i64::MAX)).filter(|e| same_machine(e))
-        {
+        let ours = |e: &&EventRow| e.host == first.host && same_machine(e, first);
+        for e in store.events_between(ANCM_CYCLE, last.time(), last.time() + CYCLING_AT_MOST).filter(ours) {
             if e.time() > until {
                 break;
             }
             cycles.push(e);
             until = e.time() + RESTARTING;
+        }
+        // One start after it is the site's ordinary restart, not a cycle.
+        if cycles.len() < 2 {
+            cycles.clear();
         }
         let end = cycles.last().map_or_else(|| last.time(), |e| e.time());
         let restarting = match cycles.len() {
@@ -473,6 +475,9 @@ const ANCM_CYCLE: &[EventKind] = &[ANCM_STARTED[0], ANCM_STARTED[1], ANCM_SHUT_D
 /// How soon after the last a start or shutdown still counts as the site
 /// restarting over and over.
 const RESTARTING: Span = Span::mins(5);
+
+/// The longest stretch of such restarts read after a failed mount.
+const CYCLING_AT_MOST: Span = Span::hours(2);
 
 /// The event log service is started by the boot: a boot's marks lie this
 /// close to its start.

@@ -1,51 +1,80 @@
 //! `reboot`: the server shut down (planned, User32 1074 and EventLog 6006;
 //! or not, EventLog 6008 and Kernel-Power 41) until the event log service
-//! started again (6005).
+//! started again (6005), under its name or one it was given at that boot;
+//! restarts in a row are one finding.
 
-use faultline_parser::Span;
+use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{BOOTED, SHUT_DOWN};
 use super::{Draft, FailureMode, host_clusters};
-use crate::evidence::Store;
+use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
+use crate::renames::Rename;
+
+/// How long after its shutdown a machine's boot is still its restart's
+/// (a server left off overnight), and a renaming at that boot counts.
+const BACK_WITHIN: Span = Span::hours(24);
+
+/// How long before a shutdown a renaming it makes good may be logged.
+const RENAMED_BEFORE: Span = Span::hours(1);
+
+/// How close to its boot an unclean shutdown's own events are written.
+const BOOT_NEAR: Span = Span::mins(10);
+
+/// The most names a machine's restart is looked for under.
+const RENAMED_NAMES: usize = 16;
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let renames = crate::renames::renames(store);
     for c in host_clusters(store.events_of(SHUT_DOWN), Span::mins(30)) {
         let first = c[0];
-        // The machine may come back under the name it was given before the
-        // restart (EventLog 6011, written at that boot).
+        let last = c[c.len() - 1];
+        // The machine may come back under a name it was given for that
+        // boot (EventLog 6011, written when the name was changed, which the
+        // boot makes good: shortly before the shutdown, or at the boot),
+        // followed through a chain of names.
         let mut names: Vec<&str> = vec![&first.host];
         let mut at = 0;
-        while at < names.len() {
+        while at < names.len() && names.len() < RENAMED_NAMES {
             let name = names[at];
-            for r in renames.iter().filter(|r| r.from.eq_ignore_ascii_case(name)) {
+            let during =
+                |r: &&Rename| r.time >= first.time() - RENAMED_BEFORE && r.time <= last.time() + BACK_WITHIN;
+            for r in renames.iter().filter(during).filter(|r| r.from.eq_ignore_ascii_case(name)) {
                 if !names.iter().any(|n| n.eq_ignore_ascii_case(&r.to)) {
                     names.push(&r.to);
                 }
             }
             at += 1;
         }
-        let boot_after = |t| {
-            store
-                .events_of(BOOTED)
-                .find(|b| names.iter().any(|n| b.host.eq_ignore_ascii_case(n)) && b.time() >= t)
+        let ours = |b: &&EventRow| names.iter().any(|n| b.host.eq_ignore_ascii_case(n));
+        // The boot a shutdown ended in: an unclean one is written at that
+        // boot (6008, Kernel-Power 41), beside its 6005; a planned one
+        // precedes it, before the next shutdown.
+        let boot_of = |e: &EventRow, next: Option<Timestamp>| -> Option<&EventRow> {
+            if matches!(e.event.event_id, 6008 | 41) {
+                return store
+                    .events_between(BOOTED, e.time() - BOOT_NEAR, e.time() + BOOT_NEAR)
+                    .filter(ours)
+                    .min_by_key(|b| (b.time() - e.time()).abs());
+            }
+            let until = next.unwrap_or_else(|| e.time() + BACK_WITHIN);
+            store.events_between(BOOTED, e.time(), until).find(ours)
         };
         // A boot between two shutdowns ends one restart and the next
         // begins (a domain controller's promotion restarts it twice in
         // minutes): each restart's boot is cited, the window runs to the
         // last.
-        let mut boots = Vec::new();
+        let mut boots: Vec<&EventRow> = Vec::new();
         for (i, e) in c.iter().enumerate() {
             let next = c.get(i + 1).map(|n| n.time());
-            if let Some(b) = boot_after(e.time()).filter(|b| next.is_none_or(|n| b.time() <= n))
-                && !boots.iter().any(|o: &&crate::evidence::EventRow| std::ptr::eq(*o, b))
+            if let Some(b) = boot_of(e, next)
+                && !boots.iter().any(|o| std::ptr::eq(*o, b))
             {
                 boots.push(b);
             }
         }
         let boot = boots.last().copied();
-        let end = boot.map_or_else(|| c[c.len() - 1].time(), |b| b.time().max(c[c.len() - 1].time()));
+        let end = boot.map_or_else(|| last.time(), |b| b.time().max(last.time()));
         let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
         let how = match (unclean, boots.len()) {
             (true, n) if n > 1 => format!(" {n} times, once at least without a clean shutdown"),
@@ -149,6 +178,36 @@ mod tests {
         let found = renamed.detected(detect);
         assert_eq!((found[0].start, found[0].end), (at(0), at(60)), "back under its newest name");
         assert!(found[0].explanation.ends_with("It came back named PROACTIVE-PC (EventLog 6011: renamed)."));
+    }
+
+    /// An unclean shutdown is written at the boot that followed it, just
+    /// after that boot's 6005: it is that boot's restart, not the next's.
+    #[test]
+    fn an_unclean_shutdown_is_the_restart_of_the_boot_it_was_written_at() {
+        let e = Given::new()
+            .event("WEB01", 0, "User32", 1074, &[])
+            .event("WEB01", 60, "EventLog", 6005, &[])
+            .event("WEB01", 900, "EventLog", 6005, &[])
+            .event("WEB01", 901, "EventLog", 6008, &[])
+            .event("WEB01", 905, "Microsoft-Windows-Kernel-Power", 41, &[])
+            .event("WEB01", 5 * 86_400, "EventLog", 6005, &[]);
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].start, found[0].end), (at(0), at(905)));
+        assert!(
+            found[0].explanation.contains("restarted 2 times, once at least without"),
+            "{}",
+            found[0].explanation
+        );
+        let renamed_later = Given::new()
+            .event("T", 0, "User32", 1074, &[])
+            .positional("WEB02", 3 * 86_400, "EventLog", 6011, &["T", "WEB02"])
+            .event("WEB02", 3 * 86_400, "EventLog", 6005, &[]);
+        assert_eq!(
+            renamed_later.detected(detect)[0].end,
+            at(0),
+            "a clone booted days later is not its restart"
+        );
     }
 
     #[test]
