@@ -575,6 +575,15 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
         let mismatch = later.iter().find_map(|(x, e)| runtime_mismatch(x, e));
         text.push_str(&mismatch.unwrap_or_default());
     }
+    // What the last attempt threw (the list holds each exception once, in
+    // the order first thrown): named when not named above, its steps given
+    // below.
+    let last_thrown = ep.failures.iter().rev().find_map(|f| thrown_at(store, f));
+    if let Some((x, _)) = &last_thrown
+        && !thrown.iter().take(3).any(|(t, _)| t.type_name == x.type_name && t.message == x.message)
+    {
+        text.push_str(&format!(" The last attempt threw {}: {}.", x.type_name, sentence(&x.message)));
+    }
     // Attempts that failed before any app code ran (a web.config that does
     // not say how to run the app, a missing runtime) are a cause of their
     // own beside an exception another attempt threw.
@@ -654,9 +663,6 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     // attempts changes what stops the start: baselAhmed2's connection
     // string, then a data file missing from the publish).
     let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
-    // What the last attempt threw (the list holds each exception once, in
-    // the order first thrown).
-    let last_thrown = ep.failures.iter().rev().find_map(|f| thrown_at(store, f));
     let mut causes: Vec<&Cause> = Vec::new();
     for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(last_thrown.as_ref()) {
         if !causes.contains(&&x.cause) {
@@ -987,6 +993,31 @@ mod tests {
         assert_eq!(modes, [FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]);
         assert!(found[1].explanation.contains("staybot_admin"), "{}", found[1].explanation);
         assert_eq!(found[0].end, at(101), "no recovery: the window ends at the last failure");
+    }
+
+    /// Four different exceptions in four attempts: the text names the
+    /// first three, and the last attempt's, whose steps it gives.
+    #[test]
+    fn the_last_attempts_exception_is_named_when_past_the_third() {
+        let mut e = Given::new();
+        for (i, thrown) in [
+            "System.InvalidOperationException: first",
+            "System.InvalidOperationException: second",
+            "System.InvalidOperationException: third",
+            "System.IO.FileNotFoundException: Could not find subjects.json in expected locations.",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            e = failed_start(e, 100 + 60 * i as i64, thrown);
+        }
+        let d = &e.detected(detect)[0];
+        assert!(
+            d.explanation.contains("The last attempt threw System.IO.FileNotFoundException"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation.iter().any(|r| r.starts_with("Publish again")), "{:?}", d.remediation);
     }
 
     /// tshekom's app: the same login refused at five startups over two
