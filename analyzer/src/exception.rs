@@ -3,8 +3,8 @@
 //! PostgreSQL SQLSTATE codes, Winsock and .NET host codes. The prose around
 //! them is localized and is only quoted, never matched (the exceptions: the
 //! account a SQL login failure names, taken from its quotes; a parameter's
-//! name, `'connectionString'`; and Npgsql's messages, which it does not
-//! translate).
+//! name, `'connectionString'`; and the messages of Npgsql and ASP.NET Core,
+//! which they do not translate).
 //!
 //! The text comes from .NET Runtime 1026 (`Exception Info:`), ANCM's
 //! captured stdout (`Unhandled exception.`), the ASP.NET Core event-log
@@ -43,6 +43,12 @@ pub enum Cause {
     DbSchema,
     /// Memory ran out.
     OutOfMemory,
+    /// The app asked its dependency injection container for a service no
+    /// one registered (`Unable to resolve service for type`).
+    Unregistered,
+    /// The app set its own listening addresses while IIS hosts it in
+    /// process, where IIS owns them (`Addresses IsReadOnly`).
+    AddressesOwnedByIis,
     /// Anything else the application threw.
     Other,
 }
@@ -266,6 +272,13 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     // A connection string that is not set reaches the client as null or
     // empty: `ArgumentNullException (Parameter 'connectionString')`,
     // Npgsql's `Host can't be null`.
+    // ASP.NET Core's own messages, which it does not translate.
+    if has("InvalidOperationException") && text.contains("Unable to resolve service for type") {
+        return Cause::Unregistered;
+    }
+    if has("InvalidOperationException") && text.contains("Addresses IsReadOnly") {
+        return Cause::AddressesOwnedByIis;
+    }
     let argument = has("ArgumentNullException") || has("ArgumentException");
     let unset_connection =
         argument && (text.contains("'connectionString'") || text.contains("Host can't be null"));
@@ -297,6 +310,18 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// BandaruDheeraj's middleware asking for a TelemetryClient nobody
+    /// registered; alazhar98's app setting its URLs under IIS in process.
+    #[test]
+    fn aspnet_cores_own_startup_errors_are_named() {
+        let unregistered = "System.InvalidOperationException: Unable to resolve service for type 'Microsoft.ApplicationInsights.TelemetryClient' while attempting to activate 'DeadlockApp.PerformanceMiddleware'.";
+        assert_eq!(find(unregistered).map(|x| x.cause), Some(Cause::Unregistered));
+        let urls = "System.InvalidOperationException: Changing the URL is not supported because Addresses IsReadOnly.";
+        assert_eq!(find(urls).map(|x| x.cause), Some(Cause::AddressesOwnedByIis));
+        let other = "System.InvalidOperationException: Sequence contains no elements";
+        assert_eq!(find(other).map(|x| x.cause), Some(Cause::Other));
+    }
 
     /// tshekom's app: a connection string not set reaches the client as
     /// null (`Parameter 'connectionString'`, Npgsql's `Host can't be

@@ -392,6 +392,16 @@ fn meaning(cause: &Cause) -> String {
                 .into()
         }
         Cause::OutOfMemory => "memory ran out while the app started".into(),
+        Cause::Unregistered => {
+            "the app asked its dependency injection container for a service no one registered (a middleware's \
+                or a controller's constructor asks for it), so its host could not be built"
+                .into()
+        }
+        Cause::AddressesOwnedByIis => {
+            "the app sets its own listening URLs (UseUrls, app.Urls, Kestrel's Listen) while IIS hosts it in \
+                process, where IIS's bindings own the addresses"
+                .into()
+        }
         Cause::Other => "the app threw while starting (its Program.Main or host builder)".into(),
     }
 }
@@ -435,6 +445,16 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
         Cause::OutOfMemory => {
             &["Find what the app loads while starting; raise the plan's memory or the pool's limit."]
         }
+        Cause::Unregistered => &[
+            "Register the type the exception names in the app's startup (builder.Services.Add...; Application \
+                Insights' TelemetryClient comes with AddApplicationInsightsTelemetry()), or remove what asks for \
+                it, then publish again.",
+        ],
+        Cause::AddressesOwnedByIis => &[
+            "Remove the URLs the app sets in code (UseUrls, app.Urls, ListenAnyIP) when IIS hosts it: IIS's \
+                bindings (on App Service, the platform) choose the address; or host it out of process \
+                (hostingModel=\"outofprocess\" in web.config).",
+        ],
         Cause::PortExhaustion | Cause::Other => return None,
     })
 }
