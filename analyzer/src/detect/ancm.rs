@@ -253,8 +253,7 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
 /// dying beside it is the app's isolated worker, not an app ANCM ran.
 fn functions_host(store: &Store, host: &str) -> bool {
     store.events_of(ANCM_STARTED).any(|e| {
-        *e.host == *host
-            && e.data_at(0).is_some_and(|t| t.to_ascii_lowercase().contains("\\siteextensions\\functions\\"))
+        *e.host == *host && physical_path(e).is_some_and(|p| p.contains("\\siteextensions\\functions\\"))
     })
 }
 
@@ -309,19 +308,23 @@ impl Episode<'_> {
     }
 }
 
-/// The exceptions behind an episode's attempts, distinct, in order: the
-/// .NET Runtime 1026 of w3wp in the attempt's seconds, else what the ANCM
-/// event itself quotes (1018's captured stdout, 1007/1027/1031's message).
-fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Vec<(AppException, &'a EventRow)> {
+/// The exceptions behind an episode's attempts, distinct, in the order
+/// first thrown (the .NET Runtime 1026 of w3wp in the attempt's seconds,
+/// else what the ANCM event itself quotes: 1018's captured stdout,
+/// 1007/1027/1031's message), and which of them the last attempt that
+/// threw threw.
+fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> (Vec<(AppException, &'a EventRow)>, Option<usize>) {
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
+    let mut last = None;
     for f in &ep.failures {
-        if let Some((x, e)) = thrown_at(store, f)
-            && !out.iter().any(|(o, _)| o.type_name == x.type_name && o.message == x.message)
-        {
+        let Some((x, e)) = thrown_at(store, f) else { continue };
+        let seen = out.iter().position(|(o, _)| o.type_name == x.type_name && o.message == x.message);
+        last = Some(seen.unwrap_or_else(|| {
             out.push((x, e));
-        }
+            out.len() - 1
+        }));
     }
-    out
+    (out, last)
 }
 
 /// The exception a failed start threw: the worker's crash report in the
@@ -523,16 +526,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let episodes = episodes(store);
     let mut refusals: BTreeMap<(&str, String), Vec<Refusal<'_>>> = BTreeMap::new();
     for (i, (host, ep)) in episodes.iter().enumerate() {
-        let (mut d, refused) = finding(store, host, ep);
-        // The host's last episode, never recovered and no other worker
-        // serving: the app is still down where the evidence ends.
         let later =
             episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
-        d.ongoing = ep.recovered.is_none()
-            && ep.elsewhere.is_none()
-            && ep.served.is_none()
-            && !later
-            && !ends_the_evidence(store, host, ep, &exceptions(store, ep));
+        let (d, refused) = finding(store, host, ep, later);
         out.push(d);
         if let Some(r) = refused {
             refusals.entry((&**host, r.account())).or_default().push(r);
@@ -544,10 +540,13 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
-/// The episode's finding, and the login the database refused in it.
-fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option<Refusal<'s>>) {
+/// The episode's finding, and the login the database refused in it
+/// (`later`: the host has a later episode).
+fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (Draft, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
-    let thrown = exceptions(store, ep);
+    let (thrown, last_at) = exceptions(store, ep);
+    let last_thrown = last_at.map(|i| &thrown[i]);
+    let ends = ends_the_evidence(store, host, ep, &thrown);
     let start = first.time() - Span::secs(1);
     let end = ep.recovered.map_or_else(|| last.time() + Span::secs(1), |r| r.time());
     let attempts = attempts(ep);
@@ -587,21 +586,17 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
             ))
         }
     }
-    let later = &thrown[thrown.len().min(1)..thrown.len().min(3)];
-    if !later.is_empty() {
+    let listed = &thrown[thrown.len().min(1)..thrown.len().min(3)];
+    if !listed.is_empty() {
         let threw: Vec<String> =
-            later.iter().map(|(x, _)| format!("{}: {}", x.type_name, sentence(&x.message))).collect();
+            listed.iter().map(|(x, _)| format!("{}: {}", x.type_name, sentence(&x.message))).collect();
         text.push_str(&format!(" Later attempts threw {}.", threw.join("; then ")));
-        let mismatch = later.iter().find_map(|(x, e)| runtime_mismatch(x, e));
+        let mismatch = listed.iter().find_map(|(x, e)| runtime_mismatch(x, e));
         text.push_str(&mismatch.unwrap_or_default());
     }
-    // What the last attempt threw (the list holds each exception once, in
-    // the order first thrown): named when not named above, its steps given
-    // below.
-    let last_thrown = ep.failures.iter().rev().find_map(|f| thrown_at(store, f));
-    if let Some((x, _)) = &last_thrown
-        && !thrown.iter().take(3).any(|(t, _)| t.type_name == x.type_name && t.message == x.message)
-    {
+    // What the last attempt threw, named when not named above: its steps
+    // are given below.
+    if let Some((x, _)) = last_at.filter(|&i| i >= 3).map(|i| &thrown[i]) {
         text.push_str(&format!(" The last attempt threw {}: {}.", x.type_name, sentence(&x.message)));
     }
     // Attempts that failed before any app code ran (a web.config that does
@@ -650,7 +645,7 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
                 r.time().to_prose(),
                 instance(r).map_or(String::new(), |i| format!(" on {i}"))
             ),
-            None if ends_the_evidence(store, host, ep, &thrown) => {
+            None if ends => {
                 " The evidence ends with it: whether the next start succeeded is not in the evidence."
                     .to_string()
             }
@@ -676,6 +671,9 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     )
     .scope(Some(host), first.metabase_site(), None)
     .explain(text);
+    // Never recovered, no other worker serving, no later episode: the app
+    // is still down where the evidence ends.
+    d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && ep.served.is_none() && !later && !ends;
     // A runtime the app was not built for stops every later start, whatever
     // an earlier one threw: its steps come first (BandaruDheeraj's app,
     // built for .NET 9, failing on .NET 8 after a DI error was fixed); then
@@ -684,7 +682,7 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>) -> (Draft, Option
     // string, then a data file missing from the publish).
     let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
     let mut causes: Vec<&Cause> = Vec::new();
-    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(last_thrown.as_ref()) {
+    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(last_thrown) {
         if !causes.contains(&&x.cause) {
             causes.push(&x.cause);
         }

@@ -24,6 +24,12 @@ const BOOT_NEAR: Span = Span::mins(10);
 /// The most names a machine's restart is looked for under.
 const RENAMED_NAMES: usize = 16;
 
+/// An unclean shutdown (EventLog 6008, Kernel-Power 41): its events are
+/// written at the boot that followed it.
+fn written_at_boot(e: &EventRow) -> bool {
+    matches!(e.event.event_id, 6008 | 41)
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let renames = crate::renames::renames(store);
     for c in host_clusters(store.events_of(SHUT_DOWN), Span::mins(30)) {
@@ -51,7 +57,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // boot (6008, Kernel-Power 41), beside its 6005; a planned one
         // precedes it, before the next shutdown.
         let boot_of = |e: &EventRow, next: Option<Timestamp>| -> Option<&EventRow> {
-            if matches!(e.event.event_id, 6008 | 41) {
+            if written_at_boot(e) {
                 return store
                     .events_between(BOOTED, e.time() - BOOT_NEAR, e.time() + BOOT_NEAR)
                     .filter(ours)
@@ -75,7 +81,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         }
         let boot = boots.last().copied();
         let end = boot.map_or_else(|| last.time(), |b| b.time().max(last.time()));
-        let unclean = c.iter().any(|e| matches!(e.event.event_id, 6008 | 41));
+        let unclean = c.iter().any(|e| written_at_boot(e));
         let how = match (unclean, boots.len()) {
             (true, n) if n > 1 => format!(" {n} times, once at least without a clean shutdown"),
             (true, _) => " without a clean shutdown".to_string(),
@@ -84,7 +90,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         };
         // A machine with no IIS evidence (a workstation, a domain controller
         // in the same collection) restarting is background to an IIS case.
-        let (severity, text) = if store.serves_web(&first.host) {
+        let (severity, mut text) = if store.serves_web(&first.host) {
             (
                 Severity::Medium,
                 format!(
@@ -101,7 +107,6 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 ),
             )
         };
-        let mut text = text;
         if let Some(b) = boot.filter(|b| !b.host.eq_ignore_ascii_case(&first.host)) {
             text.push_str(&format!(" It came back named {} (EventLog 6011: renamed).", b.host));
         }
