@@ -185,11 +185,14 @@ const VERDICTS: &[Verdict] = &[
         first: Some(("app-init-failure", "INSTRUCT-HELIXLAW-PITCH")),
         never: &["worker-crash", "ancm-startup-failure", "app-exception"],
     },
-    // Application Insights agent 1032/1033, MaxRequestBodySize warnings, one
-    // Kudu 1309 on the .scm. site: healthy.
+    // Application Insights agent 1032/1033, MaxRequestBodySize warnings: no
+    // outage. #54, ASP.NET 1309 on the .scm. site: Kudu threw "Repository url
+    // 'testWebsite' is invalid" on /deploy?scmType=ExternalGit, a deployment
+    // refused before it fetched anything: a failed deployment, low, and not
+    // the app's exception.
     Verdict {
         folder: "azure-eventlog-mattroot87-testWebsiteBackup",
-        first: None,
+        first: Some(("deployment", "EZT-DUMMY-APP")),
         never: &["app-exception", "ancm-startup-failure"],
     },
     // Routine 1032/1033, warnings, 2303 preload pairs (#38/#39): healthy.
@@ -577,8 +580,8 @@ fn a_failed_deployment_is_named_in_the_failed_start_after_it() {
     );
     assert!(
         first.explanation.contains(
-            "A deployment through Kudu failed 6 min before (POST /api/zipdeploy?isAsync=true answered 500: The \
-                client disconnected)"
+            "A deployment through Kudu failed 6 min before (POST /api/zipdeploy?isAsync=true answered 500 after \
+                28 s: The client disconnected)"
         ),
         "{}",
         first.explanation

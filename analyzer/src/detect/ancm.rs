@@ -22,7 +22,7 @@ use std::sync::Arc;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DOTNET_TERMINATED, KUDU_REQUEST,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DEPLOYMENT_REPORTS, DOTNET_TERMINATED,
     WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode};
@@ -37,6 +37,10 @@ const EPISODE_GAP: Span = Span::hours(6);
 
 /// Events of one failed start attempt lie within this of each other.
 const ATTEMPT: Span = Span::secs(5);
+/// Another instance failing for the same reason this long after one
+/// started again is the same outage of the site (one deployment restarting
+/// each instance in turn).
+const RIGHT_AFTER: Span = Span::mins(5);
 
 /// The application an ANCM event names by its physical path (`C:\home\site\wwwroot\`):
 /// restarts of another application on the host (a site extension, the SCM
@@ -522,27 +526,89 @@ fn sentence(message: &str) -> &str {
     message.trim_end().trim_end_matches('.')
 }
 
+/// An episode's finding while episodes on other instances at the same
+/// time may join it.
+struct Outage<'s> {
+    host: &'s str,
+    instances: Vec<Option<&'s str>>,
+    /// Until it started again, or its last failure.
+    end: Timestamp,
+    /// What stopped the start, as the finding says it.
+    cause: String,
+    draft: Draft,
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let episodes = episodes(store);
     let mut refusals: BTreeMap<(&str, String), Vec<Refusal<'_>>> = BTreeMap::new();
+    let mut outages: Vec<Outage<'_>> = Vec::new();
     for (i, (host, ep)) in episodes.iter().enumerate() {
         let later =
             episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
-        let (d, refused) = finding(store, host, ep, later);
-        out.push(d);
+        let (d, cause, refused) = finding(store, host, ep, later);
         if let Some(r) = refused {
             refusals.entry((&**host, r.account())).or_default().push(r);
         }
+        let mut instances: Vec<Option<&str>> = ep.failures.iter().map(|f| instance(f)).collect();
+        instances.dedup();
+        let end = ep.recovered.map_or_else(|| ep.last().time(), |r| r.time());
+        // The same failure on another instance of the site while this one
+        // was failing (a deployment both took): one outage of the site.
+        if let Some(o) = outages.last_mut()
+            && o.host == &**host
+            && o.cause == cause
+            && ep.failures[0].time() <= o.end + RIGHT_AFTER
+            && instances.iter().all(|i| i.is_some() && !o.instances.contains(i))
+        {
+            let when = if ep.failures[0].time() <= o.end { "at the same time" } else { "right after" };
+            o.join(ep, &instances, when, d);
+            o.end = o.end.max(end);
+            o.instances.extend(instances);
+            continue;
+        }
+        outages.push(Outage { host, instances, end, cause, draft: d });
     }
+    out.extend(outages.into_iter().map(|o| o.draft));
     for ((host, _), mut refused) in refusals {
         refused.sort_by_key(|r| r.start);
         out.push(db_login(store, host, &refused));
     }
 }
 
-/// The episode's finding, and the login the database refused in it
-/// (`later`: the host has a later episode).
-fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (Draft, Option<Refusal<'s>>) {
+impl Outage<'_> {
+    /// Takes in the finding of an episode on other instances that failed
+    /// for the same reason while this one did.
+    fn join(&mut self, ep: &Episode<'_>, instances: &[Option<&str>], when: &str, other: Draft) {
+        let names: Vec<&str> = instances.iter().flatten().copied().collect();
+        let n = attempts(ep);
+        let d = &mut self.draft;
+        d.explanation.push_str(&format!(
+            " The same failure on {} {} {when}: {n} failed start{} from {}, {}.",
+            if names.len() == 1 { "instance" } else { "instances" },
+            names.join(", "),
+            if n == 1 { "" } else { "s" },
+            ep.failures[0].time().to_prose(),
+            match ep.recovered {
+                Some(r) => format!("started again at {}", r.time().to_prose()),
+                None => "no start of it follows in the evidence".to_string(),
+            }
+        ));
+        d.start = d.start.min(other.start);
+        d.end = d.end.max(other.end);
+        d.ongoing |= other.ongoing;
+        d.absorb(other);
+    }
+}
+
+/// The episode's finding, what stopped the start as it says it, and the
+/// login the database refused in it (`later`: the host has a later
+/// episode).
+fn finding<'s>(
+    store: &'s Store,
+    host: &str,
+    ep: &Episode<'s>,
+    later: bool,
+) -> (Draft, String, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
     let (thrown, last_at) = exceptions(store, ep);
     let last_thrown = last_at.map(|i| &thrown[i]);
@@ -569,22 +635,19 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (
         if attempts == 1 { "" } else { "s" },
         physical_path(first).map_or(String::new(), |p| format!(" at {p}")),
     );
+    let decisive = ep.failures.iter().min_by_key(|f| ancm_meaning(f).0).unwrap_or(&first);
+    let cause = match thrown.first() {
+        Some((x, _)) => meaning(&x.cause),
+        None => ancm_meaning(decisive).1.to_string(),
+    };
     match thrown.first() {
         Some((x, e)) => text.push_str(&format!(
-            ": {}. It threw {}: {}.{}",
-            meaning(&x.cause),
+            ": {cause}. It threw {}: {}.{}",
             x.type_name,
             sentence(&x.message),
             runtime_mismatch(x, e).unwrap_or_default()
         )),
-        None => {
-            let decisive = ep.failures.iter().min_by_key(|f| ancm_meaning(f).0).unwrap_or(&first);
-            text.push_str(&format!(
-                ": {}. {}.",
-                ancm_meaning(decisive).1,
-                headline(&decisive.event).trim_end_matches('.')
-            ))
-        }
+        None => text.push_str(&format!(": {cause}. {}.", headline(&decisive.event).trim_end_matches('.'))),
     }
     let listed = &thrown[thrown.len().min(1)..thrown.len().min(3)];
     if !listed.is_empty() {
@@ -631,12 +694,13 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (
         None => String::new(),
     };
     text.push_str(&match (ep.recovered, ep.elsewhere) {
-        (Some(_), None) => {
-            format!(" It started again at the end of the window; every request until then failed ({status}).")
-        }
-        (Some(_), Some(_)) => format!(
-            " It started again at the end of the window; requests the failing instance took until then \
-                failed ({status}).{served}"
+        (Some(r), None) => format!(
+            " It started again at {}; every request until then failed ({status}).",
+            r.time().to_prose()
+        ),
+        (Some(r), Some(_)) => format!(
+            " It started again at {}; requests the failing instance took until then failed ({status}).{served}",
+            r.time().to_prose()
         ),
         (None, None) => match ep.served {
             Some(r) => format!(
@@ -739,20 +803,19 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (
     // A deployment that failed in the half hour before: what the failed
     // start may be running.
     let deployed = store
-        .events_between(KUDU_REQUEST, first.time() - Span::mins(30), first.time())
-        .filter(|k| k.host == first.host && super::event_rules::failed_deployment(k))
+        .events_between(DEPLOYMENT_REPORTS, first.time() - Span::mins(30), first.time())
+        .filter(|k| k.host == first.host)
+        .filter_map(super::event_rules::FailedDeployment::of)
         .last();
     if let Some(k) = deployed {
         d.explanation.push_str(&format!(
-            " A deployment through Kudu failed {} before ({} {} answered {}{}): whether the app runs what was \
-                meant to be deployed is in question.",
-            crate::describe::duration(first.time() - k.time()),
-            k.data("Method").unwrap_or("-"),
-            k.data("Url").unwrap_or("-"),
-            k.data("Status").unwrap_or("-"),
-            k.data("Error").map_or(String::new(), |w| format!(": {}", w.trim_end_matches('.'))),
+            " A deployment through Kudu failed {} before ({} {}): whether the app runs what was meant to be \
+                deployed is in question.",
+            crate::describe::duration(first.time() - k.event.time()),
+            k.request,
+            k.outcome,
         ));
-        d.cite(store.cite_event(k, headline(&k.event)), Role::Context);
+        d.cite(store.cite_event(k.event, headline(&k.event.event)), Role::Context);
     }
     if let Some(r) = ep.served {
         d.cite(
@@ -764,7 +827,7 @@ fn finding<'s>(store: &'s Store, host: &str, ep: &Episode<'s>, later: bool) -> (
         .iter()
         .find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
         .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, attempts, start, end });
-    (d, refused)
+    (d, cause, refused)
 }
 
 /// How many outages a login failure lists by their times.
@@ -1446,26 +1509,53 @@ mod tests {
         assert_eq!(d.end, at(400), "{}", d.explanation);
     }
 
-    /// Two workers failing at once, one recovering: two episodes, the one
-    /// still failing not said to have started again.
+    /// Two workers failing at once for the same reason, one recovering:
+    /// one outage of the site, the one still failing not said to have
+    /// started again; another reason on the second worker is its own
+    /// finding (tshekom's deployment took both workers down at once).
     #[test]
-    fn overlapping_workers_episodes_stay_apart() {
-        let failing = |e: Given, secs: i64, on: &str| {
-            e.positional(
-                "APP",
-                secs,
-                V2,
-                1031,
-                &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start."],
-            )
-            .instance(on)
+    fn workers_failing_at_once_for_one_reason_are_one_outage() {
+        let failing = |e: Given, secs: i64, on: &str, id: u16, text: &str| {
+            e.positional("APP", secs, V2, id, &[text]).instance(on)
         };
-        let e = failing(failing(failing(Given::new(), 100, "A"), 150, "B"), 500, "A");
-        let e = started(e, 300).instance("B");
-        let found = e.detected(detect);
-        assert_eq!(found.len(), 2);
-        let a = found.iter().find(|d| d.start == at(99)).expect("A's episode");
-        assert!(a.explanation.contains("No successful start of the failing instance"), "{}", a.explanation);
+        let processpath = "Application 'C:\\home\\site\\wwwroot\\' wasn't able to start.";
+        let e = failing(Given::new(), 100, "A", 1031, processpath);
+        let e = failing(failing(e, 150, "B", 1031, processpath), 500, "A", 1031, processpath);
+        let found = started(e, 300).instance("B").detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.start, d.end), (at(99), at(501)));
+        assert!(d.explanation.contains("No successful start of the failing instance"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(&format!(
+                "The same failure on instance B at the same time: 1 failed start from {}, started again at {}.",
+                at(150).to_prose(),
+                at(300).to_prose()
+            )),
+            "{}",
+            d.explanation
+        );
+        assert_eq!(d.evidence.len(), 4, "each worker's failures and B's start");
+        let deps = "Could not find 'aspnetcorev2_inprocess.dll'. Exception message: Error: An assembly specified in the \
+            application dependencies manifest (App.deps.json) was not found";
+        let e = failing(Given::new(), 100, "A", 1031, processpath);
+        let e = failing(failing(e, 150, "B", 1027, deps), 500, "A", 1031, processpath);
+        assert_eq!(started(e, 300).instance("B").detected(detect).len(), 2, "two reasons, two findings");
+        // Each instance failing once as a deployment restarts it, minutes
+        // apart: one outage too; an hour apart, two.
+        let again = |gap: i64| {
+            let e = failing(Given::new(), 100, "A", 1027, deps);
+            let e = started(e, 110).instance("A");
+            started(failing(e, 110 + gap, "B", 1027, deps), 120 + gap).instance("B").detected(detect)
+        };
+        let one = again(120);
+        assert_eq!(one.len(), 1);
+        assert!(
+            one[0].explanation.contains("The same failure on instance B right after"),
+            "{}",
+            one[0].explanation
+        );
+        assert_eq!(again(3_600).len(), 2);
     }
 
     /// Only the host's last episode, never recovered, is still going on

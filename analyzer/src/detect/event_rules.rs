@@ -7,8 +7,8 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, HTTP_BIND_FAILED,
-    HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, KUDU_REQUEST, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
+    HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
     PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
 use super::{Draft, FailureMode, host_clusters};
@@ -339,63 +339,144 @@ const DEPLOY_PATHS: &[&str] = &[
     "/msdeploy.axd",
 ];
 
-/// Whether a request Kudu traced is a deployment that failed (an error
-/// status, or an error step).
-pub(super) fn failed_deployment(e: &EventRow) -> bool {
-    let path = e.data("Url").unwrap_or_default().split('?').next().unwrap_or_default().to_ascii_lowercase();
-    let deploys = DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)));
-    let status = e.data("Status").and_then(|s| s.parse::<u16>().ok());
-    deploys && (status.is_some_and(|s| s >= 400) || e.data("Error").is_some())
+/// A deployment that failed, as Kudu reports it: its trace of a request to
+/// a deploy endpoint that answered an error or logged an error step, or
+/// ASP.NET's 1309 for an exception Kudu threw on such a request (Kudu is an
+/// ASP.NET app on the `.scm.` site; an external Git deployment whose
+/// repository URL it cannot read ends there, with no trace of its own).
+pub(super) struct FailedDeployment<'a> {
+    pub(super) event: &'a EventRow,
+    /// The method where known, then the path and query.
+    pub(super) request: String,
+    /// What came back: the status and error step, or the exception.
+    pub(super) outcome: String,
+    client: Option<&'a str>,
+    site: Option<String>,
+    /// How long the request took, in whole seconds (Kudu's trace only).
+    took: Option<u32>,
+    /// The exception's message, for the steps it calls for.
+    thrown: Option<String>,
 }
 
-/// A deployment Kudu traced as failing (an error status, or an error step):
-/// the site keeps what was deployed before, or a folder half written.
+fn deploys(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default().to_ascii_lowercase();
+    DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)))
+}
+
+impl<'a> FailedDeployment<'a> {
+    pub(super) fn of(e: &'a EventRow) -> Option<FailedDeployment<'a>> {
+        if e.event.event_id == 1309 {
+            return Self::thrown(e);
+        }
+        let url = e.data("Url")?;
+        let status = e.data("Status");
+        let failed =
+            status.and_then(|s| s.parse::<u16>().ok()).is_some_and(|s| s >= 400) || e.data("Error").is_some();
+        if !(deploys(url) && failed) {
+            return None;
+        }
+        let took = e.data("Seconds").and_then(|s| s.parse::<u32>().ok());
+        let after = e.data("Seconds").map_or(String::new(), |s| format!(" after {s} s"));
+        let why = e.data("Error").map_or(String::new(), |w| format!(": {}", w.trim_end_matches('.')));
+        Some(FailedDeployment {
+            event: e,
+            request: format!("{} {url}", e.data("Method").unwrap_or("-")),
+            outcome: format!("answered {}{after}{why}", status.unwrap_or("-")),
+            client: e.data("Client"),
+            site: e.data("Site").map(str::to_string),
+            took,
+            thrown: None,
+        })
+    }
+
+    /// ASP.NET 1309 on Kudu's site for a deploy endpoint.
+    fn thrown(e: &'a EventRow) -> Option<FailedDeployment<'a>> {
+        let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
+        let web = crate::exception::WebEvent::read(&values);
+        let url = web.url?;
+        let (_, rest) = url.split_once("://")?;
+        let (authority, target) = rest.split_at(rest.find('/')?);
+        let (site, _) =
+            authority.to_ascii_lowercase().split_once(".scm.").map(|(s, r)| (s.to_string(), r.len()))?;
+        if !deploys(target) {
+            return None;
+        }
+        let x = web.exception()?;
+        let message = x.message.trim_end_matches('.').to_string();
+        let short = x.type_name.rsplit('.').next().unwrap_or(&x.type_name).to_string();
+        Some(FailedDeployment {
+            event: e,
+            request: target.to_string(),
+            outcome: format!("threw {short}: {message}"),
+            client: web.client,
+            site: Some(site),
+            took: None,
+            thrown: Some(message),
+        })
+    }
+
+    /// When the request was answered: its time plus how long it took, an
+    /// hour at most.
+    fn answered(&self) -> Timestamp {
+        self.event.time() + self.took.map_or(Span(0), |s| Span::secs(i64::from(s)).min(Span::hours(1)))
+    }
+}
+
+const RETRY_DEPLOYMENT: &str = "Read the deployment's own log (Kudu's /api/deployments, or LogFiles/kudu/deployment) \
+    and deploy again; a client that disconnected mid-upload (a large package over a slow link) needs a retry or an \
+    upload from closer (a pipeline in Azure).";
+const CHECK_SITE_FOLDER: &str = "After a failed deployment, check what the site folder holds (Kudu's console) before trusting the next start.";
+const SOURCE_URL: &str = "Set the deployment source's repository to a full clone URL (https://host/owner/repo.git) in \
+    the Deployment Center or with az webapp deployment source config --repo-url; Kudu could not read the one \
+    configured and fetched nothing.";
+
+/// A deployment Kudu reported as failing (an error status, an error step,
+/// an exception): the site keeps what was deployed before, or a folder half
+/// written.
 fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(store.events_of(KUDU_REQUEST).filter(|e| failed_deployment(e)), Span::hours(1)) {
-        let (first, last) = (c[0], c[c.len() - 1]);
+    let failed: Vec<FailedDeployment<'_>> =
+        store.events_of(DEPLOYMENT_REPORTS).filter_map(FailedDeployment::of).collect();
+    let by_event: std::collections::HashMap<*const EventRow, &FailedDeployment<'_>> =
+        failed.iter().map(|f| (std::ptr::from_ref(f.event), f)).collect();
+    for c in host_clusters(failed.iter().map(|f| f.event), Span::hours(1)) {
+        let c: Vec<&FailedDeployment<'_>> =
+            c.iter().filter_map(|e| by_event.get(&std::ptr::from_ref(*e)).copied()).collect();
+        let (Some(first), Some(last)) = (c.first(), c.last()) else { continue };
         let said: Vec<String> = c
             .iter()
             .take(3)
-            .map(|e| {
-                let field = |k| e.data(k).unwrap_or("-");
-                let took = e.data("Seconds").map_or(String::new(), |s| format!(" after {s} s"));
-                let why = e.data("Error").map_or(String::new(), |w| format!(": {}", w.trim_end_matches('.')));
-                format!(
-                    "{} {} answered {}{took}{why}, from {}",
-                    field("Method"),
-                    field("Url"),
-                    field("Status"),
-                    e.data("Client").unwrap_or("an unknown client")
-                )
-            })
+            .map(|f| format!("{} {}, from {}", f.request, f.outcome, f.client.unwrap_or("an unknown client")))
             .collect();
-        let site = first.data("Site").map_or(String::new(), |s| format!(" of site {s}"));
+        let site = first.site.as_ref().map_or(String::new(), |s| format!(" of site {s}"));
         // Low: a failed deployment changes nothing by itself; a failed
         // start after it is reported on its own.
         // The window runs to the last request's answer, as long as it took.
-        // The trace's file name gives whole seconds; an hour at most.
-        let answered = |e: &EventRow| {
-            let took = e.data("Seconds").and_then(|s| s.parse::<u32>().ok());
-            e.time() + took.map_or(Span(0), |s| Span::secs(i64::from(s)).min(Span::hours(1)))
-        };
-        let end = c.iter().map(|e| answered(e)).max().unwrap_or_else(|| last.time());
-        let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.time(), end)
-            .scope(Some(&first.host), None, None)
+        let end = c.iter().map(|f| f.answered()).max().unwrap_or_else(|| last.event.time());
+        // Kudu refused the deployment source itself: nothing was fetched.
+        let bad_source = c.iter().any(|f| {
+            f.thrown.as_deref().is_some_and(|m| m.to_ascii_lowercase().starts_with("repository url"))
+        });
+        let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.event.time(), end)
+            .scope(Some(&first.event.host), None, None)
             .explain(format!(
-                "A deployment{site} through Kudu failed{}: {}. The site keeps what was deployed before, or a \
-                    folder the deployment had begun to write: a failed start after it may be this.",
+                "A deployment{site} through Kudu failed{}: {}. {}",
                 if c.len() == 1 { String::new() } else { format!(" {} times", c.len()) },
-                said.join("; ")
+                said.join("; "),
+                if bad_source {
+                    "Kudu could not read the deployment source and fetched nothing: the site keeps what was \
+                        deployed before."
+                } else {
+                    "The site keeps what was deployed before, or a folder the deployment had begun to write: a \
+                        failed start after it may be this."
+                }
             ))
-            .remedy(&[
-                "Read the deployment's own log (Kudu's /api/deployments, or LogFiles/kudu/deployment) and deploy \
-                    again; a client that disconnected mid-upload (a large package over a slow link) needs a retry \
-                    or an upload from closer (a pipeline in Azure).",
-                "After a failed deployment, check what the site folder holds (Kudu's console) before trusting the \
-                    next start.",
-            ]);
-        for e in c.iter().take(5) {
-            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+            .remedy(if bad_source {
+                &[SOURCE_URL, RETRY_DEPLOYMENT, CHECK_SITE_FOLDER]
+            } else {
+                &[RETRY_DEPLOYMENT, CHECK_SITE_FOLDER]
+            });
+        for f in c.iter().take(5) {
+            d.cite(store.cite_event(f.event, headline(&f.event.event)), Role::Cause);
         }
         out.push(d);
     }
@@ -772,6 +853,56 @@ mod tests {
         let fine = traced(Given::new(), 0, "/api/zipdeploy", "202", None);
         let other = traced(fine, 60, "/api/vfs/site/wwwroot/", "500", Some("Access denied"));
         assert!(other.detected(detect).is_empty());
+    }
+
+    /// mattroot87's Kudu: ASP.NET 1309 on the `.scm.` site for an external
+    /// Git deployment whose repository URL Kudu could not read. The same
+    /// exception on another Kudu endpoint, or on the app's own site, is no
+    /// failed deployment.
+    #[test]
+    fn an_exception_kudu_threw_on_a_deployment_is_a_failed_deployment() {
+        let thrown = |e: Given, url: &str, path: &str| {
+            e.positional(
+                "RD0003FF57D3F2",
+                0,
+                "ASP.NET 4.0.30319.0",
+                1309,
+                &[
+                    "3005",
+                    "An unhandled exception has occurred.",
+                    "IIS APPPOOL\\EZT-Dummy-APP",
+                    "InvalidOperationException",
+                    "Repository url 'testWebsite' is invalid.\n   at Kudu.Services.FetchHandler.GetRepositoryInfo()",
+                    url,
+                    path,
+                    "40.112.243.8",
+                ],
+            )
+        };
+        let found = thrown(
+            Given::new(),
+            "https://shop.scm.azurewebsites.net:443/deploy?scmType=ExternalGit&isAsync=true",
+            "/deploy",
+        )
+        .detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::Deployment, Severity::Low));
+        assert!(
+            d.explanation.contains(
+                "A deployment of site shop through Kudu failed: /deploy?scmType=ExternalGit&isAsync=true threw \
+                    InvalidOperationException: Repository url 'testWebsite' is invalid, from 40.112.243.8. Kudu \
+                    could not read the deployment source and fetched nothing"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation[0].contains("full clone URL"), "{:?}", d.remediation);
+        let other =
+            thrown(Given::new(), "https://shop.scm.azurewebsites.net:443/api/vfs/site/", "/api/vfs/site/");
+        assert!(other.detected(detect).is_empty());
+        let app = thrown(Given::new(), "https://shop.azurewebsites.net:443/deploy", "/deploy");
+        assert!(app.detected(detect).is_empty());
     }
 
     /// ANCM 1012 for the site's app at `secs`: app_offline.htm took it

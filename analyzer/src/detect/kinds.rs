@@ -98,9 +98,11 @@ kinds! {
     /// iisnode's log: node.exe ended on an uncaught exception (read from
     /// `logging-errors.txt`).
     NODE_APP_CRASHED = [Iisnode 1000];
-    /// A request Kudu (App Service's deployment site) traced because it was
-    /// slow or failed.
-    KUDU_REQUEST = [Kudu 1];
+    /// Where a failed deployment shows: a request Kudu (App Service's
+    /// deployment site) traced because it was slow or failed, and ASP.NET
+    /// 1309 for an exception Kudu (an ASP.NET app on the `.scm.` site) threw
+    /// on one.
+    DEPLOYMENT_REPORTS = [Kudu 1, AspNet 1309];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
     /// ANCM 1033: the application shut down (a restart, a recycle).

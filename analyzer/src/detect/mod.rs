@@ -123,6 +123,13 @@ impl Draft {
         }
     }
 
+    /// Cites another draft's evidence in the roles it had there.
+    pub fn absorb(&mut self, other: Draft) {
+        for (e, step) in other.evidence.into_iter().zip(other.timeline) {
+            self.cite(e, step.role);
+        }
+    }
+
     /// Adds each piece of evidence in the same role.
     pub fn cite_all(&mut self, evidence: impl IntoIterator<Item = Evidence>, role: Role) {
         for e in evidence {
