@@ -41,6 +41,13 @@ pub enum Cause {
     /// Server 207 invalid column, 208 invalid object; PostgreSQL 42703,
     /// 42P01): a migration not applied.
     DbSchema,
+    /// A migration the app applies while it starts could not be made or
+    /// applied: EF Core refusing to migrate a model with changes no
+    /// migration holds (`PendingModelChangesWarning`), SQL Server refusing
+    /// the migration's DDL (1785 a foreign key with cycles or several
+    /// cascade paths, 2714 an object already there, 1779 a second primary
+    /// key).
+    Migration,
     /// Memory ran out.
     OutOfMemory,
     /// The app asked its dependency injection container for a service no
@@ -242,6 +249,10 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     if (sql && matches!(sql_number, Some(207 | 208))) || sqlstate("42703") || sqlstate("42P01") {
         return Cause::DbSchema;
     }
+    if text.contains("PendingModelChangesWarning") || (sql && matches!(sql_number, Some(1785 | 2714 | 1779)))
+    {
+        return Cause::Migration;
+    }
     if has("OutOfMemoryException") || has("InsufficientExecutionStackException") {
         return Cause::OutOfMemory;
     }
@@ -376,6 +387,25 @@ mod tests {
         // A syntax error in the app's own SQL is not the schema.
         let syntax = "Microsoft.Data.SqlClient.SqlException (0x80131904): Incorrect syntax near 'FROM'.\nError Number:102,State:1";
         assert_eq!(find(syntax).expect("found").cause, Cause::Other);
+    }
+
+    /// ArasaniRohithReddy's app, migrating at startup: EF Core 9 refusing a
+    /// model with unmigrated changes, then SQL Server refusing the
+    /// migration's foreign key.
+    #[test]
+    fn a_migration_the_app_could_not_make_or_apply_is_named() {
+        let pending = "Exception Info: System.InvalidOperationException: An error was generated for warning \
+            'Microsoft.EntityFrameworkCore.Migrations.PendingModelChangesWarning': The model for context 'AppDbContext' \
+            has pending changes. Add a new migration before updating the database.";
+        assert_eq!(find(pending).expect("found").cause, Cause::Migration);
+        let cycles = "Exception Info: Microsoft.Data.SqlClient.SqlException (0x80131904): Introducing FOREIGN KEY \
+            constraint 'FK_Outing_Users' on table 'Outing' may cause cycles or multiple cascade paths.\n\
+            Error Number:1785,State:0,Class:16";
+        assert_eq!(find(cycles).expect("found").cause, Cause::Migration);
+        // Another warning EF Core was told to throw on is not a migration.
+        let other = "System.InvalidOperationException: An error was generated for warning \
+            'Microsoft.EntityFrameworkCore.Query.MultipleCollectionIncludeWarning': Compiling a query.";
+        assert_eq!(find(other).expect("found").cause, Cause::Other);
     }
 
     #[test]

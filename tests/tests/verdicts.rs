@@ -588,6 +588,60 @@ fn a_failed_deployment_is_named_in_the_failed_start_after_it() {
     );
 }
 
+/// tshekom's deployment of 2026-01-06 06:35: both App Service instances
+/// failed to start on a deps.json package missing from the publish
+/// (eventlog.xml records 252477828 on dw1sdwk000MOP, 1452970343 on
+/// dw0sdwk000J2H), one outage of the site, one finding; the next
+/// deployment's hostpolicy.dll failure (06:43:59 on dw0, 06:44:31 on dw1)
+/// another.
+#[test]
+fn instances_failing_together_for_one_reason_are_one_finding() {
+    let Some(root) = samples() else { return };
+    let report = analyzed(&[root.join("azure-eventlog-tshekom8206-staybotplatform")]);
+    let that_morning: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.id.id() == "ancm-startup-failure" && f.start.to_string().starts_with("2026-01-06T06:"))
+        .collect();
+    assert_eq!(that_morning.len(), 2);
+    let (deps, hostpolicy) = (&that_morning[0], &that_morning[1]);
+    assert!(deps.explanation.contains("deps.json"), "{}", deps.explanation);
+    assert!(
+        deps.explanation.contains(
+            "The same failure on instance dw0sdwk000J2H at the same time: 2 failed starts from 2026-01-06 \
+                06:36:08 UTC, started again at 2026-01-06 06:40:34 UTC."
+        ),
+        "{}",
+        deps.explanation
+    );
+    assert!(hostpolicy.explanation.contains("hostpolicy.dll"), "{}", hostpolicy.explanation);
+    assert!(
+        hostpolicy.explanation.contains("on instance dw1sdwk000MOP right after"),
+        "{}",
+        hostpolicy.explanation
+    );
+}
+
+/// ArasaniRohithReddy's app migrates its database at startup: EF Core 9
+/// refused a model with unmigrated changes (#17, 14:12), then SQL Server
+/// the migration's foreign key (#72, 1785), before the database paused
+/// (40613): the migration is named, with its steps and the database's.
+#[test]
+fn a_migration_applied_at_startup_is_named_as_the_cause() {
+    let Some(root) = samples() else { return };
+    let report = analyzed(&[root.join("azure-eventlog-ArasaniRohithReddy-college-attendance")]);
+    let first = &report.findings[0];
+    assert!(
+        first
+            .explanation
+            .contains("a database migration the app applies at startup could not be made or applied"),
+        "{}",
+        first.explanation
+    );
+    assert!(first.remediation[0].contains("PendingModelChangesWarning"), "{:?}", first.remediation);
+    assert!(first.remediation.iter().any(|s| s.contains("EnableRetryOnFailure")), "{:?}", first.remediation);
+}
+
 /// Every sample folder has a verdict: a new sample must be judged.
 #[test]
 fn every_sample_folder_has_a_verdict() {

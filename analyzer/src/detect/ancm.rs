@@ -398,6 +398,11 @@ fn meaning(cause: &Cause) -> String {
                 string naming a server that is not there)"
                 .into()
         }
+        Cause::Migration => {
+            "a database migration the app applies at startup could not be made or applied (its model has changes \
+                no migration holds, or the database refused the migration's DDL)"
+                .into()
+        }
         Cause::OutOfMemory => "memory ran out while the app started".into(),
         Cause::Unregistered => {
             "the app asked its dependency injection container for a service no one registered (a middleware's \
@@ -449,6 +454,16 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
             &["Apply the database migrations the deployed code expects (the column or table the exception \
                 names), or deploy the code that matches the database."]
         }
+        Cause::Migration => &[
+            "EF Core (9 and later) will not migrate while the model has changes no migration holds \
+                (PendingModelChangesWarning): add a migration for them (dotnet ef migrations add) and publish it.",
+            "SQL Server refused the migration's DDL: for a foreign key with cycles or several cascade paths \
+                (1785), give one of the relationships OnDelete(DeleteBehavior.NoAction or Restrict) and add a \
+                migration; for an object already there (2714), bring the migration history in line with the \
+                database.",
+            "Apply migrations from the deployment (a migration bundle or script) rather than at startup, so a \
+                failed one stops a deployment, not the site.",
+        ],
         Cause::OutOfMemory => {
             &["Find what the app loads while starting; raise the plan's memory or the pool's limit."]
         }
