@@ -491,6 +491,38 @@ const INCOMPLETE_PUBLISH: &[&str] = &[
         holds requests off while files are copied.",
 ];
 
+/// What to do about a failure ANCM met before the app ran, where its event
+/// says enough.
+fn before_code_steps(e: &EventRow) -> Option<&'static [&'static str]> {
+    // A publish the host cannot run has its own steps.
+    if ancm_meaning(e).0 != 1 {
+        return None;
+    }
+    let text = e.data_at(0).unwrap_or_default();
+    Some(match e.event.event_id {
+        1031 if text.contains("'.exe' extension") => &[
+            "web.config's processPath names the app's .dll: set processPath=\"dotnet\" with arguments=\".\\App.dll\" \
+                for a framework-dependent app, or processPath=\".\\App.exe\" for the app's own host (the \
+                publish writes one of these itself).",
+        ],
+        1031 => &[
+            "Set processPath and arguments in web.config's aspNetCore section to what runs the app: dotnet and \
+                the app's .dll, or the app's .exe, a path that exists relative to the site.",
+        ],
+        1027..=1029 => &[
+            "Give the server the .NET runtime the app targets: on premises the ASP.NET Core hosting bundle of \
+                that version (it carries ANCM's request handlers), on App Service the stack's .NET version; or \
+                publish the app self-contained.",
+        ],
+        1034 => &["Fix web.config's aspNetCore section: its XML, attribute names and values."],
+        1008 | 1009 => {
+            &["Give each ASP.NET Core app hosted in process its own app pool, one hosting model per \
+            pool."]
+        }
+        _ => return None,
+    })
+}
+
 /// What an ANCM start-failure event itself says broke, and the sub-status
 /// clients saw; more specific ids first.
 fn ancm_meaning(e: &EventRow) -> (u8, &'static str) {
@@ -776,6 +808,17 @@ fn finding<'s>(
     // Without an exception, ANCM's own words: a publish the host cannot run.
     if thrown.is_empty() && ep.failures.iter().any(|f| ancm_meaning(f).0 == 0) {
         d = d.remedy(INCOMPLETE_PUBLISH);
+    }
+    // What broke before any app code ran has steps of its own, after those
+    // of what the app threw (tshekom's processPath naming a .dll).
+    if thrown.is_empty() {
+        if let Some(steps) = before_code_steps(decisive) {
+            d = d.remedy(steps);
+        }
+    } else {
+        for steps in before_code.iter().filter_map(|f| before_code_steps(f)) {
+            d = d.also(steps);
+        }
     }
     // The first attempt in full, the exceptions of the others, the last.
     let first_attempt =
@@ -1068,6 +1111,7 @@ mod tests {
             "{}",
             d.explanation
         );
+        assert!(d.remediation.iter().any(|r| r.contains("processPath=\"dotnet\"")), "{:?}", d.remediation);
         let alone = failed_start(
             Given::new(),
             100,
@@ -1075,6 +1119,17 @@ mod tests {
         );
         let d = &alone.detected(detect)[0];
         assert!(!d.explanation.contains("Other attempts"), "{}", d.explanation);
+        assert!(!d.remediation.iter().any(|r| r.contains("processPath")), "{:?}", d.remediation);
+        // Nothing thrown: ANCM's own words give the steps.
+        let only = Given::new().positional(
+            "APP",
+            100,
+            V2,
+            1031,
+            &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start. Process path '.\\Hostr.Api.dll' doesn't have '.exe' extension."],
+        );
+        let d = &only.detected(detect)[0];
+        assert!(d.remediation[0].contains("processPath=\"dotnet\""), "{:?}", d.remediation);
     }
 
     #[test]

@@ -423,7 +423,8 @@ impl<'a> FailedDeployment<'a> {
 }
 
 const RETRY_DEPLOYMENT: &str = "Read the deployment's own log (Kudu's /api/deployments, or LogFiles/kudu/deployment) \
-    and deploy again; a client that disconnected mid-upload (a large package over a slow link) needs a retry or an \
+    and deploy again.";
+const UPLOAD_CUT: &str = "A client that disconnected mid-upload (a large package over a slow link) needs a retry or an \
     upload from closer (a pipeline in Azure).";
 const CHECK_SITE_FOLDER: &str = "After a failed deployment, check what the site folder holds (Kudu's console) before trusting the next start.";
 const SOURCE_URL: &str = "Set the deployment source's repository to a full clone URL (https://host/owner/repo.git) in \
@@ -456,6 +457,7 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
         let bad_source = c.iter().any(|f| {
             f.thrown.as_deref().is_some_and(|m| m.to_ascii_lowercase().starts_with("repository url"))
         });
+        let upload_cut = c.iter().any(|f| f.outcome.to_ascii_lowercase().contains("client disconnected"));
         let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.event.time(), end)
             .scope(Some(&first.event.host), None, None)
             .explain(format!(
@@ -470,11 +472,10 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
                         failed start after it may be this."
                 }
             ))
-            .remedy(if bad_source {
-                &[SOURCE_URL, RETRY_DEPLOYMENT, CHECK_SITE_FOLDER]
-            } else {
-                &[RETRY_DEPLOYMENT, CHECK_SITE_FOLDER]
-            });
+            .remedy(if bad_source { &[SOURCE_URL, RETRY_DEPLOYMENT] } else { &[RETRY_DEPLOYMENT, CHECK_SITE_FOLDER] });
+        if upload_cut {
+            d = d.also(&[UPLOAD_CUT]);
+        }
         for f in c.iter().take(5) {
             d.cite(store.cite_event(f.event, headline(&f.event.event)), Role::Cause);
         }
@@ -850,6 +851,7 @@ mod tests {
             "{}",
             d.explanation
         );
+        assert!(d.remediation.iter().any(|r| r.contains("disconnected mid-upload")), "{:?}", d.remediation);
         let fine = traced(Given::new(), 0, "/api/zipdeploy", "202", None);
         let other = traced(fine, 60, "/api/vfs/site/wwwroot/", "500", Some("Access denied"));
         assert!(other.detected(detect).is_empty());
@@ -898,6 +900,11 @@ mod tests {
             d.explanation
         );
         assert!(d.remediation[0].contains("full clone URL"), "{:?}", d.remediation);
+        assert!(
+            !d.remediation.iter().any(|r| r.contains("upload")),
+            "nothing was uploaded: {:?}",
+            d.remediation
+        );
         let other =
             thrown(Given::new(), "https://shop.scm.azurewebsites.net:443/api/vfs/site/", "/api/vfs/site/");
         assert!(other.detected(detect).is_empty());

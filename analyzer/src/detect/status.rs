@@ -227,7 +227,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let mut d = Draft::new(mode, severity, confidence, first.start(), end)
                 .scope(Some(&host), site, None)
                 .explain(text);
-            if let Some(steps) = remedy(mode) {
+            if let Some(steps) = remedy(mode, first.status) {
                 d = d.remedy(steps);
             }
             d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
@@ -258,12 +258,9 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
 }
 
 /// What to do about a failure a status names, where the status says enough.
-fn remedy(mode: FailureMode) -> Option<&'static [&'static str]> {
+fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> {
     Some(match mode {
-        FailureMode::AncmStartupFailure => {
-            &["Enable stdoutLogEnabled in web.config and read the startup exception; check the runtime and \
-                hosting bundle."]
-        }
+        FailureMode::AncmStartupFailure => ancm_steps(status),
         FailureMode::RecycleOnDemand => &[
             "Find what restarted the application then: a deployment (app_offline.htm, ANCM 1012), a \
                 configuration change, a recycle (WAS 5074-5080), or on App Service the platform (the \
@@ -274,6 +271,49 @@ fn remedy(mode: FailureMode) -> Option<&'static [&'static str]> {
         ],
         _ => return None,
     })
+}
+
+/// What ANCM's sub-status says to look at: the app's own output only
+/// where the app ran (500.30, 500.37, 502.5); where the .NET host never
+/// loaded it (500.31-500.36, 500.38) its output is empty and ANCM's debug
+/// log says more.
+fn ancm_steps(status: Status) -> &'static [&'static str] {
+    const DEBUG_LOG: &str = "Turn on ANCM's debug log (handlerSetting entries debugLevel \"FILE,TRACE\" and a \
+        debugFile in web.config's aspNetCore section; on App Service the event log holds ANCM's events too): the \
+        app never loaded, so its stdout log stays empty.";
+    match (status.code, status.sub) {
+        (500, 31) => &[
+            "The .NET host could not find what the app needs: compare the framework in the app's \
+                runtimeconfig.json with the runtimes the server has (on App Service, the stack's .NET version; \
+                or publish self-contained), and check that every package its deps.json lists was published.",
+            DEBUG_LOG,
+        ],
+        (500, 32) => &[
+            "The app's bitness and the app pool's differ: publish for the pool's (x64 for a 64-bit \
+            pool) or set the pool's enable32BitAppOnWin64 to match.",
+            DEBUG_LOG,
+        ],
+        (500, 33) | (500, 36) => &[
+            "ANCM's request handler (aspnetcorev2_inprocess.dll or _outofprocess.dll) was not found: on \
+                premises repair or install the hosting bundle; publish again when the app ships its own.",
+            DEBUG_LOG,
+        ],
+        (500, 34) | (500, 35) => &["Give each ASP.NET Core app hosted in process its own app pool, and one \
+            hosting model per pool (500.34 mixes models, 500.35 puts two in-process apps in one)."],
+        (500, 38) => &[
+            "The app's .dll named in web.config is not in the site's folder: publish again, \
+            completely, and check processPath and arguments.",
+            DEBUG_LOG,
+        ],
+        (500, 37) => {
+            &["The app did not finish starting within startupTimeLimit: read its startup log (stdout, \
+            or the event log) for what it waited on, and raise startupTimeLimit only for a start that is slow \
+            by design."]
+        }
+        _ => &["Read the app's startup exception: the event log (ANCM 1018, .NET Runtime 1026) or \
+            stdoutLogEnabled=\"true\" in web.config; on premises check the hosting bundle matches the app's \
+            runtime."],
+    }
 }
 
 /// The start of the first minute after `after` (within a day) in which
@@ -352,7 +392,7 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
-        if let Some(steps) = remedy(mode) {
+        if let Some(steps) = remedy(mode, status) {
             d = d.remedy(steps);
         }
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
@@ -411,6 +451,24 @@ mod tests {
             burst.iter().map(|d| (d.id, d.severity)).collect::<Vec<_>>(),
             [(FailureMode::RecycleOnDemand, Severity::Medium)]
         );
+    }
+
+    /// tshekom's 500.31 page: the .NET host never loaded the app, so the
+    /// steps point at its runtimeconfig and deps.json and ANCM's debug log,
+    /// not its stdout; a 500.30 page at the app's own startup exception.
+    #[test]
+    fn an_ancm_page_gets_the_steps_of_its_sub_status() {
+        let page = |sub| {
+            Given::new()
+                .error_page("APP", 9_000, "https://shop:80/", (500, sub), "AspNetCoreModuleV2")
+                .detected(detect)
+        };
+        let found = page(31);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].remediation[0].contains("runtimeconfig.json"), "{:?}", found[0].remediation);
+        assert!(found[0].remediation[1].contains("stdout log stays empty"), "{:?}", found[0].remediation);
+        let found = page(30);
+        assert!(found[0].remediation[0].contains("startup exception"), "{:?}", found[0].remediation);
     }
 
     /// sadabyakod's App Service: the 500.30 page the ANCM events explain
