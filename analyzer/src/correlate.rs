@@ -6,6 +6,7 @@ use faultline_parser::Span;
 
 use crate::evidence::{RequestRow, Store, TraceRow};
 use crate::finding::Finding;
+use crate::renames::Machines;
 
 impl Store {
     /// The access-log row of a traced request: same host, site, path,
@@ -42,7 +43,8 @@ const FARM_TOLERANCE: Span = Span::mins(5);
 /// farm-wide incident does not read as unrelated ones. A finding timed by
 /// its files' copy ([`Finding::timed_by_files`]) is related to none: error
 /// pages of two sites copied in the same second are no one incident.
-pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
+/// Names of one renamed machine ([`Machines`]) are one host.
+pub(crate) fn relate_across_hosts(findings: &mut [Finding], machines: &Machines) {
     let mut related: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
     // In order of start, each finding is compared only with those starting
     // before it ends (plus the tolerance), not with every other finding.
@@ -58,7 +60,10 @@ pub(crate) fn relate_across_hosts(findings: &mut [Finding]) {
             if a.timed_by_files() || b.timed_by_files() {
                 continue;
             }
-            let other_host = a.scope.host.is_some() && b.scope.host.is_some() && a.scope.host != b.scope.host;
+            let other_host = match (&a.scope.host, &b.scope.host) {
+                (Some(x), Some(y)) => !machines.same(x, y),
+                _ => false,
+            };
             let overlap = a.start - FARM_TOLERANCE <= b.end;
             let shared = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
             let same_target = a.id == b.id
@@ -134,6 +139,7 @@ mod farm_tests {
     use crate::detect::Draft;
     use crate::detect::testing::at;
     use crate::finding::{Evidence, FailureMode, Role, Severity};
+    use crate::renames::Machines;
     use crate::resolve::SourceKind;
 
     /// The same failure on two hosts in the same minutes is one farm-wide
@@ -157,13 +163,13 @@ mod farm_tests {
             d.finish()
         };
         let mut logged = [finding("WEB01", SourceKind::W3c), finding("WEB02", SourceKind::W3c)];
-        relate_across_hosts(&mut logged);
+        relate_across_hosts(&mut logged, &Machines::default());
         assert_eq!((logged[0].related.clone(), logged[1].related.clone()), (vec![2], vec![1]));
         let mut pages = [finding("SHOP", SourceKind::Errorpage), finding("QUOTES", SourceKind::Errorpage)];
-        relate_across_hosts(&mut pages);
+        relate_across_hosts(&mut pages, &Machines::default());
         assert!(pages.iter().all(|f| f.related.is_empty()));
         let mut mixed = [finding("WEB01", SourceKind::W3c), finding("QUOTES", SourceKind::Errorpage)];
-        relate_across_hosts(&mut mixed);
+        relate_across_hosts(&mut mixed, &Machines::default());
         assert!(mixed.iter().all(|f| f.related.is_empty()));
     }
 }

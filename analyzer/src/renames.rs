@@ -62,6 +62,40 @@ pub fn renames(store: &Store) -> Vec<Rename> {
     out
 }
 
+/// Which host names are one machine, by the renamings between them.
+#[derive(Debug, Default)]
+pub struct Machines {
+    /// Each renamed name's machine, numbered.
+    of: HashMap<String, usize>,
+}
+
+impl Machines {
+    /// The machines `renames` join names into.
+    pub fn of(renames: &[Rename]) -> Machines {
+        let mut of: HashMap<String, usize> = HashMap::new();
+        for (n, r) in renames.iter().enumerate() {
+            let (a, b) = (of.get(&r.from).copied(), of.get(&r.to).copied());
+            let id = a.or(b).unwrap_or(n);
+            // Two machines met by this renaming become one.
+            if let (Some(a), Some(b)) = (a, b)
+                && a != b
+            {
+                for v in of.values_mut().filter(|v| **v == b) {
+                    *v = a;
+                }
+            }
+            of.insert(r.from.clone(), id);
+            of.insert(r.to.clone(), id);
+        }
+        Machines { of }
+    }
+
+    /// Whether two host names are one machine's.
+    pub fn same(&self, a: &str, b: &str) -> bool {
+        a == b || self.of.get(a).is_some_and(|x| self.of.get(b) == Some(x))
+    }
+}
+
 /// One line per machine renamed, under its last name: the names it had
 /// before, each with when it lost it.
 pub fn notes(renames: &[Rename], time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
@@ -127,6 +161,15 @@ mod tests {
             summary: String::new(),
         };
         Rename { from: from.into(), to: to.into(), time, evidence }
+    }
+    /// Names joined by renamings are one machine, through chains and two
+    /// chains met; a name never renamed is only itself.
+    #[test]
+    fn names_a_machine_was_renamed_between_are_one_machine() {
+        let machines = Machines::of(&[renamed("A", "B", 0), renamed("C", "D", 10), renamed("B", "C", 20)]);
+        assert!(machines.same("A", "D") && machines.same("D", "B"));
+        assert!(!machines.same("A", "E") && machines.same("E", "E"));
+        assert!(!Machines::of(&[renamed("A", "B", 0)]).same("A", "C"));
     }
 
     /// plaso's System.evtx: a machine named at first boot, then renamed

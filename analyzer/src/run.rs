@@ -138,11 +138,11 @@ pub fn analyze_and_hunt(
     let store = Store::new(sources, kept);
     // The detectors run on one core; the lens's correlations and sorts,
     // done in the meantime, take the other.
-    let (mut findings, detections) = rayon::join(|| findings(&store), || hunt.conclude(found));
+    let renames = renames(&store);
+    let (mut findings, detections) = rayon::join(|| findings(&store, &renames), || hunt.conclude(found));
     relate_detections(&mut findings, &detections);
     let clock_steps = clock_steps(&store);
     doubt_findings(&mut findings, &clock_steps);
-    let renames = renames(&store);
     Report { inventory: Inventory { files }, store, findings, detections, clock_steps, renames }
 }
 
@@ -168,7 +168,7 @@ fn relate_detections(findings: &mut [Finding], detections: &[Detection]) {
 
 /// Runs every detector; findings come most important first, and those on
 /// several hosts that are one incident name each other.
-fn findings(store: &Store) -> Vec<Finding> {
+fn findings(store: &Store, renames: &[crate::renames::Rename]) -> Vec<Finding> {
     let mut findings = detect::run(store);
     findings.sort_by(|a, b| {
         b.severity
@@ -178,6 +178,6 @@ fn findings(store: &Store) -> Vec<Finding> {
             .then(a.start.cmp(&b.start))
             .then(a.id.id().cmp(b.id.id()))
     });
-    relate_across_hosts(&mut findings);
+    relate_across_hosts(&mut findings, &crate::renames::Machines::of(renames));
     findings
 }

@@ -339,8 +339,17 @@ fn thrown_at<'a>(store: &'a Store, f: &'a EventRow) -> Option<(AppException, &'a
         .filter(|r| r.host == f.host && super::crash::is_worker_process(r));
     runtime
         .filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)))
-        .next()
+        .find(|(x, _)| !while_logging(x))
         .or_else(|| f.data_at(0).and_then(exception::find).map(|x| (x, f)))
+}
+
+/// An exception a dying process threw while logging its real one (its
+/// event-log logger already disposed): the crash report names it, ANCM's
+/// captured output the one that stopped the start (BandaruDheeraj's
+/// `AggregateException: An error occurred while writing to logger(s)` over a
+/// missing registration).
+fn while_logging(x: &AppException) -> bool {
+    x.message.contains("writing to logger(s)") || x.message.contains("'EventLogInternal'")
 }
 
 /// The .NET major version a framework assembly the app could not load
@@ -1501,6 +1510,36 @@ mod tests {
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         assert!(found[0].explanation.contains("4 failed starts"), "{}", found[0].explanation);
+    }
+
+    /// BandaruDheeraj's 22:04:36 start: the crash report holds what the
+    /// dying process threw while logging; ANCM's captured output the
+    /// missing registration that stopped the start.
+    #[test]
+    fn an_exception_thrown_while_logging_gives_way_to_the_one_that_stopped_the_start() {
+        let e = crashed(
+            Given::new(),
+            100,
+            "w3wp.exe",
+            "System.AggregateException: An error occurred while writing to logger(s). (Cannot access a disposed \
+                object.\nObject name: 'EventLogInternal'.)",
+            "Program.<Main>$",
+        )
+        .positional(
+            "APP",
+            100,
+            V2,
+            1018,
+            &["Application '/LM/W3SVC/1/ROOT' with physical root 'C:\\home\\site\\wwwroot\\' hit unexpected \
+                managed exception, exception code = '0xe0434352'. Last 4KB characters of captured stdout and \
+                stderr logs:\nUnhandled exception. System.InvalidOperationException: Unable to resolve service \
+                for type 'Microsoft.ApplicationInsights.TelemetryClient' while attempting to activate \
+                'App.PerformanceMiddleware'."],
+        )
+        .positional("APP", 100, V2, 1007, &["Application '/LM/W3SVC/1/ROOT' failed to load coreclr."]);
+        let d = &e.detected(detect)[0];
+        assert!(d.explanation.contains("Unable to resolve service for type"), "{}", d.explanation);
+        assert!(!d.explanation.contains("AggregateException"), "{}", d.explanation);
     }
 
     #[test]

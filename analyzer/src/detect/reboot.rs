@@ -30,6 +30,34 @@ fn written_at_boot(e: &EventRow) -> bool {
     matches!(e.event.event_id, 6008 | 41)
 }
 
+/// Who asked for a planned shutdown and why, as User32 1074 says: the
+/// process (its file name), the reason unless Windows has no title for
+/// it, and the comment (`msiexec.exe: The Windows Installer initiated a
+/// system restart ... 'VMware Tools'`).
+fn asked_by(e: &EventRow) -> Option<String> {
+    if e.event.event_id != 1074 {
+        return None;
+    }
+    let field = |name: &str, at: usize| {
+        e.data(name).or_else(|| e.data_at(at)).map(str::trim).filter(|v| !v.is_empty() && *v != "-")
+    };
+    let process = field("param1", 0)?;
+    // `C:\Windows\system32\winlogon.exe (MINWINPC)`: the file name.
+    let process = process.split(" (").next().unwrap_or(process);
+    let process = process.rsplit(['\\', '/']).next().unwrap_or(process);
+    let mut said = process.to_string();
+    if let Some(user) = field("param7", 6) {
+        said.push_str(&format!(" for {user}"));
+    }
+    if let Some(reason) = field("param3", 2).filter(|r| !r.starts_with("No title for this reason")) {
+        said.push_str(&format!(" ({})", reason.trim_end_matches('.')));
+    }
+    if let Some(comment) = field("param6", 5) {
+        said.push_str(&format!(": {}", crate::describe::cut_to(comment.trim_end_matches('.'), 160)));
+    }
+    Some(said)
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let renames = crate::renames::renames(store);
     for c in host_clusters(store.events_of(SHUT_DOWN), Span::mins(30)) {
@@ -107,6 +135,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 ),
             )
         };
+        // Who asked for each planned restart, and why (User32 1074).
+        let asked: Vec<String> = c.iter().filter_map(|e| asked_by(e)).take(3).collect();
+        if !asked.is_empty() {
+            text.push_str(&format!(" Asked for by {}.", asked.join("; then by ")));
+        }
         if let Some(b) = boot.filter(|b| !b.host.eq_ignore_ascii_case(&first.host)) {
             text.push_str(&format!(" It came back named {} (EventLog 6011: renamed).", b.host));
         }
@@ -114,8 +147,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .scope(Some(&first.host), None, None)
             .explain(text);
         for e in &c {
+            let why = asked_by(e).map_or(String::new(), |a| format!(", asked for by {a}"));
             d.cite(
-                store.cite_event(e, format!("{} {}: shutdown", e.event.provider, e.event.event_id)),
+                store.cite_event(e, format!("{} {}: shutdown{why}", e.event.provider, e.event.event_id)),
                 Role::Cause,
             );
         }
@@ -133,6 +167,40 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 mod tests {
     use super::*;
     use crate::detect::testing::{Given, at};
+
+    /// omerbenamram's system.evtx record 298: msiexec restarting the
+    /// machine for VMware Tools; Windows's "No title for this reason"
+    /// left out.
+    #[test]
+    fn a_planned_restart_says_who_asked_for_it_and_why() {
+        let d = &Given::new()
+            .event(
+                "WEB01",
+                0,
+                "User32",
+                1074,
+                &[
+                    ("param1", "msiexec.exe"),
+                    ("param2", "WEB01"),
+                    ("param3", "No title for this reason could be found"),
+                    ("param4", "0x80030002"),
+                    ("param5", "restart"),
+                    ("param6", "The Windows Installer initiated a system restart to complete or continue the configuration of 'VMware Tools'."),
+                    ("param7", "NT AUTHORITY\\SYSTEM"),
+                ],
+            )
+            .event("WEB01", 40, "EventLog", 6005, &[])
+            .detected(detect)[0];
+        assert!(
+            d.explanation.contains(
+                "Asked for by msiexec.exe for NT AUTHORITY\\SYSTEM: The Windows Installer initiated a system \
+                    restart to complete or continue the configuration of 'VMware Tools'."
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(d.timeline[0].summary.contains("asked for by msiexec.exe"), "{:?}", d.timeline);
+    }
 
     #[test]
     fn a_restart_runs_from_the_shutdown_to_the_boot() {
