@@ -92,7 +92,9 @@ fn mapping(out: &mut impl Write) -> std::io::Result<()> {
     use faultline_hunt::rule::LOG_SOURCES;
     writeln!(
         out,
-        "Web server rules (logsource category webserver): W3C rows, HTTP.sys error rows, FREB traces"
+        "Web server rules (logsource category webserver): W3C rows, HTTP.sys error rows, FREB traces, and the \
+         request an ASP.NET 1309 event names (its URL as cs-uri-stem, cs-uri-query and cs-host, its client as \
+         c-ip; it names no method or status, so a rule that asks for one never matches it)"
     )?;
     writeln!(out)?;
     let width = WEB_MAPPING.iter().map(|f| f.name.len()).max().unwrap_or(0);
@@ -135,6 +137,11 @@ fn mapping(out: &mut impl Write) -> std::io::Result<()> {
     let aliases: Vec<String> =
         SECURITY_PROCESS_NAMES.iter().map(|(security, sysmon)| format!("{security} as {sysmon}")).collect();
     writeln!(out, "Security 4688 also gives {} (field names are read without case).", aliases.join(", "))?;
+    writeln!(
+        out,
+        "SQL Server 18456 (provider MSSQL*) also gives its unnamed values as login, reason and client (the \
+         address of [CLIENT: ...])."
+    )?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
     ("iis_config_module_added.yml", include_str!("../rules/iis_config_module_added.yml")),
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
+    ("net_app_pool_rpc_endpoint_mapper.yml", include_str!("../rules/net_app_pool_rpc_endpoint_mapper.yml")),
     ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
@@ -23,6 +24,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
     ),
     ("sec_logon_password_guessing.yml", include_str!("../rules/sec_logon_password_guessing.yml")),
+    ("sql_login_spray.yml", include_str!("../rules/sql_login_spray.yml")),
     ("sec_system_time_changed.yml", include_str!("../rules/sec_system_time_changed.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
@@ -40,6 +42,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "web_sql_injection_reached_database.yml",
         include_str!("../rules/web_sql_injection_reached_database.yml"),
     ),
+    ("web_tunna_traffic.yml", include_str!("../rules/web_tunna_traffic.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
@@ -362,7 +365,44 @@ mod tests {
             (
                 "new_service_installed.yml",
                 event("System", "Service Control Manager", 7045, &[("ServiceName", "tunnel")]),
-                event("System", "Service Control Manager", 7036, &[("param1", "tunnel")]),
+                // Defender's driver of a definition update (omerbenamram's
+                // system.evtx record 476).
+                event(
+                    "System",
+                    "Service Control Manager",
+                    7045,
+                    &[
+                        ("ServiceName", "MpKsl4a2f3e1c"),
+                        (
+                            "ImagePath",
+                            "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{6F8B}\\MpKsl4a2f3e1c.sys",
+                        ),
+                    ],
+                ),
+            ),
+            (
+                "net_app_pool_rpc_endpoint_mapper.yml",
+                // privesc_rotten_potato's notepad, record 5412.
+                sysmon(
+                    3,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                        ("User", "IIS APPPOOL\\DefaultAppPool"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "127.0.0.1"),
+                        ("DestinationPort", "135"),
+                    ],
+                ),
+                sysmon(
+                    3,
+                    &[
+                        ("Image", W3WP),
+                        ("User", "IIS APPPOOL\\DefaultAppPool"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "127.0.0.1"),
+                        ("DestinationPort", "135"),
+                    ],
+                ),
             ),
             (
                 "proc_w3wp_remote_thread.yml",
@@ -430,8 +470,8 @@ mod tests {
             ),
             (
                 "net_w3wp_local_service_tunnel.yml",
-                // Rotten Potato: the worker's child, still the pool's
-                // identity, reaching RPC over loopback.
+                // The worker's child, still the pool's identity, reaching
+                // the server's own SMB over loopback.
                 sysmon(
                     3,
                     &[
@@ -439,7 +479,7 @@ mod tests {
                         ("User", "IIS APPPOOL\\DefaultAppPool"),
                         ("Initiated", "true"),
                         ("DestinationIp", "127.0.0.1"),
-                        ("DestinationPort", "135"),
+                        ("DestinationPort", "445"),
                     ],
                 ),
                 sysmon(
@@ -470,6 +510,8 @@ mod tests {
                 "web_scanner_burst.yml",
                 "web_auth_brute_force.yml",
                 "sec_logon_password_guessing.yml",
+                "sql_login_spray.yml",
+                "web_tunna_traffic.yml",
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
             ]
@@ -671,6 +713,69 @@ mod tests {
         let crowd: Vec<(i64, View)> =
             (0..30).map(|i| (i, failed_logon("3", &format!("10.0.0.{i}")))).collect();
         assert!(correlated(&crowd).is_empty(), "one typo each from thirty machines");
+    }
+
+    /// SQL Server 18456 as the Application log holds it: the login, the
+    /// reason and the client, unnamed.
+    fn sql_refused(login: &str, client: &str) -> View {
+        let e = WinEvent {
+            channel: Some(Arc::from("Application")),
+            provider: Arc::from("MSSQLSERVER"),
+            event_id: 18456,
+            data: [login, "Reason: Password did not match that for the login provided.", client]
+                .iter()
+                .map(|v| DataValue { name: None, value: Arc::from(*v) })
+                .collect(),
+            ..WinEvent::default()
+        };
+        let mut v = View::default();
+        v.event(&e);
+        v
+    }
+
+    /// sbousseaden's capture: ten logins refused from 10.0.2.17 in a
+    /// tenth of a second; an application retrying its one stale login, or
+    /// three machines each with its own, is not it.
+    #[test]
+    fn many_sql_server_logins_from_one_client_are_a_spray() {
+        let logins = ["sa", "root", "admin", "##MS_PolicyTsqlExecutionLogin##"];
+        let spray: Vec<(i64, View)> = logins
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as i64, sql_refused(l, "[CLIENT: 10.0.2.17]")))
+            .collect();
+        assert_eq!(correlated(&spray), ["SQL Server Logins Tried From One Client"]);
+        let app: Vec<(i64, View)> =
+            (0..60).map(|i| (i, sql_refused("shop_app", "[CLIENT: 10.0.0.5]"))).collect();
+        assert!(correlated(&app).is_empty(), "one login, retried");
+        let machines: Vec<(i64, View)> =
+            (0..3).map(|i| (i, sql_refused(&format!("app{i}"), &format!("[CLIENT: 10.0.0.{i}]")))).collect();
+        assert!(correlated(&machines).is_empty(), "three machines, one login each");
+    }
+
+    /// sbousseaden's Tunna log: the session's data requests, GET and POST
+    /// to `/erp/conn.aspx?proxy`, many a second; a page of the site's own
+    /// answering `?proxy` now and then is not a session.
+    #[test]
+    fn a_tunnels_data_requests_are_one_session() {
+        let data = |method: &'static str, stem: &'static str| {
+            web(WebRow {
+                method: Some(method),
+                stem: Some(stem),
+                query: Some("proxy"),
+                client_ip: Some("10.0.2.17"),
+                status: Some("200"),
+                ..WebRow::default()
+            })
+        };
+        let session: Vec<(i64, View)> =
+            (0..40).map(|i| (i, data(if i % 2 == 0 { "GET" } else { "POST" }, "/erp/conn.aspx"))).collect();
+        assert_eq!(correlated(&session), ["Tunna Tunnel Traffic Through A Web Page"]);
+        let now_and_then: Vec<(i64, View)> =
+            (0..40).map(|i| (i * 60, data("GET", "/erp/conn.aspx"))).collect();
+        assert!(correlated(&now_and_then).is_empty(), "forty in forty minutes");
+        let images: Vec<(i64, View)> = (0..40).map(|i| (i, data("GET", "/img/proxy.png"))).collect();
+        assert!(correlated(&images).is_empty(), "not a script page");
     }
 
     #[test]

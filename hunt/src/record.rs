@@ -578,6 +578,15 @@ impl View {
             self.push("computer", c);
         }
         let security_process = e.event_id == 4688 && e.channel.as_deref() == Some("Security");
+        // SQL Server's 18456 gives the login, the reason and the client
+        // unnamed, in that order: named here so rules can group by them.
+        let sql_login =
+            e.event_id == 18456 && e.provider.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("mssql"));
+        if sql_login {
+            for (at, d) in e.data.iter().filter(|d| d.name.is_none()).enumerate() {
+                self.sql_login_field(at, &d.value);
+            }
+        }
         for d in &e.data {
             let Some(name) = &d.name else {
                 if !d.value.is_empty() {
@@ -593,6 +602,24 @@ impl View {
             {
                 self.push(sysmon, &d.value);
             }
+        }
+    }
+}
+
+impl View {
+    /// SQL Server 18456's unnamed values as `login`, `reason` and `client`
+    /// (`[CLIENT: 10.0.2.17]` read as the address).
+    fn sql_login_field(&mut self, at: usize, value: &str) {
+        let value = value.trim();
+        match at {
+            0 => self.push("login", value),
+            1 => self.push("reason", value.strip_prefix("Reason:").map_or(value, str::trim)),
+            2 => {
+                if let Some(client) = value.strip_prefix("[CLIENT:").and_then(|v| v.strip_suffix(']')) {
+                    self.push("client", client.trim());
+                }
+            }
+            _ => {}
         }
     }
 }
