@@ -42,7 +42,6 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "web_sql_injection_reached_database.yml",
         include_str!("../rules/web_sql_injection_reached_database.yml"),
     ),
-    ("web_tunna_traffic.yml", include_str!("../rules/web_tunna_traffic.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
@@ -511,7 +510,6 @@ mod tests {
                 "web_auth_brute_force.yml",
                 "sec_logon_password_guessing.yml",
                 "sql_login_spray.yml",
-                "web_tunna_traffic.yml",
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
             ]
@@ -751,31 +749,6 @@ mod tests {
         let machines: Vec<(i64, View)> =
             (0..3).map(|i| (i, sql_refused(&format!("app{i}"), &format!("[CLIENT: 10.0.0.{i}]")))).collect();
         assert!(correlated(&machines).is_empty(), "three machines, one login each");
-    }
-
-    /// sbousseaden's Tunna log: the session's data requests, GET and POST
-    /// to `/erp/conn.aspx?proxy`, many a second; a page of the site's own
-    /// answering `?proxy` now and then is not a session.
-    #[test]
-    fn a_tunnels_data_requests_are_one_session() {
-        let data = |method: &'static str, stem: &'static str| {
-            web(WebRow {
-                method: Some(method),
-                stem: Some(stem),
-                query: Some("proxy"),
-                client_ip: Some("10.0.2.17"),
-                status: Some("200"),
-                ..WebRow::default()
-            })
-        };
-        let session: Vec<(i64, View)> =
-            (0..40).map(|i| (i, data(if i % 2 == 0 { "GET" } else { "POST" }, "/erp/conn.aspx"))).collect();
-        assert_eq!(correlated(&session), ["Tunna Tunnel Traffic Through A Web Page"]);
-        let now_and_then: Vec<(i64, View)> =
-            (0..40).map(|i| (i * 60, data("GET", "/erp/conn.aspx"))).collect();
-        assert!(correlated(&now_and_then).is_empty(), "forty in forty minutes");
-        let images: Vec<(i64, View)> = (0..40).map(|i| (i, data("GET", "/img/proxy.png"))).collect();
-        assert!(correlated(&images).is_empty(), "not a script page");
     }
 
     #[test]
