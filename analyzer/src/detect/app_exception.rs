@@ -176,6 +176,20 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
         " Each such request failed with 500; no IIS, identity, database-login or startup failure explains \
             it, so the fault is in the application (its code, its views or what it was given).",
     );
+    // A file of the site locked when a request read it: not the code, but
+    // files replaced under running requests (erinjmackey's view, written
+    // in place by a deployment).
+    let locked = c.iter().find_map(|t| {
+        let m = &t.exception.message;
+        m.contains("being used by another process").then(|| quoted(m).map(|f| (f, t.event.time())))?
+    });
+    if let Some((file, at)) = locked {
+        text.push_str(&format!(
+            " One of them found {file} held by another process at {}: a deployment writing the site's files \
+                in place while it served (or a scanner holding them), not the code.",
+            at.to_prose()
+        ));
+    }
     let mut d = Draft::new(
         FailureMode::AppException,
         severity,
@@ -185,11 +199,24 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     )
     .scope(Some(host), site, pool.as_deref())
     .explain(text);
+    if locked.is_some() {
+        d = d.also(&[
+            "Deploy without replacing files under running requests: run from a package (App Service: \
+                WEBSITE_RUN_FROM_PACKAGE), swap a staging slot, or take the app offline (app_offline.htm) while \
+                files are copied; keep on-access antivirus scanning off the site's folder.",
+        ]);
+    }
     for t in c.iter().take(6) {
         d.cite(store.cite_event(t.event, headline(&t.event.event)), Role::Cause);
     }
     d.cite_all(failed.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
     d
+}
+
+/// The first text between single quotes (a file an exception names).
+fn quoted(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('\'')?;
+    rest.split_once('\'').map(|(q, _)| q).filter(|q| !q.is_empty())
 }
 
 /// The 500s the access log holds for the same endpoints at the time.
@@ -245,7 +272,10 @@ mod tests {
             e,
             400,
             "3005",
-            ("IOException", "The process cannot access the file"),
+            (
+                "IOException",
+                "The process cannot access the file 'D:\\home\\site\\wwwroot\\Views\\Home\\Party.vbhtml' because it is being used by another process.",
+            ),
             "https://w/Home/Party",
             "/Home/Party",
         );
@@ -260,6 +290,13 @@ mod tests {
             "{}",
             d.explanation
         );
+        assert!(
+            d.explanation
+                .contains("found D:\\home\\site\\wwwroot\\Views\\Home\\Party.vbhtml held by another process"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation.iter().any(|r| r.contains("run from a package")), "{:?}", d.remediation);
         assert!(d.explanation.contains("Also thrown: IOException"), "{}", d.explanation);
     }
 

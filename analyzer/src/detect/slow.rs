@@ -47,6 +47,99 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
             out.push(d);
         }
     }
+    traced(store, out);
+}
+
+/// FREB traces a rule took for time taken (`failureReason="TIME_TAKEN"`),
+/// five seconds or more, where the access logs made no slow-responses
+/// finding of their own: one
+/// such trace is a slow request someone set out to catch, low; its trace
+/// cut at the size limit cannot say where the time went, which is said.
+fn traced(store: &Store, out: &mut Vec<Draft>) {
+    // As slow as [`SLOW`]: a rule's threshold may be lower than ours.
+    let timed = store.traces.iter().filter(|t| {
+        t.trace.failure_reason.as_deref() == Some("TIME_TAKEN")
+            && t.trace.time_taken_ms.is_some_and(|ms| Span::millis(ms) >= SLOW)
+    });
+    let timed = timed.filter_map(|t| t.trace.time().map(|at| (at, t)));
+    for ((host, path), traces) in grouped(timed, |(_, t)| {
+        (
+            t.host.clone(),
+            crate::correlate::url_parts(t.trace.url.as_deref().unwrap_or("/")).1.to_ascii_lowercase(),
+        )
+    }) {
+        for c in clusters(traces, |(at, _)| *at, Span::mins(15)) {
+            let (start, end) = (c[0].0, c[c.len() - 1].0);
+            let covered = out.iter().any(|d| {
+                d.id == FailureMode::SlowResponses
+                    && d.scope.host.as_deref() == Some(&*host)
+                    && d.start - Span::mins(15) <= end
+                    && start <= d.end + Span::mins(15)
+            });
+            if covered {
+                continue;
+            }
+            let first = c[0].1;
+            let taken: Vec<u64> = c.iter().filter_map(|(_, t)| t.trace.time_taken_ms).collect();
+            let longest = taken.iter().max().copied();
+            let request = format!(
+                "{} {}",
+                first.trace.verb.as_deref().unwrap_or("-"),
+                first.trace.url.as_deref().unwrap_or(&path)
+            );
+            let mut text = format!(
+                "FREB traced {} for taking longer than its rule allows: {request}{}{}{}.",
+                if c.len() == 1 { "one request".to_string() } else { format!("{} requests", c.len()) },
+                longest.map_or(String::new(), |ms| format!(
+                    " took {}{}",
+                    crate::describe::duration(Span::millis(ms)),
+                    if c.len() == 1 { "" } else { " at most" }
+                )),
+                first.trace.status.map_or(String::new(), |s| format!(", answered {s}")),
+                first.trace.summary.handler.as_deref().map_or(String::new(), |h| format!(", handler {h}")),
+            );
+            // A request with a body counts the client's upload in its time.
+            let upload = matches!(first.trace.verb.as_deref(), Some("POST" | "PUT" | "PATCH"));
+            let cut = c.iter().find(|(_, t)| t.trace.summary.truncated);
+            if upload && cut.is_some() {
+                text.push_str(&format!(
+                    " Its time counts the client sending the {} body as well as the server's work.",
+                    first.trace.verb.as_deref().unwrap_or("request")
+                ));
+            }
+            if let Some((at, t)) = cut {
+                let held = t.trace.summary.end.map(|e| e - *at);
+                text.push_str(&format!(
+                    " Its trace was cut at FREB's size limit{}: where the time went is not in it; raise the \
+                        trace's maxLogFileSizeKB (system.webServer/tracing/traceFailedRequestsLogging) or trace \
+                        fewer areas and catch it again.",
+                    held.map_or(String::new(), |h| format!(
+                        " after the first {} of the request",
+                        if h < Span::secs(1) {
+                            format!("{} ms", h.as_millis())
+                        } else {
+                            crate::describe::duration(h)
+                        }
+                    )),
+                ));
+            }
+            let end = end + longest.map_or(Span(0), Span::millis);
+            let mut d = Draft::new(FailureMode::SlowResponses, Severity::Low, 0.6, start, end)
+                .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
+                .explain(text);
+            if cut.is_some() {
+                d = d.remedy(&[
+                    "Catch the request again with a trace that holds all of it: a larger maxLogFileSizeKB \
+                        (system.webServer/tracing/traceFailedRequestsLogging), fewer trace areas or a lower \
+                        verbosity; its module and handler timings then show where the time went.",
+                    "Check the endpoint's dependencies (queries, downstream calls, an upload's size against \
+                        the client's link) while it is slow.",
+                ]);
+            }
+            d.cite_all(c.iter().take(5).map(|(_, t)| store.cite_trace(t)), Role::Effect);
+            out.push(d);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,6 +159,39 @@ mod tests {
         let found = drafts(e, &[]);
         assert_eq!(found.len(), 1);
         assert!(found[0].explanation.starts_with("20 requests to /report took 9000 ms (median)"));
+    }
+
+    /// pcdccam's fr000001.xml: one POST that took 61 s, traced for time
+    /// taken, its trace cut at the size limit after 0.7 s; a trace the
+    /// access log's own finding already cites is not a second one.
+    #[test]
+    fn a_request_freb_traced_for_its_time_is_a_slow_response() {
+        let e = Given::new()
+            .trace("WEB01", 100, "http://shop:80/upload", (200, 0), "")
+            .timed_out(61_230, Some(733));
+        let found = drafts(e, &[]);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.severity), (FailureMode::SlowResponses, Severity::Low));
+        assert!(d.explanation.contains("took 61 s"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains("cut at FREB's size limit after the first 733 ms of the request"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation[0].contains("maxLogFileSizeKB"), "{:?}", d.remediation);
+        let logged = Given::new()
+            .requests(20, "WEB01", 1, 100, "/upload", (200, 0, 0), 9_000)
+            .trace("WEB01", 100, "http://shop:80/upload", (200, 0), "")
+            .timed_out(9_000, None);
+        let found = drafts(logged, &[]);
+        assert_eq!(found.len(), 1, "the access log's finding cites the trace");
+        let failed =
+            Given::new().trace("WEB01", 100, "http://shop:80/upload", (500, 0), "ManagedPipelineHandler");
+        assert!(drafts(failed, &[]).is_empty(), "traced for its status, not its time");
+        let quick =
+            Given::new().trace("WEB01", 100, "http://shop:80/upload", (200, 0), "").timed_out(800, None);
+        assert!(drafts(quick, &[]).is_empty(), "a rule's low threshold does not make 800 ms slow");
     }
 
     #[test]

@@ -257,6 +257,17 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
     }
 }
 
+/// The first and last time of what a host logged with times of its own:
+/// its events and the minutes its access logs cover.
+fn timed_span(store: &Store, host: &str) -> Option<(Timestamp, Timestamp)> {
+    let events = store.events.iter().filter(|e| &*e.host == host).map(|e| e.time());
+    let minutes = store.minutes.keys().filter(|k| &*k.0 == host).map(|k| Timestamp::from_parts(k.2 * 60, 0));
+    events.chain(minutes).fold(None, |span, t| match span {
+        None => Some((t, t)),
+        Some((a, b)) => Some((a.min(t), b.max(t))),
+    })
+}
+
 /// What to do about a failure a status names, where the status says enough.
 fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> {
     Some(match mode {
@@ -388,6 +399,27 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         );
         let times: Vec<_> = pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect();
         let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
+        // Files dated days away from everything else the host logged were
+        // dated by a copy: said, since the window can only be their date.
+        let mut text = text;
+        if let (Some(s), Some(e), Some((first_t, last_t))) = (start, end, timed_span(store, &host)) {
+            if s > last_t + Span::hours(24) {
+                text.push_str(&format!(
+                    " The files are dated {}, {} after this host's last other record ({}): a copy's date, not \
+                        the request's, which came before.",
+                    s.to_prose(),
+                    crate::describe::duration(s - last_t),
+                    last_t.to_prose()
+                ));
+            } else if e < first_t - Span::hours(24) {
+                text.push_str(&format!(
+                    " The files are dated {}, {} before this host's first other record ({}).",
+                    e.to_prose(),
+                    crate::describe::duration(first_t - e),
+                    first_t.to_prose()
+                ));
+            }
+        }
         let mut d =
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
@@ -469,6 +501,29 @@ mod tests {
         assert!(found[0].remediation[1].contains("stdout log stays empty"), "{:?}", found[0].remediation);
         let found = page(30);
         assert!(found[0].remediation[0].contains("startup exception"), "{:?}", found[0].remediation);
+    }
+
+    /// spaarke's download split in two: its 503 page dated by the copy, ten
+    /// months after the host's last event, says so; a page dated within
+    /// the host's evidence does not.
+    #[test]
+    fn a_page_dated_days_after_its_hosts_evidence_says_its_date_is_a_copys() {
+        let page = |secs| {
+            Given::new()
+                .event("APP", 0, "IIS AspNetCore Module V2", 1033, &[])
+                .error_page("APP", secs, "https://shop:80/office/jobs/1", (503, 0), "AspNetCoreModuleV2")
+                .error_code(0x8007_045B)
+                .detected(detect)
+        };
+        let late = page(300 * 86_400);
+        assert!(
+            late[0].explanation.contains("after this host's last other record"),
+            "{}",
+            late[0].explanation
+        );
+        assert!(late[0].explanation.contains("a copy's date"), "{}", late[0].explanation);
+        let near = page(600);
+        assert!(!near[0].explanation.contains("a copy's date"), "{}", near[0].explanation);
     }
 
     /// sadabyakod's App Service: the 500.30 page the ANCM events explain

@@ -255,6 +255,21 @@ impl Given {
         given
     }
 
+    /// The last trace taken by a rule for time taken, `taken_ms` long,
+    /// its events cut at the size limit `cut_ms` into the request.
+    pub fn timed_out(mut self, taken_ms: u64, cut_ms: Option<u64>) -> Self {
+        if let Some(t) = self.kept.traces.last_mut() {
+            t.trace.failure_reason = Some("TIME_TAKEN".to_string());
+            t.trace.time_taken_ms = Some(taken_ms);
+            t.trace.verb = Some("POST".to_string());
+            if let Some(cut) = cut_ms {
+                t.trace.summary.truncated = true;
+                t.trace.summary.end = t.trace.summary.start.map(|s| s + Span::millis(cut));
+            }
+        }
+        self
+    }
+
     /// The last trace or page with the error code its module set.
     pub fn error_code(mut self, code: u32) -> Self {
         let error = self.kept.traces.last_mut().and_then(|t| t.trace.summary.first_error.as_mut());
