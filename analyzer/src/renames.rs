@@ -70,10 +70,20 @@ pub struct Machines {
 }
 
 impl Machines {
-    /// The machines `renames` join names into.
+    /// The machines `renames` join names into. A name given up for two
+    /// names (a template's name, each clone renaming itself) joins
+    /// neither: the clones are machines of their own.
     pub fn of(renames: &[Rename]) -> Machines {
+        let mut successors: HashMap<&str, Vec<&str>> = HashMap::new();
+        for r in renames {
+            let next = successors.entry(&r.from).or_default();
+            if !next.contains(&r.to.as_str()) {
+                next.push(&r.to);
+            }
+        }
         let mut of: HashMap<String, usize> = HashMap::new();
-        for (n, r) in renames.iter().enumerate() {
+        let one_way = |r: &&Rename| successors.get(r.from.as_str()).is_some_and(|n| n.len() == 1);
+        for (n, r) in renames.iter().filter(one_way).enumerate() {
             let (a, b) = (of.get(&r.from).copied(), of.get(&r.to).copied());
             let id = a.or(b).unwrap_or(n);
             // Two machines met by this renaming become one.
@@ -170,6 +180,9 @@ mod tests {
         assert!(machines.same("A", "D") && machines.same("D", "B"));
         assert!(!machines.same("A", "E") && machines.same("E", "E"));
         assert!(!Machines::of(&[renamed("A", "B", 0)]).same("A", "C"));
+        // Two clones of one template, each renamed at its first boot.
+        let clones = Machines::of(&[renamed("TEMPLATE", "WEB01", 0), renamed("TEMPLATE", "WEB02", 10)]);
+        assert!(!clones.same("WEB01", "WEB02") && !clones.same("TEMPLATE", "WEB01"));
     }
 
     /// plaso's System.evtx: a machine named at first boot, then renamed

@@ -716,11 +716,15 @@ mod tests {
     /// SQL Server 18456 as the Application log holds it: the login, the
     /// reason and the client, unnamed.
     fn sql_refused(login: &str, client: &str) -> View {
+        sql_refused_for(login, "Reason: Password did not match that for the login provided.", client)
+    }
+
+    fn sql_refused_for(login: &str, reason: &str, client: &str) -> View {
         let e = WinEvent {
             channel: Some(Arc::from("Application")),
             provider: Arc::from("MSSQLSERVER"),
             event_id: 18456,
-            data: [login, "Reason: Password did not match that for the login provided.", client]
+            data: [login, reason, client]
                 .iter()
                 .map(|v| DataValue { name: None, value: Arc::from(*v) })
                 .collect(),
@@ -749,6 +753,21 @@ mod tests {
         let machines: Vec<(i64, View)> =
             (0..3).map(|i| (i, sql_refused(&format!("app{i}"), &format!("[CLIENT: 10.0.0.{i}]")))).collect();
         assert!(correlated(&machines).is_empty(), "three machines, one login each");
+        let local: Vec<(i64, View)> = logins
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as i64, sql_refused(l, "[CLIENT: <local machine>]")))
+            .collect();
+        assert!(correlated(&local).is_empty(), "the server's own services");
+        let offline: Vec<(i64, View)> = logins
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let reason = "Reason: Failed to open the explicitly specified database 'shop'.";
+                (i as i64, sql_refused_for(l, reason, "[CLIENT: 10.0.0.5]"))
+            })
+            .collect();
+        assert!(correlated(&offline).is_empty(), "a database that is not there, not passwords");
     }
 
     #[test]

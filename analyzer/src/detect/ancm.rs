@@ -320,26 +320,37 @@ impl Episode<'_> {
 fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> (Vec<(AppException, &'a EventRow)>, Option<usize>) {
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
     let mut last = None;
-    for f in &ep.failures {
-        let Some((x, e)) = thrown_at(store, f) else { continue };
-        let seen = out.iter().position(|(o, _)| o.type_name == x.type_name && o.message == x.message);
-        last = Some(seen.unwrap_or_else(|| {
-            out.push((x, e));
-            out.len() - 1
-        }));
+    // What a dying process threw while logging counts only when no attempt
+    // says more.
+    for while_logging_too in [false, true] {
+        for f in &ep.failures {
+            let Some((x, e)) = thrown_at(store, f, while_logging_too) else { continue };
+            let seen = out.iter().position(|(o, _)| o.type_name == x.type_name && o.message == x.message);
+            last = Some(seen.unwrap_or_else(|| {
+                out.push((x, e));
+                out.len() - 1
+            }));
+        }
+        if !out.is_empty() {
+            break;
+        }
     }
     (out, last)
 }
 
 /// The exception a failed start threw: the worker's crash report in the
 /// same seconds, or the failure event's own text.
-fn thrown_at<'a>(store: &'a Store, f: &'a EventRow) -> Option<(AppException, &'a EventRow)> {
+fn thrown_at<'a>(
+    store: &'a Store,
+    f: &'a EventRow,
+    while_logging_too: bool,
+) -> Option<(AppException, &'a EventRow)> {
     let runtime = store
         .events_between(DOTNET_TERMINATED, f.time() - ATTEMPT, f.time() + ATTEMPT)
         .filter(|r| r.host == f.host && super::crash::is_worker_process(r));
-    runtime
-        .filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)))
-        .find(|(x, _)| !while_logging(x))
+    let mut reported = runtime.filter_map(|r| r.data_at(0).and_then(exception::find).map(|x| (x, r)));
+    reported
+        .find(|(x, _)| while_logging_too || !while_logging(x))
         .or_else(|| f.data_at(0).and_then(exception::find).map(|x| (x, f)))
 }
 
@@ -518,19 +529,31 @@ fn before_code_steps(e: &EventRow) -> Option<&'static [&'static str]> {
             "Set processPath and arguments in web.config's aspNetCore section to what runs the app: dotnet and \
                 the app's .dll, or the app's .exe, a path that exists relative to the site.",
         ],
-        1027..=1029 => &[
-            "Give the server the .NET runtime the app targets: on premises the ASP.NET Core hosting bundle of \
-                that version (it carries ANCM's request handlers), on App Service the stack's .NET version; or \
-                publish the app self-contained.",
-        ],
+        1027 | 1028 => &[RUNTIME_OR_HANDLER],
+        1029 => &[OUT_OF_PROCESS_HANDLER],
         1034 => &["Fix web.config's aspNetCore section: its XML, attribute names and values."],
-        1008 | 1009 => {
-            &["Give each ASP.NET Core app hosted in process its own app pool, one hosting model per \
-            pool."]
-        }
+        1008 | 1009 => &[ONE_APP_PER_POOL],
         _ => return None,
     })
 }
+
+/// 1027, 1028, 500.31 to 500.33: the runtime or the in-process handler not
+/// found.
+pub(super) const RUNTIME_OR_HANDLER: &str = "Give the app the runtime it targets and its in-process handler \
+    (aspnetcorev2_inprocess.dll, found beside the app or in the runtime): publish it again completely, and \
+    check the server has that .NET runtime (on premises the ASP.NET Core Hosting Bundle of that version, on App \
+    Service the stack's .NET version), or publish it self-contained.";
+
+/// 1029, 500.36: the out-of-process handler missing.
+pub(super) const OUT_OF_PROCESS_HANDLER: &str = "ANCM's out-of-process handler (aspnetcorev2_outofprocess.dll) \
+    is missing beside aspnetcorev2.dll: the ASP.NET Core Module's installation is damaged; repair or reinstall \
+    the ASP.NET Core Hosting Bundle (the app's publish cannot bring it).";
+
+/// 1008, 1009, 500.34, 500.35: in-process apps sharing a worker.
+pub(super) const ONE_APP_PER_POOL: &str = "One worker process hosts one in-process ASP.NET Core app, of one \
+    hosting model: on premises give each app hosted in process its own app pool; on App Service, where a \
+    site's virtual applications share its pool, host all but one out of process (hostingModel=\"outofprocess\" \
+    in their web.config).";
 
 /// What an ANCM start-failure event itself says broke, and the sub-status
 /// clients saw; more specific ids first.
@@ -589,7 +612,8 @@ struct Outage<'s> {
     instances: Vec<Option<&'s str>>,
     /// Until it started again, or its last failure.
     end: Timestamp,
-    /// What stopped the start, as the finding says it.
+    /// What stopped the start: its meaning, the exception or ANCM's words,
+    /// and the application's path.
     cause: String,
     draft: Draft,
 }
@@ -606,20 +630,23 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             refusals.entry((&**host, r.account())).or_default().push(r);
         }
         let mut instances: Vec<Option<&str>> = ep.failures.iter().map(|f| instance(f)).collect();
+        instances.sort_unstable();
         instances.dedup();
         let end = ep.recovered.map_or_else(|| ep.last().time(), |r| r.time());
         // The same failure on another instance of the site while this one
         // was failing (a deployment both took): one outage of the site.
-        if let Some(o) = outages.last_mut()
-            && o.host == &**host
-            && o.cause == cause
-            && ep.failures[0].time() <= o.end + RIGHT_AFTER
-            && instances.iter().all(|i| i.is_some() && !o.instances.contains(i))
-        {
+        // Episodes come by host, then start: the host's are the last ones.
+        let joins = outages.iter_mut().rev().take_while(|o| o.host == &**host).find(|o| {
+            o.cause == cause
+                && ep.failures[0].time() <= o.end + RIGHT_AFTER
+                && instances.iter().all(|i| i.is_some() && !o.instances.contains(i))
+        });
+        if let Some(o) = joins {
             let when = if ep.failures[0].time() <= o.end { "at the same time" } else { "right after" };
             o.join(ep, &instances, when, d);
             o.end = o.end.max(end);
             o.instances.extend(instances);
+            o.instances.sort_unstable();
             continue;
         }
         outages.push(Outage { host, instances, end, cause, draft: d });
@@ -652,6 +679,11 @@ impl Outage<'_> {
         d.start = d.start.min(other.start);
         d.end = d.end.max(other.end);
         d.ongoing |= other.ongoing;
+        for step in &other.remediation {
+            if !d.remediation.contains(step) {
+                d.remediation.push(step);
+            }
+        }
         d.absorb(other);
     }
 }
@@ -894,7 +926,15 @@ fn finding<'s>(
         .iter()
         .find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
         .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, attempts, start, end });
-    (d, cause, refused)
+    let same = format!(
+        "{cause}|{}|{}",
+        thrown.first().map_or_else(
+            || headline(&decisive.event).to_string(),
+            |(x, _)| format!("{}: {}", x.type_name, x.message)
+        ),
+        physical_path(first).unwrap_or_default()
+    );
+    (d, same, refused)
 }
 
 /// How many outages a login failure lists by their times.
@@ -1540,6 +1580,23 @@ mod tests {
         let d = &e.detected(detect)[0];
         assert!(d.explanation.contains("Unable to resolve service for type"), "{}", d.explanation);
         assert!(!d.explanation.contains("AggregateException"), "{}", d.explanation);
+        // Nothing else said: what it threw while logging is all there is.
+        let alone = crashed(
+            Given::new(),
+            100,
+            "w3wp.exe",
+            "System.AggregateException: An error occurred while writing to logger(s).",
+            "Program.<Main>$",
+        )
+        .positional(
+            "APP",
+            100,
+            V2,
+            1007,
+            &["Application '/LM/W3SVC/1/ROOT' failed to load coreclr."],
+        );
+        let d = &alone.detected(detect)[0];
+        assert!(d.explanation.contains("It threw System.AggregateException"), "{}", d.explanation);
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn is_failure(x: &AppException, text: &str) -> bool {
 fn from_web_event(e: &EventRow) -> Option<Thrown<'_>> {
     let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
     let web = WebEvent::read(&values);
-    if web.url.is_some_and(|u| u.to_ascii_lowercase().contains(".scm.")) {
+    if web.url.is_some_and(|u| super::event_rules::kudu_site(u).is_some()) {
         return None;
     }
     let exception = web.exception()?;
@@ -181,7 +181,8 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     // in place by a deployment).
     let locked = c.iter().find_map(|t| {
         let m = &t.exception.message;
-        m.contains("being used by another process").then(|| quoted(m).map(|f| (f, t.event.time())))?
+        let file = quoted(m).filter(|f| is_site_content(f))?;
+        m.contains("being used by another process").then_some((file, t.event.time()))
     });
     if let Some((file, at)) = locked {
         text.push_str(&format!(
@@ -211,6 +212,21 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     }
     d.cite_all(failed.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
     d
+}
+
+/// Whether a file is one a deployment writes: the site's pages, views,
+/// code, assemblies and configuration, not a log the app writes itself
+/// (a log file two instances share is the app's or its logger's
+/// configuration).
+fn is_site_content(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    let written_by_app =
+        ["\\logfiles\\", "\\logs\\", "\\log\\", "\\app_data\\"].iter().any(|d| lower.contains(d));
+    let content = [
+        ".cshtml", ".vbhtml", ".aspx", ".ascx", ".master", ".asax", ".ashx", ".asmx", ".svc", ".config",
+        ".dll", ".js", ".css", ".html", ".htm", ".json",
+    ];
+    !written_by_app && !lower.ends_with(".log") && content.iter().any(|e| lower.ends_with(e))
 }
 
 /// The first text between single quotes (a file an exception names).
@@ -256,6 +272,38 @@ mod tests {
         ]);
         data.extend(["RD0001", "4242", "w3wp.exe", "IIS APPPOOL\\winedraw", thrown.0, thrown.1, url, path]);
         e.positional("APP", secs, "ASP.NET 4.0.30319.0", 1309, &data)
+    }
+
+    /// A view a deployment overwrites is the deployment's; a log file the
+    /// app's instances share is the app's own.
+    #[test]
+    fn a_locked_file_is_blamed_on_the_deployment_only_when_a_deployment_writes_it() {
+        assert!(is_site_content("D:\\home\\site\\wwwroot\\Views\\Home\\Partyapp.vbhtml"));
+        assert!(is_site_content("C:\\inetpub\\shop\\bin\\Shop.dll"));
+        assert!(!is_site_content("D:\\home\\LogFiles\\Application\\app-20211213.log"));
+        assert!(!is_site_content("D:\\home\\site\\wwwroot\\App_Data\\cache.json"));
+        let locked = |file: &str| {
+            let message = format!(
+                "The process cannot access the file '{file}' because it is being used by another process."
+            );
+            let e = web_event(
+                Given::new(),
+                100,
+                "3005",
+                ("IOException", &message),
+                "https://w/Home/Party",
+                "/Home/Party",
+            );
+            e.detected(|s, out| detect(s, &[], out)).remove(0)
+        };
+        assert!(
+            locked("D:\\home\\site\\wwwroot\\Views\\Home\\Party.vbhtml")
+                .explanation
+                .contains("held by another process")
+        );
+        let log = locked("D:\\home\\LogFiles\\app.log");
+        assert!(!log.explanation.contains("held by another process"), "{}", log.explanation);
+        assert!(!log.remediation.iter().any(|r| r.contains("run from a package")), "{:?}", log.remediation);
     }
 
     #[test]

@@ -358,6 +358,14 @@ pub(super) struct FailedDeployment<'a> {
     thrown: Option<String>,
 }
 
+/// The site whose deployment site (Kudu, `<site>.scm.<domain>`) a URL
+/// names.
+pub(super) fn kudu_site(url: &str) -> Option<String> {
+    let (authority, _, _) = crate::correlate::url_parts(url);
+    let authority = authority.to_ascii_lowercase();
+    authority.split_once(".scm.").map(|(site, _)| site.to_string()).filter(|s| !s.is_empty())
+}
+
 fn deploys(path: &str) -> bool {
     let path = path.split('?').next().unwrap_or_default().to_ascii_lowercase();
     DEPLOY_PATHS.iter().any(|p| path == *p || (p.ends_with('/') && path.starts_with(p)))
@@ -394,11 +402,13 @@ impl<'a> FailedDeployment<'a> {
         let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
         let web = crate::exception::WebEvent::read(&values);
         let url = web.url?;
-        let (_, rest) = url.split_once("://")?;
-        let (authority, target) = rest.split_at(rest.find('/')?);
-        let (site, _) =
-            authority.to_ascii_lowercase().split_once(".scm.").map(|(s, r)| (s.to_string(), r.len()))?;
-        if !deploys(target) {
+        let site = kudu_site(url)?;
+        let (_, target, query) = crate::correlate::url_parts(url);
+        let target = match query {
+            Some(q) => format!("{target}?{q}"),
+            None => target.to_string(),
+        };
+        if !deploys(&target) {
             return None;
         }
         let x = web.exception()?;
@@ -406,7 +416,7 @@ impl<'a> FailedDeployment<'a> {
         let short = x.type_name.rsplit('.').next().unwrap_or(&x.type_name).to_string();
         Some(FailedDeployment {
             event: e,
-            request: target.to_string(),
+            request: target,
             outcome: format!("threw {short}: {message}"),
             client: web.client,
             site: Some(site),
@@ -435,13 +445,10 @@ const SOURCE_URL: &str = "Set the deployment source's repository to a full clone
 /// an exception): the site keeps what was deployed before, or a folder half
 /// written.
 fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
-    let failed: Vec<FailedDeployment<'_>> =
-        store.events_of(DEPLOYMENT_REPORTS).filter_map(FailedDeployment::of).collect();
-    let by_event: std::collections::HashMap<*const EventRow, &FailedDeployment<'_>> =
-        failed.iter().map(|f| (std::ptr::from_ref(f.event), f)).collect();
-    for c in host_clusters(failed.iter().map(|f| f.event), Span::hours(1)) {
-        let c: Vec<&FailedDeployment<'_>> =
-            c.iter().filter_map(|e| by_event.get(&std::ptr::from_ref(*e)).copied()).collect();
+    let failed = store.events_of(DEPLOYMENT_REPORTS).filter_map(FailedDeployment::of);
+    let by_host = super::grouped(failed, |f| f.event.host.clone());
+    for c in by_host.into_values().flat_map(|list| super::clusters(list, |f| f.event.time(), Span::hours(1)))
+    {
         let (Some(first), Some(last)) = (c.first(), c.last()) else { continue };
         let said: Vec<String> = c
             .iter()

@@ -47,7 +47,7 @@ fn asked_by(e: &EventRow) -> Option<String> {
     let process = process.rsplit(['\\', '/']).next().unwrap_or(process);
     let mut said = process.to_string();
     if let Some(user) = field("param7", 6) {
-        said.push_str(&format!(" for {user}"));
+        said.push_str(&format!(" on behalf of {user}"));
     }
     if let Some(reason) = field("param3", 2).filter(|r| !r.starts_with("No title for this reason")) {
         said.push_str(&format!(" ({})", reason.trim_end_matches('.')));
@@ -193,7 +193,7 @@ mod tests {
             .detected(detect)[0];
         assert!(
             d.explanation.contains(
-                "Asked for by msiexec.exe for NT AUTHORITY\\SYSTEM: The Windows Installer initiated a system \
+                "Asked for by msiexec.exe on behalf of NT AUTHORITY\\SYSTEM: The Windows Installer initiated a system \
                     restart to complete or continue the configuration of 'VMware Tools'."
             ),
             "{}",

@@ -2,7 +2,9 @@
 //! concentrated on some URLs, outside any hang. Slow clients would show
 //! aborts (64, 995) instead.
 
-use faultline_parser::Span;
+use std::sync::Arc;
+
+use faultline_parser::{Span, Timestamp};
 
 use super::{Draft, FailureMode, Window, clusters, grouped};
 use crate::evidence::Store;
@@ -14,6 +16,7 @@ const SLOW: Span = Span::secs(5);
 const MIN_SLOW: usize = 15;
 
 pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
+    let mut logged: Vec<Logged> = Vec::new();
     let slow =
         store.requests.iter().filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400);
     for ((host, site, stem), rows) in grouped(slow, |r| (r.host.clone(), r.site, r.stem.clone())) {
@@ -44,23 +47,31 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
             for t in timed.take(3) {
                 d.cite(store.cite_trace(t), Role::Cause);
             }
+            logged.push((host.clone(), stem.to_ascii_lowercase(), start, end));
             out.push(d);
         }
     }
-    traced(store, out);
+    traced(store, hangs, &logged, out);
 }
+
+/// An access-log finding's host, URL (lower-case) and window.
+type Logged = (Arc<str>, String, Timestamp, Timestamp);
 
 /// FREB traces a rule took for time taken (`failureReason="TIME_TAKEN"`),
 /// five seconds or more, where the access logs made no slow-responses
 /// finding of their own: one
 /// such trace is a slow request someone set out to catch, low; its trace
 /// cut at the size limit cannot say where the time went, which is said.
-fn traced(store: &Store, out: &mut Vec<Draft>) {
-    // As slow as [`SLOW`]: a rule's threshold may be lower than ours.
+fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draft>) {
+    // As slow as [`SLOW`] (a rule's threshold may be lower than ours), and
+    // answered as the access log's slow rows are: a failure is its own
+    // story, a hang explains its requests.
     let timed = store.traces.iter().filter(|t| {
         t.trace.failure_reason.as_deref() == Some("TIME_TAKEN")
             && t.trace.time_taken_ms.is_some_and(|ms| Span::millis(ms) >= SLOW)
+            && t.trace.status.is_some_and(|s| s < 400)
     });
+
     let timed = timed.filter_map(|t| t.trace.time().map(|at| (at, t)));
     for ((host, path), traces) in grouped(timed, |(_, t)| {
         (
@@ -70,13 +81,14 @@ fn traced(store: &Store, out: &mut Vec<Draft>) {
     }) {
         for c in clusters(traces, |(at, _)| *at, Span::mins(15)) {
             let (start, end) = (c[0].0, c[c.len() - 1].0);
-            let covered = out.iter().any(|d| {
-                d.id == FailureMode::SlowResponses
-                    && d.scope.host.as_deref() == Some(&*host)
-                    && d.start - Span::mins(15) <= end
-                    && start <= d.end + Span::mins(15)
+            // The access log's finding of the same URL cites such traces.
+            let covered = logged.iter().any(|(h, stem, from, to)| {
+                **h == *host
+                    && *stem == path
+                    && *from - Span::mins(15) <= end
+                    && start <= *to + Span::mins(15)
             });
-            if covered {
+            if covered || hangs.iter().any(|h| h.covers(&host, start, end, Span::default())) {
                 continue;
             }
             let first = c[0].1;
@@ -111,7 +123,7 @@ fn traced(store: &Store, out: &mut Vec<Draft>) {
                 let held = t.trace.summary.end.map(|e| e - *at);
                 text.push_str(&format!(
                     " Its trace was cut at FREB's size limit{}: where the time went is not in it; raise the \
-                        trace's maxLogFileSizeKB (system.webServer/tracing/traceFailedRequestsLogging) or trace \
+                        trace's maxLogFileSizeKB (the site's traceFailedRequestsLogging, system.applicationHost/sites) or trace \
                         fewer areas and catch it again.",
                     held.map_or(String::new(), |h| format!(
                         " after the first {} of the request",
@@ -130,7 +142,7 @@ fn traced(store: &Store, out: &mut Vec<Draft>) {
             if cut.is_some() {
                 d = d.remedy(&[
                     "Catch the request again with a trace that holds all of it: a larger maxLogFileSizeKB \
-                        (system.webServer/tracing/traceFailedRequestsLogging), fewer trace areas or a lower \
+                        (the site's traceFailedRequestsLogging, system.applicationHost/sites), fewer trace areas or a lower \
                         verbosity; its module and handler timings then show where the time went.",
                     "Check the endpoint's dependencies (queries, downstream calls, an upload's size against \
                         the client's link) while it is slow.",
@@ -192,6 +204,23 @@ mod tests {
         let quick =
             Given::new().trace("WEB01", 100, "http://shop:80/upload", (200, 0), "").timed_out(800, None);
         assert!(drafts(quick, &[]).is_empty(), "a rule's low threshold does not make 800 ms slow");
+        // Two URLs traced in the same minutes are two findings; the
+        // access log's finding of one URL does not cover another.
+        let two = Given::new()
+            .trace("WEB01", 100, "http://shop:80/upload", (200, 0), "")
+            .timed_out(9_000, None)
+            .trace("WEB01", 160, "http://shop:80/report", (200, 0), "")
+            .timed_out(12_000, None);
+        assert_eq!(drafts(two, &[]).len(), 2);
+        let other_url = Given::new()
+            .requests(20, "WEB01", 1, 100, "/upload", (200, 0, 0), 9_000)
+            .trace("WEB01", 100, "http://shop:80/report", (200, 0), "")
+            .timed_out(12_000, None);
+        assert_eq!(drafts(other_url, &[]).len(), 2);
+        let hung =
+            Given::new().trace("WEB01", 100, "http://shop:80/upload", (200, 0), "").timed_out(9_000, None);
+        let hang = Window { host: Some("WEB01".into()), start: at(90), end: at(130) };
+        assert!(drafts(hung, &[hang]).is_empty(), "the hang explains it");
     }
 
     #[test]

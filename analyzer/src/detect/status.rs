@@ -227,9 +227,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let mut d = Draft::new(mode, severity, confidence, first.start(), end)
                 .scope(Some(&host), site, None)
                 .explain(text);
-            if let Some(steps) = remedy(mode, first.status) {
-                d = d.remedy(steps);
-            }
+            d = remedied(d, mode, c.iter().map(|r| r.status));
             d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
             let same_status = |t: &&TraceRow| {
                 t.host == host
@@ -268,6 +266,22 @@ fn timed_span(store: &Store, host: &str) -> Option<(Timestamp, Timestamp)> {
     })
 }
 
+/// The steps of each sub-status a finding's requests or pages show, in
+/// order (500.30 and 500.31 of one start failure need both).
+fn remedied(mut d: Draft, mode: FailureMode, statuses: impl Iterator<Item = Status>) -> Draft {
+    let mut seen: Vec<(u16, u32)> = Vec::new();
+    for status in statuses {
+        if seen.contains(&(status.code, status.sub)) {
+            continue;
+        }
+        seen.push((status.code, status.sub));
+        if let Some(steps) = remedy(mode, status) {
+            d = if seen.len() == 1 { d.remedy(steps) } else { d.also(steps) };
+        }
+    }
+    d
+}
+
 /// What to do about a failure a status names, where the status says enough.
 fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> {
     Some(match mode {
@@ -304,13 +318,9 @@ fn ancm_steps(status: Status) -> &'static [&'static str] {
             pool) or set the pool's enable32BitAppOnWin64 to match.",
             DEBUG_LOG,
         ],
-        (500, 33) | (500, 36) => &[
-            "ANCM's request handler (aspnetcorev2_inprocess.dll or _outofprocess.dll) was not found: on \
-                premises repair or install the hosting bundle; publish again when the app ships its own.",
-            DEBUG_LOG,
-        ],
-        (500, 34) | (500, 35) => &["Give each ASP.NET Core app hosted in process its own app pool, and one \
-            hosting model per pool (500.34 mixes models, 500.35 puts two in-process apps in one)."],
+        (500, 33) => &[super::ancm::RUNTIME_OR_HANDLER, DEBUG_LOG],
+        (500, 36) => &[super::ancm::OUT_OF_PROCESS_HANDLER, DEBUG_LOG],
+        (500, 34) | (500, 35) => &[super::ancm::ONE_APP_PER_POOL],
         (500, 38) => &[
             "The app's .dll named in web.config is not in the site's folder: publish again, \
             completely, and check processPath and arguments.",
@@ -424,9 +434,7 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
-        if let Some(steps) = remedy(mode, status) {
-            d = d.remedy(steps);
-        }
+        d = remedied(d, mode, pages.iter().map(|(_, status, _)| *status));
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
         out.push(d);
     }
@@ -501,6 +509,18 @@ mod tests {
         assert!(found[0].remediation[1].contains("stdout log stays empty"), "{:?}", found[0].remediation);
         let found = page(30);
         assert!(found[0].remediation[0].contains("startup exception"), "{:?}", found[0].remediation);
+        // Both pages of one host: the steps of each.
+        let both = Given::new()
+            .error_page("APP", 9_000, "https://shop:80/", (500, 30), "AspNetCoreModuleV2")
+            .error_page("APP", 9_060, "https://shop:80/", (500, 31), "AspNetCoreModuleV2")
+            .detected(detect);
+        assert_eq!(both.len(), 1);
+        assert!(both[0].remediation[0].contains("startup exception"), "{:?}", both[0].remediation);
+        assert!(
+            both[0].remediation.iter().any(|r| r.contains("runtimeconfig.json")),
+            "{:?}",
+            both[0].remediation
+        );
     }
 
     /// spaarke's download split in two: its 503 page dated by the copy, ten
