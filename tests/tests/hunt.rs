@@ -587,7 +587,7 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let appcmd: Vec<Option<i64>> = panache
         .detections
         .iter()
-        .filter(|d| d.rule.meta.title == "Appcmd Turns IIS Logging Off")
+        .filter(|d| d.rule.meta.title == "Appcmd Asked To Turn IIS Logging Off")
         .map(|d| d.evidence.record.map(RecordId::as_written))
         .collect();
     assert!(appcmd.contains(&Some(4076)), "{appcmd:?}");

@@ -1722,6 +1722,19 @@ mod tests {
             one[0].explanation
         );
         assert_eq!(again(3_600).len(), 2);
+        // A third instance failing as the first did joins it past a second
+        // failing otherwise, each starting again in turn.
+        let e = started(failing(Given::new(), 100, "A", 1031, processpath), 110).instance("A");
+        let e = started(failing(e, 150, "B", 1027, deps), 160).instance("B");
+        let e = started(failing(e, 200, "C", 1031, processpath), 210).instance("C");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 2, "{:?}", found.iter().map(|d| &d.explanation).collect::<Vec<_>>());
+        let first = found.iter().find(|d| d.start == at(99)).expect("A's");
+        assert!(
+            first.explanation.contains("The same failure on instance C right after"),
+            "{}",
+            first.explanation
+        );
     }
 
     /// Only the host's last episode, never recovered, is still going on
