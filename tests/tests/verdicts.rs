@@ -613,8 +613,8 @@ fn instances_failing_together_for_one_reason_are_one_finding() {
     assert!(deps.explanation.contains("deps.json"), "{}", deps.explanation);
     assert!(
         deps.explanation.contains(
-            "The same failure on instance dw0sdwk000J2H at the same time: 2 failed starts from 2026-01-06 \
-                06:36:08 UTC, started again at 2026-01-06 06:40:34 UTC."
+            "The same failure as on dw1sdwk000MOP, on instance dw0sdwk000J2H at the same time: 2 failed starts \
+                from 2026-01-06 06:36:08 UTC, started again at 2026-01-06 06:40:34 UTC."
         ),
         "{}",
         deps.explanation
@@ -625,6 +625,11 @@ fn instances_failing_together_for_one_reason_are_one_finding() {
         "{}",
         hostpolicy.explanation
     );
+    // dw1sdwk000MOP had started at 06:41:48 but took the next deployment's
+    // app_offline.htm at 06:43:15 and shut down (1012, 1033): no instance
+    // served while dw0sdwk000J2H failed.
+    assert!(!hostpolicy.explanation.contains("may have served"), "{}", hostpolicy.explanation);
+    assert!(hostpolicy.explanation.contains("every request until then failed"), "{}", hostpolicy.explanation);
 }
 
 /// ArasaniRohithReddy's app migrates its database at startup: EF Core 9

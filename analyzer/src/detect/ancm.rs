@@ -22,8 +22,8 @@ use std::sync::Arc;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, DEPLOYMENT_REPORTS, DOTNET_TERMINATED,
-    WORKER_UNHEALTHY,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, APP_OFFLINE, DEPLOYMENT_REPORTS,
+    DOTNET_TERMINATED, WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode};
 use crate::describe::headline;
@@ -220,12 +220,21 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
         let app = ep.failures.iter().find_map(|f| physical_path(f));
         let (first, end) =
             (ep.failures[0].time(), ep.recovered.map_or_else(|| ep.last().time(), |r| r.time()));
+        // One that shut down again before the episode began (app_offline,
+        // a restart) was serving no one then.
+        let stopped = |s: &EventRow| {
+            let (from, to) = (s.time(), first.max(s.time()));
+            let on_it = |e: &&EventRow| e.host == s.host && instance(e) == instance(s) && e.time() > from;
+            store.events_between(ANCM_SHUT_DOWN, from, to).any(|e| on_it(&e))
+                || store.events_between(APP_OFFLINE, from, to).any(|e| on_it(&e))
+        };
         ep.elsewhere = store
             .events_of(ANCM_STARTED)
             .filter(|s| s.host == *host && !failed_on.contains(&instance(s)) && instance(s).is_some())
             .filter(|s| s.time() <= end && first - s.time() <= EPISODE_GAP)
             .filter(|s| starts_app(app.as_deref(), s))
-            .max_by_key(|s| (s.time(), s.event.record_id));
+            .max_by_key(|s| (s.time(), s.event.record_id))
+            .filter(|s| !stopped(s));
     }
     // A lone crash through Program.Main may be a tool run once; a loop of
     // them is the app failing to start.
@@ -384,8 +393,10 @@ fn runtime_mismatch(x: &AppException, e: &EventRow) -> Option<String> {
         .ok()?;
     (built >= 5 && ran >= 5 && ran < built).then(|| {
         format!(
-            " The app was built for .NET {built} and the runtime that ran it is .NET {ran}: publish it for \
-                .NET {ran}, or run it on .NET {built}."
+            " The app's files were built for .NET {built} and the runtime that ran them is .NET {ran}, the one \
+                its runtimeconfig.json chose: files of two builds in one folder, or an app published for \
+                .NET {built} on a host running {ran}; publish one target framework into a clean folder, one the \
+                host runs."
         )
     })
 }
@@ -460,9 +471,9 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
                 limits.",
         ],
         Cause::Deployment => &[
-            "Publish again, completely: the file or assembly the exception names must be in the site's folder, \
-                and the app's target framework must be a runtime the host has (a net9.0 app fails where only \
-                .NET 8 is installed).",
+            "Publish again, completely, into a clean folder: the file or assembly the exception names must be in \
+                the site's folder in the version the app was built against (files left from an older publish mix \
+                versions), and the runtime its runtimeconfig.json names must be one the host has.",
         ],
         Cause::Configuration => &[
             "Set the setting or connection string the exception names where the app reads it (App Service: \
@@ -663,10 +674,12 @@ impl Outage<'_> {
     /// for the same reason while this one did.
     fn join(&mut self, ep: &Episode<'_>, instances: &[Option<&str>], when: &str, other: Draft) {
         let names: Vec<&str> = instances.iter().flatten().copied().collect();
+        let firsts: Vec<&str> = self.instances.iter().flatten().copied().collect();
         let n = attempts(ep);
         let d = &mut self.draft;
         d.explanation.push_str(&format!(
-            " The same failure on {} {} {when}: {n} failed start{} from {}, {}.",
+            " The same failure{} on {} {} {when}: {n} failed start{} from {}, {}.",
+            if firsts.is_empty() { String::new() } else { format!(" as on {},", firsts.join(", ")) },
             if names.len() == 1 { "instance" } else { "instances" },
             names.join(", "),
             if n == 1 { "" } else { "s" },
@@ -1130,7 +1143,7 @@ mod tests {
         );
         let d = &started(e, 900).detected(detect)[0];
         assert!(d.explanation.contains("built for .NET 11"), "{}", d.explanation);
-        assert!(d.remediation[0].contains("target framework"), "{:?}", d.remediation);
+        assert!(d.remediation[0].contains("runtimeconfig.json names"), "{:?}", d.remediation);
     }
 
     /// An episode whose first attempt threw, and whose later attempts
@@ -1649,7 +1662,7 @@ mod tests {
         };
         let older = crash("8.0.2025.41914");
         assert!(
-            older[0].explanation.contains("built for .NET 9 and the runtime that ran it is .NET 8"),
+            older[0].explanation.contains("built for .NET 9 and the runtime that ran them is .NET 8"),
             "{}",
             older[0].explanation
         );
@@ -1694,7 +1707,7 @@ mod tests {
         assert!(d.explanation.contains("No successful start of the failing instance"), "{}", d.explanation);
         assert!(
             d.explanation.contains(&format!(
-                "The same failure on instance B at the same time: 1 failed start from {}, started again at {}.",
+                "The same failure as on A, on instance B at the same time: 1 failed start from {}, started again at {}.",
                 at(150).to_prose(),
                 at(300).to_prose()
             )),
@@ -1717,7 +1730,7 @@ mod tests {
         let one = again(120);
         assert_eq!(one.len(), 1);
         assert!(
-            one[0].explanation.contains("The same failure on instance B right after"),
+            one[0].explanation.contains("The same failure as on A, on instance B right after"),
             "{}",
             one[0].explanation
         );
@@ -1731,7 +1744,7 @@ mod tests {
         assert_eq!(found.len(), 2, "{:?}", found.iter().map(|d| &d.explanation).collect::<Vec<_>>());
         let first = found.iter().find(|d| d.start == at(99)).expect("A's");
         assert!(
-            first.explanation.contains("The same failure on instance C right after"),
+            first.explanation.contains("The same failure as on A, on instance C right after"),
             "{}",
             first.explanation
         );

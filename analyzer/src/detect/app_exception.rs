@@ -204,7 +204,8 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
         d = d.also(&[
             "Deploy without replacing files under running requests: run from a package (App Service: \
                 WEBSITE_RUN_FROM_PACKAGE), swap a staging slot, or take the app offline (app_offline.htm) while \
-                files are copied; keep on-access antivirus scanning off the site's folder.",
+                files are copied; on a server of your own, keep on-access antivirus scanning off the site's \
+                folder.",
         ]);
     }
     for t in c.iter().take(6) {

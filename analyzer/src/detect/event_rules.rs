@@ -438,8 +438,8 @@ const UPLOAD_CUT: &str = "A client that disconnected mid-upload (a large package
     upload from closer (a pipeline in Azure).";
 const CHECK_SITE_FOLDER: &str = "After a failed deployment, check what the site folder holds (Kudu's console) before trusting the next start.";
 const SOURCE_URL: &str = "Set the deployment source's repository to a full clone URL (https://host/owner/repo.git) in \
-    the Deployment Center or with az webapp deployment source config --repo-url; Kudu could not read the one \
-    configured and fetched nothing.";
+    the Deployment Center or with az webapp deployment source config --repo-url, and trigger the deployment \
+    again; Kudu made no deployment record of this one (its trace, LogFiles/kudu/trace, holds the request).";
 
 /// A deployment Kudu reported as failing (an error status, an error step,
 /// an exception): the site keeps what was deployed before, or a folder half
@@ -472,14 +472,16 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
                 if c.len() == 1 { String::new() } else { format!(" {} times", c.len()) },
                 said.join("; "),
                 if bad_source {
-                    "Kudu could not read the deployment source and fetched nothing: the site keeps what was \
-                        deployed before."
+                    "Kudu rejected the repository URL it was given before it made a deployment and fetched \
+                        nothing: the site keeps what was deployed before."
+                } else if upload_cut {
+                    "The upload was cut off before Kudu deployed it: the site keeps what was deployed before."
                 } else {
                     "The site keeps what was deployed before, or a folder the deployment had begun to write: a \
                         failed start after it may be this."
                 }
             ))
-            .remedy(if bad_source { &[SOURCE_URL, RETRY_DEPLOYMENT] } else { &[RETRY_DEPLOYMENT, CHECK_SITE_FOLDER] });
+            .remedy(if bad_source { &[SOURCE_URL] } else { &[RETRY_DEPLOYMENT, CHECK_SITE_FOLDER] });
         if upload_cut {
             d = d.also(&[UPLOAD_CUT]);
         }
@@ -859,13 +861,18 @@ mod tests {
             d.explanation
         );
         assert!(d.remediation.iter().any(|r| r.contains("disconnected mid-upload")), "{:?}", d.remediation);
+        assert!(
+            d.explanation.contains("The upload was cut off before Kudu deployed it"),
+            "{}",
+            d.explanation
+        );
         let fine = traced(Given::new(), 0, "/api/zipdeploy", "202", None);
         let other = traced(fine, 60, "/api/vfs/site/wwwroot/", "500", Some("Access denied"));
         assert!(other.detected(detect).is_empty());
     }
 
     /// mattroot87's Kudu: ASP.NET 1309 on the `.scm.` site for an external
-    /// Git deployment whose repository URL Kudu could not read. The same
+    /// Git deployment whose repository URL Kudu rejected. The same
     /// exception on another Kudu endpoint, or on the app's own site, is no
     /// failed deployment.
     #[test]
@@ -901,7 +908,7 @@ mod tests {
             d.explanation.contains(
                 "A deployment of site shop through Kudu failed: /deploy?scmType=ExternalGit&isAsync=true threw \
                     InvalidOperationException: Repository url 'testWebsite' is invalid, from 40.112.243.8. Kudu \
-                    could not read the deployment source and fetched nothing"
+                    rejected the repository URL it was given before it made a deployment and fetched nothing"
             ),
             "{}",
             d.explanation

@@ -30,6 +30,12 @@ fn written_at_boot(e: &EventRow) -> bool {
     matches!(e.event.event_id, 6008 | 41)
 }
 
+/// A User32 1074 value: named in an EVTX's EventData, by position in an
+/// export without names.
+fn param<'e>(e: &'e EventRow, name: &str, at: usize) -> Option<&'e str> {
+    if e.event.data.iter().any(|d| d.name.is_some()) { e.data(name) } else { e.data_at(at) }
+}
+
 /// Who asked for a planned shutdown and why, as User32 1074 says: the
 /// process (its file name), the reason unless Windows has no title for
 /// it, and the comment (`msiexec.exe: The Windows Installer initiated a
@@ -38,9 +44,8 @@ fn asked_by(e: &EventRow) -> Option<String> {
     if e.event.event_id != 1074 {
         return None;
     }
-    let field = |name: &str, at: usize| {
-        e.data(name).or_else(|| e.data_at(at)).map(str::trim).filter(|v| !v.is_empty() && *v != "-")
-    };
+    let field =
+        |name: &str, at: usize| param(e, name, at).map(str::trim).filter(|v| !v.is_empty() && *v != "-");
     let process = field("param1", 0)?;
     // `C:\Windows\system32\winlogon.exe (MINWINPC)`: the file name.
     let process = process.split(" (").next().unwrap_or(process);
@@ -116,13 +121,30 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             (false, n) if n > 1 => format!(" {n} times (planned)"),
             (false, _) => " (planned)".to_string(),
         };
+        // Asked to shut down or power off rather than restart (1074's
+        // type): off until the boot, or to the evidence's end.
+        let off = c.iter().any(|e| {
+            e.event.event_id == 1074
+                && param(e, "param5", 4).is_some_and(|t| {
+                    let t = t.trim().to_ascii_lowercase();
+                    t == "shutdown" || t == "power off"
+                })
+        });
+        let went = match (off, boot) {
+            (false, _) => format!("restarted{how}"),
+            (true, Some(b)) => format!(
+                "shut down{how}, and was started again {} later",
+                crate::describe::duration(b.time() - first.time())
+            ),
+            (true, None) => format!("shut down{how}, and no boot follows in the evidence"),
+        };
         // A machine with no IIS evidence (a workstation, a domain controller
         // in the same collection) restarting is background to an IIS case.
         let (severity, mut text) = if store.serves_web(&first.host) {
             (
                 Severity::Medium,
                 format!(
-                    "The server restarted{how}: IIS stopped with it, so requests in that window were refused \
+                    "The server {went}: IIS stopped with it, so requests in that window were refused \
                         and not logged, and the first requests after the boot paid cold starts."
                 ),
             )
@@ -130,13 +152,18 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             (
                 Severity::Info,
                 format!(
-                    "The machine restarted{how}. Nothing in the evidence shows IIS on it (no web logs, no IIS \
+                    "The machine {went}. Nothing in the evidence shows IIS on it (no web logs, no IIS \
                         events), so no site went down with it."
                 ),
             )
         };
-        // Who asked for each planned restart, and why (User32 1074).
-        let asked: Vec<String> = c.iter().filter_map(|e| asked_by(e)).take(3).collect();
+        // Who asked for each planned restart, and why (User32 1074);
+        // winlogon carrying out a request another program made is that
+        // request.
+        let asked: Vec<String> = c.iter().filter_map(|e| asked_by(e)).collect();
+        let others = asked.iter().any(|a| !a.starts_with("winlogon.exe"));
+        let asked: Vec<String> =
+            asked.into_iter().filter(|a| !(others && a.starts_with("winlogon.exe"))).take(3).collect();
         if !asked.is_empty() {
             text.push_str(&format!(" Asked for by {}.", asked.join("; then by ")));
         }
@@ -200,6 +227,41 @@ mod tests {
             d.explanation
         );
         assert!(d.timeline[0].summary.contains("asked for by msiexec.exe"), "{:?}", d.timeline);
+    }
+
+    /// plaso's DC1: an administrator's Explorer asking to power off, and
+    /// winlogon carrying it out; the log ends before any boot.
+    #[test]
+    fn a_shutdown_asked_for_is_no_restart() {
+        let asked = |e: Given, secs: i64, process: &str, kind: &str| {
+            e.event(
+                "DC1",
+                secs,
+                "User32",
+                1074,
+                &[("param1", process), ("param5", kind), ("param7", "CORP\\Administrator")],
+            )
+        };
+        let e = asked(Given::new(), 0, "C:\\Windows\\Explorer.EXE (DC1)", "power off");
+        let d = &asked(e, 10, "C:\\Windows\\system32\\winlogon.exe (DC1)", "power off").detected(detect)[0];
+        assert!(
+            d.explanation.contains("shut down (planned), and no boot follows in the evidence"),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation.contains("Asked for by Explorer.EXE on behalf of CORP\\Administrator."),
+            "{}",
+            d.explanation
+        );
+        let back =
+            asked(Given::new(), 0, "Explorer.EXE", "shutdown").event("DC1", 900, "EventLog", 6005, &[]);
+        let d = &back.detected(detect)[0];
+        assert!(
+            d.explanation.contains("shut down (planned), and was started again 15 min later"),
+            "{}",
+            d.explanation
+        );
     }
 
     #[test]
