@@ -139,6 +139,9 @@ pub struct TraceSummary {
     pub longest_gap: Option<(i64, String, String)>,
     /// The physical path the request mapped to (error pages).
     pub physical_path: Option<String>,
+    /// The request body's length, as its `Content-Length` header says
+    /// (`GENERAL_REQUEST_HEADERS`, or a module setting the header).
+    pub request_bytes: Option<u64>,
     /// The source holds no time of its own: `start` is the file's
     /// modification time (error pages).
     pub time_of_file: bool,
@@ -382,6 +385,23 @@ fn summarize(events: &[TraceEvent]) -> TraceSummary {
             "GENERAL_REQUEST_START" => s.start = s.start.or(e.time),
             "GENERAL_REQUEST_END" => s.completed = true,
             "LOG_FILE_MAX_SIZE_TRUNCATE" => s.truncated = true,
+            "GENERAL_REQUEST_HEADERS" if s.request_bytes.is_none() => {
+                s.request_bytes = e.data("Headers").and_then(|h| {
+                    h.lines().find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                });
+            }
+            "GENERAL_SET_REQUEST_HEADER"
+                if s.request_bytes.is_none()
+                    && e.data("HeaderName")
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case("content-length")) =>
+            {
+                s.request_bytes = e.data("HeaderValue").and_then(|v| v.trim().parse().ok());
+            }
             "GENERAL_ENDPOINT_INFORMATION" => {
                 if let Some(addr) = e.data("RemoteAddress") {
                     s.client = Some(match e.data("RemotePort") {

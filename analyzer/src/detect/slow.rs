@@ -12,6 +12,10 @@ use crate::finding::{Role, Severity};
 
 /// A request this long is slow.
 const SLOW: Span = Span::secs(5);
+/// A request body this large (10 MB) takes seconds to send over most
+/// links.
+const LARGE_BODY: u64 = 10_000_000;
+
 /// Slow requests to one URL within a quarter of an hour that make a finding.
 const MIN_SLOW: usize = 15;
 
@@ -112,19 +116,27 @@ fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draf
             );
             // A request with a body counts the client's upload in its time.
             let upload = matches!(first.trace.verb.as_deref(), Some("POST" | "PUT" | "PATCH"));
+            // A large body the client sent over the whole time: its upload,
+            // not the server, may be all of it.
+            let body = first.trace.summary.request_bytes.filter(|b| upload && *b >= LARGE_BODY);
             let cut = c.iter().find(|(_, t)| t.trace.summary.truncated);
-            if upload && cut.is_some() {
-                text.push_str(&format!(
+            match (body, longest) {
+                (Some(bytes), Some(ms)) => text.push_str(&format!(
+                    " It carried a {:.0} MiB body: at {:.1} MB/s over the time it took, the client's sending \
+                        alone may account for it.",
+                    bytes as f64 / 1_048_576.0,
+                    bytes as f64 / 1_000_000.0 / (ms.max(1) as f64 / 1000.0),
+                )),
+                _ if upload && cut.is_some() => text.push_str(&format!(
                     " Its time counts the client sending the {} body as well as the server's work.",
                     first.trace.verb.as_deref().unwrap_or("request")
-                ));
+                )),
+                _ => {}
             }
-            if let Some((at, t)) = cut {
+            if let Some((at, t)) = cut.filter(|_| body.is_none()) {
                 let held = t.trace.summary.end.map(|e| e - *at);
                 text.push_str(&format!(
-                    " Its trace was cut at FREB's size limit{}: where the time went is not in it; raise the \
-                        trace's maxLogFileSizeKB (the site's traceFailedRequestsLogging, system.applicationHost/sites) or trace \
-                        fewer areas and catch it again.",
+                    " Its trace was cut at FREB's size limit{}: where the time went is not in it.",
                     held.map_or(String::new(), |h| format!(
                         " after the first {} of the request",
                         if h < Span::secs(1) {
@@ -136,16 +148,23 @@ fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draf
                 ));
             }
             let end = end + longest.map_or(Span(0), Span::millis);
-            let mut d = Draft::new(FailureMode::SlowResponses, Severity::Low, 0.6, start, end)
+            let severity = if body.is_some() { Severity::Info } else { Severity::Low };
+            let mut d = Draft::new(FailureMode::SlowResponses, severity, 0.6, start, end)
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
-            if cut.is_some() {
+            if body.is_some() {
+                d = d.remedy(&[
+                    "A rule for time taken catches long uploads: raise its timeTaken for this path, or leave the \
+                        path out of it, so the traces it keeps are of slow answers.",
+                    "Where uploads of that size should be faster, look at the client's link and what lies between \
+                        (a proxy, a gateway) before the server.",
+                ]);
+            } else if cut.is_some() {
                 d = d.remedy(&[
                     "Catch the request again with a trace that holds all of it: a larger maxLogFileSizeKB \
-                        (the site's traceFailedRequestsLogging, system.applicationHost/sites), fewer trace areas or a lower \
-                        verbosity; its module and handler timings then show where the time went.",
-                    "Check the endpoint's dependencies (queries, downstream calls, an upload's size against \
-                        the client's link) while it is slow.",
+                        (the site's traceFailedRequestsLogging, system.applicationHost/sites), fewer trace areas \
+                        or a lower verbosity; its module and handler timings then show where the time went.",
+                    "Check the endpoint's dependencies (queries, downstream calls) while it is slow.",
                 ]);
             }
             d.cite_all(c.iter().take(5).map(|(_, t)| store.cite_trace(t)), Role::Effect);
@@ -192,6 +211,15 @@ mod tests {
             d.explanation
         );
         assert!(d.remediation[0].contains("maxLogFileSizeKB"), "{:?}", d.remediation);
+        // pcdccam's POST carried 502 MiB: its upload may be all the time.
+        let e = Given::new()
+            .trace("WEB01", 100, "http://shop:80/upload", (200, 0), "")
+            .timed_out(61_230, Some(733))
+            .body_bytes(526_108_463);
+        let d = &drafts(e, &[])[0];
+        assert_eq!(d.severity, Severity::Info);
+        assert!(d.explanation.contains("It carried a 502 MiB body: at 8.6 MB/s"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("raise its timeTaken"), "{:?}", d.remediation);
         let logged = Given::new()
             .requests(20, "WEB01", 1, 100, "/upload", (200, 0, 0), 9_000)
             .trace("WEB01", 100, "http://shop:80/upload", (200, 0), "")

@@ -270,6 +270,14 @@ impl Given {
         self
     }
 
+    /// The last trace with a request body of `bytes`.
+    pub fn body_bytes(mut self, bytes: u64) -> Self {
+        if let Some(t) = self.kept.traces.last_mut() {
+            t.trace.summary.request_bytes = Some(bytes);
+        }
+        self
+    }
+
     /// The last trace or page with the error code its module set.
     pub fn error_code(mut self, code: u32) -> Self {
         let error = self.kept.traces.last_mut().and_then(|t| t.trace.summary.first_error.as_mut());

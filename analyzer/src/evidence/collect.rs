@@ -225,6 +225,7 @@ impl RecordSink for Collector<'_> {
                 client: t.summary.client.clone(),
                 physical_path: t.summary.physical_path.clone(),
                 time_of_file: t.summary.time_of_file,
+                request_bytes: t.summary.request_bytes,
                 ..Default::default()
             },
         };

@@ -168,3 +168,33 @@ fn events_centuries_apart_do_not_overflow_the_summary() {
     assert_eq!(file.trace.events.len(), 3);
     assert!(file.trace.time().is_some());
 }
+
+/// The request body's length: from the headers IIS logged, or from a
+/// module setting `Content-Length` (pcdccam's trace, ANCM's proxy: 526108463).
+#[test]
+fn the_request_body_length_is_read_from_its_header() {
+    let start = event("GENERAL_REQUEST_START", "2024-05-01T10:00:00.100Z", &[("SiteId", "2")], &[]);
+    let logged = event(
+        "GENERAL_REQUEST_HEADERS",
+        "2024-05-01T10:00:00.100Z",
+        &[("Headers", "Connection: Keep-Alive\nContent-Length: 4096\nHost: shop")],
+        &[],
+    );
+    let file = parse_freb(trace(&[start.clone(), logged], true).as_bytes());
+    assert_eq!(file.trace.summary.request_bytes, Some(4096));
+    let set = event(
+        "GENERAL_SET_REQUEST_HEADER",
+        "2024-05-01T10:00:00.200Z",
+        &[("HeaderName", "Content-Length"), ("HeaderValue", "526108463"), ("Replace", "true")],
+        &[],
+    );
+    let other = event(
+        "GENERAL_SET_REQUEST_HEADER",
+        "2024-05-01T10:00:00.150Z",
+        &[("HeaderName", "X-Original-For"), ("HeaderValue", "1")],
+        &[],
+    );
+    let file = parse_freb(trace(&[start.clone(), other, set], true).as_bytes());
+    assert_eq!(file.trace.summary.request_bytes, Some(526_108_463));
+    assert_eq!(parse_freb(trace(&[start], true).as_bytes()).trace.summary.request_bytes, None);
+}
