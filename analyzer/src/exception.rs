@@ -78,9 +78,37 @@ const MESSAGE: usize = 200;
 /// ends in `Exception` (or a known .NET host code), classified over the
 /// whole chain of inner exceptions.
 pub fn find(text: &str) -> Option<AppException> {
-    let (at, type_name) = exception_types(text).next()?;
+    let mut types = exception_types(text);
+    let (at, mut type_name) = types.next()?;
+    let mut message = message_after(text, at, type_name);
+    // A wrapper says nothing of its own: the exception inside it is the
+    // one to name (EF Core's "likely due to a transient failure" around
+    // SQL Server's 40613).
+    if WRAPPERS.iter().any(|w| message.contains(w))
+        && let Some((inner_at, inner)) = types.next()
+    {
+        type_name = inner;
+        message = message_after(text, inner_at, inner);
+    }
+    let chain: Vec<&str> = exception_types(text).map(|(_, t)| t).collect();
+    Some(AppException {
+        type_name: type_name.to_string(),
+        message: clip(message),
+        cause: classify(text, &chain),
+    })
+}
+
+/// Messages of exceptions that only carry another.
+const WRAPPERS: &[&str] = &[
+    "likely due to a transient failure",
+    "One or more errors occurred",
+    "Exception has been thrown by the target of an invocation",
+];
+
+/// The first line of the message after the exception type at `at`.
+fn message_after<'t>(text: &'t str, at: usize, type_name: &str) -> &'t str {
     let after = &text[at + type_name.len()..];
-    let message = after
+    after
         .trim_start_matches([' ', '('])
         .split_once(':')
         .filter(|(code, _)| code.len() <= 12 && !code.contains('\n'))
@@ -89,10 +117,7 @@ pub fn find(text: &str) -> Option<AppException> {
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("at "))
-        .unwrap_or("");
-    let message = clip(message);
-    let chain: Vec<&str> = exception_types(text).map(|(_, t)| t).collect();
-    Some(AppException { type_name: type_name.to_string(), message, cause: classify(text, &chain) })
+        .unwrap_or("")
 }
 
 /// An exception named by its type alone (ASP.NET 1309 gives the short type
@@ -373,6 +398,10 @@ mod tests {
         let text = "System.InvalidOperationException: An exception has been raised that is likely due to a transient failure.\n             ---> Microsoft.Data.SqlClient.SqlException (0x80131904): Database 'attendance' on server 'x.database.windows.net' is not currently available.\n\
             ClientConnectionId:ec57\nError Number:40613,State:1,Class:20";
         assert_eq!(find(text).map(|e| e.cause), Some(Cause::DbUnavailable));
+        // The wrapper names nothing: SQL Server's exception inside it is quoted.
+        let inner = find(text).expect("found");
+        assert_eq!(inner.type_name, "Microsoft.Data.SqlClient.SqlException");
+        assert!(inner.message.starts_with("Database 'attendance' on server"), "{}", inner.message);
         let timeout = "Microsoft.Data.SqlClient.SqlException (0x80131904): Connection Timeout Expired.\nError Number:-2,State:0,Class:11";
         assert_eq!(find(timeout).map(|e| e.cause), Some(Cause::Backend));
     }
