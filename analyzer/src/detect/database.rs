@@ -55,6 +55,16 @@ const GUESSING_REMEDY: [&str; 3] = [
         security lens's detections on that host).",
 ];
 
+/// What to do about SQL logins a server that takes Windows logins only
+/// refused, from a client no web server of the evidence is.
+const WINDOWS_ONLY_REMEDY: [&str; 2] = [
+    "Find who owns the client address: a client of yours still configured with a SQL login (from before the \
+        server's authentication mode changed) needs a Windows login or a managed identity; one that is not \
+        yours is probing, and the firewall should keep it from the server.",
+    "Leave the server's Windows-only mode as it is; turning mixed mode on for this client would also open \
+        SQL logins (sa) to whoever is guessing.",
+];
+
 /// The web server a machine-account login names: `CONTOSO\WEB01$` → `WEB01`.
 fn machine_host(login: &str) -> Option<String> {
     let name = login.rsplit('\\').next()?.strip_suffix('$')?;
@@ -283,7 +293,13 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
         Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
             .scope(Some(scope_host.as_deref().unwrap_or(&first.host)), None, pool.as_deref())
             .explain(text);
-    if logins.len() >= GUESSING_LOGINS || !tied {
+    let windows_only =
+        c.iter().any(|e| reason_of(e).is_some_and(|r| r.contains("Windows authentication only")));
+    if windows_only && !tied {
+        // The server already takes Windows logins only: no password or
+        // sa advice applies; who the client is does.
+        d = d.remedy(&WINDOWS_ONLY_REMEDY);
+    } else if logins.len() >= GUESSING_LOGINS || !tied {
         // The mode's own advice (create the login) would create the
         // accounts someone guessed, or one no app of ours asked for.
         d = d.remedy(&GUESSING_REMEDY);
@@ -429,6 +445,8 @@ mod tests {
         }
         let d = &e.detected(detect)[0];
         assert!(d.explanation.contains("accepts Windows authentication only"), "{}", d.explanation);
+        assert!(!d.remediation.iter().any(|r| r.contains("rename sa")), "{:?}", d.remediation);
+        assert!(d.remediation[0].starts_with("Find who owns the client address"), "{:?}", d.remediation);
         assert!(!d.explanation.contains("its password, its state"), "{}", d.explanation);
     }
 
