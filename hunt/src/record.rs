@@ -583,8 +583,11 @@ impl View {
         let sql_login =
             e.event_id == 18456 && e.provider.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("mssql"));
         if sql_login {
-            for (at, d) in e.data.iter().filter(|d| d.name.is_none()).enumerate() {
-                self.sql_login_field(at, &d.value);
+            let said = faultline_parser::winevent::sql_login_failed(e);
+            for (field, value) in [("login", said.login), ("reason", said.reason), ("client", said.client)] {
+                if let Some(v) = value {
+                    self.push(field, v);
+                }
             }
         }
         for d in &e.data {
@@ -602,24 +605,6 @@ impl View {
             {
                 self.push(sysmon, &d.value);
             }
-        }
-    }
-}
-
-impl View {
-    /// SQL Server 18456's unnamed values as `login`, `reason` and `client`
-    /// (`[CLIENT: 10.0.2.17]` read as the address).
-    fn sql_login_field(&mut self, at: usize, value: &str) {
-        let value = value.trim();
-        match at {
-            0 => self.push("login", value),
-            1 => self.push("reason", value.strip_prefix("Reason:").map_or(value, str::trim)),
-            2 => {
-                if let Some(client) = value.strip_prefix("[CLIENT:").and_then(|v| v.strip_suffix(']')) {
-                    self.push("client", client.trim());
-                }
-            }
-            _ => {}
         }
     }
 }

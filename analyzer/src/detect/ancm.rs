@@ -22,7 +22,7 @@ use std::sync::Arc;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_LOGGER, APP_OFFLINE, DEPLOYMENT_REPORTS,
+    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, ANCM_STOPPED, APP_LOGGER, DEPLOYMENT_REPORTS,
     DOTNET_TERMINATED, WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode};
@@ -224,9 +224,9 @@ fn episodes(store: &Store) -> Vec<(Arc<str>, Episode<'_>)> {
         // a restart) was serving no one then.
         let stopped = |s: &EventRow| {
             let (from, to) = (s.time(), first.max(s.time()));
-            let on_it = |e: &&EventRow| e.host == s.host && instance(e) == instance(s) && e.time() > from;
-            store.events_between(ANCM_SHUT_DOWN, from, to).any(|e| on_it(&e))
-                || store.events_between(APP_OFFLINE, from, to).any(|e| on_it(&e))
+            store
+                .events_between(ANCM_STOPPED, from, to)
+                .any(|e| e.host == s.host && instance(e) == instance(s) && e.time() > from)
         };
         ep.elsewhere = store
             .events_of(ANCM_STARTED)
@@ -692,11 +692,7 @@ impl Outage<'_> {
         d.start = d.start.min(other.start);
         d.end = d.end.max(other.end);
         d.ongoing |= other.ongoing;
-        for step in &other.remediation {
-            if !d.remediation.contains(step) {
-                d.remediation.push(step);
-            }
-        }
+        d.add_steps(&other.remediation);
         d.absorb(other);
     }
 }
@@ -859,14 +855,16 @@ fn finding<'s>(
     for more in steps {
         d = d.also(more);
     }
-    // Without an exception, ANCM's own words: a publish the host cannot run.
-    if thrown.is_empty() && ep.failures.iter().any(|f| ancm_meaning(f).0 == 0) {
-        d = d.remedy(INCOMPLETE_PUBLISH);
-    }
-    // What broke before any app code ran has steps of its own, after those
-    // of what the app threw (tshekom's processPath naming a .dll).
+    // Without an exception, ANCM's own words give the steps: a publish the
+    // host cannot run, or what broke before any app code ran; with one,
+    // the latter come after its steps (tshekom's processPath naming a .dll).
     if thrown.is_empty() {
-        if let Some(steps) = before_code_steps(decisive) {
+        let steps = if ancm_meaning(decisive).0 == 0 {
+            Some(INCOMPLETE_PUBLISH)
+        } else {
+            before_code_steps(decisive)
+        };
+        if let Some(steps) = steps {
             d = d.remedy(steps);
         }
     } else {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use faultline_parser::winevent::sql_login_failed;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{APP_ERRORS, ASPNET_REQUEST_FAILED, LOGON, SQL_LOGIN_FAILED};
@@ -81,15 +82,15 @@ fn process_account(e: &EventRow) -> Option<&str> {
 // 18456's positional data: login, "Reason: ...", "[CLIENT: address]".
 
 fn login_of(e: &EventRow) -> String {
-    e.data_at(0).map_or("-", str::trim).to_string()
+    sql_login_failed(&e.event).login.unwrap_or("-").to_string()
 }
 
 fn reason_of(e: &EventRow) -> Option<String> {
-    e.data_at(1).map(|r| r.trim().trim_start_matches("Reason: ").trim_end_matches('.').to_string())
+    sql_login_failed(&e.event).reason.map(|r| r.trim_end_matches('.').to_string())
 }
 
 fn client_of(e: &EventRow) -> Option<String> {
-    e.data_at(2).map(|c| c.trim().trim_start_matches("[CLIENT:").trim_end_matches(']').trim().to_string())
+    sql_login_failed(&e.event).client.map(str::to_string)
 }
 
 /// How the identity of one app pool changed on one host before a failure:

@@ -7,7 +7,7 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
-    ANCM_SHUT_DOWN, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
+    ANCM_CYCLE, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
     HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
     PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
 };
@@ -560,8 +560,6 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
-/// ANCM's starts and shutdowns of a site: a site cycling through them.
-const ANCM_CYCLE: &[EventKind] = &[ANCM_STARTED[0], ANCM_STARTED[1], ANCM_SHUT_DOWN[0]];
 
 /// How soon after the last a start or shutdown still counts as the site
 /// restarting over and over.

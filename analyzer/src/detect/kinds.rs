@@ -107,6 +107,12 @@ kinds! {
     APP_OFFLINE = [Ancm 1012];
     /// ANCM 1033: the application shut down (a restart, a recycle).
     ANCM_SHUT_DOWN = [Ancm 1033];
+    /// ANCM's starts (1032, 1001) and shutdowns (1033) of an application:
+    /// a site cycling through them.
+    ANCM_CYCLE = [Ancm 1032, Ancm 1001, Ancm 1033];
+    /// ANCM stopping an application: it shut down (1033), or app_offline.htm
+    /// took it offline (1012).
+    ANCM_STOPPED = [Ancm 1033, Ancm 1012];
     /// Application Error 1000: a process faulted.
     APPLICATION_FAULT = [ApplicationError 1000];
     /// .NET Runtime 1026 (an unhandled exception ended the process) and

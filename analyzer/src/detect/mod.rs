@@ -106,13 +106,18 @@ impl Draft {
     }
 
     /// Steps of a second cause after the first's (those not given yet).
-    pub fn also(mut self, steps: &'static [&'static str]) -> Draft {
+    pub fn also(mut self, steps: &[&'static str]) -> Draft {
+        self.add_steps(steps);
+        self
+    }
+
+    /// [`Draft::also`] in place.
+    pub fn add_steps(&mut self, steps: &[&'static str]) {
         for step in steps {
             if !self.remediation.contains(step) {
                 self.remediation.push(step);
             }
         }
-        self
     }
 
     /// Adds evidence and the matching timeline step.

@@ -293,6 +293,30 @@ pub fn service_change(e: &super::WinEvent) -> Option<(String, bool)> {
     Some((name, e.data("param2")?.trim().eq_ignore_ascii_case("running")))
 }
 
+/// What SQL Server's 18456 (a login failed) says, in the order it gives
+/// its values, unnamed: the login, the reason (`Reason: ...`) and the
+/// client (`[CLIENT: 10.0.2.17]`, or `<local machine>`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SqlLoginFailed<'e> {
+    /// The login that was refused.
+    pub login: Option<&'e str>,
+    /// Why, without its `Reason:`.
+    pub reason: Option<&'e str>,
+    /// The client's address, without its `[CLIENT: ]`.
+    pub client: Option<&'e str>,
+}
+
+/// An 18456's values read by their place ([`SqlLoginFailed`]).
+pub fn sql_login_failed(e: &super::WinEvent) -> SqlLoginFailed<'_> {
+    let at = |i| e.data_at(i).map(str::trim);
+    SqlLoginFailed {
+        login: at(0),
+        reason: at(1).map(|r| r.strip_prefix("Reason:").map_or(r, str::trim_start)),
+        client: at(2)
+            .map(|c| c.strip_prefix("[CLIENT:").and_then(|c| c.strip_suffix(']')).map_or(c, str::trim)),
+    }
+}
+
 /// Decodes hex-encoded UTF-16LE text up to its NUL.
 fn utf16_hex(hex: &str) -> Option<String> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
