@@ -354,8 +354,11 @@ pub(super) struct FailedDeployment<'a> {
     site: Option<String>,
     /// How long the request took, in whole seconds (Kudu's trace only).
     took: Option<u32>,
-    /// The exception's message, for the steps it calls for.
-    thrown: Option<String>,
+    /// Kudu rejected the deployment source's repository URL: nothing was
+    /// fetched.
+    source_rejected: bool,
+    /// The client went away while it uploaded the package.
+    upload_cut: bool,
 }
 
 /// The site whose deployment site (Kudu, `<site>.scm.<domain>`) a URL
@@ -393,7 +396,10 @@ impl<'a> FailedDeployment<'a> {
             client: e.data("Client"),
             site: e.data("Site").map(str::to_string),
             took,
-            thrown: None,
+            source_rejected: false,
+            upload_cut: e
+                .data("Error")
+                .is_some_and(|w| w.to_ascii_lowercase().contains("client disconnected")),
         })
     }
 
@@ -421,7 +427,8 @@ impl<'a> FailedDeployment<'a> {
             client: web.client,
             site: Some(site),
             took: None,
-            thrown: Some(message),
+            source_rejected: message.to_ascii_lowercase().starts_with("repository url"),
+            upload_cut: false,
         })
     }
 
@@ -461,10 +468,8 @@ fn kudu_deployment_failed(store: &Store, out: &mut Vec<Draft>) {
         // The window runs to the last request's answer, as long as it took.
         let end = c.iter().map(|f| f.answered()).max().unwrap_or_else(|| last.event.time());
         // Kudu refused the deployment source itself: nothing was fetched.
-        let bad_source = c.iter().any(|f| {
-            f.thrown.as_deref().is_some_and(|m| m.to_ascii_lowercase().starts_with("repository url"))
-        });
-        let upload_cut = c.iter().any(|f| f.outcome.to_ascii_lowercase().contains("client disconnected"));
+        let bad_source = c.iter().any(|f| f.source_rejected);
+        let upload_cut = c.iter().any(|f| f.upload_cut);
         let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.8, first.event.time(), end)
             .scope(Some(&first.event.host), None, None)
             .explain(format!(
@@ -559,7 +564,6 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
         out.push(d);
     }
 }
-
 
 /// How soon after the last a start or shutdown still counts as the site
 /// restarting over and over.

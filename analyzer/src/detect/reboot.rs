@@ -40,7 +40,7 @@ fn param<'e>(e: &'e EventRow, name: &str, at: usize) -> Option<&'e str> {
 /// process (its file name), the reason unless Windows has no title for
 /// it, and the comment (`msiexec.exe: The Windows Installer initiated a
 /// system restart ... 'VMware Tools'`).
-fn asked_by(e: &EventRow) -> Option<String> {
+fn asked_by(e: &EventRow) -> Option<Asked> {
     if e.event.event_id != 1074 {
         return None;
     }
@@ -60,7 +60,15 @@ fn asked_by(e: &EventRow) -> Option<String> {
     if let Some(comment) = field("param6", 5) {
         said.push_str(&format!(": {}", crate::describe::cut_to(comment.trim_end_matches('.'), 160)));
     }
-    Some(said)
+    // Winlogon carries out what another program asked for, or a user's
+    // own request from the Start menu.
+    Some(Asked { by_winlogon: process.eq_ignore_ascii_case("winlogon.exe"), said })
+}
+
+/// A planned shutdown's request, as said.
+struct Asked {
+    by_winlogon: bool,
+    said: String,
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -160,12 +168,17 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // Who asked for each planned restart, and why (User32 1074);
         // winlogon carrying out a request another program made is that
         // request.
-        let asked: Vec<String> = c.iter().filter_map(|e| asked_by(e)).collect();
-        let others = asked.iter().any(|a| !a.starts_with("winlogon.exe"));
-        let asked: Vec<String> =
-            asked.into_iter().filter(|a| !(others && a.starts_with("winlogon.exe"))).take(3).collect();
-        if !asked.is_empty() {
-            text.push_str(&format!(" Asked for by {}.", asked.join("; then by ")));
+        let asked: Vec<Option<Asked>> = c.iter().map(|e| asked_by(e)).collect();
+        let others = asked.iter().flatten().any(|a| !a.by_winlogon);
+        let listed: Vec<&str> = asked
+            .iter()
+            .flatten()
+            .filter(|a| !(others && a.by_winlogon))
+            .take(3)
+            .map(|a| a.said.as_str())
+            .collect();
+        if !listed.is_empty() {
+            text.push_str(&format!(" Asked for by {}.", listed.join("; then by ")));
         }
         if let Some(b) = boot.filter(|b| !b.host.eq_ignore_ascii_case(&first.host)) {
             text.push_str(&format!(" It came back named {} (EventLog 6011: renamed).", b.host));
@@ -173,8 +186,8 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let mut d = Draft::new(FailureMode::Reboot, severity, 0.9, first.time(), end)
             .scope(Some(&first.host), None, None)
             .explain(text);
-        for e in &c {
-            let why = asked_by(e).map_or(String::new(), |a| format!(", asked for by {a}"));
+        for (e, asked) in c.iter().zip(&asked) {
+            let why = asked.as_ref().map_or(String::new(), |a| format!(", asked for by {}", a.said));
             d.cite(
                 store.cite_event(e, format!("{} {}: shutdown{why}", e.event.provider, e.event.event_id)),
                 Role::Cause,

@@ -63,9 +63,10 @@ type Logged = (Arc<str>, String, Timestamp, Timestamp);
 
 /// FREB traces a rule took for time taken (`failureReason="TIME_TAKEN"`),
 /// five seconds or more, where the access logs made no slow-responses
-/// finding of their own: one
-/// such trace is a slow request someone set out to catch, low; its trace
-/// cut at the size limit cannot say where the time went, which is said.
+/// finding of their own: one such trace is a slow request someone set out
+/// to catch, low; its trace cut at the size limit cannot say where the time
+/// went, which is said; an upload of a large body may be the client's
+/// time, info.
 fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draft>) {
     // As slow as [`SLOW`] (a rule's threshold may be lower than ours), and
     // answered as the access log's slow rows are: a failure is its own
@@ -96,8 +97,7 @@ fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draf
                 continue;
             }
             let first = c[0].1;
-            let taken: Vec<u64> = c.iter().filter_map(|(_, t)| t.trace.time_taken_ms).collect();
-            let longest = taken.iter().max().copied();
+            let longest = c.iter().filter_map(|(_, t)| t.trace.time_taken_ms).max();
             let request = format!(
                 "{} {}",
                 first.trace.verb.as_deref().unwrap_or("-"),
