@@ -309,8 +309,12 @@ impl Store {
     }
 }
 
-/// A span as an analyst reads it: `45 s`, `12 min`, `3 h 5 min`, `4 d 2 h`.
+/// A span as an analyst reads it: `733 ms`, `45 s`, `12 min`, `3 h 5 min`, `4 d 2 h`.
 pub fn duration(span: Span) -> String {
+    // Under a second, "0 s" would say nothing.
+    if span > Span(0) && span < Span::secs(1) {
+        return format!("{} ms", span.as_millis());
+    }
     let secs = span.as_secs().max(0);
     match secs {
         0..120 => format!("{secs} s"),

@@ -139,11 +139,7 @@ fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draf
                     " Its trace was cut at FREB's size limit{}: where the time went is not in it.",
                     held.map_or(String::new(), |h| format!(
                         " after the first {} of the request",
-                        if h < Span::secs(1) {
-                            format!("{} ms", h.as_millis())
-                        } else {
-                            crate::describe::duration(h)
-                        }
+                        crate::describe::duration(h)
                     )),
                 ));
             }
