@@ -8,7 +8,7 @@
 //! since the boot is that many hours off.
 
 use faultline_parser::winevent::{CLOCK_STEP, clock_set};
-use faultline_parser::{Span, Timestamp};
+use faultline_parser::{RecordId, Span, Timestamp};
 use serde::Serialize;
 
 use crate::describe::duration;
@@ -65,6 +65,10 @@ pub struct ClockStep {
     pub undoes: Option<Timestamp>,
     /// The events recording it.
     pub evidence: Vec<Evidence>,
+    /// Where those events are in their logs (source, record id): what is
+    /// earlier in the same log was written before the step.
+    #[serde(skip)]
+    written: Vec<(u32, RecordId)>,
 }
 
 /// The step that undid one.
@@ -234,8 +238,10 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
                 && (e.time() - s.time).abs() <= SAME_SETTING
                 && (set.step() - s.step()).abs() <= SAME_SETTING
         };
+        let written = e.event.record_id.map(|r| (e.source, r));
         if let Some(s) = steps.iter_mut().rev().find(|s| same(s)) {
             s.evidence.push(cited);
+            s.written.extend(written);
             s.by = s.by.take().or(by);
             continue;
         }
@@ -281,10 +287,30 @@ pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
             undone: None,
             undoes: None,
             evidence: vec![cited],
+            written: written.into_iter().collect(),
         });
     }
     pair_undone(&mut steps);
     steps
+}
+
+/// An event's time by its host's clock as set right: one the host timed
+/// since a boot by a clock set back minutes after it, and written before
+/// the step (earlier in the same log), moved by the step, with the step.
+/// `None` for an event whose time stands (or cannot be told to be wrong:
+/// one in another log, whose records cannot be ordered against the step's).
+pub fn set_right<'s>(
+    steps: &'s [ClockStep],
+    e: &crate::evidence::EventRow,
+) -> Option<(Timestamp, &'s ClockStep)> {
+    let record = e.event.record_id?;
+    steps.iter().find_map(|s| {
+        let (since, until) = s.timed_before()?;
+        s.since?;
+        let before = s.written.iter().any(|&(source, r)| source == e.source && record < r);
+        (*s.host == *e.host && e.time() >= since && e.time() <= until && before)
+            .then(|| (e.time() + s.step(), s))
+    })
 }
 
 /// Pairs each step with the next of its host that undoes it: the other
@@ -495,8 +521,10 @@ mod tests {
     /// A clock set back minutes after a boot (Kernel-General 12 and
     /// Kernel-Power 41 timed by the clock as it was, before the step in the
     /// log) gave its times from that boot on only: the unclean restart it
-    /// timed says so, a restart written after the step does not; the step
-    /// by whole hours names the hardware clock kept in another zone.
+    /// timed is placed by the clock as set right, with the boot's 6005
+    /// written after the step, and says so; a restart written after the
+    /// step is not moved; the step by whole hours names the hardware clock
+    /// kept in another zone.
     #[test]
     fn a_step_after_a_boot_doubts_what_was_logged_since_the_boot() {
         let store = Given::new()
@@ -514,12 +542,22 @@ mod tests {
         assert_eq!(steps[0].timed_before(), Some((at(6900), at(7201))));
         let mut findings = crate::detect::run(&store);
         doubt_findings(&mut findings, &steps);
-        let doubted: Vec<(Timestamp, bool)> = findings
+        let placed: Vec<(Timestamp, Timestamp, bool)> = findings
             .iter()
-            .map(|f| (f.start, f.explanation.contains("came from the clock as it was")))
+            .map(|f| (f.start, f.end, f.explanation.contains("placed here by the clock as set right")))
             .collect();
-        assert!(doubted.contains(&(at(6910), true)), "{doubted:?}");
-        assert!(doubted.contains(&(at(3000), false)), "{doubted:?}");
+        assert_eq!(placed.len(), 2, "{placed:?}");
+        assert!(placed.contains(&(at(6910 - 7201), at(5), true)), "{placed:?}");
+        assert!(placed.contains(&(at(3000), at(3060), false)), "{placed:?}");
+        let f = findings.iter().find(|f| f.start == at(6910 - 7201)).expect("the unclean restart");
+        assert!(
+            f.timeline[0]
+                .summary
+                .contains("timed 2025-11-24 11:55:10 UTC by the clock before it was set back 2 h 0 min"),
+            "{:?}",
+            f.timeline
+        );
+        assert!(f.evidence.iter().any(|e| e.summary.contains("the clock was set")), "the step is cited");
     }
 
     /// A step of whole hours but for a minute is no zone's, nor one far

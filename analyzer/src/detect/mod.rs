@@ -229,11 +229,27 @@ pub(crate) fn host_clusters<'a>(
     events: impl Iterator<Item = &'a EventRow>,
     gap: Span,
 ) -> Vec<Vec<&'a EventRow>> {
+    host_clusters_by(events, &EventRow::time, gap)
+}
+
+/// [`host_clusters`] by another time than the one each event was logged
+/// at (a clock set right), in that time's order.
+pub(crate) fn host_clusters_by<'a>(
+    events: impl Iterator<Item = &'a EventRow>,
+    time: &dyn Fn(&EventRow) -> Timestamp,
+    gap: Span,
+) -> Vec<Vec<&'a EventRow>> {
     let mut by_host: BTreeMap<&str, Vec<&EventRow>> = BTreeMap::new();
     for e in events {
         by_host.entry(&e.host).or_default().push(e);
     }
-    by_host.into_values().flat_map(|events| clusters(events, |e| e.time(), gap)).collect()
+    by_host
+        .into_values()
+        .flat_map(|mut events| {
+            events.sort_by_key(|e| time(e));
+            clusters(events, |e| time(e), gap)
+        })
+        .collect()
 }
 
 /// Events clustered in time per host and app pool: two pools recycling in

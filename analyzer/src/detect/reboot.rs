@@ -6,7 +6,8 @@
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{BOOTED, SHUT_DOWN};
-use super::{Draft, FailureMode, host_clusters};
+use super::{Draft, FailureMode, host_clusters_by};
+use crate::clock::{ClockStep, set_right};
 use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 use crate::renames::Rename;
@@ -65,6 +66,102 @@ fn asked_by(e: &EventRow) -> Option<Asked> {
     Some(Asked { by_winlogon: process.eq_ignore_ascii_case("winlogon.exe"), said })
 }
 
+/// Why a machine went down uncleanly, as Kernel-Power 41 says (its
+/// `BugcheckCode` in decimal, its `PowerButtonTimestamp` a FILETIME, both
+/// zero when Windows saw neither), with the steps that fit; or, for
+/// EventLog 6008, when it was last running by its own words (the machine's
+/// local time, in its locale's format).
+fn unclean_why(e: &EventRow) -> Option<Unclean> {
+    match e.event.event_id {
+        41 => {
+            let number = |name: &str| {
+                let v = e.data(name)?.trim();
+                match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+                    Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                    None => v.parse::<u64>().ok(),
+                }
+            };
+            let (bugcheck, button) = (number("BugcheckCode"), number("PowerButtonTimestamp"));
+            if bugcheck.is_none() && button.is_none() {
+                return None;
+            }
+            if let Some(code) = bugcheck.filter(|&c| c != 0) {
+                return Some(Unclean {
+                    said: format!(
+                        "Windows stopped with bug check 0x{code:X} (a blue screen; Kernel-Power 41)."
+                    ),
+                    steps: BUG_CHECK,
+                    down: None,
+                });
+            }
+            if let Some(at) = button.filter(|&b| b != 0).map(faultline_parser::time::from_filetime) {
+                return Some(Unclean {
+                    said: format!(
+                        "Its power button was pressed at {} by its clock, with no bug check (Kernel-Power 41): \
+                         someone turned it off by hand, likely because it had stopped answering.",
+                        at.to_prose()
+                    ),
+                    steps: POWER_BUTTON,
+                    down: Some(at),
+                });
+            }
+            Some(Unclean {
+                said: "Kernel-Power 41 names no bug check and no power button: the machine lost power, hung and was \
+                 reset, or, as a virtual machine, was powered off or reset by its host."
+                    .to_string(),
+                steps: POWER_LOST,
+                down: None,
+            })
+        }
+        6008 => {
+            // `1:34:44 PM` and `8/25/2015`, with the left-to-right marks
+            // some locales put between the date's parts.
+            let part = |at: usize| {
+                e.event.data_at(at).map(|v| v.replace('\u{200e}', "")).filter(|v| !v.trim().is_empty())
+            };
+            let (time, date) = (part(0)?, part(1)?);
+            Some(Unclean {
+                said: format!(
+                    "Windows logged the shutdown before that boot as unexpected: it was last running at {time} on {date} (EventLog 6008, the machine's local time)."
+                ),
+                steps: &[],
+                down: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What an unclean shutdown's event says of it.
+struct Unclean {
+    /// In a sentence.
+    said: String,
+    /// The steps that fit.
+    steps: &'static [&'static str],
+    /// When the machine went down, when the event says (the power button
+    /// pressed).
+    down: Option<Timestamp>,
+}
+
+/// How long before its boot a power button's press is still that
+/// shutdown's.
+const PRESSED_WITHIN: Span = Span::hours(24);
+
+/// Steps after a bug check.
+const BUG_CHECK: &[&str] = &[
+    "Open the memory dump the bug check wrote (C:\\Windows\\MEMORY.DMP or C:\\Windows\\Minidump; WER 1001 after the boot names it) with WinDbg's !analyze -v: it names the driver that failed; update or remove that driver.",
+];
+
+/// Steps after the power button.
+const POWER_BUTTON: &[&str] = &[
+    "Ask who turned the machine off and why: a server that stops answering usually ran out of memory or hung on a driver or disk; read its last events before the press.",
+];
+
+/// Steps after power lost or a reset.
+const POWER_LOST: &[&str] = &[
+    "Check the power supply and UPS, the hardware's own log (iLO, iDRAC), or for a virtual machine the hypervisor's events for a power-off or reset of this guest (a host crash or failover resets its guests too).",
+];
+
 /// A planned shutdown's request, as said.
 struct Asked {
     by_winlogon: bool,
@@ -73,7 +170,12 @@ struct Asked {
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let renames = crate::renames::renames(store);
-    for c in host_clusters(store.events_of(SHUT_DOWN), Span::mins(30)) {
+    // A boot's own events timed by a clock set back minutes later are
+    // placed by the clock as set right (plaso's DC1: Kernel-Power 41
+    // timed two hours ahead of the 6008 and 6005 of the same boot).
+    let steps = crate::clock::clock_steps(store);
+    let right = |e: &EventRow| set_right(&steps, e).map_or_else(|| e.time(), |(t, _)| t);
+    for c in host_clusters_by(store.events_of(SHUT_DOWN), &right, Span::mins(30)) {
         let first = c[0];
         let last = c[c.len() - 1];
         // The machine may come back under a name it was given for that
@@ -85,7 +187,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         while at < names.len() && names.len() < RENAMED_NAMES {
             let name = names[at];
             let during =
-                |r: &&Rename| r.time >= first.time() - RENAMED_BEFORE && r.time <= last.time() + BACK_WITHIN;
+                |r: &&Rename| r.time >= right(first) - RENAMED_BEFORE && r.time <= right(last) + BACK_WITHIN;
             for r in renames.iter().filter(during).filter(|r| r.from.eq_ignore_ascii_case(name)) {
                 if !names.iter().any(|n| n.eq_ignore_ascii_case(&r.to)) {
                     names.push(&r.to);
@@ -98,14 +200,19 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // boot (6008, Kernel-Power 41), beside its 6005; a planned one
         // precedes it, before the next shutdown.
         let boot_of = |e: &EventRow, next: Option<Timestamp>| -> Option<&EventRow> {
+            let at = right(e);
             if written_at_boot(e) {
-                return store
-                    .events_between(BOOTED, e.time() - BOOT_NEAR, e.time() + BOOT_NEAR)
+                // Looked for by both clocks: the boot's 6005 may have been
+                // written before the clock was set right or after.
+                let near = |t: Timestamp| store.events_between(BOOTED, t - BOOT_NEAR, t + BOOT_NEAR);
+                let logged = (at != e.time()).then(|| near(e.time()));
+                return near(at)
+                    .chain(logged.into_iter().flatten())
                     .filter(ours)
-                    .min_by_key(|b| (b.time() - e.time()).abs());
+                    .min_by_key(|b| (right(b) - at).abs());
             }
-            let until = next.unwrap_or_else(|| e.time() + BACK_WITHIN);
-            store.events_between(BOOTED, e.time(), until).find(ours)
+            let until = next.unwrap_or_else(|| at + BACK_WITHIN);
+            store.events_between(BOOTED, at, until).find(|b| ours(b) && right(b) >= at)
         };
         // A boot between two shutdowns ends one restart and the next
         // begins (a domain controller's promotion restarts it twice in
@@ -113,7 +220,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // last.
         let mut boots: Vec<&EventRow> = Vec::new();
         for (i, e) in c.iter().enumerate() {
-            let next = c.get(i + 1).map(|n| n.time());
+            let next = c.get(i + 1).map(|n| right(n));
             if let Some(b) = boot_of(e, next)
                 && !boots.iter().any(|o| std::ptr::eq(*o, b))
             {
@@ -121,7 +228,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             }
         }
         let boot = boots.last().copied();
-        let end = boot.map_or_else(|| last.time(), |b| b.time().max(last.time()));
+        let end = boot.map_or_else(|| right(last), |b| right(b).max(right(last)));
         let unclean = c.iter().any(|e| written_at_boot(e));
         let how = match (unclean, boots.len()) {
             (true, n) if n > 1 => format!(" {n} times, once at least without a clean shutdown"),
@@ -142,7 +249,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             (false, _) => format!("restarted{how}"),
             (true, Some(b)) => format!(
                 "shut down{how}, and was started again {} later",
-                crate::describe::duration(b.time() - first.time())
+                crate::describe::duration(right(b) - right(first))
             ),
             (true, None) => format!("shut down{how}, and no boot follows in the evidence"),
         };
@@ -180,24 +287,74 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         if !listed.is_empty() {
             text.push_str(&format!(" Asked for by {}.", listed.join("; then by ")));
         }
+        // What the unclean shutdown's own events say of it.
+        let why: Vec<(Timestamp, Unclean)> =
+            c.iter().filter_map(|e| Some((right(e), unclean_why(e)?))).collect();
+        for (at, u) in &why {
+            text.push(' ');
+            if boots.len() > 1 {
+                text.push_str(&format!("The restart at {}: ", at.to_prose()));
+            }
+            text.push_str(&u.said);
+        }
         if let Some(b) = boot.filter(|b| !b.host.eq_ignore_ascii_case(&first.host)) {
             text.push_str(&format!(" It came back named {} (EventLog 6011: renamed).", b.host));
         }
-        let mut d = Draft::new(FailureMode::Reboot, severity, 0.9, first.time(), end)
+        // Events placed by the clock as set right say so, once per step.
+        let moved: Vec<&ClockStep> =
+            c.iter().chain(&boots).filter_map(|e| set_right(&steps, e)).map(|(_, s)| s).collect();
+        let mut told: Vec<&ClockStep> = Vec::new();
+        for s in moved {
+            if told.iter().any(|t| std::ptr::eq(*t, s)) {
+                continue;
+            }
+            told.push(s);
+            text.push_str(&format!(
+                " Its clock ran {} ahead from that boot until it was set back at {}: the boot's events it timed before then are placed here by the clock as set right.",
+                crate::describe::duration(Span::mins((s.step().abs().as_secs() + 30) / 60)),
+                s.time.to_prose()
+            ));
+        }
+        // A press of the power button is when the machine went down.
+        let down = why
+            .iter()
+            .filter_map(|(at, u)| u.down.filter(|d| *d <= *at && *at - *d <= PRESSED_WITHIN))
+            .min()
+            .map_or_else(|| right(first), |d| d.min(right(first)));
+        let mut d = Draft::new(FailureMode::Reboot, severity, 0.9, down, end)
             .scope(Some(&first.host), None, None)
             .explain(text);
+        // Patching advice is for planned restarts; an unclean one gets the
+        // steps its events point to.
+        let planned = c.iter().any(|e| !written_at_boot(e));
+        let specific: Vec<&'static str> = why.iter().flat_map(|(_, u)| u.steps.iter().copied()).collect();
+        if !specific.is_empty() {
+            d.remediation.retain(|s| planned && !s.starts_with("For an unclean shutdown"));
+            d.add_steps(&specific);
+        }
+        let cite = |d: &mut Draft, e: &EventRow, summary: String, role: Role| {
+            let mut cited = store.cite_event(e, summary);
+            if let Some((at, s)) = set_right(&steps, e) {
+                cited.summary.push_str(&format!(
+                    " (timed {} by the clock before it was set back {})",
+                    e.time().to_prose(),
+                    crate::describe::duration(Span::mins((s.step().abs().as_secs() + 30) / 60))
+                ));
+                cited.time = at;
+            }
+            d.cite(cited, role);
+        };
         for (e, asked) in c.iter().zip(&asked) {
             let why = asked.as_ref().map_or(String::new(), |a| format!(", asked for by {}", a.said));
-            d.cite(
-                store.cite_event(e, format!("{} {}: shutdown{why}", e.event.provider, e.event.event_id)),
-                Role::Cause,
-            );
+            cite(&mut d, e, format!("{} {}: shutdown{why}", e.event.provider, e.event.event_id), Role::Cause);
         }
         for b in boots {
-            d.cite(
-                store.cite_event(b, "EventLog 6005: the event log service started (boot)".into()),
-                Role::Effect,
-            );
+            cite(&mut d, b, "EventLog 6005: the event log service started (boot)".into(), Role::Effect);
+        }
+        for s in told {
+            for e in &s.evidence {
+                d.evidence.push(e.clone());
+            }
         }
         out.push(d);
     }
@@ -356,6 +513,76 @@ mod tests {
             at(0),
             "a clone booted days later is not its restart"
         );
+    }
+
+    /// plaso's DC1: the power button pressed, a boot whose Kernel-Power 41
+    /// the clock timed two hours ahead until Windows Time set it back, then
+    /// that boot's 6008 and 6005 by the clock as set right: one restart,
+    /// from the press to the boot, saying what 41 and 6008 say, with the
+    /// steps for a machine turned off by hand and no patching advice.
+    #[test]
+    fn an_unclean_shutdown_says_what_kernel_power_41_says() {
+        const KERNEL: &str = "Microsoft-Windows-Kernel-General";
+        const POWER: &str = "Microsoft-Windows-Kernel-Power";
+        let filetime = |secs: i64| ((at(secs).seconds() + 11_644_473_600) * 10_000_000).to_string();
+        let rfc = |secs: i64| at(secs).to_rfc3339();
+        let ahead = 7198;
+        let d = &Given::new()
+            .event("DC1", 40 + ahead, KERNEL, 12, &[])
+            .event(
+                "DC1",
+                56 + ahead,
+                POWER,
+                41,
+                &[("BugcheckCode", "0"), ("PowerButtonTimestamp", &filetime(-300))],
+            )
+            .event("DC1", 78, KERNEL, 1, &[("NewTime", &rfc(78)), ("OldTime", &rfc(78 + ahead))])
+            .positional(
+                "DC1",
+                79,
+                "EventLog",
+                6008,
+                &["1:34:44 PM", "\u{200e}8/\u{200e}25/\u{200e}2015", "934"],
+            )
+            .event("DC1", 79, "EventLog", 6005, &[])
+            .detected(detect);
+        assert_eq!(d.len(), 1, "one restart");
+        let d = &d[0];
+        assert_eq!((d.start, d.end), (at(-300), at(79)), "from the press to the boot");
+        for said in [
+            "restarted without a clean shutdown",
+            "Its power button was pressed at 2025-11-24 09:55:00 UTC by its clock",
+            "it was last running at 1:34:44 PM on 8/25/2015 (EventLog 6008",
+            "Its clock ran 2 h 0 min ahead from that boot until it was set back",
+        ] {
+            assert!(d.explanation.contains(said), "{said}: {}", d.explanation);
+        }
+        assert_eq!(d.timeline[0].time, at(56), "41 placed by the clock as set right: {:?}", d.timeline);
+        assert_eq!(d.remediation, POWER_BUTTON);
+        assert!(d.evidence.iter().any(|e| e.summary.contains("the clock was set")), "the step is cited");
+    }
+
+    /// A bug check's code, or neither a code nor a press, each with its
+    /// steps; a Kernel-Power 41 without its fields (an export without
+    /// names) says nothing of its own and keeps the mode's steps.
+    #[test]
+    fn kernel_power_41_tells_a_bug_check_from_lost_power() {
+        let with = |data: &[(&str, &str)]| {
+            Given::new()
+                .event("WEB01", 90, "EventLog", 6005, &[])
+                .event("WEB01", 100, "Microsoft-Windows-Kernel-Power", 41, data)
+                .detected(detect)
+                .remove(0)
+        };
+        let d = with(&[("BugcheckCode", "159"), ("PowerButtonTimestamp", "0")]);
+        assert!(d.explanation.contains("bug check 0x9F"), "{}", d.explanation);
+        assert_eq!(d.remediation, BUG_CHECK);
+        let d = with(&[("BugcheckCode", "0"), ("PowerButtonTimestamp", "0")]);
+        assert!(d.explanation.contains("no bug check and no power button"), "{}", d.explanation);
+        assert_eq!(d.remediation, POWER_LOST);
+        let d = with(&[]);
+        assert!(!d.explanation.contains("Kernel-Power 41"), "{}", d.explanation);
+        assert_eq!(d.remediation, FailureMode::Reboot.remediation());
     }
 
     #[test]
