@@ -502,6 +502,9 @@ struct Natives {
     /// app pool identity: a web shell's privilege escalation (the Potato
     /// exploits).
     pool_escalation: Arc<RuleInfo>,
+    /// The Windows Event Log service started with no boot beside it: it
+    /// had been stopped or had crashed.
+    log_service_restarted: Arc<RuleInfo>,
 }
 
 /// The metadata of a native detector.
@@ -553,7 +556,16 @@ pub struct Pending {
     /// service hosts, by host and parent process (hashed): escalations if
     /// the parent ran as an app pool identity.
     system_starts: Vec<(u64, Detection)>,
+    /// The Windows Event Log service entering the running state, by host
+    /// (hashed).
+    log_service_starts: Vec<(u64, Detection)>,
+    /// Each host's (hashed) boots, in seconds: its kernel's start and the
+    /// event log's own note of the boot.
+    boots: BTreeSet<(u64, i64)>,
 }
+
+/// How close to a boot's own marks the event log service starts with it.
+const BOOT_NEAR: i64 = 600;
 
 /// A web rule's detection on a traced request.
 #[derive(Debug)]
@@ -591,6 +603,8 @@ impl Pending {
         self.logged_requests.extend(other.logged_requests);
         self.pool_processes.extend(other.pool_processes);
         self.system_starts.extend(other.system_starts);
+        self.log_service_starts.extend(other.log_service_starts);
+        self.boots.extend(other.boots);
     }
 }
 
@@ -907,6 +921,12 @@ impl Hunt {
                 Level::Critical,
                 "T1134.001",
             ),
+            log_service_restarted: native(
+                "event-log-service-restarted",
+                "Windows Event Log Service Started Without A Boot",
+                Level::Medium,
+                "T1562.002",
+            ),
         });
         Hunt {
             engine: Engine::new(rules),
@@ -934,6 +954,8 @@ impl Hunt {
             logged_requests: _,
             pool_processes,
             system_starts,
+            log_service_starts,
+            boots,
         } = pending;
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
@@ -963,6 +985,16 @@ impl Hunt {
             .collect();
         sort(&mut escalated);
         out.extend(escalated);
+        let mut restarted: Vec<Detection> = log_service_starts
+            .into_iter()
+            .filter_map(|(host, d)| {
+                let at = d.time.seconds();
+                let near = (host, at.saturating_sub(BOOT_NEAR))..=(host, at.saturating_add(BOOT_NEAR));
+                boots.range(near).next().is_none().then_some(d)
+            })
+            .collect();
+        sort(&mut restarted);
+        out.extend(restarted);
         out
     }
 
@@ -1246,6 +1278,39 @@ impl<'a> HuntSink<'a> {
         let fields = ["Configuration", "NewValue", "CommandLine"];
         let d = event_detection(&natives.logging_off, e, &host.name, (time, evidence), &fields);
         self.pending.switched_off.push((key, d));
+    }
+
+    /// Notes a boot (Kernel-General 12, EventLog 6009), or keeps the Windows
+    /// Event Log service entering the running state (Service Control
+    /// Manager 7036): a start with no boot beside it, once the whole read
+    /// is known, is the service stopped or crashed and started again.
+    fn note_log_service(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::{Family, service_change};
+        let Some(natives) = &self.hunt.natives else { return };
+        let boot = matches!((e.family(), e.event_id), (Family::KernelGeneral, 12) | (Family::EventLog, 6009));
+        let started = (e.family(), e.event_id) == (Family::ServiceControlManager, 7036)
+            && service_change(e)
+                .is_some_and(|(key, running)| running && (key == "EVENTLOG" || key == "WINDOWS EVENT LOG"));
+        if !boot && !started {
+            return;
+        }
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return };
+        let key = script_key(&host.name, b"", &mut self.key);
+        if boot {
+            self.pending.boots.insert((key, time.seconds()));
+            return;
+        }
+        let summary = crate::describe::cut_line(crate::describe::headline(e));
+        let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
+        let d = event_detection(
+            &natives.log_service_restarted,
+            e,
+            &host.name,
+            (time, evidence),
+            &["param1", "param2"],
+        );
+        self.pending.log_service_starts.push((key, d));
     }
 
     /// Notes a process start (Sysmon 1) an escalation may be made of: one
@@ -1774,6 +1839,7 @@ impl EventObserver for HuntSink<'_> {
     fn observe_event(&mut self, e: &WinEvent) {
         self.note_switch(e);
         self.note_process(e);
+        self.note_log_service(e);
         self.event_request(e);
         if !self.hunt.engine.wants_events() {
             return;
@@ -1946,6 +2012,11 @@ mod tests {
     }
 
     fn process(data: &[(&str, &str)]) -> WinEvent {
+        named_event("Microsoft-Windows-Sysmon", 1, data)
+    }
+
+    /// An event of `provider` with named data.
+    fn named_event(provider: &str, event_id: u16, data: &[(&str, &str)]) -> WinEvent {
         let data = data
             .iter()
             .map(|(n, v)| faultline_parser::winevent::DataValue {
@@ -1953,7 +2024,21 @@ mod tests {
                 value: Arc::from(*v),
             })
             .collect();
-        WinEvent { provider: Arc::from("Microsoft-Windows-Sysmon"), event_id: 1, data, ..WinEvent::default() }
+        WinEvent { provider: Arc::from(provider), event_id, data, ..WinEvent::default() }
+    }
+
+    /// The detections of the native detector `id` over events read in
+    /// `chunks` (each its own sink, as the read's chunks are).
+    fn native_detections(hunt: &Hunt, scope: &Scope, chunks: Vec<Vec<WinEvent>>, id: &str) -> Vec<Detection> {
+        let sinks = chunks.into_iter().map(|events| {
+            let mut sink =
+                HuntSink::new(hunt, SourceFile::synthetic(0, "events.evtx", SourceKind::Evtx), scope);
+            for e in events {
+                let Ok(()) = sink.event(e);
+            }
+            sink.finish()
+        });
+        hunt.conclude(sinks).into_iter().filter(|d| d.rule.meta.id.ends_with(id)).collect()
     }
 
     /// One shell the worker started, logged by Sysmon (1) and by Security
@@ -2041,20 +2126,8 @@ mod tests {
             e.record_id = RecordId::new(record);
             e
         };
-        let escalations = |chunks: Vec<Vec<WinEvent>>| {
-            let sinks = chunks.into_iter().map(|events| {
-                let mut sink =
-                    HuntSink::new(&hunt, SourceFile::synthetic(0, "sysmon.evtx", SourceKind::Evtx), &scope);
-                for e in events {
-                    let Ok(()) = sink.event(e);
-                }
-                sink.finish()
-            });
-            hunt.conclude(sinks)
-                .into_iter()
-                .filter(|d| d.rule.meta.id.ends_with("pool-identity-escalation"))
-                .collect::<Vec<_>>()
-        };
+        let escalations =
+            |chunks: Vec<Vec<WinEvent>>| native_detections(&hunt, &scope, chunks, "pool-identity-escalation");
         let notepad = "C:\\Windows\\System32\\notepad.exe";
         let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
         let pool = start("{A}", "IIS APPPOOL\\DefaultAppPool", "{W}", w3wp, 5408);
@@ -2076,6 +2149,52 @@ mod tests {
         let disguised =
             start("{D}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\inetpub\\wwwroot\\svchost.exe", 5420);
         assert_eq!(escalations(vec![vec![pool, disguised]]).len(), 1, "a service host's name elsewhere");
+    }
+
+    /// sbousseaden's DE_WinEventLogSvc_Crash_System_7036 (record 65377):
+    /// the Windows Event Log service entering the running state with no
+    /// boot within ten minutes on its host is a detection; the same start
+    /// beside a boot's Kernel-General 12 (in another chunk), a boot on
+    /// another host, and another service starting are not.
+    #[test]
+    fn the_event_log_service_started_without_a_boot_is_a_detection() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let event = |host: &str, provider: &str, id: u16, second: i64, data: &[(&str, &str)]| WinEvent {
+            computer: Some(Arc::from(host)),
+            time: Timestamp::from_parts(1_600_880_000 + second, 0),
+            record_id: RecordId::new(65_000 + second.unsigned_abs()),
+            ..named_event(provider, id, data)
+        };
+        let started = |host: &str, service: &str, second: i64| {
+            event(
+                host,
+                "Service Control Manager",
+                7036,
+                second,
+                &[("param1", service), ("param2", "running")],
+            )
+        };
+        let boot = |host: &str, second: i64| event(host, "Microsoft-Windows-Kernel-General", 12, second, &[]);
+        let restarted = |chunks: Vec<Vec<WinEvent>>| {
+            native_detections(&hunt, &scope, chunks, "event-log-service-restarted")
+                .into_iter()
+                .map(|d| (d.host, d.evidence.record))
+                .collect::<Vec<_>>()
+        };
+        let found = restarted(vec![vec![started("WIN16", "Windows Event Log", 297)]]);
+        assert_eq!(found, [("WIN16".to_string(), RecordId::new(65_297))]);
+        assert!(
+            restarted(vec![vec![started("WIN16", "Windows Event Log", 297)], vec![boot("WIN16", 280)]])
+                .is_empty(),
+            "a boot's start"
+        );
+        assert_eq!(
+            restarted(vec![vec![started("WIN16", "Windows Event Log", 297), boot("DC1", 280)]]).len(),
+            1,
+            "another host's boot"
+        );
+        assert!(restarted(vec![vec![started("WIN16", "Windows Time", 297)]]).is_empty(), "another service");
     }
 
     /// WineDraw's App Service download holds the event log alone: the

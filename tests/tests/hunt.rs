@@ -628,6 +628,29 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     );
 }
 
+/// sbousseaden's capture of the Windows Event Log service crashed and
+/// started again (ERID 65377, no boot beside it) is one medium detection;
+/// plaso's System.evtx, whose event log service starts at each boot, and
+/// omerbenamram's, give none.
+#[test]
+fn the_event_log_service_started_outside_a_boot_is_found() {
+    let Some(samples) = common::samples("the event log service's restart") else { return };
+    let title = "Windows Event Log Service Started Without A Boot";
+    let found = |path: PathBuf| -> Vec<(String, Level, Option<i64>)> {
+        run(&[path], bundled())
+            .detections
+            .into_iter()
+            .filter(|d| d.rule.meta.title == title)
+            .map(|d| (d.host, d.rule.meta.level, d.evidence.record.map(RecordId::as_written)))
+            .collect()
+    };
+    let crash = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/DE_WinEventLogSvc_Crash_System_7036.evtx");
+    assert_eq!(found(crash), [("01566S-WIN16-IR".to_string(), Level::Medium, Some(65377))]);
+    for boots in ["evtx-log2timeline-plaso", "evtx-omerbenamram-evtx"] {
+        assert!(found(samples.join(boots)).is_empty(), "{boots}");
+    }
+}
+
 /// DeepBlueCLI's SMB password guessing (hayabusa's samples): 3,561
 /// network logons rejected from 192.168.198.149 in under three minutes are
 /// one detection, cited by its first record and ending at its last; two RDP
