@@ -122,6 +122,24 @@ impl ProcessStart {
     }
 }
 
+/// The values of a process start (Sysmon 1, Security 4688) that say what
+/// ran, as whom, and started by what: a summary shows them first.
+fn what_ran(name: &str) -> bool {
+    matches!(
+        name,
+        "Image"
+            | "CommandLine"
+            | "User"
+            | "ParentImage"
+            | "ParentCommandLine"
+            | "ParentUser"
+            | "NewProcessName"
+            | "ParentProcessName"
+            | "SubjectUserName"
+            | "TargetUserName"
+    )
+}
+
 /// How far apart Sysmon's and Security's records of one process start may
 /// be: both are written as the process is created, each by its own writer.
 const SAME_START: i64 = 2;
@@ -201,14 +219,36 @@ struct Placed {
 impl Placed {
     /// The detection of `rule` on the record `view` holds, with the values
     /// of the fields the rule reads.
-    fn detection(&self, rule: &Arc<RuleInfo>, view: &View) -> Detection {
-        // The values the record gives. When it gives none for any field the
+    fn detection(
+        &self,
+        rule: &Arc<RuleInfo>,
+        tested: Option<&faultline_hunt::Rule>,
+        view: &View,
+    ) -> Detection {
+        // The values the record gives, or of them and the forms made of
+        // them (`path?query`, decoded) those the rule's tests pass: a
+        // traversal in the path shows the path and query, not the query
+        // it matched with. When the record gives none for any field the
         // rule reads (a query rule on a request without a query), the first
-        // form the rule read each in (`path?query`): a traversal in the path
-        // then shows it.
-        let given =
-            |f: &String| view.given_values(f).map(|v| (f.clone(), matched_value(v))).collect::<Vec<_>>();
+        // form the rule read each in.
+        let given = |f: &String| {
+            let passed = |values: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<(String, String)> {
+                values
+                    .filter(|&v| tested.is_some_and(|r| r.tests_value(f, v)))
+                    .map(|(raw, _)| (f.clone(), matched_value(raw)))
+                    .collect()
+            };
+            let mut shown = passed(&mut view.given(f));
+            if shown.is_empty() {
+                shown = passed(&mut view.values(f));
+            }
+            if shown.is_empty() {
+                shown = view.given_values(f).map(|v| (f.clone(), matched_value(v))).collect();
+            }
+            shown
+        };
         let mut matched: Vec<(String, String)> = rule.fields.iter().flat_map(given).collect();
+        matched.dedup();
         if matched.is_empty() {
             matched = rule
                 .fields
@@ -1054,8 +1094,18 @@ impl Hunt {
     /// The native detectors (on with the bundled pack): what no single
     /// record says, written in code.
     pub fn native_detectors(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
+        // Taken apart whole, so that a detector added and not listed does
+        // not compile.
         self.natives.iter().flat_map(|n| {
-            [&n.post_only, &n.native_module, &n.unknown_module, &n.logging_off, &n.pool_escalation]
+            let Natives {
+                post_only,
+                native_module,
+                unknown_module,
+                logging_off,
+                pool_escalation,
+                log_service_restarted,
+            } = n;
+            [post_only, native_module, unknown_module, logging_off, pool_escalation, log_service_restarted]
         })
     }
 
@@ -1339,8 +1389,7 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, e.time) else { return };
         // Kept until the whole read says whether the parent ran as an app
         // pool: a line's summary, and the fields that say what ran.
-        let leading = |name: &str| matches!(name, "Image" | "User" | "ParentImage" | "CommandLine");
-        let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &leading));
+        let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &what_ran));
         let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
         let key = script_key(&host.name, parent.as_bytes(), &mut self.key);
         let fields = ["Image", "User", "ParentImage"];
@@ -1548,7 +1597,8 @@ impl<'a> HuntSink<'a> {
     /// detections shown unless the access log shows the same request.
     fn trace_hits(&mut self, placed: &Placed, end: i64, client: Option<std::net::IpAddr>) {
         for i in self.hits.drain(..) {
-            let detection = placed.detection(&self.hunt.rules[i], &self.view);
+            let detection =
+                placed.detection(&self.hunt.rules[i], self.hunt.engine.rules().get(i), &self.view);
             self.pending.traced.push(Traced { detection, end, client });
         }
     }
@@ -1656,7 +1706,11 @@ impl<'a> HuntSink<'a> {
             process,
         };
         for i in self.hits.drain(..) {
-            self.found.push(placed.detection(&self.hunt.rules[i], &self.view));
+            self.found.push(placed.detection(
+                &self.hunt.rules[i],
+                self.hunt.engine.rules().get(i),
+                &self.view,
+            ));
         }
     }
 }
@@ -1851,10 +1905,14 @@ impl EventObserver for HuntSink<'_> {
         }
         let line = e.origin.line();
         let pool = worker_pool(e);
+        let process = ProcessStart::of(e);
+        // A process start shows what ran, as whom and from what before its
+        // file's metadata, which would push the command line past the cut.
+        let started = process.is_some();
         let summary = |shown: &[(&str, &str)]| match shown {
-            [] => crate::describe::headline(e),
+            [] if !started => crate::describe::headline(e),
             _ => crate::describe::describe_event_leading(e, &|name| {
-                shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name))
+                (started && what_ran(name)) || shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name))
             }),
         };
         self.record(
@@ -1863,7 +1921,7 @@ impl EventObserver for HuntSink<'_> {
             None,
             pool.as_deref(),
             (line, e.record_id),
-            ProcessStart::of(e),
+            process,
             &summary,
         );
     }

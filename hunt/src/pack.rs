@@ -16,6 +16,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
+    ("proc_fltmc_filter_unload.yml", include_str!("../rules/proc_fltmc_filter_unload.yml")),
     ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
@@ -36,6 +37,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_known_webshell_names.yml", include_str!("../rules/web_known_webshell_names.yml")),
     ("web_log4shell.yml", include_str!("../rules/web_log4shell.yml")),
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
+    ("web_path_traversal_answered.yml", include_str!("../rules/web_path_traversal_answered.yml")),
     ("web_scanner_burst.yml", include_str!("../rules/web_scanner_burst.yml")),
     ("web_sql_injection.yml", include_str!("../rules/web_sql_injection.yml")),
     (
@@ -78,7 +80,18 @@ mod tests {
     }
 
     fn get(stem: &str, query: Option<&str>) -> View {
-        web(WebRow { method: Some("GET"), stem: Some(stem), query, status: Some("200"), ..WebRow::default() })
+        get_answered(stem, query, "200")
+    }
+
+    /// A GET answered `status`.
+    fn get_answered(stem: &str, query: Option<&str>, status: &str) -> View {
+        web(WebRow {
+            method: Some("GET"),
+            stem: Some(stem),
+            query,
+            status: Some(status),
+            ..WebRow::default()
+        })
     }
 
     fn event(channel: &str, provider: &str, id: u16, data: &[(&str, &str)]) -> View {
@@ -186,8 +199,13 @@ mod tests {
             ),
             (
                 "web_path_traversal.yml",
+                get_answered("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini"), "404"),
                 get("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini")),
-                get("/docs/guide.pdf", Some("page=2")),
+            ),
+            (
+                "web_path_traversal_answered.yml",
+                get("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini")),
+                get_answered("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini"), "400"),
             ),
             (
                 "web_log4shell.yml",
@@ -493,6 +511,18 @@ mod tests {
                 ),
             ),
             (
+                "proc_fltmc_filter_unload.yml",
+                // PanacheSysmon's Atomic Red Team run, ERID 4074.
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                        ("CommandLine", "\"cmd.exe\" /c \"fltmc.exe unload SysmonDrv\""),
+                    ],
+                ),
+                sysmon(1, &[("Image", "C:\\Windows\\System32\\fltMC.exe"), ("CommandLine", "fltmc filters")]),
+            ),
+            (
                 "file_w3wp_writes_script.yml",
                 sysmon(11, &[("Image", W3WP), ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\x.aspx")]),
                 // An upload saved, its name ending otherwise.
@@ -565,7 +595,7 @@ mod tests {
                 get("/blog/onload-events-explained", None),
             ),
             (
-                "web_path_traversal.yml",
+                "web_path_traversal_answered.yml",
                 get("/scripts/..%c1%1c../winnt/system32/cmd.exe", Some("/c+dir")),
                 get("/scripts/jquery.min.js", None),
             ),

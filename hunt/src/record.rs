@@ -302,11 +302,16 @@ impl View {
     /// The values of `field` the record gives, without the other forms
     /// rules also match (what a detection shows as matched).
     pub fn given_values<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.given(field).map(|(raw, _)| raw)
+    }
+
+    /// [`View::given_values`], each as written and lower-cased.
+    pub fn given<'a>(&'a self, field: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.values[..self.used]
             .iter()
             .zip(&self.derived)
             .filter(move |((f, _, _), derived)| f == field && !**derived)
-            .map(|((_, v, _), _)| v.as_str())
+            .map(|((_, v, l), _)| (v.as_str(), l.as_str()))
     }
 
     /// Every value as written (what keyword needles are looked for in,

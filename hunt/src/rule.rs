@@ -402,6 +402,21 @@ impl Rule {
             })
     }
 
+    /// Whether a value of `field` (as written, and lower-cased) passes a
+    /// test the rule's selections make of that field: which of a record's
+    /// forms of a field (a query as logged, or the path and query joined)
+    /// the rule matched in.
+    pub fn tests_value(&self, field: &str, (raw, lower): (&str, &str)) -> bool {
+        self.searches.iter().any(|s| match s {
+            Search::Selections(maps) => maps.iter().flatten().filter(|t| t.field == field).any(|t| {
+                let value = if t.cased { raw } else { lower };
+                let one = |p: &Pattern| p.matches(value);
+                if t.all { t.patterns.iter().all(one) } else { t.patterns.iter().any(one) }
+            }),
+            Search::Keywords { .. } => false,
+        })
+    }
+
     /// A rule from one YAML document.
     pub fn from_yaml(doc: &Yaml, origin: &Path) -> Result<Rule, Unsupported> {
         if !doc["correlation"].is_badvalue() {

@@ -1041,8 +1041,23 @@ fn a_detection_shows_the_values_the_record_gives() {
         report.detections.iter().find(|d| d.rule.meta.title.contains("Traversal")).expect("detected");
     assert_eq!(
         traversal.matched,
-        [("cs-uri-query".to_string(), "/scripts/..%c1%1c../winnt/system32/cmd.exe".to_string())]
+        [
+            ("cs-uri-query".to_string(), "/scripts/..%c1%1c../winnt/system32/cmd.exe".to_string()),
+            ("sc-status".to_string(), "404".to_string()),
+        ]
     );
+    // A traversal in the path of a request with a query shows the form
+    // the rule matched in (path and query), not the query alone, which
+    // holds none (sbousseaden's Nessus run, line 1160).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip sc-status\r\n\
+               2025-01-01 10:00:00 GET /setup/setup-/../../log.jsp log=info&mode=asc 203.0.113.7 404\r\n";
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let traversal =
+        report.detections.iter().find(|d| d.rule.meta.title.contains("Traversal")).expect("detected");
+    assert_eq!(traversal.matched[0].1, "/setup/setup-/../../log.jsp?log=info&mode=asc");
     // An HTTP.sys row gives its query as logged, once: not again joined to
     // its path, nor decoded.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1054,7 +1069,13 @@ fn a_detection_shows_the_values_the_record_gives() {
     let report = run(&[path], bundled());
     let traversal =
         report.detections.iter().find(|d| d.rule.meta.title.contains("Traversal")).expect("detected");
-    assert_eq!(traversal.matched, [("cs-uri-query".to_string(), "f=..%2f..%2fwin.ini".to_string())]);
+    assert_eq!(
+        traversal.matched,
+        [
+            ("cs-uri-query".to_string(), "f=..%2f..%2fwin.ini".to_string()),
+            ("sc-status".to_string(), "400".to_string())
+        ]
+    );
 }
 
 /// A value past 4 KiB is shown cut, ending with `…`: a detection of a
