@@ -158,8 +158,9 @@ pub struct HuntArgs {
     pub format: HuntFormat,
     #[command(flatten)]
     pub range: RangeArgs,
-    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
-    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    /// Show times in this zone: UTC, a fixed offset such as +02:00 or
+    /// -03:00, or a zone name such as Europe/Berlin.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
     pub tz: Zone,
     #[command(flatten)]
     pub reading: ReadingArgs,
@@ -375,8 +376,9 @@ pub struct EvidenceArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub range: RangeArgs,
-    /// Show times in this zone: UTC, or a fixed offset such as +02:00.
-    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    /// Show times in this zone: UTC, a fixed offset such as +02:00 or
+    /// -03:00, or a zone name such as Europe/Berlin.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
     pub tz: Zone,
     #[command(flatten)]
     pub reading: ReadingArgs,

@@ -468,7 +468,7 @@ fn markdown(out: &mut dyn Write, report: &HuntReport, zone: &Zone) -> anyhow::Re
         writeln!(out, "No detections.")?;
         return Ok(());
     }
-    let cell = |v: &str| crate::style::sanitize(v).replace('|', "\\|");
+    let cell = crate::markdown::escape;
     for level in Level::ALL.iter().rev() {
         let at: Vec<&Detection> = detections.iter().filter(|d| d.rule.meta.level == *level).collect();
         if at.is_empty() {
@@ -480,13 +480,13 @@ fn markdown(out: &mut dyn Write, report: &HuntReport, zone: &Zone) -> anyhow::Re
         for d in at {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | `{}` {} |",
+                "| {} | {} | {} | {} | {} | {} {} |",
                 zone.time(d.time),
                 cell(&d.rule.meta.title),
                 cell(d.rule.meta.author.as_deref().unwrap_or("-")),
-                d.rule.meta.techniques.join(", "),
+                cell(&d.rule.meta.techniques.join(", ")),
                 cell(&d.host),
-                cell(&place(d)),
+                crate::markdown::code(&place(d)).replace('|', "\\|"),
                 cell(&d.evidence.summary)
             )?;
         }

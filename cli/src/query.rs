@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use faultline_tables::{Projection, QUERIES, QueryResult, Tables, named_query};
 
-use crate::args::{GlobalArgs, QueryArgs, QueryFormat};
+use crate::args::{GlobalArgs, QueryArgs, QueryFormat, Security};
 use crate::config::{output, read_config, scope, warn_unused_skew};
 use crate::exit::Exit;
 use crate::progress::Bar;
@@ -95,18 +95,21 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     };
     let bar = Bar::new(global.quiet);
     let projection = Projection::of_sql(&sql);
-    let read = read_config(&args.reading);
+    let mut read = read_config(&args.reading);
     let scope = scope(&args.range, &args.reading);
-    let tables = Tables::load(
-        &args.paths,
-        &read,
-        &scope,
-        &projection,
-        // Rules are read only for a query of the detections.
-        &if projection.hunts() { args.lens.hunt()? } else { faultline_analyzer::hunting::Hunt::none() },
-        &bar,
-    )
-    .context("reading the evidence into tables")?;
+    // Rules are read only for a query of the detections, or of the events
+    // when rules of the user's may read events outside the catalogue (the
+    // table then holds every event, as the detections' would).
+    let hunt = if projection.hunts() {
+        args.lens.hunt()?
+    } else {
+        if projection.reads_events() && args.lens.security == Security::All && !args.lens.rules.is_empty() {
+            read = args.lens.hunt()?.reading(&read);
+        }
+        faultline_analyzer::hunting::Hunt::none()
+    };
+    let tables = Tables::load(&args.paths, &read, &scope, &projection, &hunt, &bar)
+        .context("reading the evidence into tables")?;
     bar.finish();
     warn_unused_skew(&scope);
     if let Some(exit) = report_reading(&tables.reading)? {

@@ -944,3 +944,69 @@ fn hunt_json_counts_what_could_not_be_read() {
     assert_eq!(json["reading"]["rejected"], 1, "{json}");
     assert_eq!(json["detections"].as_array().map(Vec::len), Some(1));
 }
+
+/// A request's text is the attacker's: `hunt --format markdown` escapes it
+/// as every other Markdown printer does, so a crafted path cannot put a tag
+/// or a link into the page that renders the report.
+#[test]
+fn hunt_markdown_escapes_what_the_attacker_wrote() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Software: Microsoft Internet Information Services 10.0\n\
+        #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\n\
+        2025-01-01 00:00:00 10.0.0.1 GET /<script>alert(1)</script> [click](http://evil.example/)|x 80 - 1.2.3.4 - 404 0 2 1\n";
+    std::fs::write(dir.path().join("u_ex250101.log"), log).expect("write");
+    let path = dir.path().to_string_lossy().into_owned();
+    let out = faultline(&["hunt", "--format", "markdown", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Cross-Site Scripting Probe"), "{text}");
+    assert!(!text.contains("<script>") && !text.contains("[click](http"), "{text}");
+    assert!(
+        text.contains("&lt;script\\>alert(1)&lt;/script\\>?\\[click\\](http://evil.example/)\\|x"),
+        "{text}"
+    );
+}
+
+/// A negative offset is a zone, not a flag: `--tz -03:00` works as
+/// `--tz=-03:00` does.
+#[test]
+fn a_negative_offset_is_taken_as_a_zone() {
+    let spaced = faultline(&["analyze", "--tz", "-03:00", "corpus/scenarios/worker-crash"]);
+    assert_eq!(spaced.status.code(), Some(0), "{}", stderr(&spaced));
+    assert!(stdout(&spaced).contains("times in -03:00"), "{}", stdout(&spaced));
+    let joined = faultline(&["analyze", "--tz=-03:00", "corpus/scenarios/worker-crash"]);
+    assert_eq!(stdout(&spaced), stdout(&joined));
+}
+
+/// `--security all` with a rule of the user's that reads Windows events
+/// reads every event: the `events` table holds them all whether or not
+/// the SQL also names `detections`.
+#[test]
+#[allow(clippy::print_stderr)] // a check that cannot run says so
+fn the_events_table_holds_every_event_under_the_users_rules() {
+    let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") else {
+        eprintln!(
+            "SKIPPED: FAULTLINE_SAMPLES is not set; the events table was not checked on real event logs"
+        );
+        return;
+    };
+    let logs = PathBuf::from(samples).join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
+    let logs = logs.to_str().expect("utf-8 path");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = "title: Any Service Change\nid: 5d1f3c1e-0000-4000-8000-000000000001\nlogsource:\n    product: windows\n    service: system\ndetection:\n    selection:\n        EventID: 7036\n    condition: selection\nlevel: low\n";
+    std::fs::write(dir.path().join("service.yml"), rule).expect("rule");
+    let rules = dir.path().to_str().expect("utf-8 path");
+    let count = |sql: &str, lens: &[&str]| {
+        let mut args = vec!["query", "--format", "csv", "--sql", sql, logs];
+        args.extend_from_slice(lens);
+        let out = faultline(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).lines().nth(1).and_then(|n| n.trim().parse::<u64>().ok()).expect("a count")
+    };
+    let events = "SELECT count(*) AS n FROM events";
+    let catalogue = count(events, &[]);
+    let all = count(events, &["--security", "all", "--rules", rules]);
+    let every = count(events, &["--all-events"]);
+    assert!(catalogue < every, "{catalogue} < {every}");
+    assert_eq!(all, every, "the events table under the user's rules");
+}

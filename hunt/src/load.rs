@@ -266,7 +266,20 @@ impl LoadReport {
         }
         let lower = |e: &walkdir::DirEntry| e.file_name().to_string_lossy().to_ascii_lowercase();
         let walker = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name().into_iter();
+        // The walker sees a link back to a folder it is inside, but not one
+        // to the folder it started from or above: read it once all the same.
+        let root = std::fs::canonicalize(path).ok();
+        let linked_back = std::cell::RefCell::new(Vec::new());
         let kept = walker.filter_entry(|e| {
+            if e.depth() > 0 && e.path_is_symlink() && e.file_type().is_dir() {
+                let target = std::fs::canonicalize(e.path()).ok();
+                if let (Some(root), Some(target)) = (&root, target)
+                    && root.starts_with(&target)
+                {
+                    linked_back.borrow_mut().push((e.path().to_path_buf(), target));
+                    return false;
+                }
+            }
             with_deprecated
                 || e.depth() == 0
                 || !e.file_type().is_dir()
@@ -296,6 +309,9 @@ impl LoadReport {
                     self.skip(&at, reason);
                 }
             }
+        }
+        for (at, above) in linked_back.into_inner() {
+            self.skip(&at, format!("a link back to {}: the folder is read once", above.display()));
         }
         Ok(())
     }
@@ -425,6 +441,15 @@ mod tests {
         let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons.iter().all(|r| r.contains("is read once")), "{reasons:?}");
+        // A link to the folder the walk started from, or one above it.
+        std::os::unix::fs::symlink("..", rules.join("loop")).expect("link");
+        for root in [dir.path().to_path_buf(), rules.clone()] {
+            let mut report = LoadReport::default();
+            report.add_path(&root, false).expect("reads");
+            assert_eq!(report.rules.len(), 1, "{}: {:?}", root.display(), report.skipped);
+            let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
+            assert!(reasons.iter().all(|r| r.contains("is read once")), "{reasons:?}");
+        }
     }
 
     /// A few hundred bytes of aliases of aliases stood for billions of

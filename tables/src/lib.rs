@@ -152,6 +152,11 @@ impl Projection {
         self.table(TableName::Detections)
     }
 
+    /// Whether the `events` table is wanted.
+    pub fn reads_events(&self) -> bool {
+        self.table(TableName::Events)
+    }
+
     /// Whether a column is kept. `timestamp` always is: it is cheap and
     /// gives every table its height.
     fn keeps(&self, column: &str) -> bool {
