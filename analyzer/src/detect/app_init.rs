@@ -217,6 +217,9 @@ fn traced(store: &Store) -> Vec<(Draft, &str)> {
                     ""
                 }
             ));
+        if pages && rows.is_empty() {
+            d.explanation.push_str(&super::status::copy_dated(store, &first.host, start, end));
+        }
         if let Some(steps) = module_remedy(module) {
             d = d.remedy(steps);
         }
@@ -288,6 +291,23 @@ mod tests {
                 && both[0].explanation.contains("SyntaxError")
         );
         assert_eq!((both[0].start, both[0].end), (at(100), at(100)), "dated by the log, not the page's file");
+    }
+
+    /// thinkwhale's page, dated by its copy twelve years after the host's
+    /// event log ends, says its date is a copy's, as status findings of
+    /// error pages do; one dated within the log's days does not.
+    #[test]
+    fn an_error_page_dated_by_its_copy_says_so() {
+        let page = |secs: i64| {
+            Given::new()
+                .positional("SITE", 0, "IIS Express", 2268, &["x"])
+                .error_page("SITE", secs, "http://site:80/index.js", (500, 1001), "iisnode")
+                .detected(detect)
+        };
+        let copied = page(30 * 86_400);
+        assert!(copied[0].explanation.contains("a copy's date"), "{}", copied[0].explanation);
+        let same_day = page(3_600);
+        assert!(!same_day[0].explanation.contains("a copy's date"), "{}", same_day[0].explanation);
     }
 
     #[test]

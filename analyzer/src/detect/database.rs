@@ -294,6 +294,24 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
         Draft::new(FailureMode::DbLoginFailure, severity, confidence, first.time(), c[c.len() - 1].time())
             .scope(Some(scope_host.as_deref().unwrap_or(&first.host)), None, pool.as_deref())
             .explain(text);
+    // Other web servers' machine accounts refused in the same burst: the
+    // same cause, whose application errors there it explains.
+    if logins.len() < GUESSING_LOGINS {
+        let scoped = d.scope.host.clone();
+        d.also_on = logins
+            .keys()
+            .filter(|l| matches!(classify_login(l), Login::MachineAccount))
+            .filter_map(|l| machine_host(l))
+            .filter(|h| Some(h) != scoped.as_ref() && store.serves_web(h))
+            .collect();
+        if !d.also_on.is_empty() {
+            d.explanation.push_str(&format!(
+                " The same cause fails {} too: its machine account is refused in the same burst, and its \
+                    application's errors in this window are this finding's.",
+                d.also_on.join(" and ")
+            ));
+        }
+    }
     let windows_only =
         c.iter().any(|e| reason_of(e).is_some_and(|r| r.contains("Windows authentication only")));
     if windows_only && !tied {
@@ -392,6 +410,44 @@ mod tests {
         assert!(d.explanation.contains("web server's machine account"), "{}", d.explanation);
         assert!(d.explanation.contains("5 minutes before the first failure"), "{}", d.explanation);
         assert_eq!(d.scope.host.as_deref(), Some("WEB01"), "the web server whose identity was refused");
+    }
+
+    /// The corpus's db-login-failure: WEB01's and WEB02's machine accounts
+    /// refused in one burst. The finding is scoped to WEB01, whose identity
+    /// switch is in the evidence, and names WEB02, whose application's
+    /// SqlException is then no application exception of its own.
+    #[test]
+    fn another_web_servers_machine_account_in_the_burst_is_the_same_cause() {
+        let mut e = Given::new()
+            .requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10)
+            .requests(3, "WEB02", 1, 0, "/", (200, 0, 0), 10)
+            .requests(2, "WEB02", 1, 905, "/api/orders", (500, 0, 0), 10)
+            .positional(
+                "WEB02",
+                904,
+                "ASP.NET 4.0.30319.0",
+                1309,
+                &[
+                    "3005",
+                    "An unhandled exception has occurred.",
+                    "SqlException",
+                    "Login failed for user 'CONTOSO\\WEB02$'.",
+                ],
+            );
+        for i in 0..3 {
+            e = failed(e, 900 + 2 * i, "CONTOSO\\WEB01$");
+            e = failed(e, 901 + 2 * i, "CONTOSO\\WEB02$");
+        }
+        let store = e.store();
+        let findings = crate::detect::run(&store);
+        let got: Vec<(FailureMode, Option<&str>)> =
+            findings.iter().map(|f| (f.id, f.scope.host.as_deref())).collect();
+        assert_eq!(got, [(FailureMode::DbLoginFailure, Some("WEB01"))], "{findings:#?}");
+        assert!(
+            findings[0].explanation.contains("The same cause fails WEB02 too"),
+            "{}",
+            findings[0].explanation
+        );
     }
 
     #[test]

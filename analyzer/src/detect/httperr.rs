@@ -1,11 +1,12 @@
 //! What HTTP.sys turned away before IIS saw it: a stopped pool (503
 //! Disabled), a full queue or connection limit under load (503 QueueFull,
-//! ConnLimit), and requests over its size limits.
+//! ConnLimit), requests over its size limits, and a pool WAS took offline
+//! (503 AppOffline) when the event that did it is not in the evidence.
 
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::WORKER_PING_FAILED;
+use super::kinds::{POOL_DISABLED, POOL_IDENTITY_INVALID, WORKER_PING_FAILED};
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, Store};
 use crate::finding::{Role, Severity};
@@ -14,6 +15,9 @@ use crate::finding::{Role, Severity};
 fn mode_of(reason: ReasonKind) -> Option<FailureMode> {
     Some(match reason {
         ReasonKind::Disabled => FailureMode::PoolStopped,
+        // Application errors took the pool offline: rapid-fail protection
+        // (or an identity that cannot log on, which WAS also disables).
+        ReasonKind::AppOffline => FailureMode::RapidFailProtection,
         ReasonKind::QueueFull | ReasonKind::ConnLimit => FailureMode::RequestQueueFull,
         ReasonKind::FieldLength
         | ReasonKind::RequestLength
@@ -29,6 +33,17 @@ fn hung(store: &Store, host: &str, p: &str, t: Timestamp) -> bool {
     store
         .events_between(WORKER_PING_FAILED, t - Span::mins(10), t + Span::mins(10))
         .any(|e| &*e.host == host && pool(e) == Some(p))
+}
+
+/// Whether the evidence holds the WAS event that took `pool` offline on
+/// `host` before `t` (rapid-fail protection's 5002, an invalid identity):
+/// the detectors of those events report the 503 AppOffline answers.
+fn taken_offline_in_evidence(store: &Store, host: &str, p: Option<&str>, t: Timestamp) -> bool {
+    [POOL_DISABLED, POOL_IDENTITY_INVALID].iter().any(|kinds| {
+        store
+            .events_between(kinds, Timestamp(i64::MIN), t + Span::secs(2))
+            .any(|e| &*e.host == host && (p.is_none() || pool(e) == p))
+    })
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -48,6 +63,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             {
                 continue; // a hang disguised as load
             }
+            if mode == FailureMode::RapidFailProtection
+                && taken_offline_in_evidence(store, &host, pool, last.time)
+            {
+                continue;
+            }
             let completed =
                 store.requests_between(first.time, last.time).iter().filter(|r| r.host == host).count();
             let confidence = if mode == FailureMode::RequestQueueFull && completed == 0 { 0.6 } else { 0.8 };
@@ -63,6 +83,26 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     pool.unwrap_or("the pool"),
                     c.len()
                 )),
+                FailureMode::RapidFailProtection => {
+                    let mut d = d.explain(format!(
+                        "{} was offline: HTTP.sys answered {} requests with 503 AppOffline from {} to {}, \
+                            which it does when WAS has taken the pool offline after its workers failed \
+                            (rapid-fail protection) or because its identity could not log on. The WAS event \
+                            that did it is not in the evidence read (before --from, or in a System log not \
+                            collected): the pool stayed offline until someone started it.",
+                        pool.unwrap_or("The pool"),
+                        c.len(),
+                        first.time.to_prose(),
+                        last.time.to_prose()
+                    ));
+                    d.severity = Severity::Critical;
+                    d.confidence = 0.7;
+                    d.also(&[
+                        "Read the System log from before the first 503 for WAS 5002 (rapid-fail), 5009/5011 \
+                            (worker failures) or 5021/5057/5059 (identity), and the Application log for the \
+                            crashes behind them.",
+                    ])
+                }
                 FailureMode::RequestQueueFull => d.explain(format!(
                     "{}'s HTTP.sys queue was full: {} requests were turned away with 503 QueueFull while \
                      the requests that got in completed normally, so this is load beyond capacity, not a \
@@ -110,6 +150,25 @@ mod tests {
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].confidence), (FailureMode::RequestQueueFull, 0.8));
+    }
+
+    /// A window (`--from`) that starts after WAS disabled the pool still
+    /// holds HTTP.sys answering 503 AppOffline: the pool was offline, and
+    /// the finding says the event that took it offline is not read. With
+    /// that event (WAS 5002) in the evidence, the rapid-fail detector
+    /// reports it and this one does not; another pool's 5002 explains
+    /// nothing here.
+    #[test]
+    fn a_pool_offline_whose_disabling_is_not_read_is_still_found() {
+        let offline = || Given::new().errors(6, "WEB01", 100, 503, ReasonKind::AppOffline, Some("ShopPool"));
+        let found = offline().detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::RapidFailProtection, Severity::Critical));
+        assert!(found[0].explanation.contains("is not in the evidence read"), "{}", found[0].explanation);
+        let disabled = offline().event("WEB01", 50, "WAS", 5002, &[("AppPoolID", "ShopPool")]);
+        assert!(disabled.detected(detect).is_empty());
+        let other = offline().event("WEB01", 50, "WAS", 5002, &[("AppPoolID", "ApiPool")]);
+        assert_eq!(other.detected(detect).len(), 1);
     }
 
     #[test]

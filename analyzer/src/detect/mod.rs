@@ -57,6 +57,10 @@ pub(crate) struct Draft {
     pub timeline: Vec<Step>,
     /// Still failing where the evidence ends ([`Finding::ongoing`]).
     pub ongoing: bool,
+    /// Other hosts the same cause failed on, beside the scope's (another
+    /// web server's machine account refused by the same SQL Server): their
+    /// application errors in the window are explained too.
+    pub also_on: Vec<String>,
 }
 
 impl Draft {
@@ -80,6 +84,7 @@ impl Draft {
             evidence: Vec::new(),
             timeline: Vec::new(),
             ongoing: false,
+            also_on: Vec::new(),
         }
     }
 
@@ -145,6 +150,13 @@ impl Draft {
     /// The window, as covered by this finding.
     fn window(&self) -> Window {
         Window { host: self.scope.host.clone(), start: self.start, end: self.end }
+    }
+
+    /// [`Draft::window`], and the same window on each host of
+    /// [`Draft::also_on`].
+    fn windows(&self) -> impl Iterator<Item = Window> + '_ {
+        std::iter::once(self.window())
+            .chain(self.also_on.iter().map(|h| Window { host: Some(h.clone()), ..self.window() }))
     }
 
     pub fn finish(mut self) -> Finding {
@@ -297,7 +309,7 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
         .iter()
         .filter(|d| d.severity >= Severity::Medium)
         .filter(|d| !matches!(d.id.category(), mode::Category::Operations | mode::Category::Evidence))
-        .map(Draft::window)
+        .flat_map(Draft::windows)
         .collect();
     app_exception::detect(store, &explained, &mut out);
     let covered: Vec<Window> = out.iter().map(Draft::window).collect();

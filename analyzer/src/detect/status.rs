@@ -236,6 +236,18 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             for t in store.traces.iter().filter(same_status).take(3) {
                 d.cite(store.cite_trace(t), Role::Cause);
             }
+            // An access log names no app pool; the traces of the same
+            // failure on the same site do, when they agree on one.
+            let pools: BTreeSet<&str> = store
+                .traces
+                .iter()
+                .filter(same_status)
+                .filter(|t| site.is_none() || t.trace.site_id == site)
+                .filter_map(|t| t.trace.app_pool.as_deref())
+                .collect();
+            if let [p] = pools.into_iter().collect::<Vec<_>>()[..] {
+                d.scope.app_pool = Some(p.to_string());
+            }
             if mode == FailureMode::AuthFailure {
                 let logons = store
                     .events_between(LOGON_FAILED, first.time, last.time)
@@ -252,6 +264,32 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             }
             out.push(d);
         }
+    }
+}
+
+/// Files dated `start..=end` (detailed error pages, dated by their files)
+/// days away from everything else `host` logged were dated by a copy: a
+/// sentence saying so, since the window can only be their date (empty
+/// when they are not).
+pub(super) fn copy_dated(store: &Store, host: &str, start: Timestamp, end: Timestamp) -> String {
+    let Some((first_t, last_t)) = timed_span(store, host) else { return String::new() };
+    if start > last_t + Span::hours(24) {
+        format!(
+            " The files are dated {}, {} after this host's last other record ({}): a copy's date, not the \
+                request's, which came before.",
+            start.to_prose(),
+            crate::describe::duration(start - last_t),
+            last_t.to_prose()
+        )
+    } else if end < first_t - Span::hours(24) {
+        format!(
+            " The files are dated {}, {} before this host's first other record ({}).",
+            end.to_prose(),
+            crate::describe::duration(first_t - end),
+            first_t.to_prose()
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -409,26 +447,9 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         );
         let times: Vec<_> = pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect();
         let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
-        // Files dated days away from everything else the host logged were
-        // dated by a copy: said, since the window can only be their date.
         let mut text = text;
-        if let (Some(s), Some(e), Some((first_t, last_t))) = (start, end, timed_span(store, &host)) {
-            if s > last_t + Span::hours(24) {
-                text.push_str(&format!(
-                    " The files are dated {}, {} after this host's last other record ({}): a copy's date, not \
-                        the request's, which came before.",
-                    s.to_prose(),
-                    crate::describe::duration(s - last_t),
-                    last_t.to_prose()
-                ));
-            } else if e < first_t - Span::hours(24) {
-                text.push_str(&format!(
-                    " The files are dated {}, {} before this host's first other record ({}).",
-                    e.to_prose(),
-                    crate::describe::duration(first_t - e),
-                    first_t.to_prose()
-                ));
-            }
+        if let (Some(s), Some(e)) = (start, end) {
+            text.push_str(&copy_dated(store, &host, s, e));
         }
         let mut d =
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
@@ -462,6 +483,9 @@ mod tests {
         assert_eq!(d.start, at(100) - Span::millis(15), "from the first request's start");
         assert!(d.explanation.starts_with("6 requests failed with 500.19 (win32 13)"), "{}", d.explanation);
         assert_eq!(d.timeline.iter().filter(|s| s.role == Role::Cause).count(), 1, "the trace is the cause");
+        assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"), "the trace names the pool");
+        let untraced = Given::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).detected(detect);
+        assert_eq!(untraced[0].scope.app_pool, None, "an access log names none");
     }
 
     /// spaarke's and sadabyakod's App Service pages: a 503.0 ANCM showed
