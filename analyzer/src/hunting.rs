@@ -51,6 +51,11 @@ pub struct RuleInfo {
     /// burst), so they keep only what the correlations read.
     #[serde(skip)]
     silent: bool,
+    /// Of a silent rule, its `fields` list (as spelled, and lower-case):
+    /// values kept with each match for the correlations' summaries to
+    /// count (the accounts a password guess tried).
+    #[serde(skip)]
+    interest: Vec<(String, String)>,
 }
 
 impl RuleInfo {
@@ -62,7 +67,13 @@ impl RuleInfo {
         for c in over {
             fields.extend(c.fields().map(str::to_string));
         }
-        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index, silent }
+        let interest: Vec<(String, String)> = if silent {
+            rule.fields_of_interest.iter().map(|f| (f.clone(), f.to_ascii_lowercase())).collect()
+        } else {
+            Vec::new()
+        };
+        fields.extend(interest.iter().map(|(_, lower)| lower.clone()));
+        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index, silent, interest }
     }
 }
 
@@ -563,6 +574,7 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
         fields: Vec::new(),
         index: usize::MAX,
         silent: false,
+        interest: Vec::new(),
     })
 }
 
@@ -661,6 +673,48 @@ fn note_client(clients: &mut hashbrown::HashMap<u64, Vec<std::net::IpAddr>>, key
     if seen.len() <= POST_ONLY_CLIENTS && !seen.contains(&ip) {
         seen.push(ip);
     }
+}
+
+/// What a correlation's members hold in the fields their rules list as
+/// worth showing, each field's most frequent values first (`;
+/// TargetUserName Administrator 3560 times, JcDfcZTc once`): the first
+/// member alone would name whatever came first (one random name among
+/// thousands of tries of one account).
+fn counted_values<'r>(
+    rules: impl Iterator<Item = &'r RuleInfo>,
+    matches: &[usize],
+    members: &[Member<'_>],
+) -> String {
+    use faultline_hunt::correlation::Matched as _;
+    const NAMED: usize = 3;
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = String::new();
+    for (shown, lower) in rules.flat_map(|r| r.interest.iter()) {
+        if seen.contains(&lower.as_str()) {
+            continue;
+        }
+        seen.push(lower);
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for &m in matches {
+            if let Some(v) = members[m].written(lower).filter(|v| !v.is_empty() && *v != "-") {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if ranked.is_empty() {
+            continue;
+        }
+        let times = |n: usize| if n == 1 { "once".to_string() } else { format!("{n} times") };
+        let named: Vec<String> =
+            ranked.iter().take(NAMED).map(|(v, n)| format!("{v} {}", times(*n))).collect();
+        let more = match ranked.len().saturating_sub(NAMED) {
+            0 => String::new(),
+            n => format!(", {n} other value{}", if n == 1 { "" } else { "s" }),
+        };
+        out.push_str(&format!("; {shown} {}{more}", named.join(", ")));
+    }
+    out
 }
 
 /// A rule's identity: ids may be missing, and titles repeat.
@@ -925,6 +979,7 @@ impl Hunt {
                     fields: c.group_by.clone(),
                     index: rules.len() + i,
                     silent: false,
+                    interest: Vec::new(),
                 };
                 (c, Arc::new(info))
             })
@@ -1160,8 +1215,10 @@ impl Hunt {
                     }
                     _ => String::new(),
                 };
+                let counted =
+                    counted_values(c.rules.iter().map(|&r| &*self.rules[r]), &fired.matches, &members);
                 evidence.summary = crate::describe::cut_line(format!(
-                    "{} matches of {}{distinct} within {} s{}{}; first: {}",
+                    "{} matches of {}{distinct} within {} s{}{}{counted}; first: {}",
                     fired.matches.len(),
                     c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
                     last.time().seconds() - first.time().seconds(),
@@ -1260,7 +1317,14 @@ pub struct HuntSink<'a> {
 impl<'a> HuntSink<'a> {
     /// A sink for one chunk of `file`.
     pub fn new(hunt: &'a Hunt, file: SourceFile, scope: &'a Scope) -> HuntSink<'a> {
-        let grouped = || hunt.correlations.iter().flat_map(|(c, _)| c.fields().map(str::to_string));
+        // What the correlations group and count by, and the values their
+        // summaries count.
+        let grouped = || {
+            hunt.correlations
+                .iter()
+                .flat_map(|(c, _)| c.fields().map(str::to_string))
+                .chain(hunt.rules.iter().flat_map(|r| r.interest.iter().map(|(_, lower)| lower.clone())))
+        };
         HuntSink {
             hunt,
             resolve: Resolver::new(file, scope),
@@ -2347,7 +2411,8 @@ mod tests {
 
     /// The bundled 404 base of the scanner burst only feeds a correlation
     /// that does not report it: its matches keep only the fields the
-    /// correlation reads; a rule that reports keeps its own.
+    /// correlation reads, and those its `fields` list for the summary to
+    /// count; a rule that reports keeps its own.
     #[test]
     fn a_silent_base_rule_keeps_only_what_its_correlations_read() {
         let hunt = bundled_hunt();
@@ -2360,6 +2425,7 @@ mod tests {
                 .iter()
                 .filter(|(c, _)| c.rules.contains(&r.index))
                 .flat_map(|(c, _)| c.fields())
+                .chain(r.interest.iter().map(|(_, lower)| lower.as_str()))
                 .collect();
             assert_eq!(
                 r.fields.iter().map(String::as_str).collect::<BTreeSet<_>>(),

@@ -250,6 +250,9 @@ pub struct Rule {
     pub searches: Vec<Search>,
     /// The condition over them.
     pub condition: Condition,
+    /// `fields`: the values worth showing with its matches (Sigma's list of
+    /// fields interesting for further analysis), as the rule spells them.
+    pub fields_of_interest: Vec<String>,
 }
 
 fn text(y: &Yaml) -> Option<String> {
@@ -473,6 +476,10 @@ impl Rule {
             names,
             searches,
             condition,
+            fields_of_interest: doc["fields"]
+                .as_vec()
+                .map(|v| v.iter().filter_map(text).filter(|f| !f.trim().is_empty()).collect())
+                .unwrap_or_default(),
         })
     }
 }

@@ -670,6 +670,15 @@ fn password_guessing_over_smb_is_one_detection_and_a_few_refusals_are_none() {
     let d = &report.detections[0];
     assert!(d.evidence.summary.contains("3561 matches"), "{}", d.evidence.summary);
     assert!(d.evidence.summary.contains("192.168.198.149"), "{}", d.evidence.summary);
+    // The accounts tried, counted: the first record's random name is one
+    // of 3561; Administrator, whose password was guessed, is the rest.
+    assert!(
+        d.evidence.summary.contains(
+            "; TargetUserName Administrator 3560 times, JcDfcZTc once; SubStatus 0xc000006a 3558 times"
+        ),
+        "{}",
+        d.evidence.summary
+    );
     let end = d.end.expect("a correlation's detection ends at its last member");
     assert_eq!(end.to_string(), "2016-09-19T16:52:49.399674600Z");
     let quiet = run(
