@@ -208,6 +208,19 @@ pub fn notes(steps: &[ClockStep], time: &dyn Fn(Timestamp) -> String) -> Vec<Str
     notes
 }
 
+/// The notes a report's header gives, renamings first: which hosts are
+/// one machine renamed, and which clocks stepped (times as `time` writes
+/// them).
+pub fn header_notes(
+    renames: &[crate::renames::Rename],
+    steps: &[ClockStep],
+    time: &dyn Fn(Timestamp) -> String,
+) -> Vec<String> {
+    let mut out = crate::renames::notes(renames, time);
+    out.extend(notes(steps, time));
+    out
+}
+
 /// Every step of two minutes or more of every host's clock, in time order.
 pub fn clock_steps(store: &Store) -> Vec<ClockStep> {
     let mut steps: Vec<ClockStep> = Vec::new();

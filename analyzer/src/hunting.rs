@@ -614,7 +614,19 @@ pub struct Pending {
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
     boots: BTreeSet<(u64, i64)>,
+    /// The events that say a host's clock stepped or a machine was renamed
+    /// (and the boots and time syncs around them), for the report's notes.
+    clock_events: Vec<crate::evidence::EventRow>,
+    /// Every file read, in discovery order: what those events cite.
+    sources: Vec<SourceFile>,
 }
+
+/// The events [`crate::clock::clock_steps`] and [`crate::renames::renames`]
+/// read.
+const CLOCK_AND_NAME_KINDS: [&[crate::evidence::EventKind]; 5] = {
+    use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET, RENAMED, TIME_SERVICE_SET};
+    [CLOCK_SET, TIME_SERVICE_SET, BOOT_MARKS, BOOTED, RENAMED]
+};
 
 /// How close to a boot's own marks the event log service starts with it.
 const BOOT_NEAR: i64 = 600;
@@ -657,6 +669,8 @@ impl Pending {
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
         self.boots.extend(other.boots);
+        self.clock_events.extend(other.clock_events);
+        self.sources.extend(other.sources);
     }
 }
 
@@ -1051,6 +1065,8 @@ impl Hunt {
             system_starts,
             log_service_starts,
             boots,
+            clock_events: _,
+            sources: _,
         } = pending;
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
@@ -1425,6 +1441,26 @@ impl<'a> HuntSink<'a> {
             &["param1", "param2"],
         );
         self.pending.log_service_starts.push((key, d));
+    }
+
+    /// Keeps an event that says the host's clock stepped or the machine
+    /// was renamed (or a boot or time sync around such a step), its time
+    /// corrected by the host's skew, as the analysis keeps it.
+    fn note_clock(&mut self, e: &WinEvent) {
+        let family = e.family();
+        let wanted = CLOCK_AND_NAME_KINDS
+            .iter()
+            .flat_map(|k| k.iter())
+            .any(|k| k.id == e.event_id && k.family == family);
+        if !wanted {
+            return;
+        }
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return };
+        let mut event = e.clone();
+        event.time = time;
+        let source = self.resolve.file().index;
+        self.pending.clock_events.push(crate::evidence::EventRow { event, host: host.name, source });
     }
 
     /// Notes a process start (Sysmon 1) an escalation may be made of: one
@@ -1958,6 +1994,7 @@ impl EventObserver for HuntSink<'_> {
         self.note_switch(e);
         self.note_process(e);
         self.note_log_service(e);
+        self.note_clock(e);
         self.event_request(e);
         if !self.hunt.engine.wants_events() {
             return;
@@ -2004,6 +2041,20 @@ pub struct HuntReport {
     pub detections: Vec<Detection>,
     /// How the read went (files found, parsed, unreadable and why).
     pub reading: crate::pass::Reading,
+    /// Steps of the hosts' clocks, as the analysis names them: detections
+    /// timed around one are out of order.
+    pub clock_steps: Vec<crate::clock::ClockStep>,
+    /// Machines renamed (EventLog 6011): detections under their names
+    /// are one machine's.
+    pub renames: Vec<crate::renames::Rename>,
+}
+
+impl HuntReport {
+    /// The notes a report's header gives: which hosts are one machine
+    /// renamed, and which clocks stepped (times as `time` writes them).
+    pub fn header_notes(&self, time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
+        crate::clock::header_notes(&self.renames, &self.clock_steps, time)
+    }
 }
 
 impl Consumer for Hunting<'_> {
@@ -2022,7 +2073,7 @@ impl Consumer for Hunting<'_> {
     fn file_read<'c>(
         &'c self,
         part: &mut Self::Part,
-        _file: SourceFile,
+        file: SourceFile,
         _entry: &Entry,
         read: Outcome<Self::Sink<'c>>,
     ) -> Result<(), Infallible> {
@@ -2033,6 +2084,7 @@ impl Consumer for Hunting<'_> {
                 part.1.absorb(scripts);
             }
         }
+        part.1.sources.push(file);
         Ok(())
     }
 
@@ -2061,9 +2113,20 @@ pub fn hunt(
     hunt: &Hunt,
     progress: &dyn Progress,
 ) -> HuntReport {
-    let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &Hunting { hunt, scope }, progress);
+    let Ok(mut pass) =
+        pass::run(paths, &hunt.reading(read), &scope.hosts, &Hunting { hunt, scope }, progress);
     progress.phase("correlating detections");
-    HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading }
+    // The few events that name clock steps and renamings, read as the
+    // analysis reads them.
+    let (mut sources, mut events) = (Vec::new(), Vec::new());
+    for (_, p) in &mut pass.outputs {
+        sources.append(&mut p.sources);
+        events.append(&mut p.clock_events);
+    }
+    let store =
+        crate::evidence::Store::new(sources, vec![crate::evidence::Kept { events, ..Default::default() }]);
+    let (clock_steps, renames) = (crate::clock::clock_steps(&store), crate::renames::renames(&store));
+    HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading, clock_steps, renames }
 }
 
 #[cfg(test)]

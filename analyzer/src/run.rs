@@ -41,9 +41,7 @@ impl Report {
     /// hosts are one machine renamed, and which clocks stepped (times as
     /// `time` writes them).
     pub fn header_notes(&self, time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
-        let mut notes = crate::renames::notes(&self.renames, time);
-        notes.extend(crate::clock::notes(&self.clock_steps, time));
-        notes
+        crate::clock::header_notes(&self.renames, &self.clock_steps, time)
     }
 }
 

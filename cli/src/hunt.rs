@@ -62,6 +62,8 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
             let json = Json {
                 rules: &load,
                 reading: ReadingJson::of(&report.reading),
+                renames: &report.renames,
+                clock_steps: &report.clock_steps,
                 detections: &report.detections,
             };
             serde_json::to_writer_pretty(&mut out, &json)?;
@@ -172,6 +174,10 @@ struct Json<'a> {
     rules: &'a Loaded<'a>,
     /// What was read: evidence a rule never saw shows here.
     reading: ReadingJson<'a>,
+    /// Machines renamed: detections under their names are one machine's.
+    renames: &'a [faultline_analyzer::renames::Rename],
+    /// Steps of the hosts' clocks: detections around one are out of order.
+    clock_steps: &'a [faultline_analyzer::clock::ClockStep],
     detections: &'a [Detection],
 }
 
@@ -292,6 +298,9 @@ fn text(
     )?;
     let folder_named: Vec<_> = reading.folder_named_hosts.iter().cloned().collect();
     if let Some(note) = crate::analyze::folder_named(&folder_named) {
+        writeln!(out, "{}", crate::style::sanitize(&note))?;
+    }
+    for note in report.header_notes(&|t| zone.time(t)) {
         writeln!(out, "{}", crate::style::sanitize(&note))?;
     }
     if args.verbose {

@@ -651,6 +651,23 @@ fn the_event_log_service_started_outside_a_boot_is_found() {
     }
 }
 
+/// Zeus's System.evtx: the machine renamed twice and its clock set back
+/// 9 h 40 min by Windows Time (record 645). Its new-service detections run
+/// from a time after the step to one before it, under two names: the
+/// hunt says both, as analyze's header does.
+#[test]
+fn the_hunt_names_renamed_machines_and_clock_steps() {
+    let Some(samples) = common::samples("the hunt's header notes") else { return };
+    let report = run(&[samples.join("evtx-Menna-Islam-Zeus")], bundled());
+    let notes = report.header_notes(&|t| t.to_prose());
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].starts_with("PROACTIVE-PC was earlier named WIN-CMUL35D0HFB"), "{notes:?}");
+    assert!(notes[1].starts_with("PROACTIVE-PC's clock was set back 9 h 40 min"), "{notes:?}");
+    let records: Vec<String> =
+        report.clock_steps[0].evidence.iter().filter_map(|e| e.record.map(|r| r.to_string())).collect();
+    assert_eq!(records, ["645"]);
+}
+
 /// DeepBlueCLI's SMB password guessing (hayabusa's samples): 3,561
 /// network logons rejected from 192.168.198.149 in under three minutes are
 /// one detection, cited by its first record and ending at its last; two RDP
