@@ -539,7 +539,7 @@ mod tests {
     /// step is not moved; the step by whole hours names the hardware clock
     /// kept in another zone.
     #[test]
-    fn a_step_after_a_boot_doubts_what_was_logged_since_the_boot() {
+    fn a_step_after_a_boot_places_what_was_logged_since_the_boot() {
         let store = Given::new()
             .event("VM01", 6900, KERNEL, 12, &[])
             .event("VM01", 6910, "Microsoft-Windows-Kernel-Power", 41, &[])

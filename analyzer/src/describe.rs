@@ -220,10 +220,17 @@ pub fn describe_event(ev: &WinEvent) -> String {
 /// [`describe_event`] with the data values whose names `leading` picks
 /// first (what a rule matched, before the line is cut).
 pub fn describe_event_leading(ev: &WinEvent, leading: &dyn Fn(&str) -> bool) -> String {
+    describe_event_ranked(ev, &|name| if leading(name) { 0 } else { 1 })
+}
+
+/// [`describe_event`] with the data values in the order `rank` gives
+/// their names (lowest first; unnamed values last), each rank in the
+/// event's own order.
+pub fn describe_event_ranked(ev: &WinEvent, rank: &dyn Fn(&str) -> u8) -> String {
     let mut text = format!("{} {}", ev.provider, ev.event_id);
     let mut first = true;
-    let leads = |d: &&faultline_parser::winevent::DataValue| d.name.as_deref().is_some_and(leading);
-    let ordered = ev.data.iter().filter(leads).chain(ev.data.iter().filter(|d| !leads(d)));
+    let mut ordered: Vec<&faultline_parser::winevent::DataValue> = ev.data.iter().collect();
+    ordered.sort_by_key(|d| d.name.as_deref().map_or(u8::MAX, rank));
     for d in ordered {
         let value = d.value.trim();
         if value.is_empty() {

@@ -39,8 +39,9 @@ pub struct RuleInfo {
     /// The rule's own metadata.
     #[serde(flatten)]
     pub meta: Meta,
-    /// The fields its searches read, and those correlations over it group
-    /// or count by (lower-case); of a silent rule, only the latter.
+    /// The fields its searches read, those correlations over it group or
+    /// count by, and its `fields` list when correlations read it
+    /// (lower-case); of a silent rule, only the latter two.
     #[serde(skip)]
     fields: Vec<String>,
     /// Its index among the loaded rules (correlations after the rules).
@@ -51,9 +52,9 @@ pub struct RuleInfo {
     /// burst), so they keep only what the correlations read.
     #[serde(skip)]
     silent: bool,
-    /// Of a silent rule, its `fields` list (as spelled, and lower-case):
-    /// values kept with each match for the correlations' summaries to
-    /// count (the accounts a password guess tried).
+    /// Of a rule correlations read, its `fields` list (as spelled, and
+    /// lower-case): values kept with each match for the correlations'
+    /// summaries to count (the accounts a password guess tried).
     #[serde(skip)]
     interest: Vec<(String, String)>,
 }
@@ -62,15 +63,16 @@ impl RuleInfo {
     fn of(index: usize, rule: &Rule, correlations: &[Correlation]) -> RuleInfo {
         let over: Vec<&Correlation> = correlations.iter().filter(|c| c.rules.contains(&index)).collect();
         let silent = !over.is_empty() && over.iter().all(|c| !c.generate);
+        let correlated = !over.is_empty();
         let mut fields: BTreeSet<String> =
             if silent { BTreeSet::new() } else { rule.fields().map(str::to_string).collect() };
         for c in over {
             fields.extend(c.fields().map(str::to_string));
         }
-        let interest: Vec<(String, String)> = if silent {
-            rule.fields_of_interest.iter().map(|f| (f.clone(), f.to_ascii_lowercase())).collect()
-        } else {
+        let interest: Vec<(String, String)> = if !correlated {
             Vec::new()
+        } else {
+            rule.fields_of_interest.iter().map(|f| (f.clone(), f.to_ascii_lowercase())).collect()
         };
         fields.extend(interest.iter().map(|(_, lower)| lower.clone()));
         RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index, silent, interest }
@@ -251,7 +253,9 @@ impl Placed {
             };
             let mut shown = passed(&mut view.given(f));
             if shown.is_empty() {
+                // One form: the decoded one repeats the raw one's finding.
                 shown = passed(&mut view.values(f));
+                shown.truncate(1);
             }
             if shown.is_empty() {
                 shown = view.given_values(f).map(|v| (f.clone(), matched_value(v))).collect();
@@ -627,9 +631,6 @@ const CLOCK_AND_NAME_KINDS: [&[crate::evidence::EventKind]; 5] = {
     use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET, RENAMED, TIME_SERVICE_SET};
     [CLOCK_SET, TIME_SERVICE_SET, BOOT_MARKS, BOOTED, RENAMED]
 };
-
-/// How close to a boot's own marks the event log service starts with it.
-const BOOT_NEAR: i64 = 600;
 
 /// A web rule's detection on a traced request.
 #[derive(Debug)]
@@ -1100,7 +1101,8 @@ impl Hunt {
             .into_iter()
             .filter_map(|(host, d)| {
                 let at = d.time.seconds();
-                let near = (host, at.saturating_sub(BOOT_NEAR))..=(host, at.saturating_add(BOOT_NEAR));
+                let within = crate::detect::BOOT_NEAR.as_secs();
+                let near = (host, at.saturating_sub(within))..=(host, at.saturating_add(within));
                 boots.range(near).next().is_none().then_some(d)
             })
             .collect();
@@ -1415,12 +1417,14 @@ impl<'a> HuntSink<'a> {
     /// Manager 7036): a start with no boot beside it, once the whole read
     /// is known, is the service stopped or crashed and started again.
     fn note_log_service(&mut self, e: &WinEvent) {
-        use faultline_parser::winevent::{Family, service_change};
+        use crate::detect::kinds::{BOOT_MARKS, SERVICE_CHANGED};
         let Some(natives) = &self.hunt.natives else { return };
-        let boot = matches!((e.family(), e.event_id), (Family::KernelGeneral, 12) | (Family::EventLog, 6009));
-        let started = (e.family(), e.event_id) == (Family::ServiceControlManager, 7036)
-            && service_change(e)
-                .is_some_and(|(key, running)| running && (key == "EVENTLOG" || key == "WINDOWS EVENT LOG"));
+        let family = e.family();
+        let of = |kinds: &[crate::evidence::EventKind]| {
+            kinds.iter().any(|k| k.id == e.event_id && k.family == family)
+        };
+        let boot = of(BOOT_MARKS);
+        let started = of(SERVICE_CHANGED) && faultline_parser::winevent::event_log_service_started(e);
         if !boot && !started {
             return;
         }
@@ -2010,10 +2014,17 @@ impl EventObserver for HuntSink<'_> {
         // A process start shows what ran, as whom and from what before its
         // file's metadata, which would push the command line past the cut.
         let started = process.is_some();
+        // What the rules matched first (the line may be cut), then what ran.
         let summary = |shown: &[(&str, &str)]| match shown {
             [] if !started => crate::describe::headline(e),
-            _ => crate::describe::describe_event_leading(e, &|name| {
-                (started && what_ran(name)) || shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name))
+            _ => crate::describe::describe_event_ranked(e, &|name| {
+                if shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name)) {
+                    0
+                } else if started && what_ran(name) {
+                    1
+                } else {
+                    2
+                }
             }),
         };
         self.record(

@@ -121,6 +121,13 @@ impl Zone {
 /// `--tz`: `UTC`, `Z`, a fixed offset `+hh:mm` / `-hh:mm`, or an IANA zone
 /// name (`Europe/Berlin`, `America/New_York`), daylight saving included.
 pub fn parse_zone(text: &str) -> Result<Zone, String> {
+    // A negative offset is taken as a value (`--tz -03:00`), so a flag
+    // written where the zone belongs arrives here.
+    if text.starts_with("--") {
+        return Err(format!(
+            "expected a zone (UTC, an offset such as -03:00, or a name such as Europe/Berlin) before {text}"
+        ));
+    }
     let name = text.to_string();
     if text.eq_ignore_ascii_case("utc") || text == "Z" {
         return Ok(Zone { name, ..Zone::utc() });

@@ -495,7 +495,7 @@ fn markdown(out: &mut dyn Write, report: &HuntReport, zone: &Zone) -> anyhow::Re
                 cell(d.rule.meta.author.as_deref().unwrap_or("-")),
                 cell(&d.rule.meta.techniques.join(", ")),
                 cell(&d.host),
-                crate::markdown::code(&place(d)).replace('|', "\\|"),
+                crate::markdown::table_code(&place(d)),
                 cell(&d.evidence.summary)
             )?;
         }

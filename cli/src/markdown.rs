@@ -46,6 +46,12 @@ pub(crate) fn code(text: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
+/// [`code`] in a table cell, whose `|` would end the cell even inside a
+/// code span (GitHub's tables take `\|` there).
+pub(crate) fn table_code(text: &str) -> String {
+    code(text).replace('|', "\\|")
+}
+
 /// The evidence read, by format.
 pub(crate) fn write_totals(out: &mut dyn Write, inv: &Inventory, zone: &Zone) -> std::io::Result<()> {
     writeln!(out, "## Evidence read\n")?;

@@ -976,11 +976,15 @@ fn a_negative_offset_is_taken_as_a_zone() {
     assert!(stdout(&spaced).contains("times in -03:00"), "{}", stdout(&spaced));
     let joined = faultline(&["analyze", "--tz=-03:00", "corpus/scenarios/worker-crash"]);
     assert_eq!(stdout(&spaced), stdout(&joined));
+    // A flag where the zone belongs says the zone is missing.
+    let missing = faultline(&["analyze", "--tz", "--quiet", "corpus/scenarios/worker-crash"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("expected a zone"), "{}", stderr(&missing));
 }
 
 /// `--security all` with a rule of the user's that reads Windows events
-/// reads every event: the `events` table holds them all whether or not
-/// the SQL also names `detections`.
+/// reads every event: the `events` table holds them all even when the SQL
+/// names no `detections` (only then were the rules read before).
 #[test]
 #[allow(clippy::print_stderr)] // a check that cannot run says so
 fn the_events_table_holds_every_event_under_the_users_rules() {

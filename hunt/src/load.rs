@@ -448,6 +448,7 @@ mod tests {
             report.add_path(&root, false).expect("reads");
             assert_eq!(report.rules.len(), 1, "{}: {:?}", root.display(), report.skipped);
             let reasons: Vec<&str> = report.skipped.iter().map(|s| s.reason.as_str()).collect();
+            assert!(!reasons.is_empty(), "{}: the link is reported", root.display());
             assert!(reasons.iter().all(|r| r.contains("is read once")), "{reasons:?}");
         }
     }

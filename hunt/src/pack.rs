@@ -205,7 +205,9 @@ mod tests {
             (
                 "web_path_traversal_answered.yml",
                 get("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini")),
-                get_answered("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini"), "400"),
+                // Sent to the login page, as forms authentication sends
+                // every unknown visitor.
+                get_answered("/download.aspx", Some("file=..%2f..%2f..%2fwindows/win.ini"), "302"),
             ),
             (
                 "web_log4shell.yml",
@@ -520,7 +522,13 @@ mod tests {
                         ("CommandLine", "\"cmd.exe\" /c \"fltmc.exe unload SysmonDrv\""),
                     ],
                 ),
-                sysmon(1, &[("Image", "C:\\Windows\\System32\\fltMC.exe"), ("CommandLine", "fltmc filters")]),
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                        ("CommandLine", "cmd.exe /c \"fltmc filters > C:\\temp\\unload-list.txt\""),
+                    ],
+                ),
             ),
             (
                 "file_w3wp_writes_script.yml",
@@ -601,6 +609,20 @@ mod tests {
             ),
         ];
         fire_and_stay_quiet(&e, &cases);
+    }
+
+    /// The two path traversal rules are one selection split by the answer:
+    /// a text added to one and not the other would be found refused and
+    /// missed answered (or the reverse).
+    #[test]
+    fn the_traversal_rules_share_their_selection() {
+        let selection = |name: &str| {
+            let (_, yaml) = super::BUNDLED.iter().find(|(n, _)| *n == name).expect("bundled");
+            let from = yaml.find("detection:").expect("a detection");
+            let to = yaml[from..].find("    answered:").expect("an answer test") + from;
+            yaml[from..to].to_string()
+        };
+        assert_eq!(selection("web_path_traversal.yml"), selection("web_path_traversal_answered.yml"));
     }
 
     /// Each case's rule fires on its record and not on its look-alike.

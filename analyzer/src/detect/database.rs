@@ -306,7 +306,7 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
             .collect();
         if !d.also_on.is_empty() {
             d.explanation.push_str(&format!(
-                " The same cause fails {} too: its machine account is refused in the same burst, and its \
+                " The same cause fails {} too: the machine account is refused in the same burst, and the \
                     application's errors in this window are this finding's.",
                 d.also_on.join(" and ")
             ));
@@ -422,6 +422,9 @@ mod tests {
             .requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10)
             .requests(3, "WEB02", 1, 0, "/", (200, 0, 0), 10)
             .requests(2, "WEB02", 1, 905, "/api/orders", (500, 0, 0), 10)
+            // A burst of 500s there too, against a quiet hour, which
+            // `unexplained` would report.
+            .requests(30, "WEB02", 1, 906, "/api/orders", (500, 0, 0), 10)
             .positional(
                 "WEB02",
                 904,
@@ -434,6 +437,9 @@ mod tests {
                     "Login failed for user 'CONTOSO\\WEB02$'.",
                 ],
             );
+        for minute in 2..12 {
+            e = e.request("WEB02", 1, minute * 60 + 30, "/", (200, 0, 0), 10);
+        }
         for i in 0..3 {
             e = failed(e, 900 + 2 * i, "CONTOSO\\WEB01$");
             e = failed(e, 901 + 2 * i, "CONTOSO\\WEB02$");

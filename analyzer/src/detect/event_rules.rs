@@ -574,7 +574,7 @@ const CYCLING_AT_MOST: Span = Span::hours(2);
 
 /// The event log service is started by the boot: a boot's marks lie this
 /// close to its start.
-const BOOT_NEAR: Span = Span::mins(10);
+pub(crate) const BOOT_NEAR: Span = Span::mins(10);
 
 /// The Windows Event Log service entering the running state with no boot
 /// beside it: it had stopped or crashed (stopping or crashing it is a known
@@ -582,10 +582,9 @@ const BOOT_NEAR: Span = Span::mins(10);
 /// down was never logged. The last event the host logged before bounds the
 /// gap.
 fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
-    let started = store.events_of(SERVICE_CHANGED).filter(|e| {
-        faultline_parser::winevent::service_change(&e.event)
-            .is_some_and(|(key, running)| running && (key == "EVENTLOG" || key == "WINDOWS EVENT LOG"))
-    });
+    let started = store
+        .events_of(SERVICE_CHANGED)
+        .filter(|e| faultline_parser::winevent::event_log_service_started(&e.event));
     for e in started {
         let booted = store
             .events_between(BOOT_MARKS, e.time() - BOOT_NEAR, e.time() + BOOT_NEAR)

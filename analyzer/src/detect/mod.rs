@@ -16,6 +16,7 @@ mod config_store;
 mod crash;
 mod database;
 mod event_rules;
+pub(crate) use event_rules::BOOT_NEAR;
 mod hang;
 mod httperr;
 mod identity;
@@ -312,7 +313,7 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
         .flat_map(Draft::windows)
         .collect();
     app_exception::detect(store, &explained, &mut out);
-    let covered: Vec<Window> = out.iter().map(Draft::window).collect();
+    let covered: Vec<Window> = out.iter().flat_map(Draft::windows).collect();
     unexplained::detect(store, &covered, &mut out);
     out.into_iter().map(Draft::finish).collect()
 }

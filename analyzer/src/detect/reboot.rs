@@ -85,6 +85,8 @@ fn unclean_why(e: &EventRow) -> Option<Unclean> {
             if bugcheck.is_none() && button.is_none() {
                 return None;
             }
+            // Older Windows records no power button: say only what it does.
+            let neither = if button.is_some() { "no bug check and no power button" } else { "no bug check" };
             if let Some(code) = bugcheck.filter(|&c| c != 0) {
                 return Some(Unclean {
                     said: format!(
@@ -97,8 +99,9 @@ fn unclean_why(e: &EventRow) -> Option<Unclean> {
             if let Some(at) = button.filter(|&b| b != 0).map(faultline_parser::time::from_filetime) {
                 return Some(Unclean {
                     said: format!(
-                        "Its power button was pressed at {} by its clock, with no bug check (Kernel-Power 41): \
-                         someone turned it off by hand, likely because it had stopped answering.",
+                        "Its power button was pressed at {} by its clock, with no bug check (Kernel-Power 41; a \
+                         virtual machine's host sending it a press reads the same): it was turned off by hand, \
+                         likely because it had stopped answering.",
                         at.to_prose()
                     ),
                     steps: POWER_BUTTON,
@@ -106,9 +109,10 @@ fn unclean_why(e: &EventRow) -> Option<Unclean> {
                 });
             }
             Some(Unclean {
-                said: "Kernel-Power 41 names no bug check and no power button: the machine lost power, hung and was \
-                 reset, or, as a virtual machine, was powered off or reset by its host."
-                    .to_string(),
+                said: format!(
+                    "Kernel-Power 41 names {neither}: the machine lost power, hung and was reset, or, as a \
+                     virtual machine, was powered off or reset by its host."
+                ),
                 steps: POWER_LOST,
                 down: None,
             })
@@ -117,7 +121,10 @@ fn unclean_why(e: &EventRow) -> Option<Unclean> {
             // `1:34:44 PM` and `8/25/2015`, with the left-to-right marks
             // some locales put between the date's parts.
             let part = |at: usize| {
-                e.event.data_at(at).map(|v| v.replace('\u{200e}', "")).filter(|v| !v.trim().is_empty())
+                e.event
+                    .data_at(at)
+                    .map(|v| v.replace(['\u{200e}', '\u{200f}'], ""))
+                    .filter(|v| !v.trim().is_empty())
             };
             let (time, date) = (part(0)?, part(1)?);
             Some(Unclean {
@@ -329,7 +336,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let planned = c.iter().any(|e| !written_at_boot(e));
         let specific: Vec<&'static str> = why.iter().flat_map(|(_, u)| u.steps.iter().copied()).collect();
         if !specific.is_empty() {
-            d.remediation.retain(|s| planned && !s.starts_with("For an unclean shutdown"));
+            // The mode's first step is the patching advice (a test holds it).
+            d.remediation =
+                if planned { FailureMode::Reboot.remediation()[..1].to_vec() } else { Vec::new() };
             d.add_steps(&specific);
         }
         let cite = |d: &mut Draft, e: &EventRow, summary: String, role: Role| {
@@ -583,6 +592,10 @@ mod tests {
         let d = with(&[]);
         assert!(!d.explanation.contains("Kernel-Power 41"), "{}", d.explanation);
         assert_eq!(d.remediation, FailureMode::Reboot.remediation());
+        // Older Windows writes no PowerButtonTimestamp: nothing said of it.
+        let d = with(&[("BugcheckCode", "0")]);
+        assert!(d.explanation.contains("Kernel-Power 41 names no bug check:"), "{}", d.explanation);
+        assert!(FailureMode::Reboot.remediation()[0].starts_with("Patch in a maintenance window"));
     }
 
     #[test]

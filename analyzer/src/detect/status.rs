@@ -238,10 +238,16 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             }
             // An access log names no app pool; the traces of the same
             // failure on the same site do, when they agree on one.
+            let during = |t: &&TraceRow| {
+                t.trace
+                    .time()
+                    .is_some_and(|at| at >= first.start() - Span::mins(1) && at <= end + Span::mins(1))
+            };
             let pools: BTreeSet<&str> = store
                 .traces
                 .iter()
                 .filter(same_status)
+                .filter(during)
                 .filter(|t| site.is_none() || t.trace.site_id == site)
                 .filter_map(|t| t.trace.app_pool.as_deref())
                 .collect();

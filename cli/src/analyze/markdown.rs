@@ -126,11 +126,11 @@ fn security(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Result
             rule.level.name(),
             escape(&rule.title),
             escape(rule.author.as_deref().unwrap_or("-")),
-            rule.techniques.join(", "),
+            escape(&rule.techniques.join(", ")),
             hits.list.len(),
             escape(&hits.hosts.join(", ")),
             zone.time(first.time),
-            code(&crate::hunt::place(first)),
+            crate::markdown::table_code(&crate::hunt::place(first)),
             escape(&first.evidence.summary)
         )?;
     }

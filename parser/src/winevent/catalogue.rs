@@ -293,6 +293,13 @@ pub fn service_change(e: &super::WinEvent) -> Option<(String, bool)> {
     Some((name, e.data("param2")?.trim().eq_ignore_ascii_case("running")))
 }
 
+/// Whether `e` is the Windows Event Log service entering the running
+/// state (Service Control Manager 7036, by its key or display name).
+pub fn event_log_service_started(e: &super::WinEvent) -> bool {
+    service_change(e)
+        .is_some_and(|(key, running)| running && (key == "EVENTLOG" || key == "WINDOWS EVENT LOG"))
+}
+
 /// What SQL Server's 18456 (a login failed) says, in the order it gives
 /// its values, unnamed: the login, the reason (`Reason: ...`) and the
 /// client (`[CLIENT: 10.0.2.17]`, or `<local machine>`).
