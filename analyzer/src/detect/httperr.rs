@@ -6,7 +6,7 @@
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{POOL_DISABLED, POOL_IDENTITY_INVALID, WORKER_PING_FAILED};
+use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, POOL_IDENTITY_INVALID, WORKER_PING_FAILED};
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::evidence::{ErrRow, Store};
 use crate::finding::{Role, Severity};
@@ -36,13 +36,25 @@ fn hung(store: &Store, host: &str, p: &str, t: Timestamp) -> bool {
 }
 
 /// Whether the evidence holds the WAS event that took `pool` offline on
-/// `host` before `t` (rapid-fail protection's 5002, an invalid identity):
-/// the detectors of those events report the 503 AppOffline answers.
+/// `host` for the 503 AppOffline answer at `t` (rapid-fail protection's
+/// 5002, an invalid identity, a broken configuration store, with HTTP.sys
+/// answering so from then to `t` without a long silence): the detectors
+/// of those events report it.
 fn taken_offline_in_evidence(store: &Store, host: &str, p: Option<&str>, t: Timestamp) -> bool {
-    [POOL_DISABLED, POOL_IDENTITY_INVALID].iter().any(|kinds| {
-        store
-            .events_between(kinds, Timestamp(i64::MIN), t + Span::secs(2))
-            .any(|e| &*e.host == host && (p.is_none() || pool(e) == p))
+    [POOL_DISABLED, POOL_IDENTITY_INVALID, CONFIG_STORE_BROKEN].iter().any(|kinds| {
+        store.events_between(kinds, Timestamp(i64::MIN), t + Span::secs(2)).any(|e| {
+            &*e.host == host
+                && match p {
+                    // A broken configuration store takes every pool down.
+                    Some(p) => {
+                        (pool(e) == Some(p) || CONFIG_STORE_BROKEN.iter().any(|k| k.matches(&e.event)))
+                            && super::rapid_fail::offline_from(store, host, p, e.time())
+                                .last()
+                                .is_some_and(|r| r.time >= t)
+                    }
+                    None => true,
+                }
+        })
     })
 }
 
@@ -64,7 +76,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 continue; // a hang disguised as load
             }
             if mode == FailureMode::RapidFailProtection
-                && taken_offline_in_evidence(store, &host, pool, last.time)
+                && taken_offline_in_evidence(store, &host, pool, first.time)
             {
                 continue;
             }
@@ -169,6 +181,12 @@ mod tests {
         assert!(disabled.detected(detect).is_empty());
         let other = offline().event("WEB01", 50, "WAS", 5002, &[("AppPoolID", "ApiPool")]);
         assert_eq!(other.detected(detect).len(), 1);
+        // A 5002 days before, its own stretch of 503s long over, is another
+        // time the pool was taken offline.
+        let long_before = offline()
+            .event("WEB01", -3 * 86_400, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .errors(3, "WEB01", -3 * 86_400 + 10, 503, ReasonKind::AppOffline, Some("ShopPool"));
+        assert_eq!(long_before.detected(detect).len(), 1, "the later stretch's taking offline is not read");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_FAILED};
 use super::{Draft, FailureMode, clusters, pool};
-use crate::evidence::{EventRow, Store};
+use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -34,13 +34,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .events_between(WORKER_FAILED, e.time() - Span::mins(10), e.time())
             .filter(|f| f.host == e.host && pool(f) == Some(p))
             .collect();
-        let offline: Vec<_> = store
-            .errors_between(e.time() - Span::secs(2), Timestamp(i64::MAX))
-            .iter()
-            .filter(|r| {
-                r.host == e.host && r.reason == ReasonKind::AppOffline && r.queue.as_deref() == Some(p)
-            })
-            .collect();
+        let offline = offline_from(store, &e.host, p, e.time());
         let last_disable = disables[disables.len() - 1].time();
         let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
         let start = failures.first().unwrap_or(&e).time();
@@ -67,6 +61,30 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         d.cite_all(offline.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
         out.push(d);
     }
+}
+
+/// How long HTTP.sys may answer no request of a pool 503 AppOffline and
+/// the pool still be the one taken offline before: a disabled pool stays
+/// so until someone starts it, and even a quiet site's traffic arrives
+/// within hours (a night's lull included).
+const OFFLINE_GAP: Span = Span::hours(8);
+
+/// HTTP.sys's 503 AppOffline answers for `pool` on `host` from `from` on,
+/// up to the first silence longer than [`OFFLINE_GAP`]: a later stretch
+/// is another time the pool was taken offline.
+pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: Timestamp) -> Vec<&'s ErrRow> {
+    let mut out: Vec<&ErrRow> = Vec::new();
+    let answered = store.errors_between(from - Span::secs(2), Timestamp(i64::MAX)).iter().filter(|r| {
+        &*r.host == host && r.reason == ReasonKind::AppOffline && r.queue.as_deref() == Some(pool)
+    });
+    for r in answered {
+        let last = out.last().map_or(from, |l| l.time);
+        if r.time - last > OFFLINE_GAP {
+            break;
+        }
+        out.push(r);
+    }
+    out
 }
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks
@@ -118,7 +136,10 @@ mod tests {
             .errors(4, "WEB01", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
             .errors(9, "WEB02", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
             // The same pool name on another server is another story.
-            .event("WEB02", 5, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "99")]);
+            .event("WEB02", 5, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "99")])
+            // Days later, after hours without one, another time the pool
+            // was taken offline: not this incident's.
+            .errors(3, "WEB01", 2 * 86_400, 503, ReasonKind::AppOffline, Some("ShopPool"));
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
