@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use faultline_parser::Span;
+use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::{
     ANCM_SHUT_DOWN, ANCM_STARTED, APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY,
@@ -119,9 +120,15 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         }
         None => " Requests in flight were lost and the next request started a cold worker.",
     });
-    text.push_str(
-        " In IIS an exception no code catches (on a timer or background thread too) ends the process.",
-    );
+    let overflow = thrown.as_ref().is_some_and(|x| overflowed(&x.type_name));
+    if overflow {
+        text.push(' ');
+        text.push_str(STACK_OVERFLOW);
+    } else {
+        text.push_str(
+            " In IIS an exception no code catches (on a timer or background thread too) ends the process.",
+        );
+    }
     if shutting_down {
         text.push_str(" It happened while the app was being taken offline for a deployment.");
     }
@@ -137,6 +144,9 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     if let Some(steps) = thrown.as_ref().and_then(|x| cause_remedy(&x.cause)) {
         d = d.remedy(steps);
     }
+    if overflow {
+        d = d.remedy(STACK_OVERFLOW_STEPS);
+    }
     for e in group.iter().take(8) {
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
     }
@@ -145,6 +155,27 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     }
     d
 }
+
+/// Whether an exception's text is a stack overflow, which no code can
+/// catch.
+fn overflowed(exception: &str) -> bool {
+    // .NET Framework logs it as the termination's description, not as an
+    // exception; newer runtimes name the exception type.
+    exception.contains("StackOverflowException") || exception.to_ascii_lowercase().contains("stack overflow")
+}
+
+/// Why a stack overflow ended the worker.
+const STACK_OVERFLOW: &str = "A stack overflow cannot be caught on any thread since .NET 2.0: the process \
+    ends at once, whatever handlers the code has; the cause is unbounded recursion, whose repeating frame \
+    the runtime's stack names.";
+
+/// What to do after a stack overflow.
+const STACK_OVERFLOW_STEPS: &[&str] = &[
+    "Find the frame that repeats in the stack .NET Runtime 1026 logged and bound that recursion (a cycle in \
+        the data it walks, a property calling itself, a serializer following a back reference).",
+    "Take a dump at the overflow to see the whole stack: ProcDump -e 1 -f C00000FD -ma on w3wp.exe, or WER \
+        LocalDumps.",
+];
 
 /// What to do when the exception says the crash is the deployment's or the
 /// configuration's, not code that forgot to catch (mmravec's worker died
@@ -288,14 +319,22 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     .scope(Some(host), site, Some(p))
     .explain(format!(
         "The w3wp worker of {p} died unexpectedly {times} (PID {}; WAS {}){}{}. Requests in flight were \
-            lost{}; each new worker started cold. The code assumed an exception on a background thread would \
-            be harmless; in IIS it terminates the process.",
+            lost{}; each new worker started cold. {}",
         pids.join(", "),
         first.was.event.event_id,
         module.map_or(String::new(), |m| format!(", faulting in {m}")),
         if exception.is_empty() { String::new() } else { format!(": {exception}") },
         if abandoned == 0 { String::new() } else { format!(" ({abandoned} abandoned by HTTP.sys)") },
+        if overflowed(&exception) {
+            STACK_OVERFLOW
+        } else {
+            "The code assumed an exception on a background thread would be harmless; in IIS it terminates \
+                the process."
+        },
     ));
+    if overflowed(&exception) {
+        d = d.remedy(STACK_OVERFLOW_STEPS);
+    }
     for c in group {
         let pid = c.pid.map_or_else(|| "-".into(), |p| p.to_string());
         for r in &c.runtime {
@@ -384,11 +423,39 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                         ])
                 }
             };
+            // HTTP.sys refusing the pool's requests right after: WAS held
+            // it offline, which one crash does not do.
+            let offline: Vec<&ErrRow> = match &queue {
+                Some(queue) => store
+                    .errors_between(c[0].time, c[c.len() - 1].time + AFTER_CRASH)
+                    .iter()
+                    .filter(|r| {
+                        r.host == host && r.reason == ReasonKind::AppOffline && r.queue.as_ref() == Some(queue)
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            if let Some(last) = offline.last() {
+                d.end = d.end.max(last.time);
+                d.explanation.push_str(&format!(
+                    " Then HTTP.sys answered {} request{} 503 AppOffline itself until {}: WAS held the pool \
+                        offline, as it does after repeated failures (rapid-fail protection), not after one crash; \
+                        the System log says how many there were.",
+                    offline.len(),
+                    if offline.len() == 1 { "" } else { "s" },
+                    last.time.to_prose()
+                ));
+            }
             d.cite_all(c.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
+            d.cite_all(offline.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
             out.push(d);
         }
     }
 }
+
+/// How soon after the abandoned requests HTTP.sys answering 503 AppOffline
+/// is the same outage's.
+const AFTER_CRASH: Span = Span::mins(2);
 
 /// The first segment of a URL path (`/upnphost/udhisapi.dll` → `/upnphost`).
 fn first_segment(uri: &str) -> &str {
@@ -451,6 +518,31 @@ mod tests {
         );
         assert!(d.explanation.contains("(3 abandoned by HTTP.sys)"), "{}", d.explanation);
         assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"));
+    }
+
+    /// A stack overflow, as .NET Framework logs it (the termination's
+    /// description, no exception), is no uncaught exception a handler
+    /// would have saved: the finding says so and gives the recursion's
+    /// steps; a crash by an exception keeps the mode's.
+    #[test]
+    fn a_stack_overflow_is_recursion_not_a_missing_handler() {
+        let e = Given::new()
+            .event("WEB01", 100, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "5816")])
+            .positional(
+                "WEB01",
+                98,
+                ".NET Runtime",
+                1026,
+                &["Application: w3wp.exe\nDescription: The process was terminated due to stack overflow.\nStack:\n   \
+                    at Node.Visit()\n   at Node.Visit()"],
+            );
+        let d = &e.detected(detect)[0];
+        assert!(d.explanation.contains("A stack overflow cannot be caught"), "{}", d.explanation);
+        assert!(!d.explanation.contains("background thread"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("bound that recursion"), "{:?}", d.remediation);
+        let thrown = &crash(Given::new(), "WEB01", 100).detected(detect)[0];
+        assert!(!thrown.explanation.contains("stack overflow"), "{}", thrown.explanation);
+        assert!(!thrown.remediation[0].contains("recursion"), "{:?}", thrown.remediation);
     }
 
     #[test]

@@ -312,6 +312,9 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
             ));
         }
     }
+    if tied {
+        said_impact(store, &mut d);
+    }
     let windows_only =
         c.iter().any(|e| reason_of(e).is_some_and(|r| r.contains("Windows authentication only")));
     if windows_only && !tied {
@@ -354,6 +357,40 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
         }
     }
     d
+}
+
+/// What users saw on the web servers the finding names, from their access
+/// logs' minutes in its window: each site's 5xx against its requests
+/// (`on WEB01, site 2 answered 15 of 25 requests with 5xx`). The scoped
+/// host's site with the most becomes the finding's site.
+fn said_impact(store: &Store, d: &mut Draft) {
+    let hosts: Vec<String> = d.scope.host.iter().cloned().chain(d.also_on.iter().cloned()).collect();
+    let (from, to) = (d.start.minute(), d.end.minute());
+    let mut said: Vec<String> = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let mut per_site: BTreeMap<Option<u32>, (u32, u32)> = BTreeMap::new();
+        for ((h, site, minute), m) in &store.minutes {
+            if &**h == host.as_str() && (from..=to).contains(minute) {
+                let e = per_site.entry(*site).or_default();
+                e.0 += m.by_class[5];
+                e.1 += m.total;
+            }
+        }
+        let failing: Vec<(Option<u32>, (u32, u32))> =
+            per_site.into_iter().filter(|(_, (n, _))| *n > 0).collect();
+        if i == 0 && d.scope.site.is_none() {
+            let top = failing.iter().max_by_key(|(site, (n, _))| (*n, std::cmp::Reverse(*site)));
+            d.scope.site = top.and_then(|(site, _)| site.map(|s| s.to_string()));
+        }
+        for (site, (n, total)) in failing {
+            let site = site.map_or_else(|| "its site".to_string(), |s| format!("site {s}"));
+            said.push(format!("on {host}, {site} answered {n} of {total} requests with 5xx"));
+        }
+    }
+    if !said.is_empty() {
+        d.explanation
+            .push_str(&format!(" Users saw it: in the minutes of this window, {}.", said.join("; ")));
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +488,13 @@ mod tests {
         assert_eq!(got, [(FailureMode::DbLoginFailure, Some("WEB01"))], "{findings:#?}");
         assert!(
             findings[0].explanation.contains("The same cause fails WEB02 too"),
+            "{}",
+            findings[0].explanation
+        );
+        assert!(
+            findings[0].explanation.contains(
+                "Users saw it: in the minutes of this window, on WEB02, site 1 answered 32 of 32 requests with 5xx."
+            ),
             "{}",
             findings[0].explanation
         );

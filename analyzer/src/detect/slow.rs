@@ -133,10 +133,18 @@ fn traced(store: &Store, hangs: &[Window], logged: &[Logged], out: &mut Vec<Draf
                 )),
                 _ => {}
             }
-            if let Some((at, t)) = cut.filter(|_| body.is_none()) {
+            if let Some((at, t)) = cut {
                 let held = t.trace.summary.end.map(|e| e - *at);
+                // With a large body, whether the time went to receiving it
+                // or to the application is what the cut trace cannot say.
+                let missing = if body.is_some() {
+                    "whether the time went to receiving the body or to the application is not in it (the \
+                        application's own log of the request can say)"
+                } else {
+                    "where the time went is not in it"
+                };
                 text.push_str(&format!(
-                    " Its trace was cut at FREB's size limit{}: where the time went is not in it.",
+                    " Its trace was cut at FREB's size limit{}: {missing}.",
                     held.map_or(String::new(), |h| format!(
                         " after the first {} of the request",
                         crate::describe::duration(h)
@@ -215,6 +223,13 @@ mod tests {
         let d = &drafts(e, &[])[0];
         assert_eq!(d.severity, Severity::Info);
         assert!(d.explanation.contains("It carried a 502 MiB body: at 8.6 MB/s"), "{}", d.explanation);
+        assert!(
+            d.explanation.contains(
+                "after the first 733 ms of the request: whether the time went to receiving the body"
+            ),
+            "{}",
+            d.explanation
+        );
         assert!(d.remediation[0].contains("raise its timeTaken"), "{:?}", d.remediation);
         let logged = Given::new()
             .requests(20, "WEB01", 1, 100, "/upload", (200, 0, 0), 9_000)

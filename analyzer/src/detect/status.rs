@@ -218,9 +218,12 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             // after the last failure in which it served successes.
             let recovered = recovery(store, &host, site, last.time);
             if let Some(ok) = recovered {
+                // Successes are counted by the minute, not kept: the
+                // minute is what the evidence can say.
                 text.push_str(&format!(
-                    " The site served successes again within {} of the last failure.",
-                    crate::describe::duration(ok + Span::secs(60) - last.time)
+                    " The site served successes again in the minute from {} (the access log's successes \
+                        are counted by the minute).",
+                    ok.to_prose()
                 ));
             }
             let end = recovered.unwrap_or(last.time);
@@ -462,10 +465,32 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
         d = remedied(d, mode, pages.iter().map(|(_, status, _)| *status));
+        // An App Service site (its content under \home\site) shows none of
+        // WAS's events or the pool's settings to its owner.
+        let app_service = first.trace.summary.physical_path.as_deref().is_some_and(on_app_service);
+        if mode == FailureMode::RecycleOnDemand && app_service {
+            d = d.remedy(APP_SERVICE_RESTART);
+        }
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
         out.push(d);
     }
 }
+
+/// Whether a physical path is an App Service site's content
+/// (`C:\home\site\wwwroot`, `D:\home\site\...`).
+fn on_app_service(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    path.get(1..).is_some_and(|rest| rest.starts_with(":\\home\\site\\"))
+}
+
+/// What to do when an App Service app answered while shutting down.
+const APP_SERVICE_RESTART: &[&str] = &[
+    "Find what restarted the app then: a deployment (app_offline.htm, ANCM 1012 in the site's eventlog.xml; \
+        Kudu's deployments), an app setting or configuration change, a scale-in, or the platform (the Activity \
+        log; Diagnose and solve problems, Web App Restarted).",
+    "Keep requests off a restarting app: deploy to a staging slot and swap (it warms the new instance first), \
+        or run from a package; with more than one instance, turn on the health check.",
+];
 
 #[cfg(test)]
 mod tests {
@@ -492,6 +517,15 @@ mod tests {
         assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"), "the trace names the pool");
         let untraced = Given::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).detected(detect);
         assert_eq!(untraced[0].scope.app_pool, None, "an access log names none");
+    }
+
+    /// The pages' physical paths under \home\site are an App Service site's.
+    #[test]
+    fn app_service_content_is_told_by_its_path() {
+        assert!(on_app_service("C:\\home\\site\\wwwroot\\api\\exam"));
+        assert!(on_app_service("D:\\HOME\\site\\wwwroot\\index.js"));
+        assert!(!on_app_service("C:\\inetpub\\wwwroot\\home\\site"));
+        assert!(!on_app_service(""));
     }
 
     /// spaarke's and sadabyakod's App Service pages: a 503.0 ANCM showed

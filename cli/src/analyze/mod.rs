@@ -106,7 +106,7 @@ pub(crate) fn folder_named(hosts: &[FolderNamedHost]) -> Option<String> {
     };
     let lines: Vec<String> = [
         said(names(false), "no record names the server"),
-        said(names(true), "the records name App Service's workers, never the site"),
+        said(names(true), "no record names the App Service site (at most its workers)"),
     ]
     .into_iter()
     .flatten()
@@ -170,7 +170,7 @@ mod tests {
             both.as_deref(),
             Some(
                 "hosts A, B are their folders' names: no record names the server; host SHOP-LOGS is its \
-                 folder's name: the records name App Service's workers, never the site (--host NAME=PATH names it)"
+                 folder's name: no record names the App Service site (at most its workers) (--host NAME=PATH names it)"
             )
         );
     }

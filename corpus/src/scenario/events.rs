@@ -261,9 +261,26 @@ pub fn pid(ctx: &mut Ctx) -> u32 {
 /// The worker-crash chain of events: .NET Runtime 1026, Application Error
 /// 1000 (PID in hex), WAS 5011, WER 1001 later.
 pub fn crash(ctx: &mut Ctx, host: &str, pool: &str, at: i64, worker: u32, exception: &str) {
-    ctx.event(host, Ev::classic(Channel::Application, ".NET Runtime", 1026, ERROR, at - 40, vec![s(format!(
-        "Application: w3wp.exe\r\nFramework Version: v4.0.30319\r\nDescription: The process was terminated due to an unhandled exception.\r\nException Info: {exception}\r\n   at Shop.Orders.Sync.Run()\r\n   at System.Threading.ThreadHelper.ThreadStart()\r\n"
-    ))]));
+    // A stack overflow is no exception the runtime can report as one: .NET
+    // Framework logs the termination itself, and the fault is the stack's
+    // (0xC00000FD) in the runtime, not a CLR exception (0xE0434352).
+    let overflow = exception.contains("StackOverflow");
+    let runtime = if overflow {
+        "Application: w3wp.exe\r\nFramework Version: v4.0.30319\r\nDescription: The process was terminated due to stack overflow.\r\nStack:\r\n   at Shop.Orders.Sync.Visit(Shop.Orders.Node)\r\n   at Shop.Orders.Sync.Visit(Shop.Orders.Node)\r\n   at Shop.Orders.Sync.Visit(Shop.Orders.Node)\r\n   at Shop.Orders.Sync.Run()\r\n".to_string()
+    } else {
+        format!(
+            "Application: w3wp.exe\r\nFramework Version: v4.0.30319\r\nDescription: The process was terminated due to an unhandled exception.\r\nException Info: {exception}\r\n   at Shop.Orders.Sync.Run()\r\n   at System.Threading.ThreadHelper.ThreadStart()\r\n"
+        )
+    };
+    let (module, module_version, code) = if overflow {
+        ("clr.dll", "4.8.4645.0", "c00000fd")
+    } else {
+        ("KERNELBASE.dll", "10.0.20348.2227", "e0434352")
+    };
+    ctx.event(
+        host,
+        Ev::classic(Channel::Application, ".NET Runtime", 1026, ERROR, at - 40, vec![s(runtime)]),
+    );
     ctx.event(
         host,
         Ev::classic(
@@ -276,15 +293,19 @@ pub fn crash(ctx: &mut Ctx, host: &str, pool: &str, at: i64, worker: u32, except
                 s("w3wp.exe"),
                 s("10.0.20348.1"),
                 s("f3d1c1a5"),
-                s("KERNELBASE.dll"),
-                s("10.0.20348.2227"),
+                s(module),
+                s(module_version),
                 s("4b8f3a2e"),
-                s("e0434352"),
+                s(code),
                 s("000000000005fb3c"),
                 s(format!("{worker:x}")),
                 s(format!("01dc5d{:010x}", at as u64 & 0xff_ffff_ffff)),
                 s("c:\\windows\\system32\\inetsrv\\w3wp.exe"),
-                s("C:\\Windows\\System32\\KERNELBASE.dll"),
+                s(if overflow {
+                    "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\clr.dll"
+                } else {
+                    "C:\\Windows\\System32\\KERNELBASE.dll"
+                }),
                 s(format!("{:08x}-5d2e-4c1a-9b7e-1f2a3b4c5d6e", at as u32)),
                 s(""),
                 s(""),
