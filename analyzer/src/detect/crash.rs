@@ -430,7 +430,9 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                     .errors_between(c[0].time, c[c.len() - 1].time + AFTER_CRASH)
                     .iter()
                     .filter(|r| {
-                        r.host == host && r.reason == ReasonKind::AppOffline && r.queue.as_ref() == Some(queue)
+                        r.host == host
+                            && r.reason == ReasonKind::AppOffline
+                            && r.queue.as_ref() == Some(queue)
                     })
                     .collect(),
                 None => Vec::new(),

@@ -17,7 +17,7 @@ use faultline_parser::{Span, Timestamp};
 
 use std::collections::BTreeSet;
 
-use super::kinds::LOGON_FAILED;
+use super::kinds::{ANCM_STOPPED, LOGON_FAILED};
 use super::{Draft, FailureMode, clusters, grouped};
 use crate::evidence::{RequestRow, Status, Store, TraceRow};
 use crate::finding::{Role, Severity};
@@ -446,24 +446,72 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         let error = first.trace.summary.first_error.as_ref();
         let module = error.map_or("-", |e| e.module.as_str());
         let at = error.and_then(|e| e.notification_name.as_deref()).unwrap_or("-");
+        // A page whose URL names an id the host's events also name is
+        // placed by those events, not by its file's date.
+        let named: Vec<Named<'_>> = pages
+            .iter()
+            .filter_map(|(_, _, t)| named_by_events(store, &host, t.trace.url.as_deref()?))
+            .collect();
         let text = format!(
-            "{} The detailed error page{} name{} module {module} at {at}{}. (Times are the page files' \
-                modification times: a page holds none.)",
+            "{} The detailed error page{} name{} module {module} at {at}{}.{}",
             text.replacen("request", "detailed error page", 1).replacen("failed", "showed a failure", 1),
             if pages.len() == 1 { "" } else { "s" },
             if pages.len() == 1 { "s" } else { "" },
             first.trace.url.as_deref().map_or(String::new(), |u| format!(" for {u}")),
+            if named.is_empty() {
+                " (Times are the page files' modification times: a page holds none.)"
+            } else {
+                ""
+            },
         );
-        let times: Vec<_> = pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect();
+        let times: Vec<_> = match named.as_slice() {
+            [] => pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect(),
+            named => named.iter().map(|n| n.last.time()).collect(),
+        };
         let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
         let mut text = text;
-        if let (Some(s), Some(e)) = (start, end) {
-            text.push_str(&copy_dated(store, &host, s, e));
+        match named.first() {
+            Some(n) => text.push_str(&format!(
+                " The page's URL names {}, which this host's events name from {} to {}: its request came \
+                    after the first of them, so the finding is placed at the last, the nearest time the \
+                    evidence gives (the page's own file is dated by its copy's modification time).",
+                n.id,
+                n.first.time().to_prose(),
+                n.last.time().to_prose()
+            )),
+            None => {
+                if let (Some(s), Some(e)) = (start, end) {
+                    text.push_str(&copy_dated(store, &host, s, e));
+                }
+            }
         }
         let mut d =
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
+        for n in named.iter().take(2) {
+            d.cite(store.cite_event(n.first, crate::describe::headline(&n.first.event)), Role::Context);
+            d.cite(store.cite_event(n.last, crate::describe::headline(&n.last.event)), Role::Context);
+        }
+        // An app shutting down, placed by its request's id: the shutdown
+        // that followed is the likeliest one it met.
+        let stopped = named.first().filter(|_| mode == FailureMode::RecycleOnDemand).and_then(|n| {
+            store
+                .events_between(ANCM_STOPPED, n.first.time(), n.last.time() + Span::hours(1))
+                .find(|e| e.host == host)
+        });
+        if let Some(e) = stopped {
+            let how =
+                if e.event.event_id == 1012 { "app_offline.htm took it offline" } else { "it shut down" };
+            d.explanation.push_str(&format!(
+                " The app's first shutdown after the id's first mention is at {} (ANCM {}: {how}), the \
+                    likeliest one the request met.",
+                e.time().to_prose(),
+                e.event.event_id
+            ));
+            d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
+            d.end = d.end.max(e.time());
+        }
         d = remedied(d, mode, pages.iter().map(|(_, status, _)| *status));
         // An App Service site (its content under \home\site) shows none of
         // WAS's events or the pool's settings to its owner.
@@ -474,6 +522,37 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
         out.push(d);
     }
+}
+
+/// The events of a host that name an id a page's URL holds: the first and
+/// the last of them.
+struct Named<'s> {
+    id: &'s str,
+    first: &'s crate::evidence::EventRow,
+    last: &'s crate::evidence::EventRow,
+}
+
+/// The events of `host` naming a GUID the URL holds (a job's, an order's:
+/// an id the application also logs), when there are any.
+fn named_by_events<'s>(store: &'s Store, host: &str, url: &'s str) -> Option<Named<'s>> {
+    let id = url.split(['/', '?', '&', '=', '#']).find(|part| is_guid(part))?;
+    // Logged in one case or the other, as GUIDs are written.
+    let (lower, upper) = (id.to_ascii_lowercase(), id.to_ascii_uppercase());
+    let mut naming = store.events.iter().filter(|e| {
+        &*e.host == host && e.event.data.iter().any(|d| d.value.contains(&lower) || d.value.contains(&upper))
+    });
+    let first = naming.next()?;
+    let last = naming.next_back().unwrap_or(first);
+    Some(Named { id, first, last })
+}
+
+/// Whether `text` is a GUID (`a534fefb-9da1-4b72-9bda-e93039d5288d`).
+fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// Whether a physical path is an App Service site's content
@@ -517,6 +596,43 @@ mod tests {
         assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"), "the trace names the pool");
         let untraced = Given::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).detected(detect);
         assert_eq!(untraced[0].scope.app_pool, None, "an access log names none");
+    }
+
+    /// spaarke's 503.0 page, copied months after its request: its URL names
+    /// a job id the app logged from 17:48:34 to 17:49:23, and app_offline
+    /// took the app down at 17:53:09; the finding runs from the last
+    /// mention to that shutdown and cites both. A page whose id no event
+    /// names keeps its file's date; an id another host logged is not this
+    /// host's.
+    #[test]
+    fn a_page_whose_url_names_a_logged_id_is_placed_by_its_events() {
+        let job = "a534fefb-9da1-4b72-9bda-e93039d5288d";
+        let page = |e: Given, url: &str| {
+            e.error_page("APP", 900_000, url, (503, 0), "AspNetCoreModuleV2")
+                .error_code(0x8007_045B)
+                .detected(detect)
+        };
+        let logged = |e: Given, host: &str| {
+            e.positional(host, 100, ".NET Runtime", 1000, &[&format!("Failed to update ProcessingJob {job}")])
+                .positional(host, 149, ".NET Runtime", 1000, &[&format!("polling for job {job}")])
+                .positional(
+                    "APP",
+                    375,
+                    "IIS AspNetCore Module V2",
+                    1012,
+                    &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+                )
+        };
+        let url = format!("https://shop:80/office/jobs/{job}");
+        let d = &page(logged(Given::new(), "APP"), &url)[0];
+        assert_eq!((d.start, d.end), (at(149), at(375)), "{}", d.explanation);
+        assert!(d.explanation.contains("which this host's events name from"), "{}", d.explanation);
+        assert!(d.explanation.contains("(ANCM 1012: app_offline.htm took it offline)"), "{}", d.explanation);
+        assert!(!d.explanation.contains("Times are the page files'"), "{}", d.explanation);
+        let unnamed = &page(logged(Given::new(), "APP"), "https://shop:80/office/jobs/1")[0];
+        assert_eq!(unnamed.start, at(900_000));
+        let elsewhere = &page(logged(Given::new(), "OTHER"), &url)[0];
+        assert_eq!(elsewhere.start, at(900_000));
     }
 
     /// The pages' physical paths under \home\site are an App Service site's.
