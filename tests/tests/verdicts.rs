@@ -700,3 +700,27 @@ fn every_sample_folder_has_a_verdict() {
         }
     }
 }
+
+/// spaarke's App Service download, its error pages and its event log
+/// analyzed together: the 503.0 page (ErrorPage000019.htm, 0x8007045B,
+/// shutting down) is dated by the sample's copy, months after the log, but
+/// its URL names job a534fefb-9da1-4b72-9bda-e93039d5288d, which the app
+/// logged from 17:48:34 to 17:49:23 on 2026-01-27; app_offline.htm took
+/// the app down at 17:53:09 (eventlog.xml, ANCM 1012). The finding is
+/// placed there, not at the copy's date, and its steps are App Service's.
+#[test]
+fn an_error_page_is_placed_by_the_events_that_name_its_requests_id() {
+    let Some(root) = samples() else { return };
+    let report = analyzed(&[
+        root.join("azure-detailederrors-spaarke-dev-spaarke"),
+        root.join("azure-eventlog-spaarke-dev-spaarke"),
+    ]);
+    let page =
+        report.findings.iter().find(|f| f.id.id() == "recycle-on-demand").expect("the 503.0 page's finding");
+    assert_eq!(
+        (page.start.to_prose(), page.end.to_prose()),
+        ("2026-01-27 17:49:23 UTC".to_string(), "2026-01-27 17:53:09 UTC".to_string())
+    );
+    assert!(page.explanation.contains("ANCM 1012: app_offline.htm took it offline"), "{}", page.explanation);
+    assert!(page.remediation[0].contains("Web App Restarted"), "{:?}", page.remediation);
+}
