@@ -36,6 +36,29 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 Role::Effect,
             );
         }
+        // HTTP.sys answering the pools' requests 503 AppOffline from then
+        // until each pool's site served again: how long the outage lasted.
+        let queues: std::collections::BTreeSet<&str> = store
+            .errors_between(t, faultline_parser::Timestamp(i64::MAX))
+            .iter()
+            .filter(|r| r.host == first.host && r.reason == faultline_parser::w3c::ReasonKind::AppOffline)
+            .filter_map(|r| r.queue.as_deref())
+            .collect();
+        let mut answered: Vec<&crate::evidence::ErrRow> = queues
+            .into_iter()
+            .flat_map(|q| super::rapid_fail::offline_from(store, &first.host, q, t))
+            .collect();
+        answered.sort_by_key(|r| (r.time, r.source, r.line));
+        if let Some(last) = answered.last() {
+            d.end = d.end.max(last.time);
+            d.explanation.push_str(&format!(
+                " HTTP.sys answered {} request{} 503 AppOffline from then until {}.",
+                answered.len(),
+                if answered.len() == 1 { "" } else { "s" },
+                last.time.to_prose()
+            ));
+            d.cite_all(answered.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
+        }
         out.push(d);
     }
 }
@@ -65,6 +88,21 @@ mod tests {
         assert!(d.explanation.contains("applicationHost.config"), "{}", d.explanation);
         let effects = d.timeline.iter().filter(|s| s.role == Role::Effect).count();
         assert_eq!(effects, 2, "both disabled pools are its effects, and not WEB02's");
+    }
+
+    /// HTTP.sys answering 503 AppOffline for hours after says how long the
+    /// outage lasted: the finding runs to the last answer and counts them.
+    #[test]
+    fn the_answers_while_every_pool_is_down_are_the_outages_length() {
+        use faultline_parser::w3c::ReasonKind;
+        let found = Given::new()
+            .event("WEB01", 0, "WAS", 5189, &[])
+            .errors(4, "WEB01", 60, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            .errors(2, "WEB01", 6 * 3_600, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            .detected(detect);
+        let d = &found[0];
+        assert_eq!(d.end, crate::detect::testing::at(6 * 3_600 + 1));
+        assert!(d.explanation.contains("HTTP.sys answered 6 requests 503 AppOffline"), "{}", d.explanation);
     }
 
     #[test]

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use faultline_parser::Span;
-use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::{
     ANCM_SHUT_DOWN, ANCM_STARTED, APP_OFFLINE, APPLICATION_FAULT, ERROR_REPORT, LOW_MEMORY,
@@ -103,8 +102,11 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
             started.map(|a| (s, a))
         });
     let times = if crashes == 1 { "once".to_string() } else { format!("{crashes} times") };
+    let overflow =
+        thrown.as_ref().is_some_and(|x| overflowed(&x.type_name)) || group.iter().any(|e| shows_overflow(e));
     let mut text = format!(
-        "The w3wp worker on {host} was terminated by an unhandled exception {times}{}{}",
+        "The w3wp worker on {host} was terminated by {} {times}{}{}",
+        if overflow { "a stack overflow" } else { "an unhandled exception" },
         if pids.is_empty() { String::new() } else { format!(" (PID {})", pids.join(", ")) },
         faulting.unwrap_or_default(),
     );
@@ -120,7 +122,6 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         }
         None => " Requests in flight were lost and the next request started a cold worker.",
     });
-    let overflow = thrown.as_ref().is_some_and(|x| overflowed(&x.type_name));
     if overflow {
         text.push(' ');
         text.push_str(STACK_OVERFLOW);
@@ -164,17 +165,28 @@ fn overflowed(exception: &str) -> bool {
     exception.contains("StackOverflowException") || exception.to_ascii_lowercase().contains("stack overflow")
 }
 
+/// Whether an event the crash left says the stack overflowed: the
+/// runtime's text, or Application Error 1000's exception code 0xC00000FD
+/// (often the only record of it).
+fn shows_overflow(e: &EventRow) -> bool {
+    let code =
+        e.event.event_id == 1000 && e.data_at(6).is_some_and(|c| c.to_ascii_lowercase().contains("c00000fd"));
+    code || e.event.data.iter().any(|d| overflowed(&d.value))
+}
+
 /// Why a stack overflow ended the worker.
 const STACK_OVERFLOW: &str = "A stack overflow cannot be caught on any thread since .NET 2.0: the process \
-    ends at once, whatever handlers the code has; the cause is unbounded recursion, whose repeating frame \
-    the runtime's stack names.";
+    ends at once, whatever handlers the code has. The cause is recursion too deep for the thread's stack: \
+    unbounded, or deep but finite, since w3wp's threads have small stacks (256 KB in a 32-bit worker, 512 \
+    KB in a 64-bit one) and recursion a console run survives can overflow in IIS.";
 
 /// What to do after a stack overflow.
 const STACK_OVERFLOW_STEPS: &[&str] = &[
-    "Find the frame that repeats in the stack .NET Runtime 1026 logged and bound that recursion (a cycle in \
-        the data it walks, a property calling itself, a serializer following a back reference).",
-    "Take a dump at the overflow to see the whole stack: ProcDump -e 1 -f C00000FD -ma on w3wp.exe, or WER \
-        LocalDumps.",
+    "Find the frame that repeats in the stack the crash left (.NET Runtime 1026 when it logs one, or the dump) \
+        and bound that recursion (a cycle in the data it walks, a property calling itself, a serializer \
+        following a back reference), or make it iterative.",
+    "Take a dump at the overflow: WER LocalDumps for w3wp.exe, or DebugDiag's crash rule for the pool \
+        (ProcDump needs the worker's PID, which each crash changes).",
 ];
 
 /// What to do when the exception says the crash is the deployment's or the
@@ -303,6 +315,8 @@ fn confirmed_by_events(store: &Store, out: &mut Vec<Draft>) {
 fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     let (first, last) = (&group[0], &group[group.len() - 1]);
     let exception = exception_of(group);
+    let overflow = overflowed(&exception)
+        || group.iter().flat_map(|c| c.runtime.iter().chain(&c.app_errors)).any(|e| shows_overflow(e));
     let abandoned: usize = group.iter().map(|c| c.abandoned.len()).sum();
     let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
     let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.data_at(3));
@@ -325,14 +339,14 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
         module.map_or(String::new(), |m| format!(", faulting in {m}")),
         if exception.is_empty() { String::new() } else { format!(": {exception}") },
         if abandoned == 0 { String::new() } else { format!(" ({abandoned} abandoned by HTTP.sys)") },
-        if overflowed(&exception) {
+        if overflow {
             STACK_OVERFLOW
         } else {
             "The code assumed an exception on a background thread would be harmless; in IIS it terminates \
                 the process."
         },
     ));
-    if overflowed(&exception) {
+    if overflow {
         d = d.remedy(STACK_OVERFLOW_STEPS);
     }
     for c in group {
@@ -426,23 +440,23 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
             // HTTP.sys refusing the pool's requests right after: WAS held
             // it offline, which one crash does not do.
             let offline: Vec<&ErrRow> = match &queue {
-                Some(queue) => store
-                    .errors_between(c[0].time, c[c.len() - 1].time + AFTER_CRASH)
-                    .iter()
-                    .filter(|r| {
-                        r.host == host
-                            && r.reason == ReasonKind::AppOffline
-                            && r.queue.as_ref() == Some(queue)
-                    })
-                    .collect(),
+                Some(queue) => {
+                    let stretch = super::rapid_fail::offline_from(store, &host, queue, c[0].time);
+                    // Begun right after the abandoned requests, or another
+                    // outage's.
+                    match stretch.first() {
+                        Some(r) if r.time <= c[c.len() - 1].time + AFTER_CRASH => stretch,
+                        _ => Vec::new(),
+                    }
+                }
                 None => Vec::new(),
             };
             if let Some(last) = offline.last() {
                 d.end = d.end.max(last.time);
                 d.explanation.push_str(&format!(
                     " Then HTTP.sys answered {} request{} 503 AppOffline itself until {}: WAS held the pool \
-                        offline, as it does after repeated failures (rapid-fail protection), not after one crash; \
-                        the System log says how many there were.",
+                        offline, as it does after repeated failures (rapid-fail protection) or when the pool's \
+                        identity cannot log on, not after one crash; the System log says which.",
                     offline.len(),
                     if offline.len() == 1 { "" } else { "s" },
                     last.time.to_prose()
@@ -542,6 +556,18 @@ mod tests {
         assert!(d.explanation.contains("A stack overflow cannot be caught"), "{}", d.explanation);
         assert!(!d.explanation.contains("background thread"), "{}", d.explanation);
         assert!(d.remediation[0].contains("bound that recursion"), "{:?}", d.remediation);
+        // Application Error 1000's 0xC00000FD is often the only record.
+        let coded = Given::new()
+            .event("WEB01", 100, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "5816")])
+            .positional(
+                "WEB01",
+                99,
+                "Application Error",
+                1000,
+                &["w3wp.exe", "10.0", "0", "clr.dll", "4.8", "0", "c00000fd", "0x1", "16b8"],
+            );
+        let d = &coded.detected(detect)[0];
+        assert!(d.explanation.contains("A stack overflow cannot be caught"), "{}", d.explanation);
         let thrown = &crash(Given::new(), "WEB01", 100).detected(detect)[0];
         assert!(!thrown.explanation.contains("stack overflow"), "{}", thrown.explanation);
         assert!(!thrown.remediation[0].contains("recursion"), "{:?}", thrown.remediation);

@@ -360,36 +360,49 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
 }
 
 /// What users saw on the web servers the finding names, from their access
-/// logs' minutes in its window: each site's 5xx against its requests
-/// (`on WEB01, site 2 answered 15 of 25 requests with 5xx`). The scoped
-/// host's site with the most becomes the finding's site.
+/// logs' minutes: each site whose 5xx rose in the finding's minutes over
+/// as many minutes before (`on WEB01, site 2 answered 15 of 25 requests
+/// with 5xx`), so that a site failing all day for its own reasons is not
+/// told as this outage's. When one site of the scoped host rose, it is the
+/// finding's site.
 fn said_impact(store: &Store, d: &mut Draft) {
     let hosts: Vec<String> = d.scope.host.iter().cloned().chain(d.also_on.iter().cloned()).collect();
     let (from, to) = (d.start.minute(), d.end.minute());
+    let before = (from - (to - from + 1))..from;
     let mut said: Vec<String> = Vec::new();
     for (i, host) in hosts.iter().enumerate() {
-        let mut per_site: BTreeMap<Option<u32>, (u32, u32)> = BTreeMap::new();
+        // Per site: 5xx and requests in the window, 5xx before it.
+        let mut per_site: BTreeMap<Option<u32>, (u32, u32, u32)> = BTreeMap::new();
         for ((h, site, minute), m) in &store.minutes {
-            if &**h == host.as_str() && (from..=to).contains(minute) {
-                let e = per_site.entry(*site).or_default();
+            if &**h != host.as_str() {
+                continue;
+            }
+            let e = per_site.entry(*site).or_default();
+            if (from..=to).contains(minute) {
                 e.0 += m.by_class[5];
                 e.1 += m.total;
+            } else if before.contains(minute) {
+                e.2 += m.by_class[5];
             }
         }
-        let failing: Vec<(Option<u32>, (u32, u32))> =
-            per_site.into_iter().filter(|(_, (n, _))| *n > 0).collect();
-        if i == 0 && d.scope.site.is_none() {
-            let top = failing.iter().max_by_key(|(site, (n, _))| (*n, std::cmp::Reverse(*site)));
-            d.scope.site = top.and_then(|(site, _)| site.map(|s| s.to_string()));
+        let rose: Vec<(Option<u32>, (u32, u32, u32))> =
+            per_site.into_iter().filter(|(_, (n, _, earlier))| *n > *earlier).collect();
+        if i == 0
+            && d.scope.site.is_none()
+            && let [(Some(site), _)] = rose.as_slice()
+        {
+            d.scope.site = Some(site.to_string());
         }
-        for (site, (n, total)) in failing {
+        for (site, (n, total, _)) in rose {
             let site = site.map_or_else(|| "its site".to_string(), |s| format!("site {s}"));
             said.push(format!("on {host}, {site} answered {n} of {total} requests with 5xx"));
         }
     }
     if !said.is_empty() {
-        d.explanation
-            .push_str(&format!(" Users saw it: in the minutes of this window, {}.", said.join("; ")));
+        d.explanation.push_str(&format!(
+            " In the same minutes, with more 5xx than in as many minutes before: {}.",
+            said.join("; ")
+        ));
     }
 }
 
@@ -462,6 +475,9 @@ mod tests {
             // A burst of 500s there too, against a quiet hour, which
             // `unexplained` would report.
             .requests(30, "WEB02", 1, 906, "/api/orders", (500, 0, 0), 10)
+            // Another site failing as much before as during: its own.
+            .requests(5, "WEB02", 3, 845, "/old.asp", (500, 100, 0), 10)
+            .requests(5, "WEB02", 3, 910, "/old.asp", (500, 100, 0), 10)
             .positional(
                 "WEB02",
                 904,
@@ -493,11 +509,12 @@ mod tests {
         );
         assert!(
             findings[0].explanation.contains(
-                "Users saw it: in the minutes of this window, on WEB02, site 1 answered 32 of 32 requests with 5xx."
+                "In the same minutes, with more 5xx than in as many minutes before: on WEB02, site 1 answered 32 of 32 requests with 5xx."
             ),
             "{}",
             findings[0].explanation
         );
+        assert!(!findings[0].explanation.contains("site 3"), "{}", findings[0].explanation);
     }
 
     #[test]

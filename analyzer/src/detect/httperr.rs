@@ -38,14 +38,15 @@ fn hung(store: &Store, host: &str, p: &str, t: Timestamp) -> bool {
 /// Whether the evidence holds the WAS event that took `pool` offline on
 /// `host` for the 503 AppOffline answer at `t` (rapid-fail protection's
 /// 5002, an invalid identity, a broken configuration store, with HTTP.sys
-/// answering so from then to `t` without a long silence): the detectors
-/// of those events report it.
+/// answering so from then to `t` and the site serving nothing between):
+/// the detectors of those events report it.
 fn taken_offline_in_evidence(store: &Store, host: &str, p: Option<&str>, t: Timestamp) -> bool {
     [POOL_DISABLED, POOL_IDENTITY_INVALID, CONFIG_STORE_BROKEN].iter().any(|kinds| {
         store.events_between(kinds, Timestamp(i64::MIN), t + Span::secs(2)).any(|e| {
             &*e.host == host
                 && match p {
-                    // A broken configuration store takes every pool down.
+                    // A broken configuration store takes every pool down
+                    // (its finding counts the answers).
                     Some(p) => {
                         (pool(e) == Some(p) || CONFIG_STORE_BROKEN.iter().any(|k| k.matches(&e.event)))
                             && super::rapid_fail::offline_from(store, host, p, e.time())
@@ -185,8 +186,14 @@ mod tests {
         // time the pool was taken offline.
         let long_before = offline()
             .event("WEB01", -3 * 86_400, "WAS", 5002, &[("AppPoolID", "ShopPool")])
-            .errors(3, "WEB01", -3 * 86_400 + 10, 503, ReasonKind::AppOffline, Some("ShopPool"));
+            .errors(3, "WEB01", -3 * 86_400 + 10, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            .requests(3, "WEB01", 1, -86_400, "/", (200, 0, 0), 10);
         assert_eq!(long_before.detected(detect).len(), 1, "the later stretch's taking offline is not read");
+        // Without the site serving between, it is the same stretch.
+        let still_off = offline()
+            .event("WEB01", -3 * 86_400, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .errors(3, "WEB01", -3 * 86_400 + 10, 503, ReasonKind::AppOffline, Some("ShopPool"));
+        assert!(still_off.detected(detect).is_empty());
     }
 
     #[test]

@@ -63,15 +63,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
-/// How long HTTP.sys may answer no request of a pool 503 AppOffline and
-/// the pool still be the one taken offline before: a disabled pool stays
-/// so until someone starts it, and even a quiet site's traffic arrives
-/// within hours (a night's lull included).
-const OFFLINE_GAP: Span = Span::hours(8);
-
 /// HTTP.sys's 503 AppOffline answers for `pool` on `host` from `from` on,
-/// up to the first silence longer than [`OFFLINE_GAP`]: a later stretch
-/// is another time the pool was taken offline.
+/// up to the site serving again: a disabled pool stays so until someone
+/// starts it, however quiet the night, so only successes of its site (in a
+/// minute between two answers) end the stretch; a later one is another
+/// time the pool was taken offline.
 pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: Timestamp) -> Vec<&'s ErrRow> {
     let mut out: Vec<&ErrRow> = Vec::new();
     let answered = store.errors_between(from - Span::secs(2), Timestamp(i64::MAX)).iter().filter(|r| {
@@ -79,12 +75,27 @@ pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: T
     });
     for r in answered {
         let last = out.last().map_or(from, |l| l.time);
-        if r.time - last > OFFLINE_GAP {
+        if served_between(store, host, r.site, last, r.time) {
             break;
         }
         out.push(r);
     }
     out
+}
+
+/// Whether `site` on `host` answered with success in a minute wholly
+/// between `from` and `to` (the access log counts successes by the minute).
+fn served_between(store: &Store, host: &str, site: Option<u32>, from: Timestamp, to: Timestamp) -> bool {
+    let Some(site) = site else { return false };
+    let (first, last) = (from.minute() + 1, to.minute() - 1);
+    first <= last
+        && store
+            .minutes
+            .range(
+                (std::sync::Arc::from(host), Some(site), first)
+                    ..=(std::sync::Arc::from(host), Some(site), last),
+            )
+            .any(|(_, m)| m.by_class[2] + m.by_class[3] > 0)
 }
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks
@@ -137,8 +148,9 @@ mod tests {
             .errors(9, "WEB02", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
             // The same pool name on another server is another story.
             .event("WEB02", 5, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "99")])
-            // Days later, after hours without one, another time the pool
-            // was taken offline: not this incident's.
+            // The site served again the next day: answers two days later
+            // are another time the pool was taken offline.
+            .requests(3, "WEB01", 1, 86_400, "/", (200, 0, 0), 10)
             .errors(3, "WEB01", 2 * 86_400, 503, ReasonKind::AppOffline, Some("ShopPool"));
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
@@ -155,6 +167,13 @@ mod tests {
         );
         assert!(d.explanation.contains("(4 requests)"), "{}", d.explanation);
         assert!(!d.evidence.iter().any(|e| e.summary.contains("worker 99")), "WEB02's failure is not cited");
+        // Without the site serving in between, a quiet night does not end
+        // it: a disabled pool stays disabled until started.
+        let quiet = failures(Given::new(), "WEB01", "ShopPool")
+            .event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .errors(4, "WEB01", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
+            .errors(3, "WEB01", 9 * 3_600, 503, ReasonKind::AppOffline, Some("ShopPool"));
+        assert_eq!(quiet.detected(detect)[0].end, at(9 * 3_600 + 2));
     }
 
     #[test]

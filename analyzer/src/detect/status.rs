@@ -446,12 +446,26 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         let error = first.trace.summary.first_error.as_ref();
         let module = error.map_or("-", |e| e.module.as_str());
         let at = error.and_then(|e| e.notification_name.as_deref()).unwrap_or("-");
-        // A page whose URL names an id the host's events also name is
-        // placed by those events, not by its file's date.
-        let named: Vec<Named<'_>> = pages
-            .iter()
-            .filter_map(|(_, _, t)| named_by_events(store, &host, t.trace.url.as_deref()?))
-            .collect();
+        let file_times: Vec<_> = pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect();
+        let (file_start, file_end) = (file_times.iter().min().copied(), file_times.iter().max().copied());
+        let copied = match (file_start, file_end) {
+            (Some(s), Some(e)) => copy_dated(store, &host, s, e),
+            _ => String::new(),
+        };
+        // One page dated by a copy, whose URL names an id the host's events
+        // name within the hour (a job's, not a tenant's logged all along),
+        // is placed by those events instead.
+        let named: Vec<Named<'_>> = match pages.as_slice() {
+            [(_, _, t)] if !copied.is_empty() => t
+                .trace
+                .url
+                .as_deref()
+                .and_then(|url| named_by_events(store, &host, url))
+                .filter(|n| n.last.time() - n.first.time() <= NAMED_WITHIN)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
         let text = format!(
             "{} The detailed error page{} name{} module {module} at {at}{}.{}",
             text.replacen("request", "detailed error page", 1).replacen("failed", "showed a failure", 1),
@@ -464,11 +478,10 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
                 ""
             },
         );
-        let times: Vec<_> = match named.as_slice() {
-            [] => pages.iter().filter_map(|(_, _, t)| t.trace.time()).collect(),
-            named => named.iter().map(|n| n.last.time()).collect(),
+        let (start, end) = match named.first() {
+            Some(n) => (Some(n.last.time()), Some(n.last.time())),
+            None => (file_start, file_end),
         };
-        let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
         let mut text = text;
         match named.first() {
             Some(n) => text.push_str(&format!(
@@ -479,32 +492,30 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
                 n.first.time().to_prose(),
                 n.last.time().to_prose()
             )),
-            None => {
-                if let (Some(s), Some(e)) = (start, end) {
-                    text.push_str(&copy_dated(store, &host, s, e));
-                }
-            }
+            None => text.push_str(&copied),
         }
         let mut d =
             Draft::new(mode, severity, confidence, start.unwrap_or_default(), end.unwrap_or_default())
                 .scope(Some(&host), first.trace.site_id, first.trace.app_pool.as_deref())
                 .explain(text);
-        for n in named.iter().take(2) {
+        for n in &named {
             d.cite(store.cite_event(n.first, crate::describe::headline(&n.first.event)), Role::Context);
-            d.cite(store.cite_event(n.last, crate::describe::headline(&n.last.event)), Role::Context);
+            if !std::ptr::eq(n.first, n.last) {
+                d.cite(store.cite_event(n.last, crate::describe::headline(&n.last.event)), Role::Context);
+            }
         }
         // An app shutting down, placed by its request's id: the shutdown
         // that followed is the likeliest one it met.
         let stopped = named.first().filter(|_| mode == FailureMode::RecycleOnDemand).and_then(|n| {
             store
-                .events_between(ANCM_STOPPED, n.first.time(), n.last.time() + Span::hours(1))
+                .events_between(ANCM_STOPPED, n.last.time(), n.last.time() + Span::hours(1))
                 .find(|e| e.host == host)
         });
         if let Some(e) = stopped {
             let how =
                 if e.event.event_id == 1012 { "app_offline.htm took it offline" } else { "it shut down" };
             d.explanation.push_str(&format!(
-                " The app's first shutdown after the id's first mention is at {} (ANCM {}: {how}), the \
+                " The app's first shutdown after the id's last mention is at {} (ANCM {}: {how}), the \
                     likeliest one the request met.",
                 e.time().to_prose(),
                 e.event.event_id
@@ -523,6 +534,10 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         out.push(d);
     }
 }
+
+/// How close together the events naming a page's id must be for them to
+/// place it: an id logged for days (a tenant's, a user's) places nothing.
+const NAMED_WITHIN: Span = Span::hours(1);
 
 /// The events of a host that name an id a page's URL holds: the first and
 /// the last of them.
@@ -633,6 +648,20 @@ mod tests {
         assert_eq!(unnamed.start, at(900_000));
         let elsewhere = &page(logged(Given::new(), "OTHER"), &url)[0];
         assert_eq!(elsewhere.start, at(900_000));
+        // An id the app logged for days (a tenant's) places nothing.
+        let for_days = logged(Given::new(), "APP").positional(
+            "APP",
+            4 * 86_400,
+            ".NET Runtime",
+            1000,
+            &[&format!("polling for job {job}")],
+        );
+        assert_eq!(page(for_days, &url)[0].start, at(900_000));
+        // A page dated within the host's own days keeps its file's date.
+        let dated =
+            Given::new().error_page("APP", 200, &url, (503, 0), "AspNetCoreModuleV2").error_code(0x8007_045B);
+        let d = &logged(dated, "APP").detected(detect)[0];
+        assert_eq!(d.start, at(200));
     }
 
     /// The pages' physical paths under \home\site are an App Service site's.
