@@ -107,7 +107,11 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
     if lower == "uploads" && dirs.get(i + 2).is_some_and(|p| is_volume(&p.name)) {
         return Some(Layout::Velociraptor);
     }
-    if is_volume(name) && next.is_some() {
+    // A folder named like a drive that holds servers' own folders
+    // (`D/WEB01/HTTPERR`) is a case's folder, not a copy of a drive.
+    let holds_servers = dirs.get(i + 1).is_some_and(|p| plausible_host(&p.name))
+        && dirs.get(i + 2).is_some_and(|p| is_server_folder(&p.name.to_ascii_lowercase()));
+    if is_volume(name) && next.is_some() && !holds_servers {
         return Some(Layout::DriveCopy);
     }
     // Folders only App Service writes: its error pages, its raw HTTP logs.
@@ -435,6 +439,11 @@ mod tests {
             (Layout::AppService, "azure-detailederrors-x", Some("azure-detailederrors-x"))
         );
         assert_eq!(at("WEB01/C/inetpub/logs/LogFiles/http/x.log").layout, Layout::DriveCopy);
+        // A case folder named `D` holding servers' folders is no drive.
+        let case = at("D/WEB01/HTTPERR/httperr1.log");
+        assert_eq!((case.layout, case.folder_host.as_deref()), (Layout::ServerFolders, Some("WEB01")));
+        assert_eq!(at("D/LogFiles/W3SVC1/u_ex.log").layout, Layout::DriveCopy);
+        assert_eq!(at("C/Users/admin/logs/u_ex.log").layout, Layout::DriveCopy);
     }
 
     #[test]
