@@ -1420,9 +1420,7 @@ impl<'a> HuntSink<'a> {
         use crate::detect::kinds::{BOOT_MARKS, SERVICE_CHANGED};
         let Some(natives) = &self.hunt.natives else { return };
         let family = e.family();
-        let of = |kinds: &[crate::evidence::EventKind]| {
-            kinds.iter().any(|k| k.id == e.event_id && k.family == family)
-        };
+        let of = |kinds: &[crate::evidence::EventKind]| kinds.iter().any(|k| k.is(family, e.event_id));
         let boot = of(BOOT_MARKS);
         let started = of(SERVICE_CHANGED) && faultline_parser::winevent::event_log_service_started(e);
         if !boot && !started {
@@ -1452,10 +1450,7 @@ impl<'a> HuntSink<'a> {
     /// corrected by the host's skew, as the analysis keeps it.
     fn note_clock(&mut self, e: &WinEvent) {
         let family = e.family();
-        let wanted = CLOCK_AND_NAME_KINDS
-            .iter()
-            .flat_map(|k| k.iter())
-            .any(|k| k.id == e.event_id && k.family == family);
+        let wanted = CLOCK_AND_NAME_KINDS.iter().flat_map(|k| k.iter()).any(|k| k.is(family, e.event_id));
         if !wanted {
             return;
         }

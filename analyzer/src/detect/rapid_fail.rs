@@ -70,32 +70,21 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 /// time the pool was taken offline.
 pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: Timestamp) -> Vec<&'s ErrRow> {
     let mut out: Vec<&ErrRow> = Vec::new();
+    let key: std::sync::Arc<str> = std::sync::Arc::from(host);
     let answered = store.errors_between(from - Span::secs(2), Timestamp(i64::MAX)).iter().filter(|r| {
         &*r.host == host && r.reason == ReasonKind::AppOffline && r.queue.as_deref() == Some(pool)
     });
     for r in answered {
         let last = out.last().map_or(from, |l| l.time);
-        if served_between(store, host, r.site, last, r.time) {
+        // A success of its site in a minute wholly between two answers
+        // (the access log counts successes by the minute).
+        let between = last.minute() + 1..=r.time.minute() - 1;
+        if r.site.is_some() && store.first_served_minute(&key, r.site, between).is_some() {
             break;
         }
         out.push(r);
     }
     out
-}
-
-/// Whether `site` on `host` answered with success in a minute wholly
-/// between `from` and `to` (the access log counts successes by the minute).
-fn served_between(store: &Store, host: &str, site: Option<u32>, from: Timestamp, to: Timestamp) -> bool {
-    let Some(site) = site else { return false };
-    let (first, last) = (from.minute() + 1, to.minute() - 1);
-    first <= last
-        && store
-            .minutes
-            .range(
-                (std::sync::Arc::from(host), Some(site), first)
-                    ..=(std::sync::Arc::from(host), Some(site), last),
-            )
-            .any(|(_, m)| m.by_class[2] + m.by_class[3] > 0)
 }
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks

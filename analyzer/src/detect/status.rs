@@ -388,12 +388,7 @@ fn ancm_steps(status: Status) -> &'static [&'static str] {
 /// `host`'s site served successes (2xx, 3xx).
 fn recovery(store: &Store, host: &Arc<str>, site: Option<u32>, after: Timestamp) -> Option<Timestamp> {
     let minute = after.minute();
-    let range = (host.clone(), site, minute + 1)..(host.clone(), site, minute + 1_440);
-    store
-        .minutes
-        .range(range)
-        .find(|(_, m)| m.by_class[2] + m.by_class[3] > 0)
-        .map(|((_, _, m), _)| Timestamp::from_parts(m * 60, 0))
+    store.first_served_minute(host, site, minute + 1..=minute + 1_439).map(Timestamp::of_minute)
 }
 
 /// What a detailed error page answered: its status and the error code it

@@ -223,7 +223,13 @@ impl EventKind {
 
     /// Whether `e` is of this kind.
     pub fn matches(self, e: &WinEvent) -> bool {
-        self.id == e.event_id && self.family == e.family()
+        self.is(e.family(), e.event_id)
+    }
+
+    /// Whether an event of `family` and `id` is of this kind (the family
+    /// read once for an event tested against many kinds).
+    pub fn is(self, family: Family, id: u16) -> bool {
+        self.id == id && self.family == family
     }
 }
 

@@ -103,6 +103,25 @@ impl Store {
         &self.requests[start..end.max(start)]
     }
 
+    /// The first of `minutes` (minutes since the epoch) in which `host`'s
+    /// `site` served successes (2xx, 3xx): successes are counted by the
+    /// minute, not kept.
+    pub fn first_served_minute(
+        &self,
+        host: &Arc<str>,
+        site: Option<u32>,
+        minutes: std::ops::RangeInclusive<i64>,
+    ) -> Option<i64> {
+        let (from, to) = minutes.into_inner();
+        if from > to {
+            return None;
+        }
+        self.minutes
+            .range((host.clone(), site, from)..=(host.clone(), site, to))
+            .find(|(_, m)| m.by_class[2] + m.by_class[3] > 0)
+            .map(|((_, _, m), _)| *m)
+    }
+
     /// HTTPERR rows from `from` to `to` (both included), in time order.
     pub fn errors_between(&self, from: Timestamp, to: Timestamp) -> &[ErrRow] {
         let start = self.errors.partition_point(|r| r.time < from);
