@@ -709,13 +709,23 @@ fn counted_values<'r>(
             continue;
         }
         seen.push(lower);
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        // Counted apart from case (Windows account names and IIS paths
+        // are case-blind: `admin` and `ADMIN` are one account tried), and
+        // shown as most often written.
+        let mut counts: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
         for &m in matches {
             if let Some(v) = members[m].written(lower).filter(|v| !v.is_empty() && *v != "-") {
-                *counts.entry(v).or_default() += 1;
+                *counts.entry(v.to_ascii_lowercase()).or_default().entry(v).or_default() += 1;
             }
         }
-        let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+        let mut ranked: Vec<(&str, usize)> = counts
+            .values()
+            .filter_map(|spellings| {
+                let total = spellings.values().sum();
+                let shown = spellings.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?.0;
+                Some((*shown, total))
+            })
+            .collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         if ranked.is_empty() {
             continue;
@@ -2166,6 +2176,24 @@ mod tests {
             process: None,
         };
         (host, d)
+    }
+
+    #[test]
+    fn a_correlations_values_are_counted_apart_from_case() {
+        let mut rule = (*native("guess", "t", faultline_hunt::Level::Medium, "T1110")).clone();
+        rule.interest = vec![("TargetUserName".into(), "targetusername".into())];
+        let tried = ["Administrator", "administrator", "Administrator", "guest"];
+        let detections: Vec<Detection> = tried
+            .iter()
+            .map(|user| {
+                let (_, mut d) = switched_off(1, 0);
+                d.matched = vec![("targetusername".into(), (*user).into())];
+                d
+            })
+            .collect();
+        let members: Vec<Member<'_>> = detections.iter().map(Member::Shown).collect();
+        let summary = counted_values(std::iter::once(&rule), &[0, 1, 2, 3], &members);
+        assert_eq!(summary, "; TargetUserName Administrator 3 times, guest once");
     }
 
     /// Minutes `from..to` logged by `host`.

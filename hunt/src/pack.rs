@@ -17,6 +17,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
     ("proc_fltmc_filter_unload.yml", include_str!("../rules/proc_fltmc_filter_unload.yml")),
+    (
+        "proc_service_created_from_command_line.yml",
+        include_str!("../rules/proc_service_created_from_command_line.yml"),
+    ),
     ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
@@ -527,6 +531,27 @@ mod tests {
                     &[
                         ("Image", "C:\\Windows\\System32\\cmd.exe"),
                         ("CommandLine", "cmd.exe /c \"fltmc filters > C:\\temp\\unload-list.txt\""),
+                    ],
+                ),
+            ),
+            (
+                "proc_service_created_from_command_line.yml",
+                // PanacheSysmon's Atomic Red Team run, ERID 3577.
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\sc.exe"),
+                        (
+                            "CommandLine",
+                            "sc.exe  create AtomicTestService binPath= C:\\AtomicRedTeam\\atomics\\T1050\\bin\\AtomicService.exe",
+                        ),
+                    ],
+                ),
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\sc.exe"),
+                        ("CommandLine", "sc.exe  start AtomicTestService"),
                     ],
                 ),
             ),

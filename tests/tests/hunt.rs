@@ -549,7 +549,8 @@ fn a_field_reference_compares_two_values_of_one_event() {
 /// notepad (ERID 5408) and injecting a thread into it (5411), a web shell
 /// running as another user through runas (Security 4648 by w3wp, ERID
 /// 161472), and Atomic Red Team's cmd.exe running appcmd to switch HTTP
-/// logging off (ERID 4076). None gave a detection before.
+/// logging off (ERID 4076) and sc.exe creating a service (3577). None
+/// gave a detection before.
 #[test]
 fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let Some(samples) = common::samples("the worker's Sysmon activity") else { return };
@@ -591,6 +592,16 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
         .map(|d| d.evidence.record.map(RecordId::as_written))
         .collect();
     assert!(appcmd.contains(&Some(4076)), "{appcmd:?}");
+    // Its sc.exe creating AtomicTestService (ERID 3577): the System log
+    // that would say 7045 is not in the capture, and the shell that ran
+    // sc.exe (3576) is the same act.
+    let services: Vec<Option<i64>> = panache
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Service Created Or Repointed From A Command Line")
+        .map(|d| d.evidence.record.map(RecordId::as_written))
+        .collect();
+    assert_eq!(services, [Some(3577)]);
     let got: Vec<(&str, &str, Option<i64>)> = report
         .detections
         .iter()
