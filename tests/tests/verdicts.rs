@@ -504,7 +504,7 @@ fn the_failure_still_going_on_comes_first() {
     let report = analyzed(&[root.join("azure-eventlog-tshekom8206-staybotplatform")]);
     let first = &report.findings[0];
     assert_eq!(first.id.id(), "ancm-startup-failure");
-    assert_eq!(first.start.to_string(), "2026-01-08T07:59:13.000000000Z");
+    assert_eq!(first.start.to_string(), "2026-01-08T07:59:14.000000000Z");
     assert!(first.explanation.contains("No successful start follows"), "{}", first.explanation);
 }
 

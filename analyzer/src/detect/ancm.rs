@@ -710,8 +710,10 @@ fn finding<'s>(
     let (thrown, last_at) = exceptions(store, ep);
     let last_thrown = last_at.map(|i| &thrown[i]);
     let ends = ends_the_evidence(store, host, ep, &thrown);
-    let start = first.time() - Span::secs(1);
-    let end = ep.recovered.map_or_else(|| last.time() + Span::secs(1), |r| r.time());
+    // The window is the events' own; requests are searched a second
+    // either side of it (logged by the second, and by another clock).
+    let start = first.time();
+    let end = ep.recovered.map_or_else(|| last.time(), |r| r.time());
     let attempts = attempts(ep);
     let functions = ep.out_of_process() && functions_host(store, host);
     let what = if functions {
@@ -902,10 +904,11 @@ fn finding<'s>(
     if let Some(w) = escalated {
         d.cite(store.cite_event(w, headline(&w.event)), Role::Effect);
     }
-    let failed_requests = store.requests_between(start, end).iter().filter(|r| {
-        &*r.host == host
-            && (r.status.is(502, 5) || (r.status.code == 500 && (30..=38).contains(&r.status.sub)))
-    });
+    let failed_requests =
+        store.requests_between(start - Span::secs(1), end + Span::secs(1)).iter().filter(|r| {
+            &*r.host == host
+                && (r.status.is(502, 5) || (r.status.code == 500 && (30..=38).contains(&r.status.sub)))
+        });
     d.cite_all(failed_requests.take(5).map(|r| store.cite_request(r)), Role::Effect);
     if let Some(r) = ep.recovered {
         d.cite(store.cite_event(r, format!("{}: started again", headline(&r.event))), Role::Context);
@@ -933,10 +936,20 @@ fn finding<'s>(
             Role::Context,
         );
     }
-    let refused = thrown
-        .iter()
-        .find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
-        .map(|(x, e)| Refusal { exception: x.clone(), event: e, failed: first, attempts, start, end });
+    let refused =
+        thrown.iter().find(|(x, _)| matches!(x.cause, Cause::DbLogin { .. })).map(|(x, e)| Refusal {
+            exception: x.clone(),
+            event: e,
+            failed: first,
+            // Only the attempts the login stopped: the same episode's
+            // starts that failed on something else (tshekom8206's
+            // processPath without .exe) are not the database's.
+            attempts: attempts_where(ep, |f| {
+                thrown_at(store, f, true).is_some_and(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
+            }),
+            start,
+            end,
+        });
     let same = format!(
         "{cause}|{}|{}",
         thrown.first().map_or_else(
@@ -1001,7 +1014,12 @@ fn ends_the_evidence(
 
 /// Attempts: failures more than [`ATTEMPT`] apart.
 fn attempts(ep: &Episode<'_>) -> usize {
-    let times = ep.failures.iter().map(|f| f.time()).collect();
+    attempts_where(ep, |_| true)
+}
+
+/// Attempts among the failures `counted` keeps.
+fn attempts_where(ep: &Episode<'_>, counted: impl Fn(&EventRow) -> bool) -> usize {
+    let times = ep.failures.iter().filter(|f| counted(f)).map(|f| f.time()).collect();
     super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
 }
 
@@ -1094,7 +1112,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert_eq!((d.id, d.severity), (FailureMode::AncmStartupFailure, Severity::Critical));
-        assert_eq!((d.start, d.end), (at(99), at(900)), "to the successful start");
+        assert_eq!((d.start, d.end), (at(100), at(900)), "to the successful start");
         assert_eq!(d.scope.site.as_deref(), Some("1300063693"));
         assert!(d.explanation.contains("2 failed starts"), "{}", d.explanation);
         assert!(
@@ -1203,7 +1221,21 @@ mod tests {
         let modes: Vec<_> = found.iter().map(|d| d.id).collect();
         assert_eq!(modes, [FailureMode::AncmStartupFailure, FailureMode::DbLoginFailure]);
         assert!(found[1].explanation.contains("staybot_admin"), "{}", found[1].explanation);
-        assert_eq!(found[0].end, at(101), "no recovery: the window ends at the last failure");
+        assert_eq!(found[0].end, at(100), "no recovery: the window ends at the last failure");
+        // Counted: only the starts the login stopped, not a start of the
+        // same outage that failed on its processPath (tshekom8206's).
+        let refused =
+            "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"a\"";
+        let e = failed_start(Given::new(), 100, refused).positional(
+            "APP",
+            400,
+            V2,
+            1031,
+            &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start. Process path '.\\Hostr.Api.dll' doesn't have '.exe' extension."],
+        );
+        let found = failed_start(e, 100_000, refused).detected(detect);
+        let login = found.iter().find(|d| d.id == FailureMode::DbLoginFailure).expect("the login refused");
+        assert!(login.explanation.contains("in 2 outages (2 failed starts)"), "{}", login.explanation);
     }
 
     /// Four different exceptions in four attempts: the text names the
@@ -1352,7 +1384,7 @@ mod tests {
             "{}",
             d.explanation
         );
-        assert_eq!(d.end, at(225), "a Functions host starting is not the app starting");
+        assert_eq!(d.end, at(224), "a Functions host starting is not the app starting");
         let cited: Vec<_> = d.evidence.iter().map(|c| c.record).collect();
         let mut distinct = cited.clone();
         distinct.dedup();
@@ -1517,7 +1549,7 @@ mod tests {
         let found = e.detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
-        assert_eq!((d.start, d.end), (at(99), at(900)), "to MOP's own start, not J2H's");
+        assert_eq!((d.start, d.end), (at(100), at(900)), "to MOP's own start, not J2H's");
         assert!(d.explanation.contains("incomplete publish"), "{}", d.explanation);
         assert!(
             d.explanation.contains("Another instance of the site (J2H) had started at"),
@@ -1701,7 +1733,7 @@ mod tests {
         let found = started(e, 300).instance("B").detected(detect);
         assert_eq!(found.len(), 1);
         let d = &found[0];
-        assert_eq!((d.start, d.end), (at(99), at(501)));
+        assert_eq!((d.start, d.end), (at(100), at(500)));
         assert!(d.explanation.contains("No successful start of the failing instance"), "{}", d.explanation);
         assert!(
             d.explanation.contains(&format!(
@@ -1740,7 +1772,7 @@ mod tests {
         let e = started(failing(e, 200, "C", 1031, processpath), 210).instance("C");
         let found = e.detected(detect);
         assert_eq!(found.len(), 2, "{:?}", found.iter().map(|d| &d.explanation).collect::<Vec<_>>());
-        let first = found.iter().find(|d| d.start == at(99)).expect("A's");
+        let first = found.iter().find(|d| d.start == at(100)).expect("A's");
         assert!(
             first.explanation.contains("The same failure as on A, on instance C right after"),
             "{}",
