@@ -160,14 +160,24 @@ impl FileHost {
     }
 }
 
-/// The hosts the analyst named for paths (`--host WEB01=collection/`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HostOverrides(Vec<(PathBuf, String)>);
+/// The hosts the analyst named for paths (`--host WEB01=collection/`), and
+/// whether each named any file read (a misspelt path would otherwise
+/// change nothing, silently).
+#[derive(Clone, Debug, Default)]
+pub struct HostOverrides(Vec<(PathBuf, String, Arc<std::sync::atomic::AtomicBool>)>);
+
+impl PartialEq for HostOverrides {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+    }
+}
+
+impl Eq for HostOverrides {}
 
 impl HostOverrides {
     /// Files at or under `path` belong to `host`.
     pub fn insert(&mut self, host: &str, path: impl Into<PathBuf>) {
-        self.0.push((path.into(), host.to_string()));
+        self.0.push((path.into(), host.to_string(), Arc::default()));
     }
 
     /// Whether no host is named.
@@ -175,22 +185,44 @@ impl HostOverrides {
         self.0.is_empty()
     }
 
-    /// The host named for a file: the override with the longest path that
-    /// holds it (paths compared as given, then as the file system resolves
-    /// them).
-    fn host_of(&self, file: &Path) -> Option<&str> {
-        let canonical = std::sync::OnceLock::new();
-        let canonical_file = || canonical.get_or_init(|| std::fs::canonicalize(file).ok());
+    /// The overrides no file read so far fell under, as `HOST=PATH`.
+    pub fn unused(&self) -> impl Iterator<Item = String> + '_ {
         self.0
             .iter()
-            .filter(|(path, _)| {
-                file.starts_with(path)
+            .filter(|(.., used)| !used.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(path, host, _)| format!("{host}={}", path.display()))
+    }
+
+    /// The host named for a file: the override with the longest path that
+    /// holds it (paths compared as given, then as the file system resolves
+    /// them; a member of an archive by its `archive.zip!member` path too).
+    fn host_of(&self, file: &EvidencePath) -> Option<&str> {
+        let canonical = std::sync::OnceLock::new();
+        let canonical_file = || canonical.get_or_init(|| std::fs::canonicalize(&file.file).ok());
+        let shown = std::sync::OnceLock::new();
+        let in_archive = |path: &Path| {
+            !file.members.is_empty() && {
+                let shown: &String = shown.get_or_init(|| file.to_string());
+                let named = path.to_string_lossy();
+                let named = named.trim_end_matches(['/', '\\']);
+                shown
+                    .strip_prefix(named)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '\\', '!']))
+            }
+        };
+        let (_, host, used) = self
+            .0
+            .iter()
+            .filter(|(path, ..)| {
+                file.file.starts_with(path)
+                    || in_archive(path)
                     || canonical_file()
                         .as_ref()
                         .is_some_and(|f| std::fs::canonicalize(path).is_ok_and(|p| f.starts_with(p)))
             })
-            .max_by_key(|(path, _)| path.components().count())
-            .map(|(_, host)| host.as_str())
+            .max_by_key(|(path, ..)| (path.components().count(), path.as_os_str().len()))?;
+        used.store(true, std::sync::atomic::Ordering::Relaxed);
+        Some(host.as_str())
     }
 }
 
@@ -237,7 +269,7 @@ pub fn identify(found: &Discovery, read: &ReadConfig, overrides: &HostOverrides)
     let mut out: Vec<FileHost> = out.into_iter().map(|h| h.unwrap_or_else(FileHost::unknown)).collect();
     if !overrides.is_empty() {
         for (entry, file) in found.entries.iter().zip(&mut out) {
-            if let Some(host) = overrides.host_of(&entry.path.file) {
+            if let Some(host) = overrides.host_of(&entry.path) {
                 file.host = Some(HostId::of(host));
                 file.source = Some(HostSource::Override);
                 file.records_name_host = false;
@@ -652,8 +684,21 @@ mod tests {
         let mut o = HostOverrides::default();
         o.insert("WEB01", "case");
         o.insert("WEB02", "case/second");
-        assert_eq!(o.host_of(Path::new("case/C/inetpub/u_ex.log")), Some("WEB01"));
-        assert_eq!(o.host_of(Path::new("case/second/u_ex.log")), Some("WEB02"));
-        assert_eq!(o.host_of(Path::new("cases/u_ex.log")), None, "paths match by component");
+        let file = EvidencePath::file;
+        assert_eq!(o.host_of(&file("case/C/inetpub/u_ex.log")), Some("WEB01"));
+        assert_eq!(o.host_of(&file("case/second/u_ex.log")), Some("WEB02"));
+        assert_eq!(o.host_of(&file("cases/u_ex.log")), None, "paths match by component");
+        // A member of an archive, named by its path in it.
+        let mut o = HostOverrides::default();
+        o.insert("WEB11", "zips/case.zip!triage/WEB04.zip");
+        o.insert("WEB12", "zips/case.zip!triage/WEB0");
+        assert_eq!(o.unused().count(), 2);
+        let member = file("zips/case.zip").member("triage/WEB04.zip").member("C/u_ex.log");
+        assert_eq!(o.host_of(&member), Some("WEB11"));
+        assert_eq!(
+            o.unused().collect::<Vec<_>>(),
+            ["WEB12=zips/case.zip!triage/WEB0"],
+            "not by a part of a name"
+        );
     }
 }

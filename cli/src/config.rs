@@ -166,14 +166,30 @@ pub fn scope(range: &RangeArgs, reading: &ReadingArgs) -> Scope {
 }
 
 /// Warns, on standard error, about each `--skew` host that no evidence read
-/// belongs to: a misspelt host would otherwise change nothing, silently.
-pub fn warn_unused_skew(scope: &Scope) {
+/// belongs to, and each `--host` path no file read lies under: a misspelt
+/// host or path would otherwise change nothing, silently.
+pub fn warn_unused_corrections(scope: &Scope) {
     let mut err = std::io::stderr().lock();
     for host in scope.skew.unused() {
         let _ = writeln!(
             err,
             "warning: --skew {}: no evidence read belongs to that host; its correction changed nothing",
             crate::style::sanitize(host)
+        );
+    }
+    drop(err);
+    warn_unused_hosts(&scope.hosts);
+}
+
+/// Warns, on standard error, about each `--host` path no file read lies
+/// under.
+pub fn warn_unused_hosts(hosts: &HostOverrides) {
+    let mut err = std::io::stderr().lock();
+    for named in hosts.unused() {
+        let _ = writeln!(
+            err,
+            "warning: --host {}: no file read lies at or under that path; it named no host",
+            crate::style::sanitize(&named)
         );
     }
 }

@@ -10,7 +10,7 @@ use faultline_hunt::{Level, LoadReport};
 use serde::Serialize;
 
 use crate::args::{GlobalArgs, HuntArgs, HuntFormat, RulePack};
-use crate::config::{Zone, output, read_config, scope, warn_unused_skew};
+use crate::config::{Zone, output, read_config, scope, warn_unused_corrections};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::unreadable::report_reading;
@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     let scope = scope(&args.range, &args.reading);
     let mut report = hunt(&args.paths, &read_config(&args.reading), &scope, &rules, &bar);
     bar.finish();
-    warn_unused_skew(&scope);
+    warn_unused_corrections(&scope);
     // Judged on everything found: `--min-level` chooses what is shown, not
     // what a batch job fails on.
     let failed =

@@ -6,7 +6,7 @@ use anyhow::Context;
 use faultline_tables::{Projection, QUERIES, QueryResult, Tables, named_query};
 
 use crate::args::{GlobalArgs, QueryArgs, QueryFormat, Security};
-use crate::config::{output, read_config, scope, warn_unused_skew};
+use crate::config::{output, read_config, scope, warn_unused_corrections};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::sanitize;
@@ -111,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
     let tables = Tables::load(&args.paths, &read, &scope, &projection, &hunt, &bar)
         .context("reading the evidence into tables")?;
     bar.finish();
-    warn_unused_skew(&scope);
+    warn_unused_corrections(&scope);
     if let Some(exit) = report_reading(&tables.reading)? {
         return Ok(exit);
     }

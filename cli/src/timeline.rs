@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::analyze::read_analyze_and_hunt;
 use crate::args::{GlobalArgs, Security, TimelineArgs, TimelineFormat};
-use crate::config::{Zone, output, read_config, scope, warn_unused_skew};
+use crate::config::{Zone, output, read_config, scope, warn_unused_corrections};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::unreadable::{report_reading, report_unreadable};
@@ -138,7 +138,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     let sorted = full(&args.evidence.paths, &read_config(&args.evidence.reading), &scope, &bar)
         .context("sorting the timeline")?;
     bar.finish();
-    warn_unused_skew(&scope);
+    warn_unused_corrections(&scope);
     if let Some(exit) = report_reading(&sorted.reading)? {
         return Ok(exit);
     }

@@ -403,7 +403,25 @@ fn each_command_offers_only_its_own_formats() {
             "{command}: {err}"
         );
         assert!(!err.contains("--skew WEB01"), "{command}: {err}");
+        let out = faultline(&[
+            command,
+            "--host",
+            "WEB11=corpus/scenarios/nowhere",
+            "--host",
+            "WEB12=corpus/scenarios/healthy",
+            "corpus/scenarios/healthy",
+        ]);
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "warning: --host WEB11=corpus/scenarios/nowhere: no file read lies at or under that path"
+            ),
+            "{command}: {err}"
+        );
+        assert!(!err.contains("--host WEB12"), "{command}: {err}");
     }
+    let out = faultline(&["scan", "--host", "WEB11=corpus/scenarios/nowhere", "corpus/scenarios/healthy"]);
+    assert!(stderr(&out).contains("warning: --host WEB11=corpus/scenarios/nowhere"), "{}", stderr(&out));
     assert_eq!(
         faultline(&["analyze", "--fail-on", "dire", "corpus/scenarios/healthy"]).status.code(),
         Some(2)

@@ -118,8 +118,13 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
     if trimmed.starts_with(b"<") {
         return detect_xml(trimmed);
     }
-    let binary = text.iter().take(4096).filter(|&&b| b == 0 || (b < 0x09)).count();
-    if binary > 0 && memchr::memchr(b'\n', &text[..text.len().min(4096)]).is_none() {
+    let window = &text[..text.len().min(4096)];
+    let binary = window.iter().filter(|&&b| b == 0 || (b < 0x09)).count();
+    // Control characters no log writes, NUL apart (a log's zeroed stretch
+    // is damage to report, not a reason to skip it): an image or random
+    // bytes hold about one in ten, and newlines by chance.
+    let controls = window.iter().filter(|&&b| matches!(b, 0x01..=0x08 | 0x0E..=0x1A | 0x1C..=0x1F)).count();
+    if (binary > 0 && memchr::memchr(b'\n', window).is_none()) || controls * 50 > window.len() {
         return Detection::Skip("binary data, not a log".into());
     }
     detect_text(&lower, text)
@@ -254,6 +259,12 @@ mod tests {
         assert!(!said(&tar).starts_with("a tar archive"), "a word at byte 257 is no tar");
         assert!(said(b"BZh91AY&SY\x01\x02").starts_with("bzip2-compressed data"));
         assert_eq!(said(b"\x01\x02\x03\x00\x05"), "binary data, not a log");
+        // An image, or random bytes, with newlines by chance.
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(said(&noise), "binary data, not a log");
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&noise[..512]);
+        assert_eq!(said(&png), "binary data, not a log");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use faultline_analyzer::identity::FolderNamedHost;
 use faultline_analyzer::{Report, analyze_and_hunt};
 
 use crate::args::{AnalyzeArgs, AnalyzeFormat, EvidenceArgs, GlobalArgs};
-use crate::config::{output, read_config, scope, warn_unused_skew};
+use crate::config::{output, read_config, scope, warn_unused_corrections};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::Palette;
@@ -36,7 +36,7 @@ pub(crate) fn read_analyze_and_hunt(
     let scope = scope(&args.range, &args.reading);
     let report = analyze_and_hunt(&args.paths, &read, &scope, hunt, &bar);
     bar.finish();
-    warn_unused_skew(&scope);
+    warn_unused_corrections(&scope);
     ManuallyDrop::new(report)
 }
 

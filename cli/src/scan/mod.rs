@@ -10,7 +10,7 @@ use faultline_analyzer::inventory::scan;
 use faultline_parser::{ReadConfig, TextConfig};
 
 use crate::args::{GlobalArgs, ScanArgs, ScanFormat};
-use crate::config::{host_overrides, output, read_config};
+use crate::config::{host_overrides, output, read_config, warn_unused_hosts};
 use crate::exit::Exit;
 use crate::progress::Bar;
 use crate::style::Palette;
@@ -22,8 +22,10 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<Exit> {
         ..read_config(&args.reading)
     };
     let bar = Bar::new(global.quiet);
-    let inventory = scan(&args.paths, &config, &host_overrides(&args.reading), &bar);
+    let hosts = host_overrides(&args.reading);
+    let inventory = scan(&args.paths, &config, &hosts, &bar);
     bar.finish();
+    warn_unused_hosts(&hosts);
 
     let mut out = output(global.output.as_ref())?;
     match args.format {

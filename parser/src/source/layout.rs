@@ -89,7 +89,7 @@ pub fn place(parts: &[Part]) -> Placement {
         }
         None => None,
     });
-    let folder_host = top.filter(|p| named_host.is_none() && plausible_host(&p.name)).map(|p| p.name.clone());
+    let folder_host = if named_host.is_some() { None } else { root_host(root) };
     Placement {
         root: root.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("/"),
         layout,
@@ -104,13 +104,22 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
     let name = dirs[i].name.as_str();
     let lower = name.to_ascii_lowercase();
     let next = dirs.get(i + 1).map(|p| p.name.to_ascii_lowercase());
-    if lower == "uploads" && dirs.get(i + 2).is_some_and(|p| is_volume(&p.name)) {
+    if lower == "uploads"
+        && dirs.get(i + 1).is_some_and(|p| is_accessor(&p.name))
+        && dirs.get(i + 2).is_some_and(|p| is_volume(&p.name))
+    {
         return Some(Layout::Velociraptor);
     }
-    // A folder named like a drive that holds servers' own folders
-    // (`D/WEB01/HTTPERR`) is a case's folder, not a copy of a drive.
-    let holds_servers = dirs.get(i + 1).is_some_and(|p| plausible_host(&p.name))
-        && dirs.get(i + 2).is_some_and(|p| is_server_folder(&p.name.to_ascii_lowercase()));
+    // A folder named like a drive that holds servers' copies of their own
+    // drives or folders (`D/WEB01/C`, `D/WEB01/HTTPERR`, `D/WEB01/W3SVC1`,
+    // `/mnt/e/WEB02/C`) is a case's folder, not a copy of a drive; a folder
+    // named for logs (`D/IISLogs/W3SVC1`) is a drive's own log folder.
+    let holds_servers = dirs
+        .get(i + 1)
+        .is_some_and(|p| plausible_host(&p.name) && !p.name.to_ascii_lowercase().contains("log"))
+        && dirs
+            .get(i + 2)
+            .is_some_and(|p| is_volume(&p.name) || is_server_folder(&p.name.to_ascii_lowercase()));
     if is_volume(name) && next.is_some() && !holds_servers {
         return Some(Layout::DriveCopy);
     }
@@ -120,6 +129,72 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
         return Some(Layout::AppService);
     }
     is_server_folder(&lower).then_some(Layout::ServerFolders)
+}
+
+/// The host a collection's root is named after: its own name, or the
+/// folder above the one a collection tool wrote its output in
+/// (`WEB05/kape/C`, `WEB05/2026-01-05T101407_triage/C`), or the client a
+/// Velociraptor server's flow belongs to (`clients/C.1f2e.../collections/
+/// F.CQ1A2B3C.H`); a timestamp before a name is not part of it
+/// (`2026-01-05T101407_WEB05`).
+fn root_host(root: &[Part]) -> Option<String> {
+    let mut names = root.iter().rev().map(|p| p.name.as_str()).peekable();
+    // A server's flow folder, and the collections folder above it.
+    if names.peek().is_some_and(|n| is_flow(n)) {
+        names.next();
+        if names.peek().is_some_and(|n| n.eq_ignore_ascii_case("collections")) {
+            names.next();
+        }
+    }
+    let name = undated(names.next()?);
+    let name = if is_tool_output(name) { undated(names.next()?) } else { name };
+    plausible_host(name).then(|| name.to_string())
+}
+
+/// `name` without a timestamp before it (`2026-01-05T101407_WEB05`).
+fn undated(name: &str) -> &str {
+    match name.split_once('_') {
+        Some((stamp, rest)) if looks_like_date(stamp.as_bytes()) && !rest.is_empty() => rest,
+        _ => name,
+    }
+}
+
+/// What collection tools call their output folder, below the host's: a
+/// name of theirs, or a bare timestamp.
+fn is_tool_output(name: &str) -> bool {
+    looks_like_date(name.as_bytes())
+        || matches!(
+            name.to_ascii_lowercase().as_str(),
+            "tout"
+                | "mout"
+                | "kape"
+                | "kapeoutput"
+                | "kape_output"
+                | "modules"
+                | "targets"
+                | "triage"
+                | "output"
+                | "out"
+                | "collection"
+                | "cylr"
+        )
+}
+
+/// A Velociraptor flow id (`F.CQ1A2B3C`, `F.CQ1A2B3C.H`).
+fn is_flow(name: &str) -> bool {
+    name.strip_prefix("F.").is_some_and(|id| {
+        let id = id.strip_suffix(".H").unwrap_or(id);
+        !id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// Velociraptor's accessors, the folder under `uploads` a file was read
+/// through.
+fn is_accessor(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "auto" | "ntfs" | "lazy_ntfs" | "file" | "raw_file" | "mft" | "vss" | "ntfs_vss" | "raw_ntfs" | "fs"
+    )
 }
 
 /// What App Service keeps under `LogFiles` and an IIS server does not.
@@ -266,6 +341,11 @@ fn is_container(lower: &str) -> bool {
             | "bundles"
             | "incident"
             | "deployments"
+            | "kapeoutput"
+            | "kape_output"
+            | "mout"
+            | "modules"
+            | "targets"
     )
 }
 
@@ -376,6 +456,18 @@ mod tests {
             None,
             "a timestamp is not a host"
         );
+        // The host's folder above a tool's output folder, a timestamp
+        // before the host's name.
+        for path in [
+            "WEB05/kape/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05/tout/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05/KapeOutput/C/Windows/System32/winevt/Logs/System.evtx",
+            "2026-01-05T101407_WEB05/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05/2026-01-05T101407/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05/modules/C/Windows/System32/winevt/Logs/System.evtx",
+        ] {
+            assert_eq!(at(path).folder_host.as_deref(), Some("WEB05"), "{path}");
+        }
     }
 
     #[test]
@@ -398,6 +490,15 @@ mod tests {
         assert_eq!(ntfs.folder_host, None);
         let info = at("Collection-WEB01-2026-01-05T10_14_07Z/client_info.json");
         assert_eq!(info.root, ntfs.root, "the metadata sits at the root");
+        // A folder named uploads above hosts' drive copies, and a
+        // Velociraptor server's flows, one per client.
+        let up = at("uploads/WEB01/C/inetpub/logs/LogFiles/W3SVC1/u_ex.log");
+        assert_eq!((up.layout, up.folder_host.as_deref()), (Layout::DriveCopy, Some("WEB01")));
+        let flow = at("clients/C.1111aaaa2222bbbb/collections/F.CQ1A2B3C.H/uploads/auto/C%3A/Windows/x.evtx");
+        assert_eq!(
+            (flow.layout, flow.folder_host.as_deref()),
+            (Layout::Velociraptor, Some("C.1111aaaa2222bbbb"))
+        );
         let uploads = at("WEB05/uploads/u_ex.log");
         assert_eq!(
             (uploads.layout, uploads.folder_host.as_deref()),
@@ -443,6 +544,18 @@ mod tests {
         let case = at("D/WEB01/HTTPERR/httperr1.log");
         assert_eq!((case.layout, case.folder_host.as_deref()), (Layout::ServerFolders, Some("WEB01")));
         assert_eq!(at("D/LogFiles/W3SVC1/u_ex.log").layout, Layout::DriveCopy);
+        assert_eq!(at("D/IISLogs/W3SVC1/u_ex.log").layout, Layout::DriveCopy, "a drive's own log folder");
+        assert_eq!(at("D/WEB02/W3SVC1/u_ex.log").folder_host.as_deref(), Some("WEB02"));
+        // Servers' drive copies in a case folder named like a drive, or on
+        // a mounted one.
+        for (path, host) in [
+            ("drive/D/WEB02/C/Windows/System32/LogFiles/HTTPERR/httperr1.log", "WEB02"),
+            ("E/WEB07/C/inetpub/logs/LogFiles/W3SVC1/u_ex.log", "WEB07"),
+            ("mnt/e/WEB02/C/Windows/System32/winevt/Logs/System.evtx", "WEB02"),
+        ] {
+            let p = at(path);
+            assert_eq!((p.layout, p.folder_host.as_deref()), (Layout::DriveCopy, Some(host)), "{path}");
+        }
         assert_eq!(at("C/Users/admin/logs/u_ex.log").layout, Layout::DriveCopy);
     }
 
