@@ -124,6 +124,10 @@ where
     S::Error: Send,
     F: Fn(Format) -> S + Sync,
 {
+    if let Some(first) = &entry.copy_of {
+        progress(entry.size);
+        return Ok(Outcome::Skipped(format!("the same bytes as {first}, read there")));
+    }
     let source = match entry.open(&config.limits) {
         Ok(s) => s,
         Err(e) => {

@@ -282,6 +282,9 @@ pub struct Entry {
     /// When the file was last modified (an archive member's entry time,
     /// read as UTC: zip times carry no zone).
     pub modified: Option<Timestamp>,
+    /// Another entry that holds the same bytes and is read instead (an
+    /// archive beside the folder it was unpacked to).
+    pub copy_of: Option<EvidencePath>,
     opener: Opener,
 }
 
@@ -464,7 +467,59 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                 .push(InputProblem { path: EvidencePath::file(input), error: InputError::NotRegular });
         }
     }
+    mark_copies(&mut out.entries, limits);
     out
+}
+
+/// Marks each entry whose bytes another holds too as a copy of it: a
+/// collection's archive given beside the folder it was unpacked to read
+/// every record twice, and made findings of the doubled counts. Of equal
+/// copies, a plain file is read before a compressed one (no inflating),
+/// then the first found. Only entries of a size another entry has are
+/// opened and hashed here.
+fn mark_copies(entries: &mut [Entry], limits: &ArchiveLimits) {
+    let mut by_size: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.size > 0) {
+        by_size.entry(e.size).or_default().push(i);
+    }
+    let candidates: Vec<usize> = by_size.into_values().filter(|g| g.len() > 1).flatten().collect();
+    if candidates.is_empty() {
+        return;
+    }
+    use rayon::prelude::*;
+    let digests: Vec<Option<u128>> = candidates
+        .par_iter()
+        .map(|&i| {
+            let source = entries[i].open(limits).ok().filter(|s| s.damage.is_none())?;
+            Some(xxhash_rust::xxh3::xxh3_128(&source.bytes))
+        })
+        .collect();
+    // Copies within what names one host: servers of a farm may write the
+    // same bytes (a log of headers only, an empty event log), and each
+    // server's file is its own evidence.
+    let host = |e: &Entry| {
+        let p = e.path.placement();
+        p.named_host.or(p.folder_host).map(|h| h.to_ascii_lowercase())
+    };
+    let mut same: std::collections::BTreeMap<(u64, u128, Option<String>), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (&i, digest) in candidates.iter().zip(digests) {
+        if let Some(d) = digest {
+            same.entry((entries[i].size, d, host(&entries[i]))).or_default().push(i);
+        }
+    }
+    let rank = |e: &Entry| match e.opener {
+        Opener::File => 0,
+        Opener::Gzip { .. } => 1,
+        Opener::Member { .. } => 2,
+    };
+    for group in same.into_values().filter(|g| g.len() > 1) {
+        let Some(&kept) = group.iter().min_by_key(|&&i| (rank(&entries[i]), i)) else { continue };
+        let path = entries[kept].path.clone();
+        for &i in group.iter().filter(|&&i| i != kept) {
+            entries[i].copy_of = Some(path.clone());
+        }
+    }
 }
 
 /// The files discovery has found, by their identity on disk, with the
@@ -527,7 +582,7 @@ fn add_file(
     };
     let epath = EvidencePath::file(path);
     match kind {
-        None => out.entries.push(Entry { path: epath, size, modified, opener: Opener::File }),
+        None => out.entries.push(Entry { path: epath, size, modified, copy_of: None, opener: Opener::File }),
         Some(kind) => match open_file(&epath.file) {
             Ok(bytes) => expand_archive(out, epath, kind, Arc::new(bytes), modified, limits, 1),
             Err(error) => out.problems.push(InputProblem { path: epath, error }),
@@ -594,6 +649,7 @@ fn expand_archive(
                             path: inner,
                             size,
                             modified,
+                            copy_of: None,
                             opener: Opener::Gzip { inner: keep },
                         });
                     }
@@ -645,6 +701,7 @@ fn expand_archive(
                         path: mpath,
                         size: member.size,
                         modified: member.modified,
+                        copy_of: None,
                         opener: Opener::Member { archive: Arc::clone(&archive), index: member.index },
                     }),
                 }

@@ -207,6 +207,49 @@ fn a_file_found_again_is_read_once_and_said_so() {
     );
 }
 
+/// A collection's archive beside the folder it was unpacked to: each
+/// member holding a plain file's bytes is that file's copy, read once, from
+/// the plain file; a member of the same size with other bytes is read.
+#[test]
+fn an_archive_beside_its_unpacked_folder_is_read_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir(root.join("WEB01")).expect("mkdir");
+    std::fs::write(root.join("WEB01/u_ex1.log"), b"same bytes").expect("write");
+    std::fs::write(root.join("WEB01/u_ex2.log"), b"other byte").expect("write");
+    let zip = zip_bytes(&[("u_ex1.log", b"same bytes"), ("u_ex2.log", b"OTHER BYTE"), ("empty.log", b"")]);
+    std::fs::write(root.join("WEB01.zip"), zip).expect("write");
+    std::fs::write(root.join("WEB01/empty.log"), b"").expect("write");
+    let found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    let copies: Vec<(String, Option<String>)> = found
+        .entries
+        .iter()
+        .map(|e| (e.path.file_name().to_string(), e.copy_of.as_ref().map(|p| p.file_name().to_string())))
+        .collect();
+    let plain = |n: &str| (n.to_string(), None);
+    assert_eq!(
+        copies,
+        [
+            plain("empty.log"),
+            plain("u_ex1.log"),
+            plain("u_ex2.log"),
+            ("u_ex1.log".to_string(), Some("u_ex1.log".to_string())),
+            plain("u_ex2.log"),
+            plain("empty.log"),
+        ],
+        "{:?}",
+        found.entries.iter().map(|e| e.path.to_string()).collect::<Vec<_>>()
+    );
+    // Two servers' files of the same bytes are each their own.
+    std::fs::create_dir(root.join("WEB02")).expect("mkdir");
+    std::fs::write(root.join("WEB02/u_ex1.log"), b"same bytes").expect("write");
+    let found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    assert_eq!(found.entries.iter().filter(|e| e.copy_of.is_some()).count(), 1);
+    let copy = found.entries.iter().find(|e| e.copy_of.is_some()).expect("one copy");
+    assert!(copy.path.to_string().contains("WEB01.zip!u_ex1.log"), "{}", copy.path);
+    assert_eq!(copy.copy_of.as_ref().map(|p| p.file.clone()), Some(root.join("WEB01/u_ex1.log")));
+}
+
 /// A pipe or a device is not read (its bytes may never end, or be read
 /// only once while the format is recognised from its first ones), and
 /// says why.
