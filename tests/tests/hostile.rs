@@ -11,6 +11,8 @@ use faultline_analyzer::{FileStatus, FileSummary, Scope, analyze};
 use faultline_corpus::scenario::{Size, generate};
 use faultline_parser::ReadConfig;
 
+mod common;
+
 fn summary<'a>(files: &'a [FileSummary], name: &str) -> &'a FileSummary {
     files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("{name} is not listed"))
 }
@@ -156,4 +158,33 @@ fn unreadable_files_are_named_and_the_rest_is_read() {
     }
     let ids: Vec<&str> = report.findings.iter().map(|f| f.id.id()).collect();
     assert_eq!(ids.first().copied(), truth.expected.first().copied(), "{ids:?}");
+}
+
+/// A chunk whose table of names is damaged (plaso's System.evtx, chunk 5's
+/// string offsets overwritten) keeps its records: the table only caches
+/// names the records point at. `scan`, which counts records without
+/// reading them, and `analyze` agree on every one; `analyze` says what was
+/// damaged.
+#[test]
+fn a_chunks_damaged_table_of_names_loses_no_record() {
+    let Some(samples) = common::samples("a damaged EVTX string table") else { return };
+    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    let chunk5 = 4096 + 5 * 65_536;
+    bytes[chunk5 + 128..chunk5 + 512].fill(0xff);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "System.evtx", &bytes);
+    let paths = [dir.path().to_path_buf()];
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
+    let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
+    for files in [&scanned.files, &report.inventory.files] {
+        let f = summary(files, "System.evtx");
+        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
+    }
+    let read = summary(&report.inventory.files, "System.evtx");
+    assert!(
+        messages(read).iter().any(|m| m.contains("chunk 5: its table of names is damaged")),
+        "{:?}",
+        messages(read)
+    );
 }

@@ -434,6 +434,18 @@ fn deliver_kept<S: RecordSink>(chunks: Vec<Vec<WinEvent>>, sink: &mut S) -> Resu
     }
 }
 
+/// Where a chunk header's table of string offsets lies (64 offsets).
+const STRING_TABLE: std::ops::Range<usize> = 128..384;
+
+/// A copy of a chunk with its table of string offsets emptied.
+fn without_string_table(bytes: &[u8]) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    if let Some(table) = copy.get_mut(STRING_TABLE) {
+        table.fill(0);
+    }
+    copy
+}
+
 fn read_chunk(
     bytes: &[u8],
     index: usize,
@@ -482,15 +494,36 @@ fn read_chunk(
         count_chunk(bytes, &header, index, offset, interner, &mut out);
         return out;
     }
+    // The chunk's string table only caches the names its records hold: a
+    // damaged one is read around (the reader looks each name up where a
+    // record points), rather than losing the chunk's records with it.
+    let stripped: Vec<u8>;
+    let stripped_header: Option<EvtxChunkHeader>;
     let mut chunk = match EvtxChunk::new(bytes, &header, Arc::clone(settings)) {
         Ok(c) => c,
         Err(e) => {
+            stripped = without_string_table(bytes);
+            stripped_header = EvtxChunkHeader::from_bytes(&stripped).ok();
+            let retried = stripped_header
+                .as_ref()
+                .and_then(|h| EvtxChunk::new(&stripped, h, Arc::clone(settings)).ok());
+            let Some(c) = retried else {
+                out.diagnostics.push(offset_diag(
+                    offset,
+                    Severity::Error,
+                    format!("chunk {index} unreadable, its records are lost: {}", error_chain(&e)),
+                ));
+                return out;
+            };
             out.diagnostics.push(offset_diag(
                 offset,
-                Severity::Error,
-                format!("chunk {index} unreadable, its records are lost: {}", error_chain(&e)),
+                Severity::Warning,
+                format!(
+                    "chunk {index}: its table of names is damaged ({}); the names were read from the records",
+                    error_chain(&e)
+                ),
             ));
-            return out;
+            c
         }
     };
     let mut cache = TemplateCache::default();
