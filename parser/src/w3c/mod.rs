@@ -568,6 +568,11 @@ fn parse_w3c_row<'a, S: RecordSink>(
     };
     let mapped = match map_row(layout, text, scratch, |v| row_fits(dialect, layout, v)) {
         Ok(m) => m,
+        Err(e @ RowError::Joined { at }) => {
+            sink.diagnostic(reject(origin, false, &e));
+            let next = Origin { offset: origin.offset + at as u64, ..origin };
+            return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
+        }
         Err(e) => {
             sink.diagnostic(reject(origin, torn, &e));
             return Ok(());

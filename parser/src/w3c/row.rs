@@ -19,6 +19,10 @@ pub(crate) enum RowError {
     NoTime,
     /// An unterminated quote (quoted layouts only).
     Quote,
+    /// A row cut short and the next row written on after it (a crash
+    /// mid-write, then the restarted worker's rows): the next row starts
+    /// `at` bytes into the line.
+    Joined { at: usize },
 }
 
 impl std::fmt::Display for RowError {
@@ -32,6 +36,10 @@ impl std::fmt::Display for RowError {
             }
             RowError::NoTime => f.write_str("no date or time: no date/time column and no #Date directive"),
             RowError::Quote => f.write_str("unterminated quoted value"),
+            RowError::Joined { at } => write!(
+                f,
+                "a row cut short, with the next row written on after it (from byte {at} of the line, read as a row of its own)"
+            ),
         }
     }
 }
@@ -229,6 +237,21 @@ pub(crate) fn map_row<'a>(
     }
     if found > expected {
         let extra = found - expected;
+        // Whole rows end lines: a full row's worth of values after the
+        // first, starting with a date and a time as the layout's rows do,
+        // is the next row (its date glued to the cut value when the cut
+        // fell inside one: `/id2016-01-06 10:06:33 ...`).
+        let dated = matches!(layout.columns.first(), Some(Column::Known(Field::Date)))
+            && matches!(layout.columns.get(1), Some(Column::Known(Field::Time)));
+        let next_date = scratch.tokens.get(extra).copied().unwrap_or_default();
+        if dated
+            && next_date.len() >= 10
+            && looks_like_date(&next_date[next_date.len() - 10..])
+            && scratch.tokens.get(extra + 1).is_some_and(|t| looks_like_time(t))
+        {
+            let at = next_date.as_ptr() as usize - line.as_ptr() as usize + next_date.len() - 10;
+            return Err(RowError::Joined { at });
+        }
         for &col in layout.free_text_columns() {
             let anchored_after =
                 layout.columns[col + 1..].iter().any(|c| matches!(c, Column::Known(f) if !is_free_text(*f)));
@@ -251,6 +274,22 @@ pub(crate) fn map_row<'a>(
         }
     }
     Err(RowError::Count { expected, found })
+}
+
+/// `2016-01-06`.
+fn looks_like_date(t: &[u8]) -> bool {
+    t.len() == 10
+        && t.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
+/// `10:06:33`, with or without a fraction of a second.
+fn looks_like_time(t: &[u8]) -> bool {
+    t.len() >= 8
+        && t[..8]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| if i == 2 || i == 5 { *c == b':' } else { c.is_ascii_digit() })
+        && (t.len() == 8 || t[8] == b'.')
 }
 
 fn is_free_text(f: Field) -> bool {

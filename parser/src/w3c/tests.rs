@@ -238,6 +238,28 @@ fn unescaped_spaces_are_absorbed_by_a_free_text_field() {
     assert!(got.diagnostics[0].contains("kept inside cs-uri-query"), "{:?}", got.diagnostics);
 }
 
+/// A row cut short by a crash with the next row written on after it: the
+/// cut row is rejected, the next one read, whether the cut fell between
+/// values or inside one; a query holding a date and a time is no next row.
+#[test]
+fn a_row_cut_short_and_joined_by_the_next_is_two() {
+    let log = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken
+2024-01-01 00:00:00 /a - 10.0.0.1 200 31
+2024-01-01 00:00:01 /id2024-01-01 00:00:02 /idx2.html - 10.0.0.2 200 5
+2024-01-01 00:00:03 /b 2024-01-01 00:00:04 /c - 10.0.0.3 500 9
+2024-01-01 00:00:05 /q from=2024-01-01 00:00:00 10.0.0.4 200 1
+";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 4, "{:?}", got.diagnostics);
+    assert!(got.records[1].contains("/idx2.html"), "{:?}", got.records);
+    assert!(got.records[2].contains("/c"), "{:?}", got.records);
+    assert!(got.records[3].contains("from=2024-01-01 00:00:00"), "{:?}", got.records);
+    assert_eq!(got.diagnostics.len(), 3, "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].starts_with("line 3: error: a row cut short"), "{:?}", got.diagnostics);
+    assert!(got.diagnostics[1].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
+    assert!(got.diagnostics[2].contains("kept inside cs-uri-query"), "{:?}", got.diagnostics);
+}
+
 #[test]
 fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
     let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a\n2024-01-01 00:00:00 /a abc\n2024-13-01 00:00:00 /a 200\n";
