@@ -137,11 +137,21 @@ fn scan_chunk(data: &[u8], range: Range<usize>) -> ChunkScan {
         let end = memchr::memchr(b'\n', &data[start..range.end]).map_or(range.end, |p| start + p);
         directives.push(start..end);
     };
-    if chunk.first() == Some(&b'#') {
-        push(range.start);
-    }
-    for p in memchr::memmem::find_iter(chunk, b"\n#") {
-        push(range.start + p + 1);
+    // A `#` that starts a line, or ends a run of NULs that does (a crash's
+    // padding, then the restarted server's header, as the chunk's reader
+    // reads it): one search for `#`, which rows rarely hold.
+    for p in memchr::memchr_iter(b'#', chunk) {
+        let at = range.start + p;
+        let line_start = at == range.start || data[at - 1] == b'\n';
+        // Back over the NULs only (runs between two `#` are apart, so a
+        // file of `\0#` repeated is read once, not once per `#`).
+        let after_nuls = !line_start && data[at - 1] == 0 && {
+            let from = at - data[..at].iter().rev().take_while(|&&b| b == 0).count();
+            from <= content_start(data) || data[from - 1] == b'\n'
+        };
+        if line_start || after_nuls {
+            push(at);
+        }
     }
     ChunkScan { newlines: count_lines(chunk), directives }
 }
@@ -442,8 +452,21 @@ fn parse_chunk<S: RecordSink>(
         sink.access_log_text(&data[range.clone()], range.start as u64);
     }
     for (number, line) in (first_line..).zip(lines(&data[range.clone()], range.start)) {
-        let text = line.text;
-        let offset = line.offset as u64;
+        let mut text = line.text;
+        let mut offset = line.offset as u64;
+        // NULs, then the log going on in the same line (a crash's padding,
+        // then the restarted server's directives or rows): the padding is
+        // reported as a run, the rest read.
+        let lead = leading_nuls(text);
+        if lead > 0 && lead < text.len() {
+            match &mut nul_run {
+                _ if inherited_nul_run => {}
+                Some((_, _, bytes)) => *bytes += lead,
+                None => nul_run = Some((number, offset, lead)),
+            }
+            text = &text[lead..];
+            offset += lead as u64;
+        }
         if is_nul_padding(text) {
             // A crash or a preallocated file leaves NUL padding; report a run once.
             match &mut nul_run {
@@ -496,6 +519,7 @@ fn parse_chunk<S: RecordSink>(
             (first_line + count_lines(&data[range.clone()])..).zip(lines(&data[range.end..], range.end))
         {
             if !is_nul_padding(line.text) {
+                bytes += leading_nuls(line.text);
                 resumes = Some(number);
                 break;
             }
@@ -504,6 +528,10 @@ fn parse_chunk<S: RecordSink>(
         sink.diagnostic(nul_diagnostic(l, o, bytes, resumes));
     }
     Ok(state)
+}
+
+fn leading_nuls(text: &[u8]) -> usize {
+    text.iter().take_while(|&&b| b == 0).count()
 }
 
 fn is_nul_padding(text: &[u8]) -> bool {

@@ -301,6 +301,34 @@ fn nul_padding_is_one_diagnostic() {
     );
 }
 
+/// NULs and the restarted server's directives or rows on the same line:
+/// the padding is one diagnostic, the rest is read, however the file is
+/// chunked.
+#[test]
+fn nuls_then_the_log_on_the_same_line_keep_the_log() {
+    let mut log = b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n".to_vec();
+    log.extend(std::iter::repeat_n(0u8, 3000));
+    log.extend_from_slice(b"\n");
+    log.extend(std::iter::repeat_n(0u8, 100));
+    log.extend_from_slice(b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:05:00 /a 500\n");
+    log.extend(std::iter::repeat_n(0u8, 10));
+    log.extend_from_slice(b"2024-01-01 00:06:00 /b 404\n");
+    for chunk in [64, 1 << 20] {
+        let got = parse_with(&log, Dialect::W3c, chunk);
+        assert_eq!(got.records.len(), 3, "chunk {chunk}: {:?}", got.diagnostics);
+        assert_eq!(
+            got.diagnostics,
+            [
+                "line 3: error: 3100 bytes of NUL padding, the log going on at line 4: rows lost or zeroed, as when \
+                    a server stops without flushing and logs on after its restart",
+                "line 6: error: 10 bytes of NUL padding, the log going on at line 6: rows lost or zeroed, as when \
+                    a server stops without flushing and logs on after its restart",
+            ],
+            "chunk {chunk}"
+        );
+    }
+}
+
 /// A block of NULs inside a file (a crash, then the restarted server
 /// logging on) says where the log goes on, however the file is chunked.
 #[test]
