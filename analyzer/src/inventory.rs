@@ -541,7 +541,12 @@ pub fn scan(
 /// A discovery problem as an inventory row.
 pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
     let mut summary = FileSummary::empty(&SourceFile::at(&problem.path), 0);
-    summary.status = FileStatus::Failed;
+    // An archive read whole is no evidence of its own: its members are.
+    summary.status = if matches!(problem.error, InputError::Container(_)) {
+        FileStatus::Skipped
+    } else {
+        FileStatus::Failed
+    };
     summary.reason = Some(problem.error.to_string());
     // A path that does not exist belongs to no host: its folder names
     // (`no/such/dir` gave a host SUCH) say nothing about a server.

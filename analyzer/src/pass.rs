@@ -223,7 +223,12 @@ pub fn run<C: Consumer>(
         .collect();
     let mut reading = Reading {
         found: found.entries.len(),
-        unreadable: found.problems.iter().map(|p| (p.path.to_string(), p.error.to_string())).collect(),
+        unreadable: found
+            .problems
+            .iter()
+            .filter(|p| !matches!(p.error, faultline_parser::InputError::Container(_)))
+            .map(|p| (p.path.to_string(), p.error.to_string()))
+            .collect(),
         ..Reading::default()
     };
     let mut outputs = Vec::with_capacity(tasks.len());

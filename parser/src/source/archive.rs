@@ -168,6 +168,18 @@ fn spool_member(reader: impl Read, size: u64, limits: &ArchiveLimits) -> Result<
 /// A member's name with `/` between its folders. Zips written by some
 /// Windows tools separate folders with `\`, and a host's or a site's
 /// folder (`WEB01\W3SVC2\u_ex...`) is only found component by component.
+/// The number of members a zip's end-of-directory record declares (none
+/// for a Zip64 archive, which declares it elsewhere, or when the record is
+/// not found).
+fn declared_members(bytes: &[u8]) -> Option<usize> {
+    const END: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    // The record is 22 bytes and a comment of up to 64 KiB may follow it.
+    let from = bytes.len().saturating_sub(22 + usize::from(u16::MAX));
+    let at = from + memchr::memmem::rfind(&bytes[from..], &END)?;
+    let total = u16::from_le_bytes(bytes.get(at + 10..at + 12)?.try_into().ok()?);
+    (total != u16::MAX).then_some(usize::from(total))
+}
+
 fn member_name(raw: &str) -> String {
     raw.replace('\\', "/")
 }
@@ -215,8 +227,34 @@ impl Archive {
     /// Opens a zip from its central directory, else from its members' local
     /// headers, with a note saying so (and why the walk stopped, if it did
     /// before the end): a copy cut short keeps every member before the cut.
-    pub(super) fn open(bytes: Arc<Bytes>, limits: &ArchiveLimits) -> Result<(Self, Option<String>), String> {
+    pub(super) fn open(
+        bytes: Arc<Bytes>,
+        limits: &ArchiveLimits,
+    ) -> Result<(Self, Option<super::InputError>), String> {
         let error = match ZipArchive::new(SharedCursor { bytes: Arc::clone(&bytes), pos: 0 }) {
+            // A directory listing one name twice is read by its names, and
+            // the last member of a name hid the others: the members are read
+            // from their own headers instead, each.
+            Ok(zip) if declared_members(&bytes).is_some_and(|n| n > zip.len()) => {
+                let found = salvage::walk(&bytes, limits.max_members, limits.max_member_bytes);
+                let shared = found.members.len().saturating_sub(zip.len());
+                if shared == 0 {
+                    return Ok((
+                        Archive { directory: Directory::Central(zip), expanded: AtomicU64::new(0) },
+                        None,
+                    ));
+                }
+                let note = format!(
+                    "{shared} member{} of this archive share{} a name with another: each is read, from its own header",
+                    if shared == 1 { "" } else { "s" },
+                    if shared == 1 { "s" } else { "" },
+                );
+                let directory = Directory::Local { bytes, members: found.members };
+                return Ok((
+                    Archive { directory, expanded: AtomicU64::new(0) },
+                    Some(super::InputError::Container(note)),
+                ));
+            }
             Ok(zip) => {
                 return Ok((
                     Archive { directory: Directory::Central(zip), expanded: AtomicU64::new(0) },
@@ -239,7 +277,7 @@ impl Archive {
             found.stopped.map_or_else(String::new, |s| format!("; after them, {s}"))
         );
         let directory = Directory::Local { bytes, members: found.members };
-        Ok((Archive { directory, expanded: AtomicU64::new(0) }, Some(note)))
+        Ok((Archive { directory, expanded: AtomicU64::new(0) }, Some(super::InputError::Archive(note))))
     }
 
     /// The members, in directory order, up to the member limit.

@@ -253,6 +253,10 @@ pub enum InputError {
     /// An archive or member was refused or unreadable.
     #[error("{0}")]
     Archive(String),
+    /// An archive read whole, with what was unusual about it (members
+    /// sharing a name): not a failure, said beside its members.
+    #[error("{0}")]
+    Container(String),
     /// A file found again (a link to it, a path given twice, a folder
     /// inside another given): read once, at its first path.
     #[error("the same file as {0}; read once")]
@@ -660,9 +664,8 @@ fn expand_archive(
         ArchiveKind::Zip => {
             let archive = match Archive::open(bytes, limits) {
                 Ok((a, note)) => {
-                    if let Some(note) = note {
-                        out.problems
-                            .push(InputProblem { path: path.clone(), error: InputError::Archive(note) });
+                    if let Some(error) = note {
+                        out.problems.push(InputProblem { path: path.clone(), error });
                     }
                     Arc::new(a)
                 }

@@ -250,6 +250,29 @@ fn an_archive_beside_its_unpacked_folder_is_read_once() {
     assert_eq!(copy.copy_of.as_ref().map(|p| p.file.clone()), Some(root.join("WEB01/u_ex1.log")));
 }
 
+/// An archive listing one name twice (zip tools allow it): each member is
+/// read, and the archive says so; the later one hid the earlier before.
+#[test]
+fn members_sharing_a_name_are_each_read() {
+    let mut zip = zip_bytes(&[("a/u_ex.log", b"first member"), ("b/u_ex.log", b"the second one")]);
+    // The second name written as the first, in its local and central headers.
+    for at in memchr::memmem::find_iter(&zip.clone(), b"b/u_ex.log").collect::<Vec<_>>() {
+        zip[at] = b'a';
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("dups.zip"), zip).expect("write");
+    let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
+    let sizes: Vec<(String, u64)> =
+        found.entries.iter().map(|e| (e.path.file_name().to_string(), e.size)).collect();
+    assert_eq!(sizes, [("u_ex.log".to_string(), 12), ("u_ex.log".to_string(), 14)]);
+    let notes: Vec<String> = found.problems.iter().map(|p| p.error.to_string()).collect();
+    assert_eq!(
+        notes,
+        ["1 member of this archive shares a name with another: each is read, from its own header"]
+    );
+    assert!(matches!(found.problems[0].error, InputError::Container(_)));
+}
+
 /// A pipe or a device is not read (its bytes may never end, or be read
 /// only once while the format is recognised from its first ones), and
 /// says why.
