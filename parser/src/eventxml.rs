@@ -57,6 +57,14 @@ impl RawEvent {
     }
 }
 
+/// A value as a diagnostic quotes it: its first 60 characters.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Everything read from one XML export.
 #[derive(Debug, Default)]
 pub struct EventXmlFile {
@@ -123,7 +131,33 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
                     match read_event(&mut reader, e, start as u64, empty) {
                         Ok(raw) => {
                             let origin = EventOrigin::Xml { line, offset: start as u64 };
-                            out.events.push(raw.into_win_event(origin, &mut interner));
+                            // An event with no time or no id is no evidence
+                            // of anything: on the timeline at 1970, or as
+                            // event 0, it would be made-up evidence.
+                            let unusable = match (&raw.bad_time, &raw.bad_event_id, raw.event_id) {
+                                (Some(t), ..) => {
+                                    Some(format!("TimeCreated SystemTime \"{}\" is not a time", excerpt(t)))
+                                }
+                                (_, Some(id), _) => {
+                                    Some(format!("EventID \"{}\" is not a number", excerpt(id)))
+                                }
+                                (_, _, None) => Some("no EventID".to_string()),
+                                _ => None,
+                            };
+                            let event = raw.into_win_event(origin, &mut interner);
+                            let why = unusable.or_else(|| {
+                                (event.time_source == TimeSource::Missing)
+                                    .then(|| "no TimeCreated".to_string())
+                            });
+                            match why {
+                                Some(why) => out.diagnostics.push(Diagnostic::line(
+                                    line,
+                                    start as u64,
+                                    Severity::Error,
+                                    format!("event not read: {why}"),
+                                )),
+                                None => out.events.push(event),
+                            }
                         }
                         Err(msg) => {
                             let at = base + reader.buffer_position() as usize;

@@ -279,8 +279,8 @@ mod tests {
         assert_eq!((first, second), (50, 50));
         assert_eq!((first_diags, second_diags), (1, 1), "the bad row, reported to both");
 
-        let xml = "<Event><System><Provider Name='WAS'/><EventID>5002</EventID></System></Event>\
-                   <Event><System><Provider Name='WAS'/><EventID>5011</EventID></System></Event>";
+        let xml = "<Event><System><Provider Name='WAS'/><EventID>5002</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event>\
+                   <Event><System><Provider Name='WAS'/><EventID>5011</EventID><TimeCreated SystemTime='2024-01-01T00:00:01Z'/></System></Event>";
         let mut file = crate::eventxml::parse_event_xml(xml.as_bytes());
         let mut tee = Tee::new(Looking::default(), Counting::default());
         crate::winevent::deliver_sorted(&mut file.events, true, &mut tee).expect("delivered");

@@ -69,6 +69,10 @@ pub struct RawEvent {
     pub message: Option<String>,
     /// `ExtendedTracingInfo/EventGuid`.
     pub event_guid: Option<String>,
+    /// A `TimeCreated/@SystemTime` that is no time, as written.
+    pub bad_time: Option<String>,
+    /// An `EventID` that is no number, as written.
+    pub bad_event_id: Option<String>,
 }
 
 /// An attribute's value unescaped, or as written when it cannot be.
@@ -221,7 +225,13 @@ fn take_attributes(
             ("Provider", "Guid") if in_system => ev.provider_guid = Some(value()),
             ("Provider", "EventSourceName") if in_system => ev.event_source_name = Some(value()),
             ("EventID", "Qualifiers") if in_system => ev.qualifiers = num(&value()),
-            ("TimeCreated", "SystemTime") if in_system => ev.time_created = parse_rfc3339(value().as_bytes()),
+            ("TimeCreated", "SystemTime") if in_system => {
+                let written = value();
+                ev.time_created = parse_rfc3339(written.as_bytes());
+                if ev.time_created.is_none() {
+                    ev.bad_time = Some(written);
+                }
+            }
             ("Correlation", "ActivityID") if in_system => ev.activity_id = Some(value()),
             ("Execution", "ProcessID") if in_system => ev.process_id = num(&value()),
             ("Execution", "ThreadID") if in_system => ev.thread_id = num(&value()),
@@ -245,11 +255,10 @@ fn end_element(
     let trimmed = text.trim();
     let some = || (!trimmed.is_empty()).then(|| trimmed.to_string());
     match names.as_slice() {
-        ["System", "EventID"] => {
-            if let Some(id) = num::<u32>(trimmed) {
-                ev.event_id = Some(id);
-            }
-        }
+        ["System", "EventID"] => match num::<u32>(trimmed) {
+            Some(id) => ev.event_id = Some(id),
+            None => ev.bad_event_id = Some(trimmed.to_string()),
+        },
         ["System", "Version"] => ev.version = num(trimmed),
         ["System", "Level"] => ev.level = num(trimmed),
         ["System", "Task"] => ev.task = num(trimmed),

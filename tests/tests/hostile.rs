@@ -188,3 +188,28 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
         messages(read)
     );
 }
+
+/// A copy of an event log cut at a chunk's edge reads as a whole file;
+/// the header's count of chunks in use says how many were lost.
+#[test]
+fn an_event_log_cut_at_a_chunks_edge_says_what_is_missing() {
+    let Some(samples) = common::samples("an EVTX copy cut at a chunk's edge") else { return };
+    let bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "System.evtx", &bytes[..4096 + 5 * 65_536]);
+    write(dir.path(), "Cut.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
+    let paths = [dir.path().to_path_buf()];
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
+    let at_edge = messages(summary(&scanned.files, "System.evtx"));
+    assert!(
+        at_edge.iter().any(|m| m.contains(
+            "the file header counts 27 chunks in use and the file holds 5: the copy ends early, and the records of \
+             the last 22 chunks are lost (the header's next record id is 5010)"
+        )),
+        "{at_edge:?}"
+    );
+    let inside = messages(summary(&scanned.files, "Cut.evtx"));
+    assert!(inside.iter().any(|m| m.contains("holds 5 whole and part of one more")), "{inside:?}");
+    assert!(inside.iter().any(|m| m.contains("the last 21 chunks are lost")), "{inside:?}");
+}

@@ -718,12 +718,22 @@ fn evtx_extraction_agrees_with_the_crates_xml_rendering() {
         let mut parser = evtx::EvtxParser::from_path(root.join(rel)).expect("opens");
         for record in parser.records().flatten() {
             let xml = faultline_parser::eventxml::parse_event_xml(record.data.as_bytes());
-            assert_eq!(xml.events.len(), 1, "{rel}: record {}", record.event_record_id);
-            let theirs = &xml.events[0];
             let ours = by_header_id
                 .get(&record.event_record_id)
                 .unwrap_or_else(|| panic!("{rel}: {} missing", record.event_record_id));
             let ctx = format!("{rel} record {}", record.event_record_id);
+            // A damaged record rendered with no time: the XML reader does
+            // not read an event without one; the binary reader times it by
+            // the record's header.
+            if xml.events.is_empty()
+                && xml.diagnostics.iter().any(|d| d.message == "event not read: no TimeCreated")
+            {
+                assert_eq!(ours.time_source, faultline_parser::winevent::TimeSource::RecordHeader, "{ctx}");
+                compared += 1;
+                continue;
+            }
+            assert_eq!(xml.events.len(), 1, "{ctx}: {:?}", xml.diagnostics);
+            let theirs = &xml.events[0];
             assert_eq!(
                 (&ours.provider, ours.event_id, ours.qualifiers),
                 (&theirs.provider, theirs.event_id, theirs.qualifiers),

@@ -51,7 +51,7 @@ fn azure_eventlog_shape_and_event_viewer_rendering_info() {
 
 #[test]
 fn malformed_events_cost_only_themselves() {
-    let xml = "<Events><Event><System><Provider Name='A'/><EventID>1</EventID></System></Event>\n<Event><System><Provider Name='B'><EventID>2</EventID></System></Event>\n<Event><System><Provider Name='C'/><EventID>3</EventID></System></Event></Events>";
+    let xml = "<Events><Event><System><Provider Name='A'/><EventID>1</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event>\n<Event><System><Provider Name='B'><EventID>2</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event>\n<Event><System><Provider Name='C'/><EventID>3</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event></Events>";
     let file = parse_event_xml(xml.as_bytes());
     let ids: Vec<u16> = file.events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, [1, 3]);
@@ -73,8 +73,8 @@ fn malformed_events_cost_only_themselves() {
 fn elements_nested_past_any_event_are_refused_and_the_rest_read() {
     let n = 20_000;
     let xml = format!(
-        "<Events><Event><System><Provider Name='A'/><EventID>1</EventID></System></Event>\n<Event>{}{}</Event>\n\
-         <Event><System><Provider Name='C'/><EventID>3</EventID></System></Event></Events>",
+        "<Events><Event><System><Provider Name='A'/><EventID>1</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event>\n<Event>{}{}</Event>\n\
+         <Event><System><Provider Name='C'/><EventID>3</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System></Event></Events>",
         "<x>".repeat(n),
         "</x>".repeat(n)
     );
@@ -89,7 +89,7 @@ fn elements_nested_past_any_event_are_refused_and_the_rest_read() {
 #[test]
 fn invalid_utf8_is_replaced_and_reported() {
     let mut xml =
-        b"<Event><System><Provider Name='A'/><EventID>1</EventID></System><EventData><Data>caf".to_vec();
+        b"<Event><System><Provider Name='A'/><EventID>1</EventID><TimeCreated SystemTime='2024-01-01T00:00:00Z'/></System><EventData><Data>caf".to_vec();
     xml.extend_from_slice(b"\xe9</Data></EventData></Event>");
     let file = parse_event_xml(&xml);
     assert_eq!(file.events.len(), 1);
@@ -131,7 +131,34 @@ fn a_time_past_2262_does_not_overflow() {
     // Found by fuzzing: the year 4050 overflowed the i64 nanosecond clock.
     let xml = WEVTUTIL.replace("2024-05-01T10:00:00.1234567Z", "4050-11-24T08:00:03.1000000Z");
     let file = parse_event_xml(xml.as_bytes());
-    assert_eq!(file.events.len(), 2);
+    assert_eq!(file.events.len(), 1, "the year 4050 is no time: that event is not read");
+    assert!(file.diagnostics[0].message.contains("is not a time"), "{:?}", file.diagnostics);
+}
+
+/// An event without a time or an id is not read, and says why: it would
+/// sit on the timeline at 1970, or be event 0.
+#[test]
+fn an_event_with_no_time_or_no_id_is_not_read() {
+    let event = |system: &str| format!("<Event><System><Provider Name='A'/>{system}</System></Event>\n");
+    let xml = [
+        event("<EventID>1</EventID><TimeCreated SystemTime='XX2025-01-01T00:00:00Z'/>"),
+        event("<EventID>abc1000</EventID><TimeCreated SystemTime='2025-01-01T00:00:00Z'/>"),
+        event("<EventID>3</EventID>"),
+        event("<EventID>4</EventID><TimeCreated SystemTime='2025-01-01T00:00:00Z'/>"),
+    ]
+    .concat();
+    let file = parse_event_xml(xml.as_bytes());
+    let ids: Vec<u16> = file.events.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, [4]);
+    let said: Vec<String> = file.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(
+        said,
+        [
+            "event not read: TimeCreated SystemTime \"XX2025-01-01T00:00:00Z\" is not a time",
+            "event not read: EventID \"abc1000\" is not a number",
+            "event not read: no TimeCreated",
+        ]
+    );
 }
 
 /// A Sysmon event is timed by its `UtcTime` (when the connection was made),

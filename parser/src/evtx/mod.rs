@@ -236,6 +236,25 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
                     Severity::Warning,
                     "file header CRC32 mismatch (header ignored; chunks read)",
                 ));
+            } else {
+                // A copy cut at a chunk's edge reads as a whole file: only the
+                // header's count of chunks in use says what is missing.
+                let whole = (data.len() - FILE_HEADER_SIZE) / CHUNK_SIZE;
+                let partial = usize::from(!(data.len() - FILE_HEADER_SIZE).is_multiple_of(CHUNK_SIZE));
+                let counted = usize::from(h.chunk_count);
+                let lost = counted.saturating_sub(whole + partial);
+                if lost > 0 {
+                    diagnostics.push(Diagnostic::file(
+                        Severity::Warning,
+                        format!(
+                            "the file header counts {counted} chunks in use and the file holds {whole}{}: the copy ends \
+                             early, and the records of the last {lost} chunk{} are lost (the header's next record id is {})",
+                            if partial == 1 { " whole and part of one more" } else { "" },
+                            if lost == 1 { "" } else { "s" },
+                            h.next_record_id
+                        ),
+                    ));
+                }
             }
         }
         Err(e) => diagnostics.push(Diagnostic::file(
