@@ -202,6 +202,9 @@ pub struct FrebFile {
     pub trace: Trace,
     /// Problems.
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether its `<failedRequest>` element was read: a file cut inside
+    /// it holds no request to place anywhere.
+    pub has_request: bool,
 }
 
 fn split_status(v: &str) -> (Option<u16>, Option<u32>) {
@@ -222,7 +225,9 @@ where
 {
     let mut sink = new_sink();
     let file = parse_freb(input.data);
-    sink.trace(&file.trace)?;
+    if file.has_request {
+        sink.trace(&file.trace)?;
+    }
     file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
     sink.chunk_done()?;
     (input.progress)(input.data.len() as u64);
@@ -293,9 +298,12 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
             _ => {}
         }
     }
+    out.has_request = saw_root;
     if !saw_root {
-        out.diagnostics
-            .push(Diagnostic::file(Severity::Error, "no <failedRequest> element: not a complete FREB trace"));
+        out.diagnostics.push(Diagnostic::file(
+            Severity::Error,
+            "no <failedRequest> element: not a complete FREB trace, no request read",
+        ));
     } else if !closed && out.diagnostics.iter().all(|d| d.severity != Severity::Error) {
         out.diagnostics.push(Diagnostic::file(
             Severity::Error,

@@ -147,6 +147,12 @@ fn cut_short_traces_keep_what_was_read() {
         "{:?}",
         file.diagnostics
     );
+    assert!(file.has_request);
+    // Cut inside the request's own attributes: no request to place.
+    let head = &full[..full.find("siteId").expect("an attribute") + 10];
+    let file = parse_freb(head.as_bytes());
+    assert!(!file.has_request, "{:?}", file.diagnostics);
+    assert!(file.diagnostics.iter().any(|d| d.message.contains("no request read")), "{:?}", file.diagnostics);
 }
 
 #[test]

@@ -358,20 +358,23 @@ impl Archive {
         limits: &ArchiveLimits,
     ) -> Result<(Bytes, Option<String>), String> {
         let (data, damage) = match &self.directory {
+            // Damaged data keeps what came before the damage, as a damaged
+            // `.gz` does (a bad checksum at the end keeps it all, said).
             Directory::Central(zip) => {
                 let mut zip = zip.clone();
                 let file = zip.by_index(index).map_err(|e| format!("unreadable member: {e}"))?;
                 let size = file.size();
-                (spool_member(file, size, limits)?, None)
+                let mut reader = UntilDamaged { inner: file, damage: None };
+                let data = spool_member(&mut reader, size, limits)?;
+                let damage = reader.damage.map(|e| damaged_after(data.len(), &e));
+                (data, damage)
             }
             Directory::Local { bytes, members } => {
                 let m = members.get(index).ok_or("unreadable member: no such member")?;
                 let mut reader = UntilDamaged { inner: Self::local_reader(bytes, m)?, damage: None };
                 let data = spool_member(&mut reader, m.size, limits)?;
                 let damage = match (reader.damage, m.cut) {
-                    (Some(e), _) => {
-                        Some(format!("damaged zip member data after {}: {e}", ByteSize(data.len() as u64)))
-                    }
+                    (Some(e), _) => Some(damaged_after(data.len(), &e)),
                     (None, true) => Some(format!(
                         "the zip ends inside this member: its first {} are read",
                         ByteSize(data.len() as u64)
@@ -439,6 +442,11 @@ pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<(Bytes, Opt
 
 /// A reader that ends, rather than fails, where its source's data turns
 /// out damaged, and keeps why.
+/// What a member whose data is damaged after `read` bytes says.
+fn damaged_after(read: usize, e: &io::Error) -> String {
+    format!("damaged zip member data after {}: {e}", ByteSize(read as u64))
+}
+
 struct UntilDamaged<R> {
     inner: R,
     damage: Option<io::Error>,

@@ -273,6 +273,27 @@ fn members_sharing_a_name_are_each_read() {
     assert!(matches!(found.problems[0].error, InputError::Container(_)));
 }
 
+/// A member whose data fails its checksum keeps what was read, and says
+/// so, as a damaged `.gz` does; it was refused whole.
+#[test]
+fn a_member_failing_its_checksum_keeps_its_data() {
+    let data = b"2024-01-01 00:00:00 /a 200\n".repeat(200);
+    let mut zip = zip_bytes(&[("u_ex.log", &data)]);
+    // The checksum in the local header (offset 14) and in the directory's.
+    let mut crc = flate2::Crc::new();
+    crc.update(&data);
+    let crc = crc.sum().to_le_bytes();
+    for at in memchr::memmem::find_iter(&zip.clone(), &crc).collect::<Vec<_>>() {
+        zip[at] ^= 0xff;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.zip"), zip).expect("write");
+    let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
+    let source = found.entries[0].open(&ArchiveLimits::default()).expect("read, not refused");
+    assert_eq!(&source.bytes[..], &data[..]);
+    assert!(source.damage.as_deref().is_some_and(|d| d.contains("checksum")), "{:?}", source.damage);
+}
+
 /// A pipe or a device is not read (its bytes may never end, or be read
 /// only once while the format is recognised from its first ones), and
 /// says why.
