@@ -213,3 +213,33 @@ fn an_event_log_cut_at_a_chunks_edge_says_what_is_missing() {
     assert!(inside.iter().any(|m| m.contains("holds 5 whole and part of one more")), "{inside:?}");
     assert!(inside.iter().any(|m| m.contains("the last 21 chunks are lost")), "{inside:?}");
 }
+
+/// A copy cut through a record: the record is not read from the zeros
+/// after the cut, and `scan` and `analyze` count the same records; a copy
+/// cut inside a chunk's header says so.
+#[test]
+fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
+    let Some(samples) = common::samples("an EVTX copy cut through a record") else { return };
+    let bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Chunk 5's record 836 runs from byte 29,104 of the chunk to 30,256.
+    write(dir.path(), "Record.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
+    write(dir.path(), "Header.evtx", &bytes[..4096 + 5 * 65_536 + 100]);
+    let paths = [dir.path().to_path_buf()];
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
+    let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
+    for files in [&scanned.files, &report.inventory.files] {
+        assert_eq!(
+            summary(files, "Record.evtx").records,
+            835,
+            "{:?}",
+            messages(summary(files, "Record.evtx"))
+        );
+    }
+    let header = messages(summary(&scanned.files, "Header.evtx"));
+    assert!(
+        header.iter().any(|m| m.contains("100 bytes into chunk 5 (copy cut short), inside its header")),
+        "{header:?}"
+    );
+}

@@ -274,6 +274,17 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
     let start = FILE_HEADER_SIZE + chunks * CHUNK_SIZE;
     let tail = data.get(start..).filter(|t| !t.is_empty())?;
     let mut out = ChunkResult::default();
+    if tail.starts_with(CHUNK_MAGIC) && tail.len() < CHUNK_HEADER_SIZE {
+        out.diagnostics.push(offset_diag(
+            start,
+            Severity::Warning,
+            format!(
+                "the file ends {} bytes into chunk {chunks} (copy cut short), inside its header: none of its records read",
+                tail.len()
+            ),
+        ));
+        return Some(out);
+    }
     if tail.len() < CHUNK_HEADER_SIZE || !tail.starts_with(CHUNK_MAGIC) {
         out.diagnostics.push(offset_diag(
             start,
@@ -287,6 +298,11 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
     }
     let mut whole = vec![0u8; CHUNK_SIZE];
     whole[..tail.len()].copy_from_slice(tail);
+    // A record the cut runs through is not read (or counted) from the zeros
+    // after the cut: it is blank space as the chunk's readers see it.
+    if let Some(at) = records::first_cut(&whole, tail.len()) {
+        whole[at..].fill(0);
+    }
     let settings = Arc::new(ParserSettings::new().num_threads(1));
     out = read_chunk(&whole, chunks, start, &settings, all_events, extract_data, &mut Interner::default());
     let records = out.kept.len() as u64 + out.counted.iter().map(|c| c.records).sum::<u64>();

@@ -84,6 +84,21 @@ fn record_at(chunk: &[u8], start: usize, carving: bool) -> Result<(RawRecord, us
     Ok((RawRecord { id, filetime, binxml }, start + size))
 }
 
+/// Where the first record that a cut at `used` bytes runs through starts,
+/// walking record by record from the chunk's first: what follows it is not
+/// the record's but zeros the reader would read as its data.
+pub(crate) fn first_cut(chunk: &[u8], used: usize) -> Option<usize> {
+    let mut offset = CHUNK_HEADER_SIZE;
+    while offset < used {
+        let (raw, end) = record_at(chunk, offset, false).ok()?;
+        if raw.binxml.end > used {
+            return Some(offset);
+        }
+        offset = end;
+    }
+    None
+}
+
 /// Walks the live records of a chunk from the first to the free space (or
 /// the last record), resyncing after a damaged one on the next record that
 /// checks out and whose id is in the chunk's range.
