@@ -25,6 +25,14 @@ fn write(dir: &Path, name: &str, data: &[u8]) {
     fs::write(dir.join(name), data).expect("write");
 }
 
+/// What `scan` and `analyze` make of a folder.
+fn scanned_and_analyzed(dir: &Path) -> (faultline_analyzer::Inventory, faultline_analyzer::Report) {
+    let paths = [dir.to_path_buf()];
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
+    (scanned, analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {}))
+}
+
 #[test]
 fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -173,10 +181,7 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
     bytes[chunk5 + 128..chunk5 + 512].fill(0xff);
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "System.evtx", &bytes);
-    let paths = [dir.path().to_path_buf()];
-    let hosts = faultline_analyzer::identity::HostOverrides::default();
-    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
-    let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
+    let (scanned, report) = scanned_and_analyzed(dir.path());
     for files in [&scanned.files, &report.inventory.files] {
         let f = summary(files, "System.evtx");
         assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
@@ -198,9 +203,7 @@ fn an_event_log_cut_at_a_chunks_edge_says_what_is_missing() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "System.evtx", &bytes[..4096 + 5 * 65_536]);
     write(dir.path(), "Cut.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
-    let paths = [dir.path().to_path_buf()];
-    let hosts = faultline_analyzer::identity::HostOverrides::default();
-    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
+    let (scanned, _) = scanned_and_analyzed(dir.path());
     let at_edge = messages(summary(&scanned.files, "System.evtx"));
     assert!(
         at_edge.iter().any(|m| m.contains(
@@ -225,10 +228,7 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
     // Chunk 5's record 836 runs from byte 29,104 of the chunk to 30,256.
     write(dir.path(), "Record.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
     write(dir.path(), "Header.evtx", &bytes[..4096 + 5 * 65_536 + 100]);
-    let paths = [dir.path().to_path_buf()];
-    let hosts = faultline_analyzer::identity::HostOverrides::default();
-    let scanned = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {});
-    let report = analyze(&paths, &ReadConfig::default(), &Scope::default(), &|_| {});
+    let (scanned, report) = scanned_and_analyzed(dir.path());
     for files in [&scanned.files, &report.inventory.files] {
         assert_eq!(
             summary(files, "Record.evtx").records,
@@ -241,5 +241,27 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
     assert!(
         header.iter().any(|m| m.contains("100 bytes into chunk 5 (copy cut short), inside its header")),
         "{header:?}"
+    );
+}
+
+/// A record whose data the event model cannot be built from (one byte of
+/// plaso's System.evtx changed, in record 3870's data) is counted from its
+/// System values, as `scan` counts it, and says its data was not read.
+#[test]
+fn a_record_with_damaged_data_is_counted_by_every_command() {
+    let Some(samples) = common::samples("an EVTX record with damaged data") else { return };
+    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    bytes[1_331_538] = 15;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "System.evtx", &bytes);
+    let (scanned, report) = scanned_and_analyzed(dir.path());
+    for files in [&scanned.files, &report.inventory.files] {
+        let f = summary(files, "System.evtx");
+        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
+    }
+    let read = messages(summary(&report.inventory.files, "System.evtx"));
+    assert!(
+        read.iter().any(|m| m.contains("record number 3870") && m.contains("counted from its System values")),
+        "{read:?}"
     );
 }

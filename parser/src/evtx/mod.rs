@@ -563,15 +563,22 @@ fn read_chunk(
     };
     let mut cache = TemplateCache::default();
     let mut counted = CountedKinds::default();
+    // Records the crate's model could not be built for: counted from their
+    // System values when those read, as `scan` counts them.
+    let mut unbuilt: Vec<(u64, String)> = Vec::new();
     for record in chunk.iter() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                out.diagnostics.push(offset_diag(
-                    offset,
-                    Severity::Error,
-                    format!("chunk {index}: {}", error_chain(&e)),
-                ));
+                if let evtx::err::EvtxError::FailedToParseRecord { record_id, .. } = &e {
+                    unbuilt.push((*record_id, error_chain(&e)));
+                } else {
+                    out.diagnostics.push(offset_diag(
+                        offset,
+                        Severity::Error,
+                        format!("chunk {index}: {}", error_chain(&e)),
+                    ));
+                }
                 continue;
             }
         };
@@ -590,6 +597,7 @@ fn read_chunk(
         let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
         let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
         if extract_data && (all_events || is_relevant(interner.text(provider), event_id)) {
+            let written = header_time(&record);
             match extract_record(record, &mut cache) {
                 Ok(fields) => {
                     let event = to_win_event(fields, index as u64, interner);
@@ -605,14 +613,23 @@ fn read_chunk(
                         counted.add(key, (event.time_source != TimeSource::Missing).then_some(event.time));
                     }
                 }
-                Err(e) => out.diagnostics.push(Diagnostic {
-                    location: Location::Record(rid),
-                    severity: Severity::Error,
-                    message: format!(
-                        "chunk {index}: record {rid} ({} {event_id}): unsupported BinXML shape: {e}",
-                        interner.text(provider)
-                    ),
-                }),
+                // Counted from its System values, as `scan` counts it.
+                Err(e) => {
+                    let time = match peek.time_created {
+                        Some(t) if t != 0 => Some(from_filetime(t)),
+                        _ => written,
+                    };
+                    counted.add((peek.channel, peek.computer, provider, event_id), time);
+                    out.diagnostics.push(Diagnostic {
+                        location: Location::Record(rid),
+                        severity: Severity::Warning,
+                        message: format!(
+                            "chunk {index}: record {rid} ({} {event_id}): unsupported BinXML shape: {e}; counted \
+                             from its System values, its data not read",
+                            interner.text(provider)
+                        ),
+                    });
+                }
             }
         } else {
             let time = match peek.time_created {
@@ -622,9 +639,54 @@ fn read_chunk(
             counted.add((peek.channel, peek.computer, provider, event_id), time);
         }
     }
+    if !unbuilt.is_empty() {
+        count_unbuilt(bytes, &header, index, offset, unbuilt, interner, &mut counted, &mut out);
+    }
     out.counted = counted.into_counted(interner);
     out.kept.sort_by_key(WinEvent::sort_key);
     out
+}
+
+/// Counts the records whose model could not be built from their `System`
+/// values, with a warning each; one whose values do not read either is an
+/// error, as before.
+#[allow(clippy::too_many_arguments)]
+fn count_unbuilt(
+    bytes: &[u8],
+    header: &EvtxChunkHeader,
+    index: usize,
+    offset: usize,
+    unbuilt: Vec<(u64, String)>,
+    interner: &mut Interner,
+    counted: &mut CountedKinds,
+    out: &mut ChunkResult,
+) {
+    let mut cache = TemplateCache::default();
+    let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
+    for record in records::walk(bytes, record_bounds(header)).flatten() {
+        if unbuilt.iter().any(|(id, _)| *id == record.id)
+            && let Ok(values) = system_values(bytes, &record, &mut cache, interner)
+        {
+            read.insert(record.id, values);
+        }
+    }
+    for (id, why) in unbuilt {
+        match read.remove(&id) {
+            Some((key, time)) => {
+                counted.add(key, time);
+                out.diagnostics.push(Diagnostic {
+                    location: Location::Record(id),
+                    severity: Severity::Warning,
+                    message: format!(
+                        "chunk {index}: {why}; counted from its System values, its data not read"
+                    ),
+                });
+            }
+            None => {
+                out.diagnostics.push(offset_diag(offset, Severity::Error, format!("chunk {index}: {why}")))
+            }
+        }
+    }
 }
 
 /// Counts a chunk's records from their `System` values alone, walking the
@@ -637,15 +699,9 @@ fn count_chunk(
     interner: &mut Interner,
     out: &mut ChunkResult,
 ) {
-    let bounds = records::Bounds {
-        free_space_offset: header.free_space_offset,
-        last_record_offset: header.last_event_record_data_offset,
-        first_record_id: header.first_event_record_id,
-        last_record_id: header.last_event_record_id,
-    };
     let mut cache = TemplateCache::default();
     let mut counted = CountedKinds::default();
-    for record in records::walk(bytes, bounds) {
+    for record in records::walk(bytes, record_bounds(header)) {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -657,33 +713,45 @@ fn count_chunk(
                 continue;
             }
         };
-        let peek: Peek = match peek_raw(bytes, record.binxml.clone(), &mut cache, interner) {
-            Some(Ok(p)) => p,
-            Some(Err(e)) => {
-                out.diagnostics.push(record_diag(
-                    record.id,
-                    format!("chunk {index}: record {}: unreadable System section: {e}", record.id),
-                ));
-                continue;
-            }
-            None => {
-                out.diagnostics.push(record_diag(
-                    record.id,
-                    format!("chunk {index}: record {}: not a template instance", record.id),
-                ));
-                continue;
-            }
-        };
-        let time = match peek.time_created {
-            Some(t) if t != 0 => Some(from_filetime(t)),
-            _ if record.filetime != 0 => Some(from_filetime(record.filetime)),
-            _ => None,
-        };
-        let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
-        counted
-            .add((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time);
+        match system_values(bytes, &record, &mut cache, interner) {
+            Ok((key, time)) => counted.add(key, time),
+            Err(e) => out
+                .diagnostics
+                .push(record_diag(record.id, format!("chunk {index}: record {}: {e}", record.id))),
+        }
     }
     out.counted = counted.into_counted(interner);
+}
+
+/// A raw record's kind and time, read from its `System` values alone.
+fn system_values(
+    bytes: &[u8],
+    record: &records::RawRecord,
+    cache: &mut TemplateCache,
+    interner: &mut Interner,
+) -> Result<(KindKey, Option<Timestamp>), String> {
+    let peek: Peek = match peek_raw(bytes, record.binxml.clone(), cache, interner) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return Err(format!("unreadable System section: {e}")),
+        None => return Err("not a template instance".into()),
+    };
+    let time = match peek.time_created {
+        Some(t) if t != 0 => Some(from_filetime(t)),
+        _ if record.filetime != 0 => Some(from_filetime(record.filetime)),
+        _ => None,
+    };
+    let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
+    Ok(((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time))
+}
+
+/// The bounds of a chunk's records, as its header gives them.
+fn record_bounds(header: &EvtxChunkHeader) -> records::Bounds {
+    records::Bounds {
+        free_space_offset: header.free_space_offset,
+        last_record_offset: header.last_event_record_data_offset,
+        first_record_id: header.first_event_record_id,
+        last_record_id: header.last_event_record_id,
+    }
 }
 
 fn record_diag(record: u64, message: String) -> Diagnostic {
