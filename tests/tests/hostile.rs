@@ -25,6 +25,25 @@ fn write(dir: &Path, name: &str, data: &[u8]) {
     fs::write(dir.join(name), data).expect("write");
 }
 
+/// plaso's System.evtx damaged by `damage`, read by `scan` and `analyze`:
+/// both count its 5,009 records, none rejected; `analyze`'s report.
+fn every_plaso_record_counted(
+    what: &str,
+    damage: impl FnOnce(&mut Vec<u8>),
+) -> Option<faultline_analyzer::Report> {
+    let samples = common::samples(what)?;
+    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    damage(&mut bytes);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "System.evtx", &bytes);
+    let (scanned, report) = scanned_and_analyzed(dir.path());
+    for files in [&scanned.files, &report.inventory.files] {
+        let f = summary(files, "System.evtx");
+        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
+    }
+    Some(report)
+}
+
 /// What `scan` and `analyze` make of a folder.
 fn scanned_and_analyzed(dir: &Path) -> (faultline_analyzer::Inventory, faultline_analyzer::Report) {
     let paths = [dir.to_path_buf()];
@@ -175,17 +194,12 @@ fn unreadable_files_are_named_and_the_rest_is_read() {
 /// damaged.
 #[test]
 fn a_chunks_damaged_table_of_names_loses_no_record() {
-    let Some(samples) = common::samples("a damaged EVTX string table") else { return };
-    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
     let chunk5 = 4096 + 5 * 65_536;
-    bytes[chunk5 + 128..chunk5 + 512].fill(0xff);
-    let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "System.evtx", &bytes);
-    let (scanned, report) = scanned_and_analyzed(dir.path());
-    for files in [&scanned.files, &report.inventory.files] {
-        let f = summary(files, "System.evtx");
-        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
-    }
+    let Some(report) = every_plaso_record_counted("a damaged EVTX string table", |b| {
+        b[chunk5 + 128..chunk5 + 512].fill(0xff)
+    }) else {
+        return;
+    };
     let read = summary(&report.inventory.files, "System.evtx");
     assert!(
         messages(read).iter().any(|m| m.contains("chunk 5: its table of names is damaged")),
@@ -249,16 +263,10 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
 /// System values, as `scan` counts it, and says its data was not read.
 #[test]
 fn a_record_with_damaged_data_is_counted_by_every_command() {
-    let Some(samples) = common::samples("an EVTX record with damaged data") else { return };
-    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
-    bytes[1_331_538] = 15;
-    let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "System.evtx", &bytes);
-    let (scanned, report) = scanned_and_analyzed(dir.path());
-    for files in [&scanned.files, &report.inventory.files] {
-        let f = summary(files, "System.evtx");
-        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
-    }
+    let Some(report) = every_plaso_record_counted("an EVTX record with damaged data", |b| b[1_331_538] = 15)
+    else {
+        return;
+    };
     let read = messages(summary(&report.inventory.files, "System.evtx"));
     assert!(
         read.iter().any(|m| m.contains("record number 3870") && m.contains("counted from its System values")),
