@@ -71,6 +71,32 @@ pub struct AppException {
     pub cause: Cause,
 }
 
+/// Whether an app's own message asks for a configuration key it lacks
+/// (spaarke's `CORS configuration is missing ... Configure
+/// 'Cors:AllowedOrigins'`): a quoted `Section:Key` beside words of
+/// configuring or missing.
+fn asks_for_setting(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let asks = ["configure", "configuration", "is missing", "is required", "not set", "not configured"]
+        .iter()
+        .any(|w| lower.contains(w));
+    asks && setting_key(text).is_some()
+}
+
+/// The first quoted configuration key (`'Cors:AllowedOrigins'`) of a text:
+/// names of letters, digits and `_` joined by `:`.
+pub fn setting_key(text: &str) -> Option<&str> {
+    text.split(['\'', '"']).skip(1).step_by(2).find(|q| {
+        let mut parts = q.split(':');
+        q.contains(':')
+            && parts.all(|p| {
+                !p.is_empty()
+                    && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    && p.as_bytes()[0].is_ascii_alphabetic()
+            })
+    })
+}
+
 /// Longest message quoted.
 const MESSAGE: usize = 200;
 
@@ -322,6 +348,7 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
         || has("OptionsValidationException")
         || has("ConfigurationException")
         || unset_connection
+        || asks_for_setting(text)
     {
         return Cause::Configuration;
     }
@@ -357,6 +384,15 @@ mod tests {
         assert_eq!(find(urls).map(|x| x.cause), Some(Cause::AddressesOwnedByIis));
         let other = "System.InvalidOperationException: Sequence contains no elements";
         assert_eq!(find(other).map(|x| x.cause), Some(Cause::Other));
+        // A quoted address, path or time is no configuration key.
+        for text in [
+            "System.InvalidOperationException: Configure 'http://localhost:5000' failed",
+            "System.InvalidOperationException: The configuration file 'C:\\home\\x.json' is missing",
+            "System.InvalidOperationException: Configuration window '12:30' is missing",
+        ] {
+            assert_eq!(find(text).map(|x| x.cause), Some(Cause::Other), "{text}");
+        }
+        assert_eq!(setting_key("Configure 'Cors:AllowedOrigins' first"), Some("Cors:AllowedOrigins"));
     }
 
     /// tshekom's app: a connection string not set reaches the client as
@@ -367,6 +403,7 @@ mod tests {
         for text in [
             "System.ArgumentNullException: Value cannot be null. (Parameter 'connectionString')",
             "System.ArgumentException: Host can't be null\r\n   at Npgsql.NpgsqlConnectionStringBuilder.PostProcessAndValidate()",
+            "System.InvalidOperationException: CORS configuration is missing or empty in Production environment. Configure 'Cors:AllowedOrigins' in appsettings.json",
         ] {
             assert_eq!(find(text).map(|x| x.cause), Some(Cause::Configuration), "{text}");
         }

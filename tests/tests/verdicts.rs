@@ -724,3 +724,21 @@ fn an_error_page_is_placed_by_the_events_that_name_its_requests_id() {
     assert!(page.explanation.contains("ANCM 1012: app_offline.htm took it offline"), "{}", page.explanation);
     assert!(page.remediation[0].contains("Web App Restarted"), "{:?}", page.remediation);
 }
+
+/// spaarke's failed starts (eventlog.prev.xml #2, 22:15:14): the app asks
+/// for `Cors:AllowedOrigins`, which App Service takes as the application
+/// setting `Cors__AllowedOrigins` (a colon does not pass through the
+/// environment), the spelling the finding gives.
+#[test]
+fn a_setting_the_app_asks_for_is_named_as_app_service_spells_it() {
+    let Some(root) = samples() else { return };
+    let report = analyzed(&[root.join("azure-eventlog-spaarke-dev-spaarke")]);
+    let start = &report.findings[0];
+    assert_eq!(start.id.id(), "ancm-startup-failure");
+    assert!(
+        start.explanation.contains("the application setting Cors__AllowedOrigins on App Service"),
+        "{}",
+        start.explanation
+    );
+    assert!(start.remediation[0].contains("Section__Key__0"), "{:?}", start.remediation);
+}

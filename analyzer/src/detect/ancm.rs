@@ -449,6 +449,23 @@ fn meaning(cause: &Cause) -> String {
     }
 }
 
+/// The setting a configuration exception asks for, as App Service names
+/// it in Application settings (`Cors:AllowedOrigins` is
+/// `Cors__AllowedOrigins`): the colon does not pass through environment
+/// variables.
+fn setting_named(x: &AppException) -> String {
+    if x.cause != Cause::Configuration {
+        return String::new();
+    }
+    crate::exception::setting_key(&x.message).map_or_else(String::new, |key| {
+        let env = key.replace(':', "__");
+        format!(
+            " The setting it asks for, {key}, is the application setting {env} on App Service (a list's items \
+             {env}__0, {env}__1, ...)."
+        )
+    })
+}
+
 /// What to do about what the app threw while it started, when the cause
 /// says more than the mode's own steps.
 fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
@@ -477,9 +494,10 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
         ],
         Cause::Configuration => &[
             "Set the setting or connection string the exception names where the app reads it (App Service: \
-                Configuration > Application settings; on premises: appsettings.json or the environment); a \
-                connection string naming a local server ('.', localhost, named pipes) has no server on App \
-                Service.",
+                Configuration > Application settings, where a key written Section:Key in appsettings.json is \
+                named Section__Key, and a list's items Section__Key__0, Section__Key__1; on premises: \
+                appsettings.json or the environment); a connection string naming a local server ('.', \
+                localhost, named pipes) has no server on App Service.",
         ],
         Cause::DbSchema => {
             &["Apply the database migrations the deployed code expects (the column or table the exception \
@@ -741,10 +759,11 @@ fn finding<'s>(
     };
     match thrown.first() {
         Some((x, e)) => text.push_str(&format!(
-            ": {cause}. It threw {}: {}.{}",
+            ": {cause}. It threw {}: {}.{}{}",
             x.type_name,
             sentence(&x.message),
-            runtime_mismatch(x, e).unwrap_or_default()
+            runtime_mismatch(x, e).unwrap_or_default(),
+            setting_named(x)
         )),
         None => text.push_str(&format!(": {cause}. {}.", headline(&decisive.event).trim_end_matches('.'))),
     }
