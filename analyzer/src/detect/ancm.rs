@@ -798,6 +798,7 @@ fn finding<'s>(
             headline(&f.event).trim_end_matches('.')
         ));
     }
+    text.push_str(&instances_said(ep));
     let status = match (functions, ep.out_of_process()) {
         (true, _) => "500 or 503 (the Functions host's answer while its worker is down)",
         (false, true) => "502.5",
@@ -1029,6 +1030,39 @@ fn ends_the_evidence(
     let more_events = store.events[from..].iter().any(|e| *e.host == *host);
     let more_requests = store.requests_between(after, Timestamp(i64::MAX)).iter().any(|r| *r.host == *host);
     !more_events && !more_requests
+}
+
+/// Which instances of an App Service site an episode's failed starts were
+/// on, when more than one: the site's workers fail in turn (BandaruDheeraj's
+/// three on one instance, then fourteen on another an hour later).
+fn instances_said(ep: &Episode<'_>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for f in &ep.failures {
+        if let Some(i) = instance(f)
+            && !names.iter().any(|n| n.eq_ignore_ascii_case(i))
+        {
+            names.push(i);
+        }
+    }
+    if names.len() < 2 {
+        return String::new();
+    }
+    let each: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let on = |f: &EventRow| instance(f).is_some_and(|i| i.eq_ignore_ascii_case(name));
+            let times: Vec<Timestamp> = ep.failures.iter().filter(|f| on(f)).map(|f| f.time()).collect();
+            let n = attempts_where(ep, on);
+            let (from, to) = (times[0], times[times.len() - 1]);
+            let when = if from == to {
+                format!("at {}", from.to_prose())
+            } else {
+                format!("{} to {}", from.to_prose(), to.to_prose())
+            };
+            format!("{name} ({n} failed start{}, {when})", if n == 1 { "" } else { "s" })
+        })
+        .collect();
+    format!(" The failed starts were on {} instances of the site: {}.", names.len(), each.join(", "))
 }
 
 /// Attempts: failures more than [`ATTEMPT`] apart.
@@ -1735,6 +1769,38 @@ mod tests {
         }
         let d = &started(e, 400).detected(detect)[0];
         assert_eq!(d.end, at(400), "{}", d.explanation);
+    }
+
+    /// One outage whose failed starts were on two of the site's instances,
+    /// an hour apart (BandaruDheeraj's): the finding says which, how many
+    /// and when; on one instance it says nothing of instances.
+    #[test]
+    fn an_outage_over_two_instances_names_them() {
+        let failing = |e: Given, secs: i64, on: &str| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1031,
+                &["Application 'C:\\home\\site\\wwwroot\\' wasn't able to start."],
+            )
+            .instance(on)
+        };
+        let e = failing(failing(failing(Given::new(), 100, "A"), 160, "A"), 3_700, "B");
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1, "{:?}", found.iter().map(|d| &d.explanation).collect::<Vec<_>>());
+        assert!(
+            found[0].explanation.contains(&format!(
+                "The failed starts were on 2 instances of the site: A (2 failed starts, {} to {}), B (1 failed start, at {}).",
+                at(100).to_prose(),
+                at(160).to_prose(),
+                at(3_700).to_prose()
+            )),
+            "{}",
+            found[0].explanation
+        );
+        let alone = failing(failing(Given::new(), 100, "A"), 160, "A").detected(detect);
+        assert!(!alone[0].explanation.contains("instances"), "{}", alone[0].explanation);
     }
 
     /// Two workers failing at once for the same reason, one recovering:
