@@ -30,8 +30,8 @@ use crate::resolve::host_name;
 pub enum HostSource {
     /// The analyst said so (`--host NAME=PATH`).
     Override,
-    /// The collection's metadata: `client_info.json`, or the collection's
-    /// name (`Collection-<host>-<time>.zip`, a CyLR `<host>.zip`).
+    /// The collection's metadata: `client_info.json`, or the name its tool
+    /// gave it (`Collection-<host>-<time>.zip`).
     Metadata,
     /// The file's own records (`s-computername`, an event's `Computer`, an
     /// App Service site name).
@@ -267,6 +267,19 @@ pub fn identify(found: &Discovery, read: &ReadConfig, overrides: &HostOverrides)
         }
     }
     let mut out: Vec<FileHost> = out.into_iter().map(|h| h.unwrap_or_else(FileHost::unknown)).collect();
+    // A folder named with a server's full name (`web03.corp.example`) is
+    // that server, when other evidence gives the full name.
+    let full_names: BTreeMap<String, HostId> = out
+        .iter()
+        .filter(|f| f.source != Some(HostSource::Folder))
+        .filter_map(|f| f.host.as_ref())
+        .filter_map(|h| h.fqdn.clone().map(|fqdn| (fqdn, h.clone())))
+        .collect();
+    for file in out.iter_mut().filter(|f| f.source == Some(HostSource::Folder)) {
+        if let Some(known) = file.host.as_ref().and_then(|h| full_names.get(&h.name.to_ascii_lowercase())) {
+            file.host = Some(known.clone());
+        }
+    }
     if !overrides.is_empty() {
         for (entry, file) in found.entries.iter().zip(&mut out) {
             if let Some(host) = overrides.host_of(&entry.path) {
@@ -571,9 +584,37 @@ mod tests {
         ]);
         let got = hosts_of(&[("INCIDENT-42.zip", &renamed)], &[]);
         assert!(got.iter().all(|(_, h, _)| h == "FS02"), "{got:?}");
-        // With nothing inside naming a server, the archive's name stands.
+        // With nothing inside naming a server, the archive's name stands,
+        // as a folder's would: said to be only a name.
         let bare = zip(&[("C/inetpub/logs/LogFiles/W3SVC1/u_ex.log", LOG.as_bytes())]);
-        assert_eq!(hosts_of(&[("WEB07.zip", &bare)], &[])[0].1, "WEB07");
+        assert_eq!(
+            hosts_of(&[("WEB07.zip", &bare)], &[])[0],
+            (
+                "WEB07.zip!C/inetpub/logs/LogFiles/W3SVC1/u_ex.log".into(),
+                "WEB07".into(),
+                Some(HostSource::Folder)
+            )
+        );
+    }
+
+    /// A folder named with a server's full name is that server, when a
+    /// collection's metadata or records give the full name.
+    #[test]
+    fn a_folder_named_with_a_servers_full_name_is_that_server() {
+        let info = br#"{"Hostname": "web03", "Fqdn": "web03.corp.example"}"#;
+        let other =
+            "#Fields: date time cs-method cs-uri-stem sc-status\r\n2025-11-24 11:00:00 GET /b 200\r\n";
+        let got = hosts_of(
+            &[
+                ("Collection-x/client_info.json", info),
+                ("Collection-x/uploads/auto/C%3A/inetpub/logs/LogFiles/W3SVC1/u_ex.log", LOG.as_bytes()),
+                ("web03.corp.example/C/inetpub/logs/LogFiles/W3SVC1/u_ex2.log", other.as_bytes()),
+                ("web04.corp.example/C/inetpub/logs/LogFiles/W3SVC1/u_ex3.log", other.as_bytes()),
+            ],
+            &[],
+        );
+        let hosts: Vec<&str> = got.iter().map(|(_, h, _)| h.as_str()).collect();
+        assert_eq!(hosts, ["WEB03", "WEB03", "WEB03", "WEB04.CORP.EXAMPLE"], "{got:?}");
     }
 
     #[test]

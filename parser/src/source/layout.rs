@@ -60,9 +60,8 @@ pub struct Placement {
     /// The root's own name, when it could be a host's (`WEB01`; never
     /// `collection`, `C`, `uploads` or `LogFiles`).
     pub folder_host: Option<String>,
-    /// The host the collection is named after: a Velociraptor
-    /// `Collection-<host>-<time>` (zipped or unpacked), or a `<host>.zip`
-    /// whose top is a drive folder (CyLR).
+    /// The host the collection is named after by the tool that made it: a
+    /// Velociraptor `Collection-<host>-<time>` (zipped or unpacked).
     pub named_host: Option<String>,
     /// The IIS site id of a `W3SVC<id>` folder above the file.
     pub site: Option<u32>,
@@ -80,15 +79,9 @@ pub fn place(parts: &[Part]) -> Placement {
     let root_len = before.iter().rposition(|p| !is_structural(&p.name)).map_or(0, |i| i + 1);
     let root = &before[..root_len];
     let top = root.last();
-    let named_host = top.and_then(|p| match collection_host(&p.name) {
-        Some(host) => Some(host),
-        // A drive folder at the very top of an archive: the archive is the
-        // collection, named after its host.
-        None if p.archive && layout == Layout::DriveCopy && root_len == anchor => {
-            plausible_host(&p.name).then(|| p.name.clone())
-        }
-        None => None,
-    });
+    // A CyLR `<host>.zip` (a drive folder at its top) is named as a folder
+    // is, by whoever saved it: its name is the root's, not metadata.
+    let named_host = top.and_then(|p| collection_host(&p.name));
     let folder_host = if named_host.is_some() { None } else { root_host(root) };
     Placement {
         root: root.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("/"),
@@ -151,12 +144,21 @@ fn root_host(root: &[Part]) -> Option<String> {
     plausible_host(name).then(|| name.to_string())
 }
 
-/// `name` without a timestamp before it (`2026-01-05T101407_WEB05`).
+/// `name` without a timestamp before or after it (`2026-01-05T101407_WEB05`,
+/// `WEB04_2026-01-05`) or a browser's copy number (`WEB04 (1)`).
 fn undated(name: &str) -> &str {
-    match name.split_once('_') {
+    let name = match name.split_once('_') {
         Some((stamp, rest)) if looks_like_date(stamp.as_bytes()) && !rest.is_empty() => rest,
         _ => name,
-    }
+    };
+    let name = match name.strip_suffix(')').and_then(|n| n.rsplit_once(" (")) {
+        Some((head, n)) if !head.is_empty() && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => head,
+        _ => name,
+    };
+    let stamped = name
+        .char_indices()
+        .find(|&(i, c)| i > 0 && matches!(c, '_' | '-') && looks_like_date(&name.as_bytes()[i + 1..]));
+    stamped.map_or(name, |(i, _)| &name[..i])
 }
 
 /// What collection tools call their output folder, below the host's: a
@@ -465,6 +467,9 @@ mod tests {
             "2026-01-05T101407_WEB05/C/Windows/System32/winevt/Logs/System.evtx",
             "WEB05/2026-01-05T101407/C/Windows/System32/winevt/Logs/System.evtx",
             "WEB05/modules/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05_2026-01-05/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05-20260105T101407/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05 (1).zip/C/Windows/System32/winevt/Logs/System.evtx",
         ] {
             assert_eq!(at(path).folder_host.as_deref(), Some("WEB05"), "{path}");
         }
@@ -509,17 +514,14 @@ mod tests {
 
     #[test]
     fn cylr_archives_are_named_after_their_host() {
+        // Named as its unpacked folder would be: by whoever saved it.
         let p = at("cases/WEB04.zip/C/Windows/System32/winevt/Logs/System.evtx");
         assert_eq!(
-            (p.layout, p.named_host.as_deref(), p.root.as_str()),
-            (Layout::DriveCopy, Some("WEB04"), "cases/WEB04")
+            (p.layout, p.named_host, p.folder_host.as_deref(), p.root.as_str()),
+            (Layout::DriveCopy, None, Some("WEB04"), "cases/WEB04")
         );
-        assert_eq!(at("cases/evidence.zip/C/Windows/x.evtx").named_host, None);
-        assert_eq!(
-            at("cases/WEB04.zip/stuff/C/Windows/x.evtx").named_host,
-            None,
-            "only a drive at the archive's top"
-        );
+        assert_eq!(p.folder_host, at("cases/WEB04/C/Windows/System32/winevt/Logs/System.evtx").folder_host);
+        assert_eq!(at("cases/evidence.zip/C/Windows/x.evtx").folder_host, None);
     }
 
     #[test]
