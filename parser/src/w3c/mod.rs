@@ -313,15 +313,23 @@ where
 
     let mut file_notes = Vec::new();
     let mut state = BlockState::default();
-    let needs_default =
-        matches!(dialect, Dialect::W3c | Dialect::HttpErr) && first_row_precedes_fields(data, start);
-    if needs_default {
+    let before_fields = if matches!(dialect, Dialect::W3c | Dialect::HttpErr) {
+        rows_before_fields(data, start)
+    } else {
+        None
+    };
+    if let Some((first, last)) = before_fields {
+        let lines = match last {
+            Some(last) if last == first => format!("line {first}"),
+            Some(last) => format!("lines {first}-{last}"),
+            None => format!("from line {first}"),
+        };
         match infer_layout(data, dialect) {
             Some(layout) => {
                 file_notes.push(Diagnostic::file(
                     Severity::Warning,
                     format!(
-                        "rows before the first #Fields directive were read with the default layout: {}",
+                        "rows before the first #Fields directive ({lines}) were read with the default layout: {}",
                         layout.describe()
                     ),
                 ));
@@ -329,7 +337,7 @@ where
             }
             None => file_notes.push(Diagnostic::file(
                 Severity::Warning,
-                "rows before the first #Fields directive match no default layout",
+                format!("rows before the first #Fields directive ({lines}) match no default layout"),
             )),
         }
     }
@@ -419,17 +427,24 @@ where
     Ok(sinks)
 }
 
-fn first_row_precedes_fields(data: &[u8], start: usize) -> bool {
-    for line in lines(&data[start..], start) {
+/// The lines (1-based) the rows before the file's first `#Fields` run
+/// over, if a row comes first: from the first row to the line before that
+/// directive, or to the end (`None`) when there is none.
+fn rows_before_fields(data: &[u8], start: usize) -> Option<(u64, Option<u64>)> {
+    let is_fields = |text: &[u8]| text.len() > 7 && text[1..7].eq_ignore_ascii_case(b"fields");
+    for (number, line) in (1..).zip(lines(&data[start..], start)) {
         if is_directive(line.text) {
-            if line.text.len() > 7 && line.text[1..7].eq_ignore_ascii_case(b"fields") {
-                return false;
+            if is_fields(line.text) {
+                return None;
             }
         } else if !line.text.trim_ascii().is_empty() {
-            return true;
+            // One search for the directive, not a walk over every row.
+            let rest = &data[line.offset..];
+            let fields = memchr::memmem::find_iter(rest, b"\n#").find(|&at| is_fields(&rest[at + 1..]));
+            return Some((number, fields.map(|at| number + count_lines(&rest[..at]))));
         }
     }
-    false
+    None
 }
 
 /// Parses one chunk from the directive state in force at its start; returns

@@ -200,7 +200,22 @@ fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
     let log = b"2024-01-01 00:00:00 10.0.0.1 GET /x - 80 - 10.0.0.2 UA - 200 0 0 5\n";
     let got = parse(log, Dialect::W3c);
     assert_eq!(got.records.len(), 1);
-    assert!(got.diagnostics[0].contains("default layout"), "{:?}", got.diagnostics);
+    assert!(
+        got.diagnostics[0].contains("(from line 1) were read with the default layout"),
+        "{:?}",
+        got.diagnostics
+    );
+    // Which lines: from the first row to the line before the #Fields.
+    let row = "2024-01-01 00:00:00 10.0.0.1 GET /x - 80 - 10.0.0.2 UA - 200 0 0 5\n";
+    let log = format!(
+        "#Software: x\n{row}{row}{row}#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:01 /y 200\n"
+    );
+    let got = parse(log.as_bytes(), Dialect::W3c);
+    assert!(
+        got.diagnostics.iter().any(|d| d.contains("rows before the first #Fields directive (lines 2-4)")),
+        "{:?}",
+        got.diagnostics
+    );
 }
 
 /// elastic/beats' header-less log behind a load balancer: the column after
