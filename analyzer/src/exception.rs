@@ -76,11 +76,15 @@ pub struct AppException {
 /// 'Cors:AllowedOrigins'`): a quoted `Section:Key` beside words of
 /// configuring or missing.
 fn asks_for_setting(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let asks = ["configure", "configuration", "is missing", "is required", "not set", "not configured"]
-        .iter()
-        .any(|w| lower.contains(w));
-    asks && setting_key(text).is_some()
+    // On one line of the message, never a stack frame's (`at
+    // Startup.Configure(...)` names a method, not a setting).
+    text.lines().filter(|l| !l.trim_start().starts_with("at ")).any(|line| {
+        let lower = line.to_ascii_lowercase();
+        ["configure", "configuration", "is missing", "is required", "not set", "not configured"]
+            .iter()
+            .any(|w| lower.contains(w))
+            && setting_key(line).is_some()
+    })
 }
 
 /// The first quoted configuration key (`'Cors:AllowedOrigins'`) of a text:
@@ -393,6 +397,10 @@ mod tests {
             assert_eq!(find(text).map(|x| x.cause), Some(Cause::Other), "{text}");
         }
         assert_eq!(setting_key("Configure 'Cors:AllowedOrigins' first"), Some("Cors:AllowedOrigins"));
+        // The wording in a stack frame, the key in the message: no setting
+        // asked for.
+        let frames = "System.TimeoutException: The operation 'Db:Connect' timed out\n   at Startup.Configure(IApplicationBuilder app)";
+        assert_eq!(find(frames).map(|x| x.cause), Some(Cause::Backend));
     }
 
     /// tshekom's app: a connection string not set reaches the client as

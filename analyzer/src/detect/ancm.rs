@@ -965,7 +965,10 @@ fn finding<'s>(
             // starts that failed on something else (tshekom8206's
             // processPath without .exe) are not the database's.
             attempts: attempts_where(ep, |f| {
-                thrown_at(store, f, true).is_some_and(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
+                [false, true].into_iter().any(|while_logging_too| {
+                    thrown_at(store, f, while_logging_too)
+                        .is_some_and(|(x, _)| matches!(x.cause, Cause::DbLogin { .. }))
+                })
             }),
             start,
             end,

@@ -662,9 +662,10 @@ fn count_unbuilt(
     out: &mut ChunkResult,
 ) {
     let mut cache = TemplateCache::default();
+    let wanted: hashbrown::HashSet<u64> = unbuilt.iter().map(|(id, _)| *id).collect();
     let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
     for record in records::walk(bytes, record_bounds(header)).flatten() {
-        if unbuilt.iter().any(|(id, _)| *id == record.id)
+        if wanted.contains(&record.id)
             && let Ok(values) = system_values(bytes, &record, &mut cache, interner)
         {
             read.insert(record.id, values);

@@ -236,12 +236,22 @@ impl Archive {
             // the last member of a name hid the others: the members are read
             // from their own headers instead, each.
             Ok(zip) if declared_members(&bytes).is_some_and(|n| n > zip.len()) => {
+                let declared = declared_members(&bytes).unwrap_or_default();
                 let found = salvage::walk(&bytes, limits.max_members, limits.max_member_bytes);
-                let shared = found.members.len().saturating_sub(zip.len());
-                if shared == 0 {
+                let shared = declared - zip.len();
+                // Read from the headers only when they give every member
+                // the directory lists: else by names, and said.
+                if found.stopped.is_some() || found.members.len() < declared {
+                    let why = found.stopped.map_or_else(String::new, |s| format!(": {s}"));
+                    let note = format!(
+                        "{shared} member{} of this archive share{} a name with another, and only the last of \
+                         each name is read (its headers could not be read one by one{why})",
+                        if shared == 1 { "" } else { "s" },
+                        if shared == 1 { "s" } else { "" },
+                    );
                     return Ok((
                         Archive { directory: Directory::Central(zip), expanded: AtomicU64::new(0) },
-                        None,
+                        Some(super::InputError::Archive(note)),
                     ));
                 }
                 let note = format!(

@@ -107,12 +107,17 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
     // drives or folders (`D/WEB01/C`, `D/WEB01/HTTPERR`, `D/WEB01/W3SVC1`,
     // `/mnt/e/WEB02/C`) is a case's folder, not a copy of a drive; a folder
     // named for logs (`D/IISLogs/W3SVC1`) is a drive's own log folder.
-    let holds_servers = dirs
-        .get(i + 1)
-        .is_some_and(|p| plausible_host(&p.name) && !p.name.to_ascii_lowercase().contains("log"))
-        && dirs
-            .get(i + 2)
-            .is_some_and(|p| is_volume(&p.name) || is_server_folder(&p.name.to_ascii_lowercase()));
+    let log_folder = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        lower.ends_with("log") || lower.ends_with("logs") || lower.contains("logfiles")
+    };
+    let holds_servers = dirs.get(i + 1).is_some_and(|host| {
+        plausible_host(&host.name)
+            && dirs.get(i + 2).is_some_and(|p| {
+                is_volume(&p.name)
+                    || (is_server_folder(&p.name.to_ascii_lowercase()) && !log_folder(&host.name))
+            })
+    });
     if is_volume(name) && next.is_some() && !holds_servers {
         return Some(Layout::DriveCopy);
     }
@@ -139,26 +144,58 @@ fn root_host(root: &[Part]) -> Option<String> {
             names.next();
         }
     }
-    let name = undated(names.next()?);
-    let name = if is_tool_output(name) { undated(names.next()?) } else { name };
+    let raw = names.next()?;
+    let name = if stamp_prefixed(raw).is_none() && is_tool_output(raw) { names.next()? } else { raw };
+    let name = undated(name);
     plausible_host(name).then(|| name.to_string())
 }
 
+/// `name` after a timestamp that starts it (`2026-01-05T101407_WEB05`),
+/// when a name follows: a timestamp alone (`2026-01-05T10_14_07Z`) is none.
+fn stamp_prefixed(name: &str) -> Option<&str> {
+    let (stamp, rest) = name.split_once('_')?;
+    (looks_like_date(stamp.as_bytes()) && rest.as_bytes().first().is_some_and(u8::is_ascii_alphabetic))
+        .then_some(rest)
+}
+
 /// `name` without a timestamp before or after it (`2026-01-05T101407_WEB05`,
-/// `WEB04_2026-01-05`) or a browser's copy number (`WEB04 (1)`).
+/// `WEB04_2026-01-05`) or a browser's copy number (`WEB04 (1)`). After a
+/// name, only a whole calendar date to the end counts (`SQL-2019-01` and
+/// `WS-10023456` are names).
 fn undated(name: &str) -> &str {
-    let name = match name.split_once('_') {
-        Some((stamp, rest)) if looks_like_date(stamp.as_bytes()) && !rest.is_empty() => rest,
-        _ => name,
-    };
+    let name = stamp_prefixed(name).unwrap_or(name);
     let name = match name.strip_suffix(')').and_then(|n| n.rsplit_once(" (")) {
         Some((head, n)) if !head.is_empty() && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => head,
         _ => name,
     };
     let stamped = name
         .char_indices()
-        .find(|&(i, c)| i > 0 && matches!(c, '_' | '-') && looks_like_date(&name.as_bytes()[i + 1..]));
+        .find(|&(i, c)| i > 0 && matches!(c, '_' | '-') && is_stamp(&name.as_bytes()[i + 1..]));
     stamped.map_or(name, |(i, _)| &name[..i])
+}
+
+/// A calendar date (`2026-01-05`, `20260105`) with nothing after it but a
+/// time of day's characters.
+fn is_stamp(b: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let number = |r: std::ops::Range<usize>| {
+        b.get(r).map_or(0, |d| d.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let dashed =
+        digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(7) == Some(&b'-') && digits(8..10);
+    let (month, day, rest) = if dashed {
+        (number(5..7), number(8..10), 10)
+    } else if digits(0..8) {
+        (number(4..6), number(6..8), 8)
+    } else {
+        return false;
+    };
+    (1990..=2099).contains(&number(0..4))
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && b[rest..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'T' | b't' | b'Z' | b'z' | b'_' | b':' | b'.' | b'-'))
 }
 
 /// What collection tools call their output folder, below the host's: a
@@ -470,6 +507,7 @@ mod tests {
             "WEB05_2026-01-05/C/Windows/System32/winevt/Logs/System.evtx",
             "WEB05-20260105T101407/C/Windows/System32/winevt/Logs/System.evtx",
             "WEB05 (1).zip/C/Windows/System32/winevt/Logs/System.evtx",
+            "WEB05/2026-01-05T10_14_07Z/C/Windows/System32/winevt/Logs/System.evtx",
         ] {
             assert_eq!(at(path).folder_host.as_deref(), Some("WEB05"), "{path}");
         }
@@ -548,6 +586,13 @@ mod tests {
         assert_eq!(at("D/LogFiles/W3SVC1/u_ex.log").layout, Layout::DriveCopy);
         assert_eq!(at("D/IISLogs/W3SVC1/u_ex.log").layout, Layout::DriveCopy, "a drive's own log folder");
         assert_eq!(at("D/WEB02/W3SVC1/u_ex.log").folder_host.as_deref(), Some("WEB02"));
+        // A server whose name holds "log" is still one, above its drive.
+        assert_eq!(at("E/LOGSRV01/C/inetpub/logs/u.log").folder_host.as_deref(), Some("LOGSRV01"));
+        assert_eq!(at("E/CATALOG01/C/inetpub/logs/u.log").folder_host.as_deref(), Some("CATALOG01"));
+        // Names that end in numbers are names, not dates.
+        for name in ["SQL-2019-01", "SQL-2019-02", "IR-2024-017", "WS-10023456"] {
+            assert_eq!(at(&format!("{name}/C/inetpub/logs/u.log")).folder_host.as_deref(), Some(name));
+        }
         // Servers' drive copies in a case folder named like a drive, or on
         // a mounted one.
         for (path, host) in [

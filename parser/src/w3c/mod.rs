@@ -61,6 +61,9 @@ struct BlockState {
     date: BlockDate,
     /// `#Software: IIS Advanced Logging Module`: values may be quoted.
     advanced: bool,
+    /// `#Software: Microsoft Internet Information Services` or `Microsoft
+    /// HTTP API`: no value holds a space (IIS writes `+`).
+    escapes_spaces: bool,
     /// For layouts without a date column: midnights crossed since `#Date`.
     midnight: Midnight,
 }
@@ -106,6 +109,9 @@ impl BlockState {
             },
             b"software" => {
                 self.advanced = memchr::memmem::find(value, b"Advanced Logging").is_some();
+                self.escapes_spaces = !self.advanced
+                    && (memchr::memmem::find(value, b"Internet Information Services").is_some()
+                        || memchr::memmem::find(value, b"HTTP API").is_some());
             }
             b"version" | b"remark" | b"end-date" => {}
             _ => return Some(format!("unknown directive \"#{}\"", excerpt(name, 40))),
@@ -216,7 +222,7 @@ fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)>
             .iter()
             .filter(|r| {
                 let mut scratch = RowScratch::default();
-                map_row(&candidate, r, &mut scratch, |v| row_fits(dialect, &candidate, v))
+                map_row(&candidate, r, &mut scratch, false, |v| row_fits(dialect, &candidate, v))
                     .and_then(|m| match m {
                         Mapped::Exact => row_fits(dialect, &candidate, &scratch.tokens),
                         Mapped::Repaired { .. } => Ok(()),
@@ -433,11 +439,13 @@ where
 fn rows_before_fields(data: &[u8], start: usize) -> Option<(u64, Option<u64>)> {
     let is_fields = |text: &[u8]| text.len() > 7 && text[1..7].eq_ignore_ascii_case(b"fields");
     for (number, line) in (1..).zip(lines(&data[start..], start)) {
-        if is_directive(line.text) {
-            if is_fields(line.text) {
+        // After a crash's NULs, as the chunks' reader reads the line.
+        let text = &line.text[leading_nuls(line.text)..];
+        if is_directive(text) {
+            if is_fields(text) {
                 return None;
             }
-        } else if !line.text.trim_ascii().is_empty() {
+        } else if !text.trim_ascii().is_empty() {
             // One search for the directive, not a walk over every row.
             let rest = &data[line.offset..];
             let fields = memchr::memmem::find_iter(rest, b"\n#").find(|&at| is_fields(&rest[at + 1..]));
@@ -609,7 +617,8 @@ fn parse_w3c_row<'a, S: RecordSink>(
         sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
         return Ok(());
     };
-    let mapped = match map_row(layout, text, scratch, |v| row_fits(dialect, layout, v)) {
+    let mapped = match map_row(layout, text, scratch, state.escapes_spaces, |v| row_fits(dialect, layout, v))
+    {
         Ok(m) => m,
         Err(e @ RowError::Joined { at }) => {
             sink.diagnostic(reject(origin, false, &e));

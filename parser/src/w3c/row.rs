@@ -227,6 +227,7 @@ pub(crate) fn map_row<'a>(
     layout: &Layout,
     line: &'a [u8],
     scratch: &mut RowScratch<'a>,
+    escapes_spaces: bool,
     validate: impl Fn(&[&'a [u8]]) -> Result<(), RowError>,
 ) -> Result<Mapped, RowError> {
     tokenize(line, layout.quoted, &mut scratch.tokens)?;
@@ -239,17 +240,20 @@ pub(crate) fn map_row<'a>(
         let extra = found - expected;
         // Whole rows end lines: a full row's worth of values after the
         // first, starting with a date and a time as the layout's rows do,
-        // is the next row (its date glued to the cut value when the cut
-        // fell inside one: `/id2016-01-06 10:06:33 ...`).
+        // is the next row. Its date glued to the cut value (the cut fell
+        // inside one: `/id2016-01-06 10:06:33 ...`) says so for certain, as
+        // does any in a log of IIS or HTTP.sys, which write no space inside
+        // a value; elsewhere only when no free-text column takes the extra
+        // values (a writer that leaves spaces in a query may quote a date).
         let dated = matches!(layout.columns.first(), Some(Column::Known(Field::Date)))
             && matches!(layout.columns.get(1), Some(Column::Known(Field::Time)));
         let next_date = scratch.tokens.get(extra).copied().unwrap_or_default();
-        if dated
+        let joined = (dated
             && next_date.len() >= 10
             && looks_like_date(&next_date[next_date.len() - 10..])
-            && scratch.tokens.get(extra + 1).is_some_and(|t| looks_like_time(t))
-        {
-            let at = next_date.as_ptr() as usize - line.as_ptr() as usize + next_date.len() - 10;
+            && scratch.tokens.get(extra + 1).is_some_and(|t| looks_like_time(t)))
+        .then(|| next_date.as_ptr() as usize - line.as_ptr() as usize + next_date.len() - 10);
+        if let Some(at) = joined.filter(|_| escapes_spaces || next_date.len() > 10) {
             return Err(RowError::Joined { at });
         }
         for &col in layout.free_text_columns() {
@@ -271,6 +275,9 @@ pub(crate) fn map_row<'a>(
             if validate(&scratch.values).is_ok() {
                 return Ok(Mapped::Repaired { column: col, extra });
             }
+        }
+        if let Some(at) = joined {
+            return Err(RowError::Joined { at });
         }
     }
     Err(RowError::Count { expected, found })

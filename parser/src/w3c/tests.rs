@@ -255,10 +255,13 @@ fn unescaped_spaces_are_absorbed_by_a_free_text_field() {
 
 /// A row cut short by a crash with the next row written on after it: the
 /// cut row is rejected, the next one read, whether the cut fell between
-/// values or inside one; a query holding a date and a time is no next row.
+/// values (in a log of IIS, which writes no space inside a value) or inside
+/// one; a query holding a date and a time is no next row, and in a log of
+/// another writer a free-text column takes the values first.
 #[test]
 fn a_row_cut_short_and_joined_by_the_next_is_two() {
-    let log = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken
+    let log = b"#Software: Microsoft Internet Information Services 10.0
+#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken
 2024-01-01 00:00:00 /a - 10.0.0.1 200 31
 2024-01-01 00:00:01 /id2024-01-01 00:00:02 /idx2.html - 10.0.0.2 200 5
 2024-01-01 00:00:03 /b 2024-01-01 00:00:04 /c - 10.0.0.3 500 9
@@ -270,9 +273,17 @@ fn a_row_cut_short_and_joined_by_the_next_is_two() {
     assert!(got.records[2].contains("/c"), "{:?}", got.records);
     assert!(got.records[3].contains("from=2024-01-01 00:00:00"), "{:?}", got.records);
     assert_eq!(got.diagnostics.len(), 3, "{:?}", got.diagnostics);
-    assert!(got.diagnostics[0].starts_with("line 3: error: a row cut short"), "{:?}", got.diagnostics);
-    assert!(got.diagnostics[1].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
+    assert!(got.diagnostics[1].starts_with("line 5: error: a row cut short"), "{:?}", got.diagnostics);
     assert!(got.diagnostics[2].contains("kept inside cs-uri-query"), "{:?}", got.diagnostics);
+    // Another writer, spaces in a query that quotes a date and a time: one
+    // row, its query holding them.
+    let other = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken
+2024-01-01 00:00:05 /q q=x from 2024-01-01 10:00:00 until now 10.0.0.4 200 1
+";
+    let got = parse(other, Dialect::W3c);
+    assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
+    assert!(got.records[0].contains("from 2024-01-01 10:00:00 until now"), "{:?}", got.records);
 }
 
 #[test]
@@ -328,6 +339,12 @@ fn nuls_then_the_log_on_the_same_line_keep_the_log() {
     log.extend_from_slice(b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:05:00 /a 500\n");
     log.extend(std::iter::repeat_n(0u8, 10));
     log.extend_from_slice(b"2024-01-01 00:06:00 /b 404\n");
+    // The header after NULs at the file's very start.
+    let mut first = vec![0u8; 10];
+    first.extend_from_slice(b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n");
+    let got = parse(&first, Dialect::W3c);
+    assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
+    assert_eq!(got.diagnostics.len(), 1, "only the padding: {:?}", got.diagnostics);
     for chunk in [64, 1 << 20] {
         let got = parse_with(&log, Dialect::W3c, chunk);
         assert_eq!(got.records.len(), 3, "chunk {chunk}: {:?}", got.diagnostics);
