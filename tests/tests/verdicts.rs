@@ -706,8 +706,9 @@ fn every_sample_folder_has_a_verdict() {
 /// shutting down) is dated by the sample's copy, months after the log, but
 /// its URL names job a534fefb-9da1-4b72-9bda-e93039d5288d, which the app
 /// logged from 17:48:34 to 17:49:23 on 2026-01-27; app_offline.htm took
-/// the app down at 17:53:09 (eventlog.xml, ANCM 1012). The finding is
-/// placed there, not at the copy's date, and its steps are App Service's.
+/// the app down at 17:53:09 (eventlog.xml, ANCM 1012). The page is told
+/// and cited in that deployment's finding, not at the copy's date, and no
+/// recycle on demand is claimed.
 #[test]
 fn an_error_page_is_placed_by_the_events_that_name_its_requests_id() {
     let Some(root) = samples() else { return };
@@ -715,14 +716,21 @@ fn an_error_page_is_placed_by_the_events_that_name_its_requests_id() {
         root.join("azure-detailederrors-spaarke-dev-spaarke"),
         root.join("azure-eventlog-spaarke-dev-spaarke"),
     ]);
-    let page =
-        report.findings.iter().find(|f| f.id.id() == "recycle-on-demand").expect("the 503.0 page's finding");
+    // The app_offline.htm it met is a deployment's, whose finding tells it.
+    assert!(report.findings.iter().all(|f| f.id.id() != "recycle-on-demand"), "no recycle was asked for");
+    let page = report
+        .findings
+        .iter()
+        .find(|f| f.evidence.iter().any(|e| e.path.ends_with("ErrorPage000019.htm")))
+        .expect("the 503.0 page is cited");
+    assert_eq!(page.id.id(), "deployment");
     assert_eq!(
         (page.start.to_prose(), page.end.to_prose()),
-        ("2026-01-27 17:49:23 UTC".to_string(), "2026-01-27 17:53:09 UTC".to_string())
+        ("2026-01-27 14:15:13 UTC".to_string(), "2026-01-27 17:54:12 UTC".to_string()),
+        "the deployment's five app_offline restarts"
     );
     assert!(page.explanation.contains("ANCM 1012: app_offline.htm took it offline"), "{}", page.explanation);
-    assert!(page.remediation[0].contains("Web App Restarted"), "{:?}", page.remediation);
+    assert!(page.explanation.contains("a534fefb-9da1-4b72-9bda-e93039d5288d"), "{}", page.explanation);
 }
 
 /// spaarke's failed starts (eventlog.prev.xml #2, 22:15:14): the app asks

@@ -137,7 +137,12 @@ impl Draft {
     /// Cites another draft's evidence in the roles it had there.
     pub fn absorb(&mut self, other: Draft) {
         for (e, step) in other.evidence.into_iter().zip(other.timeline) {
-            self.cite(e, step.role);
+            // What both cite is cited once.
+            let cited =
+                self.evidence.iter().any(|c| (&c.path, c.line, c.record) == (&e.path, e.line, e.record));
+            if !cited {
+                self.cite(e, step.role);
+            }
         }
     }
 
@@ -284,6 +289,39 @@ pub(crate) fn pool(e: &EventRow) -> Option<&str> {
 /// that report only what is left: server-side slowness outside hangs,
 /// application exceptions outside every named cause, and `unexplained`
 /// outside every other finding.
+/// A deployment finding inside another of its host's (an error page whose
+/// request met a deployment's app_offline.htm, within the deployment the
+/// events show) is told and cited in the one that holds it: one
+/// deployment, not two.
+fn fold_into_deployments(out: &mut Vec<Draft>) {
+    let mut i = 0;
+    while i < out.len() {
+        let inner = &out[i];
+        let holder = (inner.id == FailureMode::Deployment)
+            .then(|| {
+                out.iter().position(|d| {
+                    d.id == FailureMode::Deployment
+                        && !std::ptr::eq(d, inner)
+                        && d.scope.host == inner.scope.host
+                        && d.start <= inner.start
+                        && inner.end <= d.end
+                        && (d.start, std::cmp::Reverse(d.end)) != (inner.start, std::cmp::Reverse(inner.end))
+                })
+            })
+            .flatten();
+        match holder {
+            Some(h) => {
+                let folded = out.remove(i);
+                let h = if h > i { h - 1 } else { h };
+                out[h].explanation.push(' ');
+                out[h].explanation.push_str(&folded.explanation);
+                out[h].absorb(folded);
+            }
+            None => i += 1,
+        }
+    }
+}
+
 pub(crate) fn run(store: &Store) -> Vec<Finding> {
     let mut out = Vec::new();
     config_store::detect(store, &mut out);
@@ -300,6 +338,7 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
     httperr::detect(store, &mut out);
     status::detect(store, &mut out);
     app_init::detect(store, &mut out);
+    fold_into_deployments(&mut out);
     let hangs: Vec<Window> =
         out.iter().filter(|d| d.id == FailureMode::WorkerHang).map(Draft::window).collect();
     slow::detect(store, &hangs, &mut out);
@@ -322,6 +361,26 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
 mod tests {
     use super::testing::{Given, at, modes};
     use super::*;
+
+    /// A deployment inside another of its host's is told in it; one that
+    /// overlaps without being inside, or another host's, stays its own.
+    #[test]
+    fn a_deployment_inside_another_is_told_in_it() {
+        let deployment = |host: &str, from: i64, to: i64, text: &str| {
+            Draft::new(FailureMode::Deployment, Severity::Low, 0.9, at(from), at(to))
+                .scope(Some(host), None, None)
+                .explain(text.to_string())
+        };
+        let mut out = vec![
+            deployment("WEB01", 100, 200, "held."),
+            deployment("WEB01", 150, 180, "inside."),
+            deployment("WEB01", 190, 300, "overlapping."),
+            deployment("WEB02", 150, 180, "elsewhere."),
+        ];
+        fold_into_deployments(&mut out);
+        let told: Vec<&str> = out.iter().map(|d| d.explanation.as_str()).collect();
+        assert_eq!(told, ["held. inside.", "overlapping.", "elsewhere."]);
+    }
 
     /// A finding resting on detailed error pages only says where its time
     /// came from; one that also cites a log does not.

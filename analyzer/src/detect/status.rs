@@ -517,12 +517,18 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             ));
             d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
             d.end = d.end.max(e.time());
+            // A deployment's app_offline.htm shut it: no one asked for a
+            // recycle, the deployment took the app down.
+            if e.event.event_id == 1012 {
+                d.id = FailureMode::Deployment;
+                d.remediation = FailureMode::Deployment.remediation().to_vec();
+            }
         }
         d = remedied(d, mode, pages.iter().map(|(_, status, _)| *status));
         // An App Service site (its content under \home\site) shows none of
         // WAS's events or the pool's settings to its owner.
         let app_service = first.trace.summary.physical_path.as_deref().is_some_and(on_app_service);
-        if mode == FailureMode::RecycleOnDemand && app_service {
+        if matches!(d.id, FailureMode::RecycleOnDemand | FailureMode::Deployment) && app_service {
             d = d.remedy(APP_SERVICE_RESTART);
         }
         d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
