@@ -64,6 +64,10 @@ struct BlockState {
     /// `#Software: Microsoft Internet Information Services` or `Microsoft
     /// HTTP API`: no value holds a space (IIS writes `+`).
     escapes_spaces: bool,
+    /// The log the last `#Software` names, when it names one: an access
+    /// log and an HTTP.sys log joined in one file (`cat`) are each read as
+    /// what they are.
+    software: Option<Dialect>,
     /// For layouts without a date column: midnights crossed since `#Date`.
     midnight: Midnight,
 }
@@ -109,9 +113,16 @@ impl BlockState {
             },
             b"software" => {
                 self.advanced = memchr::memmem::find(value, b"Advanced Logging").is_some();
-                self.escapes_spaces = !self.advanced
-                    && (memchr::memmem::find(value, b"Internet Information Services").is_some()
-                        || memchr::memmem::find(value, b"HTTP API").is_some());
+                let iis = memchr::memmem::find(value, b"Internet Information Services").is_some();
+                let http_api = memchr::memmem::find(value, b"HTTP API").is_some();
+                self.escapes_spaces = !self.advanced && (iis || http_api);
+                self.software = if http_api {
+                    Some(Dialect::HttpErr)
+                } else if iis || self.advanced {
+                    Some(Dialect::W3c)
+                } else {
+                    None
+                };
             }
             b"version" | b"remark" | b"end-date" => {}
             _ => return Some(format!("unknown directive \"#{}\"", excerpt(name, 40))),
@@ -516,7 +527,8 @@ fn parse_chunk<S: RecordSink>(
                     }
                     continue;
                 }
-                parse_w3c_row(dialect, &mut state, text, origin, torn, &mut scratch, sink)?;
+                let written_by = state.software.unwrap_or(dialect);
+                parse_w3c_row(written_by, &mut state, text, origin, torn, &mut scratch, sink)?;
             }
             Dialect::IisNative | Dialect::Ncsa => {
                 let result = if dialect == Dialect::IisNative {

@@ -428,6 +428,26 @@ fn httperr_mixed_field_lists_and_typed_reasons() {
     assert!(got.records[3].contains("Brand_New_Reason"));
 }
 
+/// An access log and an HTTP.sys log joined in one file (`cat`): each
+/// block is read as what its `#Software` says, whatever the file was
+/// recognised as; HTTP.sys's rows were requests made up of its fields.
+#[test]
+fn an_access_log_and_an_httperr_log_in_one_file_are_each_read_as_theirs() {
+    let access = "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-method cs-uri-stem sc-status\n2024-01-01 00:00:00 GET /a 200\n";
+    let httperr = "#Software: Microsoft HTTP API 2.0\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename\n2024-01-01 00:00:01 10.0.0.1 5226 10.0.0.2 80 HTTP/1.1 GET /b 503 2 QueueFull MyPool\n";
+    for (log, dialect) in
+        [(format!("{access}{httperr}"), Dialect::W3c), (format!("{httperr}{access}"), Dialect::HttpErr)]
+    {
+        let got = parse(log.as_bytes(), dialect);
+        assert_eq!(got.diagnostics, Vec::<String>::new(), "{dialect:?}");
+        assert_eq!(got.records.len(), 2, "{dialect:?}");
+        let (queued, asked): (Vec<&String>, Vec<&String>) =
+            got.records.iter().partition(|r| r.contains("q=MyPool"));
+        assert_eq!((queued.len(), asked.len()), (1, 1), "{:?}", got.records);
+        assert!(asked[0].contains("/a"), "{:?}", got.records);
+    }
+}
+
 /// elastic's HTTPERR test file: header-less rows read with the classic
 /// fields, one of which ends in the transport where the queue would be.
 #[test]
