@@ -273,3 +273,16 @@ fn a_record_with_damaged_data_is_counted_by_every_command() {
         "{read:?}"
     );
 }
+
+/// A record whose BinXML the raw walk cannot read as one template instance
+/// (three bytes of plaso's System.evtx changed in chunk 5, record 910's):
+/// `scan` reads its System values through the event model, as `analyze`
+/// does, and both count it.
+#[test]
+fn a_record_only_the_event_model_reads_is_counted_by_every_command() {
+    every_plaso_record_counted("an EVTX record only the event model reads", |b| {
+        b[386_525] = 232;
+        b[387_613] = 250;
+        b[387_614] = 250;
+    });
+}

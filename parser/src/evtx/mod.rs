@@ -526,7 +526,7 @@ fn read_chunk(
         }
     }
     if !extract_data {
-        count_chunk(bytes, &header, index, offset, interner, &mut out);
+        count_chunk(bytes, &header, index, offset, settings, interner, &mut out);
         return out;
     }
     // The chunk's string table only caches the names its records hold: a
@@ -697,11 +697,16 @@ fn count_chunk(
     header: &EvtxChunkHeader,
     index: usize,
     offset: usize,
+    settings: &Arc<ParserSettings>,
     interner: &mut Interner,
     out: &mut ChunkResult,
 ) {
     let mut cache = TemplateCache::default();
     let mut counted = CountedKinds::default();
+    // Records whose System values the raw walk cannot read (not a single
+    // template instance): read through the crate's model, as `analyze`
+    // reads them, before they are called unreadable.
+    let mut unread: Vec<(u64, String)> = Vec::new();
     for record in records::walk(bytes, record_bounds(header)) {
         let record = match record {
             Ok(r) => r,
@@ -716,9 +721,35 @@ fn count_chunk(
         };
         match system_values(bytes, &record, &mut cache, interner) {
             Ok((key, time)) => counted.add(key, time),
-            Err(e) => out
-                .diagnostics
-                .push(record_diag(record.id, format!("chunk {index}: record {}: {e}", record.id))),
+            Err(e) => unread.push((record.id, format!("chunk {index}: record {}: {e}", record.id))),
+        }
+    }
+    if !unread.is_empty() {
+        let ids: hashbrown::HashSet<u64> = unread.iter().map(|(id, _)| *id).collect();
+        let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
+        if let Ok(chunk) = EvtxChunk::new(bytes, header, Arc::clone(settings)) {
+            let mut chunk = chunk;
+            let mut model_cache = TemplateCache::default();
+            for record in chunk.iter().flatten() {
+                let id = record.event_record_id;
+                if ids.contains(&id)
+                    && let Ok(peek) = peek_system(&record, &mut model_cache, interner)
+                {
+                    let time = match peek.time_created {
+                        Some(t) if t != 0 => Some(from_filetime(t)),
+                        _ => header_time(&record),
+                    };
+                    let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
+                    let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
+                    read.insert(id, ((peek.channel, peek.computer, provider, event_id), time));
+                }
+            }
+        }
+        for (id, why) in unread {
+            match read.remove(&id) {
+                Some((key, time)) => counted.add(key, time),
+                None => out.diagnostics.push(record_diag(id, why)),
+            }
         }
     }
     out.counted = counted.into_counted(interner);
