@@ -286,3 +286,26 @@ fn a_record_only_the_event_model_reads_is_counted_by_every_command() {
         b[387_614] = 250;
     });
 }
+
+/// The same bytes at two paths are one file's copy only on one host: files
+/// the analyst files under two hosts with `--host` (two servers' logs of
+/// headers only) are each read.
+#[test]
+fn identical_files_the_analyst_files_under_two_hosts_are_each_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a 200\n";
+    for side in ["a", "b"] {
+        fs::create_dir_all(dir.path().join(side).join("evidence")).expect("mkdir");
+        write(&dir.path().join(side).join("evidence"), "u_ex240101.log", log);
+    }
+    let paths = [dir.path().to_path_buf()];
+    let read = |hosts: &faultline_analyzer::identity::HostOverrides| {
+        let inventory = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), hosts, &|_| {});
+        inventory.files.iter().filter(|f| f.status == FileStatus::Parsed).count()
+    };
+    assert_eq!(read(&faultline_analyzer::identity::HostOverrides::default()), 1, "one host's copy");
+    let mut hosts = faultline_analyzer::identity::HostOverrides::default();
+    hosts.insert("WEB01", dir.path().join("a"));
+    hosts.insert("WEB02", dir.path().join("b"));
+    assert_eq!(read(&hosts), 2, "two hosts' files");
+}
