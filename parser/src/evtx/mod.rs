@@ -594,10 +594,9 @@ fn read_chunk(
                 continue;
             }
         };
-        let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
-        let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
+        let (kind, time) = kind_of(peek, header_time(&record), interner);
+        let (provider, event_id) = (kind.2, kind.3);
         if extract_data && (all_events || is_relevant(interner.text(provider), event_id)) {
-            let written = header_time(&record);
             match extract_record(record, &mut cache) {
                 Ok(fields) => {
                     let event = to_win_event(fields, index as u64, interner);
@@ -615,11 +614,7 @@ fn read_chunk(
                 }
                 // Counted from its System values, as `scan` counts it.
                 Err(e) => {
-                    let time = match peek.time_created {
-                        Some(t) if t != 0 => Some(from_filetime(t)),
-                        _ => written,
-                    };
-                    counted.add((peek.channel, peek.computer, provider, event_id), time);
+                    counted.add(kind, time);
                     out.diagnostics.push(Diagnostic {
                         location: Location::Record(rid),
                         severity: Severity::Warning,
@@ -632,11 +627,7 @@ fn read_chunk(
                 }
             }
         } else {
-            let time = match peek.time_created {
-                Some(t) if t != 0 => Some(from_filetime(t)),
-                _ => header_time(&record),
-            };
-            counted.add((peek.channel, peek.computer, provider, event_id), time);
+            counted.add(kind, time);
         }
     }
     if !unbuilt.is_empty() {
@@ -727,21 +718,14 @@ fn count_chunk(
     if !unread.is_empty() {
         let ids: hashbrown::HashSet<u64> = unread.iter().map(|(id, _)| *id).collect();
         let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
-        if let Ok(chunk) = EvtxChunk::new(bytes, header, Arc::clone(settings)) {
-            let mut chunk = chunk;
+        if let Ok(mut chunk) = EvtxChunk::new(bytes, header, Arc::clone(settings)) {
             let mut model_cache = TemplateCache::default();
             for record in chunk.iter().flatten() {
                 let id = record.event_record_id;
                 if ids.contains(&id)
                     && let Ok(peek) = peek_system(&record, &mut model_cache, interner)
                 {
-                    let time = match peek.time_created {
-                        Some(t) if t != 0 => Some(from_filetime(t)),
-                        _ => header_time(&record),
-                    };
-                    let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
-                    let event_id = (peek.event_id.unwrap_or(0) & 0xFFFF) as u16;
-                    read.insert(id, ((peek.channel, peek.computer, provider, event_id), time));
+                    read.insert(id, kind_of(peek, header_time(&record), interner));
                 }
             }
         }
@@ -767,13 +751,19 @@ fn system_values(
         Some(Err(e)) => return Err(format!("unreadable System section: {e}")),
         None => return Err("not a template instance".into()),
     };
+    let written = (record.filetime != 0).then(|| from_filetime(record.filetime));
+    Ok(kind_of(peek, written, interner))
+}
+
+/// A record's kind as its `System` values give it, and its time: its
+/// TimeCreated, else `written` (the record header's).
+fn kind_of(peek: Peek, written: Option<Timestamp>, interner: &mut Interner) -> (KindKey, Option<Timestamp>) {
     let time = match peek.time_created {
         Some(t) if t != 0 => Some(from_filetime(t)),
-        _ if record.filetime != 0 => Some(from_filetime(record.filetime)),
-        _ => None,
+        _ => written,
     };
     let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
-    Ok(((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time))
+    ((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time)
 }
 
 /// The bounds of a chunk's records, as its header gives them.
