@@ -231,12 +231,12 @@ impl Archive {
         bytes: Arc<Bytes>,
         limits: &ArchiveLimits,
     ) -> Result<(Self, Option<super::InputError>), String> {
+        let declared = declared_members(&bytes).unwrap_or_default();
         let error = match ZipArchive::new(SharedCursor { bytes: Arc::clone(&bytes), pos: 0 }) {
             // A directory listing one name twice is read by its names, and
             // the last member of a name hid the others: the members are read
             // from their own headers instead, each.
-            Ok(zip) if declared_members(&bytes).is_some_and(|n| n > zip.len()) => {
-                let declared = declared_members(&bytes).unwrap_or_default();
+            Ok(zip) if declared > zip.len() => {
                 let found = salvage::walk(&bytes, limits.max_members, limits.max_member_bytes);
                 let shared = declared - zip.len();
                 // Read from the headers only when they give every member

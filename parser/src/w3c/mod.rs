@@ -61,9 +61,6 @@ struct BlockState {
     date: BlockDate,
     /// `#Software: IIS Advanced Logging Module`: values may be quoted.
     advanced: bool,
-    /// `#Software: Microsoft Internet Information Services` or `Microsoft
-    /// HTTP API`: no value holds a space (IIS writes `+`).
-    escapes_spaces: bool,
     /// The log the last `#Software` names, when it names one: an access
     /// log and an HTTP.sys log joined in one file (`cat`) are each read as
     /// what they are.
@@ -81,6 +78,12 @@ struct Midnight {
 }
 
 impl BlockState {
+    /// Whether the writer `#Software` names puts no space inside a value:
+    /// IIS and HTTP.sys (IIS writes `+`), not its Advanced Logging module.
+    fn escapes_spaces(&self) -> bool {
+        self.software.is_some() && !self.advanced
+    }
+
     /// Applies a directive line; returns a message when it is malformed.
     fn apply(&mut self, line: &[u8]) -> Option<String> {
         let body = &line[1..];
@@ -115,7 +118,6 @@ impl BlockState {
                 self.advanced = memchr::memmem::find(value, b"Advanced Logging").is_some();
                 let iis = memchr::memmem::find(value, b"Internet Information Services").is_some();
                 let http_api = memchr::memmem::find(value, b"HTTP API").is_some();
-                self.escapes_spaces = !self.advanced && (iis || http_api);
                 self.software = if http_api {
                     Some(Dialect::HttpErr)
                 } else if iis || self.advanced {
@@ -629,19 +631,19 @@ fn parse_w3c_row<'a, S: RecordSink>(
         sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
         return Ok(());
     };
-    let mapped = match map_row(layout, text, scratch, state.escapes_spaces, |v| row_fits(dialect, layout, v))
-    {
-        Ok(m) => m,
-        Err(e @ RowError::Joined { at }) => {
-            sink.diagnostic(reject(origin, false, &e));
-            let next = Origin { offset: origin.offset + at as u64, ..origin };
-            return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
-        }
-        Err(e) => {
-            sink.diagnostic(reject(origin, torn, &e));
-            return Ok(());
-        }
-    };
+    let mapped =
+        match map_row(layout, text, scratch, state.escapes_spaces(), |v| row_fits(dialect, layout, v)) {
+            Ok(m) => m,
+            Err(e @ RowError::Joined { at }) => {
+                sink.diagnostic(reject(origin, false, &e));
+                let next = Origin { offset: origin.offset + at as u64, ..origin };
+                return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
+            }
+            Err(e) => {
+                sink.diagnostic(reject(origin, torn, &e));
+                return Ok(());
+            }
+        };
     let values: &[&[u8]] = match mapped {
         Mapped::Exact => &scratch.tokens,
         Mapped::Repaired { .. } => &scratch.values,
