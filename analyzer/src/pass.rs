@@ -177,28 +177,6 @@ type TaskResult<C> = Result<(<C as Consumer>::Output, Reading), <C as Consumer>:
 
 /// Finds the evidence under `paths`, decides each file's host
 /// ([`identify`], with the analyst's `hosts`) and reads every file once.
-/// Discovery reads the same bytes of one host once, the host as the paths
-/// name it; the analyst's `--host` may file two paths under different
-/// hosts, and then each is its host's evidence, read.
-fn keep_copies_of_other_hosts(entries: &mut [faultline_parser::Entry], identities: &[Arc<FileHost>]) {
-    if !entries.iter().any(|e| e.copy_of.is_some()) {
-        return;
-    }
-    let at: std::collections::HashMap<String, usize> =
-        entries.iter().enumerate().map(|(i, e)| (e.path.to_string(), i)).collect();
-    let apart: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            let kept = *at.get(&e.copy_of.as_ref()?.to_string())?;
-            (identities[kept].host != identities[i].host).then_some(i)
-        })
-        .collect();
-    for i in apart {
-        entries[i].copy_of = None;
-    }
-}
-
 pub fn run<C: Consumer>(
     paths: &[PathBuf],
     read: &ReadConfig,
@@ -208,7 +186,11 @@ pub fn run<C: Consumer>(
 ) -> Result<Pass<C::Output>, C::Error> {
     let mut found = discover(paths, &read.limits);
     let identities: Vec<Arc<FileHost>> = identify(&found, read, hosts).into_iter().map(Arc::new).collect();
-    keep_copies_of_other_hosts(&mut found.entries, &identities);
+    // The same bytes of one host, as the paths and records and `--host`
+    // name it, are read once.
+    faultline_parser::mark_copies(&mut found.entries, &read.limits, |i| {
+        identities[i].host.as_ref().map(|h| h.name.clone())
+    });
     progress.total(found.entries.iter().map(|e| e.size).sum());
     let advance = |bytes: u64| progress.advance(bytes);
     // Every task runs to its end; the first error in discovery order is the

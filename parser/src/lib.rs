@@ -54,7 +54,7 @@ pub use diagnostic::{Diagnostic, Location, Severity};
 pub use format::{Detection, Format};
 pub use freb::Trace;
 pub use sink::{EventObserver, RecordSink, Tee};
-pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover};
+pub use source::{ArchiveLimits, Discovery, Entry, EvidencePath, InputError, Source, discover, mark_copies};
 pub use time::{Span, Timestamp};
 pub use w3c::{HttpError, Request, TextConfig};
 pub use winevent::{CountedEvents, RecordId, WinEvent};

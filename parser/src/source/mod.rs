@@ -471,7 +471,6 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                 .push(InputProblem { path: EvidencePath::file(input), error: InputError::NotRegular });
         }
     }
-    mark_copies(&mut out.entries, limits);
     out
 }
 
@@ -479,9 +478,11 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
 /// collection's archive given beside the folder it was unpacked to read
 /// every record twice, and made findings of the doubled counts. Of equal
 /// copies, a plain file is read before a compressed one (no inflating),
-/// then the first found. Only entries of a size another entry has are
-/// opened and hashed here.
-fn mark_copies(entries: &mut [Entry], limits: &ArchiveLimits) {
+/// then the first found. Copies are of one host, as `host_of` gives each
+/// entry's: servers of a farm may write the same bytes (a log of headers
+/// only, an empty event log), and each server's file is its own evidence.
+/// Only entries of a size another entry has are opened and hashed.
+pub fn mark_copies<H: Ord>(entries: &mut [Entry], limits: &ArchiveLimits, host_of: impl Fn(usize) -> H) {
     let mut by_size: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
     for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.size > 0) {
         by_size.entry(e.size).or_default().push(i);
@@ -498,18 +499,10 @@ fn mark_copies(entries: &mut [Entry], limits: &ArchiveLimits) {
             Some(xxhash_rust::xxh3::xxh3_128(&source.bytes))
         })
         .collect();
-    // Copies within what names one host: servers of a farm may write the
-    // same bytes (a log of headers only, an empty event log), and each
-    // server's file is its own evidence.
-    let host = |e: &Entry| {
-        let p = e.path.placement();
-        p.named_host.or(p.folder_host).map(|h| h.to_ascii_lowercase())
-    };
-    let mut same: std::collections::BTreeMap<(u64, u128, Option<String>), Vec<usize>> =
-        std::collections::BTreeMap::new();
+    let mut same: std::collections::BTreeMap<(u64, u128, H), Vec<usize>> = std::collections::BTreeMap::new();
     for (&i, digest) in candidates.iter().zip(digests) {
         if let Some(d) = digest {
-            same.entry((entries[i].size, d, host(&entries[i]))).or_default().push(i);
+            same.entry((entries[i].size, d, host_of(i))).or_default().push(i);
         }
     }
     let rank = |e: &Entry| match e.opener {

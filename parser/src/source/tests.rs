@@ -207,6 +207,22 @@ fn a_file_found_again_is_read_once_and_said_so() {
     );
 }
 
+/// Discovery of `root`, its copies marked by the host each entry's path
+/// names (as the read pass marks them by the host it decides).
+fn discovered_with_copies(root: &Path) -> Discovery {
+    let mut found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    let hosts: Vec<Option<String>> = found
+        .entries
+        .iter()
+        .map(|e| {
+            let p = e.path.placement();
+            p.named_host.or(p.folder_host)
+        })
+        .collect();
+    mark_copies(&mut found.entries, &ArchiveLimits::default(), |i| hosts[i].clone());
+    found
+}
+
 /// A collection's archive beside the folder it was unpacked to: each
 /// member holding a plain file's bytes is that file's copy, read once, from
 /// the plain file; a member of the same size with other bytes is read.
@@ -220,7 +236,7 @@ fn an_archive_beside_its_unpacked_folder_is_read_once() {
     let zip = zip_bytes(&[("u_ex1.log", b"same bytes"), ("u_ex2.log", b"OTHER BYTE"), ("empty.log", b"")]);
     std::fs::write(root.join("WEB01.zip"), zip).expect("write");
     std::fs::write(root.join("WEB01/empty.log"), b"").expect("write");
-    let found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    let found = discovered_with_copies(root);
     let copies: Vec<(String, Option<String>)> = found
         .entries
         .iter()
@@ -243,7 +259,7 @@ fn an_archive_beside_its_unpacked_folder_is_read_once() {
     // Two servers' files of the same bytes are each their own.
     std::fs::create_dir(root.join("WEB02")).expect("mkdir");
     std::fs::write(root.join("WEB02/u_ex1.log"), b"same bytes").expect("write");
-    let found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    let found = discovered_with_copies(root);
     assert_eq!(found.entries.iter().filter(|e| e.copy_of.is_some()).count(), 1);
     let copy = found.entries.iter().find(|e| e.copy_of.is_some()).expect("one copy");
     assert!(copy.path.to_string().contains("WEB01.zip!u_ex1.log"), "{}", copy.path);
