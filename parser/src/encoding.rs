@@ -111,9 +111,51 @@ impl Read for Utf16Reader<'_> {
     }
 }
 
+/// Whether text's lines end in a carriage return alone (classic Mac OS, an
+/// editor set to "CR"): a CR and no LF in `head`, and no NUL (binary
+/// formats hold both).
+pub fn lone_cr_lines(head: &[u8]) -> bool {
+    memchr::memchr(b'\r', head).is_some()
+        && memchr::memchr(b'\n', head).is_none()
+        && memchr::memchr(0, head).is_none()
+}
+
+/// `data` with every CR an LF, so each line keeps its number; a CR before
+/// an LF further on becomes a blank line, which readers pass over.
+pub(crate) fn cr_to_lf(data: &[u8]) -> Result<Bytes, SpoolError> {
+    spool(CrReader { data }, u64::MAX, IN_MEMORY, data.len() as u64)
+}
+
+/// Reads `data` with its CRs as LFs.
+struct CrReader<'a> {
+    data: &'a [u8],
+}
+
+impl Read for CrReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.data.len());
+        let (now, rest) = self.data.split_at(n);
+        for (out, &b) in buf.iter_mut().zip(now) {
+            *out = if b == b'\r' { b'\n' } else { b };
+        }
+        self.data = rest;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_ended_by_a_lone_cr_become_lines() {
+        assert!(lone_cr_lines(b"#Fields: date time\r2025-11-24 10:00:00\r"));
+        assert!(!lone_cr_lines(b"#Fields: date time\r\n2025-11-24 10:00:00\r\n"));
+        assert!(!lone_cr_lines(b"ElfFile\0\r"), "binary");
+        assert!(!lone_cr_lines(b"one line"));
+        let text = cr_to_lf(b"a\rb\r").expect("in memory");
+        assert_eq!(&*text, b"a\nb\n");
+    }
 
     fn utf16(text: &str, order: Utf16) -> Vec<u8> {
         let mut out = match order {

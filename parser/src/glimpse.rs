@@ -257,6 +257,8 @@ mod tests {
         assert_eq!(g.format, Some(Format::W3c));
         assert_eq!(g.computers, ["WEB01", "web02.corp.example"]);
         assert_eq!(g.site_names, ["W3SVC1", "W3SVC2"]);
+        let lone_cr: Vec<u8> = log.iter().copied().filter(|&b| b != b'\n').collect();
+        assert_eq!(glimpse_of("u_ex251124.log", &lone_cr), g, "lines ended by CR alone read the same");
     }
 
     #[test]

@@ -219,10 +219,24 @@ where
         None => None,
     };
     let bytes = transcoded.as_ref().unwrap_or(&source.bytes);
-    let data: &[u8] = bytes;
-    if let Some(shrunk) = original.len().checked_sub(data.len()).filter(|_| transcoded.is_some()) {
+    if let Some(shrunk) = original.len().checked_sub(bytes.len()).filter(|_| transcoded.is_some()) {
         progress(shrunk as u64);
     }
+    // Lines ended by a lone CR are read as the same lines ended by LF.
+    let relined = match encoding::lone_cr_lines(&bytes[..bytes.len().min(format::SNIFF_LEN)]) {
+        true => match encoding::cr_to_lf(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                progress(bytes.len() as u64);
+                return Ok(Outcome::Failed(InputError::Io(std::io::Error::other(
+                    e.describe("the copy of this file with its lines ended by LF"),
+                ))));
+            }
+        },
+        false => None,
+    };
+    let bytes = relined.as_ref().unwrap_or(bytes);
+    let data: &[u8] = bytes;
     let head = &data[..data.len().min(format::SNIFF_LEN)];
     let format = match format::detect(&source.path.file_name(), head) {
         Detection::Skip(reason) => {
@@ -232,6 +246,7 @@ where
         Detection::Format(format) => format,
     };
     let input = Input { data, format, pages: bytes, config, progress, modified: source.modified };
+    let new_format_sink = new_sink;
     let new_sink = || new_sink(format);
     let sinks = match format {
         Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &new_sink)?,
@@ -242,7 +257,12 @@ where
         Format::IisnodeLog => iisnode::read(&input, &new_sink)?,
         Format::KuduTrace => kudu::read(&input, &source.path.file_name(), &new_sink)?,
     };
-    Ok(Outcome::Parsed { format, sinks })
+    let mut outcome = Outcome::Parsed { format, sinks };
+    if relined.is_some() {
+        let why = "lines end in a carriage return alone (a classic Mac OS save): read as lines";
+        warn_file(&mut outcome, new_format_sink, why.to_string());
+    }
+    Ok(outcome)
 }
 
 #[cfg(all(test, target_os = "linux"))]

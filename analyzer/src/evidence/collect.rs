@@ -184,12 +184,10 @@ impl RecordSink for Collector<'_> {
     fn trace(&mut self, t: &Trace) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(t.computer.as_deref());
         // A trace's time is its start; the same correction moves its end.
-        let (start, end) = match t.time() {
-            Some(start) => match self.resolve.time(&host, start) {
-                Some(placed) => (Some(placed), t.summary.end.map(|e| e + (placed - start))),
-                None => return Ok(()),
-            },
-            None => (None, t.summary.end),
+        let (start, end) = match (t.time(), self.resolve.trace_start(&host, t)) {
+            (_, None) => return Ok(()),
+            (Some(start), Some(Some(placed))) => (Some(placed), t.summary.end.map(|e| e + (placed - start))),
+            _ => (None, t.summary.end),
         };
         // Keep what the detectors and citations read; the per-event detail
         // (module timings, file accesses, rules) stays in the file, and a
