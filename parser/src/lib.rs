@@ -204,36 +204,26 @@ where
     F: Fn(Format) -> S + Sync,
 {
     let original: &[u8] = &source.bytes;
-    // UTF-16 text is read as the UTF-8 it transcodes to; the progress still
-    // counts the file's own bytes.
-    let transcoded = match encoding::utf16_bom(original) {
-        Some(order) => match encoding::transcode(original, order) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                progress(original.len() as u64);
-                return Ok(Outcome::Failed(InputError::Io(std::io::Error::other(
-                    e.describe("the UTF-8 copy of this UTF-16 file"),
-                ))));
-            }
-        },
-        None => None,
+    // A copy made to read the file (below) that could not be made fails
+    // the file; the progress still counts the file's own bytes.
+    let failed = |e: source::spool::SpoolError, what: &str, unread: usize| {
+        progress(unread as u64);
+        Ok(Outcome::Failed(InputError::Io(std::io::Error::other(e.describe(what)))))
+    };
+    // UTF-16 text is read as the UTF-8 it transcodes to.
+    let transcoded = match encoding::utf16_bom(original).map(|order| encoding::transcode(original, order)) {
+        Some(Err(e)) => return failed(e, "the UTF-8 copy of this UTF-16 file", original.len()),
+        made => made.and_then(Result::ok),
     };
     let bytes = transcoded.as_ref().unwrap_or(&source.bytes);
     if let Some(shrunk) = original.len().checked_sub(bytes.len()).filter(|_| transcoded.is_some()) {
         progress(shrunk as u64);
     }
     // Lines ended by a lone CR are read as the same lines ended by LF.
-    let relined = match encoding::lone_cr_lines(&bytes[..bytes.len().min(format::SNIFF_LEN)]) {
-        true => match encoding::cr_to_lf(bytes) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                progress(bytes.len() as u64);
-                return Ok(Outcome::Failed(InputError::Io(std::io::Error::other(
-                    e.describe("the copy of this file with its lines ended by LF"),
-                ))));
-            }
-        },
-        false => None,
+    let lone_cr = encoding::lone_cr_lines(&bytes[..bytes.len().min(format::SNIFF_LEN)]);
+    let relined = match lone_cr.then(|| encoding::cr_to_lf(bytes)) {
+        Some(Err(e)) => return failed(e, "the copy of this file with its lines ended by LF", bytes.len()),
+        made => made.and_then(Result::ok),
     };
     let bytes = relined.as_ref().unwrap_or(bytes);
     let data: &[u8] = bytes;
