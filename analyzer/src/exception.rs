@@ -56,6 +56,14 @@ pub enum Cause {
     /// The app set its own listening addresses while IIS hosts it in
     /// process, where IIS owns them (`Addresses IsReadOnly`).
     AddressesOwnedByIis,
+    /// The code that threw is a monitoring agent's loaded into the app
+    /// (Application Insights' Snapshot Debugger or Profiler), not the
+    /// app's own: sadabyakod's worker died in the Snapshot Collector's
+    /// uploader as the app unloaded.
+    MonitoringAgent {
+        /// The agent, as its users know it.
+        agent: &'static str,
+    },
     /// Anything else the application threw.
     Other,
 }
@@ -69,6 +77,9 @@ pub struct AppException {
     pub message: String,
     /// What the tokens say it means.
     pub cause: Cause,
+    /// The first stack frame outside .NET's own libraries, when the text
+    /// holds a stack: where the code that threw lives.
+    pub frame: Option<String>,
 }
 
 /// Whether an app's own message asks for a configuration key it lacks
@@ -125,6 +136,7 @@ pub fn find(text: &str) -> Option<AppException> {
         type_name: type_name.to_string(),
         message: clip(message),
         cause: classify(text, &chain),
+        frame: first_own_frame(text).map(str::to_string),
     })
 }
 
@@ -160,6 +172,7 @@ pub fn from_parts(type_name: &str, message: &str) -> AppException {
         type_name: type_name.to_string(),
         message: clip(message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")),
         cause: classify(&text, &chain),
+        frame: None,
     }
 }
 
@@ -371,12 +384,66 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     {
         return Cause::Backend;
     }
-    Cause::Other
+    match first_own_frame(text).and_then(monitoring_agent) {
+        Some(agent) => Cause::MonitoringAgent { agent },
+        None => Cause::Other,
+    }
+}
+
+/// The first frame of a stack in `text` (`at Namespace.Type.Method(...)`,
+/// without its parameters) outside .NET's own `System.` libraries.
+fn first_own_frame(text: &str) -> Option<&str> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("at "))
+        .map(|f| f.split_once('(').map_or(f, |(method, _)| method).trim())
+        .filter(|m| m.contains('.') && !m.contains(' '))
+        .find(|m| !m.starts_with("System."))
+}
+
+/// The monitoring agent whose code a frame is in.
+fn monitoring_agent(frame: &str) -> Option<&'static str> {
+    [
+        ("Microsoft.ApplicationInsights.SnapshotCollector.", "Application Insights Snapshot Debugger"),
+        ("Microsoft.ApplicationInsights.Profiler.", "Application Insights Profiler"),
+        ("Microsoft.ServiceProfiler.", "Application Insights Profiler"),
+    ]
+    .into_iter()
+    .find_map(|(namespace, agent)| frame.starts_with(namespace).then_some(agent))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// sadabyakod's worker died in the Snapshot Collector's uploader as the
+    /// app unloaded: the agent's code, named by the first frame outside
+    /// .NET's own; the same exception from the app's code is the app's.
+    #[test]
+    fn a_monitoring_agents_exception_is_the_agents() {
+        let agent = "Exception Info: System.AggregateException: One or more errors occurred. (Cannot access a disposed object.)\n \
+            ---> System.ObjectDisposedException: Cannot access a disposed object.\n\
+            Object name: 'System.Threading.SemaphoreSlim'.\n   \
+            at System.Threading.SemaphoreSlim.Release(Int32 releaseCount)\n   \
+            at Microsoft.ApplicationInsights.SnapshotCollector.Pipeline.ProducerConsumerQueue`1.Produce(T workItem)\n   \
+            at Microsoft.ApplicationInsights.SnapshotCollector.Uploader.Shutdown()\n";
+        let x = find(agent).expect("an exception");
+        assert_eq!(x.type_name, "System.ObjectDisposedException");
+        assert_eq!(x.cause, Cause::MonitoringAgent { agent: "Application Insights Snapshot Debugger" });
+        assert_eq!(
+            x.frame.as_deref(),
+            Some("Microsoft.ApplicationInsights.SnapshotCollector.Pipeline.ProducerConsumerQueue`1.Produce")
+        );
+        let own = agent.replace("Microsoft.ApplicationInsights.SnapshotCollector", "Contoso.Jobs");
+        let x = find(&own).expect("an exception");
+        assert_eq!(
+            (x.cause, x.frame.as_deref()),
+            (Cause::Other, Some("Contoso.Jobs.Pipeline.ProducerConsumerQueue`1.Produce"))
+        );
+        assert_eq!(
+            find("System.InvalidOperationException: at startup it failed").and_then(|x| x.frame),
+            None
+        );
+    }
 
     /// BandaruDheeraj's middleware asking for a TelemetryClient nobody
     /// registered; alazhar98's app setting its URLs under IIS in process.

@@ -508,6 +508,23 @@ fn the_failure_still_going_on_comes_first() {
     assert!(first.explanation.contains("No successful start follows"), "{}", first.explanation);
 }
 
+/// sadabyakod's old worker died as it unloaded (2025-12-13 19:59:10, .NET
+/// Runtime 1026): an ObjectDisposedException in Application Insights'
+/// Snapshot Collector, not in the app's code; the steps are the agent's.
+#[test]
+fn a_crash_in_a_monitoring_agent_names_the_agent() {
+    let Some(root) = samples() else { return };
+    let report = analyzed(&[root.join("azure-eventlog-sadabyakod-school-ai-chatbot")]);
+    let crash = report.findings.iter().find(|f| f.id.id() == "worker-crash").expect("the crash");
+    assert_eq!(crash.start.to_string(), "2025-12-13T19:59:10.000000000Z", "the report's own time");
+    assert!(
+        crash.explanation.contains("code of the Application Insights Snapshot Debugger, not the app's"),
+        "{}",
+        crash.explanation
+    );
+    assert!(crash.remediation.iter().any(|r| r.contains("Snapshot Debugger")), "{:?}", crash.remediation);
+}
+
 /// baselAhmed2's second outage (15:06-15:29, the app dying in Program.Main
 /// on worker after worker) has no ANCM start after it, but the app's own
 /// log has it handling a request at 21:21:22 (HttpsRedirectionMiddleware,

@@ -445,6 +445,9 @@ fn meaning(cause: &Cause) -> String {
                 process, where IIS's bindings own the addresses"
                 .into()
         }
+        Cause::MonitoringAgent { agent } => {
+            format!("{agent}, loaded into the app, threw while it started (its code, not the app's)")
+        }
         Cause::Other => "the app threw while starting (its Program.Main or host builder)".into(),
     }
 }
@@ -526,6 +529,7 @@ fn remedy(cause: &Cause) -> Option<&'static [&'static str]> {
                 bindings (on App Service, the platform) choose the address; or host it out of process \
                 (hostingModel=\"outofprocess\" in web.config).",
         ],
+        Cause::MonitoringAgent { .. } => super::crash::MONITORING_AGENT_STEPS,
         Cause::PortExhaustion | Cause::Other => return None,
     })
 }
@@ -652,8 +656,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let mut refusals: BTreeMap<(&str, String), Vec<Refusal<'_>>> = BTreeMap::new();
     let mut outages: Vec<Outage<'_>> = Vec::new();
     for (i, (host, ep)) in episodes.iter().enumerate() {
-        let later =
-            episodes[i + 1..].iter().any(|(h, e)| h == host && e.failures[0].time() > ep.last().time());
+        let later = episodes[i + 1..]
+            .iter()
+            .filter(|(h, e)| h == host && e.failures[0].time() > ep.last().time())
+            .map(|(_, e)| e.failures[0].time())
+            .min();
         let (d, cause, refused) = finding(store, host, ep, later);
         if let Some(r) = refused {
             refusals.entry((&**host, r.account())).or_default().push(r);
@@ -716,13 +723,13 @@ impl Outage<'_> {
 }
 
 /// The episode's finding, what stopped the start as it says it, and the
-/// login the database refused in it (`later`: the host has a later
-/// episode).
+/// login the database refused in it (`later`: when the host's next
+/// episode begins, if one does).
 fn finding<'s>(
     store: &'s Store,
     host: &str,
     ep: &Episode<'s>,
-    later: bool,
+    later: Option<Timestamp>,
 ) -> (Draft, String, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
     let (thrown, last_at) = exceptions(store, ep);
@@ -832,6 +839,11 @@ fn finding<'s>(
                 " The evidence ends with it: whether the next start succeeded is not in the evidence."
                     .to_string()
             }
+            None if later.is_some() => format!(
+                " No successful start follows before the next failed start, at {}: the app did not run in \
+                    between.",
+                later.map(Timestamp::to_prose).unwrap_or_default()
+            ),
             None => {
                 format!(" No successful start follows in the evidence: every request fails with {status}.")
             }
@@ -852,11 +864,12 @@ fn finding<'s>(
         start,
         end,
     )
-    .scope(Some(host), first.metabase_site(), None)
+    .scope(Some(host), ep.failures.iter().find_map(|f| f.metabase_site()), None)
     .explain(text);
     // Never recovered, no other worker serving, no later episode: the app
     // is still down where the evidence ends.
-    d.ongoing = ep.recovered.is_none() && ep.elsewhere.is_none() && ep.served.is_none() && !later && !ends;
+    d.ongoing =
+        ep.recovered.is_none() && ep.elsewhere.is_none() && ep.served.is_none() && later.is_none() && !ends;
     // A runtime the app was not built for stops every later start, whatever
     // an earlier one threw: its steps come first (BandaruDheeraj's app,
     // built for .NET 9, failing on .NET 8 after a DI error was fixed); then
@@ -1103,9 +1116,15 @@ fn db_login(store: &Store, host: &str, refused: &[Refusal<'_>]) -> Draft {
         .explain(format!(
             "The database refused the application's login {account} ({}: {}), {times}. No database \
                 server log is in the evidence; the application's exception names the account: its \
-                password, its state or the server's authentication settings changed.",
+                password, its state or the server's authentication settings changed.{}",
             x.type_name,
-            sentence(&x.message)
+            sentence(&x.message),
+            if refused.len() > 1 {
+                " The finding's window is the first outage's, when the login stopped working; each outage is \
+                    a startup failure of its own."
+            } else {
+                ""
+            }
         ));
     // The mode's own steps are SQL Server's (18456, logins).
     if x.type_name.contains("Npgsql") || x.type_name.contains("Postgres") {
@@ -1202,6 +1221,14 @@ mod tests {
             "System.IO.FileNotFoundException: Could not find file 'C:\\home\\site\\wwwroot\\subjects.json'.";
         let app_itself = failed_start(Given::new(), 100, missing).detected(detect);
         assert!(app_itself[0].ongoing, "{}", app_itself[0].explanation);
+        // staybot's 10-14 outage: no start before the next day's failures,
+        // which is not "no start follows in the evidence".
+        let next_day = failed_start(failing_twice(missing, missing), 86_400, missing).detected(detect);
+        assert_eq!(next_day.len(), 2);
+        let first = &next_day[0];
+        let said =
+            format!("No successful start follows before the next failed start, at {}", at(86_400).to_prose());
+        assert!(!first.ongoing && first.explanation.contains(&said), "{}", first.explanation);
     }
 
     /// A DI error first, then the app published for a newer .NET than the

@@ -114,6 +114,17 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         Some(x) => text.push_str(&format!(": {}: {}.", x.type_name, x.message.trim_end_matches('.'))),
         None => text.push('.'),
     }
+    if let Some(x) = &thrown
+        && let Some(frame) = &x.frame
+    {
+        text.push_str(&format!(" It was thrown in {frame}"));
+        text.push_str(&match &x.cause {
+            crate::exception::Cause::MonitoringAgent { agent } => {
+                format!(", code of the {agent}, not the app's.")
+            }
+            _ => ".".into(),
+        });
+    }
     text.push_str(" The process's own crash reports prove it (WAS is not in the evidence or said nothing).");
     text.push_str(match handed_over {
         Some(_) => {
@@ -138,10 +149,9 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
         (false, true) => Severity::Medium,
         (false, false) => Severity::High,
     };
-    let mut d =
-        Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time() - Span::secs(1), last.time())
-            .scope(Some(host), first.metabase_site(), None)
-            .explain(text);
+    let mut d = Draft::new(FailureMode::WorkerCrash, severity, 0.85, first.time(), last.time())
+        .scope(Some(host), first.metabase_site(), None)
+        .explain(text);
     if let Some(steps) = thrown.as_ref().and_then(|x| cause_remedy(&x.cause)) {
         d = d.remedy(steps);
     }
@@ -196,8 +206,10 @@ fn cause_remedy(cause: &crate::exception::Cause) -> Option<&'static [&'static st
     use crate::exception::Cause;
     match cause {
         Cause::Configuration => Some(&[
-            "Fix the configuration the exception names (the web.config section, and the type it loads; App \
-                Service: the app settings): the worker dies each time it is read.",
+            "Fix the configuration the exception names, the web.config section and the type it loads (a \
+                listener, module or handler whose assembly is not deployed: remove its entry, or deploy the \
+                assembly): the worker dies each time it is read. On App Service web.config is deployed with the \
+                app; app settings replace only its appSettings and connectionStrings.",
             "Read the whole exception in ASP.NET 1325 or .NET Runtime 1026 for the section, file and line.",
         ]),
         Cause::Deployment => Some(&[
@@ -205,9 +217,20 @@ fn cause_remedy(cause: &crate::exception::Cause) -> Option<&'static [&'static st
                 listener, module or handler), then recycle the pool.",
             "Read the whole exception in ASP.NET 1325 or .NET Runtime 1026 for the version asked for.",
         ]),
+        Cause::MonitoringAgent { .. } => Some(MONITORING_AGENT_STEPS),
         _ => None,
     }
 }
+
+/// What to do when a monitoring agent's code threw, not the app's.
+pub(super) const MONITORING_AGENT_STEPS: &[&str] = &[
+    "Update the agent to a version without the fault: the Microsoft.ApplicationInsights.SnapshotCollector \
+        (Snapshot Debugger) or profiler package the app references, or, where App Service's built-in agent \
+        runs it, the platform's (Settings > Application Insights).",
+    "Until then turn the agent off (App Service: the Snapshot Debugger or Profiler switch in Settings > \
+        Application Insights; a package: its IsEnabled setting): the app's own code is not in the faulting \
+        frames.",
+];
 
 /// The exception a crash report names: ASP.NET 1325 gives the type and the
 /// message on lines of their own, the others in the text.

@@ -293,6 +293,11 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             },
             listed.join("; ")
         ));
+        // App Service has no server to drain: its slots and packages keep
+        // requests off a deployment.
+        if c.iter().any(|e| e.event.data.iter().any(|v| super::status::on_app_service(&v.value))) {
+            d = d.remedy(super::status::APP_SERVICE_DEPLOY);
+        }
         for (p, back) in &stretches {
             // One app_offline.htm, cited once however many processes noted it.
             d.cite(store.cite_event(p[0], headline(&p[0].event)), Role::Cause);
@@ -832,6 +837,21 @@ mod tests {
         );
         assert!(d.explanation.contains("(no start within 30 minutes in the evidence)"), "{}", d.explanation);
         assert_eq!(d.evidence.len(), 3, "both 1012s and the restart of the first");
+        assert!(d.remediation.iter().any(|r| r.contains("staging slot")), "App Service: {:?}", d.remediation);
+        // On premises there is a server to drain.
+        let on_premises = Given::new().positional(
+            "WEB01",
+            0,
+            "IIS AspNetCore Module V2",
+            1012,
+            &["Application 'D:\\sites\\shop\\' was recycled after detecting app_offline.htm."],
+        );
+        let found = on_premises.detected(detect);
+        assert!(
+            found[0].remediation.iter().all(|r| !r.contains("staging slot")),
+            "{:?}",
+            found[0].remediation
+        );
     }
 
     /// alazhar98's Kudu trace: a zipdeploy whose client disconnected, 500;

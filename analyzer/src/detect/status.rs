@@ -571,11 +571,13 @@ fn is_guid(text: &str) -> bool {
         })
 }
 
-/// Whether a physical path is an App Service site's content
-/// (`C:\home\site\wwwroot`, `D:\home\site\...`).
-fn on_app_service(path: &str) -> bool {
-    let path = path.to_ascii_lowercase();
-    path.get(1..).is_some_and(|rest| rest.starts_with(":\\home\\site\\"))
+/// Whether a physical path, or a text that quotes one (ANCM's
+/// `Application 'C:\home\site\wwwroot\' was recycled`), is an App Service
+/// site's content (`C:\home\site\wwwroot`, `D:\home\site\...`).
+pub(super) fn on_app_service(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    memchr::memmem::find_iter(text.as_bytes(), b":\\home\\site\\")
+        .any(|at| at > 0 && text.as_bytes()[at - 1].is_ascii_alphabetic())
 }
 
 /// What to do when an App Service app answered while shutting down.
@@ -583,9 +585,15 @@ const APP_SERVICE_RESTART: &[&str] = &[
     "Find what restarted the app then: a deployment (app_offline.htm, ANCM 1012 in the site's eventlog.xml; \
         Kudu's deployments), an app setting or configuration change, a scale-in, or the platform (the Activity \
         log; Diagnose and solve problems, Web App Restarted).",
-    "Keep requests off a restarting app: deploy to a staging slot and swap (it warms the new instance first), \
-        or run from a package; with more than one instance, turn on the health check.",
+    KEEP_REQUESTS_OFF,
 ];
+
+/// Keeping an App Service app's requests off its restarts.
+const KEEP_REQUESTS_OFF: &str = "Keep requests off a restarting app: deploy to a staging slot and swap (it \
+    warms the new instance first), or run from a package; with more than one instance, turn on the health check.";
+
+/// What to do about an App Service app taken offline for its deployments.
+pub(super) const APP_SERVICE_DEPLOY: &[&str] = &[KEEP_REQUESTS_OFF];
 
 #[cfg(test)]
 mod tests {
