@@ -124,7 +124,8 @@ mod tests {
     /// A PHP or JSP shell's name fires when the server answered it (the
     /// JSP shell of sbousseaden's Tomcat capture, `/error/cmd.jsp`), not
     /// when it was a probe answered 404; an ASP.NET shell's name fires
-    /// either way.
+    /// unless answered 404 (a 500 says the page is there), so a probe
+    /// does not start the chain to a w3wp shell either.
     #[test]
     fn another_engines_shell_name_fires_only_when_answered() {
         let e = engine();
@@ -134,7 +135,31 @@ mod tests {
         let names = "web_known_webshell_names.yml".to_string();
         assert!(fired(&e, &with_status("/error/cmd.jsp", "200")).contains(&names));
         assert!(!fired(&e, &with_status("/wso.php", "404")).contains(&names));
-        assert!(fired(&e, &with_status("/cmd.aspx", "404")).contains(&names));
+        assert!(!fired(&e, &with_status("/cmd.aspx", "404")).contains(&names));
+        assert!(fired(&e, &with_status("/cmd.aspx", "500")).contains(&names));
+        let dropped = "web_aspnet_client_script.yml".to_string();
+        assert!(fired(&e, &with_status("/aspnet_client/x.aspx", "200")).contains(&dropped));
+        assert!(!fired(&e, &with_status("/aspnet_client/x.aspx", "404")).contains(&dropped));
+    }
+
+    /// EventLog 104 is written to System whatever log it cleared: rules
+    /// read its `Channel` as the cleared log alone (SigmaHQ's two rules on
+    /// 104 tell the important logs from the rest by it).
+    #[test]
+    fn a_cleared_logs_channel_is_the_log_it_names() {
+        let e = engine();
+        let task_scheduler = "Microsoft-Windows-TaskScheduler/Operational";
+        let cleared = event(
+            "System",
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("SubjectUserName", "admin"), ("Channel", task_scheduler)],
+        );
+        assert_eq!(cleared.values("channel").map(|(v, _)| v).collect::<Vec<_>>(), [task_scheduler]);
+        assert!(fired(&e, &cleared).contains(&"log_cleared.yml".to_string()));
+        let other = event("System", "Service Control Manager", 104, &[]);
+        assert_eq!(other.values("channel").map(|(v, _)| v).collect::<Vec<_>>(), ["System"]);
+        assert!(!fired(&e, &other).contains(&"log_cleared.yml".to_string()));
     }
 
     /// The time service's exclusion holds only for the system's own

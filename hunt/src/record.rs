@@ -575,7 +575,11 @@ impl View {
         let channel = e.channel.as_deref().unwrap_or_default().to_ascii_lowercase();
         self.start(Kind::Event { channel, id: e.event_id });
         self.push("eventid", &e.event_id.to_string());
-        if let Some(c) = &e.channel {
+        // An event that names a channel of its own (EventLog 104's cleared
+        // log, always written to System) is read by rules as that one.
+        let names_channel =
+            e.data.iter().any(|d| d.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("channel")));
+        if let Some(c) = e.channel.as_ref().filter(|_| !names_channel) {
             self.push("channel", c);
         }
         self.push("provider_name", &e.provider);
