@@ -58,12 +58,13 @@ const VERDICTS: &[Verdict] = &[
     // eventlog.prev.xml #4 1026 "CORS configuration is missing", #5 1018, #6
     // 1007; started again at #9 (1032). app_offline deployments (1012) are
     // low; ObjectDisposedException "BackgroundService failed" entries while
-    // the app stops are not crashes; the SdapProblemException rows were
+    // the app stops are not crashes (they hold up its shutdown: ANCM 1005,
+    // recycle-unhealthy, see below); the SdapProblemException rows were
     // answered 409 by the app ("Request failed with 409").
     Verdict {
         folder: "azure-eventlog-spaarke-dev-spaarke",
         first: Some(("ancm-startup-failure", "SPE-API-DEV-67E2XZ")),
-        never: &["worker-crash", "auth-failure", "recycle-unhealthy"],
+        never: &["worker-crash", "auth-failure"],
     },
     // ErrorPage000019: 503.0 from AspNetCoreModuleV2 with 0x8007045B (the app
     // was shutting down for a deployment): a restart under way, low, not a
@@ -80,7 +81,7 @@ const VERDICTS: &[Verdict] = &[
     Verdict {
         folder: "azure-eventlog-sadabyakod-school-ai-chatbot",
         first: Some(("ancm-startup-failure", "SMARTSTUDY-API")),
-        never: &["app-init-failure", "recycle-unhealthy"],
+        never: &["app-init-failure"],
     },
     // ErrorPage000027: 500.30, AspNetCoreModuleV2, 0x8007023E: one is enough.
     // ErrorPage000018: 503.0 0x800704E7 during shutdown, a restart under way
@@ -99,7 +100,7 @@ const VERDICTS: &[Verdict] = &[
     Verdict {
         folder: "azure-eventlog-tshekom8206-staybotplatform",
         first: Some(("ancm-startup-failure", "STAYBOT-API")),
-        never: &["worker-crash", "recycle-unhealthy", "app-exception", "app-init-failure", "missing-logs"],
+        never: &["worker-crash", "app-exception", "app-init-failure", "missing-logs"],
     },
     // ErrorPage000001: 500.31, AspNetCoreModuleV2, 0x8000FFFF, for
     // http://localhost:80/ (the page names no site).
@@ -523,6 +524,45 @@ fn a_crash_in_a_monitoring_agent_names_the_agent() {
         crash.explanation
     );
     assert!(crash.remediation.iter().any(|r| r.contains("Snapshot Debugger")), "{:?}", crash.remediation);
+}
+
+/// ANCM 1005, an app that outlasted its shutdown time limit, is the one
+/// reason these App Service logs hold for `recycle-unhealthy` (their W3SVC-WP
+/// 2299 "Startup Failures" belong to the failed starts); spaarke's names the
+/// BackgroundService that threw as the app stopped (2026-01-20 22:32:32,
+/// ServiceBusJobProcessor.ExecuteAsync), and the Functions placeholders'
+/// 1005s (vcarpool's thirteen) are the platform's.
+#[test]
+fn an_app_that_outlasts_its_shutdown_limit_is_the_only_unhealthy_recycle() {
+    let Some(root) = samples() else { return };
+    for (folder, expected) in [
+        ("azure-eventlog-spaarke-dev-spaarke", 3),
+        ("azure-eventlog-sadabyakod-school-ai-chatbot", 1),
+        ("azure-eventlog-tshekom8206-staybotplatform", 2),
+        ("azure-eventlog-vedprakash-m-vcarpool", 0),
+        ("azure-eventlog-baselAhmed2-deployvercel", 0),
+    ] {
+        let report = analyzed(&[root.join(folder)]);
+        let unhealthy: Vec<_> = report.findings.iter().filter(|f| f.id.id() == "recycle-unhealthy").collect();
+        assert_eq!(unhealthy.len(), expected, "{folder}");
+        for f in &unhealthy {
+            assert!(
+                f.explanation.starts_with("The application did not shut down within ANCM's time limit"),
+                "{}",
+                f.explanation
+            );
+        }
+        if folder.contains("spaarke") {
+            assert!(
+                unhealthy[0]
+                    .explanation
+                    .contains("(Sprk.Bff.Api.Services.Jobs.ServiceBusJobProcessor.ExecuteAsync)"),
+                "{}",
+                unhealthy[0].explanation
+            );
+            assert_eq!(unhealthy[0].start.to_string(), "2026-01-20T22:32:37.000000000Z");
+        }
+    }
 }
 
 /// baselAhmed2's second outage (15:06-15:29, the app dying in Program.Main

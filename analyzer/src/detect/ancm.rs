@@ -67,7 +67,7 @@ fn is_site_extension(path: &str) -> bool {
 /// physical root outside the site extensions, or a site in
 /// `MACHINE/WEBROOT/APPHOST/<SITE>` that is not an Azure Functions
 /// placeholder.
-fn names_customer_app(e: &EventRow) -> bool {
+pub(super) fn names_customer_app(e: &EventRow) -> bool {
     if let Some(path) = physical_path(e) {
         return !is_site_extension(&path);
     }

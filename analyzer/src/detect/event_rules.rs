@@ -950,13 +950,7 @@ mod tests {
     /// ANCM 1012 for the site's app at `secs`: app_offline.htm took it
     /// offline.
     fn app_offline(e: Given, secs: i64) -> Given {
-        e.positional(
-            "APP",
-            secs,
-            "IIS AspNetCore Module V2",
-            1012,
-            &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
-        )
+        e.app_offline("APP", secs)
     }
 
     /// sadabyakod's App Service: two 1012s of one process in one second,

@@ -105,6 +105,9 @@ kinds! {
     DEPLOYMENT_REPORTS = [Kudu 1, AspNet 1309];
     /// ANCM 1012: app_offline.htm took the application offline.
     APP_OFFLINE = [Ancm 1012];
+    /// ANCM 1005: the application did not shut down within the time limit
+    /// ("Failed to gracefully shutdown application").
+    ANCM_UNGRACEFUL = [Ancm 1005];
     /// ANCM 1033: the application shut down (a restart, a recycle).
     ANCM_SHUT_DOWN = [Ancm 1033];
     /// ANCM's starts (1032, 1001) and shutdowns (1033) of an application:

@@ -27,6 +27,7 @@ mod rapid_fail;
 mod reboot;
 mod recycle;
 mod rewrite;
+mod shutdown;
 mod slow;
 mod status;
 #[cfg(test)]
@@ -329,6 +330,7 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
     crash::detect(store, &mut out);
     hang::detect(store, &mut out);
     recycle::detect(store, &mut out);
+    shutdown::detect(store, &mut out);
     identity::detect(store, &mut out);
     database::detect(store, &mut out);
     event_rules::detect(store, &mut out);

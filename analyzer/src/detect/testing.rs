@@ -75,6 +75,18 @@ impl Given {
         )
     }
 
+    /// ANCM V2 1012: app_offline.htm took the app at
+    /// `C:\\home\\site\\wwwroot\\` offline.
+    pub fn app_offline(self, host: &str, secs: i64) -> Self {
+        self.positional(
+            host,
+            secs,
+            "IIS AspNetCore Module V2",
+            1012,
+            &["Application 'C:\\home\\site\\wwwroot\\' was recycled after detecting app_offline.htm."],
+        )
+    }
+
     /// The machine the event given last names itself by (`Computer`), when
     /// it is not the host it is filed under (an App Service site's worker).
     pub fn instance(mut self, computer: &str) -> Self {
