@@ -155,14 +155,17 @@ pub struct Finding {
     /// never started again): ranked before its severity's recovered ones.
     #[serde(skip)]
     pub ongoing: bool,
+    /// The window comes from files' modification times rather than from
+    /// the evidence: every piece is a detailed error page, which holds no
+    /// time of its own (a copy's date is no incident's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub window_from_files: bool,
 }
 
 impl Finding {
-    /// Whether the window comes from files' modification times rather than
-    /// from the evidence: every piece is a detailed error page, which holds
-    /// no time of its own (a copy's date is no incident's).
+    /// See [`Finding::window_from_files`].
     pub fn timed_by_files(&self) -> bool {
-        timed_by_files(&self.evidence)
+        self.window_from_files
     }
 }
 

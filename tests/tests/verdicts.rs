@@ -609,6 +609,9 @@ fn error_pages_read_with_event_logs_are_cited_and_never_tie_hosts_together() {
         report.findings.iter().all(|f| f.related.is_empty()),
         "copied in the same second, no one incident"
     );
+    assert!(report.findings.iter().all(|f| f.window_from_files), "pages alone: their windows are file dates");
+    let json = serde_json::to_string(&report.findings[0]).expect("serializes");
+    assert!(json.contains("\"window_from_files\":true"), "{json}");
 }
 
 /// HelixAutomations' download as App Service writes it, its two folders
@@ -632,6 +635,29 @@ fn iisnodes_log_and_its_error_page_are_one_finding_dated_by_the_log() {
     assert!(f.explanation.contains("30 times") && f.explanation.contains("SyntaxError: Unexpected token >"));
     assert!(f.explanation.contains("older Node than the app was written for"), "{}", f.explanation);
     assert_eq!(f.start.to_string(), "2025-08-15T22:55:52.000000000Z");
+}
+
+/// thinkwhale's 2014 download put back together: its error page, copied
+/// years later, is dated by the copy, after the host's last record, which
+/// is the last event of its log (2014-11-05 05:23:15), not only the last
+/// event the analysis keeps.
+#[test]
+fn a_copy_dated_page_is_measured_against_everything_its_host_logged() {
+    let Some(root) = samples() else { return };
+    let dir = app_service_download(
+        &root,
+        &[
+            ("azure-eventlog-thinkwhale-MyTakeOnQuotes", ""),
+            ("azure-detailederrors-thinkwhale-MyTakeOnQuotes/DetailedErrors", "DetailedErrors"),
+        ],
+    );
+    let report = analyzed(&[dir.path().to_path_buf()]);
+    let page = report.findings.iter().find(|f| f.window_from_files).expect("the page's finding");
+    assert!(
+        page.explanation.contains("after this host's last other record (2014-11-05 05:23:15 UTC)"),
+        "{}",
+        page.explanation
+    );
 }
 
 /// Sample folders split by kind, put back under one `LogFiles` as App

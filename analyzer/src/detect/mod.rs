@@ -169,7 +169,8 @@ impl Draft {
     pub fn finish(mut self) -> Finding {
         // A detailed error page holds no time: say where the window's came
         // from, lest a copy's date read as the incident's.
-        if crate::finding::timed_by_files(&self.evidence) && !self.explanation.contains("modification time") {
+        let window_from_files = crate::finding::timed_by_files(&self.evidence);
+        if window_from_files && !self.explanation.contains("modification time") {
             self.explanation.push_str(
                 " The error pages hold no time of their own: the window is their files' modification time \
                     (an archive's entry time), which copying the files resets.",
@@ -193,6 +194,7 @@ impl Draft {
             related: Vec::new(),
             detections: Vec::new(),
             ongoing: self.ongoing,
+            window_from_files,
         }
     }
 }

@@ -303,11 +303,13 @@ pub(super) fn copy_dated(store: &Store, host: &str, start: Timestamp, end: Times
 }
 
 /// The first and last time of what a host logged with times of its own:
-/// its events and the minutes its access logs cover.
+/// its events (those only counted too) and the minutes its access logs
+/// cover.
 fn timed_span(store: &Store, host: &str) -> Option<(Timestamp, Timestamp)> {
     let events = store.events.iter().filter(|e| &*e.host == host).map(|e| e.time());
     let minutes = store.minutes.keys().filter(|k| &*k.0 == host).map(|k| Timestamp::from_parts(k.2 * 60, 0));
-    events.chain(minutes).fold(None, |span, t| match span {
+    let counted = store.counted_spans.get(host).into_iter().flat_map(|&(a, b)| [a, b]);
+    events.chain(minutes).chain(counted).fold(None, |span, t| match span {
         None => Some((t, t)),
         Some((a, b)) => Some((a.min(t), b.max(t))),
     })

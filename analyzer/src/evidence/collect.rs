@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use faultline_parser::w3c::ReasonKind;
-use faultline_parser::{HttpError, RecordSink, Request, Span, Trace, WinEvent};
+use faultline_parser::winevent::CountedEvents;
+use faultline_parser::{HttpError, RecordSink, Request, Span, Timestamp, Trace, WinEvent};
 
 use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow, join};
 use crate::resolve::{Resolver, SourceFile};
@@ -32,6 +33,23 @@ pub struct Kept {
     pub events: Vec<EventRow>,
     /// Traces.
     pub traces: Vec<TraceRow>,
+    /// Per host, the first and last time of the events only counted (not
+    /// in the catalogue): what a host logged reaches past what is kept.
+    pub counted_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
+}
+
+/// `span` widened to hold `other`.
+pub(crate) fn widen(
+    span: &mut BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
+    host: &Arc<str>,
+    other: (Timestamp, Timestamp),
+) {
+    span.entry(Arc::clone(host))
+        .and_modify(|(a, b)| {
+            *a = (*a).min(other.0);
+            *b = (*b).max(other.1);
+        })
+        .or_insert(other);
 }
 
 impl Kept {
@@ -45,6 +63,9 @@ impl Kept {
         join(&mut self.errors, other.errors);
         join(&mut self.events, other.events);
         join(&mut self.traces, other.traces);
+        for (host, span) in other.counted_spans {
+            widen(&mut self.counted_spans, &host, span);
+        }
     }
 }
 
@@ -240,6 +261,18 @@ impl RecordSink for Collector<'_> {
         let Some(time) = self.resolve.time(&host, event.time) else { return Ok(()) };
         event.time = time;
         self.kept.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
+        Ok(())
+    }
+
+    fn counted_events(&mut self, counted: CountedEvents<'_>) -> Result<(), Self::Error> {
+        let host = self.resolve.host_of(counted.computer);
+        let placed = counted.span.map(|(a, b)| (self.resolve.time(&host, a), self.resolve.time(&host, b)));
+        let span = match placed {
+            Some((Some(a), Some(b))) => (a, b),
+            Some((Some(t), None) | (None, Some(t))) => (t, t),
+            _ => return Ok(()),
+        };
+        widen(&mut self.kept.counted_spans, &host.name, span);
         Ok(())
     }
 }

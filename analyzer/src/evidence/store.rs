@@ -28,6 +28,9 @@ pub struct Store {
     pub events: Vec<EventRow>,
     /// FREB traces.
     pub traces: Vec<TraceRow>,
+    /// Per host, the first and last time of its events outside the
+    /// catalogue, which only their counts keep.
+    pub counted_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
     /// Positions in `events` per family and event id, built on first use:
     /// detectors ask for a kind of event inside loops, and a scan of every
     /// event per question made an event log of millions of records take
@@ -50,6 +53,9 @@ impl Store {
             join(&mut a.errors, c.errors);
             join(&mut a.events, c.events);
             join(&mut a.traces, c.traces);
+            for (host, span) in c.counted_spans {
+                super::collect::widen(&mut a.counted_spans, &host, span);
+            }
         }
         a.requests.sort_by_key(|x| (x.time, x.source, x.line));
         a.errors.sort_by_key(|x| (x.time, x.source, x.line));

@@ -96,7 +96,8 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             f.title,
             f.confidence
         )?;
-        writeln!(out, "   {} → {}   {}", zone.time(f.start), zone.time(f.end), scope(f))?;
+        let dated = if f.window_from_files { "   (the pages' file dates)" } else { "" };
+        writeln!(out, "   {} → {}   {}{dated}", zone.time(f.start), zone.time(f.end), scope(f))?;
         if let Some(list) = related(report, f) {
             writeln!(out, "   same incident on other hosts: {list}")?;
         }
