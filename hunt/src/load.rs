@@ -375,6 +375,39 @@ mod tests {
         assert_eq!(loaded.rules.len(), 1);
     }
 
+    /// A web rule that cannot match without a field no web record carries
+    /// (SigmaHQ's SAP NetViewer rule on `cs-content-type`) is skipped and
+    /// says which; one another selection can satisfy, one asking for the
+    /// field's absence, or one that only filters on it loads.
+    #[test]
+    fn a_web_rule_that_needs_a_field_no_record_has_is_skipped() {
+        let with = |detection: &str| {
+            format!("title: t\nlogsource: {{category: webserver}}\ndetection:\n{detection}")
+        };
+        let mut loaded = LoadReport::default();
+        let upload = "    selection:\n        cs-method: POST\n        cs-content-type|contains: 'multipart'\n    condition: selection\n";
+        loaded.add_text(&with(upload), Path::new("needs.yml"));
+        let either = "    a:\n        cs-content-type: x\n    b:\n        cs-uri-stem|endswith: '.jsp'\n    condition: a or b\n";
+        loaded.add_text(&with(either), Path::new("either.yml"));
+        let absent = "    a:\n        cs-body: null\n        cs-method: GET\n    condition: a\n";
+        loaded.add_text(&with(absent), Path::new("absent.yml"));
+        let filtered =
+            "    a:\n        cs-method: GET\n    f:\n        cs-body: x\n    condition: a and not f\n";
+        loaded.add_text(&with(filtered), Path::new("filtered.yml"));
+        let spelled = "    a:\n        cs(User-Agent)|contains: sqlmap\n    condition: a\n";
+        loaded.add_text(&with(spelled), Path::new("spelled.yml"));
+        let reasons: Vec<String> =
+            loaded.skipped.iter().map(|s| format!("{}: {}", s.path.display(), s.reason)).collect();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].starts_with(
+                "needs.yml: no access-log, HTTP.sys or FREB record faultline reads carries `cs-content-type`"
+            ),
+            "{reasons:?}"
+        );
+        assert_eq!(loaded.rules.len(), 4);
+    }
+
     /// A rule whose id a loaded rule has is skipped, naming where the first
     /// came from (the same folder given twice, a copy of the bundled pack);
     /// rules without an id are never taken for one another.

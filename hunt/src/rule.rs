@@ -83,6 +83,13 @@ pub enum Unsupported {
     /// A rule whose id a rule loaded before it has (its origin).
     #[error("a rule with the same id was loaded first, from {0}; read once")]
     SameId(String),
+    /// A web rule that cannot match without fields no record faultline
+    /// reads carries (their names).
+    #[error(
+        "no access-log, HTTP.sys or FREB record faultline reads carries {0} (`--show-mapping` lists the \
+         fields they do): the rule can never match"
+    )]
+    Field(String),
 }
 
 /// Which records a rule applies to.
@@ -253,6 +260,83 @@ pub struct Rule {
     /// `fields`: the values worth showing with its matches (Sigma's list of
     /// fields interesting for further analysis), as the rule spells them.
     pub fields_of_interest: Vec<String>,
+}
+
+/// What a search can be on web records: always true, never, or either.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Can {
+    Always,
+    Never,
+    Either,
+}
+
+/// The fields a web rule reads that no web record carries, when the rule
+/// cannot match without them (a selection on `cs-content-type` alone); a
+/// rule another selection can still satisfy loads.
+fn needs_unread_web_fields(searches: &[Search], condition: &Condition) -> Option<String> {
+    let known = |field: &str| {
+        let field = crate::record::canonical_field(field);
+        crate::record::WEB_MAPPING.iter().any(|f| f.name == field)
+    };
+    let mut unread: Vec<&str> = Vec::new();
+    let can: Vec<Can> = searches
+        .iter()
+        .map(|search| match search {
+            Search::Keywords { .. } => Can::Either,
+            Search::Selections(maps) => {
+                let map_can = |tests: &Vec<FieldTest>| {
+                    let mut all_always = true;
+                    for t in tests {
+                        if known(&t.field) {
+                            all_always = false;
+                            continue;
+                        }
+                        // An absent field is what `null` and `exists: false` ask for.
+                        let absent_holds =
+                            t.patterns.iter().any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)));
+                        if !absent_holds {
+                            return Can::Never;
+                        }
+                    }
+                    if all_always { Can::Always } else { Can::Either }
+                };
+                let each: Vec<Can> = maps.iter().map(map_can).collect();
+                if each.contains(&Can::Always) {
+                    Can::Always
+                } else if each.contains(&Can::Either) {
+                    Can::Either
+                } else {
+                    Can::Never
+                }
+            }
+        })
+        .collect();
+    for (search, c) in searches.iter().zip(&can) {
+        if let (Search::Selections(maps), Can::Never | Can::Either) = (search, c) {
+            for t in maps.iter().flatten() {
+                if !known(&t.field) && !unread.contains(&t.field.as_str()) {
+                    unread.push(&t.field);
+                }
+            }
+        }
+    }
+    if unread.is_empty() {
+        return None;
+    }
+    // Whether some outcome of the searches that can go either way makes
+    // the condition true; past 12 of them, taken as possible.
+    let free: Vec<usize> = (0..can.len()).filter(|&i| can[i] == Can::Either).collect();
+    if free.len() > 12 {
+        return None;
+    }
+    let possible = (0u32..1 << free.len()).any(|bits| {
+        condition.eval(&mut |i| match can.get(i) {
+            Some(Can::Always) => true,
+            Some(Can::Never) | None => false,
+            Some(Can::Either) => free.iter().position(|&f| f == i).is_some_and(|k| bits & (1 << k) != 0),
+        })
+    });
+    (!possible).then(|| unread.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "))
 }
 
 fn text(y: &Yaml) -> Option<String> {
@@ -450,6 +534,11 @@ impl Rule {
             names.push(name);
         }
         let condition = Condition::parse(&condition, &names)?;
+        if target == Target::Web
+            && let Some(fields) = needs_unread_web_fields(&searches, &condition)
+        {
+            return Err(Unsupported::Field(fields));
+        }
         // A rule without a level is read as medium; one whose level is no
         // level Sigma names is refused, not read as some other.
         let level = match text(&doc["level"]) {
