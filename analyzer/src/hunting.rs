@@ -271,6 +271,17 @@ impl Placed {
                 .filter_map(|f| view.values(f).next().map(|(v, _)| (f.clone(), matched_value(v))))
                 .collect();
         }
+        // A keyword search names no field: the values a keyword is in.
+        if matched.is_empty()
+            && let Some(r) = tested
+        {
+            matched = r
+                .keyword_values(view.all_given())
+                .into_iter()
+                .map(|(f, v)| (f.to_string(), matched_value(v)))
+                .collect();
+            matched.dedup();
+        }
         Detection {
             rule: Arc::clone(rule),
             time: self.time,

@@ -406,6 +406,16 @@ impl View {
         self.values[..self.used].iter().map(|(f, v, _)| (f.as_str(), v.as_str()))
     }
 
+    /// Every (field, value as written, value lower-cased) the record
+    /// gives, without the other forms rules also match.
+    pub fn all_given(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.values[..self.used]
+            .iter()
+            .zip(&self.derived)
+            .filter(|(_, derived)| !**derived)
+            .map(|((f, v, l), _)| (f.as_str(), v.as_str(), l.as_str()))
+    }
+
     /// A W3C access row.
     /// A W3C row, its client read as [`Request::forwarded_client`] reads it
     /// when no proxies are named.

@@ -504,6 +504,35 @@ impl Rule {
         })
     }
 
+    /// The values of a record (field, as written, lower-cased) that one of
+    /// the rule's keywords is found in: what a keyword hit shows. A keyword
+    /// found only across two values (`GET /admin`) shows none.
+    pub fn keyword_values<'v>(
+        &self,
+        values: impl Iterator<Item = (&'v str, &'v str, &'v str)>,
+    ) -> Vec<(&'v str, &'v str)> {
+        let keywords: Vec<&Pattern> = self
+            .searches
+            .iter()
+            .flat_map(|s| match s {
+                Search::Keywords { patterns, .. } => patterns.iter().collect(),
+                Search::Selections(_) => Vec::new(),
+            })
+            .collect();
+        if keywords.is_empty() {
+            return Vec::new();
+        }
+        // A value once, under the first field that gives it (the path as
+        // logged, not the `path?query` forms made of it).
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        for (f, raw, lower) in values {
+            if keywords.iter().any(|p| p.matches(lower)) && !out.iter().any(|(_, v)| *v == raw) {
+                out.push((f, raw));
+            }
+        }
+        out
+    }
+
     /// A rule from one YAML document.
     pub fn from_yaml(doc: &Yaml, origin: &Path) -> Result<Rule, Unsupported> {
         if !doc["correlation"].is_badvalue() {

@@ -1317,3 +1317,23 @@ fn a_login_spray_is_found_in_a_real_capture() {
     assert_eq!(spray.evidence.record.map(RecordId::as_written), Some(13026));
     assert!(spray.evidence.summary.contains("(10 distinct login)"), "{}", spray.evidence.summary);
 }
+
+/// A keyword rule names no field: its hit shows the value the keyword was
+/// found in, once, as the log wrote it (SigmaHQ's source-code enumeration
+/// on `u_ex160209.log` line 39, `GET /.git/HEAD`).
+#[test]
+fn a_keyword_hit_shows_the_value_it_was_found_in() {
+    let (Some(dir), Some(samples)) = (sigma(), common::samples("the real-capture hunt tests")) else {
+        return;
+    };
+    let mut rules = LoadReport::default();
+    rules.add_path(&dir, false).expect("reads");
+    let report = run(&[samples.join("w3c-know-it-peru-WebKnowIT/W3SVC1/u_ex160209.log")], rules);
+    let hit = report
+        .detections
+        .iter()
+        .find(|d| d.rule.meta.title == "Source Code Enumeration Detection by Keyword")
+        .expect("the .git probe");
+    assert_eq!(hit.evidence.line, Some(39));
+    assert_eq!(hit.matched, [("cs-uri-stem".to_string(), "/.git/HEAD".to_string())]);
+}
