@@ -48,6 +48,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "web_sql_injection_reached_database.yml",
         include_str!("../rules/web_sql_injection_reached_database.yml"),
     ),
+    ("web_tunna_session.yml", include_str!("../rules/web_tunna_session.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
@@ -596,6 +597,7 @@ mod tests {
             ![
                 "web_scanner_burst.yml",
                 "web_auth_brute_force.yml",
+                "web_tunna_session.yml",
                 "sec_logon_password_guessing.yml",
                 "sql_login_spray.yml",
                 "chain_aspnet_client_shell.yml",
@@ -729,6 +731,36 @@ mod tests {
             win32: Some(win32),
             ..WebRow::default()
         })
+    }
+
+    /// sbousseaden's Tunna capture: after the connect request, thousands of
+    /// `?proxy` GETs and POSTs from one client to one page carry the RDP
+    /// session; a page whose query merely mentions a proxy, or a few data
+    /// requests, do not.
+    #[test]
+    fn a_tunna_session_is_many_data_requests_from_one_client_to_one_page() {
+        let data = |client: &str, stem: &str, query: &str, method: &str| {
+            web(WebRow {
+                method: Some(method),
+                stem: Some(stem),
+                query: Some(query),
+                client_ip: Some(client),
+                status: Some("200"),
+                ..WebRow::default()
+            })
+        };
+        let session: Vec<(i64, View)> = (0..40)
+            .map(|i| {
+                (i * 2, data("10.0.2.17", "/erp/conn.aspx", "proxy", if i % 2 == 0 { "GET" } else { "POST" }))
+            })
+            .collect();
+        assert_eq!(correlated(&session), ["Tunna Tunnel Session"]);
+        let settings: Vec<(i64, View)> =
+            (0..40).map(|i| (i * 2, data("10.0.2.17", "/erp/orders.aspx", "view=proxy", "GET"))).collect();
+        assert!(correlated(&settings).is_empty(), "a query that mentions a proxy");
+        let few: Vec<(i64, View)> =
+            (0..10).map(|i| (i * 2, data("10.0.2.17", "/erp/conn.aspx", "proxy", "GET"))).collect();
+        assert!(correlated(&few).is_empty(), "ten requests are no session");
     }
 
     #[test]
