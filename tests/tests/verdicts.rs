@@ -519,6 +519,13 @@ fn a_crash_in_a_monitoring_agent_names_the_agent() {
     let crash = report.findings.iter().find(|f| f.id.id() == "worker-crash").expect("the crash");
     assert_eq!(crash.start.to_string(), "2025-12-13T19:59:10.000000000Z", "the report's own time");
     assert!(
+        crash
+            .explanation
+            .starts_with("The w3wp worker on SMARTSTUDY-API (instance WEBWK000003) was terminated"),
+        "the site, and the worker that names itself: {}",
+        crash.explanation
+    );
+    assert!(
         crash.explanation.contains("code of the Application Insights Snapshot Debugger, not the app's"),
         "{}",
         crash.explanation

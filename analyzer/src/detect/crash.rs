@@ -104,8 +104,22 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     let times = if crashes == 1 { "once".to_string() } else { format!("{crashes} times") };
     let overflow =
         thrown.as_ref().is_some_and(|x| overflowed(&x.type_name)) || group.iter().any(|e| shows_overflow(e));
+    // An App Service site's workers name themselves (RD0003FF8059C8): the
+    // site is the host, the machine is said.
+    let mut machines: Vec<&str> = group
+        .iter()
+        .filter_map(|e| e.event.computer.as_deref())
+        .filter(|c| crate::resolve::host_name(c) != host)
+        .collect();
+    machines.sort_unstable();
+    machines.dedup();
+    let on = match machines.as_slice() {
+        [] => host.to_string(),
+        [one] => format!("{host} (instance {one})"),
+        many => format!("{host} (instances {})", many.join(", ")),
+    };
     let mut text = format!(
-        "The w3wp worker on {host} was terminated by {} {times}{}{}",
+        "The w3wp worker on {on} was terminated by {} {times}{}{}",
         if overflow { "a stack overflow" } else { "an unhandled exception" },
         if pids.is_empty() { String::new() } else { format!(" (PID {})", pids.join(", ")) },
         faulting.unwrap_or_default(),
