@@ -112,33 +112,46 @@ impl Read for Utf16Reader<'_> {
 }
 
 /// Whether text's lines end in a carriage return alone (classic Mac OS, an
-/// editor set to "CR"): a CR and no LF in `head`, and no NUL (binary
-/// formats hold both).
+/// editor set to "CR"): two CRs not followed by LF before the first LF, or
+/// one in a head with no LF at all; never with a NUL (binary formats hold
+/// both). One stray CR before a CRLF (`...\r\r\n`) is not a line end.
 pub fn lone_cr_lines(head: &[u8]) -> bool {
-    memchr::memchr(b'\r', head).is_some()
-        && memchr::memchr(b'\n', head).is_none()
-        && memchr::memchr(0, head).is_none()
+    if memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    let first_lf = memchr::memchr(b'\n', head);
+    let before = &head[..first_lf.unwrap_or(head.len())];
+    let lone =
+        memchr::memchr_iter(b'\r', before).filter(|&at| head.get(at + 1) != Some(&b'\n')).take(2).count();
+    lone >= 2 || (lone == 1 && first_lf.is_none())
 }
 
-/// `data` with every CR an LF, so each line keeps its number; a CR before
-/// an LF further on becomes a blank line, which readers pass over.
-pub(crate) fn cr_to_lf(data: &[u8]) -> Result<Bytes, SpoolError> {
-    spool(CrReader { data }, u64::MAX, IN_MEMORY, data.len() as u64)
+/// `data` with every CR that no LF follows an LF: lines keep their
+/// numbers, and CRLF line ends further on stay one line end each.
+pub(crate) fn lone_cr_to_lf(data: &[u8]) -> Result<Bytes, SpoolError> {
+    spool(CrReader { data, at: 0 }, u64::MAX, IN_MEMORY, data.len() as u64)
 }
 
-/// Reads `data` with its CRs as LFs.
+/// Reads `data` with its lone CRs as LFs.
 struct CrReader<'a> {
     data: &'a [u8],
+    at: usize,
 }
 
 impl Read for CrReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len());
-        let (now, rest) = self.data.split_at(n);
-        for (out, &b) in buf.iter_mut().zip(now) {
-            *out = if b == b'\r' { b'\n' } else { b };
+        let n = buf.len().min(self.data.len() - self.at);
+        let (data, at) = (self.data, self.at);
+        for (k, out) in buf[..n].iter_mut().enumerate() {
+            let i = at + k;
+            // The whole input is at hand: a CR at a buffer's end still
+            // sees the byte after it.
+            *out = match data[i] {
+                b'\r' if data.get(i + 1) != Some(&b'\n') => b'\n',
+                b => b,
+            };
         }
-        self.data = rest;
+        self.at += n;
         Ok(n)
     }
 }
@@ -150,11 +163,13 @@ mod tests {
     #[test]
     fn lines_ended_by_a_lone_cr_become_lines() {
         assert!(lone_cr_lines(b"#Fields: date time\r2025-11-24 10:00:00\r"));
+        assert!(lone_cr_lines(b"#Fields: date\r2025-11-24\r2025-11-25\r\n"), "CR lines, then CRLF");
         assert!(!lone_cr_lines(b"#Fields: date time\r\n2025-11-24 10:00:00\r\n"));
+        assert!(!lone_cr_lines(b"#Software: IIS\r\r\n#Fields: date\r\n"), "one stray CR");
         assert!(!lone_cr_lines(b"ElfFile\0\r"), "binary");
         assert!(!lone_cr_lines(b"one line"));
-        let text = cr_to_lf(b"a\rb\r").expect("in memory");
-        assert_eq!(&*text, b"a\nb\n");
+        let text = lone_cr_to_lf(b"a\rb\rc\r\nd\r").expect("in memory");
+        assert_eq!(&*text, b"a\nb\nc\r\nd\n", "a CRLF stays one line end");
     }
 
     fn utf16(text: &str, order: Utf16) -> Vec<u8> {

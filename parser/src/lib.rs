@@ -211,48 +211,107 @@ where
         Ok(Outcome::Failed(InputError::Io(std::io::Error::other(e.describe(what)))))
     };
     // UTF-16 text is read as the UTF-8 it transcodes to.
-    let transcoded = match encoding::utf16_bom(original).map(|order| encoding::transcode(original, order)) {
+    let mut copy = match encoding::utf16_bom(original).map(|order| encoding::transcode(original, order)) {
         Some(Err(e)) => return failed(e, "the UTF-8 copy of this UTF-16 file", original.len()),
         made => made.and_then(Result::ok),
     };
-    let bytes = transcoded.as_ref().unwrap_or(&source.bytes);
-    if let Some(shrunk) = original.len().checked_sub(bytes.len()).filter(|_| transcoded.is_some()) {
-        progress(shrunk as u64);
+    if let Some(t) = &copy {
+        progress(original.len().saturating_sub(t.len()) as u64);
     }
-    // Lines ended by a lone CR are read as the same lines ended by LF.
-    let lone_cr = encoding::lone_cr_lines(&bytes[..bytes.len().min(format::SNIFF_LEN)]);
-    let relined = match lone_cr.then(|| encoding::cr_to_lf(bytes)) {
-        Some(Err(e)) => return failed(e, "the copy of this file with its lines ended by LF", bytes.len()),
-        made => made.and_then(Result::ok),
+    // Lines ended by a lone CR are read as the same lines ended by LF; the
+    // format is told from the head first, so a file skipped is not copied.
+    let text: &[u8] = copy.as_deref().unwrap_or(original);
+    let head = &text[..text.len().min(format::SNIFF_LEN)];
+    let lone_cr = encoding::lone_cr_lines(head);
+    let relined_head;
+    let head = match lone_cr.then(|| encoding::lone_cr_to_lf(head)) {
+        Some(Ok(h)) => {
+            relined_head = h;
+            &relined_head[..]
+        }
+        _ => head,
     };
-    let bytes = relined.as_ref().unwrap_or(bytes);
-    let data: &[u8] = bytes;
-    let head = &data[..data.len().min(format::SNIFF_LEN)];
     let format = match format::detect(&source.path.file_name(), head) {
         Detection::Skip(reason) => {
-            progress(data.len() as u64);
+            progress(text.len() as u64);
             return Ok(Outcome::Skipped(reason));
         }
         Detection::Format(format) => format,
     };
+    if lone_cr {
+        let relined = match encoding::lone_cr_to_lf(text) {
+            Ok(relined) => relined,
+            Err(e) => return failed(e, "the copy of this file with its lines ended by LF", text.len()),
+        };
+        // The transcoded copy, if any, goes as this one takes its place.
+        copy = Some(relined);
+    }
+    let bytes = copy.as_ref().unwrap_or(&source.bytes);
+    let data: &[u8] = bytes;
     let input = Input { data, format, pages: bytes, config, progress, modified: source.modified };
-    let new_format_sink = new_sink;
-    let new_sink = || new_sink(format);
+    let sink = || new_sink(format);
     let sinks = match format {
-        Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &new_sink)?,
-        Format::Freb => freb::read(&input, &new_sink)?,
-        Format::EventXml => eventxml::read(&input, &new_sink)?,
-        Format::Evtx => evtx::read(&input, &new_sink)?,
-        Format::ErrorPage => errorpage::read(&input, &new_sink)?,
-        Format::IisnodeLog => iisnode::read(&input, &new_sink)?,
-        Format::KuduTrace => kudu::read(&input, &source.path.file_name(), &new_sink)?,
+        Format::W3c | Format::Httperr | Format::IisNative | Format::Ncsa => w3c::read(&input, &sink)?,
+        Format::Freb => freb::read(&input, &sink)?,
+        Format::EventXml => eventxml::read(&input, &sink)?,
+        Format::Evtx => evtx::read(&input, &sink)?,
+        Format::ErrorPage => errorpage::read(&input, &sink)?,
+        Format::IisnodeLog => iisnode::read(&input, &sink)?,
+        Format::KuduTrace => kudu::read(&input, &source.path.file_name(), &sink)?,
     };
     let mut outcome = Outcome::Parsed { format, sinks };
-    if relined.is_some() {
+    if lone_cr {
         let why = "lines end in a carriage return alone (a classic Mac OS save): read as lines";
-        warn_file(&mut outcome, new_format_sink, why.to_string());
+        warn_file(&mut outcome, new_sink, why.to_string());
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod relined_tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Lines(Vec<u64>);
+
+    impl RecordSink for Lines {
+        type Error = std::convert::Infallible;
+        fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+            self.0.push(r.origin.line);
+            Ok(())
+        }
+    }
+
+    /// A log saved with CR line ends whose later rows were appended with
+    /// CRLF: every row keeps its line number (a CRLF is one line end).
+    #[test]
+    fn lone_cr_rows_then_crlf_rows_keep_their_line_numbers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("u_ex251124.log");
+        let mut log = String::from(
+            "#Software: Microsoft Internet Information Services 10.0\r#Fields: date time cs-method cs-uri-stem sc-status\r",
+        );
+        let row = "2025-11-24 10:00:00 GET /a-path-long-enough-to-fill-the-head/index.html 200";
+        let cr_rows = 2_000;
+        for _ in 0..cr_rows {
+            log.push_str(row);
+            log.push('\r');
+        }
+        for _ in 0..100 {
+            log.push_str(row);
+            log.push_str("\r\n");
+        }
+        assert!(log.len() > format::SNIFF_LEN);
+        std::fs::write(&path, &log).expect("writes");
+        let found = discover(std::slice::from_ref(&path), &ArchiveLimits::default());
+        let source = found.entries[0].open(&ArchiveLimits::default()).expect("opens");
+        let outcome = read_opened(source, &ReadConfig::default(), &|_| {}, |_| Lines::default());
+        let Ok(Outcome::Parsed { sinks, .. }) = outcome else { panic!("parsed") };
+        let mut lines: Vec<u64> = sinks.into_iter().flat_map(|s| s.0).collect();
+        lines.sort_unstable();
+        assert_eq!(lines.len(), cr_rows + 100);
+        assert_eq!(lines.last(), Some(&(2 + cr_rows as u64 + 100)), "the last row is on the last line");
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
