@@ -247,24 +247,6 @@ impl<'s> Resolver<'s> {
     pub fn time(&self, host: &Host, t: Timestamp) -> Option<Timestamp> {
         self.scope.place(host.skew, t)
     }
-
-    /// A trace's start as [`Resolver::time`] places it, except that a
-    /// detailed error page dated by its file (a copy's date, not the
-    /// request's) is kept whatever the run's range: the failure it shows
-    /// may lie inside the range while its copy is dated outside it.
-    /// `None` when it lies outside the range, `Some(None)` when the trace
-    /// holds no time.
-    pub fn trace_start(
-        &self,
-        host: &Host,
-        trace: &faultline_parser::freb::Trace,
-    ) -> Option<Option<Timestamp>> {
-        let Some(start) = trace.time() else { return Some(None) };
-        if trace.summary.time_of_file {
-            return Some(Some(start + host.skew));
-        }
-        self.time(host, start).map(Some)
-    }
 }
 
 fn host(name: &str, scope: &Scope) -> Host {
@@ -322,22 +304,6 @@ mod tests {
         assert_eq!(scope.skew.unused().collect::<Vec<_>>(), ["WEB01"]);
         assert_eq!(r.host(None).skew, Span::secs(5), "its correction applies all the same");
         assert_eq!(scope.skew.unused().count(), 0);
-    }
-
-    /// A page dated by its copy is kept outside `--from/--to`: its request
-    /// may lie inside; a trace with a time of its own is not.
-    #[test]
-    fn a_copy_dated_page_is_kept_outside_the_range() {
-        let scope = Scope { from: Some(Timestamp::from_parts(1_000, 0)), ..Scope::default() };
-        let mut r = Resolver::new(file("web01/u_ex251124.log"), &scope);
-        let host = r.host(None);
-        let mut trace = faultline_parser::freb::Trace::default();
-        trace.summary.start = Some(Timestamp::from_parts(10, 0));
-        assert_eq!(r.trace_start(&host, &trace), None, "a traced request before the range");
-        trace.summary.time_of_file = true;
-        assert_eq!(r.trace_start(&host, &trace), Some(Some(Timestamp::from_parts(10, 0))));
-        trace.summary.start = None;
-        assert_eq!(r.trace_start(&host, &trace), Some(None));
     }
 
     #[test]

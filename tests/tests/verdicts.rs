@@ -658,13 +658,36 @@ fn a_copy_dated_page_is_measured_against_everything_its_host_logged() {
             ("azure-detailederrors-thinkwhale-MyTakeOnQuotes/DetailedErrors", "DetailedErrors"),
         ],
     );
+    let last = "after this host's last other record (2014-11-05 05:23:15 UTC)";
     let report = analyzed(&[dir.path().to_path_buf()]);
     let page = report.findings.iter().find(|f| f.window_from_files).expect("the page's finding");
-    assert!(
-        page.explanation.contains("after this host's last other record (2014-11-05 05:23:15 UTC)"),
-        "{}",
-        page.explanation
-    );
+    assert!(page.explanation.contains(last), "{}", page.explanation);
+    // A range of the log's first day keeps the page (its date is the
+    // copy's, its request may lie inside) and still measures it against
+    // what the host logged after the range.
+    let time = |t: &str| faultline_parser::time::parse_rfc3339(t.as_bytes()).expect("a time");
+    let first_day = Scope {
+        from: Some(time("2014-11-04T00:00:00Z")),
+        to: Some(time("2014-11-04T12:00:00Z")),
+        ..Scope::default()
+    };
+    let ranged = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &first_day, &|_| {});
+    let page = ranged.findings.iter().find(|f| f.window_from_files).expect("the copy-dated page, kept");
+    assert!(page.explanation.contains(last), "{}", page.explanation);
+    // A page dated within its host's days is dated by its request: outside
+    // the range, it stays out.
+    let pages = dir.path().join("LogFiles/DetailedErrors");
+    for f in std::fs::read_dir(&pages).expect("pages").filter_map(Result::ok) {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_415_160_000); // 2014-11-05 04:00 UTC
+        std::fs::File::options()
+            .write(true)
+            .open(f.path())
+            .expect("opens")
+            .set_modified(when)
+            .expect("dates");
+    }
+    let dated = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &first_day, &|_| {});
+    assert!(dated.findings.iter().all(|f| !f.window_from_files), "{:?}", dated.findings);
 }
 
 /// Sample folders split by kind, put back under one `LogFiles` as App

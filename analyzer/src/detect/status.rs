@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 
 use super::kinds::{ANCM_STOPPED, LOGON_FAILED};
 use super::{Draft, FailureMode, clusters, grouped};
+use crate::evidence::store::COPY_MARGIN;
 use crate::evidence::{RequestRow, Status, Store, TraceRow};
 use crate::finding::{Role, Severity};
 use crate::resolve::SourceKind;
@@ -281,8 +282,8 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
 /// sentence saying so, since the window can only be their date (empty
 /// when they are not).
 pub(super) fn copy_dated(store: &Store, host: &str, start: Timestamp, end: Timestamp) -> String {
-    let Some((first_t, last_t)) = timed_span(store, host) else { return String::new() };
-    if start > last_t + Span::hours(24) {
+    let Some((first_t, last_t)) = store.host_span(host) else { return String::new() };
+    if start > last_t + COPY_MARGIN {
         format!(
             " The files are dated {}, {} after this host's last other record ({}): a copy's date, not the \
                 request's, which came before.",
@@ -290,7 +291,7 @@ pub(super) fn copy_dated(store: &Store, host: &str, start: Timestamp, end: Times
             crate::describe::duration(start - last_t),
             last_t.to_prose()
         )
-    } else if end < first_t - Span::hours(24) {
+    } else if end < first_t - COPY_MARGIN {
         format!(
             " The files are dated {}, {} before this host's first other record ({}).",
             end.to_prose(),
@@ -300,19 +301,6 @@ pub(super) fn copy_dated(store: &Store, host: &str, start: Timestamp, end: Times
     } else {
         String::new()
     }
-}
-
-/// The first and last time of what a host logged with times of its own:
-/// its events (those only counted too) and the minutes its access logs
-/// cover.
-fn timed_span(store: &Store, host: &str) -> Option<(Timestamp, Timestamp)> {
-    let events = store.events.iter().filter(|e| &*e.host == host).map(|e| e.time());
-    let minutes = store.minutes.keys().filter(|k| &*k.0 == host).map(|k| Timestamp::from_parts(k.2 * 60, 0));
-    let counted = store.counted_spans.get(host).into_iter().flat_map(|&(a, b)| [a, b]);
-    events.chain(minutes).chain(counted).fold(None, |span, t| match span {
-        None => Some((t, t)),
-        Some((a, b)) => Some((a.min(t), b.max(t))),
-    })
 }
 
 /// The steps of each sub-status a finding's requests or pages show, in

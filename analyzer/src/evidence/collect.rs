@@ -12,7 +12,7 @@ use faultline_parser::winevent::CountedEvents;
 use faultline_parser::{HttpError, RecordSink, Request, Span, Timestamp, Trace, WinEvent};
 
 use super::rows::{ErrRow, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow, join};
-use crate::resolve::{Resolver, SourceFile};
+use crate::resolve::{Host, Resolver, SourceFile};
 use crate::scope::Scope;
 
 /// Rows kept per host, site and minute at most (the rest are counted).
@@ -36,6 +36,12 @@ pub struct Kept {
     /// Per host, the first and last time of the events only counted (not
     /// in the catalogue): what a host logged reaches past what is kept.
     pub counted_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
+    /// Per host, the first and last time of the records outside the run's
+    /// range (`--from`/`--to`), which are not kept.
+    pub outside_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
+    /// Detailed error pages whose file's date lies outside the run's range:
+    /// the store keeps those dated by a copy (see `Store::new`).
+    pub pages_outside: Vec<TraceRow>,
 }
 
 /// `span` widened to hold `other`.
@@ -66,6 +72,10 @@ impl Kept {
         for (host, span) in other.counted_spans {
             widen(&mut self.counted_spans, &host, span);
         }
+        for (host, span) in other.outside_spans {
+            widen(&mut self.outside_spans, &host, span);
+        }
+        join(&mut self.pages_outside, other.pages_outside);
     }
 }
 
@@ -81,6 +91,10 @@ pub struct Collector<'s> {
     open_minute: Option<(MinuteKey, Minute)>,
     kept: Kept,
     strings: Strings,
+    /// The span of the records outside the range per host, for
+    /// [`Kept::outside_spans`], gathered here first: a range can leave
+    /// millions of rows out, and a map search per row showed.
+    outside: Vec<(Arc<str>, Timestamp, Timestamp)>,
 }
 
 /// Interns the strings rows repeat (stems, clients, reasons, queues), so
@@ -107,13 +121,39 @@ impl<'s> Collector<'s> {
             open_minute: None,
             kept: Kept::default(),
             strings: Strings::default(),
+            outside: Vec::new(),
         }
     }
 
     /// What the chunk kept.
     pub fn finish(mut self) -> Kept {
         self.close_minute();
+        for (host, from, to) in std::mem::take(&mut self.outside) {
+            widen(&mut self.kept.outside_spans, &host, (from, to));
+        }
         self.kept
+    }
+
+    /// Places a record's time on `host`, or notes it among the times
+    /// outside the run's range.
+    fn place(&mut self, host: &Host, t: Timestamp) -> Option<Timestamp> {
+        let placed = self.resolve.time(host, t);
+        if placed.is_none() {
+            let t = t + host.skew;
+            match self
+                .outside
+                .iter_mut()
+                .rev()
+                .find(|(h, _, _)| Arc::ptr_eq(h, &host.name) || *h == host.name)
+            {
+                Some((_, from, to)) => {
+                    *from = (*from).min(t);
+                    *to = (*to).max(t);
+                }
+                None => self.outside.push((Arc::clone(&host.name), t, t)),
+            }
+        }
+        placed
     }
 
     fn close_minute(&mut self) {
@@ -127,7 +167,7 @@ impl RecordSink for Collector<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let host = self.resolve.host(r.computer_name);
-        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let Some(time) = self.place(&host, r.time) else { return Ok(()) };
         let host = host.name;
         let site = self.resolve.site_named(r.site_name);
         let minute = time.minute();
@@ -183,7 +223,7 @@ impl RecordSink for Collector<'_> {
             return Ok(());
         }
         let host = self.resolve.host(None);
-        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let Some(time) = self.place(&host, r.time) else { return Ok(()) };
         let phrase = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
@@ -205,10 +245,27 @@ impl RecordSink for Collector<'_> {
     fn trace(&mut self, t: &Trace) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(t.computer.as_deref());
         // A trace's time is its start; the same correction moves its end.
-        let (start, end) = match (t.time(), self.resolve.trace_start(&host, t)) {
-            (_, None) => return Ok(()),
-            (Some(start), Some(Some(placed))) => (Some(placed), t.summary.end.map(|e| e + (placed - start))),
-            _ => (None, t.summary.end),
+        // A page outside the range is held: its date may be a copy's.
+        let mut outside = false;
+        let (start, end) = match t.time() {
+            Some(start) => {
+                // A page's date is no record of what its host logged.
+                let placed = if t.summary.time_of_file {
+                    self.resolve.time(&host, start)
+                } else {
+                    self.place(&host, start)
+                };
+                let placed = match placed {
+                    Some(placed) => placed,
+                    None if t.summary.time_of_file => {
+                        outside = true;
+                        start + host.skew
+                    }
+                    None => return Ok(()),
+                };
+                (Some(placed), t.summary.end.map(|e| e + (placed - start)))
+            }
+            None => (None, t.summary.end),
         };
         // Keep what the detectors and citations read; the per-event detail
         // (module timings, file accesses, rules) stays in the file, and a
@@ -248,7 +305,12 @@ impl RecordSink for Collector<'_> {
                 ..Default::default()
             },
         };
-        self.kept.traces.push(TraceRow { trace, host: host.name, source: self.resolve.file().index });
+        let row = TraceRow { trace, host: host.name, source: self.resolve.file().index };
+        if outside {
+            self.kept.pages_outside.push(row)
+        } else {
+            self.kept.traces.push(row)
+        }
         Ok(())
     }
 
@@ -258,7 +320,7 @@ impl RecordSink for Collector<'_> {
 
     fn event(&mut self, mut event: WinEvent) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(event.computer.as_deref());
-        let Some(time) = self.resolve.time(&host, event.time) else { return Ok(()) };
+        let Some(time) = self.place(&host, event.time) else { return Ok(()) };
         event.time = time;
         self.kept.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
         Ok(())
@@ -266,7 +328,7 @@ impl RecordSink for Collector<'_> {
 
     fn counted_events(&mut self, counted: CountedEvents<'_>) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(counted.computer);
-        let placed = counted.span.map(|(a, b)| (self.resolve.time(&host, a), self.resolve.time(&host, b)));
+        let placed = counted.span.map(|(a, b)| (self.place(&host, a), self.place(&host, b)));
         let span = match placed {
             Some((Some(a), Some(b))) => (a, b),
             Some((Some(t), None) | (None, Some(t))) => (t, t),

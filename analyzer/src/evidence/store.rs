@@ -5,12 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use faultline_parser::Timestamp;
 use faultline_parser::winevent::{Family, family_of};
+use faultline_parser::{Span, Timestamp};
 
 use super::collect::Kept;
 use super::rows::{ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, TraceRow, join};
 use crate::resolve::{SourceFile, SourceKind};
+
+/// How far past everything else its host logged (or before it) a detailed
+/// error page's file date must lie to be a copy's date, not its request's.
+pub const COPY_MARGIN: Span = Span::hours(24);
 
 /// Everything the analysis kept, merged in source order and sorted by time,
 /// with the lookups the detectors ask.
@@ -31,6 +35,9 @@ pub struct Store {
     /// Per host, the first and last time of its events outside the
     /// catalogue, which only their counts keep.
     pub counted_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
+    /// Per host, the first and last time of its records outside the run's
+    /// range.
+    pub outside_spans: BTreeMap<Arc<str>, (Timestamp, Timestamp)>,
     /// Positions in `events` per family and event id, built on first use:
     /// detectors ask for a kind of event inside loops, and a scan of every
     /// event per question made an event log of millions of records take
@@ -45,6 +52,7 @@ impl Store {
     /// already placed its records: host, site, corrected time, range).
     pub fn new(sources: Vec<SourceFile>, kept: Vec<Kept>) -> Self {
         let mut a = Store { sources, ..Store::default() };
+        let mut held = Vec::new();
         for c in kept {
             for (key, m) in c.minutes {
                 a.minutes.entry(key).or_default().add(&m);
@@ -56,12 +64,46 @@ impl Store {
             for (host, span) in c.counted_spans {
                 super::collect::widen(&mut a.counted_spans, &host, span);
             }
+            for (host, span) in c.outside_spans {
+                super::collect::widen(&mut a.outside_spans, &host, span);
+            }
+            held.extend(c.pages_outside);
+        }
+        // A detailed error page whose file's date lies outside the range
+        // is kept when the date is a copy's (more than a day past
+        // everything else its host logged, or before it): the request it
+        // shows may lie inside the range. A page dated by its own request
+        // stays out with the rest.
+        for page in held {
+            let copied = match (a.host_span(&page.host), page.trace.time()) {
+                (Some((first, last)), Some(t)) => t > last + COPY_MARGIN || t < first - COPY_MARGIN,
+                _ => false,
+            };
+            if copied {
+                a.traces.push(page);
+            }
         }
         a.requests.sort_by_key(|x| (x.time, x.source, x.line));
         a.errors.sort_by_key(|x| (x.time, x.source, x.line));
         a.events.sort_by_key(|x| (x.event.sort_key(), x.source));
         a.traces.sort_by_key(|x| (x.trace.time(), x.source));
         a
+    }
+
+    /// The first and last time of what a host logged with times of its
+    /// own, whatever the run's range kept: its events (those only counted
+    /// too), the minutes its access logs cover, and its records outside the
+    /// range. Error pages, which hold no time, are not counted.
+    pub fn host_span(&self, host: &str) -> Option<(Timestamp, Timestamp)> {
+        let events = self.events.iter().filter(|e| &*e.host == host).map(|e| e.time());
+        let minutes =
+            self.minutes.keys().filter(|k| &*k.0 == host).map(|k| Timestamp::from_parts(k.2 * 60, 0));
+        let spans = [&self.counted_spans, &self.outside_spans];
+        let bounds = spans.into_iter().filter_map(|m| m.get(host)).flat_map(|&(a, b)| [a, b]);
+        events.chain(minutes).chain(bounds).fold(None, |span, t| match span {
+            None => Some((t, t)),
+            Some((a, b)) => Some((a.min(t), b.max(t))),
+        })
     }
 
     /// Catalogue events of any of `kinds`, in time order.

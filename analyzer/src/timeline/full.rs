@@ -203,9 +203,7 @@ impl RecordSink for TimelineSink<'_> {
 
     fn trace(&mut self, tr: &Trace) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(tr.computer.as_deref());
-        let Some(time) = self.resolve.trace_start(&host, tr) else { return Ok(()) };
-        let time = time.or_else(|| self.resolve.time(&host, Timestamp::default()));
-        let Some(time) = time else { return Ok(()) };
+        let Some(time) = self.resolve.time(&host, tr.time().unwrap_or_default()) else { return Ok(()) };
         let site = self.resolve.site(tr.site_id);
         let row = self.row(RowKind::Trace, time, &host, site, describe_trace(tr));
         self.push(row)
