@@ -41,7 +41,7 @@ const FARM_TOLERANCE: Span = Span::mins(5);
 /// modes of the same app pool or site (one pool crashing on one server and
 /// disabled by rapid-fail on the next is one bad deployment), so that a
 /// farm-wide incident does not read as unrelated ones. A finding timed by
-/// its files' copy ([`Finding::timed_by_files`]) is related to none: error
+/// its files' copy ([`Finding::window_from_files`]) is related to none: error
 /// pages of two sites copied in the same second are no one incident.
 /// Names of one renamed machine ([`Machines`]) are one host.
 pub(crate) fn relate_across_hosts(findings: &mut [Finding], machines: &Machines) {
@@ -57,7 +57,7 @@ pub(crate) fn relate_across_hosts(findings: &mut [Finding], machines: &Machines)
             if b.start - FARM_TOLERANCE > a.end {
                 break;
             }
-            if a.timed_by_files() || b.timed_by_files() {
+            if a.window_from_files || b.window_from_files {
                 continue;
             }
             let other_host = match (&a.scope.host, &b.scope.host) {

@@ -384,20 +384,40 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     {
         return Cause::Backend;
     }
-    match first_own_frame(text).and_then(monitoring_agent) {
+    match thrown_by_agent(text) {
         Some(agent) => Cause::MonitoringAgent { agent },
         None => Cause::Other,
     }
 }
 
-/// The first frame of a stack in `text` (`at Namespace.Type.Method(...)`,
-/// without its parameters) outside .NET's own `System.` libraries.
-fn first_own_frame(text: &str) -> Option<&str> {
+/// The frames of the stacks in `text` (`at Namespace.Type.Method(...) in
+/// file:line`), each as its method's full name, innermost first.
+pub fn frames(text: &str) -> impl DoubleEndedIterator<Item = &str> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("at "))
         .map(|f| f.split_once('(').map_or(f, |(method, _)| method).trim())
         .filter(|m| m.contains('.') && !m.contains(' '))
-        .find(|m| !m.starts_with("System."))
+}
+
+/// Whether a frame is in .NET's or a Microsoft or Azure library's code,
+/// not an application's.
+fn is_library_frame(frame: &str) -> bool {
+    ["System.", "Microsoft.", "Azure."].iter().any(|p| frame.starts_with(p))
+}
+
+/// Where an exception came from: the first frame of the application's own
+/// code, else (a stack all in libraries) the first outside `System.`.
+fn first_own_frame(text: &str) -> Option<&str> {
+    frames(text)
+        .find(|f| !is_library_frame(f) && monitoring_agent(f).is_none())
+        .or_else(|| frames(text).find(|f| !f.starts_with("System.")))
+}
+
+/// The monitoring agent whose code threw: the first frame outside .NET's
+/// and ASP.NET Core's own is the agent's.
+fn thrown_by_agent(text: &str) -> Option<&'static str> {
+    let hosting = ["System.", "Microsoft.Extensions.", "Microsoft.AspNetCore."];
+    frames(text).find(|f| !hosting.iter().any(|p| f.starts_with(p))).and_then(monitoring_agent)
 }
 
 /// The monitoring agent whose code a frame is in.
@@ -443,6 +463,12 @@ mod tests {
             find("System.InvalidOperationException: at startup it failed").and_then(|x| x.frame),
             None
         );
+        // A library's frame above the app's: the app's is where it came from.
+        let di = "System.ObjectDisposedException: Cannot access a disposed object.\n   \
+            at Microsoft.Extensions.DependencyInjection.ServiceLookup.ThrowHelper.ThrowObjectDisposedException()\n   \
+            at Contoso.Shop.Worker.Tick(Object state)\n";
+        let x = find(di).expect("an exception");
+        assert_eq!((x.cause, x.frame.as_deref()), (Cause::Other, Some("Contoso.Shop.Worker.Tick")));
     }
 
     /// BandaruDheeraj's middleware asking for a TelemetryClient nobody

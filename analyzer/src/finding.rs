@@ -162,15 +162,8 @@ pub struct Finding {
     pub window_from_files: bool,
 }
 
-impl Finding {
-    /// See [`Finding::window_from_files`].
-    pub fn timed_by_files(&self) -> bool {
-        self.window_from_files
-    }
-}
-
 /// Whether every piece of `evidence` (some at least) is a detailed error
-/// page: see [`Finding::timed_by_files`].
+/// page: see [`Finding::window_from_files`].
 pub(crate) fn timed_by_files(evidence: &[Evidence]) -> bool {
     !evidence.is_empty() && evidence.iter().all(|e| e.source == crate::resolve::SourceKind::Errorpage)
 }

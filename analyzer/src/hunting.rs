@@ -271,16 +271,19 @@ impl Placed {
                 .filter_map(|f| view.values(f).next().map(|(v, _)| (f.clone(), matched_value(v))))
                 .collect();
         }
-        // A keyword search names no field: the values a keyword is in.
-        if matched.is_empty()
-            && let Some(r) = tested
-        {
-            matched = r
-                .keyword_values(view.all_given())
-                .into_iter()
-                .map(|(f, v)| (f.to_string(), matched_value(v)))
-                .collect();
-            matched.dedup();
+        // A keyword search names no field: the values a keyword is in, as
+        // written, else in a form rules also read (a decoded query).
+        if let Some(r) = tested {
+            let mut found = r.keyword_values(view.all_values(false));
+            if found.is_empty() {
+                found = r.keyword_values(view.all_values(true));
+            }
+            for (f, v) in found {
+                let pair = (f.to_string(), matched_value(v));
+                if !matched.contains(&pair) {
+                    matched.push(pair);
+                }
+            }
         }
         Detection {
             rule: Arc::clone(rule),

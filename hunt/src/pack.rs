@@ -124,11 +124,13 @@ mod tests {
 
     /// A PHP or JSP shell's name fires when the server answered it (the
     /// JSP shell of sbousseaden's Tomcat capture, `/error/cmd.jsp`), not
-    /// when it was a probe answered 404; an ASP.NET shell's name fires
-    /// unless answered 404 (a 500 says the page is there), so a probe
-    /// does not start the chain to a w3wp shell either.
+    /// when it was a probe answered 404; an ASP.NET shell's name, or a
+    /// script under aspnet_client, when it ran (200) or failed (500): a
+    /// 404, a login redirect or an authentication challenge comes whether
+    /// the page is there or not, and does not start the chain to a w3wp
+    /// shell either.
     #[test]
-    fn another_engines_shell_name_fires_only_when_answered() {
+    fn a_shell_name_fires_only_when_the_page_answered() {
         let e = engine();
         let with_status = |stem: &str, status: &str| {
             web(WebRow { method: Some("POST"), stem: Some(stem), status: Some(status), ..WebRow::default() })
@@ -136,11 +138,14 @@ mod tests {
         let names = "web_known_webshell_names.yml".to_string();
         assert!(fired(&e, &with_status("/error/cmd.jsp", "200")).contains(&names));
         assert!(!fired(&e, &with_status("/wso.php", "404")).contains(&names));
-        assert!(!fired(&e, &with_status("/cmd.aspx", "404")).contains(&names));
+        for probe in ["404", "302", "401"] {
+            assert!(!fired(&e, &with_status("/cmd.aspx", probe)).contains(&names), "{probe}");
+        }
         assert!(fired(&e, &with_status("/cmd.aspx", "500")).contains(&names));
         let dropped = "web_aspnet_client_script.yml".to_string();
         assert!(fired(&e, &with_status("/aspnet_client/x.aspx", "200")).contains(&dropped));
         assert!(!fired(&e, &with_status("/aspnet_client/x.aspx", "404")).contains(&dropped));
+        assert!(!fired(&e, &with_status("/aspnet_client/x.aspx", "302")).contains(&dropped));
     }
 
     /// EventLog 104 is written to System whatever log it cleared: rules
@@ -158,8 +163,8 @@ mod tests {
         );
         assert_eq!(cleared.values("channel").map(|(v, _)| v).collect::<Vec<_>>(), [task_scheduler]);
         assert!(fired(&e, &cleared).contains(&"log_cleared.yml".to_string()));
-        let other = event("System", "Service Control Manager", 104, &[]);
-        assert_eq!(other.values("channel").map(|(v, _)| v).collect::<Vec<_>>(), ["System"]);
+        let other = event("System", "Service Control Manager", 104, &[("Channel", "x")]);
+        assert!(other.values("channel").any(|(v, _)| v == "System"), "only EventLog's 104 names another log");
         assert!(!fired(&e, &other).contains(&"log_cleared.yml".to_string()));
     }
 
@@ -927,8 +932,18 @@ mod tests {
         };
         assert_eq!(correlated(&[(0, shell()), (30, child())]), ["Web Shell In aspnet_client Runs Commands"]);
         assert!(correlated(&[(0, shell()), (900, child())]).is_empty(), "fifteen minutes apart: two events");
-        let named = web(WebRow { method: Some("POST"), stem: Some("/upload/cmd.aspx"), ..WebRow::default() });
-        assert_eq!(correlated(&[(0, named), (5, child())]), ["Known Web Shell Page Runs Commands"]);
+        let named = |status| {
+            web(WebRow {
+                method: Some("POST"),
+                stem: Some("/upload/cmd.aspx"),
+                status: Some(status),
+                ..WebRow::default()
+            })
+        };
+        assert_eq!(correlated(&[(0, named("200")), (5, child())]), ["Known Web Shell Page Runs Commands"]);
+        // A probe for the name answered 404, then an app's own script run
+        // through cmd.exe: no page ran it.
+        assert!(correlated(&[(0, named("404")), (60, child())]).is_empty());
     }
 
     #[test]

@@ -406,13 +406,14 @@ impl View {
         self.values[..self.used].iter().map(|(f, v, _)| (f.as_str(), v.as_str()))
     }
 
-    /// Every (field, value as written, value lower-cased) the record
-    /// gives, without the other forms rules also match.
-    pub fn all_given(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+    /// Every (field, value as written, value lower-cased) of the record:
+    /// those it gives, or with `forms` the other forms rules also match
+    /// (decoded, `path?query`) as well.
+    pub fn all_values(&self, forms: bool) -> impl Iterator<Item = (&str, &str, &str)> {
         self.values[..self.used]
             .iter()
             .zip(&self.derived)
-            .filter(|(_, derived)| !**derived)
+            .filter(move |(_, derived)| forms || !**derived)
             .map(|((f, v, l), _)| (f.as_str(), v.as_str(), l.as_str()))
     }
 
@@ -585,10 +586,11 @@ impl View {
         let channel = e.channel.as_deref().unwrap_or_default().to_ascii_lowercase();
         self.start(Kind::Event { channel, id: e.event_id });
         self.push("eventid", &e.event_id.to_string());
-        // An event that names a channel of its own (EventLog 104's cleared
-        // log, always written to System) is read by rules as that one.
-        let names_channel =
-            e.data.iter().any(|d| d.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("channel")));
+        // EventLog 104 names the log it cleared, and is always written to
+        // System: rules read its Channel as the cleared log.
+        let names_channel = e.event_id == 104
+            && e.provider.eq_ignore_ascii_case("Microsoft-Windows-Eventlog")
+            && e.data.iter().any(|d| d.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("channel")));
         if let Some(c) = e.channel.as_ref().filter(|_| !names_channel) {
             self.push("channel", c);
         }

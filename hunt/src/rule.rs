@@ -86,8 +86,8 @@ pub enum Unsupported {
     /// A web rule that cannot match without fields no record faultline
     /// reads carries (their names).
     #[error(
-        "no access-log, HTTP.sys or FREB record faultline reads carries {0} (`--show-mapping` lists the \
-         fields they do): the rule can never match"
+        "it needs {0}, which faultline gives rules from no access-log, HTTP.sys or FREB record (a log's \
+         custom fields are not read; `--show-mapping` lists the fields it gives): the rule can never match"
     )]
     Field(String),
 }
@@ -311,10 +311,13 @@ fn needs_unread_web_fields(searches: &[Search], condition: &Condition) -> Option
             }
         })
         .collect();
-    for (search, c) in searches.iter().zip(&can) {
-        if let (Search::Selections(maps), Can::Never | Can::Either) = (search, c) {
+    // The fields whose tests can never hold: what the rule needs.
+    for search in searches {
+        if let Search::Selections(maps) = search {
             for t in maps.iter().flatten() {
-                if !known(&t.field) && !unread.contains(&t.field.as_str()) {
+                let absent_holds =
+                    t.patterns.iter().any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)));
+                if !known(&t.field) && !absent_holds && !unread.contains(&t.field.as_str()) {
                     unread.push(&t.field);
                 }
             }

@@ -98,9 +98,7 @@ fn died_in_main(e: &EventRow) -> bool {
         return false;
     }
     let Some(text) = e.data_at(0) else { return false };
-    let outermost = text.lines().rev().map(str::trim).find_map(|l| l.strip_prefix("at "));
-    outermost.is_some_and(|frame| {
-        let name = frame.split('(').next().unwrap_or(frame).trim();
+    crate::exception::frames(text).next_back().is_some_and(|name| {
         !name.starts_with("System.")
             && !name.starts_with("Microsoft.")
             && (name.ends_with(".Main") || name.ends_with(".<Main>") || name.ends_with(".<Main>$"))
@@ -839,10 +837,9 @@ fn finding<'s>(
                 " The evidence ends with it: whether the next start succeeded is not in the evidence."
                     .to_string()
             }
-            None if later.is_some() => format!(
-                " No successful start follows before the next failed start, at {}: the app did not run in \
-                    between.",
-                later.map(Timestamp::to_prose).unwrap_or_default()
+            None if let Some(next) = later => format!(
+                " No successful start is in the evidence before the next failed start, at {}.",
+                next.to_prose()
             ),
             None => {
                 format!(" No successful start follows in the evidence: every request fails with {status}.")
@@ -1226,8 +1223,10 @@ mod tests {
         let next_day = failed_start(failing_twice(missing, missing), 86_400, missing).detected(detect);
         assert_eq!(next_day.len(), 2);
         let first = &next_day[0];
-        let said =
-            format!("No successful start follows before the next failed start, at {}", at(86_400).to_prose());
+        let said = format!(
+            "No successful start is in the evidence before the next failed start, at {}",
+            at(86_400).to_prose()
+        );
         assert!(!first.ongoing && first.explanation.contains(&said), "{}", first.explanation);
     }
 

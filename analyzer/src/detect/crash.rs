@@ -238,12 +238,11 @@ fn cause_remedy(cause: &crate::exception::Cause) -> Option<&'static [&'static st
 
 /// What to do when a monitoring agent's code threw, not the app's.
 pub(super) const MONITORING_AGENT_STEPS: &[&str] = &[
-    "Update the agent to a version without the fault: the Microsoft.ApplicationInsights.SnapshotCollector \
-        (Snapshot Debugger) or profiler package the app references, or, where App Service's built-in agent \
-        runs it, the platform's (Settings > Application Insights).",
-    "Until then turn the agent off (App Service: the Snapshot Debugger or Profiler switch in Settings > \
-        Application Insights; a package: its IsEnabled setting): the app's own code is not in the faulting \
-        frames.",
+    "The exception was thrown in the agent's code: update the agent's package the app references \
+        (Microsoft.ApplicationInsights.SnapshotCollector for the Snapshot Debugger) to a version without the \
+        fault; App Service's built-in agent is updated by the platform.",
+    "Until then turn the agent off: on App Service the Snapshot Debugger or Profiler switch in Settings > \
+        Application Insights; a package, by its own configuration.",
 ];
 
 /// The exception a crash report names: ASP.NET 1325 gives the type and the

@@ -78,11 +78,7 @@ fn background_failure<'a>(store: &'a Store, e: &EventRow) -> Option<Thrown<'a>> 
 /// The BackgroundService's own method in a stack: the frame the host's
 /// `TryExecuteBackgroundServiceAsync` called.
 fn service_frame(text: &str) -> Option<&str> {
-    let frames: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("at "))
-        .map(|f| f.split_once('(').map_or(f, |(method, _)| method).trim())
-        .collect();
+    let frames: Vec<&str> = crate::exception::frames(text).collect();
     let host = frames.iter().position(|f| f.starts_with("Microsoft.Extensions.Hosting.Internal.Host."))?;
     host.checked_sub(1).map(|i| frames[i])
 }
@@ -92,7 +88,9 @@ fn service_frame(text: &str) -> Option<&str> {
 fn stopped_by<'a>(store: &'a Store, e: &EventRow) -> Option<&'a EventRow> {
     store
         .events_between(ANCM_STOPPED, e.time() - STOPPING, e.time())
-        .filter(|s| s.host == e.host && s.event.computer == e.event.computer)
+        .filter(|s| {
+            s.host == e.host && s.event.computer == e.event.computer && super::ancm::names_customer_app(s)
+        })
         .last()
 }
 
@@ -134,10 +132,14 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
             t.service.map_or_else(String::new, |s| format!(" ({s})")),
         ));
         if thrown.iter().any(|t| t.stop_host) {
-            text.push_str(
+            let already = thrown.iter().any(|t| stopped_by(store, t.event).is_some());
+            text.push_str(if already {
+                " Its host's BackgroundServiceExceptionBehavior is StopHost (the default since .NET 6), which \
+                    stops the host on such an exception; the host was already stopping when it threw."
+            } else {
                 " Its host's BackgroundServiceExceptionBehavior is StopHost (the default since .NET 6): the \
-                    exception stopped the host with it.",
-            );
+                    exception stopped the host."
+            });
         }
     }
     let mut d = Draft::new(FailureMode::RecycleUnhealthy, Severity::Low, 0.8, first.time(), last.time())

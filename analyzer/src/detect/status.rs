@@ -575,15 +575,15 @@ const APP_SERVICE_RESTART: &[&str] = &[
     "Find what restarted the app then: a deployment (app_offline.htm, ANCM 1012 in the site's eventlog.xml; \
         Kudu's deployments), an app setting or configuration change, a scale-in, or the platform (the Activity \
         log; Diagnose and solve problems, Web App Restarted).",
-    KEEP_REQUESTS_OFF,
+    "Keep requests off a restarting app: deploy to a staging slot and swap (it warms the new instance first), \
+        or run from a package; with more than one instance, turn on the health check.",
 ];
 
-/// Keeping an App Service app's requests off its restarts.
-const KEEP_REQUESTS_OFF: &str = "Keep requests off a restarting app: deploy to a staging slot and swap (it \
-    warms the new instance first), or run from a package; with more than one instance, turn on the health check.";
-
-/// What to do about an App Service app taken offline for its deployments.
-pub(super) const APP_SERVICE_DEPLOY: &[&str] = &[KEEP_REQUESTS_OFF];
+/// What to do about an App Service app taken offline for its deployments
+/// (which reach every instance at once: a health check does not help).
+pub(super) const APP_SERVICE_DEPLOY: &[&str] =
+    &["Keep requests off a deployment: deploy to a staging slot and \
+    swap (it warms the new instance first), or run from a package."];
 
 #[cfg(test)]
 mod tests {
@@ -776,7 +776,7 @@ mod tests {
         // Alone, the page is a finding of its own.
         let alone = page(Given::new()).findings();
         assert_eq!(modes(&alone), [FailureMode::AncmStartupFailure]);
-        assert!(cited(&alone[0]) && alone[0].timed_by_files());
+        assert!(cited(&alone[0]) && alone[0].window_from_files);
     }
 
     #[test]
