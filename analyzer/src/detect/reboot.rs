@@ -154,6 +154,10 @@ struct Unclean {
 /// shutdown's.
 const PRESSED_WITHIN: Span = Span::hours(24);
 
+/// The step after a planned restart of a machine that serves no site.
+const WHO_ASKED: &str = "Confirm the restart was meant: User32 1074 names the program and account that asked \
+    for it, with the reason and comment given.";
+
 /// Steps after a bug check.
 const BUG_CHECK: &[&str] = &[
     "Open the memory dump the bug check wrote (C:\\Windows\\MEMORY.DMP or C:\\Windows\\Minidump; WER 1001 after the boot names it) with WinDbg's !analyze -v: it names the driver that failed; update or remove that driver.",
@@ -335,7 +339,15 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // steps its events point to.
         let planned = c.iter().any(|e| !written_at_boot(e));
         let specific: Vec<&'static str> = why.iter().flat_map(|(_, u)| u.steps.iter().copied()).collect();
-        if !specific.is_empty() {
+        // A machine that serves no site has no load balancer to leave:
+        // what matters is who turned it off and why.
+        if !store.serves_web(&first.host) {
+            d.remediation = if planned { vec![WHO_ASKED] } else { Vec::new() };
+            d.add_steps(&specific);
+            if d.remediation.is_empty() {
+                d.remediation = FailureMode::Reboot.remediation()[1..].to_vec();
+            }
+        } else if !specific.is_empty() {
             // The mode's first step is the patching advice (a test holds it).
             d.remediation =
                 if planned { FailureMode::Reboot.remediation()[..1].to_vec() } else { Vec::new() };
@@ -456,6 +468,7 @@ mod tests {
         assert!(found[0].explanation.contains("(planned)"));
         assert!(found[1].explanation.contains("without a clean shutdown"));
         assert_eq!(found[0].severity, Severity::Info, "no IIS evidence on WEB01");
+        assert_eq!(found[0].remediation, [WHO_ASKED], "no site, no load balancer to leave");
         let web = Given::new().requests(3, "WEB01", 1, 0, "/", (200, 0, 0), 10).event(
             "WEB01",
             10,
@@ -463,7 +476,9 @@ mod tests {
             6006,
             &[],
         );
-        assert_eq!(web.detected(detect)[0].severity, Severity::Medium, "a web server went down");
+        let web = &web.detected(detect)[0];
+        assert_eq!(web.severity, Severity::Medium, "a web server went down");
+        assert!(web.remediation[0].starts_with("Patch in a maintenance window"), "{:?}", web.remediation);
     }
 
     /// plaso's WIN-NBRJP24VCHB: restarted at 09:14, 09:33 (a promotion to
@@ -591,7 +606,11 @@ mod tests {
         assert_eq!(d.remediation, POWER_LOST);
         let d = with(&[]);
         assert!(!d.explanation.contains("Kernel-Power 41"), "{}", d.explanation);
-        assert_eq!(d.remediation, FailureMode::Reboot.remediation());
+        assert_eq!(
+            d.remediation,
+            FailureMode::Reboot.remediation()[1..],
+            "no site, no load balancer to leave"
+        );
         // Older Windows writes no PowerButtonTimestamp: nothing said of it.
         let d = with(&[("BugcheckCode", "0")]);
         assert!(d.explanation.contains("Kernel-Power 41 names no bug check:"), "{}", d.explanation);
