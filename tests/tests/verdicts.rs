@@ -271,11 +271,13 @@ const VERDICTS: &[Verdict] = &[
     // log cleared too. DE_WinEventLogSvc_Crash_System_7036.evtx ERID 65377:
     // the Event Log service running again on 01566S-WIN16-IR with no boot:
     // a gap (low, no IIS there). The web-shell samples are security, not an
-    // outage; the 18456 guessing burst has no web server's logs behind it.
+    // outage; the 18456 guessing burst (sa and root refused for their
+    // passwords) is on the machine whose Sysmon shows w3wp: low, as the
+    // cleared log there is a web server's.
     Verdict {
         folder: "evtx-sbousseaden-EVTX-ATTACK-SAMPLES",
         first: Some(("missing-logs", "MSEDGEWIN10")),
-        never: &["worker-crash", "unexplained", "auth-failure", "db-login-failure"],
+        never: &["worker-crash", "unexplained", "auth-failure"],
     },
     // One WER 1001 servicing report: not a w3wp crash.
     Verdict { folder: "evtxml-elastic-beats", first: None, never: &["worker-crash"] },

@@ -176,14 +176,35 @@ fn explain(c: &[&EventRow], logins: &BTreeMap<String, usize>, top: &str) -> (Sev
         n => format!(" from {} and {} more clients", clients[..3].join(", "), n - 3),
     };
     if logins.len() >= GUESSING_LOGINS {
-        let names = logins.keys().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+        // A login refused for its password exists on the server: those
+        // are the ones guessing can open, named first (sa, root).
+        let mut existing: Vec<String> = c
+            .iter()
+            .filter(|e| reason_of(e).is_some_and(|r| r.contains("Password did not match")))
+            .map(|e| login_of(e))
+            .collect();
+        existing.sort_unstable();
+        existing.dedup();
+        let rest = logins.keys().filter(|l| !existing.contains(l));
+        let names = existing.iter().chain(rest).take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let exist = match existing.as_slice() {
+            [] => String::new(),
+            [one] => format!(
+                " {one} exists on the server (refused for its password, not its name): the login to protect."
+            ),
+            [many @ .., last] => format!(
+                " {} and {last} exist on the server (refused for their passwords, not their names): the logins \
+                    to protect.",
+                many.join(", ")
+            ),
+        };
         return (
             Severity::Low,
             0.3,
             format!(
                 "SQL Server rejected {} logins for {} different accounts{from} ({names}): many accounts from \
                     one client looks like password guessing, not an identity IIS uses. If a web server is \
-                    that client, one of its apps is misconfigured or compromised.",
+                    that client, one of its apps is misconfigured or compromised.{exist}",
                 c.len(),
                 logins.len(),
             ),
@@ -277,6 +298,7 @@ fn finding(store: &Store, c: &[&EventRow]) -> Draft {
     });
     let tied = change.as_ref().is_some_and(|ch| store.serves_web(&ch.host))
         || store.serves_web(&first.host)
+        || store.ran_iis_worker(&first.host)
         || app_names_login;
     let severity = if tied {
         severity
@@ -532,6 +554,41 @@ mod tests {
             found[0].remediation[0].starts_with("Do not create the logins tried"),
             "{:?}",
             found[0].remediation
+        );
+        // sbousseaden's MSEDGEWIN10: sa and root refused for their
+        // passwords (they exist) among certificate logins, on a machine
+        // whose Sysmon shows w3wp: low, the existing logins named first.
+        let mut guessed = Given::new().event(
+            "SQL01",
+            0,
+            "Microsoft-Windows-Sysmon",
+            1,
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("ParentImage", "C:\\Windows\\System32\\inetsrv\\w3wp.exe"),
+            ],
+        );
+        for (i, login) in ["##MS_A##", "##MS_B##", "root", "sa"].iter().enumerate() {
+            let reason = if login.starts_with("##") {
+                "Reason: Attempting to use an NT account name with SQL Server Authentication."
+            } else {
+                "Reason: Password did not match that for the login provided."
+            };
+            guessed = guessed.positional(
+                "SQL01",
+                i as i64,
+                "MSSQLSERVER",
+                18456,
+                &[login, reason, "[CLIENT: 10.0.2.17]"],
+            );
+        }
+        let found = guessed.detected(detect);
+        assert_eq!(found[0].severity, Severity::Low, "the SQL Server runs a web server's worker");
+        assert!(found[0].explanation.contains("(root, sa, ##MS_A##, ##MS_B##)"), "{}", found[0].explanation);
+        assert!(
+            found[0].explanation.contains(" root and sa exist on the server"),
+            "{}",
+            found[0].explanation
         );
         // One identity failing on a server that serves the web keeps the
         // mode's own advice; with no web server in the evidence, an
