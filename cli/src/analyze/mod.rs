@@ -66,12 +66,35 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> anyhow::Result<Exit> {
 
 /// The line a report without findings shows: a report over nothing readable
 /// must not read like a healthy server.
-pub(crate) fn no_findings(report: &Report) -> &'static str {
-    if report.inventory.has_evidence() {
-        "No findings: nothing in the evidence matches a known failure mode."
-    } else {
-        NOTHING_READ
+pub(crate) fn no_findings(report: &Report) -> String {
+    if !report.inventory.has_evidence() {
+        return NOTHING_READ.to_string();
     }
+    let mut line = "No findings: nothing in the evidence matches a known failure mode.".to_string();
+    line.push_str(&quiet_rejections(&report.store.errors));
+    line
+}
+
+/// What HTTP.sys turned away when no finding explains it: how many, their
+/// most common reasons, and whether any was an IIS site's (an HTTPERR log
+/// of system services on other ports is not an outage, but is not nothing).
+fn quiet_rejections(errors: &[faultline_analyzer::evidence::ErrRow]) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in errors {
+        *reasons.entry(&e.phrase).or_default() += 1;
+    }
+    let mut top: Vec<(&str, usize)> = reasons.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let said: Vec<String> = top.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect();
+    let iis = errors.iter().filter(|e| e.site.is_some() || e.queue.is_some()).count();
+    let whose = match iis {
+        0 => "none named an IIS site or app pool queue".to_string(),
+        n => format!("{n} named an IIS site or app pool queue, too few or too spread out for a failure mode"),
+    };
+    format!(" HTTP.sys turned away {} requests ({}): {whose}.", errors.len(), said.join(", "))
 }
 
 /// A note for files whose times are the server's local time, read as UTC.
@@ -122,6 +145,36 @@ pub(crate) const NOTHING_READ: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// koytze's HTTPERR log: 474 rejections of UPnP and WSD requests on
+    /// ports 2869 and 5357, none an IIS site's: said beside "No findings",
+    /// which alone read as nothing happened.
+    #[test]
+    fn rejections_no_finding_explains_are_said() {
+        use faultline_analyzer::evidence::ErrRow;
+        use faultline_parser::w3c::ReasonKind;
+        let row = |phrase: &str, queue: Option<&str>| ErrRow {
+            time: faultline_parser::Timestamp::default(),
+            host: "PC01".into(),
+            status: Some(503),
+            reason: ReasonKind::Other,
+            phrase: phrase.into(),
+            queue: queue.map(Into::into),
+            site: None,
+            uri: None,
+            source: 0,
+            line: 1,
+        };
+        assert_eq!(quiet_rejections(&[]), "");
+        let system = [row("N/A", None), row("N/A", None), row("Connection_Abandoned_By_ReqQueue", None)];
+        assert_eq!(
+            quiet_rejections(&system),
+            " HTTP.sys turned away 3 requests (2 N/A, 1 Connection_Abandoned_By_ReqQueue): none named an IIS site \
+             or app pool queue."
+        );
+        let pool = [row("Disabled", Some("ShopPool"))];
+        assert!(quiet_rejections(&pool).contains("1 named an IIS site or app pool queue, too few"));
+    }
 
     /// brianary's ex010320.log is in IIS's native format, timed by the
     /// server's clock: the header says its times are off by the server's
