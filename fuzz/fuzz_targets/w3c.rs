@@ -32,8 +32,21 @@ fn total(data: &[u8], dialect: Dialect, chunk_size: usize) -> (u64, u64) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = format::detect("fuzz.log", &data[..data.len().min(format::SNIFF_LEN)]);
+    let head = &data[..data.len().min(format::SNIFF_LEN)];
+    let _ = format::detect("fuzz.log", head);
     for dialect in [Dialect::W3c, Dialect::HttpErr, Dialect::IisNative, Dialect::Ncsa] {
         assert_eq!(total(data, dialect, 1 << 20), total(data, dialect, 7));
+    }
+    // Lines ended by a lone CR: the copy read in their place is as long,
+    // holds a line end for every lone CR and LF, and reads the same
+    // whatever the chunking.
+    if faultline_parser::encoding::lone_cr_lines(head)
+        && let Ok(text) = faultline_parser::encoding::relined(data)
+    {
+        assert_eq!(text.len(), data.len());
+        let lone = data.iter().enumerate().filter(|&(i, &b)| b == b'\r' && data.get(i + 1) != Some(&b'\n')).count();
+        let lf = |t: &[u8]| t.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(lf(&text), lf(data) + lone);
+        assert_eq!(total(&text, Dialect::W3c, 1 << 20), total(&text, Dialect::W3c, 7));
     }
 });

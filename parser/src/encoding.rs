@@ -132,6 +132,12 @@ pub(crate) fn lone_cr_to_lf(data: &[u8]) -> Result<Bytes, SpoolError> {
     spool(CrReader { data, at: 0 }, u64::MAX, IN_MEMORY, data.len() as u64)
 }
 
+/// [`lone_cr_to_lf`] for callers outside the reader (the fuzz targets),
+/// its error as an I/O error.
+pub fn relined(data: &[u8]) -> io::Result<Bytes> {
+    lone_cr_to_lf(data).map_err(|e| io::Error::other(e.describe("the copy with its lines ended by LF")))
+}
+
 /// Reads `data` with its lone CRs as LFs.
 struct CrReader<'a> {
     data: &'a [u8],
