@@ -330,6 +330,10 @@ fn the_event_log_service_restarted_outside_a_boot_is_a_gap() {
         report.findings.iter().map(|f| (f.id.id(), f.scope.host.as_deref(), f.severity)).collect();
     assert_eq!(got, [("missing-logs", Some("01566S-WIN16-IR"), Severity::Low)]);
     assert_eq!(report.findings[0].evidence[0].record, faultline_parser::RecordId::new(65377));
+    // Its 7036s from 16:57:41 are only counted by default: said, not
+    // denied.
+    let said = &report.findings[0].explanation;
+    assert!(said.contains("the host logged events before it that are only counted here"), "{said}");
 }
 
 /// plaso's System.evtx: two virtual machines whose hardware clocks keep

@@ -599,10 +599,18 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
         }
         let before =
             store.events.iter().filter(|b| b.host == e.host && b.time() < e.time()).map(EventRow::time).max();
-        let since = before.map_or_else(
-            || "no earlier event of the host read in full bounds the gap".to_string(),
-            |b| format!("the host's last event before it is at {}", b.to_prose()),
-        );
+        // Events only counted (not in the catalogue) before it say the
+        // host logged then, not when last: `--all-events` reads them.
+        let counted_before = store.counted_spans.get(&e.host).is_some_and(|&(first, _)| first < e.time());
+        let since = match (before, counted_before) {
+            (Some(b), _) => format!("the host's last event before it is at {}", b.to_prose()),
+            (None, true) => {
+                "the host logged events before it that are only counted here (--all-events reads \
+                them, and the last of them bounds the gap)"
+                    .to_string()
+            }
+            (None, false) => "no earlier event of the host read in full bounds the gap".to_string(),
+        };
         let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
         let mut d = Draft::new(
             FailureMode::MissingLogs,
