@@ -145,9 +145,12 @@ pub(super) fn start_failures(store: &Store) -> impl Iterator<Item = &EventRow> {
 /// Whether ANCM reports a failed start on `host` within seconds of `at`:
 /// a crash report then belongs to the start failure.
 pub(super) fn start_failed_near(store: &Store, host: &str, at: Timestamp) -> bool {
-    store
-        .events_between(ANCM_START_FAILED, at - ATTEMPT, at + ATTEMPT)
-        .any(|e| &*e.host == host && is_start_failure(store, e))
+    start_failed_between(store, host, at - ATTEMPT, at + ATTEMPT)
+}
+
+/// Whether ANCM reports a failed start on `host` from `from` to `to`.
+pub(super) fn start_failed_between(store: &Store, host: &str, from: Timestamp, to: Timestamp) -> bool {
+    store.events_between(ANCM_START_FAILED, from, to).any(|e| &*e.host == host && is_start_failure(store, e))
 }
 
 /// One application's failed starts until it started again.

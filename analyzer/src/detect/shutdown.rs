@@ -40,7 +40,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 /// that failure's.
 fn failing(store: &Store, e: &EventRow) -> bool {
     let (from, to) = (e.time() - Span::mins(2), e.time());
-    super::ancm::start_failures(store).any(|f| f.host == e.host && f.time() >= from && f.time() <= to)
+    super::ancm::start_failed_between(store, &e.host, from, to)
         || store.events_between(RUNTIME_TERMINATED, from, to).any(|c| c.host == e.host)
 }
 
