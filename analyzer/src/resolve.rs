@@ -247,6 +247,12 @@ impl<'s> Resolver<'s> {
     pub fn time(&self, host: &Host, t: Timestamp) -> Option<Timestamp> {
         self.scope.place(host.skew, t)
     }
+
+    /// Whether a record's time, corrected, lies at or after the end of the
+    /// run's range.
+    pub fn after_range(&self, host: &Host, t: Timestamp) -> bool {
+        self.scope.to.is_some_and(|to| t + host.skew >= to)
+    }
 }
 
 fn host(name: &str, scope: &Scope) -> Host {

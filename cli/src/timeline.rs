@@ -121,6 +121,17 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;
+        let (unlisted, minutes) = report.store.unlisted_requests();
+        if unlisted > 0 {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {unlisted} failed, slow or cut-off requests in {minutes} busy minute{} past the \
+                 first {} requests of the minute are counted, not listed; the full timeline (without \
+                 --notable) lists every row",
+                if minutes == 1 { "" } else { "s" },
+                faultline_analyzer::evidence::collect::NOTABLE_PER_MINUTE
+            );
+        }
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
     // The detections come from a read of their own, merged in time order

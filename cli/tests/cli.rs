@@ -1032,3 +1032,27 @@ fn the_events_table_holds_every_event_under_the_users_rules() {
     assert!(catalogue < every, "{catalogue} < {every}");
     assert_eq!(all, every, "the events table under the user's rules");
 }
+
+/// A minute of more requests than the notable timeline lists: the failed
+/// requests past its first 800 are said to be counted, not listed.
+#[test]
+fn the_notable_timeline_says_what_a_busy_minute_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-method cs-uri-stem sc-status time-taken\r\n",
+    );
+    for i in 0..810 {
+        log.push_str(&format!("2025-11-24 10:00:{:02} GET /p{i} 500 12\r\n", i % 60));
+    }
+    let path = dir.path().join("u_ex251124.log");
+    std::fs::write(&path, log).expect("writes");
+    let out = faultline(&["timeline", "--notable", "--format", "jsonl", path.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 800);
+    assert!(
+        stderr(&out)
+            .contains("warning: 10 failed, slow or cut-off requests in 1 busy minute past the first 800"),
+        "{}",
+        stderr(&out)
+    );
+}

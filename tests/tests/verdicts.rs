@@ -680,6 +680,16 @@ fn a_copy_dated_page_is_measured_against_everything_its_host_logged() {
     let ranged = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &first_day, &|_| {});
     let page = ranged.findings.iter().find(|f| f.window_from_files).expect("the copy-dated page, kept");
     assert!(page.explanation.contains(last), "{}", page.explanation);
+    // A range that starts after the copy: its request came before the
+    // copy, so before the range too.
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let later = Scope {
+        from: Some(faultline_parser::Timestamp::from_parts(now as i64 + 86_400, 0)),
+        ..Scope::default()
+    };
+    let after = analyze(&[dir.path().to_path_buf()], &ReadConfig::default(), &later, &|_| {});
+    assert!(after.findings.iter().all(|f| !f.window_from_files), "{:?}", after.findings);
     // A page dated within its host's days is dated by its request: outside
     // the range, it stays out.
     let pages = dir.path().join("LogFiles/DetailedErrors");

@@ -18,6 +18,10 @@ use crate::scope::Scope;
 /// Rows kept per host, site and minute at most (the rest are counted).
 const ROWS_PER_MINUTE: u32 = 200;
 
+/// The failed, slow or cut-off requests a minute keeps as rows to cite and
+/// list (the notable timeline's); the rest are counted in the minute.
+pub const NOTABLE_PER_MINUTE: u32 = ROWS_PER_MINUTE * 4;
+
 /// What one source (or one chunk of it) leaves for the analysis: per-minute
 /// counts and the rows worth citing, every one already placed by the
 /// resolver.
@@ -192,7 +196,10 @@ impl RecordSink for Collector<'_> {
             if taken >= 5_000 && status.win32 == 0 {
                 m.slow += 1;
             }
-            keep = interesting && m.total <= ROWS_PER_MINUTE * 4;
+            keep = interesting && m.total <= NOTABLE_PER_MINUTE;
+            if interesting && !keep {
+                m.unlisted += 1;
+            }
         }
         if keep {
             let stem = self.strings.get(r.uri_stem.unwrap_or(b"-"));
@@ -257,7 +264,9 @@ impl RecordSink for Collector<'_> {
                 };
                 let placed = match placed {
                     Some(placed) => placed,
-                    None if t.summary.time_of_file => {
+                    // A copy dates a page after its request: one dated
+                    // before the range shows a request before it too.
+                    None if t.summary.time_of_file && self.resolve.after_range(&host, start) => {
                         outside = true;
                         start + host.skew
                     }

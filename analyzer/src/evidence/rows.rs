@@ -16,6 +16,9 @@ pub struct Minute {
     pub by_class: [u32; 6],
     /// Requests of 5 s or more that completed normally (win32 0).
     pub slow: u32,
+    /// Failed, slow or cut-off requests past the rows a minute keeps:
+    /// counted here, not listed.
+    pub unlisted: u32,
     /// Sum of time-taken, ms.
     pub taken_sum: u64,
     /// Time-taken histogram: bucket 0 holds 0 ms, bucket `i` holds
@@ -35,6 +38,7 @@ impl Minute {
             *a += b;
         }
         self.slow += other.slow;
+        self.unlisted += other.unlisted;
         self.taken_sum += other.taken_sum;
         for (a, b) in self.latency.iter_mut().zip(other.latency) {
             *a += b;

@@ -90,6 +90,13 @@ impl Store {
         a
     }
 
+    /// The failed, slow or cut-off requests counted but not kept as rows
+    /// (past the rows a busy minute keeps), and in how many minutes.
+    pub fn unlisted_requests(&self) -> (u64, usize) {
+        let busy = self.minutes.values().filter(|m| m.unlisted > 0);
+        busy.fold((0, 0), |(n, minutes), m| (n + u64::from(m.unlisted), minutes + 1))
+    }
+
     /// The first and last time of what a host logged with times of its
     /// own, whatever the run's range kept: its events (those only counted
     /// too), the minutes its access logs cover, and its records outside the
