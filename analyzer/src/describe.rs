@@ -16,6 +16,29 @@ pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -
     format!("{stem} {status} in {} ms from {client}", taken.as_millis())
 }
 
+/// [`describe_request`] of a row as read, saying only what the log wrote:
+/// a status, sub-status, win32 status or time-taken the log has no field
+/// for (or wrote `-`) is left out, not shown as zero.
+pub fn describe_logged_request(
+    stem: &str,
+    (status, sub, win32): (Option<u16>, Option<u32>, Option<u64>),
+    taken_ms: Option<u64>,
+    client: &str,
+) -> String {
+    let mut line = format!("{stem} {}", status.map_or_else(|| "-".to_string(), |s| s.to_string()));
+    if let Some(sub) = sub {
+        line.push_str(&format!(".{sub}"));
+    }
+    if let Some(w) = win32 {
+        line.push_str(&format!(" (win32 {w})"));
+    }
+    if let Some(ms) = taken_ms {
+        line.push_str(&format!(" in {ms} ms"));
+    }
+    line.push_str(&format!(" from {client}"));
+    line
+}
+
 /// A one-line description of an HTTP.sys error-log row.
 pub fn describe_http_error(
     status: Option<u16>,
@@ -337,7 +360,23 @@ mod tests {
 
     use faultline_parser::winevent::{DataValue, WinEvent};
 
-    use super::{cut, cut_line, describe_event, one_line};
+    use super::{cut, cut_line, describe_event, describe_logged_request, one_line};
+
+    /// A row of a log without sub-status, win32 status or time-taken
+    /// (know-it-peru's ex031118.log, an NCSA log) says only what it logged.
+    #[test]
+    fn a_logged_request_says_only_what_its_log_wrote() {
+        let full = describe_logged_request("/a", (Some(500), Some(19), Some(13)), Some(12), "10.0.0.9");
+        assert_eq!(full, "/a 500.19 (win32 13) in 12 ms from 10.0.0.9");
+        assert_eq!(
+            describe_logged_request("/Default.htm", (None, None, None), None, "-"),
+            "/Default.htm - from -"
+        );
+        assert_eq!(
+            describe_logged_request("/x", (Some(400), None, None), None, "1.2.3.4"),
+            "/x 400 from 1.2.3.4"
+        );
+    }
 
     /// The plain-line shortcut gives what the full cleaning gives.
     #[test]

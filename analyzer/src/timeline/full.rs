@@ -19,13 +19,12 @@ use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
 use faultline_parser::{
-    HttpError, Outcome, ReadConfig, RecordId, RecordSink, Request, Span, Timestamp, Trace, WinEvent,
+    HttpError, Outcome, ReadConfig, RecordId, RecordSink, Request, Timestamp, Trace, WinEvent,
 };
 use serde::{Deserialize, Serialize};
 
 use super::Entry;
-use crate::describe::{describe_http_error, describe_request, describe_trace, headline};
-use crate::evidence::Status;
+use crate::describe::{describe_http_error, describe_logged_request, describe_trace, headline};
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress, Reading};
 use crate::resolve::{Host, Resolver, SourceFile, SourceKind};
@@ -184,7 +183,7 @@ impl RecordSink for TimelineSink<'_> {
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
         let summary =
-            describe_request(&stem, Status::of(r), Span::millis(r.time_taken_ms.unwrap_or(0)), &client);
+            describe_logged_request(&stem, (r.status, r.substatus, r.win32_status), r.time_taken_ms, &client);
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
     }
