@@ -121,6 +121,9 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;
+        if let Some(note) = crate::analyze::local_time(&report.inventory.local_time_files()) {
+            let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
+        }
         let (unlisted, minutes) = report.store.unlisted_requests();
         if unlisted > 0 {
             let _ = writeln!(
@@ -157,6 +160,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     if !jsonl {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
+    let local_time = crate::analyze::local_time_paths(&sorted.local_time_files);
     for e in sorted.entries()? {
         let e = e?;
         while let Some(d) = detections.next_if(|d| d.time() <= e.time()) {
@@ -168,6 +172,9 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         write_entry(&mut out, &d, zone, jsonl)?;
     }
     out.flush()?;
+    if let Some(note) = local_time {
+        let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
+    }
     Ok(Exit::Ok)
 }
 

@@ -1056,3 +1056,22 @@ fn the_notable_timeline_says_what_a_busy_minute_left_out() {
         stderr(&out)
     );
 }
+
+/// A log in IIS's native format is timed by the server's clock: both
+/// timelines say so on standard error, as `analyze` does in its header.
+#[test]
+fn the_timelines_say_when_times_are_the_servers_local_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ex010320.log");
+    std::fs::write(
+        &path,
+        "10.0.0.5, -, 3/20/01, 7:55:20, W3SVC1, SERVER, 10.0.0.1, 4502, 163, 3223, 500, 0, GET, /DeptLogo.gif, -,\n",
+    )
+    .expect("writes");
+    let file = path.to_str().expect("utf-8");
+    for args in [vec!["timeline", file], vec!["timeline", "--notable", file]] {
+        let out = faultline(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains("times are the server's local time"), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -155,6 +155,8 @@ struct TimelineSink<'a> {
     spill: &'a Spill,
     rows: Vec<Row>,
     weight: usize,
+    /// A row's times were the server's local time, read as UTC.
+    local_time: bool,
 }
 
 impl TimelineSink<'_> {
@@ -177,6 +179,7 @@ impl TimelineSink<'_> {
 impl RecordSink for TimelineSink<'_> {
     type Error = TimelineError;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+        self.local_time |= r.time_basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc;
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let site = self.resolve.site_named(r.site_name);
@@ -238,6 +241,9 @@ pub struct FullTimeline {
     sources: Vec<(Arc<str>, SourceKind)>,
     /// How the read went.
     pub reading: Reading,
+    /// The files whose times are the server's local time, read as UTC (the
+    /// IIS native format, local-time fields), in path order.
+    pub local_time_files: Vec<Arc<str>>,
 }
 
 /// Reads `paths` and sorts every record into a timeline.
@@ -255,6 +261,7 @@ pub fn full(
 struct Sort<'a> {
     scope: &'a Scope,
     spill: Spill,
+    local_time: Mutex<Vec<Arc<str>>>,
 }
 
 impl Consumer for Sort<'_> {
@@ -272,6 +279,7 @@ impl Consumer for Sort<'_> {
             spill: &self.spill,
             rows: Vec::new(),
             weight: 0,
+            local_time: false,
         }
     }
 
@@ -283,6 +291,12 @@ impl Consumer for Sort<'_> {
         read: Outcome<TimelineSink<'c>>,
     ) -> Result<(), TimelineError> {
         if let Outcome::Parsed { sinks, .. } = read {
+            if sinks.iter().any(|s| s.local_time) {
+                self.local_time
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(Arc::clone(&file.path));
+            }
             for sink in sinks {
                 self.spill.pool(sink.rows, sink.weight)?;
             }
@@ -314,15 +328,17 @@ fn full_within(
         runs: Mutex::new(Vec::new()),
         pool: Mutex::new((Vec::new(), 0)),
     };
-    let sort = Sort { scope, spill };
+    let sort = Sort { scope, spill, local_time: Mutex::new(Vec::new()) };
     let pass = pass::run(paths, read, &scope.hosts, &sort, progress)?;
     progress.phase("sorting the timeline");
-    let Sort { spill, .. } = sort;
+    let Sort { spill, local_time, .. } = sort;
+    let mut local_time_files = local_time.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    local_time_files.sort_unstable();
     let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =
         std::mem::take(&mut spill.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0);
     memory.sort_unstable();
-    Ok(FullTimeline { spill, memory, sources, reading: pass.reading })
+    Ok(FullTimeline { spill, memory, sources, reading: pass.reading, local_time_files })
 }
 
 /// Reads one run file back, row by row.

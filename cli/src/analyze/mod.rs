@@ -100,20 +100,30 @@ fn quiet_rejections(errors: &[faultline_analyzer::evidence::ErrRow]) -> String {
 /// A note for files whose times are the server's local time, read as UTC.
 pub(crate) fn local_time(files: &[&faultline_analyzer::inventory::FileSummary]) -> Option<String> {
     let first = files.first()?;
-    let name = |f: &faultline_analyzer::inventory::FileSummary| {
-        let host = f.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-        format!("{}{host}", f.path.rsplit(['/', '\\']).next().unwrap_or(&f.path))
-    };
-    let more = match files.len() {
+    let host = first.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+    Some(local_time_of(&format!("{}{host}", file_name(&first.path)), files.len()))
+}
+
+/// [`local_time`] of files named by their paths (the timeline's).
+pub(crate) fn local_time_paths(paths: &[std::sync::Arc<str>]) -> Option<String> {
+    Some(local_time_of(file_name(paths.first()?), paths.len()))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The note on `count` files read in local time, the first named.
+fn local_time_of(first: &str, count: usize) -> String {
+    let more = match count {
         1 => String::new(),
         n => format!(" and {} more", n - 1),
     };
-    Some(format!(
-        "{}{more}: times are the server's local time (the IIS native format, or local-time fields), read as \
+    format!(
+        "{first}{more}: times are the server's local time (the IIS native format, or local-time fields), read as \
          UTC and off by its UTC offset; --skew HOST=SECONDS with minus that offset corrects them (-28800 for a \
-         server at UTC+8).",
-        name(first)
-    ))
+         server at UTC+8)."
+    )
 }
 
 /// What the header says of hosts known only by their folder's name, which
