@@ -13,7 +13,8 @@ pub(crate) const EVENT_TEXT: usize = 400;
 
 /// A one-line description of an access-log row.
 pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -> String {
-    format!("{stem} {status} in {} ms from {client}", taken.as_millis())
+    let logged = (Some(status.code), Some(status.sub), Some(status.win32));
+    describe_logged_request(stem, logged, u64::try_from(taken.as_millis()).ok(), client)
 }
 
 /// [`describe_request`] of a row as read, saying only what the log wrote:

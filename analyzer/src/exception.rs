@@ -401,7 +401,7 @@ pub fn frames(text: &str) -> impl DoubleEndedIterator<Item = &str> {
 
 /// Whether a frame is in .NET's or a Microsoft or Azure library's code,
 /// not an application's.
-fn is_library_frame(frame: &str) -> bool {
+pub fn is_library_frame(frame: &str) -> bool {
     ["System.", "Microsoft.", "Azure."].iter().any(|p| frame.starts_with(p))
 }
 

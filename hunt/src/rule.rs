@@ -278,27 +278,24 @@ fn needs_unread_web_fields(searches: &[Search], condition: &Condition) -> Option
         let field = crate::record::canonical_field(field);
         crate::record::WEB_MAPPING.iter().any(|f| f.name == field)
     };
-    let mut unread: Vec<&str> = Vec::new();
+    // A test of a field no web record carries holds only when it asks for
+    // the field's absence (`null`, `exists: false`); any other blocks its map.
+    let blocks = |t: &FieldTest| {
+        !known(&t.field) && !t.patterns.iter().any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)))
+    };
     let can: Vec<Can> = searches
         .iter()
         .map(|search| match search {
             Search::Keywords { .. } => Can::Either,
             Search::Selections(maps) => {
                 let map_can = |tests: &Vec<FieldTest>| {
-                    let mut all_always = true;
-                    for t in tests {
-                        if known(&t.field) {
-                            all_always = false;
-                            continue;
-                        }
-                        // An absent field is what `null` and `exists: false` ask for.
-                        let absent_holds =
-                            t.patterns.iter().any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)));
-                        if !absent_holds {
-                            return Can::Never;
-                        }
+                    if tests.iter().any(blocks) {
+                        Can::Never
+                    } else if tests.iter().all(|t| !known(&t.field)) {
+                        Can::Always
+                    } else {
+                        Can::Either
                     }
-                    if all_always { Can::Always } else { Can::Either }
                 };
                 let each: Vec<Can> = maps.iter().map(map_can).collect();
                 if each.contains(&Can::Always) {
@@ -311,16 +308,18 @@ fn needs_unread_web_fields(searches: &[Search], condition: &Condition) -> Option
             }
         })
         .collect();
-    // The fields whose tests can never hold: what the rule needs.
-    for search in searches {
-        if let Search::Selections(maps) = search {
-            for t in maps.iter().flatten() {
-                let absent_holds =
-                    t.patterns.iter().any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)));
-                if !known(&t.field) && !absent_holds && !unread.contains(&t.field.as_str()) {
-                    unread.push(&t.field);
-                }
-            }
+    // The fields whose tests block: what the rule needs.
+    let mut unread: Vec<&str> = Vec::new();
+    for t in searches
+        .iter()
+        .filter_map(|s| match s {
+            Search::Selections(maps) => Some(maps.iter().flatten()),
+            Search::Keywords { .. } => None,
+        })
+        .flatten()
+    {
+        if blocks(t) && !unread.contains(&t.field.as_str()) {
+            unread.push(&t.field);
         }
     }
     if unread.is_empty() {

@@ -91,7 +91,7 @@ pub(super) fn starts_app(app: Option<&str>, start: &EventRow) -> bool {
 
 /// A .NET Runtime 1026 of a process other than w3wp whose unhandled
 /// exception ran out through the app's own `Program.Main` (the last frame of
-/// the outer stack, outside `System.` and `Microsoft.`): the process died
+/// the outer stack, outside .NET's and Microsoft's or Azure's libraries): the process died
 /// while it started.
 fn died_in_main(e: &EventRow) -> bool {
     if super::crash::is_worker_process(e) {
@@ -99,8 +99,7 @@ fn died_in_main(e: &EventRow) -> bool {
     }
     let Some(text) = e.data_at(0) else { return false };
     crate::exception::frames(text).next_back().is_some_and(|name| {
-        !name.starts_with("System.")
-            && !name.starts_with("Microsoft.")
+        !crate::exception::is_library_frame(name)
             && (name.ends_with(".Main") || name.ends_with(".<Main>") || name.ends_with(".<Main>$"))
     })
 }
