@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 
 use faultline_parser::source::{InputError, InputProblem, Layout, site_from_service_name};
+use faultline_parser::w3c::TimeDoubts;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, Format, HttpError, Location, Outcome, ReadConfig,
     RecordSink, Request, Severity, Timestamp, Trace, WinEvent,
@@ -42,8 +43,8 @@ pub struct Tally {
     /// FREB traces per `status.substatus` and per failure reason.
     trace_statuses: BTreeMap<String, u64>,
     trace_reasons: BTreeMap<String, u64>,
-    /// Some row was timed by the server's local clock, read as UTC.
-    local_time: bool,
+    /// Rows timed by the server's local clock, or by a date alone.
+    time_doubts: TimeDoubts,
 }
 
 /// One kind of Windows event: channel, provider and event id.
@@ -143,7 +144,7 @@ impl Tally {
         other.flush_runs();
         self.flush_runs();
         self.records += other.records;
-        self.local_time |= other.local_time;
+        self.time_doubts.merge(other.time_doubts);
         self.rejected += other.rejected;
         self.warnings += other.warnings;
         self.first = match (self.first, other.first) {
@@ -203,7 +204,7 @@ impl RecordSink for Tally {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         self.saw_time(r.time);
-        self.local_time |= r.time_basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc;
+        self.time_doubts.note(r.time_basis);
         self.saw_computers(r.computer_name, 1);
         let mut sites = std::mem::take(&mut self.sites);
         count_run(&mut self.site_run, r.site_name, 1, &mut |v, n| {
@@ -387,6 +388,10 @@ pub struct FileSummary {
     /// format): off by the server's UTC offset.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub local_time: bool,
+    /// Its rows have a date and no time of day (the log's fields leave out
+    /// `time`): each is placed at midnight UTC of its date.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub date_only: bool,
 }
 
 impl FileSummary {
@@ -415,6 +420,7 @@ impl FileSummary {
             events: Vec::new(),
             traces: None,
             local_time: false,
+            date_only: false,
         }
     }
 }
@@ -452,7 +458,8 @@ pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> F
             summary.warnings = total.warnings;
             summary.first = total.first;
             summary.last = total.last;
-            summary.local_time = total.local_time;
+            summary.local_time = total.time_doubts.local_time;
+            summary.date_only = total.time_doubts.date_only;
             summary.diagnostics = total.diagnostics.into_iter().map(Into::into).collect();
             summary.diagnostics_omitted = total.omitted;
             let mut events: Vec<EventCount> = total
@@ -605,6 +612,11 @@ impl Inventory {
     /// The files whose times are the server's local time, read as UTC.
     pub fn local_time_files(&self) -> Vec<&FileSummary> {
         self.files.iter().filter(|f| f.local_time).collect()
+    }
+
+    /// Files whose rows have a date and no time of day.
+    pub fn date_only_files(&self) -> Vec<&FileSummary> {
+        self.files.iter().filter(|f| f.date_only).collect()
     }
 
     /// The hosts known only by the name of the folder their files lie in:

@@ -439,10 +439,7 @@ pub fn place(d: &Detection) -> String {
 /// One row per detection, its time in the zone asked for (`--tz`) with its
 /// offset, as the timeline's CSV writes it.
 fn csv(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
-    let field = |v: &str| {
-        let v = crate::style::sanitize(v);
-        if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
-    };
+    let field = faultline_tables::csv_field;
     writeln!(out, "time,level,rule_id,title,author,techniques,host,site,app_pool,path,line,record,summary")?;
     for d in detections {
         writeln!(

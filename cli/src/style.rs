@@ -36,14 +36,5 @@ impl Palette {
 /// Makes text from evidence safe to print: control and bidi characters are
 /// shown escaped, so a log line cannot move the cursor or reorder the text.
 pub fn sanitize(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control() || faultline_parser::diagnostic::is_bidi_control(c)) {
-        return text.to_string();
-    }
-    text.chars()
-        .flat_map(|c| {
-            let escape = c.is_control() || faultline_parser::diagnostic::is_bidi_control(c);
-            let out: Vec<char> = if escape { c.escape_default().collect() } else { vec![c] };
-            out
-        })
-        .collect()
+    faultline_parser::diagnostic::escape_controls(text).into_owned()
 }

@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::Context;
 use faultline_analyzer::hunting::{Detection, hunt};
 use faultline_analyzer::timeline::{Entry, full, notable};
+use faultline_tables::csv_field;
 use serde::Serialize;
 
 use crate::analyze::read_analyze_and_hunt;
@@ -61,17 +62,6 @@ fn line<'a>(e: &'a Entry, zone: &Zone) -> Line<'a> {
     }
 }
 
-/// Quotes a CSV field when it holds a separator, a quote or a line break
-/// (RFC 4180), and defuses cells a spreadsheet would run as a formula.
-fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
 fn optional<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
@@ -121,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;
-        if let Some(note) = crate::analyze::local_time(&report.inventory.local_time_files()) {
+        for note in crate::analyze::time_notes(&report.inventory) {
             let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
         }
         let (unlisted, minutes) = report.store.unlisted_requests();
@@ -160,7 +150,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     if !jsonl {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
-    let local_time = crate::analyze::local_time_paths(&sorted.local_time_files);
+    let time_notes = crate::analyze::time_notes_of_paths(&sorted.local_time_files, &sorted.date_only_files);
     for e in sorted.entries()? {
         let e = e?;
         while let Some(d) = detections.next_if(|d| d.time() <= e.time()) {
@@ -172,7 +162,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         write_entry(&mut out, &d, zone, jsonl)?;
     }
     out.flush()?;
-    if let Some(note) = local_time {
+    for note in time_notes {
         let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
     }
     Ok(Exit::Ok)
@@ -207,18 +197,4 @@ fn detection_entries(detections: &[Detection]) -> Vec<Entry> {
             }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("-2,3"), "\"'-2,3\"");
-    }
 }

@@ -221,6 +221,36 @@ fn hostile_bytes_in_fields_are_neutralised_on_the_terminal_table() {
     assert!(text.contains("u_ex\\u{1b}[31m.log"), "{text}");
 }
 
+/// Every CSV output makes a cell a spreadsheet would run inert; JSON keeps it as read.
+#[test]
+fn csv_outputs_defuse_formulas_an_attacker_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let evidence = dir.path().join("logs");
+    std::fs::create_dir(&evidence).expect("mkdir");
+    let log = "#Fields: date time s-computername cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status\n\
+               2024-01-01 00:00:00 WEB01 GET /shell.aspx =cmd|'/c+calc'!A1 10.0.0.9 @SUM(1+1) 200\n";
+    std::fs::write(evidence.join("u_ex240101.log"), log).expect("write");
+    let evidence = evidence.to_str().expect("utf-8");
+    let sql = "SELECT url_query, user_agent_original FROM requests";
+    let csv = faultline(&["query", "--format", "csv", "--sql", sql, evidence]);
+    assert_eq!(stdout(&csv).lines().nth(1), Some("'=cmd|'/c+calc'!A1,'@SUM(1+1)"), "{}", stderr(&csv));
+    let json = faultline(&["query", "--format", "json", "--sql", sql, evidence]);
+    assert!(stdout(&json).contains("\"=cmd|'/c+calc'!A1\""), "{}", stdout(&json));
+    let hunt = faultline(&["hunt", "--format", "csv", evidence]);
+    let hunt_rows = stdout(&hunt);
+    assert!(
+        hunt_rows.contains("shell.aspx") && !hunt_rows.contains(",=") && !hunt_rows.contains(",@"),
+        "{hunt_rows}"
+    );
+    let to = dir.path().join("export");
+    let export = faultline(&["export", "--format", "csv", evidence, "--to", to.to_str().expect("utf-8")]);
+    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    let part = to.join("requests/host=WEB01/date=2024-01-01");
+    let file = std::fs::read_dir(&part).expect("the partition exists").flatten().next().expect("a part");
+    let text = std::fs::read_to_string(file.path()).expect("reads");
+    assert!(text.contains(",'=cmd|'/c+calc'!A1,") && text.contains(",'@SUM(1+1),"), "{text}");
+}
+
 #[test]
 fn analyze_text_of_the_worker_crash_scenario() {
     let out = faultline(&["analyze", "corpus/scenarios/worker-crash"]);

@@ -79,13 +79,7 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
     let mut out = String::new();
     let cut = bytes.len() > max;
     for chunk in bytes[..bytes.len().min(max)].utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || is_bidi_control(c) {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
+        out.push_str(&escape_controls(chunk.valid()));
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -94,6 +88,24 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// Text with its control and bidirectional characters escaped, borrowed when
+/// it holds none: safe to print, one line, and shown as it is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || is_bidi_control(c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Unicode bidirectional formatting characters, which can make a log line
@@ -112,5 +124,11 @@ mod tests {
         assert_eq!(excerpt(b"ab\xff", 40), "ab\\xff");
         assert_eq!(excerpt("x\u{202E}y".as_bytes(), 40), "x\\u{202e}y");
         assert_eq!(excerpt(b"abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn escaped_text_is_borrowed_unless_it_holds_a_control() {
+        assert!(matches!(escape_controls("plain text"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(escape_controls("a\tb\u{202E}c"), "a\\tb\\u{202e}c");
     }
 }

@@ -148,9 +148,9 @@ fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Resul
         ExportFormat::Parquet => {
             ParquetWriter::new(file).finish(frame)?;
         }
-        ExportFormat::Csv => {
-            CsvWriter::new(file).include_header(true).finish(&mut with_text_times(frame)?)?
-        }
+        ExportFormat::Csv => CsvWriter::new(file)
+            .include_header(true)
+            .finish(&mut crate::spreadsheet::inert_text(with_text_times(frame)?)?)?,
         ExportFormat::Ndjson => JsonWriter::new(file)
             .with_json_format(JsonFormat::JsonLines)
             .finish(&mut with_text_times(frame)?)?,

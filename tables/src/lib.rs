@@ -12,6 +12,7 @@
 mod columns;
 mod export;
 mod queries;
+mod spreadsheet;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,7 @@ use polars::prelude::*;
 
 pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
+pub use spreadsheet::{csv_field, csv_text};
 
 use columns::{Detections, Events, Httperr, Requests, Traces};
 use faultline_analyzer::describe::describe_event;
@@ -664,7 +666,7 @@ impl QueryResult {
 
     /// Writes CSV with a header row.
     pub fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<(), TableError> {
-        let mut frame = with_text_times(&self.frame)?;
+        let mut frame = spreadsheet::inert_text(with_text_times(&self.frame)?)?;
         CsvWriter::new(out).include_header(true).finish(&mut frame)?;
         Ok(())
     }

@@ -270,6 +270,22 @@ fn sample_files_are_filed_under_their_real_hosts() {
     }
 }
 
+/// Times a file cannot vouch for are marked: IIS's native format is the
+/// server's local clock (brianary's ex010320, lnav's `logfile_w3c.3`), and
+/// brianary's IIS 5.0 log of `date c-ip cs-uri-stem cs-bytes` has no time
+/// of day; plaso's log without a `date` field is dated by `#Date` and timed
+/// by its rows, and is neither.
+#[test]
+fn files_whose_times_are_in_doubt_are_marked() {
+    let Some(root) = samples() else { return };
+    let inv = inventory(&root);
+    let names = |files: Vec<&faultline_analyzer::inventory::FileSummary>| -> Vec<String> {
+        files.iter().filter_map(|f| f.path.rsplit('/').next()).map(str::to_string).collect()
+    };
+    assert_eq!(names(inv.date_only_files()), ["ex031118.log"]);
+    assert_eq!(names(inv.local_time_files()), ["ex010320.log", "logfile_w3c.3"]);
+}
+
 /// The inventory accounts for every sample file exactly once, each either
 /// read in a format faultline knows or skipped with a reason; nothing
 /// fails. Counts come from the folder itself, so adding samples does not

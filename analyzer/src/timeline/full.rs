@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use faultline_parser::value::decode_text;
+use faultline_parser::w3c::TimeDoubts;
 use faultline_parser::{
     HttpError, Outcome, ReadConfig, RecordId, RecordSink, Request, Timestamp, Trace, WinEvent,
 };
@@ -155,8 +156,8 @@ struct TimelineSink<'a> {
     spill: &'a Spill,
     rows: Vec<Row>,
     weight: usize,
-    /// A row's times were the server's local time, read as UTC.
-    local_time: bool,
+    /// Rows timed by the server's local clock, or by a date alone.
+    time_doubts: TimeDoubts,
 }
 
 impl TimelineSink<'_> {
@@ -179,7 +180,7 @@ impl TimelineSink<'_> {
 impl RecordSink for TimelineSink<'_> {
     type Error = TimelineError;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
-        self.local_time |= r.time_basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc;
+        self.time_doubts.note(r.time_basis);
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let site = self.resolve.site_named(r.site_name);
@@ -244,6 +245,8 @@ pub struct FullTimeline {
     /// The files whose times are the server's local time, read as UTC (the
     /// IIS native format, local-time fields), in path order.
     pub local_time_files: Vec<Arc<str>>,
+    /// The files whose rows have a date and no time of day, in path order.
+    pub date_only_files: Vec<Arc<str>>,
 }
 
 /// Reads `paths` and sorts every record into a timeline.
@@ -261,7 +264,8 @@ pub fn full(
 struct Sort<'a> {
     scope: &'a Scope,
     spill: Spill,
-    local_time: Mutex<Vec<Arc<str>>>,
+    /// Files with rows timed by a local clock or a date alone.
+    doubted: Mutex<Vec<(Arc<str>, TimeDoubts)>>,
 }
 
 impl Consumer for Sort<'_> {
@@ -279,7 +283,7 @@ impl Consumer for Sort<'_> {
             spill: &self.spill,
             rows: Vec::new(),
             weight: 0,
-            local_time: false,
+            time_doubts: TimeDoubts::default(),
         }
     }
 
@@ -291,11 +295,13 @@ impl Consumer for Sort<'_> {
         read: Outcome<TimelineSink<'c>>,
     ) -> Result<(), TimelineError> {
         if let Outcome::Parsed { sinks, .. } = read {
-            if sinks.iter().any(|s| s.local_time) {
-                self.local_time
+            let mut doubts = TimeDoubts::default();
+            sinks.iter().for_each(|s| doubts.merge(s.time_doubts));
+            if !doubts.is_empty() {
+                self.doubted
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(Arc::clone(&file.path));
+                    .push((Arc::clone(&file.path), doubts));
             }
             for sink in sinks {
                 self.spill.pool(sink.rows, sink.weight)?;
@@ -328,17 +334,21 @@ fn full_within(
         runs: Mutex::new(Vec::new()),
         pool: Mutex::new((Vec::new(), 0)),
     };
-    let sort = Sort { scope, spill, local_time: Mutex::new(Vec::new()) };
+    let sort = Sort { scope, spill, doubted: Mutex::new(Vec::new()) };
     let pass = pass::run(paths, read, &scope.hosts, &sort, progress)?;
     progress.phase("sorting the timeline");
-    let Sort { spill, local_time, .. } = sort;
-    let mut local_time_files = local_time.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    local_time_files.sort_unstable();
+    let Sort { spill, doubted, .. } = sort;
+    let mut doubted = doubted.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    doubted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let files = |doubt: fn(&TimeDoubts) -> bool| -> Vec<Arc<str>> {
+        doubted.iter().filter(|(_, d)| doubt(d)).map(|(p, _)| Arc::clone(p)).collect()
+    };
+    let (local_time_files, date_only_files) = (files(|d| d.local_time), files(|d| d.date_only));
     let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =
         std::mem::take(&mut spill.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0);
     memory.sort_unstable();
-    Ok(FullTimeline { spill, memory, sources, reading: pass.reading, local_time_files })
+    Ok(FullTimeline { spill, memory, sources, reading: pass.reading, local_time_files, date_only_files })
 }
 
 /// Reads one run file back, row by row.

@@ -161,7 +161,8 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
-    for note in report.header_notes(&|t| zone.time(t)) {
+    for note in super::time_notes(&report.inventory).into_iter().chain(report.header_notes(&|t| zone.time(t)))
+    {
         let _ = writeln!(page, "<p class=\"legend\">{}</p>", esc(&note));
     }
     page.push_str("<h2>Findings</h2>\n");

@@ -23,6 +23,10 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         rejected: u64,
         first: Option<faultline_parser::Timestamp>,
         last: Option<faultline_parser::Timestamp>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        local_time: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        date_only: bool,
     }
     #[derive(serde::Serialize)]
     struct Diag<'a> {
@@ -56,6 +60,8 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
                 rejected: f.rejected,
                 first: f.first,
                 last: f.last,
+                local_time: f.local_time,
+                date_only: f.date_only,
             })
             .collect(),
         diagnostics: files

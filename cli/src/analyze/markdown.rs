@@ -34,7 +34,8 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     )?;
 
     write_totals(out, inv, zone)?;
-    for note in report.header_notes(&|t| zone.time(t)) {
+    for note in super::time_notes(&report.inventory).into_iter().chain(report.header_notes(&|t| zone.time(t)))
+    {
         writeln!(out, "> {}\n", escape(&note))?;
     }
 

@@ -97,33 +97,54 @@ fn quiet_rejections(errors: &[faultline_analyzer::evidence::ErrRow]) -> String {
     format!(" HTTP.sys turned away {} requests ({}): {whose}.", errors.len(), said.join(", "))
 }
 
-/// A note for files whose times are the server's local time, read as UTC.
-pub(crate) fn local_time(files: &[&faultline_analyzer::inventory::FileSummary]) -> Option<String> {
-    let first = files.first()?;
-    let host = first.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-    Some(local_time_of(&format!("{}{host}", file_name(&first.path)), files.len()))
+/// The notes on files whose times are in doubt (local time read as UTC,
+/// rows with a date and no time of day), each naming the first such file
+/// and its host.
+pub(crate) fn time_notes(inventory: &faultline_analyzer::inventory::Inventory) -> Vec<String> {
+    let first = |files: &[&faultline_analyzer::inventory::FileSummary]| {
+        let f = files.first()?;
+        let host = f.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+        Some((format!("{}{host}", file_name(&f.path)), files.len()))
+    };
+    doubt_notes(first(&inventory.local_time_files()), first(&inventory.date_only_files()))
 }
 
-/// [`local_time`] of files named by their paths (the timeline's).
-pub(crate) fn local_time_paths(paths: &[std::sync::Arc<str>]) -> Option<String> {
-    Some(local_time_of(file_name(paths.first()?), paths.len()))
+/// [`time_notes`] of files named by their paths (the timeline's).
+pub(crate) fn time_notes_of_paths(
+    local_time: &[std::sync::Arc<str>],
+    date_only: &[std::sync::Arc<str>],
+) -> Vec<String> {
+    let first = |paths: &[std::sync::Arc<str>]| Some((file_name(paths.first()?).to_string(), paths.len()));
+    doubt_notes(first(local_time), first(date_only))
 }
 
 fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
-/// The note on `count` files read in local time, the first named.
-fn local_time_of(first: &str, count: usize) -> String {
-    let more = match count {
-        1 => String::new(),
-        n => format!(" and {} more", n - 1),
+/// The notes, each on `count` files whose first is named.
+fn doubt_notes(local_time: Option<(String, usize)>, date_only: Option<(String, usize)>) -> Vec<String> {
+    let files = |(first, count): (String, usize)| match count {
+        1 => first,
+        n => format!("{first} and {} more", n - 1),
     };
-    format!(
-        "{first}{more}: times are the server's local time (the IIS native format, or local-time fields), read as \
-         UTC and off by its UTC offset; --skew HOST=SECONDS with minus that offset corrects them (-28800 for a \
-         server at UTC+8)."
-    )
+    let local_time = local_time.map(|f| {
+        format!(
+            "{}: times are the server's local time (the IIS native format, or local-time fields), read as UTC and \
+             off by its UTC offset; --skew HOST=SECONDS with minus that offset corrects them (-28800 for a server \
+             at UTC+8).",
+            files(f)
+        )
+    });
+    let date_only = date_only.map(|f| {
+        format!(
+            "{}: rows have a date and no time of day (the log's fields leave out `time`), so each is placed at \
+             00:00:00 UTC of its date: the order of a day's rows is the file's, and no burst, gap or time within \
+             the day can be read from them.",
+            files(f)
+        )
+    });
+    local_time.into_iter().chain(date_only).collect()
 }
 
 /// What the header says of hosts known only by their folder's name, which
@@ -186,36 +207,56 @@ mod tests {
         assert!(quiet_rejections(&pool).contains("1 named an IIS site or app pool queue, too few"));
     }
 
+    /// The report of a folder holding one file of `text` named `name`.
+    fn report_of(name: &str, text: &str, scope: &faultline_analyzer::Scope) -> faultline_analyzer::Report {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(name), text).expect("writes");
+        faultline_analyzer::analyze(
+            &[dir.path().to_path_buf()],
+            &faultline_parser::ReadConfig::default(),
+            scope,
+            &|_| {},
+        )
+    }
+
     /// brianary's ex010320.log is in IIS's native format, timed by the
     /// server's clock: the header says its times are off by the server's
     /// offset, and how to correct them.
     #[test]
     fn files_in_local_time_are_said_so() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("ex010320.log"),
-            "10.0.0.5, -, 3/20/01, 7:55:20, W3SVC1, SERVER, 10.0.0.1, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n",
-        )
-        .expect("writes");
-        let report = faultline_analyzer::analyze(
-            &[dir.path().to_path_buf()],
-            &faultline_parser::ReadConfig::default(),
-            &faultline_analyzer::Scope::default(),
-            &|_| {},
+        let native = "10.0.0.5, -, 3/20/01, 7:55:20, W3SVC1, SERVER, 10.0.0.1, 4502, 163, 3223, 200, 0, GET, /DeptLogo.gif, -,\n";
+        let report = report_of("ex010320.log", native, &faultline_analyzer::Scope::default());
+        let notes = time_notes(&report.inventory);
+        assert!(
+            notes[0].starts_with("ex010320.log (SERVER): times are the server's local time"),
+            "{notes:?}"
         );
-        let note = local_time(&report.inventory.local_time_files()).expect("a note");
-        assert!(note.starts_with("ex010320.log (SERVER): times are the server's local time"), "{note}");
-        assert_eq!(local_time(&[]), None);
+        assert_eq!(notes.len(), 1);
         // Once the analyst corrects the host's clock, there is nothing to say.
         let mut scope = faultline_analyzer::Scope::default();
         scope.skew.insert("SERVER", faultline_parser::Span::hours(-8));
-        let corrected = faultline_analyzer::analyze(
-            &[dir.path().to_path_buf()],
-            &faultline_parser::ReadConfig::default(),
-            &scope,
-            &|_| {},
-        );
+        let corrected = report_of("ex010320.log", native, &scope);
         assert!(corrected.inventory.local_time_files().is_empty());
+    }
+
+    /// A log whose fields leave out `time` places each row at midnight:
+    /// the header says so, beside any other doubt.
+    #[test]
+    fn rows_without_a_time_of_day_are_said_so() {
+        let log =
+            "#Fields: date s-computername cs-method cs-uri-stem sc-status\n2024-03-01 WEB01 GET /a 200\n";
+        let report = report_of("u_ex240301.log", log, &faultline_analyzer::Scope::default());
+        let notes = time_notes(&report.inventory);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("u_ex240301.log (WEB01): rows have a date and no time of day"),
+            "{notes:?}"
+        );
+        let paths = |names: &[&str]| names.iter().map(|n| std::sync::Arc::from(*n)).collect::<Vec<_>>();
+        let both = time_notes_of_paths(&paths(&["a/ex1.log"]), &paths(&["b/u_ex1.log", "b/u_ex2.log"]));
+        assert!(both[0].starts_with("ex1.log: times are the server's local time"), "{both:?}");
+        assert!(both[1].starts_with("u_ex1.log and 1 more: rows have a date"), "{both:?}");
+        assert!(time_notes_of_paths(&[], &[]).is_empty());
     }
 
     #[test]

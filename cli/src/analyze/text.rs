@@ -68,7 +68,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
     if let Some(note) = super::folder_named(&report.inventory.folder_named_hosts()) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
-    if let Some(note) = super::local_time(&report.inventory.local_time_files()) {
+    for note in super::time_notes(&report.inventory) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }
     for note in report.header_notes(&|t| zone.time(t)) {

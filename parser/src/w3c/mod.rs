@@ -25,7 +25,7 @@ pub use crate::sink::RecordSink;
 use crate::time::{NANOS_PER_SEC, parse_date_time};
 pub use layout::{Column, Field, Layout, LayoutRef};
 pub use reason::{Reason, ReasonKind};
-pub use record::{CustomFields, HttpError, Origin, Request, TimeBasis};
+pub use record::{CustomFields, HttpError, Origin, Request, TimeBasis, TimeDoubts};
 use row::{BlockDate, Mapped, RowError, RowScratch, build_http_error, build_request, map_row};
 
 /// Which grammar the rows of a text log follow.

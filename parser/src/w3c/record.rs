@@ -75,6 +75,37 @@ pub enum TimeBasis {
     DateOnly,
 }
 
+/// What a file's times cannot be trusted for, gathered from its rows' bases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeDoubts {
+    /// Some row was timed by the server's local clock, read as UTC.
+    pub local_time: bool,
+    /// Some row had a date and no time of day: placed at midnight.
+    pub date_only: bool,
+}
+
+impl TimeDoubts {
+    /// Counts a row's basis.
+    pub fn note(&mut self, basis: TimeBasis) {
+        match basis {
+            TimeBasis::LocalAssumedUtc => self.local_time = true,
+            TimeBasis::DateOnly => self.date_only = true,
+            TimeBasis::Utc | TimeBasis::DirectiveDate | TimeBasis::LocalWithOffset => {}
+        }
+    }
+
+    /// Both files' doubts, or both parts of one file's.
+    pub fn merge(&mut self, other: Self) {
+        self.local_time |= other.local_time;
+        self.date_only |= other.date_only;
+    }
+
+    /// Nothing to doubt.
+    pub fn is_empty(self) -> bool {
+        self == Self::default()
+    }
+}
+
 /// One row of a W3C access log (also the IIS native and NCSA formats).
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
