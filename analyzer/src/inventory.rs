@@ -357,6 +357,11 @@ pub struct FileSummary {
     /// The host's fully qualified name, when the evidence gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_fqdn: Option<String>,
+    /// Other hosts the file's own records name (a machine renamed while it
+    /// logged, a log of forwarded events), most records first: the
+    /// analysis files each record under the host it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_hosts: Vec<HostRecords>,
     /// How the file's collection was made (`server-folders`, `drive-copy`,
     /// `velociraptor`, `app-service`, `loose`).
     pub layout: Layout,
@@ -407,6 +412,7 @@ impl FileSummary {
             host: identity.host.as_ref().map(|h| h.name.clone()),
             host_source: identity.source,
             host_fqdn: identity.host.as_ref().and_then(|h| h.fqdn.clone()),
+            other_hosts: Vec::new(),
             layout: identity.layout,
             sites: file.folder_site().map(|s| s.to_string()).into_iter().collect(),
             bytes,
@@ -423,6 +429,31 @@ impl FileSummary {
             date_only: false,
         }
     }
+}
+
+/// A host a file's records name, and how many of them do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostRecords {
+    /// As hosts are named: the first label, upper case.
+    pub host: String,
+    /// Records naming it.
+    pub records: u64,
+}
+
+/// The hosts `computers` name other than `own`, most records first, then by
+/// name; names of one host (`web02`, `WEB02.contoso.local`) counted as one.
+fn other_hosts(computers: &BTreeMap<Vec<u8>, u64>, own: Option<&str>) -> Vec<HostRecords> {
+    let mut hosts: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, n) in computers {
+        let host = host_name(&String::from_utf8_lossy(name));
+        if !host.is_empty() && Some(host.as_str()) != own {
+            *hosts.entry(host).or_default() += n;
+        }
+    }
+    let mut out: Vec<HostRecords> =
+        hosts.into_iter().map(|(host, records)| HostRecords { host, records }).collect();
+    out.sort_by(|a, b| b.records.cmp(&a.records).then_with(|| a.host.cmp(&b.host)));
+    out
 }
 
 /// Builds the summary of one entry from what reading it produced.
@@ -448,6 +479,9 @@ pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> F
                 }
                 summary.host = Some(host);
                 summary.host_source = Some(HostSource::Record);
+            }
+            if file.host().records_name_host {
+                summary.other_hosts = other_hosts(&total.computers, summary.host.as_deref());
             }
             if !total.sites.is_empty() {
                 summary.sites = total.sites.keys().cloned().collect();
@@ -641,6 +675,23 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_hosts_are_counted_by_host_name_most_records_first() {
+        let computers: BTreeMap<Vec<u8>, u64> = [
+            (b"web01.contoso.local".to_vec(), 50),
+            (b"WEB02".to_vec(), 3),
+            (b"web02.contoso.local".to_vec(), 4),
+            (b"WEB03".to_vec(), 7),
+            (b"".to_vec(), 9),
+        ]
+        .into_iter()
+        .collect();
+        let others: Vec<_> =
+            other_hosts(&computers, Some("WEB01")).into_iter().map(|h| (h.host, h.records)).collect();
+        assert_eq!(others, [("WEB02".to_string(), 7), ("WEB03".to_string(), 7)]);
+        assert_eq!(other_hosts(&computers, None).len(), 3);
+    }
     use faultline_parser::w3c::{Dialect, TextConfig, parse_text};
 
     #[test]

@@ -256,6 +256,18 @@ fn sample_files_are_filed_under_their_real_hosts() {
         ("AZURE-EVENTLOG-ALAZHAR98-SCHOOL-HALL-BOOKING".into(), Some(HostSource::Folder))
     );
     assert_eq!(host_of("evtx-log2timeline-plaso/System.evtx"), ("DC1".into(), record));
+    // The same System log names the machine's two earlier names, which the
+    // analysis files their events under: scan says so.
+    let others = |rel: &str| -> Vec<(String, u64)> {
+        let f = inv.files.iter().find(|f| f.path.ends_with(rel)).expect(rel);
+        f.other_hosts.iter().map(|h| (h.host.clone(), h.records)).collect()
+    };
+    assert_eq!(
+        others("evtx-log2timeline-plaso/System.evtx"),
+        [("WIN-NBRJP24VCHB".to_string(), 460), ("37L4247F27-26".to_string(), 270)]
+    );
+    assert_eq!(others("evtx-omerbenamram-evtx/system.evtx"), [("WIN-P4SIAA0SQCO".to_string(), 173)]);
+    assert!(others("w3c-brianary-scripts/ex010320.log").is_empty());
     // Two logs beside it name two different servers: this one names none.
     assert_eq!(host_of("w3c-brianary-scripts/ex031118.log"), (String::new(), None));
     // Attack captures from several machines; the Tunna access log names none.

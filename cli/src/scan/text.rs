@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use faultline_analyzer::identity::HostSource;
 use faultline_analyzer::{FileStatus, FileSummary, Inventory};
 use faultline_parser::Timestamp;
 
@@ -227,8 +228,8 @@ pub fn write(
     Ok(())
 }
 
-/// One row per host: its full name, its files, where its name comes from
-/// and how its evidence was collected.
+/// One row per host: its full name, the files holding its records, where
+/// its name comes from and how its evidence was collected.
 fn write_hosts(out: &mut dyn Write, read: &[&FileSummary], palette: &Palette) -> std::io::Result<()> {
     use std::collections::{BTreeMap, BTreeSet};
     #[derive(Default)]
@@ -245,6 +246,13 @@ fn write_hosts(out: &mut dyn Write, read: &[&FileSummary], palette: &Palette) ->
         row.fqdn.extend(f.host_fqdn.as_deref());
         row.from.extend(f.host_source.map(|s| s.name()));
         row.layouts.insert(f.layout.name());
+        // A host only some of a file's records name has its row too.
+        for other in &f.other_hosts {
+            let row = hosts.entry(other.host.as_str()).or_default();
+            row.files += 1;
+            row.from.insert(HostSource::Record.name());
+            row.layouts.insert(f.layout.name());
+        }
     }
     if hosts.is_empty() {
         return Ok(());
