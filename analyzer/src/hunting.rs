@@ -57,6 +57,10 @@ pub struct RuleInfo {
     /// summaries to count (the accounts a password guess tried).
     #[serde(skip)]
     interest: Vec<(String, String)>,
+    /// The fields it reads as the rule spells them (`ImagePath`), by their
+    /// lower-case names, for what a detection shows as matched.
+    #[serde(skip)]
+    spelled: BTreeMap<String, String>,
 }
 
 impl RuleInfo {
@@ -75,7 +79,24 @@ impl RuleInfo {
             rule.fields_of_interest.iter().map(|f| (f.clone(), f.to_ascii_lowercase())).collect()
         };
         fields.extend(interest.iter().map(|(_, lower)| lower.clone()));
-        RuleInfo { meta: rule.meta.clone(), fields: fields.into_iter().collect(), index, silent, interest }
+        let mut spelled = BTreeMap::new();
+        for (lower, written) in rule.spellings().chain(interest.iter().map(|(w, l)| (l.as_str(), w.as_str())))
+        {
+            spelled.entry(lower.to_string()).or_insert_with(|| written.to_string());
+        }
+        RuleInfo {
+            meta: rule.meta.clone(),
+            fields: fields.into_iter().collect(),
+            index,
+            silent,
+            interest,
+            spelled,
+        }
+    }
+
+    /// A field as the rule spells it, else as read (lower-case).
+    fn shown_name(&self, field: &str) -> String {
+        self.spelled.get(field).cloned().unwrap_or_else(|| field.to_string())
     }
 }
 
@@ -248,7 +269,7 @@ impl Placed {
             let passed = |values: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<(String, String)> {
                 values
                     .filter(|&v| tested.is_some_and(|r| r.tests_value(f, v)))
-                    .map(|(raw, _)| (f.clone(), matched_value(raw)))
+                    .map(|(raw, _)| (rule.shown_name(f), matched_value(raw)))
                     .collect()
             };
             let mut shown = passed(&mut view.given(f));
@@ -258,7 +279,7 @@ impl Placed {
                 shown.truncate(1);
             }
             if shown.is_empty() {
-                shown = view.given_values(f).map(|v| (f.clone(), matched_value(v))).collect();
+                shown = view.given_values(f).map(|v| (rule.shown_name(f), matched_value(v))).collect();
             }
             shown
         };
@@ -268,7 +289,7 @@ impl Placed {
             matched = rule
                 .fields
                 .iter()
-                .filter_map(|f| view.values(f).next().map(|(v, _)| (f.clone(), matched_value(v))))
+                .filter_map(|f| view.values(f).next().map(|(v, _)| (rule.shown_name(f), matched_value(v))))
                 .collect();
         }
         // A keyword search names no field: the values a keyword is in, as
@@ -500,7 +521,9 @@ impl faultline_hunt::correlation::Matched for Member<'_> {
 
     fn written(&self, field: &str) -> Option<&str> {
         match self {
-            Member::Shown(d) => d.matched.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str()),
+            Member::Shown(d) => {
+                d.matched.iter().find(|(f, _)| f.eq_ignore_ascii_case(field)).map(|(_, v)| v.as_str())
+            }
             Member::Quiet(q) => q.of.values[wide(&q.m.values)]
                 .iter()
                 .find(|(f, _)| q.of.rules[q.m.rule as usize].fields[*f as usize] == field)
@@ -593,6 +616,7 @@ fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) 
         index: usize::MAX,
         silent: false,
         interest: Vec::new(),
+        spelled: BTreeMap::new(),
     })
 }
 
@@ -1019,6 +1043,7 @@ impl Hunt {
                     index: rules.len() + i,
                     silent: false,
                     interest: Vec::new(),
+                    spelled: BTreeMap::new(),
                 };
                 (c, Arc::new(info))
             })

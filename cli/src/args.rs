@@ -51,8 +51,9 @@ pub enum Command {
     /// IIS-relevant events and FREB traces), merged in time order, as CSV or
     /// JSON lines ready for Timesketch.
     Timeline(TimelineArgs),
-    /// SQL over the normalized tables `requests`, `httperr`, `traces` and
-    /// `events` (polars SQL), or one of the classic IIS queries by name.
+    /// SQL over the normalized tables `requests`, `httperr`, `traces`,
+    /// `events` and `detections` (polars SQL), or one of the classic IIS
+    /// queries by name.
     Query(QueryArgs),
     /// Write the normalized tables as Parquet, CSV or JSON lines,
     /// partitioned by host and day in Hive layout, for DuckDB, Spark or Trino.

@@ -41,6 +41,14 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(Exit::Ok);
     }
+    // A batch job's `--fail-on` would pass on a hunt that ran nothing.
+    if loaded.rules.is_empty() {
+        anyhow::bail!(
+            "no rules to hunt with: the bundled pack is off and the --rules folders gave none ({} skipped; \
+             --list-rules --verbose says why)",
+            loaded.skipped.len()
+        );
+    }
     let skipped = loaded.skipped.clone();
     let rules = args.clients.apply(Hunt::new(loaded));
     let bar = Bar::new(global.quiet);

@@ -207,6 +207,10 @@ fn usage_errors_exit_2() {
         assert_eq!(faultline(&["--threads", threads, "scan", QUICKSTART]).status.code(), Some(2));
     }
     assert_eq!(faultline(&["--help"]).status.code(), Some(0));
+    // A hunt with no rule at all would pass any --fail-on.
+    let none = faultline(&["hunt", "--pack", "off", "--fail-on", "high", QUICKSTART]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("no rules to hunt with"), "{}", stderr(&none));
 }
 
 #[test]

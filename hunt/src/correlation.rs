@@ -35,6 +35,9 @@ pub struct Correlation {
     pub rules: Vec<usize>,
     /// Fields the matches are grouped by (lower-case).
     pub group_by: Vec<String>,
+    /// The same fields as the correlation spells them (`IpAddress`), for
+    /// showing; a web alias as the name it stands for.
+    pub group_shown: Vec<String>,
     /// The window, in seconds.
     pub timespan: i64,
     /// The count's comparison and threshold.
@@ -170,13 +173,19 @@ impl Correlation {
             let at = rules.iter().position(|r| r.meta.id == *n || r.name.as_deref() == Some(n.as_str()));
             refs.push(at.ok_or_else(|| Unsupported::Condition(format!("no loaded rule named `{n}`")))?);
         }
-        let group_by = match &c["group-by"] {
-            Yaml::Array(list) => list.iter().filter_map(text).map(|f| field_name(&f)).collect(),
-            other => text(other).into_iter().map(|f| field_name(&f)).collect(),
+        let written: Vec<String> = match &c["group-by"] {
+            Yaml::Array(list) => list.iter().filter_map(text).collect(),
+            other => text(other).into_iter().collect(),
         };
         fn field_name(f: &str) -> String {
             crate::record::canonical_field(&f.to_ascii_lowercase()).to_string()
         }
+        let group_by: Vec<String> = written.iter().map(|f| field_name(f)).collect();
+        let group_shown = written
+            .into_iter()
+            .zip(&group_by)
+            .map(|(w, f)| if w.eq_ignore_ascii_case(f) { w } else { f.clone() })
+            .collect();
         let timespan = text(&c["timespan"])
             .as_deref()
             .and_then(span)
@@ -233,7 +242,17 @@ impl Correlation {
             origin: origin.to_string(),
         };
         let generate = matches!(c["generate"], Yaml::Boolean(true));
-        Ok(Correlation { meta, kind, rules: refs, group_by, timespan, condition, field, generate })
+        Ok(Correlation {
+            meta,
+            kind,
+            rules: refs,
+            group_by,
+            group_shown,
+            timespan,
+            condition,
+            field,
+            generate,
+        })
     }
 
     /// The fields a match of one of its rules must keep.
@@ -398,7 +417,7 @@ impl Correlation {
                                 correlation: index,
                                 matches: window.to_vec(),
                                 group: self
-                                    .group_by
+                                    .group_shown
                                     .iter()
                                     .cloned()
                                     .zip(key.iter().map(|k| k.to_string()))
@@ -456,6 +475,18 @@ mod tests {
     }
 
     #[test]
+    fn a_group_is_shown_as_the_correlation_spells_its_fields() {
+        let doc = &yaml_rust2::YamlLoader::load_from_str(
+            "title: t\ncorrelation:\n  type: event_count\n  rules: []\n  group-by: [IpAddress, cs-user-agent]\n  \
+             timespan: 1m\n  condition:\n    gte: 2\n",
+        )
+        .expect("yaml")[0];
+        let c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
+        assert_eq!(c.group_by, ["ipaddress", "c-useragent"]);
+        assert_eq!(c.group_shown, ["IpAddress", "c-useragent"]);
+    }
+
+    #[test]
     fn a_group_is_judged_only_when_it_holds_enough_matches() {
         let c = paths_per_client(2);
         let row = |ip: &'static str, stem: &'static str| vec![("c-ip", ip), ("cs-uri-stem", stem)];
@@ -477,6 +508,7 @@ mod tests {
     fn a_group_is_shown_as_written() {
         let mut c = paths_per_client(2);
         c.group_by = vec!["host".into(), "cs-username".into()];
+        c.group_shown.clone_from(&c.group_by);
         let rows = [
             vec![("cs-username", "CONTOSO\\Admin"), ("cs-uri-stem", "/a")],
             vec![("cs-username", "contoso\\admin"), ("cs-uri-stem", "/b")],

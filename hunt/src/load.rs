@@ -421,6 +421,21 @@ mod tests {
     /// A rule whose id a loaded rule has is skipped, naming where the first
     /// came from (the same folder given twice, a copy of the bundled pack);
     /// rules without an id are never taken for one another.
+    /// What a hit shows as matched names fields as the rule spells them;
+    /// a web alias as the field it stands for.
+    #[test]
+    fn fields_keep_the_rules_spelling_for_showing() {
+        let mut loaded = LoadReport::default();
+        let events = "title: t\nlogsource: {product: windows, service: system}\ndetection:\n    s:\n        EventID: 7045\n        ImagePath|endswith: '.sys'\n    condition: s\n";
+        loaded.add_text(events, Path::new("e.yml"));
+        let web = "title: w\nlogsource: {category: webserver}\ndetection:\n    s:\n        cs-user-agent|contains: 'sqlmap'\n    condition: s\n";
+        loaded.add_text(web, Path::new("w.yml"));
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let spelled: Vec<Vec<(&str, &str)>> = loaded.rules.iter().map(|r| r.spellings().collect()).collect();
+        assert_eq!(spelled, [vec![("eventid", "EventID"), ("imagepath", "ImagePath")], vec![]]);
+        assert_eq!(loaded.rules[1].fields().collect::<Vec<_>>(), ["c-useragent"]);
+    }
+
     #[test]
     fn a_second_rule_with_the_same_id_is_skipped() {
         let mut loaded = LoadReport::default();

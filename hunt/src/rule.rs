@@ -199,6 +199,8 @@ fn target(
 pub struct FieldTest {
     /// Lower-case field name.
     pub field: String,
+    /// The field as the rule spells it (`ImagePath`), for showing.
+    pub written: String,
     /// Compare with the value's case.
     pub cased: bool,
     /// Every pattern must match (`all`), not any one.
@@ -366,8 +368,8 @@ fn value(y: &Yaml) -> Result<SigmaValue, Unsupported> {
 /// `base64offset`): every value must match, in any one of its forms.
 fn field_tests(key: &str, v: &Yaml) -> Result<Vec<FieldTest>, Unsupported> {
     let mut parts = key.split('|');
-    let field = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    let field = crate::record::canonical_field(&field).to_string();
+    let written = parts.next().unwrap_or_default().trim().to_string();
+    let field = crate::record::canonical_field(&written.to_ascii_lowercase()).to_string();
     let mods = Modifiers::parse(parts)?;
     let per_value = value_patterns(mods, v)?;
     let referenced: Vec<&str> = per_value.iter().flatten().filter_map(Pattern::referenced_field).collect();
@@ -378,7 +380,13 @@ fn field_tests(key: &str, v: &Yaml) -> Result<Vec<FieldTest>, Unsupported> {
     {
         return Err(Unsupported::Modifier(format!("fieldref on {derived}, also read in derived forms")));
     }
-    let test = |all, patterns| FieldTest { field: field.clone(), cased: mods.cased(), all, patterns };
+    let test = |all, patterns| FieldTest {
+        field: field.clone(),
+        written: written.clone(),
+        cased: mods.cased(),
+        all,
+        patterns,
+    };
     if mods.all && per_value.iter().any(|forms| forms.len() > 1) {
         return Ok(per_value.into_iter().map(|forms| test(false, forms)).collect());
     }
@@ -474,8 +482,8 @@ impl Rule {
         self.searches.iter().any(|s| matches!(s, Search::Keywords { .. }))
     }
 
-    /// The fields its selections name (keyword searches name none).
-    pub fn fields(&self) -> impl Iterator<Item = &str> {
+    /// Every field test of its selections.
+    fn field_tests(&self) -> impl Iterator<Item = &FieldTest> {
         self.searches
             .iter()
             .filter_map(|s| match s {
@@ -484,6 +492,20 @@ impl Rule {
             })
             .flatten()
             .flatten()
+    }
+
+    /// The fields its tests read as the rule spells them, by their
+    /// lower-case names: those a spelling only changes the case of (a web
+    /// alias, `cs-user-agent`, shows as the name it stands for).
+    pub fn spellings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.field_tests()
+            .filter(|t| t.written.eq_ignore_ascii_case(&t.field))
+            .map(|t| (t.field.as_str(), t.written.as_str()))
+    }
+
+    /// The fields its selections name (keyword searches name none).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.field_tests()
             // A field a `fieldref` compares with is read too.
             .flat_map(|t| {
                 std::iter::once(t.field.as_str())

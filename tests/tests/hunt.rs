@@ -143,7 +143,7 @@ fn sigmahq_and_bundled_rules_fire_on_the_real_attack_captures() {
     let shell = shell.expect("found above");
     assert_eq!(shell.evidence.record.map(RecordId::as_written), Some(1044));
     assert!(
-        shell.matched.iter().any(|(f, v)| f == "parentimage" && v.ends_with("w3wp.exe")),
+        shell.matched.iter().any(|(f, v)| f == "ParentImage" && v.ends_with("w3wp.exe")),
         "{:?}",
         shell.matched
     );
@@ -981,7 +981,7 @@ fn the_worker_writing_the_shell_is_found_and_its_ordinary_files_are_not() {
         report.detections.iter().filter(|d| d.rule.meta.title == "IIS Worker Writes A Script File").collect();
     assert_eq!(wrote.len(), 1, "{wrote:#?}");
     assert!(wrote[0].evidence.path.ends_with("Microsoft-Windows-Sysmon%4Operational.evtx"));
-    assert!(wrote[0].matched.iter().any(|(f, v)| f == "targetfilename" && v.ends_with("\\update.aspx")));
+    assert!(wrote[0].matched.iter().any(|(f, v)| f == "TargetFilename" && v.ends_with("\\update.aspx")));
     let first_post = report
         .detections
         .iter()

@@ -27,6 +27,11 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         local_time: bool,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         date_only: bool,
+        #[serde(skip_serializing_if = "is_zero")]
+        diagnostics_omitted: u64,
+    }
+    fn is_zero(n: &u64) -> bool {
+        *n == 0
     }
     #[derive(serde::Serialize)]
     struct Diag<'a> {
@@ -62,6 +67,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
                 last: f.last,
                 local_time: f.local_time,
                 date_only: f.date_only,
+                diagnostics_omitted: f.diagnostics_omitted,
             })
             .collect(),
         diagnostics: files

@@ -149,9 +149,11 @@ pub fn write(
     }
     let under = if base.is_empty() { String::new() } else { format!(" under {}", sanitize(base)) };
     writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} files read)", read.len())))?;
-    table.write(out, palette, |r, c, cell| {
-        if c == 6 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
-    })?;
+    if !read.is_empty() {
+        table.write(out, palette, |r, c, cell| {
+            if c == 6 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
+        })?;
+    }
     write_hosts(out, &read, palette)?;
 
     let totals = inv.totals();

@@ -152,18 +152,35 @@ pub(super) fn static_content_failure(ctx: &mut Ctx) {
     );
 }
 
+/// The fewest slow searches the slow-responses incident plants, whatever
+/// the traffic rate: a quiet site's search is slow for its few users too,
+/// and the finding needs fifteen to one URL within a quarter of an hour.
+const SLOW_SEARCHES: usize = 40;
+
 pub(super) fn slow_responses(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let from = ctx.at(0.5);
     let to = from + 40 * 60_000;
-    ctx.traffic_mut(&host, SHOP_SITE).set_outcome(
-        from,
-        to,
-        1.0,
-        |r| r.stem.starts_with("/api/search"),
-        (200, 0, 0),
-        (12_000.0, 0.35),
-    );
+    let search = |r: &AccessRow| r.stem.starts_with("/api/search");
+    let traffic = ctx.traffic_mut(&host, SHOP_SITE);
+    let slow = traffic.set_outcome(from, to, 1.0, search, (200, 0, 0), (12_000.0, 0.35));
+    // At a low rate the window holds few searches: more users, as slow.
+    let template = traffic.rows.iter().find(|r| search(r)).or_else(|| traffic.rows.first()).cloned();
+    if let Some(template) = template.filter(|_| slow < SLOW_SEARCHES) {
+        let missing = SLOW_SEARCHES - slow;
+        let step = (to - from) / missing as i64;
+        for i in 0..missing {
+            let mut r = template.clone();
+            r.end_ms = from + i as i64 * step + traffic.rng().below(step.max(1) as u64) as i64;
+            r.method = "GET";
+            r.stem = "/api/search".into();
+            r.query = Some(format!("q=item{}", traffic.rng().below(500)));
+            r.client = client_ip(traffic.rng());
+            r.status = (200, 0, 0);
+            r.taken = traffic.rng().log_normal(12_000.0, 0.35).max(1.0) as u64;
+            traffic.rows.push(r);
+        }
+    }
     traces(ctx, (&host, SHOP_SITE, SHOP_POOL), (from, to), 3, (200, 0), None, None);
     ctx.answer(
         &["slow-responses"],
@@ -171,6 +188,41 @@ pub(super) fn slow_responses(ctx: &mut Ctx) {
         (&host, Some(SHOP_SITE), Some(SHOP_POOL)),
         &["worker-hang", "backend-failure", "request-queue-full"],
         "Search became slow on the server side after an index was dropped: 8 to 20 s with win32 0 and small responses, while everything else stayed fast.",
+    );
+}
+
+/// Server errors with nothing behind them in the evidence: the app
+/// answered 500.0 for a quarter of an hour and logged no event, no trace,
+/// no crash. What a detector cannot explain is still reported.
+pub(super) fn unexplained(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.55);
+    let to = from + 15 * 60_000;
+    let traffic = ctx.traffic_mut(&host, SHOP_SITE);
+    let Some(template) = traffic.rows.first().cloned() else { return };
+    let mut extra = Vec::new();
+    let mut t = from;
+    while t < to {
+        let mut r = template.clone();
+        r.end_ms = t;
+        r.method = "POST";
+        r.stem = "/checkout/confirm".into();
+        r.query = None;
+        r.client = client_ip(traffic.rng());
+        r.status = (500, 0, 0);
+        r.sent = 1200 + traffic.rng().below(4000);
+        r.taken = 40 + traffic.rng().below(200);
+        extra.push(r);
+        t += 2_000 + traffic.rng().below(4_000) as i64;
+    }
+    let n = extra.len();
+    traffic.rows.extend(extra);
+    ctx.answer(
+        &["unexplained"],
+        (from, to),
+        (&host, Some(SHOP_SITE), Some(SHOP_POOL)),
+        &["app-exception", "worker-crash", "backend-failure"],
+        &format!("Checkout answered {n} requests with 500.0 for a quarter of an hour and left nothing else behind: no ASP.NET event, no crash, no trace. No failure mode explains it, and faultline says so rather than staying silent."),
     );
 }
 
