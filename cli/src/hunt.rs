@@ -426,9 +426,12 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
             let more = if more > 0 { format!(" and {more} more hosts") } else { String::new() };
             format!("{}{more}", shown.join(", "))
         };
+        // Host names and paths come from the evidence, as the summary does.
+        let hosts = crate::style::sanitize(&hosts);
         writeln!(out, "    {n} detection{} on {hosts} {when}", if n == 1 { "" } else { "s" })?;
         for (what, d) in [("first", first), ("last", last)].into_iter().take(if n == 1 { 1 } else { 2 }) {
-            writeln!(out, "    {what}: {}  {}", place(d), crate::style::sanitize(&d.evidence.summary))?;
+            let at = crate::style::sanitize(&place(d));
+            writeln!(out, "    {what}: {at}  {}", crate::style::sanitize(&d.evidence.summary))?;
         }
     }
     Ok(())

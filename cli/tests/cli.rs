@@ -223,6 +223,16 @@ fn hostile_bytes_in_fields_are_neutralised_on_the_terminal_table() {
     assert!(!text.contains('\x1b') && !text.contains('\u{202e}'), "{text}");
     assert!(text.contains("found \"\\u{1b}[2J\\u{202e}x\""), "{text}");
     assert!(text.contains("u_ex\\u{1b}[31m.log"), "{text}");
+    // A detection's host and file, on the lens's lines, are evidence too.
+    let attacked = tempfile::tempdir().expect("tempdir");
+    let log = "#Fields: date time s-computername cs-method cs-uri-stem c-ip sc-status\n\
+               2024-01-01 00:00:00 \x1b[31mEVIL\x1b[0m GET /shell.aspx 10.0.0.9 200\n";
+    std::fs::write(attacked.path().join("u_ex\x1b[1m.log"), log).expect("write");
+    for command in ["hunt", "analyze"] {
+        let out = faultline(&[command, &attacked.path().display().to_string()]);
+        let text = stdout(&out);
+        assert!(text.contains("Web Shell") && !text.contains('\x1b'), "{command}: {text}");
+    }
 }
 
 /// Every CSV output makes a cell a spreadsheet would run inert; JSON keeps it as read.

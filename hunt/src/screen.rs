@@ -668,6 +668,10 @@ fn hash(w: u32, key: u32) -> u32 {
 /// window's text is still in the cache when searched).
 const WINDOW: usize = 64 << 10;
 
+/// The longest window: a window holds whole lines, and a line past this
+/// is not searched in the chunk but left to its row's own search.
+const LONGEST_WINDOW: usize = 1 << 20;
+
 impl LineFilter {
     /// A filter over the needle `bits` (in order, with their fields and texts), or
     /// `None` when their texts are too many for a few packed searchers; a
@@ -789,8 +793,22 @@ impl LineFilter {
         let mut start = 0;
         while start < text.len() {
             // Whole lines only: a window ends after a line break.
-            let end = (start + WINDOW).min(text.len());
-            let end = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |p| end + p + 1);
+            let cut = (start + WINDOW).min(text.len());
+            let mut end = memchr::memchr(b'\n', &text[cut..]).map_or(text.len(), |p| cut + p + 1);
+            if end - start > LONGEST_WINDOW {
+                // A line longer than that is marked unsearched, never
+                // copied: a gigabyte with no line break (a zip of zeros
+                // after a header) once took a gigabyte to lower-case. The
+                // lines before it are searched as any window.
+                match memchr::memrchr(b'\n', &text[start..cut]) {
+                    Some(p) => end = start + p + 1,
+                    None => {
+                        marks.lines.push(offset + start as u64);
+                        start = end;
+                        continue;
+                    }
+                }
+            }
             let first = marks.lines.len();
             if let (Some(grams), GramProbe::Lines) = (&self.grams, &self.gram_probe) {
                 grams.mark(&text[start..end], offset + start as u64, &mut marks.lines);
@@ -1249,6 +1267,32 @@ detection:
         let mut other = row(1, b"/index.html");
         other.origin.offset += 10_000;
         assert!(!filter.clears(&other, &mut s));
+    }
+
+    /// A line longer than a window may be is marked without being copied
+    /// or searched (its row's own search decides); the lines around it are
+    /// searched as ever.
+    #[test]
+    fn a_line_too_long_for_a_window_is_marked_unsearched() {
+        let engine = engine(true);
+        let long = format!("2025-01-01 00:00:01 GET /{} 200\n", "a".repeat(super::LONGEST_WINDOW * 2));
+        let lines = [
+            "2025-01-01 00:00:00 GET /index.html 200\n",
+            "2025-01-01 00:00:00 GET /union+select 200\n",
+            long.as_str(),
+            "2025-01-01 00:00:02 GET /about.html 200\n",
+            "2025-01-01 00:00:02 GET /x ${jndi:ldap 200\n",
+        ];
+        let log = lines.concat();
+        let mut s = Screening::default();
+        engine.mark_lines(log.as_bytes(), 0, &mut s);
+        let starts: Vec<u64> =
+            lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
+        let mut marked: Vec<usize> =
+            s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| s == m)).collect();
+        marked.dedup();
+        assert_eq!(marked, [1, 2, 4]);
+        assert!(s.lowered.capacity() < super::LONGEST_WINDOW + super::WINDOW, "{}", s.lowered.capacity());
     }
 
     /// A set of short texts too large for one searcher: the shortest get

@@ -98,6 +98,12 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
     let mut lines = LineCounter::new(bytes);
     let mut interner = Interner::default();
     let mut base = 0usize;
+    // A broken event may have swallowed good ones (no end tag: they read
+    // as its children), so reading resumes at the next `<Event` after its
+    // start; but each try may read as far again (`<Event` in comments up
+    // to the end: 8,000 of them took 53 s). A few tries within what a
+    // failed event read, then on from its end.
+    let mut swallowed = (0usize, 0usize);
     'resume: while base < bytes.len() {
         let mut reader = Reader::from_str(&text[base..]);
         lenient(&mut reader);
@@ -167,7 +173,14 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
                                 Severity::Error,
                                 format!("event not read: {msg} (near byte {at})"),
                             ));
-                            match next_event_tag(bytes, start + 1) {
+                            let (end, tries) = &mut swallowed;
+                            if start >= *end {
+                                (*end, *tries) = (at, 0);
+                            }
+                            *tries += 1;
+                            let from =
+                                if *tries > RESUMES_WITHIN { (*end).max(start + 1) } else { start + 1 };
+                            match next_event_tag(bytes, from) {
                                 Some(next) => {
                                     base = next;
                                     continue 'resume;
@@ -186,6 +199,10 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
 }
 
 /// The offset of the next `<Event` start tag (not `<Events`) at or after `from`.
+/// How many events within what one broken event read are tried before
+/// reading goes on from its end.
+const RESUMES_WITHIN: usize = 8;
+
 fn next_event_tag(b: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
     while pos < b.len() {

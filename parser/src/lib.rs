@@ -183,6 +183,10 @@ where
 
 /// Gives a parsed source's first sink (made when it has none) a warning
 /// about the whole file.
+/// How far into a file that starts with NUL bytes the first byte of
+/// something else is looked for.
+const LEADING_NUL_LOOKAHEAD: usize = 64 << 20;
+
 fn warn_file<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, message: String) {
     if let Outcome::Parsed { format, sinks } = outcome {
         if sinks.is_empty() {
@@ -231,7 +235,20 @@ where
         }
         _ => head,
     };
-    let format = match format::detect(&source.path.file_name(), head) {
+    let mut detected = format::detect(&source.path.file_name(), head);
+    // A log whose first stretch was zeroed (a crash while it was
+    // preallocated) is told from what follows the NULs; the reader then
+    // reports the stretch as damage.
+    if matches!(detected, Detection::Skip(_)) && head.first() == Some(&0) {
+        let ahead = &text[..text.len().min(LEADING_NUL_LOOKAHEAD)];
+        if let Some(at) = ahead.iter().position(|&b| b != 0) {
+            let after = &text[at..text.len().min(at + format::SNIFF_LEN)];
+            if let Detection::Format(format) = format::detect(&source.path.file_name(), after) {
+                detected = Detection::Format(format);
+            }
+        }
+    }
+    let format = match detected {
         Detection::Skip(reason) => {
             progress(text.len() as u64);
             return Ok(Outcome::Skipped(reason));

@@ -138,7 +138,21 @@ fn write_rows(
     Ok(())
 }
 
+/// Writes one part from a thread of its own. The read's groups run on a
+/// rayon pool, and polars' writers run their work on polars' pool: asked
+/// from a worker of the read's pool, that worker waits by taking on the
+/// next group, which reaches polars and waits the same way, so about
+/// thirty groups nested on one stack overflowed it, each holding its rows.
+/// A plain thread waits without taking work.
 fn write_part(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Result<(), TableError> {
+    std::thread::scope(|s| {
+        s.spawn(|| write_part_here(path, frame, format))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn write_part_here(path: &Path, frame: &mut DataFrame, format: ExportFormat) -> Result<(), TableError> {
     let io = |source| TableError::Io { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;

@@ -72,6 +72,10 @@ fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
     padded.resize(padded.len() + 65_536, 0);
     write(&junk, "u_ex_padded.log", &padded);
     write(&junk, "zeros.log", &vec![0u8; 1 << 20]);
+    // A log whose head a crash zeroed, past what detection looks at.
+    let mut zeroed_head = vec![0u8; 70_000];
+    zeroed_head.extend_from_slice(b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /b 200\n");
+    write(&junk, "u_ex_zeroed_head.log", &zeroed_head);
     // A FREB trace cut in the middle of an event.
     write(
         &junk,
@@ -106,6 +110,14 @@ fn bad_files_beside_an_incident_are_named_and_the_incident_is_still_found() {
     let padded = summary(files, "u_ex_padded.log");
     assert_eq!(padded.records, 1);
     assert!(messages(padded).iter().any(|m| m.contains("NUL padding")), "{:?}", messages(padded));
+
+    let zeroed_head = summary(files, "u_ex_zeroed_head.log");
+    assert_eq!(zeroed_head.records, 1, "{zeroed_head:?}");
+    assert!(
+        messages(zeroed_head).iter().any(|m| m.contains("70000 bytes of NUL")),
+        "{:?}",
+        messages(zeroed_head)
+    );
 
     let zeros = summary(files, "zeros.log");
     assert_ne!(zeros.status, FileStatus::Parsed, "{zeros:?}");

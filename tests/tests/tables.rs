@@ -425,3 +425,39 @@ fn the_worker_s_children_are_a_query_over_process_columns() {
     assert!(children > 0, "the web shell started processes");
     assert_eq!(children, in_data);
 }
+
+/// Two hundred small gzipped logs whose trailers each claim 65 MiB: each is
+/// a read group of its own, and the groups' Parquet writes, run on polars'
+/// pool from the read's workers, once nested on one stack until it
+/// overflowed (about thirty groups). Every group is written.
+#[test]
+fn an_export_of_many_read_groups_writes_them_all() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "#Fields: date time s-ip cs-method cs-uri-stem sc-status\r\n";
+    for i in 0..200u32 {
+        let mut body = header.to_string();
+        for second in 0..5 {
+            body.push_str(&format!("2024-01-{:02} 03:04:{second:02} 10.0.0.1 GET /f{i} 200\r\n", i % 28 + 1));
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(body.as_bytes()).expect("gzip");
+        let mut bytes = gz.finish().expect("gzip");
+        let at = bytes.len() - 4;
+        bytes[at..].copy_from_slice(&((65u32 << 20) + i).to_le_bytes());
+        std::fs::write(dir.path().join(format!("u_ex{i:04}.log.gz")), bytes).expect("write");
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let summary = export(
+        &[dir.path().to_path_buf()],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &Hunt::none(),
+        out.path(),
+        ExportFormat::Parquet,
+        &|_| {},
+    )
+    .expect("exports");
+    assert_eq!(summary.rows.get(&TableName::Requests), Some(&1000));
+    assert_eq!(summary.files, 200);
+}

@@ -301,6 +301,19 @@ fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
     );
 }
 
+/// A row of a million values is rejected by its count, which is said,
+/// and the rows around it are read.
+#[test]
+fn a_row_of_far_too_many_values_is_rejected_by_its_count() {
+    let mut log =
+        b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a 200\n2024-01-01 00:00:01".to_vec();
+    log.extend(std::iter::repeat_n(b" a".as_slice(), 1_000_000).flatten());
+    log.extend_from_slice(b"\n2024-01-01 00:00:02 /b 200\n");
+    let got = parse(&log, Dialect::W3c);
+    assert_eq!(got.records.len(), 2, "{:?}", got.diagnostics);
+    assert_eq!(got.diagnostics, ["line 3: error: expected 4 fields as declared by #Fields, found 1000002"]);
+}
+
 #[test]
 fn torn_last_line_is_kept_when_whole_and_flagged() {
     let whole = b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n2024-01-01 00:00:01 404";
