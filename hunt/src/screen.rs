@@ -373,23 +373,18 @@ fn line_has_values(r: &Request<'_>, addresses: bool) -> bool {
 }
 
 /// The texts of the web rules' necessary needles in the forms a line holds
-/// them: a row whose line holds none of them can match only the rules that
-/// have no such needle, and the screen's per-row search is skipped. The
-/// short texts are searched once over a whole chunk of an access log,
-/// lower-cased a window at a time, with packed (SIMD) searchers, several
-/// times faster than an automaton over every byte; of a set larger than
-/// one searcher takes, the long texts are found by sampled grams instead
-/// ([`Grams`]), probed in only the values of a row their needles are read
-/// from (the URI, the referer: a fifth of a line's bytes, where the whole
-/// line cost the lens a quarter of its time). A set of short texts too
-/// large for a few searchers gets no filter.
+/// them, searched once over a whole chunk of an access log: a row whose
+/// line holds none of them can match only the rules that have no such
+/// needle, and the screen's per-row search is skipped. The chunk is
+/// lower-cased a window at a time and searched with packed (SIMD)
+/// searchers, several times faster than an automaton over every byte; of
+/// a set larger than one searcher takes, the long texts are found by
+/// sampled grams instead ([`Grams`]). A set of short texts too large for
+/// a few searchers gets no filter.
 #[derive(Debug, Clone)]
 pub(crate) struct LineFilter {
     /// The long texts, by some of their four-byte grams.
     grams: Option<Grams>,
-    /// Where the grams are probed: in the values of some sources of each
-    /// row, or in whole lines.
-    gram_probe: GramProbe,
     /// The short texts: a packed searcher takes at most [`PACKED`], and a
     /// larger set is split over several, each searching the window.
     searchers: Vec<aho_corasick::packed::Searcher>,
@@ -410,17 +405,6 @@ pub(crate) struct LineFilter {
     /// Whether their guards read the joined URI or the agent read with
     /// spaces, which must then be made.
     pub(crate) reads_derived: bool,
-}
-
-/// Where a [`LineFilter`]'s grams are probed.
-#[derive(Debug, Clone)]
-enum GramProbe {
-    /// In each row the chunk's search left clear, the values of these
-    /// sources (the long texts' needles are read from them alone; never
-    /// the numbers, which only keyword searches read).
-    Values(Vec<Source>),
-    /// In every line of the chunk.
-    Lines,
 }
 
 /// The most texts a packed searcher takes.
@@ -606,36 +590,22 @@ impl Grams {
     /// Pushes onto `lines` the offset of each line of `text` (at `offset`
     /// in the read's data, starting a line) that a probe marks.
     fn mark(&self, text: &[u8], offset: u64, lines: &mut Vec<u64>) {
-        let mut at = 0;
-        while let Some(hit) = self.first_hit(text, at) {
-            at = mark_line(text, hit, offset, lines);
-        }
-    }
-
-    /// Whether a probe of `text` (one value of a row) meets a registered
-    /// gram with a registered neighbour.
-    fn probe(&self, text: &[u8]) -> bool {
-        self.first_hit(text, 0).is_some()
-    }
-
-    /// The first probe of `text`, from `at` on, that meets a registered
-    /// gram with a registered neighbour.
-    fn first_hit(&self, text: &[u8], mut at: usize) -> Option<usize> {
         let gram_at = |at: usize| {
             let gram: [u8; GRAM] = text.get(at..at + GRAM)?.try_into().ok()?;
             Some(fold(u32::from_le_bytes(gram)))
         };
+        let mut at = 0;
         while let Some(gram) = gram_at(at) {
             // A text's registered grams are consecutive: a probe on one of
             // them has a registered neighbour before or after it. Asking
             // for one turns away most probes that met a bit by chance.
             let held = |at: Option<usize>| at.and_then(gram_at).is_some_and(|g| self.holds(g));
-            if self.holds(gram) && (held(at.checked_sub(1)) || held(Some(at + 1))) {
-                return Some(at);
+            if !self.holds(gram) || !(held(at.checked_sub(1)) || held(Some(at + 1))) {
+                at += STRIDE;
+                continue;
             }
-            at += STRIDE;
+            at = mark_line(text, at, offset, lines);
         }
-        None
     }
 }
 
@@ -685,7 +655,6 @@ impl LineFilter {
         clear_rows: impl FnOnce(&[u64]) -> (Vec<usize>, bool),
     ) -> Option<LineFilter> {
         let mut forms = Vec::new();
-        let mut long_sources = Vec::new();
         let mut addresses = false;
         let mut clear = vec![u64::MAX; words];
         // `bits` is in order: searched by halves (a rule of 200,000 values
@@ -694,9 +663,6 @@ impl LineFilter {
             needles.iter().filter(|n| bits.binary_search(&n.bit).is_ok())
         {
             let Some(of) = line_forms(needle) else { continue };
-            if of.iter().any(|f| f.text.len() >= GRAM + STRIDE - 1) {
-                long_sources.extend_from_slice(Source::of(field));
-            }
             forms.extend(of);
             addresses |= Source::of(field).contains(&Source::Numbers);
             clear[bit / 64] &= !(1 << (bit % 64));
@@ -714,18 +680,6 @@ impl LineFilter {
             forms.into_iter().partition(|f| f.text.len() >= GRAM + STRIDE - 1)
         };
         let (grams, plain) = Grams::new(long.into_iter().map(|f| f.text).collect());
-        long_sources.sort_unstable();
-        long_sources.dedup();
-        // A keyword search reads every source: probing all of a row's
-        // values, addresses written out, cost more than probing its line
-        // (SigmaHQ's rules: 3% more instructions); the bundled pack's URI,
-        // agent, referer and cookie, 7% fewer in `hunt`, and the lens's
-        // cost in `analyze` 17% less.
-        let gram_probe = if long_sources.contains(&Source::Numbers) {
-            GramProbe::Lines
-        } else {
-            GramProbe::Values(long_sources)
-        };
         short.extend(plain.into_iter().map(|text| LineForm { text, ends_value: false }));
         if short.len() > PACKED {
             // Fewer searchers pay more than fewer false marks.
@@ -769,17 +723,7 @@ impl LineFilter {
             })
             .collect();
         let (tried, reads_derived) = clear_rows(&clear);
-        Some(LineFilter {
-            grams,
-            gram_probe,
-            searchers,
-            forms,
-            rivals,
-            addresses,
-            clear,
-            tried,
-            reads_derived,
-        })
+        Some(LineFilter { grams, searchers, forms, rivals, addresses, clear, tried, reads_derived })
     }
 
     /// Marks the lines of `text` (at `offset` in the read's data) that
@@ -810,7 +754,7 @@ impl LineFilter {
                 }
             }
             let first = marks.lines.len();
-            if let (Some(grams), GramProbe::Lines) = (&self.grams, &self.gram_probe) {
+            if let Some(grams) = &self.grams {
                 grams.mark(&text[start..end], offset + start as u64, &mut marks.lines);
             }
             lower.clear();
@@ -851,27 +795,7 @@ impl LineFilter {
 
     /// Whether the filter says the row `r` holds none of its needles.
     pub(crate) fn clears(&self, r: &Request<'_>, s: &mut Screening) -> bool {
-        s.marks.clear(r.origin.offset) && line_has_values(r, self.addresses) && !self.long_text_in(r)
-    }
-
-    /// Whether a probe of the values of `r` its long texts are read from
-    /// meets one of their grams. The values are as the line holds them
-    /// ([`line_has_values`] holds), so a text the line holds there is met.
-    fn long_text_in(&self, r: &Request<'_>) -> bool {
-        let (Some(grams), GramProbe::Values(sources)) = (&self.grams, &self.gram_probe) else { return false };
-        let raw = |v: Option<&[u8]>| v.is_some_and(|v| grams.probe(v));
-        sources.iter().any(|source| match source {
-            Source::Uri => raw(r.uri_stem) || raw(r.uri_query),
-            Source::Agent => raw(r.user_agent),
-            Source::Referer => raw(r.referer),
-            Source::Cookie => raw(r.cookie),
-            Source::Host => raw(r.host),
-            Source::User => raw(r.username),
-            Source::Method => raw(r.method),
-            Source::Version => raw(r.version),
-            // Never among them: a keyword search's texts are probed in lines.
-            Source::Numbers => true,
-        })
+        s.marks.clear(r.origin.offset) && line_has_values(r, self.addresses)
     }
 }
 
@@ -1206,16 +1130,13 @@ detection:
             })
     }
 
-    /// A chunk is searched once for the short texts, a row's values for
-    /// the long ones: the row holding a rule's necessary needle is not
-    /// cleared, a plain row is cleared without the row's own search, and a
-    /// row whose values the screen reads in another form (percent-encoded)
-    /// is never cleared by its line alone.
+    /// A chunk is searched once: the line holding a rule's necessary
+    /// needle is marked, a plain line is cleared without the row's own
+    /// search, and a line whose values the screen reads in another form
+    /// (percent-encoded) is never cleared by its line alone.
     #[test]
     fn only_lines_holding_a_necessary_needle_are_screened_row_by_row() {
-        let mut loaded = LoadReport::default();
-        loaded.add_bundled();
-        let engine = Engine::new(loaded.finish().rules);
+        let engine = engine(true);
         let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status c-ip\n\
                    2025-01-01 00:00:00 GET /index.html - 200 10.0.0.1\n\
                    2025-01-01 00:00:01 GET /aspnet_client/X.ASPX cmd=whoami 200 10.0.0.2\n\
@@ -1232,16 +1153,7 @@ detection:
         };
         let mut s = Screening::default();
         engine.mark_lines(log.as_bytes(), 0, &mut s);
-        // The drop's `/aspnet_client/` is one of the pack's long texts,
-        // probed in the row's values rather than searched in the chunk;
-        // with a keyword rule's long texts, which every value may hold, in
-        // the chunk's lines.
-        assert!(s.marks.lines.is_empty(), "{:?}", s.marks.lines);
-        let mut keywords = Screening::default();
-        let with_keywords = self::engine(true);
-        assert!(with_keywords.rules().iter().any(crate::Rule::has_keywords));
-        with_keywords.mark_lines(log.as_bytes(), 0, &mut keywords);
-        assert_eq!(keywords.marks.lines, [rows[2].0]);
+        assert_eq!(s.marks.lines, [rows[2].0], "only the drop's line holds a needle");
         let filter = engine.lines.as_ref().expect("the pack's needles fit a line filter");
         let row = |line: usize, stem: &'static [u8]| {
             let origin = faultline_parser::w3c::Origin { line: line as u64 + 1, offset: rows[line].0 };
@@ -1256,13 +1168,6 @@ detection:
         assert!(filter.clears(&row(1, b"/index.html"), &mut s));
         assert!(!filter.clears(&row(2, b"/aspnet_client/X.ASPX"), &mut s));
         assert!(!filter.clears(&row(3, b"/a%2Fb"), &mut s), "an encoded path is searched decoded");
-        // In a value no rule reads it in, the text clears nothing.
-        let mut elsewhere = row(1, b"/index.html");
-        elsewhere.computer_name = Some(b"/aspnet_client/");
-        assert!(filter.clears(&elsewhere, &mut s));
-        let mut referred = row(1, b"/index.html");
-        referred.uri_query = Some(b"next=/ASPNET_CLIENT/x");
-        assert!(!filter.clears(&referred, &mut s), "found in the query, in any case");
         // A row of another chunk than the one searched is screened itself.
         let mut other = row(1, b"/index.html");
         other.origin.offset += 10_000;
@@ -1354,8 +1259,8 @@ detection:
     }
 
     /// A probe meeting one registered gram whose neighbours are not (a
-    /// bit met by chance, or a text's piece alone) finds nothing; the text
-    /// itself is found wherever it lies in a value.
+    /// bit met by chance, or a text's piece alone) marks nothing; the text
+    /// itself still marks its line wherever it lies.
     #[test]
     fn a_probe_on_a_lone_gram_marks_nothing() {
         let text = "zq#k@x!j";
@@ -1366,17 +1271,20 @@ detection:
         for gram in 0..super::STRIDE {
             // The probe at the line's start meets the gram alone.
             let piece = &text[gram..gram + super::GRAM];
-            let alone = format!("{piece}--------------------");
-            assert!(!grams.probe(alone.as_bytes()), "{piece} alone");
-            let whole = format!("{}{text}", "-".repeat(gram));
-            assert!(grams.probe(whole.as_bytes()), "{text} after {gram} bytes");
+            let alone = format!("{piece}-------------------- 404\n");
+            let mut lines = Vec::new();
+            grams.mark(alone.as_bytes(), 0, &mut lines);
+            assert!(lines.is_empty(), "{piece} alone: {lines:?}");
+            let whole = format!("{}{text} 404\n", "-".repeat(gram));
+            grams.mark(whole.as_bytes(), 0, &mut lines);
+            assert_eq!(lines, [0], "{text} after {gram} bytes");
         }
     }
 
-    /// A long text is found by its grams wherever it lies in a value,
-    /// at its end too, and whatever the case of its letters; values of
-    /// ordinary traffic are not; a text made only of ordinary grams is left
-    /// to be searched whole.
+    /// A long text is found by its grams wherever it lies in a line and
+    /// whatever the case of its letters; a line of ordinary traffic is not
+    /// marked; a text made only of ordinary grams is left to be searched
+    /// whole.
     #[test]
     fn long_texts_are_found_by_sampled_grams_at_any_alignment() {
         let texts =
@@ -1384,14 +1292,16 @@ detection:
         let (grams, rest) = super::Grams::new(texts);
         let grams = grams.expect("grams");
         assert_eq!(rest, [b"mozilla/5.0+(windows".to_vec()], "a browser's agent has no telling gram");
-        for plain in ["/index.html", "Mozilla/5.0+(Windows+NT+10.0)", "/default.aspx?returnurl=%2f"] {
-            assert!(!grams.probe(plain.as_bytes()), "{plain}");
-        }
+        let plain =
+            "2025-01-01 00:00:00 GET /index.html - 443 - 10.0.0.1 Mozilla/5.0+(Windows+NT+10.0) 200\n";
         for text in ["/ASPNET_CLIENT/", "${JNDI:ldap"] {
             for pad in 0..super::STRIDE + 2 {
-                for value in [format!("{}{text}x", "a".repeat(pad)), format!("{}{text}", "a".repeat(pad))] {
-                    assert!(grams.probe(value.as_bytes()), "{value}");
-                }
+                let line = format!("{}GET {}{text}x 200\n", " ".repeat(pad), "a".repeat(pad));
+                let log = format!("{plain}{line}{plain}");
+                let mut lines = Vec::new();
+                grams.mark(log.as_bytes(), 100, &mut lines);
+                assert!(lines.contains(&(100 + plain.len() as u64)), "{text} after {pad} bytes: {lines:?}");
+                assert!(!lines.contains(&100), "a plain line marked: {lines:?}");
             }
         }
     }
