@@ -282,13 +282,21 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
                             out.trace.events.push(trace_event(raw, line, &mut interner));
                         }
                         Err(msg) => {
+                            // One broken event costs only itself: reading
+                            // goes on past it, where its later events (the
+                            // error status a module set) still are; a file
+                            // that ends in it was cut short.
+                            let cut = reader.buffer_position() as usize >= bytes.len();
+                            let what = if cut { "trace cut short" } else { "event not read" };
                             out.diagnostics.push(Diagnostic::line(
                                 line,
                                 start as u64,
                                 Severity::Error,
-                                format!("trace cut short: {msg}"),
+                                format!("{what}: {msg}"),
                             ));
-                            break;
+                            if cut {
+                                break;
+                            }
                         }
                     }
                 }

@@ -155,6 +155,27 @@ fn cut_short_traces_keep_what_was_read() {
     assert!(file.diagnostics.iter().any(|d| d.message.contains("no request read")), "{:?}", file.diagnostics);
 }
 
+/// A broken event in the middle of a trace costs only itself: the module
+/// that set the error status, later in the trace, is still read.
+#[test]
+fn a_broken_event_mid_trace_costs_only_itself() {
+    let full = config_error_trace(true, true);
+    let event = "<Event xmlns=";
+    let first = full.find(event).expect("an event");
+    let at = first + 1 + full[first + 1..].find(event).expect("a second");
+    let broken = "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"WWW Server\"/></System><EventData><Data Name=\"x\">a < b</Data></EventData></Event>\n";
+    let trace = format!("{}{broken}{}", &full[..at], &full[at..]);
+    let file = parse_freb(trace.as_bytes());
+    let names = |f: &FrebFile| f.trace.events.iter().map(|e| format!("{:?}", e.name)).collect::<Vec<_>>();
+    assert_eq!(names(&file), names(&parse_freb(full.as_bytes())), "{:?}", file.diagnostics);
+    assert_eq!(file.trace.summary.first_error.as_ref().map(|e| e.module.as_str()), Some("IIS Web Core"));
+    assert!(
+        file.diagnostics.iter().any(|d| d.message.starts_with("event not read")),
+        "{:?}",
+        file.diagnostics
+    );
+}
+
 #[test]
 fn not_a_trace() {
     let file = parse_freb(b"<html><body>nope</body></html>");
