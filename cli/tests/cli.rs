@@ -753,6 +753,30 @@ fn an_archive_member_larger_than_the_heap_allows_is_read_whole() {
     assert_eq!(files[0]["status"], "parsed");
 }
 
+/// Nested archives are held until the run ends (their members' entries
+/// read from them): a dozen of 20 MiB each go to mapped temporary files, not
+/// the heap, which 240 MiB of them would pass.
+#[cfg(target_os = "linux")]
+#[test]
+fn nested_archives_held_for_the_run_do_not_take_the_heap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inner = dir.path().join("inner.zip");
+    let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-02 03:04:05 /a 200\n";
+    stored_zip(&inner, &[("pad.bin", &vec![7u8; 20 << 20]), ("u_ex240102.log", log)]);
+    let inner = std::fs::read(&inner).expect("reads");
+    let names: Vec<String> = (0..12).map(|i| format!("WEB{i:02}.zip")).collect();
+    let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), inner.as_slice())).collect();
+    let outer = dir.path().join("case.zip");
+    stored_zip(&outer, &members);
+    drop(inner);
+    let outer = outer.display().to_string();
+    let out = faultline_limited(&["scan", "--format", "json", &outer], libc::RLIMIT_DATA, 160 << 20);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let logs = files.as_array().expect("files").iter().filter(|f| f["format"] == "w3c").count();
+    assert_eq!(logs, 12, "{files}");
+}
+
 /// A member the temporary folder cannot hold is reported with its path and
 /// why; the rest of the bundle is read.
 #[cfg(target_os = "linux")]

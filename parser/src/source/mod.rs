@@ -601,6 +601,14 @@ fn peek_magic(path: &Path) -> std::io::Result<[u8; 4]> {
     Ok(magic)
 }
 
+/// The limits for a nested archive's bytes, which its members' entries
+/// hold until the run ends: past a MiB they go to a mapped temporary file,
+/// so that many nested archives take disk, not memory (120 zips of 32 MiB
+/// in one 3.7 MB zip were held in 3.8 GB of heap).
+fn kept_for_the_run(limits: &ArchiveLimits) -> ArchiveLimits {
+    ArchiveLimits { in_memory_bytes: limits.in_memory_bytes.min(1 << 20), ..*limits }
+}
+
 fn expand_archive(
     out: &mut Discovery,
     path: EvidencePath,
@@ -629,7 +637,7 @@ fn expand_archive(
             // while it is parsed.
             match archive::gunzip_head(&bytes, 4) {
                 Ok(head) => match ArchiveKind::from_magic(&head) {
-                    Some(nested) => match archive::gunzip(&bytes, limits) {
+                    Some(nested) => match archive::gunzip(&bytes, &kept_for_the_run(limits)) {
                         // A damaged archive inside is cut short: its own
                         // reader says what of it cannot be read.
                         Ok((data, _)) => {
@@ -677,7 +685,7 @@ fn expand_archive(
                     continue;
                 }
                 match member.nested {
-                    Some(nested) => match archive.read_member(member.index, limits) {
+                    Some(nested) => match archive.read_member(member.index, &kept_for_the_run(limits)) {
                         // A nested archive cut short is read as far as its
                         // own reader can.
                         Ok((data, _)) => expand_archive(
