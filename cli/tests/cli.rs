@@ -777,6 +777,25 @@ fn nested_archives_held_for_the_run_do_not_take_the_heap() {
     assert_eq!(logs, 12, "{files}");
 }
 
+/// A row of millions of values is rejected by its count, not split: its
+/// tokens took twenty bytes a byte of line, past a 96 MiB heap at 16 MiB.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_row_of_millions_of_values_is_rejected_within_a_small_heap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log =
+        b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a 200\n2024-01-01 00:00:01".to_vec();
+    log.extend(std::iter::repeat_n(b" a".as_slice(), 8 << 20).flatten());
+    log.extend_from_slice(b"\n2024-01-01 00:00:02 /b 200\n");
+    let path = dir.path().join("u_ex240101.log");
+    std::fs::write(&path, log).expect("write");
+    let path = path.display().to_string();
+    let out = faultline_limited(&["scan", "--format", "json", &path], libc::RLIMIT_DATA, 96 << 20);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!((files[0]["records"].as_u64(), files[0]["rejected"].as_u64()), (Some(2), Some(1)), "{files}");
+}
+
 /// A member the temporary folder cannot hold is reported with its path and
 /// why; the rest of the bundle is read.
 #[cfg(target_os = "linux")]
