@@ -132,33 +132,34 @@ pub struct Screening {
 }
 
 /// The lines of one chunk of an access log that hold some text of a
-/// [`LineFilter`], by the offset of their first byte.
+/// [`LineFilter`], by the offsets they span (line break included).
 #[derive(Debug, Default)]
 struct Marks {
     /// The offsets the chunk covers (empty: no chunk was searched).
     covers: std::ops::Range<u64>,
     /// In order; a line two searches marked is there twice, which
     /// [`Marks::clear`] reads the same as once.
-    lines: Vec<u64>,
+    lines: Vec<std::ops::Range<u64>>,
     /// The first mark not before the last line asked about (rows come in
     /// line order).
     next: usize,
 }
 
 impl Marks {
-    /// Whether the line at `offset` was searched and holds no text of the
-    /// filter.
+    /// Whether the row at `offset` was searched and its line holds no text
+    /// of the filter. A row need not start its line: one after NUL padding,
+    /// or after a row cut short, starts inside it.
     fn clear(&mut self, offset: u64) -> bool {
         if !self.covers.contains(&offset) {
             return false;
         }
-        if self.next > 0 && self.lines[self.next - 1] >= offset {
-            self.next = self.lines.partition_point(|&l| l < offset);
+        if self.next > 0 && self.lines[self.next - 1].end > offset {
+            self.next = self.lines.partition_point(|l| l.end <= offset);
         }
-        while self.lines.get(self.next).is_some_and(|&l| l < offset) {
+        while self.lines.get(self.next).is_some_and(|l| l.end <= offset) {
             self.next += 1;
         }
-        self.lines.get(self.next) != Some(&offset)
+        self.lines.get(self.next).is_none_or(|l| l.start > offset)
     }
 }
 
@@ -589,7 +590,7 @@ impl Grams {
 
     /// Pushes onto `lines` the offset of each line of `text` (at `offset`
     /// in the read's data, starting a line) that a probe marks.
-    fn mark(&self, text: &[u8], offset: u64, lines: &mut Vec<u64>) {
+    fn mark(&self, text: &[u8], offset: u64, lines: &mut Vec<std::ops::Range<u64>>) {
         let gram_at = |at: usize| {
             let gram: [u8; GRAM] = text.get(at..at + GRAM)?.try_into().ok()?;
             Some(fold(u32::from_le_bytes(gram)))
@@ -612,10 +613,11 @@ impl Grams {
 /// Marks the line of `text` (at `offset` in the read's data) holding the
 /// byte at `at`, and returns where the next line starts (the rest of the
 /// line need not be searched).
-fn mark_line(text: &[u8], at: usize, offset: u64, lines: &mut Vec<u64>) -> usize {
+fn mark_line(text: &[u8], at: usize, offset: u64, lines: &mut Vec<std::ops::Range<u64>>) -> usize {
     let line = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-    lines.push(offset + line as u64);
-    memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1)
+    let next = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1);
+    lines.push(offset + line as u64..offset + next as u64);
+    next
 }
 
 /// Four bytes with bit 5 set in each: a letter in lower case, and the
@@ -747,7 +749,7 @@ impl LineFilter {
                 match memchr::memrchr(b'\n', &text[start..cut]) {
                     Some(p) => end = start + p + 1,
                     None => {
-                        marks.lines.push(offset + start as u64);
+                        marks.lines.push(offset + start as u64..offset + end as u64);
                         start = end;
                         continue;
                     }
@@ -788,7 +790,7 @@ impl LineFilter {
                 }
             }
             // Several searches mark the window each in its own order.
-            marks.lines[first..].sort_unstable();
+            marks.lines[first..].sort_unstable_by_key(|l| l.start);
             start = end;
         }
     }
@@ -1089,7 +1091,7 @@ detection:
         engine.mark_lines(log.as_bytes(), 0, &mut s);
         let starts: Vec<u64> =
             lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
-        (log, s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| s == m)).collect())
+        (log, s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| *s == m.start)).collect())
     }
 
     /// The rows of `log` and how many of them `engine` matches, once no
@@ -1135,6 +1137,30 @@ detection:
     /// search, and a line whose values the screen reads in another form
     /// (percent-encoded) is never cleared by its line alone.
     #[test]
+    fn a_row_starting_inside_a_marked_line_is_not_cleared() {
+        // NUL padding, then a row: the row's offset is past its line's start.
+        let mut marks = super::Marks { covers: 0..300, lines: vec![10..100, 100..180], next: 0 };
+        assert!(marks.clear(0), "an unmarked line");
+        assert!(!marks.clear(10) && !marks.clear(64), "the first marked line, at and after its start");
+        assert!(!marks.clear(150), "the second marked line");
+        assert!(marks.clear(180) && marks.clear(250), "past the marks");
+        assert!(!marks.clear(120), "asked again, out of order");
+        assert!(!marks.clear(400), "outside the chunk: not searched");
+    }
+
+    #[test]
+    fn rows_inside_their_lines_are_searched() {
+        let engine = engine(true);
+        let fields = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status c-ip\n";
+        let shell = "2025-01-01 00:00:01 GET /aspnet_client/x.aspx cmd=whoami 200 10.0.0.2";
+        let plain = "2025-01-01 00:00:00 GET /index.html - 200 10.0.0.1";
+        let padded = format!("{fields}{plain}\n{}{shell}\n{plain}\n", "\0".repeat(40));
+        assert_eq!(screened(&engine, padded.as_bytes()), (3, 1), "after NUL padding");
+        let cut = format!("{fields}{}{shell}\n", &plain[..30]);
+        assert_eq!(screened(&engine, cut.as_bytes()).1, 1, "after a row cut short");
+    }
+
+    #[test]
     fn only_lines_holding_a_necessary_needle_are_screened_row_by_row() {
         let engine = engine(true);
         let log = "#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status c-ip\n\
@@ -1153,7 +1179,11 @@ detection:
         };
         let mut s = Screening::default();
         engine.mark_lines(log.as_bytes(), 0, &mut s);
-        assert_eq!(s.marks.lines, [rows[2].0], "only the drop's line holds a needle");
+        assert_eq!(
+            s.marks.lines.iter().map(|l| l.start).collect::<Vec<_>>(),
+            [rows[2].0],
+            "only the drop's line holds a needle"
+        );
         let filter = engine.lines.as_ref().expect("the pack's needles fit a line filter");
         let row = |line: usize, stem: &'static [u8]| {
             let origin = faultline_parser::w3c::Origin { line: line as u64 + 1, offset: rows[line].0 };
@@ -1194,7 +1224,7 @@ detection:
         let starts: Vec<u64> =
             lines.iter().scan(0, |at, l| Some(std::mem::replace(at, *at + l.len() as u64))).collect();
         let mut marked: Vec<usize> =
-            s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| s == m)).collect();
+            s.marks.lines.iter().filter_map(|m| starts.iter().position(|s| *s == m.start)).collect();
         marked.dedup();
         assert_eq!(marked, [1, 2, 4]);
         assert!(s.lowered.capacity() < super::LONGEST_WINDOW + super::WINDOW, "{}", s.lowered.capacity());
@@ -1277,7 +1307,11 @@ detection:
             assert!(lines.is_empty(), "{piece} alone: {lines:?}");
             let whole = format!("{}{text} 404\n", "-".repeat(gram));
             grams.mark(whole.as_bytes(), 0, &mut lines);
-            assert_eq!(lines, [0], "{text} after {gram} bytes");
+            assert_eq!(
+                lines.iter().map(|l| (l.start, l.end)).collect::<Vec<_>>(),
+                [(0, whole.len() as u64)],
+                "{text} after {gram} bytes"
+            );
         }
     }
 
@@ -1300,8 +1334,11 @@ detection:
                 let log = format!("{plain}{line}{plain}");
                 let mut lines = Vec::new();
                 grams.mark(log.as_bytes(), 100, &mut lines);
-                assert!(lines.contains(&(100 + plain.len() as u64)), "{text} after {pad} bytes: {lines:?}");
-                assert!(!lines.contains(&100), "a plain line marked: {lines:?}");
+                assert!(
+                    lines.iter().any(|l| l.start == 100 + plain.len() as u64),
+                    "{text} after {pad} bytes: {lines:?}"
+                );
+                assert!(!lines.iter().any(|l| l.start == 100), "a plain line marked: {lines:?}");
             }
         }
     }
