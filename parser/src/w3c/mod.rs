@@ -523,14 +523,7 @@ fn parse_chunk<S: RecordSink>(
         let origin = Origin { line: number, offset };
         match dialect {
             Dialect::W3c | Dialect::HttpErr => {
-                if is_directive(text) {
-                    if let Some(msg) = state.apply(text) {
-                        sink.diagnostic(Diagnostic::line(number, offset, Severity::Warning, msg));
-                    }
-                    continue;
-                }
-                let written_by = state.software.unwrap_or(dialect);
-                parse_w3c_row(written_by, &mut state, text, origin, torn, &mut scratch, sink)?;
+                read_w3c_line(dialect, &mut state, text, origin, torn, &mut scratch, sink)?
             }
             Dialect::IisNative | Dialect::Ncsa => {
                 let result = if dialect == Dialect::IisNative {
@@ -615,7 +608,15 @@ fn reject(origin: Origin, torn: bool, msg: &dyn std::fmt::Display) -> Diagnostic
     Diagnostic::line(origin.line, origin.offset, Severity::Error, message)
 }
 
-fn parse_w3c_row<'a, S: RecordSink>(
+/// A directive or a row of a W3C or HTTPERR log.
+///
+/// A line that did not read as one row and holds carriage returns comes
+/// from a file whose lines went on ended by CR alone after its head was
+/// ended by LF (an editor's save, a copy through a tool that rewrote some
+/// lines): its pieces are read as lines of their own, cited by this line's
+/// number and their own byte offsets. Only a line that failed is looked
+/// at, so rows that read cost nothing.
+fn read_w3c_line<'a, S: RecordSink>(
     dialect: Dialect,
     state: &mut BlockState,
     text: &'a [u8],
@@ -624,26 +625,81 @@ fn parse_w3c_row<'a, S: RecordSink>(
     scratch: &mut RowScratch<'a>,
     sink: &mut S,
 ) -> Result<(), S::Error> {
+    if is_directive(text) {
+        if let Some(msg) = state.apply(text) {
+            sink.diagnostic(Diagnostic::line(origin.line, origin.offset, Severity::Warning, msg));
+        }
+        return Ok(());
+    }
+    let written_by = state.software.unwrap_or(dialect);
+    if parse_w3c_row(written_by, state, text, origin, torn, scratch, sink)? == RowRead::Pieces {
+        let pieces = text.split(|&b| b == b'\r').filter(|p| !p.trim_ascii().is_empty()).count();
+        sink.diagnostic(Diagnostic::line(
+            origin.line,
+            origin.offset,
+            Severity::Warning,
+            format!(
+                "this line holds {pieces} lines ended by a carriage return alone (the file's line ends change \
+                 from LF to CR): each read as a line, cited by this line's number and its byte offset"
+            ),
+        ));
+        let mut start = 0;
+        for piece in text.split(|&b| b == b'\r') {
+            let at = start;
+            start += piece.len() + 1;
+            if piece.trim_ascii().is_empty() {
+                continue;
+            }
+            let here = Origin { offset: origin.offset + at as u64, ..origin };
+            let last = start > text.len();
+            read_w3c_line(dialect, state, piece, here, torn && last, scratch, sink)?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`parse_w3c_row`] made of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowRead {
+    /// Read as a row, or rejected with a diagnostic.
+    Done,
+    /// Not one row, and carriage returns inside it: to be read piece by
+    /// piece.
+    Pieces,
+}
+
+fn parse_w3c_row<'a, S: RecordSink>(
+    dialect: Dialect,
+    state: &mut BlockState,
+    text: &'a [u8],
+    origin: Origin,
+    torn: bool,
+    scratch: &mut RowScratch<'a>,
+    sink: &mut S,
+) -> Result<RowRead, S::Error> {
     // Borrowed, not cloned: every chunk's state shares this Arc, and a
     // reference count changed per row by both threads was a quarter of a
     // two-thread scan.
     let Some(layout) = state.layout.as_deref() else {
         sink.diagnostic(reject(origin, torn, &"no #Fields directive in force and no default layout fits"));
-        return Ok(());
+        return Ok(RowRead::Done);
     };
-    let mapped =
-        match map_row(layout, text, scratch, state.escapes_spaces(), |v| row_fits(dialect, layout, v)) {
-            Ok(m) => m,
-            Err(e @ RowError::Joined { at }) => {
-                sink.diagnostic(reject(origin, false, &e));
-                let next = Origin { offset: origin.offset + at as u64, ..origin };
-                return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
-            }
-            Err(e) => {
-                sink.diagnostic(reject(origin, torn, &e));
-                return Ok(());
-            }
-        };
+    let mapped = map_row(layout, text, scratch, state.escapes_spaces(), |v| row_fits(dialect, layout, v));
+    if !matches!(mapped, Ok(Mapped::Exact)) && memchr::memchr(b'\r', text).is_some() {
+        return Ok(RowRead::Pieces);
+    }
+    let mapped = match mapped {
+        Ok(m) => m,
+        Err(e @ RowError::Joined { at }) => {
+            sink.diagnostic(reject(origin, false, &e));
+            let next = Origin { offset: origin.offset + at as u64, ..origin };
+            return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
+        }
+        Err(e) => {
+            sink.diagnostic(reject(origin, torn, &e));
+            return Ok(RowRead::Done);
+        }
+    };
     let values: &[&[u8]] = match mapped {
         Mapped::Exact => &scratch.tokens,
         Mapped::Repaired { .. } => &scratch.values,
@@ -693,13 +749,14 @@ fn parse_w3c_row<'a, S: RecordSink>(
                 ));
             }
             match rec {
-                Built::Request(r) => sink.request(&r),
-                Built::HttpErr(r) => sink.http_error(&r),
+                Built::Request(r) => sink.request(&r)?,
+                Built::HttpErr(r) => sink.http_error(&r)?,
             }
+            Ok(RowRead::Done)
         }
         Err(e) => {
             sink.diagnostic(reject(origin, torn, &e));
-            Ok(())
+            Ok(RowRead::Done)
         }
     }
 }

@@ -286,6 +286,50 @@ fn a_row_cut_short_and_joined_by_the_next_is_two() {
     assert!(got.records[0].contains("from 2024-01-01 10:00:00 until now"), "{:?}", got.records);
 }
 
+/// A file whose line ends change from CRLF to CR alone after its head
+/// (the head alone decides how a file's lines are read): the line that then
+/// holds many rows is read row by row, a directive among them included, in
+/// a log of IIS and of another writer (whose free-text column would
+/// otherwise take the values), and each row keeps its own byte offset.
+#[test]
+fn rows_ended_by_a_carriage_return_alone_after_crlf_rows_are_each_read() {
+    for software in ["#Software: Microsoft Internet Information Services 10.0\r\n", ""] {
+        let head = format!("{software}#Fields: date time cs-uri-stem cs(User-Agent) sc-status\r\n");
+        let log = format!(
+            "{head}2024-01-01 00:00:00 /a UA 200\r\n2024-01-01 00:00:01 /b UA 200\r2024-01-01 00:00:02 /c UA 500\r\
+             #Fields: date time cs-uri-stem sc-status\r2024-01-01 00:00:03 /d 404\r\r\n2024-01-01 00:00:04 /e 200\r\n"
+        );
+        let got = parse(log.as_bytes(), Dialect::W3c);
+        assert_eq!(got.records.len(), 5, "{:?}", got.diagnostics);
+        let line = head.lines().count() as u64 + 2;
+        let at = |stem: &str| {
+            log.find(&format!("00 {stem} ")).or_else(|| log.find(&format!(" {stem} "))).unwrap_or(0)
+        };
+        for (record, stem) in got.records.iter().zip(["/a", "/b", "/c", "/d"]) {
+            assert!(record.contains(&format!(" {stem} ")), "{record}");
+            let start = log[..at(stem)].rfind(['\r', '\n']).map_or(0, |p| p + 1);
+            assert!(
+                record.starts_with(&format!("{}:{start} ", if stem == "/a" { line - 1 } else { line })),
+                "{record}"
+            );
+        }
+
+        assert!(
+            got.records[4].contains(" /e ") && got.records[4].contains("ua=-"),
+            "the later #Fields holds: {:?}",
+            got.records
+        );
+        assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
+        assert!(
+            got.diagnostics[0].starts_with(&format!(
+                "line {line}: warning: this line holds 4 lines ended by a carriage return alone"
+            )),
+            "{:?}",
+            got.diagnostics
+        );
+    }
+}
+
 #[test]
 fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
     let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a\n2024-01-01 00:00:00 /a abc\n2024-13-01 00:00:00 /a 200\n";
