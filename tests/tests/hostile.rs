@@ -220,6 +220,44 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
     );
 }
 
+/// A chunk whose header was written before its last records (a log copied
+/// while it was open), its checksums agreeing with what it says, and one
+/// whose free-space offset points inside the header: every record is
+/// counted and read, in `scan` and in `analyze`, with a warning that says
+/// how many records lay past the header's free space.
+#[test]
+fn a_chunk_header_that_stops_short_of_its_records_loses_none() {
+    let chunk5 = 4096 + 5 * 65_536;
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let Some(report) = every_plaso_record_counted("an EVTX chunk header behind its records", |b| {
+        let chunk = &mut b[chunk5..chunk5 + 65_536];
+        // Chunk 5's record at byte 29,104 and the one before it.
+        let cut = 29_104;
+        let before = cut - u32_at(chunk, cut - 4) as usize;
+        let (last_id, id_at_cut) = (u64_at(chunk, before + 8), u64_at(chunk, cut + 8));
+        assert_eq!(id_at_cut, last_id + 1, "consecutive records");
+        chunk[32..40].copy_from_slice(&last_id.to_le_bytes());
+        chunk[44..48].copy_from_slice(&(before as u32).to_le_bytes());
+        chunk[48..52].copy_from_slice(&(cut as u32).to_le_bytes());
+        let records = evtx::checksum_ieee(&chunk[512..cut]);
+        chunk[52..56].copy_from_slice(&records.to_le_bytes());
+        let header = evtx::checksum_ieee(&[&chunk[..120], &chunk[128..512]].concat());
+        chunk[124..128].copy_from_slice(&header.to_le_bytes());
+    }) else {
+        return;
+    };
+    let read = messages(summary(&report.inventory.files, "System.evtx"));
+    let lagging: Vec<&String> =
+        read.iter().filter(|m| m.contains("past the free space its header names")).collect();
+    assert_eq!(lagging.len(), 1, "{read:?}");
+    assert!(lagging[0].contains("chunk 5: 91 records past the free space"), "{lagging:?}");
+    assert!(!read.iter().any(|m| m.contains("CRC32")), "the header agrees with itself: {read:?}");
+    every_plaso_record_counted("an EVTX chunk's free space inside its header", |b| {
+        b[chunk5 + 48..chunk5 + 52].copy_from_slice(&0u32.to_le_bytes());
+    });
+}
+
 /// A copy of an event log cut at a chunk's edge reads as a whole file;
 /// the header's count of chunks in use says how many were lost.
 #[test]

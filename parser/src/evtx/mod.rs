@@ -495,7 +495,7 @@ fn read_chunk(
         out.zeroed = true;
         return out;
     }
-    let header = match EvtxChunkHeader::from_bytes(bytes) {
+    let mut header = match EvtxChunkHeader::from_bytes(bytes) {
         Ok(h) => h,
         Err(e) => {
             out.diagnostics.push(offset_diag(
@@ -524,6 +524,25 @@ fn read_chunk(
                 format!("chunk {index}: records CRC32 mismatch (read anyway)"),
             ));
         }
+    }
+    // The checksums above cover what the header says; the records are
+    // read to where they really end.
+    if let Some((bounds, past)) = records::lagging(bytes, record_bounds(&header)) {
+        let named = header.free_space_offset;
+        header.free_space_offset = bounds.free_space_offset;
+        header.last_event_record_data_offset = bounds.last_record_offset;
+        header.first_event_record_id = bounds.first_record_id;
+        header.last_event_record_id = bounds.last_record_id;
+        out.diagnostics.push(offset_diag(
+            offset,
+            Severity::Warning,
+            format!(
+                "chunk {index}: {past} record{} past the free space its header names (byte {named}), up to record {}: \
+                 the header was written before them (a log copied while open); read",
+                if past == 1 { "" } else { "s" },
+                bounds.last_record_id
+            ),
+        ));
     }
     if !extract_data {
         count_chunk(bytes, &header, index, offset, settings, interner, &mut out);

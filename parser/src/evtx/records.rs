@@ -146,6 +146,43 @@ pub(crate) fn walk(
     })
 }
 
+/// The bounds of a chunk whose header stops short of its records, and how
+/// many records past them: a header written before the chunk's last records
+/// (a log copied while it was open) names a free space and a last record
+/// that records past them go on from, their ids following on and each
+/// checking out (magic, size and its copy); a free-space offset inside the
+/// header itself leaves the records from the first on to be found that
+/// way. Records of an earlier pass over a reused chunk, in its slack, have
+/// older ids and are not taken.
+pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
+    let free = bounds.free_space_offset as usize;
+    let (mut at, first_id) = if free < CHUNK_HEADER_SIZE {
+        (CHUNK_HEADER_SIZE, bounds.first_record_id)
+    } else if free < chunk.len() {
+        (free, bounds.last_record_id.checked_add(1)?)
+    } else {
+        return None;
+    };
+    let mut next_id = first_id;
+    let mut last_start = None;
+    while let Ok((raw, end)) = record_at(chunk, at, true) {
+        if raw.id != next_id || end > chunk.len() {
+            break;
+        }
+        last_start = Some(at);
+        at = end;
+        next_id += 1;
+    }
+    let last_start = u32::try_from(last_start?).ok()?;
+    let extended = Bounds {
+        free_space_offset: u32::try_from(at).ok()?,
+        last_record_offset: last_start,
+        first_record_id: bounds.first_record_id.min(first_id),
+        last_record_id: next_id - 1,
+    };
+    Some((extended, next_id - first_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +226,33 @@ mod tests {
             Bounds { free_space_offset: 65536, last_record_offset: 65000, last_record_id: 99, ..bounds };
         let got: Vec<bool> = walk(&chunk, bounds).map(|r| r.is_ok()).collect();
         assert_eq!(got, [true, false, true]);
+    }
+    #[test]
+    fn records_past_a_header_written_before_them_are_found() {
+        let mut chunk = vec![0u8; CHUNK_HEADER_SIZE];
+        for id in 10..=14 {
+            chunk.extend(record(id, b"abcd"));
+        }
+        let one = record(10, b"abcd").len();
+        // An earlier pass's record in the slack after them.
+        chunk.extend(record(3, b"abcd"));
+        chunk.resize(65536, 0);
+        let header_says = |last: u64| Bounds {
+            free_space_offset: (CHUNK_HEADER_SIZE + (last - 9) as usize * one) as u32,
+            last_record_offset: (CHUNK_HEADER_SIZE + (last - 10) as usize * one) as u32,
+            first_record_id: 10,
+            last_record_id: last,
+        };
+        let (bounds, past) = lagging(&chunk, header_says(12)).expect("two records past the header's");
+        assert_eq!(past, 2);
+        assert_eq!((bounds.free_space_offset, bounds.last_record_offset, bounds.last_record_id), {
+            let whole = header_says(14);
+            (whole.free_space_offset, whole.last_record_offset, 14)
+        });
+        let ids: Vec<u64> = walk(&chunk, bounds).filter_map(Result::ok).map(|r| r.id).collect();
+        assert_eq!(ids, [10, 11, 12, 13, 14], "the older record in the slack is not taken");
+        assert!(lagging(&chunk, header_says(14)).is_none(), "a header that counts them all");
+        let inside = Bounds { free_space_offset: 0, ..header_says(12) };
+        assert_eq!(lagging(&chunk, inside).map(|(b, past)| (b.last_record_id, past)), Some((14, 5)));
     }
 }
