@@ -299,6 +299,10 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let hours = i64::from(two_digits(&[*h1, *h2])?);
             let minutes = i64::from(two_digits(&[*m1, *m2])?);
+            // RFC 3339's offset is an hour and a minute of the day.
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             let secs = hours * 3600 + minutes * 60;
             if *sign == b'+' { secs } else { -secs }
         }
@@ -377,6 +381,9 @@ mod tests {
         );
         assert_eq!(parse_rfc3339(b"2020-03-18 09:40:55"), parse_rfc3339(b"2020-03-18T09:40:55Z"));
         assert_eq!(parse_rfc3339(b"2020-03-18T09:40"), None);
+        assert_eq!(parse_rfc3339(b"2020-03-18T09:40:55+99:99"), None, "no such offset");
+        assert_eq!(parse_rfc3339(b"2020-03-18T09:40:55+05:60"), None);
+        assert!(parse_rfc3339(b"2020-03-18T09:40:55+14:00").is_some(), "Kiribati");
         assert_eq!(from_filetime(116_444_736_000_000_000), Timestamp(0));
         // 1601 is before what nanoseconds in an i64 reach; callers treat 0 as missing.
         assert_eq!(from_filetime(0), Timestamp(i64::MIN));
