@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use crate::source::Bytes;
 use crate::source::spool::{IN_MEMORY, SpoolError, spool};
 
-/// The byte order of UTF-16 text.
+/// The byte order of UTF-16 or UTF-32 text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Utf16 {
     /// Little-endian (`FF FE`), what Windows writes.
@@ -20,36 +20,90 @@ pub enum Utf16 {
     Be,
 }
 
-/// The byte order a UTF-16 byte-order mark at the start of `head` names.
-pub fn utf16_bom(head: &[u8]) -> Option<Utf16> {
-    if head.starts_with(b"\xFF\xFE") {
-        Some(Utf16::Le)
-    } else if head.starts_with(b"\xFE\xFF") {
-        Some(Utf16::Be)
-    } else {
-        None
+/// Text stored in code units wider than a byte: UTF-16 or UTF-32, in one
+/// byte order, with or without a byte-order mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WideText {
+    /// The byte order of its units.
+    pub order: Utf16,
+    /// Bytes per code unit: 2 (UTF-16) or 4 (UTF-32).
+    pub unit: usize,
+    /// Bytes of byte-order mark before the text (0: none).
+    pub bom: usize,
+}
+
+impl WideText {
+    /// What the text is called (`UTF-16LE`).
+    pub fn name(self) -> &'static str {
+        match (self.unit, self.order) {
+            (2, Utf16::Le) => "UTF-16LE",
+            (2, Utf16::Be) => "UTF-16BE",
+            (_, Utf16::Le) => "UTF-32LE",
+            (_, Utf16::Be) => "UTF-32BE",
+        }
     }
 }
 
-/// The UTF-8 text of UTF-16 `data` (its byte-order mark dropped; unpaired
-/// surrogates and a trailing odd byte become U+FFFD).
-pub(crate) fn transcode(data: &[u8], order: Utf16) -> Result<Bytes, SpoolError> {
-    let body = data.get(2..).unwrap_or_default();
-    let reader = Utf16Reader { data: body, pos: 0, order, out: Vec::new(), out_pos: 0 };
-    // ASCII text halves; that is the likely size.
-    spool(reader, u64::MAX, IN_MEMORY, body.len() as u64 / 2)
+/// How many code units of a head without a byte-order mark are looked at.
+const SNIFFED_UNITS: usize = 512;
+
+/// Whether `head` is UTF-16 or UTF-32 text: by its byte-order mark, or,
+/// without one, by its code units: nine in ten of the first few hundred
+/// (and at least eight) an ASCII character, its other bytes zero (a
+/// Windows tool's `Encoding.Unicode` writes no mark; an IIS log or event
+/// export is ASCII but for a few values).
+pub fn wide_text(head: &[u8]) -> Option<WideText> {
+    let marked =
+        |unit, order, bom: &[u8]| head.starts_with(bom).then_some(WideText { order, unit, bom: bom.len() });
+    // UTF-32LE's mark starts as UTF-16LE's does: it is asked first.
+    let by_mark = marked(4, Utf16::Le, b"\xFF\xFE\0\0")
+        .or_else(|| marked(4, Utf16::Be, b"\0\0\xFE\xFF"))
+        .or_else(|| marked(2, Utf16::Le, b"\xFF\xFE"))
+        .or_else(|| marked(2, Utf16::Be, b"\xFE\xFF"));
+    if by_mark.is_some() {
+        return by_mark;
+    }
+    let text_byte = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~');
+    let fits = |unit: usize, order: Utf16| {
+        let units = head.chunks_exact(unit).take(SNIFFED_UNITS);
+        let total = units.len();
+        let ascii = units
+            .filter(|u| {
+                let (low, rest) = match order {
+                    Utf16::Le => (u[0], &u[1..]),
+                    Utf16::Be => (u[unit - 1], &u[..unit - 1]),
+                };
+                text_byte(low) && rest.iter().all(|&b| b == 0)
+            })
+            .count();
+        total >= 8 && ascii * 10 >= total * 9
+    };
+    [(4, Utf16::Le), (4, Utf16::Be), (2, Utf16::Le), (2, Utf16::Be)]
+        .into_iter()
+        .find(|&(unit, order)| fits(unit, order))
+        .map(|(unit, order)| WideText { order, unit, bom: 0 })
 }
 
-/// Reads UTF-16 bytes as UTF-8, a batch of code units at a time.
-struct Utf16Reader<'a> {
+/// The UTF-8 text of wide `data` (its byte-order mark dropped; unpaired
+/// surrogates, code points that are none and a trailing part of a unit
+/// become U+FFFD).
+pub(crate) fn transcode(data: &[u8], wide: WideText) -> Result<Bytes, SpoolError> {
+    let body = data.get(wide.bom..).unwrap_or_default();
+    let reader = WideReader { data: body, pos: 0, wide, out: Vec::new(), out_pos: 0 };
+    // ASCII text halves (or quarters); that is the likely size.
+    spool(reader, u64::MAX, IN_MEMORY, (body.len() / wide.unit) as u64)
+}
+
+/// Reads UTF-16 or UTF-32 bytes as UTF-8, a batch of code units at a time.
+struct WideReader<'a> {
     data: &'a [u8],
     pos: usize,
-    order: Utf16,
+    wide: WideText,
     out: Vec<u8>,
     out_pos: usize,
 }
 
-/// The code unit at byte `at`.
+/// The UTF-16 code unit at byte `at`.
 fn unit(data: &[u8], order: Utf16, at: usize) -> u16 {
     let pair = [data[at], data[at + 1]];
     match order {
@@ -58,22 +112,32 @@ fn unit(data: &[u8], order: Utf16, at: usize) -> u16 {
     }
 }
 
+/// The UTF-32 code unit at byte `at`.
+fn unit32(data: &[u8], order: Utf16, at: usize) -> u32 {
+    let quad = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+    match order {
+        Utf16::Le => u32::from_le_bytes(quad),
+        Utf16::Be => u32::from_be_bytes(quad),
+    }
+}
+
 /// Code units decoded per batch.
 const BATCH_UNITS: usize = 32 * 1024;
 
-impl Utf16Reader<'_> {
+impl WideReader<'_> {
     fn unit(&self, at: usize) -> u16 {
-        unit(self.data, self.order, at)
+        unit(self.data, self.wide.order, at)
     }
 
     /// Decodes the next batch into `out`; false when the input is done.
     fn refill(&mut self) -> bool {
         self.out.clear();
         self.out_pos = 0;
-        let whole = (self.data.len() - self.pos) / 2;
+        let width = self.wide.unit;
+        let whole = (self.data.len() - self.pos) / width;
         if whole == 0 {
             if self.pos < self.data.len() {
-                // A trailing odd byte: the file was cut mid-character.
+                // A trailing part of a unit: the file was cut mid-character.
                 self.pos = self.data.len();
                 self.out.extend_from_slice("\u{FFFD}".as_bytes());
                 return true;
@@ -81,23 +145,31 @@ impl Utf16Reader<'_> {
             return false;
         }
         let mut units = whole.min(BATCH_UNITS);
-        // A high surrogate at the end of the batch waits for its pair.
-        if units < whole && (0xD800..0xDC00).contains(&self.unit(self.pos + 2 * (units - 1))) {
-            units -= 1;
-        }
-        let (data, order, start) = (self.data, self.order, self.pos);
-        let decoded = char::decode_utf16((0..units).map(|i| unit(data, order, start + 2 * i)));
+        let (data, order, start) = (self.data, self.wide.order, self.pos);
         let mut buf = [0u8; 4];
-        for c in decoded {
-            let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
-            self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        if width == 4 {
+            for i in 0..units {
+                let c =
+                    char::from_u32(unit32(data, order, start + 4 * i)).unwrap_or(char::REPLACEMENT_CHARACTER);
+                self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        } else {
+            // A high surrogate at the end of the batch waits for its pair.
+            if units < whole && (0xD800..0xDC00).contains(&self.unit(self.pos + 2 * (units - 1))) {
+                units -= 1;
+            }
+            let decoded = char::decode_utf16((0..units).map(|i| unit(data, order, start + 2 * i)));
+            for c in decoded {
+                let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+                self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
         }
-        self.pos += 2 * units;
+        self.pos += width * units;
         true
     }
 }
 
-impl Read for Utf16Reader<'_> {
+impl Read for WideReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.out_pos == self.out.len() {
             if !self.refill() {
@@ -193,15 +265,65 @@ mod tests {
     }
 
     #[test]
+    fn wide_text_is_told_with_or_without_its_mark() {
+        let text = "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem\r\n\
+                    2025-11-24 10:00:00 /k\u{e4}se/\u{1F600}\r\n";
+        let wide = |unit: usize, order: Utf16, bom: bool| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut put = |c: u32| {
+                let bytes = c.to_le_bytes();
+                let mut unit_bytes = bytes[..unit].to_vec();
+                if order == Utf16::Be {
+                    unit_bytes.reverse();
+                }
+                out.extend(unit_bytes);
+            };
+            if bom {
+                put(0xFEFF);
+            }
+            if unit == 4 {
+                text.chars().for_each(|c| put(c as u32));
+            } else {
+                text.encode_utf16().for_each(|u| put(u32::from(u)));
+            }
+            out
+        };
+        for unit in [2, 4] {
+            for order in [Utf16::Le, Utf16::Be] {
+                for bom in [true, false] {
+                    let data = wide(unit, order, bom);
+                    let found = wide_text(&data);
+                    let expected = WideText { order, unit, bom: if bom { unit } else { 0 } };
+                    assert_eq!(found, Some(expected), "{unit} {order:?} {bom}");
+                    let out = transcode(&data, expected).expect("transcodes");
+                    assert_eq!(std::str::from_utf8(&out), Ok(text), "{}", expected.name());
+                }
+            }
+        }
+        assert_eq!(wide_text(text.as_bytes()), None, "UTF-8");
+        assert_eq!(
+            wide_text(b"ElfFile\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\0\x01\0\x03\0"),
+            None,
+            "an event log's header"
+        );
+        assert_eq!(wide_text(&[0u8; 4096]), None, "zeros");
+        assert_eq!(wide_text(b"a\0b\0"), None, "too little to tell");
+        let mut cut = wide(4, Utf16::Le, true);
+        cut.pop();
+        let out = transcode(&cut, WideText { order: Utf16::Le, unit: 4, bom: 4 }).expect("transcodes");
+        assert!(std::str::from_utf8(&out).is_ok_and(|t| t.ends_with("\r\u{FFFD}")), "a unit cut short");
+    }
+
+    #[test]
     fn both_byte_orders_give_the_utf8_text() {
         let text = "#Fields: date time cs-uri-stem\r\n2025-11-24 10:00:00 /käse/😀\r\n";
         for order in [Utf16::Le, Utf16::Be] {
             let data = utf16(text, order);
-            assert_eq!(utf16_bom(&data), Some(order));
-            let out = transcode(&data, order).expect("transcodes");
+            assert_eq!(wide_text(&data), Some(WideText { order, unit: 2, bom: 2 }));
+            let out = transcode(&data, WideText { order, unit: 2, bom: 2 }).expect("transcodes");
             assert_eq!(std::str::from_utf8(&out), Ok(text));
         }
-        assert_eq!(utf16_bom(b"#Fields"), None);
+        assert_eq!(wide_text(b"#Fields"), None);
     }
 
     #[test]
@@ -214,7 +336,7 @@ mod tests {
         let mut data = utf16(&text, Utf16::Le);
         data.extend(0xD800u16.to_le_bytes());
         data.extend(b"x".iter());
-        let out = transcode(&data, Utf16::Le).expect("transcodes");
+        let out = transcode(&data, WideText { order: Utf16::Le, unit: 2, bom: 2 }).expect("transcodes");
         let out = std::str::from_utf8(&out).expect("UTF-8");
         assert!(out.starts_with(&text), "the pair survives the boundary");
         assert!(out.ends_with("z\u{FFFD}\u{FFFD}"), "{:?}", &out[out.len() - 8..]);

@@ -212,8 +212,8 @@ fn app_service_host(url: &str) -> Option<&str> {
 /// which ANCM, ASP.NET and WAS events quote (UTF-16 text is transcoded first).
 fn config_sites(head: &[u8]) -> Vec<String> {
     let transcoded;
-    let text: &[u8] = match encoding::utf16_bom(head) {
-        Some(order) => match encoding::transcode(head, order) {
+    let text: &[u8] = match encoding::wide_text(head) {
+        Some(wide) => match encoding::transcode(head, wide) {
             Ok(t) => {
                 transcoded = t;
                 &transcoded

@@ -214,10 +214,22 @@ where
         progress(unread as u64);
         Ok(Outcome::Failed(InputError::Io(std::io::Error::other(e.describe(what)))))
     };
-    // UTF-16 text is read as the UTF-8 it transcodes to.
-    let mut copy = match encoding::utf16_bom(original).map(|order| encoding::transcode(original, order)) {
-        Some(Err(e)) => return failed(e, "the UTF-8 copy of this UTF-16 file", original.len()),
-        made => made.and_then(Result::ok),
+    // UTF-16 and UTF-32 text is read as the UTF-8 it transcodes to. Text
+    // without a byte-order mark is told by its pattern of zero bytes: its
+    // head is tried first, so that a file that only looks like it (binary
+    // data) is not copied whole, and is read as it is.
+    let wide = encoding::wide_text(original).filter(|w| {
+        w.bom > 0 || {
+            let head = &original[..original.len().min(w.unit * format::SNIFF_LEN)];
+            encoding::transcode(head, *w)
+                .is_ok_and(|h| matches!(format::detect(&source.path.file_name(), &h), Detection::Format(_)))
+        }
+    });
+    let mut copy = match wide.map(|w| (w, encoding::transcode(original, w))) {
+        Some((w, Err(e))) => {
+            return failed(e, &format!("the UTF-8 copy of this {} file", w.name()), original.len());
+        }
+        made => made.and_then(|(_, copy)| copy.ok()),
     };
     if let Some(t) = &copy {
         progress(original.len().saturating_sub(t.len()) as u64);
@@ -328,6 +340,35 @@ mod relined_tests {
         lines.sort_unstable();
         assert_eq!(lines.len(), cr_rows + 100);
         assert_eq!(lines.last(), Some(&(2 + cr_rows as u64 + 100)), "the last row is on the last line");
+    }
+
+    /// UTF-16 without a byte-order mark (a .NET writer's
+    /// `Encoding.Unicode`) reads as its UTF-8 twin; text that only looks
+    /// wide is read as it is.
+    #[test]
+    fn utf16_without_its_mark_reads_as_its_utf8_twin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = "#Software: Microsoft Internet Information Services 10.0\r\n\
+                   #Fields: date time cs-method cs-uri-stem sc-status\r\n\
+                   2025-11-24 10:00:00 GET /a 200\r\n2025-11-24 10:00:01 GET /b 200\r\n";
+        let lines_of = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("writes");
+            let found = discover(std::slice::from_ref(&path), &ArchiveLimits::default());
+            let source = found.entries[0].open(&ArchiveLimits::default()).expect("opens");
+            match read_opened(source, &ReadConfig::default(), &|_| {}, |_| Lines::default()) {
+                Ok(Outcome::Parsed { sinks, .. }) => {
+                    Some(sinks.into_iter().flat_map(|s| s.0).collect::<Vec<_>>())
+                }
+                _ => None,
+            }
+        };
+        let wide: Vec<u8> = log.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(lines_of("u_ex1.log", &wide), Some(vec![3, 4]));
+        // Wide-looking text that is no log in either form is skipped.
+        let notes: Vec<u8> =
+            "just some notes, nothing more\r\n".repeat(8).encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(lines_of("notes.log", &notes), None);
     }
 }
 
