@@ -546,6 +546,10 @@ impl Consumer for Scan {
     type Part = Vec<FileSummary>;
     type Output = Self::Part;
 
+    fn batching(&self) -> crate::pass::Batching {
+        crate::pass::Batching::SMALL_GROUPS
+    }
+
     fn sink(&self, _file: SourceFile) -> Tally {
         Tally::default()
     }

@@ -71,6 +71,20 @@ pub enum Batching {
     },
 }
 
+impl Batching {
+    /// Consecutive files up to 64 MiB of input (a larger file is a group of
+    /// its own) or 4,096 files: many small files then cost a few sets of
+    /// columns rather than one each.
+    pub const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
+
+    /// Consecutive files up to 8 MiB of input or 256 files: what a task
+    /// keeps for its files (the first room of each list and map, about 8 KB)
+    /// is paid once per group rather than once per file (300,000 small
+    /// archive members took 2.4 GB), and the groups stay small enough to
+    /// share out among the cores.
+    pub const SMALL_GROUPS: Batching = Batching::Grouped { bytes: 8 << 20, files: 256 };
+}
+
 /// Told how the read goes: the input's size once the files are found, then
 /// each stretch of bytes as it is done. A plain `Fn(u64)` hears the stretches.
 pub trait Progress: Sync {

@@ -450,11 +450,6 @@ pub struct Tables {
     pub reading: Reading,
 }
 
-/// Files are read in groups of consecutive files up to this much input (a
-/// larger file is a group of its own) or this many files: many small files
-/// then cost a few sets of columns rather than one each.
-pub(crate) const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
-
 /// What the hunt of a group of files leaves for the whole read's
 /// conclusion (correlations run over every file).
 pub(crate) type Hunted = Vec<(Vec<Detection>, Pending)>;
@@ -533,7 +528,7 @@ impl<F: Finish> Consumer for Columns<'_, F> {
     }
 
     fn batching(&self) -> Batching {
-        GROUPED
+        Batching::GROUPED
     }
 }
 
