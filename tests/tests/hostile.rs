@@ -309,19 +309,36 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
 }
 
 /// A record whose data the event model cannot be built from (one byte of
-/// plaso's System.evtx changed, in record 3870's data) is counted from its
-/// System values, as `scan` counts it, and says its data was not read.
+/// plaso's System.evtx changed, in record 3870's data) is read from its
+/// System values, counted as `scan` counts it, and says its data was not
+/// read; the full timeline (every event) has it, from those values, in its
+/// place.
 #[test]
 fn a_record_with_damaged_data_is_counted_by_every_command() {
-    let Some(report) = every_plaso_record_counted("an EVTX record with damaged data", |b| b[1_331_538] = 15)
-    else {
+    let damage = |b: &mut Vec<u8>| b[1_331_538] = 15;
+    let Some(report) = every_plaso_record_counted("an EVTX record with damaged data", damage) else {
         return;
     };
     let read = messages(summary(&report.inventory.files, "System.evtx"));
     assert!(
-        read.iter().any(|m| m.contains("record number 3870") && m.contains("counted from its System values")),
+        read.iter().any(|m| m.contains("record number 3870") && m.contains("from its System values, its data not read")),
         "{read:?}"
     );
+    let Some(samples) = common::samples("an EVTX record with damaged data on the timeline") else { return };
+    let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
+    damage(&mut bytes);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "System.evtx", &bytes);
+    let every = ReadConfig { all_events: true, ..ReadConfig::default() };
+    let timeline =
+        faultline_analyzer::timeline::full(&[dir.path().to_path_buf()], &every, &Scope::default(), &|_| {})
+            .expect("reads");
+    let entries: Vec<_> = timeline.entries().expect("sorts").collect::<Result<_, _>>().expect("rows");
+    assert_eq!(entries.len(), 5009);
+    let damaged: Vec<_> =
+        entries.iter().filter(|e| e.evidence.record.is_some_and(|r| r.to_string() == "3870")).collect();
+    assert_eq!(damaged.len(), 1, "record 3870 once");
+    assert!(damaged[0].evidence.time.0 > 0, "timed: {:?}", damaged[0].evidence);
 }
 
 /// A record whose BinXML the raw walk cannot read as one template instance

@@ -633,47 +633,101 @@ fn read_chunk(
                 }
                 // Counted from its System values, as `scan` counts it.
                 Err(e) => {
-                    counted.add(kind, time);
-                    out.diagnostics.push(Diagnostic {
-                        location: Location::Record(rid),
-                        severity: Severity::Warning,
-                        message: format!(
-                            "chunk {index}: record {rid} ({} {event_id}): unsupported BinXML shape: {e}; counted \
-                             from its System values, its data not read",
-                            interner.text(provider)
-                        ),
-                    });
+                    let what = format!(
+                        "record {rid} ({} {event_id}): unsupported BinXML shape: {e}",
+                        interner.text(provider)
+                    );
+                    let system_only = SystemOnly { chunk: index, all_events };
+                    system_only.place(rid, kind, time, &what, interner, &mut counted, &mut out);
                 }
             }
         } else {
-            counted.add(kind, time);
+            counted.add(kind, untimed(time));
         }
     }
     if !unbuilt.is_empty() {
-        count_unbuilt(bytes, &header, index, offset, unbuilt, interner, &mut counted, &mut out);
+        let system_only = SystemOnly { chunk: index, all_events };
+        count_unbuilt(bytes, &header, offset, unbuilt, system_only, interner, &mut counted, &mut out);
     }
     out.counted = counted.into_counted(interner);
     out.kept.sort_by_key(WinEvent::sort_key);
     out
 }
 
-/// Counts the records whose model could not be built from their `System`
-/// values, with a warning each; one whose values do not read either is an
-/// error, as before.
+/// Where a record whose data could not be read goes: kept as an event of
+/// its `System` values alone (provider, id, time, computer, channel) where
+/// the read keeps its kind, so that it keeps its place on the timeline and
+/// in the tables, else counted, as `scan` counts it.
+#[derive(Clone, Copy)]
+struct SystemOnly {
+    chunk: usize,
+    all_events: bool,
+}
+
+impl SystemOnly {
+    /// Keeps or counts record `id` of `kind` at `time`, with a warning
+    /// naming `what` could not be read.
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        self,
+        id: u64,
+        kind: KindKey,
+        time: Timed,
+        what: &str,
+        interner: &Interner,
+        counted: &mut CountedKinds,
+        out: &mut ChunkResult,
+    ) {
+        let (channel, computer, provider, event_id) = kind;
+        let (at, time_source) = time.unwrap_or((Timestamp(0), TimeSource::Missing));
+        let event = WinEvent {
+            time: at,
+            time_source,
+            origin: EventOrigin::Record { record_id: id, chunk: self.chunk as u64 },
+            record_id: RecordId::new(id),
+            provider: Arc::clone(interner.text(provider)),
+            event_id,
+            channel: channel.map(|c| Arc::clone(interner.text(c))),
+            computer: computer.map(|c| Arc::clone(interner.text(c))),
+            ..WinEvent::default()
+        };
+        let kept = self.all_events || (is_relevant(&event.provider, event_id) && keep_extracted(&event));
+        let how = if kept { "read" } else { "counted" };
+        out.diagnostics.push(Diagnostic {
+            location: Location::Record(id),
+            severity: Severity::Warning,
+            message: format!("chunk {}: {what}; {how} from its System values, its data not read", self.chunk),
+        });
+        if kept {
+            out.kept.push(event);
+        } else {
+            counted.add(kind, untimed(time));
+        }
+    }
+}
+
+/// A record's time, without where it came from.
+fn untimed(time: Timed) -> Option<Timestamp> {
+    time.map(|(t, _)| t)
+}
+
+/// Keeps or counts the records whose model could not be built, from their
+/// `System` values ([`SystemOnly`]); one whose values do not read either
+/// is an error, as before.
 #[allow(clippy::too_many_arguments)]
 fn count_unbuilt(
     bytes: &[u8],
     header: &EvtxChunkHeader,
-    index: usize,
     offset: usize,
     unbuilt: Vec<(u64, String)>,
+    system_only: SystemOnly,
     interner: &mut Interner,
     counted: &mut CountedKinds,
     out: &mut ChunkResult,
 ) {
     let mut cache = TemplateCache::default();
     let wanted: hashbrown::HashSet<u64> = unbuilt.iter().map(|(id, _)| *id).collect();
-    let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
+    let mut read: hashbrown::HashMap<u64, (KindKey, Timed)> = hashbrown::HashMap::new();
     for record in records::walk(bytes, record_bounds(header)).flatten() {
         if wanted.contains(&record.id)
             && let Ok(values) = system_values(bytes, &record, &mut cache, interner)
@@ -681,18 +735,10 @@ fn count_unbuilt(
             read.insert(record.id, values);
         }
     }
+    let index = system_only.chunk;
     for (id, why) in unbuilt {
         match read.remove(&id) {
-            Some((key, time)) => {
-                counted.add(key, time);
-                out.diagnostics.push(Diagnostic {
-                    location: Location::Record(id),
-                    severity: Severity::Warning,
-                    message: format!(
-                        "chunk {index}: {why}; counted from its System values, its data not read"
-                    ),
-                });
-            }
+            Some((key, time)) => system_only.place(id, key, time, &why, interner, counted, out),
             None => {
                 out.diagnostics.push(offset_diag(offset, Severity::Error, format!("chunk {index}: {why}")))
             }
@@ -730,13 +776,13 @@ fn count_chunk(
             }
         };
         match system_values(bytes, &record, &mut cache, interner) {
-            Ok((key, time)) => counted.add(key, time),
+            Ok((key, time)) => counted.add(key, untimed(time)),
             Err(e) => unread.push((record.id, format!("chunk {index}: record {}: {e}", record.id))),
         }
     }
     if !unread.is_empty() {
         let ids: hashbrown::HashSet<u64> = unread.iter().map(|(id, _)| *id).collect();
-        let mut read: hashbrown::HashMap<u64, (KindKey, Option<Timestamp>)> = hashbrown::HashMap::new();
+        let mut read: hashbrown::HashMap<u64, (KindKey, Timed)> = hashbrown::HashMap::new();
         if let Ok(mut chunk) = EvtxChunk::new(bytes, header, Arc::clone(settings)) {
             let mut model_cache = TemplateCache::default();
             for record in chunk.iter().flatten() {
@@ -750,7 +796,7 @@ fn count_chunk(
         }
         for (id, why) in unread {
             match read.remove(&id) {
-                Some((key, time)) => counted.add(key, time),
+                Some((key, time)) => counted.add(key, untimed(time)),
                 None => out.diagnostics.push(record_diag(id, why)),
             }
         }
@@ -764,7 +810,7 @@ fn system_values(
     record: &records::RawRecord,
     cache: &mut TemplateCache,
     interner: &mut Interner,
-) -> Result<(KindKey, Option<Timestamp>), String> {
+) -> Result<(KindKey, Timed), String> {
     let peek: Peek = match peek_raw(bytes, record.binxml.clone(), cache, interner) {
         Some(Ok(p)) => p,
         Some(Err(e)) => return Err(format!("unreadable System section: {e}")),
@@ -774,12 +820,15 @@ fn system_values(
     Ok(kind_of(peek, written, interner))
 }
 
+/// A record's time and where it came from.
+type Timed = Option<(Timestamp, TimeSource)>;
+
 /// A record's kind as its `System` values give it, and its time: its
 /// TimeCreated, else `written` (the record header's).
-fn kind_of(peek: Peek, written: Option<Timestamp>, interner: &mut Interner) -> (KindKey, Option<Timestamp>) {
+fn kind_of(peek: Peek, written: Option<Timestamp>, interner: &mut Interner) -> (KindKey, Timed) {
     let time = match peek.time_created {
-        Some(t) if t != 0 => Some(from_filetime(t)),
-        _ => written,
+        Some(t) if t != 0 => Some((from_filetime(t), TimeSource::TimeCreated)),
+        _ => written.map(|t| (t, TimeSource::RecordHeader)),
     };
     let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
     ((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time)
