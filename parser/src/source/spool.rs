@@ -72,8 +72,14 @@ pub(crate) fn spool(
     }
     let file = tempfile::tempfile().map_err(|e| SpoolError::Write(e, 0))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
+    // What reached the file when a write failed (a full disk takes part of
+    // a write): the count of bytes handed over would say too much or, for
+    // the first write, nothing.
+    let failed = |e: io::Error, out: &BufWriter<File>| {
+        SpoolError::Write(e, out.get_ref().metadata().map_or(0, |m| m.len()))
+    };
     let mut written = head.len() as u64;
-    out.write_all(&head).map_err(|e| SpoolError::Write(e, 0))?;
+    out.write_all(&head).map_err(|e| failed(e, &out))?;
     drop(head);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -86,10 +92,13 @@ pub(crate) fn spool(
         if written + n as u64 > limit {
             return Err(SpoolError::TooLarge(limit));
         }
-        out.write_all(&buf[..n]).map_err(|e| SpoolError::Write(e, written))?;
+        out.write_all(&buf[..n]).map_err(|e| failed(e, &out))?;
         written += n as u64;
     }
-    let file = out.into_inner().map_err(|e| SpoolError::Write(e.into_error(), written))?;
+    let file = out.into_inner().map_err(|e| {
+        let (e, out) = e.into_parts();
+        failed(e, &out)
+    })?;
     map(&file).map_err(|e| SpoolError::Write(e, written))
 }
 
