@@ -586,12 +586,9 @@ pub fn scan(
 /// A discovery problem as an inventory row.
 pub fn summarize_problem(problem: &InputProblem) -> FileSummary {
     let mut summary = FileSummary::empty(&SourceFile::at(&problem.path), 0);
-    // An archive read whole is no evidence of its own: its members are.
-    summary.status = if matches!(problem.error, InputError::Container(_)) {
-        FileStatus::Skipped
-    } else {
-        FileStatus::Failed
-    };
+    // An archive read whole is no evidence of its own (its members are),
+    // nor is a file found again.
+    summary.status = if problem.error.is_failure() { FileStatus::Failed } else { FileStatus::Skipped };
     summary.reason = Some(problem.error.to_string());
     // A path that does not exist belongs to no host: its folder names
     // (`no/such/dir` gave a host SUCH) say nothing about a server.

@@ -245,7 +245,7 @@ pub fn run<C: Consumer>(
         unreadable: found
             .problems
             .iter()
-            .filter(|p| !matches!(p.error, faultline_parser::InputError::Container(_)))
+            .filter(|p| p.error.is_failure())
             .map(|p| (p.path.to_string(), p.error.to_string()))
             .collect(),
         ..Reading::default()

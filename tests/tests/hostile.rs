@@ -321,7 +321,9 @@ fn a_record_with_damaged_data_is_counted_by_every_command() {
     };
     let read = messages(summary(&report.inventory.files, "System.evtx"));
     assert!(
-        read.iter().any(|m| m.contains("record number 3870") && m.contains("from its System values, its data not read")),
+        read.iter()
+            .any(|m| m.contains("record number 3870")
+                && m.contains("from its System values, its data not read")),
         "{read:?}"
     );
     let Some(samples) = common::samples("an EVTX record with damaged data on the timeline") else { return };

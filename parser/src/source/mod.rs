@@ -265,6 +265,22 @@ pub enum InputError {
     /// once only (the format is recognised by reading its first bytes).
     #[error("not a regular file (a device, pipe or socket); not read: save it to a file and give that")]
     NotRegular,
+    /// A link to a folder it is in: what it leads to is read at its own
+    /// path.
+    #[error("a symbolic link to a folder it is in; not followed (what is there is read at its own path)")]
+    LinkLoop,
+    /// A link to nothing.
+    #[error("a symbolic link to {0}, which does not exist")]
+    DanglingLink(String),
+}
+
+impl InputError {
+    /// Whether the input could not be read. A file found again, an archive
+    /// read whole (its members are the evidence) and a link back to a
+    /// folder it is in lose nothing: they are skipped, not failures.
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, InputError::Container(_) | InputError::Again(_) | InputError::LinkLoop)
+    }
 }
 
 /// A problem with one input path, reported and skipped.
@@ -439,8 +455,15 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         };
         if meta.is_dir() {
             let walker = walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name();
+            // Files reached through a link are taken after the folder's own,
+            // so that a file found both ways is read at its real path.
+            let mut linked = Vec::new();
             for item in walker {
                 match item {
+                    Ok(e) if e.file_type().is_file() && e.path_is_symlink() => {
+                        let meta = e.metadata().ok();
+                        linked.push((e.into_path(), meta));
+                    }
                     Ok(e) if e.file_type().is_file() => {
                         let meta = e.metadata().ok();
                         add(&mut out, e.into_path(), meta.as_ref());
@@ -452,17 +475,19 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                     Ok(_) => {}
                     Err(e) => {
                         let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
-                        let msg = if e.loop_ancestor().is_some() {
-                            "symbolic link loop; not followed".to_string()
+                        let error = if e.loop_ancestor().is_some() {
+                            InputError::LinkLoop
+                        } else if let Some(target) = dangling_target(&path, e.io_error()) {
+                            InputError::DanglingLink(target)
                         } else {
-                            e.io_error().map_or_else(|| e.to_string(), ToString::to_string)
+                            InputError::Walk(e.io_error().map_or_else(|| e.to_string(), ToString::to_string))
                         };
-                        out.problems.push(InputProblem {
-                            path: EvidencePath::file(path),
-                            error: InputError::Walk(msg),
-                        });
+                        out.problems.push(InputProblem { path: EvidencePath::file(path), error });
                     }
                 }
+            }
+            for (path, meta) in linked {
+                add(&mut out, path, meta.as_ref());
             }
         } else if meta.is_file() {
             add(&mut out, input.clone(), Some(&meta));
@@ -472,6 +497,15 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         }
     }
     out
+}
+
+/// Where the link at `path` leads, when reading it failed because nothing
+/// is there.
+fn dangling_target(path: &Path, error: Option<&std::io::Error>) -> Option<String> {
+    if error?.kind() != std::io::ErrorKind::NotFound {
+        return None;
+    }
+    std::fs::read_link(path).ok().map(|t| t.display().to_string())
 }
 
 /// Marks each entry whose bytes another holds too as a copy of it: a

@@ -178,7 +178,7 @@ fn symlink_loops_are_reported_not_followed_forever() {
     std::os::unix::fs::symlink(dir.path(), dir.path().join("a/loop")).expect("symlink");
     let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
     assert_eq!(found.entries.len(), 1);
-    assert!(found.problems.iter().any(|p| p.error.to_string().contains("loop")));
+    assert!(found.problems.iter().any(|p| matches!(p.error, InputError::LinkLoop)));
 }
 
 /// A file is read once, however it is found again: a link to it beside
@@ -203,6 +203,49 @@ fn a_file_found_again_is_read_once_and_said_so() {
             format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
             format!("{}: the same file as {first}; read once", web.join("u_ex1.log").display()),
             format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
+        ]
+    );
+}
+
+/// A link that sorts before the file it leads to is the one said to be
+/// found again: the file is read at its own path. Neither that nor a link
+/// back to a folder above is a failure; a link to nothing is, and says
+/// where it led.
+#[cfg(unix)]
+#[test]
+fn a_file_is_read_at_its_own_path_before_a_link_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::write(logs.join("u_ex1.log"), b"x").expect("write");
+    std::os::unix::fs::symlink(logs.join("u_ex1.log"), dir.path().join("a_link.log")).expect("symlink");
+    std::os::unix::fs::symlink("missing.log", dir.path().join("b_dangling.log")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path(), logs.join("up")).expect("symlink");
+    let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
+    let paths: Vec<String> = found.entries.iter().map(|e| e.path.to_string()).collect();
+    assert_eq!(paths, [logs.join("u_ex1.log").display().to_string()]);
+    let problems: Vec<(String, bool)> =
+        found.problems.iter().map(|p| (format!("{}: {}", p.path, p.error), p.error.is_failure())).collect();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    assert_eq!(
+        problems,
+        [
+            (format!("{}: a symbolic link to missing.log, which does not exist", at("b_dangling.log")), true),
+            (
+                format!(
+                    "{}: a symbolic link to a folder it is in; not followed (what is there is read at its own path)",
+                    logs.join("up").display()
+                ),
+                false
+            ),
+            (
+                format!(
+                    "{}: the same file as {}; read once",
+                    at("a_link.log"),
+                    logs.join("u_ex1.log").display()
+                ),
+                false
+            ),
         ]
     );
 }
