@@ -249,9 +249,13 @@ fn a_chunk_header_that_stops_short_of_its_records_loses_none() {
     };
     let read = messages(summary(&report.inventory.files, "System.evtx"));
     let lagging: Vec<&String> =
-        read.iter().filter(|m| m.contains("past the free space its header names")).collect();
+        read.iter().filter(|m| m.contains("its header stops short of its records")).collect();
     assert_eq!(lagging.len(), 1, "{read:?}");
-    assert!(lagging[0].contains("chunk 5: 91 records past the free space"), "{lagging:?}");
+    assert!(
+        lagging[0].contains("chunk 5: its header stops short of its records (free space at byte 29104"),
+        "{lagging:?}"
+    );
+    assert!(lagging[0].contains("91 more records read, up to record 926"), "{lagging:?}");
     assert!(!read.iter().any(|m| m.contains("CRC32")), "the header agrees with itself: {read:?}");
     every_plaso_record_counted("an EVTX chunk's free space inside its header", |b| {
         b[chunk5 + 48..chunk5 + 52].copy_from_slice(&0u32.to_le_bytes());

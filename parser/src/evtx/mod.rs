@@ -528,7 +528,7 @@ fn read_chunk(
     // The checksums above cover what the header says; the records are
     // read to where they really end.
     if let Some((bounds, past)) = records::lagging(bytes, record_bounds(&header)) {
-        let named = header.free_space_offset;
+        let (named, named_last) = (header.free_space_offset, header.last_event_record_id);
         header.free_space_offset = bounds.free_space_offset;
         header.last_event_record_data_offset = bounds.last_record_offset;
         header.first_event_record_id = bounds.first_record_id;
@@ -537,8 +537,9 @@ fn read_chunk(
             offset,
             Severity::Warning,
             format!(
-                "chunk {index}: {past} record{} past the free space its header names (byte {named}), up to record {}: \
-                 the header was written before them (a log copied while open); read",
+                "chunk {index}: its header stops short of its records (free space at byte {named}, last record \
+                 {named_last}): {past} more record{} read, up to record {}; the header was written before them (a log \
+                 copied while open) or damaged",
                 if past == 1 { "" } else { "s" },
                 bounds.last_record_id
             ),

@@ -147,40 +147,59 @@ pub(crate) fn walk(
 }
 
 /// The bounds of a chunk whose header stops short of its records, and how
-/// many records past them: a header written before the chunk's last records
-/// (a log copied while it was open) names a free space and a last record
-/// that records past them go on from, their ids following on and each
-/// checking out (magic, size and its copy); a free-space offset inside the
-/// header itself leaves the records from the first on to be found that
-/// way. Records of an earlier pass over a reused chunk, in its slack, have
-/// older ids and are not taken.
+/// many records lie past them. A header written before the chunk's last
+/// records (a log copied while it was open) names a free space or a last
+/// record id, or both, behind the records the chunk holds; a free-space
+/// offset inside the header itself, or inside a record, says nothing of
+/// where they end. The chunk's records are walked from the first, each
+/// checking out (magic, size and its copy), their ids going up from the
+/// header's first (a damaged record is stepped over to the next that
+/// checks out); where they reach past what the header names, the bounds
+/// are theirs. Records of an earlier pass over a reused chunk, in its
+/// slack, have older ids and are not taken.
 pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
-    let free = bounds.free_space_offset as usize;
-    let (mut at, first_id) = if free < CHUNK_HEADER_SIZE {
-        (CHUNK_HEADER_SIZE, bounds.first_record_id)
-    } else if free < chunk.len() {
-        (free, bounds.last_record_id.checked_add(1)?)
-    } else {
-        return None;
-    };
-    let mut next_id = first_id;
-    let mut last_start = None;
-    while let Ok((raw, end)) = record_at(chunk, at, true) {
-        if raw.id != next_id || end > chunk.len() {
-            break;
+    let named_end = bounds.free_space_offset as usize;
+    let mut at = CHUNK_HEADER_SIZE;
+    let mut next_id = bounds.first_record_id;
+    // The last record that checks out: where it starts, ends, and its id.
+    let mut last: Option<(usize, usize, u64)> = None;
+    let mut past = 0u64;
+    while at + RECORD_HEADER_SIZE <= chunk.len() {
+        match record_at(chunk, at, true) {
+            Ok((raw, end)) if raw.id >= next_id => {
+                if raw.id > bounds.last_record_id || end > named_end {
+                    past += 1;
+                }
+                last = Some((at, end, raw.id));
+                at = end;
+                let Some(next) = raw.id.checked_add(1) else { break };
+                next_id = next;
+            }
+            _ => {
+                // The next record that checks out with a later id, past
+                // damage; none past the last one means the records end.
+                let from = at + 1;
+                let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC)
+                    .map(|p| from + p)
+                    .find(|&p| record_at(chunk, p, true).is_ok_and(|(raw, _)| raw.id >= next_id));
+                match hit {
+                    Some(p) => at = p,
+                    None => break,
+                }
+            }
         }
-        last_start = Some(at);
-        at = end;
-        next_id += 1;
     }
-    let last_start = u32::try_from(last_start?).ok()?;
+    let (last_start, end, last_id) = last?;
+    if past == 0 {
+        return None;
+    }
     let extended = Bounds {
-        free_space_offset: u32::try_from(at).ok()?,
-        last_record_offset: last_start,
-        first_record_id: bounds.first_record_id.min(first_id),
-        last_record_id: next_id - 1,
+        free_space_offset: u32::try_from(end.max(named_end.min(chunk.len()))).ok()?,
+        last_record_offset: u32::try_from(last_start).ok()?.max(bounds.last_record_offset),
+        first_record_id: bounds.first_record_id,
+        last_record_id: last_id.max(bounds.last_record_id),
     };
-    Some((extended, next_id - first_id))
+    Some((extended, past))
 }
 
 #[cfg(test)]
@@ -254,5 +273,32 @@ mod tests {
         assert!(lagging(&chunk, header_says(14)).is_none(), "a header that counts them all");
         let inside = Bounds { free_space_offset: 0, ..header_says(12) };
         assert_eq!(lagging(&chunk, inside).map(|(b, past)| (b.last_record_id, past)), Some((14, 5)));
+        let id_only = Bounds { free_space_offset: header_says(14).free_space_offset, ..header_says(12) };
+        assert_eq!(lagging(&chunk, id_only).map(|(b, past)| (b.last_record_id, past)), Some((14, 2)));
+        let free_only = Bounds { last_record_id: 14, ..header_says(12) };
+        assert_eq!(
+            lagging(&chunk, free_only).map(|(b, past)| (b.free_space_offset, past)),
+            Some((header_says(14).free_space_offset, 2))
+        );
+        // A damaged record among them is stepped over; ids may jump.
+        let mut damaged = chunk.clone();
+        damaged[CHUNK_HEADER_SIZE + 3 * one] = b'X';
+        damaged[CHUNK_HEADER_SIZE + 4 * one + 8] = 40;
+        damaged[CHUNK_HEADER_SIZE + 4 * one + 9] = 0;
+        assert_eq!(
+            lagging(&damaged, header_says(12)).map(|(b, past)| (b.last_record_id, past)),
+            Some((40, 1))
+        );
+        // The largest id there is: no overflow.
+        let mut last = vec![0u8; CHUNK_HEADER_SIZE];
+        last.extend(record(u64::MAX, b"abcd"));
+        last.resize(65536, 0);
+        let at_max = Bounds {
+            free_space_offset: 0,
+            first_record_id: u64::MAX,
+            last_record_id: u64::MAX,
+            last_record_offset: 0,
+        };
+        assert_eq!(lagging(&last, at_max).map(|(b, past)| (b.last_record_id, past)), Some((u64::MAX, 1)));
     }
 }
