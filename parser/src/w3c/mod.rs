@@ -625,37 +625,63 @@ fn read_w3c_line<'a, S: RecordSink>(
     scratch: &mut RowScratch<'a>,
     sink: &mut S,
 ) -> Result<(), S::Error> {
-    if is_directive(text) {
-        if let Some(msg) = state.apply(text) {
-            sink.diagnostic(Diagnostic::line(origin.line, origin.offset, Severity::Warning, msg));
+    let pieces = if is_directive(text) {
+        // A directive ends its line: a carriage return inside one ends it
+        // (IIS reopening the log writes its header block in the new line ends).
+        if !holds_cr_lines(text) {
+            if let Some(msg) = state.apply(text) {
+                sink.diagnostic(Diagnostic::line(origin.line, origin.offset, Severity::Warning, msg));
+            }
+            return Ok(());
         }
+        RowRead::Pieces
+    } else {
+        let written_by = state.software.unwrap_or(dialect);
+        parse_w3c_row(written_by, state, text, origin, torn, scratch, sink)?
+    };
+    if pieces == RowRead::Done {
         return Ok(());
     }
-    let written_by = state.software.unwrap_or(dialect);
-    if parse_w3c_row(written_by, state, text, origin, torn, scratch, sink)? == RowRead::Pieces {
-        let pieces = text.split(|&b| b == b'\r').filter(|p| !p.trim_ascii().is_empty()).count();
-        sink.diagnostic(Diagnostic::line(
-            origin.line,
-            origin.offset,
-            Severity::Warning,
-            format!(
-                "this line holds {pieces} lines ended by a carriage return alone (the file's line ends change \
-                 from LF to CR): each read as a line, cited by this line's number and its byte offset"
-            ),
-        ));
-        let mut start = 0;
-        for piece in text.split(|&b| b == b'\r') {
-            let at = start;
-            start += piece.len() + 1;
-            if piece.trim_ascii().is_empty() {
-                continue;
-            }
-            let here = Origin { offset: origin.offset + at as u64, ..origin };
-            let last = start > text.len();
-            read_w3c_line(dialect, state, piece, here, torn && last, scratch, sink)?;
+    let count = text.split(|&b| b == b'\r').filter(|p| !p.trim_ascii().is_empty()).count();
+    sink.diagnostic(Diagnostic::line(
+        origin.line,
+        origin.offset,
+        Severity::Warning,
+        format!(
+            "this line holds {count} lines ended by a carriage return alone (the file's line ends change \
+             from LF to CR): each read as a line, cited by this line's number and its byte offset"
+        ),
+    ));
+    let mut start = 0;
+    for piece in text.split(|&b| b == b'\r') {
+        let mut at = start;
+        start += piece.len() + 1;
+        // NUL padding, then the log going on, as on a line of its own.
+        let lead = leading_nuls(piece);
+        if lead > 0 {
+            let resumes = (lead < piece.len()).then_some(origin.line);
+            sink.diagnostic(nul_diagnostic(origin.line, origin.offset + at as u64, lead, resumes));
         }
+        let piece = &piece[lead..];
+        at += lead;
+        if piece.trim_ascii().is_empty() {
+            continue;
+        }
+        let here = Origin { offset: origin.offset + at as u64, ..origin };
+        let last = start > text.len();
+        read_w3c_line(dialect, state, piece, here, torn && last, scratch, sink)?;
     }
     Ok(())
+}
+
+/// Whether every carriage return inside `text` ends a line: what follows
+/// it starts one (a directive, a date or an address, NUL padding) or is
+/// another line end. A stray CR inside a value (a row a free-text column
+/// repairs) is no line end.
+fn holds_cr_lines(text: &[u8]) -> bool {
+    let mut crs = memchr::memchr_iter(b'\r', text).peekable();
+    crs.peek().is_some()
+        && crs.all(|at| matches!(text.get(at + 1), None | Some(b'\r' | b'#' | b'\0' | b'0'..=b'9')))
 }
 
 /// What [`parse_w3c_row`] made of a line.
@@ -685,7 +711,7 @@ fn parse_w3c_row<'a, S: RecordSink>(
         return Ok(RowRead::Done);
     };
     let mapped = map_row(layout, text, scratch, state.escapes_spaces(), |v| row_fits(dialect, layout, v));
-    if !matches!(mapped, Ok(Mapped::Exact)) && memchr::memchr(b'\r', text).is_some() {
+    if !matches!(mapped, Ok(Mapped::Exact)) && holds_cr_lines(text) {
         return Ok(RowRead::Pieces);
     }
     let mapped = match mapped {

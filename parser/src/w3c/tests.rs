@@ -330,6 +330,42 @@ fn rows_ended_by_a_carriage_return_alone_after_crlf_rows_are_each_read() {
     }
 }
 
+/// The header block IIS writes on reopening a log, in the new line ends,
+/// starts the line that holds the rows ended by CR alone: the directives
+/// and the rows are each read (they were taken for one directive). NUL
+/// padding before a row there is reported and the row read; a stray CR
+/// inside a value that a free-text column takes is no line end.
+#[test]
+fn a_header_block_ended_by_carriage_returns_and_its_rows_are_each_read() {
+    let fields = "#Fields: date time cs-uri-stem cs(User-Agent) sc-status";
+    let log = format!(
+        "#Software: Microsoft Internet Information Services 10.0\r\n{fields}\r\n2024-01-01 00:00:00 /a UA 200\r\n\
+         #Software: Microsoft Internet Information Services 10.0\r#Date: 2024-01-01 00:00:01\r{fields}\r\
+         2024-01-01 00:00:01 /b UA 200\r{}2024-01-01 00:00:02 /c UA 500\r\r\n",
+        "\0".repeat(30)
+    );
+    let got = parse(log.as_bytes(), Dialect::W3c);
+    assert_eq!(got.records.len(), 3, "{:?}", got.diagnostics);
+    assert!(got.records[2].contains(" /c "), "{:?}", got.records);
+    assert_eq!(got.diagnostics.len(), 2, "{:?}", got.diagnostics);
+    assert!(
+        got.diagnostics[0].contains("this line holds 5 lines ended by a carriage return alone"),
+        "{:?}",
+        got.diagnostics
+    );
+    assert!(
+        got.diagnostics[1].contains("30 bytes of NUL padding, the log going on at line 4"),
+        "{:?}",
+        got.diagnostics
+    );
+    let stray = format!(
+        "#Software: Something Else\n{fields}\n2024-01-01 00:00:00 /a Mozilla/5.0 (X11;\r Linux) 200\n"
+    );
+    let got = parse(stray.as_bytes(), Dialect::W3c);
+    assert_eq!(got.records.len(), 1, "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].contains("more values than #Fields declares"), "{:?}", got.diagnostics);
+}
+
 #[test]
 fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
     let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a\n2024-01-01 00:00:00 /a abc\n2024-13-01 00:00:00 /a 200\n";
