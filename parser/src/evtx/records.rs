@@ -152,11 +152,17 @@ pub(crate) fn walk(
 /// record id, or both, behind the records the chunk holds; a free-space
 /// offset inside the header itself, or inside a record, says nothing of
 /// where they end. The chunk's records are walked from the first, each
-/// checking out (magic, size and its copy), their ids going up from the
-/// header's first (a damaged record is stepped over to the next that
-/// checks out); where they reach past what the header names, the bounds
-/// are theirs. Records of an earlier pass over a reused chunk, in its
-/// slack, have older ids and are not taken.
+/// checking out (magic, size and its copy), their ids following on from
+/// the header's first (a damaged record inside the header's bounds is
+/// stepped over to the next that checks out, a few ids on); where they
+/// reach past what the header names, the bounds are theirs. Past the free
+/// space the walk stops where the records stop following on: the chunk's
+/// slack holds records of an earlier pass over it, or of the log before it
+/// was cleared, whose ids may even go on from these.
+/// How many records in a row damage may take from a chunk's walk and the
+/// walk still go on at the next.
+const DAMAGED_IDS: u64 = 8;
+
 pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     let named_end = bounds.free_space_offset as usize;
     let mut at = CHUNK_HEADER_SIZE;
@@ -166,7 +172,7 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     let mut past = 0u64;
     while at + RECORD_HEADER_SIZE <= chunk.len() {
         match record_at(chunk, at, true) {
-            Ok((raw, end)) if raw.id >= next_id => {
+            Ok((raw, end)) if raw.id == next_id => {
                 if raw.id > bounds.last_record_id || end > named_end {
                     past += 1;
                 }
@@ -176,14 +182,22 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                 next_id = next;
             }
             _ => {
-                // The next record that checks out with a later id, past
-                // damage; none past the last one means the records end.
+                // Past the header's free space, the records end where the
+                // walk breaks: what lies further is the chunk's slack, whose
+                // records (of the log before it was cleared) may even go on
+                // from the ids here. Before it, the next record that checks
+                // out with one of the next few ids is found past damage.
+                if at >= named_end {
+                    break;
+                }
                 let from = at + 1;
-                let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC)
-                    .map(|p| from + p)
-                    .find(|&p| record_at(chunk, p, true).is_ok_and(|(raw, _)| raw.id >= next_id));
+                let ids = next_id..=next_id.saturating_add(DAMAGED_IDS);
+                let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC).find_map(|p| {
+                    let (raw, _) = record_at(chunk, from + p, true).ok()?;
+                    ids.contains(&raw.id).then_some((from + p, raw.id))
+                });
                 match hit {
-                    Some(p) => at = p,
+                    Some((p, id)) => (at, next_id) = (p, id),
                     None => break,
                 }
             }
@@ -280,15 +294,21 @@ mod tests {
             lagging(&chunk, free_only).map(|(b, past)| (b.free_space_offset, past)),
             Some((header_says(14).free_space_offset, 2))
         );
-        // A damaged record among them is stepped over; ids may jump.
+        // A damaged record inside the header's bounds is stepped over; past
+        // them the walk stops at one (the slack may hold anything).
         let mut damaged = chunk.clone();
-        damaged[CHUNK_HEADER_SIZE + 3 * one] = b'X';
-        damaged[CHUNK_HEADER_SIZE + 4 * one + 8] = 40;
-        damaged[CHUNK_HEADER_SIZE + 4 * one + 9] = 0;
+        damaged[CHUNK_HEADER_SIZE + one] = b'X';
         assert_eq!(
             lagging(&damaged, header_says(12)).map(|(b, past)| (b.last_record_id, past)),
-            Some((40, 1))
+            Some((14, 2))
         );
+        damaged[CHUNK_HEADER_SIZE + 3 * one] = b'X';
+        assert!(lagging(&damaged, header_says(12)).is_none());
+        // Ids that do not follow on (a record from before the log was
+        // cleared, which numbered its records again from 1) are not taken.
+        let mut jumped = chunk.clone();
+        jumped[CHUNK_HEADER_SIZE + 3 * one + 8] = 40;
+        assert!(lagging(&jumped, header_says(12)).is_none());
         // The largest id there is: no overflow.
         let mut last = vec![0u8; CHUNK_HEADER_SIZE];
         last.extend(record(u64::MAX, b"abcd"));
