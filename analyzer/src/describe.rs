@@ -252,6 +252,10 @@ pub fn describe_event_leading(ev: &WinEvent, leading: &dyn Fn(&str) -> bool) -> 
 /// event's own order.
 pub fn describe_event_ranked(ev: &WinEvent, rank: &dyn Fn(&str) -> u8) -> String {
     let mut text = format!("{} {}", ev.provider, ev.event_id);
+    if ev.data_unread {
+        text.push_str(": its data could not be read (a damaged record)");
+        return text;
+    }
     let mut first = true;
     let mut ordered: Vec<&faultline_parser::winevent::DataValue> = ev.data.iter().collect();
     ordered.sort_by_key(|d| d.name.as_deref().map_or(u8::MAX, rank));

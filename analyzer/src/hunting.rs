@@ -2039,6 +2039,11 @@ impl RecordSink for HuntSink<'_> {
 /// Beside the analysis, the hunt only looks at each event.
 impl EventObserver for HuntSink<'_> {
     fn observe_event(&mut self, e: &WinEvent) {
+        // Rules would read its missing data as absent values (a filter on
+        // a service's path passes when there is no path).
+        if e.data_unread {
+            return;
+        }
         self.note_switch(e);
         self.note_process(e);
         self.note_log_service(e);
@@ -2301,6 +2306,33 @@ mod tests {
             sink.finish()
         });
         hunt.conclude(sinks).into_iter().filter(|d| d.rule.meta.id.ends_with(id)).collect()
+    }
+
+    /// A service installed (System 7045) is a detection; the same record
+    /// with its data unread (a damaged record, read from its System values)
+    /// is not: the rule's filters on the service's path would pass on a
+    /// path that is only missing.
+    #[test]
+    fn an_event_whose_data_was_not_read_is_left_to_the_timeline() {
+        let hunt = bundled_hunt();
+        let installed = |unread: bool| WinEvent {
+            channel: Some(Arc::from("System")),
+            data_unread: unread,
+            ..named_event(
+                "Service Control Manager",
+                7045,
+                &[("ServiceName", "updater"), ("ImagePath", "C:\\Users\\Public\\u.exe")],
+            )
+        };
+        let scope = Scope::default();
+        let found = |e: WinEvent| {
+            let mut sink =
+                HuntSink::new(&hunt, SourceFile::synthetic(0, "System.evtx", SourceKind::Evtx), &scope);
+            let Ok(()) = sink.event(e);
+            hunt.conclude([sink.finish()]).len()
+        };
+        assert_eq!(found(installed(false)), 1);
+        assert_eq!(found(WinEvent { data: Vec::new(), ..installed(true) }), 0);
     }
 
     /// One shell the worker started, logged by Sysmon (1) and by Security

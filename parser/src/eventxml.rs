@@ -52,6 +52,7 @@ impl RawEvent {
                 .map(|d| DataValue { name: d.name.map(|n| interner.get(&n)), value: interner.get(&d.value) })
                 .collect(),
             binary: self.binary,
+            data_unread: false,
         }
         .timed_by_action()
     }

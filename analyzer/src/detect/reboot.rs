@@ -256,13 +256,15 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     t == "shutdown" || t == "power off"
                 })
         });
+        // A restart is a shutdown a boot follows: with none in the evidence,
+        // it is a shutdown whatever was asked for.
         let went = match (off, boot) {
-            (false, _) => format!("restarted{how}"),
+            (false, Some(_)) => format!("restarted{how}"),
             (true, Some(b)) => format!(
                 "shut down{how}, and was started again {} later",
                 crate::describe::duration(right(b) - right(first))
             ),
-            (true, None) => format!("shut down{how}, and no boot follows in the evidence"),
+            (_, None) => format!("shut down{how}, and no boot follows in the evidence"),
         };
         // A machine with no IIS evidence (a workstation, a domain controller
         // in the same collection) restarting is background to an IIS case.
@@ -453,6 +455,21 @@ mod tests {
             "{}",
             d.explanation
         );
+    }
+
+    /// The event log stopping cleanly, and no boot after it in the
+    /// evidence: a shutdown, not a restart (a restart needs the boot).
+    #[test]
+    fn a_clean_stop_no_boot_follows_is_a_shutdown() {
+        let d = &Given::new().event("DC1", 0, "EventLog", 6006, &[]).detected(detect)[0];
+        assert!(
+            d.explanation.contains("shut down (planned), and no boot follows in the evidence"),
+            "{}",
+            d.explanation
+        );
+        let back =
+            Given::new().event("DC1", 0, "EventLog", 6006, &[]).event("DC1", 600, "EventLog", 6005, &[]);
+        assert!(back.detected(detect)[0].explanation.contains("restarted (planned)"));
     }
 
     #[test]

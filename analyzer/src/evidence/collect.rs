@@ -330,6 +330,13 @@ impl RecordSink for Collector<'_> {
     fn event(&mut self, mut event: WinEvent) -> Result<(), Self::Error> {
         let host = self.resolve.host_of(event.computer.as_deref());
         let Some(time) = self.place(&host, event.time) else { return Ok(()) };
+        // An event whose data could not be read would be taken for one
+        // without it (a shutdown of no kind, a service of no name): only
+        // counted, as its kind's events outside the catalogue are.
+        if event.data_unread {
+            widen(&mut self.kept.counted_spans, &host.name, (time, time));
+            return Ok(());
+        }
         event.time = time;
         self.kept.events.push(EventRow { event, host: host.name, source: self.resolve.file().index });
         Ok(())

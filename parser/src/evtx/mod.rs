@@ -690,9 +690,10 @@ impl SystemOnly {
             event_id,
             channel: channel.map(|c| Arc::clone(interner.text(c))),
             computer: computer.map(|c| Arc::clone(interner.text(c))),
+            data_unread: true,
             ..WinEvent::default()
         };
-        let kept = self.all_events || (is_relevant(&event.provider, event_id) && keep_extracted(&event));
+        let kept = self.all_events;
         let how = if kept { "read" } else { "counted" };
         out.diagnostics.push(Diagnostic {
             location: Location::Record(id),
@@ -914,6 +915,7 @@ fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent
         user_sid: f.user_id.map(Into::into),
         data,
         binary: f.binary,
+        data_unread: false,
     }
     .timed_by_action()
 }

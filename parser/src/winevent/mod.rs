@@ -184,6 +184,11 @@ pub struct WinEvent {
     pub data: Vec<DataValue>,
     /// `EventData/Binary`, hex.
     pub binary: Option<String>,
+    /// The record's data could not be read (a damaged record): only its
+    /// System values are known. Rules and detectors, which would take the
+    /// missing data for absent values, leave it to the timeline and tables.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub data_unread: bool,
 }
 
 /// An event with no time, provider, id or data: a base for building one.
@@ -212,6 +217,7 @@ impl Default for WinEvent {
             user_sid: None,
             data: Vec::new(),
             binary: None,
+            data_unread: false,
         }
     }
 }
