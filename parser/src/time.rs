@@ -230,8 +230,15 @@ pub fn zone_offset(b: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let digits = b.get(1..5).filter(|d| b.len() == 5 && d.iter().all(u8::is_ascii_digit))?;
-    let (hh, mm) = (i64::from(two_digits(&digits[..2])?), i64::from(two_digits(&digits[2..])?));
-    Some(sign * (hh * 3600 + mm * 60))
+    Some(sign * offset_seconds(&digits[..2], &digits[2..])?)
+}
+
+/// An offset of `hours` and `minutes` (two digits each) in seconds: an
+/// hour and a minute of the day (`+9999` is none, and was read as four
+/// days).
+fn offset_seconds(hours: &[u8], minutes: &[u8]) -> Option<i64> {
+    let (hh, mm) = (i64::from(two_digits(hours)?), i64::from(two_digits(minutes)?));
+    (hh <= 23 && mm <= 59).then_some(hh * 3600 + mm * 60)
 }
 
 /// Parses `H:MM:SS` or `HH:MM:SS`, optionally followed by `.fraction`
@@ -297,13 +304,7 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
     let offset = match &rest[zone_at..] {
         [] | [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let hours = i64::from(two_digits(&[*h1, *h2])?);
-            let minutes = i64::from(two_digits(&[*m1, *m2])?);
-            // RFC 3339's offset is an hour and a minute of the day.
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let secs = hours * 3600 + minutes * 60;
+            let secs = offset_seconds(&[*h1, *h2], &[*m1, *m2])?;
             if *sign == b'+' { secs } else { -secs }
         }
         _ => return None,
@@ -384,6 +385,9 @@ mod tests {
         assert_eq!(parse_rfc3339(b"2020-03-18T09:40:55+99:99"), None, "no such offset");
         assert_eq!(parse_rfc3339(b"2020-03-18T09:40:55+05:60"), None);
         assert!(parse_rfc3339(b"2020-03-18T09:40:55+14:00").is_some(), "Kiribati");
+        assert_eq!(zone_offset(b"+0530"), Some(19_800));
+        assert_eq!(zone_offset(b"-9999"), None);
+        assert_eq!(zone_offset(b"+2400"), None);
         assert_eq!(from_filetime(116_444_736_000_000_000), Timestamp(0));
         // 1601 is before what nanoseconds in an i64 reach; callers treat 0 as missing.
         assert_eq!(from_filetime(0), Timestamp(i64::MIN));
