@@ -44,43 +44,55 @@ impl WideText {
     }
 }
 
+/// How far into text its units are looked at past NUL padding.
+const NUL_LOOKAHEAD: usize = 1 << 20;
+
 /// How many code units of a head without a byte-order mark are looked at.
 const SNIFFED_UNITS: usize = 512;
 
 /// Whether `head` is UTF-16 or UTF-32 text: by its byte-order mark, or,
 /// without one, by its code units: nine in ten of the first few hundred
-/// (and at least eight) an ASCII character, its other bytes zero (a
-/// Windows tool's `Encoding.Unicode` writes no mark; an IIS log or event
-/// export is ASCII but for a few values).
+/// that are not zero (and at least eight) an ASCII character, its other
+/// bytes zero (a Windows tool's `Encoding.Unicode` writes no mark; an IIS
+/// log or event export is ASCII but for a few values).
 pub fn wide_text(head: &[u8]) -> Option<WideText> {
+    let text_byte = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~');
+    // Of the units of `body`, whether nine in ten of those not zero (NUL
+    // padding after a short log counts for neither) are an ASCII character.
+    let fits = |body: &[u8], unit: usize, order: Utf16| {
+        let (mut ascii, mut other) = (0usize, 0usize);
+        let body = &body[..body.len().min(NUL_LOOKAHEAD)];
+        for u in body.chunks_exact(unit).filter(|u| u.iter().any(|&b| b != 0)).take(SNIFFED_UNITS) {
+            let (low, rest) = match order {
+                Utf16::Le => (u[0], &u[1..]),
+                Utf16::Be => (u[unit - 1], &u[..unit - 1]),
+            };
+            if text_byte(low) && rest.iter().all(|&b| b == 0) {
+                ascii += 1;
+            } else {
+                other += 1;
+            }
+        }
+        ascii >= 8 && ascii >= 9 * other
+    };
     let marked =
         |unit, order, bom: &[u8]| head.starts_with(bom).then_some(WideText { order, unit, bom: bom.len() });
-    // UTF-32LE's mark starts as UTF-16LE's does: it is asked first.
-    let by_mark = marked(4, Utf16::Le, b"\xFF\xFE\0\0")
+    // UTF-32LE's mark starts as UTF-16LE's does, then a U+0000: UTF-32 when
+    // what follows is, else UTF-16 starting with a NUL character.
+    let utf32le = marked(4, Utf16::Le, b"\xFF\xFE\0\0").filter(|_| {
+        let rest = &head[4..];
+        rest.len() < 32 || fits(rest, 4, Utf16::Le) || !fits(rest, 2, Utf16::Le)
+    });
+    let by_mark = utf32le
         .or_else(|| marked(4, Utf16::Be, b"\0\0\xFE\xFF"))
         .or_else(|| marked(2, Utf16::Le, b"\xFF\xFE"))
         .or_else(|| marked(2, Utf16::Be, b"\xFE\xFF"));
     if by_mark.is_some() {
         return by_mark;
     }
-    let text_byte = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~');
-    let fits = |unit: usize, order: Utf16| {
-        let units = head.chunks_exact(unit).take(SNIFFED_UNITS);
-        let total = units.len();
-        let ascii = units
-            .filter(|u| {
-                let (low, rest) = match order {
-                    Utf16::Le => (u[0], &u[1..]),
-                    Utf16::Be => (u[unit - 1], &u[..unit - 1]),
-                };
-                text_byte(low) && rest.iter().all(|&b| b == 0)
-            })
-            .count();
-        total >= 8 && ascii * 10 >= total * 9
-    };
     [(4, Utf16::Le), (4, Utf16::Be), (2, Utf16::Le), (2, Utf16::Be)]
         .into_iter()
-        .find(|&(unit, order)| fits(unit, order))
+        .find(|&(unit, order)| fits(head, unit, order))
         .map(|(unit, order)| WideText { order, unit, bom: 0 })
 }
 
@@ -308,6 +320,15 @@ mod tests {
         );
         assert_eq!(wide_text(&[0u8; 4096]), None, "zeros");
         assert_eq!(wide_text(b"a\0b\0"), None, "too little to tell");
+        // A short log, then a long stretch of NUL padding: told by its text.
+        let mut padded = wide(2, Utf16::Le, false);
+        padded.truncate(40);
+        padded.resize(200_000, 0);
+        assert_eq!(wide_text(&padded), Some(WideText { order: Utf16::Le, unit: 2, bom: 0 }));
+        // UTF-16's mark, then a NUL character: not UTF-32's mark.
+        let mut nul_first = vec![0xFF, 0xFE, 0, 0];
+        nul_first.extend(wide(2, Utf16::Le, false));
+        assert_eq!(wide_text(&nul_first), Some(WideText { order: Utf16::Le, unit: 2, bom: 2 }));
         let mut cut = wide(4, Utf16::Le, true);
         cut.pop();
         let out = transcode(&cut, WideText { order: Utf16::Le, unit: 4, bom: 4 }).expect("transcodes");
