@@ -265,9 +265,9 @@ pub enum InputError {
     /// once only (the format is recognised by reading its first bytes).
     #[error("not a regular file (a device, pipe or socket); not read: save it to a file and give that")]
     NotRegular,
-    /// A link to a folder it is in: what it leads to is read at its own
-    /// path.
-    #[error("a symbolic link to a folder it is in; not followed (what is there is read at its own path)")]
+    /// A link that leads back to a folder it is in, or to itself through
+    /// other links: what it leads to, if anything, is read at its own path.
+    #[error("a symbolic link loop (back to a folder it is in, or to itself); not followed")]
     LinkLoop,
     /// A link to nothing.
     #[error("a symbolic link to {0}, which does not exist")]
@@ -440,11 +440,21 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         let size = meta.map_or(0, std::fs::Metadata::len);
         add_file(out, path, size, modified(meta), limits);
     };
+    // Files reached through a link (a linked file, a file in a linked
+    // folder, an input that is a link) are taken after every file reached
+    // without one: a file found both ways is read at its real path, and
+    // named for the host its real folders name.
+    let mut linked: Vec<(PathBuf, Option<std::fs::Metadata>)> = Vec::new();
     for input in inputs {
+        let is_link = std::fs::symlink_metadata(input).is_ok_and(|m| m.file_type().is_symlink());
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                let error = if e.kind() == std::io::ErrorKind::NotFound {
+                let error = if let Some(target) = dangling_target(input, Some(&e)) {
+                    InputError::DanglingLink(target)
+                } else if is_loop(&e) {
+                    InputError::LinkLoop
+                } else if e.kind() == std::io::ErrorKind::NotFound {
                     InputError::NotFound
                 } else {
                     InputError::Io(e)
@@ -455,27 +465,33 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         };
         if meta.is_dir() {
             let walker = walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name();
-            // Files reached through a link are taken after the folder's own,
-            // so that a file found both ways is read at its real path.
-            let mut linked = Vec::new();
+            // Folders reached through a link: what is under them waits.
+            let mut linked_dirs: Vec<PathBuf> = Vec::new();
+            if is_link {
+                linked_dirs.push(input.clone());
+            }
             for item in walker {
                 match item {
-                    Ok(e) if e.file_type().is_file() && e.path_is_symlink() => {
-                        let meta = e.metadata().ok();
-                        linked.push((e.into_path(), meta));
+                    Ok(e) if e.file_type().is_dir() => {
+                        if e.path_is_symlink() {
+                            linked_dirs.push(e.into_path());
+                        }
                     }
                     Ok(e) if e.file_type().is_file() => {
                         let meta = e.metadata().ok();
-                        add(&mut out, e.into_path(), meta.as_ref());
+                        if e.path_is_symlink() || linked_dirs.iter().any(|d| e.path().starts_with(d)) {
+                            linked.push((e.into_path(), meta));
+                        } else {
+                            add(&mut out, e.into_path(), meta.as_ref());
+                        }
                     }
-                    Ok(e) if !e.file_type().is_dir() => out.problems.push(InputProblem {
+                    Ok(e) => out.problems.push(InputProblem {
                         path: EvidencePath::file(e.into_path()),
                         error: InputError::NotRegular,
                     }),
-                    Ok(_) => {}
                     Err(e) => {
                         let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
-                        let error = if e.loop_ancestor().is_some() {
+                        let error = if e.loop_ancestor().is_some() || e.io_error().is_some_and(is_loop) {
                             InputError::LinkLoop
                         } else if let Some(target) = dangling_target(&path, e.io_error()) {
                             InputError::DanglingLink(target)
@@ -486,17 +502,33 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                     }
                 }
             }
-            for (path, meta) in linked {
-                add(&mut out, path, meta.as_ref());
-            }
         } else if meta.is_file() {
-            add(&mut out, input.clone(), Some(&meta));
+            if is_link {
+                linked.push((input.clone(), Some(meta)));
+            } else {
+                add(&mut out, input.clone(), Some(&meta));
+            }
         } else {
             out.problems
                 .push(InputProblem { path: EvidencePath::file(input), error: InputError::NotRegular });
         }
     }
+    for (path, meta) in linked {
+        add(&mut out, path, meta.as_ref());
+    }
     out
+}
+
+/// Whether `error` is a chain of links that leads back to itself.
+#[cfg(target_os = "linux")]
+fn is_loop(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Whether `error` is a chain of links that leads back to itself.
+#[cfg(not(target_os = "linux"))]
+fn is_loop(_error: &std::io::Error) -> bool {
+    false
 }
 
 /// Where the link at `path` leads, when reading it failed because nothing

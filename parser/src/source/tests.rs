@@ -200,8 +200,8 @@ fn a_file_found_again_is_read_once_and_said_so() {
     assert_eq!(
         again,
         [
-            format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
             format!("{}: the same file as {first}; read once", web.join("u_ex1.log").display()),
+            format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
             format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
         ]
     );
@@ -233,7 +233,7 @@ fn a_file_is_read_at_its_own_path_before_a_link_to_it() {
             (format!("{}: a symbolic link to missing.log, which does not exist", at("b_dangling.log")), true),
             (
                 format!(
-                    "{}: a symbolic link to a folder it is in; not followed (what is there is read at its own path)",
+                    "{}: a symbolic link loop (back to a folder it is in, or to itself); not followed",
                     logs.join("up").display()
                 ),
                 false
@@ -247,6 +247,58 @@ fn a_file_is_read_at_its_own_path_before_a_link_to_it() {
                 false
             ),
         ]
+    );
+}
+
+/// Files reached through a link wait for those reached without one,
+/// whatever the order: a linked folder that sorts first, a link given as an
+/// input before its target, a link in an earlier input. A link given that
+/// leads nowhere names where; a chain of links back to itself is a loop.
+#[cfg(unix)]
+#[test]
+fn files_reached_through_links_are_read_at_their_real_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = dir.path().join("z_real");
+    std::fs::create_dir(&real).expect("mkdir");
+    std::fs::write(real.join("u_ex1.log"), b"x").expect("write");
+    std::os::unix::fs::symlink(&real, dir.path().join("a_link")).expect("symlink");
+    std::os::unix::fs::symlink(real.join("u_ex1.log"), dir.path().join("b.log")).expect("symlink");
+    std::os::unix::fs::symlink("c2", dir.path().join("c1")).expect("symlink");
+    std::os::unix::fs::symlink("c1", dir.path().join("c2")).expect("symlink");
+    std::os::unix::fs::symlink("nowhere.log", dir.path().join("d.log")).expect("symlink");
+    let read = |inputs: &[PathBuf]| {
+        let found = discover(inputs, &ArchiveLimits::default());
+        let entries: Vec<String> = found.entries.iter().map(|e| e.path.to_string()).collect();
+        let problems: Vec<String> =
+            found.problems.iter().map(|p| format!("{}: {}", p.path, p.error)).collect();
+        (entries, problems)
+    };
+    let real_log = real.join("u_ex1.log").display().to_string();
+    let (entries, problems) = read(&[dir.path().to_path_buf()]);
+    assert_eq!(entries, std::slice::from_ref(&real_log));
+    assert!(
+        problems.contains(&format!(
+            "{}: the same file as {real_log}; read once",
+            dir.path().join("a_link/u_ex1.log").display()
+        )),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p
+            .ends_with("c1: a symbolic link loop (back to a folder it is in, or to itself); not followed")),
+        "{problems:?}"
+    );
+    let (entries, _) = read(&[dir.path().join("b.log"), real.join("u_ex1.log")]);
+    assert_eq!(entries, std::slice::from_ref(&real_log), "a link given first");
+    let (entries, _) = read(&[dir.path().join("a_link"), real.clone()]);
+    assert_eq!(entries, [real_log], "a linked folder given first");
+    let (_, problems) = read(&[dir.path().join("d.log")]);
+    assert_eq!(
+        problems,
+        [format!(
+            "{}: a symbolic link to nowhere.log, which does not exist",
+            dir.path().join("d.log").display()
+        )]
     );
 }
 
