@@ -294,6 +294,19 @@ pub(crate) fn map_row<'a>(
     Err(RowError::Count { expected, found })
 }
 
+/// Where the next row starts in a `line` whose first value ends in a date
+/// with more before it, a time following (`22024-01-01 00:00:02 ...`): a
+/// row cut within its first bytes, the next written on after it, in a
+/// layout whose rows start with a date and a time.
+pub(crate) fn glued_date(layout: &Layout, line: &[u8]) -> Option<usize> {
+    let dated = matches!(layout.columns.first(), Some(Column::Known(Field::Date)))
+        && matches!(layout.columns.get(1), Some(Column::Known(Field::Time)));
+    let mut values = line.split(|&b| b == b' ');
+    let (first, second) = (values.next()?, values.next()?);
+    let at = first.len().checked_sub(10).filter(|&at| at > 0)?;
+    (dated && looks_like_date(&first[at..]) && looks_like_time(second)).then_some(at)
+}
+
 /// `2016-01-06`.
 fn looks_like_date(t: &[u8]) -> bool {
     t.len() == 10

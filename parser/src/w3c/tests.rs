@@ -366,6 +366,27 @@ fn a_header_block_ended_by_carriage_returns_and_its_rows_are_each_read() {
     assert!(got.diagnostics[0].contains("more values than #Fields declares"), "{:?}", got.diagnostics);
 }
 
+/// A row cut within its first bytes, the next written on after it: the
+/// next row's date follows the cut row's first digits in one value, and
+/// the next row is read.
+#[test]
+fn a_row_cut_within_its_date_and_joined_by_the_next_is_read() {
+    let log = b"#Software: Microsoft Internet Information Services 10.0
+#Fields: date time cs-uri-stem sc-status
+2024-01-01 00:00:00 /a 200
+22024-01-01 00:00:02 /b 200
+2024-01-2024-01-01 00:00:03 /c 200
+x2024-01-01 /d 200
+";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(got.records.len(), 3, "{:?}", got.diagnostics);
+    assert!(got.records[1].starts_with("4:125 ") && got.records[1].contains(" /b "), "{:?}", got.records);
+    assert!(got.records[2].contains(" /c "), "{:?}", got.records);
+    assert_eq!(got.diagnostics.len(), 3, "{:?}", got.diagnostics);
+    assert!(got.diagnostics[0].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
+    assert!(got.diagnostics[2].starts_with("line 6: error: expected 4 fields"), "no time follows: {:?}", got.diagnostics);
+}
+
 #[test]
 fn rows_that_cannot_be_anchored_are_rejected_with_line_and_reason() {
     let log = b"#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a\n2024-01-01 00:00:00 /a abc\n2024-13-01 00:00:00 /a 200\n";
