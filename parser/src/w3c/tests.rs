@@ -384,7 +384,11 @@ x2024-01-01 /d 200
     assert!(got.records[2].contains(" /c "), "{:?}", got.records);
     assert_eq!(got.diagnostics.len(), 3, "{:?}", got.diagnostics);
     assert!(got.diagnostics[0].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
-    assert!(got.diagnostics[2].starts_with("line 6: error: expected 4 fields"), "no time follows: {:?}", got.diagnostics);
+    assert!(
+        got.diagnostics[2].starts_with("line 6: error: expected 4 fields"),
+        "a value short: {:?}",
+        got.diagnostics
+    );
 }
 
 #[test]
