@@ -519,7 +519,11 @@ fn parse_chunk<S: RecordSink>(
         if text.trim_ascii().is_empty() {
             continue;
         }
-        let torn = at_end && !line.terminated;
+        // A last line ended by a carriage return is whole: CR ends a line in
+        // a file whose line ends are CR alone, and IIS writes the CR of its
+        // CRLF after a whole row.
+        let ended_by_cr = || data.get(line.offset + line.text.len()) == Some(&b'\r');
+        let torn = at_end && !line.terminated && !ended_by_cr();
         let origin = Origin { line: number, offset };
         match dialect {
             Dialect::W3c | Dialect::HttpErr => {

@@ -429,6 +429,11 @@ fn torn_last_line_is_kept_when_whole_and_flagged() {
     let got = parse(cut, Dialect::W3c);
     assert_eq!(got.records.len(), 1);
     assert!(got.diagnostics[0].starts_with("line 3: error: torn last line"), "{:?}", got.diagnostics);
+    // Ended by a carriage return: whole (CR alone ends lines in some files;
+    // IIS writes its CR after a whole row).
+    let ended = b"#Fields: date time sc-status\n2024-01-01 00:00:00 200\n2024-01-01 00:00:01 404\r";
+    let got = parse(ended, Dialect::W3c);
+    assert_eq!((got.records.len(), got.diagnostics.len()), (2, 0), "{:?}", got.diagnostics);
 }
 
 #[test]
