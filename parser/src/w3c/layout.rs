@@ -253,6 +253,13 @@ impl Layout {
         self.has(Field::Date) || self.has(Field::DateLocal)
     }
 
+    /// Whether rows start with a date and a time, as IIS writes them: what
+    /// tells where a row written on after a cut one starts.
+    pub fn starts_dated(&self) -> bool {
+        matches!(self.columns.first(), Some(Column::Known(Field::Date)))
+            && matches!(self.columns.get(1), Some(Column::Known(Field::Time)))
+    }
+
     /// Free-text column positions, best absorber first.
     pub fn free_text_columns(&self) -> &[usize] {
         &self.free_text

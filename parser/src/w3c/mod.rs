@@ -784,19 +784,10 @@ fn parse_w3c_row<'a, S: RecordSink>(
             }
             Ok(RowRead::Done)
         }
-        Err(e) => match row::glued_date(layout, text) {
-            // The cut row's first bytes before this row's date: the cut
-            // row is lost, this one read.
-            Some(at) => {
-                sink.diagnostic(reject(origin, false, &RowError::Joined { at }));
-                let next = Origin { offset: origin.offset + at as u64, ..origin };
-                parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink)
-            }
-            None => {
-                sink.diagnostic(reject(origin, torn, &e));
-                Ok(RowRead::Done)
-            }
-        },
+        Err(e) => {
+            sink.diagnostic(reject(origin, torn, &e));
+            Ok(RowRead::Done)
+        }
     }
 }
 

@@ -245,6 +245,14 @@ pub(crate) fn map_row<'a>(
     tokenize(line, layout.quoted, &mut scratch.tokens)?;
     let found = scratch.tokens.len();
     if found == expected {
+        // A row cut within its date, the next written on after it: the
+        // next row's date follows the cut digits in one value
+        // (`22024-01-01 00:00:02 ...`). One length compared per row.
+        if scratch.tokens.first().is_some_and(|t| t.len() > 10)
+            && let Some(at) = row_start(layout, line, &scratch.tokens, 0)
+        {
+            return Err(RowError::Joined { at });
+        }
         return Ok(Mapped::Exact);
     }
     if found > expected {
@@ -256,15 +264,9 @@ pub(crate) fn map_row<'a>(
         // does any in a log of IIS or HTTP.sys, which write no space inside
         // a value; elsewhere only when no free-text column takes the extra
         // values (a writer that leaves spaces in a query may quote a date).
-        let dated = matches!(layout.columns.first(), Some(Column::Known(Field::Date)))
-            && matches!(layout.columns.get(1), Some(Column::Known(Field::Time)));
-        let next_date = scratch.tokens.get(extra).copied().unwrap_or_default();
-        let joined = (dated
-            && next_date.len() >= 10
-            && looks_like_date(&next_date[next_date.len() - 10..])
-            && scratch.tokens.get(extra + 1).is_some_and(|t| looks_like_time(t)))
-        .then(|| next_date.as_ptr() as usize - line.as_ptr() as usize + next_date.len() - 10);
-        if let Some(at) = joined.filter(|_| escapes_spaces || next_date.len() > 10) {
+        let joined = row_start(layout, line, &scratch.tokens, extra);
+        let glued = scratch.tokens.get(extra).is_some_and(|t| t.len() > 10);
+        if let Some(at) = joined.filter(|_| escapes_spaces || glued) {
             return Err(RowError::Joined { at });
         }
         for &col in layout.free_text_columns() {
@@ -294,17 +296,16 @@ pub(crate) fn map_row<'a>(
     Err(RowError::Count { expected, found })
 }
 
-/// Where the next row starts in a `line` whose first value ends in a date
-/// with more before it, a time following (`22024-01-01 00:00:02 ...`): a
-/// row cut within its first bytes, the next written on after it, in a
+/// Where in `line` a row starts whose date ends value `i` of its `tokens`
+/// (alone, or glued to a cut value before it), a time following, in a
 /// layout whose rows start with a date and a time.
-pub(crate) fn glued_date(layout: &Layout, line: &[u8]) -> Option<usize> {
-    let dated = matches!(layout.columns.first(), Some(Column::Known(Field::Date)))
-        && matches!(layout.columns.get(1), Some(Column::Known(Field::Time)));
-    let mut values = line.split(|&b| b == b' ');
-    let (first, second) = (values.next()?, values.next()?);
-    let at = first.len().checked_sub(10).filter(|&at| at > 0)?;
-    (dated && looks_like_date(&first[at..]) && looks_like_time(second)).then_some(at)
+fn row_start(layout: &Layout, line: &[u8], tokens: &[&[u8]], i: usize) -> Option<usize> {
+    let value = *tokens.get(i)?;
+    let at = value.len().checked_sub(10)?;
+    (layout.starts_dated()
+        && looks_like_date(&value[at..])
+        && tokens.get(i + 1).is_some_and(|t| looks_like_time(t)))
+    .then(|| value.as_ptr() as usize - line.as_ptr() as usize + at)
 }
 
 /// `2016-01-06`.
