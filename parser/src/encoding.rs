@@ -13,7 +13,7 @@ use crate::source::spool::{IN_MEMORY, SpoolError, spool};
 
 /// The byte order of UTF-16 or UTF-32 text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Utf16 {
+pub enum ByteOrder {
     /// Little-endian (`FF FE`), what Windows writes.
     Le,
     /// Big-endian (`FE FF`).
@@ -25,7 +25,7 @@ pub enum Utf16 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WideText {
     /// The byte order of its units.
-    pub order: Utf16,
+    pub order: ByteOrder,
     /// Bytes per code unit: 2 (UTF-16) or 4 (UTF-32).
     pub unit: usize,
     /// Bytes of byte-order mark before the text (0: none).
@@ -36,10 +36,10 @@ impl WideText {
     /// What the text is called (`UTF-16LE`).
     pub fn name(self) -> &'static str {
         match (self.unit, self.order) {
-            (2, Utf16::Le) => "UTF-16LE",
-            (2, Utf16::Be) => "UTF-16BE",
-            (_, Utf16::Le) => "UTF-32LE",
-            (_, Utf16::Be) => "UTF-32BE",
+            (2, ByteOrder::Le) => "UTF-16LE",
+            (2, ByteOrder::Be) => "UTF-16BE",
+            (_, ByteOrder::Le) => "UTF-32LE",
+            (_, ByteOrder::Be) => "UTF-32BE",
         }
     }
 }
@@ -59,13 +59,13 @@ pub fn wide_text(head: &[u8]) -> Option<WideText> {
     let text_byte = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~');
     // Of the units of `body`, whether nine in ten of those not zero (NUL
     // padding after a short log counts for neither) are an ASCII character.
-    let fits = |body: &[u8], unit: usize, order: Utf16| {
+    let fits = |body: &[u8], unit: usize, order: ByteOrder| {
         let (mut ascii, mut other) = (0usize, 0usize);
         let body = &body[..body.len().min(NUL_LOOKAHEAD)];
         for u in body.chunks_exact(unit).filter(|u| u.iter().any(|&b| b != 0)).take(SNIFFED_UNITS) {
             let (low, rest) = match order {
-                Utf16::Le => (u[0], &u[1..]),
-                Utf16::Be => (u[unit - 1], &u[..unit - 1]),
+                ByteOrder::Le => (u[0], &u[1..]),
+                ByteOrder::Be => (u[unit - 1], &u[..unit - 1]),
             };
             if text_byte(low) && rest.iter().all(|&b| b == 0) {
                 ascii += 1;
@@ -79,18 +79,18 @@ pub fn wide_text(head: &[u8]) -> Option<WideText> {
         |unit, order, bom: &[u8]| head.starts_with(bom).then_some(WideText { order, unit, bom: bom.len() });
     // UTF-32LE's mark starts as UTF-16LE's does, then a U+0000: UTF-32 when
     // what follows is, else UTF-16 starting with a NUL character.
-    let utf32le = marked(4, Utf16::Le, b"\xFF\xFE\0\0").filter(|_| {
+    let utf32le = marked(4, ByteOrder::Le, b"\xFF\xFE\0\0").filter(|_| {
         let rest = &head[4..];
-        rest.len() < 32 || fits(rest, 4, Utf16::Le) || !fits(rest, 2, Utf16::Le)
+        rest.len() < 32 || fits(rest, 4, ByteOrder::Le) || !fits(rest, 2, ByteOrder::Le)
     });
     let by_mark = utf32le
-        .or_else(|| marked(4, Utf16::Be, b"\0\0\xFE\xFF"))
-        .or_else(|| marked(2, Utf16::Le, b"\xFF\xFE"))
-        .or_else(|| marked(2, Utf16::Be, b"\xFE\xFF"));
+        .or_else(|| marked(4, ByteOrder::Be, b"\0\0\xFE\xFF"))
+        .or_else(|| marked(2, ByteOrder::Le, b"\xFF\xFE"))
+        .or_else(|| marked(2, ByteOrder::Be, b"\xFE\xFF"));
     if by_mark.is_some() {
         return by_mark;
     }
-    [(4, Utf16::Le), (4, Utf16::Be), (2, Utf16::Le), (2, Utf16::Be)]
+    [(4, ByteOrder::Le), (4, ByteOrder::Be), (2, ByteOrder::Le), (2, ByteOrder::Be)]
         .into_iter()
         .find(|&(unit, order)| fits(head, unit, order))
         .map(|(unit, order)| WideText { order, unit, bom: 0 })
@@ -116,20 +116,20 @@ struct WideReader<'a> {
 }
 
 /// The UTF-16 code unit at byte `at`.
-fn unit(data: &[u8], order: Utf16, at: usize) -> u16 {
+fn unit(data: &[u8], order: ByteOrder, at: usize) -> u16 {
     let pair = [data[at], data[at + 1]];
     match order {
-        Utf16::Le => u16::from_le_bytes(pair),
-        Utf16::Be => u16::from_be_bytes(pair),
+        ByteOrder::Le => u16::from_le_bytes(pair),
+        ByteOrder::Be => u16::from_be_bytes(pair),
     }
 }
 
 /// The UTF-32 code unit at byte `at`.
-fn unit32(data: &[u8], order: Utf16, at: usize) -> u32 {
+fn unit32(data: &[u8], order: ByteOrder, at: usize) -> u32 {
     let quad = [data[at], data[at + 1], data[at + 2], data[at + 3]];
     match order {
-        Utf16::Le => u32::from_le_bytes(quad),
-        Utf16::Be => u32::from_be_bytes(quad),
+        ByteOrder::Le => u32::from_le_bytes(quad),
+        ByteOrder::Be => u32::from_be_bytes(quad),
     }
 }
 
@@ -262,15 +262,15 @@ mod tests {
         assert_eq!(&*text, b"a\nb\nc\r\nd\n", "a CRLF stays one line end");
     }
 
-    fn utf16(text: &str, order: Utf16) -> Vec<u8> {
+    fn utf16(text: &str, order: ByteOrder) -> Vec<u8> {
         let mut out = match order {
-            Utf16::Le => vec![0xFF, 0xFE],
-            Utf16::Be => vec![0xFE, 0xFF],
+            ByteOrder::Le => vec![0xFF, 0xFE],
+            ByteOrder::Be => vec![0xFE, 0xFF],
         };
         for u in text.encode_utf16() {
             out.extend(match order {
-                Utf16::Le => u.to_le_bytes(),
-                Utf16::Be => u.to_be_bytes(),
+                ByteOrder::Le => u.to_le_bytes(),
+                ByteOrder::Be => u.to_be_bytes(),
             });
         }
         out
@@ -280,12 +280,12 @@ mod tests {
     fn wide_text_is_told_with_or_without_its_mark() {
         let text = "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem\r\n\
                     2025-11-24 10:00:00 /k\u{e4}se/\u{1F600}\r\n";
-        let wide = |unit: usize, order: Utf16, bom: bool| -> Vec<u8> {
+        let wide = |unit: usize, order: ByteOrder, bom: bool| -> Vec<u8> {
             let mut out = Vec::new();
             let mut put = |c: u32| {
                 let bytes = c.to_le_bytes();
                 let mut unit_bytes = bytes[..unit].to_vec();
-                if order == Utf16::Be {
+                if order == ByteOrder::Be {
                     unit_bytes.reverse();
                 }
                 out.extend(unit_bytes);
@@ -301,7 +301,7 @@ mod tests {
             out
         };
         for unit in [2, 4] {
-            for order in [Utf16::Le, Utf16::Be] {
+            for order in [ByteOrder::Le, ByteOrder::Be] {
                 for bom in [true, false] {
                     let data = wide(unit, order, bom);
                     let found = wide_text(&data);
@@ -321,24 +321,24 @@ mod tests {
         assert_eq!(wide_text(&[0u8; 4096]), None, "zeros");
         assert_eq!(wide_text(b"a\0b\0"), None, "too little to tell");
         // A short log, then a long stretch of NUL padding: told by its text.
-        let mut padded = wide(2, Utf16::Le, false);
+        let mut padded = wide(2, ByteOrder::Le, false);
         padded.truncate(40);
         padded.resize(200_000, 0);
-        assert_eq!(wide_text(&padded), Some(WideText { order: Utf16::Le, unit: 2, bom: 0 }));
+        assert_eq!(wide_text(&padded), Some(WideText { order: ByteOrder::Le, unit: 2, bom: 0 }));
         // UTF-16's mark, then a NUL character: not UTF-32's mark.
         let mut nul_first = vec![0xFF, 0xFE, 0, 0];
-        nul_first.extend(wide(2, Utf16::Le, false));
-        assert_eq!(wide_text(&nul_first), Some(WideText { order: Utf16::Le, unit: 2, bom: 2 }));
-        let mut cut = wide(4, Utf16::Le, true);
+        nul_first.extend(wide(2, ByteOrder::Le, false));
+        assert_eq!(wide_text(&nul_first), Some(WideText { order: ByteOrder::Le, unit: 2, bom: 2 }));
+        let mut cut = wide(4, ByteOrder::Le, true);
         cut.pop();
-        let out = transcode(&cut, WideText { order: Utf16::Le, unit: 4, bom: 4 }).expect("transcodes");
+        let out = transcode(&cut, WideText { order: ByteOrder::Le, unit: 4, bom: 4 }).expect("transcodes");
         assert!(std::str::from_utf8(&out).is_ok_and(|t| t.ends_with("\r\u{FFFD}")), "a unit cut short");
     }
 
     #[test]
     fn both_byte_orders_give_the_utf8_text() {
         let text = "#Fields: date time cs-uri-stem\r\n2025-11-24 10:00:00 /käse/😀\r\n";
-        for order in [Utf16::Le, Utf16::Be] {
+        for order in [ByteOrder::Le, ByteOrder::Be] {
             let data = utf16(text, order);
             assert_eq!(wide_text(&data), Some(WideText { order, unit: 2, bom: 2 }));
             let out = transcode(&data, WideText { order, unit: 2, bom: 2 }).expect("transcodes");
@@ -354,10 +354,10 @@ mod tests {
         let mut text = "a".repeat(BATCH_UNITS - 1);
         text.push('😀');
         text.push('z');
-        let mut data = utf16(&text, Utf16::Le);
+        let mut data = utf16(&text, ByteOrder::Le);
         data.extend(0xD800u16.to_le_bytes());
         data.extend(b"x".iter());
-        let out = transcode(&data, WideText { order: Utf16::Le, unit: 2, bom: 2 }).expect("transcodes");
+        let out = transcode(&data, WideText { order: ByteOrder::Le, unit: 2, bom: 2 }).expect("transcodes");
         let out = std::str::from_utf8(&out).expect("UTF-8");
         assert!(out.starts_with(&text), "the pair survives the boundary");
         assert!(out.ends_with("z\u{FFFD}\u{FFFD}"), "{:?}", &out[out.len() - 8..]);

@@ -181,12 +181,12 @@ where
     Ok(outcome)
 }
 
-/// Gives a parsed source's first sink (made when it has none) a warning
-/// about the whole file.
 /// How far into a file that starts with NUL bytes the first byte of
 /// something else is looked for.
 const LEADING_NUL_LOOKAHEAD: usize = 64 << 20;
 
+/// Gives a parsed source's first sink (made when it has none) a warning
+/// about the whole file.
 fn warn_file<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, message: String) {
     if let Outcome::Parsed { format, sinks } = outcome {
         if sinks.is_empty() {

@@ -146,6 +146,10 @@ pub(crate) fn walk(
     })
 }
 
+/// How many records in a row damage may take from a chunk's walk and the
+/// walk still go on at the next.
+const DAMAGED_IDS: u64 = 8;
+
 /// The bounds of a chunk whose header stops short of its records, and how
 /// many records lie past them. A header written before the chunk's last
 /// records (a log copied while it was open) names a free space or a last
@@ -159,10 +163,6 @@ pub(crate) fn walk(
 /// space the walk stops where the records stop following on: the chunk's
 /// slack holds records of an earlier pass over it, or of the log before it
 /// was cleared, whose ids may even go on from these.
-/// How many records in a row damage may take from a chunk's walk and the
-/// walk still go on at the next.
-const DAMAGED_IDS: u64 = 8;
-
 pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     let named_end = bounds.free_space_offset as usize;
     let mut at = CHUNK_HEADER_SIZE;
