@@ -465,11 +465,9 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         };
         if meta.is_dir() {
             let walker = walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name();
-            // Folders reached through a link: what is under them waits.
+            // Folders reached through a link (the input itself among them,
+            // the walk's first entry): what is under them waits.
             let mut linked_dirs: Vec<PathBuf> = Vec::new();
-            if is_link {
-                linked_dirs.push(input.clone());
-            }
             for item in walker {
                 match item {
                     Ok(e) if e.file_type().is_dir() => {
