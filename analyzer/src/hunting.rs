@@ -2126,10 +2126,6 @@ impl Consumer for Hunting<'_> {
     type Part = (Vec<Detection>, Pending);
     type Output = Self::Part;
 
-    fn batching(&self) -> crate::pass::Batching {
-        crate::pass::Batching::SMALL_GROUPS
-    }
-
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
         HuntSink::new(self.hunt, file, self.scope)
     }

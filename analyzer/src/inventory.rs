@@ -546,10 +546,6 @@ impl Consumer for Scan {
     type Part = Vec<FileSummary>;
     type Output = Self::Part;
 
-    fn batching(&self) -> crate::pass::Batching {
-        crate::pass::Batching::SMALL_GROUPS
-    }
-
     fn sink(&self, _file: SourceFile) -> Tally {
         Tally::default()
     }

@@ -52,37 +52,34 @@ pub trait Consumer: Sync {
 
     /// How files are grouped into tasks.
     fn batching(&self) -> Batching {
-        Batching::PerFile
+        Batching::SMALL_GROUPS
     }
 }
 
-/// How files are grouped into the tasks that read them.
+/// How files are grouped into the tasks that read them: consecutive files
+/// up to this much input, or this many files, per task; a larger file is a
+/// task of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Batching {
-    /// Every file is a task of its own.
-    PerFile,
-    /// Consecutive files up to this much input, or this many files, per
-    /// task; a larger file is a task of its own.
-    Grouped {
-        /// Input per task, at most (unless one file is larger).
-        bytes: u64,
-        /// Files per task, at most.
-        files: usize,
-    },
+pub struct Batching {
+    /// Input per task, at most (unless one file is larger).
+    pub bytes: u64,
+    /// Files per task, at most.
+    pub files: usize,
 }
 
 impl Batching {
     /// Consecutive files up to 64 MiB of input (a larger file is a group of
     /// its own) or 4,096 files: many small files then cost a few sets of
     /// columns rather than one each.
-    pub const GROUPED: Batching = Batching::Grouped { bytes: 64 << 20, files: 4096 };
+    pub const GROUPED: Batching = Batching { bytes: 64 << 20, files: 4096 };
 
-    /// Consecutive files up to 8 MiB of input or 256 files: what a task
+    /// Consecutive files up to 8 MiB of input or 256 files, what every
+    /// reader but the tables' uses: what a task
     /// keeps for its files (the first room of each list and map, about 8 KB)
     /// is paid once per group rather than once per file (300,000 small
     /// archive members took 2.4 GB), and the groups stay small enough to
     /// share out among the cores.
-    pub const SMALL_GROUPS: Batching = Batching::Grouped { bytes: 8 << 20, files: 256 };
+    pub const SMALL_GROUPS: Batching = Batching { bytes: 8 << 20, files: 256 };
 }
 
 /// Told how the read goes: the input's size once the files are found, then
@@ -262,9 +259,7 @@ pub fn run<C: Consumer>(
 /// Consecutive runs of entries, one per task: the unit of parallel work,
 /// which depends only on the input, so output never depends on threads.
 fn tasks(entries: &[Entry], batching: Batching) -> Vec<Range<usize>> {
-    let Batching::Grouped { bytes: budget, files } = batching else {
-        return (0..entries.len()).map(|i| i..i + 1).collect();
-    };
+    let Batching { bytes: budget, files } = batching;
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0u64);
     for (i, e) in entries.iter().enumerate() {
@@ -299,13 +294,16 @@ mod tests {
     #[test]
     fn grouped_tasks_cut_on_input_size_and_file_count_and_cover_everything() {
         let mb = 1 << 20;
-        let grouped = |files| Batching::Grouped { bytes: 64 * mb, files };
+        let grouped = |files| Batching { bytes: 64 * mb, files };
         assert_eq!(
             tasks(&entries(&[10 * mb, 50 * mb, 10 * mb, 200 * mb, mb]), grouped(4096)),
             vec![0..2, 2..3, 3..4, 4..5]
         );
         assert_eq!(tasks(&entries(&[]), grouped(4096)), Vec::<Range<usize>>::new());
         assert_eq!(tasks(&entries(&[100; 7]), grouped(3)), vec![0..3, 3..6, 6..7]);
-        assert_eq!(tasks(&entries(&[100; 3]), Batching::PerFile), vec![0..1, 1..2, 2..3]);
+        assert_eq!(
+            tasks(&entries(&[100; 3]), Batching { bytes: u64::MAX, files: 1 }),
+            vec![0..1, 1..2, 2..3]
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::evidence::{Collector, Kept, Store};
 use crate::finding::Finding;
 use crate::hunting::{Detection, Hunt, HuntSink, Pending};
 use crate::inventory::{FileSummary, Inventory, Tally, summarize, summarize_problem};
-use crate::pass::{self, Batching, Consumer, Progress};
+use crate::pass::{self, Consumer, Progress};
 use crate::renames::{Rename, renames};
 use crate::resolve::SourceFile;
 use crate::scope::Scope;
@@ -72,10 +72,6 @@ impl Consumer for Analyze<'_> {
         Self: 'c;
     type Part = Analyzed;
     type Output = Self::Part;
-
-    fn batching(&self) -> Batching {
-        Batching::SMALL_GROUPS
-    }
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
         let hunting = HuntSink::new(self.hunt, file.clone(), self.scope);

@@ -277,10 +277,6 @@ impl Consumer for Sort<'_> {
     type Part = Vec<(Arc<str>, SourceKind)>;
     type Output = Self::Part;
 
-    fn batching(&self) -> crate::pass::Batching {
-        crate::pass::Batching::SMALL_GROUPS
-    }
-
     fn sink(&self, file: SourceFile) -> TimelineSink<'_> {
         TimelineSink {
             resolve: Resolver::new(file, self.scope),
