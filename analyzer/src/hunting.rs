@@ -191,9 +191,13 @@ fn fold_double_logged(detections: &mut Vec<Detection>) {
         return;
     }
     for (j, places) in also {
+        // The reference is what the fold must not lose: the record's
+        // text gives way to it (a Sysmon start's summary is often at the
+        // limit already).
+        let also = format!(" (also in Security 4688: {})", places.join(", "));
         let summary = &mut detections[j].evidence.summary;
-        *summary =
-            crate::describe::cut_line(format!("{summary} (also in Security 4688: {})", places.join(", ")));
+        let room = crate::describe::EVENT_TEXT.saturating_sub(also.len()).max(40);
+        *summary = format!("{}{also}", crate::describe::cut_to(summary, room));
     }
     let mut i = 0;
     detections.retain(|_| {
@@ -811,28 +815,46 @@ fn traced_only(logged: &[Requested], traced: Vec<Traced>) -> Vec<Detection> {
         .collect()
 }
 
-/// The app pool an event names: WAS's `AppPoolID`, or the `-ap "<pool>"`
-/// of the w3wp.exe a process event shows (the worker itself starting, or
-/// the parent of what it started).
+/// The app pool an event names: WAS's `AppPoolID`, the `-ap "<pool>"` of
+/// the w3wp.exe a process event shows (the worker itself starting, or the
+/// parent of what it started), or else the pool whose identity
+/// (`IIS APPPOOL\<pool>`) the event's program ran as: Sysmon's `User`, a
+/// Security record's subject, an ASP.NET event's process account.
 fn worker_pool(e: &WinEvent) -> Option<String> {
+    use faultline_parser::winevent::{is_worker_image, pool_of_identity};
     if let Some(pool) = e.data("AppPoolID") {
         return Some(pool.to_string());
     }
-    let is_worker = |image: Option<&str>| image.is_some_and(faultline_parser::winevent::is_worker_image);
+    let is_worker = |image: Option<&str>| image.is_some_and(is_worker_image);
     let line = if is_worker(e.data("Image").or_else(|| e.data("NewProcessName"))) {
         e.data("CommandLine")
     } else if is_worker(e.data("ParentImage").or_else(|| e.data("ParentProcessName"))) {
         e.data("ParentCommandLine")
     } else {
         None
-    }?;
+    };
+    if let Some(pool) = line.and_then(command_line_pool) {
+        return Some(pool.to_string());
+    }
+    // Security writes the account as a domain and a name.
+    let split = ["Subject", "Target"].into_iter().find_map(|role| {
+        e.data(&format!("{role}DomainName"))
+            .filter(|d| d.eq_ignore_ascii_case("IIS APPPOOL"))
+            .and_then(|_| e.data(&format!("{role}UserName")))
+            .filter(|user| !user.is_empty())
+    });
+    split.or_else(|| e.data.iter().find_map(|d| pool_of_identity(d.value.trim()))).map(str::to_string)
+}
+
+/// The pool of a w3wp.exe command line: its `-ap "<pool>"`.
+fn command_line_pool(line: &str) -> Option<&str> {
     let after = &line[line.find("-ap ")? + 4..];
     let after = after.trim_start();
     let pool = match after.strip_prefix('"') {
         Some(quoted) => &quoted[..quoted.find('"')?],
         None => after.split_whitespace().next()?,
     };
-    (!pool.is_empty()).then(|| pool.to_string())
+    (!pool.is_empty()).then_some(pool)
 }
 
 /// A host was logging before a switch-off: this many of the
@@ -962,7 +984,7 @@ fn event_detection(
         end: None,
         host: host.to_string(),
         site: None,
-        app_pool: None,
+        app_pool: worker_pool(e),
         evidence,
         matched: fields.iter().filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string()))).collect(),
         process: None,
@@ -1141,6 +1163,7 @@ impl Hunt {
                     d.evidence.summary
                 ));
                 d.matched.push(("ParentUser".into(), identity.clone()));
+                d.app_pool = faultline_parser::winevent::pool_of_identity(identity).map(str::to_string);
                 Some(d)
             })
             .collect();
@@ -1722,8 +1745,8 @@ impl<'a> HuntSink<'a> {
         let placed = Placed {
             time,
             host: host.name.to_string(),
-            site: None,
-            app_pool: None,
+            site: e.metabase_site().map(|s| s.to_string()),
+            app_pool: worker_pool(e),
             evidence: Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary),
             process: None,
         };
@@ -2079,7 +2102,7 @@ impl EventObserver for HuntSink<'_> {
         self.record(
             e.computer.as_deref().map(str::as_bytes),
             e.time,
-            None,
+            e.metabase_site(),
             pool.as_deref(),
             (line, e.record_id),
             process,
@@ -2334,12 +2357,14 @@ mod tests {
     /// One shell the worker started, logged by Sysmon (1) and by Security
     /// auditing (4688, its id in hex) a second apart: one detection, naming
     /// both records. Another shell (another id) in the Security log alone
-    /// is its own detection.
+    /// is its own detection. The reference to the Security record stays
+    /// when the command line fills the summary.
     #[test]
     fn a_process_start_logged_by_sysmon_and_security_is_one_detection() {
         let hunt = bundled_hunt();
         let scope = Scope::default();
         let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
+        let command = format!("cmd.exe /c whoami {}", "&& echo padding ".repeat(40));
         let event = |sysmon: bool, pid: &str, second: i64, record: u64| {
             let (image, parent) =
                 if sysmon { ("Image", "ParentImage") } else { ("NewProcessName", "ParentProcessName") };
@@ -2347,7 +2372,7 @@ mod tests {
                 (image, "C:\\Windows\\System32\\cmd.exe"),
                 (parent, w3wp),
                 (if sysmon { "ProcessId" } else { "NewProcessId" }, pid),
-                ("CommandLine", "cmd.exe /c whoami"),
+                ("CommandLine", &command),
             ]);
             if !sysmon {
                 e.provider = Arc::from("Microsoft-Windows-Security-Auditing");
@@ -2378,7 +2403,7 @@ mod tests {
         assert_eq!(both.len(), 1, "{both:#?}");
         assert_eq!(both[0].evidence.record, RecordId::new(10), "Sysmon's record is the evidence");
         assert!(
-            both[0].evidence.summary.ends_with("(also in Security 4688: logs.evtx#77)"),
+            both[0].evidence.summary.ends_with("… (also in Security 4688: logs.evtx#77)"),
             "{}",
             both[0].evidence.summary
         );
@@ -2426,6 +2451,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].rule.meta.level, faultline_hunt::Level::Critical);
         assert_eq!(found[0].evidence.record, RecordId::new(5418));
+        assert_eq!(found[0].app_pool.as_deref(), Some("DefaultAppPool"), "the parent's pool");
         let summary = &found[0].evidence.summary;
         assert!(
             summary.starts_with("started as SYSTEM by a program running as IIS APPPOOL\\DefaultAppPool"),
@@ -2499,6 +2525,8 @@ mod tests {
             let data = [
                 "3005",
                 "An unhandled exception has occurred.",
+                "/LM/W3SVC/1273337584/ROOT-1-133912345678901234",
+                "IIS APPPOOL\\shop",
                 "HttpException",
                 "A potentially dangerous Request.Path value was detected.",
                 url,
@@ -2532,6 +2560,10 @@ mod tests {
         assert_eq!(titles, ["Path Traversal Attempt"]);
         assert_eq!(probe[0].evidence.record, RecordId::new(1_294_590_062));
         assert!(probe[0].evidence.summary.ends_with("from 165.232.37.75"), "{}", probe[0].evidence.summary);
+        // The event names the site (its metabase path) and the pool (its
+        // process's account).
+        assert_eq!(probe[0].site.as_deref(), Some("1273337584"));
+        assert_eq!(probe[0].app_pool.as_deref(), Some("shop"));
         assert!(found(error("https://shop.azurewebsites.net/Home/Index", "/Home/Index")).is_empty());
     }
 
@@ -2556,6 +2588,43 @@ mod tests {
             ("ParentCommandLine", "run.exe -ap \"Shop Pool\""),
         ]);
         assert_eq!(worker_pool(&other), None);
+    }
+
+    /// Without a worker's command line, the pool is the one whose identity
+    /// the event's program ran as: Sysmon's `User` (Tunna's loopback
+    /// connections), Security's subject as a domain and a name, an
+    /// ASP.NET event's positional account. A program of a user, or of
+    /// SYSTEM, names none.
+    #[test]
+    fn the_app_pool_of_an_event_comes_from_the_identity_its_program_ran_as() {
+        let connection = named_event(
+            "Microsoft-Windows-Sysmon",
+            3,
+            &[("Image", "C:\\inetpub\\tunna\\conn.exe"), ("User", "IIS APPPOOL\\DefaultAppPool")],
+        );
+        assert_eq!(worker_pool(&connection).as_deref(), Some("DefaultAppPool"));
+        let audited = named_event(
+            "Microsoft-Windows-Security-Auditing",
+            4688,
+            &[
+                ("SubjectUserName", "ShopPool"),
+                ("SubjectDomainName", "IIS APPPOOL"),
+                ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+            ],
+        );
+        assert_eq!(worker_pool(&audited).as_deref(), Some("ShopPool"));
+        let mut web =
+            WinEvent { provider: Arc::from("ASP.NET 4.0.30319.0"), event_id: 1309, ..WinEvent::default() };
+        web.data = ["3005", "/LM/W3SVC/673808034/ROOT-1-1", "w3wp.exe", "IIS APPPOOL\\winedraw"]
+            .into_iter()
+            .map(|v| faultline_parser::winevent::DataValue { name: None, value: Arc::from(v) })
+            .collect();
+        assert_eq!(worker_pool(&web).as_deref(), Some("winedraw"));
+        assert_eq!(web.metabase_site(), Some(673_808_034));
+        for user in ["CONTOSO\\alice", "NT AUTHORITY\\SYSTEM", "IIS APPPOOL\\"] {
+            let mine = named_event("Microsoft-Windows-Sysmon", 3, &[("User", user)]);
+            assert_eq!(worker_pool(&mine), None, "{user}");
+        }
     }
 
     /// A repeat of a key later than its first is counted without its

@@ -149,9 +149,10 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     let mut paths: Vec<&str> = c.iter().filter_map(|t| t.path.as_deref()).collect();
     paths.sort_unstable();
     paths.dedup();
-    let pool = c.iter().filter_map(|t| t.account.as_deref()).find_map(|a| {
-        a.get(..12).filter(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\")).map(|_| a[12..].to_string())
-    });
+    let pool = c
+        .iter()
+        .filter_map(|t| t.account.as_deref())
+        .find_map(|a| faultline_parser::winevent::pool_of_identity(a).map(str::to_string));
     let site = c.iter().find_map(|t| t.event.metabase_site());
     let failed = failed_requests(store, host, first.event.time(), last.event.time(), &paths);
     // Many exceptions, or many failed requests behind them, hurt users; a

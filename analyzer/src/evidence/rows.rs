@@ -198,15 +198,9 @@ impl EventRow {
         self.event.data_at(index)
     }
 
-    /// The IIS site id in the metabase path an event's text names
-    /// (`/LM/W3SVC/<id>/ROOT`, as ANCM and ASP.NET write it).
+    /// The IIS site id in the metabase path the event's data names.
     pub fn metabase_site(&self) -> Option<u32> {
-        self.event.data.iter().find_map(|d| {
-            let at = d.value.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
-            let digits = &d.value[at..];
-            let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-            digits[..end].parse().ok()
-        })
+        self.event.metabase_site()
     }
 }
 

@@ -229,7 +229,14 @@ pub fn clock_set(e: &super::WinEvent) -> Option<ClockSet> {
 
 /// Whether an account is an app pool's virtual account (`IIS APPPOOL\\<pool>`).
 pub fn is_pool_identity(account: &str) -> bool {
-    account.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\"))
+    pool_of_identity(account).is_some()
+}
+
+/// The app pool whose virtual account (`IIS APPPOOL\\<pool>`) an account is.
+pub fn pool_of_identity(account: &str) -> Option<&str> {
+    let pool =
+        account.get(..12).filter(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\")).map(|_| &account[12..])?;
+    (!pool.is_empty()).then_some(pool)
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).

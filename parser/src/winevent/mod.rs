@@ -9,8 +9,8 @@ use serde::Serialize;
 
 pub use catalogue::{
     CLOCK_STEP, ClockSet, Family, SqlLoginFailed, canonical_provider, clock_set, event_log_service_started,
-    family_of, is_pool_identity, is_relevant, is_worker_image, keep_extracted, keeps, service_change,
-    sql_login_failed,
+    family_of, is_pool_identity, is_relevant, is_worker_image, keep_extracted, keeps, pool_of_identity,
+    service_change, sql_login_failed,
 };
 
 use crate::time::Timestamp;
@@ -246,6 +246,17 @@ impl WinEvent {
     /// The `index`-th data value (positional data of classic providers).
     pub fn data_at(&self, index: usize) -> Option<&str> {
         self.data.get(index).map(|d| &*d.value)
+    }
+
+    /// The IIS site id in the metabase path the event's data names
+    /// (`/LM/W3SVC/<id>/ROOT`, as ANCM and ASP.NET write it).
+    pub fn metabase_site(&self) -> Option<u32> {
+        self.data.iter().find_map(|d| {
+            let at = d.value.find("/LM/W3SVC/")? + "/LM/W3SVC/".len();
+            let digits = &d.value[at..];
+            let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+            digits[..end].parse().ok()
+        })
     }
 
     /// The provider family this event belongs to.
