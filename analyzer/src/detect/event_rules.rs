@@ -125,20 +125,40 @@ fn matters_to_iis(channel: &str) -> bool {
         || c.starts_with("microsoft-windows-httpevent")
 }
 
+/// Whether a channel holds what an intrusion through IIS leaves behind
+/// outside IIS's own logs: the programs the worker started, their
+/// connections and files (Sysmon), the commands a shell ran (PowerShell).
+fn matters_to_intrusion(channel: &str) -> bool {
+    let c = channel.to_ascii_lowercase();
+    matches!(
+        c.as_str(),
+        "microsoft-windows-sysmon/operational"
+            | "microsoft-windows-powershell/operational"
+            | "windows powershell"
+    )
+}
+
 /// What an IIS investigation reads in a channel, which clearing it erased.
 fn erased_history(channel: &str) -> &'static str {
     match channel.to_ascii_lowercase().as_str() {
         "security" => "its logon, process-start and audit-policy history",
         "system" => "its WAS, W3SVC, HTTP.sys, service and boot history",
         "application" => "its crash and application-error history (.NET Runtime, ASP.NET, ANCM)",
+        "microsoft-windows-sysmon/operational" => {
+            "its process-start, network and file-creation history (where a worker's shells and a web \
+             shell's connections show)"
+        }
+        c if c.contains("powershell") => "its history of the commands PowerShell ran",
         _ => "IIS's own history in that channel",
     }
 }
 
 /// Each cleared log is its own finding, weighed by what it erased: the
 /// System, Application and Security logs (WAS, W3SVC, crashes, logons) and
-/// IIS's own channels matter, on a web server most; a Sysmon or PowerShell
-/// channel cleared on a workstation is background.
+/// IIS's own channels matter, on a web server most; Sysmon's and
+/// PowerShell's hold an intrusion's traces (a medium finding on a web
+/// server; on a workstation, background); any other channel is
+/// background.
 fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
     for e in store.events_of(LOG_CLEARED) {
         // 1102 is the Security log clearing itself; 104 names the channel.
@@ -158,9 +178,17 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
                 Severity::Medium,
                 format!("{erased} is gone (no IIS evidence on this host in the collection)"),
             ),
-            (false, _) => {
-                (Severity::Info, "a channel IIS does not write; nothing an IIS case reads was erased".into())
-            }
+            (false, web) if matters_to_intrusion(&channel) => match web {
+                true => (Severity::Medium, format!("on a web server: {erased} is gone")),
+                false => (
+                    Severity::Info,
+                    format!("{erased} is gone (no IIS evidence on this host in the collection)"),
+                ),
+            },
+            (false, _) => (
+                Severity::Info,
+                "a channel that holds neither IIS's history nor an intrusion's traces".into(),
+            ),
         };
         let mut d = Draft::new(FailureMode::MissingLogs, severity, 0.9, e.time(), e.time())
             .scope(Some(&e.host), None, None)
@@ -1088,7 +1116,35 @@ mod tests {
             104,
             &[("Channel", "Microsoft-Windows-Sysmon/Operational")],
         );
-        assert_eq!(sysmon.detected(detect)[0].severity, Severity::Info);
+        let off_web = &sysmon.detected(detect)[0];
+        assert_eq!(off_web.severity, Severity::Info, "a workstation's");
+        assert!(
+            off_web.explanation.contains("file-creation history (where a worker's shells"),
+            "{}",
+            off_web.explanation
+        );
+        let on_web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
+            "WEB01",
+            10,
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("Channel", "Microsoft-Windows-Sysmon/Operational")],
+        );
+        let d = &on_web.detected(detect)[0];
+        assert_eq!(d.severity, Severity::Medium);
+        assert!(
+            d.explanation.contains("process-start, network and file-creation history"),
+            "{}",
+            d.explanation
+        );
+        let other = Given::new().event(
+            "PC01",
+            0,
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("Channel", "Microsoft-Windows-Windows Defender/Operational")],
+        );
+        assert_eq!(other.detected(detect)[0].severity, Severity::Info);
         let web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
             "WEB01",
             10,
