@@ -59,8 +59,10 @@ fn w3wp_sysmon(ctx: &mut Ctx, host: &str, at: i64, id: u16, data: Vec<(&'static 
     );
 }
 
-/// A process w3wp started, as Sysmon and Security 4688 record it.
-fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
+/// A process w3wp started, as Sysmon and Security 4688 record it: the
+/// same process id (Sysmon in decimal, Security in hex), the same moment,
+/// the creator the pool's identity.
+fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, pid: u32, image: &str, command: &str) {
     let w3wp = W3WP;
     ctx.event(
         host,
@@ -73,6 +75,7 @@ fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
             INFO,
             at,
             vec![
+                ("ProcessId", s(pid.to_string())),
                 ("Image", s(image)),
                 ("CommandLine", s(command)),
                 ("User", s(format!("IIS APPPOOL\\{SHOP_POOL}"))),
@@ -90,9 +93,11 @@ fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, image: &str, command: &str) {
             None,
             4688,
             INFO,
-            at + 3,
+            at,
             vec![
-                ("SubjectUserName", s(format!("{host}$"))),
+                ("SubjectUserName", s(SHOP_POOL)),
+                ("SubjectDomainName", s("IIS APPPOOL")),
+                ("NewProcessId", s(format!("{pid:#x}"))),
                 ("NewProcessName", s(image)),
                 ("CommandLine", s(command)),
                 ("ParentProcessName", s(w3wp)),
@@ -183,7 +188,7 @@ pub(super) fn web_shell(ctx: &mut Ctx) {
     for (i, (image, command)) in commands.iter().enumerate() {
         let at = from + i as i64 * 90_000;
         row(ctx, &host, at, "POST", shell, None, (200, 0, 0));
-        w3wp_child(ctx, &host, at - 400, image, command);
+        w3wp_child(ctx, &host, at - 400, 5120 + 4 * i as u32, image, command);
     }
     sort_rows(ctx, &host);
     ctx.truth.window =
