@@ -645,6 +645,26 @@ mod tests {
                 get("/s", Some("q=version+history")),
             ),
             (
+                "web_sql_injection.yml",
+                // A delay the database's rule does not take for an
+                // injection (no quote, comment or function before the
+                // error) stays an attempt.
+                get(
+                    "/item.aspx",
+                    Some(
+                        "id=1;waitfor+delay+0:0:5|22|80040e31|[Microsoft][ODBC_SQL_Server_Driver]Query_timeout_expired",
+                    ),
+                ),
+                // The same injection with the database's error after it:
+                // the rule of the injection that reached it reports it.
+                get(
+                    "/foo/baz.asp",
+                    Some(
+                        "ID=1'+or+1=@@version--|22|80040e07|[Microsoft][ODBC_SQL_Server_Driver][SQL_Server]Conversion_failed",
+                    ),
+                ),
+            ),
+            (
                 "web_iis_short_name_probe.yml",
                 get("/app/%2a~1%2a/a.aspx", None),
                 get("/docs/PROGRA~1/readme.txt", None),
