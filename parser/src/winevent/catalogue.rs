@@ -174,7 +174,9 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
 /// an IIS incident involves, and logons of app pool identities.
 pub fn keep_extracted(e: &super::WinEvent) -> bool {
     match (e.family(), e.event_id) {
-        (Family::ServiceControlManager, 7036) => service_matters(e),
+        // A start type changed (7040): Windows Update flips its installer's
+        // all day; W3SVC or WAS set to disabled is an outage's cause.
+        (Family::ServiceControlManager, 7036 | 7040) => service_matters(e),
         (Family::SecurityAuditing, 4624) => matches!(e.data("LogonType"), Some("4" | "5")),
         // Of a busy server's connections and files, only the IIS worker's
         // tell of a web shell (a tunnel, an injected thread, a dropped page),
@@ -271,10 +273,14 @@ fn binary_service(e: &super::WinEvent) -> Option<(String, String)> {
     Some((key.to_ascii_uppercase(), state.trim().to_string()))
 }
 
-/// Whether a 7036 concerns a service an IIS incident involves; SQL Server
-/// instances are `MSSQLSERVER`/`MSSQL$NAME`.
+/// Whether a 7036 or 7040 concerns a service an IIS incident involves;
+/// SQL Server instances are `MSSQLSERVER`/`MSSQL$NAME`. The service's key
+/// is in the binary data, or in a 7040's `param4`.
 fn service_matters(e: &super::WinEvent) -> bool {
-    let Some((key, _)) = binary_service(e) else {
+    let key = binary_service(e)
+        .map(|(key, _)| key)
+        .or_else(|| e.data("param4").filter(|k| !k.trim().is_empty()).map(|k| k.trim().to_ascii_uppercase()));
+    let Some(key) = key else {
         // No binary: fall back on the display name, whatever its language.
         let name = e.data("param1").unwrap_or("").to_ascii_lowercase();
         return ["world wide web", "windows process activation", "iis", "sql server", "http", "event log"]
@@ -369,6 +375,40 @@ mod tests {
         assert_eq!(family_of("MSSQLSERVER"), Family::SqlServer);
         assert_eq!(family_of("Microsoft-Windows-Sysmon"), Family::Sysmon);
         assert_eq!(family_of("Microsoft-Windows-Security-SPP"), Family::Other);
+    }
+
+    /// A start type changed (7040) is kept for the services an IIS
+    /// incident involves, told by their key (`param4`) or, without one, by
+    /// their display name; Windows Update's installer flipping between
+    /// automatic and manual all day is not.
+    #[test]
+    fn start_type_changes_are_kept_for_iis_services() {
+        use std::sync::Arc;
+        let change = |data: &[(&str, &str)]| super::super::WinEvent {
+            provider: Arc::from("Service Control Manager"),
+            event_id: 7040,
+            data: data
+                .iter()
+                .map(|(n, v)| super::super::DataValue { name: Some(Arc::from(*n)), value: Arc::from(*v) })
+                .collect(),
+            ..super::super::WinEvent::default()
+        };
+        let installer = [
+            ("param1", "Windows Modules Installer"),
+            ("param2", "auto start"),
+            ("param3", "demand start"),
+            ("param4", "TrustedInstaller"),
+        ];
+        assert!(!keep_extracted(&change(&installer)));
+        let w3svc = [
+            ("param1", "World Wide Web Publishing Service"),
+            ("param2", "auto start"),
+            ("param3", "disabled"),
+            ("param4", "W3SVC"),
+        ];
+        assert!(keep_extracted(&change(&w3svc)));
+        assert!(keep_extracted(&change(&w3svc[..3])), "by its display name");
+        assert!(!keep_extracted(&change(&installer[..3])));
     }
 
     /// Sysmon's connections, remote threads and file writes are kept only
