@@ -42,6 +42,9 @@ use crate::evidence::{EventRow, Store};
 use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step};
 pub use mode::FailureMode;
 
+/// Where a piece of evidence was read: its file, line and record.
+type Place = (String, Option<u64>, Option<faultline_parser::RecordId>);
+
 /// Evidence cited per finding at most.
 const MAX_CITED: usize = 25;
 
@@ -57,6 +60,9 @@ pub(crate) struct Draft {
     pub remediation: Vec<&'static str>,
     pub evidence: Vec<Evidence>,
     pub timeline: Vec<Step>,
+    /// Where each step of `timeline` was read, in its order: steps of one
+    /// second and role go in the order their evidence was written.
+    places: Vec<Place>,
     /// Still failing where the evidence ends ([`Finding::ongoing`]).
     pub ongoing: bool,
     /// Other hosts the same cause failed on, beside the scope's (another
@@ -85,6 +91,7 @@ impl Draft {
             remediation: id.remediation().to_vec(),
             evidence: Vec::new(),
             timeline: Vec::new(),
+            places: Vec::new(),
             ongoing: false,
             also_on: Vec::new(),
         }
@@ -131,6 +138,7 @@ impl Draft {
     pub fn cite(&mut self, e: Evidence, role: Role) {
         if self.evidence.len() < MAX_CITED {
             self.timeline.push(Step { time: e.time, role, source: e.source, summary: e.summary.clone() });
+            self.places.push((e.path.clone(), e.line, e.record));
             self.evidence.push(e);
         }
     }
@@ -176,7 +184,12 @@ impl Draft {
                     (an archive's entry time), which copying the files resets.",
             );
         }
-        self.timeline.sort_by_key(|a| (a.time, a.role));
+        // Within a second, a finding's causes and effects keep the order
+        // their files wrote them in (one second of ANCM's events holds the
+        // exception and the failed start it caused).
+        let mut steps: Vec<(Step, Place)> = self.timeline.into_iter().zip(self.places).collect();
+        steps.sort_by(|(a, at), (b, bt)| (a.time, a.role, at).cmp(&(b.time, b.role, bt)));
+        self.timeline = steps.into_iter().map(|(step, _)| step).collect();
         self.evidence.sort_by(|a, b| (a.time, &a.path, a.line).cmp(&(b.time, &b.path, b.line)));
         Finding {
             id: self.id,
@@ -384,6 +397,28 @@ mod tests {
         fold_into_deployments(&mut out);
         let told: Vec<&str> = out.iter().map(|d| d.explanation.as_str()).collect();
         assert_eq!(told, ["held. inside.", "overlapping.", "elsewhere."]);
+    }
+
+    /// Steps of one second and role are told in the order their file wrote
+    /// them (the exception ANCM's failed start followed), whatever order
+    /// the detector cited them in; causes still come before effects.
+    #[test]
+    fn steps_of_one_second_keep_their_files_order() {
+        let cite = |line: u64, summary: &str| Evidence {
+            source: crate::resolve::SourceKind::Eventxml,
+            path: "eventlog.xml".into(),
+            line: Some(line),
+            record: None,
+            time: at(0),
+            summary: summary.into(),
+        };
+        let mut d = Draft::new(FailureMode::AncmStartupFailure, Severity::High, 0.9, at(0), at(0));
+        d.cite(cite(9, "ANCM 1018"), Role::Cause);
+        d.cite(cite(20, "request failed"), Role::Effect);
+        d.cite(cite(14, "ANCM 1007"), Role::Cause);
+        d.cite(cite(1, ".NET Runtime 1026"), Role::Cause);
+        let told: Vec<String> = d.finish().timeline.into_iter().map(|s| s.summary).collect();
+        assert_eq!(told, [".NET Runtime 1026", "ANCM 1018", "ANCM 1007", "request failed"]);
     }
 
     /// A finding resting on detailed error pages only says where its time
