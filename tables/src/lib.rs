@@ -424,8 +424,17 @@ impl RecordSink for TableSink<'_> {
         t.winlog_record_id.push(e.record_id.map(RecordId::as_written));
         t.process_pid.push(e.process_id.map(i64::from));
         t.app_pool.push(e.data("AppPoolID"));
-        t.user_name.push(e.data("TargetUserName").or_else(|| e.data("User")));
-        t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-"));
+        // SQL Server's failed login names its login and client by place.
+        let sql_login = (e.family(), e.event_id) == (faultline_parser::winevent::Family::SqlServer, 18456);
+        let login = sql_login.then(|| faultline_parser::winevent::sql_login_failed(&e));
+        t.user_name.push(
+            e.data("TargetUserName")
+                .or_else(|| e.data("User"))
+                .or_else(|| login.as_ref().and_then(|l| l.login)),
+        );
+        t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-").or_else(|| {
+            login.as_ref().and_then(|l| l.client).filter(|c| c.parse::<std::net::IpAddr>().is_ok())
+        }));
         t.logon_type.push(e.data("LogonType").and_then(|v| v.trim().parse().ok()));
         // A process tree, from Sysmon or Security 4688 alike (the message
         // is cut to a line).

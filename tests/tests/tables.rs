@@ -4,6 +4,8 @@
 
 #![allow(clippy::print_stderr)] // tests say loudly when they were skipped
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -424,6 +426,24 @@ fn the_worker_s_children_are_a_query_over_process_columns() {
     );
     assert!(children > 0, "the web shell started processes");
     assert_eq!(children, in_data);
+}
+
+/// SQL Server's failed logins name their login and client by place, not by
+/// name: the events table still has them as `user_name` and `source_ip`
+/// (sbousseaden's spray: ten logins from one client).
+#[test]
+fn sql_server_failed_logins_have_their_login_and_client() {
+    let Some(root) = common::samples("the SQL Server login table test") else { return };
+    let spray =
+        root.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/MSSQL_multiple_failed_logon_EventID_18456.evtx");
+    let tables = tables_all(&[spray]);
+    let row = |sql: &str| number(&tables, sql);
+    assert_eq!(row("SELECT count(DISTINCT user_name) FROM events WHERE event_code = 18456"), 10);
+    assert_eq!(
+        row("SELECT count(*) FROM events WHERE event_code = 18456 AND source_ip = '10.0.2.17'"),
+        row("SELECT count(*) FROM events WHERE event_code = 18456")
+    );
+    assert_eq!(row("SELECT count(*) FROM events WHERE event_code = 18456 AND user_name = 'sa'"), 1);
 }
 
 /// Two hundred small gzipped logs whose trailers each claim 65 MiB: each is
