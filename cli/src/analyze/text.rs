@@ -10,6 +10,9 @@ use faultline_analyzer::finding::{Evidence, Finding, Role};
 use crate::config::Zone;
 use crate::style::{Palette, sanitize};
 
+/// The steps of a finding's timeline the text shows; the rest are counted.
+const TIMELINE_STEPS: usize = 12;
+
 /// Where to open the evidence: `path:line`, `path record N`, or both for
 /// an exported event (an App Service eventlog.xml holds many on a line).
 pub(crate) fn place(e: &Evidence) -> String {
@@ -117,13 +120,19 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
         }
         writeln!(out, "   {}", sanitize(&f.explanation))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;
-        for step in f.timeline.iter().take(12) {
+        for step in f.timeline.iter().take(TIMELINE_STEPS) {
             let role = match step.role {
                 Role::Cause => palette.red("cause  "),
                 Role::Effect => palette.yellow("effect "),
                 Role::Context => palette.dim("context"),
             };
             writeln!(out, "     {} {} {}", zone.time(step.time), role, sanitize(&step.summary))?;
+        }
+        if f.timeline.len() > TIMELINE_STEPS {
+            let more = f.timeline.len() - TIMELINE_STEPS;
+            let last =
+                f.timeline.last().map_or(String::new(), |s| format!(", the last at {}", zone.time(s.time)));
+            writeln!(out, "     {}", palette.dim(&format!("... {more} more steps{last} (--format json)")))?;
         }
         writeln!(out, "   {}", palette.bold("evidence"))?;
         for e in f.evidence.iter().take(8) {
