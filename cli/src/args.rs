@@ -69,6 +69,19 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// The time range the command was given, if it takes one.
+    pub fn range(&self) -> Option<&RangeArgs> {
+        match self {
+            Command::Analyze(a) => Some(&a.evidence.range),
+            Command::Timeline(a) => Some(&a.evidence.range),
+            Command::Query(a) => Some(&a.range),
+            Command::Hunt(a) => Some(&a.range),
+            Command::Scan(_) | Command::Export(_) | Command::Completions(_) | Command::Man => None,
+        }
+    }
+}
+
 /// `faultline completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

@@ -21,9 +21,9 @@ mod unreadable;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, RangeArgs};
 use crate::exit::Exit;
 
 // Parsing event logs allocates many small values on every thread; mimalloc's
@@ -59,6 +59,18 @@ fn main() -> ExitCode {
             };
         }
     };
+    // An empty window would read as a healthy day.
+    if let Some(RangeArgs { from: Some(from), to: Some(to), .. }) = cli.command.range()
+        && from >= to
+    {
+        let _ = Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--from ({from}) must be before --to ({to}): the window holds no time"),
+            )
+            .print();
+        return Exit::Usage.into();
+    }
     if let Some(threads) = cli.global.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(usize::from(threads)).build_global()
     {

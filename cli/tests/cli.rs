@@ -211,6 +211,17 @@ fn usage_errors_exit_2() {
     let none = faultline(&["hunt", "--pack", "off", "--fail-on", "high", QUICKSTART]);
     assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("no rules to hunt with"), "{}", stderr(&none));
+    // A window that holds no time would read as a quiet day.
+    for command in ["analyze", "timeline", "hunt", "query"] {
+        let mut args =
+            vec![command, "--from", "2025-11-24T14:00:00Z", "--to", "2025-11-24T13:00:00Z", QUICKSTART];
+        if command == "query" {
+            args.extend(["--query", "status-codes"]);
+        }
+        let out = faultline(&args);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(stderr(&out).contains("must be before --to"), "{command}: {}", stderr(&out));
+    }
 }
 
 #[test]
