@@ -460,8 +460,9 @@ fn other_hosts(computers: &BTreeMap<Vec<u8>, u64>, own: Option<&str>) -> Vec<Hos
 pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> FileSummary {
     let mut summary = FileSummary::empty(file, entry.size);
     match outcome {
-        Outcome::Parsed { format, sinks } => {
+        Outcome::Parsed { format, sinks, bytes } => {
             summary.format = Some(format);
+            summary.bytes = bytes;
             let mut total = Tally::default();
             for s in sinks {
                 total.merge(s);

@@ -219,12 +219,12 @@ pub fn run<C: Consumer>(
                     |format| Counted { sink: consumer.sink(file.with_format(format)), rejected: 0 };
                 let outcome = read_entry(entry, read, &advance, new_sink).map_err(Into::into)?;
                 let (file, outcome) = match outcome {
-                    Outcome::Parsed { format, sinks } => {
+                    Outcome::Parsed { format, sinks, bytes } => {
                         reading.parsed += 1;
                         reading.rejected += sinks.iter().map(|s| s.rejected).sum::<u64>();
                         reading.folder_named_hosts.extend(identities[i].folder_named());
                         let sinks = sinks.into_iter().map(|s| s.sink).collect();
-                        (file.with_format(format), Outcome::Parsed { format, sinks })
+                        (file.with_format(format), Outcome::Parsed { format, sinks, bytes })
                     }
                     Outcome::Skipped(reason) => (file, Outcome::Skipped(reason)),
                     Outcome::Failed(e) => {

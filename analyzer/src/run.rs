@@ -87,7 +87,7 @@ impl Consumer for Analyze<'_> {
     ) -> Result<(), Infallible> {
         // The tallies make the inventory row, the collectors the evidence.
         let read = match read {
-            Outcome::Parsed { format, sinks } => {
+            Outcome::Parsed { format, sinks, bytes } => {
                 let mut tallies = Vec::with_capacity(sinks.len());
                 for sink in sinks {
                     let (hunting, analysis) = sink.into_parts();
@@ -98,7 +98,7 @@ impl Consumer for Analyze<'_> {
                     tallies.push(tally);
                     part.kept.absorb(collector.finish());
                 }
-                Outcome::Parsed { format, sinks: tallies }
+                Outcome::Parsed { format, sinks: tallies, bytes }
             }
             Outcome::Skipped(reason) => Outcome::Skipped(reason),
             Outcome::Failed(e) => Outcome::Failed(e),

@@ -63,7 +63,7 @@ pub fn glimpse(entry: &Entry, config: &ReadConfig) -> Result<Glimpse, InputError
         damage: None,
     };
     let Ok(outcome) = crate::parse_source(&source, &config, &|_| {}, &|_| Names::default());
-    if let Outcome::Parsed { format, sinks } = outcome {
+    if let Outcome::Parsed { format, sinks, .. } = outcome {
         out.format = Some(format);
         let mut computers = Seen::default();
         let mut sites = Seen::default();

@@ -103,6 +103,10 @@ pub enum Outcome<S> {
         format: Format,
         /// The chunk sinks.
         sinks: Vec<S>,
+        /// The bytes read: a compressed file's or an archive member's as
+        /// they decompressed (a `.gz` trailer's size is modulo 4 GiB, and
+        /// only its last member's).
+        bytes: u64,
     },
     /// Not evidence faultline reads.
     Skipped(String),
@@ -188,7 +192,7 @@ const LEADING_NUL_LOOKAHEAD: usize = 64 << 20;
 /// Gives a parsed source's first sink (made when it has none) a warning
 /// about the whole file.
 fn warn_file<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, message: String) {
-    if let Outcome::Parsed { format, sinks } = outcome {
+    if let Outcome::Parsed { format, sinks, .. } = outcome {
         if sinks.is_empty() {
             sinks.push(new_sink(*format));
         }
@@ -288,7 +292,7 @@ where
         Format::IisnodeLog => iisnode::read(&input, &sink)?,
         Format::KuduTrace => kudu::read(&input, &source.path.file_name(), &sink)?,
     };
-    let mut outcome = Outcome::Parsed { format, sinks };
+    let mut outcome = Outcome::Parsed { format, sinks, bytes: source.bytes.len() as u64 };
     if lone_cr {
         let why = "lines end in a carriage return alone (a classic Mac OS save): read as lines";
         warn_file(&mut outcome, new_sink, why.to_string());

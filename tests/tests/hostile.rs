@@ -382,3 +382,30 @@ fn identical_files_the_analyst_files_under_two_hosts_are_each_read() {
     hosts.insert("WEB02", dir.path().join("b"));
     assert_eq!(read(&hosts), 2, "two hosts' files");
 }
+
+/// A `.gz` file's size is what it decompressed to: a gzip of two members
+/// (each with its own trailer) and one cut short (its last four bytes, which
+/// the trailer's size is read from, are compressed data) are counted as
+/// read, not as a trailer says.
+#[test]
+fn a_gz_file_is_as_large_as_what_it_decompressed_to() {
+    use std::io::Write;
+    let gz = |text: &str| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).expect("gzip");
+        gz.finish().expect("gzip")
+    };
+    let head = "#Fields: date time cs-uri-stem sc-status\n2024-01-01 00:00:00 /a 200\n";
+    let rows: String = (1..=40).map(|i| format!("2024-01-01 00:00:{:02} /p{i} 404\n", i % 60)).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "u_ex240101.log.gz", &[gz(head), gz(&rows)].concat());
+    let whole = gz(&format!("{head}{rows}"));
+    write(dir.path(), "u_ex240102.log.gz", &whole[..whole.len() * 2 / 3]);
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let paths = [dir.path().to_path_buf()];
+    let files = faultline_analyzer::inventory::scan(&paths, &ReadConfig::default(), &hosts, &|_| {}).files;
+    let two = summary(&files, "u_ex240101.log");
+    assert_eq!((two.bytes, two.records), ((head.len() + rows.len()) as u64, 41));
+    let cut = summary(&files, "u_ex240102.log");
+    assert!(cut.bytes < (head.len() + rows.len()) as u64 && cut.bytes > 0, "{}", cut.bytes);
+}

@@ -97,7 +97,7 @@ fn facts(root: &std::path::Path, rel: &str, chunk_size: usize) -> (Format, Facts
     let entry: &Entry = &found.entries[0];
     let config = ReadConfig { text: TextConfig { chunk_size }, ..ReadConfig::default() };
     match read(entry, &config, Facts::default) {
-        Outcome::Parsed { format, sinks } => {
+        Outcome::Parsed { format, sinks, .. } => {
             let mut all = Facts::default();
             for s in sinks {
                 all.records += s.records;
@@ -469,7 +469,7 @@ fn owned(root: &std::path::Path, rel: &str, all_events: bool) -> (Format, Owned)
     let found = discover(&[root.join(rel)], &ArchiveLimits::default());
     let config = ReadConfig { all_events, ..ReadConfig::default() };
     match read(&found.entries[0], &config, Owned::default) {
-        Outcome::Parsed { format, sinks } => {
+        Outcome::Parsed { format, sinks, .. } => {
             let mut all = Owned::default();
             for s in sinks {
                 all.traces.extend(s.traces);
