@@ -739,6 +739,7 @@ fn expand_archive(
                     return;
                 }
             };
+            let listed = (out.entries.len(), out.problems.len());
             for member in archive.members(limits) {
                 let mpath = path.member(member.name.clone());
                 if let Some(reason) = member.refusal(limits) {
@@ -773,6 +774,12 @@ fn expand_archive(
                         opener: Opener::Member { archive: Arc::clone(&archive), index: member.index },
                     }),
                 }
+            }
+            // An archive of no files (or of folders alone) is listed, not
+            // lost: nothing else would say it was given.
+            if (out.entries.len(), out.problems.len()) == listed {
+                let error = InputError::Container("an archive that holds no files: nothing to read".into());
+                out.problems.push(InputProblem { path, error });
             }
         }
     }

@@ -490,3 +490,31 @@ fn a_path_from_here_names_the_folders_it_lies_in() {
         "a path typed in full is as typed"
     );
 }
+
+/// A zip of no files, or of folders alone, is listed as skipped with why;
+/// one with a file lists that file only.
+#[test]
+fn an_archive_of_no_files_is_listed_as_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("empty.zip"), zip_bytes(&[])).expect("write");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        w.add_directory("LogFiles/", zip::write::SimpleFileOptions::default()).expect("dir");
+        w.finish().expect("finish");
+    }
+    std::fs::write(root.join("folders.zip"), buf.into_inner()).expect("write");
+    std::fs::write(root.join("one.zip"), zip_bytes(&[("u_ex1.log", b"#Fields: date time\n")]))
+        .expect("write");
+    let found = discover(&[root.to_path_buf()], &ArchiveLimits::default());
+    let skipped: Vec<(String, bool)> =
+        found.problems.iter().map(|p| (p.path.to_string(), p.error.is_failure())).collect();
+    let name = |n: &str| root.join(n).display().to_string();
+    assert!(skipped.contains(&(name("empty.zip"), false)), "{skipped:?}");
+    assert!(skipped.contains(&(name("folders.zip"), false)), "{skipped:?}");
+    assert!(!skipped.iter().any(|(p, _)| p.starts_with(&name("one.zip"))), "{skipped:?}");
+    assert_eq!(found.entries.len(), 1);
+    let why = found.problems.iter().find(|p| p.path.to_string() == name("empty.zip")).expect("listed");
+    assert!(why.error.to_string().contains("holds no files"), "{}", why.error);
+}
