@@ -149,6 +149,9 @@ macro_rules! table {
         }
 
         impl $name {
+            /// The columns, in order.
+            pub(super) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),+];
+
             /// Columns `keep` names are filled; the others stay empty.
             pub(super) fn projected(keep: &dyn Fn(&str) -> bool) -> Self {
                 let mut t = $name::default();

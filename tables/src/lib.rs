@@ -110,6 +110,17 @@ impl TableName {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The table's columns, in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            TableName::Requests => Requests::COLUMNS,
+            TableName::Httperr => Httperr::COLUMNS,
+            TableName::Traces => Traces::COLUMNS,
+            TableName::Events => Events::COLUMNS,
+            TableName::Detections => Detections::COLUMNS,
+        }
+    }
 }
 
 /// The identifiers of a SQL text, lower case: what it can name.
@@ -599,8 +610,20 @@ impl Tables {
         for t in TableName::ALL {
             ctx.register(t.name(), self.frames[t.index()].clone().lazy());
         }
-        let frame =
-            ctx.execute(sql).and_then(LazyFrame::collect).map_err(|e| TableError::Sql(e.to_string()))?;
+        let frame = ctx.execute(sql).and_then(LazyFrame::collect).map_err(|e| match e {
+            // Only the columns a query names are built: polars's list of
+            // the valid ones is those, not the table's.
+            PolarsError::ColumnNotFound(_) => {
+                let text = e.to_string();
+                let cut = text.find("; valid columns").map_or(text.as_str(), |at| &text[..at]);
+                let tables: Vec<String> = TableName::named_in(sql)
+                    .into_iter()
+                    .map(|t| format!("{} has {}", t.name(), t.columns().join(", ")))
+                    .collect();
+                TableError::Sql(format!("{cut}; {}", tables.join("; ")))
+            }
+            e => TableError::Sql(e.to_string()),
+        })?;
         Ok(QueryResult { frame })
     }
 }

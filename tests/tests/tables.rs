@@ -481,3 +481,24 @@ fn an_export_of_many_read_groups_writes_them_all() {
     assert_eq!(summary.rows.get(&TableName::Requests), Some(&1000));
     assert_eq!(summary.files, 200);
 }
+
+/// A column the table does not have is named with the columns it has (only
+/// the columns a query names are built, which polars would list instead).
+#[test]
+fn an_unknown_column_is_named_with_the_tables_columns() {
+    let dir = bundle();
+    let sql = "SELECT url_path, nosuchcol FROM requests";
+    let tables = Tables::load(
+        &[dir.path().to_path_buf()],
+        &all_events(),
+        &Scope::default(),
+        &Projection::of_sql(sql),
+        &bundled(),
+        &|_| {},
+    )
+    .expect("tables");
+    let error = tables.sql(sql).expect_err("no such column").to_string();
+    assert!(error.contains("\"nosuchcol\""), "{error}");
+    assert!(error.contains(&format!("requests has {}", TableName::Requests.columns().join(", "))), "{error}");
+    assert!(!error.contains("valid columns"), "{error}");
+}
