@@ -618,10 +618,18 @@ fn evtx_counts_match_the_evtx_crate_and_errors_are_reported() {
     assert!(messages.iter().any(|m| m.starts_with("chunk 6 unreadable")), "{messages:?}");
     assert!(messages.iter().any(|m| m.starts_with("chunk 10 unreadable")), "{messages:?}");
     assert!(
-        messages.iter().any(|m| m.contains("chunk 7: Failed to read the record at offset 0x2060")),
+        messages
+            .iter()
+            .any(|m| m.contains("chunk 7: record at offset 0x2060 of the chunk: invalid record header")),
         "{messages:?}"
     );
     assert!(messages.iter().any(|m| m.contains("dirty")), "{messages:?}");
+    // `scan` (the raw walk) and the read that builds events say the same.
+    let path = root.join("evtx-omerbenamram-evtx/sample_with_a_bad_chunk_magic.evtx");
+    let hosts = faultline_analyzer::identity::HostOverrides::default();
+    let scanned = faultline_analyzer::inventory::scan(&[path], &ReadConfig::default(), &hosts, &|_| {});
+    let said: Vec<&str> = scanned.files[0].diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(said, messages);
     let (_, f) = owned(&root, "evtx-omerbenamram-evtx/Application_no_crc32.evtx", false);
     assert!(
         f.diagnostics.iter().all(|d| !d.message.contains("CRC32")),

@@ -586,6 +586,9 @@ fn read_chunk(
     // Records the crate's model could not be built for: counted from their
     // System values when those read, as `scan` counts them.
     let mut unbuilt: Vec<(u64, String)> = Vec::new();
+    // Damage between records, as the crate words it; said as `scan` says
+    // it when the raw walk finds it too.
+    let mut damaged: Vec<String> = Vec::new();
     for record in chunk.iter() {
         let record = match record {
             Ok(r) => r,
@@ -593,11 +596,7 @@ fn read_chunk(
                 if let evtx::err::EvtxError::FailedToParseRecord { record_id, .. } = &e {
                     unbuilt.push((*record_id, error_chain(&e)));
                 } else {
-                    out.diagnostics.push(offset_diag(
-                        offset,
-                        Severity::Error,
-                        format!("chunk {index}: {}", error_chain(&e)),
-                    ));
+                    damaged.push(format!("chunk {index}: {}", error_chain(&e)));
                 }
                 continue;
             }
@@ -645,6 +644,14 @@ fn read_chunk(
         } else {
             counted.add(kind, untimed(time));
         }
+    }
+    if !damaged.is_empty() {
+        let walked: Vec<String> = records::walk(bytes, record_bounds(&header))
+            .filter_map(Result::err)
+            .map(|e| damaged_record(index, &e))
+            .collect();
+        let said = if walked.is_empty() { damaged } else { walked };
+        out.diagnostics.extend(said.into_iter().map(|m| offset_diag(offset, Severity::Error, m)));
     }
     if !unbuilt.is_empty() {
         let system_only = SystemOnly { chunk: index, all_events };
@@ -708,6 +715,12 @@ impl SystemOnly {
     }
 }
 
+/// What a chunk's record the raw walk could not read says, in `scan` and
+/// `analyze` alike.
+fn damaged_record(chunk: usize, e: &records::RecordError) -> String {
+    format!("chunk {chunk}: record at offset {:#x} of the chunk: {}", e.offset, e.message)
+}
+
 /// A record's time, without where it came from.
 fn untimed(time: Timed) -> Option<Timestamp> {
     time.map(|(t, _)| t)
@@ -769,11 +782,7 @@ fn count_chunk(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                out.diagnostics.push(offset_diag(
-                    offset,
-                    Severity::Error,
-                    format!("chunk {index}: record at offset {:#x} of the chunk: {}", e.offset, e.message),
-                ));
+                out.diagnostics.push(offset_diag(offset, Severity::Error, damaged_record(index, &e)));
                 continue;
             }
         };
