@@ -336,6 +336,7 @@ pub struct TimelineArgs {
 
 /// Arguments of `faultline query`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["sql", "query", "list_queries"])))]
 pub struct QueryArgs {
     /// Files, folders, .zip bundles or .gz files, in any mix.
     #[arg(required_unless_present = "list_queries", value_name = "PATH")]
@@ -345,7 +346,7 @@ pub struct QueryArgs {
     pub format: QueryFormat,
     /// The SQL to run (tables: requests, httperr, traces, events,
     /// detections).
-    #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"], required_unless_present_any = ["query", "list_queries"])]
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"])]
     pub sql: Option<String>,
     /// A named query (see --list-queries).
     #[arg(long, value_name = "NAME", conflicts_with = "list_queries")]

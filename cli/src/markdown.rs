@@ -14,17 +14,24 @@ use crate::totals::{TOTALS_HEADER, totals_rows};
 /// emphasis, code, links, table pipes, tags and entities, and a list or
 /// heading marker at the start. Line breaks become spaces so that a table
 /// cell or list item stays on its line. Punctuation that is inert mid-line
-/// (`-`, `(`, `.`) is left alone so the raw text stays readable in chat.
+/// (`-`, `(`, `.`) is left alone so the raw text stays readable in chat,
+/// except where GitHub's and GitLab's Markdown would make a bare address a
+/// link: the `:` before `//` and the `.` after `www` are escaped, which
+/// renders them as they were and leaves no address to find.
 pub(crate) fn escape(text: &str) -> String {
     let text = sanitize(&text.replace(['\r', '\n'], " "));
     let mut out = String::with_capacity(text.len() + 8);
-    for (i, c) in text.chars().enumerate() {
+    for (at, c) in text.char_indices() {
         match c {
+            ':' if text[at + 1..].starts_with("//") => out.push_str("\\:"),
+            '.' if text[..at].get(at.saturating_sub(3)..).is_some_and(|w| w.eq_ignore_ascii_case("www")) => {
+                out.push_str("\\.")
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '>' => {
                 out.push('\\');
                 out.push(c);
             }
-            '-' | '+' if i == 0 => {
+            '-' | '+' if at == 0 => {
                 out.push('\\');
                 out.push(c);
             }

@@ -211,6 +211,10 @@ fn usage_errors_exit_2() {
     let none = faultline(&["hunt", "--pack", "off", "--fail-on", "high", QUICKSTART]);
     assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("no rules to hunt with"), "{}", stderr(&none));
+    // `query` with nothing to run names every way to say what.
+    let bare = faultline(&["query", QUICKSTART]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(stderr(&bare).contains("--sql <SQL>|--query <NAME>|--list-queries"), "{}", stderr(&bare));
     // A window that holds no time would read as a quiet day.
     for command in ["analyze", "timeline", "hunt", "query"] {
         let mut args =
@@ -1114,9 +1118,13 @@ fn hunt_markdown_escapes_what_the_attacker_wrote() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Cross-Site Scripting Probe"), "{text}");
-    assert!(!text.contains("<script>") && !text.contains("[click](http"), "{text}");
+    // A bare address is no link either (GitHub's Markdown finds them).
     assert!(
-        text.contains("&lt;script\\>alert(1)&lt;/script\\>?\\[click\\](http://evil.example/)\\|x"),
+        !text.contains("<script>") && !text.contains("[click](http") && !text.contains("http://"),
+        "{text}"
+    );
+    assert!(
+        text.contains("&lt;script\\>alert(1)&lt;/script\\>?\\[click\\](http\\://evil.example/)\\|x"),
         "{text}"
     );
 }

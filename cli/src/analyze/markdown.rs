@@ -144,7 +144,13 @@ mod tests {
 
     #[test]
     fn evidence_text_cannot_inject_markup() {
-        assert_eq!(escape("[x](http://e) <img src=a>"), "\\[x\\](http://e) &lt;img src=a\\>");
+        assert_eq!(escape("[x](http://e) <img src=a>"), "\\[x\\](http\\://e) &lt;img src=a\\>");
+        // Bare addresses GitHub's Markdown would link.
+        assert_eq!(
+            escape("see https://evil.example or WWW.evil.example"),
+            "see https\\://evil.example or WWW\\.evil.example"
+        );
+        assert_eq!(escape("a.b w.x www"), "a.b w.x www");
         assert_eq!(escape("- a-b *c*"), "\\- a-b \\*c\\*");
         assert_eq!(escape("a|b\nc"), "a\\|b c");
         assert_eq!(code("plain"), "`plain`");
