@@ -105,6 +105,39 @@ impl Zone {
         self.local(t).format("%Y-%m-%d %H:%M:%S").to_string()
     }
 
+    /// A finding's prose with the UTC times it names (`2026-03-29 15:04:28
+    /// UTC`, or to the minute) in this zone, with their offset
+    /// (`2026-03-29 11:04:28 -04:00`): the window line and the timeline
+    /// beside it are in this zone. The JSON keeps the analysis's words.
+    pub fn prose(&self, text: &str) -> String {
+        if *self == Zone::utc() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut rest = text;
+        while let Some(at) = rest.find(" UTC") {
+            let before = &rest[..at];
+            let parsed =
+                [("%Y-%m-%d %H:%M:%S", 19), ("%Y-%m-%d %H:%M", 16)].into_iter().find_map(|(form, len)| {
+                    let start = before.len().checked_sub(len)?;
+                    let written = before.get(start..)?;
+                    let naive = chrono::NaiveDateTime::parse_from_str(written, form).ok()?;
+                    Some((start, naive.and_utc()))
+                });
+            match parsed {
+                Some((start, utc)) => {
+                    out.push_str(&before[..start]);
+                    let local = self.local(Timestamp::from_parts(utc.timestamp(), 0));
+                    out.push_str(&local.format("%Y-%m-%d %H:%M:%S %:z").to_string());
+                }
+                None => out.push_str(&rest[..at + 4]),
+            }
+            rest = &rest[at + 4..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// [`Zone::time`], or `-` when unknown.
     pub fn time_or_dash(&self, t: Option<Timestamp>) -> String {
         t.map_or_else(|| "-".into(), |t| self.time(t))
@@ -263,6 +296,22 @@ impl ClientArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The UTC times a finding's prose names are said in the reader's
+    /// zone, with its offset in force then; in UTC the prose is as written,
+    /// and text that only looks like a time is left alone.
+    #[test]
+    fn prose_times_follow_the_zone() {
+        let text =
+            "It started again at 2026-03-29 15:04:28 UTC, no row until 2026-01-10 08:05 UTC (ID 12 UTC).";
+        let york = parse_zone("America/New_York").expect("zone");
+        assert_eq!(
+            york.prose(text),
+            "It started again at 2026-03-29 11:04:28 -04:00, no row until 2026-01-10 03:05:00 -05:00 (ID 12 UTC)."
+        );
+        assert_eq!(Zone::utc().prose(text), text);
+        assert_eq!(york.prose("é UTC"), "é UTC");
+    }
 
     #[test]
     fn zones_are_utc_or_fixed_offsets() {

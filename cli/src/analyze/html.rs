@@ -206,7 +206,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zon
     if let Some(list) = related(report, f) {
         let _ = writeln!(page, "<p>Same incident on other hosts: {}</p>", esc(&list));
     }
-    let _ = writeln!(page, "<p>{}</p>", esc(&f.explanation));
+    let _ = writeln!(page, "<p>{}</p>", esc(&zone.prose(&f.explanation)));
     zoomed_chart(page, report, f, zone);
     if !f.timeline.is_empty() {
         page.push_str("<table><tr><th>Time</th><th>Role</th><th>What</th></tr>\n");

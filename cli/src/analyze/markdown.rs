@@ -72,7 +72,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
         if let Some(list) = related(report, f) {
             writeln!(out, "- **Same incident on other hosts:** {}", escape(&list))?;
         }
-        writeln!(out, "\n{}\n", escape(&f.explanation))?;
+        writeln!(out, "\n{}\n", escape(&zone.prose(&f.explanation)))?;
 
         if !f.timeline.is_empty() {
             writeln!(out, "#### Timeline\n")?;

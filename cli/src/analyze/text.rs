@@ -118,7 +118,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
                 sanitize(&rules.join("; "))
             )?;
         }
-        writeln!(out, "   {}", sanitize(&f.explanation))?;
+        writeln!(out, "   {}", sanitize(&zone.prose(&f.explanation)))?;
         writeln!(out, "   {}", palette.bold("timeline"))?;
         for step in f.timeline.iter().take(TIMELINE_STEPS) {
             let role = match step.role {
