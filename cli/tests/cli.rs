@@ -1057,6 +1057,12 @@ fn hunt_lists_rules_as_json() {
     assert!(ids.contains(&"faultline-native-post-only-script"), "{ids:?}");
     assert!(ids.len() > 20, "{ids:?}");
     assert_eq!(listing["skipped"], serde_json::json!([]));
+    assert!(!stderr(&out).contains("does not apply"), "{}", stderr(&out));
+    // A format the listings do not take is said.
+    let csv = faultline(&["hunt", "--list-rules", "--format", "csv"]);
+    assert!(stderr(&csv).contains("--format csv does not apply"), "{}", stderr(&csv));
+    let mapping = faultline(&["hunt", "--show-mapping", "--format", "json"]);
+    assert!(stderr(&mapping).contains("--format json does not apply"), "{}", stderr(&mapping));
 }
 
 /// An exported event is cited by its line and its record id (App Service
