@@ -196,8 +196,8 @@ fn fold_double_logged(detections: &mut Vec<Detection>) {
         // limit already).
         let also = format!(" (also in Security 4688: {})", places.join(", "));
         let summary = &mut detections[j].evidence.summary;
-        let room = crate::describe::EVENT_TEXT.saturating_sub(also.len()).max(40);
-        *summary = format!("{}{also}", crate::describe::cut_to(summary, room));
+        let room = crate::describe::EVENT_TEXT.saturating_sub(also.len() + '…'.len_utf8()).max(40);
+        *summary = crate::describe::cut_line(format!("{}{also}", crate::describe::cut_to(summary, room)));
     }
     let mut i = 0;
     detections.retain(|_| {

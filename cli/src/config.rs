@@ -117,18 +117,19 @@ impl Zone {
         let mut rest = text;
         while let Some(at) = rest.find(" UTC") {
             let before = &rest[..at];
-            let parsed =
-                [("%Y-%m-%d %H:%M:%S", 19), ("%Y-%m-%d %H:%M", 16)].into_iter().find_map(|(form, len)| {
-                    let start = before.len().checked_sub(len)?;
-                    let written = before.get(start..)?;
-                    let naive = chrono::NaiveDateTime::parse_from_str(written, form).ok()?;
-                    Some((start, naive.and_utc()))
-                });
+            // To the second or to the minute, said as precisely as written.
+            let forms = [("%Y-%m-%d %H:%M:%S", 19), ("%Y-%m-%d %H:%M", 16)];
+            let parsed = forms.into_iter().find_map(|(form, len)| {
+                let start = before.len().checked_sub(len)?;
+                let written = before.get(start..)?;
+                let naive = chrono::NaiveDateTime::parse_from_str(written, form).ok()?;
+                Some((start, naive.and_utc(), form))
+            });
             match parsed {
-                Some((start, utc)) => {
+                Some((start, utc, form)) => {
                     out.push_str(&before[..start]);
                     let local = self.local(Timestamp::from_parts(utc.timestamp(), 0));
-                    out.push_str(&local.format("%Y-%m-%d %H:%M:%S %:z").to_string());
+                    out.push_str(&local.format(&format!("{form} %:z")).to_string());
                 }
                 None => out.push_str(&rest[..at + 4]),
             }
@@ -307,7 +308,7 @@ mod tests {
         let york = parse_zone("America/New_York").expect("zone");
         assert_eq!(
             york.prose(text),
-            "It started again at 2026-03-29 11:04:28 -04:00, no row until 2026-01-10 03:05:00 -05:00 (ID 12 UTC)."
+            "It started again at 2026-03-29 11:04:28 -04:00, no row until 2026-01-10 03:05 -05:00 (ID 12 UTC)."
         );
         assert_eq!(Zone::utc().prose(text), text);
         assert_eq!(york.prose("é UTC"), "é UTC");

@@ -16,14 +16,22 @@ use crate::totals::{TOTALS_HEADER, totals_rows};
 /// cell or list item stays on its line. Punctuation that is inert mid-line
 /// (`-`, `(`, `.`) is left alone so the raw text stays readable in chat,
 /// except where GitHub's and GitLab's Markdown would make a bare address a
-/// link: the `:` before `//` and the `.` after `www` are escaped, which
-/// renders them as they were and leaves no address to find.
+/// link: the `:` before `//` or after `mailto` and `xmpp`, the `.` after
+/// `www` and every `@` are escaped, which renders them as they were and
+/// leaves no address to find.
 pub(crate) fn escape(text: &str) -> String {
     let text = sanitize(&text.replace(['\r', '\n'], " "));
     let mut out = String::with_capacity(text.len() + 8);
     for (at, c) in text.char_indices() {
         match c {
-            ':' if text[at + 1..].starts_with("//") => out.push_str("\\:"),
+            ':' if text[at + 1..].starts_with("//")
+                || ["mailto", "xmpp"].iter().any(|s| {
+                    text[..at].get(at.saturating_sub(s.len())..).is_some_and(|w| w.eq_ignore_ascii_case(s))
+                }) =>
+            {
+                out.push_str("\\:")
+            }
+            '@' => out.push_str("\\@"),
             '.' if text[..at].get(at.saturating_sub(3)..).is_some_and(|w| w.eq_ignore_ascii_case("www")) => {
                 out.push_str("\\.")
             }

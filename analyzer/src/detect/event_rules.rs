@@ -130,12 +130,8 @@ fn matters_to_iis(channel: &str) -> bool {
 /// connections and files (Sysmon), the commands a shell ran (PowerShell).
 fn matters_to_intrusion(channel: &str) -> bool {
     let c = channel.to_ascii_lowercase();
-    matches!(
-        c.as_str(),
-        "microsoft-windows-sysmon/operational"
-            | "microsoft-windows-powershell/operational"
-            | "windows powershell"
-    )
+    // Windows PowerShell's two logs and PowerShell 7's (PowerShellCore).
+    c == "microsoft-windows-sysmon/operational" || c.contains("powershell")
 }
 
 /// What an IIS investigation reads in a channel, which clearing it erased.
@@ -1137,6 +1133,14 @@ mod tests {
             "{}",
             d.explanation
         );
+        let core = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
+            "WEB01",
+            10,
+            "Microsoft-Windows-Eventlog",
+            104,
+            &[("Channel", "PowerShellCore/Operational")],
+        );
+        assert_eq!(core.detected(detect)[0].severity, Severity::Medium, "PowerShell 7's");
         let other = Given::new().event(
             "PC01",
             0,

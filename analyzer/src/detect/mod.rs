@@ -42,7 +42,8 @@ use crate::evidence::{EventRow, Store};
 use crate::finding::{Evidence, Finding, Role, Scope, Severity, Step};
 pub use mode::FailureMode;
 
-/// Where a piece of evidence was read: its file, line and record.
+/// Where a piece of evidence was read: its file, and its line or (an event
+/// log's) record.
 type Place = (String, Option<u64>, Option<faultline_parser::RecordId>);
 
 /// Evidence cited per finding at most.
@@ -138,7 +139,11 @@ impl Draft {
     pub fn cite(&mut self, e: Evidence, role: Role) {
         if self.evidence.len() < MAX_CITED {
             self.timeline.push(Step { time: e.time, role, source: e.source, summary: e.summary.clone() });
-            self.places.push((e.path.clone(), e.line, e.record));
+            // A line holds one record, save in an App Service export
+            // (many events a line, their ids in no order): there, the
+            // citation's order stands.
+            let record = if e.line.is_some() { None } else { e.record };
+            self.places.push((e.path.clone(), e.line, record));
             self.evidence.push(e);
         }
     }
@@ -419,6 +424,23 @@ mod tests {
         d.cite(cite(1, ".NET Runtime 1026"), Role::Cause);
         let told: Vec<String> = d.finish().timeline.into_iter().map(|s| s.summary).collect();
         assert_eq!(told, [".NET Runtime 1026", "ANCM 1018", "ANCM 1007", "request failed"]);
+        // Many events on one line (an App Service export), their record ids
+        // in no order: as cited. An event log's records: by their ids.
+        let at_record = |line: Option<u64>, record: u64, summary: &str| Evidence {
+            line,
+            record: faultline_parser::RecordId::new(record),
+            ..cite(0, summary)
+        };
+        let mut d = Draft::new(FailureMode::AncmStartupFailure, Severity::High, 0.9, at(0), at(0));
+        d.cite(at_record(Some(3), 900, "first on the line"), Role::Cause);
+        d.cite(at_record(Some(3), 700, "second on the line"), Role::Cause);
+        let told: Vec<String> = d.finish().timeline.into_iter().map(|s| s.summary).collect();
+        assert_eq!(told, ["first on the line", "second on the line"]);
+        let mut d = Draft::new(FailureMode::AncmStartupFailure, Severity::High, 0.9, at(0), at(0));
+        d.cite(at_record(None, 900, "later record"), Role::Cause);
+        d.cite(at_record(None, 700, "earlier record"), Role::Cause);
+        let told: Vec<String> = d.finish().timeline.into_iter().map(|s| s.summary).collect();
+        assert_eq!(told, ["earlier record", "later record"]);
     }
 
     /// A finding resting on detailed error pages only says where its time

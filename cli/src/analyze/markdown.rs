@@ -151,6 +151,7 @@ mod tests {
             "see https\\://evil.example or WWW\\.evil.example"
         );
         assert_eq!(escape("a.b w.x www"), "a.b w.x www");
+        assert_eq!(escape("mail+evil@evil.example mailto:x"), "mail+evil\\@evil.example mailto\\:x");
         assert_eq!(escape("- a-b *c*"), "\\- a-b \\*c\\*");
         assert_eq!(escape("a|b\nc"), "a\\|b c");
         assert_eq!(code("plain"), "`plain`");
