@@ -815,48 +815,6 @@ fn traced_only(logged: &[Requested], traced: Vec<Traced>) -> Vec<Detection> {
         .collect()
 }
 
-/// The app pool an event names: WAS's `AppPoolID`, the `-ap "<pool>"` of
-/// the w3wp.exe a process event shows (the worker itself starting, or the
-/// parent of what it started), or else the pool whose identity
-/// (`IIS APPPOOL\<pool>`) the event's program ran as: Sysmon's `User`, a
-/// Security record's subject, an ASP.NET event's process account.
-fn worker_pool(e: &WinEvent) -> Option<String> {
-    use faultline_parser::winevent::{is_worker_image, pool_of_identity};
-    if let Some(pool) = e.data("AppPoolID") {
-        return Some(pool.to_string());
-    }
-    let is_worker = |image: Option<&str>| image.is_some_and(is_worker_image);
-    let line = if is_worker(e.data("Image").or_else(|| e.data("NewProcessName"))) {
-        e.data("CommandLine")
-    } else if is_worker(e.data("ParentImage").or_else(|| e.data("ParentProcessName"))) {
-        e.data("ParentCommandLine")
-    } else {
-        None
-    };
-    if let Some(pool) = line.and_then(command_line_pool) {
-        return Some(pool.to_string());
-    }
-    // Security writes the account as a domain and a name.
-    let split = ["Subject", "Target"].into_iter().find_map(|role| {
-        e.data(&format!("{role}DomainName"))
-            .filter(|d| d.eq_ignore_ascii_case("IIS APPPOOL"))
-            .and_then(|_| e.data(&format!("{role}UserName")))
-            .filter(|user| !user.is_empty())
-    });
-    split.or_else(|| e.data.iter().find_map(|d| pool_of_identity(d.value.trim()))).map(str::to_string)
-}
-
-/// The pool of a w3wp.exe command line: its `-ap "<pool>"`.
-fn command_line_pool(line: &str) -> Option<&str> {
-    let after = &line[line.find("-ap ")? + 4..];
-    let after = after.trim_start();
-    let pool = match after.strip_prefix('"') {
-        Some(quoted) => &quoted[..quoted.find('"')?],
-        None => after.split_whitespace().next()?,
-    };
-    (!pool.is_empty()).then_some(pool)
-}
-
 /// A host was logging before a switch-off: this many of the
 /// `LOGGING_BEFORE` minutes before it have rows.
 const LOGGING_MINUTES: usize = 10;
@@ -984,7 +942,7 @@ fn event_detection(
         end: None,
         host: host.to_string(),
         site: None,
-        app_pool: worker_pool(e),
+        app_pool: e.app_pool().map(str::to_string),
         evidence,
         matched: fields.iter().filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string()))).collect(),
         process: None,
@@ -1746,7 +1704,7 @@ impl<'a> HuntSink<'a> {
             time,
             host: host.name.to_string(),
             site: e.metabase_site().map(|s| s.to_string()),
-            app_pool: worker_pool(e),
+            app_pool: e.app_pool().map(str::to_string),
             evidence: Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary),
             process: None,
         };
@@ -2081,7 +2039,7 @@ impl EventObserver for HuntSink<'_> {
             return;
         }
         let line = e.origin.line();
-        let pool = worker_pool(e);
+        let pool = e.app_pool();
         let process = ProcessStart::of(e);
         // A process start shows what ran, as whom and from what before its
         // file's metadata, which would push the command line past the cut.
@@ -2103,7 +2061,7 @@ impl EventObserver for HuntSink<'_> {
             e.computer.as_deref().map(str::as_bytes),
             e.time,
             e.metabase_site(),
-            pool.as_deref(),
+            pool,
             (line, e.record_id),
             process,
             &summary,
@@ -2578,16 +2536,16 @@ mod tests {
                 "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"Shop Pool\" -v \"v4.0\" -h x",
             ),
         ]);
-        assert_eq!(worker_pool(&child).as_deref(), Some("Shop Pool"));
+        assert_eq!(child.app_pool(), Some("Shop Pool"));
         let worker = process(&[("NewProcessName", w3wp), ("CommandLine", "w3wp.exe -ap ApiPool -v v4.0")]);
-        assert_eq!(worker_pool(&worker).as_deref(), Some("ApiPool"));
+        assert_eq!(worker.app_pool(), Some("ApiPool"));
         // `-ap` in another program's command line names no pool.
         let other = process(&[
             ("Image", "C:\\Windows\\System32\\cmd.exe"),
             ("ParentImage", "C:\\Tools\\run.exe"),
             ("ParentCommandLine", "run.exe -ap \"Shop Pool\""),
         ]);
-        assert_eq!(worker_pool(&other), None);
+        assert_eq!(other.app_pool(), None);
     }
 
     /// Without a worker's command line, the pool is the one whose identity
@@ -2602,7 +2560,7 @@ mod tests {
             3,
             &[("Image", "C:\\inetpub\\tunna\\conn.exe"), ("User", "IIS APPPOOL\\DefaultAppPool")],
         );
-        assert_eq!(worker_pool(&connection).as_deref(), Some("DefaultAppPool"));
+        assert_eq!(connection.app_pool(), Some("DefaultAppPool"));
         let audited = named_event(
             "Microsoft-Windows-Security-Auditing",
             4688,
@@ -2612,18 +2570,18 @@ mod tests {
                 ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
             ],
         );
-        assert_eq!(worker_pool(&audited).as_deref(), Some("ShopPool"));
+        assert_eq!(audited.app_pool(), Some("ShopPool"));
         let mut web =
             WinEvent { provider: Arc::from("ASP.NET 4.0.30319.0"), event_id: 1309, ..WinEvent::default() };
         web.data = ["3005", "/LM/W3SVC/673808034/ROOT-1-1", "w3wp.exe", "IIS APPPOOL\\winedraw"]
             .into_iter()
             .map(|v| faultline_parser::winevent::DataValue { name: None, value: Arc::from(v) })
             .collect();
-        assert_eq!(worker_pool(&web).as_deref(), Some("winedraw"));
+        assert_eq!(web.app_pool(), Some("winedraw"));
         assert_eq!(web.metabase_site(), Some(673_808_034));
         for user in ["CONTOSO\\alice", "NT AUTHORITY\\SYSTEM", "IIS APPPOOL\\"] {
             let mine = named_event("Microsoft-Windows-Sysmon", 3, &[("User", user)]);
-            assert_eq!(worker_pool(&mine), None, "{user}");
+            assert_eq!(mine.app_pool(), None, "{user}");
         }
     }
 

@@ -434,7 +434,7 @@ impl RecordSink for TableSink<'_> {
         t.winlog_channel.push(e.channel.as_deref());
         t.winlog_record_id.push(e.record_id.map(RecordId::as_written));
         t.process_pid.push(e.process_id.map(i64::from));
-        t.app_pool.push(e.data("AppPoolID"));
+        t.app_pool.push(e.app_pool());
         // SQL Server's failed login names its login and client by place.
         let sql_login = (e.family(), e.event_id) == (faultline_parser::winevent::Family::SqlServer, 18456);
         let login = sql_login.then(|| faultline_parser::winevent::sql_login_failed(&e));

@@ -259,6 +259,39 @@ impl WinEvent {
         })
     }
 
+    /// The app pool the event names: WAS's `AppPoolID`, the `-ap "<pool>"`
+    /// of the w3wp.exe a process event shows (the worker itself starting,
+    /// or the parent of what it started), or else the pool whose identity
+    /// (`IIS APPPOOL\<pool>`) the event's program ran as: Sysmon's `User`,
+    /// a Security record's subject or target, an ASP.NET event's process
+    /// account.
+    pub fn app_pool(&self) -> Option<&str> {
+        if let Some(pool) = self.data("AppPoolID") {
+            return Some(pool);
+        }
+        let is_worker = |image: Option<&str>| image.is_some_and(is_worker_image);
+        let line = if is_worker(self.data("Image").or_else(|| self.data("NewProcessName"))) {
+            self.data("CommandLine")
+        } else if is_worker(self.data("ParentImage").or_else(|| self.data("ParentProcessName"))) {
+            self.data("ParentCommandLine")
+        } else {
+            None
+        };
+        if let Some(pool) = line.and_then(command_line_pool) {
+            return Some(pool);
+        }
+        // Security writes the account as a domain and a name.
+        let split = [("SubjectDomainName", "SubjectUserName"), ("TargetDomainName", "TargetUserName")]
+            .into_iter()
+            .find_map(|(domain, user)| {
+                self.data(domain)
+                    .filter(|d| d.eq_ignore_ascii_case("IIS APPPOOL"))
+                    .and_then(|_| self.data(user))
+                    .filter(|user| !user.is_empty())
+            });
+        split.or_else(|| self.data.iter().find_map(|d| pool_of_identity(d.value.trim())))
+    }
+
     /// The provider family this event belongs to.
     pub fn family(&self) -> Family {
         family_of(&self.provider)
@@ -320,4 +353,15 @@ pub fn deliver_sorted<S: crate::RecordSink>(
         }
     }
     Ok(())
+}
+
+/// The pool of a w3wp.exe command line: its `-ap "<pool>"`.
+fn command_line_pool(line: &str) -> Option<&str> {
+    let after = &line[line.find("-ap ")? + 4..];
+    let after = after.trim_start();
+    let pool = match after.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => after.split_whitespace().next()?,
+    };
+    (!pool.is_empty()).then_some(pool)
 }
