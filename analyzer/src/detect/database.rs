@@ -30,9 +30,8 @@ enum Login<'a> {
 }
 
 fn classify_login(name: &str) -> Login<'_> {
-    const POOL_PREFIX: &str = "IIS APPPOOL\\";
-    if name.get(..POOL_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(POOL_PREFIX)) {
-        Login::PoolIdentity(&name[POOL_PREFIX.len()..])
+    if let Some(pool) = faultline_parser::winevent::pool_of_identity(name) {
+        Login::PoolIdentity(pool)
     } else if name.contains('\\') && name.ends_with('$') {
         Login::MachineAccount
     } else if name.contains('\\') {
