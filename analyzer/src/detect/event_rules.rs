@@ -168,20 +168,16 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
         });
         let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
         let erased = erased_history(&channel);
-        let (severity, weight) = match (matters_to_iis(&channel), web) {
-            (true, true) => (Severity::High, format!("on a web server: {erased} is gone")),
-            (true, false) => (
-                Severity::Medium,
-                format!("{erased} is gone (no IIS evidence on this host in the collection)"),
-            ),
-            (false, web) if matters_to_intrusion(&channel) => match web {
-                true => (Severity::Medium, format!("on a web server: {erased} is gone")),
-                false => (
-                    Severity::Info,
-                    format!("{erased} is gone (no IIS evidence on this host in the collection)"),
-                ),
-            },
-            (false, _) => (
+        let gone = if web {
+            format!("on a web server: {erased} is gone")
+        } else {
+            format!("{erased} is gone (no IIS evidence on this host in the collection)")
+        };
+        let (severity, weight) = match (matters_to_iis(&channel), matters_to_intrusion(&channel), web) {
+            (true, _, true) => (Severity::High, gone),
+            (true, _, false) | (false, true, true) => (Severity::Medium, gone),
+            (false, true, false) => (Severity::Info, gone),
+            (false, false, _) => (
                 Severity::Info,
                 "a channel that holds neither IIS's history nor an intrusion's traces".into(),
             ),
@@ -1105,13 +1101,22 @@ mod tests {
 
     #[test]
     fn a_cleared_log_weighs_what_it_erased() {
-        let sysmon = Given::new().event(
-            "PC01",
-            0,
-            "Microsoft-Windows-Eventlog",
-            104,
-            &[("Channel", "Microsoft-Windows-Sysmon/Operational")],
-        );
+        // Channel `channel` cleared (104) on a workstation, or on a web
+        // server that served requests before.
+        let cleared = |web: bool, channel: &str| {
+            let data = [("Channel", channel)];
+            match web {
+                true => Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
+                    "WEB01",
+                    10,
+                    "Microsoft-Windows-Eventlog",
+                    104,
+                    &data,
+                ),
+                false => Given::new().event("PC01", 0, "Microsoft-Windows-Eventlog", 104, &data),
+            }
+        };
+        let sysmon = cleared(false, "Microsoft-Windows-Sysmon/Operational");
         let off_web = &sysmon.detected(detect)[0];
         assert_eq!(off_web.severity, Severity::Info, "a workstation's");
         assert!(
@@ -1119,13 +1124,7 @@ mod tests {
             "{}",
             off_web.explanation
         );
-        let on_web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
-            "WEB01",
-            10,
-            "Microsoft-Windows-Eventlog",
-            104,
-            &[("Channel", "Microsoft-Windows-Sysmon/Operational")],
-        );
+        let on_web = cleared(true, "Microsoft-Windows-Sysmon/Operational");
         let d = &on_web.detected(detect)[0];
         assert_eq!(d.severity, Severity::Medium);
         assert!(
@@ -1133,21 +1132,9 @@ mod tests {
             "{}",
             d.explanation
         );
-        let core = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
-            "WEB01",
-            10,
-            "Microsoft-Windows-Eventlog",
-            104,
-            &[("Channel", "PowerShellCore/Operational")],
-        );
+        let core = cleared(true, "PowerShellCore/Operational");
         assert_eq!(core.detected(detect)[0].severity, Severity::Medium, "PowerShell 7's");
-        let other = Given::new().event(
-            "PC01",
-            0,
-            "Microsoft-Windows-Eventlog",
-            104,
-            &[("Channel", "Microsoft-Windows-Windows Defender/Operational")],
-        );
+        let other = cleared(false, "Microsoft-Windows-Windows Defender/Operational");
         assert_eq!(other.detected(detect)[0].severity, Severity::Info);
         let web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
             "WEB01",
