@@ -30,20 +30,21 @@ fn load(args: &HuntArgs) -> anyhow::Result<LoadReport> {
 pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
     // The listings are text, or (the rules) JSON: a format they do not
     // take is said, not silently ignored.
-    let text_only = match (args.show_mapping, args.list_rules) {
-        (true, _) => Some(("--show-mapping", !matches!(args.format, HuntFormat::Text))),
-        (false, true) => {
-            Some(("--list-rules", matches!(args.format, HuntFormat::Csv | HuntFormat::Markdown)))
-        }
+    let listing = match (args.show_mapping, args.list_rules) {
+        (true, _) => Some(("--show-mapping", "text", matches!(args.format, HuntFormat::Text))),
+        (false, true) => Some((
+            "--list-rules",
+            "text or JSON",
+            !matches!(args.format, HuntFormat::Csv | HuntFormat::Markdown),
+        )),
         (false, false) => None,
     };
-    if let Some((listing, true)) = text_only {
+    if let Some((flag, written, false)) = listing {
+        let format = clap::ValueEnum::to_possible_value(&args.format);
         let _ = writeln!(
             std::io::stderr().lock(),
-            "warning: {listing} is written as text{}; --format {} does not apply",
-            if listing == "--list-rules" { " or JSON" } else { "" },
-            clap::ValueEnum::to_possible_value(&args.format)
-                .map_or(String::new(), |v| v.get_name().to_string())
+            "warning: {flag} is written as {written}; --format {} does not apply",
+            format.as_ref().map_or("", |v| v.get_name())
         );
     }
     if args.show_mapping {

@@ -23,18 +23,16 @@ pub(crate) fn escape(text: &str) -> String {
     let text = sanitize(&text.replace(['\r', '\n'], " "));
     let mut out = String::with_capacity(text.len() + 8);
     for (at, c) in text.char_indices() {
+        // Whether the text before this character ends in `word`, any case.
+        let after = |word: &str| {
+            text[..at].get(at.saturating_sub(word.len())..).is_some_and(|w| w.eq_ignore_ascii_case(word))
+        };
         match c {
-            ':' if text[at + 1..].starts_with("//")
-                || ["mailto", "xmpp"].iter().any(|s| {
-                    text[..at].get(at.saturating_sub(s.len())..).is_some_and(|w| w.eq_ignore_ascii_case(s))
-                }) =>
-            {
+            ':' if text[at + 1..].starts_with("//") || after("mailto") || after("xmpp") => {
                 out.push_str("\\:")
             }
+            '.' if after("www") => out.push_str("\\."),
             '@' => out.push_str("\\@"),
-            '.' if text[..at].get(at.saturating_sub(3)..).is_some_and(|w| w.eq_ignore_ascii_case("www")) => {
-                out.push_str("\\.")
-            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '>' => {
                 out.push('\\');
                 out.push(c);
