@@ -17,6 +17,28 @@ pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -
     describe_logged_request(stem, logged, u64::try_from(taken.as_millis()).ok(), client)
 }
 
+/// A row of IIS's FTP log in one line: its command, path, FTP reply, user
+/// and client (`FTP PASS *** 530 as administrator from 203.0.113.7`).
+pub fn describe_ftp_command(r: &faultline_parser::Request<'_>) -> String {
+    fn field(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
+        v.filter(|v| *v != b"-").map(String::from_utf8_lossy)
+    }
+    let mut line = format!("FTP {}", field(r.ftp_command()).unwrap_or_default());
+    if let Some(path) = field(r.uri_stem) {
+        line.push(' ');
+        line.push_str(&path);
+    }
+    if let Some(status) = r.status {
+        line.push_str(&format!(" {status}"));
+    }
+    if let Some(user) = field(r.username) {
+        line.push_str(&format!(" as {user}"));
+    }
+    line.push_str(" from ");
+    line.push_str(&r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string()));
+    line
+}
+
 /// [`describe_request`] of a row as read, saying only what the log wrote:
 /// a status, sub-status, win32 status or time-taken the log has no field
 /// for (or wrote `-`) is left out, not shown as zero.

@@ -1336,7 +1336,8 @@ impl Hunt {
     /// match one outside the IIS catalogue (the bundled pack's event rules
     /// read catalogue events only, which every read extracts).
     pub fn reading(&self, read: &ReadConfig) -> ReadConfig {
-        let every = self.engine.rules().iter().any(|r| !r.is_bundled() && r.target != Target::Web);
+        let every =
+            self.engine.rules().iter().any(|r| !r.is_bundled() && matches!(r.target, Target::Events(_)));
         ReadConfig { all_events: read.all_events || every, ..*read }
     }
 }
@@ -1398,6 +1399,28 @@ impl<'a> HuntSink<'a> {
 
     /// Notes the minute of an access-log row on its host (once per minute
     /// and computer name: rows come in time order).
+    /// A row of IIS's FTP log, read by the rules over FTP alone: its reply
+    /// is no HTTP status and its path no URL, and the web's native
+    /// detectors (logging gaps, scripts never requested) are about the
+    /// web site's log.
+    fn ftp_command(&mut self, r: &Request<'_>) {
+        if !self.hunt.engine.wants_ftp() || self.hunt.allows_request(r) {
+            return;
+        }
+        self.view.ftp_request(r);
+        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
+        let summary = |shown: &[(&str, &str)]| {
+            let mut line = crate::describe::describe_ftp_command(r);
+            line.push_str(&matched_suffix(&line, shown));
+            crate::describe::cut_line(line)
+        };
+        let site = self.resolve.site_named(r.site_name);
+        self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
+    }
+
     fn note_logged(&mut self, r: &Request<'_>) {
         if self.hunt.natives.is_none() {
             return;
@@ -1848,6 +1871,10 @@ impl RecordSink for HuntSink<'_> {
     type Error = Infallible;
 
     fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
+        if r.ftp_command().is_some() {
+            self.ftp_command(r);
+            return Ok(());
+        }
         self.note_logged(r);
         if !self.hunt.engine.wants_web() || self.hunt.allows_request(r) {
             return Ok(());

@@ -136,6 +136,13 @@ fn mapping(out: &mut impl Write) -> std::io::Result<()> {
         }
     }
     writeln!(out)?;
+    writeln!(
+        out,
+        "FTP rules (logsource category ftp): the rows of IIS's FTP logs (FTPSVC<n>, MSFTPSVC<n>), told by \
+         their FTP command; the fields above as W3C gives them, the command as cs-method (without IIS 5 and \
+         6's [session] before it), the FTP reply as sc-status. Web server rules do not read them."
+    )?;
+    writeln!(out)?;
     writeln!(out, "Windows rules (product windows), by log source: the events read")?;
     writeln!(out)?;
     let named = |s: &faultline_hunt::rule::LogSource| match (s.category, s.service) {

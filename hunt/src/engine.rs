@@ -40,6 +40,8 @@ pub(crate) const KEYWORDS: &str = " keywords";
 pub struct Engine {
     rules: Vec<Rule>,
     web: Candidates,
+    /// The rules over IIS FTP rows.
+    ftp: Candidates,
     events: Candidates,
     needles: Vec<FieldNeedles>,
     bits: usize,
@@ -455,9 +457,13 @@ impl Engine {
                 Some(FieldNeedles { field, automaton, bits: list.iter().map(|(_, b)| *b).collect() })
             })
             .collect();
-        let of = |web: bool| rules.iter().enumerate().filter(move |(_, r)| (r.target == Target::Web) == web);
-        let web = Candidates::new(of(true).map(|(i, _)| i), &guards, &rarity);
-        let events = Candidates::new(of(false).map(|(i, _)| i), &guards, &rarity);
+        let of = |target: fn(&Target) -> bool| {
+            let rules = rules.iter().enumerate().filter(move |(_, r)| target(&r.target)).map(|(i, _)| i);
+            Candidates::new(rules, &guards, &rarity)
+        };
+        let web = of(|t| *t == Target::Web);
+        let ftp = of(|t| *t == Target::Ftp);
+        let events = of(|t| matches!(t, Target::Events(_)));
         let agent_guarded = guards.iter().flatten().any(|g| g.reads("c-useragent"));
         let screen = Screen::new(&web_needles, agent_guarded);
         let indexed: Vec<usize> = (0..bits).filter(|&b| !web.by_needle[b].is_empty()).collect();
@@ -485,7 +491,19 @@ impl Engine {
                 |n: &FieldNeedles| read.contains(n.field.as_str()) || (keywords && n.field == KEYWORDS);
             (0..needles.len()).filter(|&i| wanted(&needles[i])).collect()
         });
-        Engine { rules, web, events, needles, bits, guards, screen, lines, clear_statuses, clear_needles }
+        Engine {
+            rules,
+            web,
+            ftp,
+            events,
+            needles,
+            bits,
+            guards,
+            screen,
+            lines,
+            clear_statuses,
+            clear_needles,
+        }
     }
 
     /// The same engine without its screen: every web row is evaluated in
@@ -528,6 +546,11 @@ impl Engine {
     /// Whether any rule reads web records.
     pub fn wants_web(&self) -> bool {
         !self.web.is_empty()
+    }
+
+    /// Whether any rule reads the rows of IIS's FTP logs.
+    pub fn wants_ftp(&self) -> bool {
+        !self.ftp.is_empty()
     }
 
     /// Whether any rule reads Windows events.
@@ -617,6 +640,7 @@ impl Engine {
     ) {
         let candidates = match view.kind() {
             Kind::Web => &self.web,
+            Kind::Ftp => &self.ftp,
             Kind::Event { .. } => &self.events,
         };
         if candidates.is_empty() {
@@ -675,7 +699,7 @@ fn view_over<'r>(
 
 fn applies(target: &Target, kind: &Kind) -> bool {
     match (target, kind) {
-        (Target::Web, Kind::Web) => true,
+        (Target::Web, Kind::Web) | (Target::Ftp, Kind::Ftp) => true,
         (Target::Events(pairs), Kind::Event { channel, id }) => {
             pairs.is_empty() || pairs.iter().any(|(c, want)| c == channel && want.is_none_or(|w| w == *id))
         }

@@ -10,6 +10,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
+    ("ftp_password_guessing.yml", include_str!("../rules/ftp_password_guessing.yml")),
+    ("ftp_script_upload.yml", include_str!("../rules/ftp_script_upload.yml")),
     ("iis_config_module_added.yml", include_str!("../rules/iis_config_module_added.yml")),
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
     ("net_app_pool_rpc_endpoint_mapper.yml", include_str!("../rules/net_app_pool_rpc_endpoint_mapper.yml")),
@@ -81,6 +83,19 @@ mod tests {
     fn web(row: WebRow<'_>) -> View {
         let mut v = View::default();
         v.web(&row);
+        v
+    }
+
+    /// A row of IIS's FTP log.
+    fn ftp(client: &str, command: &str, path: &str, status: &str) -> View {
+        let mut v = View::default();
+        v.ftp(&WebRow {
+            method: Some(command),
+            stem: Some(path),
+            client_ip: Some(client),
+            status: Some(status),
+            ..WebRow::default()
+        });
         v
     }
 
@@ -202,6 +217,24 @@ mod tests {
                 get("/aspnet_client/system_web/4_0_30319/WebUIValidation.js", None),
             ),
             ("web_iis_short_name_probe.yml", get("/*~1*/.aspx", None), get("/.htaccess.~1~", None)),
+            (
+                "ftp_script_upload.yml",
+                ftp("203.0.113.7", "STOR", "/wwwroot/uploads/help.aspx", "226"),
+                ftp("203.0.113.7", "STOR", "/wwwroot/uploads/help.pdf", "226"),
+            ),
+            (
+                "ftp_script_upload.yml",
+                ftp("203.0.113.7", "RNTO", "/wwwroot/web.config", "250"),
+                // Refused: nothing was written.
+                ftp("203.0.113.7", "STOR", "/wwwroot/web.config", "550"),
+            ),
+            (
+                "web_known_webshell_names.yml",
+                get("/uploads/ASPXSpy.aspx", None),
+                // The same name uploaded over FTP is the upload rule's: a
+                // web rule reads web rows only.
+                ftp("203.0.113.7", "STOR", "/uploads/ASPXSpy.aspx", "226"),
+            ),
             (
                 "web_command_injection.yml",
                 get("/foo/bar/baz.asp", Some("ID=ERROR[`cat%20passwd|echo`]")),
@@ -602,6 +635,7 @@ mod tests {
             ![
                 "web_scanner_burst.yml",
                 "web_auth_brute_force.yml",
+                "ftp_password_guessing.yml",
                 "web_tunna_session.yml",
                 "sec_logon_password_guessing.yml",
                 "sql_login_spray.yml",
@@ -786,6 +820,33 @@ mod tests {
         let few: Vec<(i64, View)> =
             (0..10).map(|i| (i * 2, data("10.0.2.17", "/erp/conn.aspx", "proxy", "GET"))).collect();
         assert!(correlated(&few).is_empty(), "ten requests are no session");
+    }
+
+    /// Ten refused passwords from one client within five minutes; ten
+    /// clients with one typo each, a client's refusals spread over hours,
+    /// or web logins refused, are not FTP password guessing.
+    #[test]
+    fn ftp_password_guessing_is_many_refused_passwords_from_one_client() {
+        let guess = |t: i64, client: &str| (t, ftp(client, "PASS", "***", "530"));
+        let burst: Vec<(i64, View)> = (0..12).map(|i| guess(i * 10, "203.0.113.7")).collect();
+        assert_eq!(correlated(&burst), ["Password Guessing Against The FTP Service"]);
+        let typos: Vec<(i64, View)> = (0..12).map(|i| guess(i * 10, &format!("198.51.100.{i}"))).collect();
+        assert!(correlated(&typos).is_empty(), "twelve users, one typo each");
+        let slow: Vec<(i64, View)> = (0..12).map(|i| guess(i * 600, "203.0.113.7")).collect();
+        assert!(correlated(&slow).is_empty(), "one refusal every ten minutes");
+        let web: Vec<(i64, View)> = (0..12)
+            .map(|i| {
+                let row = WebRow {
+                    method: Some("PASS"),
+                    stem: Some("***"),
+                    client_ip: Some("203.0.113.7"),
+                    status: Some("530"),
+                    ..WebRow::default()
+                };
+                (i * 10, web(row))
+            })
+            .collect();
+        assert!(correlated(&web).is_empty(), "a web row is no FTP row");
     }
 
     #[test]

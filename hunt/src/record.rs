@@ -204,6 +204,8 @@ pub struct WebRow<'a> {
 pub enum Kind {
     /// A web server access (W3C or HTTP.sys row).
     Web,
+    /// A command to IIS's FTP service (a row of its W3C log).
+    Ftp,
     /// A Windows event of this (lower-case) channel and id.
     Event {
         /// Channel, lower-case.
@@ -495,6 +497,20 @@ impl View {
         if let (Some(_), Some(peer)) = (forwarded, r.client_ip) {
             self.push_web_form(W_C_IP, &peer.to_string());
         }
+    }
+
+    /// A row of IIS's FTP log: the fields it shares with a web row, its
+    /// command as `cs-method` (without the session IIS 5 and 6 wrote
+    /// before it).
+    pub fn ftp_request(&mut self, r: &Request<'_>) {
+        self.request_via(&Request { method: r.ftp_command().or(r.method), ..*r }, None);
+        self.kind = Kind::Ftp;
+    }
+
+    /// A row of IIS's FTP log from its fields.
+    pub fn ftp(&mut self, r: &WebRow<'_>) {
+        self.web(r);
+        self.kind = Kind::Ftp;
     }
 
     /// A web access from its fields.

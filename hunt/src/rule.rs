@@ -98,6 +98,8 @@ pub enum Target {
     /// Web server access: W3C rows (and HTTP.sys error rows where the
     /// fields exist).
     Web,
+    /// IIS's FTP service: the rows of its W3C logs (`category: ftp`).
+    Ftp,
     /// Windows events of these channels (lower-case) and ids (`None`: any),
     /// any of the pairs; an empty list: every event.
     Events(Vec<(String, Option<u16>)>),
@@ -177,8 +179,10 @@ fn target(
 ) -> Result<Target, Unsupported> {
     let describe =
         || format!("{}/{}/{}", product.unwrap_or("-"), category.unwrap_or("-"), service.unwrap_or("-"));
-    if category == Some("webserver") {
-        return Ok(Target::Web);
+    match category {
+        Some("webserver") => return Ok(Target::Web),
+        Some("ftp") => return Ok(Target::Ftp),
+        _ => {}
     }
     if product != Some("windows") {
         return Err(Unsupported::LogSource(describe()));
@@ -587,7 +591,7 @@ impl Rule {
             names.push(name);
         }
         let condition = Condition::parse(&condition, &names)?;
-        if target == Target::Web
+        if matches!(target, Target::Web | Target::Ftp)
             && let Some(fields) = needs_unread_web_fields(&searches, &condition)
         {
             return Err(Unsupported::Field(fields));

@@ -170,6 +170,11 @@ impl<'s> Collector<'s> {
 impl RecordSink for Collector<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+        // An FTP reply is no HTTP status: 530 (not logged in) and 550 (no
+        // such file) would count as a web site's server errors.
+        if r.ftp_command().is_some() {
+            return Ok(());
+        }
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.place(&host, r.time) else { return Ok(()) };
         let host = host.name;

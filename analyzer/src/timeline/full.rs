@@ -186,8 +186,15 @@ impl RecordSink for TimelineSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
-        let summary =
-            describe_logged_request(&stem, (r.status, r.substatus, r.win32_status), r.time_taken_ms, &client);
+        let summary = match r.ftp_command() {
+            Some(_) => crate::describe::describe_ftp_command(r),
+            None => describe_logged_request(
+                &stem,
+                (r.status, r.substatus, r.win32_status),
+                r.time_taken_ms,
+                &client,
+            ),
+        };
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
     }

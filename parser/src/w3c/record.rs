@@ -191,6 +191,32 @@ impl Request<'_> {
         }
     }
 
+    /// The FTP command the row records, when it is a row of IIS's FTP
+    /// service rather than an HTTP request: the service writes the same W3C
+    /// format (into `FTPSVC<n>` folders; IIS 5 and 6 into `MSFTPSVC<n>`,
+    /// each command after its session as `[3]USER`), with FTP replies in
+    /// `sc-status` (530: not logged in; 550: file unavailable), which read
+    /// as HTTP would be server errors. The command comes without the
+    /// session prefix. A row is FTP by its command alone, and never when it
+    /// names an HTTP version: HTTP's methods and FTP's commands share no
+    /// name.
+    pub fn ftp_command(&self) -> Option<&[u8]> {
+        let method = self.method?;
+        if self.version.is_some_and(|v| v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"HTTP/")) {
+            return None;
+        }
+        if let Some(rest) = method.strip_prefix(b"[")
+            && let Some(end) = rest.iter().position(|&b| b == b']')
+            && end > 0
+            && rest[..end].iter().all(u8::is_ascii_digit)
+            && end + 1 < rest.len()
+        {
+            return Some(&rest[end + 1..]);
+        }
+        // IIS writes some commands as the client sent them (`opts`).
+        FTP_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(method)).then_some(method)
+    }
+
     /// When the request started: the end time minus `time-taken`.
     pub fn start(&self) -> Timestamp {
         let taken = self.time_taken_ms.unwrap_or(0).min(i64::MAX as u64 / 1_000_000) as i64;
@@ -223,6 +249,70 @@ impl Request<'_> {
         }
     }
 }
+
+/// The commands IIS's FTP service logs in `cs-method`: RFC 959's and its
+/// extensions', and the service's own records of a connection's channels.
+const FTP_COMMANDS: &[&[u8]] = &[
+    b"ABOR",
+    b"ACCT",
+    b"ADAT",
+    b"ALLO",
+    b"APPE",
+    b"AUTH",
+    b"CCC",
+    b"CDUP",
+    b"CLNT",
+    b"CWD",
+    b"DELE",
+    b"EPRT",
+    b"EPSV",
+    b"FEAT",
+    b"HELP",
+    b"HOST",
+    b"LANG",
+    b"LIST",
+    b"MDTM",
+    b"MFMT",
+    b"MKD",
+    b"MLSD",
+    b"MLST",
+    b"MODE",
+    b"NLST",
+    b"NOOP",
+    b"OPTS",
+    b"PASS",
+    b"PASV",
+    b"PBSZ",
+    b"PORT",
+    b"PROT",
+    b"PWD",
+    b"QUIT",
+    b"REIN",
+    b"REST",
+    b"RETR",
+    b"RMD",
+    b"RNFR",
+    b"RNTO",
+    b"SITE",
+    b"SIZE",
+    b"SMNT",
+    b"STAT",
+    b"STOR",
+    b"STOU",
+    b"STRU",
+    b"SYST",
+    b"TYPE",
+    b"USER",
+    b"XCUP",
+    b"XCWD",
+    b"XMKD",
+    b"XPWD",
+    b"XRMD",
+    b"ControlChannelOpened",
+    b"ControlChannelClosed",
+    b"DataChannelOpened",
+    b"DataChannelClosed",
+];
 
 /// The names IIS custom fields for the forwarding header are given.
 const FORWARDED_FOR: [&str; 2] = ["X-Forwarded-For", "cs(X-Forwarded-For)"];
@@ -311,4 +401,33 @@ pub struct HttpError<'a> {
     pub extended_fault_code: Option<&'a [u8]>,
     /// Any other columns.
     pub custom: CustomFields<'a>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(method: &'a [u8], version: Option<&'a [u8]>) -> Request<'a> {
+        let mut r = Request::blank(Timestamp(0), TimeBasis::Utc, Origin::default());
+        r.method = Some(method);
+        r.version = version;
+        r
+    }
+
+    /// IIS 7 and later log the command as sent, IIS 5 and 6 after its
+    /// session; HTTP's methods, WebDAV's included, are never FTP, nor is a
+    /// row naming an HTTP version whatever its method.
+    #[test]
+    fn an_ftp_row_is_told_by_its_command() {
+        assert_eq!(row(b"PASS", None).ftp_command(), Some(&b"PASS"[..]));
+        assert_eq!(row(b"opts", None).ftp_command(), Some(&b"opts"[..]));
+        assert_eq!(row(b"ControlChannelOpened", None).ftp_command(), Some(&b"ControlChannelOpened"[..]));
+        assert_eq!(row(b"[12]created", None).ftp_command(), Some(&b"created"[..]));
+        for http in [&b"GET"[..], b"POST", b"PROPFIND", b"DELETE", b"OPTIONS", b"[]USER", b"[x]USER", b"[3]"]
+        {
+            assert_eq!(row(http, None).ftp_command(), None, "{}", String::from_utf8_lossy(http));
+        }
+        assert_eq!(row(b"USER", Some(b"HTTP/1.1")).ftp_command(), None);
+        assert_eq!(row(b"USER", Some(b"-")).ftp_command(), Some(&b"USER"[..]));
+    }
 }
