@@ -74,6 +74,28 @@ pub struct AccessRow {
     pub taken: u64,
 }
 
+/// One row of IIS's FTP log: a command of a control connection.
+#[derive(Clone, Debug)]
+pub struct FtpRow {
+    /// When the command was answered, Unix milliseconds.
+    pub end_ms: i64,
+    /// `c-ip`.
+    pub client: Ipv4Addr,
+    /// `cs-username`: `-` until a login succeeds.
+    pub user: Option<String>,
+    /// `cs-method`: the command, or the service's `ControlChannelOpened`...
+    pub command: &'static str,
+    /// `cs-uri-stem`: the command's argument (`***` for a password).
+    pub argument: Option<String>,
+    /// `sc-status` (the FTP reply; `None` for the channel records),
+    /// `sc-win32-status`, `sc-substatus`.
+    pub reply: (Option<u16>, u32, u32),
+    /// `x-session`: the control connection.
+    pub session: u32,
+    /// `x-fullpath`: the file or folder the command acted on.
+    pub full_path: Option<String>,
+}
+
 /// One HTTPERR row.
 #[derive(Clone, Debug)]
 pub struct HttpErrRow {
@@ -153,6 +175,8 @@ pub struct HostLogs {
     pub log_reopens: Vec<i64>,
     /// HTTPERR rows.
     pub httperr: Vec<HttpErrRow>,
+    /// FTP log rows per FTP site id (any order; sorted when written).
+    pub ftp: BTreeMap<u32, Vec<FtpRow>>,
     /// FREB traces per site.
     pub traces: BTreeMap<u32, Vec<TraceSpec>>,
     /// Event records per channel.
@@ -195,6 +219,7 @@ impl Bundle {
                 let dir = HostDir::new(layout, root, name, index, hosts);
                 let mut written = write_access(&dir, name, host)?;
                 written.extend(write_httperr(&dir, host)?);
+                written.extend(write_ftp(&dir, host)?);
                 written.extend(write_traces(&dir, host)?);
                 written.extend(write_events(&dir, host)?);
                 dir.finish(written)
@@ -308,6 +333,58 @@ fn write_access(dir: &HostDir, host_name: &str, host: &mut HostLogs) -> io::Resu
     if let Some((_, _, mut w, p)) = current.take() {
         w.flush()?;
         written.push(p);
+    }
+    Ok(written)
+}
+
+const FTP_FIELDS: &str = "date time c-ip cs-username s-ip s-port cs-method cs-uri-stem sc-status sc-win32-status sc-substatus x-session x-fullpath";
+
+/// Each FTP site's log, one file a day, as IIS's FTP service writes it.
+fn write_ftp(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (site, rows) in &mut host.ftp {
+        rows.sort_by_key(|r| r.end_ms);
+        let mut current: Option<(i64, BufWriter<File>, PathBuf)> = None;
+        for r in rows.iter() {
+            let secs = r.end_ms.div_euclid(1000);
+            let day = secs.div_euclid(86_400);
+            if current.as_ref().is_none_or(|(d, _, _)| *d != day) {
+                if let Some((_, mut w, p)) = current.take() {
+                    w.flush()?;
+                    written.push(p);
+                }
+                let (date, _) = date_and_time(secs);
+                let name = format!("u_ex{}{}{}.log", &date[2..4], &date[5..7], &date[8..10]);
+                let Some(path) = dir.path(Kind::Ftp(*site, &name)) else { return Ok(written) };
+                let mut w = create(&path)?;
+                header_block(&mut w, "Microsoft Internet Information Services 10.0", secs, FTP_FIELDS)?;
+                current = Some((day, w, path));
+            }
+            let Some((_, w, _)) = current.as_mut() else { continue };
+            let (d, t) = date_and_time(secs);
+            let (status, win32, sub) = r.reply;
+            let status = status.map_or_else(|| "-".to_string(), |s| s.to_string());
+            // A session is a GUID; its number spread over one.
+            let n = r.session.wrapping_add(1);
+            let s = n.wrapping_mul(2_654_435_761);
+            writeln!(
+                w,
+                "{d} {t} {} {} 10.0.1.10 21 {} {} {status} {win32} {sub} {s:08x}-{:04x}-4{:03x}-a{:03x}-{:012x} {}\r",
+                r.client,
+                dash(&r.user),
+                r.command,
+                dash(&r.argument),
+                n & 0xffff,
+                s >> 20,
+                (s >> 8) & 0xfff,
+                u64::from(n) * 7_919,
+                dash(&r.full_path),
+            )?;
+        }
+        if let Some((_, mut w, p)) = current.take() {
+            w.flush()?;
+            written.push(p);
+        }
     }
     Ok(written)
 }

@@ -81,6 +81,8 @@ pub enum Kind<'a> {
     Access(u32, &'a str),
     /// An HTTP.sys error log, by file name.
     Httperr(&'a str),
+    /// The log of an FTP site, by file name.
+    Ftp(u32, &'a str),
     /// A FREB trace of a site, by file name.
     Trace(u32, &'a str),
     /// An event log.
@@ -123,6 +125,7 @@ impl HostDir {
             Layout::Bundle => {
                 return Some(self.dir.join(match kind {
                     Kind::Access(site, f) => format!("inetpub/logs/LogFiles/W3SVC{site}/{f}"),
+                    Kind::Ftp(site, f) => format!("inetpub/logs/LogFiles/FTPSVC{site}/{f}"),
                     Kind::Httperr(f) => format!("HTTPERR/{f}"),
                     Kind::Trace(site, f) => format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/{f}"),
                     Kind::Events(c) => format!("{}.evtx", c.file_stem()),
@@ -133,7 +136,7 @@ impl HostDir {
                     Kind::Access(site, f) => {
                         Some(self.dir.join(format!("LogFiles/http/RawLogs/W3SVC{site}_{f}")))
                     }
-                    Kind::Httperr(_) => None,
+                    Kind::Httperr(_) | Kind::Ftp(..) => None,
                     Kind::Trace(site, f) => Some(self.dir.join(format!("LogFiles/W3SVC{site}/{f}"))),
                     Kind::Events(_) => Some(self.dir.join("LogFiles/eventlog.xml")),
                 };
@@ -146,6 +149,7 @@ impl HostDir {
         };
         Some(drive.join(match kind {
             Kind::Access(site, f) => format!("inetpub/logs/LogFiles/W3SVC{site}/{f}"),
+            Kind::Ftp(site, f) => format!("inetpub/logs/LogFiles/FTPSVC{site}/{f}"),
             Kind::Httperr(f) => format!("Windows/System32/LogFiles/HTTPERR/{f}"),
             Kind::Trace(site, f) => format!("inetpub/logs/FailedReqLogFiles/W3SVC{site}/{f}"),
             Kind::Events(c) => format!("Windows/System32/winevt/Logs/{}.evtx", c.file_stem()),

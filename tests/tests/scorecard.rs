@@ -380,6 +380,7 @@ fn attack_scenarios_yield_their_techniques() {
         "web-shell",
         "scanner",
         "password-guessing",
+        "ftp-password-guessing",
         "backdoor-module",
         "log-clearing",
         "logging-off",

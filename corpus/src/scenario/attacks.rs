@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use super::events::{Ev, INFO, WARNING, s};
 use super::{Ctx, SHOP_POOL, SHOP_SITE};
-use crate::bundle::{AccessRow, Channel};
+use crate::bundle::{AccessRow, Channel, FtpRow};
 
 /// The attacker's address.
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(185, 220, 101, 4);
@@ -39,6 +39,60 @@ fn row(
     r.agent = "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)";
     r.taken = 40;
     traffic.rows.push(r);
+}
+
+/// The site id of the host's FTP site (its log in `FTPSVC3`).
+const FTP_SITE: u32 = 3;
+
+/// An FTP command: the command, its argument, the reply (status, win32
+/// status, substatus) and the path it acted on (`-`: none).
+type FtpCommand = (&'static str, &'static str, (u16, u32, u32), &'static str);
+
+/// One FTP control connection from `client`, opened at `at`, its commands
+/// a second apart, then closed; `user` is logged once a password is
+/// accepted (230), as IIS does. Returns when it closed.
+fn ftp_session(
+    ctx: &mut Ctx,
+    host: &str,
+    at: i64,
+    client: Ipv4Addr,
+    user: &str,
+    commands: &[FtpCommand],
+) -> i64 {
+    let rows = ctx.bundle.host(host).ftp.entry(FTP_SITE).or_default();
+    let session = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let mut logged_in = None;
+    let mut row = |end_ms: i64, command, argument: &str, reply, full_path: &str, user: &Option<String>| {
+        let text = |v: &str| (v != "-").then(|| v.to_string());
+        rows.push(FtpRow {
+            end_ms,
+            client,
+            user: user.clone(),
+            command,
+            argument: text(argument),
+            reply,
+            session,
+            full_path: text(full_path),
+        });
+    };
+    row(at, "ControlChannelOpened", "-", (None, 0, 0), "-", &None);
+    let mut t = at;
+    for &(command, argument, (status, win32, sub), full_path) in commands {
+        t += 1_000;
+        if command == "PASS" && status == 230 {
+            logged_in = Some(user.to_string());
+        }
+        row(t, command, argument, (Some(status), win32, sub), full_path, &logged_in);
+    }
+    t += 1_000;
+    row(t, "ControlChannelClosed", "-", (None, 0, 0), "-", &logged_in);
+    t
+}
+
+/// A login attempt: the user named, the password refused (1326: a bad
+/// user name or password; 41: an error while authenticating).
+fn ftp_refused(user: &'static str) -> [FtpCommand; 2] {
+    [("USER", user, (331, 0, 0), "-"), ("PASS", "***", (530, 1_326, 41), "-")]
 }
 
 fn sort_rows(ctx: &mut Ctx, host: &str) {
@@ -145,6 +199,25 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
         traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
+    // The site's editor mistypes the FTP password once, then publishes a
+    // document and fetches a report.
+    let editor = Ipv4Addr::new(10, 0, 3, 41);
+    let end = ftp_session(ctx, &host, at + 120_000, editor, "", &ftp_refused("editor"));
+    ftp_session(
+        ctx,
+        &host,
+        end + 5_000,
+        editor,
+        "WEB01\\editor",
+        &[
+            ("USER", "editor", (331, 0, 0), "-"),
+            ("PASS", "***", (230, 0, 0), "/"),
+            ("CWD", "/wwwroot/docs", (250, 0, 0), "/wwwroot/docs"),
+            ("STOR", "price-list.pdf", (226, 0, 0), "/wwwroot/docs/price-list.pdf"),
+            ("RETR", "/reports/weekly.xlsx", (226, 0, 0), "/reports/weekly.xlsx"),
+            ("QUIT", "-", (221, 0, 0), "-"),
+        ],
+    );
     // The worker saving an upload and asking its database: what it does
     // all day, unlike a page it writes or a tunnel to the server itself.
     w3wp_sysmon(
@@ -262,6 +335,44 @@ pub(super) fn password_guessing(ctx: &mut Ctx) {
     ctx.truth.techniques = vec!["T1110"];
     ctx.truth.story = format!(
         "{ATTACKER} posts forty passwords to /Account/Login in under three minutes (each answered 401), and the forty-first gets in (302)."
+    );
+}
+
+/// Passwords guessed against the host's FTP service until one works, a
+/// web shell uploaded through it into the site, and the shell used.
+pub(super) fn ftp_password_guessing(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.55);
+    let names = ["administrator", "admin", "ftp", "test", "webmaster", "ftpdeploy"];
+    let mut t = from;
+    for i in 0..30 {
+        t = ftp_session(ctx, &host, t + 2_000, ATTACKER, "", &ftp_refused(names[i % names.len()]));
+    }
+    let user = format!("{host}\\ftpdeploy");
+    let uploaded = ftp_session(
+        ctx,
+        &host,
+        t + 2_000,
+        ATTACKER,
+        &user,
+        &[
+            ("USER", "ftpdeploy", (331, 0, 0), "-"),
+            ("PASS", "***", (230, 0, 0), "/"),
+            ("CWD", "/wwwroot/uploads", (250, 0, 0), "/wwwroot/uploads"),
+            ("STOR", "help.aspx", (226, 0, 0), "/wwwroot/uploads/help.aspx"),
+            ("QUIT", "-", (221, 0, 0), "-"),
+        ],
+    );
+    for i in 0..4 {
+        row(ctx, &host, uploaded + 30_000 + i * 7_000, "POST", "/uploads/help.aspx", None, (200, 0, 0));
+    }
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from), end: super::rfc3339(uploaded + 60_000) });
+    ctx.truth.lookalikes = vec!["unexplained", "auth-failure"];
+    ctx.truth.techniques = vec!["T1110.001", "T1105", "T1505.003"];
+    ctx.truth.story = format!(
+        "{ATTACKER} tries thirty passwords against the FTP service in three minutes, gets in as ftpdeploy, uploads help.aspx into the site's uploads folder, and posts to it."
     );
 }
 
