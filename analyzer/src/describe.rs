@@ -17,19 +17,32 @@ pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -
     describe_logged_request(stem, logged, u64::try_from(taken.as_millis()).ok(), client)
 }
 
-/// A row of IIS's FTP log in one line: its command, path, FTP reply, user
-/// and client (`FTP PASS *** 530 as administrator from 203.0.113.7`).
+/// A row of IIS's FTP log in one line: its command, argument and the path
+/// it acted on, FTP reply (with IIS's substatus and win32 status, which
+/// tell a bad password, 1326, from a locked account, 1909), user and client
+/// (`FTP STOR help.aspx (/wwwroot/uploads/help.aspx) 226 as WEB01\deploy
+/// from 203.0.113.7`).
 pub fn describe_ftp_command(r: &faultline_parser::Request<'_>) -> String {
     fn field(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
         v.filter(|v| *v != b"-").map(String::from_utf8_lossy)
     }
     let mut line = format!("FTP {}", field(r.ftp_command()).unwrap_or_default());
-    if let Some(path) = field(r.uri_stem) {
+    let argument = field(r.uri_stem);
+    if let Some(argument) = &argument {
         line.push(' ');
-        line.push_str(&path);
+        line.push_str(argument);
+    }
+    if let Some(full) = field(r.custom.get("x-fullpath")).filter(|f| Some(f) != argument.as_ref()) {
+        line.push_str(&format!(" ({full})"));
     }
     if let Some(status) = r.status {
         line.push_str(&format!(" {status}"));
+        if let Some(sub) = r.substatus {
+            line.push_str(&format!(".{sub}"));
+        }
+        if let Some(win32) = r.win32_status.filter(|w| *w != 0) {
+            line.push_str(&format!(" (win32 {win32})"));
+        }
     }
     if let Some(user) = field(r.username) {
         line.push_str(&format!(" as {user}"));

@@ -224,6 +224,16 @@ mod tests {
             ),
             (
                 "ftp_script_upload.yml",
+                ftp("203.0.113.7", "STOR", "Global.asax", "226"),
+                ftp("203.0.113.7", "STOR", "Global.asax.bak", "226"),
+            ),
+            (
+                "ftp_script_upload.yml",
+                ftp("203.0.113.7", "STOR", "/wwwroot/bin/Telemetry.dll", "226"),
+                ftp("203.0.113.7", "STOR", "/downloads/setup/Telemetry.dll", "226"),
+            ),
+            (
+                "ftp_script_upload.yml",
                 ftp("203.0.113.7", "RNTO", "/wwwroot/web.config", "250"),
                 // Refused: nothing was written.
                 ftp("203.0.113.7", "STOR", "/wwwroot/web.config", "550"),
@@ -832,8 +842,29 @@ mod tests {
         assert_eq!(correlated(&burst), ["Password Guessing Against The FTP Service"]);
         let typos: Vec<(i64, View)> = (0..12).map(|i| guess(i * 10, &format!("198.51.100.{i}"))).collect();
         assert!(correlated(&typos).is_empty(), "twelve users, one typo each");
-        let slow: Vec<(i64, View)> = (0..12).map(|i| guess(i * 600, "203.0.113.7")).collect();
-        assert!(correlated(&slow).is_empty(), "one refusal every ten minutes");
+        let rare: Vec<(i64, View)> = (0..12).map(|i| guess(i * 600, "203.0.113.7")).collect();
+        assert!(correlated(&rare).is_empty(), "one refusal every ten minutes");
+        let paced: Vec<(i64, View)> = (0..40).map(|i| guess(i * 75, "203.0.113.7")).collect();
+        assert_eq!(
+            correlated(&paced),
+            ["Sustained Password Guessing Against The FTP Service"],
+            "four every five minutes"
+        );
+        let anonymous: Vec<(i64, View)> = (0..12)
+            .map(|i| {
+                let mut v = View::default();
+                v.ftp(&WebRow {
+                    method: Some("PASS"),
+                    stem: Some("IEUser@"),
+                    client_ip: Some("203.0.113.7"),
+                    status: Some("530"),
+                    substatus: Some("42"),
+                    ..WebRow::default()
+                });
+                (i * 10, v)
+            })
+            .collect();
+        assert!(correlated(&anonymous).is_empty(), "a client trying anonymous where it is off");
         let web: Vec<(i64, View)> = (0..12)
             .map(|i| {
                 let row = WebRow {

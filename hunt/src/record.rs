@@ -501,10 +501,15 @@ impl View {
 
     /// A row of IIS's FTP log: the fields it shares with a web row, its
     /// command as `cs-method` (without the session IIS 5 and 6 wrote
-    /// before it).
+    /// before it), and the path the command acted on (`x-fullpath`: the
+    /// argument is what the client sent, `help.aspx` after a `CWD`) as a
+    /// form of `cs-uri-stem`.
     pub fn ftp_request(&mut self, r: &Request<'_>) {
         self.request_via(&Request { method: r.ftp_command().or(r.method), ..*r }, None);
         self.kind = Kind::Ftp;
+        if let Some(full) = r.custom.get("x-fullpath") {
+            self.push_web_form(W_CS_URI_STEM, &String::from_utf8_lossy(full));
+        }
     }
 
     /// A row of IIS's FTP log from its fields.

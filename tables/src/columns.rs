@@ -223,6 +223,28 @@ table! {
 }
 
 table! {
+    /// `ftp`: one row per line of IIS's FTP logs (FTPSVC, MSFTPSVC).
+    Ftp {
+        timestamp: Time,
+        host_name: Text,
+        site_id: Int,
+        ftp_command: Text,
+        ftp_argument: Text,
+        file_path: Text,
+        ftp_reply_code: Int,
+        iis_substatus: Int,
+        iis_win32_status: Int,
+        source_ip: Text,
+        destination_ip: Text,
+        destination_port: Int,
+        user_name: Text,
+        ftp_session: Text,
+        log_file_path: Text,
+        log_file_line: Int,
+    }
+}
+
+table! {
     /// `httperr`: one row per HTTP.sys error-log line.
     Httperr {
         timestamp: Time,

@@ -28,7 +28,7 @@ pub use export::{ExportFormat, ExportSummary, export};
 pub use queries::{NamedQuery, QUERIES, named_query};
 pub use spreadsheet::{csv_field, csv_text};
 
-use columns::{Detections, Events, Httperr, Requests, Traces};
+use columns::{Detections, Events, Ftp, Httperr, Requests, Traces};
 use faultline_analyzer::describe::describe_event;
 use faultline_analyzer::hunting::{Detection, Hunt, HuntSink, Pending};
 use faultline_analyzer::pass::{self, Batching, Consumer, Progress, Reading};
@@ -64,11 +64,13 @@ impl From<Infallible> for TableError {
     }
 }
 
-/// One of the five tables.
+/// One of the tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TableName {
     /// Access-log rows.
     Requests,
+    /// Rows of IIS's FTP logs.
+    Ftp,
     /// HTTP.sys error-log rows.
     Httperr,
     /// FREB traces.
@@ -79,10 +81,14 @@ pub enum TableName {
     Detections,
 }
 
+/// How many tables there are.
+const TABLES: usize = 6;
+
 impl TableName {
     /// Every table, in schema order.
-    pub const ALL: [TableName; 5] = [
+    pub const ALL: [TableName; TABLES] = [
         TableName::Requests,
+        TableName::Ftp,
         TableName::Httperr,
         TableName::Traces,
         TableName::Events,
@@ -93,6 +99,7 @@ impl TableName {
     pub fn name(self) -> &'static str {
         match self {
             TableName::Requests => "requests",
+            TableName::Ftp => "ftp",
             TableName::Httperr => "httperr",
             TableName::Traces => "traces",
             TableName::Events => "events",
@@ -115,6 +122,7 @@ impl TableName {
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             TableName::Requests => Requests::COLUMNS,
+            TableName::Ftp => Ftp::COLUMNS,
             TableName::Httperr => Httperr::COLUMNS,
             TableName::Traces => Traces::COLUMNS,
             TableName::Events => Events::COLUMNS,
@@ -134,20 +142,20 @@ fn sql_words(sql: &str) -> std::collections::BTreeSet<String> {
 /// Which tables and columns to build: a query fills only what it names.
 #[derive(Clone, Debug)]
 pub struct Projection {
-    tables: [bool; 5],
+    tables: [bool; TABLES],
     /// Column names kept; `None` keeps every column.
     columns: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Projection {
     /// Every table, every column (what an export writes).
-    pub const ALL: Projection = Projection { tables: [true; 5], columns: None };
+    pub const ALL: Projection = Projection { tables: [true; TABLES], columns: None };
 
     /// The tables and columns a SQL text names as words; every column of
     /// those tables when it selects `*` (a `*` not inside `count(*)`).
     pub fn of_sql(sql: &str) -> Projection {
         let words = sql_words(sql);
-        let mut tables = [false; 5];
+        let mut tables = [false; TABLES];
         for t in TableName::named_in(sql) {
             tables[t.index()] = true;
         }
@@ -177,11 +185,12 @@ impl Projection {
     }
 }
 
-/// Rows of the five tables: of one chunk, one file, or many joined
+/// Rows of the tables: of one chunk, one file, or many joined
 /// (detections only once the whole read is hunted).
 #[derive(Default)]
 struct Rows {
     requests: Requests,
+    ftp: Ftp,
     httperr: Httperr,
     traces: Traces,
     events: Events,
@@ -192,6 +201,7 @@ impl Rows {
     /// Appends `other`'s rows after these, table by table.
     fn append(&mut self, other: Rows) {
         self.requests.append(other.requests);
+        self.ftp.append(other.ftp);
         self.httperr.append(other.httperr);
         self.traces.append(other.traces);
         self.events.append(other.events);
@@ -206,6 +216,7 @@ impl Rows {
         }
         let mut all = Rows::default();
         all.requests.reserve_like(parts.iter().map(|p| &p.requests));
+        all.ftp.reserve_like(parts.iter().map(|p| &p.ftp));
         all.httperr.reserve_like(parts.iter().map(|p| &p.httperr));
         all.traces.reserve_like(parts.iter().map(|p| &p.traces));
         all.events.reserve_like(parts.iter().map(|p| &p.events));
@@ -216,9 +227,10 @@ impl Rows {
         all
     }
 
-    pub(crate) fn counts(&self) -> [usize; 5] {
+    pub(crate) fn counts(&self) -> [usize; TABLES] {
         [
             self.requests.rows(),
+            self.ftp.rows(),
             self.httperr.rows(),
             self.traces.rows(),
             self.events.rows(),
@@ -231,6 +243,7 @@ impl Rows {
         let keep = |c: &str| p.keeps(c);
         Rows {
             requests: Requests::projected(&keep),
+            ftp: Ftp::projected(&keep),
             httperr: Httperr::projected(&keep),
             traces: Traces::projected(&keep),
             events: Events::projected(&keep),
@@ -271,10 +284,11 @@ impl Rows {
     }
 
     /// The polars frames of the projected columns, in [`TableName::ALL`] order.
-    fn finish(self, p: &Projection) -> PolarsResult<[DataFrame; 5]> {
+    fn finish(self, p: &Projection) -> PolarsResult<[DataFrame; TABLES]> {
         let keep = |c: &str| p.keeps(c);
         Ok([
             self.requests.finish(&keep)?,
+            self.ftp.finish(&keep)?,
             self.httperr.finish(&keep)?,
             self.traces.finish(&keep)?,
             self.events.finish(&keep)?,
@@ -316,9 +330,44 @@ fn matched_text(matched: &[(String, String)]) -> String {
     serde_json::to_string(&object).unwrap_or_default()
 }
 
+impl TableSink<'_> {
+    /// A row of IIS's FTP log, into its own table: its replies are no HTTP
+    /// statuses, which the request tables' queries count.
+    fn ftp_command(&mut self, r: &Request<'_>, command: &[u8]) -> Result<(), Infallible> {
+        if !self.projection.table(TableName::Ftp) {
+            return Ok(());
+        }
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
+        let site = self.resolve.site_named(r.site_name);
+        let t = &mut self.rows.ftp;
+        t.timestamp.push(Some(time.0));
+        t.host_name.push(Some(&host.name));
+        t.site_id.push(site.map(i64::from));
+        t.ftp_command.push_with(|| text(Some(command)));
+        t.ftp_argument.push_with(|| text(r.uri_stem));
+        t.file_path.push_with(|| text(r.custom.get("x-fullpath")));
+        t.ftp_reply_code.push(r.status.map(i64::from));
+        t.iis_substatus.push(r.substatus.map(i64::from));
+        t.iis_win32_status.push(int(r.win32_status));
+        t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
+        t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
+        t.destination_port.push(r.server_port.map(i64::from));
+        t.user_name.push_with(|| text(r.username));
+        t.ftp_session.push_with(|| text(r.custom.get("x-session")));
+        t.log_file_path.push(Some(&self.resolve.file().path));
+        t.log_file_line.push(int(Some(r.origin.line)));
+        t.row_done();
+        Ok(())
+    }
+}
+
 impl RecordSink for TableSink<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
+        if let Some(command) = r.ftp_command() {
+            return self.ftp_command(r, command);
+        }
         if !self.projection.table(TableName::Requests) {
             return Ok(());
         }
@@ -464,7 +513,7 @@ impl RecordSink for TableSink<'_> {
 /// The tables built from one read of the evidence.
 #[derive(Debug)]
 pub struct Tables {
-    frames: [DataFrame; 5],
+    frames: [DataFrame; TABLES],
     /// How the read went (rejected records: the diagnostics say why; `scan`
     /// lists them).
     pub reading: Reading,

@@ -193,18 +193,18 @@ impl Request<'_> {
 
     /// The FTP command the row records, when it is a row of IIS's FTP
     /// service rather than an HTTP request: the service writes the same W3C
-    /// format (into `FTPSVC<n>` folders; IIS 5 and 6 into `MSFTPSVC<n>`,
-    /// each command after its session as `[3]USER`), with FTP replies in
-    /// `sc-status` (530: not logged in; 550: file unavailable), which read
-    /// as HTTP would be server errors. The command comes without the
-    /// session prefix. A row is FTP by its command alone, and never when it
-    /// names an HTTP version: HTTP's methods and FTP's commands share no
-    /// name.
+    /// format (into `FTPSVC<n>` folders; IIS 5 and 6 into `MSFTPSVC<n>`),
+    /// with FTP replies in `sc-status` (530: not logged in; 550: file
+    /// unavailable), which read as HTTP would be server errors. A row is
+    /// FTP when its log has the fields only FTP logs have (`x-session`,
+    /// `x-fullpath`: whatever its command, a client may send `GET` to port
+    /// 21), when its command comes after its session as IIS 4 to 6 wrote
+    /// it (`[3]USER`: a name HTTP.sys refuses as a method), or when an FTP
+    /// command was sent to an FTP port (21, 990) and the row names no HTTP
+    /// version; never by its command alone (a web log's method may be any
+    /// word a client sends). The command comes without its session.
     pub fn ftp_command(&self) -> Option<&[u8]> {
         let method = self.method?;
-        if self.version.is_some_and(|v| v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"HTTP/")) {
-            return None;
-        }
         if let Some(rest) = method.strip_prefix(b"[")
             && let Some(end) = rest.iter().position(|&b| b == b']')
             && end > 0
@@ -213,8 +213,14 @@ impl Request<'_> {
         {
             return Some(&rest[end + 1..]);
         }
+        let ftp_field = |name: &str| FTP_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name));
+        if self.custom.iter().any(|(name, _)| ftp_field(name)) {
+            return Some(method);
+        }
+        let http = self.version.is_some_and(|v| v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"HTTP/"));
         // IIS writes some commands as the client sent them (`opts`).
-        FTP_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(method)).then_some(method)
+        let command = FTP_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(method));
+        (matches!(self.server_port, Some(21 | 990)) && !http && command).then_some(method)
     }
 
     /// When the request started: the end time minus `time-taken`.
@@ -250,6 +256,9 @@ impl Request<'_> {
     }
 }
 
+/// The fields IIS's FTP service logs and its web service does not.
+const FTP_FIELDS: [&str; 2] = ["x-session", "x-fullpath"];
+
 /// The commands IIS's FTP service logs in `cs-method`: RFC 959's and its
 /// extensions', and the service's own records of a connection's channels.
 const FTP_COMMANDS: &[&[u8]] = &[
@@ -264,6 +273,7 @@ const FTP_COMMANDS: &[&[u8]] = &[
     b"CLNT",
     b"CWD",
     b"DELE",
+    b"ENC",
     b"EPRT",
     b"EPSV",
     b"FEAT",
@@ -272,6 +282,7 @@ const FTP_COMMANDS: &[&[u8]] = &[
     b"LANG",
     b"LIST",
     b"MDTM",
+    b"MIC",
     b"MFMT",
     b"MKD",
     b"MLSD",
@@ -407,27 +418,40 @@ pub struct HttpError<'a> {
 mod tests {
     use super::*;
 
-    fn row<'a>(method: &'a [u8], version: Option<&'a [u8]>) -> Request<'a> {
+    fn row<'a>(method: &'a [u8], port: Option<u16>, version: Option<&'a [u8]>) -> Request<'a> {
         let mut r = Request::blank(Timestamp(0), TimeBasis::Utc, Origin::default());
         r.method = Some(method);
+        r.server_port = port;
         r.version = version;
         r
     }
 
-    /// IIS 7 and later log the command as sent, IIS 5 and 6 after its
-    /// session; HTTP's methods, WebDAV's included, are never FTP, nor is a
-    /// row naming an HTTP version whatever its method.
+    /// A row of an FTP log is FTP whatever its command; a row after its
+    /// session (IIS 4 to 6) too; otherwise an FTP command to an FTP port
+    /// with no HTTP version. A web log's `SITE` or `USER` method is no FTP
+    /// command, nor is WebDAV's.
     #[test]
-    fn an_ftp_row_is_told_by_its_command() {
-        assert_eq!(row(b"PASS", None).ftp_command(), Some(&b"PASS"[..]));
-        assert_eq!(row(b"opts", None).ftp_command(), Some(&b"opts"[..]));
-        assert_eq!(row(b"ControlChannelOpened", None).ftp_command(), Some(&b"ControlChannelOpened"[..]));
-        assert_eq!(row(b"[12]created", None).ftp_command(), Some(&b"created"[..]));
-        for http in [&b"GET"[..], b"POST", b"PROPFIND", b"DELETE", b"OPTIONS", b"[]USER", b"[x]USER", b"[3]"]
+    fn an_ftp_row_is_told_by_its_log_its_session_or_its_command_and_port() {
+        let layout = Layout::parse(b"date time cs-method cs-uri-stem sc-status x-session x-fullpath", false);
+        let values = [(5, &b"3b4c0a2e-8d1f-4e6a-9c2b-7f0e1d2c3b4a"[..]), (6, &b"-"[..])];
+        let mut ftp = row(b"GET", Some(21), None);
+        ftp.custom = CustomFields::new(&layout, &values);
+        assert_eq!(ftp.ftp_command(), Some(&b"GET"[..]), "a probe sent to the FTP service");
+        assert_eq!(row(b"[12]created", None, None).ftp_command(), Some(&b"created"[..]));
+        assert_eq!(row(b"PASS", Some(21), None).ftp_command(), Some(&b"PASS"[..]));
+        assert_eq!(row(b"opts", Some(990), None).ftp_command(), Some(&b"opts"[..]));
+        assert_eq!(
+            row(b"ControlChannelOpened", Some(21), None).ftp_command(),
+            Some(&b"ControlChannelOpened"[..])
+        );
+        for (method, port) in
+            [(&b"SITE"[..], Some(443)), (b"USER", None), (b"PROPFIND", Some(21)), (b"GET", Some(21))]
         {
-            assert_eq!(row(http, None).ftp_command(), None, "{}", String::from_utf8_lossy(http));
+            assert_eq!(row(method, port, None).ftp_command(), None, "{}", String::from_utf8_lossy(method));
         }
-        assert_eq!(row(b"USER", Some(b"HTTP/1.1")).ftp_command(), None);
-        assert_eq!(row(b"USER", Some(b"-")).ftp_command(), Some(&b"USER"[..]));
+        for odd in [&b"[]USER"[..], b"[x]USER", b"[3]"] {
+            assert_eq!(row(odd, Some(21), None).ftp_command(), None, "{}", String::from_utf8_lossy(odd));
+        }
+        assert_eq!(row(b"USER", Some(21), Some(b"HTTP/1.1")).ftp_command(), None);
     }
 }
