@@ -205,9 +205,24 @@ pub fn headline(ev: &WinEvent) -> String {
             let values: Vec<&str> = ev.data.iter().map(|d| &*d.value).collect();
             let web = crate::exception::WebEvent::read(&values);
             let code = web.code.map(|c| format!("event code {c}"));
-            let thrown = web.exception().map(|x| format!("{}: {}", x.type_name, x.message));
+            let thrown =
+                crate::exception::web_exception(&web).map(|x| format!("{}: {}", x.type_name, x.message));
             let url = web.url.map(|u| format!("URL {}", one_line(u)));
             code.into_iter().chain(thrown).chain(url).collect()
+        }
+        (Family::AspNet, 1316) => {
+            let values: Vec<&str> = ev.data.iter().map(|d| &*d.value).collect();
+            let web = crate::exception::WebEvent::read(&values);
+            let code = web.code.map(|c| format!("event code {c}"));
+            let url = web.url.map(|u| format!("URL {}", one_line(u)));
+            let client = web.client.map(|c| format!("from {c}"));
+            // What was posted, by its start: a page's own state (`/wEP`)
+            // or a serialized object (`/wEy`).
+            let state = values
+                .iter()
+                .find(|v| v.starts_with("/wE"))
+                .map(|v| format!("view state {}", cut_to(&one_line(v), 24)));
+            code.into_iter().chain(text(1).map(one_line)).chain(url).chain(client).chain(state).collect()
         }
         (Family::AspNet, 1325) => {
             let t = text(0).unwrap_or_default();

@@ -2072,7 +2072,11 @@ impl EventObserver for HuntSink<'_> {
         // file's metadata, which would push the command line past the cut.
         let started = process.is_some();
         // What the rules matched first (the line may be cut), then what ran.
+        // ASP.NET's web events give their fields unnamed: their headline
+        // reads them, where the matched values would be a list of them.
+        let web_event = e.family() == faultline_parser::winevent::Family::AspNet;
         let summary = |shown: &[(&str, &str)]| match shown {
+            _ if web_event => crate::describe::headline(e),
             [] if !started => crate::describe::headline(e),
             _ => crate::describe::describe_event_ranked(e, &|name| {
                 if shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name)) {

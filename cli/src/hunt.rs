@@ -178,7 +178,9 @@ fn mapping(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "SQL Server 18456 (provider MSSQL*) also gives its unnamed values as login, reason and client (the \
-         address of [CLIENT: ...])."
+         address of [CLIENT: ...]); ASP.NET's web events (provider ASP.NET*: 1309, 1310, 1316...) give \
+         request_url, request_path and client (the user host address), found by their form; other unnamed \
+         values are each a value of Data."
     )?;
     Ok(())
 }

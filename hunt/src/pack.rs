@@ -7,6 +7,11 @@ pub const BUNDLED_ORIGIN: &str = "bundled:";
 
 /// (file name, YAML) of every bundled rule.
 pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "aspnet_viewstate_serialized_object.yml",
+        include_str!("../rules/aspnet_viewstate_serialized_object.yml"),
+    ),
+    ("aspnet_viewstate_tampering.yml", include_str!("../rules/aspnet_viewstate_tampering.yml")),
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
@@ -217,6 +222,16 @@ mod tests {
                 get("/aspnet_client/system_web/4_0_30319/WebUIValidation.js", None),
             ),
             ("web_iis_short_name_probe.yml", get("/*~1*/.aspx", None), get("/.htaccess.~1~", None)),
+            (
+                // A serialized object where a page's view state starts with
+                // its own (`/wEP`).
+                "aspnet_viewstate_serialized_object.yml",
+                viewstate_refused(
+                    "203.0.113.9",
+                    "/wEyxBEAAQAAAP////8BAAAAAAAAAAwCAAAAXk1pY3Jvc29mdC5Qb3dlclNoZWxs",
+                ),
+                viewstate_refused("198.51.100.20", "/wEPDwUKLTE2MTY2ODcyOWRkpQ2VzZf3s4Y="),
+            ),
             (
                 "ftp_script_upload.yml",
                 ftp("203.0.113.7", "STOR", "/wwwroot/uploads/help.aspx", "226"),
@@ -649,6 +664,7 @@ mod tests {
                 "web_tunna_session.yml",
                 "sec_logon_password_guessing.yml",
                 "sql_login_spray.yml",
+                "aspnet_viewstate_tampering.yml",
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
             ]
@@ -962,6 +978,68 @@ mod tests {
         let crowd: Vec<(i64, View)> =
             (0..30).map(|i| (i, failed_logon("3", &format!("10.0.0.{i}")))).collect();
         assert!(correlated(&crowd).is_empty(), "one typo each from thirty machines");
+    }
+
+    /// ASP.NET 1316 as the Application log holds it, unnamed: the web
+    /// event's code, message and times, the application, the process, the
+    /// request (URL, path, client) and the view state exception with the
+    /// state the client posted.
+    fn viewstate_refused(client: &str, persisted: &str) -> View {
+        let values = [
+            "4009",
+            "Viewstate verification failed. Reason: Viewstate was invalid.",
+            "12/6/2026 9:14:02 AM",
+            "12/6/2026 9:14:02 AM",
+            "5f0c7d0e9a0b4c5d8e7f6a5b4c3d2e1f",
+            "12",
+            "1",
+            "50201",
+            "/LM/W3SVC/2/ROOT-1-134094112345678901",
+            "Full",
+            "/",
+            "C:\\inetpub\\shop\\",
+            "WEB01",
+            "5120",
+            "w3wp.exe",
+            "IIS APPPOOL\\ShopPool",
+            "https://shop.example.com:443/Account/Login.aspx",
+            "/Account/Login.aspx",
+            client,
+            "",
+            "False",
+            "",
+            "IIS APPPOOL\\ShopPool",
+            "Invalid viewstate.",
+            client,
+            "51234",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+            persisted,
+            "",
+            "/Account/Login.aspx",
+        ];
+        let e = WinEvent {
+            channel: Some(Arc::from("Application")),
+            provider: Arc::from("ASP.NET 4.0.30319.0"),
+            event_id: 1316,
+            data: values.iter().map(|v| DataValue { name: None, value: Arc::from(*v) }).collect(),
+            ..WinEvent::default()
+        };
+        let mut v = View::default();
+        v.event(&e);
+        v
+    }
+
+    /// Five view states refused from one client in minutes are someone
+    /// trying keys; one each from many clients is a farm without a shared
+    /// machineKey.
+    #[test]
+    fn view_state_tampering_is_many_refusals_from_one_client() {
+        let page = viewstate_refused("198.51.100.20", "/wEPDwUKLTE2MTY2ODcyOWRkpQ2VzZf3s4Y=");
+        let tries: Vec<(i64, View)> = (0..6).map(|i| (i * 30, page.clone())).collect();
+        assert_eq!(correlated(&tries), ["View State Tampering From One Client"]);
+        let farm: Vec<(i64, View)> =
+            (0..6).map(|i| (i * 30, viewstate_refused(&format!("198.51.100.{i}"), "/wEPDwUKLTE2"))).collect();
+        assert!(correlated(&farm).is_empty(), "six visitors, one stale page each");
     }
 
     /// SQL Server 18456 as the Application log holds it: the login, the

@@ -632,6 +632,20 @@ impl View {
                 }
             }
         }
+        // ASP.NET's web events give the request unnamed, and where it
+        // lies moves between versions: named here by form (the view state
+        // a client sent that failed verification, 1316, grouped by client).
+        if e.family() == faultline_parser::winevent::Family::AspNet {
+            let values: Vec<&str> = e.data.iter().map(|d| &*d.value).collect();
+            let web = faultline_parser::winevent::WebEvent::read(&values);
+            for (field, value) in
+                [("request_url", web.url), ("request_path", web.path), ("client", web.client)]
+            {
+                if let Some(v) = value {
+                    self.push(field, v);
+                }
+            }
+        }
         for d in &e.data {
             let Some(name) = &d.name else {
                 if !d.value.is_empty() {

@@ -381,6 +381,7 @@ fn attack_scenarios_yield_their_techniques() {
         "scanner",
         "password-guessing",
         "ftp-password-guessing",
+        "viewstate-exploit",
         "backdoor-module",
         "log-clearing",
         "logging-off",

@@ -69,7 +69,7 @@ fn from_web_event(e: &EventRow) -> Option<Thrown<'_>> {
     if web.url.is_some_and(|u| super::event_rules::kudu_site(u).is_some()) {
         return None;
     }
-    let exception = web.exception()?;
+    let exception = exception::web_exception(&web)?;
     is_failure(&exception, web.message.unwrap_or_default()).then(|| Thrown {
         event: e,
         exception,

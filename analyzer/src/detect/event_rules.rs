@@ -442,7 +442,7 @@ impl<'a> FailedDeployment<'a> {
         if !deploys(&target) {
             return None;
         }
-        let x = web.exception()?;
+        let x = crate::exception::web_exception(&web)?;
         let message = x.message.trim_end_matches('.').to_string();
         let short = x.type_name.rsplit('.').next().unwrap_or(&x.type_name).to_string();
         Some(FailedDeployment {

@@ -199,6 +199,18 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
         traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
+    // A visitor posts a page left open across a recycle: its view state,
+    // the page's own, no longer verifies.
+    let stale = super::events::aspnet_1316(
+        at + 100_000,
+        &host,
+        SHOP_SITE,
+        SHOP_POOL,
+        "198.51.100.23",
+        "/Checkout.aspx",
+        "/wEPDwUKMTY1NDU2MTA1MmRkcXVpZXQ=",
+    );
+    ctx.event(&host, stale);
     // The site's editor mistypes the FTP password once, then publishes a
     // document and fetches a report.
     let editor = Ipv4Addr::new(10, 0, 3, 41);
@@ -270,6 +282,39 @@ pub(super) fn web_shell(ctx: &mut Ctx) {
     ctx.truth.techniques = vec!["T1505.003", "T1059.003"];
     ctx.truth.story = format!(
         "w3wp.exe writes a web shell to {shell} (Sysmon 11); it takes POSTs from {ATTACKER} (never a GET) and runs whoami, net user and an encoded PowerShell as {SHOP_POOL}: Sysmon 1 and Security 4688 show w3wp.exe as their parent."
+    );
+}
+
+/// A view state serialized by ysoserial.net's ViewState plugin: a
+/// BinaryFormatter object (`/wEy`) where a page's own state is a pair
+/// (`/wEP`).
+const FORGED_VIEWSTATE: &str = "/wEyxBEAAQAAAP////8BAAAAAAAAAAwCAAAAXk1pY3Jvc29mdC5Qb3dlclNoZWxsLkVkaXRvcg";
+
+/// Forged view state posted to the home page with keys guessed from
+/// published lists: refused (ASP.NET 1316, a 500 each) until one is the
+/// site's own, whose payload then runs in the worker.
+pub(super) fn viewstate_exploit(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.6);
+    let page = "/default.aspx";
+    let attacker = ATTACKER.to_string();
+    for i in 0..8 {
+        let at = from + i * 20_000;
+        row(ctx, &host, at, "POST", page, None, (500, 0, 0));
+        let refused =
+            super::events::aspnet_1316(at, &host, SHOP_SITE, SHOP_POOL, &attacker, page, FORGED_VIEWSTATE);
+        ctx.event(&host, refused);
+    }
+    let hit = from + 8 * 20_000;
+    row(ctx, &host, hit, "POST", page, None, (200, 0, 0));
+    w3wp_child(ctx, &host, hit - 300, 6144, "C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami /all");
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(hit + 1_000) });
+    ctx.truth.lookalikes = vec!["app-exception", "unexplained"];
+    ctx.truth.techniques = vec!["T1190", "T1059.003"];
+    ctx.truth.story = format!(
+        "{ATTACKER} posts a ysoserial.net view state to {page} eight times, each refused (ASP.NET 1316, a 500), signed with keys from a published list; the ninth is signed with the site's own machineKey and w3wp.exe starts cmd.exe /c whoami /all."
     );
 }
 

@@ -424,6 +424,60 @@ pub fn aspnet_1309(time_ms: i64, e: &AspNetError<'_>) -> Ev {
     .task(3)
 }
 
+/// An ASP.NET 1316 (event code 4009): the view state a request posted
+/// failed verification, with the request, the client and the state posted.
+pub fn aspnet_1316(
+    time_ms: i64,
+    host: &str,
+    site: u32,
+    pool: &str,
+    client: &str,
+    path: &str,
+    state: &str,
+) -> Ev {
+    let account = format!("IIS APPPOOL\\{pool}");
+    Ev::classic(
+        Channel::Application,
+        "ASP.NET 4.0.30319.0",
+        1316,
+        INFO,
+        time_ms,
+        vec![
+            s("4009"),
+            s("Viewstate verification failed. Reason: Viewstate was invalid."),
+            s(""),
+            s(""),
+            s(format!("{:032x}", time_ms.unsigned_abs().wrapping_mul(0x9e37_79b9_7f4a_7c15))),
+            s("7"),
+            s("1"),
+            s("50201"),
+            s(format!("/LM/W3SVC/{site}/ROOT-1-134085632051234567")),
+            s("Full"),
+            s("/"),
+            s("C:\\inetpub\\wwwroot\\"),
+            s(host),
+            s("5120"),
+            s("w3wp.exe"),
+            s(account.clone()),
+            s(format!("https://shop.example.com{path}")),
+            s(path),
+            s(client),
+            s(""),
+            s("False"),
+            s(""),
+            s(account),
+            s("Invalid viewstate."),
+            s(client),
+            s("51234"),
+            s("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+            s(state),
+            s(""),
+            s(path),
+        ],
+    )
+    .task(3)
+}
+
 /// A Security 4624 logon of an app pool's worker as its identity, written
 /// when WAS starts a w3wp: logon type 5 (service) for ApplicationPoolIdentity
 /// (`IIS APPPOOL\<pool>`), type 4 (batch) for a custom account.

@@ -337,6 +337,57 @@ pub fn sql_login_failed(e: &super::WinEvent) -> SqlLoginFailed<'_> {
     }
 }
 
+/// What an ASP.NET health-monitoring event (1309, 1310, 1325 on-premises,
+/// 1316 a view state refused) says, its fields found by their form rather
+/// than their position (which moves between ASP.NET versions and
+/// exporters).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebEvent<'a> {
+    /// The event code (3005 unhandled exception, 3006 parser, 3007
+    /// compilation, 3008 configuration error, 4009 view state verification
+    /// failed).
+    pub code: Option<u32>,
+    /// The process account (`IIS APPPOOL\<pool>` for ApplicationPoolIdentity).
+    pub account: Option<&'a str>,
+    /// The exception's short type name.
+    pub type_name: Option<&'a str>,
+    /// Its message (may run on into a stack trace).
+    pub message: Option<&'a str>,
+    /// The request URL.
+    pub url: Option<&'a str>,
+    /// The request path.
+    pub path: Option<&'a str>,
+    /// The client's address (`User host address`).
+    pub client: Option<&'a str>,
+}
+
+impl<'a> WebEvent<'a> {
+    /// Reads the positional data of an ASP.NET web event.
+    pub fn read(data: &[&'a str]) -> WebEvent<'a> {
+        let is_type = |v: &str| {
+            v.ends_with("Exception")
+                && !v.contains(' ')
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        };
+        let at_type = data.iter().position(|v| is_type(v.trim()));
+        let at_url = data.iter().position(|v| v.starts_with("http://") || v.starts_with("https://"));
+        WebEvent {
+            code: data.first().and_then(|c| c.trim().parse().ok()),
+            account: data.iter().map(|v| v.trim()).find(|v| {
+                v.get(..11).is_some_and(|p| p.eq_ignore_ascii_case("IIS APPPOOL")) || v.ends_with('$')
+            }),
+            type_name: at_type.map(|i| data[i].trim()),
+            message: at_type.and_then(|i| data.get(i + 1)).map(|m| m.trim()),
+            url: at_url.map(|i| data[i].trim()),
+            path: at_url.and_then(|i| data.get(i + 1)).map(|p| p.trim()).filter(|p| p.starts_with('/')),
+            client: at_url
+                .and_then(|i| data.get(i + 2))
+                .map(|c| c.trim())
+                .filter(|c| c.parse::<std::net::IpAddr>().is_ok()),
+        }
+    }
+}
+
 /// Decodes hex-encoded UTF-16LE text up to its NUL.
 fn utf16_hex(hex: &str) -> Option<String> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
