@@ -65,14 +65,11 @@ impl EvidencePath {
     /// Path parts from the file system path and the member names, with
     /// archives named by their stems (`WEB01.zip` → `WEB01`).
     pub fn parts(&self) -> Vec<Part> {
-        // A path given from `.` or `..` (`faultline hunt .` inside a host's
-        // folder) names its folders as the same path typed in full does.
-        let relative_to_here = self
-            .file
-            .components()
-            .next()
-            .is_some_and(|c| matches!(c, std::path::Component::CurDir | std::path::Component::ParentDir));
-        let file = match relative_to_here {
+        // A relative path (`faultline hunt .` inside a host's folder,
+        // `LogFiles` inside a server's `inetpub\logs`, a bare `u_ex.log`)
+        // names its folders as the same path typed in full does: the
+        // folders above it say whose it is.
+        let file = match self.file.is_relative() {
             true => std::path::absolute(&self.file).map_or_else(|_| self.file.clone(), |p| lexical(&p)),
             false => self.file.clone(),
         };

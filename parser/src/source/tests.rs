@@ -431,7 +431,12 @@ fn a_device_or_pipe_is_not_read_and_says_why() {
 /// named after; one named like a folder still is one, as a `.zip` is.
 #[test]
 fn a_gz_of_one_file_is_no_folder() {
-    let names = |p: EvidencePath| p.parts().into_iter().map(|p| (p.name, p.archive)).collect::<Vec<_>>();
+    // The parts from `case` on (a relative path is read from where it lies).
+    let names = |p: EvidencePath| {
+        let parts: Vec<(String, bool)> = p.parts().into_iter().map(|p| (p.name, p.archive)).collect();
+        let from = parts.iter().rposition(|(n, _)| n == "case").expect("case");
+        parts[from..].to_vec()
+    };
     let log = EvidencePath::file(PathBuf::from("case/WEB02/httperr2.log.gz")).member("httperr2.log");
     assert_eq!(names(log), [("case".into(), false), ("WEB02".into(), false), ("httperr2.log".into(), false)]);
     let folder = EvidencePath::file(PathBuf::from("case/WEB01.gz")).member("WEB01");
@@ -472,8 +477,9 @@ fn a_damaged_gz_keeps_what_came_before_the_damage() {
     assert_eq!(found.entries[0].open(&ArchiveLimits::default()).expect("opens").damage, None);
 }
 
-/// `faultline hunt .` inside a host's folder names the folder as the same
-/// path typed in full does.
+/// A relative path (`faultline hunt .` inside a host's folder, a bare file
+/// name, a folder below) names the folders it lies in as the same path
+/// typed in full does: the same file is the same host from anywhere.
 #[test]
 fn a_path_from_here_names_the_folders_it_lies_in() {
     let here = std::env::current_dir().expect("a working directory");
@@ -484,11 +490,11 @@ fn a_path_from_here_names_the_folders_it_lies_in() {
     let from_below = parts("../x/../u_ex251124.log");
     let parent = here.parent().and_then(|p| p.file_name()).expect("a parent").to_string_lossy().into_owned();
     assert_eq!(from_below[from_below.len() - 2..], [parent, "u_ex251124.log".to_string()]);
-    assert_eq!(
-        parts("WEB07/u_ex251124.log"),
-        ["WEB07", "u_ex251124.log"],
-        "a path typed in full is as typed"
-    );
+    let below = parts("WEB07/u_ex251124.log");
+    assert_eq!(below[..below.len() - 2], parts(".")[..], "read from where it lies");
+    assert_eq!(below[below.len() - 2..], ["WEB07", "u_ex251124.log"]);
+    let bare = parts("u_ex251124.log");
+    assert_eq!(bare[bare.len() - 2..], [name, "u_ex251124.log".to_string()], "a bare name lies here");
 }
 
 /// A zip of no files, or of folders alone, is listed as skipped with why;
