@@ -147,7 +147,7 @@ failure_modes! {
         ];
     /// A recycle an administrator or a tool asked for.
     RecycleOnDemand => "recycle-on-demand", Operations,
-        "Recycle requested by an admin or tool",
+        "Recycle or restart on request (an admin, a tool, a deployment or the platform)",
         ["Check who recycled it (IIS Manager, appcmd, scripts, deployment tools)."];
     /// The worker reported itself unhealthy.
     RecycleUnhealthy => "recycle-unhealthy", Runtime,
