@@ -201,28 +201,21 @@ pub fn headline(ev: &WinEvent) -> String {
             let description = t.lines().find_map(|l| l.strip_prefix("Description:")).map(one_line);
             app.into_iter().chain(info.or(description)).collect()
         }
-        (Family::AspNet, 1309 | 1310) => {
-            let values: Vec<&str> = ev.data.iter().map(|d| &*d.value).collect();
-            let web = crate::exception::WebEvent::read(&values);
+        (Family::AspNet, 1309 | 1310 | 1316) => {
+            let web = crate::exception::WebEvent::of(ev);
             let code = web.code.map(|c| format!("event code {c}"));
             let thrown =
                 crate::exception::web_exception(&web).map(|x| format!("{}: {}", x.type_name, x.message));
+            // A refused view state says why, from whom, and what was
+            // posted, by its start: a page's own state (`/wEP`) or a
+            // serialized object (`/wEy`).
+            let refused = (ev.event_id == 1316).then(|| {
+                let client = web.client.map(|c| format!("from {c}"));
+                let state = web.view_state.map(|v| format!("view state {}", cut_to(&one_line(v), 24)));
+                web.event_message.map(one_line).into_iter().chain(client).chain(state)
+            });
             let url = web.url.map(|u| format!("URL {}", one_line(u)));
-            code.into_iter().chain(thrown).chain(url).collect()
-        }
-        (Family::AspNet, 1316) => {
-            let values: Vec<&str> = ev.data.iter().map(|d| &*d.value).collect();
-            let web = crate::exception::WebEvent::read(&values);
-            let code = web.code.map(|c| format!("event code {c}"));
-            let url = web.url.map(|u| format!("URL {}", one_line(u)));
-            let client = web.client.map(|c| format!("from {c}"));
-            // What was posted, by its start: a page's own state (`/wEP`)
-            // or a serialized object (`/wEy`).
-            let state = values
-                .iter()
-                .find(|v| v.starts_with("/wE"))
-                .map(|v| format!("view state {}", cut_to(&one_line(v), 24)));
-            code.into_iter().chain(text(1).map(one_line)).chain(url).chain(client).chain(state).collect()
+            code.into_iter().chain(thrown).chain(url).chain(refused.into_iter().flatten()).collect()
         }
         (Family::AspNet, 1325) => {
             let t = text(0).unwrap_or_default();

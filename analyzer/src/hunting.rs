@@ -1698,8 +1698,7 @@ impl<'a> HuntSink<'a> {
         if !self.hunt.engine.wants_web() || (e.family(), e.event_id) != (Family::AspNet, 1309) {
             return;
         }
-        let values: Vec<&str> = e.data.iter().map(|d| &*d.value).collect();
-        let web = crate::exception::WebEvent::read(&values);
+        let web = crate::exception::WebEvent::of(e);
         let Some(url) = web.url else { return };
         let (authority, stem, query) = crate::correlate::url_parts(url);
         let client_ip = web.client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
@@ -1775,16 +1774,22 @@ impl<'a> HuntSink<'a> {
             return;
         };
         // What the reported rules matched, for the summary to show first
-        // (a Sysmon event's data runs past the line before its ParentImage).
-        let shown: Vec<(&str, &str)> = self
-            .hits
-            .iter()
-            .map(|&i| &self.hunt.rules[i])
-            .filter(|rule| !rule.silent)
-            .flat_map(|rule| {
-                rule.fields.iter().flat_map(|f| self.view.given_values(f).map(move |v| (f.as_str(), v)))
-            })
-            .collect();
+        // (a Sysmon event's data runs past the line before its ParentImage):
+        // of a field's values, those the rule's tests pass (one of an
+        // event's unnamed values), else all it gives.
+        let (view, engine) = (&self.view, self.hunt.engine.rules());
+        let mut shown: Vec<(&str, &str)> = Vec::new();
+        for &i in self.hits.iter().filter(|&&i| !self.hunt.rules[i].silent) {
+            let tested = engine.get(i);
+            for f in &self.hunt.rules[i].fields {
+                let before = shown.len();
+                let passed = view.given(f).filter(|&v| tested.is_some_and(|r| r.tests_value(f, v)));
+                shown.extend(passed.map(|(raw, _)| (f.as_str(), raw)));
+                if shown.len() == before {
+                    shown.extend(view.given_values(f).map(|v| (f.as_str(), v)));
+                }
+            }
+        }
         let summary = summary(&shown);
         drop(shown);
         let file = self.resolve.file();
@@ -2073,10 +2078,18 @@ impl EventObserver for HuntSink<'_> {
         let started = process.is_some();
         // What the rules matched first (the line may be cut), then what ran.
         // ASP.NET's web events give their fields unnamed: their headline
-        // reads them, where the matched values would be a list of them.
+        // reads them, where the matched values would be a list of them;
+        // what a rule matched that it does not show follows it (a value it
+        // shows cut is shown).
         let web_event = e.family() == faultline_parser::winevent::Family::AspNet;
         let summary = |shown: &[(&str, &str)]| match shown {
-            _ if web_event => crate::describe::headline(e),
+            _ if web_event => {
+                let line = crate::describe::headline(e);
+                let hidden: Vec<(&str, &str)> =
+                    shown.iter().filter(|(_, v)| !line.contains(v.get(..24).unwrap_or(v))).copied().collect();
+                let suffix = matched_suffix(&line, &hidden);
+                crate::describe::cut_line(line + &suffix)
+            }
             [] if !started => crate::describe::headline(e),
             _ => crate::describe::describe_event_ranked(e, &|name| {
                 if shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name)) {

@@ -233,6 +233,15 @@ mod tests {
                 viewstate_refused("198.51.100.20", "/wEPDwUKLTE2MTY2ODcyOWRkpQ2VzZf3s4Y="),
             ),
             (
+                // Base64 is cased: `/wEY` starts another token.
+                "aspnet_viewstate_serialized_object.yml",
+                viewstate_refused(
+                    "203.0.113.9",
+                    "/wEyxBEAAQAAAP////8BAAAAAAAAAAwCAAAAXk1pY3Jvc29mdC5Qb3dlclNoZWxs",
+                ),
+                viewstate_refused("198.51.100.20", "/wEYAQUBAAAAAP////8BAAAAAAAAAA=="),
+            ),
+            (
                 "ftp_script_upload.yml",
                 ftp("203.0.113.7", "STOR", "/wwwroot/uploads/help.aspx", "226"),
                 ftp("203.0.113.7", "STOR", "/wwwroot/uploads/help.pdf", "226"),
@@ -985,15 +994,22 @@ mod tests {
     /// request (URL, path, client) and the view state exception with the
     /// state the client posted.
     fn viewstate_refused(client: &str, persisted: &str) -> View {
+        viewstate_refused_from(client, client, persisted)
+    }
+
+    /// [`viewstate_refused`] with the request's user host address and the
+    /// view state exception's client IP apart (older events leave the
+    /// first empty).
+    fn viewstate_refused_from(host_address: &str, client: &str, persisted: &str) -> View {
         let values = [
             "4009",
-            "Viewstate verification failed. Reason: Viewstate was invalid.",
+            "Viewstate verification failed. Reason: The viewstate supplied failed integrity check.",
             "12/6/2026 9:14:02 AM",
             "12/6/2026 9:14:02 AM",
             "5f0c7d0e9a0b4c5d8e7f6a5b4c3d2e1f",
             "12",
             "1",
-            "50201",
+            "50203",
             "/LM/W3SVC/2/ROOT-1-134094112345678901",
             "Full",
             "/",
@@ -1004,7 +1020,7 @@ mod tests {
             "IIS APPPOOL\\ShopPool",
             "https://shop.example.com:443/Account/Login.aspx",
             "/Account/Login.aspx",
-            client,
+            host_address,
             "",
             "False",
             "",
@@ -1040,6 +1056,13 @@ mod tests {
         let farm: Vec<(i64, View)> =
             (0..6).map(|i| (i * 30, viewstate_refused(&format!("198.51.100.{i}"), "/wEPDwUKLTE2"))).collect();
         assert!(correlated(&farm).is_empty(), "six visitors, one stale page each");
+        // Older events name the client in the view state exception alone.
+        let older: Vec<(i64, View)> =
+            (0..6).map(|i| (i * 30, viewstate_refused_from("", "203.0.113.77", "/wEPDwUKLTE2"))).collect();
+        assert_eq!(correlated(&older), ["View State Tampering From One Client"]);
+        let nameless: Vec<(i64, View)> =
+            (0..6).map(|i| (i * 30, viewstate_refused_from("", "", "/wEPDwUKLTE2"))).collect();
+        assert!(correlated(&nameless).is_empty(), "events naming no client are no one client's");
     }
 
     /// SQL Server 18456 as the Application log holds it: the login, the

@@ -636,8 +636,7 @@ impl View {
         // lies moves between versions: named here by form (the view state
         // a client sent that failed verification, 1316, grouped by client).
         if e.family() == faultline_parser::winevent::Family::AspNet {
-            let values: Vec<&str> = e.data.iter().map(|d| &*d.value).collect();
-            let web = faultline_parser::winevent::WebEvent::read(&values);
+            let web = faultline_parser::winevent::WebEvent::of(e);
             for (field, value) in
                 [("request_url", web.url), ("request_path", web.path), ("client", web.client)]
             {

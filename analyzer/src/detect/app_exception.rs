@@ -64,8 +64,7 @@ fn is_failure(x: &AppException, text: &str) -> bool {
 
 /// An ASP.NET 1309/1310 as an application exception.
 fn from_web_event(e: &EventRow) -> Option<Thrown<'_>> {
-    let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
-    let web = WebEvent::read(&values);
+    let web = WebEvent::of(&e.event);
     if web.url.is_some_and(|u| super::event_rules::kudu_site(u).is_some()) {
         return None;
     }

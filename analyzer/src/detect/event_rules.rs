@@ -430,8 +430,7 @@ impl<'a> FailedDeployment<'a> {
 
     /// ASP.NET 1309 on Kudu's site for a deploy endpoint.
     fn thrown(e: &'a EventRow) -> Option<FailedDeployment<'a>> {
-        let values: Vec<&str> = e.event.data.iter().map(|d| &*d.value).collect();
-        let web = crate::exception::WebEvent::read(&values);
+        let web = crate::exception::WebEvent::of(&e.event);
         let url = web.url?;
         let site = kudu_site(url)?;
         let (_, target, query) = crate::correlate::url_parts(url);

@@ -200,13 +200,26 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
     // A visitor posts a page left open across a recycle: its view state,
-    // the page's own, no longer verifies.
+    // the page's own, no longer verifies (a 500, and ASP.NET's 1316).
+    let visitor = Ipv4Addr::new(198, 51, 100, 23);
+    let traffic = ctx.traffic_mut(&host, SHOP_SITE);
+    if let Some(mut r) = traffic.rows.first().cloned() {
+        r.end_ms = at + 100_000;
+        r.method = "POST";
+        r.stem = "/Checkout.aspx".into();
+        r.query = None;
+        r.status = (500, 0, 0);
+        r.client = visitor;
+        r.forwarded_for = None;
+        traffic.rows.push(r);
+        traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
+    }
     let stale = super::events::aspnet_1316(
         at + 100_000,
         &host,
         SHOP_SITE,
         SHOP_POOL,
-        "198.51.100.23",
+        &visitor.to_string(),
         "/Checkout.aspx",
         "/wEPDwUKMTY1NDU2MTA1MmRkcXVpZXQ=",
     );

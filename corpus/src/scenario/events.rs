@@ -425,7 +425,8 @@ pub fn aspnet_1309(time_ms: i64, e: &AspNetError<'_>) -> Ev {
 }
 
 /// An ASP.NET 1316 (event code 4009): the view state a request posted
-/// failed verification, with the request, the client and the state posted.
+/// failed its MAC check (detail code 50203: signed with another key), with
+/// the request, the client and the state posted.
 pub fn aspnet_1316(
     time_ms: i64,
     host: &str,
@@ -436,6 +437,8 @@ pub fn aspnet_1316(
     state: &str,
 ) -> Ev {
     let account = format!("IIS APPPOOL\\{pool}");
+    let (date, time) = crate::w3c::date_and_time(time_ms.div_euclid(1000));
+    let when = format!("{date} {time}");
     Ev::classic(
         Channel::Application,
         "ASP.NET 4.0.30319.0",
@@ -444,13 +447,13 @@ pub fn aspnet_1316(
         time_ms,
         vec![
             s("4009"),
-            s("Viewstate verification failed. Reason: Viewstate was invalid."),
-            s(""),
-            s(""),
+            s("Viewstate verification failed. Reason: The viewstate supplied failed integrity check."),
+            s(when.clone()),
+            s(when),
             s(format!("{:032x}", time_ms.unsigned_abs().wrapping_mul(0x9e37_79b9_7f4a_7c15))),
-            s("7"),
+            s((time_ms.div_euclid(1000) % 10_000).to_string()),
             s("1"),
-            s("50201"),
+            s("50203"),
             s(format!("/LM/W3SVC/{site}/ROOT-1-134085632051234567")),
             s("Full"),
             s("/"),

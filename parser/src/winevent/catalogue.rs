@@ -357,11 +357,25 @@ pub struct WebEvent<'a> {
     pub url: Option<&'a str>,
     /// The request path.
     pub path: Option<&'a str>,
-    /// The client's address (`User host address`).
+    /// The client's address: `User host address`, or where that is empty
+    /// (an event of 1316's older form) the `Client IP` of its view state
+    /// exception.
     pub client: Option<&'a str>,
+    /// The event's message (`Viewstate verification failed. Reason: ...`),
+    /// the value after its code.
+    pub event_message: Option<&'a str>,
+    /// The view state a request posted (1316's `PersistedState`): the
+    /// value that starts as ObjectStateFormatter's output does (`/wE`).
+    pub view_state: Option<&'a str>,
 }
 
 impl<'a> WebEvent<'a> {
+    /// Reads an ASP.NET web event's positional data.
+    pub fn of(e: &'a super::WinEvent) -> WebEvent<'a> {
+        let values: Vec<&'a str> = e.data.iter().map(|d| &*d.value).collect();
+        WebEvent::read(&values)
+    }
+
     /// Reads the positional data of an ASP.NET web event.
     pub fn read(data: &[&'a str]) -> WebEvent<'a> {
         let is_type = |v: &str| {
@@ -380,10 +394,16 @@ impl<'a> WebEvent<'a> {
             message: at_type.and_then(|i| data.get(i + 1)).map(|m| m.trim()),
             url: at_url.map(|i| data[i].trim()),
             path: at_url.and_then(|i| data.get(i + 1)).map(|p| p.trim()).filter(|p| p.starts_with('/')),
-            client: at_url
-                .and_then(|i| data.get(i + 2))
-                .map(|c| c.trim())
-                .filter(|c| c.parse::<std::net::IpAddr>().is_ok()),
+            client: at_url.and_then(|i| {
+                let ip = |c: &&&'a str| c.trim().parse::<std::net::IpAddr>().is_ok();
+                let host = data.get(i + 2).filter(ip);
+                host.or_else(|| data.get(i + 3..)?.iter().find(ip)).map(|c| c.trim())
+            }),
+            event_message: data
+                .get(1)
+                .map(|m| m.trim())
+                .filter(|m| m.contains(' ') && !m.starts_with("http://") && !m.starts_with("https://")),
+            view_state: data.iter().map(|v| v.trim()).find(|v| v.starts_with("/wE")),
         }
     }
 }
