@@ -228,6 +228,10 @@ enum Back<'a> {
 /// finding (a developer's afternoon of publishes is one, not a dozen).
 const DEPLOYMENT_SESSION: Span = Span::hours(6);
 
+/// The longest a deployment's app may stay offline and the deployment be
+/// routine ([`Severity::Info`]).
+const ROUTINE_OFFLINE: Span = Span::mins(2);
+
 /// Deployments that took the app offline (app_offline.htm, ANCM 1012), a
 /// session's worth per host as one finding. The 1012s of one app_offline.htm
 /// (seconds apart) are one deployment, whose offline stretch runs to the
@@ -295,9 +299,16 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             _ => String::new(),
         };
         let n = stretches.len();
+        // A deployment whose app started again within two minutes each time
+        // is a background fact of the day (a developer's publishes, a
+        // pipeline's); a longer stretch offline, a failed start, or one
+        // whose end the evidence lacks, is worth a look.
+        let routine = stretches
+            .iter()
+            .all(|(p, back)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE));
         let mut d = Draft::new(
             FailureMode::Deployment,
-            Severity::Low,
+            if routine { Severity::Info } else { Severity::Low },
             if n >= 3 { 0.9 } else { 0.8 },
             first.time(),
             end,
@@ -879,6 +890,21 @@ mod tests {
             "{:?}",
             found[0].remediation
         );
+    }
+
+    /// A deployment whose app started again within two minutes each time
+    /// is routine (info); one offline longer, or with no start in the
+    /// evidence, is low.
+    #[test]
+    fn a_deployment_back_within_two_minutes_is_routine() {
+        let started = |e: Given, secs: i64| e.app_started("APP", secs);
+        let quick = started(app_offline(started(app_offline(Given::new(), 0), 42), 3_600), 3_690);
+        let found = quick.detected(detect);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::Deployment, Severity::Info));
+        let slow = started(app_offline(started(app_offline(Given::new(), 0), 42), 3_600), 3_900);
+        assert_eq!(slow.detected(detect)[0].severity, Severity::Low, "five minutes offline once");
+        let unknown = app_offline(Given::new(), 0);
+        assert_eq!(unknown.detected(detect)[0].severity, Severity::Low, "no start in the evidence");
     }
 
     /// alazhar98's Kudu trace: a zipdeploy whose client disconnected, 500;
