@@ -217,10 +217,14 @@ impl Request<'_> {
         if self.custom.iter().any(|(name, _)| ftp_field(name)) {
             return Some(method);
         }
+        // Asked of every row: the port first, which a web row fails.
+        if !matches!(self.server_port, Some(21 | 990)) {
+            return None;
+        }
         let http = self.version.is_some_and(|v| v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"HTTP/"));
         // IIS writes some commands as the client sent them (`opts`).
-        let command = FTP_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(method));
-        (matches!(self.server_port, Some(21 | 990)) && !http && command).then_some(method)
+        let command = || FTP_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(method));
+        (!http && command()).then_some(method)
     }
 
     /// When the request started: the end time minus `time-taken`.
