@@ -47,6 +47,10 @@ pub struct Part {
     pub name: String,
     /// Whether it is an archive the evidence was found in.
     pub archive: bool,
+    /// Whether the analyst named it: a relative path's working folders
+    /// were not (`u_ex.log` typed in `/home/alice`), and only show where
+    /// the folders typed sit in a collection.
+    pub typed: bool,
 }
 
 /// Where one file sits in its collection.
@@ -82,7 +86,10 @@ pub fn place(parts: &[Part]) -> Placement {
     // A CyLR `<host>.zip` (a drive folder at its top) is named as a folder
     // is, by whoever saved it: its name is the root's, not metadata.
     let named_host = top.and_then(|p| collection_host(&p.name));
-    let folder_host = if named_host.is_some() { None } else { root_host(root) };
+    // A loose file's folder names its host only when the analyst named
+    // it: the folder a bare `u_ex.log` lies in is wherever it was saved.
+    let unnamed = layout == Layout::Loose && top.is_some_and(|p| !p.typed);
+    let folder_host = if named_host.is_some() || unnamed { None } else { root_host(root) };
     Placement {
         root: root.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("/"),
         layout,
@@ -146,6 +153,14 @@ fn root_host(root: &[Part]) -> Option<String> {
     }
     let raw = names.next()?;
     let name = if stamp_prefixed(raw).is_none() && is_tool_output(raw) { names.next()? } else { raw };
+    // A user's profile folder (`/home/alice`, `C:\Users\alice`) is
+    // whoever saved the evidence, not a server.
+    if names
+        .next()
+        .is_some_and(|parent| parent.eq_ignore_ascii_case("home") || parent.eq_ignore_ascii_case("users"))
+    {
+        return None;
+    }
     let name = undated(name);
     plausible_host(name).then(|| name.to_string())
 }
@@ -375,6 +390,9 @@ fn is_container(lower: &str) -> bool {
             | "artifacts"
             | "download"
             | "downloads"
+            | "desktop"
+            | "documents"
+            | "users"
             | "dump"
             | "bundle"
             | "bundles"
@@ -438,14 +456,38 @@ mod tests {
     fn parts(p: &str) -> Vec<Part> {
         p.split('/')
             .map(|s| match s.strip_suffix(".zip") {
-                Some(stem) => Part { name: stem.to_string(), archive: true },
-                None => Part { name: s.to_string(), archive: false },
+                Some(stem) => Part { name: stem.to_string(), archive: true, typed: true },
+                None => Part { name: s.to_string(), archive: false, typed: true },
             })
             .collect()
     }
 
     fn at(p: &str) -> Placement {
         place(&parts(p))
+    }
+
+    /// A relative path typed in a working folder: the folder's parts (up
+    /// to the first `|`) were not typed.
+    fn typed_in(p: &str) -> Placement {
+        let (here, typed) = p.split_once('|').expect("a working folder");
+        let mut all: Vec<Part> = parts(here).into_iter().map(|p| Part { typed: false, ..p }).collect();
+        all.extend(parts(typed));
+        place(&all)
+    }
+
+    /// A loose file's folder names its host only when the analyst named
+    /// it, and never a user's profile or desktop; a folder above the
+    /// standard ones does, however the path was given.
+    #[test]
+    fn a_folder_names_a_host_when_typed_and_no_ones_profile() {
+        assert_eq!(typed_in("home/alice/scratch|u_ex.log").folder_host, None);
+        assert_eq!(typed_in("cases|WEB04/u_ex.log").folder_host.as_deref(), Some("WEB04"));
+        let structured = typed_in("case/WEB04/inetpub/logs|LogFiles/W3SVC1/u_ex.log");
+        assert_eq!(structured.folder_host.as_deref(), Some("WEB04"));
+        assert_eq!(at("home/alice/LogFiles/W3SVC1/u_ex.log").folder_host, None, "a user's home");
+        assert_eq!(at("Users/bob/Desktop/u_ex.log").folder_host, None);
+        assert_eq!(at("Users/bob/u_ex.log").folder_host, None, "a user's profile");
+        assert_eq!(at("Users/bob/WEB05/u_ex.log").folder_host.as_deref(), Some("WEB05"));
     }
 
     #[test]

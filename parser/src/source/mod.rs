@@ -65,17 +65,35 @@ impl EvidencePath {
     /// Path parts from the file system path and the member names, with
     /// archives named by their stems (`WEB01.zip` → `WEB01`).
     pub fn parts(&self) -> Vec<Part> {
-        // A relative path (`faultline hunt .` inside a host's folder,
-        // `LogFiles` inside a server's `inetpub\logs`, a bare `u_ex.log`)
-        // names its folders as the same path typed in full does: the
-        // folders above it say whose it is.
-        let file = match self.file.is_relative() {
-            true => std::path::absolute(&self.file).map_or_else(|_| self.file.clone(), |p| lexical(&p)),
-            false => self.file.clone(),
+        // A relative path is read from where it lies, so that the folders
+        // above it say where it sits in a collection (`LogFiles` given
+        // inside a server's `inetpub\logs`). The working folders are not
+        // the analyst's naming, except the one `.` or `..` names
+        // (`faultline hunt .` inside a host's folder).
+        let (file, untyped) = match self.file.is_relative() {
+            true => {
+                let dots: PathBuf = self
+                    .file
+                    .components()
+                    .take_while(|c| {
+                        matches!(c, std::path::Component::CurDir | std::path::Component::ParentDir)
+                    })
+                    .collect();
+                let from = lexical(&working_dir().join(&dots));
+                let untyped =
+                    from.components().count().saturating_sub(usize::from(!dots.as_os_str().is_empty()));
+                (lexical(&working_dir().join(&self.file)), untyped)
+            }
+            false => (self.file.clone(), 0),
         };
         let mut out: Vec<Part> = file
             .components()
-            .map(|c| Part { name: c.as_os_str().to_string_lossy().into_owned(), archive: false })
+            .enumerate()
+            .map(|(i, c)| Part {
+                name: c.as_os_str().to_string_lossy().into_owned(),
+                archive: false,
+                typed: i >= untyped,
+            })
             .collect();
         for m in &self.members {
             // A `.gz` of one named file (`httperr2.log.gz`, `System.evtx.gz`)
@@ -88,13 +106,13 @@ impl EvidencePath {
             if compressed_file {
                 out.pop();
             } else if let Some(last) = out.last_mut() {
-                *last = Part { name: archive_stem(&last.name), archive: true };
+                *last = Part { name: archive_stem(&last.name), archive: true, typed: last.typed };
             }
-            out.extend(
-                m.split(['/', '\\'])
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Part { name: s.to_string(), archive: false }),
-            );
+            out.extend(m.split(['/', '\\']).filter(|s| !s.is_empty()).map(|s| Part {
+                name: s.to_string(),
+                archive: false,
+                typed: true,
+            }));
         }
         out
     }
@@ -103,6 +121,12 @@ impl EvidencePath {
     pub fn placement(&self) -> Placement {
         layout::place(&self.parts())
     }
+}
+
+/// The working folder, links resolved: where a file given by a relative
+/// path really lies is what places it in a collection.
+fn working_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
 }
 
 /// `path` with `.` dropped and each `..` taking away the folder before it,
