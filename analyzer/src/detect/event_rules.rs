@@ -303,9 +303,19 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         // is a background fact of the day (a developer's publishes, a
         // pipeline's); a longer stretch offline, a failed start, or one
         // whose end the evidence lacks, is worth a look.
-        let routine = stretches
-            .iter()
-            .all(|(p, back)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE));
+        let quick = |(p, back): &&(&[&EventRow], Back<'_>)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE);
+        // The first stretch that is not routine, said: the list may cut it.
+        let worth = stretches.iter().find(|s| !quick(s)).map(|(p, back)| {
+            let at = p[0].time();
+            let why = match back {
+                Back::Started(b) => format!("offline {} s until the app started", (b.time() - at).as_secs()),
+                Back::Failed(_) => "a start that failed".to_string(),
+                Back::Redeployed(_) => "the next deployment before the app started".to_string(),
+                Back::Unknown => "no start in the evidence".to_string(),
+            };
+            format!(" Not routine (the app back within two minutes each time): at {}, {why}.", at.to_prose())
+        });
+        let routine = worth.is_none();
         let mut d = Draft::new(
             FailureMode::Deployment,
             if routine { Severity::Info } else { Severity::Low },
@@ -314,16 +324,18 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             end,
         )
         .scope(Some(&first.host), None, None)
-        .explain(format!(
-            "A deployment took the application offline {} (app_offline.htm, ANCM 1012): {}{more}. \
+        .explain(
+            format!(
+                "A deployment took the application offline {} (app_offline.htm, ANCM 1012): {}{more}. \
                 Requests got 503 while the file was there. Planned, and short when the app starts again; a \
                 failed start after it is reported on its own.",
-            match n {
-                1 => "once".to_string(),
-                n => format!("{n} times in {}", crate::describe::duration(end - first.time())),
-            },
-            listed.join("; ")
-        ));
+                match n {
+                    1 => "once".to_string(),
+                    n => format!("{n} times in {}", crate::describe::duration(end - first.time())),
+                },
+                listed.join("; ")
+            ) + worth.as_deref().unwrap_or_default(),
+        );
         // App Service has no server to drain: its slots and packages keep
         // requests off a deployment.
         if c.iter().any(|e| e.event.data.iter().any(|v| super::status::on_app_service(&v.value))) {
@@ -902,7 +914,9 @@ mod tests {
         let found = quick.detected(detect);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::Deployment, Severity::Info));
         let slow = started(app_offline(started(app_offline(Given::new(), 0), 42), 3_600), 3_900);
-        assert_eq!(slow.detected(detect)[0].severity, Severity::Low, "five minutes offline once");
+        let d = &slow.detected(detect)[0];
+        assert_eq!(d.severity, Severity::Low, "five minutes offline once");
+        assert!(d.explanation.contains(", offline 300 s until the app started."), "{}", d.explanation);
         let unknown = app_offline(Given::new(), 0);
         assert_eq!(unknown.detected(detect)[0].severity, Severity::Low, "no start in the evidence");
     }
