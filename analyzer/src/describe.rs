@@ -217,6 +217,31 @@ pub fn headline(ev: &WinEvent) -> String {
             let url = web.url.map(|u| format!("URL {}", one_line(u)));
             code.into_iter().chain(thrown).chain(url).chain(refused.into_iter().flatten()).collect()
         }
+        // A logon refused: who, from where, how, and why (its status).
+        (Family::SecurityAuditing, 4625) => {
+            let field = |k: &str| ev.data(k).map(str::trim).filter(|v| !v.is_empty() && *v != "-");
+            let user = match (field("TargetDomainName"), field("TargetUserName")) {
+                (Some(domain), Some(user)) => format!("{domain}\\{user}"),
+                (_, user) => user.unwrap_or("-").to_string(),
+            };
+            let from = field("IpAddress").or(field("WorkstationName")).unwrap_or("-");
+            let why =
+                [field("Status"), field("SubStatus")].into_iter().flatten().collect::<Vec<_>>().join("/");
+            vec![format!(
+                "logon type {} refused for {user} from {from} ({why})",
+                field("LogonType").unwrap_or("-")
+            )]
+        }
+        (Family::ServiceControlManager, 7036) => match (text(0), text(1)) {
+            (Some(service), Some(state)) => {
+                let named = match service.to_ascii_lowercase().ends_with("service") {
+                    true => service.to_string(),
+                    false => format!("the {service} service"),
+                };
+                vec![format!("{named} entered the {state} state")]
+            }
+            _ => Vec::new(),
+        },
         (Family::AspNet, 1325) => {
             let t = text(0).unwrap_or_default();
             let field = |k: &str| t.lines().find_map(|l| l.trim().strip_prefix(k)).map(one_line);
@@ -409,6 +434,53 @@ mod tests {
     use faultline_parser::winevent::{DataValue, WinEvent};
 
     use super::{cut, cut_line, describe_event, describe_logged_request, one_line};
+
+    fn event(provider: &str, id: u16, data: &[(Option<&str>, &str)]) -> WinEvent {
+        WinEvent {
+            provider: Arc::from(provider),
+            event_id: id,
+            data: data
+                .iter()
+                .map(|(n, v)| DataValue { name: n.map(Arc::from), value: Arc::from(*v) })
+                .collect(),
+            ..WinEvent::default()
+        }
+    }
+
+    /// A service's state change and a refused logon read as sentences,
+    /// not as their data's names.
+    #[test]
+    fn a_service_state_and_a_refused_logon_read_as_what_they_say() {
+        let scm = |name| {
+            event("Service Control Manager", 7036, &[(Some("param1"), name), (Some("param2"), "stopped")])
+        };
+        assert_eq!(
+            super::headline(&scm("Windows Event Log")),
+            "Service Control Manager 7036: the Windows Event Log service entered the stopped state"
+        );
+        assert_eq!(
+            super::headline(&scm("World Wide Web Publishing Service")),
+            "Service Control Manager 7036: World Wide Web Publishing Service entered the stopped state"
+        );
+        let refused = event(
+            "Microsoft-Windows-Security-Auditing",
+            4625,
+            &[
+                (Some("SubjectUserSid"), "S-1-0-0"),
+                (Some("TargetUserName"), "Administrator"),
+                (Some("TargetDomainName"), "WEB01"),
+                (Some("Status"), "0xc000006d"),
+                (Some("SubStatus"), "0xc000006a"),
+                (Some("LogonType"), "3"),
+                (Some("IpAddress"), "192.168.198.149"),
+            ],
+        );
+        assert_eq!(
+            super::headline(&refused),
+            "Microsoft-Windows-Security-Auditing 4625: logon type 3 refused for WEB01\\Administrator from \
+             192.168.198.149 (0xc000006d/0xc000006a)"
+        );
+    }
 
     /// A row of a log without sub-status, win32 status or time-taken
     /// (know-it-peru's ex031118.log, an NCSA log) says only what it logged.
