@@ -224,7 +224,7 @@ pub fn headline(ev: &WinEvent) -> String {
                 (Some(domain), Some(user)) => format!("{domain}\\{user}"),
                 (_, user) => user.unwrap_or("-").to_string(),
             };
-            let from = field("IpAddress").or(field("WorkstationName")).unwrap_or("-");
+            let from = field("IpAddress").or_else(|| field("WorkstationName")).unwrap_or("-");
             let why =
                 [field("Status"), field("SubStatus")].into_iter().flatten().collect::<Vec<_>>().join("/");
             vec![format!(
