@@ -867,6 +867,8 @@ mod tests {
         assert_eq!(correlated(&burst), ["Password Guessing Against The FTP Service"]);
         let typos: Vec<(i64, View)> = (0..12).map(|i| guess(i * 10, &format!("198.51.100.{i}"))).collect();
         assert!(correlated(&typos).is_empty(), "twelve users, one typo each");
+        let botnet: Vec<(i64, View)> = (0..24).map(|i| guess(i * 20, &format!("198.51.100.{i}"))).collect();
+        assert_eq!(correlated(&botnet), ["Password Guessing Against The FTP Service From Many Clients"]);
         let rare: Vec<(i64, View)> = (0..12).map(|i| guess(i * 600, "203.0.113.7")).collect();
         assert!(correlated(&rare).is_empty(), "one refusal every ten minutes");
         let paced: Vec<(i64, View)> = (0..40).map(|i| guess(i * 75, "203.0.113.7")).collect();
