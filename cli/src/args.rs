@@ -51,9 +51,9 @@ pub enum Command {
     /// IIS-relevant events and FREB traces), merged in time order, as CSV or
     /// JSON lines ready for Timesketch.
     Timeline(TimelineArgs),
-    /// SQL over the normalized tables `requests`, `httperr`, `traces`,
-    /// `events` and `detections` (polars SQL), or one of the classic IIS
-    /// queries by name.
+    /// SQL over the normalized tables `requests`, `ftp`, `httperr`,
+    /// `traces`, `events` and `detections` (polars SQL), or one of the
+    /// classic IIS queries by name.
     Query(QueryArgs),
     /// Write the normalized tables as Parquet, CSV or JSON lines,
     /// partitioned by host and day in Hive layout, for DuckDB, Spark or Trino.
@@ -344,7 +344,7 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
     pub format: QueryFormat,
-    /// The SQL to run (tables: requests, httperr, traces, events,
+    /// The SQL to run (tables: requests, ftp, httperr, traces, events,
     /// detections).
     #[arg(long, value_name = "SQL", conflicts_with_all = ["query", "list_queries"])]
     pub sql: Option<String>,
