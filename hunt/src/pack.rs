@@ -907,6 +907,21 @@ mod tests {
         assert!(correlated(&web).is_empty(), "a web row is no FTP row");
     }
 
+    /// A client's uploads of pages are one detection however many pages
+    /// (a deployment of hundreds is one, as is a single shell); a PDF is
+    /// none.
+    #[test]
+    fn a_clients_script_uploads_over_ftp_are_one_detection() {
+        let deploy: Vec<(i64, View)> = (0..300)
+            .map(|i| (i, ftp("10.0.3.41", "STOR", &format!("/wwwroot/page{i}.aspx"), "226")))
+            .collect();
+        assert_eq!(correlated(&deploy), ["Scripts Uploaded Over FTP"]);
+        let shell = [(0, ftp("203.0.113.7", "STOR", "help.aspx", "226"))];
+        assert_eq!(correlated(&shell), ["Scripts Uploaded Over FTP"]);
+        let documents = [(0, ftp("10.0.3.41", "STOR", "/wwwroot/docs/price-list.pdf", "226"))];
+        assert!(correlated(&documents).is_empty());
+    }
+
     #[test]
     fn a_scanner_is_many_missing_paths_from_one_client_in_minutes() {
         let scan: Vec<(i64, View)> = (0..30)
