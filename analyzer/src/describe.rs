@@ -20,13 +20,13 @@ pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -
 /// A row of IIS's FTP log in one line: its command, argument and the path
 /// it acted on, FTP reply (with IIS's substatus and win32 status, which
 /// tell a bad password, 1326, from a locked account, 1909), user and client
-/// (`FTP STOR help.aspx (/wwwroot/uploads/help.aspx) 226 as WEB01\deploy
-/// from 203.0.113.7`).
-pub fn describe_ftp_command(r: &faultline_parser::Request<'_>) -> String {
+/// (`FTP STOR help.aspx (/wwwroot/uploads/help.aspx) 226.0 as
+/// WEB01\deploy from 203.0.113.7`).
+pub fn describe_ftp_command(r: &faultline_parser::Request<'_>, command: &[u8]) -> String {
     fn field(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
         v.filter(|v| *v != b"-").map(String::from_utf8_lossy)
     }
-    let mut line = format!("FTP {}", field(r.ftp_command()).unwrap_or_default());
+    let mut line = format!("FTP {}", String::from_utf8_lossy(command));
     let argument = field(r.uri_stem);
     if let Some(argument) = &argument {
         line.push(' ');
@@ -227,8 +227,9 @@ pub fn headline(ev: &WinEvent) -> String {
             let from = field("IpAddress").or_else(|| field("WorkstationName")).unwrap_or("-");
             let why =
                 [field("Status"), field("SubStatus")].into_iter().flatten().collect::<Vec<_>>().join("/");
+            let why = if why.is_empty() { why } else { format!(" ({why})") };
             vec![format!(
-                "logon type {} refused for {user} from {from} ({why})",
+                "logon type {} refused for {user} from {from}{why}",
                 field("LogonType").unwrap_or("-")
             )]
         }
@@ -445,6 +446,44 @@ mod tests {
                 .collect(),
             ..WinEvent::default()
         }
+    }
+
+    /// A refused view state reads as its message, page, client and the
+    /// start of what was posted, found by their form.
+    #[test]
+    fn a_refused_view_state_reads_as_who_posted_what_where() {
+        let mut values = vec!["4009", "Viewstate verification failed. Reason: Viewstate was invalid."];
+        values.extend([
+            "",
+            "",
+            "5f0c",
+            "12",
+            "1",
+            "50204",
+            "/LM/W3SVC/2/ROOT-1-1",
+            "Full",
+            "/",
+            "C:\\site\\",
+        ]);
+        values.extend(["WEB01", "5120", "w3wp.exe", "IIS APPPOOL\\Shop", "https://shop.example.com/a.aspx"]);
+        values.extend([
+            "/a.aspx",
+            "",
+            "",
+            "False",
+            "",
+            "IIS APPPOOL\\Shop",
+            "Invalid viewstate.",
+            "203.0.113.9",
+        ]);
+        values.extend(["51234", "Mozilla/5.0", "/wEyxBEAAQAAAP////8BAAAAAAAAAAwCAAAA", "", "/a.aspx"]);
+        let data: Vec<(Option<&str>, &str)> = values.iter().map(|v| (None, *v)).collect();
+        assert_eq!(
+            super::headline(&event("ASP.NET 4.0.30319.0", 1316, &data)),
+            "ASP.NET 4.0.30319.0 1316: event code 4009; URL https://shop.example.com/a.aspx; Viewstate \
+             verification failed. Reason: Viewstate was invalid.; from 203.0.113.9; view state \
+             /wEyxBEAAQAAAP////8BAAAA…"
+        );
     }
 
     /// A service's state change and a refused logon read as sentences,

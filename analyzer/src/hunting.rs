@@ -1265,9 +1265,10 @@ impl Hunt {
                 };
                 let counted =
                     counted_values(c.rules.iter().map(|&r| &*self.rules[r]), &fired.matches, &members);
+                let n = fired.matches.len();
                 evidence.summary = crate::describe::cut_line(format!(
-                    "{} matches of {}{distinct} within {} s{}{}{counted}; first: {}",
-                    fired.matches.len(),
+                    "{n} {} of {}{distinct} within {} s{}{}{counted}; first: {}",
+                    if n == 1 { "match" } else { "matches" },
                     c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
                     last.time().seconds() - first.time().seconds(),
                     if group.is_empty() { "" } else { " from " },
@@ -1397,23 +1398,21 @@ impl<'a> HuntSink<'a> {
         (self.found, self.pending)
     }
 
-    /// Notes the minute of an access-log row on its host (once per minute
-    /// and computer name: rows come in time order).
-    /// A row of IIS's FTP log, read by the rules over FTP alone: its reply
-    /// is no HTTP status and its path no URL, and the web's native
-    /// detectors (logging gaps, scripts never requested) are about the
-    /// web site's log.
-    fn ftp_command(&mut self, r: &Request<'_>) {
+    /// A row of IIS's FTP log (its `command`), read by the rules over FTP
+    /// alone: its reply is no HTTP status and its path no URL, and the
+    /// web's native detectors (logging gaps, scripts never requested) are
+    /// about the web site's log.
+    fn ftp_command(&mut self, r: &Request<'_>, command: &[u8]) {
         if !self.hunt.engine.wants_ftp() || self.hunt.allows_request(r) {
             return;
         }
-        self.view.ftp_request(r);
+        self.view.ftp_request(r, command);
         self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         if self.hits.is_empty() {
             return;
         }
         let summary = |shown: &[(&str, &str)]| {
-            let mut line = crate::describe::describe_ftp_command(r);
+            let mut line = crate::describe::describe_ftp_command(r, command);
             line.push_str(&matched_suffix(&line, shown));
             crate::describe::cut_line(line)
         };
@@ -1421,6 +1420,8 @@ impl<'a> HuntSink<'a> {
         self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
     }
 
+    /// Notes the minute of an access-log row on its host (once per minute
+    /// and computer name: rows come in time order).
     fn note_logged(&mut self, r: &Request<'_>) {
         if self.hunt.natives.is_none() {
             return;
@@ -1876,8 +1877,8 @@ impl RecordSink for HuntSink<'_> {
     type Error = Infallible;
 
     fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
-        if r.ftp_command().is_some() {
-            self.ftp_command(r);
+        if let Some(command) = self.resolve.file().ftp_command(r) {
+            self.ftp_command(r, command);
             return Ok(());
         }
         self.note_logged(r);
@@ -2086,7 +2087,12 @@ impl EventObserver for HuntSink<'_> {
             _ if web_event => {
                 let line = crate::describe::headline(e);
                 let hidden: Vec<(&str, &str)> =
-                    shown.iter().filter(|(_, v)| !line.contains(v.get(..24).unwrap_or(v))).copied().collect();
+                    // A value the headline shows cut (a view state) is shown.
+                    shown
+                        .iter()
+                        .filter(|(_, v)| !line.contains(&v.chars().take(20).collect::<String>()))
+                        .copied()
+                        .collect();
                 let suffix = matched_suffix(&line, &hidden);
                 crate::describe::cut_line(line + &suffix)
             }

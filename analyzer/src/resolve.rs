@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use faultline_parser::source::site_from_service_name;
+use faultline_parser::source::{ServiceLog, site_from_service_name};
 use faultline_parser::value::decode_text;
 use faultline_parser::{Entry, EvidencePath, Format, Span, Timestamp};
 use serde::Serialize;
@@ -91,18 +91,22 @@ pub struct SourceFile {
     pub kind: SourceKind,
     host: Arc<FileHost>,
     folder_site: Option<u32>,
+    /// Whose log folder it lies in.
+    service: Option<ServiceLog>,
 }
 
 impl SourceFile {
     /// A discovered entry, before or after its format is known, with the
     /// host [`crate::identity::identify`] gave it.
     pub fn new(index: u32, entry: &Entry, format: Option<Format>, host: Arc<FileHost>) -> SourceFile {
+        let placed = entry.path.placement();
         SourceFile {
             index,
             path: Arc::from(entry.path.to_string()),
             kind: format.map_or(SourceKind::W3c, SourceKind::of),
             host,
-            folder_site: entry.path.placement().site,
+            folder_site: placed.site,
+            service: placed.service,
         }
     }
 
@@ -115,6 +119,7 @@ impl SourceFile {
             kind: SourceKind::W3c,
             host: Arc::new(FileHost::from_path(path)),
             folder_site: path.placement().site,
+            service: path.placement().service,
         }
     }
 
@@ -127,6 +132,7 @@ impl SourceFile {
             kind,
             host: Arc::new(FileHost::unknown()),
             folder_site: None,
+            service: None,
         }
     }
 
@@ -143,6 +149,19 @@ impl SourceFile {
     /// The site its `W3SVC<id>` folder names, if any.
     pub fn folder_site(&self) -> Option<u32> {
         self.folder_site
+    }
+
+    /// The FTP command a row of this file records, if it is an FTP row:
+    /// every row of the FTP service's log folder (its data channels log
+    /// their own ports, a site may listen on any, its fields may be cut
+    /// down), none of a web site's, and elsewhere as the row tells
+    /// ([`faultline_parser::Request::ftp_command`]).
+    pub fn ftp_command<'r>(&self, r: &'r faultline_parser::Request<'_>) -> Option<&'r [u8]> {
+        match self.service {
+            Some(ServiceLog::Ftp) => r.ftp_command().or(r.method),
+            Some(ServiceLog::Web) => None,
+            None => r.ftp_command(),
+        }
     }
 }
 
@@ -262,6 +281,32 @@ fn host(name: &str, scope: &Scope) -> Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every row of the FTP service's log folder is FTP, a data channel's
+    /// on its own port and a site's on port 2121 too; a web log's row on
+    /// port 21 with an odd method is not.
+    #[test]
+    fn the_ftp_service_folder_makes_every_row_ftp() {
+        use faultline_parser::time::Timestamp;
+        use faultline_parser::w3c::{Origin, TimeBasis};
+        let row = |method: &'static [u8], port| {
+            let mut r = faultline_parser::Request::blank(Timestamp(0), TimeBasis::Utc, Origin::default());
+            r.method = Some(method);
+            r.server_port = Some(port);
+            r
+        };
+        let file = |p: &str| SourceFile::at(&EvidencePath::file(std::path::PathBuf::from(p)));
+        let ftp = file("case/WEB01/inetpub/logs/LogFiles/FTPSVC2/u_ex251124.log");
+        let old = file("case/WEB01/WINNT/system32/LogFiles/MSFTPSVC1/ex040101.log");
+        let web = file("case/WEB01/inetpub/logs/LogFiles/W3SVC1/u_ex251124.log");
+        for (method, port) in [(&b"DataChannelOpened"[..], 50_001), (b"USER", 2121), (b"GET", 21)] {
+            assert_eq!(ftp.ftp_command(&row(method, port)), Some(method));
+            assert_eq!(old.ftp_command(&row(method, port)), Some(method));
+        }
+        assert_eq!(web.ftp_command(&row(b"SITE", 21)), None);
+        assert_eq!(web.ftp_command(&row(b"USER", 2121)), None);
+        assert_eq!(old.folder_site(), Some(1), "MSFTPSVC1 is site 1");
+    }
 
     #[test]
     fn hosts_are_short_upper_case_names() {

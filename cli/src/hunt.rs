@@ -138,9 +138,10 @@ fn mapping(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "FTP rules (logsource category ftp): the rows of IIS's FTP logs (FTPSVC<n>, MSFTPSVC<n>): a log \
-         with x-session or x-fullpath, a command after its [session] (IIS 4 to 6), or an FTP command to \
-         port 21 or 990 with no HTTP version; the fields above as W3C gives them, the command as cs-method \
+        "FTP rules (logsource category ftp): the rows of IIS's FTP logs: every row in an FTPSVC<n> or \
+         MSFTPSVC<n> folder, none in a W3SVC<n> one, elsewhere a log with x-session or x-fullpath, a \
+         command after its [session] (IIS 4 to 6), or an FTP command to port 21 or 990 with no HTTP \
+         version; the fields above as W3C gives them, the command as cs-method \
          (without its session), the FTP reply as sc-status, and x-fullpath as a form of cs-uri-stem. Web \
          server rules do not read them."
     )?;

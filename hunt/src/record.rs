@@ -504,8 +504,8 @@ impl View {
     /// before it), and the path the command acted on (`x-fullpath`: the
     /// argument is what the client sent, `help.aspx` after a `CWD`) as a
     /// form of `cs-uri-stem`.
-    pub fn ftp_request(&mut self, r: &Request<'_>) {
-        self.request_via(&Request { method: r.ftp_command().or(r.method), ..*r }, None);
+    pub fn ftp_request(&mut self, r: &Request<'_>, command: &[u8]) {
+        self.request_via(&Request { method: Some(command), ..*r }, None);
         self.kind = Kind::Ftp;
         if let Some(full) = r.custom.get("x-fullpath") {
             self.push_web_form(W_CS_URI_STEM, &String::from_utf8_lossy(full));

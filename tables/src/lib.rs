@@ -365,7 +365,7 @@ impl TableSink<'_> {
 impl RecordSink for TableSink<'_> {
     type Error = std::convert::Infallible;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
-        if let Some(command) = r.ftp_command() {
+        if let Some(command) = self.resolve.file().ftp_command(r) {
             return self.ftp_command(r, command);
         }
         if !self.projection.table(TableName::Requests) {

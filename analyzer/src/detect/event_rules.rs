@@ -313,7 +313,11 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 Back::Redeployed(_) => "the next deployment before the app started".to_string(),
                 Back::Unknown => "no start in the evidence".to_string(),
             };
-            format!(" Not routine (the app back within two minutes each time): at {}, {why}.", at.to_prose())
+            format!(
+                " Not routine (the app back within {} each time): at {}, {why}.",
+                crate::describe::duration(ROUTINE_OFFLINE),
+                at.to_prose()
+            )
         });
         let routine = worth.is_none();
         let mut d = Draft::new(

@@ -172,7 +172,7 @@ impl RecordSink for Collector<'_> {
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         // An FTP reply is no HTTP status: 530 (not logged in) and 550 (no
         // such file) would count as a web site's server errors.
-        if r.ftp_command().is_some() {
+        if self.resolve.file().ftp_command(r).is_some() {
             return Ok(());
         }
         let host = self.resolve.host(r.computer_name);

@@ -186,8 +186,8 @@ impl RecordSink for TimelineSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
         let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
-        let summary = match r.ftp_command() {
-            Some(_) => crate::describe::describe_ftp_command(r),
+        let summary = match self.resolve.file().ftp_command(r) {
+            Some(command) => crate::describe::describe_ftp_command(r, command),
             None => describe_logged_request(
                 &stem,
                 (r.status, r.substatus, r.win32_status),

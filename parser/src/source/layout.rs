@@ -69,6 +69,18 @@ pub struct Placement {
     pub named_host: Option<String>,
     /// The IIS site id of a `W3SVC<id>` folder above the file.
     pub site: Option<u32>,
+    /// Whose log folder the file lies in: the service folder nearest it.
+    pub service: Option<ServiceLog>,
+}
+
+/// The IIS service a log folder is named for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceLog {
+    /// `W3SVC<id>`: the web sites'.
+    Web,
+    /// `FTPSVC<id>`, IIS 5 and 6 `MSFTPSVC<id>`: the FTP service's, whose
+    /// rows are FTP commands whatever their port or fields.
+    Ftp,
 }
 
 /// Places a file given as path parts (the last is the file itself).
@@ -96,6 +108,12 @@ pub fn place(parts: &[Part]) -> Placement {
         folder_host,
         named_host,
         site: dirs.iter().rev().find_map(|p| service_instance(&p.name.to_ascii_lowercase()).flatten()),
+        service: dirs
+            .iter()
+            .rev()
+            .map(|p| p.name.to_ascii_lowercase())
+            .find(|n| service_instance(n).is_some())
+            .map(|n| if n.contains("ftpsvc") { ServiceLog::Ftp } else { ServiceLog::Web }),
     }
 }
 
@@ -125,7 +143,9 @@ fn anchor(dirs: &[Part], i: usize, file: &str) -> Option<Layout> {
                     || (is_server_folder(&p.name.to_ascii_lowercase()) && !log_folder(&host.name))
             })
     });
-    if is_volume(name) && next.is_some() && !holds_servers {
+    // A drive-like folder the analyst did not name is one of their own
+    // (`/mnt/c/Users/alice`), not a copy of a server's drive.
+    if is_volume(name) && next.is_some() && !holds_servers && dirs[i].typed {
         return Some(Layout::DriveCopy);
     }
     // Folders only App Service writes: its error pages, its raw HTTP logs.
@@ -428,10 +448,10 @@ fn looks_like_date(b: &[u8]) -> bool {
     digits >= 8 || (digits == 4 && b.get(4) == Some(&b'-') && b.get(5).is_some_and(u8::is_ascii_digit))
 }
 
-/// `W3SVC<n>`/`FTPSVC<n>` folder names; `Some(None)` for a bare `W3SVC`
-/// (centralized logging).
+/// `W3SVC<n>`/`FTPSVC<n>`/`MSFTPSVC<n>` folder names; `Some(None)` for a
+/// bare `W3SVC` (centralized logging).
 fn service_instance(lower: &str) -> Option<Option<u32>> {
-    let digits = lower.strip_prefix("w3svc").or_else(|| lower.strip_prefix("ftpsvc"))?;
+    let digits = ["w3svc", "ftpsvc", "msftpsvc"].iter().find_map(|p| lower.strip_prefix(p))?;
     if digits.is_empty() {
         return Some(None);
     }
@@ -444,7 +464,7 @@ pub fn site_from_service_name(name: &[u8]) -> Option<u32> {
     let after = |prefix: &[u8]| {
         name.get(..prefix.len()).filter(|p| p.eq_ignore_ascii_case(prefix)).map(|_| &name[prefix.len()..])
     };
-    let digits = after(b"w3svc").or_else(|| after(b"ftpsvc"))?;
+    let digits = after(b"w3svc").or_else(|| after(b"ftpsvc")).or_else(|| after(b"msftpsvc"))?;
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
@@ -488,6 +508,10 @@ mod tests {
         assert_eq!(at("Users/bob/Desktop/u_ex.log").folder_host, None);
         assert_eq!(at("Users/bob/u_ex.log").folder_host, None, "a user's profile");
         assert_eq!(at("Users/bob/WEB05/u_ex.log").folder_host.as_deref(), Some("WEB05"));
+        // A drive-like folder of the analyst's own is no drive copy.
+        assert_eq!(typed_in("mnt/c/Users/alice/Downloads|u_ex.log").folder_host, None);
+        assert_eq!(typed_in("work1/d/WEB05|u_ex.log").folder_host, None);
+        assert_eq!(at("work1/d/WEB05/C/inetpub/logs/u_ex.log").folder_host.as_deref(), Some("WEB05"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use size::ByteSize;
 
 use crate::Timestamp;
 pub use layout::{
-    Layout, Part, Placement, is_volume, percent_decoded, plausible_host, site_from_service_name,
+    Layout, Part, Placement, ServiceLog, is_volume, percent_decoded, plausible_host, site_from_service_name,
 };
 
 /// Where a piece of evidence is: a file, or a member of an archive (possibly

@@ -478,8 +478,9 @@ fn a_damaged_gz_keeps_what_came_before_the_damage() {
 }
 
 /// A relative path (`faultline hunt .` inside a host's folder, a bare file
-/// name, a folder below) names the folders it lies in as the same path
-/// typed in full does: the same file is the same host from anywhere.
+/// name, a folder below) is read from the folders it lies in, as the same
+/// path typed in full is; which of them name a host is the placement's
+/// (`layout::tests`: the working folders do not, the one `.` names does).
 #[test]
 fn a_path_from_here_names_the_folders_it_lies_in() {
     let here = std::env::current_dir().expect("a working directory");
