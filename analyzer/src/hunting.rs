@@ -601,6 +601,9 @@ struct Natives {
     /// The Windows Event Log service started with no boot beside it: it
     /// had been stopped or had crashed.
     log_service_restarted: Arc<RuleInfo>,
+    /// A password accepted by the FTP service from a client whose guessing
+    /// the bundled correlations found, during it or soon after.
+    ftp_guessed: Arc<RuleInfo>,
 }
 
 /// The metadata of a native detector.
@@ -657,6 +660,9 @@ pub struct Pending {
     /// The Windows Event Log service entering the running state, by host
     /// (hashed).
     log_service_starts: Vec<(u64, Detection)>,
+    /// Passwords the FTP service accepted (PASS answered 230), with their
+    /// client: a guessing client's login is the guess that worked.
+    ftp_logins: Vec<(std::net::IpAddr, Detection)>,
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
     boots: BTreeSet<(u64, i64)>,
@@ -711,10 +717,54 @@ impl Pending {
         self.pool_processes.extend(other.pool_processes);
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
+        self.ftp_logins.extend(other.ftp_logins);
         self.boots.extend(other.boots);
         self.clock_events.extend(other.clock_events);
         self.sources.extend(other.sources);
     }
+}
+
+/// How long after a client's password guessing a password the FTP service
+/// accepts from it is taken for a guess that worked.
+const GUESSED_WITHIN: i64 = 30 * 60;
+
+/// The passwords the FTP service accepted from clients the bundled
+/// guessing correlations found, during the guessing or within
+/// [`GUESSED_WITHIN`] of its end: the first such login per guessing
+/// episode, citing the login and naming how many refusals came before.
+fn guessed_logins(detections: &[Detection], logins: Vec<(std::net::IpAddr, Detection)>) -> Vec<Detection> {
+    let guessing = detections.iter().filter(|d| {
+        d.rule.meta.origin == format!("{}ftp_password_guessing.yml", faultline_hunt::pack::BUNDLED_ORIGIN)
+    });
+    let mut out: Vec<Detection> = Vec::new();
+    // A login follows the fast and the sustained guessing alike: once.
+    let mut cited: Vec<&Evidence> = Vec::new();
+    for g in guessing {
+        let Some(client) =
+            g.matched.iter().find(|(f, _)| f == "c-ip").and_then(|(_, v)| v.parse::<std::net::IpAddr>().ok())
+        else {
+            continue;
+        };
+        let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds().saturating_add(GUESSED_WITHIN));
+        let login = logins
+            .iter()
+            .filter(|(ip, d)| *ip == client && d.host == g.host && (from..=to).contains(&d.time.seconds()))
+            .min_by_key(|(_, d)| (d.time, d.evidence.line));
+        let Some((_, login)) = login else { continue };
+        if cited.contains(&&login.evidence) {
+            continue;
+        }
+        cited.push(&login.evidence);
+        let mut d = login.clone();
+        d.evidence.summary = crate::describe::cut_line(format!(
+            "accepted after {} ({}): {}",
+            g.rule.meta.title,
+            g.evidence.summary.split(';').next().unwrap_or_default(),
+            login.evidence.summary
+        ));
+        out.push(d);
+    }
+    out
 }
 
 /// The most clients a script that only takes POSTs is seen from and still
@@ -1066,6 +1116,12 @@ impl Hunt {
                 Level::Medium,
                 "T1562.002",
             ),
+            ftp_guessed: native(
+                "ftp-password-guessed",
+                "Password Guessed On The FTP Service",
+                Level::High,
+                "T1110",
+            ),
         });
         Hunt {
             engine: Engine::new(rules),
@@ -1094,6 +1150,7 @@ impl Hunt {
             pool_processes,
             system_starts,
             log_service_starts,
+            ftp_logins: _,
             boots,
             clock_events: _,
             sources: _,
@@ -1207,8 +1264,17 @@ impl Hunt {
                 logging_off,
                 pool_escalation,
                 log_service_restarted,
+                ftp_guessed,
             } = n;
-            [post_only, native_module, unknown_module, logging_off, pool_escalation, log_service_restarted]
+            [
+                post_only,
+                native_module,
+                unknown_module,
+                logging_off,
+                pool_escalation,
+                log_service_restarted,
+                ftp_guessed,
+            ]
         })
     }
 
@@ -1311,6 +1377,7 @@ impl Hunt {
             pending.absorb(p);
         }
         let parts = std::mem::take(&mut pending.quiet);
+        let logins = std::mem::take(&mut pending.ftp_logins);
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
@@ -1324,6 +1391,8 @@ impl Hunt {
         // Before the correlations, which would count a start twice.
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
+        let guessed = guessed_logins(&detections, logins);
+        detections.extend(guessed);
         sort(&mut detections);
         detections
     }
@@ -1406,6 +1475,7 @@ impl<'a> HuntSink<'a> {
         if !self.hunt.engine.wants_ftp() || self.hunt.allows_request(r) {
             return;
         }
+        self.note_ftp_login(r, command);
         self.view.ftp_request(r, command);
         self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
         if self.hits.is_empty() {
@@ -1418,6 +1488,47 @@ impl<'a> HuntSink<'a> {
         };
         let site = self.resolve.site_named(r.site_name);
         self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
+    }
+
+    /// Keeps a password the FTP service accepted, with its client, for
+    /// [`guessed_logins`].
+    fn note_ftp_login(&mut self, r: &Request<'_>, command: &[u8]) {
+        let Some(natives) = &self.hunt.natives else { return };
+        let (Some(client), Some(230)) = (self.hunt.client(r), r.status) else { return };
+        if !command.eq_ignore_ascii_case(b"PASS") {
+            return;
+        }
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return };
+        let summary = crate::describe::cut_line(crate::describe::describe_ftp_command(r, command));
+        let user = r.username.filter(|u| *u != b"-").map(|u| String::from_utf8_lossy(u).into_owned());
+        let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
+            .chain(user.map(|u| ("cs-username".to_string(), u)))
+            .collect();
+        let d = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
+        self.pending.ftp_logins.push((client, d));
+    }
+
+    /// A native detector's detection of an access-log row.
+    fn row_detection(
+        &self,
+        rule: &Arc<RuleInfo>,
+        r: &Request<'_>,
+        (host, time): (&str, Timestamp),
+        summary: String,
+        matched: Vec<(String, String)>,
+    ) -> Detection {
+        Detection {
+            rule: Arc::clone(rule),
+            time,
+            end: None,
+            host: host.to_string(),
+            site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
+            app_pool: None,
+            evidence: Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary),
+            matched,
+            process: None,
+        }
     }
 
     /// Notes the minute of an access-log row on its host (once per minute
@@ -1584,18 +1695,8 @@ impl<'a> HuntSink<'a> {
         if self.pending.posts.later(key, time) {
             return;
         }
-        let evidence = Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary());
-        let detection = Detection {
-            rule: Arc::clone(&natives.post_only),
-            time,
-            end: None,
-            host: host.name.to_string(),
-            site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
-            app_pool: None,
-            evidence,
-            matched: vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())],
-            process: None,
-        };
+        let matched = vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())];
+        let detection = self.row_detection(&natives.post_only, r, (&host.name, time), summary(), matched);
         self.pending.posts.add(key, detection, 1);
     }
 

@@ -1337,3 +1337,28 @@ fn a_keyword_hit_shows_the_value_it_was_found_in() {
     assert_eq!(hit.evidence.line, Some(39));
     assert_eq!(hit.matched, [("cs-uri-stem".to_string(), "/.git/HEAD".to_string())]);
 }
+
+/// The generated FTP attack: the password that worked after thirty
+/// refused is one high detection citing its 230; the healthy day's editor,
+/// one typo and then a login, is none.
+#[test]
+fn a_password_guessed_on_the_ftp_service_is_the_login_after_the_guessing() {
+    let report = hunt_scenario("ftp-password-guessing");
+    let guessed: Vec<_> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Password Guessed On The FTP Service")
+        .collect();
+    assert_eq!(guessed.len(), 1, "{guessed:#?}");
+    let d = guessed[0];
+    assert_eq!(d.rule.meta.level, Level::High);
+    assert!(d.evidence.path.contains("FTPSVC3") && d.evidence.line.is_some(), "{:?}", d.evidence);
+    assert!(d.evidence.summary.contains("PASS *** (/) 230"), "{}", d.evidence.summary);
+    assert!(d.matched.iter().any(|(f, v)| f == "c-ip" && v == "185.220.101.4"), "{:?}", d.matched);
+    let healthy = hunt_scenario("healthy");
+    assert!(
+        !healthy.detections.iter().any(|d| d.rule.meta.title.contains("FTP")),
+        "{:#?}",
+        healthy.detections
+    );
+}
