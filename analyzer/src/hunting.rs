@@ -270,22 +270,16 @@ impl Placed {
         // rule reads (a query rule on a request without a query), the first
         // form the rule read each in.
         let given = |f: &String| {
-            let passed = |values: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<(String, String)> {
-                values
-                    .filter(|&v| tested.is_some_and(|r| r.tests_value(f, v)))
-                    .map(|(raw, _)| (rule.shown_name(f), matched_value(raw)))
-                    .collect()
-            };
-            let mut shown = passed(&mut view.given(f));
-            if shown.is_empty() {
+            let mut values = passing(tested, f, view.given(f));
+            if values.is_empty() {
                 // One form: the decoded one repeats the raw one's finding.
-                shown = passed(&mut view.values(f));
-                shown.truncate(1);
+                values = passing(tested, f, view.values(f));
+                values.truncate(1);
             }
-            if shown.is_empty() {
-                shown = view.given_values(f).map(|v| (rule.shown_name(f), matched_value(v))).collect();
+            if values.is_empty() {
+                values = view.given_values(f).collect();
             }
-            shown
+            values.into_iter().map(|v| (rule.shown_name(f), matched_value(v))).collect::<Vec<_>>()
         };
         let mut matched: Vec<(String, String)> = rule.fields.iter().flat_map(given).collect();
         matched.dedup();
@@ -322,6 +316,16 @@ impl Placed {
             process: self.process.clone(),
         }
     }
+}
+
+/// Of `values` of `field` (as written, lower-cased), those `tested`'s
+/// tests pass, as written.
+fn passing<'v>(
+    tested: Option<&faultline_hunt::Rule>,
+    field: &str,
+    values: impl Iterator<Item = (&'v str, &'v str)>,
+) -> Vec<&'v str> {
+    values.filter(|v| tested.is_some_and(|r| r.tests_value(field, *v))).map(|(raw, _)| raw).collect()
 }
 
 /// A record's one-line summary, given the (field, value) pairs the
@@ -734,7 +738,8 @@ const GUESSED_WITHIN: i64 = 30 * 60;
 /// episode, citing the login and naming how many refusals came before.
 fn guessed_logins(detections: &[Detection], logins: Vec<(std::net::IpAddr, Detection)>) -> Vec<Detection> {
     let guessing = detections.iter().filter(|d| {
-        d.rule.meta.origin == format!("{}ftp_password_guessing.yml", faultline_hunt::pack::BUNDLED_ORIGIN)
+        d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN)
+            == Some("ftp_password_guessing.yml")
     });
     let mut out: Vec<Detection> = Vec::new();
     // A login follows the fast and the sustained guessing alike: once.
@@ -1876,20 +1881,18 @@ impl<'a> HuntSink<'a> {
             return;
         };
         // What the reported rules matched, for the summary to show first
-        // (a Sysmon event's data runs past the line before its ParentImage):
-        // of a field's values, those the rule's tests pass (one of an
-        // event's unnamed values), else all it gives.
+        // (a Sysmon event's data runs past the line before its ParentImage;
+        // of an event's unnamed values, the one a rule's tests pass, else
+        // all a field gives).
         let (view, engine) = (&self.view, self.hunt.engine.rules());
         let mut shown: Vec<(&str, &str)> = Vec::new();
         for &i in self.hits.iter().filter(|&&i| !self.hunt.rules[i].silent) {
-            let tested = engine.get(i);
             for f in &self.hunt.rules[i].fields {
-                let before = shown.len();
-                let passed = view.given(f).filter(|&v| tested.is_some_and(|r| r.tests_value(f, v)));
-                shown.extend(passed.map(|(raw, _)| (f.as_str(), raw)));
-                if shown.len() == before {
-                    shown.extend(view.given_values(f).map(|v| (f.as_str(), v)));
+                let mut values = passing(engine.get(i), f, view.given(f));
+                if values.is_empty() {
+                    values = view.given_values(f).collect();
                 }
+                shown.extend(values.into_iter().map(|v| (f.as_str(), v)));
             }
         }
         let summary = summary(&shown);
@@ -2187,13 +2190,11 @@ impl EventObserver for HuntSink<'_> {
         let summary = |shown: &[(&str, &str)]| match shown {
             _ if web_event => {
                 let line = crate::describe::headline(e);
+                // A value the headline shows cut (a view state) is shown:
+                // its start is there.
+                let shown_start = |v: &str| line.contains(&v.chars().take(20).collect::<String>());
                 let hidden: Vec<(&str, &str)> =
-                    // A value the headline shows cut (a view state) is shown.
-                    shown
-                        .iter()
-                        .filter(|(_, v)| !line.contains(&v.chars().take(20).collect::<String>()))
-                        .copied()
-                        .collect();
+                    shown.iter().filter(|(_, v)| !shown_start(v)).copied().collect();
                 let suffix = matched_suffix(&line, &hidden);
                 crate::describe::cut_line(line + &suffix)
             }
