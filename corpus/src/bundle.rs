@@ -245,6 +245,12 @@ fn header_block(out: &mut impl Write, software: &str, secs: i64, fields: &str) -
     write!(out, "#Software: {software}\r\n#Version: 1.0\r\n#Date: {d} {t}\r\n#Fields: {fields}\r\n")
 }
 
+/// The name IIS gives a day's log (UTC rollover): `u_exYYMMDD.log`.
+fn daily_log_name(secs: i64) -> String {
+    let (date, _) = date_and_time(secs);
+    format!("u_ex{}{}{}.log", &date[2..4], &date[5..7], &date[8..10])
+}
+
 fn write_access(dir: &HostDir, host_name: &str, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
     for rows in host.access.values_mut() {
         rows.sort_by_key(|r| r.end_ms);
@@ -268,9 +274,7 @@ fn write_access(dir: &HostDir, host_name: &str, host: &mut HostLogs) -> io::Resu
                 w.flush()?;
                 written.push(p);
             }
-            let (date, _) = date_and_time(secs);
-            let stamp = format!("{}{}{}", &date[2..4], &date[5..7], &date[8..10]);
-            let name = format!("u_ex{stamp}.log");
+            let name = daily_log_name(secs);
             let Some(path) = dir.path(Kind::Access(r.site, &name)) else { continue };
             let mut w = create(&path)?;
             header_block(&mut w, "Microsoft Internet Information Services 10.0", secs, site.fields.header())?;
@@ -353,8 +357,7 @@ fn write_ftp(dir: &HostDir, host: &mut HostLogs) -> io::Result<Vec<PathBuf>> {
                     w.flush()?;
                     written.push(p);
                 }
-                let (date, _) = date_and_time(secs);
-                let name = format!("u_ex{}{}{}.log", &date[2..4], &date[5..7], &date[8..10]);
+                let name = daily_log_name(secs);
                 let Some(path) = dir.path(Kind::Ftp(*site, &name)) else { return Ok(written) };
                 let mut w = create(&path)?;
                 header_block(&mut w, "Microsoft Internet Information Services 10.0", secs, FTP_FIELDS)?;

@@ -303,9 +303,9 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         // is a background fact of the day (a developer's publishes, a
         // pipeline's); a longer stretch offline, a failed start, or one
         // whose end the evidence lacks, is worth a look.
-        let quick = |(p, back): &&(&[&EventRow], Back<'_>)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE);
         // The first stretch that is not routine, said: the list may cut it.
-        let worth = stretches.iter().find(|s| !quick(s)).map(|(p, back)| {
+        let routine_stretch = |(p, back): &&(&[&EventRow], Back<'_>)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE);
+        let worth = stretches.iter().find(|s| !routine_stretch(s)).map(|(p, back)| {
             let at = p[0].time();
             let why = match back {
                 Back::Started(b) => format!("offline {} s until the app started", (b.time() - at).as_secs()),

@@ -184,16 +184,18 @@ impl RecordSink for TimelineSink<'_> {
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let site = self.resolve.site_named(r.site_name);
-        let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
-        let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
         let summary = match self.resolve.file().ftp_command(r) {
             Some(command) => crate::describe::describe_ftp_command(r, command),
-            None => describe_logged_request(
-                &stem,
-                (r.status, r.substatus, r.win32_status),
-                r.time_taken_ms,
-                &client,
-            ),
+            None => {
+                let stem = decode_text(r.uri_stem.unwrap_or(b"-"));
+                let client = r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string());
+                describe_logged_request(
+                    &stem,
+                    (r.status, r.substatus, r.win32_status),
+                    r.time_taken_ms,
+                    &client,
+                )
+            }
         };
         let row = Row { line: Some(r.origin.line), ..self.row(RowKind::Request, time, &host, site, summary) };
         self.push(row)
