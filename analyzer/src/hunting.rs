@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -608,6 +609,11 @@ struct Natives {
     /// A password accepted by the FTP service from a client whose guessing
     /// the bundled correlations found, during it or soon after.
     ftp_guessed: Arc<RuleInfo>,
+    /// The same on the web site, after the site's password guessing.
+    web_guessed: Arc<RuleInfo>,
+    /// The bundled rule whose matches are rejected credentials on the web
+    /// site (its index among the loaded rules), if loaded.
+    web_rejected: Option<usize>,
 }
 
 /// The metadata of a native detector.
@@ -667,6 +673,9 @@ pub struct Pending {
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
     ftp_logins: Vec<(std::net::IpAddr, Detection)>,
+    /// Requests clients got through with on the web site, per chunk: what
+    /// [`guessed_logins`] looks in after the site's password guessing.
+    web_logins: Vec<WebLogins>,
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
     boots: BTreeSet<(u64, i64)>,
@@ -703,6 +712,65 @@ struct Requested {
     client: Option<std::net::IpAddr>,
 }
 
+/// A request a client got through with on the web site: answered below
+/// 400 with a user name, or a POST to a login page answered 2xx or 3xx.
+/// Kept compact (a client per row of a busy authenticated site may be
+/// one): the detection is made only for a guessing client's.
+#[derive(Debug)]
+struct WebLogin {
+    client: std::net::IpAddr,
+    /// Its host in [`WebLogins::hosts`].
+    host: u32,
+    /// Its user in [`WebLogins::users`], or [`Quiet::NONE`].
+    user: u32,
+    /// The IIS site id, or [`Quiet::NONE`].
+    site: u32,
+    time: Timestamp,
+    line: u64,
+    status: u16,
+    /// Method and path.
+    request: Box<str>,
+}
+
+/// The requests clients got through with in one chunk of one file: each
+/// client's first, and its first after each rejection. The first after a
+/// guessing episode is one of them whichever chunk the episode began in.
+#[derive(Debug)]
+struct WebLogins {
+    file: SourceFile,
+    hosts: Vec<Arc<str>>,
+    users: Vec<Arc<str>>,
+    logins: Vec<WebLogin>,
+}
+
+impl WebLogins {
+    /// The detection of `rule` citing `login`.
+    fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin) -> Detection {
+        let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);
+        let summary = crate::describe::cut_line(format!(
+            "{} {}{} from {}",
+            login.request,
+            login.status,
+            user.map(|u| format!(" as {u}")).unwrap_or_default(),
+            login.client
+        ));
+        let matched = std::iter::once(("c-ip".to_string(), login.client.to_string()))
+            .chain(user.map(|u| ("cs-username".to_string(), u.to_string())))
+            .collect();
+        Detection {
+            rule: Arc::clone(rule),
+            time: login.time,
+            end: None,
+            host: self.hosts[login.host as usize].to_string(),
+            site: (login.site != Quiet::NONE).then(|| login.site.to_string()),
+            app_pool: None,
+            evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
+            matched,
+            process: None,
+        }
+    }
+}
+
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
         self.quiet.extend(other.quiet);
@@ -722,6 +790,7 @@ impl Pending {
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
         self.ftp_logins.extend(other.ftp_logins);
+        self.web_logins.extend(other.web_logins);
         self.boots.extend(other.boots);
         self.clock_events.extend(other.clock_events);
         self.sources.extend(other.sources);
@@ -729,32 +798,45 @@ impl Pending {
 }
 
 /// How long after a client's password guessing a password the FTP service
-/// accepts from it is taken for a guess that worked.
+/// or the web site accepts from it is taken for a guess that worked.
 const GUESSED_WITHIN: i64 = 30 * 60;
 
-/// The passwords the FTP service accepted from clients the bundled
-/// guessing correlations found, during the guessing or within
-/// [`GUESSED_WITHIN`] of its end: the first such login per guessing
-/// episode, citing the login and naming how many refusals came before.
-fn guessed_logins(detections: &[Detection], logins: Vec<(std::net::IpAddr, Detection)>) -> Vec<Detection> {
-    let guessing = detections.iter().filter(|d| {
-        d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN)
-            == Some("ftp_password_guessing.yml")
-    });
+/// The bundled file of the FTP service's password guessing correlations.
+const FTP_GUESSING: &str = "ftp_password_guessing.yml";
+/// The bundled file of the web site's.
+const WEB_GUESSING: &str = "web_auth_brute_force.yml";
+/// The name of the bundled rule whose matches are the web site's rejected
+/// credentials.
+const WEB_REJECTED_RULE: &str = "faultline_web_auth_rejected";
+
+/// The detections of the bundled guessing correlations of `file`, with the
+/// client each names.
+fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Item = (&'d Detection, IpAddr)> {
+    detections
+        .iter()
+        .filter(move |d| d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN) == Some(file))
+        .filter_map(|d| {
+            let (_, client) = d.matched.iter().find(|(f, _)| f == "c-ip")?;
+            Some((d, client.parse::<IpAddr>().ok()?.to_canonical()))
+        })
+}
+
+/// The passwords accepted from clients the bundled guessing correlations
+/// of `file` found, during the guessing or within [`GUESSED_WITHIN`] of
+/// its end: the first such login per guessing episode, citing the login
+/// and naming how many refusals came before.
+fn guessed_logins(detections: &[Detection], file: &str, logins: Vec<(IpAddr, Detection)>) -> Vec<Detection> {
     let mut out: Vec<Detection> = Vec::new();
     // A login follows the fast and the sustained guessing alike: once.
     let mut cited: Vec<&Evidence> = Vec::new();
-    for g in guessing {
-        let Some(client) =
-            g.matched.iter().find(|(f, _)| f == "c-ip").and_then(|(_, v)| v.parse::<std::net::IpAddr>().ok())
-        else {
-            continue;
-        };
+    for (g, client) in guessing(detections, file) {
         let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds().saturating_add(GUESSED_WITHIN));
         let login = logins
             .iter()
-            .filter(|(ip, d)| *ip == client && d.host == g.host && (from..=to).contains(&d.time.seconds()))
-            .min_by_key(|(_, d)| (d.time, d.evidence.line));
+            .filter(|(ip, d)| {
+                ip.to_canonical() == client && d.host == g.host && (from..=to).contains(&d.time.seconds())
+            })
+            .min_by(|(_, a), (_, b)| a.key().cmp(&b.key()));
         let Some((_, login)) = login else { continue };
         if cited.contains(&&login.evidence) {
             continue;
@@ -770,6 +852,13 @@ fn guessed_logins(detections: &[Detection], logins: Vec<(std::net::IpAddr, Detec
         out.push(d);
     }
     out
+}
+
+/// Whether a path is a login page's (as the bundled rejection rule reads
+/// one).
+fn login_page(stem: &[u8]) -> bool {
+    const WORDS: [&[u8]; 5] = [b"login", b"logon", b"signin", b"auth", b"token"];
+    WORDS.iter().any(|w| stem.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w)))
 }
 
 /// The most clients a script that only takes POSTs is seen from and still
@@ -1127,6 +1216,10 @@ impl Hunt {
                 Level::High,
                 "T1110",
             ),
+            web_guessed: native("web-password-guessed", "Password Guessed On The Site", Level::High, "T1110"),
+            web_rejected: rules
+                .iter()
+                .position(|r| r.is_bundled() && r.name.as_deref() == Some(WEB_REJECTED_RULE)),
         });
         Hunt {
             engine: Engine::new(rules),
@@ -1156,6 +1249,7 @@ impl Hunt {
             system_starts,
             log_service_starts,
             ftp_logins: _,
+            web_logins: _,
             boots,
             clock_events: _,
             sources: _,
@@ -1270,6 +1364,8 @@ impl Hunt {
                 pool_escalation,
                 log_service_restarted,
                 ftp_guessed,
+                web_guessed,
+                web_rejected: _,
             } = n;
             [
                 post_only,
@@ -1279,6 +1375,7 @@ impl Hunt {
                 pool_escalation,
                 log_service_restarted,
                 ftp_guessed,
+                web_guessed,
             ]
         })
     }
@@ -1383,6 +1480,7 @@ impl Hunt {
         }
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
+        let web_logins = std::mem::take(&mut pending.web_logins);
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
@@ -1396,7 +1494,22 @@ impl Hunt {
         // Before the correlations, which would count a start twice.
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
-        let guessed = guessed_logins(&detections, logins);
+        let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins);
+        if let Some(natives) = &self.natives {
+            // Made into detections only for the guessing clients': an
+            // authenticated site's every client has its first request.
+            let clients: Vec<IpAddr> = guessing(&detections, WEB_GUESSING).map(|(_, ip)| ip).collect();
+            let logins = web_logins
+                .iter()
+                .flat_map(|w| {
+                    w.logins
+                        .iter()
+                        .filter(|l| clients.contains(&l.client))
+                        .map(|l| (l.client, w.detection(&natives.web_guessed, l)))
+                })
+                .collect();
+            guessed.extend(guessed_logins(&detections, WEB_GUESSING, logins));
+        }
         detections.extend(guessed);
         sort(&mut detections);
         detections
@@ -1436,6 +1549,11 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
+    /// Per client and computer name (hashed), whether its credentials were
+    /// rejected since the last request it got through with.
+    login_state: hashbrown::HashMap<(IpAddr, u64), bool>,
+    /// The requests clients got through with.
+    web_logins: Option<WebLogins>,
 }
 
 impl<'a> HuntSink<'a> {
@@ -1462,6 +1580,8 @@ impl<'a> HuntSink<'a> {
             quiets: None,
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
+            login_state: hashbrown::HashMap::new(),
+            web_logins: None,
         }
     }
 
@@ -1469,6 +1589,7 @@ impl<'a> HuntSink<'a> {
     /// read.
     pub fn finish(mut self) -> (Vec<Detection>, Pending) {
         self.pending.quiet.extend(self.quiets);
+        self.pending.web_logins.extend(self.web_logins);
         (self.found, self.pending)
     }
 
@@ -1512,6 +1633,63 @@ impl<'a> HuntSink<'a> {
             .collect();
         let d = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
         self.pending.ftp_logins.push((client, d));
+    }
+
+    /// Notes, for [`guessed_logins`], a web request whose credentials were
+    /// rejected (the bundled rule's match, in `hits`) or that got through:
+    /// answered below 400 with a user name, or a POST to a login page
+    /// answered 2xx or 3xx. A client's first such request in the chunk is
+    /// kept, and its first after each rejection: the first after a
+    /// guessing episode is among them whichever chunk the guessing began in,
+    /// and an authenticated site's every request is not.
+    fn note_web_login(&mut self, r: &Request<'_>) {
+        let Some(natives) = &self.hunt.natives else { return };
+        let Some(status) = r.status else { return };
+        let rejected = natives.web_rejected.is_some_and(|i| self.hits.contains(&i));
+        let user = r.username.filter(|u| !u.is_empty() && *u != b"-");
+        let through = (200..400).contains(&status)
+            && (user.is_some()
+                || (r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page)));
+        if !rejected && !through {
+            return;
+        }
+        let Some(client) = self.hunt.client(r).map(|ip| ip.to_canonical()) else { return };
+        use std::hash::BuildHasher as _;
+        let state =
+            self.login_state.entry((client, SCRIPT_KEYS.hash_one(r.computer_name.unwrap_or_default())));
+        if rejected {
+            state.insert(true);
+            return;
+        }
+        match state {
+            hashbrown::hash_map::Entry::Occupied(mut e) if *e.get() => *e.get_mut() = false,
+            hashbrown::hash_map::Entry::Occupied(_) => return,
+            hashbrown::hash_map::Entry::Vacant(e) => {
+                e.insert(false);
+            }
+        }
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return };
+        let file = self.resolve.file();
+        let logins = self.web_logins.get_or_insert_with(|| WebLogins {
+            file: file.clone(),
+            hosts: Vec::new(),
+            users: Vec::new(),
+            logins: Vec::new(),
+        });
+        let mut request = text(r.method).into_owned();
+        request.push(' ');
+        request.push_str(&text(r.uri_stem));
+        logins.logins.push(WebLogin {
+            client,
+            host: Quiets::named(&mut logins.hosts, &host.name),
+            user: user.map_or(Quiet::NONE, |u| Quiets::named(&mut logins.users, &String::from_utf8_lossy(u))),
+            site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
+            time,
+            line: r.origin.line,
+            status,
+            request: request.into_boxed_str(),
+        });
     }
 
     /// A native detector's detection of an access-log row.
@@ -2047,6 +2225,7 @@ impl RecordSink for HuntSink<'_> {
             line.push_str(&extra);
             crate::describe::cut_line(line)
         };
+        self.note_web_login(r);
         if !self.hits.is_empty() {
             let site = self.resolve.site_named(r.site_name);
             let before = self.found.len();

@@ -1362,3 +1362,96 @@ fn a_password_guessed_on_the_ftp_service_is_the_login_after_the_guessing() {
         healthy.detections
     );
 }
+
+/// The generated password guessing on the login form: the forty-first
+/// POST, answered 302, is one high detection citing its line; the healthy
+/// day's users, who mistype now and then, give none.
+#[test]
+fn a_password_guessed_on_the_site_is_the_request_that_got_through() {
+    let report = hunt_scenario("password-guessing");
+    let guessed: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.title == "Password Guessed On The Site").collect();
+    assert_eq!(guessed.len(), 1, "{guessed:#?}");
+    let d = guessed[0];
+    assert_eq!(d.rule.meta.level, Level::High);
+    assert!(d.evidence.line.is_some(), "{:?}", d.evidence);
+    assert!(
+        d.evidence.summary.contains("POST /Account/Login 302 from 185.220.101.4"),
+        "{}",
+        d.evidence.summary
+    );
+    assert!(
+        d.evidence.summary.starts_with("accepted after Password Guessing Against The Site"),
+        "{}",
+        d.evidence.summary
+    );
+    let healthy = hunt_scenario("healthy");
+    assert!(
+        !healthy.detections.iter().any(|d| d.rule.meta.title.contains("Password Guessed")),
+        "{:#?}",
+        healthy.detections
+    );
+}
+
+/// Basic authentication guessed through IIS (401.1, 1326), then the same
+/// client's first request as a user: one detection citing that request,
+/// whatever the chunks the log is read in. Not a detection: the guesser's
+/// own request before the guessing, a client's three typos and its login,
+/// a login an hour after the guessing.
+#[test]
+fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let logs = tmp.path().join("LogFiles").join("W3SVC1");
+    std::fs::create_dir_all(&logs).expect("creates");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-computername cs-method cs-uri-stem \
+         cs-uri-query cs-username c-ip sc-status sc-substatus sc-win32-status\n",
+    );
+    let row = |log: &mut String, at: &str, user: &str, client: &str, status: &str| {
+        log.push_str(&format!("2026-11-24 {at} WEB01 GET /intranet/ - {user} {client} {status}\n"));
+    };
+    row(&mut log, "09:00:00", "CONTOSO\\jdoe", "203.0.113.9", "200 0 0");
+    for i in 0..25 {
+        row(&mut log, &format!("10:{:02}:{:02}", i / 12, i * 5 % 60), "admin", "203.0.113.9", "401 1 1326");
+        if i == 10 {
+            row(&mut log, "10:00:51", "CONTOSO\\ann", "198.51.100.7", "200 0 0");
+            row(&mut log, "10:00:52", "ann", "198.51.100.7", "401 1 1326");
+            row(&mut log, "10:00:53", "ann", "198.51.100.7", "401 1 1326");
+            row(&mut log, "10:00:54", "ann", "198.51.100.7", "401 1 1326");
+            row(&mut log, "10:00:55", "CONTOSO\\ann", "198.51.100.7", "200 0 0");
+        }
+    }
+    row(&mut log, "10:02:10", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
+    row(&mut log, "10:02:11", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
+    row(&mut log, "11:30:00", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
+    std::fs::write(logs.join("u_ex261124.log"), &log).expect("writes");
+    let cited = log.lines().position(|l| l.contains("10:02:10")).expect("the login") as u64 + 1;
+    for chunk_size in [64, 700, 1 << 20] {
+        let engine = Hunt::new(bundled().finish());
+        let config =
+            ReadConfig { text: faultline_parser::TextConfig { chunk_size }, ..ReadConfig::default() };
+        let report = hunt(&[tmp.path().join("LogFiles")], &config, &Scope::default(), &engine, &|_| {});
+        let guessed: Vec<_> = report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.title == "Password Guessed On The Site")
+            .collect();
+        assert_eq!(guessed.len(), 1, "chunks of {chunk_size}: {:#?}", report.detections);
+        assert_eq!(guessed[0].evidence.line, Some(cited), "chunks of {chunk_size}");
+        assert_eq!(
+            guessed[0].matched,
+            [
+                ("c-ip".to_string(), "203.0.113.9".to_string()),
+                ("cs-username".into(), "CONTOSO\\administrator".into())
+            ]
+        );
+        assert!(
+            guessed[0]
+                .evidence
+                .summary
+                .ends_with("GET /intranet/ 200 as CONTOSO\\administrator from 203.0.113.9"),
+            "{}",
+            guessed[0].evidence.summary
+        );
+    }
+}
