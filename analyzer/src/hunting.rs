@@ -721,8 +721,6 @@ struct WebLogin {
     client: std::net::IpAddr,
     /// Its host in [`WebLogins::hosts`].
     host: u32,
-    /// Its user in [`WebLogins::users`], or [`Quiet::NONE`].
-    user: u32,
     /// The IIS site id, or [`Quiet::NONE`].
     site: u32,
     time: Timestamp,
@@ -730,6 +728,9 @@ struct WebLogin {
     status: u16,
     /// Method and path.
     request: Box<str>,
+    /// The user name (an authenticated site's few hundred users would make
+    /// a per-chunk list slow to search).
+    user: Option<Box<str>>,
 }
 
 /// The requests clients got through with in one chunk of one file: each
@@ -739,14 +740,13 @@ struct WebLogin {
 struct WebLogins {
     file: SourceFile,
     hosts: Vec<Arc<str>>,
-    users: Vec<Arc<str>>,
     logins: Vec<WebLogin>,
 }
 
 impl WebLogins {
     /// The detection of `rule` citing `login`.
     fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin) -> Detection {
-        let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);
+        let user = login.user.as_deref();
         let summary = crate::describe::cut_line(format!(
             "{} {}{} from {}",
             login.request,
@@ -1674,7 +1674,6 @@ impl<'a> HuntSink<'a> {
         let logins = self.web_logins.get_or_insert_with(|| WebLogins {
             file: file.clone(),
             hosts: Vec::new(),
-            users: Vec::new(),
             logins: Vec::new(),
         });
         let mut request = text(r.method).into_owned();
@@ -1683,12 +1682,12 @@ impl<'a> HuntSink<'a> {
         logins.logins.push(WebLogin {
             client,
             host: Quiets::named(&mut logins.hosts, &host.name),
-            user: user.map_or(Quiet::NONE, |u| Quiets::named(&mut logins.users, &String::from_utf8_lossy(u))),
             site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
             time,
             line: r.origin.line,
             status,
             request: request.into_boxed_str(),
+            user: user.map(|u| String::from_utf8_lossy(u).into()),
         });
     }
 
