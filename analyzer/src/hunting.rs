@@ -27,6 +27,7 @@ use faultline_parser::{
 use serde::Serialize;
 
 mod modules;
+mod pools;
 
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
@@ -539,6 +540,13 @@ impl faultline_hunt::correlation::Matched for Member<'_> {
                 .map(|(_, at)| &q.of.text[wide(at)]),
         }
     }
+
+    fn app_pool(&self) -> Option<&str> {
+        match self {
+            Member::Shown(d) => d.app_pool.as_deref(),
+            Member::Quiet(q) => q.m.pool().map(|p| &*q.of.pools[p]),
+        }
+    }
 }
 
 impl Member<'_> {
@@ -560,13 +568,6 @@ impl Member<'_> {
         match self {
             Member::Shown(d) => d.site.clone(),
             Member::Quiet(q) => q.m.site().map(|s| s.to_string()),
-        }
-    }
-
-    fn app_pool(&self) -> Option<String> {
-        match self {
-            Member::Shown(d) => d.app_pool.clone(),
-            Member::Quiet(q) => q.m.pool().map(|p| q.of.pools[p].to_string()),
         }
     }
 }
@@ -676,6 +677,12 @@ pub struct Pending {
     /// Requests clients got through with on the web site, per chunk: what
     /// [`guessed_logins`] looks in after the site's password guessing.
     web_logins: Vec<WebLogins>,
+    /// The app pools traces and HTTP.sys errors say served each site.
+    site_pools: pools::SitePools,
+    /// The path each access-log row a detection cites asked for, by the
+    /// row's file and line (hashed): its app pool is found once the whole
+    /// read has said which pool serves which site.
+    web_paths: Vec<(u64, Box<str>)>,
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
     boots: BTreeSet<(u64, i64)>,
@@ -791,6 +798,8 @@ impl Pending {
         self.log_service_starts.extend(other.log_service_starts);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
+        self.site_pools.absorb(other.site_pools);
+        self.web_paths.extend(other.web_paths);
         self.boots.extend(other.boots);
         self.clock_events.extend(other.clock_events);
         self.sources.extend(other.sources);
@@ -852,6 +861,34 @@ fn guessed_logins(detections: &[Detection], file: &str, logins: Vec<(IpAddr, Det
         out.push(d);
     }
     out
+}
+
+/// An access-log row's key: its file and line, hashed.
+fn row_key(path: &str, line: u64) -> u64 {
+    use std::hash::BuildHasher as _;
+    SCRIPT_KEYS.hash_one((path, line))
+}
+
+/// Gives the web detections that cite an access-log row the app pool that
+/// served the row's site and path, where the read names one alone.
+fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, paths: &[(u64, Box<str>)]) {
+    if site_pools.is_empty() || paths.is_empty() {
+        return;
+    }
+    let paths: hashbrown::HashMap<u64, &str> = paths.iter().map(|(k, p)| (*k, &**p)).collect();
+    for d in detections.iter_mut().filter(|d| d.app_pool.is_none()) {
+        let (Some(site), Some(line)) = (d.site.as_deref().and_then(|s| s.parse().ok()), d.evidence.line)
+        else {
+            continue;
+        };
+        let Some(path) = paths.get(&row_key(&d.evidence.path, line)) else { continue };
+        d.app_pool = site_pools.pool(&d.host, site, path).map(str::to_string);
+    }
+}
+
+/// A W3C value unless it is empty or `-`.
+fn logged_value(v: Option<&[u8]>) -> Option<&[u8]> {
+    v.filter(|v| !v.is_empty() && *v != b"-")
 }
 
 /// Whether a path is a login page's (as the bundled rejection rule reads
@@ -1250,6 +1287,8 @@ impl Hunt {
             log_service_starts,
             ftp_logins: _,
             web_logins: _,
+            site_pools: _,
+            web_paths: _,
             boots,
             clock_events: _,
             sources: _,
@@ -1452,7 +1491,7 @@ impl Hunt {
                     end: (last.time() > first.time()).then(|| last.time()),
                     host: first.host().to_string(),
                     site: of().find_map(|m| m.site()),
-                    app_pool: of().find_map(|m| m.app_pool()),
+                    app_pool: of().find_map(|m| m.app_pool().map(str::to_string)),
                     evidence,
                     matched: fired.group,
                     process: None,
@@ -1478,6 +1517,7 @@ impl Hunt {
             detections.extend(found);
             pending.absorb(p);
         }
+        place_in_pools(&mut detections, &pending.site_pools, &pending.web_paths);
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
         let web_logins = std::mem::take(&mut pending.web_logins);
@@ -1554,6 +1594,8 @@ pub struct HuntSink<'a> {
     login_state: hashbrown::HashMap<(IpAddr, u64), bool>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
+    /// The sites, pools and folders noted (hashed).
+    pools_noted: hashbrown::HashSet<u64>,
 }
 
 impl<'a> HuntSink<'a> {
@@ -1582,6 +1624,7 @@ impl<'a> HuntSink<'a> {
             last_logged: (Vec::new(), i64::MIN),
             login_state: hashbrown::HashMap::new(),
             web_logins: None,
+            pools_noted: hashbrown::HashSet::new(),
         }
     }
 
@@ -1689,6 +1732,32 @@ impl<'a> HuntSink<'a> {
             request: request.into_boxed_str(),
             user: user.map(|u| String::from_utf8_lossy(u).into()),
         });
+    }
+
+    /// Notes that the app pool `pool` served `path` of `site` (see
+    /// [`pools::SitePools`]), once per site, pool and folder in a chunk:
+    /// a flood of HTTP.sys errors names the same few.
+    fn note_pool(
+        &mut self,
+        site: Option<u32>,
+        computer: Option<&str>,
+        pool: Option<&[u8]>,
+        path: Option<&[u8]>,
+    ) {
+        let (Some(site), Some(pool), Some(path)) =
+            (self.resolve.site(site), logged_value(pool), logged_value(path))
+        else {
+            return;
+        };
+        use std::hash::BuildHasher as _;
+        let folder = pools::folder_bytes(path);
+        if !self.pools_noted.insert(SCRIPT_KEYS.hash_one((site, computer, pool, folder.to_ascii_lowercase())))
+        {
+            return;
+        }
+        let host = self.resolve.host_of(computer);
+        let (pool, path) = (String::from_utf8_lossy(pool), String::from_utf8_lossy(path));
+        self.pending.site_pools.note(&host.name, site, &path, &pool);
     }
 
     /// A native detector's detection of an access-log row.
@@ -2232,6 +2301,10 @@ impl RecordSink for HuntSink<'_> {
             // What a traced request's detections are compared with.
             let client = r.client_ip.and_then(|a| a.ip()).map(|ip| ip.to_canonical());
             for d in &self.found[before..] {
+                if let Some(stem) = r.uri_stem {
+                    let key = row_key(&d.evidence.path, r.origin.line);
+                    self.pending.web_paths.push((key, String::from_utf8_lossy(stem).into()));
+                }
                 self.pending.logged_requests.push(Requested {
                     rule: rule_identity(&d.rule),
                     host: d.host.clone(),
@@ -2248,6 +2321,7 @@ impl RecordSink for HuntSink<'_> {
     }
 
     fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Infallible> {
+        self.note_pool(r.site_id, None, r.queue_name, r.uri);
         if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
             return Ok(());
         }
@@ -2276,6 +2350,10 @@ impl RecordSink for HuntSink<'_> {
 
     fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
         self.traced_request(t);
+        if let (Some(url), Some(pool)) = (&t.url, &t.app_pool) {
+            let (_, path, _) = crate::correlate::url_parts(url);
+            self.note_pool(t.site_id, t.computer.as_deref(), Some(pool.as_bytes()), Some(path.as_bytes()));
+        }
         let Some(natives) = &self.hunt.natives else { return Ok(()) };
         let unknown = modules::unknown_modules(t);
         if unknown.is_empty() {

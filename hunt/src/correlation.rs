@@ -65,6 +65,12 @@ pub struct Match<'a> {
     pub host: &'a str,
 }
 
+/// The name `group-by` gives the app pool a match is placed in (as `host`
+/// is the host): a temporal chain grouped by it holds matches of one app
+/// pool, a match whose pool is unknown (a web request, a Security 4688
+/// start) joining any; a count groups by it as by a field.
+pub const APP_POOL: &str = "app_pool";
+
 /// A rule's match as a correlation reads it: a [`Match`], or the caller's
 /// own record read in place (a storm of 404s is millions of matches, and a
 /// list of them made for the correlations alone was a sixth of the memory
@@ -79,6 +85,10 @@ pub trait Matched: Sync {
     fn host(&self) -> &str;
     /// The value of `field` (a lower-case name) as written.
     fn written(&self, field: &str) -> Option<&str>;
+    /// The app pool the record is placed in, when known.
+    fn app_pool(&self) -> Option<&str> {
+        None
+    }
 
     /// The value of `field` as the correlation compares it: lower-cased,
     /// and `host` the host the record is placed on when it has no such
@@ -94,7 +104,11 @@ pub trait Matched: Sync {
             }
         }
         let own = self.written(field).map(lower);
-        own.or_else(|| (field == "host").then(|| lower(self.host())))
+        own.or_else(|| match field {
+            "host" => Some(lower(self.host())),
+            APP_POOL => self.app_pool().map(lower),
+            _ => None,
+        })
     }
 }
 
@@ -125,6 +139,15 @@ pub struct Fired {
     pub matches: Vec<usize>,
     /// The group's values, as `field=value`.
     pub group: Vec<(String, String)>,
+}
+
+/// Whether a match placed in the app pool `own` joins a chain of `pool`
+/// (see [`Correlation::chained`]): one of no known pool joins any.
+fn joins(own: Option<&str>, pool: Option<Option<&str>>) -> bool {
+    match (own, pool) {
+        (_, None) | (None, _) => true,
+        (Some(own), Some(pool)) => pool.is_some_and(|p| p.eq_ignore_ascii_case(own)),
+    }
 }
 
 /// `5m`, `1h`, `30s`, `2d` in seconds.
@@ -287,6 +310,36 @@ impl Correlation {
         matches!(self.kind, Kind::EventCount | Kind::ValueCount)
     }
 
+    /// Whether it is a temporal chain grouped by [`APP_POOL`].
+    fn pooled(&self) -> bool {
+        matches!(self.kind, Kind::Temporal | Kind::TemporalOrdered)
+            && self.group_by.iter().any(|f| f == APP_POOL)
+    }
+
+    /// How many of its rules a temporal window's matches chain (in order,
+    /// for `temporal_ordered`): all of them (`pool` `None`), or those of
+    /// the app pool `pool` names and those of none known (`Some(None)`:
+    /// only those of none known).
+    fn chained<M: Matched>(&self, window: &[usize], matches: &[M], pool: Option<Option<&str>>) -> usize {
+        let takes = |i: usize| joins(matches[i].app_pool(), pool);
+        match self.kind {
+            Kind::TemporalOrdered => {
+                let mut next = 0;
+                for &i in window {
+                    if takes(i) && self.rules.get(next) == Some(&matches[i].rule()) {
+                        next += 1;
+                    }
+                }
+                next
+            }
+            _ => self
+                .rules
+                .iter()
+                .filter(|r| window.iter().any(|&i| takes(i) && matches[i].rule() == **r))
+                .count(),
+        }
+    }
+
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition. A temporal chain's window starts again
     /// after it; a count's slides on, and windows that fire within the
@@ -306,7 +359,12 @@ impl Correlation {
         // and growing the table by doubling rehashed them again and again.
         let count = matches.iter().filter(read).count();
         let hasher = hashbrown::DefaultHashBuilder::default();
-        let key_of = |m: &'a M| self.group_by.iter().map(|f| m.value(f).unwrap_or_default());
+        // A chain's pool is judged in its window: a match of no known pool
+        // joins any, which no grouping key can say.
+        let pooled = self.pooled();
+        let keyed: Vec<&str> =
+            self.group_by.iter().map(String::as_str).filter(|f| !(pooled && *f == APP_POOL)).collect();
+        let key_of = |m: &'a M| keyed.iter().map(|f| m.value(f).unwrap_or_default());
         // Numbers as u32: a storm of 404s is millions of matches, and these
         // lists were most of the fresh memory the pass after the read
         // faulted in (four billion matches would not fit in memory first).
@@ -363,6 +421,8 @@ impl Correlation {
                 .iter()
                 .map(|f| first.written(f).or_else(|| (f == "host").then(|| first.host())).unwrap_or_default())
                 .collect();
+            // The pool a pooled chain's matches agree on (none known: none).
+            let mut agreed: Option<&str> = None;
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
             let mut start = 0;
             // The group's last firing: its place in `out` and its last
@@ -387,19 +447,27 @@ impl Correlation {
                 let n = match self.kind {
                     Kind::EventCount => window.len() as f64,
                     Kind::ValueCount => distinct.len() as f64,
-                    Kind::Temporal => {
-                        self.rules.iter().filter(|r| window.iter().any(|&i| matches[i].rule() == **r)).count()
-                            as f64
-                    }
-                    Kind::TemporalOrdered => {
-                        let mut next = 0;
-                        for &i in window {
-                            if self.rules.get(next) == Some(&matches[i].rule()) {
-                                next += 1;
+                    Kind::Temporal | Kind::TemporalOrdered if pooled => {
+                        // Each pool a match in the window names, then none.
+                        let mut pools: Vec<Option<&str>> =
+                            window.iter().filter_map(|&i| matches[i].app_pool()).map(Some).collect();
+                        pools.sort_unstable();
+                        pools.dedup();
+                        pools.push(None);
+                        let mut best = 0;
+                        agreed = None;
+                        for pool in pools {
+                            let n = self.chained(window, matches, Some(pool));
+                            if n > best {
+                                (best, agreed) = (n, pool);
+                            }
+                            if self.met(n as f64) {
+                                break;
                             }
                         }
-                        next as f64
+                        best as f64
                     }
+                    Kind::Temporal | Kind::TemporalOrdered => self.chained(window, matches, None) as f64,
                 };
                 if self.met(n) {
                     match last {
@@ -413,16 +481,25 @@ impl Correlation {
                             last = Some((at, end));
                         }
                         _ => {
-                            out.push(Fired {
-                                correlation: index,
-                                matches: window.to_vec(),
-                                group: self
-                                    .group_shown
+                            let group = self
+                                .group_shown
+                                .iter()
+                                .zip(&self.group_by)
+                                .zip(&key)
+                                .filter_map(|((shown, f), k)| match pooled && f == APP_POOL {
+                                    true => agreed.map(|p| (shown.clone(), p.to_string())),
+                                    false => Some((shown.clone(), k.to_string())),
+                                })
+                                .collect();
+                            let matches = match pooled {
+                                true => window
                                     .iter()
-                                    .cloned()
-                                    .zip(key.iter().map(|k| k.to_string()))
+                                    .copied()
+                                    .filter(|&i| joins(matches[i].app_pool(), Some(agreed)))
                                     .collect(),
-                            });
+                                false => window.to_vec(),
+                            };
+                            out.push(Fired { correlation: index, matches, group });
                             last = Some((out.len() - 1, end));
                         }
                     }
@@ -601,5 +678,68 @@ mod tests {
         // Past what an i64 holds in seconds: no span, not a wrapped one.
         assert_eq!(span("200000000000000d"), None);
         assert_eq!(span("9223372036854775807s"), Some(i64::MAX));
+    }
+
+    /// A match with an app pool: rule, second, pool.
+    struct Pooled(usize, i64, Option<&'static str>);
+
+    impl Matched for Pooled {
+        fn rule(&self) -> usize {
+            self.0
+        }
+        fn seconds(&self) -> i64 {
+            self.1
+        }
+        fn host(&self) -> &str {
+            "WEB01"
+        }
+        fn written(&self, _: &str) -> Option<&str> {
+            None
+        }
+        fn app_pool(&self) -> Option<&str> {
+            self.2
+        }
+    }
+
+    /// A web request (rule 0, no pool known) and a worker's shell (rule 1)
+    /// within two minutes, grouped by host and app pool.
+    fn chain(kind: &str) -> Correlation {
+        let doc = &yaml_rust2::YamlLoader::load_from_str(&format!(
+            "title: t\ncorrelation:\n  type: {kind}\n  rules: []\n  group-by: [host, app_pool]\n  timespan: 2m\n"
+        ))
+        .expect("yaml")[0];
+        let mut c = Correlation::from_yaml(doc, "x", &[]).expect("loads");
+        c.rules = vec![0, 1];
+        c.condition = (Compare::GreaterOrEqual, 2.0);
+        c
+    }
+
+    #[test]
+    fn a_chain_grouped_by_app_pool_holds_one_pools_matches_and_those_of_none_known() {
+        for kind in ["temporal", "temporal_ordered"] {
+            let c = chain(kind);
+            // Two pools' halves a minute apart: no chain.
+            let apart = [Pooled(0, 0, Some("Shop")), Pooled(1, 60, Some("Api"))];
+            assert_eq!(c.evaluate(0, &apart), [], "{kind}");
+            // A request of no known pool joins the shell of pool Api; the
+            // other pool's request in the window is no part of the chain.
+            let joined = [Pooled(0, 0, Some("Shop")), Pooled(0, 10, None), Pooled(1, 60, Some("Api"))];
+            let fired = c.evaluate(0, &joined);
+            assert_eq!(fired.len(), 1, "{kind}");
+            assert_eq!(fired[0].matches, [1, 2], "{kind}");
+            assert_eq!(fired[0].group, [("host".into(), "WEB01".into()), ("app_pool".into(), "Api".into())]);
+            // One pool, spelled two ways.
+            let same = [Pooled(0, 0, Some("shop")), Pooled(1, 60, Some("Shop"))];
+            assert_eq!(c.evaluate(0, &same).len(), 1, "{kind}");
+            // No pool known on either side: a chain, shown without a pool.
+            let unknown = [Pooled(0, 0, None), Pooled(1, 60, None)];
+            let fired = c.evaluate(0, &unknown);
+            assert_eq!(fired.len(), 1, "{kind}");
+            assert_eq!(fired[0].group, [("host".to_string(), "WEB01".to_string())]);
+        }
+        // In order: the shell before the request is no ordered chain.
+        let backwards = [Pooled(1, 0, Some("Api")), Pooled(0, 10, None)];
+        assert_eq!(chain("temporal_ordered").evaluate(0, &backwards), []);
+        assert_eq!(chain("temporal").evaluate(0, &backwards).len(), 1);
     }
 }

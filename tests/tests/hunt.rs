@@ -1455,3 +1455,76 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
         );
     }
 }
+
+/// Two sites on one server in two app pools, as the HTTP.sys error log
+/// names them (site 1's queue `ShopPool`, site 2's `ApiPool`), and the
+/// `ApiPool` worker starting `cmd.exe` a minute after a web shell request:
+/// the request on site 1 is no chain with it (another pool's worker), the
+/// same request on site 2 is; each request's detection names its pool.
+#[test]
+fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
+    let chained = |site: u32| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let web = dir.path().join("WEB01");
+        let (logs, errors) = (web.join("LogFiles").join("W3SVC1"), web.join("LogFiles").join("HTTPERR"));
+        std::fs::create_dir_all(&logs).expect("mkdir");
+        std::fs::create_dir_all(&errors).expect("mkdir");
+        std::fs::write(
+            errors.join("httperr1.log"),
+            "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
+             s-reason s-queuename\n\
+             2025-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /default.aspx - 503 1 AppOffline ShopPool\n\
+             2025-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /index.html - 503 2 AppOffline ApiPool\n",
+        )
+        .expect("writes");
+        std::fs::write(
+            logs.join("u_ex251124.log"),
+            format!(
+                "#Fields: date time s-sitename s-computername cs-method cs-uri-stem cs-uri-query c-ip sc-status\n\
+                 2025-11-24 10:01:00 W3SVC{site} WEB01 GET /aspnet_client/system_web/update.aspx c=whoami 203.0.113.9 200\n"
+            ),
+        )
+        .expect("writes");
+        let worker = event_xml(
+            2,
+            "Microsoft-Windows-Sysmon",
+            1,
+            "Microsoft-Windows-Sysmon/Operational",
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("CommandLine", "cmd.exe /c whoami"),
+                ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                ("ParentCommandLine", "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"ApiPool\" -v \"v4.0\""),
+                ("User", "IIS APPPOOL\\ApiPool"),
+            ],
+        );
+        std::fs::write(web.join("sysmon.xml"), format!("<Events>{worker}</Events>")).expect("writes");
+        let report = run(&[web], bundled());
+        let request = report
+            .detections
+            .iter()
+            .find(|d| d.rule.meta.title == "Script Requested Under aspnet_client")
+            .expect("the request")
+            .app_pool
+            .clone();
+        let chains: Vec<_> = report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.level == Level::Critical)
+            .map(|d| (d.app_pool.clone(), d.matched.clone()))
+            .collect();
+        (request, chains)
+    };
+    let (pool, chains) = chained(1);
+    assert_eq!(pool.as_deref(), Some("ShopPool"));
+    assert_eq!(chains, [], "another pool's worker");
+    let (pool, chains) = chained(2);
+    assert_eq!(pool.as_deref(), Some("ApiPool"));
+    assert_eq!(
+        chains,
+        [(
+            Some("ApiPool".to_string()),
+            vec![("host".to_string(), "WEB01".to_string()), ("app_pool".to_string(), "ApiPool".to_string())]
+        )]
+    );
+}
