@@ -725,7 +725,9 @@ struct Requested {
 /// one): the detection is made only for a guessing client's.
 #[derive(Debug)]
 struct WebLogin {
-    client: std::net::IpAddr,
+    client: IpAddr,
+    /// The proxy it came through, when it was forwarded.
+    proxy: Option<IpAddr>,
     /// Its host in [`WebLogins::hosts`].
     host: u32,
     /// The IIS site id, or [`Quiet::NONE`].
@@ -738,6 +740,8 @@ struct WebLogin {
     /// The user name (an authenticated site's few hundred users would make
     /// a per-chunk list slow to search).
     user: Option<Box<str>>,
+    /// The user, as [`user_key`] gives it.
+    user_key: u64,
 }
 
 /// The requests clients got through with in one chunk of one file: each
@@ -755,11 +759,12 @@ impl WebLogins {
     fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin) -> Detection {
         let user = login.user.as_deref();
         let summary = crate::describe::cut_line(format!(
-            "{} {}{} from {}",
+            "{} {}{} from {}{}",
             login.request,
             login.status,
             user.map(|u| format!(" as {u}")).unwrap_or_default(),
-            login.client
+            login.client,
+            login.proxy.map(|p| format!(" via {p}")).unwrap_or_default(),
         ));
         let matched = std::iter::once(("c-ip".to_string(), login.client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u.to_string())))
@@ -832,9 +837,16 @@ fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Ite
 
 /// The passwords accepted from clients the bundled guessing correlations
 /// of `file` found, during the guessing or within [`GUESSED_WITHIN`] of
-/// its end: the first such login per guessing episode, citing the login
-/// and naming how many refusals came before.
-fn guessed_logins(detections: &[Detection], file: &str, logins: Vec<(IpAddr, Detection)>) -> Vec<Detection> {
+/// its end, on any server (the guessing is counted per client, a farm's
+/// servers together), that `admits` takes for the guessing's: the first
+/// such login per guessing episode, citing the login and naming how many
+/// refusals came before.
+fn guessed_logins(
+    detections: &[Detection],
+    file: &str,
+    logins: Vec<(IpAddr, Detection)>,
+    admits: impl Fn(&Detection, IpAddr, &Detection) -> bool,
+) -> Vec<Detection> {
     let mut out: Vec<Detection> = Vec::new();
     // A login follows the fast and the sustained guessing alike: once.
     let mut cited: Vec<&Evidence> = Vec::new();
@@ -843,7 +855,7 @@ fn guessed_logins(detections: &[Detection], file: &str, logins: Vec<(IpAddr, Det
         let login = logins
             .iter()
             .filter(|(ip, d)| {
-                ip.to_canonical() == client && d.host == g.host && (from..=to).contains(&d.time.seconds())
+                ip.to_canonical() == client && (from..=to).contains(&d.time.seconds()) && admits(g, client, d)
             })
             .min_by(|(_, a), (_, b)| a.key().cmp(&b.key()));
         let Some((_, login)) = login else { continue };
@@ -861,6 +873,17 @@ fn guessed_logins(detections: &[Detection], file: &str, logins: Vec<(IpAddr, Det
         out.push(d);
     }
     out
+}
+
+/// A user name as a number (0: none), the same for every spelling of
+/// its case.
+fn user_key(user: &[u8]) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = SCRIPT_KEYS.build_hasher();
+    for b in user {
+        hasher.write_u8(b.to_ascii_lowercase());
+    }
+    hasher.finish().max(1)
 }
 
 /// An access-log row's key: its file and line, hashed.
@@ -1502,6 +1525,64 @@ impl Hunt {
         detections
     }
 
+    /// When each client had credentials rejected under a user name (the
+    /// bundled rejection rule's silent matches), in seconds.
+    fn named_rejections(&self, quiet: &[QuietMatch<'_>]) -> Vec<(IpAddr, i64)> {
+        let Some(rejected) = self.natives.as_ref().and_then(|n| n.web_rejected) else { return Vec::new() };
+        let mut named: Vec<(IpAddr, i64)> = quiet
+            .iter()
+            .map(|&q| Member::Quiet(q))
+            .filter(|m| {
+                m.rule() == rejected && m.written("cs-username").is_some_and(|u| !u.is_empty() && u != "-")
+            })
+            .filter_map(|m| {
+                Some((m.written("c-ip")?.parse::<IpAddr>().ok()?.to_canonical(), m.time().seconds()))
+            })
+            .collect();
+        named.sort_unstable();
+        named
+    }
+
+    /// The web site's guessed passwords: of each guessing client and user
+    /// (or none), the first request of the read that got through, when it
+    /// came during the guessing or soon after. Where the guessing's
+    /// rejections named users (IIS's own authentication), only a request
+    /// as a user is a login: a form's redirect may be its failure page.
+    fn web_guessed(
+        &self,
+        detections: &[Detection],
+        web_logins: &[WebLogins],
+        named_rejections: &[(IpAddr, i64)],
+    ) -> Vec<Detection> {
+        let Some(natives) = &self.natives else { return Vec::new() };
+        let clients: BTreeSet<IpAddr> = guessing(detections, WEB_GUESSING).map(|(_, ip)| ip).collect();
+        let mut firsts: hashbrown::HashMap<(IpAddr, u64), (&WebLogins, &WebLogin)> =
+            hashbrown::HashMap::new();
+        for w in web_logins {
+            for l in w.logins.iter().filter(|l| clients.contains(&l.client)) {
+                let order = |(w, l): (&WebLogins, &WebLogin)| (l.time, w.file.path.clone(), l.line);
+                firsts
+                    .entry((l.client, l.user_key))
+                    .and_modify(|kept| {
+                        if order((w, l)) < order(*kept) {
+                            *kept = (w, l);
+                        }
+                    })
+                    .or_insert((w, l));
+            }
+        }
+        let logins =
+            firsts.into_values().map(|(w, l)| (l.client, w.detection(&natives.web_guessed, l))).collect();
+        let named = |client: IpAddr, from: i64, to: i64| {
+            let at = named_rejections.partition_point(|&(ip, t)| (ip, t) < (client, from));
+            named_rejections.get(at).is_some_and(|&(ip, t)| ip == client && t <= to)
+        };
+        guessed_logins(detections, WEB_GUESSING, logins, |g, client, login| {
+            let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
+            !named(client, from, to) || login.matched.iter().any(|(f, _)| f == "cs-username")
+        })
+    }
+
     /// The rules.
     pub fn rules(&self) -> &[Arc<RuleInfo>] {
         &self.rules
@@ -1531,24 +1612,13 @@ impl Hunt {
             || sort(&mut detections),
             || quiet.par_sort_by(|a, b| a.key(&self.rules).cmp(&b.key(&self.rules))),
         );
+        let named_rejections = self.named_rejections(&quiet);
         // Before the correlations, which would count a start twice.
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
-        let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins);
-        if let Some(natives) = &self.natives {
-            // Made into detections only for the guessing clients': an
-            // authenticated site's every client has its first request.
-            let clients: Vec<IpAddr> = guessing(&detections, WEB_GUESSING).map(|(_, ip)| ip).collect();
-            let logins = web_logins
-                .iter()
-                .flat_map(|w| {
-                    w.logins
-                        .iter()
-                        .filter(|l| clients.contains(&l.client))
-                        .map(|l| (l.client, w.detection(&natives.web_guessed, l)))
-                })
-                .collect();
-            guessed.extend(guessed_logins(&detections, WEB_GUESSING, logins));
+        let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _, _| true);
+        if self.natives.is_some() {
+            guessed.extend(self.web_guessed(&detections, &web_logins, &named_rejections));
         }
         detections.extend(guessed);
         sort(&mut detections);
@@ -1589,9 +1659,9 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
-    /// Per client and computer name (hashed), whether its credentials were
-    /// rejected since the last request it got through with.
-    login_state: hashbrown::HashMap<(IpAddr, u64), bool>,
+    /// The clients and users (see [`user_key`]) whose first request that
+    /// got through is kept.
+    login_seen: hashbrown::HashSet<(IpAddr, u64)>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
@@ -1622,7 +1692,7 @@ impl<'a> HuntSink<'a> {
             quiets: None,
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
-            login_state: hashbrown::HashMap::new(),
+            login_seen: hashbrown::HashSet::new(),
             web_logins: None,
             pools_noted: hashbrown::HashSet::new(),
         }
@@ -1678,38 +1748,26 @@ impl<'a> HuntSink<'a> {
         self.pending.ftp_logins.push((client, d));
     }
 
-    /// Notes, for [`guessed_logins`], a web request whose credentials were
-    /// rejected (the bundled rule's match, in `hits`) or that got through:
-    /// answered below 400 with a user name, or a POST to a login page
-    /// answered 2xx or 3xx. A client's first such request in the chunk is
-    /// kept, and its first after each rejection: the first after a
-    /// guessing episode is among them whichever chunk the guessing began in,
-    /// and an authenticated site's every request is not.
+    /// Keeps, for [`guessed_logins`], a web request that got through
+    /// (answered below 400 with a user name, or a POST to a login page
+    /// answered 2xx or 3xx) when it is its client's first as its user (or
+    /// without one) in the chunk: a guess that worked is a user's first
+    /// success from the guessing client, and the first of a whole read is
+    /// the earliest of the chunks' firsts, whichever file or chunk holds
+    /// the guessing. An authenticated site's every request is not kept.
     fn note_web_login(&mut self, r: &Request<'_>) {
-        let Some(natives) = &self.hunt.natives else { return };
-        let Some(status) = r.status else { return };
-        let rejected = natives.web_rejected.is_some_and(|i| self.hits.contains(&i));
+        if self.hunt.natives.is_none() {
+            return;
+        }
+        let Some(status) = r.status.filter(|s| (200..400).contains(s)) else { return };
         let user = r.username.filter(|u| !u.is_empty() && *u != b"-");
-        let through = (200..400).contains(&status)
-            && (user.is_some()
-                || (r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page)));
-        if !rejected && !through {
+        if user.is_none() && !(r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page)) {
             return;
         }
         let Some(client) = self.hunt.client(r).map(|ip| ip.to_canonical()) else { return };
-        use std::hash::BuildHasher as _;
-        let state =
-            self.login_state.entry((client, SCRIPT_KEYS.hash_one(r.computer_name.unwrap_or_default())));
-        if rejected {
-            state.insert(true);
+        let user_key = user.map_or(0, user_key);
+        if !self.login_seen.insert((client, user_key)) {
             return;
-        }
-        match state {
-            hashbrown::hash_map::Entry::Occupied(mut e) if *e.get() => *e.get_mut() = false,
-            hashbrown::hash_map::Entry::Occupied(_) => return,
-            hashbrown::hash_map::Entry::Vacant(e) => {
-                e.insert(false);
-            }
         }
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.resolve.time(&host, r.time) else { return };
@@ -1722,8 +1780,10 @@ impl<'a> HuntSink<'a> {
         let mut request = text(r.method).into_owned();
         request.push(' ');
         request.push_str(&text(r.uri_stem));
+        let proxy = self.hunt.forwarded(r).and_then(|_| r.client_ip.and_then(|a| a.ip()));
         logins.logins.push(WebLogin {
             client,
+            proxy,
             host: Quiets::named(&mut logins.hosts, &host.name),
             site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
             time,
@@ -1731,6 +1791,7 @@ impl<'a> HuntSink<'a> {
             status,
             request: request.into_boxed_str(),
             user: user.map(|u| String::from_utf8_lossy(u).into()),
+            user_key,
         });
     }
 

@@ -1528,3 +1528,119 @@ fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
         )]
     );
 }
+
+/// Where a guessed password shows and where it does not. Found: a login on
+/// the farm's other server than the guessing's first; a user's first login
+/// in another site's log, after another user's earlier one there. Not
+/// found: a user who was getting through before the guessing began (a
+/// shared terminal server, another account's stale password retried); a
+/// login form's redirect when the guessing was against IIS's own
+/// authentication under user names (Outlook on the web redirects failures
+/// too); the guessing's summary names the accounts tried.
+#[test]
+fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
+    let header = "#Fields: date time s-sitename s-computername cs-method cs-uri-stem cs-uri-query cs-username c-ip \
+                  sc-status sc-substatus sc-win32-status\n";
+    let row = |at: &str, site: u32, server: &str, request: &str, user: &str, client: &str, status: &str| {
+        format!("2026-11-24 {at} W3SVC{site} {server} {request} - {user} {client} {status}\n")
+    };
+    let rejections =
+        |from_minute: u32, user: &dyn Fn(u32) -> String, server: &dyn Fn(u32) -> &'static str| {
+            (0..25)
+                .map(|i| {
+                    let at = format!("10:{:02}:{:02}", from_minute + i / 12, i * 5 % 60);
+                    row(&at, 1, server(i), "GET /ews/exchange.asmx", &user(i), "203.0.113.9", "401 1 1326")
+                })
+                .collect::<String>()
+        };
+    let guessed = |files: &[(&str, String)]| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(&path, format!("{header}{text}")).expect("writes");
+        }
+        let report = run(&[dir.path().to_path_buf()], bundled());
+        let guessing = report
+            .detections
+            .iter()
+            .find(|d| d.rule.meta.title == "Password Guessing Against The Site")
+            .map(|d| d.evidence.summary.clone())
+            .expect("the guessing");
+        let found: Vec<(String, String)> = report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.title == "Password Guessed On The Site")
+            .map(|d| (d.host.clone(), d.evidence.summary.rsplit(": ").next().unwrap_or_default().to_string()))
+            .collect();
+        (guessing, found)
+    };
+    let admin = |_: u32| "admin".to_string();
+    // A farm: the guessing alternates between the servers; the login is WEB02's.
+    let farm = rejections(10, &admin, &|i| if i % 2 == 0 { "WEB01" } else { "WEB02" });
+    let (web01, web02): (String, String) = (
+        farm.lines().filter(|l| l.contains("WEB01")).map(|l| format!("{l}\n")).collect(),
+        farm.lines().filter(|l| l.contains("WEB02")).map(|l| format!("{l}\n")).collect::<String>()
+            + &row(
+                "10:13:20",
+                1,
+                "WEB02",
+                "GET /ews/exchange.asmx",
+                "CONTOSO\\admin",
+                "203.0.113.9",
+                "200 0 0",
+            ),
+    );
+    let (_, found) =
+        guessed(&[("WEB01/W3SVC1/u_ex261124.log", web01), ("WEB02/W3SVC1/u_ex261124.log", web02)]);
+    assert_eq!(
+        found,
+        [("WEB02".to_string(), "GET /ews/exchange.asmx 200 as CONTOSO\\admin from 203.0.113.9".to_string())]
+    );
+    // Another site's log: a partner's login before the guessing, the
+    // victim's after it.
+    let portal = row("10:00:00", 2, "WEB01", "GET /portal/", "CONTOSO\\partner", "203.0.113.9", "200 0 0")
+        + &row("10:15:00", 2, "WEB01", "GET /portal/", "CONTOSO\\victim", "203.0.113.9", "200 0 0");
+    let (_, found) = guessed(&[
+        ("WEB01/W3SVC1/u_ex261124.log", rejections(10, &admin, &|_| "WEB01")),
+        ("WEB01/W3SVC2/u_ex261124.log", portal),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("as CONTOSO\\victim"), "{found:?}");
+    // A terminal server: a service's stale password retried while a user
+    // who was already in goes on working.
+    let retried =
+        row("10:00:00", 1, "WEB01", "GET /reports/home.aspx", "CONTOSO\\alice", "203.0.113.9", "200 0 0")
+            + &rejections(5, &|_| "CONTOSO\\svc_report".to_string(), &|_| "WEB01")
+            + &row(
+                "10:06:00",
+                1,
+                "WEB01",
+                "GET /reports/home.aspx",
+                "CONTOSO\\alice",
+                "203.0.113.9",
+                "200 0 0",
+            );
+    let (guessing, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", retried)]);
+    assert_eq!(found, []);
+    assert!(guessing.contains("cs-username CONTOSO\\svc_report 25 times"), "{guessing}");
+    // Outlook on the web: EWS guessed under users' names, then the form's
+    // redirect (its failure page), then a user's login.
+    let owa = rejections(10, &|i| format!("contoso.com\\u{i}"), &|_| "WEB01")
+        + &row("10:12:00", 1, "WEB01", "POST /owa/auth.owa", "-", "203.0.113.9", "302 0 0");
+    let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", owa.clone())]);
+    assert_eq!(found, []);
+    let owa = owa
+        + &row(
+            "10:20:00",
+            1,
+            "WEB01",
+            "POST /EWS/Exchange.asmx",
+            "contoso.com\\victim",
+            "203.0.113.9",
+            "200 0 0",
+        );
+    let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", owa)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.starts_with("POST /EWS/Exchange.asmx 200 as contoso.com\\victim"), "{found:?}");
+}

@@ -173,7 +173,7 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
         FailureMode::AuthFailure => (
             Severity::Medium,
             format!(
-                "{n} requests failed authentication with 401.1 (win32 {win32}): credentials were presented \
+                "{n} failed authentication with 401.1 (win32 {win32}): credentials were presented \
                     and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake."
             ),
         ),
