@@ -42,7 +42,7 @@ const fn web(
 /// The web fields, by the index a web row's values are pushed with (a
 /// hash lookup of the name per value was a tenth of a hunt): the mapping
 /// `--show-mapping` prints.
-pub const WEB_MAPPING: [WebField; 17] = [
+pub const WEB_MAPPING: [WebField; 19] = [
     web("cs-method", &[], "as logged", [Some("as logged"), Some("the verb")]),
     web(
         "cs-uri-stem",
@@ -85,6 +85,18 @@ pub const WEB_MAPPING: [WebField; 17] = [
     web("sc-substatus", &[], "as logged, compared as a number", [None, Some("the substatus")]),
     web("sc-win32-status", &[], "as logged, compared as a number", [None, None]),
     web("s-port", &[], "as logged, compared as a number", [Some("as logged"), None]),
+    web(
+        "x-session",
+        &[],
+        "FTP logs: the control connection (IIS 5 and 6: the number before the command)",
+        [None, None],
+    ),
+    web(
+        "x-fullpath",
+        &[],
+        "FTP logs: the path the command acted on (a form of cs-uri-stem too)",
+        [None, None],
+    ),
 ];
 
 /// The names of [`WEB_MAPPING`], by index.
@@ -114,6 +126,8 @@ const W_SC_STATUS: usize = 13;
 const W_SC_SUBSTATUS: usize = 14;
 const W_SC_WIN32_STATUS: usize = 15;
 const W_S_PORT: usize = 16;
+const W_X_SESSION: usize = 17;
+const W_X_FULLPATH: usize = 18;
 
 /// The name the view gives a field that rules spell in several ways
 /// (SigmaHQ's web rules write `cs-user-agent`, IIS's header writes
@@ -508,7 +522,12 @@ impl View {
         self.request_via(&Request { method: Some(command), ..*r }, None);
         self.kind = Kind::Ftp;
         if let Some(full) = r.custom.get("x-fullpath") {
-            self.push_web_form(W_CS_URI_STEM, &String::from_utf8_lossy(full));
+            let full = String::from_utf8_lossy(full);
+            self.push_web_form(W_CS_URI_STEM, &full);
+            self.push_web(W_X_FULLPATH, &full);
+        }
+        if let Some(session) = r.ftp_session() {
+            self.push_web(W_X_SESSION, &String::from_utf8_lossy(session));
         }
     }
 

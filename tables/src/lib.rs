@@ -354,7 +354,7 @@ impl TableSink<'_> {
         t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
         t.destination_port.push(r.server_port.map(i64::from));
         t.user_name.push_with(|| text(r.username));
-        t.ftp_session.push_with(|| text(r.custom.get("x-session")));
+        t.ftp_session.push_with(|| text(r.ftp_session()));
         t.log_file_path.push(Some(&self.resolve.file().path));
         t.log_file_line.push(int(Some(r.origin.line)));
         t.row_done();

@@ -1644,3 +1644,68 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].1.starts_with("POST /EWS/Exchange.asmx 200 as contoso.com\\victim"), "{found:?}");
 }
+
+/// FTP rules name the session (`x-session`, or the number IIS 6 wrote
+/// before the command) and the full path (`x-fullpath`) as fields: one
+/// session's uploads counted by path.
+#[test]
+fn ftp_rules_read_the_session_and_the_full_path() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = tmp.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "title: Upload\nname: upload\nlogsource:\n  category: ftp\ndetection:\n  selection:\n    cs-method: STOR\n    \
+         cs-uri-stem|startswith: /wwwroot/\n  condition: selection\nlevel: informational\n---\n\
+         title: Many Uploads In One Session\ncorrelation:\n  type: value_count\n  rules: [upload]\n  group-by: [x-session]\n  \
+         timespan: 10m\n  condition:\n    gte: 3\n    field: cs-uri-stem\nlevel: medium\n---\n\
+         title: That Page\nlogsource:\n  category: ftp\ndetection:\n  selection:\n    x-fullpath: /wwwroot/c.aspx\n  \
+         condition: selection\nlevel: low\n",
+    )
+    .expect("writes");
+    let logs = tmp.path().join("LogFiles").join("FTPSVC1");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let mut log = String::from(
+        "#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem sc-status sc-win32-status \
+         sc-substatus x-session x-fullpath\n",
+    );
+    for (i, (session, file)) in
+        [("aaaa", "a.aspx"), ("bbbb", "x.aspx"), ("aaaa", "b.aspx"), ("aaaa", "c.aspx"), ("bbbb", "y.aspx")]
+            .iter()
+            .enumerate()
+    {
+        log.push_str(&format!(
+            "2026-11-24 10:00:0{i} 203.0.113.7 deploy 10.0.0.5 21 STOR {file} 226 0 0 {session} /wwwroot/{file}\n"
+        ));
+    }
+    std::fs::write(logs.join("u_ex261124.log"), log).expect("writes");
+    // IIS 6: the session before the command.
+    let old = tmp.path().join("LogFiles").join("MSFTPSVC1");
+    std::fs::create_dir_all(&old).expect("mkdir");
+    let mut log6 =
+        String::from("#Fields: time c-ip cs-method cs-uri-stem sc-status\n#Date: 2026-11-24 00:00:00\n");
+    for (i, file) in ["/wwwroot/p.aspx", "/wwwroot/q.aspx", "/wwwroot/r.aspx"].iter().enumerate() {
+        log6.push_str(&format!("11:00:0{i} 203.0.113.8 [7]STOR {file} 226\n"));
+    }
+    std::fs::write(old.join("ex261124.log"), log6).expect("writes");
+    let mut loaded = LoadReport::default();
+    loaded.add_path(&rules, false).expect("rules load");
+    let report = run(&[tmp.path().join("LogFiles")], loaded);
+    let fired: Vec<_> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Many Uploads In One Session")
+        .map(|d| d.matched.clone())
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            vec![("x-session".to_string(), "aaaa".to_string())],
+            vec![("x-session".to_string(), "7".to_string())]
+        ],
+        "{:#?}",
+        report.detections
+    );
+    let page: Vec<_> = report.detections.iter().filter(|d| d.rule.meta.title == "That Page").collect();
+    assert_eq!(page.len(), 1, "{page:#?}");
+    assert_eq!(page[0].evidence.line, Some(5));
+}

@@ -191,6 +191,23 @@ impl Request<'_> {
         }
     }
 
+    /// The session IIS 5 and 6 wrote before an FTP command (`3` of
+    /// `[3]USER`), and the command.
+    fn session_prefix(&self) -> Option<(&[u8], &[u8])> {
+        let rest = self.method?.strip_prefix(b"[")?;
+        let end = rest.iter().position(|&b| b == b']')?;
+        let digits = &rest[..end];
+        (end > 0 && digits.iter().all(u8::is_ascii_digit) && end + 1 < rest.len())
+            .then(|| (digits, &rest[end + 1..]))
+    }
+
+    /// The FTP session a row of IIS's FTP log belongs to (its control
+    /// connection): `x-session` (IIS 7 and later), else the number IIS 5
+    /// and 6 wrote before the command.
+    pub fn ftp_session(&self) -> Option<&[u8]> {
+        self.custom.get("x-session").or_else(|| self.session_prefix().map(|(session, _)| session))
+    }
+
     /// The FTP command the row records, when it is a row of IIS's FTP
     /// service rather than an HTTP request: the service writes the same W3C
     /// format (into `FTPSVC<n>` folders; IIS 5 and 6 into `MSFTPSVC<n>`),
@@ -205,13 +222,8 @@ impl Request<'_> {
     /// word a client sends). The command comes without its session.
     pub fn ftp_command(&self) -> Option<&[u8]> {
         let method = self.method?;
-        if let Some(rest) = method.strip_prefix(b"[")
-            && let Some(end) = rest.iter().position(|&b| b == b']')
-            && end > 0
-            && rest[..end].iter().all(u8::is_ascii_digit)
-            && end + 1 < rest.len()
-        {
-            return Some(&rest[end + 1..]);
+        if let Some((_, command)) = self.session_prefix() {
+            return Some(command);
         }
         let ftp_field = |name: &str| FTP_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name));
         if self.custom.iter().any(|(name, _)| ftp_field(name)) {
