@@ -1810,15 +1810,17 @@ impl<'a> HuntSink<'a> {
         else {
             return;
         };
-        use std::hash::BuildHasher as _;
-        let folder = pools::folder_bytes(path);
-        if !self.pools_noted.insert(SCRIPT_KEYS.hash_one((site, computer, pool, folder.to_ascii_lowercase())))
-        {
+        let path = String::from_utf8_lossy(path);
+        let Some(folder) = pools::folder(&path) else { return };
+        use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+        let mut key = SCRIPT_KEYS.build_hasher();
+        (site, computer, pool).hash(&mut key);
+        folder.bytes().for_each(|b| key.write_u8(b.to_ascii_lowercase()));
+        if !self.pools_noted.insert(key.finish()) {
             return;
         }
         let host = self.resolve.host_of(computer);
-        let (pool, path) = (String::from_utf8_lossy(pool), String::from_utf8_lossy(path));
-        self.pending.site_pools.note(&host.name, site, &path, &pool);
+        self.pending.site_pools.note(&host.name, site, &path, &String::from_utf8_lossy(pool));
     }
 
     /// A native detector's detection of an access-log row.

@@ -428,6 +428,11 @@ impl Correlation {
             // The group's last firing: its place in `out` and its last
             // match's position in `list`.
             let mut last: Option<(usize, usize)> = None;
+            // Of a pooled chain, the matches (by their place in `list`) a
+            // chain already holds: another pool's in the same window may
+            // still make a chain of their own.
+            let mut used = vec![false; if pooled { list.len() } else { 0 }];
+            let mut live: Vec<usize> = Vec::new();
             for end in 0..list.len() {
                 if let Some(Some(v)) = values.get(end) {
                     *distinct.entry(v.as_ref()).or_default() += 1;
@@ -443,7 +448,13 @@ impl Correlation {
                     }
                     start += 1;
                 }
-                let window = &list[start..=end];
+                let window = if pooled {
+                    live.clear();
+                    live.extend((start..=end).filter(|&p| !used[p]).map(|p| list[p]));
+                    &live[..]
+                } else {
+                    &list[start..=end]
+                };
                 let n = match self.kind {
                     Kind::EventCount => window.len() as f64,
                     Kind::ValueCount => distinct.len() as f64,
@@ -492,11 +503,16 @@ impl Correlation {
                                 })
                                 .collect();
                             let matches = match pooled {
-                                true => window
-                                    .iter()
-                                    .copied()
-                                    .filter(|&i| joins(matches[i].app_pool(), Some(agreed)))
-                                    .collect(),
+                                true => {
+                                    let mut held = Vec::new();
+                                    for p in start..=end {
+                                        if !used[p] && joins(matches[list[p]].app_pool(), Some(agreed)) {
+                                            used[p] = true;
+                                            held.push(list[p]);
+                                        }
+                                    }
+                                    held
+                                }
                                 false => window.to_vec(),
                             };
                             out.push(Fired { correlation: index, matches, group });
@@ -507,7 +523,7 @@ impl Correlation {
                     // the last match a window that fires still holds (25
                     // rejected logins against a threshold of 20 are 25,
                     // not 20); a temporal chain starts again.
-                    if !self.merges_episodes() {
+                    if !self.merges_episodes() && !pooled {
                         start = end + 1;
                         distinct.clear();
                     }
@@ -736,6 +752,18 @@ mod tests {
             let fired = c.evaluate(0, &unknown);
             assert_eq!(fired.len(), 1, "{kind}");
             assert_eq!(fired[0].group, [("host".to_string(), "WEB01".to_string())]);
+        }
+        // Two pools' chains in one window: two chains, each of its pool.
+        for kind in ["temporal", "temporal_ordered"] {
+            let both = [
+                Pooled(0, 0, Some("Shop")),
+                Pooled(0, 10, Some("Api")),
+                Pooled(1, 20, Some("Shop")),
+                Pooled(1, 30, Some("Api")),
+            ];
+            let fired = chain(kind).evaluate(0, &both);
+            let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
+            assert_eq!(chains, [(vec![0, 2], "Shop".to_string()), (vec![1, 3], "Api".to_string())], "{kind}");
         }
         // In order: the shell before the request is no ordered chain.
         let backwards = [Pooled(1, 0, Some("Api")), Pooled(0, 10, None)];

@@ -1457,7 +1457,8 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
 }
 
 /// Two sites on one server in two app pools, as the HTTP.sys error log
-/// names them (site 1's queue `ShopPool`, site 2's `ApiPool`), and the
+/// names them for the folder a shell lands in (site 1's queue `ShopPool`,
+/// site 2's `ApiPool`), and the
 /// `ApiPool` worker starting `cmd.exe` a minute after a web shell request:
 /// the request on site 1 is no chain with it (another pool's worker), the
 /// same request on site 2 is; each request's detection names its pool.
@@ -1473,8 +1474,8 @@ fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
             errors.join("httperr1.log"),
             "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
              s-reason s-queuename\n\
-             2025-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /default.aspx - 503 1 AppOffline ShopPool\n\
-             2025-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /index.html - 503 2 AppOffline ApiPool\n",
+             2025-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /aspnet_client/system_web/WebUIValidation.js - 503 1 AppOffline ShopPool\n\
+             2025-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /aspnet_client/system_web/SmartNav.js - 503 2 AppOffline ApiPool\n",
         )
         .expect("writes");
         std::fs::write(

@@ -7,25 +7,30 @@
 //! pools agree.
 //!
 //! A site's applications may run in pools of their own (`/api` in one, the
-//! root in another), and the evidence names applications only by the paths
-//! requested: a path's first folder stands for its application. A request
-//! under a folder seen in one pool alone is that pool's; under a folder
-//! seen in several, no pool's; elsewhere (a page at the root, a folder not
-//! seen), the pool of the site's root pages, when one pool alone served
-//! them.
+//! root in another, `/apps/hr` in a third under a plain folder), and the
+//! evidence names applications only by the paths requested, so a pool is
+//! given only where the evidence shows it: a request takes the pool that
+//! served the same folder (the site's root pages, for a page at the root),
+//! when one pool alone did. A folder the evidence never shows, however
+//! likely the root's, gives none: an unseen application may be any pool's,
+//! and a wrong pool would part a web shell's request from the worker it
+//! started. A path of one segment without an extension (`/api`) may be an
+//! application's root or a page of the root's: it says nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Per host and site, per first folder of the paths requested (lower-case;
-/// empty for the site's root pages), the pools that served them.
+/// Per host and site, per folder of the paths requested (lower-case, no
+/// slashes at its ends; empty for the site's root pages), the pools that
+/// served them.
 #[derive(Debug, Default)]
 pub(crate) struct SitePools(BTreeMap<(String, u32), BTreeMap<String, BTreeSet<String>>>);
 
 impl SitePools {
     /// Notes that `pool` served `path` of `site` on `host`.
     pub(crate) fn note(&mut self, host: &str, site: u32, path: &str, pool: &str) {
+        let Some(folder) = folder(path) else { return };
         let folders = self.0.entry((host.to_string(), site)).or_default();
-        let pools = folders.entry(folder(path).to_ascii_lowercase()).or_default();
+        let pools = folders.entry(folder.to_ascii_lowercase()).or_default();
         if !pools.iter().any(|p| p.eq_ignore_ascii_case(pool)) {
             pools.insert(pool.to_string());
         }
@@ -35,30 +40,21 @@ impl SitePools {
         for ((host, site), folders) in other.0 {
             for (folder, pools) in folders {
                 for pool in pools {
-                    let path = if folder.is_empty() { "/".to_string() } else { format!("/{folder}/") };
+                    let path = format!("/{folder}/");
                     self.note(&host, site, &path, &pool);
                 }
             }
         }
     }
 
-    /// The pool that served `path` of `site` on `host`, when the evidence
-    /// names one alone.
+    /// The pool that served the folder of `path` of `site` on `host`, when
+    /// the evidence names one alone.
     pub(crate) fn pool(&self, host: &str, site: u32, path: &str) -> Option<&str> {
-        let folders = self.0.get(&(host.to_string(), site))?;
-        fn one(pools: &BTreeSet<String>) -> Option<&str> {
-            match pools.len() {
-                1 => pools.first().map(String::as_str),
-                _ => None,
-            }
+        let pools = self.0.get(&(host.to_string(), site))?.get(&folder(path)?.to_ascii_lowercase())?;
+        match pools.len() {
+            1 => pools.first().map(String::as_str),
+            _ => None,
         }
-        let own = folder(path);
-        if !own.is_empty()
-            && let Some(pools) = folders.get(&own.to_ascii_lowercase())
-        {
-            return one(pools);
-        }
-        folders.get("").and_then(one)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -66,18 +62,18 @@ impl SitePools {
     }
 }
 
-/// The first folder of a path (`api` of `/api/orders`); empty for a page
-/// at the root (`/default.aspx`, `/`).
-pub(crate) fn folder(path: &str) -> &str {
-    path.trim_start_matches('/').split_once('/').map_or("", |(first, _)| first)
-}
-
-/// [`folder`] of a path as logged.
-pub(crate) fn folder_bytes(path: &[u8]) -> &[u8] {
-    let path = path.trim_ascii_start();
-    let from = path.iter().position(|&b| b != b'/').unwrap_or(path.len());
-    let rest = &path[from..];
-    rest.iter().position(|&b| b == b'/').map_or(&[][..], |end| &rest[..end])
+/// The folder of a path or URL (`apps/hr` of `/apps/hr/x.aspx?a=1`;
+/// empty for a page at the root, `/default.aspx`, `/`), or `None` for one
+/// segment without an extension (`/api`: an application's root, or a page
+/// of the root's).
+pub(crate) fn folder(path: &str) -> Option<&str> {
+    let (_, path, _) = crate::correlate::url_parts(path);
+    let path = path.trim_start_matches('/');
+    match path.rsplit_once('/') {
+        Some((folder, _)) => Some(folder.trim_end_matches('/')),
+        None if path.is_empty() || path.contains('.') => Some(""),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -85,18 +81,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_takes_the_pool_of_its_folder_else_of_the_root() {
+    fn a_request_takes_the_pool_that_served_its_folder() {
         let mut pools = SitePools::default();
         pools.note("WEB01", 1, "/default.aspx", "DefaultAppPool");
-        pools.note("WEB01", 1, "/Api/orders/7", "ApiPool");
-        pools.note("WEB01", 1, "/api/health", "apipool");
+        pools.note("WEB01", 1, "/Api/orders.aspx", "ApiPool");
+        pools.note("WEB01", 1, "/api/health.ashx?full=1", "apipool");
+        pools.note("WEB01", 1, "/apps/billing/invoice.aspx", "BillingPool");
+        pools.note("WEB01", 1, "/portal", "PortalPool");
         pools.note("WEB01", 2, "/shop/cart.aspx", "ShopPool");
-        pools.note("WEB01", 2, "/shop/cart.aspx", "ShopPool2");
+        pools.note("WEB01", 2, "http://shop.example.com:80/shop/x.aspx", "ShopPool2");
         assert_eq!(pools.pool("WEB01", 1, "/api/x.aspx"), Some("ApiPool"), "its folder's, any case");
-        assert_eq!(pools.pool("WEB01", 1, "/aspnet_client/x.aspx"), Some("DefaultAppPool"), "the root's");
-        assert_eq!(pools.pool("WEB01", 1, "/cmd.aspx"), Some("DefaultAppPool"));
+        assert_eq!(pools.pool("WEB01", 1, "/cmd.aspx"), Some("DefaultAppPool"), "a root page");
+        assert_eq!(pools.pool("WEB01", 1, "/"), Some("DefaultAppPool"));
+        // A folder the evidence never shows may be any application's.
+        assert_eq!(pools.pool("WEB01", 1, "/owa/auth/shell.aspx"), None);
+        assert_eq!(pools.pool("WEB01", 1, "/api/v2/x.aspx"), None);
+        assert_eq!(pools.pool("WEB01", 1, "/apps/hr/spy.aspx"), None, "another application of /apps");
+        // `/portal` may be an application's root: it said nothing.
+        assert_eq!(pools.pool("WEB01", 1, "/portal/x.aspx"), None);
+        assert_eq!(pools.pool("WEB01", 1, "/portal"), None);
         assert_eq!(pools.pool("WEB01", 2, "/shop/x.aspx"), None, "a folder two pools served");
-        assert_eq!(pools.pool("WEB01", 2, "/x.aspx"), None, "no root pages seen");
         assert_eq!(pools.pool("WEB01", 3, "/x.aspx"), None, "another site");
         assert_eq!(pools.pool("WEB02", 1, "/x.aspx"), None, "another host");
     }
@@ -108,7 +112,7 @@ mod tests {
         b.note("WEB01", 1, "/api/x", "Api");
         b.note("WEB01", 1, "/index.html", "Other");
         a.absorb(b);
-        assert_eq!(a.pool("WEB01", 1, "/api/y"), Some("Api"));
-        assert_eq!(a.pool("WEB01", 1, "/y"), None, "two pools served the root");
+        assert_eq!(a.pool("WEB01", 1, "/api/y.aspx"), Some("Api"));
+        assert_eq!(a.pool("WEB01", 1, "/y.aspx"), None, "two pools served the root");
     }
 }
