@@ -976,6 +976,21 @@ mod tests {
             })
             .collect();
         assert!(correlated(&handshake).is_empty());
+        // OAuth's password grant refused (400 invalid_grant) at a token
+        // endpoint; an API's own 400s (a form's validation) are not.
+        let posted = |stem: &str| {
+            web(WebRow {
+                method: Some("POST"),
+                stem: Some(stem),
+                client_ip: Some("203.0.113.8"),
+                status: Some("400"),
+                ..WebRow::default()
+            })
+        };
+        let token: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted("/connect/token"))).collect();
+        assert_eq!(correlated(&token), ["Password Guessing Against The Site"]);
+        let orders: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted("/api/orders"))).collect();
+        assert!(correlated(&orders).is_empty());
     }
 
     fn failed_logon(logon_type: &str, address: &str) -> View {
