@@ -721,59 +721,90 @@ struct Requested {
 
 /// A request a client got through with on the web site: answered below
 /// 400 with a user name, or a POST to a login page answered 2xx or 3xx.
-/// Kept compact (a client per row of a busy authenticated site may be
-/// one): the detection is made only for a guessing client's.
+/// 56 bytes, its text in its chunk's [`WebLogins`]: a busy authenticated
+/// site's every client has one, and only a guessing client's become
+/// detections.
 #[derive(Debug)]
 struct WebLogin {
-    client: IpAddr,
-    /// The proxy it came through, when it was forwarded.
-    proxy: Option<IpAddr>,
-    /// Its host in [`WebLogins::hosts`].
-    host: u32,
-    /// The IIS site id, or [`Quiet::NONE`].
-    site: u32,
-    time: Timestamp,
-    line: u64,
-    status: u16,
-    /// Method and path.
-    request: Box<str>,
-    /// The user name (an authenticated site's few hundred users would make
-    /// a per-chunk list slow to search).
-    user: Option<Box<str>>,
+    /// The client, as [`client_key`] gives it.
+    client: u64,
     /// The user, as [`user_key`] gives it.
     user_key: u64,
+    time: Timestamp,
+    line: u64,
+    /// The IIS site id, or [`Quiet::NONE`].
+    site: u32,
+    /// Its user in [`WebLogins::users`], or [`Quiet::NONE`].
+    user: u32,
+    /// Its method and path in [`WebLogins::text`].
+    request: Range<u32>,
+    /// The proxy it came through in [`WebLogins::proxies`], or
+    /// [`Quiet::NONE`].
+    proxy: u32,
+    /// Its host in [`WebLogins::hosts`].
+    host: u16,
+    status: u16,
 }
 
 /// The requests clients got through with in one chunk of one file: each
-/// client's first, and its first after each rejection. The first after a
-/// guessing episode is one of them whichever chunk the episode began in.
+/// client's first as each user (or as none).
 #[derive(Debug)]
 struct WebLogins {
     file: SourceFile,
     hosts: Vec<Arc<str>>,
+    proxies: Vec<IpAddr>,
+    /// The users, and their indexes by name (an authenticated site's few
+    /// hundred would make a list slow to search).
+    users: Vec<Box<str>>,
+    user_index: hashbrown::HashMap<Box<[u8]>, u32>,
+    /// The requests' text, end to end.
+    text: String,
     logins: Vec<WebLogin>,
 }
 
 impl WebLogins {
-    /// The detection of `rule` citing `login`.
-    fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin) -> Detection {
-        let user = login.user.as_deref();
+    fn new(file: &SourceFile) -> WebLogins {
+        WebLogins {
+            file: file.clone(),
+            hosts: Vec::new(),
+            proxies: Vec::new(),
+            users: Vec::new(),
+            user_index: hashbrown::HashMap::new(),
+            text: String::new(),
+            logins: Vec::new(),
+        }
+    }
+
+    /// The index of `user` in [`WebLogins::users`], added when it is not there.
+    fn user(&mut self, user: &[u8]) -> u32 {
+        if let Some(&at) = self.user_index.get(user) {
+            return at;
+        }
+        let at = offset(self.users.len());
+        self.users.push(String::from_utf8_lossy(user).into());
+        self.user_index.insert(user.into(), at);
+        at
+    }
+
+    /// The detection of `rule` citing `login`, from `client`.
+    fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin, client: IpAddr) -> Detection {
+        let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);
+        let proxy = (login.proxy != Quiet::NONE).then(|| self.proxies[login.proxy as usize]);
         let summary = crate::describe::cut_line(format!(
-            "{} {}{} from {}{}",
-            login.request,
+            "{} {}{} from {client}{}",
+            &self.text[wide(&login.request)],
             login.status,
             user.map(|u| format!(" as {u}")).unwrap_or_default(),
-            login.client,
-            login.proxy.map(|p| format!(" via {p}")).unwrap_or_default(),
+            proxy.map(|p| format!(" via {p}")).unwrap_or_default(),
         ));
-        let matched = std::iter::once(("c-ip".to_string(), login.client.to_string()))
+        let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u.to_string())))
             .collect();
         Detection {
             rule: Arc::clone(rule),
             time: login.time,
             end: None,
-            host: self.hosts[login.host as usize].to_string(),
+            host: self.hosts[usize::from(login.host)].to_string(),
             site: (login.site != Quiet::NONE).then(|| login.site.to_string()),
             app_pool: None,
             evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
@@ -781,6 +812,12 @@ impl WebLogins {
             process: None,
         }
     }
+}
+
+/// A client address as a number, the same for its IPv4-mapped form.
+fn client_key(ip: IpAddr) -> u64 {
+    use std::hash::BuildHasher as _;
+    SCRIPT_KEYS.hash_one(ip.to_canonical())
 }
 
 impl Pending {
@@ -1555,11 +1592,11 @@ impl Hunt {
         named_rejections: &[(IpAddr, i64)],
     ) -> Vec<Detection> {
         let Some(natives) = &self.natives else { return Vec::new() };
-        let clients: BTreeSet<IpAddr> = guessing(detections, WEB_GUESSING).map(|(_, ip)| ip).collect();
-        let mut firsts: hashbrown::HashMap<(IpAddr, u64), (&WebLogins, &WebLogin)> =
-            hashbrown::HashMap::new();
+        let clients: BTreeMap<u64, IpAddr> =
+            guessing(detections, WEB_GUESSING).map(|(_, ip)| (client_key(ip), ip)).collect();
+        let mut firsts: hashbrown::HashMap<(u64, u64), (&WebLogins, &WebLogin)> = hashbrown::HashMap::new();
         for w in web_logins {
-            for l in w.logins.iter().filter(|l| clients.contains(&l.client)) {
+            for l in w.logins.iter().filter(|l| clients.contains_key(&l.client)) {
                 let order = |(w, l): (&WebLogins, &WebLogin)| (l.time, w.file.path.clone(), l.line);
                 firsts
                     .entry((l.client, l.user_key))
@@ -1571,8 +1608,13 @@ impl Hunt {
                     .or_insert((w, l));
             }
         }
-        let logins =
-            firsts.into_values().map(|(w, l)| (l.client, w.detection(&natives.web_guessed, l))).collect();
+        let logins = firsts
+            .into_values()
+            .filter_map(|(w, l)| {
+                let client = *clients.get(&l.client)?;
+                Some((client, w.detection(&natives.web_guessed, l, client)))
+            })
+            .collect();
         let named = |client: IpAddr, from: i64, to: i64| {
             let at = named_rejections.partition_point(|&(ip, t)| (ip, t) < (client, from));
             named_rejections.get(at).is_some_and(|&(ip, t)| ip == client && t <= to)
@@ -1661,7 +1703,7 @@ pub struct HuntSink<'a> {
     last_logged: (Vec<u8>, i64),
     /// The clients and users (see [`user_key`]) whose first request that
     /// got through is kept.
-    login_seen: hashbrown::HashSet<(IpAddr, u64)>,
+    login_seen: hashbrown::HashSet<(u64, u64)>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
@@ -1764,35 +1806,43 @@ impl<'a> HuntSink<'a> {
         if user.is_none() && !(r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page)) {
             return;
         }
-        let Some(client) = self.hunt.client(r).map(|ip| ip.to_canonical()) else { return };
-        let user_key = user.map_or(0, user_key);
+        let Some(client) = self.hunt.client(r) else { return };
+        let (client, user_key) = (client_key(client), user.map_or(0, user_key));
         if !self.login_seen.insert((client, user_key)) {
             return;
         }
         let host = self.resolve.host(r.computer_name);
         let Some(time) = self.resolve.time(&host, r.time) else { return };
         let file = self.resolve.file();
-        let logins = self.web_logins.get_or_insert_with(|| WebLogins {
-            file: file.clone(),
-            hosts: Vec::new(),
-            logins: Vec::new(),
-        });
-        let mut request = text(r.method).into_owned();
-        request.push(' ');
-        request.push_str(&text(r.uri_stem));
-        let proxy = self.hunt.forwarded(r).and_then(|_| r.client_ip.and_then(|a| a.ip()));
-        logins.logins.push(WebLogin {
+        let logins = self.web_logins.get_or_insert_with(|| WebLogins::new(file));
+        let from = logins.text.len();
+        logins.text.push_str(&text(r.method));
+        logins.text.push(' ');
+        logins.text.push_str(&text(r.uri_stem));
+        let request = offset(from)..offset(logins.text.len());
+        let proxy = match self.hunt.forwarded(r).and_then(|_| r.client_ip.and_then(|a| a.ip())) {
+            Some(p) => {
+                let at = logins.proxies.iter().position(|&q| q == p).unwrap_or_else(|| {
+                    logins.proxies.push(p);
+                    logins.proxies.len() - 1
+                });
+                offset(at)
+            }
+            None => Quiet::NONE,
+        };
+        let login = WebLogin {
             client,
-            proxy,
-            host: Quiets::named(&mut logins.hosts, &host.name),
-            site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
+            user_key,
             time,
             line: r.origin.line,
+            site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
+            user: user.map_or(Quiet::NONE, |u| logins.user(u)),
+            request,
+            proxy,
+            host: u16::try_from(Quiets::named(&mut logins.hosts, &host.name)).unwrap_or(u16::MAX),
             status,
-            request: request.into_boxed_str(),
-            user: user.map(|u| String::from_utf8_lossy(u).into()),
-            user_key,
-        });
+        };
+        logins.logins.push(login);
     }
 
     /// Notes that the app pool `pool` served `path` of `site` (see
@@ -2644,6 +2694,12 @@ pub fn hunt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A busy authenticated site keeps one per client and user per chunk.
+    #[test]
+    fn a_web_login_kept_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<WebLogin>(), 56);
+    }
     use crate::resolve::SourceKind;
     use faultline_parser::winevent::EventOrigin;
 
