@@ -673,15 +673,20 @@ pub struct Pending {
     log_service_starts: Vec<(u64, Detection)>,
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
-    ftp_logins: Vec<(std::net::IpAddr, Detection)>,
+    ftp_logins: Vec<Login>,
     /// Requests clients got through with on the web site, per chunk: what
     /// [`guessed_logins`] looks in after the site's password guessing.
     web_logins: Vec<WebLogins>,
+    /// The clients (see [`client_key`]) and minutes (of the record's own
+    /// time) in which the site rejected credentials given under a user
+    /// name: IIS's own authentication, whose guessing a form's redirect
+    /// does not end.
+    named_rejections: Vec<(u64, i64)>,
     /// The app pools traces and HTTP.sys errors say served each site.
     site_pools: pools::SitePools,
-    /// The path each access-log row a detection cites asked for, by the
-    /// row's file and line (hashed): its app pool is found once the whole
-    /// read has said which pool serves which site.
+    /// The folder each access-log row a detection cites asked for (see
+    /// [`pools::folder`]), by the row's file and line (hashed): its app pool
+    /// is found once the whole read has said which pool serves which site.
     web_paths: Vec<(u64, Box<str>)>,
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
@@ -728,7 +733,7 @@ struct Requested {
 struct WebLogin {
     /// The client, as [`client_key`] gives it.
     client: u64,
-    /// The user, as [`user_key`] gives it.
+    /// Its key among its client's logins (see [`login_key`]).
     user_key: u64,
     time: Timestamp,
     line: u64,
@@ -840,6 +845,7 @@ impl Pending {
         self.log_service_starts.extend(other.log_service_starts);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
+        self.named_rejections.extend(other.named_rejections);
         self.site_pools.absorb(other.site_pools);
         self.web_paths.extend(other.web_paths);
         self.boots.extend(other.boots);
@@ -872,6 +878,16 @@ fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Ite
         })
 }
 
+/// A password a service accepted, as [`guessed_logins`] reads it.
+#[derive(Debug)]
+struct Login {
+    client: IpAddr,
+    /// Whether it was accepted under a user name.
+    named: bool,
+    /// The detection citing it.
+    detection: Detection,
+}
+
 /// The passwords accepted from clients the bundled guessing correlations
 /// of `file` found, during the guessing or within [`GUESSED_WITHIN`] of
 /// its end, on any server (the guessing is counted per client, a farm's
@@ -881,8 +897,8 @@ fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Ite
 fn guessed_logins(
     detections: &[Detection],
     file: &str,
-    logins: Vec<(IpAddr, Detection)>,
-    admits: impl Fn(&Detection, IpAddr, &Detection) -> bool,
+    logins: Vec<Login>,
+    admits: impl Fn(&Detection, &Login) -> bool,
 ) -> Vec<Detection> {
     let mut out: Vec<Detection> = Vec::new();
     // A login follows the fast and the sustained guessing alike: once.
@@ -891,11 +907,14 @@ fn guessed_logins(
         let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds().saturating_add(GUESSED_WITHIN));
         let login = logins
             .iter()
-            .filter(|(ip, d)| {
-                ip.to_canonical() == client && (from..=to).contains(&d.time.seconds()) && admits(g, client, d)
+            .filter(|l| {
+                l.client.to_canonical() == client
+                    && (from..=to).contains(&l.detection.time.seconds())
+                    && admits(g, l)
             })
-            .min_by(|(_, a), (_, b)| a.key().cmp(&b.key()));
-        let Some((_, login)) = login else { continue };
+            .map(|l| &l.detection)
+            .min_by(|a, b| a.key().cmp(&b.key()));
+        let Some(login) = login else { continue };
         if cited.contains(&&login.evidence) {
             continue;
         }
@@ -912,15 +931,18 @@ fn guessed_logins(
     out
 }
 
-/// A user name as a number (0: none), the same for every spelling of
-/// its case.
-fn user_key(user: &[u8]) -> u64 {
+/// A login's key among a client's: its user name (the same for every
+/// spelling of its case), or, for a login under no name, the page it
+/// posted to (an office's one address logs many users in, through more
+/// than one form).
+fn login_key(user: Option<&[u8]>, page: &[u8]) -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut hasher = SCRIPT_KEYS.build_hasher();
-    for b in user {
+    hasher.write_u8(u8::from(user.is_some()));
+    for b in user.unwrap_or(page) {
         hasher.write_u8(b.to_ascii_lowercase());
     }
-    hasher.finish().max(1)
+    hasher.finish()
 }
 
 /// An access-log row's key: its file and line, hashed.
@@ -931,18 +953,18 @@ fn row_key(path: &str, line: u64) -> u64 {
 
 /// Gives the web detections that cite an access-log row the app pool that
 /// served the row's site and path, where the read names one alone.
-fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, paths: &[(u64, Box<str>)]) {
-    if site_pools.is_empty() || paths.is_empty() {
+fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, folders: &[(u64, Box<str>)]) {
+    if site_pools.is_empty() || folders.is_empty() {
         return;
     }
-    let paths: hashbrown::HashMap<u64, &str> = paths.iter().map(|(k, p)| (*k, &**p)).collect();
+    let folders: hashbrown::HashMap<u64, &str> = folders.iter().map(|(k, f)| (*k, &**f)).collect();
     for d in detections.iter_mut().filter(|d| d.app_pool.is_none()) {
         let (Some(site), Some(line)) = (d.site.as_deref().and_then(|s| s.parse().ok()), d.evidence.line)
         else {
             continue;
         };
-        let Some(path) = paths.get(&row_key(&d.evidence.path, line)) else { continue };
-        d.app_pool = site_pools.pool(&d.host, site, path).map(str::to_string);
+        let Some(folder) = folders.get(&row_key(&d.evidence.path, line)) else { continue };
+        d.app_pool = site_pools.pool(&d.host, site, folder).map(str::to_string);
     }
 }
 
@@ -954,9 +976,12 @@ fn logged_value(v: Option<&[u8]>) -> Option<&[u8]> {
 /// Whether a path is a login page's (as the bundled rejection rule reads
 /// one).
 fn login_page(stem: &[u8]) -> bool {
-    const WORDS: [&[u8]; 5] = [b"login", b"logon", b"signin", b"auth", b"token"];
-    WORDS.iter().any(|w| stem.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w)))
+    LOGIN_WORDS.iter().any(|w| stem.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())))
 }
+
+/// What a login page's path holds: the bundled rejection rule's
+/// `selection_form` list, which a test holds them to.
+const LOGIN_WORDS: [&str; 5] = ["login", "logon", "signin", "auth", "token"];
 
 /// The most clients a script that only takes POSTs is seen from and still
 /// reported: a dropped web shell is driven by its operator from an address
@@ -1347,6 +1372,7 @@ impl Hunt {
             log_service_starts,
             ftp_logins: _,
             web_logins: _,
+            named_rejections: _,
             site_pools: _,
             web_paths: _,
             boots,
@@ -1562,42 +1588,27 @@ impl Hunt {
         detections
     }
 
-    /// When each client had credentials rejected under a user name (the
-    /// bundled rejection rule's silent matches), in seconds.
-    fn named_rejections(&self, quiet: &[QuietMatch<'_>]) -> Vec<(IpAddr, i64)> {
-        let Some(rejected) = self.natives.as_ref().and_then(|n| n.web_rejected) else { return Vec::new() };
-        let mut named: Vec<(IpAddr, i64)> = quiet
-            .iter()
-            .map(|&q| Member::Quiet(q))
-            .filter(|m| {
-                m.rule() == rejected && m.written("cs-username").is_some_and(|u| !u.is_empty() && u != "-")
-            })
-            .filter_map(|m| {
-                Some((m.written("c-ip")?.parse::<IpAddr>().ok()?.to_canonical(), m.time().seconds()))
-            })
-            .collect();
-        named.sort_unstable();
-        named
-    }
-
     /// The web site's guessed passwords: of each guessing client and user
-    /// (or none), the first request of the read that got through, when it
-    /// came during the guessing or soon after. Where the guessing's
-    /// rejections named users (IIS's own authentication), only a request
-    /// as a user is a login: a form's redirect may be its failure page.
+    /// (or login form, for a login under no name), the first request of
+    /// the read that got through, when it came during the guessing or soon
+    /// after. Where the guessing's rejections named users (IIS's own
+    /// authentication), only a request as a user is a login: a form's
+    /// redirect may be its failure page.
     fn web_guessed(
         &self,
         detections: &[Detection],
         web_logins: &[WebLogins],
-        named_rejections: &[(IpAddr, i64)],
+        named_rejections: &[(u64, i64)],
     ) -> Vec<Detection> {
         let Some(natives) = &self.natives else { return Vec::new() };
         let clients: BTreeMap<u64, IpAddr> =
             guessing(detections, WEB_GUESSING).map(|(_, ip)| (client_key(ip), ip)).collect();
         let mut firsts: hashbrown::HashMap<(u64, u64), (&WebLogins, &WebLogin)> = hashbrown::HashMap::new();
+        fn order<'w>((w, l): (&'w WebLogins, &WebLogin)) -> (Timestamp, &'w str, u64) {
+            (l.time, &w.file.path, l.line)
+        }
         for w in web_logins {
             for l in w.logins.iter().filter(|l| clients.contains_key(&l.client)) {
-                let order = |(w, l): (&WebLogins, &WebLogin)| (l.time, w.file.path.clone(), l.line);
                 firsts
                     .entry((l.client, l.user_key))
                     .and_modify(|kept| {
@@ -1612,16 +1623,18 @@ impl Hunt {
             .into_values()
             .filter_map(|(w, l)| {
                 let client = *clients.get(&l.client)?;
-                Some((client, w.detection(&natives.web_guessed, l, client)))
+                let detection = w.detection(&natives.web_guessed, l, client);
+                Some(Login { client, named: l.user != Quiet::NONE, detection })
             })
             .collect();
-        let named = |client: IpAddr, from: i64, to: i64| {
-            let at = named_rejections.partition_point(|&(ip, t)| (ip, t) < (client, from));
-            named_rejections.get(at).is_some_and(|&(ip, t)| ip == client && t <= to)
+        let named = |client: u64, from: i64, to: i64| {
+            let (from, to) = (from.div_euclid(60), to.div_euclid(60));
+            let at = named_rejections.partition_point(|&key| key < (client, from));
+            named_rejections.get(at).is_some_and(|&(c, minute)| c == client && minute <= to)
         };
-        guessed_logins(detections, WEB_GUESSING, logins, |g, client, login| {
+        guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
             let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
-            !named(client, from, to) || login.matched.iter().any(|(f, _)| f == "cs-username")
+            login.named || !named(client_key(login.client), from, to)
         })
     }
 
@@ -1644,6 +1657,9 @@ impl Hunt {
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
         let web_logins = std::mem::take(&mut pending.web_logins);
+        let mut named_rejections = std::mem::take(&mut pending.named_rejections);
+        named_rejections.sort_unstable();
+        named_rejections.dedup();
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
@@ -1654,11 +1670,10 @@ impl Hunt {
             || sort(&mut detections),
             || quiet.par_sort_by(|a, b| a.key(&self.rules).cmp(&b.key(&self.rules))),
         );
-        let named_rejections = self.named_rejections(&quiet);
         // Before the correlations, which would count a start twice.
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
-        let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _, _| true);
+        let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _| true);
         if self.natives.is_some() {
             guessed.extend(self.web_guessed(&detections, &web_logins, &named_rejections));
         }
@@ -1701,9 +1716,12 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
-    /// The clients and users (see [`user_key`]) whose first request that
-    /// got through is kept.
+    /// The clients (see [`client_key`]) and logins (see [`login_key`])
+    /// whose first request that got through is kept.
     login_seen: hashbrown::HashSet<(u64, u64)>,
+    /// The clients (see [`client_key`]) and minutes of the rejections under
+    /// a user name noted.
+    named_noted: hashbrown::HashSet<(u64, i64)>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
@@ -1735,6 +1753,7 @@ impl<'a> HuntSink<'a> {
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
             login_seen: hashbrown::HashSet::new(),
+            named_noted: hashbrown::HashSet::new(),
             web_logins: None,
             pools_noted: hashbrown::HashSet::new(),
         }
@@ -1783,11 +1802,12 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, r.time) else { return };
         let summary = crate::describe::cut_line(crate::describe::describe_ftp_command(r, command));
         let user = r.username.filter(|u| *u != b"-").map(|u| String::from_utf8_lossy(u).into_owned());
+        let named = user.is_some();
         let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u)))
             .collect();
-        let d = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
-        self.pending.ftp_logins.push((client, d));
+        let detection = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
+        self.pending.ftp_logins.push(Login { client, named, detection });
     }
 
     /// Keeps, for [`guessed_logins`], a web request that got through
@@ -1798,23 +1818,39 @@ impl<'a> HuntSink<'a> {
     /// the earliest of the chunks' firsts, whichever file or chunk holds
     /// the guessing. An authenticated site's every request is not kept.
     fn note_web_login(&mut self, r: &Request<'_>) {
-        if self.hunt.natives.is_none() {
+        let Some(natives) = &self.hunt.natives else { return };
+        let Some(status) = r.status else { return };
+        let user = r.username.filter(|u| !u.is_empty() && *u != b"-");
+        if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
+            // A rejection under a user name: IIS's own authentication.
+            if let (Some(_), Some(client)) = (user, self.hunt.client(r))
+                && self.named_noted.insert((client_key(client), r.time.seconds().div_euclid(60)))
+            {
+                let host = self.resolve.host(r.computer_name);
+                if let Some(time) = self.resolve.time(&host, r.time) {
+                    self.pending.named_rejections.push((client_key(client), time.seconds().div_euclid(60)));
+                }
+            }
             return;
         }
-        let Some(status) = r.status.filter(|s| (200..400).contains(s)) else { return };
-        let user = r.username.filter(|u| !u.is_empty() && *u != b"-");
-        if user.is_none() && !(r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page)) {
+        if !(200..400).contains(&status) {
+            return;
+        }
+        let login_form = || r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page);
+        if user.is_none() && !login_form() {
             return;
         }
         let Some(client) = self.hunt.client(r) else { return };
-        let (client, user_key) = (client_key(client), user.map_or(0, user_key));
+        let host = self.resolve.host(r.computer_name);
+        let Some(time) = self.resolve.time(&host, r.time) else { return };
+        let (client, user_key) = (client_key(client), login_key(user, r.uri_stem.unwrap_or_default()));
         if !self.login_seen.insert((client, user_key)) {
             return;
         }
-        let host = self.resolve.host(r.computer_name);
-        let Some(time) = self.resolve.time(&host, r.time) else { return };
         let file = self.resolve.file();
         let logins = self.web_logins.get_or_insert_with(|| WebLogins::new(file));
+        // A chunk naming more hosts than a login can say is a hostile one.
+        let Ok(host) = u16::try_from(Quiets::named(&mut logins.hosts, &host.name)) else { return };
         let from = logins.text.len();
         logins.text.push_str(&text(r.method));
         logins.text.push(' ');
@@ -1839,7 +1875,7 @@ impl<'a> HuntSink<'a> {
             user: user.map_or(Quiet::NONE, |u| logins.user(u)),
             request,
             proxy,
-            host: u16::try_from(Quiets::named(&mut logins.hosts, &host.name)).unwrap_or(u16::MAX),
+            host,
             status,
         };
         logins.logins.push(login);
@@ -2413,11 +2449,14 @@ impl RecordSink for HuntSink<'_> {
             self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
             // What a traced request's detections are compared with.
             let client = r.client_ip.and_then(|a| a.ip()).map(|ip| ip.to_canonical());
+            // Once per row shown: its folder's pool is found after the read.
+            if let Some(d) = self.found.get(before)
+                && let Some(stem) = r.uri_stem
+                && let Some(folder) = pools::folder(&String::from_utf8_lossy(stem))
+            {
+                self.pending.web_paths.push((row_key(&d.evidence.path, r.origin.line), folder.into()));
+            }
             for d in &self.found[before..] {
-                if let Some(stem) = r.uri_stem {
-                    let key = row_key(&d.evidence.path, r.origin.line);
-                    self.pending.web_paths.push((key, String::from_utf8_lossy(stem).into()));
-                }
                 self.pending.logged_requests.push(Requested {
                     rule: rule_identity(&d.rule),
                     host: d.host.clone(),
@@ -2464,8 +2503,7 @@ impl RecordSink for HuntSink<'_> {
     fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
         self.traced_request(t);
         if let (Some(url), Some(pool)) = (&t.url, &t.app_pool) {
-            let (_, path, _) = crate::correlate::url_parts(url);
-            self.note_pool(t.site_id, t.computer.as_deref(), Some(pool.as_bytes()), Some(path.as_bytes()));
+            self.note_pool(t.site_id, t.computer.as_deref(), Some(pool.as_bytes()), Some(url.as_bytes()));
         }
         let Some(natives) = &self.hunt.natives else { return Ok(()) };
         let unknown = modules::unknown_modules(t);
@@ -2694,14 +2732,29 @@ pub fn hunt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resolve::SourceKind;
+    use faultline_parser::winevent::EventOrigin;
 
     /// A busy authenticated site keeps one per client and user per chunk.
     #[test]
     fn a_web_login_kept_is_56_bytes() {
         assert_eq!(std::mem::size_of::<WebLogin>(), 56);
     }
-    use crate::resolve::SourceKind;
-    use faultline_parser::winevent::EventOrigin;
+
+    /// A login page is what the bundled rejection rule takes for one.
+    #[test]
+    fn login_pages_are_the_rejection_rules() {
+        let (_, rule) = faultline_hunt::pack::BUNDLED
+            .iter()
+            .find(|(name, _)| *name == "web_auth_brute_force.yml")
+            .expect("the bundled rule");
+        let form = rule.split("selection_form:").nth(1).and_then(|f| f.split("selection_token:").next());
+        let form = form.expect("its login form selection");
+        assert_eq!(form.matches("- '").count(), LOGIN_WORDS.len(), "{form}");
+        for word in LOGIN_WORDS {
+            assert!(form.contains(&format!("- '{word}'")), "{word}");
+        }
+    }
 
     const MINUTE: i64 = 60_000_000_000;
 

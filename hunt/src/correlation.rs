@@ -90,24 +90,27 @@ pub trait Matched: Sync {
         None
     }
 
-    /// The value of `field` as the correlation compares it: lower-cased,
-    /// and `host` the host the record is placed on when it has no such
-    /// field.
+    /// The value of `field` as written, else, for `host` and
+    /// [`APP_POOL`], where the record is placed.
+    fn placed(&self, field: &str) -> Option<&str> {
+        self.written(field).or_else(|| match field {
+            "host" => Some(self.host()),
+            APP_POOL => self.app_pool(),
+            _ => None,
+        })
+    }
+
+    /// The value of `field` as the correlation compares it: [`Self::placed`]
+    /// lower-cased.
     fn value(&self, field: &str) -> Option<Cow<'_, str>> {
         // Copied only when it has capitals: most group keys (a client
         // address, a lower-case path) have none.
-        fn lower(v: &str) -> Cow<'_, str> {
+        self.placed(field).map(|v| {
             if v.bytes().any(|b| b.is_ascii_uppercase()) {
                 Cow::Owned(v.to_ascii_lowercase())
             } else {
                 Cow::Borrowed(v)
             }
-        }
-        let own = self.written(field).map(lower);
-        own.or_else(|| match field {
-            "host" => Some(lower(self.host())),
-            APP_POOL => self.app_pool().map(lower),
-            _ => None,
         })
     }
 }
@@ -141,12 +144,25 @@ pub struct Fired {
     pub group: Vec<(String, String)>,
 }
 
-/// Whether a match placed in the app pool `own` joins a chain of `pool`
-/// (see [`Correlation::chained`]): one of no known pool joins any.
-fn joins(own: Option<&str>, pool: Option<Option<&str>>) -> bool {
-    match (own, pool) {
-        (_, None) | (None, _) => true,
-        (Some(own), Some(pool)) => pool.is_some_and(|p| p.eq_ignore_ascii_case(own)),
+/// Which matches a temporal window's chain is made of.
+#[derive(Clone, Copy, Debug)]
+enum Pools<'a> {
+    /// All of them: the chain is not grouped by app pool.
+    Any,
+    /// Those of no known app pool.
+    Unknown,
+    /// Those of this app pool and those of none known.
+    Named(&'a str),
+}
+
+impl Pools<'_> {
+    /// Whether a match placed in the app pool `own` is one of them.
+    fn take(self, own: Option<&str>) -> bool {
+        match (self, own) {
+            (Pools::Any, _) | (_, None) => true,
+            (Pools::Unknown, Some(_)) => false,
+            (Pools::Named(pool), Some(own)) => pool.eq_ignore_ascii_case(own),
+        }
     }
 }
 
@@ -316,12 +332,10 @@ impl Correlation {
             && self.group_by.iter().any(|f| f == APP_POOL)
     }
 
-    /// How many of its rules a temporal window's matches chain (in order,
-    /// for `temporal_ordered`): all of them (`pool` `None`), or those of
-    /// the app pool `pool` names and those of none known (`Some(None)`:
-    /// only those of none known).
-    fn chained<M: Matched>(&self, window: &[usize], matches: &[M], pool: Option<Option<&str>>) -> usize {
-        let takes = |i: usize| joins(matches[i].app_pool(), pool);
+    /// How many of its rules the matches of a temporal window that `pools`
+    /// takes chain (in order, for `temporal_ordered`).
+    fn chained<M: Matched>(&self, window: &[usize], matches: &[M], pools: Pools<'_>) -> usize {
+        let takes = |i: usize| pools.take(matches[i].app_pool());
         match self.kind {
             Kind::TemporalOrdered => {
                 let mut next = 0;
@@ -416,11 +430,7 @@ impl Correlation {
             // Shown as the group's first match writes it (`WEB01`, not the
             // `web01` it is compared as).
             let first = &matches[firsts[run[0].0 as usize] as usize];
-            let key: Vec<&str> = self
-                .group_by
-                .iter()
-                .map(|f| first.written(f).or_else(|| (f == "host").then(|| first.host())).unwrap_or_default())
-                .collect();
+            let key: Vec<&str> = self.group_by.iter().map(|f| first.placed(f).unwrap_or_default()).collect();
             // The pool a pooled chain's matches agree on (none known: none).
             let mut agreed: Option<&str> = None;
             let mut distinct: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
@@ -468,17 +478,22 @@ impl Correlation {
                         let mut best = 0;
                         agreed = None;
                         for pool in pools {
-                            let n = self.chained(window, matches, Some(pool));
+                            let n = self.chained(window, matches, pool.map_or(Pools::Unknown, Pools::Named));
+                            // The first pool whose chain is complete, else
+                            // the longest chain's.
+                            if self.met(n as f64) {
+                                (best, agreed) = (n, pool);
+                                break;
+                            }
                             if n > best {
                                 (best, agreed) = (n, pool);
-                            }
-                            if self.met(n as f64) {
-                                break;
                             }
                         }
                         best as f64
                     }
-                    Kind::Temporal | Kind::TemporalOrdered => self.chained(window, matches, None) as f64,
+                    Kind::Temporal | Kind::TemporalOrdered => {
+                        self.chained(window, matches, Pools::Any) as f64
+                    }
                 };
                 if self.met(n) {
                     match last {
@@ -506,7 +521,8 @@ impl Correlation {
                                 true => {
                                     let mut held = Vec::new();
                                     for p in start..=end {
-                                        if !used[p] && joins(matches[list[p]].app_pool(), Some(agreed)) {
+                                        let pools = agreed.map_or(Pools::Unknown, Pools::Named);
+                                        if !used[p] && pools.take(matches[list[p]].app_pool()) {
                                             used[p] = true;
                                             held.push(list[p]);
                                         }
@@ -765,6 +781,19 @@ mod tests {
             let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
             assert_eq!(chains, [(vec![0, 2], "Shop".to_string()), (vec![1, 3], "Api".to_string())], "{kind}");
         }
+        // A count grouped by app pool shows the pool it counted.
+        let doc = &yaml_rust2::YamlLoader::load_from_str(
+            "title: t\ncorrelation:\n  type: event_count\n  rules: []\n  group-by: [app_pool]\n  timespan: 1m\n  \
+             condition:\n    gte: 2\n",
+        )
+        .expect("yaml")[0];
+        let mut count = Correlation::from_yaml(doc, "x", &[]).expect("loads");
+        count.rules = vec![0];
+        let fired =
+            count.evaluate(0, &[Pooled(0, 0, Some("Shop")), Pooled(0, 5, Some("shop")), Pooled(0, 6, None)]);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].group, [("app_pool".to_string(), "Shop".to_string())]);
+        assert_eq!(fired[0].matches, [0, 1]);
         // In order: the shell before the request is no ordered chain.
         let backwards = [Pooled(1, 0, Some("Api")), Pooled(0, 10, None)];
         assert_eq!(chain("temporal_ordered").evaluate(0, &backwards), []);

@@ -989,8 +989,10 @@ mod tests {
         };
         let token: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted("/connect/token"))).collect();
         assert_eq!(correlated(&token), ["Password Guessing Against The Site"]);
-        let orders: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted("/api/orders"))).collect();
-        assert!(correlated(&orders).is_empty());
+        for other in ["/api/orders", "/api/payments/tokenize"] {
+            let refused: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted(other))).collect();
+            assert!(correlated(&refused).is_empty(), "{other}");
+        }
     }
 
     fn failed_logon(logon_type: &str, address: &str) -> View {

@@ -1397,7 +1397,7 @@ fn a_password_guessed_on_the_site_is_the_request_that_got_through() {
 /// client's first request as a user: one detection citing that request,
 /// whatever the chunks the log is read in. Not a detection: the guesser's
 /// own request before the guessing, a client's three typos and its login,
-/// a login an hour after the guessing.
+/// another user's login an hour and a half after the guessing.
 #[test]
 fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -1423,7 +1423,7 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
     }
     row(&mut log, "10:02:10", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
     row(&mut log, "10:02:11", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
-    row(&mut log, "11:30:00", "CONTOSO\\administrator", "203.0.113.9", "200 0 0");
+    row(&mut log, "11:30:00", "CONTOSO\\backup", "203.0.113.9", "200 0 0");
     std::fs::write(logs.join("u_ex261124.log"), &log).expect("writes");
     let cited = log.lines().position(|l| l.contains("10:02:10")).expect("the login") as u64 + 1;
     for chunk_size in [64, 700, 1 << 20] {
@@ -1625,6 +1625,14 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
     let (guessing, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", retried)]);
     assert_eq!(found, []);
     assert!(guessing.contains("cs-username CONTOSO\\svc_report 25 times"), "{guessing}");
+    // A login more than half an hour after the guessing's last rejection
+    // (10:12:00) is no guess of it; at half an hour it is.
+    for (at, cited) in [("10:42:01", false), ("10:42:00", true)] {
+        let late = rejections(10, &admin, &|_| "WEB01")
+            + &row(at, 1, "WEB01", "GET /ews/exchange.asmx", "CONTOSO\\admin", "203.0.113.9", "200 0 0");
+        let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", late)]);
+        assert_eq!(found.len(), usize::from(cited), "{at}: {found:?}");
+    }
     // Outlook on the web: EWS guessed under users' names, then the form's
     // redirect (its failure page), then a user's login.
     let owa = rejections(10, &|i| format!("contoso.com\\u{i}"), &|_| "WEB01")

@@ -47,10 +47,10 @@ impl SitePools {
         }
     }
 
-    /// The pool that served the folder of `path` of `site` on `host`, when
-    /// the evidence names one alone.
-    pub(crate) fn pool(&self, host: &str, site: u32, path: &str) -> Option<&str> {
-        let pools = self.0.get(&(host.to_string(), site))?.get(&folder(path)?.to_ascii_lowercase())?;
+    /// The pool that served `folder` (as [`folder`] gives it) of `site` on
+    /// `host`, when the evidence names one alone.
+    pub(crate) fn pool(&self, host: &str, site: u32, folder: &str) -> Option<&str> {
+        let pools = self.0.get(&(host.to_string(), site))?.get(&folder.to_ascii_lowercase())?;
         match pools.len() {
             1 => pools.first().map(String::as_str),
             _ => None,
@@ -65,9 +65,17 @@ impl SitePools {
 /// The folder of a path or URL (`apps/hr` of `/apps/hr/x.aspx?a=1`;
 /// empty for a page at the root, `/default.aspx`, `/`), or `None` for one
 /// segment without an extension (`/api`: an application's root, or a page
-/// of the root's).
+/// of the root's). Only a leading `http://` or `https://` starts a URL: a
+/// path may hold one further on (`/proxy/http://169.254.169.254/`).
 pub(crate) fn folder(path: &str) -> Option<&str> {
-    let (_, path, _) = crate::correlate::url_parts(path);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let scheme = ["http://", "https://"]
+        .into_iter()
+        .find(|s| path.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)));
+    let path = match scheme {
+        Some(s) => path[s.len()..].find('/').map_or("", |at| &path[s.len() + at..]),
+        None => path,
+    };
     let path = path.trim_start_matches('/');
     match path.rsplit_once('/') {
         Some((folder, _)) => Some(folder.trim_end_matches('/')),
@@ -80,6 +88,11 @@ pub(crate) fn folder(path: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// The pool the evidence shows serving `path`'s folder.
+    fn pool_of<'p>(pools: &'p SitePools, host: &str, site: u32, path: &str) -> Option<&'p str> {
+        pools.pool(host, site, folder(path)?)
+    }
+
     #[test]
     fn a_request_takes_the_pool_that_served_its_folder() {
         let mut pools = SitePools::default();
@@ -90,19 +103,27 @@ mod tests {
         pools.note("WEB01", 1, "/portal", "PortalPool");
         pools.note("WEB01", 2, "/shop/cart.aspx", "ShopPool");
         pools.note("WEB01", 2, "http://shop.example.com:80/shop/x.aspx", "ShopPool2");
-        assert_eq!(pools.pool("WEB01", 1, "/api/x.aspx"), Some("ApiPool"), "its folder's, any case");
-        assert_eq!(pools.pool("WEB01", 1, "/cmd.aspx"), Some("DefaultAppPool"), "a root page");
-        assert_eq!(pools.pool("WEB01", 1, "/"), Some("DefaultAppPool"));
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/api/x.aspx"), Some("ApiPool"), "its folder's, any case");
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/cmd.aspx"), Some("DefaultAppPool"), "a root page");
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/"), Some("DefaultAppPool"));
         // A folder the evidence never shows may be any application's.
-        assert_eq!(pools.pool("WEB01", 1, "/owa/auth/shell.aspx"), None);
-        assert_eq!(pools.pool("WEB01", 1, "/api/v2/x.aspx"), None);
-        assert_eq!(pools.pool("WEB01", 1, "/apps/hr/spy.aspx"), None, "another application of /apps");
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/owa/auth/shell.aspx"), None);
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/api/v2/x.aspx"), None);
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/apps/hr/spy.aspx"), None, "another application of /apps");
         // `/portal` may be an application's root: it said nothing.
-        assert_eq!(pools.pool("WEB01", 1, "/portal/x.aspx"), None);
-        assert_eq!(pools.pool("WEB01", 1, "/portal"), None);
-        assert_eq!(pools.pool("WEB01", 2, "/shop/x.aspx"), None, "a folder two pools served");
-        assert_eq!(pools.pool("WEB01", 3, "/x.aspx"), None, "another site");
-        assert_eq!(pools.pool("WEB02", 1, "/x.aspx"), None, "another host");
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/portal/x.aspx"), None);
+        assert_eq!(pool_of(&pools, "WEB01", 1, "/portal"), None);
+        assert_eq!(pool_of(&pools, "WEB01", 2, "/shop/x.aspx"), None, "a folder two pools served");
+        assert_eq!(pool_of(&pools, "WEB01", 3, "/x.aspx"), None, "another site");
+        assert_eq!(pool_of(&pools, "WEB02", 1, "/x.aspx"), None, "another host");
+        // A URL inside a path is no URL of the request's.
+        pools.note("WEB01", 1, "/proxy/http://169.254.169.254/x.aspx", "Other");
+        assert_eq!(
+            pool_of(&pools, "WEB01", 1, "/y.aspx"),
+            Some("DefaultAppPool"),
+            "the root's pages untouched"
+        );
+        assert_eq!(folder("HTTPS://shop.example.com:443/a/b.aspx?c=http://x/y"), Some("a"));
     }
 
     #[test]
@@ -112,7 +133,7 @@ mod tests {
         b.note("WEB01", 1, "/api/x", "Api");
         b.note("WEB01", 1, "/index.html", "Other");
         a.absorb(b);
-        assert_eq!(a.pool("WEB01", 1, "/api/y.aspx"), Some("Api"));
-        assert_eq!(a.pool("WEB01", 1, "/y.aspx"), None, "two pools served the root");
+        assert_eq!(pool_of(&a, "WEB01", 1, "/api/y.aspx"), Some("Api"));
+        assert_eq!(pool_of(&a, "WEB01", 1, "/y.aspx"), None, "two pools served the root");
     }
 }
