@@ -1365,7 +1365,8 @@ fn a_password_guessed_on_the_ftp_service_is_the_login_after_the_guessing() {
 
 /// The generated password guessing on the login form: the forty-first
 /// POST, answered 302, is one high detection citing its line; the healthy
-/// day's users, who mistype now and then, give none.
+/// day's Windows-authentication handshakes (401.2, 401.1, then 200 as a
+/// user) give none.
 #[test]
 fn a_password_guessed_on_the_site_is_the_request_that_got_through() {
     let report = hunt_scenario("password-guessing");
