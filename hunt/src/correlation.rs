@@ -354,6 +354,57 @@ impl Correlation {
         }
     }
 
+    /// The places in `list` (from `start`, not `used`) of the matches a
+    /// pooled chain that fired holds: every match of its pool `agreed`,
+    /// and, for a rule with none, the first of no known pool (in order,
+    /// for `temporal_ordered`), leaving the rest to another pool's chain
+    /// (two workers starting shells after two requests of unknown pools
+    /// are two chains). A chain of no known pool holds every match of none.
+    fn held<M: Matched>(
+        &self,
+        list: &[usize],
+        start: usize,
+        used: &[bool],
+        matches: &[M],
+        agreed: Option<&str>,
+    ) -> Vec<usize> {
+        let free = (start..list.len()).filter(|&p| !used[p]);
+        let Some(pool) = agreed else {
+            return free.filter(|&p| matches[list[p]].app_pool().is_none()).collect();
+        };
+        let own = |p: usize| matches[list[p]].app_pool().is_some_and(|o| o.eq_ignore_ascii_case(pool));
+        let unknown = |p: usize| matches[list[p]].app_pool().is_none();
+        let rule = |p: usize| matches[list[p]].rule();
+        let mut held: Vec<usize> = free.clone().filter(|&p| own(p)).collect();
+        match self.kind {
+            Kind::TemporalOrdered => {
+                // The walk `chained` made: each rule's first match after
+                // the previous rule's.
+                let mut next = 0;
+                for p in free.filter(|&p| own(p) || unknown(p)) {
+                    if self.rules.get(next) == Some(&rule(p)) {
+                        if unknown(p) {
+                            held.push(p);
+                        }
+                        next += 1;
+                    }
+                }
+            }
+            _ => {
+                for r in &self.rules {
+                    if !held.iter().any(|&p| rule(p) == *r)
+                        && let Some(p) = free.clone().find(|&p| unknown(p) && rule(p) == *r)
+                    {
+                        held.push(p);
+                    }
+                }
+            }
+        }
+        held.sort_unstable();
+        held.dedup();
+        held
+    }
+
     /// Evaluates over matches in time order: one [`Fired`] per stretch of a
     /// group that met the condition. A temporal chain's window starts again
     /// after it; a count's slides on, and windows that fire within the
@@ -519,15 +570,11 @@ impl Correlation {
                                 .collect();
                             let matches = match pooled {
                                 true => {
-                                    let mut held = Vec::new();
-                                    for p in start..=end {
-                                        let pools = agreed.map_or(Pools::Unknown, Pools::Named);
-                                        if !used[p] && pools.take(matches[list[p]].app_pool()) {
-                                            used[p] = true;
-                                            held.push(list[p]);
-                                        }
+                                    let held = self.held(&list[..=end], start, &used, matches, agreed);
+                                    for &p in &held {
+                                        used[p] = true;
                                     }
-                                    held
+                                    held.into_iter().map(|p| list[p]).collect()
                                 }
                                 false => window.to_vec(),
                             };
@@ -780,6 +827,23 @@ mod tests {
             let fired = chain(kind).evaluate(0, &both);
             let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
             assert_eq!(chains, [(vec![0, 2], "Shop".to_string()), (vec![1, 3], "Api".to_string())], "{kind}");
+        }
+        // Two requests of unknown pools and two pools' workers starting
+        // shells: two chains, each with one request.
+        for kind in ["temporal", "temporal_ordered"] {
+            let two = [
+                Pooled(0, 0, None),
+                Pooled(0, 10, None),
+                Pooled(1, 20, Some("Default")),
+                Pooled(1, 30, Some("Shop")),
+            ];
+            let fired = chain(kind).evaluate(0, &two);
+            let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
+            assert_eq!(
+                chains,
+                [(vec![0, 2], "Default".to_string()), (vec![1, 3], "Shop".to_string())],
+                "{kind}"
+            );
         }
         // A count grouped by app pool shows the pool it counted.
         let doc = &yaml_rust2::YamlLoader::load_from_str(

@@ -987,8 +987,10 @@ mod tests {
                 ..WebRow::default()
             })
         };
-        let token: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted("/connect/token"))).collect();
-        assert_eq!(correlated(&token), ["Password Guessing Against The Site"]);
+        for endpoint in ["/connect/token", "/oauth2/token/"] {
+            let token: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted(endpoint))).collect();
+            assert_eq!(correlated(&token), ["Password Guessing Against The Site"], "{endpoint}");
+        }
         for other in ["/api/orders", "/api/payments/tokenize"] {
             let refused: Vec<(i64, View)> = (0..20).map(|i| (i * 5, posted(other))).collect();
             assert!(correlated(&refused).is_empty(), "{other}");
