@@ -1763,7 +1763,14 @@ impl<'a> HuntSink<'a> {
     /// read.
     pub fn finish(mut self) -> (Vec<Detection>, Pending) {
         self.pending.quiet.extend(self.quiets);
-        self.pending.web_logins.extend(self.web_logins);
+        // Kept to the read's end: the room a list grew by is given back
+        // (a busy authenticated site's chunk keeps many).
+        self.pending.web_logins.extend(self.web_logins.map(|mut w| {
+            w.logins.shrink_to_fit();
+            w.text.shrink_to_fit();
+            w.user_index = hashbrown::HashMap::new();
+            w
+        }));
         (self.found, self.pending)
     }
 
