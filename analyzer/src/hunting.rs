@@ -448,12 +448,18 @@ impl Quiets {
 
     /// The index of `name` in `names`, added when it is not there.
     fn named(names: &mut Vec<Arc<str>>, name: &str) -> u32 {
-        let at = names.iter().rposition(|n| **n == *name).unwrap_or_else(|| {
-            names.push(Arc::from(name));
-            names.len() - 1
-        });
-        offset(at)
+        index_in(names, |n| **n == *name, || Arc::from(name))
     }
+}
+
+/// The index of the item of a short list that `is` picks (the last, the
+/// likeliest asked for again), `new` added when none is.
+fn index_in<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, new: impl FnOnce() -> T) -> u32 {
+    let at = list.iter().rposition(is).unwrap_or_else(|| {
+        list.push(new());
+        list.len() - 1
+    });
+    offset(at)
 }
 
 /// An offset into a [`Quiets`] (below [`Quiets::FULL`], or the store is
@@ -966,11 +972,6 @@ fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, f
         let Some(folder) = folders.get(&row_key(&d.evidence.path, line)) else { continue };
         d.app_pool = site_pools.pool(&d.host, site, folder).map(str::to_string);
     }
-}
-
-/// A W3C value unless it is empty or `-`.
-fn logged_value(v: Option<&[u8]>) -> Option<&[u8]> {
-    v.filter(|v| !v.is_empty() && *v != b"-")
 }
 
 /// Whether a path is a login page's (as the bundled rejection rule reads
@@ -1827,15 +1828,15 @@ impl<'a> HuntSink<'a> {
     fn note_web_login(&mut self, r: &Request<'_>) {
         let Some(natives) = &self.hunt.natives else { return };
         let Some(status) = r.status else { return };
-        let user = r.username.filter(|u| !u.is_empty() && *u != b"-");
+        let user = r.username.and_then(faultline_parser::value::present);
         if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
             // A rejection under a user name: IIS's own authentication.
-            if let (Some(_), Some(client)) = (user, self.hunt.client(r))
-                && self.named_noted.insert((client_key(client), r.time.seconds().div_euclid(60)))
+            if let (Some(_), Some(client)) = (user, self.hunt.client(r).map(client_key))
+                && self.named_noted.insert((client, r.time.seconds().div_euclid(60)))
             {
                 let host = self.resolve.host(r.computer_name);
                 if let Some(time) = self.resolve.time(&host, r.time) {
-                    self.pending.named_rejections.push((client_key(client), time.seconds().div_euclid(60)));
+                    self.pending.named_rejections.push((client, time.seconds().div_euclid(60)));
                 }
             }
             return;
@@ -1864,13 +1865,7 @@ impl<'a> HuntSink<'a> {
         logins.text.push_str(&text(r.uri_stem));
         let request = offset(from)..offset(logins.text.len());
         let proxy = match self.hunt.forwarded(r).and_then(|_| r.client_ip.and_then(|a| a.ip())) {
-            Some(p) => {
-                let at = logins.proxies.iter().position(|&q| q == p).unwrap_or_else(|| {
-                    logins.proxies.push(p);
-                    logins.proxies.len() - 1
-                });
-                offset(at)
-            }
+            Some(p) => index_in(&mut logins.proxies, |&q| q == p, || p),
             None => Quiet::NONE,
         };
         let login = WebLogin {
@@ -1898,8 +1893,9 @@ impl<'a> HuntSink<'a> {
         pool: Option<&[u8]>,
         path: Option<&[u8]>,
     ) {
+        use faultline_parser::value::present;
         let (Some(site), Some(pool), Some(path)) =
-            (self.resolve.site(site), logged_value(pool), logged_value(path))
+            (self.resolve.site(site), pool.and_then(present), path.and_then(present))
         else {
             return;
         };
@@ -1913,7 +1909,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let host = self.resolve.host_of(computer);
-        self.pending.site_pools.note(&host.name, site, &path, &String::from_utf8_lossy(pool));
+        self.pending.site_pools.note(&host.name, site, folder, &String::from_utf8_lossy(pool));
     }
 
     /// A native detector's detection of an access-log row.

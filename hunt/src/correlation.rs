@@ -368,20 +368,20 @@ impl Correlation {
         matches: &[M],
         agreed: Option<&str>,
     ) -> Vec<usize> {
-        let free = (start..list.len()).filter(|&p| !used[p]);
-        let Some(pool) = agreed else {
-            return free.filter(|&p| matches[list[p]].app_pool().is_none()).collect();
-        };
-        let own = |p: usize| matches[list[p]].app_pool().is_some_and(|o| o.eq_ignore_ascii_case(pool));
+        let pools = agreed.map_or(Pools::Unknown, Pools::Named);
+        let free = (start..list.len()).filter(|&p| !used[p] && pools.take(matches[list[p]].app_pool()));
+        if agreed.is_none() {
+            return free.collect();
+        }
         let unknown = |p: usize| matches[list[p]].app_pool().is_none();
         let rule = |p: usize| matches[list[p]].rule();
-        let mut held: Vec<usize> = free.clone().filter(|&p| own(p)).collect();
+        let mut held: Vec<usize> = free.clone().filter(|&p| !unknown(p)).collect();
         match self.kind {
             Kind::TemporalOrdered => {
                 // The walk `chained` made: each rule's first match after
                 // the previous rule's.
                 let mut next = 0;
-                for p in free.filter(|&p| own(p) || unknown(p)) {
+                for p in free {
                     if self.rules.get(next) == Some(&rule(p)) {
                         if unknown(p) {
                             held.push(p);

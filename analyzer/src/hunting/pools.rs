@@ -26,23 +26,19 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) struct SitePools(BTreeMap<(String, u32), BTreeMap<String, BTreeSet<String>>>);
 
 impl SitePools {
-    /// Notes that `pool` served `path` of `site` on `host`.
-    pub(crate) fn note(&mut self, host: &str, site: u32, path: &str, pool: &str) {
-        let Some(folder) = folder(path) else { return };
+    /// Notes that `pool` served `folder` (as [`folder`] gives it) of
+    /// `site` on `host`.
+    pub(crate) fn note(&mut self, host: &str, site: u32, folder: &str, pool: &str) {
         let folders = self.0.entry((host.to_string(), site)).or_default();
-        let pools = folders.entry(folder.to_ascii_lowercase()).or_default();
-        if !pools.iter().any(|p| p.eq_ignore_ascii_case(pool)) {
-            pools.insert(pool.to_string());
-        }
+        add(folders.entry(folder.to_ascii_lowercase()).or_default(), pool);
     }
 
     pub(crate) fn absorb(&mut self, other: SitePools) {
-        for ((host, site), folders) in other.0 {
+        for (place, folders) in other.0 {
+            let mine = self.0.entry(place).or_default();
             for (folder, pools) in folders {
-                for pool in pools {
-                    let path = format!("/{folder}/");
-                    self.note(&host, site, &path, &pool);
-                }
+                let kept = mine.entry(folder).or_default();
+                pools.iter().for_each(|pool| add(kept, pool));
             }
         }
     }
@@ -59,6 +55,14 @@ impl SitePools {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Adds `pool` to `pools` unless it is there in another case (IIS names
+/// pools without regard to case).
+fn add(pools: &mut BTreeSet<String>, pool: &str) {
+    if !pools.iter().any(|p| p.eq_ignore_ascii_case(pool)) {
+        pools.insert(pool.to_string());
     }
 }
 
@@ -88,6 +92,13 @@ pub(crate) fn folder(path: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// Notes that `pool` served `path`, as the read does.
+    fn note(pools: &mut SitePools, host: &str, site: u32, path: &str, pool: &str) {
+        if let Some(folder) = folder(path) {
+            pools.note(host, site, folder, pool);
+        }
+    }
+
     /// The pool the evidence shows serving `path`'s folder.
     fn pool_of<'p>(pools: &'p SitePools, host: &str, site: u32, path: &str) -> Option<&'p str> {
         pools.pool(host, site, folder(path)?)
@@ -96,13 +107,13 @@ mod tests {
     #[test]
     fn a_request_takes_the_pool_that_served_its_folder() {
         let mut pools = SitePools::default();
-        pools.note("WEB01", 1, "/default.aspx", "DefaultAppPool");
-        pools.note("WEB01", 1, "/Api/orders.aspx", "ApiPool");
-        pools.note("WEB01", 1, "/api/health.ashx?full=1", "apipool");
-        pools.note("WEB01", 1, "/apps/billing/invoice.aspx", "BillingPool");
-        pools.note("WEB01", 1, "/portal", "PortalPool");
-        pools.note("WEB01", 2, "/shop/cart.aspx", "ShopPool");
-        pools.note("WEB01", 2, "http://shop.example.com:80/shop/x.aspx", "ShopPool2");
+        note(&mut pools, "WEB01", 1, "/default.aspx", "DefaultAppPool");
+        note(&mut pools, "WEB01", 1, "/Api/orders.aspx", "ApiPool");
+        note(&mut pools, "WEB01", 1, "/api/health.ashx?full=1", "apipool");
+        note(&mut pools, "WEB01", 1, "/apps/billing/invoice.aspx", "BillingPool");
+        note(&mut pools, "WEB01", 1, "/portal", "PortalPool");
+        note(&mut pools, "WEB01", 2, "/shop/cart.aspx", "ShopPool");
+        note(&mut pools, "WEB01", 2, "http://shop.example.com:80/shop/x.aspx", "ShopPool2");
         assert_eq!(pool_of(&pools, "WEB01", 1, "/api/x.aspx"), Some("ApiPool"), "its folder's, any case");
         assert_eq!(pool_of(&pools, "WEB01", 1, "/cmd.aspx"), Some("DefaultAppPool"), "a root page");
         assert_eq!(pool_of(&pools, "WEB01", 1, "/"), Some("DefaultAppPool"));
@@ -117,7 +128,7 @@ mod tests {
         assert_eq!(pool_of(&pools, "WEB01", 3, "/x.aspx"), None, "another site");
         assert_eq!(pool_of(&pools, "WEB02", 1, "/x.aspx"), None, "another host");
         // A URL inside a path is no URL of the request's.
-        pools.note("WEB01", 1, "/proxy/http://169.254.169.254/x.aspx", "Other");
+        note(&mut pools, "WEB01", 1, "/proxy/http://169.254.169.254/x.aspx", "Other");
         assert_eq!(
             pool_of(&pools, "WEB01", 1, "/y.aspx"),
             Some("DefaultAppPool"),
@@ -129,9 +140,9 @@ mod tests {
     #[test]
     fn stores_absorbed_say_what_each_said() {
         let (mut a, mut b) = (SitePools::default(), SitePools::default());
-        a.note("WEB01", 1, "/", "Root");
-        b.note("WEB01", 1, "/api/x", "Api");
-        b.note("WEB01", 1, "/index.html", "Other");
+        note(&mut a, "WEB01", 1, "/", "Root");
+        note(&mut b, "WEB01", 1, "/api/x", "Api");
+        note(&mut b, "WEB01", 1, "/index.html", "Other");
         a.absorb(b);
         assert_eq!(pool_of(&a, "WEB01", 1, "/api/y.aspx"), Some("Api"));
         assert_eq!(pool_of(&a, "WEB01", 1, "/y.aspx"), None, "two pools served the root");
