@@ -798,12 +798,24 @@ impl WebLogins {
     }
 
     /// The detection of `rule` citing `login`, from `client`.
-    fn detection(&self, rule: &Arc<RuleInfo>, login: &WebLogin, client: IpAddr) -> Detection {
+    fn detection(
+        &self,
+        rule: &Arc<RuleInfo>,
+        login: &WebLogin,
+        client: IpAddr,
+        site_pools: &pools::SitePools,
+    ) -> Detection {
+        let host: &str = &self.hosts[usize::from(login.host)];
+        let site = (login.site != Quiet::NONE).then_some(login.site);
+        let request = &self.text[wide(&login.request)];
+        // The request as logged: its method, then its path.
+        let folder = request.split_once(' ').and_then(|(_, path)| pools::folder(path));
+        let app_pool = site.zip(folder).and_then(|(site, folder)| site_pools.pool(host, site, folder));
         let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);
         let proxy = (login.proxy != Quiet::NONE).then(|| self.proxies[login.proxy as usize]);
         let summary = crate::describe::cut_line(format!(
             "{} {}{} from {client}{}",
-            &self.text[wide(&login.request)],
+            request,
             login.status,
             user.map(|u| format!(" as {u}")).unwrap_or_default(),
             proxy.map(|p| format!(" via {p}")).unwrap_or_default(),
@@ -815,9 +827,9 @@ impl WebLogins {
             rule: Arc::clone(rule),
             time: login.time,
             end: None,
-            host: self.hosts[usize::from(login.host)].to_string(),
-            site: (login.site != Quiet::NONE).then(|| login.site.to_string()),
-            app_pool: None,
+            host: host.to_string(),
+            site: site.map(|s| s.to_string()),
+            app_pool: app_pool.map(str::to_string),
             evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
             matched,
             process: None,
@@ -1600,6 +1612,7 @@ impl Hunt {
         detections: &[Detection],
         web_logins: &[WebLogins],
         named_rejections: &[(u64, i64)],
+        site_pools: &pools::SitePools,
     ) -> Vec<Detection> {
         let Some(natives) = &self.natives else { return Vec::new() };
         let clients: BTreeMap<u64, IpAddr> =
@@ -1624,7 +1637,7 @@ impl Hunt {
             .into_values()
             .filter_map(|(w, l)| {
                 let client = *clients.get(&l.client)?;
-                let detection = w.detection(&natives.web_guessed, l, client);
+                let detection = w.detection(&natives.web_guessed, l, client, site_pools);
                 Some(Login { client, named: l.user != Quiet::NONE, detection })
             })
             .collect();
@@ -1654,7 +1667,8 @@ impl Hunt {
             detections.extend(found);
             pending.absorb(p);
         }
-        place_in_pools(&mut detections, &pending.site_pools, &pending.web_paths);
+        let site_pools = std::mem::take(&mut pending.site_pools);
+        let web_paths = std::mem::take(&mut pending.web_paths);
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
         let web_logins = std::mem::take(&mut pending.web_logins);
@@ -1664,6 +1678,8 @@ impl Hunt {
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
+        // Before the correlations, which chain a pool's matches.
+        place_in_pools(&mut detections, &site_pools, &web_paths);
         let mut quiet: Vec<QuietMatch<'_>> =
             parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
         // Stable, as [`sort`]: the same order whatever the pool.
@@ -1676,7 +1692,7 @@ impl Hunt {
         let mut detections = self.correlate(detections, quiet);
         let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _| true);
         if self.natives.is_some() {
-            guessed.extend(self.web_guessed(&detections, &web_logins, &named_rejections));
+            guessed.extend(self.web_guessed(&detections, &web_logins, &named_rejections, &site_pools));
         }
         detections.extend(guessed);
         sort(&mut detections);
@@ -2100,6 +2116,10 @@ impl<'a> HuntSink<'a> {
         }
         let matched = vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())];
         let detection = self.row_detection(&natives.post_only, r, (&host.name, time), summary(), matched);
+        // Its folder's pool is found after the read, as a shown row's.
+        if let Some(folder) = pools::folder(&String::from_utf8_lossy(stem)) {
+            self.pending.web_paths.push((row_key(&detection.evidence.path, r.origin.line), folder.into()));
+        }
         self.pending.posts.add(key, detection, 1);
     }
 

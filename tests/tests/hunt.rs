@@ -1531,6 +1531,60 @@ fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
     );
 }
 
+/// The detections built after the read from an access-log row (a script
+/// that only takes POSTs, a password guessed) take the pool that served
+/// the row's folder, as the rule detections of rows do: the HTTP.sys
+/// error log names `ShopPool` for site 1's `/Account/` and `/uploads/`,
+/// nothing for `/api/`.
+#[test]
+fn detections_made_after_the_read_take_their_folders_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = dir.path().join("WEB01");
+    let (logs, errors) = (web.join("LogFiles").join("W3SVC1"), web.join("LogFiles").join("HTTPERR"));
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    std::fs::create_dir_all(&errors).expect("mkdir");
+    std::fs::write(
+        errors.join("httperr1.log"),
+        "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
+         s-reason s-queuename\n\
+         2026-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /Account/Help - 503 1 AppOffline ShopPool\n\
+         2026-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /uploads/a.png - 503 1 AppOffline ShopPool\n",
+    )
+    .expect("writes");
+    let mut log = String::from(
+        "#Fields: date time s-sitename s-computername cs-method cs-uri-stem cs-uri-query c-ip sc-status\n",
+    );
+    for i in 0..25 {
+        log.push_str(&format!(
+            "2026-11-24 10:00:{:02} W3SVC1 WEB01 POST /Account/Login - 203.0.113.9 401\n",
+            i * 2
+        ));
+    }
+    log.push_str("2026-11-24 10:01:00 W3SVC1 WEB01 POST /Account/Login - 203.0.113.9 302\n");
+    log.push_str("2026-11-24 10:02:00 W3SVC1 WEB01 POST /uploads/x.aspx - 198.51.100.7 200\n");
+    log.push_str("2026-11-24 10:03:00 W3SVC1 WEB01 POST /api/y.aspx - 198.51.100.7 200\n");
+    std::fs::write(logs.join("u_ex261124.log"), log).expect("writes");
+    let report = run(&[web], bundled());
+    let pool_of = |title: &str, stem: &str| {
+        let d = report
+            .detections
+            .iter()
+            .find(|d| d.rule.meta.title == title && d.evidence.summary.contains(stem))
+            .unwrap_or_else(|| panic!("{title} {stem}: {:#?}", report.detections));
+        d.app_pool.clone()
+    };
+    assert_eq!(pool_of("Password Guessed On The Site", "/Account/Login").as_deref(), Some("ShopPool"));
+    assert_eq!(
+        pool_of("Script Answering POSTs That Nobody Asks For With GET", "/uploads/x.aspx").as_deref(),
+        Some("ShopPool")
+    );
+    assert_eq!(
+        pool_of("Script Answering POSTs That Nobody Asks For With GET", "/api/y.aspx"),
+        None,
+        "a folder no pool served"
+    );
+}
+
 /// Where a guessed password shows and where it does not. Found: a login on
 /// the farm's other server than the guessing's first; a user's first login
 /// in another site's log, after another user's earlier one there. Not
