@@ -1457,6 +1457,32 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
     }
 }
 
+/// The folder of server WEB01 under `dir`, with its site 1's access-log
+/// folder (returned, empty) and an HTTP.sys error log of requests
+/// refused while their app pool was off (at, path, site, pool), which
+/// names the pool that serves each path's folder.
+fn server_with_queue_errors(
+    dir: &std::path::Path,
+    refused: &[(&str, &str, u32, &str)],
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let web = dir.join("WEB01");
+    let (logs, errors) = (web.join("LogFiles").join("W3SVC1"), web.join("LogFiles").join("HTTPERR"));
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    std::fs::create_dir_all(&errors).expect("mkdir");
+    let mut text = String::from(
+        "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
+         s-reason s-queuename\n",
+    );
+    for (i, (at, path, site, pool)) in refused.iter().enumerate() {
+        text.push_str(&format!(
+            "{at} 198.51.100.1 {} 10.0.0.5 80 HTTP/1.1 GET {path} - 503 {site} AppOffline {pool}\n",
+            50000 + i
+        ));
+    }
+    std::fs::write(errors.join("httperr1.log"), text).expect("writes");
+    (web, logs)
+}
+
 /// Two sites on one server in two app pools, as the HTTP.sys error log
 /// names them for the folder a shell lands in (site 1's queue `ShopPool`,
 /// site 2's `ApiPool`), and the
@@ -1467,18 +1493,13 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
 fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
     let chained = |site: u32| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let web = dir.path().join("WEB01");
-        let (logs, errors) = (web.join("LogFiles").join("W3SVC1"), web.join("LogFiles").join("HTTPERR"));
-        std::fs::create_dir_all(&logs).expect("mkdir");
-        std::fs::create_dir_all(&errors).expect("mkdir");
-        std::fs::write(
-            errors.join("httperr1.log"),
-            "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
-             s-reason s-queuename\n\
-             2025-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /aspnet_client/system_web/WebUIValidation.js - 503 1 AppOffline ShopPool\n\
-             2025-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /aspnet_client/system_web/SmartNav.js - 503 2 AppOffline ApiPool\n",
-        )
-        .expect("writes");
+        let (web, logs) = server_with_queue_errors(
+            dir.path(),
+            &[
+                ("2025-11-24 09:00:00", "/aspnet_client/system_web/WebUIValidation.js", 1, "ShopPool"),
+                ("2025-11-24 09:00:01", "/aspnet_client/system_web/SmartNav.js", 2, "ApiPool"),
+            ],
+        );
         std::fs::write(
             logs.join("u_ex251124.log"),
             format!(
@@ -1539,18 +1560,13 @@ fn a_web_shell_chain_holds_one_app_pools_request_and_worker() {
 #[test]
 fn detections_made_after_the_read_take_their_folders_pool() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let web = dir.path().join("WEB01");
-    let (logs, errors) = (web.join("LogFiles").join("W3SVC1"), web.join("LogFiles").join("HTTPERR"));
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    std::fs::create_dir_all(&errors).expect("mkdir");
-    std::fs::write(
-        errors.join("httperr1.log"),
-        "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
-         s-reason s-queuename\n\
-         2026-11-24 09:00:00 198.51.100.1 50000 10.0.0.5 80 HTTP/1.1 GET /Account/Help - 503 1 AppOffline ShopPool\n\
-         2026-11-24 09:00:01 198.51.100.1 50001 10.0.0.5 80 HTTP/1.1 GET /uploads/a.png - 503 1 AppOffline ShopPool\n",
-    )
-    .expect("writes");
+    let (web, logs) = server_with_queue_errors(
+        dir.path(),
+        &[
+            ("2026-11-24 09:00:00", "/Account/Help", 1, "ShopPool"),
+            ("2026-11-24 09:00:01", "/uploads/a.png", 1, "ShopPool"),
+        ],
+    );
     let mut log = String::from(
         "#Fields: date time s-sitename s-computername cs-method cs-uri-stem cs-uri-query c-ip sc-status\n",
     );
