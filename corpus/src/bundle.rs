@@ -62,8 +62,8 @@ pub struct AccessRow {
     pub agent: &'static str,
     /// `cs(Cookie)`: the ASP.NET session id, if the client sent one.
     pub cookie: Option<u64>,
-    /// `cs(Referer)`: whether the request came from the shop's home page.
-    pub referer: bool,
+    /// `cs(Referer)`, as the client sent it.
+    pub referer: Option<&'static str>,
     /// `sc-status`, `sc-substatus`, `sc-win32-status`.
     pub status: (u16, u32, u32),
     /// `sc-bytes`.
@@ -292,7 +292,7 @@ fn write_access(dir: &HostDir, host_name: &str, host: &mut HostLogs) -> io::Resu
         let (status, sub, win32) = r.status;
         let user = dash(&r.user);
         let query = dash(&r.query);
-        let referer = if r.referer { "https://shop.example.com/" } else { "-" };
+        let referer = r.referer.unwrap_or("-");
         let cookie = r.cookie.map_or_else(|| "-".to_string(), |c| format!("ASP.NET_SessionId={c:016x}"));
         match site.fields {
             FieldSet::Full => {

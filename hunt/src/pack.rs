@@ -13,6 +13,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("aspnet_viewstate_tampering.yml", include_str!("../rules/aspnet_viewstate_tampering.yml")),
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
+    ("chain_sharepoint_toolshell_shell.yml", include_str!("../rules/chain_sharepoint_toolshell_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
     ("ftp_password_guessing.yml", include_str!("../rules/ftp_password_guessing.yml")),
@@ -57,6 +58,13 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("web_tunna_session.yml", include_str!("../rules/web_tunna_session.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
+    ("web_sharepoint_toolshell.yml", include_str!("../rules/web_sharepoint_toolshell.yml")),
+    ("web_telerik_ui_exploit.yml", include_str!("../rules/web_telerik_ui_exploit.yml")),
+    ("web_solarwinds_orion_exploit.yml", include_str!("../rules/web_solarwinds_orion_exploit.yml")),
+    ("web_moveit_transfer_exploit.yml", include_str!("../rules/web_moveit_transfer_exploit.yml")),
+    ("web_dnn_personalization_cookie.yml", include_str!("../rules/web_dnn_personalization_cookie.yml")),
+    ("web_sitecore_exploit.yml", include_str!("../rules/web_sitecore_exploit.yml")),
+    ("web_exchange_ecp_viewstate.yml", include_str!("../rules/web_exchange_ecp_viewstate.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
 
@@ -215,7 +223,7 @@ mod tests {
     #[test]
     fn every_bundled_rule_fires_on_its_case_and_not_on_the_look_alike() {
         let e = engine();
-        let cases: Vec<(&str, View, View)> = vec![
+        let mut cases: Vec<(&str, View, View)> = vec![
             (
                 "web_aspnet_client_script.yml",
                 get("/aspnet_client/system_web/4_0_30319/update.aspx", None),
@@ -676,9 +684,11 @@ mod tests {
                 "aspnet_viewstate_tampering.yml",
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
+                "chain_sharepoint_toolshell_shell.yml",
             ]
             .contains(n)
         });
+        cases.extend(hosted_application_cases());
         fire_and_stay_quiet(&e, &cases);
         names.retain(|n| !cases.iter().any(|(rule, _, _)| n == rule));
         assert!(names.is_empty(), "bundled rules without a test: {names:?}");
@@ -755,6 +765,183 @@ mod tests {
             ),
         ];
         fire_and_stay_quiet(&e, &cases);
+    }
+
+    /// A web request with these fields.
+    fn request(method: &str, stem: &str, query: Option<&str>, status: &str) -> WebRow<'static> {
+        let (method, stem, query, status) = (leak(method), leak(stem), query.map(leak), leak(status));
+        WebRow { method: Some(method), stem: Some(stem), query, status: Some(status), ..WebRow::default() }
+    }
+
+    fn leak(s: &str) -> &'static str {
+        Box::leak(s.to_string().into_boxed_str())
+    }
+
+    /// The exploitation of applications IIS hosts (SharePoint, Telerik UI,
+    /// SolarWinds Orion, MOVEit Transfer, DotNetNuke, Sitecore, Exchange),
+    /// each with the request the application makes itself or a scanner's
+    /// probe that finds nothing.
+    fn hosted_application_cases() -> Vec<(&'static str, View, View)> {
+        let tool_pane = "/_layouts/15/ToolPane.aspx";
+        let edit = Some("DisplayMode=Edit&a=/ToolPane.aspx");
+        let cases: Vec<(&str, View, View)> = vec![
+            (
+                "web_sharepoint_toolshell.yml",
+                web(WebRow {
+                    referer: Some("/_layouts/SignOut.aspx"),
+                    ..request("POST", tool_pane, edit, "200")
+                }),
+                // A signed-in user editing a web part from a page of the site.
+                web(WebRow {
+                    referer: Some("https://sp.contoso.com/SitePages/Home.aspx"),
+                    username: Some("CONTOSO\\editor"),
+                    ..request("POST", tool_pane, Some("DisplayMode=Edit&ID=3"), "200")
+                }),
+            ),
+            (
+                // The bypass of the first fix: a path going on past the page.
+                "web_sharepoint_toolshell.yml",
+                web(request("POST", "/_layouts/16/ToolPane.aspx/", edit, "200")),
+                // The same post before a user signed in: the challenge.
+                web(request("POST", tool_pane, edit, "401")),
+            ),
+            (
+                "web_sharepoint_toolshell.yml",
+                web(request("GET", "/_layouts/15/spinstall0.aspx", None, "200")),
+                // A scanner looking for the name on a server without it.
+                web(request("GET", "/_layouts/15/spinstall0.aspx", None, "404")),
+            ),
+            (
+                "web_sharepoint_toolshell.yml",
+                web(request("GET", "/_layouts/16/ghostfile93.aspx", None, "200")),
+                web(request("GET", "/_layouts/15/start.aspx", None, "200")),
+            ),
+            (
+                "web_telerik_ui_exploit.yml",
+                web(request("POST", "/Telerik.Web.UI.WebResource.axd", Some("type=rau"), "200")),
+                // An upload through a page's RadAsyncUpload names the page.
+                web(WebRow {
+                    referer: Some("https://shop.example/Upload.aspx"),
+                    ..request("POST", "/Telerik.Web.UI.WebResource.axd", Some("type=rau"), "200")
+                }),
+            ),
+            (
+                "web_solarwinds_orion_exploit.yml",
+                web(request(
+                    "GET",
+                    "/Orion/LogoImageHandler.ashx",
+                    Some("codes=System.Diagnostics&clazz=Process&method=Start&args=cmd"),
+                    "500",
+                )),
+                web(request("GET", "/Orion/LogoImageHandler.ashx", Some("id=SitelogoImage"), "200")),
+            ),
+            (
+                "web_solarwinds_orion_exploit.yml",
+                web(request("GET", "/web.config.i18n.ashx", Some("l=en-US&v=42165"), "200")),
+                web(request("GET", "/Orion/js/jquery.js.i18n.ashx", Some("l=en-US&v=42165"), "200")),
+            ),
+            (
+                "web_moveit_transfer_exploit.yml",
+                web(WebRow {
+                    client_ip: Some("5.252.189.5"),
+                    ..request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), "200")
+                }),
+                // The server's own pages reaching the extension.
+                web(WebRow {
+                    client_ip: Some("127.0.0.1"),
+                    ..request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), "200")
+                }),
+            ),
+            (
+                "web_known_webshell_names.yml",
+                web(request("GET", "/human2.aspx", None, "200")),
+                // Without its header, the shell answers as a missing page.
+                web(request("GET", "/human2.aspx", None, "404")),
+            ),
+            (
+                "web_dnn_personalization_cookie.yml",
+                web(WebRow {
+                    cookie: Some(
+                        "DNNPersonalization=<profile><item+key=\"k\"+type=\"System.Data.Services.Internal.ExpandedWrapper`2[[System.Windows.Data.ObjectDataProvider,+PresentationFramework]]\">",
+                    ),
+                    ..request("GET", "/__", None, "404")
+                }),
+                web(WebRow {
+                    cookie: Some(
+                        "DNNPersonalization=<profile><item+key=\"lang\"+type=\"System.String\">en</item></profile>",
+                    ),
+                    ..request("GET", "/Home", None, "200")
+                }),
+            ),
+            (
+                "web_sitecore_exploit.yml",
+                web(request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx", None, "200")),
+                web(WebRow {
+                    username: Some("sitecore\\admin"),
+                    ..request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx", None, "200")
+                }),
+            ),
+            (
+                "web_sitecore_exploit.yml",
+                web(request("POST", "/sitecore/blocked.aspx", None, "200")),
+                web(request("GET", "/sitecore/blocked.aspx", None, "200")),
+            ),
+            (
+                "web_exchange_ecp_viewstate.yml",
+                web(WebRow {
+                    username: Some("CONTOSO\\clerk"),
+                    ..request(
+                        "GET",
+                        "/ecp/default.aspx",
+                        Some("__VIEWSTATEGENERATOR=B97B4E27&__VIEWSTATE=%2FwEyhAYAAQAAAP"),
+                        "500",
+                    )
+                }),
+                web(request("POST", "/ecp/default.aspx", Some("ExchClientVer=15"), "200")),
+            ),
+            (
+                // ProxyNotShell: PowerShell named as a protocol.
+                "web_exchange_proxyshell.yml",
+                get(
+                    "/autodiscover/autodiscover.json",
+                    Some(
+                        "@x.example/owa/&Email=autodiscover/autodiscover.json%3f@x.example&Protocol=XYZ&FooProtocol=Powershell",
+                    ),
+                ),
+                // Autodiscover v2 asked for a mailbox's ActiveSync endpoint.
+                get("/autodiscover/autodiscover.json/v1.0/clerk@contoso.com", Some("Protocol=ActiveSync")),
+            ),
+        ];
+        cases
+    }
+
+    /// Telerik's dialog handler: the key broken by trial is many bare keys
+    /// from one client; the editor's dialogs name themselves.
+    #[test]
+    fn telerik_dialog_keys_broken_by_trial_are_many_bare_keys_from_one_client() {
+        let bare = |client: &str, i: i64| {
+            web(WebRow {
+                client_ip: Some(leak(client)),
+                ..request("GET", "/Telerik.Web.UI.DialogHandler.aspx", Some(&format!("dp=QUJD{i}")), "200")
+            })
+        };
+        let trial: Vec<(i64, View)> = (0..50).map(|i| (i * 6, bare("203.0.113.9", i))).collect();
+        assert_eq!(correlated(&trial), ["Telerik Dialog Handler Key Broken By Trial (CVE-2017-9248)"]);
+        let editors: Vec<(i64, View)> = (0..50)
+            .map(|i| {
+                let query = format!("DialogName=ImageManager&Skin=Default&dp=QUJD{i}");
+                (
+                    i * 6,
+                    web(WebRow {
+                        client_ip: Some("203.0.113.9"),
+                        ..request("GET", "/Telerik.Web.UI.DialogHandler.aspx", Some(&query), "200")
+                    }),
+                )
+            })
+            .collect();
+        assert!(correlated(&editors).is_empty(), "the editor's own dialogs");
+        let few: Vec<(i64, View)> = (0..49).map(|i| (i * 6, bare("203.0.113.9", i))).collect();
+        assert!(correlated(&few).is_empty(), "49 are not 50");
     }
 
     /// The two path traversal rules are one selection split by the answer:
@@ -1193,6 +1380,23 @@ mod tests {
         // A probe for the name answered 404, then an app's own script run
         // through cmd.exe: no page ran it.
         assert!(correlated(&[(0, named("404")), (60, child())]).is_empty());
+        // ToolShell's bypass, then the worker's PowerShell: the payload ran.
+        let bypass = |status| {
+            web(WebRow {
+                referer: Some("/_layouts/SignOut.aspx"),
+                ..request(
+                    "POST",
+                    "/_layouts/15/ToolPane.aspx",
+                    Some("DisplayMode=Edit&a=/ToolPane.aspx"),
+                    status,
+                )
+            })
+        };
+        assert_eq!(
+            correlated(&[(0, bypass("200")), (2, child())]),
+            ["SharePoint Tool Pane Bypass Runs Commands"]
+        );
+        assert!(correlated(&[(0, bypass("200")), (600, child())]).is_empty(), "ten minutes apart");
     }
 
     #[test]

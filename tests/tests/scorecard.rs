@@ -382,6 +382,7 @@ fn attack_scenarios_yield_their_techniques() {
         "password-guessing",
         "ftp-password-guessing",
         "viewstate-exploit",
+        "sharepoint-toolshell",
         "backdoor-module",
         "log-clearing",
         "logging-off",

@@ -298,6 +298,47 @@ pub(super) fn web_shell(ctx: &mut Ctx) {
     );
 }
 
+/// SharePoint's ToolShell chain (July 2025) against the server: the tool
+/// pane posted with the sign-out page as its Referer (the authentication
+/// bypass) and a web part whose payload the worker deserializes; the
+/// worker's PowerShell writes a page under LAYOUTS that reads out the
+/// machine keys, and the page is asked for.
+pub(super) fn toolshell(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.55);
+    let sign_out = Some("/_layouts/SignOut.aspx");
+    let pane = "/_layouts/15/ToolPane.aspx";
+    row(ctx, &host, from, "POST", pane, Some("DisplayMode=Edit&a=/ToolPane.aspx"), (200, 0, 0));
+    refer_last(ctx, &host, sign_out);
+    let powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
+    w3wp_child(
+        ctx,
+        &host,
+        from - 200,
+        7168,
+        powershell,
+        "powershell.exe -EncodedCommand JABiAGEAcwBlADYANABTAHQAcgBpAG4AZwA=",
+    );
+    let shell = "/_layouts/15/spinstall0.aspx";
+    row(ctx, &host, from + 40_000, "GET", shell, None, (200, 0, 0));
+    refer_last(ctx, &host, sign_out);
+    sort_rows(ctx, &host);
+    ctx.truth.window =
+        Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 41_000) });
+    ctx.truth.lookalikes = vec!["app-exception", "unexplained"];
+    ctx.truth.techniques = vec!["T1190", "T1505.003", "T1059.001"];
+    ctx.truth.story = format!(
+        "{ATTACKER} posts to {pane} with /_layouts/SignOut.aspx as its Referer (ToolShell's authentication bypass); w3wp.exe starts an encoded PowerShell that writes spinstall0.aspx under LAYOUTS, and {ATTACKER} asks for {shell} forty seconds later (200)."
+    );
+}
+
+/// Sets the Referer of the last row [`row`] added.
+fn refer_last(ctx: &mut Ctx, host: &str, referer: Option<&'static str>) {
+    if let Some(r) = ctx.traffic_mut(host, SHOP_SITE).rows.last_mut() {
+        r.referer = referer;
+    }
+}
+
 /// A view state serialized by ysoserial.net's ViewState plugin: a
 /// BinaryFormatter object (`/wEy`) where a page's own state is a pair
 /// (`/wEP`).

@@ -65,6 +65,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "password-guessing", min_hosts: 1, plant: attacks::password_guessing },
     ScenarioDef { name: "ftp-password-guessing", min_hosts: 1, plant: attacks::ftp_password_guessing },
     ScenarioDef { name: "viewstate-exploit", min_hosts: 1, plant: attacks::viewstate_exploit },
+    ScenarioDef { name: "sharepoint-toolshell", min_hosts: 1, plant: attacks::toolshell },
     ScenarioDef { name: "backdoor-module", min_hosts: 1, plant: attacks::backdoor_module },
     ScenarioDef { name: "log-clearing", min_hosts: 1, plant: attacks::log_clearing },
     ScenarioDef { name: "logging-off", min_hosts: 1, plant: attacks::logging_off },

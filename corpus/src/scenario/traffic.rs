@@ -7,6 +7,9 @@ use crate::bundle::AccessRow;
 use crate::rng::Rng;
 use crate::w3c::{AGENTS, PATHS};
 
+/// The shop's home page, the Referer of half its visitors' requests.
+const SHOP_HOME: &str = "https://shop.example.com/";
+
 /// A public-looking client address (documentation and benchmark ranges are
 /// avoided on purpose: real logs are full of ordinary addresses).
 pub fn client_ip(rng: &mut Rng) -> Ipv4Addr {
@@ -113,7 +116,7 @@ impl Traffic {
                 forwarded_for: behind_lb.then_some(client),
                 agent,
                 cookie: (rng.below(3) == 0).then(|| rng.next_u64()),
-                referer: rng.below(2) == 0,
+                referer: (rng.below(2) == 0).then_some(SHOP_HOME),
                 status,
                 sent: if status.0 == 304 { 180 } else { 300 + rng.below(40_000) },
                 received: 250 + rng.below(1500),
@@ -200,7 +203,7 @@ fn ntlm_handshake(
             forwarded_for: None,
             agent,
             cookie: None,
-            referer: false,
+            referer: None,
             status,
             sent: if status.0 == 401 { 1293 } else { 5000 + rng.below(50_000) },
             received: 600 + rng.below(2000),
@@ -226,7 +229,7 @@ fn scan_burst(rng: &mut Rng, rows: &mut Vec<AccessRow>, site: u32, at: i64) {
             forwarded_for: None,
             agent: SCANNER,
             cookie: None,
-            referer: false,
+            referer: None,
             status: (404, 0, 2),
             sent: 1245,
             received: 180,
