@@ -93,6 +93,14 @@ mod tests {
         hits.iter().map(|&i| engine.rules()[i].meta.origin.replace(super::BUNDLED_ORIGIN, "")).collect()
     }
 
+    /// The titles of the bundled rules the view matches.
+    fn fired_titles(engine: &Engine, view: &View) -> Vec<String> {
+        let mut view = view.clone();
+        let mut hits = Vec::new();
+        engine.matches(&mut view, &mut hits);
+        hits.iter().map(|&i| engine.rules()[i].meta.title.clone()).collect()
+    }
+
     fn web(row: WebRow<'_>) -> View {
         let mut v = View::default();
         v.web(&row);
@@ -915,10 +923,100 @@ mod tests {
         cases
     }
 
-    /// Telerik's dialog handler: the key broken by trial is many bare keys
+    /// The variants real attempts take and the requests of busy, healthy
+    /// farms, each by the title it must or must not fire: ToolShell's
+    /// Referer in its other forms, a patched farm's refusal apart from the
+    /// bypass that got through, a sign-in redirect; Sitecore's view state
+    /// in a query and paths going on past its pages; ECP's shape without
+    /// a user; Orion's logo handler posted to; Autodiscover v2 for a
+    /// mailbox named like PowerShell.
+    #[test]
+    fn hosted_application_variants_and_their_look_alikes() {
+        let e = engine();
+        let titles = |row: WebRow<'static>| fired_titles(&e, &web(row));
+        let bypass = "SharePoint Tool Pane Posted Through The Sign-Out Bypass";
+        let refused = "SharePoint Tool Pane Bypass Refused";
+        let pane = |status, referer: Option<&'static str>, user: Option<&'static str>| WebRow {
+            referer,
+            username: user,
+            ..request("POST", "/_layouts/15/ToolPane.aspx", Some("DisplayMode=Edit&a=/ToolPane.aspx"), status)
+        };
+        for referer in [
+            "/_layouts/SignOut.aspx",
+            "/_layouts/15/SignOut.aspx",
+            "https://sp.contoso.com:443/_layouts/14/SignOut.aspx?ReturnUrl=/",
+        ] {
+            assert_eq!(titles(pane("200", Some(referer), None)), [bypass], "{referer}");
+            assert_eq!(titles(pane("401", Some(referer), None)), [refused], "{referer}");
+        }
+        // A forms or SAML farm sends every anonymous request to sign in.
+        assert!(titles(pane("302", Some("https://sp.contoso.com/SitePages/Home.aspx"), None)).is_empty());
+        assert!(titles(pane("401", None, None)).is_empty(), "NTLM's first round");
+        assert!(titles(pane("200", None, Some("CONTOSO\\editor"))).is_empty(), "a signed-in editor");
+        let sitecore = "Sitecore Report Handler Or Blocked Page Sent A Payload";
+        for row in [
+            request(
+                "GET",
+                "/sitecore/blocked.aspx",
+                Some("__VIEWSTATE=%2FwEPDwUK&__VIEWSTATEGENERATOR=DE2AF8E2"),
+                "500",
+            ),
+            request("POST", "/sitecore/blocked.aspx/", None, "200"),
+            request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx/x", None, "200"),
+        ] {
+            assert_eq!(titles(row), [sitecore], "{row:?}");
+        }
+        assert!(titles(request("GET", "/sitecore/blocked.aspx", Some("item=/home"), "200")).is_empty());
+        let ecp = request(
+            "GET",
+            "/ecp/default.aspx",
+            Some("__VIEWSTATEGENERATOR=B97B4E27&__VIEWSTATE=%2FwEyhAYAAQAAAP"),
+            "302",
+        );
+        assert_eq!(titles(ecp), ["Exchange Control Panel Asked With View State In The Query, Not Signed In"]);
+        assert_eq!(
+            titles(WebRow { username: Some("CONTOSO\\clerk"), status: Some("500"), ..ecp }),
+            ["Exchange Control Panel Asked With View State In The Query (CVE-2020-0688)"]
+        );
+        let orion = "SolarWinds Orion Web Shell Or Authentication Bypass Request";
+        assert_eq!(titles(request("POST", "/Orion/LogoImageHandler.ashx", None, "500")), [orion]);
+        assert_eq!(
+            titles(request("GET", "/Orion/SWNetPerfMon.DB.i18n.ashx", Some("l=en-US&v=1"), "200")),
+            [orion]
+        );
+        for (stem, query) in [
+            (
+                "/autodiscover/autodiscover.json/v1.0/powershell.automation@contoso.com",
+                "Protocol=EWS&RedirectCount=1",
+            ),
+            (
+                "/autodiscover/autodiscover.json",
+                "Email=svc-powershell%40contoso.com&Protocol=ActiveSync&RedirectCount=1",
+            ),
+        ] {
+            assert_eq!(
+                titles(request("GET", stem, Some(query), "200")),
+                Vec::<String>::new(),
+                "{stem}?{query}"
+            );
+        }
+        assert_eq!(
+            titles(request(
+                "GET",
+                "/autodiscover/autodiscover.json",
+                Some(
+                    "@evil.com/powershell/?X-Rps-CAT=VgEAVAdXaW5k&Email=autodiscover/autodiscover.json%3F@evil.com"
+                ),
+                "200"
+            )),
+            ["Exchange ProxyShell Or ProxyLogon Request Shape"]
+        );
+    }
+
+    /// Telerik's dialog handler: the key found by trial is many bare keys
     /// from one client; the editor's dialogs name themselves.
     #[test]
-    fn telerik_dialog_keys_broken_by_trial_are_many_bare_keys_from_one_client() {
+    fn telerik_dialog_keys_found_by_trial_are_many_bare_keys_from_one_client() {
         let bare = |client: &str, i: i64| {
             web(WebRow {
                 client_ip: Some(leak(client)),
@@ -926,7 +1024,7 @@ mod tests {
             })
         };
         let trial: Vec<(i64, View)> = (0..50).map(|i| (i * 6, bare("203.0.113.9", i))).collect();
-        assert_eq!(correlated(&trial), ["Telerik Dialog Handler Key Broken By Trial (CVE-2017-9248)"]);
+        assert_eq!(correlated(&trial), ["Telerik Dialog Handler Key Found By Trial (CVE-2017-9248)"]);
         let editors: Vec<(i64, View)> = (0..50)
             .map(|i| {
                 let query = format!("DialogName=ImageManager&Skin=Default&dp=QUJD{i}");
@@ -942,6 +1040,35 @@ mod tests {
         assert!(correlated(&editors).is_empty(), "the editor's own dialogs");
         let few: Vec<(i64, View)> = (0..49).map(|i| (i * 6, bare("203.0.113.9", i))).collect();
         assert!(correlated(&few).is_empty(), "49 are not 50");
+        // DotNetNuke's editor provider serves the same handler; dp_cryptomg
+        // also tries keys through the spell checker, from no page.
+        let dnn: Vec<(i64, View)> = (0..50)
+            .map(|i| {
+                let query = format!("dp=bZ{i}");
+                let stem = "/DesktopModules/Admin/RadEditorProvider/DialogHandler.aspx";
+                (
+                    i * 6,
+                    web(WebRow {
+                        client_ip: Some("198.51.100.11"),
+                        ..request("GET", stem, Some(&query), "200")
+                    }),
+                )
+            })
+            .collect();
+        assert_eq!(correlated(&dnn), ["Telerik Dialog Handler Key Found By Trial (CVE-2017-9248)"]);
+        let spell = |referer: Option<&'static str>| -> Vec<(i64, View)> {
+            (0..50)
+                .map(|i| {
+                    let row = request("POST", "/Telerik.Web.UI.SpellCheckHandler.axd", None, "200");
+                    (i * 6, web(WebRow { client_ip: Some("198.51.100.12"), referer, ..row }))
+                })
+                .collect()
+        };
+        assert_eq!(correlated(&spell(None)), ["Telerik Dialog Handler Key Found By Trial (CVE-2017-9248)"]);
+        assert!(
+            correlated(&spell(Some("https://shop.example/Editor.aspx"))).is_empty(),
+            "an editor's spell checks"
+        );
     }
 
     /// The two path traversal rules are one selection split by the answer:
@@ -1397,6 +1524,7 @@ mod tests {
             ["SharePoint Tool Pane Bypass Runs Commands"]
         );
         assert!(correlated(&[(0, bypass("200")), (600, child())]).is_empty(), "ten minutes apart");
+        assert!(correlated(&[(0, bypass("401")), (2, child())]).is_empty(), "refused: no payload ran");
     }
 
     #[test]
