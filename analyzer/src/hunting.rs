@@ -808,7 +808,10 @@ impl WebLogins {
         let host: &str = &self.hosts[usize::from(login.host)];
         let site = (login.site != Quiet::NONE).then_some(login.site);
         let request = &self.text[wide(&login.request)];
-        // The request as logged: its method, then its path.
+        // The request as logged: its method, then its path. Its pool is
+        // found here, not by `place_in_pools`: a read keeps every login
+        // (hundreds of thousands on a busy site), and only these few are
+        // shown, so no folder is noted per login.
         let folder = request.split_once(' ').and_then(|(_, path)| pools::folder(path));
         let app_pool = site.zip(folder).and_then(|(site, folder)| site_pools.pool(host, site, folder));
         let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);

@@ -24,12 +24,12 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
+    ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_fltmc_filter_unload.yml", include_str!("../rules/proc_fltmc_filter_unload.yml")),
     (
         "proc_service_created_from_command_line.yml",
         include_str!("../rules/proc_service_created_from_command_line.yml"),
     ),
-    ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_w3wp_remote_thread.yml", include_str!("../rules/proc_w3wp_remote_thread.yml")),
     ("proc_w3wp_spawns_shell.yml", include_str!("../rules/proc_w3wp_spawns_shell.yml")),
     (
@@ -37,34 +37,34 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
     ),
     ("sec_logon_password_guessing.yml", include_str!("../rules/sec_logon_password_guessing.yml")),
-    ("sql_login_spray.yml", include_str!("../rules/sql_login_spray.yml")),
     ("sec_system_time_changed.yml", include_str!("../rules/sec_system_time_changed.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
+    ("sql_login_spray.yml", include_str!("../rules/sql_login_spray.yml")),
     ("web_aspnet_client_script.yml", include_str!("../rules/web_aspnet_client_script.yml")),
     ("web_aspnet_diagnostics_probe.yml", include_str!("../rules/web_aspnet_diagnostics_probe.yml")),
-    ("web_command_injection.yml", include_str!("../rules/web_command_injection.yml")),
     ("web_auth_brute_force.yml", include_str!("../rules/web_auth_brute_force.yml")),
+    ("web_command_injection.yml", include_str!("../rules/web_command_injection.yml")),
+    ("web_dnn_personalization_cookie.yml", include_str!("../rules/web_dnn_personalization_cookie.yml")),
+    ("web_exchange_ecp_viewstate.yml", include_str!("../rules/web_exchange_ecp_viewstate.yml")),
     ("web_exchange_proxyshell.yml", include_str!("../rules/web_exchange_proxyshell.yml")),
     ("web_iis_short_name_probe.yml", include_str!("../rules/web_iis_short_name_probe.yml")),
     ("web_known_webshell_names.yml", include_str!("../rules/web_known_webshell_names.yml")),
     ("web_log4shell.yml", include_str!("../rules/web_log4shell.yml")),
+    ("web_moveit_transfer_exploit.yml", include_str!("../rules/web_moveit_transfer_exploit.yml")),
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
     ("web_path_traversal_answered.yml", include_str!("../rules/web_path_traversal_answered.yml")),
     ("web_scanner_burst.yml", include_str!("../rules/web_scanner_burst.yml")),
+    ("web_sharepoint_toolshell.yml", include_str!("../rules/web_sharepoint_toolshell.yml")),
+    ("web_sitecore_exploit.yml", include_str!("../rules/web_sitecore_exploit.yml")),
+    ("web_solarwinds_orion_exploit.yml", include_str!("../rules/web_solarwinds_orion_exploit.yml")),
     ("web_sql_injection.yml", include_str!("../rules/web_sql_injection.yml")),
     (
         "web_sql_injection_reached_database.yml",
         include_str!("../rules/web_sql_injection_reached_database.yml"),
     ),
+    ("web_telerik_ui_exploit.yml", include_str!("../rules/web_telerik_ui_exploit.yml")),
     ("web_tunna_session.yml", include_str!("../rules/web_tunna_session.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
-    ("web_sharepoint_toolshell.yml", include_str!("../rules/web_sharepoint_toolshell.yml")),
-    ("web_telerik_ui_exploit.yml", include_str!("../rules/web_telerik_ui_exploit.yml")),
-    ("web_solarwinds_orion_exploit.yml", include_str!("../rules/web_solarwinds_orion_exploit.yml")),
-    ("web_moveit_transfer_exploit.yml", include_str!("../rules/web_moveit_transfer_exploit.yml")),
-    ("web_dnn_personalization_cookie.yml", include_str!("../rules/web_dnn_personalization_cookie.yml")),
-    ("web_sitecore_exploit.yml", include_str!("../rules/web_sitecore_exploit.yml")),
-    ("web_exchange_ecp_viewstate.yml", include_str!("../rules/web_exchange_ecp_viewstate.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
 
@@ -85,20 +85,17 @@ mod tests {
         Engine::new(report.rules)
     }
 
-    /// The file names of the bundled rules the view matches.
-    fn fired(engine: &Engine, view: &View) -> Vec<String> {
+    /// The bundled rules the view matches.
+    fn matched<'e>(engine: &'e Engine, view: &View) -> Vec<&'e crate::Rule> {
         let mut view = view.clone();
         let mut hits = Vec::new();
         engine.matches(&mut view, &mut hits);
-        hits.iter().map(|&i| engine.rules()[i].meta.origin.replace(super::BUNDLED_ORIGIN, "")).collect()
+        hits.iter().map(|&i| &engine.rules()[i]).collect()
     }
 
-    /// The titles of the bundled rules the view matches.
-    fn fired_titles(engine: &Engine, view: &View) -> Vec<String> {
-        let mut view = view.clone();
-        let mut hits = Vec::new();
-        engine.matches(&mut view, &mut hits);
-        hits.iter().map(|&i| engine.rules()[i].meta.title.clone()).collect()
+    /// The file names of the bundled rules the view matches.
+    fn fired(engine: &Engine, view: &View) -> Vec<String> {
+        matched(engine, view).iter().map(|r| r.meta.origin.replace(super::BUNDLED_ORIGIN, "")).collect()
     }
 
     fn web(row: WebRow<'_>) -> View {
@@ -776,13 +773,8 @@ mod tests {
     }
 
     /// A web request with these fields.
-    fn request(method: &str, stem: &str, query: Option<&str>, status: &str) -> WebRow<'static> {
-        let (method, stem, query, status) = (leak(method), leak(stem), query.map(leak), leak(status));
+    fn request<'a>(method: &'a str, stem: &'a str, query: Option<&'a str>, status: &'a str) -> WebRow<'a> {
         WebRow { method: Some(method), stem: Some(stem), query, status: Some(status), ..WebRow::default() }
-    }
-
-    fn leak(s: &str) -> &'static str {
-        Box::leak(s.to_string().into_boxed_str())
     }
 
     /// The exploitation of applications IIS hosts (SharePoint, Telerik UI,
@@ -933,9 +925,14 @@ mod tests {
     #[test]
     fn hosted_application_variants_and_their_look_alikes() {
         let e = engine();
-        let titles = |row: WebRow<'static>| fired_titles(&e, &web(row));
+        // The informational bases of correlations (a 404) left out.
+        let titles = |row: WebRow<'_>| -> Vec<String> {
+            let reported =
+                matched(&e, &web(row)).into_iter().filter(|r| r.meta.level > crate::Level::Informational);
+            reported.map(|r| r.meta.title.clone()).collect()
+        };
         let bypass = "SharePoint Tool Pane Posted Through The Sign-Out Bypass";
-        let refused = "SharePoint Tool Pane Bypass Refused";
+        let refused = "SharePoint Tool Pane Bypass Turned Away";
         let pane = |status, referer: Option<&'static str>, user: Option<&'static str>| WebRow {
             referer,
             username: user,
@@ -947,7 +944,14 @@ mod tests {
             "https://sp.contoso.com:443/_layouts/14/SignOut.aspx?ReturnUrl=/",
         ] {
             assert_eq!(titles(pane("200", Some(referer), None)), [bypass], "{referer}");
-            assert_eq!(titles(pane("401", Some(referer), None)), [refused], "{referer}");
+            // The Referer alone says it: a user named, no edit mode asked.
+            let named = WebRow { query: Some("a=/ToolPane.aspx"), ..pane("500", Some(referer), Some("x")) };
+            assert_eq!(titles(named), [bypass], "{referer}");
+            for away in ["401", "403", "302"] {
+                assert_eq!(titles(pane(away, Some(referer), None)), [refused], "{referer} {away}");
+            }
+            // A server that is no SharePoint.
+            assert_eq!(titles(pane("404", Some(referer), None)), Vec::<String>::new(), "{referer}");
         }
         // A forms or SAML farm sends every anonymous request to sign in.
         assert!(titles(pane("302", Some("https://sp.contoso.com/SitePages/Home.aspx"), None)).is_empty());
@@ -980,6 +984,14 @@ mod tests {
         );
         let orion = "SolarWinds Orion Web Shell Or Authentication Bypass Request";
         assert_eq!(titles(request("POST", "/Orion/LogoImageHandler.ashx", None, "500")), [orion]);
+        // Probes of a server without the application.
+        for probe in [
+            request("POST", "/Orion/LogoImageHandler.ashx", None, "404"),
+            request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx", None, "404"),
+            request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), "404"),
+        ] {
+            assert_eq!(titles(probe), Vec::<String>::new(), "{probe:?}");
+        }
         assert_eq!(
             titles(request("GET", "/Orion/SWNetPerfMon.DB.i18n.ashx", Some("l=en-US&v=1"), "200")),
             [orion]
@@ -1011,6 +1023,17 @@ mod tests {
             )),
             ["Exchange ProxyShell Or ProxyLogon Request Shape"]
         );
+        // Each of these only by PowerShell named as a path or a protocol.
+        for query in [
+            "@x.example/powershell/?X-Rps-CAT=VgEAVAdX",
+            "@x.example/owa/&Protocol=XYZ&FooProtocol=Powershell",
+        ] {
+            assert_eq!(
+                titles(request("GET", "/autodiscover/autodiscover.json", Some(query), "200")),
+                ["Exchange ProxyShell Or ProxyLogon Request Shape"],
+                "{query}"
+            );
+        }
     }
 
     /// Telerik's dialog handler: the key found by trial is many bare keys
@@ -1019,7 +1042,7 @@ mod tests {
     fn telerik_dialog_keys_found_by_trial_are_many_bare_keys_from_one_client() {
         let bare = |client: &str, i: i64| {
             web(WebRow {
-                client_ip: Some(leak(client)),
+                client_ip: Some(client),
                 ..request("GET", "/Telerik.Web.UI.DialogHandler.aspx", Some(&format!("dp=QUJD{i}")), "200")
             })
         };
@@ -1038,6 +1061,13 @@ mod tests {
             })
             .collect();
         assert!(correlated(&editors).is_empty(), "the editor's own dialogs");
+        let named_after: Vec<(i64, View)> = (0..50)
+            .map(|i| {
+                let query = format!("dp=QUJD{i}&DialogName=DocumentManager");
+                (i * 6, web(request("GET", "/Telerik.Web.UI.DialogHandler.aspx", Some(&query), "200")))
+            })
+            .collect();
+        assert!(correlated(&named_after).is_empty(), "a dialog named after its parameters");
         let few: Vec<(i64, View)> = (0..49).map(|i| (i * 6, bare("203.0.113.9", i))).collect();
         assert!(correlated(&few).is_empty(), "49 are not 50");
         // DotNetNuke's editor provider serves the same handler; dp_cryptomg
@@ -1507,7 +1537,7 @@ mod tests {
         // A probe for the name answered 404, then an app's own script run
         // through cmd.exe: no page ran it.
         assert!(correlated(&[(0, named("404")), (60, child())]).is_empty());
-        // ToolShell's bypass, then the worker's PowerShell: the payload ran.
+        // ToolShell's bypass, then the worker's shell: the payload ran.
         let bypass = |status| {
             web(WebRow {
                 referer: Some("/_layouts/SignOut.aspx"),
@@ -1524,7 +1554,7 @@ mod tests {
             ["SharePoint Tool Pane Bypass Runs Commands"]
         );
         assert!(correlated(&[(0, bypass("200")), (600, child())]).is_empty(), "ten minutes apart");
-        assert!(correlated(&[(0, bypass("401")), (2, child())]).is_empty(), "refused: no payload ran");
+        assert!(correlated(&[(0, bypass("401")), (2, child())]).is_empty(), "turned away: no payload ran");
     }
 
     #[test]

@@ -364,6 +364,25 @@ fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() 
     assert!(app[0].path.ends_with("WEB01/Application.evtx"));
 }
 
+/// A generated attack scenario (one host, three hours) and the `analyze`
+/// report of it with the bundled pack.
+fn attack_report(name: &str, seed: u64) -> (faultline_corpus::scenario::Truth, faultline_analyzer::Report) {
+    let size = Size { hosts: 1, hours: 3, rate: 0.3 };
+    let mut loaded = faultline_hunt::LoadReport::default();
+    loaded.add_bundled();
+    let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = generate_in(name, dir.path(), seed, &size, Layout::Bundle).expect("generates");
+    let report = faultline_analyzer::analyze_and_hunt(
+        &[dir.path().to_path_buf()],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &hunt,
+        &|_| {},
+    );
+    (truth, report)
+}
+
 /// The attack scenarios, through `analyze` with the bundled pack: each
 /// yields its techniques, every detection cites its file and line or
 /// record, and the healthy day (with its look-alikes: a search sorted with
@@ -371,10 +390,6 @@ fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() 
 /// level medium or above.
 #[test]
 fn attack_scenarios_yield_their_techniques() {
-    let size = Size { hosts: 1, hours: 3, rate: 0.3 };
-    let mut loaded = faultline_hunt::LoadReport::default();
-    loaded.add_bundled();
-    let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
     let mut wrong = Vec::new();
     for (name, seed) in [
         "web-shell",
@@ -391,15 +406,7 @@ fn attack_scenarios_yield_their_techniques() {
     .iter()
     .flat_map(|n| [5u64, 17, 29].map(|s| (*n, s)))
     {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let truth = generate_in(name, dir.path(), seed, &size, Layout::Bundle).expect("generates");
-        let report = faultline_analyzer::analyze_and_hunt(
-            &[dir.path().to_path_buf()],
-            &ReadConfig::default(),
-            &Scope::default(),
-            &hunt,
-            &|_| {},
-        );
+        let (truth, report) = attack_report(name, seed);
         let techniques: Vec<&str> = report
             .detections
             .iter()
@@ -425,4 +432,25 @@ fn attack_scenarios_yield_their_techniques() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The ToolShell scenario's whole story, not only its techniques (which
+/// the worker's shell and the bypass alone would give): the bypass
+/// chained to the worker's PowerShell in one pool, and the dropped page
+/// asked for, each citing its line or record.
+#[test]
+fn the_toolshell_scenario_chains_its_bypass_to_the_workers_shell() {
+    let (_, report) = attack_report("sharepoint-toolshell", 5);
+    let titled = |title: &str| report.detections.iter().find(|d| d.rule.meta.title == title);
+    let chain = titled("SharePoint Tool Pane Bypass Runs Commands").expect("the chain");
+    assert_eq!(chain.rule.meta.level, faultline_hunt::Level::Critical);
+    assert_eq!(chain.app_pool.as_deref(), Some("ShopPool"));
+    let page = titled("Web Shell Of The SharePoint ToolShell Campaigns Answered").expect("the dropped page");
+    assert!(
+        page.evidence.summary.starts_with("GET /_layouts/15/spinstall0.aspx 200"),
+        "{}",
+        page.evidence.summary
+    );
+    assert!(page.evidence.line.is_some());
+    assert!(titled("SharePoint Tool Pane Bypass Turned Away").is_none());
 }

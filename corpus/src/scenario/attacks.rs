@@ -17,18 +17,19 @@ const SYSMON_GUID: &str = "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}";
 const SECURITY_GUID: &str = "{54849625-5478-4994-A5BA-3E3B0328C30D}";
 const IIS_CONFIG_GUID: &str = "{DC0B8E51-4863-407A-BC3C-1B479B2978AC}";
 
-/// An access row from the attacker, cloned from the site's first row.
-fn row(
-    ctx: &mut Ctx,
+/// An access row from the attacker, cloned from the site's first row;
+/// the row added, for what the caller sets beyond these.
+fn row<'c>(
+    ctx: &'c mut Ctx,
     host: &str,
     at: i64,
     method: &'static str,
     stem: &str,
     query: Option<&str>,
     status: (u16, u32, u32),
-) {
+) -> Option<&'c mut AccessRow> {
     let traffic = ctx.traffic_mut(host, SHOP_SITE);
-    let Some(mut r) = traffic.rows.first().cloned() else { return };
+    let mut r = traffic.rows.first().cloned()?;
     r.end_ms = at;
     r.method = method;
     r.stem = stem.to_string();
@@ -39,6 +40,7 @@ fn row(
     r.agent = "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)";
     r.taken = 40;
     traffic.rows.push(r);
+    traffic.rows.last_mut()
 }
 
 /// The site id of the host's FTP site (its log in `FTPSVC3`).
@@ -308,8 +310,11 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
     let from = ctx.at(0.55);
     let sign_out = Some("/_layouts/SignOut.aspx");
     let pane = "/_layouts/15/ToolPane.aspx";
-    row(ctx, &host, from, "POST", pane, Some("DisplayMode=Edit&a=/ToolPane.aspx"), (200, 0, 0));
-    refer_last(ctx, &host, sign_out);
+    if let Some(r) =
+        row(ctx, &host, from, "POST", pane, Some("DisplayMode=Edit&a=/ToolPane.aspx"), (200, 0, 0))
+    {
+        r.referer = sign_out;
+    }
     let powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
     w3wp_child(
         ctx,
@@ -320,8 +325,9 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
         "powershell.exe -EncodedCommand JABiAGEAcwBlADYANABTAHQAcgBpAG4AZwA=",
     );
     let shell = "/_layouts/15/spinstall0.aspx";
-    row(ctx, &host, from + 40_000, "GET", shell, None, (200, 0, 0));
-    refer_last(ctx, &host, sign_out);
+    if let Some(r) = row(ctx, &host, from + 40_000, "GET", shell, None, (200, 0, 0)) {
+        r.referer = sign_out;
+    }
     sort_rows(ctx, &host);
     ctx.truth.window =
         Some(super::Window { start: super::rfc3339(from - 1_000), end: super::rfc3339(from + 41_000) });
@@ -330,13 +336,6 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
     ctx.truth.story = format!(
         "{ATTACKER} posts to {pane} with /_layouts/SignOut.aspx as its Referer (ToolShell's authentication bypass); w3wp.exe starts an encoded PowerShell that writes spinstall0.aspx under LAYOUTS, and {ATTACKER} asks for {shell} forty seconds later (200)."
     );
-}
-
-/// Sets the Referer of the last row [`row`] added.
-fn refer_last(ctx: &mut Ctx, host: &str, referer: Option<&'static str>) {
-    if let Some(r) = ctx.traffic_mut(host, SHOP_SITE).rows.last_mut() {
-        r.referer = referer;
-    }
 }
 
 /// A view state serialized by ysoserial.net's ViewState plugin: a
