@@ -13,6 +13,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("aspnet_viewstate_tampering.yml", include_str!("../rules/aspnet_viewstate_tampering.yml")),
     ("chain_aspnet_client_shell.yml", include_str!("../rules/chain_aspnet_client_shell.yml")),
+    (
+        "chain_hosted_application_exploit_shell.yml",
+        include_str!("../rules/chain_hosted_application_exploit_shell.yml"),
+    ),
     ("chain_sharepoint_toolshell_shell.yml", include_str!("../rules/chain_sharepoint_toolshell_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
@@ -690,6 +694,7 @@ mod tests {
                 "chain_aspnet_client_shell.yml",
                 "chain_webshell_name_shell.yml",
                 "chain_sharepoint_toolshell_shell.yml",
+                "chain_hosted_application_exploit_shell.yml",
             ]
             .contains(n)
         });
@@ -1555,6 +1560,43 @@ mod tests {
         );
         assert!(correlated(&[(0, bypass("200")), (600, child())]).is_empty(), "ten minutes apart");
         assert!(correlated(&[(0, bypass("401")), (2, child())]).is_empty(), "turned away: no payload ran");
+        // The other applications' exploits, each then the worker's shell.
+        let signed_in = |row: WebRow<'static>| web(WebRow { username: Some("CONTOSO\\clerk"), ..row });
+        for (exploit, chain) in [
+            (
+                web(request("POST", "/Telerik.Web.UI.WebResource.axd", Some("type=rau"), "200")),
+                "Telerik Upload Exploit Runs Commands",
+            ),
+            (
+                web(request(
+                    "GET",
+                    "/Orion/LogoImageHandler.ashx",
+                    Some("codes=x&clazz=Process&method=Start"),
+                    "500",
+                )),
+                "SolarWinds Orion Web Shell Runs Commands",
+            ),
+            (
+                web(WebRow {
+                    cookie: Some(
+                        "DNNPersonalization=<profile><item+type=\"ExpandedWrapper`2[[ObjectDataProvider]]\">",
+                    ),
+                    ..request("GET", "/__", None, "404")
+                }),
+                "DotNetNuke Cookie Payload Runs Commands",
+            ),
+            (web(request("POST", "/sitecore/blocked.aspx", None, "200")), "Sitecore Payload Runs Commands"),
+            (
+                signed_in(request("GET", "/ecp/default.aspx", Some("__VIEWSTATE=%2FwEy"), "500")),
+                "Exchange Control Panel View State Runs Commands",
+            ),
+        ] {
+            assert_eq!(correlated(&[(0, exploit.clone()), (20, child())]), [chain]);
+            assert!(correlated(&[(0, exploit), (900, child())]).is_empty(), "{chain}: fifteen minutes apart");
+        }
+        // The request shape of ECP's exploit without a user ran nothing.
+        let anonymous = web(request("GET", "/ecp/default.aspx", Some("__VIEWSTATE=%2FwEy"), "302"));
+        assert!(correlated(&[(0, anonymous), (20, child())]).is_empty());
     }
 
     #[test]
