@@ -613,6 +613,9 @@ struct Natives {
     /// The Windows Event Log service started with no boot beside it: it
     /// had been stopped or had crashed.
     log_service_restarted: Arc<RuleInfo>,
+    /// A script file written by a program the IIS worker started (or one
+    /// of its descendants): a shell's command dropping a web shell.
+    worker_child_script: Arc<RuleInfo>,
     /// A password accepted by the FTP service from a client whose guessing
     /// the bundled correlations found, during it or soon after.
     ftp_guessed: Arc<RuleInfo>,
@@ -677,6 +680,16 @@ pub struct Pending {
     /// The Windows Event Log service entering the running state, by host
     /// (hashed).
     log_service_starts: Vec<(u64, Detection)>,
+    /// Per host and process (hashed, as [`Pending::pool_processes`]), the
+    /// process that started it (Sysmon 1).
+    process_parents: hashbrown::HashMap<u64, u64>,
+    /// Per host and process (hashed), the processes the IIS worker
+    /// started, with the worker's app pool where its command line names it.
+    worker_children: hashbrown::HashMap<u64, Option<String>>,
+    /// Script files written by a program other than the worker (Sysmon
+    /// 11), by host and the writing process (hashed): a detection if the
+    /// worker started that process or one it descends from.
+    script_writes: Vec<(u64, Detection)>,
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
     ftp_logins: Vec<Login>,
@@ -864,6 +877,9 @@ impl Pending {
         self.pool_processes.extend(other.pool_processes);
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
+        self.process_parents.extend(other.process_parents);
+        self.worker_children.extend(other.worker_children);
+        self.script_writes.extend(other.script_writes);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
         self.named_rejections.extend(other.named_rejections);
@@ -1267,6 +1283,29 @@ fn runs_as_system(e: &WinEvent, user: &str) -> bool {
     }
 }
 
+/// How many generations up from a process its IIS worker is looked for:
+/// w3wp.exe starting cmd.exe starting powershell.exe that writes the page
+/// is two.
+const WORKER_GENERATIONS: usize = 4;
+
+/// The app pool (if its worker's command line names one) of the IIS worker
+/// that started the process `key`, or started one it descends from within
+/// [`WORKER_GENERATIONS`]; `None` when no worker did.
+fn worker_ancestor<'p>(
+    key: u64,
+    parents: &hashbrown::HashMap<u64, u64>,
+    worker_children: &'p hashbrown::HashMap<u64, Option<String>>,
+) -> Option<&'p Option<String>> {
+    let mut at = key;
+    for _ in 0..WORKER_GENERATIONS {
+        if let Some(pool) = worker_children.get(&at) {
+            return Some(pool);
+        }
+        at = *parents.get(&at)?;
+    }
+    None
+}
+
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
 /// only POSTs by design (Exchange's EWS among them).
 const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
@@ -1348,6 +1387,12 @@ impl Hunt {
                 Level::Medium,
                 "T1562.002",
             ),
+            worker_child_script: native(
+                "worker-child-writes-script",
+                "Program Started By The IIS Worker Writes A Script File",
+                Level::High,
+                "T1505.003",
+            ),
             ftp_guessed: native(
                 "ftp-password-guessed",
                 "Password Guessed On The FTP Service",
@@ -1386,6 +1431,9 @@ impl Hunt {
             pool_processes,
             system_starts,
             log_service_starts,
+            process_parents,
+            worker_children,
+            script_writes,
             ftp_logins: _,
             web_logins: _,
             named_rejections: _,
@@ -1435,6 +1483,22 @@ impl Hunt {
             .collect();
         sort(&mut restarted);
         out.extend(restarted);
+        let mut dropped: Vec<Detection> = script_writes
+            .into_iter()
+            .filter_map(|(writer, mut d)| {
+                let pool = worker_ancestor(writer, &process_parents, &worker_children)?;
+                d.evidence.summary = crate::describe::cut_line(format!(
+                    "by a program the IIS worker started: {}",
+                    d.evidence.summary
+                ));
+                if pool.is_some() {
+                    d.app_pool = pool.clone();
+                }
+                Some(d)
+            })
+            .collect();
+        sort(&mut dropped);
+        out.extend(dropped);
         out
     }
 
@@ -1504,6 +1568,7 @@ impl Hunt {
                 logging_off,
                 pool_escalation,
                 log_service_restarted,
+                worker_child_script,
                 ftp_guessed,
                 web_guessed,
                 web_rejected: _,
@@ -1515,6 +1580,7 @@ impl Hunt {
                 logging_off,
                 pool_escalation,
                 log_service_restarted,
+                worker_child_script,
                 ftp_guessed,
                 web_guessed,
             ]
@@ -2088,6 +2154,51 @@ impl<'a> HuntSink<'a> {
         self.pending.system_starts.push((key, d));
     }
 
+    /// Notes which process started which (Sysmon 1), and which the IIS
+    /// worker started; keeps a script file another program wrote (Sysmon
+    /// 11) until the whole read says whether the worker started it. The
+    /// worker's own writes are the bundled rule's.
+    fn note_lineage(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::{Family, is_script_file, is_worker_image};
+        let Some(natives) = &self.hunt.natives else { return };
+        if e.family() != Family::Sysmon {
+            return;
+        }
+        let Some(guid) = e.data("ProcessGuid") else { return };
+        match e.event_id {
+            1 => {
+                let Some(parent) = e.data("ParentProcessGuid") else { return };
+                let host = self.resolve.host_of(e.computer.as_deref());
+                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+                let parent = script_key(&host.name, parent.as_bytes(), &mut self.key);
+                self.pending.process_parents.insert(key, parent);
+                if e.data("ParentImage").is_some_and(is_worker_image) {
+                    self.pending.worker_children.insert(key, e.app_pool().map(str::to_string));
+                }
+            }
+            11 => {
+                let (Some(target), Some(image)) = (e.data("TargetFilename"), e.data("Image")) else { return };
+                if is_worker_image(image) || !is_script_file(target) {
+                    return;
+                }
+                let host = self.resolve.host_of(e.computer.as_deref());
+                let Some(time) = self.resolve.time(&host, e.time) else { return };
+                let summary =
+                    crate::describe::cut_line(crate::describe::describe_event_leading(e, &|name| {
+                        matches!(name, "Image" | "TargetFilename" | "User")
+                    }));
+                let evidence =
+                    Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
+                let fields = ["Image", "TargetFilename", "User"];
+                let d =
+                    event_detection(&natives.worker_child_script, e, &host.name, (time, evidence), &fields);
+                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+                self.pending.script_writes.push((key, d));
+            }
+            _ => {}
+        }
+    }
+
     /// Notes a GET of a path, or keeps a POST to a script answered 200.
     fn note_script(&mut self, r: &Request<'_>, summary: &dyn Fn() -> String) {
         let (Some(natives), Some(stem), Some(method)) = (&self.hunt.natives, r.uri_stem, r.method) else {
@@ -2597,6 +2708,7 @@ impl EventObserver for HuntSink<'_> {
         }
         self.note_switch(e);
         self.note_process(e);
+        self.note_lineage(e);
         self.note_log_service(e);
         self.note_clock(e);
         self.event_request(e);
@@ -2782,6 +2894,23 @@ mod tests {
         }
     }
 
+    /// A script file a worker's child writes (and the read keeps) is one
+    /// the bundled rule takes for a script when the worker writes it.
+    #[test]
+    fn written_scripts_are_the_worker_write_rules() {
+        use faultline_parser::winevent::SCRIPT_FILE_EXTENSIONS as WRITTEN_SCRIPTS;
+        let (_, rule) = faultline_hunt::pack::BUNDLED
+            .iter()
+            .find(|(name, _)| *name == "file_w3wp_writes_script.yml")
+            .expect("the bundled rule");
+        let list = rule.split("TargetFilename|endswith:").nth(1).and_then(|l| l.split("condition:").next());
+        let list = list.expect("its list of extensions");
+        assert_eq!(list.matches("- '").count(), WRITTEN_SCRIPTS.len(), "{list}");
+        for ext in WRITTEN_SCRIPTS {
+            assert!(list.contains(&format!("- '{ext}'")), "{ext}");
+        }
+    }
+
     const MINUTE: i64 = 60_000_000_000;
 
     fn switched_off(host: u64, at: i64) -> (u64, Detection) {
@@ -2889,6 +3018,88 @@ mod tests {
             sink.finish()
         });
         hunt.conclude(sinks).into_iter().filter(|d| d.rule.meta.id.ends_with(id)).collect()
+    }
+
+    /// A web shell dropped by a command the worker ran: w3wp.exe starts
+    /// cmd.exe, which starts powershell.exe, which writes a page (ToolShell
+    /// wrote spinstall0.aspx so): one high detection citing the write, in
+    /// whichever chunks the events came, with the worker's pool. Not a
+    /// detection: the same write by an administrator's PowerShell, a file
+    /// that is no script, or the worker's own write (the bundled rule's).
+    #[test]
+    fn a_script_a_program_the_worker_started_writes_is_a_dropped_shell() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let started = |guid: &str, image: &str, parent_guid: &str, parent: &str, parent_line: &str| {
+            let mut e = process(&[
+                ("ProcessGuid", guid),
+                ("Image", image),
+                ("ParentProcessGuid", parent_guid),
+                ("ParentImage", parent),
+                ("ParentCommandLine", parent_line),
+            ]);
+            e.computer = Some(Arc::from("SP01"));
+            e
+        };
+        let wrote = |guid: &str, image: &str, target: &str, record: u64| {
+            let mut e = named_event(
+                "Microsoft-Windows-Sysmon",
+                11,
+                &[("ProcessGuid", guid), ("Image", image), ("TargetFilename", target)],
+            );
+            e.computer = Some(Arc::from("SP01"));
+            e.time = Timestamp::from_parts(1_752_890_000 + record as i64, 0);
+            e.record_id = RecordId::new(record);
+            e
+        };
+        let dropped = |chunks: Vec<Vec<WinEvent>>| {
+            native_detections(&hunt, &scope, chunks, "worker-child-writes-script")
+        };
+        let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
+        let cmd = "C:\\Windows\\System32\\cmd.exe";
+        let powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
+        let page = "C:\\Program Files\\Common Files\\microsoft shared\\Web Server Extensions\\16\\TEMPLATE\\LAYOUTS\\spinstall0.aspx";
+        let shell = started(
+            "{C}",
+            cmd,
+            "{W}",
+            w3wp,
+            "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"SharePoint - 80\"",
+        );
+        let script = started("{P}", powershell, "{C}", cmd, "cmd.exe /c powershell -EncodedCommand JABi");
+        let write = wrote("{P}", powershell, page, 7001);
+        let found = dropped(vec![vec![write.clone()], vec![script.clone(), shell.clone()]]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].rule.meta.level, faultline_hunt::Level::High);
+        assert_eq!(found[0].evidence.record, RecordId::new(7001));
+        assert_eq!(found[0].app_pool.as_deref(), Some("SharePoint - 80"));
+        assert!(
+            found[0].evidence.summary.starts_with("by a program the IIS worker started: "),
+            "{}",
+            found[0].evidence.summary
+        );
+        assert!(found[0].matched.contains(&("TargetFilename".to_string(), page.to_string())));
+        // An administrator deploying a solution from the management shell.
+        let admin = started("{A}", powershell, "{E}", "C:\\Windows\\explorer.exe", "explorer.exe");
+        assert!(
+            dropped(vec![vec![admin, wrote("{A}", powershell, page, 7002)]]).is_empty(),
+            "an administrator"
+        );
+        assert!(
+            dropped(vec![vec![
+                shell.clone(),
+                script.clone(),
+                wrote("{P}", powershell, "C:\\Temp\\out.txt", 7003)
+            ]])
+            .is_empty(),
+            "no script"
+        );
+        assert!(
+            dropped(vec![vec![shell, script, wrote("{W}", w3wp, page, 7004)]]).is_empty(),
+            "the worker's own"
+        );
+        // A name that ends in a character of several bytes is no panic.
+        assert!(dropped(vec![vec![wrote("{P}", powershell, "C:\\x\\caf\u{e9}", 7005)]]).is_empty());
     }
 
     /// A service installed (System 7045) is a detection; the same record

@@ -436,8 +436,9 @@ fn attack_scenarios_yield_their_techniques() {
 
 /// The ToolShell scenario's whole story, not only its techniques (which
 /// the worker's shell and the bypass alone would give): the bypass
-/// chained to the worker's PowerShell in one pool, and the dropped page
-/// asked for, each citing its line or record.
+/// chained to the worker's PowerShell in one pool, the page that
+/// PowerShell wrote, and the page asked for, each citing its line or
+/// record.
 #[test]
 fn the_toolshell_scenario_chains_its_bypass_to_the_workers_shell() {
     let (_, report) = attack_report("sharepoint-toolshell", 5);
@@ -452,5 +453,8 @@ fn the_toolshell_scenario_chains_its_bypass_to_the_workers_shell() {
         page.evidence.summary
     );
     assert!(page.evidence.line.is_some());
+    let written = titled("Program Started By The IIS Worker Writes A Script File").expect("the page written");
+    assert_eq!(written.app_pool.as_deref(), Some("ShopPool"));
+    assert!(written.evidence.record.is_some());
     assert!(titled("SharePoint Tool Pane Bypass Turned Away").is_none());
 }

@@ -115,6 +115,14 @@ fn w3wp_sysmon(ctx: &mut Ctx, host: &str, at: i64, id: u16, data: Vec<(&'static 
     );
 }
 
+/// Sysmon's GUID of the process `pid` (Sysmon makes one per process start).
+fn process_guid(pid: u32) -> String {
+    format!("{{5770385F-C22A-43E0-0000-{pid:012X}}}")
+}
+
+/// The process id of the pool's worker in the attack scenarios.
+const W3WP_PID: u32 = 4312;
+
 /// A process w3wp started, as Sysmon and Security 4688 record it: the
 /// same process id (Sysmon in decimal, Security in hex), the same moment,
 /// the creator the pool's identity.
@@ -131,10 +139,12 @@ fn w3wp_child(ctx: &mut Ctx, host: &str, at: i64, pid: u32, image: &str, command
             INFO,
             at,
             vec![
+                ("ProcessGuid", s(process_guid(pid))),
                 ("ProcessId", s(pid.to_string())),
                 ("Image", s(image)),
                 ("CommandLine", s(command)),
                 ("User", s(format!("IIS APPPOOL\\{SHOP_POOL}"))),
+                ("ParentProcessGuid", s(process_guid(W3WP_PID))),
                 ("ParentImage", s(w3wp)),
                 ("ParentCommandLine", s(format!("{w3wp} -ap \"{SHOP_POOL}\" -v \"v4.0\""))),
             ],
@@ -324,6 +334,26 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
         powershell,
         "powershell.exe -EncodedCommand JABiAGEAcwBlADYANABTAHQAcgBpAG4AZwA=",
     );
+    let layouts =
+        "C:\\Program Files\\Common Files\\microsoft shared\\Web Server Extensions\\16\\TEMPLATE\\LAYOUTS";
+    ctx.event(
+        &host,
+        Ev::manifest(
+            Channel::Sysmon,
+            "Microsoft-Windows-Sysmon",
+            SYSMON_GUID,
+            None,
+            11,
+            INFO,
+            from + 600,
+            vec![
+                ("ProcessGuid", s(process_guid(7168))),
+                ("ProcessId", s("7168")),
+                ("Image", s(powershell)),
+                ("TargetFilename", s(format!("{layouts}\\spinstall0.aspx"))),
+            ],
+        ),
+    );
     let shell = "/_layouts/15/spinstall0.aspx";
     if let Some(r) = row(ctx, &host, from + 40_000, "GET", shell, None, (200, 0, 0)) {
         r.referer = sign_out;
@@ -334,7 +364,7 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
     ctx.truth.lookalikes = vec!["app-exception", "unexplained"];
     ctx.truth.techniques = vec!["T1190", "T1505.003", "T1059.001"];
     ctx.truth.story = format!(
-        "{ATTACKER} posts to {pane} with /_layouts/SignOut.aspx as its Referer (ToolShell's authentication bypass); w3wp.exe starts an encoded PowerShell that writes spinstall0.aspx under LAYOUTS, and {ATTACKER} asks for {shell} forty seconds later (200)."
+        "{ATTACKER} posts to {pane} with /_layouts/SignOut.aspx as its Referer (ToolShell's authentication bypass); w3wp.exe starts an encoded PowerShell that writes spinstall0.aspx under LAYOUTS (Sysmon 11), and {ATTACKER} asks for {shell} forty seconds later (200)."
     );
 }
 

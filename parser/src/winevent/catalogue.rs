@@ -181,9 +181,13 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
         // Of a busy server's connections and files, only the IIS worker's
         // tell of a web shell (a tunnel, an injected thread, a dropped page),
         // and those of programs it started still running as its pool's
-        // identity (Rotten Potato's notepad).
+        // identity (Rotten Potato's notepad); of files, also any page
+        // written, which a program the worker started may have written as
+        // another account (ToolShell's PowerShell as the farm's).
         (Family::Sysmon, 3 | 11) => {
-            e.data("Image").is_some_and(is_worker_image) || e.data("User").is_some_and(is_pool_identity)
+            e.data("Image").is_some_and(is_worker_image)
+                || e.data("User").is_some_and(is_pool_identity)
+                || (e.event_id == 11 && e.data("TargetFilename").is_some_and(is_script_file))
         }
         (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker_image),
         // The clock is set at every boot and time sync, mostly by a
@@ -239,6 +243,18 @@ pub fn pool_of_identity(account: &str) -> Option<&str> {
     let pool =
         account.get(..12).filter(|p| p.eq_ignore_ascii_case("IIS APPPOOL\\")).map(|_| &account[12..])?;
     (!pool.is_empty()).then_some(pool)
+}
+
+/// Extensions of files that run as pages when written under a site.
+pub const SCRIPT_FILE_EXTENSIONS: [&str; 11] =
+    [".aspx", ".ashx", ".asmx", ".asp", ".asa", ".soap", ".php", ".jsp", ".jspx", ".cshtml", ".vbhtml"];
+
+/// Whether a file's path ends in one of [`SCRIPT_FILE_EXTENSIONS`].
+pub fn is_script_file(path: &str) -> bool {
+    let path = path.as_bytes();
+    SCRIPT_FILE_EXTENSIONS.iter().any(|ext| {
+        path.len() >= ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
+    })
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
@@ -500,6 +516,9 @@ mod tests {
         assert!(keep_extracted(&event(8, "SourceImage", worker)));
         assert!(!keep_extracted(&event(3, "Image", other)));
         assert!(!keep_extracted(&event(11, "Image", other)));
+        assert!(keep_extracted(&event(11, "TargetFilename", "C:\\inetpub\\wwwroot\\x.ASPX")));
+        assert!(!keep_extracted(&event(11, "TargetFilename", "C:\\Temp\\report.pdf")));
+        assert!(!keep_extracted(&event(3, "TargetFilename", "C:\\inetpub\\wwwroot\\x.aspx")));
         assert!(!keep_extracted(&event(8, "SourceImage", other)));
         // A thread injected into the worker is another process's doing.
         assert!(!keep_extracted(&event(8, "TargetImage", worker)));

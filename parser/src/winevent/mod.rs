@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use catalogue::{
-    CLOCK_STEP, ClockSet, Family, SqlLoginFailed, WebEvent, canonical_provider, clock_set,
-    event_log_service_started, family_of, is_pool_identity, is_relevant, is_worker_image, keep_extracted,
-    keeps, pool_of_identity, service_change, sql_login_failed,
+    CLOCK_STEP, ClockSet, Family, SCRIPT_FILE_EXTENSIONS, SqlLoginFailed, WebEvent, canonical_provider,
+    clock_set, event_log_service_started, family_of, is_pool_identity, is_relevant, is_script_file,
+    is_worker_image, keep_extracted, keeps, pool_of_identity, service_change, sql_login_failed,
 };
 
 use crate::time::Timestamp;
