@@ -2879,36 +2879,30 @@ mod tests {
         assert_eq!(std::mem::size_of::<WebLogin>(), 56);
     }
 
+    /// Asserts that the list in the bundled rule `file` between `from` and
+    /// `to` holds exactly `values`, as `- 'value'` lines.
+    fn holds_list(file: &str, (from, to): (&str, &str), values: &[&str]) {
+        let (_, rule) =
+            faultline_hunt::pack::BUNDLED.iter().find(|(name, _)| *name == file).expect("the rule");
+        let list = rule.split(from).nth(1).and_then(|l| l.split(to).next()).expect("its list");
+        assert_eq!(list.matches("- '").count(), values.len(), "{list}");
+        for value in values {
+            assert!(list.contains(&format!("- '{value}'")), "{value}");
+        }
+    }
+
     /// A login page is what the bundled rejection rule takes for one.
     #[test]
     fn login_pages_are_the_rejection_rules() {
-        let (_, rule) = faultline_hunt::pack::BUNDLED
-            .iter()
-            .find(|(name, _)| *name == "web_auth_brute_force.yml")
-            .expect("the bundled rule");
-        let form = rule.split("selection_form:").nth(1).and_then(|f| f.split("selection_token:").next());
-        let form = form.expect("its login form selection");
-        assert_eq!(form.matches("- '").count(), LOGIN_WORDS.len(), "{form}");
-        for word in LOGIN_WORDS {
-            assert!(form.contains(&format!("- '{word}'")), "{word}");
-        }
+        holds_list("web_auth_brute_force.yml", ("selection_form:", "selection_token:"), &LOGIN_WORDS);
     }
 
     /// A script file a worker's child writes (and the read keeps) is one
     /// the bundled rule takes for a script when the worker writes it.
     #[test]
     fn written_scripts_are_the_worker_write_rules() {
-        use faultline_parser::winevent::SCRIPT_FILE_EXTENSIONS as WRITTEN_SCRIPTS;
-        let (_, rule) = faultline_hunt::pack::BUNDLED
-            .iter()
-            .find(|(name, _)| *name == "file_w3wp_writes_script.yml")
-            .expect("the bundled rule");
-        let list = rule.split("TargetFilename|endswith:").nth(1).and_then(|l| l.split("condition:").next());
-        let list = list.expect("its list of extensions");
-        assert_eq!(list.matches("- '").count(), WRITTEN_SCRIPTS.len(), "{list}");
-        for ext in WRITTEN_SCRIPTS {
-            assert!(list.contains(&format!("- '{ext}'")), "{ext}");
-        }
+        let extensions = faultline_parser::winevent::SCRIPT_FILE_EXTENSIONS;
+        holds_list("file_w3wp_writes_script.yml", ("TargetFilename|endswith:", "condition:"), &extensions);
     }
 
     const MINUTE: i64 = 60_000_000_000;
