@@ -31,6 +31,16 @@ fn every_plaso_record_counted(
     what: &str,
     damage: impl FnOnce(&mut Vec<u8>),
 ) -> Option<faultline_analyzer::Report> {
+    plaso_records_counted(what, damage, (5009, 0))
+}
+
+/// [`every_plaso_record_counted`], with the (records read, records
+/// rejected) both commands must count.
+fn plaso_records_counted(
+    what: &str,
+    damage: impl FnOnce(&mut Vec<u8>),
+    counted: (u64, u64),
+) -> Option<faultline_analyzer::Report> {
     let samples = common::samples(what)?;
     let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
     damage(&mut bytes);
@@ -39,7 +49,7 @@ fn every_plaso_record_counted(
     let (scanned, report) = scanned_and_analyzed(dir.path());
     for files in [&scanned.files, &report.inventory.files] {
         let f = summary(files, "System.evtx");
-        assert_eq!((f.records, f.rejected), (5009, 0), "{:?}", messages(f));
+        assert_eq!((f.records, f.rejected), counted, "{:?}", messages(f));
     }
     Some(report)
 }
@@ -220,6 +230,50 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
     );
 }
 
+/// Where chunk 5 of plaso's System.evtx starts.
+const PLASO_CHUNK5: usize = 4096 + 5 * 65_536;
+
+/// Rewrites chunk 5's header as written before its records from byte
+/// 29,104 on (a log copied while it was open), its checksums agreeing;
+/// returns that offset.
+fn header_behind_its_records(b: &mut [u8]) -> usize {
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let chunk = &mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536];
+    // Chunk 5's record at byte 29,104 and the one before it.
+    let cut = 29_104;
+    let before = cut - u32_at(chunk, cut - 4) as usize;
+    let (last_id, id_at_cut) = (u64_at(chunk, before + 8), u64_at(chunk, cut + 8));
+    assert_eq!(id_at_cut, last_id + 1, "consecutive records");
+    chunk[32..40].copy_from_slice(&last_id.to_le_bytes());
+    chunk[44..48].copy_from_slice(&(before as u32).to_le_bytes());
+    chunk[48..52].copy_from_slice(&(cut as u32).to_le_bytes());
+    let records = evtx::checksum_ieee(&chunk[512..cut]);
+    chunk[52..56].copy_from_slice(&records.to_le_bytes());
+    let header = evtx::checksum_ieee(&[&chunk[..120], &chunk[128..512]].concat());
+    chunk[124..128].copy_from_slice(&header.to_le_bytes());
+    cut
+}
+
+/// The same header behind its records, and the second record past it
+/// damaged (its magic broken): the damaged record is counted as rejected,
+/// and the records after it are still read, as they are inside a header's
+/// bounds.
+#[test]
+fn a_damaged_record_past_a_header_behind_its_records_loses_no_other() {
+    plaso_records_counted(
+        "an EVTX chunk header behind its records, one past it damaged",
+        |b| {
+            let cut = header_behind_its_records(b);
+            let chunk = &mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536];
+            let next =
+                cut + u32::from_le_bytes(chunk[cut + 4..cut + 8].try_into().expect("4 bytes")) as usize;
+            chunk[next] = b'X';
+        },
+        (5008, 1),
+    );
+}
+
 /// A chunk whose header was written before its last records (a log copied
 /// while it was open), its checksums agreeing with what it says, and one
 /// whose free-space offset points inside the header: every record is
@@ -227,23 +281,8 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
 /// how many records lay past the header's free space.
 #[test]
 fn a_chunk_header_that_stops_short_of_its_records_loses_none() {
-    let chunk5 = 4096 + 5 * 65_536;
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
     let Some(report) = every_plaso_record_counted("an EVTX chunk header behind its records", |b| {
-        let chunk = &mut b[chunk5..chunk5 + 65_536];
-        // Chunk 5's record at byte 29,104 and the one before it.
-        let cut = 29_104;
-        let before = cut - u32_at(chunk, cut - 4) as usize;
-        let (last_id, id_at_cut) = (u64_at(chunk, before + 8), u64_at(chunk, cut + 8));
-        assert_eq!(id_at_cut, last_id + 1, "consecutive records");
-        chunk[32..40].copy_from_slice(&last_id.to_le_bytes());
-        chunk[44..48].copy_from_slice(&(before as u32).to_le_bytes());
-        chunk[48..52].copy_from_slice(&(cut as u32).to_le_bytes());
-        let records = evtx::checksum_ieee(&chunk[512..cut]);
-        chunk[52..56].copy_from_slice(&records.to_le_bytes());
-        let header = evtx::checksum_ieee(&[&chunk[..120], &chunk[128..512]].concat());
-        chunk[124..128].copy_from_slice(&header.to_le_bytes());
+        header_behind_its_records(b);
     }) else {
         return;
     };
@@ -258,7 +297,7 @@ fn a_chunk_header_that_stops_short_of_its_records_loses_none() {
     assert!(lagging[0].contains("91 more records read, up to record 926"), "{lagging:?}");
     assert!(!read.iter().any(|m| m.contains("CRC32")), "the header agrees with itself: {read:?}");
     every_plaso_record_counted("an EVTX chunk's free space inside its header", |b| {
-        b[chunk5 + 48..chunk5 + 52].copy_from_slice(&0u32.to_le_bytes());
+        b[PLASO_CHUNK5 + 48..PLASO_CHUNK5 + 52].copy_from_slice(&0u32.to_le_bytes());
     });
 }
 

@@ -157,18 +157,21 @@ const DAMAGED_IDS: u64 = 8;
 /// offset inside the header itself, or inside a record, says nothing of
 /// where they end. The chunk's records are walked from the first, each
 /// checking out (magic, size and its copy), their ids following on from
-/// the header's first (a damaged record inside the header's bounds is
-/// stepped over to the next that checks out, a few ids on); where they
-/// reach past what the header names, the bounds are theirs. Past the free
-/// space the walk stops where the records stop following on: the chunk's
-/// slack holds records of an earlier pass over it, or of the log before it
-/// was cleared, whose ids may even go on from these.
+/// the header's first (a damaged record is stepped over to the next that
+/// checks out, a few ids on); where they reach past what the header names,
+/// the bounds are theirs. Past the free space, a record stepped to must
+/// also be written no earlier than the last one taken: the chunk's slack
+/// holds records of an earlier pass over it, or of the log before it was
+/// cleared, whose ids may even go on from these, but whose times are
+/// older.
 pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     let named_end = bounds.free_space_offset as usize;
     let mut at = CHUNK_HEADER_SIZE;
     let mut next_id = bounds.first_record_id;
     // The last record that checks out: where it starts, ends, and its id.
     let mut last: Option<(usize, usize, u64)> = None;
+    // When the last record taken was written.
+    let mut written = 0u64;
     let mut past = 0u64;
     while at + RECORD_HEADER_SIZE <= chunk.len() {
         match record_at(chunk, at, true) {
@@ -177,24 +180,29 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                     past += 1;
                 }
                 last = Some((at, end, raw.id));
+                written = written.max(raw.filetime);
                 at = end;
                 let Some(next) = raw.id.checked_add(1) else { break };
                 next_id = next;
             }
             _ => {
-                // Past the header's free space, the records end where the
-                // walk breaks: what lies further is the chunk's slack, whose
-                // records (of the log before it was cleared) may even go on
-                // from the ids here. Before it, the next record that checks
-                // out with one of the next few ids is found past damage.
-                if at >= named_end {
+                // The next record that checks out with one of the next few
+                // ids is found past damage; past the header's free space,
+                // it must not be older than the last taken (the slack's
+                // records of the log before it was cleared may go on from
+                // the ids here, but were written before them).
+                let slack = at >= named_end;
+                // A record that checks out but does not follow on, past the
+                // free space, is the slack's: the records end before it.
+                if slack && record_at(chunk, at, true).is_ok() {
                     break;
                 }
                 let from = at + 1;
                 let ids = next_id..=next_id.saturating_add(DAMAGED_IDS);
                 let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC).find_map(|p| {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
-                    ids.contains(&raw.id).then_some((from + p, raw.id))
+                    let in_time = !slack || raw.filetime >= written;
+                    (ids.contains(&raw.id) && in_time).then_some((from + p, raw.id))
                 });
                 match hit {
                     Some((p, id)) => (at, next_id) = (p, id),
@@ -294,8 +302,8 @@ mod tests {
             lagging(&chunk, free_only).map(|(b, past)| (b.free_space_offset, past)),
             Some((header_says(14).free_space_offset, 2))
         );
-        // A damaged record inside the header's bounds is stepped over; past
-        // them the walk stops at one (the slack may hold anything).
+        // A damaged record inside the header's bounds is stepped over, and
+        // one past them too, to a record written no earlier than the last.
         let mut damaged = chunk.clone();
         damaged[CHUNK_HEADER_SIZE + one] = b'X';
         assert_eq!(
@@ -303,9 +311,23 @@ mod tests {
             Some((14, 2))
         );
         damaged[CHUNK_HEADER_SIZE + 3 * one] = b'X';
-        assert!(lagging(&damaged, header_says(12)).is_none());
-        // Ids that do not follow on (a record from before the log was
-        // cleared, which numbered its records again from 1) are not taken.
+        let (bounds, past) = lagging(&damaged, header_says(12)).expect("record 14 past a damaged 13");
+        assert_eq!((bounds.last_record_id, past), (14, 1));
+        let walked: Vec<Result<u64, usize>> =
+            walk(&damaged, bounds).map(|r| r.map(|r| r.id).map_err(|e| e.offset)).collect();
+        assert_eq!(
+            walked,
+            [Ok(10), Err(CHUNK_HEADER_SIZE + one), Ok(12), Err(CHUNK_HEADER_SIZE + 3 * one), Ok(14)]
+        );
+        // A record 14 written before the others after the damaged 13: the
+        // slack of the log before it was cleared, whose ids went on from
+        // these.
+        let time_at = CHUNK_HEADER_SIZE + 4 * one + 16;
+        damaged[time_at..time_at + 8].copy_from_slice(&132_000_000_000_000_000u64.to_le_bytes());
+        assert!(lagging(&damaged, header_says(12)).is_none(), "older: the slack");
+        // A record past the free space whose id does not follow on (one of
+        // the log before it was cleared, which numbered its records again
+        // from 1) ends the records.
         let mut jumped = chunk.clone();
         jumped[CHUNK_HEADER_SIZE + 3 * one + 8] = 40;
         assert!(lagging(&jumped, header_says(12)).is_none());
