@@ -211,6 +211,7 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
         traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
+    hosted_application_lookalikes(ctx, &host, at + 200_000);
     // A visitor posts a page left open across a recycle: its view state,
     // the page's own, no longer verifies (a 500, and ASP.NET's 1316).
     let visitor = Ipv4Addr::new(198, 51, 100, 23);
@@ -275,6 +276,42 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
             ("DestinationPort", "1433".into()),
         ],
     );
+}
+
+/// What the applications IIS hosts send all day on the paths their
+/// exploits use: a signed-in editor opening SharePoint's tool pane and
+/// posting it back, an editor's dialogs naming themselves before their `dp=`, an
+/// upload from its page, Outlook asking Autodiscover v2 for a mailbox
+/// named like PowerShell, Orion's logo.
+fn hosted_application_lookalikes(ctx: &mut Ctx, host: &str, at: i64) {
+    let editor = Ipv4Addr::new(10, 0, 3, 41);
+    let traffic = ctx.traffic_mut(host, SHOP_SITE);
+    let Some(first) = traffic.rows.first().cloned() else { return };
+    let mut request = |i: i64, method: &'static str, stem: &str, query: Option<String>, signed_in: bool| {
+        let mut r = first.clone();
+        r.end_ms = at + i * 3_000;
+        r.method = method;
+        r.stem = stem.to_string();
+        r.query = query;
+        r.status = (200, 0, 0);
+        r.client = editor;
+        r.forwarded_for = None;
+        r.user = signed_in.then(|| "CONTOSO\\editor".to_string());
+        r.referer = Some("https://shop.example.com/SitePages/Home.aspx");
+        traffic.rows.push(r);
+    };
+    // The pane opens with a GET, then posts back.
+    request(0, "GET", "/_layouts/15/ToolPane.aspx", Some("DisplayMode=Edit&ID=3".into()), true);
+    request(0, "POST", "/_layouts/15/ToolPane.aspx", Some("DisplayMode=Edit&ID=3".into()), true);
+    for i in 0..60 {
+        let dialog = format!("DialogName=ImageManager&Skin=Default&dp=QUJDRA{i}");
+        request(1 + i, "GET", "/Telerik.Web.UI.DialogHandler.aspx", Some(dialog), false);
+    }
+    request(61, "POST", "/Telerik.Web.UI.WebResource.axd", Some("type=rau".into()), false);
+    let mailbox = "Email=powershell-svc%40contoso.com&Protocol=ActiveSync&RedirectCount=1";
+    request(62, "GET", "/autodiscover/autodiscover.json", Some(mailbox.into()), false);
+    request(63, "GET", "/Orion/LogoImageHandler.ashx", Some("id=SitelogoImage".into()), false);
+    traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
 }
 
 /// A web shell dropped in `/aspnet_client/` takes POSTs (never a GET) and
