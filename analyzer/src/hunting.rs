@@ -613,9 +613,10 @@ struct Natives {
     /// The Windows Event Log service started with no boot beside it: it
     /// had been stopped or had crashed.
     log_service_restarted: Arc<RuleInfo>,
-    /// A script file written by a program the IIS worker started (or one
-    /// of its descendants): a shell's command dropping a web shell.
-    worker_child_script: Arc<RuleInfo>,
+    /// Script files written by a shell or tool the IIS worker started, or
+    /// by a program started from one: a web shell's command dropping
+    /// another.
+    worker_shell_script: Arc<RuleInfo>,
     /// A password accepted by the FTP service from a client whose guessing
     /// the bundled correlations found, during it or soon after.
     ftp_guessed: Arc<RuleInfo>,
@@ -683,13 +684,15 @@ pub struct Pending {
     /// Per host and process (hashed, as [`Pending::pool_processes`]), the
     /// process that started it (Sysmon 1).
     process_parents: hashbrown::HashMap<u64, u64>,
-    /// Per host and process (hashed), the processes the IIS worker
-    /// started, with the worker's app pool where its command line names it.
-    worker_children: hashbrown::HashMap<u64, Option<String>>,
+    /// Per host and process (hashed), the shells and tools the IIS worker
+    /// started (the bundled shell rule's list), with the worker's app pool
+    /// where its command line or their account names it.
+    worker_shells: hashbrown::HashMap<u64, Option<String>>,
     /// Script files written by a program other than the worker (Sysmon
-    /// 11), by host and the writing process (hashed): a detection if the
-    /// worker started that process or one it descends from.
-    script_writes: Vec<(u64, Detection)>,
+    /// 11), the first per host and writing process (hashed) and how many:
+    /// a detection if one of the worker's shells is that process or an
+    /// ancestor of it.
+    script_writes: Firsts,
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
     ftp_logins: Vec<Login>,
@@ -878,8 +881,8 @@ impl Pending {
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
         self.process_parents.extend(other.process_parents);
-        self.worker_children.extend(other.worker_children);
-        self.script_writes.extend(other.script_writes);
+        self.worker_shells.extend(other.worker_shells);
+        self.script_writes.absorb(other.script_writes);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
         self.named_rejections.extend(other.named_rejections);
@@ -1207,13 +1210,18 @@ impl Firsts {
         }
     }
 
-    /// One detection per key `keep` keeps, its summary saying how many the
-    /// key had (`what(n)`), in [`sort`] order.
-    fn report(self, keep: impl Fn(u64) -> bool, what: impl Fn(u64, usize) -> String) -> Vec<Detection> {
+    /// One detection per key `keep` keeps (it may complete the detection
+    /// with what the whole read says), its summary saying how many the key
+    /// had (`what(n)`), in [`sort`] order.
+    fn report(
+        self,
+        keep: impl Fn(u64, &mut Detection) -> bool,
+        what: impl Fn(u64, usize) -> String,
+    ) -> Vec<Detection> {
         let mut out: Vec<Detection> = self
             .0
             .into_iter()
-            .filter(|(key, _)| keep(*key))
+            .filter_map(|(key, (mut first, n))| keep(key, &mut first).then_some((key, (first, n))))
             .map(|(key, (mut first, n))| {
                 first.evidence.summary =
                     crate::describe::cut_line(format!("{}; first: {}", what(key, n), first.evidence.summary));
@@ -1283,27 +1291,65 @@ fn runs_as_system(e: &WinEvent, user: &str) -> bool {
     }
 }
 
-/// How many generations up from a process its IIS worker is looked for:
-/// w3wp.exe starting cmd.exe starting powershell.exe that writes the page
-/// is two.
+/// How many processes, the writer first, are looked at for one of the
+/// worker's shells: cmd.exe started by w3wp.exe starting powershell.exe
+/// that writes the page is two; a chain of processes with a loop in it
+/// ends here too.
 const WORKER_GENERATIONS: usize = 4;
 
-/// The app pool (if its worker's command line names one) of the IIS worker
-/// that started the process `key`, or started one it descends from within
-/// [`WORKER_GENERATIONS`]; `None` when no worker did.
-fn worker_ancestor<'p>(
+/// The app pool entry (see [`Pending::worker_shells`]) of the worker's
+/// shell that is the process `key` or one of its ancestors within
+/// [`WORKER_GENERATIONS`]; `None` when none is.
+fn worker_shell_of<'p>(
     key: u64,
     parents: &hashbrown::HashMap<u64, u64>,
-    worker_children: &'p hashbrown::HashMap<u64, Option<String>>,
+    worker_shells: &'p hashbrown::HashMap<u64, Option<String>>,
 ) -> Option<&'p Option<String>> {
     let mut at = key;
     for _ in 0..WORKER_GENERATIONS {
-        if let Some(pool) = worker_children.get(&at) {
+        if let Some(pool) = worker_shells.get(&at) {
             return Some(pool);
         }
         at = *parents.get(&at)?;
     }
     None
+}
+
+/// The shells and tools whose start by the worker the bundled rule
+/// reports (its list, which a test holds them to): only what one of them
+/// writes, or a program it started, is a shell's doing. The worker's
+/// other children are an application's runtimes (PHP's FastCGI updating
+/// a WordPress plugin, java.exe unpacking a WAR, node.exe under iisnode),
+/// whose pages are the application's.
+const WORKER_SHELLS: [&str; 19] = [
+    "\\cmd.exe",
+    "\\powershell.exe",
+    "\\pwsh.exe",
+    "\\whoami.exe",
+    "\\net.exe",
+    "\\net1.exe",
+    "\\ipconfig.exe",
+    "\\systeminfo.exe",
+    "\\certutil.exe",
+    "\\bitsadmin.exe",
+    "\\nltest.exe",
+    "\\quser.exe",
+    "\\tasklist.exe",
+    "\\wmic.exe",
+    "\\reg.exe",
+    "\\rundll32.exe",
+    "\\mshta.exe",
+    "\\cscript.exe",
+    "\\wscript.exe",
+];
+
+/// Whether `image` is one of [`WORKER_SHELLS`].
+fn is_worker_shell(image: &str) -> bool {
+    let image = image.as_bytes();
+    WORKER_SHELLS.iter().any(|shell| {
+        image.len() >= shell.len()
+            && image[image.len() - shell.len()..].eq_ignore_ascii_case(shell.as_bytes())
+    })
 }
 
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
@@ -1387,9 +1433,9 @@ impl Hunt {
                 Level::Medium,
                 "T1562.002",
             ),
-            worker_child_script: native(
-                "worker-child-writes-script",
-                "Program Started By The IIS Worker Writes A Script File",
+            worker_shell_script: native(
+                "worker-shell-writes-script",
+                "Shell Started By The IIS Worker Writes A Script File",
                 Level::High,
                 "T1505.003",
             ),
@@ -1432,7 +1478,7 @@ impl Hunt {
             system_starts,
             log_service_starts,
             process_parents,
-            worker_children,
+            worker_shells,
             script_writes,
             ftp_logins: _,
             web_logins: _,
@@ -1446,7 +1492,7 @@ impl Hunt {
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut out = posts.report(
-            |key| !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS,
+            |key, _| !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS,
             |key, n| {
                 let from = match clients(key) {
                     0 => String::new(),
@@ -1455,7 +1501,7 @@ impl Hunt {
                 format!("{n} POST{} answered 200{from}, never asked for with GET", plural(n))
             },
         );
-        out.extend(modules.report(|_| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
+        out.extend(modules.report(|_, _| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
         out.extend(logging_gaps(&logged, switched_off));
         let mut escalated: Vec<Detection> = system_starts
             .into_iter()
@@ -1483,22 +1529,20 @@ impl Hunt {
             .collect();
         sort(&mut restarted);
         out.extend(restarted);
-        let mut dropped: Vec<Detection> = script_writes
-            .into_iter()
-            .filter_map(|(writer, mut d)| {
-                let pool = worker_ancestor(writer, &process_parents, &worker_children)?;
-                d.evidence.summary = crate::describe::cut_line(format!(
-                    "by a program the IIS worker started: {}",
-                    d.evidence.summary
-                ));
-                if pool.is_some() {
-                    d.app_pool = pool.clone();
+        out.extend(script_writes.report(
+            |writer, d| {
+                let Some(pool) = worker_shell_of(writer, &process_parents, &worker_shells) else {
+                    return false;
+                };
+                // The worker's pool, where its command line or the shell's
+                // account names it; else the write's own account's.
+                if let Some(pool) = pool {
+                    d.app_pool = Some(pool.clone());
                 }
-                Some(d)
-            })
-            .collect();
-        sort(&mut dropped);
-        out.extend(dropped);
+                true
+            },
+            |_, n| format!("{n} script file{} written by a shell the IIS worker started", plural(n)),
+        ));
         out
     }
 
@@ -1568,7 +1612,7 @@ impl Hunt {
                 logging_off,
                 pool_escalation,
                 log_service_restarted,
-                worker_child_script,
+                worker_shell_script,
                 ftp_guessed,
                 web_guessed,
                 web_rejected: _,
@@ -1580,7 +1624,7 @@ impl Hunt {
                 logging_off,
                 pool_escalation,
                 log_service_restarted,
-                worker_child_script,
+                worker_shell_script,
                 ftp_guessed,
                 web_guessed,
             ]
@@ -2172,28 +2216,33 @@ impl<'a> HuntSink<'a> {
                 let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
                 let parent = script_key(&host.name, parent.as_bytes(), &mut self.key);
                 self.pending.process_parents.insert(key, parent);
-                if e.data("ParentImage").is_some_and(is_worker_image) {
-                    self.pending.worker_children.insert(key, e.app_pool().map(str::to_string));
+                let shell = e.data("Image").is_some_and(is_worker_shell);
+                if shell && e.data("ParentImage").is_some_and(is_worker_image) {
+                    self.pending.worker_shells.insert(key, e.app_pool().map(str::to_string));
                 }
             }
             11 => {
                 let (Some(target), Some(image)) = (e.data("TargetFilename"), e.data("Image")) else { return };
+                // The worker's own writes are the bundled rule's: not held.
                 if is_worker_image(image) || !is_script_file(target) {
                     return;
                 }
                 let host = self.resolve.host_of(e.computer.as_deref());
                 let Some(time) = self.resolve.time(&host, e.time) else { return };
-                let summary =
-                    crate::describe::cut_line(crate::describe::describe_event_leading(e, &|name| {
-                        matches!(name, "Image" | "TargetFilename" | "User")
-                    }));
+                // One held per writing process: an installer writes
+                // thousands of pages, each counted, none kept.
+                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+                if self.pending.script_writes.later(key, time) {
+                    return;
+                }
+                let leading = |name: &str| matches!(name, "Image" | "TargetFilename" | "User");
+                let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &leading));
                 let evidence =
                     Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
                 let fields = ["Image", "TargetFilename", "User"];
                 let d =
-                    event_detection(&natives.worker_child_script, e, &host.name, (time, evidence), &fields);
-                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
-                self.pending.script_writes.push((key, d));
+                    event_detection(&natives.worker_shell_script, e, &host.name, (time, evidence), &fields);
+                self.pending.script_writes.add(key, d, 1);
             }
             _ => {}
         }
@@ -2897,7 +2946,14 @@ mod tests {
         holds_list("web_auth_brute_force.yml", ("selection_form:", "selection_token:"), &LOGIN_WORDS);
     }
 
-    /// A script file a worker's child writes (and the read keeps) is one
+    /// A shell whose writes are the worker's shell's is one the bundled
+    /// rule reports the worker starting.
+    #[test]
+    fn worker_shells_are_the_shell_rules() {
+        holds_list("proc_w3wp_spawns_shell.yml", ("selection_child:", "condition:"), &WORKER_SHELLS);
+    }
+
+    /// A script file a worker's shell writes (and the read keeps) is one
     /// the bundled rule takes for a script when the worker writes it.
     #[test]
     fn written_scripts_are_the_worker_write_rules() {
@@ -3015,13 +3071,17 @@ mod tests {
     }
 
     /// A web shell dropped by a command the worker ran: w3wp.exe starts
-    /// cmd.exe, which starts powershell.exe, which writes a page (ToolShell
-    /// wrote spinstall0.aspx so): one high detection citing the write, in
-    /// whichever chunks the events came, with the worker's pool. Not a
-    /// detection: the same write by an administrator's PowerShell, a file
-    /// that is no script, or the worker's own write (the bundled rule's).
+    /// cmd.exe, which starts powershell.exe, which writes pages (ToolShell
+    /// wrote spinstall0.aspx so): one high detection per writing process,
+    /// citing its first write and counting the rest, in whichever chunks
+    /// the events came, with the worker's pool. Not a detection: the same
+    /// write by an administrator's PowerShell, a file that is no script, a
+    /// page written by a runtime the worker started for its application
+    /// (PHP's FastCGI updating a WordPress plugin), a writer more than
+    /// [`WORKER_GENERATIONS`] processes below the shell, or a loop of
+    /// parent links.
     #[test]
-    fn a_script_a_program_the_worker_started_writes_is_a_dropped_shell() {
+    fn a_script_a_shell_the_worker_started_writes_is_a_dropped_shell() {
         let hunt = bundled_hunt();
         let scope = Scope::default();
         let started = |guid: &str, image: &str, parent_guid: &str, parent: &str, parent_line: &str| {
@@ -3047,53 +3107,64 @@ mod tests {
             e
         };
         let dropped = |chunks: Vec<Vec<WinEvent>>| {
-            native_detections(&hunt, &scope, chunks, "worker-child-writes-script")
+            native_detections(&hunt, &scope, chunks, "worker-shell-writes-script")
         };
         let w3wp = "c:\\windows\\system32\\inetsrv\\w3wp.exe";
+        let worker_line = "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"SharePoint - 80\"";
         let cmd = "C:\\Windows\\System32\\cmd.exe";
         let powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
-        let page = "C:\\Program Files\\Common Files\\microsoft shared\\Web Server Extensions\\16\\TEMPLATE\\LAYOUTS\\spinstall0.aspx";
-        let shell = started(
-            "{C}",
-            cmd,
-            "{W}",
-            w3wp,
-            "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"SharePoint - 80\"",
-        );
+        let layouts =
+            "C:\\Program Files\\Common Files\\microsoft shared\\Web Server Extensions\\16\\TEMPLATE\\LAYOUTS";
+        let page = format!("{layouts}\\spinstall0.aspx");
+        let shell = started("{C}", cmd, "{W}", w3wp, worker_line);
         let script = started("{P}", powershell, "{C}", cmd, "cmd.exe /c powershell -EncodedCommand JABi");
-        let write = wrote("{P}", powershell, page, 7001);
-        let found = dropped(vec![vec![write.clone()], vec![script.clone(), shell.clone()]]);
+        let writes = vec![
+            wrote("{P}", powershell, &page, 7001),
+            wrote("{P}", powershell, &format!("{layouts}\\x.aspx"), 7008),
+        ];
+        let found = dropped(vec![writes, vec![script.clone(), shell.clone()]]);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].rule.meta.level, faultline_hunt::Level::High);
         assert_eq!(found[0].evidence.record, RecordId::new(7001));
         assert_eq!(found[0].app_pool.as_deref(), Some("SharePoint - 80"));
+        let summary = &found[0].evidence.summary;
         assert!(
-            found[0].evidence.summary.starts_with("by a program the IIS worker started: "),
-            "{}",
-            found[0].evidence.summary
+            summary.starts_with("2 script files written by a shell the IIS worker started; first: "),
+            "{summary}"
         );
-        assert!(found[0].matched.contains(&("TargetFilename".to_string(), page.to_string())));
+        assert!(found[0].matched.contains(&("TargetFilename".to_string(), page.clone())));
         // An administrator deploying a solution from the management shell.
         let admin = started("{A}", powershell, "{E}", "C:\\Windows\\explorer.exe", "explorer.exe");
         assert!(
-            dropped(vec![vec![admin, wrote("{A}", powershell, page, 7002)]]).is_empty(),
+            dropped(vec![vec![admin, wrote("{A}", powershell, &page, 7002)]]).is_empty(),
             "an administrator"
         );
-        assert!(
-            dropped(vec![vec![
-                shell.clone(),
-                script.clone(),
-                wrote("{P}", powershell, "C:\\Temp\\out.txt", 7003)
-            ]])
-            .is_empty(),
-            "no script"
-        );
-        assert!(
-            dropped(vec![vec![shell, script, wrote("{W}", w3wp, page, 7004)]]).is_empty(),
-            "the worker's own"
-        );
-        // A name that ends in a character of several bytes is no panic.
-        assert!(dropped(vec![vec![wrote("{P}", powershell, "C:\\x\\caf\u{e9}", 7005)]]).is_empty());
+        let text = wrote("{P}", powershell, "C:\\Temp\\out.txt", 7003);
+        assert!(dropped(vec![vec![shell.clone(), script.clone(), text]]).is_empty(), "no script");
+        // PHP's FastCGI runtime, the worker's child, updating a plugin.
+        let php = "C:\\Program Files\\PHP\\v8.3\\php-cgi.exe";
+        let runtime = started("{F}", php, "{W}", w3wp, worker_line);
+        let plugin = "C:\\inetpub\\blog\\wp-content\\plugins\\forms\\forms.php";
+        assert!(dropped(vec![vec![runtime, wrote("{F}", php, plugin, 7006)]]).is_empty(), "a plugin update");
+        // The shell, then three generations of programs below it: the
+        // fourth process from the writer up is the shell.
+        let line = |guids: &[&str]| -> Vec<WinEvent> {
+            let mut events = vec![shell.clone()];
+            for pair in guids.windows(2) {
+                events.push(started(pair[1], powershell, pair[0], powershell, "powershell"));
+            }
+            events.push(wrote(guids[guids.len() - 1], powershell, &page, 7009));
+            events
+        };
+        assert_eq!(dropped(vec![line(&["{C}", "{G1}", "{G2}", "{G3}"])]).len(), 1, "three below the shell");
+        assert!(dropped(vec![line(&["{C}", "{G1}", "{G2}", "{G3}", "{G4}"])]).is_empty(), "four below");
+        // A loop of parent links ends.
+        let looped = vec![
+            started("{X}", powershell, "{Y}", powershell, "powershell"),
+            started("{Y}", powershell, "{X}", powershell, "powershell"),
+            wrote("{X}", powershell, &page, 7010),
+        ];
+        assert!(dropped(vec![looped]).is_empty());
     }
 
     /// A service installed (System 7045) is a detection; the same record
@@ -3408,7 +3479,7 @@ mod tests {
         assert!(!firsts.later(8, Timestamp(20 * MINUTE)), "a new key needs its detection");
         let (_, earlier) = switched_off(1, 5);
         firsts.add(7, earlier, 1);
-        let reported = firsts.report(|_| true, |_, n| format!("{n} times"));
+        let reported = firsts.report(|_, _| true, |_, n| format!("{n} times"));
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].time, Timestamp(5 * MINUTE), "the earliest is kept");
         assert_eq!(reported[0].end, Some(Timestamp(20 * MINUTE)), "and the latest is its end");

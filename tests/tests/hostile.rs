@@ -230,18 +230,32 @@ fn a_chunks_damaged_table_of_names_loses_no_record() {
     );
 }
 
+/// Where chunk `n` of plaso's System.evtx starts.
+const fn plaso_chunk(n: usize) -> usize {
+    4096 + n * 65_536
+}
+
 /// Where chunk 5 of plaso's System.evtx starts.
-const PLASO_CHUNK5: usize = 4096 + 5 * 65_536;
+const PLASO_CHUNK5: usize = plaso_chunk(5);
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
 
 /// Rewrites chunk 5's header as written before its records from byte
 /// 29,104 on (a log copied while it was open), its checksums agreeing;
 /// returns that offset.
 fn header_behind_its_records(b: &mut [u8]) -> usize {
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
-    let chunk = &mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536];
-    // Chunk 5's record at byte 29,104 and the one before it.
-    let cut = 29_104;
+    header_behind_records_from(&mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536], 29_104)
+}
+
+/// Rewrites `chunk`'s header as written before its records from byte
+/// `cut` on; returns `cut`.
+fn header_behind_records_from(chunk: &mut [u8], cut: usize) -> usize {
     let before = cut - u32_at(chunk, cut - 4) as usize;
     let (last_id, id_at_cut) = (u64_at(chunk, before + 8), u64_at(chunk, cut + 8));
     assert_eq!(id_at_cut, last_id + 1, "consecutive records");
@@ -255,10 +269,12 @@ fn header_behind_its_records(b: &mut [u8]) -> usize {
     cut
 }
 
-/// The same header behind its records, and the second record past it
-/// damaged (its magic broken): the damaged record is counted as rejected,
-/// and the records after it are still read, as they are inside a header's
-/// bounds.
+/// The same header behind its records, and a record past it damaged (its
+/// magic broken): the damaged record is counted as rejected, and the
+/// records after it are still read, as past a damaged record inside a
+/// header's bounds. In chunk 5, the second past the header; in chunk 6,
+/// cut at record 947, record 966, past which this log's times step back
+/// by hours (a record older than the last one read is still this log's).
 #[test]
 fn a_damaged_record_past_a_header_behind_its_records_loses_no_other() {
     plaso_records_counted(
@@ -266,9 +282,19 @@ fn a_damaged_record_past_a_header_behind_its_records_loses_no_other() {
         |b| {
             let cut = header_behind_its_records(b);
             let chunk = &mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536];
-            let next =
-                cut + u32::from_le_bytes(chunk[cut + 4..cut + 8].try_into().expect("4 bytes")) as usize;
-            chunk[next] = b'X';
+            chunk[cut + u32_at(chunk, cut + 4) as usize] = b'X';
+        },
+        (5008, 1),
+    );
+    plaso_records_counted(
+        "an EVTX chunk header behind its records, one past it damaged where times step back",
+        |b| {
+            let chunk = &mut b[plaso_chunk(6)..plaso_chunk(6) + 65_536];
+            let mut at = header_behind_records_from(chunk, 9_920);
+            while u64_at(chunk, at + 8) != 966 {
+                at += u32_at(chunk, at + 4) as usize;
+            }
+            chunk[at] = b'X';
         },
         (5008, 1),
     );

@@ -453,7 +453,7 @@ fn the_toolshell_scenario_chains_its_bypass_to_the_workers_shell() {
         page.evidence.summary
     );
     assert!(page.evidence.line.is_some());
-    let written = titled("Program Started By The IIS Worker Writes A Script File").expect("the page written");
+    let written = titled("Shell Started By The IIS Worker Writes A Script File").expect("the page written");
     assert_eq!(written.app_pool.as_deref(), Some("ShopPool"));
     assert!(written.evidence.record.is_some());
     assert!(titled("SharePoint Tool Pane Bypass Turned Away").is_none());

@@ -160,18 +160,19 @@ const DAMAGED_IDS: u64 = 8;
 /// the header's first (a damaged record is stepped over to the next that
 /// checks out, a few ids on); where they reach past what the header names,
 /// the bounds are theirs. Past the free space, a record stepped to must
-/// also be written no earlier than the last one taken: the chunk's slack
-/// holds records of an earlier pass over it, or of the log before it was
-/// cleared, whose ids may even go on from these, but whose times are
-/// older.
+/// also be written no earlier than the earliest one taken: the chunk's
+/// slack holds records of an earlier pass over it, or of the log before it
+/// was cleared, whose ids may even go on from these, but whose times are
+/// older than all of them.
 pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     let named_end = bounds.free_space_offset as usize;
     let mut at = CHUNK_HEADER_SIZE;
     let mut next_id = bounds.first_record_id;
     // The last record that checks out: where it starts, ends, and its id.
     let mut last: Option<(usize, usize, u64)> = None;
-    // When the last record taken was written.
-    let mut written = 0u64;
+    // When the earliest record taken was written (a time of zero, which
+    // some exports' last record has, says nothing).
+    let mut earliest = u64::MAX;
     let mut past = 0u64;
     while at + RECORD_HEADER_SIZE <= chunk.len() {
         match record_at(chunk, at, true) {
@@ -180,28 +181,31 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                     past += 1;
                 }
                 last = Some((at, end, raw.id));
-                written = written.max(raw.filetime);
+                if raw.filetime != 0 {
+                    earliest = earliest.min(raw.filetime);
+                }
                 at = end;
                 let Some(next) = raw.id.checked_add(1) else { break };
                 next_id = next;
             }
             _ => {
-                // The next record that checks out with one of the next few
-                // ids is found past damage; past the header's free space,
-                // it must not be older than the last taken (the slack's
-                // records of the log before it was cleared may go on from
-                // the ids here, but were written before them).
-                let slack = at >= named_end;
                 // A record that checks out but does not follow on, past the
                 // free space, is the slack's: the records end before it.
-                if slack && record_at(chunk, at, true).is_ok() {
+                if at >= named_end && record_at(chunk, at, true).is_ok() {
                     break;
                 }
+                // The next record that checks out with one of the next few
+                // ids is found past damage; past the header's free space,
+                // it must not be older than the earliest taken (the slack's
+                // records of the log before it was cleared may go on from
+                // the ids here, but were written before any of them; a
+                // log's own times step back by minutes or hours, and are
+                // not compared with the last).
                 let from = at + 1;
                 let ids = next_id..=next_id.saturating_add(DAMAGED_IDS);
                 let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC).find_map(|p| {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
-                    let in_time = !slack || raw.filetime >= written;
+                    let in_time = from + p < named_end || earliest == u64::MAX || raw.filetime >= earliest;
                     (ids.contains(&raw.id) && in_time).then_some((from + p, raw.id))
                 });
                 match hit {
