@@ -20,6 +20,7 @@ use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, LoadReport, Rule, View};
+use faultline_parser::value::ends_with_ignore_case;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordId, RecordSink,
     Request, Timestamp, Trace, WinEvent,
@@ -1345,11 +1346,7 @@ const WORKER_SHELLS: [&str; 19] = [
 
 /// Whether `image` is one of [`WORKER_SHELLS`].
 fn is_worker_shell(image: &str) -> bool {
-    let image = image.as_bytes();
-    WORKER_SHELLS.iter().any(|shell| {
-        image.len() >= shell.len()
-            && image[image.len() - shell.len()..].eq_ignore_ascii_case(shell.as_bytes())
-    })
+    WORKER_SHELLS.iter().any(|shell| ends_with_ignore_case(image.as_bytes(), shell.as_bytes()))
 }
 
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
@@ -1357,7 +1354,7 @@ fn is_worker_shell(image: &str) -> bool {
 const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
 
 fn is_script(stem: &[u8]) -> bool {
-    SCRIPTS.iter().any(|e| stem.len() >= e.len() && stem[stem.len() - e.len()..].eq_ignore_ascii_case(e))
+    SCRIPTS.iter().any(|e| ends_with_ignore_case(stem, e))
 }
 
 /// The key of a host and a path, without case.

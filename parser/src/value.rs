@@ -13,6 +13,12 @@ pub fn present(b: &[u8]) -> Option<&[u8]> {
     if b == b"-" || b.is_empty() { None } else { Some(b) }
 }
 
+/// Whether `text` ends with `suffix`, ASCII letters in either case (a
+/// Windows path's extension or file name).
+pub fn ends_with_ignore_case(text: &[u8], suffix: &[u8]) -> bool {
+    text.len() >= suffix.len() && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
 /// Parses an unsigned decimal number with no sign, no spaces and no overflow.
 #[inline]
 pub fn parse_u64(b: &[u8]) -> Option<u64> {

@@ -251,10 +251,9 @@ pub const SCRIPT_FILE_EXTENSIONS: [&str; 11] =
 
 /// Whether a file's path ends in one of [`SCRIPT_FILE_EXTENSIONS`].
 pub fn is_script_file(path: &str) -> bool {
-    let path = path.as_bytes();
-    SCRIPT_FILE_EXTENSIONS.iter().any(|ext| {
-        path.len() >= ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
-    })
+    SCRIPT_FILE_EXTENSIONS
+        .iter()
+        .any(|ext| crate::value::ends_with_ignore_case(path.as_bytes(), ext.as_bytes()))
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
