@@ -685,14 +685,17 @@ pub struct Pending {
     /// Per host and process (hashed, as [`Pending::pool_processes`]), the
     /// process that started it (Sysmon 1).
     process_parents: hashbrown::HashMap<u64, u64>,
-    /// Per host and process (hashed), the shells and tools the IIS worker
-    /// started (the bundled shell rule's list), with the worker's app pool
-    /// where its command line or their account names it.
-    worker_shells: hashbrown::HashMap<u64, Option<String>>,
+    /// Per host and process (hashed), the processes the IIS worker
+    /// started, with the worker's app pool where its command line or their
+    /// account names it.
+    worker_children: hashbrown::HashMap<u64, Option<String>>,
+    /// Per host and process (hashed), the shells and tools started (the
+    /// bundled shell rule's list), by whatever parent.
+    shells: hashbrown::HashSet<u64>,
     /// Script files written by a program other than the worker (Sysmon
     /// 11), the first per host and writing process (hashed) and how many:
-    /// a detection if one of the worker's shells is that process or an
-    /// ancestor of it.
+    /// a detection if the process descends from the worker through a
+    /// shell (see [`worker_shell_of`]).
     script_writes: Firsts,
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
@@ -882,7 +885,8 @@ impl Pending {
         self.system_starts.extend(other.system_starts);
         self.log_service_starts.extend(other.log_service_starts);
         self.process_parents.extend(other.process_parents);
-        self.worker_shells.extend(other.worker_shells);
+        self.worker_children.extend(other.worker_children);
+        self.shells.extend(other.shells);
         self.script_writes.absorb(other.script_writes);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
@@ -1292,24 +1296,27 @@ fn runs_as_system(e: &WinEvent, user: &str) -> bool {
     }
 }
 
-/// How many processes, the writer first, are looked at for one of the
-/// worker's shells: cmd.exe started by w3wp.exe starting powershell.exe
-/// that writes the page is two; a chain of processes with a loop in it
-/// ends here too.
+/// How many processes, the writer first, are looked at up to the worker's
+/// child: cmd.exe started by w3wp.exe starting powershell.exe that writes
+/// the page is two; a chain of processes with a loop in it ends here too.
 const WORKER_GENERATIONS: usize = 4;
 
-/// The app pool entry (see [`Pending::worker_shells`]) of the worker's
-/// shell that is the process `key` or one of its ancestors within
-/// [`WORKER_GENERATIONS`]; `None` when none is.
+/// The app pool entry (see [`Pending::worker_children`]) of the worker
+/// whose child is the process `key` or one of its ancestors within
+/// [`WORKER_GENERATIONS`], when a shell is on the way (the child itself or
+/// one below it: w3wp.exe starting php-cgi.exe starting cmd.exe is a PHP
+/// shell's command); `None` otherwise (a runtime writing its own pages).
 fn worker_shell_of<'p>(
     key: u64,
     parents: &hashbrown::HashMap<u64, u64>,
-    worker_shells: &'p hashbrown::HashMap<u64, Option<String>>,
+    worker_children: &'p hashbrown::HashMap<u64, Option<String>>,
+    shells: &hashbrown::HashSet<u64>,
 ) -> Option<&'p Option<String>> {
-    let mut at = key;
+    let (mut at, mut shell) = (key, false);
     for _ in 0..WORKER_GENERATIONS {
-        if let Some(pool) = worker_shells.get(&at) {
-            return Some(pool);
+        shell |= shells.contains(&at);
+        if let Some(pool) = worker_children.get(&at) {
+            return shell.then_some(pool);
         }
         at = *parents.get(&at)?;
     }
@@ -1321,7 +1328,7 @@ fn worker_shell_of<'p>(
 /// writes, or a program it started, is a shell's doing. The worker's
 /// other children are an application's runtimes (PHP's FastCGI updating
 /// a WordPress plugin, java.exe unpacking a WAR, node.exe under iisnode),
-/// whose pages are the application's.
+/// whose pages are the application's, unless they started a shell.
 const WORKER_SHELLS: [&str; 19] = [
     "\\cmd.exe",
     "\\powershell.exe",
@@ -1357,8 +1364,9 @@ fn is_script(stem: &[u8]) -> bool {
     SCRIPTS.iter().any(|e| ends_with_ignore_case(stem, e))
 }
 
-/// The key of a host and a path, without case.
-fn script_key(host: &str, stem: &[u8], buf: &mut Vec<u8>) -> u64 {
+/// The key of a host and a name on it (a path, a process's GUID),
+/// without case.
+fn host_key(host: &str, stem: &[u8], buf: &mut Vec<u8>) -> u64 {
     use std::hash::BuildHasher;
     buf.clear();
     buf.extend_from_slice(host.as_bytes());
@@ -1475,7 +1483,8 @@ impl Hunt {
             system_starts,
             log_service_starts,
             process_parents,
-            worker_shells,
+            worker_children,
+            shells,
             script_writes,
             ftp_logins: _,
             web_logins: _,
@@ -1528,7 +1537,7 @@ impl Hunt {
         out.extend(restarted);
         out.extend(script_writes.report(
             |writer, d| {
-                let Some(pool) = worker_shell_of(writer, &process_parents, &worker_shells) else {
+                let Some(pool) = worker_shell_of(writer, &process_parents, &worker_children, &shells) else {
                     return false;
                 };
                 // The worker's pool, where its command line or the shell's
@@ -2081,7 +2090,7 @@ impl<'a> HuntSink<'a> {
         self.last_logged.0.clear();
         self.last_logged.0.extend_from_slice(computer);
         self.last_logged.1 = raw;
-        let key = script_key(&host.name, b"", &mut self.key);
+        let key = host_key(&host.name, b"", &mut self.key);
         self.pending.logged.insert((key, time.minute()));
         // A skew of part of a minute spreads one logged minute over two.
         let last = Timestamp::last_of_minute(raw);
@@ -2100,7 +2109,7 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, e.time) else { return };
         let place = (e.origin.line(), e.record_id);
         let evidence = Evidence::in_file(self.resolve.file(), place, time, crate::describe::headline(e));
-        let key = script_key(&host.name, b"", &mut self.key);
+        let key = host_key(&host.name, b"", &mut self.key);
         let fields = ["Configuration", "NewValue", "CommandLine"];
         let d = event_detection(&natives.logging_off, e, &host.name, (time, evidence), &fields);
         self.pending.switched_off.push((key, d));
@@ -2122,7 +2131,7 @@ impl<'a> HuntSink<'a> {
         }
         let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return };
-        let key = script_key(&host.name, b"", &mut self.key);
+        let key = host_key(&host.name, b"", &mut self.key);
         if boot {
             self.pending.boots.insert((key, time.seconds()));
             return;
@@ -2169,7 +2178,7 @@ impl<'a> HuntSink<'a> {
         let (Some(user), Some(guid)) = (e.data("User"), e.data("ProcessGuid")) else { return };
         if is_pool_identity(user) {
             let host = self.resolve.host_of(e.computer.as_deref());
-            let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+            let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
             self.pending.pool_processes.insert(key, user.to_string());
             return;
         }
@@ -2184,7 +2193,7 @@ impl<'a> HuntSink<'a> {
         // pool: a line's summary, and the fields that say what ran.
         let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &what_ran));
         let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
-        let key = script_key(&host.name, parent.as_bytes(), &mut self.key);
+        let key = host_key(&host.name, parent.as_bytes(), &mut self.key);
         let fields = ["Image", "User", "ParentImage"];
         let mut d = event_detection(&natives.pool_escalation, e, &host.name, (time, evidence), &fields);
         d.process = ProcessStart::of(e);
@@ -2195,9 +2204,10 @@ impl<'a> HuntSink<'a> {
         self.pending.system_starts.push((key, d));
     }
 
-    /// Notes which process started which (Sysmon 1), and which the IIS
-    /// worker started; keeps a script file another program wrote (Sysmon
-    /// 11) until the whole read says whether the worker started it. The
+    /// Notes which process started which (Sysmon 1), which the IIS worker
+    /// started and which are shells; holds the first script file each
+    /// other program wrote (Sysmon 11), counting the rest, until the whole
+    /// read says whether it descends from the worker through a shell. The
     /// worker's own writes are the bundled rule's.
     fn note_lineage(&mut self, e: &WinEvent) {
         use faultline_parser::winevent::{Family, is_script_file, is_worker_image};
@@ -2210,12 +2220,14 @@ impl<'a> HuntSink<'a> {
             1 => {
                 let Some(parent) = e.data("ParentProcessGuid") else { return };
                 let host = self.resolve.host_of(e.computer.as_deref());
-                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
-                let parent = script_key(&host.name, parent.as_bytes(), &mut self.key);
+                let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
+                let parent = host_key(&host.name, parent.as_bytes(), &mut self.key);
                 self.pending.process_parents.insert(key, parent);
-                let shell = e.data("Image").is_some_and(is_worker_shell);
-                if shell && e.data("ParentImage").is_some_and(is_worker_image) {
-                    self.pending.worker_shells.insert(key, e.app_pool().map(str::to_string));
+                if e.data("Image").is_some_and(is_worker_shell) {
+                    self.pending.shells.insert(key);
+                }
+                if e.data("ParentImage").is_some_and(is_worker_image) {
+                    self.pending.worker_children.insert(key, e.app_pool().map(str::to_string));
                 }
             }
             11 => {
@@ -2228,7 +2240,7 @@ impl<'a> HuntSink<'a> {
                 let Some(time) = self.resolve.time(&host, e.time) else { return };
                 // One held per writing process: an installer writes
                 // thousands of pages, each counted, none kept.
-                let key = script_key(&host.name, guid.as_bytes(), &mut self.key);
+                let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
                 if self.pending.script_writes.later(key, time) {
                     return;
                 }
@@ -2262,7 +2274,7 @@ impl<'a> HuntSink<'a> {
             return;
         }
         let host = self.resolve.host(r.computer_name);
-        let key = script_key(&host.name, stem, &mut self.key);
+        let key = host_key(&host.name, stem, &mut self.key);
         if get {
             self.pending.gets.insert(key);
             return;
@@ -2707,7 +2719,7 @@ impl RecordSink for HuntSink<'_> {
             let kind = if u.native { "native module" } else { "module" };
             let summary = crate::describe::cut_line(format!("{kind} {} ran for {request}", u.name));
             let evidence = Evidence::in_file(file, (Some(u.line), None), time, summary);
-            let mut key = script_key(&host.name, u.name.as_bytes(), &mut self.key);
+            let mut key = host_key(&host.name, u.name.as_bytes(), &mut self.key);
             key ^= u64::from(u.native);
             self.pending.modules.add(
                 key,
@@ -3142,7 +3154,24 @@ mod tests {
         let php = "C:\\Program Files\\PHP\\v8.3\\php-cgi.exe";
         let runtime = started("{F}", php, "{W}", w3wp, worker_line);
         let plugin = "C:\\inetpub\\blog\\wp-content\\plugins\\forms\\forms.php";
-        assert!(dropped(vec![vec![runtime, wrote("{F}", php, plugin, 7006)]]).is_empty(), "a plugin update");
+        assert!(
+            dropped(vec![vec![runtime.clone(), wrote("{F}", php, plugin, 7006)]]).is_empty(),
+            "a plugin update"
+        );
+        // A PHP shell's command: the runtime starting cmd.exe, which
+        // writes a page.
+        let php_shell = started("{H}", cmd, "{F}", php, "php-cgi.exe");
+        let found = dropped(vec![vec![runtime, php_shell, wrote("{H}", cmd, plugin, 7011)]]);
+        assert_eq!(found.len(), 1, "a PHP shell's command");
+        // Writes coming in reverse: the earliest is cited, the last ends it.
+        let later = wrote("{P}", powershell, &format!("{layouts}\\y.aspx"), 7012);
+        let found = dropped(vec![
+            vec![later],
+            vec![wrote("{P}", powershell, &page, 7001), script.clone(), shell.clone()],
+        ]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].evidence.record, RecordId::new(7001));
+        assert_eq!(found[0].end, Some(Timestamp::from_parts(1_752_890_000 + 7012, 0)));
         // The shell, then three generations of programs below it: the
         // fourth process from the writer up is the shell.
         let line = |guids: &[&str]| -> Vec<WinEvent> {

@@ -158,9 +158,6 @@ impl Guard {
         fn starts(v: &[u8], w: &str) -> bool {
             v.len() >= w.len() && v[..w.len()].eq_ignore_ascii_case(w.as_bytes())
         }
-        fn ends(v: &[u8], w: &str) -> bool {
-            v.len() >= w.len() && v[v.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
-        }
         match self {
             Guard::Needles(mask) => found.any(mask),
             Guard::Equals(field, values) => {
@@ -171,7 +168,9 @@ impl Guard {
                 None => fields.any(field, &|v| texts.iter().any(|w| v == w.as_bytes())),
             },
             Guard::Prefix(field, values) => fields.any(field, &|v| values.iter().any(|w| starts(v, w))),
-            Guard::Suffix(field, values) => fields.any(field, &|v| values.iter().any(|w| ends(v, w))),
+            Guard::Suffix(field, values) => fields.any(field, &|v| {
+                values.iter().any(|w| faultline_parser::value::ends_with_ignore_case(v, w.as_bytes()))
+            }),
             Guard::Any(guards) => guards.iter().any(|g| g.holds(fields, found)),
             Guard::All(guards) => guards.iter().all(|g| g.holds(fields, found)),
         }

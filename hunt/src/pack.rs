@@ -80,7 +80,7 @@ mod tests {
 
     use crate::correlation::Match;
     use crate::record::{View, WebRow};
-    use crate::{Engine, LoadReport};
+    use crate::{Engine, Level, LoadReport};
 
     fn engine() -> Engine {
         let mut report = LoadReport::default();
@@ -932,8 +932,7 @@ mod tests {
         let e = engine();
         // The informational bases of correlations (a 404) left out.
         let titles = |row: WebRow<'_>| -> Vec<String> {
-            let reported =
-                matched(&e, &web(row)).into_iter().filter(|r| r.meta.level > crate::Level::Informational);
+            let reported = matched(&e, &web(row)).into_iter().filter(|r| r.meta.level > Level::Informational);
             reported.map(|r| r.meta.title.clone()).collect()
         };
         let bypass = "SharePoint Tool Pane Posted Through The Sign-Out Bypass";
@@ -1126,6 +1125,14 @@ mod tests {
             assert!(fired(e, fires).iter().any(|f| f == rule), "{rule} must fire");
             assert!(!fired(e, quiet).iter().any(|f| f == rule), "{rule} must not fire on its look-alike");
         }
+    }
+
+    /// The level of the bundled correlation titled `title`.
+    fn engine_chain_level(title: &str) -> Level {
+        let mut loaded = LoadReport::default();
+        loaded.add_bundled();
+        let loaded = loaded.finish();
+        loaded.correlations.iter().find(|c| c.meta.title == title).map(|c| c.meta.level).expect("the chain")
     }
 
     /// A record's (field, value) pairs.
@@ -1592,6 +1599,9 @@ mod tests {
             ),
         ] {
             assert_eq!(correlated(&[(0, exploit.clone()), (20, child())]), [chain]);
+            let level = engine_chain_level(chain);
+            let expected = if chain.starts_with("Telerik") { Level::High } else { Level::Critical };
+            assert_eq!(level, expected, "{chain}: a low half makes no critical chain");
             assert!(correlated(&[(0, exploit), (900, child())]).is_empty(), "{chain}: fifteen minutes apart");
         }
         // The request shape of ECP's exploit without a user ran nothing.

@@ -237,6 +237,13 @@ pub fn decode_field(b: &[u8]) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_suffix_matches_in_either_case_and_not_past_the_start() {
+        assert!(super::ends_with_ignore_case(b"C:\\inetpub\\x.ASPX", b".aspx"));
+        assert!(!super::ends_with_ignore_case(b".aspx.txt", b".aspx"));
+        assert!(!super::ends_with_ignore_case(b"spx", b".aspx"), "shorter than the suffix");
+    }
+
     use super::*;
 
     #[test]

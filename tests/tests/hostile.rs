@@ -216,7 +216,7 @@ fn unreadable_files_are_named_and_the_rest_is_read() {
 /// damaged.
 #[test]
 fn a_chunks_damaged_table_of_names_loses_no_record() {
-    let chunk5 = 4096 + 5 * 65_536;
+    let chunk5 = plaso_chunk(5);
     let Some(report) = every_plaso_record_counted("a damaged EVTX string table", |b| {
         b[chunk5 + 128..chunk5 + 512].fill(0xff)
     }) else {
@@ -235,9 +235,6 @@ const fn plaso_chunk(n: usize) -> usize {
     4096 + n * 65_536
 }
 
-/// Where chunk 5 of plaso's System.evtx starts.
-const PLASO_CHUNK5: usize = plaso_chunk(5);
-
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
@@ -250,7 +247,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// 29,104 on (a log copied while it was open), its checksums agreeing;
 /// returns that offset.
 fn header_behind_its_records(b: &mut [u8]) -> usize {
-    header_behind_records_from(&mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536], 29_104)
+    header_behind_records_from(&mut b[plaso_chunk(5)..plaso_chunk(5) + 65_536], 29_104)
 }
 
 /// Rewrites `chunk`'s header as written before its records from byte
@@ -281,7 +278,7 @@ fn a_damaged_record_past_a_header_behind_its_records_loses_no_other() {
         "an EVTX chunk header behind its records, one past it damaged",
         |b| {
             let cut = header_behind_its_records(b);
-            let chunk = &mut b[PLASO_CHUNK5..PLASO_CHUNK5 + 65_536];
+            let chunk = &mut b[plaso_chunk(5)..plaso_chunk(5) + 65_536];
             chunk[cut + u32_at(chunk, cut + 4) as usize] = b'X';
         },
         (5008, 1),
@@ -323,7 +320,7 @@ fn a_chunk_header_that_stops_short_of_its_records_loses_none() {
     assert!(lagging[0].contains("91 more records read, up to record 926"), "{lagging:?}");
     assert!(!read.iter().any(|m| m.contains("CRC32")), "the header agrees with itself: {read:?}");
     every_plaso_record_counted("an EVTX chunk's free space inside its header", |b| {
-        b[PLASO_CHUNK5 + 48..PLASO_CHUNK5 + 52].copy_from_slice(&0u32.to_le_bytes());
+        b[plaso_chunk(5) + 48..plaso_chunk(5) + 52].copy_from_slice(&0u32.to_le_bytes());
     });
 }
 
@@ -334,8 +331,8 @@ fn an_event_log_cut_at_a_chunks_edge_says_what_is_missing() {
     let Some(samples) = common::samples("an EVTX copy cut at a chunk's edge") else { return };
     let bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "System.evtx", &bytes[..4096 + 5 * 65_536]);
-    write(dir.path(), "Cut.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
+    write(dir.path(), "System.evtx", &bytes[..plaso_chunk(5)]);
+    write(dir.path(), "Cut.evtx", &bytes[..plaso_chunk(5) + 30_000]);
     let (scanned, _) = scanned_and_analyzed(dir.path());
     let at_edge = messages(summary(&scanned.files, "System.evtx"));
     assert!(
@@ -359,8 +356,8 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
     let bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
     let dir = tempfile::tempdir().expect("tempdir");
     // Chunk 5's record 836 runs from byte 29,104 of the chunk to 30,256.
-    write(dir.path(), "Record.evtx", &bytes[..4096 + 5 * 65_536 + 30_000]);
-    write(dir.path(), "Header.evtx", &bytes[..4096 + 5 * 65_536 + 100]);
+    write(dir.path(), "Record.evtx", &bytes[..plaso_chunk(5) + 30_000]);
+    write(dir.path(), "Header.evtx", &bytes[..plaso_chunk(5) + 100]);
     let (scanned, report) = scanned_and_analyzed(dir.path());
     for files in [&scanned.files, &report.inventory.files] {
         assert_eq!(

@@ -205,7 +205,12 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                 let ids = next_id..=next_id.saturating_add(DAMAGED_IDS);
                 let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC).find_map(|p| {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
-                    let in_time = from + p < named_end || earliest == u64::MAX || raw.filetime >= earliest;
+                    // A time of zero says nothing (some exports' last
+                    // record has it).
+                    let in_time = from + p < named_end
+                        || earliest == u64::MAX
+                        || raw.filetime == 0
+                        || raw.filetime >= earliest;
                     (ids.contains(&raw.id) && in_time).then_some((from + p, raw.id))
                 });
                 match hit {
@@ -307,7 +312,8 @@ mod tests {
             Some((header_says(14).free_space_offset, 2))
         );
         // A damaged record inside the header's bounds is stepped over, and
-        // one past them too, to a record written no earlier than the last.
+        // one past them too, to a record written no earlier than the
+        // earliest taken.
         let mut damaged = chunk.clone();
         damaged[CHUNK_HEADER_SIZE + one] = b'X';
         assert_eq!(
@@ -327,7 +333,20 @@ mod tests {
         // slack of the log before it was cleared, whose ids went on from
         // these.
         let time_at = CHUNK_HEADER_SIZE + 4 * one + 16;
-        damaged[time_at..time_at + 8].copy_from_slice(&132_000_000_000_000_000u64.to_le_bytes());
+        let set_time = |chunk: &mut Vec<u8>, at: usize, time: u64| {
+            chunk[at..at + 8].copy_from_slice(&time.to_le_bytes())
+        };
+        // Older than the last taken (record 12) but not than the earliest
+        // (10): the log's own clock stepped back; taken.
+        let mut stepped_back = damaged.clone();
+        set_time(&mut stepped_back, CHUNK_HEADER_SIZE + 2 * one + 16, 132_453_538_617_163_900);
+        set_time(&mut stepped_back, time_at, 132_453_538_617_163_850);
+        assert_eq!(lagging(&stepped_back, header_says(12)).map(|(b, _)| b.last_record_id), Some(14));
+        // Written at time zero: says nothing; taken.
+        let mut zero = damaged.clone();
+        set_time(&mut zero, time_at, 0);
+        assert_eq!(lagging(&zero, header_says(12)).map(|(b, _)| b.last_record_id), Some(14));
+        set_time(&mut damaged, time_at, 132_000_000_000_000_000);
         assert!(lagging(&damaged, header_says(12)).is_none(), "older: the slack");
         // A record past the free space whose id does not follow on (one of
         // the log before it was cleared, which numbered its records again
