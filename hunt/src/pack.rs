@@ -40,6 +40,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "proc_w3wp_unexpected_windows_program.yml",
         include_str!("../rules/proc_w3wp_unexpected_windows_program.yml"),
     ),
+    ("proc_wsus_service_spawns_shell.yml", include_str!("../rules/proc_wsus_service_spawns_shell.yml")),
     ("sec_logon_password_guessing.yml", include_str!("../rules/sec_logon_password_guessing.yml")),
     ("sec_system_time_changed.yml", include_str!("../rules/sec_system_time_changed.yml")),
     ("sec_w3wp_explicit_credentials.yml", include_str!("../rules/sec_w3wp_explicit_credentials.yml")),
@@ -915,6 +916,34 @@ mod tests {
                 ),
                 // Autodiscover v2 asked for a mailbox's ActiveSync endpoint.
                 get("/autodiscover/autodiscover.json/v1.0/clerk@contoso.com", Some("Protocol=ActiveSync")),
+            ),
+            (
+                // WSUS's service path of CVE-2025-59287 (its other runs in
+                // the worker); a shell the service control manager started
+                // is no WSUS service's.
+                "proc_wsus_service_spawns_shell.yml",
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4688,
+                    &[
+                        ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+                        (
+                            "ParentProcessName",
+                            "C:\\Program Files\\Update Services\\Services\\WsusService.exe",
+                        ),
+                        ("CommandLine", "cmd.exe /c powershell -ec SQBFAFgA"),
+                    ],
+                ),
+                event(
+                    "Security",
+                    "Microsoft-Windows-Security-Auditing",
+                    4688,
+                    &[
+                        ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+                        ("ParentProcessName", "C:\\Windows\\System32\\services.exe"),
+                    ],
+                ),
             ),
         ];
         cases
