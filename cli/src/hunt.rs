@@ -417,6 +417,12 @@ pub fn by_rule(detections: &[Detection]) -> Vec<RuleHits<'_>> {
         .collect()
 }
 
+/// A host as the text names it: the JSON's `-` (no record or folder names
+/// one) in words.
+fn host_in_words(host: &str) -> &str {
+    if host == faultline_analyzer::resolve::UNKNOWN_HOST { "an unnamed host" } else { host }
+}
+
 /// Detections grouped by level (highest first) and rule: count, hosts,
 /// first and last evidence.
 pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Result<()> {
@@ -446,11 +452,11 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
         // Per host when several: which host the first and last lines are on
         // is then not the whole story.
         let hosts = if hits.hosts.len() == 1 {
-            hits.hosts.join("")
+            hits.hosts.iter().map(|h| host_in_words(h)).collect()
         } else {
             let mut per: BTreeMap<&str, usize> = BTreeMap::new();
             for d in &hits.list {
-                *per.entry(d.host.as_str()).or_default() += 1;
+                *per.entry(host_in_words(&d.host)).or_default() += 1;
             }
             let shown: Vec<String> = per.iter().take(6).map(|(h, k)| format!("{h} ({k})")).collect();
             let more = per.len().saturating_sub(6);

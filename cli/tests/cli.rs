@@ -1017,6 +1017,31 @@ fn hunt_fail_on_sees_detections_min_level_hides() {
     assert!(text.trim_end().ends_with("1 detection: 1 medium"), "{text}");
 }
 
+/// A log that names no server, in a folder of two servers' event logs, is
+/// on no host the evidence names: the text says so in words (the JSON's
+/// `-`), beside the hosts that are named.
+#[test]
+fn hunt_names_an_unnamed_host_in_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_injection(dir.path());
+    for (file, host) in [("a.xml", "WEB01"), ("b.xml", "WEB02")] {
+        std::fs::write(
+            dir.path().join(file),
+            format!(
+                "<Events><Event><System><Provider Name=\"Microsoft-Windows-Eventlog\"/><EventID>1102</EventID>\
+                 <Level>4</Level><TimeCreated SystemTime=\"2025-01-01T10:00:0{}Z\"/><EventRecordID>7</EventRecordID>\
+                 <Channel>Security</Channel><Computer>{host}</Computer></System></Event></Events>\n",
+                file.len()
+            ),
+        )
+        .expect("writes");
+    }
+    let text = stdout(&faultline(&["hunt", "--quiet", &dir.path().to_string_lossy()]));
+    assert!(text.contains("1 detection on an unnamed host at 2025-01-01 10:00:00"), "{text}");
+    assert!(text.contains("2 detections on WEB01 (1), WEB02 (1) "), "{text}");
+    assert!(!text.contains(" on - "), "{text}");
+}
+
 /// `hunt --format csv` writes times in the zone `--tz` asks for, as the
 /// timeline's CSV does.
 #[test]
