@@ -155,6 +155,15 @@ enum Pools<'a> {
     Named(&'a str),
 }
 
+/// Whether two matches' app pools (none known: `None`) are one pool (IIS
+/// names pools without regard to case).
+fn same_pool(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
 impl Pools<'_> {
     /// Whether a match placed in the app pool `own` is one of them.
     fn take(self, own: Option<&str>) -> bool {
@@ -493,7 +502,15 @@ impl Correlation {
             // chain already holds: another pool's in the same window may
             // still make a chain of their own.
             let mut used = vec![false; if pooled { list.len() } else { 0 }];
+            // Of a pooled chain, per pool, the position in `list` after
+            // its last chain's end: as an unpooled chain starts again
+            // after it fires, a pool's next chain takes only what came
+            // after its last (a bypass tried twice, then two commands run
+            // through the page it dropped, is one chain, not two).
+            let mut chained_to: Vec<(Option<&str>, usize)> = Vec::new();
+            let mut agreed_from = 0;
             let mut live: Vec<usize> = Vec::new();
+            let mut mine: Vec<usize> = Vec::new();
             for end in 0..list.len() {
                 if let Some(Some(v)) = values.get(end) {
                     *distinct.entry(v.as_ref()).or_default() += 1;
@@ -529,15 +546,21 @@ impl Correlation {
                         let mut best = 0;
                         agreed = None;
                         for pool in pools {
-                            let n = self.chained(window, matches, pool.map_or(Pools::Unknown, Pools::Named));
+                            let from = chained_to
+                                .iter()
+                                .find(|(p, _)| same_pool(*p, pool))
+                                .map_or(start, |&(_, after)| after.max(start));
+                            mine.clear();
+                            mine.extend((from..=end).filter(|&p| !used[p]).map(|p| list[p]));
+                            let n = self.chained(&mine, matches, pool.map_or(Pools::Unknown, Pools::Named));
                             // The first pool whose chain is complete, else
                             // the longest chain's.
                             if self.met(n as f64) {
-                                (best, agreed) = (n, pool);
+                                (best, agreed, agreed_from) = (n, pool, from);
                                 break;
                             }
                             if n > best {
-                                (best, agreed) = (n, pool);
+                                (best, agreed, agreed_from) = (n, pool, from);
                             }
                         }
                         best as f64
@@ -570,10 +593,12 @@ impl Correlation {
                                 .collect();
                             let matches = match pooled {
                                 true => {
-                                    let held = self.held(&list[..=end], start, &used, matches, agreed);
+                                    let held = self.held(&list[..=end], agreed_from, &used, matches, agreed);
                                     for &p in &held {
                                         used[p] = true;
                                     }
+                                    chained_to.retain(|(p, _)| !same_pool(*p, agreed));
+                                    chained_to.push((agreed, end + 1));
                                     held.into_iter().map(|p| list[p]).collect()
                                 }
                                 false => window.to_vec(),
@@ -844,6 +869,30 @@ mod tests {
                 [(vec![0, 2], "Default".to_string()), (vec![1, 3], "Shop".to_string())],
                 "{kind}"
             );
+        }
+        // A request tried twice, then two shells of one pool: one chain,
+        // as an unpooled chain starts again after it fires; the second
+        // request is no cause of the second shell's.
+        for kind in ["temporal", "temporal_ordered"] {
+            let retried = [
+                Pooled(0, 0, None),
+                Pooled(0, 5, None),
+                Pooled(1, 10, Some("Shop")),
+                Pooled(1, 40, Some("shop")),
+            ];
+            let fired = chain(kind).evaluate(0, &retried);
+            let chains: Vec<_> = fired.iter().map(|f| f.matches.clone()).collect();
+            assert_eq!(chains, [vec![0, 2]], "{kind}");
+            // A request after the chain starts the pool's next one.
+            let again = [
+                Pooled(0, 0, None),
+                Pooled(1, 10, Some("Shop")),
+                Pooled(0, 20, None),
+                Pooled(1, 40, Some("Shop")),
+            ];
+            let fired = chain(kind).evaluate(0, &again);
+            let chains: Vec<_> = fired.iter().map(|f| f.matches.clone()).collect();
+            assert_eq!(chains, [vec![0, 1], vec![2, 3]], "{kind}");
         }
         // A count grouped by app pool shows the pool it counted.
         let doc = &yaml_rust2::YamlLoader::load_from_str(
