@@ -195,25 +195,31 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                     break;
                 }
                 // The next record that checks out with one of the next few
-                // ids is found past damage; past the header's free space,
-                // it must not be older than the earliest taken (the slack's
-                // records of the log before it was cleared may go on from
-                // the ids here, but were written before any of them; a
-                // log's own times step back by minutes or hours, and are
-                // not compared with the last).
+                // ids is found past damage. Past the header's free space,
+                // the first that checks out is the one: it must also not be
+                // older than the earliest taken (the slack's records of the
+                // log before it was cleared may go on from the ids here,
+                // but were written before any of them), or the records end
+                // before it, as above. A log's clock stepping back is not
+                // compared with the last record but with the earliest: a
+                // step back past the chunk's first record's time, right
+                // after damage past the free space, ends the chunk there.
                 let from = at + 1;
                 let ids = next_id..=next_id.saturating_add(DAMAGED_IDS);
                 let hit = memchr::memmem::find_iter(&chunk[from..], RECORD_MAGIC).find_map(|p| {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
+                    let slack = from + p >= named_end;
                     // A time of zero says nothing (some exports' last
                     // record has it).
-                    let in_time = from + p < named_end
-                        || earliest == u64::MAX
-                        || raw.filetime == 0
-                        || raw.filetime >= earliest;
-                    (ids.contains(&raw.id) && in_time).then_some((from + p, raw.id))
+                    let in_time =
+                        !slack || earliest == u64::MAX || raw.filetime == 0 || raw.filetime >= earliest;
+                    match ids.contains(&raw.id) && in_time {
+                        true => Some(Some((from + p, raw.id))),
+                        false if slack => Some(None),
+                        false => None,
+                    }
                 });
-                match hit {
+                match hit.flatten() {
                     Some((p, id)) => (at, next_id) = (p, id),
                     None => break,
                 }
@@ -348,6 +354,14 @@ mod tests {
         assert_eq!(lagging(&zero, header_says(12)).map(|(b, _)| b.last_record_id), Some(14));
         set_time(&mut damaged, time_at, 132_000_000_000_000_000);
         assert!(lagging(&damaged, header_says(12)).is_none(), "older: the slack");
+        // A record that follows it does not make it live: the first record
+        // past the damage that checks out is the slack's, and so is what
+        // comes after it, whatever its time (the walk, which does not
+        // compare times, would take it).
+        let mut older_then_newer = damaged[..CHUNK_HEADER_SIZE + 5 * one].to_vec();
+        older_then_newer.extend(record(15, b"abcd"));
+        older_then_newer.resize(65536, 0);
+        assert!(lagging(&older_then_newer, header_says(12)).is_none(), "15 after the slack's 14");
         // A record past the free space whose id does not follow on (one of
         // the log before it was cleared, which numbered its records again
         // from 1) ends the records.
