@@ -361,6 +361,9 @@ pub(super) fn toolshell(ctx: &mut Ctx) {
         row(ctx, &host, from, "POST", pane, Some("DisplayMode=Edit&a=/ToolPane.aspx"), (200, 0, 0))
     {
         r.referer = sign_out;
+        // The worker deserializes the web part and starts PowerShell while
+        // the request runs: the request began before the shell.
+        r.taken = 900;
     }
     let powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
     w3wp_child(
