@@ -990,8 +990,10 @@ mod tests {
         assert!(titles(pane("302", Some("https://sp.contoso.com/SitePages/Home.aspx"), None)).is_empty());
         assert!(titles(pane("401", None, None)).is_empty(), "NTLM's first round");
         assert!(titles(pane("200", None, Some("CONTOSO\\editor"))).is_empty(), "a signed-in editor");
-        let sitecore = "Sitecore Report Handler Or Blocked Page Sent A Payload";
+        let sitecore = "Sitecore Report Handler, Blocked Page Or Tutorial XAML Page Sent A Payload";
         for row in [
+            request("POST", "/-/xaml/Sitecore.Xaml.Tutorials.Styles.Index", None, "200"),
+            request("POST", "/sitecore_xaml.ashx/-/xaml/Sitecore.Xaml.Tutorials.Styles.Index", None, "200"),
             request(
                 "GET",
                 "/sitecore/blocked.aspx",
@@ -1004,6 +1006,17 @@ mod tests {
             assert_eq!(titles(row), [sitecore], "{row:?}");
         }
         assert!(titles(request("GET", "/sitecore/blocked.aspx", Some("item=/home"), "200")).is_empty());
+        // The content editor's own XAML pages, posted to by a signed-in editor.
+        let editor = WebRow {
+            username: Some("sitecore\\editor"),
+            ..request(
+                "POST",
+                "/sitecore/shell/~/xaml/Sitecore.Shell.Applications.Dialogs.ItemLister",
+                None,
+                "200",
+            )
+        };
+        assert!(titles(editor).is_empty());
         let ecp = request(
             "GET",
             "/ecp/default.aspx",
@@ -1017,14 +1030,38 @@ mod tests {
         );
         let orion = "SolarWinds Orion Web Shell Or Authentication Bypass Request";
         assert_eq!(titles(request("POST", "/Orion/LogoImageHandler.ashx", None, "500")), [orion]);
-        // Probes of a server without the application.
-        for probe in [
-            request("POST", "/Orion/LogoImageHandler.ashx", None, "404"),
-            request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx", None, "404"),
-            request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), "404"),
-        ] {
-            assert_eq!(titles(probe), Vec::<String>::new(), "{probe:?}");
+        // Probes of a server without the application, or of one that
+        // sends every plain HTTP request to HTTPS or to sign in, or
+        // challenges for Windows sign-in, before any file is looked up.
+        for status in ["404", "301", "302", "307", "401", "403"] {
+            for probe in [
+                request("POST", "/Orion/LogoImageHandler.ashx", None, status),
+                request("GET", "/web.config.i18n.ashx", Some("l=en-US&v=43005.58.L"), status),
+                request("POST", "/sitecore/shell/ClientBin/Reporting/Report.ashx", None, status),
+                request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), status),
+            ] {
+                assert_eq!(titles(probe), Vec::<String>::new(), "{probe:?}");
+            }
         }
+        // The bypass turned away is seen, but below the bar a healthy day
+        // keeps: a redirecting site answers the spray as a patched farm.
+        let away = matched(&e, &web(pane("302", Some("/_layouts/SignOut.aspx"), None)));
+        assert_eq!(away.iter().map(|r| r.meta.level).collect::<Vec<_>>(), [Level::Low]);
+        // ProxyLogon's forged requests go through static files of ECP and
+        // OWA's sign-in pages, which clients only ever GET.
+        let proxylogon = "Exchange ProxyShell Or ProxyLogon Request Shape";
+        for stem in
+            ["/ecp/y.js", "/ecp/default.flt", "/ecp/main.css", "/owa/auth/Current/themes/resources/logon.css"]
+        {
+            assert_eq!(titles(request("POST", stem, None, "200")), [proxylogon], "{stem}");
+            assert!(titles(request("GET", stem, None, "200")).is_empty(), "{stem}");
+            assert!(
+                titles(request("POST", stem, None, "404")).is_empty(),
+                "a server without Exchange: {stem}"
+            );
+        }
+        assert!(titles(request("POST", "/owa/auth.owa", None, "302")).is_empty(), "a sign-in");
+        assert!(titles(request("POST", "/ecp/DDI/DDIService.svc/GetList", None, "200")).is_empty());
         assert_eq!(
             titles(request("GET", "/Orion/SWNetPerfMon.DB.i18n.ashx", Some("l=en-US&v=1"), "200")),
             [orion]
@@ -1119,6 +1156,14 @@ mod tests {
             })
             .collect();
         assert_eq!(correlated(&dnn), ["Telerik Dialog Handler Key Found By Trial (CVE-2017-9248)"]);
+        // The handler registered as .axd, as some sites do.
+        let axd: Vec<(i64, View)> = (0..50)
+            .map(|i| {
+                let query = format!("dp=UvIm{i}");
+                (i * 6, web(request("GET", "/Telerik.Web.UI.DialogHandler.axd", Some(&query), "200")))
+            })
+            .collect();
+        assert_eq!(correlated(&axd), ["Telerik Dialog Handler Key Found By Trial (CVE-2017-9248)"]);
         let spell = |referer: Option<&'static str>| -> Vec<(i64, View)> {
             (0..50)
                 .map(|i| {
