@@ -662,6 +662,9 @@ pub struct Pending {
     /// Per script POSTed, the clients that POSTed to it (a few, up to one
     /// more than [`POST_ONLY_CLIENTS`]).
     post_clients: hashbrown::HashMap<u64, Vec<std::net::IpAddr>>,
+    /// Per script POSTed, the signed-in users that POSTed to it (up to one
+    /// more than [`POST_ONLY_USERS`]), by the hash of their names.
+    post_users: hashbrown::HashMap<u64, Vec<u64>>,
     modules: Firsts,
     logged: BTreeSet<(u64, i64)>,
     switched_off: Vec<(u64, Detection)>,
@@ -703,11 +706,12 @@ pub struct Pending {
     /// Requests clients got through with on the web site, per chunk: what
     /// [`guessed_logins`] looks in after the site's password guessing.
     web_logins: Vec<WebLogins>,
-    /// The clients (see [`client_key`]) and minutes (of the record's own
-    /// time) in which the site rejected credentials given under a user
-    /// name: IIS's own authentication, whose guessing a form's redirect
-    /// does not end.
-    named_rejections: Vec<(u64, i64)>,
+    /// The clients (see [`client_key`]), minutes (of the record's own
+    /// time) and accounts (see [`account_key`]) in which the site rejected
+    /// credentials given under a user name: IIS's own authentication,
+    /// whose guessing a form's redirect does not end, and whose guessed
+    /// password is one of the accounts tried.
+    named_rejections: Vec<(u64, i64, u64)>,
     /// The app pools traces and HTTP.sys errors say served each site.
     site_pools: pools::SitePools,
     /// The folder each access-log row a detection cites asked for (see
@@ -873,7 +877,12 @@ impl Pending {
         self.posts.absorb(other.posts);
         for (key, clients) in other.post_clients {
             for ip in clients {
-                note_client(&mut self.post_clients, key, ip);
+                note_poster(&mut self.post_clients, key, ip, POST_ONLY_CLIENTS);
+            }
+        }
+        for (key, users) in other.post_users {
+            for user in users {
+                note_poster(&mut self.post_users, key, user, POST_ONLY_USERS);
             }
         }
         self.modules.absorb(other.modules);
@@ -927,8 +936,8 @@ fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Ite
 #[derive(Debug)]
 struct Login {
     client: IpAddr,
-    /// Whether it was accepted under a user name.
-    named: bool,
+    /// The account it was accepted as (see [`account_key`]), if named.
+    account: Option<u64>,
     /// The detection citing it.
     detection: Detection,
 }
@@ -974,6 +983,19 @@ fn guessed_logins(
         out.push(d);
     }
     out
+}
+
+/// An account's key, the same for each way a log writes its name: without
+/// case, its domain (`CONTOSO\\pwong`) or UPN suffix (`pwong@contoso.com`).
+fn account_key(user: &[u8]) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let user = user.rsplit(|&b| b == b'\\').next().unwrap_or(user);
+    let user = user.split(|&b| b == b'@').next().unwrap_or(user);
+    let mut hasher = SCRIPT_KEYS.build_hasher();
+    for b in user {
+        hasher.write_u8(b.to_ascii_lowercase());
+    }
+    hasher.finish()
 }
 
 /// A login's key among a client's: its user name (the same for every
@@ -1029,12 +1051,24 @@ const LOGIN_WORDS: [&str; 5] = ["login", "logon", "signin", "auth", "token"];
 /// handler) is POSTed by its visitors.
 const POST_ONLY_CLIENTS: usize = 3;
 
-/// Notes that `ip` POSTed to the script `key` (up to one client more than
-/// [`POST_ONLY_CLIENTS`]: past that the number no longer matters).
-fn note_client(clients: &mut hashbrown::HashMap<u64, Vec<std::net::IpAddr>>, key: u64, ip: std::net::IpAddr) {
-    let seen = clients.entry(key).or_default();
-    if seen.len() <= POST_ONLY_CLIENTS && !seen.contains(&ip) {
-        seen.push(ip);
+/// The most signed-in users a script that only takes POSTs is seen from
+/// and still reported: a shell's operator is one identity (or none), while
+/// an application's pages that POST to a handler of its own (SharePoint's
+/// list views paging through `inplview.aspx`) do so as each of its users,
+/// behind a proxy or a NAT that shows them all as one client.
+const POST_ONLY_USERS: usize = 1;
+
+/// Notes that `poster` (a client, a user) POSTed to the script `key`, up
+/// to one more than `most`: past that the number no longer matters.
+fn note_poster<T: PartialEq>(
+    posters: &mut hashbrown::HashMap<u64, Vec<T>>,
+    key: u64,
+    poster: T,
+    most: usize,
+) {
+    let seen = posters.entry(key).or_default();
+    if seen.len() <= most && !seen.contains(&poster) {
+        seen.push(poster);
     }
 }
 
@@ -1473,6 +1507,7 @@ impl Hunt {
             gets,
             posts,
             post_clients,
+            post_users,
             modules,
             logged,
             switched_off,
@@ -1496,9 +1531,12 @@ impl Hunt {
             sources: _,
         } = pending;
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
+        let users = |key: u64| post_users.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut out = posts.report(
-            |key, _| !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS,
+            |key, _| {
+                !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS && users(key) <= POST_ONLY_USERS
+            },
             |key, n| {
                 let from = match clients(key) {
                     0 => String::new(),
@@ -1725,12 +1763,13 @@ impl Hunt {
     /// the read that got through, when it came during the guessing or soon
     /// after. Where the guessing's rejections named users (IIS's own
     /// authentication), only a request as a user is a login: a form's
-    /// redirect may be its failure page.
+    /// redirect may be its failure page; and where they named one account
+    /// alone, only a request as that account.
     fn web_guessed(
         &self,
         detections: &[Detection],
         web_logins: &[WebLogins],
-        named_rejections: &[(u64, i64)],
+        named_rejections: &[(u64, i64, u64)],
         site_pools: &pools::SitePools,
     ) -> Vec<Detection> {
         let Some(natives) = &self.natives else { return Vec::new() };
@@ -1757,17 +1796,30 @@ impl Hunt {
             .filter_map(|(w, l)| {
                 let client = *clients.get(&l.client)?;
                 let detection = w.detection(&natives.web_guessed, l, client, site_pools);
-                Some(Login { client, named: l.user != Quiet::NONE, detection })
+                let account = w.users.get(l.user as usize).map(|u| account_key(u.as_bytes()));
+                Some(Login { client, account, detection })
             })
             .collect();
-        let named = |client: u64, from: i64, to: i64| {
+        // The accounts the client's rejections named during the guessing.
+        let tried = |client: u64, from: i64, to: i64| {
             let (from, to) = (from.div_euclid(60), to.div_euclid(60));
-            let at = named_rejections.partition_point(|&key| key < (client, from));
-            named_rejections.get(at).is_some_and(|&(c, minute)| c == client && minute <= to)
+            let at = named_rejections.partition_point(|&(c, minute, _)| (c, minute) < (client, from));
+            named_rejections[at..].iter().take_while(move |&&(c, minute, _)| c == client && minute <= to)
         };
         guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
             let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
-            login.named || !named(client_key(login.client), from, to)
+            let mut accounts = tried(client_key(login.client), from, to).map(|&(_, _, account)| account);
+            match (accounts.next(), login.account) {
+                // No rejection named an account: a form's guessing.
+                (None, _) => true,
+                // Where rejections named accounts, a login is under a name.
+                (Some(_), None) => false,
+                // One account's password guessed (or a client's stale one
+                // retried): the guess that worked is that account's, not
+                // another user's signing in from the same office address.
+                // Several accounts tried (a spray of one password): any.
+                (Some(first), Some(login)) => first == login || accounts.any(|a| a != first),
+            }
         })
     }
 
@@ -1857,7 +1909,7 @@ pub struct HuntSink<'a> {
     login_seen: hashbrown::HashSet<(u64, u64)>,
     /// The clients (see [`client_key`]) and minutes of the rejections under
     /// a user name noted.
-    named_noted: hashbrown::HashSet<(u64, i64)>,
+    named_noted: hashbrown::HashSet<(u64, i64, u64)>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
@@ -1945,12 +1997,12 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, r.time) else { return };
         let summary = crate::describe::cut_line(crate::describe::describe_ftp_command(r, command));
         let user = r.username.filter(|u| *u != b"-").map(|u| String::from_utf8_lossy(u).into_owned());
-        let named = user.is_some();
+        let account = user.as_deref().map(|u| account_key(u.as_bytes()));
         let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u)))
             .collect();
         let detection = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
-        self.pending.ftp_logins.push(Login { client, named, detection });
+        self.pending.ftp_logins.push(Login { client, account, detection });
     }
 
     /// Keeps, for [`guessed_logins`], a web request that got through
@@ -1966,12 +2018,13 @@ impl<'a> HuntSink<'a> {
         let user = r.username.and_then(faultline_parser::value::present);
         if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
             // A rejection under a user name: IIS's own authentication.
-            if let (Some(_), Some(client)) = (user, self.hunt.client(r).map(client_key))
-                && self.named_noted.insert((client, r.time.seconds().div_euclid(60)))
-            {
-                let host = self.resolve.host(r.computer_name);
-                if let Some(time) = self.resolve.time(&host, r.time) {
-                    self.pending.named_rejections.push((client, time.seconds().div_euclid(60)));
+            if let (Some(user), Some(client)) = (user, self.hunt.client(r).map(client_key)) {
+                let account = account_key(user);
+                if self.named_noted.insert((client, r.time.seconds().div_euclid(60), account)) {
+                    let host = self.resolve.host(r.computer_name);
+                    if let Some(time) = self.resolve.time(&host, r.time) {
+                        self.pending.named_rejections.push((client, time.seconds().div_euclid(60), account));
+                    }
                 }
             }
             return;
@@ -2281,7 +2334,11 @@ impl<'a> HuntSink<'a> {
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
         if let Some(ip) = self.hunt.client(r) {
-            note_client(&mut self.pending.post_clients, key, ip.to_canonical());
+            note_poster(&mut self.pending.post_clients, key, ip.to_canonical(), POST_ONLY_CLIENTS);
+        }
+        if let Some(user) = r.username {
+            let user = host_key("", user, &mut self.key);
+            note_poster(&mut self.pending.post_users, key, user, POST_ONLY_USERS);
         }
         if self.pending.posts.later(key, time) {
             return;

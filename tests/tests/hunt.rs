@@ -1054,6 +1054,40 @@ fn a_script_many_clients_post_to_is_not_a_web_shell_sign() {
     );
 }
 
+/// A script the application's pages POST to as each of its signed-in users
+/// (SharePoint's list views paging through `inplview.aspx`) is the
+/// application's, even behind a proxy that shows every user as one client;
+/// one POSTed by a single signed-in user (a stolen account driving a
+/// shell) is still reported.
+#[test]
+fn a_script_several_users_post_to_through_one_proxy_is_not_a_web_shell_sign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query cs-username c-ip sc-status\r\n",
+    );
+    for (i, user) in ["CONTOSO\\jsmith", "CONTOSO\\mlee", "contoso\\JSMITH"].iter().enumerate() {
+        log.push_str(&format!(
+            "2025-07-18 09:0{i}:05 10.0.0.5 POST /_layouts/15/inplview.aspx List=%7B5F6A%7D&Paged=TRUE {user} 10.0.0.250 200\r\n"
+        ));
+    }
+    for i in 0..3 {
+        log.push_str(&format!(
+            "2025-07-18 11:0{i}:00 10.0.0.5 POST /_layouts/15/sp1.aspx - CONTOSO\\svc_backup 10.0.0.250 200\r\n"
+        ));
+    }
+    let path = dir.path().join("u_ex250718.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let native: Vec<_> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.origin == "native:post-only-script")
+        .map(|d| d.evidence.summary.as_str())
+        .collect();
+    assert_eq!(native.len(), 1, "{native:#?}");
+    assert!(native[0].contains("/_layouts/15/sp1.aspx"), "{native:#?}");
+}
+
 /// A detection shows the values the record gives for the fields its rule
 /// reads: a Log4Shell string in the agent shows the agent, not the path
 /// joined into a query form the rule also searched, nor the agent again
@@ -1413,7 +1447,13 @@ fn a_password_guessed_through_iis_authentication_is_found_across_chunks() {
     };
     row(&mut log, "09:00:00", "CONTOSO\\jdoe", "203.0.113.9", "200 0 0");
     for i in 0..25 {
-        row(&mut log, &format!("10:{:02}:{:02}", i / 12, i * 5 % 60), "admin", "203.0.113.9", "401 1 1326");
+        row(
+            &mut log,
+            &format!("10:{:02}:{:02}", i / 12, i * 5 % 60),
+            "administrator",
+            "203.0.113.9",
+            "401 1 1326",
+        );
         if i == 10 {
             row(&mut log, "10:00:51", "CONTOSO\\ann", "198.51.100.7", "200 0 0");
             row(&mut log, "10:00:52", "ann", "198.51.100.7", "401 1 1326");
@@ -1669,16 +1709,34 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
         found,
         [("WEB02".to_string(), "GET /ews/exchange.asmx 200 as CONTOSO\\admin from 203.0.113.9".to_string())]
     );
-    // Another site's log: a partner's login before the guessing, the
-    // victim's after it.
+    // Another site's log: a partner's login before a spray of one
+    // password over many accounts, the victim's after it.
     let portal = row("10:00:00", 2, "WEB01", "GET /portal/", "CONTOSO\\partner", "203.0.113.9", "200 0 0")
         + &row("10:15:00", 2, "WEB01", "GET /portal/", "CONTOSO\\victim", "203.0.113.9", "200 0 0");
+    let spray = |i: u32| format!("CONTOSO\\user{i}");
+    let (_, found) = guessed(&[
+        ("WEB01/W3SVC1/u_ex261124.log", rejections(10, &spray, &|_| "WEB01")),
+        ("WEB01/W3SVC2/u_ex261124.log", portal.clone()),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("as CONTOSO\\victim"), "{found:?}");
+    // One account's password guessed (or an office's Outlook retrying a
+    // stale one, behind the office's one address): another user signing
+    // in from that address is no guess; the account's own login, under
+    // its other spelling, is.
     let (_, found) = guessed(&[
         ("WEB01/W3SVC1/u_ex261124.log", rejections(10, &admin, &|_| "WEB01")),
         ("WEB01/W3SVC2/u_ex261124.log", portal),
     ]);
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].1.contains("as CONTOSO\\victim"), "{found:?}");
+    assert_eq!(found, []);
+    let upn = rejections(10, &admin, &|_| "WEB01")
+        + &row("10:14:00", 1, "WEB01", "POST /owa/auth.owa", "jsmith@contoso.com", "203.0.113.9", "302 0 0")
+        + &row("10:15:00", 1, "WEB01", "POST /owa/auth.owa", "admin@contoso.com", "203.0.113.9", "302 0 0");
+    let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", upn)]);
+    assert_eq!(
+        found,
+        [("WEB01".to_string(), "POST /owa/auth.owa 302 as admin@contoso.com from 203.0.113.9".to_string())]
+    );
     // A terminal server: a service's stale password retried while a user
     // who was already in goes on working.
     let retried =
