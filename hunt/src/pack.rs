@@ -1043,6 +1043,18 @@ mod tests {
                 assert_eq!(titles(probe), Vec::<String>::new(), "{probe:?}");
             }
         }
+        // MOVEit's own pages reach the extension through the server's own
+        // address as well as through loopback; another address is not.
+        let m2 = |client| WebRow {
+            client_ip: Some(client),
+            server_ip: Some("10.0.0.5"),
+            ..request("POST", "/moveitisapi/moveitisapi.dll", Some("action=m2"), "200")
+        };
+        assert!(titles(m2("10.0.0.5")).is_empty());
+        assert_eq!(
+            titles(m2("10.0.0.6")),
+            ["MOVEit Transfer ISAPI Asked For Its Internal Action From Outside (CVE-2023-34362)"]
+        );
         // The bypass turned away is seen, but below the bar a healthy day
         // keeps: a redirecting site answers the spray as a patched farm.
         let away = matched(&e, &web(pane("302", Some("/_layouts/SignOut.aspx"), None)));
