@@ -363,12 +363,13 @@ impl Correlation {
         }
     }
 
-    /// The places in `list` (from `start`, not `used`) of the matches a
-    /// pooled chain that fired holds: every match of its pool `agreed`,
-    /// and, for a rule with none, the first of no known pool (in order,
-    /// for `temporal_ordered`), leaving the rest to another pool's chain
-    /// (two workers starting shells after two requests of unknown pools
-    /// are two chains). A chain of no known pool holds every match of none.
+    /// The places in `list` (from `start`, which is past the pool's last
+    /// chain, not `used`) of the matches a pooled chain that fired holds:
+    /// every match of its pool `agreed`, and, for a rule with none, the
+    /// first of no known pool (in order, for `temporal_ordered`), leaving
+    /// the rest to another pool's chain (two workers starting shells after
+    /// two requests of unknown pools are two chains). A chain of no known
+    /// pool holds every match of none.
     fn held<M: Matched>(
         &self,
         list: &[usize],

@@ -1062,9 +1062,15 @@ mod tests {
         // ProxyLogon's forged requests go through static files of ECP and
         // OWA's sign-in pages, which clients only ever GET.
         let proxylogon = "Exchange ProxyShell Or ProxyLogon Request Shape";
-        for stem in
-            ["/ecp/y.js", "/ecp/default.flt", "/ecp/main.css", "/owa/auth/Current/themes/resources/logon.css"]
-        {
+        for stem in [
+            "/ecp/y.js",
+            "/ecp/default.flt",
+            "/ecp/main.css",
+            "/owa/auth/x.js",
+            "/owa/auth/Current/themes/resources/logon.css",
+            "/owa/auth/Current/themes/resources/lgnbotl.gif",
+            "/owa/auth/Current/themes/resources/SegoeUI-SemiBold.eot",
+        ] {
             assert_eq!(titles(request("POST", stem, None, "200")), [proxylogon], "{stem}");
             assert!(titles(request("GET", stem, None, "200")).is_empty(), "{stem}");
             assert!(
