@@ -707,10 +707,11 @@ pub struct Pending {
     /// [`guessed_logins`] looks in after the site's password guessing.
     web_logins: Vec<WebLogins>,
     /// The clients (see [`client_key`]), minutes (of the record's own
-    /// time) and accounts (see [`account_key`]) in which the site rejected
-    /// credentials given under a user name: IIS's own authentication,
-    /// whose guessing a form's redirect does not end, and whose guessed
-    /// password is one of the accounts tried.
+    /// time) and accounts (see [`account_key`], or [`UNNAMED_ACCOUNT`]) in
+    /// which the site rejected credentials: given under a user name, IIS's
+    /// own authentication, whose guessing a form's redirect does not end,
+    /// and whose guessed password, where one account alone was tried, is
+    /// that account's.
     named_rejections: Vec<(u64, i64, u64)>,
     /// The app pools traces and HTTP.sys errors say served each site.
     site_pools: pools::SitePools,
@@ -986,17 +987,34 @@ fn guessed_logins(
 }
 
 /// An account's key, the same for each way a log writes its name: without
-/// case, its domain (`CONTOSO\\pwong`) or UPN suffix (`pwong@contoso.com`).
-fn account_key(user: &[u8]) -> u64 {
+/// case (any script's), its domain (`CONTOSO\\pwong`) or UPN suffix
+/// (`pwong@contoso.com`); `None` for a name with nothing else (`CONTOSO\\`).
+/// Two domains' accounts of one name are one: a log names a domain in one
+/// form and not in another, and the guessing they are compared in is one
+/// client's, on one site.
+fn account_key(user: &[u8]) -> Option<u64> {
     use std::hash::{BuildHasher as _, Hasher as _};
     let user = user.rsplit(|&b| b == b'\\').next().unwrap_or(user);
     let user = user.split(|&b| b == b'@').next().unwrap_or(user);
-    let mut hasher = SCRIPT_KEYS.build_hasher();
-    for b in user {
-        hasher.write_u8(b.to_ascii_lowercase());
+    if user.is_empty() {
+        return None;
     }
-    hasher.finish()
+    let mut hasher = SCRIPT_KEYS.build_hasher();
+    match user.is_ascii() {
+        true => user.iter().for_each(|b| hasher.write_u8(b.to_ascii_lowercase())),
+        false => String::from_utf8_lossy(user).to_lowercase().bytes().for_each(|b| hasher.write_u8(b)),
+    }
+    Some(hasher.finish())
 }
+
+/// The account of a rejection that named none (a form's), among the
+/// accounts [`Pending::named_rejections`] holds: the guessing tried some
+/// account, which may be any.
+const UNNAMED_ACCOUNT: u64 = 0;
+
+/// The most accounts noted per client and minute of rejections: whether
+/// the guessing tried one account or several is all that is read of them.
+const ACCOUNTS_PER_MINUTE: usize = 3;
 
 /// A login's key among a client's: its user name (the same for every
 /// spelling of its case), or, for a login under no name, the page it
@@ -1796,7 +1814,8 @@ impl Hunt {
             .filter_map(|(w, l)| {
                 let client = *clients.get(&l.client)?;
                 let detection = w.detection(&natives.web_guessed, l, client, site_pools);
-                let account = w.users.get(l.user as usize).map(|u| account_key(u.as_bytes()));
+                // The name as kept, read as UTF-8, keys as the raw one does.
+                let account = w.users.get(l.user as usize).and_then(|u| account_key(u.as_bytes()));
                 Some(Login { client, account, detection })
             })
             .collect();
@@ -1808,17 +1827,28 @@ impl Hunt {
         };
         guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
             let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
-            let mut accounts = tried(client_key(login.client), from, to).map(|&(_, _, account)| account);
-            match (accounts.next(), login.account) {
+            let mut unnamed = false;
+            let mut named = tried(client_key(login.client), from, to)
+                .map(|&(_, _, account)| account)
+                .filter(|&a| {
+                    unnamed |= a == UNNAMED_ACCOUNT;
+                    a != UNNAMED_ACCOUNT
+                })
+                .collect::<Vec<u64>>();
+            named.sort_unstable();
+            named.dedup();
+            match (named.as_slice(), login.account) {
                 // No rejection named an account: a form's guessing.
-                (None, _) => true,
+                ([], _) => true,
                 // Where rejections named accounts, a login is under a name.
-                (Some(_), None) => false,
+                (_, None) => false,
                 // One account's password guessed (or a client's stale one
-                // retried): the guess that worked is that account's, not
-                // another user's signing in from the same office address.
-                // Several accounts tried (a spray of one password): any.
-                (Some(first), Some(login)) => first == login || accounts.any(|a| a != first),
+                // retried) and no other tried: the guess that worked is
+                // that account's, not another user's signing in from the
+                // same office address. Several accounts tried (a spray of
+                // one password), or some under no name: any.
+                ([one], Some(login)) if !unnamed => *one == login,
+                _ => true,
             }
         })
     }
@@ -1907,9 +1937,9 @@ pub struct HuntSink<'a> {
     /// The clients (see [`client_key`]) and logins (see [`login_key`])
     /// whose first request that got through is kept.
     login_seen: hashbrown::HashSet<(u64, u64)>,
-    /// The clients (see [`client_key`]) and minutes of the rejections under
-    /// a user name noted.
-    named_noted: hashbrown::HashSet<(u64, i64, u64)>,
+    /// Per client (see [`client_key`]) and minute, the accounts of the
+    /// rejections noted (at most [`ACCOUNTS_PER_MINUTE`]).
+    rejections_noted: hashbrown::HashMap<(u64, i64), Vec<u64>>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
@@ -1941,7 +1971,7 @@ impl<'a> HuntSink<'a> {
             key: Vec::new(),
             last_logged: (Vec::new(), i64::MIN),
             login_seen: hashbrown::HashSet::new(),
-            named_noted: hashbrown::HashSet::new(),
+            rejections_noted: hashbrown::HashMap::new(),
             web_logins: None,
             pools_noted: hashbrown::HashSet::new(),
         }
@@ -1997,7 +2027,7 @@ impl<'a> HuntSink<'a> {
         let Some(time) = self.resolve.time(&host, r.time) else { return };
         let summary = crate::describe::cut_line(crate::describe::describe_ftp_command(r, command));
         let user = r.username.filter(|u| *u != b"-").map(|u| String::from_utf8_lossy(u).into_owned());
-        let account = user.as_deref().map(|u| account_key(u.as_bytes()));
+        let account = r.username.and_then(faultline_parser::value::present).and_then(account_key);
         let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u)))
             .collect();
@@ -2017,14 +2047,16 @@ impl<'a> HuntSink<'a> {
         let Some(status) = r.status else { return };
         let user = r.username.and_then(faultline_parser::value::present);
         if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
-            // A rejection under a user name: IIS's own authentication.
-            if let (Some(user), Some(client)) = (user, self.hunt.client(r).map(client_key)) {
-                let account = account_key(user);
-                if self.named_noted.insert((client, r.time.seconds().div_euclid(60), account)) {
-                    let host = self.resolve.host(r.computer_name);
-                    if let Some(time) = self.resolve.time(&host, r.time) {
-                        self.pending.named_rejections.push((client, time.seconds().div_euclid(60), account));
-                    }
+            // A rejection under a user name: IIS's own authentication; one
+            // under none: a form's, of an account that may be any.
+            let Some(client) = self.hunt.client(r).map(client_key) else { return };
+            let account = user.map_or(Some(UNNAMED_ACCOUNT), account_key).unwrap_or(UNNAMED_ACCOUNT);
+            let noted = self.rejections_noted.entry((client, r.time.seconds().div_euclid(60))).or_default();
+            if noted.len() < ACCOUNTS_PER_MINUTE && !noted.contains(&account) {
+                noted.push(account);
+                let host = self.resolve.host(r.computer_name);
+                if let Some(time) = self.resolve.time(&host, r.time) {
+                    self.pending.named_rejections.push((client, time.seconds().div_euclid(60), account));
                 }
             }
             return;
@@ -2336,8 +2368,7 @@ impl<'a> HuntSink<'a> {
         if let Some(ip) = self.hunt.client(r) {
             note_poster(&mut self.pending.post_clients, key, ip.to_canonical(), POST_ONLY_CLIENTS);
         }
-        if let Some(user) = r.username {
-            let user = host_key("", user, &mut self.key);
+        if let Some(user) = r.username.and_then(faultline_parser::value::present).and_then(account_key) {
             note_poster(&mut self.pending.post_users, key, user, POST_ONLY_USERS);
         }
         if self.pending.posts.later(key, time) {
@@ -2984,6 +3015,29 @@ pub fn hunt(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_account_is_one_however_a_log_spells_it() {
+        use super::account_key;
+        let admin = account_key(b"CONTOSO\\Admin");
+        assert!(admin.is_some());
+        for spelling in
+            [b"admin".as_slice(), b"ADMIN@contoso.com", b"corp.contoso.com\\admin", b"FABRIKAM\\admin"]
+        {
+            assert_eq!(account_key(spelling), admin, "{}", String::from_utf8_lossy(spelling));
+        }
+        assert_ne!(account_key(b"administrator"), admin);
+        // Case beyond ASCII, as Windows compares names.
+        assert_eq!(account_key("J\u{dc}RGEN".as_bytes()), account_key("j\u{fc}rgen@contoso.com".as_bytes()));
+        // A name in the server's ANSI code page keys as the text a login
+        // keeps of it.
+        let ansi = b"CONTOSO\\J\xfcrgen";
+        assert_eq!(account_key(ansi), account_key(String::from_utf8_lossy(ansi).as_bytes()));
+        // A name with nothing but a domain or a suffix names no account.
+        for nothing in [b"CONTOSO\\".as_slice(), b"@contoso.com", b"\\", b""] {
+            assert_eq!(account_key(nothing), None, "{}", String::from_utf8_lossy(nothing));
+        }
+    }
+
     use super::*;
     use crate::resolve::SourceKind;
     use faultline_parser::winevent::EventOrigin;

@@ -1070,9 +1070,11 @@ fn a_script_several_users_post_to_through_one_proxy_is_not_a_web_shell_sign() {
             "2025-07-18 09:0{i}:05 10.0.0.5 POST /_layouts/15/inplview.aspx List=%7B5F6A%7D&Paged=TRUE {user} 10.0.0.250 200\r\n"
         ));
     }
-    for i in 0..3 {
+    // One operator, signed in under two spellings of one account, and
+    // not signed in at all.
+    for (i, user) in ["CONTOSO\\svc_backup", "svc_backup@contoso.com", "-"].iter().enumerate() {
         log.push_str(&format!(
-            "2025-07-18 11:0{i}:00 10.0.0.5 POST /_layouts/15/sp1.aspx - CONTOSO\\svc_backup 10.0.0.250 200\r\n"
+            "2025-07-18 11:0{i}:00 10.0.0.5 POST /_layouts/15/sp1.aspx - {user} 10.0.0.250 200\r\n"
         ));
     }
     let path = dir.path().join("u_ex250718.log");
@@ -1736,6 +1738,24 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
     assert_eq!(
         found,
         [("WEB01".to_string(), "POST /owa/auth.owa 302 as admin@contoso.com from 203.0.113.9".to_string())]
+    );
+    // Rejections under no name beside the one account's: a form's, of
+    // accounts that may be any; the other user's login is the guess.
+    let mixed =
+        rejections(10, &|i| if i % 2 == 0 { "admin".to_string() } else { "-".to_string() }, &|_| "WEB01")
+            + &row(
+                "10:14:00",
+                1,
+                "WEB01",
+                "POST /owa/auth.owa",
+                "jsmith@contoso.com",
+                "203.0.113.9",
+                "302 0 0",
+            );
+    let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", mixed)]);
+    assert_eq!(
+        found,
+        [("WEB01".to_string(), "POST /owa/auth.owa 302 as jsmith@contoso.com from 203.0.113.9".to_string())]
     );
     // A terminal server: a service's stale password retried while a user
     // who was already in goes on working.
