@@ -527,7 +527,22 @@ fn read_chunk(
     }
     // The checksums above cover what the header says; the records are
     // read to where they really end.
-    if let Some((bounds, past)) = records::lagging(bytes, record_bounds(&header)) {
+    let lagging = records::lagging(bytes, record_bounds(&header));
+    if let Some(refused) = &lagging.refused {
+        // An assumption, and what it leaves unread: a carving tool's lead.
+        out.diagnostics.push(offset_diag(
+            offset,
+            Severity::Info,
+            format!(
+                "chunk {index}: past its records' end, record {} (byte {} of the chunk) follows on from them by its \
+                 id but was written before the chunk's first record: taken as the slack's (records of an earlier \
+                 log the chunk was written over, or of the log before it was cleared), not read, nor what follows \
+                 it; a clock set back that far would make live records look the same",
+                refused.id, refused.offset
+            ),
+        ));
+    }
+    if let Some((bounds, past)) = lagging.extended {
         let (named, named_last) = (header.free_space_offset, header.last_event_record_id);
         header.free_space_offset = bounds.free_space_offset;
         header.last_event_record_data_offset = bounds.last_record_offset;

@@ -164,7 +164,7 @@ const DAMAGED_IDS: u64 = 8;
 /// slack holds records of an earlier pass over it, or of the log before it
 /// was cleared, whose ids may even go on from these, but whose times are
 /// older than all of them.
-pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
+pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Lagging {
     let named_end = bounds.free_space_offset as usize;
     let mut at = CHUNK_HEADER_SIZE;
     let mut next_id = bounds.first_record_id;
@@ -174,6 +174,7 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
     // some exports' last record has, says nothing).
     let mut earliest = u64::MAX;
     let mut past = 0u64;
+    let mut refused = None;
     while at + RECORD_HEADER_SIZE <= chunk.len() {
         match record_at(chunk, at, true) {
             Ok((raw, end)) if raw.id == next_id => {
@@ -213,30 +214,56 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Option<(Bounds, u64)> {
                     // record has it).
                     let in_time =
                         !slack || earliest == u64::MAX || raw.filetime == 0 || raw.filetime >= earliest;
-                    match ids.contains(&raw.id) && in_time {
-                        true => Some(Some((from + p, raw.id))),
-                        false if slack => Some(None),
-                        false => None,
+                    match (ids.contains(&raw.id), in_time) {
+                        (true, true) => Some(Ok((from + p, raw.id))),
+                        (true, false) => Some(Err(Some(Refused { offset: from + p, id: raw.id }))),
+                        (false, _) if slack => Some(Err(None)),
+                        (false, _) => None,
                     }
                 });
-                match hit.flatten() {
-                    Some((p, id)) => (at, next_id) = (p, id),
+                match hit {
+                    Some(Ok((p, id))) => (at, next_id) = (p, id),
+                    Some(Err(r)) => {
+                        refused = r;
+                        break;
+                    }
                     None => break,
                 }
             }
         }
     }
-    let (last_start, end, last_id) = last?;
-    if past == 0 {
-        return None;
-    }
-    let extended = Bounds {
-        free_space_offset: u32::try_from(end.max(named_end.min(chunk.len()))).ok()?,
-        last_record_offset: u32::try_from(last_start).ok()?.max(bounds.last_record_offset),
-        first_record_id: bounds.first_record_id,
-        last_record_id: last_id.max(bounds.last_record_id),
-    };
-    Some((extended, past))
+    let extended = last.filter(|_| past > 0).and_then(|(last_start, end, last_id)| {
+        let extended = Bounds {
+            free_space_offset: u32::try_from(end.max(named_end.min(chunk.len()))).ok()?,
+            last_record_offset: u32::try_from(last_start).ok()?.max(bounds.last_record_offset),
+            first_record_id: bounds.first_record_id,
+            last_record_id: last_id.max(bounds.last_record_id),
+        };
+        Some((extended, past))
+    });
+    Lagging { extended, refused }
+}
+
+/// What [`lagging`] found of a chunk's records past its header's bounds.
+#[derive(Debug)]
+pub(crate) struct Lagging {
+    /// The bounds of the records the chunk holds and how many lie past the
+    /// header's, where some do.
+    pub(crate) extended: Option<(Bounds, u64)>,
+    /// The record past the records' end (the free space, or damage beyond
+    /// it) whose id follows on from them but which was written before the
+    /// chunk's first:
+    /// taken as the slack's, and the records end before it, though a clock
+    /// set back that far would make a live record look the same.
+    pub(crate) refused: Option<Refused>,
+}
+
+/// A record [`lagging`] took as the slack's by its time alone.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// Where it starts in the chunk.
+    pub(crate) offset: usize,
+    pub(crate) id: u64,
 }
 
 #[cfg(test)]
@@ -299,7 +326,8 @@ mod tests {
             first_record_id: 10,
             last_record_id: last,
         };
-        let (bounds, past) = lagging(&chunk, header_says(12)).expect("two records past the header's");
+        let (bounds, past) =
+            lagging(&chunk, header_says(12)).extended.expect("two records past the header's");
         assert_eq!(past, 2);
         assert_eq!((bounds.free_space_offset, bounds.last_record_offset, bounds.last_record_id), {
             let whole = header_says(14);
@@ -307,14 +335,17 @@ mod tests {
         });
         let ids: Vec<u64> = walk(&chunk, bounds).filter_map(Result::ok).map(|r| r.id).collect();
         assert_eq!(ids, [10, 11, 12, 13, 14], "the older record in the slack is not taken");
-        assert!(lagging(&chunk, header_says(14)).is_none(), "a header that counts them all");
+        assert!(lagging(&chunk, header_says(14)).extended.is_none(), "a header that counts them all");
         let inside = Bounds { free_space_offset: 0, ..header_says(12) };
-        assert_eq!(lagging(&chunk, inside).map(|(b, past)| (b.last_record_id, past)), Some((14, 5)));
+        assert_eq!(lagging(&chunk, inside).extended.map(|(b, past)| (b.last_record_id, past)), Some((14, 5)));
         let id_only = Bounds { free_space_offset: header_says(14).free_space_offset, ..header_says(12) };
-        assert_eq!(lagging(&chunk, id_only).map(|(b, past)| (b.last_record_id, past)), Some((14, 2)));
+        assert_eq!(
+            lagging(&chunk, id_only).extended.map(|(b, past)| (b.last_record_id, past)),
+            Some((14, 2))
+        );
         let free_only = Bounds { last_record_id: 14, ..header_says(12) };
         assert_eq!(
-            lagging(&chunk, free_only).map(|(b, past)| (b.free_space_offset, past)),
+            lagging(&chunk, free_only).extended.map(|(b, past)| (b.free_space_offset, past)),
             Some((header_says(14).free_space_offset, 2))
         );
         // A damaged record inside the header's bounds is stepped over, and
@@ -323,11 +354,12 @@ mod tests {
         let mut damaged = chunk.clone();
         damaged[CHUNK_HEADER_SIZE + one] = b'X';
         assert_eq!(
-            lagging(&damaged, header_says(12)).map(|(b, past)| (b.last_record_id, past)),
+            lagging(&damaged, header_says(12)).extended.map(|(b, past)| (b.last_record_id, past)),
             Some((14, 2))
         );
         damaged[CHUNK_HEADER_SIZE + 3 * one] = b'X';
-        let (bounds, past) = lagging(&damaged, header_says(12)).expect("record 14 past a damaged 13");
+        let (bounds, past) =
+            lagging(&damaged, header_says(12)).extended.expect("record 14 past a damaged 13");
         assert_eq!((bounds.last_record_id, past), (14, 1));
         let walked: Vec<Result<u64, usize>> =
             walk(&damaged, bounds).map(|r| r.map(|r| r.id).map_err(|e| e.offset)).collect();
@@ -347,13 +379,21 @@ mod tests {
         let mut stepped_back = damaged.clone();
         set_time(&mut stepped_back, CHUNK_HEADER_SIZE + 2 * one + 16, 132_453_538_617_163_900);
         set_time(&mut stepped_back, time_at, 132_453_538_617_163_850);
-        assert_eq!(lagging(&stepped_back, header_says(12)).map(|(b, _)| b.last_record_id), Some(14));
+        assert_eq!(lagging(&stepped_back, header_says(12)).extended.map(|(b, _)| b.last_record_id), Some(14));
         // Written at time zero: says nothing; taken.
         let mut zero = damaged.clone();
         set_time(&mut zero, time_at, 0);
-        assert_eq!(lagging(&zero, header_says(12)).map(|(b, _)| b.last_record_id), Some(14));
+        assert_eq!(lagging(&zero, header_says(12)).extended.map(|(b, _)| b.last_record_id), Some(14));
         set_time(&mut damaged, time_at, 132_000_000_000_000_000);
-        assert!(lagging(&damaged, header_says(12)).is_none(), "older: the slack");
+        let older = lagging(&damaged, header_says(12));
+        assert!(older.extended.is_none(), "older: the slack");
+        assert_eq!(
+            older.refused,
+            Some(Refused { offset: CHUNK_HEADER_SIZE + 4 * one, id: 14 }),
+            "and said so"
+        );
+        assert_eq!(lagging(&stepped_back, header_says(12)).refused, None);
+        assert_eq!(lagging(&chunk, header_says(14)).refused, None, "a chunk's slack after its records");
         // A record that follows it does not make it live: the first record
         // past the damage that checks out is the slack's, and so is what
         // comes after it, whatever its time (the walk, which does not
@@ -361,13 +401,13 @@ mod tests {
         let mut older_then_newer = damaged[..CHUNK_HEADER_SIZE + 5 * one].to_vec();
         older_then_newer.extend(record(15, b"abcd"));
         older_then_newer.resize(65536, 0);
-        assert!(lagging(&older_then_newer, header_says(12)).is_none(), "15 after the slack's 14");
+        assert!(lagging(&older_then_newer, header_says(12)).extended.is_none(), "15 after the slack's 14");
         // A record past the free space whose id does not follow on (one of
         // the log before it was cleared, which numbered its records again
         // from 1) ends the records.
         let mut jumped = chunk.clone();
         jumped[CHUNK_HEADER_SIZE + 3 * one + 8] = 40;
-        assert!(lagging(&jumped, header_says(12)).is_none());
+        assert!(lagging(&jumped, header_says(12)).extended.is_none());
         // The largest id there is: no overflow.
         let mut last = vec![0u8; CHUNK_HEADER_SIZE];
         last.extend(record(u64::MAX, b"abcd"));
@@ -378,6 +418,9 @@ mod tests {
             last_record_id: u64::MAX,
             last_record_offset: 0,
         };
-        assert_eq!(lagging(&last, at_max).map(|(b, past)| (b.last_record_id, past)), Some((u64::MAX, 1)));
+        assert_eq!(
+            lagging(&last, at_max).extended.map(|(b, past)| (b.last_record_id, past)),
+            Some((u64::MAX, 1))
+        );
     }
 }
