@@ -70,6 +70,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_telerik_ui_exploit.yml", include_str!("../rules/web_telerik_ui_exploit.yml")),
     ("web_tunna_session.yml", include_str!("../rules/web_tunna_session.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
+    ("web_viewstate_serialized_query.yml", include_str!("../rules/web_viewstate_serialized_query.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
 
@@ -904,6 +905,23 @@ mod tests {
                     )
                 }),
                 web(request("POST", "/ecp/default.aspx", Some("ExchClientVer=15"), "200")),
+            ),
+            (
+                // A gadget chain signed with a SharePoint farm's stolen key,
+                // sent to any page; a page's own state is a pair.
+                "web_viewstate_serialized_query.yml",
+                web(request(
+                    "GET",
+                    "/_layouts/15/success.aspx",
+                    Some("__VIEWSTATEGENERATOR=AF878507&__VIEWSTATE=%2FwEyhAYAAQAAAP%2F%2F%2F%2F8BAAAA"),
+                    "500",
+                )),
+                web(request(
+                    "GET",
+                    "/search/results.aspx",
+                    Some("__VIEWSTATE=%2FwEPDwUKMTY1NDU2MTA1MmRk&q=invoices"),
+                    "200",
+                )),
             ),
             (
                 // ProxyNotShell: PowerShell named as a protocol.
