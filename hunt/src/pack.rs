@@ -1707,6 +1707,10 @@ mod tests {
                 signed_in(request("GET", "/ecp/default.aspx", Some("__VIEWSTATE=%2FwEy"), "500")),
                 "Exchange Control Panel View State Runs Commands",
             ),
+            (
+                web(request("GET", "/_layouts/15/success.aspx", Some("__VIEWSTATE=%2FwEyhAYAAQAAAP"), "500")),
+                "View State Payload Runs Commands",
+            ),
         ] {
             assert_eq!(correlated(&[(0, exploit.clone()), (20, child())]), [chain]);
             let level = engine_chain_level(chain);
