@@ -819,6 +819,11 @@ mod tests {
         c
     }
 
+    /// The chains of `kind` over `matches`: each one's matches and pool.
+    fn pooled_chains(kind: &str, matches: &[Pooled]) -> Vec<(Vec<usize>, String)> {
+        chain(kind).evaluate(0, matches).into_iter().map(|f| (f.matches, f.group[1].1.clone())).collect()
+    }
+
     #[test]
     fn a_chain_grouped_by_app_pool_holds_one_pools_matches_and_those_of_none_known() {
         for kind in ["temporal", "temporal_ordered"] {
@@ -850,8 +855,7 @@ mod tests {
                 Pooled(1, 20, Some("Shop")),
                 Pooled(1, 30, Some("Api")),
             ];
-            let fired = chain(kind).evaluate(0, &both);
-            let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
+            let chains = pooled_chains(kind, &both);
             assert_eq!(chains, [(vec![0, 2], "Shop".to_string()), (vec![1, 3], "Api".to_string())], "{kind}");
         }
         // Two requests of unknown pools and two pools' workers starting
@@ -863,8 +867,7 @@ mod tests {
                 Pooled(1, 20, Some("Default")),
                 Pooled(1, 30, Some("Shop")),
             ];
-            let fired = chain(kind).evaluate(0, &two);
-            let chains: Vec<_> = fired.iter().map(|f| (f.matches.clone(), f.group[1].1.clone())).collect();
+            let chains = pooled_chains(kind, &two);
             assert_eq!(
                 chains,
                 [(vec![0, 2], "Default".to_string()), (vec![1, 3], "Shop".to_string())],
