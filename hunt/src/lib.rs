@@ -12,6 +12,7 @@ pub mod correlation;
 pub mod engine;
 pub mod load;
 pub mod pack;
+mod packed;
 pub mod pattern;
 pub mod record;
 pub mod rule;

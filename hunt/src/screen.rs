@@ -22,6 +22,7 @@ use faultline_parser::Request;
 use faultline_parser::value::decimal;
 
 use crate::engine::{FieldValues, Found};
+use crate::packed::Packed;
 use crate::record::logged;
 
 /// Where in a row a field's needles can be found: a source of raw text.
@@ -388,7 +389,7 @@ pub(crate) struct LineFilter {
     grams: Option<Grams>,
     /// The short texts: a packed searcher takes at most [`PACKED`], and a
     /// larger set is split over several, each searching the window.
-    searchers: Vec<aho_corasick::packed::Searcher>,
+    searchers: Vec<Packed>,
     /// Some text is looked for in addresses (a keyword search).
     addresses: bool,
     /// Per searcher, its texts, in its patterns' order.
@@ -745,9 +746,7 @@ impl LineFilter {
         };
         let searchers = sets
             .iter()
-            .map(|set| {
-                aho_corasick::packed::Config::new().builder().extend(set.iter().map(|f| &f.text)).build()
-            })
+            .map(|set| Packed::new(set.iter().map(|f| f.text.clone()).collect()))
             .collect::<Option<Vec<_>>>()?;
         let forms: Vec<Vec<LineForm>> = sets.iter().map(|set| set.to_vec()).collect();
         let rivals = forms
@@ -802,29 +801,29 @@ impl LineFilter {
                 lower.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
             }
             for ((searcher, forms), rivals) in self.searchers.iter().zip(&self.forms).zip(&self.rivals) {
+                searcher.plan_on(lower);
                 let mut at = 0;
                 while at < lower.len() {
-                    let Some(m) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len())) else {
+                    let Some((pattern, found)) =
+                        searcher.find_in(lower, aho_corasick::Span::from(at..lower.len()))
+                    else {
                         break;
                     };
                     // The searcher gives one text of those starting here:
                     // when it does not end a value, another may be here.
                     let here = |f: &LineForm| {
-                        lower[m.start()..].starts_with(&f.text)
+                        lower[found..].starts_with(&f.text)
                             && (!f.ends_value
-                                || lower
-                                    .get(m.start() + f.text.len())
-                                    .is_none_or(|b| AFTER_VALUE.contains(b)))
+                                || lower.get(found + f.text.len()).is_none_or(|b| AFTER_VALUE.contains(b)))
                     };
-                    let pattern = m.pattern().as_usize();
                     if forms[pattern].ends_value
                         && !here(&forms[pattern])
                         && !rivals[pattern].iter().any(|&r| here(&forms[r]))
                     {
-                        at = m.start() + 1;
+                        at = found + 1;
                         continue;
                     }
-                    at = mark_line(lower, m.start(), offset + start as u64, &mut marks.lines);
+                    at = mark_line(lower, found, offset + start as u64, &mut marks.lines);
                 }
             }
             // Several searches mark the window each in its own order.
