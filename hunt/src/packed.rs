@@ -61,14 +61,25 @@ impl Packed {
     }
 
     /// Plans the buckets on `sample` (lower-cased, as searched), once:
-    /// later calls do nothing.
+    /// later calls do nothing. A sample of a few lines (a small file read
+    /// first) is not planned on: the given order serves until a larger
+    /// one comes.
     pub(crate) fn plan_on(&self, sample: &[u8]) {
+        if sample.len() < SAMPLE / 4 || self.planned.get().is_some() {
+            return;
+        }
         self.planned.get_or_init(|| {
             let texts: Vec<&[u8]> = self.texts.iter().map(Vec::as_slice).collect();
             let order = plan(&texts, &sample[..sample.len().min(SAMPLE)])?;
             let searcher = Config::new().builder().extend(order.iter().map(|&i| texts[i])).build()?;
             Some((searcher, order))
         });
+    }
+
+    /// Whether a plan replaced the given order.
+    #[cfg(test)]
+    pub(crate) fn is_planned(&self) -> bool {
+        matches!(self.planned.get(), Some(Some(_)))
     }
 
     /// The first text found in `haystack` within `span`: its index in the
@@ -245,7 +256,7 @@ fn partition(groups: &[Vec<usize>], texts: &[&[u8]], buckets: usize, grams: &Gra
     let cheapest = |parts: &[Vec<usize>], g: usize, except: Option<usize>| {
         (0..parts.len())
             .filter(|&p| Some(p) != except && parts[p].len() < cap)
-            .map(|p| (cost(&parts[p], Some(g)) - cost(&parts[p], None), p))
+            .map(|p| (cost(&parts[p], Some(g)).saturating_sub(cost(&parts[p], None)), p))
             .min()
     };
     for g in by_size {
@@ -259,7 +270,7 @@ fn partition(groups: &[Vec<usize>], texts: &[&[u8]], buckets: usize, grams: &Gra
         for g in 0..groups.len() {
             let Some(from) = parts.iter().position(|p| p.contains(&g)) else { continue };
             let rest: Vec<usize> = parts[from].iter().copied().filter(|&x| x != g).collect();
-            let saved = cost(&parts[from], None) - cost(&rest, None);
+            let saved = cost(&parts[from], None).saturating_sub(cost(&rest, None));
             if let Some((added, to)) = cheapest(&parts, g, Some(from))
                 && added < saved
             {
@@ -414,6 +425,8 @@ mod tests {
         let texts = texts();
         let packed = Packed::new(texts.iter().map(|t| t.to_vec()).collect()).expect("a searcher");
         let sample = sample();
+        packed.plan_on(&sample[..1000]);
+        assert!(packed.planned.get().is_none(), "a few lines are not planned on");
         packed.plan_on(&sample);
         assert!(matches!(packed.planned.get(), Some(Some(_))), "the sample is planned on");
         for (i, t) in texts.iter().enumerate() {

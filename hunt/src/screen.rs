@@ -1173,6 +1173,55 @@ detection:
     /// needle is marked, a plain line is cleared without the row's own
     /// search, and a line whose values the screen reads in another form
     /// (percent-encoded) is never cleared by its line alone.
+    /// Whichever order the packed searchers take, the same lines are
+    /// marked: a log whose first window makes the bundled pack's searcher
+    /// plan its buckets (the site's name meets the rules' order of them),
+    /// against an engine that kept the rules' order (its first window, of
+    /// digits alone, gave nothing to plan on).
+    #[test]
+    fn planned_buckets_mark_the_lines_the_given_order_marks() {
+        let attacks = [
+            "GET /ecp/default.flt - 443 - 10.0.0.9 HTTP/1.1 curl/8.0 - - 200",
+            "GET /index.aspx q=$(id) 443 - 10.0.0.9 HTTP/1.1 curl/8.0 - - 200",
+            "GET /a.aspx id=1'+or+'1'='1 443 - 10.0.0.9 HTTP/1.1 Mozilla/5.0 - - 500",
+            "GET /x ${jndi:ldap://h/a} 443 - 10.0.0.9 HTTP/1.1 proxy-checker - - 404",
+        ];
+        let mut log = String::new();
+        let mut starts = Vec::new();
+        for i in 0..400 {
+            log.push_str(&format!(
+                "2025-11-24 00:00:{:02} W3SVC1 WEB01 GET /api/orders/{i} - 443 - 10.1.{}.{} HTTP/1.1 \
+                 Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) https://shop.example.com/ shop.example.com 200 0 0\n",
+                i % 60,
+                i % 7,
+                i % 250
+            ));
+            if i % 50 == 49 {
+                starts.push(log.len() as u64);
+                log.push_str(attacks[(i / 50) % attacks.len()]);
+                log.push('\n');
+            }
+        }
+        let marks = |engine: &Engine| {
+            let mut s = Screening::default();
+            engine.mark_lines(log.as_bytes(), 0, &mut s);
+            s.marks.lines.clone()
+        };
+        let pack = || {
+            let mut loaded = LoadReport::default();
+            loaded.add_bundled();
+            Engine::new(loaded.finish().rules)
+        };
+        let (planned, kept) = (pack(), pack());
+        let digits = "0123456789 ".repeat(2000);
+        kept.mark_lines(digits.as_bytes(), 0, &mut Screening::default());
+        let lines = marks(&planned);
+        assert!(planned.lines.as_ref().is_some_and(|f| f.searchers.iter().any(|p| p.is_planned())));
+        assert!(kept.lines.as_ref().is_some_and(|f| f.searchers.iter().all(|p| !p.is_planned())));
+        assert_eq!(lines, marks(&kept));
+        assert!(starts.iter().all(|at| lines.iter().any(|l| l.start == *at)), "every attack line is marked");
+    }
+
     #[test]
     fn a_row_starting_inside_a_marked_line_is_not_cleared() {
         // NUL padding, then a row: the row's offset is past its line's start.
