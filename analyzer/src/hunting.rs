@@ -712,7 +712,7 @@ pub struct Pending {
     /// own authentication, whose guessing a form's redirect does not end,
     /// and whose guessed password, where one account alone was tried, is
     /// that account's.
-    named_rejections: Vec<(u64, i64, u64)>,
+    rejections: Vec<(u64, i64, u64)>,
     /// The app pools traces and HTTP.sys errors say served each site.
     site_pools: pools::SitePools,
     /// The folder each access-log row a detection cites asked for (see
@@ -900,7 +900,7 @@ impl Pending {
         self.script_writes.absorb(other.script_writes);
         self.ftp_logins.extend(other.ftp_logins);
         self.web_logins.extend(other.web_logins);
-        self.named_rejections.extend(other.named_rejections);
+        self.rejections.extend(other.rejections);
         self.site_pools.absorb(other.site_pools);
         self.web_paths.extend(other.web_paths);
         self.boots.extend(other.boots);
@@ -1008,7 +1008,7 @@ fn account_key(user: &[u8]) -> Option<u64> {
 }
 
 /// The account of a rejection that named none (a form's), among the
-/// accounts [`Pending::named_rejections`] holds: the guessing tried some
+/// accounts [`Pending::rejections`] holds: the guessing tried some
 /// account, which may be any.
 const UNNAMED_ACCOUNT: u64 = 0;
 
@@ -1541,7 +1541,7 @@ impl Hunt {
             script_writes,
             ftp_logins: _,
             web_logins: _,
-            named_rejections: _,
+            rejections: _,
             site_pools: _,
             web_paths: _,
             boots,
@@ -1787,7 +1787,7 @@ impl Hunt {
         &self,
         detections: &[Detection],
         web_logins: &[WebLogins],
-        named_rejections: &[(u64, i64, u64)],
+        rejections: &[(u64, i64, u64)],
         site_pools: &pools::SitePools,
     ) -> Vec<Detection> {
         let Some(natives) = &self.natives else { return Vec::new() };
@@ -1822,19 +1822,14 @@ impl Hunt {
         // The accounts the client's rejections named during the guessing.
         let tried = |client: u64, from: i64, to: i64| {
             let (from, to) = (from.div_euclid(60), to.div_euclid(60));
-            let at = named_rejections.partition_point(|&(c, minute, _)| (c, minute) < (client, from));
-            named_rejections[at..].iter().take_while(move |&&(c, minute, _)| c == client && minute <= to)
+            let at = rejections.partition_point(|&(c, minute, _)| (c, minute) < (client, from));
+            rejections[at..].iter().take_while(move |&&(c, minute, _)| c == client && minute <= to)
         };
         guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
             let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
-            let mut unnamed = false;
-            let mut named = tried(client_key(login.client), from, to)
-                .map(|&(_, _, account)| account)
-                .filter(|&a| {
-                    unnamed |= a == UNNAMED_ACCOUNT;
-                    a != UNNAMED_ACCOUNT
-                })
-                .collect::<Vec<u64>>();
+            let mut named: Vec<u64> = tried(client_key(login.client), from, to).map(|&(_, _, a)| a).collect();
+            let unnamed = named.contains(&UNNAMED_ACCOUNT);
+            named.retain(|&a| a != UNNAMED_ACCOUNT);
             named.sort_unstable();
             named.dedup();
             match (named.as_slice(), login.account) {
@@ -1873,9 +1868,9 @@ impl Hunt {
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
         let web_logins = std::mem::take(&mut pending.web_logins);
-        let mut named_rejections = std::mem::take(&mut pending.named_rejections);
-        named_rejections.sort_unstable();
-        named_rejections.dedup();
+        let mut rejections = std::mem::take(&mut pending.rejections);
+        rejections.sort_unstable();
+        rejections.dedup();
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         detections.extend(self.natives(pending));
@@ -1893,7 +1888,7 @@ impl Hunt {
         let mut detections = self.correlate(detections, quiet);
         let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _| true);
         if self.natives.is_some() {
-            guessed.extend(self.web_guessed(&detections, &web_logins, &named_rejections, &site_pools));
+            guessed.extend(self.web_guessed(&detections, &web_logins, &rejections, &site_pools));
         }
         detections.extend(guessed);
         sort(&mut detections);
@@ -2050,13 +2045,13 @@ impl<'a> HuntSink<'a> {
             // A rejection under a user name: IIS's own authentication; one
             // under none: a form's, of an account that may be any.
             let Some(client) = self.hunt.client(r).map(client_key) else { return };
-            let account = user.map_or(Some(UNNAMED_ACCOUNT), account_key).unwrap_or(UNNAMED_ACCOUNT);
+            let account = user.and_then(account_key).unwrap_or(UNNAMED_ACCOUNT);
             let noted = self.rejections_noted.entry((client, r.time.seconds().div_euclid(60))).or_default();
             if noted.len() < ACCOUNTS_PER_MINUTE && !noted.contains(&account) {
                 noted.push(account);
                 let host = self.resolve.host(r.computer_name);
                 if let Some(time) = self.resolve.time(&host, r.time) {
-                    self.pending.named_rejections.push((client, time.seconds().div_euclid(60), account));
+                    self.pending.rejections.push((client, time.seconds().div_euclid(60), account));
                 }
             }
             return;
@@ -3015,9 +3010,12 @@ pub fn hunt(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::resolve::SourceKind;
+    use faultline_parser::winevent::EventOrigin;
+
     #[test]
     fn an_account_is_one_however_a_log_spells_it() {
-        use super::account_key;
         let admin = account_key(b"CONTOSO\\Admin");
         assert!(admin.is_some());
         for spelling in
@@ -3037,10 +3035,6 @@ mod tests {
             assert_eq!(account_key(nothing), None, "{}", String::from_utf8_lossy(nothing));
         }
     }
-
-    use super::*;
-    use crate::resolve::SourceKind;
-    use faultline_parser::winevent::EventOrigin;
 
     /// A busy authenticated site keeps one per client and user per chunk.
     #[test]

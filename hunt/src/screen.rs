@@ -1169,10 +1169,6 @@ detection:
             })
     }
 
-    /// A chunk is searched once: the line holding a rule's necessary
-    /// needle is marked, a plain line is cleared without the row's own
-    /// search, and a line whose values the screen reads in another form
-    /// (percent-encoded) is never cleared by its line alone.
     /// Whichever order the packed searchers take, the same lines are
     /// marked: a log whose first window makes the bundled pack's searcher
     /// plan its buckets (the site's name meets the rules' order of them),
@@ -1222,6 +1218,10 @@ detection:
         assert!(starts.iter().all(|at| lines.iter().any(|l| l.start == *at)), "every attack line is marked");
     }
 
+    /// A chunk is searched once: the line holding a rule's necessary
+    /// needle is marked, a plain line is cleared without the row's own
+    /// search, and a line whose values the screen reads in another form
+    /// (percent-encoded) is never cleared by its line alone.
     #[test]
     fn a_row_starting_inside_a_marked_line_is_not_cleared() {
         // NUL padding, then a row: the row's offset is past its line's start.

@@ -237,14 +237,14 @@ pub fn decode_field(b: &[u8]) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_suffix_matches_in_either_case_and_not_past_the_start() {
-        assert!(super::ends_with_ignore_case(b"C:\\inetpub\\x.ASPX", b".aspx"));
-        assert!(!super::ends_with_ignore_case(b".aspx.txt", b".aspx"));
-        assert!(!super::ends_with_ignore_case(b"spx", b".aspx"), "shorter than the suffix");
+        assert!(ends_with_ignore_case(b"C:\\inetpub\\x.ASPX", b".aspx"));
+        assert!(!ends_with_ignore_case(b".aspx.txt", b".aspx"));
+        assert!(!ends_with_ignore_case(b"spx", b".aspx"), "shorter than the suffix");
     }
-
-    use super::*;
 
     #[test]
     fn numbers() {

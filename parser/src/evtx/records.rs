@@ -215,15 +215,17 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Lagging {
                     let in_time =
                         !slack || earliest == u64::MAX || raw.filetime == 0 || raw.filetime >= earliest;
                     match (ids.contains(&raw.id), in_time) {
-                        (true, true) => Some(Ok((from + p, raw.id))),
-                        (true, false) => Some(Err(Some(Refused { offset: from + p, id: raw.id }))),
-                        (false, _) if slack => Some(Err(None)),
+                        (true, true) => Some(PastDamage::Next(from + p, raw.id)),
+                        (true, false) => {
+                            Some(PastDamage::End(Some(Refused { offset: from + p, id: raw.id })))
+                        }
+                        (false, _) if slack => Some(PastDamage::End(None)),
                         (false, _) => None,
                     }
                 });
                 match hit {
-                    Some(Ok((p, id))) => (at, next_id) = (p, id),
-                    Some(Err(r)) => {
+                    Some(PastDamage::Next(p, id)) => (at, next_id) = (p, id),
+                    Some(PastDamage::End(r)) => {
                         refused = r;
                         break;
                     }
@@ -242,6 +244,14 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Lagging {
         Some((extended, past))
     });
     Lagging { extended, refused }
+}
+
+/// The first record past damage that decides where [`lagging`]'s walk
+/// goes: the next record (where it starts, its id), or the records' end,
+/// with the record taken as the slack's by its time alone, if that is why.
+enum PastDamage {
+    Next(usize, u64),
+    End(Option<Refused>),
 }
 
 /// What [`lagging`] found of a chunk's records past its header's bounds.
