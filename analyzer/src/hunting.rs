@@ -19,7 +19,7 @@ use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
-use faultline_hunt::{Engine, LoadReport, Rule, View};
+use faultline_hunt::{Engine, Level, LoadReport, Rule, View};
 use faultline_parser::value::ends_with_ignore_case;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordId, RecordSink,
@@ -27,6 +27,7 @@ use faultline_parser::{
 };
 use serde::Serialize;
 
+mod catch_all;
 mod modules;
 mod pools;
 
@@ -719,6 +720,9 @@ pub struct Pending {
     /// [`pools::folder`]), by the row's file and line (hashed): its app pool
     /// is found once the whole read has said which pool serves which site.
     web_paths: Vec<(u64, Box<str>)>,
+    /// The access-log rows answered 200 that detections of level medium or
+    /// above cite: read together, they show a site answering any path.
+    answered: Vec<catch_all::Answered>,
     /// Each host's (hashed) boots, in seconds: its kernel's start and the
     /// event log's own note of the boot.
     boots: BTreeSet<(u64, i64)>,
@@ -903,6 +907,7 @@ impl Pending {
         self.rejections.extend(other.rejections);
         self.site_pools.absorb(other.site_pools);
         self.web_paths.extend(other.web_paths);
+        self.answered.extend(other.answered);
         self.boots.extend(other.boots);
         self.clock_events.extend(other.clock_events);
         self.sources.extend(other.sources);
@@ -1452,7 +1457,6 @@ impl Hunt {
                 (c, Arc::new(info))
             })
             .collect();
-        use faultline_hunt::Level;
         let natives = rules.iter().any(Rule::is_bundled).then(|| Natives {
             post_only: native(
                 "post-only-script",
@@ -1544,6 +1548,7 @@ impl Hunt {
             rejections: _,
             site_pools: _,
             web_paths: _,
+            answered: _,
             boots,
             clock_events: _,
             sources: _,
@@ -1873,6 +1878,7 @@ impl Hunt {
         rejections.dedup();
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
+        catch_all::lower_answered_anything(&mut detections, &std::mem::take(&mut pending.answered));
         detections.extend(self.natives(pending));
         // Before the correlations, which chain a pool's matches.
         place_in_pools(&mut detections, &site_pools, &web_paths);
@@ -2740,6 +2746,18 @@ impl RecordSink for HuntSink<'_> {
                     host: d.host.clone(),
                     second: d.time.seconds(),
                     client,
+                });
+            }
+            if r.status == Some(200)
+                && let Some(d) = self.found[before..].iter().find(|d| d.rule.meta.level >= Level::Medium)
+                && let (Some(client), Some(stem)) = (self.hunt.client(r), r.uri_stem)
+            {
+                self.pending.answered.push(catch_all::Answered {
+                    row: row_key(&d.evidence.path, r.origin.line),
+                    client: client_key(client),
+                    path: host_key("", stem, &mut self.key),
+                    engine: catch_all::Engine::of(stem),
+                    bytes: r.bytes_sent,
                 });
             }
         }

@@ -1867,3 +1867,73 @@ fn ftp_rules_read_the_session_and_the_full_path() {
     assert_eq!(page.len(), 1, "{page:#?}");
     assert_eq!(page[0].evidence.line, Some(5));
 }
+
+/// A site answering every path with its own page (a single-page
+/// application's fallback) answers a scanner's probes for PHP, JSP and
+/// ASP.NET shells with 200: those detections are kept at level low, saying
+/// why. A shell really there (asked for again and again), a client whose
+/// five probes were answered as ASP.NET pages of different sizes, and a
+/// scanner whose shell probes got 404 keep their levels.
+#[test]
+fn a_site_answering_every_path_lowers_the_probes_it_answered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Fields: date time s-sitename s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status sc-bytes\r\n",
+    );
+    let mut row = |at: &str, site: &str, stem: &str, client: &str, status: u16, bytes: u32| {
+        log.push_str(&format!("2025-01-01 {at} {site} 10.0.0.1 GET {stem} - {client} {status} {bytes}\r\n"));
+    };
+    // The scanner on the catch-all site: one page of 1,234 bytes for all.
+    let probes = ["/cmd.php", "/wso.php", "/shell.jsp", "/aspxspy.aspx", "/c99.php", "/cmd.aspx"];
+    for (i, stem) in probes.iter().enumerate() {
+        row(&format!("10:00:{:02}", i * 5), "W3SVC1", stem, "203.0.113.9", 200, 1234);
+    }
+    // A shell really there, on another site, used for an hour.
+    for i in 0..6 {
+        row(&format!("10:{:02}:00", 10 + i * 9), "W3SVC2", "/uploads/cmd.aspx", "198.51.100.4", 200, 300 + i);
+    }
+    // Five ASP.NET shells answered, each its own size, on a third site.
+    let aspx = ["/shell.aspx", "/antak.aspx", "/regeorg.aspx", "/tunnel.aspx", "/chopper.aspx"];
+    for (i, stem) in aspx.iter().enumerate() {
+        row(&format!("11:00:{:02}", i * 5), "W3SVC3", stem, "198.51.100.8", 200, 900 + i as u32 * 17);
+    }
+    // The same five on a fourth site, answered with one page of 5,120 bytes.
+    for (i, stem) in aspx.iter().enumerate() {
+        row(&format!("11:30:{:02}", i * 5), "W3SVC5", stem, "198.51.100.8", 200, 5120);
+    }
+    // The same scanner on an ordinary site: 404s, no detection.
+    for (i, stem) in probes.iter().enumerate() {
+        row(&format!("12:00:{:02}", i * 5), "W3SVC4", stem, "203.0.113.9", 404, 1245);
+    }
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    let report = run(&[path], bundled());
+    let shells: Vec<_> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title == "Request For A Known Web Shell File Name")
+        .map(|d| (d.site.clone().unwrap_or_default(), d.rule.meta.level, d.evidence.summary.clone()))
+        .collect();
+    let on = |site: &str| shells.iter().filter(|(s, _, _)| s == site).collect::<Vec<_>>();
+    assert_eq!(on("1").len(), probes.len(), "{shells:#?}");
+    for (_, level, summary) in on("1") {
+        assert_eq!(*level, Level::Low, "{summary}");
+        assert!(
+            summary.starts_with(
+                "likely the site's page for any path (6 paths this client asked for within minutes, all \
+                 answered 200 as ASP.NET, PHP, JSP pages alike; level high lowered): GET /"
+            ),
+            "{summary}"
+        );
+    }
+    for site in ["2", "3"] {
+        assert_eq!(on(site).len(), if site == "2" { 6 } else { aspx.len() }, "{shells:#?}");
+        assert!(on(site).iter().all(|(_, level, _)| *level == Level::High), "{shells:#?}");
+    }
+    assert!(on("4").is_empty(), "{shells:#?}");
+    assert_eq!(on("5").len(), aspx.len(), "{shells:#?}");
+    for (_, level, summary) in on("5") {
+        assert_eq!(*level, Level::Low, "{summary}");
+        assert!(summary.contains("(5 paths this client asked for within minutes, all answered 200 each with the same 5120 bytes; level high lowered)"), "{summary}");
+    }
+}

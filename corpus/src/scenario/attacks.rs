@@ -212,6 +212,7 @@ pub(super) fn benign_lookalikes(ctx: &mut Ctx) {
     }
     appcmd(ctx, &host, at + 60_000, "adm-web", "list apppools /state:Started");
     hosted_application_lookalikes(ctx, &host, at + 200_000);
+    answered_anything_lookalike(ctx, &host, at + 400_000);
     // A visitor posts a page left open across a recycle: its view state,
     // the page's own, no longer verifies (a 500, and ASP.NET's 1316).
     let visitor = Ipv4Addr::new(198, 51, 100, 23);
@@ -311,6 +312,36 @@ fn hosted_application_lookalikes(ctx: &mut Ctx, host: &str, at: i64) {
     let mailbox = "Email=powershell-svc%40contoso.com&Protocol=ActiveSync&RedirectCount=1";
     request(62, "GET", "/autodiscover/autodiscover.json", Some(mailbox.into()), false);
     request(63, "GET", "/Orion/LogoImageHandler.ashx", Some("id=SitelogoImage".into()), false);
+    traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
+}
+
+/// The API site's single-page front end answers any path it does not
+/// know with its index page (200, always the same size): a scanner's
+/// probes for PHP, JSP and ASP.NET shells there are answered 200 too.
+fn answered_anything_lookalike(ctx: &mut Ctx, host: &str, at: i64) {
+    let scanner = Ipv4Addr::new(192, 0, 2, 77);
+    let traffic = ctx.traffic_mut(host, super::API_SITE);
+    let Some(first) = traffic.rows.first().cloned() else { return };
+    let probes = ["/wso.php", "/cmd.php", "/shell.jsp", "/cmd.jsp", "/aspxspy.aspx", "/cmd.aspx", "/c99.php"];
+    for (i, stem) in probes.iter().enumerate() {
+        let mut r = first.clone();
+        r.end_ms = at + i as i64 * 4_000;
+        r.method = "GET";
+        r.stem = (*stem).to_string();
+        r.query = None;
+        r.status = (200, 0, 0);
+        r.sent = 2_318;
+        // Behind the site's load balancer, the scanner is the forwarded client.
+        match r.forwarded_for {
+            Some(_) => r.forwarded_for = Some(scanner),
+            None => r.client = scanner,
+        }
+        r.user = None;
+        r.cookie = None;
+        r.referer = None;
+        r.agent = "Mozilla/5.0+zgrab/0.x";
+        traffic.rows.push(r);
+    }
     traffic.rows.sort_by_key(|r: &AccessRow| r.end_ms);
 }
 

@@ -83,7 +83,7 @@ fn healthy(ctx: &mut Ctx) {
     attacks::benign_lookalikes(ctx);
     ctx.truth.lookalikes =
         vec!["worker-crash", "recycle-scheduled", "auth-failure", "slow-responses", "request-queue-full"];
-    ctx.truth.story = "An ordinary day: 404s from a scanner, the Windows-authentication handshake (401.2, 401.1, 200) on the reports pages, client aborts, a periodic recycle that cost nothing, a search sorted with `order by`, an administrator listing pools with appcmd, the worker saving an upload and connecting to its database (Sysmon 11 and 3), and what hosted applications send on the paths their exploits use (a signed-in editor posting SharePoint's tool pane, an editor's Telerik dialogs, an upload from its page, Autodiscover v2 for a mailbox named like PowerShell, Orion's logo).".into();
+    ctx.truth.story = "An ordinary day: 404s from a scanner, the Windows-authentication handshake (401.2, 401.1, 200) on the reports pages, client aborts, a periodic recycle that cost nothing, a search sorted with `order by`, an administrator listing pools with appcmd, the worker saving an upload and connecting to its database (Sysmon 11 and 3), and what hosted applications send on the paths their exploits use (a signed-in editor posting SharePoint's tool pane, an editor's Telerik dialogs, an upload from its page, Autodiscover v2 for a mailbox named like PowerShell, Orion's logo), and a scanner's probes for PHP, JSP and ASP.NET shells that the API site's front end answers 200 as it answers any path.".into();
 }
 
 fn worker_crash(ctx: &mut Ctx) {
