@@ -1921,7 +1921,7 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
         assert!(
             summary.starts_with(
                 "likely the site's page for any path (6 paths this client asked for within minutes, all \
-                 answered 200 as ASP.NET, PHP, JSP pages alike; level high lowered): GET /"
+                 answered 200 as ASP.NET, PHP, JSP pages alike; lowered from high): GET /"
             ),
             "{summary}"
         );
@@ -1934,6 +1934,6 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
     assert_eq!(on("5").len(), aspx.len(), "{shells:#?}");
     for (_, level, summary) in on("5") {
         assert_eq!(*level, Level::Low, "{summary}");
-        assert!(summary.contains("(5 paths this client asked for within minutes, all answered 200 each with the same 5120 bytes; level high lowered)"), "{summary}");
+        assert!(summary.contains("(5 paths this client asked for within minutes, all answered 200 each with the same 5120 bytes; lowered from high)"), "{summary}");
     }
 }

@@ -201,7 +201,7 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
         // Said first: a long request would cut it off the end.
         d.evidence.summary = crate::describe::cut_line(format!(
             "likely the site's page for any path ({paths} paths this client asked for within minutes, all \
-             answered 200 {why}; level {} lowered): {}",
+             answered 200 {why}; lowered from {}): {}",
             was.name(),
             d.evidence.summary
         ));
