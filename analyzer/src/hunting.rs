@@ -1878,8 +1878,10 @@ impl Hunt {
         rejections.dedup();
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
-        catch_all::lower_answered_anything(&mut detections, &std::mem::take(&mut pending.answered));
+        let answered = std::mem::take(&mut pending.answered);
         detections.extend(self.natives(pending));
+        // The natives' scripts answering posts among them.
+        catch_all::lower_answered_anything(&mut detections, &answered);
         // Before the correlations, which chain a pool's matches.
         place_in_pools(&mut detections, &site_pools, &web_paths);
         let mut quiet: Vec<QuietMatch<'_>> =
@@ -2377,11 +2379,26 @@ impl<'a> HuntSink<'a> {
         }
         let matched = vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())];
         let detection = self.row_detection(&natives.post_only, r, (&host.name, time), summary(), matched);
+        // Answered 200, as a site answering any path answers a scanner's posts.
+        self.note_answered(r);
         // Its folder's pool is found after the read, as a shown row's.
         if let Some(folder) = pools::folder(&String::from_utf8_lossy(stem)) {
             self.pending.web_paths.push((row_key(&detection.evidence.path, r.origin.line), folder.into()));
         }
         self.pending.posts.add(key, detection, 1);
+    }
+
+    /// Notes the row `r`, answered 200 and cited by a detection of level
+    /// medium or above, for [`catch_all`] to read with the client's others.
+    fn note_answered(&mut self, r: &Request<'_>) {
+        let (Some(client), Some(stem)) = (self.hunt.client(r), r.uri_stem) else { return };
+        self.pending.answered.push(catch_all::Answered {
+            row: row_key(&self.resolve.file().path, r.origin.line),
+            client: client_key(client),
+            path: host_key("", stem, &mut self.key),
+            engine: catch_all::Engine::of(stem),
+            bytes: r.bytes_sent,
+        });
     }
 
     /// The web rules over a traced request: the fields a FREB trace holds
@@ -2749,16 +2766,9 @@ impl RecordSink for HuntSink<'_> {
                 });
             }
             if r.status == Some(200)
-                && let Some(d) = self.found[before..].iter().find(|d| d.rule.meta.level >= Level::Medium)
-                && let (Some(client), Some(stem)) = (self.hunt.client(r), r.uri_stem)
+                && self.found[before..].iter().any(|d| d.rule.meta.level >= Level::Medium)
             {
-                self.pending.answered.push(catch_all::Answered {
-                    row: row_key(&d.evidence.path, r.origin.line),
-                    client: client_key(client),
-                    path: host_key("", stem, &mut self.key),
-                    engine: catch_all::Engine::of(stem),
-                    bytes: r.bytes_sent,
-                });
+                self.note_answered(r);
             }
         }
         self.note_script(r, &|| summary(&[]));

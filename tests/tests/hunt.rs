@@ -1870,18 +1870,25 @@ fn ftp_rules_read_the_session_and_the_full_path() {
 
 /// A site answering every path with its own page (a single-page
 /// application's fallback) answers a scanner's probes for PHP, JSP and
-/// ASP.NET shells with 200: those detections are kept at level low, saying
-/// why. A shell really there (asked for again and again), a client whose
-/// five probes were answered as ASP.NET pages of different sizes, and a
-/// scanner whose shell probes got 404 keep their levels.
+/// ASP.NET shells with 200, and its posts to PHP pages as a script that
+/// only takes posts: those detections are kept at level low, saying why.
+/// A shell really there (asked for again and again), a client whose five
+/// probes were answered as ASP.NET pages of different sizes, and a scanner
+/// whose shell probes got 404 keep their levels.
 #[test]
 fn a_site_answering_every_path_lowers_the_probes_it_answered() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = String::from(
         "#Fields: date time s-sitename s-ip cs-method cs-uri-stem cs-uri-query c-ip sc-status sc-bytes\r\n",
     );
+    let mut request =
+        |at: &str, method: &str, site: &str, stem: &str, client: &str, status: u16, bytes: u32| {
+            log.push_str(&format!(
+                "2025-01-01 {at} {site} 10.0.0.1 {method} {stem} - {client} {status} {bytes}\r\n"
+            ));
+        };
     let mut row = |at: &str, site: &str, stem: &str, client: &str, status: u16, bytes: u32| {
-        log.push_str(&format!("2025-01-01 {at} {site} 10.0.0.1 GET {stem} - {client} {status} {bytes}\r\n"));
+        request(at, "GET", site, stem, client, status, bytes)
     };
     // The scanner on the catch-all site: one page of 1,234 bytes for all.
     let probes = ["/cmd.php", "/wso.php", "/shell.jsp", "/aspxspy.aspx", "/c99.php", "/cmd.aspx"];
@@ -1904,6 +1911,12 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
     // The same scanner on an ordinary site: 404s, no detection.
     for (i, stem) in probes.iter().enumerate() {
         row(&format!("12:00:{:02}", i * 5), "W3SVC4", stem, "203.0.113.9", 404, 1245);
+    }
+    // A scanner posting to PHP pages of a site answering each with one
+    // page: scripts answering posts that nobody asks for with GET.
+    let posted = ["/xmlrpc.php", "/wp-login.php", "/admin.php", "/upload.php", "/config.php"];
+    for (i, stem) in posted.iter().enumerate() {
+        request(&format!("13:00:{:02}", i * 5), "POST", "W3SVC6", stem, "203.0.113.9", 200, 777);
     }
     let path = dir.path().join("u_ex250101.log");
     std::fs::write(&path, log).expect("writes");
@@ -1931,6 +1944,17 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
         assert!(on(site).iter().all(|(_, level, _)| *level == Level::High), "{shells:#?}");
     }
     assert!(on("4").is_empty(), "{shells:#?}");
+    let posts: Vec<_> =
+        report.detections.iter().filter(|d| d.rule.meta.origin == "native:post-only-script").collect();
+    assert_eq!(posts.len(), posted.len(), "{posts:#?}");
+    for d in posts {
+        assert_eq!((d.site.as_deref(), d.rule.meta.level), (Some("6"), Level::Low), "{d:#?}");
+        assert!(
+            d.evidence
+                .summary
+                .contains("all answered 200 each with the same 777 bytes; lowered from medium)")
+        );
+    }
     assert_eq!(on("5").len(), aspx.len(), "{shells:#?}");
     for (_, level, summary) in on("5") {
         assert_eq!(*level, Level::Low, "{summary}");
