@@ -253,6 +253,9 @@ pub struct View {
     web_wanted: [bool; WEB_FIELDS.len()],
     /// Numbers written as text, reused.
     scratch: [String; 7],
+    /// An event's field name in lower case, reused (a Sysmon process
+    /// start names twenty).
+    field_name: String,
     /// `path?query`, reused.
     whole: String,
 }
@@ -270,6 +273,7 @@ impl Default for View {
             with_keywords: true,
             web_wanted: [true; WEB_FIELDS.len()],
             scratch: Default::default(),
+            field_name: String::new(),
             whole: String::new(),
         }
     }
@@ -625,7 +629,7 @@ impl View {
     pub fn event(&mut self, e: &WinEvent) {
         let channel = e.channel.as_deref().unwrap_or_default().to_ascii_lowercase();
         self.start(Kind::Event { channel, id: e.event_id });
-        self.push("eventid", &e.event_id.to_string());
+        self.push("eventid", faultline_parser::value::decimal(e.event_id.into(), &mut [0; 20]));
         // EventLog 104 names the log it cleared, and is always written to
         // System: rules read its Channel as the cleared log.
         let names_channel = e.event_id == 104
@@ -671,14 +675,17 @@ impl View {
                 }
                 continue;
             };
-            let name = name.to_ascii_lowercase();
-            self.push(&name, &d.value);
+            let mut lower = std::mem::take(&mut self.field_name);
+            lower.clear();
+            lower.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+            self.push(&lower, &d.value);
             if security_process
                 && let Some((_, sysmon)) =
-                    SECURITY_PROCESS_NAMES.iter().find(|(security, _)| *security == name)
+                    SECURITY_PROCESS_NAMES.iter().find(|(security, _)| *security == lower)
             {
                 self.push(sysmon, &d.value);
             }
+            self.field_name = lower;
         }
     }
 }
