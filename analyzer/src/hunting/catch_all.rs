@@ -2,7 +2,8 @@
 //! application's fallback, a custom error page served with 200, a parking
 //! page) answers a scanner's probes for web shells and product exploits
 //! with 200 too, and the rules that take 200 for "the file is there" fire
-//! high on internet background noise. Such a site shows itself in the
+//! high on internet background noise (its posts to pages that do not
+//! exist look like scripts that take only posts). Such a site shows itself in the
 //! probes themselves: one client asking within minutes for several paths
 //! of unrelated attacks, every one answered 200, as PHP and ASP.NET pages
 //! alike (no IIS site hosts a PHP shell, a JSP shell and an ASPX shell
