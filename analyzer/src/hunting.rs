@@ -126,6 +126,10 @@ pub struct Detection {
     pub evidence: Evidence,
     /// The record's values of the fields the rule reads.
     pub matched: Vec<(String, String)>,
+    /// The rule's own level, where this detection's was lowered (a probe a
+    /// site answering every path answered 200: see `catch_all`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lowered_from: Option<Level>,
     /// The process start its event logs, to find the same start logged by
     /// both Sysmon and Security auditing.
     #[serde(skip)]
@@ -317,6 +321,7 @@ impl Placed {
             app_pool: self.app_pool.clone(),
             evidence: self.evidence.clone(),
             matched,
+            lowered_from: None,
             process: self.process.clone(),
         }
     }
@@ -864,6 +869,7 @@ impl WebLogins {
             app_pool: app_pool.map(str::to_string),
             evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
             matched,
+            lowered_from: None,
             process: None,
         }
     }
@@ -1313,6 +1319,7 @@ fn event_detection(
         app_pool: e.app_pool().map(str::to_string),
         evidence,
         matched: fields.iter().filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string()))).collect(),
+        lowered_from: None,
         process: None,
     }
 }
@@ -1773,6 +1780,7 @@ impl Hunt {
                     app_pool: of().find_map(|m| m.app_pool().map(str::to_string)),
                     evidence,
                     matched: fired.group,
+                    lowered_from: None,
                     process: None,
                 });
             }
@@ -2153,6 +2161,7 @@ impl<'a> HuntSink<'a> {
             app_pool: None,
             evidence: Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary),
             matched,
+            lowered_from: None,
             process: None,
         }
     }
@@ -2843,6 +2852,7 @@ impl RecordSink for HuntSink<'_> {
                     app_pool: t.app_pool.clone(),
                     evidence,
                     matched: vec![("ModuleName".into(), u.name.to_string())],
+                    lowered_from: None,
                     process: None,
                 },
                 1,
@@ -3125,6 +3135,7 @@ mod tests {
             app_pool: None,
             evidence,
             matched: Vec::new(),
+            lowered_from: None,
             process: None,
         };
         (host, d)

@@ -369,7 +369,8 @@ fn text(
     Ok(())
 }
 
-/// `12 detections: 1 critical, 3 high, 8 medium`.
+/// `12 detections: 1 critical, 3 high, 8 medium`, and how many of them
+/// were lowered.
 fn totals(detections: &[Detection]) -> String {
     let mut by_level: BTreeMap<std::cmp::Reverse<Level>, usize> = BTreeMap::new();
     for d in detections {
@@ -377,7 +378,12 @@ fn totals(detections: &[Detection]) -> String {
     }
     let levels: Vec<String> = by_level.iter().map(|(l, n)| format!("{n} {}", l.0.name())).collect();
     let n = detections.len();
-    format!("{n} detection{}: {}", if n == 1 { "" } else { "s" }, levels.join(", "))
+    let mut line = format!("{n} detection{}: {}", if n == 1 { "" } else { "s" }, levels.join(", "));
+    let lowered = detections.iter().filter(|d| d.lowered_from.is_some()).count();
+    if lowered > 0 {
+        line.push_str(&format!(" ({lowered} lowered: probes a site answering every path answered 200)"));
+    }
+    line
 }
 
 /// The detections of one rule.

@@ -1929,6 +1929,9 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
         .collect();
     let on = |site: &str| shells.iter().filter(|(s, _, _)| s == site).collect::<Vec<_>>();
     assert_eq!(on("1").len(), probes.len(), "{shells:#?}");
+    let lowered: Vec<_> = report.detections.iter().filter_map(|d| d.lowered_from).collect();
+    assert_eq!(lowered.len(), probes.len() + aspx.len() + posted.len(), "{shells:#?}");
+    assert!(lowered[..probes.len()].iter().all(|l| *l == Level::High), "{lowered:?}");
     for (_, level, summary) in on("1") {
         assert_eq!(*level, Level::Low, "{summary}");
         assert!(

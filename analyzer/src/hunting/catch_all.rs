@@ -199,6 +199,7 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
             Arc::new(low)
         });
         d.rule = Arc::clone(rule);
+        d.lowered_from = Some(was);
         // Said first: a long request would cut it off the end.
         d.evidence.summary = crate::describe::cut_line(format!(
             "likely the site's page for any path ({paths} paths this client asked for within minutes, all \
