@@ -934,6 +934,23 @@ fn hunt_shows_its_field_mapping() {
     insta::assert_snapshot!(stdout(&out));
 }
 
+/// The healthy day's hunt as JSON: nothing of medium or above, and the
+/// shell probes its API site's page for any path answered kept low, each
+/// saying the level its rule gives.
+#[test]
+fn hunt_json_of_the_healthy_scenario() {
+    let out = faultline(&["hunt", "--format", "json", "corpus/scenarios/healthy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let detections = value["detections"].as_array().expect("detections");
+    assert!(!detections.is_empty());
+    for d in detections {
+        assert_eq!(d["rule"]["level"], "low", "{d}");
+        assert_eq!(d["lowered_from"], "high", "{d}");
+    }
+    insta::assert_json_snapshot!(value);
+}
+
 /// Sorting the timeline as text sorts it by time: every `datetime` has the
 /// same length whatever its source's precision (W3C seconds, event logs'
 /// 100 ns), in CSV and JSON lines, in UTC and in a named zone.
