@@ -2405,7 +2405,7 @@ impl<'a> HuntSink<'a> {
             row: row_key(&self.resolve.file().path, r.origin.line),
             client: client_key(client),
             path: host_key("", stem, &mut self.key),
-            engine: catch_all::Engine::of(stem),
+            handler: catch_all::Handler::of(stem),
             bytes: r.bytes_sent,
         });
     }

@@ -677,7 +677,8 @@ impl View {
             };
             let mut lower = std::mem::take(&mut self.field_name);
             lower.clear();
-            lower.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+            lower.push_str(name);
+            lower.make_ascii_lowercase();
             self.push(&lower, &d.value);
             if security_process
                 && let Some((_, sysmon)) =

@@ -24,10 +24,11 @@ const WINDOW: i64 = 10 * 60;
 /// The fewest distinct paths answered 200 that show a page for any path.
 const PATHS: usize = 5;
 
-/// The engine a path's extension asks IIS for: a site answering as two of
-/// them to one client's probes answers any path.
+/// The handler a path's extension maps to in IIS (the script engine that
+/// would run the page): a site answering as two of them to one client's
+/// probes answers any path. (Not the rule engine: a page's kind.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Engine {
+pub(super) enum Handler {
     /// `.asp`, `.aspx`, `.ashx`, `.asmx`, `.axd`: IIS's own.
     Asp,
     /// `.php` and its variants, through FastCGI.
@@ -40,29 +41,29 @@ pub(super) enum Engine {
     Cgi,
 }
 
-impl Engine {
-    /// The engine of a path, by its extension (none for a page, an image, a
+impl Handler {
+    /// The handler of a path, by its extension (none for a page, an image, a
     /// folder).
-    pub(super) fn of(stem: &[u8]) -> Option<Engine> {
+    pub(super) fn of(stem: &[u8]) -> Option<Handler> {
         let dot = stem.iter().rposition(|&b| b == b'.')?;
         let extension = stem[dot + 1..].to_ascii_lowercase();
         Some(match extension.as_slice() {
-            b"asp" | b"aspx" | b"ashx" | b"asmx" | b"axd" => Engine::Asp,
-            b"php" | b"php3" | b"php4" | b"php5" | b"php7" | b"phtml" => Engine::Php,
-            b"jsp" | b"jspx" => Engine::Java,
-            b"cfm" | b"cfc" => Engine::ColdFusion,
-            b"pl" | b"cgi" => Engine::Cgi,
+            b"asp" | b"aspx" | b"ashx" | b"asmx" | b"axd" => Handler::Asp,
+            b"php" | b"php3" | b"php4" | b"php5" | b"php7" | b"phtml" => Handler::Php,
+            b"jsp" | b"jspx" => Handler::Java,
+            b"cfm" | b"cfc" => Handler::ColdFusion,
+            b"pl" | b"cgi" => Handler::Cgi,
             _ => return None,
         })
     }
 
     fn name(self) -> &'static str {
         match self {
-            Engine::Asp => "ASP.NET",
-            Engine::Php => "PHP",
-            Engine::Java => "JSP",
-            Engine::ColdFusion => "ColdFusion",
-            Engine::Cgi => "CGI",
+            Handler::Asp => "ASP.NET",
+            Handler::Php => "PHP",
+            Handler::Java => "JSP",
+            Handler::ColdFusion => "ColdFusion",
+            Handler::Cgi => "CGI",
         }
     }
 }
@@ -77,7 +78,7 @@ pub(super) struct Answered {
     pub(super) client: u64,
     /// The path asked for, without case, hashed.
     pub(super) path: u64,
-    pub(super) engine: Option<Engine>,
+    pub(super) handler: Option<Handler>,
     /// `sc-bytes`, where the log has it.
     pub(super) bytes: Option<u64>,
 }
@@ -90,15 +91,15 @@ type Probes<'a> = BTreeMap<(&'a str, Option<&'a str>, u64), Vec<(i64, usize, &'a
 #[derive(Default)]
 struct Counts {
     paths: BTreeMap<u64, usize>,
-    engines: BTreeMap<Engine, usize>,
+    handlers: BTreeMap<Handler, usize>,
     bytes: BTreeMap<Option<u64>, usize>,
 }
 
 impl Counts {
     fn add(&mut self, a: &Answered) {
         *self.paths.entry(a.path).or_default() += 1;
-        if let Some(e) = a.engine {
-            *self.engines.entry(e).or_default() += 1;
+        if let Some(e) = a.handler {
+            *self.handlers.entry(e).or_default() += 1;
         }
         *self.bytes.entry(a.bytes).or_default() += 1;
     }
@@ -113,8 +114,8 @@ impl Counts {
             }
         }
         take(&mut self.paths, a.path);
-        if let Some(e) = a.engine {
-            take(&mut self.engines, e);
+        if let Some(e) = a.handler {
+            take(&mut self.handlers, e);
         }
         take(&mut self.bytes, a.bytes);
     }
@@ -124,8 +125,8 @@ impl Counts {
         if self.paths.len() < PATHS {
             return None;
         }
-        if self.engines.len() >= 2 {
-            let names: Vec<&str> = self.engines.keys().map(|e| e.name()).collect();
+        if self.handlers.len() >= 2 {
+            let names: Vec<&str> = self.handlers.keys().map(|e| e.name()).collect();
             return Some(format!("as {} pages alike", names.join(", ")));
         }
         match (self.bytes.len(), self.bytes.keys().next()) {
@@ -214,18 +215,18 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
 mod tests {
     use super::*;
 
-    fn answered(path: u64, engine: Option<Engine>, bytes: Option<u64>) -> Answered {
-        Answered { row: path, client: 1, path, engine, bytes }
+    fn answered(path: u64, handler: Option<Handler>, bytes: Option<u64>) -> Answered {
+        Answered { row: path, client: 1, path, handler, bytes }
     }
 
     #[test]
     fn a_paths_engine_is_its_extensions() {
-        assert_eq!(Engine::of(b"/uploads/Shell.ASPX"), Some(Engine::Asp));
-        assert_eq!(Engine::of(b"/wso.php5"), Some(Engine::Php));
-        assert_eq!(Engine::of(b"/error/cmd.jsp"), Some(Engine::Java));
-        assert_eq!(Engine::of(b"/cgi-bin/test.cgi"), Some(Engine::Cgi));
+        assert_eq!(Handler::of(b"/uploads/Shell.ASPX"), Some(Handler::Asp));
+        assert_eq!(Handler::of(b"/wso.php5"), Some(Handler::Php));
+        assert_eq!(Handler::of(b"/error/cmd.jsp"), Some(Handler::Java));
+        assert_eq!(Handler::of(b"/cgi-bin/test.cgi"), Some(Handler::Cgi));
         for none in [b"/".as_slice(), b"/images/logo.png", b"/api/orders", b"/v1.2/items"] {
-            assert_eq!(Engine::of(none), None, "{}", String::from_utf8_lossy(none));
+            assert_eq!(Handler::of(none), None, "{}", String::from_utf8_lossy(none));
         }
     }
 
@@ -240,17 +241,17 @@ mod tests {
             counts.any_path()
         };
         let mixed: Vec<Answered> = (0..5)
-            .map(|p| answered(p, Some(if p % 2 == 0 { Engine::Php } else { Engine::Asp }), None))
+            .map(|p| answered(p, Some(if p % 2 == 0 { Handler::Php } else { Handler::Asp }), None))
             .collect();
         assert_eq!(of(&mixed).as_deref(), Some("as ASP.NET, PHP pages alike"));
         assert_eq!(of(&mixed[..4]), None);
-        let sized: Vec<Answered> = (0..5).map(|p| answered(p, Some(Engine::Asp), Some(512))).collect();
+        let sized: Vec<Answered> = (0..5).map(|p| answered(p, Some(Handler::Asp), Some(512))).collect();
         assert_eq!(of(&sized).as_deref(), Some("each with the same 512 bytes"));
-        let varied: Vec<Answered> = (0..5).map(|p| answered(p, Some(Engine::Asp), Some(500 + p))).collect();
+        let varied: Vec<Answered> = (0..5).map(|p| answered(p, Some(Handler::Asp), Some(500 + p))).collect();
         assert_eq!(of(&varied), None);
-        let unlogged: Vec<Answered> = (0..5).map(|p| answered(p, Some(Engine::Asp), None)).collect();
+        let unlogged: Vec<Answered> = (0..5).map(|p| answered(p, Some(Handler::Asp), None)).collect();
         assert_eq!(of(&unlogged), None);
-        let again: Vec<Answered> = (0..6).map(|p| answered(p % 3, Some(Engine::Php), Some(9))).collect();
+        let again: Vec<Answered> = (0..6).map(|p| answered(p % 3, Some(Handler::Php), Some(9))).collect();
         assert_eq!(of(&again), None);
         // Taken out again, a window is what is left.
         let mut counts = Counts::default();
