@@ -214,18 +214,19 @@ fn fold_double_logged(detections: &mut Vec<Detection>) {
     });
 }
 
-/// The rule, host, process id and image of a detection of a process start.
-type StartKey<'a> = (&'a str, &'a str, u64, &'a str);
+/// The rule (see [`rule_identity`]: two rules without an id may share a
+/// title), host, process id and image of a detection of a process start.
+type StartKey<'a> = (usize, &'a str, u64, &'a str);
 
 fn start_key(d: &Detection) -> Option<(StartKey<'_>, bool)> {
     let p = d.process.as_ref()?;
-    Some(((d.rule.meta.id.as_str(), d.host.as_str(), p.pid, p.image.as_str()), p.sysmon))
+    Some(((rule_identity(&d.rule), d.host.as_str(), p.pid, p.image.as_str()), p.sysmon))
 }
 
 /// Which detections are Security's record of a start Sysmon's detection
 /// holds, and per Sysmon detection the places of those records.
 fn double_logged(detections: &[Detection]) -> (Vec<bool>, BTreeMap<usize, Vec<String>>) {
-    let mut by_sysmon: std::collections::HashMap<StartKey<'_>, Vec<usize>> = std::collections::HashMap::new();
+    let mut by_sysmon: hashbrown::HashMap<StartKey<'_>, Vec<usize>> = hashbrown::HashMap::new();
     for (i, d) in detections.iter().enumerate() {
         if let Some((k, true)) = start_key(d) {
             by_sysmon.entry(k).or_default().push(i);
@@ -1637,11 +1638,18 @@ impl Hunt {
     /// The client a row behind a proxy came from (see
     /// [`Request::forwarded_client`]).
     fn forwarded(&self, r: &Request<'_>) -> Option<std::net::IpAddr> {
+        self.forwarded_from(r.client_ip?.ip()?, r.forwarded_for()?)
+    }
+
+    /// The client a request from `peer` whose `X-Forwarded-For` is
+    /// `header` came from (a logged row's, a traced request's).
+    fn forwarded_from(&self, peer: std::net::IpAddr, header: &[u8]) -> Option<std::net::IpAddr> {
+        use faultline_parser::w3c::record::forwarded_client;
         if self.proxies.is_empty() {
-            return r.forwarded_client(None);
+            return forwarded_client(peer, header, None);
         }
         let named = |ip: std::net::IpAddr| self.proxies.iter().any(|(net, bits)| in_network(ip, *net, *bits));
-        r.forwarded_client(Some(&named))
+        forwarded_client(peer, header, Some(&named))
     }
 
     /// The client a request came from: behind a proxy, the one its
@@ -1909,11 +1917,6 @@ impl Hunt {
         detections.extend(guessed);
         sort(&mut detections);
         detections
-    }
-
-    /// Whether a rule reads Windows events.
-    pub fn wants_events(&self) -> bool {
-        self.engine.wants_events()
     }
 
     /// `read`, reading every Windows event when a rule of the user's may
@@ -2432,10 +2435,6 @@ impl<'a> HuntSink<'a> {
             .and_then(|e| e.data("RemoteAddress"))
             .map(|a| a.trim().trim_start_matches('[').trim_end_matches(']'));
         let client_ip = client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
-        if self.hunt.allowed(client_ip) {
-            return;
-        }
-        let client_ip = client_ip.map(|ip| ip.to_canonical());
         let headers = t.events.iter().find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_HEADERS"));
         let header = |name: &str| {
             headers.and_then(|e| e.data("Headers")).and_then(|h| {
@@ -2445,6 +2444,15 @@ impl<'a> HuntSink<'a> {
                 })
             })
         };
+        // As for a logged row, an allowed scanner behind a proxy is the
+        // client its X-Forwarded-For names.
+        let forwarded = client_ip
+            .zip(header("X-Forwarded-For"))
+            .and_then(|(peer, xff)| self.hunt.forwarded_from(peer, xff.as_bytes()));
+        if self.hunt.allowed(forwarded.or(client_ip)) {
+            return;
+        }
+        let client_ip = client_ip.map(|ip| ip.to_canonical());
         // As IIS logs an agent, `+` for a space: the view gives both forms.
         let agent = header("User-Agent").map(|a| a.replace(' ', "+"));
         let (referer, host, cookie) = (header("Referer"), header("Host"), header("Cookie"));
@@ -3072,6 +3080,38 @@ mod tests {
         for nothing in [b"CONTOSO\\".as_slice(), b"@contoso.com", b"\\", b""] {
             assert_eq!(account_key(nothing), None, "{}", String::from_utf8_lossy(nothing));
         }
+    }
+
+    /// Two rules without an id that share a title are two rules: a
+    /// Security start one matched folds into the Sysmon start the same
+    /// rule matched, not the other's.
+    #[test]
+    fn a_start_folds_into_its_own_rules_sysmon_detection() {
+        let (a, b) =
+            (native("same", "Shell", Level::High, "T1059"), native("same", "Shell", Level::High, "T1059"));
+        let start = |rule: &Arc<RuleInfo>, sysmon: bool, record: u64| Detection {
+            rule: Arc::clone(rule),
+            time: Timestamp::from_parts(1_700_000_000, 0),
+            end: None,
+            host: "WEB01".into(),
+            site: None,
+            app_pool: None,
+            evidence: Evidence {
+                source: SourceKind::Evtx,
+                path: "logs.evtx".into(),
+                line: None,
+                record: RecordId::new(record),
+                time: Timestamp::from_parts(1_700_000_000, 0),
+                summary: "cmd.exe".into(),
+            },
+            matched: Vec::new(),
+            lowered_from: None,
+            process: Some(ProcessStart { pid: 4242, image: "cmd.exe".into(), sysmon }),
+        };
+        let (folded, also) = double_logged(&[start(&a, true, 1), start(&b, false, 2)]);
+        assert_eq!((folded, also.len()), (vec![false, false], 0), "another rule's start stays");
+        let (folded, also) = double_logged(&[start(&a, true, 1), start(&a, false, 2)]);
+        assert_eq!((folded, also.len()), (vec![false, true], 1), "its own rule's start folds");
     }
 
     /// A busy authenticated site keeps one per client and user per chunk.

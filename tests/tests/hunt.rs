@@ -941,6 +941,22 @@ fn web_rules_read_traced_requests_once() {
     assert_eq!(allowed(Vec::new()).detections.len(), 1);
     let network = ("2001:db8::".parse().expect("an address"), 32);
     assert!(allowed(vec![network]).detections.is_empty());
+    // Behind a proxy, the allowed scanner is the client the trace's
+    // X-Forwarded-For names, as in the access log.
+    std::fs::write(
+        ipv6.join("fr000003.xml"),
+        freb_trace(
+            "https://shop.example.com/products.aspx?id=1%20UNION%20SELECT%20a%20FROM%20b--",
+            "x\r\nX-Forwarded-For: 198.51.100.23",
+            "10.0.0.4",
+        ),
+    )
+    .expect("writes");
+    assert_eq!(allowed(Vec::new()).detections.len(), 1);
+    let scanner = ("198.51.100.0".parse().expect("an address"), 24);
+    assert!(allowed(vec![scanner]).detections.is_empty(), "the allowed scanner behind the proxy");
+    let proxy = ("10.0.0.4".parse().expect("an address"), 32);
+    assert_eq!(allowed(vec![proxy]).detections.len(), 1, "the proxy allows no one behind it");
 
     let logs = web.join("LogFiles").join("W3SVC1");
     std::fs::create_dir_all(&logs).expect("mkdir");

@@ -190,11 +190,12 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
             }
         }
     }
+    // By identity: every native's index is the same.
     let mut low_rules: BTreeMap<usize, Arc<RuleInfo>> = BTreeMap::new();
     for (i, (paths, why)) in lowered {
         let d = &mut detections[i];
         let was = d.rule.meta.level;
-        let rule = low_rules.entry(d.rule.index).or_insert_with(|| {
+        let rule = low_rules.entry(super::rule_identity(&d.rule)).or_insert_with(|| {
             let mut low = RuleInfo::clone(&d.rule);
             low.meta.level = Level::Low;
             Arc::new(low)

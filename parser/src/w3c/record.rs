@@ -258,18 +258,33 @@ impl Request<'_> {
     /// proxies: the first other address is the client.
     pub fn forwarded_client(&self, trusted: Option<&dyn Fn(IpAddr) -> bool>) -> Option<IpAddr> {
         let peer = self.client_ip.as_ref()?.ip()?;
-        let is_proxy = |ip: IpAddr| trusted.map_or_else(|| is_internal(ip), |f| f(ip));
-        if !is_proxy(peer) {
-            return None;
-        }
-        let header = FORWARDED_FOR.iter().find_map(|name| self.custom.get(name))?;
-        let mut chain = header.rsplit(|&b| b == b',').map(forwarded_address);
-        match trusted {
-            None => chain.next().flatten(),
-            // An entry that is no address ends the walk: what is left of
-            // it cannot be placed.
-            Some(_) => chain.map_while(|ip| ip).find(|ip| !is_proxy(*ip)),
-        }
+        forwarded_client(peer, self.forwarded_for()?, trusted)
+    }
+
+    /// The `X-Forwarded-For` header, where the row logs it.
+    pub fn forwarded_for(&self) -> Option<&[u8]> {
+        FORWARDED_FOR.iter().find_map(|name| self.custom.get(name))
+    }
+}
+
+/// The client a request from `peer` came from, read from its
+/// `X-Forwarded-For` value `header` as [`Request::forwarded_client`] says:
+/// also what a traced request's headers give.
+pub fn forwarded_client(
+    peer: IpAddr,
+    header: &[u8],
+    trusted: Option<&dyn Fn(IpAddr) -> bool>,
+) -> Option<IpAddr> {
+    let is_proxy = |ip: IpAddr| trusted.map_or_else(|| is_internal(ip), |f| f(ip));
+    if !is_proxy(peer) {
+        return None;
+    }
+    let mut chain = header.rsplit(|&b| b == b',').map(forwarded_address);
+    match trusted {
+        None => chain.next().flatten(),
+        // An entry that is no address ends the walk: what is left of it
+        // cannot be placed.
+        Some(_) => chain.map_while(|ip| ip).find(|ip| !is_proxy(*ip)),
     }
 }
 
