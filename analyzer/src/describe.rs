@@ -90,6 +90,9 @@ pub fn describe_http_error(
     )
 }
 
+/// How a detailed error page's description ends: what its time is.
+pub(crate) const FILE_TIME: &str = "; time: the file's modification time (the page holds none)";
+
 /// A one-line description of a FREB trace: the request and the module that
 /// set its error.
 pub fn describe_trace(tr: &Trace) -> String {
@@ -147,7 +150,7 @@ fn describe_error_page(tr: &Trace) -> String {
     if let Some(p) = &tr.summary.physical_path {
         text.push_str(&format!("; path {p}"));
     }
-    text.push_str("; time: the file's modification time (the page holds none)");
+    text.push_str(FILE_TIME);
     text
 }
 

@@ -860,6 +860,12 @@ fn an_error_page_is_placed_by_the_events_that_name_its_requests_id() {
     );
     assert!(page.explanation.contains("ANCM 1012: app_offline.htm took it offline"), "{}", page.explanation);
     assert!(page.explanation.contains("a534fefb-9da1-4b72-9bda-e93039d5288d"), "{}", page.explanation);
+    // Its citation and its timeline step stand where it was placed, not at
+    // the copy's date, which would end the root-cause timeline months on.
+    let cited = page.evidence.iter().find(|e| e.path.ends_with("ErrorPage000019.htm")).expect("cited");
+    assert_eq!(cited.time.to_prose(), "2026-01-27 17:49:23 UTC");
+    assert!(cited.summary.ends_with("time: the last event naming its id (its file dated by a copy)"));
+    assert!(page.timeline.iter().all(|step| step.time <= page.end), "{:#?}", page.timeline);
 }
 
 /// spaarke's failed starts (eventlog.prev.xml #2, 22:15:14): the app asks

@@ -521,7 +521,20 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         if matches!(d.id, FailureMode::RecycleOnDemand | FailureMode::Deployment) && app_service {
             d = d.remedy(APP_SERVICE_RESTART);
         }
-        d.cite_all(pages.iter().take(5).map(|(_, _, t)| store.cite_trace(t)), Role::Cause);
+        let cited = pages.iter().take(5).map(|(_, _, t)| {
+            let mut page = store.cite_trace(t);
+            // Placed by its id's events, the page stands in the timeline
+            // there, not at its copy's date months later.
+            if let Some(n) = named.first() {
+                page.time = n.last.time();
+                if let Some(kept) = page.summary.strip_suffix(crate::describe::FILE_TIME) {
+                    page.summary =
+                        format!("{kept}; time: the last event naming its id (its file dated by a copy)");
+                }
+            }
+            page
+        });
+        d.cite_all(cited, Role::Cause);
         out.push(d);
     }
 }
