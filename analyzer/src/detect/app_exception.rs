@@ -195,7 +195,7 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
         FailureMode::AppException,
         severity,
         if c.len() >= 3 { 0.7 } else { 0.6 },
-        first.event.time() - Span::secs(1),
+        first.event.time(),
         last.event.time(),
     )
     .scope(Some(host), site, pool.as_deref())
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert_eq!((d.id, d.severity), (FailureMode::AppException, Severity::Low));
-        assert_eq!((d.start, d.end), (at(99), at(400)));
+        assert_eq!((d.start, d.end), (at(100), at(400)), "from the first exception");
         assert_eq!(d.scope.app_pool.as_deref(), Some("winedraw"));
         assert!(
             d.explanation.contains("2 requests (/Home/Party, /Home/Teams): HttpCompileException"),
