@@ -28,8 +28,14 @@ use faultline_parser::{
 use serde::Serialize;
 
 mod catch_all;
+mod keys;
+use keys::{SCRIPT_KEYS, account_key, client_key, host_key, login_key, row_key};
 mod modules;
 mod pools;
+mod process;
+mod quiet;
+use process::{ProcessStart, fold_double_logged, what_ran, worker_shell_of};
+use quiet::{Member, Quiet, QuietMatch, Quiets, index_in, offset, wide};
 
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
@@ -134,122 +140,6 @@ pub struct Detection {
     /// both Sysmon and Security auditing.
     #[serde(skip)]
     process: Option<ProcessStart>,
-}
-
-/// A process start as an event logs it: Sysmon 1 or Security 4688.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct ProcessStart {
-    /// Its process id (Sysmon writes it in decimal, Security in hex).
-    pid: u64,
-    /// Its image, lower case.
-    image: String,
-    /// Logged by Sysmon (else by Security auditing).
-    sysmon: bool,
-}
-
-impl ProcessStart {
-    /// The start `e` logs, if it is a process start.
-    fn of(e: &WinEvent) -> Option<ProcessStart> {
-        use faultline_parser::winevent::Family;
-        let (pid, image, sysmon) = match (e.event_id, e.family()) {
-            (1, Family::Sysmon) => (e.data("ProcessId")?.trim().parse().ok()?, e.data("Image")?, true),
-            (4688, Family::SecurityAuditing) => {
-                let hex = e.data("NewProcessId")?.trim();
-                let hex = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X")).unwrap_or(hex);
-                (u64::from_str_radix(hex, 16).ok()?, e.data("NewProcessName")?, false)
-            }
-            _ => return None,
-        };
-        Some(ProcessStart { pid, image: image.to_lowercase(), sysmon })
-    }
-}
-
-/// The values of a process start (Sysmon 1, Security 4688) that say what
-/// ran, as whom, and started by what: a summary shows them first.
-fn what_ran(name: &str) -> bool {
-    matches!(
-        name,
-        "Image"
-            | "CommandLine"
-            | "User"
-            | "ParentImage"
-            | "ParentCommandLine"
-            | "ParentUser"
-            | "NewProcessName"
-            | "ParentProcessName"
-            | "SubjectUserName"
-            | "TargetUserName"
-    )
-}
-
-/// How far apart Sysmon's and Security's records of one process start may
-/// be: both are written as the process is created, each by its own writer.
-const SAME_START: i64 = 2;
-
-/// Folds a detection of a process start that Security auditing logged
-/// into the same rule's detection of the same start that Sysmon logged
-/// (same host, process id and image, within [`SAME_START`] seconds): a
-/// server auditing both would otherwise show every shell its worker
-/// started twice. The Sysmon record stays the evidence (it has the
-/// hashes and the parent); its summary names the Security record too.
-/// `detections` are in [`sort`] order, and stay so.
-fn fold_double_logged(detections: &mut Vec<Detection>) {
-    let (folded, also) = double_logged(detections);
-    if also.is_empty() {
-        return;
-    }
-    for (j, places) in also {
-        // The reference is what the fold must not lose: the record's
-        // text gives way to it (a Sysmon start's summary is often at the
-        // limit already).
-        let also = format!(" (also in Security 4688: {})", places.join(", "));
-        let summary = &mut detections[j].evidence.summary;
-        let room = crate::describe::EVENT_TEXT.saturating_sub(also.len() + '…'.len_utf8()).max(40);
-        *summary = crate::describe::cut_line(format!("{}{also}", crate::describe::cut_to(summary, room)));
-    }
-    let mut i = 0;
-    detections.retain(|_| {
-        i += 1;
-        !folded[i - 1]
-    });
-}
-
-/// The rule (see [`rule_identity`]: two rules without an id may share a
-/// title), host, process id and image of a detection of a process start.
-type StartKey<'a> = (usize, &'a str, u64, &'a str);
-
-fn start_key(d: &Detection) -> Option<(StartKey<'_>, bool)> {
-    let p = d.process.as_ref()?;
-    Some(((rule_identity(&d.rule), d.host.as_str(), p.pid, p.image.as_str()), p.sysmon))
-}
-
-/// Which detections are Security's record of a start Sysmon's detection
-/// holds, and per Sysmon detection the places of those records.
-fn double_logged(detections: &[Detection]) -> (Vec<bool>, BTreeMap<usize, Vec<String>>) {
-    let mut by_sysmon: hashbrown::HashMap<StartKey<'_>, Vec<usize>> = hashbrown::HashMap::new();
-    for (i, d) in detections.iter().enumerate() {
-        if let Some((k, true)) = start_key(d) {
-            by_sysmon.entry(k).or_default().push(i);
-        }
-    }
-    let mut folded = vec![false; detections.len()];
-    let mut also: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    if by_sysmon.is_empty() {
-        return (folded, also);
-    }
-    for (i, d) in detections.iter().enumerate() {
-        let Some((k, false)) = start_key(d) else { continue };
-        let close = |j: &&usize| (detections[**j].time.seconds() - d.time.seconds()).abs() <= SAME_START;
-        if let Some(&j) = by_sysmon.get(&k).and_then(|list| list.iter().find(close)) {
-            folded[i] = true;
-            let place = d
-                .evidence
-                .record
-                .map_or_else(|| d.evidence.path.clone(), |r| format!("{}#{r}", d.evidence.path));
-            also.entry(j).or_default().push(place);
-        }
-    }
-    (folded, also)
 }
 
 /// Where and when a record that rules matched was: what each of its
@@ -374,113 +264,6 @@ fn matched_value(value: &str) -> String {
     crate::describe::cut_to(value, MATCHED_VALUE)
 }
 
-/// A match of a silent rule, kept as what its correlations read and what
-/// the detection of a correlation it starts is made of: a day's 404s feed
-/// the scanner burst, and a whole [`Detection`] each (the host, the file,
-/// the field names as strings of their own) was a sixth of a hunt's time.
-#[derive(Debug)]
-struct Quiet {
-    /// The rule's index among the loaded rules.
-    rule: u32,
-    /// Its host in [`Quiets::hosts`].
-    host: u32,
-    /// The IIS site id, or [`Quiet::NONE`] (a site numbered `u32::MAX`
-    /// reads as none).
-    site: u32,
-    /// Its app pool in [`Quiets::pools`], or [`Quiet::NONE`].
-    pool: u32,
-    time: Timestamp,
-    /// The line, or [`Quiet::NO_PLACE`].
-    line: u64,
-    /// The event record, or [`Quiet::NO_PLACE`].
-    record: u64,
-    /// Its summary in [`Quiets::text`].
-    summary: Range<u32>,
-    /// Its values in [`Quiets::values`].
-    values: Range<u32>,
-}
-
-impl Quiet {
-    /// No site or app pool: numbers and indexes instead of options and
-    /// shared strings make a match 56 bytes instead of 104 (a storm of 404s
-    /// is millions of them).
-    const NONE: u32 = u32::MAX;
-    /// No line or record.
-    const NO_PLACE: u64 = u64::MAX;
-
-    fn line(&self) -> Option<u64> {
-        (self.line != Self::NO_PLACE).then_some(self.line)
-    }
-
-    fn record(&self) -> Option<RecordId> {
-        (self.record != Self::NO_PLACE).then_some(RecordId::from_key(self.record))
-    }
-
-    fn site(&self) -> Option<u32> {
-        (self.site != Self::NONE).then_some(self.site)
-    }
-
-    /// Its app pool's index in [`Quiets::pools`].
-    fn pool(&self) -> Option<usize> {
-        (self.pool != Self::NONE).then_some(self.pool as usize)
-    }
-}
-
-/// The silent rules' matches in one chunk of one file, their text end to
-/// end (none of them holds a string of its own). Offsets are 32-bit (a
-/// storm of 404s is millions of matches): a chunk's store that reaches
-/// [`Quiets::FULL`] is set aside and another begun.
-#[derive(Debug)]
-struct Quiets {
-    source: crate::resolve::SourceKind,
-    path: Arc<str>,
-    text: String,
-    /// Per value, the index of its field in [`RuleInfo::fields`], and the
-    /// value in `text`.
-    values: Vec<(u32, Range<u32>)>,
-    matches: Vec<Quiet>,
-    /// The loaded rules, whose fields its values are of.
-    rules: Arc<[Arc<RuleInfo>]>,
-    /// The hosts and app pools its matches name (a chunk names a few).
-    hosts: Vec<Arc<str>>,
-    pools: Vec<Arc<str>>,
-}
-
-impl Quiets {
-    /// Half the offsets 32 bits hold: no record's values come near the rest.
-    const FULL: usize = 1 << 31;
-
-    fn full(&self) -> bool {
-        self.text.len() >= Self::FULL || self.values.len() >= Self::FULL
-    }
-
-    /// The index of `name` in `names`, added when it is not there.
-    fn named(names: &mut Vec<Arc<str>>, name: &str) -> u32 {
-        index_in(names, |n| **n == *name, || Arc::from(name))
-    }
-}
-
-/// The index of the item of a short list that `is` picks (the last, the
-/// likeliest asked for again), `new` added when none is.
-fn index_in<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, new: impl FnOnce() -> T) -> u32 {
-    let at = list.iter().rposition(is).unwrap_or_else(|| {
-        list.push(new());
-        list.len() - 1
-    });
-    offset(at)
-}
-
-/// An offset into a [`Quiets`] (below [`Quiets::FULL`], or the store is
-/// set aside first).
-fn offset(at: usize) -> u32 {
-    u32::try_from(at).unwrap_or(u32::MAX)
-}
-
-/// A stretch of a [`Quiets`] as indexes.
-fn wide(r: &Range<u32>) -> Range<usize> {
-    r.start as usize..r.end as usize
-}
-
 /// The order of [`sort`] over both kinds of match: time, then file, line,
 /// record and rule.
 type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<RecordId>, &'a str);
@@ -488,101 +271,6 @@ type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<RecordId>, &'a str)
 impl Detection {
     fn key(&self) -> OrderKey<'_> {
         (self.time, &self.evidence.path, self.evidence.line, self.evidence.record, &self.rule.meta.id)
-    }
-}
-
-/// A silent rule's match, with the chunk that holds its text, its host
-/// and app pool, and the rules whose fields its values are of.
-#[derive(Clone, Copy, Debug)]
-struct QuietMatch<'a> {
-    of: &'a Quiets,
-    m: &'a Quiet,
-}
-
-impl<'a> QuietMatch<'a> {
-    fn key(&self, rules: &'a [Arc<RuleInfo>]) -> OrderKey<'a> {
-        (self.m.time, &self.of.path, self.m.line(), self.m.record(), &rules[self.m.rule as usize].meta.id)
-    }
-
-    /// The evidence a detection built from it cites.
-    fn evidence(&self) -> Evidence {
-        Evidence {
-            source: self.of.source,
-            path: self.of.path.to_string(),
-            line: self.m.line(),
-            record: self.m.record(),
-            time: self.m.time,
-            summary: self.of.text[wide(&self.m.summary)].to_string(),
-        }
-    }
-}
-
-/// A match a correlation reads: a detection, or a silent rule's match.
-#[derive(Clone, Copy, Debug)]
-enum Member<'a> {
-    Shown(&'a Detection),
-    Quiet(QuietMatch<'a>),
-}
-
-impl faultline_hunt::correlation::Matched for Member<'_> {
-    fn rule(&self) -> usize {
-        match self {
-            Member::Shown(d) => d.rule.index,
-            Member::Quiet(q) => q.m.rule as usize,
-        }
-    }
-
-    fn seconds(&self) -> i64 {
-        self.time().seconds()
-    }
-
-    fn host(&self) -> &str {
-        match self {
-            Member::Shown(d) => &d.host,
-            Member::Quiet(q) => &q.of.hosts[q.m.host as usize],
-        }
-    }
-
-    fn written(&self, field: &str) -> Option<&str> {
-        match self {
-            Member::Shown(d) => {
-                d.matched.iter().find(|(f, _)| f.eq_ignore_ascii_case(field)).map(|(_, v)| v.as_str())
-            }
-            Member::Quiet(q) => q.of.values[wide(&q.m.values)]
-                .iter()
-                .find(|(f, _)| q.of.rules[q.m.rule as usize].fields[*f as usize] == field)
-                .map(|(_, at)| &q.of.text[wide(at)]),
-        }
-    }
-
-    fn app_pool(&self) -> Option<&str> {
-        match self {
-            Member::Shown(d) => d.app_pool.as_deref(),
-            Member::Quiet(q) => q.m.pool().map(|p| &*q.of.pools[p]),
-        }
-    }
-}
-
-impl Member<'_> {
-    fn time(&self) -> Timestamp {
-        match self {
-            Member::Shown(d) => d.time,
-            Member::Quiet(q) => q.m.time,
-        }
-    }
-
-    fn evidence(&self) -> Evidence {
-        match self {
-            Member::Shown(d) => d.evidence.clone(),
-            Member::Quiet(q) => q.evidence(),
-        }
-    }
-
-    fn site(&self) -> Option<String> {
-        match self {
-            Member::Shown(d) => d.site.clone(),
-            Member::Quiet(q) => q.m.site().map(|s| s.to_string()),
-        }
     }
 }
 
@@ -876,12 +564,6 @@ impl WebLogins {
     }
 }
 
-/// A client address as a number, the same for its IPv4-mapped form.
-fn client_key(ip: IpAddr) -> u64 {
-    use std::hash::BuildHasher as _;
-    SCRIPT_KEYS.hash_one(ip.to_canonical())
-}
-
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
         self.quiet.extend(other.quiet);
@@ -998,27 +680,6 @@ fn guessed_logins(
     out
 }
 
-/// An account's key, the same for each way a log writes its name: without
-/// case (any script's), its domain (`CONTOSO\\pwong`) or UPN suffix
-/// (`pwong@contoso.com`); `None` for a name with nothing else (`CONTOSO\\`).
-/// Two domains' accounts of one name are one: a log names a domain in one
-/// form and not in another, and the guessing they are compared in is one
-/// client's, on one site.
-fn account_key(user: &[u8]) -> Option<u64> {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let user = user.rsplit(|&b| b == b'\\').next().unwrap_or(user);
-    let user = user.split(|&b| b == b'@').next().unwrap_or(user);
-    if user.is_empty() {
-        return None;
-    }
-    let mut hasher = SCRIPT_KEYS.build_hasher();
-    match user.is_ascii() {
-        true => user.iter().for_each(|b| hasher.write_u8(b.to_ascii_lowercase())),
-        false => String::from_utf8_lossy(user).to_lowercase().bytes().for_each(|b| hasher.write_u8(b)),
-    }
-    Some(hasher.finish())
-}
-
 /// The account of a rejection that named none (a form's), among the
 /// accounts [`Pending::rejections`] holds: the guessing tried some
 /// account, which may be any.
@@ -1027,26 +688,6 @@ const UNNAMED_ACCOUNT: u64 = 0;
 /// The most accounts noted per client and minute of rejections: whether
 /// the guessing tried one account or several is all that is read of them.
 const ACCOUNTS_PER_MINUTE: usize = 3;
-
-/// A login's key among a client's: its user name (the same for every
-/// spelling of its case), or, for a login under no name, the page it
-/// posted to (an office's one address logs many users in, through more
-/// than one form).
-fn login_key(user: Option<&[u8]>, page: &[u8]) -> u64 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = SCRIPT_KEYS.build_hasher();
-    hasher.write_u8(u8::from(user.is_some()));
-    for b in user.unwrap_or(page) {
-        hasher.write_u8(b.to_ascii_lowercase());
-    }
-    hasher.finish()
-}
-
-/// An access-log row's key: its file and line, hashed.
-fn row_key(path: &str, line: u64) -> u64 {
-    use std::hash::BuildHasher as _;
-    SCRIPT_KEYS.hash_one((path, line))
-}
 
 /// Gives the web detections that cite an access-log row the app pool that
 /// served the row's site and path, where the read names one alone.
@@ -1325,102 +966,6 @@ fn event_detection(
     }
 }
 
-/// The system's own service hosts and installers (in System32), which
-/// start programs as SYSTEM all day: no parent an app pool's program
-/// could be. By full path: a Potato binary named svchost.exe in a site's
-/// folder is not one.
-const SERVICE_HOSTS: [&str; 12] = [
-    "services.exe",
-    "svchost.exe",
-    "wininit.exe",
-    "smss.exe",
-    "csrss.exe",
-    "winlogon.exe",
-    "lsass.exe",
-    "wbem\\wmiprvse.exe",
-    "taskeng.exe",
-    "msiexec.exe",
-    "taskhostw.exe",
-    "wbem\\wmiapsrv.exe",
-];
-
-/// Whether an image is one of [`SERVICE_HOSTS`] in the system's folder.
-fn is_service_host(image: &str) -> bool {
-    let lower = image.to_ascii_lowercase();
-    let Some(name) = lower.strip_prefix("c:\\windows\\system32\\") else { return false };
-    SERVICE_HOSTS.contains(&name)
-}
-
-/// Whether a Sysmon 1 start runs as the system account: its logon session
-/// is SYSTEM's (0x3e7), or, where Sysmon names no session, its `User` is
-/// `...\SYSTEM`.
-fn runs_as_system(e: &WinEvent, user: &str) -> bool {
-    match e.data("LogonId") {
-        Some(id) => id.trim().eq_ignore_ascii_case("0x3e7"),
-        None => user.rsplit('\\').next().is_some_and(|name| name.eq_ignore_ascii_case("SYSTEM")),
-    }
-}
-
-/// How many processes, the writer first, are looked at up to the worker's
-/// child: cmd.exe started by w3wp.exe starting powershell.exe that writes
-/// the page is two; a chain of processes with a loop in it ends here too.
-const WORKER_GENERATIONS: usize = 4;
-
-/// The app pool entry (see [`Pending::worker_children`]) of the worker
-/// whose child is the process `key` or one of its ancestors within
-/// [`WORKER_GENERATIONS`], when a shell is on the way (the child itself or
-/// one below it: w3wp.exe starting php-cgi.exe starting cmd.exe is a PHP
-/// shell's command); `None` otherwise (a runtime writing its own pages).
-fn worker_shell_of<'p>(
-    key: u64,
-    parents: &hashbrown::HashMap<u64, u64>,
-    worker_children: &'p hashbrown::HashMap<u64, Option<String>>,
-    shells: &hashbrown::HashSet<u64>,
-) -> Option<&'p Option<String>> {
-    let (mut at, mut shell) = (key, false);
-    for _ in 0..WORKER_GENERATIONS {
-        shell |= shells.contains(&at);
-        if let Some(pool) = worker_children.get(&at) {
-            return shell.then_some(pool);
-        }
-        at = *parents.get(&at)?;
-    }
-    None
-}
-
-/// The shells and tools whose start by the worker the bundled rule
-/// reports (its list, which a test holds them to): only what one of them
-/// writes, or a program it started, is a shell's doing. The worker's
-/// other children are an application's runtimes (PHP's FastCGI updating
-/// a WordPress plugin, java.exe unpacking a WAR, node.exe under iisnode),
-/// whose pages are the application's, unless they started a shell.
-const WORKER_SHELLS: [&str; 19] = [
-    "\\cmd.exe",
-    "\\powershell.exe",
-    "\\pwsh.exe",
-    "\\whoami.exe",
-    "\\net.exe",
-    "\\net1.exe",
-    "\\ipconfig.exe",
-    "\\systeminfo.exe",
-    "\\certutil.exe",
-    "\\bitsadmin.exe",
-    "\\nltest.exe",
-    "\\quser.exe",
-    "\\tasklist.exe",
-    "\\wmic.exe",
-    "\\reg.exe",
-    "\\rundll32.exe",
-    "\\mshta.exe",
-    "\\cscript.exe",
-    "\\wscript.exe",
-];
-
-/// Whether `image` is one of [`WORKER_SHELLS`].
-fn is_worker_shell(image: &str) -> bool {
-    WORKER_SHELLS.iter().any(|shell| ends_with_ignore_case(image.as_bytes(), shell.as_bytes()))
-}
-
 /// Extensions of pages that run code. Not `.asmx`: SOAP services take
 /// only POSTs by design (Exchange's EWS among them).
 const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
@@ -1428,21 +973,6 @@ const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".c
 fn is_script(stem: &[u8]) -> bool {
     SCRIPTS.iter().any(|e| ends_with_ignore_case(stem, e))
 }
-
-/// The key of a host and a name on it (a path, a process's GUID),
-/// without case.
-fn host_key(host: &str, stem: &[u8], buf: &mut Vec<u8>) -> u64 {
-    use std::hash::BuildHasher;
-    buf.clear();
-    buf.extend_from_slice(host.as_bytes());
-    buf.push(0);
-    buf.extend(stem.iter().map(u8::to_ascii_lowercase));
-    SCRIPT_KEYS.hash_one(&buf[..])
-}
-
-/// One hasher for every sink, so that keys agree across chunks.
-static SCRIPT_KEYS: std::sync::LazyLock<hashbrown::DefaultHashBuilder> =
-    std::sync::LazyLock::new(hashbrown::DefaultHashBuilder::default);
 
 impl Hunt {
     /// A hunt with the rules and correlations of a finished load.
@@ -2265,98 +1795,6 @@ impl<'a> HuntSink<'a> {
         self.pending.clock_events.push(crate::evidence::EventRow { event, host: host.name, source });
     }
 
-    /// Notes a process start (Sysmon 1) an escalation may be made of: one
-    /// running as an app pool identity, or one running as SYSTEM whose
-    /// parent is no service host of the system's (its parent's identity
-    /// is known once the whole read is).
-    fn note_process(&mut self, e: &WinEvent) {
-        use faultline_parser::winevent::{Family, is_pool_identity};
-        let Some(natives) = &self.hunt.natives else { return };
-        if (e.family(), e.event_id) != (Family::Sysmon, 1) {
-            return;
-        }
-        let (Some(user), Some(guid)) = (e.data("User"), e.data("ProcessGuid")) else { return };
-        if is_pool_identity(user) {
-            let host = self.resolve.host_of(e.computer.as_deref());
-            let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
-            self.pending.pool_processes.insert(key, user.to_string());
-            return;
-        }
-        let parent_image = e.data("ParentImage").unwrap_or_default();
-        if !runs_as_system(e, user) || is_service_host(parent_image) {
-            return;
-        }
-        let Some(parent) = e.data("ParentProcessGuid") else { return };
-        let host = self.resolve.host_of(e.computer.as_deref());
-        let Some(time) = self.resolve.time(&host, e.time) else { return };
-        // Kept until the whole read says whether the parent ran as an app
-        // pool: a line's summary, and the fields that say what ran.
-        let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &what_ran));
-        let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
-        let key = host_key(&host.name, parent.as_bytes(), &mut self.key);
-        let fields = ["Image", "User", "ParentImage"];
-        let mut d = event_detection(&natives.pool_escalation, e, &host.name, (time, evidence), &fields);
-        d.process = ProcessStart::of(e);
-        // Sysmon 13.3 on names the parent's account itself.
-        if let Some(identity) = e.data("ParentUser").filter(|p| is_pool_identity(p)) {
-            self.pending.pool_processes.insert(key, identity.to_string());
-        }
-        self.pending.system_starts.push((key, d));
-    }
-
-    /// Notes which process started which (Sysmon 1), which the IIS worker
-    /// started and which are shells; holds the first script file each
-    /// other program wrote (Sysmon 11), counting the rest, until the whole
-    /// read says whether it descends from the worker through a shell. The
-    /// worker's own writes are the bundled rule's.
-    fn note_lineage(&mut self, e: &WinEvent) {
-        use faultline_parser::winevent::{Family, is_script_file, is_worker_image};
-        let Some(natives) = &self.hunt.natives else { return };
-        if e.family() != Family::Sysmon {
-            return;
-        }
-        let Some(guid) = e.data("ProcessGuid") else { return };
-        match e.event_id {
-            1 => {
-                let Some(parent) = e.data("ParentProcessGuid") else { return };
-                let host = self.resolve.host_of(e.computer.as_deref());
-                let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
-                let parent = host_key(&host.name, parent.as_bytes(), &mut self.key);
-                self.pending.process_parents.insert(key, parent);
-                if e.data("Image").is_some_and(is_worker_shell) {
-                    self.pending.shells.insert(key);
-                }
-                if e.data("ParentImage").is_some_and(is_worker_image) {
-                    self.pending.worker_children.insert(key, e.app_pool().map(str::to_string));
-                }
-            }
-            11 => {
-                let (Some(target), Some(image)) = (e.data("TargetFilename"), e.data("Image")) else { return };
-                // The worker's own writes are the bundled rule's: not held.
-                if is_worker_image(image) || !is_script_file(target) {
-                    return;
-                }
-                let host = self.resolve.host_of(e.computer.as_deref());
-                let Some(time) = self.resolve.time(&host, e.time) else { return };
-                // One held per writing process: an installer writes
-                // thousands of pages, each counted, none kept.
-                let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
-                if self.pending.script_writes.later(key, time) {
-                    return;
-                }
-                let leading = |name: &str| matches!(name, "Image" | "TargetFilename" | "User");
-                let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &leading));
-                let evidence =
-                    Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
-                let fields = ["Image", "TargetFilename", "User"];
-                let d =
-                    event_detection(&natives.worker_shell_script, e, &host.name, (time, evidence), &fields);
-                self.pending.script_writes.add(key, d, 1);
-            }
-            _ => {}
-        }
-    }
-
     /// Notes a GET of a path, or keeps a POST to a script answered 200.
     fn note_script(&mut self, r: &Request<'_>, summary: &dyn Fn() -> String) {
         let (Some(natives), Some(stem), Some(method)) = (&self.hunt.natives, r.uri_stem, r.method) else {
@@ -3059,60 +2497,7 @@ mod tests {
     use super::*;
     use crate::resolve::SourceKind;
     use faultline_parser::winevent::EventOrigin;
-
-    #[test]
-    fn an_account_is_one_however_a_log_spells_it() {
-        let admin = account_key(b"CONTOSO\\Admin");
-        assert!(admin.is_some());
-        for spelling in
-            [b"admin".as_slice(), b"ADMIN@contoso.com", b"corp.contoso.com\\admin", b"FABRIKAM\\admin"]
-        {
-            assert_eq!(account_key(spelling), admin, "{}", String::from_utf8_lossy(spelling));
-        }
-        assert_ne!(account_key(b"administrator"), admin);
-        // Case beyond ASCII, as Windows compares names.
-        assert_eq!(account_key("J\u{dc}RGEN".as_bytes()), account_key("j\u{fc}rgen@contoso.com".as_bytes()));
-        // A name in the server's ANSI code page keys as the text a login
-        // keeps of it.
-        let ansi = b"CONTOSO\\J\xfcrgen";
-        assert_eq!(account_key(ansi), account_key(String::from_utf8_lossy(ansi).as_bytes()));
-        // A name with nothing but a domain or a suffix names no account.
-        for nothing in [b"CONTOSO\\".as_slice(), b"@contoso.com", b"\\", b""] {
-            assert_eq!(account_key(nothing), None, "{}", String::from_utf8_lossy(nothing));
-        }
-    }
-
-    /// Two rules without an id that share a title are two rules: a
-    /// Security start one matched folds into the Sysmon start the same
-    /// rule matched, not the other's.
-    #[test]
-    fn a_start_folds_into_its_own_rules_sysmon_detection() {
-        let (a, b) =
-            (native("same", "Shell", Level::High, "T1059"), native("same", "Shell", Level::High, "T1059"));
-        let start = |rule: &Arc<RuleInfo>, sysmon: bool, record: u64| Detection {
-            rule: Arc::clone(rule),
-            time: Timestamp::from_parts(1_700_000_000, 0),
-            end: None,
-            host: "WEB01".into(),
-            site: None,
-            app_pool: None,
-            evidence: Evidence {
-                source: SourceKind::Evtx,
-                path: "logs.evtx".into(),
-                line: None,
-                record: RecordId::new(record),
-                time: Timestamp::from_parts(1_700_000_000, 0),
-                summary: "cmd.exe".into(),
-            },
-            matched: Vec::new(),
-            lowered_from: None,
-            process: Some(ProcessStart { pid: 4242, image: "cmd.exe".into(), sysmon }),
-        };
-        let (folded, also) = double_logged(&[start(&a, true, 1), start(&b, false, 2)]);
-        assert_eq!((folded, also.len()), (vec![false, false], 0), "another rule's start stays");
-        let (folded, also) = double_logged(&[start(&a, true, 1), start(&a, false, 2)]);
-        assert_eq!((folded, also.len()), (vec![false, true], 1), "its own rule's start folds");
-    }
+    use process::WORKER_SHELLS;
 
     /// A busy authenticated site keeps one per client and user per chunk.
     #[test]

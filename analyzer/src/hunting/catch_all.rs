@@ -72,9 +72,9 @@ impl Handler {
 /// above cites.
 #[derive(Debug)]
 pub(super) struct Answered {
-    /// The row, as [`super::row_key`] gives it.
+    /// The row, as [`super::keys::row_key`] gives it.
     pub(super) row: u64,
-    /// The client, as [`super::client_key`] gives it.
+    /// The client, as [`super::keys::client_key`] gives it.
     pub(super) client: u64,
     /// The path asked for, without case, hashed.
     pub(super) path: u64,
@@ -150,7 +150,8 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
         if d.rule.meta.level < Level::Medium {
             continue;
         }
-        let Some(a) = d.evidence.line.and_then(|line| rows.get(&super::row_key(&d.evidence.path, line)))
+        let Some(a) =
+            d.evidence.line.and_then(|line| rows.get(&super::keys::row_key(&d.evidence.path, line)))
         else {
             continue;
         };
