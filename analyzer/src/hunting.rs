@@ -7,8 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
-use std::net::IpAddr;
-use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,7 +18,6 @@ use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, Level, LoadReport, Rule, View};
-use faultline_parser::value::ends_with_ignore_case;
 use faultline_parser::{
     CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordId, RecordSink,
     Request, Timestamp, Trace, WinEvent,
@@ -29,13 +26,17 @@ use serde::Serialize;
 
 mod catch_all;
 mod keys;
-use keys::{SCRIPT_KEYS, account_key, client_key, host_key, login_key, row_key};
+mod logins;
+use keys::{SCRIPT_KEYS, client_key, host_key, row_key};
+use logins::{FTP_GUESSING, Login, WebLogins, guessed_logins};
 mod modules;
+mod natives;
+use natives::{Firsts, Natives, POST_ONLY_CLIENTS, POST_ONLY_USERS, note_poster};
 mod pools;
 mod process;
 mod quiet;
-use process::{ProcessStart, fold_double_logged, what_ran, worker_shell_of};
-use quiet::{Member, Quiet, QuietMatch, Quiets, index_in, offset, wide};
+use process::{ProcessStart, fold_double_logged, what_ran};
+use quiet::{Member, Quiet, QuietMatch, Quiets, offset};
 
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
@@ -288,62 +289,6 @@ pub struct Hunt {
     natives: Option<Natives>,
 }
 
-/// The detectors written in code because no single record says what they
-/// find: each needs the whole read.
-#[derive(Debug)]
-struct Natives {
-    /// A script answering POSTs that no one asks for with GET.
-    post_only: Arc<RuleInfo>,
-    /// A module outside Microsoft's and common vendors' set in a FREB
-    /// trace's pipeline, proven native by the trace.
-    native_module: Arc<RuleInfo>,
-    /// The same, where the trace cannot tell native from managed code.
-    unknown_module: Arc<RuleInfo>,
-    /// Access logging switched off, and the access log then silent on a
-    /// host that was logging.
-    logging_off: Arc<RuleInfo>,
-    /// A process running as SYSTEM started by a program that ran as an
-    /// app pool identity: a web shell's privilege escalation (the Potato
-    /// exploits).
-    pool_escalation: Arc<RuleInfo>,
-    /// The Windows Event Log service started with no boot beside it: it
-    /// had been stopped or had crashed.
-    log_service_restarted: Arc<RuleInfo>,
-    /// Script files written by a shell or tool the IIS worker started, or
-    /// by a program started from one: a web shell's command dropping
-    /// another.
-    worker_shell_script: Arc<RuleInfo>,
-    /// A password accepted by the FTP service from a client whose guessing
-    /// the bundled correlations found, during it or soon after.
-    ftp_guessed: Arc<RuleInfo>,
-    /// The same on the web site, after the site's password guessing.
-    web_guessed: Arc<RuleInfo>,
-    /// The bundled rule whose matches are rejected credentials on the web
-    /// site (its index among the loaded rules), if loaded.
-    web_rejected: Option<usize>,
-}
-
-/// The metadata of a native detector.
-fn native(id: &str, title: &str, level: faultline_hunt::Level, technique: &str) -> Arc<RuleInfo> {
-    Arc::new(RuleInfo {
-        meta: Meta {
-            id: format!("faultline-native-{id}"),
-            title: title.into(),
-            author: Some("faultline".into()),
-            level,
-            status: Some("experimental".into()),
-            license: None,
-            techniques: vec![technique.into()],
-            origin: format!("native:{id}"),
-        },
-        fields: Vec::new(),
-        index: usize::MAX,
-        silent: false,
-        interest: Vec::new(),
-        spelled: BTreeMap::new(),
-    })
-}
-
 /// What the native detectors need from the whole read, per host (hashed):
 /// scripts asked for with POST and answered 200, and the paths asked for
 /// with GET (a script that only ever takes POSTs and answers is how a
@@ -453,117 +398,6 @@ struct Requested {
     client: Option<std::net::IpAddr>,
 }
 
-/// A request a client got through with on the web site: answered below
-/// 400 with a user name, or a POST to a login page answered 2xx or 3xx.
-/// 56 bytes, its text in its chunk's [`WebLogins`]: a busy authenticated
-/// site's every client has one, and only a guessing client's become
-/// detections.
-#[derive(Debug)]
-struct WebLogin {
-    /// The client, as [`client_key`] gives it.
-    client: u64,
-    /// Its key among its client's logins (see [`login_key`]).
-    user_key: u64,
-    time: Timestamp,
-    line: u64,
-    /// The IIS site id, or [`Quiet::NONE`].
-    site: u32,
-    /// Its user in [`WebLogins::users`], or [`Quiet::NONE`].
-    user: u32,
-    /// Its method and path in [`WebLogins::text`].
-    request: Range<u32>,
-    /// The proxy it came through in [`WebLogins::proxies`], or
-    /// [`Quiet::NONE`].
-    proxy: u32,
-    /// Its host in [`WebLogins::hosts`].
-    host: u16,
-    status: u16,
-}
-
-/// The requests clients got through with in one chunk of one file: each
-/// client's first as each user (or as none).
-#[derive(Debug)]
-struct WebLogins {
-    file: SourceFile,
-    hosts: Vec<Arc<str>>,
-    proxies: Vec<IpAddr>,
-    /// The users, and their indexes by name (an authenticated site's few
-    /// hundred would make a list slow to search).
-    users: Vec<Box<str>>,
-    user_index: hashbrown::HashMap<Box<[u8]>, u32>,
-    /// The requests' text, end to end.
-    text: String,
-    logins: Vec<WebLogin>,
-}
-
-impl WebLogins {
-    fn new(file: &SourceFile) -> WebLogins {
-        WebLogins {
-            file: file.clone(),
-            hosts: Vec::new(),
-            proxies: Vec::new(),
-            users: Vec::new(),
-            user_index: hashbrown::HashMap::new(),
-            text: String::new(),
-            logins: Vec::new(),
-        }
-    }
-
-    /// The index of `user` in [`WebLogins::users`], added when it is not there.
-    fn user(&mut self, user: &[u8]) -> u32 {
-        if let Some(&at) = self.user_index.get(user) {
-            return at;
-        }
-        let at = offset(self.users.len());
-        self.users.push(String::from_utf8_lossy(user).into());
-        self.user_index.insert(user.into(), at);
-        at
-    }
-
-    /// The detection of `rule` citing `login`, from `client`.
-    fn detection(
-        &self,
-        rule: &Arc<RuleInfo>,
-        login: &WebLogin,
-        client: IpAddr,
-        site_pools: &pools::SitePools,
-    ) -> Detection {
-        let host: &str = &self.hosts[usize::from(login.host)];
-        let site = (login.site != Quiet::NONE).then_some(login.site);
-        let request = &self.text[wide(&login.request)];
-        // The request as logged: its method, then its path. Its pool is
-        // found here, not by `place_in_pools`: a read keeps every login
-        // (hundreds of thousands on a busy site), and only these few are
-        // shown, so no folder is noted per login.
-        let folder = request.split_once(' ').and_then(|(_, path)| pools::folder(path));
-        let app_pool = site.zip(folder).and_then(|(site, folder)| site_pools.pool(host, site, folder));
-        let user = (login.user != Quiet::NONE).then(|| &*self.users[login.user as usize]);
-        let proxy = (login.proxy != Quiet::NONE).then(|| self.proxies[login.proxy as usize]);
-        let summary = crate::describe::cut_line(format!(
-            "{} {}{} from {client}{}",
-            request,
-            login.status,
-            user.map(|u| format!(" as {u}")).unwrap_or_default(),
-            proxy.map(|p| format!(" via {p}")).unwrap_or_default(),
-        ));
-        let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
-            .chain(user.map(|u| ("cs-username".to_string(), u.to_string())))
-            .collect();
-        Detection {
-            rule: Arc::clone(rule),
-            time: login.time,
-            end: None,
-            host: host.to_string(),
-            site: site.map(|s| s.to_string()),
-            app_pool: app_pool.map(str::to_string),
-            evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
-            matched,
-            lowered_from: None,
-            process: None,
-        }
-    }
-}
-
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
         self.quiet.extend(other.quiet);
@@ -603,92 +437,6 @@ impl Pending {
     }
 }
 
-/// How long after a client's password guessing a password the FTP service
-/// or the web site accepts from it is taken for a guess that worked.
-const GUESSED_WITHIN: i64 = 30 * 60;
-
-/// The bundled file of the FTP service's password guessing correlations.
-const FTP_GUESSING: &str = "ftp_password_guessing.yml";
-/// The bundled file of the web site's.
-const WEB_GUESSING: &str = "web_auth_brute_force.yml";
-/// The name of the bundled rule whose matches are the web site's rejected
-/// credentials.
-const WEB_REJECTED_RULE: &str = "faultline_web_auth_rejected";
-
-/// The detections of the bundled guessing correlations of `file`, with the
-/// client each names.
-fn guessing<'d>(detections: &'d [Detection], file: &'d str) -> impl Iterator<Item = (&'d Detection, IpAddr)> {
-    detections
-        .iter()
-        .filter(move |d| d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN) == Some(file))
-        .filter_map(|d| {
-            let (_, client) = d.matched.iter().find(|(f, _)| f == "c-ip")?;
-            Some((d, client.parse::<IpAddr>().ok()?.to_canonical()))
-        })
-}
-
-/// A password a service accepted, as [`guessed_logins`] reads it.
-#[derive(Debug)]
-struct Login {
-    client: IpAddr,
-    /// The account it was accepted as (see [`account_key`]), if named.
-    account: Option<u64>,
-    /// The detection citing it.
-    detection: Detection,
-}
-
-/// The passwords accepted from clients the bundled guessing correlations
-/// of `file` found, during the guessing or within [`GUESSED_WITHIN`] of
-/// its end, on any server (the guessing is counted per client, a farm's
-/// servers together), that `admits` takes for the guessing's: the first
-/// such login per guessing episode, citing the login and naming how many
-/// refusals came before.
-fn guessed_logins(
-    detections: &[Detection],
-    file: &str,
-    logins: Vec<Login>,
-    admits: impl Fn(&Detection, &Login) -> bool,
-) -> Vec<Detection> {
-    let mut out: Vec<Detection> = Vec::new();
-    // A login follows the fast and the sustained guessing alike: once.
-    let mut cited: Vec<&Evidence> = Vec::new();
-    for (g, client) in guessing(detections, file) {
-        let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds().saturating_add(GUESSED_WITHIN));
-        let login = logins
-            .iter()
-            .filter(|l| {
-                l.client.to_canonical() == client
-                    && (from..=to).contains(&l.detection.time.seconds())
-                    && admits(g, l)
-            })
-            .map(|l| &l.detection)
-            .min_by(|a, b| a.key().cmp(&b.key()));
-        let Some(login) = login else { continue };
-        if cited.contains(&&login.evidence) {
-            continue;
-        }
-        cited.push(&login.evidence);
-        let mut d = login.clone();
-        d.evidence.summary = crate::describe::cut_line(format!(
-            "accepted after {} ({}): {}",
-            g.rule.meta.title,
-            g.evidence.summary.split(';').next().unwrap_or_default(),
-            login.evidence.summary
-        ));
-        out.push(d);
-    }
-    out
-}
-
-/// The account of a rejection that named none (a form's), among the
-/// accounts [`Pending::rejections`] holds: the guessing tried some
-/// account, which may be any.
-const UNNAMED_ACCOUNT: u64 = 0;
-
-/// The most accounts noted per client and minute of rejections: whether
-/// the guessing tried one account or several is all that is read of them.
-const ACCOUNTS_PER_MINUTE: usize = 3;
-
 /// Gives the web detections that cite an access-log row the app pool that
 /// served the row's site and path, where the read names one alone.
 fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, folders: &[(u64, Box<str>)]) {
@@ -703,43 +451,6 @@ fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, f
         };
         let Some(folder) = folders.get(&row_key(&d.evidence.path, line)) else { continue };
         d.app_pool = site_pools.pool(&d.host, site, folder).map(str::to_string);
-    }
-}
-
-/// Whether a path is a login page's (as the bundled rejection rule reads
-/// one).
-fn login_page(stem: &[u8]) -> bool {
-    LOGIN_WORDS.iter().any(|w| stem.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())))
-}
-
-/// What a login page's path holds: the bundled rejection rule's
-/// `selection_form` list, which a test holds them to.
-const LOGIN_WORDS: [&str; 5] = ["login", "logon", "signin", "auth", "token"];
-
-/// The most clients a script that only takes POSTs is seen from and still
-/// reported: a dropped web shell is driven by its operator from an address
-/// or a few, while a script the application's pages POST to (an AJAX
-/// handler) is POSTed by its visitors.
-const POST_ONLY_CLIENTS: usize = 3;
-
-/// The most signed-in users a script that only takes POSTs is seen from
-/// and still reported: a shell's operator is one identity (or none), while
-/// an application's pages that POST to a handler of its own (SharePoint's
-/// list views paging through `inplview.aspx`) do so as each of its users,
-/// behind a proxy or a NAT that shows them all as one client.
-const POST_ONLY_USERS: usize = 1;
-
-/// Notes that `poster` (a client, a user) POSTed to the script `key`, up
-/// to one more than `most`: past that the number no longer matters.
-fn note_poster<T: PartialEq>(
-    posters: &mut hashbrown::HashMap<u64, Vec<T>>,
-    key: u64,
-    poster: T,
-    most: usize,
-) {
-    let seen = posters.entry(key).or_default();
-    if seen.len() <= most && !seen.contains(&poster) {
-        seen.push(poster);
     }
 }
 
@@ -826,123 +537,6 @@ fn traced_only(logged: &[Requested], traced: Vec<Traced>) -> Vec<Detection> {
         .collect()
 }
 
-/// A host was logging before a switch-off: this many of the
-/// `LOGGING_BEFORE` minutes before it have rows.
-const LOGGING_MINUTES: usize = 10;
-const LOGGING_BEFORE: i64 = 30;
-/// The silence after it, in minutes, at least; and more than twice the
-/// longest silence of the `USUAL_SILENCE_OVER` minutes before it.
-const SILENCE_MINUTES: i64 = 15;
-const USUAL_SILENCE_OVER: i64 = 180;
-
-/// The switch-offs whose host then logged nothing for a while, until its
-/// access log resumed, each with the silence in its summary. A silence to
-/// the end of what the host's log holds is not one: the collection may end
-/// there (the switch itself is the configuration rules' detection, and the
-/// analysis reports the missing log).
-fn logging_gaps(logged: &BTreeSet<(u64, i64)>, switched_off: Vec<(u64, Detection)>) -> Vec<Detection> {
-    let mut out: Vec<(u64, i64, Detection)> = Vec::new();
-    for (host, mut d) in switched_off {
-        let at = d.time.minute();
-        let before: Vec<i64> =
-            logged.range((host, at - USUAL_SILENCE_OVER)..=(host, at)).map(|(_, m)| *m).collect();
-        let recent = before.iter().filter(|m| **m >= at - LOGGING_BEFORE).count();
-        if recent < LOGGING_MINUTES {
-            continue;
-        }
-        let usual = before.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-        let Some(end) = logged.range((host, at + 1)..=(host, i64::MAX)).next().map(|(_, m)| *m) else {
-            continue;
-        };
-        let when = Timestamp::of_minute(end).to_prose();
-        let until = format!("until {}", when.replacen(":00 UTC", " UTC", 1));
-        let silence = end - at;
-        if silence < SILENCE_MINUTES || silence <= 2 * usual {
-            continue;
-        }
-        d.evidence.summary = crate::describe::cut_line(format!(
-            "no access-log row on {} for {silence} min {until} after: {}",
-            d.host, d.evidence.summary
-        ));
-        out.push((host, end, d));
-    }
-    // The appcmd and the configuration change it made are one switch: the
-    // first of those before one silence stands for them.
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| order(&a.2, &b.2)));
-    out.dedup_by_key(|(host, end, _)| (*host, *end));
-    let mut out: Vec<Detection> = out.into_iter().map(|(_, _, d)| d).collect();
-    sort(&mut out);
-    out
-}
-
-/// Per key (a host and a path, a host and a module), the first detection
-/// in [`sort`] order and how many there were: what a native detector
-/// reports, held in memory that grows with the keys, not the rows.
-#[derive(Debug, Default)]
-pub(crate) struct Firsts(BTreeMap<u64, (Detection, usize)>);
-
-impl Firsts {
-    fn add(&mut self, key: u64, mut d: Detection, n: usize) {
-        match self.0.entry(key) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert((d, n));
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                let (first, count) = o.get_mut();
-                *count += n;
-                let last = first.end.unwrap_or(first.time).max(d.end.unwrap_or(d.time));
-                if order(&d, first).is_lt() {
-                    std::mem::swap(first, &mut d);
-                }
-                first.end = (last > first.time).then_some(last);
-            }
-        }
-    }
-
-    /// Counts one more for `key` without its detection when the key's
-    /// first is earlier than `time` (rows come in time order, so most
-    /// repeats are later: no detection need be built for them); `false`
-    /// when the detection must be added.
-    fn later(&mut self, key: u64, time: Timestamp) -> bool {
-        match self.0.get_mut(&key) {
-            Some((first, count)) if first.time < time => {
-                *count += 1;
-                first.end = first.end.max(Some(time));
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn absorb(&mut self, other: Firsts) {
-        for (key, (d, n)) in other.0 {
-            self.add(key, d, n);
-        }
-    }
-
-    /// One detection per key `keep` keeps (it may complete the detection
-    /// with what the whole read says), its summary saying how many the key
-    /// had (`what(n)`), in [`sort`] order.
-    fn report(
-        self,
-        keep: impl Fn(u64, &mut Detection) -> bool,
-        what: impl Fn(u64, usize) -> String,
-    ) -> Vec<Detection> {
-        let mut out: Vec<Detection> = self
-            .0
-            .into_iter()
-            .filter_map(|(key, (mut first, n))| keep(key, &mut first).then_some((key, (first, n))))
-            .map(|(key, (mut first, n))| {
-                first.evidence.summary =
-                    crate::describe::cut_line(format!("{}; first: {}", what(key, n), first.evidence.summary));
-                first
-            })
-            .collect();
-        sort(&mut out);
-        out
-    }
-}
-
 /// A native detector's detection of the event `e`, with the values of
 /// `fields` it has as what matched.
 fn event_detection(
@@ -966,14 +560,6 @@ fn event_detection(
     }
 }
 
-/// Extensions of pages that run code. Not `.asmx`: SOAP services take
-/// only POSTs by design (Exchange's EWS among them).
-const SCRIPTS: [&[u8]; 6] = [b".aspx", b".ashx", b".asp", b".php", b".jsp", b".cshtml"];
-
-fn is_script(stem: &[u8]) -> bool {
-    SCRIPTS.iter().any(|e| ends_with_ignore_case(stem, e))
-}
-
 impl Hunt {
     /// A hunt with the rules and correlations of a finished load.
     pub fn new(loaded: LoadReport) -> Hunt {
@@ -995,60 +581,7 @@ impl Hunt {
                 (c, Arc::new(info))
             })
             .collect();
-        let natives = rules.iter().any(Rule::is_bundled).then(|| Natives {
-            post_only: native(
-                "post-only-script",
-                "Script Answering POSTs That Nobody Asks For With GET",
-                Level::Medium,
-                "T1505.003",
-            ),
-            native_module: native(
-                "unknown-native-module",
-                "Native Module Outside Microsoft's Set In The IIS Pipeline",
-                Level::High,
-                "T1505.004",
-            ),
-            unknown_module: native(
-                "unknown-module",
-                "Module Outside Microsoft's Set In The IIS Pipeline",
-                Level::Low,
-                "T1505.004",
-            ),
-            logging_off: native(
-                "logging-switched-off",
-                "Access Log Silent After Logging Is Switched Off",
-                Level::High,
-                "T1562.002",
-            ),
-            pool_escalation: native(
-                "pool-identity-escalation",
-                "Process Running As SYSTEM Started By A Program Running As An App Pool Identity",
-                Level::Critical,
-                "T1134.001",
-            ),
-            log_service_restarted: native(
-                "event-log-service-restarted",
-                "Windows Event Log Service Started Without A Boot",
-                Level::Medium,
-                "T1562.002",
-            ),
-            worker_shell_script: native(
-                "worker-shell-writes-script",
-                "Shell Started By The IIS Worker Writes A Script File",
-                Level::High,
-                "T1505.003",
-            ),
-            ftp_guessed: native(
-                "ftp-password-guessed",
-                "Password Guessed On The FTP Service",
-                Level::High,
-                "T1110",
-            ),
-            web_guessed: native("web-password-guessed", "Password Guessed On The Site", Level::High, "T1110"),
-            web_rejected: rules
-                .iter()
-                .position(|r| r.is_bundled() && r.name.as_deref() == Some(WEB_REJECTED_RULE)),
-        });
+        let natives = Natives::of(&rules);
         Hunt {
             engine: Engine::new(rules),
             rules: infos,
@@ -1057,98 +590,6 @@ impl Hunt {
             proxies: Vec::new(),
             natives,
         }
-    }
-
-    /// The native detectors over the whole read: one detection per host
-    /// and path that answered POSTs with 200 and that no GET ever asked
-    /// for, and one per host and unknown pipeline module.
-    fn natives(&self, pending: Pending) -> Vec<Detection> {
-        let Pending {
-            gets,
-            posts,
-            post_clients,
-            post_users,
-            modules,
-            logged,
-            switched_off,
-            quiet: _,
-            traced: _,
-            logged_requests: _,
-            pool_processes,
-            system_starts,
-            log_service_starts,
-            process_parents,
-            worker_children,
-            shells,
-            script_writes,
-            ftp_logins: _,
-            web_logins: _,
-            rejections: _,
-            site_pools: _,
-            web_paths: _,
-            answered: _,
-            boots,
-            clock_events: _,
-            sources: _,
-        } = pending;
-        let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
-        let users = |key: u64| post_users.get(&key).map_or(0, Vec::len);
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let mut out = posts.report(
-            |key, _| {
-                !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS && users(key) <= POST_ONLY_USERS
-            },
-            |key, n| {
-                let from = match clients(key) {
-                    0 => String::new(),
-                    c => format!(" from {c} client{}", plural(c)),
-                };
-                format!("{n} POST{} answered 200{from}, never asked for with GET", plural(n))
-            },
-        );
-        out.extend(modules.report(|_, _| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
-        out.extend(logging_gaps(&logged, switched_off));
-        let mut escalated: Vec<Detection> = system_starts
-            .into_iter()
-            .filter_map(|(parent, mut d)| {
-                let identity = pool_processes.get(&parent)?;
-                d.evidence.summary = crate::describe::cut_line(format!(
-                    "started as SYSTEM by a program running as {identity}: {}",
-                    d.evidence.summary
-                ));
-                d.matched.push(("ParentUser".into(), identity.clone()));
-                d.app_pool = faultline_parser::winevent::pool_of_identity(identity).map(str::to_string);
-                Some(d)
-            })
-            .collect();
-        sort(&mut escalated);
-        out.extend(escalated);
-        let mut restarted: Vec<Detection> = log_service_starts
-            .into_iter()
-            .filter_map(|(host, d)| {
-                let at = d.time.seconds();
-                let within = crate::detect::BOOT_NEAR.as_secs();
-                let near = (host, at.saturating_sub(within))..=(host, at.saturating_add(within));
-                boots.range(near).next().is_none().then_some(d)
-            })
-            .collect();
-        sort(&mut restarted);
-        out.extend(restarted);
-        out.extend(script_writes.report(
-            |writer, d| {
-                let Some(pool) = worker_shell_of(writer, &process_parents, &worker_children, &shells) else {
-                    return false;
-                };
-                // The worker's pool, where its command line or the shell's
-                // account names it; else the write's own account's.
-                if let Some(pool) = pool {
-                    d.app_pool = Some(pool.clone());
-                }
-                true
-            },
-            |_, n| format!("{n} script file{} written by a shell the IIS worker started", plural(n)),
-        ));
-        out
     }
 
     /// Requests from these networks (`--allow-client`) are never
@@ -1209,38 +650,6 @@ impl Hunt {
     /// A hunt with no rules: reads nothing, finds nothing.
     pub fn none() -> Hunt {
         Hunt::new(LoadReport::default())
-    }
-
-    /// The native detectors (on with the bundled pack): what no single
-    /// record says, written in code.
-    pub fn native_detectors(&self) -> impl Iterator<Item = &Arc<RuleInfo>> {
-        // Taken apart whole, so that a detector added and not listed does
-        // not compile.
-        self.natives.iter().flat_map(|n| {
-            let Natives {
-                post_only,
-                native_module,
-                unknown_module,
-                logging_off,
-                pool_escalation,
-                log_service_restarted,
-                worker_shell_script,
-                ftp_guessed,
-                web_guessed,
-                web_rejected: _,
-            } = n;
-            [
-                post_only,
-                native_module,
-                unknown_module,
-                logging_off,
-                pool_escalation,
-                log_service_restarted,
-                worker_shell_script,
-                ftp_guessed,
-                web_guessed,
-            ]
-        })
     }
 
     /// The correlation rules.
@@ -1325,78 +734,6 @@ impl Hunt {
         }
         detections.append(&mut out);
         detections
-    }
-
-    /// The web site's guessed passwords: of each guessing client and user
-    /// (or login form, for a login under no name), the first request of
-    /// the read that got through, when it came during the guessing or soon
-    /// after. Where the guessing's rejections named users (IIS's own
-    /// authentication), only a request as a user is a login: a form's
-    /// redirect may be its failure page; and where they named one account
-    /// alone, only a request as that account.
-    fn web_guessed(
-        &self,
-        detections: &[Detection],
-        web_logins: &[WebLogins],
-        rejections: &[(u64, i64, u64)],
-        site_pools: &pools::SitePools,
-    ) -> Vec<Detection> {
-        let Some(natives) = &self.natives else { return Vec::new() };
-        let clients: BTreeMap<u64, IpAddr> =
-            guessing(detections, WEB_GUESSING).map(|(_, ip)| (client_key(ip), ip)).collect();
-        let mut firsts: hashbrown::HashMap<(u64, u64), (&WebLogins, &WebLogin)> = hashbrown::HashMap::new();
-        fn order<'w>((w, l): (&'w WebLogins, &WebLogin)) -> (Timestamp, &'w str, u64) {
-            (l.time, &w.file.path, l.line)
-        }
-        for w in web_logins {
-            for l in w.logins.iter().filter(|l| clients.contains_key(&l.client)) {
-                firsts
-                    .entry((l.client, l.user_key))
-                    .and_modify(|kept| {
-                        if order((w, l)) < order(*kept) {
-                            *kept = (w, l);
-                        }
-                    })
-                    .or_insert((w, l));
-            }
-        }
-        let logins = firsts
-            .into_values()
-            .filter_map(|(w, l)| {
-                let client = *clients.get(&l.client)?;
-                let detection = w.detection(&natives.web_guessed, l, client, site_pools);
-                // The name as kept, read as UTF-8, keys as the raw one does.
-                let account = w.users.get(l.user as usize).and_then(|u| account_key(u.as_bytes()));
-                Some(Login { client, account, detection })
-            })
-            .collect();
-        // The accounts the client's rejections named during the guessing.
-        let tried = |client: u64, from: i64, to: i64| {
-            let (from, to) = (from.div_euclid(60), to.div_euclid(60));
-            let at = rejections.partition_point(|&(c, minute, _)| (c, minute) < (client, from));
-            rejections[at..].iter().take_while(move |&&(c, minute, _)| c == client && minute <= to)
-        };
-        guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
-            let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
-            let mut named: Vec<u64> = tried(client_key(login.client), from, to).map(|&(_, _, a)| a).collect();
-            let unnamed = named.contains(&UNNAMED_ACCOUNT);
-            named.retain(|&a| a != UNNAMED_ACCOUNT);
-            named.sort_unstable();
-            named.dedup();
-            match (named.as_slice(), login.account) {
-                // No rejection named an account: a form's guessing.
-                ([], _) => true,
-                // Where rejections named accounts, a login is under a name.
-                (_, None) => false,
-                // One account's password guessed (or a client's stale one
-                // retried) and no other tried: the guess that worked is
-                // that account's, not another user's signing in from the
-                // same office address. Several accounts tried (a spray of
-                // one password), or some under no name: any.
-                ([one], Some(login)) if !unnamed => *one == login,
-                _ => true,
-            }
-        })
     }
 
     /// The rules.
@@ -1559,94 +896,6 @@ impl<'a> HuntSink<'a> {
         self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
     }
 
-    /// Keeps a password the FTP service accepted, with its client, for
-    /// [`guessed_logins`].
-    fn note_ftp_login(&mut self, r: &Request<'_>, command: &[u8]) {
-        let Some(natives) = &self.hunt.natives else { return };
-        let (Some(client), Some(230)) = (self.hunt.client(r), r.status) else { return };
-        if !command.eq_ignore_ascii_case(b"PASS") {
-            return;
-        }
-        let host = self.resolve.host(r.computer_name);
-        let Some(time) = self.resolve.time(&host, r.time) else { return };
-        let summary = crate::describe::cut_line(crate::describe::describe_ftp_command(r, command));
-        let user = r.username.filter(|u| *u != b"-").map(|u| String::from_utf8_lossy(u).into_owned());
-        let account = r.username.and_then(faultline_parser::value::present).and_then(account_key);
-        let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
-            .chain(user.map(|u| ("cs-username".to_string(), u)))
-            .collect();
-        let detection = self.row_detection(&natives.ftp_guessed, r, (&host.name, time), summary, matched);
-        self.pending.ftp_logins.push(Login { client, account, detection });
-    }
-
-    /// Keeps, for [`guessed_logins`], a web request that got through
-    /// (answered below 400 with a user name, or a POST to a login page
-    /// answered 2xx or 3xx) when it is its client's first as its user (or
-    /// without one) in the chunk: a guess that worked is a user's first
-    /// success from the guessing client, and the first of a whole read is
-    /// the earliest of the chunks' firsts, whichever file or chunk holds
-    /// the guessing. An authenticated site's every request is not kept.
-    fn note_web_login(&mut self, r: &Request<'_>) {
-        let Some(natives) = &self.hunt.natives else { return };
-        let Some(status) = r.status else { return };
-        let user = r.username.and_then(faultline_parser::value::present);
-        if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
-            // A rejection under a user name: IIS's own authentication; one
-            // under none: a form's, of an account that may be any.
-            let Some(client) = self.hunt.client(r).map(client_key) else { return };
-            let account = user.and_then(account_key).unwrap_or(UNNAMED_ACCOUNT);
-            let noted = self.rejections_noted.entry((client, r.time.seconds().div_euclid(60))).or_default();
-            if noted.len() < ACCOUNTS_PER_MINUTE && !noted.contains(&account) {
-                noted.push(account);
-                let host = self.resolve.host(r.computer_name);
-                if let Some(time) = self.resolve.time(&host, r.time) {
-                    self.pending.rejections.push((client, time.seconds().div_euclid(60), account));
-                }
-            }
-            return;
-        }
-        if !(200..400).contains(&status) {
-            return;
-        }
-        let login_form = || r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page);
-        if user.is_none() && !login_form() {
-            return;
-        }
-        let Some(client) = self.hunt.client(r) else { return };
-        let host = self.resolve.host(r.computer_name);
-        let Some(time) = self.resolve.time(&host, r.time) else { return };
-        let (client, user_key) = (client_key(client), login_key(user, r.uri_stem.unwrap_or_default()));
-        if !self.login_seen.insert((client, user_key)) {
-            return;
-        }
-        let file = self.resolve.file();
-        let logins = self.web_logins.get_or_insert_with(|| WebLogins::new(file));
-        // A chunk naming more hosts than a login can say is a hostile one.
-        let Ok(host) = u16::try_from(Quiets::named(&mut logins.hosts, &host.name)) else { return };
-        let from = logins.text.len();
-        logins.text.push_str(&text(r.method));
-        logins.text.push(' ');
-        logins.text.push_str(&text(r.uri_stem));
-        let request = offset(from)..offset(logins.text.len());
-        let proxy = match self.hunt.forwarded(r).and_then(|_| r.client_ip.and_then(|a| a.ip())) {
-            Some(p) => index_in(&mut logins.proxies, |&q| q == p, || p),
-            None => Quiet::NONE,
-        };
-        let login = WebLogin {
-            client,
-            user_key,
-            time,
-            line: r.origin.line,
-            site: self.resolve.site_named(r.site_name).unwrap_or(Quiet::NONE),
-            user: user.map_or(Quiet::NONE, |u| logins.user(u)),
-            request,
-            proxy,
-            host,
-            status,
-        };
-        logins.logins.push(login);
-    }
-
     /// Notes that the app pool `pool` served `path` of `site` (see
     /// [`pools::SitePools`]), once per site, pool and folder in a chunk:
     /// a flood of HTTP.sys errors names the same few.
@@ -1699,85 +948,6 @@ impl<'a> HuntSink<'a> {
         }
     }
 
-    /// Notes the minute of an access-log row on its host (once per minute
-    /// and computer name: rows come in time order).
-    fn note_logged(&mut self, r: &Request<'_>) {
-        if self.hunt.natives.is_none() {
-            return;
-        }
-        let raw = r.time.minute();
-        let computer = r.computer_name.unwrap_or_default();
-        // Compared in line: a call to memcmp per row for a few bytes cost
-        // more than the rest of the noting.
-        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
-        if self.last_logged.1 == raw && same(&self.last_logged.0, computer) {
-            return;
-        }
-        let host = self.resolve.host(r.computer_name);
-        // A row outside the time range notes nothing, and the next row of
-        // its minute asks again.
-        let Some(time) = self.resolve.time(&host, r.time) else { return };
-        self.last_logged.0.clear();
-        self.last_logged.0.extend_from_slice(computer);
-        self.last_logged.1 = raw;
-        let key = host_key(&host.name, b"", &mut self.key);
-        self.pending.logged.insert((key, time.minute()));
-        // A skew of part of a minute spreads one logged minute over two.
-        let last = Timestamp::last_of_minute(raw);
-        if let Some(end) = self.resolve.time(&host, last) {
-            self.pending.logged.insert((key, end.minute()));
-        }
-    }
-
-    /// Keeps an event that switches access logging off.
-    fn note_switch(&mut self, e: &WinEvent) {
-        let Some(natives) = &self.hunt.natives else { return };
-        if crate::logging_switch::logging_switch(e) != Some(crate::logging_switch::Switch::Off) {
-            return;
-        }
-        let host = self.resolve.host_of(e.computer.as_deref());
-        let Some(time) = self.resolve.time(&host, e.time) else { return };
-        let place = (e.origin.line(), e.record_id);
-        let evidence = Evidence::in_file(self.resolve.file(), place, time, crate::describe::headline(e));
-        let key = host_key(&host.name, b"", &mut self.key);
-        let fields = ["Configuration", "NewValue", "CommandLine"];
-        let d = event_detection(&natives.logging_off, e, &host.name, (time, evidence), &fields);
-        self.pending.switched_off.push((key, d));
-    }
-
-    /// Notes a boot (Kernel-General 12, EventLog 6009), or keeps the Windows
-    /// Event Log service entering the running state (Service Control
-    /// Manager 7036): a start with no boot beside it, once the whole read
-    /// is known, is the service stopped or crashed and started again.
-    fn note_log_service(&mut self, e: &WinEvent) {
-        use crate::detect::kinds::{BOOT_MARKS, SERVICE_CHANGED};
-        let Some(natives) = &self.hunt.natives else { return };
-        let family = e.family();
-        let of = |kinds: &[crate::evidence::EventKind]| kinds.iter().any(|k| k.is(family, e.event_id));
-        let boot = of(BOOT_MARKS);
-        let started = of(SERVICE_CHANGED) && faultline_parser::winevent::event_log_service_started(e);
-        if !boot && !started {
-            return;
-        }
-        let host = self.resolve.host_of(e.computer.as_deref());
-        let Some(time) = self.resolve.time(&host, e.time) else { return };
-        let key = host_key(&host.name, b"", &mut self.key);
-        if boot {
-            self.pending.boots.insert((key, time.seconds()));
-            return;
-        }
-        let summary = crate::describe::cut_line(crate::describe::headline(e));
-        let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
-        let d = event_detection(
-            &natives.log_service_restarted,
-            e,
-            &host.name,
-            (time, evidence),
-            &["param1", "param2"],
-        );
-        self.pending.log_service_starts.push((key, d));
-    }
-
     /// Keeps an event that says the host's clock stepped or the machine
     /// was renamed (or a boot or time sync around such a step), its time
     /// corrected by the host's skew, as the analysis keeps it.
@@ -1793,49 +963,6 @@ impl<'a> HuntSink<'a> {
         event.time = time;
         let source = self.resolve.file().index;
         self.pending.clock_events.push(crate::evidence::EventRow { event, host: host.name, source });
-    }
-
-    /// Notes a GET of a path, or keeps a POST to a script answered 200.
-    fn note_script(&mut self, r: &Request<'_>, summary: &dyn Fn() -> String) {
-        let (Some(natives), Some(stem), Some(method)) = (&self.hunt.natives, r.uri_stem, r.method) else {
-            return;
-        };
-        if !is_script(stem) {
-            return;
-        }
-        let get = method.eq_ignore_ascii_case(b"GET") || method.eq_ignore_ascii_case(b"HEAD");
-        // The server calling itself (WordPress's wp-cron.php from 127.0.0.1)
-        // is not a visitor.
-        let local = r.client_ip.and_then(|a| a.ip()).is_some_and(|ip| ip.is_loopback());
-        let post = method.eq_ignore_ascii_case(b"POST") && r.status == Some(200) && !local;
-        if !get && !post {
-            return;
-        }
-        let host = self.resolve.host(r.computer_name);
-        let key = host_key(&host.name, stem, &mut self.key);
-        if get {
-            self.pending.gets.insert(key);
-            return;
-        }
-        let Some(time) = self.resolve.time(&host, r.time) else { return };
-        if let Some(ip) = self.hunt.client(r) {
-            note_poster(&mut self.pending.post_clients, key, ip.to_canonical(), POST_ONLY_CLIENTS);
-        }
-        if let Some(user) = r.username.and_then(faultline_parser::value::present).and_then(account_key) {
-            note_poster(&mut self.pending.post_users, key, user, POST_ONLY_USERS);
-        }
-        if self.pending.posts.later(key, time) {
-            return;
-        }
-        let matched = vec![("cs-uri-stem".into(), String::from_utf8_lossy(stem).into_owned())];
-        let detection = self.row_detection(&natives.post_only, r, (&host.name, time), summary(), matched);
-        // Answered 200, as a site answering any path answers a scanner's posts.
-        self.note_answered(r);
-        // Its folder's pool is found after the read, as a shown row's.
-        if let Some(folder) = pools::folder(&String::from_utf8_lossy(stem)) {
-            self.pending.web_paths.push((row_key(&detection.evidence.path, r.origin.line), folder.into()));
-        }
-        self.pending.posts.add(key, detection, 1);
     }
 
     /// Notes the row `r`, answered 200 and cited by a detection of level
@@ -2497,6 +1624,8 @@ mod tests {
     use super::*;
     use crate::resolve::SourceKind;
     use faultline_parser::winevent::EventOrigin;
+    use logins::{LOGIN_WORDS, WebLogin};
+    use natives::{logging_gaps, native};
     use process::WORKER_SHELLS;
 
     /// A busy authenticated site keeps one per client and user per chunk.

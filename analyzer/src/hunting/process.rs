@@ -326,7 +326,8 @@ mod tests {
     use faultline_parser::{RecordId, Timestamp};
 
     use super::*;
-    use crate::hunting::{RuleInfo, native};
+    use crate::hunting::RuleInfo;
+    use crate::hunting::natives::native;
     use crate::resolve::SourceKind;
 
     /// Two rules without an id that share a title are two rules: a
