@@ -12,31 +12,34 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use faultline_hunt::correlation::{Correlation, Fired, Matched as _};
+use faultline_hunt::correlation::Correlation;
 use faultline_hunt::engine::Found;
 use faultline_hunt::pattern::in_network;
 use faultline_hunt::rule::{Meta, Target};
 use faultline_hunt::screen::Screening;
 use faultline_hunt::{Engine, Level, LoadReport, Rule, View};
-use faultline_parser::{
-    CountedEvents, Diagnostic, Entry, EventObserver, HttpError, Outcome, ReadConfig, RecordId, RecordSink,
-    Request, Timestamp, Trace, WinEvent,
-};
+use faultline_parser::{Entry, Outcome, ReadConfig, RecordId, Request, Timestamp, WinEvent};
 use serde::Serialize;
 
 mod catch_all;
+mod correlations;
 mod keys;
 mod logins;
-use keys::{SCRIPT_KEYS, client_key, host_key, row_key};
-use logins::{FTP_GUESSING, Login, WebLogins, guessed_logins};
+mod matched;
 mod modules;
 mod natives;
-use natives::{Firsts, Natives, POST_ONLY_CLIENTS, POST_ONLY_USERS, note_poster};
 mod pools;
 mod process;
 mod quiet;
-use process::{ProcessStart, fold_double_logged, what_ran};
-use quiet::{Member, Quiet, QuietMatch, Quiets, offset};
+mod sink;
+mod traced;
+
+use keys::row_key;
+use logins::{FTP_GUESSING, Login, WebLogins, guessed_logins};
+use natives::{Firsts, Natives, POST_ONLY_CLIENTS, POST_ONLY_USERS, note_poster};
+use process::{ProcessStart, fold_double_logged};
+use quiet::{QuietMatch, Quiets};
+use traced::{Requested, Traced, traced_only};
 
 use crate::finding::Evidence;
 use crate::pass::{self, Consumer, Progress};
@@ -143,133 +146,28 @@ pub struct Detection {
     process: Option<ProcessStart>,
 }
 
-/// Where and when a record that rules matched was: what each of its
-/// detections shares.
-struct Placed {
-    time: Timestamp,
-    host: String,
-    site: Option<String>,
-    app_pool: Option<String>,
-    evidence: Evidence,
-    process: Option<ProcessStart>,
-}
-
-impl Placed {
-    /// The detection of `rule` on the record `view` holds, with the values
-    /// of the fields the rule reads.
-    fn detection(
-        &self,
-        rule: &Arc<RuleInfo>,
-        tested: Option<&faultline_hunt::Rule>,
-        view: &View,
-    ) -> Detection {
-        // The values the record gives, or of them and the forms made of
-        // them (`path?query`, decoded) those the rule's tests pass: a
-        // traversal in the path shows the path and query, not the query
-        // it matched with. When the record gives none for any field the
-        // rule reads (a query rule on a request without a query), the first
-        // form the rule read each in.
-        let given = |f: &String| {
-            let mut values = passing(tested, f, view.given(f));
-            if values.is_empty() {
-                // One form: the decoded one repeats the raw one's finding.
-                values = passing(tested, f, view.values(f));
-                values.truncate(1);
-            }
-            if values.is_empty() {
-                values = view.given_values(f).collect();
-            }
-            values.into_iter().map(|v| (rule.shown_name(f), matched_value(v))).collect::<Vec<_>>()
-        };
-        let mut matched: Vec<(String, String)> = rule.fields.iter().flat_map(given).collect();
-        matched.dedup();
-        if matched.is_empty() {
-            matched = rule
-                .fields
-                .iter()
-                .filter_map(|f| view.values(f).next().map(|(v, _)| (rule.shown_name(f), matched_value(v))))
-                .collect();
-        }
-        // A keyword search names no field: the values a keyword is in, as
-        // written, else in a form rules also read (a decoded query).
-        if let Some(r) = tested {
-            let mut found = r.keyword_values(view.all_values(false));
-            if found.is_empty() {
-                found = r.keyword_values(view.all_values(true));
-            }
-            for (f, v) in found {
-                let pair = (f.to_string(), matched_value(v));
-                if !matched.contains(&pair) {
-                    matched.push(pair);
-                }
-            }
-        }
-        Detection {
-            rule: Arc::clone(rule),
-            time: self.time,
-            end: None,
-            host: self.host.clone(),
-            site: self.site.clone(),
-            app_pool: self.app_pool.clone(),
-            evidence: self.evidence.clone(),
-            matched,
-            lowered_from: None,
-            process: self.process.clone(),
-        }
-    }
-}
-
-/// Of `values` of `field` (as written, lower-cased), those `tested`'s
-/// tests pass, as written.
-fn passing<'v>(
-    tested: Option<&faultline_hunt::Rule>,
-    field: &str,
-    values: impl Iterator<Item = (&'v str, &'v str)>,
-) -> Vec<&'v str> {
-    values.filter(|v| tested.is_some_and(|r| r.tests_value(field, *v))).map(|(raw, _)| raw).collect()
-}
-
-/// A record's one-line summary, given the (field, value) pairs the
-/// reported rules matched, to show where the line would not.
-type Summary<'a> = dyn Fn(&[(&str, &str)]) -> String + 'a;
-
-/// A logged value as text (none: empty).
-fn text(v: Option<&[u8]>) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(v.unwrap_or_default())
-}
-
-/// What to append to a request's summary `line`: the values the reported
-/// rules matched in fields it does not show (the user agent, the referer),
-/// each once.
-fn matched_suffix(line: &str, shown: &[(&str, &str)]) -> String {
-    const SHOWN: [&str; 5] = ["cs-method", "cs-uri-stem", "cs-uri-query", "sc-status", "c-ip"];
-    let mut added: Vec<&str> = Vec::new();
-    let mut suffix = String::new();
-    for &(field, value) in shown {
-        if SHOWN.contains(&field) || added.contains(&field) || value.is_empty() || line.contains(value) {
-            continue;
-        }
-        added.push(field);
-        suffix.push_str(&format!("; {field}={}", crate::describe::cut_to(value, 200)));
-    }
-    suffix
-}
-
-/// The longest value a detection shows as matched, in bytes: past it the
-/// value is cut, and `…` ends it (a 4 MB query shown whole in each of its
-/// detections made a hunt's JSON 500 MB, and its memory grew with it).
-const MATCHED_VALUE: usize = 4096;
-
-/// `value` as a detection shows it: cut past [`MATCHED_VALUE`] bytes.
-fn matched_value(value: &str) -> String {
-    crate::describe::cut_to(value, MATCHED_VALUE)
-}
-
 /// The order of [`sort`] over both kinds of match: time, then file, line,
 /// record and rule.
 type OrderKey<'a> = (Timestamp, &'a str, Option<u64>, Option<RecordId>, &'a str);
 
 impl Detection {
+    /// `rule`'s detection of one record on `host` at `time`, citing
+    /// `evidence`: no site, app pool or values until the caller gives them.
+    fn new(rule: &Arc<RuleInfo>, host: &str, time: Timestamp, evidence: Evidence) -> Detection {
+        Detection {
+            rule: Arc::clone(rule),
+            time,
+            end: None,
+            host: host.to_string(),
+            site: None,
+            app_pool: None,
+            evidence,
+            matched: Vec::new(),
+            lowered_from: None,
+            process: None,
+        }
+    }
+
     fn key(&self) -> OrderKey<'_> {
         (self.time, &self.evidence.path, self.evidence.line, self.evidence.record, &self.rule.meta.id)
     }
@@ -338,7 +236,7 @@ pub struct Pending {
     /// Script files written by a program other than the worker (Sysmon
     /// 11), the first per host and writing process (hashed) and how many:
     /// a detection if the process descends from the worker through a
-    /// shell (see [`worker_shell_of`]).
+    /// shell (see [`worker_shell_of`](process::worker_shell_of)).
     script_writes: Firsts,
     /// Passwords the FTP service accepted (PASS answered 230), with their
     /// client: a guessing client's login is the guess that worked.
@@ -346,8 +244,8 @@ pub struct Pending {
     /// Requests clients got through with on the web site, per chunk: what
     /// [`guessed_logins`] looks in after the site's password guessing.
     web_logins: Vec<WebLogins>,
-    /// The clients (see [`client_key`]), minutes (of the record's own
-    /// time) and accounts (see [`account_key`], or [`UNNAMED_ACCOUNT`]) in
+    /// The clients (see [`client_key`](keys::client_key)), minutes (of the record's own
+    /// time) and accounts (see [`account_key`](keys::account_key), or [`UNNAMED_ACCOUNT`](logins::UNNAMED_ACCOUNT)) in
     /// which the site rejected credentials: given under a user name, IIS's
     /// own authentication, whose guessing a form's redirect does not end,
     /// and whose guessed password, where one account alone was tried, is
@@ -378,25 +276,6 @@ const CLOCK_AND_NAME_KINDS: [&[crate::evidence::EventKind]; 5] = {
     use crate::detect::kinds::{BOOT_MARKS, BOOTED, CLOCK_SET, RENAMED, TIME_SERVICE_SET};
     [CLOCK_SET, TIME_SERVICE_SET, BOOT_MARKS, BOOTED, RENAMED]
 };
-
-/// A web rule's detection on a traced request.
-#[derive(Debug)]
-struct Traced {
-    detection: Detection,
-    /// The second the request ended.
-    end: i64,
-    client: Option<std::net::IpAddr>,
-}
-
-/// A web rule's detection on an access-log row, as [`traced_only`] reads
-/// it: the rule (by identity), host, second and client.
-#[derive(Debug)]
-struct Requested {
-    rule: usize,
-    host: String,
-    second: i64,
-    client: Option<std::net::IpAddr>,
-}
 
 impl Pending {
     pub(crate) fn absorb(&mut self, other: Pending) {
@@ -454,87 +333,9 @@ fn place_in_pools(detections: &mut [Detection], site_pools: &pools::SitePools, f
     }
 }
 
-/// What a correlation's members hold in the fields their rules list as
-/// worth showing, each field's most frequent values first (`;
-/// TargetUserName Administrator 3560 times, JcDfcZTc once`): the first
-/// member alone would name whatever came first (one random name among
-/// thousands of tries of one account).
-fn counted_values<'r>(
-    rules: impl Iterator<Item = &'r RuleInfo>,
-    matches: &[usize],
-    members: &[Member<'_>],
-) -> String {
-    use faultline_hunt::correlation::Matched as _;
-    const NAMED: usize = 3;
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = String::new();
-    for (shown, lower) in rules.flat_map(|r| r.interest.iter()) {
-        if seen.contains(&lower.as_str()) {
-            continue;
-        }
-        seen.push(lower);
-        // Counted apart from case (Windows account names and IIS paths
-        // are case-blind: `admin` and `ADMIN` are one account tried), and
-        // shown as most often written.
-        let mut counts: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
-        for &m in matches {
-            if let Some(v) = members[m].written(lower).filter(|v| !v.is_empty() && *v != "-") {
-                *counts.entry(v.to_ascii_lowercase()).or_default().entry(v).or_default() += 1;
-            }
-        }
-        let mut ranked: Vec<(&str, usize)> = counts
-            .values()
-            .filter_map(|spellings| {
-                let total = spellings.values().sum();
-                let shown = spellings.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?.0;
-                Some((*shown, total))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        if ranked.is_empty() {
-            continue;
-        }
-        let times = |n: usize| if n == 1 { "once".to_string() } else { format!("{n} times") };
-        let named: Vec<String> =
-            ranked.iter().take(NAMED).map(|(v, n)| format!("{v} {}", times(*n))).collect();
-        let more = match ranked.len().saturating_sub(NAMED) {
-            0 => String::new(),
-            n => format!(", {n} other value{}", if n == 1 { "" } else { "s" }),
-        };
-        out.push_str(&format!("; {shown} {}{more}", named.join(", ")));
-    }
-    out
-}
-
 /// A rule's identity: ids may be missing, and titles repeat.
 fn rule_identity(rule: &Arc<RuleInfo>) -> usize {
     Arc::as_ptr(rule) as usize
-}
-
-/// The traced requests' detections the access log does not show already:
-/// a request logged and traced matches one rule in both, and is shown once,
-/// from the log (the same rule on the same host between the trace's start
-/// and its end, a second either side, from the same client when both name
-/// theirs).
-fn traced_only(logged: &[Requested], traced: Vec<Traced>) -> Vec<Detection> {
-    let mut by_rule: hashbrown::HashMap<(usize, &str), Vec<&Requested>> = hashbrown::HashMap::new();
-    for r in logged {
-        by_rule.entry((r.rule, r.host.as_str())).or_default().push(r);
-    }
-    traced
-        .into_iter()
-        .filter(|t| {
-            let start = t.detection.time.seconds();
-            let seen = by_rule.get(&(rule_identity(&t.detection.rule), t.detection.host.as_str()));
-            let same = |r: &&Requested| {
-                r.second >= start - 1
-                    && r.second <= t.end + 1
-                    && (r.client.is_none() || t.client.is_none() || r.client == t.client)
-            };
-            !seen.is_some_and(|s| s.iter().any(same))
-        })
-        .map(|t| t.detection)
-        .collect()
 }
 
 /// A native detector's detection of the event `e`, with the values of
@@ -547,16 +348,9 @@ fn event_detection(
     fields: &[&str],
 ) -> Detection {
     Detection {
-        rule: Arc::clone(rule),
-        time,
-        end: None,
-        host: host.to_string(),
-        site: None,
         app_pool: e.app_pool().map(str::to_string),
-        evidence,
         matched: fields.iter().filter_map(|f| e.data(f).map(|v| (f.to_string(), v.to_string()))).collect(),
-        lowered_from: None,
-        process: None,
+        ..Detection::new(rule, host, time, evidence)
     }
 }
 
@@ -657,85 +451,6 @@ impl Hunt {
         self.correlations.iter().map(|(_, i)| i)
     }
 
-    /// `detections` (in [`sort`] order) and the detections of the
-    /// correlations over them and over the silent rules' matches `quiet`
-    /// (in the same order).
-    fn correlate(&self, mut detections: Vec<Detection>, quiet: Vec<QuietMatch<'_>>) -> Vec<Detection> {
-        if self.correlations.is_empty() {
-            return detections;
-        }
-        // Both lists merged into the one order the correlations read.
-        let mut members = Vec::with_capacity(detections.len() + quiet.len());
-        let (mut shown, mut silent) = (detections.iter().peekable(), quiet.iter().peekable());
-        loop {
-            let quiet_first = match (shown.peek(), silent.peek()) {
-                (Some(d), Some(q)) => q.key(&self.rules) < d.key(),
-                (None, Some(_)) => true,
-                (Some(_), None) => false,
-                (None, None) => break,
-            };
-            members.extend(if quiet_first {
-                silent.next().map(|q| Member::Quiet(*q))
-            } else {
-                shown.next().map(Member::Shown)
-            });
-        }
-        drop(quiet);
-        // Each correlation on its own thread (the read is done, the other
-        // core idle), reading the members in place; their results in
-        // correlation order.
-        let fired: Vec<Vec<Fired>> =
-            self.correlations.par_iter().enumerate().map(|(i, (c, _))| c.evaluate(i, &members)).collect();
-        let mut out = Vec::new();
-        for ((c, info), fired) in self.correlations.iter().zip(fired) {
-            for fired in fired {
-                let first = members[fired.matches[0]];
-                let last = members[fired.matches[fired.matches.len() - 1]];
-                let group: Vec<String> = fired.group.iter().map(|(f, v)| format!("{f}={v}")).collect();
-                let mut evidence = first.evidence();
-                // A value count says how many values it counted (as it
-                // compares them): an episode holds repeats too.
-                let distinct = match (&c.kind, &c.field) {
-                    (faultline_hunt::correlation::Kind::ValueCount, Some(field)) => {
-                        let values: BTreeSet<_> =
-                            fired.matches.iter().filter_map(|&m| members[m].value(field)).collect();
-                        format!(" ({} distinct {field})", values.len())
-                    }
-                    _ => String::new(),
-                };
-                let counted =
-                    counted_values(c.rules.iter().map(|&r| &*self.rules[r]), &fired.matches, &members);
-                let n = fired.matches.len();
-                evidence.summary = crate::describe::cut_line(format!(
-                    "{n} {} of {}{distinct} within {} s{}{}{counted}; first: {}",
-                    if n == 1 { "match" } else { "matches" },
-                    c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
-                    last.time().seconds() - first.time().seconds(),
-                    if group.is_empty() { "" } else { " from " },
-                    group.join(", "),
-                    evidence.summary
-                ));
-                // A web request names the site, the worker's process event
-                // its app pool: the chain has both.
-                let of = || fired.matches.iter().map(|&m| members[m]);
-                out.push(Detection {
-                    rule: Arc::clone(info),
-                    time: first.time(),
-                    end: (last.time() > first.time()).then(|| last.time()),
-                    host: first.host().to_string(),
-                    site: of().find_map(|m| m.site()),
-                    app_pool: of().find_map(|m| m.app_pool().map(str::to_string)),
-                    evidence,
-                    matched: fired.group,
-                    lowered_from: None,
-                    process: None,
-                });
-            }
-        }
-        detections.append(&mut out);
-        detections
-    }
-
     /// The rules.
     pub fn rules(&self) -> &[Arc<RuleInfo>] {
         &self.rules
@@ -815,11 +530,11 @@ pub struct HuntSink<'a> {
     key: Vec<u8>,
     /// The computer name and minute of the last access-log row noted.
     last_logged: (Vec<u8>, i64),
-    /// The clients (see [`client_key`]) and logins (see [`login_key`])
+    /// The clients (see [`client_key`](keys::client_key)) and logins (see [`login_key`](keys::login_key))
     /// whose first request that got through is kept.
     login_seen: hashbrown::HashSet<(u64, u64)>,
-    /// Per client (see [`client_key`]) and minute, the accounts of the
-    /// rejections noted (at most [`ACCOUNTS_PER_MINUTE`]).
+    /// Per client (see [`client_key`](keys::client_key)) and minute, the accounts of the
+    /// rejections noted (at most [`ACCOUNTS_PER_MINUTE`](logins::ACCOUNTS_PER_MINUTE)).
     rejections_noted: hashbrown::HashMap<(u64, i64), Vec<u64>>,
     /// The requests clients got through with.
     web_logins: Option<WebLogins>,
@@ -873,81 +588,6 @@ impl<'a> HuntSink<'a> {
         (self.found, self.pending)
     }
 
-    /// A row of IIS's FTP log (its `command`), read by the rules over FTP
-    /// alone: its reply is no HTTP status and its path no URL, and the
-    /// web's native detectors (logging gaps, scripts never requested) are
-    /// about the web site's log.
-    fn ftp_command(&mut self, r: &Request<'_>, command: &[u8]) {
-        if !self.hunt.engine.wants_ftp() || self.hunt.allows_request(r) {
-            return;
-        }
-        self.note_ftp_login(r, command);
-        self.view.ftp_request(r, command);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        if self.hits.is_empty() {
-            return;
-        }
-        let summary = |shown: &[(&str, &str)]| {
-            let mut line = crate::describe::describe_ftp_command(r, command);
-            line.push_str(&matched_suffix(&line, shown));
-            crate::describe::cut_line(line)
-        };
-        let site = self.resolve.site_named(r.site_name);
-        self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
-    }
-
-    /// Notes that the app pool `pool` served `path` of `site` (see
-    /// [`pools::SitePools`]), once per site, pool and folder in a chunk:
-    /// a flood of HTTP.sys errors names the same few.
-    fn note_pool(
-        &mut self,
-        site: Option<u32>,
-        computer: Option<&str>,
-        pool: Option<&[u8]>,
-        path: Option<&[u8]>,
-    ) {
-        use faultline_parser::value::present;
-        let (Some(site), Some(pool), Some(path)) =
-            (self.resolve.site(site), pool.and_then(present), path.and_then(present))
-        else {
-            return;
-        };
-        let path = String::from_utf8_lossy(path);
-        let Some(folder) = pools::folder(&path) else { return };
-        use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
-        let mut key = SCRIPT_KEYS.build_hasher();
-        (site, computer, pool).hash(&mut key);
-        folder.bytes().for_each(|b| key.write_u8(b.to_ascii_lowercase()));
-        if !self.pools_noted.insert(key.finish()) {
-            return;
-        }
-        let host = self.resolve.host_of(computer);
-        self.pending.site_pools.note(&host.name, site, folder, &String::from_utf8_lossy(pool));
-    }
-
-    /// A native detector's detection of an access-log row.
-    fn row_detection(
-        &self,
-        rule: &Arc<RuleInfo>,
-        r: &Request<'_>,
-        (host, time): (&str, Timestamp),
-        summary: String,
-        matched: Vec<(String, String)>,
-    ) -> Detection {
-        Detection {
-            rule: Arc::clone(rule),
-            time,
-            end: None,
-            host: host.to_string(),
-            site: self.resolve.site_named(r.site_name).map(|s| s.to_string()),
-            app_pool: None,
-            evidence: Evidence::in_file(self.resolve.file(), (Some(r.origin.line), None), time, summary),
-            matched,
-            lowered_from: None,
-            process: None,
-        }
-    }
-
     /// Keeps an event that says the host's clock stepped or the machine
     /// was renamed (or a boot or time sync around such a step), its time
     /// corrected by the host's skew, as the analysis keeps it.
@@ -963,558 +603,6 @@ impl<'a> HuntSink<'a> {
         event.time = time;
         let source = self.resolve.file().index;
         self.pending.clock_events.push(crate::evidence::EventRow { event, host: host.name, source });
-    }
-
-    /// Notes the row `r`, answered 200 and cited by a detection of level
-    /// medium or above, for [`catch_all`] to read with the client's others.
-    fn note_answered(&mut self, r: &Request<'_>) {
-        let (Some(client), Some(stem)) = (self.hunt.client(r), r.uri_stem) else { return };
-        self.pending.answered.push(catch_all::Answered {
-            row: row_key(&self.resolve.file().path, r.origin.line),
-            client: client_key(client),
-            path: host_key("", stem, &mut self.key),
-            handler: catch_all::Handler::of(stem),
-            bytes: r.bytes_sent,
-        });
-    }
-
-    /// The web rules over a traced request: the fields a FREB trace holds
-    /// (verb, URL, status, client, user, and the agent, referer, host and
-    /// cookie of its request headers). Silent rules are left out: the access
-    /// log's rows feed the correlations, and a request both logged and traced
-    /// would count twice.
-    fn traced_request(&mut self, t: &Trace) {
-        // An error page is a response read as a trace, timed by its file's
-        // modification time: no request a rule could place.
-        if !self.hunt.engine.wants_web() || t.summary.time_of_file {
-            return;
-        }
-        let Some(url) = t.url.as_deref() else { return };
-        let (authority, stem, query) = crate::correlate::url_parts(url);
-        // The address as traced, without the port the summary joins to it
-        // (which an IPv6 address cannot be told from).
-        let client = t
-            .events
-            .iter()
-            .find(|e| e.name.as_deref() == Some("GENERAL_ENDPOINT_INFORMATION"))
-            .and_then(|e| e.data("RemoteAddress"))
-            .map(|a| a.trim().trim_start_matches('[').trim_end_matches(']'));
-        let client_ip = client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
-        let headers = t.events.iter().find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_HEADERS"));
-        let header = |name: &str| {
-            headers.and_then(|e| e.data("Headers")).and_then(|h| {
-                h.lines().find_map(|l| {
-                    let (n, v) = l.split_once(':')?;
-                    n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                })
-            })
-        };
-        // As for a logged row, an allowed scanner behind a proxy is the
-        // client its X-Forwarded-For names.
-        let forwarded = client_ip
-            .zip(header("X-Forwarded-For"))
-            .and_then(|(peer, xff)| self.hunt.forwarded_from(peer, xff.as_bytes()));
-        if self.hunt.allowed(forwarded.or(client_ip)) {
-            return;
-        }
-        let client_ip = client_ip.map(|ip| ip.to_canonical());
-        // As IIS logs an agent, `+` for a space: the view gives both forms.
-        let agent = header("User-Agent").map(|a| a.replace(' ', "+"));
-        let (referer, host, cookie) = (header("Referer"), header("Host"), header("Cookie"));
-        let status = t.status.map(|s| s.to_string());
-        let substatus = t.substatus.map(|s| s.to_string());
-        let user = t.user_name.as_deref().filter(|u| !u.is_empty());
-        let row = faultline_hunt::record::WebRow {
-            method: t.verb.as_deref(),
-            stem: Some(stem),
-            query,
-            user_agent: agent.as_deref(),
-            referer: referer.as_deref(),
-            host: host.as_deref().or_else(|| Some(authority).filter(|a| !a.is_empty())),
-            username: user,
-            cookie: cookie.as_deref(),
-            client_ip: client,
-            status: status.as_deref(),
-            substatus: substatus.as_deref(),
-            ..faultline_hunt::record::WebRow::default()
-        };
-        if !self.reported_hits(&row) {
-            return;
-        }
-        let host = self.resolve.host_of(t.computer.as_deref());
-        let (Some(start), Some(time)) = (t.time(), t.time().and_then(|at| self.resolve.time(&host, at)))
-        else {
-            self.hits.clear();
-            return;
-        };
-        let taken = t.time_taken_ms.map_or(0, |ms| i64::try_from(ms / 1_000).unwrap_or(i64::MAX));
-        let ended =
-            t.summary.end.map_or_else(|| start.seconds(), Timestamp::seconds).max(start.seconds() + taken);
-        let end = time.seconds().saturating_add(ended - start.seconds());
-        let line = t
-            .events
-            .iter()
-            .find(|e| e.name.as_deref() == Some("GENERAL_REQUEST_START"))
-            .or_else(|| t.events.first())
-            .map_or(1, |e| e.line);
-        let summary = crate::describe::cut_line(format!(
-            "traced {} {url} {} from {}",
-            t.verb.as_deref().unwrap_or("-"),
-            t.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
-            client.unwrap_or("-"),
-        ));
-        let placed = Placed {
-            time,
-            host: host.name.to_string(),
-            site: self.resolve.site(t.site_id).map(|s| s.to_string()),
-            app_pool: t.app_pool.clone(),
-            evidence: Evidence::in_file(self.resolve.file(), (Some(line), None), time, summary),
-            process: None,
-        };
-        self.trace_hits(&placed, end, client_ip);
-    }
-
-    /// The request an ASP.NET error event names (1309: its URL, path and
-    /// client), read by the web rules as a traced request's: shown unless
-    /// the access log shows the same request (an App Service download
-    /// often holds the event log alone, and a probe that threw is there).
-    fn event_request(&mut self, e: &WinEvent) {
-        use faultline_parser::winevent::Family;
-        if !self.hunt.engine.wants_web() || (e.family(), e.event_id) != (Family::AspNet, 1309) {
-            return;
-        }
-        let web = crate::exception::WebEvent::of(e);
-        let Some(url) = web.url else { return };
-        let (authority, stem, query) = crate::correlate::url_parts(url);
-        let client_ip = web.client.and_then(|c| c.parse::<std::net::IpAddr>().ok());
-        if self.hunt.allowed(client_ip) {
-            return;
-        }
-        let row = faultline_hunt::record::WebRow {
-            stem: Some(web.path.unwrap_or(stem)),
-            query,
-            host: Some(authority).filter(|a| !a.is_empty()),
-            client_ip: web.client,
-            ..faultline_hunt::record::WebRow::default()
-        };
-        if !self.reported_hits(&row) {
-            return;
-        }
-        let host = self.resolve.host_of(e.computer.as_deref());
-        let Some(time) = self.resolve.time(&host, e.time) else {
-            self.hits.clear();
-            return;
-        };
-        let summary =
-            crate::describe::cut_line(format!("ASP.NET 1309: {url} from {}", web.client.unwrap_or("-")));
-        let placed = Placed {
-            time,
-            host: host.name.to_string(),
-            site: e.metabase_site().map(|s| s.to_string()),
-            app_pool: e.app_pool().map(str::to_string),
-            evidence: Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary),
-            process: None,
-        };
-        self.trace_hits(&placed, time.seconds(), client_ip.map(|ip| ip.to_canonical()));
-    }
-
-    /// Reads a request not in an access log (a trace's, an error event's)
-    /// with the web rules: whether a rule that reports matched it (its
-    /// hits then wait in `hits`).
-    fn reported_hits(&mut self, row: &faultline_hunt::record::WebRow<'_>) -> bool {
-        self.view.web(row);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        let rules = &self.hunt.rules;
-        self.hits.retain(|&i| !rules[i].silent);
-        !self.hits.is_empty()
-    }
-
-    /// Keeps the hits [`HuntSink::reported_hits`] left, placed, as
-    /// detections shown unless the access log shows the same request.
-    fn trace_hits(&mut self, placed: &Placed, end: i64, client: Option<std::net::IpAddr>) {
-        for i in self.hits.drain(..) {
-            let detection =
-                placed.detection(&self.hunt.rules[i], self.hunt.engine.rules().get(i), &self.view);
-            self.pending.traced.push(Traced { detection, end, client });
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)] // one record's place, all of it needed
-    fn record(
-        &mut self,
-        computer: Option<&[u8]>,
-        time: Timestamp,
-        site: Option<u32>,
-        pool: Option<&str>,
-        (line, record): (Option<u64>, Option<RecordId>),
-        process: Option<ProcessStart>,
-        summary: &Summary<'_>,
-    ) {
-        if self.hits.is_empty() {
-            return;
-        }
-        let host = self.resolve.host(computer);
-        let Some(time) = self.resolve.time(&host, time) else {
-            self.hits.clear();
-            return;
-        };
-        // What the reported rules matched, for the summary to show first
-        // (a Sysmon event's data runs past the line before its ParentImage;
-        // of an event's unnamed values, the one a rule's tests pass, else
-        // all a field gives).
-        let (view, engine) = (&self.view, self.hunt.engine.rules());
-        let mut shown: Vec<(&str, &str)> = Vec::new();
-        for &i in self.hits.iter().filter(|&&i| !self.hunt.rules[i].silent) {
-            for f in &self.hunt.rules[i].fields {
-                let mut values = passing(engine.get(i), f, view.given(f));
-                if values.is_empty() {
-                    values = view.given_values(f).collect();
-                }
-                shown.extend(values.into_iter().map(|v| (f.as_str(), v)));
-            }
-        }
-        let summary = summary(&shown);
-        drop(shown);
-        let file = self.resolve.file();
-        // Silent rules' matches first, each as little as the correlations
-        // read; the evidence is made once the rest need it.
-        let mut shown = 0;
-        for n in 0..self.hits.len() {
-            let i = self.hits[n];
-            let rule = &self.hunt.rules[i];
-            if !rule.silent {
-                self.hits[shown] = i;
-                shown += 1;
-                continue;
-            }
-            if let Some(full) = self.quiets.take_if(|q| q.full()) {
-                self.pending.quiet.push(full);
-            }
-            let quiets = self.quiets.get_or_insert_with(|| Quiets {
-                source: file.kind,
-                path: Arc::clone(&file.path),
-                text: String::new(),
-                values: Vec::new(),
-                matches: Vec::new(),
-                rules: Arc::clone(&self.hunt.rules),
-                hosts: Vec::new(),
-                pools: Vec::new(),
-            });
-            let at = quiets.text.len();
-            quiets.text.push_str(&summary);
-            let said = at..quiets.text.len();
-            // A value the summary holds (the path, the client of a 404) is
-            // read there: a storm of 404s kept each twice.
-            let first = offset(quiets.values.len());
-            for (f, name) in rule.fields.iter().enumerate() {
-                for (v, _) in self.view.values(name) {
-                    let found = memchr::memmem::find(quiets.text[said.clone()].as_bytes(), v.as_bytes());
-                    let start = match found {
-                        Some(p) => at + p,
-                        None => {
-                            quiets.text.push_str(v);
-                            quiets.text.len() - v.len()
-                        }
-                    };
-                    quiets.values.push((offset(f), offset(start)..offset(start + v.len())));
-                }
-            }
-            let host = Quiets::named(&mut quiets.hosts, &host.name);
-            let pool = pool.map_or(Quiet::NONE, |p| Quiets::named(&mut quiets.pools, p));
-            quiets.matches.push(Quiet {
-                rule: offset(i),
-                host,
-                site: site.unwrap_or(Quiet::NONE),
-                pool,
-                time,
-                line: line.unwrap_or(Quiet::NO_PLACE),
-                record: record.map_or(Quiet::NO_PLACE, RecordId::key),
-                summary: offset(said.start)..offset(said.end),
-                values: first..offset(quiets.values.len()),
-            });
-        }
-        self.hits.truncate(shown);
-        if self.hits.is_empty() {
-            return;
-        }
-        let placed = Placed {
-            time,
-            host: host.name.to_string(),
-            site: site.map(|s| s.to_string()),
-            app_pool: pool.map(str::to_string),
-            evidence: Evidence::in_file(file, (line, record), time, summary),
-            process,
-        };
-        for i in self.hits.drain(..) {
-            self.found.push(placed.detection(
-                &self.hunt.rules[i],
-                self.hunt.engine.rules().get(i),
-                &self.view,
-            ));
-        }
-    }
-}
-
-impl RecordSink for HuntSink<'_> {
-    type Error = Infallible;
-
-    fn request(&mut self, r: &Request<'_>) -> Result<(), Infallible> {
-        if let Some(command) = self.resolve.file().ftp_command(r) {
-            self.ftp_command(r, command);
-            return Ok(());
-        }
-        self.note_logged(r);
-        if !self.hunt.engine.wants_web() || self.hunt.allows_request(r) {
-            return Ok(());
-        }
-        // A cleared row is read through the smaller view, until its hits
-        // are placed.
-        let mut light = None;
-        if self.hunt.engine.may_match(r, &mut self.screening) {
-            if self.screening.cleared()
-                && let Some(view) = self.cleared_view.take()
-            {
-                light = Some(std::mem::replace(&mut self.view, view));
-            }
-            self.view.request_via(r, self.hunt.forwarded(r));
-            self.hunt.engine.matches_screened(
-                &mut self.view,
-                &mut self.needles,
-                &mut self.hits,
-                &self.screening,
-            );
-        }
-        // Written into one string by hand: a hit on a correlation's base
-        // rule, a 404, comes once per row of a storm, and a string per part
-        // and the formatting machinery both showed in its profiles.
-        let summary = |shown: &[(&str, &str)]| {
-            use faultline_parser::value::{Addr, decimal};
-            let mut line = String::with_capacity(96);
-            line.push_str(&text(r.method));
-            line.push(' ');
-            line.push_str(&text(r.uri_stem));
-            let query = r.uri_query.filter(|q| *q != b"-").map(String::from_utf8_lossy);
-            let at_query = line.len();
-            if let Some(q) = &query {
-                line.push('?');
-                line.push_str(q);
-            }
-            line.push(' ');
-            match r.status {
-                Some(status) => line.push_str(decimal(status.into(), &mut [0; 20])),
-                None => line.push('-'),
-            }
-            line.push_str(" from ");
-            match (self.hunt.forwarded(r), r.client_ip) {
-                (Some(client), Some(proxy)) => {
-                    Addr::Ip { ip: client, zone: None }.with_text(|t| line.push_str(t));
-                    line.push_str(" via ");
-                    proxy.with_text(|t| line.push_str(t));
-                }
-                (_, Some(a)) => a.with_text(|t| line.push_str(t)),
-                (_, None) => line.push('-'),
-            }
-            let extra = matched_suffix(&line, shown);
-            // A long query gives way to what the rules matched elsewhere,
-            // which the line's cut would otherwise drop.
-            if let Some(q) = query.filter(|_| line.len() + extra.len() > crate::describe::EVENT_TEXT) {
-                let kept = line.len() - q.len() + extra.len() + '…'.len_utf8();
-                let room = crate::describe::EVENT_TEXT.saturating_sub(kept).max(40);
-                line.replace_range(at_query + 1..at_query + 1 + q.len(), &crate::describe::cut_to(&q, room));
-            }
-            line.push_str(&extra);
-            crate::describe::cut_line(line)
-        };
-        self.note_web_login(r);
-        if !self.hits.is_empty() {
-            let site = self.resolve.site_named(r.site_name);
-            let before = self.found.len();
-            self.record(r.computer_name, r.time, site, None, (Some(r.origin.line), None), None, &summary);
-            // What a traced request's detections are compared with.
-            let client = r.client_ip.and_then(|a| a.ip()).map(|ip| ip.to_canonical());
-            // Once per row shown: its folder's pool is found after the read.
-            if let Some(d) = self.found.get(before)
-                && let Some(stem) = r.uri_stem
-                && let Some(folder) = pools::folder(&String::from_utf8_lossy(stem))
-            {
-                self.pending.web_paths.push((row_key(&d.evidence.path, r.origin.line), folder.into()));
-            }
-            for d in &self.found[before..] {
-                self.pending.logged_requests.push(Requested {
-                    rule: rule_identity(&d.rule),
-                    host: d.host.clone(),
-                    second: d.time.seconds(),
-                    client,
-                });
-            }
-            if r.status == Some(200)
-                && self.found[before..].iter().any(|d| d.rule.meta.level >= Level::Medium)
-            {
-                self.note_answered(r);
-            }
-        }
-        self.note_script(r, &|| summary(&[]));
-        if let Some(full) = light {
-            self.cleared_view = Some(std::mem::replace(&mut self.view, full));
-        }
-        Ok(())
-    }
-
-    fn http_error(&mut self, r: &HttpError<'_>) -> Result<(), Infallible> {
-        self.note_pool(r.site_id, None, r.queue_name, r.uri);
-        if !self.hunt.engine.wants_web() || self.hunt.allowed(r.client_ip.and_then(|a| a.ip())) {
-            return Ok(());
-        }
-        self.view.http_error(r);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        let site = self.resolve.site(r.site_id);
-        let pool = r.queue_name.map(|q| String::from_utf8_lossy(q).into_owned());
-        let summary = |shown: &[(&str, &str)]| {
-            let mut line = format!(
-                "HTTP.sys {} {} {} from {}",
-                text(r.method),
-                text(r.uri),
-                r.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
-                r.client_ip.map_or_else(|| "-".to_string(), |a| a.to_string()),
-            );
-            let reason = r.reason.as_bytes();
-            if !reason.is_empty() && reason != b"-" {
-                line.push_str(&format!(" ({})", String::from_utf8_lossy(reason)));
-            }
-            line.push_str(&matched_suffix(&line, shown));
-            crate::describe::cut_line(line)
-        };
-        self.record(None, r.time, site, pool.as_deref(), (Some(r.origin.line), None), None, &summary);
-        Ok(())
-    }
-
-    fn trace(&mut self, t: &Trace) -> Result<(), Infallible> {
-        self.traced_request(t);
-        if let (Some(url), Some(pool)) = (&t.url, &t.app_pool) {
-            self.note_pool(t.site_id, t.computer.as_deref(), Some(pool.as_bytes()), Some(url.as_bytes()));
-        }
-        let Some(natives) = &self.hunt.natives else { return Ok(()) };
-        let unknown = modules::unknown_modules(t);
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        let host = self.resolve.host_of(t.computer.as_deref());
-        let Some(time) = t.time().and_then(|time| self.resolve.time(&host, time)) else { return Ok(()) };
-        let file = self.resolve.file();
-        let request = format!(
-            "{} {} {}",
-            t.verb.as_deref().unwrap_or("-"),
-            t.url.as_deref().unwrap_or("-"),
-            t.status.map_or_else(|| "-".to_string(), |s| s.to_string())
-        );
-        for u in unknown {
-            let rule = if u.native { &natives.native_module } else { &natives.unknown_module };
-            let kind = if u.native { "native module" } else { "module" };
-            let summary = crate::describe::cut_line(format!("{kind} {} ran for {request}", u.name));
-            let evidence = Evidence::in_file(file, (Some(u.line), None), time, summary);
-            let mut key = host_key(&host.name, u.name.as_bytes(), &mut self.key);
-            key ^= u64::from(u.native);
-            self.pending.modules.add(
-                key,
-                Detection {
-                    rule: Arc::clone(rule),
-                    time,
-                    end: None,
-                    host: host.name.to_string(),
-                    site: self.resolve.site(t.site_id).map(|s| s.to_string()),
-                    app_pool: t.app_pool.clone(),
-                    evidence,
-                    matched: vec![("ModuleName".into(), u.name.to_string())],
-                    lowered_from: None,
-                    process: None,
-                },
-                1,
-            );
-        }
-        Ok(())
-    }
-
-    fn event(&mut self, e: WinEvent) -> Result<(), Infallible> {
-        self.observe_event(&e);
-        Ok(())
-    }
-
-    fn counted_events(&mut self, _k: CountedEvents<'_>) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn diagnostic(&mut self, _d: Diagnostic) {}
-
-    fn access_log_text(&mut self, text: &[u8], offset: u64) {
-        self.hunt.engine.mark_lines(text, offset, &mut self.screening);
-    }
-}
-
-/// Beside the analysis, the hunt only looks at each event.
-impl EventObserver for HuntSink<'_> {
-    fn observe_event(&mut self, e: &WinEvent) {
-        // Rules would read its missing data as absent values (a filter on
-        // a service's path passes when there is no path).
-        if e.data_unread {
-            return;
-        }
-        self.note_switch(e);
-        self.note_process(e);
-        self.note_lineage(e);
-        self.note_log_service(e);
-        self.note_clock(e);
-        self.event_request(e);
-        if !self.hunt.engine.wants_events() {
-            return;
-        }
-        self.view.event(e);
-        self.hunt.engine.matches_with(&mut self.view, &mut self.needles, &mut self.hits);
-        if self.hits.is_empty() {
-            return;
-        }
-        let line = e.origin.line();
-        let pool = e.app_pool();
-        let process = ProcessStart::of(e);
-        // A process start shows what ran, as whom and from what before its
-        // file's metadata, which would push the command line past the cut.
-        let started = process.is_some();
-        // What the rules matched first (the line may be cut), then what ran.
-        // ASP.NET's web events give their fields unnamed: their headline
-        // reads them, where the matched values would be a list of them;
-        // what a rule matched that it does not show follows it (a value it
-        // shows cut is shown).
-        let web_event = e.family() == faultline_parser::winevent::Family::AspNet;
-        let summary = |shown: &[(&str, &str)]| match shown {
-            _ if web_event => {
-                let line = crate::describe::headline(e);
-                // A value the headline shows cut (a view state) is shown:
-                // its start is there.
-                let shown_start = |v: &str| line.contains(&v.chars().take(20).collect::<String>());
-                let hidden: Vec<(&str, &str)> =
-                    shown.iter().filter(|(_, v)| !shown_start(v)).copied().collect();
-                let suffix = matched_suffix(&line, &hidden);
-                crate::describe::cut_line(line + &suffix)
-            }
-            [] if !started => crate::describe::headline(e),
-            _ => crate::describe::describe_event_ranked(e, &|name| {
-                if shown.iter().any(|(f, _)| f.eq_ignore_ascii_case(name)) {
-                    0
-                } else if started && what_ran(name) {
-                    1
-                } else {
-                    2
-                }
-            }),
-        };
-        self.record(
-            e.computer.as_deref().map(str::as_bytes),
-            e.time,
-            e.metabase_site(),
-            pool,
-            (line, e.record_id),
-            process,
-            &summary,
-        );
     }
 }
 
@@ -1623,10 +711,13 @@ pub fn hunt(
 mod tests {
     use super::*;
     use crate::resolve::SourceKind;
+    use correlations::counted_values;
+    use faultline_parser::RecordSink as _;
     use faultline_parser::winevent::EventOrigin;
     use logins::{LOGIN_WORDS, WebLogin};
     use natives::{logging_gaps, native};
     use process::WORKER_SHELLS;
+    use quiet::Member;
 
     /// A busy authenticated site keeps one per client and user per chunk.
     #[test]
@@ -1680,18 +771,7 @@ mod tests {
             summary: "appcmd set config /section:httpLogging /dontLog:True".into(),
         };
         let rule = native("logging-switched-off", "t", faultline_hunt::Level::High, "T1562.002");
-        let d = Detection {
-            rule,
-            time,
-            end: None,
-            host: "WEB01".into(),
-            site: None,
-            app_pool: None,
-            evidence,
-            matched: Vec::new(),
-            lowered_from: None,
-            process: None,
-        };
+        let d = Detection::new(&rule, "WEB01", time, evidence);
         (host, d)
     }
 

@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 use faultline_hunt::Level;
 
+use faultline_parser::Request;
+
+use super::keys::{client_key, host_key, row_key};
 use super::{Detection, RuleInfo};
 
 /// How long one client's probes are read together.
@@ -210,6 +213,21 @@ pub(super) fn lower_answered_anything(detections: &mut [Detection], answered: &[
             was.name(),
             d.evidence.summary
         ));
+    }
+}
+
+impl super::HuntSink<'_> {
+    /// Notes the row `r`, answered 200 and cited by a detection of level
+    /// medium or above, for [`lower_answered_anything`] to read with the client's others.
+    pub(super) fn note_answered(&mut self, r: &Request<'_>) {
+        let (Some(client), Some(stem)) = (self.hunt.client(r), r.uri_stem) else { return };
+        self.pending.answered.push(Answered {
+            row: row_key(&self.resolve.file().path, r.origin.line),
+            client: client_key(client),
+            path: host_key("", stem, &mut self.key),
+            handler: Handler::of(stem),
+            bytes: r.bytes_sent,
+        });
     }
 }
 

@@ -14,7 +14,8 @@ use crate::resolve::SourceFile;
 
 use super::keys::{account_key, client_key, login_key};
 use super::quiet::{Quiet, Quiets, index_in, offset, wide};
-use super::{Detection, Hunt, HuntSink, RuleInfo, pools, text};
+use super::sink::text;
+use super::{Detection, Hunt, HuntSink, RuleInfo, pools};
 
 /// A request a client got through with on the web site: answered below
 /// 400 with a user name, or a POST to a login page answered 2xx or 3xx.
@@ -112,17 +113,12 @@ impl WebLogins {
         let matched = std::iter::once(("c-ip".to_string(), client.to_string()))
             .chain(user.map(|u| ("cs-username".to_string(), u.to_string())))
             .collect();
+        let evidence = Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary);
         Detection {
-            rule: Arc::clone(rule),
-            time: login.time,
-            end: None,
-            host: host.to_string(),
             site: site.map(|s| s.to_string()),
             app_pool: app_pool.map(str::to_string),
-            evidence: Evidence::in_file(&self.file, (Some(login.line), None), login.time, summary),
             matched,
-            lowered_from: None,
-            process: None,
+            ..Detection::new(rule, host, login.time, evidence)
         }
     }
 }
@@ -206,7 +202,7 @@ pub(super) fn guessed_logins(
 }
 
 /// The account of a rejection that named none (a form's), among the
-/// accounts [`Pending::rejections`] holds: the guessing tried some
+/// accounts [`Pending::rejections`](super::Pending::rejections) holds: the guessing tried some
 /// account, which may be any.
 pub(super) const UNNAMED_ACCOUNT: u64 = 0;
 

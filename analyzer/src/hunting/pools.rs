@@ -19,6 +19,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::keys::SCRIPT_KEYS;
+
 /// Per host and site, per folder of the paths requested (lower-case, no
 /// slashes at its ends; empty for the site's root pages), the pools that
 /// served them.
@@ -85,6 +87,37 @@ pub(crate) fn folder(path: &str) -> Option<&str> {
         Some((folder, _)) => Some(folder.trim_end_matches('/')),
         None if path.is_empty() || path.contains('.') => Some(""),
         None => None,
+    }
+}
+
+impl super::HuntSink<'_> {
+    /// Notes that the app pool `pool` served `path` of `site` (see
+    /// [`SitePools`]), once per site, pool and folder in a chunk:
+    /// a flood of HTTP.sys errors names the same few.
+    pub(super) fn note_pool(
+        &mut self,
+        site: Option<u32>,
+        computer: Option<&str>,
+        pool: Option<&[u8]>,
+        path: Option<&[u8]>,
+    ) {
+        use faultline_parser::value::present;
+        let (Some(site), Some(pool), Some(path)) =
+            (self.resolve.site(site), pool.and_then(present), path.and_then(present))
+        else {
+            return;
+        };
+        let path = String::from_utf8_lossy(path);
+        let Some(folder) = folder(&path) else { return };
+        use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+        let mut key = SCRIPT_KEYS.build_hasher();
+        (site, computer, pool).hash(&mut key);
+        folder.bytes().for_each(|b| key.write_u8(b.to_ascii_lowercase()));
+        if !self.pools_noted.insert(key.finish()) {
+            return;
+        }
+        let host = self.resolve.host_of(computer);
+        self.pending.site_pools.note(&host.name, site, folder, &String::from_utf8_lossy(pool));
     }
 }
 

@@ -68,7 +68,7 @@ pub(super) const SAME_START: i64 = 2;
 /// server auditing both would otherwise show every shell its worker
 /// started twice. The Sysmon record stays the evidence (it has the
 /// hashes and the parent); its summary names the Security record too.
-/// `detections` are in [`sort`] order, and stay so.
+/// `detections` are in [`sort`](super::sort) order, and stay so.
 pub(super) fn fold_double_logged(detections: &mut Vec<Detection>) {
     let (folded, also) = double_logged(detections);
     if also.is_empty() {
@@ -169,7 +169,7 @@ pub(super) fn runs_as_system(e: &WinEvent, user: &str) -> bool {
 /// the page is two; a chain of processes with a loop in it ends here too.
 pub(super) const WORKER_GENERATIONS: usize = 4;
 
-/// The app pool entry (see [`Pending::worker_children`]) of the worker
+/// The app pool entry (see [`Pending::worker_children`](super::Pending::worker_children)) of the worker
 /// whose child is the process `key` or one of its ancestors within
 /// [`WORKER_GENERATIONS`], when a shell is on the way (the child itself or
 /// one below it: w3wp.exe starting php-cgi.exe starting cmd.exe is a PHP
@@ -338,23 +338,20 @@ mod tests {
         let (a, b) =
             (native("same", "Shell", Level::High, "T1059"), native("same", "Shell", Level::High, "T1059"));
         let start = |rule: &Arc<RuleInfo>, sysmon: bool, record: u64| Detection {
-            rule: Arc::clone(rule),
-            time: Timestamp::from_parts(1_700_000_000, 0),
-            end: None,
-            host: "WEB01".into(),
-            site: None,
-            app_pool: None,
-            evidence: Evidence {
-                source: SourceKind::Evtx,
-                path: "logs.evtx".into(),
-                line: None,
-                record: RecordId::new(record),
-                time: Timestamp::from_parts(1_700_000_000, 0),
-                summary: "cmd.exe".into(),
-            },
-            matched: Vec::new(),
-            lowered_from: None,
             process: Some(ProcessStart { pid: 4242, image: "cmd.exe".into(), sysmon }),
+            ..Detection::new(
+                rule,
+                "WEB01",
+                Timestamp::from_parts(1_700_000_000, 0),
+                Evidence {
+                    source: SourceKind::Evtx,
+                    path: "logs.evtx".into(),
+                    line: None,
+                    record: RecordId::new(record),
+                    time: Timestamp::from_parts(1_700_000_000, 0),
+                    summary: "cmd.exe".into(),
+                },
+            )
         };
         let (folded, also) = double_logged(&[start(&a, true, 1), start(&b, false, 2)]);
         assert_eq!((folded, also.len()), (vec![false, false], 0), "another rule's start stays");

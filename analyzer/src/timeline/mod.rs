@@ -1,7 +1,7 @@
 //! The notable super-timeline: every record the analysis kept (requests that
 //! failed, were slow or were cut off; HTTP.sys errors; catalogue events;
 //! FREB traces) from every source and host, merged in time order, each
-//! citing its file and line or record. [`full`] streams the timeline of
+//! citing its file and line or record. [`full()`] streams the timeline of
 //! every record instead.
 
 mod full;
