@@ -25,6 +25,8 @@ pub struct Tally {
     records: u64,
     rejected: u64,
     warnings: u64,
+    /// Diagnostics saying evidence is gone (see [`Diagnostic::lost`]).
+    lost: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     /// `s-computername` values and how many rows carry each.
@@ -147,6 +149,7 @@ impl Tally {
         self.time_doubts.merge(other.time_doubts);
         self.rejected += other.rejected;
         self.warnings += other.warnings;
+        self.lost += other.lost;
         self.first = match (self.first, other.first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -267,6 +270,7 @@ impl RecordSink for Tally {
             Severity::Warning => self.warnings += 1,
             _ => {}
         }
+        self.lost += u64::from(d.lost);
         self.keep(d);
     }
 }
@@ -281,6 +285,11 @@ pub enum FileStatus {
     Skipped,
     /// Could not be read (missing, unreadable, refused archive member).
     Failed,
+}
+
+/// Whether a count is zero (a field left out of the JSON then).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A diagnostic as reported.
@@ -299,6 +308,9 @@ pub struct ReportedDiagnostic {
     pub severity: Severity,
     /// What is wrong.
     pub message: String,
+    /// Evidence is gone here (see [`Diagnostic::lost`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 impl From<Diagnostic> for ReportedDiagnostic {
@@ -309,7 +321,7 @@ impl From<Diagnostic> for ReportedDiagnostic {
             Location::Record(r) => (None, Some(r), None),
             Location::Offset(o) => (None, None, Some(o)),
         };
-        ReportedDiagnostic { line, record, offset, severity: d.severity, message: d.message }
+        ReportedDiagnostic { line, record, offset, severity: d.severity, message: d.message, lost: d.lost }
     }
 }
 
@@ -375,6 +387,11 @@ pub struct FileSummary {
     pub rejected: u64,
     /// Records kept with a warning (repaired rows, torn last line...).
     pub warnings: u64,
+    /// Stretches of the file whose evidence is gone (a copy cut short, a
+    /// wiped or unreadable chunk, zeroed rows): what was read of it is not
+    /// all it held.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lost: u64,
     /// Earliest record time.
     pub first: Option<Timestamp>,
     /// Latest record time.
@@ -419,6 +436,7 @@ impl FileSummary {
             records: 0,
             rejected: 0,
             warnings: 0,
+            lost: 0,
             first: None,
             last: None,
             diagnostics: Vec::new(),
@@ -491,6 +509,7 @@ pub fn summarize(file: &SourceFile, entry: &Entry, outcome: Outcome<Tally>) -> F
             summary.records = total.records;
             summary.rejected = total.rejected;
             summary.warnings = total.warnings;
+            summary.lost = total.lost;
             summary.first = total.first;
             summary.last = total.last;
             summary.local_time = total.time_doubts.local_time;

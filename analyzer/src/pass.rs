@@ -124,6 +124,9 @@ pub struct Reading {
     pub rejected: u64,
     /// Inputs and files that could not be read, and why, in discovery order.
     pub unreadable: Vec<(String, String)>,
+    /// Files read whose evidence is partly gone (a copy cut short, a wiped
+    /// chunk), with the first diagnostic that says so, in discovery order.
+    pub lost: Vec<(String, String)>,
     /// The hosts of files read that are known only by their folder's name
     /// (see [`crate::inventory::Inventory::folder_named_hosts`]).
     pub folder_named_hosts: std::collections::BTreeSet<FolderNamedHost>,
@@ -134,15 +137,18 @@ impl Reading {
         self.parsed += other.parsed;
         self.rejected += other.rejected;
         self.unreadable.extend(other.unreadable);
+        self.lost.extend(other.lost);
         self.folder_named_hosts.extend(other.folder_named_hosts);
     }
 }
 
-/// A consumer's sink, with its rejected records counted: every consumer's
-/// read reports them the same way.
+/// A consumer's sink, with its rejected records counted and the first
+/// diagnostic saying evidence is gone kept: every consumer's read reports
+/// them the same way.
 struct Counted<S> {
     sink: S,
     rejected: u64,
+    lost: Option<String>,
 }
 
 impl<S: RecordSink> RecordSink for Counted<S> {
@@ -169,6 +175,9 @@ impl<S: RecordSink> RecordSink for Counted<S> {
     fn diagnostic(&mut self, diag: Diagnostic) {
         if diag.is_rejection() {
             self.rejected += 1;
+        }
+        if diag.lost && self.lost.is_none() {
+            self.lost = Some(diag.message.clone());
         }
         self.sink.diagnostic(diag);
     }
@@ -215,13 +224,19 @@ pub fn run<C: Consumer>(
             for i in files {
                 let entry = &found.entries[i];
                 let file = SourceFile::new(i as u32, entry, None, Arc::clone(&identities[i]));
-                let new_sink =
-                    |format| Counted { sink: consumer.sink(file.with_format(format)), rejected: 0 };
+                let new_sink = |format| Counted {
+                    sink: consumer.sink(file.with_format(format)),
+                    rejected: 0,
+                    lost: None,
+                };
                 let outcome = read_entry(entry, read, &advance, new_sink).map_err(Into::into)?;
                 let (file, outcome) = match outcome {
                     Outcome::Parsed { format, sinks, bytes } => {
                         reading.parsed += 1;
                         reading.rejected += sinks.iter().map(|s| s.rejected).sum::<u64>();
+                        if let Some(lost) = sinks.iter().find_map(|s| s.lost.as_ref()) {
+                            reading.lost.push((file.path.to_string(), lost.clone()));
+                        }
                         reading.folder_named_hosts.extend(identities[i].folder_named());
                         let sinks = sinks.into_iter().map(|s| s.sink).collect();
                         (file.with_format(format), Outcome::Parsed { format, sinks, bytes })

@@ -226,6 +226,9 @@ struct ReadingJson<'a> {
     files: usize,
     rejected: u64,
     unreadable: Vec<Unreadable<'a>>,
+    /// Files whose evidence is partly gone, with the first reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lost: Vec<Unreadable<'a>>,
     /// Hosts known only by their folder's name.
     folder_named_hosts: Vec<&'a str>,
 }
@@ -242,6 +245,7 @@ impl<'a> ReadingJson<'a> {
             files: r.parsed,
             rejected: r.rejected,
             unreadable: r.unreadable.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
+            lost: r.lost.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
             folder_named_hosts: r.folder_named_hosts.iter().map(|h| h.name.as_str()).collect(),
         }
     }
@@ -335,6 +339,14 @@ fn text(
         plural(reading.parsed as u64),
         zone.name()
     )?;
+    let lost: Vec<(String, String)> = reading
+        .lost
+        .iter()
+        .map(|(path, why)| (path.rsplit(['/', '\\']).next().unwrap_or(path).to_string(), why.clone()))
+        .collect();
+    if let Some(note) = crate::analyze::lost_note(&lost) {
+        writeln!(out, "{}", crate::style::sanitize(&note))?;
+    }
     let folder_named: Vec<_> = reading.folder_named_hosts.iter().cloned().collect();
     if let Some(note) = crate::analyze::folder_named(&folder_named) {
         writeln!(out, "{}", crate::style::sanitize(&note))?;

@@ -54,17 +54,33 @@ pub struct Diagnostic {
     pub severity: Severity,
     /// What is wrong, in words an analyst can act on.
     pub message: String,
+    /// Evidence is gone here: a stretch of the file that held records could
+    /// not be read (a copy cut short, a wiped or unreadable chunk, zeroed
+    /// rows), how many records it held unknown. Whatever the severity, an
+    /// analysis of the file is an analysis of what is left.
+    pub lost: bool,
 }
 
 impl Diagnostic {
     /// A diagnostic about a whole source.
     pub fn file(severity: Severity, message: impl Into<String>) -> Self {
-        Diagnostic { location: Location::File, severity, message: message.into() }
+        Diagnostic { location: Location::File, severity, message: message.into(), lost: false }
     }
 
     /// A diagnostic about one line of a text source.
     pub fn line(line: u64, offset: u64, severity: Severity, message: impl Into<String>) -> Self {
-        Diagnostic { location: Location::Line { line, offset }, severity, message: message.into() }
+        Diagnostic {
+            location: Location::Line { line, offset },
+            severity,
+            message: message.into(),
+            lost: false,
+        }
+    }
+
+    /// The same diagnostic, saying evidence is gone (see [`Diagnostic::lost`]).
+    pub fn losing(mut self) -> Self {
+        self.lost = true;
+        self
     }
 
     /// Whether this diagnostic stands for a record that was not read.

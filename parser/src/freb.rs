@@ -251,12 +251,15 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
             Ok(e) => e,
             Err(e) => {
                 let at = reader.error_position() as usize;
-                out.diagnostics.push(Diagnostic::line(
-                    lines.line_at(at),
-                    at as u64,
-                    Severity::Error,
-                    format!("malformed XML, the rest of the trace is not read: {e}"),
-                ));
+                out.diagnostics.push(
+                    Diagnostic::line(
+                        lines.line_at(at),
+                        at as u64,
+                        Severity::Error,
+                        format!("malformed XML, the rest of the trace is not read: {e}"),
+                    )
+                    .losing(),
+                );
                 break;
             }
         };
@@ -288,12 +291,13 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
                             // that ends in it was cut short.
                             let cut = reader.buffer_position() as usize >= bytes.len();
                             let what = if cut { "trace cut short" } else { "event not read" };
-                            out.diagnostics.push(Diagnostic::line(
+                            let d = Diagnostic::line(
                                 line,
                                 start as u64,
                                 Severity::Error,
                                 format!("{what}: {msg}"),
-                            ));
+                            );
+                            out.diagnostics.push(if cut { d.losing() } else { d });
                             if cut {
                                 break;
                             }
@@ -313,10 +317,10 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
             "no <failedRequest> element: not a complete FREB trace, no request read",
         ));
     } else if !closed && out.diagnostics.iter().all(|d| d.severity != Severity::Error) {
-        out.diagnostics.push(Diagnostic::file(
-            Severity::Error,
-            "trace cut short: the file ends before </failedRequest>",
-        ));
+        out.diagnostics.push(
+            Diagnostic::file(Severity::Error, "trace cut short: the file ends before </failedRequest>")
+                .losing(),
+        );
     }
     out.trace.summary = summarize(&out.trace.events);
     if out.trace.summary.truncated {

@@ -305,6 +305,7 @@ pub(crate) fn xml_text<'a>(data: &'a [u8], diagnostics: &mut Vec<Diagnostic>) ->
                 location: Location::Offset(e.valid_up_to() as u64),
                 severity: Severity::Warning,
                 message: "invalid UTF-8 in XML: bad bytes were replaced with U+FFFD".into(),
+                lost: false,
             });
             String::from_utf8_lossy(data)
         }

@@ -374,6 +374,47 @@ fn an_event_log_cut_through_a_record_counts_alike_in_every_command() {
     );
 }
 
+/// A Security log whose copy was cut short inside its first chunk: `scan`
+/// warned and the rest said nothing, so a clipped log read as a clean one.
+/// The analysis's inventory and the hunt's read both name the file and
+/// what was lost (the report headers say it from there), while a whole
+/// copy of the same log loses nothing.
+#[test]
+fn an_event_log_cut_short_says_evidence_was_lost_in_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate("web-shell", dir.path(), 7, &Size { hosts: 1, hours: 2, rate: 0.05 }).expect("generates");
+    let log = dir.path().join("WEB01").join("Security.evtx");
+    let whole = fs::read(&log).expect("reads");
+    let cut_dir = tempfile::tempdir().expect("tempdir");
+    write(cut_dir.path(), "Security.evtx", &whole[..8_000]);
+    let (scanned, report) = scanned_and_analyzed(cut_dir.path());
+    for files in [&scanned.files, &report.inventory.files] {
+        let file = summary(files, "Security.evtx");
+        assert_eq!(file.lost, 1, "{:?}", file.diagnostics);
+        assert!(file.diagnostics.iter().any(|d| d.lost && d.message.contains("(copy cut short)")));
+    }
+    let mut rules = faultline_hunt::LoadReport::default();
+    rules.add_bundled();
+    let hunt = faultline_analyzer::hunting::Hunt::new(rules);
+    let read = |path: &Path| {
+        faultline_analyzer::hunting::hunt(
+            &[path.to_path_buf()],
+            &ReadConfig::default(),
+            &Scope::default(),
+            &hunt,
+            &|_| {},
+        )
+        .reading
+    };
+    let reading = read(cut_dir.path());
+    assert_eq!(reading.lost.len(), 1, "{:?}", reading.lost);
+    assert!(
+        reading.lost[0].0.ends_with("Security.evtx")
+            && reading.lost[0].1.contains("the rest of the chunk lost")
+    );
+    assert!(read(&log).lost.is_empty(), "the whole copy loses nothing");
+}
+
 /// A record whose data the event model cannot be built from (one byte of
 /// plaso's System.evtx changed, in record 3870's data) is read from its
 /// System values, counted as `scan` counts it, and says its data was not

@@ -155,13 +155,22 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
         _ => "-".to_string(),
     };
     cell(page, &span, "span of the evidence read", "");
-    cell(page, &format!("{unreadable} files, {rejected} records"), "could not be read", "");
+    let lost = files.iter().filter(|f| f.lost > 0).count();
+    let lost = match lost {
+        0 => String::new(),
+        n => format!(", {n} file{} partly lost", if n == 1 { "" } else { "s" }),
+    };
+    cell(page, &format!("{unreadable} files, {rejected} records{lost}"), "could not be read", "");
     cell(page, &serious.to_string(), "security detections (medium or above)", "");
     page.push_str("</section>\n");
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
-    for note in super::time_notes(&report.inventory).into_iter().chain(report.header_notes(&|t| zone.time(t)))
+    let lost = super::lost_note(&super::lost_files(&report.inventory));
+    for note in lost
+        .into_iter()
+        .chain(super::time_notes(&report.inventory))
+        .chain(report.header_notes(&|t| zone.time(t)))
     {
         let _ = writeln!(page, "<p class=\"legend\">{}</p>", esc(&note));
     }

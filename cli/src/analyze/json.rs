@@ -21,6 +21,8 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
         host_source: Option<faultline_analyzer::identity::HostSource>,
         records: u64,
         rejected: u64,
+        #[serde(skip_serializing_if = "is_zero")]
+        lost: u64,
         first: Option<faultline_parser::Timestamp>,
         last: Option<faultline_parser::Timestamp>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -63,6 +65,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
                 host_source: f.host_source,
                 records: f.records,
                 rejected: f.rejected,
+                lost: f.lost,
                 first: f.first,
                 last: f.last,
                 local_time: f.local_time,

@@ -34,7 +34,11 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     )?;
 
     write_totals(out, inv, zone)?;
-    for note in super::time_notes(&report.inventory).into_iter().chain(report.header_notes(&|t| zone.time(t)))
+    let lost = super::lost_note(&super::lost_files(&report.inventory));
+    for note in lost
+        .into_iter()
+        .chain(super::time_notes(&report.inventory))
+        .chain(report.header_notes(&|t| zone.time(t)))
     {
         writeln!(out, "> {}\n", escape(&note))?;
     }

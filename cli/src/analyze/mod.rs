@@ -147,6 +147,39 @@ fn doubt_notes(local_time: Option<(String, usize)>, date_only: Option<(String, u
     local_time.into_iter().chain(date_only).collect()
 }
 
+/// The files of the inventory whose evidence is partly gone, each with the
+/// first diagnostic saying so (see [`lost_note`]).
+pub(crate) fn lost_files(inventory: &faultline_analyzer::inventory::Inventory) -> Vec<(String, String)> {
+    inventory
+        .files
+        .iter()
+        .filter(|f| f.lost > 0)
+        .map(|f| {
+            let said = f.diagnostics.iter().find(|d| d.lost).map(|d| d.message.as_str());
+            let host = f.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+            (
+                format!("{}{host}", file_name(&f.path)),
+                said.unwrap_or("`faultline scan` says where").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What the header says of files whose evidence is partly gone (a copy cut
+/// short, a wiped chunk, zeroed rows): a report on what is left must not
+/// read as a report on all of it. `files` are `(file, why)`.
+pub(crate) fn lost_note(files: &[(String, String)]) -> Option<String> {
+    let (first, why) = files.first()?;
+    Some(match files.len() {
+        1 => format!("{first}: evidence lost: {why}. What it held there is in no finding or detection."),
+        n => format!(
+            "{first} and {} more: evidence lost (the first: {why}); `faultline scan` names each. What they held \
+             there is in no finding or detection.",
+            n - 1
+        ),
+    })
+}
+
 /// What the header says of hosts known only by their folder's name, which
 /// may be a case's or a sample's rather than a server's.
 pub(crate) fn folder_named(hosts: &[FolderNamedHost]) -> Option<String> {
@@ -257,6 +290,23 @@ mod tests {
         assert!(both[0].starts_with("ex1.log: times are the server's local time"), "{both:?}");
         assert!(both[1].starts_with("u_ex1.log and 1 more: rows have a date"), "{both:?}");
         assert!(time_notes_of_paths(&[], &[]).is_empty());
+    }
+
+    /// A file whose evidence is partly gone is named with why; several
+    /// name the first and count the rest; none say nothing.
+    #[test]
+    fn files_whose_evidence_is_partly_gone_are_said() {
+        assert_eq!(lost_note(&[]), None);
+        let cut = ("Security.evtx (WEB01)".to_string(), "the file ends 3904 bytes into chunk 0".to_string());
+        assert_eq!(
+            lost_note(std::slice::from_ref(&cut)).as_deref(),
+            Some(
+                "Security.evtx (WEB01): evidence lost: the file ends 3904 bytes into chunk 0. What it held there \
+                 is in no finding or detection."
+            )
+        );
+        let two = lost_note(&[cut, ("u_ex.log".into(), "NUL padding".into())]).expect("said");
+        assert!(two.starts_with("Security.evtx (WEB01) and 1 more: evidence lost (the first: "), "{two}");
     }
 
     #[test]

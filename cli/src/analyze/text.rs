@@ -68,6 +68,9 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             zone.name()
         ))
     )?;
+    if let Some(note) = super::lost_note(&super::lost_files(&report.inventory)) {
+        writeln!(out, "{}", palette.yellow(&sanitize(&note)))?;
+    }
     if let Some(note) = super::folder_named(&report.inventory.folder_named_hosts()) {
         writeln!(out, "{}", palette.dim(&sanitize(&note)))?;
     }

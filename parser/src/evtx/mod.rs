@@ -116,7 +116,7 @@ struct ChunkResult {
 }
 
 fn offset_diag(offset: usize, severity: Severity, message: String) -> Diagnostic {
-    Diagnostic { location: Location::Offset(offset as u64), severity, message }
+    Diagnostic { location: Location::Offset(offset as u64), severity, message, lost: false }
 }
 
 /// Chunks per sink when a log is read for the pipeline: a large log is read
@@ -253,7 +253,8 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
                             if lost == 1 { "" } else { "s" },
                             h.next_record_id
                         ),
-                    ));
+                    )
+                    .losing());
                 }
             }
         }
@@ -282,7 +283,8 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
                 "the file ends {} bytes into chunk {chunks} (copy cut short), inside its header: none of its records read",
                 tail.len()
             ),
-        ));
+        )
+        .losing());
         return Some(out);
     }
     if tail.len() < CHUNK_HEADER_SIZE || !tail.starts_with(CHUNK_MAGIC) {
@@ -293,7 +295,8 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
                 "the file ends with {} bytes of a partial chunk (copy cut short) that do not begin as a chunk does; they are not read",
                 tail.len()
             ),
-        ));
+        )
+        .losing());
         return Some(out);
     }
     let mut whole = vec![0u8; CHUNK_SIZE];
@@ -316,7 +319,8 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
             tail.len(),
             if records == 1 { "" } else { "s" }
         ),
-    )];
+    )
+    .losing()];
     Some(out)
 }
 
@@ -402,6 +406,7 @@ fn read_stretch(
                 "{which} only zeros while later chunks hold records: whatever {held} held is lost (wiped?)"
             ),
         )
+        .losing()
     };
     let mut wiped_from: Option<usize> = None;
     for (i, r) in (first..).zip(results) {
@@ -498,11 +503,14 @@ fn read_chunk(
     let mut header = match EvtxChunkHeader::from_bytes(bytes) {
         Ok(h) => h,
         Err(e) => {
-            out.diagnostics.push(offset_diag(
-                offset,
-                Severity::Error,
-                format!("chunk {index} unreadable, its records are lost: {e}"),
-            ));
+            out.diagnostics.push(
+                offset_diag(
+                    offset,
+                    Severity::Error,
+                    format!("chunk {index} unreadable, its records are lost: {e}"),
+                )
+                .losing(),
+            );
             return out;
         }
     };
@@ -578,11 +586,14 @@ fn read_chunk(
                 .as_ref()
                 .and_then(|h| EvtxChunk::new(&stripped, h, Arc::clone(settings)).ok());
             let Some(c) = retried else {
-                out.diagnostics.push(offset_diag(
-                    offset,
-                    Severity::Error,
-                    format!("chunk {index} unreadable, its records are lost: {}", error_chain(&e)),
-                ));
+                out.diagnostics.push(
+                    offset_diag(
+                        offset,
+                        Severity::Error,
+                        format!("chunk {index} unreadable, its records are lost: {}", error_chain(&e)),
+                    )
+                    .losing(),
+                );
                 return out;
             };
             out.diagnostics.push(offset_diag(
@@ -624,6 +635,7 @@ fn read_chunk(
                     location: Location::Record(rid),
                     severity: Severity::Error,
                     message: format!("chunk {index}: record {rid}: unreadable System section: {e}"),
+                    lost: false,
                 });
                 continue;
             }
@@ -721,6 +733,7 @@ impl SystemOnly {
             location: Location::Record(id),
             severity: Severity::Warning,
             message: format!("chunk {}: {what}; {how} from its System values, its data not read", self.chunk),
+            lost: false,
         });
         if kept {
             out.kept.push(event);
@@ -871,7 +884,7 @@ fn record_bounds(header: &EvtxChunkHeader) -> records::Bounds {
 }
 
 fn record_diag(record: u64, message: String) -> Diagnostic {
-    Diagnostic { location: Location::Record(record), severity: Severity::Error, message }
+    Diagnostic { location: Location::Record(record), severity: Severity::Error, message, lost: false }
 }
 
 /// The record header's written time, unless it is zero (1601).

@@ -595,7 +595,7 @@ fn nul_diagnostic(line: u64, offset: u64, bytes: usize, resumes: Option<u64>) ->
              as when a server stops without flushing and logs on after its restart"
         ),
     };
-    Diagnostic::line(line, offset, Severity::Error, message)
+    Diagnostic::line(line, offset, Severity::Error, message).losing()
 }
 
 fn torn_warning(origin: Origin) -> Diagnostic {
