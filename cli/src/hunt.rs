@@ -342,7 +342,7 @@ fn text(
     let lost: Vec<(String, String)> = reading
         .lost
         .iter()
-        .map(|(path, why)| (path.rsplit(['/', '\\']).next().unwrap_or(path).to_string(), why.clone()))
+        .map(|(path, why)| (crate::analyze::file_name(path).to_string(), why.clone()))
         .collect();
     if let Some(note) = crate::analyze::lost_note(&lost) {
         writeln!(out, "{}", crate::style::sanitize(&note))?;

@@ -111,7 +111,8 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
             write_entry(&mut out, e, zone, jsonl)?;
         }
         out.flush()?;
-        for note in crate::analyze::time_notes(&report.inventory) {
+        let lost = crate::analyze::lost_note(&crate::analyze::lost_files(&report.inventory));
+        for note in lost.into_iter().chain(crate::analyze::time_notes(&report.inventory)) {
             let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
         }
         let (unlisted, minutes) = report.store.unlisted_requests();
@@ -150,7 +151,15 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
     if !jsonl {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
-    let time_notes = crate::analyze::time_notes_of_paths(&sorted.local_time_files, &sorted.date_only_files);
+    let lost: Vec<(String, String)> = sorted
+        .reading
+        .lost
+        .iter()
+        .map(|(path, why)| (crate::analyze::file_name(path).to_string(), why.clone()))
+        .collect();
+    let time_notes = crate::analyze::lost_note(&lost)
+        .into_iter()
+        .chain(crate::analyze::time_notes_of_paths(&sorted.local_time_files, &sorted.date_only_files));
     for e in sorted.entries()? {
         let e = e?;
         while let Some(d) = detections.next_if(|d| d.time() <= e.time()) {

@@ -118,7 +118,7 @@ pub(crate) fn time_notes_of_paths(
     doubt_notes(first(local_time), first(date_only))
 }
 
-fn file_name(path: &str) -> &str {
+pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
@@ -171,10 +171,10 @@ pub(crate) fn lost_files(inventory: &faultline_analyzer::inventory::Inventory) -
 pub(crate) fn lost_note(files: &[(String, String)]) -> Option<String> {
     let (first, why) = files.first()?;
     Some(match files.len() {
-        1 => format!("{first}: evidence lost: {why}. What it held there is in no finding or detection."),
+        1 => format!("{first}: evidence lost: {why}. What it held there is in nothing this report says."),
         n => format!(
             "{first} and {} more: evidence lost (the first: {why}); `faultline scan` names each. What they held \
-             there is in no finding or detection.",
+             there is in nothing this report says.",
             n - 1
         ),
     })
@@ -302,7 +302,7 @@ mod tests {
             lost_note(std::slice::from_ref(&cut)).as_deref(),
             Some(
                 "Security.evtx (WEB01): evidence lost: the file ends 3904 bytes into chunk 0. What it held there \
-                 is in no finding or detection."
+                 is in nothing this report says."
             )
         );
         let two = lost_note(&[cut, ("u_ex.log".into(), "NUL padding".into())]).expect("said");
