@@ -111,6 +111,38 @@ fn same_client(freb: &str, w3c: &str) -> bool {
         || (!w3c.contains(':') && freb.strip_prefix(w3c).is_some_and(|port| port.starts_with(':')))
 }
 
+/// How many incidents `findings` are: those on one host whose windows
+/// overlap (within [`FARM_TOLERANCE`]) are one (a crash and the rapid-fail
+/// protection it trips, a log cleared twice in a minute), and so are those
+/// [`relate_across_hosts`] related (one failure on a farm's servers); two
+/// hosts failing at once for unrelated reasons are two.
+pub(crate) fn incidents(findings: &[Finding]) -> usize {
+    let mut incident: Vec<usize> = (0..findings.len()).collect();
+    fn root(incident: &mut [usize], mut i: usize) -> usize {
+        while incident[i] != i {
+            incident[i] = incident[incident[i]];
+            i = incident[i];
+        }
+        i
+    }
+    let mut join = |a: usize, b: usize| {
+        let (a, b) = (root(&mut incident, a), root(&mut incident, b));
+        incident[a.max(b)] = a.min(b);
+    };
+    for (i, f) in findings.iter().enumerate() {
+        for j in f.related.iter().filter_map(|r| r.checked_sub(1)).filter(|&j| j < findings.len()) {
+            join(i, j);
+        }
+        for (j, g) in findings.iter().enumerate().skip(i + 1) {
+            let close = f.start - FARM_TOLERANCE <= g.end && g.start - FARM_TOLERANCE <= f.end;
+            if f.scope.host.is_some() && f.scope.host == g.scope.host && close {
+                join(i, j);
+            }
+        }
+    }
+    (0..findings.len()).filter(|&i| root(&mut incident, i) == i).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{same_client, url_path};
@@ -135,7 +167,7 @@ mod tests {
 
 #[cfg(test)]
 mod farm_tests {
-    use super::relate_across_hosts;
+    use super::{incidents, relate_across_hosts};
     use crate::detect::Draft;
     use crate::detect::testing::at;
     use crate::finding::{Evidence, FailureMode, Role, Severity};
@@ -171,5 +203,33 @@ mod farm_tests {
         let mut mixed = [finding("WEB01", SourceKind::W3c), finding("QUOTES", SourceKind::Errorpage)];
         relate_across_hosts(&mut mixed, &Machines::default());
         assert!(mixed.iter().all(|f| f.related.is_empty()));
+    }
+
+    /// One host's findings close together are one incident, findings the
+    /// report relates across hosts are one, and two hosts failing at once
+    /// for unrelated reasons are two.
+    #[test]
+    fn incidents_are_one_hosts_close_findings_and_related_ones() {
+        let finding = |host: &str, mode: FailureMode, from: i64, to: i64| {
+            Draft::new(mode, Severity::High, 0.9, at(from), at(to))
+                .scope(Some(host), None, None)
+                .explain("x".into())
+                .finish()
+        };
+        let crash = finding("WEB01", FailureMode::WorkerCrash, 0, 60);
+        let queue = finding("WEB02", FailureMode::RequestQueueFull, 10, 50);
+        assert_eq!(incidents(&[crash.clone(), queue.clone()]), 2, "unrelated hosts at once");
+        let tripped = finding("WEB01", FailureMode::RapidFailProtection, 62, 90);
+        assert_eq!(
+            incidents(&[crash.clone(), tripped.clone(), queue.clone()]),
+            2,
+            "one host's crash and its trip"
+        );
+        let much_later = finding("WEB01", FailureMode::WorkerCrash, 3_600, 3_660);
+        assert_eq!(incidents(&[crash.clone(), much_later]), 2);
+        let mut farm = [crash, finding("WEB02", FailureMode::WorkerCrash, 5, 70)];
+        relate_across_hosts(&mut farm, &Machines::default());
+        assert_eq!(incidents(&farm), 1, "one failure on two servers");
+        assert_eq!(incidents(&[]), 0);
     }
 }

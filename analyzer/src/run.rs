@@ -43,6 +43,11 @@ impl Report {
     pub fn header_notes(&self, time: &dyn Fn(Timestamp) -> String) -> Vec<String> {
         crate::clock::header_notes(&self.renames, &self.clock_steps, time)
     }
+
+    /// How many incidents the findings are (see [`crate::correlate::incidents`]).
+    pub fn incidents(&self) -> usize {
+        crate::correlate::incidents(&self.findings)
+    }
 }
 
 /// What a task's files gave: an inventory row and the source of each, and

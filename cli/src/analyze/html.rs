@@ -115,22 +115,7 @@ fn security(page: &mut String, report: &Report, zone: &Zone) {
 /// and what could not be read.
 fn summary(page: &mut String, report: &Report, zone: &Zone) {
     let findings = &report.findings;
-    // Findings whose windows overlap are one incident (a crash and the
-    // rapid-fail protection it trips; the same failure on several hosts).
-    let mut windows: Vec<(i64, i64)> =
-        findings.iter().map(|f| (f.start.seconds(), f.end.seconds())).collect();
-    windows.sort_unstable();
-    let mut incidents = 0;
-    let mut open_until = None;
-    for (start, end) in windows {
-        match open_until {
-            Some(until) if start <= until => open_until = Some(end.max(until)),
-            _ => {
-                incidents += 1;
-                open_until = Some(end);
-            }
-        }
-    }
+    let incidents = report.incidents();
     let hosts: BTreeSet<&str> = findings.iter().filter_map(|f| f.scope.host.as_deref()).collect();
     let worst = findings.iter().map(|f| f.severity).max();
     let files = &report.inventory.files;
