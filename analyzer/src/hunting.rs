@@ -625,6 +625,9 @@ pub struct HuntReport {
     /// Machines renamed (EventLog 6011): detections under their names
     /// are one machine's.
     pub renames: Vec<crate::renames::Rename>,
+    /// The time window the analyst asked for: records outside it were not
+    /// hunted.
+    pub window: crate::Window,
 }
 
 impl HuntReport {
@@ -704,7 +707,14 @@ pub fn hunt(
     let store =
         crate::evidence::Store::new(sources, vec![crate::evidence::Kept { events, ..Default::default() }]);
     let (clock_steps, renames) = (crate::clock::clock_steps(&store), crate::renames::renames(&store));
-    HuntReport { detections: hunt.conclude(pass.outputs), reading: pass.reading, clock_steps, renames }
+    let window = crate::Window { from: scope.from, to: scope.to };
+    HuntReport {
+        detections: hunt.conclude(pass.outputs),
+        reading: pass.reading,
+        clock_steps,
+        renames,
+        window,
+    }
 }
 
 #[cfg(test)]

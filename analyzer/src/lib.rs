@@ -32,5 +32,5 @@ pub use inventory::{
     summarize_problem,
 };
 pub use resolve::{SourceFile, SourceKind};
-pub use run::{Report, analyze, analyze_and_hunt};
+pub use run::{Report, Window, analyze, analyze_and_hunt};
 pub use scope::{Scope, Skew};

@@ -34,6 +34,32 @@ pub struct Report {
     pub clock_steps: Vec<ClockStep>,
     /// Machines renamed, in time order: one machine's names.
     pub renames: Vec<Rename>,
+    /// The time window the analyst asked for (`--from`, `--to`): evidence
+    /// outside it was read and counted but not analyzed.
+    pub window: Window,
+}
+
+/// A time window, either end open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Window {
+    /// Only evidence at or after this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Timestamp>,
+    /// Only evidence before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Timestamp>,
+}
+
+impl Window {
+    /// Whether the analyst narrowed the evidence at all.
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// Whether evidence spanning `first..=last` lies wholly outside it.
+    pub fn misses(&self, first: Timestamp, last: Timestamp) -> bool {
+        self.from.is_some_and(|from| last < from) || self.to.is_some_and(|to| first >= to)
+    }
 }
 
 impl Report {
@@ -158,7 +184,8 @@ pub fn analyze_and_hunt(
     relate_detections(&mut findings, &detections);
     let clock_steps = clock_steps(&store);
     doubt_findings(&mut findings, &clock_steps);
-    Report { inventory: Inventory { files }, store, findings, detections, clock_steps, renames }
+    let window = Window { from: scope.from, to: scope.to };
+    Report { inventory: Inventory { files }, store, findings, detections, clock_steps, renames, window }
 }
 
 /// Ties each finding to the detections (medium or above) on its host from

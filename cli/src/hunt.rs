@@ -88,6 +88,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
         HuntFormat::Json => {
             let json = Json {
                 rules: &load,
+                window: report.window,
                 reading: ReadingJson::of(&report.reading),
                 renames: &report.renames,
                 clock_steps: &report.clock_steps,
@@ -211,6 +212,9 @@ fn skipped_json<S: serde::Serializer>(list: &&[faultline_hunt::Skipped], s: S) -
 #[derive(Serialize)]
 struct Json<'a> {
     rules: &'a Loaded<'a>,
+    /// The window asked for (`--from`, `--to`), when one was.
+    #[serde(skip_serializing_if = "faultline_analyzer::Window::is_open")]
+    window: faultline_analyzer::Window,
     /// What was read: evidence a rule never saw shows here.
     reading: ReadingJson<'a>,
     /// Machines renamed: detections under their names are one machine's.
@@ -339,6 +343,9 @@ fn text(
         plural(reading.parsed as u64),
         zone.name()
     )?;
+    if let Some(note) = crate::analyze::window_note(report.window, None, &|t| zone.time(t)) {
+        writeln!(out, "{}", crate::style::sanitize(&note))?;
+    }
     let lost: Vec<(String, String)> = reading
         .lost
         .iter()

@@ -151,9 +151,11 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
+    let window = super::report_window_note(report, &|t| zone.time(t));
     let lost = super::lost_note(&super::lost_files(&report.inventory));
-    for note in lost
+    for note in window
         .into_iter()
+        .chain(lost)
         .chain(super::time_notes(&report.inventory))
         .chain(report.header_notes(&|t| zone.time(t)))
     {

@@ -44,6 +44,8 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
     #[derive(serde::Serialize)]
     struct Doc<'a> {
         tool: Tool,
+        #[serde(skip_serializing_if = "faultline_analyzer::Window::is_open")]
+        window: faultline_analyzer::Window,
         inputs: Vec<Input<'a>>,
         diagnostics: Vec<Diag<'a>>,
         findings: &'a [faultline_analyzer::Finding],
@@ -54,6 +56,7 @@ pub fn write(out: &mut dyn Write, report: &faultline_analyzer::Report) -> anyhow
     let files = &report.inventory.files;
     let doc = Doc {
         tool: Tool { name: "faultline", version: env!("CARGO_PKG_VERSION") },
+        window: report.window,
         inputs: files
             .iter()
             .map(|f| Input {

@@ -70,7 +70,12 @@ pub(crate) fn no_findings(report: &Report) -> String {
     if !report.inventory.has_evidence() {
         return NOTHING_READ.to_string();
     }
-    let mut line = "No findings: nothing in the evidence matches a known failure mode.".to_string();
+    let mut line = match report.window.is_open() {
+        true => "No findings: nothing in the evidence matches a known failure mode.".to_string(),
+        false => {
+            "No findings: nothing in the evidence of the window matches a known failure mode.".to_string()
+        }
+    };
     line.push_str(&quiet_rejections(&report.store.errors));
     line
 }
@@ -145,6 +150,43 @@ fn doubt_notes(local_time: Option<(String, usize)>, date_only: Option<(String, u
         )
     });
     local_time.into_iter().chain(date_only).collect()
+}
+
+/// [`window_note`] of an analysis, with the span of the evidence it read.
+pub(crate) fn report_window_note(
+    report: &Report,
+    time: &dyn Fn(faultline_parser::Timestamp) -> String,
+) -> Option<String> {
+    let files = &report.inventory.files;
+    let span = files.iter().filter_map(|f| f.first).min().zip(files.iter().filter_map(|f| f.last).max());
+    window_note(report.window, span, time)
+}
+
+/// What the header says of a window the analyst asked for: its ends, and,
+/// when the evidence read (spanning `span`, when known) lies wholly outside
+/// it, where the evidence is (an empty window otherwise reads as a quiet
+/// day).
+pub(crate) fn window_note(
+    w: faultline_analyzer::Window,
+    span: Option<(faultline_parser::Timestamp, faultline_parser::Timestamp)>,
+    time: &dyn Fn(faultline_parser::Timestamp) -> String,
+) -> Option<String> {
+    if w.is_open() {
+        return None;
+    }
+    let ends = match (w.from, w.to) {
+        (Some(from), Some(to)) => format!("from {} to {}", time(from), time(to)),
+        (Some(from), None) => format!("from {} on", time(from)),
+        (None, Some(to)) => format!("before {}", time(to)),
+        (None, None) => String::new(),
+    };
+    let outside = match span {
+        Some((first, last)) if w.misses(first, last) => {
+            format!(": the evidence read spans {} to {}, none of it in the window", time(first), time(last))
+        }
+        _ => String::new(),
+    };
+    Some(format!("Only evidence {ends} is looked at (--from/--to){outside}."))
 }
 
 /// The files of the inventory whose evidence is partly gone, each with the
@@ -290,6 +332,33 @@ mod tests {
         assert!(both[0].starts_with("ex1.log: times are the server's local time"), "{both:?}");
         assert!(both[1].starts_with("u_ex1.log and 1 more: rows have a date"), "{both:?}");
         assert!(time_notes_of_paths(&[], &[]).is_empty());
+    }
+
+    /// A window asked for is said with its ends, and, when the evidence
+    /// lies wholly outside it, where the evidence is; no window, nothing.
+    #[test]
+    fn a_window_is_said_and_an_empty_one_says_where_the_evidence_is() {
+        use faultline_analyzer::Window;
+        use faultline_parser::Timestamp;
+        let at = |s: i64| Timestamp::from_parts(1_700_000_000 + s, 0);
+        let time = |t: Timestamp| t.seconds().to_string();
+        assert_eq!(window_note(Window::default(), Some((at(0), at(10))), &time), None);
+        let later = Window { from: Some(at(100)), to: None };
+        assert_eq!(
+            window_note(later, Some((at(0), at(10))), &time).as_deref(),
+            Some(
+                "Only evidence from 1700000100 on is looked at (--from/--to): the evidence read spans 1700000000 \
+                 to 1700000010, none of it in the window."
+            )
+        );
+        let around = Window { from: Some(at(5)), to: Some(at(8)) };
+        assert_eq!(
+            window_note(around, Some((at(0), at(10))), &time).as_deref(),
+            Some("Only evidence from 1700000005 to 1700000008 is looked at (--from/--to).")
+        );
+        let before = Window { from: None, to: Some(at(0)) };
+        assert!(window_note(before, Some((at(0), at(10))), &time).is_some_and(|n| n.contains("none of it")));
+        assert!(window_note(before, None, &time).is_some_and(|n| !n.contains("none of it")));
     }
 
     /// A file whose evidence is partly gone is named with why; several

@@ -68,6 +68,9 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             zone.name()
         ))
     )?;
+    if let Some(note) = super::report_window_note(report, &|t| zone.time(t)) {
+        writeln!(out, "{}", palette.yellow(&sanitize(&note)))?;
+    }
     if let Some(note) = super::lost_note(&super::lost_files(&report.inventory)) {
         writeln!(out, "{}", palette.yellow(&sanitize(&note)))?;
     }
