@@ -417,9 +417,9 @@ impl Hunt {
         forwarded_client(peer, header, Some(&named))
     }
 
-    /// The client a request came from: behind a proxy, the one its
-    /// X-Forwarded-For names; else its `c-ip`.
-    fn client(&self, r: &Request<'_>) -> Option<std::net::IpAddr> {
+    /// The client a request came from: behind a proxy (a named one, else a
+    /// private `c-ip`), the one its X-Forwarded-For names; else its `c-ip`.
+    pub fn client(&self, r: &Request<'_>) -> Option<std::net::IpAddr> {
         self.forwarded(r).or_else(|| r.client_ip.and_then(|a| a.ip()))
     }
 

@@ -209,6 +209,7 @@ table! {
         iis_win32_status: Int,
         time_taken_ms: Int,
         source_ip: Text,
+        client_ip: Text,
         destination_ip: Text,
         destination_port: Int,
         user_name: Text,

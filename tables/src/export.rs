@@ -223,8 +223,9 @@ pub fn export(
     }
     std::fs::create_dir_all(dir).map_err(|source| TableError::Io { path: dir.to_path_buf(), source })?;
     let none = Hunt::none();
+    let clients = hunt;
     let hunt = lens(ALL, hunt, &none);
-    let write = Columns { scope, projection: ALL, hunt, finish: Write { dir, format } };
+    let write = Columns { scope, projection: ALL, hunt, clients, finish: Write { dir, format } };
     let pass = pass::run(paths, &hunt.reading(read), &scope.hosts, &write, progress)?;
     progress.phase("finishing the export");
     let (summaries, hunted): (Vec<ExportSummary>, Vec<Hunted>) = pass.outputs.into_iter().unzip();

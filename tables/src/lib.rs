@@ -303,11 +303,23 @@ pub(crate) struct TableSink<'a> {
     projection: &'a Projection,
     resolve: Resolver<'a>,
     rows: Rows,
+    /// Names a request's client behind its proxies.
+    clients: &'a Hunt,
 }
 
 impl<'a> TableSink<'a> {
-    pub(crate) fn new(projection: &'a Projection, file: SourceFile, scope: &'a Scope) -> Self {
-        TableSink { projection, resolve: Resolver::new(file, scope), rows: Rows::projected(projection) }
+    pub(crate) fn new(
+        projection: &'a Projection,
+        file: SourceFile,
+        scope: &'a Scope,
+        clients: &'a Hunt,
+    ) -> Self {
+        TableSink {
+            projection,
+            resolve: Resolver::new(file, scope),
+            rows: Rows::projected(projection),
+            clients,
+        }
     }
 }
 
@@ -388,6 +400,8 @@ impl RecordSink for TableSink<'_> {
         t.iis_win32_status.push(int(r.win32_status));
         t.time_taken_ms.push(int(r.time_taken_ms));
         t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
+        let clients = self.clients;
+        t.client_ip.push_with(|| clients.client(r).map(|ip| ip.to_canonical().to_string()));
         t.destination_ip.push_with(|| r.server_ip.map(|a| a.to_string()));
         t.destination_port.push(r.server_port.map(i64::from));
         t.user_name.push_with(|| text(r.username));
@@ -561,6 +575,9 @@ pub(crate) struct Columns<'a, F> {
     pub(crate) scope: &'a Scope,
     pub(crate) projection: &'a Projection,
     pub(crate) hunt: &'a Hunt,
+    /// The hunt as the analyst configured it, whose trusted proxies name a
+    /// request's client (`hunt` is an empty one when no rule is wanted).
+    pub(crate) clients: &'a Hunt,
     pub(crate) finish: F,
 }
 
@@ -576,7 +593,7 @@ impl<F: Finish> Consumer for Columns<'_, F> {
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
         Tee::new(
             HuntSink::new(self.hunt, file.clone(), self.scope),
-            TableSink::new(self.projection, file, self.scope),
+            TableSink::new(self.projection, file, self.scope, self.clients),
         )
     }
 
@@ -638,8 +655,9 @@ impl Tables {
         progress: &dyn Progress,
     ) -> Result<Tables, TableError> {
         let none = Hunt::none();
+        let clients = hunt;
         let hunt = lens(projection, hunt, &none);
-        let columns = Columns { scope, projection, hunt, finish: Join };
+        let columns = Columns { scope, projection, hunt, clients, finish: Join };
         let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &columns, progress);
         progress.phase("building the tables");
         let (parts, hunted): (Vec<Rows>, Vec<Hunted>) = pass.outputs.into_iter().unzip();

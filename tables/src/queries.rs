@@ -46,10 +46,10 @@ pub const QUERIES: &[NamedQuery] = &[
     },
     NamedQuery {
         name: "top-clients",
-        description: "The 20 busiest client addresses, with their error counts",
-        sql: "SELECT source_ip, count(*) AS hits, \
+        description: "The 20 busiest clients (behind proxies, as X-Forwarded-For names them), with their error counts",
+        sql: "SELECT client_ip, count(*) AS hits, \
               sum(CASE WHEN http_response_status_code >= 400 THEN 1 ELSE 0 END) AS errors \
-              FROM requests GROUP BY source_ip ORDER BY hits DESC, source_ip LIMIT 20",
+              FROM requests GROUP BY client_ip ORDER BY hits DESC, client_ip LIMIT 20",
     },
     NamedQuery {
         name: "client-aborts",

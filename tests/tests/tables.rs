@@ -513,3 +513,48 @@ fn an_unknown_column_is_named_with_the_tables_columns() {
     assert!(error.contains(&format!("requests has {}", TableName::Requests.columns().join(", "))), "{error}");
     assert!(!error.contains("valid columns"), "{error}");
 }
+
+/// Behind a load balancer, `source_ip` is the balancer and `client_ip` the
+/// client its X-Forwarded-For names (what `top-clients` counts); with the
+/// proxies named, only what they appended is believed, and a row from
+/// elsewhere keeps its own address.
+#[test]
+fn the_client_behind_a_load_balancer_is_its_forwarded_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = "#Software: Microsoft Internet Information Services 10.0\n\
+               #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken X-Forwarded-For\n\
+               2025-01-01 10:00:00 10.0.0.10 GET /a - 443 - 10.0.0.4 Mozilla/5.0 200 0 0 3 198.51.100.7\n\
+               2025-01-01 10:00:01 10.0.0.10 GET /b - 443 - 10.0.0.4 Mozilla/5.0 404 0 2 3 192.0.2.9,+203.0.113.20\n\
+               2025-01-01 10:00:02 10.0.0.10 GET /c - 443 - 203.0.113.50 Mozilla/5.0 200 0 0 3 192.0.2.1\n";
+    std::fs::write(dir.path().join("u_ex250101.log"), log).expect("writes");
+    let clients = |hunt: &Hunt| {
+        let sql = "SELECT source_ip, client_ip FROM requests ORDER BY log_file_line";
+        let tables = Tables::load(
+            &[dir.path().to_path_buf()],
+            &all_events(),
+            &Scope::default(),
+            &Projection::of_sql(sql),
+            hunt,
+            &|_| {},
+        )
+        .expect("tables");
+        tables.sql(sql).expect("runs").text_rows()
+    };
+    let row = |source: &str, client: &str| vec![source.to_string(), client.to_string()];
+    assert_eq!(
+        clients(&Hunt::none()),
+        [
+            row("10.0.0.4", "198.51.100.7"),
+            row("10.0.0.4", "203.0.113.20"),
+            row("203.0.113.50", "203.0.113.50")
+        ],
+        "a private c-ip is taken for one proxy, the header's last entry for the client"
+    );
+    let named = Hunt::none().trust_proxies(vec![("10.0.0.4".parse().expect("an address"), 32)]);
+    assert_eq!(clients(&named)[1], row("10.0.0.4", "203.0.113.20"));
+    let two = Hunt::none().trust_proxies(vec![
+        ("10.0.0.4".parse().expect("an address"), 32),
+        ("203.0.113.20".parse().expect("an address"), 32),
+    ]);
+    assert_eq!(clients(&two)[1], row("10.0.0.4", "192.0.2.9"), "past both named proxies");
+}
