@@ -76,7 +76,8 @@ pub const QUERIES: &[NamedQuery] = &[
         name: "failed-logins",
         description: "Failed logons (Security 4625) by client address, account and logon type",
         sql: "SELECT source_ip, user_name, logon_type, count(*) AS failures, min(timestamp) AS first, \
-              max(timestamp) AS last FROM events WHERE event_code = 4625 \
+              max(timestamp) AS last FROM events \
+              WHERE event_code = 4625 AND event_provider = 'Microsoft-Windows-Security-Auditing' \
               GROUP BY source_ip, user_name, logon_type ORDER BY failures DESC, source_ip, user_name, logon_type",
     },
     NamedQuery {

@@ -558,3 +558,27 @@ fn the_client_behind_a_load_balancer_is_its_forwarded_one() {
     ]);
     assert_eq!(clients(&two)[1], row("10.0.0.4", "192.0.2.9"), "past both named proxies");
 }
+
+/// `failed-logins` counts Security's logon failures only: the hayabusa
+/// samples' Application log holds EventSystem 4625s (no logon, no account,
+/// no address), which once made a row of 38 failures of no one.
+#[test]
+fn failed_logins_are_security_logon_failures_only() {
+    let Some(samples) = common::samples("failed-logins over hayabusa's samples") else { return };
+    let dir = samples.join("evtx-Yamato-Security-hayabusa-sample-evtx");
+    let sql = QUERIES.iter().find(|q| q.name == "failed-logins").expect("the query").sql;
+    let tables = Tables::load(
+        &[dir],
+        &all_events(),
+        &Scope::default(),
+        &Projection::of_sql(sql),
+        &Hunt::none(),
+        &|_| {},
+    )
+    .expect("tables");
+    let all_4625 = number(&tables, "SELECT count(*) FROM events WHERE event_code = 4625");
+    let rows = tables.sql(sql).expect("runs").text_rows();
+    let failures: i64 = rows.iter().map(|r| r[3].parse::<i64>().expect("a count")).sum();
+    assert!(failures > 3_000 && failures < all_4625, "{failures} of {all_4625}");
+    assert!(rows.iter().all(|r| !r[2].is_empty()), "every row names its logon type: {rows:?}");
+}
