@@ -671,12 +671,18 @@ impl Tables {
         self.frames[table.index()].height()
     }
 
-    /// Runs SQL over the tables (polars' SQL dialect).
+    /// Runs SQL over the tables (polars' SQL dialect). A string that is a
+    /// whole RFC 3339 time (`'2025-11-24T13:20:00Z'`, as every output of
+    /// faultline writes times) is compared as that instant, and a table may
+    /// be named in upper case (`FROM REQUESTS`).
     pub fn sql(&self, sql: &str) -> Result<QueryResult, TableError> {
         let mut ctx = polars::sql::SQLContext::new();
         for t in TableName::ALL {
-            ctx.register(t.name(), self.frames[t.index()].clone().lazy());
+            let frame = self.frames[t.index()].clone().lazy();
+            ctx.register(&t.name().to_ascii_uppercase(), frame.clone());
+            ctx.register(t.name(), frame);
         }
+        let sql = &times_as_utc(sql);
         let frame = ctx.execute(sql).and_then(LazyFrame::collect).map_err(|e| match e {
             // Only the columns a query names are built: polars's list of
             // the valid ones is those, not the table's.
@@ -689,10 +695,59 @@ impl Tables {
                     .collect();
                 TableError::Sql(format!("{cut}; {}", tables.join("; ")))
             }
-            e => TableError::Sql(e.to_string()),
+            e => {
+                // The first line says what is wrong; the plan polars
+                // resolved up to it is noise to an analyst.
+                let text = e.to_string();
+                let said = text.split("\n\n").next().unwrap_or(&text).trim_end();
+                let hint = match said.contains("cannot compare 'date/datetime/time' to a string") {
+                    true => " (write a time as '2025-11-24 13:20:00' or '2025-11-24T13:20:00Z', UTC)",
+                    false => "",
+                };
+                TableError::Sql(format!("{said}{hint}"))
+            }
         })?;
         Ok(QueryResult { frame })
     }
+}
+
+/// `sql` with each string literal that is a whole RFC 3339 time written as
+/// polars compares a timestamp column with (`'2025-11-24 13:20:00.000000000'`,
+/// in UTC): the form every output of faultline gives a time in is then one a
+/// query can paste back.
+fn times_as_utc(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('\'') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(open) = rest.find('\'') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        // The literal runs to the next quote not doubled ('' is a quote).
+        let mut end = 0;
+        let close = loop {
+            match rest[end..].find('\'') {
+                Some(at) if rest[end + at + 1..].starts_with('\'') => end += at + 2,
+                Some(at) => break Some(end + at),
+                None => break None,
+            }
+        };
+        let Some(close) = close else {
+            out.push_str(rest);
+            return std::borrow::Cow::Owned(out);
+        };
+        let literal = &rest[..close];
+        let is_time = literal.len() >= 19 && literal.as_bytes()[10] == b'T';
+        match faultline_parser::time::parse_rfc3339(literal.as_bytes()).filter(|_| is_time) {
+            Some(t) => out.push_str(t.to_rfc3339().replacen('T', " ", 1).trim_end_matches('Z')),
+            None => out.push_str(literal),
+        }
+        out.push('\'');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// A query's answer.
@@ -777,6 +832,31 @@ impl QueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole RFC 3339 time in a string is the instant it names, in UTC,
+    /// as polars compares a timestamp with; anything else, a time inside
+    /// a longer string or a quote doubled inside one, is left alone.
+    #[test]
+    fn rfc3339_strings_are_compared_as_their_instant() {
+        assert_eq!(
+            times_as_utc("SELECT * FROM requests WHERE timestamp >= '2025-11-24T13:20:00Z'"),
+            "SELECT * FROM requests WHERE timestamp >= '2025-11-24 13:20:00.000000000'"
+        );
+        assert_eq!(
+            times_as_utc(
+                "WHERE timestamp < '2025-11-24T15:20:00+02:00' AND a = 'it''s' OR b = '2025-11-24T13:20:00'"
+            ),
+            "WHERE timestamp < '2025-11-24 13:20:00.000000000' AND a = 'it''s' OR b = '2025-11-24 13:20:00.000000000'"
+        );
+        for kept in [
+            "SELECT url_query FROM requests WHERE url_query LIKE '%2025-11-24T13:20:00Z%'",
+            "WHERE timestamp >= '2025-11-24 13:20:00'",
+            "WHERE a = 'unclosed",
+            "SELECT 1",
+        ] {
+            assert_eq!(times_as_utc(kept), kept);
+        }
+    }
 
     #[test]
     fn a_query_builds_the_tables_and_columns_it_names() {
