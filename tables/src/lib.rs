@@ -260,7 +260,7 @@ impl Rows {
         for d in detections {
             let rule = &d.rule.meta;
             t.timestamp.push(Some(d.time.0));
-            t.host_name.push(Some(&d.host));
+            t.host_name.push(known_host(&d.host));
             t.site_id.push(d.site.as_deref().and_then(|s| s.parse().ok()));
             t.app_pool.push(d.app_pool.as_deref());
             t.rule_id.push(Some(&rule.id));
@@ -323,6 +323,12 @@ impl<'a> TableSink<'a> {
     }
 }
 
+/// A host's name as a column holds it: null for records no evidence names
+/// a host of (the read files them under `-`).
+fn known_host(name: &str) -> Option<&str> {
+    (name != faultline_analyzer::resolve::UNKNOWN_HOST).then_some(name)
+}
+
 fn text(v: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
     v.map(decode_text)
 }
@@ -354,7 +360,7 @@ impl TableSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let t = &mut self.rows.ftp;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host.name));
+        t.host_name.push(known_host(&host.name));
         t.site_id.push(site.map(i64::from));
         t.ftp_command.push_with(|| text(Some(command)));
         t.ftp_argument.push_with(|| text(r.uri_stem));
@@ -388,7 +394,7 @@ impl RecordSink for TableSink<'_> {
         let site = self.resolve.site_named(r.site_name);
         let t = &mut self.rows.requests;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host.name));
+        t.host_name.push(known_host(&host.name));
         t.site_id.push(site.map(i64::from));
         t.site_name.push_with(|| text(r.site_name));
         t.http_request_method.push_with(|| text(r.method));
@@ -424,7 +430,7 @@ impl RecordSink for TableSink<'_> {
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let t = &mut self.rows.httperr;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host.name));
+        t.host_name.push(known_host(&host.name));
         t.site_id.push(self.resolve.site(r.site_id).map(i64::from));
         t.source_ip.push_with(|| r.client_ip.map(|a| a.to_string()));
         t.source_port.push(r.client_port.map(i64::from));
@@ -457,7 +463,7 @@ impl RecordSink for TableSink<'_> {
         let error = tr.summary.first_error.as_ref();
         let t = &mut self.rows.traces;
         t.timestamp.push(time.map(|t| t.0));
-        t.host_name.push(Some(&host.name));
+        t.host_name.push(known_host(&host.name));
         t.site_id.push(self.resolve.site(tr.site_id).map(i64::from));
         t.app_pool.push(tr.app_pool.as_deref());
         t.process_pid.push(tr.process_id.map(i64::from));
@@ -490,7 +496,7 @@ impl RecordSink for TableSink<'_> {
         let Some(time) = self.resolve.time(&host, e.time) else { return Ok(()) };
         let t = &mut self.rows.events;
         t.timestamp.push(Some(time.0));
-        t.host_name.push(Some(&host.name));
+        t.host_name.push(known_host(&host.name));
         t.event_provider.push(Some(&e.provider));
         t.event_code.push(Some(i64::from(e.event_id)));
         t.log_level.push(e.level.map(i64::from));
@@ -504,7 +510,8 @@ impl RecordSink for TableSink<'_> {
         t.user_name.push(
             e.data("TargetUserName")
                 .or_else(|| e.data("User"))
-                .or_else(|| login.as_ref().and_then(|l| l.login)),
+                .or_else(|| login.as_ref().and_then(|l| l.login))
+                .filter(|u| *u != "-"),
         );
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-").or_else(|| {
             login.as_ref().and_then(|l| l.client).filter(|c| c.parse::<std::net::IpAddr>().is_ok())

@@ -582,3 +582,29 @@ fn failed_logins_are_security_logon_failures_only() {
     assert!(failures > 3_000 && failures < all_4625, "{failures} of {all_4625}");
     assert!(rows.iter().all(|r| !r[2].is_empty()), "every row names its logon type: {rows:?}");
 }
+
+/// A record no evidence names a host of has a null `host_name` (the read
+/// files it under `-`, which `WHERE host_name IS NULL` missed).
+#[test]
+fn a_record_of_no_known_host_has_a_null_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("u_ex250101.log");
+    std::fs::write(
+        &log,
+        "#Software: Microsoft Internet Information Services 10.0\n\
+         #Fields: date time cs-method cs-uri-stem sc-status\n\
+         2025-01-01 10:00:00 GET /a 200\n",
+    )
+    .expect("writes");
+    let sql = "SELECT count(*) FROM requests WHERE host_name IS NULL";
+    let tables = Tables::load(
+        &[log],
+        &all_events(),
+        &Scope::default(),
+        &Projection::of_sql(sql),
+        &Hunt::none(),
+        &|_| {},
+    )
+    .expect("tables");
+    assert_eq!(number(&tables, sql), 1);
+}
