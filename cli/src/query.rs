@@ -15,21 +15,28 @@ use crate::unreadable::report_reading;
 /// Widest cell shown in a text table; CSV and JSON keep every character.
 const CELL_WIDTH: usize = 80;
 
-fn shown(text: &str) -> String {
+/// A cell as a text table shows it, and whether it was cut to fit.
+fn shown(text: &str) -> (String, bool) {
     let clean = sanitize(text);
     if clean.chars().count() <= CELL_WIDTH {
-        return clean;
+        return (clean, false);
     }
     let mut cut: String = clean.chars().take(CELL_WIDTH - 1).collect();
     cut.push('…');
-    cut
+    (cut, true)
 }
 
 /// An aligned table: header, rule, rows, and the row count.
 fn write_text(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
-    let header: Vec<String> = result.columns().iter().map(|c| shown(c)).collect();
+    let mut cut = false;
+    let mut show = |c: &String| {
+        let (text, was_cut) = shown(c);
+        cut |= was_cut;
+        text
+    };
+    let header: Vec<String> = result.columns().iter().map(&mut show).collect();
     let rows: Vec<Vec<String>> =
-        result.text_rows().iter().map(|r| r.iter().map(|c| shown(c)).collect()).collect();
+        result.text_rows().iter().map(|r| r.iter().map(&mut show).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -45,7 +52,17 @@ fn write_text(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> 
     for r in &rows {
         writeln!(out, "{}", line(r))?;
     }
-    writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })
+    writeln!(
+        out,
+        "({} row{}{})",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        if cut {
+            format!("; cells cut at {CELL_WIDTH} characters, --format csv or json keeps them whole")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// A Markdown table, cells escaped so that evidence cannot inject markup.

@@ -616,6 +616,25 @@ fn query_reads_the_security_lens_as_the_detections_table() {
     assert!(stderr(&bad).contains("--rules needs --security all"), "{}", stderr(&bad));
 }
 
+/// The text table cuts a long cell and says so (CSV and JSON keep it
+/// whole); a table of short cells says nothing of it.
+#[test]
+fn query_text_says_when_it_cut_a_cell() {
+    let sql = "SELECT log_file_path || log_file_path || log_file_path AS path FROM requests LIMIT 1";
+    let long = faultline(&["query", "--sql", sql, QUICKSTART]);
+    assert_eq!(long.status.code(), Some(0), "{}", stderr(&long));
+    assert!(
+        stdout(&long)
+            .ends_with("(1 row; cells cut at 80 characters, --format csv or json keeps them whole)\n"),
+        "{}",
+        stdout(&long)
+    );
+    let csv = faultline(&["query", "--format", "csv", "--sql", sql, QUICKSTART]);
+    assert!(stdout(&csv).lines().nth(1).is_some_and(|l| l.chars().count() > 80), "{}", stdout(&csv));
+    let short = faultline(&["query", "--sql", "SELECT count(*) AS n FROM requests", QUICKSTART]);
+    assert!(stdout(&short).ends_with("(1 row)\n"), "{}", stdout(&short));
+}
+
 #[test]
 fn query_usage_errors_exit_2_and_say_why() {
     let unknown = faultline(&["query", "--query", "nope", QUICKSTART]);
