@@ -249,11 +249,35 @@ pub fn read_config(reading: &ReadingArgs) -> ReadConfig {
 /// The output file, or standard output.
 pub fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
+        Some(path) => Box::new(BufWriter::new(NamedFile {
+            file: File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            path: path.clone(),
+        })),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     })
+}
+
+/// An output file whose write errors name it (a full disk, a file that
+/// takes no writes): the error alone said only `Input/output error`.
+struct NamedFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl NamedFile {
+    fn named(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display()))
+    }
+}
+
+impl Write for NamedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf).map_err(|e| self.named(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush().map_err(|e| self.named(e))
+    }
 }
 
 impl LensArgs {

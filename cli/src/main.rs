@@ -106,11 +106,50 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "error: {e}");
-    for cause in e.chain().skip(1) {
-        let _ = write!(err, ": {cause}");
-    }
-    let _ = writeln!(err);
+    let _ = writeln!(std::io::stderr().lock(), "error: {}", said(e));
     Exit::Error.into()
+}
+
+/// An error and its causes on one line, a cause its error's own text
+/// already ends with said once (`path: No such file or directory` twice).
+fn said(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.ends_with(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::said;
+
+    /// A cause its error already quotes is said once; one it does not is
+    /// added.
+    #[test]
+    fn a_cause_an_error_already_says_is_said_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        #[derive(Debug)]
+        struct Quoting {
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Quoting {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "out/x: {}", self.source)
+            }
+        }
+        impl std::error::Error for Quoting {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let quoted = anyhow::Error::new(Quoting { source: io() }).context("exporting to out/x");
+        assert_eq!(said(&quoted), "exporting to out/x: out/x: No such file or directory");
+        let plain = anyhow::Error::new(io()).context("reading rules");
+        assert_eq!(said(&plain), "reading rules: No such file or directory");
+    }
 }

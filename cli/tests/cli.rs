@@ -616,6 +616,20 @@ fn query_reads_the_security_lens_as_the_detections_table() {
     assert!(stderr(&bad).contains("--rules needs --security all"), "{}", stderr(&bad));
 }
 
+/// An output file that takes no writes (a full disk) is named in the
+/// error, not only the system's words for it.
+#[test]
+#[allow(clippy::print_stderr)] // a check that cannot run says so
+fn a_failed_write_names_the_output_file() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("SKIPPED: no /dev/full to write to");
+        return;
+    }
+    let out = faultline(&["hunt", "-o", "/dev/full", QUICKSTART]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: writing /dev/full: "), "{}", stderr(&out));
+}
+
 /// The text table cuts a long cell and says so (CSV and JSON keep it
 /// whole); a table of short cells says nothing of it.
 #[test]
