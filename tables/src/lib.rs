@@ -507,11 +507,15 @@ impl RecordSink for TableSink<'_> {
         // SQL Server's failed login names its login and client by place.
         let sql_login = (e.family(), e.event_id) == (faultline_parser::winevent::Family::SqlServer, 18456);
         let login = sql_login.then(|| faultline_parser::winevent::sql_login_failed(&e));
+        // The account a logon was for, a process ran as (Sysmon's User,
+        // Security 4688's TargetUserName), else the one that started it
+        // (4688's SubjectUserName where the log names no other).
+        let named = |field| e.data(field).filter(|u| !u.is_empty() && *u != "-");
         t.user_name.push(
-            e.data("TargetUserName")
-                .or_else(|| e.data("User"))
+            named("TargetUserName")
+                .or_else(|| named("User"))
                 .or_else(|| login.as_ref().and_then(|l| l.login))
-                .filter(|u| *u != "-"),
+                .or_else(|| named("SubjectUserName")),
         );
         t.source_ip.push(e.data("IpAddress").filter(|ip| *ip != "-").or_else(|| {
             login.as_ref().and_then(|l| l.client).filter(|c| c.parse::<std::net::IpAddr>().is_ok())
@@ -831,7 +835,12 @@ impl QueryResult {
     pub fn write_json(&self, out: &mut dyn std::io::Write, lines: bool) -> Result<(), TableError> {
         let mut frame = with_text_times(&self.frame)?;
         let format = if lines { JsonFormat::JsonLines } else { JsonFormat::Json };
-        JsonWriter::new(out).with_json_format(format).finish(&mut frame)?;
+        JsonWriter::new(&mut *out).with_json_format(format).finish(&mut frame)?;
+        // A JSON array ends without a line break; a text file's last line
+        // has one (JSON lines end each row with one already).
+        if !lines {
+            out.write_all(b"\n").map_err(|source| TableError::Io { path: "-".into(), source })?;
+        }
         Ok(())
     }
 }
