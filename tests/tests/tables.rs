@@ -608,3 +608,23 @@ fn a_record_of_no_known_host_has_a_null_host() {
     .expect("tables");
     assert_eq!(number(&tables, sql), 1);
 }
+
+/// The account that cleared a log (1102's SubjectUserName) is the event's
+/// user, where no logon or process account is named.
+#[test]
+fn who_cleared_a_log_is_the_events_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate("log-clearing", dir.path(), 7, &Size { hosts: 1, hours: 2, rate: 0.05 }).expect("generates");
+    let sql = "SELECT user_name FROM events WHERE event_code = 1102";
+    let tables = Tables::load(
+        &[dir.path().to_path_buf()],
+        &all_events(),
+        &Scope::default(),
+        &Projection::of_sql(sql),
+        &Hunt::none(),
+        &|_| {},
+    )
+    .expect("tables");
+    let users = tables.sql(sql).expect("runs").text_rows();
+    assert!(!users.is_empty() && users.iter().all(|u| !u[0].is_empty() && u[0] != "-"), "{users:?}");
+}
