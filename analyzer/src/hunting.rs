@@ -1328,6 +1328,39 @@ mod tests {
         assert!(hunt.rules.iter().any(|r| !r.silent && !r.fields.is_empty()));
     }
 
+    /// A record two silent rules match keeps its summary once, both
+    /// matches pointing at it.
+    #[test]
+    fn a_record_two_silent_rules_match_keeps_one_summary() {
+        let base = |name: &str| {
+            format!(
+                "title: {name}\nname: {name}\nlogsource:\n    category: process_creation\n    product: windows\n\
+                 detection:\n    selection:\n        Image|endswith: '\\cmd.exe'\n    condition: selection\nlevel: low\n\
+                 ---\ntitle: {name} burst\ncorrelation:\n    type: event_count\n    rules: [{name}]\n    \
+                 group-by: [host]\n    timespan: 1h\n    condition:\n        gte: 100\nlevel: medium\n---\n"
+            )
+        };
+        let mut loaded = LoadReport::default();
+        loaded.add_text(&(base("t_one") + &base("t_two")), std::path::Path::new("rules.yml"));
+        let hunt = Hunt::new(loaded.finish());
+        assert_eq!(hunt.rules.iter().filter(|r| r.silent).count(), 2, "{:?}", hunt.rules);
+        let scope = Scope::default();
+        let mut sink =
+            HuntSink::new(&hunt, SourceFile::synthetic(0, "Sysmon.evtx", SourceKind::Evtx), &scope);
+        let mut e =
+            process(&[("Image", "C:\\Windows\\System32\\cmd.exe"), ("CommandLine", "cmd.exe /c whoami")]);
+        e.computer = Some(Arc::from("WEB01"));
+        e.channel = Some(Arc::from("Microsoft-Windows-Sysmon/Operational"));
+        e.time = Timestamp::from_parts(1_700_000_000, 0);
+        let Ok(()) = sink.event(e);
+        let (_, pending) = sink.finish();
+        let quiets = &pending.quiet;
+        assert_eq!(quiets.iter().map(|q| q.matches.len()).sum::<usize>(), 2);
+        let q = &quiets[0];
+        assert_eq!(q.matches[0].summary, q.matches[1].summary, "one summary");
+        assert_eq!(q.text.matches("whoami").count(), 1, "{}", q.text);
+    }
+
     #[test]
     fn a_switch_off_with_no_silence_or_on_a_quiet_host_is_not_a_gap() {
         // Logging went on (the change did not take, or another site logs).

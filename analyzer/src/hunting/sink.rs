@@ -368,6 +368,9 @@ impl HuntSink<'_> {
         // Silent rules' matches first, each as little as the correlations
         // read; the evidence is made once the rest need it.
         let mut shown = 0;
+        // One summary for the row however many silent rules it matched (a
+        // 404 to a login page feeds the scanner and the guessing alike).
+        let mut kept: Option<std::ops::Range<usize>> = None;
         for n in 0..self.hits.len() {
             let i = self.hits[n];
             let rule = &self.hunt.rules[i];
@@ -378,6 +381,7 @@ impl HuntSink<'_> {
             }
             if let Some(full) = self.quiets.take_if(|q| q.full()) {
                 self.pending.quiet.push(full);
+                kept = None;
             }
             let quiets = self.quiets.get_or_insert_with(|| Quiets {
                 source: file.kind,
@@ -389,9 +393,14 @@ impl HuntSink<'_> {
                 hosts: Vec::new(),
                 pools: Vec::new(),
             });
-            let at = quiets.text.len();
-            quiets.text.push_str(&summary);
-            let said = at..quiets.text.len();
+            let said = kept
+                .get_or_insert_with(|| {
+                    let at = quiets.text.len();
+                    quiets.text.push_str(&summary);
+                    at..quiets.text.len()
+                })
+                .clone();
+            let at = said.start;
             // A value the summary holds (the path, the client of a 404) is
             // read there: a storm of 404s kept each twice.
             let first = offset(quiets.values.len());
