@@ -23,11 +23,17 @@ pub(super) fn account_key(user: &[u8]) -> Option<u64> {
         return None;
     }
     let mut hasher = SCRIPT_KEYS.build_hasher();
-    match user.is_ascii() {
-        true => user.iter().for_each(|b| hasher.write_u8(b.to_ascii_lowercase())),
-        false => String::from_utf8_lossy(user).to_lowercase().bytes().for_each(|b| hasher.write_u8(b)),
-    }
+    write_folded(&mut hasher, user);
     Some(hasher.finish())
+}
+
+/// Writes a name into `hasher` without its case, beyond ASCII too (as
+/// Windows compares account names).
+fn write_folded(hasher: &mut impl std::hash::Hasher, name: &[u8]) {
+    match name.is_ascii() {
+        true => name.iter().for_each(|b| hasher.write_u8(b.to_ascii_lowercase())),
+        false => String::from_utf8_lossy(name).to_lowercase().bytes().for_each(|b| hasher.write_u8(b)),
+    }
 }
 
 /// A login's key among a client's: its user name (the same for every
@@ -38,9 +44,7 @@ pub(super) fn login_key(user: Option<&[u8]>, page: &[u8]) -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut hasher = SCRIPT_KEYS.build_hasher();
     hasher.write_u8(u8::from(user.is_some()));
-    for b in user.unwrap_or(page) {
-        hasher.write_u8(b.to_ascii_lowercase());
-    }
+    write_folded(&mut hasher, user.unwrap_or(page));
     hasher.finish()
 }
 
@@ -89,5 +93,17 @@ mod tests {
         for nothing in [b"CONTOSO\\".as_slice(), b"@contoso.com", b"\\", b""] {
             assert_eq!(account_key(nothing), None, "{}", String::from_utf8_lossy(nothing));
         }
+    }
+
+    /// A login's user is one whatever the case of its letters, beyond
+    /// ASCII too, as its account is.
+    #[test]
+    fn a_login_is_one_whatever_its_case() {
+        assert_eq!(
+            login_key(Some("J\u{dc}RGEN".as_bytes()), b"/login"),
+            login_key(Some("j\u{fc}rgen".as_bytes()), b"/x")
+        );
+        assert_ne!(login_key(Some(b"admin"), b"/login"), login_key(None, b"/login"));
+        assert_eq!(login_key(None, b"/Login.aspx"), login_key(None, b"/login.aspx"));
     }
 }
