@@ -456,9 +456,10 @@ impl Hunt {
         &self.rules
     }
 
-    /// The detections of a whole read from its parts: the POST-only-script
-    /// detector and the correlations run over all of them, and the list
-    /// comes in [`sort`] order.
+    /// The detections of a whole read from its parts: traced requests the
+    /// log does not show, the native detectors, the catch-all lowering, app
+    /// pools by folder, the Sysmon/Security fold, the correlations, then
+    /// passwords guessed, in [`sort`] order.
     pub fn conclude(&self, parts: impl IntoIterator<Item = (Vec<Detection>, Pending)>) -> Vec<Detection> {
         let mut detections = Vec::new();
         let mut pending = Pending::default();
@@ -493,9 +494,7 @@ impl Hunt {
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
         let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _| true);
-        if self.natives.is_some() {
-            guessed.extend(self.web_guessed(&detections, &web_logins, &rejections, &site_pools));
-        }
+        guessed.extend(self.web_guessed(&detections, &web_logins, &rejections, &site_pools));
         detections.extend(guessed);
         sort(&mut detections);
         detections

@@ -329,7 +329,7 @@ impl Hunt {
         let clients: BTreeMap<u64, IpAddr> =
             guessing(detections, WEB_GUESSING).map(|(_, ip)| (client_key(ip), ip)).collect();
         let mut firsts: hashbrown::HashMap<(u64, u64), (&WebLogins, &WebLogin)> = hashbrown::HashMap::new();
-        fn order<'w>((w, l): (&'w WebLogins, &WebLogin)) -> (Timestamp, &'w str, u64) {
+        fn first_of<'w>((w, l): (&'w WebLogins, &WebLogin)) -> (Timestamp, &'w str, u64) {
             (l.time, &w.file.path, l.line)
         }
         for w in web_logins {
@@ -337,7 +337,7 @@ impl Hunt {
                 firsts
                     .entry((l.client, l.user_key))
                     .and_modify(|kept| {
-                        if order((w, l)) < order(*kept) {
+                        if first_of((w, l)) < first_of(*kept) {
                             *kept = (w, l);
                         }
                     })

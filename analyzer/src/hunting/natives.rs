@@ -420,9 +420,12 @@ impl HuntSink<'_> {
 }
 
 impl Hunt {
-    /// The native detectors over the whole read: one detection per host
-    /// and path that answered POSTs with 200 and that no GET ever asked
-    /// for, and one per host and unknown pipeline module.
+    /// The native detectors over the whole read, each once per host and
+    /// what it is about with its repeats counted: scripts answering POSTs
+    /// that no GET asked for, unknown pipeline modules, logging switched
+    /// off and then silent, an app pool's program starting one as SYSTEM,
+    /// the event log service started without a boot, and scripts a shell
+    /// the worker started wrote.
     pub(super) fn natives(&self, pending: Pending) -> Vec<Detection> {
         let Pending {
             gets,
