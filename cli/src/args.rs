@@ -221,7 +221,8 @@ pub enum AnalyzeFormat {
 pub enum TimelineFormat {
     /// Comma-separated values with Timesketch's columns.
     Csv,
-    /// One JSON object per line.
+    /// One JSON object per line (`json` and `ndjson` name it too: a timeline
+    /// is a stream, never one array).
     #[value(alias = "json", alias = "ndjson")]
     Jsonl,
 }
