@@ -94,6 +94,15 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let sql = match (&args.sql, &args.query) {
+        (Some(sql), _) if sql.trim().is_empty() => {
+            let tables: Vec<&str> = faultline_tables::TableName::ALL.iter().map(|t| t.name()).collect();
+            writeln!(
+                std::io::stderr(),
+                "error: --sql: the SQL is empty (a SELECT over {})",
+                tables.join(", ")
+            )?;
+            return Ok(Exit::Usage);
+        }
         (Some(sql), _) => sql.clone(),
         (None, Some(name)) => match named_query(name) {
             Some(q) => q.sql.to_string(),

@@ -658,6 +658,13 @@ fn query_usage_errors_exit_2_and_say_why() {
     assert_eq!(bad_sql.status.code(), Some(2));
     assert!(stderr(&bad_sql).contains("nothing"), "{}", stderr(&bad_sql));
     assert_eq!(faultline(&["query", QUICKSTART]).status.code(), Some(2));
+    let empty = faultline(&["query", "--sql", " ", QUICKSTART]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        stderr(&empty).starts_with("error: --sql: the SQL is empty (a SELECT over requests"),
+        "{}",
+        stderr(&empty)
+    );
     assert_eq!(
         faultline(&["query", "--format", "html", "--query", "top-clients", QUICKSTART]).status.code(),
         Some(2)
