@@ -134,7 +134,8 @@ pub struct ClientArgs {
 /// Arguments of `faultline hunt`.
 #[derive(Debug, Args)]
 pub struct HuntArgs {
-    /// Files, folders, .zip bundles or .gz files, in any mix.
+    /// Files, folders, .zip bundles or .gz files, in any mix (needed unless
+    /// --list-rules or --show-mapping is given).
     #[arg(required_unless_present_any = ["list_rules", "show_mapping"], value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A folder (or file) of Sigma rules, e.g. a SigmaHQ checkout's rules/

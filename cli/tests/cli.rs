@@ -1290,7 +1290,8 @@ fn the_notable_timeline_says_what_a_busy_minute_left_out() {
 }
 
 /// A log in IIS's native format is timed by the server's clock: both
-/// timelines say so on standard error, as `analyze` does in its header.
+/// timelines say so on standard error, as `analyze` does in its header,
+/// unless `--skew` corrects the host.
 #[test]
 fn the_timelines_say_when_times_are_the_servers_local_time() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1305,5 +1306,10 @@ fn the_timelines_say_when_times_are_the_servers_local_time() {
         let out = faultline(&args);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stderr(&out).contains("times are the server's local time"), "{args:?}: {}", stderr(&out));
+        // A clock the analyst corrected is no longer in doubt.
+        let corrected: Vec<&str> = args.iter().copied().chain(["--skew", "SERVER=-28800"]).collect();
+        let out = faultline(&corrected);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("local time"), "{corrected:?}: {}", stderr(&out));
     }
 }

@@ -60,7 +60,7 @@ pub const QUERIES: &[NamedQuery] = &[
     },
     NamedQuery {
         name: "httperr-reasons",
-        description: "HTTP.sys errors by app pool (queue) and reason",
+        description: "HTTP.sys errors by host, app pool (queue) and reason",
         sql: "SELECT host_name, app_pool, httperr_reason, count(*) AS hits FROM httperr \
               GROUP BY host_name, app_pool, httperr_reason ORDER BY hits DESC, host_name, app_pool, httperr_reason",
     },
