@@ -535,6 +535,10 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
     for (path, meta) in linked {
         add(&mut out, path, meta.as_ref());
     }
+    // Inputs that overlap (a folder and a folder inside it) walk the same
+    // loop, dangling link or pipe twice: it is one problem.
+    let mut said = std::collections::HashSet::new();
+    out.problems.retain(|p| said.insert((p.path.to_string(), p.error.to_string())));
     out
 }
 

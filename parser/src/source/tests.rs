@@ -181,6 +181,26 @@ fn symlink_loops_are_reported_not_followed_forever() {
     assert!(found.problems.iter().any(|p| matches!(p.error, InputError::LinkLoop)));
 }
 
+/// A folder given again inside a folder given walks its dangling link
+/// twice: one problem, said once.
+#[cfg(unix)]
+#[test]
+fn a_problem_two_inputs_reach_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = dir.path().join("WEB01");
+    std::fs::create_dir(&web).expect("mkdir");
+    std::fs::write(web.join("u_ex.log"), b"x").expect("write");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), web.join("dangling")).expect("symlink");
+    let both = discover(&[dir.path().to_path_buf(), web.clone()], &ArchiveLimits::default());
+    let dangling: Vec<String> = both
+        .problems
+        .iter()
+        .filter(|p| matches!(p.error, InputError::DanglingLink(_)))
+        .map(|p| p.path.to_string())
+        .collect();
+    assert_eq!(dangling, [web.join("dangling").display().to_string()]);
+}
+
 /// A file is read once, however it is found again: a link to it beside
 /// it, a folder given along with one inside it. The second finding is
 /// reported with the first path.
