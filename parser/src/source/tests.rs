@@ -222,8 +222,8 @@ fn a_file_found_again_is_read_once_and_said_so() {
         [
             format!("{}: the same file as {first}; read once", web.join("u_ex1.log").display()),
             format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
-            format!("{}: the same file as {first}; read once", web.join("u_ex2.log").display()),
-        ]
+        ],
+        "the link both inputs reach is said once"
     );
 }
 
