@@ -31,6 +31,7 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
         let s = SiteMinutes { host, site: *site, minutes };
         traffic_stops(store, out, covered, &s);
         latency_surges(store, out, covered, &s);
+        chronic_errors(store, out, covered, &s);
     }
     for ((host, site), minutes) in per_site {
         let mut counts: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
@@ -74,6 +75,82 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
             out.push(d);
         }
     }
+}
+
+/// A site failing all along: server errors in its usual minute (the median
+/// of its minutes with traffic has one), at least this share of all its
+/// requests and this many. A spike is measured against the usual minute, so
+/// a site that fails as often at every hour had none: it read as a quiet day.
+const CHRONIC_SHARE_PERCENT: u64 = 20;
+const CHRONIC_MIN_ERRORS: u64 = 100;
+
+/// Server errors as the usual state of a site, no finding explaining them.
+fn chronic_errors(
+    store: &Store,
+    out: &mut Vec<Draft>,
+    covered: &[Window],
+    &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
+) {
+    let mut per_minute: Vec<u32> = minutes.iter().map(|(_, n)| *n).collect();
+    per_minute.sort_unstable();
+    let (Some(&usual), Some(&(first, _)), Some(&(last, _))) =
+        (per_minute.get(per_minute.len() / 2), minutes.first(), minutes.last())
+    else {
+        return;
+    };
+    let errors: u64 = minutes.iter().map(|(_, n)| u64::from(*n)).sum();
+    let total: u64 = minutes
+        .iter()
+        .filter_map(|(m, _)| store.minutes.get(&(host.clone(), site, *m)))
+        .map(|x| u64::from(x.total))
+        .sum();
+    if usual == 0 || errors < CHRONIC_MIN_ERRORS || errors * 100 < total * CHRONIC_SHARE_PERCENT {
+        return;
+    }
+    let (start, end) = (Timestamp::from_parts(first * 60, 0), Timestamp::from_parts(last * 60 + 60, 0));
+    if is_covered(covered, host, start, end) {
+        return;
+    }
+    let rows: Vec<_> = store
+        .requests
+        .iter()
+        .filter(|r| r.host == *host && r.site == site && r.status.is_server_error())
+        .collect();
+    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+    let mut by_path: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &rows {
+        *by_status.entry(r.status).or_default() += 1;
+        *by_path.entry(&r.stem).or_default() += 1;
+    }
+    let top = by_status.iter().max_by_key(|(_, n)| **n).map(|(s, n)| format!("{s} ×{n}")).unwrap_or_default();
+    let paths: Vec<&str> = {
+        let mut p: Vec<(&str, usize)> = by_path.into_iter().collect();
+        p.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        p.into_iter().take(3).map(|(path, _)| path).collect()
+    };
+    let failing = minutes.iter().filter(|(_, n)| *n > 0).count();
+    let mut d = Draft::new(FailureMode::Unexplained, Severity::High, 0.5, start, end)
+        .scope(Some(host), site, None)
+        .explain(format!(
+            "The site failed all along, not in a spike: {errors} of its {total} requests ({}%) were server errors, \
+            in {failing} of its {} minutes with traffic (most often {top}; {}), and no known failure mode \
+            explains them. A usual minute held {usual} of them, so no minute stood out against it. Look at the \
+            application's own logs and its dependencies for the whole span.",
+            errors * 100 / total.max(1),
+            minutes.len(),
+            match paths.as_slice() {
+                [one] => format!("all on {one}"),
+                many => format!("most on {}", many.join(", ")),
+            }
+        ));
+    // One cited row per failing path first, then the earliest others.
+    let mut cited: Vec<&crate::evidence::RequestRow> = Vec::new();
+    for p in &paths {
+        cited.extend(rows.iter().find(|r| &*r.stem == *p));
+    }
+    cited.extend(rows.iter().filter(|r| !paths.contains(&&*r.stem)).take(8 - cited.len().min(8)));
+    d.cite_all(cited.into_iter().map(|r| store.cite_request(r)), Role::Effect);
+    out.push(d);
 }
 
 /// One site's minutes with traffic, and its server-error count in each.
@@ -270,6 +347,54 @@ mod tests {
         assert!(found[0].explanation.contains("most often 500.0 (win32 0) ×40"), "{}", found[0].explanation);
         let crash = Window { host: Some("WEB01".into()), start: at(3_500), end: at(3_580) };
         assert!(drafts(e(), &[crash]).is_empty(), "two minutes before the spike is close enough");
+    }
+
+    /// Half of a site's requests failing every minute for hours is no
+    /// spike against its usual minute, but a site failing all along: one
+    /// high finding naming the failing paths, unless a finding covers it.
+    /// A few errors a minute on a busy site, or a spike, are not that.
+    #[test]
+    fn a_site_failing_all_along_is_reported() {
+        let failing = || {
+            let mut e = Given::new();
+            for m in 0..300 {
+                e = e.requests(6, "WEB01", 1, m * 60, "/", (200, 0, 0), 30).requests(
+                    6,
+                    "WEB01",
+                    1,
+                    m * 60 + 1,
+                    "/api/orders",
+                    (500, 0, 0),
+                    30,
+                );
+            }
+            e
+        };
+        let found = drafts(failing(), &[]);
+        assert_eq!(found.len(), 1, "{:?}", found.iter().map(|d| &d.explanation).collect::<Vec<_>>());
+        let d = &found[0];
+        assert_eq!((d.severity, d.start, d.end), (Severity::High, at(0), at(300 * 60)));
+        assert!(
+            d.explanation.contains("1800 of its 3600 requests (50%) were server errors"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("all on /api/orders"), "{}", d.explanation);
+        let whole = Window { host: Some("WEB01".into()), start: at(0), end: at(300 * 60) };
+        assert!(drafts(failing(), &[whole]).is_empty(), "a finding explains it");
+        let mut few = Given::new();
+        for m in 0..300 {
+            few = few.requests(50, "WEB01", 1, m * 60, "/", (200, 0, 0), 30).requests(
+                1,
+                "WEB01",
+                1,
+                m * 60,
+                "/x",
+                (500, 0, 0),
+                30,
+            );
+        }
+        assert!(drafts(few, &[]).is_empty(), "2% of a busy site's requests");
     }
 
     #[test]
