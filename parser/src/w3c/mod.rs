@@ -138,6 +138,11 @@ fn is_directive(text: &[u8]) -> bool {
     text.first() == Some(&b'#')
 }
 
+/// Whether a line is a `#Fields` directive.
+fn is_fields_directive(text: &[u8]) -> bool {
+    is_directive(text) && text.len() > 7 && text[1..7].eq_ignore_ascii_case(b"fields")
+}
+
 /// Strips a UTF-8 BOM; returns the offset where content starts.
 fn content_start(data: &[u8]) -> usize {
     if data.starts_with(BOM) { BOM.len() } else { 0 }
@@ -203,10 +208,13 @@ pub fn infer_layout(data: &[u8], dialect: Dialect) -> Option<Layout> {
 }
 
 fn infer_layout_scored(data: &[u8], dialect: Dialect) -> Option<(usize, Layout)> {
+    // The rows before the first #Fields, past any other directive: a log
+    // whose header lost its #Fields line (or never had one) still has
+    // `#Software` and `#Date` above its rows.
     let rows: Vec<&[u8]> = lines(&data[content_start(data)..], 0)
         .map(|l| l.text)
-        .take_while(|t| !is_directive(t))
-        .filter(|t| !t.trim_ascii().is_empty())
+        .take_while(|t| !is_fields_directive(t))
+        .filter(|t| !is_directive(t) && !t.trim_ascii().is_empty())
         .take(32)
         .collect();
     let mut best: Option<(usize, Layout)> = None;
@@ -450,18 +458,18 @@ where
 /// over, if a row comes first: from the first row to the line before that
 /// directive, or to the end (`None`) when there is none.
 fn rows_before_fields(data: &[u8], start: usize) -> Option<(u64, Option<u64>)> {
-    let is_fields = |text: &[u8]| text.len() > 7 && text[1..7].eq_ignore_ascii_case(b"fields");
     for (number, line) in (1..).zip(lines(&data[start..], start)) {
         // After a crash's NULs, as the chunks' reader reads the line.
         let text = &line.text[leading_nuls(line.text)..];
         if is_directive(text) {
-            if is_fields(text) {
+            if is_fields_directive(text) {
                 return None;
             }
         } else if !text.trim_ascii().is_empty() {
             // One search for the directive, not a walk over every row.
             let rest = &data[line.offset..];
-            let fields = memchr::memmem::find_iter(rest, b"\n#").find(|&at| is_fields(&rest[at + 1..]));
+            let fields =
+                memchr::memmem::find_iter(rest, b"\n#").find(|&at| is_fields_directive(&rest[at + 1..]));
             return Some((number, fields.map(|at| number + count_lines(&rest[..at]))));
         }
     }

@@ -216,6 +216,19 @@ fn rows_before_fields_get_the_default_layout_and_a_diagnostic() {
         "{:?}",
         got.diagnostics
     );
+    assert_eq!(got.records.len(), 4, "the three rows under the header, and the one after #Fields");
+    // A header that lost its #Fields line: its rows are read all the same,
+    // and the file is told a W3C log.
+    let log = format!(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-01-01 00:00:00\r\n{row}{row}"
+    );
+    let got = parse(log.as_bytes(), Dialect::W3c);
+    assert_eq!(got.records.len(), 2, "{:?}", got.diagnostics);
+    assert!(got.diagnostics.iter().any(|d| d.contains("(from line 4) were read with the default layout")));
+    assert_eq!(
+        crate::format::detect("u_ex240101.log", log.as_bytes()),
+        crate::format::Detection::Format(crate::format::Format::W3c)
+    );
 }
 
 /// elastic/beats' header-less log behind a load balancer: the column after
