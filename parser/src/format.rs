@@ -124,7 +124,14 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
     // is damage to report, not a reason to skip it): an image or random
     // bytes hold about one in ten, and newlines by chance.
     let controls = window.iter().filter(|&&b| matches!(b, 0x01..=0x08 | 0x0E..=0x1A | 0x1C..=0x1F)).count();
-    if (binary > 0 && memchr::memchr(b'\n', window).is_none()) || controls * 50 > window.len() {
+    // A log whose first bytes were damaged (a copy's torn start, junk
+    // written over it) still has its directives below: its rows are read,
+    // the damage rejected line by line.
+    let directive = |d: &[u8]| memchr::memmem::find(text, d).is_some();
+    let a_log_below = directive(b"\n#Fields:") || directive(b"\n#Software: Microsoft");
+    if ((binary > 0 && memchr::memchr(b'\n', window).is_none()) || controls * 50 > window.len())
+        && !a_log_below
+    {
         return Detection::Skip("binary data, not a log".into());
     }
     detect_text(&lower, text)
@@ -265,6 +272,10 @@ mod tests {
         let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         png.extend_from_slice(&noise[..512]);
         assert_eq!(said(&png), "binary data, not a log");
+        // A log whose first bytes were overwritten is still the log below.
+        let mut torn = noise.clone();
+        torn.extend_from_slice(b"\r\n#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem sc-status\r\n");
+        assert_eq!(format("u_ex240101.log", &torn), Some(Format::W3c));
     }
 
     #[test]
