@@ -422,8 +422,9 @@ pub struct ReadingArgs {
     /// others are counted per channel, provider and event id either way).
     #[arg(long)]
     pub all_events: bool,
-    /// Largest decompressed size accepted for one archive member, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 65536)]
+    /// Largest decompressed size accepted for one archive member, in MiB
+    /// (1 to 16777216, 16 TiB).
+    #[arg(long, value_name = "MIB", default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
     pub max_member_size: u64,
     /// The host of the evidence at or under PATH, whatever the evidence
     /// says (repeatable): e.g. --host WEB01=collection/

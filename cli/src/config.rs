@@ -43,6 +43,12 @@ pub fn parse_skew(text: &str) -> Result<HostSkew, String> {
     if host.is_empty() {
         return Err(format!("no host in {text:?}"));
     }
+    // Fifty years either way: a clock set to the wrong decade is a clock;
+    // more would carry times out of what a timestamp holds.
+    const MOST: i64 = 50 * 366 * 86_400;
+    if secs.abs() > MOST {
+        return Err(format!("{secs} seconds in {text:?} is more than fifty years ({MOST} seconds)"));
+    }
     Ok(HostSkew { host: host.to_string(), by: Span::secs(secs) })
 }
 
@@ -370,6 +376,9 @@ mod tests {
         assert_eq!(parse_skew("web01=-90"), Ok(HostSkew { host: "web01".into(), by: Span::secs(-90) }));
         assert_eq!(parse_skew("WEB02=+5").map(|s| s.by), Ok(Span::secs(5)));
         assert!(parse_skew("WEB01").is_err() && parse_skew("=5").is_err() && parse_skew("WEB01=x").is_err());
+        // A clock ten years off is corrected; one past what a time holds is refused.
+        assert!(parse_skew("WEB01=-315360000").is_ok());
+        assert!(parse_skew("WEB01=-11000000000").is_err() && parse_skew("WEB01=20000000000").is_err());
         assert!(parse_time("2025-11-24T13:00:00Z").is_ok() && parse_time("yesterday").is_err());
         assert_eq!(parse_severity("HIGH"), Ok(FindingSeverity::High));
         assert_eq!(

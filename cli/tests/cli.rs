@@ -658,6 +658,8 @@ fn query_usage_errors_exit_2_and_say_why() {
     assert_eq!(bad_sql.status.code(), Some(2));
     assert!(stderr(&bad_sql).contains("nothing"), "{}", stderr(&bad_sql));
     assert_eq!(faultline(&["query", QUICKSTART]).status.code(), Some(2));
+    let huge = faultline(&["scan", "--max-member-size", "17592186044416", QUICKSTART]);
+    assert_eq!(huge.status.code(), Some(2), "a size whose bytes overflow is refused: {}", stderr(&huge));
     let empty = faultline(&["query", "--sql", " ", QUICKSTART]);
     assert_eq!(empty.status.code(), Some(2));
     assert!(
