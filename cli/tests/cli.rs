@@ -616,6 +616,21 @@ fn query_reads_the_security_lens_as_the_detections_table() {
     assert!(stderr(&bad).contains("--rules needs --security all"), "{}", stderr(&bad));
 }
 
+/// A `.gz` damaged from its first block (a fuzzer's: its deflate stream
+/// refers back before its start) is said to be corrupt, not skipped as an
+/// empty file.
+#[test]
+fn a_gz_corrupt_from_its_start_is_said_corrupt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hex = "1f8b0800791631fe2f83abf6dacc56804454ebbd0fc102e054ba4ea66c3a3432d80a6601a282c7d5";
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
+    std::fs::write(dir.path().join("u_ex240101.log.gz"), bytes).expect("writes");
+    let out = faultline(&["scan", dir.path().to_str().expect("utf-8")]);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("corrupt gzip data") && !said.contains("empty file"), "{said}");
+}
+
 /// An output file that takes no writes (a full disk) is named in the
 /// error, not only the system's words for it.
 #[test]

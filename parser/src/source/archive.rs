@@ -446,6 +446,13 @@ pub(super) fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<(Bytes, Opt
             other => other.describe("the decompressed data"),
         },
     )?;
+    // Damaged from its first byte, it holds nothing read: a corrupt file,
+    // not an empty one.
+    if data.is_empty()
+        && let Some(e) = &reader.damage
+    {
+        return Err(format!("corrupt gzip data: {e}"));
+    }
     let damage = reader.damage.map(|e| format!("damaged gzip data after {} bytes: {e}", data.len()));
     Ok((data, damage))
 }

@@ -495,6 +495,22 @@ fn a_damaged_gz_keeps_what_came_before_the_damage() {
     std::fs::write(dir.path().join("ok.log.gz"), &whole).expect("write");
     let found = discover(&[dir.path().join("ok.log.gz")], &ArchiveLimits::default());
     assert_eq!(found.entries[0].open(&ArchiveLimits::default()).expect("opens").damage, None);
+    // Damaged from its first block (a gzip header, then a deflate block
+    // of the reserved type), it is corrupt, not an empty file.
+    let mut first = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    first.extend_from_slice(&[0xff; 8]);
+    first.extend_from_slice(&[0, 0, 0, 0, 100, 0, 0, 0]);
+    let fuzzed = tempfile::tempdir().expect("tempdir");
+    std::fs::write(fuzzed.path().join("u_ex240101.log.gz"), &first).expect("write");
+    let found = discover(&[fuzzed.path().to_path_buf()], &ArchiveLimits::default());
+    let opened = found.entries.first().map(|e| e.open(&ArchiveLimits::default()));
+    let said: Vec<String> = found
+        .problems
+        .iter()
+        .map(|p| p.error.to_string())
+        .chain(opened.and_then(Result::err).map(|e| e.to_string()))
+        .collect();
+    assert!(said.iter().any(|e| e.starts_with("corrupt gzip data")), "{said:?}");
 }
 
 /// A relative path (`faultline hunt .` inside a host's folder, a bare file
