@@ -265,17 +265,21 @@ impl Layout {
         &self.free_text
     }
 
-    /// The first name the layout lists twice, with both columns (from 1).
-    pub fn repeated(&self) -> Option<(String, usize, usize)> {
+    /// Every name the layout lists again, with the column of its first
+    /// listing and of this one (from 1).
+    pub fn repeated(&self) -> Vec<(String, usize, usize)> {
         let mut seen = std::collections::HashMap::new();
+        let mut out = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
             let name = c.name().to_ascii_lowercase();
-            if let Some(&first) = seen.get(&name) {
-                return Some((c.name().to_string(), first + 1, i + 1));
+            match seen.get(&name) {
+                Some(&first) => out.push((c.name().to_string(), first + 1, i + 1)),
+                None => {
+                    seen.insert(name, i);
+                }
             }
-            seen.insert(name, i);
         }
-        None
+        out
     }
 
     /// The `#Fields` text of this layout.

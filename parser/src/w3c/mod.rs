@@ -100,10 +100,21 @@ impl BlockState {
                 }
                 let repeated = layout.repeated();
                 self.layout = Some(Arc::new(layout));
-                if let Some((name, first, again)) = repeated {
+                // Every field listed twice, not only the first: a second
+                // date and time decide every row's time.
+                let said: Vec<String> = repeated
+                    .iter()
+                    .take(8)
+                    .map(|(name, first, again)| {
+                        format!("{} twice (columns {first} and {again})", excerpt(name.as_bytes(), 40))
+                    })
+                    .collect();
+                let more = repeated.len().saturating_sub(8);
+                if !said.is_empty() {
                     return Some(format!(
-                        "#Fields lists {} twice (columns {first} and {again}): one of the two values is lost on every row",
-                        excerpt(name.as_bytes(), 40)
+                        "#Fields lists {}{}: one of the two values is lost on every row",
+                        said.join(", "),
+                        if more > 0 { format!(" and {more} more") } else { String::new() }
                     ));
                 }
             }

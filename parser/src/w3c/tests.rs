@@ -141,6 +141,17 @@ fn a_field_named_twice_is_a_warning_naming_the_column_read() {
     assert_eq!(got.records.len(), 2);
     assert!(got.records[0].contains("/second") && !got.records[0].contains("/first"), "{}", got.records[0]);
     assert!(got.records[1].contains("X-Forwarded-For=203.0.113.9"), "{}", got.records[1]);
+    // Every field listed twice is named, the second date and time among them.
+    let log = b"#Fields: date time sc-status sc-status cs-uri-stem cs-uri-stem c-ip date time\n\
+2024-01-01 00:00:00 200 500 /a /b 10.0.0.1 2025-01-01 01:00:00\n";
+    let got = parse(log, Dialect::W3c);
+    assert_eq!(
+        got.diagnostics,
+        [
+            "line 1: warning: #Fields lists sc-status twice (columns 3 and 4), cs-uri-stem twice (columns 5 and 6), \
+          date twice (columns 1 and 8), time twice (columns 2 and 9): one of the two values is lost on every row"
+        ]
+    );
 }
 
 /// Behind a proxy, only what the proxies appended to `X-Forwarded-For` is
