@@ -19,7 +19,11 @@ use crate::{Input, RecordSink};
 /// Whether a document's head is an IIS detailed error page.
 pub fn looks_like_error_page(head: &[u8]) -> bool {
     let find = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
-    find(b"IIS70Error=") || (find(b"Detailed Error") && find(b"<th>Module</th>"))
+    // A page cut short loses the help link and the table at its end; its
+    // title still names it (`<title>IIS Detailed Error - 503.0 - ...`).
+    find(b"IIS70Error=")
+        || (find(b"Detailed Error") && find(b"<th>Module</th>"))
+        || (find(b"<title>IIS ") && find(b"Detailed Error - "))
 }
 
 /// Reads one error page and hands its request to one sink.
@@ -130,6 +134,16 @@ pub fn parse_page(data: &[u8], modified: Option<crate::Timestamp>) -> (Option<Tr
             Severity::Warning,
             "the page holds no time and the file has no modification time: its request is not placed in time",
         ));
+    }
+    // IIS writes the page whole: one without its end was cut by a copy.
+    if !text.trim_end().to_ascii_lowercase().ends_with("</html>") {
+        diagnostics.push(
+            Diagnostic::file(
+                Severity::Warning,
+                "the page ends before </html> (cut short): what it showed past that is not read",
+            )
+            .losing(),
+        );
     }
     (Some(trace), diagnostics)
 }
@@ -247,5 +261,20 @@ mod tests {
         let (none, diags) = parse_page(b"<html>hello</html>", None);
         assert!(none.is_none() && !diags.is_empty());
         assert!(looks_like_error_page(PAGE.as_bytes()) && !looks_like_error_page(b"<html>hi</html>"));
+    }
+
+    /// A page a copy cut short (its table and help link gone) is still told
+    /// by its title, read as far as it goes, and says what it lost.
+    #[test]
+    fn a_page_cut_short_is_read_and_says_so() {
+        let cut = &PAGE[..PAGE.find("<tr").expect("a table row")];
+        assert!(looks_like_error_page(cut.as_bytes()));
+        let t = crate::Timestamp::from_parts(1_763_990_400, 0);
+        let (trace, diags) = parse_page(cut.as_bytes(), Some(t));
+        assert_eq!(trace.expect("a request").status, Some(500));
+        assert!(
+            diags.iter().any(|d| d.lost && d.message.starts_with("the page ends before </html> (cut short)")),
+            "{diags:?}"
+        );
     }
 }
