@@ -740,7 +740,13 @@ fn parse_w3c_row<'a, S: RecordSink>(
     let mapped = match mapped {
         Ok(m) => m,
         Err(e @ RowError::Joined { at }) => {
-            sink.diagnostic(reject(origin, false, &e));
+            // Nothing before the row but blanks or a byte-order mark (a
+            // leading space, a form feed, files joined end to end): no row
+            // was cut, and none is counted lost.
+            let before = text[..at].trim_ascii();
+            if !before.is_empty() && before != BOM {
+                sink.diagnostic(reject(origin, false, &e));
+            }
             let next = Origin { offset: origin.offset + at as u64, ..origin };
             return parse_w3c_row(dialect, state, &text[at..], next, torn, scratch, sink);
         }

@@ -300,6 +300,16 @@ fn a_row_cut_short_and_joined_by_the_next_is_two() {
     assert!(got.diagnostics[0].starts_with("line 4: error: a row cut short"), "{:?}", got.diagnostics);
     assert!(got.diagnostics[1].starts_with("line 5: error: a row cut short"), "{:?}", got.diagnostics);
     assert!(got.diagnostics[2].contains("kept inside cs-uri-query"), "{:?}", got.diagnostics);
+    // Blanks or a byte-order mark before a row cut nothing: the row is read,
+    // nothing counted lost.
+    let padded = "#Software: Microsoft Internet Information Services 10.0\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n \
+2024-01-01 00:00:01 10.0.0.1 GET /a - 80 - 1.2.3.4 UA - 200 0 0 1\n\x0c\
+2024-01-01 00:00:02 10.0.0.1 GET /b - 80 - 1.2.3.4 UA - 200 0 0 1\n\u{feff}\
+2024-01-01 00:00:03 10.0.0.1 GET /c - 80 - 1.2.3.4 UA - 200 0 0 1\n";
+    let got = parse(padded.as_bytes(), Dialect::W3c);
+    assert_eq!(got.records.len(), 3, "{:?}", got.diagnostics);
+    assert!(got.diagnostics.is_empty(), "{:?}", got.diagnostics);
     // Another writer, spaces in a query that quotes a date and a time: one
     // row, its query holding them.
     let other = b"#Fields: date time cs-uri-stem cs-uri-query c-ip sc-status time-taken
