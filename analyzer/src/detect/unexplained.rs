@@ -54,15 +54,7 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
                         && r.time < end
                 })
                 .collect();
-            let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
-            for r in &rows {
-                *by_status.entry(r.status).or_default() += 1;
-            }
-            let top = by_status
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(s, n)| format!("{s} ×{n}"))
-                .unwrap_or_default();
+            let top = most_often(&rows);
             let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
                 .explain(format!(
@@ -116,13 +108,11 @@ fn chronic_errors(
         .iter()
         .filter(|r| r.host == *host && r.site == site && r.status.is_server_error())
         .collect();
-    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
     let mut by_path: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &rows {
-        *by_status.entry(r.status).or_default() += 1;
         *by_path.entry(&r.stem).or_default() += 1;
     }
-    let top = by_status.iter().max_by_key(|(_, n)| **n).map(|(s, n)| format!("{s} ×{n}")).unwrap_or_default();
+    let top = most_often(&rows);
     let paths: Vec<&str> = {
         let mut p: Vec<(&str, usize)> = by_path.into_iter().collect();
         p.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -151,6 +141,15 @@ fn chronic_errors(
     cited.extend(rows.iter().filter(|r| !paths.contains(&&*r.stem)).take(8 - cited.len().min(8)));
     d.cite_all(cited.into_iter().map(|r| store.cite_request(r)), Role::Effect);
     out.push(d);
+}
+
+/// The status `rows` give most often, with how many (`500.0 (win32 0) ×40`).
+fn most_often(rows: &[&crate::evidence::RequestRow]) -> String {
+    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+    for r in rows {
+        *by_status.entry(r.status).or_default() += 1;
+    }
+    by_status.iter().max_by_key(|(_, n)| **n).map(|(s, n)| format!("{s} ×{n}")).unwrap_or_default()
 }
 
 /// One site's minutes with traffic, and its server-error count in each.
