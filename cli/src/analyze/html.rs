@@ -151,14 +151,7 @@ fn summary(page: &mut String, report: &Report, zone: &Zone) {
 }
 
 fn findings_summary(page: &mut String, report: &Report, zone: &Zone) {
-    let window = super::report_window_note(report, &|t| zone.time(t));
-    let lost = super::lost_note(&super::lost_files(&report.inventory));
-    for note in window
-        .into_iter()
-        .chain(lost)
-        .chain(super::time_notes(&report.inventory))
-        .chain(report.header_notes(&|t| zone.time(t)))
-    {
+    for note in super::report_notes(report, &|t| zone.time(t)) {
         let _ = writeln!(page, "<p class=\"legend\">{}</p>", esc(&note));
     }
     page.push_str("<h2>Findings</h2>\n");

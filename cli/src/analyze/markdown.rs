@@ -34,14 +34,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     )?;
 
     write_totals(out, inv, zone)?;
-    let window = super::report_window_note(report, &|t| zone.time(t));
-    let lost = super::lost_note(&super::lost_files(&report.inventory));
-    for note in window
-        .into_iter()
-        .chain(lost)
-        .chain(super::time_notes(&report.inventory))
-        .chain(report.header_notes(&|t| zone.time(t)))
-    {
+    for note in super::report_notes(report, &|t| zone.time(t)) {
         writeln!(out, "> {}\n", escape(&note))?;
     }
 

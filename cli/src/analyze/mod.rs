@@ -152,6 +152,21 @@ fn doubt_notes(local_time: Option<(String, usize)>, date_only: Option<(String, u
     local_time.into_iter().chain(date_only).collect()
 }
 
+/// What a document report (Markdown, HTML) says before its findings: the
+/// window, evidence lost, doubted times, renamed machines and stepped
+/// clocks, in that order.
+pub(crate) fn report_notes(
+    report: &Report,
+    time: &dyn Fn(faultline_parser::Timestamp) -> String,
+) -> Vec<String> {
+    report_window_note(report, time)
+        .into_iter()
+        .chain(lost_note(&lost_files(&report.inventory)))
+        .chain(time_notes(&report.inventory))
+        .chain(report.header_notes(time))
+        .collect()
+}
+
 /// [`window_note`] of an analysis, with the span of the evidence it read.
 pub(crate) fn report_window_note(
     report: &Report,
