@@ -6,7 +6,7 @@ pub mod collect;
 pub mod rows;
 pub mod store;
 
-pub use collect::{Collector, Kept};
+pub use collect::{Absorbed, Collector, Kept};
 pub use rows::{
     ErrRow, EventKind, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status, TraceRow,
 };

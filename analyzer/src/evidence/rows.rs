@@ -255,9 +255,65 @@ pub(crate) fn join<T>(all: &mut Vec<T>, mut more: Vec<T>) {
     }
 }
 
+/// Rows of many collectors held as they came and joined once, at their
+/// exact size: appended one collector after another, a vector of millions
+/// of kept rows grew by doubling, its old and new buffers held at once
+/// (a log of 2 M failed requests peaked near four times the rows' size).
+#[derive(Debug)]
+pub struct Pieces<T>(Vec<Vec<T>>);
+
+impl<T> Default for Pieces<T> {
+    fn default() -> Self {
+        Pieces(Vec::new())
+    }
+}
+
+impl<T> Pieces<T> {
+    /// Holds `rows` after those held already.
+    pub fn push(&mut self, rows: Vec<T>) {
+        if !rows.is_empty() {
+            self.0.push(rows);
+        }
+    }
+
+    /// Holds `other`'s rows after these.
+    pub fn append(&mut self, other: Pieces<T>) {
+        self.0.extend(other.0);
+    }
+
+    /// Every row, in the order held.
+    pub fn join(self) -> Vec<T> {
+        if self.0.len() == 1 {
+            return self.0.into_iter().next().unwrap_or_default();
+        }
+        let mut all = Vec::with_capacity(self.0.iter().map(Vec::len).sum());
+        for rows in self.0 {
+            all.extend(rows);
+        }
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Minute;
+    use super::{Minute, Pieces};
+
+    #[test]
+    fn pieces_join_in_the_order_held_and_skip_the_empty() {
+        let mut a = Pieces::default();
+        a.push(vec![1, 2]);
+        a.push(Vec::new());
+        let mut b = Pieces::default();
+        b.push(vec![3]);
+        b.push(vec![4, 5]);
+        a.append(b);
+        assert_eq!(a.0.len(), 3);
+        assert_eq!(a.join(), vec![1, 2, 3, 4, 5]);
+        let mut one = Pieces::default();
+        one.push(vec![7]);
+        assert_eq!(one.join(), vec![7]);
+        assert_eq!(Pieces::<u8>::default().join(), Vec::<u8>::new());
+    }
 
     #[test]
     fn latency_quantiles_come_within_a_factor_of_two() {
