@@ -749,6 +749,14 @@ fn a_large_log_is_read_in_stretches_each_whole_sorted_and_the_same_whatever_the_
     assert_eq!(read(2), one, "the same stretches on two threads");
 }
 
+/// Every record of `bytes` in full, read in memory.
+fn read(bytes: &[u8]) -> Collect {
+    let mut sink = Collect::default();
+    let Ok(()) =
+        faultline_parser::evtx::parse_evtx(bytes, &faultline_parser::framing::InMemory, true, &mut sink);
+    sink
+}
+
 /// A chunk of zeros before chunks that hold records was wiped (a log
 /// never leaves one): it is reported at its offset, and the others are
 /// read. Zeros after the last record are a log's unused space, and quiet.
@@ -762,12 +770,6 @@ fn a_wiped_chunk_is_reported_and_the_rest_read() {
     let wiped = FILE_HEADER_SIZE + CHUNK_SIZE;
     bytes[wiped..wiped + CHUNK_SIZE].fill(0);
     bytes.extend(std::iter::repeat_n(0u8, 2 * CHUNK_SIZE));
-    let read = |bytes: &[u8]| {
-        let mut sink = Collect::default();
-        let Ok(()) =
-            faultline_parser::evtx::parse_evtx(bytes, &faultline_parser::framing::InMemory, true, &mut sink);
-        sink
-    };
     let sink = read(&bytes);
     let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
@@ -785,5 +787,50 @@ fn a_wiped_chunk_is_reported_and_the_rest_read() {
     assert_eq!(
         messages,
         ["chunks 1-2 hold only zeros while later chunks hold records: whatever they held is lost (wiped?)"]
+    );
+}
+
+/// A copy that holds one chunk twice (a carving tool's output, two pieces
+/// of one export joined) gives its records once, and says which chunk
+/// repeats which; a log never writes a chunk twice.
+#[test]
+fn a_chunk_repeated_in_a_copy_is_read_once_and_named() {
+    use faultline_parser::evtx::{CHUNK_SIZE, FILE_HEADER_SIZE};
+    let events = events(3000, 23);
+    let bytes = write(&events);
+    let chunks = (bytes.len() - FILE_HEADER_SIZE) / CHUNK_SIZE;
+    assert!(chunks > 2, "{chunks} chunks");
+    let whole = read(&bytes);
+    assert!(whole.diagnostics.is_empty(), "{:?}", whole.diagnostics);
+    let mut doubled = bytes.clone();
+    let second = FILE_HEADER_SIZE + CHUNK_SIZE;
+    doubled.extend_from_slice(&bytes[second..second + CHUNK_SIZE]);
+    let sink = read(&doubled);
+    let ids = |s: &Collect| {
+        let mut ids: Vec<String> = s.events.iter().map(|e| format!("{:?}", e.origin)).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&sink), ids(&whole), "every record once");
+    let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with(&format!("chunk {chunks} repeats chunk 1 byte for byte (records ")),
+        "{messages:?}"
+    );
+    assert!(messages[0].ends_with("): its records are read once"), "{messages:?}");
+    assert!(!sink.diagnostics[0].lost);
+    assert_eq!(
+        sink.diagnostics[0].location,
+        faultline_parser::Location::Offset((FILE_HEADER_SIZE + chunks * CHUNK_SIZE) as u64)
+    );
+    // A chunk that differs by one byte is another chunk, read as such.
+    let last = doubled.len() - 1;
+    doubled[last - CHUNK_SIZE / 2] ^= 0x55;
+    let differing = read(&doubled);
+    assert!(
+        differing.diagnostics.iter().all(|d| !d.message.contains("repeats")),
+        "{:?}",
+        differing.diagnostics
     );
 }

@@ -151,6 +151,7 @@ where
     };
     let stretches = stretches(chunks);
     let last_used = last_used_chunk(data, chunks);
+    let repeats = repeated_chunks(data, chunks);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
     sinks.extend((1..stretches.len()).map(|_| new_sink()));
@@ -167,7 +168,8 @@ where
         .into_par_iter()
         .map(|(mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let read = read_stretch(data, input.pages, stretch, last_used, all_events, extract_data);
+            let read =
+                read_stretch(data, input.pages, stretch, &repeats, last_used, all_events, extract_data);
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -198,8 +200,9 @@ pub fn parse_evtx<S: RecordSink>(
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
         let last_used = last_used_chunk(data, chunks);
+        let repeats = repeated_chunks(data, chunks);
         for stretch in stretches(chunks) {
-            let read = read_stretch(data, pages, stretch, last_used, all_events, extract_data);
+            let read = read_stretch(data, pages, stretch, &repeats, last_used, all_events, extract_data);
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -332,6 +335,42 @@ fn last_used_chunk(data: &[u8], chunks: usize) -> Option<usize> {
     })
 }
 
+/// A chunk that repeats an earlier one of its file byte for byte.
+#[derive(Debug, Clone, Copy)]
+struct Repeat {
+    /// The earlier chunk.
+    of: usize,
+    /// The first and last record ids it holds.
+    records: (u64, u64),
+}
+
+/// For each of the file's `chunks`, the earlier chunk it repeats byte for
+/// byte. A log never writes a chunk twice (its record ids only grow), but a
+/// copy can: a carving tool or two pieces of one export joined would give
+/// each of those records twice, as two of each crash or logon. Chunks are
+/// matched by their headers' record numbers, ids, offsets and checksums,
+/// then compared whole.
+fn repeated_chunks(data: &[u8], chunks: usize) -> Vec<Option<Repeat>> {
+    /// The header's record numbers and ids, offsets and records' checksum.
+    const KEY: std::ops::Range<usize> = 8..56;
+    let chunk =
+        |i: usize| data.get(FILE_HEADER_SIZE + i * CHUNK_SIZE..FILE_HEADER_SIZE + (i + 1) * CHUNK_SIZE);
+    let mut seen: std::collections::HashMap<&[u8], Vec<usize>> = std::collections::HashMap::new();
+    let mut out = vec![None; chunks];
+    for (i, repeat) in out.iter_mut().enumerate() {
+        let Some(bytes) = chunk(i).filter(|b| b.starts_with(CHUNK_MAGIC)) else { continue };
+        let key = &bytes[KEY];
+        let earlier = seen.entry(key).or_default();
+        if let Some(&of) = earlier.iter().find(|&&j| chunk(j) == Some(bytes)) {
+            let id = |at| records::u64_at(bytes, at).unwrap_or(0);
+            *repeat = Some(Repeat { of, records: (id(24), id(32)) });
+        } else {
+            earlier.push(i);
+        }
+    }
+    out
+}
+
 /// The chunks of a file of `chunks` in stretches of [`CHUNKS_PER_SINK`]; one
 /// empty stretch for none, which a chunk cut short may follow.
 fn stretches(chunks: usize) -> Vec<std::ops::Range<usize>> {
@@ -369,6 +408,7 @@ fn read_stretch(
     data: &[u8],
     pages: &dyn Paging,
     stretch: std::ops::Range<usize>,
+    repeats: &[Option<Repeat>],
     last_used: Option<usize>,
     all_events: bool,
     extract_data: bool,
@@ -384,6 +424,14 @@ fn read_stretch(
         .map_init(Interner::default, |interner, i| {
             let start = chunk_start(i);
             pages.will_read(start..start + CHUNK_SIZE);
+            if let Some(Repeat { of, records: (first, last) }) = repeats.get(i).copied().flatten() {
+                let message =
+                    format!("chunk {i} repeats chunk {of} byte for byte (records {first}-{last}): its records are read once");
+                return ChunkResult {
+                    diagnostics: vec![offset_diag(start, Severity::Warning, message)],
+                    ..ChunkResult::default()
+                };
+            }
             let bytes = &data[start..start + CHUNK_SIZE];
             read_chunk(bytes, i, start, &settings, all_events, extract_data, interner)
         })

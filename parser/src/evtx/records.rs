@@ -44,7 +44,7 @@ fn u32_at(d: &[u8], p: usize) -> Option<u32> {
     d.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn u64_at(d: &[u8], p: usize) -> Option<u64> {
+pub(super) fn u64_at(d: &[u8], p: usize) -> Option<u64> {
     let b = d.get(p..p + 8)?;
     let mut a = [0u8; 8];
     a.copy_from_slice(b);
