@@ -834,3 +834,31 @@ fn a_chunk_repeated_in_a_copy_is_read_once_and_named() {
         differing.diagnostics
     );
 }
+
+/// Chunks carved without the file header (each holds its own strings and
+/// templates) give every record, placed at their offsets in the carved
+/// file, with a note that the header is missing.
+#[test]
+fn chunks_carved_without_the_file_header_are_read() {
+    use faultline_parser::evtx::{CHUNK_SIZE, FILE_HEADER_SIZE};
+    let events = events(3000, 29);
+    let bytes = write(&events);
+    let whole = read(&bytes);
+    let carved = read(&bytes[FILE_HEADER_SIZE..]);
+    let ids = |s: &Collect| s.events.iter().map(|e| e.record_id).collect::<Vec<_>>();
+    assert_eq!(ids(&carved), ids(&whole), "every record, in the same order");
+    assert_eq!(carved.events.len(), events.len());
+    let messages: Vec<&str> = carved.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].starts_with("no file header: chunks carved without it"), "{messages:?}");
+    // A carved piece cut inside a chunk reads that chunk's records before the
+    // cut, as a copy cut short does, and says where the file ends.
+    let cut = &bytes[FILE_HEADER_SIZE..FILE_HEADER_SIZE + CHUNK_SIZE + CHUNK_SIZE / 2];
+    let partial = read(cut);
+    assert!(partial.events.len() > ids(&read(&bytes[FILE_HEADER_SIZE..FILE_HEADER_SIZE + CHUNK_SIZE])).len());
+    assert!(
+        partial.diagnostics.iter().any(|d| d.message.starts_with("the file ends 32768 bytes into chunk 1")),
+        "{:?}",
+        partial.diagnostics
+    );
+}

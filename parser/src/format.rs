@@ -96,8 +96,10 @@ pub fn detect(name: &str, head: &[u8]) -> Detection {
     if head.get(crate::evtx::FILE_HEADER_SIZE..).is_some_and(|h| h.starts_with(crate::evtx::CHUNK_MAGIC)) {
         return Detection::Format(Format::Evtx);
     }
-    if head.starts_with(b"ElfChnk\0") {
-        return Detection::Skip("a lone EVTX chunk without the file header (carved data)".into());
+    // Chunks carved without the file header: each holds its own strings
+    // and templates, and the reader reads them from the start.
+    if head.starts_with(crate::evtx::CHUNK_MAGIC) {
+        return Detection::Format(Format::Evtx);
     }
     if head.iter().all(|&b| b == 0) {
         return Detection::Skip("only NUL bytes (preallocated or zeroed file)".into());
@@ -281,6 +283,7 @@ mod tests {
     #[test]
     fn recognises_by_content_not_name() {
         assert_eq!(format("x.txt", b"ElfFile\0rest"), Some(Format::Evtx));
+        assert_eq!(format("carved.bin", b"ElfChnk\0rest"), Some(Format::Evtx));
         let mut damaged = vec![0u8; 4096];
         damaged.extend_from_slice(b"ElfChnk\0 and the rest of a chunk");
         assert_eq!(format("System.evtx", &damaged), Some(Format::Evtx), "a zeroed header, its chunks intact");

@@ -141,7 +141,7 @@ where
     let mut first = new_sink();
     let extract_data = first.needs_event_data();
     let mut diagnostics = Vec::new();
-    let Some(chunks) = layout(data, &mut diagnostics) else {
+    let Some(layout) = layout(data, &mut diagnostics) else {
         for d in diagnostics {
             first.diagnostic(d);
         }
@@ -149,15 +149,14 @@ where
         (input.progress)(data.len() as u64);
         return Ok(vec![first]);
     };
-    let stretches = stretches(chunks);
-    let last_used = last_used_chunk(data, chunks);
-    let repeats = repeated_chunks(data, chunks);
+    let stretches = stretches(layout.count);
+    let chunks = Survey::of(data, layout);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
     sinks.extend((1..stretches.len()).map(|_| new_sink()));
     let all_events = input.config.all_events;
     // The header and a partial chunk at the end count as read now.
-    (input.progress)((data.len() - chunks * CHUNK_SIZE) as u64);
+    (input.progress)((data.len() - layout.count * CHUNK_SIZE) as u64);
     let mut file_diagnostics = Some(diagnostics);
     let work: Vec<_> = sinks
         .into_iter()
@@ -168,8 +167,7 @@ where
         .into_par_iter()
         .map(|(mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let read =
-                read_stretch(data, input.pages, stretch, &repeats, last_used, all_events, extract_data);
+            let read = read_stretch(data, input.pages, &chunks, stretch, all_events, extract_data);
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -195,14 +193,13 @@ pub fn parse_evtx<S: RecordSink>(
 ) -> Result<(), S::Error> {
     let extract_data = sink.needs_event_data();
     let mut diagnostics = Vec::new();
-    if let Some(chunks) = layout(data, &mut diagnostics) {
+    if let Some(layout) = layout(data, &mut diagnostics) {
         // Kept events stay in their chunks' vectors, each sorted, until the
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
-        let last_used = last_used_chunk(data, chunks);
-        let repeats = repeated_chunks(data, chunks);
-        for stretch in stretches(chunks) {
-            let read = read_stretch(data, pages, stretch, &repeats, last_used, all_events, extract_data);
+        let chunks = Survey::of(data, layout);
+        for stretch in stretches(layout.count) {
+            let read = read_stretch(data, pages, &chunks, stretch, all_events, extract_data);
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -215,10 +212,36 @@ pub fn parse_evtx<S: RecordSink>(
     Ok(())
 }
 
-/// Checks the file header and returns how many whole chunks follow it, or
+/// Where a file's chunks lie.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Where the first chunk begins: after the file header, or at the
+    /// start of carved chunks that have none.
+    base: usize,
+    /// How many whole chunks follow.
+    count: usize,
+}
+
+impl Layout {
+    /// Where chunk `i` begins.
+    fn start(self, i: usize) -> usize {
+        self.base + i * CHUNK_SIZE
+    }
+}
+
+/// Checks the file header and returns where the whole chunks lie, or
 /// `None` when the file is too short to hold a header; what is wrong goes
-/// to `diagnostics`.
-fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
+/// to `diagnostics`. Chunks carved without their file header (each chunk
+/// holds its own strings and templates) are read from the file's start.
+fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<Layout> {
+    if data.starts_with(CHUNK_MAGIC) {
+        diagnostics.push(Diagnostic::file(
+            Severity::Info,
+            "no file header: chunks carved without it, read from the start of the file (each holds its own \
+             strings and templates)",
+        ));
+        return Some(Layout { base: 0, count: data.len() / CHUNK_SIZE });
+    }
     if data.len() < FILE_HEADER_SIZE {
         diagnostics.push(Diagnostic::file(
             Severity::Error,
@@ -266,7 +289,7 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
             format!("unreadable file header ({e}); chunks read anyway"),
         )),
     }
-    Some((data.len() - FILE_HEADER_SIZE) / CHUNK_SIZE)
+    Some(Layout { base: FILE_HEADER_SIZE, count: (data.len() - FILE_HEADER_SIZE) / CHUNK_SIZE })
 }
 
 /// The chunk a copy cut short ends inside, after the file's `chunks` whole
@@ -274,8 +297,9 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
 /// first, so its records before the cut read as any other's), with one
 /// warning saying how many there were. A tail that is not a chunk's start
 /// is only reported.
-fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool) -> Option<ChunkResult> {
-    let start = FILE_HEADER_SIZE + chunks * CHUNK_SIZE;
+fn read_partial(data: &[u8], layout: Layout, all_events: bool, extract_data: bool) -> Option<ChunkResult> {
+    let chunks = layout.count;
+    let start = layout.start(chunks);
     let tail = data.get(start..).filter(|t| !t.is_empty())?;
     let mut out = ChunkResult::default();
     if tail.starts_with(CHUNK_MAGIC) && tail.len() < CHUNK_HEADER_SIZE {
@@ -328,11 +352,27 @@ fn read_partial(data: &[u8], chunks: usize, all_events: bool, extract_data: bool
 }
 
 /// The last of the file's `chunks` that begins as a chunk does.
-fn last_used_chunk(data: &[u8], chunks: usize) -> Option<usize> {
-    (0..chunks).rev().find(|&i| {
-        let start = FILE_HEADER_SIZE + i * CHUNK_SIZE;
+fn last_used_chunk(data: &[u8], layout: Layout) -> Option<usize> {
+    (0..layout.count).rev().find(|&i| {
+        let start = layout.start(i);
         data.get(start..start + 8) == Some(CHUNK_MAGIC.as_slice())
     })
+}
+
+/// What the chunks' headers say before they are read.
+#[derive(Debug)]
+struct Survey {
+    layout: Layout,
+    /// The last chunk that begins as a chunk does.
+    last_used: Option<usize>,
+    /// Per chunk, the earlier one it repeats.
+    repeats: Vec<Option<Repeat>>,
+}
+
+impl Survey {
+    fn of(data: &[u8], layout: Layout) -> Self {
+        Survey { layout, last_used: last_used_chunk(data, layout), repeats: repeated_chunks(data, layout) }
+    }
 }
 
 /// A chunk that repeats an earlier one of its file byte for byte.
@@ -350,13 +390,12 @@ struct Repeat {
 /// each of those records twice, as two of each crash or logon. Chunks are
 /// matched by their headers' record numbers, ids, offsets and checksums,
 /// then compared whole.
-fn repeated_chunks(data: &[u8], chunks: usize) -> Vec<Option<Repeat>> {
+fn repeated_chunks(data: &[u8], layout: Layout) -> Vec<Option<Repeat>> {
     /// The header's record numbers and ids, offsets and records' checksum.
     const KEY: std::ops::Range<usize> = 8..56;
-    let chunk =
-        |i: usize| data.get(FILE_HEADER_SIZE + i * CHUNK_SIZE..FILE_HEADER_SIZE + (i + 1) * CHUNK_SIZE);
+    let chunk = |i: usize| data.get(layout.start(i)..layout.start(i + 1));
     let mut seen: std::collections::HashMap<&[u8], Vec<usize>> = std::collections::HashMap::new();
-    let mut out = vec![None; chunks];
+    let mut out = vec![None; layout.count];
     for (i, repeat) in out.iter_mut().enumerate() {
         let Some(bytes) = chunk(i).filter(|b| b.starts_with(CHUNK_MAGIC)) else { continue };
         let key = &bytes[KEY];
@@ -407,14 +446,15 @@ impl StretchRead {
 fn read_stretch(
     data: &[u8],
     pages: &dyn Paging,
+    chunks: &Survey,
     stretch: std::ops::Range<usize>,
-    repeats: &[Option<Repeat>],
-    last_used: Option<usize>,
     all_events: bool,
     extract_data: bool,
 ) -> StretchRead {
     let settings = Arc::new(ParserSettings::new().num_threads(1));
-    let chunk_start = |i: usize| FILE_HEADER_SIZE + i * CHUNK_SIZE;
+    let Survey { layout, last_used, repeats } = chunks;
+    let (layout, last_used) = (*layout, *last_used);
+    let chunk_start = |i: usize| layout.start(i);
     let span = chunk_start(stretch.start)..chunk_start(stretch.end);
     let (first, stretch_end) = (stretch.start, stretch.end);
     // An interner lives as long as a worker's share of the stretch, so the
@@ -473,7 +513,8 @@ fn read_stretch(
     }
     // The file's last stretch: the chunk a copy cut short ends inside.
     if chunk_start(stretch_end) + CHUNK_SIZE > data.len()
-        && let Some(partial) = read_partial(data, stretch_end, all_events, extract_data)
+        && let Some(partial) =
+            read_partial(data, Layout { count: stretch_end, ..layout }, all_events, extract_data)
     {
         out.absorb(partial);
     }
