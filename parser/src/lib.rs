@@ -139,7 +139,18 @@ where
             return Ok(Outcome::Failed(e));
         }
     };
-    read_opened(source, config, progress, new_sink)
+    let mut outcome = read_opened(source, config, progress, &new_sink)?;
+    if let Some(real) = &entry.outside {
+        warn_file(
+            &mut outcome,
+            &new_sink,
+            format!(
+                "reached through a symbolic link that leads out of the folder given, to {}: read as part of it",
+                real.display()
+            ),
+        );
+    }
+    Ok(outcome)
 }
 
 /// Reads an opened source. When a mapped file shrank while it was parsed

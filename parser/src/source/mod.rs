@@ -326,6 +326,9 @@ pub struct Entry {
     /// Another entry that holds the same bytes and is read instead (an
     /// archive beside the folder it was unpacked to).
     pub copy_of: Option<EvidencePath>,
+    /// Where a symbolic link inside a folder given led, when that is
+    /// outside every folder given: read (links are followed), and said.
+    pub outside: Option<PathBuf>,
     opener: Opener,
 }
 
@@ -465,7 +468,15 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
     // folder, an input that is a link) are taken after every file reached
     // without one: a file found both ways is read at its real path, and
     // named for the host its real folders name.
-    let mut linked: Vec<(PathBuf, Option<std::fs::Metadata>)> = Vec::new();
+    let mut linked: Vec<(PathBuf, Option<std::fs::Metadata>, Option<PathBuf>)> = Vec::new();
+    // The folders given, as they really are: a link that leads out of all
+    // of them is said.
+    let given: Vec<PathBuf> =
+        inputs.iter().filter(|i| i.is_dir()).filter_map(|i| std::fs::canonicalize(i).ok()).collect();
+    let outside = |path: &Path| {
+        let real = std::fs::canonicalize(path).ok()?;
+        (!given.iter().any(|g| real.starts_with(g))).then_some(real)
+    };
     for input in inputs {
         let is_link = std::fs::symlink_metadata(input).is_ok_and(|m| m.file_type().is_symlink());
         let meta = match std::fs::metadata(input) {
@@ -499,7 +510,8 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                     Ok(e) if e.file_type().is_file() => {
                         let meta = e.metadata().ok();
                         if e.path_is_symlink() || linked_dirs.iter().any(|d| e.path().starts_with(d)) {
-                            linked.push((e.into_path(), meta));
+                            let real = outside(e.path());
+                            linked.push((e.into_path(), meta, real));
                         } else {
                             add(&mut out, e.into_path(), meta.as_ref());
                         }
@@ -523,7 +535,8 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
             }
         } else if meta.is_file() {
             if is_link {
-                linked.push((input.clone(), Some(meta)));
+                // A file the analyst named is evidence wherever it lies.
+                linked.push((input.clone(), Some(meta), None));
             } else {
                 add(&mut out, input.clone(), Some(&meta));
             }
@@ -532,8 +545,12 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
                 .push(InputProblem { path: EvidencePath::file(input), error: InputError::NotRegular });
         }
     }
-    for (path, meta) in linked {
+    for (path, meta, real) in linked {
+        let first = out.entries.len();
         add(&mut out, path, meta.as_ref());
+        for e in &mut out.entries[first..] {
+            e.outside.clone_from(&real);
+        }
     }
     // Inputs that overlap (a folder and a folder inside it) walk the same
     // loop, dangling link or pipe twice: it is one problem.
@@ -668,7 +685,14 @@ fn add_file(
     };
     let epath = EvidencePath::file(path);
     match kind {
-        None => out.entries.push(Entry { path: epath, size, modified, copy_of: None, opener: Opener::File }),
+        None => out.entries.push(Entry {
+            path: epath,
+            size,
+            modified,
+            copy_of: None,
+            outside: None,
+            opener: Opener::File,
+        }),
         Some(kind) => match open_file(&epath.file) {
             Ok(bytes) => expand_archive(out, epath, kind, Arc::new(bytes), modified, limits, 1),
             Err(error) => out.problems.push(InputProblem { path: epath, error }),
@@ -744,6 +768,7 @@ fn expand_archive(
                             size,
                             modified,
                             copy_of: None,
+                            outside: None,
                             opener: Opener::Gzip { inner: keep },
                         });
                     }
@@ -796,6 +821,7 @@ fn expand_archive(
                         size: member.size,
                         modified: member.modified,
                         copy_of: None,
+                        outside: None,
                         opener: Opener::Member { archive: Arc::clone(&archive), index: member.index },
                     }),
                 }

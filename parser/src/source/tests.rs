@@ -561,3 +561,33 @@ fn an_archive_of_no_files_is_listed_as_skipped() {
     let why = found.problems.iter().find(|p| p.path.to_string() == name("empty.zip")).expect("listed");
     assert!(why.error.to_string().contains("holds no files"), "{}", why.error);
 }
+
+/// A link inside a folder given that leads out of every folder given is
+/// followed (links are), and its files carry where it led, for a warning;
+/// a link within the folders given, and a link the analyst named, do not.
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_folders_given_is_followed_and_marked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (given, elsewhere) = (dir.path().join("given"), dir.path().join("elsewhere"));
+    for d in [&given, &elsewhere, &given.join("inside")] {
+        std::fs::create_dir(d).expect("mkdir");
+    }
+    std::fs::write(elsewhere.join("u_ex1.log"), b"x").expect("write");
+    std::fs::write(given.join("inside/u_ex2.log"), b"y").expect("write");
+    std::os::unix::fs::symlink(&elsewhere, given.join("out")).expect("symlink");
+    std::os::unix::fs::symlink(given.join("inside"), given.join("within")).expect("symlink");
+    let found = discover(std::slice::from_ref(&given), &ArchiveLimits::default());
+    let marked: Vec<(String, Option<PathBuf>)> =
+        found.entries.iter().map(|e| (e.path.to_string(), e.outside.clone())).collect();
+    let real = std::fs::canonicalize(elsewhere.join("u_ex1.log")).expect("canonical");
+    assert_eq!(
+        marked,
+        [
+            (given.join("inside/u_ex2.log").display().to_string(), None),
+            (given.join("out/u_ex1.log").display().to_string(), Some(real)),
+        ]
+    );
+    let named = discover(&[given.join("out/u_ex1.log")], &ArchiveLimits::default());
+    assert!(named.entries.iter().all(|e| e.outside.is_none()));
+}
