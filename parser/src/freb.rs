@@ -269,7 +269,19 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
                 let element = local(name.as_ref());
                 if element == "failedRequest" {
                     saw_root = true;
-                    read_root_attributes(&mut out.trace, e);
+                    let unread = read_root_attributes(&mut out.trace, e);
+                    if !unread.is_empty() {
+                        let start = before + leading_space(&bytes[before..]);
+                        out.diagnostics.push(Diagnostic::line(
+                            lines.line_at(start),
+                            start as u64,
+                            Severity::Warning,
+                            format!(
+                                "<failedRequest> {}: not a number the field can hold, left empty",
+                                unread.join(", ")
+                            ),
+                        ));
+                    }
                     if matches!(event, Event::Empty(_)) {
                         closed = true;
                     }
@@ -332,11 +344,15 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
     out
 }
 
-fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) {
+/// Reads the trace's attributes; returns the numeric ones whose value
+/// could not be read (`name="value"`), which are left empty.
+fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) -> Vec<String> {
+    let mut unread = Vec::new();
     for attr in e.attributes().with_checks(false).flatten() {
         let value = crate::xml::attr_value(&attr.value);
         let opt = || (!value.is_empty()).then(|| value.clone());
-        match attr.key.as_ref() {
+        let key = attr.key.as_ref();
+        match key {
             "url" => t.url = opt(),
             "siteId" => t.site_id = parse_u32(value.trim().as_bytes()),
             "appPoolId" => t.app_pool = opt(),
@@ -351,9 +367,21 @@ fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) {
             "statusCode" => (t.status, t.substatus) = split_status(value.trim()),
             "triggerStatusCode" => t.trigger_status = split_status(value.trim()).0,
             "timeTaken" => t.time_taken_ms = parse_u64(value.trim().as_bytes()),
-            _ => {}
+            _ => continue,
+        }
+        let read = match key {
+            "siteId" => t.site_id.is_some(),
+            "processId" => t.process_id.is_some(),
+            "statusCode" => t.status.is_some(),
+            "triggerStatusCode" => t.trigger_status.is_some(),
+            "timeTaken" => t.time_taken_ms.is_some(),
+            _ => true,
+        };
+        if !read && !value.trim().is_empty() {
+            unread.push(format!("{key}=\"{}\"", crate::diagnostic::excerpt(value.trim().as_bytes(), 40)));
         }
     }
+    unread
 }
 
 fn trace_event(raw: RawEvent, line: u64, interner: &mut Interner) -> TraceEvent {

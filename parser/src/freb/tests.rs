@@ -225,3 +225,35 @@ fn the_request_body_length_is_read_from_its_header() {
     assert_eq!(file.trace.summary.request_bytes, Some(526_108_463));
     assert_eq!(parse_freb(trace(&[start], true).as_bytes()).trace.summary.request_bytes, None);
 }
+
+/// A number the trace's field cannot hold (a status past 65535, a negative
+/// time, a site id that is not one) is left empty and said, at the
+/// `<failedRequest>` line; the rest of the trace is read.
+#[test]
+fn numbers_a_field_cannot_hold_are_said_and_left_empty() {
+    let text = config_error_trace(true, true)
+        .replace("statusCode=\"500.19\"", "statusCode=\"70000.19\"")
+        .replace("timeTaken=\"31\"", "timeTaken=\"-5\"")
+        .replace("siteId=\"2\"", "siteId=\"two\"");
+    let file = parse_freb(text.as_bytes());
+    assert_eq!((file.trace.status, file.trace.time_taken_ms, file.trace.site_id), (None, None, None));
+    assert_eq!(file.trace.app_pool.as_deref(), Some("ShopPool"));
+    let said: Vec<(u64, &str)> = file
+        .diagnostics
+        .iter()
+        .filter_map(|d| match d.location {
+            crate::diagnostic::Location::Line { line, .. } => Some((line, d.message.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [(
+            3,
+            "<failedRequest> siteId=\"two\", statusCode=\"70000.19\", timeTaken=\"-5\": not a number the field can hold, \
+             left empty"
+        )]
+    );
+    let clean = parse_freb(config_error_trace(true, true).as_bytes());
+    assert!(clean.diagnostics.iter().all(|d| !d.message.contains("not a number")), "{:?}", clean.diagnostics);
+}
