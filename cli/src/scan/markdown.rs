@@ -38,9 +38,14 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> anyhow::Result<()> {
     let not_read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_none()).collect();
     if !not_read.is_empty() {
         writeln!(out, "\n## Not read\n")?;
-        for f in not_read {
+        let (named, more) =
+            crate::unreadable::named_per_reason(not_read, |f| f.reason.as_deref().unwrap_or_default());
+        for f in named {
             let label = if f.status == FileStatus::Failed { "failed" } else { "skipped" };
             writeln!(out, "- {label} {}: {}", code(&f.path), escape(f.reason.as_deref().unwrap_or("")))?;
+        }
+        for (n, reason) in more {
+            writeln!(out, "- ... and {n} more: {} (`--format json` lists each)", escape(&reason))?;
         }
     }
     Ok(())

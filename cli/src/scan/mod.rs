@@ -2,7 +2,7 @@
 
 mod json;
 mod markdown;
-mod text;
+pub(crate) mod text;
 
 use std::io::Write;
 

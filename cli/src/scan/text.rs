@@ -7,12 +7,13 @@ use faultline_analyzer::{FileStatus, FileSummary, Inventory};
 use faultline_parser::Timestamp;
 
 use crate::style::{Palette, sanitize};
+use crate::unreadable::named_per_reason;
 
 fn time(t: Option<Timestamp>) -> String {
     t.map_or_else(|| "-".into(), |t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -187,11 +188,20 @@ pub fn write(
     let not_read: Vec<&FileSummary> = inv.files.iter().filter(|f| f.format.is_none()).collect();
     if !not_read.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", palette.bold(&format!("Not read ({})", not_read.len())))?;
-        for f in not_read {
+        writeln!(out, "{}", palette.bold(&format!("Not read ({})", count(not_read.len() as u64))))?;
+        let (named, more) = named_per_reason(not_read, |f| f.reason.as_deref().unwrap_or_default());
+        for f in named {
             let label =
                 if f.status == FileStatus::Failed { palette.red("failed") } else { palette.dim("skipped") };
             writeln!(out, "  {label} {}: {}", rel(&f.path), sanitize(f.reason.as_deref().unwrap_or("")))?;
+        }
+        for (n, reason) in more {
+            writeln!(
+                out,
+                "  ... and {} more: {} (`--format json` lists each)",
+                count(n as u64),
+                sanitize(&reason)
+            )?;
         }
     }
 
