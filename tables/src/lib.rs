@@ -718,8 +718,20 @@ impl Tables {
                 TableError::Sql(format!("{said}{hint}"))
             }
         })?;
-        Ok(QueryResult { frame })
+        Ok(QueryResult { frame: count_named(frame, sql) })
     }
+}
+
+/// `frame` with polars' name for an unnamed `count(*)`, `len`, given as
+/// `count`, the name the query wrote (a column `len` no one asked for
+/// read as a string length). A query that names `len` itself keeps it.
+fn count_named(mut frame: DataFrame, sql: &str) -> DataFrame {
+    let counts = sql.to_ascii_lowercase().split_whitespace().collect::<String>().contains("count(*)");
+    let named = |name: &str| frame.get_column_names().iter().any(|c| c.as_str() == name);
+    if counts && !sql_words(sql).contains("len") && named("len") && !named("count") {
+        let _ = frame.rename("len", "count".into());
+    }
+    frame
 }
 
 /// `sql` with each string literal that is a whole RFC 3339 time written as

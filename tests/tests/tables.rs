@@ -124,6 +124,13 @@ fn sql_counts_agree_with_the_raw_logs() {
     let counted: BTreeMap<String, i64> =
         counted.into_iter().map(|r| (r[0].clone(), r[1].parse().expect("a count"))).collect();
     assert_eq!(counted, raw);
+    // An unnamed count is a column `count`, not polars' `len`; a query
+    // that names `len` keeps it.
+    let columns = |sql: &str| tables.sql(sql).expect("runs").columns();
+    assert_eq!(columns("SELECT count(*) FROM requests"), ["count"]);
+    assert_eq!(columns("SELECT COUNT( * ) FROM requests"), ["count"]);
+    assert_eq!(columns("SELECT count(*) AS len FROM requests"), ["len"]);
+    assert_eq!(columns("SELECT count(*) AS n FROM requests"), ["n"]);
     // Every row names the file and line it came from.
     assert_eq!(
         number(&tables, "SELECT count(*) FROM requests WHERE log_file_line IS NULL OR log_file_path IS NULL"),
