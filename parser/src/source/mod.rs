@@ -58,7 +58,7 @@ impl EvidencePath {
     pub fn file_name(&self) -> String {
         match self.members.last() {
             Some(m) => m.rsplit(['/', '\\']).next().unwrap_or(m).to_string(),
-            None => self.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            None => self.file.file_name().map(|n| path_text(Path::new(n)).into_owned()).unwrap_or_default(),
         }
     }
 
@@ -155,9 +155,33 @@ fn archive_stem(name: &str) -> String {
     name.to_string()
 }
 
+/// A path as text, each byte of its name that is no UTF-8 written as
+/// `\xNN`: shown as U+FFFD, two names that differ only there were one, and
+/// neither could be found from what was shown.
+pub fn path_text(path: &Path) -> std::borrow::Cow<'_, str> {
+    if let Some(text) = path.to_str() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    #[cfg(unix)]
+    {
+        use std::fmt::Write as _;
+        use std::os::unix::ffi::OsStrExt as _;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02X}");
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+    #[cfg(not(unix))]
+    path.to_string_lossy()
+}
+
 impl fmt::Display for EvidencePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        f.write_str(&path_text(&self.file))?;
         for m in &self.members {
             write!(f, "!{m}")?;
         }

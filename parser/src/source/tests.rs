@@ -591,3 +591,24 @@ fn a_link_out_of_the_folders_given_is_followed_and_marked() {
     let named = discover(&[given.join("out/u_ex1.log")], &ArchiveLimits::default());
     assert!(named.entries.iter().all(|e| e.outside.is_none()));
 }
+
+/// A name with bytes that are no UTF-8 is shown with each such byte as
+/// `\xNN`: two names that differ only there stay apart, and the file can
+/// be found from what is shown.
+#[cfg(unix)]
+#[test]
+fn names_that_are_no_utf8_show_their_bytes() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in [&b"u_ex\xe9.log"[..], &b"u_ex\xe8.log"[..]] {
+        std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(name)), b"x").expect("write");
+    }
+    let found = discover(&[dir.path().to_path_buf()], &ArchiveLimits::default());
+    let names: Vec<String> = found.entries.iter().map(|e| e.path.file_name()).collect();
+    assert_eq!(names, ["u_ex\\xE8.log", "u_ex\\xE9.log"]);
+    let shown = found.entries[0].path.to_string();
+    assert!(
+        shown.ends_with("/u_ex\\xE8.log") && shown.starts_with(&dir.path().display().to_string()),
+        "{shown}"
+    );
+}
