@@ -326,25 +326,65 @@ impl Episode<'_> {
 /// else what the ANCM event itself quotes: 1018's captured stdout,
 /// 1007/1027/1031's message), and which of them the last attempt that
 /// threw threw.
-fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> (Vec<(AppException, &'a EventRow)>, Option<usize>) {
+/// The distinct exceptions an episode's failed starts threw, in the order
+/// first thrown, each with how many attempts it stopped; and which of them
+/// the last attempt threw. When the last attempt's exception stopped more
+/// attempts than any other, it comes first: a redeploy between attempts
+/// changed what stops the start, and that one held (baselAhmed2's
+/// connection string stopped the first attempts, a data file missing from
+/// the publish the thirteen after). One that stopped most attempts but not
+/// the last is a passing state (ArasaniRohithReddy's database waking from
+/// its pause, between migrations that would not apply).
+fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
-    let mut last = None;
+    let mut at: Vec<(Timestamp, usize)> = Vec::new();
     // What a dying process threw while logging counts only when no attempt
     // says more.
     for while_logging_too in [false, true] {
         for f in &ep.failures {
             let Some((x, e)) = thrown_at(store, f, while_logging_too) else { continue };
             let seen = out.iter().position(|(o, _)| o.type_name == x.type_name && o.message == x.message);
-            last = Some(seen.unwrap_or_else(|| {
-                out.push((x, e));
-                out.len() - 1
-            }));
+            at.push((
+                f.time(),
+                seen.unwrap_or_else(|| {
+                    out.push((x, e));
+                    out.len() - 1
+                }),
+            ));
         }
         if !out.is_empty() {
             break;
         }
     }
-    (out, last)
+    let last = at.last().map(|&(_, i)| i);
+    let stopped = |i: usize| {
+        let times = at.iter().filter(|&&(_, j)| j == i).map(|&(t, _)| t).collect();
+        super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
+    };
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    let counts: Vec<usize> = order.iter().map(|&i| stopped(i)).collect();
+    if let Some(l) = last
+        && order.iter().all(|&i| i == l || counts[i] < counts[l])
+    {
+        order.retain(|&i| i != l);
+        order.insert(0, l);
+    }
+    let last = last.and_then(|l| order.iter().position(|&i| i == l));
+    let attempts = order.iter().map(|&i| counts[i]).collect();
+    let mut slots: Vec<Option<(AppException, &EventRow)>> = out.into_iter().map(Some).collect();
+    let exceptions = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    Thrown { exceptions, attempts, last }
+}
+
+/// What an episode's failed starts threw.
+struct Thrown<'a> {
+    /// Each distinct exception and its first report, in the order first
+    /// thrown, save the last attempt's first when it stopped the most.
+    exceptions: Vec<(AppException, &'a EventRow)>,
+    /// How many attempts each stopped.
+    attempts: Vec<usize>,
+    /// Which the last attempt threw.
+    last: Option<usize>,
 }
 
 /// The exception a failed start threw: the worker's crash report in the
@@ -732,7 +772,7 @@ fn finding<'s>(
     later: Option<Timestamp>,
 ) -> (Draft, String, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
-    let (thrown, last_at) = exceptions(store, ep);
+    let Thrown { exceptions: thrown, attempts: stopped, last: last_at } = exceptions(store, ep);
     let last_thrown = last_at.map(|i| &thrown[i]);
     let ends = ends_the_evidence(store, host, ep, &thrown);
     // The window is the events' own; requests are searched a second
@@ -764,9 +804,15 @@ fn finding<'s>(
         Some((x, _)) => meaning(&x.cause),
         None => ancm_meaning(decisive).1.to_string(),
     };
+    // With several exceptions, how many attempts the one named first
+    // stopped: the others may be a passing state before a redeploy.
+    let share = match (thrown.len(), stopped.first()) {
+        (2.., Some(k)) => format!(" in {k} of the {attempts} failed starts"),
+        _ => String::new(),
+    };
     match thrown.first() {
         Some((x, e)) => text.push_str(&format!(
-            ": {cause}. It threw {}: {}.{}{}",
+            ": {cause}. It threw {}{share}: {}.{}{}",
             x.type_name,
             sentence(&x.message),
             runtime_mismatch(x, e).unwrap_or_default(),
@@ -778,7 +824,14 @@ fn finding<'s>(
     if !listed.is_empty() {
         let threw: Vec<String> =
             listed.iter().map(|(x, _)| format!("{}: {}", x.type_name, sentence(&x.message))).collect();
-        text.push_str(&format!(" Later attempts threw {}.", threw.join("; then ")));
+        // The one named first is not always thrown first.
+        let before = listed.iter().filter(|(_, e)| e.time() < thrown[0].1.time()).count();
+        let which = match before {
+            0 => "Later",
+            n if n == listed.len() => "Earlier",
+            _ => "Other",
+        };
+        text.push_str(&format!(" {which} attempts threw {}.", threw.join("; then ")));
         let mismatch = listed.iter().find_map(|(x, e)| runtime_mismatch(x, e));
         text.push_str(&mismatch.unwrap_or_default());
     }
@@ -877,7 +930,8 @@ fn finding<'s>(
     // string, then a data file missing from the publish).
     let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
     let mut causes: Vec<&Cause> = Vec::new();
-    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(last_thrown) {
+    let first_thrown = thrown.iter().min_by_key(|(_, e)| e.time());
+    for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(first_thrown).chain(last_thrown) {
         if !causes.contains(&&x.cause) {
             causes.push(&x.cause);
         }
@@ -1345,6 +1399,42 @@ mod tests {
             d.explanation
         );
         assert!(d.remediation.iter().any(|r| r.starts_with("Publish again")), "{:?}", d.remediation);
+    }
+
+    /// baselAhmed2's app: a connection string stopped the first start, a
+    /// data file missing from the next publish the three after. The cause
+    /// named first is the one that stopped the most starts; the other is
+    /// said to come before it. One exception alone is named without counts.
+    #[test]
+    fn the_exception_that_stopped_most_starts_is_named_first() {
+        let sql = "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error \
+                   occurred while establishing a connection to SQL Server.";
+        let missing = "System.IO.FileNotFoundException: Could not find subjects.json in expected locations.";
+        let mut e = failed_start(Given::new(), 100, sql);
+        for i in 1..=3 {
+            e = failed_start(e, 100 + 60 * i, missing);
+        }
+        let d = &e.detected(detect)[0];
+        assert!(
+            d.explanation.contains(
+                "It threw System.IO.FileNotFoundException in 3 of the 4 failed starts: Could not find"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation.contains("Earlier attempts threw Microsoft.Data.SqlClient.SqlException"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation[0].starts_with("Publish again"), "{:?}", d.remediation);
+        let once = failed_start(failed_start(Given::new(), 100, missing), 160, missing);
+        let d = &once.detected(detect)[0];
+        assert!(
+            d.explanation.contains("It threw System.IO.FileNotFoundException: Could not"),
+            "{}",
+            d.explanation
+        );
     }
 
     /// tshekom's app: the same login refused at five startups over two
