@@ -27,13 +27,17 @@ pub fn named_per_reason<'a, T>(
 where
     T: 'a,
 {
+    // Reasons in order of first appearance, found by a map: a reason may
+    // name a path ("the same bytes as ..."), each one its own.
     let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut named = Vec::new();
     for item in items {
         let r = reason(item);
-        let at = match seen.iter().position(|(s, _)| s == r) {
-            Some(at) => at,
+        let at = match index.get(r) {
+            Some(&at) => at,
             None => {
+                index.insert(r.to_string(), seen.len());
                 seen.push((r.to_string(), 0));
                 seen.len() - 1
             }
@@ -52,11 +56,11 @@ where
 }
 
 /// "... and N more: REASON" for each reason past the ones named.
-fn write_more(err: &mut impl Write, more: &[(usize, String)], verb: &str) -> std::io::Result<()> {
+fn write_more(err: &mut impl Write, more: &[(usize, String)]) -> std::io::Result<()> {
     for (n, reason) in more {
         writeln!(
             err,
-            "error: ... and {} more input{} {verb} the same way: {}",
+            "error: ... and {} more input{} failed the same way: {}",
             crate::scan::text::count(*n as u64),
             if *n == 1 { "" } else { "s" },
             sanitize(reason)
@@ -73,7 +77,7 @@ pub fn report_unreadable(inventory: &Inventory) -> anyhow::Result<Option<Exit>> 
     for f in named {
         writeln!(err, "error: {}: {}", sanitize(&f.path), f.reason.as_deref().unwrap_or_default())?;
     }
-    write_more(&mut err, &more, "failed")?;
+    write_more(&mut err, &more)?;
     if !inventory.has_evidence() {
         writeln!(err, "{NOTHING_READABLE}")?;
         return Ok(Some(Exit::Error));
@@ -88,7 +92,7 @@ pub fn report_reading(reading: &Reading) -> anyhow::Result<Option<Exit>> {
     for (path, reason) in named {
         writeln!(err, "error: {}: {}", sanitize(path), reason)?;
     }
-    write_more(&mut err, &more, "failed")?;
+    write_more(&mut err, &more)?;
     if reading.parsed == 0 {
         writeln!(err, "{NOTHING_READABLE}")?;
         return Ok(Some(Exit::Error));

@@ -824,6 +824,21 @@ fn a_chunk_repeated_in_a_copy_is_read_once_and_named() {
         sink.diagnostics[0].location,
         faultline_parser::Location::Offset((FILE_HEADER_SIZE + chunks * CHUNK_SIZE) as u64)
     );
+    // A run of repeated chunks is one warning.
+    let mut run = bytes.clone();
+    run.extend_from_slice(&bytes[second..second + 2 * CHUNK_SIZE]);
+    let sink = read(&run);
+    assert_eq!(ids(&sink), ids(&whole), "every record once");
+    let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with(&format!(
+            "chunks {chunks}-{} repeat earlier chunks of the file byte for byte (chunk {chunks}, records ",
+            chunks + 1
+        )),
+        "{messages:?}"
+    );
+    assert!(messages[0].ends_with("repeats chunk 1): their records are read once"), "{messages:?}");
     // A chunk that differs by one byte is another chunk, read as such.
     let last = doubled.len() - 1;
     doubled[last - CHUNK_SIZE / 2] ^= 0x55;

@@ -347,38 +347,44 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
 /// Reads the trace's attributes; returns the numeric ones whose value
 /// could not be read (`name="value"`), which are left empty.
 fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) -> Vec<String> {
+    /// Sets a number's field; whether it was read.
+    fn number<T>(field: &mut Option<T>, read: Option<T>) -> bool {
+        *field = read;
+        field.is_some()
+    }
     let mut unread = Vec::new();
     for attr in e.attributes().with_checks(false).flatten() {
         let value = crate::xml::attr_value(&attr.value);
-        let opt = || (!value.is_empty()).then(|| value.clone());
-        let key = attr.key.as_ref();
-        match key {
-            "url" => t.url = opt(),
-            "siteId" => t.site_id = parse_u32(value.trim().as_bytes()),
-            "appPoolId" => t.app_pool = opt(),
-            "processId" => t.process_id = parse_u32(value.trim().as_bytes()),
-            "verb" => t.verb = opt(),
-            "remoteUserName" => t.remote_user_name = opt(),
-            "userName" => t.user_name = opt(),
-            "tokenUserName" => t.token_user_name = opt(),
-            "authenticationType" => t.authentication_type = opt(),
-            "activityId" => t.activity_id = opt(),
-            "failureReason" => t.failure_reason = opt(),
-            "statusCode" => (t.status, t.substatus) = split_status(value.trim()),
-            "triggerStatusCode" => t.trigger_status = split_status(value.trim()).0,
-            "timeTaken" => t.time_taken_ms = parse_u64(value.trim().as_bytes()),
-            _ => continue,
-        }
+        let text_field = |field: &mut Option<String>| {
+            *field = (!value.is_empty()).then(|| value.clone());
+            true
+        };
+        let (key, text) = (attr.key.as_ref(), value.trim());
         let read = match key {
-            "siteId" => t.site_id.is_some(),
-            "processId" => t.process_id.is_some(),
-            "statusCode" => t.status.is_some(),
-            "triggerStatusCode" => t.trigger_status.is_some(),
-            "timeTaken" => t.time_taken_ms.is_some(),
+            "url" => text_field(&mut t.url),
+            "siteId" => number(&mut t.site_id, parse_u32(text.as_bytes())),
+            "appPoolId" => text_field(&mut t.app_pool),
+            "processId" => number(&mut t.process_id, parse_u32(text.as_bytes())),
+            "verb" => text_field(&mut t.verb),
+            "remoteUserName" => text_field(&mut t.remote_user_name),
+            "userName" => text_field(&mut t.user_name),
+            "tokenUserName" => text_field(&mut t.token_user_name),
+            "authenticationType" => text_field(&mut t.authentication_type),
+            "activityId" => text_field(&mut t.activity_id),
+            "failureReason" => text_field(&mut t.failure_reason),
+            "statusCode" => {
+                (t.status, t.substatus) = split_status(text);
+                // A sub-status that is no number reads as 0: said too.
+                let sub_read =
+                    text.split_once('.').is_none_or(|(_, sub)| parse_u32(sub.trim().as_bytes()).is_some());
+                t.status.is_some() && sub_read
+            }
+            "triggerStatusCode" => number(&mut t.trigger_status, split_status(text).0),
+            "timeTaken" => number(&mut t.time_taken_ms, parse_u64(text.as_bytes())),
             _ => true,
         };
-        if !read && !value.trim().is_empty() {
-            unread.push(format!("{key}=\"{}\"", crate::diagnostic::excerpt(value.trim().as_bytes(), 40)));
+        if !read && !text.is_empty() {
+            unread.push(format!("{key}=\"{}\"", crate::diagnostic::excerpt(text.as_bytes(), 40)));
         }
     }
     unread

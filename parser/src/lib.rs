@@ -145,8 +145,8 @@ where
             &mut outcome,
             &new_sink,
             format!(
-                "reached through a symbolic link that leads out of the folder given, to {}: read as part of it",
-                real.display()
+                "reached through a symbolic link that leads out of every folder given, to {}: read as part of them",
+                source::path_text(real)
             ),
         );
     }

@@ -321,31 +321,37 @@ impl Episode<'_> {
     }
 }
 
-/// The exceptions behind an episode's attempts, distinct, in the order
-/// first thrown (the .NET Runtime 1026 of w3wp in the attempt's seconds,
-/// else what the ANCM event itself quotes: 1018's captured stdout,
-/// 1007/1027/1031's message), and which of them the last attempt that
-/// threw threw.
-/// The distinct exceptions an episode's failed starts threw, in the order
-/// first thrown, each with how many attempts it stopped; and which of them
-/// the last attempt threw. When the last attempt's exception stopped more
-/// attempts than any other, it comes first: a redeploy between attempts
-/// changed what stops the start, and that one held (baselAhmed2's
-/// connection string stopped the first attempts, a data file missing from
-/// the publish the thirteen after). One that stopped most attempts but not
-/// the last is a passing state (ArasaniRohithReddy's database waking from
-/// its pause, between migrations that would not apply).
+/// The exceptions behind an episode's attempts (the .NET Runtime 1026 of
+/// w3wp in the attempt's seconds, else what the ANCM event itself quotes:
+/// 1018's captured stdout, 1007/1027/1031's message), distinct, in the
+/// order first thrown, each with how many attempts it stopped; and which of
+/// them the last attempt that threw threw. When the last attempt's
+/// exception stopped more attempts than any other, it comes first: a
+/// redeploy between attempts changed what stops the start, and that one
+/// held (baselAhmed2's connection string stopped the first attempts, a
+/// data file missing from the publish the thirteen after;
+/// ArasaniRohithReddy's migrations stopped three, the database resuming
+/// from its pause the three around and after them). One that stopped the
+/// most but not the last keeps its place.
 fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
+    // Each failure's attempt, as `attempts` counts them: failures within
+    // seconds of the one before are one attempt.
+    let mut attempt_of = Vec::with_capacity(ep.failures.len());
+    for (i, f) in ep.failures.iter().enumerate() {
+        let next = i > 0 && f.time() - ep.failures[i - 1].time() > ATTEMPT;
+        attempt_of.push(attempt_of.last().map_or(0, |&a: &usize| a + usize::from(next)));
+    }
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
-    let mut at: Vec<(Timestamp, usize)> = Vec::new();
+    // Per failure that threw: its attempt, and which exception.
+    let mut at: Vec<(usize, usize)> = Vec::new();
     // What a dying process threw while logging counts only when no attempt
     // says more.
     for while_logging_too in [false, true] {
-        for f in &ep.failures {
+        for (f, &attempt) in ep.failures.iter().zip(&attempt_of) {
             let Some((x, e)) = thrown_at(store, f, while_logging_too) else { continue };
             let seen = out.iter().position(|(o, _)| o.type_name == x.type_name && o.message == x.message);
             at.push((
-                f.time(),
+                attempt,
                 seen.unwrap_or_else(|| {
                     out.push((x, e));
                     out.len() - 1
@@ -358,8 +364,9 @@ fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
     }
     let last = at.last().map(|&(_, i)| i);
     let stopped = |i: usize| {
-        let times = at.iter().filter(|&&(_, j)| j == i).map(|&(t, _)| t).collect();
-        super::clusters(times, |t: &Timestamp| *t, ATTEMPT).len()
+        let attempts: std::collections::BTreeSet<usize> =
+            at.iter().filter(|&&(_, j)| j == i).map(|&(a, _)| a).collect();
+        attempts.len()
     };
     let mut order: Vec<usize> = (0..out.len()).collect();
     let counts: Vec<usize> = order.iter().map(|&i| stopped(i)).collect();
@@ -370,10 +377,11 @@ fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
         order.insert(0, l);
     }
     let last = last.and_then(|l| order.iter().position(|&i| i == l));
+    let first = order.iter().position(|&i| i == 0).unwrap_or(0);
     let attempts = order.iter().map(|&i| counts[i]).collect();
     let mut slots: Vec<Option<(AppException, &EventRow)>> = out.into_iter().map(Some).collect();
     let exceptions = order.into_iter().filter_map(|i| slots[i].take()).collect();
-    Thrown { exceptions, attempts, last }
+    Thrown { exceptions, attempts, first, last }
 }
 
 /// What an episode's failed starts threw.
@@ -383,6 +391,8 @@ struct Thrown<'a> {
     exceptions: Vec<(AppException, &'a EventRow)>,
     /// How many attempts each stopped.
     attempts: Vec<usize>,
+    /// Which was thrown first.
+    first: usize,
     /// Which the last attempt threw.
     last: Option<usize>,
 }
@@ -772,7 +782,8 @@ fn finding<'s>(
     later: Option<Timestamp>,
 ) -> (Draft, String, Option<Refusal<'s>>) {
     let (first, last) = (ep.failures[0], ep.failures[ep.failures.len() - 1]);
-    let Thrown { exceptions: thrown, attempts: stopped, last: last_at } = exceptions(store, ep);
+    let Thrown { exceptions: thrown, attempts: stopped, first: first_at, last: last_at } =
+        exceptions(store, ep);
     let last_thrown = last_at.map(|i| &thrown[i]);
     let ends = ends_the_evidence(store, host, ep, &thrown);
     // The window is the events' own; requests are searched a second
@@ -925,12 +936,13 @@ fn finding<'s>(
     // A runtime the app was not built for stops every later start, whatever
     // an earlier one threw: its steps come first (BandaruDheeraj's app,
     // built for .NET 9, failing on .NET 8 after a DI error was fixed); then
-    // those of the first and the last cause thrown (a redeploy between
-    // attempts changes what stops the start: baselAhmed2's connection
-    // string, then a data file missing from the publish).
+    // those of the cause named first, and of the first and the last thrown
+    // (a redeploy between attempts changes what stops the start:
+    // baselAhmed2's connection string, then a data file missing from the
+    // publish).
     let mismatch = thrown.iter().find(|(x, e)| runtime_mismatch(x, e).is_some());
     let mut causes: Vec<&Cause> = Vec::new();
-    let first_thrown = thrown.iter().min_by_key(|(_, e)| e.time());
+    let first_thrown = thrown.get(first_at);
     for (x, _) in mismatch.into_iter().chain(thrown.first()).chain(first_thrown).chain(last_thrown) {
         if !causes.contains(&&x.cause) {
             causes.push(&x.cause);
@@ -1039,11 +1051,13 @@ fn finding<'s>(
             start,
             end,
         });
+    // Instances are one outage when their first attempts threw the same:
+    // what their last threw may differ as each was restarted.
     let same = format!(
-        "{cause}|{}|{}",
-        thrown.first().map_or_else(
-            || headline(&decisive.event).to_string(),
-            |(x, _)| format!("{}: {}", x.type_name, x.message)
+        "{}|{}",
+        first_thrown.map_or_else(
+            || format!("{cause}|{}", headline(&decisive.event)),
+            |(x, _)| format!("{}|{}: {}", meaning(&x.cause), x.type_name, x.message)
         ),
         physical_path(first).unwrap_or_default()
     );

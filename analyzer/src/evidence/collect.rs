@@ -204,8 +204,8 @@ impl<'s> Collector<'s> {
 
 impl RecordSink for Collector<'_> {
     type Error = std::convert::Infallible;
-    /// The chunk's interned strings are let go, and its rows held at their
-    /// size: the collectors of a large file's chunks wait for each other,
+    /// The chunk's interned strings are let go, and its request and HTTPERR
+    /// rows (the ones kept by the million) held at their size: the collectors of a large file's chunks wait for each other,
     /// and each one's interning table (a few thousand paths and tens of
     /// thousands of clients) and the room its vectors grew by added up to
     /// more than the rows (a 200 MB log of 2 M failed requests held 190 MB

@@ -389,18 +389,26 @@ struct Repeat {
 /// copy can: a carving tool or two pieces of one export joined would give
 /// each of those records twice, as two of each crash or logon. Chunks are
 /// matched by their headers' record numbers, ids, offsets and checksums,
-/// then compared whole.
+/// then compared whole; only chunks that hold records count.
 fn repeated_chunks(data: &[u8], layout: Layout) -> Vec<Option<Repeat>> {
     /// The header's record numbers and ids, offsets and records' checksum.
     const KEY: std::ops::Range<usize> = 8..56;
+    /// Earlier chunks of one header a chunk is compared with: a file made
+    /// of chunks with one header and different data would otherwise cost a
+    /// whole comparison per pair of them.
+    const COMPARED: usize = 4;
     let chunk = |i: usize| data.get(layout.start(i)..layout.start(i + 1));
+    let holds_records =
+        |b: &[u8]| records::u32_at(b, 48).is_some_and(|free| free as usize > CHUNK_HEADER_SIZE);
     let mut seen: std::collections::HashMap<&[u8], Vec<usize>> = std::collections::HashMap::new();
     let mut out = vec![None; layout.count];
     for (i, repeat) in out.iter_mut().enumerate() {
-        let Some(bytes) = chunk(i).filter(|b| b.starts_with(CHUNK_MAGIC)) else { continue };
+        let Some(bytes) = chunk(i).filter(|b| b.starts_with(CHUNK_MAGIC) && holds_records(b)) else {
+            continue;
+        };
         let key = &bytes[KEY];
         let earlier = seen.entry(key).or_default();
-        if let Some(&of) = earlier.iter().find(|&&j| chunk(j) == Some(bytes)) {
+        if let Some(&of) = earlier.iter().take(COMPARED).find(|&&j| chunk(j) == Some(bytes)) {
             let id = |at| records::u64_at(bytes, at).unwrap_or(0);
             *repeat = Some(Repeat { of, records: (id(24), id(32)) });
         } else {
@@ -464,13 +472,9 @@ fn read_stretch(
         .map_init(Interner::default, |interner, i| {
             let start = chunk_start(i);
             pages.will_read(start..start + CHUNK_SIZE);
-            if let Some(Repeat { of, records: (first, last) }) = repeats.get(i).copied().flatten() {
-                let message =
-                    format!("chunk {i} repeats chunk {of} byte for byte (records {first}-{last}): its records are read once");
-                return ChunkResult {
-                    diagnostics: vec![offset_diag(start, Severity::Warning, message)],
-                    ..ChunkResult::default()
-                };
+            // Said below, one warning per run of them.
+            if repeats.get(i).is_some_and(Option::is_some) {
+                return ChunkResult::default();
             }
             let bytes = &data[start..start + CHUNK_SIZE];
             read_chunk(bytes, i, start, &settings, all_events, extract_data, interner)
@@ -496,12 +500,33 @@ fn read_stretch(
         )
         .losing()
     };
+    // A copy that repeats chunks repeats runs of them: one warning a run.
+    let repeated = |from: usize, to: usize| {
+        let Repeat { of, records: (first, last) } = (*repeats.get(from)?)?;
+        let message = if from == to {
+            format!(
+                "chunk {from} repeats chunk {of} byte for byte (records {first}-{last}): its records are read once"
+            )
+        } else {
+            format!(
+                "chunks {from}-{to} repeat earlier chunks of the file byte for byte (chunk {from}, records \
+                 {first}-{last}, repeats chunk {of}): their records are read once"
+            )
+        };
+        Some(offset_diag(chunk_start(from), Severity::Warning, message))
+    };
     let mut wiped_from: Option<usize> = None;
+    let mut repeated_from: Option<usize> = None;
     for (i, r) in (first..).zip(results) {
         if r.zeroed && last_used.is_some_and(|last| i < last) {
             wiped_from.get_or_insert(i);
         } else if let Some(from) = wiped_from.take() {
             out.diagnostics.push(wiped(from, i - 1));
+        }
+        if repeats.get(i).is_some_and(Option::is_some) {
+            repeated_from.get_or_insert(i);
+        } else if let Some(from) = repeated_from.take() {
+            out.diagnostics.extend(repeated(from, i - 1));
         }
         // Counted records are handed over as counts (their order does not
         // matter, only their counts and times); catalogue events are kept
@@ -510,6 +535,9 @@ fn read_stretch(
     }
     if let Some(from) = wiped_from {
         out.diagnostics.push(wiped(from, stretch_end - 1));
+    }
+    if let Some(from) = repeated_from {
+        out.diagnostics.extend(repeated(from, stretch_end - 1));
     }
     // The file's last stretch: the chunk a copy cut short ends inside.
     if chunk_start(stretch_end) + CHUNK_SIZE > data.len()

@@ -40,7 +40,7 @@ pub(crate) struct Bounds {
     pub last_record_id: u64,
 }
 
-fn u32_at(d: &[u8], p: usize) -> Option<u32> {
+pub(super) fn u32_at(d: &[u8], p: usize) -> Option<u32> {
     d.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 

@@ -254,6 +254,16 @@ fn numbers_a_field_cannot_hold_are_said_and_left_empty() {
              left empty"
         )]
     );
+    let sub = config_error_trace(true, true).replace("statusCode=\"500.19\"", "statusCode=\"500.x9\"");
+    let sub = parse_freb(sub.as_bytes());
+    assert_eq!((sub.trace.status, sub.trace.substatus), (Some(500), Some(0)));
+    assert!(
+        sub.diagnostics
+            .iter()
+            .any(|d| d.message.starts_with("<failedRequest> statusCode=\"500.x9\": not a number")),
+        "{:?}",
+        sub.diagnostics
+    );
     let clean = parse_freb(config_error_trace(true, true).as_bytes());
     assert!(clean.diagnostics.iter().all(|d| !d.message.contains("not a number")), "{:?}", clean.diagnostics);
 }

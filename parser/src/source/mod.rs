@@ -481,7 +481,7 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
         if let Some(first) = meta.and_then(|m| seen.again(m, &path)) {
             out.problems.push(InputProblem {
                 path: EvidencePath::file(path),
-                error: InputError::Again(first.display().to_string()),
+                error: InputError::Again(path_text(&first).into_owned()),
             });
             return;
         }
@@ -572,7 +572,8 @@ pub fn discover(inputs: &[PathBuf], limits: &ArchiveLimits) -> Discovery {
     for (path, meta, real) in linked {
         let first = out.entries.len();
         add(&mut out, path, meta.as_ref());
-        for e in &mut out.entries[first..] {
+        // Said once per link's file: an archive's members are its file's.
+        if let Some(e) = out.entries.get_mut(first) {
             e.outside.clone_from(&real);
         }
     }
