@@ -1,5 +1,6 @@
 //! Any bytes after an EVTX file header, read both ways (counting from the
-//! raw records, and extracting in full through the evtx crate): no panic.
+//! raw records, and extracting in full through the evtx crate), and the
+//! bytes alone (carved chunks when they begin as one): no panic.
 #![no_main]
 
 use faultline_parser::framing::InMemory;
@@ -36,5 +37,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(()) = faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut walk);
     let mut full = Count { full: true, ..Count::default() };
     let Ok(()) = faultline_parser::evtx::parse_evtx(&file, &InMemory, true, &mut full);
-    std::hint::black_box((walk.records, full.records));
+    // The bytes alone: chunks carved without a file header when they begin
+    // as a chunk does.
+    let mut carved = Count { full: true, ..Count::default() };
+    let Ok(()) = faultline_parser::evtx::parse_evtx(data, &InMemory, true, &mut carved);
+    std::hint::black_box((walk.records, full.records, carved.records));
 });
