@@ -839,6 +839,20 @@ fn a_chunk_repeated_in_a_copy_is_read_once_and_named() {
         "{messages:?}"
     );
     assert!(messages[0].ends_with("repeats chunk 1): their records are read once"), "{messages:?}");
+    // A copy cut short inside a repeated chunk: its records are the whole
+    // chunk's, read there.
+    let mut cut = bytes.clone();
+    cut.extend_from_slice(&bytes[second..second + 30_000]);
+    let sink = read(&cut);
+    assert_eq!(ids(&sink), ids(&whole), "every record once");
+    let messages: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [format!(
+            "the file ends 30000 bytes into chunk {chunks} (copy cut short), which repeats the start of chunk 1 \
+             byte for byte: its records are read once, in chunk 1"
+        )]
+    );
     // A chunk that differs by one byte is another chunk, read as such.
     let last = doubled.len() - 1;
     doubled[last - CHUNK_SIZE / 2] ^= 0x55;

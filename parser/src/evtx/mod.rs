@@ -555,14 +555,39 @@ fn read_stretch(
     if let Some(from) = repeated_from {
         out.diagnostics.extend(repeated(from, stretch_end - 1));
     }
-    // The file's last stretch: the chunk a copy cut short ends inside.
-    if chunk_start(stretch_end) + CHUNK_SIZE > data.len()
-        && let Some(partial) =
+    // The file's last stretch: the chunk a copy cut short ends inside,
+    // unless it repeats the start of a whole one.
+    if chunk_start(stretch_end) + CHUNK_SIZE > data.len() {
+        if let Some(said) = partial_repeat(data, pages, layout, stretch_end) {
+            out.diagnostics.push(said);
+        } else if let Some(partial) =
             read_partial(data, Layout { count: stretch_end, ..layout }, all_events, extract_data)
-    {
-        out.absorb(partial);
+        {
+            out.absorb(partial);
+        }
     }
     out
+}
+
+/// Whether the chunk a copy cut short ends inside (chunk `cut`) repeats
+/// the start of a whole chunk of the file byte for byte, said as such: its
+/// records are that chunk's, read there. Looked for only in a file that
+/// ends inside a chunk; a comparison ends at the first byte that differs.
+fn partial_repeat(data: &[u8], pages: &dyn Paging, layout: Layout, cut: usize) -> Option<Diagnostic> {
+    let start = layout.start(cut);
+    let tail = data.get(start..).filter(|t| t.len() >= CHUNK_HEADER_SIZE && t.starts_with(CHUNK_MAGIC))?;
+    let of = (0..cut).find(|&j| data.get(layout.start(j)..layout.start(j) + tail.len()) == Some(tail));
+    pages.done(layout.start(0)..layout.start(cut));
+    let of = of?;
+    Some(offset_diag(
+        start,
+        Severity::Warning,
+        format!(
+            "the file ends {} bytes into chunk {cut} (copy cut short), which repeats the start of chunk {of} \
+             byte for byte: its records are read once, in chunk {of}",
+            tail.len()
+        ),
+    ))
 }
 
 /// Hands a stretch's counted records to `sink`.
