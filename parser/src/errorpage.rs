@@ -136,7 +136,8 @@ pub fn parse_page(data: &[u8], modified: Option<crate::Timestamp>) -> (Option<Tr
         ));
     }
     // IIS writes the page whole: one without its end was cut by a copy.
-    if !text.trim_end().to_ascii_lowercase().ends_with("</html>") {
+    let end = text.trim_end().as_bytes();
+    if !end.get(end.len().saturating_sub(7)..).is_some_and(|e| e.eq_ignore_ascii_case(b"</html>")) {
         diagnostics.push(
             Diagnostic::file(
                 Severity::Warning,

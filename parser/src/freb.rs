@@ -207,15 +207,17 @@ pub struct FrebFile {
     pub has_request: bool,
 }
 
-fn split_status(v: &str) -> (Option<u16>, Option<u32>) {
+/// `500.19` as status and sub-status (a missing or unreadable sub-status is
+/// 0), and whether every part given was a number its field holds.
+fn split_status(v: &str) -> (Option<u16>, Option<u32>, bool) {
     let (s, sub) = match v.split_once('.') {
         Some((s, sub)) => (s, Some(sub)),
         None => (v, None),
     };
-    (
-        parse_u32(s.trim().as_bytes()).and_then(|n| u16::try_from(n).ok()),
-        sub.and_then(|x| parse_u32(x.trim().as_bytes())).or(Some(0)).filter(|_| !v.is_empty()),
-    )
+    let status = parse_u32(s.trim().as_bytes()).and_then(|n| u16::try_from(n).ok());
+    let sub_read = sub.map(|x| parse_u32(x.trim().as_bytes()));
+    let whole = status.is_some() && sub_read.is_none_or(|x| x.is_some());
+    (status, sub_read.flatten().or(Some(0)).filter(|_| !v.is_empty()), whole)
 }
 
 /// Reads one FREB trace file and hands its trace to one sink.
@@ -373,13 +375,15 @@ fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) ->
             "activityId" => text_field(&mut t.activity_id),
             "failureReason" => text_field(&mut t.failure_reason),
             "statusCode" => {
-                (t.status, t.substatus) = split_status(text);
-                // A sub-status that is no number reads as 0: said too.
-                let sub_read =
-                    text.split_once('.').is_none_or(|(_, sub)| parse_u32(sub.trim().as_bytes()).is_some());
-                t.status.is_some() && sub_read
+                let whole;
+                (t.status, t.substatus, whole) = split_status(text);
+                whole
             }
-            "triggerStatusCode" => number(&mut t.trigger_status, split_status(text).0),
+            "triggerStatusCode" => {
+                let whole;
+                (t.trigger_status, _, whole) = split_status(text);
+                whole
+            }
             "timeTaken" => number(&mut t.time_taken_ms, parse_u64(text.as_bytes())),
             _ => true,
         };

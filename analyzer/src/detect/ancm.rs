@@ -334,13 +334,13 @@ impl Episode<'_> {
 /// from its pause the three around and after them). One that stopped the
 /// most but not the last keeps its place.
 fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
-    // Each failure's attempt, as `attempts` counts them: failures within
-    // seconds of the one before are one attempt.
-    let mut attempt_of = Vec::with_capacity(ep.failures.len());
-    for (i, f) in ep.failures.iter().enumerate() {
-        let next = i > 0 && f.time() - ep.failures[i - 1].time() > ATTEMPT;
-        attempt_of.push(attempt_of.last().map_or(0, |&a: &usize| a + usize::from(next)));
-    }
+    // Each failure's attempt, as `attempts` counts them.
+    let indices = (0..ep.failures.len()).collect();
+    let attempt_of: Vec<usize> = super::clusters(indices, |&i| ep.failures[i].time(), ATTEMPT)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(attempt, failures)| failures.into_iter().map(move |_| attempt))
+        .collect();
     let mut out: Vec<(AppException, &EventRow)> = Vec::new();
     // Per failure that threw: its attempt, and which exception.
     let mut at: Vec<(usize, usize)> = Vec::new();
@@ -368,20 +368,18 @@ fn exceptions<'a>(store: &'a Store, ep: &Episode<'a>) -> Thrown<'a> {
             at.iter().filter(|&&(_, j)| j == i).map(|&(a, _)| a).collect();
         attempts.len()
     };
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    let counts: Vec<usize> = order.iter().map(|&i| stopped(i)).collect();
+    let mut attempts: Vec<usize> = (0..out.len()).map(stopped).collect();
+    let (mut first, mut last) = (0, last);
+    // The last attempt's moved to the front, the others keeping their order.
     if let Some(l) = last
-        && order.iter().all(|&i| i == l || counts[i] < counts[l])
+        && l > 0
+        && attempts.iter().enumerate().all(|(i, &n)| i == l || n < attempts[l])
     {
-        order.retain(|&i| i != l);
-        order.insert(0, l);
+        out[..=l].rotate_right(1);
+        attempts[..=l].rotate_right(1);
+        (first, last) = (1, Some(0));
     }
-    let last = last.and_then(|l| order.iter().position(|&i| i == l));
-    let first = order.iter().position(|&i| i == 0).unwrap_or(0);
-    let attempts = order.iter().map(|&i| counts[i]).collect();
-    let mut slots: Vec<Option<(AppException, &EventRow)>> = out.into_iter().map(Some).collect();
-    let exceptions = order.into_iter().filter_map(|i| slots[i].take()).collect();
-    Thrown { exceptions, attempts, first, last }
+    Thrown { exceptions: out, attempts, first, last }
 }
 
 /// What an episode's failed starts threw.

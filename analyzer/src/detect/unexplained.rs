@@ -138,7 +138,7 @@ fn chronic_errors(
     for p in &paths {
         cited.extend(rows.iter().find(|r| &*r.stem == *p));
     }
-    cited.extend(rows.iter().filter(|r| !paths.contains(&&*r.stem)).take(8 - cited.len().min(8)));
+    cited.extend(rows.iter().filter(|r| !paths.contains(&&*r.stem)).take(8usize.saturating_sub(cited.len())));
     d.cite_all(cited.into_iter().map(|r| store.cite_request(r)), Role::Effect);
     out.push(d);
 }

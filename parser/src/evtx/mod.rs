@@ -150,7 +150,7 @@ where
         return Ok(vec![first]);
     };
     let stretches = stretches(layout.count);
-    let chunks = Survey::of(data, input.pages, layout);
+    let survey = Survey::of(data, input.pages, layout);
     let mut sinks = Vec::with_capacity(stretches.len().max(1));
     sinks.push(first);
     sinks.extend((1..stretches.len()).map(|_| new_sink()));
@@ -167,7 +167,7 @@ where
         .into_par_iter()
         .map(|(mut sink, stretch, mut diagnostics)| {
             let bytes = (stretch.len() * CHUNK_SIZE) as u64;
-            let read = read_stretch(data, input.pages, &chunks, stretch, all_events, extract_data);
+            let read = read_stretch(data, input.pages, &survey, stretch, all_events, extract_data);
             hand_counted(&read.counted, &mut sink)?;
             deliver_kept(read.kept, &mut sink)?;
             diagnostics.extend(read.diagnostics);
@@ -197,9 +197,9 @@ pub fn parse_evtx<S: RecordSink>(
         // Kept events stay in their chunks' vectors, each sorted, until the
         // end (see `deliver_kept`).
         let mut kept: Vec<Vec<WinEvent>> = Vec::new();
-        let chunks = Survey::of(data, pages, layout);
+        let survey = Survey::of(data, pages, layout);
         for stretch in stretches(layout.count) {
-            let read = read_stretch(data, pages, &chunks, stretch, all_events, extract_data);
+            let read = read_stretch(data, pages, &survey, stretch, all_events, extract_data);
             hand_counted(&read.counted, sink)?;
             kept.extend(read.kept);
             diagnostics.extend(read.diagnostics);
@@ -292,8 +292,8 @@ fn layout(data: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<Layout> {
     Some(Layout { base: FILE_HEADER_SIZE, count: (data.len() - FILE_HEADER_SIZE) / CHUNK_SIZE })
 }
 
-/// The chunk a copy cut short ends inside, after the file's `chunks` whole
-/// ones: read as far as the copy goes (its string and template tables come
+/// The chunk a copy cut short ends inside, after the layout's whole
+/// chunks: read as far as the copy goes (its string and template tables come
 /// first, so its records before the cut read as any other's), with one
 /// warning saying how many there were. A tail that is not a chunk's start
 /// is only reported.
@@ -470,13 +470,13 @@ impl StretchRead {
 fn read_stretch(
     data: &[u8],
     pages: &dyn Paging,
-    chunks: &Survey,
+    survey: &Survey,
     stretch: std::ops::Range<usize>,
     all_events: bool,
     extract_data: bool,
 ) -> StretchRead {
     let settings = Arc::new(ParserSettings::new().num_threads(1));
-    let Survey { layout, last_used, repeats } = chunks;
+    let Survey { layout, last_used, repeats } = survey;
     let (layout, last_used) = (*layout, *last_used);
     let chunk_start = |i: usize| layout.start(i);
     let span = chunk_start(stretch.start)..chunk_start(stretch.end);
@@ -558,22 +558,22 @@ fn read_stretch(
     // The file's last stretch: the chunk a copy cut short ends inside,
     // unless it repeats the start of a whole one.
     if chunk_start(stretch_end) + CHUNK_SIZE > data.len() {
-        if let Some(said) = partial_repeat(data, pages, layout, stretch_end) {
+        if let Some(said) = partial_repeat(data, pages, layout) {
             out.diagnostics.push(said);
-        } else if let Some(partial) =
-            read_partial(data, Layout { count: stretch_end, ..layout }, all_events, extract_data)
-        {
+        } else if let Some(partial) = read_partial(data, layout, all_events, extract_data) {
             out.absorb(partial);
         }
     }
     out
 }
 
-/// Whether the chunk a copy cut short ends inside (chunk `cut`) repeats
-/// the start of a whole chunk of the file byte for byte, said as such: its
-/// records are that chunk's, read there. Looked for only in a file that
-/// ends inside a chunk; a comparison ends at the first byte that differs.
-fn partial_repeat(data: &[u8], pages: &dyn Paging, layout: Layout, cut: usize) -> Option<Diagnostic> {
+/// Whether the chunk a copy cut short ends inside (the one after the
+/// layout's whole chunks) repeats the start of a whole chunk of the file
+/// byte for byte, said as such: its records are that chunk's, read there.
+/// Looked for only in a file that ends inside a chunk; a comparison ends at
+/// the first byte that differs.
+fn partial_repeat(data: &[u8], pages: &dyn Paging, layout: Layout) -> Option<Diagnostic> {
+    let cut = layout.count;
     let start = layout.start(cut);
     let tail = data.get(start..).filter(|t| t.len() >= CHUNK_HEADER_SIZE && t.starts_with(CHUNK_MAGIC))?;
     let of = (0..cut).find(|&j| data.get(layout.start(j)..layout.start(j) + tail.len()) == Some(tail));
