@@ -113,11 +113,13 @@ fn chronic_errors(
         *by_path.entry(&r.stem).or_default() += 1;
     }
     let top = most_often(&rows);
-    let paths: Vec<&str> = {
-        let mut p: Vec<(&str, usize)> = by_path.into_iter().collect();
-        p.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        p.into_iter().take(3).map(|(path, _)| path).collect()
-    };
+    let distinct = by_path.len();
+    let mut ranked: Vec<(&str, usize)> = by_path.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    ranked.truncate(3);
+    // Three paths out of thousands failing alike are not "most": say so.
+    let spread = ranked.iter().map(|(_, n)| n).sum::<usize>() * 2 < rows.len();
+    let paths: Vec<&str> = ranked.iter().map(|&(path, _)| path).collect();
     let failing = minutes.iter().filter(|(_, n)| *n > 0).count();
     let mut d = Draft::new(FailureMode::Unexplained, Severity::High, 0.5, start, end)
         .scope(Some(host), site, None)
@@ -130,6 +132,7 @@ fn chronic_errors(
             minutes.len(),
             match paths.as_slice() {
                 [one] => format!("all on {one}"),
+                many if spread => format!("spread over {distinct} paths, the commonest {}", many.join(", ")),
                 many => format!("most on {}", many.join(", ")),
             }
         ));
@@ -394,6 +397,32 @@ mod tests {
             );
         }
         assert!(drafts(few, &[]).is_empty(), "2% of a busy site's requests");
+    }
+
+    /// Errors spread evenly over many paths name none as "most": three
+    /// paths out of fifty failing alike say the spread.
+    #[test]
+    fn errors_spread_over_many_paths_are_said_to_be_spread() {
+        let mut e = Given::new();
+        for m in 0..300 {
+            let path = format!("/item/{}", m % 50);
+            e = e.requests(6, "WEB01", 1, m * 60, "/", (200, 0, 0), 30).requests(
+                6,
+                "WEB01",
+                1,
+                m * 60 + 1,
+                &path,
+                (500, 0, 0),
+                30,
+            );
+        }
+        let found = drafts(e, &[]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].explanation.contains("spread over 50 paths, the commonest /item/0, /item/1, /item/10"),
+            "{}",
+            found[0].explanation
+        );
     }
 
     #[test]
