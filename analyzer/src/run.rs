@@ -93,6 +93,8 @@ struct Analyzed {
 struct Analyze<'a> {
     scope: &'a Scope,
     hunt: &'a Hunt,
+    /// The user asked for every event (`--all-events`).
+    every_event: bool,
 }
 
 impl Consumer for Analyze<'_> {
@@ -106,7 +108,8 @@ impl Consumer for Analyze<'_> {
 
     fn sink(&self, file: SourceFile) -> Self::Sink<'_> {
         let hunting = HuntSink::new(self.hunt, file.clone(), self.scope);
-        Tee::new(hunting, Tee::new(Tally::default(), Collector::new(file, self.scope)))
+        let collector = Collector::new(file, self.scope).keeping_every_event(self.every_event);
+        Tee::new(hunting, Tee::new(Tally::default(), collector))
     }
 
     fn file_read<'c>(
@@ -161,7 +164,13 @@ pub fn analyze_and_hunt(
     hunt: &Hunt,
     progress: &dyn Progress,
 ) -> Report {
-    let Ok(pass) = pass::run(paths, &hunt.reading(read), &scope.hosts, &Analyze { scope, hunt }, progress);
+    let Ok(pass) = pass::run(
+        paths,
+        &hunt.reading(read),
+        &scope.hosts,
+        &Analyze { scope, hunt, every_event: read.all_events },
+        progress,
+    );
     progress.phase("analysing");
     let mut files = Vec::with_capacity(pass.reading.found + pass.problems.len());
     let mut sources = Vec::with_capacity(pass.reading.found);

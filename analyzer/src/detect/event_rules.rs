@@ -712,13 +712,14 @@ fn next_logged_minute(store: &Store, host: &str, at: Timestamp) -> Option<Timest
 }
 
 /// The last time the evidence of `host` speaks of: its last access-log
-/// minute, HTTP.sys row or event.
+/// minute, HTTP.sys row or event (kept or only counted).
 fn host_evidence_end(store: &Store, host: &str) -> Option<Timestamp> {
     let minutes =
         store.minutes.keys().filter(|(h, _, _)| &**h == host).map(|(_, _, m)| Timestamp::last_of_minute(*m));
     let errors = store.errors.iter().filter(|r| &*r.host == host).map(|r| r.time);
     let events = store.events.iter().filter(|e| &*e.host == host).map(EventRow::time);
-    minutes.chain(errors).chain(events).max()
+    let counted = store.counted_spans.get(host).map(|&(_, last)| last);
+    minutes.chain(errors).chain(events).chain(counted).max()
 }
 
 /// Whether a logging change applies to one site only: a site's

@@ -134,6 +134,44 @@ pub struct Collector<'s> {
     /// [`Kept::outside_spans`], gathered here first: a range can leave
     /// millions of rows out, and a map search per row showed.
     outside: Vec<(Arc<str>, Timestamp, Timestamp)>,
+    /// Every event the read hands over is kept (`--all-events`), not only
+    /// the process starts that tell of IIS.
+    every_event: bool,
+}
+
+/// Whether the analysis keeps `e`: any event but a process start (Sysmon
+/// 1, Security 4688), and of those the ones that tell of IIS: started by
+/// or as an IIS worker, under an app pool's identity, or of IIS's own tools
+/// (appcmd changing logging, iisreset). A server's other starts are the
+/// bulk of its Sysmon or audited Security log, hundreds of thousands a day
+/// and a kilobyte each kept, and no detector reads them; the lens still
+/// reads every one as the log is read (a web shell's children, generations
+/// down).
+fn process_start_tells_of_iis(e: &WinEvent) -> bool {
+    use faultline_parser::winevent::{Family, is_worker_image, pool_of_identity};
+    let (images, accounts): (&[&str], &[&str]) = match (e.event_id, e.family()) {
+        (1, Family::Sysmon) => (&["Image", "ParentImage"], &["User", "ParentUser"]),
+        (4688, Family::SecurityAuditing) => {
+            if ["SubjectDomainName", "TargetDomainName"]
+                .iter()
+                .any(|f| e.data(f).is_some_and(|d| d.trim().eq_ignore_ascii_case("IIS APPPOOL")))
+            {
+                return true;
+            }
+            (&["NewProcessName", "ParentProcessName"], &["SubjectUserName", "TargetUserName"])
+        }
+        _ => return true,
+    };
+    let iis_tool = |image: &str| {
+        let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
+        is_worker_image(image) || ["appcmd.exe", "iisreset.exe"].iter().any(|t| name.eq_ignore_ascii_case(t))
+    };
+    let command = e.data("CommandLine").unwrap_or_default().to_ascii_lowercase();
+    images.iter().any(|f| e.data(f).is_some_and(iis_tool))
+        || accounts.iter().any(|f| e.data(f).and_then(pool_of_identity).is_some())
+        || command.contains("appcmd")
+        || command.contains("iisreset")
+        || crate::logging_switch::logging_switch(e).is_some()
 }
 
 /// Interns the strings rows repeat (stems, clients, reasons, queues), so
@@ -161,7 +199,14 @@ impl<'s> Collector<'s> {
             kept: Kept::default(),
             strings: Strings::default(),
             outside: Vec::new(),
+            every_event: false,
         }
+    }
+
+    /// Keeps every event handed over (the user asked for all of them), not
+    /// only the process starts that tell of IIS.
+    pub fn keeping_every_event(self, every_event: bool) -> Self {
+        Collector { every_event, ..self }
     }
 
     /// What the chunk kept.
@@ -377,7 +422,10 @@ impl RecordSink for Collector<'_> {
     }
 
     fn expect_events(&mut self, events: usize) {
-        self.kept.events.reserve(events);
+        // Most of a process log's starts are only counted.
+        if self.every_event {
+            self.kept.events.reserve(events);
+        }
     }
 
     fn event(&mut self, mut event: WinEvent) -> Result<(), Self::Error> {
@@ -386,7 +434,7 @@ impl RecordSink for Collector<'_> {
         // An event whose data could not be read would be taken for one
         // without it (a shutdown of no kind, a service of no name): only
         // counted, as its kind's events outside the catalogue are.
-        if event.data_unread {
+        if event.data_unread || !(self.every_event || process_start_tells_of_iis(&event)) {
             widen(&mut self.kept.counted_spans, &host.name, (time, time));
             return Ok(());
         }
@@ -405,5 +453,111 @@ impl RecordSink for Collector<'_> {
         };
         widen(&mut self.kept.counted_spans, &host.name, span);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faultline_parser::winevent::{DataValue, EventOrigin, TimeSource};
+
+    use super::*;
+    use crate::resolve::SourceKind;
+
+    fn start(provider: &str, id: u16, data: &[(&str, &str)]) -> WinEvent {
+        WinEvent {
+            time: Timestamp::from_parts(1_700_000_000, 0),
+            time_source: TimeSource::TimeCreated,
+            origin: EventOrigin::Record { record_id: 1, chunk: 0 },
+            provider: Arc::from(provider),
+            event_id: id,
+            computer: Some(Arc::from("WEB01")),
+            data: data
+                .iter()
+                .map(|(n, v)| DataValue { name: Some(Arc::from(*n)), value: Arc::from(*v) })
+                .collect(),
+            ..WinEvent::default()
+        }
+    }
+
+    const SYSMON: &str = "Microsoft-Windows-Sysmon";
+    const SECURITY: &str = "Microsoft-Windows-Security-Auditing";
+
+    /// The events a collector keeps of `events`, by their images.
+    fn kept(every_event: bool, events: Vec<WinEvent>) -> (Vec<String>, Option<(Timestamp, Timestamp)>) {
+        let scope = Scope::default();
+        let file = SourceFile::synthetic(0, "Sysmon.evtx", SourceKind::Evtx);
+        let mut collector = Collector::new(file, &scope).keeping_every_event(every_event);
+        for e in events {
+            collector.event(e).unwrap();
+        }
+        let kept = collector.finish();
+        let images = kept
+            .events
+            .iter()
+            .map(|r| {
+                let e = &r.event;
+                e.data("Image").or_else(|| e.data("NewProcessName")).unwrap_or(&e.provider).to_string()
+            })
+            .collect();
+        (images, kept.counted_spans.get("WEB01").copied())
+    }
+
+    /// A server's ordinary process starts are counted, not kept: the IIS
+    /// worker's children, starts under a pool's identity and IIS's tools
+    /// are kept, as is every other catalogue event; `--all-events` keeps
+    /// them all.
+    #[test]
+    fn only_the_process_starts_that_tell_of_iis_are_kept() {
+        let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+        let events = || {
+            vec![
+                start(
+                    SYSMON,
+                    1,
+                    &[("Image", "C:\\Windows\\System32\\svchost.exe"), ("User", "NT AUTHORITY\\SYSTEM")],
+                ),
+                start(SYSMON, 1, &[("Image", "C:\\Windows\\System32\\cmd.exe"), ("ParentImage", w3wp)]),
+                start(
+                    SYSMON,
+                    1,
+                    &[("Image", "C:\\Temp\\potato.exe"), ("User", "IIS APPPOOL\\DefaultAppPool")],
+                ),
+                start(
+                    SYSMON,
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                        ("CommandLine", "cmd /c C:\\Windows\\System32\\inetsrv\\appcmd.exe list sites"),
+                    ],
+                ),
+                start(SECURITY, 4688, &[("NewProcessName", "C:\\Windows\\System32\\conhost.exe")]),
+                start(
+                    SECURITY,
+                    4688,
+                    &[
+                        ("NewProcessName", "C:\\Windows\\System32\\whoami.exe"),
+                        ("SubjectDomainName", "IIS APPPOOL"),
+                    ],
+                ),
+                start(SECURITY, 4688, &[("NewProcessName", "C:\\Windows\\System32\\iisreset.exe")]),
+                start("Microsoft-Windows-WAS", 5002, &[]),
+            ]
+        };
+        let (images, counted) = kept(false, events());
+        assert_eq!(
+            images,
+            [
+                "C:\\Windows\\System32\\cmd.exe",
+                "C:\\Temp\\potato.exe",
+                "C:\\Windows\\System32\\cmd.exe",
+                "C:\\Windows\\System32\\whoami.exe",
+                "C:\\Windows\\System32\\iisreset.exe",
+                "Microsoft-Windows-WAS",
+            ]
+        );
+        let t = Timestamp::from_parts(1_700_000_000, 0);
+        assert_eq!(counted, Some((t, t)), "the starts left out still say when the host logged");
+        let (all, _) = kept(true, events());
+        assert_eq!(all.len(), 8);
     }
 }
