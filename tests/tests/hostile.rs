@@ -513,3 +513,29 @@ fn a_gz_file_is_as_large_as_what_it_decompressed_to() {
     let cut = summary(&files, "u_ex240102.log");
     assert!(cut.bytes < (head.len() + rows.len()) as u64 && cut.bytes > 0, "{}", cut.bytes);
 }
+
+/// Numbers past what IIS writes (a time-taken of 2^64 - 1 ms, of 2^63)
+/// neither stop the analysis (the sums of a minute's latency overflowed)
+/// nor date a finding centuries back (a request's start is its end less
+/// its time-taken): said at their lines, the rows read without them.
+#[test]
+fn a_time_taken_no_request_runs_dates_nothing_and_stops_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-sitename s-computername \
+         cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\n",
+    );
+    for (second, taken) in [(0, "18446744073709551615"), (1, "9223372036854775808"), (2, "31")] {
+        log.push_str(&format!("2025-11-24 00:00:0{second} W3SVC1 WEB01 GET /app/ 500 19 0 {taken}\n"));
+    }
+    write(dir.path(), "u_ex251124.log", log.as_bytes());
+    let (_, report) = scanned_and_analyzed(dir.path());
+    let f = summary(&report.inventory.files, "u_ex251124.log");
+    assert_eq!((f.records, f.rejected), (3, 0), "{:?}", messages(f));
+    assert_eq!(messages(f).iter().filter(|m| m.contains("time-taken")).count(), 2, "{:?}", messages(f));
+    let day = faultline_parser::Timestamp::from_parts(1_763_942_400, 0);
+    assert!(!report.findings.is_empty(), "three 500.19s are an incident");
+    for finding in &report.findings {
+        assert!(finding.start >= day, "{} starts at {}", finding.id, finding.start.to_rfc3339());
+    }
+}

@@ -266,4 +266,10 @@ fn numbers_a_field_cannot_hold_are_said_and_left_empty() {
     );
     let clean = parse_freb(config_error_trace(true, true).as_bytes());
     assert!(clean.diagnostics.iter().all(|d| !d.message.contains("not a number")), "{:?}", clean.diagnostics);
+    // A time no request takes (past 49 days, as an access log's) is damage.
+    let long =
+        config_error_trace(true, true).replace("timeTaken=\"31\"", "timeTaken=\"18446744073709551615\"");
+    let long = parse_freb(long.as_bytes());
+    assert_eq!(long.trace.time_taken_ms, None);
+    assert!(long.diagnostics.iter().any(|d| d.message.contains("timeTaken=")), "{:?}", long.diagnostics);
 }

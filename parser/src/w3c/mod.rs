@@ -555,10 +555,11 @@ fn parse_chunk<S: RecordSink>(
                     native::parse_ncsa(text, origin)
                 };
                 match result {
-                    Ok(rec) => {
+                    Ok(mut rec) => {
                         if torn {
                             sink.diagnostic(torn_warning(origin));
                         }
+                        doubt_numbers(&mut rec, origin, sink);
                         sink.request(&rec)?;
                     }
                     Err(msg) => sink.diagnostic(reject(origin, torn, &msg)),
@@ -775,7 +776,7 @@ fn parse_w3c_row<'a, S: RecordSink>(
         }),
     };
     match result {
-        Ok(rec) => {
+        Ok(mut rec) => {
             if torn {
                 sink.diagnostic(torn_warning(origin));
             }
@@ -791,17 +792,8 @@ fn parse_w3c_row<'a, S: RecordSink>(
                     ),
                 ));
             }
-            let win32 = match &rec {
-                Built::Request(r) => r.win32_status,
-                Built::HttpErr(_) => None,
-            };
-            if let Some(w) = win32.filter(|w| *w > u64::from(u32::MAX)) {
-                sink.diagnostic(Diagnostic::line(
-                    origin.line,
-                    origin.offset,
-                    Severity::Warning,
-                    format!("sc-win32-status {w} is larger than 32 bits: the log was edited or damaged"),
-                ));
+            if let Built::Request(r) = &mut rec {
+                doubt_numbers(r, origin, sink);
             }
             match rec {
                 Built::Request(r) => sink.request(&r)?,
@@ -813,6 +805,26 @@ fn parse_w3c_row<'a, S: RecordSink>(
             sink.diagnostic(reject(origin, torn, &e));
             Ok(RowRead::Done)
         }
+    }
+}
+
+/// Says where a row's numbers cannot be what IIS wrote: a Win32 status
+/// past 32 bits (kept, as logged), a time-taken past 49 days (dropped: it
+/// would date the request's start centuries back and overflow the sums of
+/// a minute's latency).
+fn doubt_numbers<S: RecordSink>(r: &mut Request<'_>, origin: Origin, sink: &mut S) {
+    let warn = |message: String| Diagnostic::line(origin.line, origin.offset, Severity::Warning, message);
+    if let Some(w) = r.win32_status.filter(|w| *w > u64::from(u32::MAX)) {
+        sink.diagnostic(warn(format!(
+            "sc-win32-status {w} is larger than 32 bits: the log was edited or damaged"
+        )));
+    }
+    if let Some(ms) = r.time_taken_ms.filter(|ms| *ms > u64::from(u32::MAX)) {
+        r.time_taken_ms = None;
+        sink.diagnostic(warn(format!(
+            "time-taken {ms} ms (over 49 days) is no request's duration: the log was edited or damaged; the \
+             row is read without it"
+        )));
     }
 }
 

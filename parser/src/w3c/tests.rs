@@ -849,3 +849,35 @@ fn dates_outside_the_nanosecond_range_are_rejected_not_overflowed() {
     assert!(got.records.is_empty());
     assert_eq!(got.diagnostics.len(), 1, "{:?}", got.diagnostics);
 }
+
+/// A time-taken no request runs for (past 49 days) is said at its line and
+/// left out, in the W3C and the IIS native formats alike: it would date
+/// the request's start centuries back. The rest of the row is read.
+#[test]
+fn a_time_taken_past_49_days_is_said_and_left_out() {
+    let log = b"#Fields: date time cs-uri-stem sc-status time-taken\n\
+2024-01-01 00:00:00 /a 500 4294967295\n\
+2024-01-01 00:00:01 /b 500 4294967296\n\
+2024-01-01 00:00:02 /c 500 18446744073709551615\n";
+    let got = parse(log, Dialect::W3c);
+    let taken: Vec<bool> = got.records.iter().map(|r| r.contains("taken=None")).collect();
+    assert_eq!(taken, [false, true, true]);
+    assert!(got.records[1].contains("/b") && got.records[1].contains("Some(500)"));
+    assert_eq!(
+        got.diagnostics,
+        [
+            "line 3: warning: time-taken 4294967296 ms (over 49 days) is no request's duration: the log was edited or \
+             damaged; the row is read without it",
+            "line 4: warning: time-taken 18446744073709551615 ms (over 49 days) is no request's duration: the log was \
+             edited or damaged; the row is read without it",
+        ]
+    );
+    let native = b"192.168.114.201, -, 03/20/01, 7:55:20, W3SVC2, SERVER, 172.21.13.45, 99999999999, 163, 3223, 500, 0, GET, /a.aspx, -,\n";
+    let got = parse(native, Dialect::IisNative);
+    assert!(got.records[0].contains("taken=None"), "{:?}", got.records);
+    assert!(
+        got.diagnostics[0].starts_with("line 1: warning: time-taken 99999999999 ms"),
+        "{:?}",
+        got.diagnostics
+    );
+}
