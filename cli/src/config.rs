@@ -17,8 +17,9 @@ use crate::args::{ClientArgs, LensArgs, RangeArgs, ReadingArgs, Security};
 
 /// `--from`/`--to`: an RFC 3339 time.
 pub fn parse_time(text: &str) -> Result<Timestamp, String> {
-    faultline_parser::time::parse_rfc3339(text.as_bytes())
-        .ok_or_else(|| format!("expected an RFC 3339 time such as 2025-11-24T13:00:00Z, got {text:?}"))
+    faultline_parser::time::parse_rfc3339(text.as_bytes()).ok_or_else(|| {
+        format!("expected an RFC 3339 time between 1678 and 2261, such as 2025-11-24T13:00:00Z, got {text:?}")
+    })
 }
 
 /// `--fail-on`: a finding severity.
@@ -46,7 +47,7 @@ pub fn parse_skew(text: &str) -> Result<HostSkew, String> {
     // Fifty years either way: a clock set to the wrong decade is a clock;
     // more would carry times out of what a timestamp holds.
     const MOST: i64 = 50 * 366 * 86_400;
-    if secs.abs() > MOST {
+    if secs.unsigned_abs() > MOST.unsigned_abs() {
         return Err(format!("{secs} seconds in {text:?} is more than fifty years ({MOST} seconds)"));
     }
     Ok(HostSkew { host: host.to_string(), by: Span::secs(secs) })
@@ -379,6 +380,8 @@ mod tests {
         // A clock ten years off is corrected; one past what a time holds is refused.
         assert!(parse_skew("WEB01=-315360000").is_ok());
         assert!(parse_skew("WEB01=-11000000000").is_err() && parse_skew("WEB01=20000000000").is_err());
+        // The one number whose magnitude an i64 cannot hold.
+        assert!(parse_skew("WEB01=-9223372036854775808").is_err());
         assert!(parse_time("2025-11-24T13:00:00Z").is_ok() && parse_time("yesterday").is_err());
         assert_eq!(parse_severity("HIGH"), Ok(FindingSeverity::High));
         assert_eq!(

@@ -99,7 +99,8 @@ fn quiet_rejections(errors: &[faultline_analyzer::evidence::ErrRow]) -> String {
         0 => "none named an IIS site or app pool queue".to_string(),
         n => format!("{n} named an IIS site or app pool queue, too few or too spread out for a failure mode"),
     };
-    format!(" HTTP.sys turned away {} requests ({}): {whose}.", errors.len(), said.join(", "))
+    let requests = if errors.len() == 1 { "request" } else { "requests" };
+    format!(" HTTP.sys turned away {} {requests} ({}): {whose}.", errors.len(), said.join(", "))
 }
 
 /// The notes on files whose times are in doubt (local time read as UTC,
@@ -295,6 +296,7 @@ mod tests {
         );
         let pool = [row("Disabled", Some("ShopPool"))];
         assert!(quiet_rejections(&pool).contains("1 named an IIS site or app pool queue, too few"));
+        assert!(quiet_rejections(&pool).starts_with(" HTTP.sys turned away 1 request (1 Disabled)"));
     }
 
     /// The report of a folder holding one file of `text` named `name`.
