@@ -811,7 +811,8 @@ fn parse_w3c_row<'a, S: RecordSink>(
 /// Says where a row's numbers cannot be what IIS wrote: a Win32 status
 /// past 32 bits (kept, as logged), a time-taken past 49 days (dropped: it
 /// would date the request's start centuries back and overflow the sums of
-/// a minute's latency).
+/// a minute's latency), a byte count past 2^63 (dropped: no table's
+/// integer holds it, and sums of it overflow).
 fn doubt_numbers<S: RecordSink>(r: &mut Request<'_>, origin: Origin, sink: &mut S) {
     let warn = |message: String| Diagnostic::line(origin.line, origin.offset, Severity::Warning, message);
     if let Some(w) = r.win32_status.filter(|w| *w > u64::from(u32::MAX)) {
@@ -825,6 +826,14 @@ fn doubt_numbers<S: RecordSink>(r: &mut Request<'_>, origin: Origin, sink: &mut 
             "time-taken {ms} ms (over 49 days) is no request's duration: the log was edited or damaged; the \
              row is read without it"
         )));
+    }
+    for (name, bytes) in [("sc-bytes", &mut r.bytes_sent), ("cs-bytes", &mut r.bytes_received)] {
+        if let Some(n) = bytes.take_if(|n| i64::try_from(*n).is_err()) {
+            sink.diagnostic(warn(format!(
+                "{name} {n} is past what a 64-bit signed count holds: the log was edited or damaged; the row \
+                 is read without it"
+            )));
+        }
     }
 }
 

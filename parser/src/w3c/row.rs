@@ -124,7 +124,7 @@ impl RowTime<'_> {
         // W3C analyze's instructions under callgrind).
         let time = instant(days, tod_nanos.unwrap_or(0)).ok_or_else(|| RowError::Field {
             field: if local_date { Field::DateLocal.name() } else { Field::Date.name() },
-            expected: "a date between 1677 and 2262",
+            expected: "a date and time between 1677-09-22 and 2262-04-11 23:47 (what a nanosecond clock holds)",
             found: date.map(|d| excerpt(d, 20)).unwrap_or_default(),
         })?;
         Ok((time, basis))
