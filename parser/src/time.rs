@@ -312,6 +312,16 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
     instant(days, tod - offset * NANOS_PER_SEC)
 }
 
+/// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp;
+/// `None` for zero (no time was written) and for a time a nanosecond clock
+/// cannot hold (before 1677-09-21 or after 2262-04-11), which
+/// [`from_filetime`] would clamp to its ends.
+pub fn filetime(ticks: u64) -> Option<Timestamp> {
+    const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;
+    let ticks = i64::try_from(ticks).ok().filter(|t| *t != 0)?;
+    ticks.checked_sub(EPOCH_DIFF_TICKS)?.checked_mul(100).map(Timestamp)
+}
+
 /// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp.
 pub fn from_filetime(ticks: u64) -> Timestamp {
     const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;

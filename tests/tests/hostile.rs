@@ -539,3 +539,47 @@ fn a_time_taken_no_request_runs_dates_nothing_and_stops_nothing() {
         assert!(finding.start >= day, "{} starts at {}", finding.id, finding.start.to_rfc3339());
     }
 }
+
+/// plaso's System.evtx with the first three records' times (the record
+/// header's and the TimeCreated that repeats it) set to `filetime`.
+fn plaso_record_times(b: &mut [u8], filetime: u64) {
+    let mut at = 4096 + 512;
+    for _ in 0..3 {
+        assert_eq!(&b[at..at + 4], b"\x2a\x2a\x00\x00", "a record starts at {at}");
+        let size = u32_at(b, at + 4) as usize;
+        let written: [u8; 8] = b[at + 16..at + 24].try_into().expect("eight bytes");
+        let record = &mut b[at..at + size];
+        let mut from = 0;
+        while let Some(p) = record[from..].windows(8).position(|w| w == written) {
+            record[from + p..from + p + 8].copy_from_slice(&filetime.to_le_bytes());
+            from += p + 8;
+        }
+        at += size;
+    }
+}
+
+/// Records whose times are garbage (past year 9999) or zero are each still
+/// read, in `scan` and `analyze` alike: the event log library stops at the
+/// first such header and walks past the next ones, which were lost
+/// uncounted; `analyze` says which it read from their System values, and
+/// which it placed at 1970 for want of a time.
+#[test]
+fn records_of_garbage_or_no_time_are_each_counted_and_said() {
+    let Some(report) =
+        every_plaso_record_counted("records of garbage times", |b| plaso_record_times(b, u64::MAX))
+    else {
+        return;
+    };
+    let read = messages(summary(&report.inventory.files, "System.evtx"));
+    assert_eq!(read.iter().filter(|m| m.contains("counted from its System values")).count(), 3, "{read:?}");
+    assert_eq!(read.iter().filter(|m| m.contains("walked past it")).count(), 2, "{read:?}");
+    let Some(report) = every_plaso_record_counted("records of no time", |b| plaso_record_times(b, 0)) else {
+        return;
+    };
+    let read = messages(summary(&report.inventory.files, "System.evtx"));
+    assert!(
+        read.iter()
+            .any(|m| m.contains("3 records (the first, record 1) hold no time") && m.contains("1970-01-01")),
+        "{read:?}"
+    );
+}

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::framing::Paging;
 use crate::intern::{Interner, Name};
-use crate::time::{Timestamp, from_filetime, parse_rfc3339};
+use crate::time::{Timestamp, filetime, parse_rfc3339};
 use crate::winevent::{
     CountedEvents, DataValue, EventOrigin, RecordId, TimeSource, WinEvent, deliver_sorted, is_relevant,
     keep_extracted,
@@ -772,7 +772,10 @@ fn read_chunk(
     let mut unbuilt: Vec<(u64, String)> = Vec::new();
     // Damage between records, as the crate words it; said as `scan` says
     // it when the raw walk finds it too.
-    let mut damaged: Vec<String> = Vec::new();
+    let mut damaged: Vec<(Option<u64>, String)> = Vec::new();
+    // The ids the crate gave, to find those it walked past when its walk
+    // stopped where the raw walk does not (a header's time it cannot hold).
+    let mut given: Vec<u64> = Vec::new();
     for record in chunk.iter() {
         let record = match record {
             Ok(r) => r,
@@ -780,12 +783,17 @@ fn read_chunk(
                 if let evtx::err::EvtxError::FailedToParseRecord { record_id, .. } = &e {
                     unbuilt.push((*record_id, error_chain(&e)));
                 } else {
-                    damaged.push(format!("chunk {index}: {}", error_chain(&e)));
+                    let at = match &e {
+                        evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => Some(*offset),
+                        _ => None,
+                    };
+                    damaged.push((at, error_chain(&e)));
                 }
                 continue;
             }
         };
         let rid = record.event_record_id;
+        given.push(rid);
         let peek = match peek_system(&record, &mut cache, interner) {
             Ok(p) => p,
             Err(e) => {
@@ -831,16 +839,56 @@ fn read_chunk(
         }
     }
     if !damaged.is_empty() {
-        let walked: Vec<String> = records::walk(bytes, record_bounds(&header))
-            .filter_map(Result::err)
-            .map(|e| damaged_record(index, &e))
-            .collect();
-        let said = if walked.is_empty() { damaged } else { walked };
-        out.diagnostics.extend(said.into_iter().map(|m| offset_diag(offset, Severity::Error, m)));
+        let (read, walked): (Vec<_>, Vec<_>) =
+            records::walk(bytes, record_bounds(&header)).partition(Result::is_ok);
+        if walked.is_empty() {
+            // The raw walk reads every record: those the crate walked past
+            // are read from their System values, as `scan` counts them.
+            given.extend(unbuilt.iter().map(|(id, _)| *id));
+            given.sort_unstable();
+            let why = |r: &records::RawRecord| {
+                let at = (r.binxml.start - records::RECORD_HEADER_SIZE) as u64;
+                match damaged.iter().find(|(failed, _)| *failed == Some(at)) {
+                    Some((_, m)) => m.clone(),
+                    None => format!("the event log library walked past it, after: {}", damaged[0].1),
+                }
+            };
+            let passed: Vec<(u64, String)> = read
+                .into_iter()
+                .flatten()
+                .filter(|r| given.binary_search(&r.id).is_err())
+                .map(|r| (r.id, why(&r)))
+                .collect();
+            if passed.is_empty() {
+                let said = damaged.iter().map(|(_, m)| format!("chunk {index}: {m}"));
+                out.diagnostics.extend(said.map(|m| offset_diag(offset, Severity::Error, m)));
+            }
+            unbuilt.extend(passed);
+        } else {
+            let said = walked.into_iter().filter_map(Result::err).map(|e| damaged_record(index, &e));
+            out.diagnostics.extend(said.map(|m| offset_diag(offset, Severity::Error, m)));
+        }
     }
     if !unbuilt.is_empty() {
         let system_only = SystemOnly { chunk: index, all_events };
         count_unbuilt(bytes, &header, offset, unbuilt, system_only, interner, &mut counted, &mut out);
+    }
+    let mut untimed_kept = out.kept.iter().filter(|e| e.time_source == TimeSource::Missing);
+    if let Some(first) = untimed_kept.next() {
+        let more = untimed_kept.count();
+        let which = match (more, first.record_id) {
+            (0, Some(id)) => format!("record {id} holds"),
+            (_, Some(id)) => format!("{} records (the first, record {id}) hold", more + 1),
+            (_, None) => format!("{} records hold", more + 1),
+        };
+        out.diagnostics.push(offset_diag(
+            offset,
+            Severity::Warning,
+            format!(
+                "chunk {index}: {which} no time a clock can place (TimeCreated and the record header zero or \
+                 out of range): placed at 1970-01-01"
+            ),
+        ));
     }
     out.counted = counted.into_counted(interner);
     out.kept.sort_by_key(WinEvent::sort_key);
@@ -1013,7 +1061,7 @@ fn system_values(
         Some(Err(e)) => return Err(format!("unreadable System section: {e}")),
         None => return Err("not a template instance".into()),
     };
-    let written = (record.filetime != 0).then(|| from_filetime(record.filetime));
+    let written = filetime(record.filetime);
     Ok(kind_of(peek, written, interner))
 }
 
@@ -1023,9 +1071,9 @@ type Timed = Option<(Timestamp, TimeSource)>;
 /// A record's kind as its `System` values give it, and its time: its
 /// TimeCreated, else `written` (the record header's).
 fn kind_of(peek: Peek, written: Option<Timestamp>, interner: &mut Interner) -> (KindKey, Timed) {
-    let time = match peek.time_created {
-        Some(t) if t != 0 => Some((from_filetime(t), TimeSource::TimeCreated)),
-        _ => written.map(|t| (t, TimeSource::RecordHeader)),
+    let time = match peek.time_created.and_then(filetime) {
+        Some(t) => Some((t, TimeSource::TimeCreated)),
+        None => written.map(|t| (t, TimeSource::RecordHeader)),
     };
     let provider = peek.provider.unwrap_or_else(|| interner.name("-"));
     ((peek.channel, peek.computer, provider, (peek.event_id.unwrap_or(0) & 0xFFFF) as u16), time)
@@ -1045,22 +1093,27 @@ fn record_diag(record: u64, message: String) -> Diagnostic {
     Diagnostic { location: Location::Record(record), severity: Severity::Error, message, lost: false }
 }
 
-/// The record header's written time, unless it is zero (1601).
+/// The record header's written time, unless it is zero (1601) or past what
+/// a nanosecond clock holds.
 fn header_time(record: &evtx::EvtxRecord<'_>) -> Option<Timestamp> {
     let ts = record.timestamp;
-    let secs = ts.as_second();
+    let nanos = i64::from(ts.subsec_nanosecond());
     // FILETIME 0 is 1601-01-01, 11 644 473 600 s before the Unix epoch.
-    (secs > -11_644_473_600).then(|| Timestamp::from_parts(secs, i64::from(ts.subsec_nanosecond())))
+    let secs = Some(ts.as_second()).filter(|s| *s > -11_644_473_600)?;
+    secs.checked_mul(crate::time::NANOS_PER_SEC)?.checked_add(nanos).map(Timestamp)
 }
 
 fn to_win_event(f: EventFields, chunk: u64, interner: &mut Interner) -> WinEvent {
-    let (time, time_source) = match (f.time_created, f.time_created_text.as_deref()) {
-        (Some(t), _) if t != 0 => (from_filetime(t), TimeSource::TimeCreated),
+    let created = f.time_created.and_then(filetime);
+    let (time, time_source) = match (created, f.time_created_text.as_deref()) {
+        (Some(t), _) => (t, TimeSource::TimeCreated),
         (_, Some(text)) if parse_rfc3339(text.as_bytes()).is_some() => {
             (parse_rfc3339(text.as_bytes()).unwrap_or_default(), TimeSource::TimeCreated)
         }
-        _ if f.header_filetime != 0 => (from_filetime(f.header_filetime), TimeSource::RecordHeader),
-        _ => (Timestamp(0), TimeSource::Missing),
+        _ => match filetime(f.header_filetime) {
+            Some(t) => (t, TimeSource::RecordHeader),
+            None => (Timestamp(0), TimeSource::Missing),
+        },
     };
     let full_id = f.event_id.unwrap_or(0);
     let qualifiers = f

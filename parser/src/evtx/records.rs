@@ -8,7 +8,7 @@ use std::ops::Range;
 /// Size of a chunk header; records start after it.
 const CHUNK_HEADER_SIZE: usize = 512;
 /// Size of a record header: magic, size, id, written time.
-const RECORD_HEADER_SIZE: usize = 24;
+pub(crate) const RECORD_HEADER_SIZE: usize = 24;
 const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
 /// FILETIME of 9999-12-31: beyond it a written time is garbage.
 const MAX_FILETIME: u64 = 2_650_467_744_000_000_000;
@@ -68,18 +68,22 @@ fn record_at(chunk: &[u8], start: usize, carving: bool) -> Result<(RawRecord, us
     let size = u32_at(chunk, start + 4).unwrap_or(0) as usize;
     let id = u64_at(chunk, start + 8).unwrap_or(0);
     let filetime = u64_at(chunk, start + 16).unwrap_or(0);
-    if filetime > MAX_FILETIME {
-        return Err(err(format!("record {id}: invalid written time {filetime}"), false));
-    }
+    // A written time past 9999 is garbage: the header is taken for a
+    // record's only when its size is repeated at its end, and the record
+    // is then read without that time (its TimeCreated, if any, places it).
+    let garbage_time = filetime > MAX_FILETIME;
+    let garbage = |message: String| {
+        if garbage_time { format!("record {id}: invalid written time {filetime}") } else { message }
+    };
     if size < RECORD_HEADER_SIZE + 4 {
-        return Err(err(format!("record {id}: invalid size {size}"), false));
+        return Err(err(garbage(format!("record {id}: invalid size {size}")), false));
     }
     let binxml = start + RECORD_HEADER_SIZE..start + size - 4;
     if binxml.end > chunk.len() {
-        return Err(err(format!("record {id}: BinXML runs past the chunk"), false));
+        return Err(err(garbage(format!("record {id}: BinXML runs past the chunk")), false));
     }
-    if carving && u32_at(chunk, binxml.end) != Some(size as u32) {
-        return Err(err(format!("record {id}: size copy mismatch"), false));
+    if (carving || garbage_time) && u32_at(chunk, binxml.end) != Some(size as u32) {
+        return Err(err(garbage(format!("record {id}: size copy mismatch")), false));
     }
     Ok((RawRecord { id, filetime, binxml }, start + size))
 }
