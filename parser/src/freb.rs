@@ -247,6 +247,9 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
     lenient(&mut reader);
     let mut saw_root = false;
     let mut closed = false;
+    // Events whose TimeCreated is no time: the first's place and value,
+    // and how many.
+    let mut bad_times: Option<(u64, u64, String, usize)> = None;
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -296,6 +299,11 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
                             if out.trace.computer.is_none() {
                                 out.trace.computer.clone_from(&raw.computer);
                             }
+                            if let Some(written) = &raw.bad_time {
+                                let first =
+                                    bad_times.get_or_insert_with(|| (line, start as u64, written.clone(), 0));
+                                first.3 += 1;
+                            }
                             out.trace.events.push(trace_event(raw, line, &mut interner));
                         }
                         Err(msg) => {
@@ -337,6 +345,24 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
         );
     }
     out.trace.summary = summarize(&out.trace.events);
+    if let Some((line, offset, written, n)) = bad_times {
+        let which = if n == 1 { "an event holds".to_string() } else { format!("{n} events hold") };
+        let placed = if out.trace.time().is_none() {
+            "; the trace holds no other time (timelines place it at 1970-01-01)"
+        } else {
+            ""
+        };
+        out.diagnostics.push(Diagnostic::line(
+            line,
+            offset,
+            Severity::Warning,
+            format!(
+                "{which} a TimeCreated that is no time a clock can place ({}{:?}): read without it{placed}",
+                if n == 1 { "" } else { "the first " },
+                crate::diagnostic::excerpt(written.as_bytes(), 40)
+            ),
+        ));
+    }
     if out.trace.summary.truncated {
         out.diagnostics.push(Diagnostic::file(
             Severity::Warning,

@@ -273,3 +273,36 @@ fn numbers_a_field_cannot_hold_are_said_and_left_empty() {
     assert_eq!(long.trace.time_taken_ms, None);
     assert!(long.diagnostics.iter().any(|d| d.message.contains("timeTaken=")), "{:?}", long.diagnostics);
 }
+
+/// Event times no clock can place (1601, 9999) are said once per trace,
+/// with how many and the first; the trace is read, and a trace left with
+/// no time at all says so.
+#[test]
+fn event_times_no_clock_can_place_are_said_once() {
+    let one = config_error_trace(true, true).replacen(
+        "2024-05-01T10:00:00.100Z",
+        "9999-12-31T23:59:59.9999999Z",
+        1,
+    );
+    let one = parse_freb(one.as_bytes());
+    assert!(one.trace.time().is_some(), "the other events place the trace");
+    let said: Vec<&str> = one.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        said,
+        [
+            "an event holds a TimeCreated that is no time a clock can place (\"9999-12-31T23:59:59.9999999Z\"): read \
+          without it"
+        ]
+    );
+    let all = config_error_trace(true, true)
+        .replace("SystemTime=\"2024-05-01T10:00:00", "SystemTime=\"1601-01-01T00:00:00");
+    let all = parse_freb(all.as_bytes());
+    assert!(all.trace.events.len() > 2);
+    let said: Vec<&str> = all.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with(&format!("{} events hold", all.trace.events.len())), "{said:?}");
+    assert!(
+        said[0].ends_with("the trace holds no other time (timelines place it at 1970-01-01)"),
+        "{said:?}"
+    );
+}
