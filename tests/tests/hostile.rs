@@ -573,6 +573,20 @@ fn records_of_garbage_or_no_time_are_each_counted_and_said() {
     let read = messages(summary(&report.inventory.files, "System.evtx"));
     assert_eq!(read.iter().filter(|m| m.contains("counted from its System values")).count(), 3, "{read:?}");
     assert_eq!(read.iter().filter(|m| m.contains("walked past it")).count(), 2, "{read:?}");
+    // With a record damaged for good further on (its size too small), the
+    // ones walked past are still read: only the damaged one is lost.
+    plaso_records_counted(
+        "records of garbage times beside a damaged one",
+        |b| {
+            plaso_record_times(b, u64::MAX);
+            let mut at = 4096 + 512;
+            for _ in 0..9 {
+                at += u32_at(b, at + 4) as usize;
+            }
+            b[at + 4..at + 8].copy_from_slice(&7u32.to_le_bytes());
+        },
+        (5008, 1),
+    );
     let Some(report) = every_plaso_record_counted("records of no time", |b| plaso_record_times(b, 0)) else {
         return;
     };

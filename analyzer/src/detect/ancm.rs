@@ -1108,7 +1108,8 @@ fn ends_the_evidence(
     }
     let after = ep.last().time() + ATTEMPT;
     let from = store.events.partition_point(|e| e.time() <= after);
-    let more_events = store.events[from..].iter().any(|e| *e.host == *host);
+    let more_events = store.events[from..].iter().any(|e| *e.host == *host)
+        || store.counted_spans.get(host).is_some_and(|&(_, last)| last > after);
     let more_requests = store.requests_between(after, Timestamp(i64::MAX)).iter().any(|r| *r.host == *host);
     !more_events && !more_requests
 }
@@ -1282,6 +1283,10 @@ mod tests {
             .positional("APP", 900, "EventLog", 6005, &[])
             .detected(detect);
         assert!(goes_on[0].ongoing, "{}", goes_on[0].explanation);
+        // Events only counted (a process start of no IIS program) go on
+        // past it too.
+        let counted_on = failed_start(Given::new(), 100, unavailable).counted("APP", 0, 900).detected(detect);
+        assert!(counted_on[0].ongoing, "{}", counted_on[0].explanation);
         let missing =
             "System.IO.FileNotFoundException: Could not find file 'C:\\home\\site\\wwwroot\\subjects.json'.";
         let app_itself = failed_start(Given::new(), 100, missing).detected(detect);

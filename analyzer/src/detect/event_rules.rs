@@ -659,10 +659,19 @@ fn event_log_restarted(store: &Store, out: &mut Vec<Draft>) {
         }
         let before =
             store.events.iter().filter(|b| b.host == e.host && b.time() < e.time()).map(EventRow::time).max();
-        // Events only counted (not in the catalogue) before it say the
-        // host logged then, not when last: `--all-events` reads them.
-        let counted_before = store.counted_spans.get(&e.host).is_some_and(|&(first, _)| first < e.time());
+        // Events only counted (not in the catalogue, or a process start of
+        // no IIS program) before it say the host logged then, not when
+        // last: `--all-events` reads them.
+        let counted = store.counted_spans.get(&e.host);
+        let counted_before = counted.is_some_and(|&(first, _)| first < e.time());
         let since = match (before, counted_before) {
+            // Counted events from before the kept one to after it may
+            // lie closer to the restart.
+            (Some(b), true) if counted.is_some_and(|&(_, last)| last > b) => format!(
+                "the host's last event read in full before it is at {} (events only counted here may lie \
+                 closer: --all-events reads them)",
+                b.to_prose()
+            ),
             (Some(b), _) => format!("the host's last event before it is at {}", b.to_prose()),
             (None, true) => {
                 "the host logged events before it that are only counted here (--all-events reads \
@@ -862,6 +871,22 @@ mod tests {
         assert_eq!(found[0].start, at(32), "the restart's moment, not the last event kept");
         assert!(
             found[0].explanation.contains("the host's last event before it is at"),
+            "{}",
+            found[0].explanation
+        );
+        // Process starts only counted, from before the last event kept to
+        // after it, may lie closer to the restart: said so.
+        let counted = event_log_running(
+            Given::new()
+                .in_channel("PC01", 0, "Service Control Manager", 7036, "System")
+                .counted("PC01", -60, 30),
+            "PC01",
+            32,
+        );
+        let found = counted.detected(detect);
+        assert!(
+            found[0].explanation.contains("the host's last event read in full before it is at")
+                && found[0].explanation.contains("events only counted here may lie closer"),
             "{}",
             found[0].explanation
         );

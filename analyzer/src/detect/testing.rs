@@ -44,6 +44,13 @@ impl Given {
         Given::default()
     }
 
+    /// Events of `host` only counted (outside the catalogue, or process
+    /// starts of no IIS program), from `from` to `to` seconds.
+    pub fn counted(mut self, host: &str, from: i64, to: i64) -> Self {
+        crate::evidence::collect::widen(&mut self.kept.counted_spans, &Arc::from(host), (at(from), at(to)));
+        self
+    }
+
     /// A Windows event with named data.
     pub fn event(mut self, host: &str, secs: i64, provider: &str, id: u16, data: &[(&str, &str)]) -> Self {
         let data = data.iter().map(|(n, v)| DataValue { name: Some(Arc::from(*n)), value: Arc::from(*v) });

@@ -144,9 +144,12 @@ pub struct Collector<'s> {
 /// or as an IIS worker, under an app pool's identity, or of IIS's own tools
 /// (appcmd changing logging, iisreset). A server's other starts are the
 /// bulk of its Sysmon or audited Security log, hundreds of thousands a day
-/// and a kilobyte each kept, and no detector reads them; the lens still
-/// reads every one as the log is read (a web shell's children, generations
-/// down).
+/// and a kilobyte each kept; the detectors ask of them only that the host
+/// logged then (its counted span: when its evidence ends, whether the log
+/// went on past a failed start), and the lens still reads every one as the
+/// log is read (a web shell's children, generations down). A 4688 of a
+/// system older than Windows 10 names no parent: a worker's child is kept
+/// then only by its account or program.
 fn process_start_tells_of_iis(e: &WinEvent) -> bool {
     use faultline_parser::winevent::{Family, is_worker_image, pool_of_identity};
     let (images, accounts): (&[&str], &[&str]) = match (e.event_id, e.family()) {
@@ -543,7 +546,16 @@ mod tests {
                 start("Microsoft-Windows-WAS", 5002, &[]),
             ]
         };
-        let (images, counted) = kept(false, events());
+        // A second apart: the counted span runs from the first left out
+        // (svchost, at 0) to the last (conhost, at 4).
+        let timed = |events: Vec<WinEvent>| -> Vec<WinEvent> {
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| WinEvent { time: e.time + Span::secs(i as i64), ..e })
+                .collect()
+        };
+        let (images, counted) = kept(false, timed(events()));
         assert_eq!(
             images,
             [
@@ -556,7 +568,11 @@ mod tests {
             ]
         );
         let t = Timestamp::from_parts(1_700_000_000, 0);
-        assert_eq!(counted, Some((t, t)), "the starts left out still say when the host logged");
+        assert_eq!(
+            counted,
+            Some((t, t + Span::secs(4))),
+            "the starts left out still say when the host logged"
+        );
         let (all, _) = kept(true, events());
         assert_eq!(all.len(), 8);
     }

@@ -773,8 +773,9 @@ fn read_chunk(
     // Damage between records, as the crate words it; said as `scan` says
     // it when the raw walk finds it too.
     let mut damaged: Vec<(Option<u64>, String)> = Vec::new();
-    // The ids the crate gave, to find those it walked past when its walk
-    // stopped where the raw walk does not (a header's time it cannot hold).
+    // Where the records the crate gave start (their BinXML), to find those
+    // it walked past when its walk stopped where the raw walk does not (a
+    // header's time it cannot hold); by place, as ids may repeat.
     let mut given: Vec<u64> = Vec::new();
     for record in chunk.iter() {
         let record = match record {
@@ -793,7 +794,7 @@ fn read_chunk(
             }
         };
         let rid = record.event_record_id;
-        given.push(rid);
+        given.push(record.binxml_offset);
         let peek = match peek_system(&record, &mut cache, interner) {
             Ok(p) => p,
             Err(e) => {
@@ -841,33 +842,37 @@ fn read_chunk(
     if !damaged.is_empty() {
         let (read, walked): (Vec<_>, Vec<_>) =
             records::walk(bytes, record_bounds(&header)).partition(Result::is_ok);
-        if walked.is_empty() {
-            // The raw walk reads every record: those the crate walked past
-            // are read from their System values, as `scan` counts them.
-            given.extend(unbuilt.iter().map(|(id, _)| *id));
-            given.sort_unstable();
-            let why = |r: &records::RawRecord| {
-                let at = (r.binxml.start - records::RECORD_HEADER_SIZE) as u64;
-                match damaged.iter().find(|(failed, _)| *failed == Some(at)) {
-                    Some((_, m)) => m.clone(),
-                    None => format!("the event log library walked past it, after: {}", damaged[0].1),
-                }
-            };
-            let passed: Vec<(u64, String)> = read
-                .into_iter()
-                .flatten()
-                .filter(|r| given.binary_search(&r.id).is_err())
-                .map(|r| (r.id, why(&r)))
-                .collect();
-            if passed.is_empty() {
-                let said = damaged.iter().map(|(_, m)| format!("chunk {index}: {m}"));
-                out.diagnostics.extend(said.map(|m| offset_diag(offset, Severity::Error, m)));
-            }
-            unbuilt.extend(passed);
+        // Records the raw walk reads that the crate walked past: read from
+        // their System values, as `scan` counts them.
+        given.sort_unstable();
+        let header_at = |r: &records::RawRecord| (r.binxml.start - records::RECORD_HEADER_SIZE) as u64;
+        let passed: Vec<records::RawRecord> = read
+            .into_iter()
+            .flatten()
+            .filter(|r| given.binary_search(&(r.binxml.start as u64)).is_err())
+            .filter(|r| !unbuilt.iter().any(|(id, _)| *id == r.id))
+            .collect();
+        let failed_at = |at: u64| damaged.iter().find(|(failed, _)| *failed == Some(at)).map(|(_, m)| m);
+        let why = |r: &records::RawRecord| match failed_at(header_at(r)) {
+            Some(m) => m.clone(),
+            None => format!("the event log library walked past it, after: {}", damaged[0].1),
+        };
+        let passed_ids: Vec<(u64, String)> = passed.iter().map(|r| (r.id, why(r))).collect();
+        let raw_errors: Vec<String> =
+            walked.into_iter().filter_map(Result::err).map(|e| damaged_record(index, &e)).collect();
+        let said: Vec<String> = if raw_errors.is_empty() {
+            // The crate's words, but for those a record read here answers.
+            let answered = |at: &Option<u64>| at.is_some_and(|at| passed.iter().any(|r| header_at(r) == at));
+            damaged
+                .iter()
+                .filter(|(at, _)| !answered(at))
+                .map(|(_, m)| format!("chunk {index}: {m}"))
+                .collect()
         } else {
-            let said = walked.into_iter().filter_map(Result::err).map(|e| damaged_record(index, &e));
-            out.diagnostics.extend(said.map(|m| offset_diag(offset, Severity::Error, m)));
-        }
+            raw_errors
+        };
+        out.diagnostics.extend(said.into_iter().map(|m| offset_diag(offset, Severity::Error, m)));
+        unbuilt.extend(passed_ids);
     }
     if !unbuilt.is_empty() {
         let system_only = SystemOnly { chunk: index, all_events };
