@@ -132,7 +132,8 @@ pub fn parse_page(data: &[u8], modified: Option<crate::Timestamp>) -> (Option<Tr
     if modified.is_none() {
         diagnostics.push(Diagnostic::file(
             Severity::Warning,
-            "the page holds no time and the file has no modification time: its request is not placed in time",
+            "the page holds no time and the file has no modification time a clock can place (none, before 1970 \
+             or after 2262): its request is not placed in time",
         ));
     }
     // IIS writes the page whole: one without its end was cut by a copy.

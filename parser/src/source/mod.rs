@@ -688,10 +688,11 @@ impl FilesSeen {
     }
 }
 
-/// A file's modification time.
+/// A file's modification time, when a clock of nanoseconds since 1970 can
+/// place it (a copy's garbage date past 2262 would be clamped to its end).
 fn modified(meta: Option<&std::fs::Metadata>) -> Option<Timestamp> {
     let since = meta?.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some(Timestamp::from_parts(i64::try_from(since.as_secs()).ok()?, i64::from(since.subsec_nanos())))
+    i64::try_from(since.as_nanos()).ok().map(Timestamp)
 }
 
 fn add_file(

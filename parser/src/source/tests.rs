@@ -612,3 +612,23 @@ fn names_that_are_no_utf8_show_their_bytes() {
         "{shown}"
     );
 }
+
+/// A file time a nanosecond clock cannot hold (a copy's garbage date past
+/// 2262, or before 1970) is no time: it was clamped to 2262-04-11, where a
+/// detailed error page, dated by its file, then sat unsaid.
+#[test]
+fn a_file_time_no_clock_can_place_is_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ErrorPage000001.htm");
+    std::fs::write(&path, b"x").expect("write");
+    let file = std::fs::File::options().write(true).open(&path).expect("open");
+    let at = |secs: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    file.set_modified(at(1_763_990_400)).expect("a time in range");
+    assert_eq!(
+        modified(Some(&std::fs::metadata(&path).expect("meta"))),
+        Some(Timestamp::from_parts(1_763_990_400, 0))
+    );
+    // 2300-01-01.
+    file.set_modified(at(10_413_792_000)).expect("a time past 2262");
+    assert_eq!(modified(Some(&std::fs::metadata(&path).expect("meta"))), None);
+}
