@@ -597,3 +597,64 @@ fn records_of_garbage_or_no_time_are_each_counted_and_said() {
         "{read:?}"
     );
 }
+
+/// A W3C row with any numbers its fields' grammar admits (a status of
+/// three digits, every other number up to 2^64 - 1), in the first minutes
+/// of a day, failing more often than not.
+fn any_row() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    (
+        // A few minutes, so that rows share a minute's sums.
+        0u32..300,
+        prop::sample::select(vec!["/", "/app/", "/login.aspx", "/aspnet_client/a.aspx", "/api/orders"]),
+        prop::sample::select(vec!["GET", "POST"]),
+        prop_oneof![Just(500u16), Just(503), 100u16..1000],
+        prop_oneof![Just(0u32), any::<u32>()],
+        prop_oneof![Just(0u64), any::<u64>()],
+        (prop_oneof![Just(0u64), any::<u64>()], prop_oneof![Just(0u64), any::<u64>()]),
+        prop_oneof![0u64..100_000, any::<u64>()],
+    )
+        .prop_map(|(second, stem, method, status, sub, win32, (sent, received), taken)| {
+            let (h, m, s) = (second / 3600, second / 60 % 60, second % 60);
+            format!(
+                "2025-11-24 {h:02}:{m:02}:{s:02} W3SVC1 WEB01 {method} {stem} - 10.0.0.{} {status} {sub} {win32} \
+                 {sent} {received} {taken}\n",
+                second % 7
+            )
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 24, ..Default::default() })]
+
+    /// No number a row's grammar admits stops the analysis or its lens
+    /// (overflow checks are on in tests), and no finding is dated outside
+    /// the day the rows are of (a time-taken of 2^64 - 1 ms dated one to
+    /// 1733): every row read or rejected, none lost.
+    #[test]
+    fn no_number_a_row_admits_stops_the_analysis_or_misdates_it(rows in proptest::collection::vec(any_row(), 1..60)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = String::from(
+            "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time s-sitename \
+             s-computername cs-method cs-uri-stem cs-uri-query c-ip sc-status sc-substatus sc-win32-status \
+             sc-bytes cs-bytes time-taken\n",
+        );
+        for row in &rows {
+            log.push_str(row);
+        }
+        write(dir.path(), "u_ex251124.log", log.as_bytes());
+        let report = common::analyzed_with_the_pack(dir.path());
+        let f = summary(&report.inventory.files, "u_ex251124.log");
+        proptest::prop_assert_eq!(f.records + f.rejected, rows.len() as u64, "{:?}", messages(f));
+        // The day, less the 49 days a time-taken may reach back.
+        let day = faultline_parser::Timestamp::from_parts(1_763_942_400, 0);
+        let earliest = day - faultline_parser::Span::hours(49 * 24 + 1);
+        let latest = day + faultline_parser::Span::hours(25);
+        for finding in &report.findings {
+            proptest::prop_assert!(finding.start >= earliest && finding.end <= latest, "{}: {} .. {}", finding.id, finding.start.to_rfc3339(), finding.end.to_rfc3339());
+        }
+        for d in &report.detections {
+            proptest::prop_assert!(d.time >= earliest && d.time <= latest, "{} at {}", d.rule.meta.title, d.time.to_rfc3339());
+        }
+    }
+}

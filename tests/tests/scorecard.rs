@@ -10,6 +10,8 @@ use faultline_corpus::layout::Layout;
 use faultline_corpus::scenario::{SCENARIOS, Size, generate_in};
 use faultline_parser::ReadConfig;
 
+mod common;
+
 /// Ids in order of first appearance.
 fn distinct(ids: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
@@ -368,19 +370,9 @@ fn a_failed_database_login_is_traced_to_the_identity_change_on_the_web_server() 
 /// report of it with the bundled pack.
 fn attack_report(name: &str, seed: u64) -> (faultline_corpus::scenario::Truth, faultline_analyzer::Report) {
     let size = Size { hosts: 1, hours: 3, rate: 0.3 };
-    let mut loaded = faultline_hunt::LoadReport::default();
-    loaded.add_bundled();
-    let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
     let dir = tempfile::tempdir().expect("tempdir");
     let truth = generate_in(name, dir.path(), seed, &size, Layout::Bundle).expect("generates");
-    let report = faultline_analyzer::analyze_and_hunt(
-        &[dir.path().to_path_buf()],
-        &ReadConfig::default(),
-        &Scope::default(),
-        &hunt,
-        &|_| {},
-    );
-    (truth, report)
+    (truth, common::analyzed_with_the_pack(dir.path()))
 }
 
 /// The attack scenarios, through `analyze` with the bundled pack: each

@@ -1,6 +1,10 @@
-//! What the test files over third-party fixtures share.
+//! What the test files share: third-party fixtures, and the analysis as
+//! the command runs it by default.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use faultline_analyzer::Scope;
+use faultline_parser::ReadConfig;
 
 /// The folder an environment variable names; a relative path is taken from
 /// the workspace root, where the README's test command runs. Without it the
@@ -19,6 +23,7 @@ fn folder(var: &str, what: &str) -> Option<PathBuf> {
 }
 
 /// The real public samples (`FAULTLINE_SAMPLES`).
+#[allow(dead_code)] // the scorecard reads generated evidence only
 pub fn samples(what: &str) -> Option<PathBuf> {
     folder("FAULTLINE_SAMPLES", what)
 }
@@ -28,4 +33,20 @@ pub fn samples(what: &str) -> Option<PathBuf> {
 #[allow(dead_code)] // only the hunt tests read rules
 pub fn sigma(what: &str) -> Option<PathBuf> {
     folder("FAULTLINE_SIGMA", what)
+}
+
+/// `analyze` of `dir` with the bundled pack, as `faultline analyze` runs
+/// by default.
+#[allow(dead_code)] // not every test file analyzes
+pub fn analyzed_with_the_pack(dir: &Path) -> faultline_analyzer::Report {
+    let mut loaded = faultline_hunt::LoadReport::default();
+    loaded.add_bundled();
+    let hunt = faultline_analyzer::hunting::Hunt::new(loaded.finish());
+    faultline_analyzer::analyze_and_hunt(
+        &[dir.to_path_buf()],
+        &ReadConfig::default(),
+        &Scope::default(),
+        &hunt,
+        &|_| {},
+    )
 }
