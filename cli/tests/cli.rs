@@ -1330,3 +1330,38 @@ fn the_timelines_say_when_times_are_the_servers_local_time() {
         assert!(!stderr(&out).contains("local time"), "{corrected:?}: {}", stderr(&out));
     }
 }
+
+/// A detailed error page whose file time no clock can place (a copy's
+/// garbage date, 2300) holds no time at all: its finding says the time is
+/// unknown, where it showed 1970-01-01 as "the pages' file dates".
+#[test]
+fn a_finding_of_pages_with_no_time_says_its_time_is_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("DetailedErrors");
+    std::fs::create_dir(&folder).expect("folder");
+    let page = folder.join("ErrorPage000001.htm");
+    std::fs::write(
+        &page,
+        "<html><head><title>IIS Detailed Error - 500.19 - Internal Server Error</title></head><body>\n\
+         <h3>HTTP Error 500.19 - Internal Server Error</h3>\n\
+         <h4>The requested page cannot be accessed because the related configuration data for the page is \
+         invalid.</h4>\n\
+         <table><tr class=\"alt\"><th>Module</th><td>&nbsp;&nbsp;&nbsp;IIS Web Core</td></tr>\n\
+         <tr><th>Notification</th><td>&nbsp;&nbsp;&nbsp;BeginRequest</td></tr>\n\
+         <tr><th>Error Code</th><td>&nbsp;&nbsp;&nbsp;0x8007000d</td></tr>\n\
+         <tr class=\"alt\"><th>Config Error</th><td>&nbsp;&nbsp;&nbsp;Configuration file is not well-formed \
+         XML</td></tr>\n\
+         <tr class=\"alt\"><th>Requested URL</th><td>&nbsp;&nbsp;&nbsp;http://localhost:80/shop/</td></tr>\n\
+         <tr><th>Physical Path</th><td>&nbsp;&nbsp;&nbsp;C:\\inetpub\\shop\\</td></tr>\n\
+         </table></body></html>\n",
+    )
+    .expect("writes");
+    // 2300-01-01.
+    let garbage = std::time::UNIX_EPOCH + std::time::Duration::from_secs(10_413_792_000);
+    std::fs::File::options().write(true).open(&page).expect("opens").set_modified(garbage).expect("dates");
+    let out = faultline(&["analyze", dir.path().to_str().expect("utf-8")]);
+    let text = stdout(&out);
+    assert!(text.contains("config-error"), "{text}");
+    assert!(text.contains("time unknown   host") && !text.contains("1970-01-01"), "{text}");
+    assert!(!text.contains("2262-04-11"), "{text}");
+}

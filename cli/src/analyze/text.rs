@@ -6,6 +6,7 @@ use std::io::Write;
 
 use faultline_analyzer::Report;
 use faultline_analyzer::finding::{Evidence, Finding, Role};
+use faultline_parser::Timestamp;
 
 use crate::config::Zone;
 use crate::style::{Palette, sanitize};
@@ -105,8 +106,19 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             f.title,
             f.confidence
         )?;
-        let dated = if f.window_from_files { "   (the pages' file dates)" } else { "" };
-        writeln!(out, "   {} → {}   {}{dated}", zone.time(f.start), zone.time(f.end), scope(f))?;
+        // Pages whose files' dates could not be read either hold no time
+        // at all: their window is the clock's zero, no date of theirs.
+        let untimed = f.window_from_files && f.start == Timestamp::default() && f.end == Timestamp::default();
+        if untimed {
+            writeln!(
+                out,
+                "   time unknown   {}   (the pages hold none, and their files' dates could not be read)",
+                scope(f)
+            )?;
+        } else {
+            let dated = if f.window_from_files { "   (the pages' file dates)" } else { "" };
+            writeln!(out, "   {} → {}   {}{dated}", zone.time(f.start), zone.time(f.end), scope(f))?;
+        }
         if let Some(list) = related(report, f) {
             writeln!(out, "   same incident on other hosts: {list}")?;
         }
@@ -132,7 +144,8 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
                 Role::Effect => palette.yellow("effect "),
                 Role::Context => palette.dim("context"),
             };
-            writeln!(out, "     {} {} {}", zone.time(step.time), role, sanitize(&step.summary))?;
+            let when = if untimed { format!("{:<19}", "time unknown") } else { zone.time(step.time) };
+            writeln!(out, "     {when} {} {}", role, sanitize(&step.summary))?;
         }
         if f.timeline.len() > TIMELINE_STEPS {
             let more = f.timeline.len() - TIMELINE_STEPS;
