@@ -1333,7 +1333,8 @@ fn the_timelines_say_when_times_are_the_servers_local_time() {
 
 /// A detailed error page whose file time no clock can place (a copy's
 /// garbage date, 2300) holds no time at all: its finding says the time is
-/// unknown, where it showed 1970-01-01 as "the pages' file dates".
+/// unknown in every format a reader reads, where it showed 1970-01-01 as
+/// "the pages' file dates" (and HTML drew a chart of 1970).
 #[test]
 fn a_finding_of_pages_with_no_time_says_its_time_is_unknown() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1364,4 +1365,9 @@ fn a_finding_of_pages_with_no_time_says_its_time_is_unknown() {
     assert!(text.contains("config-error"), "{text}");
     assert!(text.contains("time unknown   host") && !text.contains("1970-01-01"), "{text}");
     assert!(!text.contains("2262-04-11"), "{text}");
+    for format in ["markdown", "html"] {
+        let out = faultline(&["analyze", "--format", format, dir.path().to_str().expect("utf-8")]);
+        let page = stdout(&out);
+        assert!(page.contains("time unknown") && !page.contains("1970-01-01"), "{format}: {page}");
+    }
 }

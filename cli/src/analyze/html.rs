@@ -19,7 +19,7 @@ use faultline_analyzer::{Finding, Report};
 use faultline_hunt::Level;
 
 use super::chart::{self, Marks, Series, Sites, Window};
-use super::text::{place, related, scope};
+use super::text::{finding_time, place, related, scope, untimed};
 use crate::config::Zone;
 use crate::style::sanitize;
 use crate::totals::{TOTALS_HEADER, totals_rows};
@@ -179,8 +179,8 @@ fn headline(f: &Finding, zone: &Zone) -> [String; 7] {
         esc(f.title),
         f.severity.name().to_string(),
         format!("{:.2}", f.confidence),
-        zone.time(f.start),
-        zone.time(f.end),
+        finding_time(f, f.start, zone),
+        finding_time(f, f.end, zone),
         esc(&scope(f)),
     ]
 }
@@ -208,7 +208,7 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zon
             let _ = writeln!(
                 page,
                 "<tr><td>{}</td><td class=\"{role}\">{role}</td><td>{}</td></tr>",
-                zone.time(step.time),
+                finding_time(f, step.time, zone),
                 esc(&step.summary)
             );
         }
@@ -280,7 +280,8 @@ fn charts(page: &mut String, report: &Report, zone: &Zone) {
 /// A finding's own chart: its host (and site) from before it started to
 /// after it ended, per minute, with lanes of its evidence by source.
 fn zoomed_chart(page: &mut String, report: &Report, f: &Finding, zone: &Zone) {
-    let Some(host) = f.scope.host.as_deref() else { return };
+    // No time, no stretch of the host's minutes to draw.
+    let Some(host) = f.scope.host.as_deref().filter(|_| !untimed(f)) else { return };
     let (start, end) = (f.start.minute(), f.end.minute());
     let context = ((end - start) / 2).max(10);
     let window = Window::new(start - context, end + context);

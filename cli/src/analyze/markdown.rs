@@ -11,7 +11,7 @@ use std::io::Write;
 use faultline_analyzer::Report;
 use faultline_analyzer::finding::Role;
 
-use super::text::{place, related, scope};
+use super::text::{finding_time, place, related, scope, untimed};
 use crate::config::Zone;
 use crate::markdown::{code, escape, write_totals};
 
@@ -54,8 +54,8 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
             escape(f.title),
             f.severity.name(),
             f.confidence,
-            zone.time(f.start),
-            zone.time(f.end),
+            finding_time(f, f.start, zone),
+            finding_time(f, f.end, zone),
             escape(&scope(f))
         )?;
     }
@@ -63,7 +63,14 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out, "\n### {}. {} {}\n", i + 1, code(f.id.id()), escape(f.title))?;
         writeln!(out, "- **Severity:** {} (confidence {:.2})", f.severity.name(), f.confidence)?;
-        writeln!(out, "- **When:** {} to {}", zone.time(f.start), zone.time(f.end))?;
+        if untimed(f) {
+            writeln!(
+                out,
+                "- **When:** time unknown (the pages hold none, and their files' dates could not be read)"
+            )?;
+        } else {
+            writeln!(out, "- **When:** {} to {}", zone.time(f.start), zone.time(f.end))?;
+        }
         let where_ = scope(f);
         if !where_.is_empty() {
             writeln!(out, "- **Where:** {}", escape(&where_))?;
@@ -83,7 +90,12 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
                     Role::Effect => "effect",
                     Role::Context => "context",
                 };
-                writeln!(out, "| {} | {role} | {} |", zone.time(step.time), escape(&step.summary))?;
+                writeln!(
+                    out,
+                    "| {} | {role} | {} |",
+                    finding_time(f, step.time, zone),
+                    escape(&step.summary)
+                )?;
             }
             if f.timeline.len() > TIMELINE_STEPS {
                 writeln!(out, "\n{} more steps in `--format json`.", f.timeline.len() - TIMELINE_STEPS)?;

@@ -26,6 +26,18 @@ pub(crate) fn place(e: &Evidence) -> String {
 }
 
 /// Host, site and pool of a finding, as far as known.
+/// Whether a finding is made only of pages with no time a clock can place
+/// (their files' dates could not be read either): its window is the
+/// clock's zero, no date of theirs.
+pub(crate) fn untimed(f: &Finding) -> bool {
+    f.window_from_files && f.start == Timestamp::default() && f.end == Timestamp::default()
+}
+
+/// A time of finding `f` (its window's or a step's) as every format shows it.
+pub(crate) fn finding_time(f: &Finding, t: Timestamp, zone: &Zone) -> String {
+    if untimed(f) { "time unknown".to_string() } else { zone.time(t) }
+}
+
 pub(crate) fn scope(f: &Finding) -> String {
     [("host", &f.scope.host), ("site", &f.scope.site), ("pool", &f.scope.app_pool)]
         .iter()
@@ -106,9 +118,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             f.title,
             f.confidence
         )?;
-        // Pages whose files' dates could not be read either hold no time
-        // at all: their window is the clock's zero, no date of theirs.
-        let untimed = f.window_from_files && f.start == Timestamp::default() && f.end == Timestamp::default();
+        let untimed = untimed(f);
         if untimed {
             writeln!(
                 out,
@@ -144,7 +154,7 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
                 Role::Effect => palette.yellow("effect "),
                 Role::Context => palette.dim("context"),
             };
-            let when = if untimed { format!("{:<19}", "time unknown") } else { zone.time(step.time) };
+            let when = format!("{:<19}", finding_time(f, step.time, zone));
             writeln!(out, "     {when} {} {}", role, sanitize(&step.summary))?;
         }
         if f.timeline.len() > TIMELINE_STEPS {
