@@ -40,9 +40,7 @@ fn configuration(path: &str, value: &str) -> Option<Switch> {
 /// `/logFile.enabled:false`, either quoted).
 fn command_line(line: &str) -> Option<Switch> {
     // Most process starts are not appcmd's: ruled out before any copy.
-    let bytes = line.as_bytes();
-    let at_a = |i: usize| bytes.get(i..i + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"appcmd"));
-    if !memchr::memchr2_iter(b'a', b'A', bytes).any(at_a) {
+    if !faultline_parser::value::contains_ignore_case(line.as_bytes(), b"appcmd") {
         return None;
     }
     let line: String = line.to_ascii_lowercase().chars().filter(|c| *c != '"' && *c != '\'').collect();

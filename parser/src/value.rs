@@ -19,6 +19,15 @@ pub fn ends_with_ignore_case(text: &[u8], suffix: &[u8]) -> bool {
     text.len() >= suffix.len() && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
+/// Whether `text` holds `word`, ASCII letters in either case (a program's
+/// name in a command line, a word in a path), with no copy made: only the
+/// places its first letter is at, in either case, are compared.
+pub fn contains_ignore_case(text: &[u8], word: &[u8]) -> bool {
+    let Some(&first) = word.first() else { return true };
+    let at = |i: usize| text.get(i..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word));
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), text).any(at)
+}
+
 /// Parses an unsigned decimal number with no sign, no spaces and no overflow.
 #[inline]
 pub fn parse_u64(b: &[u8]) -> Option<u64> {
@@ -244,6 +253,14 @@ mod tests {
         assert!(ends_with_ignore_case(b"C:\\inetpub\\x.ASPX", b".aspx"));
         assert!(!ends_with_ignore_case(b".aspx.txt", b".aspx"));
         assert!(!ends_with_ignore_case(b"spx", b".aspx"), "shorter than the suffix");
+    }
+
+    #[test]
+    fn a_word_is_found_in_either_case_anywhere_and_not_past_the_end() {
+        assert!(contains_ignore_case(b"cmd /c C:\\Windows\\System32\\inetsrv\\AppCmd.exe list", b"appcmd"));
+        assert!(contains_ignore_case(b"IISRESET", b"iisreset"));
+        assert!(!contains_ignore_case(b"cmd /c appcm", b"appcmd"), "cut at the end");
+        assert!(!contains_ignore_case(b"notepad.exe", b"appcmd"));
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub struct Collector<'s> {
 /// system older than Windows 10 names no parent: a worker's child is kept
 /// then only by its account or program.
 fn process_start_tells_of_iis(e: &WinEvent) -> bool {
+    use faultline_parser::value::contains_ignore_case;
     use faultline_parser::winevent::{Family, is_worker_image, pool_of_identity};
     let (images, accounts): (&[&str], &[&str]) = match (e.event_id, e.family()) {
         (1, Family::Sysmon) => (&["Image", "ParentImage"], &["User", "ParentUser"]),
@@ -169,12 +170,12 @@ fn process_start_tells_of_iis(e: &WinEvent) -> bool {
         let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
         is_worker_image(image) || ["appcmd.exe", "iisreset.exe"].iter().any(|t| name.eq_ignore_ascii_case(t))
     };
-    let command = e.data("CommandLine").unwrap_or_default().to_ascii_lowercase();
+    // appcmd switching logging off is found by its command line (a shell's
+    // `cmd /c appcmd ...`), which the logging-switch detector reads.
+    let command = e.data("CommandLine").unwrap_or_default().as_bytes();
     images.iter().any(|f| e.data(f).is_some_and(iis_tool))
         || accounts.iter().any(|f| e.data(f).and_then(pool_of_identity).is_some())
-        || command.contains("appcmd")
-        || command.contains("iisreset")
-        || crate::logging_switch::logging_switch(e).is_some()
+        || [&b"appcmd"[..], b"iisreset"].iter().any(|tool| contains_ignore_case(command, tool))
 }
 
 /// Interns the strings rows repeat (stems, clients, reasons, queues), so
@@ -253,8 +254,9 @@ impl<'s> Collector<'s> {
 impl RecordSink for Collector<'_> {
     type Error = std::convert::Infallible;
     /// The chunk's interned strings are let go, and its request and HTTPERR
-    /// rows (the ones kept by the million) held at their size: the collectors of a large file's chunks wait for each other,
-    /// and each one's interning table (a few thousand paths and tens of
+    /// rows (the ones kept by the million) held at their size: the
+    /// collectors of a large file's chunks wait for each other, and each
+    /// one's interning table (a few thousand paths and tens of
     /// thousands of clients) and the room its vectors grew by added up to
     /// more than the rows (a 200 MB log of 2 M failed requests held 190 MB
     /// of tables alone).

@@ -213,7 +213,7 @@ pub(super) const ACCOUNTS_PER_MINUTE: usize = 3;
 /// Whether a path is a login page's (as the bundled rejection rule reads
 /// one).
 pub(super) fn login_page(stem: &[u8]) -> bool {
-    LOGIN_WORDS.iter().any(|w| stem.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())))
+    LOGIN_WORDS.iter().any(|w| faultline_parser::value::contains_ignore_case(stem, w.as_bytes()))
 }
 
 /// What a login page's path holds: the bundled rejection rule's
