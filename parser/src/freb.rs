@@ -410,10 +410,9 @@ fn read_root_attributes(t: &mut Trace, e: &quick_xml::events::BytesStart<'_>) ->
                 (t.trigger_status, _, whole) = split_status(text);
                 whole
             }
-            // Past 49 days, as an access log's time-taken: damage.
             "timeTaken" => number(
                 &mut t.time_taken_ms,
-                parse_u64(text.as_bytes()).filter(|ms| *ms <= u64::from(u32::MAX)),
+                parse_u64(text.as_bytes()).filter(|ms| *ms <= crate::time::LONGEST_REQUEST_MS),
             ),
             _ => true,
         };

@@ -312,21 +312,28 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<Timestamp> {
     instant(days, tod - offset * NANOS_PER_SEC)
 }
 
+/// FILETIME ticks (100 ns) from 1601-01-01 to 1970-01-01.
+const FILETIME_EPOCH_TICKS: i64 = 116_444_736_000_000_000;
+
 /// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp;
 /// `None` for zero (no time was written) and for a time a nanosecond clock
 /// cannot hold (before 1677-09-21 or after 2262-04-11), which
 /// [`from_filetime`] would clamp to its ends.
 pub fn filetime(ticks: u64) -> Option<Timestamp> {
-    const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;
     let ticks = i64::try_from(ticks).ok().filter(|t| *t != 0)?;
-    ticks.checked_sub(EPOCH_DIFF_TICKS)?.checked_mul(100).map(Timestamp)
+    ticks.checked_sub(FILETIME_EPOCH_TICKS)?.checked_mul(100).map(Timestamp)
 }
 
-/// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp.
+/// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to a timestamp,
+/// clamped to what a nanosecond clock holds.
 pub fn from_filetime(ticks: u64) -> Timestamp {
-    const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;
-    Timestamp((ticks as i64).saturating_sub(EPOCH_DIFF_TICKS).saturating_mul(100))
+    Timestamp((ticks as i64).saturating_sub(FILETIME_EPOCH_TICKS).saturating_mul(100))
 }
+
+/// The longest a request can have taken, in milliseconds: 2^32 - 1, 49.7
+/// days. A larger access-log `time-taken` or FREB `timeTaken` is damage; it
+/// would date the request's start centuries back.
+pub const LONGEST_REQUEST_MS: u64 = u32::MAX as u64;
 
 /// Strips ASCII whitespace from both ends.
 pub fn trim_ascii(b: &[u8]) -> &[u8] {

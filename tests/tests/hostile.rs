@@ -646,9 +646,9 @@ proptest::proptest! {
         let report = common::analyzed_with_the_pack(dir.path());
         let f = summary(&report.inventory.files, "u_ex251124.log");
         proptest::prop_assert_eq!(f.records + f.rejected, rows.len() as u64, "{:?}", messages(f));
-        // The day, less the 49 days a time-taken may reach back.
+        // The day, less the longest a time-taken may reach back.
         let day = faultline_parser::Timestamp::from_parts(1_763_942_400, 0);
-        let earliest = day - faultline_parser::Span::hours(49 * 24 + 1);
+        let earliest = day - faultline_parser::Span::millis(faultline_parser::time::LONGEST_REQUEST_MS);
         let latest = day + faultline_parser::Span::hours(25);
         for finding in &report.findings {
             proptest::prop_assert!(finding.start >= earliest && finding.end <= latest, "{}: {} .. {}", finding.id, finding.start.to_rfc3339(), finding.end.to_rfc3339());

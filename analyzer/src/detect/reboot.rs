@@ -96,7 +96,7 @@ fn unclean_why(e: &EventRow) -> Option<Unclean> {
                     down: None,
                 });
             }
-            if let Some(at) = button.filter(|&b| b != 0).map(faultline_parser::time::from_filetime) {
+            if let Some(at) = button.and_then(faultline_parser::time::filetime) {
                 return Some(Unclean {
                     said: format!(
                         "Its power button was pressed at {} by its clock, with no bug check (Kernel-Power 41; a \

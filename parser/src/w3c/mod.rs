@@ -22,7 +22,7 @@ use crate::Input;
 use crate::diagnostic::{Diagnostic, Severity, excerpt};
 use crate::framing::{BOM, Paging, count_lines, lines, plan_chunks};
 pub use crate::sink::RecordSink;
-use crate::time::{NANOS_PER_SEC, parse_date_time};
+use crate::time::{LONGEST_REQUEST_MS, NANOS_PER_SEC, parse_date_time};
 pub use layout::{Column, Field, Layout, LayoutRef};
 pub use reason::{Reason, ReasonKind};
 pub use record::{CustomFields, HttpError, Origin, Request, TimeBasis, TimeDoubts};
@@ -820,8 +820,7 @@ fn doubt_numbers<S: RecordSink>(r: &mut Request<'_>, origin: Origin, sink: &mut 
             "sc-win32-status {w} is larger than 32 bits: the log was edited or damaged"
         )));
     }
-    if let Some(ms) = r.time_taken_ms.filter(|ms| *ms > u64::from(u32::MAX)) {
-        r.time_taken_ms = None;
+    if let Some(ms) = r.time_taken_ms.take_if(|ms| *ms > LONGEST_REQUEST_MS) {
         sink.diagnostic(warn(format!(
             "time-taken {ms} ms (over 49 days) is no request's duration: the log was edited or damaged; the \
              row is read without it"
