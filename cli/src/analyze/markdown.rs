@@ -11,7 +11,7 @@ use std::io::Write;
 use faultline_analyzer::Report;
 use faultline_analyzer::finding::Role;
 
-use super::text::{finding_time, place, related, scope, untimed};
+use super::text::{UNTIMED_WHY, finding_time, place, related, scope, untimed};
 use crate::config::Zone;
 use crate::markdown::{code, escape, write_totals};
 
@@ -64,10 +64,7 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
         writeln!(out, "\n### {}. {} {}\n", i + 1, code(f.id.id()), escape(f.title))?;
         writeln!(out, "- **Severity:** {} (confidence {:.2})", f.severity.name(), f.confidence)?;
         if untimed(f) {
-            writeln!(
-                out,
-                "- **When:** time unknown (the pages hold none, and their files' dates could not be read)"
-            )?;
+            writeln!(out, "- **When:** time unknown ({UNTIMED_WHY})")?;
         } else {
             writeln!(out, "- **When:** {} to {}", zone.time(f.start), zone.time(f.end))?;
         }

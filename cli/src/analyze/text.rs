@@ -25,7 +25,6 @@ pub(crate) fn place(e: &Evidence) -> String {
     }
 }
 
-/// Host, site and pool of a finding, as far as known.
 /// Whether a finding is made only of pages with no time a clock can place
 /// (their files' dates could not be read either): its window is the
 /// clock's zero, no date of theirs.
@@ -33,11 +32,15 @@ pub(crate) fn untimed(f: &Finding) -> bool {
     f.window_from_files && f.start == Timestamp::default() && f.end == Timestamp::default()
 }
 
+/// Why every format says an [`untimed`] finding's time is unknown.
+pub(crate) const UNTIMED_WHY: &str = "the pages hold none, and their files' dates could not be read";
+
 /// A time of finding `f` (its window's or a step's) as every format shows it.
 pub(crate) fn finding_time(f: &Finding, t: Timestamp, zone: &Zone) -> String {
     if untimed(f) { "time unknown".to_string() } else { zone.time(t) }
 }
 
+/// Host, site and pool of a finding, as far as known.
 pub(crate) fn scope(f: &Finding) -> String {
     [("host", &f.scope.host), ("site", &f.scope.site), ("pool", &f.scope.app_pool)]
         .iter()
@@ -118,13 +121,8 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
             f.title,
             f.confidence
         )?;
-        let untimed = untimed(f);
-        if untimed {
-            writeln!(
-                out,
-                "   time unknown   {}   (the pages hold none, and their files' dates could not be read)",
-                scope(f)
-            )?;
+        if untimed(f) {
+            writeln!(out, "   time unknown   {}   ({UNTIMED_WHY})", scope(f))?;
         } else {
             let dated = if f.window_from_files { "   (the pages' file dates)" } else { "" };
             writeln!(out, "   {} → {}   {}{dated}", zone.time(f.start), zone.time(f.end), scope(f))?;
