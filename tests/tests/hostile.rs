@@ -41,6 +41,15 @@ fn plaso_records_counted(
     damage: impl FnOnce(&mut Vec<u8>),
     counted: (u64, u64),
 ) -> Option<faultline_analyzer::Report> {
+    plaso_scanned_and_analyzed(what, damage, counted).map(|(_, report)| report)
+}
+
+/// [`plaso_records_counted`], with what `scan` made of the file too.
+fn plaso_scanned_and_analyzed(
+    what: &str,
+    damage: impl FnOnce(&mut Vec<u8>),
+    counted: (u64, u64),
+) -> Option<(faultline_analyzer::Inventory, faultline_analyzer::Report)> {
     let samples = common::samples(what)?;
     let mut bytes = fs::read(samples.join("evtx-log2timeline-plaso/System.evtx")).expect("reads");
     damage(&mut bytes);
@@ -51,7 +60,7 @@ fn plaso_records_counted(
         let f = summary(files, "System.evtx");
         assert_eq!((f.records, f.rejected), counted, "{:?}", messages(f));
     }
-    Some(report)
+    Some((scanned, report))
 }
 
 /// What `scan` and `analyze` make of a folder.
@@ -559,20 +568,50 @@ fn plaso_record_times(b: &mut [u8], filetime: u64) {
 }
 
 /// Records whose times are garbage (past year 9999) or zero are each still
-/// read, in `scan` and `analyze` alike: the event log library stops at the
-/// first such header and walks past the next ones, which were lost
-/// uncounted; `analyze` says which it read from their System values, and
-/// which it placed at 1970 for want of a time.
+/// read, in `scan` and `analyze` alike, and said alike: the event log
+/// library refuses a record whose header's time is garbage and walks past
+/// the next ones (they were lost uncounted), so they are read from a copy
+/// of their chunk with those times zeroed, their data too; and a record
+/// with no time at all is said, whether kept (placed at 1970) or counted.
 #[test]
 fn records_of_garbage_or_no_time_are_each_counted_and_said() {
-    let Some(report) =
-        every_plaso_record_counted("records of garbage times", |b| plaso_record_times(b, u64::MAX))
-    else {
+    let Some((scanned, report)) = plaso_scanned_and_analyzed(
+        "records of garbage times",
+        |b| plaso_record_times(b, u64::MAX),
+        (5009, 0),
+    ) else {
+        return;
+    };
+    for (command, files) in [("scan", &scanned.files), ("analyze", &report.inventory.files)] {
+        let read = messages(summary(files, "System.evtx"));
+        let said = |text: &str| read.iter().filter(|m| m.contains(text)).count();
+        assert_eq!(
+            said("chunk 0: 3 records (the first, record 1) hold a written time past year 9999"),
+            1,
+            "{command}: {read:?}"
+        );
+        assert_eq!(
+            said("chunk 0: 3 records (the first, record 1) hold no time a clock can place"),
+            1,
+            "{command}"
+        );
+        assert_eq!(said("System values"), 0, "{command}: data read: {read:?}");
+        assert_eq!(said("walked past"), 0, "{command}: {read:?}");
+    }
+    // Only their header's time garbage: placed by TimeCreated, their
+    // EventData read (the first is the Event Log service's start, 6005).
+    let Some(report) = every_plaso_record_counted("records of garbage header times", |b| {
+        let mut at = 4096 + 512;
+        for _ in 0..3 {
+            b[at + 16..at + 24].copy_from_slice(&u64::MAX.to_le_bytes());
+            at += u32_at(b, at + 4) as usize;
+        }
+    }) else {
         return;
     };
     let read = messages(summary(&report.inventory.files, "System.evtx"));
-    assert_eq!(read.iter().filter(|m| m.contains("counted from its System values")).count(), 3, "{read:?}");
-    assert_eq!(read.iter().filter(|m| m.contains("walked past it")).count(), 2, "{read:?}");
+    assert!(!read.iter().any(|m| m.contains("no time a clock can place")), "{read:?}");
+    assert!(!read.iter().any(|m| m.contains("System values")), "their data read: {read:?}");
     // With a record damaged for good further on (its size too small), the
     // ones walked past are still read: only the damaged one is lost.
     plaso_records_counted(

@@ -58,6 +58,8 @@ struct Counted {
 struct CountedKinds {
     kinds: Vec<(KindKey, Tally)>,
     index: hashbrown::HashMap<KindKey, usize>,
+    /// How many were counted with no time, and the first of them.
+    untimed: (usize, Option<u64>),
 }
 
 /// How many records, and the earliest and latest time among them.
@@ -67,7 +69,8 @@ type Tally = (u64, Option<(Timestamp, Timestamp)>);
 type KindKey = (Option<Name>, Option<Name>, Name, u16);
 
 impl CountedKinds {
-    fn add(&mut self, key: KindKey, time: Option<Timestamp>) {
+    /// Counts record `id` of `key` at `time`.
+    fn add(&mut self, key: KindKey, time: Option<Timestamp>, id: u64) {
         // A chunk holds a few kinds as a rule: comparing with each beats
         // hashing; the map serves chunks with many.
         const SCANNED: usize = 16;
@@ -85,8 +88,12 @@ impl CountedKinds {
         };
         let (_, (records, span)) = &mut kinds[at];
         *records += 1;
-        if let Some(t) = time {
-            *span = Some(span.map_or((t, t), |(first, last)| (first.min(t), last.max(t))));
+        match time {
+            Some(t) => *span = Some(span.map_or((t, t), |(first, last)| (first.min(t), last.max(t)))),
+            None => {
+                self.untimed.0 += 1;
+                self.untimed.1.get_or_insert(id);
+            }
         }
     }
 
@@ -726,6 +733,36 @@ fn read_chunk(
             ),
         ));
     }
+    // The event log library refuses a record whose header's written time
+    // is past 9999 and walks past the ones after it: a copy of the chunk
+    // with those times zeroed is read instead (TimeCreated places each),
+    // so that their data is read like any other's.
+    let garbage: Vec<usize> = records::walk(bytes, record_bounds(&header))
+        .flatten()
+        .filter(records::RawRecord::garbage_time)
+        .map(|r| r.header_start())
+        .collect();
+    let zeroed_times: Vec<u8>;
+    let bytes = if let Some(&first) = garbage.first() {
+        let first_id = records::u64_at(bytes, first + 8);
+        out.diagnostics.push(offset_diag(
+            offset,
+            Severity::Warning,
+            format!(
+                "chunk {index}: {} a written time past year 9999 in the record header (garbage): read \
+                 without that time, each placed by its TimeCreated",
+                records_holding(garbage.len(), first_id)
+            ),
+        ));
+        let mut copy = bytes.to_vec();
+        for &at in &garbage {
+            copy[at + 16..at + 24].fill(0);
+        }
+        zeroed_times = copy;
+        &zeroed_times[..]
+    } else {
+        bytes
+    };
     if !extract_data {
         count_chunk(bytes, &header, index, offset, settings, interner, &mut out);
         return out;
@@ -822,7 +859,11 @@ fn read_chunk(
                             interner.name(&event.provider),
                             event.event_id,
                         );
-                        counted.add(key, (event.time_source != TimeSource::Missing).then_some(event.time));
+                        counted.add(
+                            key,
+                            (event.time_source != TimeSource::Missing).then_some(event.time),
+                            rid,
+                        );
                     }
                 }
                 // Counted from its System values, as `scan` counts it.
@@ -836,7 +877,7 @@ fn read_chunk(
                 }
             }
         } else {
-            counted.add(kind, untimed(time));
+            counted.add(kind, untimed(time), rid);
         }
     }
     if !damaged.is_empty() {
@@ -879,25 +920,49 @@ fn read_chunk(
         count_unbuilt(bytes, &header, offset, unbuilt, system_only, interner, &mut counted, &mut out);
     }
     let mut untimed_kept = out.kept.iter().filter(|e| e.time_source == TimeSource::Missing);
-    if let Some(first) = untimed_kept.next() {
-        let more = untimed_kept.count();
-        let which = match (more, first.record_id) {
-            (0, Some(id)) => format!("record {id} holds"),
-            (_, Some(id)) => format!("{} records (the first, record {id}) hold", more + 1),
-            (_, None) => format!("{} records hold", more + 1),
-        };
-        out.diagnostics.push(offset_diag(
-            offset,
-            Severity::Warning,
-            format!(
-                "chunk {index}: {which} no time a clock can place (TimeCreated and the record header zero or \
-                 out of range): placed at 1970-01-01"
-            ),
-        ));
-    }
+    let kept =
+        untimed_kept.next().map(|first| (untimed_kept.count() + 1, first.record_id.map(RecordId::key)));
+    say_untimed(index, offset, kept.unwrap_or_default(), counted.untimed, &mut out);
     out.counted = counted.into_counted(interner);
     out.kept.sort_by_key(WinEvent::sort_key);
     out
+}
+
+/// One warning for a chunk's records with no time a clock can place, the
+/// `kept` ones and the `counted` ones (how many, and the first's id).
+fn say_untimed(
+    index: usize,
+    offset: usize,
+    kept: (usize, Option<u64>),
+    counted: (usize, Option<u64>),
+    out: &mut ChunkResult,
+) {
+    let how = match (kept.0, counted.0) {
+        (0, 0) => return,
+        (_, 0) => "placed at 1970-01-01",
+        (0, _) => "counted with no time",
+        _ => "the events kept placed at 1970-01-01, the others counted with no time",
+    };
+    let first = [kept.1, counted.1].into_iter().flatten().min();
+    let which = records_holding(kept.0 + counted.0, first);
+    out.diagnostics.push(offset_diag(
+        offset,
+        Severity::Warning,
+        format!(
+            "chunk {index}: {which} no time a clock can place (TimeCreated and the record header zero or out of \
+             range): {how}"
+        ),
+    ));
+}
+
+/// How a warning names `count` records of a chunk and the first of them,
+/// with its verb: "record 7 holds", "3 records (the first, record 7) hold".
+fn records_holding(count: usize, first: Option<impl std::fmt::Display>) -> String {
+    match (count, first) {
+        (1, Some(id)) => format!("record {id} holds"),
+        (_, Some(id)) => format!("{count} records (the first, record {id}) hold"),
+        (_, None) => format!("{count} records hold"),
+    }
 }
 
 /// Where a record whose data could not be read goes: kept as an event of
@@ -949,7 +1014,7 @@ impl SystemOnly {
         if kept {
             out.kept.push(event);
         } else {
-            counted.add(kind, untimed(time));
+            counted.add(kind, untimed(time), id);
         }
     }
 }
@@ -1026,7 +1091,7 @@ fn count_chunk(
             }
         };
         match system_values(bytes, &record, &mut cache, interner) {
-            Ok((key, time)) => counted.add(key, untimed(time)),
+            Ok((key, time)) => counted.add(key, untimed(time), record.id),
             Err(e) => unread.push((record.id, format!("chunk {index}: record {}: {e}", record.id))),
         }
     }
@@ -1046,11 +1111,12 @@ fn count_chunk(
         }
         for (id, why) in unread {
             match read.remove(&id) {
-                Some((key, time)) => counted.add(key, untimed(time)),
+                Some((key, time)) => counted.add(key, untimed(time), id),
                 None => out.diagnostics.push(record_diag(id, why)),
             }
         }
     }
+    say_untimed(index, offset, (0, None), counted.untimed, out);
     out.counted = counted.into_counted(interner);
 }
 

@@ -21,6 +21,19 @@ pub(crate) struct RawRecord {
     pub binxml: Range<usize>,
 }
 
+impl RawRecord {
+    /// Whether its header's written time is past year 9999: garbage, which
+    /// the event log library refuses the whole record for.
+    pub(crate) fn garbage_time(&self) -> bool {
+        self.filetime > MAX_FILETIME
+    }
+
+    /// Where its header starts in the chunk.
+    pub(crate) fn header_start(&self) -> usize {
+        self.binxml.start - RECORD_HEADER_SIZE
+    }
+}
+
 /// Why a record could not be read.
 #[derive(Debug)]
 pub(crate) struct RecordError {
@@ -215,9 +228,12 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Lagging {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
                     let slack = from + p >= named_end;
                     // A time of zero says nothing (some exports' last
-                    // record has it).
-                    let in_time =
-                        !slack || earliest == u64::MAX || raw.filetime == 0 || raw.filetime >= earliest;
+                    // record has it); one past 9999 is no later than any
+                    // other, only garbage.
+                    let in_time = !slack
+                        || earliest == u64::MAX
+                        || raw.filetime == 0
+                        || (raw.filetime >= earliest && !raw.garbage_time());
                     match (ids.contains(&raw.id), in_time) {
                         (true, true) => Some(PastDamage::Next(from + p, raw.id)),
                         (true, false) => {
@@ -398,6 +414,13 @@ mod tests {
         let mut zero = damaged.clone();
         set_time(&mut zero, time_at, 0);
         assert_eq!(lagging(&zero, header_says(12)).extended.map(|(b, _)| b.last_record_id), Some(14));
+        // Written past 9999 (its size repeated at its end, so a record's
+        // header): garbage, later than the earliest by its number alone;
+        // the slack's.
+        let mut garbage = damaged.clone();
+        set_time(&mut garbage, time_at, u64::MAX);
+        assert!(lagging(&garbage, header_says(12)).extended.is_none(), "garbage time: the slack");
+        assert_eq!(lagging(&garbage, header_says(12)).refused.map(|r| r.id), Some(14));
         set_time(&mut damaged, time_at, 132_000_000_000_000_000);
         let older = lagging(&damaged, header_says(12));
         assert!(older.extended.is_none(), "older: the slack");
