@@ -56,7 +56,7 @@ const SNIFFED_UNITS: usize = 512;
 /// bytes zero (a Windows tool's `Encoding.Unicode` writes no mark; an IIS
 /// log or event export is ASCII but for a few values).
 pub fn wide_text(head: &[u8]) -> Option<WideText> {
-    let text_byte = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~');
+    let text_byte = is_text_byte;
     // Of the units of `body`, whether nine in ten of those not zero (NUL
     // padding after a short log counts for neither) are an ASCII character.
     let fits = |body: &[u8], unit: usize, order: ByteOrder| {
@@ -100,10 +100,99 @@ pub fn wide_text(head: &[u8]) -> Option<WideText> {
 /// surrogates, code points that are none and a trailing part of a unit
 /// become U+FFFD).
 pub(crate) fn transcode(data: &[u8], wide: WideText) -> Result<Bytes, SpoolError> {
+    transcode_in_step(data, wide).map(|(text, _)| text)
+}
+
+/// [`transcode`], stepping over a stray byte of UTF-16 text, and where it
+/// did. A byte lost or added inside a UTF-16 file (a copy cut at an odd
+/// byte and written on, a stray NUL) puts every unit after it out of step:
+/// ASCII text then reads as units whose low byte is zero, no line ends any
+/// more, and the rest of the file is one line of CJK-looking garbage. Such
+/// a run of units is taken for text out of step, and the byte that put it
+/// so is skipped.
+pub(crate) fn transcode_in_step(data: &[u8], wide: WideText) -> Result<(Bytes, Realigned), SpoolError> {
     let body = data.get(wide.bom..).unwrap_or_default();
-    let reader = WideReader { data: body, pos: 0, wide, out: Vec::new(), out_pos: 0 };
+    let mut reader = WideReader {
+        data: body,
+        pos: 0,
+        wide,
+        out: Vec::new(),
+        out_pos: 0,
+        emitted: 0,
+        run: None,
+        realigned: Realigned::default(),
+    };
     // ASCII text halves (or quarters); that is the likely size.
-    spool(reader, u64::MAX, IN_MEMORY, (body.len() / wide.unit) as u64)
+    let text = spool(&mut reader, u64::MAX, IN_MEMORY, (body.len() / wide.unit) as u64)?;
+    let mut realigned = reader.realigned;
+    if let Some(first) = &mut realigned.first {
+        first.file_offset += wide.bom as u64;
+    }
+    Ok((text, realigned))
+}
+
+/// [`transcode_in_step`] for a caller outside the crate (the fuzz target),
+/// a copy that could not be made said in words.
+pub fn utf8_in_step(data: &[u8], wide: WideText) -> Result<(Bytes, Realigned), String> {
+    transcode_in_step(data, wide).map_err(|e| e.describe("the UTF-8 copy"))
+}
+
+/// Where transcoding stepped over a byte that put UTF-16 text out of step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Realigned {
+    /// How many bytes were stepped over.
+    pub count: u64,
+    /// The first of them.
+    pub first: Option<StepOver>,
+}
+
+/// A byte stepped over: where it is in the file and where the text goes on
+/// in the UTF-8 copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepOver {
+    /// The byte's offset in the file.
+    pub file_offset: u64,
+    /// Where the text goes on in the UTF-8 copy.
+    pub text_offset: u64,
+}
+
+/// How many units in a row that read as ASCII out of step (a zero low byte,
+/// a text byte above it) tell text out of step: eight such characters in a
+/// row (U+0A00, U+2000, U+4100...) are not written in step.
+const OUT_OF_STEP_RUN: usize = 8;
+
+fn is_text_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~')
+}
+
+/// A UTF-16 unit that is an ASCII text character.
+fn in_step(u: u16) -> bool {
+    u < 0x80 && is_text_byte(u as u8)
+}
+
+/// A UTF-16 unit that is an ASCII text character read one byte out of step.
+fn out_of_step(u: u16) -> bool {
+    u & 0xFF == 0 && is_text_byte((u >> 8) as u8)
+}
+
+/// A step over a stray byte of UTF-16 text: the units before the step
+/// are decoded, then `kept` (a character whose unit held the stray), and
+/// the text goes on at `resume`.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// Where the units decoded before the step end.
+    decoded_to: usize,
+    /// The byte stepped over.
+    stray: usize,
+    kept: Option<u8>,
+    resume: usize,
+}
+
+impl Step {
+    /// The step over the byte at `at` alone.
+    fn at(at: usize) -> Step {
+        Step { decoded_to: at, stray: at, kept: None, resume: at + 1 }
+    }
 }
 
 /// Reads UTF-16 or UTF-32 bytes as UTF-8, a batch of code units at a time.
@@ -113,6 +202,11 @@ struct WideReader<'a> {
     wide: WideText,
     out: Vec<u8>,
     out_pos: usize,
+    /// UTF-8 bytes of the batches before `out`.
+    emitted: u64,
+    /// Where the current run of units out of step starts, and its length.
+    run: Option<(usize, usize)>,
+    realigned: Realigned,
 }
 
 /// The UTF-16 code unit at byte `at`.
@@ -141,17 +235,86 @@ impl WideReader<'_> {
         unit(self.data, self.wide.order, at)
     }
 
+    /// Of the next `units` UTF-16 units, how many to decode, and the step
+    /// over a stray byte after them, if one is to be made. A run the batch
+    /// ends in is left to the next one, with the unit before it.
+    fn in_step_units(&mut self, units: usize, more: bool) -> (usize, Option<Step>) {
+        let start = self.pos;
+        for i in 0..units {
+            let at = start + 2 * i;
+            if !out_of_step(self.unit(at)) {
+                self.run = None;
+                continue;
+            }
+            let (from, len) = self.run.get_or_insert((at, 0));
+            *len += 1;
+            if *len == OUT_OF_STEP_RUN {
+                let from = *from;
+                self.run = None;
+                // A run begun in a batch already decoded: stepped over here.
+                let step = if from >= start + 2 { self.step_before(from) } else { Step::at(from.max(start)) };
+                return ((step.decoded_to - start) / 2, Some(step));
+            }
+        }
+        match self.run {
+            Some((from, _)) if more => {
+                let before = from.saturating_sub(2).max(start);
+                let keep = if before > start { before } else { from };
+                if keep > start {
+                    self.run = None;
+                    ((keep - start) / 2, None)
+                } else {
+                    (units, None)
+                }
+            }
+            _ => (units, None),
+        }
+    }
+
+    /// The step over the byte that put the units from `run` (a run out of
+    /// step) so. The unit before it in step, a NUL begins the run (the
+    /// stray, or the zero of a character whose own zero is the stray):
+    /// skipped. Else that unit holds the stray byte and a character's
+    /// first byte, one of its two bytes. In little-endian text, the second
+    /// is kept (a byte added before it), but for the first when that is a
+    /// line end or the second is no text byte (a byte added after it):
+    /// lines stay lines.
+    fn step_before(&self, run: usize) -> Step {
+        let before = run - 2;
+        if in_step(self.unit(before)) {
+            return Step::at(run);
+        }
+        let (first, second) = (self.data[before], self.data[before + 1]);
+        let line_end = |b: u8| matches!(b, b'\n' | b'\r');
+        let keep_first = self.wide.order == ByteOrder::Le
+            && is_text_byte(first)
+            && (line_end(first) && !line_end(second) || !is_text_byte(second));
+        if keep_first {
+            // Its zero is the byte at `run`.
+            Step { decoded_to: before, stray: before + 1, kept: Some(first), resume: run + 1 }
+        } else {
+            Step::at(before)
+        }
+    }
+
     /// Decodes the next batch into `out`; false when the input is done.
     fn refill(&mut self) -> bool {
+        self.emitted += self.out.len() as u64;
         self.out.clear();
         self.out_pos = 0;
         let width = self.wide.unit;
         let whole = (self.data.len() - self.pos) / width;
         if whole == 0 {
             if self.pos < self.data.len() {
-                // A trailing part of a unit: the file was cut mid-character.
+                // A trailing part of a unit: the file was cut mid-character,
+                // or, zeros, it is the half of a character's unit that
+                // a file read one byte out of step ends in (its ASCII
+                // character whole before it).
+                let part = &self.data[self.pos..];
                 self.pos = self.data.len();
-                self.out.extend_from_slice("\u{FFFD}".as_bytes());
+                if part.iter().any(|&b| b != 0) {
+                    self.out.extend_from_slice("\u{FFFD}".as_bytes());
+                }
                 return true;
             }
             return false;
@@ -166,14 +329,28 @@ impl WideReader<'_> {
                 self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
         } else {
+            let step;
+            (units, step) = self.in_step_units(units, units < whole);
             // A high surrogate at the end of the batch waits for its pair.
-            if units < whole && (0xD800..0xDC00).contains(&self.unit(self.pos + 2 * (units - 1))) {
+            if step.is_none()
+                && units > 1
+                && units < whole
+                && (0xD800..0xDC00).contains(&self.unit(self.pos + 2 * (units - 1)))
+            {
                 units -= 1;
             }
             let decoded = char::decode_utf16((0..units).map(|i| unit(data, order, start + 2 * i)));
             for c in decoded {
                 let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
                 self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            if let Some(step) = step {
+                self.out.extend(step.kept);
+                self.pos = step.resume;
+                self.realigned.count += 1;
+                let text_offset = self.emitted + self.out.len() as u64;
+                self.realigned.first.get_or_insert(StepOver { file_offset: step.stray as u64, text_offset });
+                return true;
             }
         }
         self.pos += width * units;
@@ -361,5 +538,117 @@ mod tests {
         let out = std::str::from_utf8(&out).expect("UTF-8");
         assert!(out.starts_with(&text), "the pair survives the boundary");
         assert!(out.ends_with("z\u{FFFD}\u{FFFD}"), "{:?}", &out[out.len() - 8..]);
+    }
+
+    /// `text` as UTF-16LE without a mark, read in step.
+    fn read_in_step(data: &[u8]) -> (String, Realigned) {
+        let wide = WideText { order: ByteOrder::Le, unit: 2, bom: 0 };
+        let (out, realigned) = transcode_in_step(data, wide).expect("transcodes");
+        (String::from_utf8(out.to_vec()).expect("UTF-8"), realigned)
+    }
+
+    /// The lines of `got` that differ from those of `want`, which has as
+    /// many.
+    fn lines_changed(want: &str, got: &str) -> usize {
+        let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+        assert_eq!(w.len(), g.len(), "{got:?}");
+        w.iter().zip(&g).filter(|(a, b)| a != b).count()
+    }
+
+    #[test]
+    fn a_stray_byte_in_utf16_text_is_stepped_over() {
+        let text: String =
+            (0..40).map(|i| format!("2025-11-24 10:00:{i:02} GET /page{i}.aspx 200\r\n")).collect();
+        let le = &utf16(&text, ByteOrder::Le)[2..];
+        let row = 2 * text.find("GET /page20").expect("row 20");
+        // A NUL and another byte added, in a unit's first byte and in its
+        // second, and a byte lost: one row changed, every other read.
+        for (what, at, added) in [
+            ("a NUL added between units", row, Some(0u8)),
+            ("a NUL added inside a unit", row + 1, Some(0)),
+            ("a byte added between units", row, Some(b'x')),
+            ("a byte added inside a unit", row + 1, Some(0xC3)),
+            ("a byte lost", row + 1, None),
+            ("a byte lost from a unit's start", row, None),
+        ] {
+            let mut data = le.to_vec();
+            match added {
+                Some(b) => data.insert(at, b),
+                None => {
+                    data.remove(at);
+                }
+            }
+            let (got, realigned) = read_in_step(&data);
+            assert!(lines_changed(&text, &got) <= 1, "{what}: {got:?}");
+            assert_eq!(realigned.count, 1, "{what}");
+            let first = realigned.first.expect("said");
+            assert!((at as u64).abs_diff(first.file_offset) <= 2, "{what}: {first:?}");
+            // Said at the line the text goes on in step, the one changed.
+            let line_of_step =
+                got.as_bytes()[..first.text_offset as usize].iter().filter(|&&b| b == b'\n').count();
+            let changed = text.lines().zip(got.lines()).position(|(a, b)| a != b);
+            assert!(changed.is_none_or(|c| c == line_of_step), "{what}: {changed:?} {line_of_step}");
+        }
+        // Text in step says nothing.
+        let (got, realigned) = read_in_step(le);
+        assert_eq!((got.as_str(), realigned), (text.as_str(), Realigned::default()));
+        // A mark, then a byte: the whole text out of step from the start.
+        let mut marked = vec![0xFF, 0xFE, 0];
+        marked.extend_from_slice(le);
+        let wide = WideText { order: ByteOrder::Le, unit: 2, bom: 2 };
+        let (out, realigned) = transcode_in_step(&marked, wide).expect("transcodes");
+        assert_eq!(std::str::from_utf8(&out), Ok(text.as_str()));
+        assert_eq!(realigned.first.map(|f| f.file_offset), Some(2));
+        // A byte added where a batch of units ends: the run of units out of
+        // step straddles it, and is still found, once.
+        let long: String = (0..BATCH_UNITS / 16).map(|i| format!("row {i:08} of text\n")).collect();
+        let long_le = &utf16(&long, ByteOrder::Le)[2..];
+        for at in (2 * BATCH_UNITS - 20..2 * BATCH_UNITS + 4).step_by(3) {
+            let mut data = long_le.to_vec();
+            data.insert(at, b'#');
+            let (got, realigned) = read_in_step(&data);
+            assert!(lines_changed(&long, &got) <= 1, "at {at}");
+            assert_eq!(realigned.count, 1, "at {at}");
+        }
+    }
+
+    #[test]
+    fn text_of_characters_that_look_out_of_step_is_read_as_written() {
+        // CJK text holds characters whose low byte is zero and whose high
+        // byte is a text byte (U+4E00, U+5B00): seven in a row are not a
+        // run out of step, nor is ordinary CJK text.
+        for text in [
+            "/\u{4E00}\u{5B00}\u{4E00}\u{5B00}\u{4E00}\u{5B00}\u{4E00}/a\r\n".repeat(20),
+            "/\u{6F22}\u{5B57}\u{4E00}\u{89A7}/\u{4E0A}\u{4E0B}\u{5DE6}\u{53F3}\r\n".repeat(20),
+        ] {
+            let (got, realigned) = read_in_step(&utf16(&text, ByteOrder::Le)[2..]);
+            assert_eq!((got.as_str(), realigned), (text.as_str(), Realigned::default()));
+        }
+    }
+
+    proptest::proptest! {
+        /// One byte added anywhere in UTF-16 lines, or one lost: at most
+        /// two lines read otherwise than written (the stray byte's, and,
+        /// when it falls on a line end, the next), every line still a line.
+        #[test]
+        fn one_stray_byte_changes_at_most_its_lines(
+            rows in proptest::collection::vec("[ -~]{0,60}", 1..40),
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            added in proptest::option::of(proptest::prelude::any::<u8>()),
+        ) {
+            let text: String = rows.iter().map(|r| format!("{r}\r\n")).collect();
+            let mut data = utf16(&text, ByteOrder::Le)[2..].to_vec();
+            let at = at.index(data.len());
+            match added {
+                Some(b) => data.insert(at, b),
+                None => { data.remove(at); }
+            }
+            let (got, _) = read_in_step(&data);
+            let (want, got): (Vec<&str>, Vec<&str>) = (text.lines().collect(), got.lines().collect());
+            proptest::prop_assert!(want.len().abs_diff(got.len()) <= 1, "{:?}", got);
+            let same_start = want.iter().zip(&got).take_while(|(a, b)| a == b).count();
+            let same_end = want.iter().rev().zip(got.iter().rev()).take_while(|(a, b)| a == b).count();
+            proptest::prop_assert!(same_start + same_end + 2 >= want.len(), "{:?}", got);
+        }
     }
 }

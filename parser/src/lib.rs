@@ -203,11 +203,16 @@ const LEADING_NUL_LOOKAHEAD: usize = 64 << 20;
 /// Gives a parsed source's first sink (made when it has none) a warning
 /// about the whole file.
 fn warn_file<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, message: String) {
+    say(outcome, new_sink, Diagnostic::file(Severity::Warning, message));
+}
+
+/// Hands a parsed file's sinks a diagnostic of the whole read.
+fn say<S: RecordSink>(outcome: &mut Outcome<S>, new_sink: &impl Fn(Format) -> S, said: Diagnostic) {
     if let Outcome::Parsed { format, sinks, .. } = outcome {
         if sinks.is_empty() {
             sinks.push(new_sink(*format));
         }
-        sinks[0].diagnostic(Diagnostic::file(Severity::Warning, message));
+        sinks[0].diagnostic(said);
     }
 }
 
@@ -240,11 +245,16 @@ where
                 .is_ok_and(|h| matches!(format::detect(&source.path.file_name(), &h), Detection::Format(_)))
         }
     });
-    let mut copy = match wide.map(|w| (w, encoding::transcode(original, w))) {
+    let mut realigned = None;
+    let mut copy = match wide.map(|w| (w, encoding::transcode_in_step(original, w))) {
         Some((w, Err(e))) => {
             return failed(e, &format!("the UTF-8 copy of this {} file", w.name()), original.len());
         }
-        made => made.and_then(|(_, copy)| copy.ok()),
+        Some((w, Ok((copy, steps)))) => {
+            realigned = steps.first.map(|first| out_of_step(w, steps.count, first, &copy));
+            Some(copy)
+        }
+        None => None,
     };
     if let Some(t) = &copy {
         progress(original.len().saturating_sub(t.len()) as u64);
@@ -308,7 +318,35 @@ where
         let why = "lines end in a carriage return alone (a classic Mac OS save): read as lines";
         warn_file(&mut outcome, new_sink, why.to_string());
     }
+    if let Some(said) = realigned {
+        say(&mut outcome, new_sink, said);
+    }
     Ok(outcome)
+}
+
+/// What is said of UTF-16 text that went out of step (see
+/// [`encoding::transcode_in_step`]), at the line where it goes on in step.
+fn out_of_step(wide: encoding::WideText, count: u64, first: encoding::StepOver, text: &[u8]) -> Diagnostic {
+    let at = usize::try_from(first.text_offset).map_or(text.len(), |at| at.min(text.len()));
+    let before = &text[..at];
+    let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+    let offset = memchr::memrchr(b'\n', before).map_or(0, |nl| nl + 1) as u64;
+    let more = match count {
+        1 => String::new(),
+        2 => ", and once more further on".to_string(),
+        n => format!(", and {} more times further on", n - 1),
+    };
+    Diagnostic {
+        location: Location::Line { line, offset },
+        severity: Severity::Warning,
+        message: format!(
+            "the {} text goes out of step at byte {} of the file (a byte lost or added where it was copied){more}: \
+             that byte skipped, the text read on from the next; the characters around it are lost",
+            wide.name(),
+            first.file_offset
+        ),
+        lost: false,
+    }
 }
 
 #[cfg(test)]

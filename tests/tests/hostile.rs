@@ -697,3 +697,40 @@ proptest::proptest! {
         }
     }
 }
+
+/// A UTF-16 access log with a byte added in the middle (a copy cut at an
+/// odd byte and written on), and one whose mark a byte follows: each row
+/// is read, in `scan` and `analyze` alike, where the rest of the file was
+/// one line of garbage, and the warning names the line the text goes on
+/// in step at.
+#[test]
+fn a_utf16_log_out_of_step_by_a_byte_is_read_whole() {
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..60 {
+        log.push_str(&format!(
+            "2025-11-24 10:{i:02}:00 10.0.0.5 GET /orders/{i} - 443 - 198.51.100.7 Mozilla/5.0 500 0 0 31\r\n"
+        ));
+    }
+    let utf16: Vec<u8> = log.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let row_30 = 2 * log.find("10:30:00").expect("row 30");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut added = [&[0xFF, 0xFE][..], &utf16].concat();
+    added.insert(2 + row_30 + 1, 0);
+    write(dir.path(), "u_ex251124.log", &added);
+    let marked_then_a_byte = [&[0xFF, 0xFE, 0x00][..], &utf16].concat();
+    write(dir.path(), "u_ex251125.log", &marked_then_a_byte);
+    let (scanned, report) = scanned_and_analyzed(dir.path());
+    for files in [&scanned.files, &report.inventory.files] {
+        let f = summary(files, "u_ex251124.log");
+        assert_eq!((f.records, f.rejected), (60, 0), "{:?}", messages(f));
+        let said = messages(f);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].starts_with("Some(33) the UTF-16LE text goes out of step at byte"), "{said:?}");
+        let f = summary(files, "u_ex251125.log");
+        assert_eq!((f.records, f.rejected), (60, 0), "{:?}", messages(f));
+        assert!(messages(f)[0].contains("out of step at byte 2 of the file"), "{:?}", messages(f));
+    }
+}

@@ -605,13 +605,14 @@ fn previous_line(data: &[u8], start: usize) -> Option<&[u8]> {
 /// set aside and never filled (the server stopped before flushing); inside
 /// one, rows were lost or zeroed and the log was written again after it.
 fn nul_diagnostic(line: u64, offset: u64, bytes: usize, resumes: Option<u64>) -> Diagnostic {
+    let padding = if bytes == 1 { "1 byte".to_string() } else { format!("{bytes} bytes") };
     let message = match resumes {
         None => format!(
-            "{bytes} bytes of NUL padding to the end of the file: log data never written \
+            "{padding} of NUL padding to the end of the file: log data never written \
              (the server stopped before flushing) or zeroed"
         ),
         Some(next) => format!(
-            "{bytes} bytes of NUL padding, the log going on at line {next}: rows lost or zeroed, \
+            "{padding} of NUL padding, the log going on at line {next}: rows lost or zeroed, \
              as when a server stops without flushing and logs on after its restart"
         ),
     };
