@@ -71,6 +71,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_tunna_session.yml", include_str!("../rules/web_tunna_session.yml")),
     ("web_tunna_tunnel.yml", include_str!("../rules/web_tunna_tunnel.yml")),
     ("web_viewstate_serialized_query.yml", include_str!("../rules/web_viewstate_serialized_query.yml")),
+    ("web_webdav_script_upload.yml", include_str!("../rules/web_webdav_script_upload.yml")),
     ("web_xss_probe.yml", include_str!("../rules/web_xss_probe.yml")),
 ];
 
@@ -287,6 +288,21 @@ mod tests {
                 // The same name uploaded over FTP is the upload rule's: a
                 // web rule reads web rows only.
                 ftp("203.0.113.7", "STOR", "/uploads/ASPXSpy.aspx", "226"),
+            ),
+            (
+                "web_webdav_script_upload.yml",
+                web(WebRow {
+                    method: Some("PUT"),
+                    stem: Some("/uploads/help.aspx"),
+                    status: Some("201"),
+                    ..WebRow::default()
+                }),
+                web(WebRow {
+                    method: Some("PUT"),
+                    stem: Some("/api/orders/5"),
+                    status: Some("204"),
+                    ..WebRow::default()
+                }),
             ),
             (
                 "web_command_injection.yml",
@@ -1386,6 +1402,43 @@ mod tests {
         assert_eq!(correlated(&shell), ["Scripts Uploaded Over FTP"]);
         let documents = [(0, ftp("10.0.3.41", "STOR", "/wwwroot/docs/price-list.pdf", "226"))];
         assert!(correlated(&documents).is_empty());
+    }
+
+    /// A page written into a site over HTTP (WebDAV's PUT, MOVE or COPY,
+    /// answered 201 or 204) is one detection per client; a REST call, a
+    /// handler answering a PUT, a refused write and a document are none.
+    #[test]
+    fn a_clients_script_writes_through_webdav_are_one_detection() {
+        let write = |client: &str, method: &str, stem: &str, status: &str| {
+            web(WebRow {
+                method: Some(method),
+                stem: Some(stem),
+                client_ip: Some(client),
+                status: Some(status),
+                ..WebRow::default()
+            })
+        };
+        let written = ["Scripts Written Through WebDAV"];
+        let shell = [(0, write("203.0.113.7", "PUT", "/uploads/help.aspx", "201"))];
+        assert_eq!(correlated(&shell), written);
+        // IIS 6: a text file PUT, then its copy named to run as ASP.
+        let iis6 = [
+            (0, write("203.0.113.7", "PUT", "/test.txt", "201")),
+            (5, write("203.0.113.7", "COPY", "/images/x.asp;.jpg", "201")),
+        ];
+        assert_eq!(correlated(&iis6), written);
+        let config = [(0, write("203.0.113.7", "PUT", "/web.config", "204"))];
+        assert_eq!(correlated(&config), written);
+        for quiet in [
+            write("10.0.3.41", "PUT", "/api/orders/5", "204"),
+            write("10.0.3.41", "PUT", "/handlers/upload.ashx", "200"),
+            write("203.0.113.7", "PUT", "/uploads/help.aspx", "403"),
+            write("203.0.113.7", "PUT", "/uploads/help.aspx", "405"),
+            write("10.0.3.41", "PUT", "/docs/price-list.pdf", "201"),
+            write("10.0.3.41", "GET", "/uploads/help.aspx", "200"),
+        ] {
+            assert!(correlated(&[(0, quiet.clone())]).is_empty(), "{:?}", quiet.fields().collect::<Vec<_>>());
+        }
     }
 
     #[test]
