@@ -271,14 +271,15 @@ impl WideReader<'_> {
         }
     }
 
-    /// The step over the byte that put the units from `run` (a run out of
-    /// step) so. The unit before it in step, a NUL begins the run (the
-    /// stray, or the zero of a character whose own zero is the stray):
-    /// skipped. Else that unit holds the stray byte and a character's
-    /// first byte, one of its two bytes. In little-endian text, the second
-    /// is kept (a byte added before it), but for the first when that is a
-    /// line end or the second is no text byte (a byte added after it):
-    /// lines stay lines.
+    /// The step over the byte that put the run of units from `run` out of
+    /// step. When the unit before the run is in step, the run's first byte
+    /// is a NUL too many (the stray, or a character's zero whose stray came
+    /// just before it): that byte is skipped. Otherwise the unit before the
+    /// run holds the stray and one byte of a character. In little-endian
+    /// text its second byte is kept as that character (a byte was added
+    /// before it), unless its first is a line end and the second is not,
+    /// or the second is no text byte (a byte was added after the first):
+    /// then the first is kept. Lines stay lines.
     fn step_before(&self, run: usize) -> Step {
         let before = run - 2;
         if in_step(self.unit(before)) {

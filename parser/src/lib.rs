@@ -341,7 +341,7 @@ fn out_of_step(wide: encoding::WideText, count: u64, first: encoding::StepOver, 
         severity: Severity::Warning,
         message: format!(
             "the {} text goes out of step at byte {} of the file (a byte lost or added where it was copied){more}: \
-             that byte skipped, the text read on from the next; the characters around it are lost",
+             that byte skipped, the text read on from the next; a character there may be lost or misread",
             wide.name(),
             first.file_offset
         ),

@@ -733,29 +733,24 @@ fn read_chunk(
             ),
         ));
     }
+    if !extract_data {
+        count_chunk(bytes, &header, index, offset, settings, interner, &mut out);
+        return out;
+    }
     // The event log library refuses a record whose header's written time
     // is past 9999 and walks past the ones after it: a copy of the chunk
     // with those times zeroed is read instead (TimeCreated places each),
     // so that their data is read like any other's.
-    let garbage: Vec<usize> = records::walk(bytes, record_bounds(&header))
+    let garbage: Vec<records::RawRecord> = records::walk(bytes, record_bounds(&header))
         .flatten()
         .filter(records::RawRecord::garbage_time)
-        .map(|r| r.header_start())
         .collect();
     let zeroed_times: Vec<u8>;
-    let bytes = if let Some(&first) = garbage.first() {
-        let first_id = records::u64_at(bytes, first + 8);
-        out.diagnostics.push(offset_diag(
-            offset,
-            Severity::Warning,
-            format!(
-                "chunk {index}: {} a written time past year 9999 in the record header (garbage): read \
-                 without that time, each placed by its TimeCreated",
-                records_holding(garbage.len(), first_id)
-            ),
-        ));
+    let bytes = if let Some(first) = garbage.first() {
+        say_garbage_times(index, offset, garbage.len(), first.id, &mut out);
         let mut copy = bytes.to_vec();
-        for &at in &garbage {
+        for r in &garbage {
+            let at = r.header_start();
             copy[at + 16..at + 24].fill(0);
         }
         zeroed_times = copy;
@@ -763,10 +758,6 @@ fn read_chunk(
     } else {
         bytes
     };
-    if !extract_data {
-        count_chunk(bytes, &header, index, offset, settings, interner, &mut out);
-        return out;
-    }
     // The chunk's string table only caches the names its records hold: a
     // damaged one is read around (the reader looks each name up where a
     // record points), rather than losing the chunk's records with it.
@@ -928,6 +919,20 @@ fn read_chunk(
     out
 }
 
+/// One warning for a chunk's records whose header holds a written time
+/// past 9999 (`count`, the first `first`), read without it.
+fn say_garbage_times(index: usize, offset: usize, count: usize, first: u64, out: &mut ChunkResult) {
+    out.diagnostics.push(offset_diag(
+        offset,
+        Severity::Warning,
+        format!(
+            "chunk {index}: {} a written time past year 9999 in the record header (garbage): read without that \
+             time, each placed by its TimeCreated",
+            records_holding(count, Some(first))
+        ),
+    ));
+}
+
 /// One warning for a chunk's records with no time a clock can place, the
 /// `kept` ones and the `counted` ones (how many, and the first's id).
 fn say_untimed(
@@ -1082,6 +1087,8 @@ fn count_chunk(
     // template instance): read through the crate's model, as `analyze`
     // reads them, before they are called unreadable.
     let mut unread: Vec<(u64, String)> = Vec::new();
+    // Records whose header's time is garbage: how many, and the first.
+    let mut garbage = (0, 0);
     for record in records::walk(bytes, record_bounds(header)) {
         let record = match record {
             Ok(r) => r,
@@ -1090,6 +1097,9 @@ fn count_chunk(
                 continue;
             }
         };
+        if record.garbage_time() {
+            garbage = (garbage.0 + 1, if garbage.0 == 0 { record.id } else { garbage.1 });
+        }
         match system_values(bytes, &record, &mut cache, interner) {
             Ok((key, time)) => counted.add(key, untimed(time), record.id),
             Err(e) => unread.push((record.id, format!("chunk {index}: record {}: {e}", record.id))),
@@ -1115,6 +1125,9 @@ fn count_chunk(
                 None => out.diagnostics.push(record_diag(id, why)),
             }
         }
+    }
+    if garbage.0 > 0 {
+        say_garbage_times(index, offset, garbage.0, garbage.1, out);
     }
     say_untimed(index, offset, (0, None), counted.untimed, out);
     out.counted = counted.into_counted(interner);
