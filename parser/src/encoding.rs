@@ -119,7 +119,6 @@ pub(crate) fn transcode_in_step(data: &[u8], wide: WideText) -> Result<(Bytes, R
         out: Vec::new(),
         out_pos: 0,
         emitted: 0,
-        run: None,
         realigned: Realigned::default(),
     };
     // ASCII text halves (or quarters); that is the likely size.
@@ -204,8 +203,6 @@ struct WideReader<'a> {
     out_pos: usize,
     /// UTF-8 bytes of the batches before `out`.
     emitted: u64,
-    /// Where the current run of units out of step starts, and its length.
-    run: Option<(usize, usize)>,
     realigned: Realigned,
 }
 
@@ -233,42 +230,6 @@ const BATCH_UNITS: usize = 32 * 1024;
 impl WideReader<'_> {
     fn unit(&self, at: usize) -> u16 {
         unit(self.data, self.wide.order, at)
-    }
-
-    /// Of the next `units` UTF-16 units, how many to decode, and the step
-    /// over a stray byte after them, if one is to be made. A run the batch
-    /// ends in is left to the next one, with the unit before it.
-    fn in_step_units(&mut self, units: usize, more: bool) -> (usize, Option<Step>) {
-        let start = self.pos;
-        for i in 0..units {
-            let at = start + 2 * i;
-            if !out_of_step(self.unit(at)) {
-                self.run = None;
-                continue;
-            }
-            let (from, len) = self.run.get_or_insert((at, 0));
-            *len += 1;
-            if *len == OUT_OF_STEP_RUN {
-                let from = *from;
-                self.run = None;
-                // A run begun in a batch already decoded: stepped over here.
-                let step = if from >= start + 2 { self.step_before(from) } else { Step::at(from.max(start)) };
-                return ((step.decoded_to - start) / 2, Some(step));
-            }
-        }
-        match self.run {
-            Some((from, _)) if more => {
-                let before = from.saturating_sub(2).max(start);
-                let keep = if before > start { before } else { from };
-                if keep > start {
-                    self.run = None;
-                    ((keep - start) / 2, None)
-                } else {
-                    (units, None)
-                }
-            }
-            _ => (units, None),
-        }
     }
 
     /// The step over the byte that put the run of units from `run` out of
@@ -320,42 +281,129 @@ impl WideReader<'_> {
             }
             return false;
         }
-        let mut units = whole.min(BATCH_UNITS);
+        let units = whole.min(BATCH_UNITS);
+        if width == 2 {
+            self.decode_utf16(units, units < whole);
+            return true;
+        }
         let (data, order, start) = (self.data, self.wide.order, self.pos);
         let mut buf = [0u8; 4];
-        if width == 4 {
-            for i in 0..units {
-                let c =
-                    char::from_u32(unit32(data, order, start + 4 * i)).unwrap_or(char::REPLACEMENT_CHARACTER);
-                self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        } else {
-            let step;
-            (units, step) = self.in_step_units(units, units < whole);
-            // A high surrogate at the end of the batch waits for its pair.
-            if step.is_none()
-                && units > 1
-                && units < whole
-                && (0xD800..0xDC00).contains(&self.unit(self.pos + 2 * (units - 1)))
-            {
-                units -= 1;
-            }
-            let decoded = char::decode_utf16((0..units).map(|i| unit(data, order, start + 2 * i)));
-            for c in decoded {
-                let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
-                self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-            if let Some(step) = step {
-                self.out.extend(step.kept);
-                self.pos = step.resume;
-                self.realigned.count += 1;
-                let text_offset = self.emitted + self.out.len() as u64;
-                self.realigned.first.get_or_insert(StepOver { file_offset: step.stray as u64, text_offset });
-                return true;
-            }
+        for i in 0..units {
+            let c = char::from_u32(unit32(data, order, start + 4 * i)).unwrap_or(char::REPLACEMENT_CHARACTER);
+            self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
         self.pos += width * units;
         true
+    }
+
+    /// Decodes up to `units` UTF-16 units into `out` (`more`: the text
+    /// goes on past them), in one pass that also watches for a run of
+    /// units out of step: at one, what was decoded from the unit that put
+    /// them so is taken back, that unit's stray byte is stepped over
+    /// ([`WideReader::step_before`]), and the batch ends there. A run
+    /// the batch ends in is left to the next one, with the unit before it.
+    fn decode_utf16(&mut self, units: usize, more: bool) {
+        let start = self.pos;
+        let body = &self.data[start..start + 2 * units];
+        let le = self.wide.order == ByteOrder::Le;
+        let unit_at = |i: usize| {
+            let pair = [body[2 * i], body[2 * i + 1]];
+            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+        };
+        // The run: its first unit, `out`'s length before it, and before
+        // the unit before it (when that unit was one character of its
+        // own, in this batch); its length.
+        let mut run: Option<(usize, usize, Option<usize>, usize)> = None;
+        // `out`'s length before the last unit, when it was a character of
+        // its own.
+        let mut last: Option<usize> = None;
+        let mut buf = [0u8; 4];
+        let mut i = 0;
+        while i < units {
+            let u = unit_at(i);
+            let before = self.out.len();
+            if u < 0x80 {
+                // ASCII, the common case: in step.
+                self.out.push(u as u8);
+                run = None;
+                last = Some(before);
+                i += 1;
+                continue;
+            }
+            if out_of_step(u) {
+                let r = run.get_or_insert((i, before, last, 0));
+                r.3 += 1;
+                if r.3 == OUT_OF_STEP_RUN {
+                    let (from, at_from, at_before, _) = *r;
+                    self.step_over(start + 2 * from, at_from, at_before);
+                    return;
+                }
+            } else {
+                run = None;
+            }
+            let c = match u {
+                0xD800..0xDC00 => match (i + 1 < units).then(|| unit_at(i + 1)) {
+                    Some(low @ 0xDC00..0xE000) => {
+                        i += 1;
+                        let code = 0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                        char::from_u32(code)
+                    }
+                    // A high surrogate ending the batch waits for its pair.
+                    None if more && i > 0 => {
+                        self.pos = start + 2 * i;
+                        return;
+                    }
+                    _ => None,
+                },
+                _ => char::from_u32(u32::from(u)),
+            };
+            let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+            self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            last = (c.len_utf16() == 1).then_some(before);
+            i += 1;
+        }
+        // A run the batch ends in: left to the next batch, with the unit
+        // before it, so that a step can take that unit back. One the text
+        // ends in is out of step however short (the last characters
+        // after a stray byte), but for one character.
+        match run {
+            Some((from, at_from, at_before, _)) if more => {
+                let (cut, len) = match at_before {
+                    Some(len) if from > 1 => (from - 1, len),
+                    _ => (from, at_from),
+                };
+                if cut > 0 {
+                    self.out.truncate(len);
+                    self.pos = start + 2 * cut;
+                    return;
+                }
+            }
+            Some((from, at_from, at_before, len)) if len > 1 => {
+                self.step_over(start + 2 * from, at_from, at_before);
+                return;
+            }
+            _ => {}
+        }
+        self.pos = start + 2 * units;
+    }
+
+    /// Steps over the stray byte before the run of units out of step at
+    /// `run`: takes back what was decoded from the unit the stray is in
+    /// (`out` held `at_run` bytes before the run, `at_before` before the
+    /// unit before it, when that was a character of its own), and goes on
+    /// after the stray.
+    fn step_over(&mut self, run: usize, at_run: usize, at_before: Option<usize>) {
+        let step = match at_before {
+            Some(_) => self.step_before(run),
+            None => Step::at(run),
+        };
+        let kept_len = if step.decoded_to == run { at_run } else { at_before.unwrap_or(at_run) };
+        self.out.truncate(kept_len);
+        self.out.extend(step.kept);
+        self.pos = step.resume;
+        self.realigned.count += 1;
+        let text_offset = self.emitted + self.out.len() as u64;
+        self.realigned.first.get_or_insert(StepOver { file_offset: step.stray as u64, text_offset });
     }
 }
 
@@ -590,6 +638,14 @@ mod tests {
             let changed = text.lines().zip(got.lines()).position(|(a, b)| a != b);
             assert!(changed.is_none_or(|c| c == line_of_step), "{what}: {changed:?} {line_of_step}");
         }
+        // A byte added among the last characters: the run out of step the
+        // text ends in is short, and still stepped over.
+        let short_tail = "row one\r\nrow two\r\n\r\n";
+        let mut data = utf16(short_tail, ByteOrder::Le)[2..].to_vec();
+        data.insert(data.len() - 5, b'x');
+        let (got, realigned) = read_in_step(&data);
+        assert_eq!(lines_changed(short_tail, &got), 0, "{got:?}");
+        assert_eq!(realigned.count, 1);
         // Text in step says nothing.
         let (got, realigned) = read_in_step(le);
         assert_eq!((got.as_str(), realigned), (text.as_str(), Realigned::default()));
@@ -628,23 +684,27 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// One byte added anywhere in UTF-16 lines, or one lost: at most
-        /// two lines read otherwise than written (the stray byte's, and,
+        /// One byte added anywhere in UTF-16 lines (in either byte order),
+        /// or one lost: at most two lines read otherwise than written (the stray byte's, and,
         /// when it falls on a line end, the next), every line still a line.
         #[test]
         fn one_stray_byte_changes_at_most_its_lines(
             rows in proptest::collection::vec("[ -~]{0,60}", 1..40),
             at in proptest::prelude::any::<proptest::sample::Index>(),
             added in proptest::option::of(proptest::prelude::any::<u8>()),
+            big_endian in proptest::prelude::any::<bool>(),
         ) {
             let text: String = rows.iter().map(|r| format!("{r}\r\n")).collect();
-            let mut data = utf16(&text, ByteOrder::Le)[2..].to_vec();
+            let order = if big_endian { ByteOrder::Be } else { ByteOrder::Le };
+            let mut data = utf16(&text, order)[2..].to_vec();
             let at = at.index(data.len());
             match added {
                 Some(b) => data.insert(at, b),
                 None => { data.remove(at); }
             }
-            let (got, _) = read_in_step(&data);
+            let wide = WideText { order, unit: 2, bom: 0 };
+            let (got, _) = transcode_in_step(&data, wide).expect("transcodes");
+            let got = String::from_utf8(got.to_vec()).expect("UTF-8");
             let (want, got): (Vec<&str>, Vec<&str>) = (text.lines().collect(), got.lines().collect());
             proptest::prop_assert!(want.len().abs_diff(got.len()) <= 1, "{:?}", got);
             let same_start = want.iter().zip(&got).take_while(|(a, b)| a == b).count();
