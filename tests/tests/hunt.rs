@@ -1980,3 +1980,48 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
         assert!(summary.contains("(5 paths this client asked for within minutes, all answered 200 each with the same 5120 bytes; lowered from high)"), "{summary}");
     }
 }
+
+/// Pages written into a site through WebDAV are found through the whole
+/// read (the line filter, which is not asked for pages, and the row's
+/// status): one detection for the client, its first write cited by line;
+/// a REST API's PUTs answered 204 and a refused PUT of a page are none.
+#[test]
+fn scripts_written_through_webdav_are_one_detection_citing_the_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port c-ip sc-status\r\n",
+    );
+    for i in 0..200 {
+        log.push_str(&format!(
+            "2025-01-01 10:{:02}:{:02} 10.0.0.1 PUT /api/orders/{i} - 443 198.51.100.{} 204\r\n",
+            i / 60,
+            i % 60,
+            i % 50
+        ));
+    }
+    log.push_str("2025-01-01 11:00:00 10.0.0.1 PUT /uploads/help.aspx - 80 203.0.113.7 403\r\n");
+    log.push_str("2025-01-01 11:00:05 10.0.0.1 PUT /uploads/notes.txt - 80 203.0.113.7 201\r\n");
+    log.push_str("2025-01-01 11:00:09 10.0.0.1 COPY /uploads/notes.txt - 80 203.0.113.7 201\r\n");
+    log.push_str("2025-01-01 11:00:12 10.0.0.1 PUT /uploads/help.aspx - 80 203.0.113.7 201\r\n");
+    log.push_str("2025-01-01 11:00:20 10.0.0.1 PUT /uploads/web.config - 80 203.0.113.7 204\r\n");
+    log.push_str("2025-01-01 11:01:00 10.0.0.1 GET /uploads/help.aspx cmd=whoami 80 203.0.113.7 200\r\n");
+    let path = dir.path().join("u_ex250101.log");
+    std::fs::write(&path, log).expect("writes");
+    for engine in [Hunt::new(bundled().finish()), Hunt::new(bundled().finish()).unscreened()] {
+        let report =
+            hunt(std::slice::from_ref(&path), &ReadConfig::default(), &Scope::default(), &engine, &|_| {});
+        let written: Vec<_> = report
+            .detections
+            .iter()
+            .filter(|d| d.rule.meta.title == "Scripts Written Through WebDAV")
+            .collect();
+        assert_eq!(written.len(), 1, "{written:#?}");
+        assert_eq!(written[0].evidence.line, Some(206), "the first page written: {:?}", written[0].evidence);
+        assert!(
+            written[0].evidence.summary.starts_with("2 matches of Script Written Through WebDAV"),
+            "{}",
+            written[0].evidence.summary
+        );
+    }
+}
