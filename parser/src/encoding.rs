@@ -194,6 +194,20 @@ impl Step {
     }
 }
 
+/// A run of UTF-16 units out of step in a batch.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    /// Its first unit.
+    from: usize,
+    /// The UTF-8 text's length before it.
+    at_from: usize,
+    /// The UTF-8 text's length before the unit before it, when that unit
+    /// was a character of its own in the batch.
+    at_before: Option<usize>,
+    /// How many units it holds.
+    len: usize,
+}
+
 /// Reads UTF-16 or UTF-32 bytes as UTF-8, a batch of code units at a time.
 struct WideReader<'a> {
     data: &'a [u8],
@@ -310,10 +324,7 @@ impl WideReader<'_> {
             let pair = [body[2 * i], body[2 * i + 1]];
             if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
         };
-        // The run: its first unit, `out`'s length before it, and before
-        // the unit before it (when that unit was one character of its
-        // own, in this batch); its length.
-        let mut run: Option<(usize, usize, Option<usize>, usize)> = None;
+        let mut run: Option<Run> = None;
         // `out`'s length before the last unit, when it was a character of
         // its own.
         let mut last: Option<usize> = None;
@@ -331,11 +342,10 @@ impl WideReader<'_> {
                 continue;
             }
             if out_of_step(u) {
-                let r = run.get_or_insert((i, before, last, 0));
-                r.3 += 1;
-                if r.3 == OUT_OF_STEP_RUN {
-                    let (from, at_from, at_before, _) = *r;
-                    self.step_over(start + 2 * from, at_from, at_before);
+                let r = run.get_or_insert(Run { from: i, at_from: before, at_before: last, len: 0 });
+                r.len += 1;
+                if r.len == OUT_OF_STEP_RUN {
+                    self.step_over(start + 2 * r.from, r.at_from, r.at_before);
                     return;
                 }
             } else {
@@ -367,10 +377,10 @@ impl WideReader<'_> {
         // ends in is out of step however short (the last characters
         // after a stray byte), but for one character.
         match run {
-            Some((from, at_from, at_before, _)) if more => {
-                let (cut, len) = match at_before {
-                    Some(len) if from > 1 => (from - 1, len),
-                    _ => (from, at_from),
+            Some(r) if more => {
+                let (cut, len) = match r.at_before {
+                    Some(len) if r.from > 1 => (r.from - 1, len),
+                    _ => (r.from, r.at_from),
                 };
                 if cut > 0 {
                     self.out.truncate(len);
@@ -378,8 +388,8 @@ impl WideReader<'_> {
                     return;
                 }
             }
-            Some((from, at_from, at_before, len)) if len > 1 => {
-                self.step_over(start + 2 * from, at_from, at_before);
+            Some(r) if r.len > 1 => {
+                self.step_over(start + 2 * r.from, r.at_from, r.at_before);
                 return;
             }
             _ => {}
