@@ -762,50 +762,50 @@ fn parse_w3c_row<'a, S: RecordSink>(
         Mapped::Repaired { .. } => &scratch.values,
     };
     let block = state.date;
-    let result = match dialect {
-        Dialect::HttpErr => {
-            build_http_error(layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
+    // Each kind of record handed to the sink where it was built: moved
+    // into an enum first, a request (hundreds of bytes) was copied once
+    // more per row.
+    match dialect {
+        Dialect::HttpErr => match build_http_error(layout, values, &mut scratch.custom, block, origin) {
+            Ok(mut rec) => {
                 let shift = state.midnight.shift(layout, rec.time.0, rec.time_basis);
                 rec.time.0 = rec.time.0.saturating_add(shift);
-                Built::HttpErr(rec)
-            })
-        }
-        _ => build_request(layout, values, &mut scratch.custom, block, origin).map(|mut rec| {
-            let shift = state.midnight.shift(layout, rec.time.0, rec.time_basis);
-            rec.time.0 = rec.time.0.saturating_add(shift);
-            Built::Request(rec)
-        }),
-    };
-    match result {
-        Ok(mut rec) => {
-            if torn {
-                sink.diagnostic(torn_warning(origin));
+                said_of_built(layout, mapped, origin, torn, sink);
+                sink.http_error(&rec)?;
             }
-            if let Mapped::Repaired { column, extra } = mapped {
-                sink.diagnostic(Diagnostic::line(
-                    origin.line,
-                    origin.offset,
-                    Severity::Warning,
-                    format!(
-                        "{} more values than #Fields declares: the unescaped spaces were kept inside {}",
-                        extra,
-                        layout.columns[column].name()
-                    ),
-                ));
+            Err(e) => sink.diagnostic(reject(origin, torn, &e)),
+        },
+        _ => match build_request(layout, values, &mut scratch.custom, block, origin) {
+            Ok(mut rec) => {
+                let shift = state.midnight.shift(layout, rec.time.0, rec.time_basis);
+                rec.time.0 = rec.time.0.saturating_add(shift);
+                said_of_built(layout, mapped, origin, torn, sink);
+                doubt_numbers(&mut rec, origin, sink);
+                sink.request(&rec)?;
             }
-            if let Built::Request(r) = &mut rec {
-                doubt_numbers(r, origin, sink);
-            }
-            match rec {
-                Built::Request(r) => sink.request(&r)?,
-                Built::HttpErr(r) => sink.http_error(&r)?,
-            }
-            Ok(RowRead::Done)
-        }
-        Err(e) => {
-            sink.diagnostic(reject(origin, torn, &e));
-            Ok(RowRead::Done)
-        }
+            Err(e) => sink.diagnostic(reject(origin, torn, &e)),
+        },
+    }
+    Ok(RowRead::Done)
+}
+
+/// What is said of a row read: that it was torn, or held more values than
+/// `#Fields` declares.
+fn said_of_built<S: RecordSink>(layout: &Layout, mapped: Mapped, origin: Origin, torn: bool, sink: &mut S) {
+    if torn {
+        sink.diagnostic(torn_warning(origin));
+    }
+    if let Mapped::Repaired { column, extra } = mapped {
+        sink.diagnostic(Diagnostic::line(
+            origin.line,
+            origin.offset,
+            Severity::Warning,
+            format!(
+                "{} more values than #Fields declares: the unescaped spaces were kept inside {}",
+                extra,
+                layout.columns[column].name()
+            ),
+        ));
     }
 }
 
@@ -835,11 +835,6 @@ fn doubt_numbers<S: RecordSink>(r: &mut Request<'_>, origin: Origin, sink: &mut 
             )));
         }
     }
-}
-
-enum Built<'a> {
-    Request(Request<'a>),
-    HttpErr(HttpError<'a>),
 }
 
 impl Midnight {
