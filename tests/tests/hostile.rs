@@ -734,3 +734,29 @@ fn a_utf16_log_out_of_step_by_a_byte_is_read_whole() {
         assert!(messages(f)[0].contains("out of step at byte 2 of the file"), "{:?}", messages(f));
     }
 }
+
+/// A real App Service event log export saved as UTF-16 (as Windows
+/// PowerShell's `>` writes it), a NUL added in its middle: every one of its
+/// 146 events is read, where half of them were lost to one XML error.
+#[test]
+fn a_utf16_event_export_out_of_step_by_a_byte_loses_no_event() {
+    let Some(samples) = common::samples("a UTF-16 event export out of step") else { return };
+    let text = fs::read_to_string(samples.join("azure-eventlog-sadabyakod-school-ai-chatbot/eventlog.xml"))
+        .expect("reads");
+    let mut utf16: Vec<u8> = [0xFF, 0xFE].to_vec();
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let middle = utf16.len() / 2 + 1;
+    utf16.insert(middle, 0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "eventlog.xml", &utf16);
+    let (scanned, report) = scanned_and_analyzed(dir.path());
+    for files in [&scanned.files, &report.inventory.files] {
+        let f = summary(files, "eventlog.xml");
+        assert_eq!((f.records, f.rejected), (146, 0), "{:?}", messages(f));
+        assert!(
+            messages(f).iter().any(|m| m.contains("UTF-16LE text goes out of step")),
+            "{:?}",
+            messages(f)
+        );
+    }
+}
