@@ -599,19 +599,26 @@ fn records_of_garbage_or_no_time_are_each_counted_and_said() {
         assert_eq!(said("walked past"), 0, "{command}: {read:?}");
     }
     // Only their header's time garbage: placed by TimeCreated, their
-    // EventData read (the first is the Event Log service's start, 6005).
-    let Some(report) = every_plaso_record_counted("records of garbage header times", |b| {
-        let mut at = 4096 + 512;
-        for _ in 0..3 {
-            b[at + 16..at + 24].copy_from_slice(&u64::MAX.to_le_bytes());
-            at += u32_at(b, at + 4) as usize;
-        }
-    }) else {
-        return;
-    };
-    let read = messages(summary(&report.inventory.files, "System.evtx"));
-    assert!(!read.iter().any(|m| m.contains("no time a clock can place")), "{read:?}");
-    assert!(!read.iter().any(|m| m.contains("System values")), "their data read: {read:?}");
+    // EventData read (the first is the Service Control Manager's 7036,
+    // the Event Log service stopping). Past every clock, and on
+    // 9999-12-31 at noon: past the end of the event log library's clock
+    // (9999-12-30 22:00 UTC), which refuses the record as it does the
+    // first.
+    const NOON_9999_12_31: u64 = 2_650_466_880_000_000_000 + 12 * 3600 * 10_000_000;
+    for written in [u64::MAX, NOON_9999_12_31] {
+        let Some(report) = every_plaso_record_counted("records of garbage header times", |b| {
+            let mut at = 4096 + 512;
+            for _ in 0..3 {
+                b[at + 16..at + 24].copy_from_slice(&written.to_le_bytes());
+                at += u32_at(b, at + 4) as usize;
+            }
+        }) else {
+            return;
+        };
+        let read = messages(summary(&report.inventory.files, "System.evtx"));
+        assert!(!read.iter().any(|m| m.contains("no time a clock can place")), "{read:?}");
+        assert!(!read.iter().any(|m| m.contains("System values")), "their data read: {read:?}");
+    }
     // With a record damaged for good further on (its size too small), the
     // ones walked past are still read: only the damaged one is lost.
     plaso_records_counted(

@@ -738,9 +738,9 @@ fn read_chunk(
         return out;
     }
     // The event log library refuses a record whose header's written time
-    // is past 9999 and walks past the ones after it: a copy of the chunk
-    // with those times zeroed is read instead (TimeCreated places each),
-    // so that their data is read like any other's.
+    // is past its clock's end and walks past the ones after it: a copy of
+    // the chunk with those times zeroed is read instead (TimeCreated places
+    // each), so that their data is read like any other's.
     let garbage: Vec<records::RawRecord> = records::walk(bytes, record_bounds(&header))
         .flatten()
         .filter(records::RawRecord::garbage_time)
@@ -875,9 +875,11 @@ fn read_chunk(
         let (read, walked): (Vec<_>, Vec<_>) =
             records::walk(bytes, record_bounds(&header)).partition(Result::is_ok);
         // Records the raw walk reads that the crate walked past: read from
-        // their System values, as `scan` counts them.
+        // their System values, as `scan` counts them. (Garbage header
+        // times, the one cause known, are zeroed before the crate reads
+        // the chunk; this keeps any other the library may have counted.)
         given.sort_unstable();
-        let header_at = |r: &records::RawRecord| (r.binxml.start - records::RECORD_HEADER_SIZE) as u64;
+        let header_at = |r: &records::RawRecord| r.header_start() as u64;
         let passed: Vec<records::RawRecord> = read
             .into_iter()
             .flatten()
@@ -920,14 +922,16 @@ fn read_chunk(
 }
 
 /// One warning for a chunk's records whose header holds a written time
-/// past 9999 (`count`, the first `first`), read without it.
+/// past the event log library's clock (`count`, the first `first`), read
+/// without it.
 fn say_garbage_times(index: usize, offset: usize, count: usize, first: u64, out: &mut ChunkResult) {
     out.diagnostics.push(offset_diag(
         offset,
         Severity::Warning,
         format!(
-            "chunk {index}: {} a written time past year 9999 in the record header (garbage): read without that \
-             time, each placed by its TimeCreated",
+            "chunk {index}: {} a written time past year 9999 (past 9999-12-30 22:00 UTC, where the event log \
+             library's clock ends) in the record header (garbage): read without that time, each placed by its \
+             TimeCreated",
             records_holding(count, Some(first))
         ),
     ));

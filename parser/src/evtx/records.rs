@@ -8,10 +8,12 @@ use std::ops::Range;
 /// Size of a chunk header; records start after it.
 const CHUNK_HEADER_SIZE: usize = 512;
 /// Size of a record header: magic, size, id, written time.
-pub(crate) const RECORD_HEADER_SIZE: usize = 24;
+const RECORD_HEADER_SIZE: usize = 24;
 const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
-/// FILETIME of 9999-12-31: beyond it a written time is garbage.
-const MAX_FILETIME: u64 = 2_650_467_744_000_000_000;
+/// The last FILETIME the event log library can place (9999-12-30 22:00
+/// UTC, the end of its clock): past it, a written time is garbage, and the
+/// library refuses the whole record.
+const MAX_FILETIME: u64 = 2_650_466_808_009_999_999;
 
 /// One record's header values and the window of its BinXML.
 #[derive(Debug, Clone)]
@@ -22,8 +24,8 @@ pub(crate) struct RawRecord {
 }
 
 impl RawRecord {
-    /// Whether its header's written time is past year 9999: garbage, which
-    /// the event log library refuses the whole record for.
+    /// Whether its header's written time is past [`MAX_FILETIME`]: garbage,
+    /// which the event log library refuses the whole record for.
     pub(crate) fn garbage_time(&self) -> bool {
         self.filetime > MAX_FILETIME
     }
@@ -81,9 +83,10 @@ fn record_at(chunk: &[u8], start: usize, carving: bool) -> Result<(RawRecord, us
     let size = u32_at(chunk, start + 4).unwrap_or(0) as usize;
     let id = u64_at(chunk, start + 8).unwrap_or(0);
     let filetime = u64_at(chunk, start + 16).unwrap_or(0);
-    // A written time past 9999 is garbage: the header is taken for a
-    // record's only when its size is repeated at its end, and the record
-    // is then read without that time (its TimeCreated, if any, places it).
+    // A written time past the library's clock is garbage: the header is
+    // taken for a record's only when its size is repeated at its end, and
+    // the record is then read without that time (its TimeCreated, if any,
+    // places it).
     let garbage_time = filetime > MAX_FILETIME;
     let garbage = |message: String| {
         if garbage_time { format!("record {id}: invalid written time {filetime}") } else { message }
@@ -228,8 +231,8 @@ pub(crate) fn lagging(chunk: &[u8], bounds: Bounds) -> Lagging {
                     let (raw, _) = record_at(chunk, from + p, true).ok()?;
                     let slack = from + p >= named_end;
                     // A time of zero says nothing (some exports' last
-                    // record has it); one past 9999 is no later than any
-                    // other, only garbage.
+                    // record has it); one past the library's clock is no
+                    // later than any other, only garbage.
                     let in_time = !slack
                         || earliest == u64::MAX
                         || raw.filetime == 0
