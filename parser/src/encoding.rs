@@ -317,13 +317,8 @@ impl WideReader<'_> {
     /// ([`WideReader::step_before`]), and the batch ends there. A run
     /// the batch ends in is left to the next one, with the unit before it.
     fn decode_utf16(&mut self, units: usize, more: bool) {
-        let start = self.pos;
-        let body = &self.data[start..start + 2 * units];
-        let le = self.wide.order == ByteOrder::Le;
-        let unit_at = |i: usize| {
-            let pair = [body[2 * i], body[2 * i + 1]];
-            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
-        };
+        let (data, order, start) = (self.data, self.wide.order, self.pos);
+        let unit_at = |i: usize| unit(data, order, start + 2 * i);
         let mut run: Option<Run> = None;
         // `out`'s length before the last unit, when it was a character of
         // its own.

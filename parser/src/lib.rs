@@ -251,7 +251,7 @@ where
             return failed(e, &format!("the UTF-8 copy of this {} file", w.name()), original.len());
         }
         Some((w, Ok((copy, steps)))) => {
-            realigned = steps.first.map(|first| out_of_step(w, steps.count, first, &copy));
+            realigned = steps.first.map(|first| stray_byte_warning(w, steps.count, first, &copy));
             Some(copy)
         }
         None => None,
@@ -326,7 +326,12 @@ where
 
 /// What is said of UTF-16 text that went out of step (see
 /// [`encoding::transcode_in_step`]), at the line where it goes on in step.
-fn out_of_step(wide: encoding::WideText, count: u64, first: encoding::StepOver, text: &[u8]) -> Diagnostic {
+fn stray_byte_warning(
+    wide: encoding::WideText,
+    count: u64,
+    first: encoding::StepOver,
+    text: &[u8],
+) -> Diagnostic {
     let at = usize::try_from(first.text_offset).map_or(text.len(), |at| at.min(text.len()));
     let before = &text[..at];
     let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
