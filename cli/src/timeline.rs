@@ -120,7 +120,7 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "warning: {unlisted} failed, slow or cut-off requests in {minutes} busy minute{} past the \
-                 first {} requests of the minute are counted, not listed; the full timeline (without \
+                 first {} of the minute are counted, not listed; the full timeline (without \
                  --notable) lists every row",
                 if minutes == 1 { "" } else { "s" },
                 faultline_analyzer::evidence::collect::NOTABLE_PER_MINUTE

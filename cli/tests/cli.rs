@@ -1306,6 +1306,35 @@ fn the_notable_timeline_says_what_a_busy_minute_left_out() {
     );
 }
 
+/// A busy minute lists its first failures however many successes came
+/// before them, and counts the rest by status: a configuration error that
+/// began late in a busy minute is found, and the finding says how many
+/// requests failed, not how many were listed.
+#[test]
+fn a_busy_minutes_failures_are_found_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-computername cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\r\n",
+    );
+    for i in 0..900 {
+        log.push_str(&format!("2025-11-24 10:00:{:02} WEB01 GET /p{i} 200 0 0 12\r\n", i * 50 / 900));
+    }
+    for i in 0..1005 {
+        let time =
+            if i < 5 { format!("10:00:{:02}", 55 + i) } else { format!("10:01:{:02}", (i - 5) * 60 / 1000) };
+        log.push_str(&format!("2025-11-24 {time} WEB01 GET /app 500 19 13 3\r\n"));
+    }
+    let path = dir.path().join("u_ex251124.log");
+    std::fs::write(&path, log).expect("writes");
+    let out = faultline(&["analyze", "--security", "off", "--format", "json", path.to_str().expect("utf-8")]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let config = findings.iter().find(|f| f["id"] == "config-error").expect("a config-error finding");
+    assert_eq!(config["start"], "2025-11-24T10:00:54.997000000Z", "{config}");
+    let text = config["explanation"].as_str().expect("text");
+    assert!(text.starts_with("1005 requests failed with 500.19"), "{text}");
+}
+
 /// A log in IIS's native format is timed by the server's clock: both
 /// timelines say so on standard error, as `analyze` does in its header,
 /// unless `--skew` corrects the host.

@@ -208,13 +208,21 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
         .filter_map(|r| mode_of(r.status, &r.stem, ancm_failed.contains(&*r.host)).map(|mode| (mode, r)));
     for ((host, site, mode), rows) in grouped(failed, |(mode, r)| (r.host.clone(), r.site, *mode)) {
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
+        let ancm = ancm_failed.contains(&*host);
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             let (first, last) = (c[0], c[c.len() - 1]);
-            if c.len() < BURST && !is_decisive(mode, first.status, false) {
+            // A busy minute lists only its first failures: the others of
+            // the same failure were counted by status, and count here (a
+            // failure told apart by its path is not, the path not kept).
+            let minutes = first.time.minute()..=last.time.minute();
+            let unlisted =
+                store.unlisted_between(&host, site, minutes, |s| mode_of(s, "", ancm) == Some(mode));
+            let n = c.len() + usize::try_from(unlisted).unwrap_or(usize::MAX);
+            if n < BURST && !is_decisive(mode, first.status, false) {
                 continue;
             }
-            let (severity, mut text) = explain(mode, c.len(), first.status);
-            let (severity, confidence) = weight(severity, c.len());
+            let (severity, mut text) = explain(mode, n, first.status);
+            let (severity, confidence) = weight(severity, n);
             // The site answering again ends the incident: the first minute
             // after the last failure in which it served successes.
             let recovered = recovery(store, &host, site, last.time);
@@ -828,6 +836,33 @@ mod tests {
             &[],
         );
         assert!(with_events.detected(detect).is_empty());
+    }
+
+    /// A busy minute lists its first failures and counts the rest by
+    /// status: the finding says how many failed, not how many were listed;
+    /// another status counted in the same minute is not among them.
+    #[test]
+    fn a_busy_minutes_counted_failures_are_in_the_finding() {
+        let busy = Given::new()
+            .requests(3, "WEB01", 1, 100, "/app", (500, 19, 13), 15)
+            .unlisted("WEB01", 1, 100, (500, 19, 13), 5_000)
+            .unlisted("WEB01", 1, 100, (500, 0, 0), 9_000)
+            .unlisted("WEB01", 2, 100, (500, 19, 13), 7_000)
+            .unlisted("WEB01", 1, 1_000, (500, 19, 13), 4_000);
+        let found = busy.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].explanation.starts_with("5003 requests failed with 500.19"),
+            "{}",
+            found[0].explanation
+        );
+        // Three 502.3 listed, and as many counted in their minute: a burst.
+        let counted = Given::new()
+            .requests(3, "WEB01", 1, 100, "/", (502, 3, 12_002), 30_000)
+            .unlisted("WEB01", 1, 101, (502, 3, 12_002), 3)
+            .detected(detect);
+        assert_eq!(counted.len(), 1);
+        assert!(counted[0].explanation.starts_with("6 requests"), "{}", counted[0].explanation);
     }
 
     #[test]

@@ -173,6 +173,26 @@ impl Given {
         self
     }
 
+    /// `count` requests of `status` in the minute of `secs` that a busy
+    /// minute counted past the rows it keeps.
+    pub fn unlisted(
+        mut self,
+        host: &str,
+        site: u32,
+        secs: i64,
+        (code, sub, win32): (u16, u32, u64),
+        count: u32,
+    ) -> Self {
+        let key = (Arc::from(host), Some(site), at(secs).minute());
+        let minute = self.kept.minutes.entry(key.clone()).or_default();
+        minute.total += count;
+        minute.by_class[usize::from(code / 100).min(5)] += count;
+        minute.notable += count;
+        minute.unlisted += count;
+        *self.kept.unlisted.entry((key, Status { code, sub, win32 })).or_default() += count;
+        self
+    }
+
     /// The same request `count` times, a second apart from `secs` on.
     #[allow(clippy::too_many_arguments)] // `request`'s fields, and how many
     pub fn requests(

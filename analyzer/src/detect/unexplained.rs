@@ -54,14 +54,15 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
                         && r.time < end
                 })
                 .collect();
-            let top = most_often(&rows);
+            let unlisted = unlisted_errors(store, &host, site, start, end);
+            let top = most_often(&rows, &unlisted);
             let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
                 .explain(format!(
                     "Server errors rose to {threshold} or more a minute against a usual \
                     {baseline} ({} rows; most often {top}), and no known failure mode explains them. Look at \
                     the application's own logs for this window.",
-                    rows.len()
+                    rows.len() as u64 + unlisted.values().sum::<u64>()
                 ));
             d.cite_all(rows.iter().take(8).map(|r| store.cite_request(r)), Role::Effect);
             out.push(d);
@@ -112,7 +113,8 @@ fn chronic_errors(
     for r in &rows {
         *by_path.entry(&r.stem).or_default() += 1;
     }
-    let top = most_often(&rows);
+    let unlisted = unlisted_errors(store, host, site, start, end);
+    let top = most_often(&rows, &unlisted);
     let distinct = by_path.len();
     let mut ranked: Vec<(&str, usize)> = by_path.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -134,7 +136,7 @@ fn chronic_errors(
                 [one] => format!("all on {one}"),
                 many if spread => format!("spread over {distinct} paths, the commonest {}", many.join(", ")),
                 many => format!("most on {}", many.join(", ")),
-            }
+            } + &listed_only(rows.len(), &unlisted)
         ));
     // One cited row per failing path first, then the earliest others.
     let mut cited: Vec<&crate::evidence::RequestRow> = Vec::new();
@@ -146,9 +148,39 @@ fn chronic_errors(
     out.push(d);
 }
 
-/// The status `rows` give most often, with how many (`500.0 (win32 0) ×40`).
-fn most_often(rows: &[&crate::evidence::RequestRow]) -> String {
-    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+/// The server errors of `host` and `site` from `start` to `end` counted
+/// past the rows kept (a busy minute's), by status.
+fn unlisted_errors(
+    store: &Store,
+    host: &Arc<str>,
+    site: Option<u32>,
+    start: Timestamp,
+    end: Timestamp,
+) -> BTreeMap<Status, u64> {
+    let mut by_status = BTreeMap::new();
+    for (status, n) in store.unlisted_in(host, site, start.minute()..=end.minute() - 1) {
+        if status.is_server_error() {
+            *by_status.entry(status).or_default() += n;
+        }
+    }
+    by_status
+}
+
+/// What the paths named come from when a busy minute listed only some of
+/// its failures: said after them.
+fn listed_only(listed: usize, unlisted: &BTreeMap<Status, u64>) -> String {
+    let more: u64 = unlisted.values().sum();
+    if more == 0 {
+        String::new()
+    } else {
+        format!(" (of the {listed} rows listed; {more} more were counted, not listed)")
+    }
+}
+
+/// The status `rows` and the `unlisted` counts give most often, with how
+/// many (`500.0 (win32 0) ×40`).
+fn most_often(rows: &[&crate::evidence::RequestRow], unlisted: &BTreeMap<Status, u64>) -> String {
+    let mut by_status: BTreeMap<Status, u64> = unlisted.clone();
     for r in rows {
         *by_status.entry(r.status).or_default() += 1;
     }
@@ -422,6 +454,29 @@ mod tests {
             found[0].explanation.contains("spread over 50 paths, the commonest /item/0, /item/1, /item/10"),
             "{}",
             found[0].explanation
+        );
+    }
+
+    /// A site failing in busy minutes lists only each minute's first
+    /// failures: the statuses counted past them are in "most often", and
+    /// the paths are said to be the listed rows'.
+    #[test]
+    fn a_busy_sites_counted_errors_are_in_its_commonest_status() {
+        let mut e = Given::new();
+        for m in 0..300 {
+            e = e
+                .requests(6, "WEB01", 1, m * 60, "/", (200, 0, 0), 30)
+                .requests(6, "WEB01", 1, m * 60 + 10, "/api/orders", (500, 0, 0), 30)
+                .unlisted("WEB01", 1, m * 60, (503, 0, 0), 10);
+        }
+        let found = drafts(e, &[]);
+        assert_eq!(found.len(), 1);
+        let text = &found[0].explanation;
+        assert!(text.contains("4800 of its 6600 requests (72%)"), "{text}");
+        assert!(text.contains("most often 503.0 (win32 0) ×3000"), "{text}");
+        assert!(
+            text.contains("all on /api/orders (of the 1800 rows listed; 3000 more were counted, not listed)"),
+            "{text}"
         );
     }
 

@@ -29,6 +29,10 @@ pub const NOTABLE_PER_MINUTE: u32 = ROWS_PER_MINUTE * 4;
 pub struct Kept {
     /// Per (host, site, minute since epoch).
     pub minutes: BTreeMap<MinuteKey, Minute>,
+    /// Per (host, site, minute) and status, the failed, slow or cut-off
+    /// requests counted past the rows the minute keeps: what a busy
+    /// minute's failures were, though not listed.
+    pub unlisted: BTreeMap<(MinuteKey, Status), u32>,
     /// Rows kept.
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows kept (idle-connection timers are only counted).
@@ -79,6 +83,16 @@ pub(crate) fn widen(
         .or_insert(other);
 }
 
+/// Adds `other`'s counts of unlisted requests to `into`'s.
+pub(crate) fn add_unlisted(
+    into: &mut BTreeMap<(MinuteKey, Status), u32>,
+    other: BTreeMap<(MinuteKey, Status), u32>,
+) {
+    for (k, n) in other {
+        *into.entry(k).or_default() += n;
+    }
+}
+
 impl Absorbed {
     /// Holds `other`'s rows after these.
     pub fn append(&mut self, other: Absorbed) {
@@ -108,6 +122,7 @@ impl Kept {
         for (k, m) in other.minutes {
             self.minutes.entry(k).or_default().add(&m);
         }
+        add_unlisted(&mut self.unlisted, other.unlisted);
         for (host, span) in other.counted_spans {
             widen(&mut self.counted_spans, &host, span);
         }
@@ -128,6 +143,9 @@ pub struct Collector<'s> {
     /// come in time order, so nearly every row adds to the same minute as
     /// the one before, and a map search per row was 11% of an analyze.
     open_minute: Option<(MinuteKey, Minute)>,
+    /// The open minute's unlisted requests by status, for
+    /// [`Kept::unlisted`] when it closes (a busy minute has thousands).
+    open_unlisted: Vec<(Status, u32)>,
     kept: Kept,
     strings: Strings,
     /// The span of the records outside the range per host, for
@@ -200,6 +218,7 @@ impl<'s> Collector<'s> {
         Collector {
             resolve: Resolver::new(file, scope),
             open_minute: None,
+            open_unlisted: Vec::new(),
             kept: Kept::default(),
             strings: Strings::default(),
             outside: Vec::new(),
@@ -246,6 +265,9 @@ impl<'s> Collector<'s> {
 
     fn close_minute(&mut self) {
         if let Some((k, m)) = self.open_minute.take() {
+            for (status, n) in self.open_unlisted.drain(..) {
+                *self.kept.unlisted.entry((k.clone(), status)).or_default() += n;
+            }
             self.kept.minutes.entry(k).or_default().add(&m);
         }
     }
@@ -299,9 +321,19 @@ impl RecordSink for Collector<'_> {
             if taken >= 5_000 && status.win32 == 0 {
                 m.slow += 1;
             }
-            keep = interesting && m.total <= NOTABLE_PER_MINUTE;
-            if interesting && !keep {
-                m.unlisted += 1;
+            // The first failures of a minute are listed, however many
+            // successes came before them (the first rows of a busy minute
+            // listed only the failures among its first requests).
+            if interesting {
+                m.notable += 1;
+                keep = m.notable <= NOTABLE_PER_MINUTE;
+                if !keep {
+                    m.unlisted += 1;
+                    match self.open_unlisted.iter_mut().find(|(s, _)| *s == status) {
+                        Some((_, n)) => *n += 1,
+                        None => self.open_unlisted.push((status, 1)),
+                    }
+                }
             }
         }
         if keep {

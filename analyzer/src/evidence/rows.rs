@@ -16,6 +16,8 @@ pub struct Minute {
     pub by_class: [u32; 6],
     /// Requests of 5 s or more that completed normally (win32 0).
     pub slow: u32,
+    /// Failed, slow or cut-off requests, listed or not.
+    pub notable: u32,
     /// Failed, slow or cut-off requests past the rows a minute keeps:
     /// counted here, not listed.
     pub unlisted: u32,
@@ -38,6 +40,7 @@ impl Minute {
             *a += b;
         }
         self.slow += other.slow;
+        self.notable += other.notable;
         self.unlisted += other.unlisted;
         self.taken_sum += other.taken_sum;
         for (a, b) in self.latency.iter_mut().zip(other.latency) {

@@ -10,7 +10,7 @@ use faultline_parser::{Span, Timestamp};
 
 use super::collect::Absorbed;
 use super::collect::Kept;
-use super::rows::{ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, TraceRow};
+use super::rows::{ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow};
 use crate::resolve::{SourceFile, SourceKind};
 
 /// How far past everything else its host logged (or before it) a detailed
@@ -25,6 +25,9 @@ pub struct Store {
     pub sources: Vec<SourceFile>,
     /// Requests per host, site and minute.
     pub minutes: BTreeMap<MinuteKey, Minute>,
+    /// Per (host, site, minute) and status, the failed, slow or cut-off
+    /// requests counted past the rows kept.
+    pub unlisted: BTreeMap<(MinuteKey, Status), u32>,
     /// Request rows worth citing.
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows.
@@ -60,6 +63,7 @@ impl Store {
             for (key, m) in c.minutes {
                 a.minutes.entry(key).or_default().add(&m);
             }
+            super::collect::add_unlisted(&mut a.unlisted, c.unlisted);
             for (host, span) in c.counted_spans {
                 super::collect::widen(&mut a.counted_spans, &host, span);
             }
@@ -100,6 +104,34 @@ impl Store {
     pub fn unlisted_requests(&self) -> (u64, usize) {
         let busy = self.minutes.values().filter(|m| m.unlisted > 0);
         busy.fold((0, 0), |(n, minutes), m| (n + u64::from(m.unlisted), minutes + 1))
+    }
+
+    /// How many requests of `host` and `site` in the minutes `minutes`
+    /// (since the epoch), of a status `wanted` takes, were counted past the
+    /// rows kept.
+    pub fn unlisted_between(
+        &self,
+        host: &Arc<str>,
+        site: Option<u32>,
+        minutes: std::ops::RangeInclusive<i64>,
+        wanted: impl Fn(Status) -> bool,
+    ) -> u64 {
+        self.unlisted_in(host, site, minutes).filter(|(status, _)| wanted(*status)).map(|(_, n)| n).sum()
+    }
+
+    /// The requests of `host` and `site` in the minutes `minutes` counted
+    /// past the rows kept: per minute, how many of each status.
+    pub fn unlisted_in(
+        &self,
+        host: &Arc<str>,
+        site: Option<u32>,
+        minutes: std::ops::RangeInclusive<i64>,
+    ) -> impl Iterator<Item = (Status, u64)> + '_ {
+        let key = |minute: i64, status: Status| ((Arc::clone(host), site, minute), status);
+        let last = Status { code: u16::MAX, sub: u32::MAX, win32: u64::MAX };
+        let (from, to) = (*minutes.start(), *minutes.end());
+        let range = (from <= to).then(|| self.unlisted.range(key(from, Status::default())..=key(to, last)));
+        range.into_iter().flatten().map(|((_, status), n)| (*status, u64::from(*n)))
     }
 
     /// The first and last time of what a host logged with times of its
