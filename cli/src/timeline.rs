@@ -126,6 +126,17 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
                 faultline_analyzer::evidence::collect::NOTABLE_PER_MINUTE
             );
         }
+        let (unlisted, minutes) = report.store.unlisted_rejections();
+        if unlisted > 0 {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {unlisted} HTTP.sys rejections in {minutes} busy minute{} past the first {} of a \
+                 reason and queue in the minute are counted, not listed; the full timeline (without \
+                 --notable) lists every row",
+                if minutes == 1 { "" } else { "s" },
+                faultline_analyzer::evidence::collect::ERRORS_PER_MINUTE
+            );
+        }
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
     // The detections come from a read of their own, merged in time order

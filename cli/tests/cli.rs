@@ -1335,6 +1335,44 @@ fn a_busy_minutes_failures_are_found_and_counted() {
     assert!(text.starts_with("1005 requests failed with 500.19"), "{text}");
 }
 
+/// A flood of HTTP.sys rejections keeps a few rows a minute of each
+/// reason and queue and counts the rest: the finding counts them all and
+/// ends at the last, the notable timeline lists the rows kept and says
+/// what it left out.
+#[test]
+fn a_flood_of_http_sys_rejections_is_counted_not_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::from(
+        "#Software: Microsoft HTTP API 2.0\n#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\n",
+    );
+    for i in 0..1300 {
+        let (minute, second) = if i < 1000 { (0, i * 60 / 1000) } else { (1, (i - 1000) * 50 / 300) };
+        log.push_str(&format!(
+            "2025-11-24 10:{minute:02}:{second:02} 198.51.100.{} 50000 10.0.0.5 443 HTTP/1.1 GET /shop - 503 1 QueueFull ShopPool\n",
+            i % 250
+        ));
+    }
+    let path = dir.path().join("httperr1.log");
+    std::fs::write(&path, log).expect("writes");
+    let file = path.to_str().expect("utf-8");
+    let out = faultline(&["analyze", "--security", "off", "--format", "json", file]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let full =
+        findings.iter().find(|f| f["id"] == "request-queue-full").expect("a request-queue-full finding");
+    let text = full["explanation"].as_str().expect("text");
+    assert!(text.contains("1300 requests were turned away"), "{text}");
+    assert_eq!(full["end"], "2025-11-24T10:01:49.000000000Z", "{full}");
+    let out = faultline(&["timeline", "--notable", "--format", "jsonl", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 400);
+    assert!(
+        stderr(&out).contains("warning: 900 HTTP.sys rejections in 2 busy minutes past the first 200"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// A log in IIS's native format is timed by the server's clock: both
 /// timelines say so on standard error, as `analyze` does in its header,
 /// unless `--skew` corrects the host.

@@ -49,13 +49,13 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .flat_map(|q| super::rapid_fail::offline_from(store, &first.host, q, t))
             .collect();
         answered.sort_by_key(|r| (r.time, r.source, r.line));
-        if let Some(last) = answered.last() {
-            d.end = d.end.max(last.time);
+        if let Some(last) = store.errors_end(&answered) {
+            d.end = d.end.max(last);
+            let n = store.errors_counted(&answered);
             d.explanation.push_str(&format!(
-                " HTTP.sys answered {} request{} 503 AppOffline from then until {}.",
-                answered.len(),
-                if answered.len() == 1 { "" } else { "s" },
-                last.time.to_prose()
+                " HTTP.sys answered {n} request{} 503 AppOffline from then until {}.",
+                if n == 1 { "" } else { "s" },
+                last.to_prose()
             ));
             d.cite_all(answered.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
         }

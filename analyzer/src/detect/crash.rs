@@ -353,7 +353,7 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     let exception = exception_of(group);
     let overflow = overflowed(&exception)
         || group.iter().flat_map(|c| c.runtime.iter().chain(&c.app_errors)).any(|e| shows_overflow(e));
-    let abandoned: usize = group.iter().map(|c| c.abandoned.len()).sum();
+    let abandoned: u64 = group.iter().map(|c| store.errors_counted(&c.abandoned)).sum();
     let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
     let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.data_at(3));
     let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
@@ -443,7 +443,7 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                             that owned them went away (crash or kill). The host's System event log is not in \
                             the evidence, so WAS cannot confirm it; add System.evtx and Application.evtx to \
                             see why.",
-                        c.len()
+                        store.errors_counted(&c)
                     ))
                     .remedy(&[
                         "Collect the System and Application event logs of this host (WAS 5011/5009, \
@@ -462,7 +462,7 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                                 owned their request queue went away. HTTP.sys logged no app pool for them, \
                                 so the queue is not an IIS worker's but another program's on HTTP.sys (a \
                                 Windows service such as UPnP/WSD, WinRM or a self-hosted app).",
-                            c.len(),
+                            store.errors_counted(&c),
                             paths.join(", ")
                         ))
                         .remedy(&[
@@ -487,15 +487,15 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                 }
                 None => Vec::new(),
             };
-            if let Some(last) = offline.last() {
-                d.end = d.end.max(last.time);
+            if let Some(last) = store.errors_end(&offline) {
+                d.end = d.end.max(last);
+                let n = store.errors_counted(&offline);
                 d.explanation.push_str(&format!(
-                    " Then HTTP.sys answered {} request{} 503 AppOffline itself until {}: WAS held the pool \
+                    " Then HTTP.sys answered {n} request{} 503 AppOffline itself until {}: WAS held the pool \
                         offline, as it does after repeated failures (rapid-fail protection) or when the pool's \
                         identity cannot log on, not after one crash; the System log says which.",
-                    offline.len(),
-                    if offline.len() == 1 { "" } else { "s" },
-                    last.time.to_prose()
+                    if n == 1 { "" } else { "s" },
+                    last.to_prose()
                 ));
             }
             d.cite_all(c.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);

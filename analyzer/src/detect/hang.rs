@@ -45,7 +45,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     health ping (5010). Completions stopped, so this is a hang or thread-pool starvation, \
                     not load.",
                 slow.len(),
-                queued.len()
+                store.errors_counted(&queued)
             ));
         d.cite_all(slow.iter().take(5).map(|r| store.cite_request(r)), Role::Cause);
         d.cite_all(queued.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);

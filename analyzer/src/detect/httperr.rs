@@ -66,10 +66,13 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let rows: Vec<&ErrRow> = rows.into_iter().map(|(_, r)| r).collect();
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             let min = if mode == FailureMode::PoolStopped { 3 } else { 5 };
-            if c.len() < min {
+            // A flood's rows past those a minute keeps count too.
+            let n = store.errors_counted(&c);
+            if n < min {
                 continue;
             }
-            let (first, last) = (c[0], c[c.len() - 1]);
+            let first = c[0];
+            let last = store.errors_end(&c).unwrap_or(first.time);
             let pool = queue.as_deref();
             if mode == FailureMode::RequestQueueFull
                 && pool.is_some_and(|p| hung(store, &host, p, first.time))
@@ -82,9 +85,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 continue;
             }
             let completed =
-                store.requests_between(first.time, last.time).iter().filter(|r| r.host == host).count();
+                store.requests_between(first.time, last).iter().filter(|r| r.host == host).count();
             let confidence = if mode == FailureMode::RequestQueueFull && completed == 0 { 0.6 } else { 0.8 };
-            let d = Draft::new(mode, Severity::High, confidence, first.time, last.time).scope(
+            let d = Draft::new(mode, Severity::High, confidence, first.time, last).scope(
                 Some(&host),
                 first.site,
                 pool,
@@ -94,7 +97,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     "{} was stopped: HTTP.sys answered {} requests with 503 Disabled and no worker failure \
                         preceded it, so an operator, a script or a deployment tool stopped the pool.",
                     pool.unwrap_or("the pool"),
-                    c.len()
+                    n
                 )),
                 FailureMode::RapidFailProtection => {
                     let mut d = d.explain(format!(
@@ -104,9 +107,9 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                             that did it is not in the evidence read (before --from, or in a System log not \
                             collected): the pool stayed offline until someone started it.",
                         pool.unwrap_or("The pool"),
-                        c.len(),
+                        n,
                         first.time.to_prose(),
-                        last.time.to_prose()
+                        last.to_prose()
                     ));
                     d.severity = Severity::Critical;
                     d.confidence = 0.7;
@@ -121,15 +124,14 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                      the requests that got in completed normally, so this is load beyond capacity, not a \
                      hang.",
                     pool.unwrap_or("the pool"),
-                    c.len()
+                    n
                 )),
                 _ => {
                     let mut d = d
                         .explain(format!(
                             "HTTP.sys rejected {} requests for exceeding its size limits ({}) before IIS saw \
                             them, typically Kerberos tokens of users in many groups or large cookies.",
-                            c.len(),
-                            first.phrase
+                            n, first.phrase
                         ))
                         .remedy(&["Raise MaxFieldLength/MaxRequestBytes under \
                             HKLM\\SYSTEM\\CurrentControlSet\\Services\\HTTP\\Parameters, or reduce the \

@@ -24,11 +24,12 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .first()
             .and_then(|l| l.data("SubStatus"))
             .map_or(String::new(), |s| format!(" (4625 SubStatus {s})"));
-        let refused = store
+        let refused: Vec<&crate::evidence::ErrRow> = store
             .errors
             .iter()
             .filter(|r| r.host == first.host && r.queue.as_deref() == Some(p) && r.status == Some(503))
-            .count();
+            .collect();
+        let refused = store.errors_counted(&refused);
         let confidence = if logons.is_empty() { 0.8 } else { 0.95 };
         let mut d = Draft::new(
             FailureMode::IdentityLogonFailure,

@@ -50,7 +50,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     refused {} connections.",
                 if warning.is_some() { "the resource-exhaustion detector warned (2004), " } else { "" },
                 out_of_memory.len(),
-                refused.len()
+                store.errors_counted(&refused)
             ));
         if let Some(e) = warning {
             d.cite(

@@ -36,12 +36,12 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .collect();
         let offline = offline_from(store, &e.host, p, e.time());
         let last_disable = disables[disables.len() - 1].time();
-        let end = offline.last().map_or(last_disable, |r| r.time.max(last_disable));
+        let end = store.errors_end(&offline).map_or(last_disable, |t| t.max(last_disable));
         let start = failures.first().unwrap_or(&e).time();
         let confidence = if failures.len() >= 2 { 0.95 } else { 0.8 };
         let mut d = Draft::new(FailureMode::RapidFailProtection, Severity::Critical, confidence, start, end)
             .scope(Some(&e.host), offline.first().and_then(|r| r.site), Some(p))
-            .explain(story(p, &failures, e.time(), offline.len()));
+            .explain(story(p, &failures, e.time(), store.errors_counted(&offline)));
         for f in &failures {
             let pid = f.data("ProcessID").unwrap_or("-");
             d.cite(
@@ -89,7 +89,7 @@ pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: T
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks
 /// rather than counting it as zero.
-fn story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: usize) -> String {
+fn story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: u64) -> String {
     let plural = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let tripped = match failures.first() {
         Some(f) => format!(
@@ -108,7 +108,7 @@ fn story(pool: &str, failures: &[&EventRow], disabled: Timestamp, offline: usize
             .to_string(),
         n => format!(
             ", and from then on HTTP.sys answered 503 AppOffline itself ({}) until someone started the pool",
-            plural(n as i64, "request")
+            plural(i64::try_from(n).unwrap_or(i64::MAX), "request")
         ),
     };
     format!(

@@ -11,12 +11,19 @@ use faultline_parser::w3c::ReasonKind;
 use faultline_parser::winevent::CountedEvents;
 use faultline_parser::{HttpError, RecordSink, Request, Span, Timestamp, Trace, WinEvent};
 
-use super::rows::{ErrRow, EventRow, Minute, MinuteKey, Pieces, RequestRow, Status, TraceRow, join};
+use super::rows::{
+    ErrKey, ErrRow, EventRow, Minute, MinuteKey, Pieces, RequestRow, Status, TraceRow, Unlisted, join,
+};
 use crate::resolve::{Host, Resolver, SourceFile};
 use crate::scope::Scope;
 
 /// Rows kept per host, site and minute at most (the rest are counted).
 const ROWS_PER_MINUTE: u32 = 200;
+
+/// HTTP.sys rejections kept as rows per host, minute, reason and queue:
+/// a flood of them (a denial of service, a pool offline under load) is
+/// millions of rows, counted past these.
+pub const ERRORS_PER_MINUTE: u32 = 200;
 
 /// The failed, slow or cut-off requests a minute keeps as rows to cite and
 /// list (the notable timeline's); the rest are counted in the minute.
@@ -37,6 +44,8 @@ pub struct Kept {
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows kept (idle-connection timers are only counted).
     pub errors: Vec<ErrRow>,
+    /// The HTTPERR rows counted past those kept ([`ERRORS_PER_MINUTE`]).
+    pub unlisted_errors: BTreeMap<ErrKey, Unlisted>,
     /// Catalogue events.
     pub events: Vec<EventRow>,
     /// Traces.
@@ -83,10 +92,10 @@ pub(crate) fn widen(
         .or_insert(other);
 }
 
-/// Adds `other`'s counts of unlisted requests to `into`'s.
-pub(crate) fn add_unlisted(
-    into: &mut BTreeMap<(MinuteKey, Status), u32>,
-    other: BTreeMap<(MinuteKey, Status), u32>,
+/// Adds `other`'s counts of unlisted rows to `into`'s.
+pub(crate) fn add_unlisted<K: Ord, V: Default + std::ops::AddAssign>(
+    into: &mut BTreeMap<K, V>,
+    other: BTreeMap<K, V>,
 ) {
     for (k, n) in other {
         *into.entry(k).or_default() += n;
@@ -123,6 +132,7 @@ impl Kept {
             self.minutes.entry(k).or_default().add(&m);
         }
         add_unlisted(&mut self.unlisted, other.unlisted);
+        add_unlisted(&mut self.unlisted_errors, other.unlisted_errors);
         for (host, span) in other.counted_spans {
             widen(&mut self.counted_spans, &host, span);
         }
@@ -146,6 +156,11 @@ pub struct Collector<'s> {
     /// The open minute's unlisted requests by status, for
     /// [`Kept::unlisted`] when it closes (a busy minute has thousands).
     open_unlisted: Vec<(Status, u32)>,
+    /// The host and minute HTTPERR rows are being kept in, and per reason
+    /// and queue how many were kept and how many counted past them
+    /// (rows come in time order).
+    open_errors: Option<(Arc<str>, i64)>,
+    open_error_counts: Vec<ErrorCounts>,
     kept: Kept,
     strings: Strings,
     /// The span of the records outside the range per host, for
@@ -196,10 +211,20 @@ fn process_start_tells_of_iis(e: &WinEvent) -> bool {
         || [&b"appcmd"[..], b"iisreset"].iter().any(|tool| contains_ignore_case(command, tool))
 }
 
+/// The HTTPERR rows of one reason, queue and site in the open minute.
+#[derive(Debug)]
+struct ErrorCounts {
+    reason: ReasonKind,
+    queue: Option<Arc<str>>,
+    site: Option<u32>,
+    kept: u32,
+    past: Unlisted,
+}
+
 /// Interns the strings rows repeat (stems, clients, reasons, queues), so
 /// thousands of kept rows share them.
 #[derive(Debug, Default)]
-struct Strings(std::collections::HashMap<Vec<u8>, Arc<str>>);
+struct Strings(hashbrown::HashMap<Vec<u8>, Arc<str>>);
 
 impl Strings {
     fn get(&mut self, b: &[u8]) -> Arc<str> {
@@ -219,6 +244,8 @@ impl<'s> Collector<'s> {
             resolve: Resolver::new(file, scope),
             open_minute: None,
             open_unlisted: Vec::new(),
+            open_errors: None,
+            open_error_counts: Vec::new(),
             kept: Kept::default(),
             strings: Strings::default(),
             outside: Vec::new(),
@@ -235,6 +262,7 @@ impl<'s> Collector<'s> {
     /// What the chunk kept.
     pub fn finish(mut self) -> Kept {
         self.close_minute();
+        self.close_error_minute();
         for (host, from, to) in std::mem::take(&mut self.outside) {
             widen(&mut self.kept.outside_spans, &host, (from, to));
         }
@@ -261,6 +289,18 @@ impl<'s> Collector<'s> {
             }
         }
         placed
+    }
+
+    /// Counts the open HTTPERR minute's rejections past those kept.
+    fn close_error_minute(&mut self) {
+        if let Some((host, minute)) = self.open_errors.take() {
+            for ErrorCounts { reason, queue, site, past, .. } in self.open_error_counts.drain(..) {
+                if past.count > 0 {
+                    let key = (Arc::clone(&host), minute, reason, queue, site);
+                    *self.kept.unlisted_errors.entry(key).or_default() += past;
+                }
+            }
+        }
     }
 
     fn close_minute(&mut self) {
@@ -339,7 +379,7 @@ impl RecordSink for Collector<'_> {
         if keep {
             let stem = self.strings.get(r.uri_stem.unwrap_or(b"-"));
             let client = match r.client_ip {
-                Some(a) => self.strings.get(a.to_string().as_bytes()),
+                Some(a) => a.with_text(|t| self.strings.get(t.as_bytes())),
                 None => self.strings.get(b"-"),
             };
             self.kept.requests.push(RequestRow {
@@ -366,6 +406,36 @@ impl RecordSink for Collector<'_> {
         }
         let host = self.resolve.host(None);
         let Some(time) = self.place(&host, r.time) else { return Ok(()) };
+        let minute = time.minute();
+        if !self.open_errors.as_ref().is_some_and(|(h, m)| *m == minute && Arc::ptr_eq(h, &host.name)) {
+            self.close_error_minute();
+            self.open_errors = Some((Arc::clone(&host.name), minute));
+        }
+        let queue_name = r.queue_name.unwrap_or_default();
+        let site = self.resolve.site(r.site_id);
+        let counts = match self.open_error_counts.iter().position(|c| {
+            c.reason == reason
+                && c.site == site
+                && c.queue.as_deref().unwrap_or_default().as_bytes() == queue_name
+        }) {
+            Some(i) => &mut self.open_error_counts[i],
+            None => {
+                let queue = r.queue_name.map(|q| self.strings.get(q));
+                self.open_error_counts.push(ErrorCounts {
+                    reason,
+                    queue,
+                    site,
+                    kept: 0,
+                    past: Unlisted::default(),
+                });
+                self.open_error_counts.last_mut().expect("pushed")
+            }
+        };
+        if counts.kept == ERRORS_PER_MINUTE {
+            counts.past += Unlisted { count: 1, last: time };
+            return Ok(());
+        }
+        counts.kept += 1;
         let phrase = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
@@ -376,7 +446,7 @@ impl RecordSink for Collector<'_> {
             reason,
             phrase,
             queue,
-            site: self.resolve.site(r.site_id),
+            site,
             uri,
             source: self.resolve.file().index,
             line: r.origin.line,

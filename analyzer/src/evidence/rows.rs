@@ -174,6 +174,34 @@ pub struct ErrRow {
     pub line: u64,
 }
 
+/// What the HTTP.sys rejections past the rows kept are counted by: host,
+/// minute since the epoch, reason, queue and site.
+pub type ErrKey = (Arc<str>, i64, ReasonKind, Option<Arc<str>>, Option<u32>);
+
+/// The HTTP.sys rejections of one [`ErrKey`] past the rows kept: how
+/// many, and when the last was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unlisted {
+    /// How many.
+    pub count: u32,
+    /// The last one's time.
+    pub last: Timestamp,
+}
+
+impl std::ops::AddAssign for Unlisted {
+    fn add_assign(&mut self, other: Unlisted) {
+        self.last = if self.count == 0 { other.last } else { self.last.max(other.last) };
+        self.count += other.count;
+    }
+}
+
+impl ErrRow {
+    /// What the row is counted by when past the rows kept.
+    pub fn key(&self) -> ErrKey {
+        (Arc::clone(&self.host), self.time.minute(), self.reason, self.queue.clone(), self.site)
+    }
+}
+
 /// A catalogue event.
 #[derive(Clone, Debug)]
 pub struct EventRow {

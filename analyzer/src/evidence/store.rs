@@ -10,7 +10,9 @@ use faultline_parser::{Span, Timestamp};
 
 use super::collect::Absorbed;
 use super::collect::Kept;
-use super::rows::{ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow};
+use super::rows::{
+    ErrKey, ErrRow, EventKind, EventRow, Minute, MinuteKey, RequestRow, Status, TraceRow, Unlisted,
+};
 use crate::resolve::{SourceFile, SourceKind};
 
 /// How far past everything else its host logged (or before it) a detailed
@@ -32,6 +34,9 @@ pub struct Store {
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows.
     pub errors: Vec<ErrRow>,
+    /// The HTTPERR rows counted past those kept, per host, minute, reason
+    /// and queue.
+    pub unlisted_errors: BTreeMap<ErrKey, Unlisted>,
     /// Catalogue events.
     pub events: Vec<EventRow>,
     /// FREB traces.
@@ -64,6 +69,7 @@ impl Store {
                 a.minutes.entry(key).or_default().add(&m);
             }
             super::collect::add_unlisted(&mut a.unlisted, c.unlisted);
+            super::collect::add_unlisted(&mut a.unlisted_errors, c.unlisted_errors);
             for (host, span) in c.counted_spans {
                 super::collect::widen(&mut a.counted_spans, &host, span);
             }
@@ -106,6 +112,16 @@ impl Store {
         busy.fold((0, 0), |(n, minutes), m| (n + u64::from(m.unlisted), minutes + 1))
     }
 
+    /// The HTTP.sys rejections counted but not kept as rows (past the
+    /// rows a busy minute keeps of a reason and queue), and in how many
+    /// minutes of a host.
+    pub fn unlisted_rejections(&self) -> (u64, usize) {
+        let n = self.unlisted_errors.values().map(|u| u64::from(u.count)).sum();
+        let mut minutes: Vec<(&Arc<str>, i64)> = self.unlisted_errors.keys().map(|k| (&k.0, k.1)).collect();
+        minutes.dedup();
+        (n, minutes.len())
+    }
+
     /// How many requests of `host` and `site` in the minutes `minutes`
     /// (since the epoch), of a status `wanted` takes, were counted past the
     /// rows kept.
@@ -132,6 +148,29 @@ impl Store {
         let (from, to) = (*minutes.start(), *minutes.end());
         let range = (from <= to).then(|| self.unlisted.range(key(from, Status::default())..=key(to, last)));
         range.into_iter().flatten().map(|((_, status), n)| (*status, u64::from(*n)))
+    }
+
+    /// How many HTTP.sys rejections `rows` stand for: them, and those of
+    /// their host, reason and queue a busy minute of theirs counted past
+    /// the rows kept.
+    pub fn errors_counted(&self, rows: &[&ErrRow]) -> u64 {
+        rows.len() as u64 + self.unlisted_with(rows).map(|u| u64::from(u.count)).sum::<u64>()
+    }
+
+    /// When the last of the rejections `rows` stand for was: the last
+    /// row's time, or a later one a busy minute of theirs counted.
+    pub fn errors_end(&self, rows: &[&ErrRow]) -> Option<Timestamp> {
+        let kept = rows.iter().map(|r| r.time).max();
+        kept.max(self.unlisted_with(rows).map(|u| u.last).max())
+    }
+
+    /// The counts past the rows kept of the minutes, reasons and queues of
+    /// `rows`.
+    fn unlisted_with<'a>(&'a self, rows: &[&ErrRow]) -> impl Iterator<Item = Unlisted> + 'a {
+        let mut keys: Vec<ErrKey> = rows.iter().map(|r| r.key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter().filter_map(|k| self.unlisted_errors.get(&k).copied())
     }
 
     /// The first and last time of what a host logged with times of its

@@ -107,6 +107,11 @@ impl Series {
                 s.refused[b] += 1;
             }
         }
+        for ((h, minute, _, _, site), unlisted) in &report.store.unlisted_errors {
+            if let Some(b) = window.bucket_of(*minute).filter(|_| wanted(h, *site)) {
+                s.refused[b] += unlisted.count;
+            }
+        }
         s
     }
 }

@@ -76,31 +76,46 @@ pub(crate) fn no_findings(report: &Report) -> String {
             "No findings: nothing in the evidence of the window matches a known failure mode.".to_string()
         }
     };
-    line.push_str(&quiet_rejections(&report.store.errors));
+    line.push_str(&quiet_rejections(&report.store));
     line
 }
 
 /// What HTTP.sys turned away when no finding explains it: how many, their
 /// most common reasons, and whether any was an IIS site's (an HTTPERR log
 /// of system services on other ports is not an outage, but is not nothing).
-fn quiet_rejections(errors: &[faultline_analyzer::evidence::ErrRow]) -> String {
+fn quiet_rejections(store: &faultline_analyzer::evidence::Store) -> String {
+    let errors = &store.errors;
     if errors.is_empty() {
         return String::new();
     }
-    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut reasons: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut phrases = std::collections::BTreeMap::new();
     for e in errors {
         *reasons.entry(&e.phrase).or_default() += 1;
+        phrases.entry(e.reason).or_insert(&*e.phrase);
     }
-    let mut top: Vec<(&str, usize)> = reasons.into_iter().collect();
+    let mut iis = errors.iter().filter(|e| e.site.is_some() || e.queue.is_some()).count() as u64;
+    // A busy minute's rejections past the rows kept count under the phrase
+    // a kept row of their reason wrote.
+    for ((_, _, reason, queue, site), unlisted) in &store.unlisted_errors {
+        let n = unlisted.count;
+        if let Some(phrase) = phrases.get(reason) {
+            *reasons.entry(phrase).or_default() += u64::from(n);
+        }
+        if site.is_some() || queue.is_some() {
+            iis += u64::from(n);
+        }
+    }
+    let total: u64 = reasons.values().sum();
+    let mut top: Vec<(&str, u64)> = reasons.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let said: Vec<String> = top.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect();
-    let iis = errors.iter().filter(|e| e.site.is_some() || e.queue.is_some()).count();
     let whose = match iis {
         0 => "none named an IIS site or app pool queue".to_string(),
         n => format!("{n} named an IIS site or app pool queue, too few or too spread out for a failure mode"),
     };
-    let requests = if errors.len() == 1 { "request" } else { "requests" };
-    format!(" HTTP.sys turned away {} {requests} ({}): {whose}.", errors.len(), said.join(", "))
+    let requests = if total == 1 { "request" } else { "requests" };
+    format!(" HTTP.sys turned away {total} {requests} ({}): {whose}.", said.join(", "))
 }
 
 /// The notes on files whose times are in doubt (local time read as UTC,
@@ -287,14 +302,25 @@ mod tests {
             source: 0,
             line: 1,
         };
-        assert_eq!(quiet_rejections(&[]), "");
-        let system = [row("N/A", None), row("N/A", None), row("Connection_Abandoned_By_ReqQueue", None)];
+        let store = |rows: Vec<ErrRow>| {
+            let mut store = faultline_analyzer::evidence::Store::default();
+            store.errors = rows;
+            store
+        };
+        assert_eq!(quiet_rejections(&store(Vec::new())), "");
+        let system = vec![row("N/A", None), row("N/A", None), row("Connection_Abandoned_By_ReqQueue", None)];
         assert_eq!(
-            quiet_rejections(&system),
+            quiet_rejections(&store(system.clone())),
             " HTTP.sys turned away 3 requests (2 N/A, 1 Connection_Abandoned_By_ReqQueue): none named an IIS site \
              or app pool queue."
         );
-        let pool = [row("Disabled", Some("ShopPool"))];
+        // A busy minute's rejections past the rows kept count too.
+        let mut busy = store(system);
+        let key = ("PC01".into(), 0, ReasonKind::Other, None, None);
+        busy.unlisted_errors
+            .insert(key, faultline_analyzer::evidence::Unlisted { count: 500, last: Default::default() });
+        assert!(quiet_rejections(&busy).starts_with(" HTTP.sys turned away 503 requests (502 N/A, 1 "));
+        let pool = store(vec![row("Disabled", Some("ShopPool"))]);
         assert!(quiet_rejections(&pool).contains("1 named an IIS site or app pool queue, too few"));
         assert!(quiet_rejections(&pool).starts_with(" HTTP.sys turned away 1 request (1 Disabled)"));
     }
