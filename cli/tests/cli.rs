@@ -1309,7 +1309,7 @@ fn the_notable_timeline_says_what_a_busy_minute_left_out() {
 /// A busy minute lists its first failures however many successes came
 /// before them, and counts the rest by status: a configuration error that
 /// began late in a busy minute is found, and the finding says how many
-/// requests failed, not how many were listed.
+/// requests failed, not how many were listed, and ends at the last.
 #[test]
 fn a_busy_minutes_failures_are_found_and_counted() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1331,6 +1331,8 @@ fn a_busy_minutes_failures_are_found_and_counted() {
     let findings = report["findings"].as_array().expect("findings");
     let config = findings.iter().find(|f| f["id"] == "config-error").expect("a config-error finding");
     assert_eq!(config["start"], "2025-11-24T10:00:54.997000000Z", "{config}");
+    // The last of them, though not listed.
+    assert_eq!(config["end"], "2025-11-24T10:01:59.000000000Z", "{config}");
     let text = config["explanation"].as_str().expect("text");
     assert!(text.starts_with("1005 requests failed with 500.19"), "{text}");
 }

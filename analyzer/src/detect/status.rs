@@ -217,7 +217,8 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let minutes = first.time.minute()..=last.time.minute();
             let unlisted =
                 store.unlisted_between(&host, site, minutes, |s| mode_of(s, "", ancm) == Some(mode));
-            let n = c.len() + usize::try_from(unlisted).unwrap_or(usize::MAX);
+            let n = c.len() + usize::try_from(unlisted.count).unwrap_or(usize::MAX);
+            let last_time = if unlisted.count > 0 { last.time.max(unlisted.last) } else { last.time };
             if n < BURST && !is_decisive(mode, first.status, false) {
                 continue;
             }
@@ -225,7 +226,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let (severity, confidence) = weight(severity, n);
             // The site answering again ends the incident: the first minute
             // after the last failure in which it served successes.
-            let recovered = recovery(store, &host, site, last.time);
+            let recovered = recovery(store, &host, site, last_time);
             if let Some(ok) = recovered {
                 // Successes are counted by the minute, not kept: the
                 // minute is what the evidence can say.
@@ -235,7 +236,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
                     ok.to_prose()
                 ));
             }
-            let end = recovered.unwrap_or(last.time);
+            let end = recovered.unwrap_or(last_time);
             let mut d = Draft::new(mode, severity, confidence, first.start(), end)
                 .scope(Some(&host), site, None)
                 .explain(text);
@@ -268,7 +269,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             }
             if mode == FailureMode::AuthFailure {
                 let logons = store
-                    .events_between(LOGON_FAILED, first.time, last.time)
+                    .events_between(LOGON_FAILED, first.time, last_time)
                     .filter(|e| e.host == host && matches!(e.data("LogonType"), Some("3" | "8")));
                 for e in logons.take(5) {
                     let summary = format!(

@@ -189,7 +189,8 @@ impl Given {
         minute.by_class[usize::from(code / 100).min(5)] += count;
         minute.notable += count;
         minute.unlisted += count;
-        *self.kept.unlisted.entry((key, Status { code, sub, win32 })).or_default() += count;
+        *self.kept.unlisted.entry((key, Status { code, sub, win32 })).or_default() +=
+            crate::evidence::Unlisted { count, last: at(secs) };
         self
     }
 

@@ -160,7 +160,7 @@ fn unlisted_errors(
     let mut by_status = BTreeMap::new();
     for (status, n) in store.unlisted_in(host, site, start.minute()..=end.minute() - 1) {
         if status.is_server_error() {
-            *by_status.entry(status).or_default() += n;
+            *by_status.entry(status).or_default() += u64::from(n.count);
         }
     }
     by_status

@@ -39,7 +39,7 @@ pub struct Kept {
     /// Per (host, site, minute) and status, the failed, slow or cut-off
     /// requests counted past the rows the minute keeps: what a busy
     /// minute's failures were, though not listed.
-    pub unlisted: BTreeMap<(MinuteKey, Status), u32>,
+    pub unlisted: BTreeMap<(MinuteKey, Status), Unlisted>,
     /// Rows kept.
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows kept (idle-connection timers are only counted).
@@ -155,7 +155,7 @@ pub struct Collector<'s> {
     open_minute: Option<(MinuteKey, Minute)>,
     /// The open minute's unlisted requests by status, for
     /// [`Kept::unlisted`] when it closes (a busy minute has thousands).
-    open_unlisted: Vec<(Status, u32)>,
+    open_unlisted: Vec<(Status, Unlisted)>,
     /// The host and minute HTTPERR rows are being kept in, and per reason
     /// and queue how many were kept and how many counted past them
     /// (rows come in time order).
@@ -369,9 +369,10 @@ impl RecordSink for Collector<'_> {
                 keep = m.notable <= NOTABLE_PER_MINUTE;
                 if !keep {
                     m.unlisted += 1;
+                    let one = Unlisted { count: 1, last: time };
                     match self.open_unlisted.iter_mut().find(|(s, _)| *s == status) {
-                        Some((_, n)) => *n += 1,
-                        None => self.open_unlisted.push((status, 1)),
+                        Some((_, n)) => *n += one,
+                        None => self.open_unlisted.push((status, one)),
                     }
                 }
             }

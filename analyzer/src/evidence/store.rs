@@ -29,7 +29,7 @@ pub struct Store {
     pub minutes: BTreeMap<MinuteKey, Minute>,
     /// Per (host, site, minute) and status, the failed, slow or cut-off
     /// requests counted past the rows kept.
-    pub unlisted: BTreeMap<(MinuteKey, Status), u32>,
+    pub unlisted: BTreeMap<(MinuteKey, Status), Unlisted>,
     /// Request rows worth citing.
     pub requests: Vec<RequestRow>,
     /// HTTPERR rows.
@@ -122,32 +122,36 @@ impl Store {
         (n, minutes.len())
     }
 
-    /// How many requests of `host` and `site` in the minutes `minutes`
-    /// (since the epoch), of a status `wanted` takes, were counted past the
-    /// rows kept.
+    /// The requests of `host` and `site` in the minutes `minutes` (since
+    /// the epoch), of a status `wanted` takes, counted past the rows kept:
+    /// how many, and when the last was.
     pub fn unlisted_between(
         &self,
         host: &Arc<str>,
         site: Option<u32>,
         minutes: std::ops::RangeInclusive<i64>,
         wanted: impl Fn(Status) -> bool,
-    ) -> u64 {
-        self.unlisted_in(host, site, minutes).filter(|(status, _)| wanted(*status)).map(|(_, n)| n).sum()
+    ) -> Unlisted {
+        let mut all = Unlisted::default();
+        for (_, n) in self.unlisted_in(host, site, minutes).filter(|(status, _)| wanted(*status)) {
+            all += n;
+        }
+        all
     }
 
     /// The requests of `host` and `site` in the minutes `minutes` counted
-    /// past the rows kept: per minute, how many of each status.
+    /// past the rows kept: per minute and status, how many and the last.
     pub fn unlisted_in(
         &self,
         host: &Arc<str>,
         site: Option<u32>,
         minutes: std::ops::RangeInclusive<i64>,
-    ) -> impl Iterator<Item = (Status, u64)> + '_ {
+    ) -> impl Iterator<Item = (Status, Unlisted)> + '_ {
         let key = |minute: i64, status: Status| ((Arc::clone(host), site, minute), status);
         let last = Status { code: u16::MAX, sub: u32::MAX, win32: u64::MAX };
         let (from, to) = (*minutes.start(), *minutes.end());
         let range = (from <= to).then(|| self.unlisted.range(key(from, Status::default())..=key(to, last)));
-        range.into_iter().flatten().map(|((_, status), n)| (*status, u64::from(*n)))
+        range.into_iter().flatten().map(|((_, status), n)| (*status, *n))
     }
 
     /// How many HTTP.sys rejections `rows` stand for: them, and those of
