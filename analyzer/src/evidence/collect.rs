@@ -25,6 +25,10 @@ const ROWS_PER_MINUTE: u32 = 200;
 /// millions of rows, counted past these.
 pub const ERRORS_PER_MINUTE: u32 = 200;
 
+/// The statuses of requests, and the reasons and queues of HTTP.sys
+/// rejections, a minute counts apart past the rows it keeps.
+const KINDS_PER_MINUTE: usize = 64;
+
 /// The failed, slow or cut-off requests a minute keeps as rows to cite and
 /// list (the notable timeline's); the rest are counted in the minute.
 pub const NOTABLE_PER_MINUTE: u32 = ROWS_PER_MINUTE * 4;
@@ -370,9 +374,14 @@ impl RecordSink for Collector<'_> {
                 if !keep {
                     m.unlisted += 1;
                     let one = Unlisted { count: 1, last: time };
-                    match self.open_unlisted.iter_mut().find(|(s, _)| *s == status) {
-                        Some((_, n)) => *n += one,
-                        None => self.open_unlisted.push((status, one)),
+                    match self.open_unlisted.iter().position(|(s, _)| *s == status) {
+                        Some(i) => self.open_unlisted[i].1 += one,
+                        // A log of a new status a row is counted in the
+                        // minute only: searched per row, the list stays short.
+                        None if self.open_unlisted.len() < KINDS_PER_MINUTE => {
+                            self.open_unlisted.push((status, one));
+                        }
+                        None => {}
                     }
                 }
             }
@@ -419,7 +428,11 @@ impl RecordSink for Collector<'_> {
                 && c.site == site
                 && c.queue.as_deref().unwrap_or_default().as_bytes() == queue_name
         }) {
-            Some(i) => &mut self.open_error_counts[i],
+            Some(i) => Some(&mut self.open_error_counts[i]),
+            // A log of a new queue a row (hostile, or broken) keeps its
+            // rows past the first kinds of the minute: searched per row,
+            // the list stays short.
+            None if self.open_error_counts.len() == KINDS_PER_MINUTE => None,
             None => {
                 let queue = r.queue_name.map(|q| self.strings.get(q));
                 self.open_error_counts.push(ErrorCounts {
@@ -429,14 +442,16 @@ impl RecordSink for Collector<'_> {
                     kept: 0,
                     past: Unlisted::default(),
                 });
-                self.open_error_counts.last_mut().expect("pushed")
+                self.open_error_counts.last_mut()
             }
         };
-        if counts.kept == ERRORS_PER_MINUTE {
-            counts.past += Unlisted { count: 1, last: time };
-            return Ok(());
+        if let Some(counts) = counts {
+            if counts.kept == ERRORS_PER_MINUTE {
+                counts.past += Unlisted { count: 1, last: time };
+                return Ok(());
+            }
+            counts.kept += 1;
         }
-        counts.kept += 1;
         let phrase = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));
         let uri = r.uri.map(|u| self.strings.get(u));
@@ -608,6 +623,49 @@ mod tests {
             })
             .collect();
         (images, kept.counted_spans.get("WEB01").copied())
+    }
+
+    /// The store of an analysis of one file of `text` named `name`.
+    fn store_of(name: &str, text: &str) -> crate::evidence::Store {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(name), text).expect("writes");
+        let scope = Scope::default();
+        crate::analyze(&[dir.path().to_path_buf()], &faultline_parser::ReadConfig::default(), &scope, &|_| {})
+            .store
+    }
+
+    /// A minute of thousands of statuses, or of HTTP.sys queues, each new
+    /// (a hostile log) counts apart only the first few past the rows kept:
+    /// every row is counted in the minute, and the rows of queues past the
+    /// first few are kept, so no list searched per row grows with them.
+    #[test]
+    fn a_minute_of_ever_new_statuses_or_queues_counts_few_apart() {
+        let mut log = String::from(
+            "#Fields: date time s-computername cs-uri-stem sc-status sc-substatus sc-win32-status\n",
+        );
+        for i in 0..3_000 {
+            log.push_str(&format!("2025-11-24 10:00:{:02} WEB01 /p 500 0 {i}\n", i % 60));
+        }
+        let store = store_of("u_ex251124.log", &log);
+        assert_eq!(store.requests.len(), NOTABLE_PER_MINUTE as usize);
+        let minute = store.minutes.values().next().expect("a minute");
+        assert_eq!(minute.unlisted, 3_000 - NOTABLE_PER_MINUTE);
+        assert_eq!(store.unlisted.len(), KINDS_PER_MINUTE);
+        let mut log = String::from(
+            "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid s-reason s-queuename\n",
+        );
+        for i in 0..3_000 {
+            let queue = if i < 2_000 { "ShopPool".to_string() } else { format!("Pool{i}") };
+            log.push_str(&format!(
+                "2025-11-24 10:00:{:02} 198.51.100.7 5000 10.0.0.5 443 HTTP/1.1 GET / - 503 1 QueueFull {queue}\n",
+                i % 60
+            ));
+        }
+        let store = store_of("httperr1.log", &log);
+        // ShopPool's first 200, then one row of each other queue: 63
+        // counted apart, 937 past them kept as they come.
+        assert_eq!(store.errors.len(), 200 + 63 + 937);
+        assert_eq!(store.unlisted_rejections(), (1_800, 1));
     }
 
     /// A server's ordinary process starts are counted, not kept: the IIS

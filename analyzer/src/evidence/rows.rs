@@ -178,8 +178,9 @@ pub struct ErrRow {
 /// minute since the epoch, reason, queue and site.
 pub type ErrKey = (Arc<str>, i64, ReasonKind, Option<Arc<str>>, Option<u32>);
 
-/// The HTTP.sys rejections of one [`ErrKey`] past the rows kept: how
-/// many, and when the last was.
+/// Rows of one kind counted past the rows kept (HTTP.sys rejections of an
+/// [`ErrKey`], a minute's requests of a status): how many, and when the
+/// last was.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Unlisted {
     /// How many.
