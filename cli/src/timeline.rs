@@ -137,6 +137,17 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
                 faultline_analyzer::evidence::collect::ERRORS_PER_MINUTE
             );
         }
+        let (unlisted, minutes) = report.store.unlisted_logons();
+        if unlisted > 0 {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {unlisted} Security logon events (4625, 4648, 4771, 4776) in {minutes} busy \
+                 minute{} past the first {} of an event id and logon type in the minute are counted, not \
+                 listed; the full timeline (without --notable) lists every one",
+                if minutes == 1 { "" } else { "s" },
+                faultline_analyzer::evidence::collect::LOGONS_PER_MINUTE
+            );
+        }
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));
     }
     // The detections come from a read of their own, merged in time order

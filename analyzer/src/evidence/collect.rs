@@ -25,6 +25,12 @@ const ROWS_PER_MINUTE: u32 = 200;
 /// millions of rows, counted past these.
 pub const ERRORS_PER_MINUTE: u32 = 200;
 
+/// Security logon events (4625, 4648, 4771, 4776) kept per host, minute,
+/// event id and logon type: a password-guessing run or a domain
+/// controller's NTLM traffic is millions of them, counted past these (the
+/// lens reads them all as they are read).
+pub const LOGONS_PER_MINUTE: u32 = 200;
+
 /// The statuses of requests, and the reasons and queues of HTTP.sys
 /// rejections, a minute counts apart past the rows it keeps.
 const KINDS_PER_MINUTE: usize = 64;
@@ -50,6 +56,9 @@ pub struct Kept {
     pub errors: Vec<ErrRow>,
     /// The HTTPERR rows counted past those kept ([`ERRORS_PER_MINUTE`]).
     pub unlisted_errors: BTreeMap<ErrKey, Unlisted>,
+    /// Per host, minute and event id, the Security logon events counted
+    /// past those kept ([`LOGONS_PER_MINUTE`]).
+    pub unlisted_logons: BTreeMap<(Arc<str>, i64, u16), Unlisted>,
     /// Catalogue events.
     pub events: Vec<EventRow>,
     /// Traces.
@@ -137,6 +146,7 @@ impl Kept {
         }
         add_unlisted(&mut self.unlisted, other.unlisted);
         add_unlisted(&mut self.unlisted_errors, other.unlisted_errors);
+        add_unlisted(&mut self.unlisted_logons, other.unlisted_logons);
         for (host, span) in other.counted_spans {
             widen(&mut self.counted_spans, &host, span);
         }
@@ -165,6 +175,10 @@ pub struct Collector<'s> {
     /// (rows come in time order).
     open_errors: Option<(Arc<str>, i64)>,
     open_error_counts: Vec<ErrorCounts>,
+    /// The host and minute logon events are being kept in, and per event
+    /// id and logon type how many were kept and how many counted past them.
+    open_logons: Option<(Arc<str>, i64)>,
+    open_logon_counts: Vec<(u16, Option<Arc<str>>, u32, Unlisted)>,
     kept: Kept,
     strings: Strings,
     /// The span of the records outside the range per host, for
@@ -250,6 +264,8 @@ impl<'s> Collector<'s> {
             open_unlisted: Vec::new(),
             open_errors: None,
             open_error_counts: Vec::new(),
+            open_logons: None,
+            open_logon_counts: Vec::new(),
             kept: Kept::default(),
             strings: Strings::default(),
             outside: Vec::new(),
@@ -267,6 +283,7 @@ impl<'s> Collector<'s> {
     pub fn finish(mut self) -> Kept {
         self.close_minute();
         self.close_error_minute();
+        self.close_logon_minute();
         for (host, from, to) in std::mem::take(&mut self.outside) {
             widen(&mut self.kept.outside_spans, &host, (from, to));
         }
@@ -305,6 +322,52 @@ impl<'s> Collector<'s> {
                 }
             }
         }
+    }
+
+    /// Counts the open minute's logon events past those kept.
+    fn close_logon_minute(&mut self) {
+        if let Some((host, minute)) = self.open_logons.take() {
+            for (id, _, _, past) in self.open_logon_counts.drain(..) {
+                if past.count > 0 {
+                    *self.kept.unlisted_logons.entry((Arc::clone(&host), minute, id)).or_default() += past;
+                }
+            }
+        }
+    }
+
+    /// Whether a Security logon event at `time` on `host` is past those its
+    /// minute keeps of its id and logon type (and is then counted).
+    fn logon_past_kept(&mut self, event: &WinEvent, host: &Arc<str>, time: Timestamp) -> bool {
+        use faultline_parser::winevent::Family;
+        if event.family() != Family::SecurityAuditing || !matches!(event.event_id, 4625 | 4648 | 4771 | 4776)
+        {
+            return false;
+        }
+        let minute = time.minute();
+        if !self.open_logons.as_ref().is_some_and(|(h, m)| *m == minute && Arc::ptr_eq(h, host)) {
+            self.close_logon_minute();
+            self.open_logons = Some((Arc::clone(host), minute));
+        }
+        let logon_type = event.data("LogonType");
+        let id = event.event_id;
+        let at =
+            self.open_logon_counts.iter().position(|(i, t, _, _)| *i == id && t.as_deref() == logon_type);
+        let counts = match at {
+            Some(i) => &mut self.open_logon_counts[i],
+            // Kinds past the first few of the minute (a hostile log's) are
+            // kept as they come: the list is searched per event.
+            None if self.open_logon_counts.len() == KINDS_PER_MINUTE => return false,
+            None => {
+                self.open_logon_counts.push((id, logon_type.map(Arc::from), 0, Unlisted::default()));
+                self.open_logon_counts.last_mut().expect("pushed")
+            }
+        };
+        if counts.2 == LOGONS_PER_MINUTE {
+            counts.3 += Unlisted { count: 1, last: time };
+            return true;
+        }
+        counts.2 += 1;
+        false
     }
 
     fn close_minute(&mut self) {
@@ -557,7 +620,10 @@ impl RecordSink for Collector<'_> {
         // An event whose data could not be read would be taken for one
         // without it (a shutdown of no kind, a service of no name): only
         // counted, as its kind's events outside the catalogue are.
-        if event.data_unread || !(self.every_event || process_start_tells_of_iis(&event)) {
+        if event.data_unread
+            || !(self.every_event || process_start_tells_of_iis(&event))
+            || (!self.every_event && self.logon_past_kept(&event, &host.name, time))
+        {
             widen(&mut self.kept.counted_spans, &host.name, (time, time));
             return Ok(());
         }
@@ -666,6 +732,46 @@ mod tests {
         // counted apart, 937 past them kept as they come.
         assert_eq!(store.errors.len(), 200 + 63 + 937);
         assert_eq!(store.unlisted_rejections(), (1_800, 1));
+    }
+
+    /// A minute of a password-guessing run keeps its first 200 failed
+    /// logons of a logon type and counts the rest; a service's failed
+    /// logon after them is kept (its type is another), and so is every
+    /// successful service logon (4624, not capped).
+    #[test]
+    fn a_minute_of_failed_logons_keeps_the_first_of_each_type() {
+        let event = |id: u16, i: usize, logon_type: &str| {
+            format!(
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider \
+                 Name='Microsoft-Windows-Security-Auditing'/><EventID>{id}</EventID><TimeCreated \
+                 SystemTime='2025-11-24T10:00:{:02}.{:03}Z'/><EventRecordID>{i}</EventRecordID><Channel>Security</Channel>\
+                 <Computer>WEB01</Computer></System><EventData><Data Name='TargetUserName'>user{i}</Data><Data \
+                 Name='LogonType'>{logon_type}</Data></EventData></Event>\n",
+                i % 60,
+                i % 1000
+            )
+        };
+        let mut xml = String::from("<Events>\n");
+        for i in 0..500 {
+            xml.push_str(&event(4625, i, "3"));
+        }
+        for i in 500..503 {
+            xml.push_str(&event(4625, i, "5"));
+        }
+        for i in 503..803 {
+            xml.push_str(&event(4624, i, "5"));
+        }
+        xml.push_str("</Events>\n");
+        let store = store_of("Security.xml", &xml);
+        let count = |id: u16, logon_type: &str| {
+            store
+                .events
+                .iter()
+                .filter(|e| e.event.event_id == id && e.data("LogonType") == Some(logon_type))
+                .count()
+        };
+        assert_eq!((count(4625, "3"), count(4625, "5"), count(4624, "5")), (200, 3, 300));
+        assert_eq!(store.unlisted_logons(), (300, 1));
     }
 
     /// A server's ordinary process starts are counted, not kept: the IIS

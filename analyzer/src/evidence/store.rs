@@ -37,6 +37,9 @@ pub struct Store {
     /// The HTTPERR rows counted past those kept, per host, minute, reason
     /// and queue.
     pub unlisted_errors: BTreeMap<ErrKey, Unlisted>,
+    /// Per host, minute and event id, the Security logon events counted
+    /// past those kept.
+    pub unlisted_logons: BTreeMap<(Arc<str>, i64, u16), Unlisted>,
     /// Catalogue events.
     pub events: Vec<EventRow>,
     /// FREB traces.
@@ -70,6 +73,7 @@ impl Store {
             }
             super::collect::add_unlisted(&mut a.unlisted, c.unlisted);
             super::collect::add_unlisted(&mut a.unlisted_errors, c.unlisted_errors);
+            super::collect::add_unlisted(&mut a.unlisted_logons, c.unlisted_logons);
             for (host, span) in c.counted_spans {
                 super::collect::widen(&mut a.counted_spans, &host, span);
             }
@@ -118,6 +122,16 @@ impl Store {
     pub fn unlisted_rejections(&self) -> (u64, usize) {
         let n = self.unlisted_errors.values().map(|u| u64::from(u.count)).sum();
         let mut minutes: Vec<(&Arc<str>, i64)> = self.unlisted_errors.keys().map(|k| (&k.0, k.1)).collect();
+        minutes.dedup();
+        (n, minutes.len())
+    }
+
+    /// The Security logon events counted but not kept (past those a busy
+    /// minute keeps of an id and logon type), and in how many minutes of a
+    /// host.
+    pub fn unlisted_logons(&self) -> (u64, usize) {
+        let n = self.unlisted_logons.values().map(|u| u64::from(u.count)).sum();
+        let mut minutes: Vec<(&Arc<str>, i64)> = self.unlisted_logons.keys().map(|k| (&k.0, k.1)).collect();
         minutes.dedup();
         (n, minutes.len())
     }
