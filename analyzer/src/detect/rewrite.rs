@@ -16,8 +16,13 @@ use crate::finding::{Role, Severity};
 const LOOP_GAP: Span = Span::secs(10);
 const LOOP_REDIRECTS: usize = 10;
 
+/// A status that sends the client elsewhere.
+fn is_redirect(code: u16) -> bool {
+    matches!(code, 301 | 302 | 307 | 308)
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    let redirects = store.requests.iter().filter(|r| matches!(r.status.code, 301 | 302 | 307 | 308));
+    let redirects = store.requests.iter().filter(|r| is_redirect(r.status.code));
     let chains = grouped(redirects, |r| (r.host.clone(), r.client.clone(), r.stem.clone()));
     let mut loops: BTreeMap<(Arc<str>, Option<u32>), Vec<&RequestRow>> = BTreeMap::new();
     for ((host, _, _), rows) in chains {
@@ -46,6 +51,16 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             rows[0].stem,
             rows.len()
         ));
+        // A busy minute lists its first redirects only: the ones past them
+        // are counted by status, whatever their URL, and said as such.
+        let minutes = rows[0].time.minute()..=rows[rows.len() - 1].time.minute();
+        let more = store.unlisted_between(&host, site, minutes, |s| is_redirect(s.code)).count;
+        if more > 0 {
+            d.explanation.push_str(&format!(
+                " Those are the redirects listed: the same minutes counted {more} more redirects of any URL, \
+                    not listed."
+            ));
+        }
         d.cite_all(rows.iter().take(6).map(|r| store.cite_request(r)), Role::Effect);
         out.push(d);
     }
@@ -60,6 +75,24 @@ mod tests {
     fn a_client_redirected_again_and_again_is_a_loop() {
         let found = (Given::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1)).detected(detect);
         assert_eq!((found.len(), found[0].id), (1, FailureMode::RewriteLoop));
+    }
+
+    /// In a busy minute the redirects past those listed are counted by
+    /// status only: said beside the loop, not taken into its count; other
+    /// statuses counted are not redirects.
+    #[test]
+    fn a_loop_in_a_busy_minute_says_the_redirects_counted() {
+        let busy = Given::new()
+            .requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1)
+            .unlisted("WEB01", 1, 100, (301, 0, 0), 900)
+            .unlisted("WEB01", 1, 100, (500, 0, 0), 50);
+        let found = busy.detected(detect);
+        assert_eq!(found.len(), 1);
+        let text = &found[0].explanation;
+        assert!(text.contains("(12 redirects)"), "{text}");
+        assert!(text.contains("counted 900 more redirects of any URL, not listed"), "{text}");
+        let quiet = Given::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1).detected(detect);
+        assert!(!quiet[0].explanation.contains("not listed"), "{}", quiet[0].explanation);
     }
 
     #[test]
