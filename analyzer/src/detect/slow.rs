@@ -43,6 +43,19 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
                         responses.",
                     c.len()
                 ));
+            // A busy minute lists its first notable requests only; past
+            // them, a success or a 304 was counted only for being slow
+            // (by status, whatever its URL), said as such.
+            let minutes = start.minute()..=end.minute();
+            let more = store
+                .unlisted_between(&host, site, minutes, |s| (s.code < 300 || s.code == 304) && s.win32 == 0)
+                .count;
+            if more > 0 {
+                d.explanation.push_str(&format!(
+                    " Those are the slow requests listed: the same minutes counted {more} more of 5 s or more \
+                        (of any URL), not listed."
+                ));
+            }
             d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
             let timed = store
                 .traces
@@ -194,6 +207,18 @@ mod tests {
         let found = drafts(e, &[]);
         assert_eq!(found.len(), 1);
         assert!(found[0].explanation.starts_with("20 requests to /report took 9000 ms (median)"));
+        assert!(!found[0].explanation.contains("not listed"), "{}", found[0].explanation);
+        // In a busy minute the slow successes past those listed are counted
+        // by status only: said beside the finding, not taken into its count
+        // (a failure or a redirect counted is not known to be slow).
+        let busy = Given::new()
+            .requests(20, "WEB01", 1, 100, "/report", (200, 0, 0), 9_000)
+            .unlisted("WEB01", 1, 100, (200, 0, 0), 300)
+            .unlisted("WEB01", 1, 100, (302, 0, 0), 40)
+            .unlisted("WEB01", 1, 100, (200, 0, 995), 7);
+        let found = drafts(busy, &[]);
+        assert!(found[0].explanation.starts_with("20 requests to /report"), "{}", found[0].explanation);
+        assert!(found[0].explanation.contains("counted 300 more of 5 s or more"), "{}", found[0].explanation);
     }
 
     /// pcdccam's fr000001.xml: one POST that took 61 s, traced for time
