@@ -115,37 +115,36 @@ pub fn run(global: &GlobalArgs, args: &TimelineArgs) -> anyhow::Result<Exit> {
         for note in lost.into_iter().chain(crate::analyze::time_notes(&report.inventory)) {
             let _ = writeln!(std::io::stderr().lock(), "warning: {note}");
         }
-        let (unlisted, minutes) = report.store.unlisted_requests();
-        if unlisted > 0 {
+        use faultline_analyzer::evidence::collect::{
+            ERRORS_PER_MINUTE, LOGONS_PER_MINUTE, NOTABLE_PER_MINUTE,
+        };
+        let store = &report.store;
+        let left_out = [
+            (
+                store.unlisted_requests(),
+                "failed, slow or cut-off requests",
+                NOTABLE_PER_MINUTE,
+                "of the minute",
+            ),
+            (
+                store.unlisted_rejections(),
+                "HTTP.sys rejections",
+                ERRORS_PER_MINUTE,
+                "of a reason and queue in the minute",
+            ),
+            (
+                store.unlisted_logons(),
+                "Security logon events (4625, 4648, 4771, 4776)",
+                LOGONS_PER_MINUTE,
+                "of an event id and logon type in the minute",
+            ),
+        ];
+        for ((unlisted, minutes), what, first, of) in left_out.into_iter().filter(|((n, _), ..)| *n > 0) {
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "warning: {unlisted} failed, slow or cut-off requests in {minutes} busy minute{} past the \
-                 first {} of the minute are counted, not listed; the full timeline (without \
-                 --notable) lists every row",
+                "warning: {unlisted} {what} in {minutes} busy minute{} past the first {first} {of} are counted, \
+                 not listed; the full timeline (without --notable) lists every one",
                 if minutes == 1 { "" } else { "s" },
-                faultline_analyzer::evidence::collect::NOTABLE_PER_MINUTE
-            );
-        }
-        let (unlisted, minutes) = report.store.unlisted_rejections();
-        if unlisted > 0 {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: {unlisted} HTTP.sys rejections in {minutes} busy minute{} past the first {} of a \
-                 reason and queue in the minute are counted, not listed; the full timeline (without \
-                 --notable) lists every row",
-                if minutes == 1 { "" } else { "s" },
-                faultline_analyzer::evidence::collect::ERRORS_PER_MINUTE
-            );
-        }
-        let (unlisted, minutes) = report.store.unlisted_logons();
-        if unlisted > 0 {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: {unlisted} Security logon events (4625, 4648, 4771, 4776) in {minutes} busy \
-                 minute{} past the first {} of an event id and logon type in the minute are counted, not \
-                 listed; the full timeline (without --notable) lists every one",
-                if minutes == 1 { "" } else { "s" },
-                faultline_analyzer::evidence::collect::LOGONS_PER_MINUTE
             );
         }
         return Ok(report_unreadable(&report.inventory)?.unwrap_or(Exit::Ok));

@@ -54,7 +54,7 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
                         && r.time < end
                 })
                 .collect();
-            let unlisted = unlisted_errors(store, &host, site, start, end);
+            let unlisted = unlisted_server_errors(store, &host, site, start, end);
             let top = most_often(&rows, &unlisted);
             let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.5, start, end)
                 .scope(Some(&host), site, None)
@@ -113,7 +113,7 @@ fn chronic_errors(
     for r in &rows {
         *by_path.entry(&r.stem).or_default() += 1;
     }
-    let unlisted = unlisted_errors(store, host, site, start, end);
+    let unlisted = unlisted_server_errors(store, host, site, start, end);
     let top = most_often(&rows, &unlisted);
     let distinct = by_path.len();
     let mut ranked: Vec<(&str, usize)> = by_path.into_iter().collect();
@@ -150,7 +150,7 @@ fn chronic_errors(
 
 /// The server errors of `host` and `site` from `start` to `end` counted
 /// past the rows kept (a busy minute's), by status.
-fn unlisted_errors(
+fn unlisted_server_errors(
     store: &Store,
     host: &Arc<str>,
     site: Option<u32>,

@@ -105,6 +105,30 @@ pub(crate) fn widen(
         .or_insert(other);
 }
 
+/// Counts an HTTPERR minute's rejections of a reason, queue and site past
+/// those kept.
+fn add_error_past(
+    into: &mut BTreeMap<ErrKey, Unlisted>,
+    host: &Arc<str>,
+    minute: i64,
+    (reason, queue, site): (ReasonKind, Option<Arc<str>>, Option<u32>),
+    past: Unlisted,
+) {
+    *into.entry((Arc::clone(host), minute, reason, queue, site)).or_default() += past;
+}
+
+/// Counts a minute's logon events of an id (whatever their logon type)
+/// past those kept.
+fn add_logon_past(
+    into: &mut BTreeMap<(Arc<str>, i64, u16), Unlisted>,
+    host: &Arc<str>,
+    minute: i64,
+    (id, _): (u16, Option<Arc<str>>),
+    past: Unlisted,
+) {
+    *into.entry((Arc::clone(host), minute, id)).or_default() += past;
+}
+
 /// Adds `other`'s counts of unlisted rows to `into`'s.
 pub(crate) fn add_unlisted<K: Ord, V: Default + std::ops::AddAssign>(
     into: &mut BTreeMap<K, V>,
@@ -170,15 +194,10 @@ pub struct Collector<'s> {
     /// The open minute's unlisted requests by status, for
     /// [`Kept::unlisted`] when it closes (a busy minute has thousands).
     open_unlisted: Vec<(Status, Unlisted)>,
-    /// The host and minute HTTPERR rows are being kept in, and per reason
-    /// and queue how many were kept and how many counted past them
-    /// (rows come in time order).
-    open_errors: Option<(Arc<str>, i64)>,
-    open_error_counts: Vec<ErrorCounts>,
-    /// The host and minute logon events are being kept in, and per event
-    /// id and logon type how many were kept and how many counted past them.
-    open_logons: Option<(Arc<str>, i64)>,
-    open_logon_counts: Vec<(u16, Option<Arc<str>>, u32, Unlisted)>,
+    /// HTTPERR rows kept per reason, queue and site in the open minute.
+    error_caps: MinuteCaps<(ReasonKind, Option<Arc<str>>, Option<u32>)>,
+    /// Logon events kept per event id and logon type in the open minute.
+    logon_caps: MinuteCaps<(u16, Option<Arc<str>>)>,
     kept: Kept,
     strings: Strings,
     /// The span of the records outside the range per host, for
@@ -229,14 +248,69 @@ fn process_start_tells_of_iis(e: &WinEvent) -> bool {
         || [&b"appcmd"[..], b"iisreset"].iter().any(|tool| contains_ignore_case(command, tool))
 }
 
-/// The HTTPERR rows of one reason, queue and site in the open minute.
+/// The rows of one host's minute kept per kind up to a cap, those past it
+/// counted per kind. Rows come in time order, so the open minute is held
+/// here and its kinds (a few, [`KINDS_PER_MINUTE`] at most) searched per row.
 #[derive(Debug)]
-struct ErrorCounts {
-    reason: ReasonKind,
-    queue: Option<Arc<str>>,
-    site: Option<u32>,
-    kept: u32,
-    past: Unlisted,
+struct MinuteCaps<K> {
+    open: Option<(Arc<str>, i64)>,
+    /// Per kind: how many kept, and those counted past them.
+    kinds: Vec<(K, u32, Unlisted)>,
+}
+
+impl<K> MinuteCaps<K> {
+    fn new() -> Self {
+        MinuteCaps { open: None, kinds: Vec::new() }
+    }
+
+    /// Makes `host`'s `minute` the open one, handing the minute it closes
+    /// to `closed` (each kind with rows past its cap).
+    fn open(&mut self, host: &Arc<str>, minute: i64, closed: impl FnMut(&Arc<str>, i64, K, Unlisted)) {
+        if !self.open.as_ref().is_some_and(|(h, m)| *m == minute && Arc::ptr_eq(h, host)) {
+            self.close(closed);
+            self.open = Some((Arc::clone(host), minute));
+        }
+    }
+
+    /// Hands the open minute's kinds with rows past their cap to `closed`.
+    fn close(&mut self, mut closed: impl FnMut(&Arc<str>, i64, K, Unlisted)) {
+        if let Some((host, minute)) = self.open.take() {
+            for (kind, _, past) in self.kinds.drain(..) {
+                if past.count > 0 {
+                    closed(&host, minute, kind, past);
+                }
+            }
+        }
+    }
+
+    /// Whether a row of the open minute at `time`, of the kind `is_kind`
+    /// finds (`kind` makes it when new), is past the `cap` of its kind,
+    /// counting it then. A kind past the minute's first few (a hostile
+    /// log's new queue or status a row) is never past: its rows are kept
+    /// as they come.
+    fn past_cap(
+        &mut self,
+        time: Timestamp,
+        cap: u32,
+        is_kind: impl Fn(&K) -> bool,
+        kind: impl FnOnce() -> K,
+    ) -> bool {
+        let at = match self.kinds.iter().position(|(k, _, _)| is_kind(k)) {
+            Some(i) => i,
+            None if self.kinds.len() == KINDS_PER_MINUTE => return false,
+            None => {
+                self.kinds.push((kind(), 0, Unlisted::default()));
+                self.kinds.len() - 1
+            }
+        };
+        let (_, kept, past) = &mut self.kinds[at];
+        if *kept == cap {
+            *past += Unlisted { count: 1, last: time };
+            return true;
+        }
+        *kept += 1;
+        false
+    }
 }
 
 /// Interns the strings rows repeat (stems, clients, reasons, queues), so
@@ -262,10 +336,8 @@ impl<'s> Collector<'s> {
             resolve: Resolver::new(file, scope),
             open_minute: None,
             open_unlisted: Vec::new(),
-            open_errors: None,
-            open_error_counts: Vec::new(),
-            open_logons: None,
-            open_logon_counts: Vec::new(),
+            error_caps: MinuteCaps::new(),
+            logon_caps: MinuteCaps::new(),
             kept: Kept::default(),
             strings: Strings::default(),
             outside: Vec::new(),
@@ -282,8 +354,10 @@ impl<'s> Collector<'s> {
     /// What the chunk kept.
     pub fn finish(mut self) -> Kept {
         self.close_minute();
-        self.close_error_minute();
-        self.close_logon_minute();
+        let unlisted = &mut self.kept.unlisted_errors;
+        self.error_caps.close(|h, m, k, past| add_error_past(unlisted, h, m, k, past));
+        let unlisted = &mut self.kept.unlisted_logons;
+        self.logon_caps.close(|h, m, k, past| add_logon_past(unlisted, h, m, k, past));
         for (host, from, to) in std::mem::take(&mut self.outside) {
             widen(&mut self.kept.outside_spans, &host, (from, to));
         }
@@ -312,29 +386,6 @@ impl<'s> Collector<'s> {
         placed
     }
 
-    /// Counts the open HTTPERR minute's rejections past those kept.
-    fn close_error_minute(&mut self) {
-        if let Some((host, minute)) = self.open_errors.take() {
-            for ErrorCounts { reason, queue, site, past, .. } in self.open_error_counts.drain(..) {
-                if past.count > 0 {
-                    let key = (Arc::clone(&host), minute, reason, queue, site);
-                    *self.kept.unlisted_errors.entry(key).or_default() += past;
-                }
-            }
-        }
-    }
-
-    /// Counts the open minute's logon events past those kept.
-    fn close_logon_minute(&mut self) {
-        if let Some((host, minute)) = self.open_logons.take() {
-            for (id, _, _, past) in self.open_logon_counts.drain(..) {
-                if past.count > 0 {
-                    *self.kept.unlisted_logons.entry((Arc::clone(&host), minute, id)).or_default() += past;
-                }
-            }
-        }
-    }
-
     /// Whether a Security logon event at `time` on `host` is past those its
     /// minute keeps of its id and logon type (and is then counted).
     fn logon_past_kept(&mut self, event: &WinEvent, host: &Arc<str>, time: Timestamp) -> bool {
@@ -343,31 +394,15 @@ impl<'s> Collector<'s> {
         {
             return false;
         }
-        let minute = time.minute();
-        if !self.open_logons.as_ref().is_some_and(|(h, m)| *m == minute && Arc::ptr_eq(h, host)) {
-            self.close_logon_minute();
-            self.open_logons = Some((Arc::clone(host), minute));
-        }
-        let logon_type = event.data("LogonType");
-        let id = event.event_id;
-        let at =
-            self.open_logon_counts.iter().position(|(i, t, _, _)| *i == id && t.as_deref() == logon_type);
-        let counts = match at {
-            Some(i) => &mut self.open_logon_counts[i],
-            // Kinds past the first few of the minute (a hostile log's) are
-            // kept as they come: the list is searched per event.
-            None if self.open_logon_counts.len() == KINDS_PER_MINUTE => return false,
-            None => {
-                self.open_logon_counts.push((id, logon_type.map(Arc::from), 0, Unlisted::default()));
-                self.open_logon_counts.last_mut().expect("pushed")
-            }
-        };
-        if counts.2 == LOGONS_PER_MINUTE {
-            counts.3 += Unlisted { count: 1, last: time };
-            return true;
-        }
-        counts.2 += 1;
-        false
+        let unlisted = &mut self.kept.unlisted_logons;
+        self.logon_caps.open(host, time.minute(), |h, m, k, past| add_logon_past(unlisted, h, m, k, past));
+        let (id, logon_type) = (event.event_id, event.data("LogonType"));
+        self.logon_caps.past_cap(
+            time,
+            LOGONS_PER_MINUTE,
+            |(i, t)| *i == id && t.as_deref() == logon_type,
+            || (id, logon_type.map(Arc::from)),
+        )
     }
 
     fn close_minute(&mut self) {
@@ -479,41 +514,22 @@ impl RecordSink for Collector<'_> {
         }
         let host = self.resolve.host(None);
         let Some(time) = self.place(&host, r.time) else { return Ok(()) };
-        let minute = time.minute();
-        if !self.open_errors.as_ref().is_some_and(|(h, m)| *m == minute && Arc::ptr_eq(h, &host.name)) {
-            self.close_error_minute();
-            self.open_errors = Some((Arc::clone(&host.name), minute));
-        }
+        let unlisted = &mut self.kept.unlisted_errors;
+        self.error_caps
+            .open(&host.name, time.minute(), |h, m, k, past| add_error_past(unlisted, h, m, k, past));
         let queue_name = r.queue_name.unwrap_or_default();
         let site = self.resolve.site(r.site_id);
-        let counts = match self.open_error_counts.iter().position(|c| {
-            c.reason == reason
-                && c.site == site
-                && c.queue.as_deref().unwrap_or_default().as_bytes() == queue_name
-        }) {
-            Some(i) => Some(&mut self.open_error_counts[i]),
-            // A log of a new queue a row (hostile, or broken) keeps its
-            // rows past the first kinds of the minute: searched per row,
-            // the list stays short.
-            None if self.open_error_counts.len() == KINDS_PER_MINUTE => None,
-            None => {
-                let queue = r.queue_name.map(|q| self.strings.get(q));
-                self.open_error_counts.push(ErrorCounts {
-                    reason,
-                    queue,
-                    site,
-                    kept: 0,
-                    past: Unlisted::default(),
-                });
-                self.open_error_counts.last_mut()
-            }
-        };
-        if let Some(counts) = counts {
-            if counts.kept == ERRORS_PER_MINUTE {
-                counts.past += Unlisted { count: 1, last: time };
-                return Ok(());
-            }
-            counts.kept += 1;
+        let strings = &mut self.strings;
+        let past = self.error_caps.past_cap(
+            time,
+            ERRORS_PER_MINUTE,
+            |(k, q, s)| {
+                *k == reason && *s == site && q.as_deref().unwrap_or_default().as_bytes() == queue_name
+            },
+            || (reason, r.queue_name.map(|q| strings.get(q)), site),
+        );
+        if past {
+            return Ok(());
         }
         let phrase = self.strings.get(r.reason.as_bytes());
         let queue = r.queue_name.map(|q| self.strings.get(q));

@@ -19,6 +19,20 @@ use crate::resolve::{SourceFile, SourceKind};
 /// error page's file date must lie to be a copy's date, not its request's.
 pub const COPY_MARGIN: Span = Span::hours(24);
 
+/// How many rows counts past those kept (keyed by host and minute first,
+/// in order) hold, and in how many minutes of a host.
+fn total_unlisted<'a>(counts: impl Iterator<Item = ((&'a Arc<str>, i64), &'a Unlisted)>) -> (u64, usize) {
+    let (mut n, mut minutes, mut last) = (0, 0, None);
+    for (minute, u) in counts {
+        n += u64::from(u.count);
+        if last != Some(minute) {
+            minutes += 1;
+            last = Some(minute);
+        }
+    }
+    (n, minutes)
+}
+
 /// Everything the analysis kept, merged in source order and sorted by time,
 /// with the lookups the detectors ask.
 #[derive(Debug, Default)]
@@ -120,20 +134,14 @@ impl Store {
     /// rows a busy minute keeps of a reason and queue), and in how many
     /// minutes of a host.
     pub fn unlisted_rejections(&self) -> (u64, usize) {
-        let n = self.unlisted_errors.values().map(|u| u64::from(u.count)).sum();
-        let mut minutes: Vec<(&Arc<str>, i64)> = self.unlisted_errors.keys().map(|k| (&k.0, k.1)).collect();
-        minutes.dedup();
-        (n, minutes.len())
+        total_unlisted(self.unlisted_errors.iter().map(|(k, u)| ((&k.0, k.1), u)))
     }
 
     /// The Security logon events counted but not kept (past those a busy
     /// minute keeps of an id and logon type), and in how many minutes of a
     /// host.
     pub fn unlisted_logons(&self) -> (u64, usize) {
-        let n = self.unlisted_logons.values().map(|u| u64::from(u.count)).sum();
-        let mut minutes: Vec<(&Arc<str>, i64)> = self.unlisted_logons.keys().map(|k| (&k.0, k.1)).collect();
-        minutes.dedup();
-        (n, minutes.len())
+        total_unlisted(self.unlisted_logons.iter().map(|(k, u)| ((&k.0, k.1), u)))
     }
 
     /// The requests of `host` and `site` in the minutes `minutes` (since
