@@ -75,19 +75,94 @@ pub struct EventXmlFile {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads an XML export and hands its events to one sink, sorted by time:
-/// the catalogue's in full, the others as counts.
+/// Bytes of an XML export per sink: a large export is read as stretches
+/// of about this many bytes (each from an `<Event` tag on), each handed to a
+/// sink of its own as soon as it is parsed, the stretches on every core. Its
+/// events are then never all held at once (a 207 MB export of 200,000
+/// events held about as much again), and the stretches are fixed by the
+/// file, not by the pool, so the output is the same whatever the number of
+/// threads.
+pub const STRETCH_BYTES: usize = 16 << 20;
+
+/// Reads an XML export for the pipeline: one sink per stretch of about
+/// [`STRETCH_BYTES`], in file order, each given its stretch's catalogue
+/// events in full, sorted by time, and the others as counts; what is said
+/// of the whole file goes to the first.
 pub fn read<S>(input: &Input<'_>, new_sink: &(dyn Fn() -> S + Sync)) -> Result<Vec<S>, S::Error>
 where
     S: RecordSink + Send,
+    S::Error: Send,
 {
-    let mut sink = new_sink();
-    let mut file = parse_event_xml(input.data);
-    deliver_sorted(&mut file.events, input.config.all_events, &mut sink)?;
-    file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
-    sink.chunk_done()?;
-    (input.progress)(input.data.len() as u64);
-    Ok(vec![sink])
+    read_in_stretches(input, new_sink, STRETCH_BYTES)
+}
+
+fn read_in_stretches<S>(
+    input: &Input<'_>,
+    new_sink: &(dyn Fn() -> S + Sync),
+    stretch_bytes: usize,
+) -> Result<Vec<S>, S::Error>
+where
+    S: RecordSink + Send,
+    S::Error: Send,
+{
+    use rayon::prelude::*;
+    let mut said = Vec::new();
+    let text = xml_text(input.data, &mut said);
+    let stretches = stretches(text.as_bytes(), stretch_bytes);
+    let last = stretches.len() - 1;
+    let mut said = Some(said);
+    let work: Vec<_> = stretches
+        .into_iter()
+        .enumerate()
+        .map(|(i, stretch)| (new_sink(), i, stretch, said.take().unwrap_or_default()))
+        .collect();
+    let all_events = input.config.all_events;
+    // Progress counts the input's bytes, which the text may outnumber (a
+    // bad byte read as U+FFFD) or fall short of (a byte-order mark).
+    let read_up_to =
+        |offset: usize, i: usize| if i == last { input.data.len() } else { offset.min(input.data.len()) };
+    let done: Vec<Result<S, S::Error>> = work
+        .into_par_iter()
+        .map(|(mut sink, i, stretch, diagnostics)| {
+            let mut file = EventXmlFile { events: Vec::new(), diagnostics };
+            read_events(&text, &stretch, &mut file);
+            deliver_sorted(&mut file.events, all_events, &mut sink)?;
+            file.diagnostics.into_iter().for_each(|d| sink.diagnostic(d));
+            sink.chunk_done()?;
+            let from = if i == 0 { 0 } else { stretch.range.start.min(input.data.len()) };
+            (input.progress)(read_up_to(stretch.range.end, i).saturating_sub(from) as u64);
+            Ok(sink)
+        })
+        .collect();
+    done.into_iter().collect()
+}
+
+/// A stretch of an export's text read apart: the events whose start tag
+/// lies in `range`, the first of which is on `line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stretch {
+    range: std::ops::Range<usize>,
+    line: u64,
+}
+
+/// The text cut into stretches of at least `size` bytes, each but the
+/// first starting at an `<Event` tag; one for a text of any size under it.
+fn stretches(text: &[u8], size: usize) -> Vec<Stretch> {
+    let mut starts = vec![0];
+    while let Some(next) = starts.last().map(|&s| s + size.max(1)).filter(|&at| at < text.len()) {
+        match next_event_tag(text, next) {
+            Some(tag) => starts.push(tag),
+            None => break,
+        }
+    }
+    let mut line = 1;
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        out.push(Stretch { range: start..end, line });
+        line += crate::framing::count_lines(&text[start..end]);
+    }
+    out
 }
 
 /// Reads every `<Event>` of an XML export. After malformed XML, reading
@@ -95,17 +170,25 @@ where
 pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
     let mut out = EventXmlFile::default();
     let text = xml_text(data, &mut out.diagnostics);
+    read_events(&text, &Stretch { range: 0..text.len(), line: 1 }, &mut out);
+    out
+}
+
+/// Reads the events of `text` whose start tag lies in the stretch (the last
+/// one may end past it) into `out`.
+fn read_events(text: &str, stretch: &Stretch, out: &mut EventXmlFile) {
     let bytes = text.as_bytes();
-    let mut lines = LineCounter::new(bytes);
+    let stop = stretch.range.end;
+    let mut lines = LineCounter::from(bytes, stretch.range.start, stretch.line);
     let mut interner = Interner::default();
-    let mut base = 0usize;
+    let mut base = stretch.range.start;
     // A broken event may have swallowed good ones (no end tag: they read
     // as its children), so reading resumes at the next `<Event` after its
     // start; but each try may read as far again (`<Event` in comments up
     // to the end: 8,000 of them took 53 s). A few tries within what a
     // failed event read, then on from its end.
     let mut swallowed = (0usize, 0usize);
-    'resume: while base < bytes.len() {
+    'resume: while base < stop {
         let mut reader = Reader::from_str(&text[base..]);
         lenient(&mut reader);
         loop {
@@ -114,6 +197,10 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
                 Ok(e) => e,
                 Err(e) => {
                     let at = base + reader.error_position() as usize;
+                    if at >= stop {
+                        // The next stretch reads from there.
+                        break 'resume;
+                    }
                     let line = lines.line_at(at);
                     out.diagnostics.push(Diagnostic::line(
                         line,
@@ -134,6 +221,9 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
                 Event::Start(ref e) | Event::Empty(ref e) if local(e.name().as_ref()) == "Event" => {
                     let empty = matches!(event, Event::Empty(_));
                     let start = before + leading_space(&bytes[before..]);
+                    if start >= stop {
+                        break 'resume;
+                    }
                     let line = lines.line_at(start);
                     match read_event(&mut reader, e, start as u64, empty) {
                         Ok(raw) => {
@@ -196,14 +286,13 @@ pub fn parse_event_xml(data: &[u8]) -> EventXmlFile {
             }
         }
     }
-    out
 }
 
-/// The offset of the next `<Event` start tag (not `<Events`) at or after `from`.
 /// How many events within what one broken event read are tried before
 /// reading goes on from its end.
 const RESUMES_WITHIN: usize = 8;
 
+/// The offset of the next `<Event` start tag (not `<Events`) at or after `from`.
 fn next_event_tag(b: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
     while pos < b.len() {

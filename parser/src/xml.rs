@@ -318,18 +318,26 @@ pub(crate) struct LineCounter<'a> {
     text: &'a [u8],
     offset: usize,
     line: u64,
+    /// The known pair counting starts again from when asked about an
+    /// offset before the last one.
+    known: (usize, u64),
 }
 
 impl<'a> LineCounter<'a> {
     pub(crate) fn new(text: &'a [u8]) -> Self {
-        LineCounter { text, offset: 0, line: 1 }
+        LineCounter::from(text, 0, 1)
+    }
+
+    /// Counts from `offset`, known to be on `line`: a stretch of a text
+    /// read apart from what comes before it.
+    pub(crate) fn from(text: &'a [u8], offset: usize, line: u64) -> Self {
+        LineCounter { text, offset, line, known: (offset, line) }
     }
 
     pub(crate) fn line_at(&mut self, offset: usize) -> u64 {
-        let offset = offset.min(self.text.len());
+        let offset = offset.min(self.text.len()).max(self.known.0);
         if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
+            (self.offset, self.line) = self.known;
         }
         self.line += crate::framing::count_lines(&self.text[self.offset..offset]);
         self.offset = offset;

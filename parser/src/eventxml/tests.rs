@@ -232,3 +232,112 @@ fn a_negative_record_id_is_cited_as_written_and_sorts_after_the_positive_ones() 
     assert!(order[..4].is_sorted(), "negative ids follow the largest positive one and count up: {order:?}");
     assert!(order[4] < order[0], "a small positive id sorts first");
 }
+
+/// What a sink was handed, in a form two reads can be compared by.
+#[derive(Default)]
+struct Handed {
+    events: Vec<(u64, u64, u16, String)>,
+    counted: Vec<String>,
+    said: Vec<String>,
+}
+
+impl crate::RecordSink for Handed {
+    type Error = std::convert::Infallible;
+    fn event(&mut self, e: WinEvent) -> Result<(), Self::Error> {
+        let EventOrigin::Xml { line, offset } = e.origin else { panic!("an XML origin") };
+        self.events.push((offset, line, e.event_id, e.time.to_rfc3339()));
+        Ok(())
+    }
+    fn counted_events(&mut self, k: crate::CountedEvents<'_>) -> Result<(), Self::Error> {
+        self.counted.push(format!("{} {} x{}", k.provider, k.event_id, k.records));
+        Ok(())
+    }
+    fn diagnostic(&mut self, d: Diagnostic) {
+        self.said.push(format!("{:?} {}", d.location, d.message));
+    }
+}
+
+/// Reads `xml` in stretches of `size` bytes: what every sink was handed,
+/// sorted, the number of sinks, and the bytes progress was told of.
+fn read_in(xml: &[u8], size: usize) -> (Handed, usize, u64) {
+    let config = crate::ReadConfig::default();
+    let read = std::sync::atomic::AtomicU64::new(0);
+    let progress = |n: u64| {
+        read.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    };
+    let input = crate::Input {
+        data: xml,
+        format: crate::Format::EventXml,
+        pages: &crate::framing::InMemory,
+        config: &config,
+        progress: &progress,
+        modified: None,
+    };
+    let Ok(sinks) = read_in_stretches(&input, &Handed::default, size);
+    let count = sinks.len();
+    let mut all = Handed::default();
+    for s in sinks {
+        all.events.extend(s.events);
+        all.counted.extend(s.counted);
+        all.said.extend(s.said);
+    }
+    all.events.sort();
+    all.counted.sort();
+    all.said.sort();
+    (all, count, read.into_inner())
+}
+
+/// An export read in stretches hands over the events, counts and
+/// diagnostics it gives read whole, each event cited on its own line,
+/// whatever the stretches' size: events broken in the middle of the
+/// document, an event that swallows the next, and one with no time are
+/// read alike.
+#[test]
+fn an_export_read_in_stretches_gives_what_it_gives_read_whole() {
+    let good = |id: u32, second: u32| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>\r\n  <System><Provider Name='Microsoft-Windows-WAS'/><EventID>{}</EventID>\r\n  <TimeCreated SystemTime='2024-05-01T10:00:{second:02}Z'/><EventRecordID>{id}</EventRecordID><Computer>WEB01</Computer></System>\r\n  <EventData><Data Name='AppPoolID'>Shop</Data></EventData></Event>\r\n",
+            if id.is_multiple_of(3) { 5002 } else { 5186 }
+        )
+    };
+    let mut xml = String::from("\u{feff}<?xml version='1.0'?>\r\n<Events>\r\n");
+    for id in 0..40 {
+        xml.push_str(&match id {
+            11 => "<Event><System><Provider Name='B'><EventID>2</EventID></System></Event>\r\n".to_string(),
+            23 => "<Event><System><Provider Name='C'/><EventID>7</EventID></System></Event>\r\n".to_string(),
+            29 => "<!-- a comment between events -->\r\n".to_string(),
+            _ => good(id, 59 - id),
+        });
+    }
+    xml.push_str("</Events>\r\n");
+    let bytes = xml.as_bytes();
+    let (whole, one, read) = read_in(bytes, usize::MAX);
+    assert_eq!(one, 1);
+    assert_eq!(read, bytes.len() as u64);
+    assert_eq!(whole.events.len(), 37, "{:?}", whole.said);
+    assert!(whole.said.len() >= 2, "the broken event and the one without a time: {:?}", whole.said);
+    // Offsets count from after the byte-order mark.
+    let text = &bytes[3..];
+    let line_of = |offset: u64| 1 + text[..offset as usize].iter().filter(|&&b| b == b'\n').count() as u64;
+    assert!(whole.events.iter().all(|&(offset, line, ..)| line == line_of(offset)));
+    for size in [1, 100, 333, 700, 1024, 4096] {
+        let (split, sinks, read) = read_in(bytes, size);
+        assert!(sinks > 1 || size > bytes.len(), "{size} bytes a stretch: {sinks} sinks");
+        assert_eq!(read, bytes.len() as u64, "{size} bytes a stretch: progress");
+        assert_eq!(split.events, whole.events, "{size} bytes a stretch");
+        assert_eq!(split.counted, whole.counted, "{size} bytes a stretch");
+        assert_eq!(split.said, whole.said, "{size} bytes a stretch");
+    }
+}
+
+/// Stretches start at event tags, not at `<Events`, and know their line.
+#[test]
+fn stretches_start_at_an_event_tag_on_their_line() {
+    let xml = b"<Events>\n<Event a='1'/>\n<Events-not/>\n<Event/>\n<Event>\n</Event>\n</Events>\n";
+    let cut = stretches(xml, 5);
+    let starts: Vec<(usize, u64)> = cut.iter().map(|s| (s.range.start, s.line)).collect();
+    assert_eq!(starts, [(0, 1), (9, 2), (38, 4), (47, 5)]);
+    assert_eq!(cut.last().map(|s| s.range.end), Some(xml.len()));
+    assert!(cut.windows(2).all(|w| w[0].range.end == w[1].range.start));
+    assert_eq!(stretches(b"", 5).len(), 1, "an empty export is one stretch");
+}
