@@ -66,7 +66,9 @@ fn is_site_extension(path: &str) -> bool {
 /// Whether an ANCM event names an application of the customer's: a
 /// physical root outside the site extensions, or a site in
 /// `MACHINE/WEBROOT/APPHOST/<SITE>` that is not an Azure Functions
-/// placeholder.
+/// placeholder, nor the site's Kudu companion `~1<SITE>`, whose
+/// applications are the extensions it hosts (the Application Insights
+/// agent's `~1<SITE>/APPLICATIONINSIGHTS` starts and stops on its own).
 pub(super) fn names_customer_app(e: &EventRow) -> bool {
     if let Some(path) = physical_path(e) {
         return !is_site_extension(&path);
@@ -74,7 +76,7 @@ pub(super) fn names_customer_app(e: &EventRow) -> bool {
     let Some(text) = e.data_at(0) else { return false };
     text.split('\'')
         .filter_map(|part| part.strip_prefix("MACHINE/WEBROOT/APPHOST/"))
-        .any(|site| crate::identity::config_site(site).is_some())
+        .any(|site| !site.starts_with("~1") && crate::identity::config_site(site).is_some())
 }
 
 /// Whether the ANCM start `start` is a start of the application `app`

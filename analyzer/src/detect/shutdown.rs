@@ -238,6 +238,52 @@ mod tests {
     /// worker dying in Program.Main) is the crash's, and ANCM's other
     /// 1005 wording is not a shutdown, nor is a Functions placeholder's (the
     /// platform's pre-warmed app, vcarpool's thirteen).
+    /// spaarke's worker: the Application Insights agent, an app of the
+    /// Kudu site, shut down nine seconds before the site's own app failed
+    /// to: that is no stop of the site's app, and it is not cited as one.
+    #[test]
+    fn an_extensions_shutdown_is_not_the_apps_stop() {
+        let extension = |e: Given, secs| {
+            e.positional(
+                "APP",
+                secs,
+                V2,
+                1033,
+                &[
+                    "Application 'MACHINE/WEBROOT/APPHOST/~1SHOP/APPLICATIONINSIGHTS' has shutdown.",
+                    "Process Id: 3144.",
+                ],
+            )
+        };
+        let found = forced(extension(Given::new(), 2), 11).detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].timeline.iter().any(|s| s.summary.contains("1033")), "{:?}", found[0].timeline);
+        let own = forced(
+            Given::new().positional(
+                "APP",
+                2,
+                V2,
+                1033,
+                &["Application 'MACHINE/WEBROOT/APPHOST/SHOP' has shutdown.", "Process Id: 5732."],
+            ),
+            11,
+        )
+        .detected(detect);
+        assert!(
+            own[0].timeline.iter().any(|s| s.summary.contains("1033")),
+            "the app's own stop: {:?}",
+            own[0].timeline
+        );
+        let forced_extension = Given::new().positional(
+            "APP",
+            0,
+            V2,
+            1005,
+            &["Failed to gracefully shutdown application 'MACHINE/WEBROOT/APPHOST/~1SHOP/APPLICATIONINSIGHTS'."],
+        );
+        assert!(forced_extension.detected(detect).is_empty(), "the agent's own slow stop is not the app's");
+    }
+
     #[test]
     fn a_crashing_apps_shutdown_is_not_a_shutdown_finding() {
         let crash = Given::new().positional(
