@@ -160,6 +160,16 @@ pub struct Finding {
     /// time of its own (a copy's date is no incident's).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub window_from_files: bool,
+    /// Records the finding read but does not cite: past the first few of a
+    /// run of failures it counts, and past the most it lists (the first
+    /// cited and the latest in time, each in both `evidence` and
+    /// `timeline`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evidence_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Whether every piece of `evidence` (some at least) is a detailed error

@@ -1007,7 +1007,7 @@ fn finding<'s>(
             &*r.host == host
                 && (r.status.is(502, 5) || (r.status.code == 500 && (30..=38).contains(&r.status.sub)))
         });
-    d.cite_all(failed_requests.take(5).map(|r| store.cite_request(r)), Role::Effect);
+    d.cite_first(failed_requests, 5, Role::Effect, |r| store.cite_request(r));
     if let Some(r) = ep.recovered {
         d.cite(store.cite_event(r, format!("{}: started again", headline(&r.event))), Role::Context);
     }

@@ -211,7 +211,7 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     for t in c.iter().take(6) {
         d.cite(store.cite_event(t.event, headline(&t.event.event)), Role::Cause);
     }
-    d.cite_all(failed.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+    d.cite_first(failed.iter(), 5, Role::Effect, |r| store.cite_request(r));
     d
 }
 

@@ -223,8 +223,8 @@ fn traced(store: &Store) -> Vec<(Draft, &str)> {
         if let Some(steps) = module_remedy(module) {
             d = d.remedy(steps);
         }
-        d.cite_all(c.iter().take(3).map(|t| store.cite_trace(t)), Role::Cause);
-        d.cite_all(rows.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+        d.cite_first(c.iter(), 3, Role::Cause, |t| store.cite_trace(t));
+        d.cite_first(rows.iter(), 5, Role::Effect, |r| store.cite_request(r));
         out.push((d, module));
     }
     out

@@ -57,7 +57,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 if n == 1 { "" } else { "s" },
                 last.to_prose()
             ));
-            d.cite_all(answered.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
+            d.cite_first(answered.iter(), 3, Role::Effect, |r| store.cite_error(r));
         }
         out.push(d);
     }

@@ -403,7 +403,7 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
         }
         let summary = format!("WAS {}: worker {pid} of {p} terminated", c.was.event.event_id);
         d.cite(store.cite_event(c.was, summary), Role::Effect);
-        d.cite_all(c.abandoned.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
+        d.cite_first(c.abandoned.iter(), 3, Role::Effect, |r| store.cite_error(r));
         for w in c.wer.iter().take(1) {
             let summary = format!(
                 "WER 1001: {} report, dump {}",
@@ -498,8 +498,8 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                     last.to_prose()
                 ));
             }
-            d.cite_all(c.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
-            d.cite_all(offline.iter().take(3).map(|r| store.cite_error(r)), Role::Effect);
+            d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_error(r));
+            d.cite_first(offline.iter(), 3, Role::Effect, |r| store.cite_error(r));
             out.push(d);
         }
     }

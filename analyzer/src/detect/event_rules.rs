@@ -620,7 +620,7 @@ fn package_not_mounted(store: &Store, out: &mut Vec<Draft>) {
                     must name a zip that is there.",
                 "Deploy the package again, then restart the site.",
             ]);
-        d.cite_all(c.iter().take(8).map(|e| store.cite_event(e, headline(&e.event))), Role::Cause);
+        d.cite_first(c.iter(), 8, Role::Cause, |e| store.cite_event(e, headline(&e.event)));
         if cycles.len() > 1 {
             for e in [cycles[0], cycles[cycles.len() - 1]] {
                 d.cite(store.cite_event(e, headline(&e.event)), Role::Effect);

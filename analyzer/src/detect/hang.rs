@@ -47,8 +47,8 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 slow.len(),
                 store.errors_counted(&queued)
             ));
-        d.cite_all(slow.iter().take(5).map(|r| store.cite_request(r)), Role::Cause);
-        d.cite_all(queued.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
+        d.cite_first(slow.iter(), 5, Role::Cause, |r| store.cite_request(r));
+        d.cite_first(queued.iter(), 5, Role::Effect, |r| store.cite_error(r));
         let pid = e.data("ProcessID").unwrap_or("-");
         d.cite(
             store.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping")),

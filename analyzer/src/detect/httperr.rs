@@ -140,7 +140,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     d
                 }
             };
-            d.cite_all(c.iter().take(6).map(|r| store.cite_error(r)), Role::Effect);
+            d.cite_first(c.iter(), 6, Role::Effect, |r| store.cite_error(r));
             out.push(d);
         }
     }

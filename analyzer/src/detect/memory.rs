@@ -61,7 +61,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         for e in &out_of_memory {
             d.cite(store.cite_event(e, ".NET Runtime 1026: OutOfMemoryException".into()), Role::Effect);
         }
-        d.cite_all(refused.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
+        d.cite_first(refused.iter(), 5, Role::Effect, |r| store.cite_error(r));
         out.push(d);
     }
 }

@@ -46,8 +46,15 @@ pub use mode::FailureMode;
 /// log's) record.
 type Place = (String, Option<u64>, Option<faultline_parser::RecordId>);
 
-/// Evidence cited per finding at most.
-const MAX_CITED: usize = 25;
+/// Evidence cited per finding at most: the first its detector cited, and
+/// the latest ([`LATEST_CITED`]) so that a long finding's end is cited too.
+const MAX_CITED: usize = 100;
+
+/// Of [`MAX_CITED`], the places kept for the latest evidence in time.
+const LATEST_CITED: usize = 10;
+
+/// Evidence a draft holds while it is built; past it, only counted.
+const HELD: usize = 2_000;
 
 /// A finding being built.
 pub(crate) struct Draft {
@@ -70,6 +77,8 @@ pub(crate) struct Draft {
     /// web server's machine account refused by the same SQL Server): their
     /// application errors in the window are explained too.
     pub also_on: Vec<String>,
+    /// Evidence cited past [`HELD`]: counted, not kept.
+    uncited: usize,
 }
 
 impl Draft {
@@ -95,6 +104,7 @@ impl Draft {
             places: Vec::new(),
             ongoing: false,
             also_on: Vec::new(),
+            uncited: 0,
         }
     }
 
@@ -137,7 +147,9 @@ impl Draft {
 
     /// Adds evidence and the matching timeline step.
     pub fn cite(&mut self, e: Evidence, role: Role) {
-        if self.evidence.len() < MAX_CITED {
+        if self.evidence.len() >= HELD {
+            self.uncited += 1;
+        } else {
             self.timeline.push(Step { time: e.time, role, source: e.source, summary: e.summary.clone() });
             // A line holds one record, save in an App Service export
             // (many events a line, their ids in no order): there, the
@@ -150,6 +162,7 @@ impl Draft {
 
     /// Cites another draft's evidence in the roles it had there.
     pub fn absorb(&mut self, other: Draft) {
+        self.uncited += other.uncited;
         for (e, step) in other.evidence.into_iter().zip(other.timeline) {
             // What both cite is cited once.
             let cited =
@@ -158,6 +171,23 @@ impl Draft {
                 self.cite(e, step.role);
             }
         }
+    }
+
+    /// Cites the first `limit` of `items` in `role`, and counts the rest as
+    /// read but not cited ([`Finding::evidence_omitted`]): a finding cites a
+    /// few of the failures it counts.
+    pub fn cite_first<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        limit: usize,
+        role: Role,
+        cite: impl Fn(T) -> Evidence,
+    ) {
+        let mut items = items.into_iter();
+        for item in items.by_ref().take(limit) {
+            self.cite(cite(item), role);
+        }
+        self.uncited += items.count();
     }
 
     /// Adds each piece of evidence in the same role.
@@ -192,6 +222,7 @@ impl Draft {
         // Within a second, a finding's causes and effects keep the order
         // their files wrote them in (one second of ANCM's events holds the
         // exception and the failed start it caused).
+        let evidence_omitted = self.cut_to_cited();
         let mut steps: Vec<(Step, Place)> = self.timeline.into_iter().zip(self.places).collect();
         steps.sort_by(|(a, at), (b, bt)| (a.time, a.role, at).cmp(&(b.time, b.role, bt)));
         self.timeline = steps.into_iter().map(|(step, _)| step).collect();
@@ -213,8 +244,44 @@ impl Draft {
             detections: Vec::new(),
             ongoing: self.ongoing,
             window_from_files,
+            evidence_omitted,
         }
     }
+
+    /// Keeps [`MAX_CITED`] pieces of evidence of those cited: the first
+    /// its detector cited (it cites what matters first: the cause, the
+    /// first failures) and the latest in time of the rest. Returns how many
+    /// it left out.
+    fn cut_to_cited(&mut self) -> usize {
+        let held = self.evidence.len().min(self.timeline.len()).min(self.places.len());
+        if held <= MAX_CITED {
+            return self.uncited;
+        }
+        let first = MAX_CITED - LATEST_CITED;
+        let mut rest: Vec<usize> = (first..held).collect();
+        // Latest first; of one second, the last written.
+        rest.sort_by(|&a, &b| {
+            (self.evidence[b].time, &self.places[b]).cmp(&(self.evidence[a].time, &self.places[a]))
+        });
+        let mut keep = vec![false; held];
+        keep[..first].fill(true);
+        rest.iter().take(LATEST_CITED).for_each(|&i| keep[i] = true);
+        let before = self.evidence.len();
+        retain_marked(&mut self.evidence, &keep);
+        retain_marked(&mut self.timeline, &keep);
+        retain_marked(&mut self.places, &keep);
+        before - self.evidence.len() + self.uncited
+    }
+}
+
+/// Keeps the items `keep` marks, and those past its end (evidence cited
+/// without a step of its own).
+fn retain_marked<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut at = 0;
+    items.retain(|_| {
+        at += 1;
+        keep.get(at - 1).copied().unwrap_or(true)
+    });
 }
 
 /// A stretch of time on a host (every host when `None`) that a finding
@@ -402,6 +469,39 @@ mod tests {
         fold_into_deployments(&mut out);
         let told: Vec<&str> = out.iter().map(|d| d.explanation.as_str()).collect();
         assert_eq!(told, ["held. inside.", "overlapping.", "elsewhere."]);
+    }
+
+    /// A finding citing more than it lists keeps the first cited (the
+    /// cause) and the latest in time, and counts the rest: spaarke's 27
+    /// deployments cited only up to the eleventh, and the text sent the
+    /// reader to JSON, which held no more.
+    #[test]
+    fn a_long_finding_cites_its_first_and_its_latest_and_counts_the_rest() {
+        let cite = |line: u64| Evidence {
+            source: crate::resolve::SourceKind::Eventxml,
+            path: "eventlog.xml".into(),
+            line: Some(line),
+            record: None,
+            time: at(line as i64),
+            summary: format!("event {line}"),
+        };
+        let drafted = |n: u64| {
+            let mut d = Draft::new(FailureMode::Deployment, Severity::Low, 0.9, at(0), at(n as i64));
+            d.cite(cite(n + 1), Role::Cause);
+            for line in 1..n {
+                d.cite(cite(line), Role::Effect);
+            }
+            d.finish()
+        };
+        let f = drafted(150);
+        assert_eq!((f.evidence.len(), f.timeline.len(), f.evidence_omitted), (MAX_CITED, MAX_CITED, 50));
+        let lines: Vec<u64> = f.evidence.iter().filter_map(|e| e.line).collect();
+        assert!(lines.contains(&151), "the cause, cited first");
+        assert!(lines.contains(&89) && !lines.contains(&90), "the first cited: {lines:?}");
+        assert!((140..150).all(|l| lines.contains(&l)) && !lines.contains(&139), "and the latest: {lines:?}");
+        assert!(f.timeline.is_sorted_by_key(|s| s.time));
+        let all = drafted(MAX_CITED as u64);
+        assert_eq!((all.evidence.len(), all.evidence_omitted), (MAX_CITED, 0), "as many as it lists: all");
     }
 
     /// Steps of one second and role are told in the order their file wrote

@@ -58,7 +58,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 disables.len()
             ));
         }
-        d.cite_all(offline.iter().take(5).map(|r| store.cite_error(r)), Role::Effect);
+        d.cite_first(offline.iter(), 5, Role::Effect, |r| store.cite_error(r));
         out.push(d);
     }
 }

@@ -61,7 +61,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                     not listed."
             ));
         }
-        d.cite_all(rows.iter().take(6).map(|r| store.cite_request(r)), Role::Effect);
+        d.cite_first(rows.iter(), 6, Role::Effect, |r| store.cite_request(r));
         out.push(d);
     }
 }

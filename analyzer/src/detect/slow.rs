@@ -56,7 +56,7 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
                         (of any URL), not listed."
                 ));
             }
-            d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+            d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
             let timed = store
                 .traces
                 .iter()

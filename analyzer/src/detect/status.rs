@@ -241,7 +241,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
                 .scope(Some(&host), site, None)
                 .explain(text);
             d = remedied(d, mode, c.iter().map(|r| r.status));
-            d.cite_all(c.iter().take(5).map(|r| store.cite_request(r)), Role::Effect);
+            d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
             let same_status = |t: &&TraceRow| {
                 t.host == host
                     && t.trace.status.is_some_and(|s| first.status.is(s, t.trace.substatus.unwrap_or(0)))
@@ -425,7 +425,7 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             .filter(|d| d.id == FailureMode::AncmStartupFailure && d.scope.host.as_deref() == Some(&*host))
             .max_by_key(|d| d.end);
         let Some(d) = last else { continue };
-        d.cite_all(pages.iter().take(3).map(|t| store.cite_trace(t)), Role::Context);
+        d.cite_first(pages.iter(), 3, Role::Context, |t| store.cite_trace(t));
     }
     let failed = pages.filter_map(|t| {
         let status = page_status(t)?;

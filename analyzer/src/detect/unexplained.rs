@@ -64,7 +64,7 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
                     the application's own logs for this window.",
                     rows.len() as u64 + unlisted.values().sum::<u64>()
                 ));
-            d.cite_all(rows.iter().take(8).map(|r| store.cite_request(r)), Role::Effect);
+            d.cite_first(rows.iter(), 8, Role::Effect, |r| store.cite_request(r));
             out.push(d);
         }
     }
@@ -276,7 +276,7 @@ fn latency_surges(
                 "Capture FREB with a time-taken trigger on this site to see which module spends the time.",
                 "Check the host's CPU and the dependencies' own monitoring for the window.",
             ]);
-        d.cite_all(rows.iter().take(8).map(|r| store.cite_request(r)), Role::Effect);
+        d.cite_first(rows.iter(), 8, Role::Effect, |r| store.cite_request(r));
         out.push(d);
     }
 }

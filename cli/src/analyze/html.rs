@@ -218,6 +218,9 @@ fn finding(page: &mut String, report: &Report, i: usize, f: &Finding, zone: &Zon
     for e in &f.evidence {
         let _ = writeln!(page, "<li><code>{}</code> {}</li>", esc(&place(e)), esc(&e.summary));
     }
+    if let Some(more) = super::more_evidence(f, f.evidence.len(), "JSON") {
+        let _ = writeln!(page, "<li>… {}</li>", esc(&more));
+    }
     page.push_str("</ul>\n");
     if !f.remediation.is_empty() {
         page.push_str("<p>What to do:</p><ul>\n");

@@ -104,8 +104,8 @@ pub fn write(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Resul
         for e in f.evidence.iter().take(EVIDENCE_ITEMS) {
             writeln!(out, "- {}: {}", code(&place(e)), escape(&e.summary))?;
         }
-        if f.evidence.len() > EVIDENCE_ITEMS {
-            writeln!(out, "- … {} more in `--format json`", f.evidence.len() - EVIDENCE_ITEMS)?;
+        if let Some(more) = super::more_evidence(f, EVIDENCE_ITEMS, "`--format json`") {
+            writeln!(out, "- … {more}")?;
         }
 
         if !f.remediation.is_empty() {

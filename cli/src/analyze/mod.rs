@@ -80,7 +80,7 @@ pub(crate) fn no_findings(report: &Report) -> String {
     line
 }
 
-/// What HTTP.sys turned away when no finding explains it: how many, their
+/// What HTTP.sys refused or dropped when no finding explains it: how many, their
 /// most common reasons, and whether any was an IIS site's (an HTTPERR log
 /// of system services on other ports is not an outage, but is not nothing).
 fn quiet_rejections(store: &faultline_analyzer::evidence::Store) -> String {
@@ -115,7 +115,7 @@ fn quiet_rejections(store: &faultline_analyzer::evidence::Store) -> String {
         n => format!("{n} named an IIS site or app pool queue, too few or too spread out for a failure mode"),
     };
     let requests = if total == 1 { "request" } else { "requests" };
-    format!(" HTTP.sys turned away {total} {requests} ({}): {whose}.", said.join(", "))
+    format!(" HTTP.sys logged {total} {requests} it refused or dropped ({}): {whose}.", said.join(", "))
 }
 
 /// The notes on files whose times are in doubt (local time read as UTC,
@@ -137,6 +137,21 @@ pub(crate) fn time_notes_of_paths(
 ) -> Vec<String> {
     let first = |paths: &[std::sync::Arc<str>]| Some((file_name(paths.first()?).to_string(), paths.len()));
     doubt_notes(first(local_time), first(date_only))
+}
+
+/// What a list of a finding's evidence showing its first `shown` leaves
+/// out: the rest of what JSON lists (`json` names where), and what the
+/// finding read but cites nowhere.
+pub(crate) fn more_evidence(f: &faultline_analyzer::Finding, shown: usize, json: &str) -> Option<String> {
+    let listed = f.evidence.len().saturating_sub(shown);
+    let said: Vec<String> = [
+        (listed > 0).then(|| format!("{listed} more in {json}")),
+        (f.evidence_omitted > 0).then(|| format!("{} more read, not cited", f.evidence_omitted)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 pub(crate) fn file_name(path: &str) -> &str {
@@ -311,7 +326,7 @@ mod tests {
         let system = vec![row("N/A", None), row("N/A", None), row("Connection_Abandoned_By_ReqQueue", None)];
         assert_eq!(
             quiet_rejections(&store(system.clone())),
-            " HTTP.sys turned away 3 requests (2 N/A, 1 Connection_Abandoned_By_ReqQueue): none named an IIS site \
+            " HTTP.sys logged 3 requests it refused or dropped (2 N/A, 1 Connection_Abandoned_By_ReqQueue): none named an IIS site \
              or app pool queue."
         );
         // A busy minute's rejections past the rows kept count too.
@@ -319,10 +334,16 @@ mod tests {
         let key = ("PC01".into(), 0, ReasonKind::Other, None, None);
         busy.unlisted_errors
             .insert(key, faultline_analyzer::evidence::Unlisted { count: 500, last: Default::default() });
-        assert!(quiet_rejections(&busy).starts_with(" HTTP.sys turned away 503 requests (502 N/A, 1 "));
+        assert!(
+            quiet_rejections(&busy)
+                .starts_with(" HTTP.sys logged 503 requests it refused or dropped (502 N/A, 1 ")
+        );
         let pool = store(vec![row("Disabled", Some("ShopPool"))]);
         assert!(quiet_rejections(&pool).contains("1 named an IIS site or app pool queue, too few"));
-        assert!(quiet_rejections(&pool).starts_with(" HTTP.sys turned away 1 request (1 Disabled)"));
+        assert!(
+            quiet_rejections(&pool)
+                .starts_with(" HTTP.sys logged 1 request it refused or dropped (1 Disabled)")
+        );
     }
 
     /// The report of a folder holding one file of `text` named `name`.

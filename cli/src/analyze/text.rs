@@ -79,8 +79,8 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
         out,
         "{}",
         palette.bold(&format!(
-            "faultline: {} files, {records} records read, {rejected} rejected; times in {}",
-            files,
+            "faultline: {files} {}, {records} records read, {rejected} rejected; times in {}",
+            if files == 1 { "file" } else { "files" },
             zone.name()
         ))
     )?;
@@ -165,12 +165,8 @@ pub fn write(out: &mut dyn Write, report: &Report, palette: &Palette, zone: &Zon
         for e in f.evidence.iter().take(8) {
             writeln!(out, "     {}", place(e))?;
         }
-        if f.evidence.len() > 8 {
-            writeln!(
-                out,
-                "     {}",
-                palette.dim(&format!("... {} more (--format json)", f.evidence.len() - 8))
-            )?;
+        if let Some(more) = super::more_evidence(f, 8, "--format json") {
+            writeln!(out, "     {}", palette.dim(&format!("... {more}")))?;
         }
         writeln!(out, "   {}", palette.bold("what to do"))?;
         for r in &f.remediation {
