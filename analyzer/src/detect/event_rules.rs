@@ -281,7 +281,9 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                     // The app starts again with the next request once the
                     // file is gone: the time to that start bounds the
                     // offline stretch, it need not be it.
-                    Back::Started(b) => format!("{}, started again {} later", at.to_prose(), took(b.time())),
+                    Back::Started(b) => {
+                        format!("{}, started again {} later", at.to_prose(), offline_for(b.time() - at))
+                    }
                     Back::Failed(f) => {
                         format!("{}, {} until a start that failed", at.to_prose(), took(f.time()))
                     }
@@ -303,20 +305,22 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
         // is a background fact of the day (a developer's publishes, a
         // pipeline's); a longer stretch offline, a failed start, or one
         // whose end the evidence lacks, is worth a look.
-        // The first stretch that is not routine, said: the list may cut it.
+        // The longest stretch that is not routine (one whose end the
+        // evidence lacks first), said: the list may cut it.
         let routine_stretch = |(p, back): &&(&[&EventRow], Back<'_>)| matches!(back, Back::Started(b) if b.time() - p[0].time() <= ROUTINE_OFFLINE);
-        let worth = stretches.iter().find(|s| !routine_stretch(s)).map(|(p, back)| {
+        let not_routine: Vec<&(&[&EventRow], Back<'_>)> =
+            stretches.iter().filter(|s| !routine_stretch(s)).collect();
+        let longest = not_routine.iter().max_by_key(|(p, back)| {
+            // The earliest of equals: `max_by_key` keeps the last.
+            (back.time().map_or(Span(i64::MAX), |t| t - p[0].time()), std::cmp::Reverse(p[0].time()))
+        });
+        let worth = longest.map(|(p, back)| {
             let at = p[0].time();
             let why = match back {
                 // ANCM starts the app with the first request after the
                 // file goes: on a quiet site the start waits for a visitor.
                 Back::Started(b) => {
-                    // In seconds near the two minutes, which "2 min" blurs.
-                    let gap = b.time() - at;
-                    let gap = match gap < Span::mins(10) {
-                        true => format!("{} s", gap.as_secs()),
-                        false => crate::describe::duration(gap),
-                    };
+                    let gap = offline_for(b.time() - at);
                     format!(
                         "the next start came {gap} later (ANCM starts the app with the first request after \
                          app_offline.htm goes: the file stayed at most that long, about that long on a busy \
@@ -327,8 +331,12 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
                 Back::Redeployed(_) => "the next deployment before the app started".to_string(),
                 Back::Unknown => "no start in the evidence".to_string(),
             };
+            let which = match not_routine.len() {
+                1 => String::new(),
+                k => format!("{k} of the {n} were not; the longest "),
+            };
             format!(
-                " Worth a look (a routine deployment's app is back within {}): at {}, {why}.",
+                " Worth a look (a routine deployment's app is back within {}): {which}at {}, {why}.",
                 crate::describe::duration(ROUTINE_OFFLINE),
                 at.to_prose()
             )
@@ -379,6 +387,15 @@ fn deployments(store: &Store, out: &mut Vec<Draft>) {
             }
         }
         out.push(d);
+    }
+}
+
+/// How long an app stayed offline, in seconds under ten minutes: "2 min"
+/// would blur a stretch just past the routine two minutes.
+fn offline_for(gap: Span) -> String {
+    match gap < Span::mins(10) {
+        true => format!("{} s", gap.as_secs()),
+        false => crate::describe::duration(gap),
     }
 }
 
@@ -967,6 +984,31 @@ mod tests {
         );
         let unknown = app_offline(Given::new(), 0);
         assert_eq!(unknown.detected(detect)[0].severity, Severity::Low, "no start in the evidence");
+    }
+
+    /// sadabyakod's day: offline 173 s, then 20 and 28 minutes: the note
+    /// names the longest, says how many were not routine, and the list
+    /// says the seconds the two minutes would round away.
+    #[test]
+    fn the_longest_stretch_offline_is_the_one_worth_a_look() {
+        let started = |e: Given, secs: i64| e.app_started("APP", secs);
+        let e = started(app_offline(Given::new(), 0), 173);
+        let e = started(app_offline(e, 3_600), 3_600 + 1_200);
+        let e = started(app_offline(e, 7_200), 7_200 + 1_680);
+        let d = &e.detected(detect)[0];
+        assert!(
+            d.explanation.contains(&format!("{}, started again 173 s later", at(0).to_prose())),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation.contains(&format!(
+                "back within 2 min): 3 of the 3 were not; the longest at {}, the next start came 28 min later",
+                at(7_200).to_prose()
+            )),
+            "{}",
+            d.explanation
+        );
     }
 
     /// alazhar98's Kudu trace: a zipdeploy whose client disconnected, 500;
