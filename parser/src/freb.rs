@@ -364,10 +364,15 @@ pub fn parse_freb(data: &[u8]) -> FrebFile {
         ));
     }
     if out.trace.summary.truncated {
-        out.diagnostics.push(Diagnostic::file(
-            Severity::Warning,
-            "trace truncated by IIS (LOG_FILE_MAX_SIZE_TRUNCATE: maxLogFileSizeKB reached); later events are missing",
-        ));
+        // IIS stopped writing the trace there: what the request did next
+        // (the module that set its status, the end) is gone.
+        out.diagnostics.push(
+            Diagnostic::file(
+                Severity::Warning,
+                "trace truncated by IIS (LOG_FILE_MAX_SIZE_TRUNCATE: maxLogFileSizeKB reached); later events are missing",
+            )
+            .losing(),
+        );
     }
     out
 }

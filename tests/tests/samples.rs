@@ -534,7 +534,10 @@ fn freb_traces() {
     assert_eq!(t.summary.auth_type.as_deref(), Some("NT"));
     assert_eq!(count(t, "ANCM_WINHTTP_CALLBACK"), 324);
     assert_eq!(count(t, "GENERAL_READ_ENTITY_"), 214);
-    assert!(f.diagnostics.iter().any(|d| d.message.contains("LOG_FILE_MAX_SIZE_TRUNCATE")));
+    assert!(
+        f.diagnostics.iter().any(|d| d.message.contains("LOG_FILE_MAX_SIZE_TRUNCATE") && d.lost),
+        "the trace's later events are gone, and analyze and hunt say so"
+    );
 }
 
 #[test]
