@@ -161,8 +161,9 @@ pub struct HuntArgs {
     /// List the rules that load (and, with --verbose, those skipped and why).
     #[arg(long)]
     pub list_rules: bool,
-    /// Print how rule fields read IIS's records (W3C and HTTP.sys rows) and
-    /// which Windows events each log source reads, then exit.
+    /// Print how rule fields read IIS's records (W3C and HTTP.sys rows, FREB
+    /// traces, ASP.NET request events) and which Windows events each log
+    /// source reads, then exit.
     #[arg(long)]
     pub show_mapping: bool,
     /// Say why each skipped rule was skipped.
@@ -404,10 +405,12 @@ pub struct EvidenceArgs {
 /// The time range and clock corrections applied to the evidence.
 #[derive(Debug, Args)]
 pub struct RangeArgs {
-    /// Only evidence from this time on (RFC 3339, e.g. 2025-11-24T13:00:00Z).
+    /// Only evidence from this time on (RFC 3339, e.g. 2025-11-24T13:00:00Z;
+    /// a time without an offset is UTC, whatever --tz says).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub from: Option<Timestamp>,
-    /// Only evidence before this time (RFC 3339).
+    /// Only evidence before this time, which is left out (RFC 3339; a time
+    /// without an offset is UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub to: Option<Timestamp>,
     /// Clock skew of a host, added to its times: HOST=SECONDS (repeatable).

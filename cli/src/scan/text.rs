@@ -4,7 +4,7 @@ use std::io::Write;
 
 use faultline_analyzer::identity::HostSource;
 use faultline_analyzer::{FileStatus, FileSummary, Inventory};
-use faultline_parser::Timestamp;
+use faultline_parser::{Format, Timestamp};
 
 use crate::style::{Palette, sanitize};
 use crate::unreadable::named_per_reason;
@@ -149,7 +149,8 @@ pub fn write(
         ]);
     }
     let under = if base.is_empty() { String::new() } else { format!(" under {}", sanitize(base)) };
-    writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} files read)", read.len())))?;
+    let files = if read.len() == 1 { "file" } else { "files" };
+    writeln!(out, "{}", palette.bold(&format!("Evidence{under} ({} {files} read)", read.len())))?;
     if !read.is_empty() {
         table.write(out, palette, |r, c, cell| {
             if c == 6 && read[r].rejected > 0 { palette.red(cell) } else { cell.to_string() }
@@ -325,11 +326,25 @@ fn write_event_counts(out: &mut dyn Write, inv: &Inventory, palette: &Palette) -
     Ok(())
 }
 
-/// FREB traces by final status and by failure reason, over all traces.
+/// FREB traces by final status and by failure reason, over all traces;
+/// detailed error pages (read as one request each, like a trace) by status,
+/// apart.
 fn write_trace_counts(out: &mut dyn Write, inv: &Inventory, palette: &Palette) -> std::io::Result<()> {
+    let pages = |f: &&FileSummary| f.format == Some(Format::ErrorPage);
+    write_request_counts(out, "FREB traces", inv.files.iter().filter(|f| !pages(f)), true, palette)?;
+    write_request_counts(out, "Detailed error pages", inv.files.iter().filter(pages), false, palette)
+}
+
+fn write_request_counts<'a>(
+    out: &mut dyn Write,
+    title: &str,
+    files: impl Iterator<Item = &'a FileSummary>,
+    reasons: bool,
+    palette: &Palette,
+) -> std::io::Result<()> {
     let mut by_status: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     let mut by_reason: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    for t in inv.files.iter().filter_map(|f| f.traces.as_ref()) {
+    for t in files.filter_map(|f| f.traces.as_ref()) {
         for (k, v) in &t.by_status {
             *by_status.entry(k.as_str()).or_default() += v;
         }
@@ -346,9 +361,11 @@ fn write_trace_counts(out: &mut dyn Write, inv: &Inventory, palette: &Palette) -
         v.iter().map(|(k, n)| format!("{} ×{}", sanitize(k), count(**n))).collect::<Vec<_>>().join(", ")
     };
     writeln!(out)?;
-    writeln!(out, "{}", palette.bold("FREB traces"))?;
+    writeln!(out, "{}", palette.bold(title))?;
     writeln!(out, "  by status:         {}", list(&by_status))?;
-    writeln!(out, "  by failure reason: {}", list(&by_reason))?;
+    if reasons {
+        writeln!(out, "  by failure reason: {}", list(&by_reason))?;
+    }
     Ok(())
 }
 
