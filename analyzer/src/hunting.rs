@@ -220,6 +220,10 @@ pub struct Pending {
     /// service hosts, by host and parent process (hashed): escalations if
     /// the parent ran as an app pool identity.
     system_starts: Vec<(u64, Detection)>,
+    /// Threads created in another process (Sysmon 8) by a program other
+    /// than the worker, by host and source process (hashed): a web shell's
+    /// injection if the source ran as an app pool identity.
+    remote_threads: Vec<(u64, Detection)>,
     /// The Windows Event Log service entering the running state, by host
     /// (hashed).
     log_service_starts: Vec<(u64, Detection)>,
@@ -299,6 +303,7 @@ impl Pending {
         self.logged_requests.extend(other.logged_requests);
         self.pool_processes.extend(other.pool_processes);
         self.system_starts.extend(other.system_starts);
+        self.remote_threads.extend(other.remote_threads);
         self.log_service_starts.extend(other.log_service_starts);
         self.process_parents.extend(other.process_parents);
         self.worker_children.extend(other.worker_children);
@@ -1118,6 +1123,72 @@ mod tests {
         let disguised =
             start("{D}", "NT AUTHORITY\\SYSTEM", "{A}", "C:\\inetpub\\wwwroot\\svchost.exe", 5420);
         assert_eq!(escalations(vec![vec![pool, disguised]]).len(), 1, "a service host's name elsewhere");
+    }
+
+    /// The same capture's ERID 5419: the pool's notepad creating a thread
+    /// in the SYSTEM one, known as the pool's only from its start, read in
+    /// another chunk. A thread a user's program creates, and the worker's
+    /// own (the bundled rule's), are no such detection.
+    #[test]
+    fn a_thread_an_app_pools_program_creates_in_another_process_is_a_detection() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let placed = |mut e: WinEvent, record: u64| {
+            e.computer = Some(Arc::from("IEWIN7"));
+            e.time = Timestamp::from_parts(1_700_000_000 + record as i64, 0);
+            e.record_id = RecordId::new(record);
+            e
+        };
+        let start = |guid: &str, user: &str, image: &str, record: u64| {
+            placed(
+                process(&[
+                    ("ProcessGuid", guid),
+                    ("Image", image),
+                    ("User", user),
+                    ("ParentProcessGuid", "{P}"),
+                ]),
+                record,
+            )
+        };
+        let thread = |source: &str, image: &str, record: u64| {
+            placed(
+                named_event(
+                    "Microsoft-Windows-Sysmon",
+                    8,
+                    &[
+                        ("SourceProcessGuid", source),
+                        ("SourceImage", image),
+                        ("TargetImage", "C:\\Windows\\System32\\notepad.exe"),
+                    ],
+                ),
+                record,
+            )
+        };
+        let injections = |chunks: Vec<Vec<WinEvent>>| {
+            native_detections(&hunt, &scope, chunks, "pool-identity-remote-thread")
+        };
+        let notepad = "C:\\Windows\\System32\\notepad.exe";
+        let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+        let pool = start("{A}", "IIS APPPOOL\\DefaultAppPool", notepad, 5408);
+        let found = injections(vec![vec![thread("{A}", notepad, 5419)], vec![pool.clone()]]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].evidence.record, RecordId::new(5419));
+        assert_eq!(found[0].app_pool.as_deref(), Some("DefaultAppPool"));
+        assert!(
+            found[0]
+                .evidence
+                .summary
+                .starts_with("a thread created by a program running as IIS APPPOOL\\DefaultAppPool"),
+            "{}",
+            found[0].evidence.summary
+        );
+        let user = start("{U}", "CONTOSO\\alice", notepad, 1);
+        assert!(injections(vec![vec![user, thread("{U}", notepad, 2)]]).is_empty(), "a user's program");
+        let worker = start("{W}", "IIS APPPOOL\\DefaultAppPool", w3wp, 3);
+        assert!(
+            injections(vec![vec![worker, thread("{W}", w3wp, 4)]]).is_empty(),
+            "the worker's: the rule's"
+        );
     }
 
     /// sbousseaden's DE_WinEventLogSvc_Crash_System_7036 (record 65377):

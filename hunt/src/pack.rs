@@ -25,6 +25,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("iis_config_module_added.yml", include_str!("../rules/iis_config_module_added.yml")),
     ("log_cleared.yml", include_str!("../rules/log_cleared.yml")),
     ("net_app_pool_rpc_endpoint_mapper.yml", include_str!("../rules/net_app_pool_rpc_endpoint_mapper.yml")),
+    ("net_inert_program_connects.yml", include_str!("../rules/net_inert_program_connects.yml")),
     ("net_w3wp_local_service_tunnel.yml", include_str!("../rules/net_w3wp_local_service_tunnel.yml")),
     ("new_service_installed.yml", include_str!("../rules/new_service_installed.yml")),
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
@@ -557,6 +558,30 @@ mod tests {
                         ("Initiated", "true"),
                         ("DestinationIp", "127.0.0.1"),
                         ("DestinationPort", "135"),
+                    ],
+                ),
+            ),
+            (
+                "net_inert_program_connects.yml",
+                // privesc_rotten_potato's SYSTEM notepad calling back, record 5420.
+                sysmon(
+                    3,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                        ("User", "NT AUTHORITY\\SYSTEM"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "10.0.2.18"),
+                        ("DestinationPort", "888"),
+                    ],
+                ),
+                // A program whose connections are its own.
+                sysmon(
+                    3,
+                    &[
+                        ("Image", "C:\\Program Files\\Notepad++\\notepad++.exe"),
+                        ("Initiated", "true"),
+                        ("DestinationIp", "203.0.113.8"),
+                        ("DestinationPort", "443"),
                     ],
                 ),
             ),
@@ -1267,28 +1292,35 @@ mod tests {
     /// The titles of the bundled correlations that fire over these
     /// (second, record) pairs.
     fn correlated(records: &[(i64, View)]) -> Vec<String> {
+        let on_one: Vec<(i64, &str, View)> = records.iter().map(|(t, v)| (*t, "WEB01", v.clone())).collect();
+        correlated_on(&on_one)
+    }
+
+    /// The titles of the correlations that fire on these records, each
+    /// on its host.
+    fn correlated_on(records: &[(i64, &str, View)]) -> Vec<String> {
         let mut loaded = LoadReport::default();
         loaded.add_bundled();
         let loaded = loaded.finish();
         assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
         let engine = Engine::new(loaded.rules.clone());
-        let mut rows: Vec<(usize, i64, Fields)> = Vec::new();
-        for (t, v) in records {
+        let mut rows: Vec<(usize, i64, Fields, &str)> = Vec::new();
+        for (t, host, v) in records {
             let mut hits = Vec::new();
             let mut v = v.clone();
             engine.matches(&mut v, &mut hits);
             let values: Vec<(String, String)> =
                 v.fields().map(|(f, x)| (f.to_string(), x.to_string())).collect();
-            rows.extend(hits.into_iter().map(|h| (h, *t, values.clone())));
+            rows.extend(hits.into_iter().map(|h| (h, *t, values.clone(), *host)));
         }
         let pairs: Vec<Vec<(&str, &str)>> = rows
             .iter()
-            .map(|(_, _, values)| values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect())
+            .map(|(_, _, values, _)| values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect())
             .collect();
         let matches: Vec<Match<'_>> = rows
             .iter()
             .zip(&pairs)
-            .map(|((rule, time, _), values)| Match { rule: *rule, time: *time, values, host: "WEB01" })
+            .map(|((rule, time, _, host), values)| Match { rule: *rule, time: *time, values, host })
             .collect();
         let mut out = Vec::new();
         for (i, c) in loaded.correlations.iter().enumerate() {
@@ -1337,6 +1369,11 @@ mod tests {
         let few: Vec<(i64, View)> =
             (0..10).map(|i| (i * 2, data("10.0.2.17", "/erp/conn.aspx", "proxy", "GET"))).collect();
         assert!(correlated(&few).is_empty(), "ten requests are no session");
+        // The same client tunnelling through the same page of two servers
+        // of a farm: a session on each, each named on its server.
+        let farm: Vec<(i64, &str, View)> =
+            session.iter().flat_map(|(t, v)| [(*t, "WEB01", v.clone()), (*t, "WEB02", v.clone())]).collect();
+        assert_eq!(correlated_on(&farm), ["Tunna Tunnel Session", "Tunna Tunnel Session"]);
     }
 
     /// Ten refused passwords from one client within five minutes; ten

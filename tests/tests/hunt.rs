@@ -620,6 +620,8 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
     let unexpected = "IIS Worker Starts A Windows Program It Has No Use For";
     let runas = "IIS Worker Logs On With Explicit Credentials";
     let escalation = "Process Running As SYSTEM Started By A Program Running As An App Pool Identity";
+    let pool_thread = "Program Running As An App Pool Identity Creates A Thread In Another Process";
+    let calls_out = "Program That Opens No Connections Of Its Own Connects Out";
     assert_eq!(
         got,
         [
@@ -633,8 +635,13 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
             (inject, "IEWIN7", Some(5411)),
             (mapper, "IEWIN7", Some(5415)),
             (mapper, "IEWIN7", Some(5417)),
-            // Then a notepad started as SYSTEM by that one: the escalation.
+            // A notepad calling its operator (10.0.2.18:888; Sysmon's
+            // UtcTime for it, 15:48:00.245, is before the next start's).
+            (calls_out, "IEWIN7", Some(5420)),
+            // Then a notepad started as SYSTEM by the pool's: the
+            // escalation, and the pool's notepad creating a thread in it.
             (escalation, "IEWIN7", Some(5418)),
+            (pool_thread, "IEWIN7", Some(5419)),
             (tunnel, "MSEDGEWIN10", Some(35076)),
             (tunnel, "MSEDGEWIN10", Some(35079)),
             (tunnel, "MSEDGEWIN10", Some(35202)),

@@ -35,6 +35,10 @@ pub(super) struct Natives {
     /// app pool identity: a web shell's privilege escalation (the Potato
     /// exploits).
     pub(super) pool_escalation: Arc<RuleInfo>,
+    /// A thread created in another process by a program that ran as an
+    /// app pool identity: a web shell's code moved into a process of
+    /// another account (Rotten Potato's notepad into the SYSTEM one).
+    pub(super) pool_injection: Arc<RuleInfo>,
     /// The Windows Event Log service started with no boot beside it: it
     /// had been stopped or had crashed.
     pub(super) log_service_restarted: Arc<RuleInfo>,
@@ -87,6 +91,12 @@ impl Natives {
                 Level::Critical,
                 "T1134.001",
             ),
+            pool_injection: native(
+                "pool-identity-remote-thread",
+                "Program Running As An App Pool Identity Creates A Thread In Another Process",
+                Level::High,
+                "T1055",
+            ),
             log_service_restarted: native(
                 "event-log-service-restarted",
                 "Windows Event Log Service Started Without A Boot",
@@ -111,6 +121,33 @@ impl Natives {
                 .position(|r| r.is_bundled() && r.name.as_deref() == Some(WEB_REJECTED_RULE)),
         })
     }
+}
+
+/// Of `pending` detections keyed by the process that acted (a SYSTEM
+/// start's parent, a remote thread's source), those whose process ran as
+/// an app pool identity, saying so (`what` by a program running as it)
+/// under `field`, on the pool, in order.
+fn by_pool_programs(
+    pending: Vec<(u64, Detection)>,
+    pool_processes: &hashbrown::HashMap<u64, String>,
+    what: &str,
+    field: &str,
+) -> Vec<Detection> {
+    let mut found: Vec<Detection> = pending
+        .into_iter()
+        .filter_map(|(process, mut d)| {
+            let identity = pool_processes.get(&process)?;
+            d.evidence.summary = crate::describe::cut_line(format!(
+                "{what} a program running as {identity}: {}",
+                d.evidence.summary
+            ));
+            d.matched.push((field.into(), identity.clone()));
+            d.app_pool = faultline_parser::winevent::pool_of_identity(identity).map(str::to_string);
+            Some(d)
+        })
+        .collect();
+    sort(&mut found);
+    found
 }
 
 /// The metadata of a native detector.
@@ -440,6 +477,7 @@ impl Hunt {
             logged_requests: _,
             pool_processes,
             system_starts,
+            remote_threads,
             log_service_starts,
             process_parents,
             worker_children,
@@ -472,21 +510,8 @@ impl Hunt {
         );
         out.extend(modules.report(|_, _| true, |_, n| format!("in the pipeline of {n} trace{}", plural(n))));
         out.extend(logging_gaps(&logged, switched_off));
-        let mut escalated: Vec<Detection> = system_starts
-            .into_iter()
-            .filter_map(|(parent, mut d)| {
-                let identity = pool_processes.get(&parent)?;
-                d.evidence.summary = crate::describe::cut_line(format!(
-                    "started as SYSTEM by a program running as {identity}: {}",
-                    d.evidence.summary
-                ));
-                d.matched.push(("ParentUser".into(), identity.clone()));
-                d.app_pool = faultline_parser::winevent::pool_of_identity(identity).map(str::to_string);
-                Some(d)
-            })
-            .collect();
-        sort(&mut escalated);
-        out.extend(escalated);
+        out.extend(by_pool_programs(system_starts, &pool_processes, "started as SYSTEM by", "ParentUser"));
+        out.extend(by_pool_programs(remote_threads, &pool_processes, "a thread created by", "SourceUser"));
         let mut restarted: Vec<Detection> = log_service_starts
             .into_iter()
             .filter_map(|(host, d)| {
@@ -527,6 +552,7 @@ impl Hunt {
                 unknown_module,
                 logging_off,
                 pool_escalation,
+                pool_injection,
                 log_service_restarted,
                 worker_shell_script,
                 ftp_guessed,
@@ -539,6 +565,7 @@ impl Hunt {
                 unknown_module,
                 logging_off,
                 pool_escalation,
+                pool_injection,
                 log_service_restarted,
                 worker_shell_script,
                 ftp_guessed,

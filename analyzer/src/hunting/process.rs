@@ -232,6 +232,10 @@ impl super::HuntSink<'_> {
     pub(super) fn note_process(&mut self, e: &WinEvent) {
         use faultline_parser::winevent::{Family, is_pool_identity};
         let Some(natives) = &self.hunt.natives else { return };
+        if (e.family(), e.event_id) == (Family::Sysmon, 8) {
+            self.note_remote_thread(e);
+            return;
+        }
         if (e.family(), e.event_id) != (Family::Sysmon, 1) {
             return;
         }
@@ -262,6 +266,30 @@ impl super::HuntSink<'_> {
             self.pending.pool_processes.insert(key, identity.to_string());
         }
         self.pending.system_starts.push((key, d));
+    }
+
+    /// Notes a thread a program other than the worker created in another
+    /// process (Sysmon 8, which names no account): an injection if the
+    /// whole read says the source ran as an app pool identity. The
+    /// worker's own are the bundled rule's.
+    fn note_remote_thread(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::is_worker_image;
+        let Some(natives) = &self.hunt.natives else { return };
+        let (Some(source), Some(image)) = (e.data("SourceProcessGuid"), e.data("SourceImage")) else {
+            return;
+        };
+        if is_worker_image(image) {
+            return;
+        }
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let Some(time) = self.resolve.time(&host, e.time) else { return };
+        let leading = |name: &str| matches!(name, "SourceImage" | "TargetImage");
+        let summary = crate::describe::cut_line(crate::describe::describe_event_leading(e, &leading));
+        let evidence = Evidence::in_file(self.resolve.file(), (e.origin.line(), e.record_id), time, summary);
+        let key = host_key(&host.name, source.as_bytes(), &mut self.key);
+        let fields = ["SourceImage", "TargetImage", "StartAddress"];
+        let d = event_detection(&natives.pool_injection, e, &host.name, (time, evidence), &fields);
+        self.pending.remote_threads.push((key, d));
     }
 
     /// Notes which process started which (Sysmon 1), which the IIS worker

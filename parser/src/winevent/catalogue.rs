@@ -184,12 +184,19 @@ pub fn keep_extracted(e: &super::WinEvent) -> bool {
         // identity (Rotten Potato's notepad); of files, also any page
         // written, which a program the worker started may have written as
         // another account (ToolShell's PowerShell as the farm's).
+        // Of connections, also those of a program that opens none of its
+        // own, whatever its account: code injected into it, calling back
+        // (Rotten Potato's notepad, escalated to SYSTEM, to its operator).
         (Family::Sysmon, 3 | 11) => {
             e.data("Image").is_some_and(is_worker_image)
                 || e.data("User").is_some_and(is_pool_identity)
                 || (e.event_id == 11 && e.data("TargetFilename").is_some_and(is_script_file))
+                || (e.event_id == 3 && e.data("Image").is_some_and(is_inert_program))
         }
-        (Family::Sysmon, 8) => e.data("SourceImage").is_some_and(is_worker_image),
+        // A thread created in another process is rare on a server, and which
+        // of them a web shell's is (a program it started, running as the
+        // pool's identity) only the processes' starts say: all are kept.
+        (Family::Sysmon, 8) => true,
         // The clock is set at every boot and time sync, mostly by a
         // fraction of a second: only a step that moves times on the
         // timeline is kept.
@@ -254,6 +261,16 @@ pub fn is_script_file(path: &str) -> bool {
     SCRIPT_FILE_EXTENSIONS
         .iter()
         .any(|ext| crate::value::ends_with_ignore_case(path.as_bytes(), ext.as_bytes()))
+}
+
+/// Programs that open no network connection of their own: one that does
+/// runs code put into it (a payload migrated into notepad).
+pub const INERT_PROGRAMS: [&str; 5] = ["notepad.exe", "calc.exe", "mspaint.exe", "wordpad.exe", "write.exe"];
+
+/// Whether an image is one of [`INERT_PROGRAMS`].
+pub fn is_inert_program(image: &str) -> bool {
+    let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
+    INERT_PROGRAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
 }
 
 /// Whether an image path is the IIS worker's (`...\\inetsrv\\w3wp.exe`).
@@ -497,8 +514,9 @@ mod tests {
         assert!(!keep_extracted(&change(&installer[..3])));
     }
 
-    /// Sysmon's connections, remote threads and file writes are kept only
-    /// when the IIS worker made them.
+    /// Sysmon's connections and file writes are kept only when the IIS
+    /// worker or its identity made them, or a program that opens no
+    /// connection of its own connected; every remote thread is kept.
     #[test]
     fn sysmon_activity_is_kept_when_the_worker_made_it() {
         use std::sync::Arc;
@@ -518,9 +536,10 @@ mod tests {
         assert!(keep_extracted(&event(11, "TargetFilename", "C:\\inetpub\\wwwroot\\x.ASPX")));
         assert!(!keep_extracted(&event(11, "TargetFilename", "C:\\Temp\\report.pdf")));
         assert!(!keep_extracted(&event(3, "TargetFilename", "C:\\inetpub\\wwwroot\\x.aspx")));
-        assert!(!keep_extracted(&event(8, "SourceImage", other)));
-        // A thread injected into the worker is another process's doing.
-        assert!(!keep_extracted(&event(8, "TargetImage", worker)));
+        assert!(keep_extracted(&event(8, "SourceImage", other)), "whose, the process starts say");
+        assert!(keep_extracted(&event(3, "Image", "C:\\Windows\\System32\\NOTEPAD.EXE")));
+        assert!(!keep_extracted(&event(3, "Image", "C:\\Program Files\\Notepad++\\notepad++.exe")));
+        assert!(!keep_extracted(&event(11, "Image", "C:\\Windows\\System32\\notepad.exe")), "its files");
         assert!(!keep_extracted(&event(3, "Image", "C:\\tools\\notw3wp.exe")));
         assert!(keep_extracted(&event(3, "User", "IIS APPPOOL\\DefaultAppPool")));
         assert!(!keep_extracted(&event(3, "User", "NT AUTHORITY\\SYSTEM")));
