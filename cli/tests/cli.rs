@@ -1439,4 +1439,10 @@ fn a_finding_of_pages_with_no_time_says_its_time_is_unknown() {
         let page = stdout(&out);
         assert!(page.contains("time unknown") && !page.contains("1970-01-01"), "{format}: {page}");
     }
+    // scan counts the page as a detailed error page, not a FREB trace, and
+    // says one file as one.
+    let scanned = stdout(&faultline(&["scan", dir.path().to_str().expect("utf-8")]));
+    assert!(scanned.contains("Detailed error pages\n  by status:         500.19 ×1"), "{scanned}");
+    assert!(!scanned.contains("FREB traces") && !scanned.contains("by failure reason"), "{scanned}");
+    assert!(scanned.contains("(1 file read)"), "{scanned}");
 }
