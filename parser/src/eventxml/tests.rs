@@ -341,3 +341,58 @@ fn stretches_start_at_an_event_tag_on_their_line() {
     assert!(cut.windows(2).all(|w| w[0].range.end == w[1].range.start));
     assert_eq!(stretches(b"", 5).len(), 1, "an empty export is one stretch");
 }
+
+/// A piece of an export for the property below: a good event, one broken
+/// in the middle, one with no time, a comment holding an event tag, stray
+/// markup, line breaks.
+fn piece(kind: u8, n: usize) -> String {
+    match kind {
+        0 => format!(
+            "<Event><System><Provider Name='WAS'/><EventID>{}</EventID>\n<TimeCreated SystemTime='2024-05-01T10:{:02}:00Z'/><EventRecordID>{n}</EventRecordID></System></Event>\n",
+            5000 + n % 3,
+            n % 60
+        ),
+        1 => "<Event><System><Provider Name='B'><EventID>2</EventID></System></Event>\n".to_string(),
+        2 => "<Event><System><Provider Name='C'/><EventID>7</EventID></System></Event>\r\n".to_string(),
+        3 => "<!-- <Event/> -->\n".to_string(),
+        4 => "&<<\n".to_string(),
+        _ => "\n\n".to_string(),
+    }
+}
+
+proptest::proptest! {
+    /// Whatever the export and the stretches' size: no panic, progress
+    /// counts every byte once, no event is handed twice, each is cited on
+    /// the line it starts on; and an export of events, broken ones among
+    /// them, reads as it does whole.
+    #[test]
+    fn stretches_of_any_size_read_what_the_whole_reads(
+        kinds in proptest::collection::vec(0u8..6, 0..40),
+        size in 1usize..3_000,
+        rooted: bool,
+    ) {
+        let mut xml = String::from(if rooted { "<Events>\n" } else { "" });
+        for (n, &kind) in kinds.iter().enumerate() {
+            xml.push_str(&piece(kind, n));
+        }
+        if rooted {
+            xml.push_str("</Events>\n");
+        }
+        let bytes = xml.as_bytes();
+        let (split, _, read) = read_in(bytes, size);
+        proptest::prop_assert_eq!(read, bytes.len() as u64);
+        let mut offsets: Vec<u64> = split.events.iter().map(|e| e.0).collect();
+        offsets.dedup();
+        proptest::prop_assert_eq!(offsets.len(), split.events.len(), "an event handed twice");
+        let line_of = |offset: u64| 1 + bytes[..offset as usize].iter().filter(|&&b| b == b'\n').count() as u64;
+        for &(offset, line, ..) in &split.events {
+            proptest::prop_assert_eq!(line, line_of(offset));
+        }
+        if kinds.iter().all(|&k| k <= 2 || k == 5) {
+            let (whole, _, _) = read_in(bytes, usize::MAX);
+            proptest::prop_assert_eq!(split.events, whole.events);
+            proptest::prop_assert_eq!(split.counted, whole.counted);
+            proptest::prop_assert_eq!(split.said, whole.said);
+        }
+    }
+}
