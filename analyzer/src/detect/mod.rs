@@ -77,7 +77,8 @@ pub(crate) struct Draft {
     /// web server's machine account refused by the same SQL Server): their
     /// application errors in the window are explained too.
     pub also_on: Vec<String>,
-    /// Evidence cited past [`HELD`]: counted, not kept.
+    /// Evidence read but not kept: cited past [`HELD`], or past the first
+    /// few of [`Draft::cite_first`].
     uncited: usize,
 }
 

@@ -232,10 +232,6 @@ impl super::HuntSink<'_> {
     pub(super) fn note_process(&mut self, e: &WinEvent) {
         use faultline_parser::winevent::{Family, is_pool_identity};
         let Some(natives) = &self.hunt.natives else { return };
-        if (e.family(), e.event_id) == (Family::Sysmon, 8) {
-            self.note_remote_thread(e);
-            return;
-        }
         if (e.family(), e.event_id) != (Family::Sysmon, 1) {
             return;
         }
@@ -272,9 +268,12 @@ impl super::HuntSink<'_> {
     /// process (Sysmon 8, which names no account): an injection if the
     /// whole read says the source ran as an app pool identity. The
     /// worker's own are the bundled rule's.
-    fn note_remote_thread(&mut self, e: &WinEvent) {
-        use faultline_parser::winevent::is_worker_image;
+    pub(super) fn note_remote_thread(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::{Family, is_worker_image};
         let Some(natives) = &self.hunt.natives else { return };
+        if (e.family(), e.event_id) != (Family::Sysmon, 8) {
+            return;
+        }
         let (Some(source), Some(image)) = (e.data("SourceProcessGuid"), e.data("SourceImage")) else {
             return;
         };

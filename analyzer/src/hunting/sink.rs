@@ -229,6 +229,7 @@ impl EventObserver for HuntSink<'_> {
         }
         self.note_switch(e);
         self.note_process(e);
+        self.note_remote_thread(e);
         self.note_lineage(e);
         self.note_log_service(e);
         self.note_clock(e);
