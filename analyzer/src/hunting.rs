@@ -234,6 +234,13 @@ pub struct Pending {
     /// started, with the worker's app pool where its command line or their
     /// account names it.
     worker_children: hashbrown::HashMap<u64, Option<String>>,
+    /// Per host and IIS worker process (hashed), the app pool an event of
+    /// it names (see [`HuntSink::note_worker_pool`]).
+    worker_pools: hashbrown::HashMap<u64, String>,
+    /// Events rules matched that name no app pool, by file and place
+    /// (hashed, see [`process::event_key`]), that are the doing of the IIS
+    /// worker process given (hashed as [`Pending::worker_pools`]).
+    worker_events: Vec<(u64, u64)>,
     /// Per host and process (hashed), the shells and tools started (the
     /// bundled shell rule's list), by whatever parent.
     shells: hashbrown::HashSet<u64>,
@@ -307,6 +314,10 @@ impl Pending {
         self.log_service_starts.extend(other.log_service_starts);
         self.process_parents.extend(other.process_parents);
         self.worker_children.extend(other.worker_children);
+        for (key, pool) in other.worker_pools {
+            self.worker_pools.entry(key).or_insert(pool);
+        }
+        self.worker_events.extend(other.worker_events);
         self.shells.extend(other.shells);
         self.script_writes.absorb(other.script_writes);
         self.ftp_logins.extend(other.ftp_logins);
@@ -474,6 +485,8 @@ impl Hunt {
         }
         let site_pools = std::mem::take(&mut pending.site_pools);
         let web_paths = std::mem::take(&mut pending.web_paths);
+        let worker_pools = std::mem::take(&mut pending.worker_pools);
+        let worker_events = std::mem::take(&mut pending.worker_events);
         let parts = std::mem::take(&mut pending.quiet);
         let logins = std::mem::take(&mut pending.ftp_logins);
         let web_logins = std::mem::take(&mut pending.web_logins);
@@ -488,6 +501,7 @@ impl Hunt {
         catch_all::lower_answered_anything(&mut detections, &answered);
         // Before the correlations, which chain a pool's matches.
         place_in_pools(&mut detections, &site_pools, &web_paths);
+        process::place_workers_in_pools(&mut detections, &worker_pools, &worker_events);
         let mut quiet: Vec<QuietMatch<'_>> =
             parts.iter().flat_map(|of| of.matches.iter().map(move |m| QuietMatch { of, m })).collect();
         // Stable, as [`sort`]: the same order whatever the pool.
@@ -1189,6 +1203,62 @@ mod tests {
             injections(vec![vec![worker, thread("{W}", w3wp, 4)]]).is_empty(),
             "the worker's: the rule's"
         );
+    }
+
+    /// The same capture's ERID 5411: the worker creating a thread in the
+    /// notepad it started names no account (Sysmon 8); the notepad's start
+    /// (ERID 5408, read in another chunk) names the worker's pool on its
+    /// parent's command line, and the rule's detection takes it. Another
+    /// worker process, or the same process id on another host, names none.
+    #[test]
+    fn the_workers_thread_takes_the_pool_another_event_of_the_worker_names() {
+        let hunt = bundled_hunt();
+        let scope = Scope::default();
+        let on = |host: &str, mut e: WinEvent, record: u64| {
+            e.channel = Some(Arc::from("Microsoft-Windows-Sysmon/Operational"));
+            e.computer = Some(Arc::from(host));
+            e.time = Timestamp::from_parts(1_558_885_676 + record as i64, 0);
+            e.record_id = RecordId::new(record);
+            e
+        };
+        let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+        let child = |host: &str, worker: &str| {
+            let e = process(&[
+                ("ProcessGuid", "{N}"),
+                ("Image", "C:\\Windows\\System32\\notepad.exe"),
+                ("User", "NT AUTHORITY\\NETWORK SERVICE"),
+                ("ParentProcessGuid", worker),
+                ("ParentImage", w3wp),
+                (
+                    "ParentCommandLine",
+                    "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"ShopPool\" -v \"v4.0\"",
+                ),
+            ]);
+            on(host, e, 5408)
+        };
+        let thread = |host: &str| {
+            let e = named_event(
+                "Microsoft-Windows-Sysmon",
+                8,
+                &[
+                    ("SourceProcessGuid", "{W}"),
+                    ("SourceImage", w3wp),
+                    ("TargetProcessGuid", "{N}"),
+                    ("TargetImage", "C:\\Windows\\System32\\notepad.exe"),
+                ],
+            );
+            on(host, e, 5411)
+        };
+        let pools = |chunks: Vec<Vec<WinEvent>>| -> Vec<Option<String>> {
+            native_detections(&hunt, &scope, chunks, "58a6cbdd-0b31-53a8-b02e-d18d015a3cbf")
+                .into_iter()
+                .map(|d| d.app_pool)
+                .collect()
+        };
+        let shop = Some("ShopPool".to_string());
+        assert_eq!(pools(vec![vec![thread("IEWIN7")], vec![child("IEWIN7", "{W}")]]), vec![shop]);
+        assert_eq!(pools(vec![vec![thread("IEWIN7"), child("IEWIN7", "{V}")]]), vec![None], "another worker");
+        assert_eq!(pools(vec![vec![thread("IEWIN7"), child("WEB02", "{W}")]]), vec![None], "another host");
     }
 
     /// sbousseaden's DE_WinEventLogSvc_Crash_System_7036 (record 65377):

@@ -651,6 +651,19 @@ fn the_pack_finds_tunnels_and_injection_by_the_worker_in_real_captures() {
             (runas, "MSEDGEWIN10", Some(161472)),
         ]
     );
+    // Every step on IEWIN7 is the pool's but the SYSTEM notepad's call
+    // out; the thread w3wp created (Sysmon 8 names no account) is known
+    // as DefaultAppPool's from its child's start (ERID 5408).
+    let pools: Vec<(&str, Option<&str>)> = report
+        .detections
+        .iter()
+        .filter(|d| d.host == "IEWIN7")
+        .map(|d| (d.rule.meta.title.as_str(), d.app_pool.as_deref()))
+        .collect();
+    let pool = Some("DefaultAppPool");
+    let expected = [unexpected, mapper, inject, mapper, mapper, calls_out, escalation, pool_thread]
+        .map(|title| (title, if title == calls_out { None } else { pool }));
+    assert_eq!(pools, expected);
 }
 
 /// sbousseaden's capture of the Windows Event Log service crashed and

@@ -481,6 +481,8 @@ impl Hunt {
             log_service_starts,
             process_parents,
             worker_children,
+            worker_pools: _,
+            worker_events: _,
             shells,
             script_writes,
             ftp_logins: _,

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use faultline_parser::WinEvent;
 use faultline_parser::value::ends_with_ignore_case;
+use faultline_parser::{RecordId, WinEvent};
 
 use super::keys::host_key;
 use crate::finding::Evidence;
@@ -37,6 +37,33 @@ impl ProcessStart {
             _ => return None,
         };
         Some(ProcessStart { pid, image: image.to_lowercase(), sysmon })
+    }
+}
+
+/// The key of the event at `place` (its line, else its record) of the
+/// file `path`.
+pub(super) fn event_key(path: &str, (line, record): (Option<u64>, Option<RecordId>)) -> u64 {
+    use std::hash::BuildHasher as _;
+    super::keys::SCRIPT_KEYS.hash_one((path, line, record.map(RecordId::key)))
+}
+
+/// Gives the detections of an IIS worker's doing that name no app pool
+/// (see [`HuntSink::note_worker_event`](super::HuntSink::note_worker_event))
+/// the pool another event of the same worker process names.
+pub(super) fn place_workers_in_pools(
+    detections: &mut [Detection],
+    pools: &hashbrown::HashMap<u64, String>,
+    events: &[(u64, u64)],
+) {
+    if pools.is_empty() || events.is_empty() {
+        return;
+    }
+    let events: hashbrown::HashMap<u64, u64> = events.iter().copied().collect();
+    for d in detections.iter_mut().filter(|d| d.app_pool.is_none()) {
+        let event = event_key(&d.evidence.path, (d.evidence.line, d.evidence.record));
+        if let Some(pool) = events.get(&event).and_then(|process| pools.get(process)) {
+            d.app_pool = Some(pool.clone());
+        }
     }
 }
 
@@ -289,6 +316,50 @@ impl super::HuntSink<'_> {
         let fields = ["SourceImage", "TargetImage", "StartAddress"];
         let d = event_detection(&natives.pool_injection, e, &host.name, (time, evidence), &fields);
         self.pending.remote_threads.push((key, d));
+    }
+
+    /// Notes the app pool a Sysmon event names for an IIS worker process
+    /// (its start's command line, its child's record of it, or its
+    /// account): what a detection of that worker's doing under a Sysmon
+    /// event naming no account (a thread it created, a process it opened,
+    /// a file it wrote before Sysmon logged the user) takes its pool from.
+    pub(super) fn note_worker_pool(&mut self, e: &WinEvent) {
+        use faultline_parser::winevent::{Family, is_worker_image};
+        if e.family() != Family::Sysmon {
+            return;
+        }
+        let guid = if e.data("Image").is_some_and(is_worker_image) {
+            e.data("ProcessGuid")
+        } else if e.event_id == 1 && e.data("ParentImage").is_some_and(is_worker_image) {
+            e.data("ParentProcessGuid")
+        } else {
+            None
+        };
+        let (Some(guid), Some(pool)) = (guid, e.app_pool()) else { return };
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let key = host_key(&host.name, guid.as_bytes(), &mut self.key);
+        self.pending.worker_pools.entry(key).or_insert_with(|| pool.to_string());
+    }
+
+    /// Notes that the event at `place` of the file being read, which rules
+    /// matched and which names no app pool, is the doing of an IIS worker
+    /// process (its image, or the source image of a thread it created or a
+    /// process it opened): its pool may be named by another event of that
+    /// process (see [`Self::note_worker_pool`]).
+    pub(super) fn note_worker_event(&mut self, e: &WinEvent, place: (Option<u64>, Option<RecordId>)) {
+        use faultline_parser::winevent::{Family, is_worker_image};
+        if e.family() != Family::Sysmon {
+            return;
+        }
+        let acting = [("Image", "ProcessGuid"), ("SourceImage", "SourceProcessGuid")]
+            .into_iter()
+            .find(|(image, _)| e.data(image).is_some_and(is_worker_image))
+            .and_then(|(_, guid)| e.data(guid));
+        let Some(guid) = acting else { return };
+        let host = self.resolve.host_of(e.computer.as_deref());
+        let process = host_key(&host.name, guid.as_bytes(), &mut self.key);
+        let event = event_key(&self.resolve.file().path, place);
+        self.pending.worker_events.push((event, process));
     }
 
     /// Notes which process started which (Sysmon 1), which the IIS worker

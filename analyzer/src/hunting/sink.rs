@@ -231,6 +231,7 @@ impl EventObserver for HuntSink<'_> {
         self.note_process(e);
         self.note_remote_thread(e);
         self.note_lineage(e);
+        self.note_worker_pool(e);
         self.note_log_service(e);
         self.note_clock(e);
         self.event_request(e);
@@ -244,6 +245,9 @@ impl EventObserver for HuntSink<'_> {
         }
         let line = e.origin.line();
         let pool = e.app_pool();
+        if pool.is_none() {
+            self.note_worker_event(e, (line, e.record_id));
+        }
         let process = ProcessStart::of(e);
         // A process start shows what ran, as whom and from what before its
         // file's metadata, which would push the command line past the cut.
