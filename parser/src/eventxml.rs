@@ -96,7 +96,10 @@ where
     read_in_stretches(input, new_sink, STRETCH_BYTES)
 }
 
-fn read_in_stretches<S>(
+/// [`read`] with stretches of about `stretch_bytes` instead of
+/// [`STRETCH_BYTES`]: small ones put stretch boundaries where tests and
+/// fuzzing can reach them.
+pub fn read_in_stretches<S>(
     input: &Input<'_>,
     new_sink: &(dyn Fn() -> S + Sync),
     stretch_bytes: usize,
