@@ -308,6 +308,17 @@ pub fn cut_to(text: &str, limit: usize) -> String {
     format!("{}…", &text[..end])
 }
 
+/// The first `shown` of `items` joined by commas, then how many more there
+/// are (`4000, 4003 and 99998 more`): a finding's text names a few of what
+/// a flood may hold thousands of.
+pub fn listed<T: AsRef<str>>(items: &[T], shown: usize) -> String {
+    let named = items.iter().take(shown).map(AsRef::as_ref).collect::<Vec<&str>>().join(", ");
+    match items.len().saturating_sub(shown) {
+        0 => named,
+        more => format!("{named} and {more} more"),
+    }
+}
+
 /// A one-line description of any Windows event: provider, id and its data.
 pub fn describe_event(ev: &WinEvent) -> String {
     describe_event_leading(ev, &|_| false)
@@ -577,4 +588,12 @@ mod tests {
         assert!(!text.chars().any(char::is_control), "{text:?}");
         assert!(text.ends_with("Report.wer\\r\\nC:\\Windows\\memory.hdmp\\u{1b}[2J"), "{text}");
     }
+}
+
+#[test]
+fn a_list_names_its_first_few_and_counts_the_rest() {
+    assert_eq!(listed(&["4000", "4003"], 3), "4000, 4003");
+    assert_eq!(listed(&["a", "b", "c"], 3), "a, b, c");
+    assert_eq!(listed(&["a", "b", "c", "d", "e"], 3), "a, b, c and 2 more");
+    assert_eq!(listed::<&str>(&[], 3), "");
 }

@@ -170,7 +170,7 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     );
     if types.len() > 1 {
         let others: Vec<&str> = types.iter().copied().filter(|t| *t != first.exception.type_name).collect();
-        text.push_str(&format!(" Also thrown: {}.", others.join(", ")));
+        text.push_str(&format!(" Also thrown: {}.", crate::describe::listed(&others, 5)));
     }
     text.push_str(
         " Each such request failed with 500; no IIS, identity, database-login or startup failure explains \

@@ -20,6 +20,7 @@ use super::kinds::{
     RUNTIME_TERMINATED, WORKER_DIED, WORKER_PING_FAILED,
 };
 use super::{Draft, FailureMode, clusters, grouped, pool};
+use crate::describe::listed;
 use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
@@ -44,6 +45,10 @@ pub(super) fn is_worker_process(e: &EventRow) -> bool {
         }),
     }
 }
+
+/// How many of a crash loop's worker PIDs, or of the paths HTTP.sys abandoned, a finding
+/// names: a pool crashing all night has thousands.
+const LISTED: usize = 10;
 
 /// What a report says the process was: its PID (1325's `Process ID:`).
 fn reported_pid(e: &EventRow) -> Option<u32> {
@@ -121,7 +126,7 @@ fn reported_crash(store: &Store, host: &str, group: &[&EventRow]) -> Draft {
     let mut text = format!(
         "The w3wp worker on {on} was terminated by {} {times}{}{}",
         if overflow { "a stack overflow" } else { "an unhandled exception" },
-        if pids.is_empty() { String::new() } else { format!(" (PID {})", pids.join(", ")) },
+        if pids.is_empty() { String::new() } else { format!(" (PID {})", listed(&pids, LISTED)) },
         faulting.unwrap_or_default(),
     );
     match &thrown {
@@ -370,7 +375,7 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     .explain(format!(
         "The w3wp worker of {p} died unexpectedly {times} (PID {}; WAS {}){}{}. Requests in flight were \
             lost{}; each new worker started cold. {}",
-        pids.join(", "),
+        listed(&pids, LISTED),
         first.was.event.event_id,
         module.map_or(String::new(), |m| format!(", faulting in {m}")),
         if exception.is_empty() { String::new() } else { format!(": {exception}") },
@@ -463,7 +468,7 @@ fn from_abandoned_requests(store: &Store, out: &mut Vec<Draft>) {
                                 so the queue is not an IIS worker's but another program's on HTTP.sys (a \
                                 Windows service such as UPnP/WSD, WinRM or a self-hosted app).",
                             store.errors_counted(&c),
-                            paths.join(", ")
+                            listed(&paths, LISTED)
                         ))
                         .remedy(&[
                             "Find the program that registered the URL (netsh http show servicestate) and \
@@ -644,6 +649,23 @@ mod tests {
         let found = foreign.detected(detect);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, found[0].severity), (FailureMode::Unexplained, Severity::Low));
+    }
+
+    /// A pool crashing every 30 s for an hour: its finding names the
+    /// first ten workers' PIDs and counts the rest, where it listed all.
+    #[test]
+    fn a_crash_loop_names_a_few_workers_and_counts_the_rest() {
+        let mut e = Given::new();
+        for i in 0..120 {
+            let pid = (4000 + i).to_string();
+            e = e.event("WEB01", 30 * i, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", &pid)]);
+        }
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let text = &found[0].explanation;
+        assert!(text.contains("died unexpectedly 120 times (PID 4000, 4001, 4002,"), "{text}");
+        assert!(text.contains(", 4009 and 110 more; WAS 5011)"), "{text}");
+        assert!(!text.contains("4010"), "{text}");
     }
 
     const TERMINATED: &str = "An unhandled exception occurred and the process was terminated.\n\nApplication \

@@ -7,59 +7,110 @@ use faultline_parser::Span;
 use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::WORKER_PING_FAILED;
-use super::{Draft, FailureMode, pool};
-use crate::evidence::Store;
+use super::{Draft, FailureMode, clusters, grouped, pool};
+use crate::describe::listed;
+use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 
 /// Requests this slow, in the ten minutes before the ping failed, were
 /// caught in the hang.
 const HUNG_REQUEST: Span = Span::secs(10);
 
+/// Failed pings of a pool this close together are one episode: a worker
+/// hung again as soon as it was replaced (a dependency still down) is one
+/// hang, not one finding per worker.
+const EPISODE_GAP: Span = Span::mins(15);
+
+/// How many killed workers' PIDs a finding names.
+const PIDS_LISTED: usize = 10;
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    for e in store.events_of(WORKER_PING_FAILED) {
-        let p = pool(e).unwrap_or("-");
-        let t = e.time();
-        let queued: Vec<_> = store
-            .errors_between(t - Span::mins(10), t + Span::mins(1))
-            .iter()
-            .filter(|r| {
-                r.host == e.host
-                    && r.queue.as_deref() == Some(p)
-                    && matches!(
-                        r.reason,
-                        ReasonKind::TimerAppPool | ReasonKind::TimerReqQueue | ReasonKind::QueueFull
-                    )
-            })
-            .collect();
-        let slow: Vec<_> = store
-            .requests_between(t - Span::mins(10), t)
-            .iter()
-            .filter(|r| r.host == e.host && r.taken >= HUNG_REQUEST)
-            .collect();
-        let start = slow.first().map_or(t, |r| r.start());
-        let mut d = Draft::new(FailureMode::WorkerHang, Severity::High, 0.9, start, t + Span::secs(10))
-            .scope(Some(&e.host), slow.first().and_then(|r| r.site), Some(p))
-            .explain(format!(
-                "The worker of {p} stopped answering: time-taken climbed ({} requests over 10 s), requests \
-                    waited in HTTP.sys's queue ({} timed out or refused), and WAS killed it for failing its \
-                    health ping (5010). Completions stopped, so this is a hang or thread-pool starvation, \
-                    not load.",
-                slow.len(),
-                store.errors_counted(&queued)
-            ));
-        d.cite_first(slow.iter(), 5, Role::Cause, |r| store.cite_request(r));
-        d.cite_first(queued.iter(), 5, Role::Effect, |r| store.cite_error(r));
-        let pid = e.data("ProcessID").unwrap_or("-");
-        d.cite(
-            store.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping")),
-            Role::Effect,
-        );
-        out.push(d);
+    let pings: Vec<&EventRow> = store.events_of(WORKER_PING_FAILED).collect();
+    for ((host, p), list) in grouped(pings, |e| (e.host.clone(), pool(e).unwrap_or("-").to_string())) {
+        for episode in clusters(list, |e| e.time(), EPISODE_GAP) {
+            out.push(finding(store, &host, &p, &episode));
+        }
     }
+}
+
+fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
+    let (first, last) = (pings[0].time(), pings[pings.len() - 1].time());
+    let before = first - Span::mins(10);
+    let queued: Vec<_> = store
+        .errors_between(before, last + Span::mins(1))
+        .iter()
+        .filter(|r| {
+            &*r.host == host
+                && r.queue.as_deref() == Some(p)
+                && matches!(
+                    r.reason,
+                    ReasonKind::TimerAppPool | ReasonKind::TimerReqQueue | ReasonKind::QueueFull
+                )
+        })
+        .collect();
+    let slow: Vec<_> = store
+        .requests_between(before, last)
+        .iter()
+        .filter(|r| &*r.host == host && r.taken >= HUNG_REQUEST)
+        .collect();
+    let queued_count = store.errors_counted(&queued);
+    // What the access and HTTP.sys logs show before the pings failed: a
+    // ping failure alone says the worker did not answer WAS, not why.
+    let shown = match (slow.len(), queued_count) {
+        (0, 0) => String::new(),
+        (n, 0) => format!(": time-taken climbed ({n} requests over 10 s)"),
+        (0, q) => format!(": requests waited in HTTP.sys's queue ({q} timed out or refused)"),
+        (n, q) => format!(
+            ": time-taken climbed ({n} requests over 10 s), requests waited in HTTP.sys's queue ({q} timed out \
+                or refused)"
+        ),
+    };
+    let pids: Vec<&str> = pings.iter().filter_map(|e| e.data("ProcessID")).collect();
+    let pid_list =
+        if pids.is_empty() { String::new() } else { format!("; PID {}", listed(&pids, PIDS_LISTED)) };
+    let (worker, killed) = match pings.len() {
+        1 => ("worker", format!("WAS killed it for failing its health ping (5010{pid_list})")),
+        n => (
+            "workers",
+            format!(
+                "WAS killed {n} of them for failing their health pings (5010{pid_list}), from {} to {}",
+                first.to_prose(),
+                last.to_prose()
+            ),
+        ),
+    };
+    let logged = store.logged_requests_between(host, before, last);
+    let (why, confidence) = match (shown.is_empty(), logged) {
+        (false, _) => ("Completions stopped, so this is a hang or thread-pool starvation, not load.", 0.9),
+        (true, true) => (
+            "The access logs show no request over 10 s before it: the worker may have been starved of CPU \
+                or frozen (a debugger attached, a memory dump being written) rather than blocked by its \
+                requests.",
+            0.6,
+        ),
+        (true, false) => (
+            "The access logs do not cover the minutes before it, so whether requests piled up is not shown; \
+                a worker that stops answering its ping is hung or starved until they say otherwise.",
+            0.7,
+        ),
+    };
+    let start = slow.first().map_or(first, |r| r.start());
+    let mut d = Draft::new(FailureMode::WorkerHang, Severity::High, confidence, start, last + Span::secs(10))
+        .scope(Some(host), slow.first().and_then(|r| r.site), Some(p))
+        .explain(format!("The {worker} of {p} stopped answering{shown}, and {killed}. {why}"));
+    d.cite_first(slow.iter(), 5, Role::Cause, |r| store.cite_request(r));
+    d.cite_first(queued.iter(), 5, Role::Effect, |r| store.cite_error(r));
+    d.cite_first(pings.iter(), 20, Role::Effect, |e| {
+        let pid = e.data("ProcessID").unwrap_or("-");
+        store.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping"))
+    });
+    d
 }
 
 #[cfg(test)]
 mod tests {
+    use faultline_parser::Timestamp;
+
     use super::*;
     use crate::detect::testing::{Given, at};
 
@@ -76,6 +127,67 @@ mod tests {
         assert_eq!((d.id, d.scope.app_pool.as_deref()), (FailureMode::WorkerHang, Some("ShopPool")));
         assert_eq!((d.start, d.end), (at(70), at(310)), "from the first slow request's start");
         assert!(d.explanation.contains("(6 requests over 10 s)") && d.explanation.contains("(4 timed out"));
+    }
+
+    fn ping(e: Given, pool: &str, secs: i64, pid: &str) -> Given {
+        e.event("WEB01", secs, "WAS", 5010, &[("AppPoolID", pool), ("ProcessID", pid)])
+    }
+
+    /// A pool whose workers hang again as soon as they are replaced is one
+    /// hang while the failed pings keep coming; a ping an hour later, or
+    /// another pool's, is another.
+    #[test]
+    fn failed_pings_in_a_row_are_one_hang() {
+        let mut e = Given::new().requests(3, "WEB01", 1, 100, "/checkout", (200, 0, 0), 30_000);
+        for (i, secs) in [300, 600, 900].into_iter().enumerate() {
+            e = ping(e, "ShopPool", secs, &format!("{}", 4240 + i));
+        }
+        let e = ping(ping(e, "ShopPool", 5_000, "5000"), "ApiPool", 600, "6000");
+        let found = e.detected(detect);
+        let seen: Vec<(Option<&str>, Timestamp)> =
+            found.iter().map(|d| (d.scope.app_pool.as_deref(), d.end)).collect();
+        assert_eq!(
+            seen,
+            [(Some("ApiPool"), at(610)), (Some("ShopPool"), at(910)), (Some("ShopPool"), at(5_010))]
+        );
+        let text = &found[1].explanation;
+        assert!(
+            text.starts_with(
+                "The workers of ShopPool stopped answering: time-taken climbed (3 requests over 10 s), and WAS \
+                 killed 3 of them for failing their health pings (5010; PID 4240, 4241, 4242), from"
+            ),
+            "{text}"
+        );
+        assert_eq!(found[1].start, at(70), "from the first slow request's start");
+    }
+
+    /// A failed ping the access logs say nothing slow about is said as
+    /// such, not as time-taken climbing over no requests; one the logs do
+    /// not cover says they do not.
+    #[test]
+    fn a_failed_ping_without_slow_requests_says_what_the_logs_show() {
+        let fast =
+            ping(Given::new().requests(50, "WEB01", 1, 250, "/", (200, 0, 0), 40), "ShopPool", 300, "1");
+        let found = fast.detected(detect);
+        assert_eq!(found.len(), 1);
+        let text = &found[0].explanation;
+        assert!(!text.contains("climbed") && text.contains("show no request over 10 s"), "{text}");
+        assert_eq!(found[0].confidence, 0.6);
+        let unlogged = ping(Given::new(), "ShopPool", 300, "1");
+        let found = unlogged.detected(detect);
+        let text = &found[0].explanation;
+        assert!(
+            text.starts_with(
+                "The worker of ShopPool stopped answering, and WAS killed it for failing its \
+                 health ping (5010; PID 1)."
+            ) && text.contains("do not cover the minutes before it"),
+            "{text}"
+        );
+        assert_eq!(found[0].confidence, 0.7);
+        // Requests logged an hour earlier do not cover the moment.
+        let earlier =
+            ping(Given::new().requests(5, "WEB01", 1, 100, "/", (200, 0, 0), 40), "ShopPool", 3_700, "1");
+        assert!(earlier.detected(detect)[0].explanation.contains("do not cover"));
     }
 
     #[test]

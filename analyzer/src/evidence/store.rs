@@ -279,6 +279,31 @@ impl Store {
             .map(|((_, _, m), _)| *m)
     }
 
+    /// Whether `host`'s access logs hold requests of any minute from `from`
+    /// to `to`: whether they cover the moment, whatever they say of it.
+    pub fn logged_requests_between(&self, host: &str, from: Timestamp, to: Timestamp) -> bool {
+        let (from, to) = (from.seconds().div_euclid(60), to.seconds().div_euclid(60));
+        let host: Arc<str> = Arc::from(host);
+        // Site by site (the minutes are keyed by host, site, minute): a
+        // year of a site's minutes is not read for each question.
+        let mut site = None;
+        while let Some(((h, s, _), _)) = self.minutes.range((host.clone(), site, i64::MIN)..).next() {
+            if *h != host {
+                return false;
+            }
+            if self.minutes.range((host.clone(), *s, from)..=(host.clone(), *s, to)).any(|(_, m)| m.total > 0)
+            {
+                return true;
+            }
+            site = match s {
+                None => Some(0),
+                Some(u32::MAX) => return false,
+                Some(n) => Some(n + 1),
+            };
+        }
+        false
+    }
+
     /// HTTPERR rows from `from` to `to` (both included), in time order.
     pub fn errors_between(&self, from: Timestamp, to: Timestamp) -> &[ErrRow] {
         let start = self.errors.partition_point(|r| r.time < from);
