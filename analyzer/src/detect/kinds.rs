@@ -44,6 +44,9 @@ kinds! {
     RECYCLE_IDLE_TIMEOUT = [Was 5186];
     /// W3SVC-WP 2299, 2262, 2263: why a worker called itself unhealthy.
     WORKER_UNHEALTHY = [W3svcWp 2299, W3svcWp 2262, W3svcWp 2263];
+    /// W3SVC-WP 2280, 2282, 2293, 2295, 2296: the worker could not load a
+    /// native module (missing, wrong bitness) or it would not register.
+    MODULE_LOAD_FAILED = [W3svcWp 2280, W3svcWp 2282, W3svcWp 2293, W3svcWp 2295, W3svcWp 2296];
     /// W3SVC 1004 and 1007: a site's URL could not be registered with HTTP.sys.
     SITE_URL_CONFLICT = [W3svc 1004, W3svc 1007];
     /// HttpEvent 15005: HTTP.sys could not bind to an address.

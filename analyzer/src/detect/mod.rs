@@ -23,6 +23,7 @@ mod identity;
 pub mod kinds;
 mod memory;
 pub mod mode;
+mod module_load;
 mod rapid_fail;
 mod reboot;
 mod recycle;
@@ -414,6 +415,7 @@ fn fold_into_deployments(out: &mut Vec<Draft>) {
 pub(crate) fn run(store: &Store) -> Vec<Finding> {
     let mut out = Vec::new();
     config_store::detect(store, &mut out);
+    module_load::detect(store, &mut out);
     rapid_fail::detect(store, &mut out);
     crash::detect(store, &mut out);
     hang::detect(store, &mut out);

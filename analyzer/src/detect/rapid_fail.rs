@@ -22,7 +22,11 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // One finding per pool and host for disables less than an hour apart:
     // a pool disabled again after each restart is one incident.
     let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
-    for e in store.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e)) {
+    // And those disabled after a native module failed to load are the
+    // module finding's.
+    let after_module_failed =
+        |e: &EventRow| super::module_load::follows_module_failure(store, &e.host, e.time());
+    for e in store.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e) && !after_module_failed(e)) {
         per_pool.entry((&e.host, pool(e).unwrap_or("-"))).or_default().push(e);
     }
     let incidents =

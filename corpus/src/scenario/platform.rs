@@ -231,6 +231,61 @@ pub(super) fn config_store_broken(ctx: &mut Ctx) {
     );
 }
 
+/// URL Rewrite removed while applicationHost.config still loads it: every
+/// worker of ShopPool dies at start (W3SVC-WP 2280, error 126, then WAS
+/// 5009) until rapid-fail protection disables the pool.
+pub(super) fn module_missing(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let first = ctx.at(0.5);
+    let mut last = first;
+    for i in 0..5 {
+        let at = first + i * 40_000 + ctx.rng.below(5_000) as i64;
+        let worker = events::pid(ctx);
+        ctx.event(
+            &host,
+            Ev::manifest(
+                Channel::Application,
+                "Microsoft-Windows-IIS-W3SVC-WP",
+                "{670080D9-742A-4187-8D16-41143D1290BD}",
+                Some("W3SVC-WP"),
+                2280,
+                ERROR,
+                at,
+                vec![("ModuleDll", s("%SystemRoot%\\system32\\inetsrv\\rewrite.dll"))],
+            )
+            .qualified()
+            .with_binary(Some(vec![0x7E, 0x00, 0x00, 0x00])),
+        );
+        ctx.event(
+            &host,
+            Ev::was(
+                5009,
+                WARNING,
+                at + 250,
+                vec![
+                    ("AppPoolID", s(SHOP_POOL)),
+                    ("ProcessID", s(worker.to_string())),
+                    ("ExitCode", s("0xff")),
+                ],
+                None,
+            ),
+        );
+        last = at;
+    }
+    let disabled = last + 900;
+    ctx.event(&host, Ev::was(5002, ERROR, disabled, vec![("AppPoolID", s(SHOP_POOL))], None));
+    let restart = disabled + 20 * 60_000;
+    answered_by_httpsys(ctx, (&host, SHOP_SITE, SHOP_POOL), (disabled, restart), Some(503), "AppOffline");
+    cold_start(ctx, &host, SHOP_SITE, restart);
+    ctx.answer(
+        &["handler-missing"],
+        (first - 1_000, restart),
+        (&host, Some(SHOP_SITE), Some(SHOP_POOL)),
+        &["rapid-fail-protection", "worker-crash", "config-store-broken"],
+        "An update removed URL Rewrite while applicationHost.config still loads rewrite.dll: every ShopPool worker died at start (W3SVC-WP 2280, error 126; WAS 5009), WAS disabled the pool (5002) and HTTP.sys answered 503 AppOffline until it was started again 20 minutes later.",
+    );
+}
+
 pub(super) fn binding_conflict(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let at = ctx.at(0.5);
