@@ -279,6 +279,9 @@ pub struct Pending {
     clock_events: Vec<crate::evidence::EventRow>,
     /// Every file read, in discovery order: what those events cite.
     sources: Vec<SourceFile>,
+    /// The files read some of whose rows were timed by the server's local
+    /// clock or by a date alone, in discovery order.
+    time_doubts: Vec<(Arc<str>, faultline_parser::w3c::TimeDoubts)>,
 }
 
 /// The events [`crate::clock::clock_steps`] and [`crate::renames::renames`]
@@ -329,6 +332,7 @@ impl Pending {
         self.boots.extend(other.boots);
         self.clock_events.extend(other.clock_events);
         self.sources.extend(other.sources);
+        self.time_doubts.extend(other.time_doubts);
     }
 }
 
@@ -558,6 +562,11 @@ pub struct HuntSink<'a> {
     web_logins: Option<WebLogins>,
     /// The sites, pools and folders noted (hashed).
     pools_noted: hashbrown::HashSet<u64>,
+    /// Rows timed by the server's local clock, or by a date alone.
+    time_doubts: faultline_parser::w3c::TimeDoubts,
+    /// The row being read has a date and no time of day: its matches feed
+    /// no correlation counting within minutes.
+    untimed_row: bool,
 }
 
 impl<'a> HuntSink<'a> {
@@ -588,6 +597,8 @@ impl<'a> HuntSink<'a> {
             rejections_noted: hashbrown::HashMap::new(),
             web_logins: None,
             pools_noted: hashbrown::HashSet::new(),
+            time_doubts: Default::default(),
+            untimed_row: false,
         }
     }
 
@@ -646,6 +657,13 @@ pub struct HuntReport {
     /// The time window the analyst asked for: records outside it were not
     /// hunted.
     pub window: crate::Window,
+    /// Files read some of whose rows were timed by the server's local clock
+    /// and read as UTC (their detections' times are off by its offset), in
+    /// discovery order.
+    pub local_time_files: Vec<Arc<str>>,
+    /// Files read some of whose rows had a date and no time of day (placed
+    /// at midnight; no burst is counted of them), in discovery order.
+    pub date_only_files: Vec<Arc<str>>,
 }
 
 impl HuntReport {
@@ -677,6 +695,11 @@ impl Consumer for Hunting<'_> {
         read: Outcome<Self::Sink<'c>>,
     ) -> Result<(), Infallible> {
         if let Outcome::Parsed { sinks, .. } = read {
+            let mut doubts = faultline_parser::w3c::TimeDoubts::default();
+            sinks.iter().for_each(|s| doubts.merge(s.time_doubts));
+            if !doubts.is_empty() {
+                part.1.time_doubts.push((Arc::clone(&file.path), doubts));
+            }
             for s in sinks {
                 let (found, scripts) = s.finish();
                 part.0.extend(found);
@@ -717,11 +740,16 @@ pub fn hunt(
     progress.phase("correlating detections");
     // The few events that name clock steps and renamings, read as the
     // analysis reads them.
-    let (mut sources, mut events) = (Vec::new(), Vec::new());
+    let (mut sources, mut events, mut doubted) = (Vec::new(), Vec::new(), Vec::new());
     for (_, p) in &mut pass.outputs {
         sources.append(&mut p.sources);
         events.append(&mut p.clock_events);
+        doubted.append(&mut p.time_doubts);
     }
+    let files = |doubt: fn(&faultline_parser::w3c::TimeDoubts) -> bool| -> Vec<Arc<str>> {
+        doubted.iter().filter(|(_, d)| doubt(d)).map(|(p, _)| Arc::clone(p)).collect()
+    };
+    let (local_time_files, date_only_files) = (files(|d| d.local_time), files(|d| d.date_only));
     let store =
         crate::evidence::Store::new(sources, vec![crate::evidence::Kept { events, ..Default::default() }]);
     let (clock_steps, renames) = (crate::clock::clock_steps(&store), crate::renames::renames(&store));
@@ -732,6 +760,8 @@ pub fn hunt(
         clock_steps,
         renames,
         window,
+        local_time_files,
+        date_only_files,
     }
 }
 

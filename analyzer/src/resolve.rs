@@ -174,6 +174,21 @@ pub struct Host {
     pub skew: Span,
 }
 
+impl Host {
+    /// Notes how a row of this host's is timed in `doubts`: a local time
+    /// is no longer in doubt once the analyst corrected the host's clock
+    /// (`--skew`), as `analyze` reads it.
+    pub fn note_time_basis(
+        &self,
+        basis: faultline_parser::w3c::TimeBasis,
+        doubts: &mut faultline_parser::w3c::TimeDoubts,
+    ) {
+        if !(basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc && self.skew != Span::default()) {
+            doubts.note(basis);
+        }
+    }
+}
+
 /// Resolves the records of one chunk of one source. Each chunk has its own:
 /// the host names it hands out are its own allocations, so that threads
 /// cloning them per row never share a reference count.

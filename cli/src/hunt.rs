@@ -89,7 +89,8 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
             let json = Json {
                 rules: &load,
                 window: report.window,
-                reading: ReadingJson::of(&report.reading),
+                reading: ReadingJson::of(&report),
+                hidden: Hidden { below: (hidden > 0).then(|| args.min_level.name()), count: hidden },
                 renames: &report.renames,
                 clock_steps: &report.clock_steps,
                 detections: &report.detections,
@@ -104,7 +105,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
             }
         }
         HuntFormat::Csv => csv(&mut out, &report.detections, &args.tz)?,
-        HuntFormat::Markdown => markdown(&mut out, &report, &args.tz)?,
+        HuntFormat::Markdown => markdown(&mut out, &report, (args, hidden), &args.tz)?,
     }
     out.flush()?;
     if let Some(exit) = report_reading(&report.reading)? {
@@ -196,17 +197,25 @@ struct Loaded<'a> {
 }
 
 fn skipped_json<S: serde::Serializer>(list: &&[faultline_hunt::Skipped], s: S) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Row<'a> {
-        path: String,
-        title: Option<&'a str>,
-        reason: &'a str,
+    s.collect_seq(list.iter().map(SkippedRow::of))
+}
+
+/// A skipped rule as JSON gives it.
+#[derive(Serialize)]
+struct SkippedRow<'a> {
+    path: String,
+    title: Option<&'a str>,
+    reason: &'a str,
+}
+
+impl<'a> SkippedRow<'a> {
+    fn of(k: &'a faultline_hunt::Skipped) -> Self {
+        SkippedRow {
+            path: k.path.to_string_lossy().into_owned(),
+            title: k.title.as_deref(),
+            reason: &k.reason,
+        }
     }
-    s.collect_seq(list.iter().map(|k| Row {
-        path: k.path.to_string_lossy().into_owned(),
-        title: k.title.as_deref(),
-        reason: &k.reason,
-    }))
 }
 
 #[derive(Serialize)]
@@ -217,11 +226,27 @@ struct Json<'a> {
     window: faultline_analyzer::Window,
     /// What was read: evidence a rule never saw shows here.
     reading: ReadingJson<'a>,
+    /// Detections `--min-level` left out.
+    #[serde(skip_serializing_if = "Hidden::is_none")]
+    hidden: Hidden,
     /// Machines renamed: detections under their names are one machine's.
     renames: &'a [faultline_analyzer::renames::Rename],
     /// Steps of the hosts' clocks: detections around one are out of order.
     clock_steps: &'a [faultline_analyzer::clock::ClockStep],
     detections: &'a [Detection],
+}
+
+/// How many detections `--min-level` left out, and below which level.
+#[derive(Serialize)]
+struct Hidden {
+    below: Option<&'static str>,
+    count: usize,
+}
+
+impl Hidden {
+    fn is_none(&self) -> bool {
+        self.count == 0
+    }
 }
 
 /// The read's counts in hunt's JSON.
@@ -235,6 +260,12 @@ struct ReadingJson<'a> {
     lost: Vec<Unreadable<'a>>,
     /// Hosts known only by their folder's name.
     folder_named_hosts: Vec<&'a str>,
+    /// Files whose rows were timed by the server's local clock, read as UTC.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    local_time: &'a [std::sync::Arc<str>],
+    /// Files whose rows had a date and no time of day.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    date_only: &'a [std::sync::Arc<str>],
 }
 
 #[derive(Serialize)]
@@ -244,13 +275,16 @@ struct Unreadable<'a> {
 }
 
 impl<'a> ReadingJson<'a> {
-    fn of(r: &'a faultline_analyzer::pass::Reading) -> Self {
+    fn of(report: &'a HuntReport) -> Self {
+        let r = &report.reading;
         ReadingJson {
             files: r.parsed,
             rejected: r.rejected,
             unreadable: r.unreadable.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
             lost: r.lost.iter().map(|(path, reason)| Unreadable { path, reason }).collect(),
             folder_named_hosts: r.folder_named_hosts.iter().map(|h| h.name.as_str()).collect(),
+            local_time: &report.local_time_files,
+            date_only: &report.date_only_files,
         }
     }
 }
@@ -280,6 +314,15 @@ fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool, format: HuntFor
         HuntFormat::Jsonl => {
             for r in &all {
                 serde_json::to_writer(&mut *out, r)?;
+                writeln!(out)?;
+            }
+            // With `--verbose`, then every skipped rule, a line each.
+            #[derive(Serialize)]
+            struct Skipped<'a> {
+                skipped: SkippedRow<'a>,
+            }
+            for k in loaded.skipped.iter().filter(|_| verbose) {
+                serde_json::to_writer(&mut *out, &Skipped { skipped: SkippedRow::of(k) })?;
                 writeln!(out)?;
             }
             return Ok(());
@@ -318,6 +361,26 @@ fn list(out: &mut dyn Write, loaded: &LoadReport, verbose: bool, format: HuntFor
     Ok(())
 }
 
+/// What a hunt's report says before its detections: the window, evidence
+/// lost, hosts named by folders, times in doubt, renamed machines and
+/// stepped clocks.
+fn notes(report: &HuntReport, zone: &Zone) -> Vec<String> {
+    let reading = &report.reading;
+    let lost: Vec<(String, String)> = reading
+        .lost
+        .iter()
+        .map(|(path, why)| (crate::analyze::file_name(path).to_string(), why.clone()))
+        .collect();
+    let folder_named: Vec<_> = reading.folder_named_hosts.iter().cloned().collect();
+    crate::analyze::window_note(report.window, None, &|t| zone.time(t))
+        .into_iter()
+        .chain(crate::analyze::lost_note(&lost))
+        .chain(crate::analyze::folder_named(&folder_named))
+        .chain(crate::analyze::time_notes_of_paths(&report.local_time_files, &report.date_only_files))
+        .chain(report.header_notes(&|t| zone.time(t)))
+        .collect()
+}
+
 /// `hidden`: detections `--min-level` left out.
 fn text(
     out: &mut dyn Write,
@@ -343,22 +406,7 @@ fn text(
         plural(reading.parsed as u64),
         zone.name()
     )?;
-    if let Some(note) = crate::analyze::window_note(report.window, None, &|t| zone.time(t)) {
-        writeln!(out, "{}", crate::style::sanitize(&note))?;
-    }
-    let lost: Vec<(String, String)> = reading
-        .lost
-        .iter()
-        .map(|(path, why)| (crate::analyze::file_name(path).to_string(), why.clone()))
-        .collect();
-    if let Some(note) = crate::analyze::lost_note(&lost) {
-        writeln!(out, "{}", crate::style::sanitize(&note))?;
-    }
-    let folder_named: Vec<_> = reading.folder_named_hosts.iter().cloned().collect();
-    if let Some(note) = crate::analyze::folder_named(&folder_named) {
-        writeln!(out, "{}", crate::style::sanitize(&note))?;
-    }
-    for note in report.header_notes(&|t| zone.time(t)) {
+    for note in notes(report, zone) {
         writeln!(out, "{}", crate::style::sanitize(&note))?;
     }
     if args.verbose {
@@ -523,7 +571,7 @@ fn csv(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Re
             field(&d.rule.meta.id),
             field(&d.rule.meta.title),
             field(d.rule.meta.author.as_deref().unwrap_or("")),
-            field(&d.rule.meta.techniques.join(" ")),
+            field(&d.rule.meta.techniques.join(",")),
             field(&d.host),
             field(d.site.as_deref().unwrap_or("")),
             field(d.app_pool.as_deref().unwrap_or("")),
@@ -536,12 +584,33 @@ fn csv(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> anyhow::Re
     Ok(())
 }
 
-fn markdown(out: &mut dyn Write, report: &HuntReport, zone: &Zone) -> anyhow::Result<()> {
+/// `hidden`: detections `--min-level` left out.
+fn markdown(
+    out: &mut dyn Write,
+    report: &HuntReport,
+    (args, hidden): (&HuntArgs, usize),
+    zone: &Zone,
+) -> anyhow::Result<()> {
     writeln!(out, "# Detections\n")?;
     let detections = &report.detections;
     if report.reading.parsed == 0 {
         writeln!(out, "{}", crate::analyze::NOTHING_READ)?;
         return Ok(());
+    }
+    let notes = notes(report, zone);
+    for note in &notes {
+        writeln!(out, "> {}", crate::markdown::escape(note))?;
+    }
+    if hidden > 0 {
+        let plural = if hidden == 1 { "" } else { "s" };
+        writeln!(
+            out,
+            "> {hidden} detection{plural} below {} not shown (`--min-level`).",
+            args.min_level.name()
+        )?;
+    }
+    if !notes.is_empty() || hidden > 0 {
+        writeln!(out)?;
     }
     if detections.is_empty() {
         writeln!(out, "No detections.")?;

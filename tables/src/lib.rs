@@ -345,7 +345,23 @@ fn matched_text(matched: &[(String, String)]) -> String {
     for (field, value) in matched {
         object.entry(field.as_str()).or_insert(value.as_str());
     }
-    serde_json::to_string(&object).unwrap_or_default()
+    let json = serde_json::to_string(&object).unwrap_or_default();
+    // What every CSV escapes (DEL, C1 controls, bidirectional marks; JSON
+    // escapes the C0 controls itself) is escaped the JSON way first, so the
+    // cell stays JSON there too.
+    let unsafe_char = |c: char| c.is_control() || faultline_parser::diagnostic::is_bidi_control(c);
+    if !json.chars().any(unsafe_char) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl TableSink<'_> {
@@ -860,6 +876,18 @@ impl QueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A matched value holding a right-to-left override, DEL or an escape
+    /// is still JSON in a CSV cell, which it passes unchanged, and reads
+    /// back as the value matched.
+    #[test]
+    fn matched_fields_stay_json_in_a_csv_cell() {
+        let value = "/aspnet_client/\u{202e}txt.aspx\u{7f}\u{1b}[31m";
+        let text = matched_text(&[("cs-uri-stem".to_string(), value.to_string())]);
+        assert!(matches!(spreadsheet::csv_text(&text), std::borrow::Cow::Borrowed(_)), "{text}");
+        let back: std::collections::BTreeMap<String, String> = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(back["cs-uri-stem"], value);
+    }
 
     /// A whole RFC 3339 time in a string is the instant it names, in UTC,
     /// as polars compares a timestamp with; anything else, a time inside

@@ -2045,3 +2045,71 @@ fn scripts_written_through_webdav_are_one_detection_citing_the_first() {
         );
     }
 }
+
+/// A log whose fields leave out `time` places every row at midnight: 40
+/// distinct 404s from one client there are no burst (they may be spread
+/// over the day), and the report names the file as timed by its date
+/// alone. The same rows with their times are a burst. A log in the IIS
+/// native format is named as timed by the server's local clock.
+#[test]
+fn rows_without_a_time_of_day_make_no_burst_and_doubted_times_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = |timed: bool| -> String {
+        let fields = if timed { "date time" } else { "date" };
+        let mut log = format!(
+            "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: {fields} s-computername cs-method cs-uri-stem sc-status c-ip\r\n"
+        );
+        for i in 0..40 {
+            let time = if timed { format!(" 10:00:{:02}", i) } else { String::new() };
+            log.push_str(&format!("2025-11-24{time} WEB01 GET /probe{i}.php 404 198.51.100.7\r\n"));
+        }
+        log
+    };
+    let burst = |name: &str, timed: bool| -> HuntReport {
+        let path = dir.path().join(name);
+        std::fs::write(&path, rows(timed)).expect("writes");
+        run(&[path], bundled())
+    };
+    let scanner = |r: &HuntReport| {
+        r.detections.iter().filter(|d| d.rule.meta.title.starts_with("Scanner Burst")).count()
+    };
+    let dated = burst("u_ex251124_dated.log", false);
+    assert_eq!(scanner(&dated), 0, "{:#?}", dated.detections);
+    assert_eq!(dated.date_only_files.len(), 1);
+    assert!(dated.local_time_files.is_empty());
+    let timed = burst("u_ex251124_timed.log", true);
+    assert_eq!(scanner(&timed), 1);
+    assert!(timed.date_only_files.is_empty() && timed.local_time_files.is_empty());
+    let native = dir.path().join("in251124.log");
+    std::fs::write(&native, "198.51.100.7, -, 11/24/2025, 10:00:01, W3SVC1, WEB01, 10.0.0.5, 15, 300, 1500, 404, 2, GET, /x.php, -,\r\n")
+        .expect("writes");
+    assert_eq!(run(&[native], bundled()).local_time_files.len(), 1);
+}
+
+/// A scanner walking two servers behind a balancer, 20 paths on each: the
+/// one burst says how many of its matches each server logged.
+#[test]
+fn a_burst_over_two_servers_names_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (host, offset) in [("WEB01", 0), ("WEB02", 1)] {
+        let mut log = String::from(
+            "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-computername cs-method cs-uri-stem sc-status c-ip\r\n",
+        );
+        for i in 0..20 {
+            let second = 2 * i + offset;
+            log.push_str(&format!(
+                "2025-11-24 10:00:{second:02} {host} GET /{host}/probe{i}.php 404 198.51.100.7\r\n"
+            ));
+        }
+        std::fs::write(dir.path().join(format!("{host}.log")), log).expect("writes");
+    }
+    let report = run(&[dir.path().to_path_buf()], bundled());
+    let bursts: Vec<&str> = report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.title.starts_with("Scanner Burst"))
+        .map(|d| d.evidence.summary.as_str())
+        .collect();
+    assert_eq!(bursts.len(), 1, "{bursts:?}");
+    assert!(bursts[0].contains(" on WEB01 (20), WEB02 (20)"), "{}", bursts[0]);
+}

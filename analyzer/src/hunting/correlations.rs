@@ -116,8 +116,22 @@ impl Hunt {
                 let counted =
                     counted_values(c.rules.iter().map(|&r| &*self.rules[r]), &fired.matches, &members);
                 let n = fired.matches.len();
+                // Matches on several servers (a scanner walking a farm
+                // behind its balancer) say whose: the detection is filed
+                // under the first's.
+                let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
+                for &m in &fired.matches {
+                    *hosts.entry(members[m].host()).or_default() += 1;
+                }
+                let spread = match hosts.len() {
+                    1 => String::new(),
+                    _ => {
+                        let each: Vec<String> = hosts.iter().map(|(h, n)| format!("{h} ({n})")).collect();
+                        format!(" on {}", crate::describe::listed(&each, 5))
+                    }
+                };
                 evidence.summary = crate::describe::cut_line(format!(
-                    "{n} {} of {}{distinct} within {} s{}{}{counted}; first: {}",
+                    "{n} {} of {}{distinct} within {} s{}{}{spread}{counted}; first: {}",
                     if n == 1 { "match" } else { "matches" },
                     c.rules.iter().map(|&r| self.rules[r].meta.title.as_str()).collect::<Vec<_>>().join(", "),
                     last.time().seconds() - first.time().seconds(),

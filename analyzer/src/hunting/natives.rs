@@ -494,6 +494,7 @@ impl Hunt {
             boots,
             clock_events: _,
             sources: _,
+            time_doubts: _,
         } = pending;
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let users = |key: u64| post_users.get(&key).map_or(0, Vec::len);

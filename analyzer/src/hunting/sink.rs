@@ -39,9 +39,15 @@ impl RecordSink for HuntSink<'_> {
             return Ok(());
         }
         self.note_logged(r);
+        // Rows timed in doubt are rare: their host is resolved only then.
+        use faultline_parser::w3c::TimeBasis;
+        if matches!(r.time_basis, TimeBasis::LocalAssumedUtc | TimeBasis::DateOnly) {
+            self.resolve.host(r.computer_name).note_time_basis(r.time_basis, &mut self.time_doubts);
+        }
         if !self.hunt.engine.wants_web() || self.hunt.allows_request(r) {
             return Ok(());
         }
+        self.untimed_row = r.time_basis == TimeBasis::DateOnly;
         // A cleared row is read through the smaller view, until its hits
         // are placed.
         let mut light = None;
@@ -132,6 +138,7 @@ impl RecordSink for HuntSink<'_> {
         if let Some(full) = light {
             self.cleared_view = Some(std::mem::replace(&mut self.view, full));
         }
+        self.untimed_row = false;
         Ok(())
     }
 
@@ -382,6 +389,12 @@ impl HuntSink<'_> {
             if !rule.silent {
                 self.hits[shown] = i;
                 shown += 1;
+                continue;
+            }
+            // A silent rule's match is only ever counted within a
+            // correlation's minutes, which a row without a time of day
+            // cannot be placed in.
+            if self.untimed_row {
                 continue;
             }
             if let Some(full) = self.quiets.take_if(|q| q.full()) {

@@ -181,13 +181,7 @@ impl RecordSink for TimelineSink<'_> {
     type Error = TimelineError;
     fn request(&mut self, r: &Request<'_>) -> Result<(), Self::Error> {
         let host = self.resolve.host(r.computer_name);
-        // A host whose clock the analyst corrected is no longer in local
-        // time (as `analyze` reads it).
-        if !(r.time_basis == faultline_parser::w3c::TimeBasis::LocalAssumedUtc
-            && host.skew != faultline_parser::Span::default())
-        {
-            self.time_doubts.note(r.time_basis);
-        }
+        host.note_time_basis(r.time_basis, &mut self.time_doubts);
         let Some(time) = self.resolve.time(&host, r.time) else { return Ok(()) };
         let site = self.resolve.site_named(r.site_name);
         let summary = match self.resolve.file().ftp_command(r) {
