@@ -3,15 +3,52 @@
 
 use faultline_parser::Span;
 
-use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED};
+use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_CONFIG_UNREADABLE};
 use super::{Draft, FailureMode, host_clusters, pool};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    for c in host_clusters(store.events_of(CONFIG_STORE_BROKEN), Span::mins(10)) {
+    let kinds: Vec<_> = CONFIG_STORE_BROKEN.iter().chain(WORKER_CONFIG_UNREADABLE).copied().collect();
+    for c in host_clusters(store.events_of(&kinds), Span::mins(10)) {
         let first = c[0];
-        let file = first.data("File").unwrap_or("applicationHost.config");
+        // WAS itself failing to read the store (5172, 5189) takes every
+        // pool down; a worker that could not read what it was given (2297,
+        // 2307, 5203) takes its own pools.
+        let store_broke =
+            c.iter().find(|e| CONFIG_STORE_BROKEN.iter().any(|k| k.is(e.event.family(), e.event.event_id)));
+        let explanation = match store_broke {
+            Some(e) => format!(
+                "WAS could not read IIS's configuration ({}): the configuration store every application \
+                    pool is built from stopped being valid, so no pool can start and HTTP.sys answers 503 \
+                    for every site.",
+                e.data("File").unwrap_or("applicationHost.config")
+            ),
+            None => {
+                let pools: std::collections::BTreeSet<&str> = c.iter().filter_map(|e| pool(e)).collect();
+                let pools: Vec<&str> = pools.into_iter().collect();
+                let read =
+                    c.iter().find_map(|e| config_file(e)).map_or(String::new(), |f| format!(" from {f}"));
+                let error = c
+                    .iter()
+                    .find_map(|e| e.data("ErrorText"))
+                    .map_or(String::new(), |t| format!(": {}", t.trim()));
+                format!(
+                    "The IIS worker{} could not read {} configuration{read}{error} (W3SVC-WP 2297, 2307, WAS \
+                        5203), so each of {} workers aborted its start: what WAS generates for a pool under \
+                        inetpub\\temp\\appPools from applicationHost.config stopped being readable (a file \
+                        left broken by an update or a scanner, an attribute that can no longer be decrypted, \
+                        a section not declared).",
+                    match pools.as_slice() {
+                        [] => String::new(),
+                        [one] => format!(" of {one}"),
+                        many => format!("s of {}", crate::describe::listed(many, 5)),
+                    },
+                    if pools.len() > 1 { "their" } else { "its" },
+                    if pools.len() > 1 { "their" } else { "its" },
+                )
+            }
+        };
         let mut d = Draft::new(
             FailureMode::ConfigStoreBroken,
             Severity::Critical,
@@ -20,14 +57,27 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             c[c.len() - 1].time(),
         )
         .scope(Some(&first.host), None, None)
-        .explain(format!(
-            "WAS could not read IIS's configuration ({file}): the configuration store every application \
-                    pool is built from stopped being valid, so no pool can start and HTTP.sys answers 503 \
-                    for every site."
-        ));
+        .explain(explanation);
+        if store_broke.is_none() {
+            d = d.remedy(&[
+                "Stop WAS and W3SVC, delete the generated pool configurations under \
+                    %SystemDrive%\\inetpub\\temp\\appPools, and start them again: WAS writes them anew.",
+                "If an attribute cannot be decrypted (a pool's password under configProtectedData), enter it \
+                    again, or restore the machine's configuration keys with the configuration they encrypted.",
+                "Start the application pools again (they were disabled by rapid-fail protection).",
+            ]);
+        }
         for e in &c {
             let what = e.data("ErrorText").or_else(|| pool(e)).unwrap_or("configuration error");
-            d.cite(store.cite_event(e, format!("WAS {}: {what}", e.event.event_id)), Role::Cause);
+            let source = if e.event.family() == faultline_parser::winevent::Family::W3svcWp {
+                "W3SVC-WP"
+            } else {
+                "WAS"
+            };
+            d.cite(
+                store.cite_event(e, format!("{source} {}: {}", e.event.event_id, what.trim())),
+                Role::Cause,
+            );
         }
         let (t, w) = (first.time(), Span::mins(5));
         for e in store.events_between(POOL_DISABLED, t - w, t + w).filter(|e| e.host == first.host) {
@@ -61,6 +111,12 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         }
         out.push(d);
     }
+}
+
+/// The configuration file a worker's event names (its pool's generated
+/// `.config`, applicationHost.config), whatever the data's names.
+fn config_file(e: &crate::evidence::EventRow) -> Option<&str> {
+    e.event.data.iter().map(|d| d.value.trim()).find(|v| v.to_ascii_lowercase().ends_with(".config"))
 }
 
 #[cfg(test)]
@@ -103,6 +159,53 @@ mod tests {
         let d = &found[0];
         assert_eq!(d.end, crate::detect::testing::at(6 * 3_600 + 1));
         assert!(d.explanation.contains("HTTP.sys answered 6 requests 503 AppOffline"), "{}", d.explanation);
+    }
+
+    /// A Windows update left DefaultAppPool's generated configuration
+    /// unreadable (W3SVC-WP 2307 at each start), and rapid-fail protection
+    /// disabled it: one finding naming the pool, the file and the error,
+    /// with steps for the generated files; no rapid-fail finding besides.
+    #[test]
+    fn a_worker_that_cannot_read_its_pools_configuration_is_a_broken_store() {
+        let file = "\\\\?\\C:\\inetpub\\temp\\apppools\\DefaultAppPool\\DefaultAppPool.config";
+        let mut e = Given::new();
+        for i in 0..5 {
+            e = e.event(
+                "WEB01",
+                20 * i,
+                "W3SVC-WP",
+                2307,
+                &[
+                    ("AppPoolID", "DefaultAppPool"),
+                    ("ErrorText", "Cannot read configuration file\r\n"),
+                    ("ConfigPath", file),
+                    ("LineNumber", "0"),
+                ],
+            );
+        }
+        let e = e.event("WEB01", 95, "WAS", 5002, &[("AppPoolID", "DefaultAppPool")]);
+        let all = crate::detect::testing::modes(&e.findings());
+        assert_eq!(all, [FailureMode::ConfigStoreBroken], "the disable is its effect");
+        let mut e = Given::new();
+        e = e.event(
+            "WEB01",
+            0,
+            "W3SVC-WP",
+            2307,
+            &[
+                ("AppPoolID", "DefaultAppPool"),
+                ("ErrorText", "Cannot read configuration file"),
+                ("ConfigPath", file),
+            ],
+        );
+        let found = e.detected(detect);
+        let text = &found[0].explanation;
+        assert!(
+            text.starts_with("The IIS worker of DefaultAppPool could not read its configuration from ")
+                && text.contains("DefaultAppPool.config: Cannot read configuration file (W3SVC-WP"),
+            "{text}"
+        );
+        assert!(found[0].remediation[0].contains("inetpub\\temp\\appPools"), "{:?}", found[0].remediation);
     }
 
     #[test]

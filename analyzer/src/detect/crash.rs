@@ -293,8 +293,8 @@ fn crashes(store: &Store) -> Vec<Crash<'_>> {
             .events_between(WORKER_PING_FAILED, e.time() - Span::mins(2), e.time())
             .any(|g| g.host == e.host && pool(g) == Some(p));
         // A worker that died starting because a native module did not
-        // load is the module finding's.
-        if pinged || super::module_load::follows_module_failure(store, &e.host, e.time()) {
+        // load, or its configuration could not be read, is that finding's.
+        if pinged || super::follows_start_failure(store, &e.host, e.time()) {
             continue;
         }
         let (from, to) = (e.time() - Span::secs(10), e.time() + Span::secs(10));

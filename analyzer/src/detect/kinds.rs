@@ -28,6 +28,10 @@ kinds! {
     WORKER_PING_FAILED = [Was 5010];
     /// WAS 5172 and 5189: the configuration store could not be read.
     CONFIG_STORE_BROKEN = [Was 5172, Was 5189];
+    /// W3SVC-WP 2297 and 2307, WAS 5203: a worker could not read its
+    /// configuration (its pool's generated file, the global modules) and
+    /// aborted its start.
+    WORKER_CONFIG_UNREADABLE = [W3svcWp 2297, W3svcWp 2307, Was 5203];
     /// WAS 5021, 5057, 5059: a pool's identity is invalid; the pool is disabled.
     POOL_IDENTITY_INVALID = [Was 5021, Was 5057, Was 5059];
     /// WAS 5074, 5075, 5076: periodic, request-count and scheduled recycles.

@@ -333,6 +333,17 @@ pub(crate) fn grouped<K: Ord, T>(
 
 /// Events clustered in time on each host separately: the same event on two
 /// servers of a farm is two findings (which `related` then ties together).
+/// Whether a worker event on `host` at `time` (a pool disabled, a worker
+/// that died) followed, within ten minutes, what stops every worker of a
+/// pool at start: a native module that did not load, or configuration the
+/// worker or WAS could not read. Those findings hold it as their effect.
+pub(crate) fn follows_start_failure(store: &Store, host: &str, time: Timestamp) -> bool {
+    use kinds::{CONFIG_STORE_BROKEN, MODULE_LOAD_FAILED, WORKER_CONFIG_UNREADABLE};
+    [MODULE_LOAD_FAILED, WORKER_CONFIG_UNREADABLE, CONFIG_STORE_BROKEN].into_iter().any(|kinds| {
+        store.events_between(kinds, time - module_load::EFFECT_WINDOW, time).any(|m| &*m.host == host)
+    })
+}
+
 pub(crate) fn host_clusters<'a>(
     events: impl Iterator<Item = &'a EventRow>,
     gap: Span,

@@ -39,7 +39,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 /// Whether a worker event on `host` at `time` (a pool disabled, a worker
 /// that died) followed a module's failure to load there: the module
 /// finding's effect.
-pub(super) fn follows_module_failure(store: &Store, host: &str, time: Timestamp) -> bool {
+fn follows_module_failure(store: &Store, host: &str, time: Timestamp) -> bool {
     store.events_between(MODULE_LOAD_FAILED, time - EFFECT_WINDOW, time).any(|m| &*m.host == host)
 }
 

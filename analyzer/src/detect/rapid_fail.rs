@@ -6,27 +6,20 @@ use std::collections::BTreeMap;
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_FAILED};
+use super::kinds::{POOL_DISABLED, WORKER_FAILED};
 use super::{Draft, FailureMode, clusters, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    // Pools disabled within five minutes after the host's configuration
-    // store broke are that finding's effects, not rapid-fail incidents.
-    let after_store_broke = |e: &EventRow| {
-        store
-            .events_between(CONFIG_STORE_BROKEN, e.time() - Span::mins(5), e.time())
-            .any(|s| s.host == e.host)
-    };
+    // Pools disabled after the host's configuration store broke, or after
+    // a worker could not load a module or read its configuration, are
+    // those findings' effects, not rapid-fail incidents.
+    let after_start_failed = |e: &EventRow| super::follows_start_failure(store, &e.host, e.time());
     // One finding per pool and host for disables less than an hour apart:
     // a pool disabled again after each restart is one incident.
     let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
-    // And those disabled after a native module failed to load are the
-    // module finding's.
-    let after_module_failed =
-        |e: &EventRow| super::module_load::follows_module_failure(store, &e.host, e.time());
-    for e in store.events_of(POOL_DISABLED).filter(|e| !after_store_broke(e) && !after_module_failed(e)) {
+    for e in store.events_of(POOL_DISABLED).filter(|e| !after_start_failed(e)) {
         per_pool.entry((&e.host, pool(e).unwrap_or("-"))).or_default().push(e);
     }
     let incidents =
