@@ -266,12 +266,25 @@ pub fn headline(ev: &WinEvent) -> String {
     cut(format!("{head}: {}", parts.join("; ")))
 }
 
-/// Text on one line: control characters become spaces, runs of spaces one.
+/// Text on one line: runs of white space (line breaks, tabs) become one
+/// space, and other control characters are written escaped (`\u{1b}`), as
+/// every table and CSV writes them: a request's path with an escape
+/// sequence in it reads, and is searched for, the same in its summary.
 fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// Text from the evidence as one safe line: control characters replaced,
@@ -448,7 +461,7 @@ mod tests {
 
     use faultline_parser::winevent::{DataValue, WinEvent};
 
-    use super::{cut, cut_line, describe_event, describe_logged_request, one_line};
+    use super::{cut, cut_line, describe_event, describe_logged_request, listed, one_line};
 
     fn event(provider: &str, id: u16, data: &[(Option<&str>, &str)]) -> WinEvent {
         WinEvent {
@@ -588,12 +601,23 @@ mod tests {
         assert!(!text.chars().any(char::is_control), "{text:?}");
         assert!(text.ends_with("Report.wer\\r\\nC:\\Windows\\memory.hdmp\\u{1b}[2J"), "{text}");
     }
-}
 
-#[test]
-fn a_list_names_its_first_few_and_counts_the_rest() {
-    assert_eq!(listed(&["4000", "4003"], 3), "4000, 4003");
-    assert_eq!(listed(&["a", "b", "c"], 3), "a, b, c");
-    assert_eq!(listed(&["a", "b", "c", "d", "e"], 3), "a, b, c and 2 more");
-    assert_eq!(listed::<&str>(&[], 3), "");
+    #[test]
+    fn a_list_names_its_first_few_and_counts_the_rest() {
+        assert_eq!(listed(&["4000", "4003"], 3), "4000, 4003");
+        assert_eq!(listed(&["a", "b", "c"], 3), "a, b, c");
+        assert_eq!(listed(&["a", "b", "c", "d", "e"], 3), "a, b, c and 2 more");
+        assert_eq!(listed::<&str>(&[], 3), "");
+    }
+
+    /// Line breaks and tabs are spaces; an escape sequence an attacker put
+    /// in a path is shown escaped, as the tables show it, not blanked.
+    #[test]
+    fn a_line_escapes_control_characters_and_joins_its_lines() {
+        assert_eq!(
+            cut_line("GET /a\u{1b}[31mb\tc\r\n  d\u{7f}".to_string()),
+            "GET /a\\u{1b}[31mb c d\\u{7f}"
+        );
+        assert_eq!(cut_line("plain line".to_string()), "plain line");
+    }
 }
