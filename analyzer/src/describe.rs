@@ -276,15 +276,20 @@ fn one_line(text: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        for c in word.chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
+        push_escaped(&mut out, word);
     }
     out
+}
+
+/// Appends `text` with its control characters escaped (`\u{1b}`, `\r`).
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// Text from the evidence as one safe line: control characters replaced,
@@ -369,13 +374,7 @@ pub fn describe_event_ranked(ev: &WinEvent, rank: &dyn Fn(&str) -> u8) -> String
         // Line breaks in event data (a WER report's file list) shown as
         // the escapes `\r\n`, once: the text stays one line and a printer
         // has no control character left to escape again.
-        for c in value.chars() {
-            if c.is_control() {
-                text.extend(c.escape_default());
-            } else {
-                text.push(c);
-            }
-        }
+        push_escaped(&mut text, value);
         if text.len() > EVENT_TEXT {
             let cut = (0..=EVENT_TEXT).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
             text.truncate(cut);
