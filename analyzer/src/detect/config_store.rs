@@ -3,9 +3,9 @@
 
 use faultline_parser::Span;
 
-use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_CONFIG_UNREADABLE};
+use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, WORKER_CONFIG_UNREADABLE, WORKER_DIED};
 use super::{Draft, FailureMode, host_clusters, pool};
-use crate::evidence::Store;
+use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -17,55 +17,49 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // 2307, 5203) takes its own pools.
         let store_broke =
             c.iter().find(|e| CONFIG_STORE_BROKEN.iter().any(|k| k.is(e.event.family(), e.event.event_id)));
-        let explanation = match store_broke {
-            Some(e) => format!(
-                "WAS could not read IIS's configuration ({}): the configuration store every application \
-                    pool is built from stopped being valid, so no pool can start and HTTP.sys answers 503 \
-                    for every site.",
-                e.data("File").unwrap_or("applicationHost.config")
+        // Every pool when WAS could not read the store; the pools the
+        // workers' events name otherwise (all, if none names one).
+        let named: std::collections::BTreeSet<&str> = c.iter().filter_map(|e| pool(e)).collect();
+        let affected = |p: Option<&str>| {
+            store_broke.is_some() || named.is_empty() || p.is_some_and(|p| named.contains(p))
+        };
+        // What followed on the host, as far as rapid-fail and crash
+        // findings leave it to this one.
+        let (t, until) = (first.time(), c[c.len() - 1].time() + super::module_load::EFFECT_WINDOW);
+        let on_host = |e: &&EventRow| e.host == first.host && affected(pool(e));
+        let disabled: Vec<&EventRow> =
+            store.events_between(POOL_DISABLED, t, until).filter(on_host).collect();
+        let died: Vec<&EventRow> = store.events_between(WORKER_DIED, t, until).filter(on_host).collect();
+        let (explanation, steps) = match store_broke {
+            Some(e) => (
+                format!(
+                    "WAS could not read IIS's configuration ({}): the configuration store every application \
+                        pool is built from stopped being valid, so no pool can start and HTTP.sys answers 503 \
+                        for every site.",
+                    e.data("File").unwrap_or("applicationHost.config")
+                ),
+                None,
             ),
             None => {
-                let pools: std::collections::BTreeSet<&str> = c.iter().filter_map(|e| pool(e)).collect();
-                let pools: Vec<&str> = pools.into_iter().collect();
-                let read =
-                    c.iter().find_map(|e| config_file(e)).map_or(String::new(), |f| format!(" from {f}"));
-                let error = c
-                    .iter()
-                    .find_map(|e| e.data("ErrorText"))
-                    .map_or(String::new(), |t| format!(": {}", t.trim()));
-                format!(
-                    "The IIS worker{} could not read {} configuration{read}{error} (W3SVC-WP 2297, 2307, WAS \
-                        5203), so each of {} workers aborted its start: what WAS generates for a pool under \
-                        inetpub\\temp\\appPools from applicationHost.config stopped being readable (a file \
-                        left broken by an update or a scanner, an attribute that can no longer be decrypted, \
-                        a section not declared).",
-                    match pools.as_slice() {
-                        [] => String::new(),
-                        [one] => format!(" of {one}"),
-                        many => format!("s of {}", crate::describe::listed(many, 5)),
-                    },
-                    if pools.len() > 1 { "their" } else { "its" },
-                    if pools.len() > 1 { "their" } else { "its" },
-                )
+                let (text, steps) = worker_side(&c, &named);
+                (text, Some(steps))
             }
         };
-        let mut d = Draft::new(
-            FailureMode::ConfigStoreBroken,
-            Severity::Critical,
-            0.95,
-            first.time(),
-            c[c.len() - 1].time(),
-        )
-        .scope(Some(&first.host), None, None)
-        .explain(explanation);
-        if store_broke.is_none() {
-            d = d.remedy(&[
-                "Stop WAS and W3SVC, delete the generated pool configurations under \
-                    %SystemDrive%\\inetpub\\temp\\appPools, and start them again: WAS writes them anew.",
-                "If an attribute cannot be decrypted (a pool's password under configProtectedData), enter it \
-                    again, or restore the machine's configuration keys with the configuration they encrypted.",
-                "Start the application pools again (they were disabled by rapid-fail protection).",
-            ]);
+        let severity =
+            if store_broke.is_some() || !disabled.is_empty() { Severity::Critical } else { Severity::High };
+        let one_pool =
+            (store_broke.is_none() && named.len() == 1).then(|| named.iter().copied().next()).flatten();
+        let mut d =
+            Draft::new(FailureMode::ConfigStoreBroken, severity, 0.95, first.time(), c[c.len() - 1].time())
+                .scope(Some(&first.host), None, one_pool)
+                .explain(explanation);
+        if let Some(steps) = steps {
+            d.remediation = steps;
+            if !disabled.is_empty() {
+                d = d.also(&[
+                    "Start the application pools again (they were disabled by rapid-fail protection).",
+                ]);
+            }
         }
         for e in &c {
             let what = e.data("ErrorText").or_else(|| pool(e)).unwrap_or("configuration error");
@@ -79,8 +73,14 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 Role::Cause,
             );
         }
-        let (t, w) = (first.time(), Span::mins(5));
-        for e in store.events_between(POOL_DISABLED, t - w, t + w).filter(|e| e.host == first.host) {
+        d.cite_first(died.iter(), 10, Role::Effect, |e| {
+            let pid = e.data("ProcessID").unwrap_or("-");
+            store.cite_event(
+                e,
+                format!("WAS {}: worker {pid} of {} failed", e.event.event_id, pool(e).unwrap_or("-")),
+            )
+        });
+        for e in &disabled {
             d.cite(
                 store.cite_event(e, format!("WAS 5002: pool {} disabled", pool(e).unwrap_or("-"))),
                 Role::Effect,
@@ -93,6 +93,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .iter()
             .filter(|r| r.host == first.host && r.reason == faultline_parser::w3c::ReasonKind::AppOffline)
             .filter_map(|r| r.queue.as_deref())
+            .filter(|q| affected(Some(q)))
             .collect();
         let mut answered: Vec<&crate::evidence::ErrRow> = queues
             .into_iter()
@@ -111,6 +112,87 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         }
         out.push(d);
     }
+}
+
+/// What a worker that could not read its configuration says, and the
+/// steps for the file it names: the pool's generated file, applicationHost
+/// itself, or .NET's root configuration; an attribute it cannot decrypt
+/// needs its key, not the file.
+fn worker_side(c: &[&EventRow], pools: &std::collections::BTreeSet<&str>) -> (String, Vec<&'static str>) {
+    let pools: Vec<&str> = pools.iter().copied().collect();
+    let file = c.iter().find_map(|e| config_file(e));
+    let error = c.iter().find_map(|e| e.data("ErrorText")).map(str::trim);
+    let mut ids: Vec<String> = c
+        .iter()
+        .map(|e| {
+            let source = if e.event.family() == faultline_parser::winevent::Family::W3svcWp {
+                "W3SVC-WP"
+            } else {
+                "WAS"
+            };
+            format!("{source} {}", e.event.event_id)
+        })
+        .collect();
+    ids.dedup();
+    ids.sort();
+    ids.dedup();
+    let lower = file.map(str::to_ascii_lowercase).unwrap_or_default();
+    let (what, mut steps): (&str, Vec<&'static str>) = if lower.contains("\\temp\\apppools\\") {
+        (
+            "the configuration WAS generates for the pool under inetpub\\temp\\appPools from \
+                applicationHost.config (left unreadable by an update, a scanner or a full disk)",
+            vec![
+                "Stop WAS and W3SVC, delete the generated pool configurations under \
+                    %SystemDrive%\\inetpub\\temp\\appPools, and start them again: WAS writes them anew.",
+            ],
+        )
+    } else if lower.ends_with("applicationhost.config") {
+        (
+            "applicationHost.config itself",
+            vec![
+                "Restore applicationHost.config from %SystemDrive%\\inetpub\\history\\CFGHISTORY_* (or fix the line named).",
+            ],
+        )
+    } else if lower.contains("\\microsoft.net\\framework") {
+        (
+            ".NET Framework's root configuration (machine.config or the root web.config), which every \
+                ASP.NET pool of that runtime reads",
+            vec![
+                "Restore the file named from a healthy server of the same .NET version, or repair .NET Framework.",
+            ],
+        )
+    } else {
+        (
+            "what IIS's configuration gives it",
+            vec![
+                "Read the file and line named; restore applicationHost.config from \
+                    %SystemDrive%\\inetpub\\history\\CFGHISTORY_* if it was edited.",
+            ],
+        )
+    };
+    if error.is_some_and(|e| e.to_ascii_lowercase().contains("decrypt")) {
+        steps.insert(
+            0,
+            "An attribute could not be decrypted: import the configuration key it was encrypted with \
+                (aspnet_regiis -pi, as after shared configuration or a cloned server), let the pool's identity \
+                (IIS_IUSRS) read the key's container, or enter the encrypted value (a virtual directory's \
+                credentials) again.",
+        );
+    }
+    let whose = match pools.as_slice() {
+        [] => String::new(),
+        [one] => format!(" of {one}"),
+        many => format!("s of {}", crate::describe::listed(many, 5)),
+    };
+    let its = if pools.len() > 1 { "their" } else { "its" };
+    let text = format!(
+        "The IIS worker{whose} could not read {its} configuration{}{} ({}), so each of {its} workers aborted \
+            its start: what stopped being readable is {what}.",
+        file.map_or(String::new(), |f| format!(" from {f}")),
+        error.map_or(String::new(), |e| format!(": {e}")),
+        ids.join(", "),
+    );
+    (text, steps)
 }
 
 /// The configuration file a worker's event names (its pool's generated
@@ -184,8 +266,14 @@ mod tests {
             );
         }
         let e = e.event("WEB01", 95, "WAS", 5002, &[("AppPoolID", "DefaultAppPool")]);
-        let all = crate::detect::testing::modes(&e.findings());
-        assert_eq!(all, [FailureMode::ConfigStoreBroken], "the disable is its effect");
+        // Another pool disabled meanwhile is its own incident.
+        let other = e.event("WEB01", 100, "WAS", 5002, &[("AppPoolID", "ApiPool")]);
+        let all = crate::detect::testing::modes(&other.findings());
+        assert_eq!(
+            all,
+            [FailureMode::ConfigStoreBroken, FailureMode::RapidFailProtection],
+            "the disable is its effect, not another pool's"
+        );
         let mut e = Given::new();
         e = e.event(
             "WEB01",
@@ -206,6 +294,36 @@ mod tests {
             "{text}"
         );
         assert!(found[0].remediation[0].contains("inetpub\\temp\\appPools"), "{:?}", found[0].remediation);
+        assert_eq!(
+            (found[0].severity, found[0].scope.app_pool.as_deref()),
+            (Severity::High, Some("DefaultAppPool"))
+        );
+        // An attribute it cannot decrypt needs its key first; a pool
+        // disabled before the worker's event is none of its doing.
+        let found = Given::new()
+            .event("WEB01", 0, "WAS", 5002, &[("AppPoolID", "EarlyPool")])
+            .event(
+                "WEB01",
+                240,
+                "W3SVC-WP",
+                2307,
+                &[
+                    ("AppPoolID", "Citrix"),
+                    ("ErrorText", "Failed to decrypt attribute 'password'"),
+                    ("ConfigPath", file),
+                ],
+            )
+            .detected(detect);
+        assert!(
+            found[0].remediation[0].starts_with("An attribute could not be decrypted"),
+            "{:?}",
+            found[0].remediation
+        );
+        assert!(
+            found[0].timeline.iter().all(|s| !s.summary.contains("EarlyPool")),
+            "{:?}",
+            found[0].timeline
+        );
     }
 
     #[test]

@@ -271,7 +271,7 @@ struct Crash<'a> {
 }
 
 /// Application Error 1000 writes the PID in hex.
-fn hex_pid(e: &EventRow) -> Option<u32> {
+pub(super) fn hex_pid(e: &EventRow) -> Option<u32> {
     e.data_at(8).and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
 }
 
@@ -294,7 +294,7 @@ fn crashes(store: &Store) -> Vec<Crash<'_>> {
             .any(|g| g.host == e.host && pool(g) == Some(p));
         // A worker that died starting because a native module did not
         // load, or its configuration could not be read, is that finding's.
-        if pinged || super::follows_start_failure(store, &e.host, e.time()) {
+        if pinged || super::follows_start_failure(store, e) {
             continue;
         }
         let (from, to) = (e.time() - Span::secs(10), e.time() + Span::secs(10));

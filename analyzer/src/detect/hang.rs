@@ -3,8 +3,10 @@
 //! completions stopped, so this is a hang or thread-pool starvation, not
 //! load.
 
-use faultline_parser::Span;
+use std::collections::BTreeSet;
+
 use faultline_parser::w3c::ReasonKind;
+use faultline_parser::{Span, Timestamp};
 
 use super::kinds::WORKER_PING_FAILED;
 use super::{Draft, FailureMode, clusters, grouped, pool};
@@ -48,23 +50,46 @@ fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
                 )
         })
         .collect();
+    // The requests a killed worker had in flight, which HTTP.sys logs as
+    // abandoned when it goes: they never reach the access log.
+    let abandoned: Vec<_> = store
+        .errors_between(first - Span::secs(10), last + Span::mins(1))
+        .iter()
+        .filter(|r| &*r.host == host && r.queue.as_deref() == Some(p) && r.reason.is_abandoned())
+        .collect();
+    // The pool's own sites, where HTTP.sys names them (an access-log row
+    // names its site, not its pool): another site's slow reports are not
+    // this pool's hang. Where none is named, the host's.
+    let sites: BTreeSet<u32> = store
+        .errors_between(Timestamp(i64::MIN), Timestamp(i64::MAX))
+        .iter()
+        .filter(|r| &*r.host == host && r.queue.as_deref() == Some(p))
+        .filter_map(|r| r.site)
+        .collect();
     let slow: Vec<_> = store
         .requests_between(before, last)
         .iter()
         .filter(|r| &*r.host == host && r.taken >= HUNG_REQUEST)
+        .filter(|r| sites.is_empty() || r.site.is_some_and(|s| sites.contains(&s)))
         .collect();
     let queued_count = store.errors_counted(&queued);
-    // What the access and HTTP.sys logs show before the pings failed: a
+    let abandoned_count = store.errors_counted(&abandoned);
+    // What the access and HTTP.sys logs show around the failed pings: a
     // ping failure alone says the worker did not answer WAS, not why.
-    let shown = match (slow.len(), queued_count) {
-        (0, 0) => String::new(),
-        (n, 0) => format!(": time-taken climbed ({n} requests over 10 s)"),
-        (0, q) => format!(": requests waited in HTTP.sys's queue ({q} timed out or refused)"),
-        (n, q) => format!(
-            ": time-taken climbed ({n} requests over 10 s), requests waited in HTTP.sys's queue ({q} timed out \
-                or refused)"
-        ),
-    };
+    let on = if sites.is_empty() { " on the host" } else { "" };
+    let said: Vec<String> = [
+        (!slow.is_empty()).then(|| format!("time-taken climbed{on} ({} requests over 10 s)", slow.len())),
+        (queued_count > 0)
+            .then(|| format!("requests waited in HTTP.sys's queue ({queued_count} timed out or refused)")),
+        (abandoned_count > 0).then(|| {
+            let (s, were) = if abandoned_count == 1 { ("", "was") } else { ("s", "were") };
+            format!("{abandoned_count} request{s} in flight {were} abandoned when it was killed")
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let shown = if said.is_empty() { String::new() } else { format!(": {}", said.join(", ")) };
     let pids: Vec<&str> = pings.iter().filter_map(|e| e.data("ProcessID")).collect();
     let pid_list =
         if pids.is_empty() { String::new() } else { format!("; PID {}", listed(&pids, PIDS_LISTED)) };
@@ -100,6 +125,7 @@ fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
         .explain(format!("The {worker} of {p} stopped answering{shown}, and {killed}. {why}"));
     d.cite_first(slow.iter(), 5, Role::Cause, |r| store.cite_request(r));
     d.cite_first(queued.iter(), 5, Role::Effect, |r| store.cite_error(r));
+    d.cite_first(abandoned.iter(), 5, Role::Effect, |r| store.cite_error(r));
     d.cite_first(pings.iter(), 20, Role::Effect, |e| {
         let pid = e.data("ProcessID").unwrap_or("-");
         store.cite_event(e, format!("WAS 5010: worker {pid} of {p} failed to respond to a ping"))
@@ -153,7 +179,7 @@ mod tests {
         let text = &found[1].explanation;
         assert!(
             text.starts_with(
-                "The workers of ShopPool stopped answering: time-taken climbed (3 requests over 10 s), and WAS \
+                "The workers of ShopPool stopped answering: time-taken climbed on the host (3 requests over 10 s), and WAS \
                  killed 3 of them for failing their health pings (5010; PID 4240, 4241, 4242), from"
             ),
             "{text}"
@@ -188,6 +214,22 @@ mod tests {
         let earlier =
             ping(Given::new().requests(5, "WEB01", 1, 100, "/", (200, 0, 0), 40), "ShopPool", 3_700, "1");
         assert!(earlier.detected(detect)[0].explanation.contains("do not cover"));
+    }
+
+    /// HTTP.sys names ApiPool's site (1): another site's slow reports are
+    /// not its hang, and the requests abandoned when its worker was killed
+    /// say it had work in flight.
+    #[test]
+    fn only_the_pools_own_site_and_its_abandoned_requests_count() {
+        let e = Given::new()
+            .requests(10, "WEB01", 2, 100, "/report", (200, 0, 0), 25_000)
+            .errors(8, "WEB01", 301, 503, ReasonKind::ConnectionAbandonedByReqQueue, Some("ApiPool"))
+            .error("WEB01", 10, 503, ReasonKind::QueueFull, Some("ApiPool"));
+        let found = ping(e, "ApiPool", 300, "7").detected(detect);
+        let text = &found[0].explanation;
+        assert!(!text.contains("climbed"), "site 2's reports are not ApiPool's: {text}");
+        assert!(text.contains("8 requests in flight were abandoned when it was killed"), "{text}");
+        assert_eq!(found[0].confidence, 0.9);
     }
 
     #[test]

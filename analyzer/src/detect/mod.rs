@@ -333,15 +333,22 @@ pub(crate) fn grouped<K: Ord, T>(
 
 /// Events clustered in time on each host separately: the same event on two
 /// servers of a farm is two findings (which `related` then ties together).
-/// Whether a worker event on `host` at `time` (a pool disabled, a worker
-/// that died) followed, within ten minutes, what stops every worker of a
-/// pool at start: a native module that did not load, or configuration the
-/// worker or WAS could not read. Those findings hold it as their effect.
-pub(crate) fn follows_start_failure(store: &Store, host: &str, time: Timestamp) -> bool {
-    use kinds::{CONFIG_STORE_BROKEN, MODULE_LOAD_FAILED, WORKER_CONFIG_UNREADABLE};
-    [MODULE_LOAD_FAILED, WORKER_CONFIG_UNREADABLE, CONFIG_STORE_BROKEN].into_iter().any(|kinds| {
-        store.events_between(kinds, time - module_load::EFFECT_WINDOW, time).any(|m| &*m.host == host)
-    })
+/// Whether the WAS event `e` (a worker that died, a pool disabled) is the
+/// effect of what stops a pool's workers at start, which that finding
+/// holds: WAS unable to read the configuration store (every pool) in the
+/// ten minutes before, a worker unable to read its pool's configuration
+/// (that pool), or a native module that did not load (see
+/// [`module_load::explains`]).
+pub(crate) fn follows_start_failure(store: &Store, e: &EventRow) -> bool {
+    use kinds::{CONFIG_STORE_BROKEN, WORKER_CONFIG_UNREADABLE};
+    let (from, to) = (e.time() - module_load::EFFECT_WINDOW, e.time());
+    let store_broke = store.events_between(CONFIG_STORE_BROKEN, from, to).any(|s| s.host == e.host);
+    let unreadable = || {
+        store
+            .events_between(WORKER_CONFIG_UNREADABLE, from, to)
+            .any(|w| w.host == e.host && pool(w).is_none_or(|p| Some(p) == pool(e)))
+    };
+    store_broke || unreadable() || module_load::explains(store, e)
 }
 
 pub(crate) fn host_clusters<'a>(

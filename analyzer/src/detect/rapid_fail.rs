@@ -15,7 +15,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // Pools disabled after the host's configuration store broke, or after
     // a worker could not load a module or read its configuration, are
     // those findings' effects, not rapid-fail incidents.
-    let after_start_failed = |e: &EventRow| super::follows_start_failure(store, &e.host, e.time());
+    let after_start_failed = |e: &EventRow| super::follows_start_failure(store, e);
     // One finding per pool and host for disables less than an hour apart:
     // a pool disabled again after each restart is one incident.
     let mut per_pool: BTreeMap<(&str, &str), Vec<&EventRow>> = BTreeMap::new();
