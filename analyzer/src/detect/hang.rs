@@ -105,7 +105,16 @@ fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
         ),
     };
     let logged = store.logged_requests_between(host, before, last);
+    // Slow requests on the host, with no site known to be the pool's and
+    // nothing of the pool's own, may be another site's.
+    let host_only = sites.is_empty() && queued.is_empty() && abandoned.is_empty();
     let (why, confidence) = match (shown.is_empty(), logged) {
+        (false, _) if host_only => (
+            "Completions stopped, so this is a hang or thread-pool starvation, not load; which of the host's \
+                sites are this pool's the evidence does not say (HTTP.sys logged nothing of the pool's), so \
+                the slow requests may be another pool's.",
+            0.75,
+        ),
         (false, _) => ("Completions stopped, so this is a hang or thread-pool starvation, not load.", 0.9),
         (true, true) => (
             "The access logs show no request over 10 s before it: the worker may have been starved of CPU \
@@ -185,6 +194,10 @@ mod tests {
             "{text}"
         );
         assert_eq!(found[1].start, at(70), "from the first slow request's start");
+        // Nothing names ShopPool's site: the host's slow requests may be
+        // another pool's.
+        assert_eq!(found[1].confidence, 0.75);
+        assert!(found[1].explanation.contains("may be another pool's"), "{}", found[1].explanation);
     }
 
     /// A failed ping the access logs say nothing slow about is said as
