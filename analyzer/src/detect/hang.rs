@@ -29,8 +29,21 @@ const PIDS_LISTED: usize = 10;
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let pings: Vec<&EventRow> = store.events_of(WORKER_PING_FAILED).collect();
     for ((host, p), list) in grouped(pings, |e| (e.host.clone(), pool(e).unwrap_or("-").to_string())) {
+        let mut before: Option<(Timestamp, usize)> = None;
         for episode in clusters(list, |e| e.time(), EPISODE_GAP) {
-            out.push(finding(store, &host, &p, &episode));
+            let mut d = finding(store, &host, &p, &episode);
+            // A pool that hangs again after recovering: the same cause
+            // likely, said so the two are read together.
+            if let Some((at, n)) = before {
+                d.explanation.push_str(&format!(
+                    " The pool hung before: the last of {n} earlier failed ping{} at {}.",
+                    if n == 1 { "" } else { "s" },
+                    at.to_prose()
+                ));
+            }
+            let (at, n) = before.unwrap_or_else(|| (episode[0].time(), 0));
+            before = Some((episode[episode.len() - 1].time().max(at), n + episode.len()));
+            out.push(d);
         }
     }
 }
@@ -197,6 +210,14 @@ mod tests {
         // Nothing names ShopPool's site: the host's slow requests may be
         // another pool's.
         assert_eq!(found[1].confidence, 0.75);
+        assert!(
+            found[2].explanation.ends_with(
+                "The pool hung before: the last of 3 earlier failed pings at 2025-11-24 10:15:00 UTC."
+            ),
+            "{}",
+            found[2].explanation
+        );
+        assert!(!found[1].explanation.contains("hung before"), "the first episode");
         assert!(found[1].explanation.contains("may be another pool's"), "{}", found[1].explanation);
     }
 
