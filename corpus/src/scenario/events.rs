@@ -68,6 +68,22 @@ impl Ev {
         .with_binary(binary)
     }
 
+    /// An event of the IIS worker (W3SVC-WP, Application): named data,
+    /// qualifiers.
+    pub fn worker(id: u16, level: u8, time_ms: i64, data: Vec<(&str, Value)>) -> Ev {
+        Ev::manifest(
+            Channel::Application,
+            "Microsoft-Windows-IIS-W3SVC-WP",
+            "{670080D9-742A-4187-8D16-41143D1290BD}",
+            Some("W3SVC-WP"),
+            id,
+            level,
+            time_ms,
+            data,
+        )
+        .qualified()
+    }
+
     /// A manifest provider's event with named data.
     #[allow(clippy::too_many_arguments)]
     pub fn manifest(

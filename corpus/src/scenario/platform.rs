@@ -203,11 +203,7 @@ pub(super) fn config_store_broken(ctx: &mut Ctx) {
         );
         ctx.event(
             &host,
-            Ev::manifest(
-                Channel::Application,
-                "Microsoft-Windows-IIS-W3SVC-WP",
-                "{670080D9-742A-4187-8D16-41143D1290BD}",
-                Some("W3SVC-WP"),
+            Ev::worker(
                 2307,
                 ERROR,
                 at + 700,
@@ -216,8 +212,7 @@ pub(super) fn config_store_broken(ctx: &mut Ctx) {
                     ("LineNumber", Value::U32(0)),
                     ("ErrorText", s("Cannot read configuration file")),
                 ],
-            )
-            .qualified(),
+            ),
         );
         ctx.event(&host, Ev::was(5002, ERROR, at + 5_000, vec![("AppPoolID", s(pool))], None));
         answered_by_httpsys(ctx, (&host, site, pool), (at, fixed), Some(503), "AppOffline");
@@ -243,17 +238,12 @@ pub(super) fn module_missing(ctx: &mut Ctx) {
         let worker = events::pid(ctx);
         ctx.event(
             &host,
-            Ev::manifest(
-                Channel::Application,
-                "Microsoft-Windows-IIS-W3SVC-WP",
-                "{670080D9-742A-4187-8D16-41143D1290BD}",
-                Some("W3SVC-WP"),
+            Ev::worker(
                 2280,
                 ERROR,
                 at,
                 vec![("ModuleDll", s("%SystemRoot%\\system32\\inetsrv\\rewrite.dll"))],
             )
-            .qualified()
             .with_binary(Some(vec![0x7E, 0x00, 0x00, 0x00])),
         );
         ctx.event(

@@ -122,17 +122,12 @@ pub(super) fn unhealthy(ctx: &mut Ctx) {
     let at = ctx.at(0.55);
     ctx.event(
         &host,
-        Ev::manifest(
-            Channel::Application,
-            "Microsoft-Windows-IIS-W3SVC-WP",
-            "{670080D9-742A-4187-8D16-41143D1290BD}",
-            Some("W3SVC-WP"),
+        Ev::worker(
             2299,
             WARNING,
             at - 500,
             vec![("AppPoolID", s(API_POOL)), ("Reason", s("Startup Failures"))],
-        )
-        .qualified(),
+        ),
     );
     was_recycle(ctx, 5078, at, API_POOL);
     recycle(ctx, &host, API_SITE, at);

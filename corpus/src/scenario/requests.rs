@@ -87,17 +87,12 @@ pub(super) fn ancm_startup_failure(ctx: &mut Ctx) {
     }
     ctx.event(
         &host,
-        Ev::manifest(
-            Channel::Application,
-            "Microsoft-Windows-IIS-W3SVC-WP",
-            "{670080D9-742A-4187-8D16-41143D1290BD}",
-            Some("W3SVC-WP"),
+        Ev::worker(
             2299,
             WARNING,
             from + 9 * 60_000,
             vec![("AppPoolID", s(API_POOL)), ("Reason", s("Startup Failures"))],
-        )
-        .qualified(),
+        ),
     );
     ctx.answer(
         &["ancm-startup-failure"],
