@@ -746,10 +746,7 @@ pub fn hunt(
         events.append(&mut p.clock_events);
         doubted.append(&mut p.time_doubts);
     }
-    let files = |doubt: fn(&faultline_parser::w3c::TimeDoubts) -> bool| -> Vec<Arc<str>> {
-        doubted.iter().filter(|(_, d)| doubt(d)).map(|(p, _)| Arc::clone(p)).collect()
-    };
-    let (local_time_files, date_only_files) = (files(|d| d.local_time), files(|d| d.date_only));
+    let (local_time_files, date_only_files) = crate::resolve::doubted_files(&doubted);
     let store =
         crate::evidence::Store::new(sources, vec![crate::evidence::Kept { events, ..Default::default() }]);
     let (clock_steps, renames) = (crate::clock::clock_steps(&store), crate::renames::renames(&store));

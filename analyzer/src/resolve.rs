@@ -189,6 +189,17 @@ impl Host {
     }
 }
 
+/// The files timed by a server's local clock, and those timed by a date
+/// alone, of files and how their rows were timed, in the order given.
+pub fn doubted_files(
+    doubted: &[(Arc<str>, faultline_parser::w3c::TimeDoubts)],
+) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
+    let files = |doubt: fn(&faultline_parser::w3c::TimeDoubts) -> bool| -> Vec<Arc<str>> {
+        doubted.iter().filter(|(_, d)| doubt(d)).map(|(p, _)| Arc::clone(p)).collect()
+    };
+    (files(|d| d.local_time), files(|d| d.date_only))
+}
+
 /// Resolves the records of one chunk of one source. Each chunk has its own:
 /// the host names it hands out are its own allocations, so that threads
 /// cloning them per row never share a reference count.

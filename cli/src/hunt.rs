@@ -90,7 +90,7 @@ pub fn run(global: &GlobalArgs, args: &HuntArgs) -> anyhow::Result<Exit> {
                 rules: &load,
                 window: report.window,
                 reading: ReadingJson::of(&report),
-                hidden: Hidden { below: (hidden > 0).then(|| args.min_level.name()), count: hidden },
+                hidden: Hidden { below: args.min_level.name(), count: hidden },
                 renames: &report.renames,
                 clock_steps: &report.clock_steps,
                 detections: &report.detections,
@@ -239,7 +239,7 @@ struct Json<'a> {
 /// How many detections `--min-level` left out, and below which level.
 #[derive(Serialize)]
 struct Hidden {
-    below: Option<&'static str>,
+    below: &'static str,
     count: usize,
 }
 

@@ -63,11 +63,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         }
         for e in &c {
             let what = e.data("ErrorText").or_else(|| pool(e)).unwrap_or("configuration error");
-            let source = if e.event.family() == faultline_parser::winevent::Family::W3svcWp {
-                "W3SVC-WP"
-            } else {
-                "WAS"
-            };
+            let source = source_name(e);
             d.cite(
                 store.cite_event(e, format!("{source} {}: {}", e.event.event_id, what.trim())),
                 Role::Cause,
@@ -122,18 +118,7 @@ fn worker_side(c: &[&EventRow], pools: &std::collections::BTreeSet<&str>) -> (St
     let pools: Vec<&str> = pools.iter().copied().collect();
     let file = c.iter().find_map(|e| config_file(e));
     let error = c.iter().find_map(|e| e.data("ErrorText")).map(str::trim);
-    let mut ids: Vec<String> = c
-        .iter()
-        .map(|e| {
-            let source = if e.event.family() == faultline_parser::winevent::Family::W3svcWp {
-                "W3SVC-WP"
-            } else {
-                "WAS"
-            };
-            format!("{source} {}", e.event.event_id)
-        })
-        .collect();
-    ids.dedup();
+    let mut ids: Vec<String> = c.iter().map(|e| format!("{} {}", source_name(e), e.event.event_id)).collect();
     ids.sort();
     ids.dedup();
     let lower = file.map(str::to_ascii_lowercase).unwrap_or_default();
@@ -193,6 +178,11 @@ fn worker_side(c: &[&EventRow], pools: &std::collections::BTreeSet<&str>) -> (St
         ids.join(", "),
     );
     (text, steps)
+}
+
+/// The event source an event's citation names.
+fn source_name(e: &EventRow) -> &'static str {
+    if e.event.family() == faultline_parser::winevent::Family::W3svcWp { "W3SVC-WP" } else { "WAS" }
 }
 
 /// The configuration file a worker's event names (its pool's generated

@@ -29,9 +29,10 @@ const PIDS_LISTED: usize = 10;
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let pings: Vec<&EventRow> = store.events_of(WORKER_PING_FAILED).collect();
     for ((host, p), list) in grouped(pings, |e| (e.host.clone(), pool(e).unwrap_or("-").to_string())) {
+        let sites = pool_sites(store, &host, &p);
         let mut before: Option<(Timestamp, usize)> = None;
         for episode in clusters(list, |e| e.time(), EPISODE_GAP) {
-            let mut d = finding(store, &host, &p, &episode);
+            let mut d = finding(store, &host, (&p, &sites), &episode);
             // A pool that hangs again after recovering: the same cause
             // likely, said so the two are read together.
             if let Some((at, n)) = before {
@@ -48,7 +49,19 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
-fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
+/// The pool's own sites, where HTTP.sys names them (an access-log row names
+/// its site, not its pool): another site's slow reports are not this pool's
+/// hang. Where none is named, the host's.
+fn pool_sites(store: &Store, host: &str, p: &str) -> BTreeSet<u32> {
+    store
+        .errors_between(Timestamp(i64::MIN), Timestamp(i64::MAX))
+        .iter()
+        .filter(|r| &*r.host == host && r.queue.as_deref() == Some(p))
+        .filter_map(|r| r.site)
+        .collect()
+}
+
+fn finding(store: &Store, host: &str, (p, sites): (&str, &BTreeSet<u32>), pings: &[&EventRow]) -> Draft {
     let (first, last) = (pings[0].time(), pings[pings.len() - 1].time());
     let before = first - Span::mins(10);
     let queued: Vec<_> = store
@@ -69,15 +82,6 @@ fn finding(store: &Store, host: &str, p: &str, pings: &[&EventRow]) -> Draft {
         .errors_between(first - Span::secs(10), last + Span::mins(1))
         .iter()
         .filter(|r| &*r.host == host && r.queue.as_deref() == Some(p) && r.reason.is_abandoned())
-        .collect();
-    // The pool's own sites, where HTTP.sys names them (an access-log row
-    // names its site, not its pool): another site's slow reports are not
-    // this pool's hang. Where none is named, the host's.
-    let sites: BTreeSet<u32> = store
-        .errors_between(Timestamp(i64::MIN), Timestamp(i64::MAX))
-        .iter()
-        .filter(|r| &*r.host == host && r.queue.as_deref() == Some(p))
-        .filter_map(|r| r.site)
         .collect();
     let slow: Vec<_> = store
         .requests_between(before, last)

@@ -349,10 +349,7 @@ fn full_within(
     let Sort { spill, doubted, .. } = sort;
     let mut doubted = doubted.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     doubted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let files = |doubt: fn(&TimeDoubts) -> bool| -> Vec<Arc<str>> {
-        doubted.iter().filter(|(_, d)| doubt(d)).map(|(p, _)| Arc::clone(p)).collect()
-    };
-    let (local_time_files, date_only_files) = (files(|d| d.local_time), files(|d| d.date_only));
+    let (local_time_files, date_only_files) = crate::resolve::doubted_files(&doubted);
     let sources = pass.outputs.into_iter().flatten().collect();
     let mut memory =
         std::mem::take(&mut spill.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0);
