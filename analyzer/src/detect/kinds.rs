@@ -49,8 +49,18 @@ kinds! {
     /// W3SVC-WP 2299, 2262, 2263: why a worker called itself unhealthy.
     WORKER_UNHEALTHY = [W3svcWp 2299, W3svcWp 2262, W3svcWp 2263];
     /// W3SVC-WP 2280, 2282, 2293, 2295, 2296: the worker could not load a
-    /// native module (missing, wrong bitness) or it would not register.
-    MODULE_LOAD_FAILED = [W3svcWp 2280, W3svcWp 2282, W3svcWp 2293, W3svcWp 2295, W3svcWp 2296];
+    /// native module (missing, wrong bitness) or it would not register;
+    /// 2294: it could not preload the .NET runtime its pool names. Each
+    /// stops the worker's start.
+    MODULE_LOAD_FAILED =
+        [W3svcWp 2280, W3svcWp 2282, W3svcWp 2293, W3svcWp 2295, W3svcWp 2296, W3svcWp 2294];
+    /// W3SVC-WP 2214 and 2274 (the other processor architecture): an ISAPI
+    /// filter did not load; 2220: an ISAPI extension did not load. The
+    /// worker stays up and fails the requests that need them.
+    FILTER_LOAD_FAILED = [W3svcWp 2214, W3svcWp 2274, W3svcWp 2220];
+    /// W3SVC-WP 2268: a site's start was aborted because its ISAPI filters
+    /// did not all load.
+    SITE_FILTERS_ABORTED = [W3svcWp 2268];
     /// W3SVC 1004 and 1007: a site's URL could not be registered with HTTP.sys.
     SITE_URL_CONFLICT = [W3svc 1004, W3svc 1007];
     /// HttpEvent 15005: HTTP.sys could not bind to an address.

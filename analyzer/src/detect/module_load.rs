@@ -1,21 +1,30 @@
 //! `handler-missing` from the worker's own events: it could not load a
 //! native module IIS's configuration names (W3SVC-WP 2280; 2282 for the
 //! wrong processor architecture; 2293, 2295 and 2296 when the DLL loaded
-//! but would not register). Native modules are loaded as each worker
-//! starts, so every worker of the pools that load it fails at start: WAS
-//! then disables those pools (rapid-fail protection, 5002) and HTTP.sys
-//! answers their requests 503 itself. The pool disabling is this finding's
-//! effect, not a rapid-fail incident of its own.
+//! but would not register) or the .NET runtime its pool preloads (2294).
+//! Native modules and the runtime are loaded as each worker starts, so
+//! every worker of the pools that load them fails at start: WAS then
+//! disables those pools (rapid-fail protection, 5002) and HTTP.sys answers
+//! their requests 503 itself. The pool disabling is this finding's effect,
+//! not a rapid-fail incident of its own.
+//!
+//! An ISAPI filter (2214, 2274) or extension (2220) that does not load
+//! leaves the worker up: the requests that need it fail with 500.0, the
+//! load error as their win32 status. Those requests are this finding's
+//! effects, not a finding of their own from the access log.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{APPLICATION_FAULT, MODULE_LOAD_FAILED, POOL_DISABLED, RUNTIME_TERMINATED, WORKER_DIED};
+use super::kinds::{
+    APPLICATION_FAULT, FILTER_LOAD_FAILED, MODULE_LOAD_FAILED, POOL_DISABLED, RUNTIME_TERMINATED,
+    SITE_FILTERS_ABORTED, WORKER_DIED,
+};
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::describe::listed;
-use crate::evidence::{EventRow, Store};
+use crate::evidence::{EventRow, RequestRow, Store};
 use crate::finding::{Role, Severity};
 
 /// Pools disabled this long after their workers died of a module that did
@@ -31,14 +40,53 @@ const DEATH_AFTER_LOAD: Span = Span::secs(30);
 /// Failures to load the same DLL less than this apart are one incident.
 const INCIDENT_GAP: Span = Span::hours(1);
 
+/// A filter's failed requests less than this apart are one run: the
+/// access log's clusters of one failure.
+const REQUEST_GAP: Span = Span::mins(15);
+
+/// A worker logs a filter's failure as the request that met it fails: the
+/// request's row and the event are this close.
+const LOGGED_WITH: Span = Span::mins(1);
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
-    let failures: Vec<&EventRow> = store.events_of(MODULE_LOAD_FAILED).collect();
-    let by_module = grouped(failures, |e| (e.host.clone(), module_of(e).map(str::to_ascii_lowercase)));
-    for ((host, _), list) in by_module {
+    let failures: Vec<&EventRow> =
+        store.events_of(MODULE_LOAD_FAILED).chain(store.events_of(FILTER_LOAD_FAILED)).collect();
+    let by_module = grouped(failures, |e| {
+        let worker_stays_up = Failure::of(e.event.event_id).fails_requests();
+        (e.host.clone(), worker_stays_up, module_of(e).map(str::to_ascii_lowercase))
+    });
+    for ((host, _, _), mut list) in by_module {
+        list.sort_by_key(|e| e.time());
         for incident in clusters(list, |e| e.time(), INCIDENT_GAP) {
             out.push(finding(store, &host, &incident));
         }
     }
+}
+
+/// Whether the access log's 500.0 failures with a load error on `host`
+/// from `from` to `to` are a filter's or an extension's that did not load:
+/// a worker logged so while they failed. They are that finding's.
+pub(super) fn explains_requests(store: &Store, host: &str, from: Timestamp, to: Timestamp) -> bool {
+    store.events_between(FILTER_LOAD_FAILED, from - LOGGED_WITH, to + LOGGED_WITH).any(|e| &*e.host == host)
+}
+
+/// The requests on `host` a filter or extension that did not load failed:
+/// its runs of 500.0 with a load error (per site, no gap over
+/// [`REQUEST_GAP`]) during which one of `failures` was logged.
+fn failed_requests<'s>(store: &'s Store, host: &str, failures: &[&EventRow]) -> Vec<Vec<&'s RequestRow>> {
+    let failed =
+        store.requests.iter().filter(|r| &*r.host == host && super::status::is_load_failure(r.status));
+    let mut runs = Vec::new();
+    for (_, mut rows) in grouped(failed, |r| r.site) {
+        rows.sort_by_key(|r| (r.time, r.source, r.line));
+        for run in clusters(rows, |r| r.time, REQUEST_GAP) {
+            let (from, to) = (run[0].time - LOGGED_WITH, run[run.len() - 1].time + LOGGED_WITH);
+            if failures.iter().any(|e| (from..=to).contains(&e.time())) {
+                runs.push(run);
+            }
+        }
+    }
+    runs
 }
 
 /// Whether WAS event `e` is the effect of a module that did not load: a
@@ -81,6 +129,12 @@ fn module_of(e: &EventRow) -> Option<&str> {
     e.data("ModuleDll").or_else(|| e.data("ModuleName")).or_else(|| e.event.data.first().map(|d| &*d.value))
 }
 
+/// The site a W3SVC-WP 2268 names (its first value: `Could not load all
+/// ISAPI filters for site '%1'`).
+fn site_named(e: &EventRow) -> Option<&str> {
+    e.data("SiteName").or_else(|| e.event.data.first().map(|d| &*d.value)).filter(|s| !s.is_empty())
+}
+
 /// The Win32 error an event's binary data holds ("The data is the error":
 /// four bytes, little-endian; an HRESULT wrapping a Win32 error is
 /// unwrapped).
@@ -106,8 +160,10 @@ fn error_meaning(code: u32) -> String {
 }
 
 /// How a module failed, as its event says: not loaded (2280, 2282),
-/// refusing or unable to register (2293, 2295), or named with a
-/// precondition IIS cannot read (2296, checked before any load).
+/// refusing or unable to register (2293, 2295), named with a precondition
+/// IIS cannot read (2296, checked before any load); the runtime not
+/// preloaded (2294); an ISAPI filter (2214, 2274) or extension (2220) not
+/// loaded.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Failure {
     NotLoaded,
@@ -115,6 +171,10 @@ enum Failure {
     Refused,
     NoEntryPoint,
     BadPrecondition,
+    Runtime,
+    Filter,
+    FilterOtherBitness,
+    Extension,
 }
 
 impl Failure {
@@ -124,7 +184,39 @@ impl Failure {
             2293 => Failure::Refused,
             2295 => Failure::NoEntryPoint,
             2296 => Failure::BadPrecondition,
+            2294 => Failure::Runtime,
+            2214 => Failure::Filter,
+            2274 => Failure::FilterOtherBitness,
+            2220 => Failure::Extension,
             _ => Failure::NotLoaded,
+        }
+    }
+
+    /// Whether the worker stays up and fails requests instead of its start.
+    fn fails_requests(self) -> bool {
+        matches!(self, Failure::Filter | Failure::FilterOtherBitness | Failure::Extension)
+    }
+
+    /// Why it stops what it stops.
+    fn mechanism(self) -> &'static str {
+        match self {
+            Failure::Runtime => {
+                "A worker preloads the .NET runtime its pool's managedRuntimeVersion names as it starts, so a \
+                 version that does not load stops every worker of the pool before it serves a request."
+            }
+            Failure::Filter | Failure::FilterOtherBitness => {
+                "A worker loads a site's ISAPI filters before it serves the site's first request, so a filter \
+                 that does not load fails every request of the sites it applies to with 500.0, the load error \
+                 as the request's win32 status, while the worker stays up."
+            }
+            Failure::Extension => {
+                "A request mapped to an ISAPI extension that does not load fails with 500.0, the load error as \
+                 its win32 status, while the worker stays up."
+            }
+            _ => {
+                "IIS loads the native modules its configuration names as each worker starts, so a module that \
+                 does not load or register stops every worker that loads it before it serves a request."
+            }
         }
     }
 
@@ -149,6 +241,13 @@ impl Failure {
                     "The native module {module} is named in IIS's configuration with a precondition IIS cannot read"
                 )
             }
+            Failure::Runtime => format!("The IIS worker could not preload the .NET runtime {module}"),
+            Failure::Filter => format!("The IIS worker could not load the ISAPI filter {module}"),
+            Failure::FilterOtherBitness => format!(
+                "The IIS worker could not load the ISAPI filter {module}: it is built for the other processor \
+                 architecture"
+            ),
+            Failure::Extension => format!("The IIS worker could not load the ISAPI extension {module}"),
         }
     }
 
@@ -160,6 +259,19 @@ impl Failure {
             Failure::Refused => "returned an error as it was registered",
             Failure::NoEntryPoint => "has no RegisterModule entry point",
             Failure::BadPrecondition => "named with a precondition IIS cannot read",
+            Failure::Runtime => "could not be preloaded",
+            Failure::Filter | Failure::Extension => "could not load",
+            Failure::FilterOtherBitness => "built for the other processor architecture",
+        }
+    }
+
+    /// What it is, in a citation's words.
+    fn noun(self) -> &'static str {
+        match self {
+            Failure::Runtime => ".NET runtime",
+            Failure::Filter | Failure::FilterOtherBitness => "ISAPI filter",
+            Failure::Extension => "ISAPI extension",
+            _ => "module",
         }
     }
 
@@ -176,6 +288,19 @@ impl Failure {
                  incompatible build, or one its own configuration stops)"
             }
             Failure::BadPrecondition => "the module's entries in globalModules and modules are valid",
+            Failure::Runtime => {
+                "the .NET runtime the pool's managedRuntimeVersion names is installed (v2.0 needs the .NET \
+                 Framework 3.5 feature, v4.0 any .NET Framework 4.x; no other value names a runtime)"
+            }
+            Failure::Filter | Failure::FilterOtherBitness => {
+                "the ISAPI filter registered for the server or the site (isapiFilters) is loadable by the \
+                 pool (uninstalled or moved, built for a bitness other than the pool's, or a file the \
+                 pool's identity cannot read)"
+            }
+            Failure::Extension => {
+                "the ISAPI extension a handler mapping names is loadable by the pool (uninstalled or moved, \
+                 built for a bitness other than the pool's, or a file the pool's identity cannot read)"
+            }
         }
     }
 
@@ -202,6 +327,28 @@ impl Failure {
                     modules): a comma-separated list of bitness32 or bitness64, integratedMode or classicMode, \
                     runtimeVersionv2.0 or runtimeVersionv4.0, managedHandler.",
             ],
+            Failure::Runtime => &[
+                "Set the pool's .NET CLR version (managedRuntimeVersion) to one installed: v4.0 for any .NET \
+                    Framework 4.x application, No Managed Code (an empty value) for ASP.NET Core and static \
+                    sites; a value such as v4.5 or v4.8 names no runtime.",
+                "Or install the framework it names: the .NET Framework 3.5 feature for v2.0.",
+            ],
+            Failure::Filter | Failure::FilterOtherBitness => &[
+                "Put the filter's DLL back where its registration says (repair or reinstall what owns it), or \
+                    remove it from the ISAPI Filters of the server or the site (system.webServer/isapiFilters) if \
+                    it was uninstalled on purpose.",
+                "Error 193 or W3SVC-WP 2274: register the filter's build for the pool's bitness, or give its \
+                    isapiFilters entry preCondition=\"bitness64\" (or \"bitness32\") so workers of the other \
+                    bitness skip it. A pool switched to 32-bit (enable32BitAppOnWin64) cannot load a 64-bit \
+                    filter, nor a 64-bit pool a 32-bit one.",
+                "Error 5: give the pool's identity (IIS_IUSRS) read and execute on the DLL and its folder.",
+            ],
+            Failure::Extension => &[
+                "Put the extension's DLL back where the handler mapping (system.webServer/handlers, \
+                    scriptProcessor) and the ISAPI and CGI Restrictions name it, or correct the mapping; install \
+                    its build for the pool's bitness (error 193).",
+                "Error 5: give the pool's identity (IIS_IUSRS) read and execute on the DLL and its folder.",
+            ],
         }
     }
 }
@@ -224,13 +371,63 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
     };
     let failure = Failure::of(first.event.event_id);
     let mut text = format!(
-        "{} (W3SVC-WP {}{}), {times}. IIS loads the native modules its configuration names as each worker \
-            starts, so a module that does not load or register stops every worker that loads it before it \
-            serves a request.",
+        "{} (W3SVC-WP {}{}), {times}. {}",
         failure.said(module),
         first.event.event_id,
         error.as_deref().map_or(String::new(), |e| format!("; {e}")),
+        failure.mechanism(),
     );
+    let (from, to) = (first.time() - LOGGED_WITH, last.time() + LOGGED_WITH);
+    let aborted: Vec<&EventRow> = if failure.fails_requests() {
+        store.events_between(SITE_FILTERS_ABORTED, from, to).filter(|e| &e.host == host).collect()
+    } else {
+        Vec::new()
+    };
+    let sites: BTreeSet<&str> = aborted.iter().filter_map(|e| site_named(e)).collect();
+    if !sites.is_empty() {
+        let sites: Vec<&str> = sites.into_iter().collect();
+        text.push_str(&format!(
+            " IIS aborted the start of site{} {} as not all of {} ISAPI filters loaded (W3SVC-WP 2268).",
+            if sites.len() == 1 { "" } else { "s" },
+            listed(&sites, 5),
+            if sites.len() == 1 { "its" } else { "their" },
+        ));
+    }
+    let runs = if failure.fails_requests() { failed_requests(store, host, failures) } else { Vec::new() };
+    let mut request_end = None;
+    if !runs.is_empty() {
+        let mut n = 0usize;
+        let mut codes = BTreeSet::new();
+        let (mut start, mut end) = (Timestamp(i64::MAX), Timestamp(i64::MIN));
+        for run in &runs {
+            let (a, b) = (run[0], run[run.len() - 1]);
+            let unlisted = store.unlisted_between(
+                host,
+                a.site,
+                a.time.minute()..=b.time.minute(),
+                super::status::is_load_failure,
+            );
+            n += run.len() + usize::try_from(unlisted.count).unwrap_or(usize::MAX);
+            codes.extend(run.iter().map(|r| r.status.win32));
+            start = start.min(a.time);
+            end = end.max(if unlisted.count > 0 { b.time.max(unlisted.last) } else { b.time });
+        }
+        let codes: Vec<String> = codes.iter().map(u64::to_string).collect();
+        text.push_str(&format!(
+            " {n} request{} failed with 500.0 and win32 status {} from {} to {}.",
+            if n == 1 { "" } else { "s" },
+            listed(&codes, 3),
+            start.to_prose(),
+            end.to_prose(),
+        ));
+        request_end = Some(end);
+        if let [run] = &runs[..]
+            && let Some(ok) = super::status::recovery(store, host, run[0].site, end)
+        {
+            // Successes are counted by the minute, not kept.
+            text.push_str(&format!(" The site served successes again in the minute from {}.", ok.to_prose()));
+        }
+    }
     let disabled_pools: BTreeSet<&str> = disabled.iter().filter_map(|e| pool(e)).collect();
     if !disabled_pools.is_empty() {
         let named: Vec<&str> = disabled_pools.iter().copied().collect();
@@ -259,22 +456,39 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         ));
     }
     let end = disabled.iter().chain(&died).map(|e| e.time()).fold(end, Timestamp::max);
+    let end = request_end.map_or(end, |t| end.max(t));
     let severity = if disabled.is_empty() { Severity::High } else { Severity::Critical };
+    let failed_sites: BTreeSet<Option<u32>> = runs.iter().map(|run| run[0].site).collect();
+    let site = match failed_sites.into_iter().collect::<Vec<_>>()[..] {
+        [one] => one,
+        _ => answered.first().and_then(|r| r.site),
+    };
     let mut d = Draft::new(FailureMode::HandlerMissing, severity, 0.9, first.time(), end)
-        .scope(Some(host), answered.first().and_then(|r| r.site), (pools.len() == 1).then(|| pools[0]))
+        .scope(Some(host), site, (pools.len() == 1).then(|| pools[0]))
         .explain(text)
         .remedy(failure.steps());
     if !disabled.is_empty() {
         d = d.also(&["Then start the disabled pools: rapid-fail protection leaves them stopped."]);
     }
     d.cite_first(failures.iter(), 20, Role::Cause, |e| {
+        let failure = Failure::of(e.event.event_id);
         store.cite_event(
             e,
-            format!("W3SVC-WP {}: module {} {}", e.event.event_id, module_of(e).unwrap_or("-"), {
-                Failure::of(e.event.event_id).short()
-            }),
+            format!(
+                "W3SVC-WP {}: {} {} {}",
+                e.event.event_id,
+                failure.noun(),
+                module_of(e).unwrap_or("-"),
+                failure.short()
+            ),
         )
     });
+    d.cite_first(aborted.iter(), 5, Role::Effect, |e| {
+        store.cite_event(e, format!("W3SVC-WP 2268: start of site {} aborted", site_named(e).unwrap_or("-")))
+    });
+    for run in &runs {
+        d.cite_first(run.iter(), 5, Role::Effect, |r| store.cite_request(r));
+    }
     d.cite_first(died.iter(), 10, Role::Effect, |e| {
         let pid = e.data("ProcessID").unwrap_or("-");
         let p = pool(e).unwrap_or("-");
@@ -421,6 +635,96 @@ mod tests {
         let store = crashed.store();
         let died: Vec<&EventRow> = store.events_of(WORKER_DIED).collect();
         assert!(!explains(&store, died[0]), "its own crash report");
+    }
+
+    const FILTER: &str = "C:\\Program Files\\Contoso\\SSO\\ssofilter64.dll";
+
+    fn filter_failed(e: Given, host: &str, secs: i64) -> Given {
+        e.positional(host, secs, "Microsoft-Windows-IIS-W3SVC-WP", 2214, &[FILTER])
+            .binary("C1000000")
+            .positional(host, secs, "Microsoft-Windows-IIS-W3SVC-WP", 2268, &["Shop"])
+    }
+
+    /// ShopPool switched to 32-bit while a 64-bit ISAPI filter is registered:
+    /// each worker logs 2214 (error 193) and 2268, stays up, and fails every
+    /// request of the site with 500.0 and win32 193. One finding names the
+    /// filter, the error, the site whose start was aborted and the requests
+    /// it failed (kept and counted); the access log's 500.0 burst is no
+    /// finding of its own.
+    #[test]
+    fn a_filter_that_does_not_load_fails_the_sites_requests_in_one_finding() {
+        let e = filter_failed(Given::new(), "WEB01", 100)
+            .requests(30, "WEB01", 1, 100, "/cart", (500, 0, 193), 15)
+            .unlisted("WEB01", 1, 125, (500, 0, 193), 40);
+        let all = e.findings();
+        let d = match &all[..] {
+            [d] => d,
+            other => panic!("{:?}", crate::detect::testing::modes(other)),
+        };
+        assert_eq!((d.id, d.severity), (FailureMode::HandlerMissing, Severity::High));
+        assert_eq!(d.scope.site.as_deref(), Some("1"));
+        let text = &d.explanation;
+        assert!(
+            text.starts_with(&format!(
+                "The IIS worker could not load the ISAPI filter {FILTER} (W3SVC-WP 2214; error 193: a 32-bit \
+                 DLL in a 64-bit worker, or the reverse), at"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("IIS aborted the start of site Shop"), "{text}");
+        assert!(text.contains("70 requests failed with 500.0 and win32 status 193 from"), "{text}");
+        assert!(d.remediation.iter().any(|r| r.contains("isapiFilters")), "{:?}", d.remediation);
+        let effects = d.evidence.iter().filter(|e| e.summary.contains("/cart")).count();
+        assert!(effects > 0, "{:?}", d.evidence);
+    }
+
+    /// The look-alikes: the same 500.0 burst with no worker naming a filter
+    /// is the access log's own finding (a DLL that did not load, unnamed);
+    /// a filter failing on another server, or an hour before the burst,
+    /// does not take it.
+    #[test]
+    fn a_load_failure_burst_no_filter_event_names_stays_the_access_logs() {
+        for e in [
+            Given::new(),
+            filter_failed(Given::new(), "WEB02", 100),
+            filter_failed(Given::new(), "WEB01", 100 - 3_600),
+        ] {
+            let all = e.requests(30, "WEB01", 1, 100, "/cart", (500, 0, 193), 15).findings();
+            let on_web01: Vec<&crate::finding::Finding> =
+                all.iter().filter(|f| f.scope.host.as_deref() == Some("WEB01")).collect();
+            let from_log =
+                on_web01.iter().find(|f| f.explanation.starts_with("30 requests failed with 500.0"));
+            assert!(from_log.is_some(), "{:?}", all.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+        }
+    }
+
+    /// A pool set to a runtime that is not installed: each worker logs 2294
+    /// and dies; the deaths and the disabling are the finding's effects,
+    /// and its step names the setting.
+    #[test]
+    fn a_runtime_the_pool_cannot_preload_takes_its_pool_down() {
+        let mut e = Given::new();
+        for i in 0..5 {
+            e = e.positional("WEB01", 10 * i, "Microsoft-Windows-IIS-W3SVC-WP", 2294, &["v4.5"]).event(
+                "WEB01",
+                10 * i + 1,
+                "WAS",
+                5009,
+                &[("AppPoolID", "ShopPool"), ("ProcessID", "400")],
+            );
+        }
+        let all = e.event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")]).findings();
+        assert_eq!(crate::detect::testing::modes(&all), [FailureMode::HandlerMissing]);
+        let d = &all[0];
+        assert_eq!((d.severity, d.scope.app_pool.as_deref()), (Severity::Critical, Some("ShopPool")));
+        assert!(
+            d.explanation.starts_with(
+                "The IIS worker could not preload the .NET runtime v4.5 (W3SVC-WP 2294), 5 times"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(d.remediation[0].contains("managedRuntimeVersion"), "{:?}", d.remediation);
     }
 
     /// The worker death right after a module failed to load, and the

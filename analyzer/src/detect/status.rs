@@ -57,6 +57,12 @@ const LOAD_FAILURES: [u64; 12] = [
     0xC000_007B,
 ];
 
+/// Whether a response is 500.0 with a load error: a DLL the request needed
+/// (a module, an ISAPI filter or extension, a FastCGI handler) did not load.
+pub(super) fn is_load_failure(status: Status) -> bool {
+    status.is(500, 0) && LOAD_FAILURES.contains(&status.win32)
+}
+
 /// `ERROR_SHUTDOWN_IN_PROGRESS` (1115) and `ERROR_SERVER_SHUTDOWN_IN_PROGRESS`
 /// (1255), as Win32 codes and as HRESULTs: a 503 with one of them was
 /// refused by an application shutting down (ANCM's "Server has been
@@ -76,7 +82,7 @@ fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode>
     Some(match (code, sub) {
         (500, 19) => FailureMode::ConfigError,
         (500, 21..=24) | (404, 17) | (404, 4) => FailureMode::HandlerMissing,
-        (500, 0) if LOAD_FAILURES.contains(&win32) => FailureMode::HandlerMissing,
+        (500, 0) if is_load_failure(status) => FailureMode::HandlerMissing,
         _ if ancm_status(status) && !ancm_failed => FailureMode::AncmStartupFailure,
         (502, 3) => FailureMode::BackendFailure,
         (401, 3) | (404, 3) | (403, 1 | 2) if is_static(stem) => FailureMode::StaticContentFailure,
@@ -220,6 +226,13 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             let n = c.len() + usize::try_from(unlisted.count).unwrap_or(usize::MAX);
             let last_time = if unlisted.count > 0 { last.time.max(unlisted.last) } else { last.time };
             if n < BURST && !is_decisive(mode, first.status, false) {
+                continue;
+            }
+            // A worker named the filter or extension that did not load as
+            // these failed: that finding has them.
+            if is_load_failure(first.status)
+                && super::module_load::explains_requests(store, &host, first.time, last_time)
+            {
                 continue;
             }
             let (severity, mut text) = explain(mode, n, first.status);
@@ -385,7 +398,12 @@ fn ancm_steps(status: Status) -> &'static [&'static str] {
 
 /// The start of the first minute after `after` (within a day) in which
 /// `host`'s site served successes (2xx, 3xx).
-fn recovery(store: &Store, host: &Arc<str>, site: Option<u32>, after: Timestamp) -> Option<Timestamp> {
+pub(super) fn recovery(
+    store: &Store,
+    host: &Arc<str>,
+    site: Option<u32>,
+    after: Timestamp,
+) -> Option<Timestamp> {
     let minute = after.minute();
     store.first_served_minute(host, site, minute + 1..=minute + 1_439).map(Timestamp::of_minute)
 }
@@ -477,6 +495,12 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
             None => (file_start, file_end),
         };
         let mut text = text;
+        // What failed to load, in IIS's words: `Calling LoadLibraryEx on
+        // ISAPI filter "C:\...\aspnet_filter.dll" failed` names the DLL.
+        let said = error.and_then(|e| e.error_text.as_deref()).map(str::trim).filter(|t| !t.is_empty());
+        if let Some(said) = said.filter(|_| mode == FailureMode::HandlerMissing) {
+            text.push_str(&format!(" The page says: \"{}\"", crate::describe::cut_line(said.to_string())));
+        }
         match named.first() {
             Some(n) => text.push_str(&format!(
                 " The page's URL names {}, which this host's events name from {} to {}: its request came \
@@ -774,6 +798,30 @@ mod tests {
         assert!(late[0].explanation.contains("a copy's date"), "{}", late[0].explanation);
         let near = page(600);
         assert!(!near[0].explanation.contains("a copy's date"), "{}", near[0].explanation);
+    }
+
+    /// A 500.0 page of a DLL that did not load (a 32-bit ASP.NET filter in
+    /// a 64-bit pool) quotes IIS's sentence, which names the DLL.
+    #[test]
+    fn a_page_of_a_dll_that_did_not_load_quotes_the_dll_iis_names() {
+        let said = "Calling LoadLibraryEx on ISAPI filter \"C:\\Windows\\Microsoft.NET\\Framework\\v4.0.30319\\aspnet_filter.dll\" failed";
+        let found = Given::new()
+            .error_page("APP", 9_000, "http://shop:80/", (500, 0), "IIS Web Core")
+            .error_code(0x8007_00C1)
+            .error_text(said)
+            .findings();
+        assert_eq!(modes(&found), [FailureMode::HandlerMissing]);
+        assert!(
+            found[0].explanation.contains(&format!("The page says: \"{said}\"")),
+            "{}",
+            found[0].explanation
+        );
+        // A page of another failure quotes nothing.
+        let other = Given::new()
+            .error_page("APP", 9_000, "http://shop:80/", (500, 19), "IIS Web Core")
+            .error_text("The requested page cannot be accessed because the related configuration data for the page is invalid.")
+            .findings();
+        assert!(!other[0].explanation.contains("The page says"), "{}", other[0].explanation);
     }
 
     /// sadabyakod's App Service: the 500.30 page the ANCM events explain

@@ -327,6 +327,15 @@ impl Given {
         self
     }
 
+    /// The last trace or page with the text its error description shows.
+    pub fn error_text(mut self, text: &str) -> Self {
+        let error = self.kept.traces.last_mut().and_then(|t| t.trace.summary.first_error.as_mut());
+        if let Some(error) = error {
+            error.error_text = Some(text.to_string());
+        }
+        self
+    }
+
     /// The store, rows sorted as the analysis sorts them.
     pub fn store(self) -> Store {
         let sources =

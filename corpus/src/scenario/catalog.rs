@@ -58,6 +58,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { name: "config-store-broken", min_hosts: 1, plant: platform::config_store_broken },
     ScenarioDef { name: "binding-conflict", min_hosts: 1, plant: platform::binding_conflict },
     ScenarioDef { name: "module-missing", min_hosts: 1, plant: platform::module_missing },
+    ScenarioDef { name: "filter-bitness", min_hosts: 1, plant: platform::filter_bitness },
     ScenarioDef { name: "app-exception", min_hosts: 1, plant: app_exception },
     ScenarioDef { name: "unexplained", min_hosts: 1, plant: requests::unexplained },
     ScenarioDef { name: "small-site-config-error", min_hosts: 1, plant: small_site_config_error },

@@ -276,6 +276,36 @@ pub(super) fn module_missing(ctx: &mut Ctx) {
     );
 }
 
+/// ShopPool switched to 32-bit (`enable32BitAppOnWin64`) while a 64-bit
+/// single-sign-on ISAPI filter stays registered for the shop site: each
+/// worker logs W3SVC-WP 2214 (error 193) and 2268 at its first request,
+/// stays up, and fails every shop request with 500.0 and win32 193 until
+/// the pool is switched back.
+pub(super) fn filter_bitness(ctx: &mut Ctx) {
+    let host = ctx.web_hosts[0].clone();
+    let from = ctx.at(0.5);
+    let fixed = from + 25 * 60_000;
+    // The data's name is not seen in any sample: the filter is read as the
+    // event's first value, as its message (`%1`) places it.
+    let filter = "C:\\Program Files\\Contoso\\SSO\\x64\\ssofilter.dll";
+    ctx.event(
+        &host,
+        Ev::worker(2214, ERROR, from + 300, vec![("FilterDll", s(filter))])
+            .with_binary(Some(vec![0xC1, 0x00, 0x00, 0x00])),
+    );
+    ctx.event(&host, Ev::worker(2268, ERROR, from + 310, vec![("SiteName", s("Shop"))]));
+    let n =
+        ctx.traffic_mut(&host, SHOP_SITE).set_outcome(from, fixed, 1.0, |_| true, (500, 0, 193), (3.0, 0.3));
+    cold_start(ctx, &host, SHOP_SITE, fixed);
+    ctx.answer(
+        &["handler-missing"],
+        (from - 1_000, fixed),
+        (&host, Some(SHOP_SITE), None),
+        &["app-init-failure", "app-exception", "config-error", "rapid-fail-protection"],
+        &format!("ShopPool was switched to 32-bit while a 64-bit single-sign-on ISAPI filter stayed registered for the shop site: the worker could not load it (W3SVC-WP 2214, error 193), aborted the site's start (2268) and answered {n} shop requests 500.0 with win32 193 until the pool was switched back 25 minutes later."),
+    );
+}
+
 pub(super) fn binding_conflict(ctx: &mut Ctx) {
     let host = ctx.web_hosts[0].clone();
     let at = ctx.at(0.5);
