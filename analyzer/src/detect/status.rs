@@ -215,6 +215,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
     for ((host, site, mode), rows) in grouped(failed, |(mode, r)| (r.host.clone(), r.site, *mode)) {
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
         let ancm = ancm_failed.contains(&*host);
+        let mut episodes = Vec::new();
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             let (first, last) = (c[0], c[c.len() - 1]);
             // A busy minute lists only its first failures: the others of
@@ -235,66 +236,178 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             {
                 continue;
             }
-            let (severity, mut text) = explain(mode, n, first.status);
-            let (severity, confidence) = weight(severity, n);
-            // The site answering again ends the incident: the first minute
-            // after the last failure in which it served successes.
-            let recovered = recovery(store, &host, site, last_time);
-            if let Some(ok) = recovered {
-                // Successes are counted by the minute, not kept: the
-                // minute is what the evidence can say.
-                text.push_str(&format!(
-                    " The site served successes again in the minute from {} (the access log's successes \
-                        are counted by the minute).",
-                    ok.to_prose()
-                ));
+            episodes.push(Episode { rows: c, n, last_time });
+        }
+        if episodes.len() > MAX_EPISODES {
+            out.push(recurring(store, (&host, site, mode), &episodes));
+        } else {
+            for e in &episodes {
+                out.push(episode(store, (&host, site, mode), e));
             }
-            let end = recovered.unwrap_or(last_time);
-            let mut d = Draft::new(mode, severity, confidence, first.start(), end)
-                .scope(Some(&host), site, None)
-                .explain(text);
-            d = remedied(d, mode, c.iter().map(|r| r.status));
-            d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
-            let same_status = |t: &&TraceRow| {
-                t.host == host
-                    && t.trace.status.is_some_and(|s| first.status.is(s, t.trace.substatus.unwrap_or(0)))
-            };
-            for t in store.traces.iter().filter(same_status).take(3) {
-                d.cite(store.cite_trace(t), Role::Cause);
-            }
-            // An access log names no app pool; the traces of the same
-            // failure on the same site do, when they agree on one.
-            let during = |t: &&TraceRow| {
-                t.trace
-                    .time()
-                    .is_some_and(|at| at >= first.start() - Span::mins(1) && at <= end + Span::mins(1))
-            };
-            let pools: BTreeSet<&str> = store
-                .traces
-                .iter()
-                .filter(same_status)
-                .filter(during)
-                .filter(|t| site.is_none() || t.trace.site_id == site)
-                .filter_map(|t| t.trace.app_pool.as_deref())
-                .collect();
-            if let [p] = pools.into_iter().collect::<Vec<_>>()[..] {
-                d.scope.app_pool = Some(p.to_string());
-            }
-            if mode == FailureMode::AuthFailure {
-                let logons = store
-                    .events_between(LOGON_FAILED, first.time, last_time)
-                    .filter(|e| e.host == host && matches!(e.data("LogonType"), Some("3" | "8")));
-                for e in logons.take(5) {
-                    let summary = format!(
-                        "Security 4625: logon type {} failed for {} ({})",
-                        e.data("LogonType").unwrap_or("-"),
-                        e.data("TargetUserName").unwrap_or("-"),
-                        e.data("SubStatus").unwrap_or("-")
-                    );
-                    d.cite(store.cite_event(e, summary), Role::Cause);
-                }
-            }
-            out.push(d);
+        }
+    }
+}
+
+/// One run of failures of a mode on a site (no gap over a quarter of an
+/// hour): its rows kept, how many failed (kept and counted), the last.
+struct Episode<'s> {
+    rows: Vec<&'s RequestRow>,
+    n: usize,
+    last_time: Timestamp,
+}
+
+/// A site failing the same way in more runs than this is one finding of a
+/// recurring failure, not one per run: a path broken for a month and asked
+/// for every hour is one fault, and a flood of them one screen.
+const MAX_EPISODES: usize = 10;
+
+fn episode(
+    store: &Store,
+    (host, site, mode): (&Arc<str>, Option<u32>, FailureMode),
+    e: &Episode<'_>,
+) -> Draft {
+    let (c, n, last_time) = (&e.rows, e.n, e.last_time);
+    let first = c[0];
+    let (severity, mut text) = explain(mode, n, first.status);
+    let (severity, confidence) = weight(severity, n);
+    // The site answering again ends the incident: the first minute
+    // after the last failure in which it served successes.
+    let recovered = recovery(store, host, site, last_time);
+    if let Some(ok) = recovered {
+        // Successes are counted by the minute, not kept: the
+        // minute is what the evidence can say.
+        text.push_str(&format!(
+            " The site served successes again in the minute from {} (the access log's successes \
+                are counted by the minute).",
+            ok.to_prose()
+        ));
+    }
+    let end = recovered.unwrap_or(last_time);
+    let mut d = Draft::new(mode, severity, confidence, first.start(), end)
+        .scope(Some(host), site, None)
+        .explain(text);
+    d = remedied(d, mode, c.iter().map(|r| r.status));
+    d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
+    corroborate(store, &mut d, (host, site, mode), first, (first.start(), last_time, end));
+    d
+}
+
+/// A site failing the same way in many runs: one finding of them all,
+/// naming the largest runs and the paths that failed most.
+fn recurring(
+    store: &Store,
+    (host, site, mode): (&Arc<str>, Option<u32>, FailureMode),
+    episodes: &[Episode<'_>],
+) -> Draft {
+    let first = episodes[0].rows[0];
+    let last = &episodes[episodes.len() - 1];
+    let n: usize = episodes.iter().map(|e| e.n).sum();
+    let (severity, mut text) = explain(mode, n, first.status);
+    let (severity, confidence) = episodes
+        .iter()
+        .map(|e| weight(severity, e.n))
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .unwrap_or((severity, 0.6));
+    let mut largest: Vec<usize> = (0..episodes.len()).collect();
+    largest.sort_by_key(|&i| (std::cmp::Reverse(episodes[i].n), i));
+    largest.truncate(3);
+    let runs: Vec<String> = largest
+        .iter()
+        .map(|&i| &episodes[i])
+        .filter(|e| e.n >= BURST)
+        .map(|e| format!("{} requests from {} to {}", e.n, e.rows[0].time.to_prose(), e.last_time.to_prose()))
+        .collect();
+    let runs = match runs.is_empty() {
+        true => match episodes[largest[0]].n {
+            1 => "Each run was one request.".to_string(),
+            most => format!("No run held more than {most} requests."),
+        },
+        false => format!("The largest runs: {}.", runs.join("; ")),
+    };
+    let mut paths: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in episodes.iter().flat_map(|e| &e.rows) {
+        *paths.entry(&*r.stem).or_default() += 1;
+    }
+    let mut paths: Vec<(&str, usize)> = paths.into_iter().collect();
+    paths.sort_by_key(|&(p, k)| (std::cmp::Reverse(k), p));
+    let named: Vec<String> = paths.iter().take(3).map(|(p, k)| format!("{p} ({k})")).collect();
+    text.push_str(&format!(
+        " They failed in {} separate runs (more than a quarter of an hour apart) from {} to {}: a failure that \
+            keeps coming back, one finding rather than one per run. {runs} The paths that failed most among \
+            the rows kept: {}{}.",
+        episodes.len(),
+        first.time.to_prose(),
+        last.last_time.to_prose(),
+        named.join(", "),
+        if paths.len() > 3 { format!(" ({} paths in all)", paths.len()) } else { String::new() },
+    ));
+    let recovered = recovery(store, host, site, last.last_time);
+    if let Some(ok) = recovered {
+        text.push_str(&format!(
+            " After the last run the site served successes again in the minute from {}.",
+            ok.to_prose()
+        ));
+    }
+    let end = recovered.unwrap_or(last.last_time);
+    let mut d = Draft::new(mode, severity, confidence, first.start(), end)
+        .scope(Some(host), site, None)
+        .explain(text);
+    d = remedied(d, mode, episodes.iter().flat_map(|e| &e.rows).map(|r| r.status));
+    let mut cited: Vec<usize> = largest.clone();
+    cited.extend([0, episodes.len() - 1]);
+    cited.sort_unstable();
+    cited.dedup();
+    for i in cited {
+        d.cite_first(episodes[i].rows.iter(), 3, Role::Effect, |r| store.cite_request(r));
+    }
+    corroborate(store, &mut d, (host, site, mode), first, (first.start(), last.last_time, end));
+    d
+}
+
+/// What other evidence says of a failure of `first`'s status: the traces
+/// of the same status (and the app pool they agree on), and for
+/// authentication failures the failed network logons while it lasted.
+fn corroborate(
+    store: &Store,
+    d: &mut Draft,
+    (host, site, mode): (&Arc<str>, Option<u32>, FailureMode),
+    first: &RequestRow,
+    (start, last_time, end): (Timestamp, Timestamp, Timestamp),
+) {
+    let same_status = |t: &&TraceRow| {
+        t.host == *host && t.trace.status.is_some_and(|s| first.status.is(s, t.trace.substatus.unwrap_or(0)))
+    };
+    for t in store.traces.iter().filter(same_status).take(3) {
+        d.cite(store.cite_trace(t), Role::Cause);
+    }
+    // An access log names no app pool; the traces of the same
+    // failure on the same site do, when they agree on one.
+    let during = |t: &&TraceRow| {
+        t.trace.time().is_some_and(|at| at >= start - Span::mins(1) && at <= end + Span::mins(1))
+    };
+    let pools: BTreeSet<&str> = store
+        .traces
+        .iter()
+        .filter(same_status)
+        .filter(during)
+        .filter(|t| site.is_none() || t.trace.site_id == site)
+        .filter_map(|t| t.trace.app_pool.as_deref())
+        .collect();
+    if let [p] = pools.into_iter().collect::<Vec<_>>()[..] {
+        d.scope.app_pool = Some(p.to_string());
+    }
+    if mode == FailureMode::AuthFailure {
+        let logons = store
+            .events_between(LOGON_FAILED, first.time, last_time)
+            .filter(|e| e.host == *host && matches!(e.data("LogonType"), Some("3" | "8")));
+        for e in logons.take(5) {
+            let summary = format!(
+                "Security 4625: logon type {} failed for {} ({})",
+                e.data("LogonType").unwrap_or("-"),
+                e.data("TargetUserName").unwrap_or("-"),
+                e.data("SubStatus").unwrap_or("-")
+            );
+            d.cite(store.cite_event(e, summary), Role::Cause);
         }
     }
 }
@@ -798,6 +911,41 @@ mod tests {
         assert!(late[0].explanation.contains("a copy's date"), "{}", late[0].explanation);
         let near = page(600);
         assert!(!near[0].explanation.contains("a copy's date"), "{}", near[0].explanation);
+    }
+
+    /// A path broken for a month and asked for every hour: one finding of
+    /// a failure that keeps coming back, not one per hour; ten runs are
+    /// still ten findings, and another site's runs are its own.
+    #[test]
+    fn a_failure_back_every_hour_for_a_month_is_one_finding() {
+        let hourly = |e: Given, site: u32, runs: i64| {
+            (0..runs)
+                .fold(e, |e, h| e.request("WEB01", site, h * 3_600, "/legacy/report.aspx", (500, 19, 13), 40))
+        };
+        let found = hourly(hourly(Given::new(), 1, 720), 2, 10).findings();
+        let on =
+            |site: &str| found.iter().filter(|f| f.scope.site.as_deref() == Some(site)).collect::<Vec<_>>();
+        let (one, two) = (on("1"), on("2"));
+        assert_eq!((one.len(), two.len()), (1, 10), "{:?}", modes(&found));
+        let d = one[0];
+        assert_eq!((d.id, d.severity), (FailureMode::ConfigError, Severity::Medium));
+        assert_eq!((d.start, d.end), (at(0) - Span::millis(40), at(719 * 3_600)));
+        let text = &d.explanation;
+        assert!(text.starts_with("720 requests failed with 500.19"), "{text}");
+        assert!(text.contains("They failed in 720 separate runs"), "{text}");
+        assert!(text.contains("Each run was one request. The paths that failed most among the rows kept: /legacy/report.aspx (720)."), "{text}");
+        assert!(d.evidence.len() <= 12, "{}", d.evidence.len());
+        // A burst among the runs is named with its size and times.
+        let burst = hourly(Given::new(), 1, 20)
+            .requests(30, "WEB01", 1, 5 * 3_600 + 60, "/cart", (500, 19, 13), 40)
+            .findings();
+        assert_eq!(burst.len(), 1, "{:?}", modes(&burst));
+        assert_eq!(burst[0].severity, Severity::High);
+        assert!(
+            burst[0].explanation.contains("The largest runs: 31 requests from"),
+            "{}",
+            burst[0].explanation
+        );
     }
 
     /// A 500.0 page of a DLL that did not load (a 32-bit ASP.NET filter in
