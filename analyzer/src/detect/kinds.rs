@@ -54,6 +54,11 @@ kinds! {
     /// stops the worker's start.
     MODULE_LOAD_FAILED =
         [W3svcWp 2280, W3svcWp 2282, W3svcWp 2293, W3svcWp 2295, W3svcWp 2296, W3svcWp 2294];
+    /// W3SVC-WP 2276 (failed to initialize), 2277 (process model host),
+    /// 2278 (request processing), 2279 (a protocol's queue), 2281
+    /// (communication with W3SVC), 2269 (HTTP.sys communication): a worker
+    /// did not start, for a reason its binary data holds.
+    WORKER_START_FAILED = [W3svcWp 2276, W3svcWp 2277, W3svcWp 2278, W3svcWp 2279, W3svcWp 2281, W3svcWp 2269];
     /// W3SVC-WP 2214 and 2274 (the other processor architecture): an ISAPI
     /// filter did not load; 2220: an ISAPI extension did not load. The
     /// worker stays up and fails the requests that need them.

@@ -138,7 +138,7 @@ fn site_named(e: &EventRow) -> Option<&str> {
 /// The Win32 error an event's binary data holds ("The data is the error":
 /// four bytes, little-endian; an HRESULT wrapping a Win32 error is
 /// unwrapped).
-fn error_of(e: &EventRow) -> Option<u32> {
+pub(super) fn error_of(e: &EventRow) -> Option<u32> {
     let hex = e.event.binary.as_deref()?.get(..8)?;
     let code = u32::from_str_radix(hex, 16).ok()?.swap_bytes();
     Some(if code & 0xFFFF_0000 == 0x8007_0000 { code & 0xFFFF } else { code })

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{POOL_DISABLED, WORKER_FAILED};
+use super::kinds::{POOL_DISABLED, WORKER_FAILED, WORKER_START_FAILED};
 use super::{Draft, FailureMode, clusters, pool};
 use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
@@ -49,6 +49,20 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         for e in disables.iter().take(5) {
             d.cite(store.cite_event(e, format!("WAS 5002: rapid-fail protection disabled {p}")), Role::Cause);
         }
+        let pids: Vec<u32> =
+            failures.iter().filter_map(|f| f.data("ProcessID").and_then(|p| p.trim().parse().ok())).collect();
+        let (said, why) = start_failures(store, e, p, &pids);
+        if let Some(first) = said.first() {
+            d.start = d.start.min(first.time());
+            d.explanation.push_str(&why);
+        }
+        d.cite_first(said.iter(), 10, Role::Cause, |w| {
+            let error = super::module_load::error_of(w).map_or(String::new(), |c| format!(", error {c}"));
+            store.cite_event(
+                w,
+                format!("W3SVC-WP {}: {}{error}", w.event.event_id, start_step(w.event.event_id)),
+            )
+        });
         if disables.len() > 1 {
             d.explanation.push_str(&format!(
                 " WAS disabled {p} {} times in this incident (each restart failed again).",
@@ -82,6 +96,64 @@ pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: T
         out.push(r);
     }
     out
+}
+
+/// The workers' own reports of why they did not start, in the ten minutes
+/// before the disable `e` of `pool`: those of its workers' processes
+/// (`pids`), or where the report names no process, those on its host
+/// (said so: another pool's worker may have written them).
+fn start_failures<'s>(
+    store: &'s Store,
+    e: &EventRow,
+    pool: &str,
+    pids: &[u32],
+) -> (Vec<&'s EventRow>, String) {
+    let said: Vec<&EventRow> = store
+        .events_between(WORKER_START_FAILED, e.time() - Span::mins(10), e.time())
+        .filter(|w| w.host == e.host)
+        .filter(|w| match (super::pool(w), w.event.process_id.filter(|&p| p != 0)) {
+            (Some(named), _) => named == pool,
+            (None, Some(pid)) => pids.contains(&pid),
+            (None, None) => true,
+        })
+        .collect();
+    let Some(first) = said.first() else { return (said, String::new()) };
+    let own = said.iter().all(|w| super::pool(w).is_some() || w.event.process_id.is_some_and(|p| p != 0));
+    let error = said.iter().find_map(|w| super::module_load::error_of(w));
+    let text = format!(
+        " The {} own events say why {}: {} (W3SVC-WP {}{}{}){}.",
+        if own { "workers'" } else { "host's workers'" },
+        if own { "they did not start" } else { "a worker did not start" },
+        start_step(first.event.event_id),
+        first.event.event_id,
+        error.map_or(String::new(), |c| format!(", {}", start_error(c))),
+        if said.len() > 1 { format!(", {} such events", said.len()) } else { String::new() },
+        if own { "" } else { "; they name no process, so another pool's worker may have written them" },
+    );
+    (said, text)
+}
+
+/// What a worker could not do, as its W3SVC-WP start failure says.
+fn start_step(id: u16) -> &'static str {
+    match id {
+        2269 => "a worker could not set up its communication with HTTP.sys",
+        2277 => "a worker could not load the process model host",
+        2278 => "a worker could not start processing requests",
+        2279 => "a worker could not start serving a protocol's queue",
+        2281 => "a worker could not set up its communication with W3SVC",
+        _ => "a worker failed to initialize",
+    }
+}
+
+/// A worker's start error (the event's binary data, a Win32 error).
+fn start_error(code: u32) -> String {
+    match code {
+        5 => "error 5: access denied, the pool's identity lacks a right it needs".to_string(),
+        2 | 3 => format!("error {code}: a file or folder it needs is not there"),
+        8 | 14 | 1450 => format!("error {code}: not enough memory or system resources"),
+        1326 | 1385 => format!("error {code}: the pool's identity could not log on"),
+        other => format!("error {other}"),
+    }
 }
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks
@@ -160,6 +232,43 @@ mod tests {
             .errors(4, "WEB01", 50, 503, ReasonKind::AppOffline, Some("ShopPool"))
             .errors(3, "WEB01", 9 * 3_600, 503, ReasonKind::AppOffline, Some("ShopPool"));
         assert_eq!(quiet.detected(detect)[0].end, at(9 * 3_600 + 2));
+    }
+
+    /// Workers that failed to initialize (W3SVC-WP 2276, access denied)
+    /// before the disable: their events are the finding's causes and say
+    /// why; another pool's process, or another host's, is not cited; a
+    /// report naming no process is the host's, said so.
+    #[test]
+    fn the_workers_own_start_failures_say_why_the_pool_was_disabled() {
+        let started = |e: Given, host: &str, secs: i64, pid: u32| {
+            e.event(host, secs, "Microsoft-Windows-IIS-W3SVC-WP", 2276, &[]).binary("05000000").process(pid)
+        };
+        let mut e = failures(Given::new(), "WEB01", "ShopPool");
+        e = started(e, "WEB01", 9, 4711);
+        e = started(e, "WEB01", 19, 4712);
+        e = started(e, "WEB01", 29, 9000);
+        e = started(e, "WEB02", 29, 4713);
+        let found = e.event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")]).detected(detect);
+        let d = &found[0];
+        assert!(
+            d.explanation.contains(
+                "The workers' own events say why they did not start: a worker failed to initialize (W3SVC-WP \
+                 2276, error 5: access denied, the pool's identity lacks a right it needs, 2 such events)."
+            ),
+            "{}",
+            d.explanation
+        );
+        let cited = d.evidence.iter().filter(|e| e.summary.starts_with("W3SVC-WP 2276")).count();
+        assert_eq!(cited, 2);
+        let unnamed = failures(Given::new(), "WEB01", "ShopPool")
+            .event("WEB01", 9, "Microsoft-Windows-IIS-W3SVC-WP", 2281, &[])
+            .event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .detected(detect);
+        assert!(
+            unnamed[0].explanation.contains("another pool's worker may have written them"),
+            "{}",
+            unnamed[0].explanation
+        );
     }
 
     #[test]

@@ -103,6 +103,14 @@ impl Given {
         self
     }
 
+    /// The process that wrote the event given last (`Execution ProcessID`).
+    pub fn process(mut self, pid: u32) -> Self {
+        if let Some(e) = self.kept.events.last_mut() {
+            e.event.process_id = Some(pid);
+        }
+        self
+    }
+
     /// The binary data (upper-case hex) of the event given last.
     pub fn binary(mut self, hex: &str) -> Self {
         if let Some(e) = self.kept.events.last_mut() {
