@@ -268,6 +268,8 @@ struct Crash<'a> {
     runtime: Vec<&'a EventRow>,
     abandoned: Vec<&'a ErrRow>,
     wer: Vec<&'a EventRow>,
+    /// The worker's own report that it did not start, just before.
+    unstarted: Vec<&'a EventRow>,
 }
 
 /// Application Error 1000 writes the PID in hex.
@@ -320,7 +322,8 @@ fn crashes(store: &Store) -> Vec<Crash<'_>> {
             .events_between(ERROR_REPORT, e.time(), e.time() + Span::mins(5))
             .filter(|x| x.host == e.host)
             .collect();
-        crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer });
+        let unstarted = super::worker_start::before_death(store, e, pid);
+        crashes.push(Crash { was: e, pid, app_errors, runtime, abandoned, wer, unstarted });
     }
     crashes
 }
@@ -366,6 +369,10 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
     let times = if group.len() == 1 { "once".to_string() } else { format!("{} times", group.len()) };
     let site = group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site);
+    let unstarted: Vec<&EventRow> = group.iter().flat_map(|c| &c.unstarted).copied().collect();
+    if let Some(report) = unstarted.first().filter(|_| !confirmed) {
+        return unstarted_finding(store, (host, site, p), group, &unstarted, report);
+    }
     let mut d = Draft::new(
         FailureMode::WorkerCrash,
         Severity::High,
@@ -419,6 +426,52 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
             );
             d.cite(store.cite_event(w, summary), Role::Context);
         }
+    }
+    d
+}
+
+/// Workers that reported they could not start, then died: no crash of the
+/// application's code, a start that failed, said with the worker's reason.
+fn unstarted_finding(
+    store: &Store,
+    (host, site, p): (&str, Option<u32>, &str),
+    group: &[Crash<'_>],
+    unstarted: &[&EventRow],
+    report: &EventRow,
+) -> Draft {
+    let (first, last) = (&group[0], &group[group.len() - 1]);
+    let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
+    let times = if group.len() == 1 { "once".to_string() } else { format!("{} times", group.len()) };
+    let error = unstarted.iter().find_map(|e| super::module_load::error_of(e));
+    let mut d = Draft::new(
+        FailureMode::WorkerCrash,
+        Severity::High,
+        0.85,
+        report.time().min(first.was.time()) - Span::secs(1),
+        last.was.time() + Span::secs(10),
+    )
+    .scope(Some(host), site, Some(p))
+    .explain(format!(
+        "A w3wp worker of {p} did not start and died {times} (PID {}; WAS {}): {} (W3SVC-WP {}{}). No code of \
+            the application ran in it; each start the pool made failed the same way, and WAS disables the pool \
+            if five fail within five minutes (rapid-fail protection).",
+        listed(&pids, LISTED),
+        first.was.event.event_id,
+        super::worker_start::step(report.event.event_id),
+        report.event.event_id,
+        error.map_or(String::new(), |c| format!(", {}", super::worker_start::error(c))),
+    ))
+    .remedy(&[
+        "Read the events the worker logged just before (W3SVC-WP, WAS, Application) for the step that failed; \
+            the error in the event's data says why (5: the pool's identity lacks a right, as on \
+            C:\\inetpub\\temp\\appPools or the site's folders).",
+    ]);
+    d.cite_first(unstarted.iter(), 10, Role::Cause, |w| store.cite_event(w, super::worker_start::cited(w)));
+    for c in group {
+        let pid = c.pid.map_or_else(|| "-".into(), |p| p.to_string());
+        let summary = format!("WAS {}: worker {pid} of {p} terminated", c.was.event.event_id);
+        d.cite(store.cite_event(c.was, summary), Role::Effect);
+        d.cite_first(c.abandoned.iter(), 3, Role::Effect, |r| store.cite_error(r));
     }
     d
 }
@@ -751,6 +804,34 @@ mod tests {
             .positional("APP", 100, "IIS AspNetCore Module V2", 1018, &["hit unexpected managed exception"])
             .positional("APP", 101, "IIS AspNetCore Module V2", 1007, &["failed to load coreclr"]);
         assert!(start.detected(detect).is_empty(), "the app never started: ANCM's finding");
+    }
+
+    /// A worker that reported it could not initialize (W3SVC-WP 2276,
+    /// access denied) and died: a start that failed, said with its reason,
+    /// not an exception in the application's code. Another process's
+    /// report does not make a crash one.
+    #[test]
+    fn a_worker_that_reported_it_could_not_start_did_not_crash_in_code() {
+        let died = |pid: u32| {
+            Given::new()
+                .event("WEB01", 100, "Microsoft-Windows-IIS-W3SVC-WP", 2276, &[])
+                .binary("05000000")
+                .process(pid)
+                .event("WEB01", 101, "WAS", 5011, &[("AppPoolID", "ShopPool"), ("ProcessID", "4711")])
+                .detected(detect)
+        };
+        let own = died(4711);
+        let text = &own[0].explanation;
+        assert!(
+            text.starts_with(
+                "A w3wp worker of ShopPool did not start and died once (PID 4711; WAS 5011): a worker failed to \
+                 initialize (W3SVC-WP 2276, error 5: access denied"
+            ),
+            "{text}"
+        );
+        assert!(own[0].evidence.iter().any(|e| e.summary.starts_with("W3SVC-WP 2276: a worker failed")));
+        let other = died(9000);
+        assert!(other[0].explanation.starts_with("The w3wp worker of ShopPool died unexpectedly"));
     }
 
     #[test]

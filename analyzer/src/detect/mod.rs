@@ -34,6 +34,7 @@ mod status;
 #[cfg(test)]
 pub(crate) mod testing;
 mod unexplained;
+mod worker_start;
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@ use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{POOL_DISABLED, WORKER_FAILED, WORKER_START_FAILED};
-use super::{Draft, FailureMode, clusters, pool};
+use super::{Draft, FailureMode, clusters, pool, worker_start};
 use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
@@ -56,13 +56,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             d.start = d.start.min(first.time());
             d.explanation.push_str(&why);
         }
-        d.cite_first(said.iter(), 10, Role::Cause, |w| {
-            let error = super::module_load::error_of(w).map_or(String::new(), |c| format!(", error {c}"));
-            store.cite_event(
-                w,
-                format!("W3SVC-WP {}: {}{error}", w.event.event_id, start_step(w.event.event_id)),
-            )
-        });
+        d.cite_first(said.iter(), 10, Role::Cause, |w| store.cite_event(w, worker_start::cited(w)));
         if disables.len() > 1 {
             d.explanation.push_str(&format!(
                 " WAS disabled {p} {} times in this incident (each restart failed again).",
@@ -124,36 +118,13 @@ fn start_failures<'s>(
         " The {} own events say why {}: {} (W3SVC-WP {}{}{}){}.",
         if own { "workers'" } else { "host's workers'" },
         if own { "they did not start" } else { "a worker did not start" },
-        start_step(first.event.event_id),
+        worker_start::step(first.event.event_id),
         first.event.event_id,
-        error.map_or(String::new(), |c| format!(", {}", start_error(c))),
+        error.map_or(String::new(), |c| format!(", {}", worker_start::error(c))),
         if said.len() > 1 { format!(", {} such events", said.len()) } else { String::new() },
         if own { "" } else { "; they name no process, so another pool's worker may have written them" },
     );
     (said, text)
-}
-
-/// What a worker could not do, as its W3SVC-WP start failure says.
-fn start_step(id: u16) -> &'static str {
-    match id {
-        2269 => "a worker could not set up its communication with HTTP.sys",
-        2277 => "a worker could not load the process model host",
-        2278 => "a worker could not start processing requests",
-        2279 => "a worker could not start serving a protocol's queue",
-        2281 => "a worker could not set up its communication with W3SVC",
-        _ => "a worker failed to initialize",
-    }
-}
-
-/// A worker's start error (the event's binary data, a Win32 error).
-fn start_error(code: u32) -> String {
-    match code {
-        5 => "error 5: access denied, the pool's identity lacks a right it needs".to_string(),
-        2 | 3 => format!("error {code}: a file or folder it needs is not there"),
-        8 | 14 | 1450 => format!("error {code}: not enough memory or system resources"),
-        1326 | 1385 => format!("error {code}: the pool's identity could not log on"),
-        other => format!("error {other}"),
-    }
 }
 
 /// What a rapid-fail finding says happened, naming what the evidence lacks
