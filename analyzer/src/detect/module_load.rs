@@ -13,14 +13,14 @@
 //! load error as their win32 status. Those requests are this finding's
 //! effects, not a finding of their own from the access log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
     APPLICATION_FAULT, FILTER_LOAD_FAILED, MODULE_LOAD_FAILED, POOL_DISABLED, RUNTIME_TERMINATED,
-    SITE_FILTERS_ABORTED, WORKER_DIED,
+    SITE_FILTERS_ABORTED, WORKER_DIED, WORKER_START_FAILED,
 };
 use super::{Draft, FailureMode, clusters, grouped, pool};
 use crate::describe::listed;
@@ -49,39 +49,89 @@ const REQUEST_GAP: Span = Span::mins(15);
 const LOGGED_WITH: Span = Span::mins(1);
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    for (host, incident) in incidents(store) {
+        out.push(finding(store, &host, &incident));
+    }
+}
+
+/// The failures to load one DLL on one host, less than [`INCIDENT_GAP`]
+/// apart: each an incident, in a stable order.
+fn incidents(store: &Store) -> Vec<(Arc<str>, Vec<&EventRow>)> {
     let failures: Vec<&EventRow> =
         store.events_of(MODULE_LOAD_FAILED).chain(store.events_of(FILTER_LOAD_FAILED)).collect();
     let by_module = grouped(failures, |e| {
         let worker_stays_up = Failure::of(e.event.event_id).fails_requests();
         (e.host.clone(), worker_stays_up, module_of(e).map(str::to_ascii_lowercase))
     });
+    let mut out = Vec::new();
     for ((host, _, _), mut list) in by_module {
         list.sort_by_key(|e| e.time());
         for incident in clusters(list, |e| e.time(), INCIDENT_GAP) {
-            out.push(finding(store, &host, &incident));
+            out.push((host.clone(), incident));
         }
     }
+    out
 }
 
-/// Whether the access log's 500.0 failures with a load error on `host`
-/// from `from` to `to` are a filter's or an extension's that did not load:
-/// a worker logged so while they failed. They are that finding's.
-pub(super) fn explains_requests(store: &Store, host: &str, from: Timestamp, to: Timestamp) -> bool {
-    store.events_between(FILTER_LOAD_FAILED, from - LOGGED_WITH, to + LOGGED_WITH).any(|e| &*e.host == host)
+/// The access-log rows (source, line) the filters and extensions that did
+/// not load failed: their findings cite and count them, so the access
+/// log's own status findings leave them out.
+pub(super) fn claimed_requests(store: &Store) -> HashSet<(u32, u64)> {
+    incidents(store)
+        .iter()
+        .filter(|(_, failures)| Failure::of(failures[0].event.event_id).fails_requests())
+        .flat_map(|(host, failures)| failed_requests(store, host, failures))
+        .flatten()
+        .map(|r| (r.source, r.line))
+        .collect()
 }
 
-/// The requests on `host` a filter or extension that did not load failed:
-/// its runs of 500.0 with a load error (per site, no gap over
-/// [`REQUEST_GAP`]) during which one of `failures` was logged.
-fn failed_requests<'s>(store: &'s Store, host: &str, failures: &[&EventRow]) -> Vec<Vec<&'s RequestRow>> {
-    let failed =
-        store.requests.iter().filter(|r| &*r.host == host && super::status::is_load_failure(r.status));
+/// The requests on `host` the filter or extension of `failures` failed:
+/// runs (per site, no gap over [`REQUEST_GAP`]) of 500.0 with its load
+/// error (any load error where the event holds none). A run is its when a
+/// failure was logged during it, or when it began within
+/// [`INCIDENT_GAP`] after a failure or after a run of its; a filter fails
+/// every request of its site while it fails, so for a filter a run after
+/// one of its runs is its too, however long after, as long as the site
+/// served no success in between.
+fn failed_requests<'s>(
+    store: &'s Store,
+    host: &Arc<str>,
+    failures: &[&EventRow],
+) -> Vec<Vec<&'s RequestRow>> {
+    let code = failures.iter().find_map(|e| error_of(e)).map(u64::from);
+    let filter = Failure::of(failures[0].event.event_id) != Failure::Extension;
+    let failed = store.requests.iter().filter(|r| {
+        &r.host == host
+            && super::status::is_load_failure(r.status)
+            && code.is_none_or(|c| r.status.win32 == c)
+    });
+    let first = failures[0].time() - LOGGED_WITH;
     let mut runs = Vec::new();
-    for (_, mut rows) in grouped(failed, |r| r.site) {
+    for (site, mut rows) in grouped(failed, |r| r.site) {
         rows.sort_by_key(|r| (r.time, r.source, r.line));
+        let mut last_claimed: Option<Timestamp> = None;
         for run in clusters(rows, |r| r.time, REQUEST_GAP) {
-            let (from, to) = (run[0].time - LOGGED_WITH, run[run.len() - 1].time + LOGGED_WITH);
-            if failures.iter().any(|e| (from..=to).contains(&e.time())) {
+            let (from, to) = (run[0].time, run[run.len() - 1].time);
+            if from < first - REQUEST_GAP && to < first {
+                continue;
+            }
+            let logged = failures.iter().any(|e| (from - LOGGED_WITH..=to + LOGGED_WITH).contains(&e.time()));
+            let served_since = |t: Timestamp| {
+                store.first_served_minute(host, site, t.minute() + 1..=from.minute() - 1).is_some()
+            };
+            let since_failure = failures
+                .iter()
+                .map(|e| e.time())
+                .filter(|&t| t <= from)
+                .max()
+                .is_some_and(|t| from - t <= INCIDENT_GAP && !(filter && served_since(t)));
+            let after_run = last_claimed.is_some_and(|prev| match filter {
+                true => !served_since(prev),
+                false => from - prev <= INCIDENT_GAP,
+            });
+            if logged || since_failure || after_run {
+                last_claimed = Some(to);
                 runs.push(run);
             }
         }
@@ -158,6 +208,21 @@ fn error_meaning(code: u32) -> String {
         other => format!("error {other}"),
     }
 }
+
+/// A worker that failed to load a filter or extension keeps failing
+/// without trying again.
+const RECYCLE_AFTER: &str = "Recycle the pool once the DLL or its registration is fixed: a worker that failed to \
+    load it keeps failing the requests until it is replaced.";
+
+/// The steps for a pool naming a runtime version that exists (v2.0,
+/// v4.0) the worker still could not load: the framework is damaged or
+/// half updated.
+const RUNTIME_DAMAGED: &[&str] = &[
+    "The pool names a runtime version that exists: repair the .NET Framework it names (for v4.0 the .NET \
+        Framework 4.x and its ASP.NET 4.x feature, for v2.0 the .NET Framework 3.5 feature), or finish the \
+        restart a .NET update is waiting for.",
+    "Read the worker's next events (W3SVC-WP 2276, its data the error) for what failed.",
+];
 
 /// How a module failed, as its event says: not loaded (2280, 2282),
 /// refusing or unable to register (2293, 2295), named with a precondition
@@ -342,12 +407,14 @@ impl Failure {
                     bitness skip it. A pool switched to 32-bit (enable32BitAppOnWin64) cannot load a 64-bit \
                     filter, nor a 64-bit pool a 32-bit one.",
                 "Error 5: give the pool's identity (IIS_IUSRS) read and execute on the DLL and its folder.",
+                RECYCLE_AFTER,
             ],
             Failure::Extension => &[
                 "Put the extension's DLL back where the handler mapping (system.webServer/handlers, \
                     scriptProcessor) and the ISAPI and CGI Restrictions name it, or correct the mapping; install \
                     its build for the pool's bitness (error 193).",
                 "Error 5: give the pool's identity (IIS_IUSRS) read and execute on the DLL and its folder.",
+                RECYCLE_AFTER,
             ],
         }
     }
@@ -378,8 +445,19 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         failure.mechanism(),
     );
     let (from, to) = (first.time() - LOGGED_WITH, last.time() + LOGGED_WITH);
+    // 2268 follows its 2214 in the same worker: paired by process where
+    // both name one.
+    let pids: BTreeSet<u32> =
+        failures.iter().filter_map(|e| e.event.process_id.filter(|&p| p != 0)).collect();
     let aborted: Vec<&EventRow> = if failure.fails_requests() {
-        store.events_between(SITE_FILTERS_ABORTED, from, to).filter(|e| &e.host == host).collect()
+        store
+            .events_between(SITE_FILTERS_ABORTED, from, to)
+            .filter(|e| &e.host == host)
+            .filter(|e| match e.event.process_id.filter(|&p| p != 0) {
+                Some(p) if !pids.is_empty() => pids.contains(&p),
+                _ => true,
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -387,13 +465,17 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
     if !sites.is_empty() {
         let sites: Vec<&str> = sites.into_iter().collect();
         text.push_str(&format!(
-            " IIS aborted the start of site{} {} as not all of {} ISAPI filters loaded (W3SVC-WP 2268).",
+            " The worker could not start site{} {} as not all of {} ISAPI filters loaded (W3SVC-WP 2268): \
+                IIS Manager still shows {} started, but {} requests fail.",
             if sites.len() == 1 { "" } else { "s" },
             listed(&sites, 5),
+            if sites.len() == 1 { "its" } else { "their" },
+            if sites.len() == 1 { "it" } else { "them" },
             if sites.len() == 1 { "its" } else { "their" },
         ));
     }
     let runs = if failure.fails_requests() { failed_requests(store, host, failures) } else { Vec::new() };
+    let code = failures.iter().find_map(|e| error_of(e)).map(u64::from);
     let mut request_end = None;
     if !runs.is_empty() {
         let mut n = 0usize;
@@ -401,12 +483,9 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         let (mut start, mut end) = (Timestamp(i64::MAX), Timestamp(i64::MIN));
         for run in &runs {
             let (a, b) = (run[0], run[run.len() - 1]);
-            let unlisted = store.unlisted_between(
-                host,
-                a.site,
-                a.time.minute()..=b.time.minute(),
-                super::status::is_load_failure,
-            );
+            let unlisted = store.unlisted_between(host, a.site, a.time.minute()..=b.time.minute(), |s| {
+                super::status::is_load_failure(s) && code.is_none_or(|c| s.win32 == c)
+            });
             n += run.len() + usize::try_from(unlisted.count).unwrap_or(usize::MAX);
             codes.extend(run.iter().map(|r| r.status.win32));
             start = start.min(a.time);
@@ -421,12 +500,26 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
             end.to_prose(),
         ));
         request_end = Some(end);
+        // Only a filter fails every request of the site: a success then
+        // says it loaded again.
         if let [run] = &runs[..]
+            && failure != Failure::Extension
             && let Some(ok) = super::status::recovery(store, host, run[0].site, end)
         {
             // Successes are counted by the minute, not kept.
             text.push_str(&format!(" The site served successes again in the minute from {}.", ok.to_prose()));
         }
+    }
+    let unseen = failure.fails_requests() && runs.is_empty();
+    if unseen {
+        let covered = store.logged_requests_between(host, first.time(), last.time() + REQUEST_GAP);
+        text.push_str(match covered {
+            true => {
+                " The access logs of that time show no request failing so: it may have applied to a site \
+                or path no one asked for then."
+            }
+            false => " No access log of this host covers that time to show the requests it failed.",
+        });
     }
     let disabled_pools: BTreeSet<&str> = disabled.iter().filter_map(|e| pool(e)).collect();
     if !disabled_pools.is_empty() {
@@ -463,10 +556,15 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         [one] => one,
         _ => answered.first().and_then(|r| r.site),
     };
-    let mut d = Draft::new(FailureMode::HandlerMissing, severity, 0.9, first.time(), end)
+    let confidence = if unseen { 0.8 } else { 0.9 };
+    let steps = match failure {
+        Failure::Runtime if matches!(module, "v2.0" | "v4.0") => RUNTIME_DAMAGED,
+        _ => failure.steps(),
+    };
+    let mut d = Draft::new(FailureMode::HandlerMissing, severity, confidence, first.time(), end)
         .scope(Some(host), site, (pools.len() == 1).then(|| pools[0]))
         .explain(text)
-        .remedy(failure.steps());
+        .remedy(steps);
     if !disabled.is_empty() {
         d = d.also(&["Then start the disabled pools: rapid-fail protection leaves them stopped."]);
     }
@@ -483,6 +581,17 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
             ),
         )
     });
+    // What the same workers reported next (2294 is followed by 2276, its
+    // data the error).
+    let next: Vec<&EventRow> = store
+        .events_between(WORKER_START_FAILED, first.time(), last.time() + DEATH_AFTER_LOAD)
+        .filter(|w| &w.host == host)
+        .filter(|w| match w.event.process_id.filter(|&p| p != 0) {
+            Some(p) if !pids.is_empty() => pids.contains(&p),
+            _ => true,
+        })
+        .collect();
+    d.cite_first(next.iter(), 10, Role::Cause, |w| store.cite_event(w, super::worker_start::cited(w)));
     d.cite_first(aborted.iter(), 5, Role::Effect, |e| {
         store.cite_event(e, format!("W3SVC-WP 2268: start of site {} aborted", site_named(e).unwrap_or("-")))
     });
@@ -671,7 +780,10 @@ mod tests {
             )),
             "{text}"
         );
-        assert!(text.contains("IIS aborted the start of site Shop"), "{text}");
+        assert!(
+            text.contains("The worker could not start site Shop as not all of its ISAPI filters"),
+            "{text}"
+        );
         assert!(text.contains("70 requests failed with 500.0 and win32 status 193 from"), "{text}");
         assert!(d.remediation.iter().any(|r| r.contains("isapiFilters")), "{:?}", d.remediation);
         let effects = d.evidence.iter().filter(|e| e.summary.contains("/cart")).count();
@@ -680,14 +792,27 @@ mod tests {
 
     /// The look-alikes: the same 500.0 burst with no worker naming a filter
     /// is the access log's own finding (a DLL that did not load, unnamed);
-    /// a filter failing on another server, or an hour before the burst,
-    /// does not take it.
+    /// a filter failing on another server, a day before the burst, minutes
+    /// before it but with the site serving in between, or with another
+    /// error, does not take it.
     #[test]
     fn a_load_failure_burst_no_filter_event_names_stays_the_access_logs() {
         for e in [
             Given::new(),
             filter_failed(Given::new(), "WEB02", 100),
-            filter_failed(Given::new(), "WEB01", 100 - 3_600),
+            filter_failed(Given::new(), "WEB01", 100 - 86_400),
+            filter_failed(Given::new(), "WEB01", 100 - 600).requests(
+                5,
+                "WEB01",
+                1,
+                100 - 300,
+                "/",
+                (200, 0, 0),
+                9,
+            ),
+            Given::new()
+                .positional("WEB01", 100, "Microsoft-Windows-IIS-W3SVC-WP", 2214, &[FILTER])
+                .binary("7E000000"),
         ] {
             let all = e.requests(30, "WEB01", 1, 100, "/cart", (500, 0, 193), 15).findings();
             let on_web01: Vec<&crate::finding::Finding> =
@@ -696,6 +821,58 @@ mod tests {
                 on_web01.iter().find(|f| f.explanation.starts_with("30 requests failed with 500.0"));
             assert!(from_log.is_some(), "{:?}", all.iter().map(|f| &f.explanation).collect::<Vec<_>>());
         }
+    }
+
+    /// One filter failure, then the site's requests failing in runs twenty
+    /// minutes apart with no success between: every run is the filter's.
+    /// Two filters failing with their own errors on two sites each take
+    /// their own requests.
+    #[test]
+    fn a_filter_takes_its_sites_later_runs_and_only_its_own_error() {
+        let mut e = filter_failed(Given::new(), "WEB01", 100);
+        for run in 0..6 {
+            e = e.requests(3, "WEB01", 1, 100 + run * 1_200, "/cart", (500, 0, 193), 15);
+        }
+        let all = e.findings();
+        assert_eq!(all.len(), 1, "{:?}", all.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+        assert!(all[0].explanation.contains("18 requests failed with 500.0"), "{}", all[0].explanation);
+        let two = filter_failed(Given::new(), "WEB01", 100)
+            .positional("WEB01", 100, "Microsoft-Windows-IIS-W3SVC-WP", 2214, &["C:\\legacy\\auth.dll"])
+            .binary("7E000000")
+            .requests(10, "WEB01", 1, 100, "/cart", (500, 0, 193), 15)
+            .requests(20, "WEB01", 2, 100, "/blog", (500, 0, 126), 15)
+            .findings();
+        let counts: Vec<bool> = [("ssofilter64", "10 requests"), ("auth.dll", "20 requests")]
+            .iter()
+            .map(|(dll, n)| two.iter().any(|f| f.explanation.contains(dll) && f.explanation.contains(n)))
+            .collect();
+        assert_eq!(counts, [true, true], "{:?}", two.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+        assert_eq!(two.len(), 2);
+    }
+
+    /// A runtime version that exists (v4.0) the worker still could not
+    /// preload: the steps repair the framework, and what the worker said
+    /// next (2276, its error) is cited.
+    #[test]
+    fn a_valid_runtime_that_does_not_load_is_a_damaged_framework() {
+        let found = Given::new()
+            .positional("WEB01", 0, "Microsoft-Windows-IIS-W3SVC-WP", 2294, &["v4.0"])
+            .process(4711)
+            .event("WEB01", 0, "Microsoft-Windows-IIS-W3SVC-WP", 2276, &[])
+            .binary("0D000780")
+            .process(4711)
+            .detected(detect);
+        let d = &found[0];
+        assert!(
+            d.remediation[0].starts_with("The pool names a runtime version that exists"),
+            "{:?}",
+            d.remediation
+        );
+        assert!(
+            d.evidence
+                .iter()
+                .any(|e| e.summary.starts_with("W3SVC-WP 2276: a worker failed to initialize, error 13"))
+        );
     }
 
     /// A pool set to a runtime that is not installed: each worker logs 2294

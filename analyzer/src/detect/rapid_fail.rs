@@ -55,6 +55,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         if let Some(first) = said.first() {
             d.start = d.start.min(first.time());
             d.explanation.push_str(&why);
+            d = d.remedy(START_FAILED_STEPS);
         }
         d.cite_first(said.iter(), 10, Role::Cause, |w| store.cite_event(w, worker_start::cited(w)));
         if disables.len() > 1 {
@@ -92,6 +93,15 @@ pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: T
     out
 }
 
+/// What to do when the workers said why they did not start.
+const START_FAILED_STEPS: &[&str] = &[
+    "Fix what the workers' events name: error 5 is a right the pool's identity lacks (read on \
+        C:\\inetpub\\temp\\appPools and the sites' folders for IIS_IUSRS, and the Bypass traverse checking \
+        user right), 2 or 3 a file or folder that is not there, 1326 or 1385 an identity that cannot log on.",
+    "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed: rapid-fail \
+        protection leaves it stopped.",
+];
+
 /// The workers' own reports of why they did not start, in the ten minutes
 /// before the disable `e` of `pool`: those of its workers' processes
 /// (`pids`), or where the report names no process, those on its host
@@ -105,14 +115,14 @@ fn start_failures<'s>(
     let said: Vec<&EventRow> = store
         .events_between(WORKER_START_FAILED, e.time() - Span::mins(10), e.time())
         .filter(|w| w.host == e.host)
-        .filter(|w| match (super::pool(w), w.event.process_id.filter(|&p| p != 0)) {
+        .filter(|w| match worker_start::named(w) {
             (Some(named), _) => named == pool,
             (None, Some(pid)) => pids.contains(&pid),
             (None, None) => true,
         })
         .collect();
     let Some(first) = said.first() else { return (said, String::new()) };
-    let own = said.iter().all(|w| super::pool(w).is_some() || w.event.process_id.is_some_and(|p| p != 0));
+    let own = said.iter().all(|w| worker_start::named(w) != (None, None));
     let error = said.iter().find_map(|w| super::module_load::error_of(w));
     let text = format!(
         " The {} own events say why {}: {} (W3SVC-WP {}{}{}){}.",
@@ -240,6 +250,14 @@ mod tests {
             "{}",
             unnamed[0].explanation
         );
+        // 2269 names its pool and process in its data: another pool's is
+        // not this one's.
+        let other = failures(Given::new(), "WEB01", "ShopPool")
+            .positional("WEB01", 9, "Microsoft-Windows-IIS-W3SVC-WP", 2269, &["OtherPool", "7777"])
+            .event("WEB01", 45, "WAS", 5002, &[("AppPoolID", "ShopPool")])
+            .detected(detect);
+        assert!(!other[0].explanation.contains("W3SVC-WP 2269"), "{}", other[0].explanation);
+        assert!(other[0].remediation[0].starts_with("Find why the worker keeps dying"));
     }
 
     #[test]

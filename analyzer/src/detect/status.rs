@@ -134,9 +134,10 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
         FailureMode::HandlerMissing if code == 500 && sub == 0 => (
             Severity::High,
             format!(
-                "{n} failed with 500.0 and code {win32:#X}: a DLL or module could not be found or loaded \
-                    (a native module or ISAPI/FastCGI handler missing, of the wrong bitness, or missing \
-                    its own dependencies)."
+                "{n} failed with 500.0 and {}: a DLL the request needed could not be found or loaded (a \
+                    native module, an ISAPI filter or extension, or a FastCGI handler: missing, built for \
+                    a bitness other than the pool's, or missing its own dependencies).",
+                if win32 > 0xFFFF { format!("code {win32:#X}") } else { format!("win32 status {win32}") }
             ),
         ),
         FailureMode::ConfigError => (
@@ -208,9 +209,13 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
 }
 
 fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
+    // The requests a filter or extension that did not load failed are the
+    // finding of the worker's event that names it.
+    let claimed = super::module_load::claimed_requests(store);
     let failed = store
         .requests
         .iter()
+        .filter(|r| !claimed.contains(&(r.source, r.line)))
         .filter_map(|r| mode_of(r.status, &r.stem, ancm_failed.contains(&*r.host)).map(|mode| (mode, r)));
     for ((host, site, mode), rows) in grouped(failed, |(mode, r)| (r.host.clone(), r.site, *mode)) {
         let rows: Vec<&RequestRow> = rows.into_iter().map(|(_, r)| r).collect();
@@ -229,23 +234,36 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
             if n < BURST && !is_decisive(mode, first.status, false) {
                 continue;
             }
-            // A worker named the filter or extension that did not load as
-            // these failed: that finding has them.
-            if is_load_failure(first.status)
-                && super::module_load::explains_requests(store, &host, first.time, last_time)
-            {
-                continue;
-            }
             episodes.push(Episode { rows: c, n, last_time });
         }
-        if episodes.len() > MAX_EPISODES {
-            out.push(recurring(store, (&host, site, mode), &episodes));
-        } else {
-            for e in &episodes {
-                out.push(episode(store, (&host, site, mode), e));
+        // Bursts are outages, each its own finding; a failure that keeps
+        // coming back a request or two at a time is one, per status. A
+        // flood of bursts is one per status too.
+        let (bursts, small): (Vec<Episode<'_>>, Vec<Episode<'_>>) =
+            episodes.into_iter().partition(|e| e.n >= BURST);
+        for runs in [bursts, small] {
+            if runs.len() > MAX_EPISODES {
+                for (_, runs) in grouped(runs, |e| main_status(&e.rows)) {
+                    out.push(recurring(store, (&host, site, mode), &runs));
+                }
+            } else {
+                out.extend(runs.iter().map(|e| episode(store, (&host, site, mode), e)));
             }
         }
     }
+}
+
+/// The status most of `rows` answered (the earliest of those as many).
+fn main_status(rows: &[&RequestRow]) -> Status {
+    let mut counts: std::collections::BTreeMap<Status, (usize, usize)> = std::collections::BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let c = counts.entry(r.status).or_insert((0, i));
+        c.0 += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(_, (n, first))| (n, std::cmp::Reverse(first)))
+        .map_or_else(Status::default, |(s, _)| s)
 }
 
 /// One run of failures of a mode on a site (no gap over a quarter of an
@@ -256,9 +274,10 @@ struct Episode<'s> {
     last_time: Timestamp,
 }
 
-/// A site failing the same way in more runs than this is one finding of a
-/// recurring failure, not one per run: a path broken for a month and asked
-/// for every hour is one fault, and a flood of them one screen.
+/// A site failing the same way in more runs than this (bursts, or runs of
+/// fewer requests) is one finding per status of a recurring failure, not
+/// one per run: a path broken for a month and asked for every hour is one
+/// fault, and a flood of them one screen.
 const MAX_EPISODES: usize = 10;
 
 fn episode(
@@ -268,7 +287,8 @@ fn episode(
 ) -> Draft {
     let (c, n, last_time) = (&e.rows, e.n, e.last_time);
     let first = c[0];
-    let (severity, mut text) = explain(mode, n, first.status);
+    let main = main_status(c);
+    let (severity, mut text) = explain(mode, n, main);
     let (severity, confidence) = weight(severity, n);
     // The site answering again ends the incident: the first minute
     // after the last failure in which it served successes.
@@ -286,7 +306,7 @@ fn episode(
     let mut d = Draft::new(mode, severity, confidence, first.start(), end)
         .scope(Some(host), site, None)
         .explain(text);
-    d = remedied(d, mode, c.iter().map(|r| r.status));
+    d = remedied(d, mode, std::iter::once(main).chain(c.iter().map(|r| r.status)));
     d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
     corroborate(store, &mut d, (host, site, mode), first, (first.start(), last_time, end));
     d
@@ -302,12 +322,12 @@ fn recurring(
     let first = episodes[0].rows[0];
     let last = &episodes[episodes.len() - 1];
     let n: usize = episodes.iter().map(|e| e.n).sum();
-    let (severity, mut text) = explain(mode, n, first.status);
-    let (severity, confidence) = episodes
-        .iter()
-        .map(|e| weight(severity, e.n))
-        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
-        .unwrap_or((severity, 0.6));
+    let (severity, mut text) = explain(mode, n, main_status(&episodes[0].rows));
+    // Runs of a request or two are a fault to fix, not the outage.
+    let (severity, confidence) = match episodes.iter().any(|e| e.n >= BURST) {
+        true => weight(severity, BURST),
+        false => (Severity::Low, 0.6),
+    };
     let mut largest: Vec<usize> = (0..episodes.len()).collect();
     largest.sort_by_key(|&i| (std::cmp::Reverse(episodes[i].n), i));
     largest.truncate(3);
@@ -341,18 +361,12 @@ fn recurring(
         named.join(", "),
         if paths.len() > 3 { format!(" ({} paths in all)", paths.len()) } else { String::new() },
     ));
-    let recovered = recovery(store, host, site, last.last_time);
-    if let Some(ok) = recovered {
-        text.push_str(&format!(
-            " After the last run the site served successes again in the minute from {}.",
-            ok.to_prose()
-        ));
-    }
-    let end = recovered.unwrap_or(last.last_time);
+    let end = last.last_time;
     let mut d = Draft::new(mode, severity, confidence, first.start(), end)
         .scope(Some(host), site, None)
         .explain(text);
-    d = remedied(d, mode, episodes.iter().flat_map(|e| &e.rows).map(|r| r.status));
+    let statuses = episodes.iter().flat_map(|e| &e.rows).map(|r| r.status);
+    d = remedied(d, mode, std::iter::once(main_status(&episodes[0].rows)).chain(statuses));
     let mut cited: Vec<usize> = largest.clone();
     cited.extend([0, episodes.len() - 1]);
     cited.sort_unstable();
@@ -457,6 +471,17 @@ fn remedied(mut d: Draft, mode: FailureMode, statuses: impl Iterator<Item = Stat
 /// What to do about a failure a status names, where the status says enough.
 fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> {
     Some(match mode {
+        FailureMode::HandlerMissing if is_load_failure(status) => &[
+            "Find the DLL: the Windows event the worker logged then (W3SVC-WP 2214 or 2274 for an ISAPI filter, \
+                2220 for an ISAPI extension, 2280 for a native module) or the detailed error page (\"Calling \
+                LoadLibraryEx on ISAPI filter ... failed\") names it.",
+            "193 (0xC1): a 32-bit DLL in a 64-bit pool or the reverse: check the pool's enable32BitAppOnWin64 \
+                against the DLL's build, and give its isapiFilters or handlers entry the matching \
+                preCondition (bitness32, bitness64). 126 or 2: put the DLL, or the runtime it needs, back. 5: \
+                give the pool's identity read and execute on it.",
+            "Recycle the pool once it is fixed: a worker that failed to load a filter keeps failing until it is \
+                replaced.",
+        ],
         FailureMode::AncmStartupFailure => ancm_steps(status),
         FailureMode::RecycleOnDemand => &[
             "Find what restarted the application then: a deployment (app_offline.htm, ANCM 1012), a \
@@ -913,8 +938,8 @@ mod tests {
         assert!(!near[0].explanation.contains("a copy's date"), "{}", near[0].explanation);
     }
 
-    /// A path broken for a month and asked for every hour: one finding of
-    /// a failure that keeps coming back, not one per hour; ten runs are
+    /// A path broken for a month and asked for every hour: one low finding
+    /// of a failure that keeps coming back, not one per hour; ten runs are
     /// still ten findings, and another site's runs are its own.
     #[test]
     fn a_failure_back_every_hour_for_a_month_is_one_finding() {
@@ -928,24 +953,40 @@ mod tests {
         let (one, two) = (on("1"), on("2"));
         assert_eq!((one.len(), two.len()), (1, 10), "{:?}", modes(&found));
         let d = one[0];
-        assert_eq!((d.id, d.severity), (FailureMode::ConfigError, Severity::Medium));
+        assert_eq!((d.id, d.severity), (FailureMode::ConfigError, Severity::Low));
         assert_eq!((d.start, d.end), (at(0) - Span::millis(40), at(719 * 3_600)));
         let text = &d.explanation;
         assert!(text.starts_with("720 requests failed with 500.19"), "{text}");
         assert!(text.contains("They failed in 720 separate runs"), "{text}");
-        assert!(text.contains("Each run was one request. The paths that failed most among the rows kept: /legacy/report.aspx (720)."), "{text}");
-        assert!(d.evidence.len() <= 12, "{}", d.evidence.len());
-        // A burst among the runs is named with its size and times.
-        let burst = hourly(Given::new(), 1, 20)
-            .requests(30, "WEB01", 1, 5 * 3_600 + 60, "/cart", (500, 19, 13), 40)
-            .findings();
-        assert_eq!(burst.len(), 1, "{:?}", modes(&burst));
-        assert_eq!(burst[0].severity, Severity::High);
         assert!(
-            burst[0].explanation.contains("The largest runs: 31 requests from"),
-            "{}",
-            burst[0].explanation
+            text.contains(
+                "Each run was one request. The paths that failed most among the rows kept: \
+                 /legacy/report.aspx (720)."
+            ),
+            "{text}"
         );
+        assert!(d.evidence.len() <= 12, "{}", d.evidence.len());
+    }
+
+    /// An outage among a recurring failure stays its own finding, said with
+    /// the status most of its requests answered (not the hourly probe's
+    /// that came first); the runs of one request, by status, are one.
+    #[test]
+    fn an_outage_among_a_recurring_failure_is_its_own_finding() {
+        let hourly = (0..20).fold(Given::new(), |e, h| {
+            e.request("WEB01", 1, h * 3_600, "/old/handler.axd", (500, 21, 0), 40)
+        });
+        let found = hourly.requests(30, "WEB01", 1, 5 * 3_600 + 1, "/cart", (500, 0, 126), 40).findings();
+        assert_eq!(found.len(), 2, "{:?}", found.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+        let outage = found.iter().find(|f| f.severity == Severity::High).expect("the outage");
+        assert!(
+            outage.explanation.starts_with("31 requests failed with 500.0 and win32 status 126"),
+            "{}",
+            outage.explanation
+        );
+        assert!(outage.remediation[0].contains("W3SVC-WP 2214"), "{:?}", outage.remediation);
+        let probes = found.iter().find(|f| f.severity == Severity::Low).expect("the probes");
+        assert!(probes.explanation.starts_with("19 requests failed with 500.21"), "{}", probes.explanation);
     }
 
     /// A 500.0 page of a DLL that did not load (a 32-bit ASP.NET filter in

@@ -17,8 +17,21 @@ pub(super) fn before_death<'s>(store: &'s Store, d: &EventRow, pid: Option<u32>)
     let Some(pid) = pid else { return Vec::new() };
     store
         .events_between(WORKER_START_FAILED, d.time() - DEATH_AFTER_REPORT, d.time())
-        .filter(|w| w.host == d.host && w.event.process_id == Some(pid))
+        .filter(|w| w.host == d.host && named(w).1 == Some(pid))
         .collect()
+}
+
+/// The pool and the worker process a start failure names: 2269 holds
+/// both in its data (`for app pool '%1', PID='%2'`); the others name the
+/// process only as the writer of the event.
+pub(super) fn named(e: &EventRow) -> (Option<&str>, Option<u32>) {
+    let written_by = e.event.process_id.filter(|&p| p != 0);
+    if e.event.event_id != 2269 {
+        return (super::pool(e), written_by);
+    }
+    let pool = super::pool(e).or_else(|| e.data("AppPoolName")).or_else(|| e.data_at(0));
+    let pid = e.data("ProcessID").or_else(|| e.data_at(1)).and_then(|p| p.trim().parse().ok());
+    (pool.filter(|p| !p.is_empty()), pid.or(written_by))
 }
 
 /// What a worker could not do, as its W3SVC-WP start failure says.
