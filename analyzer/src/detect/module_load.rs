@@ -139,6 +139,32 @@ fn failed_requests<'s>(
     runs
 }
 
+/// For 500.0 requests with the load error `code` on `host` no filter's
+/// finding took: the filter or extension that failed with that error in
+/// the hour before them (or while they failed), and a sentence naming it.
+pub(super) fn likeliest<'s>(
+    store: &'s Store,
+    host: &str,
+    (from, to): (Timestamp, Timestamp),
+    code: u64,
+) -> Option<(&'s EventRow, String)> {
+    let e = store
+        .events_between(FILTER_LOAD_FAILED, from - INCIDENT_GAP, to)
+        .filter(|e| &*e.host == host && error_of(e).map(u64::from) == Some(code))
+        .last()?;
+    let failure = Failure::of(e.event.event_id);
+    let said = format!(
+        " The worker logged W3SVC-WP {} for the {} {} with this error at {}; the site served successes \
+            between it and these requests, so they are not counted as its failures, but it is the likeliest \
+            DLL.",
+        e.event.event_id,
+        failure.noun(),
+        module_of(e).unwrap_or("-"),
+        e.time().to_prose()
+    );
+    Some((e, said))
+}
+
 /// Whether WAS event `e` is the effect of a module that did not load: a
 /// worker's death (5009, 5011) right after a module failed to load in it,
 /// or the disabling of a pool (5002) whose workers so died in the minutes
@@ -512,14 +538,29 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
     }
     let unseen = failure.fails_requests() && runs.is_empty();
     if unseen {
-        let covered = store.logged_requests_between(host, first.time(), last.time() + REQUEST_GAP);
-        text.push_str(match covered {
-            true => {
-                " The access logs of that time show no request failing so: it may have applied to a site \
-                or path no one asked for then."
-            }
-            false => " No access log of this host covers that time to show the requests it failed.",
+        let later = store.requests.iter().find(|r| {
+            &r.host == host
+                && super::status::is_load_failure(r.status)
+                && code.is_none_or(|c| r.status.win32 == c)
+                && r.time >= first.time()
+                && r.time <= last.time() + INCIDENT_GAP
         });
+        let covered = store.logged_requests_between(host, first.time(), last.time() + REQUEST_GAP);
+        match later {
+            Some(r) => text.push_str(&format!(
+                " Requests failed with this error on this host from {}, after the site had served successes \
+                    since the event (a filter that does not load fails every request of its site): the \
+                    access log's own finding tells them, naming this DLL as the likeliest.",
+                r.time.to_prose()
+            )),
+            None if covered => text.push_str(
+                " The access logs of that time show no request failing so: it may have applied to a site \
+                    or path no one asked for then.",
+            ),
+            None => {
+                text.push_str(" No access log of this host covers that time to show the requests it failed.")
+            }
+        }
     }
     let disabled_pools: BTreeSet<&str> = disabled.iter().filter_map(|e| pool(e)).collect();
     if !disabled_pools.is_empty() {
@@ -848,6 +889,32 @@ mod tests {
             .collect();
         assert_eq!(counts, [true, true], "{:?}", two.iter().map(|f| &f.explanation).collect::<Vec<_>>());
         assert_eq!(two.len(), 2);
+    }
+
+    /// A filter failing at 100 s while the site still served, then the
+    /// site failing with its error ten minutes later: the access log's
+    /// finding names the filter as the likeliest DLL, and the filter's says
+    /// where its requests are told, not that none failed.
+    #[test]
+    fn a_filter_and_a_burst_with_successes_between_name_each_other() {
+        let all = filter_failed(Given::new(), "WEB01", 100)
+            .requests(5, "WEB01", 1, 200, "/", (200, 0, 0), 9)
+            .requests(30, "WEB01", 1, 700, "/cart", (500, 0, 193), 15)
+            .findings();
+        assert_eq!(all.len(), 2, "{:?}", all.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+        let log = all.iter().find(|f| f.explanation.starts_with("30 requests failed")).expect("the log's");
+        assert!(
+            log.explanation
+                .contains(&format!("The worker logged W3SVC-WP 2214 for the ISAPI filter {FILTER}")),
+            "{}",
+            log.explanation
+        );
+        let filter = all.iter().find(|f| f.explanation.starts_with("The IIS worker")).expect("the filter's");
+        assert!(
+            filter.explanation.contains("the access log's own finding tells them"),
+            "{}",
+            filter.explanation
+        );
     }
 
     /// A runtime version that exists (v4.0) the worker still could not

@@ -97,7 +97,9 @@ pub(super) fn offline_from<'s>(store: &'s Store, host: &str, pool: &str, from: T
 const START_FAILED_STEPS: &[&str] = &[
     "Fix what the workers' events name: error 5 is a right the pool's identity lacks (read on \
         C:\\inetpub\\temp\\appPools and the sites' folders for IIS_IUSRS, and the Bypass traverse checking \
-        user right), 2 or 3 a file or folder that is not there, 1326 or 1385 an identity that cannot log on.",
+        user right), 2 or 3 a file or folder that is not there, 13 a configuration file or setting that is \
+        malformed (applicationHost.config, the pool's generated file, .NET's root configuration), 1326 or \
+        1385 an identity that cannot log on.",
     "Start the application pool (Start-WebAppPool or IIS Manager) once the cause is fixed: rapid-fail \
         protection leaves it stopped.",
 ];

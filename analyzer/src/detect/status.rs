@@ -241,16 +241,35 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
         // flood of bursts is one per status too.
         let (bursts, small): (Vec<Episode<'_>>, Vec<Episode<'_>>) =
             episodes.into_iter().partition(|e| e.n >= BURST);
-        for runs in [bursts, small] {
-            if runs.len() > MAX_EPISODES {
-                for (_, runs) in grouped(runs, |e| main_status(&e.rows)) {
-                    out.push(recurring(store, (&host, site, mode), &runs));
-                }
+        if bursts.len() > MAX_BURSTS {
+            for (_, runs) in grouped(bursts, |e| main_status(&e.rows)) {
+                out.push(recurring(store, (&host, site, mode), &runs));
+            }
+        } else {
+            out.extend(bursts.iter().map(|e| episode(store, (&host, site, mode), e)));
+        }
+        for (_, runs) in grouped(small, |e| main_status(&e.rows)) {
+            if runs.len() >= RECURRING {
+                out.push(recurring(store, (&host, site, mode), &runs));
             } else {
                 out.extend(runs.iter().map(|e| episode(store, (&host, site, mode), e)));
             }
         }
     }
+}
+
+/// The statuses of `rows` other than `main`, with how many of each, for a
+/// sentence: `500.19 with win32 13 (240)`.
+fn other_statuses(rows: &[&RequestRow], main: Status) -> String {
+    let mut counts: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status != main) {
+        *counts.entry(r.status).or_default() += 1;
+    }
+    let mut counts: Vec<(Status, usize)> = counts.into_iter().collect();
+    counts.sort_by_key(|&(s, n)| (std::cmp::Reverse(n), s));
+    let said: Vec<String> =
+        counts.iter().map(|(s, n)| format!("{}.{} with win32 {} ({n})", s.code, s.sub, s.win32)).collect();
+    crate::describe::listed(&said, 3)
 }
 
 /// The status most of `rows` answered (the earliest of those as many).
@@ -274,11 +293,14 @@ struct Episode<'s> {
     last_time: Timestamp,
 }
 
-/// A site failing the same way in more runs than this (bursts, or runs of
-/// fewer requests) is one finding per status of a recurring failure, not
-/// one per run: a path broken for a month and asked for every hour is one
-/// fault, and a flood of them one screen.
-const MAX_EPISODES: usize = 10;
+/// A site failing with one status in this many runs of fewer than
+/// [`BURST`] requests has one finding of a failure that keeps coming back,
+/// not one per run: a path broken for a month and asked for every hour is
+/// one fault.
+const RECURRING: usize = 3;
+
+/// More bursts than this of one site are a flood: one finding per status.
+const MAX_BURSTS: usize = 10;
 
 fn episode(
     store: &Store,
@@ -292,7 +314,20 @@ fn episode(
     let (severity, confidence) = weight(severity, n);
     // The site answering again ends the incident: the first minute
     // after the last failure in which it served successes.
-    let recovered = recovery(store, host, site, last_time);
+    // A request or two among successes is no outage the site recovered
+    // from.
+    let recovered = if n >= BURST { recovery(store, host, site, last_time) } else { None };
+    let named = match is_load_failure(main) {
+        true => super::module_load::likeliest(store, host, (first.time, last_time), main.win32),
+        false => None,
+    };
+    if let Some((_, said)) = &named {
+        text.push_str(said);
+    }
+    let others = other_statuses(c, main);
+    if !others.is_empty() {
+        text.push_str(&format!(" Among the rows kept, also {others}."));
+    }
     if let Some(ok) = recovered {
         // Successes are counted by the minute, not kept: the
         // minute is what the evidence can say.
@@ -308,6 +343,9 @@ fn episode(
         .explain(text);
     d = remedied(d, mode, std::iter::once(main).chain(c.iter().map(|r| r.status)));
     d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
+    if let Some((e, _)) = named {
+        d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Context);
+    }
     corroborate(store, &mut d, (host, site, mode), first, (first.start(), last_time, end));
     d
 }
@@ -939,19 +977,27 @@ mod tests {
     }
 
     /// A path broken for a month and asked for every hour: one low finding
-    /// of a failure that keeps coming back, not one per hour; ten runs are
-    /// still ten findings, and another site's runs are its own.
+    /// of a failure that keeps coming back, not one per hour; two runs are
+    /// still two findings, and another site's runs are its own. A request
+    /// or two among successes says nothing of a recovery.
     #[test]
     fn a_failure_back_every_hour_for_a_month_is_one_finding() {
         let hourly = |e: Given, site: u32, runs: i64| {
             (0..runs)
                 .fold(e, |e, h| e.request("WEB01", site, h * 3_600, "/legacy/report.aspx", (500, 19, 13), 40))
         };
-        let found = hourly(hourly(Given::new(), 1, 720), 2, 10).findings();
+        let found = hourly(hourly(Given::new(), 1, 720), 2, 2)
+            .requests(3, "WEB01", 2, 60, "/", (200, 0, 0), 10)
+            .findings();
         let on =
             |site: &str| found.iter().filter(|f| f.scope.site.as_deref() == Some(site)).collect::<Vec<_>>();
         let (one, two) = (on("1"), on("2"));
-        assert_eq!((one.len(), two.len()), (1, 10), "{:?}", modes(&found));
+        assert_eq!((one.len(), two.len()), (1, 2), "{:?}", modes(&found));
+        assert!(
+            two.iter().all(|f| !f.explanation.contains("served successes again")),
+            "{}",
+            two[0].explanation
+        );
         let d = one[0];
         assert_eq!((d.id, d.severity), (FailureMode::ConfigError, Severity::Low));
         assert_eq!((d.start, d.end), (at(0) - Span::millis(40), at(719 * 3_600)));
@@ -976,11 +1022,21 @@ mod tests {
         let hourly = (0..20).fold(Given::new(), |e, h| {
             e.request("WEB01", 1, h * 3_600, "/old/handler.axd", (500, 21, 0), 40)
         });
-        let found = hourly.requests(30, "WEB01", 1, 5 * 3_600 + 1, "/cart", (500, 0, 126), 40).findings();
+        let found = hourly
+            .requests(20, "WEB01", 1, 5 * 3_600 + 1, "/cart", (500, 0, 126), 40)
+            .requests(10, "WEB01", 1, 5 * 3_600 + 30, "/cart", (500, 0, 193), 40)
+            .findings();
         assert_eq!(found.len(), 2, "{:?}", found.iter().map(|f| &f.explanation).collect::<Vec<_>>());
         let outage = found.iter().find(|f| f.severity == Severity::High).expect("the outage");
         assert!(
             outage.explanation.starts_with("31 requests failed with 500.0 and win32 status 126"),
+            "{}",
+            outage.explanation
+        );
+        assert!(
+            outage
+                .explanation
+                .contains("Among the rows kept, also 500.0 with win32 193 (10), 500.21 with win32 0 (1)."),
             "{}",
             outage.explanation
         );

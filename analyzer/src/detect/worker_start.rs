@@ -51,6 +51,7 @@ pub(super) fn error(code: u32) -> String {
     match code {
         5 => "error 5: access denied, the pool's identity lacks a right it needs".to_string(),
         2 | 3 => format!("error {code}: a file or folder it needs is not there"),
+        13 => "error 13: invalid data, a configuration file or setting it read is malformed".to_string(),
         8 | 14 | 1450 => format!("error {code}: not enough memory or system resources"),
         1326 | 1385 => format!("error {code}: the pool's identity could not log on"),
         other => format!("error {other}"),
