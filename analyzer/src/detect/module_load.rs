@@ -13,7 +13,7 @@
 //! load error as their win32 status. Those requests are this finding's
 //! effects, not a finding of their own from the access log.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use faultline_parser::{Span, Timestamp};
@@ -63,15 +63,30 @@ fn incidents(store: &Store) -> Vec<(Arc<str>, Vec<&EventRow>)> {
         let worker_stays_up = Failure::of(e.event.event_id).fails_requests();
         (e.host.clone(), worker_stays_up, module_of(e).map(str::to_ascii_lowercase))
     });
+    let mut per_kind: BTreeMap<(Arc<str>, bool), Vec<Vec<&EventRow>>> = BTreeMap::new();
+    for ((host, kind, _), list) in by_module {
+        per_kind.entry((host, kind)).or_default().push(list);
+    }
     let mut out = Vec::new();
-    for ((host, _, _), mut list) in by_module {
-        list.sort_by_key(|e| e.time());
-        for incident in clusters(list, |e| e.time(), INCIDENT_GAP) {
-            out.push((host.clone(), incident));
+    for ((host, _), lists) in per_kind {
+        // Past a few DLLs, one host's failures are one incident at a time,
+        // not one finding per DLL (a flood of them would be thousands).
+        let lists = match lists.len() > MAX_MODULES {
+            true => vec![lists.into_iter().flatten().collect()],
+            false => lists,
+        };
+        for mut list in lists {
+            list.sort_by_key(|e| e.time());
+            for incident in clusters(list, |e| e.time(), INCIDENT_GAP) {
+                out.push((host.clone(), incident));
+            }
         }
     }
     out
 }
+
+/// More DLLs than this failing on one host are told together.
+const MAX_MODULES: usize = 10;
 
 /// The access-log rows (source, line) the filters and extensions that did
 /// not load failed: their findings cite and count them, so the access
@@ -470,6 +485,16 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         error.as_deref().map_or(String::new(), |e| format!("; {e}")),
         failure.mechanism(),
     );
+    let modules: BTreeSet<String> =
+        failures.iter().filter_map(|e| module_of(e)).map(str::to_ascii_lowercase).collect();
+    if modules.len() > 1 {
+        let named: Vec<&str> = modules.iter().map(String::as_str).collect();
+        text.push_str(&format!(
+            " {} different DLLs failed so on this host in this time: {}.",
+            named.len(),
+            listed(&named, 5)
+        ));
+    }
     let (from, to) = (first.time() - LOGGED_WITH, last.time() + LOGGED_WITH);
     // 2268 follows its 2214 in the same worker: paired by process where
     // both name one.
@@ -915,6 +940,27 @@ mod tests {
             "{}",
             filter.explanation
         );
+    }
+
+    /// Thousands of different DLLs failing on one host are one finding of
+    /// them, naming a few and counting the rest, not one per DLL; a few
+    /// are each their own.
+    #[test]
+    fn a_flood_of_different_dlls_is_one_finding() {
+        let dlls = |n: i64| {
+            (0..n).fold(Given::new(), |e, i| {
+                e.event("WEB01", i, "W3SVC-WP", 2280, &[("ModuleDll", &format!("C:\\mods\\m{i}.dll"))])
+            })
+        };
+        let flood = dlls(3_000).detected(detect);
+        assert_eq!(flood.len(), 1);
+        assert!(
+            flood[0].explanation.contains("3000 different DLLs failed so on this host"),
+            "{}",
+            flood[0].explanation
+        );
+        assert!(flood[0].timeline.len() <= 20 + 5, "{}", flood[0].timeline.len());
+        assert_eq!(dlls(3).detected(detect).len(), 3);
     }
 
     /// A runtime version that exists (v4.0) the worker still could not
