@@ -553,12 +553,35 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         request_end = Some(end);
         // Only a filter fails every request of the site: a success then
         // says it loaded again.
-        if let [run] = &runs[..]
-            && failure != Failure::Extension
-            && let Some(ok) = super::status::recovery(store, host, run[0].site, end)
-        {
+        if failure != Failure::Extension {
+            let mut last_by_site: BTreeMap<Option<u32>, Timestamp> = BTreeMap::new();
+            for run in &runs {
+                let t = last_by_site.entry(run[0].site).or_insert(run[0].time);
+                *t = (*t).max(run[run.len() - 1].time);
+            }
+            let one = last_by_site.len() == 1;
             // Successes are counted by the minute, not kept.
-            text.push_str(&format!(" The site served successes again in the minute from {}.", ok.to_prose()));
+            let recovered: Vec<String> = last_by_site
+                .iter()
+                .filter_map(|(&site, &t)| {
+                    let ok = super::status::recovery(store, host, site, if one { end } else { t })?;
+                    Some(match (one, site) {
+                        (false, Some(id)) => format!("{} (site {id})", ok.to_prose()),
+                        _ => ok.to_prose(),
+                    })
+                })
+                .collect();
+            match recovered.len() {
+                0 => {}
+                1 if one => text.push_str(&format!(
+                    " The site served successes again in the minute from {}.",
+                    recovered[0]
+                )),
+                _ => text.push_str(&format!(
+                    " The sites served successes again in the minute from {}.",
+                    listed(&recovered, 5)
+                )),
+            }
         }
     }
     let unseen = failure.fails_requests() && runs.is_empty();
@@ -659,7 +682,13 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
         .collect();
     d.cite_first(next.iter(), 10, Role::Cause, |w| store.cite_event(w, super::worker_start::cited(w)));
     d.cite_first(aborted.iter(), 5, Role::Effect, |e| {
-        store.cite_event(e, format!("W3SVC-WP 2268: start of site {} aborted", site_named(e).unwrap_or("-")))
+        store.cite_event(
+            e,
+            format!(
+                "W3SVC-WP 2268: the worker could not start site {}, not all its ISAPI filters loaded",
+                site_named(e).unwrap_or("-")
+            ),
+        )
     });
     for run in &runs {
         d.cite_first(run.iter(), 5, Role::Effect, |r| store.cite_request(r));
@@ -961,6 +990,26 @@ mod tests {
         );
         assert!(flood[0].timeline.len() <= 20 + 5, "{}", flood[0].timeline.len());
         assert_eq!(dlls(3).detected(detect).len(), 3);
+    }
+
+    /// One filter failing two sites: each site's recovery is said.
+    #[test]
+    fn a_filter_failing_two_sites_says_when_each_served_again() {
+        let all = filter_failed(Given::new(), "WEB01", 100)
+            .requests(10, "WEB01", 1, 100, "/cart", (500, 0, 193), 15)
+            .requests(10, "WEB01", 2, 100, "/blog", (500, 0, 193), 15)
+            .requests(2, "WEB01", 1, 400, "/", (200, 0, 0), 9)
+            .requests(2, "WEB01", 2, 500, "/", (200, 0, 0), 9)
+            .findings();
+        let text = &all[0].explanation;
+        assert!(text.contains("20 requests failed with 500.0"), "{text}");
+        assert!(
+            text.contains(
+                "The sites served successes again in the minute from 2025-11-24 10:06:00 UTC (site 1), "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(site 2)."), "{text}");
     }
 
     /// A runtime version that exists (v4.0) the worker still could not
