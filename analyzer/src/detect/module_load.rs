@@ -49,9 +49,16 @@ const REQUEST_GAP: Span = Span::mins(15);
 const LOGGED_WITH: Span = Span::mins(1);
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+    let failed = load_failures(store);
     for (host, incident) in incidents(store) {
-        out.push(finding(store, &host, &incident));
+        out.push(finding(store, &failed, &host, &incident));
     }
+}
+
+/// The access-log rows of every host answered 500.0 with a load error:
+/// read once, then asked per incident.
+fn load_failures(store: &Store) -> Vec<&RequestRow> {
+    store.requests.iter().filter(|r| super::status::is_load_failure(r.status)).collect()
 }
 
 /// The failures to load one DLL on one host, less than [`INCIDENT_GAP`]
@@ -92,10 +99,11 @@ const MAX_MODULES: usize = 10;
 /// not load failed: their findings cite and count them, so the access
 /// log's own status findings leave them out.
 pub(super) fn claimed_requests(store: &Store) -> HashSet<(u32, u64)> {
+    let failed = load_failures(store);
     incidents(store)
         .iter()
         .filter(|(_, failures)| Failure::of(failures[0].event.event_id).fails_requests())
-        .flat_map(|(host, failures)| failed_requests(store, host, failures))
+        .flat_map(|(host, failures)| failed_requests(store, &failed, host, failures))
         .flatten()
         .map(|r| (r.source, r.line))
         .collect()
@@ -110,17 +118,15 @@ pub(super) fn claimed_requests(store: &Store) -> HashSet<(u32, u64)> {
 /// one of its runs is its too, however long after, as long as the site
 /// served no success in between.
 fn failed_requests<'s>(
-    store: &'s Store,
+    store: &Store,
+    failed: &[&'s RequestRow],
     host: &Arc<str>,
     failures: &[&EventRow],
 ) -> Vec<Vec<&'s RequestRow>> {
     let code = failures.iter().find_map(|e| error_of(e)).map(u64::from);
     let filter = Failure::of(failures[0].event.event_id) != Failure::Extension;
-    let failed = store.requests.iter().filter(|r| {
-        &r.host == host
-            && super::status::is_load_failure(r.status)
-            && code.is_none_or(|c| r.status.win32 == c)
-    });
+    let failed =
+        failed.iter().copied().filter(|r| &r.host == host && code.is_none_or(|c| r.status.win32 == c));
     let first = failures[0].time() - LOGGED_WITH;
     let mut runs = Vec::new();
     for (site, mut rows) in grouped(failed, |r| r.site) {
@@ -461,7 +467,7 @@ impl Failure {
     }
 }
 
-fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
+fn finding(store: &Store, failed: &[&RequestRow], host: &Arc<str>, failures: &[&EventRow]) -> Draft {
     let (first, last) = (failures[0], failures[failures.len() - 1]);
     let module = module_of(first).unwrap_or("a module");
     let error = failures.iter().find_map(|e| error_of(e)).map(error_meaning);
@@ -525,7 +531,8 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
             if sites.len() == 1 { "its" } else { "their" },
         ));
     }
-    let runs = if failure.fails_requests() { failed_requests(store, host, failures) } else { Vec::new() };
+    let runs =
+        if failure.fails_requests() { failed_requests(store, failed, host, failures) } else { Vec::new() };
     let code = failures.iter().find_map(|e| error_of(e)).map(u64::from);
     let mut request_end = None;
     if !runs.is_empty() {
@@ -586,9 +593,8 @@ fn finding(store: &Store, host: &Arc<str>, failures: &[&EventRow]) -> Draft {
     }
     let unseen = failure.fails_requests() && runs.is_empty();
     if unseen {
-        let later = store.requests.iter().find(|r| {
+        let later = failed.iter().find(|r| {
             &r.host == host
-                && super::status::is_load_failure(r.status)
                 && code.is_none_or(|c| r.status.win32 == c)
                 && r.time >= first.time()
                 && r.time <= last.time() + INCIDENT_GAP

@@ -258,31 +258,32 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draf
     }
 }
 
+/// The statuses `rows` answered with how many of each, most first (of
+/// those as many, the one answered first).
+fn status_counts(rows: &[&RequestRow]) -> Vec<(Status, usize)> {
+    let mut counts: std::collections::BTreeMap<Status, (usize, usize)> = std::collections::BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        counts.entry(r.status).or_insert((0, i)).0 += 1;
+    }
+    let mut counts: Vec<(Status, (usize, usize))> = counts.into_iter().collect();
+    counts.sort_by_key(|&(_, (n, first))| (std::cmp::Reverse(n), first));
+    counts.into_iter().map(|(s, (n, _))| (s, n)).collect()
+}
+
+/// The status most of `rows` answered.
+fn main_status(rows: &[&RequestRow]) -> Status {
+    status_counts(rows).first().map_or_else(Status::default, |&(s, _)| s)
+}
+
 /// The statuses of `rows` other than `main`, with how many of each, for a
 /// sentence: `500.19 with win32 13 (240)`.
 fn other_statuses(rows: &[&RequestRow], main: Status) -> String {
-    let mut counts: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status != main) {
-        *counts.entry(r.status).or_default() += 1;
-    }
-    let mut counts: Vec<(Status, usize)> = counts.into_iter().collect();
-    counts.sort_by_key(|&(s, n)| (std::cmp::Reverse(n), s));
-    let said: Vec<String> =
-        counts.iter().map(|(s, n)| format!("{}.{} with win32 {} ({n})", s.code, s.sub, s.win32)).collect();
-    crate::describe::listed(&said, 3)
-}
-
-/// The status most of `rows` answered (the earliest of those as many).
-fn main_status(rows: &[&RequestRow]) -> Status {
-    let mut counts: std::collections::BTreeMap<Status, (usize, usize)> = std::collections::BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        let c = counts.entry(r.status).or_insert((0, i));
-        c.0 += 1;
-    }
-    counts
+    let said: Vec<String> = status_counts(rows)
         .into_iter()
-        .max_by_key(|&(_, (n, first))| (n, std::cmp::Reverse(first)))
-        .map_or_else(Status::default, |(s, _)| s)
+        .filter(|&(s, _)| s != main)
+        .map(|(s, n)| format!("{}.{} with win32 {} ({n})", s.code, s.sub, s.win32))
+        .collect();
+    crate::describe::listed(&said, 3)
 }
 
 /// One run of failures of a mode on a site (no gap over a quarter of an
