@@ -9,6 +9,23 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
+/// The real samples (`FAULTLINE_SAMPLES`, taken from the workspace root
+/// when relative); unset or not a folder, the caller's check says loudly
+/// that it was skipped, naming `what`.
+#[allow(clippy::print_stderr)] // a check that cannot run says so
+fn samples(what: &str) -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os("FAULTLINE_SAMPLES") else {
+        eprintln!("SKIPPED: FAULTLINE_SAMPLES is not set; {what}");
+        return None;
+    };
+    let dir = workspace().join(dir);
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: FAULTLINE_SAMPLES names {}, not a folder; {what}", dir.display());
+        return None;
+    }
+    Some(dir)
+}
+
 fn faultline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(args)
@@ -46,8 +63,8 @@ fn scan_json_of_the_quickstart_bundle() {
 #[test]
 fn one_thread_and_many_give_identical_output() {
     let mut inputs = vec![QUICKSTART.to_string()];
-    if let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") {
-        inputs.push(PathBuf::from(samples).display().to_string());
+    if let Some(samples) = samples("the real samples were not read on one thread and many") {
+        inputs.push(samples.display().to_string());
     }
     let run = |threads: &str, chunk: &str| {
         let mut args = vec!["scan", "--format", "json", "--threads", threads, "--chunk-size", chunk];
@@ -1039,15 +1056,9 @@ fn every_timeline_datetime_has_the_same_length() {
 /// Security detections are marked on the traffic chart of their host, in a
 /// lane of their own (the Tunna tunnel through an IIS page, a real capture).
 #[test]
-#[allow(clippy::print_stderr)] // a check that cannot run says so
 fn detections_have_a_lane_on_their_hosts_chart() {
-    let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") else {
-        eprintln!(
-            "SKIPPED: FAULTLINE_SAMPLES is not set; the detection lane was not checked on a real capture"
-        );
-        return;
-    };
-    let log = PathBuf::from(samples).join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log");
+    let Some(samples) = samples("the detection lane was not checked on a real capture") else { return };
+    let log = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES/Tunna_rdp_tunnel_IIS.log");
     let out = faultline(&["analyze", "--format", "html", log.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = stdout(&out);
@@ -1253,15 +1264,9 @@ fn a_negative_offset_is_taken_as_a_zone() {
 /// reads every event: the `events` table holds them all even when the SQL
 /// names no `detections` (only then were the rules read before).
 #[test]
-#[allow(clippy::print_stderr)] // a check that cannot run says so
 fn the_events_table_holds_every_event_under_the_users_rules() {
-    let Some(samples) = std::env::var_os("FAULTLINE_SAMPLES") else {
-        eprintln!(
-            "SKIPPED: FAULTLINE_SAMPLES is not set; the events table was not checked on real event logs"
-        );
-        return;
-    };
-    let logs = PathBuf::from(samples).join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
+    let Some(samples) = samples("the events table was not checked on real event logs") else { return };
+    let logs = samples.join("evtx-sbousseaden-EVTX-ATTACK-SAMPLES");
     let logs = logs.to_str().expect("utf-8 path");
     let dir = tempfile::tempdir().expect("tempdir");
     let rule = "title: Any Service Change\nid: 5d1f3c1e-0000-4000-8000-000000000001\nlogsource:\n    product: windows\n    service: system\ndetection:\n    selection:\n        EventID: 7036\n    condition: selection\nlevel: low\n";

@@ -7,19 +7,21 @@ use faultline_analyzer::Scope;
 use faultline_parser::ReadConfig;
 
 /// The folder an environment variable names; a relative path is taken from
-/// the workspace root, where the README's test command runs. Without it the
+/// the workspace root, where the README's test command runs. Unset, or
+/// naming no folder (a fresh clone without the samples beside it), the
 /// caller's tests say loudly that they were skipped.
+#[allow(clippy::print_stderr)] // a skipped test must say so
 fn folder(var: &str, what: &str) -> Option<PathBuf> {
-    match std::env::var_os(var) {
-        Some(dir) => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)),
-        None => {
-            #[allow(clippy::print_stderr)] // a skipped test must say so
-            {
-                eprintln!("SKIPPED: {var} is not set, so {what} did not run");
-            }
-            None
-        }
+    let Some(dir) = std::env::var_os(var) else {
+        eprintln!("SKIPPED: {var} is not set, so {what} did not run");
+        return None;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: {var} names {}, not a folder, so {what} did not run", dir.display());
+        return None;
     }
+    Some(dir)
 }
 
 /// The real public samples (`FAULTLINE_SAMPLES`).
