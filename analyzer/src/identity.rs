@@ -267,6 +267,7 @@ pub fn identify(found: &Discovery, read: &ReadConfig, overrides: &HostOverrides)
         }
     }
     let mut out: Vec<FileHost> = out.into_iter().map(|h| h.unwrap_or_else(FileHost::unknown)).collect();
+    within_servers(&mut out);
     // A folder named with a server's full name (`web03.corp.example`) is
     // that server, when other evidence gives the full name.
     let full_names: BTreeMap<String, HostId> = out
@@ -290,6 +291,30 @@ pub fn identify(found: &Discovery, read: &ReadConfig, overrides: &HostOverrides)
         }
     }
     out
+}
+
+/// Loose files in a folder inside a server's copy of its own folders
+/// (`WEB07/errorpages/` beside `WEB07/inetpub/...`, pages an engineer saved
+/// on the server) are that server's, not a host named after their folder.
+/// Only a copy of server folders counts as a server: a case folder holding
+/// loose files of its own and one folder per server (`case-4711/WEB01/`) is
+/// no server, and each folder inside it names its own.
+fn within_servers(files: &mut [FileHost]) {
+    let servers: BTreeMap<Arc<str>, HostId> = files
+        .iter()
+        .filter(|f| f.layout != Layout::Loose)
+        .filter_map(|f| Some((Arc::clone(&f.root), f.host.clone()?)))
+        .collect();
+    for file in files.iter_mut().filter(|f| f.layout == Layout::Loose && f.source == Some(HostSource::Folder))
+    {
+        // The nearest server folder above the file's own.
+        let enclosing = servers.iter().rev().find(|(root, _)| {
+            !root.is_empty() && file.root.strip_prefix(&***root).is_some_and(|rest| rest.starts_with('/'))
+        });
+        if let Some((_, host)) = enclosing {
+            file.host = Some(host.clone());
+        }
+    }
 }
 
 /// The files of a collection worth a glimpse, most telling first: event logs
@@ -615,6 +640,35 @@ mod tests {
         );
         let hosts: Vec<&str> = got.iter().map(|(_, h, _)| h.as_str()).collect();
         assert_eq!(hosts, ["WEB03", "WEB03", "WEB03", "WEB04.CORP.EXAMPLE"], "{got:?}");
+    }
+
+    /// Pages an engineer saved in a folder of the server's copy are that
+    /// server's; a case folder's own loose files and its servers' folders
+    /// keep their own names.
+    #[test]
+    fn a_loose_folder_inside_a_servers_folders_is_that_server() {
+        let got = hosts_of(
+            &[
+                ("case/WEB07/inetpub/logs/LogFiles/W3SVC5/u_ex250812.log", LOG.as_bytes()),
+                ("case/WEB07/errorpages/u_ex_saved.log", LOG.as_bytes()),
+                ("case-4711/merged.log", LOG.as_bytes()),
+                ("case-4711/WEB01/u_ex.log", LOG.as_bytes()),
+                ("case-4711/WEB02/inetpub/logs/LogFiles/W3SVC1/u_ex.log", LOG.as_bytes()),
+            ],
+            &[],
+        );
+        let hosts: Vec<(&str, &str)> = got.iter().map(|(p, h, _)| (p.as_str(), h.as_str())).collect();
+        assert_eq!(
+            hosts,
+            [
+                ("case/WEB07/errorpages/u_ex_saved.log", "WEB07"),
+                ("case/WEB07/inetpub/logs/LogFiles/W3SVC5/u_ex250812.log", "WEB07"),
+                ("case-4711/WEB01/u_ex.log", "WEB01"),
+                ("case-4711/WEB02/inetpub/logs/LogFiles/W3SVC1/u_ex.log", "WEB02"),
+                ("case-4711/merged.log", "CASE-4711"),
+            ],
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ kinds! {
     RECYCLE_CONFIG_CHANGE = [Was 5080];
     /// WAS 5186: an idle-timeout shutdown.
     RECYCLE_IDLE_TIMEOUT = [Was 5186];
+    /// WAS 5013: a worker shutting down (a recycle, a stop) outlived the
+    /// pool's shutdownTimeLimit and was killed with its requests.
+    SHUTDOWN_TIME_LIMIT = [Was 5013];
     /// W3SVC-WP 2299, 2262, 2263: why a worker called itself unhealthy.
     WORKER_UNHEALTHY = [W3svcWp 2299, W3svcWp 2262, W3svcWp 2263];
     /// W3SVC-WP 2280, 2282, 2293, 2295, 2296: the worker could not load a

@@ -238,7 +238,7 @@ fn site_named(e: &EventRow) -> Option<&str> {
 pub(super) fn error_of(e: &EventRow) -> Option<u32> {
     let hex = e.event.binary.as_deref()?.get(..8)?;
     let code = u32::from_str_radix(hex, 16).ok()?.swap_bytes();
-    Some(if code & 0xFFFF_0000 == 0x8007_0000 { code & 0xFFFF } else { code })
+    u32::try_from(super::status::win32_of(u64::from(code))).ok()
 }
 
 /// What a load error means for a module DLL.

@@ -8,7 +8,7 @@ use faultline_parser::w3c::ReasonKind;
 
 use super::kinds::{
     RECYCLE_CONFIG_CHANGE, RECYCLE_IDLE_TIMEOUT, RECYCLE_MEMORY_LIMIT, RECYCLE_ON_DEMAND, RECYCLE_SCHEDULED,
-    RECYCLE_UNHEALTHY, WORKER_UNHEALTHY,
+    RECYCLE_UNHEALTHY, SHUTDOWN_TIME_LIMIT, WORKER_UNHEALTHY,
 };
 use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::{EventKind, EventRow, Store};
@@ -60,16 +60,57 @@ const RECYCLES: &[Recycle] = &[
 /// access log within a few seconds of the event, or, where only HTTP.sys
 /// saw it, requests of the pool it answered `503 AppShutdown` or abandoned
 /// (the access log of a worker that is going away may never get the row).
-fn cut_requests(store: &Store, e: &EventRow) -> bool {
+fn cut_requests(store: &Store, e: &EventRow) -> usize {
     let (from, to) = (e.time() - Span::secs(1), e.time() + Span::secs(6));
-    let aborted = store.requests_between(from, to).iter().any(|r| r.host == e.host && r.status.win32 == 995);
+    let aborted =
+        store.requests_between(from, to).iter().filter(|r| r.host == e.host && r.status.win32 == 995).count();
     let p = pool(e);
-    let refused = store.errors_between(from, to).iter().any(|r| {
-        r.host == e.host
-            && (r.reason == ReasonKind::AppShutdown || r.reason.is_abandoned())
-            && (p.is_none() || r.queue.as_deref() == p)
-    });
-    aborted || refused
+    let refused = store
+        .errors_between(from, to)
+        .iter()
+        .filter(|r| {
+            r.host == e.host
+                && (r.reason == ReasonKind::AppShutdown || r.reason.is_abandoned())
+                && (p.is_none() || r.queue.as_deref() == p)
+        })
+        .count();
+    aborted + refused
+}
+
+/// How long after a recycle its old worker may still be finishing its
+/// requests: shutdownTimeLimit is 90 s by default, raised by some sites to
+/// a few minutes.
+const SHUTDOWN_WAIT: Span = Span::mins(10);
+
+/// The WAS 5013 of the worker a recycle `e` shut down: it outlived the
+/// pool's shutdownTimeLimit and was killed, with whatever it still ran.
+fn killed_after<'s>(store: &'s Store, e: &EventRow) -> Option<&'s EventRow> {
+    store
+        .events_between(SHUTDOWN_TIME_LIMIT, e.time(), e.time() + SHUTDOWN_WAIT)
+        .find(|k| k.host == e.host && pool(k) == pool(e))
+}
+
+/// What a recycle did to the requests of its worker: `cut` of them cut
+/// at it, or at its kill (`killed`).
+fn effect(kind: &Recycle, cut: usize, killed: Option<&EventRow>) -> String {
+    if kind.mode == FailureMode::RecycleIdleTimeout {
+        return "no request was in flight (WAS shuts down only an idle worker for this)".to_string();
+    }
+    let cut = match cut {
+        0 => String::new(),
+        1 => "; 1 request in flight was cut (aborted or refused)".to_string(),
+        n => format!("; {n} requests in flight were cut (aborted or refused)"),
+    };
+    match killed {
+        Some(k) => format!(
+            "the old worker was still running requests when the pool's shutdownTimeLimit ran out, and WAS \
+                killed it at {} (WAS 5013){cut}. If overlapped recycling was off \
+                (disallowOverlappingRotation true), no new worker took requests until then: they waited",
+            k.time().to_prose()
+        ),
+        None if cut.is_empty() => "the new worker started cold".to_string(),
+        None => format!("the new worker started cold{cut}"),
+    }
 }
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
@@ -81,21 +122,46 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         // Routine recycles matter only when they cut requests; the others
         // (on demand, configuration, idle, unhealthy) are notable in themselves.
         let routine = kind.mode == FailureMode::RecycleScheduled;
-        let events = store.events_of(kind.events).filter(|e| !routine || cut_requests(store, e));
+        let cut = |e: &EventRow| {
+            cut_requests(store, e) + killed_after(store, e).map_or(0, |k| cut_requests(store, k))
+        };
+        let events = store.events_of(kind.events).filter(|e| !routine || cut(e) > 0);
         for c in pool_clusters(events, Span::hours(1)) {
             let first = c[0];
             if kind.mode == FailureMode::RecycleUnhealthy && ancm_failing(&first.host) {
                 continue;
             }
             let p = pool(first).unwrap_or("-");
-            let end = c[c.len() - 1].time() + Span::mins(1);
-            let mut d = Draft::new(kind.mode, kind.severity, 0.85, first.time(), end)
+            let killed = killed_after(store, first);
+            let mut end = c[c.len() - 1].time() + Span::mins(1);
+            // A worker killed with its requests is an outage of those
+            // requests, whatever the recycle's reason.
+            let severity = if killed.is_some() { kind.severity.max(Severity::Medium) } else { kind.severity };
+            let mut d = Draft::new(kind.mode, severity, 0.85, first.time(), end)
                 .scope(Some(&first.host), None, Some(p))
                 .explain(format!(
-                    "{p} {} (WAS {}); requests in flight were aborted and the new worker started cold. A \
-                        planned or automatic restart, not a crash.",
-                    kind.what, first.event.event_id
+                    "{p} {} (WAS {}); {}. A planned or automatic restart, not a crash.",
+                    kind.what,
+                    first.event.event_id,
+                    effect(kind, cut(first), killed)
                 ));
+            if let Some(k) = killed {
+                end = end.max(k.time());
+                d.end = end;
+                d.cite(
+                    store.cite_event(
+                        k,
+                        format!("WAS 5013: {p}'s old worker outlived shutdownTimeLimit and was killed"),
+                    ),
+                    Role::Cause,
+                );
+                d.add_steps(&[
+                    "The old worker outlived shutdownTimeLimit: find the long requests it was finishing (the \
+                        access log's longest time-taken then), make them shorter or raise shutdownTimeLimit, and \
+                        keep overlapped recycling on (disallowOverlappingRotation false) so a new worker serves \
+                        meanwhile.",
+                ]);
+            }
             let t = first.time();
             for w in store
                 .events_between(WORKER_UNHEALTHY, t - Span::mins(1), t + Span::mins(1))
@@ -179,6 +245,40 @@ mod tests {
             Some("ApiPool"),
         );
         assert!(other_pool.detected(detect).is_empty(), "another pool's requests");
+    }
+
+    /// A worker that outlives shutdownTimeLimit is killed with its
+    /// requests, a minute and a half after its recycle: the recycle cut
+    /// them; another pool's kill cuts nothing of this one's.
+    #[test]
+    fn a_scheduled_recycle_whose_old_worker_is_killed_cutting_requests_is_medium() {
+        let recycle = |e: Given| e.event("WEB15", 100, "WAS", 5076, &[("AppPoolID", "ReportsPool")]);
+        let killed = |e: Given, pool: &str| {
+            e.event("WEB15", 190, "WAS", 5013, &[("AppPoolID", pool), ("ProcessID", "5816")]).error(
+                "WEB15",
+                190,
+                503,
+                ReasonKind::ConnectionAbandonedByReqQueue,
+                Some("ReportsPool"),
+            )
+        };
+        let found = killed(recycle(Given::new()), "ReportsPool").detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::RecycleScheduled, Severity::Medium));
+        assert!(found[0].explanation.contains("WAS killed it at"), "{}", found[0].explanation);
+        assert!(found[0].explanation.contains("1 request in flight was cut"), "{}", found[0].explanation);
+        assert!(found[0].remediation.iter().any(|s| s.contains("shutdownTimeLimit")));
+        assert!(killed(recycle(Given::new()), "ApiPool").detected(detect).is_empty(), "another pool's kill");
+    }
+
+    /// An idle worker has no request to cut: its shutdown says so.
+    #[test]
+    fn an_idle_timeout_shutdown_cuts_no_request() {
+        let idle = Given::new().event("WEB20", 100, "WAS", 5186, &[("AppPoolID", "IntranetPool")]);
+        let found = idle.detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].explanation.contains("no request was in flight"), "{}", found[0].explanation);
+        assert!(!found[0].explanation.contains("were cut"));
     }
 
     #[test]

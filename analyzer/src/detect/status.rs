@@ -137,24 +137,20 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
                 "{n} failed with 500.0 and {}: a DLL the request needed could not be found or loaded (a \
                     native module, an ISAPI filter or extension, or a FastCGI handler: missing, built for \
                     a bitness other than the pool's, or missing its own dependencies).",
-                if win32 > 0xFFFF { format!("code {win32:#X}") } else { format!("win32 status {win32}") }
+                error_text(win32)
             ),
         ),
         FailureMode::ConfigError => (
             Severity::High,
             format!(
-                "{n} failed with 500.19 (win32 {win32}): IIS cannot read or parse the configuration \
-                    of this path — typically a web.config section for a module that is not installed, a \
-                    locked section, or an ACL the pool identity cannot read."
+                "{n} failed with 500.19 ({}): IIS cannot read or parse the configuration of this path{}",
+                error_text(win32),
+                config_cause(win32)
             ),
         ),
-        FailureMode::HandlerMissing => (
-            Severity::High,
-            format!(
-                "{n} failed with {code}.{sub}: the handler mapping points to a module that is not \
-                    installed or registered (or dynamic content is mapped to the static handler)."
-            ),
-        ),
+        FailureMode::HandlerMissing => {
+            (Severity::High, format!("{n} failed with {code}.{sub}: {}", handler_cause(code, sub)))
+        }
         FailureMode::AncmStartupFailure => (
             Severity::Critical,
             format!(
@@ -180,18 +176,20 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
         FailureMode::AuthFailure => (
             Severity::Medium,
             format!(
-                "{n} failed authentication with 401.1 (win32 {win32}): credentials were presented \
-                    and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake."
+                "{n} failed authentication with 401.1 ({}): credentials were presented \
+                    and rejected — beyond the normal 401.2, 401.1 (0x8009030E), 200 handshake.",
+                error_text(win32)
             ),
         ),
         FailureMode::RecycleOnDemand => (
             if many { Severity::Medium } else { Severity::Low },
             format!(
-                "{n} failed with {code}.{sub} and code {win32:#X} (shutdown in progress): the request \
+                "{n} failed with {code}.{sub} and {} (shutdown in progress): the request \
                     reached an application that was shutting down, its worker recycling or the site \
                     restarting (a deployment, a configuration change, a scale-in, a platform restart or \
                     the Restart button). A few during a restart are routine; more mean requests were lost \
-                    to it."
+                    to it.",
+                error_text(win32)
             ),
         ),
         _ => (Severity::Medium, format!("{n} were rejected by IIS request limits ({code}.{sub}).")),
@@ -507,9 +505,110 @@ fn remedied(mut d: Draft, mode: FailureMode, statuses: impl Iterator<Item = Stat
     d
 }
 
+/// What a 500.19's error says of the configuration (the codes the
+/// configuration system answers with, as Win32 errors).
+fn config_cause(win32: u64) -> &'static str {
+    match win32 {
+        33 => {
+            ": a section is locked at a parent level (lock violation): web.config sets a section \
+                applicationHost.config locks (overrideModeDefault=\"Deny\", the default of handlers, modules \
+                and the authentication sections), so nothing below may set it."
+        }
+        5 => {
+            ": the pool's identity (or IIS_IUSRS) may not read web.config or a folder above it (access \
+                denied), or a UNC content path's credentials are refused."
+        }
+        13 => {
+            ": web.config is malformed, or holds a section IIS has no schema for (a module such as URL \
+                Rewrite or the ASP.NET Core hosting bundle not installed)."
+        }
+        2 | 3 => {
+            ": a file or folder its configuration reads is not there (the site's or a virtual \
+                directory's physical path, a configSource file, redirected configuration)."
+        }
+        183 => {
+            ": web.config adds an entry its parent configuration already has (duplicate collection entry)."
+        }
+        _ => {
+            " — typically a web.config section for a module that is not installed, a locked section, or \
+                an ACL the pool identity cannot read."
+        }
+    }
+}
+
+/// What a handler-missing status says broke. 500.22-500.24 are settings
+/// of an application written for the Classic pipeline (or IIS 6) that an
+/// Integrated pool refuses: nothing is missing there.
+fn handler_cause(code: u16, sub: u32) -> &'static str {
+    match (code, sub) {
+        (500, 21) => {
+            "a handler mapping names a module IIS does not have (ASP.NET's ManagedPipelineHandler when \
+                ASP.NET is not installed or not registered, or a native module removed)."
+        }
+        (500, 22) => {
+            "web.config registers modules under system.web/httpModules, an ASP.NET setting that does not \
+                apply in the Integrated pipeline: the application was written for the Classic pipeline (or IIS \
+                6) and its pool runs Integrated. Nothing is missing."
+        }
+        (500, 23) => {
+            "web.config registers handlers under system.web/httpHandlers, an ASP.NET setting that does not \
+                apply in the Integrated pipeline: the application was written for the Classic pipeline (or IIS \
+                6) and its pool runs Integrated. Nothing is missing."
+        }
+        (500, 24) => {
+            "web.config turns on client impersonation (system.web/identity impersonate=\"true\"), which \
+                the Integrated pipeline does not apply to every stage of a request. Nothing is missing."
+        }
+        (404, 17) => {
+            "the request is for dynamic content (a script type) that only the static file handler is \
+                mapped to: the handler of its type (ASP.NET, PHP through FastCGI) is not installed or its \
+                mapping was removed."
+        }
+        (404, 4) => "no handler is mapped to the requested file's type (extension).",
+        _ => {
+            "the handler mapping points to a module that is not installed or registered (or dynamic \
+                content is mapped to the static handler)."
+        }
+    }
+}
+
+/// A Classic-pipeline application in an Integrated pool: how to make them
+/// agree (500.22 and 500.23 move the same way, 500.24 has no migration).
+const CLASSIC_IN_INTEGRATED: [&str; 2] = [
+    "Migrate the application's web.config to the Integrated pipeline: appcmd migrate config \
+        \"SITE/APP\" moves system.web/httpModules and httpHandlers into system.webServer/modules and \
+        handlers (or move them by hand); where they are already registered both ways, set \
+        validateIntegratedModeConfiguration=\"false\" in system.webServer/validation.",
+    "Or run the application in an app pool whose managedPipelineMode is Classic, as it ran before.",
+];
+
 /// What to do about a failure a status names, where the status says enough.
 fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> {
     Some(match mode {
+        FailureMode::ConfigError if status.win32 == 33 => &[
+            "Find the section the detailed error page or FREB's ConfigExceptionInfo names, then either remove \
+                it from web.config, or allow sites to set it: appcmd unlock config -section:SECTION (every \
+                site), or a <location path=\"SITE\" overrideMode=\"Allow\"> around it in \
+                applicationHost.config (one site).",
+        ],
+        FailureMode::HandlerMissing if status.is(500, 22) || status.is(500, 23) => &CLASSIC_IN_INTEGRATED,
+        FailureMode::HandlerMissing if status.is(500, 24) => &[
+            "Turn client impersonation off where the application does not need it, or, where it needs it only \
+                in its handlers, set validateIntegratedModeConfiguration=\"false\" in \
+                system.webServer/validation (impersonation then does not apply in the early stages of a \
+                request).",
+            CLASSIC_IN_INTEGRATED[1],
+        ],
+        FailureMode::HandlerMissing if status.is(404, 17) => {
+            &["Install the handler of the script type (ASP.NET: the Windows feature ASP.NET 4.x, or \
+                aspnet_regiis -i on older systems; PHP: its FastCGI handler mapping), or put back the handler \
+                mapping a deployment removed; check its preCondition (bitness, runtime version) matches the \
+                pool."]
+        }
+        FailureMode::HandlerMissing if status.is(404, 4) => &[
+            "Map a handler to the file's type (Handler Mappings), or, for a static file, add its MIME type \
+                (staticContent/mimeMap).",
+        ],
         FailureMode::HandlerMissing if is_load_failure(status) => &[
             "Find the DLL: the Windows event the worker logged then (W3SVC-WP 2214 or 2274 for an ISAPI filter, \
                 2220 for an ISAPI extension, 2280 for a native module) or the detailed error page (\"Calling \
@@ -593,8 +692,21 @@ fn page_status(t: &TraceRow) -> Option<Status> {
     Some(Status {
         code,
         sub: t.trace.substatus.unwrap_or(0),
-        win32: error.and_then(|e| e.error_code).map_or(0, u64::from),
+        win32: error.and_then(|e| e.error_code).map_or(0, |c| win32_of(u64::from(c))),
     })
+}
+
+/// The Win32 error an HRESULT wraps (0x8007xxxx, as detailed error pages
+/// and event data write it), or the code as it is: the access log's
+/// `sc-win32-status` writes the Win32 error itself.
+pub(super) fn win32_of(code: u64) -> u64 {
+    if code & 0xFFFF_0000 == 0x8007_0000 { code & 0xFFFF } else { code }
+}
+
+/// An error code as a sentence says it: a Win32 error by its number, any
+/// other code (an HRESULT of another facility, an NTSTATUS) in hex.
+fn error_text(win32: u64) -> String {
+    if win32 > 0xFFFF { format!("code {win32:#X}") } else { format!("win32 status {win32}") }
 }
 
 /// The path of a page's requested URL.
@@ -622,8 +734,20 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
         let Some(d) = last else { continue };
         d.cite_first(pages.iter(), 3, Role::Context, |t| store.cite_trace(t));
     }
+    // A page of a failure the host's access log shows is that log's
+    // finding's, which cites the traces and pages of its status: a finding
+    // of its own would tell the same failure twice.
+    let logged: BTreeSet<(&str, u16, u32)> = store
+        .requests
+        .iter()
+        .filter(|r| mode_of(r.status, &r.stem, ancm_failed.contains(&*r.host)).is_some())
+        .map(|r| (&*r.host, r.status.code, r.status.sub))
+        .collect();
     let failed = pages.filter_map(|t| {
         let status = page_status(t)?;
+        if logged.contains(&(&*t.host, status.code, status.sub)) {
+            return None;
+        }
         let stem = url_path(t.trace.url.as_deref().unwrap_or("/"));
         let mode = mode_of(status, stem, ancm_failed.contains(&*t.host))?;
         is_decisive(mode, status, true).then_some((mode, status, t))
@@ -828,7 +952,11 @@ mod tests {
         let d = &found[0];
         assert_eq!((d.id, d.severity), (FailureMode::ConfigError, Severity::High));
         assert_eq!(d.start, at(100) - Span::millis(15), "from the first request's start");
-        assert!(d.explanation.starts_with("6 requests failed with 500.19 (win32 13)"), "{}", d.explanation);
+        assert!(
+            d.explanation.starts_with("6 requests failed with 500.19 (win32 status 13)"),
+            "{}",
+            d.explanation
+        );
         assert_eq!(d.timeline.iter().filter(|s| s.role == Role::Cause).count(), 1, "the trace is the cause");
         assert_eq!(d.scope.app_pool.as_deref(), Some("ShopPool"), "the trace names the pool");
         let untraced = Given::new().requests(6, "WEB01", 1, 100, "/app", (500, 19, 13), 15).detected(detect);
@@ -893,6 +1021,62 @@ mod tests {
         assert!(on_app_service("D:\\HOME\\site\\wwwroot\\index.js"));
         assert!(!on_app_service("C:\\inetpub\\wwwroot\\home\\site"));
         assert!(!on_app_service(""));
+    }
+
+    /// 500.22 is an application written for the Classic pipeline in an
+    /// Integrated pool: nothing is missing, and installing a module is the
+    /// wrong step; 500.21 is a module IIS does not have.
+    #[test]
+    fn a_classic_pipeline_setting_in_an_integrated_pool_is_not_a_missing_module() {
+        let failed = |sub| {
+            Given::new().requests(5, "WEB16", 6, 100, "/crm/default.aspx", (500, sub, 0), 2).detected(detect)
+        };
+        let integrated = failed(22);
+        assert_eq!(integrated.len(), 1);
+        let d = &integrated[0];
+        assert!(d.explanation.contains("system.web/httpModules"), "{}", d.explanation);
+        assert!(d.explanation.contains("Nothing is missing"), "{}", d.explanation);
+        assert!(d.remediation.iter().any(|r| r.contains("appcmd migrate config")), "{:?}", d.remediation);
+        assert!(!d.remediation.iter().any(|r| r.starts_with("Install")), "{:?}", d.remediation);
+        let missing = failed(21);
+        assert!(missing[0].explanation.contains("a module IIS does not have"), "{}", missing[0].explanation);
+        assert!(missing[0].remediation.iter().any(|r| r.starts_with("Install or register")));
+    }
+
+    /// A 500.19 says what its error code says: a lock violation (33) is a
+    /// locked section, to unlock or leave alone, not a missing module; a
+    /// page writes the code as an HRESULT and is read as the Win32 error.
+    #[test]
+    fn a_locked_section_is_told_from_a_malformed_configuration() {
+        let locked = Given::new().requests(5, "WEB07", 5, 100, "/api", (500, 19, 33), 2).detected(detect);
+        assert_eq!(locked.len(), 1);
+        assert!(locked[0].explanation.contains("(win32 status 33)"), "{}", locked[0].explanation);
+        assert!(locked[0].explanation.contains("locked at a parent level"), "{}", locked[0].explanation);
+        assert!(locked[0].remediation.iter().any(|r| r.contains("appcmd unlock config")));
+        let page = Given::new()
+            .error_page("WEB06", 9_000, "http://localhost:80/", (500, 19), "IIS Web Core")
+            .error_code(0x8007_000D)
+            .detected(detect);
+        assert_eq!(page.len(), 1);
+        assert!(page[0].explanation.contains("(win32 status 13)"), "{}", page[0].explanation);
+        assert!(page[0].explanation.contains("malformed"), "{}", page[0].explanation);
+    }
+
+    /// A page of a failure the host's access log shows is cited by that
+    /// log's finding, not told again; on another host, or of another
+    /// status, it is a finding of its own.
+    #[test]
+    fn a_page_of_a_failure_the_access_log_shows_is_that_findings() {
+        let logged = |e: Given| e.requests(5, "WEB07", 5, 100, "/api", (500, 19, 33), 2);
+        let page = |e: Given, host: &str, sub| {
+            e.error_page(host, 500, "http://localhost:80/api", (500, sub), "IIS Web Core")
+                .error_code(0x8007_0021)
+        };
+        let found = page(logged(Given::new()), "WEB07", 19).detected(detect);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].timeline.iter().any(|t| t.role == Role::Cause), "the page is cited");
+        assert_eq!(page(logged(Given::new()), "WEB08", 19).detected(detect).len(), 2, "another host's page");
+        assert_eq!(page(logged(Given::new()), "WEB07", 21).detected(detect).len(), 2, "another status");
     }
 
     /// spaarke's and sadabyakod's App Service pages: a 503.0 ANCM showed
