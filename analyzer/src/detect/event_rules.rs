@@ -9,7 +9,7 @@ use faultline_parser::{Span, Timestamp};
 use super::kinds::{
     ANCM_CYCLE, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
     HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
-    PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -30,26 +30,6 @@ struct Rule {
 }
 
 const RULES: &[Rule] = &[
-    Rule {
-        kinds: TLS_KEY_UNREADABLE,
-        min: 1,
-        mode: FailureMode::TlsPrivateKeyAccess,
-        severity: Severity::High,
-        explanation: "Schannel could not use a certificate's private key (36870): the process identity lacks \
-            read access to the key (or the key is missing), so TLS with that certificate fails. It works as \
-            an administrator and fails as the pool identity.",
-        remedy: None,
-    },
-    Rule {
-        kinds: TLS_HANDSHAKE_FAILED,
-        min: 3,
-        mode: FailureMode::TlsHandshakeFailure,
-        severity: Severity::Medium,
-        explanation: "TLS handshakes failed (Schannel 36874/36888/36887): some clients and this server share \
-            no protocol or cipher suite (or SNI or the chain does not match), so those clients never reach \
-            HTTP and leave no W3C row.",
-        remedy: None,
-    },
     Rule {
         kinds: PORTS_EXHAUSTED,
         min: 1,
@@ -95,6 +75,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     package_not_mounted(store, out);
     kudu_deployment_failed(store, out);
     logging_switched_off(store, out);
+    tls::detect(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
@@ -827,6 +808,265 @@ fn logging_switched_off(store: &Store, out: &mut Vec<Draft>) {
     }
 }
 
+/// TLS on the server: which credential's key could not be read, what
+/// the clients' alerts say of the certificate, an endpoint whose SSL
+/// configuration HTTP.sys could not use, and the binding changes before.
+mod tls {
+    use std::collections::BTreeMap;
+
+    use faultline_parser::Span;
+
+    use super::super::kinds::{
+        SSL_BINDING_CHANGED, SSL_BINDING_UNUSABLE, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
+    };
+    use super::super::{Draft, FailureMode, host_clusters};
+    use crate::describe::headline;
+    use crate::evidence::{EventRow, Store};
+    use crate::finding::{Role, Severity};
+
+    pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
+        unreadable_keys(store, out);
+        handshakes(store, out);
+        unusable_bindings(store, out);
+    }
+
+    /// Whose credential an event's key was: Schannel says `server` (the
+    /// certificate HTTP.sys serves, read by LSASS as SYSTEM) or `client`
+    /// (a certificate a process presents, as the pool identity).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Credential {
+        Server,
+        Client,
+    }
+
+    fn credential(e: &EventRow) -> Option<Credential> {
+        if e.event.event_id == 36869 {
+            return Some(Credential::Server);
+        }
+        match e.data("Type")?.trim() {
+            t if t.eq_ignore_ascii_case("server") => Some(Credential::Server),
+            t if t.eq_ignore_ascii_case("client") => Some(Credential::Client),
+            _ => None,
+        }
+    }
+
+    const SERVER_KEY: &str = "Schannel could not use the private key of the certificate HTTP.sys serves \
+        HTTPS with (36870 of a server credential, or 36869): HTTP.sys's TLS runs in LSASS as SYSTEM, so the \
+        key is missing (the certificate imported or renewed without it) or SYSTEM may not read it. Every \
+        handshake on that binding fails, before HTTP: its clients leave no W3C row.";
+
+    const SERVER_KEY_STEPS: &[&str] = &[
+        "Give SYSTEM read on the certificate's private key (certlm.msc, Personal, the certificate, All Tasks, \
+            Manage Private Keys), or import the certificate again from its .pfx with the key; certutil \
+            -repairstore my THUMBPRINT links a key that is on the machine back to its certificate.",
+        "Check the binding names the certificate meant (netsh http show sslcert: its certificate hash) and that \
+            certlm.msc shows \"You have a private key that corresponds to this certificate\".",
+    ];
+
+    const CLIENT_KEY: &str = "Schannel could not use the private key of a certificate a process presents as \
+        a TLS client (36870 of a client credential): the process identity (an app pool's) lacks read access to \
+        the key, or the key is missing, so its calls that present the certificate fail. It works as an \
+        administrator and fails as the pool identity.";
+
+    const EITHER_KEY: &str = "Schannel could not use a certificate's private key (36870): the identity \
+        reading it lacks read access to the key, or the key is missing: SYSTEM for the certificate HTTP.sys \
+        serves HTTPS with, the app pool's identity for a certificate the application presents as a client.";
+
+    /// Schannel 36870 and 36869: a key that could not be read, said for
+    /// whose credential it was.
+    fn unreadable_keys(store: &Store, out: &mut Vec<Draft>) {
+        for c in host_clusters(store.events_of(TLS_KEY_UNREADABLE), Span::hours(1)) {
+            let first = c[0];
+            let kinds: Vec<Option<Credential>> = c.iter().map(|e| credential(e)).collect();
+            let only = |k| kinds.iter().all(|&c| c == Some(k));
+            let (text, steps) = if only(Credential::Server) {
+                (SERVER_KEY, Some(SERVER_KEY_STEPS))
+            } else if only(Credential::Client) {
+                (CLIENT_KEY, None)
+            } else {
+                (EITHER_KEY, None)
+            };
+            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
+            let mut d = Draft::new(
+                FailureMode::TlsPrivateKeyAccess,
+                Severity::High,
+                confidence,
+                first.time(),
+                c[c.len() - 1].time(),
+            )
+            .scope(Some(&first.host), None, None)
+            .explain(format!("{text} ({} events)", c.len()));
+            if let Some(steps) = steps {
+                d = d.remedy(steps);
+            }
+            binding_changes(store, &mut d, first);
+            for e in c.iter().take(8) {
+                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+
+    /// The SSL binding changes (HttpEvent 15300, 15301) on the host in the
+    /// hour before `first`: what put the certificate in place.
+    fn binding_changes(store: &Store, d: &mut Draft, first: &EventRow) {
+        let changes: Vec<&EventRow> = store
+            .events_between(SSL_BINDING_CHANGED, first.time() - Span::hours(1), first.time() + Span::secs(1))
+            .filter(|e| e.host == first.host)
+            .collect();
+        let Some(last) = changes.last() else { return };
+        d.explanation.push_str(&format!(
+            " The certificate settings of {} were changed just before, at {} (HttpEvent {}): the binding's \
+                new certificate is the likeliest one.",
+            endpoint(last).unwrap_or("an endpoint"),
+            last.time().to_prose(),
+            last.event.event_id
+        ));
+        for e in changes.iter().rev().take(3) {
+            let what = if e.event.event_id == 15300 { "deleted" } else { "created" };
+            let summary = format!(
+                "HttpEvent {}: SSL certificate settings {what} for {}",
+                e.event.event_id,
+                endpoint(e).unwrap_or("an endpoint")
+            );
+            d.cite(store.cite_event(e, summary), Role::Cause);
+        }
+    }
+
+    /// The endpoint an HttpEvent names (`0.0.0.0:443`).
+    fn endpoint(e: &EventRow) -> Option<&str> {
+        e.data("EndpointStr").or_else(|| e.data("Endpoint")).map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// A TLS alert (RFC 5246) by which a peer rejects a certificate, as
+    /// the client says it of ours.
+    fn certificate_alert(code: u32) -> Option<&'static str> {
+        Some(match code {
+            42 => "bad certificate",
+            43 => "unsupported certificate",
+            44 => "certificate revoked",
+            45 => "certificate expired",
+            46 => "certificate unknown (not trusted)",
+            48 => "unknown CA (chain incomplete or not trusted)",
+            _ => return None,
+        })
+    }
+
+    const REJECTED_STEPS: &[&str] = &[
+        "Look at the certificate the binding serves (netsh http show sslcert names its hash; certlm.msc, \
+            Personal): its validity dates, its chain up to a root the clients trust (install a missing \
+            intermediate CA certificate) and its revocation.",
+        "Renew or replace it and bind the new one (IIS Manager, the site's Bindings, or netsh http update \
+            sslcert): a renewed certificate is not served until the binding names it.",
+    ];
+
+    /// Schannel 36874, 36888 and 36887: failed handshakes, three or more
+    /// within an hour. Most of them fatal alerts received by which clients
+    /// reject a certificate (36887: expired, revoked, untrusted) say the
+    /// server's certificate is the fault, for every client; otherwise some
+    /// clients and the server share no protocol or cipher suite.
+    fn handshakes(store: &Store, out: &mut Vec<Draft>) {
+        for c in host_clusters(store.events_of(TLS_HANDSHAKE_FAILED), Span::hours(1)) {
+            if c.len() < 3 {
+                continue;
+            }
+            let first = c[0];
+            let mut alerts: BTreeMap<u32, usize> = BTreeMap::new();
+            for e in c.iter().filter(|e| e.event.event_id == 36887) {
+                let code = e.data("AlertDesc").or_else(|| e.data_at(0)).and_then(|v| v.trim().parse().ok());
+                if let Some(code) = code.filter(|&code| certificate_alert(code).is_some()) {
+                    *alerts.entry(code).or_default() += 1;
+                }
+            }
+            let rejected: usize = alerts.values().sum();
+            let (severity, text, steps) = if rejected * 2 > c.len() {
+                let mut by_count: Vec<(&u32, &usize)> = alerts.iter().collect();
+                by_count.sort_by_key(|&(code, n)| (std::cmp::Reverse(*n), *code));
+                let said: Vec<String> = by_count
+                    .into_iter()
+                    .map(|(code, n)| {
+                        format!("{} ({code}) {n} times", certificate_alert(*code).unwrap_or("-"))
+                    })
+                    .collect();
+                let text = format!(
+                    "Clients rejected this server's certificate (Schannel 36887, fatal alerts received: {}): \
+                        the certificate the HTTPS binding serves is expired, revoked or not trusted by them (an \
+                        incomplete chain), so their handshakes fail before HTTP and leave no W3C row.",
+                    said.join(", ")
+                );
+                (Severity::High, text, Some(REJECTED_STEPS))
+            } else {
+                let text = "TLS handshakes failed (Schannel 36874/36888/36887): some clients and this server \
+                    share no protocol or cipher suite (or SNI or the chain does not match), so those clients never \
+                    reach HTTP and leave no W3C row."
+                    .to_string();
+                (Severity::Medium, text, None)
+            };
+            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
+            let mut d = Draft::new(
+                FailureMode::TlsHandshakeFailure,
+                severity,
+                confidence,
+                first.time(),
+                c[c.len() - 1].time(),
+            )
+            .scope(Some(&first.host), None, None)
+            .explain(format!("{text} ({} events)", c.len()));
+            if let Some(steps) = steps {
+                d = d.remedy(steps);
+            }
+            for e in c.iter().take(8) {
+                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+
+    /// HttpEvent 15021: HTTP.sys could not use an endpoint's SSL
+    /// configuration, so HTTPS on it is down for every client; one is
+    /// enough (HTTP.sys logs it when it reads the configuration, at boot or
+    /// when the binding changes).
+    fn unusable_bindings(store: &Store, out: &mut Vec<Draft>) {
+        for c in host_clusters(store.events_of(SSL_BINDING_UNUSABLE), Span::hours(1)) {
+            let first = c[0];
+            let mut endpoints: Vec<&str> = c.iter().filter_map(|e| endpoint(e)).collect();
+            endpoints.sort_unstable();
+            endpoints.dedup();
+            let named =
+                if endpoints.is_empty() { "an HTTPS endpoint".to_string() } else { endpoints.join(", ") };
+            let mut d = Draft::new(
+                FailureMode::TlsHandshakeFailure,
+                Severity::High,
+                0.85,
+                first.time(),
+                c[c.len() - 1].time(),
+            )
+            .scope(Some(&first.host), None, None)
+            .explain(format!(
+                "HTTP.sys could not use the SSL configuration of {named} (HttpEvent 15021): the certificate its \
+                    binding names is missing from the machine's store, has no usable private key, or the binding \
+                    names a wrong store or thumbprint. HTTPS on that address fails for every client from then \
+                    (no W3C row: the handshake never completes), while plain HTTP goes on."
+            ))
+            .remedy(&[
+                "netsh http show sslcert ipport=ENDPOINT names the certificate hash HTTP.sys looks for: find it in \
+                    certlm.msc (Personal); if it is gone (deleted, or a renewal that removed the old one), bind a \
+                    valid certificate with its private key (IIS Manager, the site's Bindings, or netsh http \
+                    update sslcert).",
+            ]);
+            binding_changes(store, &mut d, first);
+            for e in c.iter().take(8) {
+                let summary = format!(
+                    "HttpEvent 15021: HTTP.sys could not use the SSL configuration of {}",
+                    endpoint(e).unwrap_or("an endpoint")
+                );
+                d.cite(store.cite_event(e, summary), Role::Cause);
+            }
+            out.push(d);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -849,6 +1089,73 @@ mod tests {
                 (FailureMode::PortExhaustion, Some("WEB02".to_string()))
             ]
         );
+    }
+
+    /// A server credential's key is read by LSASS as SYSTEM: its steps
+    /// name SYSTEM, not the pool; the binding change before it is cited.
+    /// A client credential's is the pool identity's.
+    #[test]
+    fn an_unreadable_key_is_said_for_whose_credential_it_was() {
+        let key = |e: Given, t: &str| {
+            e.event("WEB02", 100, "Schannel", 36870, &[("Type", t), ("ErrorCode", "8009030D")])
+        };
+        let rebound = Given::new().event(
+            "WEB02",
+            90,
+            "Microsoft-Windows-HttpEvent",
+            15301,
+            &[("EndpointStr", "0.0.0.0:443")],
+        );
+        let found = key(rebound, "server").detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert!(d.explanation.contains("as SYSTEM"), "{}", d.explanation);
+        assert!(d.explanation.contains("0.0.0.0:443 were changed just before"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("Give SYSTEM read"), "{:?}", d.remediation);
+        assert_eq!(d.timeline.len(), 2, "the key and the binding change");
+        let client = key(Given::new(), "client").detected(detect);
+        assert!(client[0].explanation.contains("as a TLS client"), "{}", client[0].explanation);
+        assert!(client[0].remediation[0].contains("pool identity"), "{:?}", client[0].remediation);
+    }
+
+    /// Clients' fatal alerts that reject a certificate (45 expired) say
+    /// the server's certificate is at fault, high; alerts of a protocol
+    /// mismatch (40) stay the medium handshake failure.
+    #[test]
+    fn clients_rejecting_the_certificate_are_told_from_a_protocol_mismatch() {
+        let alerts = |code: &str| {
+            (0..4).fold(Given::new(), |e, i| {
+                e.event("WEB21", i * 10, "Schannel", 36887, &[("AlertDesc", code)])
+            })
+        };
+        let expired = alerts("45").detected(detect);
+        assert_eq!((expired[0].id, expired[0].severity), (FailureMode::TlsHandshakeFailure, Severity::High));
+        assert!(
+            expired[0].explanation.contains("certificate expired (45) 4 times"),
+            "{}",
+            expired[0].explanation
+        );
+        assert!(expired[0].remediation.iter().any(|r| r.contains("Renew or replace")));
+        let mismatch = alerts("40").detected(detect);
+        assert_eq!(mismatch[0].severity, Severity::Medium);
+        assert!(
+            mismatch[0].explanation.contains("no protocol or cipher suite"),
+            "{}",
+            mismatch[0].explanation
+        );
+    }
+
+    /// HTTP.sys that cannot use an endpoint's SSL configuration has HTTPS
+    /// down on it: one event is a finding naming the endpoint.
+    #[test]
+    fn an_unusable_ssl_binding_is_https_down_on_its_endpoint() {
+        let found = Given::new()
+            .event("WEB03", 100, "Microsoft-Windows-HttpEvent", 15021, &[("EndpointStr", "0.0.0.0:443")])
+            .detected(detect);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::TlsHandshakeFailure, Severity::High));
+        assert!(found[0].explanation.contains("0.0.0.0:443 (HttpEvent 15021)"), "{}", found[0].explanation);
+        assert!(found[0].remediation[0].contains("netsh http show sslcert"));
     }
 
     #[test]

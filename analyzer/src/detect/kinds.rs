@@ -81,6 +81,12 @@ kinds! {
     TLS_KEY_UNREADABLE = [Schannel 36870, Schannel 36869];
     /// Schannel 36874, 36888, 36887: handshakes failed.
     TLS_HANDSHAKE_FAILED = [Schannel 36874, Schannel 36888, Schannel 36887];
+    /// HttpEvent 15021: HTTP.sys could not use an endpoint's SSL
+    /// configuration (its certificate missing or unusable).
+    SSL_BINDING_UNUSABLE = [HttpEvent 15021];
+    /// HttpEvent 15300 and 15301: an endpoint's SSL certificate settings
+    /// were deleted or created (a binding changed).
+    SSL_BINDING_CHANGED = [HttpEvent 15300, HttpEvent 15301];
     /// Tcpip 4227 and 4231: ephemeral ports ran out.
     PORTS_EXHAUSTED = [Tcpip 4227, Tcpip 4231];
     /// EventLog 104 and 1102: an event log was cleared.
