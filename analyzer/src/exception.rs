@@ -325,7 +325,12 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
     if sql && matches!(sql_number, Some(40613 | 40501 | 40197 | 10928 | 10929 | 49918 | 49919 | 49920)) {
         return Cause::DbUnavailable;
     }
-    let sql_backend = sql && matches!(sql_number, Some(-2 | 2 | 53 | 40 | 10060 | 10061));
+    // SqlClient's own words for a command or a connection that timed out
+    // (error number -2), where the text gives no number: an ASP.NET 1309
+    // holds the message alone.
+    let sql_timeout =
+        sql && (text.contains("Execution Timeout Expired") || text.contains("Timeout expired."));
+    let sql_backend = sql && (sql_timeout || matches!(sql_number, Some(-2 | 2 | 53 | 40 | 10060 | 10061)));
     let postgres_backend = ["57P01", "57P03", "53300", "08001", "08006"].iter().any(|c| sqlstate(c));
     let socket_backend = matches!(winsock, Some(10060 | 10061 | 11001 | 10054 | 10065));
     if sql_backend
@@ -484,6 +489,20 @@ mod tests {
     /// ArasaniRohithReddy's failed start: EF Core's retry hint over an
     /// Azure SQL database that was not available (40613), not one that
     /// could not be reached.
+    /// ASP.NET's 1309 gives SqlClient's message alone, no error number:
+    /// its words for a timeout say the database did not answer; another
+    /// SQL error without a number does not.
+    #[test]
+    fn a_sql_timeout_without_its_number_is_a_dependency_that_did_not_answer() {
+        let timeout = from_parts(
+            "SqlException",
+            "Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.",
+        );
+        assert_eq!(timeout.cause, Cause::Backend);
+        let other = from_parts("SqlException", "Incorrect syntax near 'FROM'.");
+        assert_eq!(other.cause, Cause::Other);
+    }
+
     #[test]
     fn an_azure_sql_database_not_available_is_not_an_unreachable_server() {
         let text = "System.InvalidOperationException: An exception has been raised that is likely due to a transient failure.\n             ---> Microsoft.Data.SqlClient.SqlException (0x80131904): Database 'attendance' on server 'x.database.windows.net' is not currently available.\n\

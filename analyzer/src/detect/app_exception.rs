@@ -97,6 +97,49 @@ fn from_logger<'a>(store: &Store, e: &'a EventRow) -> Option<Thrown<'a>> {
     })
 }
 
+/// An exception on a request that says the application waited on a
+/// dependency that did not answer (a database timed out or unreachable,
+/// an outbound call or socket that failed): what a hung worker's threads
+/// were blocked on.
+pub(super) struct Wait<'a> {
+    pub(super) event: &'a EventRow,
+    pub(super) exception: AppException,
+    pub(super) path: Option<String>,
+}
+
+/// The waits on dependencies the application's events on `host` report
+/// between `from` and `to`, in time order.
+pub(super) fn waits_between<'a>(
+    store: &'a Store,
+    host: &str,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<Wait<'a>> {
+    let web = store
+        .events_between(ASPNET_REQUEST_FAILED, from, to)
+        .chain(store.events_between(ASPNET_WEB_ERROR, from, to))
+        .filter(|e| &*e.host == host)
+        .filter_map(from_web_event);
+    let logged = store
+        .events_between(APP_LOGGER, from, to)
+        .filter(|e| &*e.host == host)
+        .filter_map(|e| from_logger(store, e));
+    let mut waits: Vec<Wait<'a>> = web
+        .chain(logged)
+        .filter(|t| {
+            matches!(
+                t.exception.cause,
+                exception::Cause::Backend
+                    | exception::Cause::DbUnavailable
+                    | exception::Cause::PortExhaustion
+            )
+        })
+        .map(|t| Wait { event: t.event, exception: t.exception, path: t.path })
+        .collect();
+    waits.sort_by_key(|w| (w.event.time(), w.event.event.record_id));
+    waits
+}
+
 /// Whether the application's own log says, for the same request, that it
 /// answered a client error (`Request failed with 409 ...`, `status code
 /// 404`): an exception it mapped to a 4xx is its way of saying no, not a

@@ -10,7 +10,7 @@ use faultline_parser::{Span, Timestamp};
 
 use super::kinds::WORKER_PING_FAILED;
 use super::{Draft, FailureMode, clusters, grouped, pool};
-use crate::describe::listed;
+use crate::describe::{headline, listed};
 use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 
@@ -60,6 +60,11 @@ fn pool_sites(store: &Store, host: &str, p: &str) -> BTreeSet<u32> {
         .filter_map(|r| r.site)
         .collect()
 }
+
+/// How long before a hang's first failed ping the application's waits on
+/// a dependency are read: blocked requests pile up for minutes before the
+/// worker stops answering.
+const WAITED_BEFORE: Span = Span::mins(30);
 
 fn finding(store: &Store, host: &str, (p, sites): (&str, &BTreeSet<u32>), pings: &[&EventRow]) -> Draft {
     let (first, last) = (pings[0].time(), pings[pings.len() - 1].time());
@@ -145,10 +150,43 @@ fn finding(store: &Store, host: &str, (p, sites): (&str, &BTreeSet<u32>), pings:
             0.7,
         ),
     };
+    // What the application says its requests waited on, from before the
+    // slow requests (a blocked database holds them for its timeout first).
+    let waits = super::app_exception::waits_between(store, host, first - WAITED_BEFORE, last);
     let start = slow.first().map_or(first, |r| r.start());
+    let start = waits.first().map_or(start, |w| start.min(w.event.time()));
     let mut d = Draft::new(FailureMode::WorkerHang, Severity::High, confidence, start, last + Span::secs(10))
         .scope(Some(host), slow.first().and_then(|r| r.site), Some(p))
         .explain(format!("The {worker} of {p} stopped answering{shown}, and {killed}. {why}"));
+    if let Some(w) = waits.first() {
+        let mut paths: Vec<&str> = waits.iter().filter_map(|w| w.path.as_deref()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let n = waits.len();
+        d.explanation.push_str(&format!(
+            " The application's own events say what its requests waited on: {n} {} from {}{} ({}: {}): \
+                requests blocked on a dependency that did not answer held the worker's threads until it \
+                stopped answering. That dependency is the likeliest cause; the worker was its victim.",
+            if n == 1 { "exception" } else { "exceptions" },
+            w.event.time().to_prose(),
+            if paths.is_empty() { String::new() } else { format!(" on {}", listed(&paths, 3)) },
+            w.exception.type_name,
+            w.exception.message.trim_end_matches('.'),
+        ));
+        let database = waits.iter().any(|w| {
+            let t = w.exception.type_name.to_ascii_lowercase();
+            t.contains("sql") || t.contains("npgsql") || t.contains("oracle")
+        });
+        d.add_steps(&[if database {
+            "Find what held the database then: blocking chains (sp_whoisactive, or sys.dm_exec_requests' \
+                blocking_session_id), a long job (an index rebuild, a backup), or the server's reachability; keep \
+                command timeouts shorter than the requests' and call the database asynchronously."
+        } else {
+            "Find what held the dependency the exceptions name then, and keep its timeouts shorter than the \
+                requests' so a slow dependency fails requests instead of holding the worker's threads."
+        }]);
+        d.cite_first(waits.iter(), 3, Role::Cause, |w| store.cite_event(w.event, headline(&w.event.event)));
+    }
     d.cite_first(slow.iter(), 5, Role::Cause, |r| store.cite_request(r));
     d.cite_first(queued.iter(), 5, Role::Effect, |r| store.cite_error(r));
     d.cite_first(abandoned.iter(), 5, Role::Effect, |r| store.cite_error(r));
@@ -179,6 +217,46 @@ mod tests {
         assert_eq!((d.id, d.scope.app_pool.as_deref()), (FailureMode::WorkerHang, Some("ShopPool")));
         assert_eq!((d.start, d.end), (at(70), at(310)), "from the first slow request's start");
         assert!(d.explanation.contains("(6 requests over 10 s)") && d.explanation.contains("(4 timed out"));
+    }
+
+    /// A 1309 SqlException timeout on the host before the hang names what
+    /// the requests waited on, from its time; an exception of the
+    /// application's own code says nothing of a wait.
+    #[test]
+    fn the_applications_waits_on_a_database_are_the_hangs_likely_cause() {
+        let web_event = |e: Given, secs: i64, type_name: &str, message: &str| {
+            let mut data = vec![""; 30];
+            data[0] = "3005";
+            data[16] = type_name;
+            data[17] = message;
+            data[19] = "/api/invoices";
+            e.positional("WEB01", secs, "ASP.NET 4.0.30319.0", 1309, &data)
+        };
+        let hang = |e: Given| {
+            e.requests(6, "WEB01", 1, 400, "/api/invoices", (500, 0, 0), 30_000).event(
+                "WEB01",
+                900,
+                "WAS",
+                5010,
+                &[("AppPoolID", "ErpPool"), ("ProcessID", "6120")],
+            )
+        };
+        let waited = hang(web_event(
+            Given::new(),
+            100,
+            "SqlException",
+            "Execution Timeout Expired.  The timeout period elapsed.",
+        ))
+        .detected(detect);
+        assert_eq!(waited.len(), 1);
+        let d = &waited[0];
+        assert_eq!(d.start, at(100), "from the first wait");
+        assert!(d.explanation.contains("1 exception from"), "{}", d.explanation);
+        assert!(d.explanation.contains("SqlException: Execution Timeout Expired"), "{}", d.explanation);
+        assert!(d.remediation.iter().any(|r| r.contains("sp_whoisactive")), "{:?}", d.remediation);
+        let own = hang(web_event(Given::new(), 100, "NullReferenceException", "Object reference not set"))
+            .detected(detect);
+        assert!(!own[0].explanation.contains("waited on"), "{}", own[0].explanation);
     }
 
     fn ping(e: Given, pool: &str, secs: i64, pid: &str) -> Given {
