@@ -209,6 +209,93 @@ const STACK_OVERFLOW: &str = "A stack overflow cannot be caught on any thread si
     unbounded, or deep but finite, since w3wp's threads have small stacks (256 KB in a 32-bit worker, 512 \
     KB in a 64-bit one) and recursion a console run survives can overflow in IIS.";
 
+/// A crash in native code, as Application Error 1000 reports it with no
+/// .NET exception behind it: the module that faulted and the exception
+/// code.
+struct NativeFault<'a> {
+    module: &'a str,
+    path: Option<&'a str>,
+    code: u32,
+}
+
+/// NTSTATUS codes of a native fault and what they are.
+const ACCESS_VIOLATION: u32 = 0xC000_0005;
+const HEAP_CORRUPTION: u32 = 0xC000_0374;
+const STACK_BUFFER_OVERRUN: u32 = 0xC000_0409;
+
+/// The exception codes .NET raises its own exceptions with: a crash with
+/// one of them is managed code's, whichever module reported it.
+const CLR_EXCEPTIONS: [u32; 2] = [0xE043_4352, 0xE043_4F4D];
+
+/// The runtime's own modules: a fault reported in them is the runtime's
+/// or managed code's, not a native component's.
+const RUNTIME_MODULES: [&str; 5] =
+    ["clr.dll", "coreclr.dll", "mscorwks.dll", "clrjit.dll", "mscorlib.ni.dll"];
+
+impl NativeFault<'_> {
+    fn said(&self) -> String {
+        let what = match self.code {
+            ACCESS_VIOLATION => "an access violation (0xC0000005)".to_string(),
+            HEAP_CORRUPTION => "heap corruption (0xC0000374)".to_string(),
+            STACK_BUFFER_OVERRUN => "a stack buffer overrun or fail-fast (0xC0000409)".to_string(),
+            code => format!("exception {code:#010X}"),
+        };
+        let path = self.path.map_or(String::new(), |p| format!(" ({p})"));
+        if self.code == HEAP_CORRUPTION {
+            return format!(
+                "The fault is {what}, detected in {}{path}: native code loaded into the worker (a native \
+                    module, an ISAPI filter or extension, a COM component) corrupted the heap earlier, so the \
+                    module that noticed is not the one at fault. No .NET exception was reported.",
+                self.module
+            );
+        }
+        format!(
+            "The fault is {what} in native code, {}{path}, and no .NET exception was reported: a native \
+                module, an ISAPI filter or extension, or a COM component loaded into the worker crashed it, not \
+                the application's managed code.",
+            self.module
+        )
+    }
+}
+
+/// The native fault a crash group's Application Error 1000 reports, when
+/// no .NET Runtime 1026 says a managed exception ended the process.
+fn native_fault<'a>(group: &[Crash<'a>]) -> Option<NativeFault<'a>> {
+    if group.iter().any(|c| !c.runtime.is_empty()) {
+        return None;
+    }
+    group.iter().flat_map(|c| &c.app_errors).find_map(|x| {
+        let module = x.data_at(3)?.trim();
+        let code = x.data_at(6)?.trim();
+        let code = u32::from_str_radix(code.trim_start_matches("0x").trim_start_matches("0X"), 16).ok()?;
+        let runtime = RUNTIME_MODULES.iter().any(|m| module.eq_ignore_ascii_case(m));
+        (code >= 0xC000_0000 && !CLR_EXCEPTIONS.contains(&code) && !runtime).then(|| NativeFault {
+            module,
+            path: x.data_at(11).map(str::trim).filter(|p| !p.is_empty()),
+            code,
+        })
+    })
+}
+
+/// What to do about a native component that crashed the worker.
+const NATIVE_FAULT_STEPS: &[&str] = &[
+    "Find what the faulting module is (Application Error 1000 gives its path): a third-party native module \
+        (globalModules), ISAPI filter or extension, or COM component. Roll back its recent update, or take it out \
+        of the pool's pipeline to confirm, and send the vendor a dump.",
+    "Capture a crash dump for it: DebugDiag's crash rule for the pool, or WER LocalDumps for w3wp.exe (the \
+        report WER 1001 names may already hold one).",
+];
+
+/// What to do about heap corruption: catch the component that writes out
+/// of bounds, not the one that noticed.
+const HEAP_CORRUPTION_STEPS: &[&str] = &[
+    "Turn on full page heap for w3wp.exe (gflags /p /enable w3wp.exe /full) and capture a dump at the next \
+        crash (DebugDiag crash rule): the faulting stack then names the native component that corrupts the \
+        heap, not the one that noticed.",
+    "Meanwhile, list the native modules, ISAPI filters and COM components the pool loads, and roll back the \
+        most recently changed.",
+];
+
 /// What to do after a stack overflow.
 const STACK_OVERFLOW_STEPS: &[&str] = &[
     "Find the frame that repeats in the stack the crash left (.NET Runtime 1026 when it logs one, or the dump) \
@@ -366,6 +453,7 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
     let abandoned: u64 = group.iter().map(|c| store.errors_counted(&c.abandoned)).sum();
     let confirmed = group.iter().any(|c| !c.app_errors.is_empty() || !c.runtime.is_empty());
     let module = group.iter().flat_map(|c| &c.app_errors).find_map(|x| x.data_at(3));
+    let native = native_fault(group);
     let pids: Vec<String> = group.iter().filter_map(|c| c.pid.map(|p| p.to_string())).collect();
     let times = if group.len() == 1 { "once".to_string() } else { format!("{} times", group.len()) };
     let site = group.iter().flat_map(|c| &c.abandoned).find_map(|r| r.site);
@@ -389,15 +477,19 @@ fn finding(store: &Store, host: &str, p: &str, group: &[Crash<'_>]) -> Draft {
         module.map_or(String::new(), |m| format!(", faulting in {m}")),
         if exception.is_empty() { String::new() } else { format!(": {exception}") },
         if abandoned == 0 { String::new() } else { format!(" ({abandoned} abandoned by HTTP.sys)") },
-        if overflow {
-            STACK_OVERFLOW
-        } else {
-            "The code assumed an exception on a background thread would be harmless; in IIS it terminates \
-                the process."
+        match (overflow, &native) {
+            (true, _) => STACK_OVERFLOW.to_string(),
+            (false, Some(n)) => n.said(),
+            (false, None) =>
+                "The code assumed an exception on a background thread would be harmless; in IIS it \
+                terminates the process."
+                    .to_string(),
         },
     ));
     if overflow {
         d = d.remedy(STACK_OVERFLOW_STEPS);
+    } else if let Some(n) = &native {
+        d = d.remedy(if n.code == HEAP_CORRUPTION { HEAP_CORRUPTION_STEPS } else { NATIVE_FAULT_STEPS });
     }
     for c in group {
         let pid = c.pid.map_or_else(|| "-".into(), |p| p.to_string());
@@ -667,6 +759,60 @@ mod tests {
         let thrown = &crash(Given::new(), "WEB01", 100).detected(detect)[0];
         assert!(!thrown.explanation.contains("stack overflow"), "{}", thrown.explanation);
         assert!(!thrown.remediation[0].contains("recursion"), "{:?}", thrown.remediation);
+    }
+
+    /// An access violation in a third-party DLL with no .NET exception is
+    /// a native component's crash, with its steps; the same module with
+    /// .NET's exception code, or a managed crash 1026 reports, is not.
+    #[test]
+    fn a_native_modules_access_violation_is_not_blamed_on_managed_code() {
+        let faulted = |module: &str, code: &str| {
+            Given::new()
+                .event("WEB07", 100, "WAS", 5011, &[("AppPoolID", "ApiPool"), ("ProcessID", "4412")])
+                .positional(
+                    "WEB07",
+                    99,
+                    "Application Error",
+                    1000,
+                    &[
+                        "w3wp.exe",
+                        "10.0",
+                        "0",
+                        module,
+                        "4.2",
+                        "0",
+                        code,
+                        "0x1a3f4",
+                        "0x113c",
+                        "0x01db",
+                        "c:\\windows\\system32\\inetsrv\\w3wp.exe",
+                        "C:\\Program Files\\Acme\\SSO\\AcmeSso.dll",
+                    ],
+                )
+        };
+        let native = &faulted("AcmeSso.dll", "c0000005").detected(detect)[0];
+        assert!(
+            native.explanation.contains("an access violation (0xC0000005) in native code"),
+            "{}",
+            native.explanation
+        );
+        assert!(native.explanation.contains("Acme\\SSO\\AcmeSso.dll"), "{}", native.explanation);
+        assert!(!native.explanation.contains("background thread"), "{}", native.explanation);
+        assert!(native.remediation[0].contains("Roll back its recent update"), "{:?}", native.remediation);
+        let heap = &faulted("ntdll.dll", "c0000374").detected(detect)[0];
+        assert!(heap.remediation[0].contains("page heap"), "{:?}", heap.remediation);
+        let managed = &faulted("KERNELBASE.dll", "e0434352").detected(detect)[0];
+        assert!(managed.explanation.contains("background thread"), "{}", managed.explanation);
+        let reported = &faulted("AcmeSso.dll", "c0000005")
+            .positional(
+                "WEB07",
+                98,
+                ".NET Runtime",
+                1026,
+                &["Application: w3wp.exe\nException Info: System.InvalidOperationException"],
+            )
+            .detected(detect)[0];
+        assert!(!reported.explanation.contains("in native code"), "{}", reported.explanation);
     }
 
     #[test]
