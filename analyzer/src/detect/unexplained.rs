@@ -27,9 +27,16 @@ pub(super) fn detect(store: &Store, covered: &[Window], out: &mut Vec<Draft>) {
     for ((host, site, minute), m) in &store.minutes {
         per_site.entry((host.clone(), *site)).or_default().push((*minute, m.by_class[5]));
     }
+    // A clock set forward skips the times between: a host that logged
+    // through them has rows before and after and none inside.
+    let skipped: Vec<(String, Timestamp, Timestamp)> = crate::clock::clock_steps(store)
+        .into_iter()
+        .filter(|s| s.to > s.from)
+        .map(|s| (s.host, s.from, s.to))
+        .collect();
     for ((host, site), minutes) in &per_site {
         let s = SiteMinutes { host, site: *site, minutes };
-        traffic_stops(store, out, covered, &s);
+        traffic_stops(store, out, covered, &skipped, &s);
         latency_surges(store, out, covered, &s);
         chronic_errors(store, out, covered, &s);
     }
@@ -300,6 +307,7 @@ fn traffic_stops(
     store: &Store,
     out: &mut Vec<Draft>,
     covered: &[Window],
+    skipped: &[(String, Timestamp, Timestamp)],
     &SiteMinutes { host, site, minutes }: &SiteMinutes<'_>,
 ) {
     let mut totals: Vec<u32> = minutes
@@ -323,6 +331,12 @@ fn traffic_stops(
         let (start, end) =
             (Timestamp::from_parts((before + 1) * 60, 0), Timestamp::from_parts(after * 60, 0));
         if is_covered(covered, host, start, end) {
+            continue;
+        }
+        let inside_step = skipped
+            .iter()
+            .any(|(h, from, to)| **h == **host && *from - COVER_MARGIN <= start && end <= *to + COVER_MARGIN);
+        if inside_step {
             continue;
         }
         let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.4, start, end)
@@ -504,5 +518,25 @@ mod tests {
             quiet = quiet.requests(2, "WEB01", 1, m * 60, "/", (200, 0, 0), 30);
         }
         assert!(drafts(quiet, &[]).is_empty(), "a few visits an hour fall silent all the time");
+    }
+
+    /// A clock set forward over the silence (a paused virtual machine's,
+    /// stepped by time sync) skipped those times: no outage. The same
+    /// silence with the step elsewhere is still one.
+    #[test]
+    fn a_silence_a_clock_step_skipped_is_no_outage() {
+        let step = |e: Given, from: i64, to: i64| {
+            let rfc = |secs| at(secs).to_rfc3339();
+            e.event(
+                "WEB01",
+                to,
+                "Microsoft-Windows-Kernel-General",
+                1,
+                &[("NewTime", &rfc(to)), ("OldTime", &rfc(from))],
+            )
+        };
+        let busy = || steady(steady(Given::new(), 0, 60, 30), 90, 10, 30);
+        assert!(drafts(step(busy(), 3_595, 5_400), &[]).is_empty(), "the clock jumped over it");
+        assert_eq!(drafts(step(busy(), 7_000, 9_000), &[]).len(), 1, "a step after it explains nothing");
     }
 }
