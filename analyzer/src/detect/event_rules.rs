@@ -9,7 +9,7 @@ use faultline_parser::{Span, Timestamp};
 use super::kinds::{
     ANCM_CYCLE, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
     HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
-    PROCESS_STARTED, SERVICE_CHANGED, SITE_URL_CONFLICT,
+    PROCESS_STARTED, SERVICE_CHANGED, SERVICE_INSTALLED, SITE_URL_CONFLICT,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -40,24 +40,6 @@ const RULES: &[Rule] = &[
         remedy: None,
     },
     Rule {
-        kinds: SITE_URL_CONFLICT,
-        min: 1,
-        mode: FailureMode::BindingConflict,
-        severity: Severity::Critical,
-        explanation: "W3SVC could not register a site's URL with HTTP.sys (the address and port are taken by \
-            another site or program): the site cannot listen.",
-        remedy: None,
-    },
-    Rule {
-        kinds: HTTP_BIND_FAILED,
-        min: 1,
-        mode: FailureMode::BindingConflict,
-        severity: Severity::Critical,
-        explanation: "HTTP.sys could not bind to an address (15005): a listen address is missing or taken, \
-            so sites on it cannot answer.",
-        remedy: Some(&["Check the IP listen list (netsh http show iplisten) and the site bindings."]),
-    },
-    Rule {
         kinds: HTTP_LOG_WRITE_FAILED,
         min: 1,
         mode: FailureMode::MissingLogs,
@@ -76,6 +58,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     kudu_deployment_failed(store, out);
     logging_switched_off(store, out);
     tls::detect(store, out);
+    binding_conflicts(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
@@ -94,6 +77,83 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             }
             out.push(d);
         }
+    }
+}
+
+/// W3SVC 1004/1007 (a site's URL could not be registered) and HttpEvent
+/// 15005 (HTTP.sys could not bind an address) on a host within minutes of
+/// each other: one conflict, for the sites and addresses they name. A
+/// service installed in the day before is cited as the likeliest owner of
+/// the port: a program listening with Winsock, which HTTP.sys's own
+/// tables do not show.
+fn binding_conflicts(store: &Store, out: &mut Vec<Draft>) {
+    let events = store.events_of(SITE_URL_CONFLICT).chain(store.events_of(HTTP_BIND_FAILED));
+    let mut events: Vec<&EventRow> = events.collect();
+    events.sort_by_key(|e| (e.time(), e.event.record_id));
+    for c in host_clusters(events.into_iter(), Span::mins(10)) {
+        let first = c[0];
+        let mut sites: Vec<u32> =
+            c.iter().filter_map(|e| e.data("SiteID").and_then(|s| s.trim().parse().ok())).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        let mut named: Vec<&str> = c
+            .iter()
+            .filter_map(|e| e.data("UrlPrefix").or_else(|| e.data("IpAddressPort")))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        let who = match sites.as_slice() {
+            [] => "A site".to_string(),
+            [one] => format!("Site {one}"),
+            more => format!("Sites {}", more.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+        };
+        let what = if named.is_empty() { String::new() } else { format!(" ({})", named.join(", ")) };
+        let mut text = format!(
+            "{who} could not listen{what}: W3SVC could not register its URL with HTTP.sys, or HTTP.sys could not \
+                bind the address (W3SVC 1004/1007, HttpEvent 15005): another site, or another program, holds \
+                the address and port. The site serves nothing there until what holds it lets go and the site is \
+                started again. ({} events)",
+            c.len()
+        );
+        let installed: Vec<&EventRow> = store
+            .events_between(SERVICE_INSTALLED, first.time() - Span::hours(24), first.time())
+            .filter(|e| e.host == first.host)
+            .collect();
+        if let Some(s) = installed.last() {
+            text.push_str(&format!(
+                " A service was installed at {} ({}, {}): a program of its own that listens on the port is the \
+                    likeliest holder.",
+                s.time().to_prose(),
+                s.data("ServiceName").unwrap_or("-"),
+                s.data("ImagePath").map(str::trim).unwrap_or("-")
+            ));
+        }
+        let mut d = Draft::new(
+            FailureMode::BindingConflict,
+            Severity::Critical,
+            if c.len() >= 2 { 0.9 } else { 0.8 },
+            first.time(),
+            c[c.len() - 1].time(),
+        )
+        .scope(Some(&first.host), (sites.len() == 1).then(|| sites[0]), None)
+        .explain(text)
+        .remedy(&[
+            "Find what holds the port: netstat -ano -p tcp | findstr :PORT gives the listening process's PID \
+                (tasklist /fi \"PID eq N\" names it; PID 4 is HTTP.sys, and then netsh http show servicestate \
+                names the site or application registered there). A program listening with Winsock does not \
+                show in netsh http's tables.",
+            "Stop or reconfigure that program (or change the site's binding), then start the site; check the IP \
+                listen list (netsh http show iplisten) holds the address the binding names.",
+        ]);
+        for e in c.iter().take(8) {
+            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+        }
+        for s in installed.iter().rev().take(2) {
+            d.cite(store.cite_event(s, headline(&s.event)), Role::Context);
+        }
+        out.push(d);
     }
 }
 
@@ -1156,6 +1216,47 @@ mod tests {
         assert_eq!((found[0].id, found[0].severity), (FailureMode::TlsHandshakeFailure, Severity::High));
         assert!(found[0].explanation.contains("0.0.0.0:443 (HttpEvent 15021)"), "{}", found[0].explanation);
         assert!(found[0].remediation[0].contains("netsh http show sslcert"));
+    }
+
+    /// W3SVC 1004 and HttpEvent 15005 of one conflict are one finding for
+    /// the site 1004 names, citing a service installed the day before as
+    /// the likeliest holder of the port; another host's is its own.
+    #[test]
+    fn a_site_that_cannot_listen_is_one_conflict_naming_a_new_service() {
+        let e = Given::new()
+            .event(
+                "WEB04",
+                0,
+                "Service Control Manager",
+                7045,
+                &[("ServiceName", "Acme Agent"), ("ImagePath", "acme.exe")],
+            )
+            .event(
+                "WEB04",
+                1_400,
+                "Microsoft-Windows-IIS-W3SVC",
+                1004,
+                &[("UrlPrefix", "http://*:80/"), ("SiteID", "1")],
+            )
+            .event("WEB04", 1_400, "Microsoft-Windows-HttpEvent", 15005, &[("IpAddressPort", "0.0.0.0:80")])
+            .event("WEB05", 1_400, "Microsoft-Windows-HttpEvent", 15005, &[("IpAddressPort", "0.0.0.0:443")]);
+        let found: Vec<_> =
+            e.detected(detect).into_iter().filter(|d| d.id == FailureMode::BindingConflict).collect();
+        assert_eq!(found.len(), 2);
+        let d = &found[0];
+        assert_eq!((d.scope.host.as_deref(), d.scope.site.as_deref()), (Some("WEB04"), Some("1")));
+        assert!(
+            d.explanation.starts_with("Site 1 could not listen (0.0.0.0:80, http://*:80/)"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("(Acme Agent, acme.exe)"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("netstat -ano"), "{:?}", d.remediation);
+        assert!(
+            found[1].explanation.starts_with("A site could not listen (0.0.0.0:443)"),
+            "{}",
+            found[1].explanation
+        );
     }
 
     #[test]

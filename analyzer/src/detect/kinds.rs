@@ -107,6 +107,8 @@ kinds! {
     /// stopped state (the catalogue keeps those of IIS, SQL Server and the
     /// event log).
     SERVICE_CHANGED = [ServiceControlManager 7036];
+    /// Service Control Manager 7045: a service was installed.
+    SERVICE_INSTALLED = [ServiceControlManager 7045];
     /// User32 1074 (a planned restart), EventLog 6006 (clean stop) and 6008
     /// (unexpected stop), Kernel-Power 41 (the system rebooted without a clean
     /// shutdown).
