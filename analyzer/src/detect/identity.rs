@@ -4,10 +4,16 @@
 
 use faultline_parser::Span;
 
-use super::kinds::{LOGON_FAILED, POOL_IDENTITY_INVALID};
+use super::kinds::{
+    LOGON_FAILED, POOL_IDENTITY_INVALID, RECYCLE_CONFIG_CHANGE, RECYCLE_ON_DEMAND, RECYCLE_SCHEDULED,
+};
 use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
+
+/// HTTP.sys's refusals of a disabled pool further apart than this are
+/// not one outage: the pool was started again between them.
+const REFUSALS_APART: Span = Span::mins(15);
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     for c in pool_clusters(store.events_of(POOL_IDENTITY_INVALID), Span::mins(30)) {
@@ -24,26 +30,52 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .first()
             .and_then(|l| l.data("SubStatus"))
             .map_or(String::new(), |s| format!(" (4625 SubStatus {s})"));
-        let refused: Vec<&crate::evidence::ErrRow> = store
-            .errors
-            .iter()
-            .filter(|r| r.host == first.host && r.queue.as_deref() == Some(p) && r.status == Some(503))
-            .collect();
-        let refused = store.errors_counted(&refused);
+        // HTTP.sys's 503s for the pool from the disable on, while they keep
+        // coming (until the pool was started again): the outage's length,
+        // and the site HTTP.sys names.
+        let mut refused: Vec<&crate::evidence::ErrRow> = Vec::new();
+        for r in store.errors_between(t - Span::mins(1), t + Span::hours(7 * 24)) {
+            if r.host != first.host || r.queue.as_deref() != Some(p) || r.status != Some(503) {
+                continue;
+            }
+            if refused.last().map_or(t, |l| l.time) + REFUSALS_APART < r.time {
+                break;
+            }
+            refused.push(r);
+        }
+        let site = refused.iter().find_map(|r| r.site);
+        let refused_until = refused.last().map(|r| r.time);
+        let refused_count = store.errors_counted(&refused);
+        // What made the pool start a worker, which then had to log on: a
+        // running worker keeps its logon, so a password changed outside IIS
+        // fails only at the next start.
+        let started_by = store
+            .events_between(RECYCLE_SCHEDULED, t - Span::mins(5), t)
+            .chain(store.events_between(RECYCLE_CONFIG_CHANGE, t - Span::mins(5), t))
+            .chain(store.events_between(RECYCLE_ON_DEMAND, t - Span::mins(5), t))
+            .filter(|e| e.host == first.host && pool(e) == Some(p))
+            .max_by_key(|e| e.time());
         let confidence = if logons.is_empty() { 0.8 } else { 0.95 };
-        let mut d = Draft::new(
-            FailureMode::IdentityLogonFailure,
-            Severity::Critical,
-            confidence,
-            t,
-            c[c.len() - 1].time(),
-        )
-        .scope(Some(&first.host), None, Some(p))
-        .explain(format!(
-            "{p} cannot start because its identity {account} cannot log on{why}: the account's password \
+        let disabled = c[c.len() - 1].time();
+        let end = refused_until.map_or(disabled, |u| u.max(disabled));
+        let mut d = Draft::new(FailureMode::IdentityLogonFailure, Severity::Critical, confidence, t, end)
+            .scope(Some(&first.host), site, Some(p))
+            .explain(format!(
+                "{p} cannot start because its identity {account} cannot log on{why}: the account's password \
                     or rights changed outside IIS, WAS disabled the pool, and HTTP.sys answered 503 \
-                    ({refused} requests)."
-        ));
+                    ({refused_count} requests{}).",
+                refused_until.map_or(String::new(), |u| format!(", the last at {}", u.to_prose()))
+            ));
+        if let Some(r) = started_by {
+            d.explanation.push_str(&format!(
+                " It began when the pool was recycled at {} (WAS {}): the new worker had to log on with the \
+                    changed password, while the old one had kept running on its earlier logon.",
+                r.time().to_prose(),
+                r.event.event_id
+            ));
+            d.cite(store.cite_event(r, format!("WAS {}: {p} recycled", r.event.event_id)), Role::Cause);
+        }
+        d.cite_first(refused.iter(), 3, Role::Effect, |r| store.cite_error(r));
         for l in logons.iter().take(5) {
             let summary = format!(
                 "Security 4625: logon type {} failed for {}",
@@ -99,8 +131,25 @@ mod tests {
             "{}",
             d.explanation
         );
-        assert!(d.explanation.contains("(7 requests)"), "{}", d.explanation);
+        assert!(d.explanation.contains("(7 requests, the last at"), "{}", d.explanation);
         assert!(!d.evidence.iter().any(|e| e.summary.contains("bob")));
+    }
+
+    /// The outage lasts while HTTP.sys refuses the pool's requests, on the
+    /// site it names; refusals of another day are another outage's. The
+    /// recycle that made the pool start a worker is its trigger.
+    #[test]
+    fn the_outage_lasts_while_http_sys_refuses_the_pools_requests() {
+        let e = Given::new()
+            .event("WEB01", 98, "WAS", 5074, &[("AppPoolID", "OrdersPool")])
+            .event("WEB01", 100, "WAS", 5057, &[("AppPoolID", "OrdersPool")])
+            .errors(5, "WEB01", 110, 503, ReasonKind::AppOffline, Some("OrdersPool"))
+            .errors(5, "WEB01", 600, 503, ReasonKind::AppOffline, Some("OrdersPool"))
+            .errors(5, "WEB01", 90_000, 503, ReasonKind::AppOffline, Some("OrdersPool"));
+        let d = &e.detected(detect)[0];
+        assert_eq!(d.end, crate::detect::testing::at(604), "to the last refusal of the run");
+        assert!(d.explanation.contains("(10 requests, the last at"), "{}", d.explanation);
+        assert!(d.explanation.contains("It began when the pool was recycled at"), "{}", d.explanation);
     }
 
     #[test]
