@@ -8,8 +8,8 @@ use faultline_parser::{Span, Timestamp};
 
 use super::kinds::{
     ANCM_CYCLE, ANCM_START_FAILED, ANCM_STARTED, APP_OFFLINE, BOOT_MARKS, DEPLOYMENT_REPORTS,
-    HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED, PACKAGE_MOUNT, PORTS_EXHAUSTED,
-    PROCESS_STARTED, SERVICE_CHANGED, SERVICE_INSTALLED, SITE_URL_CONFLICT,
+    DISK_NEAR_CAPACITY, HTTP_BIND_FAILED, HTTP_LOG_WRITE_FAILED, IIS_CONFIG_CHANGED, LOG_CLEARED,
+    PACKAGE_MOUNT, PORTS_EXHAUSTED, PROCESS_STARTED, SERVICE_CHANGED, SERVICE_INSTALLED, SITE_URL_CONFLICT,
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
@@ -29,26 +29,15 @@ struct Rule {
     remedy: Option<&'static [&'static str]>,
 }
 
-const RULES: &[Rule] = &[
-    Rule {
-        kinds: PORTS_EXHAUSTED,
-        min: 1,
-        mode: FailureMode::PortExhaustion,
-        severity: Severity::High,
-        explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application \
+const RULES: &[Rule] = &[Rule {
+    kinds: PORTS_EXHAUSTED,
+    min: 1,
+    mode: FailureMode::PortExhaustion,
+    severity: Severity::High,
+    explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application \
             opens connections faster than TIME_WAIT releases them, so downstream calls fail under load.",
-        remedy: None,
-    },
-    Rule {
-        kinds: HTTP_LOG_WRITE_FAILED,
-        min: 1,
-        mode: FailureMode::MissingLogs,
-        severity: Severity::High,
-        explanation: "HTTP.sys could not write its logs (HttpEvent 1500x/1501x): the log volume was full or \
-            inaccessible, so the access or error log is missing for this period.",
-        remedy: None,
-    },
-];
+    remedy: None,
+}];
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
@@ -59,6 +48,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     logging_switched_off(store, out);
     tls::detect(store, out);
     binding_conflicts(store, out);
+    logs_not_written(store, out);
     for rule in RULES {
         for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
             if c.len() < rule.min {
@@ -77,6 +67,96 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             }
             out.push(d);
         }
+    }
+}
+
+/// HttpEvent 15000-15002 (a site's access log) and 15011-15013 (the
+/// HTTPERR log): HTTP.sys could not write a log, so the evidence has a
+/// hole from then until the log was written again (the site's next logged
+/// request), or to the end of what the host's evidence covers. The site
+/// went on serving: the hole is missing evidence, not an idle site. A disk
+/// reported near capacity before it (Srv 2013) is cited as why.
+fn logs_not_written(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(HTTP_LOG_WRITE_FAILED), Span::hours(1)) {
+        let first = c[0];
+        let host = &first.host;
+        let mut sites: Vec<u32> =
+            c.iter().filter_map(|e| e.data("SiteId").and_then(|s| s.trim().parse().ok())).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        let site = (sites.len() == 1).then(|| sites[0]);
+        let access = c.iter().any(|e| e.event.event_id <= 15002);
+        let errors = c.iter().any(|e| e.event.event_id >= 15011);
+        let which = match (access, errors, site) {
+            (true, true, Some(s)) => format!("the access log of site {s} and the HTTPERR log"),
+            (true, true, None) => "the access logs and the HTTPERR log".to_string(),
+            (true, false, Some(s)) => format!("the access log of site {s}"),
+            (true, false, None) => "the access logs".to_string(),
+            (false, _, _) => "the HTTPERR log".to_string(),
+        };
+        // Written again: the site's next logged request after the last
+        // failure, else the hole lasts to the last thing the host's
+        // evidence says.
+        let last = c[c.len() - 1].time();
+        let resumed = access
+            .then(|| {
+                store
+                    .requests_between(last + Span::secs(1), Timestamp(i64::MAX))
+                    .iter()
+                    .find(|r| r.host == *host && site.is_none_or(|s| r.site == Some(s)))
+            })
+            .flatten()
+            .map(|r| r.time);
+        let host_end = store
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.host == *host)
+            .map(EventRow::time)
+            .into_iter()
+            .chain(store.errors.iter().rev().find(|r| r.host == *host).map(|r| r.time))
+            .max()
+            .unwrap_or(last)
+            .max(last);
+        let (end, until) = match resumed {
+            Some(t) => (t, format!("until {}, when it logged again", t.to_prose())),
+            None => (host_end, "to the end of what this host's evidence covers".to_string()),
+        };
+        let full: Vec<&EventRow> = store
+            .events_between(DISK_NEAR_CAPACITY, first.time() - Span::hours(24), first.time())
+            .filter(|e| e.host == *host)
+            .collect();
+        let mut text = format!(
+            "HTTP.sys could not write {which} from {} (HttpEvent {}): the log volume was full or could not be \
+                written. Requests went on being served but were not logged {until}: that stretch is missing \
+                evidence, not an idle site. ({} events)",
+            first.time().to_prose(),
+            {
+                let mut ids: Vec<u16> = c.iter().map(|e| e.event.event_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            },
+            c.len()
+        );
+        if let Some(f) = full.first() {
+            text.push_str(&format!(
+                " The disk {} was reported at or near capacity from {} (Srv 2013, {} times).",
+                f.data_at(1).map(str::trim).filter(|d| !d.is_empty()).unwrap_or("holding the logs"),
+                f.time().to_prose(),
+                full.len()
+            ));
+        }
+        let mut d = Draft::new(FailureMode::MissingLogs, Severity::High, 0.85, first.time(), end)
+            .scope(Some(host), site, None)
+            .explain(text);
+        for e in c.iter().take(8) {
+            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+        }
+        for e in full.iter().take(2) {
+            d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+        }
+        out.push(d);
     }
 }
 
@@ -1216,6 +1296,32 @@ mod tests {
         assert_eq!((found[0].id, found[0].severity), (FailureMode::TlsHandshakeFailure, Severity::High));
         assert!(found[0].explanation.contains("0.0.0.0:443 (HttpEvent 15021)"), "{}", found[0].explanation);
         assert!(found[0].remediation[0].contains("netsh http show sslcert"));
+    }
+
+    /// A site's access log HTTP.sys could not write is a hole until the
+    /// site logged again, on that site, with the full disk reported before
+    /// it cited; the HTTPERR log's alone is said as that log's.
+    #[test]
+    fn a_log_http_sys_could_not_write_is_a_hole_until_it_is_written_again() {
+        let e = Given::new()
+            .positional("WEB13", 0, "Srv", 2013, &["\\Device\\HarddiskVolume2", "C:", "1"])
+            .requests(3, "WEB13", 1, 50, "/", (200, 0, 0), 20)
+            .event("WEB13", 100, "Microsoft-Windows-HttpEvent", 15002, &[("SiteId", "1")])
+            .requests(3, "WEB13", 1, 4_000, "/", (200, 0, 0), 20);
+        let found = e.detected(detect);
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.id, d.scope.site.as_deref()), (FailureMode::MissingLogs, Some("1")));
+        assert_eq!(d.end, at(4_000), "until the site logged again");
+        assert!(d.explanation.contains("the access log of site 1"), "{}", d.explanation);
+        assert!(d.explanation.contains("The disk C: was reported at or near capacity"), "{}", d.explanation);
+        let httperr =
+            Given::new().event("WEB13", 100, "Microsoft-Windows-HttpEvent", 15012, &[]).detected(detect);
+        assert!(
+            httperr[0].explanation.contains("could not write the HTTPERR log"),
+            "{}",
+            httperr[0].explanation
+        );
     }
 
     /// W3SVC 1004 and HttpEvent 15005 of one conflict are one finding for

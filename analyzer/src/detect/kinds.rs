@@ -77,6 +77,8 @@ kinds! {
     HTTP_LOG_WRITE_FAILED = [
         HttpEvent 15000, HttpEvent 15001, HttpEvent 15002, HttpEvent 15011, HttpEvent 15012, HttpEvent 15013,
     ];
+    /// Srv 2013: a disk is at or near capacity.
+    DISK_NEAR_CAPACITY = [Srv 2013];
     /// Schannel 36870 and 36869: a certificate's private key could not be used.
     TLS_KEY_UNREADABLE = [Schannel 36870, Schannel 36869];
     /// Schannel 36874, 36888, 36887: handshakes failed.
