@@ -924,6 +924,21 @@ mod tests {
         }
     }
 
+    /// A detailed error page of the requests a filter's finding tells is
+    /// not folded into an access-log finding that no longer exists: its
+    /// own finding quotes IIS's sentence naming the DLL.
+    #[test]
+    fn a_page_of_a_filters_requests_keeps_its_own_finding() {
+        let all = filter_failed(Given::new(), "WEB01", 100)
+            .requests(30, "WEB01", 1, 100, "/cart", (500, 0, 193), 15)
+            .error_page("WEB01", 200, "http://shop/cart", (500, 0), "IsapiFilterModule")
+            .error_code(0x8007_00C1)
+            .findings();
+        let pages: Vec<&crate::finding::Finding> =
+            all.iter().filter(|f| f.explanation.contains("detailed error page")).collect();
+        assert_eq!(pages.len(), 1, "{:?}", all.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+    }
+
     /// One filter failure, then the site's requests failing in runs twenty
     /// minutes apart with no success between: every run is the filter's.
     /// Two filters failing with their own errors on two sites each take

@@ -202,14 +202,18 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     // alone says less. ANCM's routine events (restarts, app_offline) do not
     // count.
     let ancm_failed: BTreeSet<&str> = super::ancm::start_failures(store).map(|e| &*e.host).collect();
-    from_requests(store, &ancm_failed, out);
-    from_error_pages(store, &ancm_failed, out);
-}
-
-fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
     // The requests a filter or extension that did not load failed are the
     // finding of the worker's event that names it.
     let claimed = super::module_load::claimed_requests(store);
+    from_requests(store, &ancm_failed, &claimed, out);
+    from_error_pages(store, &ancm_failed, &claimed, out);
+}
+
+/// The access-log rows another finding tells (a filter's that did not
+/// load), by source and line.
+type Claimed = std::collections::HashSet<(u32, u64)>;
+
+fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, claimed: &Claimed, out: &mut Vec<Draft>) {
     let failed = store
         .requests
         .iter()
@@ -719,7 +723,7 @@ fn url_path(url: &str) -> &str {
 /// are responses too: a never-normal status on one page is a finding. The
 /// page holds no time, so its window is the file's modification time and
 /// the explanation says so.
-fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<Draft>) {
+fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, claimed: &Claimed, out: &mut Vec<Draft>) {
     let pages = store.traces.iter().filter(|t| store.kind(t.source) == SourceKind::Errorpage);
     // A page showing the startup failure ANCM's events name is that
     // failure's too: cited in the host's last ANCM finding (a page holds no
@@ -740,6 +744,7 @@ fn from_error_pages(store: &Store, ancm_failed: &BTreeSet<&str>, out: &mut Vec<D
     let logged: BTreeSet<(&str, u16, u32)> = store
         .requests
         .iter()
+        .filter(|r| !claimed.contains(&(r.source, r.line)))
         .filter(|r| mode_of(r.status, &r.stem, ancm_failed.contains(&*r.host)).is_some())
         .map(|r| (&*r.host, r.status.code, r.status.sub))
         .collect();
