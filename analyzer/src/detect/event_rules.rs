@@ -1,8 +1,7 @@
-//! Failure modes whose decisive evidence is one kind of event: a table of
-//! rules (the kinds, how many make an incident, the mode and what it means),
-//! not code per mode. TLS key access and handshakes, ephemeral ports, site
-//! bindings, HTTP.sys logging, cleared event logs, HTTP logging switched
-//! off, app_offline deployments.
+//! Failure modes whose decisive evidence is one kind of event, read for
+//! what its data says: TLS key access, handshakes and SSL bindings,
+//! ephemeral ports, site bindings, HTTP.sys logging, cleared event logs,
+//! HTTP logging switched off, app_offline deployments.
 
 use faultline_parser::{Span, Timestamp};
 
@@ -13,31 +12,45 @@ use super::kinds::{
 };
 use super::{Draft, FailureMode, host_clusters};
 use crate::describe::headline;
-use crate::evidence::{EventKind, EventRow, Store};
+use crate::evidence::{EventRow, Store};
 use crate::finding::{Role, Severity};
 use crate::logging_switch::{Switch, logging_switch};
 
-/// One rule: events of `kinds`, at least `min` of them on a host within an
-/// hour, are a finding of `mode`.
-struct Rule {
-    kinds: &'static [EventKind],
-    min: usize,
+/// The finding a cluster of one host's events makes on their own: from
+/// the first to the last, surer with three or more, `text` and their count
+/// said, the first eight cited as its cause.
+fn cluster_finding(
+    store: &Store,
+    c: &[&EventRow],
     mode: FailureMode,
     severity: Severity,
-    explanation: &'static str,
-    /// Steps more specific than the mode's own, when these events say more.
-    remedy: Option<&'static [&'static str]>,
+    text: &str,
+) -> Draft {
+    let first = c[0];
+    let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
+    let mut d = Draft::new(mode, severity, confidence, first.time(), c[c.len() - 1].time())
+        .scope(Some(&first.host), None, None)
+        .explain(format!("{text} ({} events)", c.len()));
+    for e in c.iter().take(8) {
+        d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
+    }
+    d
 }
 
-const RULES: &[Rule] = &[Rule {
-    kinds: PORTS_EXHAUSTED,
-    min: 1,
-    mode: FailureMode::PortExhaustion,
-    severity: Severity::High,
-    explanation: "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application \
-            opens connections faster than TIME_WAIT releases them, so downstream calls fail under load.",
-    remedy: None,
-}];
+/// Tcpip 4227 and 4231: the server ran out of outbound ephemeral ports;
+/// one is a finding.
+fn ports_exhausted(store: &Store, out: &mut Vec<Draft>) {
+    for c in host_clusters(store.events_of(PORTS_EXHAUSTED), Span::hours(1)) {
+        out.push(cluster_finding(
+            store,
+            &c,
+            FailureMode::PortExhaustion,
+            Severity::High,
+            "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application opens connections \
+                faster than TIME_WAIT releases them, so downstream calls fail under load.",
+        ));
+    }
+}
 
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     cleared_logs(store, out);
@@ -49,25 +62,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     tls::detect(store, out);
     binding_conflicts(store, out);
     logs_not_written(store, out);
-    for rule in RULES {
-        for c in host_clusters(store.events_of(rule.kinds), Span::hours(1)) {
-            if c.len() < rule.min {
-                continue;
-            }
-            let first = c[0];
-            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
-            let mut d = Draft::new(rule.mode, rule.severity, confidence, first.time(), c[c.len() - 1].time())
-                .scope(Some(&first.host), None, None)
-                .explain(format!("{} ({} events)", rule.explanation, c.len()));
-            if let Some(steps) = rule.remedy {
-                d = d.remedy(steps);
-            }
-            for e in c.iter().take(8) {
-                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
-            }
-            out.push(d);
-        }
-    }
+    ports_exhausted(store, out);
 }
 
 /// HttpEvent 15000-15002 (a site's access log) and 15011-15013 (the
@@ -960,7 +955,7 @@ mod tls {
         SSL_BINDING_CHANGED, SSL_BINDING_UNUSABLE, TLS_HANDSHAKE_FAILED, TLS_KEY_UNREADABLE,
     };
     use super::super::{Draft, FailureMode, host_clusters};
-    use crate::describe::headline;
+    use super::cluster_finding;
     use crate::evidence::{EventRow, Store};
     use crate::finding::{Role, Severity};
 
@@ -1026,23 +1021,11 @@ mod tls {
             } else {
                 (EITHER_KEY, None)
             };
-            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
-            let mut d = Draft::new(
-                FailureMode::TlsPrivateKeyAccess,
-                Severity::High,
-                confidence,
-                first.time(),
-                c[c.len() - 1].time(),
-            )
-            .scope(Some(&first.host), None, None)
-            .explain(format!("{text} ({} events)", c.len()));
+            let mut d = cluster_finding(store, &c, FailureMode::TlsPrivateKeyAccess, Severity::High, text);
             if let Some(steps) = steps {
                 d = d.remedy(steps);
             }
             binding_changes(store, &mut d, first);
-            for e in c.iter().take(8) {
-                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
-            }
             out.push(d);
         }
     }
@@ -1110,7 +1093,6 @@ mod tls {
             if c.len() < 3 {
                 continue;
             }
-            let first = c[0];
             let mut alerts: BTreeMap<u32, usize> = BTreeMap::new();
             for e in c.iter().filter(|e| e.event.event_id == 36887) {
                 let code = e.data("AlertDesc").or_else(|| e.data_at(0)).and_then(|v| v.trim().parse().ok());
@@ -1142,21 +1124,9 @@ mod tls {
                     .to_string();
                 (Severity::Medium, text, None)
             };
-            let confidence = if c.len() >= 3 { 0.9 } else { 0.8 };
-            let mut d = Draft::new(
-                FailureMode::TlsHandshakeFailure,
-                severity,
-                confidence,
-                first.time(),
-                c[c.len() - 1].time(),
-            )
-            .scope(Some(&first.host), None, None)
-            .explain(format!("{text} ({} events)", c.len()));
+            let mut d = cluster_finding(store, &c, FailureMode::TlsHandshakeFailure, severity, &text);
             if let Some(steps) = steps {
                 d = d.remedy(steps);
-            }
-            for e in c.iter().take(8) {
-                d.cite(store.cite_event(e, headline(&e.event)), Role::Cause);
             }
             out.push(d);
         }
