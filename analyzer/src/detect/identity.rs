@@ -11,6 +11,33 @@ use super::{Draft, FailureMode, pool, pool_clusters};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
+/// NTSTATUS 0xC000015B: the user has not been granted the requested
+/// logon type (a worker logs on as a batch job).
+const LOGON_TYPE_NOT_GRANTED: u32 = 0xC000_015B;
+
+fn parse_status(code: &str) -> Option<u32> {
+    u32::from_str_radix(code.trim_start_matches("0x").trim_start_matches("0X"), 16).ok()
+}
+
+fn is_zero(code: &str) -> bool {
+    parse_status(code) == Some(0)
+}
+
+/// What a 4625 status says of an account that could not log on.
+fn logon_failure(code: &str) -> Option<&'static str> {
+    Some(match parse_status(code)? {
+        0xC000_006A | 0xC000_006D => "wrong password",
+        0xC000_0064 => "no such account",
+        0xC000_0072 => "account disabled",
+        0xC000_0193 => "account expired",
+        0xC000_0071 | 0xC000_0224 => "password expired or must be changed",
+        0xC000_0234 => "account locked out",
+        0xC000_006F | 0xC000_0070 => "outside its allowed logon hours or workstations",
+        LOGON_TYPE_NOT_GRANTED => "the account is not granted this logon type ('Log on as a batch job')",
+        _ => return None,
+    })
+}
+
 /// HTTP.sys's refusals of a disabled pool further apart than this are
 /// not one outage: the pool was started again between them.
 const REFUSALS_APART: Span = Span::mins(15);
@@ -26,10 +53,19 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
             .filter(|e| e.host == first.host && matches!(e.data("LogonType"), Some("4" | "5")))
             .collect();
         let account = logons.first().and_then(|l| l.data("TargetUserName")).unwrap_or("the pool's identity");
-        let why = logons
-            .first()
-            .and_then(|l| l.data("SubStatus"))
-            .map_or(String::new(), |s| format!(" (4625 SubStatus {s})"));
+        // The reason is the SubStatus, or the Status where the SubStatus
+        // is 0 (a logon type not granted sets only the Status).
+        let reason = logons.first().and_then(|l| {
+            let code = |name| l.data(name).map(str::trim).filter(|v| !v.is_empty() && !is_zero(v));
+            code("SubStatus").map(|c| ("SubStatus", c)).or_else(|| code("Status").map(|c| ("Status", c)))
+        });
+        let why = reason.map_or(String::new(), |(field, code)| {
+            format!(
+                " (4625 {field} {code}{})",
+                logon_failure(code).map_or(String::new(), |m| format!(": {m}"))
+            )
+        });
+        let not_granted = reason.is_some_and(|(_, code)| parse_status(code) == Some(LOGON_TYPE_NOT_GRANTED));
         // HTTP.sys's 503s for the pool from the disable on, while they keep
         // coming (until the pool was started again): the outage's length,
         // and the site HTTP.sys names.
@@ -61,11 +97,19 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
         let mut d = Draft::new(FailureMode::IdentityLogonFailure, Severity::Critical, confidence, t, end)
             .scope(Some(&first.host), site, Some(p))
             .explain(format!(
-                "{p} cannot start because its identity {account} cannot log on{why}: the account's password \
-                    or rights changed outside IIS, WAS disabled the pool, and HTTP.sys answered 503 \
+                "{p} cannot start because its identity {account} cannot log on{why}: the account's {} \
+                    changed outside IIS, WAS disabled the pool, and HTTP.sys answered 503 \
                     ({refused_count} requests{}).",
+                if not_granted { "rights" } else { "password or rights" },
                 refused_until.map_or(String::new(), |u| format!(", the last at {}", u.to_prose()))
             ));
+        if not_granted {
+            d = d.remedy(&[
+                "Give the account 'Log on as a batch job' (SeBatchLogonRight) again: a Group Policy that sets this \
+                    right replaces the local list, so it must name the account or IIS_IUSRS; then gpupdate /force.",
+                "Start the pool again.",
+            ]);
+        }
         if let Some(r) = started_by {
             d.explanation.push_str(&format!(
                 " It began when the pool was recycled at {} (WAS {}): the new worker had to log on with the \
@@ -127,7 +171,8 @@ mod tests {
         let d = &found[0];
         assert_eq!((d.id, d.confidence), (FailureMode::IdentityLogonFailure, 0.95));
         assert!(
-            d.explanation.contains("identity svc-shop cannot log on (4625 SubStatus 0xC000006A)"),
+            d.explanation
+                .contains("identity svc-shop cannot log on (4625 SubStatus 0xC000006A: wrong password)"),
             "{}",
             d.explanation
         );
@@ -150,6 +195,35 @@ mod tests {
         assert_eq!(d.end, crate::detect::testing::at(604), "to the last refusal of the run");
         assert!(d.explanation.contains("(10 requests, the last at"), "{}", d.explanation);
         assert!(d.explanation.contains("It began when the pool was recycled at"), "{}", d.explanation);
+    }
+
+    /// A logon type not granted sets only the Status (SubStatus 0x0): the
+    /// right was taken away, not the password changed, and the steps say
+    /// how to give it back.
+    #[test]
+    fn a_batch_logon_right_taken_away_is_not_a_password() {
+        let e = Given::new()
+            .event(
+                "WEB01",
+                95,
+                "Microsoft-Windows-Security-Auditing",
+                4625,
+                &[
+                    ("TargetUserName", "svc-shop"),
+                    ("LogonType", "4"),
+                    ("Status", "0xC000015B"),
+                    ("SubStatus", "0x0"),
+                ],
+            )
+            .event("WEB01", 100, "WAS", 5021, &[("AppPoolID", "ShopPool")]);
+        let d = &e.detected(detect)[0];
+        assert!(
+            d.explanation.contains("(4625 Status 0xC000015B: the account is not granted"),
+            "{}",
+            d.explanation
+        );
+        assert!(d.explanation.contains("the account's rights changed"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("SeBatchLogonRight"), "{:?}", d.remediation);
     }
 
     #[test]

@@ -450,8 +450,13 @@ pub(crate) fn run(store: &Store) -> Vec<Finding> {
     status::detect(store, &mut out);
     app_init::detect(store, &mut out);
     fold_into_deployments(&mut out);
-    let hangs: Vec<Window> =
-        out.iter().filter(|d| d.id == FailureMode::WorkerHang).map(Draft::window).collect();
+    // A hung worker and a backend that timed out explain the slow requests
+    // around them: slowness outside them is a finding of its own.
+    let hangs: Vec<Window> = out
+        .iter()
+        .filter(|d| matches!(d.id, FailureMode::WorkerHang | FailureMode::BackendFailure))
+        .map(Draft::window)
+        .collect();
     slow::detect(store, &hangs, &mut out);
     rewrite::detect(store, &mut out);
     // Causes that explain an application's exceptions; planned operations

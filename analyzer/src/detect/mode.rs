@@ -214,8 +214,9 @@ failure_modes! {
     BackendFailure => "backend-failure", Runtime,
         "502.3: backend (ANCM out-of-process, ARR) timed out or refused",
         [
-            "12002 is a timeout (raise requestTimeout or fix the slow backend); 12029/12030 mean the backend \
-                is down or recycling.",
+            "12002 is a timeout: fix the slow backend, or raise the proxy's timeout (ANCM: requestTimeout in \
+                the aspNetCore section; ARR: the server farm's applicationRequestRouting protocol timeout, or \
+                the proxy section's timeout); 12029/12030 mean the backend is down or recycling.",
         ];
     /// Static files fail while dynamic endpoints work.
     StaticContentFailure => "static-content-failure", Permission,

@@ -16,13 +16,24 @@ const SLOW: Span = Span::secs(5);
 /// links.
 const LARGE_BODY: u64 = 10_000_000;
 
+/// Endpoints held open by design until the server has something to say
+/// (SignalR 2's long polling and its connect): their time-taken is the
+/// wait, not slowness.
+fn held_open(stem: &str) -> bool {
+    const LONG_POLLS: [&str; 2] = ["/signalr/poll", "/signalr/connect"];
+    let lower = stem.to_ascii_lowercase();
+    LONG_POLLS.iter().any(|p| lower.ends_with(p))
+}
+
 /// Slow requests to one URL within a quarter of an hour that make a finding.
 const MIN_SLOW: usize = 15;
 
 pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
     let mut logged: Vec<Logged> = Vec::new();
-    let slow =
-        store.requests.iter().filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400);
+    let slow = store
+        .requests
+        .iter()
+        .filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400 && !held_open(&r.stem));
     for ((host, site, stem), rows) in grouped(slow, |r| (r.host.clone(), r.site, r.stem.clone())) {
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             if c.len() < MIN_SLOW {

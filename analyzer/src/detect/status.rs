@@ -85,6 +85,7 @@ fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode>
         (500, 0) if is_load_failure(status) => FailureMode::HandlerMissing,
         _ if ancm_status(status) && !ancm_failed => FailureMode::AncmStartupFailure,
         (502, 3) => FailureMode::BackendFailure,
+        (503, 2) => FailureMode::RequestQueueFull,
         (401, 3) | (404, 3) | (403, 1 | 2) if is_static(stem) => FailureMode::StaticContentFailure,
         (401, 1) if CREDENTIALS_REJECTED.contains(&win32) => FailureMode::AuthFailure,
         (404, 13..=15) | (413, _) => FailureMode::RequestLimits,
@@ -151,6 +152,14 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
         FailureMode::HandlerMissing => {
             (Severity::High, format!("{n} failed with {code}.{sub}: {}", handler_cause(code, sub)))
         }
+        FailureMode::AncmStartupFailure if (code, sub) == (502, 5) => (
+            Severity::Critical,
+            format!(
+                "{n} failed with 502.5: ANCM could not launch the out-of-process application's backend \
+                    process (the processPath in web.config, with its arguments), or it exited before listening: \
+                    the ASP.NET Core application did not start."
+            ),
+        ),
         FailureMode::AncmStartupFailure => (
             Severity::Critical,
             format!(
@@ -158,11 +167,24 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
                     ANCM."
             ),
         ),
+        FailureMode::RequestQueueFull => (
+            Severity::High,
+            format!(
+                "{n} failed with 503.2: the site's concurrent request limit was reached (serverRuntime \
+                    appConcurrentRequestLimit, 5000 by default): requests held open for long (long polling, \
+                    slow backends) or a load spike filled it, and IIS refused the rest."
+            ),
+        ),
         FailureMode::BackendFailure => (
             Severity::High,
             format!(
-                "{n} failed with 502.3 (WinHTTP {win32}): the backend behind ANCM or ARR did not \
-                    answer in time or refused the connection."
+                "{n} failed with 502.3 (WinHTTP {win32}): the backend behind ANCM or ARR {}.",
+                match win32 {
+                    12002 => "did not answer in time (a timeout)",
+                    12029 | 12030 => "refused or dropped the connection (down, restarting or recycling)",
+                    12007 => "could not be resolved (its name does not resolve)",
+                    _ => "did not answer in time or refused the connection",
+                }
             ),
         ),
         FailureMode::StaticContentFailure => (
@@ -435,6 +457,18 @@ fn corroborate(
     for t in store.traces.iter().filter(same_status).take(3) {
         d.cite(store.cite_trace(t), Role::Cause);
     }
+    // Which file, which line and what IIS made of it, in its own words.
+    let said = store.traces.iter().filter(same_status).find_map(|t| {
+        let c = t.trace.summary.first_error.as_ref()?.config_exception.as_deref()?.trim();
+        (!c.is_empty()).then(|| (c, store.kind(t.source) == SourceKind::Errorpage))
+    });
+    if let Some((config, page)) = said.filter(|_| mode == FailureMode::ConfigError) {
+        d.explanation.push_str(&format!(
+            " The {} says: {}.",
+            if page { "detailed error page" } else { "FREB trace" },
+            crate::describe::cut_line(config.trim_end_matches('.').to_string())
+        ));
+    }
     // An access log names no app pool; the traces of the same
     // failure on the same site do, when they agree on one.
     let during = |t: &&TraceRow| {
@@ -595,6 +629,32 @@ fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> 
                 site), or a <location path=\"SITE\" overrideMode=\"Allow\"> around it in \
                 applicationHost.config (one site).",
         ],
+        FailureMode::ConfigError if status.win32 == 13 => &[
+            "Open the file and line the detailed error page or FREB's ConfigExceptionInfo names (Config File, \
+                Config Source): fix the XML that is not well-formed, or, for a section IIS has no schema for, \
+                install the module that defines it (URL Rewrite, the ASP.NET Core hosting bundle) or remove the \
+                section.",
+        ],
+        FailureMode::ConfigError if status.win32 == 5 => &[
+            "Give the identity that reads the configuration read access to web.config and every folder above \
+                it: on a local path the pool's identity (IIS_IUSRS holds it); on a UNC content path (the page's \
+                Config File begins \\\\?\\UNC\\) the Connect As user, or with pass-through the pool's \
+                identity, which reaches the share as this server's computer account (DOMAIN\\SERVER$): give that \
+                account share and NTFS read on the file server (IIS_IUSRS is this server's local group and \
+                means nothing there).",
+        ],
+        FailureMode::ConfigError if matches!(status.win32, 2 | 3) => {
+            &["Check the path the page names exists and is reachable from the server: the site's or virtual \
+                directory's physical path, a configSource file, redirected configuration; put it back or correct \
+                the path in applicationHost.config."]
+        }
+        FailureMode::RequestQueueFull if status.is(503, 2) => &[
+            "Raise the site's concurrent request limit (system.webServer/serverRuntime \
+                appConcurrentRequestLimit) and, for ASP.NET 4.x, maxConcurrentRequestsPerCPU (aspnet.config), \
+                where the server has room for more requests in flight.",
+            "Find what holds requests open: long polling (move it to WebSockets, with the WebSocket Protocol \
+                feature installed), slow backends, requests waiting on locks; or scale out.",
+        ],
         FailureMode::HandlerMissing if status.is(500, 22) || status.is(500, 23) => &CLASSIC_IN_INTEGRATED,
         FailureMode::HandlerMissing if status.is(500, 24) => &[
             "Turn client impersonation off where the application does not need it, or, where it needs it only \
@@ -660,6 +720,13 @@ fn ancm_steps(status: Status) -> &'static [&'static str] {
         (500, 33) => &[super::ancm::RUNTIME_OR_HANDLER, DEBUG_LOG],
         (500, 36) => &[super::ancm::OUT_OF_PROCESS_HANDLER, DEBUG_LOG],
         (500, 34) | (500, 35) => &[super::ancm::ONE_APP_PER_POOL],
+        (502, 5) => &[
+            "Check the aspNetCore section's processPath and arguments in web.config (dotnet with the app's .dll, \
+                or the app's own .exe): dotnet must be on the PATH the pool's identity sees (or named by its full \
+                path), and the files where the arguments say.",
+            "Run the same command line on the server, as the pool's identity if you can, to see why the process \
+                exits; or set stdoutLogEnabled=\"true\" and read the log it writes.",
+        ],
         (500, 38) => &[
             "The app's .dll named in web.config is not in the site's folder: publish again, \
             completely, and check processPath and arguments.",
