@@ -175,6 +175,11 @@ impl Pools<'_> {
     }
 }
 
+/// How long after a chain of a worker's process is complete a request of
+/// no known pool may be logged and still be the one that ran it: a request
+/// is logged as it ends, after the command it ran started.
+const LOGGED_AFTER: i64 = 5;
+
 /// `5m`, `1h`, `30s`, `2d` in seconds.
 fn span(text: &str) -> Option<i64> {
     let text = text.trim();
@@ -374,12 +379,16 @@ impl Correlation {
         &self,
         list: &[usize],
         start: usize,
+        end: usize,
         used: &[bool],
         matches: &[M],
         agreed: Option<&str>,
     ) -> Vec<usize> {
         let pools = agreed.map_or(Pools::Unknown, Pools::Named);
-        let free = (start..list.len()).filter(|&p| !used[p] && pools.take(matches[list[p]].app_pool()));
+        let free_to = |last: usize| {
+            (start..=last).filter(move |&p| !used[p] && pools.take(matches[list[p]].app_pool()))
+        };
+        let free = free_to(end);
         if agreed.is_none() {
             return free.collect();
         }
@@ -401,10 +410,24 @@ impl Correlation {
                 }
             }
             _ => {
+                // Of a rule's matches of no known pool, the first logged at
+                // or after the pool's own first: a request is logged as it
+                // ends, so the one that ran the command the worker started
+                // ends just after it, while another client's request to
+                // the same page a minute before is not the one (its client
+                // would be blamed). Failing that, the first.
+                let anchor = held.iter().map(|&p| matches[list[p]].seconds()).min();
                 for r in &self.rules {
-                    if !held.iter().any(|&p| rule(p) == *r)
-                        && let Some(p) = free.clone().find(|&p| unknown(p) && rule(p) == *r)
-                    {
+                    if held.iter().any(|&p| rule(p) == *r) {
+                        continue;
+                    }
+                    let mut candidates = free.clone().filter(|&p| unknown(p) && rule(p) == *r);
+                    let ended_after = anchor.and_then(|at| {
+                        free_to(list.len() - 1)
+                            .filter(|&p| unknown(p) && rule(p) == *r)
+                            .find(|&p| matches[list[p]].seconds() >= at)
+                    });
+                    if let Some(p) = ended_after.or_else(|| candidates.next()) {
                         held.push(p);
                     }
                 }
@@ -594,7 +617,15 @@ impl Correlation {
                                 .collect();
                             let matches = match pooled {
                                 true => {
-                                    let held = self.held(&list[..=end], agreed_from, &used, matches, agreed);
+                                    // The requests logged within seconds after
+                                    // the chain closed may be the one that ran it.
+                                    let reach = end
+                                        + times[end + 1..]
+                                            .iter()
+                                            .take_while(|&&t| t - times[end] <= LOGGED_AFTER)
+                                            .count();
+                                    let held =
+                                        self.held(&list[..=reach], agreed_from, end, &used, matches, agreed);
                                     for &p in &held {
                                         used[p] = true;
                                     }
@@ -858,6 +889,11 @@ mod tests {
             let chains = pooled_chains(kind, &both);
             assert_eq!(chains, [(vec![0, 2], "Shop".to_string()), (vec![1, 3], "Api".to_string())], "{kind}");
         }
+        // Two clients' requests to one page and a shell the second one
+        // ran, logged as it ended, a second after the shell started: the
+        // chain holds that request, not the other client's before it.
+        let ran = [Pooled(0, 0, None), Pooled(1, 100, Some("Default")), Pooled(0, 101, None)];
+        assert_eq!(pooled_chains("temporal", &ran), [(vec![1, 2], "Default".to_string())]);
         // Two requests of unknown pools and two pools' workers starting
         // shells: two chains, each with one request.
         for kind in ["temporal", "temporal_ordered"] {

@@ -503,13 +503,13 @@ mod tests {
                 "iis_config_module_added.yml",
                 event(
                     "Microsoft-IIS-Configuration/Operational",
-                    "Microsoft-IIS-Configuration",
+                    "Microsoft-Windows-IIS-Configuration",
                     29,
                     &[("Configuration", "/system.webServer/globalModules/add[@name='Backdoor']")],
                 ),
                 event(
                     "Microsoft-IIS-Configuration/Operational",
-                    "Microsoft-IIS-Configuration",
+                    "Microsoft-Windows-IIS-Configuration",
                     29,
                     &[("Configuration", "/system.webServer/defaultDocument/files")],
                 ),

@@ -104,6 +104,10 @@ pub fn family_of(provider: &str) -> Family {
         "zipfs" => Family::ZipFs,
         "iisnode" => Family::Iisnode,
         "kudu" => Family::Kudu,
+        // The provider writes its Operational channel
+        // (Microsoft-IIS-Configuration/Operational) under its manifest
+        // name, Microsoft-Windows-IIS-Configuration.
+        "microsoft-windows-iis-configuration" => Family::IisConfiguration,
         _ if lower.starts_with("microsoft-iis-configuration") => Family::IisConfiguration,
         _ if lower.starts_with("asp.net ") => Family::AspNet,
         _ if lower.starts_with("iis aspnetcore module")
@@ -470,6 +474,8 @@ mod tests {
     #[test]
     fn short_and_long_names_are_one_family() {
         assert_eq!(family_of("WAS"), Family::Was);
+        assert_eq!(family_of("Microsoft-Windows-IIS-Configuration"), Family::IisConfiguration);
+        assert_eq!(family_of("Microsoft-IIS-Configuration"), Family::IisConfiguration);
         assert_eq!(family_of("Microsoft-Windows-WAS"), Family::Was);
         assert_eq!(family_of("W3SVC-WP"), Family::W3svcWp);
         assert_eq!(family_of("ASP.NET 4.0.30319.0"), Family::AspNet);
