@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
 use super::{Draft, FailureMode, Window};
@@ -288,6 +289,10 @@ fn latency_surges(
     }
 }
 
+/// HTTP.sys's own 404 NotFound answers during a busy site's silence that
+/// say the site was stopped: a scanner's few misses are not enough.
+const STOPPED_SITE_NOT_FOUND: u64 = 20;
+
 /// Sites busy enough that a silent stretch means something: at least this
 /// many requests in a median minute with traffic.
 const BUSY_PER_MINUTE: u32 = 5;
@@ -339,19 +344,60 @@ fn traffic_stops(
         if inside_step {
             continue;
         }
-        let mut d = Draft::new(FailureMode::Unexplained, Severity::Medium, 0.4, start, end)
-            .scope(Some(host), site, None)
-            .explain(format!(
-                "The site logged no request for {} minutes while it usually logs {} a minute, \
-                and no known failure mode explains the silence: the site may have been unreachable (nothing \
-                reached IIS) or its log was lost.",
-                after - before - 1,
-                totals[totals.len() / 2]
-            ))
-            .remedy(&[
-                "Check HTTPERR, the load balancer's health checks and the System log for this window.",
-                "Check whether the access log was written (HttpEvent 15000-15002, disk space).",
-            ]);
+        // HTTP.sys answering requests itself with 404 NotFound meanwhile:
+        // no site was registered for their URL, so this one was stopped
+        // (or its binding removed) while its clients kept coming.
+        let unregistered: Vec<&crate::evidence::ErrRow> = store
+            .errors_between(start, end)
+            .iter()
+            .filter(|r| &r.host == host && r.reason == ReasonKind::NotFound)
+            .collect();
+        let unregistered_count = store.errors_counted(&unregistered);
+        // Against the hour before: a server whose bindings all name host
+        // headers answers the internet's address scans NotFound all day.
+        let usual: Vec<&crate::evidence::ErrRow> = store
+            .errors_between(start - Span::mins(STEADY_WINDOW), start)
+            .iter()
+            .filter(|r| &r.host == host && r.reason == ReasonKind::NotFound)
+            .collect();
+        let per_minute = |n: u64, minutes: i64| n as f64 / minutes.max(1) as f64;
+        let silent_minutes = after - before - 1;
+        let stopped = unregistered_count >= STOPPED_SITE_NOT_FOUND
+            && per_minute(unregistered_count, silent_minutes)
+                >= 5.0 * per_minute(store.errors_counted(&usual), STEADY_WINDOW);
+        let mut d = if stopped {
+            Draft::new(FailureMode::PoolStopped, Severity::High, 0.7, start, end)
+                .scope(Some(host), site, None)
+                .explain(format!(
+                    "The site logged no request for {} minutes while it usually logs {} a minute, and \
+                    meanwhile HTTP.sys answered {unregistered_count} requests on this server itself with 404 \
+                    NotFound (HTTPERR: no site was registered for their URL): the site was stopped, or its \
+                    binding removed, while its clients kept coming.",
+                    after - before - 1,
+                    totals[totals.len() / 2]
+                ))
+                .remedy(&[
+                    "Start the site (Start-Website, appcmd start site) and check its bindings are the ones its \
+                        clients use; keep serverAutoStart on.",
+                    "Find who stopped it: IIS Manager, appcmd or PowerShell (Security 4688 or Sysmon 1 of \
+                        appcmd.exe or powershell.exe, the IIS-Configuration Operational log), a deployment script.",
+                ])
+        } else {
+            Draft::new(FailureMode::Unexplained, Severity::Medium, 0.4, start, end)
+                .scope(Some(host), site, None)
+                .explain(format!(
+                    "The site logged no request for {} minutes while it usually logs {} a minute, \
+                    and no known failure mode explains the silence: the site may have been unreachable (nothing \
+                    reached IIS) or its log was lost.",
+                    after - before - 1,
+                    totals[totals.len() / 2]
+                ))
+                .remedy(&[
+                    "Check HTTPERR, the load balancer's health checks and the System log for this window.",
+                    "Check whether the access log was written (HttpEvent 15000-15002, disk space).",
+                ])
+        };
+        d.cite_first(unregistered.iter(), 3, Role::Effect, |r| store.cite_error(r));
         for r in store
             .requests
             .iter()
@@ -518,6 +564,23 @@ mod tests {
             quiet = quiet.requests(2, "WEB01", 1, m * 60, "/", (200, 0, 0), 30);
         }
         assert!(drafts(quiet, &[]).is_empty(), "a few visits an hour fall silent all the time");
+    }
+
+    /// HTTP.sys answering NotFound for the site's requests while its log is
+    /// silent: the site was stopped; the same NotFound rate all along (the
+    /// internet's scans of a server of host-header bindings) says nothing.
+    #[test]
+    fn a_silence_while_http_sys_answers_not_found_is_a_stopped_site() {
+        let busy = || steady(steady(Given::new(), 0, 60, 30), 90, 10, 30);
+        let stopped = busy().errors(60, "WEB01", 3_700, 404, ReasonKind::NotFound, None);
+        let found = drafts(stopped, &[]);
+        assert_eq!((found[0].id, found[0].severity), (FailureMode::PoolStopped, Severity::High));
+        assert!(found[0].explanation.contains("HTTP.sys answered 60 requests"), "{}", found[0].explanation);
+        let mut noisy = busy();
+        for m in (0..100).step_by(2) {
+            noisy = noisy.errors(2, "WEB01", m * 60, 404, ReasonKind::NotFound, None);
+        }
+        assert_eq!(drafts(noisy, &[])[0].id, FailureMode::Unexplained, "scans all day");
     }
 
     /// A clock set forward over the silence (a paused virtual machine's,
