@@ -243,6 +243,27 @@ fn finding(store: &Store, host: &Arc<str>, c: &[Thrown<'_>]) -> Draft {
     )
     .scope(Some(host), site, pool.as_deref())
     .explain(text);
+    // The ADO.NET pool-timeout message: the application's own connections,
+    // opened and never given back, not the database.
+    let pool_exhausted =
+        c.iter().find(|t| t.exception.message.contains("obtaining a connection from the pool"));
+    if let Some(t) = pool_exhausted {
+        d.explanation.push_str(&format!(
+            " The timeout \"prior to obtaining a connection from the pool\" says the application's database \
+                connection pool was exhausted (its Max Pool Size reached): connections the code opened and did \
+                not dispose of held it, not a slow or unreachable database. The endpoints failing are its \
+                victims; the first to fail ({} at {}) is where to look first.",
+            t.path.as_deref().unwrap_or("-"),
+            t.event.time().to_prose()
+        ));
+        d = d.remedy(&[
+            "Find the connections opened and not disposed of (SqlConnection and readers outside using blocks, \
+                an exception path that skips Close), starting with the endpoints that failed first; recycling \
+                the pool only empties it until the leak fills it again.",
+            "Raise Max Pool Size in the connection string only for a load the database can take, once the leak \
+                is fixed.",
+        ]);
+    }
     if locked.is_some() {
         d = d.also(&[
             "Deploy without replacing files under running requests: run from a package (App Service: \
@@ -316,6 +337,28 @@ mod tests {
         ]);
         data.extend(["RD0001", "4242", "w3wp.exe", "IIS APPPOOL\\winedraw", thrown.0, thrown.1, url, path]);
         e.positional("APP", secs, "ASP.NET 4.0.30319.0", 1309, &data)
+    }
+
+    /// ADO.NET's pool-timeout message is a connection leak: said so, with
+    /// the first endpoint to fail and the steps of finding undisposed
+    /// connections, not "fix the endpoint's code or input".
+    #[test]
+    fn an_exhausted_connection_pool_is_a_leak_not_the_endpoints_fault() {
+        let timeout = (
+            "InvalidOperationException",
+            "Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.",
+        );
+        let mut e = Given::new();
+        for (i, path) in ["/api/reports/export", "/api/customers", "/api/orders"].iter().enumerate() {
+            e = web_event(e, 100 + i as i64 * 10, "3005", timeout, "https://crm/", path);
+        }
+        let mut out = Vec::new();
+        detect(&e.store(), &[], &mut out);
+        assert_eq!(out.len(), 1);
+        let d = &out[0];
+        assert!(d.explanation.contains("connection pool was exhausted"), "{}", d.explanation);
+        assert!(d.explanation.contains("(/api/reports/export at"), "{}", d.explanation);
+        assert!(d.remediation[0].contains("not disposed of"), "{:?}", d.remediation);
     }
 
     /// A view a deployment overwrites is the deployment's; a log file the
