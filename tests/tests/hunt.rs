@@ -2113,3 +2113,75 @@ fn a_burst_over_two_servers_names_each() {
     assert_eq!(bursts.len(), 1, "{bursts:?}");
     assert!(bursts[0].contains(" on WEB01 (20), WEB02 (20)"), "{}", bursts[0]);
 }
+
+/// A W3C log of WEB01 with a request every minute from 10:00 to 10:39 and
+/// from 11:20 to 11:29: forty minutes of silence after 10:40.
+fn silent_from_10_40(dir: &Path) -> PathBuf {
+    let mut log = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-computername cs-method cs-uri-stem s-port c-ip sc-status time-taken\r\n",
+    );
+    for minute in (0..40).chain(80..90) {
+        let (h, m) = (10 + minute / 60, minute % 60);
+        log.push_str(&format!("2025-11-24 {h:02}:{m:02}:10 WEB01 GET /shop/ 443 198.51.100.7 200 31\r\n"));
+    }
+    let path = dir.join("u_ex251124.log");
+    std::fs::write(&path, log).expect("writes");
+    path
+}
+
+/// Logging switched off as Windows writes it: the IIS-Configuration
+/// Operational channel under its provider's manifest name,
+/// Microsoft-Windows-IIS-Configuration (a bare `Microsoft-IIS-Configuration`
+/// was the only one read), and appcmd's process start, whose silence's
+/// line begins with the command line, not the process's metadata.
+#[test]
+fn logging_switched_off_is_read_as_windows_writes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = silent_from_10_40(tmp.path());
+    let config = event_xml(
+        40,
+        "Microsoft-Windows-IIS-Configuration",
+        29,
+        "Microsoft-IIS-Configuration/Operational",
+        &[
+            ("ConfigPath", "MACHINE/WEBROOT/APPHOST"),
+            ("Configuration", "/system.webServer/httpLogging/@dontLog"),
+            ("NewValue", "true"),
+        ],
+    );
+    let appcmd = event_xml(
+        40,
+        "Microsoft-Windows-Sysmon",
+        1,
+        "Microsoft-Windows-Sysmon/Operational",
+        &[
+            ("RuleName", "-"),
+            ("UtcTime", "2025-11-24 10:40:00.100"),
+            ("ProcessGuid", "{365abb72-0000-0000-0000-001000000000}"),
+            ("ProcessId", "9012"),
+            ("Image", "C:\\Windows\\System32\\inetsrv\\appcmd.exe"),
+            ("FileVersion", "10.0.17763.1"),
+            ("Description", "Application Server Command Line Admin Tool"),
+            ("Product", "Internet Information Services"),
+            ("Company", "Microsoft Corporation"),
+            ("OriginalFileName", "appcmd.exe"),
+            ("CommandLine", "appcmd.exe set config /section:httpLogging /dontLog:True"),
+        ],
+    );
+    for (name, event, said) in [
+        ("IIS-Configuration.xml", config, "Configuration=/system.webServer/httpLogging/@dontLog"),
+        ("Sysmon.xml", appcmd, "CommandLine=appcmd.exe set config /section:httpLogging /dontLog:True"),
+    ] {
+        let events = tmp.path().join(name);
+        std::fs::write(&events, format!("<Events>{event}</Events>")).expect("writes");
+        let report = run(&[log.clone(), events.clone()], bundled());
+        let silent = report
+            .detections
+            .iter()
+            .find(|d| d.rule.meta.title == "Access Log Silent After Logging Is Switched Off")
+            .unwrap_or_else(|| panic!("{name}: {:?}", hits(&report)));
+        let after = silent.evidence.summary.split_once(" after: ").map_or("", |(_, a)| a);
+        assert!(after.split_once(": ").is_some_and(|(_, rest)| rest.starts_with(said)), "{name}: {after}");
+        std::fs::remove_file(events).expect("removes");
+    }
+}

@@ -372,9 +372,14 @@ impl HuntSink<'_> {
         let host = self.resolve.host_of(e.computer.as_deref());
         let Some(time) = self.resolve.time(&host, e.time) else { return };
         let place = (e.origin.line(), e.record_id);
-        let evidence = Evidence::in_file(self.resolve.file(), place, time, crate::describe::headline(e));
-        let key = host_key(&host.name, b"", &mut self.key);
         let fields = ["Configuration", "NewValue", "CommandLine"];
+        // What switched it off first (the line is cut): the command line or
+        // the setting, before a process start's metadata.
+        let said = crate::describe::describe_event_ranked(e, &|name| {
+            u8::from(!fields.iter().any(|f| f.eq_ignore_ascii_case(name)))
+        });
+        let evidence = Evidence::in_file(self.resolve.file(), place, time, said);
+        let key = host_key(&host.name, b"", &mut self.key);
         let d = event_detection(&natives.logging_off, e, &host.name, (time, evidence), &fields);
         self.pending.switched_off.push((key, d));
     }
