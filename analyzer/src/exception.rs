@@ -282,7 +282,10 @@ fn classify(text: &str, chain: &[&str]) -> Cause {
         .any(|t| short(t) == "SocketException")
         .then(|| number_after(text, "SocketException (").or_else(|| number_after(text, "SocketException: ")))
         .flatten();
-    if winsock == Some(10055) {
+    // 10055: no buffer space for another socket; 10048 on a connect, an
+    // address (a local port) already in use: both what a client that ran
+    // out of ephemeral ports is told.
+    if matches!(winsock, Some(10055 | 10048)) || text.contains("Only one usage of each socket address") {
         return Cause::PortExhaustion;
     }
     if matches!(

@@ -105,6 +105,8 @@ pub(super) struct Wait<'a> {
     pub(super) event: &'a EventRow,
     pub(super) exception: AppException,
     pub(super) path: Option<String>,
+    /// The account it ran as (`IIS APPPOOL\<pool>`), when the event says.
+    pub(super) account: Option<String>,
 }
 
 /// The waits on dependencies the application's events on `host` report
@@ -134,7 +136,7 @@ pub(super) fn waits_between<'a>(
                     | exception::Cause::PortExhaustion
             )
         })
-        .map(|t| Wait { event: t.event, exception: t.exception, path: t.path })
+        .map(|t| Wait { event: t.event, exception: t.exception, path: t.path, account: t.account })
         .collect();
     waits.sort_by_key(|w| (w.event.time(), w.event.event.record_id));
     waits

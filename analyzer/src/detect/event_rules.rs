@@ -41,14 +41,65 @@ fn cluster_finding(
 /// one is a finding.
 fn ports_exhausted(store: &Store, out: &mut Vec<Draft>) {
     for c in host_clusters(store.events_of(PORTS_EXHAUSTED), Span::hours(1)) {
-        out.push(cluster_finding(
+        let mut d = cluster_finding(
             store,
             &c,
             FailureMode::PortExhaustion,
             Severity::High,
             "The server ran out of outbound ephemeral ports (Tcpip 4227/4231): the application opens connections \
                 faster than TIME_WAIT releases them, so downstream calls fail under load.",
-        ));
+        );
+        // The application's own calls that failed for it: which pool,
+        // site and endpoints, until when.
+        let (first, last) = (c[0].time(), c[c.len() - 1].time());
+        let failed: Vec<super::app_exception::Wait<'_>> = super::app_exception::waits_between(
+            store,
+            &c[0].host,
+            first - Span::mins(10),
+            last + Span::hours(1),
+        )
+        .into_iter()
+        .filter(|w| w.exception.cause == crate::exception::Cause::PortExhaustion)
+        .collect();
+        if let (Some(w), Some(until)) = (failed.first(), failed.last()) {
+            let pool = failed
+                .iter()
+                .find_map(|w| w.account.as_deref().and_then(faultline_parser::winevent::pool_of_identity));
+            let site = failed.iter().find_map(|w| w.event.metabase_site());
+            let mut paths: Vec<&str> = failed.iter().filter_map(|w| w.path.as_deref()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            d.explanation.push_str(&format!(
+                " The application's calls failed for it: {} from {} to {}{}{} ({}: {}).",
+                if failed.len() == 1 {
+                    "1 exception".to_string()
+                } else {
+                    format!("{} exceptions", failed.len())
+                },
+                w.event.time().to_prose(),
+                until.event.time().to_prose(),
+                pool.map_or(String::new(), |p| format!(" in {p}")),
+                if paths.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", crate::describe::listed(&paths, 3))
+                },
+                w.exception.type_name,
+                w.exception.message.trim_end_matches('.')
+            ));
+            d.end = d.end.max(until.event.time());
+            d.scope.app_pool = pool.map(str::to_string);
+            d.scope.site = site.map(|s| s.to_string());
+            d.cite_first(failed.iter(), 3, Role::Effect, |w| {
+                store.cite_event(w.event, headline(&w.event.event))
+            });
+        }
+        d.add_steps(&[
+            "See which remote endpoint holds the ports: netstat -ano shows the connections in TIME_WAIT by \
+                remote address and the owning PID; widening the dynamic port range (netsh int ipv4 set dynamicport) \
+                only buys time.",
+        ]);
+        out.push(d);
     }
 }
 
@@ -1266,6 +1317,38 @@ mod tests {
         assert_eq!((found[0].id, found[0].severity), (FailureMode::TlsHandshakeFailure, Severity::High));
         assert!(found[0].explanation.contains("0.0.0.0:443 (HttpEvent 15021)"), "{}", found[0].explanation);
         assert!(found[0].remediation[0].contains("netsh http show sslcert"));
+    }
+
+    /// Ports that ran out are named with the application's calls that
+    /// failed for them: their pool, site and endpoint; another host's
+    /// exceptions are not this one's.
+    #[test]
+    fn ports_that_ran_out_name_the_calls_that_failed_for_them() {
+        let failed_call = |e: Given, host: &str, secs: i64| {
+            let mut data = vec![""; 20];
+            data[0] = "3005";
+            data[8] = "/LM/W3SVC/2/ROOT-1-1";
+            data[15] = "IIS APPPOOL\\CheckoutPool";
+            data[16] = "HttpRequestException";
+            data[17] = "An error occurred while sending the request. ---> SocketException: Only one usage of each socket address";
+            data[18] = "https://shop/checkout/pay";
+            data[19] = "/checkout/pay";
+            e.positional(host, secs, "ASP.NET 4.0.30319.0", 1309, &data)
+        };
+        let e = failed_call(
+            failed_call(Given::new().event("WEB40", 100, "Microsoft-Windows-Tcpip", 4227, &[]), "WEB40", 400),
+            "WEB41",
+            400,
+        );
+        let d = &e.detected(detect)[0];
+        assert_eq!(
+            (d.id, d.scope.app_pool.as_deref(), d.scope.site.as_deref()),
+            (FailureMode::PortExhaustion, Some("CheckoutPool"), Some("2"))
+        );
+        assert!(d.explanation.contains("1 exception from"), "{}", d.explanation);
+        assert!(d.explanation.contains("on /checkout/pay"), "{}", d.explanation);
+        assert_eq!(d.end, at(400));
+        assert!(d.remediation.iter().any(|r| r.contains("netstat -ano")), "{:?}", d.remediation);
     }
 
     /// A site's access log HTTP.sys could not write is a hole until the
