@@ -35,22 +35,43 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     for ((host, site), mut rows) in loops {
         rows.sort_by_key(|r| (r.time, r.source, r.line));
         let clients: BTreeSet<&str> = rows.iter().map(|r| &*r.client).collect();
-        let mut d = Draft::new(
-            FailureMode::RewriteLoop,
-            Severity::Medium,
-            0.85,
-            rows[0].time,
-            rows[rows.len() - 1].time,
-        )
-        .scope(Some(&host), site, None)
-        .explain(format!(
-            "{} clients were redirected round the same URL ({}) ten times or more in seconds ({} \
-                    redirects): a rewrite rule keeps matching its own result, typically an HTTP-to-HTTPS \
-                    rule behind a TLS-offloading load balancer.",
-            clients.len(),
-            rows[0].stem,
-            rows.len()
-        ));
+        let mut urls: Vec<&str> = rows.iter().map(|r| &*r.stem).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        // A site that served no success while its clients looped was
+        // unusable, whichever URL they asked for.
+        let (first, last) = (rows[0].time, rows[rows.len() - 1].time);
+        // Successes (2xx; a redirect is what the loop answers), more than a
+        // few: the minutes at its edges hold requests from before and after.
+        let (ok, all) = store
+            .minutes
+            .range((host.clone(), site, first.minute())..=(host.clone(), site, last.minute()))
+            .fold((0u64, 0u64), |(ok, all), (_, m)| {
+                (ok + u64::from(m.by_class[2]), all + u64::from(m.total))
+            });
+        let served = ok * 20 > all;
+        let severity = if served { Severity::Medium } else { Severity::High };
+        let who = match clients.len() {
+            1 => "1 client (c-ip: behind a load balancer, the balancer's address) was".to_string(),
+            n => format!("{n} clients were"),
+        };
+        let what = match urls.as_slice() {
+            [one] => format!("the same URL ({one})"),
+            more => format!("each of {} URLs ({})", more.len(), crate::describe::listed(more, 3)),
+        };
+        let mut d = Draft::new(FailureMode::RewriteLoop, severity, 0.85, first, last)
+            .scope(Some(&host), site, None)
+            .explain(format!(
+                "{who} redirected round {what} ten times or more in seconds ({} redirects): a rewrite rule \
+                    keeps matching its own result, typically an HTTP-to-HTTPS rule behind a TLS-offloading load \
+                    balancer.{}",
+                rows.len(),
+                if served {
+                    ""
+                } else {
+                    " The site served no success meanwhile: it was unusable for its clients."
+                }
+            ));
         // A busy minute lists its first redirects only: the ones past them
         // are counted by status, whatever their URL, and said as such.
         let minutes = rows[0].time.minute()..=rows[rows.len() - 1].time.minute();
@@ -93,6 +114,29 @@ mod tests {
         assert!(text.contains("counted 900 more redirects of any URL, not listed"), "{text}");
         let quiet = Given::new().requests(12, "WEB01", 1, 100, "/login", (301, 0, 0), 1).detected(detect);
         assert!(!quiet[0].explanation.contains("not listed"), "{}", quiet[0].explanation);
+    }
+
+    /// Loops over several URLs while the site served nothing else make it
+    /// unusable: high, the URLs named; with successes beside them, medium.
+    #[test]
+    fn a_site_that_only_loops_is_unusable() {
+        let looping = |e: Given| {
+            e.requests(12, "WEB01", 1, 100, "/", (301, 0, 0), 1).requests(
+                12,
+                "WEB01",
+                1,
+                100,
+                "/about",
+                (301, 0, 0),
+                1,
+            )
+        };
+        let only = looping(Given::new()).detected(detect);
+        assert_eq!(only[0].severity, Severity::High);
+        assert!(only[0].explanation.contains("each of 2 URLs (/, /about)"), "{}", only[0].explanation);
+        let served =
+            looping(Given::new().requests(5, "WEB01", 1, 100, "/shop", (200, 0, 0), 20)).detected(detect);
+        assert_eq!(served[0].severity, Severity::Medium);
     }
 
     #[test]
