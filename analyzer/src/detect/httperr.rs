@@ -6,9 +6,11 @@
 use faultline_parser::w3c::ReasonKind;
 use faultline_parser::{Span, Timestamp};
 
-use super::kinds::{CONFIG_STORE_BROKEN, POOL_DISABLED, POOL_IDENTITY_INVALID, WORKER_PING_FAILED};
+use super::kinds::{
+    CONFIG_STORE_BROKEN, POOL_DISABLED, POOL_IDENTITY_INVALID, PROCESS_STARTED, WORKER_PING_FAILED,
+};
 use super::{Draft, FailureMode, clusters, grouped, pool};
-use crate::evidence::{ErrRow, Store};
+use crate::evidence::{ErrRow, EventRow, Store};
 use crate::finding::{Role, Severity};
 
 /// The failure mode an HTTP.sys rejection points to, if any.
@@ -59,6 +61,73 @@ fn taken_offline_in_evidence(store: &Store, host: &str, p: Option<&str>, t: Time
     })
 }
 
+/// Programs that stop and start pools: IIS's own tool and the shells a
+/// script or a deployment agent runs it from.
+fn manages_pools(image: &str) -> bool {
+    let name = image.rsplit(['\\', '/']).next().unwrap_or(image).to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "appcmd.exe" | "powershell.exe" | "pwsh.exe" | "cmd.exe" | "inetmgr.exe" | "iisreset.exe"
+    )
+}
+
+/// The process starts (Security 4688, Sysmon 1) on `host` that likely
+/// stopped the pool (in the two minutes before HTTP.sys first refused it)
+/// and started it again (in the two minutes before its last refusal or
+/// after it), cited with their command lines and accounts.
+fn who_stopped(
+    store: &Store,
+    d: &mut Draft,
+    host: &str,
+    pool: Option<&str>,
+    (first, last): (Timestamp, Timestamp),
+) {
+    let around = |from: Timestamp, to: Timestamp| {
+        store.events_between(PROCESS_STARTED, from, to).filter(|e| {
+            &*e.host == host
+                && e.data("NewProcessName").or_else(|| e.data("Image")).is_some_and(manages_pools)
+        })
+    };
+    let said = |e: &EventRow| {
+        let account = e
+            .data("SubjectUserName")
+            .map(|u| match e.data("SubjectDomainName") {
+                Some(d) if !d.is_empty() && d != "-" => format!("{d}\\{u}"),
+                _ => u.to_string(),
+            })
+            .or_else(|| e.data("User").map(str::to_string))
+            .unwrap_or_else(|| "-".to_string());
+        format!("{} as {account}", e.data("CommandLine").map(str::trim).unwrap_or("-"))
+    };
+    let says = |e: &EventRow, word: &str| {
+        e.data("CommandLine").is_some_and(|c| c.to_ascii_lowercase().contains(word))
+    };
+    // A line that says stop, else the last such program before.
+    let before: Vec<&EventRow> = around(first - Span::mins(2), first).collect();
+    let stopped = before.iter().rev().find(|e| says(e, "stop")).or_else(|| before.last());
+    let names_pool = |e: &&EventRow| pool.is_some_and(|p| says(e, &p.to_ascii_lowercase()));
+    let mut started: Vec<&EventRow> =
+        around(last - Span::mins(2), last + Span::mins(2)).filter(|e| says(e, "start")).collect();
+    // One naming the pool first.
+    started.sort_by_key(|e| !names_pool(e));
+    if let Some(e) = stopped {
+        d.explanation.push_str(&format!(
+            " Just before, at {}, the host ran {}: the likeliest stop.",
+            e.time().to_prose(),
+            said(e)
+        ));
+        d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Cause);
+    }
+    if let Some(e) = started.first() {
+        d.explanation.push_str(&format!(
+            " At {} it ran {}: the pool started again.",
+            e.time().to_prose(),
+            said(e)
+        ));
+        d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Context);
+    }
+}
+
 pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
     let rejected = store.errors.iter().filter_map(|r| mode_of(r.reason).map(|mode| (mode, r)));
     for ((host, queue, mode), rows) in grouped(rejected, |(mode, r)| (r.host.clone(), r.queue.clone(), *mode))
@@ -93,12 +162,16 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 pool,
             );
             let mut d = match mode {
-                FailureMode::PoolStopped => d.explain(format!(
-                    "{} was stopped: HTTP.sys answered {} requests with 503 Disabled and no worker failure \
-                        preceded it, so an operator, a script or a deployment tool stopped the pool.",
-                    pool.unwrap_or("the pool"),
-                    n
-                )),
+                FailureMode::PoolStopped => {
+                    let mut d = d.explain(format!(
+                        "{} was stopped: HTTP.sys answered {} requests with 503 Disabled and no worker failure \
+                            preceded it, so an operator, a script or a deployment tool stopped the pool.",
+                        pool.unwrap_or("the pool"),
+                        n
+                    ));
+                    who_stopped(store, &mut d, &host, pool, (first.time, last));
+                    d
+                }
                 FailureMode::RapidFailProtection => {
                     let mut d = d.explain(format!(
                         "{} was offline: HTTP.sys answered {} requests with 503 AppOffline from {} to {}, \
@@ -208,6 +281,55 @@ mod tests {
             &[("AppPoolID", "ShopPool")],
         );
         assert!(e.detected(detect).is_empty());
+    }
+
+    /// The appcmd that stopped the pool just before HTTP.sys refused it,
+    /// and the one that started it again, are named with their accounts;
+    /// a program that manages no pools, or one an hour before, is not.
+    #[test]
+    fn the_commands_that_stopped_and_started_a_pool_are_named() {
+        let run = |e: Given, secs: i64, image: &str, line: &str| {
+            e.event(
+                "WEB01",
+                secs,
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                &[
+                    ("NewProcessName", image),
+                    ("CommandLine", line),
+                    ("SubjectUserName", "adm"),
+                    ("SubjectDomainName", "CONTOSO"),
+                ],
+            )
+        };
+        let appcmd = "C:\\Windows\\System32\\inetsrv\\appcmd.exe";
+        let e = run(Given::new(), 3_000, appcmd, "appcmd stop apppool /apppool.name:Old").errors(
+            3,
+            "WEB01",
+            6_000,
+            503,
+            ReasonKind::Disabled,
+            Some("ShopPool"),
+        );
+        let e = run(e, 5_950, "C:\\Windows\\notepad.exe", "notepad stop.txt");
+        let e = run(e, 5_980, appcmd, "appcmd stop apppool /apppool.name:ShopPool");
+        let e = run(e, 6_010, appcmd, "appcmd start apppool /apppool.name:ShopPool");
+        let d = &e.detected(detect)[0];
+        assert!(
+            d.explanation.contains(
+                "ran appcmd stop apppool /apppool.name:ShopPool as CONTOSO\\adm: the likeliest stop"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation.contains(
+                "ran appcmd start apppool /apppool.name:ShopPool as CONTOSO\\adm: the pool started"
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(!d.explanation.contains("notepad"));
     }
 
     #[test]
