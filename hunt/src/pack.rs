@@ -32,6 +32,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_fltmc_filter_unload.yml", include_str!("../rules/proc_fltmc_filter_unload.yml")),
     (
+        "proc_pool_identity_creates_service.yml",
+        include_str!("../rules/proc_pool_identity_creates_service.yml"),
+    ),
+    (
         "proc_service_created_from_command_line.yml",
         include_str!("../rules/proc_service_created_from_command_line.yml"),
     ),
@@ -689,6 +693,31 @@ mod tests {
                     &[
                         ("Image", "C:\\Windows\\System32\\cmd.exe"),
                         ("CommandLine", "cmd.exe /c \"fltmc filters > C:\\temp\\unload-list.txt\""),
+                    ],
+                ),
+            ),
+            (
+                "proc_pool_identity_creates_service.yml",
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\sc.exe"),
+                        (
+                            "CommandLine",
+                            "sc.exe create WinUpdSvc binPath= \"cmd.exe /c C:\\ProgramData\\wupd.exe\"",
+                        ),
+                        ("User", "IIS APPPOOL\\DefaultAppPool"),
+                    ],
+                ),
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\sc.exe"),
+                        (
+                            "CommandLine",
+                            "sc.exe create WinUpdSvc binPath= \"C:\\Program Files\\Agent\\agent.exe\"",
+                        ),
+                        ("User", "CONTOSO\\adm-jdoe"),
                     ],
                 ),
             ),
