@@ -532,6 +532,28 @@ impl Rule {
         })
     }
 
+    /// Whether a selection the condition asks to match (not one it asks
+    /// not to, a filter) tests `field`: a value of a field only a filter
+    /// reads passes no test, and is shown for what the rule read.
+    pub fn tests_field_positively(&self, field: &str) -> bool {
+        fn positive(c: &Condition, negated: bool, out: &mut Vec<usize>) {
+            match c {
+                Condition::Search(i) if !negated => out.push(*i),
+                Condition::Search(_) => {}
+                Condition::And(all) | Condition::Or(all) => {
+                    all.iter().for_each(|c| positive(c, negated, out))
+                }
+                Condition::Not(inner) => positive(inner, !negated, out),
+            }
+        }
+        let mut searches = Vec::new();
+        positive(&self.condition, false, &mut searches);
+        searches.iter().filter_map(|&i| self.searches.get(i)).any(|s| match s {
+            Search::Selections(maps) => maps.iter().flatten().any(|t| t.field == field),
+            Search::Keywords { .. } => false,
+        })
+    }
+
     /// The values of a record (field, as written, lower-cased) that one of
     /// the rule's keywords is found in: what a keyword hit shows. A keyword
     /// found only across two values (`GET /admin`) shows none.
@@ -627,5 +649,25 @@ impl Rule {
                 .map(|v| v.iter().filter_map(text).filter(|f| !f.trim().is_empty()).collect())
                 .unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A field a matching alternative tests is tested positively; one only
+    /// a filter reads (under `not`) is not, nor one no search names.
+    #[test]
+    fn fields_a_filter_alone_reads_are_not_tested_positively() {
+        let mut loaded = crate::LoadReport::default();
+        loaded.add_text(
+            "title: t\nlogsource: {category: webserver}\ndetection:\n    selection:\n        - cs-uri-query|contains: 'jndi'\n        - c-useragent|contains: 'jndi'\n    filter:\n        sc-status: 404\n    condition: selection and not filter\n",
+            std::path::Path::new("rules.yml"),
+        );
+        let rules = loaded.finish().rules;
+        let rule = &rules[0];
+        assert!(rule.tests_field_positively("cs-uri-query"));
+        assert!(rule.tests_field_positively("c-useragent"));
+        assert!(!rule.tests_field_positively("sc-status"));
+        assert!(!rule.tests_field_positively("cs-referer"));
     }
 }

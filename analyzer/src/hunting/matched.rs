@@ -45,7 +45,10 @@ impl Placed {
                 values = passing(tested, f, view.values(f));
                 values.truncate(1);
             }
-            if values.is_empty() {
+            // A field a selection tests whose test did not pass (the rule
+            // matched another of its alternatives) is not shown as matched;
+            // one only a filter reads is shown for what the rule read.
+            if values.is_empty() && !tested.is_some_and(|r| r.tests_field_positively(f)) {
                 values = view.given_values(f).collect();
             }
             values.into_iter().map(|v| (rule.shown_name(f), matched_value(v))).collect::<Vec<_>>()
