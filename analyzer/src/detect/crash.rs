@@ -266,8 +266,7 @@ fn native_fault<'a>(group: &[Crash<'a>]) -> Option<NativeFault<'a>> {
     }
     group.iter().flat_map(|c| &c.app_errors).find_map(|x| {
         let module = x.data_at(3)?.trim();
-        let code = x.data_at(6)?.trim();
-        let code = u32::from_str_radix(code.trim_start_matches("0x").trim_start_matches("0X"), 16).ok()?;
+        let code = super::hex_u32(x.data_at(6)?)?;
         let runtime = RUNTIME_MODULES.iter().any(|m| module.eq_ignore_ascii_case(m));
         (code >= 0xC000_0000 && !CLR_EXCEPTIONS.contains(&code) && !runtime).then(|| NativeFault {
             module,
@@ -361,7 +360,7 @@ struct Crash<'a> {
 
 /// Application Error 1000 writes the PID in hex.
 pub(super) fn hex_pid(e: &EventRow) -> Option<u32> {
-    e.data_at(8).and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+    e.data_at(8).and_then(super::hex_u32)
 }
 
 fn is_out_of_memory(e: &EventRow) -> bool {

@@ -329,10 +329,7 @@ fn cleared_logs(store: &Store, out: &mut Vec<Draft>) {
             1102 => "Security".to_string(),
             _ => e.data("Channel").or(e.event.channel.as_deref()).unwrap_or("-").to_string(),
         };
-        let by = e.data("SubjectUserName").map_or(String::new(), |u| {
-            let domain = e.data("SubjectDomainName").map_or(String::new(), |d| format!("{d}\\"));
-            format!(" by {domain}{u}")
-        });
+        let by = super::subject_account(e).map_or(String::new(), |a| format!(" by {a}"));
         let web = store.serves_web(&e.host) || store.ran_iis_worker(&e.host);
         let erased = erased_history(&channel);
         let gone = if web {

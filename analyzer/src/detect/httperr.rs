@@ -89,12 +89,7 @@ fn who_stopped(
         })
     };
     let said = |e: &EventRow| {
-        let account = e
-            .data("SubjectUserName")
-            .map(|u| match e.data("SubjectDomainName") {
-                Some(d) if !d.is_empty() && d != "-" => format!("{d}\\{u}"),
-                _ => u.to_string(),
-            })
+        let account = super::subject_account(e)
             .or_else(|| e.data("User").map(str::to_string))
             .unwrap_or_else(|| "-".to_string());
         format!("{} as {account}", e.data("CommandLine").map(str::trim).unwrap_or("-"))

@@ -7,7 +7,7 @@ use faultline_parser::Span;
 use super::kinds::{
     LOGON_FAILED, POOL_IDENTITY_INVALID, RECYCLE_CONFIG_CHANGE, RECYCLE_ON_DEMAND, RECYCLE_SCHEDULED,
 };
-use super::{Draft, FailureMode, pool, pool_clusters};
+use super::{Draft, FailureMode, hex_u32, pool, pool_clusters};
 use crate::evidence::Store;
 use crate::finding::{Role, Severity};
 
@@ -15,17 +15,13 @@ use crate::finding::{Role, Severity};
 /// logon type (a worker logs on as a batch job).
 const LOGON_TYPE_NOT_GRANTED: u32 = 0xC000_015B;
 
-fn parse_status(code: &str) -> Option<u32> {
-    u32::from_str_radix(code.trim_start_matches("0x").trim_start_matches("0X"), 16).ok()
-}
-
 fn is_zero(code: &str) -> bool {
-    parse_status(code) == Some(0)
+    hex_u32(code) == Some(0)
 }
 
 /// What a 4625 status says of an account that could not log on.
 fn logon_failure(code: &str) -> Option<&'static str> {
-    Some(match parse_status(code)? {
+    Some(match hex_u32(code)? {
         0xC000_006A | 0xC000_006D => "wrong password",
         0xC000_0064 => "no such account",
         0xC000_0072 => "account disabled",
@@ -65,7 +61,7 @@ pub(super) fn detect(store: &Store, out: &mut Vec<Draft>) {
                 logon_failure(code).map_or(String::new(), |m| format!(": {m}"))
             )
         });
-        let not_granted = reason.is_some_and(|(_, code)| parse_status(code) == Some(LOGON_TYPE_NOT_GRANTED));
+        let not_granted = reason.is_some_and(|(_, code)| hex_u32(code) == Some(LOGON_TYPE_NOT_GRANTED));
         // HTTP.sys's 503s for the pool from the disable on, while they keep
         // coming (until the pool was started again): the outage's length,
         // and the site HTTP.sys names.

@@ -394,6 +394,23 @@ pub(crate) fn pool(e: &EventRow) -> Option<&str> {
     e.data("AppPoolID")
 }
 
+/// A number events write in hex, with or without `0x` (a PID, an NTSTATUS).
+pub(crate) fn hex_u32(text: &str) -> Option<u32> {
+    let text = text.trim();
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    u32::from_str_radix(digits, 16).ok()
+}
+
+/// The account a Security event names as its subject (`CONTOSO\adm`), the
+/// domain left out where the event gives none (`-`).
+pub(crate) fn subject_account(e: &EventRow) -> Option<String> {
+    let user = e.data("SubjectUserName")?;
+    Some(match e.data("SubjectDomainName") {
+        Some(d) if !d.is_empty() && d != "-" => format!("{d}\\{user}"),
+        _ => user.to_string(),
+    })
+}
+
 /// Runs every detector. What the others explain is handed to the three
 /// that report only what is left: server-side slowness outside hangs,
 /// application exceptions outside every named cause, and `unexplained`
