@@ -68,6 +68,17 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Where it is: `path:line`, `path#record`, or `path:line#record` for
+    /// an exported event.
+    pub fn place(&self) -> String {
+        match (self.line, self.record) {
+            (Some(l), Some(r)) => format!("{}:{l}#{r}", self.path),
+            (Some(l), None) => format!("{}:{l}", self.path),
+            (None, Some(r)) => format!("{}#{r}", self.path),
+            _ => self.path.clone(),
+        }
+    }
+
     /// Evidence at `line` or `record` of `file`.
     pub fn in_file(
         file: &crate::resolve::SourceFile,

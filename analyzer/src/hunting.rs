@@ -29,6 +29,7 @@ mod matched;
 mod modules;
 mod natives;
 mod pools;
+mod posted;
 mod process;
 mod quiet;
 mod sink;
@@ -197,6 +198,10 @@ pub struct Hunt {
 pub struct Pending {
     gets: hashbrown::HashSet<u64>,
     posts: Firsts,
+    /// Per script POSTed and answered 200, the first POSTs, while few
+    /// clients and users POST to it: what a chain with the worker's shell
+    /// cites.
+    post_times: posted::Posts,
     /// Per script POSTed, the clients that POSTed to it (a few, up to one
     /// more than [`POST_ONLY_CLIENTS`]).
     post_clients: hashbrown::HashMap<u64, Vec<std::net::IpAddr>>,
@@ -296,6 +301,7 @@ impl Pending {
         self.quiet.extend(other.quiet);
         self.gets.extend(other.gets);
         self.posts.absorb(other.posts);
+        self.post_times.absorb(other.post_times);
         for (key, clients) in other.post_clients {
             for ip in clients {
                 note_poster(&mut self.post_clients, key, ip, POST_ONLY_CLIENTS);
@@ -500,7 +506,8 @@ impl Hunt {
         let traced = traced_only(&pending.logged_requests, std::mem::take(&mut pending.traced));
         detections.extend(traced);
         let answered = std::mem::take(&mut pending.answered);
-        detections.extend(self.natives(pending));
+        let (natives, post_only) = self.natives(pending);
+        detections.extend(natives);
         // The natives' scripts answering posts among them.
         catch_all::lower_answered_anything(&mut detections, &answered);
         // Before the correlations, which chain a pool's matches.
@@ -516,6 +523,8 @@ impl Hunt {
         // Before the correlations, which would count a start twice.
         fold_double_logged(&mut detections);
         let mut detections = self.correlate(detections, quiet);
+        let posted_shells = self.posted_shells(&detections, post_only);
+        detections.extend(posted_shells);
         let mut guessed = guessed_logins(&detections, FTP_GUESSING, logins, |_, _| true);
         guessed.extend(self.web_guessed(&detections, &web_logins, &rejections, &site_pools));
         detections.extend(guessed);

@@ -540,21 +540,11 @@ pub fn groups(out: &mut dyn Write, detections: &[Detection], zone: &Zone) -> any
         let hosts = crate::style::sanitize(&hosts);
         writeln!(out, "    {n} detection{} on {hosts} {when}", if n == 1 { "" } else { "s" })?;
         for (what, d) in [("first", first), ("last", last)].into_iter().take(if n == 1 { 1 } else { 2 }) {
-            let at = crate::style::sanitize(&place(d));
+            let at = crate::style::sanitize(&d.evidence.place());
             writeln!(out, "    {what}: {at}  {}", crate::style::sanitize(&d.evidence.summary))?;
         }
     }
     Ok(())
-}
-
-/// `path:line`, `path#record`, or `path:line#record` for an exported event.
-pub fn place(d: &Detection) -> String {
-    match (d.evidence.line, d.evidence.record) {
-        (Some(l), Some(r)) => format!("{}:{l}#{r}", d.evidence.path),
-        (Some(l), None) => format!("{}:{l}", d.evidence.path),
-        (None, Some(r)) => format!("{}#{r}", d.evidence.path),
-        _ => d.evidence.path.clone(),
-    }
 }
 
 /// One row per detection, its time in the zone asked for (`--tz`) with its
@@ -634,7 +624,7 @@ fn markdown(
                 cell(d.rule.meta.author.as_deref().unwrap_or("-")),
                 cell(&d.rule.meta.techniques.join(", ")),
                 cell(&d.host),
-                crate::markdown::table_code(&place(d)),
+                crate::markdown::table_code(&d.evidence.place()),
                 cell(&d.evidence.summary)
             )?;
         }

@@ -2185,3 +2185,110 @@ fn logging_switched_off_is_read_as_windows_writes_it() {
         std::fs::remove_file(events).expect("removes");
     }
 }
+
+/// A Sysmon event on WEB01 at `time` (`HH:MM:SS` on 2025-11-24).
+fn sysmon_at(record: u32, id: u16, time: &str, data: &[(&str, &str)]) -> String {
+    let data: String =
+        data.iter().map(|(name, value)| format!("<Data Name=\"{name}\">{value}</Data>")).collect();
+    format!(
+        "<Event><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>{id}</EventID>\
+         <TimeCreated SystemTime=\"2025-11-24T{time}.500Z\"/><EventRecordID>{record}</EventRecordID>\
+         <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WEB01</Computer></System>\
+         <EventData>{data}</EventData></Event>"
+    )
+}
+
+/// The native chains of a script only ever POSTed to and the worker's
+/// shell over `rows` (`time method stem client`) and `events`: (rule id,
+/// time, line, client, target file).
+fn posted_chains(rows: &[&str], events: &[String]) -> Vec<(String, String, Option<u64>, String, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // HTTP.sys names the pool of the shell's folder: `ShopPool`.
+    let (web, logs) =
+        server_with_queue_errors(dir.path(), &[("2025-11-24 09:00:00", "/uploads/cv/a.js", 1, "ShopPool")]);
+    let mut log =
+        String::from("#Fields: date time s-sitename s-computername cs-method cs-uri-stem c-ip sc-status\n");
+    for row in rows {
+        let [time, method, stem, client] = row.split(' ').collect::<Vec<_>>()[..] else { panic!("{row}") };
+        log.push_str(&format!("2025-11-24 {time} W3SVC1 WEB01 {method} {stem} {client} 200\n"));
+    }
+    std::fs::write(logs.join("u_ex251124.log"), log).expect("writes");
+    std::fs::write(web.join("sysmon.xml"), format!("<Events>{}</Events>", events.concat())).expect("writes");
+    let report = run(&[web], bundled());
+    let value = |d: &faultline_analyzer::hunting::Detection, f: &str| {
+        d.matched.iter().find(|(n, _)| n == f).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    report
+        .detections
+        .iter()
+        .filter(|d| d.rule.meta.origin.ends_with("-script-runs-commands"))
+        .map(|d| {
+            (
+                d.rule.meta.id.clone(),
+                d.time.to_prose(),
+                d.evidence.line,
+                value(d, "c-ip"),
+                value(d, "TargetFilename"),
+            )
+        })
+        .collect()
+}
+
+/// A page uploaded through the application's upload handler (the worker
+/// writes it: Sysmon 11), then only ever POSTed to, each POST answered as
+/// the worker starts a shell: one critical chain naming the client, the
+/// command and the file, whatever name the shell was given. Without the
+/// write it is high; a shell started minutes from any POST to it, a
+/// script the site also GETs, or another pool's worker is no chain.
+#[test]
+fn an_uploaded_script_posted_to_as_the_worker_starts_shells_is_one_chain() {
+    let shell = |record: u32, time: &str, pool: &str| {
+        sysmon_at(
+            record,
+            1,
+            time,
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("CommandLine", "cmd.exe /c whoami"),
+                ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+                ("ParentCommandLine", &format!("c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"{pool}\"")),
+                ("User", &format!("IIS APPPOOL\\{pool}")),
+            ],
+        )
+    };
+    let write = sysmon_at(
+        1,
+        11,
+        "10:00:29",
+        &[
+            ("Image", "C:\\Windows\\System32\\inetsrv\\w3wp.exe"),
+            ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\cv\\r8841.aspx"),
+        ],
+    );
+    let rows = [
+        "10:00:30 POST /careers/Upload.ashx 198.51.100.20",
+        "10:01:01 POST /uploads/cv/r8841.aspx 203.0.113.5",
+        "10:02:00 POST /uploads/cv/r8841.aspx 203.0.113.5",
+    ];
+    let uploaded = posted_chains(&rows, &[write.clone(), shell(2, "10:01:00", "ShopPool")]);
+    assert_eq!(
+        uploaded,
+        [(
+            "faultline-native-uploaded-script-runs-commands".to_string(),
+            "2025-11-24 10:01:01 UTC".to_string(),
+            Some(3),
+            "203.0.113.5".to_string(),
+            "C:\\inetpub\\wwwroot\\uploads\\cv\\r8841.aspx".to_string()
+        )]
+    );
+    let posted = posted_chains(&rows, &[shell(2, "10:01:59", "ShopPool")]);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(
+        (posted[0].0.as_str(), posted[0].2),
+        ("faultline-native-posted-script-runs-commands", Some(4))
+    );
+    assert_eq!(posted_chains(&rows, &[write.clone(), shell(2, "09:57:00", "ShopPool")]), []);
+    let got = ["09:59:00 GET /uploads/cv/r8841.aspx 192.0.2.1", rows[1], rows[2]];
+    assert_eq!(posted_chains(&got, &[write.clone(), shell(2, "10:01:00", "ShopPool")]), []);
+    assert_eq!(posted_chains(&rows, &[write, shell(2, "10:01:00", "ApiPool")]), [], "another pool's worker");
+}

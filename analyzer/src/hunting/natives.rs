@@ -14,6 +14,7 @@ use faultline_parser::{Request, Timestamp, WinEvent};
 use crate::finding::Evidence;
 
 use super::keys::{account_key, host_key, row_key};
+use super::posted::{PostOnly, Posted};
 use super::process::worker_shell_of;
 use super::{Detection, Hunt, HuntSink, Pending, RuleInfo, event_detection, order, pools, sort};
 
@@ -51,6 +52,11 @@ pub(super) struct Natives {
     pub(super) ftp_guessed: Arc<RuleInfo>,
     /// The same on the web site, after the site's password guessing.
     pub(super) web_guessed: Arc<RuleInfo>,
+    /// A script the worker wrote, only ever POSTed to, its worker starting
+    /// a shell as a POST was answered (see [`posted`](super::posted)).
+    pub(super) uploaded_shell: Arc<RuleInfo>,
+    /// The same where no write of the script was seen.
+    pub(super) posted_shell: Arc<RuleInfo>,
     /// The bundled rule whose matches are rejected credentials on the web
     /// site (its index among the loaded rules), if loaded.
     pub(super) web_rejected: Option<usize>,
@@ -116,6 +122,18 @@ impl Natives {
                 "T1110",
             ),
             web_guessed: native("web-password-guessed", "Password Guessed On The Site", Level::High, "T1110"),
+            uploaded_shell: native(
+                "uploaded-script-runs-commands",
+                "Script The IIS Worker Wrote Runs Commands When POSTed To",
+                Level::Critical,
+                "T1505.003",
+            ),
+            posted_shell: native(
+                "posted-script-runs-commands",
+                "Script Only Ever POSTed To Runs Commands",
+                Level::High,
+                "T1505.003",
+            ),
             web_rejected: rules
                 .iter()
                 .position(|r| r.is_bundled() && r.name.as_deref() == Some(WEB_REJECTED_RULE)),
@@ -440,11 +458,23 @@ impl HuntSink<'_> {
             return;
         }
         let Some(time) = self.resolve.time(&host, r.time) else { return };
-        if let Some(ip) = self.hunt.client(r) {
-            note_poster(&mut self.pending.post_clients, key, ip.to_canonical(), POST_ONLY_CLIENTS);
+        let client = self.hunt.client(r).map(|ip| ip.to_canonical());
+        if let Some(ip) = client {
+            note_poster(&mut self.pending.post_clients, key, ip, POST_ONLY_CLIENTS);
         }
         if let Some(user) = r.username.and_then(faultline_parser::value::present).and_then(account_key) {
             note_poster(&mut self.pending.post_users, key, user, POST_ONLY_USERS);
+        }
+        let many = |posters: Option<usize>, most: usize| posters.is_some_and(|n| n > most);
+        if many(self.pending.post_clients.get(&key).map(Vec::len), POST_ONLY_CLIENTS)
+            || many(self.pending.post_users.get(&key).map(Vec::len), POST_ONLY_USERS)
+        {
+            self.pending.post_times.forget(key);
+        } else {
+            let file = self.resolve.file();
+            let posted =
+                Posted { time, source: file.kind, path: Arc::clone(&file.path), line: r.origin.line, client };
+            self.pending.post_times.note(key, posted);
         }
         if self.pending.posts.later(key, time) {
             return;
@@ -468,10 +498,11 @@ impl Hunt {
     /// off and then silent, an app pool's program starting one as SYSTEM,
     /// the event log service started without a boot, and scripts a shell
     /// the worker started wrote.
-    pub(super) fn natives(&self, pending: Pending) -> Vec<Detection> {
+    pub(super) fn natives(&self, pending: Pending) -> (Vec<Detection>, Vec<PostOnly>) {
         let Pending {
             gets,
             posts,
+            mut post_times,
             post_clients,
             post_users,
             modules,
@@ -504,10 +535,20 @@ impl Hunt {
         let clients = |key: u64| post_clients.get(&key).map_or(0, Vec::len);
         let users = |key: u64| post_users.get(&key).map_or(0, Vec::len);
         let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let post_only = |key: u64| {
+            !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS && users(key) <= POST_ONLY_USERS
+        };
+        let scripts: Vec<PostOnly> = posts
+            .0
+            .iter()
+            .filter(|(key, _)| post_only(**key))
+            .map(|(key, (first, _))| PostOnly {
+                first: (first.evidence.path.clone(), first.evidence.line),
+                posted: post_times.take(*key),
+            })
+            .collect();
         let mut out = posts.report(
-            |key, _| {
-                !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS && users(key) <= POST_ONLY_USERS
-            },
+            |key, _| post_only(key),
             |key, n| {
                 let from = match clients(key) {
                     0 => String::new(),
@@ -545,7 +586,7 @@ impl Hunt {
             },
             |_, n| format!("{n} script file{} written by a shell the IIS worker started", plural(n)),
         ));
-        out
+        (out, scripts)
     }
 
     /// The native detectors (on with the bundled pack): what no single
@@ -565,6 +606,8 @@ impl Hunt {
                 worker_shell_script,
                 ftp_guessed,
                 web_guessed,
+                uploaded_shell,
+                posted_shell,
                 web_rejected: _,
             } = n;
             [
@@ -578,6 +621,8 @@ impl Hunt {
                 worker_shell_script,
                 ftp_guessed,
                 web_guessed,
+                uploaded_shell,
+                posted_shell,
             ]
         })
     }

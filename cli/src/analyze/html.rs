@@ -104,7 +104,7 @@ fn security(page: &mut String, report: &Report, zone: &Zone) {
             hits.list.len(),
             esc(&hits.hosts.join(", ")),
             esc(&zone.time(first.time)),
-            esc(&crate::hunt::place(first)),
+            esc(&first.evidence.place()),
             esc(&first.evidence.summary)
         );
     }

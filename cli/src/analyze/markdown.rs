@@ -139,7 +139,7 @@ fn security(out: &mut dyn Write, report: &Report, zone: &Zone) -> anyhow::Result
             hits.list.len(),
             escape(&hits.hosts.join(", ")),
             zone.time(first.time),
-            crate::markdown::table_code(&crate::hunt::place(first)),
+            crate::markdown::table_code(&first.evidence.place()),
             escape(&first.evidence.summary)
         )?;
     }
