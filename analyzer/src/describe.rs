@@ -11,6 +11,12 @@ use crate::resolve::SourceKind;
 /// Longest event message kept on a timeline line.
 pub(crate) const EVENT_TEXT: usize = 400;
 
+/// A request's `sc-win32-status` in words: a Win32 error by its number,
+/// an HRESULT (SEC_E_LOGON_DENIED, 0x8009030C) as one.
+pub fn win32_status(w: u64) -> String {
+    if w > 0xFFFF { format!("code {w:#X}") } else { format!("win32 {w}") }
+}
+
 /// A one-line description of an access-log row.
 pub fn describe_request(stem: &str, status: Status, taken: Span, client: &str) -> String {
     let logged = (Some(status.code), Some(status.sub), Some(status.win32));
@@ -66,7 +72,7 @@ pub fn describe_logged_request(
         line.push_str(&format!(".{sub}"));
     }
     if let Some(w) = win32 {
-        line.push_str(&format!(" (win32 {w})"));
+        line.push_str(&format!(" ({})", win32_status(w)));
     }
     if let Some(ms) = taken_ms {
         line.push_str(&format!(" in {ms} ms"));

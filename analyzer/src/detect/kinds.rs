@@ -79,6 +79,9 @@ kinds! {
     ];
     /// Srv 2013: a disk is at or near capacity.
     DISK_NEAR_CAPACITY = [Srv 2013];
+    /// Kerberos 4 (on a client): KRB_AP_ERR_MODIFIED, a service could not
+    /// decrypt the ticket it was sent.
+    KERBEROS_TICKET_UNREADABLE = [Kerberos 4];
     /// Schannel 36870 and 36869: a certificate's private key could not be used.
     TLS_KEY_UNREADABLE = [Schannel 36870, Schannel 36869];
     /// Schannel 36874, 36888, 36887: handshakes failed.

@@ -17,7 +17,7 @@ use faultline_parser::{Span, Timestamp};
 
 use std::collections::BTreeSet;
 
-use super::kinds::{ANCM_STOPPED, LOGON_FAILED};
+use super::kinds::{ANCM_STOPPED, KERBEROS_TICKET_UNREADABLE, LOGON_FAILED};
 use super::{Draft, FailureMode, clusters, grouped};
 use crate::evidence::store::COPY_MARGIN;
 use crate::evidence::{RequestRow, Status, Store, TraceRow};
@@ -372,6 +372,9 @@ fn episode(
         d.cite(store.cite_event(e, crate::describe::headline(&e.event)), Role::Context);
     }
     corroborate(store, &mut d, (host, site, mode), first, (first.start(), last_time, end));
+    if mode == FailureMode::AuthFailure {
+        refused_everyone(store, &mut d, host, c.iter().copied(), (first.start(), last_time));
+    }
     d
 }
 
@@ -438,8 +441,111 @@ fn recurring(
         d.cite_first(episodes[i].rows.iter(), 3, Role::Effect, |r| store.cite_request(r));
     }
     corroborate(store, &mut d, (host, site, mode), first, (first.start(), last.last_time, end));
+    if mode == FailureMode::AuthFailure {
+        let rows = episodes.iter().flat_map(|e| e.rows.iter().copied());
+        refused_everyone(store, &mut d, host, rows, (first.start(), last.last_time));
+    }
     d
 }
+
+/// How many clients at once make credentials rejected the server's doing,
+/// not users': one user mistyping, or one service's stale password, is
+/// one client or two.
+const MANY_CLIENTS: usize = 5;
+
+/// How long before the first rejection a client's Kerberos error may come:
+/// a ticket is fetched, and refused, as the user first opens the site.
+const TICKET_BEFORE: Span = Span::mins(5);
+
+/// Whether a client's Kerberos 4 names `host`'s machine account as the
+/// service whose ticket could not be decrypted, or a service account (no
+/// `$`) for an HTTP SPN, which names no machine to tell it from.
+fn names_server(e: &crate::evidence::EventRow, host: &str) -> bool {
+    let Some(server) = e.data("Server").map(str::trim) else { return false };
+    match server.strip_suffix('$') {
+        Some(machine) => {
+            let machine = machine.rsplit('\\').next().unwrap_or(machine);
+            let short = |name: &str| name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+            short(machine) == short(host)
+        }
+        None => {
+            e.data("Targetname").is_some_and(|t| t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("HTTP/")))
+        }
+    }
+}
+
+/// Credentials rejected with 401.1 from many clients at once, or beside
+/// the users' machines' Kerberos 4 (KRB_AP_ERR_MODIFIED) for this server:
+/// the server refusing everyone's tickets, not users' passwords. Says so,
+/// cites the Kerberos errors, raises the finding to high (the site's users
+/// are locked out) and gives the SPN steps first.
+fn refused_everyone<'r>(
+    store: &Store,
+    d: &mut Draft,
+    host: &str,
+    rows: impl Iterator<Item = &'r RequestRow>,
+    (from, to): (Timestamp, Timestamp),
+) {
+    let clients: BTreeSet<&str> = rows.map(|r| &*r.client).filter(|c| !c.is_empty() && *c != "-").collect();
+    let tickets: Vec<&crate::evidence::EventRow> = store
+        .events_between(KERBEROS_TICKET_UNREADABLE, from - TICKET_BEFORE, to)
+        .filter(|e| names_server(e, host))
+        .collect();
+    let many = clients.len() >= MANY_CLIENTS;
+    if !many && tickets.is_empty() {
+        return;
+    }
+    if many {
+        d.explanation.push_str(&format!(
+            " They came from {} different clients at once: not one user's password, but the server refusing \
+                everyone's.",
+            clients.len()
+        ));
+        d.severity = d.severity.max(Severity::High);
+    }
+    match tickets.first() {
+        Some(e) => {
+            d.explanation.push_str(&format!(
+                " The users' machines logged Kerberos 4 (KRB_AP_ERR_MODIFIED) for {}: its tickets were \
+                    encrypted for {}, the account its SPN is registered on, and the account decrypting them \
+                    here cannot read them: the SPN is registered on another account than the one the site \
+                    decrypts tickets as (the machine's while kernel-mode authentication uses the app pool's \
+                    credentials, useAppPoolCredentials, or the reverse), or on two.",
+                e.data("Targetname").unwrap_or("the site's SPN"),
+                e.data("Server").unwrap_or("-"),
+            ));
+            for e in tickets.iter().take(3) {
+                let summary = format!(
+                    "Kerberos 4 on {}: KRB_AP_ERR_MODIFIED from {} for {}",
+                    e.host,
+                    e.data("Server").unwrap_or("-"),
+                    e.data("Targetname").unwrap_or("-")
+                );
+                d.cite(store.cite_event(e, summary), Role::Cause);
+            }
+        }
+        None => d.explanation.push_str(
+            " With 0x8009030C on a Windows-authentication site that is most often Kerberos: the SPN \
+                (HTTP/ and the name users browse to) registered on another account than the one that decrypts \
+                the tickets (the machine's while kernel-mode authentication uses the app pool's credentials, \
+                or the reverse), a duplicate SPN, or the pool's identity changed.",
+        ),
+    }
+    let mut steps = KERBEROS_STEPS.to_vec();
+    steps.extend(d.remediation.iter().copied().filter(|s| !KERBEROS_STEPS.contains(s)));
+    d.remediation = steps;
+}
+
+/// What to do when a site refuses every user's Kerberos ticket.
+const KERBEROS_STEPS: &[&str] = &[
+    "Find which account holds the site's SPN: setspn -Q HTTP/<name users browse to> (and setspn -X for \
+        duplicates); it must be the account that decrypts the tickets: the app pool's identity when \
+        windowsAuthentication useAppPoolCredentials is true (with kernel-mode authentication), else the \
+        machine account.",
+    "Move the SPN to that account (setspn -D HTTP/<name> <old account>, then setspn -S HTTP/<name> \
+        <DOMAIN\\pool account>), or set useAppPoolCredentials back to false; then klist purge on an \
+        affected client and browse again.",
+];
 
 /// What other evidence says of a failure of `first`'s status: the traces
 /// of the same status (and the app pool they agree on), and for
@@ -1423,5 +1529,55 @@ mod tests {
                 .detected(detect)
                 .is_empty()
         );
+    }
+
+    /// 401.1 0x8009030C from many clients at once is the server refusing
+    /// everyone's tickets (an SPN on another account than the one
+    /// decrypting them): high, the users' machines' Kerberos 4 naming this
+    /// server cited, the SPN steps first. One client's bad password,
+    /// however often retried, stays a medium one; a Kerberos 4 naming
+    /// another server's account is not this one's.
+    #[test]
+    fn credentials_refused_to_everyone_at_once_are_the_servers_kerberos() {
+        const DENIED: (u16, u32, u64) = (401, 1, 2_148_074_252);
+        let kerberos = |e: Given, server: &str| {
+            e.event(
+                "PC-HR-017",
+                90,
+                "Microsoft-Windows-Security-Kerberos",
+                4,
+                &[
+                    ("Server", server),
+                    ("Targetname", "HTTP/hr.contoso.com"),
+                    ("ErrorMessage", "KRB_AP_ERR_MODIFIED"),
+                ],
+            )
+        };
+        let everyone = |e: Given| {
+            (0..40).fold(e, |e, i| {
+                e.request("WEB31", 3, i * 10, "/leave/request.aspx", DENIED, 4)
+                    .client(&format!("10.40.1.{}", i % 8))
+            })
+        };
+        let found = kerberos(everyone(Given::new()), "web31$").findings();
+        let f = found.iter().find(|f| f.id == FailureMode::AuthFailure).expect("auth-failure");
+        assert_eq!(f.severity, Severity::High);
+        assert!(f.explanation.contains("from 8 different clients at once"), "{}", f.explanation);
+        assert!(f.explanation.contains("KRB_AP_ERR_MODIFIED) for HTTP/hr.contoso.com"), "{}", f.explanation);
+        assert!(
+            f.remediation[0].starts_with("Find which account holds the site's SPN"),
+            "{:?}",
+            f.remediation
+        );
+        assert!(f.evidence.iter().any(|e| e.summary.starts_with("Kerberos 4 on PC-HR-017")));
+        let other = kerberos(everyone(Given::new()), "web99$").findings();
+        let f = other.iter().find(|f| f.id == FailureMode::AuthFailure).expect("auth-failure");
+        assert!(!f.evidence.iter().any(|e| e.summary.starts_with("Kerberos")), "another server's");
+        assert!(f.explanation.contains("most often Kerberos"), "{}", f.explanation);
+        let one = Given::new().requests(40, "WEB31", 3, 0, "/leave/request.aspx", DENIED, 4).findings();
+        let f = one.iter().find(|f| f.id == FailureMode::AuthFailure).expect("auth-failure");
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(!f.explanation.contains("Kerberos"), "{}", f.explanation);
+        assert!(!f.remediation.iter().any(|s| s.contains("setspn")), "{:?}", f.remediation);
     }
 }

@@ -326,6 +326,14 @@ impl Given {
         self
     }
 
+    /// The last request from `client`.
+    pub fn client(mut self, client: &str) -> Self {
+        if let Some(r) = self.kept.requests.last_mut() {
+            r.client = Arc::from(client);
+        }
+        self
+    }
+
     /// The last trace or page with the error code its module set.
     pub fn error_code(mut self, code: u32) -> Self {
         let error = self.kept.traces.last_mut().and_then(|t| t.trace.summary.first_error.as_mut());

@@ -115,7 +115,7 @@ impl Status {
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{} (win32 {})", self.code, self.sub, self.win32)
+        write!(f, "{}.{} ({})", self.code, self.sub, crate::describe::win32_status(self.win32))
     }
 }
 

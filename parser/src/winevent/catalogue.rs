@@ -12,6 +12,10 @@ pub enum Family {
     W3svcWp,
     HttpEvent,
     Schannel,
+    /// The Kerberos client (`Microsoft-Windows-Security-Kerberos`, older
+    /// `Kerberos`): on the users' machines, what a Windows-authentication
+    /// site's tickets did there.
+    Kerberos,
     AspNet,
     Ancm,
     HttpPlatformHandler,
@@ -81,6 +85,7 @@ pub fn family_of(provider: &str) -> Family {
         "microsoft-windows-iis-w3svc-wp" => Family::W3svcWp,
         "microsoft-windows-httpevent" => Family::HttpEvent,
         "schannel" | "microsoft-windows-schannel" => Family::Schannel,
+        "microsoft-windows-security-kerberos" | "kerberos" => Family::Kerberos,
         "httpplatformhandler" => Family::HttpPlatformHandler,
         ".net runtime" => Family::DotNetRuntime,
         "application error" => Family::ApplicationError,
@@ -132,6 +137,9 @@ pub fn keeps(family: Family, event_id: u16) -> bool {
         Was | W3svc | W3svcWp | HttpEvent | AspNet | Ancm | HttpPlatformHandler | IisConfiguration
         | AppHostSvc | IisLogging => true,
         Schannel => (36864..=36899).contains(&event_id),
+        // 4: KRB_AP_ERR_MODIFIED, a service could not decrypt the ticket
+        // it was sent: its SPN is registered on another account.
+        Kerberos => event_id == 4,
         DotNetRuntime => matches!(event_id, 1000 | 1022 | 1023 | 1025 | 1026),
         ApplicationError => event_id == 1000,
         WindowsErrorReporting => event_id == 1001,
