@@ -64,6 +64,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("web_path_traversal.yml", include_str!("../rules/web_path_traversal.yml")),
     ("web_path_traversal_answered.yml", include_str!("../rules/web_path_traversal_answered.yml")),
     ("web_scanner_burst.yml", include_str!("../rules/web_scanner_burst.yml")),
+    ("web_slow_http_dos.yml", include_str!("../rules/web_slow_http_dos.yml")),
     ("web_sharepoint_toolshell.yml", include_str!("../rules/web_sharepoint_toolshell.yml")),
     ("web_sitecore_exploit.yml", include_str!("../rules/web_sitecore_exploit.yml")),
     ("web_solarwinds_orion_exploit.yml", include_str!("../rules/web_solarwinds_orion_exploit.yml")),
@@ -757,6 +758,7 @@ mod tests {
         names.retain(|n| {
             ![
                 "web_scanner_burst.yml",
+                "web_slow_http_dos.yml",
                 "web_auth_brute_force.yml",
                 "ftp_password_guessing.yml",
                 "web_tunna_session.yml",

@@ -42,7 +42,7 @@ const fn web(
 /// The web fields, by the index a web row's values are pushed with (a
 /// hash lookup of the name per value was a tenth of a hunt): the mapping
 /// `--show-mapping` prints.
-pub const WEB_MAPPING: [WebField; 19] = [
+pub const WEB_MAPPING: [WebField; 20] = [
     web("cs-method", &[], "as logged", [Some("as logged"), Some("the verb")]),
     web(
         "cs-uri-stem",
@@ -96,6 +96,12 @@ pub const WEB_MAPPING: [WebField; 19] = [
         &[],
         "FTP logs: the path the command acted on (a form of cs-uri-stem too)",
         [None, None],
+    ),
+    web(
+        "s-reason",
+        &[],
+        "not given",
+        [Some("as logged (Timer_HeaderWait, Timer_MinBytesPerSecond, QueueFull...)"), None],
     ),
 ];
 
@@ -623,6 +629,7 @@ impl View {
             self.push("sc-status", &s.to_string());
         }
         self.push_bytes("cs-version", r.version);
+        self.push_bytes("s-reason", logged(Some(r.reason.as_bytes())));
     }
 
     /// A Windows event.

@@ -2292,3 +2292,47 @@ fn an_uploaded_script_posted_to_as_the_worker_starts_shells_is_one_chain() {
     assert_eq!(posted_chains(&got, &[write.clone(), shell(2, "10:01:00", "ShopPool")]), []);
     assert_eq!(posted_chains(&rows, &[write, shell(2, "10:01:00", "ApiPool")]), [], "another pool's worker");
 }
+
+/// Connections HTTP.sys dropped for sending or reading too slowly: fifty
+/// of one client within ten minutes are a slowloris, one detection naming
+/// it; the internet's slow links, a few each from many addresses, and a
+/// client's idle keep-alives, which HTTP.sys closes all day, are none.
+#[test]
+fn a_slowloris_is_one_detection_per_client_and_slow_links_are_none() {
+    let dropped = |rows: &[(u32, &str, &str)]| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let errors = dir.path().join("WEB41").join("HTTPERR");
+        std::fs::create_dir_all(&errors).expect("mkdir");
+        let mut text = String::from(
+            "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid sc-status s-siteid \
+             s-reason s-queuename\n",
+        );
+        for (second, client, reason) in rows {
+            text.push_str(&format!(
+                "2025-12-20 03:{:02}:{:02} {client} 50000 10.0.6.41 443 HTTP/1.1 GET / - - - {reason} -\n",
+                second / 60,
+                second % 60
+            ));
+        }
+        std::fs::write(errors.join("httperr1.log"), text).expect("writes");
+        let report = run(&[dir.path().to_path_buf()], bundled());
+        report.detections.iter().map(|d| (d.rule.meta.title.clone(), d.matched.clone())).collect::<Vec<_>>()
+    };
+    let slowloris: Vec<(u32, &str, &str)> = (0..60)
+        .map(|i| (i * 5, "198.51.100.23", ["Timer_HeaderWait", "Timer_MinBytesPerSecond"][i as usize % 2]))
+        .collect();
+    assert_eq!(
+        dropped(&slowloris),
+        [(
+            "Slow HTTP Denial Of Service From One Client".to_string(),
+            vec![("c-ip".to_string(), "198.51.100.23".to_string())]
+        )]
+    );
+    let clients: Vec<String> = (0..60).map(|i| format!("203.0.113.{i}")).collect();
+    let slow_links: Vec<(u32, &str, &str)> =
+        (0..60).map(|i| (i * 5, clients[i as usize].as_str(), "Timer_MinBytesPerSecond")).collect();
+    assert_eq!(dropped(&slow_links), []);
+    let idle: Vec<(u32, &str, &str)> =
+        (0..60).map(|i| (i * 5, "198.51.100.23", "Timer_ConnectionIdle")).collect();
+    assert_eq!(dropped(&idle), []);
+}
