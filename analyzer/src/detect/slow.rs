@@ -7,7 +7,7 @@ use std::sync::Arc;
 use faultline_parser::{Span, Timestamp};
 
 use super::{Draft, FailureMode, Window, clusters, grouped};
-use crate::evidence::Store;
+use crate::evidence::{Body, Store};
 use crate::finding::{Role, Severity};
 
 /// A request this long is slow.
@@ -25,6 +25,14 @@ fn held_open(stem: &str) -> bool {
     LONG_POLLS.iter().any(|p| lower.ends_with(p))
 }
 
+/// What to do when slow requests are uploads of unknown size.
+const UPLOAD_STEPS: [&str; 2] = [
+    "Log cs-bytes (the site's logFile logExtFileFlags, BytesRecv) to tell an upload's time from the server's: \
+        megabytes over seconds is the client's link.",
+    "Meanwhile, a FREB rule for time taken on the endpoint shows when the body had been read and where the \
+        rest of the time went.",
+];
+
 /// Slow requests to one URL within a quarter of an hour that make a finding.
 const MIN_SLOW: usize = 15;
 
@@ -33,7 +41,9 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
     let slow = store
         .requests
         .iter()
-        .filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400 && !held_open(&r.stem));
+        .filter(|r| r.taken >= SLOW && r.status.win32 == 0 && r.status.code < 400 && !held_open(&r.stem))
+        // A large upload's time is mostly the client's sending it.
+        .filter(|r| r.body != Body::Large);
     for ((host, site, stem), rows) in grouped(slow, |r| (r.host.clone(), r.site, r.stem.clone())) {
         for c in clusters(rows, |r| r.time, Span::mins(15)) {
             if c.len() < MIN_SLOW {
@@ -46,14 +56,31 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
             let mut sorted: Vec<i64> = c.iter().map(|r| r.taken.as_millis()).collect();
             sorted.sort_unstable();
             let median = sorted[sorted.len() / 2];
-            let mut d = Draft::new(FailureMode::SlowResponses, Severity::Medium, 0.75, start, end)
+            // Uploads of unknown size: their time may be the clients'
+            // links, which the log cannot tell from the server's.
+            let uploads = c.iter().filter(|r| r.body == Body::Unmeasured).count();
+            let unmeasured = uploads * 2 > c.len();
+            let (severity, confidence) =
+                if unmeasured { (Severity::Low, 0.5) } else { (Severity::Medium, 0.75) };
+            let mut d = Draft::new(FailureMode::SlowResponses, severity, confidence, start, end)
                 .scope(Some(&host), site, None)
-                .explain(format!(
-                    "{} requests to {stem} took {median} ms (median) and completed normally (win32 0): the \
-                        server was slow, not the clients, which would show aborts (64, 995) and large \
-                        responses.",
-                    c.len()
-                ));
+                .explain(if unmeasured {
+                    format!(
+                        "{} requests to {stem} took {median} ms (median) and completed normally (win32 0); \
+                            {uploads} of them sent a body (POST, PUT) and the log has no cs-bytes: IIS's \
+                            time-taken includes receiving the body, so uploads over slow links take as long \
+                            as a slow server would. Log cs-bytes to tell them apart (an upload of megabytes \
+                            is the client's time).",
+                        c.len()
+                    )
+                } else {
+                    format!(
+                        "{} requests to {stem} took {median} ms (median) and completed normally (win32 0): the \
+                            server was slow, not the clients, which would show aborts (64, 995) and large \
+                            responses.",
+                        c.len()
+                    )
+                });
             // A busy minute lists its first notable requests only; past
             // them, a success or a 304 was counted only for being slow
             // (by status, whatever its URL), said as such.
@@ -66,6 +93,9 @@ pub(super) fn detect(store: &Store, hangs: &[Window], out: &mut Vec<Draft>) {
                     " Those are the slow requests listed: the same minutes counted {more} more of 5 s or more \
                         (of any URL), not listed."
                 ));
+            }
+            if unmeasured {
+                d = d.remedy(&UPLOAD_STEPS);
             }
             d.cite_first(c.iter(), 5, Role::Effect, |r| store.cite_request(r));
             let timed = store
@@ -230,6 +260,28 @@ mod tests {
         let found = drafts(busy, &[]);
         assert!(found[0].explanation.starts_with("20 requests to /report"), "{}", found[0].explanation);
         assert!(found[0].explanation.contains("counted 300 more of 5 s or more"), "{}", found[0].explanation);
+    }
+
+    /// IIS's time-taken includes receiving the body: uploads of megabytes
+    /// are the clients' time, no finding; uploads of unknown size (no
+    /// cs-bytes) are low, saying the log cannot tell; small POSTs that are
+    /// slow are the server's.
+    #[test]
+    fn slow_uploads_are_told_from_a_slow_server() {
+        use crate::evidence::Body;
+        let with = |body: Body| {
+            (0..20).fold(Given::new(), |e, i| {
+                e.request("WEB33", 4, 100 + i, "/api/documents/upload", (200, 0, 0), 9_000).body(body)
+            })
+        };
+        assert!(drafts(with(Body::Large), &[]).is_empty());
+        let unknown = drafts(with(Body::Unmeasured), &[]);
+        assert_eq!((unknown.len(), unknown[0].severity), (1, Severity::Low));
+        assert!(unknown[0].explanation.contains("the log has no cs-bytes"), "{}", unknown[0].explanation);
+        assert!(unknown[0].remediation[0].starts_with("Log cs-bytes"), "{:?}", unknown[0].remediation);
+        let small = drafts(with(Body::Small), &[]);
+        assert_eq!((small.len(), small[0].severity), (1, Severity::Medium));
+        assert!(small[0].explanation.contains("the server was slow"), "{}", small[0].explanation);
     }
 
     /// pcdccam's fr000001.xml: one POST that took 61 s, traced for time

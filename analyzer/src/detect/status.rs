@@ -94,6 +94,15 @@ fn mode_of(status: Status, stem: &str, ancm_failed: bool) -> Option<FailureMode>
     })
 }
 
+/// Whether a run of a few responses with this status still counts (as a
+/// failure that keeps coming back, or a finding of its own): an upload
+/// over the size limit is a user's, however rarely (a scanner sends no
+/// thirty megabytes), while a URL or query too long is a scanner's
+/// unless many.
+fn counts_when_few(mode: FailureMode, status: Status) -> bool {
+    mode == FailureMode::RequestLimits && (status.is(404, 13) || status.code == 413)
+}
+
 /// Whether one response with this status is a finding on its own: the
 /// statuses IIS returns only when something is broken, never under normal
 /// load (404.17/404.4 answer scanners too, so they need a burst). A
@@ -214,6 +223,24 @@ fn explain(mode: FailureMode, n: usize, first: Status) -> (Severity, String) {
                 error_text(win32)
             ),
         ),
+        FailureMode::RequestLimits if (code, sub) == (404, 13) => (
+            if many { Severity::Medium } else { Severity::Low },
+            format!(
+                "{n} were rejected by request filtering as larger than maxAllowedContentLength (404.13: \
+                    30,000,000 bytes, about 28.6 MB, unless raised): IIS refused the upload before the \
+                    application saw it, and its users were told \"not found\"."
+            ),
+        ),
+        FailureMode::RequestLimits if (code, sub) == (404, 14) => (
+            Severity::Medium,
+            format!("{n} were rejected by request filtering: URL longer than maxUrl (404.14)."),
+        ),
+        FailureMode::RequestLimits if (code, sub) == (404, 15) => (
+            Severity::Medium,
+            format!(
+                "{n} were rejected by request filtering: query string longer than maxQueryString (404.15)."
+            ),
+        ),
         _ => (Severity::Medium, format!("{n} were rejected by IIS request limits ({code}.{sub}).")),
     }
 }
@@ -255,7 +282,7 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, claimed: &Claimed,
                 store.unlisted_between(&host, site, minutes, |s| mode_of(s, "", ancm) == Some(mode));
             let n = c.len() + usize::try_from(unlisted.count).unwrap_or(usize::MAX);
             let last_time = if unlisted.count > 0 { last.time.max(unlisted.last) } else { last.time };
-            if n < BURST && !is_decisive(mode, first.status, false) {
+            if n < BURST && !is_decisive(mode, first.status, false) && !counts_when_few(mode, first.status) {
                 continue;
             }
             episodes.push(Episode { rows: c, n, last_time });
@@ -263,8 +290,12 @@ fn from_requests(store: &Store, ancm_failed: &BTreeSet<&str>, claimed: &Claimed,
         // Bursts are outages, each its own finding; a failure that keeps
         // coming back a request or two at a time is one, per status. A
         // flood of bursts is one per status too.
-        let (bursts, small): (Vec<Episode<'_>>, Vec<Episode<'_>>) =
-            episodes.into_iter().partition(|e| e.n >= BURST);
+        // A limit rejecting requests leaves the site serving the rest: its
+        // bursts are no outage, but runs of the one failure.
+        let (bursts, small): (Vec<Episode<'_>>, Vec<Episode<'_>>) = match mode {
+            FailureMode::RequestLimits => (Vec::new(), episodes),
+            _ => episodes.into_iter().partition(|e| e.n >= BURST),
+        };
         if bursts.len() > MAX_BURSTS {
             for (_, runs) in grouped(bursts, |e| main_status(&e.rows)) {
                 out.push(recurring(store, (&host, site, mode), &runs));
@@ -799,6 +830,27 @@ fn remedy(mode: FailureMode, status: Status) -> Option<&'static [&'static str]> 
                 false), App Service's health check with more than one instance, and a shutdownTimeLimit long \
                 enough for requests in flight.",
         ],
+        FailureMode::RequestLimits if status.is(404, 13) => &[
+            "If the uploads are legitimate, raise requestFiltering's maxAllowedContentLength (bytes) for the \
+                upload's path only: appcmd set config \"SITE/path\" -section:requestFiltering \
+                -requestLimits.maxAllowedContentLength:BYTES (or a <location> in web.config).",
+            "Raise the application's own limit to match, or it fails next: ASP.NET's httpRuntime \
+                maxRequestLength (in kilobytes), ASP.NET Core's MaxRequestBodySize (IISServerOptions).",
+        ],
+        FailureMode::RequestLimits if status.is(404, 14) => {
+            &["Raise requestFiltering/requestLimits maxUrl (and ASP.NET's httpRuntime maxUrlLength) if such \
+                URLs are the application's; a scanner's are not."]
+        }
+        FailureMode::RequestLimits if status.is(404, 15) => {
+            &["Raise requestFiltering/requestLimits maxQueryString (and ASP.NET's httpRuntime \
+                maxQueryStringLength) if such queries are the application's (a long OAuth or SAML redirect); a \
+                scanner's are not."]
+        }
+        FailureMode::RequestLimits if status.code == 413 => {
+            &["A 413 with client certificates is IIS unable to renegotiate TLS after the body: raise the \
+                location's serverRuntime uploadReadAheadSize above the largest upload, or require the \
+                certificate at the handshake (netsh http ... clientcertnegotiation=enable)."]
+        }
         _ => return None,
     })
 }
@@ -1579,5 +1631,40 @@ mod tests {
         assert_eq!(f.severity, Severity::Medium);
         assert!(!f.explanation.contains("Kerberos"), "{}", f.explanation);
         assert!(!f.remediation.iter().any(|s| s.contains("setspn")), "{:?}", f.remediation);
+    }
+
+    /// Uploads over maxAllowedContentLength a few at a time over a day, and
+    /// one burst of them, are one failure that keeps coming back, saying
+    /// which limit and what to raise; a URL too long a few times is a
+    /// scanner's, no finding.
+    #[test]
+    fn uploads_over_the_size_limit_now_and_then_are_one_finding() {
+        const TOO_LARGE: (u16, u32, u64) = (404, 13, 0);
+        let rejected = (0..6)
+            .fold(Given::new(), |e, h| {
+                e.request("WEB33", 4, h * 3_600, "/api/documents/upload", TOO_LARGE, 200)
+            })
+            .requests(9, "WEB33", 4, 30_000, "/api/documents/upload", TOO_LARGE, 200)
+            .findings();
+        let limits: Vec<_> = rejected.iter().filter(|f| f.id == FailureMode::RequestLimits).collect();
+        assert_eq!(limits.len(), 1, "{:?}", modes(&rejected));
+        let f = limits[0];
+        assert!(
+            f.explanation.starts_with(
+                "15 requests were rejected by request filtering as larger than \
+             maxAllowedContentLength"
+            ),
+            "{}",
+            f.explanation
+        );
+        assert!(f.remediation[0].contains("maxAllowedContentLength"), "{:?}", f.remediation);
+        assert!(f.remediation[1].contains("maxRequestLength"), "{:?}", f.remediation);
+        let once = Given::new().request("WEB33", 4, 0, "/api/documents/upload", TOO_LARGE, 200).findings();
+        assert_eq!(modes(&once), [FailureMode::RequestLimits]);
+        assert_eq!(once[0].severity, Severity::Low);
+        let long_urls = (0..3)
+            .fold(Given::new(), |e, h| e.request("WEB33", 4, h * 3_600, "/a", (404, 14, 0), 1))
+            .findings();
+        assert!(!modes(&long_urls).contains(&FailureMode::RequestLimits), "{:?}", modes(&long_urls));
     }
 }

@@ -176,6 +176,7 @@ impl Given {
             stem: Arc::from(stem),
             client: Arc::from("203.0.113.7"),
             source: 0,
+            body: crate::evidence::Body::Small,
             line: self.records,
         });
         self
@@ -322,6 +323,14 @@ impl Given {
     pub fn body_bytes(mut self, bytes: u64) -> Self {
         if let Some(t) = self.kept.traces.last_mut() {
             t.trace.summary.request_bytes = Some(bytes);
+        }
+        self
+    }
+
+    /// The last request with a body (see [`crate::evidence::Body`]).
+    pub fn body(mut self, body: crate::evidence::Body) -> Self {
+        if let Some(r) = self.kept.requests.last_mut() {
+            r.body = body;
         }
         self
     }

@@ -12,7 +12,7 @@ use faultline_parser::winevent::CountedEvents;
 use faultline_parser::{HttpError, RecordSink, Request, Span, Timestamp, Trace, WinEvent};
 
 use super::rows::{
-    ErrKey, ErrRow, EventRow, Minute, MinuteKey, Pieces, RequestRow, Status, TraceRow, Unlisted, join,
+    Body, ErrKey, ErrRow, EventRow, Minute, MinuteKey, Pieces, RequestRow, Status, TraceRow, Unlisted, join,
 };
 use crate::resolve::{Host, Resolver, SourceFile};
 use crate::scope::Scope;
@@ -499,6 +499,7 @@ impl RecordSink for Collector<'_> {
                 stem,
                 client,
                 source: self.resolve.file().index,
+                body: Body::of(r.method, r.bytes_received),
                 line: r.origin.line,
             });
         }

@@ -8,7 +8,7 @@ pub mod store;
 
 pub use collect::{Absorbed, Collector, Kept};
 pub use rows::{
-    ErrKey, ErrRow, EventKind, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status, TraceRow,
-    Unlisted,
+    Body, ErrKey, ErrRow, EventKind, EventRow, LATENCY_BUCKETS, Minute, MinuteKey, RequestRow, Status,
+    TraceRow, Unlisted,
 };
 pub use store::Store;

@@ -138,8 +138,44 @@ pub struct RequestRow {
     pub client: Arc<str>,
     /// Source and line.
     pub source: u32,
+    /// What the client sent with it: IIS's time-taken includes receiving a
+    /// request's body, so a large upload over a slow link is slow without
+    /// the server being so.
+    pub body: Body,
     /// 1-based line.
     pub line: u64,
+}
+
+/// The body a request carried, as far as the log says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Body {
+    /// A method that sends none (GET, HEAD...), or little (`cs-bytes`
+    /// under [`Body::LARGE`]).
+    #[default]
+    Small,
+    /// `cs-bytes` of [`Body::LARGE`] or more.
+    Large,
+    /// A POST, PUT or PATCH in a log without `cs-bytes`: an upload's size
+    /// unknown.
+    Unmeasured,
+}
+
+impl Body {
+    /// A request this large (1 MB) takes seconds to send over a slow link.
+    pub const LARGE: u64 = 1_000_000;
+
+    /// The body of a request of `method` whose log gave `received` bytes.
+    pub fn of(method: Option<&[u8]>, received: Option<u64>) -> Body {
+        match received {
+            Some(n) if n >= Body::LARGE => Body::Large,
+            Some(_) => Body::Small,
+            None => {
+                let sends =
+                    |m: &[u8]| [&b"POST"[..], b"PUT", b"PATCH"].iter().any(|s| m.eq_ignore_ascii_case(s));
+                if method.is_some_and(sends) { Body::Unmeasured } else { Body::Small }
+            }
+        }
+    }
 }
 
 impl RequestRow {
