@@ -243,10 +243,30 @@ fn process_start_tells_of_iis(e: &WinEvent) -> bool {
     // appcmd switching logging off is found by its command line (a shell's
     // `cmd /c appcmd ...`), which the logging-switch detector reads.
     let command = e.data("CommandLine").unwrap_or_default().as_bytes();
+    // A deployment's PowerShell stops and starts pools by cmdlet, or in a
+    // script whose lines no event shows (Octopus's Deploy.ps1): what
+    // stopped a pool is asked of them.
+    let powershell = e.data(images[0]).is_some_and(|image| {
+        let name = image.rsplit(['\\', '/']).next().unwrap_or(image);
+        ["powershell.exe", "pwsh.exe"].iter().any(|p| name.eq_ignore_ascii_case(p))
+    });
     images.iter().any(|f| e.data(f).is_some_and(iis_tool))
         || accounts.iter().any(|f| e.data(f).and_then(pool_of_identity).is_some())
-        || [&b"appcmd"[..], b"iisreset"].iter().any(|tool| contains_ignore_case(command, tool))
+        || IIS_COMMANDS.iter().any(|tool| contains_ignore_case(command, tool))
+        || (powershell && contains_ignore_case(command, b".ps1"))
 }
+
+/// Words of command lines that manage IIS: its tools, and PowerShell's IIS
+/// modules and their cmdlets (`Stop-WebAppPool`, `Stop-IISSite`).
+const IIS_COMMANDS: [&[u8]; 7] = [
+    b"appcmd",
+    b"iisreset",
+    b"webapppool",
+    b"website",
+    b"webadministration",
+    b"iisadministration",
+    b"msdeploy",
+];
 
 /// The rows of one host's minute kept per kind up to a cap, those past it
 /// counted per kind. Rows come in time order, so the open minute is held
@@ -792,12 +812,14 @@ mod tests {
     }
 
     /// A server's ordinary process starts are counted, not kept: the IIS
-    /// worker's children, starts under a pool's identity and IIS's tools
-    /// are kept, as is every other catalogue event; `--all-events` keeps
+    /// worker's children, starts under a pool's identity, IIS's tools and
+    /// PowerShell running a script (a deployment's) are kept, as is every
+    /// other catalogue event; `--all-events` keeps
     /// them all.
     #[test]
     fn only_the_process_starts_that_tell_of_iis_are_kept() {
         let w3wp = "C:\\Windows\\System32\\inetsrv\\w3wp.exe";
+        const POWERSHELL: &str = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
         let events = || {
             vec![
                 start(
@@ -829,6 +851,20 @@ mod tests {
                     ],
                 ),
                 start(SECURITY, 4688, &[("NewProcessName", "C:\\Windows\\System32\\iisreset.exe")]),
+                // A deployment's script, whose lines stop pools unseen.
+                start(
+                    SECURITY,
+                    4688,
+                    &[
+                        ("NewProcessName", POWERSHELL),
+                        ("CommandLine", "powershell.exe -Command \". 'D:\\Octopus\\Work\\Deploy.ps1'\""),
+                    ],
+                ),
+                start(
+                    SECURITY,
+                    4688,
+                    &[("NewProcessName", POWERSHELL), ("CommandLine", "powershell.exe Get-Process")],
+                ),
                 start("Microsoft-Windows-WAS", 5002, &[]),
             ]
         };
@@ -850,16 +886,17 @@ mod tests {
                 "C:\\Windows\\System32\\cmd.exe",
                 "C:\\Windows\\System32\\whoami.exe",
                 "C:\\Windows\\System32\\iisreset.exe",
+                POWERSHELL,
                 "Microsoft-Windows-WAS",
             ]
         );
         let t = Timestamp::from_parts(1_700_000_000, 0);
         assert_eq!(
             counted,
-            Some((t, t + Span::secs(4))),
+            Some((t, t + Span::secs(8))),
             "the starts left out still say when the host logged"
         );
         let (all, _) = kept(true, events());
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 10);
     }
 }
