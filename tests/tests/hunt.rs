@@ -1767,14 +1767,15 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
         ("WEB01/W3SVC2/u_ex261124.log", portal),
     ]);
     assert_eq!(found, []);
+    // Outlook on the web answers a failed form login 302 under the name
+    // tried as well: the mailbox opened as the account is its login.
     let upn = rejections(10, &admin, &|_| "WEB01")
         + &row("10:14:00", 1, "WEB01", "POST /owa/auth.owa", "jsmith@contoso.com", "203.0.113.9", "302 0 0")
-        + &row("10:15:00", 1, "WEB01", "POST /owa/auth.owa", "admin@contoso.com", "203.0.113.9", "302 0 0");
+        + &row("10:14:01", 1, "WEB01", "GET /owa/", "jsmith@contoso.com", "203.0.113.9", "200 0 0")
+        + &row("10:15:00", 1, "WEB01", "POST /owa/auth.owa", "admin@contoso.com", "203.0.113.9", "302 0 0")
+        + &row("10:15:01", 1, "WEB01", "GET /owa/", "admin@contoso.com", "203.0.113.9", "200 0 0");
     let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", upn)]);
-    assert_eq!(
-        found,
-        [("WEB01".to_string(), "POST /owa/auth.owa 302 as admin@contoso.com from 203.0.113.9".to_string())]
-    );
+    assert_eq!(found, [("WEB01".to_string(), "GET /owa/ 200 as admin@contoso.com from 203.0.113.9".to_string())]);
     // Rejections under no name beside the one account's: a form's, of
     // accounts that may be any; the other user's login is the guess.
     let mixed =
@@ -1787,12 +1788,10 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
                 "jsmith@contoso.com",
                 "203.0.113.9",
                 "302 0 0",
-            );
+            )
+            + &row("10:14:01", 1, "WEB01", "GET /owa/", "jsmith@contoso.com", "203.0.113.9", "200 0 0");
     let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", mixed)]);
-    assert_eq!(
-        found,
-        [("WEB01".to_string(), "POST /owa/auth.owa 302 as jsmith@contoso.com from 203.0.113.9".to_string())]
-    );
+    assert_eq!(found, [("WEB01".to_string(), "GET /owa/ 200 as jsmith@contoso.com from 203.0.113.9".to_string())]);
     // A terminal server: a service's stale password retried while a user
     // who was already in goes on working.
     let retried =
@@ -1950,7 +1949,7 @@ fn a_site_answering_every_path_lowers_the_probes_it_answered() {
     }
     // A scanner posting to PHP pages of a site answering each with one
     // page: scripts answering posts that nobody asks for with GET.
-    let posted = ["/xmlrpc.php", "/wp-login.php", "/admin.php", "/upload.php", "/config.php"];
+    let posted = ["/xmlrpc.php", "/index.php", "/admin.php", "/upload.php", "/config.php"];
     for (i, stem) in posted.iter().enumerate() {
         request(&format!("13:00:{:02}", i * 5), "POST", "W3SVC6", stem, "203.0.113.9", 200, 777);
     }
@@ -2335,4 +2334,63 @@ fn a_slowloris_is_one_detection_per_client_and_slow_links_are_none() {
     let idle: Vec<(u32, &str, &str)> =
         (0..60).map(|i| (i * 5, "198.51.100.23", "Timer_ConnectionIdle")).collect();
     assert_eq!(dropped(&idle), []);
+}
+
+/// The detections (title, first line) of a hunt of one W3C log of `rows`
+/// (`time method stem query user client status`).
+fn hunt_rows(rows: &[String]) -> Vec<(String, Option<u64>)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("EXCH01").join("W3SVC1");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let mut log =
+        String::from("#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip sc-status\n");
+    for row in rows {
+        log.push_str(&format!("2025-04-15 {row}\n"));
+    }
+    std::fs::write(logs.join("u_ex250415.log"), log).expect("writes");
+    let report = run(&[dir.path().to_path_buf()], bundled());
+    report.detections.iter().map(|d| (d.rule.meta.title.clone(), d.evidence.line)).collect()
+}
+
+/// Outlook on the web answers every POST to auth.owa 302 under the name
+/// tried and shows a failure its login page again with `reason=2`: a
+/// spray over 35 accounts, paced under the burst threshold, is sustained
+/// guessing, and the guess that worked is the account the mailbox then
+/// opened as, not the first name tried. WordPress answers a failed login
+/// 200: a burst of them is guessing, not a script answering POSTs.
+#[test]
+fn a_spray_on_outlook_on_the_web_and_guessing_on_wordpress_are_found() {
+    let at = |s: u32| format!("02:{:02}:{:02}", 10 + s / 60, s % 60);
+    let mut rows: Vec<String> = Vec::new();
+    for i in 0..35 {
+        let t = at(i * 20);
+        rows.push(format!("{t} POST /owa/auth.owa - corp\\user{i} 194.26.29.113 302"));
+        rows.push(format!("{t} GET /owa/auth/logon.aspx url=%2fowa%2f&reason=2 - 194.26.29.113 200"));
+    }
+    let t = at(35 * 20 + 30);
+    rows.push(format!("{t} POST /owa/auth.owa - corp\\m.keller 194.26.29.113 302"));
+    rows.push(format!("{t} GET /owa/ - corp\\m.keller 194.26.29.113 200"));
+    let found = hunt_rows(&rows);
+    let success_line = rows.len() as u64 + 1;
+    assert_eq!(
+        found,
+        [
+            ("Sustained Password Guessing Against The Site".to_string(), Some(3)),
+            ("Password Guessed On The Site".to_string(), Some(success_line)),
+        ]
+    );
+    // Three users mistyping, each from their own address: nothing.
+    let mistyped: Vec<String> = (0..3)
+        .flat_map(|i| {
+            let t = at(i * 100);
+            [
+                format!("{t} POST /owa/auth.owa - corp\\user{i} 10.1.0.{i} 302"),
+                format!("{t} GET /owa/auth/logon.aspx url=%2fowa%2f&reason=2 - 10.1.0.{i} 200"),
+            ]
+        })
+        .collect();
+    assert_eq!(hunt_rows(&mistyped), []);
+    let wordpress: Vec<String> =
+        (0..25).map(|i| format!("{} POST /wp-login.php - - 45.9.148.10 200", at(i * 6))).collect();
+    assert_eq!(hunt_rows(&wordpress), [("Password Guessing Against The Site".to_string(), Some(2))]);
 }

@@ -252,7 +252,7 @@ impl HuntSink<'_> {
         let Some(natives) = &self.hunt.natives else { return };
         let Some(status) = r.status else { return };
         let user = r.username.and_then(faultline_parser::value::present);
-        if natives.web_rejected.is_some_and(|i| self.hits.contains(&i)) {
+        if natives.web_rejected.iter().any(|i| self.hits.contains(i)) {
             // A rejection under a user name: IIS's own authentication; one
             // under none: a form's, of an account that may be any.
             let Some(client) = self.hunt.client(r).map(client_key) else { return };
@@ -270,8 +270,12 @@ impl HuntSink<'_> {
         if !(200..400).contains(&status) {
             return;
         }
-        let login_form = || r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page);
-        if user.is_none() && !login_form() {
+        let login_form = r.method == Some(b"POST".as_slice()) && r.uri_stem.is_some_and(login_page);
+        // A login form's answer says nothing of the name it was sent, which
+        // some log (Outlook on the web's: every POST to auth.owa answered
+        // 302 under the name tried): a form's login, whoever it names.
+        let user = if login_form { None } else { user };
+        if user.is_none() && !login_form {
             return;
         }
         let Some(client) = self.hunt.client(r) else { return };
@@ -361,6 +365,16 @@ impl Hunt {
             rejections[at..].iter().take_while(move |&&(c, minute, _)| c == client && minute <= to)
         };
         guessed_logins(detections, WEB_GUESSING, logins, |g, login| {
+            // A form's redirect followed by a rejection of the same client
+            // (in its minute or the next: rejections are noted by the
+            // minute) was a failure shown its page again, Outlook on the
+            // web's among them.
+            let minute = login.detection.time.seconds().div_euclid(60) * 60;
+            if login.account.is_none()
+                && tried(client_key(login.client), minute, minute + 60).next().is_some()
+            {
+                return false;
+            }
             let (from, to) = (g.time.seconds(), g.end.unwrap_or(g.time).seconds());
             let mut named: Vec<u64> = tried(client_key(login.client), from, to).map(|&(_, _, a)| a).collect();
             let unnamed = named.contains(&UNNAMED_ACCOUNT);

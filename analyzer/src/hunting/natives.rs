@@ -14,7 +14,7 @@ use faultline_parser::{Request, Timestamp, WinEvent};
 use crate::finding::Evidence;
 
 use super::keys::{account_key, host_key, row_key};
-use super::posted::{PostOnly, Posted};
+use super::posted::{PostOnly, Posted, on_a_schedule};
 use super::process::worker_shell_of;
 use super::{Detection, Hunt, HuntSink, Pending, RuleInfo, event_detection, order, pools, sort};
 
@@ -59,7 +59,7 @@ pub(super) struct Natives {
     pub(super) posted_shell: Arc<RuleInfo>,
     /// The bundled rule whose matches are rejected credentials on the web
     /// site (its index among the loaded rules), if loaded.
-    pub(super) web_rejected: Option<usize>,
+    pub(super) web_rejected: Vec<usize>,
 }
 
 impl Natives {
@@ -136,7 +136,12 @@ impl Natives {
             ),
             web_rejected: rules
                 .iter()
-                .position(|r| r.is_bundled() && r.name.as_deref() == Some(WEB_REJECTED_RULE)),
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.is_bundled() && WEB_REJECTED_RULES.contains(&r.name.as_deref().unwrap_or_default())
+                })
+                .map(|(i, _)| i)
+                .collect(),
         })
     }
 }
@@ -191,7 +196,8 @@ pub(super) fn native(id: &str, title: &str, level: faultline_hunt::Level, techni
 
 /// The name of the bundled rule whose matches are the web site's rejected
 /// credentials.
-pub(super) const WEB_REJECTED_RULE: &str = "faultline_web_auth_rejected";
+pub(super) const WEB_REJECTED_RULES: [&str; 2] =
+    ["faultline_web_auth_rejected", "faultline_web_form_login_failed"];
 
 /// The most clients a script that only takes POSTs is seen from and still
 /// reported: a dropped web shell is driven by its operator from an address
@@ -538,17 +544,24 @@ impl Hunt {
         let post_only = |key: u64| {
             !gets.contains(&key) && clients(key) <= POST_ONLY_CLIENTS && users(key) <= POST_ONLY_USERS
         };
+        // A monitoring agent's health check, POSTed on its schedule from
+        // inside the network, is no shell's.
+        let mut scheduled = BTreeSet::new();
         let scripts: Vec<PostOnly> = posts
             .0
             .iter()
             .filter(|(key, _)| post_only(**key))
-            .map(|(key, (first, _))| PostOnly {
-                first: (first.evidence.path.clone(), first.evidence.line),
-                posted: post_times.take(*key),
+            .filter_map(|(key, (first, _))| {
+                let posted = post_times.take(*key);
+                if on_a_schedule(&posted) {
+                    scheduled.insert(*key);
+                    return None;
+                }
+                Some(PostOnly { first: (first.evidence.path.clone(), first.evidence.line), posted })
             })
             .collect();
         let mut out = posts.report(
-            |key, _| post_only(key),
+            |key, _| post_only(key) && !scheduled.contains(&key),
             |key, n| {
                 let from = match clients(key) {
                     0 => String::new(),

@@ -85,6 +85,29 @@ impl Posts {
     }
 }
 
+/// The fewest POSTs that show a schedule.
+const SCHEDULED_POSTS: usize = 10;
+
+/// Whether a script's POSTs (in time order) come on a schedule from inside
+/// the network: every client a private address, the gaps between POSTs
+/// (of five seconds or more, typically) nearly all the same. A monitoring
+/// agent's health check (Datadog's, SolarWinds') POSTs so, every minute on
+/// the minute; an operator driving a shell does not.
+pub(super) fn on_a_schedule(posted: &[Posted]) -> bool {
+    let internal = |ip: &IpAddr| match ip {
+        IpAddr::V4(a) => a.is_private() || a.is_loopback() || a.is_link_local(),
+        IpAddr::V6(a) => a.is_loopback() || (a.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    if posted.len() < SCHEDULED_POSTS || !posted.iter().all(|p| p.client.as_ref().is_some_and(internal)) {
+        return false;
+    }
+    let mut gaps: Vec<i64> = posted.windows(2).map(|w| w[1].time.seconds() - w[0].time.seconds()).collect();
+    gaps.sort_unstable();
+    let usual = gaps[gaps.len() / 2];
+    let near = gaps.iter().filter(|&&g| (g - usual).abs() <= (usual / 10).max(2)).count();
+    usual >= 5 && near * 10 >= gaps.len() * 9
+}
+
 /// A script the native detector reported as answering POSTs no one asks
 /// for with GET: its detection's first row, and the POSTs kept.
 #[derive(Debug)]
@@ -291,6 +314,22 @@ mod tests {
         let mut forgotten = chunk(0);
         forgotten.forget(7);
         assert!(forgotten.take(7).is_empty());
+    }
+
+    /// A monitoring agent's POSTs every minute from an internal address
+    /// are its schedule; an operator's, or the same cadence from the
+    /// internet, are not.
+    #[test]
+    fn an_internal_agents_posts_every_minute_are_a_schedule() {
+        let from = |client: &str, seconds: &[i64]| -> Vec<Posted> {
+            seconds.iter().map(|&s| Posted { client: client.parse().ok(), ..posted(s, s as u64) }).collect()
+        };
+        let minutes: Vec<i64> = (0..30).map(|i| i * 60 + i % 2).collect();
+        assert!(on_a_schedule(&from("10.11.5.10", &minutes)));
+        assert!(!on_a_schedule(&from("203.0.113.5", &minutes)), "from the internet");
+        let operator: Vec<i64> = [0, 4, 30, 31, 95, 200, 203, 260, 400, 401, 700, 760].to_vec();
+        assert!(!on_a_schedule(&from("10.11.5.10", &operator)), "an operator's");
+        assert!(!on_a_schedule(&from("10.11.5.10", &minutes[..5])), "too few to tell");
     }
 
     #[test]

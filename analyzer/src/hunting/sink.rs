@@ -107,6 +107,8 @@ impl RecordSink for HuntSink<'_> {
             crate::describe::cut_line(line)
         };
         self.note_web_login(r);
+        let rejected =
+            self.hunt.natives.as_ref().is_some_and(|n| n.web_rejected.iter().any(|i| self.hits.contains(i)));
         if !self.hits.is_empty() {
             let site = self.resolve.site_named(r.site_name);
             let before = self.found.len();
@@ -134,7 +136,11 @@ impl RecordSink for HuntSink<'_> {
                 self.note_answered(r);
             }
         }
-        self.note_script(r, &|| summary(&[]));
+        // A login form answering a failed login with its page again
+        // (WordPress's) answered no shell's command.
+        if !rejected {
+            self.note_script(r, &|| summary(&[]));
+        }
         if let Some(full) = light {
             self.cleared_view = Some(std::mem::replace(&mut self.view, full));
         }
