@@ -17,6 +17,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "chain_hosted_application_exploit_shell.yml",
         include_str!("../rules/chain_hosted_application_exploit_shell.yml"),
     ),
+    ("chain_webdav_write_shell.yml", include_str!("../rules/chain_webdav_write_shell.yml")),
     ("chain_sharepoint_toolshell_shell.yml", include_str!("../rules/chain_sharepoint_toolshell_shell.yml")),
     ("chain_webshell_name_shell.yml", include_str!("../rules/chain_webshell_name_shell.yml")),
     ("file_w3wp_writes_script.yml", include_str!("../rules/file_w3wp_writes_script.yml")),
@@ -815,6 +816,7 @@ mod tests {
                 "chain_webshell_name_shell.yml",
                 "chain_sharepoint_toolshell_shell.yml",
                 "chain_hosted_application_exploit_shell.yml",
+                "chain_webdav_write_shell.yml",
             ]
             .contains(n)
         });

@@ -1775,7 +1775,10 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
         + &row("10:15:00", 1, "WEB01", "POST /owa/auth.owa", "admin@contoso.com", "203.0.113.9", "302 0 0")
         + &row("10:15:01", 1, "WEB01", "GET /owa/", "admin@contoso.com", "203.0.113.9", "200 0 0");
     let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", upn)]);
-    assert_eq!(found, [("WEB01".to_string(), "GET /owa/ 200 as admin@contoso.com from 203.0.113.9".to_string())]);
+    assert_eq!(
+        found,
+        [("WEB01".to_string(), "GET /owa/ 200 as admin@contoso.com from 203.0.113.9".to_string())]
+    );
     // Rejections under no name beside the one account's: a form's, of
     // accounts that may be any; the other user's login is the guess.
     let mixed =
@@ -1791,7 +1794,10 @@ fn a_guessed_password_is_a_users_first_login_from_the_guessing_client() {
             )
             + &row("10:14:01", 1, "WEB01", "GET /owa/", "jsmith@contoso.com", "203.0.113.9", "200 0 0");
     let (_, found) = guessed(&[("WEB01/W3SVC1/u_ex261124.log", mixed)]);
-    assert_eq!(found, [("WEB01".to_string(), "GET /owa/ 200 as jsmith@contoso.com from 203.0.113.9".to_string())]);
+    assert_eq!(
+        found,
+        [("WEB01".to_string(), "GET /owa/ 200 as jsmith@contoso.com from 203.0.113.9".to_string())]
+    );
     // A terminal server: a service's stale password retried while a user
     // who was already in goes on working.
     let retried =
@@ -2393,4 +2399,50 @@ fn a_spray_on_outlook_on_the_web_and_guessing_on_wordpress_are_found() {
     let wordpress: Vec<String> =
         (0..25).map(|i| format!("{} POST /wp-login.php - - 45.9.148.10 200", at(i * 6))).collect();
     assert_eq!(hunt_rows(&wordpress), [("Password Guessing Against The Site".to_string(), Some(2))]);
+}
+
+/// A text file PUT over WebDAV and moved to a page's name (the log shows
+/// only its first name), then the worker starting a shell within minutes:
+/// one critical chain. A shell ten minutes later, or before the write, is
+/// none.
+#[test]
+fn a_file_written_through_webdav_then_the_workers_shell_is_a_chain() {
+    let chained = |shell_at: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let web = dir.path().join("WEB01");
+        std::fs::create_dir_all(&web).expect("mkdir");
+        std::fs::write(
+            web.join("u_ex250204.log"),
+            "#Fields: date time s-sitename s-computername cs-method cs-uri-stem c-ip sc-status\n\
+             2025-11-24 10:02:14 W3SVC2 WEB01 PUT /uploads/readme.txt 185.220.101.34 201\n\
+             2025-11-24 10:02:16 W3SVC2 WEB01 MOVE /uploads/readme.txt 185.220.101.34 201\n",
+        )
+        .expect("writes");
+        let shell = sysmon_at(
+            1,
+            1,
+            shell_at,
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("CommandLine", "cmd.exe /c whoami /all"),
+                ("ParentImage", "c:\\windows\\system32\\inetsrv\\w3wp.exe"),
+            ],
+        );
+        std::fs::write(web.join("sysmon.xml"), format!("<Events>{shell}</Events>")).expect("writes");
+        let report = run(&[web], bundled());
+        report
+            .detections
+            .iter()
+            .filter(|d| {
+                d.rule.meta.level == Level::Critical || d.rule.meta.title == "File Written Through WebDAV"
+            })
+            .map(|d| (d.rule.meta.title.clone(), d.evidence.line))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        chained("10:02:31"),
+        [("File Written Through WebDAV, Then The Worker Runs Commands".to_string(), Some(2))]
+    );
+    assert_eq!(chained("10:12:31"), []);
+    assert_eq!(chained("10:01:31"), []);
 }
