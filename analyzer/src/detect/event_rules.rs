@@ -294,11 +294,19 @@ fn matters_to_iis(channel: &str) -> bool {
 
 /// Whether a channel holds what an intrusion through IIS leaves behind
 /// outside IIS's own logs: the programs the worker started, their
-/// connections and files (Sysmon), the commands a shell ran (PowerShell).
+/// connections and files (Sysmon), the commands a shell ran (PowerShell),
+/// the tasks and services it left to come back (Task Scheduler, WMI's
+/// subscriptions), the remote sessions it opened (Terminal Services,
+/// WinRM).
 fn matters_to_intrusion(channel: &str) -> bool {
     let c = channel.to_ascii_lowercase();
     // Windows PowerShell's two logs and PowerShell 7's (PowerShellCore).
-    c == "microsoft-windows-sysmon/operational" || c.contains("powershell")
+    c == "microsoft-windows-sysmon/operational"
+        || c.contains("powershell")
+        || c.starts_with("microsoft-windows-taskscheduler")
+        || c.starts_with("microsoft-windows-wmi-activity")
+        || c.starts_with("microsoft-windows-terminalservices")
+        || c.starts_with("microsoft-windows-winrm")
 }
 
 /// What an IIS investigation reads in a channel, which clearing it erased.
@@ -312,6 +320,16 @@ fn erased_history(channel: &str) -> &'static str {
              shell's connections show)"
         }
         c if c.contains("powershell") => "its history of the commands PowerShell ran",
+        c if c.starts_with("microsoft-windows-taskscheduler") => {
+            "its history of the scheduled tasks created and run (where an intruder's persistence shows)"
+        }
+        c if c.starts_with("microsoft-windows-wmi-activity") => {
+            "its history of WMI's activity (where a permanent event subscription, an intruder's persistence, \
+             shows)"
+        }
+        c if c.starts_with("microsoft-windows-terminalservices") || c.starts_with("microsoft-windows-winrm") => {
+            "its history of the remote sessions opened to the server"
+        }
         _ => "IIS's own history in that channel",
     }
 }
@@ -1827,6 +1845,11 @@ mod tests {
         );
         let core = cleared(true, "PowerShellCore/Operational");
         assert_eq!(core.detected(detect)[0].severity, Severity::Medium, "PowerShell 7's");
+        // Where a web shell's scheduled task shows.
+        let tasks = cleared(true, "Microsoft-Windows-TaskScheduler/Operational");
+        let d = &tasks.detected(detect)[0];
+        assert_eq!(d.severity, Severity::Medium);
+        assert!(d.explanation.contains("scheduled tasks created and run"), "{}", d.explanation);
         let other = cleared(false, "Microsoft-Windows-Windows Defender/Operational");
         assert_eq!(other.detected(detect)[0].severity, Severity::Info);
         let web = Given::new().requests(2, "WEB01", 1, 0, "/", (200, 0, 0), 5).event(
