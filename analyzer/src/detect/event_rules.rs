@@ -327,7 +327,9 @@ fn erased_history(channel: &str) -> &'static str {
             "its history of WMI's activity (where a permanent event subscription, an intruder's persistence, \
              shows)"
         }
-        c if c.starts_with("microsoft-windows-terminalservices") || c.starts_with("microsoft-windows-winrm") => {
+        c if c.starts_with("microsoft-windows-terminalservices")
+            || c.starts_with("microsoft-windows-winrm") =>
+        {
             "its history of the remote sessions opened to the server"
         }
         _ => "IIS's own history in that channel",
