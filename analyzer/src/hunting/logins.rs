@@ -139,13 +139,10 @@ pub(super) fn guessing<'d>(
     detections: &'d [Detection],
     file: &'d str,
 ) -> impl Iterator<Item = (&'d Detection, IpAddr)> {
-    detections
-        .iter()
-        .filter(move |d| d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN) == Some(file))
-        .filter_map(|d| {
-            let (_, client) = d.matched.iter().find(|(f, _)| f == "c-ip")?;
-            Some((d, client.parse::<IpAddr>().ok()?.to_canonical()))
-        })
+    detections.iter().filter(move |d| super::posted::bundled(d, file)).filter_map(|d| {
+        let (_, client) = d.matched.iter().find(|(f, _)| f == "c-ip")?;
+        Some((d, client.parse::<IpAddr>().ok()?.to_canonical()))
+    })
 }
 
 /// A password a service accepted, as [`guessed_logins`] reads it.

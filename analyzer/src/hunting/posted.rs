@@ -123,7 +123,8 @@ const SHELL_RULE: &str = "proc_w3wp_spawns_shell.yml";
 /// The bundled rule whose detections are the worker writing a script.
 const WRITE_RULE: &str = "file_w3wp_writes_script.yml";
 
-fn bundled(d: &Detection, file: &str) -> bool {
+/// Whether a detection is the bundled rule file `file`'s.
+pub(super) fn bundled(d: &Detection, file: &str) -> bool {
     d.rule.meta.origin.strip_prefix(faultline_hunt::pack::BUNDLED_ORIGIN) == Some(file)
 }
 
